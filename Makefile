@@ -1,0 +1,32 @@
+# Two commands do all the setup: `make run` (the cabinet, simulated when no
+# hardware is there) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run run-headless test bench screenshots clean
+
+setup: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml hardware/system-packages.txt
+	bash scripts/install-system-packages.sh hardware/system-packages.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/kiosk run --sim
+
+run-headless: setup
+	$(BIN)/kiosk run --sim --headless
+
+test: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info

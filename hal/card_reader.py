@@ -1,0 +1,29 @@
+"""NFC card reader interface (staff cards, order cards)."""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CardRead:
+    uid: bytes            # 4, 7 or 10 bytes for ISO14443A
+    technology: str = "iso14443a"
+
+    @property
+    def uid_hex(self) -> str:
+        return self.uid.hex().upper()
+
+
+class CardReader(abc.ABC):
+    name: str = "nfc"
+
+    async def open(self) -> None:
+        """Connect and configure the reader; raise DeviceFault if it is not there."""
+
+    async def close(self) -> None:
+        """Release the port."""
+
+    @abc.abstractmethod
+    async def read(self) -> CardRead:
+        """Wait for the next card presented to the reader."""

@@ -1,0 +1,73 @@
+"""Payment terminal interface.
+
+Card data never reaches the cabinet: a terminal reports only the amount, the
+outcome and the receipt and trace numbers it printed.
+"""
+from __future__ import annotations
+
+import abc
+import enum
+from dataclasses import dataclass
+from typing import Callable
+
+
+class PaymentOutcome(str, enum.Enum):
+    APPROVED = "approved"
+    DECLINED = "declined"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+    FAULT = "fault"
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    outcome: PaymentOutcome
+    amount_cents: int
+    currency: str
+    method: str                      # "terminal" or "qr"
+    result_code: int | None = None   # the terminal's own result code (ZVT BMP 27)
+    receipt_no: str | None = None
+    trace_no: str | None = None
+    message: str = ""                # for logs and the technician, never shown raw to shoppers
+
+    @property
+    def approved(self) -> bool:
+        return self.outcome is PaymentOutcome.APPROVED
+
+
+# Live status while the terminal works, for the checkout screen.
+StatusCallback = Callable[[str], None]
+STATUS_PRESENT_CARD = "present_card"
+STATUS_ENTER_PIN = "enter_pin"
+STATUS_PROCESSING = "processing"
+
+
+class PaymentTerminal(abc.ABC):
+    """A way to take money: a card terminal, or scan-to-pay through the cloud."""
+
+    method: str = "terminal"
+    name: str = "payment"
+
+    async def open(self) -> None:
+        """Connect and register with the device; raise DeviceFault if it is not there."""
+
+    async def close(self) -> None:
+        """Release the port."""
+
+    @abc.abstractmethod
+    async def authorize(self, amount_cents: int, currency: str,
+                        on_status: StatusCallback | None = None) -> PaymentResult:
+        """Take a payment; returns when the terminal has a final answer.
+
+        Never raises for a declined, timed-out or cancelled payment: those are
+        outcomes. Raises DeviceFault only when the device is unreachable before
+        any money could have moved.
+        """
+
+    @abc.abstractmethod
+    async def cancel(self) -> None:
+        """Ask the terminal to abort the authorization in progress, if any."""
+
+    @abc.abstractmethod
+    async def reverse(self, receipt_no: str, amount_cents: int, currency: str) -> PaymentResult:
+        """Reverse an approved payment (product not taken)."""

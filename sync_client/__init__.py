@@ -1,0 +1,1 @@
+"""The cabinet's durable outbox and local store, and the uploader that talks to the cloud."""

@@ -1,0 +1,153 @@
+"""The wire contract between cabinet and cloud: event schema and request signing.
+
+This is the one module that ``cloud_stub`` imports from the cabinet side.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+SCHEMA_VERSION = 1
+
+# Event type -> required payload fields and their JSON types.
+# Optional fields may be present too; unknown event types are rejected.
+EVENT_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "payment.approved": {"sale_id": str, "sku": str, "amount_cents": int, "currency": str,
+                         "method": str, "receipt_no": (str, type(None)), "trace_no": (str, type(None))},
+    "payment.failed": {"sale_id": str, "sku": str, "amount_cents": int, "currency": str,
+                       "method": str, "outcome": str},
+    "door.unlocked": {"reason": str, "seconds": (int, float)},
+    "door.opened": {"authorized": bool},
+    "door.closed": {"open_s": (int, float)},
+    "sale.completed": {"sale_id": str, "sku": str, "amount_cents": int, "currency": str,
+                       "door_opened_at": str, "door_closed_at": str},
+    "sale.unclaimed": {"sale_id": str, "sku": str, "amount_cents": int, "currency": str, "action": str},
+    "card.read": {"uid": str},
+    "code.scanned": {"text": str, "source": str},
+    "device.fault": {"device": str, "detail": str},
+    "alarm": {"kind": str, "detail": str},
+    "heartbeat": {},
+}
+
+# Events that record money: committed with synchronous=FULL before anything physical happens.
+MONEY_EVENTS = frozenset({"payment.approved", "sale.completed", "sale.unclaimed"})
+
+
+class SchemaError(ValueError):
+    """An event or batch that does not follow the schema; names the offending field."""
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    cabinet_id: str
+    seq: int
+    type: str
+    wall_time: str          # ISO 8601 UTC, e.g. 2026-11-25T16:39:53.123Z
+    mono_time: float        # time.monotonic() of the cabinet when the event happened
+    payload: dict[str, Any] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utc_now_iso() -> str:
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+
+
+def _check(value: Any, expected: type | tuple[type, ...], where: str) -> None:
+    # bool is an int in Python; JSON keeps them apart, and so do we.
+    expected_t = expected if isinstance(expected, tuple) else (expected,)
+    if isinstance(value, bool) and bool not in expected_t:
+        raise SchemaError(f"{where}: expected {_names(expected_t)}, got boolean")
+    if not isinstance(value, expected_t):
+        raise SchemaError(f"{where}: expected {_names(expected_t)}, got {type(value).__name__}")
+
+
+def _names(types: tuple[type, ...]) -> str:
+    return " or ".join("null" if t is type(None) else t.__name__ for t in types)
+
+
+def validate_payload(event_type: str, payload: Any, where: str = "payload") -> None:
+    if event_type not in EVENT_TYPES:
+        raise SchemaError(f"type: unknown event type {event_type!r}")
+    if not isinstance(payload, dict):
+        raise SchemaError(f"{where}: expected object, got {type(payload).__name__}")
+    for key, expected in EVENT_TYPES[event_type].items():
+        if key not in payload:
+            raise SchemaError(f"{where}.{key}: required for {event_type}")
+        _check(payload[key], expected, f"{where}.{key}")
+
+
+def event_from_json(data: Any) -> Event:
+    """Parse one event from its JSON form, raising SchemaError naming the bad field."""
+    if not isinstance(data, dict):
+        raise SchemaError(f"event: expected object, got {type(data).__name__}")
+    spec: dict[str, type | tuple[type, ...]] = {
+        "id": str, "cabinet_id": str, "seq": int, "type": str, "wall_time": str,
+        "mono_time": (int, float), "payload": dict, "schema_version": int,
+    }
+    for key, expected in spec.items():
+        if key not in data:
+            raise SchemaError(f"{key}: required")
+        _check(data[key], expected, key)
+    unknown = set(data) - set(spec)
+    if unknown:
+        raise SchemaError(f"{sorted(unknown)[0]}: unknown field")
+    try:
+        uuid.UUID(data["id"])
+    except ValueError:
+        raise SchemaError(f"id: not a UUID: {data['id']!r}") from None
+    if data["seq"] < 1:
+        raise SchemaError("seq: must be 1 or more")
+    if data["schema_version"] != SCHEMA_VERSION:
+        raise SchemaError(f"schema_version: {data['schema_version']} not supported (want {SCHEMA_VERSION})")
+    validate_payload(data["type"], data["payload"])
+    return Event(**{**data, "mono_time": float(data["mono_time"])})
+
+
+# --- request signing -------------------------------------------------------
+# Each request from a cabinet carries these headers; the signature is
+# HMAC-SHA256 (hex) with the cabinet's key over the canonical string below.
+HDR_CABINET = "X-Cabinet-Id"
+HDR_TIMESTAMP = "X-Timestamp"
+HDR_NONCE = "X-Nonce"
+HDR_SIGNATURE = "X-Signature"
+SIGNATURE_WINDOW_S = 300
+
+
+def canonical_request(method: str, path: str, timestamp: str, nonce: str, body: bytes) -> bytes:
+    body_hash = hashlib.sha256(body).hexdigest()
+    return "\n".join([method.upper(), path, timestamp, nonce, body_hash]).encode()
+
+
+def sign_request(key: bytes, cabinet_id: str, method: str, path: str, body: bytes,
+                 *, now: float | None = None, nonce: str | None = None) -> dict[str, str]:
+    timestamp = str(int(now if now is not None else time.time()))
+    nonce = nonce or uuid.uuid4().hex
+    signature = hmac.new(key, canonical_request(method, path, timestamp, nonce, body), hashlib.sha256).hexdigest()
+    return {HDR_CABINET: cabinet_id, HDR_TIMESTAMP: timestamp, HDR_NONCE: nonce, HDR_SIGNATURE: signature}
+
+
+def verify_signature(key: bytes, headers: Mapping[str, str], method: str, path: str, body: bytes) -> bool:
+    try:
+        expected = hmac.new(key, canonical_request(method, path, headers[HDR_TIMESTAMP], headers[HDR_NONCE], body),
+                            hashlib.sha256).hexdigest()
+    except KeyError:
+        return False
+    return hmac.compare_digest(expected, headers.get(HDR_SIGNATURE, ""))
+
+
+def dumps(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
