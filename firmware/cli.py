@@ -1,0 +1,121 @@
+"""The `kiosk` command."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from firmware.config import DEFAULT_CONFIG_PATH, ConfigError, load_config, production_problems
+
+STARTED_AT = time.monotonic()
+DEFAULT_SIM_CONTROL_PORT = 8765
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="Smart sales cabinet runtime.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the cabinet")
+    run.add_argument("--sim", action="store_true", help="emulate every device and, without --cloud, the cloud")
+    run.add_argument("--headless", action="store_true", help="no window (SDL dummy video driver)")
+    run.add_argument("--config", type=Path, help=f"TOML configuration (default: {DEFAULT_CONFIG_PATH}; "
+                                                 "simulation defaults with --sim)")
+    run.add_argument("--data-dir", type=Path, help="local database and snapshots "
+                                                   "(default: ./data with --sim, /var/lib/kiosk otherwise)")
+    run.add_argument("--cloud", metavar="URL", help="cloud base URL (overrides sync.cloud_url)")
+    run.add_argument("--control-port", type=int, metavar="N",
+                     help=f"loopback control API port (--sim only; default {DEFAULT_SIM_CONTROL_PORT}, 0 = any)")
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+    config = sub.add_parser("config", help="configuration tools")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser("check", help="validate a configuration file and explain every error")
+    check.add_argument("path", type=Path)
+    check.add_argument("--sim", action="store_true", help="check for simulation (skip production requirements)")
+
+    selftest = sub.add_parser("selftest", help="exercise every configured device and print a table")
+    selftest.add_argument("--sim", action="store_true", help="against the emulators")
+    selftest.add_argument("--config", type=Path)
+    return parser
+
+
+def _load(path: Path | None, sim: bool) -> tuple:
+    where = str(path) if path else "<simulation defaults>"
+    if path is None and not sim:
+        path = DEFAULT_CONFIG_PATH
+        where = str(path)
+    config = load_config(path)
+    problems = [] if sim else production_problems(config, where)
+    return config, problems
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from firmware.logs import setup_logging
+    from firmware.runtime import RunOptions, choose_video_driver, run
+
+    setup_logging(args.log_level)
+    if args.control_port is not None and not args.sim:
+        print("kiosk: --control-port needs --sim (the control API never runs in production)", file=sys.stderr)
+        return 2
+    try:
+        config, problems = _load(args.config, args.sim)
+    except ConfigError as exc:
+        print("kiosk: the configuration has errors:", *exc.problems, sep="\n  ", file=sys.stderr)
+        return 2
+    if problems:
+        print("kiosk: refusing to start a real cabinet:", *problems, sep="\n  ", file=sys.stderr)
+        return 2
+    message = choose_video_driver(args.headless)
+    if message:
+        print(f"kiosk: {message}", file=sys.stderr)
+    options = RunOptions(
+        sim=args.sim, headless=args.headless,
+        data_dir=args.data_dir or (Path("data") if args.sim else Path("/var/lib/kiosk")),
+        cloud_url=args.cloud,
+        control_port=(args.control_port if args.control_port is not None else DEFAULT_SIM_CONTROL_PORT)
+        if args.sim else None,
+        started_at=STARTED_AT)
+    try:
+        return asyncio.run(run(config, options))
+    except OSError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    try:
+        config, problems = _load(args.path, args.sim)
+    except ConfigError as exc:
+        problems = exc.problems
+    if problems:
+        print(f"{args.path}: {len(problems)} problem{'s' if len(problems) > 1 else ''}:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    print(f"{args.path}: ok")
+    return 0
+
+
+def cmd_selftest(args: argparse.Namespace) -> int:
+    from firmware.selftest import run_selftest
+    try:
+        config, problems = _load(args.config, args.sim)
+    except ConfigError as exc:
+        print("kiosk: the configuration has errors:", *exc.problems, sep="\n  ", file=sys.stderr)
+        return 2
+    return asyncio.run(run_selftest(config, sim=args.sim))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        return cmd_run(args)
+    if args.command == "config":
+        return cmd_config_check(args)
+    return cmd_selftest(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

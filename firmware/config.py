@@ -1,0 +1,261 @@
+"""Cabinet configuration: one TOML file, typed dataclasses, errors that name the key.
+
+Every section is a dataclass; every field has a type and (for simulation) a
+default. Loading collects all errors at once, each naming the file, the dotted
+key and what was expected, so a technician fixes a file in one pass.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
+REQUIRED = object()     # marks a key that must be present in the file
+
+
+@dataclass
+class CabinetSection:
+    id: str = "sim-cabinet-1"
+    currency: str = "EUR"
+    # File holding the cabinet's signing key (hex). Required outside simulation.
+    key_file: str = ""
+    support_phone: str = "+49 30 0000 0000"
+
+
+@dataclass
+class RetailerSection:
+    # scrypt hash of the retailer PIN: "scrypt$n$r$p$salt_hex$hash_hex". Required outside
+    # simulation; there is no default PIN.
+    pin_hash: str = ""
+
+
+@dataclass
+class ScreenSection:
+    width: int = 1024
+    height: int = 600
+    fullscreen: bool = False
+    fps: int = 30
+    idle_timeout_s: float = 60.0
+    thanks_s: float = 8.0
+    language: Literal["en", "zh"] = "en"
+
+
+@dataclass
+class LockSection:
+    pin_factory: Literal["mock", "rpigpio", "lgpio"] = "mock"
+    relay_pin: int = 17
+    relay_active_high: bool = False        # most relay boards are active-low
+    door_pin: int = 27                     # reed switch to ground, pull-up: high = open
+    door_debounce_s: float = 0.05
+    max_unlock_s: float = 5.0              # hard bound on one relay pulse
+    unlock_s: float = 4.0                  # pulse length for a sale (bounded by max_unlock_s)
+    door_open_timeout_s: float = 45.0      # shopper's time to open the door after paying
+    max_unlocks_per_sale: int = 3
+
+
+@dataclass
+class PaymentSection:
+    backend: Literal["sim", "zvt"] = "sim"
+    port: str = ""                         # serial port of the ZVT terminal
+    password: str = "000000"
+    timeout_s: float = 120.0
+
+
+@dataclass
+class DeviceSection:
+    backend: Literal["sim", "serial", "camera", "none"] = "sim"
+    port: str = ""
+
+
+@dataclass
+class SyncSection:
+    cloud_url: str = ""                    # empty: a local cloud stub in simulation
+    batch_size: int = 200
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 60.0
+    request_timeout_s: float = 10.0
+
+
+@dataclass
+class ProductSection:
+    sku: str = REQUIRED  # type: ignore[assignment]
+    name: str = REQUIRED  # type: ignore[assignment]
+    price_cents: int = REQUIRED  # type: ignore[assignment]
+    stock: int = 0
+    summary: str = ""
+    colour: str = "#3a7bd5"
+    range_km: int = 0
+    top_speed_kmh: int = 0
+    battery_wh: int = 0
+    weight_kg: float = 0.0
+
+
+def _default_products() -> list[ProductSection]:
+    return [
+        ProductSection(sku="SCOOT-S1", name="Volt S1 e-scooter", price_cents=49900, stock=3,
+                       summary="Foldable city scooter, aluminium frame", colour="#1f8a70",
+                       range_km=35, top_speed_kmh=20, battery_wh=360, weight_kg=13.5),
+        ProductSection(sku="BIKE-C7", name="Cruiser C7 e-bike", price_cents=129900, stock=2,
+                       summary="Step-through e-bike, 7 gears, belt drive", colour="#d35400",
+                       range_km=80, top_speed_kmh=25, battery_wh=540, weight_kg=23.0),
+    ]
+
+
+@dataclass
+class Config:
+    cabinet: CabinetSection = field(default_factory=CabinetSection)
+    retailer: RetailerSection = field(default_factory=RetailerSection)
+    screen: ScreenSection = field(default_factory=ScreenSection)
+    lock: LockSection = field(default_factory=LockSection)
+    payment: PaymentSection = field(default_factory=PaymentSection)
+    nfc: DeviceSection = field(default_factory=DeviceSection)
+    scanner: DeviceSection = field(default_factory=DeviceSection)
+    camera: DeviceSection = field(default_factory=DeviceSection)
+    sync: SyncSection = field(default_factory=SyncSection)
+    products: list[ProductSection] = field(default_factory=_default_products)
+
+
+class ConfigError(Exception):
+    """One or more problems in a configuration file; ``problems`` lists them all."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if origin is list:
+        (inner,) = typing.get_args(tp)
+        return f"array of {_type_name(inner)}"
+    if dataclasses.is_dataclass(tp):
+        return "table"
+    return {str: "string", int: "integer", float: "number", bool: "boolean"}.get(tp, str(tp))
+
+
+def _describe(value: Any) -> str:
+    kind = {str: "string", int: "integer", float: "number", bool: "boolean",
+            list: "array", dict: "table"}.get(type(value), type(value).__name__)
+    shown = repr(value) if not isinstance(value, (list, dict)) else ""
+    return f"{kind} {shown}".strip()
+
+
+def _convert(tp: Any, value: Any, key: str, where: str, problems: list[str]) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            problems.append(f"{where}: {key}: expected a table, got {_describe(value)}")
+            return None
+        return _build(tp, value, key, where, problems)
+    if origin is list:
+        (inner,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            problems.append(f"{where}: {key}: expected {_type_name(tp)}, got {_describe(value)}")
+            return None
+        return [_convert(inner, item, f"{key}[{i}]", where, problems) for i, item in enumerate(value)]
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            problems.append(f"{where}: {key}: expected {_type_name(tp)}, got {_describe(value)}")
+        return value
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, bool) != (tp is bool) or not isinstance(value, tp):
+        problems.append(f"{where}: {key}: expected {_type_name(tp)}, got {_describe(value)}")
+    return value
+
+
+def _build(cls: type, data: dict, prefix: str, where: str, problems: list[str]) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in fields:
+            dotted = f"{prefix}.{key}" if prefix else key
+            problems.append(f"{where}: {dotted}: unknown key (known: {', '.join(fields)})")
+    kwargs: dict[str, Any] = {}
+    for name, f in fields.items():
+        dotted = f"{prefix}.{name}" if prefix else name
+        if name in data:
+            kwargs[name] = _convert(hints[name], data[name], dotted, where, problems)
+        elif f.default is REQUIRED:
+            problems.append(f"{where}: {dotted}: required key missing (expected {_type_name(hints[name])})")
+    if any(f.default is REQUIRED and n not in kwargs for n, f in fields.items()):
+        return None
+    return cls(**kwargs)
+
+
+def parse_config(data: dict, where: str = "<config>") -> Config:
+    problems: list[str] = []
+    config = _build(Config, data, "", where, problems)
+    if not problems:    # value checks need well-typed values
+        problems = _check_values(config, where)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _check_values(config: Config, where: str) -> list[str]:
+    problems = []
+    if config.lock.max_unlock_s <= 0 or config.lock.max_unlock_s > 30:
+        problems.append(f"{where}: lock.max_unlock_s: must be above 0 and at most 30 seconds "
+                        f"(solenoids are rated for intermittent duty), got {config.lock.max_unlock_s}")
+    if config.lock.unlock_s > config.lock.max_unlock_s:
+        problems.append(f"{where}: lock.unlock_s: {config.lock.unlock_s} is above lock.max_unlock_s "
+                        f"{config.lock.max_unlock_s}")
+    if config.screen.width < 320 or config.screen.height < 240:
+        problems.append(f"{where}: screen: {config.screen.width}x{config.screen.height} is too small "
+                        "(at least 320x240)")
+    skus = [p.sku for p in config.products]
+    for sku in sorted({s for s in skus if skus.count(s) > 1}):
+        problems.append(f"{where}: products: sku {sku!r} appears more than once")
+    for i, product in enumerate(config.products):
+        if product.price_cents <= 0:
+            problems.append(f"{where}: products[{i}].price_cents: must be positive, got {product.price_cents}")
+        if product.stock < 0:
+            problems.append(f"{where}: products[{i}].stock: must not be negative, got {product.stock}")
+    if config.payment.backend == "zvt" and not config.payment.port:
+        problems.append(f"{where}: payment.port: required when payment.backend is 'zvt'")
+    return problems
+
+
+def load_config(path: Path | None) -> Config:
+    """Load a TOML file (or the simulation defaults when path is None)."""
+    if path is None:
+        return Config()
+    where = str(path)
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError([f"{where}: file not found"]) from None
+    except PermissionError:
+        raise ConfigError([f"{where}: not readable by this user"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{where}: not valid TOML: {exc}"]) from None
+    return parse_config(data, where)
+
+
+def production_problems(config: Config, where: str) -> list[str]:
+    """What stops a configuration from running a real cabinet (outside simulation)."""
+    problems = []
+    if not config.retailer.pin_hash:
+        problems.append(f"{where}: retailer.pin_hash: required outside simulation; there is no default PIN "
+                        "(make one with: kiosk pin hash)")
+    if not config.cabinet.key_file:
+        problems.append(f"{where}: cabinet.key_file: required outside simulation (kiosk provision creates it)")
+    elif not os.path.exists(config.cabinet.key_file):
+        problems.append(f"{where}: cabinet.key_file: {config.cabinet.key_file} does not exist")
+    if config.lock.pin_factory == "mock":
+        problems.append(f"{where}: lock.pin_factory: 'mock' drives no real relay; use 'rpigpio' or 'lgpio'")
+    if config.payment.backend == "sim":
+        problems.append(f"{where}: payment.backend: 'sim' takes no real money; use 'zvt'")
+    if not config.sync.cloud_url:
+        problems.append(f"{where}: sync.cloud_url: required outside simulation")
+    return problems

@@ -1,0 +1,131 @@
+"""The loopback-only control API: how tests and HIL benches drive the cabinet
+the way a person would. Enabled by ``--sim`` or a bench profile, never in
+production, and bound to 127.0.0.1 only.
+
+    GET  /state                   screen, widgets, lock, door, outbox, journey
+    POST /tap    {"widget": ID} | {"x": X, "y": Y}   a real touch event into pygame
+    GET  /sim/pins                the relay and door pins' recorded history
+    POST /sim/<action>            the shopper's hands (see firmware.sim.BENCH_ACTIONS)
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from firmware.sim import BENCH_ACTIONS, BenchError
+
+if TYPE_CHECKING:
+    from firmware.cabinet import Cabinet
+    from firmware.sim import SimBench
+    from kiosk_ui.app import KioskUi
+
+log = logging.getLogger(__name__)
+CABINET = web.AppKey("cabinet", object)
+UI = web.AppKey("ui", object)
+BENCH = web.AppKey("bench", object)
+
+
+def create_control_app(cabinet: Cabinet, ui: KioskUi, bench: SimBench | None) -> web.Application:
+    app = web.Application()
+    app[CABINET], app[UI], app[BENCH] = cabinet, ui, bench
+    app.router.add_get("/state", get_state)
+    app.router.add_post("/tap", post_tap)
+    app.router.add_get("/sim/pins", get_pins)
+    app.router.add_post("/sim/{action:.+}", post_sim)
+    return app
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise web.HTTPBadRequest(text=json.dumps({"error": f"body: not JSON: {exc}"}),
+                                 content_type="application/json") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text=json.dumps({"error": "body: expected a JSON object"}),
+                                 content_type="application/json")
+    return body
+
+
+def state_of(cabinet: Cabinet, ui: KioskUi) -> dict[str, Any]:
+    view = cabinet.view_state()
+    return {
+        "screen": ui.screen_id,
+        "frame": ui.frame_count,
+        "journey": cabinet.sale.state.value,
+        "language": cabinet.language,
+        "widgets": [{"id": w.id, "rect": list(w.rect), "label": w.label, "enabled": w.enabled}
+                    for w in ui.widgets()],
+        "lock": {"energized": cabinet.devices.lock.energized},
+        "door": {"open": cabinet.devices.door.is_open},
+        "outbox": {"pending": cabinet.outbox.pending_count()},
+        "online": view.online,
+        "payment_status": view.payment_status,
+        "message": view.message,
+        "product": view.product.sku if view.product else None,
+        "stock": {p.sku: p.stock for p in view.products},
+        "faults": dict(cabinet.faults),
+    }
+
+
+async def get_state(request: web.Request) -> web.Response:
+    return web.json_response(state_of(request.app[CABINET], request.app[UI]))
+
+
+async def post_tap(request: web.Request) -> web.Response:
+    ui = request.app[UI]
+    body = await _json_body(request)
+    if "widget" in body:
+        widget_id = body["widget"]
+        if not isinstance(widget_id, str):
+            return _error(400, "widget: expected a string")
+        found = {w.id: w for w in ui.widgets()}
+        if widget_id not in found:
+            return _error(404, f"widget: no {widget_id!r} on screen {ui.screen_id!r} "
+                               f"(on screen: {', '.join(sorted(found)) or 'none'})")
+        x, y, w, h = found[widget_id].rect
+        x, y = x + w // 2, y + h // 2
+    elif "x" in body and "y" in body:
+        x, y = body["x"], body["y"]
+        for name, value in (("x", x), ("y", y)):
+            if not isinstance(value, int) or isinstance(value, bool):
+                return _error(400, f"{name}: expected an integer")
+        width, height = ui.size
+        if not (0 <= x < width and 0 <= y < height):
+            return _error(400, f"x, y: ({x}, {y}) is outside the {width}x{height} touchscreen")
+    else:
+        return _error(400, 'body: expected {"widget": ID} or {"x": X, "y": Y}')
+    await ui.tap(x, y)
+    return web.json_response({"screen": ui.screen_id, "frame": ui.frame_count, "x": x, "y": y})
+
+
+async def get_pins(request: web.Request) -> web.Response:
+    bench = request.app[BENCH]
+    if bench is None:
+        return _error(404, "no simulated pins on this cabinet")
+    return web.json_response(bench.pins())
+
+
+async def post_sim(request: web.Request) -> web.Response:
+    bench = request.app[BENCH]
+    action = request.match_info["action"]
+    if bench is None:
+        return _error(404, "no simulated devices on this cabinet")
+    if action not in BENCH_ACTIONS:
+        return _error(404, f"action: unknown {action!r} (known: {', '.join(sorted(BENCH_ACTIONS))})")
+    body = await _json_body(request)
+    try:
+        result = await BENCH_ACTIONS[action](bench, body)
+    except BenchError as exc:
+        return _error(exc.status, str(exc))
+    log.info("sim action", extra={"action": action})
+    return web.json_response({"ok": True, **(result or {})})

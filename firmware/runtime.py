@@ -1,0 +1,156 @@
+"""`kiosk run`: start everything, run until SIGTERM, stop cleanly."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+from yarl import URL
+
+from firmware.cabinet import Cabinet
+from firmware.config import Config
+from firmware.control_api import create_control_app
+from firmware.sim import SimBench, build_sim
+from firmware.sim_network import NetworkSwitch
+from kiosk_ui.view import Intent
+from sync_client.outbox import Outbox
+from sync_client.uploader import Uploader
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunOptions:
+    sim: bool
+    headless: bool
+    data_dir: Path
+    cloud_url: str | None
+    control_port: int | None        # None: no control API
+    started_at: float               # time.monotonic() at process start, for the ready log line
+
+
+def choose_video_driver(headless: bool) -> str | None:
+    """Decide before pygame starts. Returns a message to show when falling back to headless."""
+    if headless:
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+        return None
+    if not os.environ.get("SDL_VIDEODRIVER") and not os.environ.get("DISPLAY") \
+            and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+        return "no display found (DISPLAY, WAYLAND_DISPLAY and SDL_VIDEODRIVER are unset): running headless"
+    return None
+
+
+def read_key(path: Path) -> bytes:
+    text = path.read_text().strip()
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        raise ValueError(f"{path}: the cabinet key must be hex") from None
+    if len(key) < 16:
+        raise ValueError(f"{path}: the cabinet key is too short ({len(key)} bytes, want at least 16)")
+    return key
+
+
+def sim_key(data_dir: Path) -> bytes:
+    """The simulated cabinet's own key, made once and kept (0600) in the data dir."""
+    path = data_dir / "cabinet.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+    return read_key(path)
+
+
+async def run(config: Config, options: RunOptions) -> int:
+    from kiosk_ui.app import KioskUi    # pygame loads only once the video driver is chosen
+
+    data_dir = options.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    cleanups: list = []
+
+    cabinet_id = config.cabinet.id
+    key = read_key(Path(config.cabinet.key_file)) if config.cabinet.key_file else sim_key(data_dir)
+    cloud_url = options.cloud_url or config.sync.cloud_url
+    if not cloud_url:
+        from cloud_stub.server import start_cloud
+        from cloud_stub.store import SqliteCloudStore
+        store = SqliteCloudStore(data_dir / "cloud.db")
+        store.set_cabinet_key(cabinet_id, key)
+        cloud_runner, cloud_url = await start_cloud(store)
+        cleanups.append(cloud_runner.cleanup)
+        log.info("local cloud stub", extra={"url": cloud_url, "db": str(data_dir / "cloud.db")})
+
+    outbox = Outbox(data_dir / "cabinet.db", cabinet_id)
+    bench: SimBench | None = None
+    upload_url = cloud_url
+    if options.sim:
+        devices, bench = build_sim(config)
+        target = URL(cloud_url)
+        bench.network = NetworkSwitch(target.host or "127.0.0.1", target.port or 80)
+        upload_url = str(URL(await bench.network.start()).with_path(target.path))
+        await bench.start()
+        cleanups.append(bench.stop)
+    else:
+        from firmware.devices import build_devices
+        devices = build_devices(config)
+
+    uploader = Uploader(outbox, upload_url, key, batch_size=config.sync.batch_size,
+                        backoff_initial_s=config.sync.backoff_initial_s, backoff_max_s=config.sync.backoff_max_s,
+                        request_timeout_s=config.sync.request_timeout_s)
+    if bench is not None:
+        bench.on_network_up = uploader.retry_now
+
+    cabinet: Cabinet | None = None
+
+    def on_intent(intent: Intent) -> None:
+        if intent.name == "bench" and bench is not None and intent.arg:
+            loop.create_task(bench.act(intent.arg))
+        elif cabinet is not None:
+            cabinet.handle_intent(intent)
+
+    ui = KioskUi((config.screen.width, config.screen.height), on_intent=on_intent,
+                 bench_panel=options.sim and os.environ.get("SDL_VIDEODRIVER") != "dummy",
+                 fullscreen=config.screen.fullscreen, fps=config.screen.fps)
+    ui.start()
+    cabinet = Cabinet(config, devices, outbox, data_dir, is_online=lambda: uploader.status.online,
+                      on_view=ui.set_state)
+    await cabinet.start()
+    cleanups.append(cabinet.stop)
+
+    tasks = [loop.create_task(ui.run(stop), name="ui"), loop.create_task(uploader.run(stop), name="uploader")]
+    if options.control_port is not None:
+        runner = web.AppRunner(create_control_app(cabinet, ui, bench), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", options.control_port)
+        await site.start()
+        port = runner.addresses[0][1]
+        cleanups.append(runner.cleanup)
+        log.info("control API listening", extra={"url": f"http://127.0.0.1:{port}"})
+
+    while ui.frame_count == 0 and not stop.is_set():
+        await asyncio.sleep(0.005)
+    log.info("ready", extra={"screen": ui.screen_id, "startup_s": round(time.monotonic() - options.started_at, 3),
+                             "sim": options.sim, "cabinet_id": cabinet_id})
+
+    done, _ = await asyncio.wait([loop.create_task(stop.wait()), *tasks], return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
+    for task in tasks:
+        if task in done and task.exception() is not None:
+            log.error("task failed", extra={"task": task.get_name()}, exc_info=task.exception())
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for cleanup in reversed(cleanups):
+        await cleanup()
+    outbox.close()
+    log.info("stopped")
+    return 0

@@ -1,0 +1,171 @@
+"""Lock relay and door reed sensor, on gpiozero's pluggable pin factories.
+
+Fail-secure: no power means locked. The relay pulse is bounded here (a timer
+thread switches it off even if the event loop hangs), switched off at start-up,
+at close and at interpreter exit. The door input is debounced in code because
+gpiozero's mock pins ignore ``bounce_time``.
+"""
+from __future__ import annotations
+
+import abc
+import asyncio
+import atexit
+import logging
+import threading
+import time
+from typing import Callable
+
+from gpiozero import DigitalInputDevice, OutputDevice
+from gpiozero.pins import Factory
+
+log = logging.getLogger(__name__)
+
+
+def make_pin_factory(name: str) -> Factory:
+    """The gpiozero pin factory named in config; hardware libraries are imported only here."""
+    if name == "mock":
+        from gpiozero.pins.mock import MockFactory
+        return MockFactory()
+    if name == "rpigpio":
+        from gpiozero.pins.rpigpio import RPiGPIOFactory
+        return RPiGPIOFactory()
+    if name == "lgpio":
+        from gpiozero.pins.lgpio import LGPIOFactory
+        return LGPIOFactory()
+    raise ValueError(f"unknown pin factory {name!r} (expected mock, rpigpio or lgpio)")
+
+
+class Lock(abc.ABC):
+    name: str = "lock"
+
+    @property
+    @abc.abstractmethod
+    def energized(self) -> bool:
+        """True while the relay holds the lock open."""
+
+    @abc.abstractmethod
+    def unlock(self, seconds: float) -> float:
+        """Energize the relay for ``seconds``, bounded by the lock's maximum; returns the pulse used."""
+
+    @abc.abstractmethod
+    def lock(self) -> None:
+        """De-energize now."""
+
+    def close(self) -> None:
+        self.lock()
+
+
+class DoorSensor(abc.ABC):
+    name: str = "door"
+
+    @property
+    @abc.abstractmethod
+    def is_open(self) -> bool:
+        """The debounced door state."""
+
+    @abc.abstractmethod
+    def subscribe(self, callback: Callable[[bool], None]) -> None:
+        """Call ``callback(is_open)`` on the event loop for every debounced change."""
+
+    def close(self) -> None:
+        pass
+
+
+class GpioLock(Lock):
+    def __init__(self, pin: int, *, active_high: bool, max_unlock_s: float, pin_factory: Factory) -> None:
+        if max_unlock_s <= 0:
+            raise ValueError("max_unlock_s must be positive")
+        self.max_unlock_s = max_unlock_s
+        self._relay = OutputDevice(pin, active_high=active_high, initial_value=False, pin_factory=pin_factory)
+        self._guard = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self.energized_at: float | None = None
+        self._relay.off()
+        atexit.register(self.close)
+
+    @property
+    def energized(self) -> bool:
+        return bool(self._relay.value)
+
+    def unlock(self, seconds: float) -> float:
+        pulse = max(0.0, min(seconds, self.max_unlock_s))
+        with self._guard:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = threading.Timer(pulse, self.lock)
+            self._timer.daemon = True
+            self._relay.on()
+            self.energized_at = time.monotonic()
+            self._timer.start()
+        log.info("relay energized", extra={"pulse_s": pulse})
+        return pulse
+
+    def lock(self) -> None:
+        with self._guard:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            was_on = self.energized
+            self._relay.off()
+            self.energized_at = None
+        if was_on:
+            log.info("relay de-energized")
+
+    def close(self) -> None:
+        if self._relay.closed:
+            return
+        self.lock()
+        self._relay.close()
+
+
+class GpioDoorSensor(DoorSensor):
+    """Reed switch to ground with the pin's pull-up: closed door pulls the pin low."""
+
+    def __init__(self, pin: int, *, debounce_s: float, pin_factory: Factory) -> None:
+        self.debounce_s = debounce_s
+        self._input = DigitalInputDevice(pin, pull_up=True, pin_factory=pin_factory)
+        self._stable_open = not self._input.is_active
+        self._raw_changed_at = time.monotonic()
+        self._subscribers: list[Callable[[bool], None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: asyncio.TimerHandle | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Begin reporting changes on ``loop`` (pin callbacks may come from another thread)."""
+        self._loop = loop
+        self._stable_open = not self._input.is_active
+        self._input.when_activated = self._on_edge
+        self._input.when_deactivated = self._on_edge
+
+    @property
+    def is_open(self) -> bool:
+        return self._stable_open
+
+    def subscribe(self, callback: Callable[[bool], None]) -> None:
+        self._subscribers.append(callback)
+
+    def _on_edge(self) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._restart_debounce)
+
+    def _restart_debounce(self) -> None:
+        self._raw_changed_at = time.monotonic()
+        if self._pending is not None:
+            self._pending.cancel()
+        assert self._loop is not None
+        self._pending = self._loop.call_later(self.debounce_s, self._settle)
+
+    def _settle(self) -> None:
+        self._pending = None
+        raw_open = not self._input.is_active
+        if raw_open == self._stable_open:
+            return
+        self._stable_open = raw_open
+        log.info("door %s", "opened" if raw_open else "closed")
+        for callback in list(self._subscribers):
+            callback(raw_open)
+
+    def close(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+        self._input.close()
