@@ -5,7 +5,6 @@ control API and the bench panel.
 """
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 

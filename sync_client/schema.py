@@ -7,12 +7,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
 SCHEMA_VERSION = 1
+MAX_SEQ = 2**63 - 1          # SQLite's INTEGER range, on both sides
+WALL_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 
 # Event type -> required payload fields and their JSON types.
 # Optional fields may be present too; unknown event types are rejected.
@@ -61,9 +64,13 @@ def new_event_id() -> str:
     return str(uuid.uuid4())
 
 
+def utc_iso(ts: float) -> str:
+    """ISO 8601 UTC with milliseconds: 2026-11-25T16:39:53.123Z."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"
+
+
 def utc_now_iso() -> str:
-    now = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+    return utc_iso(time.time())
 
 
 def _check(value: Any, expected: type | tuple[type, ...], where: str) -> None:
@@ -109,8 +116,10 @@ def event_from_json(data: Any) -> Event:
         uuid.UUID(data["id"])
     except ValueError:
         raise SchemaError(f"id: not a UUID: {data['id']!r}") from None
-    if data["seq"] < 1:
-        raise SchemaError("seq: must be 1 or more")
+    if not 1 <= data["seq"] <= MAX_SEQ:
+        raise SchemaError(f"seq: must be between 1 and {MAX_SEQ}")
+    if not WALL_TIME_RE.fullmatch(data["wall_time"]):
+        raise SchemaError(f"wall_time: not ISO 8601 UTC like 2026-11-25T16:39:53.123Z: {data['wall_time'][:40]!r}")
     if data["schema_version"] != SCHEMA_VERSION:
         raise SchemaError(f"schema_version: {data['schema_version']} not supported (want {SCHEMA_VERSION})")
     validate_payload(data["type"], data["payload"])

@@ -126,6 +126,8 @@ class SaleJourney:
     payment_status: str | None = None
     message: str | None = None
     deadline: float | None = None
+    last_approval_to_relay_s: float | None = None
+    _relay_at: float = 0.0
     _tasks: set[asyncio.Task] = field(default_factory=set)
     _timer: asyncio.TimerHandle | None = None
 
@@ -230,8 +232,13 @@ class SaleJourney:
             result = PaymentResult(PaymentOutcome.FAULT, sale.amount_cents, sale.currency, sale.method,
                                    message=str(exc))
         if result.approved:
+            approved_at = time.monotonic()
             self._record_approval(sale, result)
             self._unlock()
+            # The money rule's cost: durable commit plus relay, measured on every sale.
+            self.last_approval_to_relay_s = self._relay_at - approved_at
+            log.info("approval to relay", extra={"sale_id": sale.sale_id,
+                                                 "ms": round(self.last_approval_to_relay_s * 1000, 3)})
         else:
             with self.outbox.transaction() as tx:
                 tx.append("payment.failed", {"sale_id": sale.sale_id, "sku": sale.product.sku,
@@ -266,6 +273,7 @@ class SaleJourney:
         sale = self.sale
         assert sale is not None
         pulse = self.lock.unlock(self.lock_config.unlock_s)
+        self._relay_at = time.monotonic()
         sale.unlocks += 1
         with self.outbox.transaction() as tx:
             tx.append("door.unlocked", {"reason": "sale", "seconds": pulse, "sale_id": sale.sale_id,

@@ -1,0 +1,128 @@
+"""``kiosk-cloud``: run the cloud stub, register cabinets, export what cabinets sent."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from cloud_stub.server import start_cloud
+from cloud_stub.store import CloudStoreError, SqliteCloudStore
+
+PROG = "kiosk-cloud"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, not usage + message: scripts and people both read the first line.
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is not in 0..65535")
+    return port
+
+
+def build_parser() -> argparse.ArgumentParser:
+    db = _Parser(add_help=False)
+    db.add_argument("--db", type=Path, default=Path("cloud.db"), help="SQLite database file (default: ./cloud.db)")
+
+    parser = _Parser(prog=PROG, description="The smart-cabinet cloud stub.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", parents=[db], help="run the HTTP API until SIGTERM/SIGINT")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8080, help="TCP port; 0 picks a free one (default: 8080)")
+
+    cabinet = commands.add_parser("cabinet", help="manage cabinets")
+    cabinet_commands = cabinet.add_subparsers(dest="cabinet_command", required=True, metavar="ACTION")
+    add = cabinet_commands.add_parser("add", parents=[db], help="register a cabinet and print its key (hex)")
+    add.add_argument("cabinet_id", metavar="ID")
+    add.add_argument("--retailer", help="retailer the cabinet belongs to")
+
+    commands.add_parser("export", parents=[db], help="print every stored event as one JSON object a line")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:         # --help, or a usage error already printed as one line
+        return int(exit_.code or 0)
+    try:
+        if args.command == "serve":
+            return asyncio.run(_serve(args.db, args.host, args.port))
+        if args.command == "cabinet":
+            return _cabinet_add(args.db, args.cabinet_id, args.retailer)
+        return _export(args.db)
+    except (CloudStoreError, ValueError, OSError) as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:        # e.g. a read-only or locked database file
+        print(f"{PROG}: database {args.db}: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _serve(db: Path, host: str, port: int) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    store = SqliteCloudStore(db)
+    try:
+        try:
+            runner, url = await start_cloud(store, host, port)
+        except OSError as exc:
+            raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        print(f"{PROG} listening on {url}", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+        logging.getLogger("cloud_stub").info("stopped")
+        return 0
+    finally:
+        store.close()
+
+
+def _cabinet_add(db: Path, cabinet_id: str, retailer: str | None) -> int:
+    store = SqliteCloudStore(db)
+    try:
+        print(store.add_cabinet(cabinet_id, retailer).hex())
+    finally:
+        store.close()
+    return 0
+
+
+def _export(db: Path) -> int:
+    if not db.is_file():
+        raise CloudStoreError(f"no database at {db}")
+    store = SqliteCloudStore(db)
+    try:
+        for record in store.export_events():
+            sys.stdout.write(json.dumps(record, separators=(",", ":"), sort_keys=True) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) has gone: not an error. Point stdout at /dev/null so the
+        # interpreter's final flush does not complain again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    finally:
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

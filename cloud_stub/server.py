@@ -1,0 +1,29 @@
+"""Run the cloud app on a TCP port inside the caller's event loop."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from aiohttp import web
+
+from cloud_stub.app import create_app
+from cloud_stub.store import CloudStore
+
+
+async def start_cloud(store: CloudStore, host: str = "127.0.0.1", port: int = 0,
+                      *, now: Callable[[], float] = time.time) -> tuple[web.AppRunner, str]:
+    """Serve the cloud on host:port (0 picks a free port); return the runner and the base URL.
+
+    Stop it with ``await runner.cleanup()``; the store stays open and is the caller's to close.
+    """
+    # access_log=None: the app logs one line per ingest with what it stored; aiohttp's line would repeat it.
+    runner = web.AppRunner(create_app(store, now=now), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    bound_host, bound_port = runner.addresses[0][:2]
+    return runner, f"http://[{bound_host}]:{bound_port}" if ":" in bound_host else f"http://{bound_host}:{bound_port}"

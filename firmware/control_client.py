@@ -1,0 +1,192 @@
+"""A client for the control API, and launchers for a simulated cabinet and a
+cloud stub as real processes: what tests, benchmarks and HIL benches use to
+drive a cabinet the way a person would.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+
+
+class ControlError(Exception):
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(f"{status}: {body}")
+        self.status = status
+        self.body = body
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _bin(name: str) -> list[str]:
+    """The installed console script next to this Python, or the module as a fallback."""
+    candidate = Path(sys.executable).with_name(name)
+    if candidate.exists():
+        return [str(candidate)]
+    found = shutil.which(name)
+    if found:
+        return [found]
+    module = {"kiosk": "firmware.cli", "kiosk-cloud": "cloud_stub.cli"}[name]
+    return [sys.executable, "-m", module]
+
+
+@dataclass
+class ControlClient:
+    base_url: str
+    timeout: float = 10.0
+
+    def _request(self, method: str, path: str, body: dict | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base_url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"} if data else {})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            raise ControlError(exc.code, json.loads(exc.read() or b"null")) from None
+
+    def state(self) -> dict[str, Any]:
+        return self._request("GET", "/state")
+
+    def tap(self, widget: str | None = None, *, x: int | None = None, y: int | None = None) -> dict[str, Any]:
+        body = {"widget": widget} if widget is not None else {"x": x, "y": y}
+        return self._request("POST", "/tap", body)
+
+    def sim(self, action: str, body: dict | None = None) -> dict[str, Any]:
+        return self._request("POST", f"/sim/{action}", body or {})
+
+    def pins(self) -> dict[str, Any]:
+        return self._request("GET", "/sim/pins")
+
+    def wait_for(self, predicate: Callable[[dict], bool], timeout: float = 15.0, what: str = "") -> dict:
+        deadline = time.monotonic() + timeout
+        state: dict = {}
+        while time.monotonic() < deadline:
+            try:
+                state = self.state()
+                if predicate(state):
+                    return state
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            time.sleep(0.02)
+        raise TimeoutError(f"timed out waiting for {what or predicate}; last state: {json.dumps(state)[:800]}")
+
+    def wait_screen(self, screen: str, timeout: float = 15.0) -> dict:
+        return self.wait_for(lambda s: s["screen"] == screen, timeout, f"screen {screen!r}")
+
+
+@dataclass
+class Process:
+    argv: list[str]
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen | None = None
+
+    def start(self) -> "Process":
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=self._log,
+                                     env={**os.environ, **self.env}, start_new_session=True)
+        return self
+
+    def read_line(self, timeout: float = 20.0) -> str:
+        assert self.proc is not None and self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        buffer = b""
+        while time.monotonic() < deadline:
+            chunk = self.proc.stdout.readline()
+            if chunk:
+                buffer += chunk
+                if buffer.endswith(b"\n"):
+                    return buffer.decode().strip()
+            elif self.proc.poll() is not None:
+                raise RuntimeError(f"{self.argv[0]} exited with {self.proc.returncode}; log: {self.log_tail()}")
+            else:
+                time.sleep(0.01)
+        raise TimeoutError(f"no output from {self.argv}; log: {self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(timeout)
+        finally:
+            self._log.close()
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+
+def start_cloud(workdir: Path, port: int = 0) -> tuple[Process, str]:
+    """`kiosk-cloud serve` as a real process; returns it and its base URL."""
+    db = workdir / "cloud.db"
+    proc = Process([*_bin("kiosk-cloud"), "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(db)],
+                   workdir / "cloud.log").start()
+    line = proc.read_line()
+    return proc, line.rsplit(" ", 1)[-1]
+
+
+def add_cabinet(workdir: Path, cabinet_id: str) -> str:
+    result = subprocess.run([*_bin("kiosk-cloud"), "cabinet", "add", cabinet_id, "--db", str(workdir / "cloud.db")],
+                            capture_output=True, text=True, check=True, timeout=30)
+    return result.stdout.strip()
+
+
+def export_events(workdir: Path) -> list[dict]:
+    result = subprocess.run([*_bin("kiosk-cloud"), "export", "--db", str(workdir / "cloud.db")],
+                            capture_output=True, text=True, check=True, timeout=30)
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def start_sim_cabinet(workdir: Path, *, config_text: str = "", cloud_url: str | None = None,
+                      extra_args: tuple[str, ...] = (), ready_timeout: float = 30.0) -> tuple[Process, ControlClient]:
+    """`kiosk run --sim --headless` as a real process, waited on until its control API answers."""
+    port = free_port()
+    argv = [*_bin("kiosk"), "run", "--sim", "--headless", "--data-dir", str(workdir / "data"),
+            "--control-port", str(port), *extra_args]
+    if config_text:
+        config_path = workdir / "kiosk.toml"
+        config_path.write_text(config_text)
+        argv += ["--config", str(config_path)]
+    if cloud_url:
+        argv += ["--cloud", cloud_url]
+    proc = Process(argv, workdir / "kiosk.log", env={"SDL_VIDEODRIVER": "dummy"}).start()
+    client = ControlClient(f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + ready_timeout
+    while True:
+        if proc.proc is not None and proc.proc.poll() is not None:
+            raise RuntimeError(f"kiosk exited with {proc.proc.returncode}; log:\n{proc.log_tail()}")
+        try:
+            if client.state()["frame"] > 0:
+                return proc, client
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise TimeoutError(f"kiosk did not become ready; log:\n{proc.log_tail()}")
+        time.sleep(0.02)

@@ -1,0 +1,29 @@
+"""A real cloud server on an ephemeral 127.0.0.1 port with a fake clock, and two registered cabinets."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.cloud.cloud_helpers import CAB, OTHER, Clock, Cloud
+from cloud_stub.server import start_cloud
+from cloud_stub.store import SqliteCloudStore
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteCloudStore]:
+    s = SqliteCloudStore(tmp_path / "cloud.db")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+async def cloud(store: SqliteCloudStore) -> AsyncIterator[Cloud]:
+    clock = Clock()
+    keys = {CAB: store.add_cabinet(CAB, "shop-a"), OTHER: store.add_cabinet(OTHER, "shop-b")}
+    runner, url = await start_cloud(store, now=clock)
+    async with aiohttp.ClientSession() as session:
+        yield Cloud(url, store, clock, session, keys)
+    await runner.cleanup()

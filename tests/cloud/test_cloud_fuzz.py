@@ -1,0 +1,97 @@
+"""Arbitrary JSON-ish bodies at /v1/events: never a 5xx, nothing stored when refused, every event accounted for."""
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from tests.cloud.cloud_helpers import CAB, OTHER, make_event
+from cloud_stub.server import start_cloud
+from cloud_stub.store import SqliteCloudStore
+from sync_client.schema import sign_request
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=10)
+# A few ids shared across examples, so repeats within and across batches happen.
+shared_ids = [str(uuid.UUID(int=n)) for n in range(1, 6)]
+event_fields = ["id", "cabinet_id", "seq", "type", "wall_time", "mono_time", "payload", "schema_version", "extra"]
+
+
+@st.composite
+def events(draw: st.DrawFn) -> Any:
+    event = make_event(draw(st.integers(1, 50)), type_="door.opened", payload={"authorized": draw(st.booleans())})
+    event["id"] = draw(st.sampled_from(shared_ids) | st.uuids().map(str))
+    if draw(st.booleans()):     # break it somewhere, or give it to another cabinet
+        field = draw(st.sampled_from(event_fields))
+        event[field] = draw(st.sampled_from([OTHER, CAB]) if field == "cabinet_id" else json_values)
+    return draw(st.just(event) | json_values)
+
+
+batches = st.fixed_dictionaries({
+    "cabinet_id": st.sampled_from([CAB, CAB, OTHER]) | json_values,
+    "events": st.lists(events(), max_size=5) | json_values,
+})
+bodies = st.one_of(
+    batches.map(lambda b: json.dumps(b).encode()),
+    json_values.map(lambda v: json.dumps(v, ensure_ascii=False).encode()),
+    st.binary(max_size=40),
+)
+
+
+def test_any_body_gets_a_4xx_or_200_and_refusals_store_nothing(tmp_path: Path) -> None:
+    loop = asyncio.new_event_loop()
+    store = SqliteCloudStore(tmp_path / "cloud.db")
+    keys = {CAB: store.add_cabinet(CAB), OTHER: store.add_cabinet(OTHER)}
+    runner, url = loop.run_until_complete(start_cloud(store))
+    session: aiohttp.ClientSession = loop.run_until_complete(_session())
+
+    async def send(body: bytes, signer: str) -> tuple[int, Any]:
+        key = keys.get(signer, b"unregistered-cabinet-key")
+        headers = sign_request(key, signer, "POST", "/v1/events", body)
+        async with session.post(url + "/v1/events", data=body, headers=headers) as resp:
+            return resp.status, await resp.json()
+
+    @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    # Each kind of answer is checked at least once, whatever hypothesis draws.
+    @example(body=json.dumps({"cabinet_id": CAB, "events": [make_event(1), {**make_event(2), "seq": 0}]}).encode(),
+             signer=CAB)
+    @example(body=json.dumps({"cabinet_id": CAB, "events": [make_event(1, OTHER)]}).encode(), signer=CAB)
+    @example(body=b"\xff{", signer=CAB)
+    @example(body=b"{}", signer="cab-unknown")
+    @given(body=bodies, signer=st.sampled_from([CAB, CAB, CAB, OTHER, "cab-unknown"]))
+    def check(body: bytes, signer: str) -> None:
+        before = store.count_events()
+        status, reply = loop.run_until_complete(send(body, signer))
+        assert status in (200, 400, 401, 403), (status, reply)
+        if status != 200:
+            assert isinstance(reply["error"], str) and reply["error"]
+            assert store.count_events() == before
+            return
+        sent = json.loads(body)["events"]
+        held = {r["id"] for r in store.export_events() if r["cabinet_id"] == signer}
+        assert set(reply["acked"]) <= held
+        assert store.count_events() - before <= len(reply["acked"])
+        rejected = [entry["index"] for entry in reply["rejected"]]
+        assert rejected == sorted(set(rejected)) and set(rejected) <= set(range(len(sent)))
+        for index, event in enumerate(sent):     # every event is either acked or rejected
+            assert index in rejected or event["id"] in reply["acked"]
+
+    try:
+        check()
+    finally:
+        loop.run_until_complete(session.close())
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+        store.close()
+
+
+async def _session() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession()
