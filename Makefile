@@ -28,5 +28,8 @@ test: setup
 bench: setup
 	$(BIN)/python -m benchmarks
 
+screenshots: setup
+	SDL_VIDEODRIVER=dummy $(BIN)/python -m kiosk_ui --shots docs/screens
+
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,89 @@
+"""`python -m kiosk_ui --shots DIR`: a PNG of every sample screen in both languages.
+
+Without --shots, opens a window that shows the sample screens; taps print their intents
+and "start", "select_product", "buy" and friends walk through the samples.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from pathlib import Path
+
+from kiosk_ui.i18n import LANGUAGES
+from kiosk_ui.samples import sample_views
+from kiosk_ui.view import Intent
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 1024x600, got {text!r}") from None
+    return width, height
+
+
+def shots(out: Path, size: tuple[int, int]) -> list[Path]:
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    from kiosk_ui.app import KioskUi
+
+    out.mkdir(parents=True, exist_ok=True)
+    ui = KioskUi(size, on_intent=lambda intent: None)
+    ui.start()
+    written = []
+    try:
+        for language in LANGUAGES:
+            for name, view in sample_views(language).items():
+                ui.set_state(view)
+                path = out / f"{name}-{language}-{size[0]}x{size[1]}.png"
+                ui.screenshot(path)
+                written.append(path)
+    finally:
+        ui.close()
+    return written
+
+
+async def demo(size: tuple[int, int], bench: bool) -> None:
+    from kiosk_ui.app import KioskUi
+
+    views = {lang: sample_views(lang) for lang in LANGUAGES}
+    state = {"lang": "en", "name": "attract"}
+    moves = {"start": "catalog", "select_product": "product", "buy": "checkout", "pay": "checkout_present_card",
+             "cancel": "product_declined", "back": "catalog", "unlock_again": "door_unlocked", "done": "attract",
+             "bench": "door_opened"}
+    stop = asyncio.Event()
+
+    def on_intent(intent: Intent) -> None:
+        print(intent)
+        if intent.name == "lang":
+            state["lang"] = "zh" if state["lang"] == "en" else "en"
+        elif intent.name in moves:
+            state["name"] = moves[intent.name]
+        ui.set_state(views[state["lang"]][state["name"]])
+
+    ui = KioskUi(size, on_intent=on_intent, bench_panel=bench)
+    ui.start()
+    ui.set_state(views["en"]["attract"])
+    ui.set_bench_status(["lock: de-energized", "door: closed", "outbox: 0 pending"])
+    try:
+        await ui.run(stop)
+    finally:
+        ui.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kiosk_ui", description=__doc__.splitlines()[0])
+    parser.add_argument("--shots", type=Path, help="write PNGs of every sample screen here and exit")
+    parser.add_argument("--size", type=parse_size, default=(1024, 600), help="touchscreen size, e.g. 1920x1080")
+    parser.add_argument("--bench", action="store_true", help="show the bench panel in the demo window")
+    args = parser.parse_args(argv)
+    if args.shots:
+        for path in shots(args.shots, args.size):
+            print(path)
+        return 0
+    asyncio.run(demo(args.size, args.bench))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

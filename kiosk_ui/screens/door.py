@@ -1,0 +1,45 @@
+"""Door: what to do with the now unlocked door, and how long it stays unlocked."""
+from __future__ import annotations
+
+from kiosk_ui.kit import Kit
+from kiosk_ui.screens.chrome import chrome
+from kiosk_ui.screens.parts import product_summary_card, split
+from kiosk_ui.view import Intent, ViewState
+from kiosk_ui.widgets import Button, Countdown, Label, Widget
+
+DOOR_STATES = ("unlocked", "opened", "closed")
+
+
+def build(view: ViewState, kit: Kit) -> list[Widget]:
+    theme, palette = kit.theme, kit.theme.palette
+    top, content = chrome(view, kit)
+    body = content.inflate(0, -theme.gap)
+    body.top = content.top
+    widgets: list[Widget] = []
+    if view.product is not None:
+        left, column = split(kit, body)
+        widgets += product_summary_card(kit, view.product, left)
+    else:
+        column = body.inflate(-body.w // 5, 0)
+
+    button_h = theme.touch(72)
+    bottom = column.bottom - (button_h + theme.gap if view.can_unlock_again else 0)
+    show_countdown = view.door == "unlocked" and view.deadline is not None
+    title_h = theme.px(150)
+    number_h, caption_h = theme.px(96), theme.px(34)
+    block_h = title_h + (theme.gap + number_h + caption_h if show_countdown else 0)
+    y = column.y + max(0, (bottom - column.y - block_h) // 2)
+    widgets.append(Label(kit, "title", (column.x, y, column.w, title_h), kit.t(f"door.{view.door}"), "title",
+                         max_lines=3, valign="bottom"))
+    y += title_h + theme.gap
+    if show_countdown:
+        assert view.deadline is not None
+        widgets.append(Countdown(kit, "countdown", (column.x, y, column.w, number_h), view.deadline, str,
+                                 "countdown", palette.accent, align="left"))
+        widgets.append(Countdown(kit, "countdown_text", (column.x, y + number_h, column.w, caption_h),
+                                 view.deadline, lambda s: kit.t("door.countdown", seconds=s), "body",
+                                 palette.text_muted, align="left"))
+    if view.can_unlock_again:
+        widgets.append(Button(kit, "unlock_again", (column.x, column.bottom - button_h, column.w, button_h),
+                              kit.t("door.unlock_again"), Intent("unlock_again"), style="secondary"))
+    return [*widgets, *top]

@@ -1,0 +1,41 @@
+"""Pieces several screens share: the product picture panel and the price block."""
+from __future__ import annotations
+
+import pygame
+
+from kiosk_ui.i18n import format_price
+from kiosk_ui.illustration import illustration
+from kiosk_ui.kit import Kit
+from kiosk_ui.view import ProductView
+from kiosk_ui.widgets import Label, Picture, Widget
+
+
+def split(kit: Kit, area: pygame.Rect, left_share: int = 44) -> tuple[pygame.Rect, pygame.Rect]:
+    """The area cut into a picture column (left_share percent) and a text column."""
+    left = pygame.Rect(area.x, area.y, area.w * left_share // 100, area.h)
+    gutter = kit.theme.margin
+    return left, pygame.Rect(left.right + gutter, area.y, area.right - left.right - gutter, area.h)
+
+
+def product_picture(kit: Kit, product: ProductView, rect: pygame.Rect) -> Picture:
+    pad = kit.theme.px(12)
+    art = illustration(product, (rect.w - 2 * pad, rect.h - 2 * pad))
+    return Picture("picture", rect, art, kit.theme.palette.surface, kit.theme.radius)
+
+
+def product_summary_card(kit: Kit, product: ProductView, rect: pygame.Rect) -> list[Widget]:
+    """Picture on top, name and total below: the checkout and door screens' reminder of the purchase."""
+    theme, palette = kit.theme, kit.theme.palette
+    text_h = theme.px(120)
+    pad = theme.px(20)
+    picture = product_picture(kit, product, pygame.Rect(rect.x, rect.y, rect.w, rect.h - text_h))
+    x, w = rect.x + pad, rect.w - 2 * pad
+    y = rect.bottom - text_h + theme.px(8)
+    return [
+        picture,
+        Label(kit, "name", (x, y, w, theme.px(40)), product.name, "heading"),
+        Label(kit, "total_label", (x, y + theme.px(44), w // 3, theme.px(50)), kit.t("checkout.total"), "body",
+              palette.text_muted),
+        Label(kit, "price", (x + w // 3, y + theme.px(44), w - w // 3, theme.px(50)),
+              format_price(product.price_cents, product.currency), "price", palette.accent, align="right"),
+    ]

@@ -1,0 +1,111 @@
+"""Text fitted to a box: shrink the font down to a minimum, wrap, then cut with "…".
+
+Rendered surfaces are cached by everything that decides their pixels, so a
+screen built again for the same state renders no text at all.
+"""
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+
+import pygame
+
+from kiosk_ui.theme import Colour, Fonts, Theme
+
+ELLIPSIS = "…"
+_CJK = "\u2e80-\u9fff\uf900-\ufaff"
+_CJK_PUNCT = "\u3000-\u303f\uff00-\uffef"
+# Break opportunities: after each CJK character (keeping its trailing punctuation
+# with it, so no line starts with "，"), and after each space-separated word.
+_TOKENS = re.compile(rf"[{_CJK}][{_CJK_PUNCT}]*|[^\s{_CJK}]+\s*|\s+")
+
+
+def wrap(text: str, font: pygame.font.Font, max_w: int) -> list[str]:
+    """Greedy line breaking; a single word wider than max_w gets a line of its own."""
+    lines: list[str] = []
+    line = ""
+    for token in _TOKENS.findall(text):
+        candidate = line + token
+        if line and font.size(candidate.rstrip())[0] > max_w:
+            lines.append(line.rstrip())
+            line = token.lstrip()
+        else:
+            line = candidate
+    if line.strip() or not lines:
+        lines.append(line.rstrip())
+    return lines
+
+
+def ellipsize(text: str, font: pygame.font.Font, max_w: int) -> str:
+    """The longest prefix of text that fits max_w with "…" appended."""
+    if font.size(text)[0] <= max_w:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:      # binary search on the prefix length
+        mid = (lo + hi + 1) // 2
+        if font.size(text[:mid].rstrip() + ELLIPSIS)[0] <= max_w:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo].rstrip() + ELLIPSIS
+
+
+class TextRenderer:
+    """Renders text fitted to a box, caching each result."""
+
+    CACHE_SIZE = 1024
+
+    def __init__(self, theme: Theme, fonts: Fonts) -> None:
+        self.theme = theme
+        self.fonts = fonts
+        self._cache: OrderedDict[tuple, pygame.Surface] = OrderedDict()
+
+    def render(self, text: str, role: str, colour: Colour, max_w: int, max_h: int,
+               max_lines: int = 1, align: str = "left") -> pygame.Surface:
+        """A surface no larger than max_w x max_h holding text in the role's style."""
+        if align not in ("left", "center", "right"):
+            raise ValueError(f"unknown text alignment {align!r}")
+        key = (text, role, tuple(colour), max_w, max_h, max_lines, align)
+        surface = self._cache.get(key)
+        if surface is not None:
+            self._cache.move_to_end(key)
+            return surface
+        surface = self._render(text, role, tuple(colour), max(1, max_w), max(1, max_h), max(1, max_lines), align)
+        self._cache[key] = surface
+        if len(self._cache) > self.CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return surface
+
+    def _fit(self, text: str, role: str, max_w: int, max_h: int,
+             max_lines: int) -> tuple[pygame.font.Font, list[str]]:
+        size, min_size, weight = self.theme.text_px(role)
+        while True:
+            font = self.fonts.get(weight, size)
+            lines = wrap(text, font, max_w) if max_lines > 1 else [text]
+            fits = (len(lines) <= max_lines
+                    and all(font.size(line)[0] <= max_w for line in lines)
+                    and len(lines) * font.get_linesize() <= max_h)
+            if fits:
+                return font, lines
+            if size <= min_size:
+                break
+            size = max(min_size, size - max(1, size // 12))
+        # Still too big at the smallest size: keep the lines that fit and cut the last one.
+        room = max(1, min(max_lines, max_h // font.get_linesize()))
+        if len(lines) > room:
+            lines = lines[:room - 1] + [" ".join(lines[room - 1:])]
+        lines = [ellipsize(line, font, max_w) for line in lines]
+        return font, lines
+
+    def _render(self, text: str, role: str, colour: Colour, max_w: int, max_h: int,
+                max_lines: int, align: str) -> pygame.Surface:
+        font, lines = self._fit(text, role, max_w, max_h, max_lines)
+        rendered = [font.render(line, True, colour) for line in lines]
+        step = font.get_linesize()
+        width = min(max_w, max(r.get_width() for r in rendered))
+        height = min(max_h, step * (len(rendered) - 1) + rendered[-1].get_height())
+        surface = pygame.Surface((max(1, width), max(1, height)), pygame.SRCALPHA)
+        for i, line in enumerate(rendered):
+            x = {"left": 0, "center": (width - line.get_width()) // 2, "right": width - line.get_width()}[align]
+            surface.blit(line, (x, i * step))
+        return surface.convert_alpha() if pygame.display.get_surface() else surface

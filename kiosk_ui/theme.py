@@ -1,0 +1,118 @@
+"""Colours, spacing and type, all proportional to the screen height.
+
+Layouts are designed on a 600 px high screen; ``Theme.px`` scales a design
+value to the real screen, so 1024x600 and 1920x1080 keep their proportions.
+Fonts are loaded once per (weight, size) and kept.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygame
+
+DESIGN_HEIGHT = 600
+MIN_TOUCH = 64          # smallest touch target edge in real pixels, whatever the screen
+FONT_DIR = Path(__file__).parent / "assets" / "fonts"
+FONT_FILES = {"regular": FONT_DIR / "NotoSansSC-subset.otf", "bold": FONT_DIR / "NotoSansSC-Bold-subset.otf"}
+
+Colour = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Palette:
+    background: Colour = (13, 16, 22)
+    surface: Colour = (24, 29, 38)          # cards and panels
+    surface_high: Colour = (36, 43, 55)     # pressed cards, secondary buttons
+    line: Colour = (52, 61, 76)
+    text: Colour = (245, 247, 250)
+    text_muted: Colour = (154, 164, 178)
+    accent: Colour = (46, 222, 160)         # primary actions, prices
+    accent_pressed: Colour = (30, 170, 120)
+    on_accent: Colour = (8, 22, 16)
+    danger: Colour = (240, 82, 82)
+    warning: Colour = (255, 184, 64)
+    on_warning: Colour = (38, 24, 0)
+    disabled: Colour = (58, 64, 74)
+    on_disabled: Colour = (128, 136, 148)
+
+
+PALETTE = Palette()
+
+
+@dataclass(frozen=True)
+class TextStyle:
+    size: int      # design px at 600 px screen height
+    weight: str    # "regular" or "bold"
+
+
+# Text roles used by the screens.
+TEXT_STYLES = {
+    "display": TextStyle(46, "bold"),
+    "title": TextStyle(32, "bold"),
+    "heading": TextStyle(24, "bold"),
+    "price": TextStyle(34, "bold"),
+    "button": TextStyle(24, "bold"),
+    "body": TextStyle(20, "regular"),
+    "label": TextStyle(16, "regular"),
+    "caption": TextStyle(13, "regular"),
+    "countdown": TextStyle(72, "bold"),
+}
+MIN_TEXT_PX = 11     # text never shrinks below this, whatever the screen; then it is cut with "…"
+
+
+class Fonts:
+    """Font objects by (weight, pixel size), each loaded once."""
+
+    def __init__(self) -> None:
+        self._fonts: dict[tuple[str, int], pygame.font.Font] = {}
+
+    def get(self, weight: str, size: int) -> pygame.font.Font:
+        key = (weight, size)
+        font = self._fonts.get(key)
+        if font is None:
+            try:
+                path = FONT_FILES[weight]
+            except KeyError:
+                raise ValueError(f"unknown font weight {weight!r}; expected one of {sorted(FONT_FILES)}") from None
+            font = self._fonts[key] = pygame.font.Font(path, size)
+        return font
+
+
+class Theme:
+    """Metrics for one screen size."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        width, height = size
+        if width < 320 or height < 240:
+            raise ValueError(f"screen size {size} is too small; need at least 320x240")
+        self.width, self.height = width, height
+        self.scale = height / DESIGN_HEIGHT
+        self.palette = PALETTE
+        self.margin = self.px(28)
+        self.gap = self.px(16)
+        self.radius = self.px(16)
+        self.header_h = max(MIN_TOUCH + 2 * self.px(8), self.px(84))
+        self.footer_h = self.px(34)
+
+    def px(self, design_px: float) -> int:
+        return round(design_px * self.scale)
+
+    def touch(self, design_px: float) -> int:
+        """A touch target edge: scaled, but never below MIN_TOUCH."""
+        return max(MIN_TOUCH, self.px(design_px))
+
+    def text_px(self, role: str) -> tuple[int, int, str]:
+        """(preferred size, smallest size, weight) of a text role on this screen."""
+        try:
+            style = TEXT_STYLES[role]
+        except KeyError:
+            raise ValueError(f"unknown text role {role!r}; expected one of {sorted(TEXT_STYLES)}") from None
+        size = max(MIN_TEXT_PX, self.px(style.size))
+        return size, max(MIN_TEXT_PX, round(size * 0.6)), style.weight
+
+    @property
+    def content(self) -> pygame.Rect:
+        """The area between header and footer, inside the side margins."""
+        top = self.header_h
+        return pygame.Rect(self.margin, top, self.width - 2 * self.margin, self.height - top - self.footer_h)

@@ -1,0 +1,283 @@
+"""Widgets: positioned, pre-rendered pieces of a screen.
+
+A widget renders its text when it is built (from cached surfaces), so drawing
+a frame is only fills and blits. Interactive widgets carry the Intent a tap
+emits; the app does the hit testing (DOWN and UP inside the same widget).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import pygame
+
+from kiosk_ui.i18n import format_price
+from kiosk_ui.illustration import illustration
+from kiosk_ui.kit import Kit
+from kiosk_ui.theme import MIN_TOUCH, Colour
+from kiosk_ui.view import Intent, ProductView, WidgetInfo
+
+
+@dataclass
+class PlacedText:
+    surface: pygame.Surface
+    rect: pygame.Rect
+
+
+def place(surface: pygame.Surface, box: pygame.Rect, align: str = "center", valign: str = "center") -> PlacedText:
+    """Position a rendered text inside box."""
+    rect = surface.get_rect()
+    rect.x = {"left": box.x, "center": box.centerx - rect.w // 2, "right": box.right - rect.w}[align]
+    rect.y = {"top": box.y, "center": box.centery - rect.h // 2, "bottom": box.bottom - rect.h}[valign]
+    return PlacedText(surface, rect)
+
+
+class Widget:
+    """Something drawn at a rect. Not interactive unless a subclass says so."""
+
+    kind = "widget"
+    interactive = False
+
+    def __init__(self, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int]) -> None:
+        self.id = widget_id
+        self.rect = pygame.Rect(rect)
+        self.enabled = True
+        self.label = ""
+        self.texts: list[PlacedText] = []
+
+    @property
+    def intent(self) -> Intent | None:
+        return None
+
+    def current_texts(self) -> list[PlacedText]:
+        """The texts shown now (a countdown's change with the clock)."""
+        return self.texts
+
+    def current_label(self) -> str:
+        return self.label
+
+    def draw(self, surface: pygame.Surface, pressed: bool = False) -> None:
+        for text in self.current_texts():
+            surface.blit(text.surface, text.rect)
+
+    def next_redraw(self, now: float) -> float | None:
+        """The monotonic time this widget's look changes by itself (None: never)."""
+        return None
+
+    def text_rects(self) -> list[pygame.Rect]:
+        """Where the rendered texts are, measured from their surfaces."""
+        return [t.rect.copy() for t in self.current_texts()]
+
+    def info(self) -> WidgetInfo:
+        return WidgetInfo(self.id, tuple(self.rect), self.current_label(), self.enabled,
+                          extra={"kind": self.kind, "text_rects": [tuple(r) for r in self.text_rects()]})
+
+
+class Label(Widget):
+    """Text fitted into its rect, optionally on a rounded background (banners, badges)."""
+
+    kind = "label"
+
+    def __init__(self, kit: Kit, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], text: str,
+                 role: str = "body", colour: Colour | None = None, *, align: str = "left",
+                 valign: str = "center", max_lines: int = 1, background: Colour | None = None,
+                 padding: int | tuple[int, int] = 0, hug: bool = False) -> None:
+        super().__init__(widget_id, rect)
+        self.label = text
+        self.background = background
+        self.radius = kit.theme.radius
+        pad_x, pad_y = (padding, padding) if isinstance(padding, int) else padding
+        inner = self.rect.inflate(-2 * pad_x, -2 * pad_y)
+        colour = colour or kit.theme.palette.text
+        surface = kit.text(text, role, colour, inner.w, inner.h, max_lines, align)
+        if hug:     # a pill around the text, keeping the aligned edge where it was
+            edge = {"left": "left", "center": "centerx", "right": "right"}[align]
+            hugged = pygame.Rect(0, 0, surface.get_width() + 2 * pad_x, self.rect.h)
+            hugged.top = self.rect.top
+            setattr(hugged, edge, getattr(self.rect, edge))
+            self.rect = hugged
+            self.radius = hugged.h // 2
+            inner = self.rect.inflate(-2 * pad_x, -2 * pad_y)
+        self.texts = [place(surface, inner, align, valign)]
+
+    def draw(self, surface: pygame.Surface, pressed: bool = False) -> None:
+        if self.background is not None:
+            pygame.draw.rect(surface, self.background, self.rect, border_radius=self.radius)
+        super().draw(surface)
+
+
+# (background, text, border) per button style; pressed backgrounds beside them.
+_BUTTON_STYLES = {
+    "primary": ("accent", "on_accent", None),
+    "secondary": ("surface_high", "text", "line"),
+    "ghost": (None, "text", "line"),
+}
+_PRESSED = {"primary": "accent_pressed", "secondary": "line", "ghost": "surface_high"}
+
+
+class Button(Widget):
+    """A touch target of at least MIN_TOUCH x MIN_TOUCH with a label and an optional second line."""
+
+    kind = "button"
+    interactive = True
+
+    def __init__(self, kit: Kit, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], label: str,
+                 intent: Intent, *, enabled: bool = True, style: str = "primary", sublabel: str = "",
+                 role: str = "button", sub_role: str = "label") -> None:
+        super().__init__(widget_id, rect)
+        if self.rect.w < MIN_TOUCH or self.rect.h < MIN_TOUCH:
+            raise ValueError(f"button {widget_id!r} is {self.rect.w}x{self.rect.h}; "
+                             f"touch targets need at least {MIN_TOUCH}x{MIN_TOUCH} px")
+        if style not in _BUTTON_STYLES:
+            raise ValueError(f"unknown button style {style!r}; expected one of {sorted(_BUTTON_STYLES)}")
+        self.label, self.enabled, self.style = label, enabled, style
+        self._intent = intent
+        palette = kit.theme.palette
+        self.radius = kit.theme.radius
+        bg, fg, border = _BUTTON_STYLES[style]
+        self.background = getattr(palette, bg) if bg else None
+        self.pressed_background = getattr(palette, _PRESSED[style])
+        self.border = getattr(palette, border) if border else None
+        fg_colour = getattr(palette, fg)
+        if not enabled:
+            self.background, self.border, fg_colour = palette.disabled, None, palette.on_disabled
+        inner = self.rect.inflate(-2 * kit.theme.px(18), -2 * kit.theme.px(8))
+        if sublabel:
+            sub_colour = fg_colour if style == "primary" or not enabled else palette.text_muted
+            title = kit.text(label, role, fg_colour, inner.w, inner.h * 55 // 100, 1, "center")
+            sub = kit.text(sublabel, sub_role, sub_colour, inner.w, inner.h * 45 // 100, 2, "center")
+            gap = kit.theme.px(4)
+            block = pygame.Rect(0, 0, inner.w, title.get_height() + gap + sub.get_height())
+            block.center = inner.center
+            self.texts = [place(title, block, "center", "top"), place(sub, block, "center", "bottom")]
+        else:
+            self.texts = [place(kit.text(label, role, fg_colour, inner.w, inner.h, 2, "center"), inner)]
+
+    @property
+    def intent(self) -> Intent | None:
+        return self._intent if self.enabled else None
+
+    def draw(self, surface: pygame.Surface, pressed: bool = False) -> None:
+        background = self.pressed_background if pressed and self.enabled else self.background
+        if background is not None:
+            pygame.draw.rect(surface, background, self.rect, border_radius=self.radius)
+        if self.border is not None:
+            pygame.draw.rect(surface, self.border, self.rect, width=2, border_radius=self.radius)
+        super().draw(surface)
+
+
+class TouchArea(Widget):
+    """An invisible touch target (the attract screen's whole surface)."""
+
+    kind = "area"
+    interactive = True
+
+    def __init__(self, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], label: str,
+                 intent: Intent) -> None:
+        super().__init__(widget_id, rect)
+        self.label, self._intent = label, intent
+
+    @property
+    def intent(self) -> Intent | None:
+        return self._intent
+
+
+class Picture(Widget):
+    kind = "picture"
+
+    def __init__(self, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], image: pygame.Surface,
+                 background: Colour | None = None, radius: int = 0) -> None:
+        super().__init__(widget_id, rect)
+        self.image, self.background, self.radius = image, background, radius
+        self.image_rect = image.get_rect(center=self.rect.center)
+
+    def draw(self, surface: pygame.Surface, pressed: bool = False) -> None:
+        if self.background is not None:
+            pygame.draw.rect(surface, self.background, self.rect, border_radius=self.radius)
+        surface.blit(self.image, self.image_rect)
+
+
+class ProductTile(Widget):
+    """A catalog card: drawing, name, price and stock; tapping it selects the product."""
+
+    kind = "tile"
+    interactive = True
+
+    def __init__(self, kit: Kit, rect: pygame.Rect | tuple[int, int, int, int], product: ProductView) -> None:
+        super().__init__(f"product:{product.sku}", rect)
+        theme, palette = kit.theme, kit.theme.palette
+        self.label, self.product = product.name, product
+        self.palette, self.radius = palette, theme.radius
+        pad = theme.px(16)
+        inner = self.rect.inflate(-2 * pad, -2 * pad)
+        text_h = min(inner.h // 2, theme.px(88))
+        art_box = pygame.Rect(inner.x, inner.y, inner.w, inner.h - text_h)
+        self.art = illustration(product, art_box.size)
+        if not product.in_stock:    # dimmed, on a copy: the cached drawing is shared
+            self.art = self.art.copy()
+            self.art.set_alpha(90)
+        self.art_rect = self.art.get_rect(center=art_box.center)
+        text_box = pygame.Rect(inner.x, art_box.bottom, inner.w, text_h)
+        row = text_h // 2
+        name = kit.text(product.name, "heading", palette.text, inner.w, row)
+        price = kit.text(format_price(product.price_cents, product.currency), "heading", palette.accent,
+                         inner.w * 3 // 5, row)
+        stock_colour = palette.text_muted if product.in_stock else palette.danger
+        stock = kit.text(kit.t("stock.in" if product.in_stock else "stock.sold_out"), "label", stock_colour,
+                         inner.w * 2 // 5 - theme.px(8), row, 1, "right")
+        self.texts = [
+            place(name, pygame.Rect(text_box.x, text_box.y, inner.w, row), "left"),
+            place(price, pygame.Rect(text_box.x, text_box.y + row, inner.w, row), "left"),
+            place(stock, pygame.Rect(text_box.x, text_box.y + row, inner.w, row), "right"),
+        ]
+
+    @property
+    def intent(self) -> Intent | None:
+        return Intent("select_product", self.product.sku)
+
+    def draw(self, surface: pygame.Surface, pressed: bool = False) -> None:
+        background = self.palette.surface_high if pressed else self.palette.surface
+        pygame.draw.rect(surface, background, self.rect, border_radius=self.radius)
+        surface.blit(self.art, self.art_rect)
+        super().draw(surface)
+
+
+class Countdown(Widget):
+    """Text showing the whole seconds left to a time.monotonic() deadline; redraws once a second."""
+
+    kind = "countdown"
+
+    def __init__(self, kit: Kit, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], deadline: float,
+                 text_for: Callable[[int], str], role: str, colour: Colour | None = None,
+                 align: str = "center") -> None:
+        super().__init__(widget_id, rect)
+        self.kit, self.deadline, self.text_for, self.role = kit, deadline, text_for, role
+        self.colour, self.align = colour or kit.theme.palette.text, align
+
+    def seconds_left(self, now: float) -> int:
+        return max(0, math.ceil(self.deadline - now))
+
+    def _placed(self, now: float) -> PlacedText:
+        text = self.text_for(self.seconds_left(now))
+        surface = self.kit.text(text, self.role, self.colour, self.rect.w, self.rect.h, 1, self.align)
+        return place(surface, self.rect, self.align)
+
+    def current_texts(self) -> list[PlacedText]:
+        return [self._placed(time.monotonic())]
+
+    def current_label(self) -> str:
+        return self.text_for(self.seconds_left(time.monotonic()))
+
+    def next_redraw(self, now: float) -> float | None:
+        seconds = self.seconds_left(now)
+        return self.deadline - (seconds - 1) if seconds > 0 else None
+
+
+def hit(widgets: list[Widget], pos: tuple[int, int]) -> Widget | None:
+    """The topmost (last drawn) interactive widget at pos, enabled or not."""
+    for widget in reversed(widgets):
+        if widget.interactive and widget.rect.collidepoint(pos):
+            return widget
+    return None

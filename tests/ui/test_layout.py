@@ -1,0 +1,154 @@
+"""Every screen, both languages, two sizes: texts fit their widgets, targets are touchable."""
+from __future__ import annotations
+
+import pygame
+import pytest
+
+from kiosk_ui.app import KioskUi
+from kiosk_ui.i18n import LANGUAGES
+from kiosk_ui.samples import PRODUCTS, sample_views
+from kiosk_ui.theme import MIN_TOUCH
+from kiosk_ui.view import ProductView, ViewState
+
+SIZES = [(1024, 600), (1920, 1080)]
+VIEW_NAMES = list(sample_views())
+INTERACTIVE = {"button", "tile", "area"}
+
+
+@pytest.fixture(scope="module", params=SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def ui(request: pytest.FixtureRequest):
+    ui = KioskUi(request.param, on_intent=lambda intent: None)
+    ui.start()
+    yield ui
+    ui.close()
+
+
+def inside(inner: tuple[int, int, int, int], outer: tuple[int, int, int, int]) -> bool:
+    return pygame.Rect(outer).contains(pygame.Rect(inner))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("name", VIEW_NAMES)
+def test_texts_fit_widgets_and_screen(ui: KioskUi, name: str, language: str) -> None:
+    ui.set_state(sample_views(language)[name])
+    screen = (0, 0, *ui.size)
+    infos = ui.widgets()
+    assert infos, name
+    placed = []
+    for info in infos:
+        assert inside(info.rect, screen), f"{info.id} {info.rect} leaves the screen"
+        for text_rect in info.extra["text_rects"]:
+            assert text_rect[2] > 0 and text_rect[3] > 0
+            assert inside(text_rect, info.rect), f"{info.id}: text {text_rect} overflows {info.rect}"
+            placed.append((info.id, pygame.Rect(text_rect)))
+        if info.extra["kind"] in INTERACTIVE:
+            assert info.rect[2] >= MIN_TOUCH and info.rect[3] >= MIN_TOUCH, f"{info.id} is too small to touch"
+    # No two widgets' texts are drawn over each other.
+    for i, (id_a, a) in enumerate(placed):
+        for id_b, b in placed[i + 1:]:
+            assert id_a == id_b or not a.colliderect(b), f"texts of {id_a} and {id_b} overlap"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("name", VIEW_NAMES)
+def test_language_button_on_every_screen(ui: KioskUi, name: str, language: str) -> None:
+    ui.set_state(sample_views(language)[name])
+    lang = next(w for w in ui.widgets() if w.id == "lang")
+    assert lang.label == ("中文" if language == "en" else "English")
+
+
+def ids(ui: KioskUi) -> set[str]:
+    return {w.id for w in ui.widgets()}
+
+
+def test_screens_have_their_documented_widgets(static_ui: KioskUi) -> None:
+    views = sample_views("en")
+    expected = {
+        "attract": {"start"},
+        "catalog": {f"product:{p.sku}" for p in PRODUCTS},
+        "product": {"buy", "back"},
+        "product_declined": {"buy", "back", "message"},
+        "checkout": {"pay:terminal", "pay:qr", "back"},
+        "checkout_present_card": {"cancel"},
+        "checkout_enter_pin": {"cancel"},
+        "checkout_processing": {"cancel"},
+        "door_unlocked": {"countdown"},
+        "door_unlock_again": {"unlock_again"},
+        "thanks": {"done"},
+    }
+    for name, wanted in expected.items():
+        static_ui.set_state(views[name])
+        assert wanted | {"lang"} <= ids(static_ui), name
+    static_ui.set_state(views["checkout_terminal_only"])
+    assert "pay:terminal" in ids(static_ui) and "pay:qr" not in ids(static_ui)
+    static_ui.set_state(views["product"])
+    assert "message" not in ids(static_ui)
+    static_ui.set_state(views["door_opened"])
+    assert not {"unlock_again", "countdown"} & ids(static_ui)
+    static_ui.set_state(views["checkout_processing"])
+    assert not {"pay:terminal", "pay:qr"} & ids(static_ui)
+
+
+def test_sold_out_product_shows_sold_out_and_disables_buy(static_ui: KioskUi) -> None:
+    static_ui.set_state(sample_views("en")["product_sold_out"])
+    widgets = {w.id: w for w in static_ui.widgets()}
+    assert widgets["buy"].enabled is False
+    assert widgets["stock"].label == "Sold out"
+    static_ui.set_state(sample_views("zh")["product"])
+    assert {w.id: w for w in static_ui.widgets()}["buy"].enabled is True
+
+
+def test_prices_and_messages_are_shown(static_ui: KioskUi) -> None:
+    cny = ProductView("SC-1", "Scooter", 129900, "CNY", 2)
+    static_ui.set_state(ViewState("product", language="zh", product=cny, message="timed_out"))
+    labels = {w.id: w.label for w in static_ui.widgets()}
+    assert labels["price"] == "¥1,299.00"
+    assert labels["message"] == "付款超时，未扣款。"
+
+
+def test_offline_indicator_and_cabinet_id(static_ui: KioskUi) -> None:
+    static_ui.set_state(ViewState("catalog", cabinet_id="CAB-7", online=False))
+    widgets = {w.id: w for w in static_ui.widgets()}
+    assert widgets["cabinet_id"].label == "Cabinet CAB-7"
+    x, y, w, h = widgets["offline"].rect
+    assert x + w > static_ui.size[0] * 0.8 and y + h > static_ui.size[1] * 0.85   # bottom-right corner
+    static_ui.set_state(ViewState("catalog", cabinet_id="CAB-7", online=True))
+    assert "offline" not in ids(static_ui)
+
+
+def test_long_texts_are_fitted_not_overflowing(static_ui: KioskUi) -> None:
+    long = ProductView("X", "Extraordinarily Long Product Name " * 4, 99999999, "EUR", 1, "word " * 200,
+                       tuple((f"spec{i}", "a very long value " * 5) for i in range(8)))
+    for screen in ("product", "checkout", "door"):
+        static_ui.set_state(ViewState(screen, product=long, products=(long,) * 8, door="opened"))
+        for info in static_ui.widgets():
+            for text_rect in info.extra["text_rects"]:
+                assert inside(text_rect, info.rect), (screen, info.id)
+    static_ui.set_state(ViewState("catalog", products=(long,) * 8))
+    tiles = [w for w in static_ui.widgets() if w.id.startswith("product:")]
+    assert len(tiles) == 8
+
+
+@pytest.mark.parametrize(("field", "view"), [
+    ("screen", ViewState("shop")),
+    ("language", ViewState("catalog", language="fr")),
+    ("product", ViewState("checkout")),
+    ("payment_status", ViewState("checkout", product=PRODUCTS[0], payment_status="paying")),
+    ("message", ViewState("product", product=PRODUCTS[0], message="oops")),
+    ("door", ViewState("door", door="ajar")),
+    ("payment_methods", ViewState("checkout", product=PRODUCTS[0], payment_methods=("cash",))),
+])
+def test_bad_view_is_refused_naming_the_field(static_ui: KioskUi, field: str, view: ViewState) -> None:
+    with pytest.raises(ValueError, match=field):
+        static_ui.set_state(view)
+
+
+def test_screenshot_is_the_touchscreen(static_ui: KioskUi, tmp_path) -> None:
+    static_ui.set_state(sample_views("zh")["thanks"])
+    path = tmp_path / "thanks.png"
+    static_ui.screenshot(path)
+    image = pygame.image.load(path)
+    assert image.get_size() == static_ui.size
+    done = next(w for w in static_ui.widgets() if w.id == "done")
+    x, y, w, h = done.rect
+    assert tuple(image.get_at((x + 8, y + h // 2)))[:3] == static_ui.theme.palette.accent
