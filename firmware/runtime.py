@@ -88,7 +88,11 @@ async def run(config: Config, options: RunOptions) -> int:
         store = SqliteCloudStore(data_dir / "cloud.db")
         store.set_cabinet_key(cabinet_id, key)
         cloud_runner, cloud_url = await start_cloud(store)
-        cleanups.append(cloud_runner.cleanup)
+
+        async def stop_cloud() -> None:
+            await cloud_runner.cleanup()
+            store.close()
+        cleanups.append(stop_cloud)
         log.info("local cloud stub", extra={"url": cloud_url, "db": str(data_dir / "cloud.db")})
 
     outbox = Outbox(data_dir / "cabinet.db", cabinet_id)

@@ -5,6 +5,7 @@ control API and the bench panel.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
@@ -14,6 +15,11 @@ from firmware.config import Config
 from firmware.devices import Devices, build_lock_and_door
 from firmware.sim_network import NetworkSwitch
 from hal.sim.door import DoorLocked, MockDoor
+
+log = logging.getLogger(__name__)
+# What the bench panel's buttons present: a demo staff card and the cabinet's demo QR code.
+BENCH_PANEL_DEFAULTS: dict[str, dict] = {"nfc/present": {"uid": "04A224B2C35E80"},
+                                         "qr/show": {"text": "https://shop.example/order/DEMO-1234"}}
 
 
 class BenchError(Exception):
@@ -34,6 +40,13 @@ class SimBench:
 
     async def start(self) -> None:
         pass
+
+    async def act(self, action: str) -> None:
+        """A button on the bench panel: the same action as the control API, with demo values."""
+        try:
+            await BENCH_ACTIONS[action](self, dict(BENCH_PANEL_DEFAULTS.get(action, {})))
+        except BenchError as exc:
+            log.warning("bench action refused", extra={"action": action, "reason": str(exc)})
 
     async def stop(self) -> None:
         if self.network is not None:

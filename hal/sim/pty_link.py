@@ -4,8 +4,10 @@ tty, the emulator reads and writes the other end with the same SerialLink API.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pty
+import tempfile
 import tty
 
 
@@ -70,3 +72,38 @@ class PtyLink:
                 os.close(fd)
             except OSError:
                 pass
+
+
+class PluggablePty:
+    """A PTY behind a stable path (a symlink, as udev makes /dev/serial/by-id/...)
+    that can be unplugged and plugged back: unplugging closes the PTY, so a
+    driver holding it sees the port vanish, and removes the path, so opening it
+    fails until it is plugged back."""
+
+    def __init__(self, name: str) -> None:
+        self._dir = tempfile.mkdtemp(prefix=f"{name}-")
+        self.port = os.path.join(self._dir, name)
+        self.link: PtyLink | None = None
+
+    def plug(self) -> PtyLink:
+        if self.link is None:
+            link = PtyLink()
+            link.start()
+            staging = self.port + ".new"
+            os.symlink(link.port, staging)
+            os.replace(staging, self.port)
+            self.link = link
+        return self.link
+
+    def unplug(self) -> None:
+        if self.link is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.port)
+        self.link.close()
+        self.link = None
+
+    def close(self) -> None:
+        self.unplug()
+        with contextlib.suppress(OSError):
+            os.rmdir(self._dir)
