@@ -66,7 +66,7 @@ class Cabinet:
         if start is not None:
             start(loop)
         self.devices.door.subscribe(self._door_changed)
-        for device in self.devices.serial_devices():
+        for device in self.devices.openable():
             try:
                 await device.open()
             except DeviceFault as exc:
@@ -78,14 +78,14 @@ class Cabinet:
             self._tasks.append(loop.create_task(self._read_forever(
                 self.devices.code_reader,
                 lambda code: self.outbox.append("code.scanned", {"text": code.text, "source": code.source}))))
-        self._tasks.append(loop.create_task(self._idle_watch()))
+        self._tasks.append(loop.create_task(self._watch()))
         self.refresh()
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for device in self.devices.serial_devices():
+        for device in self.devices.openable():
             try:
                 await device.close()
             except DeviceFault:
@@ -149,13 +149,22 @@ class Cabinet:
         else:
             raise IllegalTransition(f"unknown intent {name!r}")
 
-    async def _idle_watch(self) -> None:
+    async def _watch(self) -> None:
+        """Twice a second: the idle timeout, the online indicator, and the heartbeat when it is due."""
+        shown_online = self.is_online()
+        next_heartbeat = time.monotonic()
         while True:
+            now = time.monotonic()
+            if now >= next_heartbeat:
+                self.outbox.append("heartbeat", {"faults": sorted(self.faults)})
+                next_heartbeat = now + self.config.sync.heartbeat_s
+            if now - self.last_activity > self.config.screen.idle_timeout_s:
+                self.sale.idle_timeout()
+                self.last_activity = now
+            if self.is_online() != shown_online:
+                shown_online = self.is_online()
+                self.refresh()
             await asyncio.sleep(0.5)
-            if time.monotonic() - self.last_activity > self.config.screen.idle_timeout_s:
-                if self.sale.state in (S.BROWSE, S.PRODUCT, S.PAY):
-                    self.sale.idle_timeout()
-                self.last_activity = time.monotonic()
 
     # --- the door and the readers -------------------------------------------------
     def _door_changed(self, is_open: bool) -> None:

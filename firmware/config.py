@@ -67,9 +67,22 @@ class PaymentSection:
 
 
 @dataclass
-class DeviceSection:
+class NfcSection:
+    backend: Literal["sim", "pn532", "none"] = "sim"
+    port: str = ""                         # PN532 on a UART (HSU), e.g. /dev/serial0
+
+
+@dataclass
+class ScannerSection:
+    # "serial": a GM65-style module on a serial port; "camera": QR codes from the camera's frames
     backend: Literal["sim", "serial", "camera", "none"] = "sim"
     port: str = ""
+
+
+@dataclass
+class CameraSection:
+    backend: Literal["sim", "picamera", "opencv", "none"] = "sim"
+    device: str = "0"                      # OpenCV: a camera index or a device path
 
 
 @dataclass
@@ -79,6 +92,7 @@ class SyncSection:
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 60.0
     request_timeout_s: float = 10.0
+    heartbeat_s: float = 300.0             # also how soon an idle cabinet notices it is offline
 
 
 @dataclass
@@ -113,9 +127,9 @@ class Config:
     screen: ScreenSection = field(default_factory=ScreenSection)
     lock: LockSection = field(default_factory=LockSection)
     payment: PaymentSection = field(default_factory=PaymentSection)
-    nfc: DeviceSection = field(default_factory=DeviceSection)
-    scanner: DeviceSection = field(default_factory=DeviceSection)
-    camera: DeviceSection = field(default_factory=DeviceSection)
+    nfc: NfcSection = field(default_factory=NfcSection)
+    scanner: ScannerSection = field(default_factory=ScannerSection)
+    camera: CameraSection = field(default_factory=CameraSection)
     sync: SyncSection = field(default_factory=SyncSection)
     products: list[ProductSection] = field(default_factory=_default_products)
 
@@ -219,8 +233,12 @@ def _check_values(config: Config, where: str) -> list[str]:
             problems.append(f"{where}: products[{i}].price_cents: must be positive, got {product.price_cents}")
         if product.stock < 0:
             problems.append(f"{where}: products[{i}].stock: must not be negative, got {product.stock}")
-    if config.payment.backend == "zvt" and not config.payment.port:
-        problems.append(f"{where}: payment.port: required when payment.backend is 'zvt'")
+    for key, section, needs_port in (("payment", config.payment, "zvt"), ("nfc", config.nfc, "pn532"),
+                                     ("scanner", config.scanner, "serial")):
+        if section.backend == needs_port and not section.port:
+            problems.append(f"{where}: {key}.port: required when {key}.backend is {needs_port!r}")
+    if config.scanner.backend == "camera" and config.camera.backend == "none":
+        problems.append(f"{where}: scanner.backend: 'camera' needs a camera (camera.backend is 'none')")
     return problems
 
 
@@ -255,6 +273,9 @@ def production_problems(config: Config, where: str) -> list[str]:
         problems.append(f"{where}: lock.pin_factory: 'mock' drives no real relay; use 'rpigpio' or 'lgpio'")
     if config.payment.backend == "sim":
         problems.append(f"{where}: payment.backend: 'sim' takes no real money; use 'zvt'")
+    for key in ("nfc", "scanner", "camera"):
+        if getattr(config, key).backend == "sim":
+            problems.append(f"{where}: {key}.backend: 'sim' is for simulation; name the real device or 'none'")
     if not config.sync.cloud_url:
         problems.append(f"{where}: sync.cloud_url: required outside simulation")
     return problems

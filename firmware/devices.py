@@ -20,8 +20,9 @@ class Devices:
     code_reader: CodeReader | None = None
     camera: Camera | None = None
 
-    def serial_devices(self) -> list:
-        return [d for d in (*self.terminals.values(), self.card_reader, self.code_reader, self.camera)
+    def openable(self) -> list:
+        """Devices with open()/close(), in opening order (the camera before a reader that shares it)."""
+        return [d for d in (*self.terminals.values(), self.card_reader, self.camera, self.code_reader)
                 if d is not None]
 
 
@@ -31,3 +32,31 @@ def build_lock_and_door(config: Config, pin_factory=None) -> tuple[GpioLock, Gpi
                     max_unlock_s=config.lock.max_unlock_s, pin_factory=factory)
     door = GpioDoorSensor(config.lock.door_pin, debounce_s=config.lock.door_debounce_s, pin_factory=factory)
     return lock, door
+
+
+def build_devices(config: Config) -> Devices:
+    """Real devices from the configuration; drivers are imported only when configured."""
+    lock, door = build_lock_and_door(config)
+    devices = Devices(lock=lock, door=door)
+    if config.payment.backend == "zvt":
+        from hal.zvt.driver import ZvtTerminal
+        devices.terminals["terminal"] = ZvtTerminal(config.payment.port, password=config.payment.password,
+                                                    currency=config.cabinet.currency,
+                                                    auth_timeout=config.payment.timeout_s)
+    if config.nfc.backend == "pn532":
+        from hal.pn532.reader import Pn532Reader
+        devices.card_reader = Pn532Reader(config.nfc.port)
+    if config.camera.backend == "picamera":
+        from hal.camera_backends.picamera import PiCamera
+        devices.camera = PiCamera()
+    elif config.camera.backend == "opencv":
+        from hal.camera_backends.opencv_camera import OpenCvCamera
+        device = config.camera.device
+        devices.camera = OpenCvCamera(int(device) if device.isdigit() else device)
+    if config.scanner.backend == "serial":
+        from hal.scanner.reader import SerialScanner
+        devices.code_reader = SerialScanner(config.scanner.port)
+    elif config.scanner.backend == "camera" and devices.camera is not None:
+        from hal.camera_code_reader import CameraCodeReader
+        devices.code_reader = CameraCodeReader(devices.camera)
+    return devices

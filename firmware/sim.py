@@ -5,6 +5,7 @@ control API and the bench panel.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
@@ -14,7 +15,14 @@ from gpiozero.pins.mock import MockFactory
 from firmware.config import Config
 from firmware.devices import Devices, build_lock_and_door
 from firmware.sim_network import NetworkSwitch
+from hal.pn532.reader import Pn532Reader
+from hal.scanner.reader import SerialScanner
+from hal.sim.camera_sim import SimCamera
 from hal.sim.door import DoorLocked, MockDoor
+from hal.sim.pn532_emulator import Pn532Emulator
+from hal.sim.scanner_emulator import ScannerEmulator
+from hal.sim.zvt_emulator import ZvtEmulator
+from hal.zvt.driver import ZvtTerminal
 
 log = logging.getLogger(__name__)
 # What the bench panel's buttons present: a demo staff card and the cabinet's demo QR code.
@@ -31,6 +39,10 @@ class BenchError(Exception):
 @dataclass
 class SimBench:
     door: MockDoor
+    terminal: ZvtEmulator
+    nfc: Pn532Emulator
+    scanner: ScannerEmulator
+    camera: SimCamera
     network: NetworkSwitch | None = None
     on_network_up: Callable[[], None] = lambda: None
 
@@ -39,7 +51,8 @@ class SimBench:
                 "door": {"open": self.door.is_open, "latch_released": self.door.latch_released}}
 
     async def start(self) -> None:
-        pass
+        for emulator in (self.terminal, self.nfc, self.scanner):
+            await emulator.start()
 
     async def act(self, action: str) -> None:
         """A button on the bench panel: the same action as the control API, with demo values."""
@@ -49,21 +62,78 @@ class SimBench:
             log.warning("bench action refused", extra={"action": action, "reason": str(exc)})
 
     async def stop(self) -> None:
+        for emulator in (self.terminal, self.nfc, self.scanner):
+            await emulator.stop()
         if self.network is not None:
             await self.network.stop()
 
 
 def build_sim(config: Config) -> tuple[Devices, SimBench]:
+    """Every device emulated: the same drivers as on a cabinet, talking to emulators over PTYs."""
     factory = MockFactory()
     lock, door_sensor = build_lock_and_door(config, factory)
     door = MockDoor(factory, relay_pin=config.lock.relay_pin, relay_active_high=config.lock.relay_active_high,
                     door_pin=config.lock.door_pin)
-    devices = Devices(lock=lock, door=door_sensor)
-    return devices, SimBench(door=door)
+    bench = SimBench(door=door, terminal=ZvtEmulator(password=config.payment.password), nfc=Pn532Emulator(),
+                     scanner=ScannerEmulator(), camera=SimCamera())
+    devices = Devices(
+        lock=lock, door=door_sensor,
+        terminals={"terminal": ZvtTerminal(bench.terminal.port, password=config.payment.password,
+                                           currency=config.cabinet.currency, auth_timeout=config.payment.timeout_s)},
+        card_reader=Pn532Reader(bench.nfc.port), code_reader=SerialScanner(bench.scanner.port),
+        camera=bench.camera)
+    return devices, bench
 
 
 # --- the bench's hands ---------------------------------------------------------
 Action = Callable[[SimBench, dict], Awaitable[dict | None]]
+
+
+async def _shopper_at_terminal(bench: SimBench) -> None:
+    # A shopper who reaches for the terminal as it lights up: allow it a moment to ask for the card.
+    try:
+        await asyncio.wait_for(bench.terminal.card_prompted.wait(), 2.0)
+    except asyncio.TimeoutError:
+        raise BenchError(409, "pos: the terminal is not waiting for a card (start a payment first)") from None
+
+
+async def _pos_approve(bench: SimBench, body: dict) -> dict:
+    await _shopper_at_terminal(bench)
+    bench.terminal.approve(pin=bool(body.get("pin", False)))
+    return {"pos": "approved"}
+
+
+async def _pos_decline(bench: SimBench, body: dict) -> dict:
+    await _shopper_at_terminal(bench)
+    code = body.get("result_code", 0x05)
+    if not isinstance(code, int) or isinstance(code, bool) or not 1 <= code <= 0xFF or code == 0x6C:
+        raise BenchError(400, "result_code: expected a ZVT decline code 1-255 (not 0x6C, which is a time-out)")
+    bench.terminal.decline(code)
+    return {"pos": "declined"}
+
+
+async def _nfc_present(bench: SimBench, body: dict) -> dict:
+    uid_hex = body.get("uid")
+    try:
+        uid = bytes.fromhex(uid_hex) if isinstance(uid_hex, str) else b""
+    except ValueError:
+        uid = b""
+    if len(uid) not in (4, 7, 10):
+        raise BenchError(400, "uid: expected 4, 7 or 10 bytes as hex, e.g. \"04A224B2C35E80\"")
+    hold_s = body.get("hold_s", 1.0)
+    if not isinstance(hold_s, (int, float)) or isinstance(hold_s, bool) or not 0 < hold_s <= 30:
+        raise BenchError(400, "hold_s: expected seconds between 0 and 30")
+    bench.nfc.present(uid)
+    asyncio.get_running_loop().call_later(hold_s, bench.nfc.remove)
+    return {"uid": uid.hex().upper()}
+
+
+async def _qr_show(bench: SimBench, body: dict) -> dict:
+    text = body.get("text")
+    if not isinstance(text, str) or not text or len(text) > 2000 or any(c in text for c in "\r\n"):
+        raise BenchError(400, "text: expected a non-empty string of at most 2000 characters, on one line")
+    await bench.scanner.scan(text)
+    return {"text": text}
 
 
 async def _door_open(bench: SimBench, body: dict) -> dict:
@@ -89,6 +159,10 @@ async def _network(bench: SimBench, up: bool) -> dict:
 
 
 BENCH_ACTIONS: dict[str, Action] = {
+    "pos/approve": _pos_approve,
+    "pos/decline": _pos_decline,
+    "nfc/present": _nfc_present,
+    "qr/show": _qr_show,
     "door/open": _door_open,
     "door/close": _door_close,
     "network/down": lambda bench, body: _network(bench, False),

@@ -201,7 +201,7 @@ class SaleJourney:
         assert self.product is not None
         self.sale = Sale(sale_id=str(uuid.uuid4()), product=self.product, amount_cents=self.product.price_cents,
                          currency=self.currency, method=method)
-        self.payment_status = "present_card"
+        self.payment_status = "processing"     # until the terminal itself asks for the card
         self.on_change()
         self._spawn(self._take_payment(terminal, self.sale))
 
