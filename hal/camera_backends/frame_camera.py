@@ -26,13 +26,12 @@ def encode_jpeg(frame: np.ndarray, quality: int = 85) -> bytes:
         raise ValueError(f"frame must be uint8 (H, W) or (H, W, 3), got {frame.dtype} {frame.shape}")
     if not 1 <= quality <= 100:
         raise ValueError(f"JPEG quality must be 1..100, got {quality}")
-    import cv2  # lazily: importing hal must stay cheap for processes without a camera
-
-    bgr = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR) if frame.ndim == 3 else frame
-    ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise ValueError(f"OpenCV could not encode a {frame.shape} frame as JPEG")
-    return buf.tobytes()
+    # simplejpeg (libjpeg-turbo, as picamera2 uses) rather than OpenCV: a snapshot must not
+    # cost a process OpenCV's 30 MB when nothing else there needs it.
+    import simplejpeg
+    if frame.ndim == 2:
+        return simplejpeg.encode_jpeg(np.ascontiguousarray(frame[..., None]), quality=quality, colorspace="GRAY")
+    return simplejpeg.encode_jpeg(np.ascontiguousarray(frame), quality=quality, colorspace="RGB")
 
 
 class FrameCamera(Camera):

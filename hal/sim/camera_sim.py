@@ -15,7 +15,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Sequence
 
-import cv2
 import numpy as np
 import segno
 
@@ -67,6 +66,7 @@ def paint_code(scene: np.ndarray, modules: np.ndarray, quad: np.ndarray,
     scale = 8  # render modules at 8 px so the warp resamples from a sharp source
     src_img = np.where(np.kron(modules, np.ones((scale, scale), dtype=bool)), dark, light).astype(np.uint8)
     src = np.array([[0, 0], [n * scale, 0], [n * scale, n * scale], [0, n * scale]], dtype=np.float32)
+    import cv2  # lazily: only a shown code needs the warp; the cabinet's sim stays without OpenCV
     m = cv2.getPerspectiveTransform(src, quad.astype(np.float32))
     h, w = scene.shape[:2]
     code = cv2.warpPerspective(src_img, m, (w, h), flags=cv2.INTER_AREA)
@@ -94,17 +94,35 @@ def colour_bars(size: tuple[int, int]) -> np.ndarray:
     for i, colour in enumerate(bars):
         card[: h * 2 // 3, i * bar_w:(i + 1) * bar_w] = colour
     card[h * 2 // 3:, :] = np.linspace(0, 255, w, dtype=np.uint8)[None, :, None]
-    cv2.circle(card, (w // 2, h // 3), min(w, h) // 5, (128, 128, 128), 3, cv2.LINE_AA)
+    yy, xx = np.ogrid[:h, :w]
+    radius = np.hypot(xx - w // 2, yy - h // 3)
+    outer = min(w, h) // 5
+    card[(radius <= outer) & (radius >= outer - 3)] = (128, 128, 128)
     return card
 
 
-def stamp(frame: np.ndarray, text: str) -> None:
-    """Write ``text`` in a black box at the frame's bottom-left, in place."""
+# A 3x5 pixel font for the time stamp: digits and the few marks a date needs.
+_GLYPHS = {
+    "0": "111101101101111", "1": "010110010010111", "2": "111001111100111", "3": "111001111001111",
+    "4": "101101111001001", "5": "111100111001111", "6": "111100111101111", "7": "111001001001001",
+    "8": "111101111101111", "9": "111101111001111", "-": "000000111000000", ":": "000010000010000",
+    ".": "000000000000010", "#": "101111101111101", " ": "000000000000000",
+}
+
+
+def stamp(frame: np.ndarray, text: str, scale: int = 3) -> None:
+    """Write ``text`` (digits, - : . # and spaces) white in a black box at the bottom-left, in place."""
     h = frame.shape[0]
-    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 1)
-    cv2.rectangle(frame, (6, h - th - base - 12), (14 + tw, h - 6), (0, 0, 0), -1)
-    cv2.putText(frame, text, (10, h - base - 9), cv2.FONT_HERSHEY_SIMPLEX, 0.6,
-                (255, 255, 255), 1, cv2.LINE_AA)
+    glyph_w, glyph_h, pad = 4 * scale, 5 * scale, 6
+    top, left = h - glyph_h - 2 * pad, pad
+    frame[top:h - pad // 2, left // 2:left + glyph_w * len(text) + pad] = 0
+    for i, char in enumerate(text):
+        bits = np.array([int(b) for b in _GLYPHS.get(char, _GLYPHS[" "])], bool).reshape(5, 3)
+        pixels = np.kron(bits, np.ones((scale, scale), bool))
+        x = left + i * glyph_w
+        if x + 3 * scale > frame.shape[1]:
+            break                      # a small frame shows what fits
+        frame[top + pad:top + pad + glyph_h, x:x + 3 * scale][pixels] = 255
 
 
 @dataclass(frozen=True)
@@ -169,6 +187,8 @@ class SimCamera(FrameCamera):
 
     def _open_device(self) -> None:
         backdrops = []
+        if self._paths:
+            import cv2  # lazily, as in paint_code
         for path in self._paths:
             img = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if img is None:

@@ -1,0 +1,137 @@
+"""`kiosk selftest`: exercise every configured device and print a table.
+
+Each check does what a technician would: pulse the lock and see the relay
+answer, read the door, register with the payment terminal, ask the NFC chip
+for its firmware, open the scanner, take a snapshot. Exit status 1 if any
+device failed.
+"""
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+import time
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from firmware.config import Config
+from firmware.devices import Devices
+from hal.errors import DeviceFault
+
+PULSE_S = 0.2
+
+
+@dataclass
+class Check:
+    device: str
+    port: str
+    ok: bool
+    detail: str
+
+
+async def _lock(devices: Devices) -> str:
+    lock = devices.lock
+    pulse = lock.unlock(PULSE_S)
+    if not lock.energized:
+        raise DeviceFault("lock", "relay did not switch on")
+    await asyncio.sleep(pulse + 0.15)
+    if lock.energized:
+        lock.lock()
+        raise DeviceFault("lock", f"relay still on after its {pulse:g} s pulse")
+    return f"relay pulsed {pulse:g} s and released"
+
+
+async def _door(devices: Devices) -> str:
+    return "open" if devices.door.is_open else "closed"
+
+
+async def _opened(device) -> str:
+    await device.open()
+    details = []
+    for attribute in ("terminal_id", "firmware"):
+        value = getattr(device, attribute, None)
+        if value is not None:
+            details.append(f"{attribute.replace('_', ' ')} {value}")
+    return ", ".join(details) or "answering"
+
+
+async def _camera(devices: Devices) -> str:
+    camera = devices.camera
+    assert camera is not None
+    await camera.open()
+    jpeg = await camera.snapshot()
+    if not jpeg.startswith(b"\xff\xd8"):
+        raise DeviceFault("camera", "snapshot is not a JPEG")
+    return f"snapshot {len(jpeg)} bytes"
+
+
+def _port(device) -> str:
+    return str(getattr(device, "port", "") or getattr(device, "device", "") or "-")
+
+
+async def run_checks(devices: Devices, config: Config) -> list[Check]:
+    plan: list[tuple[str, str, Callable[[], Awaitable[str]]]] = [
+        ("lock", f"GPIO{config.lock.relay_pin} ({config.lock.pin_factory})", lambda: _lock(devices)),
+        ("door", f"GPIO{config.lock.door_pin} ({config.lock.pin_factory})", lambda: _door(devices)),
+    ]
+    for method, terminal in devices.terminals.items():
+        plan.append((f"payment:{method}", _port(terminal), lambda t=terminal: _opened(t)))
+    if devices.card_reader is not None:
+        plan.append(("nfc", _port(devices.card_reader), lambda: _opened(devices.card_reader)))
+    if devices.camera is not None:
+        plan.append(("camera", config.camera.backend, lambda: _camera(devices)))
+    if devices.code_reader is not None:
+        plan.append(("scanner", _port(devices.code_reader), lambda: _opened(devices.code_reader)))
+    checks = []
+    for name, port, check in plan:
+        started = time.monotonic()
+        try:
+            detail = await asyncio.wait_for(check(), 15.0)
+            ok = True
+        except DeviceFault as exc:
+            ok, detail = False, exc.detail
+        except asyncio.TimeoutError:
+            ok, detail = False, "no answer within 15 s"
+        checks.append(Check(name, port, ok, f"{detail} ({(time.monotonic() - started) * 1000:.0f} ms)"))
+    for device in devices.openable():
+        try:
+            await device.close()
+        except DeviceFault:
+            pass
+    devices.lock.close()
+    return checks
+
+
+def format_table(checks: list[Check], colour: bool) -> str:
+    rows = [("device", "port", "result", "detail")] + [
+        (c.device, c.port, "ok" if c.ok else "FAIL", c.detail) for c in checks]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    out = io.StringIO()
+    for i, row in enumerate(rows):
+        result = row[2].ljust(widths[2])
+        if colour and i > 0:
+            result = f"\033[{'32' if row[2] == 'ok' else '31;1'}m{result}\033[0m"
+        print(f"{row[0].ljust(widths[0])}  {row[1].ljust(widths[1])}  {result}  {row[3]}", file=out)
+    return out.getvalue()
+
+
+async def run_selftest(config: Config, *, sim: bool) -> int:
+    if sim:
+        from firmware.sim import build_sim
+        devices, bench = build_sim(config)
+        await bench.start()
+    else:
+        from firmware.devices import build_devices
+        devices, bench = build_devices(config), None
+    try:
+        start = getattr(devices.door, "start", None)
+        if start is not None:
+            start(asyncio.get_running_loop())
+        checks = await run_checks(devices, config)
+    finally:
+        if bench is not None:
+            await bench.stop()
+    sys.stdout.write(format_table(checks, colour=sys.stdout.isatty()))
+    failed = [c.device for c in checks if not c.ok]
+    print(f"{len(checks) - len(failed)} of {len(checks)} devices ok" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
