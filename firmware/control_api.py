@@ -4,11 +4,13 @@ production, and bound to 127.0.0.1 only.
 
     GET  /state                   screen, widgets, lock, door, outbox, journey
     POST /tap    {"widget": ID} | {"x": X, "y": Y}   a real touch event into pygame
+    GET  /screenshot[?window=1]   the touchscreen (or the whole window) as PNG
     GET  /sim/pins                the relay and door pins' recorded history
     POST /sim/<action>            the shopper's hands (see firmware.sim.BENCH_ACTIONS)
 """
 from __future__ import annotations
 
+import io
 import json
 import logging
 from typing import TYPE_CHECKING, Any
@@ -33,6 +35,7 @@ def create_control_app(cabinet: Cabinet, ui: KioskUi, bench: SimBench | None) ->
     app[CABINET], app[UI], app[BENCH] = cabinet, ui, bench
     app.router.add_get("/state", get_state)
     app.router.add_post("/tap", post_tap)
+    app.router.add_get("/screenshot", get_screenshot)
     app.router.add_get("/sim/pins", get_pins)
     app.router.add_post("/sim/{action:.+}", post_sim)
     return app
@@ -106,6 +109,12 @@ async def post_tap(request: web.Request) -> web.Response:
         return _error(400, 'body: expected {"widget": ID} or {"x": X, "y": Y}')
     await ui.tap(x, y)
     return web.json_response({"screen": ui.screen_id, "frame": ui.frame_count, "x": x, "y": y})
+
+
+async def get_screenshot(request: web.Request) -> web.Response:
+    buffer = io.BytesIO()
+    request.app[UI].screenshot(buffer, window=request.query.get("window") in ("1", "true"))
+    return web.Response(body=buffer.getvalue(), content_type="image/png")
 
 
 async def get_pins(request: web.Request) -> web.Response:

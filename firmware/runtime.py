@@ -133,6 +133,8 @@ async def run(config: Config, options: RunOptions) -> int:
     cleanups.append(cabinet.stop)
 
     tasks = [loop.create_task(ui.run(stop), name="ui"), loop.create_task(uploader.run(stop), name="uploader")]
+    if bench is not None:
+        tasks.append(loop.create_task(_show_bench_status(ui, cabinet, stop), name="bench-status"))
     if options.control_port is not None:
         runner = web.AppRunner(create_control_app(cabinet, ui, bench), access_log=None)
         await runner.setup()
@@ -158,3 +160,16 @@ async def run(config: Config, options: RunOptions) -> int:
     outbox.close()
     log.info("stopped")
     return 0
+
+
+async def _show_bench_status(ui, cabinet: Cabinet, stop: asyncio.Event) -> None:
+    """What the bench person cannot see through the glass: relay, reed switch, outbox, link."""
+    while not stop.is_set():
+        ui.set_bench_status([
+            f"lock: {'ENERGIZED' if cabinet.devices.lock.energized else 'locked'}",
+            f"door: {'open' if cabinet.devices.door.is_open else 'closed'}",
+            f"outbox: {cabinet.outbox.pending_count()} pending",
+            f"online: {'yes' if cabinet.is_online() else 'no'}",
+        ])
+        await asyncio.sleep(0.25)
+

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable
 
 import pygame
 
@@ -101,6 +101,8 @@ class KioskUi:
 
     def set_bench_status(self, lines: list[str]) -> None:
         """The bench panel's status lines (lock energized, door open, outbox pending...)."""
+        if list(lines) == self._bench_lines:
+            return                      # unchanged: no redraw
         self._bench_lines = list(lines)
         if self._bench is not None:
             self._bench.set_status(self._bench_lines)
@@ -132,13 +134,18 @@ class KioskUi:
             infos.append(WidgetInfo(info.id, (x + x0, y, w, h), info.label, info.enabled, info.extra))
         return infos
 
-    def screenshot(self, path: str | Path) -> None:
-        """Save the touchscreen (not the bench panel) as a PNG, rendering the current state first."""
+    def screenshot(self, path: str | Path | BinaryIO, *, window: bool = False) -> None:
+        """Save the touchscreen (or the whole window, bench panel included) as a PNG, rendering the
+        current state first. ``path`` may be a binary file object."""
         if self._screen is None:
             raise RuntimeError("screenshot() needs start() first")
         if self._dirty or self.frame_count == 0:
             self._draw_frame()
-        pygame.image.save(self._screen, str(path))
+        surface = pygame.display.get_surface() if window else self._screen
+        if isinstance(path, (str, Path)):
+            pygame.image.save(surface, str(path))
+        else:
+            pygame.image.save(surface, path, "screenshot.png")
 
     # -- input ---------------------------------------------------------------------------------------
 
