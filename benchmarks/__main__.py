@@ -1,0 +1,35 @@
+"""`make bench`: every benchmark in one run, each printing its table and JSON,
+with the JSON also written to benchmarks/results/<name>.json."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = {
+    "cabinet": ["bench_cabinet.py"],
+    "zvt": ["bench_zvt.py", "--fuzz-seconds", "10"],
+    "qr": ["bench_qr.py", "--frames", "400"],
+    "fuzz_serial": ["fuzz_parsers_serial.py", "--seconds", "10"],
+}
+
+
+def main(names: list[str]) -> int:
+    results = HERE / "results"
+    results.mkdir(exist_ok=True)
+    failed = []
+    for name, (script, *args) in BENCHMARKS.items():
+        if names and name not in names:
+            continue
+        print(f"\n=== {name} ===", flush=True)
+        code = subprocess.call([sys.executable, str(HERE / script), *args, "--json", str(results / f"{name}.json")])
+        if code:
+            failed.append(name)
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
