@@ -1,0 +1,163 @@
+"""The sale state machine with real parts: the ZVT driver against its emulator over a PTY,
+gpiozero mock pins with the mock door, and the SQLite outbox on disk."""
+import asyncio
+import dataclasses
+
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from firmware.catalog import Catalog
+from firmware.config import Config
+from firmware.devices import build_lock_and_door
+from firmware.journeys.sale import TRANSITIONS, IllegalTransition, S, SaleJourney
+from hal.sim.door import MockDoor
+from hal.sim.zvt_emulator import ZvtEmulator
+from hal.zvt.driver import ZvtTerminal
+from sync_client.outbox import Outbox
+
+
+async def until(predicate, timeout=5.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached")
+        await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def rig(tmp_path):
+    config = Config()
+    config.lock = dataclasses.replace(config.lock, max_unlock_s=0.5, unlock_s=0.4, door_open_timeout_s=1.5)
+    factory = MockFactory()
+    lock, sensor = build_lock_and_door(config, factory)
+    door = MockDoor(factory, relay_pin=config.lock.relay_pin, relay_active_high=False, door_pin=config.lock.door_pin)
+    emulator = ZvtEmulator()
+    await emulator.start()
+    terminal = ZvtTerminal(emulator.port, auth_timeout=10)
+    await terminal.open()
+    outbox = Outbox(tmp_path / "cabinet.db", "cab-1")
+    catalog = Catalog(outbox, config.products)
+    journey = SaleJourney(outbox=outbox, catalog=catalog, lock=lock, terminals={"terminal": terminal},
+                          lock_config=config.lock, currency="EUR", thanks_s=0.2)
+    sensor.start(asyncio.get_running_loop())
+    sensor.subscribe(journey.door_changed)
+    rig = dataclasses.make_dataclass("Rig", ["journey", "emulator", "door", "outbox", "catalog", "lock"])(
+        journey, emulator, door, outbox, catalog, lock)
+    yield rig
+    await terminal.close()
+    await emulator.stop()
+    lock.close()
+    sensor.close()
+    outbox.close()
+
+
+def types(outbox):
+    return [e.type for e in outbox.events()]
+
+
+async def to_payment(rig, sku="SCOOT-S1"):
+    rig.journey.start()
+    rig.journey.select(sku)
+    rig.journey.buy()
+    rig.journey.pay("terminal")
+    await rig.emulator.wait_for_card_prompt()
+
+
+def relay_ever_energized(door):
+    return any(entry["energized"] for entry in door.relay_history())
+
+
+def test_every_state_is_reachable_and_can_leave():
+    targets = {t for moves in TRANSITIONS.values() for t in moves.values()}
+    assert targets | {S.IDLE} == set(S)
+    assert all(TRANSITIONS[s] for s in S)
+
+
+async def test_a_sale_commits_the_approval_before_the_relay_and_completes_on_door_close(rig):
+    await to_payment(rig)
+    assert rig.journey.payment_status == "present_card"
+    rig.emulator.approve()
+    await until(lambda: rig.journey.state is S.DOOR_UNLOCKED)
+    assert rig.lock.energized
+    approved = rig.outbox.events("payment.approved")[0]
+    unlocked = rig.outbox.events("door.unlocked")[0]
+    assert approved.seq < unlocked.seq
+    assert approved.payload["receipt_no"] == rig.emulator.approved[0].receipt_no
+    assert rig.catalog.stock("SCOOT-S1") == 2
+    rig.door.open()
+    await until(lambda: rig.journey.state is S.DOOR_OPENED)
+    assert not rig.lock.energized, "the latch is released once the door is open"
+    rig.door.close()
+    await until(lambda: rig.journey.state is S.DONE)
+    completed = rig.outbox.events("sale.completed")[0].payload
+    assert completed["sale_id"] == approved.payload["sale_id"]
+    assert types(rig.outbox)[-3:] == ["door.opened", "door.closed", "sale.completed"]
+    await until(lambda: rig.journey.state is S.IDLE)
+
+
+@pytest.mark.parametrize("shopper, outcome", [("decline", "declined"), ("time_out", "timed_out")])
+async def test_failed_payments_go_back_to_the_product_and_never_touch_the_relay(rig, shopper, outcome):
+    await to_payment(rig)
+    getattr(rig.emulator, shopper)()
+    await until(lambda: rig.journey.state is S.PRODUCT)
+    assert rig.journey.message == outcome
+    assert not relay_ever_energized(rig.door)
+    assert rig.outbox.events("payment.failed")[0].payload["outcome"] == outcome
+    assert rig.catalog.stock("SCOOT-S1") == 3
+
+
+async def test_cancel_during_payment_aborts_on_the_terminal(rig):
+    await to_payment(rig)
+    await rig.journey.cancel()
+    await until(lambda: rig.journey.state is S.PRODUCT)
+    assert rig.journey.message == "cancelled"
+    assert not relay_ever_energized(rig.door)
+    with pytest.raises(IllegalTransition):
+        rig.journey.unlock_again()
+
+
+async def test_paid_but_never_opened_is_flagged_for_refund_and_the_stock_returns(rig):
+    await to_payment(rig)
+    rig.emulator.approve()
+    await until(lambda: rig.journey.state is S.DOOR_UNLOCKED)
+    await until(lambda: not rig.lock.energized, timeout=2)      # the pulse ends by itself
+    assert rig.journey.view().can_unlock_again
+    rig.journey.unlock_again()
+    assert rig.lock.energized
+    assert [e.payload["attempt"] for e in rig.outbox.events("door.unlocked")] == [1, 2]
+    await until(lambda: rig.journey.state is not S.DOOR_UNLOCKED, timeout=4)
+    unclaimed = rig.outbox.events("sale.unclaimed")[0].payload
+    assert unclaimed["action"] == "refund_pending"
+    assert rig.catalog.stock("SCOOT-S1") == 3
+    assert not rig.lock.energized
+
+
+async def test_sold_out_product_cannot_be_bought(rig):
+    rig.outbox.db.conn.execute("UPDATE stock SET count = 0 WHERE sku = 'BIKE-C7'")
+    rig.journey.start()
+    rig.journey.select("BIKE-C7")
+    rig.journey.buy()
+    assert rig.journey.state is S.PRODUCT and rig.journey.message == "sold_out"
+
+
+async def test_idle_timeout_returns_to_idle_but_never_during_a_payment(rig):
+    await to_payment(rig)
+    rig.journey.idle_timeout()
+    assert rig.journey.state is S.PAY
+    rig.emulator.decline()
+    await until(lambda: rig.journey.state is S.PRODUCT)
+    rig.journey.idle_timeout()
+    assert rig.journey.state is S.IDLE
+
+
+async def test_a_restart_resolves_interrupted_sales_without_forgetting_any(rig):
+    await to_payment(rig)
+    rig.emulator.approve()
+    await until(lambda: rig.journey.state is S.DOOR_UNLOCKED)
+    # Power cut here. On the next boot a fresh journey finds the paid sale whose door never opened.
+    fresh = SaleJourney(outbox=rig.outbox, catalog=rig.catalog, lock=rig.lock, terminals={},
+                        lock_config=rig.journey.lock_config, currency="EUR")
+    assert fresh.recover_after_restart() == [rig.journey.sale.sale_id]
+    assert rig.outbox.events("sale.unclaimed")[0].payload["recovered"] is True
+    assert rig.catalog.stock("SCOOT-S1") == 3
+    assert fresh.recover_after_restart() == []
