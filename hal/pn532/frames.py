@@ -14,6 +14,7 @@ import enum
 from dataclasses import dataclass
 
 from hal.errors import ProtocolError
+from hal.stream_buffer import StreamBuffer
 
 START = b"\x00\xff"
 PREAMBLE = b"\x00"
@@ -72,7 +73,7 @@ def encode_frame(tfi: int, data: bytes) -> bytes:
     return PREAMBLE + START + header + body + bytes([_checksum(body)]) + POSTAMBLE
 
 
-class FrameDecoder:
+class FrameDecoder(StreamBuffer):
     """Incremental decoder: ``feed`` bytes as they arrive, then call ``next_frame``
     until it returns None.
 
@@ -83,27 +84,6 @@ class FrameDecoder:
     errors count bytes since the decoder was created. The buffer never holds
     more than one frame's worth of bytes once ``next_frame`` returned None.
     """
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-        self._offset = 0          # stream offset of self._buffer[0]
-
-    @property
-    def buffered(self) -> int:
-        return len(self._buffer)
-
-    def feed(self, data: bytes) -> None:
-        self._buffer += data
-
-    def clear(self) -> None:
-        self._offset += len(self._buffer)
-        self._buffer.clear()
-
-    def _drop(self, count: int) -> bytes:
-        dropped = bytes(self._buffer[:count])
-        del self._buffer[:count]
-        self._offset += count
-        return dropped
 
     def next_frame(self) -> Frame | None:
         start = self._buffer.find(START)

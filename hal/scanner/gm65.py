@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hal.errors import ProtocolError
+from hal.stream_buffer import StreamBuffer
 
 COMMAND_HEADER = b"\x7e\x00"
 REPLY_HEADER = b"\x02\x00\x00"
@@ -82,7 +83,7 @@ def encode_reply(data: bytes) -> bytes:
     return b"\x02" + body + crc16_xmodem(body).to_bytes(2, "big")
 
 
-class CommandDecoder:
+class CommandDecoder(StreamBuffer):
     """Incremental decoder of host command frames (the module's side).
 
     ``feed`` bytes, then call ``next_command`` until it returns None. Garbage
@@ -90,23 +91,6 @@ class CommandDecoder:
     resynchronises on the next 7E 00. At most one frame (262 bytes) stays
     buffered once ``next_command`` returned None.
     """
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-        self._offset = 0
-
-    @property
-    def buffered(self) -> int:
-        return len(self._buffer)
-
-    def feed(self, data: bytes) -> None:
-        self._buffer += data
-
-    def _drop(self, count: int) -> bytes:
-        dropped = bytes(self._buffer[:count])
-        del self._buffer[:count]
-        self._offset += count
-        return dropped
 
     def next_command(self) -> Command | None:
         buf = self._buffer

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from hal.errors import ProtocolError
 from hal.scanner.gm65 import REPLY_HEADER, crc16_xmodem
+from hal.stream_buffer import StreamBuffer
 
 MAX_LINE = 2048
 # TAB and GS appear inside real codes (GS is the GS1 field separator).
@@ -40,7 +41,7 @@ def decode_line(raw: bytes, *, max_line: int = MAX_LINE, offset: int = 0) -> str
     return text
 
 
-class ScannerStreamDecoder:
+class ScannerStreamDecoder(StreamBuffer):
     """Incremental decoder of the module's output.
 
     ``feed`` bytes, then call ``next_item`` until it returns None; each item is
@@ -51,24 +52,10 @@ class ScannerStreamDecoder:
     """
 
     def __init__(self, max_line: int = MAX_LINE) -> None:
+        super().__init__()
         self.max_line = max_line
-        self._buffer = bytearray()
-        self._offset = 0
         self._after_cr = False         # a LF right after CR ends the same line
         self._skipping = False         # inside an over-long line
-
-    @property
-    def buffered(self) -> int:
-        return len(self._buffer)
-
-    def feed(self, data: bytes) -> None:
-        self._buffer += data
-
-    def _drop(self, count: int) -> bytes:
-        dropped = bytes(self._buffer[:count])
-        del self._buffer[:count]
-        self._offset += count
-        return dropped
 
     def _terminator(self) -> int:
         cr, lf = self._buffer.find(b"\r"), self._buffer.find(b"\n")

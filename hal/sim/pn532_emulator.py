@@ -12,9 +12,7 @@ until a card arrives; with a finite value it answers "no target" at once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from typing import Self
 
 from hal.errors import ProtocolError
 from hal.pn532 import commands
@@ -29,7 +27,7 @@ from hal.pn532.frames import (
     FrameKind,
     encode_frame,
 )
-from hal.sim.pty_link import PluggablePty, PtyLink
+from hal.sim.pty_link import PtyEmulator, PtyLink
 
 log = logging.getLogger(__name__)
 
@@ -40,21 +38,26 @@ _DEFAULT_SENS_RES = {4: b"\x00\x04", 7: b"\x00\x44", 10: b"\x00\x84"}
 _DEFAULT_SEL_RES = {4: 0x08, 7: 0x00, 10: 0x00}
 
 
-class Pn532Emulator:
+class Pn532Emulator(PtyEmulator):
+    task_name = "pn532-emulator"
+
     def __init__(self, *, firmware: FirmwareVersion = PN532_V1_6) -> None:
+        super().__init__("pn532")
         self.firmware = firmware
-        self._pty = PluggablePty("pn532")
-        self._task: asyncio.Task[None] | None = None
         self._card: TargetA | None = None
         self._card_arrived = asyncio.Event()
         self._waiting: asyncio.Task[None] | None = None   # InListPassiveTarget waiting for a card
         self._nack_next = 0
         self._error_next = 0
         self._corrupt_next = 0
-        self._reset_chip()
+        self._power_on()
         self.commands: list[bytes] = []                     # every command frame received, in order
 
-    def _reset_chip(self) -> None:
+    def _extra_tasks(self) -> list[asyncio.Task | None]:
+        waiting, self._waiting = self._waiting, None
+        return [waiting]
+
+    def _power_on(self) -> None:
         """Power-on state."""
         self.awake = False
         self.sam_configured = False
@@ -62,32 +65,6 @@ class Pn532Emulator:
         self._decoder = FrameDecoder()
         self._last_response = b""
 
-    @property
-    def port(self) -> str:
-        return self._pty.port
-
-    async def start(self) -> None:
-        link = self._pty.plug()
-        self._task = asyncio.create_task(self._serve(link), name="pn532-emulator")
-
-    async def stop(self) -> None:
-        await self._stop_serving()
-        self._pty.close()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
-    async def _stop_serving(self) -> None:
-        for task in (self._waiting, self._task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        self._waiting = self._task = None
 
     # -- the card in the field ---------------------------------------------
 
@@ -121,14 +98,6 @@ class Pn532Emulator:
 
     async def send_garbage(self, data: bytes) -> None:
         await self._write(data)
-
-    async def unplug(self) -> None:
-        await self._stop_serving()
-        self._pty.unplug()
-        self._reset_chip()
-
-    async def replug(self) -> None:
-        await self.start()
 
     # -- serving ------------------------------------------------------------
 

@@ -107,3 +107,63 @@ class PluggablePty:
         self.unplug()
         with contextlib.suppress(OSError):
             os.rmdir(self._dir)
+
+
+class PtyEmulator:
+    """Base of a device emulator behind a PluggablePty: one serving task per plug.
+
+    Subclasses implement ``_serve(link)`` and ``_power_on()`` (the state a device
+    has when it gets power), and may list extra tasks in ``_extra_tasks()`` so that
+    unplugging stops them too.
+    """
+
+    task_name = "emulator"
+
+    def __init__(self, name: str) -> None:
+        self._pty = PluggablePty(name)
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> str:
+        return self._pty.port
+
+    async def start(self) -> None:
+        link = self._pty.plug()
+        self._task = asyncio.create_task(self._serve(link), name=self.task_name)
+
+    async def stop(self) -> None:
+        await self._stop_serving()
+        self._pty.close()
+
+    async def unplug(self) -> None:
+        """The cable is pulled: the port disappears and the device loses power."""
+        await self._stop_serving()
+        self._pty.unplug()
+        self._power_on()
+
+    async def replug(self) -> None:
+        await self.start()
+
+    async def __aenter__(self):
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def _serve(self, link: PtyLink) -> None:
+        raise NotImplementedError
+
+    def _power_on(self) -> None:
+        raise NotImplementedError
+
+    def _extra_tasks(self) -> list[asyncio.Task | None]:
+        return []
+
+    async def _stop_serving(self) -> None:
+        for task in (*self._extra_tasks(), self._task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = None

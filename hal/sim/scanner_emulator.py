@@ -10,24 +10,23 @@ unsaved writes do not.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from typing import Self
 
 from hal.errors import ProtocolError
 from hal.scanner import gm65
 from hal.scanner.gm65 import Command, CommandDecoder, encode_reply
-from hal.sim.pty_link import PluggablePty, PtyLink
+from hal.sim.pty_link import PtyEmulator, PtyLink
 
 log = logging.getLogger(__name__)
 
 REGISTER_COUNT = 0x100
 
 
-class ScannerEmulator:
+class ScannerEmulator(PtyEmulator):
+    task_name = "scanner-emulator"
+
     def __init__(self) -> None:
-        self._pty = PluggablePty("scanner")
-        self._task: asyncio.Task[None] | None = None
+        super().__init__("scanner")
         self._flash = bytearray(REGISTER_COUNT)
         self._in_view: bytes | None = None
         self.commands: list[Command] = []           # every valid command frame received
@@ -38,34 +37,8 @@ class ScannerEmulator:
         self._decoder = CommandDecoder()
 
     @property
-    def port(self) -> str:
-        return self._pty.port
-
-    @property
     def mode(self) -> int:
         return self.registers[gm65.REG_MODE] & gm65.MODE_MASK
-
-    async def start(self) -> None:
-        link = self._pty.plug()
-        self._task = asyncio.create_task(self._serve(link), name="scanner-emulator")
-
-    async def stop(self) -> None:
-        await self._stop_serving()
-        self._pty.close()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
-    async def _stop_serving(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     # -- codes ------------------------------------------------------------
 
@@ -82,14 +55,6 @@ class ScannerEmulator:
 
     async def send_garbage(self, data: bytes, *, chunks: int = 1, gap: float = 0.02) -> None:
         await self._send_in_chunks(data, chunks, gap)
-
-    async def unplug(self) -> None:
-        await self._stop_serving()
-        self._pty.unplug()
-        self._power_on()
-
-    async def replug(self) -> None:
-        await self.start()
 
     # -- serving ----------------------------------------------------------
 
