@@ -75,7 +75,7 @@ def test_every_state_is_reachable_and_can_leave():
 
 async def test_a_sale_commits_the_approval_before_the_relay_and_completes_on_door_close(rig):
     await to_payment(rig)
-    assert rig.journey.payment_status == "present_card"
+    await until(lambda: rig.journey.payment_status == "present_card")   # the terminal's own status
     rig.emulator.approve()
     await until(lambda: rig.journey.state is S.DOOR_UNLOCKED)
     assert rig.lock.energized
@@ -161,3 +161,24 @@ async def test_a_restart_resolves_interrupted_sales_without_forgetting_any(rig):
     assert rig.outbox.events("sale.unclaimed")[0].payload["recovered"] is True
     assert rig.catalog.stock("SCOOT-S1") == 3
     assert fresh.recover_after_restart() == []
+
+
+async def test_the_approval_is_on_disk_before_the_relay_is_energized(rig, tmp_path):
+    """At the instant the relay switches on, another connection (a process after a power cut)
+    already finds the approval committed."""
+    import sqlite3
+    seen_at_unlock = []
+    energize = rig.lock.unlock
+
+    def unlock_and_look(seconds):
+        with sqlite3.connect(tmp_path / "cabinet.db") as other:
+            seen_at_unlock.append(other.execute(
+                "SELECT count(*) FROM events WHERE type = 'payment.approved'").fetchone()[0])
+            seen_at_unlock.append(other.execute("SELECT state FROM sales").fetchone()[0])
+        return energize(seconds)
+
+    rig.lock.unlock = unlock_and_look
+    await to_payment(rig)
+    rig.emulator.approve()
+    await until(lambda: rig.journey.state is S.DOOR_UNLOCKED)
+    assert seen_at_unlock == [1, "approved"]
