@@ -53,7 +53,8 @@ class Cabinet:
             outbox=self.outbox, catalog=self.catalog, lock=self.devices.lock,
             terminals=self.devices.terminals, lock_config=self.config.lock,
             currency=self.config.cabinet.currency, thanks_s=self.config.screen.thanks_s,
-            on_change=self.refresh, on_door_event=self._door_snapshot)
+            on_change=self.refresh, on_door_event=self._door_snapshot, on_fault=self._fault,
+            available_methods=self.payment_methods)
         self.snapshot_dir = self.data_dir / "snapshots"
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
 
@@ -79,6 +80,7 @@ class Cabinet:
                 self.devices.code_reader,
                 lambda code: self.outbox.append("code.scanned", {"text": code.text, "source": code.source}))))
         self._tasks.append(loop.create_task(self._watch()))
+        self._tasks.append(loop.create_task(self._check_terminals()))
         self.refresh()
 
     async def stop(self) -> None:
@@ -101,10 +103,15 @@ class Cabinet:
         return ViewState(
             screen=SCREEN_OF_STATE[sale.state], language=self.language,
             cabinet_id=self.config.cabinet.id, online=self.is_online(), products=products,
-            product=current, payment_methods=tuple(self.devices.terminals),
+            product=current, payment_methods=self.payment_methods(),
             payment_status=sale.payment_status, message=sale.message,
             door=DOOR_OF_STATE.get(sale.state, "closed"), deadline=sale.deadline,
             can_unlock_again=sale.can_unlock_again)
+
+    def payment_methods(self) -> tuple[str, ...]:
+        """The ways to pay right now: a faulted device is not offered."""
+        return tuple(method for method, terminal in self.devices.terminals.items()
+                     if terminal.name not in self.faults)
 
     def _product_view(self, sku: str) -> ProductView:
         p = self.catalog.products[sku]
@@ -165,6 +172,21 @@ class Cabinet:
                 shown_online = self.is_online()
                 self.refresh()
             await asyncio.sleep(0.5)
+
+    async def _check_terminals(self) -> None:
+        """Between sales, ask each payment device whether it can take a payment; a device that went
+        away is reported (and not offered), one that came back is offered again."""
+        while True:
+            for terminal in self.devices.terminals.values():
+                if self.sale.paying:
+                    break
+                try:
+                    await terminal.check()
+                except DeviceFault as exc:
+                    self._fault(exc)
+                else:
+                    self._recovered(terminal.name)
+            await asyncio.sleep(self.config.payment.check_s if not self.faults else RECONNECT_S)
 
     # --- the door and the readers -------------------------------------------------
     def _door_changed(self, is_open: bool) -> None:

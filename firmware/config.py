@@ -64,6 +64,7 @@ class PaymentSection:
     port: str = ""                         # serial port of the ZVT terminal
     password: str = "000000"
     timeout_s: float = 120.0
+    check_s: float = 30.0                  # health check of the terminal between sales
 
 
 @dataclass

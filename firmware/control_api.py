@@ -77,6 +77,7 @@ def state_of(cabinet: Cabinet, ui: KioskUi) -> dict[str, Any]:
         "product": view.product.sku if view.product else None,
         "stock": {p.sku: p.stock for p in view.products},
         "faults": dict(cabinet.faults),
+        "payment_methods": list(view.payment_methods),
     }
 
 

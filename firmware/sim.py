@@ -158,6 +158,14 @@ async def _network(bench: SimBench, up: bool) -> dict:
     return {"network": "up" if up else "down"}
 
 
+def _plug(device: str, plugged: bool) -> Action:
+    async def action(bench: SimBench, body: dict) -> dict:
+        emulator = {"pos": bench.terminal, "nfc": bench.nfc, "scanner": bench.scanner}[device]
+        await (emulator.replug() if plugged else emulator.unplug())
+        return {device: "plugged" if plugged else "unplugged"}
+    return action
+
+
 BENCH_ACTIONS: dict[str, Action] = {
     "pos/approve": _pos_approve,
     "pos/decline": _pos_decline,
@@ -167,4 +175,6 @@ BENCH_ACTIONS: dict[str, Action] = {
     "door/close": _door_close,
     "network/down": lambda bench, body: _network(bench, False),
     "network/up": lambda bench, body: _network(bench, True),
+    **{f"{device}/{verb}": _plug(device, verb == "replug")
+       for device in ("pos", "nfc", "scanner") for verb in ("unplug", "replug")},
 }

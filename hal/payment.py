@@ -55,6 +55,10 @@ class PaymentTerminal(abc.ABC):
         """Release the port."""
 
     @abc.abstractmethod
+    async def check(self) -> None:
+        """Health check between payments: raise DeviceFault if the device cannot take one now."""
+
+    @abc.abstractmethod
     async def authorize(self, amount_cents: int, currency: str,
                         on_status: StatusCallback | None = None) -> PaymentResult:
         """Take a payment; returns when the terminal has a final answer.

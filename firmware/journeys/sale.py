@@ -120,6 +120,8 @@ class SaleJourney:
     thanks_s: float = 8.0
     on_change: Callable[[], None] = lambda: None
     on_door_event: Callable[[str, str | None], None] = lambda kind, sale_id: None   # for snapshots
+    on_fault: Callable[[DeviceFault], None] = lambda fault: None
+    available_methods: Callable[[], tuple[str, ...]] = lambda: ("terminal",)
     state: S = S.IDLE
     product: Product | None = None
     sale: Sale | None = None
@@ -178,6 +180,10 @@ class SaleJourney:
             self.message = "sold_out"
             self.on_change()
             return
+        if not self.available_methods():
+            self.message = "fault"     # no way to pay right now: say so rather than offer nothing
+            self.on_change()
+            return
         self.message, self.payment_status = None, None
         self._go("buy")
 
@@ -196,7 +202,7 @@ class SaleJourney:
         if self.state is not S.PAY or self.paying:
             raise IllegalTransition(f"cannot start a payment in state {self.state.value}")
         terminal = self.terminals.get(method)
-        if terminal is None:
+        if terminal is None or method not in self.available_methods():
             raise IllegalTransition(f"payment method {method!r} is not available")
         assert self.product is not None
         self.sale = Sale(sale_id=str(uuid.uuid4()), product=self.product, amount_cents=self.product.price_cents,
@@ -229,8 +235,12 @@ class SaleJourney:
         try:
             result = await terminal.authorize(sale.amount_cents, sale.currency, on_status=self._on_status)
         except DeviceFault as exc:
+            self.on_fault(exc)
             result = PaymentResult(PaymentOutcome.FAULT, sale.amount_cents, sale.currency, sale.method,
                                    message=str(exc))
+        else:
+            if result.outcome is PaymentOutcome.FAULT:
+                self.on_fault(DeviceFault(terminal.name, result.message or "payment failed on the device"))
         if result.approved:
             approved_at = time.monotonic()
             self._record_approval(sale, result)

@@ -11,22 +11,49 @@ Inputs are dry contacts to ground on pulled-up pins: a high pin is an open
 contact (door open, tamper switch open, mains-present contact open).
 """
 
-from .protocol import (CMD_ACK, CMD_HEARTBEAT, CMD_LOCK, CMD_NAK, CMD_STATUS, CMD_UNLOCK, INPUT_DOOR0,
-                       INPUT_POWER, INPUT_TAMPER, MAX_DOORS, MAX_RELAYS, NAK_BAD_INDEX, NAK_BAD_LENGTH,
-                       NAK_BAD_VALUE, NAK_UNKNOWN_COMMAND, RELAY_CAUSE_COMMAND, RELAY_CAUSE_EXPIRED,
-                       RELAY_CAUSE_HEARTBEAT, REPORT_BOOT, REPORT_INPUT, REPORT_RELAY, RESET_POWER_ON,
-                       FrameReader, encode_frame, u16, u32)
+from .protocol import (
+    CMD_ACK,
+    CMD_HEARTBEAT,
+    CMD_LOCK,
+    CMD_NAK,
+    CMD_STATUS,
+    CMD_UNLOCK,
+    INPUT_DOOR0,
+    INPUT_POWER,
+    INPUT_TAMPER,
+    MAX_DOORS,
+    MAX_RELAYS,
+    NAK_BAD_INDEX,
+    NAK_BAD_LENGTH,
+    NAK_BAD_VALUE,
+    NAK_UNKNOWN_COMMAND,
+    RELAY_CAUSE_COMMAND,
+    RELAY_CAUSE_EXPIRED,
+    RELAY_CAUSE_HEARTBEAT,
+    REPORT_BOOT,
+    REPORT_INPUT,
+    REPORT_RELAY,
+    RESET_POWER_ON,
+    FrameReader,
+    encode_frame,
+    u16,
+    u32,
+)
 
+# MicroPython parses annotations and ignores them; the quoted names exist only
+# for mypy (checked against the Pico stubs in tests/lockboard/test_firmware_types.py).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Protocol
 
     from _mpy_shed.time_mp import _TicksMs as Ticks
+    from machine import UART, WDT, Pin
 
     class Clock(Protocol):
         """``time`` on the board; a shim clock on CPython."""
         def ticks_ms(self) -> Ticks: ...
-        def ticks_diff(self, __later: Ticks, __earlier: Ticks) -> int: ...
+        # Positional-only by the old dunder spelling: MicroPython cannot parse "/".
+        def ticks_diff(self, __later: Ticks, __earlier: Ticks) -> int: ...  # noqa: PYI063
 
 VERSION = (1, 0, 0)
 MAX_ON_MS = 8000
@@ -35,21 +62,20 @@ DEBOUNCE_MS = 30
 RESEND_MS = 300
 REPORT_ATTEMPTS = 5       # first send + 4 resends, then the report is given up
 MAX_PENDING_REPORTS = 16  # oldest unacknowledged report dropped beyond this
+DUPLICATE_WINDOW_MS = 1000  # a repeat of the last frame within this is a retransmission
 
 
 class Input:
     """One debounced contact."""
 
-    def __init__(self, number, pin, now):
-        # type: (int, Pin, Ticks) -> None
+    def __init__(self, number: int, pin: "Pin", now: "Ticks") -> None:
         self.number = number
         self.pin = pin
         self.open = bool(pin.value())
         self._raw = self.open
         self._raw_since = now
 
-    def sample(self, now, clock, debounce_ms):
-        # type: (Ticks, Clock, int) -> bool
+    def sample(self, now: "Ticks", clock: "Clock", debounce_ms: int) -> bool:
         """True when the debounced state changed on this sample."""
         raw = bool(self.pin.value())
         if raw != self._raw:
@@ -61,8 +87,7 @@ class Input:
 
 
 class Relay:
-    def __init__(self, pin, active_high):
-        # type: (Pin, bool) -> None
+    def __init__(self, pin: "Pin", active_high: bool) -> None:
         self.pin = pin
         self._on_level = 1 if active_high else 0
         self.energized = False
@@ -70,13 +95,11 @@ class Relay:
         self.pulse_ms = 0
         self.off()
 
-    def on(self, now, pulse_ms):
-        # type: (Ticks, int) -> None
+    def on(self, now: "Ticks", pulse_ms: int) -> None:
         self.pin.value(self._on_level)
         self.energized, self.since, self.pulse_ms = True, now, pulse_ms
 
-    def off(self):
-        # type: () -> None
+    def off(self) -> None:
         self.pin.value(1 - self._on_level)
         self.energized, self.since, self.pulse_ms = False, None, 0
 
@@ -84,22 +107,21 @@ class Relay:
 class PendingReport:
     """A report sent to the Pi and not yet acknowledged."""
 
-    def __init__(self, seq, frame, sent):
-        # type: (int, bytes, Ticks) -> None
+    def __init__(self, seq: int, frame: bytes, sent: "Ticks") -> None:
         self.seq, self.frame, self.sent, self.attempts = seq, frame, sent, 1
 
 
 class LockController:
-    def __init__(self, relays, doors, uart, wdt, clock, tamper=None, power=None, relay_active_high=True,
-                 max_on_ms=MAX_ON_MS, heartbeat_timeout_ms=HEARTBEAT_TIMEOUT_MS, debounce_ms=DEBOUNCE_MS,
-                 reset_cause=RESET_POWER_ON):
-        # type: (list[Pin], list[Pin], UART, WDT, Clock, Pin | None, Pin | None, bool, int, int, int, int) -> None
+    def __init__(self, relays: "list[Pin]", doors: "list[Pin]", uart: "UART", wdt: "WDT", clock: "Clock",
+                 tamper: "Pin | None" = None, power: "Pin | None" = None, relay_active_high: bool = True,
+                 max_on_ms: int = MAX_ON_MS, heartbeat_timeout_ms: int = HEARTBEAT_TIMEOUT_MS,
+                 debounce_ms: int = DEBOUNCE_MS, reset_cause: int = RESET_POWER_ON) -> None:
         # Relays first: nothing else may run while a coil could be on.
         self.relays = [Relay(pin, relay_active_high) for pin in relays]
         if not 1 <= len(relays) <= MAX_RELAYS:
-            raise ValueError("1 to %d relays, not %d" % (MAX_RELAYS, len(relays)))
+            raise ValueError(f"1 to {MAX_RELAYS} relays, not {len(relays)}")
         if len(doors) > MAX_DOORS:
-            raise ValueError("at most %d doors, not %d" % (MAX_DOORS, len(doors)))
+            raise ValueError(f"at most {MAX_DOORS} doors, not {len(doors)}")
         if not 0 < max_on_ms <= 0xFFFF:
             raise ValueError("max_on_ms must be 1..65535")
         self.uart, self.wdt, self.clock = uart, wdt, clock
@@ -119,6 +141,7 @@ class LockController:
         self._report_seq = 0
         self._pending = []        # type: list[PendingReport]
         self._last_rx = None      # type: tuple[int, int, bytes] | None
+        self._last_rx_at = now
         self._last_answer = b""
         self.frames_in = 0
         self.naks_sent = 0
@@ -127,8 +150,7 @@ class LockController:
 
     # -- main loop ------------------------------------------------------------
 
-    def step(self):
-        # type: () -> None
+    def step(self) -> None:
         """One pass of the main loop; the only place the watchdog is fed."""
         now = self.clock.ticks_ms()
         self.uptime_ms += self.clock.ticks_diff(now, self._last)
@@ -142,38 +164,33 @@ class LockController:
 
     # -- safety ---------------------------------------------------------------
 
-    def _expire_relays(self, now):
-        # type: (Ticks) -> None
+    def _expire_relays(self, now: "Ticks") -> None:
         for index, relay in enumerate(self.relays):
             if relay.since is not None and self.clock.ticks_diff(now, relay.since) >= relay.pulse_ms:
                 self._switch_off(index, RELAY_CAUSE_EXPIRED)
 
-    def _check_heartbeat(self, now):
-        # type: (Ticks) -> None
+    def _check_heartbeat(self, now: "Ticks") -> None:
         if self.clock.ticks_diff(now, self._last_valid_rx) < self.heartbeat_timeout_ms:
             return
         for index, relay in enumerate(self.relays):
             if relay.energized:
                 self._switch_off(index, RELAY_CAUSE_HEARTBEAT)
 
-    def _switch_off(self, index, cause):
-        # type: (int, int) -> None
+    def _switch_off(self, index: int, cause: int) -> None:
         relay = self.relays[index]
         was_on = relay.energized
         relay.off()
         if was_on:
             self._report(REPORT_RELAY, bytes([index, 0, cause]))
 
-    def _sample_inputs(self, now):
-        # type: (Ticks) -> None
+    def _sample_inputs(self, now: "Ticks") -> None:
         for item in self.inputs:
             if item.sample(now, self.clock, self.debounce_ms):
                 self._report(REPORT_INPUT, bytes([item.number, int(item.open)]))
 
     # -- frames from the Pi ---------------------------------------------------
 
-    def _receive(self, now):
-        # type: (Ticks) -> None
+    def _receive(self, now: "Ticks") -> None:
         waiting = self.uart.any()
         if waiting:
             data = self.uart.read(waiting)
@@ -195,10 +212,9 @@ class LockController:
             elif command != CMD_NAK:       # a NAK of a report: the resend timer repeats it
                 self._answer(now, seq, command, payload)
 
-    def _answer(self, now, seq, command, payload):
-        # type: (Ticks, int, int, bytes) -> None
+    def _answer(self, now: "Ticks", seq: int, command: int, payload: bytes) -> None:
         key = (seq, command, payload)
-        if key == self._last_rx:
+        if key == self._last_rx and self.clock.ticks_diff(now, self._last_rx_at) < DUPLICATE_WINDOW_MS:
             # A retransmission whose ACK was lost: answer again, do not act twice
             # (a repeated UNLOCK would stretch the pulse).
             self.uart.write(self._last_answer)
@@ -208,11 +224,10 @@ class LockController:
             else encode_frame(seq, CMD_NAK, bytes([result]))
         if not isinstance(result, bytes):
             self.naks_sent += 1
-        self._last_rx, self._last_answer = key, reply
+        self._last_rx, self._last_rx_at, self._last_answer = key, now, reply
         self.uart.write(reply)
 
-    def _execute(self, now, command, payload):
-        # type: (Ticks, int, bytes) -> bytes | int
+    def _execute(self, now: "Ticks", command: int, payload: bytes) -> "bytes | int":
         """The ACK payload, or a NAK reason."""
         if command == CMD_HEARTBEAT:
             return b"" if not payload else NAK_BAD_LENGTH
@@ -241,8 +256,7 @@ class LockController:
             return payload
         return NAK_UNKNOWN_COMMAND
 
-    def status(self):
-        # type: () -> bytes
+    def status(self) -> bytes:
         """relay count, relay bits, door count, input bits, uptime ms u32,
         version 3 x u8, max on ms u16, heartbeat timeout ms u16."""
         relay_bits = 0
@@ -256,8 +270,7 @@ class LockController:
 
     # -- reports to the Pi ----------------------------------------------------
 
-    def _report(self, command, payload):
-        # type: (int, bytes) -> None
+    def _report(self, command: int, payload: bytes) -> None:
         """Send now (with the board time appended) and keep until the Pi ACKs it."""
         seq = self._report_seq
         self._report_seq = (seq + 1) & 0xFF
@@ -267,8 +280,7 @@ class LockController:
         self._pending.append(PendingReport(seq, frame, self.clock.ticks_ms()))
         self.uart.write(frame)
 
-    def _resend_reports(self, now):
-        # type: (Ticks) -> None
+    def _resend_reports(self, now: "Ticks") -> None:
         keep = []
         for report in self._pending:
             if self.clock.ticks_diff(now, report.sent) >= RESEND_MS:
@@ -280,11 +292,9 @@ class LockController:
             keep.append(report)
         self._pending = keep
 
-    def _send(self, seq, command, payload):
-        # type: (int, int, bytes) -> None
+    def _send(self, seq: int, command: int, payload: bytes) -> None:
         self.uart.write(encode_frame(seq, command, payload))
 
     @property
-    def pending_reports(self):
-        # type: () -> int
+    def pending_reports(self) -> int:
         return len(self._pending)

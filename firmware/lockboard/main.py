@@ -10,10 +10,9 @@ tamper GP10, mains-present GP11, each a contact to GND with the pull-up on.
 import time
 
 import machine
-from machine import UART, WDT, Pin
-
 from lockboard.controller import LockController
 from lockboard.protocol import RESET_POWER_ON, RESET_WATCHDOG
+from machine import UART, WDT, Pin
 
 RELAY_PINS = (2, 3, 4, 5)
 DOOR_PINS = (6, 7, 8, 9)
@@ -24,8 +23,7 @@ WATCHDOG_MS = 2000
 LOOP_SLEEP_MS = 2
 
 
-def main():
-    # type: () -> None
+def main() -> None:
     # Drive every relay pin to its off level before anything else can fail.
     off = 0 if RELAY_ACTIVE_HIGH else 1
     relays = [Pin(n, Pin.OUT, value=off) for n in RELAY_PINS]

@@ -48,8 +48,7 @@ RESET_POWER_ON = 0
 RESET_WATCHDOG = 1
 
 
-def crc16(data, crc=0xFFFF):
-    # type: (bytes, int) -> int
+def crc16(data: bytes, crc: int = 0xFFFF) -> int:
     for byte in data:
         crc ^= byte << 8
         for _ in range(8):
@@ -58,22 +57,19 @@ def crc16(data, crc=0xFFFF):
     return crc
 
 
-def encode_frame(seq, command, payload=b""):
-    # type: (int, int, bytes) -> bytes
+def encode_frame(seq: int, command: int, payload: bytes = b"") -> bytes:
     if len(payload) > MAX_PAYLOAD:
-        raise ValueError("payload of %d bytes exceeds %d" % (len(payload), MAX_PAYLOAD))
+        raise ValueError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
     body = bytes([len(payload), seq & 0xFF, command]) + payload
     crc = crc16(body)
     return bytes([START]) + body + bytes([crc >> 8, crc & 0xFF])
 
 
-def u16(value):
-    # type: (int) -> bytes
+def u16(value: int) -> bytes:
     return bytes([(value >> 8) & 0xFF, value & 0xFF])
 
 
-def u32(value):
-    # type: (int) -> bytes
+def u32(value: int) -> bytes:
     return bytes([(value >> 24) & 0xFF, (value >> 16) & 0xFF, (value >> 8) & 0xFF, value & 0xFF])
 
 
@@ -88,31 +84,25 @@ class FrameReader:
     The buffer never holds more than one maximal frame.
     """
 
-    def __init__(self):
-        # type: () -> None
+    def __init__(self) -> None:
         self._buf = bytearray()
         self.skipped = 0           # bytes dropped while hunting for a frame
 
-    def feed(self, data):
-        # type: (bytes) -> None
+    def feed(self, data: bytes) -> None:
         self._buf.extend(data)
 
-    def clear(self):
-        # type: () -> None
+    def clear(self) -> None:
         self._buf = bytearray()
 
     @property
-    def buffered(self):
-        # type: () -> int
+    def buffered(self) -> int:
         return len(self._buf)
 
-    def _drop(self, count):
-        # type: (int) -> None
+    def _drop(self, count: int) -> None:
         self.skipped += count
         self._buf = self._buf[count:]
 
-    def next(self):
-        # type: () -> tuple[int, int | None, bytes] | None
+    def next(self) -> "tuple[int, int | None, bytes] | None":
         while self._buf:
             start = 0
             while start < len(self._buf) and self._buf[start] != START:

@@ -155,6 +155,12 @@ class ZvtTerminal(PaymentTerminal):
             await link.send(zvt.acknowledge())
             return message
 
+    async def check(self) -> None:
+        """Between sales: a status enquiry, reconnecting first if the port came back."""
+        status = await self.terminal_status()
+        if status not in (None, 0):
+            raise DeviceFault(self.name, f"terminal not ready (status {status:02x})")
+
     async def terminal_status(self) -> int | None:
         """Status enquiry (05 01): the terminal status byte, 0 meaning ready."""
         async with self._busy:

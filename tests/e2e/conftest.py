@@ -13,22 +13,35 @@ def cloud(tmp_path):
 
 
 @pytest.fixture
-def cabinet(cloud):
-    """A simulated cabinet as a real process, syncing to a real `kiosk-cloud serve`."""
+def sim_cabinet(cloud):
+    """Start a simulated cabinet as a real process, syncing to a real `kiosk-cloud serve`;
+    extra TOML is appended to the test configuration."""
     workdir, url = cloud
-    key = add_cabinet(workdir, CABINET_ID)
-    key_file = workdir / "cabinet.key"
-    key_file.write_text(key + "\n")
-    key_file.chmod(0o600)
-    config = f"""
+    procs = []
+
+    def start(extra_config: str = ""):
+        key = add_cabinet(workdir, CABINET_ID)
+        key_file = workdir / "cabinet.key"
+        key_file.write_text(key + "\n")
+        key_file.chmod(0o600)
+        config = f"""
 [cabinet]
 id = "{CABINET_ID}"
 key_file = "{key_file}"
 [sync]
 backoff_initial_s = 0.1
 backoff_max_s = 1.0
-"""
-    proc, client = start_sim_cabinet(workdir, config_text=config, cloud_url=url)
-    yield client
-    code = proc.stop()
-    assert code == 0, f"kiosk exited with {code}:\n{proc.log_tail()}"
+""" + extra_config
+        proc, client = start_sim_cabinet(workdir, config_text=config, cloud_url=url)
+        procs.append(proc)
+        return client
+
+    yield start
+    for proc in procs:
+        code = proc.stop()
+        assert code == 0, f"kiosk exited with {code}:\n{proc.log_tail()}"
+
+
+@pytest.fixture
+def cabinet(sim_cabinet):
+    return sim_cabinet()
