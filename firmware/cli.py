@@ -57,7 +57,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     setup_logging(args.log_level)
     if args.control_port is not None and not args.sim:
-        print("kiosk: --control-port needs --sim (the control API never runs in production)", file=sys.stderr)
+        print("kiosk: --control-port needs --sim; a bench profile sets bench.control_port "
+              "(the control API never runs in production)", file=sys.stderr)
         return 2
     try:
         config, problems = _load(args.config, args.sim)
@@ -70,13 +71,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     message = choose_video_driver(args.headless)
     if message:
         print(f"kiosk: {message}", file=sys.stderr)
+    if args.sim:
+        control_port = args.control_port if args.control_port is not None else DEFAULT_SIM_CONTROL_PORT
+    else:    # only a bench profile opens the control API outside simulation
+        control_port = config.bench.control_port or None
     options = RunOptions(
         sim=args.sim, headless=args.headless,
         data_dir=args.data_dir or (Path("data") if args.sim else Path("/var/lib/kiosk")),
-        cloud_url=args.cloud,
-        control_port=(args.control_port if args.control_port is not None else DEFAULT_SIM_CONTROL_PORT)
-        if args.sim else None,
-        started_at=STARTED_AT)
+        cloud_url=args.cloud, control_port=control_port, started_at=STARTED_AT)
     try:
         return asyncio.run(run(config, options))
     except OSError as exc:

@@ -47,6 +47,11 @@ class ScreenSection:
 
 @dataclass
 class LockSection:
+    # "gpio": relay and reed switch on the Pi's pins; "lockboard": the Pico lock controller board
+    backend: Literal["gpio", "lockboard"] = "gpio"
+    board_port: str = ""                   # the lock board's serial port, e.g. /dev/kiosk-lockboard
+    board_lock: int = 0                    # which of the board's relays and door inputs is this door
+    board_door: int = 0
     pin_factory: Literal["mock", "rpigpio", "lgpio"] = "mock"
     relay_pin: int = 17
     relay_active_high: bool = False        # most relay boards are active-low
@@ -97,6 +102,14 @@ class SyncSection:
 
 
 @dataclass
+class BenchSection:
+    """A hardware-in-the-loop bench profile (hardware/bench/*.toml); absent on a real cabinet."""
+    name: str = ""
+    control_port: int = 0                  # > 0: the loopback control API runs, as with --sim
+    hands: bool = False                    # a person stands at the bench to present cards and codes
+
+
+@dataclass
 class ProductSection:
     sku: str = REQUIRED  # type: ignore[assignment]
     name: str = REQUIRED  # type: ignore[assignment]
@@ -132,6 +145,7 @@ class Config:
     scanner: ScannerSection = field(default_factory=ScannerSection)
     camera: CameraSection = field(default_factory=CameraSection)
     sync: SyncSection = field(default_factory=SyncSection)
+    bench: BenchSection = field(default_factory=BenchSection)
     products: list[ProductSection] = field(default_factory=_default_products)
 
 
@@ -238,6 +252,8 @@ def _check_values(config: Config, where: str) -> list[str]:
                                      ("scanner", config.scanner, "serial")):
         if section.backend == needs_port and not section.port:
             problems.append(f"{where}: {key}.port: required when {key}.backend is {needs_port!r}")
+    if config.lock.backend == "lockboard" and not config.lock.board_port:
+        problems.append(f"{where}: lock.board_port: required when lock.backend is 'lockboard'")
     if config.scanner.backend == "camera" and config.camera.backend == "none":
         problems.append(f"{where}: scanner.backend: 'camera' needs a camera (camera.backend is 'none')")
     return problems
@@ -270,7 +286,7 @@ def production_problems(config: Config, where: str) -> list[str]:
         problems.append(f"{where}: cabinet.key_file: required outside simulation (kiosk provision creates it)")
     elif not os.path.exists(config.cabinet.key_file):
         problems.append(f"{where}: cabinet.key_file: {config.cabinet.key_file} does not exist")
-    if config.lock.pin_factory == "mock":
+    if config.lock.backend == "gpio" and config.lock.pin_factory == "mock":
         problems.append(f"{where}: lock.pin_factory: 'mock' drives no real relay; use 'rpigpio' or 'lgpio'")
     if config.payment.backend == "sim":
         problems.append(f"{where}: payment.backend: 'sim' takes no real money; use 'zvt'")

@@ -19,11 +19,13 @@ class Devices:
     card_reader: CardReader | None = None
     code_reader: CodeReader | None = None
     camera: Camera | None = None
+    links: list = field(default_factory=list)        # shared links under a device (the lock board's)
 
     def openable(self) -> list:
-        """Devices with open()/close(), in opening order (the camera before a reader that shares it)."""
-        return [d for d in (*self.terminals.values(), self.card_reader, self.camera, self.code_reader)
-                if d is not None]
+        """Devices with open()/close(), in opening order (a link before what uses it, the camera
+        before a reader that shares it)."""
+        return [d for d in (*self.links, *self.terminals.values(), self.card_reader, self.camera,
+                            self.code_reader) if d is not None]
 
 
 def build_lock_and_door(config: Config, pin_factory=None) -> tuple[GpioLock, GpioDoorSensor]:
@@ -36,8 +38,16 @@ def build_lock_and_door(config: Config, pin_factory=None) -> tuple[GpioLock, Gpi
 
 def build_devices(config: Config) -> Devices:
     """Real devices from the configuration; drivers are imported only when configured."""
-    lock, door = build_lock_and_door(config)
-    devices = Devices(lock=lock, door=door)
+    if config.lock.backend == "lockboard":
+        from hal.lockboard import BAUDRATE, LockBoardLink
+        from hal.lockboard.backend import LockBoardDoorSensor, LockBoardLock
+        from hal.serial_link import SerialLink
+        link = LockBoardLink(SerialLink("lock", config.lock.board_port, BAUDRATE))
+        devices = Devices(lock=LockBoardLock(link, config.lock.board_lock, max_unlock_s=config.lock.max_unlock_s),
+                          door=LockBoardDoorSensor(link, config.lock.board_door), links=[link])
+    else:
+        lock, door = build_lock_and_door(config)
+        devices = Devices(lock=lock, door=door)
     if config.payment.backend == "zvt":
         from hal.zvt.driver import ZvtTerminal
         devices.terminals["terminal"] = ZvtTerminal(config.payment.port, password=config.payment.password,

@@ -32,13 +32,21 @@ class Check:
 async def _lock(devices: Devices) -> str:
     lock = devices.lock
     pulse = lock.unlock(PULSE_S)
-    if not lock.energized:
+    if not await _within(1.0, lambda: lock.energized):     # a lock board reports back over serial
         raise DeviceFault("lock", "relay did not switch on")
-    await asyncio.sleep(pulse + 0.15)
-    if lock.energized:
+    if not await _within(pulse + 1.0, lambda: not lock.energized):
         lock.lock()
         raise DeviceFault("lock", f"relay still on after its {pulse:g} s pulse")
     return f"relay pulsed {pulse:g} s and released"
+
+
+async def _within(seconds: float, condition: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
 
 
 async def _door(devices: Devices) -> str:

@@ -95,8 +95,11 @@ class SerialLink:
             self._check()
             self._data.clear()
             try:
-                await asyncio.wait_for(self._data.wait(), timeout)
-            except asyncio.TimeoutError:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel() that
+                # races with arriving bytes, and an emulator's or reader's task would not stop.
+                async with asyncio.timeout(timeout):
+                    await self._data.wait()
+            except TimeoutError:
                 return b""
         if not self._buffer:
             self._check()

@@ -10,6 +10,8 @@ import pty
 import tempfile
 import tty
 
+from hal.tasks import cancel_and_wait
+
 
 class PtyLink:
     def __init__(self, max_buffer: int = 65536) -> None:
@@ -53,8 +55,11 @@ class PtyLink:
         if not self._buffer:
             self._data.clear()
             try:
-                await asyncio.wait_for(self._data.wait(), timeout)
-            except asyncio.TimeoutError:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel() that
+                # races with arriving bytes, and an emulator's or reader's task would not stop.
+                async with asyncio.timeout(timeout):
+                    await self._data.wait()
+            except TimeoutError:
                 return b""
         data = bytes(self._buffer)
         self._buffer.clear()
@@ -163,7 +168,5 @@ class PtyEmulator:
     async def _stop_serving(self) -> None:
         for task in (*self._extra_tasks(), self._task):
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel_and_wait(task)
         self._task = None

@@ -1,0 +1,22 @@
+"""Suite-wide options: `--bench PROFILE` runs the hardware-in-the-loop tests against real devices."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--bench", metavar="PROFILE", type=Path, default=None,
+                     help="a bench profile (hardware/bench/*.toml): run tests/hil against the real devices it "
+                          "names instead of the emulators")
+
+
+@pytest.fixture(scope="session")
+def bench_profile(request: pytest.FixtureRequest):
+    """The loaded bench profile (a Config), or None when the tests drive the emulators."""
+    path = request.config.getoption("--bench")
+    if path is None:
+        return None
+    from firmware.config import load_config
+    return load_config(path)
