@@ -35,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("path", type=Path)
     check.add_argument("--sim", action="store_true", help="check for simulation (skip production requirements)")
 
+    pin = sub.add_parser("pin", help="retailer PIN tools")
+    pin_sub = pin.add_subparsers(dest="pin_command", required=True)
+    pin_sub.add_parser("hash", help="read a PIN (not echoed) and print its scrypt hash for retailer.pin_hash")
+
     selftest = sub.add_parser("selftest", help="exercise every configured device and print a table")
     selftest.add_argument("--sim", action="store_true", help="against the emulators")
     selftest.add_argument("--config", type=Path)
@@ -110,13 +114,28 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     return asyncio.run(run_selftest(config, sim=args.sim))
 
 
+def cmd_pin_hash(args: argparse.Namespace) -> int:
+    import getpass
+
+    from firmware.secrets import hash_secret
+    read = getpass.getpass if sys.stdin.isatty() else (lambda prompt: sys.stdin.readline().rstrip("\n"))
+    pin = read("PIN: ")
+    if not (pin.isdigit() and 4 <= len(pin) <= 12):
+        print("kiosk: a PIN is 4 to 12 digits", file=sys.stderr)
+        return 2
+    if sys.stdin.isatty() and read("again: ") != pin:
+        print("kiosk: the two PINs differ", file=sys.stderr)
+        return 2
+    print(hash_secret(pin))
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "config": cmd_config_check, "pin": cmd_pin_hash, "selftest": cmd_selftest}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "run":
-        return cmd_run(args)
-    if args.command == "config":
-        return cmd_config_check(args)
-    return cmd_selftest(args)
+    return COMMANDS[args.command](args)
 
 
 if __name__ == "__main__":

@@ -240,6 +240,12 @@ def _check_values(config: Config, where: str) -> list[str]:
     if config.screen.width < 320 or config.screen.height < 240:
         problems.append(f"{where}: screen: {config.screen.width}x{config.screen.height} is too small "
                         "(at least 320x240)")
+    if config.retailer.pin_hash:
+        from firmware.secrets import BadHash, parse_hash
+        try:
+            parse_hash(config.retailer.pin_hash)
+        except BadHash as exc:
+            problems.append(f"{where}: retailer.pin_hash: not a PIN hash ({exc}); make one with: kiosk pin hash")
     skus = [p.sku for p in config.products]
     for sku in sorted({s for s in skus if skus.count(s) > 1}):
         problems.append(f"{where}: products: sku {sku!r} appears more than once")

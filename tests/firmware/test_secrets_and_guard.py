@@ -1,0 +1,49 @@
+"""PIN hashing and the brute-force guard (which must survive a restart)."""
+import pytest
+
+from firmware.attempt_guard import AttemptGuard
+from firmware.config import ConfigError, parse_config
+from firmware.secrets import BadHash, hash_secret, verify_secret
+from sync_client.outbox import Outbox
+
+FAST = dict(n=2**10, r=8, p=1)
+
+
+def test_a_pin_verifies_only_against_its_own_hash():
+    stored = hash_secret("4321", **FAST)
+    assert stored.startswith("scrypt$1024$8$1$") and "4321" not in stored
+    assert verify_secret("4321", stored)
+    assert not verify_secret("4322", stored)
+    assert hash_secret("4321", **FAST) != stored, "salted: the same PIN hashes differently"
+
+
+@pytest.mark.parametrize("bad", ["", "md5$abc", "scrypt$3$8$1$00$00", "scrypt$1024$8$1$zz$00",
+                                 "scrypt$1048576000$8$1$0011223344556677$00112233445566778899aabbccddeeff"])
+def test_malformed_or_abusive_hashes_are_refused(bad):
+    with pytest.raises(BadHash):
+        verify_secret("1", bad)
+
+
+def test_a_malformed_pin_hash_in_the_config_names_the_key():
+    with pytest.raises(ConfigError, match="retailer.pin_hash: not a PIN hash"):
+        parse_config({"retailer": {"pin_hash": "plain-text-1234"}}, "kiosk.toml")
+
+
+def test_five_wrong_answers_lock_with_growing_delays_that_survive_a_restart(tmp_path):
+    outbox = Outbox(tmp_path / "c.db", "cab")
+    guard = AttemptGuard(outbox, "pin_pad", free_attempts=5, first_delay_s=30)
+    now = 1_000_000.0
+    delays = []
+    for _ in range(7):
+        with outbox.transaction() as tx:
+            delays.append(guard.record(tx, ok=False, now=now))
+    assert delays == [0, 0, 0, 0, 30, 60, 120]
+    assert guard.locked_for(now) == 120
+    outbox.close()
+    reopened = Outbox(tmp_path / "c.db", "cab")          # the plug was pulled
+    guard = AttemptGuard(reopened, "pin_pad")
+    assert guard.failures == 7 and guard.locked_for(now + 100) == pytest.approx(20)
+    with reopened.transaction() as tx:
+        guard.record(tx, ok=True, now=now + 200)
+    assert guard.failures == 0 and guard.locked_for(now + 200) == 0
+    reopened.close()
