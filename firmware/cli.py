@@ -117,7 +117,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
 def cmd_pin_hash(args: argparse.Namespace) -> int:
     import getpass
 
-    from firmware.secrets import hash_secret
+    from firmware.pin_hash import hash_secret
     read = getpass.getpass if sys.stdin.isatty() else (lambda prompt: sys.stdin.readline().rstrip("\n"))
     pin = read("PIN: ")
     if not (pin.isdigit() and 4 <= len(pin) <= 12):

@@ -241,7 +241,7 @@ def _check_values(config: Config, where: str) -> list[str]:
         problems.append(f"{where}: screen: {config.screen.width}x{config.screen.height} is too small "
                         "(at least 320x240)")
     if config.retailer.pin_hash:
-        from firmware.secrets import BadHash, parse_hash
+        from firmware.pin_hash import BadHash, parse_hash
         try:
             parse_hash(config.retailer.pin_hash)
         except BadHash as exc:

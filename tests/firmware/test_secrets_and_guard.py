@@ -3,7 +3,7 @@ import pytest
 
 from firmware.attempt_guard import AttemptGuard
 from firmware.config import ConfigError, parse_config
-from firmware.secrets import BadHash, hash_secret, verify_secret
+from firmware.pin_hash import BadHash, hash_secret, verify_secret
 from sync_client.outbox import Outbox
 
 FAST = dict(n=2**10, r=8, p=1)
