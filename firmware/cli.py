@@ -7,7 +7,10 @@ import sys
 import time
 from pathlib import Path
 
-from firmware.config import DEFAULT_CONFIG_PATH, ConfigError, load_config, production_problems
+from firmware.config import (DEFAULT_CONFIG_PATH, DEFAULT_DATA_DIR, ConfigError, load_config,
+                             production_problems)
+from firmware.technician.cli import add_commands as add_technician_commands
+from firmware.technician.cli import dispatch as technician_dispatch
 
 STARTED_AT = time.monotonic()
 DEFAULT_SIM_CONTROL_PORT = 8765
@@ -23,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, help=f"TOML configuration (default: {DEFAULT_CONFIG_PATH}; "
                                                  "simulation defaults with --sim)")
     run.add_argument("--data-dir", type=Path, help="local database and snapshots "
-                                                   "(default: ./data with --sim, /var/lib/kiosk otherwise)")
+                                                   f"(default: ./data with --sim, {DEFAULT_DATA_DIR} otherwise)")
     run.add_argument("--cloud", metavar="URL", help="cloud base URL (overrides sync.cloud_url)")
     run.add_argument("--control-port", type=int, metavar="N",
                      help=f"loopback control API port (--sim only; default {DEFAULT_SIM_CONTROL_PORT}, 0 = any)")
@@ -42,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     selftest = sub.add_parser("selftest", help="exercise every configured device and print a table")
     selftest.add_argument("--sim", action="store_true", help="against the emulators")
     selftest.add_argument("--config", type=Path)
+    add_technician_commands(sub)
     return parser
 
 
@@ -81,7 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         control_port = config.bench.control_port or None
     options = RunOptions(
         sim=args.sim, headless=args.headless,
-        data_dir=args.data_dir or (Path("data") if args.sim else Path("/var/lib/kiosk")),
+        data_dir=args.data_dir or (Path("data") if args.sim else DEFAULT_DATA_DIR),
         cloud_url=args.cloud, control_port=control_port, started_at=STARTED_AT)
     try:
         return asyncio.run(run(config, options))
@@ -135,7 +139,11 @@ COMMANDS = {"run": cmd_run, "config": cmd_config_check, "pin": cmd_pin_hash, "se
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return COMMANDS[args.command](args)
+    if args.command in COMMANDS:
+        return COMMANDS[args.command](args)
+    code = technician_dispatch(args)
+    assert code is not None, f"no handler for {args.command!r}"
+    return code
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
+DEFAULT_DATA_DIR = Path("/var/lib/kiosk")
 REQUIRED = object()     # marks a key that must be present in the file
 
 

@@ -18,6 +18,7 @@ from firmware.config import Config
 from firmware.control_api import create_control_app
 from firmware.sim import SimBench, build_sim
 from firmware.sim_network import NetworkSwitch
+from firmware.technician import sd_notify
 from kiosk_ui.view import Intent
 from sync_client.outbox import Outbox
 from sync_client.uploader import Uploader
@@ -77,6 +78,8 @@ async def run(config: Config, options: RunOptions) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # Fed from the event loop itself: a hung loop stops the pings and systemd restarts the service.
+    watchdog = loop.create_task(sd_notify.keep_watchdog_fed(stop), name="watchdog")
     cleanups: list = []
 
     cabinet_id = config.cabinet.id
@@ -148,9 +151,11 @@ async def run(config: Config, options: RunOptions) -> int:
         await asyncio.sleep(0.005)
     log.info("ready", extra={"screen": ui.screen_id, "startup_s": round(time.monotonic() - options.started_at, 3),
                              "sim": options.sim, "cabinet_id": cabinet_id})
+    sd_notify.ready(status=f"cabinet {cabinet_id} ready")
 
     done, _ = await asyncio.wait([loop.create_task(stop.wait()), *tasks], return_when=asyncio.FIRST_COMPLETED)
     stop.set()
+    sd_notify.stopping()
     for task in tasks:
         if task in done and task.exception() is not None:
             log.error("task failed", extra={"task": task.get_name()}, exc_info=task.exception())
@@ -158,6 +163,7 @@ async def run(config: Config, options: RunOptions) -> int:
     for cleanup in reversed(cleanups):
         await cleanup()
     outbox.close()
+    await watchdog
     log.info("stopped")
     return 0
 

@@ -1,0 +1,54 @@
+"""The technician's subcommands of `kiosk`: status, doctor, logs export.
+
+firmware/cli.py calls ``add_commands(sub)`` while it builds its parser and
+``dispatch(args)`` before its own commands; ``dispatch`` returns None for a
+command that is not one of these.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from firmware.config import DEFAULT_CONFIG_PATH, DEFAULT_DATA_DIR
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH,
+                        help=f"TOML configuration (default: {DEFAULT_CONFIG_PATH})")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                        help=f"the cabinet's data dir (default: {DEFAULT_DATA_DIR})")
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    status = subparsers.add_parser("status", help="one screen: service, devices, sync, alarms")
+    _common(status)
+
+    doctor = subparsers.add_parser("doctor", help="check users, permissions, devices, disk and clock; "
+                                                  "say what to do; exit 1 on any FAIL")
+    _common(doctor)
+    doctor.add_argument("--user", default="kiosk", help="the service user the checks are for (default: kiosk)")
+
+    logs = subparsers.add_parser("logs", help="logs for support")
+    logs_sub = logs.add_subparsers(dest="logs_command", required=True)
+    export = logs_sub.add_parser("export", help="a tarball of the journal, status, doctor and the "
+                                                "configuration with secrets removed")
+    export.add_argument("path", type=Path, help="the tarball to write (.tar.gz); must not exist")
+    _common(export)
+    export.add_argument("--since", default="7 days ago", help="journal entries since (journalctl --since)")
+
+
+def dispatch(args: argparse.Namespace) -> int | None:
+    """Run the command if it is one of ours and return its exit status; None otherwise."""
+    if args.command == "status":
+        from firmware.technician.status import collect_status, format_status
+        from firmware.technician.term import use_colour
+        sys.stdout.write(format_status(collect_status(args.config, args.data_dir), use_colour(sys.stdout)))
+        return 0
+    if args.command == "doctor":
+        from firmware.technician.doctor import DoctorContext, doctor
+        return doctor(DoctorContext(args.config, args.data_dir, user=args.user))
+    if args.command == "logs":
+        from firmware.technician.logs_export import main_export
+        return main_export(args.path, args.config, args.data_dir, args.since)
+    return None

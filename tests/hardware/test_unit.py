@@ -1,0 +1,113 @@
+"""hardware/systemd/kiosk.service: what the cabinet relies on, and systemd's own verdict."""
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from firmware.cli import build_parser
+from firmware.technician.doctor import SERVICE_GROUPS
+
+REPO = Path(__file__).resolve().parents[2]
+UNIT = REPO / "hardware" / "systemd" / "kiosk.service"
+INSTALL = REPO / "hardware" / "rpi" / "install.sh"
+
+
+def directives(text: str) -> dict[str, list[str]]:
+    """``Section.Key`` -> every value given (systemd allows repeated keys)."""
+    found: dict[str, list[str]] = {}
+    section = ""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            section = line.strip("[]")
+            continue
+        key, _, value = line.partition("=")
+        found.setdefault(f"{section}.{key}", []).append(value)
+    return found
+
+
+def install_variable(name: str) -> str:
+    match = re.search(rf"^{name}=(.*)$", INSTALL.read_text(), re.MULTILINE)
+    assert match, f"{name} not set in install.sh"
+    return match[1]
+
+
+def test_notify_watchdog_restart_and_the_service_user() -> None:
+    unit = directives(UNIT.read_text())
+    assert unit["Service.Type"] == ["notify"]
+    assert unit["Service.WatchdogSec"] == ["30s"]
+    assert unit["Service.Restart"] == ["always"]
+    assert unit["Unit.StartLimitIntervalSec"] == ["0"]      # keeps restarting, however often
+    assert unit["Service.User"] == [install_variable("SERVICE_USER")]
+    groups = install_variable("SERVICE_GROUPS").split("#")[0].strip().strip("()").split()
+    assert unit["Service.SupplementaryGroups"][0].split() == groups == list(SERVICE_GROUPS)
+    env = dict(v.split("=", 1) for v in unit["Service.Environment"])
+    assert env["SDL_VIDEODRIVER"] == "kmsdrm" and env["SDL_TOUCH_MOUSE_EVENTS"] == "1"
+
+
+def test_exec_start_is_a_valid_kiosk_command_on_the_installed_paths() -> None:
+    (command,) = directives(UNIT.read_text())["Service.ExecStart"]
+    argv = shlex.split(command)
+    assert argv[0] == install_variable("VENV") + "/bin/kiosk"
+    args = build_parser().parse_args(argv[1:])
+    assert args.command == "run" and not args.sim
+    assert str(args.config) == install_variable("CONF").replace("$CONF_DIR", install_variable("CONF_DIR"))
+    assert str(args.data_dir) == install_variable("DATA_DIR")
+
+
+def test_hardening_confines_writes_and_devices() -> None:
+    unit = directives(UNIT.read_text())
+    for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
+                       "PrivateTmp": "yes", "ProtectKernelTunables": "yes", "ProtectControlGroups": "yes",
+                       "DevicePolicy": "closed", "ReadWritePaths": install_variable("DATA_DIR")}.items():
+        assert unit[f"Service.{key}"] == [value], key
+    families = unit["Service.RestrictAddressFamilies"][0].split()
+    assert {"AF_UNIX", "AF_INET", "AF_INET6"} <= set(families) and "AF_PACKET" not in families
+    allowed = {v.split()[0] for v in unit["Service.DeviceAllow"]}
+    for device in ("char-gpiochip", "char-ttyUSB", "char-ttyACM", "char-ttyAMA", "char-drm", "char-input",
+                   "char-video4linux", "char-media", "char-dma_heap"):
+        assert device in allowed, device
+
+
+def fake_root(tmp: Path, unit_text: str) -> Path:
+    """What `systemd-analyze verify --root` needs: the distribution's units, ours, and its ExecStart."""
+    root = tmp / "root"
+    shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
+    (root / "etc/systemd/system").mkdir(parents=True)
+    (root / "etc/systemd/system/kiosk.service").write_text(unit_text)
+    kiosk = root / "opt/kiosk/bin/kiosk"
+    kiosk.parent.mkdir(parents=True)
+    kiosk.write_text("#!/bin/sh\n")
+    kiosk.chmod(0o755)
+    return root
+
+
+def analyze(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["systemd-analyze", f"--root={root}", *args], capture_output=True, text=True,
+                          check=False, timeout=60)
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze") or not Path("/usr/lib/systemd/system").is_dir(),
+                    reason="systemd-analyze is not installed here (apt-get install systemd to run this check)")
+def test_systemd_analyze_verify_and_security(tmp_path: Path) -> None:
+    root = fake_root(tmp_path / "good", UNIT.read_text())
+    verify = analyze(root, "verify", "kiosk.service")
+    complaints = [line for line in (verify.stdout + verify.stderr).splitlines() if "kiosk.service" in line]
+    assert verify.returncode == 0 and complaints == [], verify.stdout + verify.stderr
+
+    security = analyze(root, "--offline=true", "security", "kiosk.service")
+    exposure = re.search(r"Overall exposure level for kiosk\.service: ([\d.]+)", security.stdout + security.stderr)
+    assert exposure, security.stdout + security.stderr
+    assert float(exposure[1]) < 3.0         # systemd calls below 3 "OK"; an unhardened unit scores 9.6
+
+    # the same check does notice a mistake
+    broken = fake_root(tmp_path / "bad", UNIT.read_text().replace("Type=notify", "Type=notfiy"))
+    verify = analyze(broken, "verify", "kiosk.service")
+    assert "kiosk.service" in verify.stdout + verify.stderr and "notfiy" in verify.stdout + verify.stderr
