@@ -37,6 +37,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     _common(export)
     export.add_argument("--since", default="7 days ago", help="journal entries since (journalctl --since)")
 
+    lockboard = subparsers.add_parser("lockboard", help="the lock controller board")
+    lockboard_sub = lockboard.add_subparsers(dest="lockboard_command", required=True)
+    flash = lockboard_sub.add_parser("flash", help="copy the firmware with mpremote and check its version")
+    flash.add_argument("port", help="the Pico's serial port, e.g. /dev/kiosk-lockboard or /dev/ttyACM0")
+
 
 def dispatch(args: argparse.Namespace) -> int | None:
     """Run the command if it is one of ours and return its exit status; None otherwise."""
@@ -51,4 +56,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
     if args.command == "logs":
         from firmware.technician.logs_export import main_export
         return main_export(args.path, args.config, args.data_dir, args.since)
+    if args.command == "lockboard":
+        from firmware.technician.lockboard_flash import flash
+        return flash(args.port)
     return None
