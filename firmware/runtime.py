@@ -6,6 +6,7 @@ import logging
 import os
 import secrets
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,10 +127,21 @@ async def run(config: Config, options: RunOptions) -> int:
         elif cabinet is not None:
             cabinet.handle_intent(intent)
 
-    ui = KioskUi((config.screen.width, config.screen.height), on_intent=on_intent,
-                 bench_panel=options.sim and os.environ.get("SDL_VIDEODRIVER") != "dummy",
-                 fullscreen=config.screen.fullscreen, fps=config.screen.fps)
-    ui.start()
+    def make_ui() -> KioskUi:
+        return KioskUi((config.screen.width, config.screen.height), on_intent=on_intent,
+                       bench_panel=options.sim and os.environ.get("SDL_VIDEODRIVER") != "dummy",
+                       fullscreen=config.screen.fullscreen, fps=config.screen.fps)
+    ui = make_ui()
+    try:
+        ui.start()
+    except Exception as exc:            # pygame.error: the display named in the environment is not there
+        if not options.sim:
+            raise
+        print(f"kiosk: cannot open a window ({exc}): running headless", file=sys.stderr)
+        ui.close()
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+        ui = make_ui()
+        ui.start()
     cabinet = Cabinet(config, devices, outbox, data_dir, is_online=lambda: uploader.status.online,
                       on_view=ui.set_state)
     await cabinet.start()
