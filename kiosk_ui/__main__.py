@@ -1,7 +1,9 @@
-"""`python -m kiosk_ui --shots DIR`: a PNG of every sample screen in both languages.
+"""`python -m kiosk_ui --shots DIR`: the screenshot gallery, every screen in both languages.
 
-Without --shots, opens a window that shows the sample screens; taps print their intents
-and "start", "select_product", "buy" and friends walk through the samples.
+Writes DIR/<screen>-<language>.png for each entry of samples.GALLERY (--all: every sample
+state, named <state>-<language>-<width>x<height>.png). Without --shots, opens a window that
+shows the sample screens; taps print their intents and "start", "select_product", "buy" and
+friends walk through the samples.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import os
 from pathlib import Path
 
 from kiosk_ui.i18n import LANGUAGES
-from kiosk_ui.samples import sample_views
+from kiosk_ui.samples import GALLERY, sample_views
 from kiosk_ui.view import Intent
 
 
@@ -23,7 +25,7 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def shots(out: Path, size: tuple[int, int]) -> list[Path]:
+def shots(out: Path, size: tuple[int, int], every_state: bool = False) -> list[Path]:
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     from kiosk_ui.app import KioskUi
 
@@ -33,9 +35,13 @@ def shots(out: Path, size: tuple[int, int]) -> list[Path]:
     written = []
     try:
         for language in LANGUAGES:
-            for name, view in sample_views(language).items():
+            views = sample_views(language)
+            chosen = ({f"{name}-{language}-{size[0]}x{size[1]}": view for name, view in views.items()} if every_state
+                      else {f"{stem}-{language}": views[name] for stem, name in GALLERY.items()})
+            for stem, view in chosen.items():
                 ui.set_state(view)
-                path = out / f"{name}-{language}-{size[0]}x{size[1]}.png"
+                ui.settle()     # images, 360° frames and the first video frame are in
+                path = out / f"{stem}.png"
                 ui.screenshot(path)
                 written.append(path)
     finally:
@@ -50,7 +56,7 @@ async def demo(size: tuple[int, int], bench: bool) -> None:
     state = {"lang": "en", "name": "attract"}
     moves = {"start": "catalog", "select_product": "product", "buy": "checkout", "pay": "checkout_present_card",
              "cancel": "product_declined", "back": "catalog", "unlock_again": "door_unlocked", "done": "attract",
-             "bench": "door_opened"}
+             "bench": "door_opened", "pickup": "pickup", "help": "help", "pickup_submit": "pickup_wrong_code"}
     stop = asyncio.Event()
 
     def on_intent(intent: Intent) -> None:
@@ -63,7 +69,7 @@ async def demo(size: tuple[int, int], bench: bool) -> None:
 
     ui = KioskUi(size, on_intent=on_intent, bench_panel=bench)
     ui.start()
-    ui.set_state(views["en"]["attract"])
+    ui.set_state(views["en"]["attract_video"])
     ui.set_bench_status(["lock: de-energized", "door: closed", "outbox: 0 pending"])
     try:
         await ui.run(stop)
@@ -73,12 +79,13 @@ async def demo(size: tuple[int, int], bench: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kiosk_ui", description=__doc__.splitlines()[0])
-    parser.add_argument("--shots", type=Path, help="write PNGs of every sample screen here and exit")
+    parser.add_argument("--shots", type=Path, help="write the screenshot gallery here and exit")
+    parser.add_argument("--all", action="store_true", help="with --shots: every sample state, not the gallery")
     parser.add_argument("--size", type=parse_size, default=(1024, 600), help="touchscreen size, e.g. 1920x1080")
     parser.add_argument("--bench", action="store_true", help="show the bench panel in the demo window")
     args = parser.parse_args(argv)
     if args.shots:
-        for path in shots(args.shots, args.size):
+        for path in shots(args.shots, args.size, args.all):
             print(path)
         return 0
     asyncio.run(demo(args.size, args.bench))

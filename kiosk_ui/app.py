@@ -1,20 +1,29 @@
-"""KioskUi: the touchscreen window, its frame loop, and tap injection.
+"""KioskUi: the touchscreen window, its frame loop, and touch injection.
 
 The firmware hands it ViewStates (set_state) and hears Intents (on_intent).
 Touches arrive as pygame mouse events (SDL turns a touchscreen's touches into
-them); tap() posts the same events, so injected and real touches take one path.
+them); tap() and swipe() post the same events, so injected and real touches
+take one path. A finger that moves beyond a small slop drags (the carousel,
+the 360° view) and is no longer a tap.
+
+Frames are drawn only when something changed: a new state or a touch redraws
+the screen; a widget that changes by itself (a countdown, a playing video, a
+coasting carousel) redraws only its own rect, when its next_redraw is due.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 import pygame
 
 from kiosk_ui import bench_panel
+from kiosk_ui.assets import AssetLoader
+from kiosk_ui.context import BuildContext, ScreenMemory
 from kiosk_ui.i18n import LANGUAGES
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens import build_screen, validate_view
@@ -26,6 +35,20 @@ from kiosk_ui.widgets import Widget, hit
 log = logging.getLogger(__name__)
 
 SCREEN, BENCH = "screen", "bench"   # the two areas of the window
+TAP_SLOP_PX = 12                     # design px a finger may wander and still tap
+
+
+def _event_time(event: pygame.event.Event) -> float:
+    """When the event happened: injected events carry it (``t``), real ones are handled at once."""
+    return getattr(event, "t", None) or time.monotonic()
+
+
+class _Touch:
+    """A finger that is down: where it went down, what it pressed, what it drags."""
+
+    def __init__(self, area: str, pos: tuple[int, int], pressed: str | None, target: Widget | None) -> None:
+        self.area, self.start, self.pressed, self.target = area, pos, pressed, target
+        self.dragging = False
 
 
 class KioskUi:
@@ -46,10 +69,16 @@ class KioskUi:
         self._bench_surface: pygame.Surface | None = None
         self._bench: bench_panel.BenchPanel | None = None
         self._bench_lines: list[str] = []
-        self._pressed: tuple[str, str] | None = None     # (area, widget id) under the finger since DOWN
+        self._touch: _Touch | None = None
         self._dirty = True
-        self._wake_at: float | None = None               # when a countdown next changes
+        self._drag_moved = False                         # the dragged widget needs a redraw
+        self._rebuild = False                            # the screen's memory changed: build it again
+        self._later: list[Intent] = []
+        self._wakes: dict[Widget, float] = {}            # widget -> when it next changes by itself
+        self._memory = ScreenMemory("")
+        self._loader: AssetLoader | None = None
         self._tap_waiters: list[asyncio.Future[None]] = []
+        self._tap_waiters_pending = False                # the step answers an injected touch: draw a frame
         self._running = False
         self.frame_count = 0
         self.last_frame_time: float | None = None
@@ -66,10 +95,11 @@ class KioskUi:
         pygame.display.set_caption("Cabinet")
         if self._fullscreen:
             pygame.mouse.set_visible(False)     # a touchscreen has no pointer
-        # Motion is never used; dropping it keeps a dragging finger from flooding the queue.
-        pygame.event.set_blocked([pygame.MOUSEMOTION, pygame.FINGERMOTION])
+        # SDL also reports touches as mouse events; the FINGER* copies would count every touch twice.
+        pygame.event.set_blocked([pygame.FINGERDOWN, pygame.FINGERUP, pygame.FINGERMOTION])
         pygame.event.clear()
         self._screen = window.subsurface((0, 0, width, height))
+        self._loader = AssetLoader()
         fonts = Fonts()
         renderer = TextRenderer(self.theme, fonts)
         self._kits = {lang: Kit(self.theme, renderer, lang) for lang in LANGUAGES}
@@ -78,11 +108,15 @@ class KioskUi:
             self._bench = bench_panel.BenchPanel(self._kits["en"], height)
             self._bench.set_status(self._bench_lines)
         if self._view is not None:
-            self._widgets = build_screen(self._view, self._kits[self._view.language])
+            self._build()
         self._dirty = True
 
     def close(self) -> None:
-        """Close the window and shut pygame's display down."""
+        """Stop the media threads, close the window and shut pygame's display down."""
+        self._memory.close()
+        if self._loader is not None:
+            self._loader.close()
+            self._loader = None
         self._screen = self._bench_surface = None
         pygame.display.quit()
 
@@ -93,11 +127,31 @@ class KioskUi:
         if view == self._view:
             return
         validate_view(view)
+        if self._view is None or view.screen != self._view.screen:
+            self._memory.close()
+            self._memory = ScreenMemory(view.screen)
         self._view = view
         if self._screen is not None:
-            self._widgets = build_screen(view, self._kits[view.language])
-        self._pressed = None        # the widget under the finger may be gone
+            self._build()
+        if self._touch is not None:
+            self._touch.pressed = None      # the widget under the finger may be gone
         self._dirty = True
+
+    def _build(self) -> None:
+        assert self._view is not None and self._loader is not None
+        context = BuildContext(self._loader, self._memory, self._emit_later, self._request_rebuild)
+        self._widgets = build_screen(self._view, self._kits[self._view.language], context)
+        self._rebuild = False
+        if self._touch is not None and self._touch.target is not None:
+            # The dragged widget was rebuilt: its replacement (same id, same memory) takes the finger.
+            self._touch.target = next((w for w in self._widgets if w.id == self._touch.target.id), None)
+
+    def _request_rebuild(self) -> None:
+        self._rebuild = True
+
+    def _emit_later(self, intent: Intent) -> None:
+        """Intents that arise while drawing (ad_shown) reach the firmware once the frame is done."""
+        self._later.append(intent)
 
     def set_bench_status(self, lines: list[str]) -> None:
         """The bench panel's status lines (lock energized, door open, outbox pending...)."""
@@ -117,10 +171,32 @@ class KioskUi:
     def widgets(self) -> list[WidgetInfo]:
         """The touchscreen's widgets in drawing order (bench widgets are not included).
 
-        extra["kind"] is "button", "tile", "area", "label", "picture" or "countdown";
-        extra["text_rects"] the rects of the rendered texts, in touchscreen pixels.
+        extra["kind"] is "button", "tile", "area", "label", "picture", "panel", "countdown", "qr" (extra["text"]:
+        what it encodes), "chip" (a colour option), "carousel" (extra: page, pages, moving; its cards
+        wholly in view follow it as "tile"s), "spinner" (extra: angle, frames, frame) or "stage"
+        (attract; extra: showing "ad"/"showcase", ad id); extra["text_rects"] the rects of the rendered
+        texts, in touchscreen pixels.
         """
-        return [widget.info() for widget in self._widgets]
+        return [widget.info() for widget in self._flat()]
+
+    def _flat(self) -> list[Widget]:
+        """The widgets and their parts, in drawing (and hit-test) order."""
+        return [part for widget in self._widgets for part in (widget, *widget.children())]
+
+    def settle(self, timeout: float = 5.0) -> None:
+        """Without a running loop: draw until images, 360° frames and the first video frame are in
+        (screenshots, tests). Raises TimeoutError naming what is still loading."""
+        if self._screen is None:
+            raise RuntimeError("settle() needs start() first")
+        deadline = time.monotonic() + timeout
+        while True:
+            self._draw_frame()
+            waiting = [w.id for w in self._flat() if w.loading()]
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"still loading after {timeout} s: {', '.join(waiting)}")
+            time.sleep(0.01)
 
     def bench_widgets(self) -> list[WidgetInfo]:
         """The bench panel's widgets, rects in window pixels (empty without a bench panel)."""
@@ -139,7 +215,9 @@ class KioskUi:
         current state first. ``path`` may be a binary file object."""
         if self._screen is None:
             raise RuntimeError("screenshot() needs start() first")
-        if self._dirty or self.frame_count == 0:
+        if self._rebuild:
+            self._build()
+        if self._dirty or self.frame_count == 0 or self._due(time.monotonic()):
             self._draw_frame()
         surface = pygame.display.get_surface() if window else self._screen
         if isinstance(path, (str, Path)):
@@ -158,7 +236,7 @@ class KioskUi:
 
     async def tap_widget(self, widget_id: str) -> None:
         """Tap the centre of a touchscreen widget."""
-        for widget in self._widgets:
+        for widget in self._flat():
             if widget.id == widget_id:
                 await self.tap(*widget.rect.center)
                 return
@@ -168,9 +246,36 @@ class KioskUi:
         """Touch the window at (x, y) (the bench panel lies right of the touchscreen)."""
         if not self._running:
             raise RuntimeError("tap() needs run() to be running")
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         for kind in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP):
-            pygame.event.post(pygame.event.Event(kind, pos=(x, y), button=1, touch=False))
+            pygame.event.post(pygame.event.Event(kind, pos=(x, y), button=1, touch=False, t=time.monotonic()))
+        await self._next_frame()
+
+    async def swipe(self, x1: int, y1: int, x2: int, y2: int, duration_s: float = 0.25, steps: int = 12) -> None:
+        """Drag a finger on the touchscreen from (x1, y1) to (x2, y2) over duration_s in steps motions,
+        then lift it; return once the loop has handled the lift and drawn a frame."""
+        width, height = self.size
+        for x, y in ((x1, y1), (x2, y2)):
+            if not (0 <= x < width and 0 <= y < height):
+                raise ValueError(f"swipe point ({x}, {y}) is outside the {width}x{height} touchscreen")
+        if steps < 1 or not duration_s >= 0:
+            raise ValueError(f"swipe needs steps >= 1 and duration_s >= 0, got {steps} and {duration_s}")
+        if not self._running:
+            raise RuntimeError("swipe() needs run() to be running")
+        post = pygame.event.post
+        post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(x1, y1), button=1, touch=False, t=time.monotonic()))
+        last = (x1, y1)
+        for i in range(1, steps + 1):
+            await asyncio.sleep(duration_s / steps)
+            pos = (round(x1 + (x2 - x1) * i / steps), round(y1 + (y2 - y1) * i / steps))
+            post(pygame.event.Event(pygame.MOUSEMOTION, pos=pos, rel=(pos[0] - last[0], pos[1] - last[1]),
+                                    buttons=(1, 0, 0), touch=False, t=time.monotonic()))
+            last = pos
+        post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=(x2, y2), button=1, touch=False, t=time.monotonic()))
+        await self._next_frame()
+
+    async def _next_frame(self) -> None:
+        """Wait until the loop has handled the events posted so far and drawn a frame."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._tap_waiters.append(done)
         await done
 
@@ -190,40 +295,143 @@ class KioskUi:
             log.exception("on_intent failed for %s", intent)
 
     def _handle(self, event: pygame.event.Event) -> None:
-        if event.type not in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP) or event.button != 1:
-            if event.type in (pygame.WINDOWEXPOSED, pygame.VIDEOEXPOSE):
-                self._dirty = True
-            return
+        kind = event.type
+        if kind in (pygame.WINDOWEXPOSED, pygame.VIDEOEXPOSE):
+            self._dirty = True
+        elif kind == pygame.MOUSEMOTION:
+            if self._touch is not None and event.buttons[0]:
+                self._move(self._touch, event)
+        elif kind in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP) and event.button == 1:
+            if kind == pygame.MOUSEBUTTONDOWN:
+                self._down(event)
+            elif self._touch is not None:
+                self._up(self._touch, event)
+
+    def _down(self, event: pygame.event.Event) -> None:
         area, pos = self._locate(event.pos)
-        widget = hit(self._widgets_in(area), pos)
-        self._dirty = True      # pressed look on DOWN, released look on UP
-        if event.type == pygame.MOUSEBUTTONDOWN:
-            if area == SCREEN:
-                self._emit(Intent("activity"))
-            self._pressed = (area, widget.id) if widget else None
+        widgets = self._flat() if area == SCREEN else self._widgets_in(area)
+        widget = hit(widgets, pos)
+        target = None
+        if area == SCREEN:
+            self._emit(Intent("activity"))
+            target = next((w for w in reversed(self._widgets) if w.draggable and w.rect.collidepoint(pos)), None)
+        touch = self._touch = _Touch(area, pos, widget.id if widget else None, target)
+        if target is not None and target.press(pos, _event_time(event)):
+            touch.pressed = None        # the touch caught a coasting carousel: that is not a tap
+        self._dirty = True              # pressed look
+
+    def _move(self, touch: _Touch, event: pygame.event.Event) -> None:
+        pos = self._locate(event.pos)[1]
+        if not touch.dragging:
+            slop = max(8, self.theme.px(TAP_SLOP_PX))
+            if abs(pos[0] - touch.start[0]) <= slop and abs(pos[1] - touch.start[1]) <= slop:
+                return
+            touch.dragging = True
+            if touch.pressed is not None:
+                touch.pressed = None    # a drag is not a tap: drop the pressed look
+                self._dirty = True
+        if touch.target is not None:
+            touch.target.drag(pos, _event_time(event))
+            self._drag_moved = True
+
+    def _up(self, touch: _Touch, event: pygame.event.Event) -> None:
+        self._touch = None
+        area, pos = self._locate(event.pos)
+        self._dirty = True              # released look
+        if touch.target is not None:
+            touch.target.release(pos, _event_time(event))
+        if touch.dragging or touch.pressed is None or area != touch.area:
             return
-        pressed, self._pressed = self._pressed, None
         # A tap counts only when the finger goes up on the widget it went down on.
-        if widget is not None and pressed == (area, widget.id) and widget.intent is not None:
-            self._emit(widget.intent)
+        widgets = self._flat() if area == SCREEN else self._widgets_in(area)
+        widget = hit(widgets, pos)
+        if widget is not None and widget.id == touch.pressed:
+            intent = widget.tap()
+            if intent is not None:
+                self._emit(intent)
 
     # -- frames ----------------------------------------------------------------------------------------
+
+    def _due(self, now: float) -> list[Widget]:
+        """The widgets whose look has changed by itself since they were drawn."""
+        return [widget for widget, at in self._wakes.items() if at <= now]
+
+    def _schedule(self, widgets: list[Widget]) -> None:
+        """Note when each just drawn widget next changes by itself."""
+        now = time.monotonic()
+        for widget in widgets:
+            at = widget.next_redraw(now)
+            if at is None:
+                self._wakes.pop(widget, None)
+            else:
+                self._wakes[widget] = at
+
+    def step(self) -> bool:
+        """Handle the queued events and draw what changed; True when a frame was drawn.
+        run() calls it once per frame period; benches call it directly."""
+        events = pygame.event.get()
+        if any(event.type == pygame.QUIT for event in events):
+            raise _Quit
+        for event in events:
+            self._handle(event)
+        if self._rebuild:
+            self._build()
+            self._dirty = True
+        if self._dirty or self._tap_waiters_pending:
+            self._draw_frame()
+            return True
+        due = self._due(time.monotonic())
+        if self._drag_moved and self._touch is not None and self._touch.target is not None:
+            due.append(self._touch.target)
+        self._drag_moved = False
+        if due:
+            self._draw_parts(due)
+            return True
+        return False
+
+    def _draw_widgets(self, surface: pygame.Surface) -> None:
+        pressed = self._touch.pressed if self._touch is not None and self._touch.area == SCREEN else None
+        for widget in self._widgets:
+            widget.draw(surface, pressed)
+
+    def _draw_parts(self, changed: list[Widget]) -> None:
+        """Redraw only the rects of widgets that changed by themselves, with whatever overlaps them."""
+        assert self._screen is not None
+        rects = []
+        pressed = self._touch.pressed if self._touch is not None and self._touch.area == SCREEN else None
+        for widget in changed:
+            rect = widget.redraw_rect().clip(self._screen.get_rect())
+            self._screen.set_clip(rect)
+            self._screen.fill(self.theme.palette.background, rect)
+            for other in self._widgets:
+                if other.rect.colliderect(rect):
+                    other.draw(self._screen, pressed)
+            rects.append(rect)
+        self._screen.set_clip(None)
+        pygame.display.update(rects)
+        self._schedule(changed)
+        self._frame_done()
 
     def _draw_frame(self) -> None:
         assert self._screen is not None
         self._screen.fill(self.theme.palette.background)
-        pressed_area, pressed_id = self._pressed or (None, None)
-        for widget in self._widgets:
-            widget.draw(self._screen, pressed=pressed_area == SCREEN and widget.id == pressed_id)
+        self._draw_widgets(self._screen)
         if self._bench is not None and self._bench_surface is not None:
-            self._bench.draw(self._bench_surface, pressed_id if pressed_area == BENCH else None)
+            pressed = self._touch.pressed if self._touch is not None and self._touch.area == BENCH else None
+            self._bench.draw(self._bench_surface, pressed)
         pygame.display.flip()
-        now = time.monotonic()
-        wakes = [t for t in (w.next_redraw(now) for w in self._widgets) if t is not None]
-        self._wake_at = min(wakes) if wakes else None
         self._dirty = False
+        self._drag_moved = False
+        self._wakes = {}
+        self._schedule(self._widgets)
+        self._frame_done()
+
+    def _frame_done(self) -> None:
         self.frame_count += 1
-        self.last_frame_time = now
+        self.last_frame_time = time.monotonic()
+        later, self._later = self._later, []
+        for intent in later:
+            self._emit(intent)
 
     async def run(self, stop: asyncio.Event) -> None:
         """The frame loop: until stop is set or the window is closed."""
@@ -237,22 +445,25 @@ class KioskUi:
         try:
             while not stop.is_set():
                 began = time.monotonic()
-                # Taps posted before this get() are handled in this iteration.
+                # Touches posted before this step's event fetch are handled in it.
                 waiters, self._tap_waiters = self._tap_waiters, []
-                events = pygame.event.get()
-                if any(event.type == pygame.QUIT for event in events):
+                self._tap_waiters_pending = bool(waiters)
+                try:
+                    self.step()
+                except _Quit:
                     return
-                for event in events:
-                    self._handle(event)
-                if self._dirty or waiters or (self._wake_at is not None and began >= self._wake_at):
-                    self._draw_frame()
                 for waiter in waiters:
                     if not waiter.done():
                         waiter.set_result(None)
                 await asyncio.sleep(max(0.0, period - (time.monotonic() - began)))
         finally:
             self._running = False
+            self._tap_waiters_pending = False
             for waiter in waiters + self._tap_waiters:
                 if not waiter.done():
-                    waiter.set_exception(RuntimeError("the UI loop stopped before the tap was handled"))
+                    waiter.set_exception(RuntimeError("the UI loop stopped before the touch was handled"))
             self._tap_waiters = []
+
+
+class _Quit(Exception):
+    """The window was closed."""

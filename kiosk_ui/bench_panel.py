@@ -63,4 +63,4 @@ class BenchPanel:
         surface.fill(palette.surface)
         pygame.draw.line(surface, palette.line, (0, 0), (0, surface.get_height()), 2)
         for widget in self.widgets:
-            widget.draw(surface, pressed=widget.id == pressed_id)
+            widget.draw(surface, pressed_id)

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import pygame
 
-from kiosk_ui.theme import PALETTE, Colour
+from kiosk_ui.theme import PALETTE, Colour, parse_colour
 from kiosk_ui.view import ProductView
 
 log = logging.getLogger(__name__)
@@ -32,12 +32,11 @@ def vehicle_kind(product: ProductView) -> str:
 
 
 def product_colour(product: ProductView) -> Colour:
-    try:
-        colour = pygame.Color(product.colour)
-    except (ValueError, TypeError):
+    colour = parse_colour(product.colour)
+    if colour is None:
         log.warning("product %s has an invalid colour %r; using the accent colour", product.sku, product.colour)
         return PALETTE.accent
-    return colour.r, colour.g, colour.b
+    return colour
 
 
 def illustration(product: ProductView, size: tuple[int, int]) -> pygame.Surface:
@@ -165,6 +164,13 @@ def _bike(pen: _Pen, colour: Colour) -> None:
 
 @lru_cache(maxsize=64)
 def _draw(kind: str, colour: Colour, width: int, height: int) -> pygame.Surface:
+    return draw_vehicle(kind, colour, (width, height))
+
+
+def draw_vehicle(kind: str, colour: Colour, size: tuple[int, int]) -> pygame.Surface:
+    """A new, uncached drawing: for threads other than the frame loop's (a surface being blitted
+    on one thread must not be read on another)."""
+    width, height = max(1, size[0]), max(1, size[1])
     big = pygame.Surface((width * SUPERSAMPLE, height * SUPERSAMPLE), pygame.SRCALPHA)
     _glow(big, colour)
     bw, bh = big.get_size()
@@ -214,4 +220,28 @@ def terminal_icon(height: int, accent: Colour) -> pygame.Surface:
     pen.rect(LIGHT, 50, 20, 9, 7, 2)                                # chip
     for r in (6, 11):                                               # contactless waves
         pen.arc(LIGHT, (76, 22), r, -40, 40, 1.8)
+    return _downsample(big, (width, height))
+
+
+@lru_cache(maxsize=8)
+def scan_icon(height: int, accent: Colour) -> pygame.Surface:
+    """A phone showing a QR code held up to a camera (the pickup screen's other way in)."""
+    height = max(1, height)
+    width = height * 13 // 10
+    big = pygame.Surface((width * SUPERSAMPLE, height * SUPERSAMPLE), pygame.SRCALPHA)
+    pen = _Pen(big, height * SUPERSAMPLE / 100, (0, 0))
+    pen.rect(METAL, 4, 30, 44, 40, 8)                               # camera body
+    pen.circle(DARK, (26, 50), 13)                                  # lens
+    pen.circle(_shade(accent, 0.8), (26, 50), 8)
+    pen.circle(LIGHT, (23, 47), 2.5)
+    for r in (10, 17):                                              # the camera looking at the phone
+        pen.arc(accent, (52, 50), r, -35, 35, 2)
+    pen.rect(DARK, 74, 8, 50, 84, 9)                                # phone
+    pen.rect(LIGHT, 79, 18, 40, 62, 3)                              # its screen
+    for x, y in ((83, 22), (105, 22), (83, 56)):                    # finder patterns of a QR code
+        pen.rect(DARK, x, y, 11, 11, 1)
+        pen.rect(LIGHT, x + 2.5, y + 2.5, 6, 6, 0.5)
+        pen.rect(DARK, x + 4, y + 4, 3, 3, 0)
+    for x, y in ((98, 36), (104, 42), (110, 50), (98, 60), (106, 64), (112, 70), (96, 48), (88, 40)):
+        pen.rect(DARK, x, y, 4, 4, 0)                               # modules
     return _downsample(big, (width, height))

@@ -2,46 +2,108 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
-from kiosk_ui.view import ProductView, ViewState
+from kiosk_ui.view import AdView, ColourOption, ProductView, ViewState
+
+ADS_DIR = Path(__file__).parent / "assets" / "ads"
+STORE = "https://shop.e-ride.example"
 
 PRODUCTS = (
     ProductView("SC-URBAN-S2", "Urban Glide S2 Scooter", 129900, "EUR", 3,
                 "Foldable commuter scooter with dual brakes, front suspension and a bright LED display.",
                 (("range", "45 km"), ("top_speed", "25 km/h"), ("weight", "14.5 kg"), ("battery", "468 Wh")),
-                "#2ede9f"),
+                "#2ede9f",
+                materials="Aircraft-grade 6061 aluminium deck, 10-inch pneumatic tyres, silicone grips.",
+                design_notes="Folds in three seconds with one latch; the stem locks to the rear fender to carry.",
+                colours=(ColourOption("Mint", "#2ede9f"), ColourOption("Graphite", "#8a94a6"),
+                         ColourOption("Coral", "#ff7a6b"))),
     ProductView("EB-CITY-7", "City Cruiser 7 E-Bike", 249900, "EUR", 1,
                 "Step-through e-bike with a removable battery, seven gears and hydraulic disc brakes.",
-                (("range", "90 km"), ("top_speed", "25 km/h"), ("motor", "250 W"), ("charge_time", "4.5 h")),
-                "#f0a030"),
+                (("range", "90 km"), ("top_speed", "25 km/h"), ("motor", "250 W"), ("charge_time", "4.5 h"),
+                 ("battery", "630 Wh"), ("weight", "23 kg")),
+                "#f0a030",
+                materials="Hydroformed aluminium frame, vegan leather saddle, puncture-resistant tyres.",
+                design_notes="A low step-through frame for skirts and suits; the battery hides in the down tube.",
+                colours=(ColourOption("Amber", "#f0a030"), ColourOption("Ocean", "#3a7bd5"))),
     ProductView("SC-KIDS-1", "Junior Dash Scooter", 34900, "EUR", 0,
                 "A light first scooter for young riders, with a speed limiter.",
                 (("range", "12 km"), ("top_speed", "12 km/h")), "#e0508c"),
+    ProductView("SC-TRAIL-X", "Trail X Off-road Scooter", 189900, "EUR", 0,
+                "Dual motors, full suspension and knobbly tyres for gravel paths.",
+                (("range", "60 km"), ("top_speed", "25 km/h"), ("battery", "960 Wh"), ("weight", "29 kg")),
+                "#6b8cff", materials="Forged steel swingarms, IPX5 sealed battery.",
+                design_notes="Wide deck with a kick plate; headlight and indicators built into the stem.",
+                online_only=True),
+    ProductView("EB-FOLD-3", "Fold 3 Compact E-Bike", 179900, "EUR", 0,
+                "Folds to fit under a desk; 20-inch wheels and a torque sensor.",
+                (("range", "70 km"), ("top_speed", "25 km/h"), ("weight", "17 kg")), "#c46bff",
+                online_only=True),
 )
+ADS = (
+    AdView("ad-ride-electric", "video", str(ADS_DIR / "ride-electric.mp4"), 8.0),
+    AdView("ad-urban-glide", "image", str(ADS_DIR / "urban-glide.png"), 6.0),
+    AdView("ad-city-cruiser", "image", str(ADS_DIR / "city-cruiser.png"), 6.0),
+)
+SUPPORT_PHONE = "+49 30 1234 5678"
+SUPPORT_URL = "https://help.e-ride.example/cabinet"
+
+
+def store_url(sku: str, cabinet_id: str) -> str:
+    """The product's page in the online store, carrying the cabinet (as the firmware builds it)."""
+    return f"{STORE}/p/{sku}?cabinet={cabinet_id}"
 
 
 def sample_views(language: str = "en", cabinet_id: str = "CAB-0042", *,
                  deadline: float | None = None) -> dict[str, ViewState]:
     """name -> ViewState covering every screen and the states that change a screen's layout."""
-    base = dict(language=language, cabinet_id=cabinet_id, products=PRODUCTS,
-                payment_methods=("terminal", "qr"))
-    scooter, bike, sold_out = PRODUCTS
-    door_deadline = deadline if deadline is not None else time.monotonic() + 42.5
+    base = dict(language=language, cabinet_id=cabinet_id, products=PRODUCTS, payment_methods=("terminal", "qr"),
+                support_phone=SUPPORT_PHONE, support_url=SUPPORT_URL)
+    scooter, bike, sold_out, online, _ = PRODUCTS
+    later = deadline if deadline is not None else time.monotonic() + 42.5
+    url = {p.sku: store_url(p.sku, cabinet_id) for p in PRODUCTS}
     return {
         "attract": ViewState("attract", **base),
+        "attract_ad": ViewState("attract", ads=ADS[1:2], **base),
+        "attract_video": ViewState("attract", ads=ADS[:1], **base),
         "catalog": ViewState("catalog", **base),
         "catalog_offline": ViewState("catalog", **{**base, "online": False}),
-        "product": ViewState("product", product=scooter, **base),
-        "product_sold_out": ViewState("product", product=sold_out, **base),
-        "product_declined": ViewState("product", product=bike, message="declined", **base),
+        "product": ViewState("product", product=scooter, store_url=url[scooter.sku], **base),
+        "product_sold_out": ViewState("product", product=sold_out, store_url=url[sold_out.sku], **base),
+        "product_online": ViewState("product", product=online, store_url=url[online.sku], **base),
+        "product_declined": ViewState("product", product=bike, message="declined", store_url=url[bike.sku], **base),
         "product_timed_out": ViewState("product", product=scooter, message="timed_out", **base),
         "checkout": ViewState("checkout", product=bike, **base),
+        "checkout_offline": ViewState("checkout", product=bike, **{**base, "online": False}),
         "checkout_terminal_only": ViewState("checkout", product=bike, **{**base, "payment_methods": ("terminal",)}),
+        "checkout_fault": ViewState("checkout", product=bike, message="fault", **base),
         "checkout_present_card": ViewState("checkout", product=bike, payment_status="present_card", **base),
         "checkout_enter_pin": ViewState("checkout", product=bike, payment_status="enter_pin", **base),
         "checkout_processing": ViewState("checkout", product=bike, payment_status="processing", **base),
-        "door_unlocked": ViewState("door", product=bike, door="unlocked", deadline=door_deadline, **base),
+        "checkout_scan_to_pay": ViewState("checkout", product=bike, payment_status="scan_to_pay",
+                                          payment_qr=f"{STORE}/pay/7f3a9c2e?cabinet={cabinet_id}", **base),
+        "door_unlocked": ViewState("door", product=bike, door="unlocked", deadline=later, **base),
         "door_opened": ViewState("door", product=bike, door="opened", can_unlock_again=False, **base),
         "door_unlock_again": ViewState("door", product=scooter, door="closed", can_unlock_again=True, **base),
         "thanks": ViewState("thanks", product=bike, **base),
+        "pickup": ViewState("pickup", **base),
+        "pickup_wrong_code": ViewState("pickup", message="pickup_wrong_code", **base),
+        "pickup_locked": ViewState("pickup", message="pickup_locked", deadline=later, **base),
+        "help": ViewState("help", **base),
     }
+
+
+# The screenshot gallery (docs/screens): file stem -> sample view, both languages each.
+GALLERY = {
+    "attract": "attract",
+    "attract-ad": "attract_video",
+    "catalog": "catalog_offline",
+    "product": "product",
+    "product-online": "product_online",
+    "checkout": "checkout",
+    "checkout-status": "checkout_scan_to_pay",
+    "door": "door_unlocked",
+    "thanks": "thanks",
+    "pickup": "pickup_wrong_code",
+    "help": "help",
+}

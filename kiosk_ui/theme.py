@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pygame
 
+from kiosk_ui.assets import note_load
+
 DESIGN_HEIGHT = 600
 MIN_TOUCH = 64          # smallest touch target edge in real pixels, whatever the screen
 FONT_DIR = Path(__file__).parent / "assets" / "fonts"
@@ -30,6 +32,7 @@ class Palette:
     accent: Colour = (46, 222, 160)         # primary actions, prices
     accent_pressed: Colour = (30, 170, 120)
     on_accent: Colour = (8, 22, 16)
+    info: Colour = (110, 176, 255)         # online-only products
     danger: Colour = (240, 82, 82)
     warning: Colour = (255, 184, 64)
     on_warning: Colour = (38, 24, 0)
@@ -38,6 +41,15 @@ class Palette:
 
 
 PALETTE = Palette()
+
+
+def parse_colour(text: str) -> Colour | None:
+    """"#2ede9f" (or any colour name pygame knows) as RGB; None when it is not a colour."""
+    try:
+        colour = pygame.Color(text)
+    except (ValueError, TypeError):
+        return None
+    return colour.r, colour.g, colour.b
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,7 @@ class Fonts:
                 path = FONT_FILES[weight]
             except KeyError:
                 raise ValueError(f"unknown font weight {weight!r}; expected one of {sorted(FONT_FILES)}") from None
+            note_load(path)
             font = self._fonts[key] = pygame.font.Font(path, size)
         return font
 

@@ -1,23 +1,26 @@
 """Widgets: positioned, pre-rendered pieces of a screen.
 
 A widget renders its text when it is built (from cached surfaces), so drawing
-a frame is only fills and blits. Interactive widgets carry the Intent a tap
-emits; the app does the hit testing (DOWN and UP inside the same widget).
+a frame is only fills and blits. Interactive widgets answer a tap with the
+Intent to emit (``tap()``); the app does the hit testing (DOWN and UP inside
+the same widget, no drag in between). Draggable widgets (carousel, 360° view)
+also get press/drag/release; compound ones expose their parts as children.
 """
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pygame
 
+from kiosk_ui.assets import qr_surface
 from kiosk_ui.i18n import format_price
 from kiosk_ui.illustration import illustration
 from kiosk_ui.kit import Kit
-from kiosk_ui.theme import MIN_TOUCH, Colour
-from kiosk_ui.view import Intent, ProductView, WidgetInfo
+from kiosk_ui.theme import MIN_TOUCH, Colour, parse_colour
+from kiosk_ui.view import ColourOption, Intent, ProductView, WidgetInfo
 
 
 @dataclass
@@ -39,6 +42,7 @@ class Widget:
 
     kind = "widget"
     interactive = False
+    draggable = False
 
     def __init__(self, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int]) -> None:
         self.id = widget_id
@@ -51,6 +55,30 @@ class Widget:
     def intent(self) -> Intent | None:
         return None
 
+    def tap(self) -> Intent | None:
+        """A finished tap on this widget: the Intent to emit (None: nothing to tell the firmware)."""
+        return self.intent
+
+    def children(self) -> list[Widget]:
+        """Parts that are hit and listed on their own (drawn by this widget), topmost last."""
+        return []
+
+    def translate(self, dx: int, dy: int) -> None:
+        self.rect.move_ip(dx, dy)
+        for text in self.texts:
+            text.rect.move_ip(dx, dy)
+
+    # Draggable widgets: the finger went down (True: it stopped a motion, so it is no tap),
+    # moved beyond the tap slop, and went up.
+    def press(self, pos: tuple[int, int], now: float) -> bool:
+        return False
+
+    def drag(self, pos: tuple[int, int], now: float) -> None:
+        pass
+
+    def release(self, pos: tuple[int, int], now: float) -> None:
+        pass
+
     def current_texts(self) -> list[PlacedText]:
         """The texts shown now (a countdown's change with the clock)."""
         return self.texts
@@ -58,7 +86,8 @@ class Widget:
     def current_label(self) -> str:
         return self.label
 
-    def draw(self, surface: pygame.Surface, pressed: bool = False) -> None:
+    def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
+        """Draw on surface; pressed_id is the widget under a finger that is down (or None)."""
         for text in self.current_texts():
             surface.blit(text.surface, text.rect)
 
@@ -66,13 +95,25 @@ class Widget:
         """The monotonic time this widget's look changes by itself (None: never)."""
         return None
 
+    def redraw_rect(self) -> pygame.Rect:
+        """What changes when the widget's look changes by itself (see next_redraw)."""
+        return self.rect
+
+    def loading(self) -> bool:
+        """True while media this widget shows is still being loaded or decoded."""
+        return False
+
     def text_rects(self) -> list[pygame.Rect]:
         """Where the rendered texts are, measured from their surfaces."""
         return [t.rect.copy() for t in self.current_texts()]
 
     def info(self) -> WidgetInfo:
         return WidgetInfo(self.id, tuple(self.rect), self.current_label(), self.enabled,
-                          extra={"kind": self.kind, "text_rects": [tuple(r) for r in self.text_rects()]})
+                          extra={"kind": self.kind, "text_rects": [tuple(r) for r in self.text_rects()],
+                                 **self.info_extra()})
+
+    def info_extra(self) -> dict:
+        return {}
 
 
 class Label(Widget):
@@ -102,7 +143,7 @@ class Label(Widget):
             inner = self.rect.inflate(-2 * pad_x, -2 * pad_y)
         self.texts = [place(surface, inner, align, valign)]
 
-    def draw(self, surface: pygame.Surface, pressed: bool = False) -> None:
+    def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
         if self.background is not None:
             pygame.draw.rect(surface, self.background, self.rect, border_radius=self.radius)
         super().draw(surface)
@@ -124,8 +165,9 @@ class Button(Widget):
     interactive = True
 
     def __init__(self, kit: Kit, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], label: str,
-                 intent: Intent, *, enabled: bool = True, style: str = "primary", sublabel: str = "",
-                 role: str = "button", sub_role: str = "label") -> None:
+                 intent: Intent | None, *, enabled: bool = True, style: str = "primary", sublabel: str = "",
+                 role: str = "button", sub_role: str = "label",
+                 on_tap: Callable[[], Intent | None] | None = None) -> None:
         super().__init__(widget_id, rect)
         if self.rect.w < MIN_TOUCH or self.rect.h < MIN_TOUCH:
             raise ValueError(f"button {widget_id!r} is {self.rect.w}x{self.rect.h}; "
@@ -133,7 +175,7 @@ class Button(Widget):
         if style not in _BUTTON_STYLES:
             raise ValueError(f"unknown button style {style!r}; expected one of {sorted(_BUTTON_STYLES)}")
         self.label, self.enabled, self.style = label, enabled, style
-        self._intent = intent
+        self._intent, self._on_tap = intent, on_tap
         palette = kit.theme.palette
         self.radius = kit.theme.radius
         bg, fg, border = _BUTTON_STYLES[style]
@@ -159,8 +201,13 @@ class Button(Widget):
     def intent(self) -> Intent | None:
         return self._intent if self.enabled else None
 
-    def draw(self, surface: pygame.Surface, pressed: bool = False) -> None:
-        background = self.pressed_background if pressed and self.enabled else self.background
+    def tap(self) -> Intent | None:
+        if self.enabled and self._on_tap is not None:
+            return self._on_tap()
+        return self.intent
+
+    def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
+        background = self.pressed_background if pressed_id == self.id and self.enabled else self.background
         if background is not None:
             pygame.draw.rect(surface, background, self.rect, border_radius=self.radius)
         if self.border is not None:
@@ -184,6 +231,23 @@ class TouchArea(Widget):
         return self._intent
 
 
+class Panel(Widget):
+    """A filled, rounded rect: cards behind groups of widgets, the brand mark."""
+
+    kind = "panel"
+
+    def __init__(self, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], colour: Colour,
+                 radius: int = 0, border: Colour | None = None) -> None:
+        super().__init__(widget_id, rect)
+        self.colour, self.radius, self.border = colour, radius, border
+
+    def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
+        pygame.draw.rect(surface, self.colour, self.rect, border_radius=self.radius)
+        if self.border is not None:
+            pygame.draw.rect(surface, self.border, self.rect, width=max(1, self.radius // 8),
+                             border_radius=self.radius)
+
+
 class Picture(Widget):
     kind = "picture"
 
@@ -193,54 +257,151 @@ class Picture(Widget):
         self.image, self.background, self.radius = image, background, radius
         self.image_rect = image.get_rect(center=self.rect.center)
 
-    def draw(self, surface: pygame.Surface, pressed: bool = False) -> None:
+    def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
         if self.background is not None:
             pygame.draw.rect(surface, self.background, self.rect, border_radius=self.radius)
         surface.blit(self.image, self.image_rect)
 
 
 class ProductTile(Widget):
-    """A catalog card: drawing, name, price and stock; tapping it selects the product."""
+    """A catalog card: drawing, name, price and stock; tapping it selects the product.
+
+    The card is rendered once into an opaque surface (and once pressed), so a
+    carousel moving many cards per frame only blits.
+    """
 
     kind = "tile"
     interactive = True
 
-    def __init__(self, kit: Kit, rect: pygame.Rect | tuple[int, int, int, int], product: ProductView) -> None:
+    def __init__(self, kit: Kit, rect: pygame.Rect | tuple[int, int, int, int], product: ProductView,
+                 backdrop: Colour | None = None) -> None:
         super().__init__(f"product:{product.sku}", rect)
         theme, palette = kit.theme, kit.theme.palette
         self.label, self.product = product.name, product
-        self.palette, self.radius = palette, theme.radius
         pad = theme.px(16)
         inner = self.rect.inflate(-2 * pad, -2 * pad)
         text_h = min(inner.h // 2, theme.px(88))
         art_box = pygame.Rect(inner.x, inner.y, inner.w, inner.h - text_h)
-        self.art = illustration(product, art_box.size)
-        if not product.in_stock:    # dimmed, on a copy: the cached drawing is shared
-            self.art = self.art.copy()
-            self.art.set_alpha(90)
-        self.art_rect = self.art.get_rect(center=art_box.center)
+        art = illustration(product, art_box.size)
+        if not product.in_stock and not product.online_only:    # dimmed, on a copy: the drawing is shared
+            art = art.copy()
+            art.set_alpha(90)
         text_box = pygame.Rect(inner.x, art_box.bottom, inner.w, text_h)
         row = text_h // 2
         name = kit.text(product.name, "heading", palette.text, inner.w, row)
         price = kit.text(format_price(product.price_cents, product.currency), "heading", palette.accent,
-                         inner.w * 3 // 5, row)
-        stock_colour = palette.text_muted if product.in_stock else palette.danger
-        stock = kit.text(kit.t("stock.in" if product.in_stock else "stock.sold_out"), "label", stock_colour,
-                         inner.w * 2 // 5 - theme.px(8), row, 1, "right")
+                         inner.w * 11 // 20, row)
+        stock = kit.text(stock_text(kit, product), "label", stock_colour(kit, product),
+                         inner.w * 9 // 20 - theme.px(8), row, 1, "right")
         self.texts = [
             place(name, pygame.Rect(text_box.x, text_box.y, inner.w, row), "left"),
             place(price, pygame.Rect(text_box.x, text_box.y + row, inner.w, row), "left"),
             place(stock, pygame.Rect(text_box.x, text_box.y + row, inner.w, row), "right"),
         ]
+        badge = None
+        if product.online_only:
+            badge = kit.text(kit.t("catalog.online_badge"), "caption", palette.on_accent, inner.w // 2, theme.px(22))
+        self._cards = {pressed: self._render(kit, art, art.get_rect(center=art_box.center), badge, pressed, backdrop)
+                       for pressed in (False, True)}
+
+    def _render(self, kit: Kit, art: pygame.Surface, art_rect: pygame.Rect, badge: pygame.Surface | None,
+                pressed: bool, backdrop: Colour | None) -> pygame.Surface:
+        palette, origin = kit.theme.palette, self.rect.topleft
+        card = pygame.Surface(self.rect.size)
+        card.fill(backdrop or palette.background)
+        local = pygame.Rect((0, 0), self.rect.size)
+        pygame.draw.rect(card, palette.surface_high if pressed else palette.surface, local,
+                         border_radius=kit.theme.radius)
+        card.blit(art, art_rect.move(-origin[0], -origin[1]))
+        if badge is not None:
+            pad_x, pad_y = kit.theme.px(10), kit.theme.px(3)
+            pill = pygame.Rect(kit.theme.px(14), kit.theme.px(14), badge.get_width() + 2 * pad_x,
+                               badge.get_height() + 2 * pad_y)
+            pygame.draw.rect(card, palette.accent, pill, border_radius=pill.h // 2)
+            card.blit(badge, (pill.x + pad_x, pill.y + pad_y))
+        for text in self.texts:
+            card.blit(text.surface, text.rect.move(-origin[0], -origin[1]))
+        return card.convert() if pygame.display.get_surface() else card
 
     @property
     def intent(self) -> Intent | None:
         return Intent("select_product", self.product.sku)
 
-    def draw(self, surface: pygame.Surface, pressed: bool = False) -> None:
-        background = self.palette.surface_high if pressed else self.palette.surface
+    def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
+        surface.blit(self._cards[pressed_id == self.id], self.rect)
+
+
+def stock_text(kit: Kit, product: ProductView) -> str:
+    if product.online_only:
+        return kit.t("stock.online")
+    if not product.in_stock:
+        return kit.t("stock.sold_out")
+    return kit.t("stock.last_one") if product.stock == 1 else kit.t("stock.count", count=product.stock)
+
+
+def stock_colour(kit: Kit, product: ProductView) -> Colour:
+    palette = kit.theme.palette
+    if product.online_only:
+        return palette.info
+    return palette.text_muted if product.in_stock else palette.danger
+
+
+class QrCode(Widget):
+    """A QR code on a white card with its quiet zone; extra["text"] is what it encodes."""
+
+    kind = "qr"
+
+    def __init__(self, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], text: str,
+                 radius: int = 0) -> None:
+        super().__init__(widget_id, rect)
+        self.text, self.radius = text, radius
+        self.image = qr_surface(text, min(self.rect.w, self.rect.h))
+        self.image_rect = self.image.get_rect(center=self.rect.center)
+
+    def info_extra(self) -> dict:
+        return {"text": self.text}
+
+    def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
+        pygame.draw.rect(surface, (255, 255, 255), self.rect, border_radius=self.radius)
+        surface.blit(self.image, self.image_rect)
+
+
+class ColourChip(Widget):
+    """A colour option: a swatch and its name; the chosen one is ringed."""
+
+    kind = "chip"
+    interactive = True
+
+    def __init__(self, kit: Kit, rect: pygame.Rect | tuple[int, int, int, int], option: ColourOption,
+                 chosen: bool, on_tap: Callable[[], Intent | None]) -> None:
+        super().__init__(f"colour:{option.name}", rect)
+        if self.rect.w < MIN_TOUCH or self.rect.h < MIN_TOUCH:
+            raise ValueError(f"colour chip {option.name!r} is {self.rect.w}x{self.rect.h}; "
+                             f"touch targets need at least {MIN_TOUCH}x{MIN_TOUCH} px")
+        theme, palette = kit.theme, kit.theme.palette
+        self.label, self.chosen, self._on_tap = option.name, chosen, on_tap
+        self.palette, self.radius = palette, self.rect.h // 2
+        self.swatch = parse_colour(option.hex) or palette.accent
+        d = self.rect.h - 2 * theme.px(12)
+        self.dot = pygame.Rect(self.rect.x + theme.px(12), self.rect.centery - d // 2, d, d)
+        text_box = pygame.Rect(self.dot.right + theme.px(10), self.rect.y, self.rect.right - self.dot.right
+                               - theme.px(22), self.rect.h)
+        self.texts = [place(kit.text(option.name, "label", palette.text if chosen else palette.text_muted,
+                                     text_box.w, text_box.h), text_box, "left")]
+
+    def tap(self) -> Intent | None:
+        return self._on_tap()
+
+    def info_extra(self) -> dict:
+        return {"chosen": self.chosen}
+
+    def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
+        background = self.palette.surface_high if pressed_id == self.id or self.chosen else self.palette.surface
         pygame.draw.rect(surface, background, self.rect, border_radius=self.radius)
-        surface.blit(self.art, self.art_rect)
+        if self.chosen:
+            pygame.draw.rect(surface, self.palette.accent, self.rect, width=2, border_radius=self.radius)
+        pygame.draw.ellipse(surface, self.swatch, self.dot)
+        pygame.draw.ellipse(surface, self.palette.line, self.dot, width=1)
         super().draw(surface)
 
 

@@ -1,43 +1,41 @@
-"""Catalog: a grid of product tiles."""
+"""Catalog: the cabinet's products, then those sold online, in a carousel to swipe and tap."""
 from __future__ import annotations
-
-import math
 
 import pygame
 
+from kiosk_ui.context import BuildContext
 from kiosk_ui.kit import Kit
+from kiosk_ui.moving import Carousel
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.view import ViewState
-from kiosk_ui.widgets import Label, ProductTile, Widget
+from kiosk_ui.widgets import Button, Label, Widget
 
-MAX_TILES = 8   # two rows of four: more would make tiles too small to read
-
-
-def grid_shape(count: int) -> tuple[int, int]:
-    """(columns, rows) for count tiles: one row up to three, then two rows."""
-    cols = count if count <= 3 else math.ceil(count / 2)
-    return cols, math.ceil(count / cols)
+VISIBLE = 3     # cards in view at once: large enough to read from a step back
 
 
-def build(view: ViewState, kit: Kit) -> list[Widget]:
+def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
-    top, content = chrome(view, kit)
-    title_h = theme.px(56)
-    widgets: list[Widget] = [Label(kit, "title", (content.x, content.y, content.w, title_h), kit.t("catalog.title"),
-                                   "title")]
+    top, content = chrome(view, kit, help_button=True)
+    title_h = theme.touch(64)
     area = pygame.Rect(content.x, content.y + title_h + theme.px(8), content.w,
-                       content.h - title_h - theme.px(8) - theme.gap)
-    products = view.products[:MAX_TILES]
-    if not products:
-        widgets.append(Label(kit, "empty", area, kit.t("catalog.empty"), "heading", palette.text_muted,
-                             align="center", max_lines=2))
-        return [*widgets, *top]
-    cols, rows = grid_shape(len(products))
-    gap = theme.gap
-    tile_w = (area.w - gap * (cols - 1)) // cols
-    tile_h = (area.h - gap * (rows - 1)) // rows
-    for i, product in enumerate(products):
-        row, col = divmod(i, cols)
-        widgets.append(ProductTile(kit, (area.x + col * (tile_w + gap), area.y + row * (tile_h + gap),
-                                         tile_w, tile_h), product))
+                       content.h - title_h - theme.px(8))
+    if not view.products:
+        return [Label(kit, "title", (content.x, content.y, content.w, title_h), kit.t("catalog.title"), "title"),
+                Label(kit, "empty", area, kit.t("catalog.empty"), "heading", palette.text_muted, align="center",
+                      max_lines=2), *top]
+    carousel = Carousel(kit, area, view.products, context.memory.carousel, VISIBLE)
+    widgets: list[Widget] = [carousel]
+    title_w = content.w
+    if carousel.pages > 1:
+        arrow = theme.touch(64)
+        x = content.right - arrow
+        for widget_id, label, cards in (("carousel:next", "›", 1), ("carousel:prev", "‹", -1)):
+            widgets.append(Button(kit, widget_id, (x, content.y, arrow, arrow), label, None, style="secondary",
+                                  role="title", on_tap=lambda cards=cards: carousel.scroll_by(cards)))
+            x -= arrow + theme.px(12)
+        hint_w = content.w * 30 // 100
+        widgets.append(Label(kit, "swipe_hint", (x + arrow - hint_w, content.y, hint_w, arrow),
+                             kit.t("catalog.swipe_hint"), "label", palette.text_muted, align="right"))
+        title_w = x + arrow - hint_w - theme.gap - content.x
+    widgets.insert(0, Label(kit, "title", (content.x, content.y, title_w, title_h), kit.t("catalog.title"), "title"))
     return [*widgets, *top]

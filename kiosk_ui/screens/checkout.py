@@ -1,21 +1,74 @@
-"""Checkout: the total and the payment choices, then the terminal's live status."""
+"""Checkout: the total and the payment choices, then the terminal's live status or the payment QR."""
 from __future__ import annotations
 
 import pygame
 
+from kiosk_ui.context import BuildContext
 from kiosk_ui.illustration import terminal_icon
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
-from kiosk_ui.screens.parts import product_summary_card, split
+from kiosk_ui.screens.parts import message_banner, product_summary_card, split
 from kiosk_ui.view import Intent, ViewState
-from kiosk_ui.widgets import Button, Label, Picture, Widget
+from kiosk_ui.widgets import Button, Label, Picture, QrCode, Widget
 
-PAYMENT_STATUSES = ("present_card", "enter_pin", "processing")
+PAYMENT_STATUSES = ("present_card", "enter_pin", "processing", "scan_to_pay")
 PAYMENT_METHODS = ("terminal", "qr")
 
 
-def build(view: ViewState, kit: Kit) -> list[Widget]:
+def _choices(view: ViewState, kit: Kit, right: pygame.Rect) -> list[Widget]:
+    theme = kit.theme
+    widgets: list[Widget] = []
+    y = right.y
+    if view.message:
+        banner = message_banner(kit, view, right)
+        widgets.append(banner)
+        y = banner.rect.bottom + theme.gap
+    title_h = theme.px(64)
+    widgets.append(Label(kit, "title", (right.x, y, right.w, title_h), kit.t("checkout.title"), "title",
+                         max_lines=2))
+    button_h = theme.touch(104)
+    y += title_h + theme.gap
+    for method in (m for m in PAYMENT_METHODS if m in view.payment_methods):
+        usable = method != "qr" or view.online       # scan-to-pay needs the cloud
+        hint = kit.t(f"pay.{method}.hint") if usable else kit.t("pay.qr.offline")
+        widgets.append(Button(kit, f"pay:{method}", (right.x, y, right.w, button_h), kit.t(f"pay.{method}"),
+                              Intent("pay", method), style="secondary", sublabel=hint, sub_role="body",
+                              enabled=usable))
+        y += button_h + theme.gap
+    return widgets
+
+
+def _status(view: ViewState, kit: Kit, right: pygame.Rect) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
+    cancel_h = theme.touch(72)
+    area = pygame.Rect(right.x, right.y, right.w, right.h - cancel_h - theme.gap)
+    widgets: list[Widget] = []
+    if view.payment_status == "scan_to_pay":
+        qr_px = min(area.h * 62 // 100, area.w)
+        assert view.payment_qr  # checked by validate_view
+        widgets.append(QrCode("payment_qr", (right.centerx - qr_px // 2, area.y, qr_px, qr_px), view.payment_qr,
+                              theme.px(12)))
+        text_y = area.y + qr_px + theme.px(10)
+        title_h = theme.px(44)
+    else:
+        icon_h = area.h * 40 // 100
+        widgets.append(Picture("status_icon", (right.x, area.y, icon_h, icon_h),
+                               terminal_icon(icon_h * 9 // 10, palette.accent)))
+        text_y = area.y + icon_h
+        title_h = area.h * 30 // 100
+    widgets.append(Label(kit, "status", (right.x, text_y, right.w, title_h), kit.t(f"status.{view.payment_status}"),
+                         "title", max_lines=3, valign="bottom"))
+    hint_y = text_y + title_h + theme.px(4)
+    widgets.append(Label(kit, "status_hint", (right.x, hint_y, right.w, area.bottom - hint_y),
+                         kit.t(f"status.{view.payment_status}.hint"), "body", palette.text_muted,
+                         max_lines=2, valign="top"))
+    widgets.append(Button(kit, "cancel", (right.x, right.bottom - cancel_h, right.w, cancel_h),
+                          kit.t("nav.cancel"), Intent("cancel"), style="secondary"))
+    return widgets
+
+
+def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
+    theme = kit.theme
     assert view.product is not None  # checked by validate_view
     choosing = view.payment_status is None
     top, content = chrome(view, kit, back=choosing)
@@ -23,32 +76,5 @@ def build(view: ViewState, kit: Kit) -> list[Widget]:
     body.top = content.top
     left, right = split(kit, body)
     widgets: list[Widget] = product_summary_card(kit, view.product, left)
-
-    if choosing:
-        title_h = theme.px(64)
-        widgets.append(Label(kit, "title", (right.x, right.y, right.w, title_h), kit.t("checkout.title"), "title",
-                             max_lines=2))
-        methods = [m for m in PAYMENT_METHODS if m in view.payment_methods]
-        button_h = theme.touch(112)
-        y = right.y + title_h + theme.gap
-        for method in methods:
-            widgets.append(Button(kit, f"pay:{method}", (right.x, y, right.w, button_h), kit.t(f"pay.{method}"),
-                                  Intent("pay", method), style="secondary", sublabel=kit.t(f"pay.{method}.hint"),
-                                  sub_role="body"))
-            y += button_h + theme.gap
-    else:
-        cancel_h = theme.touch(72)
-        status_area = pygame.Rect(right.x, right.y, right.w, right.h - cancel_h - theme.gap)
-        icon_h = status_area.h * 40 // 100
-        widgets.append(Picture("status_icon", (right.x, status_area.y, icon_h, icon_h),
-                               terminal_icon(icon_h * 9 // 10, palette.accent)))
-        title_h = status_area.h * 30 // 100
-        widgets.append(Label(kit, "status", (right.x, status_area.y + icon_h, right.w, title_h),
-                             kit.t(f"status.{view.payment_status}"), "title", max_lines=3, valign="bottom"))
-        hint_y = status_area.y + icon_h + title_h + theme.px(4)
-        widgets.append(Label(kit, "status_hint", (right.x, hint_y, right.w, status_area.bottom - hint_y),
-                             kit.t(f"status.{view.payment_status}.hint"), "body", palette.text_muted,
-                             max_lines=2, valign="top"))
-        widgets.append(Button(kit, "cancel", (right.x, right.bottom - cancel_h, right.w, cancel_h),
-                              kit.t("nav.cancel"), Intent("cancel"), style="secondary"))
+    widgets += _choices(view, kit, right) if choosing else _status(view, kit, right)
     return [*widgets, *top]

@@ -1,6 +1,7 @@
 """Door: what to do with the now unlocked door, and how long it stays unlocked."""
 from __future__ import annotations
 
+from kiosk_ui.context import BuildContext
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.parts import product_summary_card, split
@@ -10,7 +11,7 @@ from kiosk_ui.widgets import Button, Countdown, Label, Widget
 DOOR_STATES = ("unlocked", "opened", "closed")
 
 
-def build(view: ViewState, kit: Kit) -> list[Widget]:
+def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
     top, content = chrome(view, kit)
     body = content.inflate(0, -theme.gap)

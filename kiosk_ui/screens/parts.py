@@ -1,4 +1,4 @@
-"""Pieces several screens share: the product picture panel and the price block."""
+"""Pieces several screens share: the product picture panel, the price block, the message banner."""
 from __future__ import annotations
 
 import pygame
@@ -6,7 +6,7 @@ import pygame
 from kiosk_ui.i18n import format_price
 from kiosk_ui.illustration import illustration
 from kiosk_ui.kit import Kit
-from kiosk_ui.view import ProductView
+from kiosk_ui.view import ProductView, ViewState
 from kiosk_ui.widgets import Label, Picture, Widget
 
 
@@ -39,3 +39,18 @@ def product_summary_card(kit: Kit, product: ProductView, rect: pygame.Rect) -> l
         Label(kit, "price", (x + w // 3, y + theme.px(44), w - w // 3, theme.px(50)),
               format_price(product.price_cents, product.currency), "price", palette.accent, align="right"),
     ]
+
+
+# Failures are red; a stop the shopper chose or a timeout is amber.
+_ALARMING = ("declined", "fault", "pickup_wrong_code")
+
+
+def message_banner(kit: Kit, view: ViewState, area: pygame.Rect) -> Label:
+    """view.message as a banner across the top of area."""
+    theme, palette = kit.theme, kit.theme.palette
+    assert view.message is not None
+    alarming = view.message in _ALARMING
+    return Label(kit, "message", (area.x, area.y, area.w, theme.px(60)), kit.t(f"message.{view.message}"), "heading",
+                 palette.text if alarming else palette.on_warning,
+                 background=palette.danger if alarming else palette.warning,
+                 padding=(theme.px(20), theme.px(6)), max_lines=2)

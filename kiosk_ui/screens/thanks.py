@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pygame
 
+from kiosk_ui.context import BuildContext
 from kiosk_ui.illustration import tick_badge
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
@@ -10,7 +11,7 @@ from kiosk_ui.view import Intent, ViewState
 from kiosk_ui.widgets import Button, Label, Picture, Widget
 
 
-def build(view: ViewState, kit: Kit) -> list[Widget]:
+def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
     top, content = chrome(view, kit)
     badge = theme.px(120)

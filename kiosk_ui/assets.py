@@ -1,0 +1,107 @@
+"""Files off the frame loop: a worker thread loads and scales, the loop only asks "ready yet?".
+
+Every read of an asset file goes through ``note_load``, which counts it per
+thread: the UI benchmark proves with it that no frame touches the disk.
+QR codes are drawn here too (pure computation, cached per text and size).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import pygame
+import segno
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_loads: Counter[int] = Counter()        # thread ident -> asset files opened
+_loads_lock = threading.Lock()
+
+
+def note_load(path: str | Path) -> None:
+    """Record that the calling thread opens an asset file (images, videos, fonts)."""
+    with _loads_lock:
+        _loads[threading.get_ident()] += 1
+    log.debug("asset load %s", path)
+
+
+def loads_on_thread(ident: int | None = None) -> int:
+    """Asset files opened so far by a thread (default: the calling one)."""
+    with _loads_lock:
+        return _loads[threading.get_ident() if ident is None else ident]
+
+
+class AssetLoader:
+    """Runs loads on one worker thread; each key is loaded once and kept."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-assets")
+        self._jobs: dict[Hashable, Future] = {}
+
+    def get(self, key: Hashable, load: Callable[[], T]) -> T | None:
+        """The loaded value, or None while loading or when the load failed (logged once)."""
+        job = self._jobs.get(key)
+        if job is None:
+            job = self._jobs[key] = self._pool.submit(load)
+            job.add_done_callback(lambda done: done.exception() and log.error(
+                "asset %r failed to load: %s", key, done.exception()))
+        if not job.done() or job.exception() is not None:
+            return None
+        return job.result()
+
+    def failed(self, key: Hashable) -> bool:
+        job = self._jobs.get(key)
+        return job is not None and job.done() and job.exception() is not None
+
+    def busy(self) -> bool:
+        return any(not job.done() for job in self._jobs.values())
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def load_image(path: str | Path) -> pygame.Surface:
+    """An image file as a surface; raises ValueError naming the file when it cannot be read."""
+    note_load(path)
+    try:
+        return pygame.image.load(str(path))
+    except (pygame.error, FileNotFoundError) as exc:
+        raise ValueError(f"cannot load image {path}: {exc}") from None
+
+
+def fit(image: pygame.Surface, box: tuple[int, int]) -> pygame.Surface:
+    """image scaled to fit inside box, keeping its proportions (never cropped)."""
+    w, h = image.get_size()
+    k = min(box[0] / w, box[1] / h)
+    size = (max(1, round(w * k)), max(1, round(h * k)))
+    if size == (w, h):
+        return image
+    if image.get_bitsize() < 24:        # smoothscale needs 24 or 32 bits per pixel (PNGs may be paletted)
+        deep = pygame.Surface((w, h), pygame.SRCALPHA, 32)
+        deep.blit(image, (0, 0))
+        image = deep
+    return pygame.transform.smoothscale(image, size)
+
+
+@lru_cache(maxsize=16)
+def qr_surface(text: str, max_px: int, dark: tuple[int, int, int] = (10, 12, 16),
+               light: tuple[int, int, int] = (255, 255, 255)) -> pygame.Surface:
+    """A QR code for text with its quiet zone, whole pixels per module, at most max_px square."""
+    if not text:
+        raise ValueError("a QR code needs a non-empty text")
+    code = segno.make(text, error="m", micro=False)
+    modules = np.array([list(row) for row in code.matrix_iter(scale=1, border=4)], dtype=bool)
+    n = modules.shape[0]
+    scale = max(1, max_px // n)
+    pixels = np.where(modules.T[:, :, None], np.array(dark, np.uint8), np.array(light, np.uint8))
+    surface = pygame.surfarray.make_surface(np.ascontiguousarray(pixels))
+    surface = pygame.transform.scale(surface, (n * scale, n * scale))
+    return surface.convert() if pygame.display.get_surface() else surface

@@ -1,0 +1,42 @@
+"""What screen builders get besides the ViewState: the app's services and the screen's memory.
+
+A screen is rebuilt whenever the firmware sends a new ViewState (the online
+indicator changed, the language switched...). What the shopper did on the
+screen since it came up (where the carousel stands, how the product is turned,
+the digits typed, the chosen colour, which ad plays) lives in ``ScreenMemory``,
+which the app replaces only when the screen id changes.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kiosk_ui.ads import AttractShow
+from kiosk_ui.assets import AssetLoader
+from kiosk_ui.motion import Glide
+from kiosk_ui.view import Intent
+
+
+@dataclass
+class ScreenMemory:
+    screen: str
+    carousel: Glide = field(default_factory=Glide)
+    spin: Glide = field(default_factory=Glide)
+    spin_touched: float = float("-inf")         # last time a finger turned the product
+    spin_auto_at: float | None = None           # when auto-rotation last advanced the angle
+    spin_frames: list | None = None             # the frames last shown: shown while a new colour loads
+    colour: str | None = None                   # colour chosen on this visit of the product screen
+    code: str = ""                              # pickup code typed so far (cleared when submitted)
+    attract: AttractShow | None = None
+
+    def close(self) -> None:
+        if self.attract is not None:
+            self.attract.close()
+
+
+@dataclass
+class BuildContext:
+    loader: AssetLoader
+    memory: ScreenMemory
+    emit: Callable[[Intent], None]
+    rebuild: Callable[[], None]                 # the screen's own state changed: build it again

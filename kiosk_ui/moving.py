@@ -1,0 +1,218 @@
+"""Widgets a finger moves: the catalog carousel and the product's 360° view.
+
+Both keep their position in the screen's memory (a Glide), so a rebuild of
+the screen does not snap them back. While they move they ask to be redrawn
+every frame (next_redraw returns now) and redraw only their own rect; at
+rest they cost nothing.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import pygame
+
+from kiosk_ui.context import ScreenMemory
+from kiosk_ui.kit import Kit
+from kiosk_ui.motion import Glide
+from kiosk_ui.spin import frame_index
+from kiosk_ui.view import ProductView
+from kiosk_ui.widgets import ProductTile, Widget, place
+
+AUTO_AFTER_S = 2.5      # the 360° view starts turning by itself this long after the last touch
+AUTO_DEG_S = 30.0       # one turn in 12 s: calm enough to read the specs beside it
+DRAG_TURNS_PER_WIDTH = 0.75
+
+
+class Carousel(Widget):
+    """Product cards in a row, ``visible`` at a time; dragged with inertia, resting on whole cards."""
+
+    kind = "carousel"
+    interactive = True
+    draggable = True
+
+    def __init__(self, kit: Kit, rect: pygame.Rect | tuple[int, int, int, int], products: tuple[ProductView, ...],
+                 glide: Glide, visible: int) -> None:
+        super().__init__("carousel", rect)
+        theme, palette = kit.theme, kit.theme.palette
+        self.palette, self.glide = palette, glide
+        self.label = f"{len(products)}"
+        gap = theme.gap
+        self.dots_h = theme.px(28)
+        self.viewport = pygame.Rect(self.rect.x, self.rect.y, self.rect.w, self.rect.h - self.dots_h)
+        self.visible = max(1, min(visible, len(products)))
+        card_w = (self.viewport.w - gap * (self.visible - 1)) // self.visible
+        self.pitch = card_w + gap
+        self.tiles = [ProductTile(kit, (self.viewport.x + i * self.pitch, self.viewport.y, card_w, self.viewport.h),
+                                  product) for i, product in enumerate(products)]
+        self.pages = len(products) - self.visible + 1
+        glide.set_bounds(-(self.pages - 1) * self.pitch, 0.0, self.pitch)
+        self._offset = 0
+        self._follow()
+
+    def _follow(self) -> None:
+        """Move the cards to where the glide stands."""
+        offset = round(self.glide.position)
+        if offset != self._offset:
+            for tile in self.tiles:
+                tile.translate(offset - self._offset, 0)
+            self._offset = offset
+
+    @property
+    def page(self) -> int:
+        return min(self.pages - 1, max(0, round(-self.glide.position / self.pitch)))
+
+    def scroll_by(self, cards: int) -> None:
+        """Animate by whole cards (the arrow buttons)."""
+        self.glide.nudge(-cards * self.pitch, time.monotonic())
+
+    def children(self) -> list[Widget]:
+        """The cards wholly in view: only those can be tapped (a half-hidden card is being swiped)."""
+        self._follow()
+        return [tile for tile in self.tiles if self.viewport.contains(tile.rect)]
+
+    def info_extra(self) -> dict:
+        return {"page": self.page, "pages": self.pages, "moving": self.glide.moving}
+
+    def press(self, pos: tuple[int, int], now: float) -> bool:
+        was_coasting = self.glide.moving
+        self.glide.grab(pos[0], now)
+        return was_coasting
+
+    def drag(self, pos: tuple[int, int], now: float) -> None:
+        self.glide.drag(pos[0], now)
+
+    def release(self, pos: tuple[int, int], now: float) -> None:
+        self.glide.release(pos[0], now)
+
+    def next_redraw(self, now: float) -> float | None:
+        return now if self.glide.moving and not self.glide.dragging else None
+
+    def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
+        self.glide.step(time.monotonic())
+        self._follow()
+        clip = surface.get_clip()
+        surface.set_clip(self.viewport.clip(clip) if clip else self.viewport)
+        for tile in self.tiles:
+            if tile.rect.colliderect(self.viewport):
+                tile.draw(surface, pressed_id)
+        surface.set_clip(clip)
+        if self.pages > 1:
+            self._draw_dots(surface)
+
+    def _draw_dots(self, surface: pygame.Surface) -> None:
+        r = max(3, self.dots_h // 7)
+        step = r * 4
+        x = self.rect.centerx - (self.pages - 1) * step // 2
+        y = self.viewport.bottom + self.dots_h // 2
+        current = self.page
+        for i in range(self.pages):
+            if i == current:
+                pygame.draw.rect(surface, self.palette.accent, (x + i * step - 2 * r, y - r, 4 * r, 2 * r),
+                                 border_radius=r)
+            else:
+                pygame.draw.circle(surface, self.palette.line, (x + i * step, y), r)
+
+
+class Spinner(Widget):
+    """The 360° view: drag to turn (with inertia); it turns by itself when left alone."""
+
+    kind = "spinner"
+    interactive = True
+    draggable = True
+
+    def __init__(self, kit: Kit, rect: pygame.Rect | tuple[int, int, int, int], memory: ScreenMemory,
+                 frames_for: Callable[[tuple[int, int]], list[pygame.Surface] | None],
+                 placeholder_for: Callable[[tuple[int, int]], pygame.Surface]) -> None:
+        """frames_for(size) answers the frame sequence once it is made (None until then);
+        placeholder_for(size) is shown before the first sequence is ready."""
+        super().__init__("spinner", rect)
+        theme, palette = kit.theme, kit.theme.palette
+        self.memory = memory
+        self.background, self.radius = palette.surface, theme.radius
+        pad = theme.px(12)
+        hint_h = theme.px(30)
+        self.frame_rect = pygame.Rect(self.rect.x + pad, self.rect.y + pad, self.rect.w - 2 * pad,
+                                      self.rect.h - 2 * pad - hint_h)
+        hint_box = pygame.Rect(self.rect.x + pad, self.frame_rect.bottom, self.rect.w - 2 * pad, hint_h)
+        self.label = kit.t("product.spin_hint")
+        self.texts = [place(kit.text(self.label, "label", palette.text_muted, hint_box.w, hint_box.h, 1, "center"),
+                            hint_box)]
+        self.degrees_per_px = 360 * DRAG_TURNS_PER_WIDTH / max(1, self.frame_rect.w)
+        size = self.frame_rect.size
+        self._frames: Callable[[], list[pygame.Surface] | None] = lambda: frames_for(size)
+        self.placeholder = placeholder_for(size) if not self.frames() else None
+
+    @property
+    def glide(self) -> Glide:
+        return self.memory.spin
+
+    def frames(self) -> list[pygame.Surface] | None:
+        frames = self._frames()
+        if frames:
+            self.memory.spin_frames = frames
+        return frames or self.memory.spin_frames
+
+    def info_extra(self) -> dict:
+        frames = self.frames()
+        count = len(frames) if frames else 0
+        return {"angle": round(self.glide.position % 360, 1), "frames": count,
+                "frame": frame_index(self.glide.position, count) if count else None}
+
+    def press(self, pos: tuple[int, int], now: float) -> bool:
+        coasting = self.glide.moving
+        self.memory.spin_touched, self.memory.spin_auto_at = now, None
+        self.glide.grab(pos[0] * self.degrees_per_px, now)
+        return coasting
+
+    def drag(self, pos: tuple[int, int], now: float) -> None:
+        self.memory.spin_touched = now
+        self.glide.drag(pos[0] * self.degrees_per_px, now)
+
+    def release(self, pos: tuple[int, int], now: float) -> None:
+        self.memory.spin_touched = now
+        self.glide.release(pos[0] * self.degrees_per_px, now)
+
+    def _advance(self, now: float) -> None:
+        memory = self.memory
+        if self.glide.step(now):
+            memory.spin_touched = now   # coasting counts as handled: auto-rotation waits for the rest
+            return
+        if now - memory.spin_touched < AUTO_AFTER_S:
+            return
+        if memory.spin_auto_at is not None:
+            self.glide.position += AUTO_DEG_S * min(0.5, now - memory.spin_auto_at)
+        memory.spin_auto_at = now
+
+    def next_redraw(self, now: float) -> float | None:
+        frames = self.frames()
+        if not frames:
+            return now + 0.05           # the frames are being made: look again soon
+        if self.glide.moving:
+            return None if self.glide.dragging else now
+        memory = self.memory
+        if memory.spin_auto_at is None:
+            return max(now, memory.spin_touched + AUTO_AFTER_S)
+        # The next time the turning angle crosses into the next frame.
+        step = 360 / len(frames)
+        angle = self.glide.position % 360
+        boundary = (math.floor(angle / step - 0.5) + 1.5) * step
+        return memory.spin_auto_at + (boundary - angle) / AUTO_DEG_S + 1e-3
+
+    def redraw_rect(self) -> pygame.Rect:
+        return self.frame_rect
+
+    def loading(self) -> bool:
+        return not self._frames()
+
+    def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
+        self._advance(time.monotonic())
+        pygame.draw.rect(surface, self.background, self.rect, border_radius=self.radius)
+        frames = self.frames()
+        if frames:
+            frame = frames[frame_index(self.glide.position, len(frames))]
+            surface.blit(frame, frame.get_rect(center=self.frame_rect.center))
+        elif self.placeholder is not None:
+            surface.blit(self.placeholder, self.placeholder.get_rect(center=self.frame_rect.center))
+        super().draw(surface)

@@ -1,0 +1,84 @@
+"""Pickup keypad and the help screen, through real taps; the new ViewState fields are checked."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from kiosk_ui.app import KioskUi
+from kiosk_ui.samples import ADS, PRODUCTS, SUPPORT_PHONE, sample_views
+from kiosk_ui.view import AdView, Intent, ViewState
+from tests.ui.conftest import RunningUi
+
+VIEWS = sample_views("en")
+
+
+def typed(ui: KioskUi) -> str:
+    return "".join(w.label for w in sorted((w for w in ui.widgets() if w.id.startswith("code:")),
+                                           key=lambda w: int(w.id.split(":")[1])))
+
+
+def enabled(ui: KioskUi, widget_id: str) -> bool:
+    return next(w for w in ui.widgets() if w.id == widget_id).enabled
+
+
+async def test_typing_a_pickup_code_and_submitting_it(running_ui: RunningUi) -> None:
+    ui = running_ui.ui
+    ui.set_state(ViewState("pickup", pickup_code_length=4))
+    assert not enabled(ui, "pickup:submit") and not enabled(ui, "key:back")
+    for key in "4071":
+        await ui.tap_widget(f"key:{key}")
+    await ui.tap_widget("key:9")                 # a fifth digit does not fit a 4-digit code
+    assert typed(ui) == "4071"
+    await ui.tap_widget("key:back")
+    await ui.tap_widget("key:5")
+    assert typed(ui) == "4075" and enabled(ui, "pickup:submit")
+    await ui.tap_widget("pickup:submit")
+    keys = [i.arg for i in running_ui.intents if i.name == "key"]
+    assert keys == ["4", "0", "7", "1", "9", "back", "5"]
+    assert running_ui.intents[-1] == Intent("pickup_submit", "4075")
+    assert typed(ui) == ""                       # ready for the next try
+
+
+async def test_wrong_code_and_locked_keypad(running_ui: RunningUi) -> None:
+    ui = running_ui.ui
+    ui.set_state(VIEWS["pickup_wrong_code"])
+    assert running_ui.widget("message").label == "That code is not right. Please check it and try again."
+    ui.set_state(ViewState("pickup", message="pickup_locked", deadline=time.monotonic() + 30.2))
+    assert running_ui.widget("message_text").label == "Too many tries. Please wait 31 s."
+    assert not any(w.enabled for w in ui.widgets() if w.id.startswith("key:"))
+    await ui.tap_widget("key:1")
+    assert running_ui.intents == [Intent("activity")] and typed(ui) == ""
+
+
+async def test_attract_offers_pickup_and_help_and_catalog_help(running_ui: RunningUi) -> None:
+    ui = running_ui.ui
+    ui.set_state(VIEWS["attract"])
+    await ui.tap_widget("pickup")
+    await ui.tap_widget("help")
+    ui.set_state(VIEWS["catalog"])
+    await ui.tap_widget("help")
+    ui.set_state(VIEWS["help"])
+    await ui.tap_widget("back")
+    assert [i.name for i in running_ui.intents if i.name != "activity"] == ["pickup", "help", "help", "back"]
+
+
+def test_help_shows_how_to_reach_the_retailer_and_the_cabinet(static_ui: KioskUi) -> None:
+    static_ui.set_state(sample_views("zh", cabinet_id="CAB-0099")["help"])
+    labels = {w.id: w.label for w in static_ui.widgets()}
+    assert labels["support_phone"] == SUPPORT_PHONE and labels["cabinet"] == "CAB-0099"
+    static_ui.set_state(ViewState("help", cabinet_id="CAB-1"))
+    labels = {w.id: w.label for w in static_ui.widgets()}
+    assert labels["support_phone"] == "Please ask at the mall's information desk."
+    assert "support_qr" not in labels
+
+
+@pytest.mark.parametrize(("field", "view"), [
+    ("payment_qr", ViewState("checkout", product=PRODUCTS[0], payment_status="scan_to_pay")),
+    ("pickup_code_length", ViewState("pickup", pickup_code_length=0)),
+    ("ads", ViewState("attract", ads=(AdView("x", "gif", ADS[1].path, 5.0),))),
+    ("ads", ViewState("attract", ads=(AdView("x", "image", ADS[1].path, 0),))),
+])
+def test_bad_new_fields_are_refused_by_name(static_ui: KioskUi, field: str, view: ViewState) -> None:
+    with pytest.raises(ValueError, match=field):
+        static_ui.set_state(view)
