@@ -44,6 +44,8 @@ class Cabinet:
     on_view: Callable[[ViewState], None] = lambda view: None
     last_activity: float = field(default_factory=time.monotonic)
     faults: dict[str, str] = field(default_factory=dict)
+    overlay: str | None = None                 # "help": a screen over the journey, left with "back"
+    colour: str | None = None                  # the shopper's colour choice on the product screen
     _tasks: list[asyncio.Task] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -100,13 +102,16 @@ class Cabinet:
         sale = self.sale.view()
         products = tuple(self._product_view(sku) for sku in self.catalog.products)
         current = self._product_view(sale.product.sku) if sale.product else None
+        cabinet = self.config.cabinet
         return ViewState(
-            screen=SCREEN_OF_STATE[sale.state], language=self.language,
-            cabinet_id=self.config.cabinet.id, online=self.is_online(), products=products,
+            screen=self.overlay or SCREEN_OF_STATE[sale.state], language=self.language,
+            cabinet_id=cabinet.id, online=self.is_online(), products=products,
             product=current, payment_methods=self.payment_methods(),
             payment_status=sale.payment_status, message=sale.message,
             door=DOOR_OF_STATE.get(sale.state, "closed"), deadline=sale.deadline,
-            can_unlock_again=sale.can_unlock_again)
+            can_unlock_again=sale.can_unlock_again,
+            store_url=f"{cabinet.store_base_url.rstrip('/')}/p/{current.sku}?cabinet={cabinet.id}" if current else "",
+            selected_colour=self.colour, support_phone=cabinet.support_phone, support_url=cabinet.support_url)
 
     def payment_methods(self) -> tuple[str, ...]:
         """The ways to pay right now: a faulted device is not offered."""
@@ -137,9 +142,19 @@ class Cabinet:
         if name == "lang":
             self.language = "zh" if self.language == "en" else "en"
             self.refresh()
+        elif name == "help" and self.sale.state in (S.IDLE, S.BROWSE, S.PRODUCT):
+            self.overlay = "help"
+            self.refresh()
+        elif name == "back" and self.overlay:
+            self.overlay = None
+            self.refresh()
+        elif name == "colour" and arg:
+            self.colour = arg
+            self.refresh()
         elif name == "start":
             self.sale.start()
         elif name == "select_product" and arg:
+            self.colour = None
             self.sale.select(arg)
         elif name == "buy":
             self.sale.buy()
@@ -166,6 +181,9 @@ class Cabinet:
                 self.outbox.append("heartbeat", {"faults": sorted(self.faults)})
                 next_heartbeat = now + self.config.sync.heartbeat_s
             if now - self.last_activity > self.config.screen.idle_timeout_s:
+                if self.overlay:
+                    self.overlay = None
+                    self.refresh()
                 self.sale.idle_timeout()
                 self.last_activity = now
             if self.is_online() != shown_online:

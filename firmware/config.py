@@ -26,6 +26,8 @@ class CabinetSection:
     # File holding the cabinet's signing key (hex). Required outside simulation.
     key_file: str = ""
     support_phone: str = "+49 30 0000 0000"
+    support_url: str = ""
+    store_base_url: str = "https://shop.example.com"   # the product QR: {store}/p/{sku}?cabinet={id}
 
 
 @dataclass

@@ -4,6 +4,7 @@ production, and bound to 127.0.0.1 only.
 
     GET  /state                   screen, widgets, lock, door, outbox, journey
     POST /tap    {"widget": ID} | {"x": X, "y": Y}   a real touch event into pygame
+    POST /swipe  {"x1", "y1", "x2", "y2", "duration_s"?, "steps"?}   a real drag, finger down to up
     GET  /screenshot[?window=1]   the touchscreen (or the whole window) as PNG
     GET  /sim/pins                the relay and door pins' recorded history
     POST /sim/<action>            the shopper's hands (see firmware.sim.BENCH_ACTIONS)
@@ -35,6 +36,7 @@ def create_control_app(cabinet: Cabinet, ui: KioskUi, bench: SimBench | None) ->
     app[CABINET], app[UI], app[BENCH] = cabinet, ui, bench
     app.router.add_get("/state", get_state)
     app.router.add_post("/tap", post_tap)
+    app.router.add_post("/swipe", post_swipe)
     app.router.add_get("/screenshot", get_screenshot)
     app.router.add_get("/sim/pins", get_pins)
     app.router.add_post("/sim/{action:.+}", post_sim)
@@ -110,6 +112,26 @@ async def post_tap(request: web.Request) -> web.Response:
         return _error(400, 'body: expected {"widget": ID} or {"x": X, "y": Y}')
     await ui.tap(x, y)
     return web.json_response({"screen": ui.screen_id, "frame": ui.frame_count, "x": x, "y": y})
+
+
+async def post_swipe(request: web.Request) -> web.Response:
+    ui = request.app[UI]
+    body = await _json_body(request)
+    width, height = ui.size
+    points = {}
+    for name, limit in (("x1", width), ("y1", height), ("x2", width), ("y2", height)):
+        value = body.get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < limit:
+            return _error(400, f"{name}: expected an integer inside the {width}x{height} touchscreen")
+        points[name] = value
+    duration = body.get("duration_s", 0.25)
+    steps = body.get("steps", 12)
+    if not isinstance(duration, (int, float)) or isinstance(duration, bool) or not 0 < duration <= 5:
+        return _error(400, "duration_s: expected seconds between 0 and 5")
+    if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= 200:
+        return _error(400, "steps: expected an integer from 1 to 200")
+    await ui.swipe(points["x1"], points["y1"], points["x2"], points["y2"], duration_s=duration, steps=steps)
+    return web.json_response({"screen": ui.screen_id, "frame": ui.frame_count})
 
 
 async def get_screenshot(request: web.Request) -> web.Response:

@@ -67,6 +67,9 @@ class ControlClient:
         body = {"widget": widget} if widget is not None else {"x": x, "y": y}
         return self._request("POST", "/tap", body)
 
+    def swipe(self, x1: int, y1: int, x2: int, y2: int, duration_s: float = 0.25) -> dict[str, Any]:
+        return self._request("POST", "/swipe", {"x1": x1, "y1": y1, "x2": x2, "y2": y2, "duration_s": duration_s})
+
     def sim(self, action: str, body: dict | None = None) -> dict[str, Any]:
         return self._request("POST", f"/sim/{action}", body or {})
 
