@@ -1,4 +1,4 @@
-"""``kiosk-cloud``: run the cloud stub, register cabinets, export what cabinets sent."""
+"""``kiosk-cloud``: run the cloud stub, register retailers and cabinets, export what cabinets sent."""
 from __future__ import annotations
 
 import argparse
@@ -44,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", parents=[db], help="run the HTTP API until SIGTERM/SIGINT")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8080, help="TCP port; 0 picks a free one (default: 8080)")
+    serve.add_argument("--simulate-payments", action="store_true",
+                       help="enable POST /sim/payments/{id}/pay, the payment provider's simulator (never in production)")
+
+    retailer = commands.add_parser("retailer", help="manage retailers")
+    retailer_commands = retailer.add_subparsers(dest="retailer_command", required=True, metavar="ACTION")
+    add_retailer = retailer_commands.add_parser("add", parents=[db], help="register a retailer and print its API token")
+    add_retailer.add_argument("name", metavar="NAME")
 
     cabinet = commands.add_parser("cabinet", help="manage cabinets")
     cabinet_commands = cabinet.add_subparsers(dest="cabinet_command", required=True, metavar="ACTION")
@@ -62,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(exit_.code or 0)
     try:
         if args.command == "serve":
-            return asyncio.run(_serve(args.db, args.host, args.port))
+            return asyncio.run(_serve(args.db, args.host, args.port, args.simulate_payments))
+        if args.command == "retailer":
+            return _retailer_add(args.db, args.name)
         if args.command == "cabinet":
             return _cabinet_add(args.db, args.cabinet_id, args.retailer)
         return _export(args.db)
@@ -74,13 +83,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-async def _serve(db: Path, host: str, port: int) -> int:
+async def _serve(db: Path, host: str, port: int, simulate_payments: bool) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     store = SqliteCloudStore(db)
     try:
         try:
-            runner, url = await start_cloud(store, host, port)
+            runner, url = await start_cloud(store, host, port, simulate_payments=simulate_payments)
         except OSError as exc:
             raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         stop = asyncio.Event()
@@ -96,6 +105,15 @@ async def _serve(db: Path, host: str, port: int) -> int:
         return 0
     finally:
         store.close()
+
+
+def _retailer_add(db: Path, name: str) -> int:
+    store = SqliteCloudStore(db)
+    try:
+        print(store.add_retailer(name))
+    finally:
+        store.close()
+    return 0
 
 
 def _cabinet_add(db: Path, cabinet_id: str, retailer: str | None) -> int:

@@ -1,16 +1,22 @@
-"""The cloud's storage: registered cabinets, the events they sent, and the nonces they used.
+"""The cloud's storage: retailers and their cabinets, the events cabinets sent, the nonces
+they used, configuration documents, pickup orders, queued commands and scan-to-pay payments.
 
-``CloudStore`` is the interface the web app uses, so that a PostgreSQL backend can be
-added later; ``SqliteCloudStore`` is the implementation used today.
+``CloudStore`` is the interface the web app uses, so that a fleet that outgrows one machine
+can run the same service on PostgreSQL; ``SqliteCloudStore`` is the default. The SQL sticks
+to what both engines share (ON CONFLICT, partial indexes); lists of ids travel as one JSON
+parameter read with ``json_each`` (``jsonb_array_elements_text`` in PostgreSQL), so a
+PostgreSQL store is the same statements with ``%s`` placeholders and a connection pool.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +29,7 @@ KEY_BYTES = 32
 MIN_KEY_BYTES = 16
 # Cabinet ids travel in an HTTP header and in file names on the cabinet: keep them plain.
 CABINET_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+RETAILER_RE = re.compile(r"[A-Za-z0-9._ -]{1,64}")
 _EXPORT_PAGE = 500
 
 
@@ -32,6 +39,14 @@ class CloudStoreError(Exception):
 
 class CabinetExistsError(CloudStoreError):
     """``add_cabinet`` for an id that is already registered."""
+
+
+class NotFound(CloudStoreError):
+    """The record asked for does not exist (for this cabinet or retailer)."""
+
+
+class Conflict(CloudStoreError):
+    """The request contradicts what is stored (e.g. the same sale id with another amount)."""
 
 
 @dataclass(frozen=True)
@@ -44,17 +59,40 @@ class StoreResult:
 
 class CloudStore(Protocol):
     """Storage behind the cloud endpoint. Implementations must be safe to call from any one thread
-    at a time; the web app calls them from a single worker thread."""
+    at a time; the web app calls them from a single worker thread. Records are plain dicts."""
 
+    # retailers and cabinets
+    def add_retailer(self, name: str, *, now: float | None = None) -> str: ...
+    def retailer_for_token(self, token: str) -> str | None: ...
     def add_cabinet(self, cabinet_id: str, retailer: str | None = None, *, now: float | None = None) -> bytes: ...
     def set_cabinet_key(self, cabinet_id: str, key: bytes, retailer: str | None = None,
                         *, now: float | None = None) -> None: ...
     def cabinet_key(self, cabinet_id: str) -> bytes | None: ...
     def cabinet(self, cabinet_id: str) -> dict[str, Any] | None: ...
+    def cabinets_of(self, retailer: str) -> list[dict[str, Any]]: ...
+    # events and request nonces
     def store_events(self, cabinet_id: str, events: Sequence[Event], *, now: float | None = None) -> StoreResult: ...
     def remember_nonce(self, cabinet_id: str, nonce: str, *, keep_s: float, now: float | None = None) -> bool: ...
+    def events_of(self, cabinet_id: str, types: Sequence[str], *, limit: int = 1000) -> list[dict[str, Any]]: ...
     def export_events(self) -> Iterator[dict[str, Any]]: ...
     def count_events(self) -> int: ...
+    # configuration and pickup orders (an order change bumps the configuration's version)
+    def config(self, cabinet_id: str) -> tuple[int, dict[str, Any]] | None: ...
+    def put_config(self, cabinet_id: str, document: dict[str, Any], *, now: float | None = None) -> int: ...
+    def add_order(self, cabinet_id: str, sku: str, code_hash: str, expires_at: str,
+                  *, now: float | None = None) -> str: ...
+    def open_orders(self, cabinet_id: str) -> list[dict[str, Any]]: ...
+    # commands
+    def add_command(self, cabinet_id: str, kind: str, args: dict[str, Any], *, now: float | None = None) -> str: ...
+    def command(self, command_id: str) -> dict[str, Any] | None: ...
+    def pending_commands(self, cabinet_id: str) -> list[dict[str, Any]]: ...
+    def ack_command(self, command_id: str, result: str, *, now: float | None = None) -> dict[str, Any]: ...
+    # scan-to-pay
+    def create_payment(self, cabinet_id: str, sale_id: str, amount_cents: int, currency: str, expires_at: float,
+                       *, now: float | None = None) -> tuple[dict[str, Any], bool]: ...
+    def payment(self, payment_id: str, *, now: float | None = None) -> dict[str, Any] | None: ...
+    def move_payment(self, payment_id: str, from_status: str, to_status: str,
+                     *, now: float | None = None) -> tuple[dict[str, Any], bool]: ...
     def close(self) -> None: ...
 
 
@@ -64,6 +102,11 @@ def check_cabinet_id(cabinet_id: str) -> None:
 
 
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS retailers (
+    name TEXT PRIMARY KEY,
+    token_sha256 TEXT NOT NULL UNIQUE,   -- the token itself is shown once and never stored
+    created_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS cabinets (
     id TEXT PRIMARY KEY,
     key TEXT NOT NULL,               -- hex
@@ -83,6 +126,7 @@ CREATE TABLE IF NOT EXISTS events (
     received_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_cabinet_seq ON events(cabinet_id, seq, id);
+CREATE INDEX IF NOT EXISTS events_by_cabinet_type ON events(cabinet_id, type, seq);
 CREATE TABLE IF NOT EXISTS nonces (
     cabinet_id TEXT NOT NULL,
     nonce TEXT NOT NULL,
@@ -90,6 +134,44 @@ CREATE TABLE IF NOT EXISTS nonces (
     PRIMARY KEY (cabinet_id, nonce)
 );
 CREATE INDEX IF NOT EXISTS nonces_by_age ON nonces(seen_at);
+CREATE TABLE IF NOT EXISTS configs (
+    cabinet_id TEXT PRIMARY KEY REFERENCES cabinets(id),
+    version INTEGER NOT NULL,        -- bumped by every edit and every pickup order change
+    document TEXT NOT NULL,          -- JSON without version and pickup_orders
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pickup_orders (
+    order_id TEXT PRIMARY KEY,
+    cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
+    sku TEXT NOT NULL,
+    code_hash TEXT NOT NULL,         -- scrypt of the pickup code; the code itself went to the buyer
+    expires_at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    collected_at TEXT
+);
+CREATE INDEX IF NOT EXISTS open_orders ON pickup_orders(cabinet_id) WHERE collected_at IS NULL;
+CREATE TABLE IF NOT EXISTS commands (
+    id TEXT PRIMARY KEY,
+    cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
+    kind TEXT NOT NULL,
+    args TEXT NOT NULL,              -- JSON
+    created_at TEXT NOT NULL,
+    acked_at TEXT,
+    result TEXT
+);
+CREATE INDEX IF NOT EXISTS pending_commands ON commands(cabinet_id, created_at) WHERE acked_at IS NULL;
+CREATE TABLE IF NOT EXISTS payments (
+    id TEXT PRIMARY KEY,
+    cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
+    sale_id TEXT NOT NULL,
+    amount_cents INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'expired', 'cancelled')),
+    created_at TEXT NOT NULL,
+    expires_at REAL NOT NULL,        -- unix seconds
+    updated_at TEXT NOT NULL,
+    UNIQUE (cabinet_id, sale_id)
+);
 """
 
 
@@ -110,6 +192,7 @@ class SqliteCloudStore:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA cache_size=-65536")      # 64 MiB: the id index of a big fleet stays hot
             self._conn.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise CloudStoreError(f"cannot open database {self.path}: {exc}") from None
@@ -127,12 +210,45 @@ class SqliteCloudStore:
                 raise
             self._conn.execute("COMMIT")
 
+    # --- retailers and cabinets ---------------------------------------------------------
+    def add_retailer(self, name: str, *, now: float | None = None) -> str:
+        """Register a retailer and return its API token (shown once: only its hash is kept)."""
+        if not isinstance(name, str) or not RETAILER_RE.fullmatch(name):
+            raise ValueError(f"retailer name {name!r}: use 1-64 characters from A-Z a-z 0-9 . _ - and spaces")
+        token = secrets.token_urlsafe(32)
+        try:
+            with self._write() as conn:
+                conn.execute("INSERT INTO retailers (name, token_sha256, created_at) VALUES (?, ?, ?)",
+                             (name, _token_hash(token), utc_iso(_now(now))))
+        except sqlite3.IntegrityError:
+            raise CloudStoreError(f"retailer {name!r} is already registered") from None
+        return token
+
+    def retailer_for_token(self, token: str) -> str | None:
+        with self._lock:
+            row = self._conn.execute("SELECT name FROM retailers WHERE token_sha256 = ?",
+                                     (_token_hash(token),)).fetchone()
+        return row["name"] if row else None
+
+    def _check_retailer(self, conn: sqlite3.Connection, retailer: str | None) -> None:
+        if retailer is not None and conn.execute("SELECT 1 FROM retailers WHERE name = ?", (retailer,)).fetchone() is None:
+            raise CloudStoreError(f"no retailer {retailer!r}; add it first with `kiosk-cloud retailer add {retailer}`")
+
+    def cabinets_of(self, retailer: str) -> list[dict[str, Any]]:
+        """The retailer's cabinets with their last sync and the configuration version in force."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT c.id, c.created_at, c.last_sync_at, g.version AS config_version FROM cabinets c "
+                "LEFT JOIN configs g ON g.cabinet_id = c.id WHERE c.retailer = ? ORDER BY c.id", (retailer,)).fetchall()
+        return [dict(r) for r in rows]
+
     def add_cabinet(self, cabinet_id: str, retailer: str | None = None, *, now: float | None = None) -> bytes:
         """Register a new cabinet and return its fresh 32-byte key; CabinetExistsError if already registered."""
         check_cabinet_id(cabinet_id)
         key = secrets.token_bytes(KEY_BYTES)
         try:
             with self._write() as conn:
+                self._check_retailer(conn, retailer)
                 conn.execute("INSERT INTO cabinets (id, key, retailer, created_at) VALUES (?, ?, ?, ?)",
                              (cabinet_id, key.hex(), retailer, utc_iso(_now(now))))
         except sqlite3.IntegrityError:
@@ -146,6 +262,7 @@ class SqliteCloudStore:
         if not isinstance(key, bytes) or len(key) < MIN_KEY_BYTES:
             raise ValueError(f"key for {cabinet_id!r}: expected at least {MIN_KEY_BYTES} bytes")
         with self._write() as conn:
+            self._check_retailer(conn, retailer)
             conn.execute(
                 "INSERT INTO cabinets (id, key, retailer, created_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET key = excluded.key, retailer = COALESCE(excluded.retailer, retailer)",
@@ -171,24 +288,38 @@ class SqliteCloudStore:
         received_at = utc_iso(_now(now))
         acked: list[str] = []
         conflicts: list[str] = []
-        stored = 0
+        new: dict[str, Event] = {}
         with self._write() as conn:
+            # One look-up for the whole batch, then one executemany: a batch of 1000 is one round of work.
+            owners = dict(conn.execute("SELECT id, cabinet_id FROM events WHERE id IN "
+                                       "(SELECT value FROM json_each(?))", (json.dumps([e.id for e in events]),)))
             for event in events:
-                cursor = conn.execute(
-                    "INSERT INTO events (id, cabinet_id, seq, type, schema_version, wall_time, mono_time, payload,"
-                    " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
-                    (event.id, cabinet_id, event.seq, event.type, event.schema_version, event.wall_time,
-                     event.mono_time, dumps(event.payload).decode(), received_at))
-                if cursor.rowcount == 1:
-                    stored += 1
+                owner = owners.get(event.id, cabinet_id if event.id in new else None)
+                if owner is None:
+                    new[event.id] = event
                     acked.append(event.id)
-                    continue
-                owner = conn.execute("SELECT cabinet_id FROM events WHERE id = ?", (event.id,)).fetchone()[0]
-                target = acked if owner == cabinet_id else conflicts
-                if event.id not in target:     # the same id twice in one batch is acked once
-                    target.append(event.id)
+                elif event.id not in acked and event.id not in conflicts:   # the same id twice is acked once
+                    (acked if owner == cabinet_id else conflicts).append(event.id)
+            conn.executemany(
+                "INSERT INTO events (id, cabinet_id, seq, type, schema_version, wall_time, mono_time, payload,"
+                " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(e.id, cabinet_id, e.seq, e.type, e.schema_version, e.wall_time, e.mono_time,
+                  dumps(e.payload).decode(), received_at) for e in new.values()])
+            for event in new.values():
+                if event.type == "pickup.completed":
+                    self._collect_order(conn, cabinet_id, event.payload["order_id"], received_at)
             conn.execute("UPDATE cabinets SET last_sync_at = ? WHERE id = ?", (received_at, cabinet_id))
-        return StoreResult(acked=acked, stored=stored, conflicts=conflicts)
+        return StoreResult(acked=acked, stored=len(new), conflicts=conflicts)
+
+    def _collect_order(self, conn: sqlite3.Connection, cabinet_id: str, order_id: str, at: str) -> None:
+        """A collected order leaves the configuration the cabinets download."""
+        if conn.execute("UPDATE pickup_orders SET collected_at = ? WHERE order_id = ? AND cabinet_id = ? "
+                        "AND collected_at IS NULL", (at, order_id, cabinet_id)).rowcount:
+            self._bump_config(conn, cabinet_id, at)
+
+    @staticmethod
+    def _bump_config(conn: sqlite3.Connection, cabinet_id: str, at: str) -> None:
+        conn.execute("UPDATE configs SET version = version + 1, updated_at = ? WHERE cabinet_id = ?", (at, cabinet_id))
 
     def remember_nonce(self, cabinet_id: str, nonce: str, *, keep_s: float, now: float | None = None) -> bool:
         """Record a request nonce; False if this cabinet already used it. Forgets nonces older than keep_s."""
@@ -219,13 +350,131 @@ class SqliteCloudStore:
             last = rows[-1]
             after = (last["cabinet_id"], last["seq"], last["id"])
 
+    def events_of(self, cabinet_id: str, types: Sequence[str], *, limit: int = 1000) -> list[dict[str, Any]]:
+        """The cabinet's events of these types, oldest first, at most the newest ``limit``."""
+        marks = ", ".join("?" * len(types))
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT * FROM (SELECT * FROM events WHERE cabinet_id = ? AND type IN ({marks}) "
+                f"ORDER BY seq DESC LIMIT ?) ORDER BY seq", (cabinet_id, *types, limit)).fetchall()
+        return [{**dict(r), "payload": json.loads(r["payload"])} for r in rows]
+
     def count_events(self) -> int:
         with self._lock:
             return self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
 
+    # --- configuration and pickup orders ------------------------------------------------
+    def config(self, cabinet_id: str) -> tuple[int, dict[str, Any]] | None:
+        with self._lock:
+            row = self._conn.execute("SELECT version, document FROM configs WHERE cabinet_id = ?",
+                                     (cabinet_id,)).fetchone()
+        return (row["version"], json.loads(row["document"])) if row else None
+
+    def put_config(self, cabinet_id: str, document: dict[str, Any], *, now: float | None = None) -> int:
+        """Store the cabinet's configuration (validation is the caller's); returns its new version."""
+        at = utc_iso(_now(now))
+        with self._write() as conn:
+            if conn.execute("SELECT 1 FROM cabinets WHERE id = ?", (cabinet_id,)).fetchone() is None:
+                raise NotFound(f"no cabinet {cabinet_id!r}")
+            conn.execute("INSERT INTO configs (cabinet_id, version, document, updated_at) VALUES (?, 1, ?, ?) "
+                         "ON CONFLICT(cabinet_id) DO UPDATE SET version = version + 1, document = excluded.document, "
+                         "updated_at = excluded.updated_at", (cabinet_id, dumps(document).decode(), at))
+            return conn.execute("SELECT version FROM configs WHERE cabinet_id = ?", (cabinet_id,)).fetchone()[0]
+
+    def add_order(self, cabinet_id: str, sku: str, code_hash: str, expires_at: str,
+                  *, now: float | None = None) -> str:
+        order_id = str(uuid.uuid4())
+        at = utc_iso(_now(now))
+        with self._write() as conn:
+            conn.execute("INSERT INTO pickup_orders (order_id, cabinet_id, sku, code_hash, expires_at, created_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?)", (order_id, cabinet_id, sku, code_hash, expires_at, at))
+            self._bump_config(conn, cabinet_id, at)
+        return order_id
+
+    def open_orders(self, cabinet_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._conn.execute("SELECT order_id, sku, code_hash, expires_at FROM pickup_orders "
+                                      "WHERE cabinet_id = ? AND collected_at IS NULL ORDER BY created_at, order_id",
+                                      (cabinet_id,)).fetchall()
+        return [dict(r) for r in rows]
+
+    # --- commands -----------------------------------------------------------------------
+    def add_command(self, cabinet_id: str, kind: str, args: dict[str, Any], *, now: float | None = None) -> str:
+        command_id = str(uuid.uuid4())
+        with self._write() as conn:
+            conn.execute("INSERT INTO commands (id, cabinet_id, kind, args, created_at) VALUES (?, ?, ?, ?, ?)",
+                         (command_id, cabinet_id, kind, dumps(args).decode(), utc_iso(_now(now))))
+        return command_id
+
+    def command(self, command_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
+        return _command(row) if row else None
+
+    def pending_commands(self, cabinet_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM commands WHERE cabinet_id = ? AND acked_at IS NULL "
+                                      "ORDER BY created_at, id", (cabinet_id,)).fetchall()
+        return [_command(r) for r in rows]
+
+    def ack_command(self, command_id: str, result: str, *, now: float | None = None) -> dict[str, Any]:
+        """Record the cabinet's acknowledgement once; a repeated ack changes nothing and gets the same record."""
+        with self._write() as conn:
+            conn.execute("UPDATE commands SET acked_at = ?, result = ? WHERE id = ? AND acked_at IS NULL",
+                         (utc_iso(_now(now)), result, command_id))
+            row = conn.execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no command {command_id!r}")
+        return _command(row)
+
+    # --- scan-to-pay ----------------------------------------------------------------------
+    def create_payment(self, cabinet_id: str, sale_id: str, amount_cents: int, currency: str, expires_at: float,
+                       *, now: float | None = None) -> tuple[dict[str, Any], bool]:
+        """A pending payment for the sale; the same sale again returns the existing one (created=False)."""
+        at = utc_iso(_now(now))
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO payments (id, cabinet_id, sale_id, amount_cents, currency, status, created_at, expires_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT(cabinet_id, sale_id) DO NOTHING",
+                (str(uuid.uuid4()), cabinet_id, sale_id, amount_cents, currency, at, expires_at, at))
+            row = conn.execute("SELECT * FROM payments WHERE cabinet_id = ? AND sale_id = ?",
+                               (cabinet_id, sale_id)).fetchone()
+        if (row["amount_cents"], row["currency"]) != (amount_cents, currency):
+            raise Conflict(f"sale {sale_id!r} already has a payment of {row['amount_cents']} {row['currency']}")
+        return dict(row), cursor.rowcount == 1
+
+    def payment(self, payment_id: str, *, now: float | None = None) -> dict[str, Any] | None:
+        """The payment, moved to ``expired`` first if it is pending past its expiry."""
+        with self._write() as conn:
+            conn.execute("UPDATE payments SET status = 'expired', updated_at = ? WHERE id = ? AND status = 'pending' "
+                         "AND expires_at < ?", (utc_iso(_now(now)), payment_id, _now(now)))
+            row = conn.execute("SELECT * FROM payments WHERE id = ?", (payment_id,)).fetchone()
+        return dict(row) if row else None
+
+    def move_payment(self, payment_id: str, from_status: str, to_status: str,
+                     *, now: float | None = None) -> tuple[dict[str, Any], bool]:
+        """Change the status if it is ``from_status`` (and, if pending, not expired); returns the record as it
+        is afterwards and whether this call changed it."""
+        current = self.payment(payment_id, now=now)
+        if current is None:
+            raise NotFound(f"no payment {payment_id!r}")
+        with self._write() as conn:
+            changed = conn.execute("UPDATE payments SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
+                                   (to_status, utc_iso(_now(now)), payment_id, from_status)).rowcount == 1
+            return dict(conn.execute("SELECT * FROM payments WHERE id = ?", (payment_id,)).fetchone()), changed
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _command(row: sqlite3.Row) -> dict[str, Any]:
+    return {**dict(row), "args": json.loads(row["args"])}
+
+
+def _token_hash(token: str) -> str:
+    # Tokens are 256 random bits, so a plain hash is enough (no dictionary to attack).
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _now(now: float | None) -> float:

@@ -4,20 +4,38 @@ tables the firmware keeps beside it, written in the same transactions.
 WAL mode. Ordinary commits use synchronous=NORMAL; a transaction that records
 money is opened ``durable=True`` and commits with synchronous=FULL, so the
 WAL is on disk before the caller goes on to energize a relay.
+
+Retention: events the cloud acknowledged are pruned after a configurable age;
+events it refused for good move to ``dead_letters``. Unsent events are never
+deleted. The outbox has a size limit: an ``alarm`` event is raised when the
+backlog crosses ``alarm_pending`` (well before the limit), and at
+``max_pending`` only low-value events (SHEDDABLE_EVENTS) are refused, so a sale
+is never lost to a full outbox. A full disk makes SQLite roll the transaction
+back (StorageFull); it never corrupts the database.
 """
 from __future__ import annotations
 
 import json
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import sqlite_utils
 
-from sync_client.schema import MONEY_EVENTS, Event, new_event_id, utc_now_iso, validate_payload
+from sync_client.schema import (
+    MONEY_EVENTS,
+    SCHEMA_VERSION,
+    SHEDDABLE_EVENTS,
+    Event,
+    new_event_id,
+    utc_iso,
+    utc_now_iso,
+    validate_payload,
+)
 
 EVENTS_DDL = """
 CREATE TABLE IF NOT EXISTS events (
@@ -31,11 +49,52 @@ CREATE TABLE IF NOT EXISTS events (
     sent_at TEXT
 );
 CREATE INDEX IF NOT EXISTS events_unsent ON events(seq) WHERE sent_at IS NULL;
+CREATE INDEX IF NOT EXISTS events_sent_at ON events(sent_at) WHERE sent_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS dead_letters (
+    seq INTEGER PRIMARY KEY,                 -- the event's own seq: the cloud sees a gap there, and why
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    schema_version INTEGER NOT NULL,
+    wall_time TEXT NOT NULL,
+    mono_time REAL NOT NULL,
+    payload TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    rejected_at TEXT NOT NULL
+);
 """
+DEFAULT_MAX_PENDING = 500_000
+_ENVELOPE = "SELECT seq, id, type, schema_version, wall_time, mono_time, payload FROM events "
 
 
 class NotDurable(RuntimeError):
     """A money event appended in a transaction that was not opened durable."""
+
+
+class OutboxFull(RuntimeError):
+    """A low-value event refused because the backlog reached ``max_pending``."""
+
+
+class StorageFull(RuntimeError):
+    """The disk (or the database's page limit) is full; the transaction was rolled back whole."""
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    event: Event
+    reason: str
+    rejected_at: str
+
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    pending: int
+    dead_letters: int
+    max_pending: int
+    alarm_pending: int
+
+    @property
+    def filling(self) -> bool:
+        return self.pending >= self.alarm_pending
 
 
 @dataclass
@@ -43,16 +102,22 @@ class Transaction:
     db: sqlite_utils.Database
     cabinet_id: str
     durable: bool
+    outbox: Outbox | None = None
+    appended: int = field(default=0)
+    raised_alarm: bool = field(default=False)
 
     def append(self, event_type: str, payload: dict[str, Any]) -> Event:
         """Append one event; it commits or rolls back with everything else in this transaction."""
         validate_payload(event_type, payload)
         if event_type in MONEY_EVENTS and not self.durable:
             raise NotDurable(f"{event_type} must be appended in a durable transaction")
+        if self.outbox is not None:
+            self.outbox._admit(self, event_type)
         event_id, wall, mono = new_event_id(), utc_now_iso(), time.monotonic()
         cursor = self.db.conn.execute(
-            "INSERT INTO events (id, type, schema_version, wall_time, mono_time, payload) VALUES (?, ?, 1, ?, ?, ?)",
-            (event_id, event_type, wall, mono, json.dumps(payload, sort_keys=True)))
+            "INSERT INTO events (id, type, schema_version, wall_time, mono_time, payload) VALUES (?, ?, ?, ?, ?, ?)",
+            (event_id, event_type, SCHEMA_VERSION, wall, mono, json.dumps(payload, sort_keys=True)))
+        self.appended += 1
         return Event(id=event_id, cabinet_id=self.cabinet_id, seq=cursor.lastrowid, type=event_type,
                      wall_time=wall, mono_time=mono, payload=payload)
 
@@ -61,9 +126,15 @@ class Transaction:
 
 
 class Outbox:
-    def __init__(self, path: Path | str, cabinet_id: str) -> None:
+    def __init__(self, path: Path | str, cabinet_id: str, *, max_pending: int = DEFAULT_MAX_PENDING,
+                 alarm_pending: int | None = None) -> None:
+        if max_pending < 1:
+            raise ValueError(f"max_pending: expected at least 1, got {max_pending}")
         self.path = Path(path)
         self.cabinet_id = cabinet_id
+        self.max_pending = max_pending
+        # Half the limit by default: at a few hundred events a day that is months of warning.
+        self.alarm_pending = alarm_pending if alarm_pending is not None else max_pending // 2
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing commits behind our back.
         conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         self.db = sqlite_utils.Database(conn)
@@ -71,9 +142,12 @@ class Outbox:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=5000")
         conn.executescript(EVENTS_DDL)
-        self._listeners: list = []
+        self._listeners: list[Callable[[], None]] = []
+        # Counted once here, then kept in step by append/mark_sent: pending_count() is on every status poll.
+        self._pending = conn.execute("SELECT count(*) FROM events WHERE sent_at IS NULL").fetchone()[0]
+        self._alarm_raised = False
 
-    def on_append(self, callback) -> None:
+    def on_append(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` after every commit that appended events (wakes the uploader)."""
         self._listeners.append(callback)
 
@@ -82,49 +156,123 @@ class Outbox:
         conn = self.db.conn
         if durable:
             conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("BEGIN IMMEDIATE")
-        tx = Transaction(self.db, self.cabinet_id, durable)
-        before = conn.total_changes
         try:
-            yield tx
-        except BaseException:
-            conn.execute("ROLLBACK")
+            conn.execute("BEGIN IMMEDIATE")
+            tx = Transaction(self.db, self.cabinet_id, durable, self)
+            try:
+                yield tx
+                conn.execute("COMMIT")
+            except BaseException:
+                if tx.raised_alarm:         # the alarm rolls back too: raise it again next time
+                    self._alarm_raised = False
+                if conn.in_transaction:     # SQLite rolls back by itself on some errors, e.g. SQLITE_FULL
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            if _is_full(exc):
+                raise StorageFull(f"{self.path}: {exc}; the transaction was rolled back") from exc
             raise
-        else:
-            conn.execute("COMMIT")
         finally:
             if durable:
                 conn.execute("PRAGMA synchronous=NORMAL")
-        if conn.total_changes != before:
+        if tx.appended:
+            self._pending += tx.appended
             for callback in self._listeners:
                 callback()
+
+    def _admit(self, tx: Transaction, event_type: str) -> None:
+        """Apply the size limit to one append and raise the alarm once when the backlog crosses it."""
+        backlog = self._pending + tx.appended + 1     # with this event
+        if backlog > self.max_pending and event_type in SHEDDABLE_EVENTS:
+            raise OutboxFull(f"outbox holds {backlog - 1} unsent events (limit {self.max_pending}); "
+                             f"{event_type} refused to keep room for sales")
+        if backlog < self.alarm_pending:
+            self._alarm_raised = False
+        elif not self._alarm_raised and event_type != "alarm":
+            self._alarm_raised = tx.raised_alarm = True
+            tx.append("alarm", {"kind": "outbox_filling",
+                                "detail": f"{backlog} unsent events; limit {self.max_pending}",
+                                "pending": backlog, "max_pending": self.max_pending})
 
     def append(self, event_type: str, payload: dict[str, Any]) -> Event:
         """One event in its own transaction (durable if it records money)."""
         with self.transaction(durable=event_type in MONEY_EVENTS) as tx:
             return tx.append(event_type, payload)
 
+    def _event(self, row: tuple) -> Event:
+        return Event(id=row[1], cabinet_id=self.cabinet_id, seq=row[0], type=row[2], schema_version=row[3],
+                     wall_time=row[4], mono_time=row[5], payload=json.loads(row[6]))
+
     def _select(self, where: str, params: tuple) -> list[Event]:
-        rows = self.db.conn.execute(
-            "SELECT seq, id, type, schema_version, wall_time, mono_time, payload FROM events " + where,
-            params).fetchall()
-        return [Event(id=r[1], cabinet_id=self.cabinet_id, seq=r[0], type=r[2], schema_version=r[3],
-                      wall_time=r[4], mono_time=r[5], payload=json.loads(r[6])) for r in rows]
+        return [self._event(r) for r in self.db.conn.execute(_ENVELOPE + where, params).fetchall()]
 
     def pending(self, limit: int) -> list[Event]:
         return self._select("WHERE sent_at IS NULL ORDER BY seq LIMIT ?", (limit,))
 
+    def pending_json(self, limit: int, max_bytes: int, *, after_seq: int = 0) -> list[tuple[int, str, bytes]]:
+        """The oldest unsent events after ``after_seq`` as (seq, id, JSON object), without re-encoding their
+        payloads: what the uploader sends. At most ``limit`` events and ``max_bytes`` of JSON, but at least one."""
+        rows = self.db.conn.execute(_ENVELOPE + "WHERE sent_at IS NULL AND seq > ? ORDER BY seq LIMIT ?",
+                                    (after_seq, limit)).fetchall()
+        cabinet = json.dumps(self.cabinet_id)
+        out: list[tuple[int, str, bytes]] = []
+        size = 0
+        for seq, event_id, type_, version, wall, mono, payload in rows:
+            # Keys in sorted order, as schema.dumps writes them; the payload is stored as JSON already.
+            text = (f'{{"cabinet_id":{cabinet},"id":"{event_id}","mono_time":{mono!r},"payload":{payload},'
+                    f'"schema_version":{version},"seq":{seq},"type":{json.dumps(type_)},"wall_time":"{wall}"}}'
+                    ).encode()
+            size += len(text) + 1
+            if out and size > max_bytes:
+                break
+            out.append((seq, event_id, text))
+        return out
+
     def mark_sent(self, event_ids: list[str]) -> int:
+        """Record the cloud's acknowledgement; only unsent events change. Returns how many did."""
         if not event_ids:
             return 0
-        now = utc_now_iso()
         with self.transaction() as tx:
-            cursor = tx.db.conn.executemany(
-                "UPDATE events SET sent_at = ? WHERE id = ? AND sent_at IS NULL", [(now, i) for i in event_ids])
-            return cursor.rowcount
+            cursor = tx.execute("UPDATE events SET sent_at = ? WHERE id IN (SELECT value FROM json_each(?)) "
+                                "AND sent_at IS NULL", (utc_now_iso(), json.dumps(event_ids)))
+        self._pending -= cursor.rowcount
+        return cursor.rowcount
+
+    def dead_letter(self, rejections: dict[str, str]) -> int:
+        """Move unsent events the cloud refused for good (id -> reason) to ``dead_letters``."""
+        if not rejections:
+            return 0
+        now = utc_now_iso()
+        moved = 0
+        with self.transaction() as tx:
+            for event_id, reason in rejections.items():
+                moved += tx.execute(
+                    "INSERT INTO dead_letters (seq, id, type, schema_version, wall_time, mono_time, payload, reason,"
+                    " rejected_at) SELECT seq, id, type, schema_version, wall_time, mono_time, payload, ?, ? "
+                    "FROM events WHERE id = ? AND sent_at IS NULL", (reason, now, event_id)).rowcount
+                tx.execute("DELETE FROM events WHERE id = ? AND sent_at IS NULL", (event_id,))
+        self._pending -= moved
+        return moved
+
+    def dead_letters(self) -> list[DeadLetter]:
+        rows = self.db.conn.execute(
+            "SELECT seq, id, type, schema_version, wall_time, mono_time, payload, reason, rejected_at "
+            "FROM dead_letters ORDER BY seq").fetchall()
+        return [DeadLetter(self._event(r[:7]), r[7], r[8]) for r in rows]
+
+    def prune_sent(self, older_than_s: float, *, now: float | None = None) -> int:
+        """Delete acknowledged events sent more than ``older_than_s`` ago; unsent ones are never touched."""
+        cutoff = utc_iso((time.time() if now is None else now) - older_than_s)
+        with self.transaction() as tx:
+            return tx.execute("DELETE FROM events WHERE sent_at IS NOT NULL AND sent_at < ?", (cutoff,)).rowcount
 
     def pending_count(self) -> int:
-        return self.db.conn.execute("SELECT count(*) FROM events WHERE sent_at IS NULL").fetchone()[0]
+        return self._pending
+
+    def status(self) -> OutboxStatus:
+        dead = self.db.conn.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+        return OutboxStatus(pending=self._pending, dead_letters=dead, max_pending=self.max_pending,
+                            alarm_pending=self.alarm_pending)
 
     def events(self, event_type: str | None = None) -> list[Event]:
         """Every stored event (sent or not), oldest first: for status screens and tests."""
@@ -134,3 +282,7 @@ class Outbox:
 
     def close(self) -> None:
         self.db.conn.close()
+
+
+def _is_full(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc)

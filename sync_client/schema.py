@@ -10,35 +10,66 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 SCHEMA_VERSION = 1
 MAX_SEQ = 2**63 - 1          # SQLite's INTEGER range, on both sides
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 WALL_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 
 # Event type -> required payload fields and their JSON types.
 # Optional fields may be present too; unknown event types are rejected.
+# Adding a type or an optional field keeps SCHEMA_VERSION; changing a required field bumps it.
+_STR_OR_NULL = (str, type(None))
+_NUMBER = (int, float)
 EVENT_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
+    # money and the sale
     "payment.approved": {"sale_id": str, "sku": str, "amount_cents": int, "currency": str,
-                         "method": str, "receipt_no": (str, type(None)), "trace_no": (str, type(None))},
+                         "method": str, "receipt_no": _STR_OR_NULL, "trace_no": _STR_OR_NULL},
     "payment.failed": {"sale_id": str, "sku": str, "amount_cents": int, "currency": str,
                        "method": str, "outcome": str},
-    "door.unlocked": {"reason": str, "seconds": (int, float)},
-    "door.opened": {"authorized": bool},
-    "door.closed": {"open_s": (int, float)},
     "sale.completed": {"sale_id": str, "sku": str, "amount_cents": int, "currency": str,
                        "door_opened_at": str, "door_closed_at": str},
     "sale.unclaimed": {"sale_id": str, "sku": str, "amount_cents": int, "currency": str, "action": str},
+    # the door
+    "door.unlocked": {"reason": str, "seconds": _NUMBER},
+    "door.opened": {"authorized": bool},
+    "door.closed": {"open_s": _NUMBER},
+    # readers
     "card.read": {"uid": str},
     "code.scanned": {"text": str, "source": str},
-    "device.fault": {"device": str, "detail": str},
+    # pickup of an online order, restock and stock counts
+    "pickup.completed": {"order_id": str, "sku": str},
+    "pickup.refused": {"reason": str},
+    "restock.recorded": {"sku": str, "added": int, "count": int, "staff_uid": _STR_OR_NULL},
+    "stock.changed": {"sku": str, "count": int, "reason": str},
+    # service
+    "repair.ticket": {"ticket_id": str, "device": str, "detail": str, "status": str},
     "alarm": {"kind": str, "detail": str},
+    "device.fault": {"device": str, "detail": str},
     "heartbeat": {},
+    "ad.impression": {"ad_id": str, "shown_s": _NUMBER},
+    # what the cabinet did with what the cloud sent down
+    "config.applied": {"version": int, "etag": str},
+    "config.rejected": {"version": (int, type(None)), "etag": str, "reason": str},
+    "command.applied": {"command_id": str, "kind": str, "result": str},
 }
 
 # Events that record money: committed with synchronous=FULL before anything physical happens.
-MONEY_EVENTS = frozenset({"payment.approved", "sale.completed", "sale.unclaimed"})
+MONEY_EVENTS = frozenset({"payment.approved", "sale.completed", "sale.unclaimed", "pickup.completed"})
+# Events a full outbox may refuse (OutboxFull) so that money and alarms keep their room.
+SHEDDABLE_EVENTS = frozenset({"heartbeat", "ad.impression", "card.read", "code.scanned"})
+
+
+# Commands the cloud queues for a cabinet (GET /v1/commands): kind -> required args.
+COMMAND_KINDS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "unlock": {"seconds": _NUMBER, "reason": str},     # e.g. the retailer opens the door remotely
+    "refresh_config": {},                               # pull the configuration now
+    "restart": {},                                      # restart the cabinet service when idle
+}
+MAX_UNLOCK_COMMAND_S = 30
 
 
 class SchemaError(ValueError):
@@ -74,6 +105,9 @@ def utc_now_iso() -> str:
 
 
 def _check(value: Any, expected: type | tuple[type, ...], where: str) -> None:
+    # Exact JSON types first: the cloud checks every field of every event it ingests.
+    if type(value) is expected or type(expected) is tuple and type(value) in expected:
+        return
     # bool is an int in Python; JSON keeps them apart, and so do we.
     expected_t = expected if isinstance(expected, tuple) else (expected,)
     if isinstance(value, bool) and bool not in expected_t:
@@ -97,25 +131,39 @@ def validate_payload(event_type: str, payload: Any, where: str = "payload") -> N
         _check(payload[key], expected, f"{where}.{key}")
 
 
+def validate_command(kind: Any, args: Any) -> None:
+    """A command as the cloud queues it and the cabinet receives it; SchemaError names the bad field."""
+    if kind not in COMMAND_KINDS:
+        raise SchemaError(f"kind: unknown command {kind!r} (known: {', '.join(COMMAND_KINDS)})")
+    if not isinstance(args, dict):
+        raise SchemaError(f"args: expected object, got {type(args).__name__}")
+    for key, expected in COMMAND_KINDS[kind].items():
+        if key not in args:
+            raise SchemaError(f"args.{key}: required for {kind}")
+        _check(args[key], expected, f"args.{key}")
+    if kind == "unlock" and not 0 < args["seconds"] <= MAX_UNLOCK_COMMAND_S:
+        raise SchemaError(f"args.seconds: expected more than 0 and at most {MAX_UNLOCK_COMMAND_S}")
+
+
+_ENVELOPE: dict[str, type | tuple[type, ...]] = {
+    "id": str, "cabinet_id": str, "seq": int, "type": str, "wall_time": str,
+    "mono_time": (int, float), "payload": dict, "schema_version": int,
+}
+
+
 def event_from_json(data: Any) -> Event:
     """Parse one event from its JSON form, raising SchemaError naming the bad field."""
     if not isinstance(data, dict):
         raise SchemaError(f"event: expected object, got {type(data).__name__}")
-    spec: dict[str, type | tuple[type, ...]] = {
-        "id": str, "cabinet_id": str, "seq": int, "type": str, "wall_time": str,
-        "mono_time": (int, float), "payload": dict, "schema_version": int,
-    }
-    for key, expected in spec.items():
-        if key not in data:
-            raise SchemaError(f"{key}: required")
+    if data.keys() != _ENVELOPE.keys():
+        for key in _ENVELOPE:
+            if key not in data:
+                raise SchemaError(f"{key}: required")
+        raise SchemaError(f"{min(data.keys() - _ENVELOPE.keys())}: unknown field")
+    for key, expected in _ENVELOPE.items():
         _check(data[key], expected, key)
-    unknown = set(data) - set(spec)
-    if unknown:
-        raise SchemaError(f"{sorted(unknown)[0]}: unknown field")
-    try:
-        uuid.UUID(data["id"])
-    except ValueError:
-        raise SchemaError(f"id: not a UUID: {data['id']!r}") from None
+    if not UUID_RE.fullmatch(data["id"]):
+        raise SchemaError(f"id: not a UUID like 0b5e1d8e-5c1f-4a57-9d38-0a6f3f7f4a11: {data['id'][:40]!r}")
     if not 1 <= data["seq"] <= MAX_SEQ:
         raise SchemaError(f"seq: must be between 1 and {MAX_SEQ}")
     if not WALL_TIME_RE.fullmatch(data["wall_time"]):
@@ -158,5 +206,9 @@ def verify_signature(key: bytes, headers: Mapping[str, str], method: str, path: 
     return hmac.compare_digest(expected, headers.get(HDR_SIGNATURE, ""))
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)   # built once: json.dumps with options builds one a call
+
+
 def dumps(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
+    """Canonical compact JSON: what is signed, stored and compared."""
+    return _ENCODER.encode(data).encode()

@@ -42,6 +42,7 @@ class Cloud:
     clock: Clock
     session: aiohttp.ClientSession
     keys: dict[str, bytes]
+    tokens: dict[str, str]          # retailer name -> API token
 
     async def post(self, events: list | None = None, *, body: bytes | None = None, cabinet_id: str = CAB,
                    key: bytes | None = None, signed_at: float | None = None, nonce: str | None = None,
@@ -56,3 +57,19 @@ class Cloud:
         async with self.session.post(self.url + "/v1/events", data=body, headers=headers) as resp:
             text = await resp.text()
             return Reply(resp.status, json.loads(text) if resp.content_type == "application/json" else text)
+
+    async def signed(self, method: str, path: str, body: Any = None, *, cabinet_id: str = CAB,
+                     signed_at: float | None = None, nonce: str | None = None) -> Reply:
+        """Any device API request, signed as ``cabinet_id``."""
+        data = dumps(body) if body is not None else b""
+        headers = sign_request(self.keys[cabinet_id], cabinet_id, method, path, data,
+                               now=self.clock.t if signed_at is None else signed_at, nonce=nonce)
+        async with self.session.request(method, self.url + path, data=data, headers=headers) as resp:
+            text = await resp.text()
+            return Reply(resp.status, json.loads(text) if resp.content_type == "application/json" else text)
+
+    async def retailer(self, method: str, path: str, body: Any = None, *, token: str | None = None,
+                       retailer: str = "shop-a") -> Reply:
+        headers = {"Authorization": f"Bearer {token if token is not None else self.tokens[retailer]}"}
+        async with self.session.request(method, self.url + path, json=body, headers=headers) as resp:
+            return Reply(resp.status, await resp.json())

@@ -7,9 +7,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.cloud.cloud_helpers import CAB, OTHER, Clock, Cloud
 from cloud_stub.server import start_cloud
 from cloud_stub.store import SqliteCloudStore
+from tests.cloud.cloud_helpers import CAB, OTHER, Clock, Cloud
 
 
 @pytest.fixture
@@ -22,8 +22,9 @@ def store(tmp_path: Path) -> Iterator[SqliteCloudStore]:
 @pytest.fixture
 async def cloud(store: SqliteCloudStore) -> AsyncIterator[Cloud]:
     clock = Clock()
+    tokens = {"shop-a": store.add_retailer("shop-a"), "shop-b": store.add_retailer("shop-b")}
     keys = {CAB: store.add_cabinet(CAB, "shop-a"), OTHER: store.add_cabinet(OTHER, "shop-b")}
-    runner, url = await start_cloud(store, now=clock)
+    runner, url = await start_cloud(store, now=clock, simulate_payments=True)
     async with aiohttp.ClientSession() as session:
-        yield Cloud(url, store, clock, session, keys)
+        yield Cloud(url, store, clock, session, keys, tokens)
     await runner.cleanup()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.cloud.cloud_helpers import make_event
 from sync_client.schema import dumps, sign_request
+from tests.cloud.cloud_helpers import make_event
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 30
@@ -43,7 +43,11 @@ async def test_serve_add_ingest_and_export_end_to_end(tmp_path: Path) -> None:
         assert match and int(match[2]) > 0, line
         url = match[1]
 
-        # Registered while the server runs: the server reads keys from the shared database.
+        # Registered while the server runs: the server reads keys and tokens from the shared database.
+        code, out, err = await kiosk_cloud("retailer", "add", "shop-a", "--db", db)
+        assert (code, err) == (0, "")
+        token = out.strip()
+        assert re.fullmatch(r"[A-Za-z0-9_-]{40,}", token)
         code, out, err = await kiosk_cloud("cabinet", "add", "cab-7", "--retailer", "shop-a", "--db", db)
         assert (code, err) == (0, "")
         assert re.fullmatch(r"[0-9a-f]{64}\n", out)
@@ -53,6 +57,9 @@ async def test_serve_add_ingest_and_export_end_to_end(tmp_path: Path) -> None:
         async with aiohttp.ClientSession() as session:
             first = await post(session, url, key, "cab-7", events)
             replay = await post(session, url, key, "cab-7", events)
+            async with session.get(url + "/v1/retailer/cabinets", headers={"Authorization": f"Bearer {token}"}) as r:
+                assert r.status == 200
+                assert [c["id"] for c in (await r.json())["cabinets"]] == ["cab-7"]
         assert first == replay == {"acked": [e["id"] for e in events], "rejected": []}
 
         server.send_signal(signal.SIGTERM)
@@ -80,6 +87,8 @@ async def test_errors_are_one_clear_line_and_a_nonzero_exit(tmp_path: Path) -> N
     cases = [
         (("cabinet", "add", "cab-1", "--db", db), "already registered"),
         (("cabinet", "add", "cab 1", "--db", db), "cabinet id 'cab 1'"),
+        (("cabinet", "add", "cab-3", "--retailer", "nobody", "--db", db), "no retailer 'nobody'"),
+        (("retailer", "add", "", "--db", db), "retailer name ''"),
         (("cabinet", "add", "cab-2", "--db", tmp_path / "no-such-dir" / "c.db"), "cannot open database"),
         (("export", "--db", tmp_path / "absent.db"), "no database at"),
         (("export", "--db", not_sqlite), "not a database"),

@@ -11,10 +11,10 @@ import aiohttp
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.cloud.cloud_helpers import CAB, OTHER, make_event
 from cloud_stub.server import start_cloud
 from cloud_stub.store import SqliteCloudStore
 from sync_client.schema import sign_request
+from tests.cloud.cloud_helpers import CAB, OTHER, make_event
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),

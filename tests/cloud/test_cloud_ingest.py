@@ -6,10 +6,17 @@ import logging
 
 import pytest
 
-from tests.cloud.cloud_helpers import CAB, OTHER, START, Cloud, make_event
 from cloud_stub.app import MAX_BODY_BYTES
-from sync_client.schema import (HDR_CABINET, HDR_NONCE, HDR_SIGNATURE, HDR_TIMESTAMP, SIGNATURE_WINDOW_S, dumps,
-                                sign_request)
+from sync_client.schema import (
+    HDR_CABINET,
+    HDR_NONCE,
+    HDR_SIGNATURE,
+    HDR_TIMESTAMP,
+    SIGNATURE_WINDOW_S,
+    dumps,
+    sign_request,
+)
+from tests.cloud.cloud_helpers import CAB, OTHER, START, Cloud, make_event
 
 SALE = {"sale_id": "s-1", "sku": "ebike-1", "amount_cents": 149900, "currency": "EUR", "method": "card",
         "receipt_no": "0042", "trace_no": None}

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.cloud.cloud_helpers import CAB, OTHER, make_event
 from cloud_stub.store import CabinetExistsError, CloudStoreError, SqliteCloudStore
 from sync_client.schema import event_from_json
+from tests.cloud.cloud_helpers import CAB, OTHER, make_event
 
 
 def events(*seqs: int, cabinet_id: str = CAB):
@@ -17,6 +17,9 @@ def events(*seqs: int, cabinet_id: str = CAB):
 
 
 def test_add_cabinet_makes_a_fresh_key_and_refuses_a_second_registration(store: SqliteCloudStore) -> None:
+    with pytest.raises(CloudStoreError, match="no retailer 'shop-a'"):
+        store.add_cabinet(CAB, "shop-a")
+    store.add_retailer("shop-a")
     key = store.add_cabinet(CAB, "shop-a")
     assert len(key) == 32 and store.cabinet_key(CAB) == key
     assert store.add_cabinet(OTHER) != key
@@ -33,6 +36,7 @@ def test_cabinet_ids_must_be_plain(store: SqliteCloudStore, bad_id: str) -> None
 
 
 def test_set_cabinet_key_registers_or_replaces_the_key_and_keeps_the_rest(store: SqliteCloudStore) -> None:
+    store.add_retailer("shop-a")
     store.set_cabinet_key(CAB, b"a" * 32, retailer="shop-a")
     store.store_events(CAB, events(1))
     store.set_cabinet_key(CAB, b"b" * 32)

@@ -1,0 +1,122 @@
+"""What the cloud's request handlers share: the store on its worker thread, the clock,
+``Refused`` and the middleware that turns it into a JSON error, strict JSON parsing.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from cloud_stub.store import CloudStore, Conflict, NotFound
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+# Who made the request, once authenticated ("cabinet cab-1", "retailer shop-a"): for the refusal log.
+CALLER = web.RequestKey("caller", str)
+
+log = logging.getLogger("cloud_stub")
+T = TypeVar("T")
+
+
+class Refused(Exception):
+    """A request the API turns down as a whole; nothing of it is stored."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Core:
+    """What every handler shares: the store (on its own worker thread) and the clock."""
+
+    def __init__(self, store: CloudStore, now: Callable[[], float]) -> None:
+        self.store = store
+        self.now = now
+        # The store runs on one dedicated worker thread: SQLite has a single writer anyway, so one
+        # thread means no lock contention or SQLITE_BUSY among requests, while the event loop keeps
+        # serving other cabinets during each commit's fsync (synchronous=FULL; slow on SD cards).
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cloud-store")
+
+    async def db(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    async def close(self, _app: web.Application) -> None:
+        # Runs after the server stopped taking requests, so the worker is idle and this returns at once.
+        self._executor.shutdown(wait=True)
+
+
+@web.middleware
+async def refusals(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                   ) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except Refused as refusal:
+        who = request.get(CALLER) or request.headers.get("X-Cabinet-Id") or "-"
+        log.warning("refused %s %s by %s status=%d: %s", request.method, request.path, who, refusal.status,
+                    refusal.message)
+        return web.json_response({"error": refusal.message}, status=refusal.status)
+    except NotFound as exc:
+        return web.json_response({"error": str(exc)}, status=404)
+    except Conflict as exc:
+        return web.json_response({"error": str(exc)}, status=409)
+
+
+def read_json(body: bytes) -> Any:
+    """Parse a request body strictly (no NaN/Infinity, bounded nesting). Raises Refused(400)."""
+    try:
+        return json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise Refused(400, "body: JSON nested too deeply") from None
+    except ValueError as exc:       # includes bad UTF-8 and NaN/Infinity
+        raise Refused(400, f"body: not valid JSON ({exc})") from None
+
+
+def object_fields(data: Any, required: dict[str, type], optional: dict[str, type] | None = None,
+                  where: str = "body") -> dict[str, Any]:
+    """Check a JSON object's keys and types; Refused(400) naming the first bad field."""
+    optional = optional or {}
+    if not isinstance(data, dict):
+        raise Refused(400, f"{where}: expected an object, got {json_type(data)}")
+    unknown = sorted(set(data) - set(required) - set(optional))
+    if unknown:
+        raise Refused(400, f"{unknown[0]}: unknown field")
+    for name, expected in {**required, **optional}.items():
+        if name not in data:
+            if name in required:
+                raise Refused(400, f"{name}: required")
+            continue
+        value = data[name]
+        if isinstance(value, bool) and expected is not bool or not isinstance(value, expected):
+            raise Refused(400, f"{name}: expected {_TYPE_NAMES[expected]}, got {json_type(value)}")
+    return data
+
+
+_TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array", dict: "object"}
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text} is out of range")
+    return value
+
+
+def json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)

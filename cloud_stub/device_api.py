@@ -1,0 +1,274 @@
+"""The device API: what cabinets call, each request signed with the cabinet's own key.
+
+Every route authenticates the signature, the timestamp window and the nonce before it
+reads anything; a cabinet acts only as itself (403 for another cabinet's batch, command
+or payment). The payment-provider simulator route exists only when asked for.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+import re
+from typing import Any
+
+from aiohttp import web
+
+from cloud_stub.core import (
+    CALLER,
+    MAX_BODY_BYTES,
+    Core,
+    Refused,
+    json_type,
+    object_fields,
+    read_json,
+)
+from cloud_stub.store import NotFound, StoreResult
+from sync_client.schema import (
+    HDR_CABINET,
+    HDR_NONCE,
+    HDR_SIGNATURE,
+    HDR_TIMESTAMP,
+    SIGNATURE_WINDOW_S,
+    Event,
+    SchemaError,
+    dumps,
+    event_from_json,
+    utc_iso,
+    verify_signature,
+)
+
+# A request is accepted while its timestamp is within the window either side of server time, so a
+# nonce can be replayed for up to two windows after we first saw it: remember it that long.
+NONCE_KEEP_S = 2 * SIGNATURE_WINDOW_S
+MAX_NONCE_CHARS = 128
+PAYMENT_TTL_S = 300
+CURRENCY_RE = re.compile(r"[A-Z]{3}")
+MAX_AMOUNT_CENTS = 10_000_000
+
+log = logging.getLogger("cloud_stub")
+
+
+class DeviceApi:
+    def __init__(self, core: Core, simulate_payments: bool = False) -> None:
+        self.core = core
+        self.store = core.store
+        self.simulate_payments = simulate_payments
+
+    def routes(self) -> list[web.RouteDef]:
+        routes = [
+            web.post("/v1/events", self.ingest),
+            web.get("/v1/config", self.get_config),
+            web.get("/v1/pickup-orders", self.pickup_orders),
+            web.get("/v1/commands", self.commands),
+            web.post("/v1/commands/{command_id}/ack", self.ack_command),
+            web.post("/v1/payments", self.create_payment),
+            web.get("/v1/payments/{payment_id}", self.get_payment),
+            web.post("/v1/payments/{payment_id}/cancel", self.cancel_payment),
+            web.get("/pay/{payment_id}", self.pay_page),
+        ]
+        if self.simulate_payments:
+            routes.append(web.post("/sim/payments/{payment_id}/pay", self.sim_pay))
+        return routes
+
+    # --- authentication -------------------------------------------------------------------
+    async def authenticate(self, request: web.Request, *, claim_nonce: bool = True) -> tuple[str, float, bytes]:
+        """Check the signature headers; return the cabinet, the server time used and the raw body.
+        With ``claim_nonce=False`` the caller claims the nonce itself with ``_claim`` before it stores anything."""
+        headers = request.headers
+        for name in (HDR_CABINET, HDR_TIMESTAMP, HDR_NONCE, HDR_SIGNATURE):
+            if not headers.get(name):
+                raise Refused(401, f"{name}: header missing")
+        cabinet_id = headers[HDR_CABINET]
+        key = await self.core.db(self.store.cabinet_key, cabinet_id)
+        if key is None:
+            raise Refused(401, f"{HDR_CABINET}: unknown cabinet {cabinet_id!r}")
+        try:
+            timestamp = int(headers[HDR_TIMESTAMP])
+        except ValueError:
+            raise Refused(401, f"{HDR_TIMESTAMP}: not an integer number of seconds") from None
+        now = self.core.now()
+        if abs(now - timestamp) > SIGNATURE_WINDOW_S:
+            raise Refused(401, f"{HDR_TIMESTAMP}: {abs(now - timestamp):.0f} s from server time, outside the "
+                               f"{SIGNATURE_WINDOW_S} s signature window (check the cabinet's clock)")
+        nonce = headers[HDR_NONCE]
+        if len(nonce) > MAX_NONCE_CHARS:
+            raise Refused(401, f"{HDR_NONCE}: longer than {MAX_NONCE_CHARS} characters")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise Refused(413, f"body: larger than the {MAX_BODY_BYTES} byte limit; send smaller batches") from None
+        if not verify_signature(key, headers, request.method, request.path, body):
+            raise Refused(401, f"{HDR_SIGNATURE}: does not match the request (wrong key, or the body, path, "
+                               "timestamp or nonce differ from what was signed)")
+        request[CALLER] = f"cabinet {cabinet_id}"
+        if claim_nonce:
+            await self.core.db(self._claim, cabinet_id, nonce, now)
+        return cabinet_id, now, body
+
+    def _claim(self, cabinet_id: str, nonce: str, now: float) -> None:
+        """Record the request's nonce (on the store's thread); Refused(401) if the cabinet used it before."""
+        if not self.store.remember_nonce(cabinet_id, nonce, keep_s=NONCE_KEEP_S, now=now):
+            raise Refused(401, f"{HDR_NONCE}: already used; sign each request with a new nonce")
+
+    # --- events -----------------------------------------------------------------------------
+    async def ingest(self, request: web.Request) -> web.Response:
+        # The nonce is claimed in the same trip to the store thread as the events: one hop less per batch.
+        signer, now, body = await self.authenticate(request, claim_nonce=False)
+        raw_events = parse_batch(body, signer)
+        events, rejected = validate_events(raw_events)
+        result = await self.core.db(self._claim_and_store, signer, request.headers[HDR_NONCE],
+                                    [event for _, event in events], now)
+        for index, event in events:
+            if event.id in result.conflicts:
+                rejected.append({"id": event.id, "index": index, "reason": "id: already stored for another cabinet"})
+        rejected.sort(key=lambda entry: entry["index"])
+        log.info("ingest cabinet=%s events=%d stored=%d acked=%d rejected=%d",
+                 signer, len(raw_events), result.stored, len(result.acked), len(rejected))
+        return web.json_response({"acked": result.acked, "rejected": rejected})
+
+    def _claim_and_store(self, signer: str, nonce: str, events: list[Event], now: float) -> StoreResult:
+        self._claim(signer, nonce, now)
+        return self.store.store_events(signer, events, now=now)
+
+    # --- configuration and pickup orders -------------------------------------------------------
+    async def get_config(self, request: web.Request) -> web.Response:
+        cabinet_id, _, _ = await self.authenticate(request)
+        found = await self.core.db(self.store.config, cabinet_id)
+        if found is None:
+            raise Refused(404, f"no configuration for cabinet {cabinet_id!r} yet")
+        version, document = found
+        orders = await self.core.db(self.store.open_orders, cabinet_id)
+        served = {**document, "version": version, "pickup_orders": orders}
+        etag = config_etag(served)
+        if etag in _etags(request.headers.get("If-None-Match", "")):
+            return web.Response(status=304, headers={"ETag": etag})
+        return web.json_response(served, headers={"ETag": etag}, dumps=lambda d: dumps(d).decode())
+
+    async def pickup_orders(self, request: web.Request) -> web.Response:
+        cabinet_id, _, _ = await self.authenticate(request)
+        return web.json_response({"orders": await self.core.db(self.store.open_orders, cabinet_id)})
+
+    # --- commands ----------------------------------------------------------------------------
+    async def commands(self, request: web.Request) -> web.Response:
+        cabinet_id, _, _ = await self.authenticate(request)
+        pending = await self.core.db(self.store.pending_commands, cabinet_id)
+        return web.json_response({"commands": [_command_for_cabinet(c) for c in pending]})
+
+    async def ack_command(self, request: web.Request) -> web.Response:
+        cabinet_id, now, body = await self.authenticate(request)
+        data = object_fields(read_json(body), {"result": str})
+        command_id = request.match_info["command_id"]
+        command = await self.core.db(self.store.command, command_id)
+        if command is None:
+            raise NotFound(f"no command {command_id!r}")
+        if command["cabinet_id"] != cabinet_id:
+            raise Refused(403, f"command {command_id!r} is not for cabinet {cabinet_id!r}")
+        acked = await self.core.db(self.store.ack_command, command_id, data["result"][:500], now=now)
+        return web.json_response({"id": acked["id"], "acked_at": acked["acked_at"], "result": acked["result"]})
+
+    # --- scan-to-pay --------------------------------------------------------------------------
+    async def create_payment(self, request: web.Request) -> web.Response:
+        cabinet_id, now, body = await self.authenticate(request)
+        data = object_fields(read_json(body), {"sale_id": str, "amount_cents": int, "currency": str})
+        if not 0 < data["amount_cents"] <= MAX_AMOUNT_CENTS:
+            raise Refused(400, f"amount_cents: expected 1 to {MAX_AMOUNT_CENTS}, got {data['amount_cents']}")
+        if not CURRENCY_RE.fullmatch(data["currency"]):
+            raise Refused(400, f"currency: expected an ISO 4217 code like EUR, got {data['currency'][:10]!r}")
+        if not 0 < len(data["sale_id"]) <= 64:
+            raise Refused(400, "sale_id: expected 1 to 64 characters")
+        payment, created = await self.core.db(self.store.create_payment, cabinet_id, data["sale_id"],
+                                              data["amount_cents"], data["currency"], now + PAYMENT_TTL_S, now=now)
+        return web.json_response(self._payment_json(request, payment), status=201 if created else 200)
+
+    async def _own_payment(self, request: web.Request) -> tuple[str, float, dict[str, Any]]:
+        cabinet_id, now, _ = await self.authenticate(request)
+        payment = await self.core.db(self.store.payment, request.match_info["payment_id"], now=now)
+        if payment is None:
+            raise NotFound(f"no payment {request.match_info['payment_id']!r}")
+        if payment["cabinet_id"] != cabinet_id:
+            raise Refused(403, f"payment {payment['id']!r} belongs to another cabinet")
+        return cabinet_id, now, payment
+
+    async def get_payment(self, request: web.Request) -> web.Response:
+        _, _, payment = await self._own_payment(request)
+        return web.json_response(self._payment_json(request, payment))
+
+    async def cancel_payment(self, request: web.Request) -> web.Response:
+        _, now, payment = await self._own_payment(request)
+        moved, _ = await self.core.db(self.store.move_payment, payment["id"], "pending", "cancelled", now=now)
+        return web.json_response(self._payment_json(request, moved))
+
+    async def pay_page(self, request: web.Request) -> web.Response:
+        """What the shopper's phone opens from the QR code: the amount, and in simulation a pay button."""
+        payment = await self.core.db(self.store.payment, request.match_info["payment_id"], now=self.core.now())
+        if payment is None:
+            raise NotFound(f"no payment {request.match_info['payment_id']!r}")
+        amount = f"{payment['amount_cents'] / 100:.2f} {html.escape(payment['currency'])}"
+        button = (f'<form method="post" action="/sim/payments/{payment["id"]}/pay"><button>Pay {amount}</button></form>'
+                  if self.simulate_payments and payment["status"] == "pending" else "")
+        return web.Response(text=f"<!doctype html><title>Pay {amount}</title><h1>{amount}</h1>"
+                                 f"<p>Status: {payment['status']}</p>{button}", content_type="text/html")
+
+    async def sim_pay(self, request: web.Request) -> web.Response:
+        """The payment provider's simulator: the shopper paid on the phone (once, and only while pending)."""
+        moved, changed = await self.core.db(self.store.move_payment, request.match_info["payment_id"], "pending",
+                                            "paid", now=self.core.now())
+        if not changed:
+            raise Refused(409, f"payment is {moved['status']}, not pending")
+        return web.json_response(self._payment_json(request, moved))
+
+    @staticmethod
+    def _payment_json(request: web.Request, payment: dict[str, Any]) -> dict[str, Any]:
+        return {"payment_id": payment["id"], "sale_id": payment["sale_id"], "amount_cents": payment["amount_cents"],
+                "currency": payment["currency"], "status": payment["status"],
+                "qr_text": f"{request.url.origin()}/pay/{payment['id']}", "expires_at": utc_iso(payment["expires_at"])}
+
+
+def config_etag(document: dict[str, Any]) -> str:
+    return '"' + hashlib.sha256(dumps(document)).hexdigest()[:32] + '"'
+
+
+def _etags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+
+
+def _command_for_cabinet(command: dict[str, Any]) -> dict[str, Any]:
+    return {k: command[k] for k in ("id", "kind", "args", "created_at")}
+
+
+def parse_batch(body: bytes, signer: str) -> list[Any]:
+    """The raw events of a signed request body. Raises Refused (400 malformed, 403 another cabinet's)."""
+    data = read_json(body)
+    if not isinstance(data, dict):
+        raise Refused(400, f"body: expected an object, got {json_type(data)}")
+    for name, expected, expected_name in (("cabinet_id", str, "string"), ("events", list, "array")):
+        if name not in data:
+            raise Refused(400, f"{name}: required")
+        if not isinstance(data[name], expected):
+            raise Refused(400, f"{name}: expected {expected_name}, got {json_type(data[name])}")
+    unknown = sorted(set(data) - {"cabinet_id", "events"})
+    if unknown:
+        raise Refused(400, f"{unknown[0]}: unknown field")
+    if data["cabinet_id"] != signer:
+        raise Refused(403, f"cabinet_id: {data['cabinet_id']!r} is not the signing cabinet {signer!r}")
+    for index, raw in enumerate(data["events"]):
+        if isinstance(raw, dict) and isinstance(raw.get("cabinet_id"), str) and raw["cabinet_id"] != signer:
+            raise Refused(403, f"events[{index}].cabinet_id: {raw['cabinet_id']!r} is not the signing "
+                               f"cabinet {signer!r}")
+    return data["events"]
+
+
+def validate_events(raw_events: list[Any]) -> tuple[list[tuple[int, Event]], list[dict[str, Any]]]:
+    """Split a batch into (index, event) pairs that can be stored and rejection entries for the rest."""
+    events: list[tuple[int, Event]] = []
+    rejected: list[dict[str, Any]] = []
+    for index, raw in enumerate(raw_events):
+        try:
+            event = event_from_json(raw)
+        except SchemaError as exc:
+            raw_id = raw.get("id") if isinstance(raw, dict) else None
+            rejected.append({"id": raw_id if isinstance(raw_id, str) else None, "index": index, "reason": str(exc)})
+        else:
+            events.append((index, event))
+    return events, rejected

@@ -1,0 +1,189 @@
+"""The retailer API: a retailer's token (``Authorization: Bearer …``) sees and manages only
+its own cabinets: their last sync, sales, stock, repair tickets and alarms (read from the
+events they sent), the catalog and prices they sell, online orders for pickup, and
+commands such as a remote unlock. Another retailer's cabinet answers 404, exactly like
+one that does not exist, so ids cannot be probed.
+"""
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from aiohttp import web
+
+from cloud_stub.core import CALLER, Core, Refused, object_fields, read_json
+from sync_client.cabinet_config import ConfigInvalid, hash_secret, parse_config
+from sync_client.schema import SchemaError, utc_iso, validate_command
+
+PICKUP_CODE_DIGITS = 8
+DEFAULT_ORDER_TTL_S = 7 * 24 * 3600
+# The fields of a configuration the retailer edits; version and pickup orders are the cloud's.
+EDITABLE = ("config_schema", "currency", "products", "ads", "retailer", "scan_to_pay", "store_base_url")
+SALE_EVENTS = ("payment.approved", "sale.completed", "sale.unclaimed")
+
+
+class RetailerApi:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.store = core.store
+
+    def routes(self) -> list[web.RouteDef]:
+        base = "/v1/retailer/cabinets/{cabinet_id}"
+        return [
+            web.get("/v1/retailer/cabinets", self.cabinets),
+            web.get(base + "/sales", self.sales),
+            web.get(base + "/stock", self.stock),
+            web.get(base + "/repair-tickets", self.repair_tickets),
+            web.get(base + "/alarms", self.alarms),
+            web.get(base + "/config", self.get_config),
+            web.put(base + "/config", self.put_config),
+            web.patch(base + "/products/{sku}", self.patch_product),
+            web.post(base + "/commands", self.add_command),
+            web.get("/v1/retailer/commands/{command_id}", self.get_command),
+            web.post("/v1/retailer/orders", self.add_order),
+        ]
+
+    async def retailer(self, request: web.Request) -> str:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Refused(401, "Authorization: expected 'Bearer <retailer token>'")
+        name = await self.core.db(self.store.retailer_for_token, token.strip())
+        if name is None:
+            raise Refused(401, "Authorization: unknown retailer token")
+        request[CALLER] = f"retailer {name}"
+        return name
+
+    async def own_cabinet(self, request: web.Request, cabinet_id: str | None = None) -> str:
+        retailer = await self.retailer(request)
+        cabinet_id = cabinet_id if cabinet_id is not None else request.match_info["cabinet_id"]
+        cabinet = await self.core.db(self.store.cabinet, cabinet_id)
+        if cabinet is None or cabinet["retailer"] != retailer:
+            raise Refused(404, f"cabinet_id: no cabinet {cabinet_id!r} among retailer {retailer!r}'s cabinets")
+        return cabinet_id
+
+    # --- reading ------------------------------------------------------------------------------
+    async def cabinets(self, request: web.Request) -> web.Response:
+        retailer = await self.retailer(request)
+        cabinets = await self.core.db(self.store.cabinets_of, retailer)
+        for cabinet in cabinets:
+            outcome = await self.core.db(self.store.events_of, cabinet["id"], ("config.applied", "config.rejected"),
+                                         limit=1)
+            cabinet["config_report"] = ({"type": outcome[0]["type"], **outcome[0]["payload"],
+                                         "at": outcome[0]["wall_time"]} if outcome else None)
+        return web.json_response({"cabinets": cabinets})
+
+    async def sales(self, request: web.Request) -> web.Response:
+        cabinet_id = await self.own_cabinet(request)
+        sales: dict[str, dict[str, Any]] = {}
+        for event in await self.core.db(self.store.events_of, cabinet_id, SALE_EVENTS, limit=10_000):
+            p = event["payload"]
+            sale = sales.setdefault(p["sale_id"], {"sale_id": p["sale_id"], "sku": p["sku"],
+                                                   "amount_cents": p["amount_cents"], "currency": p["currency"],
+                                                   "method": p.get("method"), "approved_at": None})
+            if event["type"] == "payment.approved":
+                sale["approved_at"] = event["wall_time"]
+            sale["status"] = {"payment.approved": "approved", "sale.completed": "completed",
+                              "sale.unclaimed": "unclaimed"}[event["type"]]
+        return web.json_response({"sales": list(sales.values())})
+
+    async def stock(self, request: web.Request) -> web.Response:
+        cabinet_id = await self.own_cabinet(request)
+        counts: dict[str, dict[str, Any]] = {}
+        for event in await self.core.db(self.store.events_of, cabinet_id, ("stock.changed", "restock.recorded"),
+                                        limit=10_000):
+            counts[event["payload"]["sku"]] = {"sku": event["payload"]["sku"], "count": event["payload"]["count"],
+                                               "as_of": event["wall_time"]}
+        return web.json_response({"stock": sorted(counts.values(), key=lambda s: s["sku"])})
+
+    async def repair_tickets(self, request: web.Request) -> web.Response:
+        cabinet_id = await self.own_cabinet(request)
+        tickets: dict[str, dict[str, Any]] = {}
+        for event in await self.core.db(self.store.events_of, cabinet_id, ("repair.ticket",), limit=10_000):
+            tickets[event["payload"]["ticket_id"]] = {**event["payload"], "updated_at": event["wall_time"]}
+        return web.json_response({"tickets": list(tickets.values())})
+
+    async def alarms(self, request: web.Request) -> web.Response:
+        cabinet_id = await self.own_cabinet(request)
+        events = await self.core.db(self.store.events_of, cabinet_id, ("alarm",), limit=100)
+        return web.json_response({"alarms": [{**e["payload"], "at": e["wall_time"], "seq": e["seq"]}
+                                             for e in reversed(events)]})
+
+    # --- the catalog ----------------------------------------------------------------------------
+    async def get_config(self, request: web.Request) -> web.Response:
+        cabinet_id = await self.own_cabinet(request)
+        found = await self.core.db(self.store.config, cabinet_id)
+        if found is None:
+            raise Refused(404, f"no configuration for cabinet {cabinet_id!r} yet")
+        return web.json_response({**found[1], "version": found[0]})
+
+    async def put_config(self, request: web.Request) -> web.Response:
+        cabinet_id = await self.own_cabinet(request)
+        document = read_json(await request.read())
+        if not isinstance(document, dict):
+            raise Refused(400, "body: expected a configuration object")
+        unknown = sorted(set(document) - set(EDITABLE) - {"version"})
+        if unknown:
+            raise Refused(400, f"{unknown[0]}: not editable here (editable: {', '.join(EDITABLE)})")
+        return web.json_response({"version": await self._store_config(cabinet_id, document)})
+
+    async def _store_config(self, cabinet_id: str, document: dict[str, Any]) -> int:
+        """Validate with the cabinet's own rules (with the open orders it will get), then store."""
+        editable = {k: v for k, v in document.items() if k in EDITABLE}
+        orders = await self.core.db(self.store.open_orders, cabinet_id)
+        try:
+            parse_config({**editable, "version": 1, "pickup_orders": orders})
+        except ConfigInvalid as exc:
+            raise Refused(422, "; ".join(exc.problems)) from None
+        return await self.core.db(self.store.put_config, cabinet_id, editable, now=self.core.now())
+
+    async def patch_product(self, request: web.Request) -> web.Response:
+        cabinet_id = await self.own_cabinet(request)
+        changes = object_fields(read_json(await request.read()), {},
+                                {"price_cents": int, "name": str, "summary": str, "online_only": bool})
+        found = await self.core.db(self.store.config, cabinet_id)
+        sku = request.match_info["sku"]
+        products = found[1].get("products", []) if found else []
+        if not any(p.get("sku") == sku for p in products):
+            raise Refused(404, f"sku: no product {sku!r} in cabinet {cabinet_id!r}'s catalog")
+        edited = {**found[1], "products": [{**p, **changes} if p.get("sku") == sku else p for p in products]}
+        return web.json_response({"version": await self._store_config(cabinet_id, edited)})
+
+    # --- orders and commands ----------------------------------------------------------------------
+    async def add_order(self, request: web.Request) -> web.Response:
+        data = object_fields(read_json(await request.read()), {"cabinet_id": str, "sku": str}, {"expires_in_s": int})
+        cabinet_id = await self.own_cabinet(request, data["cabinet_id"])
+        found = await self.core.db(self.store.config, cabinet_id)
+        if found is None or not any(p.get("sku") == data["sku"] for p in found[1].get("products", [])):
+            raise Refused(422, f"sku: {data['sku']!r} is not in cabinet {cabinet_id!r}'s catalog")
+        ttl = data.get("expires_in_s", DEFAULT_ORDER_TTL_S)
+        if not 60 <= ttl <= 90 * 24 * 3600:
+            raise Refused(400, "expires_in_s: expected 60 s to 90 days")
+        code = "".join(secrets.choice("0123456789") for _ in range(PICKUP_CODE_DIGITS))
+        expires_at = utc_iso(self.core.now() + ttl)
+        # A cheaper scrypt than for PINs: the cabinet tries it against every open order at each entry.
+        code_hash = hash_secret(code, n=2**12)
+        order_id = await self.core.db(self.store.add_order, cabinet_id, data["sku"], code_hash, expires_at,
+                                      now=self.core.now())
+        return web.json_response({"order_id": order_id, "cabinet_id": cabinet_id, "sku": data["sku"],
+                                  "pickup_code": code, "expires_at": expires_at}, status=201)
+
+    async def add_command(self, request: web.Request) -> web.Response:
+        cabinet_id = await self.own_cabinet(request)
+        data = object_fields(read_json(await request.read()), {"kind": str}, {"args": dict})
+        args = data.get("args", {})
+        try:
+            validate_command(data["kind"], args)
+        except SchemaError as exc:
+            raise Refused(400, str(exc)) from None
+        command_id = await self.core.db(self.store.add_command, cabinet_id, data["kind"], args, now=self.core.now())
+        return web.json_response({"id": command_id, "cabinet_id": cabinet_id, "kind": data["kind"], "args": args},
+                                 status=201)
+
+    async def get_command(self, request: web.Request) -> web.Response:
+        retailer = await self.retailer(request)
+        command_id = request.match_info["command_id"]
+        command = await self.core.db(self.store.command, command_id)
+        cabinet = await self.core.db(self.store.cabinet, command["cabinet_id"]) if command else None
+        if command is None or cabinet is None or cabinet["retailer"] != retailer:
+            raise Refused(404, f"command_id: no command {command_id!r} for retailer {retailer!r}'s cabinets")
+        return web.json_response(command)

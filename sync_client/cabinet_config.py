@@ -1,0 +1,375 @@
+"""The configuration document the cloud sends down to a cabinet, and its validation.
+
+Shared by both sides like ``schema``: the cloud validates what a retailer uploads, the
+cabinet validates what it downloads (a cloud on a newer schema, or a bug, must not break
+a cabinet), and a document that fails is refused whole with every problem named.
+
+    {"config_schema": 1, "version": 7, "currency": "EUR", "store_base_url": "https://…",
+     "products": [{"sku", "name", "price_cents", "currency", "summary", "materials": [..],
+                   "design_notes", "colours": [..], "specs": {label: value}, "media": [{"kind", "url"}],
+                   "online_only"}],
+     "ads": [{"id", "kind": "image"|"video", "url", "duration_s",
+              "windows": [{"days": [0..6], "start": "HH:MM", "end": "HH:MM"}]}],
+     "retailer": {"pin_hashes": ["scrypt$…"], "staff_cards": [{"uid": HEX, "role": "retailer"|"technician"}]},
+     "pickup_orders": [{"order_id", "sku", "code_hash": "scrypt$…", "expires_at": ISO}],
+     "scan_to_pay": {"enabled": bool, "provider": str}}
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sync_client.schema import WALL_TIME_RE
+
+CONFIG_SCHEMA = 1
+SKU_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+CURRENCY_RE = re.compile(r"[A-Z]{3}")
+UID_RE = re.compile(r"(?:[0-9a-f]{2}){4,10}")
+HHMM_RE = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+SCRYPT_RE = re.compile(r"scrypt\$(\d+)\$(\d+)\$(\d+)\$([0-9a-f]{16,128})\$([0-9a-f]{32,128})")
+ROLES = ("retailer", "technician")
+MEDIA_KINDS = ("image", "video")
+MAX_PRICE_CENTS = 10_000_000
+
+
+class ConfigInvalid(ValueError):
+    """A configuration document that cannot be applied; ``problems`` names every one of them."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Media:
+    kind: str               # image | video
+    url: str                # https:// URL, or a path relative to the cabinet's media directory
+
+
+@dataclass(frozen=True)
+class ConfigProduct:
+    sku: str
+    name: str
+    price_cents: int
+    currency: str
+    summary: str = ""
+    materials: tuple[str, ...] = ()
+    design_notes: str = ""
+    colours: tuple[str, ...] = ()
+    specs: tuple[tuple[str, str], ...] = ()
+    media: tuple[Media, ...] = ()
+    online_only: bool = False       # listed for pickup orders, never sold from the screen
+
+
+@dataclass(frozen=True)
+class AdWindow:
+    days: tuple[int, ...]           # 0 = Monday
+    start: str                      # HH:MM local time, inclusive
+    end: str                        # HH:MM, exclusive; end < start spans midnight
+
+
+@dataclass(frozen=True)
+class Ad:
+    id: str
+    kind: str
+    url: str
+    duration_s: float
+    windows: tuple[AdWindow, ...] = ()      # empty: always
+
+
+@dataclass(frozen=True)
+class StaffCard:
+    uid: str                        # lower-case hex, as the NFC reader reports it
+    role: str
+
+
+@dataclass(frozen=True)
+class RetailerAccess:
+    pin_hashes: tuple[str, ...] = ()
+    staff_cards: tuple[StaffCard, ...] = ()
+
+    def role_of_card(self, uid_hex: str) -> str | None:
+        return next((c.role for c in self.staff_cards if c.uid == uid_hex.lower()), None)
+
+    def pin_ok(self, pin: str) -> bool:
+        return any(verify_secret(pin, h) for h in self.pin_hashes)
+
+
+@dataclass(frozen=True)
+class PickupOrder:
+    order_id: str
+    sku: str
+    code_hash: str
+    expires_at: str
+
+    def code_ok(self, code: str) -> bool:
+        return verify_secret(code, self.code_hash)
+
+
+@dataclass(frozen=True)
+class ScanToPay:
+    enabled: bool = False
+    provider: str = ""
+
+
+@dataclass(frozen=True)
+class CabinetConfig:
+    version: int
+    currency: str
+    products: tuple[ConfigProduct, ...]
+    ads: tuple[Ad, ...] = ()
+    retailer: RetailerAccess = field(default_factory=RetailerAccess)
+    pickup_orders: tuple[PickupOrder, ...] = ()
+    scan_to_pay: ScanToPay = field(default_factory=ScanToPay)
+    store_base_url: str = ""
+    config_schema: int = CONFIG_SCHEMA
+
+    def product(self, sku: str) -> ConfigProduct | None:
+        return next((p for p in self.products if p.sku == sku), None)
+
+    def order_for_code(self, code: str) -> PickupOrder | None:
+        """The pickup order this code opens, if any (expiry is the caller's to check against its clock)."""
+        return next((o for o in self.pickup_orders if o.code_ok(code)), None)
+
+    def to_json(self) -> dict[str, Any]:
+        """The document form (lists, objects), which parse_config reads back to an equal config."""
+        data = asdict(self)
+        for product in data["products"]:
+            product["specs"] = dict(product["specs"])
+        return json.loads(json.dumps(data))
+
+
+# --- parsing -------------------------------------------------------------------------
+
+class _Problems(list):
+    def expect(self, value: Any, types: type | tuple[type, ...], where: str) -> bool:
+        types_t = types if isinstance(types, tuple) else (types,)
+        if isinstance(value, bool) and bool not in types_t or not isinstance(value, types_t):
+            names = " or ".join({"str": "string", "int": "integer", "float": "number", "bool": "boolean",
+                                 "list": "array", "dict": "object"}[t.__name__] for t in types_t)
+            self.append(f"{where}: expected {names}, got {_json_type(value)}")
+            return False
+        return True
+
+    def fields(self, data: Any, where: str, required: dict[str, Any], optional: dict[str, Any]) -> dict | None:
+        """Check an object's keys and value types; returns it (or None when it is not an object)."""
+        if not self.expect(data, dict, where or "config"):
+            return None
+        prefix = f"{where}." if where else ""
+        for key in sorted(set(data) - set(required) - set(optional)):
+            self.append(f"{prefix}{key}: unknown key (known: {', '.join([*required, *optional])})")
+        for key, types in required.items():
+            if key not in data:
+                self.append(f"{prefix}{key}: required")
+            else:
+                self.expect(data[key], types, prefix + key)
+        for key, types in optional.items():
+            if key in data:
+                self.expect(data[key], types, prefix + key)
+        return data
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    return {int: "integer", float: "number", str: "string", list: "array", dict: "object"}.get(
+        type(value), type(value).__name__)
+
+
+# The sub-parsers below get values whose container type ``fields`` has already checked (and
+# reported): they skip a wrong one silently rather than report it twice.
+
+def _strings(p: _Problems, value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(v for i, v in enumerate(value) if p.expect(v, str, f"{where}[{i}]"))
+
+
+def _url_ok(p: _Problems, url: str, where: str) -> None:
+    if url.startswith(("https://", "http://")):
+        return
+    if not url or url.startswith("/") or ".." in url.split("/") or "://" in url:
+        p.append(f"{where}: expected an http(s) URL or a relative media path, got {url[:80]!r}")
+
+
+def _products(p: _Problems, raw: Any, currency: str) -> tuple[ConfigProduct, ...]:
+    out: list[ConfigProduct] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw if isinstance(raw, list) else []):
+        w = f"products[{i}]"
+        d = p.fields(item, w, {"sku": str, "name": str, "price_cents": int},
+                     {"currency": str, "summary": str, "materials": list, "design_notes": str, "colours": list,
+                      "specs": dict, "media": list, "online_only": bool})
+        if d is None or not all(isinstance(d.get(k), t) and not isinstance(d.get(k), bool)
+                                for k, t in (("sku", str), ("name", str), ("price_cents", int))):
+            continue
+        before = len(p)
+        if not SKU_RE.fullmatch(d["sku"]):
+            p.append(f"{w}.sku: {d['sku'][:70]!r} is not 1-64 characters from A-Z a-z 0-9 . _ -")
+        elif d["sku"] in seen:
+            p.append(f"{w}.sku: {d['sku']!r} appears twice")
+        seen.add(d["sku"])
+        if not d["name"].strip():
+            p.append(f"{w}.name: must not be empty")
+        if not 0 < d["price_cents"] <= MAX_PRICE_CENTS:
+            p.append(f"{w}.price_cents: {d['price_cents']} is not between 1 and {MAX_PRICE_CENTS}")
+        product_currency = d.get("currency", currency)
+        if isinstance(product_currency, str) and product_currency != currency:
+            p.append(f"{w}.currency: {product_currency!r} differs from the cabinet's currency {currency!r}")
+        specs = d.get("specs", {})
+        spec_pairs = tuple((str(k), v) for k, v in specs.items()
+                           if p.expect(v, str, f"{w}.specs.{k}")) if isinstance(specs, dict) else ()
+        media: list[Media] = []
+        for j, m in enumerate(d.get("media", []) if isinstance(d.get("media", []), list) else []):
+            md = p.fields(m, f"{w}.media[{j}]", {"kind": str, "url": str}, {})
+            if md is None or not isinstance(md.get("kind"), str) or not isinstance(md.get("url"), str):
+                continue
+            if md["kind"] not in MEDIA_KINDS:
+                p.append(f"{w}.media[{j}].kind: expected one of {', '.join(MEDIA_KINDS)}, got {md['kind']!r}")
+            _url_ok(p, md["url"], f"{w}.media[{j}].url")
+            media.append(Media(md["kind"], md["url"]))
+        materials = _strings(p, d.get("materials", []), f"{w}.materials")
+        colours = _strings(p, d.get("colours", []), f"{w}.colours")
+        if len(p) == before:
+            out.append(ConfigProduct(
+                sku=d["sku"], name=d["name"], price_cents=d["price_cents"], currency=currency,
+                summary=d.get("summary", ""), materials=materials, design_notes=d.get("design_notes", ""),
+                colours=colours, specs=spec_pairs, media=tuple(media), online_only=d.get("online_only", False)))
+    return tuple(out)
+
+
+def _ads(p: _Problems, raw: Any) -> tuple[Ad, ...]:
+    out: list[Ad] = []
+    for i, item in enumerate(raw if isinstance(raw, list) else []):
+        w = f"ads[{i}]"
+        d = p.fields(item, w, {"id": str, "kind": str, "url": str, "duration_s": (int, float)}, {"windows": list})
+        if d is None:
+            continue
+        before = len(p)
+        if d.get("kind") not in MEDIA_KINDS and isinstance(d.get("kind"), str):
+            p.append(f"{w}.kind: expected one of {', '.join(MEDIA_KINDS)}, got {d['kind']!r}")
+        if isinstance(d.get("url"), str):
+            _url_ok(p, d["url"], f"{w}.url")
+        duration = d.get("duration_s")
+        if isinstance(duration, (int, float)) and not isinstance(duration, bool) and not 0 < duration <= 600:
+            p.append(f"{w}.duration_s: {duration} is not between 0 and 600 seconds")
+        windows: list[AdWindow] = []
+        for j, win in enumerate(d.get("windows", []) if isinstance(d.get("windows", []), list) else []):
+            ww = f"{w}.windows[{j}]"
+            wd = p.fields(win, ww, {"days": list, "start": str, "end": str}, {})
+            if wd is None or not all(k in wd for k in ("days", "start", "end")):
+                continue
+            days = wd["days"] if isinstance(wd["days"], list) else []
+            if not days or any(isinstance(x, bool) or not isinstance(x, int) or not 0 <= x <= 6 for x in days):
+                p.append(f"{ww}.days: expected a non-empty array of weekdays 0 (Monday) to 6")
+            for key in ("start", "end"):
+                if isinstance(wd[key], str) and not HHMM_RE.fullmatch(wd[key]):
+                    p.append(f"{ww}.{key}: expected HH:MM, got {wd[key][:20]!r}")
+            if len(p) == before:
+                windows.append(AdWindow(tuple(days), wd["start"], wd["end"]))
+        if len(p) == before:
+            out.append(Ad(d["id"], d["kind"], d["url"], float(d["duration_s"]), tuple(windows)))
+    return tuple(out)
+
+
+def _retailer(p: _Problems, raw: Any) -> RetailerAccess:
+    d = p.fields(raw, "retailer", {}, {"pin_hashes": list, "staff_cards": list})
+    if d is None:
+        return RetailerAccess()
+    hashes = _strings(p, d.get("pin_hashes", []), "retailer.pin_hashes")
+    for i, h in enumerate(hashes):
+        if not SCRYPT_RE.fullmatch(h):
+            p.append(f"retailer.pin_hashes[{i}]: expected scrypt$n$r$p$salt_hex$hash_hex")
+    cards: list[StaffCard] = []
+    for i, c in enumerate(d.get("staff_cards", []) if isinstance(d.get("staff_cards", []), list) else []):
+        cd = p.fields(c, f"retailer.staff_cards[{i}]", {"uid": str, "role": str}, {})
+        if cd is None or not isinstance(cd.get("uid"), str) or not isinstance(cd.get("role"), str):
+            continue
+        if not UID_RE.fullmatch(cd["uid"]):
+            p.append(f"retailer.staff_cards[{i}].uid: expected 4 to 10 bytes of lower-case hex, got {cd['uid']!r}")
+        if cd["role"] not in ROLES:
+            p.append(f"retailer.staff_cards[{i}].role: expected one of {', '.join(ROLES)}, got {cd['role']!r}")
+        cards.append(StaffCard(cd["uid"], cd["role"]))
+    return RetailerAccess(hashes, tuple(cards))
+
+
+def _orders(p: _Problems, raw: Any, skus: set[str]) -> tuple[PickupOrder, ...]:
+    out: list[PickupOrder] = []
+    for i, item in enumerate(raw if isinstance(raw, list) else []):
+        w = f"pickup_orders[{i}]"
+        d = p.fields(item, w, {"order_id": str, "sku": str, "code_hash": str, "expires_at": str}, {})
+        if d is None or not all(isinstance(d.get(k), str) for k in ("order_id", "sku", "code_hash", "expires_at")):
+            continue
+        before = len(p)
+        if d["sku"] not in skus:
+            p.append(f"{w}.sku: {d['sku']!r} is not in products")
+        if not SCRYPT_RE.fullmatch(d["code_hash"]):
+            p.append(f"{w}.code_hash: expected scrypt$n$r$p$salt_hex$hash_hex")
+        if not WALL_TIME_RE.fullmatch(d["expires_at"]):
+            p.append(f"{w}.expires_at: expected ISO 8601 UTC like 2026-11-25T16:39:53.123Z")
+        if len(p) == before:
+            out.append(PickupOrder(d["order_id"], d["sku"], d["code_hash"], d["expires_at"]))
+    return tuple(out)
+
+
+def parse_config(data: Any) -> CabinetConfig:
+    """Validate a whole configuration document; raises ConfigInvalid listing every problem."""
+    p = _Problems()
+    d = p.fields(data, "", {"version": int, "currency": str, "products": list},
+                 {"config_schema": int, "ads": list, "retailer": dict, "pickup_orders": list, "scan_to_pay": dict,
+                  "store_base_url": str})
+    if d is None:
+        raise ConfigInvalid(p)
+    schema = d.get("config_schema", CONFIG_SCHEMA)
+    if isinstance(schema, int) and schema != CONFIG_SCHEMA:
+        p.append(f"config_schema: {schema} not supported by this cabinet (it reads {CONFIG_SCHEMA})")
+    version = d.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version < 1:
+        p.append(f"version: expected a positive integer, got {version}")
+    currency = d.get("currency") if isinstance(d.get("currency"), str) else ""
+    if "currency" in d and isinstance(d["currency"], str) and not CURRENCY_RE.fullmatch(currency):
+        p.append(f"currency: expected an ISO 4217 code like EUR, got {currency[:10]!r}")
+    products = _products(p, d.get("products", []), currency)
+    ads = _ads(p, d.get("ads", []))
+    retailer = _retailer(p, d["retailer"] if isinstance(d.get("retailer"), dict) else {})
+    orders = _orders(p, d.get("pickup_orders", []), {prod.sku for prod in products})
+    scan = p.fields(d["scan_to_pay"] if isinstance(d.get("scan_to_pay"), dict) else {}, "scan_to_pay", {},
+                    {"enabled": bool, "provider": str}) or {}
+    store_url = d.get("store_base_url", "")
+    if isinstance(store_url, str) and store_url and not store_url.startswith(("https://", "http://")):
+        p.append(f"store_base_url: expected an http(s) URL, got {store_url[:80]!r}")
+    if p:
+        raise ConfigInvalid(p)
+    return CabinetConfig(
+        version=version, currency=currency, products=products, ads=ads, retailer=retailer, pickup_orders=orders,
+        scan_to_pay=ScanToPay(bool(scan.get("enabled", False)), str(scan.get("provider", ""))),
+        store_base_url=store_url, config_schema=schema)
+
+
+# --- salted secrets (PINs, pickup codes) ------------------------------------------------
+
+def hash_secret(secret: str, *, n: int = 2**14, r: int = 8, p: int = 1) -> str:
+    """scrypt$n$r$p$salt_hex$hash_hex, the format of retailer PIN hashes and pickup code hashes."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
+    return f"scrypt${n}${r}${p}${salt.hex()}${digest.hex()}"
+
+
+def verify_secret(secret: str, hashed: str) -> bool:
+    match = SCRYPT_RE.fullmatch(hashed)
+    if not match:
+        return False
+    n, r, p = (int(x) for x in match.group(1, 2, 3))
+    if n > 2**20 or r > 32 or p > 16:     # refuse parameters that would stall the cabinet
+        return False
+    salt, expected = bytes.fromhex(match[4]), bytes.fromhex(match[5])
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected),
+                            maxmem=256 * 1024 * 1024)
+    return hmac.compare_digest(digest, expected)

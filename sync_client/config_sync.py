@@ -1,0 +1,133 @@
+"""Pulls the cabinet's configuration from the cloud and keeps the last good one.
+
+GET /v1/config with If-None-Match (the applied ETag and the last refused one, so neither is
+downloaded again); a 200 is validated whole, then stored in the cabinet DB together with
+its ``config.applied`` event in one transaction. A document that fails validation is
+refused whole: the cached one stays, and a ``config.rejected`` event carries the reason to
+the cloud through the outbox (so the report survives being offline). Boot reads the cache,
+so a cabinet without network works from its last good configuration.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sync_client.backoff import poll_forever
+from sync_client.cabinet_config import CabinetConfig, ConfigInvalid, parse_config
+from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
+from sync_client.outbox import Outbox
+from sync_client.schema import utc_now_iso
+
+log = logging.getLogger(__name__)
+CONFIG_PATH = "v1/config"
+CONFIG_DDL = """
+CREATE TABLE IF NOT EXISTS config (
+    id INTEGER PRIMARY KEY CHECK (id = 1),  -- one row: the configuration in force
+    version INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    document TEXT NOT NULL,                 -- the JSON exactly as validated
+    applied_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS config_refused (
+    etag TEXT PRIMARY KEY,
+    version INTEGER,
+    reason TEXT NOT NULL,
+    refused_at TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class PullResult:
+    outcome: str                 # "applied" | "unchanged" | "rejected" | "none" (the cloud has no config yet)
+    config: CabinetConfig | None
+    reason: str | None = None
+
+
+class ConfigSync:
+    def __init__(self, outbox: Outbox, client: CloudClient,
+                 on_applied: Callable[[CabinetConfig], None] | None = None) -> None:
+        self.outbox = outbox
+        self.client = client
+        self._listeners: list[Callable[[CabinetConfig], None]] = [on_applied] if on_applied else []
+        self._poke = asyncio.Event()
+        with outbox.transaction() as tx:
+            for statement in CONFIG_DDL.split(";"):
+                if statement.strip():
+                    tx.execute(statement)
+        self.last_error: str | None = None
+
+    def on_applied(self, callback: Callable[[CabinetConfig], None]) -> None:
+        """Call ``callback(config)`` after a new configuration is committed."""
+        self._listeners.append(callback)
+
+    def current(self) -> CabinetConfig | None:
+        """The last good configuration (from the local cache; no network), or None before the first one."""
+        row = self.outbox.db.conn.execute("SELECT document FROM config WHERE id = 1").fetchone()
+        return parse_config(json.loads(row[0])) if row else None
+
+    def current_etag(self) -> str | None:
+        row = self.outbox.db.conn.execute("SELECT etag FROM config WHERE id = 1").fetchone()
+        return row[0] if row else None
+
+    def poke(self) -> None:
+        """Pull now instead of at the next interval (e.g. a ``refresh_config`` command)."""
+        self._poke.set()
+
+    async def pull(self) -> PullResult:
+        """One conditional GET; raises CloudUnavailable / CloudRefused when there is no usable answer."""
+        known = [row[0] for row in self.outbox.db.conn.execute(
+            "SELECT etag FROM config UNION SELECT etag FROM config_refused ORDER BY 1").fetchall()]
+        headers = {"If-None-Match": ", ".join(known)} if known else {}
+        try:
+            reply = await self.client.request("GET", CONFIG_PATH, headers=headers, ok=(200, 304))
+        except CloudRefused as exc:
+            if exc.status == 404:
+                return PullResult("none", self.current(), exc.reason)
+            raise
+        if reply.status == 304:
+            return PullResult("unchanged", self.current())
+        etag = reply.headers.get("ETag", "")
+        if not etag:
+            raise CloudUnavailable("GET /v1/config answered 200 without an ETag")
+        try:
+            config = parse_config(reply.body)
+        except ConfigInvalid as exc:
+            return self._refuse(etag, reply.body, exc)
+        with self.outbox.transaction() as tx:
+            tx.execute("INSERT INTO config (id, version, etag, document, applied_at) VALUES (1, ?, ?, ?, ?) "
+                       "ON CONFLICT(id) DO UPDATE SET version = excluded.version, etag = excluded.etag, "
+                       "document = excluded.document, applied_at = excluded.applied_at",
+                       (config.version, etag, json.dumps(reply.body, sort_keys=True), utc_now_iso()))
+            tx.append("config.applied", {"version": config.version, "etag": etag})
+        log.info("configuration applied", extra={"version": config.version, "etag": etag})
+        for callback in self._listeners:
+            callback(config)
+        return PullResult("applied", config)
+
+    def _refuse(self, etag: str, body: object, exc: ConfigInvalid) -> PullResult:
+        version = body.get("version") if isinstance(body, dict) else None
+        version = version if isinstance(version, int) and not isinstance(version, bool) else None
+        reason = "; ".join(exc.problems)[:2000]
+        with self.outbox.transaction() as tx:
+            tx.execute("INSERT OR REPLACE INTO config_refused (etag, version, reason, refused_at) VALUES (?, ?, ?, ?)",
+                       (etag, version, reason, utc_now_iso()))
+            tx.append("config.rejected", {"version": version, "etag": etag, "reason": reason})
+        log.error("configuration refused; keeping the last good one",
+                  extra={"version": version, "etag": etag, "reason": reason})
+        return PullResult("rejected", self.current(), reason)
+
+    async def run(self, stop: asyncio.Event, *, interval_s: float = 60.0, backoff_initial_s: float = 1.0,
+                  backoff_max_s: float = 300.0) -> None:
+        """Pull every ``interval_s`` (or when poked), backing off with full jitter while the cloud is away."""
+        await poll_forever(self.pull, stop, self._poke, interval_s=interval_s, backoff_initial_s=backoff_initial_s,
+                           backoff_max_s=backoff_max_s, errors=(CloudUnavailable, CloudRefused),
+                           on_result=self._note)
+
+    def _note(self, error: Exception | None) -> None:
+        self.last_error = None if error is None else str(error)
+        if error is not None:
+            log.warning("configuration pull failed", extra={"error": str(error)})

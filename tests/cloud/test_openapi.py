@@ -1,0 +1,192 @@
+"""docs/openapi.yaml against the running app: the same routes, and every answer a scenario
+draws from the app validates against the documented schema for its route and status."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+from aiohttp import web
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from cloud_stub.app import create_app
+from cloud_stub.store import SqliteCloudStore
+from sync_client.cabinet_config import hash_secret
+from sync_client.schema import dumps, sign_request
+from tests.cloud.cloud_helpers import make_event
+
+DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
+DOC = yaml.safe_load(DOC_PATH.read_text())
+METHODS = {"get", "put", "post", "patch", "delete"}
+
+
+def node_ref(ref: str) -> list[str]:
+    assert ref.startswith("#/"), ref
+    return [p.replace("~1", "/").replace("~0", "~") for p in ref[2:].split("/")]
+
+
+def deref(node: Any) -> Any:
+    while isinstance(node, dict) and "$ref" in node:
+        target = DOC
+        for part in node_ref(node["$ref"]):
+            target = target[part]
+        node = target
+    return node
+
+
+def all_refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return ([node["$ref"]] if "$ref" in node else []) + [r for v in node.values() for r in all_refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in all_refs(v)]
+    return []
+
+
+def documented_routes() -> set[tuple[str, str]]:
+    return {(method.upper(), path) for path, item in DOC["paths"].items() for method in item if method in METHODS}
+
+
+def app_routes(app: web.Application) -> set[tuple[str, str]]:
+    return {(r.method, r.resource.canonical) for r in app.router.routes() if r.method != "HEAD"}
+
+
+def test_the_document_is_openapi_31_and_every_reference_resolves() -> None:
+    assert DOC["openapi"].startswith("3.1")
+    for ref in all_refs(DOC):
+        deref({"$ref": ref})
+    for path, item in DOC["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS:
+                assert operation.get("responses"), (method, path)
+                assert operation.get("summary"), (method, path)
+
+
+def test_the_document_lists_exactly_the_routes_of_the_app(tmp_path: Path) -> None:
+    store = SqliteCloudStore(tmp_path / "c.db")
+    assert app_routes(create_app(store, simulate_payments=True)) == documented_routes()
+    without_sim = app_routes(create_app(store))
+    assert ("POST", "/sim/payments/{payment_id}/pay") not in without_sim
+    store.close()
+
+
+def schema_for(template: str, method: str, status: int) -> dict | None:
+    operation = DOC["paths"][template][method.lower()]
+    assert str(status) in operation["responses"], f"{method} {template} answered {status}, which is not documented"
+    response = deref(operation["responses"][str(status)])
+    content = response.get("content", {})
+    return content["application/json"]["schema"] if "application/json" in content else None
+
+
+def validate(template: str, method: str, status: int, body: Any) -> None:
+    schema = schema_for(template, method, status)
+    if schema is None:
+        return
+    # Validate with the whole document as the resource, so #/components/... references resolve.
+    validator = Draft202012Validator({"$ref": "urn:openapi#/__schema__"}, registry=Registry().with_resource(
+        "urn:openapi", Resource.opaque({**DOC, "__schema__": schema})))
+    errors = sorted(validator.iter_errors(body), key=str)
+    assert not errors, f"{method} {template} {status}: {errors[0].message} in {json.dumps(body)[:300]}"
+
+
+async def test_real_answers_match_the_documented_schemas(tmp_path: Path) -> None:
+    seen: list[tuple[str, str, int, Any]] = []
+
+    @web.middleware
+    async def record(request: web.Request, handler):
+        response = await handler(request)
+        body = json.loads(response.body) if response.content_type == "application/json" and response.body else None
+        seen.append((request.match_info.route.resource.canonical, request.method, response.status, body))
+        return response
+
+    store = SqliteCloudStore(tmp_path / "c.db")
+    token = store.add_retailer("shop-a")
+    key = store.add_cabinet("cab-1", "shop-a")
+    app = create_app(store, simulate_payments=True)
+    app.middlewares.insert(0, record)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    retailer = {"Authorization": f"Bearer {token}"}
+
+    async def device(method: str, path: str, body: Any = None) -> Any:
+        data = dumps(body) if body is not None else b""
+        async with session.request(method, url + path, data=data,
+                                   headers=sign_request(key, "cab-1", method, path, data)) as resp:
+            return await resp.json() if resp.content_type == "application/json" else None
+
+    async def shop(method: str, path: str, body: Any = None) -> Any:
+        async with session.request(method, url + path, json=body, headers=retailer) as resp:
+            return await resp.json()
+
+    config = {"currency": "EUR", "products": [{"sku": "BIKE-C7", "name": "Cruiser", "price_cents": 129900}],
+              "retailer": {"pin_hashes": [hash_secret("1234", n=2**10)], "staff_cards": []}}
+    try:
+        async with aiohttp.ClientSession() as session:
+            await device("GET", "/v1/config")                                         # 404: none yet
+            await shop("PUT", "/v1/retailer/cabinets/cab-1/config", config)
+            await shop("PUT", "/v1/retailer/cabinets/cab-1/config", {**config, "currency": "euro"})   # 422
+            await shop("PATCH", "/v1/retailer/cabinets/cab-1/products/BIKE-C7", {"price_cents": 119900})
+            await shop("PATCH", "/v1/retailer/cabinets/cab-1/products/BIKE-C7", {"colour": "red"})    # 400
+            await shop("POST", "/v1/retailer/orders", {"cabinet_id": "cab-1", "sku": "BIKE-C7"})
+            await shop("GET", "/v1/retailer/cabinets/cab-1/config")
+            await device("GET", "/v1/config")
+            await device("GET", "/v1/pickup-orders")
+            events = [make_event(1, "cab-1", "config.rejected", {"version": 2, "etag": '"x"', "reason": "r"}),
+                      make_event(2, "cab-1", "payment.approved", {"sale_id": "s", "sku": "BIKE-C7",
+                                                                   "amount_cents": 1, "currency": "EUR",
+                                                                   "method": "qr", "receipt_no": None,
+                                                                   "trace_no": None}),
+                      make_event(3, "cab-1", "alarm", {"kind": "door_forced", "detail": "x"}),
+                      make_event(4, "cab-1", "stock.changed", {"sku": "BIKE-C7", "count": 1, "reason": "sale"}),
+                      make_event(5, "cab-1", "repair.ticket", {"ticket_id": "t", "device": "lock", "detail": "d",
+                                                               "status": "open"}),
+                      {"id": "nope"}]
+            await device("POST", "/v1/events", {"cabinet_id": "cab-1", "events": events})
+            await device("POST", "/v1/events", {"cabinet_id": "cab-2", "events": []})                # 403
+            for what in ("sales", "stock", "repair-tickets", "alarms"):
+                await shop("GET", f"/v1/retailer/cabinets/cab-1/{what}")
+            await shop("GET", "/v1/retailer/cabinets/cab-9/sales")                                   # 404
+            await shop("GET", "/v1/retailer/cabinets")
+            command = await shop("POST", "/v1/retailer/cabinets/cab-1/commands",
+                                 {"kind": "unlock", "args": {"seconds": 2, "reason": "help"}})
+            await device("GET", "/v1/commands")
+            await device("POST", f"/v1/commands/{command['id']}/ack", {"result": "ok: unlocked"})
+            await device("POST", "/v1/commands/none/ack", {"result": "ok"})                          # 404
+            await shop("GET", f"/v1/retailer/commands/{command['id']}")
+            payment = await device("POST", "/v1/payments", {"sale_id": "s", "amount_cents": 500, "currency": "EUR"})
+            await device("POST", "/v1/payments", {"sale_id": "s", "amount_cents": 500, "currency": "EUR"})   # 200
+            await device("POST", "/v1/payments", {"sale_id": "s", "amount_cents": 9, "currency": "EUR"})     # 409
+            await device("GET", f"/v1/payments/{payment['payment_id']}")
+            async with session.get(url + f"/pay/{payment['payment_id']}") as resp:
+                assert resp.content_type == "text/html"
+            async with session.post(url + f"/sim/payments/{payment['payment_id']}/pay") as resp:
+                assert resp.status == 200
+            async with session.post(url + f"/sim/payments/{payment['payment_id']}/pay") as resp:
+                assert resp.status == 409
+            await device("POST", f"/v1/payments/{payment['payment_id']}/cancel")
+            async with session.get(url + "/healthz") as resp:
+                assert resp.status == 200
+            async with session.get(url + "/v1/retailer/cabinets") as resp:
+                assert resp.status == 401
+    finally:
+        await runner.cleanup()
+        store.close()
+    for template, method, status, body in seen:
+        validate(template, method, status, body)
+    statuses = {(t, m, s) for t, m, s, _ in seen}
+    assert len(statuses) >= 30, sorted(statuses)                   # the scenario reached the whole API
+    assert {(m, t) for t, m, _ in statuses} == documented_routes()
+
+
+def test_a_answer_that_strays_from_the_document_is_caught() -> None:
+    try:
+        validate("/v1/events", "POST", 200, {"acked": "all of them", "rejected": []})
+    except AssertionError as exc:
+        assert "is not of type 'array'" in str(exc)
+    else:
+        raise AssertionError("validate accepted a wrong answer")
