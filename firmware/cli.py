@@ -87,9 +87,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         sim=args.sim, headless=args.headless,
         data_dir=args.data_dir or (Path("data") if args.sim else DEFAULT_DATA_DIR),
         cloud_url=args.cloud, control_port=control_port, started_at=STARTED_AT)
+    from sync_client.keyfile import KeyFileError
     try:
         return asyncio.run(run(config, options))
-    except OSError as exc:
+    except (OSError, KeyFileError) as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 1
 
@@ -121,7 +122,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
 def cmd_pin_hash(args: argparse.Namespace) -> int:
     import getpass
 
-    from firmware.pin_hash import hash_secret
+    from sync_client.cabinet_config import hash_secret
     read = getpass.getpass if sys.stdin.isatty() else (lambda prompt: sys.stdin.readline().rstrip("\n"))
     pin = read("PIN: ")
     if not (pin.isdigit() and 4 <= len(pin) <= 12):

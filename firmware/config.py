@@ -244,11 +244,10 @@ def _check_values(config: Config, where: str) -> list[str]:
         problems.append(f"{where}: screen: {config.screen.width}x{config.screen.height} is too small "
                         "(at least 320x240)")
     if config.retailer.pin_hash:
-        from firmware.pin_hash import BadHash, parse_hash
-        try:
-            parse_hash(config.retailer.pin_hash)
-        except BadHash as exc:
-            problems.append(f"{where}: retailer.pin_hash: not a PIN hash ({exc}); make one with: kiosk pin hash")
+        from sync_client.cabinet_config import SCRYPT_RE
+        if not SCRYPT_RE.fullmatch(config.retailer.pin_hash):
+            problems.append(f"{where}: retailer.pin_hash: not a PIN hash (scrypt$N$r$p$salt_hex$hash_hex); "
+                            "make one with: kiosk pin hash")
     skus = [p.sku for p in config.products]
     for sku in sorted({s for s in skus if skus.count(s) > 1}):
         problems.append(f"{where}: products: sku {sku!r} appears more than once")

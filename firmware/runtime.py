@@ -21,6 +21,7 @@ from firmware.sim import SimBench, build_sim
 from firmware.sim_network import NetworkSwitch
 from firmware.technician import sd_notify
 from kiosk_ui.view import Intent
+from sync_client.keyfile import load_key
 from sync_client.outbox import Outbox
 from sync_client.uploader import Uploader
 
@@ -49,17 +50,6 @@ def choose_video_driver(headless: bool) -> str | None:
     return None
 
 
-def read_key(path: Path) -> bytes:
-    text = path.read_text().strip()
-    try:
-        key = bytes.fromhex(text)
-    except ValueError:
-        raise ValueError(f"{path}: the cabinet key must be hex") from None
-    if len(key) < 16:
-        raise ValueError(f"{path}: the cabinet key is too short ({len(key)} bytes, want at least 16)")
-    return key
-
-
 def sim_key(data_dir: Path) -> bytes:
     """The simulated cabinet's own key, made once and kept (0600) in the data dir."""
     path = data_dir / "cabinet.key"
@@ -67,7 +57,7 @@ def sim_key(data_dir: Path) -> bytes:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32) + "\n")
-    return read_key(path)
+    return load_key(path)
 
 
 async def run(config: Config, options: RunOptions) -> int:
@@ -84,7 +74,7 @@ async def run(config: Config, options: RunOptions) -> int:
     cleanups: list = []
 
     cabinet_id = config.cabinet.id
-    key = read_key(Path(config.cabinet.key_file)) if config.cabinet.key_file else sim_key(data_dir)
+    key = load_key(config.cabinet.key_file) if config.cabinet.key_file else sim_key(data_dir)
     cloud_url = options.cloud_url or config.sync.cloud_url
     if not cloud_url:
         from cloud_stub.server import start_cloud

@@ -28,6 +28,11 @@ def load_key(path: Path | str) -> bytes:
     if info.st_uid != os.geteuid():
         raise KeyFileError(f"{path}: owned by uid {info.st_uid}, not by the service user (uid {os.geteuid()}); "
                            f"run: chown $(id -un) {path}")
+    return parse_key(text, path)
+
+
+def parse_key(text: str, path: Path | str) -> bytes:
+    """The key in a key file's text (hex), with errors that name the file."""
     try:
         key = bytes.fromhex(text.strip())
     except ValueError:
@@ -35,3 +40,4 @@ def load_key(path: Path | str) -> bytes:
     if len(key) < MIN_KEY_BYTES:
         raise KeyFileError(f"{path}: the cabinet key is too short ({len(key)} bytes, want at least {MIN_KEY_BYTES})")
     return key
+

@@ -79,7 +79,7 @@ def test_config_check_command_reports_three_errors_and_fails(tmp_path):
     assert result.returncode != 0
     lines = [line.strip() for line in result.stderr.splitlines()]
     assert f"{path}: 3 problems:" in lines
-    assert f"{path}: cabinet.colour: unknown key (known: id, currency, key_file, support_phone)" in lines
+    assert f"{path}: cabinet.colour: unknown key (known: id, currency, key_file, support_phone, support_url, store_base_url)" in lines
     assert f"{path}: cabinet.id: expected string, got integer 42" in lines
     assert f"{path}: products[0].sku: required key missing (expected string)" in lines
 
