@@ -12,10 +12,9 @@ from typing import Any
 from aiohttp import web
 
 from cloud_stub.core import CALLER, Core, Refused, object_fields, read_json
-from sync_client.cabinet_config import ConfigInvalid, hash_secret, parse_config
+from sync_client.cabinet_config import PICKUP_CODE_DIGITS, ConfigInvalid, hash_secret, parse_config
 from sync_client.schema import SchemaError, utc_iso, validate_command
 
-PICKUP_CODE_DIGITS = 8
 DEFAULT_ORDER_TTL_S = 7 * 24 * 3600
 # The fields of a configuration the retailer edits; version and pickup orders are the cloud's.
 EDITABLE = ("config_schema", "currency", "products", "ads", "retailer", "scan_to_pay", "store_base_url")

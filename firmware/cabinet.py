@@ -6,21 +6,27 @@ into journey calls, watches the door and the readers, and keeps snapshots.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from firmware.catalog import Catalog
+from firmware.catalog import Catalog, product_from_cloud
+from firmware.cloud_config import MEDIA_DIR, ads_due
 from firmware.config import Config
 from firmware.devices import Devices
+from firmware.journeys.pickup import P, PickupJourney, PickupRefused
+from firmware.journeys.restock import R, RestockJourney, RestockRefused
 from firmware.journeys.sale import IllegalTransition, S, SaleJourney
 from hal.card_reader import CardReader
 from hal.code_reader import CodeReader
 from hal.errors import DeviceFault
-from kiosk_ui.view import Intent, ProductView, ViewState
-from sync_client.outbox import Outbox
+from kiosk_ui.view import ColourOption, Intent, ProductView, ViewState
+from sync_client.cabinet_config import PICKUP_CODE_DIGITS, CabinetConfig
+from sync_client.outbox import Outbox, OutboxFull
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +37,10 @@ SCREEN_OF_STATE = {
 }
 RECONNECT_S = 2.0
 DOOR_OF_STATE = {S.APPROVED: "closed", S.DOOR_UNLOCKED: "unlocked", S.DOOR_OPENED: "opened"}
+SCREEN_OF_RESTOCK = {R.PIN_ENTRY: "pin_pad", R.UNLOCKED: "restock", R.COUNTING: "restock", R.RECORDED: "restock"}
+DOOR_OF_RESTOCK = {R.UNLOCKED: "unlocked", R.COUNTING: "opened", R.RECORDED: "closed"}
+SCREEN_OF_PICKUP = {P.CODE_ENTRY: "pickup", P.DOOR_UNLOCKED: "door", P.DOOR_OPENED: "door", P.DONE: "thanks"}
+DOOR_OF_PICKUP = {P.DOOR_UNLOCKED: "unlocked", P.DOOR_OPENED: "opened"}
 
 
 @dataclass
@@ -46,6 +56,7 @@ class Cabinet:
     faults: dict[str, str] = field(default_factory=dict)
     overlay: str | None = None                 # "help": a screen over the journey, left with "back"
     colour: str | None = None                  # the shopper's colour choice on the product screen
+    cloud: CabinetConfig | None = None         # the configuration from the cloud in force, if any yet
     _tasks: list[asyncio.Task] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -57,6 +68,13 @@ class Cabinet:
             currency=self.config.cabinet.currency, thanks_s=self.config.screen.thanks_s,
             on_change=self.refresh, on_door_event=self._door_snapshot, on_fault=self._fault,
             available_methods=self.payment_methods)
+        self.pickup = PickupJourney(
+            outbox=self.outbox, catalog=self.catalog, lock=self.devices.lock, lock_config=self.config.lock,
+            orders=lambda: self.cloud.pickup_orders if self.cloud else (), on_change=self.refresh,
+            thanks_s=self.config.screen.thanks_s)
+        self.restock = RestockJourney(
+            outbox=self.outbox, catalog=self.catalog, lock=self.devices.lock, lock_config=self.config.lock,
+            pin_hashes=self._pin_hashes, staff_cards=self._staff_cards, on_change=self.refresh)
         self.snapshot_dir = self.data_dir / "snapshots"
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
 
@@ -75,12 +93,9 @@ class Cabinet:
             except DeviceFault as exc:
                 self._fault(exc)
         if self.devices.card_reader is not None:
-            self._tasks.append(loop.create_task(self._read_forever(
-                self.devices.card_reader, lambda card: self.outbox.append("card.read", {"uid": card.uid_hex}))))
+            self._tasks.append(loop.create_task(self._read_forever(self.devices.card_reader, self._card)))
         if self.devices.code_reader is not None:
-            self._tasks.append(loop.create_task(self._read_forever(
-                self.devices.code_reader,
-                lambda code: self.outbox.append("code.scanned", {"text": code.text, "source": code.source}))))
+            self._tasks.append(loop.create_task(self._read_forever(self.devices.code_reader, self._code)))
         self._tasks.append(loop.create_task(self._watch()))
         self._tasks.append(loop.create_task(self._check_terminals()))
         self.refresh()
@@ -97,31 +112,103 @@ class Cabinet:
         self.devices.lock.close()
         self.devices.door.close()
 
+    # --- the configuration from the cloud -----------------------------------------
+    def apply_cloud_config(self, config: CabinetConfig) -> None:
+        """A configuration the cloud sent (or the cached one at boot): products, ads, access, orders."""
+        self.cloud = config
+        if config.products:
+            self.catalog.replace_products([product_from_cloud(p, str(MEDIA_DIR)) for p in config.products])
+        log.info("configuration in force", extra={"version": config.version, "products": len(config.products),
+                                                  "ads": len(config.ads), "orders": len(config.pickup_orders)})
+        self.refresh()
+
+    def _pin_hashes(self) -> list[str]:
+        hashes = list(self.cloud.retailer.pin_hashes) if self.cloud else []
+        return hashes + ([self.config.retailer.pin_hash] if self.config.retailer.pin_hash else [])
+
+    def _staff_cards(self) -> dict[str, str]:
+        return {c.uid.upper(): c.role for c in self.cloud.retailer.staff_cards} if self.cloud else {}
+
+    def idle(self) -> bool:
+        """No one is using the cabinet: no journey beyond the attract or catalog screens."""
+        return self.sale.state in (S.IDLE, S.BROWSE) and not self.pickup.active and not self.restock.active
+
+    def can_unlock_remotely(self) -> bool:
+        return self.idle()
+
+    def remote_unlock(self, command_id: str, seconds: float) -> None:
+        try:
+            self.restock.remote_unlock(command_id, seconds)
+        except RestockRefused as exc:
+            log.warning("remote unlock refused", extra={"command_id": command_id, "reason": str(exc)})
+
+    def _append_optional(self, event_type: str, payload: dict) -> None:
+        """Events the cabinet can do without when the outbox is full (money and alarms keep their room)."""
+        try:
+            self.outbox.append(event_type, payload)
+        except OutboxFull:
+            log.warning("outbox full: event dropped", extra={"type": event_type})
+
     # --- the screen ------------------------------------------------------------
     def view_state(self) -> ViewState:
         sale = self.sale.view()
-        products = tuple(self._product_view(sku) for sku in self.catalog.products)
-        current = self._product_view(sale.product.sku) if sale.product else None
+        pickup = self.pickup
         cabinet = self.config.cabinet
+        products = tuple(self._product_view(sku) for sku in self.catalog.products)
+        restock = self.restock
+        if restock.active:
+            current = None
+            journey = dict(screen=SCREEN_OF_RESTOCK[restock.state], message=restock.message,
+                           deadline=time.monotonic() + restock.pin_lock_remaining()
+                           if restock.message == "pin_locked" else None,
+                           door=DOOR_OF_RESTOCK.get(restock.state, "closed"),
+                           attempts_left=max(0, restock.guard.free_attempts - restock.guard.failures)
+                           if restock.state is R.PIN_ENTRY else None,
+                           restock_counts=tuple(restock.counts.items()),
+                           restock_changes=tuple(restock.changes.items()))
+        elif pickup.active:
+            order_sku = pickup.order.sku if pickup.order else None
+            current = self._product_view(order_sku) if order_sku in self.catalog.products else None
+            journey = dict(screen=SCREEN_OF_PICKUP[pickup.state], message=pickup.message, deadline=pickup.deadline,
+                           door=DOOR_OF_PICKUP.get(pickup.state, "closed"), pickup_code_length=PICKUP_CODE_DIGITS)
+        else:
+            current = self._product_view(sale.product.sku) if sale.product else None
+            journey = dict(screen=self.overlay or SCREEN_OF_STATE[sale.state], message=sale.message,
+                           deadline=sale.deadline, door=DOOR_OF_STATE.get(sale.state, "closed"),
+                           payment_status=sale.payment_status, can_unlock_again=sale.can_unlock_again,
+                           payment_qr=self._payment_qr() if sale.payment_status == "scan_to_pay" else None)
+        store = (self.cloud.store_base_url if self.cloud and self.cloud.store_base_url else cabinet.store_base_url)
         return ViewState(
-            screen=self.overlay or SCREEN_OF_STATE[sale.state], language=self.language,
-            cabinet_id=cabinet.id, online=self.is_online(), products=products,
+            language=self.language, cabinet_id=cabinet.id, online=self.is_online(), products=products,
             product=current, payment_methods=self.payment_methods(),
-            payment_status=sale.payment_status, message=sale.message,
-            door=DOOR_OF_STATE.get(sale.state, "closed"), deadline=sale.deadline,
-            can_unlock_again=sale.can_unlock_again,
-            store_url=f"{cabinet.store_base_url.rstrip('/')}/p/{current.sku}?cabinet={cabinet.id}" if current else "",
-            selected_colour=self.colour, support_phone=cabinet.support_phone, support_url=cabinet.support_url)
+            ads=ads_due(self.cloud, datetime.datetime.now()),
+            store_url=f"{store.rstrip('/')}/p/{current.sku}?cabinet={cabinet.id}" if current else "",
+            selected_colour=self.colour, support_phone=cabinet.support_phone, support_url=cabinet.support_url,
+            **journey)
+
+    def _payment_qr(self) -> str | None:
+        terminal = self.devices.terminals.get("qr")
+        return getattr(terminal, "qr_text", None)
 
     def payment_methods(self) -> tuple[str, ...]:
-        """The ways to pay right now: a faulted device is not offered."""
-        return tuple(method for method, terminal in self.devices.terminals.items()
-                     if terminal.name not in self.faults)
+        """The ways to pay right now: a faulted device is not offered; scan-to-pay only when the
+        configuration turns it on and the cabinet is online."""
+        methods = []
+        for method, terminal in self.devices.terminals.items():
+            if terminal.name in self.faults:
+                continue
+            if method == "qr" and not (self.cloud and self.cloud.scan_to_pay.enabled and self.is_online()):
+                continue
+            methods.append(method)
+        return tuple(methods)
 
     def _product_view(self, sku: str) -> ProductView:
         p = self.catalog.products[sku]
         return ProductView(sku=p.sku, name=p.name, price_cents=p.price_cents, currency=self.config.cabinet.currency,
-                           stock=self.catalog.stock(sku), summary=p.summary, specs=p.specs, colour=p.colour)
+                           stock=self.catalog.stock(sku), summary=p.summary, specs=p.specs, colour=p.colour,
+                           materials=p.materials, design_notes=p.design_notes,
+                           colours=tuple(ColourOption(name, hex_value) for name, hex_value in p.colours),
+                           images=p.images, online_only=p.online_only)
 
     def refresh(self) -> None:
         self.on_view(self.view_state())
@@ -133,7 +220,7 @@ class Cabinet:
             return
         try:
             self._dispatch(intent)
-        except IllegalTransition as exc:
+        except (IllegalTransition, PickupRefused, RestockRefused, ValueError) as exc:
             # A stale tap (the screen changed under the finger) is not an error worth more than a log line.
             log.info("intent ignored", extra={"intent": intent.name, "arg": intent.arg, "reason": str(exc)})
 
@@ -142,12 +229,34 @@ class Cabinet:
         if name == "lang":
             self.language = "zh" if self.language == "en" else "en"
             self.refresh()
-        elif name == "help" and self.sale.state in (S.IDLE, S.BROWSE, S.PRODUCT):
+        elif name == "ad_shown" and arg:
+            ad = next((a for a in (self.cloud.ads if self.cloud else ()) if a.id == arg), None)
+            self._append_optional("ad.impression", {"ad_id": arg, "shown_s": ad.duration_s if ad else 0})
+        elif name == "help" and self.sale.state in (S.IDLE, S.BROWSE, S.PRODUCT) and not self.pickup.active:
             self.overlay = "help"
             self.refresh()
         elif name == "back" and self.overlay:
             self.overlay = None
             self.refresh()
+        elif name == "pickup" and self.sale.state is S.IDLE:
+            self.pickup.open()
+        elif name == "back" and self.pickup.state is P.CODE_ENTRY:
+            self.pickup.back()
+        elif name == "pickup_submit" and arg is not None:
+            self.pickup.submit(arg)
+        elif name == "done" and self.pickup.state is P.DONE:
+            self.pickup.finish()
+        elif name == "key":
+            pass                          # the keypad keeps the code being typed; only submit matters
+        elif name == "staff" and self.idle():
+            self.restock.open_pin_pad()
+        elif name == "pin_submit" and arg is not None:
+            self.restock.enter_pin(arg)
+        elif name == "cancel" and self.restock.state is R.PIN_ENTRY:
+            self.restock.cancel()
+        elif name == "count" and arg and ":" in arg:
+            sku, _, count = arg.rpartition(":")
+            self.restock.set_count(sku, int(count))
         elif name == "colour" and arg:
             self.colour = arg
             self.refresh()
@@ -178,13 +287,15 @@ class Cabinet:
         while True:
             now = time.monotonic()
             if now >= next_heartbeat:
-                self.outbox.append("heartbeat", {"faults": sorted(self.faults)})
+                self._append_optional("heartbeat", {"faults": sorted(self.faults)})
                 next_heartbeat = now + self.config.sync.heartbeat_s
             if now - self.last_activity > self.config.screen.idle_timeout_s:
                 if self.overlay:
                     self.overlay = None
                     self.refresh()
                 self.sale.idle_timeout()
+                self.pickup.idle_timeout()
+                self.restock.cancel()
                 self.last_activity = now
             if self.is_online() != shown_online:
                 shown_online = self.is_online()
@@ -208,6 +319,13 @@ class Cabinet:
 
     # --- the door and the readers -------------------------------------------------
     def _door_changed(self, is_open: bool) -> None:
+        if self.restock.active and self.restock.door_changed(is_open):
+            self._door_snapshot("opened" if is_open else "closed", None)
+            return
+        if self.pickup.active:
+            if self.pickup.door_changed(is_open):
+                self._door_snapshot("opened" if is_open else "closed", None)
+                return
         if not self.sale.door_changed(is_open):
             with self.outbox.transaction(durable=True) as tx:
                 tx.append("door.opened", {"authorized": False})
@@ -248,6 +366,19 @@ class Cabinet:
                     continue
             self._recovered(reader.name)
 
+    def _card(self, card) -> None:
+        if card.uid_hex in self._staff_cards() and self.idle():
+            self.restock.staff_card(card.uid_hex)        # audited there, with the role
+        else:
+            self._append_optional("card.read", {"uid": card.uid_hex})
+
+    def _code(self, code) -> None:
+        self._append_optional("code.scanned", {"text": code.text, "source": code.source})
+        if self.pickup.state is P.CODE_ENTRY:      # an order's QR shown to the scanner or camera
+            pickup_code = pickup_code_in(code.text)
+            if pickup_code:
+                self.pickup.submit(pickup_code, source=code.source or "scanner")
+
     def _fault(self, exc: DeviceFault) -> None:
         if self.faults.get(exc.device) != exc.detail:
             self.faults[exc.device] = exc.detail
@@ -264,3 +395,13 @@ class Cabinet:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.append(task)
         task.add_done_callback(lambda t: self._tasks.remove(t) if t in self._tasks else None)
+
+
+PICKUP_QR = re.compile(r"(?:^|[?&/:=])(?:code=|PICKUP:)?(\d{4,12})$")
+
+
+def pickup_code_in(text: str) -> str | None:
+    """The pickup code in an order's QR: the digits alone, "PICKUP:<code>", or a link ending in code=<code>."""
+    match = PICKUP_QR.search(text.strip())
+    return match.group(1) if match else None
+

@@ -1,12 +1,24 @@
-"""Products and their stock, kept in the cabinet's local store."""
+"""Products and their stock, kept in the cabinet's local store.
+
+The products come from the configuration the cloud sends down (the last good one
+is cached, so a cabinet that boots offline still sells), or from the TOML file
+before the first one arrives. Stock is the cabinet's own fact: every change is
+written with a ``stock.changed`` event in the same transaction.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from firmware.config import ProductSection
+from sync_client.cabinet_config import ConfigProduct
 from sync_client.outbox import Outbox, Transaction
 
 STOCK_DDL = "CREATE TABLE IF NOT EXISTS stock (sku TEXT PRIMARY KEY, count INTEGER NOT NULL CHECK (count >= 0))"
+# Names a retailer is likely to use; "Name:#rrggbb" in the configuration sets any other.
+COLOUR_NAMES = {"black": "#1f2328", "white": "#f2f2f2", "grey": "#8b95a5", "graphite": "#4a4f57",
+                "silver": "#c0c6cf", "red": "#d64545", "coral": "#ff6f61", "orange": "#d35400",
+                "yellow": "#f2c94c", "green": "#1f8a70", "mint": "#2ee59d", "blue": "#3a7bd5",
+                "navy": "#1b2a4a", "purple": "#8e44ad", "pink": "#ff8fb1"}
 
 
 @dataclass(frozen=True)
@@ -14,12 +26,17 @@ class Product:
     sku: str
     name: str
     price_cents: int
-    summary: str
-    colour: str
-    specs: tuple[tuple[str, str], ...]
+    summary: str = ""
+    colour: str = "#3a7bd5"                          # the accent of the product's illustration
+    specs: tuple[tuple[str, str], ...] = ()
+    materials: str = ""
+    design_notes: str = ""
+    colours: tuple[tuple[str, str], ...] = ()        # (name, #hex) options
+    images: tuple[str, ...] = ()                     # the 360° sequence, when the catalog has one
+    online_only: bool = False
 
 
-def product_from_config(p: ProductSection) -> Product:
+def product_from_toml(p: ProductSection) -> Product:
     specs = tuple((label, value) for label, value in (
         ("range", f"{p.range_km} km" if p.range_km else ""),
         ("top_speed", f"{p.top_speed_kmh} km/h" if p.top_speed_kmh else ""),
@@ -29,20 +46,47 @@ def product_from_config(p: ProductSection) -> Product:
     return Product(p.sku, p.name, p.price_cents, p.summary, p.colour, specs)
 
 
+def _colour_option(text: str) -> tuple[str, str]:
+    name, _, hex_value = text.partition(":")
+    return name, hex_value if hex_value.startswith("#") else COLOUR_NAMES.get(name.lower(), "#8b95a5")
+
+
+def product_from_cloud(p: ConfigProduct, media_dir: str) -> Product:
+    colours = tuple(_colour_option(c) for c in p.colours)
+    images = tuple(m.url if "://" in m.url or m.url.startswith("/") else f"{media_dir}/{m.url}"
+                   for m in p.media if m.kind == "image" and "://" not in m.url)
+    return Product(sku=p.sku, name=p.name, price_cents=p.price_cents, summary=p.summary,
+                   colour=colours[0][1] if colours else "#3a7bd5", specs=p.specs,
+                   materials=", ".join(p.materials), design_notes=p.design_notes, colours=colours,
+                   images=images, online_only=p.online_only)
+
+
 class Catalog:
     """The products on sale and the stock count of each, persisted beside the outbox."""
 
     def __init__(self, outbox: Outbox, products: list[ProductSection]) -> None:
         self._outbox = outbox
-        self.products = {p.sku: product_from_config(p) for p in products}
+        self.products: dict[str, Product] = {p.sku: product_from_toml(p) for p in products}
         with outbox.transaction() as tx:
             tx.execute(STOCK_DDL)
-            for p in products:   # first boot seeds stock; later boots keep what was counted
+            for p in products:   # first boot seeds stock from the file; later boots keep what was counted
                 tx.execute("INSERT OR IGNORE INTO stock (sku, count) VALUES (?, ?)", (p.sku, p.stock))
+
+    def replace_products(self, products: list[Product]) -> None:
+        """A new configuration: its products, in its order. New SKUs start with no stock until counted in."""
+        with self._outbox.transaction() as tx:
+            for p in products:
+                tx.execute("INSERT OR IGNORE INTO stock (sku, count) VALUES (?, 0)", (p.sku,))
+        self.products = {p.sku: p for p in products}
 
     def stock(self, sku: str) -> int:
         row = self._outbox.db.conn.execute("SELECT count FROM stock WHERE sku = ?", (sku,)).fetchone()
         return row[0] if row else 0
 
-    def take_one(self, tx: Transaction, sku: str) -> None:
-        tx.execute("UPDATE stock SET count = count - 1 WHERE sku = ? AND count > 0", (sku,))
+    def set_count(self, tx: Transaction, sku: str, count: int, reason: str) -> None:
+        tx.execute("UPDATE stock SET count = ? WHERE sku = ?", (count, sku))
+        tx.append("stock.changed", {"sku": sku, "count": count, "reason": reason})
+
+    def adjust(self, tx: Transaction, sku: str, delta: int, reason: str) -> None:
+        count = tx.execute("SELECT count FROM stock WHERE sku = ?", (sku,)).fetchone()[0]
+        self.set_count(tx, sku, max(0, count + delta), reason)

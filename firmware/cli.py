@@ -7,8 +7,13 @@ import sys
 import time
 from pathlib import Path
 
-from firmware.config import (DEFAULT_CONFIG_PATH, DEFAULT_DATA_DIR, ConfigError, load_config,
-                             production_problems)
+from firmware.config import (
+    DEFAULT_CONFIG_PATH,
+    DEFAULT_DATA_DIR,
+    ConfigError,
+    load_config,
+    production_problems,
+)
 from firmware.technician.cli import add_commands as add_technician_commands
 from firmware.technician.cli import dispatch as technician_dispatch
 

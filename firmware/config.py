@@ -97,11 +97,13 @@ class CameraSection:
 @dataclass
 class SyncSection:
     cloud_url: str = ""                    # empty: a local cloud stub in simulation
-    batch_size: int = 200
+    batch_size: int = 1000                # the byte bound (1 MB) protects the cloud; big batches drain backlogs
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 60.0
     request_timeout_s: float = 10.0
     heartbeat_s: float = 300.0             # also how soon an idle cabinet notices it is offline
+    config_poll_s: float = 60.0            # how often the configuration is asked for (an ETag: cheap)
+    commands_poll_s: float = 30.0          # how soon a remote unlock the retailer asked for arrives
 
 
 @dataclass

@@ -80,6 +80,9 @@ def state_of(cabinet: Cabinet, ui: KioskUi) -> dict[str, Any]:
         "stock": {p.sku: p.stock for p in view.products},
         "faults": dict(cabinet.faults),
         "payment_methods": list(view.payment_methods),
+        "config_version": cabinet.cloud.version if cabinet.cloud else None,
+        "journeys": {"sale": cabinet.sale.state.value, "pickup": cabinet.pickup.state.value,
+                     "restock": cabinet.restock.state.value},
     }
 
 

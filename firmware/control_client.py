@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 
-
 class ControlError(Exception):
     def __init__(self, status: int, body: Any) -> None:
         super().__init__(f"{status}: {body}")
@@ -145,17 +144,25 @@ class Process:
         self.stop(signal.SIGKILL)
 
 
-def start_cloud(workdir: Path, port: int = 0) -> tuple[Process, str]:
+def start_cloud(workdir: Path, port: int = 0, *, simulate_payments: bool = True) -> tuple[Process, str]:
     """`kiosk-cloud serve` as a real process; returns it and its base URL."""
     db = workdir / "cloud.db"
-    proc = Process([*_bin("kiosk-cloud"), "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(db)],
-                   workdir / "cloud.log").start()
+    argv = [*_bin("kiosk-cloud"), "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(db)]
+    proc = Process(argv + (["--simulate-payments"] if simulate_payments else []), workdir / "cloud.log").start()
     line = proc.read_line()
     return proc, line.rsplit(" ", 1)[-1]
 
 
-def add_cabinet(workdir: Path, cabinet_id: str) -> str:
-    result = subprocess.run([*_bin("kiosk-cloud"), "cabinet", "add", cabinet_id, "--db", str(workdir / "cloud.db")],
+def add_cabinet(workdir: Path, cabinet_id: str, retailer: str | None = None) -> str:
+    argv = [*_bin("kiosk-cloud"), "cabinet", "add", cabinet_id, "--db", str(workdir / "cloud.db")]
+    result = subprocess.run(argv + (["--retailer", retailer] if retailer else []),
+                            capture_output=True, text=True, check=True, timeout=30)
+    return result.stdout.strip()
+
+
+def add_retailer(workdir: Path, name: str) -> str:
+    """Registers a retailer; returns its API token."""
+    result = subprocess.run([*_bin("kiosk-cloud"), "retailer", "add", name, "--db", str(workdir / "cloud.db")],
                             capture_output=True, text=True, check=True, timeout=30)
     return result.stdout.strip()
 

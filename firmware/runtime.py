@@ -15,14 +15,23 @@ from aiohttp import web
 from yarl import URL
 
 from firmware.cabinet import Cabinet
+from firmware.cloud_config import SIM_PICKUP_CODE, sim_document
+from firmware.commands import register_commands
 from firmware.config import Config
 from firmware.control_api import create_control_app
+from firmware.scan_to_pay_terminal import ScanToPayTerminal
 from firmware.sim import SimBench, build_sim
 from firmware.sim_network import NetworkSwitch
 from firmware.technician import sd_notify
 from kiosk_ui.view import Intent
+from sync_client.cabinet_config import hash_secret
+from sync_client.cloud_client import CloudClient
+from sync_client.commands import CommandInbox
+from sync_client.config_sync import ConfigSync
 from sync_client.keyfile import load_key
 from sync_client.outbox import Outbox
+from sync_client.scan_to_pay import ScanToPayClient
+from sync_client.schema import utc_iso
 from sync_client.uploader import Uploader
 
 log = logging.getLogger(__name__)
@@ -61,7 +70,9 @@ def sim_key(data_dir: Path) -> bytes:
 
 
 async def run(config: Config, options: RunOptions) -> int:
-    from kiosk_ui.app import KioskUi    # pygame loads only once the video driver is chosen
+    from kiosk_ui.app import (
+        KioskUi,  # pygame loads only once the video driver is chosen
+    )
 
     data_dir = options.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -81,7 +92,11 @@ async def run(config: Config, options: RunOptions) -> int:
         from cloud_stub.store import SqliteCloudStore
         store = SqliteCloudStore(data_dir / "cloud.db")
         store.set_cabinet_key(cabinet_id, key)
-        cloud_runner, cloud_url = await start_cloud(store)
+        if store.config(cabinet_id) is None:     # first run: the demo catalog, ads and access, as a retailer would
+            store.put_config(cabinet_id, sim_document(config))
+            store.add_order(cabinet_id, config.products[0].sku, hash_secret(SIM_PICKUP_CODE, n=2**12),
+                            utc_iso(time.time() + 365 * 24 * 3600))
+        cloud_runner, cloud_url = await start_cloud(store, simulate_payments=True)
 
         async def stop_cloud() -> None:
             await cloud_runner.cleanup()
@@ -103,11 +118,23 @@ async def run(config: Config, options: RunOptions) -> int:
         from firmware.devices import build_devices
         devices = build_devices(config)
 
+    # One signed connection to the cloud, shared by the uploader, the configuration, commands and payments.
+    client = CloudClient(upload_url, cabinet_id, key, request_timeout_s=config.sync.request_timeout_s)
+    cleanups.append(client.close)
     uploader = Uploader(outbox, upload_url, key, batch_size=config.sync.batch_size,
                         backoff_initial_s=config.sync.backoff_initial_s, backoff_max_s=config.sync.backoff_max_s,
-                        request_timeout_s=config.sync.request_timeout_s)
+                        request_timeout_s=config.sync.request_timeout_s, client=client)
+    config_sync = ConfigSync(outbox, client)
+    commands = CommandInbox(outbox, client)
+    devices.terminals["qr"] = ScanToPayTerminal(ScanToPayClient(client), timeout_s=config.payment.timeout_s)
     if bench is not None:
-        bench.on_network_up = uploader.retry_now
+        bench.cloud_url, bench.scan_to_pay = cloud_url, devices.terminals["qr"]
+
+        def network_up() -> None:
+            uploader.retry_now()
+            config_sync.poke()
+            commands.poke()
+        bench.on_network_up = network_up
 
     cabinet: Cabinet | None = None
 
@@ -134,10 +161,17 @@ async def run(config: Config, options: RunOptions) -> int:
         ui.start()
     cabinet = Cabinet(config, devices, outbox, data_dir, is_online=lambda: uploader.status.online,
                       on_view=ui.set_state)
+    cached = config_sync.current()          # works offline: the last good configuration
+    if cached is not None:
+        cabinet.apply_cloud_config(cached)
+    config_sync.on_applied(cabinet.apply_cloud_config)
+    register_commands(commands, cabinet, config_sync, stop)
     await cabinet.start()
     cleanups.append(cabinet.stop)
 
-    tasks = [loop.create_task(ui.run(stop), name="ui"), loop.create_task(uploader.run(stop), name="uploader")]
+    tasks = [loop.create_task(ui.run(stop), name="ui"), loop.create_task(uploader.run(stop), name="uploader"),
+             loop.create_task(config_sync.run(stop, interval_s=config.sync.config_poll_s), name="config"),
+             loop.create_task(commands.run(stop, interval_s=config.sync.commands_poll_s), name="commands")]
     if bench is not None:
         tasks.append(loop.create_task(_show_bench_status(ui, cabinet, stop), name="bench-status"))
     if options.control_port is not None:

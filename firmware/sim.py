@@ -10,10 +10,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
+import aiohttp
 from gpiozero.pins.mock import MockFactory
 
 from firmware.config import Config
 from firmware.devices import Devices, build_lock_and_door
+from firmware.scan_to_pay_terminal import ScanToPayTerminal
 from firmware.sim_network import NetworkSwitch
 from hal.pn532.reader import Pn532Reader
 from hal.scanner.reader import SerialScanner
@@ -45,6 +47,8 @@ class SimBench:
     camera: SimCamera
     network: NetworkSwitch | None = None
     on_network_up: Callable[[], None] = lambda: None
+    cloud_url: str = ""                               # the cloud the simulated phone pays through
+    scan_to_pay: ScanToPayTerminal | None = None
 
     def pins(self) -> dict[str, Any]:
         return {"relay": self.door.relay_history(),
@@ -112,6 +116,19 @@ async def _pos_decline(bench: SimBench, body: dict) -> dict:
     return {"pos": "declined"}
 
 
+async def _phone_pay(bench: SimBench, body: dict) -> dict:
+    """The shopper scans the payment QR and pays on the phone (the cloud's payment simulator)."""
+    payment_id = bench.scan_to_pay.pending_payment_id if bench.scan_to_pay else None
+    if payment_id is None:
+        raise BenchError(409, "phone: no scan-to-pay payment is waiting (choose pay:qr first)")
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{bench.cloud_url}/sim/payments/{payment_id}/pay") as response:
+            if response.status != 200:
+                raise BenchError(502, f"phone: the cloud's payment simulator answered {response.status}: "
+                                      f"{(await response.text())[:200]} (serve it with --simulate-payments)")
+    return {"payment_id": payment_id}
+
+
 async def _nfc_present(bench: SimBench, body: dict) -> dict:
     uid_hex = body.get("uid")
     try:
@@ -169,6 +186,7 @@ def _plug(device: str, plugged: bool) -> Action:
 BENCH_ACTIONS: dict[str, Action] = {
     "pos/approve": _pos_approve,
     "pos/decline": _pos_decline,
+    "phone/pay": _phone_pay,
     "nfc/present": _nfc_present,
     "qr/show": _qr_show,
     "door/open": _door_open,

@@ -35,6 +35,7 @@ SCRYPT_RE = re.compile(r"scrypt\$(\d+)\$(\d+)\$(\d+)\$([0-9a-f]{16,128})\$([0-9a
 ROLES = ("retailer", "technician")
 MEDIA_KINDS = ("image", "video")
 MAX_PRICE_CENTS = 10_000_000
+PICKUP_CODE_DIGITS = 8          # the cloud issues them; the cabinet's keypad asks for exactly this many
 
 
 class ConfigInvalid(ValueError):

@@ -45,6 +45,8 @@ EVENT_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
     "pickup.refused": {"reason": str},
     "restock.recorded": {"sku": str, "added": int, "count": int, "staff_uid": _STR_OR_NULL},
     "stock.changed": {"sku": str, "count": int, "reason": str},
+    # access: every PIN and staff-card attempt (never the PIN itself)
+    "auth.attempt": {"method": str, "purpose": str, "ok": bool},
     # service
     "repair.ticket": {"ticket_id": str, "device": str, "detail": str, "status": str},
     "alarm": {"kind": str, "detail": str},

@@ -64,6 +64,7 @@ class RestockJourney:
     state: R = R.IDLE
     who: str | None = None                           # "pin", "card:<uid>", "remote:<command id>"
     counts: dict[str, int] = field(default_factory=dict)
+    changes: dict[str, int] = field(default_factory=dict)   # what the last restock changed (sku -> added)
     message: str | None = None
     _timer: asyncio.TimerHandle | None = None
     _opened_at: float = 0.0
@@ -177,12 +178,14 @@ class RestockJourney:
         self.on_change()
 
     def _record(self) -> None:
+        self.changes = {}
         with self.outbox.transaction() as tx:
             tx.append("door.closed", {"open_s": round(time.monotonic() - self._opened_at, 3), "reason": "restock"})
             for sku, count in self.counts.items():
                 before = self.catalog.stock(sku)
                 if count != before:
-                    tx.execute("UPDATE stock SET count = ? WHERE sku = ?", (count, sku))
+                    self.changes[sku] = count - before
+                    self.catalog.set_count(tx, sku, count, "restock")
                     tx.append("restock.recorded", {"sku": sku, "added": count - before, "count": count,
                                                    "staff_uid": self.who.split(":", 1)[1]
                                                    if self.who and self.who.startswith("card:") else None,

@@ -176,6 +176,8 @@ class SaleJourney:
 
     def buy(self) -> None:
         assert self.product is not None
+        if self.product.online_only:
+            raise IllegalTransition(f"{self.product.sku} is sold online only")
         if self.catalog.stock(self.product.sku) <= 0:
             self.message = "sold_out"
             self.on_change()
@@ -233,7 +235,8 @@ class SaleJourney:
     async def _take_payment(self, terminal: PaymentTerminal, sale: Sale) -> None:
         self._write_sale(sale, "paying")
         try:
-            result = await terminal.authorize(sale.amount_cents, sale.currency, on_status=self._on_status)
+            result = await terminal.authorize(sale.amount_cents, sale.currency, on_status=self._on_status,
+                                              reference=sale.sale_id)
         except DeviceFault as exc:
             self.on_fault(exc)
             result = PaymentResult(PaymentOutcome.FAULT, sale.amount_cents, sale.currency, sale.method,
@@ -274,7 +277,7 @@ class SaleJourney:
                 "currency": result.currency, "method": sale.method, "receipt_no": result.receipt_no,
                 "trace_no": result.trace_no})
             self._update_sale(tx, sale, "approved")
-            self.catalog.take_one(tx, sale.product.sku)
+            self.catalog.adjust(tx, sale.product.sku, -1, "sale")
         self.payment_status = None
         self._go("approved")
 
@@ -342,7 +345,7 @@ class SaleJourney:
                                          "amount_cents": sale.amount_cents, "currency": sale.currency,
                                          "action": "refund_pending", "receipt_no": sale.receipt_no})
             self._update_sale(tx, sale, "unclaimed")
-            tx.execute("UPDATE stock SET count = count + 1 WHERE sku = ?", (sale.product.sku,))
+            self.catalog.adjust(tx, sale.product.sku, +1, "unclaimed")
         self.message = "unclaimed"
         self._go("unclaimed")
         self._timer = asyncio.get_running_loop().call_later(self.thanks_s, self.finish)
@@ -388,7 +391,7 @@ class SaleJourney:
                     tx.append("sale.unclaimed", {"sale_id": sale_id, "sku": sku, "amount_cents": amount,
                                                  "currency": currency, "action": "refund_pending",
                                                  "receipt_no": receipt_no, "recovered": True})
-                    tx.execute("UPDATE stock SET count = count + 1 WHERE sku = ?", (sku,))
+                    self.catalog.adjust(tx, sku, +1, "unclaimed")
                     new_state = "unclaimed"
                 tx.execute("UPDATE sales SET state = ?, updated_at = ? WHERE sale_id = ?",
                            (new_state, utc_now_iso(), sale_id))

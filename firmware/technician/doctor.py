@@ -152,7 +152,9 @@ def check_key_file(ctx: DoctorContext) -> list[Finding]:
     if stat.S_IMODE(st.st_mode) & 0o077:
         return [Finding("key file", "FAIL", f"{path}: {_describe_owner(path)}; the key must be 0600",
                         f"sudo chmod 600 {path}")]
-    from sync_client.keyfile import parse_key  # the same check the runtime makes at start
+    from sync_client.keyfile import (
+        parse_key,  # the same check the runtime makes at start
+    )
     try:
         parse_key(path.read_text(), path)
     except PermissionError:

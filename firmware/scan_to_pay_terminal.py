@@ -1,0 +1,91 @@
+"""Scan-to-pay as a payment terminal: the cloud issues a payment QR, the shopper
+pays on the phone, the cabinet follows the payment's status until it is final.
+
+It lives in firmware because it joins a device interface (hal.payment) to the
+cloud client (sync_client); neither of those knows the other.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from hal.errors import DeviceFault
+from hal.payment import PaymentOutcome, PaymentResult, PaymentTerminal, StatusCallback
+from sync_client.cloud_client import CloudRefused, CloudUnavailable
+from sync_client.scan_to_pay import RemotePayment, ScanToPayClient
+
+log = logging.getLogger(__name__)
+STATUS_SCAN_TO_PAY = "scan_to_pay"
+
+
+class ScanToPayTerminal(PaymentTerminal):
+    method = "qr"
+    name = "scan_to_pay"
+
+    def __init__(self, client: ScanToPayClient, *, poll_s: float = 1.0, timeout_s: float = 180.0) -> None:
+        self.client = client
+        self.poll_s = poll_s
+        self.timeout_s = timeout_s
+        self.qr_text: str | None = None          # what the checkout screen shows while a payment waits
+        self._payment: RemotePayment | None = None
+        self._cancel = asyncio.Event()
+
+    @property
+    def pending_payment_id(self) -> str | None:
+        """The payment the shopper is being asked to pay now, if any."""
+        return self._payment.payment_id if self._payment else None
+
+    async def check(self) -> None:
+        """Nothing to ask between sales: the cabinet offers scan-to-pay only while it is online."""
+
+    async def authorize(self, amount_cents: int, currency: str, on_status: StatusCallback | None = None,
+                        reference: str | None = None) -> PaymentResult:
+        def result(outcome: PaymentOutcome, message: str = "") -> PaymentResult:
+            self.qr_text, self._payment = None, None
+            return PaymentResult(outcome, amount_cents, currency, self.method, receipt_no=payment_id,
+                                 message=message)
+
+        payment_id = None
+        self._cancel.clear()
+        try:
+            payment = await self.client.create(reference or f"qr-{time.time_ns()}", amount_cents, currency)
+        except (CloudUnavailable, CloudRefused) as exc:
+            raise DeviceFault(self.name, f"cannot create the payment: {exc}") from exc
+        payment_id, self._payment, self.qr_text = payment.payment_id, payment, payment.qr_text
+        if on_status:
+            on_status(STATUS_SCAN_TO_PAY)
+        deadline = time.monotonic() + self.timeout_s
+        while payment.status == "pending":
+            if self._cancel.is_set() or time.monotonic() > deadline:
+                try:
+                    payment = await self.client.cancel(payment.payment_id)
+                except (CloudUnavailable, CloudRefused) as exc:
+                    log.warning("scan-to-pay cancel not confirmed", extra={"payment_id": payment_id,
+                                                                           "error": str(exc)})
+                if payment.status == "pending":     # not confirmed: the cloud expires it on its own
+                    return result(PaymentOutcome.CANCELLED if self._cancel.is_set() else PaymentOutcome.TIMED_OUT,
+                                  "cancel not confirmed by the cloud")
+                break
+            try:
+                await asyncio.wait_for(self._cancel.wait(), self.poll_s)
+            except asyncio.TimeoutError:
+                pass
+            if self._cancel.is_set():
+                continue
+            try:
+                payment = await self.client.status(payment.payment_id)
+            except CloudUnavailable as exc:
+                log.info("scan-to-pay status unavailable, retrying", extra={"error": str(exc)})
+        # A payment the shopper completed stays paid even if we asked to cancel: money wins.
+        outcome = {"paid": PaymentOutcome.APPROVED, "expired": PaymentOutcome.TIMED_OUT,
+                   "cancelled": PaymentOutcome.CANCELLED}.get(payment.status, PaymentOutcome.FAULT)
+        return result(outcome, payment.status)
+
+    async def cancel(self) -> None:
+        self._cancel.set()
+
+    async def reverse(self, receipt_no: str, amount_cents: int, currency: str) -> PaymentResult:
+        # The provider refunds through the retailer's back office; the cabinet flags, it does not refund.
+        return PaymentResult(PaymentOutcome.FAULT, amount_cents, currency, self.method, receipt_no=receipt_no,
+                             message="scan-to-pay refunds are made by the retailer")

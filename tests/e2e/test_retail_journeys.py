@@ -1,0 +1,97 @@
+"""Journeys beyond the card sale, end to end with a retailer-managed cloud: scan-to-pay, online-order
+pickup, remote unlock. Real processes; only taps, the bench's hands and the retailer's HTTP API."""
+from collections import Counter
+
+from firmware.control_client import export_events
+
+from tests.e2e.conftest import CABINET_ID
+
+SKU = "SCOOT-S1"
+
+
+def to_checkout(client, sku=SKU):
+    client.tap("start")
+    client.wait_screen("catalog")
+    client.tap(f"product:{sku}")
+    client.wait_screen("product")
+    client.tap("buy")
+    client.wait_screen("checkout")
+
+
+def door_open_and_close(client, journey_key, opened_state):
+    client.wait_for(lambda s: s["lock"]["energized"], what="relay energized")
+    client.sim("door/open")
+    client.wait_for(lambda s: s["journeys"][journey_key] == opened_state, what="door opened")
+    client.sim("door/close")
+
+
+def test_scan_to_pay_sale_reaches_the_cloud_once(retail, cloud):
+    workdir, _ = cloud
+    _, start = retail
+    client = start()
+    client.wait_for(lambda s: "qr" in s["payment_methods"], what="scan-to-pay offered while online")
+    to_checkout(client)
+    client.tap("pay:qr")
+    state = client.wait_for(lambda s: s["payment_status"] == "scan_to_pay", what="payment QR shown")
+    assert "payment_qr" in {w["id"] for w in state["widgets"]}
+    client.sim("phone/pay")
+    door_open_and_close(client, "sale", "door_opened")
+    client.wait_screen("thanks")
+    client.wait_for(lambda s: s["outbox"]["pending"] == 0, what="outbox drained")
+    events = export_events(workdir)
+    approved = [e for e in events if e["type"] == "payment.approved"]
+    assert len(approved) == 1 and approved[0]["payload"]["method"] == "qr"
+    assert sum(e["type"] == "sale.completed" for e in events) == 1
+
+
+def test_online_order_pickup_opens_once_for_its_code(retail, cloud):
+    workdir, _ = cloud
+    api, start = retail
+    client = start()
+    order = api.call("POST", "/v1/retailer/orders", {"cabinet_id": CABINET_ID, "sku": "BIKE-C7"})
+    version = client.state()["config_version"]
+    client.wait_for(lambda s: s["config_version"] > version, what="the order reached the cabinet")
+    client.sim("network/down")           # a code works offline once the cabinet has synced after the order
+
+    def enter(code):
+        client.tap("pickup")
+        client.wait_screen("pickup")
+        for digit in code:
+            client.tap(f"key:{digit}")
+        client.tap("pickup:submit")
+
+    enter("00000000")
+    state = client.wait_for(lambda s: s["message"] == "pickup_wrong_code", what="wrong code said")
+    assert not state["lock"]["energized"]
+    client.tap("back")
+    enter(order["pickup_code"])
+    client.wait_screen("door")
+    door_open_and_close(client, "pickup", "door_opened")
+    client.wait_screen("thanks")
+    client.tap("done")
+    client.wait_screen("attract")
+    enter(order["pickup_code"])          # each code opens the door once
+    client.wait_for(lambda s: s["message"] == "pickup_wrong_code", what="used code refused")
+    client.sim("network/up")
+    client.wait_for(lambda s: s["outbox"]["pending"] == 0 and s["online"], what="outbox drained")
+    events = export_events(workdir)
+    completed = [e["payload"] for e in events if e["type"] == "pickup.completed"]
+    assert completed == [{"order_id": order["order_id"], "sku": "BIKE-C7"}]
+    assert Counter(e["payload"]["reason"] for e in events if e["type"] == "pickup.refused") == {"wrong_code": 2}
+    assert len([p for p in client.pins()["relay"] if p["energized"]]) == 1, "one pulse for one pickup"
+
+
+def test_wrong_pickup_codes_lock_the_keypad_across_a_restart(retail, sim_cabinet):
+    _, start = retail
+    client = start()
+    client.tap("pickup")
+    for _ in range(5):
+        for digit in "11111111":
+            client.tap(f"key:{digit}")
+        client.tap("pickup:submit")
+    client.wait_for(lambda s: s["message"] == "pickup_locked", what="keypad locked")
+    assert client.process.stop() == 0
+    restarted = start()                  # the same data dir: the lock holds
+    restarted.tap("pickup")
+    state = restarted.wait_screen("pickup")
+    assert state["message"] == "pickup_locked"
