@@ -59,9 +59,10 @@ class PaymentTerminal(abc.ABC):
         """Health check between payments: raise DeviceFault if the device cannot take one now."""
 
     @abc.abstractmethod
-    async def authorize(self, amount_cents: int, currency: str,
-                        on_status: StatusCallback | None = None) -> PaymentResult:
-        """Take a payment; returns when the terminal has a final answer.
+    async def authorize(self, amount_cents: int, currency: str, on_status: StatusCallback | None = None,
+                        reference: str | None = None) -> PaymentResult:
+        """Take a payment; returns when the terminal has a final answer. ``reference`` (the sale id)
+        lets a backend that can repeat a request (scan-to-pay) make it idempotent.
 
         Never raises for a declined, timed-out or cancelled payment: those are
         outcomes. Raises DeviceFault only when the device is unreachable before

@@ -180,8 +180,8 @@ class ZvtTerminal(PaymentTerminal):
             raise ValueError(f"terminal is set up for {self.currency}, not {currency}")
         return zvt.CURRENCY_CODES[currency]
 
-    async def authorize(self, amount_cents: int, currency: str,
-                        on_status: StatusCallback | None = None) -> PaymentResult:
+    async def authorize(self, amount_cents: int, currency: str, on_status: StatusCallback | None = None,
+                        reference: str | None = None) -> PaymentResult:
         if not 0 < amount_cents < 10 ** 12:
             raise ValueError(f"amount must be 1..999999999999 cents, got {amount_cents}")
         code = self._currency_code(currency)
