@@ -209,11 +209,15 @@ class Outbox:
     def pending(self, limit: int) -> list[Event]:
         return self._select("WHERE sent_at IS NULL ORDER BY seq LIMIT ?", (limit,))
 
-    def pending_json(self, limit: int, max_bytes: int, *, after_seq: int = 0) -> list[tuple[int, str, bytes]]:
-        """The oldest unsent events after ``after_seq`` as (seq, id, JSON object), without re-encoding their
-        payloads: what the uploader sends. At most ``limit`` events and ``max_bytes`` of JSON, but at least one."""
-        rows = self.db.conn.execute(_ENVELOPE + "WHERE sent_at IS NULL AND seq > ? ORDER BY seq LIMIT ?",
-                                    (after_seq, limit)).fetchall()
+    def pending_json(self, limit: int, max_bytes: int, *, after_seq: int = 0,
+                     event_type: str | None = None) -> list[tuple[int, str, bytes]]:
+        """The oldest unsent events after ``after_seq`` (of one type, if given) as (seq, id, JSON object),
+        without re-encoding their payloads: what the uploader sends. At most ``limit`` events and
+        ``max_bytes`` of JSON, but at least one."""
+        only_type = " AND type = ?" if event_type else ""
+        rows = self.db.conn.execute(
+            _ENVELOPE + f"WHERE sent_at IS NULL AND seq > ?{only_type} ORDER BY seq LIMIT ?",
+            (after_seq, event_type, limit) if event_type else (after_seq, limit)).fetchall()
         cabinet = json.dumps(self.cabinet_id)
         out: list[tuple[int, str, bytes]] = []
         size = 0

@@ -105,7 +105,7 @@ class Uploader:
 
         Batches in flight are disjoint (each starts after the last seq already dispatched), and every
         answer is settled on its own: an acknowledgement is final whatever happens to the others."""
-        done = 0
+        done = await self._send_alarms_first()
         while True:
             in_flight: deque[tuple[list[tuple[int, str, bytes]], asyncio.Future]] = deque()
             try:
@@ -116,6 +116,17 @@ class Uploader:
             done += settled
             if not narrowed:
                 return done
+
+    async def _send_alarms_first(self) -> int:
+        """Alarms jump the queue: a forced door reaches the retailer before a backlog of heartbeats.
+        A refusal is left to the ordinary pipeline, which narrows it down and dead-letters it."""
+        alarms = self.outbox.pending_json(self._limit, self.max_batch_bytes, event_type="alarm")
+        if not alarms:
+            return 0
+        try:
+            return self._settle(alarms, await self._send(alarms))
+        except CloudRefused:
+            return 0
 
     async def _pipeline(self, in_flight: deque) -> tuple[int, bool]:
         """One pass over the backlog; returns (events settled, whether the batch size was narrowed)."""

@@ -161,3 +161,33 @@ async def test_the_running_uploader_prunes_what_was_acknowledged_long_enough_ago
     await task
     assert cloud_ids(site) == [old.id]                       # sent first, pruned after
     assert site.outbox.append("heartbeat", {}).seq == 2     # and the sequence goes on without reuse
+
+
+async def test_alarms_are_sent_ahead_of_an_older_backlog(tmp_path):
+    """A forced door must reach the retailer before a thousand heartbeats queued while offline."""
+    from cloud_stub.server import start_cloud
+    from cloud_stub.store import SqliteCloudStore
+    from sync_client.outbox import Outbox
+    from sync_client.uploader import Uploader
+
+    store = SqliteCloudStore(tmp_path / "cloud.db")
+    key = b"k" * 32
+    store.set_cabinet_key("cab-a", key)
+    runner, url = await start_cloud(store)
+    outbox = Outbox(tmp_path / "cabinet.db", "cab-a")
+    for _ in range(30):
+        outbox.append("heartbeat", {})
+    alarm = outbox.append("alarm", {"kind": "door_forced", "detail": "test"})
+    uploader = Uploader(outbox, url, key, batch_size=10, max_in_flight=1)
+    try:
+        await uploader.upload_pending()
+    finally:
+        await uploader.client.close()
+        await runner.cleanup()
+    import sqlite3
+    with sqlite3.connect(tmp_path / "cloud.db") as db:        # rowid: the order the cloud stored them in
+        received = [row[0] for row in db.execute("SELECT id FROM events ORDER BY rowid")]
+    assert received[0] == alarm.id, "the alarm arrived first"
+    assert len(received) == 31 and outbox.pending_count() == 0
+    outbox.close()
+    store.close()
