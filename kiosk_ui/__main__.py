@@ -39,7 +39,7 @@ def shots(out: Path, size: tuple[int, int], every_state: bool = False) -> list[P
             chosen = ({f"{name}-{language}-{size[0]}x{size[1]}": view for name, view in views.items()} if every_state
                       else {f"{stem}-{language}": views[name] for stem, name in GALLERY.items()})
             for stem, view in chosen.items():
-                ui.set_state(view)
+                ui.set_state(view, fresh=True)     # each picture as a person first sees it
                 ui.settle()     # images, 360° frames and the first video frame are in
                 path = out / f"{stem}.png"
                 ui.screenshot(path)
@@ -56,13 +56,18 @@ async def demo(size: tuple[int, int], bench: bool) -> None:
     state = {"lang": "en", "name": "attract"}
     moves = {"start": "catalog", "select_product": "product", "buy": "checkout", "pay": "checkout_present_card",
              "cancel": "product_declined", "back": "catalog", "unlock_again": "door_unlocked", "done": "attract",
-             "bench": "door_opened", "pickup": "pickup", "help": "help", "pickup_submit": "pickup_wrong_code"}
+             "bench": "door_opened", "pickup": "pickup", "help": "help", "pickup_submit": "pickup_wrong_code",
+             "staff": "pin_pad", "pin_submit": "restock_opened", "repair": "repair_vehicle", "agree": "repair_ticket",
+             "calibrate": "calibrate", "calibration": "service", "exit": "attract"}
+    steps = {"repair_vehicle": "repair_contact", "repair_contact": "repair_fault", "repair_fault": "repair_consent"}
     stop = asyncio.Event()
 
     def on_intent(intent: Intent) -> None:
         print(intent)
         if intent.name == "lang":
             state["lang"] = "zh" if state["lang"] == "en" else "en"
+        elif intent.name == "next":
+            state["name"] = steps.get(state["name"], state["name"])
         elif intent.name in moves:
             state["name"] = moves[intent.name]
         ui.set_state(views[state["lang"]][state["name"]])

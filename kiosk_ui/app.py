@@ -2,9 +2,10 @@
 
 The firmware hands it ViewStates (set_state) and hears Intents (on_intent).
 Touches arrive as pygame mouse events (SDL turns a touchscreen's touches into
-them); tap() and swipe() post the same events, so injected and real touches
-take one path. A finger that moves beyond a small slop drags (the carousel,
-the 360° view) and is no longer a tap.
+them); tap(), press() and swipe() post the same events, so injected and real
+touches take one path. A finger that moves beyond a small slop drags (the
+carousel, the 360° view) and is no longer a tap; a finger that stays down
+hold_s on a widget that has one (the brand) holds it instead of tapping.
 
 Frames are drawn only when something changed: a new state or a touch redraws
 the screen; a widget that changes by itself (a countdown, a playing video, a
@@ -30,7 +31,7 @@ from kiosk_ui.screens import build_screen, validate_view
 from kiosk_ui.text import TextRenderer
 from kiosk_ui.theme import Fonts, Theme
 from kiosk_ui.view import Intent, ViewState, WidgetInfo
-from kiosk_ui.widgets import Widget, hit
+from kiosk_ui.widgets import Taps, Widget, hit
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,15 @@ def _event_time(event: pygame.event.Event) -> float:
 class _Touch:
     """A finger that is down: where it went down, what it pressed, what it drags."""
 
-    def __init__(self, area: str, pos: tuple[int, int], pressed: str | None, target: Widget | None) -> None:
-        self.area, self.start, self.pressed, self.target = area, pos, pressed, target
+    def __init__(self, area: str, pos: tuple[int, int], pressed: Widget | None, target: Widget | None,
+                 down_at: float) -> None:
+        self.area, self.start, self.target, self.down_at = area, pos, target, down_at
+        self.pressed = pressed.id if pressed else None
+        self.hold_s = pressed.hold_s if pressed else None       # set: this touch may become a hold
         self.dragging = False
+
+    def held_long_enough(self, now: float) -> bool:
+        return self.pressed is not None and self.hold_s is not None and now - self.down_at >= self.hold_s
 
 
 class KioskUi:
@@ -122,12 +129,15 @@ class KioskUi:
 
     # -- state in ----------------------------------------------------------------------------------
 
-    def set_state(self, view: ViewState) -> None:
-        """Show view from the next frame on. Raises ValueError for a view no screen can show."""
-        if view == self._view:
+    def set_state(self, view: ViewState, *, fresh: bool = False) -> None:
+        """Show view from the next frame on. Raises ValueError for a view no screen can show.
+
+        What the person did on a screen (text typed, pages turned) lasts while the screen id stays;
+        fresh=True starts a new visit of the same screen (another person, another journey)."""
+        if view == self._view and not fresh:
             return
         validate_view(view)
-        if self._view is None or view.screen != self._view.screen:
+        if self._view is None or view.screen != self._view.screen or fresh:
             self._memory.close()
             self._memory = ScreenMemory(view.screen)
         self._view = view
@@ -171,9 +181,10 @@ class KioskUi:
     def widgets(self) -> list[WidgetInfo]:
         """The touchscreen's widgets in drawing order (bench widgets are not included).
 
-        extra["kind"] is "button", "tile", "area", "label", "picture", "panel", "countdown", "qr" (extra["text"]:
-        what it encodes), "chip" (a colour option), "carousel" (extra: page, pages, moving; its cards
-        wholly in view follow it as "tile"s), "spinner" (extra: angle, frames, frame) or "stage"
+        extra["kind"] is "button" (a restart button: extra["armed"]), "tile", "area", "label", "picture", "panel",
+        "countdown", "qr" (extra["text"]: what it encodes), "chip" (a colour option), "field" (a text field:
+        extra value, focused), "dots" (the PIN: extra["filled"]), "target" (calibration: extra state, centre),
+        "carousel" (extra: page, pages, moving; its cards wholly in view follow it as "tile"s), "spinner" (extra: angle, frames, frame) or "stage"
         (attract; extra: showing "ad"/"showcase", ad id); extra["text_rects"] the rects of the rendered
         texts, in touchscreen pixels.
         """
@@ -236,10 +247,34 @@ class KioskUi:
 
     async def tap_widget(self, widget_id: str) -> None:
         """Tap the centre of a touchscreen widget."""
+        await self.tap(*self._centre(widget_id))
+
+    async def press(self, x: int, y: int, hold_s: float) -> None:
+        """Put a finger down at (x, y), keep it there hold_s seconds, lift it, and return once the loop
+        has handled the lift and drawn a frame. A press of the brand's staff_hold_s emits Intent("staff")."""
+        width, height = self.size
+        if not (0 <= x < width and 0 <= y < height):
+            raise ValueError(f"press at ({x}, {y}) is outside the {width}x{height} touchscreen")
+        if not (isinstance(hold_s, (int, float)) and 0 <= hold_s <= 60):
+            raise ValueError(f"press needs 0 <= hold_s <= 60 seconds, got {hold_s!r}")
+        if not self._running:
+            raise RuntimeError("press() needs run() to be running")
+        down_at = time.monotonic()
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(x, y), button=1, touch=False, t=down_at))
+        while (left := hold_s - (time.monotonic() - down_at)) > 0:   # asyncio may wake a hair early
+            await asyncio.sleep(left)
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=(x, y), button=1, touch=False,
+                                             t=time.monotonic()))
+        await self._next_frame()
+
+    async def press_widget(self, widget_id: str, hold_s: float) -> None:
+        """press() the centre of a touchscreen widget."""
+        await self.press(*self._centre(widget_id), hold_s)
+
+    def _centre(self, widget_id: str) -> tuple[int, int]:
         for widget in self._flat():
             if widget.id == widget_id:
-                await self.tap(*widget.rect.center)
-                return
+                return widget.rect.center
         raise KeyError(f"no widget {widget_id!r} on the {self.screen_id!r} screen")
 
     async def tap_window(self, x: int, y: int) -> None:
@@ -294,6 +329,11 @@ class KioskUi:
         except Exception:   # a broken handler must not take the screen down
             log.exception("on_intent failed for %s", intent)
 
+    def _emit_all(self, taps: Taps) -> None:
+        for intent in taps if isinstance(taps, tuple) else (taps,):
+            if intent is not None:
+                self._emit(intent)
+
     def _handle(self, event: pygame.event.Event) -> None:
         kind = event.type
         if kind in (pygame.WINDOWEXPOSED, pygame.VIDEOEXPOSE):
@@ -315,7 +355,7 @@ class KioskUi:
         if area == SCREEN:
             self._emit(Intent("activity"))
             target = next((w for w in reversed(self._widgets) if w.draggable and w.rect.collidepoint(pos)), None)
-        touch = self._touch = _Touch(area, pos, widget.id if widget else None, target)
+        touch = self._touch = _Touch(area, pos, widget, target, _event_time(event))
         if target is not None and target.press(pos, _event_time(event)):
             touch.pressed = None        # the touch caught a coasting carousel: that is not a tap
         self._dirty = True              # pressed look
@@ -346,9 +386,19 @@ class KioskUi:
         widgets = self._flat() if area == SCREEN else self._widgets_in(area)
         widget = hit(widgets, pos)
         if widget is not None and widget.id == touch.pressed:
-            intent = widget.tap()
-            if intent is not None:
-                self._emit(intent)
+            # The hold may have been reached between two frames: the lift decides then.
+            self._emit_all(widget.hold() if touch.held_long_enough(_event_time(event)) else widget.tap_at(pos))
+
+    def _check_hold(self, now: float) -> None:
+        """A finger still down on a hold widget for its hold_s: the hold happens now, not at the lift."""
+        touch = self._touch
+        if touch is None or touch.dragging or not touch.held_long_enough(now):
+            return
+        widget = next((w for w in self._flat() if w.id == touch.pressed), None)
+        touch.pressed = None            # the lift that follows is no tap
+        self._dirty = True
+        if widget is not None:
+            self._emit_all(widget.hold())
 
     # -- frames ----------------------------------------------------------------------------------------
 
@@ -374,6 +424,7 @@ class KioskUi:
             raise _Quit
         for event in events:
             self._handle(event)
+        self._check_hold(time.monotonic())
         if self._rebuild:
             self._build()
             self._dirty = True

@@ -15,6 +15,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "offline": {"en": "Offline", "zh": "离线"},
     "nav.help": {"en": "Help", "zh": "帮助"},
     "nav.pickup": {"en": "Pick up an order", "zh": "提取订单"},
+    "nav.repair": {"en": "Drop off for repair", "zh": "车辆送修"},
+    "key.space": {"en": "Space", "zh": "空格"},
 
     "attract.title": {"en": "Your new ride is right here", "zh": "您的新座驾就在这里"},
     "attract.subtitle": {
@@ -115,6 +117,134 @@ STRINGS: dict[str, dict[str, str]] = {
     "door.countdown": {"en": "The door locks again in {seconds} s", "zh": "柜门将在 {seconds} 秒后重新上锁"},
     "door.unlock_again": {"en": "Unlock the door again", "zh": "再次开锁"},
 
+    # Door alarms (door and restock screens).
+    "alarm.door_open_too_long": {"en": "Please close the door", "zh": "请关好柜门"},
+    "alarm.door_stuck": {
+        "en": "The door did not open. Try unlocking it again.",
+        "zh": "柜门未能打开，请再次尝试开锁。",
+    },
+
+    # Staff: the PIN pad.
+    "pin.header": {"en": "Staff access", "zh": "员工入口"},
+    "pin.title": {"en": "Enter your PIN", "zh": "请输入密码"},
+    "pin.hint": {
+        "en": "{least} to {most} digits. Keep it covered.",
+        "zh": "{least} 至 {most} 位数字，输入时请遮挡。",
+    },
+    "pin.submit": {"en": "Unlock", "zh": "开锁"},
+    "message.pin_wrong": {"en": "Wrong PIN. Please try again.", "zh": "密码错误，请重试。"},
+    "message.pin_wrong.left": {"en": "Wrong PIN. {attempts} tries left.", "zh": "密码错误，还可尝试 {attempts} 次。"},
+    "message.pin_wrong.last": {
+        "en": "Wrong PIN. One try left before the pad locks.",
+        "zh": "密码错误，再错一次将锁定键盘。",
+    },
+    "message.pin_locked": {"en": "Too many tries. Try again in {seconds} s.", "zh": "尝试次数过多，请 {seconds} 秒后再试。"},
+
+    # Staff: restock.
+    "restock.header": {"en": "Restock", "zh": "补货"},
+    "restock.unlocked": {"en": "Open the door", "zh": "请打开柜门"},
+    "restock.unlocked.hint": {"en": "The door is unlocked for you.", "zh": "柜门已为您解锁。"},
+    "restock.opened": {"en": "Count the stock, then close the door", "zh": "请清点库存，然后关好柜门"},
+    "restock.opened.hint": {
+        "en": "Set each product to the number now in the cabinet.",
+        "zh": "请将每件商品的数量调整为柜内现有数量。",
+    },
+    "restock.closed": {"en": "Stock recorded", "zh": "库存已记录"},
+    "restock.changed": {"en": "What changed is listed below.", "zh": "变动如下。"},
+    "restock.unchanged": {"en": "Nothing changed.", "zh": "库存没有变化。"},
+    "restock.empty": {"en": "This cabinet has no products to count.", "zh": "本售货柜没有需要清点的商品。"},
+    "restock.page": {"en": "Page {page} of {pages}", "zh": "第 {page} 页，共 {pages} 页"},
+    "restock.done": {"en": "Finish", "zh": "完成"},
+
+    # Repair drop-off.
+    "repair.step": {"en": "Repair drop-off  ·  step {step} of {steps}", "zh": "车辆送修  ·  第 {step} 步，共 {steps} 步"},
+    "repair.booked": {"en": "Repair drop-off", "zh": "车辆送修"},
+    "repair.vehicle": {
+        "en": "Scan the QR code on your vehicle, or type its frame number",
+        "zh": "请扫描车辆上的二维码，或输入车架号",
+    },
+    "repair.contact": {"en": "How can the workshop reach you?", "zh": "维修店如何联系您？"},
+    "repair.next": {"en": "Next  ›", "zh": "下一步  ›"},
+    "field.vehicle": {"en": "Frame number", "zh": "车架号"},
+    "field.name": {"en": "Your name", "zh": "您的姓名（可用拼音）"},
+    "field.phone": {"en": "Phone number", "zh": "手机号码"},
+    "field.description": {"en": "Describe the fault (optional)", "zh": "故障描述（选填）"},
+    "field.left": {"en": "{count} characters left", "zh": "还可输入 {count} 个字符"},
+    "fault.battery": {"en": "Battery", "zh": "电池"},
+    "fault.brakes": {"en": "Brakes", "zh": "刹车"},
+    "fault.tyre": {"en": "Tyre", "zh": "轮胎"},
+    "fault.motor": {"en": "Motor", "zh": "电机"},
+    "fault.display": {"en": "Display", "zh": "仪表"},
+    "fault.other": {"en": "Other", "zh": "其他"},
+    "field_error.required": {"en": "Please fill this in.", "zh": "请填写此项。"},
+    "field_error.vehicle_invalid": {
+        "en": "That does not look like a frame number.",
+        "zh": "车架号格式不正确。",
+    },
+    "field_error.vehicle_unknown": {
+        "en": "We do not know this vehicle. Please check the number.",
+        "zh": "未找到该车辆，请核对车架号。",
+    },
+    "field_error.name_invalid": {"en": "Please enter your name.", "zh": "请输入您的姓名。"},
+    "field_error.phone_invalid": {"en": "Please enter a valid phone number.", "zh": "请输入有效的手机号码。"},
+    "field_error.too_long": {"en": "That is too long.", "zh": "内容过长。"},
+    "field_error.category_required": {"en": "Please choose what is wrong.", "zh": "请选择故障类型。"},
+    "consent.title": {"en": "Before we take your vehicle in", "zh": "接收车辆前请阅读"},
+    "consent.stored": {
+        "en": "We store your name, your phone number, the vehicle's frame number and the fault you described.",
+        "zh": "我们将保存您的姓名、手机号码、车架号以及您描述的故障。",
+    },
+    "consent.kept": {
+        "en": "We keep them until your vehicle is returned, plus 30 days, then delete them.",
+        "zh": "这些信息保存至车辆归还后 30 天，随后删除。",
+    },
+    "consent.who": {
+        "en": "Only the retailer repairing your vehicle sees them, to contact you about this repair.",
+        "zh": "仅负责维修的零售商可以查看，用于就本次维修与您联系。",
+    },
+    "consent.fault": {"en": "Fault", "zh": "故障类型"},
+    "consent.agree": {"en": "I agree", "zh": "我同意"},
+    "ticket.title": {"en": "Your vehicle is booked in", "zh": "您的车辆已登记送修"},
+    "ticket.number": {"en": "Your ticket number", "zh": "您的送修单号"},
+    "ticket.keep": {"en": "Keep this", "zh": "请妥善保存"},
+    "ticket.hint": {
+        "en": "Take a photo of the code. You need the number to collect your vehicle.",
+        "zh": "请拍下此二维码，取车时需要提供单号。",
+    },
+    "ticket.leave": {
+        "en": "Leave the vehicle where the retailer showed you. We will call you when it is ready.",
+        "zh": "请将车辆停放在零售商指定的位置，修好后我们会致电通知您。",
+    },
+
+    # Technicians: the service menu and touch calibration.
+    "service.header": {"en": "Service", "zh": "维护"},
+    "service.devices": {"en": "Devices", "zh": "设备"},
+    "service.status.ok": {"en": "OK", "zh": "正常"},
+    "service.status.fault": {"en": "Fault", "zh": "故障"},
+    "service.status.unknown": {"en": "Unknown", "zh": "未知"},
+    "service.no_devices": {"en": "No device reported yet.", "zh": "尚无设备状态。"},
+    "service.more": {"en": "and {count} more", "zh": "另有 {count} 个"},
+    "service.selftest": {"en": "Run self-test", "zh": "运行自检"},
+    "service.selftest.running": {"en": "Self-test running…", "zh": "自检进行中…"},
+    "service.selftest.passed": {"en": "Self-test passed", "zh": "自检通过"},
+    "service.selftest.failed": {"en": "Self-test failed: {count} faulty", "zh": "自检失败：{count} 个故障"},
+    "service.sync": {"en": "Sync", "zh": "同步"},
+    "service.pending": {"en": "Waiting to upload", "zh": "待上传"},
+    "service.last_success": {"en": "Last upload", "zh": "上次上传"},
+    "service.never": {"en": "never", "zh": "从未"},
+    "service.dead_letters": {"en": "Refused by the cloud", "zh": "被云端拒收"},
+    "service.no_sync": {"en": "No sync status", "zh": "无同步状态"},
+    "service.config": {"en": "Configuration", "zh": "配置版本"},
+    "service.errors": {"en": "Last errors", "zh": "最近错误"},
+    "service.no_errors": {"en": "None", "zh": "无"},
+    "service.lock_test": {"en": "Pulse the lock", "zh": "测试门锁"},
+    "service.calibrate": {"en": "Calibrate touch", "zh": "触摸校准"},
+    "service.restart": {"en": "Restart", "zh": "重启服务"},
+    "service.restart.confirm": {"en": "Tap again to restart", "zh": "再按一次确认重启"},
+    "service.exit": {"en": "Exit", "zh": "退出"},
+    "calibrate.title": {"en": "Touch the centre of each target", "zh": "请依次点按每个目标的中心"},
+    "calibrate.progress": {"en": "Target {n} of {total}", "zh": "第 {n} 个，共 {total} 个"},
+
     "thanks.title": {"en": "Thank you!", "zh": "谢谢惠顾！"},
     "thanks.subtitle": {"en": "Enjoy your new ride.", "zh": "祝您骑行愉快。"},
     "thanks.done": {"en": "Done", "zh": "完成"},
@@ -132,8 +262,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "spec.brakes": {"en": "Brakes", "zh": "刹车"},
 }
 
-# Message keys the product screen knows (ViewState.message).
-MESSAGES = ("declined", "timed_out", "cancelled", "fault", "sold_out", "pickup_wrong_code", "pickup_locked")
+# Message keys the screens know (ViewState.message).
+MESSAGES = ("declined", "timed_out", "cancelled", "fault", "sold_out", "pickup_wrong_code", "pickup_locked",
+            "pin_wrong", "pin_locked")
+SYMBOLS = "←−+·›‹…✓"   # drawn on keys and badges in both languages
 
 CURRENCY_SYMBOLS = {"EUR": "€", "CNY": "¥", "USD": "$", "GBP": "£"}
 
@@ -171,5 +303,5 @@ def font_characters() -> str:
         for text in entry.values():
             chars.update(text)
     chars.update("".join(CURRENCY_SYMBOLS.values()))
-    chars.add("…")  # the ellipsis used when a text is cut
+    chars.update(SYMBOLS)   # "…" is also what a cut text ends with
     return "".join(sorted(chars))

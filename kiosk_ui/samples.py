@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from kiosk_ui.view import AdView, ColourOption, ProductView, ViewState
+from kiosk_ui.view import AdView, ColourOption, ProductView, SyncView, ViewState
 
 ADS_DIR = Path(__file__).parent / "assets" / "ads"
 STORE = "https://shop.e-ride.example"
@@ -45,6 +45,15 @@ ADS = (
     AdView("ad-urban-glide", "image", str(ADS_DIR / "urban-glide.png"), 6.0),
     AdView("ad-city-cruiser", "image", str(ADS_DIR / "city-cruiser.png"), 6.0),
 )
+# Accessories the retailer counts in too: with them the restock list needs a second page.
+ACCESSORIES = tuple(ProductView(sku, name, price, "EUR", 4) for sku, name, price in (
+    ("ACC-HELMET-M", "Urban helmet, size M", 5900), ("ACC-HELMET-L", "Urban helmet, size L", 5900),
+    ("ACC-LOCK-D", "D-lock with frame mount", 4500), ("ACC-CHARGER", "Fast charger 4 A", 7900),
+    ("ACC-LIGHTS", "Rechargeable light set", 3900)))
+DEVICES = (("lock", "ok", "relay pulsed 0.2 s and released"), ("door", "ok", "closed"),
+           ("payment terminal", "ok", "ZVT terminal 52500017, /dev/ttyPAY"),
+           ("nfc reader", "fault", "no answer from PN532 on /dev/ttyNFC"),
+           ("code reader", "ok", "camera 0, 1280x720"), ("camera", "unknown", "not checked yet"))
 SUPPORT_PHONE = "+49 30 1234 5678"
 SUPPORT_URL = "https://help.e-ride.example/cabinet"
 
@@ -90,6 +99,56 @@ def sample_views(language: str = "en", cabinet_id: str = "CAB-0042", *,
         "pickup_wrong_code": ViewState("pickup", message="pickup_wrong_code", **base),
         "pickup_locked": ViewState("pickup", message="pickup_locked", deadline=later, **base),
         "help": ViewState("help", **base),
+        "door_open_too_long": ViewState("door", product=bike, door="opened", alarm="door_open_too_long", **base),
+        "door_stuck": ViewState("door", product=scooter, door="unlocked", deadline=later, alarm="door_stuck", **base),
+        "pin_pad": ViewState("pin_pad", **base),
+        "pin_pad_wrong": ViewState("pin_pad", message="pin_wrong", attempts_left=2, **base),
+        "pin_pad_locked": ViewState("pin_pad", message="pin_locked", deadline=later, **base),
+        **_restock_views(base, later),
+        **_repair_views(base),
+        "service": ViewState("service", devices=DEVICES, selftest="failed", config_version="v42 (etag 7c1e)",
+                             sync=SyncView(pending=3, last_success="2024-05-14 10:42:07", dead_letters=1),
+                             errors=("nfc: no answer from PN532 (timeout 1.0 s)", "upload: HTTP 503, retry in 40 s",
+                                     "payment: line noise, frame repeated"), **base),
+        "service_running": ViewState("service", devices=DEVICES[:3], selftest="running", **base),
+        "calibrate": ViewState("calibrate", **base),
+    }
+
+
+def _restock_views(base: dict, later: float) -> dict[str, ViewState]:
+    stock = {"SC-URBAN-S2": 3, "EB-CITY-7": 1, "SC-KIDS-1": 0}
+    counts = tuple(stock.items())
+    counted = (("SC-URBAN-S2", 5), ("EB-CITY-7", 1), ("SC-KIDS-1", 2))
+    changes = (("SC-URBAN-S2", 2), ("SC-KIDS-1", 2))
+    many = base | {"products": PRODUCTS + ACCESSORIES}
+    every = counted + tuple((p.sku, p.stock) for p in ACCESSORIES)
+    return {
+        "restock_unlocked": ViewState("restock", door="unlocked", deadline=later, restock_counts=counts, **base),
+        "restock_opened": ViewState("restock", door="opened", restock_counts=counted, restock_changes=changes, **base),
+        "restock_recorded": ViewState("restock", door="closed", restock_counts=counted, restock_changes=changes,
+                                      **base),
+        "restock_many": ViewState("restock", door="opened", restock_counts=every, **many),
+        "restock_open_too_long": ViewState("restock", door="opened", restock_counts=counted,
+                                           alarm="door_open_too_long", **base),
+        "restock_door_stuck": ViewState("restock", door="unlocked", deadline=later, restock_counts=counts,
+                                        alarm="door_stuck", **base),
+    }
+
+
+def _repair_views(base: dict) -> dict[str, ViewState]:
+    contact = (("vehicle", "WBAEB71080C123456"), ("name", "LI WEI"), ("phone", "+49 170 1234"))
+    described = (*contact, ("description", "FRONT BRAKE SQUEAKS AND THE LEVER GOES ALL THE WAY TO THE GRIP"))
+    return {
+        "repair_vehicle": ViewState("repair", step="vehicle", **base),
+        "repair_vehicle_scanned": ViewState("repair", step="vehicle", fields=contact[:1], **base),
+        "repair_contact": ViewState("repair", step="contact", fields=contact[:2], **base),
+        "repair_contact_errors": ViewState("repair", step="contact", fields=contact,
+                                           field_errors=(("phone", "phone_invalid"),), **base),
+        "repair_fault": ViewState("repair", step="fault", fields=described, fault_category="brakes", **base),
+        "repair_fault_missing": ViewState("repair", step="fault", fields=contact,
+                                          field_errors=(("category", "category_required"),), **base),
+        "repair_consent": ViewState("repair", step="consent", fields=described, fault_category="brakes", **base),
+        "repair_ticket": ViewState("repair", step="ticket", ticket="R-2024-0815", **base),
     }
 
 
@@ -106,4 +165,16 @@ GALLERY = {
     "thanks": "thanks",
     "pickup": "pickup_wrong_code",
     "help": "help",
+    "door-alarm": "door_stuck",
+    "pin-pad": "pin_pad_wrong",
+    "restock": "restock_opened",
+    "restock-recorded": "restock_recorded",
+    "restock-alarm": "restock_open_too_long",
+    "repair-vehicle": "repair_vehicle_scanned",
+    "repair-contact": "repair_contact_errors",
+    "repair-fault": "repair_fault",
+    "repair-consent": "repair_consent",
+    "repair-ticket": "repair_ticket",
+    "service": "service",
+    "calibrate": "calibrate",
 }

@@ -50,6 +50,25 @@ def ellipsize(text: str, font: pygame.font.Font, max_w: int) -> str:
     return text[:lo].rstrip() + ELLIPSIS
 
 
+def tail(text: str, font: pygame.font.Font, max_w: int, max_lines: int = 1) -> str:
+    """The longest end of text that fits max_lines lines of max_w, led by "…" when cut: what a person
+    typing sees (the end they are writing), however long the text grows."""
+    def fits(candidate: str) -> bool:
+        lines = wrap(candidate, font, max_w) if max_lines > 1 else [candidate]
+        return len(lines) <= max_lines and all(font.size(line)[0] <= max_w for line in lines)
+
+    if fits(text):
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:      # binary search on the number of characters kept from the end
+        mid = (lo + hi + 1) // 2
+        if fits(ELLIPSIS + text[len(text) - mid:].lstrip()):
+            lo = mid
+        else:
+            hi = mid - 1
+    return ELLIPSIS + text[len(text) - lo:].lstrip()
+
+
 class TextRenderer:
     """Renders text fitted to a box, caching each result."""
 
@@ -75,6 +94,11 @@ class TextRenderer:
         if len(self._cache) > self.CACHE_SIZE:
             self._cache.popitem(last=False)
         return surface
+
+    def font(self, role: str) -> pygame.font.Font:
+        """The role's font at its preferred size on this screen."""
+        size, _, weight = self.theme.text_px(role)
+        return self.fonts.get(weight, size)
 
     def _fit(self, text: str, role: str, max_w: int, max_h: int,
              max_lines: int) -> tuple[pygame.font.Font, list[str]]:

@@ -35,6 +35,7 @@ class Palette:
     info: Colour = (110, 176, 255)         # online-only products
     danger: Colour = (240, 82, 82)
     warning: Colour = (255, 184, 64)
+    warning_pressed: Colour = (214, 150, 40)
     on_warning: Colour = (38, 24, 0)
     disabled: Colour = (58, 64, 74)
     on_disabled: Colour = (128, 136, 148)

@@ -9,7 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # Stable screen ids.
-SCREENS = ("attract", "catalog", "product", "checkout", "door", "thanks", "pickup", "help")
+SCREENS = ("attract", "catalog", "product", "checkout", "door", "thanks", "pickup", "help",
+           "pin_pad", "restock", "repair", "service", "calibrate")
+STAFF_HOLD_S = 3.0          # a press on the brand this long emits Intent("staff"); a tap there does nothing
+PIN_MIN, PIN_MAX = 4, 12    # digits of a staff PIN: submit is enabled from PIN_MIN, keys stop at PIN_MAX
+CALIBRATION_INSET = 0.1     # calibrate: target centres at this fraction of width/height from the corners
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,14 @@ class ProductView:
 
 
 @dataclass(frozen=True)
+class SyncView:
+    """The uploader as the service screen shows it."""
+    pending: int = 0                          # events in the outbox, not yet acknowledged by the cloud
+    last_success: str = ""                    # when the last upload succeeded, as text ("" = never)
+    dead_letters: int = 0                     # events the cloud refused for good
+
+
+@dataclass(frozen=True)
 class ViewState:
     screen: str                               # one of SCREENS
     language: str = "en"                      # "en" or "zh"
@@ -74,6 +86,26 @@ class ViewState:
     pickup_code_length: int = 6               # pickup: digits in a pickup code
     support_phone: str = ""                   # help: the retailer's phone number
     support_url: str = ""                     # help: optional web page, shown as text and QR
+    staff_hold_s: float = STAFF_HOLD_S        # the brand: how long a press emits Intent("staff")
+    # pin_pad: message "pin_wrong" (with attempts_left when known) or "pin_locked" (counts down to deadline).
+    attempts_left: int | None = None
+    # restock (door "unlocked" -> "opened" -> "closed" = recorded): the firmware's counts, (sku, count);
+    # names come from products. restock_changes (sku, added; negative: taken out) shown beside them.
+    restock_counts: tuple[tuple[str, int], ...] = ()
+    restock_changes: tuple[tuple[str, int], ...] = ()
+    alarm: str | None = None                  # door, restock: None, "door_open_too_long", "door_stuck"
+    step: str | None = None                   # repair: "vehicle", "contact", "fault", "consent", "ticket"
+    # repair: values the firmware knows (a scanned vehicle id), (field, value) with field "vehicle", "name",
+    # "phone" or "description". A value replaces what is typed when it differs from the one last sent.
+    fields: tuple[tuple[str, str], ...] = ()
+    field_errors: tuple[tuple[str, str], ...] = ()   # repair: (field or "category", error key), shown under it
+    fault_category: str | None = None         # repair: the category on record (a tap shows at once)
+    ticket: str | None = None                 # repair "ticket": the ticket number, shown large and as QR
+    devices: tuple[tuple[str, str, str], ...] = ()   # service: (name, "ok"|"fault"|"unknown", detail)
+    selftest: str | None = None               # service: None (not run), "running", "passed", "failed"
+    sync: SyncView | None = None              # service
+    config_version: str = ""                  # service
+    errors: tuple[str, ...] = ()              # service: the last errors, newest first, short
 
 
 @dataclass(frozen=True)
@@ -86,7 +118,16 @@ class Intent:
     colour(arg=ColourOption.name), pickup (attract: "pick up an order"), help,
     key(arg="0".."9"|"back": a pickup keypad key; the UI keeps the code being typed),
     pickup_submit(arg=the typed code, pickup_code_length digits),
-    bench(arg="pos/approve"|"pos/decline"|"door/open"|"door/close"|"nfc/present"|"qr/show").
+    bench(arg="pos/approve"|"pos/decline"|"door/open"|"door/close"|"nfc/present"|"qr/show"),
+    staff (a press of staff_hold_s on the brand: the hidden staff entry),
+    pin_submit(arg=the typed PIN, PIN_MIN..PIN_MAX digits; PIN keys emit nothing, the digits stay in the UI),
+    count(arg=f"{sku}:{new_count}": restock, the count the retailer set; 0..999),
+    repair (attract: drop a vehicle off for repair), next, agree,
+    field(arg=f"{name}={value}": repair; emitted for each field of the step, then "next", on a tap on next),
+    fault_category(arg="battery"|"brakes"|"tyre"|"motor"|"display"|"other"),
+    selftest, lock_test, calibrate, restart (service; restart only on the confirming second tap), exit,
+    calibration(arg="x1,y1;x2,y2;x3,y3;x4,y4": where the four targets were touched, in touchscreen px, in
+    the order top-left, top-right, bottom-right, bottom-left; see CALIBRATION_INSET).
     """
     name: str
     arg: str | None = None

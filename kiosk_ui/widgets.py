@@ -3,7 +3,8 @@
 A widget renders its text when it is built (from cached surfaces), so drawing
 a frame is only fills and blits. Interactive widgets answer a tap with the
 Intent to emit (``tap()``); the app does the hit testing (DOWN and UP inside
-the same widget, no drag in between). Draggable widgets (carousel, 360° view)
+the same widget, no drag in between). A widget with ``hold_s`` answers a press
+that long with ``hold()`` instead (the hidden staff entry). Draggable widgets (carousel, 360° view)
 also get press/drag/release; compound ones expose their parts as children.
 """
 from __future__ import annotations
@@ -37,12 +38,17 @@ def place(surface: pygame.Surface, box: pygame.Rect, align: str = "center", vali
     return PlacedText(surface, rect)
 
 
+# What a tap tells the firmware: nothing, one Intent, or several in order (repair fields, then "next").
+Taps = Intent | tuple[Intent, ...] | None
+
+
 class Widget:
     """Something drawn at a rect. Not interactive unless a subclass says so."""
 
     kind = "widget"
     interactive = False
     draggable = False
+    hold_s: float | None = None     # set: a press this long is a hold (see hold()), a shorter one a tap
 
     def __init__(self, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int]) -> None:
         self.id = widget_id
@@ -55,9 +61,17 @@ class Widget:
     def intent(self) -> Intent | None:
         return None
 
-    def tap(self) -> Intent | None:
-        """A finished tap on this widget: the Intent to emit (None: nothing to tell the firmware)."""
+    def tap(self) -> Taps:
+        """A finished tap on this widget: the Intent(s) to emit (None: nothing to tell the firmware)."""
         return self.intent
+
+    def tap_at(self, pos: tuple[int, int]) -> Taps:
+        """A finished tap at pos (touchscreen px); widgets that care where they were touched override it."""
+        return self.tap()
+
+    def hold(self) -> Taps:
+        """The finger stayed down hold_s on this widget."""
+        return None
 
     def children(self) -> list[Widget]:
         """Parts that are hit and listed on their own (drawn by this widget), topmost last."""
@@ -154,8 +168,9 @@ _BUTTON_STYLES = {
     "primary": ("accent", "on_accent", None),
     "secondary": ("surface_high", "text", "line"),
     "ghost": (None, "text", "line"),
+    "warning": ("warning", "on_warning", None),     # a second tap does something that cannot be undone
 }
-_PRESSED = {"primary": "accent_pressed", "secondary": "line", "ghost": "surface_high"}
+_PRESSED = {"primary": "accent_pressed", "secondary": "line", "ghost": "surface_high", "warning": "warning_pressed"}
 
 
 class Button(Widget):
@@ -167,7 +182,7 @@ class Button(Widget):
     def __init__(self, kit: Kit, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], label: str,
                  intent: Intent | None, *, enabled: bool = True, style: str = "primary", sublabel: str = "",
                  role: str = "button", sub_role: str = "label",
-                 on_tap: Callable[[], Intent | None] | None = None) -> None:
+                 on_tap: Callable[[], Taps] | None = None) -> None:
         super().__init__(widget_id, rect)
         if self.rect.w < MIN_TOUCH or self.rect.h < MIN_TOUCH:
             raise ValueError(f"button {widget_id!r} is {self.rect.w}x{self.rect.h}; "
@@ -201,7 +216,7 @@ class Button(Widget):
     def intent(self) -> Intent | None:
         return self._intent if self.enabled else None
 
-    def tap(self) -> Intent | None:
+    def tap(self) -> Taps:
         if self.enabled and self._on_tap is not None:
             return self._on_tap()
         return self.intent
@@ -229,6 +244,67 @@ class TouchArea(Widget):
     @property
     def intent(self) -> Intent | None:
         return self._intent
+
+
+class HoldArea(Widget):
+    """An invisible target that answers only a long press (the brand: the hidden staff entry)."""
+
+    kind = "area"
+    interactive = True
+
+    def __init__(self, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], hold_s: float,
+                 intent: Intent) -> None:
+        super().__init__(widget_id, rect)
+        self.hold_s, self._held = hold_s, intent
+
+    def tap(self) -> Taps:
+        return None             # a tap here does nothing: nobody should notice the staff entry
+
+    def hold(self) -> Taps:
+        return self._held
+
+
+class ConfirmButton(Widget):
+    """A button that asks again: the first tap arms it (its armed look) until ``armed_until`` passes,
+    a second tap meanwhile emits the intent. The arming time lives in the caller's memory."""
+
+    kind = "button"
+    interactive = True
+
+    def __init__(self, normal: Button, armed: Button, get_armed_until: Callable[[], float],
+                 arm: Callable[[float], None], intent: Intent, confirm_s: float) -> None:
+        super().__init__(normal.id, normal.rect)
+        self.normal, self.armed, self._confirmed, self.confirm_s = normal, armed, intent, confirm_s
+        self._get, self._arm = get_armed_until, arm
+        self.enabled = normal.enabled
+
+    def _look(self) -> Button:
+        return self.armed if time.monotonic() < self._get() else self.normal
+
+    def tap(self) -> Taps:
+        if not self.enabled:
+            return None
+        if time.monotonic() < self._get():
+            self._arm(0.0)
+            return self._confirmed
+        self._arm(time.monotonic() + self.confirm_s)
+        return None
+
+    def current_texts(self) -> list[PlacedText]:
+        return self._look().texts
+
+    def current_label(self) -> str:
+        return self._look().label
+
+    def info_extra(self) -> dict:
+        return {"armed": self._look() is self.armed}
+
+    def next_redraw(self, now: float) -> float | None:
+        until = self._get()
+        return until if until > now else None
+
+    def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
+        self._look().draw(surface, pressed_id)
 
 
 class Panel(Widget):
@@ -373,7 +449,7 @@ class ColourChip(Widget):
     interactive = True
 
     def __init__(self, kit: Kit, rect: pygame.Rect | tuple[int, int, int, int], option: ColourOption,
-                 chosen: bool, on_tap: Callable[[], Intent | None]) -> None:
+                 chosen: bool, on_tap: Callable[[], Taps]) -> None:
         super().__init__(f"colour:{option.name}", rect)
         if self.rect.w < MIN_TOUCH or self.rect.h < MIN_TOUCH:
             raise ValueError(f"colour chip {option.name!r} is {self.rect.w}x{self.rect.h}; "
@@ -389,7 +465,7 @@ class ColourChip(Widget):
         self.texts = [place(kit.text(option.name, "label", palette.text if chosen else palette.text_muted,
                                      text_box.w, text_box.h), text_box, "left")]
 
-    def tap(self) -> Intent | None:
+    def tap(self) -> Taps:
         return self._on_tap()
 
     def info_extra(self) -> dict:

@@ -92,7 +92,7 @@ def _showcase(kit: Kit, area: pygame.Rect, product: ProductView | None, text_par
 
 def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
-    top, content = chrome(view, kit, help_button=True, pickup=True)
+    top, content = chrome(view, kit, help_button=True, pickup=True, repair=True)
     start = TouchArea("start", (0, 0, theme.width, theme.height), kit.t("attract.start"), Intent("start"))
 
     # The shared half of every showcase: title, subtitle, the call to action.

@@ -1,5 +1,8 @@
-"""Pieces several screens share: the product picture panel, the price block, the message banner."""
+"""Pieces several screens share: the product picture panel, the price block, the message and alarm
+banners, the locked-keypad countdown."""
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pygame
 
@@ -7,7 +10,9 @@ from kiosk_ui.i18n import format_price
 from kiosk_ui.illustration import illustration
 from kiosk_ui.kit import Kit
 from kiosk_ui.view import ProductView, ViewState
-from kiosk_ui.widgets import Label, Picture, Widget
+from kiosk_ui.widgets import Countdown, Label, Panel, Picture, Widget
+
+ALARMS = ("door_open_too_long", "door_stuck")
 
 
 def split(kit: Kit, area: pygame.Rect, left_share: int = 44) -> tuple[pygame.Rect, pygame.Rect]:
@@ -42,15 +47,33 @@ def product_summary_card(kit: Kit, product: ProductView, rect: pygame.Rect) -> l
 
 
 # Failures are red; a stop the shopper chose or a timeout is amber.
-_ALARMING = ("declined", "fault", "pickup_wrong_code")
+_ALARMING = ("declined", "fault", "pickup_wrong_code", "pin_wrong", "door_stuck")
 
 
-def message_banner(kit: Kit, view: ViewState, area: pygame.Rect) -> Label:
-    """view.message as a banner across the top of area."""
+def banner(kit: Kit, widget_id: str, area: pygame.Rect, text: str, alarming: bool, height: int = 60) -> Label:
+    """A red (alarming) or amber banner across the top of area."""
     theme, palette = kit.theme, kit.theme.palette
-    assert view.message is not None
-    alarming = view.message in _ALARMING
-    return Label(kit, "message", (area.x, area.y, area.w, theme.px(60)), kit.t(f"message.{view.message}"), "heading",
+    return Label(kit, widget_id, (area.x, area.y, area.w, theme.px(height)), text, "heading",
                  palette.text if alarming else palette.on_warning,
                  background=palette.danger if alarming else palette.warning,
                  padding=(theme.px(20), theme.px(6)), max_lines=2)
+
+
+def message_banner(kit: Kit, view: ViewState, area: pygame.Rect, text: str | None = None) -> Label:
+    """view.message (or text standing for it) as a banner across the top of area."""
+    assert view.message is not None
+    return banner(kit, "message", area, text or kit.t(f"message.{view.message}"), view.message in _ALARMING)
+
+
+def alarm_banner(kit: Kit, view: ViewState, area: pygame.Rect) -> Label:
+    """view.alarm as a banner across the top of area: close the door, or the door did not open."""
+    assert view.alarm is not None
+    return banner(kit, "alarm", area, kit.t(f"alarm.{view.alarm}"), view.alarm in _ALARMING, 64)
+
+
+def countdown_banner(kit: Kit, rect: pygame.Rect, deadline: float, text_for: Callable[[int], str]) -> list[Widget]:
+    """An amber banner whose text counts down to deadline (a keypad locked after too many tries)."""
+    theme, palette = kit.theme, kit.theme.palette
+    return [Panel("message", rect, palette.warning, theme.radius),
+            Countdown(kit, "message_text", rect.inflate(-2 * theme.px(20), -2 * theme.px(6)), deadline, text_for,
+                      "heading", palette.on_warning, align="left")]

@@ -11,50 +11,53 @@ import time
 import pygame
 
 from kiosk_ui.context import BuildContext
+from kiosk_ui.entry import DIGIT_ROWS, key_rects, layout
 from kiosk_ui.illustration import scan_icon
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
-from kiosk_ui.screens.parts import message_banner, split
+from kiosk_ui.screens.parts import countdown_banner, message_banner, split
 from kiosk_ui.view import Intent, ViewState
-from kiosk_ui.widgets import Button, Countdown, Label, Panel, Picture, Widget
-
-KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "back", "0", "submit")
+from kiosk_ui.widgets import Button, Label, Panel, Picture, Taps, Widget
 
 
 def locked(view: ViewState) -> bool:
-    return view.message == "pickup_locked" and view.deadline is not None and view.deadline > time.monotonic()
+    """The keypad waits out a lock (too many wrong pickup codes or PINs) until deadline."""
+    return (view.message in ("pickup_locked", "pin_locked") and view.deadline is not None
+            and view.deadline > time.monotonic())
 
 
-def _keypad(view: ViewState, kit: Kit, area: pygame.Rect, context: BuildContext) -> list[Widget]:
-    theme, memory = kit.theme, context.memory
-    length = view.pickup_code_length
-    gap = theme.px(12)
-    key_w, key_h = (area.w - 2 * gap) // 3, (area.h - 3 * gap) // 4
-    usable = not locked(view)
+def digit_keypad(kit: Kit, area: pygame.Rect, context: BuildContext, max_len: int, *, enabled: bool,
+                 announce: bool, submit: tuple[str, str, int, str]) -> list[Widget]:
+    """1-9, delete, 0 and submit on a 3x4 grid, typing into ScreenMemory.code (at most max_len digits).
 
-    def press(key: str) -> Intent:
-        memory.code = memory.code[:-1] if key == "back" else (memory.code + key)[:length]
+    announce: each key is also told to the firmware as Intent("key", key) (a pickup code, not a PIN).
+    submit: (widget id, label, digits needed to enable it, the intent that carries the code away).
+    """
+    memory = context.memory
+    submit_id, submit_label, least, intent_name = submit
+
+    def press(key: str) -> Taps:
+        memory.code = memory.code[:-1] if key == "back" else (memory.code + key)[:max_len]
         context.rebuild()
-        return Intent("key", key)
+        return Intent("key", key) if announce else None
 
-    def submit() -> Intent:
+    def on_submit() -> Taps:
         code, memory.code = memory.code, ""      # the firmware's answer decides what comes next
         context.rebuild()
-        return Intent("pickup_submit", code)
+        return Intent(intent_name, code)
 
     widgets: list[Widget] = []
-    for i, key in enumerate(KEYS):
-        row, col = divmod(i, 3)
-        rect = (area.x + col * (key_w + gap), area.y + row * (key_h + gap), key_w, key_h)
+    rows = layout(*DIGIT_ROWS, ("back", "0", "submit"))
+    for key, rect in key_rects(area, rows, kit.theme.px(12), area.h):
         if key == "submit":
-            widgets.append(Button(kit, "pickup:submit", rect, kit.t("pickup.submit"), None,
-                                  enabled=usable and len(memory.code) == length, on_tap=submit))
+            widgets.append(Button(kit, submit_id, rect, submit_label, None,
+                                  enabled=enabled and len(memory.code) >= least, on_tap=on_submit))
         elif key == "back":
             widgets.append(Button(kit, "key:back", rect, kit.t("pickup.delete"), None, style="ghost", role="body",
-                                  enabled=usable and bool(memory.code), on_tap=lambda: press("back")))
+                                  enabled=enabled and bool(memory.code), on_tap=lambda: press("back")))
         else:
             widgets.append(Button(kit, f"key:{key}", rect, key, None, style="secondary", role="title",
-                                  enabled=usable, on_tap=lambda key=key: press(key)))
+                                  enabled=enabled, on_tap=lambda key=key: press(key)))
     return widgets
 
 
@@ -90,11 +93,8 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     widgets += _code_boxes(view, kit, pygame.Rect(left.x, y, left.w, theme.px(72)), context.memory.code)
     y += theme.px(72) + theme.gap
     if view.message == "pickup_locked" and view.deadline is not None:
-        banner = pygame.Rect(left.x, y, left.w, theme.px(60))
-        widgets.append(Panel("message", banner, palette.warning, theme.radius))
-        widgets.append(Countdown(kit, "message_text", banner.inflate(-2 * theme.px(20), -2 * theme.px(6)),
-                                 view.deadline, lambda s: kit.t("message.pickup_locked", seconds=s), "heading",
-                                 palette.on_warning, align="left"))
+        widgets += countdown_banner(kit, pygame.Rect(left.x, y, left.w, theme.px(60)), view.deadline,
+                                    lambda s: kit.t("message.pickup_locked", seconds=s))
     elif view.message:
         widgets.append(message_banner(kit, view, pygame.Rect(left.x, y, left.w, theme.px(60))))
     y += theme.px(60) + theme.gap
@@ -110,5 +110,7 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
         widgets.append(Label(kit, "scan_hint", (text_x, scan.y + theme.px(10), scan.right - text_x - theme.px(16),
                                                 scan.h - 2 * theme.px(10)),
                              kit.t("pickup.or_scan"), "heading", max_lines=3))
-    widgets += _keypad(view, kit, right, context)
+    length = view.pickup_code_length
+    widgets += digit_keypad(kit, right, context, length, enabled=not locked(view), announce=True,
+                            submit=("pickup:submit", kit.t("pickup.submit"), length, "pickup_submit"))
     return [*widgets, *top]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from fontTools.ttLib import TTFont
 
-from kiosk_ui.i18n import CURRENCY_SYMBOLS, LANGUAGES, STRINGS, format_price, font_characters, t
+from kiosk_ui.i18n import CURRENCY_SYMBOLS, LANGUAGES, STRINGS, SYMBOLS, format_price, font_characters, t
 from kiosk_ui.theme import FONT_FILES
 
 
@@ -17,7 +17,7 @@ def test_every_string_has_every_language() -> None:
 def test_font_subset_holds_every_character_of_every_string(weight: str) -> None:
     cmap = TTFont(FONT_FILES[weight]).getBestCmap()
     needed = {ch for entry in STRINGS.values() for text in entry.values() for ch in text}
-    needed |= set("".join(CURRENCY_SYMBOLS.values())) | {"…"}
+    needed |= set("".join(CURRENCY_SYMBOLS.values())) | set(SYMBOLS)
     missing = sorted(ch for ch in needed if ord(ch) not in cmap)
     assert not missing, f"run scripts/subset_cjk_font.py; {FONT_FILES[weight].name} lacks {''.join(missing)!r}"
     assert set(font_characters()) >= needed

@@ -1,0 +1,195 @@
+"""Repair drop-off through real touches: typing on the keyboards, the firmware's values and errors,
+the categories, the consent and the ticket QR; and the new ViewState fields refused by name."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pygame
+import pytest
+
+from kiosk_ui.app import KioskUi
+from kiosk_ui.samples import PRODUCTS, sample_views
+from kiosk_ui.text import ELLIPSIS, tail
+from kiosk_ui.theme import Fonts
+from kiosk_ui.view import Intent, SyncView, ViewState
+from tests.ui.conftest import RunningUi
+from tests.ui.test_media_and_touch import decode_qr_codes
+
+VIEWS = sample_views("en")
+
+
+def said(running_ui: RunningUi) -> list[Intent]:
+    return [i for i in running_ui.intents if i.name != "activity"]
+
+
+def widget(ui: KioskUi, widget_id: str):
+    return next(w for w in ui.widgets() if w.id == widget_id)
+
+
+def ids(ui: KioskUi) -> set[str]:
+    return {w.id for w in ui.widgets()}
+
+
+async def type_text(ui: KioskUi, text: str) -> None:
+    for char in text:
+        await ui.tap_widget("kbd:space" if char == " " else f"kbd:{char}")
+
+
+async def test_attract_offers_the_repair_drop_off(running_ui: RunningUi) -> None:
+    running_ui.ui.set_state(VIEWS["attract"])
+    await running_ui.ui.tap_widget("repair")
+    assert running_ui.intents == [Intent("activity"), Intent("repair")]
+
+
+async def test_typing_the_frame_number_and_moving_on(running_ui: RunningUi) -> None:
+    ui = running_ui.ui
+    ui.set_state(VIEWS["repair_vehicle"])
+    assert not widget(ui, "next").enabled and widget(ui, "field:vehicle").label == ""
+    assert "kbd:space" not in ids(ui)                       # frame numbers have no spaces
+    await type_text(ui, "WBX9")
+    await ui.tap_widget("kbd:back")
+    await type_text(ui, "A1")
+    assert widget(ui, "field:vehicle").label == "WBXA1" and widget(ui, "next").enabled
+    assert said(running_ui) == []                           # keys tell the firmware nothing
+    await ui.tap_widget("next")
+    assert said(running_ui) == [Intent("field", "vehicle=WBXA1"), Intent("next")]
+    await ui.tap_widget("back")
+    assert said(running_ui)[-1] == Intent("back")
+
+
+async def test_a_scanned_vehicle_id_replaces_the_typed_one_once(running_ui: RunningUi) -> None:
+    ui = running_ui.ui
+    ui.set_state(VIEWS["repair_vehicle"])
+    await type_text(ui, "12")
+    ui.set_state(replace(VIEWS["repair_vehicle"], fields=(("vehicle", "WBAEB71080C123456"),)))
+    assert widget(ui, "field:vehicle").label == "WBAEB71080C123456"
+    await ui.tap_widget("kbd:back")
+    ui.set_state(replace(VIEWS["repair_vehicle"], fields=(("vehicle", "WBAEB71080C123456"),), online=False))
+    assert widget(ui, "field:vehicle").label == "WBAEB71080C12345"     # the same value again: typing stands
+
+
+async def test_contact_fields_take_the_keyboard_they_need(running_ui: RunningUi) -> None:
+    ui = running_ui.ui
+    ui.set_state(VIEWS["repair_vehicle"])
+    await type_text(ui, "WB1")
+    ui.set_state(replace(VIEWS["repair_vehicle"], step="contact"))     # the typed vehicle stays with the visit
+    assert widget(ui, "field:name").extra["focused"] and "kbd:Q" in ids(ui) and "kbd:+" not in ids(ui)
+    await type_text(ui, "LI WEI")
+    await ui.tap_widget("field:phone")
+    assert widget(ui, "field:phone").extra["focused"] and "kbd:+" in ids(ui) and "kbd:Q" not in ids(ui)
+    await type_text(ui, "+49")
+    assert not widget(ui, "kbd:+").enabled                  # "+" only first
+    await type_text(ui, "1701")
+    await ui.tap_widget("next")
+    assert said(running_ui) == [Intent("field", "name=LI WEI"), Intent("field", "phone=+491701"), Intent("next")]
+    await ui.tap_widget("field:name")
+    await ui.tap_widget("kbd:back")
+    assert widget(ui, "field:name").label == "LI WE" and widget(ui, "field:phone").label == "+491701"
+
+
+def test_field_errors_show_under_their_field_and_take_the_focus(static_ui: KioskUi) -> None:
+    static_ui.set_state(VIEWS["repair_contact"])
+    assert widget(static_ui, "field:name").extra["focused"] and "error:phone" not in ids(static_ui)
+    static_ui.set_state(VIEWS["repair_contact_errors"])
+    error, phone = widget(static_ui, "error:phone"), widget(static_ui, "field:phone")
+    assert error.label == "Please enter a valid phone number."
+    assert phone.extra["focused"] and error.rect[1] >= phone.rect[1] + phone.rect[3]    # under the field
+    assert abs(error.rect[0] - phone.rect[0]) <= 2
+    static_ui.set_state(replace(VIEWS["repair_contact_errors"], language="zh"))
+    assert widget(static_ui, "error:phone").label == "请输入有效的手机号码。"
+
+
+async def test_fault_category_and_description(running_ui: RunningUi) -> None:
+    ui = running_ui.ui
+    ui.set_state(replace(VIEWS["repair_fault"], fields=(), fault_category=None))
+    assert not widget(ui, "next").enabled                   # a category first
+    assert {f"fault:{c}" for c in ("battery", "brakes", "tyre", "motor", "display", "other")} <= ids(ui)
+    await ui.tap_widget("fault:tyre")
+    assert widget(ui, "next").enabled
+    await type_text(ui, "FLAT 2X")
+    field = widget(ui, "field:description")
+    assert field.label == "FLAT 2X" and field.extra["focused"]
+    await ui.tap_widget("next")
+    assert said(running_ui) == [Intent("fault_category", "tyre"), Intent("field", "description=FLAT 2X"),
+                                Intent("next")]
+
+
+async def test_description_stops_at_200_characters_and_shows_its_end(running_ui: RunningUi) -> None:
+    ui = running_ui.ui
+    long = "BRAKE " * 33                                    # 198 characters
+    ui.set_state(replace(VIEWS["repair_fault"], fields=(("description", long),)))
+    await type_text(ui, "XYZ")
+    field = widget(ui, "field:description")
+    assert field.label == long + "XY" and len(field.label) == 200
+    assert not widget(ui, "kbd:Q").enabled and widget(ui, "kbd:back").enabled
+    texts = field.extra["text_rects"]
+    assert len(texts) == 3 and all(pygame.Rect(field.rect).contains(pygame.Rect(t)) for t in texts)
+
+
+def test_tail_keeps_the_end_that_fits() -> None:
+    pygame.font.init()
+    font = Fonts().get("regular", 20)
+    text = "".join(f"word{i} " for i in range(60)).strip()
+    shown = tail(text, font, 300)
+    assert shown.startswith(ELLIPSIS) and text.endswith(shown[1:]) and font.size(shown)[0] <= 300
+    two = tail(text, font, 300, 2)
+    assert len(two) > len(shown) and text.endswith(two[1:].lstrip())
+    assert tail("short", font, 300) == "short"
+
+
+async def test_consent_shows_what_is_kept_and_asks(running_ui: RunningUi) -> None:
+    ui = running_ui.ui
+    ui.set_state(VIEWS["repair_consent"])
+    labels = {w.id: w.label for w in ui.widgets()}
+    assert "30 days" in labels["notice:kept"] and "Only the retailer" in labels["notice:who"]
+    assert all(word in labels["notice:stored"] for word in ("name", "phone", "frame number", "fault"))
+    assert (labels["detail:vehicle"], labels["detail:name"], labels["detail:category"]) == \
+        ("WBAEB71080C123456", "LI WEI", "Brakes")
+    await ui.tap_widget("agree")
+    await ui.tap_widget("cancel")
+    assert said(running_ui) == [Intent("agree"), Intent("cancel")]
+
+
+async def test_ticket_is_shown_large_and_as_a_qr_code(running_ui: RunningUi, tmp_path: Path) -> None:
+    ui = running_ui.ui
+    for language in ("en", "zh"):
+        ui.set_state(sample_views(language)["repair_ticket"])
+        assert widget(ui, "ticket").label == "R-2024-0815" and "back" not in ids(ui)
+        ui.screenshot(tmp_path / "ticket.png")
+        assert decode_qr_codes(tmp_path / "ticket.png") == ["R-2024-0815"]
+    assert widget(ui, "keep").label == "请妥善保存"
+    await ui.tap_widget("done")
+    assert said(running_ui) == [Intent("done")]
+
+
+@pytest.mark.parametrize(("field", "view"), [
+    ("step", ViewState("repair")),
+    ("step", ViewState("repair", step="payment")),
+    ("ticket", ViewState("repair", step="ticket")),
+    ("fields", ViewState("repair", step="vehicle", fields=(("email", "a@b"),))),
+    ("fields", ViewState("repair", step="fault", fields=(("description", "x" * 201),))),
+    ("fields", ViewState("repair", step="vehicle", fields=("vehicle",))),       # type: ignore[arg-type]
+    ("field_errors", ViewState("repair", step="contact", field_errors=(("phone", "bad"),))),
+    ("fault_category", ViewState("repair", step="fault", fault_category="wheels")),
+    ("restock_counts", ViewState("restock", restock_counts=(("SC-1", -1),))),
+    ("restock_counts", ViewState("restock", restock_counts=(("SC-1", 1), ("SC-1", 2)))),
+    ("restock_changes", ViewState("restock", restock_changes=(("SC-1", "2"),))),   # type: ignore[arg-type]
+    ("alarm", ViewState("door", alarm="fire")),
+    ("attempts_left", ViewState("pin_pad", message="pin_wrong", attempts_left=-1)),
+    ("staff_hold_s", ViewState("attract", staff_hold_s=0)),
+    ("devices", ViewState("service", devices=(("lock", "broken", ""),))),
+    ("selftest", ViewState("service", selftest="done")),
+    ("sync", ViewState("service", sync=SyncView(pending=-1))),
+    ("errors", ViewState("service", errors=("ok", 3))),                          # type: ignore[arg-type]
+])
+def test_bad_new_fields_are_refused_by_name(static_ui: KioskUi, field: str, view: ViewState) -> None:
+    with pytest.raises(ValueError, match=field):
+        static_ui.set_state(view)
+
+
+def test_new_fields_default_so_existing_states_stay_valid(static_ui: KioskUi) -> None:
+    static_ui.set_state(ViewState("door", product=PRODUCTS[0], door="opened"))
+    assert "alarm" not in ids(static_ui)
+    static_ui.set_state(ViewState("restock"))
+    assert widget(static_ui, "empty").label == "This cabinet has no products to count."
