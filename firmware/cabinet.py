@@ -160,7 +160,7 @@ class Cabinet:
             current = None
             journey = dict(screen=SCREEN_OF_RESTOCK[restock.state], message=restock.message,
                            deadline=time.monotonic() + restock.pin_lock_remaining()
-                           if restock.message == "pin_locked" else None,
+                           if restock.message == "pin_locked" else restock.deadline,
                            door=DOOR_OF_RESTOCK.get(restock.state, "closed"),
                            attempts_left=max(0, restock.guard.free_attempts - restock.guard.failures)
                            if restock.state is R.PIN_ENTRY else None,
@@ -246,6 +246,8 @@ class Cabinet:
             self.pickup.submit(arg)
         elif name == "done" and self.pickup.state is P.DONE:
             self.pickup.finish()
+        elif name == "done" and self.restock.state is R.RECORDED:
+            self.restock.finish()
         elif name == "key":
             pass                          # the keypad keeps the code being typed; only submit matters
         elif name == "staff" and self.idle():

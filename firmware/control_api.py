@@ -3,7 +3,7 @@ the way a person would. Enabled by ``--sim`` or a bench profile, never in
 production, and bound to 127.0.0.1 only.
 
     GET  /state                   screen, widgets, lock, door, outbox, journey
-    POST /tap    {"widget": ID} | {"x": X, "y": Y}   a real touch event into pygame
+    POST /tap    {"widget": ID} | {"x": X, "y": Y}, "hold_s"?   a real touch (held: a long press)
     POST /swipe  {"x1", "y1", "x2", "y2", "duration_s"?, "steps"?}   a real drag, finger down to up
     GET  /screenshot[?window=1]   the touchscreen (or the whole window) as PNG
     GET  /sim/pins                the relay and door pins' recorded history
@@ -113,7 +113,13 @@ async def post_tap(request: web.Request) -> web.Response:
             return _error(400, f"x, y: ({x}, {y}) is outside the {width}x{height} touchscreen")
     else:
         return _error(400, 'body: expected {"widget": ID} or {"x": X, "y": Y}')
-    await ui.tap(x, y)
+    hold = body.get("hold_s")
+    if hold is None:
+        await ui.tap(x, y)
+    elif not isinstance(hold, (int, float)) or isinstance(hold, bool) or not 0 < hold <= 60:
+        return _error(400, "hold_s: expected seconds between 0 and 60")
+    else:                                # a long press: the hidden staff entry
+        await ui.press(x, y, float(hold))
     return web.json_response({"screen": ui.screen_id, "frame": ui.frame_count, "x": x, "y": y})
 
 

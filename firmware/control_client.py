@@ -49,12 +49,12 @@ class ControlClient:
     base_url: str
     timeout: float = 10.0
 
-    def _request(self, method: str, path: str, body: dict | None = None) -> Any:
+    def _request(self, method: str, path: str, body: dict | None = None, timeout: float | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.base_url + path, data=data, method=method,
                                          headers={"Content-Type": "application/json"} if data else {})
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
             raise ControlError(exc.code, json.loads(exc.read() or b"null")) from None
@@ -62,9 +62,12 @@ class ControlClient:
     def state(self) -> dict[str, Any]:
         return self._request("GET", "/state")
 
-    def tap(self, widget: str | None = None, *, x: int | None = None, y: int | None = None) -> dict[str, Any]:
-        body = {"widget": widget} if widget is not None else {"x": x, "y": y}
-        return self._request("POST", "/tap", body)
+    def tap(self, widget: str | None = None, *, x: int | None = None, y: int | None = None,
+            hold_s: float | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"widget": widget} if widget is not None else {"x": x, "y": y}
+        if hold_s is not None:
+            body["hold_s"] = hold_s
+        return self._request("POST", "/tap", body, timeout=self.timeout + hold_s if hold_s else None)
 
     def swipe(self, x1: int, y1: int, x2: int, y2: int, duration_s: float = 0.25) -> dict[str, Any]:
         return self._request("POST", "/swipe", {"x1": x1, "y1": y1, "x2": x2, "y2": y2, "duration_s": duration_s})

@@ -137,14 +137,20 @@ class KioskUi:
         if view == self._view and not fresh:
             return
         validate_view(view)
-        if self._view is None or view.screen != self._view.screen or fresh:
+        same_screen = self._view is not None and view.screen == self._view.screen and not fresh
+        if not same_screen:
             self._memory.close()
             self._memory = ScreenMemory(view.screen)
+        pressed = self._touch.pressed if self._touch is not None else None
+        pressed_rect = next((w.rect for w in self._flat() if w.id == pressed), None) if pressed else None
         self._view = view
         if self._screen is not None:
             self._build()
-        if self._touch is not None:
-            self._touch.pressed = None      # the widget under the finger may be gone
+        if pressed is not None and not (same_screen and any(w.id == pressed and w.rect == pressed_rect
+                                                            for w in self._flat())):
+            # The widget under the finger is gone or moved: the lift must not act on what is there now.
+            # (A refresh of the same screen — the online dot, a stock count — keeps a press or a hold.)
+            self._touch.pressed = None
         self._dirty = True
 
     def _build(self) -> None:

@@ -66,6 +66,7 @@ class RestockJourney:
     counts: dict[str, int] = field(default_factory=dict)
     changes: dict[str, int] = field(default_factory=dict)   # what the last restock changed (sku -> added)
     message: str | None = None
+    deadline: float | None = None                     # time.monotonic(): the end of the window to open the door
     _timer: asyncio.TimerHandle | None = None
     _opened_at: float = 0.0
 
@@ -92,14 +93,26 @@ class RestockJourney:
     def open_pin_pad(self) -> None:
         self.message = None
         self._go("pin_pad")
+        self._show_lock()
+
+    def _show_lock(self) -> None:
+        """While the pad is locked it says so, and the keys come back by themselves when the lock ends."""
+        locked = self.guard.locked_for()
+        if locked > 0:
+            self.message = "pin_locked"
+            self._timer = asyncio.get_running_loop().call_later(locked, self._lock_over)
+            self.on_change()
+
+    def _lock_over(self) -> None:
+        if self.state is R.PIN_ENTRY and self.message == "pin_locked":
+            self.message = None
+            self.on_change()
 
     def enter_pin(self, pin: str, now: float | None = None) -> bool:
         if self.state is not R.PIN_ENTRY:
             raise RestockRefused("the PIN pad is not open")
-        locked = self.guard.locked_for(now)
-        if locked > 0:
-            self.message = "pin_locked"
-            self.on_change()
+        if self.guard.locked_for(now) > 0:
+            self._show_lock()
             return False
         ok = any(verify_secret(pin, stored) for stored in self.pin_hashes())
         with self.outbox.transaction() as tx:
@@ -107,8 +120,10 @@ class RestockJourney:
             tx.append("auth.attempt", {"method": "pin", "purpose": "restock", "ok": ok,
                                        "failures": self.guard.failures, "locked_s": delay})
         if not ok:
-            self.message = "pin_locked" if delay else "pin_wrong"
+            self.message = "pin_wrong"
             self._go("pin_wrong")
+            if delay:
+                self._show_lock()
             return False
         self.who = "pin"
         self._go("pin_ok")
@@ -146,13 +161,15 @@ class RestockJourney:
         pulse = self.lock.unlock(self.lock_config.unlock_s if seconds is None else seconds)
         with self.outbox.transaction() as tx:
             tx.append("door.unlocked", {"reason": reason, "seconds": pulse, "who": self.who})
-        self.counts = {sku: self.catalog.stock(sku) for sku in self.catalog.products}
+        self.counts = {sku: self.catalog.stock(sku) for sku in self.catalog.products
+                       if not self.catalog.products[sku].online_only}
+        self.deadline = time.monotonic() + self.window_s
         self._timer = asyncio.get_running_loop().call_later(self.window_s, self._not_opened)
 
     def _not_opened(self) -> None:
         if self.state is R.UNLOCKED:
             self.lock.lock()
-            self.who = None
+            self.who, self.deadline = None, None
             self._go("not_opened")
 
     def door_changed(self, is_open: bool) -> bool:
@@ -161,7 +178,7 @@ class RestockJourney:
             self.lock.lock()
             with self.outbox.transaction() as tx:
                 tx.append("door.opened", {"authorized": True, "reason": "restock", "who": self.who})
-            self._opened_at = time.monotonic()
+            self._opened_at, self.deadline = time.monotonic(), None
             self._go("door_opened")
             return True
         if not is_open and self.state is R.COUNTING:

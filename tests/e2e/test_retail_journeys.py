@@ -1,10 +1,11 @@
 """Journeys beyond the card sale, end to end with a retailer-managed cloud: scan-to-pay, online-order
 pickup, remote unlock. Real processes; only taps, the bench's hands and the retailer's HTTP API."""
+import time
 from collections import Counter
 
 from firmware.control_client import export_events
 
-from tests.e2e.conftest import CABINET_ID
+from tests.e2e.conftest import CABINET_ID, PIN, STAFF_CARD
 
 SKU = "SCOOT-S1"
 
@@ -95,3 +96,84 @@ def test_wrong_pickup_codes_lock_the_keypad_across_a_restart(retail, sim_cabinet
     restarted.tap("pickup")
     state = restarted.wait_screen("pickup")
     assert state["message"] == "pickup_locked"
+
+
+def counts(client):
+    return dict(client.state()["stock"])
+
+
+def test_staff_card_restock_records_the_counts_the_retailer_set(retail, cloud):
+    workdir, _ = cloud
+    api, start = retail
+    client = start()
+    before = counts(client)["SCOOT-S1"]
+    client.sim("nfc/present", {"uid": STAFF_CARD.upper()})
+    state = client.wait_for(lambda s: s["screen"] == "restock" and s["lock"]["energized"], what="restock unlocked")
+    assert state["journeys"]["restock"] == "unlocked"
+    client.sim("door/open")
+    client.wait_for(lambda s: s["journeys"]["restock"] == "counting", what="counting")
+    for _ in range(3):
+        client.tap("count:SCOOT-S1:plus")
+    client.sim("door/close")
+    client.wait_for(lambda s: s["journeys"]["restock"] == "recorded", what="restock recorded")
+    client.tap("done")
+    client.wait_screen("attract")
+    assert counts(client)["SCOOT-S1"] == before + 3
+    client.wait_for(lambda s: s["outbox"]["pending"] == 0, what="outbox drained")
+    events = export_events(workdir)
+    recorded = [e["payload"] for e in events if e["type"] == "restock.recorded"]
+    assert [(r["sku"], r["added"], r["count"]) for r in recorded] == [("SCOOT-S1", 3, before + 3)]
+    assert any(e["type"] == "auth.attempt" and e["payload"]["ok"] and e["payload"]["method"] == "card"
+               for e in events)
+    stock = {row["sku"]: row["count"] for row in api.call("GET", f"/v1/retailer/cabinets/{CABINET_ID}/stock")["stock"]}
+    assert stock["SCOOT-S1"] == before + 3, "the retailer sees the new count"
+
+
+def test_pin_pad_opens_by_long_press_and_locks_after_five_wrong_pins_across_a_restart(retail):
+    _, start = retail
+    client = start()
+    client.tap("brand", hold_s=3.2)
+    client.wait_screen("pin_pad")
+
+    def enter(pin):
+        for digit in pin:
+            client.tap(f"key:{digit}")
+        client.tap("pin:submit")
+
+    enter(PIN)                                            # the right PIN opens for the retailer
+    client.wait_for(lambda s: s["screen"] == "restock" and s["lock"]["energized"], what="restock unlocked")
+    assert client.process.stop() == 0
+    client = start()
+    client.tap("brand", hold_s=3.2)
+    client.wait_screen("pin_pad")
+    for attempt in range(5):
+        enter("0000")
+    state = client.wait_for(lambda s: s["message"] == "pin_locked", what="pad locked")
+    assert not state["lock"]["energized"]
+    assert client.process.stop() == 0
+    client = start()                                      # pulling the plug does not unlock the pad
+    client.tap("brand", hold_s=3.2)
+    assert client.wait_screen("pin_pad")["message"] == "pin_locked"
+
+
+def test_remote_unlock_from_the_retailer_is_applied_once(retail, cloud):
+    workdir, _ = cloud
+    api, start = retail
+    client = start()
+    command = api.call("POST", f"/v1/retailer/cabinets/{CABINET_ID}/commands",
+                       {"kind": "unlock", "args": {"seconds": 2, "reason": "courier delivery"}})
+    client.wait_for(lambda s: s["lock"]["energized"], what="remote unlock")
+    client.sim("door/open")
+    client.wait_for(lambda s: s["journeys"]["restock"] == "counting", what="door opened")
+    client.sim("door/close")
+    client.wait_for(lambda s: s["journeys"]["restock"] == "recorded", what="recorded")
+    client.wait_for(lambda s: s["outbox"]["pending"] == 0, what="outbox drained")
+    deadline = time.monotonic() + 10
+    while not (answer := api.call("GET", f"/v1/retailer/commands/{command['id']}"))["acked_at"]:
+        assert time.monotonic() < deadline, "the cabinet acknowledged the command"
+        time.sleep(0.1)
+    assert answer["result"] == "ok: unlocking"
+    pulses = [p for p in client.pins()["relay"] if p["energized"]]
+    assert len(pulses) == 1, "the command was applied once"
+    applied = [e for e in export_events(workdir) if e["type"] == "command.applied"]
+    assert len(applied) == 1 and applied[0]["payload"]["command_id"] == command["id"]

@@ -65,6 +65,29 @@ async def test_the_hold_happens_while_the_finger_is_still_down(running_ui: Runni
     assert said(running_ui) == [Intent("staff")]        # the lift adds nothing
 
 
+async def test_a_refresh_of_the_same_screen_keeps_a_hold_but_a_new_screen_drops_it(running_ui: RunningUi) -> None:
+    """The online dot flipping under the retailer's finger must not cancel the hidden entry; a screen
+    that changed under the finger must not receive the lift."""
+    ui = running_ui.ui
+    attract = replace(VIEWS["attract"], staff_hold_s=0.5, online=False)
+    ui.set_state(attract)
+    centre = pygame.Rect(widget(ui, "brand").rect).center
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=centre, button=1))
+    await running_ui.wait_frames()
+    ui.set_state(replace(attract, online=True))         # the uploader got through meanwhile
+    await asyncio.sleep(0.7)
+    assert said(running_ui) == [Intent("staff")]
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=centre, button=1))
+    await running_ui.wait_frames()
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=centre, button=1))
+    await running_ui.wait_frames()
+    ui.set_state(replace(VIEWS["thanks"], staff_hold_s=0.5))
+    await asyncio.sleep(0.7)
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=centre, button=1))
+    await running_ui.wait_frames()
+    assert said(running_ui) == [Intent("staff")], "no hold on a screen that was not under the finger"
+
+
 async def test_a_finger_that_slides_off_the_brand_does_not_hold(running_ui: RunningUi) -> None:
     ui = running_ui.ui
     ui.set_state(replace(VIEWS["thanks"], staff_hold_s=0.5))

@@ -1,0 +1,305 @@
+"""Dropping a vehicle off for repair: an explicit state machine.
+
+    idle ─open→ vehicle ─next→ contact ─next→ fault ─next→ consent ─agree→ ticket ─done | timeout→ idle
+    contact, fault, consent ─back→ the step before (what was entered stays, to be corrected)
+    vehicle ─back→ idle;  any step ─cancel | idle→ idle   (everything entered is discarded)
+
+The UI sends a step's fields (``field``), then ``next``: the step is validated
+with all its values in hand and either moves on or reports ``field_errors``.
+Agreeing issues a short ticket number, unique in the ``repair_tickets`` table,
+and appends ``repair.ticket`` with the name and phone in the payload (the
+retailer calls the owner) in the same durable transaction: the number on the
+screen is the promise that the drop-off was recorded. Name and phone never reach
+a log line, the local tables or an exception message; after the ticket they are
+dropped from memory too.
+"""
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import random
+import re
+import secrets
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
+
+from sync_client.outbox import Outbox, Transaction
+from sync_client.schema import utc_now_iso
+
+log = logging.getLogger(__name__)
+
+REPAIR_TICKETS_DDL = """
+CREATE TABLE IF NOT EXISTS repair_tickets (
+    ticket_id TEXT PRIMARY KEY,
+    device TEXT NOT NULL,             -- the vehicle id or frame number
+    category TEXT NOT NULL,
+    status TEXT NOT NULL,             -- dropped_off
+    created_at TEXT NOT NULL
+)
+"""
+
+FAULT_CATEGORIES = ("battery", "brakes", "tyre", "motor", "display", "other")
+# Base32 without the look-alikes 0/O and 1/I (RFC 4648 has no 0 or 1 to begin with).
+TICKET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ234567"
+TICKET_PREFIX, TICKET_CHARS = "R-", 6
+MAX_NAME, MAX_DESCRIPTION = 60, 200
+
+# Error keys the screen translates (field_error.<key>).
+VEHICLE_INVALID, NAME_INVALID, PHONE_INVALID = "vehicle_invalid", "name_invalid", "phone_invalid"
+DESCRIPTION_INVALID, CATEGORY_MISSING = "description_invalid", "category_missing"
+
+_FRAME_RE = re.compile(r"[A-Z0-9]{6,20}")
+_PHONE_RE = re.compile(r"(\+?)([0-9]{7,15})")
+_NAME_MARKS = frozenset(" -'’·")        # · separates given and family names in Chinese transliterations
+_VEHICLE_PREFIXES = ("VIN:", "FRAME:", "VEHICLE:")
+_VEHICLE_QUERY_KEYS = ("vin", "frame", "vehicle", "id")
+
+
+class Step(str, enum.Enum):
+    IDLE = "idle"
+    VEHICLE = "vehicle"
+    CONTACT = "contact"
+    FAULT = "fault"
+    CONSENT = "consent"
+    TICKET = "ticket"
+
+
+TRANSITIONS: dict[Step, dict[str, Step]] = {
+    Step.IDLE: {"open": Step.VEHICLE},
+    Step.VEHICLE: {"next": Step.CONTACT, "back": Step.IDLE, "cancel": Step.IDLE, "idle": Step.IDLE},
+    Step.CONTACT: {"next": Step.FAULT, "back": Step.VEHICLE, "cancel": Step.IDLE, "idle": Step.IDLE},
+    Step.FAULT: {"next": Step.CONSENT, "back": Step.CONTACT, "cancel": Step.IDLE, "idle": Step.IDLE},
+    Step.CONSENT: {"agree": Step.TICKET, "back": Step.FAULT, "cancel": Step.IDLE, "idle": Step.IDLE},
+    Step.TICKET: {"done": Step.IDLE, "timeout": Step.IDLE, "idle": Step.IDLE},
+}
+
+# The fields the person types on each step (the category is a tap: fault_category).
+STEP_FIELDS: dict[Step, tuple[str, ...]] = {
+    Step.VEHICLE: ("vehicle",), Step.CONTACT: ("name", "phone"), Step.FAULT: ("description",)}
+FIELD_ORDER = ("vehicle", "name", "phone", "description")
+
+
+class RepairRefused(Exception):
+    pass
+
+
+# --- validation: each returns the normalised value, or None when it is not acceptable --------------
+def normalise_vehicle(text: str) -> str | None:
+    """A typed frame number: 6-20 letters and digits; spaces are ignored, letters made upper case."""
+    candidate = "".join(text.split()).upper()
+    return candidate if _FRAME_RE.fullmatch(candidate) else None
+
+
+def vehicle_from_scan(text: str) -> str | None:
+    """The vehicle id a scanned code carries: "VIN:…", a URL ending in /v/<id> (or with ?vin=, ?frame=,
+    ?vehicle=, ?id=), or a bare frame number. None when the code carries none (a product QR, say)."""
+    text = text.strip()
+    upper = text.upper()
+    for prefix in _VEHICLE_PREFIXES:
+        if upper.startswith(prefix):
+            return normalise_vehicle(text[len(prefix):])
+    if "://" in text:
+        url = urlsplit(text)
+        segments = [s for s in url.path.split("/") if s]
+        if len(segments) >= 2 and segments[-2].lower() == "v":
+            return normalise_vehicle(segments[-1])
+        query = parse_qs(url.query)
+        for key in _VEHICLE_QUERY_KEYS:
+            if query.get(key):
+                return normalise_vehicle(query[key][0])
+        return None
+    return normalise_vehicle(text)
+
+
+def normalise_name(text: str) -> str | None:
+    """1-60 characters: letters of any script (CJK too), spaces, hyphens, apostrophes."""
+    name = " ".join(unicodedata.normalize("NFC", text).split())
+    if not 1 <= len(name) <= MAX_NAME or not any(c.isalpha() for c in name):
+        return None
+    return name if all(c.isalpha() or c in _NAME_MARKS for c in name) else None
+
+
+def normalise_phone(text: str) -> str | None:
+    """Optional +, then 7-15 digits; spaces and dashes are ignored. Returns +<digits> or <digits>."""
+    match = _PHONE_RE.fullmatch(re.sub(r"[\s-]", "", text))
+    return match.group(1) + match.group(2) if match else None
+
+
+def normalise_description(text: str) -> str | None:
+    """1-200 characters of printable text; line breaks become spaces."""
+    description = " ".join(text.split())
+    if not 1 <= len(description) <= MAX_DESCRIPTION or not description.isprintable():
+        return None
+    return description
+
+
+_VALIDATORS: dict[str, tuple[Callable[[str], str | None], str]] = {
+    "vehicle": (normalise_vehicle, VEHICLE_INVALID), "name": (normalise_name, NAME_INVALID),
+    "phone": (normalise_phone, PHONE_INVALID), "description": (normalise_description, DESCRIPTION_INVALID)}
+
+
+@dataclass
+class RepairJourney:
+    outbox: Outbox
+    on_change: Callable[[], None] = lambda: None
+    ticket_s: float = 60.0                           # how long the ticket stays on screen
+    rng: random.Random = field(default_factory=secrets.SystemRandom)
+    state: Step = Step.IDLE
+    ticket: str | None = None                        # the last ticket, while it is on screen
+    fault_category: str | None = None
+    _values: dict[str, str] = field(default_factory=dict, repr=False)    # personal data: never logged
+    _errors: list[tuple[str, str]] = field(default_factory=list)
+    _timer: asyncio.TimerHandle | None = None
+
+    def __post_init__(self) -> None:
+        with self.outbox.transaction() as tx:
+            tx.execute(REPAIR_TICKETS_DDL)
+
+    def _go(self, trigger: str) -> Step:
+        target = TRANSITIONS[self.state].get(trigger)
+        if target is None:
+            raise RepairRefused(f"{trigger!r} is not allowed in repair step {self.state.value}")
+        log.info("repair transition", extra={"from": self.state.value, "trigger": trigger, "to": target.value})
+        self.state = target
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if target is Step.IDLE:
+            self._discard()
+        self.on_change()
+        return target
+
+    def _discard(self) -> None:
+        self._values.clear()
+        self._errors.clear()
+        self.fault_category = None
+        self.ticket = None
+
+    # --- for the view -------------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        return self.state is not Step.IDLE
+
+    @property
+    def step(self) -> str | None:
+        return self.state.value if self.active else None
+
+    def fields(self) -> tuple[tuple[str, str], ...]:
+        """The values the journey holds, (field, value), for ViewState.fields."""
+        return tuple((name, self._values[name]) for name in FIELD_ORDER if self._values.get(name))
+
+    def field_errors(self) -> tuple[tuple[str, str], ...]:
+        """What was wrong with the current step at the last ``next``, (field or "category", error key)."""
+        return tuple(self._errors)
+
+    # --- the person's intents ---------------------------------------------------------
+    def open(self) -> None:
+        self._discard()
+        self._go("open")
+
+    def set_field(self, assignment: str) -> None:
+        """Intent("field", "name=value"): a value typed on the current step, validated at ``next``."""
+        name, sep, value = assignment.partition("=")
+        if not sep:
+            raise RepairRefused("field: expected name=value")
+        if name not in STEP_FIELDS.get(self.state, ()):
+            raise RepairRefused(f"field {name!r} is not entered on repair step {self.state.value}")
+        self._values[name] = value
+
+    def scanned(self, text: str) -> bool:
+        """A code the scanner read while the vehicle step is shown: True when it carried a vehicle id."""
+        if self.state is not Step.VEHICLE:
+            return False
+        vehicle = vehicle_from_scan(text)
+        if vehicle is None:
+            self._errors = [("vehicle", VEHICLE_INVALID)]
+        else:
+            self._values["vehicle"], self._errors = vehicle, []
+        self.on_change()
+        return vehicle is not None
+
+    def choose_category(self, category: str) -> None:
+        """Intent("fault_category", category)."""
+        if self.state is not Step.FAULT:
+            raise RepairRefused(f"a fault category is chosen on the fault step, not {self.state.value}")
+        if category not in FAULT_CATEGORIES:
+            raise RepairRefused(f"unknown fault category {category!r} (expected one of {', '.join(FAULT_CATEGORIES)})")
+        self.fault_category = category
+        self._errors = [e for e in self._errors if e[0] != "category"]
+        self.on_change()
+
+    def next(self) -> bool:
+        """Validate the current step; move on (True) or report field_errors and stay (False)."""
+        if self.state not in STEP_FIELDS:
+            raise RepairRefused(f"'next' is not allowed in repair step {self.state.value}")
+        errors, accepted = [], {}
+        if self.state is Step.FAULT and self.fault_category is None:
+            errors.append(("category", CATEGORY_MISSING))
+        for name in STEP_FIELDS[self.state]:
+            normalise, error = _VALIDATORS[name]
+            value = normalise(self._values.get(name, ""))
+            if value is None:
+                errors.append((name, error))
+            else:
+                accepted[name] = value
+        self._errors = errors
+        if errors:
+            log.info("repair step incomplete", extra={"step": self.state.value,
+                                                      "errors": ",".join(key for _, key in errors)})
+            self.on_change()
+            return False
+        self._values.update(accepted)
+        self._go("next")
+        return True
+
+    def back(self) -> None:
+        self._errors = []
+        self._go("back")
+
+    def cancel(self) -> None:
+        if self.active:
+            self._go("cancel")
+
+    def idle_timeout(self) -> None:
+        """Nobody touched the screen for a while: whatever was entered goes."""
+        if self.active:
+            self._go("idle")
+
+    def agree(self) -> str:
+        """Consent given: issue the ticket and record the drop-off. Returns the ticket number."""
+        if self.state is not Step.CONSENT:
+            raise RepairRefused(f"'agree' is not allowed in repair step {self.state.value}")
+        values, category = self._values, self.fault_category
+        assert category is not None      # the fault step does not pass without one
+        with self.outbox.transaction(durable=True) as tx:
+            ticket = self._new_ticket_id(tx)
+            tx.execute("INSERT INTO repair_tickets (ticket_id, device, category, status, created_at) "
+                       "VALUES (?, ?, ?, 'dropped_off', ?)", (ticket, values["vehicle"], category, utc_now_iso()))
+            tx.append("repair.ticket", {
+                "ticket_id": ticket, "device": values["vehicle"], "status": "dropped_off",
+                "detail": f"{category}: {values['description']}", "category": category,
+                "description": values["description"], "name": values["name"], "phone": values["phone"]})
+        log.info("repair ticket issued", extra={"ticket_id": ticket})
+        self._values.clear()              # recorded; the screen now needs only the ticket number
+        self.ticket = ticket
+        self._go("agree")
+        self._timer = asyncio.get_running_loop().call_later(self.ticket_s, self._ticket_timeout)
+        return ticket
+
+    def done(self) -> None:
+        if self.state is Step.TICKET:
+            self._go("done")
+
+    def _ticket_timeout(self) -> None:
+        if self.state is Step.TICKET:
+            self._go("timeout")
+
+    def _new_ticket_id(self, tx: Transaction) -> str:
+        """A fresh number, checked inside the transaction that records it (BEGIN IMMEDIATE: no race)."""
+        while True:
+            ticket = TICKET_PREFIX + "".join(self.rng.choice(TICKET_ALPHABET) for _ in range(TICKET_CHARS))
+            if tx.execute("SELECT 1 FROM repair_tickets WHERE ticket_id = ?", (ticket,)).fetchone() is None:
+                return ticket

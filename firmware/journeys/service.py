@@ -1,0 +1,421 @@
+"""The technician's service menu: an explicit state machine.
+
+    idle ─technician_card→ menu;  idle ─pin_pad→ pin_entry ─pin_ok | technician_card→ menu
+    pin_entry ─pin_wrong→ pin_entry | ─cancel | idle→ idle    (wrong PINs lock the pad, growing delays)
+    menu ─selftest→ selftest_running ─selftest_done→ menu
+    menu ─lock_test→ lock_test ─lock_test_done→ menu          (one bounded relay pulse, checked released)
+    menu ─calibrate→ calibrate ─calibrated | cancel→ menu;  calibrate ─calibration_rejected→ calibrate
+    menu ─restart | exit | idle→ idle;  calibrate ─idle→ idle
+
+Every action is audited in ``service_actions`` in the same transaction as what
+it changed, and as a ``service.action`` event once the schema has that type;
+entering is an ``auth.attempt`` like the retailer's PIN pad, the lock test a
+``door.unlocked``. The last self-test results live in ``selftest_results`` (so
+the menu shows them after a reboot) and go up as ``selftest.completed`` once
+the schema has it. The calibration's four touches live in ``touch_calibration``.
+"""
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from firmware.attempt_guard import AttemptGuard
+from hal.lock import Lock
+from kiosk_ui.view import CALIBRATION_INSET
+from sync_client.cabinet_config import verify_secret
+from sync_client.outbox import Outbox, Transaction
+from sync_client.schema import EVENT_TYPES, utc_now_iso
+
+log = logging.getLogger(__name__)
+
+SERVICE_DDL = ("""
+CREATE TABLE IF NOT EXISTS service_actions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    action TEXT NOT NULL,            -- enter, selftest, lock_test, calibrate, restart, exit, timeout
+    result TEXT NOT NULL,
+    who TEXT,                        -- "pin" or "card:<uid>"
+    at TEXT NOT NULL
+)""", """
+CREATE TABLE IF NOT EXISTS selftest_results (
+    device TEXT PRIMARY KEY,         -- the last run only: it replaces the one before
+    ok INTEGER NOT NULL,
+    detail TEXT NOT NULL,
+    run_at TEXT NOT NULL
+)""", """
+CREATE TABLE IF NOT EXISTS touch_calibration (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    points TEXT NOT NULL,            -- JSON [[x, y] x 4]: top-left, top-right, bottom-right, bottom-left
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    calibrated_at TEXT NOT NULL
+)""")
+# Event types asked of sync_client/schema.py; until it has them the tables above are the record.
+ACTION_EVENT, SELFTEST_EVENT = "service.action", "selftest.completed"
+LOCK_TEST_S = 1.0                    # the test pulse, further bounded by the lock's own maximum
+RELEASE_MARGIN_S = 0.5               # how long after the pulse the relay has to have dropped
+MIN_AREA_RATIO = 0.25                # touches spanning less than this of the targets' area are not plausible
+
+SelfTest = Callable[[], Awaitable[Sequence[tuple[str, bool, str]]]]
+
+
+class V(str, enum.Enum):
+    IDLE = "idle"
+    PIN_ENTRY = "pin_entry"
+    MENU = "menu"
+    SELFTEST_RUNNING = "selftest_running"
+    LOCK_TEST = "lock_test"
+    CALIBRATE = "calibrate"
+
+
+TRANSITIONS: dict[V, dict[str, V]] = {
+    V.IDLE: {"pin_pad": V.PIN_ENTRY, "technician_card": V.MENU},
+    V.PIN_ENTRY: {"pin_ok": V.MENU, "technician_card": V.MENU, "pin_wrong": V.PIN_ENTRY, "cancel": V.IDLE,
+                  "idle": V.IDLE},
+    V.MENU: {"selftest": V.SELFTEST_RUNNING, "lock_test": V.LOCK_TEST, "calibrate": V.CALIBRATE,
+             "restart": V.IDLE, "exit": V.IDLE, "idle": V.IDLE},
+    V.SELFTEST_RUNNING: {"selftest_done": V.MENU},
+    V.LOCK_TEST: {"lock_test_done": V.MENU},
+    V.CALIBRATE: {"calibrated": V.MENU, "calibration_rejected": V.CALIBRATE, "cancel": V.MENU, "idle": V.IDLE},
+}
+# Where a technician who walked away is logged out; a running test finishes first.
+IDLE_STATES = frozenset({V.PIN_ENTRY, V.MENU, V.CALIBRATE})
+
+
+class ServiceRefused(Exception):
+    pass
+
+
+class CalibrationInvalid(ValueError):
+    """Four touches that cannot be a calibration; the message names the point and what is wrong."""
+
+
+@dataclass(frozen=True)
+class SelfTestResult:
+    device: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Calibration:
+    points: tuple[tuple[int, int], ...]      # touched: top-left, top-right, bottom-right, bottom-left
+    size: tuple[int, int]                    # the touchscreen, px
+    calibrated_at: str = ""
+
+    @property
+    def targets(self) -> tuple[tuple[int, int], ...]:
+        """Where the targets' centres were drawn (as kiosk_ui.screens.calibrate places them)."""
+        return calibration_targets(self.size)
+
+
+def calibration_targets(size: tuple[int, int]) -> tuple[tuple[int, int], ...]:
+    width, height = size
+    near_x, far_x = round(width * CALIBRATION_INSET), round(width * (1 - CALIBRATION_INSET))
+    near_y, far_y = round(height * CALIBRATION_INSET), round(height * (1 - CALIBRATION_INSET))
+    return (near_x, near_y), (far_x, near_y), (far_x, far_y), (near_x, far_y)
+
+
+def parse_calibration(text: str, size: tuple[int, int]) -> tuple[tuple[int, int], ...]:
+    """"x1,y1;x2,y2;x3,y3;x4,y4" (touchscreen px) checked to be a plausible calibration of a screen of
+    ``size``: every touch on the screen and in its own corner's quarter, the four a convex quadrilateral
+    in target order, covering at least MIN_AREA_RATIO of the targets' rectangle."""
+    width, height = size
+    parts = text.split(";")
+    if len(parts) != 4:
+        raise CalibrationInvalid(f"expected 4 points x,y separated by ';', got {len(parts)}")
+    points = []
+    for i, part in enumerate(parts, 1):
+        try:
+            x_text, y_text = part.split(",")
+            x, y = int(x_text), int(y_text)
+        except ValueError:
+            raise CalibrationInvalid(f"point {i}: expected x,y in whole pixels, got {part[:20]!r}") from None
+        if not (0 <= x < width and 0 <= y < height):
+            raise CalibrationInvalid(f"point {i}: ({x}, {y}) is off the {width}x{height} screen")
+        points.append((x, y))
+    corners = ("top-left", "top-right", "bottom-right", "bottom-left")
+    for i, ((x, y), (tx, ty)) in enumerate(zip(points, calibration_targets(size))):
+        if (x < width / 2) != (tx < width / 2) or (y < height / 2) != (ty < height / 2):
+            raise CalibrationInvalid(f"point {i + 1}: ({x}, {y}) is not in the {corners[i]} quarter of the screen")
+    # Screen y grows downwards, so going round TL, TR, BR, BL turns clockwise on screen: every cross
+    # product is positive. A zero or negative one is a fold, a twist or three touches in a line.
+    for i in range(4):
+        (ax, ay), (bx, by), (cx, cy) = points[i], points[(i + 1) % 4], points[(i + 2) % 4]
+        if (bx - ax) * (cy - by) - (by - ay) * (cx - bx) <= 0:
+            raise CalibrationInvalid(f"points {i + 1}-{(i + 1) % 4 + 1}-{(i + 2) % 4 + 1} do not turn like "
+                                     "the targets' corners: not a convex quadrilateral")
+    area = abs(sum(points[i][0] * points[(i + 1) % 4][1] - points[(i + 1) % 4][0] * points[i][1]
+                   for i in range(4))) / 2
+    targets = calibration_targets(size)
+    target_area = (targets[2][0] - targets[0][0]) * (targets[2][1] - targets[0][1])
+    if area < MIN_AREA_RATIO * target_area:
+        raise CalibrationInvalid(f"the touches span {area:.0f} px², under {MIN_AREA_RATIO:.0%} of the "
+                                 f"targets' {target_area} px²")
+    return tuple(points)
+
+
+@dataclass
+class ServiceJourney:
+    outbox: Outbox
+    lock: Lock
+    pin_hashes: Callable[[], list[str]]              # the technician PIN hashes in force, at each attempt
+    staff_cards: Callable[[], dict[str, str]]        # uid hex (upper case) -> role
+    selftest_checks: SelfTest                        # runs every device check: [(device, ok, detail)]
+    restart_service: Callable[[], None]              # e.g. stop the runtime; systemd starts it again
+    screen_size: tuple[int, int] = (1024, 600)       # the touchscreen, px
+    on_change: Callable[[], None] = lambda: None
+    lock_test_s: float = LOCK_TEST_S
+    selftest_timeout_s: float = 120.0
+    state: V = V.IDLE
+    who: str | None = None                           # "pin" or "card:<uid>"
+    message: str | None = None                       # "pin_wrong", "pin_locked", "calibration_rejected",
+    #                                                  "lock_released", "lock_stuck"
+    calibration_error: str | None = None             # why the last calibration was refused
+    results: tuple[SelfTestResult, ...] = ()
+    selftest_status: str | None = None               # None, "running", "passed", "failed"
+    _timer: asyncio.TimerHandle | None = None
+    _tasks: set[asyncio.Task] = field(default_factory=set)
+    _door_opened_at: float | None = None
+
+    def __post_init__(self) -> None:
+        self.guard = AttemptGuard(self.outbox, "service_pin")
+        with self.outbox.transaction() as tx:
+            for statement in SERVICE_DDL:
+                tx.execute(statement)
+        rows = self.outbox.db.conn.execute("SELECT device, ok, detail FROM selftest_results ORDER BY rowid")
+        self.results = tuple(SelfTestResult(device, bool(ok), detail) for device, ok, detail in rows)
+        if self.results:
+            self.selftest_status = "passed" if all(r.ok for r in self.results) else "failed"
+
+    def _go(self, trigger: str) -> V:
+        target = TRANSITIONS[self.state].get(trigger)
+        if target is None:
+            raise ServiceRefused(f"{trigger!r} is not allowed in service state {self.state.value}")
+        log.info("service transition", extra={"from": self.state.value, "trigger": trigger, "to": target.value})
+        self.state = target
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.on_change()
+        return target
+
+    @property
+    def active(self) -> bool:
+        return self.state is not V.IDLE
+
+    def devices(self) -> tuple[tuple[str, str, str], ...]:
+        """The last self-test, as ViewState.devices: (name, "ok"|"fault", detail)."""
+        return tuple((r.device, "ok" if r.ok else "fault", r.detail) for r in self.results)
+
+    def _audit(self, tx: Transaction, action: str, result: str) -> None:
+        tx.execute("INSERT INTO service_actions (action, result, who, at) VALUES (?, ?, ?, ?)",
+                   (action, result, self.who, utc_now_iso()))
+        if ACTION_EVENT in EVENT_TYPES:
+            tx.append(ACTION_EVENT, {"action": action, "result": result, "who": self.who})
+        log.info("service action", extra={"action": action, "result": result, "who": self.who})
+
+    def actions(self, limit: int = 20) -> list[tuple[str, str, str | None, str]]:
+        """The audit trail, newest first: (action, result, who, at)."""
+        return self.outbox.db.conn.execute("SELECT action, result, who, at FROM service_actions "
+                                           "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+
+    # --- getting in ---------------------------------------------------------------
+    def open_pin_pad(self) -> None:
+        self.message = None
+        self._go("pin_pad")
+
+    def enter_pin(self, pin: str, now: float | None = None) -> bool:
+        if self.state is not V.PIN_ENTRY:
+            raise ServiceRefused("the technician PIN pad is not open")
+        if self.guard.locked_for(now) > 0:
+            self.message = "pin_locked"
+            self.on_change()
+            return False
+        ok = any(verify_secret(pin, stored) for stored in self.pin_hashes())
+        with self.outbox.transaction() as tx:
+            delay = self.guard.record(tx, ok, now)
+            tx.append("auth.attempt", {"method": "pin", "purpose": "service", "ok": ok,
+                                       "failures": self.guard.failures, "locked_s": delay})
+            if ok:
+                self.who = "pin"
+                self._audit(tx, "enter", "pin")
+        if not ok:
+            self.message = "pin_locked" if delay else "pin_wrong"
+            self._go("pin_wrong")
+            return False
+        self.message = None
+        self._go("pin_ok")
+        return True
+
+    def pin_lock_remaining(self) -> float:
+        return self.guard.locked_for(time.time())
+
+    def attempts_left(self) -> int:
+        return max(0, self.guard.free_attempts - self.guard.failures)
+
+    def technician_card(self, uid_hex: str) -> bool:
+        """A staff card tapped: opens the menu for a technician's card; any other is refused (and audited)."""
+        uid = uid_hex.upper()
+        role = self.staff_cards().get(uid)
+        ok = role == "technician" and self.state in (V.IDLE, V.PIN_ENTRY)
+        with self.outbox.transaction() as tx:
+            tx.append("auth.attempt", {"method": "card", "purpose": "service", "ok": ok, "uid": uid, "role": role})
+            if ok:
+                self.who = f"card:{uid}"
+                self._audit(tx, "enter", "card")
+        if not ok:
+            return False
+        self.message = None
+        self._go("technician_card")
+        return True
+
+    def cancel(self) -> None:
+        """Cancel on the PIN pad (back to idle) or on the calibration screen (back to the menu)."""
+        if self.state in (V.PIN_ENTRY, V.CALIBRATE):
+            self.message, self.calibration_error = None, None
+            self._go("cancel")
+
+    # --- the menu -------------------------------------------------------------------
+    def run_selftest(self) -> asyncio.Task:
+        """Start the device checks; the menu comes back with their results. Returns the running task."""
+        if self.state is not V.MENU:
+            raise ServiceRefused(f"the self-test runs from the service menu, not {self.state.value}")
+        self.message, self.selftest_status = None, "running"
+        self._go("selftest")
+        task = asyncio.get_running_loop().create_task(self._selftest())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _selftest(self) -> None:
+        try:
+            raw = await asyncio.wait_for(self.selftest_checks(), self.selftest_timeout_s)
+            results = tuple(SelfTestResult(device, bool(ok), detail) for device, ok, detail in raw)
+        except TimeoutError:
+            results = (SelfTestResult("selftest", False, f"did not finish within {self.selftest_timeout_s:g} s"),)
+        except Exception as exc:            # a broken check must not leave the menu stuck on "running"
+            log.exception("self-test failed to run")
+            results = (SelfTestResult("selftest", False, f"could not run: {exc}"),)
+        passed = bool(results) and all(r.ok for r in results)
+        run_at = utc_now_iso()
+        with self.outbox.transaction() as tx:
+            tx.execute("DELETE FROM selftest_results")
+            for r in results:
+                tx.execute("INSERT OR REPLACE INTO selftest_results (device, ok, detail, run_at) VALUES (?, ?, ?, ?)",
+                           (r.device, int(r.ok), r.detail, run_at))
+            if SELFTEST_EVENT in EVENT_TYPES:
+                tx.append(SELFTEST_EVENT, {"passed": passed, "results": [
+                    {"device": r.device, "ok": r.ok, "detail": r.detail} for r in results]})
+            self._audit(tx, "selftest", "passed" if passed else
+                        "failed: " + ", ".join(r.device for r in results if not r.ok))
+        self.results, self.selftest_status = results, "passed" if passed else "failed"
+        self._go("selftest_done")
+
+    def lock_test(self) -> float:
+        """Pulse the relay once, bounded; afterwards check it dropped. Returns the pulse used (s)."""
+        if self.state is not V.MENU:
+            raise ServiceRefused(f"the lock test runs from the service menu, not {self.state.value}")
+        pulse = self.lock.unlock(self.lock_test_s)
+        with self.outbox.transaction() as tx:
+            tx.append("door.unlocked", {"reason": "lock_test", "seconds": pulse, "who": self.who})
+            self._audit(tx, "lock_test", f"pulsed {pulse:g} s")
+        self.message = None
+        self._go("lock_test")
+        self._timer = asyncio.get_running_loop().call_later(pulse + RELEASE_MARGIN_S, self._lock_test_over)
+        return pulse
+
+    def _lock_test_over(self) -> None:
+        if self.state is not V.LOCK_TEST:
+            return
+        stuck = self.lock.energized
+        if stuck:
+            self.lock.lock()       # belt and braces: the technician is told, the latch is dropped anyway
+        with self.outbox.transaction() as tx:
+            self._audit(tx, "lock_test", "relay stuck on" if stuck else "released")
+        self.message = "lock_stuck" if stuck else "lock_released"
+        self._go("lock_test_done")
+
+    def open_calibration(self) -> None:
+        self.message, self.calibration_error = None, None
+        self._go("calibrate")
+
+    def submit_calibration(self, text: str) -> bool:
+        """Intent("calibration", "x1,y1;…"): stored when plausible (back to the menu), else refused."""
+        if self.state is not V.CALIBRATE:
+            raise ServiceRefused(f"calibration points are taken on the calibrate screen, not {self.state.value}")
+        try:
+            points = parse_calibration(text, self.screen_size)
+        except CalibrationInvalid as exc:
+            with self.outbox.transaction() as tx:
+                self._audit(tx, "calibrate", f"rejected: {exc}")
+            self.message, self.calibration_error = "calibration_rejected", str(exc)
+            self._go("calibration_rejected")
+            return False
+        width, height = self.screen_size
+        with self.outbox.transaction() as tx:
+            tx.execute("INSERT OR REPLACE INTO touch_calibration (id, points, width, height, calibrated_at) "
+                       "VALUES (1, ?, ?, ?, ?)", (json.dumps([list(p) for p in points]), width, height,
+                                                  utc_now_iso()))
+            self._audit(tx, "calibrate", "stored")
+        self.message, self.calibration_error = None, None
+        self._go("calibrated")
+        return True
+
+    def calibration(self) -> Calibration | None:
+        """The stored calibration, or None if the screen was never calibrated."""
+        row = self.outbox.db.conn.execute(
+            "SELECT points, width, height, calibrated_at FROM touch_calibration WHERE id = 1").fetchone()
+        if row is None:
+            return None
+        points, width, height, at = row
+        return Calibration(tuple((x, y) for x, y in json.loads(points)), (width, height), at)
+
+    def restart(self) -> None:
+        """Leave the menu and ask the runtime to restart (the UI asked the technician to confirm)."""
+        if self.state is not V.MENU:
+            raise ServiceRefused(f"restart is offered in the service menu, not {self.state.value}")
+        with self.outbox.transaction() as tx:
+            self._audit(tx, "restart", "requested")
+        self._leave("restart")
+        self.restart_service()
+
+    def exit(self) -> None:
+        if self.state is not V.MENU:
+            raise ServiceRefused(f"exit is offered in the service menu, not {self.state.value}")
+        with self.outbox.transaction() as tx:
+            self._audit(tx, "exit", "left")
+        self._leave("exit")
+
+    def idle_timeout(self) -> None:
+        """Nobody touched the screen: log the technician out (not in the middle of a test)."""
+        if self.state not in IDLE_STATES:
+            return
+        if self.state is not V.PIN_ENTRY:
+            with self.outbox.transaction() as tx:
+                self._audit(tx, "timeout", "logged out")
+        self._leave("idle")
+
+    def _leave(self, trigger: str) -> None:
+        self.who, self.message, self.calibration_error = None, None, None
+        self._go(trigger)
+
+    # --- the door ---------------------------------------------------------------------
+    def door_changed(self, is_open: bool) -> bool:
+        """True when the change is the technician's (they are logged in, the menu is theirs)."""
+        if self.state in (V.IDLE, V.PIN_ENTRY):
+            return False
+        with self.outbox.transaction() as tx:
+            if is_open:
+                self._door_opened_at = time.monotonic()
+                tx.append("door.opened", {"authorized": True, "reason": "service", "who": self.who})
+            else:
+                opened = self._door_opened_at
+                self._door_opened_at = None
+                tx.append("door.closed", {"open_s": round(time.monotonic() - opened, 3) if opened else 0.0,
+                                          "reason": "service"})
+        return True
