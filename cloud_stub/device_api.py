@@ -6,12 +6,14 @@ or payment). The payment-provider simulator route exists only when asked for.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import html
 import logging
 import re
 from typing import Any
 
+import simplejpeg  # type: ignore[import-untyped]
 from aiohttp import web
 
 from cloud_stub.core import (
@@ -23,7 +25,7 @@ from cloud_stub.core import (
     object_fields,
     read_json,
 )
-from cloud_stub.store import NotFound, StoreResult
+from cloud_stub.store import TICKET_STATUSES, NotFound, StoreResult
 from sync_client.schema import (
     HDR_CABINET,
     HDR_NONCE,
@@ -37,6 +39,7 @@ from sync_client.schema import (
     utc_iso,
     verify_signature,
 )
+from sync_client.snapshots import SnapshotNameError, parse_snapshot_name
 
 # A request is accepted while its timestamp is within the window either side of server time, so a
 # nonce can be replayed for up to two windows after we first saw it: remember it that long.
@@ -45,6 +48,8 @@ MAX_NONCE_CHARS = 128
 PAYMENT_TTL_S = 300
 CURRENCY_RE = re.compile(r"[A-Z]{3}")
 MAX_AMOUNT_CENTS = 10_000_000
+MAX_SNAPSHOT_BYTES = 200 * 1024          # a thumbnail; the cabinet keeps the full picture
+MAX_TICKET_ID_CHARS = 64
 
 log = logging.getLogger("cloud_stub")
 
@@ -66,6 +71,7 @@ class DeviceApi:
             web.get("/v1/payments/{payment_id}", self.get_payment),
             web.post("/v1/payments/{payment_id}/cancel", self.cancel_payment),
             web.get("/pay/{payment_id}", self.pay_page),
+            web.put("/v1/snapshots/{name}", self.put_snapshot),
         ]
         if self.simulate_payments:
             routes.append(web.post("/sim/payments/{payment_id}/pay", self.sim_pay))
@@ -130,6 +136,24 @@ class DeviceApi:
     def _claim_and_store(self, signer: str, nonce: str, events: list[Event], now: float) -> StoreResult:
         self._claim(signer, nonce, now)
         return self.store.store_events(signer, events, now=now)
+
+    # --- snapshots --------------------------------------------------------------------------
+    async def put_snapshot(self, request: web.Request) -> web.Response:
+        """Store a door snapshot's thumbnail once per (cabinet, name); the name is in the signed path."""
+        cabinet_id, now, body = await self.authenticate(request)
+        name = request.match_info["name"]
+        try:
+            taken_at = utc_iso(parse_snapshot_name(name).taken_at)
+        except SnapshotNameError as exc:
+            raise Refused(400, str(exc)) from None
+        if len(body) > MAX_SNAPSHOT_BYTES:
+            raise Refused(413, f"body: {len(body)} bytes; a snapshot may be at most {MAX_SNAPSHOT_BYTES} bytes "
+                               "(send a thumbnail)")
+        await asyncio.to_thread(check_jpeg, body)       # a full decode: a few ms, off the event loop
+        created = await self.core.db(self.store.put_snapshot, cabinet_id, name, taken_at, body, now=now)
+        log.info("snapshot cabinet=%s name=%s bytes=%d stored=%s", cabinet_id, name, len(body), created)
+        return web.json_response({"name": name, "taken_at": taken_at, "bytes": len(body), "stored": created},
+                                 status=201 if created else 200)
 
     # --- configuration and pickup orders -------------------------------------------------------
     async def get_config(self, request: web.Request) -> web.Response:
@@ -259,6 +283,29 @@ def parse_batch(body: bytes, signer: str) -> list[Any]:
     return data["events"]
 
 
+def check_jpeg(data: bytes) -> None:
+    """Refused(415) unless ``data`` is a JPEG that decodes whole."""
+    if not data.startswith(b"\xff\xd8"):
+        raise Refused(415, "body: not a JPEG (does not start with FF D8)")
+    try:
+        simplejpeg.decode_jpeg(data)
+    except ValueError as exc:
+        raise Refused(415, f"body: not a JPEG that decodes ({exc})") from None
+
+
+def check_ticket(event: Event) -> None:
+    """What the cloud needs of a repair.ticket beyond the schema's types: a known status, a usable id."""
+    p = event.payload
+    if p["status"] not in TICKET_STATUSES:
+        raise SchemaError(f"payload.status: expected one of {', '.join(TICKET_STATUSES)} for repair.ticket, "
+                          f"got {p['status'][:40]!r}")
+    if not 0 < len(p["ticket_id"]) <= MAX_TICKET_ID_CHARS:
+        raise SchemaError(f"payload.ticket_id: expected 1 to {MAX_TICKET_ID_CHARS} characters")
+    for key in ("name", "phone", "category"):
+        if p.get(key) is not None and not isinstance(p[key], str):
+            raise SchemaError(f"payload.{key}: expected str or null, got {json_type(p[key])}")
+
+
 def validate_events(raw_events: list[Any]) -> tuple[list[tuple[int, Event]], list[dict[str, Any]]]:
     """Split a batch into (index, event) pairs that can be stored and rejection entries for the rest."""
     events: list[tuple[int, Event]] = []
@@ -266,6 +313,8 @@ def validate_events(raw_events: list[Any]) -> tuple[list[tuple[int, Event]], lis
     for index, raw in enumerate(raw_events):
         try:
             event = event_from_json(raw)
+            if event.type == "repair.ticket":
+                check_ticket(event)
         except SchemaError as exc:
             raw_id = raw.get("id") if isinstance(raw, dict) else None
             rejected.append({"id": raw_id if isinstance(raw_id, str) else None, "index": index, "reason": str(exc)})

@@ -1,8 +1,9 @@
 """The retailer API: a retailer's token (``Authorization: Bearer …``) sees and manages only
-its own cabinets: their last sync, sales, stock, repair tickets and alarms (read from the
-events they sent), the catalog and prices they sell, online orders for pickup, and
-commands such as a remote unlock. Another retailer's cabinet answers 404, exactly like
-one that does not exist, so ids cannot be probed.
+its own cabinets: their last sync, sales, stock and alarms (read from the events they sent),
+repair tickets (moved on as the retailer collects and returns the vehicles), door snapshots,
+the catalog and prices they sell, online orders for pickup, and commands such as a remote
+unlock. Another retailer's cabinet, ticket or snapshot answers 404, exactly like one that
+does not exist, so ids cannot be probed.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from cloud_stub.core import CALLER, Core, Refused, object_fields, read_json
+from cloud_stub.store import TICKET_STATUSES
 from sync_client.cabinet_config import PICKUP_CODE_DIGITS, ConfigInvalid, hash_secret, parse_config
 from sync_client.schema import SchemaError, utc_iso, validate_command
 
@@ -19,6 +21,7 @@ DEFAULT_ORDER_TTL_S = 7 * 24 * 3600
 # The fields of a configuration the retailer edits; version and pickup orders are the cloud's.
 EDITABLE = ("config_schema", "currency", "products", "ads", "retailer", "scan_to_pay", "store_base_url")
 SALE_EVENTS = ("payment.approved", "sale.completed", "sale.unclaimed")
+MAX_SNAPSHOT_LIST = 1000
 
 
 class RetailerApi:
@@ -33,7 +36,10 @@ class RetailerApi:
             web.get(base + "/sales", self.sales),
             web.get(base + "/stock", self.stock),
             web.get(base + "/repair-tickets", self.repair_tickets),
+            web.patch("/v1/retailer/repair-tickets/{ticket_id}", self.patch_ticket),
             web.get(base + "/alarms", self.alarms),
+            web.get(base + "/snapshots", self.snapshots),
+            web.get(base + "/snapshots/{name}", self.snapshot),
             web.get(base + "/config", self.get_config),
             web.put(base + "/config", self.put_config),
             web.patch(base + "/products/{sku}", self.patch_product),
@@ -96,16 +102,55 @@ class RetailerApi:
 
     async def repair_tickets(self, request: web.Request) -> web.Response:
         cabinet_id = await self.own_cabinet(request)
-        tickets: dict[str, dict[str, Any]] = {}
-        for event in await self.core.db(self.store.events_of, cabinet_id, ("repair.ticket",), limit=10_000):
-            tickets[event["payload"]["ticket_id"]] = {**event["payload"], "updated_at": event["wall_time"]}
-        return web.json_response({"tickets": list(tickets.values())})
+        status = request.query.get("status")
+        if status is not None and status not in TICKET_STATUSES:
+            raise Refused(400, f"status: expected one of {', '.join(TICKET_STATUSES)}, got {status[:40]!r}")
+        return web.json_response({"tickets": await self.core.db(self.store.repair_tickets, cabinet_id, status)})
+
+    async def patch_ticket(self, request: web.Request) -> web.Response:
+        """The retailer collected the vehicle from the cabinet, or returned it to its owner (forward only)."""
+        retailer = await self.retailer(request)
+        data = object_fields(read_json(await request.read()), {"status": str}, {"cabinet_id": str})
+        if data["status"] not in TICKET_STATUSES[1:]:
+            raise Refused(400, f"status: expected {' or '.join(TICKET_STATUSES[1:])}, got {data['status'][:40]!r}")
+        ticket_id = request.match_info["ticket_id"]
+        found = await self.core.db(self.store.find_ticket, retailer, ticket_id)
+        if "cabinet_id" in data:
+            found = [t for t in found if t["cabinet_id"] == data["cabinet_id"]]
+        if not found:
+            raise Refused(404, f"ticket_id: no ticket {ticket_id!r} on retailer {retailer!r}'s cabinets")
+        if len(found) > 1:
+            raise Refused(409, f"ticket_id: {ticket_id!r} is on several of your cabinets "
+                               f"({', '.join(t['cabinet_id'] for t in found)}); say which with cabinet_id")
+        return web.json_response(await self.core.db(self.store.move_ticket, found[0]["cabinet_id"], ticket_id,
+                                                    data["status"], now=self.core.now()))
 
     async def alarms(self, request: web.Request) -> web.Response:
         cabinet_id = await self.own_cabinet(request)
         events = await self.core.db(self.store.events_of, cabinet_id, ("alarm",), limit=100)
         return web.json_response({"alarms": [{**e["payload"], "at": e["wall_time"], "seq": e["seq"]}
                                              for e in reversed(events)]})
+
+    async def snapshots(self, request: web.Request) -> web.Response:
+        """Door snapshots, newest first; page with ``before`` (the last name of the previous page)."""
+        cabinet_id = await self.own_cabinet(request)
+        try:
+            limit = int(request.query.get("limit", "100"))
+        except ValueError:
+            raise Refused(400, f"limit: not an integer: {request.query['limit'][:20]!r}") from None
+        if not 1 <= limit <= MAX_SNAPSHOT_LIST:
+            raise Refused(400, f"limit: expected 1 to {MAX_SNAPSHOT_LIST}, got {limit}")
+        listed = await self.core.db(self.store.snapshots_of, cabinet_id, limit=limit,
+                                    before=request.query.get("before"))
+        return web.json_response({"snapshots": listed})
+
+    async def snapshot(self, request: web.Request) -> web.Response:
+        cabinet_id = await self.own_cabinet(request)
+        name = request.match_info["name"]
+        jpeg = await self.core.db(self.store.snapshot, cabinet_id, name)
+        if jpeg is None:
+            raise Refused(404, f"name: no snapshot {name[:80]!r} from cabinet {cabinet_id!r}")
+        return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
 
     # --- the catalog ----------------------------------------------------------------------------
     async def get_config(self, request: web.Request) -> web.Response:
@@ -142,7 +187,7 @@ class RetailerApi:
         found = await self.core.db(self.store.config, cabinet_id)
         sku = request.match_info["sku"]
         products = found[1].get("products", []) if found else []
-        if not any(p.get("sku") == sku for p in products):
+        if found is None or not any(p.get("sku") == sku for p in products):
             raise Refused(404, f"sku: no product {sku!r} in cabinet {cabinet_id!r}'s catalog")
         edited = {**found[1], "products": [{**p, **changes} if p.get("sku") == sku else p for p in products]}
         return web.json_response({"version": await self._store_config(cabinet_id, edited)})

@@ -1,5 +1,6 @@
 """The cloud's storage: retailers and their cabinets, the events cabinets sent, the nonces
-they used, configuration documents, pickup orders, queued commands and scan-to-pay payments.
+they used, configuration documents, pickup orders, queued commands, scan-to-pay payments,
+repair tickets (from the cabinets' events and the retailers' updates) and door snapshots.
 
 ``CloudStore`` is the interface the web app uses, so that a fleet that outgrows one machine
 can run the same service on PostgreSQL; ``SqliteCloudStore`` is the default. The SQL sticks
@@ -31,6 +32,9 @@ MIN_KEY_BYTES = 16
 CABINET_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 RETAILER_RE = re.compile(r"[A-Za-z0-9._ -]{1,64}")
 _EXPORT_PAGE = 500
+# A repair ticket's life, in order: the cabinet reports the drop-off, the retailer collects the vehicle
+# from the cabinet, then returns it to its owner. A status only ever moves forward.
+TICKET_STATUSES = ("dropped_off", "collected", "returned")
 
 
 class CloudStoreError(Exception):
@@ -93,6 +97,16 @@ class CloudStore(Protocol):
     def payment(self, payment_id: str, *, now: float | None = None) -> dict[str, Any] | None: ...
     def move_payment(self, payment_id: str, from_status: str, to_status: str,
                      *, now: float | None = None) -> tuple[dict[str, Any], bool]: ...
+    # repair tickets (created and moved forward by repair.ticket events in store_events)
+    def repair_tickets(self, cabinet_id: str, status: str | None = None) -> list[dict[str, Any]]: ...
+    def find_ticket(self, retailer: str, ticket_id: str) -> list[dict[str, Any]]: ...
+    def move_ticket(self, cabinet_id: str, ticket_id: str, to_status: str,
+                    *, now: float | None = None) -> dict[str, Any]: ...
+    # door snapshots (thumbnails)
+    def put_snapshot(self, cabinet_id: str, name: str, taken_at: str, jpeg: bytes,
+                     *, now: float | None = None) -> bool: ...
+    def snapshots_of(self, cabinet_id: str, *, limit: int = 100, before: str | None = None) -> list[dict[str, Any]]: ...
+    def snapshot(self, cabinet_id: str, name: str) -> bytes | None: ...
     def close(self) -> None: ...
 
 
@@ -172,7 +186,36 @@ CREATE TABLE IF NOT EXISTS payments (
     updated_at TEXT NOT NULL,
     UNIQUE (cabinet_id, sale_id)
 );
+CREATE TABLE IF NOT EXISTS repair_tickets (
+    cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
+    ticket_id TEXT NOT NULL,         -- chosen by the cabinet: unique per cabinet, not across the fleet
+    device TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    name TEXT,
+    phone TEXT,
+    category TEXT,
+    status TEXT NOT NULL CHECK (status IN ('dropped_off', 'collected', 'returned')),
+    -- when each status was reached: the cabinet's clock for its events, the cloud's for a retailer's update
+    dropped_off_at TEXT,
+    collected_at TEXT,
+    returned_at TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (cabinet_id, ticket_id)
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+    cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
+    name TEXT NOT NULL,              -- 20261125T174005-opened-<sale_id|none>.jpg, as on the cabinet
+    taken_at TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    jpeg BLOB NOT NULL,              -- a thumbnail: small enough to live in the database
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (cabinet_id, name)
+);
 """
+_TICKET_FIELDS = ("ticket_id", "cabinet_id", "device", "detail", "name", "phone", "category", "status",
+                  "dropped_off_at", "collected_at", "returned_at", "updated_at")
+_TICKET_COLUMNS = ", ".join(_TICKET_FIELDS)
 
 
 class SqliteCloudStore:
@@ -308,6 +351,8 @@ class SqliteCloudStore:
             for event in new.values():
                 if event.type == "pickup.completed":
                     self._collect_order(conn, cabinet_id, event.payload["order_id"], received_at)
+                elif event.type == "repair.ticket":
+                    self._apply_ticket_event(conn, cabinet_id, event)
             conn.execute("UPDATE cabinets SET last_sync_at = ? WHERE id = ?", (received_at, cabinet_id))
         return StoreResult(acked=acked, stored=len(new), conflicts=conflicts)
 
@@ -316,6 +361,24 @@ class SqliteCloudStore:
         if conn.execute("UPDATE pickup_orders SET collected_at = ? WHERE order_id = ? AND cabinet_id = ? "
                         "AND collected_at IS NULL", (at, order_id, cabinet_id)).rowcount:
             self._bump_config(conn, cabinet_id, at)
+
+    @staticmethod
+    def _apply_ticket_event(conn: sqlite3.Connection, cabinet_id: str, event: Event) -> None:
+        """The first event of a ticket creates it; a later one moves it forward only (events may arrive late,
+        after the retailer's own update). The status is checked by the API before storing."""
+        p = event.payload
+        status = p["status"]
+        row = conn.execute("SELECT status FROM repair_tickets WHERE cabinet_id = ? AND ticket_id = ?",
+                           (cabinet_id, p["ticket_id"])).fetchone()
+        if row is None:
+            conn.execute(f"INSERT INTO repair_tickets (cabinet_id, ticket_id, device, detail, name, phone, category,"
+                         f" status, {status}_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         (cabinet_id, p["ticket_id"], p["device"], p["detail"], p.get("name"), p.get("phone"),
+                          p.get("category"), status, event.wall_time, event.wall_time))
+        elif TICKET_STATUSES.index(status) > TICKET_STATUSES.index(row["status"]):
+            conn.execute(f"UPDATE repair_tickets SET status = ?, {status}_at = ?, updated_at = ? "
+                         "WHERE cabinet_id = ? AND ticket_id = ?",
+                         (status, event.wall_time, event.wall_time, cabinet_id, p["ticket_id"]))
 
     @staticmethod
     def _bump_config(conn: sqlite3.Connection, cabinet_id: str, at: str) -> None:
@@ -462,6 +525,76 @@ class SqliteCloudStore:
             changed = conn.execute("UPDATE payments SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
                                    (to_status, utc_iso(_now(now)), payment_id, from_status)).rowcount == 1
             return dict(conn.execute("SELECT * FROM payments WHERE id = ?", (payment_id,)).fetchone()), changed
+
+    # --- repair tickets -------------------------------------------------------------------
+    def repair_tickets(self, cabinet_id: str, status: str | None = None) -> list[dict[str, Any]]:
+        """The cabinet's tickets (only those in ``status`` if given), oldest drop-off first."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_TICKET_COLUMNS} FROM repair_tickets WHERE cabinet_id = ? AND (? IS NULL OR status = ?) "
+                "ORDER BY COALESCE(dropped_off_at, updated_at), ticket_id", (cabinet_id, status, status)).fetchall()
+        return [dict(r) for r in rows]
+
+    def find_ticket(self, retailer: str, ticket_id: str) -> list[dict[str, Any]]:
+        """The tickets with this id on the retailer's cabinets (ids are per cabinet, so maybe several)."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {', '.join('t.' + f for f in _TICKET_FIELDS)} FROM repair_tickets t "
+                "JOIN cabinets c ON c.id = t.cabinet_id WHERE c.retailer = ? AND t.ticket_id = ? ORDER BY t.cabinet_id",
+                (retailer, ticket_id)).fetchall()
+        return [dict(r) for r in rows]
+
+    def move_ticket(self, cabinet_id: str, ticket_id: str, to_status: str,
+                    *, now: float | None = None) -> dict[str, Any]:
+        """Move the ticket one step forward to ``to_status``; Conflict from any other status, NotFound if none."""
+        stage = TICKET_STATUSES.index(to_status)      # ValueError for a status that is not in the lifecycle
+        at = utc_iso(_now(now))
+        with self._write() as conn:
+            moved = stage > 0 and conn.execute(
+                f"UPDATE repair_tickets SET status = ?, {to_status}_at = ?, updated_at = ? "
+                "WHERE cabinet_id = ? AND ticket_id = ? AND status = ?",
+                (to_status, at, at, cabinet_id, ticket_id, TICKET_STATUSES[stage - 1])).rowcount == 1
+            row = conn.execute(f"SELECT {_TICKET_COLUMNS} FROM repair_tickets WHERE cabinet_id = ? AND ticket_id = ?",
+                               (cabinet_id, ticket_id)).fetchone()
+        if row is None:
+            raise NotFound(f"ticket_id: no ticket {ticket_id!r} on cabinet {cabinet_id!r}")
+        if not moved:
+            current = TICKET_STATUSES.index(row["status"])
+            then = (f"it can only move to {TICKET_STATUSES[current + 1]}" if current + 1 < len(TICKET_STATUSES)
+                    else "that is its last status")
+            raise Conflict(f"status: ticket {ticket_id!r} is {row['status']}; {then}")
+        return dict(row)
+
+    # --- snapshots -------------------------------------------------------------------------
+    def put_snapshot(self, cabinet_id: str, name: str, taken_at: str, jpeg: bytes,
+                     *, now: float | None = None) -> bool:
+        """Store the cabinet's snapshot once; True if new. The same bytes again change nothing (a retry);
+        other bytes under a stored name are a Conflict."""
+        digest = hashlib.sha256(jpeg).hexdigest()
+        with self._write() as conn:
+            created = conn.execute(
+                "INSERT INTO snapshots (cabinet_id, name, taken_at, bytes, sha256, jpeg, received_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(cabinet_id, name) DO NOTHING",
+                (cabinet_id, name, taken_at, len(jpeg), digest, jpeg, utc_iso(_now(now)))).rowcount == 1
+            stored = conn.execute("SELECT sha256 FROM snapshots WHERE cabinet_id = ? AND name = ?",
+                                  (cabinet_id, name)).fetchone()["sha256"]
+        if stored != digest:
+            raise Conflict(f"name: {name!r} is already stored with other content")
+        return created
+
+    def snapshots_of(self, cabinet_id: str, *, limit: int = 100, before: str | None = None) -> list[dict[str, Any]]:
+        """The cabinet's snapshots, newest first (names sort by time), at most ``limit``, older than ``before``."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT name, taken_at, bytes, received_at FROM snapshots WHERE cabinet_id = ? AND (? IS NULL OR "
+                "name < ?) ORDER BY name DESC LIMIT ?", (cabinet_id, before, before, limit)).fetchall()
+        return [dict(r) for r in rows]
+
+    def snapshot(self, cabinet_id: str, name: str) -> bytes | None:
+        with self._lock:
+            row = self._conn.execute("SELECT jpeg FROM snapshots WHERE cabinet_id = ? AND name = ?",
+                                     (cabinet_id, name)).fetchone()
+        return bytes(row["jpeg"]) if row else None
 
     def close(self) -> None:
         with self._lock:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -19,14 +20,19 @@ from firmware.cloud_config import MEDIA_DIR, ads_due
 from firmware.config import Config
 from firmware.devices import Devices
 from firmware.journeys.pickup import P, PickupJourney, PickupRefused
+from firmware.journeys.repair import RepairJourney, RepairRefused
 from firmware.journeys.restock import R, RestockJourney, RestockRefused
 from firmware.journeys.sale import IllegalTransition, S, SaleJourney
+from firmware.journeys.service import ServiceJourney, ServiceRefused, V
+from firmware.selftest import run_checks
 from hal.card_reader import CardReader
 from hal.code_reader import CodeReader
 from hal.errors import DeviceFault
-from kiosk_ui.view import ColourOption, Intent, ProductView, ViewState
-from sync_client.cabinet_config import PICKUP_CODE_DIGITS, CabinetConfig
+from kiosk_ui.i18n import MESSAGES
+from kiosk_ui.view import ColourOption, Intent, ProductView, SyncView, ViewState
+from sync_client.cabinet_config import PICKUP_CODE_DIGITS, CabinetConfig, verify_secret
 from sync_client.outbox import Outbox, OutboxFull
+from sync_client.snapshots import snapshot_name
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +63,9 @@ class Cabinet:
     overlay: str | None = None                 # "help": a screen over the journey, left with "back"
     colour: str | None = None                  # the shopper's colour choice on the product screen
     cloud: CabinetConfig | None = None         # the configuration from the cloud in force, if any yet
+    sync_status: Callable[[], SyncView] = SyncView   # the uploader's view of things, for the service menu
+    restart: Callable[[], None] = lambda: None  # the service menu's restart: stop; systemd starts us again
+    on_snapshot: Callable[[], None] = lambda: None   # a new photo to upload
     _tasks: list[asyncio.Task] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -75,6 +84,12 @@ class Cabinet:
         self.restock = RestockJourney(
             outbox=self.outbox, catalog=self.catalog, lock=self.devices.lock, lock_config=self.config.lock,
             pin_hashes=self._pin_hashes, staff_cards=self._staff_cards, on_change=self.refresh)
+        self.repair = RepairJourney(self.outbox, on_change=self.refresh)
+        self.service = ServiceJourney(
+            outbox=self.outbox, lock=self.devices.lock, pin_hashes=self._technician_pin_hashes,
+            staff_cards=self._staff_cards, selftest_checks=self._live_selftest,
+            restart_service=lambda: self.restart(), on_change=self.refresh,
+            screen_size=(self.config.screen.width, self.config.screen.height))
         self.snapshot_dir = self.data_dir / "snapshots"
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
 
@@ -129,9 +144,16 @@ class Cabinet:
     def _staff_cards(self) -> dict[str, str]:
         return {c.uid.upper(): c.role for c in self.cloud.retailer.staff_cards} if self.cloud else {}
 
+    def _technician_pin_hashes(self) -> list[str]:
+        return [self.config.retailer.technician_pin_hash] if self.config.retailer.technician_pin_hash else []
+
+    async def _live_selftest(self) -> list[tuple[str, bool, str]]:
+        return [(c.device, c.ok, c.detail) for c in await run_checks(self.devices, self.config, faults=self.faults)]
+
     def idle(self) -> bool:
         """No one is using the cabinet: no journey beyond the attract or catalog screens."""
-        return self.sale.state in (S.IDLE, S.BROWSE) and not self.pickup.active and not self.restock.active
+        return (self.sale.state in (S.IDLE, S.BROWSE) and not self.pickup.active and not self.restock.active
+                and not self.repair.active and not self.service.active)
 
     def can_unlock_remotely(self) -> bool:
         return self.idle()
@@ -155,8 +177,20 @@ class Cabinet:
         pickup = self.pickup
         cabinet = self.config.cabinet
         products = tuple(self._product_view(sku) for sku in self.catalog.products)
-        restock = self.restock
-        if restock.active:
+        restock, repair, service = self.restock, self.repair, self.service
+        if service.active:
+            current = None
+            journey = dict(screen={V.PIN_ENTRY: "pin_pad", V.CALIBRATE: "calibrate"}.get(service.state, "service"),
+                           message=service.message if service.message in MESSAGES else None,
+                           devices=service.devices(), selftest=service.selftest_status, sync=self.sync_status(),
+                           config_version=str(self.cloud.version) if self.cloud else "local file",
+                           errors=tuple(f"{device}: {detail}" for device, detail in self.faults.items())[:5])
+        elif repair.active:
+            current = None
+            journey = dict(screen="repair", step=repair.step, fields=repair.fields(),
+                           field_errors=repair.field_errors(), fault_category=repair.fault_category,
+                           ticket=repair.ticket)
+        elif restock.active:
             current = None
             journey = dict(screen=SCREEN_OF_RESTOCK[restock.state], message=restock.message,
                            deadline=time.monotonic() + restock.pin_lock_remaining()
@@ -220,7 +254,7 @@ class Cabinet:
             return
         try:
             self._dispatch(intent)
-        except (IllegalTransition, PickupRefused, RestockRefused, ValueError) as exc:
+        except (IllegalTransition, PickupRefused, RestockRefused, RepairRefused, ServiceRefused, ValueError) as exc:
             # A stale tap (the screen changed under the finger) is not an error worth more than a log line.
             log.info("intent ignored", extra={"intent": intent.name, "arg": intent.arg, "reason": str(exc)})
 
@@ -229,6 +263,12 @@ class Cabinet:
         if name == "lang":
             self.language = "zh" if self.language == "en" else "en"
             self.refresh()
+        elif self.service.active and name in SERVICE_INTENTS:
+            self._service_intent(name, arg)
+        elif self.repair.active and name in REPAIR_INTENTS:
+            self._repair_intent(name, arg)
+        elif name == "repair" and self.idle():
+            self.repair.open()
         elif name == "ad_shown" and arg:
             ad = next((a for a in (self.cloud.ads if self.cloud else ()) if a.id == arg), None)
             self._append_optional("ad.impression", {"ad_id": arg, "shown_s": ad.duration_s if ad else 0})
@@ -253,7 +293,7 @@ class Cabinet:
         elif name == "staff" and self.idle():
             self.restock.open_pin_pad()
         elif name == "pin_submit" and arg is not None:
-            self.restock.enter_pin(arg)
+            self._pin(arg)
         elif name == "cancel" and self.restock.state is R.PIN_ENTRY:
             self.restock.cancel()
         elif name == "count" and arg and ":" in arg:
@@ -282,6 +322,50 @@ class Cabinet:
         else:
             raise IllegalTransition(f"unknown intent {name!r}")
 
+    def _pin(self, pin: str) -> None:
+        """One PIN pad for the staff: a technician's PIN opens the service menu, any other is a retailer's
+        attempt at restock (and counted against the pad's limit)."""
+        if any(verify_secret(pin, stored) for stored in self._technician_pin_hashes()):
+            self.restock.cancel()
+            self.service.open_pin_pad()
+            self.service.enter_pin(pin)
+        else:
+            self.restock.enter_pin(pin)
+
+    def _service_intent(self, name: str, arg: str | None) -> None:
+        service = self.service
+        if name == "selftest":
+            service.run_selftest()
+        elif name == "lock_test":
+            service.lock_test()
+        elif name == "calibrate":
+            service.open_calibration()
+        elif name == "calibration" and arg:
+            service.submit_calibration(arg)
+        elif name == "restart":
+            service.restart()
+        elif name == "cancel":
+            service.cancel()
+        elif name in ("exit", "back"):
+            service.exit()
+
+    def _repair_intent(self, name: str, arg: str | None) -> None:
+        repair = self.repair
+        if name == "field" and arg:
+            repair.set_field(arg)
+        elif name == "fault_category" and arg:
+            repair.choose_category(arg)
+        elif name == "next":
+            repair.next()
+        elif name == "agree":
+            repair.agree()
+        elif name == "back":
+            repair.back()
+        elif name == "cancel":
+            repair.cancel()
+        elif name == "done":
+            repair.done()
+
     async def _watch(self) -> None:
         """Twice a second: the idle timeout, the online indicator, and the heartbeat when it is due."""
         shown_online = self.is_online()
@@ -298,6 +382,8 @@ class Cabinet:
                 self.sale.idle_timeout()
                 self.pickup.idle_timeout()
                 self.restock.cancel()
+                self.repair.idle_timeout()
+                self.service.idle_timeout()
                 self.last_activity = now
             if self.is_online() != shown_online:
                 shown_online = self.is_online()
@@ -321,6 +407,9 @@ class Cabinet:
 
     # --- the door and the readers -------------------------------------------------
     def _door_changed(self, is_open: bool) -> None:
+        if self.service.active and self.service.door_changed(is_open):
+            self._door_snapshot("opened" if is_open else "closed", None)
+            return
         if self.restock.active and self.restock.door_changed(is_open):
             self._door_snapshot("opened" if is_open else "closed", None)
             return
@@ -338,6 +427,8 @@ class Cabinet:
             self.outbox.append("door.closed", {"open_s": 0})
 
     def _door_snapshot(self, kind: str, sale_id: str | None) -> None:
+        """A photo at every door open and close (and alarm), kept under a size and age limit and uploaded
+        as a thumbnail that only the cabinet's retailer can see."""
         camera = self.devices.camera
         if camera is None:
             return
@@ -348,10 +439,11 @@ class Cabinet:
             except DeviceFault as exc:
                 self._fault(exc)
                 return
-            name = f"{time.strftime('%Y%m%dT%H%M%S')}-{kind}-{sale_id or 'none'}.jpg"
+            name = snapshot_name(kind, sale_id, time.time())
             path = self.snapshot_dir / name
-            await asyncio.to_thread(path.write_bytes, jpeg)
+            await asyncio.to_thread(_write_atomically, path, jpeg)
             log.info("snapshot saved", extra={"file": name, "bytes": len(jpeg)})
+            self.on_snapshot()
         self._spawn(take())
 
     async def _read_forever(self, reader: CardReader | CodeReader, record: Callable[[Any], None]) -> None:
@@ -369,14 +461,19 @@ class Cabinet:
             self._recovered(reader.name)
 
     def _card(self, card) -> None:
-        if card.uid_hex in self._staff_cards() and self.idle():
+        role = self._staff_cards().get(card.uid_hex)
+        if role == "technician" and self.idle():
+            self.service.technician_card(card.uid_hex)   # audited there
+        elif role == "retailer" and self.idle():
             self.restock.staff_card(card.uid_hex)        # audited there, with the role
         else:
             self._append_optional("card.read", {"uid": card.uid_hex})
 
     def _code(self, code) -> None:
         self._append_optional("code.scanned", {"text": code.text, "source": code.source})
-        if self.pickup.state is P.CODE_ENTRY:      # an order's QR shown to the scanner or camera
+        if self.repair.step == "vehicle":           # the vehicle's own QR
+            self.repair.scanned(code.text)
+        elif self.pickup.state is P.CODE_ENTRY:      # an order's QR shown to the scanner or camera
             pickup_code = pickup_code_in(code.text)
             if pickup_code:
                 self.pickup.submit(pickup_code, source=code.source or "scanner")
@@ -399,6 +496,16 @@ class Cabinet:
         task.add_done_callback(lambda t: self._tasks.remove(t) if t in self._tasks else None)
 
 
+def _write_atomically(path: Path, data: bytes) -> None:
+    """The uploader never sees half a file: write beside it, then rename."""
+    partial = path.with_name(path.name + ".part")
+    partial.write_bytes(data)
+    os.replace(partial, path)
+
+
+SERVICE_INTENTS = frozenset({"selftest", "lock_test", "calibrate", "calibration", "restart", "cancel", "exit",
+                             "back"})
+REPAIR_INTENTS = frozenset({"field", "fault_category", "next", "agree", "back", "cancel", "done"})
 PICKUP_QR = re.compile(r"(?:^|[?&/:=])(?:code=|PICKUP:)?(\d{4,12})$")
 
 

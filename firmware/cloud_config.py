@@ -16,7 +16,8 @@ MEDIA_DIR = Path(__file__).resolve().parent.parent / "kiosk_ui" / "assets"
 
 # The simulation's demo access: printed in the README, never valid outside `--sim`.
 SIM_PIN = "1234"
-SIM_STAFF_CARD = "04a224b2c35e80"           # the bench panel's "Tap NFC card"
+SIM_STAFF_CARD = "04a224b2c35e80"           # the bench panel's "Tap NFC card": a retailer
+SIM_TECHNICIAN_CARD = "04c0ffee123456"       # a technician: opens the service menu
 SIM_PICKUP_CODE = "24681012"          # an order for the first product, valid for a year
 
 
@@ -72,7 +73,8 @@ def sim_document(config: Config) -> dict:
         "ads": [{"id": "ad-urban-glide", "kind": "image", "url": "ads/urban-glide.png", "duration_s": 6},
                 {"id": "ad-city-cruiser", "kind": "image", "url": "ads/city-cruiser.png", "duration_s": 6}],
         "retailer": {"pin_hashes": [hash_secret(SIM_PIN)],
-                     "staff_cards": [{"uid": SIM_STAFF_CARD, "role": "retailer"}]},
+                     "staff_cards": [{"uid": SIM_STAFF_CARD, "role": "retailer"},
+                                     {"uid": SIM_TECHNICIAN_CARD, "role": "technician"}]},
         "pickup_orders": [],
         "scan_to_pay": {"enabled": True, "provider": "simulated"},
     }

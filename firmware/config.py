@@ -35,6 +35,7 @@ class RetailerSection:
     # scrypt hash of the retailer PIN: "scrypt$n$r$p$salt_hex$hash_hex". Required outside
     # simulation; there is no default PIN.
     pin_hash: str = ""
+    technician_pin_hash: str = ""          # opens the service menu from the same PIN pad
 
 
 @dataclass

@@ -23,7 +23,7 @@ from firmware.scan_to_pay_terminal import ScanToPayTerminal
 from firmware.sim import SimBench, build_sim
 from firmware.sim_network import NetworkSwitch
 from firmware.technician import sd_notify
-from kiosk_ui.view import Intent
+from kiosk_ui.view import Intent, SyncView
 from sync_client.cabinet_config import hash_secret
 from sync_client.cloud_client import CloudClient
 from sync_client.commands import CommandInbox
@@ -32,6 +32,7 @@ from sync_client.keyfile import load_key
 from sync_client.outbox import Outbox
 from sync_client.scan_to_pay import ScanToPayClient
 from sync_client.schema import utc_iso
+from sync_client.snapshots import SnapshotStore, SnapshotUploader
 from sync_client.uploader import Uploader
 
 log = logging.getLogger(__name__)
@@ -160,18 +161,24 @@ async def run(config: Config, options: RunOptions) -> int:
         ui = make_ui()
         ui.start()
     cabinet = Cabinet(config, devices, outbox, data_dir, is_online=lambda: uploader.status.online,
-                      on_view=ui.set_state)
+                      on_view=ui.set_state, restart=stop.set,
+                      sync_status=lambda: SyncView(pending=outbox.pending_count(),
+                                                   last_success=_ago(uploader.status.last_success_at),
+                                                   dead_letters=uploader.status.dead_letters))
     cached = config_sync.current()          # works offline: the last good configuration
     if cached is not None:
         cabinet.apply_cloud_config(cached)
     config_sync.on_applied(cabinet.apply_cloud_config)
     register_commands(commands, cabinet, config_sync, stop)
+    snapshots = SnapshotUploader(SnapshotStore(cabinet.snapshot_dir), client)
+    cabinet.on_snapshot = snapshots.poke
     await cabinet.start()
     cleanups.append(cabinet.stop)
 
     tasks = [loop.create_task(ui.run(stop), name="ui"), loop.create_task(uploader.run(stop), name="uploader"),
              loop.create_task(config_sync.run(stop, interval_s=config.sync.config_poll_s), name="config"),
-             loop.create_task(commands.run(stop, interval_s=config.sync.commands_poll_s), name="commands")]
+             loop.create_task(commands.run(stop, interval_s=config.sync.commands_poll_s), name="commands"),
+             loop.create_task(snapshots.run(stop), name="snapshots")]
     if bench is not None:
         tasks.append(loop.create_task(_show_bench_status(ui, cabinet, stop), name="bench-status"))
     if options.control_port is not None:
@@ -198,10 +205,18 @@ async def run(config: Config, options: RunOptions) -> int:
     await asyncio.gather(*tasks, return_exceptions=True)
     for cleanup in reversed(cleanups):
         await cleanup()
+    snapshots.close()
     outbox.close()
     await watchdog
     log.info("stopped")
     return 0
+
+
+def _ago(when: float | None) -> str:
+    if when is None:
+        return "never"
+    seconds = int(time.time() - when)
+    return f"{seconds} s ago" if seconds < 120 else f"{seconds // 60} min ago"
 
 
 async def _show_bench_status(ui, cabinet: Cabinet, stop: asyncio.Event) -> None:

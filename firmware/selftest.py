@@ -77,19 +77,24 @@ def _port(device) -> str:
     return str(getattr(device, "port", "") or getattr(device, "device", "") or "-")
 
 
-async def run_checks(devices: Devices, config: Config) -> list[Check]:
+async def run_checks(devices: Devices, config: Config, *, faults: dict[str, str] | None = None) -> list[Check]:
+    """Exercise every device. ``faults`` given: the cabinet is running, so devices that are read
+    continuously (NFC, scanner) are judged by their fault state rather than reopened under their reader,
+    and payment terminals get their between-sales check rather than a new registration."""
+    live = faults is not None
     plan: list[tuple[str, str, Callable[[], Awaitable[str]]]] = [
         ("lock", f"GPIO{config.lock.relay_pin} ({config.lock.pin_factory})", lambda: _lock(devices)),
         ("door", f"GPIO{config.lock.door_pin} ({config.lock.pin_factory})", lambda: _door(devices)),
     ]
     for method, terminal in devices.terminals.items():
-        plan.append((f"payment:{method}", _port(terminal), lambda t=terminal: _opened(t)))
-    if devices.card_reader is not None:
-        plan.append(("nfc", _port(devices.card_reader), lambda: _opened(devices.card_reader)))
+        plan.append((f"payment:{method}", _port(terminal),
+                     (lambda t=terminal: _checked(t)) if live else (lambda t=terminal: _opened(t))))
+    for name, reader in (("nfc", devices.card_reader), ("scanner", devices.code_reader)):
+        if reader is not None:
+            plan.append((name, _port(reader), (lambda r=reader: _reading(r, faults)) if live
+                         else (lambda r=reader: _opened(r))))
     if devices.camera is not None:
         plan.append(("camera", config.camera.backend, lambda: _camera(devices)))
-    if devices.code_reader is not None:
-        plan.append(("scanner", _port(devices.code_reader), lambda: _opened(devices.code_reader)))
     checks = []
     for name, port, check in plan:
         started = time.monotonic()
@@ -101,13 +106,27 @@ async def run_checks(devices: Devices, config: Config) -> list[Check]:
         except asyncio.TimeoutError:
             ok, detail = False, "no answer within 15 s"
         checks.append(Check(name, port, ok, f"{detail} ({(time.monotonic() - started) * 1000:.0f} ms)"))
+    return checks
+
+
+async def _checked(terminal) -> str:
+    await terminal.check()
+    return "ready"
+
+
+async def _reading(reader, faults: dict[str, str]) -> str:
+    if reader.name in faults:
+        raise DeviceFault(reader.name, faults[reader.name])
+    return "reading"
+
+
+async def close_devices(devices: Devices) -> None:
     for device in devices.openable():
         try:
             await device.close()
         except DeviceFault:
             pass
     devices.lock.close()
-    return checks
 
 
 def format_table(checks: list[Check], colour: bool) -> str:
@@ -136,6 +155,7 @@ async def run_selftest(config: Config, *, sim: bool) -> int:
         if start is not None:
             start(asyncio.get_running_loop())
         checks = await run_checks(devices, config)
+        await close_devices(devices)
     finally:
         if bench is not None:
             await bench.stop()

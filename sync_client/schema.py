@@ -48,6 +48,8 @@ EVENT_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
     # access: every PIN and staff-card attempt (never the PIN itself)
     "auth.attempt": {"method": str, "purpose": str, "ok": bool},
     # service
+    "service.action": {"action": str, "result": str},
+    "selftest.completed": {"passed": bool, "results": list},
     "repair.ticket": {"ticket_id": str, "device": str, "detail": str, "status": str},
     "alarm": {"kind": str, "detail": str},
     "device.fault": {"device": str, "detail": str},

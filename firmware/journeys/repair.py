@@ -49,7 +49,8 @@ MAX_NAME, MAX_DESCRIPTION = 60, 200
 
 # Error keys the screen translates (field_error.<key>).
 VEHICLE_INVALID, NAME_INVALID, PHONE_INVALID = "vehicle_invalid", "name_invalid", "phone_invalid"
-DESCRIPTION_INVALID, CATEGORY_MISSING = "description_invalid", "category_missing"
+# The keys the repair screen knows how to say (kiosk_ui/i18n.py field_error.*).
+DESCRIPTION_INVALID, CATEGORY_MISSING = "required", "category_required"
 
 _FRAME_RE = re.compile(r"[A-Z0-9]{6,20}")
 _PHONE_RE = re.compile(r"(\+?)([0-9]{7,15})")

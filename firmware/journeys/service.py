@@ -29,7 +29,7 @@ from hal.lock import Lock
 from kiosk_ui.view import CALIBRATION_INSET
 from sync_client.cabinet_config import verify_secret
 from sync_client.outbox import Outbox, Transaction
-from sync_client.schema import EVENT_TYPES, utc_now_iso
+from sync_client.schema import utc_now_iso
 
 log = logging.getLogger(__name__)
 
@@ -215,8 +215,7 @@ class ServiceJourney:
     def _audit(self, tx: Transaction, action: str, result: str) -> None:
         tx.execute("INSERT INTO service_actions (action, result, who, at) VALUES (?, ?, ?, ?)",
                    (action, result, self.who, utc_now_iso()))
-        if ACTION_EVENT in EVENT_TYPES:
-            tx.append(ACTION_EVENT, {"action": action, "result": result, "who": self.who})
+        tx.append(ACTION_EVENT, {"action": action, "result": result, "who": self.who})
         log.info("service action", extra={"action": action, "result": result, "who": self.who})
 
     def actions(self, limit: int = 20) -> list[tuple[str, str, str | None, str]]:
@@ -308,9 +307,8 @@ class ServiceJourney:
             for r in results:
                 tx.execute("INSERT OR REPLACE INTO selftest_results (device, ok, detail, run_at) VALUES (?, ?, ?, ?)",
                            (r.device, int(r.ok), r.detail, run_at))
-            if SELFTEST_EVENT in EVENT_TYPES:
-                tx.append(SELFTEST_EVENT, {"passed": passed, "results": [
-                    {"device": r.device, "ok": r.ok, "detail": r.detail} for r in results]})
+            tx.append(SELFTEST_EVENT, {"passed": passed, "results": [
+                {"device": r.device, "ok": r.ok, "detail": r.detail} for r in results]})
             self._audit(tx, "selftest", "passed" if passed else
                         "failed: " + ", ".join(r.device for r in results if not r.ok))
         self.results, self.selftest_status = results, "passed" if passed else "failed"

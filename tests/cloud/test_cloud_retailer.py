@@ -17,9 +17,9 @@ async def test_sales_stock_tickets_and_alarms_come_from_the_cabinets_events(clou
         make_event(6, type_="restock.recorded", payload={"sku": "BIKE-C7", "added": 3, "count": 4,
                                                          "staff_uid": "04a1b2c3"}),
         make_event(7, type_="repair.ticket", payload={"ticket_id": "t-1", "device": "lock", "detail": "stiff",
-                                                      "status": "open"}),
+                                                      "status": "dropped_off"}),
         make_event(8, type_="repair.ticket", payload={"ticket_id": "t-1", "device": "lock", "detail": "oiled",
-                                                      "status": "closed"}),
+                                                      "status": "collected"}),
         make_event(9, type_="alarm", payload={"kind": "door_forced", "detail": "opened while locked"}),
     ]
     assert (await cloud.post(events)).status == 200
@@ -29,7 +29,7 @@ async def test_sales_stock_tickets_and_alarms_come_from_the_cabinets_events(clou
     stock = (await cloud.retailer("GET", f"/v1/retailer/cabinets/{CAB}/stock")).body["stock"]
     assert [(s["sku"], s["count"]) for s in stock] == [("BIKE-C7", 4)]
     tickets = (await cloud.retailer("GET", f"/v1/retailer/cabinets/{CAB}/repair-tickets")).body["tickets"]
-    assert [(t["ticket_id"], t["status"]) for t in tickets] == [("t-1", "closed")]
+    assert [(t["ticket_id"], t["status"]) for t in tickets] == [("t-1", "collected")]
     alarms = (await cloud.retailer("GET", f"/v1/retailer/cabinets/{CAB}/alarms")).body["alarms"]
     assert [a["kind"] for a in alarms] == ["door_forced"]
     cabinets = (await cloud.retailer("GET", "/v1/retailer/cabinets")).body["cabinets"]

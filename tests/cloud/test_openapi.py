@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import numpy as np
+import simplejpeg
 import yaml
 from aiohttp import web
 from jsonschema import Draft202012Validator
@@ -114,7 +116,7 @@ async def test_real_answers_match_the_documented_schemas(tmp_path: Path) -> None
     retailer = {"Authorization": f"Bearer {token}"}
 
     async def device(method: str, path: str, body: Any = None) -> Any:
-        data = dumps(body) if body is not None else b""
+        data = body if isinstance(body, bytes) else dumps(body) if body is not None else b""
         async with session.request(method, url + path, data=data,
                                    headers=sign_request(key, "cab-1", method, path, data)) as resp:
             return await resp.json() if resp.content_type == "application/json" else None
@@ -144,13 +146,32 @@ async def test_real_answers_match_the_documented_schemas(tmp_path: Path) -> None
                       make_event(3, "cab-1", "alarm", {"kind": "door_forced", "detail": "x"}),
                       make_event(4, "cab-1", "stock.changed", {"sku": "BIKE-C7", "count": 1, "reason": "sale"}),
                       make_event(5, "cab-1", "repair.ticket", {"ticket_id": "t", "device": "lock", "detail": "d",
-                                                               "status": "open"}),
+                                                               "status": "dropped_off"}),
                       {"id": "nope"}]
             await device("POST", "/v1/events", {"cabinet_id": "cab-1", "events": events})
             await device("POST", "/v1/events", {"cabinet_id": "cab-2", "events": []})                # 403
             for what in ("sales", "stock", "repair-tickets", "alarms"):
                 await shop("GET", f"/v1/retailer/cabinets/cab-1/{what}")
             await shop("GET", "/v1/retailer/cabinets/cab-9/sales")                                   # 404
+            await shop("GET", "/v1/retailer/cabinets/cab-1/repair-tickets?status=lost")              # 400
+            await shop("PATCH", "/v1/retailer/repair-tickets/t", {"status": "collected"})
+            await shop("PATCH", "/v1/retailer/repair-tickets/t", {"status": "collected"})             # 409
+            await shop("PATCH", "/v1/retailer/repair-tickets/t", {"status": "lost"})                  # 400
+            await shop("PATCH", "/v1/retailer/repair-tickets/none", {"status": "collected"})          # 404
+            thumb = simplejpeg.encode_jpeg(np.zeros((240, 320, 3), np.uint8))
+            snapshot = "/v1/snapshots/20261125T174005-opened-none.jpg"
+            await device("PUT", snapshot, thumb)                                                     # 201
+            await device("PUT", snapshot, thumb)                                                     # 200
+            await device("PUT", snapshot, simplejpeg.encode_jpeg(np.full((240, 320, 3), 255, np.uint8)))   # 409
+            await device("PUT", snapshot, b"GIF89a")                                                 # 415
+            await device("PUT", snapshot, b"\xff\xd8" + bytes(300_000))                              # 413
+            await device("PUT", "/v1/snapshots/snap.jpg", thumb)                                     # 400
+            await shop("GET", "/v1/retailer/cabinets/cab-1/snapshots")
+            await shop("GET", "/v1/retailer/cabinets/cab-1/snapshots?limit=0")                       # 400
+            await shop("GET", "/v1/retailer/cabinets/cab-1/snapshots/20261125T174006-closed-none.jpg")   # 404
+            async with session.get(url + "/v1/retailer/cabinets/cab-1/snapshots/20261125T174005-opened-none.jpg",
+                                   headers=retailer) as resp:
+                assert resp.status == 200 and resp.content_type == "image/jpeg"
             await shop("GET", "/v1/retailer/cabinets")
             command = await shop("POST", "/v1/retailer/cabinets/cab-1/commands",
                                  {"kind": "unlock", "args": {"seconds": 2, "reason": "help"}})

@@ -94,6 +94,7 @@ def retail(cloud, sim_cabinet):
 
 
 STAFF_CARD = "04a1b2c3d4e5f6"
+TECHNICIAN_CARD = "04feedbeef0102"
 PIN = "2468"
 
 
@@ -107,6 +108,7 @@ def retailer_document() -> dict:
             {"sku": "BIKE-C7", "name": "Cruiser C7 e-bike", "price_cents": 129900, "specs": {"range": "80 km"}},
             {"sku": "KIDS-K1", "name": "Kids K1 scooter", "price_cents": 19900, "online_only": True}],
         "retailer": {"pin_hashes": [hash_secret(PIN, n=2**12)],
-                     "staff_cards": [{"uid": STAFF_CARD, "role": "retailer"}]},
+                     "staff_cards": [{"uid": STAFF_CARD, "role": "retailer"},
+                                     {"uid": TECHNICIAN_CARD, "role": "technician"}]},
         "scan_to_pay": {"enabled": True, "provider": "simulated"},
     }

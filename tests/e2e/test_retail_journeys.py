@@ -5,7 +5,7 @@ from collections import Counter
 
 from firmware.control_client import export_events
 
-from tests.e2e.conftest import CABINET_ID, PIN, STAFF_CARD
+from tests.e2e.conftest import CABINET_ID, PIN, STAFF_CARD, TECHNICIAN_CARD
 
 SKU = "SCOOT-S1"
 
@@ -177,3 +177,73 @@ def test_remote_unlock_from_the_retailer_is_applied_once(retail, cloud):
     assert len(pulses) == 1, "the command was applied once"
     applied = [e for e in export_events(workdir) if e["type"] == "command.applied"]
     assert len(applied) == 1 and applied[0]["payload"]["command_id"] == command["id"]
+
+
+def type_text(client, text):
+    for char in text:
+        client.tap("kbd:space" if char == " " else f"kbd:{char}")
+
+
+def test_repair_drop_off_gives_a_ticket_the_retailer_sees(retail, cloud):
+    workdir, _ = cloud
+    api, start = retail
+    client = start()
+    client.tap("repair")
+    client.wait_for(lambda s: s["screen"] == "repair", what="repair screen")
+    client.sim("qr/show", {"text": "VIN:WBAPK7C55BA123456"})   # the vehicle's own QR
+    client.wait_for(lambda s: any(w["id"] == "field:vehicle" and "WBAPK7C55BA123456" in w["label"]
+                                  for w in s["widgets"]), what="vehicle id filled from the scan")
+    client.tap("next")
+    client.wait_for(lambda s: "field:name" in {w["id"] for w in s["widgets"]}, what="contact step")
+    client.tap("field:name")
+    type_text(client, "LI WEI")
+    client.tap("field:phone")
+    type_text(client, "12")                                    # too short: the form says so
+    client.tap("next")
+    state = client.wait_for(lambda s: any(w["id"] == "error:phone" for w in s["widgets"]), what="phone refused")
+    type_text(client, "3456789")
+    client.tap("next")
+    client.wait_for(lambda s: "fault:brakes" in {w["id"] for w in s["widgets"]}, what="fault step")
+    client.tap("fault:brakes")
+    client.tap("field:description")
+    type_text(client, "REAR BRAKE SQUEAKS")
+    client.tap("next")
+    client.wait_for(lambda s: "agree" in {w["id"] for w in s["widgets"]}, what="data notice")
+    client.tap("agree")
+    state = client.wait_for(lambda s: "ticket" in {w["id"] for w in s["widgets"]}, what="ticket shown")
+    ticket = next(w["label"] for w in state["widgets"] if w["id"] == "ticket")
+    client.tap("done")
+    client.wait_screen("attract")
+    client.wait_for(lambda s: s["outbox"]["pending"] == 0, what="outbox drained")
+    tickets = api.call("GET", f"/v1/retailer/cabinets/{CABINET_ID}/repair-tickets")["tickets"]
+    assert len(tickets) == 1 and tickets[0]["ticket_id"] in ticket
+    assert tickets[0]["device"] == "WBAPK7C55BA123456" and tickets[0]["phone"].endswith("123456789")
+    log = (workdir / "kiosk.log").read_text()
+    assert "123456789" not in log and "LI WEI" not in log, "personal data stays out of the logs"
+
+
+def test_technician_card_opens_the_service_menu_self_test_and_lock_test(retail, cloud):
+    workdir, api_start = cloud[0], retail[1]
+    client = api_start()
+    client.sim("nfc/present", {"uid": TECHNICIAN_CARD.upper()})
+    client.wait_screen("service")
+    assert not client.state()["lock"]["energized"], "a technician card opens the menu, not the door"
+    client.tap("selftest")
+    client.wait_for(lambda s: any(w["id"] == "selftest_result" and w["label"] for w in s["widgets"])
+                    and all(w["enabled"] for w in s["widgets"] if w["id"] == "selftest"), timeout=30,
+                    what="self-test finished")
+    devices = {w["id"].split(":")[1]: w["label"] for w in client.state()["widgets"]
+               if w["id"].startswith("device:") and w["id"].endswith(":status")}
+    assert devices and all(status for status in devices.values())
+    def pulses():
+        return len([p for p in client.pins()["relay"] if p["energized"]])
+    client.wait_for(lambda s: not s["lock"]["energized"], what="the self-test's pulse ended")
+    before = pulses()                          # the self-test pulsed the lock once too
+    client.tap("lock_test")
+    client.wait_for(lambda s: not s["lock"]["energized"] and pulses() == before + 1,
+                    what="lock pulsed once and released")
+    client.tap("exit")
+    client.wait_screen("attract")
+    client.wait_for(lambda s: s["outbox"]["pending"] == 0, what="outbox drained")
+    actions = [e["payload"]["action"] for e in export_events(workdir) if e["type"] == "service.action"]
+    assert actions[:1] == ["enter"] and "selftest" in actions and "lock_test" in actions and actions[-1] == "exit"

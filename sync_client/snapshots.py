@@ -1,0 +1,279 @@
+"""Door snapshots on the cabinet: bounded on disk, and a thumbnail of each sent to the cloud once.
+
+The firmware saves a JPEG at every door event as ``DATA_DIR/snapshots/<YYYYMMDDTHHMMSS>-<kind>-<sale_id|none>.jpg``
+(UTC). ``SnapshotStore`` keeps that folder within a size and an age limit, oldest first.
+``SnapshotUploader`` sends a small thumbnail of each file to ``PUT /v1/snapshots/{name}`` (signed
+like every device request: the name is in the path, so it is signed too) and remembers what the
+cloud took in a sidecar SQLite file, so a restart does not send anything twice; the cloud stores
+each (cabinet, name) once, so a retry after a lost answer is harmless as well.
+"""
+from __future__ import annotations
+
+import asyncio
+import calendar
+import json
+import logging
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import simplejpeg  # type: ignore[import-untyped]
+
+from sync_client.backoff import poll_forever
+from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
+from sync_client.schema import utc_iso
+
+SNAPSHOT_NAME_RE = re.compile(r"(\d{8}T\d{6})-([a-z_]{1,16})-([A-Za-z0-9_:-][A-Za-z0-9._:-]{0,63})\.jpg")
+SNAPSHOTS_PATH = "v1/snapshots/"
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+DEFAULT_MAX_AGE_S = 30 * 24 * 3600.0
+THUMB_QUALITY = 70
+# The firmware writes a snapshot in place; a file this fresh may still be growing.
+SETTLE_S = 2.0
+
+log = logging.getLogger(__name__)
+
+
+class SnapshotNameError(ValueError):
+    """A file name that is not ``<YYYYMMDDTHHMMSS>-<kind>-<sale_id|none>.jpg``."""
+
+
+@dataclass(frozen=True)
+class SnapshotName:
+    taken_at: float            # unix seconds, from the name (UTC)
+    kind: str                  # opened, closed, forced, ...
+    sale_id: str | None        # None for "none"
+
+
+def parse_snapshot_name(name: str) -> SnapshotName:
+    """The parts of a snapshot file name; SnapshotNameError says what is wrong."""
+    match = SNAPSHOT_NAME_RE.fullmatch(name)
+    if match is None:
+        raise SnapshotNameError(f"name: {name[:80]!r} is not like 20261125T174005-opened-<sale_id|none>.jpg")
+    try:
+        taken = time.strptime(match[1], "%Y%m%dT%H%M%S")
+    except ValueError:
+        raise SnapshotNameError(f"name: {match[1]!r} is not a valid date and time") from None
+    return SnapshotName(float(calendar.timegm(taken)), match[2], None if match[3] == "none" else match[3])
+
+
+def snapshot_name(kind: str, sale_id: str | None, taken_at: float) -> str:
+    """The file name for a snapshot taken at ``taken_at`` (unix seconds), as parse_snapshot_name reads it."""
+    name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(taken_at))}-{kind}-{sale_id or 'none'}.jpg"
+    parse_snapshot_name(name)
+    return name
+
+
+@dataclass(frozen=True)
+class SnapshotFile:
+    name: str
+    path: Path
+    bytes: int
+    mtime: float
+
+
+class SnapshotStore:
+    """The snapshot folder, kept under ``max_bytes`` and ``max_age_s`` by ``prune``."""
+
+    def __init__(self, directory: Path | str, *, max_bytes: int = DEFAULT_MAX_BYTES,
+                 max_age_s: float = DEFAULT_MAX_AGE_S) -> None:
+        if max_bytes < 0 or max_age_s < 0:
+            raise ValueError("max_bytes and max_age_s must not be negative")
+        self.dir = Path(directory)
+        self.max_bytes = max_bytes
+        self.max_age_s = max_age_s
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def files(self) -> list[SnapshotFile]:
+        """The snapshots on disk, oldest first (by modification time, then name); other files are ignored."""
+        found = []
+        try:
+            entries = os.scandir(self.dir)
+        except FileNotFoundError:               # removed by hand while running: nothing to send or prune
+            return []
+        with entries:
+            for entry in entries:
+                if not SNAPSHOT_NAME_RE.fullmatch(entry.name):
+                    continue
+                try:
+                    info = entry.stat()
+                except FileNotFoundError:       # pruned or replaced meanwhile
+                    continue
+                if entry.is_file():
+                    found.append(SnapshotFile(entry.name, Path(entry.path), info.st_size, info.st_mtime))
+        return sorted(found, key=lambda f: (f.mtime, f.name))
+
+    def prune(self, *, now: float | None = None) -> list[str]:
+        """Delete snapshots older than ``max_age_s``, then the oldest until the rest fit in ``max_bytes``.
+        Returns the names deleted. Uploaded or not: the disk must not fill up under the sales database."""
+        now = time.time() if now is None else now
+        files = self.files()
+        total = sum(f.bytes for f in files)
+        deleted = []
+        for f in files:
+            if now - f.mtime <= self.max_age_s and total <= self.max_bytes:
+                break
+            try:
+                f.path.unlink()
+            except FileNotFoundError:
+                pass
+            total -= f.bytes
+            deleted.append(f.name)
+        if deleted:
+            log.info("pruned snapshots", extra={"deleted": len(deleted), "kept_bytes": total})
+        return deleted
+
+
+def make_thumbnail(jpeg: bytes, width: int, quality: int = THUMB_QUALITY) -> bytes:
+    """The JPEG scaled down to ``width`` pixels wide (aspect kept; never scaled up), re-encoded.
+    Raises ValueError for data that does not decode."""
+    header = simplejpeg.decode_jpeg_header(jpeg)        # (height, width, colorspace, subsampling)
+    src_h, src_w = header[0], header[1]
+    # libjpeg scales by 1/2, 1/4, 1/8 while decoding (cheap); the rest is a bilinear step.
+    image = simplejpeg.decode_jpeg(jpeg, colorspace="RGB", min_width=min(width, src_w),
+                                   min_height=max(1, round(src_h * min(width, src_w) / src_w)))
+    if image.shape[1] > width:
+        image = _resize(image, width, max(1, round(image.shape[0] * width / image.shape[1])))
+    return simplejpeg.encode_jpeg(np.ascontiguousarray(image), quality=quality, colorspace="RGB")
+
+
+def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Bilinear resampling (pixel centres aligned), enough for a downscale of at most 2x after libjpeg's."""
+    src_h, src_w = image.shape[:2]
+    ys = np.clip((np.arange(height) + 0.5) * src_h / height - 0.5, 0, src_h - 1)
+    xs = np.clip((np.arange(width) + 0.5) * src_w / width - 0.5, 0, src_w - 1)
+    y0, x0 = ys.astype(int), xs.astype(int)
+    y1, x1 = np.minimum(y0 + 1, src_h - 1), np.minimum(x0 + 1, src_w - 1)
+    wy, wx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
+    img = image.astype(np.float32)
+    top = img[y0][:, x0] * (1 - wx) + img[y0][:, x1] * wx
+    bottom = img[y1][:, x0] * (1 - wx) + img[y1][:, x1] * wx
+    return np.clip(top * (1 - wy) + bottom * wy + 0.5, 0, 255).astype(np.uint8)
+
+
+_STATE_DDL = """
+CREATE TABLE IF NOT EXISTS snapshot_uploads (
+    name TEXT PRIMARY KEY,
+    done_at TEXT NOT NULL,
+    outcome TEXT NOT NULL        -- 'uploaded', or why the cloud or the decoder refused it for good
+);
+"""
+
+
+@dataclass
+class SnapshotUploadStatus:
+    uploaded_total: int = 0
+    refused_total: int = 0                  # refused for good (bad file, cloud said no): not retried
+    last_refusal: str | None = None
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    last_success_at: float | None = None    # time.time()
+
+
+class SnapshotUploader:
+    """Sends a thumbnail of every snapshot not yet sent. ``state_path`` (default: ``.uploads.sqlite3``
+    in the snapshot folder) remembers what is done across restarts."""
+
+    def __init__(self, store: SnapshotStore, client: CloudClient, *, thumb_width: int = 320,
+                 state_path: Path | str | None = None, backoff_initial_s: float = 1.0,
+                 backoff_max_s: float = 300.0, settle_s: float = SETTLE_S,
+                 clock: Callable[[], float] = time.time) -> None:
+        if thumb_width < 16:
+            raise ValueError(f"thumb_width: expected at least 16 pixels, got {thumb_width}")
+        self.store = store
+        self.client = client
+        self.thumb_width = thumb_width
+        self.backoff_initial_s = backoff_initial_s
+        self.backoff_max_s = backoff_max_s
+        self.settle_s = settle_s
+        self.clock = clock
+        self.status = SnapshotUploadStatus()
+        self._poke = asyncio.Event()
+        self._db = sqlite3.connect(str(state_path or store.dir / ".uploads.sqlite3"), isolation_level=None,
+                                   check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_STATE_DDL)
+
+    def poke(self) -> None:
+        """Upload now rather than at the next interval (e.g. right after a snapshot was saved)."""
+        self._poke.set()
+
+    def done_names(self) -> set[str]:
+        return {row[0] for row in self._db.execute("SELECT name FROM snapshot_uploads")}
+
+    async def run(self, stop: asyncio.Event, interval_s: float = 30.0) -> None:
+        """Prune and upload every ``interval_s`` until ``stop``; back off while the cloud is unreachable."""
+        async def step() -> None:
+            await asyncio.to_thread(self.store.prune)
+            await self.upload_pending()
+
+        def on_result(exc: Exception | None) -> None:
+            if exc is None:
+                self.status.consecutive_failures = 0
+                self.status.last_error = None
+                return
+            self.status.consecutive_failures += 1
+            self.status.last_error = str(exc)
+            log.warning("snapshot upload failed, retrying", extra={"error": str(exc),
+                                                                   "failures": self.status.consecutive_failures})
+        await poll_forever(step, stop, self._poke, interval_s=interval_s,
+                           backoff_initial_s=self.backoff_initial_s, backoff_max_s=self.backoff_max_s,
+                           errors=(CloudUnavailable, CloudRefused), on_result=on_result)
+
+    def close(self) -> None:
+        """Close the record of what was sent (the client is the caller's: it is shared with the rest)."""
+        self._db.close()
+
+    async def upload_pending(self) -> int:
+        """Send every settled snapshot not yet done, oldest first; returns how many the cloud took.
+        Raises CloudUnavailable (try later) or CloudRefused 401/403 (the key or the clock, not the file)."""
+        files = await asyncio.to_thread(self.store.files)
+        self._forget_missing([f.name for f in files])
+        done = self.done_names()
+        cutoff = self.clock() - self.settle_s
+        sent = 0
+        for f in files:
+            if f.name in done or f.mtime > cutoff:
+                continue
+            try:
+                thumb = await asyncio.to_thread(self._thumbnail, f.path)
+            except FileNotFoundError:                # pruned meanwhile
+                continue
+            except ValueError as exc:                # a torn or corrupt file: sending it again will not help
+                self._finish(f.name, f"refused: not a readable JPEG ({exc})")
+                continue
+            try:
+                await self.client.request("PUT", SNAPSHOTS_PATH + f.name, raw=thumb,
+                                          headers={"Content-Type": "image/jpeg"}, ok=(200, 201))
+            except CloudRefused as exc:
+                if exc.status in (401, 403):
+                    raise
+                self._finish(f.name, f"refused: {exc}")
+                continue
+            self._finish(f.name, "uploaded")
+            sent += 1
+        return sent
+
+    def _thumbnail(self, path: Path) -> bytes:
+        return make_thumbnail(path.read_bytes(), self.thumb_width)
+
+    def _finish(self, name: str, outcome: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO snapshot_uploads (name, done_at, outcome) VALUES (?, ?, ?)",
+                         (name, utc_iso(self.clock()), outcome))
+        if outcome == "uploaded":
+            self.status.uploaded_total += 1
+            self.status.last_success_at = self.clock()
+        else:
+            self.status.refused_total += 1
+            self.status.last_refusal = f"{name}: {outcome}"
+            log.error("snapshot refused for good; not retried", extra={"file": name, "outcome": outcome})
+
+    def _forget_missing(self, on_disk: list[str]) -> None:
+        """Drop the records of pruned files, so the table stays as small as the folder."""
+        self._db.execute("DELETE FROM snapshot_uploads WHERE name NOT IN (SELECT value FROM json_each(?))",
+                         (json.dumps(on_disk),))
