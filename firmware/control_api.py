@@ -82,7 +82,8 @@ def state_of(cabinet: Cabinet, ui: KioskUi) -> dict[str, Any]:
         "payment_methods": list(view.payment_methods),
         "config_version": cabinet.cloud.version if cabinet.cloud else None,
         "journeys": {"sale": cabinet.sale.state.value, "pickup": cabinet.pickup.state.value,
-                     "restock": cabinet.restock.state.value},
+                     "restock": cabinet.restock.state.value, "repair": cabinet.repair.state.value,
+                     "service": cabinet.service.state.value},
     }
 
 

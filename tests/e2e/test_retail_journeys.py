@@ -242,6 +242,7 @@ def test_technician_card_opens_the_service_menu_self_test_and_lock_test(retail, 
     client.tap("lock_test")
     client.wait_for(lambda s: not s["lock"]["energized"] and pulses() == before + 1,
                     what="lock pulsed once and released")
+    client.wait_for(lambda s: s["journeys"]["service"] == "menu", what="back in the menu")
     client.tap("exit")
     client.wait_screen("attract")
     client.wait_for(lambda s: s["outbox"]["pending"] == 0, what="outbox drained")
