@@ -19,6 +19,7 @@ from firmware.catalog import Catalog, product_from_cloud
 from firmware.cloud_config import MEDIA_DIR, ads_due
 from firmware.config import Config
 from firmware.devices import Devices
+from firmware.door_alarms import DoorAlarms
 from firmware.journeys.pickup import P, PickupJourney, PickupRefused
 from firmware.journeys.repair import RepairJourney, RepairRefused
 from firmware.journeys.restock import R, RestockJourney, RestockRefused
@@ -90,6 +91,9 @@ class Cabinet:
             staff_cards=self._staff_cards, selftest_checks=self._live_selftest,
             restart_service=lambda: self.restart(), on_change=self.refresh,
             screen_size=(self.config.screen.width, self.config.screen.height))
+        self.alarms = DoorAlarms(self.outbox, reminder_s=self.config.lock.door_reminder_s,
+                                 alarm_s=self.config.lock.door_alarm_s, on_change=self.refresh,
+                                 snapshot=lambda kind: self._door_snapshot(kind, None))
         self.snapshot_dir = self.data_dir / "snapshots"
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
 
@@ -97,11 +101,15 @@ class Cabinet:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self.devices.lock.lock()          # fail-secure at start-up, whatever state we died in
-        self.sale.recover_after_restart()
+        self.sale.recover_after_restart(self.config.lock.resume_window_s)
         start = getattr(self.devices.door, "start", None)
         if start is not None:
             start(loop)
         self.devices.door.subscribe(self._door_changed)
+        if self.devices.tamper is not None:
+            if hasattr(self.devices.tamper, "start"):
+                self.devices.tamper.start(loop)
+            self.devices.tamper.subscribe(self.alarms.tamper_changed)
         for device in self.devices.openable():
             try:
                 await device.open()
@@ -199,6 +207,7 @@ class Cabinet:
                            attempts_left=max(0, restock.guard.free_attempts - restock.guard.failures)
                            if restock.state is R.PIN_ENTRY else None,
                            restock_counts=tuple(restock.counts.items()),
+                           alarm=self.alarms.reminder if restock.state is R.COUNTING else None,
                            restock_changes=tuple(restock.changes.items()))
         elif pickup.active:
             order_sku = pickup.order.sku if pickup.order else None
@@ -209,6 +218,9 @@ class Cabinet:
             current = self._product_view(sale.product.sku) if sale.product else None
             journey = dict(screen=self.overlay or SCREEN_OF_STATE[sale.state], message=sale.message,
                            deadline=sale.deadline, door=DOOR_OF_STATE.get(sale.state, "closed"),
+                           alarm=self.alarms.reminder if sale.state is S.DOOR_OPENED
+                           else "door_stuck" if sale.state is S.DOOR_UNLOCKED and not self.devices.lock.energized
+                           else None,
                            payment_status=sale.payment_status, can_unlock_again=sale.can_unlock_again,
                            payment_qr=self._payment_qr() if sale.payment_status == "scan_to_pay" else None)
         store = (self.cloud.store_base_url if self.cloud and self.cloud.store_base_url else cabinet.store_base_url)
@@ -245,7 +257,12 @@ class Cabinet:
                            images=p.images, online_only=p.online_only)
 
     def refresh(self) -> None:
-        self.on_view(self.view_state())
+        try:
+            self.on_view(self.view_state())
+        except ValueError:
+            # A view the screen refuses is a bug to fix, never a reason to stop a journey mid-way
+            # (this runs inside state changes that move money and doors).
+            log.exception("the screen refused the view")
 
     # --- intents from the touchscreen -------------------------------------------
     def handle_intent(self, intent: Intent) -> None:
@@ -407,22 +424,13 @@ class Cabinet:
 
     # --- the door and the readers -------------------------------------------------
     def _door_changed(self, is_open: bool) -> None:
-        if self.service.active and self.service.door_changed(is_open):
-            self._door_snapshot("opened" if is_open else "closed", None)
-            return
-        if self.restock.active and self.restock.door_changed(is_open):
-            self._door_snapshot("opened" if is_open else "closed", None)
-            return
-        if self.pickup.active:
-            if self.pickup.door_changed(is_open):
+        self.alarms.door_changed(is_open)
+        for journey in (self.service, self.restock, self.pickup):
+            if journey.active and journey.door_changed(is_open):
                 self._door_snapshot("opened" if is_open else "closed", None)
                 return
         if not self.sale.door_changed(is_open):
-            with self.outbox.transaction(durable=True) as tx:
-                tx.append("door.opened", {"authorized": False})
-                tx.append("alarm", {"kind": "door_forced", "detail": "door opened without an authorized unlock"})
-            log.error("door opened without an authorized unlock")
-            self._door_snapshot("forced", None)
+            self.alarms.forced()
         elif not is_open and self.sale.state not in (S.DONE, S.DOOR_CLOSED):
             self.outbox.append("door.closed", {"open_s": 0})
 
@@ -482,7 +490,9 @@ class Cabinet:
         if self.faults.get(exc.device) != exc.detail:
             self.faults[exc.device] = exc.detail
             log.error("device fault", extra={"device": exc.device, "detail": exc.detail})
-            self.outbox.append("device.fault", {"device": exc.device, "detail": exc.detail})
+            with self.outbox.transaction() as tx:
+                tx.append("device.fault", {"device": exc.device, "detail": exc.detail})
+                tx.append("alarm", {"kind": "device_offline", "detail": f"{exc.device}: {exc.detail}"})
             self.refresh()
 
     def _recovered(self, device: str) -> None:

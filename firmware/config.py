@@ -61,10 +61,14 @@ class LockSection:
     relay_active_high: bool = False        # most relay boards are active-low
     door_pin: int = 27                     # reed switch to ground, pull-up: high = open
     door_debounce_s: float = 0.05
+    tamper_pin: int = 22                   # tamper switch to ground (0: none wired)
+    door_reminder_s: float = 60.0          # door open this long: "please close the door" on screen
+    door_alarm_s: float = 180.0            # ... this long: an alarm to the retailer, with a photo
     max_unlock_s: float = 5.0              # hard bound on one relay pulse
     unlock_s: float = 4.0                  # pulse length for a sale (bounded by max_unlock_s)
     door_open_timeout_s: float = 45.0      # shopper's time to open the door after paying
     max_unlocks_per_sale: int = 3
+    resume_window_s: float = 120.0         # after a power cut, a paid sale is offered again this long (0: never)
 
 
 @dataclass

@@ -101,6 +101,7 @@ class Process:
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen | None = None
+    killed: bool = False
 
     def start(self) -> "Process":
         self._log = open(self.log_path, "ab")
@@ -144,6 +145,8 @@ class Process:
             self._log.close()
 
     def kill(self) -> None:
+        """SIGKILL: a power cut, as far as the process can tell."""
+        self.killed = True
         self.stop(signal.SIGKILL)
 
 

@@ -20,6 +20,7 @@ class Devices:
     code_reader: CodeReader | None = None
     camera: Camera | None = None
     links: list = field(default_factory=list)        # shared links under a device (the lock board's)
+    tamper: DoorSensor | None = None                 # the tamper contact (casing, electronics box)
 
     def openable(self) -> list:
         """Devices with open()/close(), in opening order (a link before what uses it, the camera
@@ -28,12 +29,15 @@ class Devices:
                             self.code_reader) if d is not None]
 
 
-def build_lock_and_door(config: Config, pin_factory=None) -> tuple[GpioLock, GpioDoorSensor]:
+def build_lock_and_door(config: Config, pin_factory=None) -> tuple[GpioLock, GpioDoorSensor, GpioDoorSensor | None]:
+    """The relay, the door's reed switch and (if wired) the tamper switch: contacts to ground, pull-ups."""
     factory = pin_factory or make_pin_factory(config.lock.pin_factory)
     lock = GpioLock(config.lock.relay_pin, active_high=config.lock.relay_active_high,
                     max_unlock_s=config.lock.max_unlock_s, pin_factory=factory)
     door = GpioDoorSensor(config.lock.door_pin, debounce_s=config.lock.door_debounce_s, pin_factory=factory)
-    return lock, door
+    tamper = (GpioDoorSensor(config.lock.tamper_pin, debounce_s=config.lock.door_debounce_s, pin_factory=factory)
+              if config.lock.tamper_pin else None)
+    return lock, door, tamper
 
 
 def build_devices(config: Config) -> Devices:
@@ -46,8 +50,8 @@ def build_devices(config: Config) -> Devices:
         devices = Devices(lock=LockBoardLock(link, config.lock.board_lock, max_unlock_s=config.lock.max_unlock_s),
                           door=LockBoardDoorSensor(link, config.lock.board_door), links=[link])
     else:
-        lock, door = build_lock_and_door(config)
-        devices = Devices(lock=lock, door=door)
+        lock, door, tamper = build_lock_and_door(config)
+        devices = Devices(lock=lock, door=door, tamper=tamper)
     if config.payment.backend == "zvt":
         from hal.zvt.driver import ZvtTerminal
         devices.terminals["terminal"] = ZvtTerminal(config.payment.port, password=config.payment.password,

@@ -109,7 +109,7 @@ async def run(config: Config, options: RunOptions) -> int:
     bench: SimBench | None = None
     upload_url = cloud_url
     if options.sim:
-        devices, bench = build_sim(config)
+        devices, bench = build_sim(config, data_dir)
         target = URL(cloud_url)
         bench.network = NetworkSwitch(target.host or "127.0.0.1", target.port or 80)
         upload_url = str(URL(await bench.network.start()).with_path(target.path))

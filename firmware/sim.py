@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import aiohttp
@@ -41,6 +42,8 @@ class BenchError(Exception):
 @dataclass
 class SimBench:
     door: MockDoor
+    factory: MockFactory
+    tamper_pin: int
     terminal: ZvtEmulator
     nfc: Pn532Emulator
     scanner: ScannerEmulator
@@ -72,16 +75,20 @@ class SimBench:
             await self.network.stop()
 
 
-def build_sim(config: Config) -> tuple[Devices, SimBench]:
-    """Every device emulated: the same drivers as on a cabinet, talking to emulators over PTYs."""
+def build_sim(config: Config, data_dir: Path | None = None) -> tuple[Devices, SimBench]:
+    """Every device emulated: the same drivers as on a cabinet, talking to emulators over PTYs.
+    With a data dir the terminal emulator keeps its journal there, as a real terminal survives a power cut."""
     factory = MockFactory()
-    lock, door_sensor = build_lock_and_door(config, factory)
+    lock, door_sensor, tamper = build_lock_and_door(config, factory)
     door = MockDoor(factory, relay_pin=config.lock.relay_pin, relay_active_high=config.lock.relay_active_high,
                     door_pin=config.lock.door_pin)
-    bench = SimBench(door=door, terminal=ZvtEmulator(password=config.payment.password), nfc=Pn532Emulator(),
+    if config.lock.tamper_pin:
+        factory.pin(config.lock.tamper_pin).drive_low()       # the casing is closed
+    bench = SimBench(door=door, factory=factory, tamper_pin=config.lock.tamper_pin, terminal=ZvtEmulator(password=config.payment.password,
+                                         journal=str(data_dir / "zvt-emulator.json") if data_dir else None), nfc=Pn532Emulator(),
                      scanner=ScannerEmulator(), camera=SimCamera())
     devices = Devices(
-        lock=lock, door=door_sensor,
+        lock=lock, door=door_sensor, tamper=tamper,
         terminals={"terminal": ZvtTerminal(bench.terminal.port, password=config.payment.password,
                                            currency=config.cabinet.currency, auth_timeout=config.payment.timeout_s)},
         card_reader=Pn532Reader(bench.nfc.port), code_reader=SerialScanner(bench.scanner.port),
@@ -161,6 +168,25 @@ async def _door_open(bench: SimBench, body: dict) -> dict:
     return {"door": "open"}
 
 
+async def _door_force(bench: SimBench, body: dict) -> dict:
+    """A crowbar: the door opens although the latch holds."""
+    bench.door.force_open()
+    return {"door": "forced"}
+
+
+def _tamper(opened: bool) -> Action:
+    async def action(bench: SimBench, body: dict) -> dict:
+        if not bench.tamper_pin:
+            raise BenchError(409, "tamper: no tamper switch configured (lock.tamper_pin)")
+        pin = bench.factory.pin(bench.tamper_pin)
+        if opened:
+            pin.drive_high()
+        else:
+            pin.drive_low()
+        return {"tamper": "open" if opened else "closed"}
+    return action
+
+
 async def _door_close(bench: SimBench, body: dict) -> dict:
     bench.door.close()
     return {"door": "closed"}
@@ -191,6 +217,9 @@ BENCH_ACTIONS: dict[str, Action] = {
     "qr/show": _qr_show,
     "door/open": _door_open,
     "door/close": _door_close,
+    "door/force": _door_force,
+    "tamper/open": _tamper(True),
+    "tamper/close": _tamper(False),
     "network/down": lambda bench, body: _network(bench, False),
     "network/up": lambda bench, body: _network(bench, True),
     **{f"{device}/{verb}": _plug(device, verb == "replug")

@@ -33,6 +33,7 @@ EVENT_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
     "sale.completed": {"sale_id": str, "sku": str, "amount_cents": int, "currency": str,
                        "door_opened_at": str, "door_closed_at": str},
     "sale.unclaimed": {"sale_id": str, "sku": str, "amount_cents": int, "currency": str, "action": str},
+    "payment.reversed": {"sale_id": str, "receipt_no": str, "amount_cents": int, "currency": str},
     # the door
     "door.unlocked": {"reason": str, "seconds": _NUMBER},
     "door.opened": {"authorized": bool},
@@ -62,7 +63,8 @@ EVENT_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
 }
 
 # Events that record money: committed with synchronous=FULL before anything physical happens.
-MONEY_EVENTS = frozenset({"payment.approved", "sale.completed", "sale.unclaimed", "pickup.completed"})
+MONEY_EVENTS = frozenset({"payment.approved", "payment.reversed", "sale.completed", "sale.unclaimed",
+                          "pickup.completed"})
 # Events a full outbox may refuse (OutboxFull) so that money and alarms keep their room.
 SHEDDABLE_EVENTS = frozenset({"heartbeat", "ad.impression", "card.read", "code.scanned"})
 

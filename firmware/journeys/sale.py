@@ -4,7 +4,8 @@
     door_unlocked ─door_opened→ door_opened ─door_closed→ door_closed ─completed→ done ─finish→ idle
     pay ─declined | timed_out | cancelled | fault | back→ product
     product ─back→ browse;  browse, product, pay (not paying) ─idle→ idle
-    door_unlocked ─unclaimed→ done   (paid, never opened: flagged for refund, never dropped)
+    door_unlocked ─unclaimed→ done   (paid, never opened: reversed or flagged for refund, never dropped)
+    idle ─resume→ door_unlocked      (after a power cut: the paid sale is offered again for a while)
 
 The money rule: the approval is committed (synchronous=FULL) with the sale's
 new state before the relay is energized. Every state change that matters is
@@ -61,7 +62,7 @@ class S(str, enum.Enum):
 
 
 TRANSITIONS: dict[S, dict[str, S]] = {
-    S.IDLE: {"start": S.BROWSE},
+    S.IDLE: {"start": S.BROWSE, "resume": S.DOOR_UNLOCKED},   # resume: a paid sale a power cut interrupted
     S.BROWSE: {"select": S.PRODUCT, "back": S.IDLE, "idle": S.IDLE},
     S.PRODUCT: {"buy": S.PAY, "back": S.BROWSE, "idle": S.IDLE},
     S.PAY: {"approved": S.APPROVED, "declined": S.PRODUCT, "timed_out": S.PRODUCT, "cancelled": S.PRODUCT,
@@ -343,11 +344,16 @@ class SaleJourney:
         with self.outbox.transaction(durable=True) as tx:
             tx.append("sale.unclaimed", {"sale_id": sale.sale_id, "sku": sale.product.sku,
                                          "amount_cents": sale.amount_cents, "currency": sale.currency,
-                                         "action": "refund_pending", "receipt_no": sale.receipt_no})
+                                         "action": "reversal" if sale.method == "terminal" else "refund_pending",
+                                         "receipt_no": sale.receipt_no})
+            tx.append("alarm", {"kind": "door_not_opened",
+                                "detail": f"paid sale {sale.sale_id}: the door was not opened after "
+                                          f"{sale.unlocks} unlock(s); stuck latch or a shopper who left"})
             self._update_sale(tx, sale, "unclaimed")
             self.catalog.adjust(tx, sale.product.sku, +1, "unclaimed")
-        self.message = "unclaimed"
+        self.message = None
         self._go("unclaimed")
+        self._spawn(self._reverse_or_flag(sale))
         self._timer = asyncio.get_running_loop().call_later(self.thanks_s, self.finish)
 
     # --- persistence ------------------------------------------------------------------
@@ -365,16 +371,23 @@ class SaleJourney:
                    "WHERE sale_id = ?",
                    (state, sale.receipt_no, sale.trace_no, sale.unlocks, utc_now_iso(), sale.sale_id))
 
-    def recover_after_restart(self) -> list[str]:
-        """Sales that a crash or power cut interrupted. Nothing is dropped: a paid sale whose door
-        never opened is flagged for refund; an interrupted authorization is recorded for review."""
+    def recover_after_restart(self, resume_window_s: float = 0.0) -> list[str]:
+        """Sales that a crash or power cut interrupted. Nothing is dropped: the newest paid sale whose door
+        never opened is offered to the shopper again for ``resume_window_s`` (then reversed or flagged for
+        refund, as any unclaimed sale); older ones are flagged at once; an interrupted authorization is
+        recorded for review; a door that was open completes its sale."""
         rows = self.outbox.db.conn.execute(
-            "SELECT sale_id, sku, amount_cents, currency, method, state, receipt_no, door_opened_at FROM sales "
-            "WHERE state IN ('paying', 'approved', 'door_unlocked', 'door_opened')").fetchall()
+            "SELECT sale_id, sku, amount_cents, currency, method, state, receipt_no, trace_no, unlocks, "
+            "door_opened_at FROM sales WHERE state IN ('paying', 'approved', 'door_unlocked', 'door_opened') "
+            "ORDER BY created_at").fetchall()
+        resumable = [r for r in rows if r[5] in ("approved", "door_unlocked") and r[1] in self.catalog.products]
+        resume = resumable[-1] if resumable and resume_window_s > 0 else None
         recovered = []
-        for sale_id, sku, amount, currency, method, state, receipt_no, opened_at in rows:
-            durable = state != "paying"
-            with self.outbox.transaction(durable=durable) as tx:
+        for sale_id, sku, amount, currency, method, state, receipt_no, trace_no, unlocks, opened_at in rows:
+            recovered.append(sale_id)
+            if resume is not None and sale_id == resume[0]:
+                continue
+            with self.outbox.transaction(durable=state != "paying") as tx:
                 if state == "paying":
                     tx.append("payment.failed", {"sale_id": sale_id, "sku": sku, "amount_cents": amount,
                                                  "currency": currency, "method": method,
@@ -388,16 +401,54 @@ class SaleJourney:
                                                  "door_closed_at": now, "recovered": True})
                     new_state = "completed"
                 else:
+                    reversible = method in self.terminals and method == "terminal" and bool(receipt_no)
                     tx.append("sale.unclaimed", {"sale_id": sale_id, "sku": sku, "amount_cents": amount,
-                                                 "currency": currency, "action": "refund_pending",
-                                                 "receipt_no": receipt_no, "recovered": True})
+                                                 "currency": currency, "receipt_no": receipt_no, "recovered": True,
+                                                 "action": "reversal" if reversible else "refund_pending"})
                     self.catalog.adjust(tx, sku, +1, "unclaimed")
                     new_state = "unclaimed"
+                    if reversible and sku in self.catalog.products:
+                        self._spawn(self._reverse_or_flag(Sale(sale_id, self.catalog.products[sku], amount,
+                                                               currency, method, receipt_no, trace_no)))
                 tx.execute("UPDATE sales SET state = ?, updated_at = ? WHERE sale_id = ?",
                            (new_state, utc_now_iso(), sale_id))
             log.warning("recovered interrupted sale", extra={"sale_id": sale_id, "was": state, "now": new_state})
-            recovered.append(sale_id)
+        if resume is not None:
+            self._resume(resume, resume_window_s)
         return recovered
+
+    def _resume(self, row: tuple, window_s: float) -> None:
+        sale_id, sku, amount, currency, method, _, receipt_no, trace_no, unlocks, _ = row
+        self.sale = Sale(sale_id=sale_id, product=self.catalog.products[sku], amount_cents=amount,
+                         currency=currency, method=method, receipt_no=receipt_no, trace_no=trace_no,
+                         unlocks=min(unlocks, self.lock_config.max_unlocks_per_sale - 1))
+        self.deadline = time.monotonic() + window_s
+        self._go("resume")
+        self._timer = asyncio.get_running_loop().call_later(window_s, self._unclaimed)
+        log.warning("resuming a paid sale after a restart", extra={"sale_id": sale_id, "window_s": window_s})
+
+    async def _reverse_or_flag(self, sale: Sale) -> None:
+        """An unclaimed card payment is reversed on the terminal; if that fails it stays flagged for a refund."""
+        terminal = self.terminals.get(sale.method)
+        if terminal is None or not sale.receipt_no:
+            return
+        try:
+            result = await terminal.reverse(sale.receipt_no, sale.amount_cents, sale.currency)
+        except DeviceFault as exc:
+            result = PaymentResult(PaymentOutcome.FAULT, sale.amount_cents, sale.currency, sale.method,
+                                   message=str(exc))
+        with self.outbox.transaction(durable=True) as tx:
+            if result.approved:
+                tx.append("payment.reversed", {"sale_id": sale.sale_id, "receipt_no": sale.receipt_no,
+                                               "amount_cents": sale.amount_cents, "currency": sale.currency})
+                tx.execute("UPDATE sales SET state = 'reversed', updated_at = ? WHERE sale_id = ?",
+                           (utc_now_iso(), sale.sale_id))
+            else:
+                tx.append("alarm", {"kind": "refund_needed",
+                                    "detail": f"sale {sale.sale_id} (receipt {sale.receipt_no}) could not be "
+                                              f"reversed: {result.message or result.outcome.value}"})
+        log.warning("unclaimed sale " + ("reversed" if result.approved else "left for a refund"),
+                    extra={"sale_id": sale.sale_id})
 
     # --- plumbing -------------------------------------------------------------------
     def _spawn(self, coro) -> None:

@@ -16,8 +16,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import datetime
+import json
 import logging
+import os
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -92,7 +95,8 @@ class _FaultyPort:
 class ZvtEmulator:
     def __init__(self, *, password: str = "000000", terminal_id: str = "29001234", currency: int = 978,
                  ack_timeout: float = 5.0, reply_timeout: float = 5.0, tries: int = 3,
-                 auto_approve: float | None = None, seed: int | None = None) -> None:
+                 auto_approve: float | None = None, seed: int | None = None,
+                 journal: str | None = None) -> None:
         self.password = password
         self.terminal_id = terminal_id
         self.currency = currency
@@ -114,6 +118,10 @@ class ZvtEmulator:
         self.card_prompted = asyncio.Event()  # set while an authorization waits for the shopper
         self._trace = 0
         self._receipt = 0
+        # A real terminal keeps its journal through a power cut: with a path, so does the emulator
+        # (numbers, approvals and reversals), so the cabinet can reverse a sale after a restart.
+        self.journal = journal
+        self._load_journal()
         self._pty = PluggablePty("ttyZVT")    # a stable path; the PTY behind it changes on replug
         self.port = self._pty.port
         self._link: ZvtLink | None = None
@@ -276,6 +284,24 @@ class ZvtEmulator:
         version = SOFTWARE_VERSION.encode("ascii")
         await self._exchange(zvt.Apdu(*zvt.COMPLETION, encode_var_length(len(version), 3) + version + b"\x00"))
 
+    def _load_journal(self) -> None:
+        if self.journal is None or not os.path.exists(self.journal):
+            return
+        with open(self.journal) as fh:
+            state = json.load(fh)
+        self._trace, self._receipt = state["trace"], state["receipt"]
+        self.approved = [ApprovedPayment(**p) for p in state["approved"]]
+        self.reversed = set(state["reversed"])
+
+    def _save_journal(self) -> None:
+        if self.journal is None:
+            return
+        partial = self.journal + ".part"
+        with open(partial, "w") as fh:
+            json.dump({"trace": self._trace, "receipt": self._receipt, "reversed": sorted(self.reversed),
+                       "approved": [dataclasses.asdict(p) for p in self.approved[-1000:]]}, fh)
+        os.replace(partial, self.journal)
+
     def _next_numbers(self) -> tuple[str, str]:
         self._trace = self._trace % 999999 + 1
         self._receipt = self._receipt % 9999 + 1
@@ -338,6 +364,7 @@ class ZvtEmulator:
             return
         await self._exchange(self._status_information(zvt.RESULT_APPROVED, amount, trace_no, receipt_no))
         self.approved.append(ApprovedPayment(receipt_no, trace_no, amount, self.currency, decided_at))
+        self._save_journal()
         await self._exchange(zvt.Apdu(*zvt.COMPLETION))
 
     async def _reversal(self, command: zvt.Apdu) -> None:
@@ -356,6 +383,7 @@ class ZvtEmulator:
         await self._intermediate(STATUS_PLEASE_WAIT)
         trace_no, new_receipt = self._next_numbers()
         self.reversed.add(receipt_no)
+        self._save_journal()
         await self._exchange(self._status_information(zvt.RESULT_APPROVED, original.amount_cents, trace_no,
                                                       new_receipt))
         await self._exchange(zvt.Apdu(*zvt.COMPLETION))

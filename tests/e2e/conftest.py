@@ -43,6 +43,8 @@ backoff_max_s = 1.0
 
     yield start
     for proc in procs:
+        if proc.killed:
+            continue
         code = proc.stop()
         assert code == 0, f"kiosk exited with {code}:\n{proc.log_tail()}"
 

@@ -71,6 +71,8 @@ def test_sigkill_at_50_random_points_loses_and_duplicates_nothing(cloud) -> None
 [cabinet]
 id = "{CABINET_ID}"
 key_file = "{key_file}"
+[lock]
+resume_window_s = 0.0
 [sync]
 backoff_initial_s = 0.05
 backoff_max_s = 0.5

@@ -29,7 +29,7 @@ async def rig(tmp_path):
     config = Config()
     config.lock = dataclasses.replace(config.lock, max_unlock_s=0.5, unlock_s=0.4, door_open_timeout_s=1.5)
     factory = MockFactory()
-    lock, sensor = build_lock_and_door(config, factory)
+    lock, sensor, _ = build_lock_and_door(config, factory)
     door = MockDoor(factory, relay_pin=config.lock.relay_pin, relay_active_high=False, door_pin=config.lock.door_pin)
     emulator = ZvtEmulator()
     await emulator.start()

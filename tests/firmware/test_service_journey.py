@@ -58,7 +58,7 @@ async def rig(tmp_path):
     config = Config()
     config.lock = dataclasses.replace(config.lock, max_unlock_s=0.3)
     factory = MockFactory()
-    lock, sensor = build_lock_and_door(config, factory)
+    lock, sensor, _ = build_lock_and_door(config, factory)
     door = MockDoor(factory, relay_pin=config.lock.relay_pin, relay_active_high=False, door_pin=config.lock.door_pin)
     outbox = Outbox(tmp_path / "cabinet.db", "cab-1")
     restarts, checks = [], Checks()
