@@ -116,7 +116,7 @@ async def test_cancel_during_payment_aborts_on_the_terminal(rig):
         rig.journey.unlock_again()
 
 
-async def test_paid_but_never_opened_is_flagged_for_refund_and_the_stock_returns(rig):
+async def test_paid_but_never_opened_is_reversed_on_the_terminal_and_the_stock_returns(rig):
     await to_payment(rig)
     rig.emulator.approve()
     await until(lambda: rig.journey.state is S.DOOR_UNLOCKED)
@@ -127,7 +127,10 @@ async def test_paid_but_never_opened_is_flagged_for_refund_and_the_stock_returns
     assert [e.payload["attempt"] for e in rig.outbox.events("door.unlocked")] == [1, 2]
     await until(lambda: rig.journey.state is not S.DOOR_UNLOCKED, timeout=4)
     unclaimed = rig.outbox.events("sale.unclaimed")[0].payload
-    assert unclaimed["action"] == "refund_pending"
+    assert unclaimed["action"] == "reversal"
+    await until(lambda: rig.outbox.events("payment.reversed"))          # the terminal gave the money back
+    assert rig.outbox.events("payment.reversed")[0].payload["receipt_no"] == rig.emulator.approved[0].receipt_no
+    assert rig.emulator.reversed == {rig.emulator.approved[0].receipt_no}
     assert rig.catalog.stock("SCOOT-S1") == 3
     assert not rig.lock.energized
 
