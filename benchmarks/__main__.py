@@ -12,6 +12,8 @@ BENCHMARKS = {
     "zvt": ["bench_zvt.py", "--fuzz-seconds", "10"],
     "qr": ["bench_qr.py", "--frames", "400"],
     "fuzz_serial": ["fuzz_parsers_serial.py", "--seconds", "10"],
+    "ui": ["bench_ui.py"],
+    "sync": ["bench_sync.py"],
 }
 
 

@@ -5,8 +5,10 @@
 - cold start: process start to the attract screen rendered, headless (median of N fresh starts);
 - approval to relay energized, including the durable (synchronous=FULL) commit, over N sales
   driven through the control API exactly as a shopper and the bench would;
-- resident memory of `kiosk run --sim --headless` after those sales.
-Goals from the issue: cold start under 1.5 s, p99 approval->relay under 20 ms, RSS under 150 MB.
+- resident memory of `kiosk run --sim --headless` after those sales;
+- tap to the next screen's first frame through the control API (catalog <-> help), median and p99.
+Goals from the issues: cold start under 1.5 s, p99 approval->relay under 20 ms, RSS under 150 MB,
+tap to next screen median under one frame time (1/fps) plus 5 ms.
 """
 from __future__ import annotations
 
@@ -80,6 +82,7 @@ def sales(count: int) -> dict:
             client.tap("done")
             client.wait_screen("attract")
         elapsed = time.monotonic() - t0
+        taps = tap_latencies(client, 100)
         client.wait_for(lambda s: s["outbox"]["pending"] == 0, timeout=60, what="outbox drained")
         status = Path(f"/proc/{proc.proc.pid}/status").read_text()
         rss_kb = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
@@ -89,8 +92,22 @@ def sales(count: int) -> dict:
     relay_ms = [float(m) for m in re.findall(r'msg="approval to relay" sale_id=\S+ ms=([\d.]+)', log)]
     if len(relay_ms) != count:
         raise RuntimeError(f"expected {count} approval-to-relay figures in the log, found {len(relay_ms)}")
-    return {"sales": count, "seconds": round(elapsed, 2), "relay_ms": relay_ms,
+    return {"sales": count, "seconds": round(elapsed, 2), "relay_ms": relay_ms, "tap_ms": taps,
             "rss_mb": rss_kb / 1024, "peak_rss_mb": hwm_kb / 1024}
+
+
+def tap_latencies(client, rounds: int) -> list[float]:
+    """POST /tap answers once the frame after the tap is drawn: the round trip is tap to first frame."""
+    client.tap("start")
+    client.wait_screen("catalog")
+    times = []
+    for _ in range(rounds):
+        for widget, screen in (("help", "help"), ("back", "catalog")):
+            t0 = time.perf_counter()
+            answer = client.tap(widget)
+            times.append((time.perf_counter() - t0) * 1000)
+            assert answer["screen"] == screen, answer
+    return times
 
 
 def main() -> None:
@@ -110,6 +127,8 @@ def main() -> None:
                                  "max": max(relay), "sales": len(relay)},
         "rss_mb_after_sales": {"rss": run["rss_mb"], "peak": run["peak_rss_mb"], "sales": run["sales"]},
         "sales_per_second_through_control_api": run["sales"] / run["seconds"],
+        "tap_to_next_screen_ms": {"median": statistics.median(run["tap_ms"]), "p99": percentile(run["tap_ms"], 99),
+                                  "taps": len(run["tap_ms"]), "frame_ms": 1000 / 30},
     }
     rows = [
         ("cold start to attract (s)", f"{results['cold_start_s']['median']:.3f}",
@@ -119,6 +138,8 @@ def main() -> None:
          f"< {GOALS['approval_to_relay_p99_ms']}"),
         (f"RSS after {run['sales']} sales (MB)", f"{run['rss_mb']:.1f}", f"peak {run['peak_rss_mb']:.1f}",
          f"< {GOALS['rss_mb']}"),
+        ("tap to next screen, median (ms)", f"{statistics.median(run['tap_ms']):.1f}",
+         f"p99 {percentile(run['tap_ms'], 99):.1f}, {len(run['tap_ms'])} taps", f"< {1000 / 30 + 5:.1f}"),
     ]
     widths = [max(len(r[i]) for r in rows + [("measure", "value", "detail", "goal")]) for i in range(4)]
     for row in [("measure", "value", "detail", "goal")] + rows:
