@@ -10,6 +10,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Hashable
+from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -40,11 +41,16 @@ def loads_on_thread(ident: int | None = None) -> int:
 
 
 class AssetLoader:
-    """Runs loads on one worker thread; each key is loaded once and kept."""
+    """Runs loads on one worker thread; each key is loaded once and kept, except the big ones:
+    a 360° sequence is tens of MB, so only the most recently shown few of each kind stay
+    (a Pi with a large catalog must not keep every product's every colour in memory)."""
+
+    # key[0] -> how many of that kind stay loaded
+    KEEP = {"drawn": 2, "photos": 2}
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-assets")
-        self._jobs: dict[Hashable, Future] = {}
+        self._jobs: OrderedDict[Hashable, Future] = OrderedDict()
 
     def get(self, key: Hashable, load: Callable[[], T]) -> T | None:
         """The loaded value, or None while loading or when the load failed (logged once)."""
@@ -53,9 +59,20 @@ class AssetLoader:
             job = self._jobs[key] = self._pool.submit(load)
             job.add_done_callback(lambda done: done.exception() and log.error(
                 "asset %r failed to load: %s", key, done.exception()))
+            self._evict(key)
+        self._jobs.move_to_end(key)
         if not job.done() or job.exception() is not None:
             return None
         return job.result()
+
+    def _evict(self, key: Hashable) -> None:
+        kind = key[0] if isinstance(key, tuple) and key else None
+        keep = self.KEEP.get(kind)
+        if keep is None:
+            return
+        same = [k for k in self._jobs if isinstance(k, tuple) and k and k[0] == kind]
+        for old in same[:-keep]:              # oldest first; a load still running finishes unkept
+            del self._jobs[old]
 
     def failed(self, key: Hashable) -> bool:
         job = self._jobs.get(key)

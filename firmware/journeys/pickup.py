@@ -22,6 +22,7 @@ from typing import Callable
 from firmware.attempt_guard import AttemptGuard
 from firmware.catalog import Catalog
 from firmware.config import LockSection
+from firmware.journeys.machine import transition
 from hal.lock import Lock
 from sync_client.cabinet_config import PickupOrder
 from sync_client.outbox import Outbox
@@ -85,16 +86,7 @@ class PickupJourney:
         return self.state is not P.IDLE
 
     def _go(self, trigger: str) -> P:
-        target = TRANSITIONS[self.state].get(trigger)
-        if target is None:
-            raise PickupRefused(f"{trigger!r} is not allowed in pickup state {self.state.value}")
-        log.info("pickup transition", extra={"from": self.state.value, "trigger": trigger, "to": target.value})
-        self.state = target
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self.on_change()
-        return target
+        return transition(self, TRANSITIONS, trigger, PickupRefused, "pickup")
 
     def open(self) -> None:
         self.order, self.message, self.deadline = None, None, None

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
+from firmware.journeys.machine import transition
 from sync_client.outbox import Outbox, Transaction
 from sync_client.schema import utc_now_iso
 
@@ -160,18 +161,9 @@ class RepairJourney:
             tx.execute(REPAIR_TICKETS_DDL)
 
     def _go(self, trigger: str) -> Step:
-        target = TRANSITIONS[self.state].get(trigger)
-        if target is None:
-            raise RepairRefused(f"{trigger!r} is not allowed in repair step {self.state.value}")
-        log.info("repair transition", extra={"from": self.state.value, "trigger": trigger, "to": target.value})
-        self.state = target
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if target is Step.IDLE:
-            self._discard()
-        self.on_change()
-        return target
+        if TRANSITIONS[self.state].get(trigger) is Step.IDLE:
+            self._discard()            # personal data goes before anything is drawn again
+        return transition(self, TRANSITIONS, trigger, RepairRefused, "repair")
 
     def _discard(self) -> None:
         self._values.clear()

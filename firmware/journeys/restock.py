@@ -23,6 +23,7 @@ from typing import Callable
 from firmware.attempt_guard import AttemptGuard
 from firmware.catalog import Catalog
 from firmware.config import LockSection
+from firmware.journeys.machine import transition
 from hal.lock import Lock
 from sync_client.cabinet_config import verify_secret
 from sync_client.outbox import Outbox
@@ -74,16 +75,7 @@ class RestockJourney:
         self.guard = AttemptGuard(self.outbox, "pin_pad")
 
     def _go(self, trigger: str) -> R:
-        target = TRANSITIONS[self.state].get(trigger)
-        if target is None:
-            raise RestockRefused(f"{trigger!r} is not allowed in restock state {self.state.value}")
-        log.info("restock transition", extra={"from": self.state.value, "trigger": trigger, "to": target.value})
-        self.state = target
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self.on_change()
-        return target
+        return transition(self, TRANSITIONS, trigger, RestockRefused, "restock")
 
     @property
     def active(self) -> bool:

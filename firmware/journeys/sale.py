@@ -23,6 +23,7 @@ from typing import Callable
 
 from firmware.catalog import Catalog, Product
 from firmware.config import LockSection
+from firmware.journeys.machine import transition
 from hal.errors import DeviceFault
 from hal.lock import Lock
 from hal.payment import PaymentOutcome, PaymentResult, PaymentTerminal
@@ -140,14 +141,7 @@ class SaleJourney:
 
     # --- transitions -------------------------------------------------------
     def _go(self, trigger: str) -> S:
-        target = TRANSITIONS[self.state].get(trigger)
-        if target is None:
-            raise IllegalTransition(f"{trigger!r} is not allowed in state {self.state.value}")
-        log.info("sale transition", extra={"from": self.state.value, "trigger": trigger, "to": target.value})
-        self.state = target
-        self._cancel_timer()
-        self.on_change()
-        return target
+        return transition(self, TRANSITIONS, trigger, IllegalTransition, "sale")
 
     def can(self, trigger: str) -> bool:
         return trigger in TRANSITIONS[self.state]
@@ -460,8 +454,3 @@ class SaleJourney:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("sale task failed", exc_info=task.exception())
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None

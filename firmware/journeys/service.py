@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from firmware.attempt_guard import AttemptGuard
+from firmware.journeys.machine import transition
 from hal.lock import Lock
 from kiosk_ui.view import CALIBRATION_INSET
 from sync_client.cabinet_config import verify_secret
@@ -193,16 +194,7 @@ class ServiceJourney:
             self.selftest_status = "passed" if all(r.ok for r in self.results) else "failed"
 
     def _go(self, trigger: str) -> V:
-        target = TRANSITIONS[self.state].get(trigger)
-        if target is None:
-            raise ServiceRefused(f"{trigger!r} is not allowed in service state {self.state.value}")
-        log.info("service transition", extra={"from": self.state.value, "trigger": trigger, "to": target.value})
-        self.state = target
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self.on_change()
-        return target
+        return transition(self, TRANSITIONS, trigger, ServiceRefused, "service")
 
     @property
     def active(self) -> bool:
