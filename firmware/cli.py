@@ -64,7 +64,22 @@ def _load(path: Path | None, sim: bool) -> tuple:
     return config, problems
 
 
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """glibc gives each thread that allocates its own 64 MB heap arena; the cabinet's few helper
+    threads (assets, camera, database, serial) would each keep one. Two are plenty for a kiosk
+    and keep its resident memory down on a Pi (M_ARENA_MAX, before any thread starts)."""
+    import ctypes
+    import ctypes.util
+    name = ctypes.util.find_library("c")
+    if name and sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(name).mallopt(-8, arenas)      # M_ARENA_MAX
+        except (OSError, AttributeError):
+            pass                                        # not glibc (musl): nothing to tune
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    limit_malloc_arenas()
     from firmware.logs import setup_logging
     from firmware.runtime import RunOptions, choose_video_driver, run
 

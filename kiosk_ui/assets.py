@@ -42,11 +42,11 @@ def loads_on_thread(ident: int | None = None) -> int:
 
 class AssetLoader:
     """Runs loads on one worker thread; each key is loaded once and kept, except the big ones:
-    a 360° sequence is tens of MB, so only the most recently shown few of each kind stay
-    (a Pi with a large catalog must not keep every product's every colour in memory)."""
+    a 360° sequence is tens of MB, so only the one on screen stays (the next is drawn off the loop
+    while the still picture shows; a Pi with a large catalog must not keep them all)."""
 
     # key[0] -> how many of that kind stay loaded
-    KEEP = {"drawn": 2, "photos": 2}
+    KEEP = {"drawn": 1, "photos": 1}
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-assets")

@@ -1,4 +1,4 @@
-"""The 360° sequences are big: only the most recently shown few stay in memory."""
+"""The 360° sequences are big: only the one last shown stays in memory."""
 import time
 
 from kiosk_ui.assets import AssetLoader
@@ -12,7 +12,7 @@ def wait(loader, key, load):
     return value
 
 
-def test_only_the_last_two_spin_sequences_are_kept_and_others_stay():
+def test_only_the_last_spin_sequence_is_kept_and_small_assets_stay():
     loader = AssetLoader()
     loads = []
 
@@ -21,11 +21,14 @@ def test_only_the_last_two_spin_sequences_are_kept_and_others_stay():
 
     try:
         wait(loader, ("font", "big"), load("font"))
-        for sku in ("A", "B", "C"):
+        keep = AssetLoader.KEEP["drawn"]
+        skus = [f"P{i}" for i in range(keep + 1)]
+        for sku in skus:
             wait(loader, ("drawn", sku), load(sku))
-        assert wait(loader, ("drawn", "C"), load("C")) == "C" and loads.count("C") == 1, "kept: no reload"
-        wait(loader, ("drawn", "A"), load("A"))
-        assert loads.count("A") == 2, "A was evicted when C came, so it loads again"
+        assert wait(loader, ("drawn", skus[-1]), load(skus[-1])) == skus[-1] and loads.count(skus[-1]) == 1, \
+            "the latest is kept: no reload"
+        wait(loader, ("drawn", skus[0]), load(skus[0]))
+        assert loads.count(skus[0]) == 2, "the oldest was evicted, so it loads again"
         assert loads.count("font") == 1 and wait(loader, ("font", "big"), load("font")) == "font"
         assert loads.count("font") == 1, "small assets are never evicted"
     finally:
