@@ -107,6 +107,8 @@ class SyncSection:
     backoff_max_s: float = 60.0
     request_timeout_s: float = 10.0
     heartbeat_s: float = 300.0             # also how soon an idle cabinet notices it is offline
+    outbox_max_pending: int = 500_000      # unsent events kept before heartbeats and scans are shed
+    outbox_alarm_pending: int = 250_000    # an "outbox_filling" alarm this early
     config_poll_s: float = 60.0            # how often the configuration is asked for (an ETag: cheap)
     commands_poll_s: float = 30.0          # how soon a remote unlock the retailer asked for arrives
 

@@ -105,7 +105,8 @@ async def run(config: Config, options: RunOptions) -> int:
         cleanups.append(stop_cloud)
         log.info("local cloud stub", extra={"url": cloud_url, "db": str(data_dir / "cloud.db")})
 
-    outbox = Outbox(data_dir / "cabinet.db", cabinet_id)
+    outbox = Outbox(data_dir / "cabinet.db", cabinet_id, max_pending=config.sync.outbox_max_pending,
+                    alarm_pending=config.sync.outbox_alarm_pending)
     bench: SimBench | None = None
     upload_url = cloud_url
     if options.sim:

@@ -1,5 +1,8 @@
 """Alarms end to end: forced door, door left open, door not opened after a paid unlock, tamper,
 a device gone offline. Each reaches the cloud as an alarm event (ahead of ordinary events)."""
+import json
+import time
+
 from firmware.control_client import export_events
 
 from tests.e2e.test_sale import walk_to_checkout
@@ -77,3 +80,24 @@ def test_a_device_gone_offline_is_an_alarm(cloud, sim_cabinet):
     client.sim("pos/unplug")
     client.wait_for(lambda s: "payment" in s["faults"], what="fault")
     assert "device_offline" in alarms(workdir, client)
+
+
+def test_an_outbox_filling_up_while_offline_raises_an_alarm_that_is_sent_first(cloud, sim_cabinet):
+    import sqlite3
+    workdir, _ = cloud
+    client = sim_cabinet(sync="outbox_max_pending = 30\noutbox_alarm_pending = 12\n")
+    client.wait_for(lambda s: s["outbox"]["pending"] == 0 and s["online"], what="synced")
+    with sqlite3.connect(workdir / "cloud.db") as db:
+        before = db.execute("SELECT max(rowid) FROM events").fetchone()[0] or 0
+    client.sim("network/down")
+    for i in range(14):                 # card taps pile up while the cloud is out of reach
+        client.sim("nfc/present", {"uid": f"04{i:06x}", "hold_s": 0.3})
+        client.wait_for(lambda s, n=i: s["outbox"]["pending"] >= n + 1, what="card read")
+        time.sleep(0.5)                 # the card is taken away before the next one comes
+    client.sim("network/up")
+    client.wait_for(lambda s: s["outbox"]["pending"] == 0, what="outbox drained")
+    with sqlite3.connect(workdir / "cloud.db") as db:
+        arrived = [json.loads(p)["kind"] if t == "alarm" else t for t, p in db.execute(
+            "SELECT type, payload FROM events WHERE rowid > ? ORDER BY rowid", (before,))]
+    assert arrived[0] == "outbox_filling", f"the alarm arrived ahead of the backlog: {arrived[:5]}"
+    assert arrived.count("card.read") == 14
