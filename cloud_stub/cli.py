@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("cabinet_id", metavar="ID")
     add.add_argument("--retailer", help="retailer the cabinet belongs to")
 
+    enroll = commands.add_parser("enroll-token", parents=[db],
+                                 help="print a one-time token with which `kiosk provision` registers a cabinet")
+    enroll.add_argument("--retailer", required=True, help="retailer the new cabinet will belong to")
+    enroll.add_argument("--ttl-s", type=int, default=24 * 3600, help="seconds the token stays valid (default: a day)")
+
     commands.add_parser("export", parents=[db], help="print every stored event as one JSON object a line")
     return parser
 
@@ -74,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
             return _retailer_add(args.db, args.name)
         if args.command == "cabinet":
             return _cabinet_add(args.db, args.cabinet_id, args.retailer)
+        if args.command == "enroll-token":
+            return _with_store(args.db, lambda store: store.add_enroll_token(args.retailer, args.ttl_s))
         return _export(args.db)
     except (CloudStoreError, ValueError, OSError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
@@ -107,22 +114,22 @@ async def _serve(db: Path, host: str, port: int, simulate_payments: bool) -> int
         store.close()
 
 
-def _retailer_add(db: Path, name: str) -> int:
+def _with_store(db: Path, act) -> int:
+    """Run one store action and print what it returns (a token or key: scripts capture the line)."""
     store = SqliteCloudStore(db)
     try:
-        print(store.add_retailer(name))
+        print(act(store))
     finally:
         store.close()
     return 0
+
+
+def _retailer_add(db: Path, name: str) -> int:
+    return _with_store(db, lambda store: store.add_retailer(name))
 
 
 def _cabinet_add(db: Path, cabinet_id: str, retailer: str | None) -> int:
-    store = SqliteCloudStore(db)
-    try:
-        print(store.add_cabinet(cabinet_id, retailer).hex())
-    finally:
-        store.close()
-    return 0
+    return _with_store(db, lambda store: store.add_cabinet(cabinet_id, retailer).hex())
 
 
 def _export(db: Path) -> int:

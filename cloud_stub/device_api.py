@@ -25,7 +25,7 @@ from cloud_stub.core import (
     object_fields,
     read_json,
 )
-from cloud_stub.store import TICKET_STATUSES, NotFound, StoreResult
+from cloud_stub.store import TICKET_STATUSES, CabinetExistsError, InvalidToken, NotFound, StoreResult
 from sync_client.schema import (
     HDR_CABINET,
     HDR_NONCE,
@@ -72,10 +72,31 @@ class DeviceApi:
             web.post("/v1/payments/{payment_id}/cancel", self.cancel_payment),
             web.get("/pay/{payment_id}", self.pay_page),
             web.put("/v1/snapshots/{name}", self.put_snapshot),
+            web.post("/v1/enroll", self.enroll),
         ]
         if self.simulate_payments:
             routes.append(web.post("/sim/payments/{payment_id}/pay", self.sim_pay))
         return routes
+
+    async def enroll(self, request: web.Request) -> web.Response:
+        """A new cabinet registers the key it made itself, with a one-time token from its retailer
+        (the only device request not signed: the cabinet has no registered key yet)."""
+        data = object_fields(read_json(await request.read()), {"cabinet_id": str, "key": str, "token": str})
+        try:
+            key = bytes.fromhex(data["key"])
+        except ValueError:
+            raise Refused(400, "key: expected hex") from None
+        try:
+            retailer = await self.core.db(self.store.enroll, data["token"], data["cabinet_id"], key,
+                                          now=self.core.now())
+        except InvalidToken as exc:
+            raise Refused(401, f"token: {exc}") from None
+        except CabinetExistsError as exc:
+            raise Refused(409, f"cabinet_id: {exc}") from None
+        except ValueError as exc:
+            raise Refused(400, str(exc)) from None
+        log.info("cabinet enrolled", extra={"cabinet_id": data["cabinet_id"], "retailer": retailer})
+        return web.json_response({"cabinet_id": data["cabinet_id"], "retailer": retailer}, status=201)
 
     # --- authentication -------------------------------------------------------------------
     async def authenticate(self, request: web.Request, *, claim_nonce: bool = True) -> tuple[str, float, bytes]:

@@ -45,6 +45,10 @@ class CabinetExistsError(CloudStoreError):
     """``add_cabinet`` for an id that is already registered."""
 
 
+class InvalidToken(CloudStoreError):
+    pass
+
+
 class NotFound(CloudStoreError):
     """The record asked for does not exist (for this cabinet or retailer)."""
 
@@ -69,6 +73,8 @@ class CloudStore(Protocol):
     def add_retailer(self, name: str, *, now: float | None = None) -> str: ...
     def retailer_for_token(self, token: str) -> str | None: ...
     def add_cabinet(self, cabinet_id: str, retailer: str | None = None, *, now: float | None = None) -> bytes: ...
+    def add_enroll_token(self, retailer: str, ttl_s: float, *, now: float | None = None) -> str: ...
+    def enroll(self, token: str, cabinet_id: str, key: bytes, *, now: float | None = None) -> str: ...
     def set_cabinet_key(self, cabinet_id: str, key: bytes, retailer: str | None = None,
                         *, now: float | None = None) -> None: ...
     def cabinet_key(self, cabinet_id: str) -> bytes | None: ...
@@ -120,6 +126,14 @@ CREATE TABLE IF NOT EXISTS retailers (
     name TEXT PRIMARY KEY,
     token_sha256 TEXT NOT NULL UNIQUE,   -- the token itself is shown once and never stored
     created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS enroll_tokens (
+    token_sha256 TEXT PRIMARY KEY,       -- one-time: the token is shown once and never stored
+    retailer TEXT NOT NULL REFERENCES retailers(name),
+    created_at TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    used_at TEXT,
+    cabinet_id TEXT
 );
 CREATE TABLE IF NOT EXISTS cabinets (
     id TEXT PRIMARY KEY,
@@ -297,6 +311,36 @@ class SqliteCloudStore:
         except sqlite3.IntegrityError:
             raise CabinetExistsError(f"cabinet {cabinet_id!r} is already registered") from None
         return key
+
+    def add_enroll_token(self, retailer: str, ttl_s: float, *, now: float | None = None) -> str:
+        """A one-time token with which a technician's `kiosk provision` registers a cabinet for ``retailer``."""
+        token = secrets.token_urlsafe(24)
+        at = _now(now)
+        with self._write() as conn:
+            self._check_retailer(conn, retailer)
+            conn.execute("INSERT INTO enroll_tokens (token_sha256, retailer, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                         (_token_hash(token), retailer, utc_iso(at), at + ttl_s))
+        return token
+
+    def enroll(self, token: str, cabinet_id: str, key: bytes, *, now: float | None = None) -> str:
+        """Register ``cabinet_id`` with the key it made itself, spending the token; returns the retailer.
+        InvalidToken for a wrong, used or expired token; CabinetExistsError when the id is taken."""
+        check_cabinet_id(cabinet_id)
+        if len(key) < MIN_KEY_BYTES:
+            raise ValueError(f"key: at least {MIN_KEY_BYTES} bytes")
+        at = _now(now)
+        with self._write() as conn:
+            row = conn.execute("SELECT retailer, expires_at, used_at FROM enroll_tokens WHERE token_sha256 = ?",
+                               (_token_hash(token),)).fetchone()
+            if row is None or row["used_at"] is not None or row["expires_at"] <= at:
+                raise InvalidToken("the enrollment token is wrong, already used or expired")
+            if conn.execute("SELECT 1 FROM cabinets WHERE id = ?", (cabinet_id,)).fetchone():
+                raise CabinetExistsError(f"cabinet {cabinet_id!r} is already registered")
+            conn.execute("INSERT INTO cabinets (id, key, retailer, created_at) VALUES (?, ?, ?, ?)",
+                         (cabinet_id, key.hex(), row["retailer"], utc_iso(at)))
+            conn.execute("UPDATE enroll_tokens SET used_at = ?, cabinet_id = ? WHERE token_sha256 = ?",
+                         (utc_iso(at), cabinet_id, _token_hash(token)))
+            return row["retailer"]
 
     def set_cabinet_key(self, cabinet_id: str, key: bytes, retailer: str | None = None,
                         *, now: float | None = None) -> None:

@@ -37,6 +37,15 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     _common(export)
     export.add_argument("--since", default="7 days ago", help="journal entries since (journalctl --since)")
 
+    prov = subparsers.add_parser("provision", help="register this cabinet with the cloud, write its key and "
+                                                   "configuration, run the self-test")
+    _common(prov)
+    prov.add_argument("--cloud", required=True, metavar="URL")
+    prov.add_argument("--cabinet-id", required=True, metavar="ID")
+    prov.add_argument("--enroll-token", required=True, metavar="T", help="from kiosk-cloud enroll-token")
+    prov.add_argument("--user", default="kiosk", help="the service user who owns the key (default: kiosk)")
+    prov.add_argument("--no-selftest", action="store_true", help="skip the self-test (a bench without devices)")
+
     lockboard = subparsers.add_parser("lockboard", help="the lock controller board")
     lockboard_sub = lockboard.add_subparsers(dest="lockboard_command", required=True)
     flash = lockboard_sub.add_parser("flash", help="copy the firmware with mpremote and check its version")
@@ -56,6 +65,10 @@ def dispatch(args: argparse.Namespace) -> int | None:
     if args.command == "logs":
         from firmware.technician.logs_export import main_export
         return main_export(args.path, args.config, args.data_dir, args.since)
+    if args.command == "provision":
+        from firmware.technician.provision import provision
+        return provision(args.cloud, args.cabinet_id, args.enroll_token, args.config, args.data_dir,
+                         user=args.user, selftest=not args.no_selftest)
     if args.command == "lockboard":
         from firmware.technician.lockboard_flash import flash
         return flash(args.port)

@@ -130,6 +130,14 @@ async def test_real_answers_match_the_documented_schemas(tmp_path: Path) -> None
     try:
         async with aiohttp.ClientSession() as session:
             await device("GET", "/v1/config")                                         # 404: none yet
+            enroll = store.add_enroll_token("shop-a", 3600)
+            new_cabinet = {"cabinet_id": "cab-new", "key": "ab" * 32, "token": enroll}
+            for body in (new_cabinet, new_cabinet, {**new_cabinet, "key": "zz"}):     # 201, 401 (used), 400
+                async with session.post(url + "/v1/enroll", json=body) as resp:
+                    await resp.json()
+            async with session.post(url + "/v1/enroll", json={**new_cabinet, "cabinet_id": "cab-1",
+                                                              "token": store.add_enroll_token("shop-a", 60)}) as resp:
+                await resp.json()                                                     # 409: the id is taken
             await shop("PUT", "/v1/retailer/cabinets/cab-1/config", config)
             await shop("PUT", "/v1/retailer/cabinets/cab-1/config", {**config, "currency": "euro"})   # 422
             await shop("PATCH", "/v1/retailer/cabinets/cab-1/products/BIKE-C7", {"price_cents": 119900})
