@@ -150,7 +150,8 @@ class RestockJourney:
 
     # --- the door -------------------------------------------------------------------
     def _unlock(self, reason: str, seconds: float | None = None) -> None:
-        pulse = self.lock.unlock(self.lock_config.unlock_s if seconds is None else seconds)
+        # Staff get the longest pulse the lock allows (a shopper gets unlock_s): the lock still bounds it.
+        pulse = self.lock.unlock(self.lock_config.max_unlock_s if seconds is None else seconds)
         with self.outbox.transaction() as tx:
             tx.append("door.unlocked", {"reason": reason, "seconds": pulse, "who": self.who})
         self.counts = {sku: self.catalog.stock(sku) for sku in self.catalog.products
