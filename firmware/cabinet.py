@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from firmware.catalog import Catalog, product_from_cloud
-from firmware.cloud_config import MEDIA_DIR, ads_due
+from firmware.cloud_config import MEDIA_DIR, ads_due, playable_ads
 from firmware.config import Config
 from firmware.devices import Devices
 from firmware.door_alarms import DoorAlarms
@@ -64,6 +64,7 @@ class Cabinet:
     overlay: str | None = None                 # "help": a screen over the journey, left with "back"
     colour: str | None = None                  # the shopper's colour choice on the product screen
     cloud: CabinetConfig | None = None         # the configuration from the cloud in force, if any yet
+    _ads: tuple = ()                           # its ads with their media resolved (playable_ads)
     sync_status: Callable[[], SyncView] = SyncView   # the uploader's view of things, for the service menu
     restart: Callable[[], None] = lambda: None  # the service menu's restart: stop; systemd starts us again
     on_snapshot: Callable[[], None] = lambda: None   # a new photo to upload
@@ -139,6 +140,7 @@ class Cabinet:
     def apply_cloud_config(self, config: CabinetConfig) -> None:
         """A configuration the cloud sent (or the cached one at boot): products, ads, access, orders."""
         self.cloud = config
+        self._ads = playable_ads(config)
         if config.products:
             self.catalog.replace_products([product_from_cloud(p, str(MEDIA_DIR)) for p in config.products])
         log.info("configuration in force", extra={"version": config.version, "products": len(config.products),
@@ -227,7 +229,7 @@ class Cabinet:
         return ViewState(
             language=self.language, cabinet_id=cabinet.id, online=self.is_online(), products=products,
             product=current, payment_methods=self.payment_methods(),
-            ads=ads_due(self.cloud, datetime.datetime.now()),
+            ads=ads_due(self._ads, datetime.datetime.now()),
             store_url=f"{store.rstrip('/')}/p/{current.sku}?cabinet={cabinet.id}" if current else "",
             selected_colour=self.colour, support_phone=cabinet.support_phone, support_url=cabinet.support_url,
             **journey)

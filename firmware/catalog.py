@@ -36,14 +36,18 @@ class Product:
     online_only: bool = False
 
 
-def product_from_toml(p: ProductSection) -> Product:
-    specs = tuple((label, value) for label, value in (
+def toml_specs(p: ProductSection) -> tuple[tuple[str, str], ...]:
+    """The specs a TOML product gives, as (label key, shown value), the unset ones left out."""
+    return tuple((label, value) for label, value in (
         ("range", f"{p.range_km} km" if p.range_km else ""),
         ("top_speed", f"{p.top_speed_kmh} km/h" if p.top_speed_kmh else ""),
         ("battery", f"{p.battery_wh} Wh" if p.battery_wh else ""),
         ("weight", f"{p.weight_kg:g} kg" if p.weight_kg else ""),
     ) if value)
-    return Product(p.sku, p.name, p.price_cents, p.summary, p.colour, specs)
+
+
+def product_from_toml(p: ProductSection) -> Product:
+    return Product(p.sku, p.name, p.price_cents, p.summary, p.colour, toml_specs(p))
 
 
 def _colour_option(text: str) -> tuple[str, str]:

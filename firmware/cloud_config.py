@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from firmware.catalog import toml_specs
 from firmware.config import Config
 from kiosk_ui.view import AdView
 from sync_client.cabinet_config import Ad, CabinetConfig, hash_secret
@@ -38,18 +39,22 @@ def ad_is_due(ad: Ad, now: dt.datetime) -> bool:
     return False
 
 
-def ads_due(config: CabinetConfig | None, now: dt.datetime) -> tuple[AdView, ...]:
-    """The ads to play now, with local files only: remote media are not fetched by this release."""
-    if config is None:
-        return ()
-    due = []
-    for ad in config.ads:
-        if "://" in ad.url or not ad_is_due(ad, now):
+def playable_ads(config: CabinetConfig | None) -> tuple[tuple[Ad, AdView], ...]:
+    """The configuration's ads whose media are here, resolved once when it is applied: remote media are
+    not fetched by this release, and a redraw must not touch the disk."""
+    playable = []
+    for ad in config.ads if config else ():
+        if "://" in ad.url:
             continue
         path = Path(ad.url) if ad.url.startswith("/") else MEDIA_DIR / ad.url
         if path.is_file():
-            due.append(AdView(ad.id, ad.kind, str(path), ad.duration_s))
-    return tuple(due)
+            playable.append((ad, AdView(ad.id, ad.kind, str(path), ad.duration_s)))
+    return tuple(playable)
+
+
+def ads_due(playable: tuple[tuple[Ad, AdView], ...], now: dt.datetime) -> tuple[AdView, ...]:
+    """The ads to play now: those inside one of their schedule windows."""
+    return tuple(view for ad, view in playable if ad_is_due(ad, now))
 
 
 def sim_document(config: Config) -> dict:
@@ -57,11 +62,7 @@ def sim_document(config: Config) -> dict:
     the demo PIN and staff card, scan-to-pay on."""
     products = []
     for p in config.products:
-        specs = {label: value for label, value in (
-            ("range", f"{p.range_km} km" if p.range_km else ""),
-            ("top_speed", f"{p.top_speed_kmh} km/h" if p.top_speed_kmh else ""),
-            ("battery", f"{p.battery_wh} Wh" if p.battery_wh else ""),
-            ("weight", f"{p.weight_kg:g} kg" if p.weight_kg else "")) if value}
+        specs = dict(toml_specs(p))
         products.append({"sku": p.sku, "name": p.name, "price_cents": p.price_cents, "summary": p.summary,
                          "materials": ["aluminium frame", "recycled rubber grips"],
                          "design_notes": "Designed to fold or lock in seconds; lights built into the frame.",

@@ -27,9 +27,13 @@ class ScanToPayTerminal(PaymentTerminal):
         self.client = client
         self.poll_s = poll_s
         self.timeout_s = timeout_s
-        self.qr_text: str | None = None          # what the checkout screen shows while a payment waits
         self._payment: RemotePayment | None = None
         self._cancel = asyncio.Event()
+
+    @property
+    def qr_text(self) -> str | None:
+        """What the checkout screen shows while a payment waits."""
+        return self._payment.qr_text if self._payment else None
 
     @property
     def pending_payment_id(self) -> str | None:
@@ -42,7 +46,7 @@ class ScanToPayTerminal(PaymentTerminal):
     async def authorize(self, amount_cents: int, currency: str, on_status: StatusCallback | None = None,
                         reference: str | None = None) -> PaymentResult:
         def result(outcome: PaymentOutcome, message: str = "") -> PaymentResult:
-            self.qr_text, self._payment = None, None
+            self._payment = None
             return PaymentResult(outcome, amount_cents, currency, self.method, receipt_no=payment_id,
                                  message=message)
 
@@ -52,7 +56,7 @@ class ScanToPayTerminal(PaymentTerminal):
             payment = await self.client.create(reference or f"qr-{time.time_ns()}", amount_cents, currency)
         except (CloudUnavailable, CloudRefused) as exc:
             raise DeviceFault(self.name, f"cannot create the payment: {exc}") from exc
-        payment_id, self._payment, self.qr_text = payment.payment_id, payment, payment.qr_text
+        payment_id, self._payment = payment.payment_id, payment
         if on_status:
             on_status(STATUS_SCAN_TO_PAY)
         deadline = time.monotonic() + self.timeout_s
