@@ -29,10 +29,6 @@ class ServeLimits:
         if self.max_connections < 1 or self.backlog < 1:
             raise ValueError("max_connections and backlog: expected at least 1")
 
-    def runner_options(self) -> dict[str, float]:
-        """The aiohttp request-handler options that carry these limits."""
-        return {"keepalive_timeout": self.header_timeout_s, "lingering_time": self.linger_s}
-
 
 _BUSY_BODY = b'{"error": "connections: too many open; retry in a second"}'
 BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"

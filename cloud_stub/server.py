@@ -22,7 +22,8 @@ async def start_cloud(store: CloudStore, host: str = "127.0.0.1", port: int = 0,
     """
     # access_log=None: the app logs one line per ingest with what it stored; aiohttp's line would repeat it.
     runner = web.AppRunner(create_app(store, now=now, simulate_payments=simulate_payments, limits=limits),
-                           access_log=None, **limits.runner_options())
+                           access_log=None, keepalive_timeout=limits.header_timeout_s,
+                           lingering_time=limits.linger_s)
     await runner.setup()
     site = GatedSite(runner, host, port, limits)
     try:
