@@ -38,6 +38,7 @@ class RetailerApi:
             web.get(base + "/repair-tickets", self.repair_tickets),
             web.patch("/v1/retailer/repair-tickets/{ticket_id}", self.patch_ticket),
             web.get(base + "/alarms", self.alarms),
+            web.get(base + "/event-conflicts", self.event_conflicts),
             web.get(base + "/snapshots", self.snapshots),
             web.get(base + "/snapshots/{name}", self.snapshot),
             web.get(base + "/config", self.get_config),
@@ -130,6 +131,11 @@ class RetailerApi:
         events = await self.core.db(self.store.events_of, cabinet_id, ("alarm",), limit=100)
         return web.json_response({"alarms": [{**e["payload"], "at": e["wall_time"], "seq": e["seq"]}
                                              for e in reversed(events)]})
+
+    async def event_conflicts(self, request: web.Request) -> web.Response:
+        """Events the cabinet sent again under a stored id with other content (refused with 409)."""
+        cabinet_id = await self.own_cabinet(request)
+        return web.json_response({"conflicts": await self.core.db(self.store.event_conflicts, cabinet_id)})
 
     async def snapshots(self, request: web.Request) -> web.Response:
         """Door snapshots, newest first; page with ``before`` (the last name of the previous page)."""
