@@ -150,12 +150,12 @@ def validate_payload(event_type: str, payload: Any, where: str = "payload") -> N
         if key not in payload:
             raise SchemaError(f"{where}.{key}: required for {event_type}")
         _check(payload[key], expected, f"{where}.{key}")
-    _check_bounds(payload, where, 0)
     for key, value in payload.items():
         if key in AMOUNT_FIELDS and type(value) is int:
             _in_range(value, 1, MAX_AMOUNT_CENTS, f"{where}.{key}", "the cap")
         elif key in DURATION_FIELDS and type(value) in (int, float):
             _in_range(value, 0, MAX_DURATION_S, f"{where}.{key}", "the longest duration")
+    _check_bounds(payload, where, 0)
 
 
 def _check_bounds(value: Any, where: str, depth: int) -> None:
@@ -202,7 +202,7 @@ def _shown(value: Any) -> str:
     """A number for a message: whole numbers without '.0', a huge one cut short."""
     if isinstance(value, int) and abs(value) >= 10**24:      # str() of a huge int is slow, then refused
         return f"a {value.bit_length()}-bit integer"
-    text = str(int(value)) if isinstance(value, float) and value.is_integer() else repr(value)
+    text = str(int(value)) if isinstance(value, float) and value.is_integer() and abs(value) < 1e15 else repr(value)
     return text if len(text) <= 24 else f"{text[:10]}…({len(text)} digits)"
 
 
