@@ -9,6 +9,7 @@ from aiohttp import web
 
 from cloud_stub.core import MAX_BODY_BYTES, Core, refusals
 from cloud_stub.device_api import DeviceApi
+from cloud_stub.limits import ServeLimits
 from cloud_stub.retailer_api import RetailerApi
 from cloud_stub.store import CloudStore
 
@@ -16,14 +17,15 @@ __all__ = ["MAX_BODY_BYTES", "create_app"]
 
 
 def create_app(store: CloudStore, *, now: Callable[[], float] = time.time,
-               simulate_payments: bool = False) -> web.Application:
+               simulate_payments: bool = False, limits: ServeLimits = ServeLimits()) -> web.Application:
     """The cloud application on ``store``; ``now`` is the clock for signature windows and receipt times.
-    ``simulate_payments`` adds the payment-provider simulator route (tests, `kiosk run --sim`).
+    ``simulate_payments`` adds the payment-provider simulator route (tests, `kiosk run --sim`);
+    ``limits`` bounds how long a body may take to arrive.
 
     The caller owns ``store`` and closes it after the app has been cleaned up.
     """
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[refusals])
-    core = Core(store, now)
+    core = Core(store, now, limits)
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "events": await core.db(store.count_events)})

@@ -14,9 +14,11 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from cloud_stub.limits import ServeLimits
 from cloud_stub.store import CloudStore, Conflict, NotFound
 
-MAX_BODY_BYTES = 8 * 1024 * 1024
+MAX_BODY_BYTES = 8 * 1024 * 1024        # a batch of events; the largest body any route takes
+SMALL_BODY_BYTES = 1024 * 1024          # every other JSON body (a configuration, a command, a payment)
 # Who made the request, once authenticated ("cabinet cab-1", "retailer shop-a"): for the refusal log.
 CALLER = web.RequestKey("caller", str)
 
@@ -36,9 +38,10 @@ class Refused(Exception):
 class Core:
     """What every handler shares: the store (on its own worker thread) and the clock."""
 
-    def __init__(self, store: CloudStore, now: Callable[[], float]) -> None:
+    def __init__(self, store: CloudStore, now: Callable[[], float], limits: ServeLimits) -> None:
         self.store = store
         self.now = now
+        self.limits = limits
         # The store runs on one dedicated worker thread: SQLite has a single writer anyway, so one
         # thread means no lock contention or SQLITE_BUSY among requests, while the event loop keeps
         # serving other cabinets during each commit's fsync (synchronous=FULL; slow on SD cards).
@@ -46,6 +49,24 @@ class Core:
 
     async def db(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    async def read_body(self, request: web.Request, max_bytes: int = SMALL_BODY_BYTES, hint: str = "") -> bytes:
+        """The body, bounded by its declared length and read within the body timeout.
+
+        Only a body with a Content-Length is taken (411 for a chunked one), and one declared longer than
+        ``max_bytes`` is refused before a byte of it is read (413). HTTP framing reads exactly the
+        declared length; whatever a client sends beyond it is parsed as its next request.
+        """
+        if "Transfer-Encoding" in request.headers:
+            raise Refused(411, "Content-Length: required (a body without a declared length is not accepted)")
+        declared = request.content_length or 0
+        if declared > max_bytes:
+            raise Refused(413, f"body: {declared} bytes, over the {max_bytes} byte limit here{hint}")
+        try:
+            async with asyncio.timeout(self.limits.body_timeout_s):
+                return await request.read()
+        except TimeoutError:
+            raise Refused(408, f"body: not received within {self.limits.body_timeout_s:g} s") from None
 
     async def close(self, _app: web.Application) -> None:
         # Runs after the server stopped taking requests, so the worker is idle and this returns at once.
@@ -95,6 +116,11 @@ def object_fields(data: Any, required: dict[str, type], optional: dict[str, type
         value = data[name]
         if isinstance(value, bool) and expected is not bool or not isinstance(value, expected):
             raise Refused(400, f"{name}: expected {_TYPE_NAMES[expected]}, got {json_type(value)}")
+        if isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("utf-8")       # what SQLite stores: a lone surrogate from a \ud800 escape is not
+            except UnicodeEncodeError:
+                raise Refused(400, f"{name}: not valid Unicode (a lone surrogate)") from None
     return data
 
 

@@ -1,8 +1,11 @@
 """The device API: what cabinets call, each request signed with the cabinet's own key.
 
-Every route authenticates the signature, the timestamp window and the nonce before it
-reads anything; a cabinet acts only as itself (403 for another cabinet's batch, command
-or payment). The payment-provider simulator route exists only when asked for.
+Every route authenticates the signed headers (the cabinet, the timestamp window, the signature
+over the body's declared hash, the nonce) before it reads a byte of the body, then reads the
+body within its declared length and the route's maximum and checks it against the signed hash.
+An unknown cabinet and a bad signature get the same 401 by the same path. A cabinet acts only
+as itself (403 for another cabinet's batch, command or payment). The payment-provider simulator
+route exists only when asked for.
 """
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ import hashlib
 import html
 import logging
 import re
+import secrets
+from collections.abc import Mapping
 from typing import Any
 
 import simplejpeg  # type: ignore[import-untyped]
@@ -19,27 +24,34 @@ from aiohttp import web
 from cloud_stub.core import (
     CALLER,
     MAX_BODY_BYTES,
+    SMALL_BODY_BYTES,
     Core,
     Refused,
     json_type,
     object_fields,
     read_json,
 )
+from cloud_stub.jpeg_header import JpegHeaderError, check_frame, read_jpeg_header
 from cloud_stub.store import TICKET_STATUSES, CabinetExistsError, InvalidToken, NotFound, StoreResult
 from sync_client.schema import (
     HDR_CABINET,
+    HDR_CONTENT_SHA256,
     HDR_NONCE,
     HDR_SIGNATURE,
     HDR_TIMESTAMP,
+    MAX_AMOUNT_CENTS,
     SIGNATURE_WINDOW_S,
+    SIGNED_HEADERS,
     Event,
     SchemaError,
+    SnapshotNameError,
+    body_matches,
     dumps,
     event_from_json,
+    parse_snapshot_name,
     utc_iso,
     verify_signature,
 )
-from sync_client.snapshots import SnapshotNameError, parse_snapshot_name
 
 # A request is accepted while its timestamp is within the window either side of server time, so a
 # nonce can be replayed for up to two windows after we first saw it: remember it that long.
@@ -47,9 +59,13 @@ NONCE_KEEP_S = 2 * SIGNATURE_WINDOW_S
 MAX_NONCE_CHARS = 128
 PAYMENT_TTL_S = 300
 CURRENCY_RE = re.compile(r"[A-Z]{3}")
-MAX_AMOUNT_CENTS = 10_000_000
 MAX_SNAPSHOT_BYTES = 200 * 1024          # a thumbnail; the cabinet keeps the full picture
 MAX_TICKET_ID_CHARS = 64
+# An unknown cabinet's request is checked against this key, so that it takes the same path and time as
+# a known cabinet's bad signature and gets the same answer: nobody learns which cabinet ids exist.
+_UNKNOWN_CABINET_KEY = secrets.token_bytes(32)
+BAD_SIGNATURE = (f"{HDR_SIGNATURE}: not valid (an unknown cabinet, a wrong key, or the path, timestamp, nonce or "
+                 "body hash differ from what was signed)")
 
 log = logging.getLogger("cloud_stub")
 
@@ -59,6 +75,7 @@ class DeviceApi:
         self.core = core
         self.store = core.store
         self.simulate_payments = simulate_payments
+        self._decoding = asyncio.Lock()
 
     def routes(self) -> list[web.RouteDef]:
         routes = [
@@ -81,7 +98,8 @@ class DeviceApi:
     async def enroll(self, request: web.Request) -> web.Response:
         """A new cabinet registers the key it made itself, with a one-time token from its retailer
         (the only device request not signed: the cabinet has no registered key yet)."""
-        data = object_fields(read_json(await request.read()), {"cabinet_id": str, "key": str, "token": str})
+        data = object_fields(read_json(await self.core.read_body(request)), {"cabinet_id": str, "key": str,
+                                                                              "token": str})
         try:
             key = bytes.fromhex(data["key"])
         except ValueError:
@@ -99,17 +117,14 @@ class DeviceApi:
         return web.json_response({"cabinet_id": data["cabinet_id"], "retailer": retailer}, status=201)
 
     # --- authentication -------------------------------------------------------------------
-    async def authenticate(self, request: web.Request, *, claim_nonce: bool = True) -> tuple[str, float, bytes]:
-        """Check the signature headers; return the cabinet, the server time used and the raw body.
-        With ``claim_nonce=False`` the caller claims the nonce itself with ``_claim`` before it stores anything."""
+    async def authenticate(self, request: web.Request, max_bytes: int = SMALL_BODY_BYTES,
+                           hint: str = "") -> tuple[str, float, bytes]:
+        """Check the signed headers and claim the nonce, then read the body (at most ``max_bytes``; ``hint``
+        ends the 413) and check it against its signed hash. Returns the cabinet, the server time and the body."""
         headers = request.headers
-        for name in (HDR_CABINET, HDR_TIMESTAMP, HDR_NONCE, HDR_SIGNATURE):
+        for name in SIGNED_HEADERS:
             if not headers.get(name):
                 raise Refused(401, f"{name}: header missing")
-        cabinet_id = headers[HDR_CABINET]
-        key = await self.core.db(self.store.cabinet_key, cabinet_id)
-        if key is None:
-            raise Refused(401, f"{HDR_CABINET}: unknown cabinet {cabinet_id!r}")
         try:
             timestamp = int(headers[HDR_TIMESTAMP])
         except ValueError:
@@ -118,34 +133,33 @@ class DeviceApi:
         if abs(now - timestamp) > SIGNATURE_WINDOW_S:
             raise Refused(401, f"{HDR_TIMESTAMP}: {abs(now - timestamp):.0f} s from server time, outside the "
                                f"{SIGNATURE_WINDOW_S} s signature window (check the cabinet's clock)")
-        nonce = headers[HDR_NONCE]
-        if len(nonce) > MAX_NONCE_CHARS:
+        if len(headers[HDR_NONCE]) > MAX_NONCE_CHARS:
             raise Refused(401, f"{HDR_NONCE}: longer than {MAX_NONCE_CHARS} characters")
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            raise Refused(413, f"body: larger than the {MAX_BODY_BYTES} byte limit; send smaller batches") from None
-        if not verify_signature(key, headers, request.method, request.path, body):
-            raise Refused(401, f"{HDR_SIGNATURE}: does not match the request (wrong key, or the body, path, "
-                               "timestamp or nonce differ from what was signed)")
+        cabinet_id = headers[HDR_CABINET]
+        await self.core.db(self._admit, cabinet_id, headers, request.method, request.path, now)
         request[CALLER] = f"cabinet {cabinet_id}"
-        if claim_nonce:
-            await self.core.db(self._claim, cabinet_id, nonce, now)
+        body = await self.core.read_body(request, max_bytes, hint)
+        if not body_matches(headers, body):
+            raise Refused(401, f"{HDR_CONTENT_SHA256}: does not match the body that arrived")
         return cabinet_id, now, body
 
-    def _claim(self, cabinet_id: str, nonce: str, now: float) -> None:
-        """Record the request's nonce (on the store's thread); Refused(401) if the cabinet used it before."""
-        if not self.store.remember_nonce(cabinet_id, nonce, keep_s=NONCE_KEEP_S, now=now):
+    def _admit(self, cabinet_id: str, headers: Mapping[str, str], method: str, path: str, now: float) -> None:
+        """On the store's thread: the signature, then the nonce, claimed once the headers are authentic."""
+        key = self.store.cabinet_key(cabinet_id)
+        valid = verify_signature(key or _UNKNOWN_CABINET_KEY, headers, method, path)
+        if key is None or not valid:
+            raise Refused(401, BAD_SIGNATURE)
+        if not self.store.remember_nonce(cabinet_id, headers[HDR_NONCE], keep_s=NONCE_KEEP_S, now=now):
             raise Refused(401, f"{HDR_NONCE}: already used; sign each request with a new nonce")
 
     # --- events -----------------------------------------------------------------------------
     async def ingest(self, request: web.Request) -> web.Response:
-        # The nonce is claimed in the same trip to the store thread as the events: one hop less per batch.
-        signer, now, body = await self.authenticate(request, claim_nonce=False)
+        signer, now, body = await self.authenticate(request, MAX_BODY_BYTES, "; send smaller batches")
         raw_events = parse_batch(body, signer)
-        events, rejected = validate_events(raw_events)
-        result = await self.core.db(self._claim_and_store, signer, request.headers[HDR_NONCE],
-                                    [event for _, event in events], now)
+        events, rejected = validate_events(raw_events, now)
+        result = await self.core.db(self.store.store_events, signer, [event for _, event in events], now=now)
+        if result.changed:
+            raise Refused(409, changed_refusal(events, result.changed))
         for index, event in events:
             if event.id in result.conflicts:
                 rejected.append({"id": event.id, "index": index, "reason": "id: already stored for another cabinet"})
@@ -154,23 +168,18 @@ class DeviceApi:
                  signer, len(raw_events), result.stored, len(result.acked), len(rejected))
         return web.json_response({"acked": result.acked, "rejected": rejected})
 
-    def _claim_and_store(self, signer: str, nonce: str, events: list[Event], now: float) -> StoreResult:
-        self._claim(signer, nonce, now)
-        return self.store.store_events(signer, events, now=now)
-
     # --- snapshots --------------------------------------------------------------------------
     async def put_snapshot(self, request: web.Request) -> web.Response:
         """Store a door snapshot's thumbnail once per (cabinet, name); the name is in the signed path."""
-        cabinet_id, now, body = await self.authenticate(request)
+        cabinet_id, now, body = await self.authenticate(request, MAX_SNAPSHOT_BYTES, " (send a thumbnail)")
         name = request.match_info["name"]
         try:
             taken_at = utc_iso(parse_snapshot_name(name).taken_at)
         except SnapshotNameError as exc:
             raise Refused(400, str(exc)) from None
-        if len(body) > MAX_SNAPSHOT_BYTES:
-            raise Refused(413, f"body: {len(body)} bytes; a snapshot may be at most {MAX_SNAPSHOT_BYTES} bytes "
-                               "(send a thumbnail)")
-        await asyncio.to_thread(check_jpeg, body)       # a full decode: a few ms, off the event loop
+        check_jpeg_header(body)
+        async with self._decoding:      # one decode at a time: its memory is bounded by the checked frame
+            await asyncio.to_thread(decode_jpeg, body)      # a few ms, off the event loop
         created = await self.core.db(self.store.put_snapshot, cabinet_id, name, taken_at, body, now=now)
         log.info("snapshot cabinet=%s name=%s bytes=%d stored=%s", cabinet_id, name, len(body), created)
         return web.json_response({"name": name, "taken_at": taken_at, "bytes": len(body), "stored": created},
@@ -304,10 +313,20 @@ def parse_batch(body: bytes, signer: str) -> list[Any]:
     return data["events"]
 
 
-def check_jpeg(data: bytes) -> None:
-    """Refused(415) unless ``data`` is a JPEG that decodes whole."""
-    if not data.startswith(b"\xff\xd8"):
-        raise Refused(415, "body: not a JPEG (does not start with FF D8)")
+def check_jpeg_header(data: bytes) -> None:
+    """Refused unless ``data`` has a readable JPEG frame header (415) of bounded size (413), before any decoding."""
+    try:
+        header = read_jpeg_header(data)
+    except JpegHeaderError as exc:
+        raise Refused(415, f"body: {exc}") from None
+    try:
+        check_frame(header)
+    except JpegHeaderError as exc:
+        raise Refused(413, f"body: {exc}") from None
+
+
+def decode_jpeg(data: bytes) -> None:
+    """Refused(415) unless the JPEG (its header already checked) decodes whole."""
     try:
         simplejpeg.decode_jpeg(data)
     except ValueError as exc:
@@ -327,13 +346,15 @@ def check_ticket(event: Event) -> None:
             raise SchemaError(f"payload.{key}: expected str or null, got {json_type(p[key])}")
 
 
-def validate_events(raw_events: list[Any]) -> tuple[list[tuple[int, Event]], list[dict[str, Any]]]:
-    """Split a batch into (index, event) pairs that can be stored and rejection entries for the rest."""
+def validate_events(raw_events: list[Any], now: float
+                    ) -> tuple[list[tuple[int, Event]], list[dict[str, Any]]]:
+    """Split a batch into (index, event) pairs that can be stored and rejection entries for the rest
+    (the reason names the field, as the shared schema does on the cabinet when it appends)."""
     events: list[tuple[int, Event]] = []
     rejected: list[dict[str, Any]] = []
     for index, raw in enumerate(raw_events):
         try:
-            event = event_from_json(raw)
+            event = event_from_json(raw, now=now)
             if event.type == "repair.ticket":
                 check_ticket(event)
         except SchemaError as exc:
@@ -342,3 +363,11 @@ def validate_events(raw_events: list[Any]) -> tuple[list[tuple[int, Event]], lis
         else:
             events.append((index, event))
     return events, rejected
+
+
+def changed_refusal(events: list[tuple[int, Event]], changed: Mapping[str, list[str]]) -> str:
+    """The 409 for a batch with events whose ids are stored with other content, naming the first."""
+    index, event = next((i, e) for i, e in events if e.id in changed)
+    more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
+    return (f"events[{index}].id: {event.id} is already stored with other content ({', '.join(changed[event.id])} "
+            f"differ){more}; nothing of the batch is stored and the conflict is recorded for the retailer")

@@ -38,6 +38,7 @@ class RetailerApi:
             web.get(base + "/repair-tickets", self.repair_tickets),
             web.patch("/v1/retailer/repair-tickets/{ticket_id}", self.patch_ticket),
             web.get(base + "/alarms", self.alarms),
+            web.get(base + "/event-conflicts", self.event_conflicts),
             web.get(base + "/snapshots", self.snapshots),
             web.get(base + "/snapshots/{name}", self.snapshot),
             web.get(base + "/config", self.get_config),
@@ -110,7 +111,7 @@ class RetailerApi:
     async def patch_ticket(self, request: web.Request) -> web.Response:
         """The retailer collected the vehicle from the cabinet, or returned it to its owner (forward only)."""
         retailer = await self.retailer(request)
-        data = object_fields(read_json(await request.read()), {"status": str}, {"cabinet_id": str})
+        data = object_fields(read_json(await self.core.read_body(request)), {"status": str}, {"cabinet_id": str})
         if data["status"] not in TICKET_STATUSES[1:]:
             raise Refused(400, f"status: expected {' or '.join(TICKET_STATUSES[1:])}, got {data['status'][:40]!r}")
         ticket_id = request.match_info["ticket_id"]
@@ -130,6 +131,11 @@ class RetailerApi:
         events = await self.core.db(self.store.events_of, cabinet_id, ("alarm",), limit=100)
         return web.json_response({"alarms": [{**e["payload"], "at": e["wall_time"], "seq": e["seq"]}
                                              for e in reversed(events)]})
+
+    async def event_conflicts(self, request: web.Request) -> web.Response:
+        """Events the cabinet sent again under a stored id with other content (refused with 409)."""
+        cabinet_id = await self.own_cabinet(request)
+        return web.json_response({"conflicts": await self.core.db(self.store.event_conflicts, cabinet_id)})
 
     async def snapshots(self, request: web.Request) -> web.Response:
         """Door snapshots, newest first; page with ``before`` (the last name of the previous page)."""
@@ -162,7 +168,7 @@ class RetailerApi:
 
     async def put_config(self, request: web.Request) -> web.Response:
         cabinet_id = await self.own_cabinet(request)
-        document = read_json(await request.read())
+        document = read_json(await self.core.read_body(request))
         if not isinstance(document, dict):
             raise Refused(400, "body: expected a configuration object")
         unknown = sorted(set(document) - set(EDITABLE) - {"version"})
@@ -182,7 +188,7 @@ class RetailerApi:
 
     async def patch_product(self, request: web.Request) -> web.Response:
         cabinet_id = await self.own_cabinet(request)
-        changes = object_fields(read_json(await request.read()), {},
+        changes = object_fields(read_json(await self.core.read_body(request)), {},
                                 {"price_cents": int, "name": str, "summary": str, "online_only": bool})
         found = await self.core.db(self.store.config, cabinet_id)
         sku = request.match_info["sku"]
@@ -194,7 +200,7 @@ class RetailerApi:
 
     # --- orders and commands ----------------------------------------------------------------------
     async def add_order(self, request: web.Request) -> web.Response:
-        data = object_fields(read_json(await request.read()), {"cabinet_id": str, "sku": str}, {"expires_in_s": int})
+        data = object_fields(read_json(await self.core.read_body(request)), {"cabinet_id": str, "sku": str}, {"expires_in_s": int})
         cabinet_id = await self.own_cabinet(request, data["cabinet_id"])
         found = await self.core.db(self.store.config, cabinet_id)
         if found is None or not any(p.get("sku") == data["sku"] for p in found[1].get("products", [])):
@@ -213,7 +219,7 @@ class RetailerApi:
 
     async def add_command(self, request: web.Request) -> web.Response:
         cabinet_id = await self.own_cabinet(request)
-        data = object_fields(read_json(await request.read()), {"kind": str}, {"args": dict})
+        data = object_fields(read_json(await self.core.read_body(request)), {"kind": str}, {"args": dict})
         args = data.get("args", {})
         try:
             validate_command(data["kind"], args)

@@ -7,21 +7,25 @@ from collections.abc import Callable
 from aiohttp import web
 
 from cloud_stub.app import create_app
+from cloud_stub.limits import GatedSite, ServeLimits
 from cloud_stub.store import CloudStore
 
 
 async def start_cloud(store: CloudStore, host: str = "127.0.0.1", port: int = 0,
-                      *, now: Callable[[], float] = time.time,
-                      simulate_payments: bool = False) -> tuple[web.AppRunner, str]:
+                      *, now: Callable[[], float] = time.time, simulate_payments: bool = False,
+                      limits: ServeLimits = ServeLimits()) -> tuple[web.AppRunner, str]:
     """Serve the cloud on host:port (0 picks a free port); return the runner and the base URL.
-    ``simulate_payments`` adds POST /sim/payments/{id}/pay (the shopper paying on the phone).
+    ``simulate_payments`` adds POST /sim/payments/{id}/pay (the shopper paying on the phone);
+    ``limits`` are the timeouts and the connection bound.
 
     Stop it with ``await runner.cleanup()``; the store stays open and is the caller's to close.
     """
     # access_log=None: the app logs one line per ingest with what it stored; aiohttp's line would repeat it.
-    runner = web.AppRunner(create_app(store, now=now, simulate_payments=simulate_payments), access_log=None)
+    runner = web.AppRunner(create_app(store, now=now, simulate_payments=simulate_payments, limits=limits),
+                           access_log=None, keepalive_timeout=limits.header_timeout_s,
+                           lingering_time=limits.linger_s)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = GatedSite(runner, host, port, limits)
     try:
         await site.start()
     except BaseException:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 import re
 import secrets
 import sqlite3
@@ -20,18 +22,22 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from sync_client.schema import Event, dumps, utc_iso
 
 KEY_BYTES = 32
-MIN_KEY_BYTES = 16
+MIN_KEY_BYTES = 32
+# 32 random bytes hold about 30 different values (fewer than 20 is a chance below 1e-12); a key with
+# fewer was typed, patterned or left at zero.
+MIN_DISTINCT_KEY_BYTES = 20
 # Cabinet ids travel in an HTTP header and in file names on the cabinet: keep them plain.
 CABINET_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 RETAILER_RE = re.compile(r"[A-Za-z0-9._ -]{1,64}")
 _EXPORT_PAGE = 500
+log = logging.getLogger("cloud_stub")
 # A repair ticket's life, in order: the cabinet reports the drop-off, the retailer collects the vehicle
 # from the cabinet, then returns it to its owner. A status only ever moves forward.
 TICKET_STATUSES = ("dropped_off", "collected", "returned")
@@ -49,6 +55,10 @@ class InvalidToken(CloudStoreError):
     pass
 
 
+class WeakKey(ValueError):
+    """A cabinet key too short or too regular to be a random one."""
+
+
 class NotFound(CloudStoreError):
     """The record asked for does not exist (for this cabinet or retailer)."""
 
@@ -63,6 +73,9 @@ class StoreResult:
     acked: list[str]       # ids now held for this cabinet: newly stored and already stored alike
     stored: int            # how many of the acked ids were new
     conflicts: list[str]   # ids already held for a *different* cabinet: not stored, not acked
+    # ids this cabinet already sent with other content -> the fields that differ. When any, nothing of the
+    # batch is stored (acked and stored are empty) and each is recorded in event_conflicts.
+    changed: dict[str, list[str]] = field(default_factory=dict)
 
 
 class CloudStore(Protocol):
@@ -84,6 +97,7 @@ class CloudStore(Protocol):
     def store_events(self, cabinet_id: str, events: Sequence[Event], *, now: float | None = None) -> StoreResult: ...
     def remember_nonce(self, cabinet_id: str, nonce: str, *, keep_s: float, now: float | None = None) -> bool: ...
     def events_of(self, cabinet_id: str, types: Sequence[str], *, limit: int = 1000) -> list[dict[str, Any]]: ...
+    def event_conflicts(self, cabinet_id: str) -> list[dict[str, Any]]: ...
     def export_events(self) -> Iterator[dict[str, Any]]: ...
     def count_events(self) -> int: ...
     # configuration and pickup orders (an order change bumps the configuration's version)
@@ -114,6 +128,20 @@ class CloudStore(Protocol):
     def snapshots_of(self, cabinet_id: str, *, limit: int = 100, before: str | None = None) -> list[dict[str, Any]]: ...
     def snapshot(self, cabinet_id: str, name: str) -> bytes | None: ...
     def close(self) -> None: ...
+
+
+def check_key(key: bytes) -> None:
+    """WeakKey unless ``key`` looks like the random key it must be: long enough and not one byte repeated
+    or a short pattern (an all-zero key from a blank key file, a typed password)."""
+    if len(key) < MIN_KEY_BYTES:
+        raise WeakKey(f"key: {len(key)} bytes; a cabinet key is at least {MIN_KEY_BYTES} random bytes "
+                      f"({2 * MIN_KEY_BYTES} hex digits)")
+    distinct = len(set(key))
+    if distinct == 1:
+        raise WeakKey(f"key: every byte is {key[0]:02x}; a cabinet key must be random")
+    if distinct < MIN_DISTINCT_KEY_BYTES:
+        raise WeakKey(f"key: only {distinct} different byte values in {len(key)} bytes (a random key has about "
+                      f"{len(key) - len(key) ** 2 // 512}); it is too regular to be a random key")
 
 
 def check_cabinet_id(cabinet_id: str) -> None:
@@ -155,6 +183,19 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_by_cabinet_seq ON events(cabinet_id, seq, id);
 CREATE INDEX IF NOT EXISTS events_by_cabinet_type ON events(cabinet_id, type, seq);
+-- The same event id sent again by its cabinet with other content: refused, and kept here for the retailer.
+CREATE TABLE IF NOT EXISTS event_conflicts (
+    cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
+    event_id TEXT NOT NULL,
+    received_sha256 TEXT NOT NULL,   -- of the refused content: a resend of it counts, not repeats
+    differs TEXT NOT NULL,           -- JSON list of the fields that differ
+    stored TEXT NOT NULL,            -- JSON: the event as stored
+    received TEXT NOT NULL,          -- JSON: the event as refused
+    first_at TEXT NOT NULL,
+    last_at TEXT NOT NULL,
+    times INTEGER NOT NULL,
+    PRIMARY KEY (cabinet_id, event_id, received_sha256)
+);
 CREATE TABLE IF NOT EXISTS nonces (
     cabinet_id TEXT NOT NULL,
     nonce TEXT NOT NULL,
@@ -242,6 +283,9 @@ class SqliteCloudStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        # The file holds every cabinet's key: readable by its owner only. SQLite gives the -wal and -shm
+        # files the database's own mode; the umask covers their creation here all the same.
+        umask = os.umask(0o077)
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so one batch is one transaction.
             self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
@@ -253,6 +297,22 @@ class SqliteCloudStore:
             self._conn.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise CloudStoreError(f"cannot open database {self.path}: {exc}") from None
+        finally:
+            os.umask(umask)
+        self._owner_only()
+
+    def _owner_only(self) -> None:
+        """Tighten a database that an older version created readable by others."""
+        for path in (self.path, *(self.path.with_name(self.path.name + s) for s in ("-wal", "-shm"))):
+            try:
+                mode = path.stat().st_mode
+                if mode & 0o077:
+                    path.chmod(mode & 0o700)
+                    log.warning("database file %s was readable by others; now by its owner only", path)
+            except FileNotFoundError:
+                continue
+            except PermissionError:
+                log.warning("database file %s is readable by others and not ours to change", path)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -326,8 +386,7 @@ class SqliteCloudStore:
         """Register ``cabinet_id`` with the key it made itself, spending the token; returns the retailer.
         InvalidToken for a wrong, used or expired token; CabinetExistsError when the id is taken."""
         check_cabinet_id(cabinet_id)
-        if len(key) < MIN_KEY_BYTES:
-            raise ValueError(f"key: at least {MIN_KEY_BYTES} bytes")
+        check_key(key)
         at = _now(now)
         with self._write() as conn:
             row = conn.execute("SELECT retailer, expires_at, used_at FROM enroll_tokens WHERE token_sha256 = ?",
@@ -346,8 +405,7 @@ class SqliteCloudStore:
                         *, now: float | None = None) -> None:
         """Register the cabinet with this key, or replace the key of a registered one (keeps its events)."""
         check_cabinet_id(cabinet_id)
-        if not isinstance(key, bytes) or len(key) < MIN_KEY_BYTES:
-            raise ValueError(f"key for {cabinet_id!r}: expected at least {MIN_KEY_BYTES} bytes")
+        check_key(key)
         with self._write() as conn:
             self._check_retailer(conn, retailer)
             conn.execute(
@@ -375,18 +433,32 @@ class SqliteCloudStore:
         received_at = utc_iso(_now(now))
         acked: list[str] = []
         conflicts: list[str] = []
+        changed: dict[str, list[str]] = {}
         new: dict[str, Event] = {}
         with self._write() as conn:
             # One look-up for the whole batch, then one executemany: a batch of 1000 is one round of work.
-            owners = dict(conn.execute("SELECT id, cabinet_id FROM events WHERE id IN "
-                                       "(SELECT value FROM json_each(?))", (json.dumps([e.id for e in events]),)))
+            held = {row["id"]: row for row in conn.execute(
+                f"SELECT id, cabinet_id, {', '.join(_CONTENT)} FROM events WHERE id IN "
+                "(SELECT value FROM json_each(?))", (json.dumps([e.id for e in events]),))}
             for event in events:
-                owner = owners.get(event.id, cabinet_id if event.id in new else None)
-                if owner is None:
+                row = held.get(event.id)
+                if row is None and event.id not in new:
                     new[event.id] = event
                     acked.append(event.id)
-                elif event.id not in acked and event.id not in conflicts:   # the same id twice is acked once
-                    (acked if owner == cabinet_id else conflicts).append(event.id)
+                    continue
+                if row is not None and row["cabinet_id"] != cabinet_id:
+                    if event.id not in conflicts:
+                        conflicts.append(event.id)
+                    continue
+                before = _content(row) if row is not None else _event_content(new[event.id])
+                differs = [k for k, v in _event_content(event).items() if dumps(before[k]) != dumps(v)]
+                if differs:
+                    changed[event.id] = differs
+                    self._record_conflict(conn, cabinet_id, before, event, differs, received_at)
+                elif event.id not in acked:     # the same id twice is acked once
+                    acked.append(event.id)
+            if changed:
+                return StoreResult(acked=[], stored=0, conflicts=[], changed=changed)
             conn.executemany(
                 "INSERT INTO events (id, cabinet_id, seq, type, schema_version, wall_time, mono_time, payload,"
                 " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -399,6 +471,26 @@ class SqliteCloudStore:
                     self._apply_ticket_event(conn, cabinet_id, event)
             conn.execute("UPDATE cabinets SET last_sync_at = ? WHERE id = ?", (received_at, cabinet_id))
         return StoreResult(acked=acked, stored=len(new), conflicts=conflicts)
+
+    @staticmethod
+    def _record_conflict(conn: sqlite3.Connection, cabinet_id: str, stored: dict[str, Any], event: Event,
+                         differs: list[str], at: str) -> None:
+        received = _event_content(event)
+        conn.execute(
+            "INSERT INTO event_conflicts (cabinet_id, event_id, received_sha256, differs, stored, received, first_at,"
+            " last_at, times) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT(cabinet_id, event_id, received_sha256)"
+            " DO UPDATE SET last_at = excluded.last_at, times = times + 1",
+            (cabinet_id, event.id, hashlib.sha256(dumps(received)).hexdigest(), json.dumps(differs),
+             dumps(stored).decode(), dumps(received).decode(), at, at))
+
+    def event_conflicts(self, cabinet_id: str) -> list[dict[str, Any]]:
+        """The cabinet's refused resends of stored events, newest first: what was stored, what came, and when."""
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM event_conflicts WHERE cabinet_id = ? "
+                                      "ORDER BY last_at DESC, event_id", (cabinet_id,)).fetchall()
+        return [{"event_id": r["event_id"], "differs": json.loads(r["differs"]), "stored": json.loads(r["stored"]),
+                 "received": json.loads(r["received"]), "first_at": r["first_at"], "last_at": r["last_at"],
+                 "times": r["times"]} for r in rows]
 
     def _collect_order(self, conn: sqlite3.Connection, cabinet_id: str, order_id: str, at: str) -> None:
         """A collected order leaves the configuration the cabinets download."""
@@ -643,6 +735,19 @@ class SqliteCloudStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+# What makes an event's content: a resend under the same id must match these exactly.
+_CONTENT = ("seq", "type", "schema_version", "wall_time", "mono_time", "payload")
+
+
+def _content(row: sqlite3.Row) -> dict[str, Any]:
+    return {k: json.loads(row[k]) if k == "payload" else row[k] for k in _CONTENT}
+
+
+def _event_content(event: Event) -> dict[str, Any]:
+    return {"seq": event.seq, "type": event.type, "schema_version": event.schema_version,
+            "wall_time": event.wall_time, "mono_time": event.mono_time, "payload": event.payload}
 
 
 def _command(row: sqlite3.Row) -> dict[str, Any]:

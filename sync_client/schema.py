@@ -4,9 +4,11 @@ This is the one module that ``cloud_stub`` imports from the cabinet side.
 """
 from __future__ import annotations
 
+import calendar
 import hashlib
 import hmac
 import json
+import math
 import re
 import time
 import uuid
@@ -15,7 +17,17 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = 1
-MAX_SEQ = 2**63 - 1          # SQLite's INTEGER range, on both sides
+MAX_SEQ = 2**63 - 1          # SQLite's INTEGER range, on both sides; also the bound of every integer in a payload
+# The payment cap: no amount in an event or a scan-to-pay request is above it (100 000.00 in the currency,
+# the same as the catalog's highest price, cabinet_config.MAX_PRICE_CENTS).
+MAX_AMOUNT_CENTS = 10_000_000
+MAX_TEXT_CHARS = 8192        # any string in a payload (a QR code holds at most 7089 characters)
+MAX_PAYLOAD_DEPTH = 8        # nested lists and objects in a payload (selftest results)
+MAX_DURATION_S = 10 * 366 * 24 * 3600.0     # seconds, open_s, shown_s: a door left open for years is an error
+# An event's wall time is believed within this many seconds of the cloud's clock either way.
+WALL_TIME_SPREAD_S = 10 * 366 * 24 * 3600.0
+AMOUNT_FIELDS = frozenset({"amount_cents"})
+DURATION_FIELDS = frozenset({"seconds", "open_s", "shown_s"})
 UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 WALL_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 
@@ -127,6 +139,9 @@ def _names(types: tuple[type, ...]) -> str:
 
 
 def validate_payload(event_type: str, payload: Any, where: str = "payload") -> None:
+    """The one check of a payload, on the cabinet when it appends and in the cloud when it ingests:
+    the type's fields and their JSON types, then the bounds of every value (amounts within the payment
+    cap, durations finite and in range, integers within 64 bits, strings bounded and valid Unicode)."""
     if event_type not in EVENT_TYPES:
         raise SchemaError(f"type: unknown event type {event_type!r}")
     if not isinstance(payload, dict):
@@ -135,6 +150,60 @@ def validate_payload(event_type: str, payload: Any, where: str = "payload") -> N
         if key not in payload:
             raise SchemaError(f"{where}.{key}: required for {event_type}")
         _check(payload[key], expected, f"{where}.{key}")
+    for key, value in payload.items():
+        if key in AMOUNT_FIELDS and type(value) is int:
+            _in_range(value, 1, MAX_AMOUNT_CENTS, f"{where}.{key}", "the cap")
+        elif key in DURATION_FIELDS and type(value) in (int, float):
+            _in_range(value, 0, MAX_DURATION_S, f"{where}.{key}", "the longest duration")
+    _check_bounds(payload, where, 0)
+
+
+def _check_bounds(value: Any, where: str, depth: int) -> None:
+    """Every value in a payload is one JSON can carry and both SQLite and the cabinet can store."""
+    if isinstance(value, str):
+        _check_text(value, where)
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        _in_range(value, -MAX_SEQ, MAX_SEQ, where, "the 64-bit range")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise SchemaError(f"{where}: {value} is not a finite number")
+    elif isinstance(value, (list, dict)):
+        if depth >= MAX_PAYLOAD_DEPTH:
+            raise SchemaError(f"{where}: nested deeper than {MAX_PAYLOAD_DEPTH} levels")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(key, str):
+                _check_text(key, f"{where} key")
+            _check_bounds(item, f"{where}.{key}" if isinstance(value, dict) else f"{where}[{key}]", depth + 1)
+    else:
+        raise SchemaError(f"{where}: {type(value).__name__} is not a JSON value")
+
+
+def _check_text(value: str, where: str) -> None:
+    if len(value) > MAX_TEXT_CHARS:
+        raise SchemaError(f"{where}: {len(value)} characters, more than {MAX_TEXT_CHARS}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise SchemaError(f"{where}: not valid Unicode (a lone surrogate)") from None
+
+
+def _in_range(value: float, low: float, high: float, where: str, high_name: str) -> None:
+    if value < low:
+        raise SchemaError(f"{where}: {_shown(value)} is below the minimum {_shown(low)}")
+    if value > high:
+        raise SchemaError(f"{where}: {_shown(value)} exceeds {high_name} {_shown(high)}")
+
+
+def _shown(value: Any) -> str:
+    """A number for a message: whole numbers without '.0', a huge one cut short."""
+    if isinstance(value, int) and abs(value) >= 10**24:      # str() of a huge int is slow, then refused
+        return f"a {value.bit_length()}-bit integer"
+    text = str(int(value)) if isinstance(value, float) and value.is_integer() and abs(value) < 1e15 else repr(value)
+    return text if len(text) <= 24 else f"{text[:10]}…({len(text)} digits)"
 
 
 def validate_command(kind: Any, args: Any) -> None:
@@ -157,8 +226,9 @@ _ENVELOPE: dict[str, type | tuple[type, ...]] = {
 }
 
 
-def event_from_json(data: Any) -> Event:
-    """Parse one event from its JSON form, raising SchemaError naming the bad field."""
+def event_from_json(data: Any, *, now: float | None = None) -> Event:
+    """Parse one event from its JSON form, raising SchemaError naming the bad field. With ``now`` (the
+    receiver's clock) the event's wall time must lie within WALL_TIME_SPREAD_S of it."""
     if not isinstance(data, dict):
         raise SchemaError(f"event: expected object, got {type(data).__name__}")
     if data.keys() != _ENVELOPE.keys():
@@ -172,44 +242,104 @@ def event_from_json(data: Any) -> Event:
         raise SchemaError(f"id: not a UUID like 0b5e1d8e-5c1f-4a57-9d38-0a6f3f7f4a11: {data['id'][:40]!r}")
     if not 1 <= data["seq"] <= MAX_SEQ:
         raise SchemaError(f"seq: must be between 1 and {MAX_SEQ}")
-    if not WALL_TIME_RE.fullmatch(data["wall_time"]):
-        raise SchemaError(f"wall_time: not ISO 8601 UTC like 2026-11-25T16:39:53.123Z: {data['wall_time'][:40]!r}")
+    _check_wall_time(data["wall_time"], now)
+    # Compared, not converted: float() of a 400-digit integer raises, and NaN fails both comparisons.
+    if not 0 <= data["mono_time"] <= MAX_SEQ:
+        raise SchemaError(f"mono_time: {_shown(data['mono_time'])} is not a finite number of seconds >= 0")
     if data["schema_version"] != SCHEMA_VERSION:
         raise SchemaError(f"schema_version: {data['schema_version']} not supported (want {SCHEMA_VERSION})")
     validate_payload(data["type"], data["payload"])
     return Event(**{**data, "mono_time": float(data["mono_time"])})
 
 
+def _check_wall_time(text: str, now: float | None) -> None:
+    if not WALL_TIME_RE.fullmatch(text):
+        raise SchemaError(f"wall_time: not ISO 8601 UTC like 2026-11-25T16:39:53.123Z: {text[:40]!r}")
+    try:
+        at = calendar.timegm(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        raise SchemaError(f"wall_time: {text!r} is not a valid date and time") from None
+    if now is not None and abs(at - now) > WALL_TIME_SPREAD_S:
+        raise SchemaError(f"wall_time: {text} is more than {WALL_TIME_SPREAD_S / (366 * 24 * 3600):.0f} years "
+                          f"from the receiver's clock ({utc_iso(now)})")
+
+
+# --- snapshot names ---------------------------------------------------------
+# A door snapshot travels under its file name, which is in the signed path of its upload.
+SNAPSHOT_NAME_RE = re.compile(r"(\d{8}T\d{6})-([a-z_]{1,16})-([A-Za-z0-9_:-][A-Za-z0-9._:-]{0,63})\.jpg")
+
+
+class SnapshotNameError(ValueError):
+    """A file name that is not ``<YYYYMMDDTHHMMSS>-<kind>-<sale_id|none>.jpg``."""
+
+
+@dataclass(frozen=True)
+class SnapshotName:
+    taken_at: float            # unix seconds, from the name (UTC)
+    kind: str                  # opened, closed, forced, ...
+    sale_id: str | None        # None for "none"
+
+
+def parse_snapshot_name(name: str) -> SnapshotName:
+    """The parts of a snapshot file name; SnapshotNameError says what is wrong."""
+    match = SNAPSHOT_NAME_RE.fullmatch(name)
+    if match is None:
+        raise SnapshotNameError(f"name: {name[:80]!r} is not like 20261125T174005-opened-<sale_id|none>.jpg")
+    try:
+        taken = time.strptime(match[1], "%Y%m%dT%H%M%S")
+    except ValueError:
+        raise SnapshotNameError(f"name: {match[1]!r} is not a valid date and time") from None
+    return SnapshotName(float(calendar.timegm(taken)), match[2], None if match[3] == "none" else match[3])
+
+
+def snapshot_name(kind: str, sale_id: str | None, taken_at: float) -> str:
+    """The file name for a snapshot taken at ``taken_at`` (unix seconds), as parse_snapshot_name reads it."""
+    name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(taken_at))}-{kind}-{sale_id or 'none'}.jpg"
+    parse_snapshot_name(name)
+    return name
+
+
 # --- request signing -------------------------------------------------------
 # Each request from a cabinet carries these headers; the signature is
 # HMAC-SHA256 (hex) with the cabinet's key over the canonical string below.
+# The body's SHA-256 travels in a header too, so the cloud verifies the signature
+# before it reads a byte of the body, then checks the body against the hash.
 HDR_CABINET = "X-Cabinet-Id"
 HDR_TIMESTAMP = "X-Timestamp"
 HDR_NONCE = "X-Nonce"
+HDR_CONTENT_SHA256 = "X-Content-SHA256"
 HDR_SIGNATURE = "X-Signature"
+SIGNED_HEADERS = (HDR_CABINET, HDR_TIMESTAMP, HDR_NONCE, HDR_CONTENT_SHA256, HDR_SIGNATURE)
 SIGNATURE_WINDOW_S = 300
 
 
-def canonical_request(method: str, path: str, timestamp: str, nonce: str, body: bytes) -> bytes:
-    body_hash = hashlib.sha256(body).hexdigest()
-    return "\n".join([method.upper(), path, timestamp, nonce, body_hash]).encode()
+def canonical_request(method: str, path: str, timestamp: str, nonce: str, body_sha256: str) -> bytes:
+    return "\n".join([method.upper(), path, timestamp, nonce, body_sha256]).encode()
 
 
 def sign_request(key: bytes, cabinet_id: str, method: str, path: str, body: bytes,
                  *, now: float | None = None, nonce: str | None = None) -> dict[str, str]:
     timestamp = str(int(now if now is not None else time.time()))
     nonce = nonce or uuid.uuid4().hex
-    signature = hmac.new(key, canonical_request(method, path, timestamp, nonce, body), hashlib.sha256).hexdigest()
-    return {HDR_CABINET: cabinet_id, HDR_TIMESTAMP: timestamp, HDR_NONCE: nonce, HDR_SIGNATURE: signature}
+    body_hash = hashlib.sha256(body).hexdigest()
+    signature = hmac.new(key, canonical_request(method, path, timestamp, nonce, body_hash), hashlib.sha256).hexdigest()
+    return {HDR_CABINET: cabinet_id, HDR_TIMESTAMP: timestamp, HDR_NONCE: nonce, HDR_CONTENT_SHA256: body_hash,
+            HDR_SIGNATURE: signature}
 
 
-def verify_signature(key: bytes, headers: Mapping[str, str], method: str, path: str, body: bytes) -> bool:
+def verify_signature(key: bytes, headers: Mapping[str, str], method: str, path: str) -> bool:
+    """Whether the signed headers are the key holder's (the body is checked against its hash afterwards)."""
     try:
-        expected = hmac.new(key, canonical_request(method, path, headers[HDR_TIMESTAMP], headers[HDR_NONCE], body),
-                            hashlib.sha256).hexdigest()
+        expected = hmac.new(key, canonical_request(method, path, headers[HDR_TIMESTAMP], headers[HDR_NONCE],
+                                                   headers[HDR_CONTENT_SHA256]), hashlib.sha256).hexdigest()
     except KeyError:
         return False
     return hmac.compare_digest(expected, headers.get(HDR_SIGNATURE, ""))
+
+
+def body_matches(headers: Mapping[str, str], body: bytes) -> bool:
+    """Whether ``body`` is the one whose hash the (verified) headers carry."""
+    return hmac.compare_digest(hashlib.sha256(body).hexdigest(), headers.get(HDR_CONTENT_SHA256, ""))
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)   # built once: json.dumps with options builds one a call

@@ -10,11 +10,9 @@ each (cabinet, name) once, so a retry after a lost answer is harmless as well.
 from __future__ import annotations
 
 import asyncio
-import calendar
 import json
 import logging
 import os
-import re
 import sqlite3
 import time
 from collections.abc import Callable
@@ -26,9 +24,16 @@ import simplejpeg  # type: ignore[import-untyped]
 
 from sync_client.backoff import poll_forever
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
-from sync_client.schema import utc_iso
+# The snapshot name is part of the wire contract (the cloud parses it too), so it lives in the schema;
+# the cabinet's code and tests keep importing it from here.
+from sync_client.schema import (  # noqa: F401
+    SNAPSHOT_NAME_RE,
+    SnapshotNameError,
+    parse_snapshot_name,
+    snapshot_name,
+    utc_iso,
+)
 
-SNAPSHOT_NAME_RE = re.compile(r"(\d{8}T\d{6})-([a-z_]{1,16})-([A-Za-z0-9_:-][A-Za-z0-9._:-]{0,63})\.jpg")
 SNAPSHOTS_PATH = "v1/snapshots/"
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 DEFAULT_MAX_AGE_S = 30 * 24 * 3600.0
@@ -37,36 +42,6 @@ THUMB_QUALITY = 70
 SETTLE_S = 2.0
 
 log = logging.getLogger(__name__)
-
-
-class SnapshotNameError(ValueError):
-    """A file name that is not ``<YYYYMMDDTHHMMSS>-<kind>-<sale_id|none>.jpg``."""
-
-
-@dataclass(frozen=True)
-class SnapshotName:
-    taken_at: float            # unix seconds, from the name (UTC)
-    kind: str                  # opened, closed, forced, ...
-    sale_id: str | None        # None for "none"
-
-
-def parse_snapshot_name(name: str) -> SnapshotName:
-    """The parts of a snapshot file name; SnapshotNameError says what is wrong."""
-    match = SNAPSHOT_NAME_RE.fullmatch(name)
-    if match is None:
-        raise SnapshotNameError(f"name: {name[:80]!r} is not like 20261125T174005-opened-<sale_id|none>.jpg")
-    try:
-        taken = time.strptime(match[1], "%Y%m%dT%H%M%S")
-    except ValueError:
-        raise SnapshotNameError(f"name: {match[1]!r} is not a valid date and time") from None
-    return SnapshotName(float(calendar.timegm(taken)), match[2], None if match[3] == "none" else match[3])
-
-
-def snapshot_name(kind: str, sale_id: str | None, taken_at: float) -> str:
-    """The file name for a snapshot taken at ``taken_at`` (unix seconds), as parse_snapshot_name reads it."""
-    name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(taken_at))}-{kind}-{sale_id or 'none'}.jpg"
-    parse_snapshot_name(name)
-    return name
 
 
 @dataclass(frozen=True)

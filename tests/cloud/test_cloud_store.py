@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 from dataclasses import replace
 from pathlib import Path
 
@@ -37,14 +38,18 @@ def test_cabinet_ids_must_be_plain(store: SqliteCloudStore, bad_id: str) -> None
 
 def test_set_cabinet_key_registers_or_replaces_the_key_and_keeps_the_rest(store: SqliteCloudStore) -> None:
     store.add_retailer("shop-a")
-    store.set_cabinet_key(CAB, b"a" * 32, retailer="shop-a")
+    first, second = secrets.token_bytes(32), secrets.token_bytes(32)
+    store.set_cabinet_key(CAB, first, retailer="shop-a")
     store.store_events(CAB, events(1))
-    store.set_cabinet_key(CAB, b"b" * 32)
-    assert store.cabinet_key(CAB) == b"b" * 32
+    store.set_cabinet_key(CAB, second)
+    assert store.cabinet_key(CAB) == second
     assert store.cabinet(CAB)["retailer"] == "shop-a"
     assert store.count_events() == 1
-    with pytest.raises(ValueError, match="at least 16 bytes"):
+    with pytest.raises(ValueError, match="at least 32 random bytes"):
         store.set_cabinet_key(CAB, b"short")
+    with pytest.raises(ValueError, match="every byte is 00"):
+        store.set_cabinet_key(CAB, bytes(32))
+    assert store.cabinet_key(CAB) == second
 
 
 def test_store_events_stores_each_id_once_and_acks_repeats(store: SqliteCloudStore) -> None:

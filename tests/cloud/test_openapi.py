@@ -3,6 +3,8 @@ draws from the app validates against the documented schema for its route and sta
 from __future__ import annotations
 
 import json
+import secrets
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +133,7 @@ async def test_real_answers_match_the_documented_schemas(tmp_path: Path) -> None
         async with aiohttp.ClientSession() as session:
             await device("GET", "/v1/config")                                         # 404: none yet
             enroll = store.add_enroll_token("shop-a", 3600)
-            new_cabinet = {"cabinet_id": "cab-new", "key": "ab" * 32, "token": enroll}
+            new_cabinet = {"cabinet_id": "cab-new", "key": secrets.token_hex(32), "token": enroll}
             for body in (new_cabinet, new_cabinet, {**new_cabinet, "key": "zz"}):     # 201, 401 (used), 400
                 async with session.post(url + "/v1/enroll", json=body) as resp:
                     await resp.json()
@@ -158,7 +160,15 @@ async def test_real_answers_match_the_documented_schemas(tmp_path: Path) -> None
                       {"id": "nope"}]
             await device("POST", "/v1/events", {"cabinet_id": "cab-1", "events": events})
             await device("POST", "/v1/events", {"cabinet_id": "cab-2", "events": []})                # 403
-            for what in ("sales", "stock", "repair-tickets", "alarms"):
+            changed = {**events[2], "payload": {"kind": "door_forced", "detail": "y"}}
+            await device("POST", "/v1/events", {"cabinet_id": "cab-1", "events": [changed]})         # 409
+
+            async def chunked() -> AsyncIterator[bytes]:
+                yield b"{}"
+            async with session.post(url + "/v1/events", data=chunked(),
+                                    headers=sign_request(key, "cab-1", "POST", "/v1/events", b"{}")) as resp:
+                assert resp.status == 411, await resp.text()
+            for what in ("sales", "stock", "repair-tickets", "alarms", "event-conflicts"):
                 await shop("GET", f"/v1/retailer/cabinets/cab-1/{what}")
             await shop("GET", "/v1/retailer/cabinets/cab-9/sales")                                   # 404
             await shop("GET", "/v1/retailer/cabinets/cab-1/repair-tickets?status=lost")              # 400

@@ -87,10 +87,11 @@ async def test_what_is_not_a_small_jpeg_with_a_good_name_is_refused_and_nothing_
     assert len(big) > MAX_SNAPSHOT_BYTES
     refusals = [
         (NAME, b"\x89PNG\r\n\x1a\n" + good[8:], 415, "body: not a JPEG (does not start with FF D8)"),
-        (NAME, b"\xff\xd8" + b"\x00" * 500, 415, "body: not a JPEG that decodes"),
+        (NAME, b"\xff\xd8" + b"\x00" * 500, 415, "body: JPEG header: byte 2: expected a marker (FF), got 00"),
+        (NAME, good[:100], 415, "body: JPEG header: byte "),
         (NAME, good[: len(good) // 2], 415, "body: not a JPEG that decodes"),
         (NAME, b"", 415, "body: not a JPEG"),
-        (NAME, big, 413, f"body: {len(big)} bytes; a snapshot may be at most {MAX_SNAPSHOT_BYTES} bytes"),
+        (NAME, big, 413, f"body: {len(big)} bytes, over the {MAX_SNAPSHOT_BYTES} byte limit here (send a thumbnail)"),
         ("20261125T174005-opened-none.png", good, 400, "name: '20261125T174005-opened-none.png' is not like"),
         ("20261399T250000-opened-none.jpg", good, 400, "name: '20261399T250000' is not a valid date and time"),
         ("20261125T174005-Opened-none.jpg", good, 400, "name:"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import time
 
 import pytest
@@ -171,7 +172,7 @@ async def test_alarms_are_sent_ahead_of_an_older_backlog(tmp_path):
     from sync_client.uploader import Uploader
 
     store = SqliteCloudStore(tmp_path / "cloud.db")
-    key = b"k" * 32
+    key = secrets.token_bytes(32)
     store.set_cabinet_key("cab-a", key)
     runner, url = await start_cloud(store)
     outbox = Outbox(tmp_path / "cabinet.db", "cab-a")
