@@ -16,6 +16,7 @@ from typing import Any
 import simplejpeg  # type: ignore[import-untyped]
 from aiohttp import web
 
+from cloud_stub.answer_signing import SIGNING_KEY
 from cloud_stub.core import (
     CALLER,
     MAX_BODY_BYTES,
@@ -129,6 +130,7 @@ class DeviceApi:
             raise Refused(401, f"{HDR_SIGNATURE}: does not match the request (wrong key, or the body, path, "
                                "timestamp or nonce differ from what was signed)")
         request[CALLER] = f"cabinet {cabinet_id}"
+        request[SIGNING_KEY] = key          # from here on every answer, refusals too, is signed
         if claim_nonce:
             await self.core.db(self._claim, cabinet_id, nonce, now)
         return cabinet_id, now, body
@@ -279,7 +281,7 @@ def _etags(header: str) -> set[str]:
 
 
 def _command_for_cabinet(command: dict[str, Any]) -> dict[str, Any]:
-    return {k: command[k] for k in ("id", "kind", "args", "created_at")}
+    return {k: command[k] for k in ("id", "kind", "args", "created_at", "expires_at")}
 
 
 def parse_batch(body: bytes, signer: str) -> list[Any]:
