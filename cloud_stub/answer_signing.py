@@ -27,10 +27,11 @@ def answer_signer(now: Callable[[], float]) -> Callable[[web.Request, Handler], 
         key = request.get(SIGNING_KEY)
         if key is None:
             return response
-        if not isinstance(response, web.Response) or not isinstance(response.body or b"", bytes):
+        body = response.body if isinstance(response, web.Response) and response.body is not None else b""
+        if not isinstance(response, web.Response) or not isinstance(body, bytes):
             raise TypeError(f"{request.method} {request.path}: a device answer must be a body in memory to be signed")
         response.headers.update(sign_answer(key, response.status, request.headers[HDR_NONCE], response.headers,
-                                            response.body or b"", now=now()))
+                                            body, now=now()))
         return response
 
     return sign_answers

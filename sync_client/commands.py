@@ -85,8 +85,8 @@ class CommandInbox:
 
     async def poll(self) -> list[Command]:
         """Fetch pending commands, apply the new ones, acknowledge what is applied. Returns the commands
-        applied (or refused) by this call; expired ones are not among them. Raises CloudUnavailable / CloudRefused when the fetch fails (acks are retried
-        on the next poll)."""
+        applied (or refused) by this call; expired ones are not among them. Raises CloudUnavailable /
+        CloudRefused when the fetch fails (acks are retried on the next poll)."""
         reply = await self.client.request("GET", COMMANDS_PATH)
         answered_at = time.monotonic()
         received = reply.body.get("commands") if isinstance(reply.body, dict) else None
