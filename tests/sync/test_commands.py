@@ -1,12 +1,23 @@
 """Cloud commands: queued by the retailer, applied once by the cabinet, acknowledged once."""
 from __future__ import annotations
 
+import math
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sync_client.cloud_client import CloudClient
 from sync_client.commands import Command, CommandInbox
 from sync_client.outbox import Outbox, Transaction
-from sync_client.schema import COMMAND_KINDS, COMMAND_TTL_S, parse_utc_iso
+from sync_client.schema import (
+    COMMAND_KINDS,
+    COMMAND_TTL_S,
+    WALL_TIME_RE,
+    SchemaError,
+    parse_utc_iso,
+    utc_iso,
+)
 from sync_client.uploader import Uploader
 from tests.sync.conftest import CAB, Site
 
@@ -208,3 +219,18 @@ async def test_a_command_stored_by_a_cabinet_from_before_expiries_is_refused_not
     assert door.pulses == [] and inbox.state_of("old-1") == "acked"
     [applied] = site.outbox.events("command.applied")
     assert applied.payload["result"].startswith("refused: expires_at: ")
+
+
+@given(st.text(max_size=40) | st.from_regex(WALL_TIME_RE, fullmatch=True) | st.none() | st.integers())
+def test_an_expiry_from_the_wire_parses_to_a_finite_time_or_is_named_as_wrong(text) -> None:
+    try:
+        when = parse_utc_iso(text, "expires_at")
+    except SchemaError as exc:
+        assert str(exc).startswith("expires_at: ")
+    else:
+        assert math.isfinite(when)
+
+
+@given(st.floats(0, YEAR_2100, allow_nan=False))
+def test_the_clouds_times_read_back_to_the_millisecond(t: float) -> None:
+    assert -1e-6 < t - parse_utc_iso(utc_iso(t), "t") < 0.0011      # utc_iso keeps whole milliseconds
