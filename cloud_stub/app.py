@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from cloud_stub.answer_signing import answer_signer
 from cloud_stub.core import MAX_BODY_BYTES, Core, refusals
 from cloud_stub.device_api import DeviceApi
 from cloud_stub.limits import ServeLimits
@@ -24,8 +25,9 @@ def create_app(store: CloudStore, *, now: Callable[[], float] = time.time,
 
     The caller owns ``store`` and closes it after the app has been cleaned up.
     """
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[refusals])
     core = Core(store, now, limits)
+    # Signing wraps the refusals so that a cabinet can trust a "no" as much as a "yes".
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[answer_signer(core.now), refusals])
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "events": await core.db(store.count_events)})

@@ -21,6 +21,7 @@ from typing import Any
 import simplejpeg  # type: ignore[import-untyped]
 from aiohttp import web
 
+from cloud_stub.answer_signing import SIGNING_KEY
 from cloud_stub.core import (
     CALLER,
     MAX_BODY_BYTES,
@@ -136,21 +137,23 @@ class DeviceApi:
         if len(headers[HDR_NONCE]) > MAX_NONCE_CHARS:
             raise Refused(401, f"{HDR_NONCE}: longer than {MAX_NONCE_CHARS} characters")
         cabinet_id = headers[HDR_CABINET]
-        await self.core.db(self._admit, cabinet_id, headers, request.method, request.path, now)
-        request[CALLER] = f"cabinet {cabinet_id}"
+        request[SIGNING_KEY] = await self.core.db(self._admit, cabinet_id, headers, request.method, request.path, now)
+        request[CALLER] = f"cabinet {cabinet_id}"      # from here on every answer, refusals too, is signed
         body = await self.core.read_body(request, max_bytes, hint)
         if not body_matches(headers, body):
             raise Refused(401, f"{HDR_CONTENT_SHA256}: does not match the body that arrived")
         return cabinet_id, now, body
 
-    def _admit(self, cabinet_id: str, headers: Mapping[str, str], method: str, path: str, now: float) -> None:
-        """On the store's thread: the signature, then the nonce, claimed once the headers are authentic."""
+    def _admit(self, cabinet_id: str, headers: Mapping[str, str], method: str, path: str, now: float) -> bytes:
+        """On the store's thread: the signature, then the nonce, claimed once the headers are authentic.
+        Returns the cabinet's key, which signs the answer."""
         key = self.store.cabinet_key(cabinet_id)
         valid = verify_signature(key or _UNKNOWN_CABINET_KEY, headers, method, path)
         if key is None or not valid:
             raise Refused(401, BAD_SIGNATURE)
         if not self.store.remember_nonce(cabinet_id, headers[HDR_NONCE], keep_s=NONCE_KEEP_S, now=now):
             raise Refused(401, f"{HDR_NONCE}: already used; sign each request with a new nonce")
+        return key
 
     # --- events -----------------------------------------------------------------------------
     async def ingest(self, request: web.Request) -> web.Response:
@@ -288,7 +291,7 @@ def _etags(header: str) -> set[str]:
 
 
 def _command_for_cabinet(command: dict[str, Any]) -> dict[str, Any]:
-    return {k: command[k] for k in ("id", "kind", "args", "created_at")}
+    return {k: command[k] for k in ("id", "kind", "args", "created_at", "expires_at")}
 
 
 def parse_batch(body: bytes, signer: str) -> list[Any]:

@@ -15,7 +15,7 @@ from aiohttp import web
 from cloud_stub.core import CALLER, Core, Refused, object_fields, read_json
 from cloud_stub.store import TICKET_STATUSES
 from sync_client.cabinet_config import PICKUP_CODE_DIGITS, ConfigInvalid, hash_secret, parse_config
-from sync_client.schema import SchemaError, utc_iso, validate_command
+from sync_client.schema import COMMAND_TTL_S, SchemaError, utc_iso, validate_command
 
 DEFAULT_ORDER_TTL_S = 7 * 24 * 3600
 # The fields of a configuration the retailer edits; version and pickup orders are the cloud's.
@@ -219,14 +219,20 @@ class RetailerApi:
 
     async def add_command(self, request: web.Request) -> web.Response:
         cabinet_id = await self.own_cabinet(request)
-        data = object_fields(read_json(await self.core.read_body(request)), {"kind": str}, {"args": dict})
+        data = object_fields(read_json(await self.core.read_body(request)), {"kind": str}, {"args": dict, "expires_in_s": int})
         args = data.get("args", {})
         try:
             validate_command(data["kind"], args)
         except SchemaError as exc:
             raise Refused(400, str(exc)) from None
-        command_id = await self.core.db(self.store.add_command, cabinet_id, data["kind"], args, now=self.core.now())
-        return web.json_response({"id": command_id, "cabinet_id": cabinet_id, "kind": data["kind"], "args": args},
+        default_ttl, max_ttl = COMMAND_TTL_S[data["kind"]]
+        ttl = data.get("expires_in_s", default_ttl)
+        if not 1 <= ttl <= max_ttl:
+            raise Refused(400, f"expires_in_s: expected 1 to {max_ttl} s for {data['kind']}, got {ttl}")
+        command_id = await self.core.db(self.store.add_command, cabinet_id, data["kind"], args, ttl_s=ttl,
+                                        now=self.core.now())
+        command = await self.core.db(self.store.command, command_id)
+        return web.json_response({k: command[k] for k in ("id", "cabinet_id", "kind", "args", "expires_at")},
                                  status=201)
 
     async def get_command(self, request: web.Request) -> web.Response:

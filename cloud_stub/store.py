@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sync_client.schema import Event, dumps, utc_iso
+from sync_client.schema import COMMAND_TTL_S, Event, dumps, utc_iso
 
 KEY_BYTES = 32
 MIN_KEY_BYTES = 32
@@ -107,7 +107,8 @@ class CloudStore(Protocol):
                   *, now: float | None = None) -> str: ...
     def open_orders(self, cabinet_id: str) -> list[dict[str, Any]]: ...
     # commands
-    def add_command(self, cabinet_id: str, kind: str, args: dict[str, Any], *, now: float | None = None) -> str: ...
+    def add_command(self, cabinet_id: str, kind: str, args: dict[str, Any], *, ttl_s: float | None = None,
+                    now: float | None = None) -> str: ...
     def command(self, command_id: str) -> dict[str, Any] | None: ...
     def pending_commands(self, cabinet_id: str) -> list[dict[str, Any]]: ...
     def ack_command(self, command_id: str, result: str, *, now: float | None = None) -> dict[str, Any]: ...
@@ -225,6 +226,7 @@ CREATE TABLE IF NOT EXISTS commands (
     kind TEXT NOT NULL,
     args TEXT NOT NULL,              -- JSON
     created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,        -- the cabinet refuses it after this, by the cloud's signed clock
     acked_at TEXT,
     result TEXT
 );
@@ -268,6 +270,8 @@ CREATE TABLE IF NOT EXISTS snapshots (
     PRIMARY KEY (cabinet_id, name)
 );
 """
+# (table, column, definition): commands queued before expiries existed count as long expired.
+_ADDED_COLUMNS = (("commands", "expires_at", "TEXT NOT NULL DEFAULT '1970-01-01T00:00:00.000Z'"),)
 _TICKET_FIELDS = ("ticket_id", "cabinet_id", "device", "detail", "name", "phone", "category", "status",
                   "dropped_off_at", "collected_at", "returned_at", "updated_at")
 _TICKET_COLUMNS = ", ".join(_TICKET_FIELDS)
@@ -295,6 +299,7 @@ class SqliteCloudStore:
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.execute("PRAGMA cache_size=-65536")      # 64 MiB: the id index of a big fleet stays hot
             self._conn.executescript(_SCHEMA)
+            self._add_missing_columns()
         except sqlite3.Error as exc:
             raise CloudStoreError(f"cannot open database {self.path}: {exc}") from None
         finally:
@@ -313,6 +318,12 @@ class SqliteCloudStore:
                 continue
             except PermissionError:
                 log.warning("database file %s is readable by others and not ours to change", path)
+
+    def _add_missing_columns(self) -> None:
+        """Columns added since a table was first created; old rows get the default."""
+        for table, column, definition in _ADDED_COLUMNS:
+            if column not in {row["name"] for row in self._conn.execute(f"PRAGMA table_info({table})")}:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -598,11 +609,15 @@ class SqliteCloudStore:
         return [dict(r) for r in rows]
 
     # --- commands -----------------------------------------------------------------------
-    def add_command(self, cabinet_id: str, kind: str, args: dict[str, Any], *, now: float | None = None) -> str:
-        command_id = str(uuid.uuid4())
+    def add_command(self, cabinet_id: str, kind: str, args: dict[str, Any], *, ttl_s: float | None = None,
+                    now: float | None = None) -> str:
+        """Queue a command valid for ``ttl_s`` (default: its kind's, COMMAND_TTL_S)."""
+        command_id, created = str(uuid.uuid4()), _now(now)
+        expires = created + (COMMAND_TTL_S[kind][0] if ttl_s is None else ttl_s)
         with self._write() as conn:
-            conn.execute("INSERT INTO commands (id, cabinet_id, kind, args, created_at) VALUES (?, ?, ?, ?, ?)",
-                         (command_id, cabinet_id, kind, dumps(args).decode(), utc_iso(_now(now))))
+            conn.execute("INSERT INTO commands (id, cabinet_id, kind, args, created_at, expires_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?)",
+                         (command_id, cabinet_id, kind, dumps(args).decode(), utc_iso(created), utc_iso(expires)))
         return command_id
 
     def command(self, command_id: str) -> dict[str, Any] | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 import time
 from pathlib import Path
@@ -11,6 +12,8 @@ from firmware.config import (
     DEFAULT_CONFIG_PATH,
     DEFAULT_DATA_DIR,
     ConfigError,
+    cloud_url_problems,
+    insecure_cloud_warning,
     load_config,
     production_problems,
 )
@@ -93,9 +96,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print("kiosk: the configuration has errors:", *exc.problems, sep="\n  ", file=sys.stderr)
         return 2
+    if args.cloud and not args.sim:
+        problems += cloud_url_problems(args.cloud, config.sync.allow_insecure_http, "--cloud")
     if problems:
         print("kiosk: refusing to start a real cabinet:", *problems, sep="\n  ", file=sys.stderr)
         return 2
+    warning = None if args.sim else insecure_cloud_warning(args.cloud or config.sync.cloud_url)
+    if warning:
+        logging.getLogger("kiosk").warning(warning)
     message = choose_video_driver(args.headless)
     if message:
         print(f"kiosk: {message}", file=sys.stderr)

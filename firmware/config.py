@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import ssl
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -111,6 +112,8 @@ class SyncSection:
     outbox_alarm_pending: int = 250_000    # an "outbox_filling" alarm this early
     config_poll_s: float = 60.0            # how often the configuration is asked for (an ETag: cheap)
     commands_poll_s: float = 30.0          # how soon a remote unlock the retailer asked for arrives
+    ca_file: str = ""                      # PEM CA bundle for the cloud's TLS certificate (default: the system's)
+    allow_insecure_http: bool = False      # a lab cloud on plain http://; warned at every start
 
 
 @dataclass
@@ -273,7 +276,42 @@ def _check_values(config: Config, where: str) -> list[str]:
         problems.append(f"{where}: lock.board_port: required when lock.backend is 'lockboard'")
     if config.scanner.backend == "camera" and config.camera.backend == "none":
         problems.append(f"{where}: scanner.backend: 'camera' needs a camera (camera.backend is 'none')")
+    problems += _ca_file_problems(config.sync.ca_file, where)
     return problems
+
+
+def _ca_file_problems(ca_file: str, where: str) -> list[str]:
+    if not ca_file:
+        return []
+    if not os.path.isfile(ca_file):
+        return [f"{where}: sync.ca_file: {ca_file} does not exist (or is not a file)"]
+    try:
+        ssl.create_default_context(cafile=ca_file)
+    except PermissionError:
+        return [f"{where}: sync.ca_file: {ca_file} is not readable by this user"]
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        return [f"{where}: sync.ca_file: {ca_file} holds no usable PEM certificate ({exc})"]
+    return []
+
+
+def cloud_url_problems(url: str, allow_insecure_http: bool, name: str) -> list[str]:
+    """Outside simulation the cloud is reached over verified TLS; plain http only for a lab that says so.
+    ``name`` says where the URL came from (file and key, or a command-line option)."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme == "https" or scheme == "http" and allow_insecure_http:
+        return []
+    if scheme == "http":
+        return [f"{name}: {url} is plain http (anyone on the network can read and change what the cabinet "
+                "is told); use https, or for a lab set sync.allow_insecure_http = true"]
+    return [f"{name}: {url!r} is not an https:// URL"]
+
+
+def insecure_cloud_warning(url: str) -> str | None:
+    """What to say at every start of a real cabinet whose cloud is plain http (allowed for a lab)."""
+    if url.lower().startswith("http://"):
+        return (f"sync.allow_insecure_http: the cloud {url} is reached over plain http: answers are still "
+                "signed, but everything the cabinet sends can be read on the way; a lab only")
+    return None
 
 
 def load_config(path: Path | None) -> Config:
@@ -312,4 +350,7 @@ def production_problems(config: Config, where: str) -> list[str]:
             problems.append(f"{where}: {key}.backend: 'sim' is for simulation; name the real device or 'none'")
     if not config.sync.cloud_url:
         problems.append(f"{where}: sync.cloud_url: required outside simulation")
+    else:
+        problems += cloud_url_problems(config.sync.cloud_url, config.sync.allow_insecure_http,
+                                       f"{where}: sync.cloud_url")
     return problems

@@ -25,7 +25,7 @@ from firmware.sim_network import NetworkSwitch
 from firmware.technician import sd_notify
 from kiosk_ui.view import Intent, SyncView
 from sync_client.cabinet_config import hash_secret
-from sync_client.cloud_client import CloudClient
+from sync_client.cloud_client import CloudClient, UntrustedAnswerAlarm
 from sync_client.commands import CommandInbox
 from sync_client.config_sync import ConfigSync
 from sync_client.keyfile import load_key
@@ -121,7 +121,9 @@ async def run(config: Config, options: RunOptions) -> int:
         devices = build_devices(config)
 
     # One signed connection to the cloud, shared by the uploader, the configuration, commands and payments.
-    client = CloudClient(upload_url, cabinet_id, key, request_timeout_s=config.sync.request_timeout_s)
+    # An answer not signed for its request is refused and becomes an alarm (at most one per 10 minutes).
+    client = CloudClient(upload_url, cabinet_id, key, request_timeout_s=config.sync.request_timeout_s,
+                         ca_file=config.sync.ca_file or None, on_untrusted=UntrustedAnswerAlarm(outbox))
     cleanups.append(client.close)
     uploader = Uploader(outbox, upload_url, key, batch_size=config.sync.batch_size,
                         backoff_initial_s=config.sync.backoff_initial_s, backoff_max_s=config.sync.backoff_max_s,

@@ -1,6 +1,10 @@
 """Signed HTTP requests from the cabinet to the cloud, with the answers sorted into
 "try again later" (CloudUnavailable) and "the cloud said no" (CloudRefused).
 
+Every answer must carry the cloud's signature over the request's own nonce (schema.verify_answer);
+one that does not is CloudUntrusted (a CloudUnavailable: nothing of it is used) and is reported to
+``on_untrusted``, e.g. an ``UntrustedAnswerAlarm`` that records it in the outbox.
+
 Every part of the cabinet that talks to the cloud (uploader, configuration,
 commands, scan-to-pay) goes through one ``CloudClient`` and so one session.
 """
@@ -8,7 +12,10 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
+import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +23,10 @@ import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
-from sync_client.schema import dumps, sign_request
+from sync_client.outbox import Outbox, OutboxFull, StorageFull
+from sync_client.schema import HDR_NONCE, AnswerSignatureError, dumps, sign_request, verify_answer
+
+log = logging.getLogger(__name__)
 
 # Statuses worth retrying: the request may succeed later without any change on our side.
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -29,6 +39,11 @@ class CloudUnavailable(Exception):
         super().__init__(message)
         self.retry_after = retry_after
         self.status = status
+
+
+class CloudUntrusted(CloudUnavailable):
+    """An answer without a valid signature for this request: forged, altered or replayed on the way.
+    Nothing of it is believed (not even its status); the request is retried like any outage."""
 
 
 class CloudRefused(Exception):
@@ -44,17 +59,24 @@ class CloudRefused(Exception):
 class Reply:
     status: int
     body: Any                     # parsed JSON, or None for an empty body (e.g. 304)
+    cloud_time: float             # the cloud's clock when it answered (unix seconds; signed)
     headers: CIMultiDict[str] = field(default_factory=CIMultiDict)     # case-insensitive, like HTTP
 
 
 class CloudClient:
     """One signed session to the cloud for one cabinet. Opens its session lazily inside the running loop."""
 
-    def __init__(self, cloud_url: str, cabinet_id: str, key: bytes, *, request_timeout_s: float = 10.0) -> None:
+    def __init__(self, cloud_url: str, cabinet_id: str, key: bytes, *, request_timeout_s: float = 10.0,
+                 ca_file: str | None = None,
+                 on_untrusted: Callable[[CloudUntrusted], None] | None = None) -> None:
+        """``ca_file``: a PEM bundle to verify the cloud's TLS certificate against instead of the
+        system's; certificates are always verified."""
         self.base = URL(cloud_url.rstrip("/") + "/")
         self.cabinet_id = cabinet_id
         self.key = key
         self.timeout = aiohttp.ClientTimeout(total=request_timeout_s)
+        self.ssl = ssl.create_default_context(cafile=ca_file) if ca_file else True
+        self.on_untrusted = on_untrusted
         self._session: aiohttp.ClientSession | None = None
 
     def url(self, path: str) -> URL:
@@ -64,8 +86,9 @@ class CloudClient:
                       headers: dict[str, str] | None = None, ok: tuple[int, ...] = (200,)) -> Reply:
         """Send a signed request. ``body`` is encoded as JSON unless ``raw`` bytes are given.
 
-        Returns the reply when its status is in ``ok``; raises CloudRefused for other 4xx and
-        CloudUnavailable for everything that may go better later.
+        Returns the reply when its status is in ``ok``; raises CloudRefused for other 4xx,
+        CloudUntrusted for an answer not signed for this request, and CloudUnavailable for
+        everything that may go better later.
         """
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=self.timeout)
@@ -75,11 +98,15 @@ class CloudClient:
         if data:
             signed["Content-Type"] = "application/json"
         try:
-            async with self._session.request(method, url, data=data, headers={**signed, **(headers or {})}) as resp:
-                text = await resp.text()
+            async with self._session.request(method, url, data=data, headers={**signed, **(headers or {})},
+                                             ssl=self.ssl) as resp:
+                raw_answer = await resp.read()
                 status, reply_headers = resp.status, CIMultiDict(resp.headers)
         except (TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
             raise CloudUnavailable(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
+        cloud_time = self._verify(method, url.path, signed[HDR_NONCE], status, reply_headers, raw_answer)
+        try:
+            text = raw_answer.decode()
         except UnicodeDecodeError as exc:
             raise CloudUnavailable(f"cloud answer is not text: {exc}") from exc
         parsed = _parse(text)
@@ -87,17 +114,63 @@ class CloudClient:
             if text and parsed is _GARBLED:
                 raise CloudUnavailable(f"cloud answered {status} with a body that is not JSON: {text[:120]!r}",
                                        status=status)
-            return Reply(status, None if parsed is _GARBLED else parsed, reply_headers)
+            return Reply(status, None if parsed is _GARBLED else parsed, cloud_time, reply_headers)
         reason = parsed.get("error") if isinstance(parsed, dict) and isinstance(parsed.get("error"), str) else text
         if status in RETRYABLE or status >= 500 or status < 400:
             raise CloudUnavailable(f"cloud answered {status}: {reason[:200]}",
                                    parse_retry_after(reply_headers.get("Retry-After")), status)
         raise CloudRefused(status, reason[:500] or f"HTTP {status}")
 
+    def _verify(self, method: str, path: str, nonce: str, status: int, headers: CIMultiDict[str],
+                body: bytes) -> float:
+        """The cloud's signed clock; CloudUntrusted (reported to ``on_untrusted``) when the answer is not the
+        cloud's answer to this very request."""
+        try:
+            return verify_answer(self.key, nonce, status, headers, body)
+        except AnswerSignatureError as exc:
+            untrusted = CloudUntrusted(f"{method} {path}: cloud answered {status} without a valid signature: {exc}",
+                                       status=status)
+        if self.on_untrusted is not None:
+            self.on_untrusted(untrusted)
+        raise untrusted
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+class UntrustedAnswerAlarm:
+    """Records answers the cabinet refused as ``alarm`` events (kind ``cloud_answer_forged``), at most one
+    per ``min_interval_s``: a hostile network answering every request could otherwise fill the outbox.
+    The next alarm counts the refusals held back in between."""
+
+    KIND = "cloud_answer_forged"
+
+    def __init__(self, outbox: Outbox, *, min_interval_s: float = 600.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.outbox = outbox
+        self.min_interval_s = min_interval_s
+        self.clock = clock
+        self._last: float | None = None
+        self.held_back = 0
+
+    def __call__(self, error: CloudUntrusted) -> None:
+        now = self.clock()
+        if self._last is not None and now - self._last < self.min_interval_s:
+            self.held_back += 1
+            return
+        detail = str(error)[:500]
+        if self.held_back:
+            detail += f" ({self.held_back} more refused since the last alarm)"
+        try:
+            self.outbox.append("alarm", {"kind": self.KIND, "detail": detail})
+        except (OutboxFull, StorageFull) as exc:      # keep counting; the next alarm carries the number
+            log.error("cannot record a refused cloud answer", extra={"error": str(exc)})
+            self.held_back += 1
+            return
+        log.error("cloud answer refused", extra={"detail": detail})
+        self._last, self.held_back = now, 0
 
 
 _GARBLED = object()

@@ -7,12 +7,17 @@ across a crash. A physical ``effect(command)`` (pulse the relay) runs after that
 a crash in between skips it rather than doing it twice — at most once is the safe side of
 a door. The acknowledgement to the cloud is retried until it lands; a command the cloud
 sends again after a lost ack is acknowledged again, never re-applied.
+
+Each command carries an expiry. It is judged by the cloud's clock from the signed answer of the
+poll that applies it (the cabinet's own clock may be anything after a power cut): an expired one
+is not applied, ``command.expired`` records it, and the cloud gets the result ``expired``.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +25,7 @@ from typing import Any
 from sync_client.backoff import poll_forever
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
 from sync_client.outbox import Outbox, Transaction
-from sync_client.schema import SchemaError, utc_now_iso, validate_command
+from sync_client.schema import SchemaError, parse_utc_iso, utc_iso, validate_command
 
 log = logging.getLogger(__name__)
 COMMANDS_PATH = "v1/commands"
@@ -33,9 +38,11 @@ CREATE TABLE IF NOT EXISTS commands (
     result TEXT,
     received_at TEXT NOT NULL,
     applied_at TEXT,
-    acked_at TEXT
+    acked_at TEXT,
+    expires_at TEXT                  -- as the cloud sent it; checked when applied
 )
 """
+EXPIRED = "expired"
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,7 @@ class Command:
     id: str
     kind: str
     args: dict[str, Any]
+    expires_at: str | None             # ISO 8601 UTC by the cloud's clock; None or garbled: refused
 
 
 Apply = Callable[[Command, Transaction], str]
@@ -50,14 +58,19 @@ Effect = Callable[[Command], None]
 
 
 class CommandInbox:
-    def __init__(self, outbox: Outbox, client: CloudClient) -> None:
+    def __init__(self, outbox: Outbox, client: CloudClient, *, wall_clock: Callable[[], float] = time.time) -> None:
+        """``wall_clock`` only dates the cabinet's own records; expiry goes by the cloud's clock."""
         self.outbox = outbox
         self.client = client
+        self.wall_clock = wall_clock
         self._handlers: dict[str, tuple[Apply, Effect | None]] = {}
         self._poke = asyncio.Event()
         self.last_error: str | None = None
         with outbox.transaction() as tx:
             tx.execute(COMMANDS_DDL)
+            columns = {row[1] for row in tx.execute("PRAGMA table_info(commands)")}
+            if "expires_at" not in columns:       # a database from before expiries: its commands get refused
+                tx.execute("ALTER TABLE commands ADD COLUMN expires_at TEXT")
 
     def register(self, kind: str, apply: Apply, effect: Effect | None = None) -> None:
         """``apply(command, tx) -> result`` writes its state in ``tx``; ``effect(command)`` runs after commit."""
@@ -72,45 +85,69 @@ class CommandInbox:
 
     async def poll(self) -> list[Command]:
         """Fetch pending commands, apply the new ones, acknowledge what is applied. Returns the commands
-        applied by this call. Raises CloudUnavailable / CloudRefused when the fetch fails (acks are retried
-        on the next poll)."""
+        applied (or refused) by this call; expired ones are not among them. Raises CloudUnavailable /
+        CloudRefused when the fetch fails (acks are retried on the next poll)."""
         reply = await self.client.request("GET", COMMANDS_PATH)
+        answered_at = time.monotonic()
         received = reply.body.get("commands") if isinstance(reply.body, dict) else None
         if not isinstance(received, list):
             raise CloudUnavailable("GET /v1/commands: expected {\"commands\": [...]}")
-        now = utc_now_iso()
+        now = self._wall_iso()
         with self.outbox.transaction() as tx:
             for item in received:
                 if isinstance(item, dict) and isinstance(item.get("id"), str):
-                    tx.execute("INSERT OR IGNORE INTO commands (id, kind, args, state, received_at) "
-                               "VALUES (?, ?, ?, 'received', ?)",
-                               (item["id"], str(item.get("kind")), json.dumps(item.get("args")), now))
-        applied = [self._apply(c) for c in self._in_state("received")]
+                    expires_at = item.get("expires_at")
+                    tx.execute("INSERT OR IGNORE INTO commands (id, kind, args, state, received_at, expires_at) "
+                               "VALUES (?, ?, ?, 'received', ?, ?)",
+                               (item["id"], str(item.get("kind")), json.dumps(item.get("args")), now,
+                                expires_at if isinstance(expires_at, str) else None))
+        applied = [c for c in self._in_state("received")
+                   if self._apply(c, reply.cloud_time + time.monotonic() - answered_at)]
         await self._ack_applied()
         return applied
 
+    def _wall_iso(self) -> str:
+        return utc_iso(self.wall_clock())
+
     def _in_state(self, state: str) -> list[Command]:
         rows = self.outbox.db.conn.execute(
-            "SELECT id, kind, args FROM commands WHERE state = ? ORDER BY received_at, id", (state,)).fetchall()
-        return [Command(r[0], r[1], json.loads(r[2])) for r in rows]
+            "SELECT id, kind, args, expires_at FROM commands WHERE state = ? ORDER BY received_at, id",
+            (state,)).fetchall()
+        return [Command(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
 
-    def _apply(self, command: Command) -> Command:
+    def _apply(self, command: Command, cloud_time: float) -> bool:
+        """Apply one command unless it expired by ``cloud_time``; False when it expired."""
         apply, effect = self._handlers.get(command.kind, (None, None))
         with self.outbox.transaction() as tx:
             try:
+                if cloud_time >= parse_utc_iso(command.expires_at, "expires_at"):
+                    self._expire(tx, command, cloud_time)
+                    return False
                 validate_command(command.kind, command.args)
                 if apply is None:
                     raise SchemaError(f"kind: this cabinet has no handler for {command.kind!r}")
                 result = "ok: " + apply(command, tx)
             except SchemaError as exc:
                 result, effect = f"refused: {exc}", None
-            tx.execute("UPDATE commands SET state = 'applied', result = ?, applied_at = ? WHERE id = ?",
-                       (result, utc_now_iso(), command.id))
+            self._decided(tx, command, result)
             tx.append("command.applied", {"command_id": command.id, "kind": command.kind, "result": result})
         log.info("command applied", extra={"command_id": command.id, "kind": command.kind, "result": result})
         if effect is not None:
             effect(command)
-        return command
+        return True
+
+    def _expire(self, tx: Transaction, command: Command, cloud_time: float) -> None:
+        self._decided(tx, command, EXPIRED)
+        tx.append("command.expired", {"command_id": command.id, "kind": command.kind,
+                                      "expires_at": str(command.expires_at), "cloud_time": utc_iso(cloud_time)})
+        log.warning("command expired before it arrived", extra={"command_id": command.id, "kind": command.kind,
+                                                                "expires_at": command.expires_at,
+                                                                "cloud_time": utc_iso(cloud_time)})
+
+    def _decided(self, tx: Transaction, command: Command, result: str) -> None:
+        """The command is done with (applied, refused or expired); only the ack to the cloud is left."""
+        tx.execute("UPDATE commands SET state = 'applied', result = ?, applied_at = ? WHERE id = ?",
+                   (result, self._wall_iso(), command.id))
 
     async def _ack_applied(self) -> None:
         for command in self._in_state("applied"):
@@ -123,7 +160,7 @@ class CommandInbox:
                     raise
             with self.outbox.transaction() as tx:
                 tx.execute("UPDATE commands SET state = 'acked', acked_at = ? WHERE id = ?",
-                           (utc_now_iso(), command.id))
+                           (self._wall_iso(), command.id))
 
     async def run(self, stop: asyncio.Event, *, interval_s: float = 30.0, backoff_initial_s: float = 1.0,
                   backoff_max_s: float = 300.0) -> None:

@@ -5,6 +5,7 @@ This is the one module that ``cloud_stub`` imports from the cabinet side.
 from __future__ import annotations
 
 import calendar
+import datetime
 import hashlib
 import hmac
 import json
@@ -72,6 +73,8 @@ EVENT_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
     "config.applied": {"version": int, "etag": str},
     "config.rejected": {"version": (int, type(None)), "etag": str, "reason": str},
     "command.applied": {"command_id": str, "kind": str, "result": str},
+    # a command that reached the cabinet after its expiry, judged by the cloud's signed clock
+    "command.expired": {"command_id": str, "kind": str, "expires_at": str, "cloud_time": str},
 }
 
 # Events that record money: committed with synchronous=FULL before anything physical happens.
@@ -88,6 +91,13 @@ COMMAND_KINDS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "restart": {},                                      # restart the cabinet service when idle
 }
 MAX_UNLOCK_COMMAND_S = 30
+# How long a queued command stays valid: kind -> (default, longest a retailer may ask for), in seconds.
+# A remote unlock is for someone standing at the cabinet now; a late one would open it for no one.
+COMMAND_TTL_S: dict[str, tuple[int, int]] = {
+    "unlock": (120, 120),
+    "refresh_config": (3600, 24 * 3600),
+    "restart": (3600, 24 * 3600),
+}
 
 
 class SchemaError(ValueError):
@@ -120,6 +130,17 @@ def utc_iso(ts: float) -> str:
 
 def utc_now_iso() -> str:
     return utc_iso(time.time())
+
+
+def parse_utc_iso(text: Any, where: str) -> float:
+    """Seconds since the epoch from ``utc_iso``'s format; SchemaError naming ``where`` otherwise."""
+    if not isinstance(text, str) or not WALL_TIME_RE.fullmatch(text):
+        raise SchemaError(f"{where}: not ISO 8601 UTC like 2026-11-25T16:39:53.123Z: {str(text)[:40]!r}")
+    try:
+        when = datetime.datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.UTC)
+    except ValueError:
+        raise SchemaError(f"{where}: not a real date and time: {text!r}") from None
+    return when.timestamp() + float("0" + text[19:-1])
 
 
 def _check(value: Any, expected: type | tuple[type, ...], where: str) -> None:
@@ -313,6 +334,11 @@ SIGNED_HEADERS = (HDR_CABINET, HDR_TIMESTAMP, HDR_NONCE, HDR_CONTENT_SHA256, HDR
 SIGNATURE_WINDOW_S = 300
 
 
+def body_hash(body: bytes) -> str:
+    """What a signature covers of a body, request or answer: hex SHA-256."""
+    return hashlib.sha256(body).hexdigest()
+
+
 def canonical_request(method: str, path: str, timestamp: str, nonce: str, body_sha256: str) -> bytes:
     return "\n".join([method.upper(), path, timestamp, nonce, body_sha256]).encode()
 
@@ -321,9 +347,9 @@ def sign_request(key: bytes, cabinet_id: str, method: str, path: str, body: byte
                  *, now: float | None = None, nonce: str | None = None) -> dict[str, str]:
     timestamp = str(int(now if now is not None else time.time()))
     nonce = nonce or uuid.uuid4().hex
-    body_hash = hashlib.sha256(body).hexdigest()
-    signature = hmac.new(key, canonical_request(method, path, timestamp, nonce, body_hash), hashlib.sha256).hexdigest()
-    return {HDR_CABINET: cabinet_id, HDR_TIMESTAMP: timestamp, HDR_NONCE: nonce, HDR_CONTENT_SHA256: body_hash,
+    digest = body_hash(body)
+    signature = hmac.new(key, canonical_request(method, path, timestamp, nonce, digest), hashlib.sha256).hexdigest()
+    return {HDR_CABINET: cabinet_id, HDR_TIMESTAMP: timestamp, HDR_NONCE: nonce, HDR_CONTENT_SHA256: digest,
             HDR_SIGNATURE: signature}
 
 
@@ -339,7 +365,51 @@ def verify_signature(key: bytes, headers: Mapping[str, str], method: str, path: 
 
 def body_matches(headers: Mapping[str, str], body: bytes) -> bool:
     """Whether ``body`` is the one whose hash the (verified) headers carry."""
-    return hmac.compare_digest(hashlib.sha256(body).hexdigest(), headers.get(HDR_CONTENT_SHA256, ""))
+    return hmac.compare_digest(body_hash(body), headers.get(HDR_CONTENT_SHA256, ""))
+
+
+# --- answer signing ----------------------------------------------------------
+# The cloud signs every answer to a signed request with the same cabinet key, over the status,
+# the request's own nonce (so an answer fits one request only and cannot be replayed), the
+# cloud's clock, the headers the cabinet acts on, and the body. The cabinet trusts nothing else.
+HDR_CLOUD_TIME = "X-Cloud-Time"                 # unix seconds with milliseconds, e.g. 1764089993.123
+HDR_CLOUD_SIGNATURE = "X-Cloud-Signature"
+SIGNED_ANSWER_HEADERS = ("ETag", "Retry-After")
+CLOUD_TIME_RE = re.compile(r"\d{1,11}(\.\d{1,3})?")
+
+
+class AnswerSignatureError(ValueError):
+    """An answer whose signature is missing or does not fit the request it answers."""
+
+
+def canonical_answer(status: int, nonce: str, cloud_time: str, headers: Mapping[str, str], body: bytes) -> bytes:
+    # The leading tag keeps an answer's string from ever reading as a request's (which starts with a method).
+    signed_headers = [headers.get(name, "") for name in SIGNED_ANSWER_HEADERS]
+    return "\n".join(["answer", str(status), nonce, cloud_time, *signed_headers, body_hash(body)]).encode(
+        "utf-8", "surrogateescape")       # headers the client could not decode stay bytes, and so fail
+
+
+def sign_answer(key: bytes, status: int, nonce: str, headers: Mapping[str, str], body: bytes,
+                *, now: float) -> dict[str, str]:
+    """The headers to add to an answer with ``status``, ``headers`` and ``body`` to the request with ``nonce``."""
+    cloud_time = f"{now:.3f}"
+    signature = hmac.new(key, canonical_answer(status, nonce, cloud_time, headers, body), hashlib.sha256).hexdigest()
+    return {HDR_CLOUD_TIME: cloud_time, HDR_CLOUD_SIGNATURE: signature}
+
+
+def verify_answer(key: bytes, nonce: str, status: int, headers: Mapping[str, str], body: bytes) -> float:
+    """The cloud's clock (unix seconds) from an answer signed for the request with ``nonce``;
+    AnswerSignatureError saying what is wrong otherwise."""
+    signature, cloud_time = headers.get(HDR_CLOUD_SIGNATURE), headers.get(HDR_CLOUD_TIME)
+    if not signature or cloud_time is None:
+        raise AnswerSignatureError(f"{HDR_CLOUD_SIGNATURE}: missing (the answer is not signed)")
+    expected = hmac.new(key, canonical_answer(status, nonce, cloud_time, headers, body), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
+        raise AnswerSignatureError(f"{HDR_CLOUD_SIGNATURE}: does not fit this request and answer (forged, "
+                                   "altered on the way, or an answer to another request)")
+    if not CLOUD_TIME_RE.fullmatch(cloud_time):     # signed, so only a broken cloud gets here
+        raise AnswerSignatureError(f"{HDR_CLOUD_TIME}: not unix seconds: {cloud_time[:40]!r}")
+    return float(cloud_time)
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)   # built once: json.dumps with options builds one a call

@@ -103,3 +103,24 @@ def test_export_is_ordered_by_cabinet_then_seq_across_pages(store: SqliteCloudSt
 def test_an_unopenable_database_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CloudStoreError, match="cannot open database"):
         SqliteCloudStore(tmp_path / "missing-dir" / "c.db")
+
+
+def test_commands_queued_before_expiries_existed_come_out_long_expired(tmp_path: Path) -> None:
+    import sqlite3
+    old = sqlite3.connect(tmp_path / "old.db")
+    old.executescript("""
+        CREATE TABLE cabinets (id TEXT PRIMARY KEY, key TEXT NOT NULL, retailer TEXT, created_at TEXT NOT NULL,
+                               last_sync_at TEXT);
+        CREATE TABLE commands (id TEXT PRIMARY KEY, cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
+                               kind TEXT NOT NULL, args TEXT NOT NULL, created_at TEXT NOT NULL, acked_at TEXT,
+                               result TEXT);
+        INSERT INTO cabinets VALUES ('cab-1', 'ab', NULL, '2026-01-01T00:00:00.000Z', NULL);
+        INSERT INTO commands VALUES ('c-1', 'cab-1', 'refresh_config', '{}', '2026-01-01T00:00:00.000Z', NULL, NULL);
+    """)
+    old.close()
+    store = SqliteCloudStore(tmp_path / "old.db")
+    [queued] = store.pending_commands(CAB)
+    assert queued["id"] == "c-1" and queued["expires_at"] == "1970-01-01T00:00:00.000Z"
+    fresh = store.command(store.add_command(CAB, "unlock", {"seconds": 3, "reason": "x"}, now=1_800_000_000.0))
+    assert fresh["expires_at"] == "2027-01-15T08:02:00.000Z"          # the default 2 minutes
+    store.close()

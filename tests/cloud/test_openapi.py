@@ -19,7 +19,14 @@ from referencing import Registry, Resource
 from cloud_stub.app import create_app
 from cloud_stub.store import SqliteCloudStore
 from sync_client.cabinet_config import hash_secret
-from sync_client.schema import dumps, sign_request
+from sync_client.schema import (
+    HDR_CLOUD_SIGNATURE,
+    HDR_CLOUD_TIME,
+    HDR_NONCE,
+    dumps,
+    sign_request,
+    verify_answer,
+)
 from tests.cloud.cloud_helpers import make_event
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
@@ -95,14 +102,39 @@ def validate(template: str, method: str, status: int, body: Any) -> None:
     assert not errors, f"{method} {template} {status}: {errors[0].message} in {json.dumps(body)[:300]}"
 
 
+def documented_headers(template: str, method: str, status: int) -> dict[str, dict]:
+    response = deref(DOC["paths"][template][method.lower()]["responses"][str(status)])
+    return {name: deref(header) for name, header in response.get("headers", {}).items()}
+
+
+def test_every_device_answer_documents_the_cloud_signature_and_nothing_else_does() -> None:
+    for path, item in DOC["paths"].items():
+        for method, operation in item.items():
+            if method not in METHODS:
+                continue
+            device = {"cabinetSignature": []} in operation.get("security", [])
+            for status in operation["responses"]:
+                headers = documented_headers(path, method, int(status))
+                signed = {HDR_CLOUD_TIME, HDR_CLOUD_SIGNATURE} <= headers.keys()
+                assert signed == device, (method, path, status)
+                # Only a request that authenticated gets a signed answer; a 401 may not have.
+                required = {name for name in (HDR_CLOUD_TIME, HDR_CLOUD_SIGNATURE) if headers.get(name, {}).get("required")}
+                assert required == (set() if status == "401" or not device else {HDR_CLOUD_TIME, HDR_CLOUD_SIGNATURE}), \
+                    (method, path, status)
+
+
 async def test_real_answers_match_the_documented_schemas(tmp_path: Path) -> None:
     seen: list[tuple[str, str, int, Any]] = []
+    signed_answers: list[tuple[str, str, int, str | None, dict[str, str], bytes]] = []
 
     @web.middleware
     async def record(request: web.Request, handler):
         response = await handler(request)
         body = json.loads(response.body) if response.content_type == "application/json" and response.body else None
-        seen.append((request.match_info.route.resource.canonical, request.method, response.status, body))
+        template = request.match_info.route.resource.canonical
+        seen.append((template, request.method, response.status, body))
+        signed_answers.append((template, request.method, response.status, request.headers.get(HDR_NONCE),
+                               dict(response.headers), response.body if isinstance(response.body, bytes) else b""))
         return response
 
     store = SqliteCloudStore(tmp_path / "c.db")
@@ -217,6 +249,18 @@ async def test_real_answers_match_the_documented_schemas(tmp_path: Path) -> None
         store.close()
     for template, method, status, body in seen:
         validate(template, method, status, body)
+    checked, device_answers = 0, 0
+    for template, method, status, nonce, headers, body in signed_answers:
+        device_answers += status != 401 and {"cabinetSignature": []} in DOC["paths"][template][method.lower()].get(
+            "security", [])
+        for name, header in documented_headers(template, method, status).items():
+            if header.get("required"):
+                assert name in headers, f"{method} {template} {status}: no {name} header"
+                assert Draft202012Validator(header["schema"]).is_valid(headers[name]), (name, headers[name])
+        if HDR_CLOUD_SIGNATURE in headers:      # the scenario's device requests are all cab-1's
+            verify_answer(key, nonce, status, headers, body)
+            checked += 1
+    assert checked == device_answers >= 15
     statuses = {(t, m, s) for t, m, s, _ in seen}
     assert len(statuses) >= 30, sorted(statuses)                   # the scenario reached the whole API
     assert {(m, t) for t, m, _ in statuses} == documented_routes()

@@ -97,3 +97,82 @@ def test_run_refuses_a_production_config_without_pin_or_key(tmp_path):
     assert result.returncode == 2
     assert "refusing to start a real cabinet" in result.stderr
     assert "there is no default PIN" in result.stderr
+
+
+# --- how the cabinet reaches its cloud: verified TLS, plain http only for a lab ---------------------
+def production_config(tmp_path: Path, sync: str) -> Path:
+    """A configuration a real cabinet would start with, but for its [sync] section."""
+    from sync_client.cabinet_config import hash_secret
+    key = tmp_path / "cabinet.key"
+    key.write_text("ab" * 32 + "\n")
+    return write(tmp_path, f"""
+[cabinet]
+id = "lab-1"
+key_file = "{key}"
+[retailer]
+pin_hash = "{hash_secret('1234', n=2**10)}"
+[lock]
+pin_factory = "lgpio"
+[payment]
+backend = "zvt"
+port = "/dev/ttyUSB0"
+[nfc]
+backend = "none"
+[scanner]
+backend = "none"
+[camera]
+backend = "none"
+[sync]
+{sync}
+""")
+
+
+def test_production_refuses_a_plain_http_cloud_unless_a_lab_says_so(tmp_path):
+    def problems(sync: str) -> list[str]:
+        path = production_config(tmp_path, sync)
+        return production_problems(load_config(path), str(path))
+    plain = problems('cloud_url = "http://cloud.example.com"')
+    assert len(plain) == 1 and "sync.cloud_url: http://cloud.example.com is plain http" in plain[0]
+    assert "sync.allow_insecure_http = true" in plain[0]
+    assert problems('cloud_url = "http://cloud.example.com"\nallow_insecure_http = true') == []
+    assert problems('cloud_url = "https://cloud.example.com"') == []
+    assert any("sync.cloud_url: 'cloud.example.com' is not an https:// URL" in p
+               for p in problems('cloud_url = "cloud.example.com"'))
+    # Simulation is exempt: its cloud is the local stub on loopback.
+    path = production_config(tmp_path, 'cloud_url = "http://127.0.0.1:8080"')
+    result = run_kiosk("config", "check", str(path), "--sim", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    result = run_kiosk("config", "check", str(path), cwd=tmp_path)
+    assert result.returncode == 1 and f"{path}: sync.cloud_url: http://127.0.0.1:8080 is plain http" in result.stderr
+
+
+def test_run_refuses_a_plain_http_cloud_given_on_the_command_line(tmp_path):
+    path = production_config(tmp_path, 'cloud_url = "https://cloud.example.com"')
+    result = run_kiosk("run", "--config", str(path), "--cloud", "http://10.0.0.5:8080", "--headless",
+                       "--data-dir", str(tmp_path / "d"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--cloud: http://10.0.0.5:8080 is plain http" in result.stderr
+
+
+def test_a_lab_cabinet_on_plain_http_is_warned_at_every_start(tmp_path):
+    path = production_config(tmp_path, 'cloud_url = "http://10.0.0.5:8080"\nallow_insecure_http = true')
+    # The key file is left readable by others, so the start stops right after the warning (no devices here).
+    result = run_kiosk("run", "--config", str(path), "--headless", "--data-dir", str(tmp_path / "d"), cwd=tmp_path)
+    warning = next(line for line in result.stderr.splitlines() if "level=warning" in line)
+    assert "sync.allow_insecure_http: the cloud http://10.0.0.5:8080 is reached over plain http" in warning
+    assert result.returncode == 1 and "cabinet.key: readable or writable by others" in result.stderr
+
+
+def test_the_ca_file_must_be_a_readable_pem_file(tmp_path):
+    from tests.sync.test_tls import self_signed
+    missing = tmp_path / "missing.pem"
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    for ca_file, says in ((missing, "does not exist"), (tmp_path, "does not exist (or is not a file)"),
+                          (garbage, "holds no usable PEM certificate")):
+        with pytest.raises(ConfigError) as err:
+            parse_config({"sync": {"ca_file": str(ca_file)}}, "kiosk.toml")
+        [problem] = err.value.problems
+        assert problem.startswith(f"kiosk.toml: sync.ca_file: {ca_file} ") and says in problem
+    cert, _ = self_signed(tmp_path)
+    assert parse_config({"sync": {"ca_file": str(cert)}}).sync.ca_file == str(cert)

@@ -1,6 +1,7 @@
 """A real cloud stub on a loopback port, a registered retailer and cabinet, and the cabinet's outbox."""
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,16 @@ PRODUCTS = [
 GOOD_CONFIG = {"currency": "EUR", "products": PRODUCTS, "scan_to_pay": {"enabled": True, "provider": "sim"}}
 
 
+class CloudClock:
+    """The cloud's clock: real time, moved by ``offset`` seconds when a test needs the cloud to be later."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
 @dataclass
 class Site:
     url: str
@@ -32,6 +43,7 @@ class Site:
     outbox: Outbox
     client: CloudClient
     session: aiohttp.ClientSession
+    cloud_clock: CloudClock
 
     async def retailer(self, method: str, path: str, body: object = None) -> tuple[int, object]:
         async with self.session.request(method, self.url + path, json=body,
@@ -44,11 +56,12 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
     store = SqliteCloudStore(tmp_path / "cloud.db")
     token = store.add_retailer("shop-a")
     key = store.add_cabinet(CAB, "shop-a")
-    runner, url = await start_cloud(store, simulate_payments=True)
+    cloud_clock = CloudClock()
+    runner, url = await start_cloud(store, simulate_payments=True, now=cloud_clock)
     outbox = Outbox(tmp_path / "cabinet.db", CAB)
     client = CloudClient(url, CAB, key, request_timeout_s=5)
     async with aiohttp.ClientSession() as session:
-        site = Site(url, store, key, token, outbox, client, session)
+        site = Site(url, store, key, token, outbox, client, session, cloud_clock)
         yield site
     await client.close()
     await runner.cleanup()

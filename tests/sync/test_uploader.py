@@ -1,5 +1,5 @@
 """The uploader against the real cloud stub, and against a scripted server for the answers a
-healthy cloud does not give (503 with Retry-After, 413, garbage)."""
+healthy cloud does not give (503 with Retry-After, 413, garbage), signed as the cloud signs."""
 from __future__ import annotations
 
 import asyncio
@@ -10,6 +10,7 @@ import time
 import pytest
 from aiohttp import web
 
+from cloud_stub.answer_signing import SIGNING_KEY, answer_signer
 from sync_client.backoff import backoff_delay
 from sync_client.cloud_client import parse_retry_after
 from sync_client.outbox import Outbox
@@ -69,6 +70,15 @@ async def test_wrong_key_keeps_every_event_and_reports_offline(site: Site) -> No
     assert cloud_ids(site) == []
 
 
+SCRIPTED_KEY = b"k" * 32
+
+
+@web.middleware
+async def as_the_cloud(request: web.Request, handler):
+    request[SIGNING_KEY] = SCRIPTED_KEY          # what DeviceApi.authenticate leaves for the answer signer
+    return await handler(request)
+
+
 class Scripted:
     """A cloud that answers from a script, then like the real one (acks everything)."""
 
@@ -90,7 +100,7 @@ class Scripted:
 async def scripted(tmp_path):
     async def serve(script: list[web.Response]) -> tuple[Scripted, str]:
         cloud = Scripted(script)
-        app = web.Application()
+        app = web.Application(middlewares=[answer_signer(time.time), as_the_cloud])
         app.router.add_post("/v1/events", cloud.handle)
         runner = web.AppRunner(app)
         await runner.setup()
@@ -109,7 +119,7 @@ async def test_retry_after_is_honoured_and_nothing_is_marked_before_the_ack(tmp_
                                  web.Response(text="<html>proxy error</html>", status=200)])
     outbox = Outbox(tmp_path / "c.db", CAB)
     outbox.append("heartbeat", {})
-    uploader = Uploader(outbox, url, b"k" * 32, backoff_initial_s=0.01, backoff_max_s=5)
+    uploader = Uploader(outbox, url, SCRIPTED_KEY, backoff_initial_s=0.01, backoff_max_s=5)
     stop = asyncio.Event()
     task = asyncio.create_task(uploader.run(stop))
     while outbox.pending_count():
@@ -128,7 +138,7 @@ async def test_a_413_narrows_the_batch_until_the_one_oversized_event_is_dead_let
                                  for _ in range(4)])
     outbox = Outbox(tmp_path / "c.db", CAB)
     events = [outbox.append("heartbeat", {}) for _ in range(8)]
-    uploader = Uploader(outbox, url, b"k" * 32, batch_size=8, max_in_flight=1)
+    uploader = Uploader(outbox, url, SCRIPTED_KEY, batch_size=8, max_in_flight=1)
     assert await uploader.upload_pending() == 8
     assert cloud.batch_sizes[:4] == [8, 4, 2, 1]
     assert [d.event.id for d in outbox.dead_letters()] == [events[0].id]
