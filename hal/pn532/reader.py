@@ -103,7 +103,7 @@ class Pn532Reader(CardReader):
             card, seen_at = event
             if loop.time() - seen_at <= self.stale_after:
                 return card
-            log.info("nfc: dropped card %s presented %.1f s ago", card.uid_hex, loop.time() - seen_at)
+            log.info("nfc: dropped a card presented %.1f s ago", loop.time() - seen_at)
 
     def _publish(self, event: tuple[CardRead, float] | DeviceFault) -> None:
         if self._events.full():
@@ -121,9 +121,10 @@ class Pn532Reader(CardReader):
                 except ProtocolError as exc:
                     errors += 1
                     if errors >= self.max_protocol_errors:
-                        raise DeviceFault(self.name, f"{self.port}: {errors} protocol errors in a row: {exc}") from exc
+                        raise DeviceFault(self.name, f"{self.port}: {errors} protocol errors in a row: "
+                                                     f"{exc.reason}") from exc
                     # Neither presence nor absence: it must not re-report a held card.
-                    log.warning("nfc: poll failed, trying again: %s", exc)
+                    log.warning("nfc: poll failed, trying again: %s", exc.reason)
                 else:
                     if target is None:
                         misses += 1

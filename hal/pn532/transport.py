@@ -61,7 +61,7 @@ class Pn532Transport:
             try:
                 frame = await self._receive(deadline)
             except CorruptFrame as exc:      # possibly a damaged ACK: silence will tell
-                log.warning("pn532: while waiting for ACK: %s", exc)
+                log.warning("pn532: while waiting for ACK: %s", exc.reason)
                 continue
             if frame is None or frame.kind is FrameKind.NACK:
                 return False
@@ -69,7 +69,7 @@ class Pn532Transport:
                 return True
             if frame.kind is FrameKind.ERROR:
                 raise ProtocolError(f"PN532 sent an error frame instead of acknowledging command {code:02X}")
-            log.warning("pn532: skipped stale frame %s before ACK", frame.data.hex(" "))
+            log.warning("pn532: skipped a stale %d-byte frame before ACK", len(frame.data))  # a UID, maybe
 
     async def _wait_response(self, code: int, timeout: float) -> bytes:
         deadline = asyncio.get_running_loop().time() + timeout
@@ -81,7 +81,7 @@ class Pn532Transport:
                 nacks += 1
                 if nacks > self.attempts:
                     raise
-                log.warning("pn532: corrupt response to %02X, asking again: %s", code, exc)
+                log.warning("pn532: corrupt response to %02X, asking again: %s", code, exc.reason)
                 await self.link.write(NACK_FRAME)
                 continue
             if frame is None:
@@ -104,7 +104,7 @@ class Pn532Transport:
             except CorruptFrame:
                 raise
             except ProtocolError as exc:
-                log.warning("pn532: %s", exc)
+                log.warning("pn532: %s", exc.reason)
                 continue
             if frame is not None:
                 return frame

@@ -120,7 +120,7 @@ class SerialScanner(CodeReader):
                     try:
                         item = decoder.next_item()
                     except ProtocolError as exc:
-                        log.warning("scanner: skipped bad input: %s", exc)
+                        log.warning("scanner: skipped bad input: %s", exc.reason)   # its bytes may be a pickup code
                         continue
                     if item is None:
                         break
@@ -143,5 +143,6 @@ class SerialScanner(CodeReader):
     def _deliver_code(self, item: CodeRead | DeviceFault) -> None:
         if self._codes.full():
             # Nobody is reading: the oldest scan is the least useful.
-            log.warning("scanner: dropped unread %r", self._codes.get_nowait())
+            dropped = self._codes.get_nowait()
+            log.warning("scanner: dropped an unread %s", "fault" if isinstance(dropped, DeviceFault) else "code")
         self._codes.put_nowait(item)
