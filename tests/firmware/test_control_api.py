@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
@@ -105,3 +107,11 @@ def test_header_checks_accept_only_loopback(text: str) -> None:
 def test_every_loopback_port_is_accepted(port: int, host: str) -> None:
     assert is_loopback_host(f"{host}:{port}") and is_loopback_origin(f"http://{host}:{port}")
     assert not is_loopback_host(f"{host}:{port + 65536}") and not is_loopback_origin(f"https://{host}:{port}")
+
+
+def test_a_real_cabinet_refuses_to_open_the_control_api(tmp_path) -> None:
+    result = subprocess.run([sys.executable, "-m", "firmware.cli", "run", "--control-port", "0", "--headless",
+                             "--data-dir", str(tmp_path / "data")], capture_output=True, text=True, timeout=60,
+                            cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--control-port needs --sim" in result.stderr and "never runs in production" in result.stderr
