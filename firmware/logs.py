@@ -55,8 +55,9 @@ def _quote(value: object) -> str:
 
 class LogfmtFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        fields = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
-                  "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()}
+        fields: dict[str, object] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
+            "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()}
         fields.update({k: safe_field(k, v) for k, v in vars(record).items() if k not in _STANDARD})
         line = " ".join(f"{k}={_quote(v)}" for k, v in fields.items())
         if record.exc_info:

@@ -22,7 +22,8 @@ from firmware.control_client import ControlClient, ControlError
 @pytest.fixture
 async def base_url() -> AsyncIterator[str]:
     """The control API of a cabinet without simulated devices: /sim answers 404 once a request gets through."""
-    runner = web.AppRunner(create_control_app(cabinet=None, ui=None, bench=None), access_log=None)  # type: ignore[arg-type]
+    app = create_control_app(cabinet=None, ui=None, bench=None)  # type: ignore[arg-type]
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
