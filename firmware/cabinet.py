@@ -275,7 +275,7 @@ class Cabinet:
             self._dispatch(intent)
         except (IllegalTransition, PickupRefused, RestockRefused, RepairRefused, ServiceRefused, ValueError) as exc:
             # A stale tap (the screen changed under the finger) is not an error worth more than a log line.
-            log.info("intent ignored", extra={"intent": intent.name, "arg": intent.arg, "reason": str(exc)})
+            log.info("intent ignored", extra={"intent": intent.name, "arg": intent.log_arg(), "reason": str(exc)})
 
     def _dispatch(self, intent: Intent) -> None:
         name, arg = intent.name, intent.arg

@@ -16,6 +16,7 @@ from firmware.config import (
     insecure_cloud_warning,
     load_config,
     production_problems,
+    production_warnings,
 )
 from firmware.technician.cli import add_commands as add_technician_commands
 from firmware.technician.cli import dispatch as technician_dispatch
@@ -58,13 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load(path: Path | None, sim: bool) -> tuple:
+    """(config, problems that stop a real cabinet, warnings about one); neither in simulation."""
     where = str(path) if path else "<simulation defaults>"
     if path is None and not sim:
         path = DEFAULT_CONFIG_PATH
         where = str(path)
     config = load_config(path)
-    problems = [] if sim else production_problems(config, where)
-    return config, problems
+    if sim:
+        return config, [], []
+    return config, production_problems(config, where), production_warnings(config, where)
 
 
 def limit_malloc_arenas(arenas: int = 2) -> None:
@@ -92,7 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
               "(the control API never runs in production)", file=sys.stderr)
         return 2
     try:
-        config, problems = _load(args.config, args.sim)
+        config, problems, warnings = _load(args.config, args.sim)
     except ConfigError as exc:
         print("kiosk: the configuration has errors:", *exc.problems, sep="\n  ", file=sys.stderr)
         return 2
@@ -104,6 +107,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     warning = None if args.sim else insecure_cloud_warning(args.cloud or config.sync.cloud_url)
     if warning:
         logging.getLogger("kiosk").warning(warning)
+    for warning in warnings:            # at every start, into the journal
+        logging.getLogger("firmware.cli").warning("configuration warning", extra={"detail": warning})
     message = choose_video_driver(args.headless)
     if message:
         print(f"kiosk: {message}", file=sys.stderr)
@@ -124,23 +129,26 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
+    warnings: list[str] = []
     try:
-        config, problems = _load(args.path, args.sim)
+        config, problems, warnings = _load(args.path, args.sim)
     except ConfigError as exc:
         problems = exc.problems
+    for warning in warnings:
+        print(f"  warning: {warning}", file=sys.stderr)
     if problems:
         print(f"{args.path}: {len(problems)} problem{'s' if len(problems) > 1 else ''}:", file=sys.stderr)
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
-    print(f"{args.path}: ok")
+    print(f"{args.path}: ok" + (f", {len(warnings)} warning{'s' if len(warnings) > 1 else ''}" if warnings else ""))
     return 0
 
 
 def cmd_selftest(args: argparse.Namespace) -> int:
     from firmware.selftest import run_selftest
     try:
-        config, problems = _load(args.config, args.sim)
+        config, _, _ = _load(args.config, args.sim)
     except ConfigError as exc:
         print("kiosk: the configuration has errors:", *exc.problems, sep="\n  ", file=sys.stderr)
         return 2

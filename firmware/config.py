@@ -331,6 +331,20 @@ def load_config(path: Path | None) -> Config:
     return parse_config(data, where)
 
 
+# The ZVT password the terminals ship with (the ZVT default, and the other well-known factory setting): left so,
+# anyone who reaches the terminal's serial line can register and run its administrative commands (reversals).
+FACTORY_ZVT_PASSWORDS = frozenset({"000000", "123456"})
+
+
+def production_warnings(config: Config, where: str) -> list[str]:
+    """What a real cabinet runs with but should not: said at every start, by `kiosk config check` and doctor."""
+    warnings = []
+    if config.payment.backend == "zvt" and config.payment.password in FACTORY_ZVT_PASSWORDS:
+        warnings.append(f"{where}: payment.password: still a factory default of ZVT terminals; set the terminal's "
+                        "own password (the payment provider or the terminal's menu) and put it here")
+    return warnings
+
+
 def production_problems(config: Config, where: str) -> list[str]:
     """What stops a configuration from running a real cabinet (outside simulation)."""
     problems = []

@@ -8,13 +8,18 @@ production, and bound to 127.0.0.1 only.
     GET  /screenshot[?window=1]   the touchscreen (or the whole window) as PNG
     GET  /sim/pins                the relay and door pins' recorded history
     POST /sim/<action>            the shopper's hands (see firmware.sim.BENCH_ACTIONS)
+
+A web page open on the bench machine can reach 127.0.0.1 too, so every request must name a loopback
+Host (no DNS rebinding), carry no Origin or a loopback one, and a POST must be application/json (a form
+or a no-cors fetch cannot send that without a preflight this API never answers): else 403 or 415.
 """
 from __future__ import annotations
 
 import io
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+import re
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from aiohttp import web
 
@@ -31,8 +36,38 @@ UI = web.AppKey("ui", object)
 BENCH = web.AppKey("bench", object)
 
 
+_LOOPBACK = re.compile(r"(?:127\.0\.0\.1|localhost|\[::1\])(?::(?P<port>[0-9]{1,5}))?", re.IGNORECASE)
+
+
+def is_loopback_host(value: str) -> bool:
+    """A Host header naming this machine's loopback: 127.0.0.1, localhost or [::1], with a port or without."""
+    match = _LOOPBACK.fullmatch(value)
+    return match is not None and (match["port"] is None or int(match["port"]) <= 65535)
+
+
+def is_loopback_origin(value: str) -> bool:
+    """An Origin header of a page served from loopback: http://127.0.0.1:*, http://localhost:*, http://[::1]:*."""
+    scheme, separator, host = value.partition("://")
+    return bool(separator) and scheme.lower() == "http" and is_loopback_host(host)
+
+
+@web.middleware
+async def loopback_only(request: web.Request,
+                        handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    host, origin = request.headers.get("Host", ""), request.headers.get("Origin")
+    if not is_loopback_host(host):
+        return _error(403, f"Host: {host[:100]!r} is not loopback (127.0.0.1, localhost or [::1])")
+    if origin is not None and not is_loopback_origin(origin):
+        return _error(403, f"Origin: {origin[:100]!r} is not a loopback origin")
+    if request.method == "POST" and request.content_type != "application/json":
+        given = request.headers.get("Content-Type")
+        return _error(415, f"Content-Type: expected application/json, got {given[:100]!r}" if given
+                      else "Content-Type: missing; expected application/json")
+    return await handler(request)
+
+
 def create_control_app(cabinet: Cabinet, ui: KioskUi, bench: SimBench | None) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[loopback_only])
     app[CABINET], app[UI], app[BENCH] = cabinet, ui, bench
     app.router.add_get("/state", get_state)
     app.router.add_post("/tap", post_tap)

@@ -132,6 +132,24 @@ class Intent:
     name: str
     arg: str | None = None
 
+    def log_arg(self) -> str | None:
+        """The argument as a log line may show it: a PIN, a pickup code or a repair form's value never
+        (a key is "digit", a field its name alone), anything else as it is."""
+        if self.arg is None or self.name not in PRIVATE_ARG_INTENTS:
+            return self.arg
+        if self.name == "key":
+            return "digit" if self.arg.isdigit() else self.arg
+        if self.name == "field":
+            return self.arg.partition("=")[0] + "=<redacted>"
+        return "<redacted>"
+
+    def __repr__(self) -> str:        # a log line that formats the intent itself shows no secret either
+        return f"Intent({self.name!r}, {self.log_arg()!r})"
+
+
+# Intents whose argument is a secret (a PIN, a pickup code and its keys) or a person's data (the repair form).
+PRIVATE_ARG_INTENTS = frozenset({"key", "pin_submit", "pickup_submit", "field"})
+
 
 @dataclass(frozen=True)
 class WidgetInfo:

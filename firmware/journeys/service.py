@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from firmware.attempt_guard import AttemptGuard
 from firmware.journeys.machine import transition
+from firmware.logs import mask_card_uids
 from hal.lock import Lock
 from kiosk_ui.view import CALIBRATION_INSET
 from sync_client.cabinet_config import verify_secret
@@ -208,7 +209,8 @@ class ServiceJourney:
         tx.execute("INSERT INTO service_actions (action, result, who, at) VALUES (?, ?, ?, ?)",
                    (action, result, self.who, utc_now_iso()))
         tx.append(ACTION_EVENT, {"action": action, "result": result, "who": self.who})
-        log.info("service action", extra={"action": action, "result": result, "who": self.who})
+        log.info("service action", extra={"action": action, "result": result,   # a card by its last 2 digits
+                                          "who": mask_card_uids(self.who) if self.who else None})
 
     def actions(self, limit: int = 20) -> list[tuple[str, str, str | None, str]]:
         """The audit trail, newest first: (action, result, who, at)."""

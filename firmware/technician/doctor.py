@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TextIO
 
-from firmware.config import Config, ConfigError, load_config, production_problems
+from firmware.config import Config, ConfigError, load_config, production_problems, production_warnings
 from firmware.technician.status import serial_ports
 from firmware.technician.term import ProgressBar, paint, use_colour
 
@@ -120,6 +120,9 @@ def check_config(ctx: DoctorContext) -> list[Finding]:
     problems = production_problems(ctx.config, str(ctx.config_path))
     if problems:
         return [Finding("configuration", "FAIL", "; ".join(problems), f"edit {ctx.config_path}")]
+    warnings = production_warnings(ctx.config, str(ctx.config_path))
+    if warnings:
+        return [Finding("configuration", "warn", "; ".join(warnings), f"edit {ctx.config_path}")]
     return [Finding("configuration", "ok", f"{ctx.config_path}: cabinet {ctx.config.cabinet.id}")]
 
 

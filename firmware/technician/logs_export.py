@@ -3,7 +3,8 @@
 It holds the service's journal, `kiosk status`, `kiosk doctor` and the
 configuration with every secret replaced by "<redacted>". Key files are never
 read into it; as a second line of defence, every secret value found in the
-configuration or the key file is scrubbed from every member, journal included.
+configuration or the key file is scrubbed from every member, journal included,
+and so are passwords in URLs and credentials in their query parameters.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from firmware.config import ConfigError, load_config
+from firmware.logs import is_secret_name
 from firmware.technician.doctor import DoctorContext, format_findings, run_checks
 from firmware.technician.status import UNIT, collect_status, format_status
 from firmware.technician.term import ProgressBar
@@ -105,10 +107,30 @@ def find_secrets(config_path: Path) -> list[str]:
     return sorted({s for s in secrets if len(s) >= MIN_SECRET_LEN}, key=len, reverse=True)
 
 
+# A URL's password (scheme://user:password@host) and its query parameters that carry a credential.
+URL_MASK = "***"
+_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]*):(?P<password>[^\s/?#]*)@")
+_QUERY_PARAM = re.compile(r"(?P<head>[?&;](?P<name>[A-Za-z0-9_.-]+)=)(?P<value>[^&;#\s\"'<>]*)")
+URL_CREDENTIAL_PARAMS = frozenset({"sig", "signature", "auth", "pwd", "pass", "credential", "credentials",
+                                   "x-amz-signature", "x-amz-credential", "x-amz-security-token"})
+
+
+def redact_urls(text: str) -> str:
+    """``https://user:pass@host/x?token=T&sku=S`` -> ``https://user:***@host/x?token=***&sku=S``, wherever
+    a URL stands in the text (a log line, a configuration value)."""
+    text = _USERINFO.sub(lambda m: f"{m['head']}:{URL_MASK}@", text)
+
+    def param(match: re.Match) -> str:
+        name = match["name"].lower()
+        secret = name in URL_CREDENTIAL_PARAMS or is_secret_name(name) or is_secret_key(name)
+        return match["head"] + URL_MASK if secret and match["value"] else match[0]
+    return _QUERY_PARAM.sub(param, text)
+
+
 def scrub(text: str, secrets: list[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, REDACTED)
-    return text
+    return redact_urls(text)
 
 
 def journal(unit: str, since: str) -> tuple[str, str]:

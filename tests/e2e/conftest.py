@@ -22,7 +22,8 @@ def sim_cabinet(cloud):
     workdir, url = cloud
     procs = []
 
-    def start(extra_config: str = "", retailer: str | None = None, sync: str = ""):
+    def start(extra_config: str = "", retailer: str | None = None, sync: str = "",
+              extra_args: tuple[str, ...] = ()):
         key = add_cabinet(workdir, CABINET_ID, retailer) if not (workdir / "cabinet.key").exists() \
             else (workdir / "cabinet.key").read_text().strip()
         key_file = workdir / "cabinet.key"
@@ -36,7 +37,7 @@ key_file = "{key_file}"
 backoff_initial_s = 0.1
 backoff_max_s = 1.0
 """ + sync + extra_config
-        proc, client = start_sim_cabinet(workdir, config_text=config, cloud_url=url)
+        proc, client = start_sim_cabinet(workdir, config_text=config, cloud_url=url, extra_args=extra_args)
         procs.append(proc)
         client.process = proc            # a test may stop it to restart the cabinet on the same data
         return client
@@ -85,8 +86,8 @@ def retail(cloud, sim_cabinet):
     api = RetailerApi(url, token)
     state = {}
 
-    def start(extra_config: str = ""):
-        client = sim_cabinet(extra_config, retailer=RETAILER, sync=FAST_SYNC)
+    def start(extra_config: str = "", extra_args: tuple[str, ...] = ()):
+        client = sim_cabinet(extra_config, retailer=RETAILER, sync=FAST_SYNC, extra_args=extra_args)
         if "configured" not in state:
             api.call("PUT", f"/v1/retailer/cabinets/{CABINET_ID}/config", retailer_document())
             state["configured"] = True

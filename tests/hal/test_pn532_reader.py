@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
@@ -66,7 +67,7 @@ async def test_card_held_is_reported_once_then_again_after_removal(emulator, rea
     await assert_no_read(reader)
 
 
-async def test_card_presented_long_before_read_is_stale():
+async def test_card_presented_long_before_read_is_stale(caplog):
     async with Pn532Emulator() as emulator:
         reader = Pn532Reader(emulator.port, poll_interval=0.02, stale_after=0.2)
         await reader.open()
@@ -77,7 +78,10 @@ async def test_card_presented_long_before_read_is_stale():
             await asyncio.sleep(0.2)
             emulator.present(UID7)               # tapped while nobody was waiting
             await asyncio.sleep(0.6)
-            await assert_no_read(reader)
+            with caplog.at_level(logging.INFO, logger="hal.pn532.reader"):
+                await assert_no_read(reader)
+            messages = " ".join(r.getMessage() for r in caplog.records)
+            assert "dropped a card" in messages and UID7.hex() not in messages.lower()  # a staff card's UID
         finally:
             await reader.close()
 

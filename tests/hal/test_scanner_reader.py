@@ -59,6 +59,16 @@ async def test_garbage_is_skipped_with_a_warning(emulator, scanner, caplog):
     assert "not UTF-8" in messages and re.search("(exceeds|longer than) 2048", messages)
 
 
+async def test_a_damaged_pickup_qr_is_skipped_without_its_code_in_the_log(emulator, scanner, caplog):
+    with caplog.at_level(logging.WARNING, logger="hal.scanner.reader"):
+        await emulator.send_garbage(b"PICKUP:31415926\x1b\r")       # a control character: not a code
+        await emulator.scan("AFTER-DAMAGE")
+        assert (await read(scanner)).text == "AFTER-DAMAGE"
+    messages = " ".join(r.getMessage() for r in caplog.records)
+    assert "control character U+001B" in messages
+    assert "31415926" not in messages and b"31415926".hex(" ") not in messages
+
+
 async def test_trigger_mode(emulator):
     scanner = SerialScanner(emulator.port, trigger_mode=True)
     await scanner.open()

@@ -6,8 +6,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from firmware.technician.logs_export import export_logs, redact_toml
+from firmware.technician.logs_export import export_logs, redact_toml, redact_urls
 from tests.technician.conftest import PIN_HASH, ZVT_PASSWORD, Cabinet
 
 
@@ -94,3 +96,56 @@ def test_redaction_of_toml_forms() -> None:
         '[cloud]\napi_token = "<redacted>"\nsettings = { hmac_key = "<redacted>", retries = 3 }\n'
         'signing_key = "<redacted>"\nnext = 1\n'
         'secret = "<redacted>"\nkey_file = "/var/lib/kiosk/cabinet.key"\n')
+
+
+URL_LINES = (
+    "2026-01-05T10:00:02.000000+0000 cabinet kiosk[812]: level=warning msg=\"upload failed, retrying\" "
+    "error=\"Cannot connect to host https://ops:Hunter2-pw@cloud.example.com/v1/events?token=tok-5521&batch=3\"\n"
+    "2026-01-05T10:00:03.000000+0000 cabinet kiosk[812]: ad https://cdn.example/a.mp4?X-Amz-Signature=ab12cd34"
+    "&key=k-9911&sig=s-7788;password=pw-6655#top\n")
+
+
+def test_export_redacts_passwords_and_credential_parameters_in_urls(cabinet: Cabinet, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "journalctl").write_text(f"#!/bin/sh\ncat <<'EOF'\n{URL_LINES}EOF\n")
+    (bin_dir / "journalctl").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    config = cabinet.config.read_text().replace('"https://cloud.example.com"',
+                                                '"https://cabinet:Sync-pw-42@cloud.example.com/base"')
+    cabinet.config.write_text(config)
+    dest = tmp_path / "support.tar.gz"
+    export_logs(dest, cabinet.config, cabinet.data_dir)
+
+    members = read_all(dest)
+    journal = members["journal.txt"].decode()
+    assert "https://ops:***@cloud.example.com/v1/events?token=***&batch=3" in journal
+    assert "https://cdn.example/a.mp4?X-Amz-Signature=***&key=***&sig=***;password=***#top" in journal
+    assert 'cloud_url = "https://cabinet:***@cloud.example.com/base"' in members["kiosk.toml"].decode()
+    everything = b"\n".join(members.values())
+    for secret in (b"Hunter2-pw", b"tok-5521", b"ab12cd34", b"k-9911", b"s-7788", b"pw-6655", b"Sync-pw-42"):
+        assert secret not in everything
+
+
+def test_url_redaction_keeps_what_is_not_a_credential() -> None:
+    kept = ("https://cloud.example.com:8443/v1/config?sku=SCOOT-S1&page=2 "
+            "mailto:support@velo-mall.example http://[::1]:8765/state user@host.example")
+    assert redact_urls(kept) == kept
+    assert redact_urls("store https://velo.example/o?code=24681012&lang=en") == \
+        "store https://velo.example/o?code=***&lang=en"          # a pickup link's code, too
+
+
+_USER = st.text(st.characters(whitelist_categories=("Ll", "Lu", "Nd")), min_size=1, max_size=12)
+_PASSWORD = st.text(st.characters(blacklist_characters=" \t\n\r/?#@", blacklist_categories=("Cs", "Z", "C")),
+                    min_size=1, max_size=24)
+_TOKEN = st.text(st.characters(whitelist_categories=("Ll", "Lu", "Nd"), whitelist_characters="-_.~%"),
+                 min_size=1, max_size=24)
+_PROSE = st.text(st.characters(blacklist_characters=":/?&;=@", blacklist_categories=("Cs",)), max_size=20)
+
+
+@given(user=_USER, password=_PASSWORD, token=_TOKEN, before=_PROSE, after=_PROSE)
+def test_a_url_password_and_token_never_survive(user: str, password: str, token: str, before: str,
+                                                after: str) -> None:
+    text = f"{before} https://{user}:{password}@cloud.example.com/v1?token={token}&n=1 {after}"
+    assert redact_urls(text) == f"{before} https://{user}:***@cloud.example.com/v1?token=***&n=1 {after}"
