@@ -30,6 +30,7 @@ from sync_client.schema import (
     HDR_CLOUD_SIGNATURE,
     HDR_CLOUD_TIME,
     HDR_NONCE,
+    SIGNED_HEADERS,
     AnswerSignatureError,
     dumps,
     sign_answer,
@@ -39,7 +40,7 @@ from sync_client.schema import (
 from sync_client.uploader import Uploader, UploadError
 from tests.sync.conftest import CAB, GOOD_CONFIG
 
-FORWARDED = ("X-Cabinet-Id", "X-Timestamp", "X-Nonce", "X-Signature", "Content-Type", "If-None-Match")
+FORWARDED = (*SIGNED_HEADERS, "Content-Type", "If-None-Match")
 KEPT = ("Content-Type", "ETag", "Retry-After", HDR_CLOUD_TIME, HDR_CLOUD_SIGNATURE)
 
 
