@@ -463,7 +463,11 @@ class SaleJourney:
         delay = self.retry_first_s
         while True:
             self._wake.clear()
-            if not await self._follow_up_round():
+            left = await self._follow_up_round()
+            if self._wake.is_set():          # a new action came during the round (e.g. a settled approval)
+                delay = self.retry_first_s
+                continue
+            if not left:
                 return
             try:
                 await asyncio.wait_for(self._wake.wait(), delay)
