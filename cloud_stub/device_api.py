@@ -88,6 +88,8 @@ class DeviceApi:
             web.post("/v1/payments", self.create_payment),
             web.get("/v1/payments/{payment_id}", self.get_payment),
             web.post("/v1/payments/{payment_id}/cancel", self.cancel_payment),
+            web.post("/v1/payments/{payment_id}/refund", self.refund_payment),
+            web.get("/v1/payments/by-sale/{sale_id}", self.payment_for_sale),
             web.get("/pay/{payment_id}", self.pay_page),
             web.put("/v1/snapshots/{name}", self.put_snapshot),
             web.post("/v1/enroll", self.enroll),
@@ -255,6 +257,23 @@ class DeviceApi:
         _, now, payment = await self._own_payment(request)
         moved, _ = await self.core.db(self.store.move_payment, payment["id"], "pending", "cancelled", now=now)
         return web.json_response(self._payment_json(request, moved))
+
+    async def refund_payment(self, request: web.Request) -> web.Response:
+        """Give a paid payment back (the product was not taken); asked again, it answers the same."""
+        _, now, payment = await self._own_payment(request)
+        moved, _ = await self.core.db(self.store.move_payment, payment["id"], "paid", "refunded", now=now)
+        if moved["status"] != "refunded":
+            raise Refused(409, f"payment is {moved['status']}; only a paid payment can be refunded")
+        return web.json_response(self._payment_json(request, moved))
+
+    async def payment_for_sale(self, request: web.Request) -> web.Response:
+        """The payment this cabinet created for a sale: what a cabinet asks after a restart cut it off."""
+        cabinet_id, now, _ = await self.authenticate(request)
+        sale_id = request.match_info["sale_id"]
+        payment = await self.core.db(self.store.payment_for_sale, cabinet_id, sale_id, now=now)
+        if payment is None:
+            raise NotFound(f"no payment for sale {sale_id[:64]!r}")
+        return web.json_response(self._payment_json(request, payment))
 
     async def pay_page(self, request: web.Request) -> web.Response:
         """What the shopper's phone opens from the QR code: the amount, and in simulation a pay button."""

@@ -116,6 +116,7 @@ class CloudStore(Protocol):
     def create_payment(self, cabinet_id: str, sale_id: str, amount_cents: int, currency: str, expires_at: float,
                        *, now: float | None = None) -> tuple[dict[str, Any], bool]: ...
     def payment(self, payment_id: str, *, now: float | None = None) -> dict[str, Any] | None: ...
+    def payment_for_sale(self, cabinet_id: str, sale_id: str, *, now: float | None = None) -> dict[str, Any] | None: ...
     def move_payment(self, payment_id: str, from_status: str, to_status: str,
                      *, now: float | None = None) -> tuple[dict[str, Any], bool]: ...
     # repair tickets (created and moved forward by repair.ticket events in store_events)
@@ -237,7 +238,7 @@ CREATE TABLE IF NOT EXISTS payments (
     sale_id TEXT NOT NULL,
     amount_cents INTEGER NOT NULL,
     currency TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'expired', 'cancelled')),
+    status TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'expired', 'cancelled', 'refunded')),
     created_at TEXT NOT NULL,
     expires_at REAL NOT NULL,        -- unix seconds
     updated_at TEXT NOT NULL,
@@ -664,6 +665,13 @@ class SqliteCloudStore:
                          "AND expires_at < ?", (utc_iso(_now(now)), payment_id, _now(now)))
             row = conn.execute("SELECT * FROM payments WHERE id = ?", (payment_id,)).fetchone()
         return dict(row) if row else None
+
+    def payment_for_sale(self, cabinet_id: str, sale_id: str, *, now: float | None = None) -> dict[str, Any] | None:
+        """The cabinet's payment for the sale (expired first if due), or None if it never asked for one."""
+        with self._lock:
+            row = self._conn.execute("SELECT id FROM payments WHERE cabinet_id = ? AND sale_id = ?",
+                                     (cabinet_id, sale_id)).fetchone()
+        return self.payment(row["id"], now=now) if row else None
 
     def move_payment(self, payment_id: str, from_status: str, to_status: str,
                      *, now: float | None = None) -> tuple[dict[str, Any], bool]:

@@ -239,11 +239,13 @@ class Cabinet:
         return getattr(terminal, "qr_text", None)
 
     def payment_methods(self) -> tuple[str, ...]:
-        """The ways to pay right now: a faulted device is not offered; scan-to-pay only when the
-        configuration turns it on and the cabinet is online."""
+        """The ways to pay right now: a faulted device is not offered, nor one whose authorization a
+        restart interrupted until that is settled; scan-to-pay only when the configuration turns it on
+        and the cabinet is online."""
         methods = []
+        unsettled = self.sale.unsettled_methods()
         for method, terminal in self.devices.terminals.items():
-            if terminal.name in self.faults:
+            if terminal.name in self.faults or method in unsettled:
                 continue
             if method == "qr" and not (self.cloud and self.cloud.scan_to_pay.enabled and self.is_online()):
                 continue

@@ -90,6 +90,38 @@ class ScanToPayTerminal(PaymentTerminal):
         self._cancel.set()
 
     async def reverse(self, receipt_no: str, amount_cents: int, currency: str) -> PaymentResult:
-        # The provider refunds through the retailer's back office; the cabinet flags, it does not refund.
-        return PaymentResult(PaymentOutcome.FAULT, amount_cents, currency, self.method, receipt_no=receipt_no,
-                             message="scan-to-pay refunds are made by the retailer")
+        """Refund through the cloud; ``receipt_no`` is the payment id. A refusal (the payment was never
+        paid) is definite; a cloud that cannot be reached is asked again later."""
+        def result(outcome: PaymentOutcome, message: str) -> PaymentResult:
+            return PaymentResult(outcome, amount_cents, currency, self.method, receipt_no=receipt_no,
+                                 message=message)
+
+        try:
+            payment = await self.client.refund(receipt_no)
+        except CloudRefused as exc:
+            return result(PaymentOutcome.DECLINED, f"refund refused by the cloud: {exc}")
+        except CloudUnavailable as exc:
+            return result(PaymentOutcome.FAULT, f"refund not confirmed: {exc}")
+        if payment.status != "refunded":
+            return result(PaymentOutcome.DECLINED, f"refund answered with status {payment.status}")
+        return result(PaymentOutcome.APPROVED, "refunded")
+
+    async def query(self, reference: str, amount_cents: int, currency: str,
+                    mark: str | None) -> PaymentResult | None:
+        """The payment created for the sale ``reference``: still pending, it is cancelled first (a
+        payment the shopper completes meanwhile stays paid). Paid or already refunded is APPROVED, with
+        the payment id as the receipt number to refund by."""
+        try:
+            payment = await self.client.find(reference)
+            if payment is not None and payment.status == "pending":
+                payment = await self.client.cancel(payment.payment_id)
+        except (CloudUnavailable, CloudRefused) as exc:
+            raise DeviceFault(self.name, f"cannot ask the cloud about sale {reference}: {exc}") from exc
+        if payment is None:
+            return None
+        if payment.status == "pending":
+            raise DeviceFault(self.name, f"payment {payment.payment_id} still pending: cancel not confirmed")
+        outcome = {"paid": PaymentOutcome.APPROVED, "refunded": PaymentOutcome.APPROVED,
+                   "expired": PaymentOutcome.TIMED_OUT}.get(payment.status, PaymentOutcome.CANCELLED)
+        return PaymentResult(outcome, payment.amount_cents, payment.currency, self.method,
+                             receipt_no=payment.payment_id, message=payment.status)

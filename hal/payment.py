@@ -75,4 +75,22 @@ class PaymentTerminal(abc.ABC):
 
     @abc.abstractmethod
     async def reverse(self, receipt_no: str, amount_cents: int, currency: str) -> PaymentResult:
-        """Reverse an approved payment (product not taken)."""
+        """Give an approved payment back (product not taken): APPROVED when the money is back with the
+        shopper, now or by an earlier attempt whose answer was lost; DECLINED when the device refuses
+        for good; FAULT or TIMED_OUT when it could not say (try again later)."""
+
+    async def mark(self) -> str | None:
+        """Asked just before an authorization and recorded with the sale, so that ``query`` can tell
+        after a restart whether the device did anything since. ZVT: the trace number of the terminal's
+        last transaction. None when there is nothing to mark (no transaction yet, or a backend that
+        finds a payment by its reference). Raises DeviceFault when the device cannot be asked."""
+        return None
+
+    @abc.abstractmethod
+    async def query(self, reference: str, amount_cents: int, currency: str,
+                    mark: str | None) -> PaymentResult | None:
+        """After a restart: how the authorization for ``reference`` (the sale id), started after
+        ``mark``, ended. An APPROVED result carries the receipt and trace numbers to reverse it by;
+        another outcome, or None (the device has no such transaction), means no money moved. A
+        payment still waiting for the shopper is cancelled first. Raises DeviceFault when the
+        device cannot be asked or cannot say yet: the caller asks again later, never assumes."""

@@ -3,16 +3,18 @@
 The cloud (or the payment provider behind it) is the authority: the cabinet shows
 ``qr_text`` as a QR code, polls ``status`` until it is no longer ``pending``, and cancels
 a payment the shopper walked away from. Creating is idempotent per ``sale_id``: asking
-again for the same sale (e.g. after a lost answer) returns the same payment.
+again for the same sale (e.g. after a lost answer) returns the same payment. A paid
+payment whose product was not taken is refunded (idempotent too); after a restart the
+cabinet finds the payment of an interrupted sale by its ``sale_id``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sync_client.cloud_client import CloudClient, CloudUnavailable
+from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
 
 PAYMENTS_PATH = "v1/payments"
-PAYMENT_STATES = ("pending", "paid", "expired", "cancelled")
+PAYMENT_STATES = ("pending", "paid", "expired", "cancelled", "refunded")
 
 
 @dataclass(frozen=True)
@@ -53,3 +55,18 @@ class ScanToPayClient:
     async def cancel(self, payment_id: str) -> RemotePayment:
         """Cancel a pending payment; a payment already paid stays paid (check the returned status)."""
         return _payment((await self.client.request("POST", f"{PAYMENTS_PATH}/{payment_id}/cancel")).body)
+
+    async def refund(self, payment_id: str) -> RemotePayment:
+        """Refund a paid payment (status ``refunded``, also when asked again); CloudRefused (409) if it
+        was never paid."""
+        return _payment((await self.client.request("POST", f"{PAYMENTS_PATH}/{payment_id}/refund")).body)
+
+    async def find(self, sale_id: str) -> RemotePayment | None:
+        """The payment created for ``sale_id``, or None if the cloud has none."""
+        try:
+            reply = await self.client.request("GET", f"{PAYMENTS_PATH}/by-sale/{sale_id}")
+        except CloudRefused as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return _payment(reply.body)

@@ -10,6 +10,12 @@
 The money rule: the approval is committed (synchronous=FULL) with the sale's
 new state before the relay is energized. Every state change that matters is
 written with its event in one transaction.
+
+What must follow a commit (the reversal or refund of an unclaimed sale, the
+settlement of an authorization a restart interrupted) is a pending action
+(sync_client.pending_actions) added in that same transaction and carried out
+by the follow-up runner: at once while the journey runs, at boot after a
+power cut, retried with backoff until it is done or flagged for a refund.
 """
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ from hal.errors import DeviceFault
 from hal.lock import Lock
 from hal.payment import PaymentOutcome, PaymentResult, PaymentTerminal
 from sync_client.outbox import Outbox, Transaction
+from sync_client.pending_actions import DONE, FLAGGED, REVERSE, SETTLE, PendingAction, PendingActions
 from sync_client.schema import utc_now_iso
 
 log = logging.getLogger(__name__)
@@ -45,7 +52,8 @@ CREATE TABLE IF NOT EXISTS sales (
     unlocks INTEGER NOT NULL DEFAULT 0,
     door_opened_at TEXT,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    terminal_mark TEXT               -- the terminal's mark before authorizing (PaymentTerminal.mark)
 )
 """
 
@@ -79,6 +87,8 @@ TRANSITIONS: dict[S, dict[str, S]] = {
 IDLE_STATES = frozenset({S.BROWSE, S.PRODUCT, S.PAY})
 OUTCOME_TRIGGER = {PaymentOutcome.DECLINED: "declined", PaymentOutcome.TIMED_OUT: "timed_out",
                    PaymentOutcome.CANCELLED: "cancelled", PaymentOutcome.FAULT: "fault"}
+# A reversal that ended so is undecided: the device may answer later. DECLINED is a definite refusal.
+UNDECIDED = frozenset({PaymentOutcome.FAULT, PaymentOutcome.TIMED_OUT, PaymentOutcome.CANCELLED})
 
 
 class IllegalTransition(Exception):
@@ -131,13 +141,28 @@ class SaleJourney:
     message: str | None = None
     deadline: float | None = None
     last_approval_to_relay_s: float | None = None
+    retry_first_s: float = 2.0       # follow-up actions: the first wait after a failed round, doubled ...
+    retry_max_s: float = 300.0       # ... up to this (a terminal unplugged or a cloud down for hours)
     _relay_at: float = 0.0
     _tasks: set[asyncio.Task] = field(default_factory=set)
     _timer: asyncio.TimerHandle | None = None
+    _runner: asyncio.Task | None = None
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         with self.outbox.transaction() as tx:
             tx.execute(SALES_DDL)
+            if "terminal_mark" not in {row[1] for row in tx.execute("PRAGMA table_info(sales)")}:
+                tx.execute("ALTER TABLE sales ADD COLUMN terminal_mark TEXT")     # a store from before marks
+        self.pending = PendingActions(self.outbox)
+        offered = self.available_methods
+        # Until an interrupted authorization is settled, its terminal's last transaction is the evidence:
+        # a new payment there would overwrite it, so that way to pay is not offered meanwhile.
+        self.available_methods = lambda: tuple(m for m in offered() if m not in self.pending.unsettled_methods())
+
+    def unsettled_methods(self) -> frozenset[str]:
+        """Ways to pay held back until an authorization a restart interrupted is settled."""
+        return self.pending.unsettled_methods()
 
     # --- transitions -------------------------------------------------------
     def _go(self, trigger: str) -> S:
@@ -228,8 +253,8 @@ class SaleJourney:
 
     # --- payment -----------------------------------------------------------------
     async def _take_payment(self, terminal: PaymentTerminal, sale: Sale) -> None:
-        self._write_sale(sale, "paying")
         try:
+            await self._begin_payment(terminal, sale)
             result = await terminal.authorize(sale.amount_cents, sale.currency, on_status=self._on_status,
                                               reference=sale.sale_id)
         except DeviceFault as exc:
@@ -330,7 +355,8 @@ class SaleJourney:
         self._timer = asyncio.get_running_loop().call_later(self.thanks_s, self.finish)
 
     def _unclaimed(self) -> None:
-        """Paid, door never opened: never forgotten; the refund is for the retailer or a reversal."""
+        """Paid, door never opened: never forgotten. The reversal (or refund) is a pending action committed
+        with ``sale.unclaimed``, so a power cut right after this commit cannot lose it."""
         sale = self.sale
         if self.state is not S.DOOR_UNLOCKED or sale is None:
             return
@@ -338,26 +364,32 @@ class SaleJourney:
         with self.outbox.transaction(durable=True) as tx:
             tx.append("sale.unclaimed", {"sale_id": sale.sale_id, "sku": sale.product.sku,
                                          "amount_cents": sale.amount_cents, "currency": sale.currency,
-                                         "action": "reversal" if sale.method == "terminal" else "refund_pending",
-                                         "receipt_no": sale.receipt_no})
+                                         "action": _give_back(sale.method), "receipt_no": sale.receipt_no})
             tx.append("alarm", {"kind": "door_not_opened",
                                 "detail": f"paid sale {sale.sale_id}: the door was not opened after "
                                           f"{sale.unlocks} unlock(s); stuck latch or a shopper who left"})
             self._update_sale(tx, sale, "unclaimed")
             self.catalog.adjust(tx, sale.product.sku, +1, "unclaimed")
+            self.pending.add(tx, REVERSE, sale.sale_id, sale.method, sale.amount_cents, sale.currency,
+                             receipt_no=sale.receipt_no)
         self.message = None
         self._go("unclaimed")
-        self._spawn(self._reverse_or_flag(sale))
+        self._kick()
         self._timer = asyncio.get_running_loop().call_later(self.thanks_s, self.finish)
 
     # --- persistence ------------------------------------------------------------------
-    def _write_sale(self, sale: Sale, state: str) -> None:
+    async def _begin_payment(self, terminal: PaymentTerminal, sale: Sale) -> None:
+        """Before the terminal is asked for money: the terminal's mark, and the sale row on disk with it,
+        so that after a power cut the recovery knows a payment may have moved and how to ask about it."""
+        self._write_sale(sale, "paying", await terminal.mark())
+
+    def _write_sale(self, sale: Sale, state: str, mark: str | None = None) -> None:
         now = utc_now_iso()
-        with self.outbox.transaction() as tx:
+        with self.outbox.transaction(durable=True) as tx:
             tx.execute("INSERT INTO sales (sale_id, sku, amount_cents, currency, method, state, created_at, "
-                       "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       "updated_at, terminal_mark) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (sale.sale_id, sale.product.sku, sale.amount_cents, sale.currency, sale.method, state,
-                        now, now))
+                        now, now, mark))
 
     @staticmethod
     def _update_sale(tx: Transaction, sale: Sale, state: str) -> None:
@@ -368,25 +400,24 @@ class SaleJourney:
     def recover_after_restart(self, resume_window_s: float = 0.0) -> list[str]:
         """Sales that a crash or power cut interrupted. Nothing is dropped: the newest paid sale whose door
         never opened is offered to the shopper again for ``resume_window_s`` (then reversed or flagged for
-        refund, as any unclaimed sale); older ones are flagged at once; an interrupted authorization is
-        recorded for review; a door that was open completes its sale."""
+        refund, as any unclaimed sale); older ones are reversed at once; an interrupted authorization is
+        settled by asking its terminal (``_settle``); a door that was open completes its sale. Then every
+        follow-up action still open, from this boot or an earlier one, is carried out."""
         rows = self.outbox.db.conn.execute(
             "SELECT sale_id, sku, amount_cents, currency, method, state, receipt_no, trace_no, unlocks, "
-            "door_opened_at FROM sales WHERE state IN ('paying', 'approved', 'door_unlocked', 'door_opened') "
-            "ORDER BY created_at").fetchall()
+            "door_opened_at, terminal_mark FROM sales "
+            "WHERE state IN ('paying', 'approved', 'door_unlocked', 'door_opened') ORDER BY created_at").fetchall()
         resumable = [r for r in rows if r[5] in ("approved", "door_unlocked") and r[1] in self.catalog.products]
         resume = resumable[-1] if resumable and resume_window_s > 0 else None
         recovered = []
-        for sale_id, sku, amount, currency, method, state, receipt_no, trace_no, unlocks, opened_at in rows:
+        for sale_id, sku, amount, currency, method, state, receipt_no, _, _, opened_at, mark in rows:
             recovered.append(sale_id)
             if resume is not None and sale_id == resume[0]:
                 continue
-            with self.outbox.transaction(durable=state != "paying") as tx:
-                if state == "paying":
-                    tx.append("payment.failed", {"sale_id": sale_id, "sku": sku, "amount_cents": amount,
-                                                 "currency": currency, "method": method,
-                                                 "outcome": "interrupted"})
-                    new_state = "interrupted"
+            with self.outbox.transaction(durable=True) as tx:
+                if state == "paying":          # the terminal knows how it ended: ask it, never assume
+                    self.pending.add(tx, SETTLE, sale_id, method, amount, currency, mark=mark)
+                    new_state = "settling"
                 elif state == "door_opened":    # the shopper had the door open: the product is gone
                     now = utc_now_iso()
                     tx.append("sale.completed", {"sale_id": sale_id, "sku": sku, "amount_cents": amount,
@@ -395,24 +426,22 @@ class SaleJourney:
                                                  "door_closed_at": now, "recovered": True})
                     new_state = "completed"
                 else:
-                    reversible = method in self.terminals and method == "terminal" and bool(receipt_no)
                     tx.append("sale.unclaimed", {"sale_id": sale_id, "sku": sku, "amount_cents": amount,
                                                  "currency": currency, "receipt_no": receipt_no, "recovered": True,
-                                                 "action": "reversal" if reversible else "refund_pending"})
+                                                 "action": _give_back(method)})
                     self.catalog.adjust(tx, sku, +1, "unclaimed")
+                    self.pending.add(tx, REVERSE, sale_id, method, amount, currency, receipt_no=receipt_no)
                     new_state = "unclaimed"
-                    if reversible and sku in self.catalog.products:
-                        self._spawn(self._reverse_or_flag(Sale(sale_id, self.catalog.products[sku], amount,
-                                                               currency, method, receipt_no, trace_no)))
                 tx.execute("UPDATE sales SET state = ?, updated_at = ? WHERE sale_id = ?",
                            (new_state, utc_now_iso(), sale_id))
             log.warning("recovered interrupted sale", extra={"sale_id": sale_id, "was": state, "now": new_state})
         if resume is not None:
             self._resume(resume, resume_window_s)
+        self._kick()
         return recovered
 
     def _resume(self, row: tuple, window_s: float) -> None:
-        sale_id, sku, amount, currency, method, _, receipt_no, trace_no, unlocks, _ = row
+        sale_id, sku, amount, currency, method, _, receipt_no, trace_no, unlocks, _, _ = row
         self.sale = Sale(sale_id=sale_id, product=self.catalog.products[sku], amount_cents=amount,
                          currency=currency, method=method, receipt_no=receipt_no, trace_no=trace_no,
                          unlocks=min(unlocks, self.lock_config.max_unlocks_per_sale - 1))
@@ -421,36 +450,132 @@ class SaleJourney:
         self._timer = asyncio.get_running_loop().call_later(window_s, self._unclaimed)
         log.warning("resuming a paid sale after a restart", extra={"sale_id": sale_id, "window_s": window_s})
 
-    async def _reverse_or_flag(self, sale: Sale) -> None:
-        """An unclaimed card payment is reversed on the terminal; if that fails it stays flagged for a refund."""
-        terminal = self.terminals.get(sale.method)
-        if terminal is None or not sale.receipt_no:
-            return
-        try:
-            result = await terminal.reverse(sale.receipt_no, sale.amount_cents, sale.currency)
-        except DeviceFault as exc:
-            result = PaymentResult(PaymentOutcome.FAULT, sale.amount_cents, sale.currency, sale.method,
-                                   message=str(exc))
+    # --- follow-up actions ----------------------------------------------------------------
+    def _kick(self) -> None:
+        """Carry out the open follow-up actions now; a runner waiting between retries starts over."""
+        self._wake.set()
+        if self._runner is None or self._runner.done():
+            self._runner = self._spawn(self._follow_up())
+
+    async def _follow_up(self) -> None:
+        """Rounds over the open actions until none is left to retry, waiting longer after each round
+        that left some (a terminal unplugged now may be back later, a cloud down now may be up later)."""
+        delay = self.retry_first_s
+        while True:
+            self._wake.clear()
+            left = await self._follow_up_round()
+            if self._wake.is_set():          # a new action came during the round (e.g. a settled approval)
+                delay = self.retry_first_s
+                continue
+            if not left:
+                return
+            try:
+                await asyncio.wait_for(self._wake.wait(), delay)
+                delay = self.retry_first_s
+            except asyncio.TimeoutError:
+                delay = min(delay * 2, self.retry_max_s)
+
+    async def _follow_up_round(self) -> bool:
+        """One attempt at each open action; True if some are left to retry. An action whose way to pay
+        is not configured in this run waits for a boot that has it."""
+        left, blocked = False, set()
+        for action in self.pending.open():
+            terminal = self.terminals.get(action.method)
+            if terminal is None:
+                continue
+            # Not while a shopper pays (the terminal is theirs), and after one failure on a terminal not
+            # its later actions: a reversal must not overwrite the last transaction a settlement needs.
+            if self.paying or action.method in blocked:
+                left = True
+                continue
+            try:
+                done = await (self._settle(action, terminal) if action.kind == SETTLE
+                              else self._reverse_or_flag(action, terminal))
+            except DeviceFault as exc:
+                self.pending.failed_attempt(action, str(exc))
+                done = False
+            if not done:
+                log.warning("follow-up action left for a retry", extra={"sale_id": action.sale_id,
+                                                                        "kind": action.kind})
+                left = True
+                blocked.add(action.method)
+        return left
+
+    async def _reverse_or_flag(self, action: PendingAction, terminal: PaymentTerminal) -> bool:
+        """Give an unclaimed payment back: a ZVT reversal or a scan-to-pay refund through the cloud.
+        Done when the money is back; after a definite refusal a ``refund_needed`` alarm is raised and the
+        action closed as flagged (the retailer refunds); anything undecided is retried."""
+        if action.receipt_no:
+            result = await terminal.reverse(action.receipt_no, action.amount_cents, action.currency)
+        else:
+            result = PaymentResult(PaymentOutcome.DECLINED, action.amount_cents, action.currency, action.method,
+                                   message="the approval carried no receipt number to reverse by")
+        if result.outcome in UNDECIDED:
+            self.pending.failed_attempt(action, result.message or result.outcome.value)
+            return False
         with self.outbox.transaction(durable=True) as tx:
             if result.approved:
-                tx.append("payment.reversed", {"sale_id": sale.sale_id, "receipt_no": sale.receipt_no,
-                                               "amount_cents": sale.amount_cents, "currency": sale.currency})
+                tx.append("payment.reversed", {"sale_id": action.sale_id, "receipt_no": action.receipt_no,
+                                               "amount_cents": action.amount_cents, "currency": action.currency,
+                                               "method": action.method})
                 tx.execute("UPDATE sales SET state = 'reversed', updated_at = ? WHERE sale_id = ?",
-                           (utc_now_iso(), sale.sale_id))
+                           (utc_now_iso(), action.sale_id))
             else:
                 tx.append("alarm", {"kind": "refund_needed",
-                                    "detail": f"sale {sale.sale_id} (receipt {sale.receipt_no}) could not be "
-                                              f"reversed: {result.message or result.outcome.value}"})
+                                    "detail": f"sale {action.sale_id} (receipt {action.receipt_no}) could not be "
+                                              f"given back: {result.message or result.outcome.value}"})
+            self.pending.close(tx, action, DONE if result.approved else FLAGGED)
         log.warning("unclaimed sale " + ("reversed" if result.approved else "left for a refund"),
-                    extra={"sale_id": sale.sale_id})
+                    extra={"sale_id": action.sale_id})
+        return True
+
+    async def _settle(self, action: PendingAction, terminal: PaymentTerminal) -> bool:
+        """An authorization a restart interrupted, settled by what its terminal says. Approved: the approval
+        is recorded and, in the same transaction, the sale is unclaimed with a reversal pending. The sale
+        is not offered again as a resumed one: the shopper never saw it approved (the screen said
+        "processing" when the power went), has most likely left, and the door would open for whoever
+        stands there; the settlement may also come hours later, when the terminal is back. Anything
+        else (or no transaction at all): ``payment.failed`` with outcome ``interrupted``."""
+        result = await terminal.query(action.sale_id, action.amount_cents, action.currency, action.mark)
+        sku = self.outbox.db.conn.execute("SELECT sku FROM sales WHERE sale_id = ?",
+                                          (action.sale_id,)).fetchone()[0]
+        sale = {"sale_id": action.sale_id, "sku": sku, "amount_cents": action.amount_cents,
+                "currency": action.currency}
+        with self.outbox.transaction(durable=True) as tx:
+            if result is not None and result.approved:
+                tx.append("payment.approved", {**sale, "method": action.method, "receipt_no": result.receipt_no,
+                                               "trace_no": result.trace_no, "recovered": True})
+                tx.append("sale.unclaimed", {**sale, "receipt_no": result.receipt_no, "recovered": True,
+                                             "action": _give_back(action.method)})
+                tx.execute("UPDATE sales SET state = 'unclaimed', receipt_no = ?, trace_no = ?, updated_at = ? "
+                           "WHERE sale_id = ?", (result.receipt_no, result.trace_no, utc_now_iso(), action.sale_id))
+                self.pending.add(tx, REVERSE, action.sale_id, action.method, action.amount_cents,
+                                 action.currency, receipt_no=result.receipt_no)
+            else:
+                tx.append("payment.failed", {**sale, "method": action.method, "outcome": "interrupted",
+                                             "terminal_outcome": result.outcome.value if result else None})
+                tx.execute("UPDATE sales SET state = 'interrupted', updated_at = ? WHERE sale_id = ?",
+                           (utc_now_iso(), action.sale_id))
+            self.pending.close(tx, action, DONE)
+        log.warning("interrupted authorization settled", extra={"sale_id": action.sale_id,
+                                                                "approved": bool(result and result.approved)})
+        if result is not None and result.approved:
+            self._kick()
+        return True
 
     # --- plumbing -------------------------------------------------------------------
-    def _spawn(self, coro) -> None:
+    def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
+        return task
 
     def _task_done(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("sale task failed", exc_info=task.exception())
+
+
+def _give_back(method: str) -> str:
+    """How an unclaimed payment goes back to the shopper, as ``sale.unclaimed`` records it."""
+    return "reversal" if method == "terminal" else "refund"

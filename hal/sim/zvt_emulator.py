@@ -2,7 +2,8 @@
 
 It speaks the wire protocol byte for byte: ACKs good frames and NAKs bad ones,
 retransmits its own frames, answers registration, status enquiry,
-authorization, reversal and the ECR's abort. An authorization stops at
+authorization, reversal, repeat receipt (the last transaction's status
+information) and the ECR's abort. An authorization stops at
 "present card" until the bench acts for the shopper: ``approve()``,
 ``decline()`` or ``time_out()`` (or ``auto_approve`` does). Fault knobs
 simulate a bad line or a dead terminal.
@@ -51,6 +52,15 @@ class ApprovedPayment:
     amount_cents: int
     currency: int
     decided_at: float          # event-loop time the bank's approval was decided, for latency benches
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """The terminal's last transaction (payment or reversal), as Repeat Receipt reports it."""
+    result_code: int
+    amount_cents: int
+    trace_no: str
+    receipt_no: str | None     # none for a declined payment
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,7 @@ class ZvtEmulator:
         self.registered = False
         self.approved: list[ApprovedPayment] = []
         self.reversed: set[str] = set()
+        self.last: Transaction | None = None
         self.received: collections.deque[zvt.Apdu] = collections.deque(maxlen=1000)
         self.card_prompted = asyncio.Event()  # set while an authorization waits for the shopper
         self._trace = 0
@@ -292,6 +303,7 @@ class ZvtEmulator:
         self._trace, self._receipt = state["trace"], state["receipt"]
         self.approved = [ApprovedPayment(**p) for p in state["approved"]]
         self.reversed = set(state["reversed"])
+        self.last = Transaction(**state["last"]) if state.get("last") else None
 
     def _save_journal(self) -> None:
         if self.journal is None:
@@ -299,7 +311,8 @@ class ZvtEmulator:
         partial = self.journal + ".part"
         with open(partial, "w") as fh:
             json.dump({"trace": self._trace, "receipt": self._receipt, "reversed": sorted(self.reversed),
-                       "approved": [dataclasses.asdict(p) for p in self.approved[-1000:]]}, fh)
+                       "approved": [dataclasses.asdict(p) for p in self.approved[-1000:]],
+                       "last": dataclasses.asdict(self.last) if self.last else None}, fh)
         os.replace(partial, self.journal)
 
     def _next_numbers(self) -> tuple[str, str]:
@@ -359,11 +372,14 @@ class ZvtEmulator:
         await self._intermediate(STATUS_PLEASE_WAIT)
         trace_no, receipt_no = self._next_numbers()
         if action.kind == "decline":
+            self.last = Transaction(action.result_code, amount, trace_no, None)
+            self._save_journal()
             await self._exchange(self._status_information(action.result_code, amount, trace_no, None))
             await self._exchange(zvt.Apdu(*zvt.ABORT, bytes([action.result_code])))
             return
         await self._exchange(self._status_information(zvt.RESULT_APPROVED, amount, trace_no, receipt_no))
         self.approved.append(ApprovedPayment(receipt_no, trace_no, amount, self.currency, decided_at))
+        self.last = Transaction(zvt.RESULT_APPROVED, amount, trace_no, receipt_no)
         self._save_journal()
         await self._exchange(zvt.Apdu(*zvt.COMPLETION))
 
@@ -383,9 +399,27 @@ class ZvtEmulator:
         await self._intermediate(STATUS_PLEASE_WAIT)
         trace_no, new_receipt = self._next_numbers()
         self.reversed.add(receipt_no)
+        self.last = Transaction(zvt.RESULT_APPROVED, original.amount_cents, trace_no, new_receipt)
         self._save_journal()
         await self._exchange(self._status_information(zvt.RESULT_APPROVED, original.amount_cents, trace_no,
                                                       new_receipt))
+        await self._exchange(zvt.Apdu(*zvt.COMPLETION))
+
+    async def _repeat_receipt(self, command: zvt.Apdu) -> None:
+        """The last transaction again: its status information if the service byte asks for it (nothing
+        is printed here either way); 06 1E 83 when there is none."""
+        parts = await self._checked_password(command)
+        if parts is None:
+            return
+        service = parse_bmps(parts.rest, parts.rest_offset).others.get(zvt.SERVICE_BYTE, b"\x00")[0]
+        await self._send(zvt.acknowledge())
+        last = self.last
+        if last is None:
+            await self._exchange(zvt.Apdu(*zvt.ABORT, bytes([zvt.RESULT_FUNCTION_NOT_POSSIBLE])))
+            return
+        if service & zvt.REPEAT_STATUS_INFORMATION:
+            await self._exchange(self._status_information(last.result_code, last.amount_cents, last.trace_no,
+                                                          last.receipt_no))
         await self._exchange(zvt.Apdu(*zvt.COMPLETION))
 
     _handlers: ClassVar[dict[tuple[int, int], Callable[[ZvtEmulator, zvt.Apdu], Awaitable[None]]]] = {
@@ -393,4 +427,5 @@ class ZvtEmulator:
         zvt.STATUS_ENQUIRY: _status_enquiry,
         zvt.AUTHORIZATION: _authorization,
         zvt.REVERSAL: _reversal,
+        zvt.REPEAT_RECEIPT: _repeat_receipt,
     }

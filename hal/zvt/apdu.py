@@ -13,6 +13,7 @@ AUTHORIZATION = (0x06, 0x01)
 COMPLETION = (0x06, 0x0F)
 ABORT = (0x06, 0x1E)
 REVERSAL = (0x06, 0x30)
+REPEAT_RECEIPT = (0x06, 0x20)
 ECR_ABORT = (0x06, 0xB0)
 PRINT_LINE = (0x06, 0xD1)
 PRINT_TEXT_BLOCK = (0x06, 0xD3)
@@ -31,6 +32,12 @@ RESULT_PROTOCOL_ERROR = 0x9A
 RESULT_BUSY = 0x9C
 RESULT_ALREADY_REVERSED = 0xB4
 RESULT_REVERSAL_NOT_POSSIBLE = 0xB5
+
+# Repeat Receipt (06 20) service byte (BMP 03) bits: send the status information of the original
+# transaction, and print nothing (neither on the terminal nor as print lines to the ECR).
+SERVICE_BYTE = 0x03
+REPEAT_STATUS_INFORMATION = 0x01
+REPEAT_NO_PRINT = 0x02
 
 # The ECR's config byte bits in registration.
 CONFIG_INTERMEDIATE_STATUS = 0x08
@@ -112,6 +119,12 @@ def reversal(password: str, receipt_no: str) -> Apdu:
     return Apdu(*REVERSAL, encode_bcd(password, 3) + encode_bmp(RECEIPT, encode_bcd(receipt_no, 2)))
 
 
+def repeat_receipt(password: str) -> Apdu:
+    """06 20 asking for the last transaction's status information, with nothing printed."""
+    return Apdu(*REPEAT_RECEIPT, encode_bcd(password, 3)
+                + encode_bmp(SERVICE_BYTE, bytes([REPEAT_STATUS_INFORMATION | REPEAT_NO_PRINT])))
+
+
 def ecr_abort() -> Apdu:
     return Apdu(*ECR_ABORT)
 
@@ -124,7 +137,7 @@ def status_enquiry(password: str) -> Apdu:
 
 @dataclass(frozen=True)
 class PasswordCommand:
-    """Registration, reversal and status enquiry start with a 3-byte BCD password."""
+    """Registration, reversal, repeat receipt and status enquiry start with a 3-byte BCD password."""
     password: str
     rest: bytes
     rest_offset: int

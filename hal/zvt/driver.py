@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 
 import serial
@@ -206,14 +207,71 @@ class ZvtTerminal(PaymentTerminal):
             log.warning("cancel not delivered: %s", fault)
 
     async def reverse(self, receipt_no: str, amount_cents: int, currency: str) -> PaymentResult:
+        """Reversal (06 30) by receipt number. "Already reversed" (B4) is APPROVED: an earlier reversal
+        whose answer was lost (a power cut, a pulled cable) gave the money back already."""
         if len(receipt_no) > 4 or not receipt_no.isdigit():
             raise ValueError(f"receipt number must be up to 4 digits, got {receipt_no!r}")
         self._currency_code(currency)
         async with self._busy:
             link = await self._ensure_open()
             self._cancel_requested = False
-            return await self._transaction(link, zvt.reversal(self.password, receipt_no), amount_cents,
-                                           currency, None)
+            result = await self._transaction(link, zvt.reversal(self.password, receipt_no), amount_cents,
+                                             currency, None)
+        if result.result_code == zvt.RESULT_ALREADY_REVERSED:
+            return dataclasses.replace(result, outcome=PaymentOutcome.APPROVED, message="already reversed")
+        return result
+
+    async def last_transaction(self) -> BmpFields | None:
+        """The status information of the terminal's last transaction, asked with Repeat Receipt (06 20,
+        nothing printed); None when the terminal has none stored (it ends the command with 06 1E 83)."""
+        async with self._busy:
+            link = await self._ensure_open()
+            answer = await self._command(link, zvt.repeat_receipt(self.password))
+            if answer.cls == zvt.NEGATIVE_CLASS:
+                raise DeviceFault(self.name, f"repeat receipt refused with code {answer.instr:02x}")
+            status = None
+            while True:
+                message = await self._next_pt_message(link, self.reply_timeout)
+                try:
+                    if message.command == zvt.STATUS_INFORMATION:
+                        status = zvt.command_bmps(message)
+                    elif message.command == zvt.ABORT:
+                        code = zvt.abort_result_code(message)
+                        if code == zvt.RESULT_FUNCTION_NOT_POSSIBLE:
+                            return None
+                        raise DeviceFault(self.name, f"repeat receipt aborted with code {code:02x}")
+                except ProtocolError as exc:
+                    raise DeviceFault(self.name, f"unreadable answer to the repeat receipt: {exc}") from exc
+                if message.command == zvt.COMPLETION:
+                    if status is None:
+                        raise DeviceFault(self.name, "repeat receipt completed without status information")
+                    return status
+
+    async def mark(self) -> str | None:
+        """The trace number of the terminal's last transaction (None before its first)."""
+        last = await self.last_transaction()
+        return last.trace_no if last else None
+
+    async def query(self, reference: str, amount_cents: int, currency: str,
+                    mark: str | None) -> PaymentResult | None:
+        """The terminal keeps no reference of ours, but it keeps its last transaction: if that came after
+        ``mark`` (another trace number) and is for this amount, it is this authorization, because the
+        cabinet is the terminal's only ECR and starts nothing else there until this one is settled.
+        A status information without a result code counts as approved, as during the payment itself."""
+        self._currency_code(currency)
+        last = await self.last_transaction()
+        if last is None or last.trace_no == mark:
+            return None
+        if last.amount_cents not in (None, amount_cents):
+            log.warning("last transaction %s is for %s cents, not %s: not this sale's", last.trace_no,
+                        last.amount_cents, amount_cents)
+            return None
+        code = last.result_code
+        if code in (None, zvt.RESULT_APPROVED):
+            return self._result(PaymentOutcome.APPROVED, zvt.RESULT_APPROVED, "approved (the terminal's last "
+                                "transaction)", amount_cents, currency, last)
+        return self._result(PaymentOutcome.DECLINED, code, f"declined with result code {code:02x} (the "
+                            "terminal's last transaction)", amount_cents, currency, last)
 
     def _result(self, outcome: PaymentOutcome, code: int | None, message: str, amount_cents: int,
                 currency: str, status: BmpFields | None = None) -> PaymentResult:

@@ -240,6 +240,12 @@ async def test_real_answers_match_the_documented_schemas(tmp_path: Path) -> None
             async with session.post(url + f"/sim/payments/{payment['payment_id']}/pay") as resp:
                 assert resp.status == 409
             await device("POST", f"/v1/payments/{payment['payment_id']}/cancel")
+            await device("GET", "/v1/payments/by-sale/s")
+            await device("GET", "/v1/payments/by-sale/never")                                        # 404
+            await device("POST", f"/v1/payments/{payment['payment_id']}/refund")
+            await device("POST", f"/v1/payments/{payment['payment_id']}/refund")                    # 200 again
+            unpaid = await device("POST", "/v1/payments", {"sale_id": "u", "amount_cents": 500, "currency": "EUR"})
+            await device("POST", f"/v1/payments/{unpaid['payment_id']}/refund")                      # 409
             async with session.get(url + "/healthz") as resp:
                 assert resp.status == 200
             async with session.get(url + "/v1/retailer/cabinets") as resp:

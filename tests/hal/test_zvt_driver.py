@@ -136,8 +136,11 @@ async def test_reversal_of_known_and_unknown_receipts(terminal, emulator):
     reversed_ = await terminal.reverse(sold.receipt_no, 11000, "EUR")
     assert reversed_.outcome is PaymentOutcome.APPROVED and reversed_.amount_cents == 11000
     assert emulator.reversed == {sold.receipt_no}
+    # Asked again (the first answer lost to a power cut): the money is back already, so it is done,
+    # and the terminal did not reverse twice.
     twice = await terminal.reverse(sold.receipt_no, 11000, "EUR")
-    assert twice.outcome is PaymentOutcome.DECLINED and twice.result_code == zvt.RESULT_ALREADY_REVERSED
+    assert twice.outcome is PaymentOutcome.APPROVED and twice.result_code == zvt.RESULT_ALREADY_REVERSED
+    assert twice.message == "already reversed" and emulator.reversed == {sold.receipt_no}
     unknown = await terminal.reverse("9999", 11000, "EUR")
     assert unknown.outcome is PaymentOutcome.DECLINED and unknown.result_code == zvt.RESULT_REVERSAL_NOT_POSSIBLE
     reversal_cmd = next(m for m in emulator.received if m.command == zvt.REVERSAL)
@@ -186,3 +189,58 @@ async def test_bad_arguments_are_rejected(terminal):
         await terminal.reverse("12a", 100, "EUR")
     with pytest.raises(ValueError, match="password"):
         ZvtTerminal("/dev/null", password="12")
+
+
+async def test_the_last_transaction_is_asked_with_repeat_receipt_and_printed_nowhere(terminal, emulator):
+    assert await terminal.last_transaction() is None          # a terminal with no transaction yet
+    assert await terminal.mark() is None
+    sold, _ = await sale(terminal, emulator, emulator.approve)
+    last = await terminal.last_transaction()
+    assert (last.trace_no, last.receipt_no, last.amount_cents, last.result_code) == (
+        sold.trace_no, sold.receipt_no, 11000, zvt.RESULT_APPROVED)
+    asked = [m for m in emulator.received if m.command == zvt.REPEAT_RECEIPT][-1]
+    # Password, then BMP 03 (service byte): status information of the original transaction, no print.
+    assert asked.encode() == bytes.fromhex("06 20 05 12 34 56 03 03")
+    declined, _ = await sale(terminal, emulator, emulator.decline)
+    assert (await terminal.last_transaction()).result_code == 0x05
+
+
+async def test_query_finds_the_authorization_started_after_the_mark(terminal, emulator):
+    before = await terminal.mark()
+    assert await terminal.query("sale-1", 11000, "EUR", before) is None     # nothing happened since
+    sold, _ = await sale(terminal, emulator, emulator.approve)
+    found = await terminal.query("sale-1", 11000, "EUR", before)
+    assert found.approved and (found.receipt_no, found.trace_no) == (sold.receipt_no, sold.trace_no)
+    # The mark taken after it: that approval belongs to an earlier sale, not to one started since.
+    assert await terminal.query("sale-2", 11000, "EUR", await terminal.mark()) is None
+    # Another amount is not this sale's transaction either.
+    assert await terminal.query("sale-1", 500, "EUR", before) is None
+    mark = await terminal.mark()
+    await sale(terminal, emulator, emulator.decline)
+    refused = await terminal.query("sale-3", 11000, "EUR", mark)
+    assert refused.outcome is PaymentOutcome.DECLINED and refused.result_code == 0x05
+
+
+async def test_the_last_transaction_survives_a_terminal_restart(tmp_path):
+    journal = str(tmp_path / "zvt.json")
+    emu = ZvtEmulator(password="123456", ack_timeout=0.4, reply_timeout=3.0, journal=journal)
+    await emu.start()
+    term = ZvtTerminal(emu.port, password="123456", **FAST)
+    await term.open()
+    sold, _ = await sale(term, emu, emu.approve)
+    await term.close()
+    await emu.stop()
+    again = ZvtEmulator(password="123456", ack_timeout=0.4, reply_timeout=3.0, journal=journal)
+    await again.start()
+    term = ZvtTerminal(again.port, password="123456", **FAST)
+    try:
+        assert (await term.last_transaction()).receipt_no == sold.receipt_no
+    finally:
+        await term.close()
+        await again.stop()
+
+
+async def test_an_unreachable_terminal_cannot_be_asked(terminal, emulator):
+    await emulator.unplug()
+    with pytest.raises(DeviceFault):
+        await terminal.query("sale-1", 11000, "EUR", None)

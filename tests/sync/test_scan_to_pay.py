@@ -47,3 +47,23 @@ async def test_the_same_sale_with_another_amount_is_a_conflict(site: Site) -> No
     with pytest.raises(CloudRefused) as refused:
         await pay.create("sale-4", 2000, "EUR")
     assert refused.value.status == 409
+
+
+async def test_a_paid_payment_is_refunded_once_and_an_unpaid_one_cannot_be(site: Site) -> None:
+    pay = ScanToPayClient(site.client)
+    paid = await pay.create("sale-5", 49900, "EUR")
+    await phone_pays(site, paid.payment_id)
+    assert (await pay.refund(paid.payment_id)).status == "refunded"
+    assert (await pay.refund(paid.payment_id)).status == "refunded"     # asked again after a lost answer
+    assert await phone_pays(site, paid.payment_id) == 409
+    unpaid = await pay.create("sale-6", 1000, "EUR")
+    with pytest.raises(CloudRefused) as refused:
+        await pay.refund(unpaid.payment_id)
+    assert refused.value.status == 409 and "pending" in refused.value.reason
+
+
+async def test_the_payment_of_a_sale_is_found_by_its_sale_id(site: Site) -> None:
+    pay = ScanToPayClient(site.client)
+    created = await pay.create("sale-7", 1000, "EUR")
+    assert await pay.find("sale-7") == created
+    assert await pay.find("sale-never-paid") is None
