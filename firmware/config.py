@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from hal.lock import HARD_MAX_UNLOCK_S
-from sync_client.cabinet_config import MAX_PRICE_CENTS
+from sync_client.cabinet_config import MAX_PRICE_CENTS, scrypt_problem
 from sync_client.schema import Range, ranged
 
 DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
@@ -263,11 +263,10 @@ def parse_config(data: dict, where: str = "<config>") -> Config:
 def _check_values(config: Config, where: str) -> list[str]:
     problems = [f"{where}: {key}: {value} is above {limit_key} {limit}"
                 for key, value, limit_key, limit in _ordered_pairs(config) if value > limit]
-    if config.retailer.pin_hash:
-        from sync_client.cabinet_config import SCRYPT_RE
-        if not SCRYPT_RE.fullmatch(config.retailer.pin_hash):
-            problems.append(f"{where}: retailer.pin_hash: not a PIN hash (scrypt$N$r$p$salt_hex$hash_hex); "
-                            "make one with: kiosk pin hash")
+    for key in ("pin_hash", "technician_pin_hash"):
+        hashed = getattr(config.retailer, key)
+        if hashed and (problem := scrypt_problem(hashed)):     # the cloud's rule for PIN hashes
+            problems.append(f"{where}: retailer.{key}: {problem}; make one with: kiosk pin hash")
     skus = [p.sku for p in config.products]
     for sku in sorted({s for s in skus if skus.count(s) > 1}):
         problems.append(f"{where}: products: sku {sku!r} appears more than once")

@@ -206,3 +206,32 @@ def test_config_check_command_reports_nan_infinity_and_zero_by_file_and_key(tmp_
     assert f"{path}: lock.door_open_timeout_s: expected a finite number > 0 and <= 600, got -45.0" in lines
     assert f"{path}: screen.fps: expected an integer >= 1 and <= 240, got 0" in lines
     assert f"{path}: sync.heartbeat_s: expected a finite number > 0 and <= 86400, got -inf" in lines
+
+
+SALT, DIGEST = "ab" * 16, "cd" * 32
+
+
+@pytest.mark.parametrize("key", ["pin_hash", "technician_pin_hash"])
+@pytest.mark.parametrize("hashed, problem", [
+    (f"scrypt$1048576$8$1${SALT}${DIGEST}", "n must be a power of two from 2 to 32768, got 1048576"),
+    (f"scrypt$12345$8$1${SALT}${DIGEST}", "n must be a power of two from 2 to 32768, got 12345"),
+    (f"scrypt$16384$16$1${SALT}${DIGEST}", "r must be 1 to 8, got 16"),
+    (f"scrypt$16384$8$4${SALT}${DIGEST}", "p must be 1 to 2, got 4"),
+    (f"scrypt$16384$8$1$abcd${DIGEST}", "expected scrypt$n$r$p$salt_hex$hash_hex"),
+])
+def test_pin_hashes_in_the_toml_follow_the_same_rule_as_the_clouds(tmp_path, key, hashed, problem):
+    path = tmp_path / "kiosk.toml"
+    path.write_text(f'[retailer]\n{key} = "{hashed}"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    [found] = err.value.problems
+    assert found.startswith(f"{path}: retailer.{key}: {problem}") and found.endswith("make one with: kiosk pin hash")
+
+
+def test_config_check_command_refuses_a_costly_pin_hash(tmp_path):
+    path = tmp_path / "kiosk.toml"
+    path.write_text(f'[retailer]\npin_hash = "scrypt$1048576$8$1${SALT}${DIGEST}"\n')
+    result = run_kiosk("config", "check", str(path), "--sim", cwd=tmp_path)
+    assert result.returncode != 0
+    assert (f"{path}: retailer.pin_hash: n must be a power of two from 2 to 32768, got 1048576; "
+            "make one with: kiosk pin hash") in [line.strip() for line in result.stderr.splitlines()]
