@@ -1,8 +1,7 @@
 """The configuration document: valid ones parse, bad ones are refused whole with every problem named."""
-import pytest
-
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
