@@ -1,8 +1,10 @@
 """Cabinet configuration: one TOML file, typed dataclasses, errors that name the key.
 
 Every section is a dataclass; every field has a type and (for simulation) a
-default. Loading collects all errors at once, each naming the file, the dotted
-key and what was expected, so a technician fixes a file in one pass.
+default, and every number its range in its type (``Annotated[float, Range(gt=0)]``:
+finite always, TOML's nan and inf never pass). Loading collects all errors at once,
+each naming the file, the dotted key and what was expected, so a technician fixes a
+file in one pass.
 """
 from __future__ import annotations
 
@@ -13,11 +15,20 @@ import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from hal.lock import HARD_MAX_UNLOCK_S
+from sync_client.cabinet_config import MAX_PRICE_CENTS, scrypt_problem
+from sync_client.schema import Range, ranged
 
 DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
 DEFAULT_DATA_DIR = Path("/var/lib/kiosk")
 REQUIRED = object()     # marks a key that must be present in the file
+
+DAY_S = 86_400.0
+Interval = Annotated[float, Range(gt=0, le=DAY_S)]     # a time that must pass: above 0, at most a day
+BcmPin = Annotated[int, Range(ge=0, le=27)]            # a GPIO of the Pi's 40-pin header (BCM numbering)
+Count = Annotated[int, Range(ge=0, le=1_000_000)]      # a product figure: 0 when unknown
 
 
 @dataclass
@@ -41,12 +52,12 @@ class RetailerSection:
 
 @dataclass
 class ScreenSection:
-    width: int = 1024
-    height: int = 600
+    width: Annotated[int, Range(ge=320, le=7680)] = 1024
+    height: Annotated[int, Range(ge=240, le=4320)] = 600
     fullscreen: bool = False
-    fps: int = 30
-    idle_timeout_s: float = 60.0
-    thanks_s: float = 8.0
+    fps: Annotated[int, Range(ge=1, le=240)] = 30
+    idle_timeout_s: Interval = 60.0
+    thanks_s: Annotated[float, Range(gt=0, le=600)] = 8.0
     language: Literal["en", "zh"] = "en"
 
 
@@ -55,21 +66,23 @@ class LockSection:
     # "gpio": relay and reed switch on the Pi's pins; "lockboard": the Pico lock controller board
     backend: Literal["gpio", "lockboard"] = "gpio"
     board_port: str = ""                   # the lock board's serial port, e.g. /dev/kiosk-lockboard
-    board_lock: int = 0                    # which of the board's relays and door inputs is this door
-    board_door: int = 0
+    board_lock: Annotated[int, Range(ge=0, le=3)] = 0    # which of the board's relays and door inputs is this door
+    board_door: Annotated[int, Range(ge=0, le=3)] = 0
     pin_factory: Literal["mock", "rpigpio", "lgpio"] = "mock"
-    relay_pin: int = 17
+    relay_pin: BcmPin = 17
     relay_active_high: bool = False        # most relay boards are active-low
-    door_pin: int = 27                     # reed switch to ground, pull-up: high = open
-    door_debounce_s: float = 0.05
-    tamper_pin: int = 22                   # tamper switch to ground (0: none wired)
-    door_reminder_s: float = 60.0          # door open this long: "please close the door" on screen
-    door_alarm_s: float = 180.0            # ... this long: an alarm to the retailer, with a photo
-    max_unlock_s: float = 5.0              # hard bound on one relay pulse
-    unlock_s: float = 4.0                  # pulse length for a sale (bounded by max_unlock_s)
-    door_open_timeout_s: float = 45.0      # shopper's time to open the door after paying
-    max_unlocks_per_sale: int = 3
-    resume_window_s: float = 120.0         # after a power cut, a paid sale is offered again this long (0: never)
+    door_pin: BcmPin = 27                  # reed switch to ground, pull-up: high = open
+    door_debounce_s: Annotated[float, Range(ge=0, le=1)] = 0.05
+    tamper_pin: BcmPin = 22                # tamper switch to ground (0: none wired)
+    door_reminder_s: Interval = 60.0       # door open this long: "please close the door" on screen
+    door_alarm_s: Interval = 180.0         # ... this long: an alarm to the retailer, with a photo
+    # bound on one relay pulse; the lock driver's own maximum (HARD_MAX_UNLOCK_S) is above any configuration
+    max_unlock_s: Annotated[float, Range(gt=0, le=HARD_MAX_UNLOCK_S)] = 5.0
+    unlock_s: Annotated[float, Range(gt=0, le=HARD_MAX_UNLOCK_S)] = 4.0  # pulse for a sale (<= max_unlock_s)
+    door_open_timeout_s: Annotated[float, Range(gt=0, le=600)] = 45.0    # shopper's time to open after paying
+    max_unlocks_per_sale: Annotated[int, Range(ge=1, le=10)] = 3
+    # after a power cut, a paid sale is offered again this long (0: never)
+    resume_window_s: Annotated[float, Range(ge=0, le=3600)] = 120.0
 
 
 @dataclass
@@ -77,8 +90,8 @@ class PaymentSection:
     backend: Literal["sim", "zvt"] = "sim"
     port: str = ""                         # serial port of the ZVT terminal
     password: str = "000000"
-    timeout_s: float = 120.0
-    check_s: float = 30.0                  # health check of the terminal between sales
+    timeout_s: Annotated[float, Range(gt=0, le=600)] = 120.0
+    check_s: Interval = 30.0               # health check of the terminal between sales
 
 
 @dataclass
@@ -103,15 +116,17 @@ class CameraSection:
 @dataclass
 class SyncSection:
     cloud_url: str = ""                    # empty: a local cloud stub in simulation
-    batch_size: int = 1000                # the byte bound (1 MB) protects the cloud; big batches drain backlogs
-    backoff_initial_s: float = 0.5
-    backoff_max_s: float = 60.0
-    request_timeout_s: float = 10.0
-    heartbeat_s: float = 300.0             # also how soon an idle cabinet notices it is offline
-    outbox_max_pending: int = 500_000      # unsent events kept before heartbeats and scans are shed
-    outbox_alarm_pending: int = 250_000    # an "outbox_filling" alarm this early
-    config_poll_s: float = 60.0            # how often the configuration is asked for (an ETag: cheap)
-    commands_poll_s: float = 30.0          # how soon a remote unlock the retailer asked for arrives
+    # the byte bound (1 MB) protects the cloud; big batches drain backlogs
+    batch_size: Annotated[int, Range(ge=1, le=100_000)] = 1000
+    backoff_initial_s: Interval = 0.5
+    backoff_max_s: Interval = 60.0
+    request_timeout_s: Annotated[float, Range(gt=0, le=600)] = 10.0
+    heartbeat_s: Interval = 300.0          # also how soon an idle cabinet notices it is offline
+    # unsent events kept before heartbeats and scans are shed
+    outbox_max_pending: Annotated[int, Range(ge=1, le=100_000_000)] = 500_000
+    outbox_alarm_pending: Annotated[int, Range(ge=1, le=100_000_000)] = 250_000   # an "outbox_filling" alarm this early
+    config_poll_s: Interval = 60.0         # how often the configuration is asked for (an ETag: cheap)
+    commands_poll_s: Interval = 30.0       # how soon a remote unlock the retailer asked for arrives
     ca_file: str = ""                      # PEM CA bundle for the cloud's TLS certificate (default: the system's)
     allow_insecure_http: bool = False      # a lab cloud on plain http://; warned at every start
 
@@ -120,7 +135,7 @@ class SyncSection:
 class BenchSection:
     """A hardware-in-the-loop bench profile (hardware/bench/*.toml); absent on a real cabinet."""
     name: str = ""
-    control_port: int = 0                  # > 0: the loopback control API runs, as with --sim
+    control_port: Annotated[int, Range(ge=0, le=65535)] = 0   # > 0: the loopback control API runs, as with --sim
     hands: bool = False                    # a person stands at the bench to present cards and codes
 
 
@@ -128,14 +143,14 @@ class BenchSection:
 class ProductSection:
     sku: str = REQUIRED  # type: ignore[assignment]
     name: str = REQUIRED  # type: ignore[assignment]
-    price_cents: int = REQUIRED  # type: ignore[assignment]
-    stock: int = 0
+    price_cents: Annotated[int, Range(ge=1, le=MAX_PRICE_CENTS)] = REQUIRED  # type: ignore[assignment]
+    stock: Annotated[int, Range(ge=0, le=999)] = 0      # what the restock screen can count
     summary: str = ""
     colour: str = "#3a7bd5"
-    range_km: int = 0
-    top_speed_kmh: int = 0
-    battery_wh: int = 0
-    weight_kg: float = 0.0
+    range_km: Count = 0
+    top_speed_kmh: Count = 0
+    battery_wh: Count = 0
+    weight_kg: Annotated[float, Range(ge=0, le=10_000)] = 0.0
 
 
 def _default_products() -> list[ProductSection]:
@@ -173,6 +188,7 @@ class ConfigError(Exception):
 
 
 def _type_name(tp: Any) -> str:
+    tp, _ = ranged(tp)
     origin = typing.get_origin(tp)
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
@@ -192,6 +208,7 @@ def _describe(value: Any) -> str:
 
 
 def _convert(tp: Any, value: Any, key: str, where: str, problems: list[str]) -> Any:
+    tp, bounds = ranged(tp)
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
@@ -209,14 +226,16 @@ def _convert(tp: Any, value: Any, key: str, where: str, problems: list[str]) -> 
             problems.append(f"{where}: {key}: expected {_type_name(tp)}, got {_describe(value)}")
         return value
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        value = float(value)
     if isinstance(value, bool) != (tp is bool) or not isinstance(value, tp):
         problems.append(f"{where}: {key}: expected {_type_name(tp)}, got {_describe(value)}")
+    elif bounds is not None and (problem := bounds.problem(value, integer=tp is int)):
+        problems.append(f"{where}: {key}: {problem}")
     return value
 
 
 def _build(cls: type, data: dict, prefix: str, where: str, problems: list[str]) -> Any:
-    hints = typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls, include_extras=True)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in data:
         if key not in fields:
@@ -245,29 +264,15 @@ def parse_config(data: dict, where: str = "<config>") -> Config:
 
 
 def _check_values(config: Config, where: str) -> list[str]:
-    problems = []
-    if config.lock.max_unlock_s <= 0 or config.lock.max_unlock_s > 30:
-        problems.append(f"{where}: lock.max_unlock_s: must be above 0 and at most 30 seconds "
-                        f"(solenoids are rated for intermittent duty), got {config.lock.max_unlock_s}")
-    if config.lock.unlock_s > config.lock.max_unlock_s:
-        problems.append(f"{where}: lock.unlock_s: {config.lock.unlock_s} is above lock.max_unlock_s "
-                        f"{config.lock.max_unlock_s}")
-    if config.screen.width < 320 or config.screen.height < 240:
-        problems.append(f"{where}: screen: {config.screen.width}x{config.screen.height} is too small "
-                        "(at least 320x240)")
-    if config.retailer.pin_hash:
-        from sync_client.cabinet_config import SCRYPT_RE
-        if not SCRYPT_RE.fullmatch(config.retailer.pin_hash):
-            problems.append(f"{where}: retailer.pin_hash: not a PIN hash (scrypt$N$r$p$salt_hex$hash_hex); "
-                            "make one with: kiosk pin hash")
+    problems = [f"{where}: {key}: {value} is above {limit_key} {limit}"
+                for key, value, limit_key, limit in _ordered_pairs(config) if value > limit]
+    for key in ("pin_hash", "technician_pin_hash"):
+        hashed = getattr(config.retailer, key)
+        if hashed and (problem := scrypt_problem(hashed)):     # the cloud's rule for PIN hashes
+            problems.append(f"{where}: retailer.{key}: {problem}; make one with: kiosk pin hash")
     skus = [p.sku for p in config.products]
     for sku in sorted({s for s in skus if skus.count(s) > 1}):
         problems.append(f"{where}: products: sku {sku!r} appears more than once")
-    for i, product in enumerate(config.products):
-        if product.price_cents <= 0:
-            problems.append(f"{where}: products[{i}].price_cents: must be positive, got {product.price_cents}")
-        if product.stock < 0:
-            problems.append(f"{where}: products[{i}].stock: must not be negative, got {product.stock}")
     for key, section, needs_port in (("payment", config.payment, "zvt"), ("nfc", config.nfc, "pn532"),
                                      ("scanner", config.scanner, "serial")):
         if section.backend == needs_port and not section.port:
@@ -278,6 +283,16 @@ def _check_values(config: Config, where: str) -> list[str]:
         problems.append(f"{where}: scanner.backend: 'camera' needs a camera (camera.backend is 'none')")
     problems += _ca_file_problems(config.sync.ca_file, where)
     return problems
+
+
+def _ordered_pairs(config: Config) -> list[tuple[str, float, str, float]]:
+    """Keys whose value must not exceed another's: (key, value, limit key, limit)."""
+    lock, sync = config.lock, config.sync
+    return [("lock.unlock_s", lock.unlock_s, "lock.max_unlock_s", lock.max_unlock_s),
+            ("lock.door_reminder_s", lock.door_reminder_s, "lock.door_alarm_s", lock.door_alarm_s),
+            ("sync.backoff_initial_s", sync.backoff_initial_s, "sync.backoff_max_s", sync.backoff_max_s),
+            ("sync.outbox_alarm_pending", sync.outbox_alarm_pending, "sync.outbox_max_pending",
+             sync.outbox_max_pending)]
 
 
 def _ca_file_problems(ca_file: str, where: str) -> list[str]:

@@ -2,7 +2,9 @@
 
 Fail-secure: no power means locked. The relay pulse is bounded here (a timer
 thread switches it off even if the event loop hangs), switched off at start-up,
-at close and at interpreter exit. The door input is debounced in code because
+at close and at interpreter exit. Whatever the caller or the configuration asks,
+no pulse outlasts ``HARD_MAX_UNLOCK_S`` and no value that is not a finite positive
+number of seconds reaches the relay. The door input is debounced in code because
 gpiozero's mock pins ignore ``bounce_time``.
 """
 from __future__ import annotations
@@ -11,6 +13,7 @@ import abc
 import asyncio
 import atexit
 import logging
+import math
 import threading
 import time
 from typing import Callable
@@ -19,6 +22,23 @@ from gpiozero import DigitalInputDevice, OutputDevice
 from gpiozero.pins import Factory
 
 log = logging.getLogger(__name__)
+
+# The longest a lock driver ever holds a latch open (solenoids are rated for intermittent duty).
+# Configuration can only lower it (lock.max_unlock_s); a test may lower it further.
+HARD_MAX_UNLOCK_S = 10.0
+
+
+def check_seconds(value: float, what: str) -> float:
+    """``value`` when it is a finite number of seconds above 0; ValueError naming it otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{what} must be a finite number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+def pulse_bound(max_unlock_s: float, hard_max_s: float) -> float:
+    """A driver's own bound: the configured maximum, never above HARD_MAX_UNLOCK_S."""
+    return min(check_seconds(max_unlock_s, "max_unlock_s"), check_seconds(hard_max_s, "hard_max_s"),
+               HARD_MAX_UNLOCK_S)
 
 
 def make_pin_factory(name: str) -> Factory:
@@ -45,7 +65,8 @@ class Lock(abc.ABC):
 
     @abc.abstractmethod
     def unlock(self, seconds: float) -> float:
-        """Energize the relay for ``seconds``, bounded by the lock's maximum; returns the pulse used."""
+        """Energize the relay for ``seconds``, bounded by the lock's maximum; returns the pulse used.
+        ValueError when ``seconds`` is not a finite number above 0."""
 
     @abc.abstractmethod
     def lock(self) -> None:
@@ -72,10 +93,9 @@ class DoorSensor(abc.ABC):
 
 
 class GpioLock(Lock):
-    def __init__(self, pin: int, *, active_high: bool, max_unlock_s: float, pin_factory: Factory) -> None:
-        if max_unlock_s <= 0:
-            raise ValueError("max_unlock_s must be positive")
-        self.max_unlock_s = max_unlock_s
+    def __init__(self, pin: int, *, active_high: bool, max_unlock_s: float, pin_factory: Factory,
+                 hard_max_s: float = HARD_MAX_UNLOCK_S) -> None:
+        self.max_unlock_s = pulse_bound(max_unlock_s, hard_max_s)
         self._relay = OutputDevice(pin, active_high=active_high, initial_value=False, pin_factory=pin_factory)
         self._guard = threading.Lock()
         self._timer: threading.Timer | None = None
@@ -88,14 +108,18 @@ class GpioLock(Lock):
         return bool(self._relay.value)
 
     def unlock(self, seconds: float) -> float:
-        pulse = max(0.0, min(seconds, self.max_unlock_s))
+        pulse = min(check_seconds(seconds, "unlock pulse"), self.max_unlock_s)
         with self._guard:
             if self._timer is not None:
                 self._timer.cancel()
+            now = time.monotonic()
+            if self.energized_at is None:
+                self.energized_at = now
+            else:       # already on: a new pulse never stretches the latch past the bound
+                pulse = max(0.0, min(pulse, self.energized_at + self.max_unlock_s - now))
             self._timer = threading.Timer(pulse, self.lock)
             self._timer.daemon = True
             self._relay.on()
-            self.energized_at = time.monotonic()
             self._timer.start()
         log.info("relay energized", extra={"pulse_s": pulse})
         return pulse

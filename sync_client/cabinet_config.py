@@ -22,20 +22,48 @@ import json
 import re
 import secrets
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from sync_client.schema import WALL_TIME_RE
+from sync_client.schema import MAX_SEQ, WALL_TIME_RE, Range, ranged
 
 CONFIG_SCHEMA = 1
 SKU_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 CURRENCY_RE = re.compile(r"[A-Z]{3}")
 UID_RE = re.compile(r"(?:[0-9a-f]{2}){4,10}")
 HHMM_RE = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
-SCRYPT_RE = re.compile(r"scrypt\$(\d+)\$(\d+)\$(\d+)\$([0-9a-f]{16,128})\$([0-9a-f]{32,128})")
+# scrypt$n$r$p$salt_hex$hash_hex: salt and hash of 16 to 64 whole bytes
+SCRYPT_RE = re.compile(r"scrypt\$(\d{1,10})\$(\d{1,3})\$(\d{1,3})\$((?:[0-9a-f]{2}){16,64})\$((?:[0-9a-f]{2}){16,64})")
+SCRYPT_FORMAT = "scrypt$n$r$p$salt_hex$hash_hex"
+# The cost a cabinet accepts: a PIN is checked in well under a second and 32 MiB on a Pi, and a
+# configuration cannot stall it with a slow hash or many of them.
+MAX_SCRYPT_N, MAX_SCRYPT_R, MAX_SCRYPT_P = 2**15, 8, 2
+MAX_PIN_HASHES = 20
+# What OpenSSL needs for the costliest accepted hash (128·r·(n + 2 + p) bytes), with room to spare
+SCRYPT_MAXMEM = 2 * 128 * MAX_SCRYPT_R * (MAX_SCRYPT_N + 2 + MAX_SCRYPT_P)
 ROLES = ("retailer", "technician")
 MEDIA_KINDS = ("image", "video")
 MAX_PRICE_CENTS = 10_000_000
+# The numbers of the document, each with its range (Range: always finite, then these bounds)
+PRICE_CENTS = Annotated[int, Range(ge=1, le=MAX_PRICE_CENTS)]
+AD_DURATION_S = Annotated[float, Range(gt=0, le=600)]
+WEEKDAY = Annotated[int, Range(ge=0, le=6)]                # 0 = Monday
+VERSION = Annotated[int, Range(ge=1, le=MAX_SEQ)]
 PICKUP_CODE_DIGITS = 8          # the cloud issues them; the cabinet's keypad asks for exactly this many
+
+
+def scrypt_problem(hashed: str) -> str | None:
+    """None for a well-formed hash within the cabinet's bounds, else what is wrong with it."""
+    match = SCRYPT_RE.fullmatch(hashed)
+    if not match:
+        return f"expected {SCRYPT_FORMAT} (salt and hash 16 to 64 bytes of lower-case hex)"
+    n, r, p = (int(x) for x in match.group(1, 2, 3))
+    if not 2 <= n <= MAX_SCRYPT_N or n & (n - 1):
+        return f"n must be a power of two from 2 to {MAX_SCRYPT_N}, got {n}"
+    if not 1 <= r <= MAX_SCRYPT_R:
+        return f"r must be 1 to {MAX_SCRYPT_R}, got {r}"
+    if not 1 <= p <= MAX_SCRYPT_P:
+        return f"p must be 1 to {MAX_SCRYPT_P}, got {p}"
+    return None
 
 
 class ConfigInvalid(ValueError):
@@ -148,14 +176,23 @@ class CabinetConfig:
 # --- parsing -------------------------------------------------------------------------
 
 class _Problems(list):
-    def expect(self, value: Any, types: type | tuple[type, ...], where: str) -> bool:
-        types_t = types if isinstance(types, tuple) else (types,)
+    def expect(self, value: Any, spec: Any, where: str) -> bool:
+        """Check a value's JSON type (float: any number) and, when its spec declares one, its Range."""
+        types, bounds = ranged(spec)
+        types_t = types if isinstance(types, tuple) else (int, float) if types is float else (types,)
         if isinstance(value, bool) and bool not in types_t or not isinstance(value, types_t):
             names = " or ".join({"str": "string", "int": "integer", "float": "number", "bool": "boolean",
                                  "list": "array", "dict": "object"}[t.__name__] for t in types_t)
             self.append(f"{where}: expected {names}, got {_json_type(value)}")
             return False
+        if bounds is not None and (problem := bounds.problem(value, integer=types is int)):
+            self.append(f"{where}: {problem}")
+            return False
         return True
+
+    def secret(self, hashed: str, where: str) -> None:
+        if problem := scrypt_problem(hashed):
+            self.append(f"{where}: {problem}")
 
     def fields(self, data: Any, where: str, required: dict[str, Any], optional: dict[str, Any]) -> dict | None:
         """Check an object's keys and value types; returns it (or None when it is not an object)."""
@@ -205,7 +242,7 @@ def _products(p: _Problems, raw: Any, currency: str) -> tuple[ConfigProduct, ...
     seen: set[str] = set()
     for i, item in enumerate(raw if isinstance(raw, list) else []):
         w = f"products[{i}]"
-        d = p.fields(item, w, {"sku": str, "name": str, "price_cents": int},
+        d = p.fields(item, w, {"sku": str, "name": str, "price_cents": PRICE_CENTS},
                      {"currency": str, "summary": str, "materials": list, "design_notes": str, "colours": list,
                       "specs": dict, "media": list, "online_only": bool})
         if d is None or not all(isinstance(d.get(k), t) and not isinstance(d.get(k), bool)
@@ -219,8 +256,6 @@ def _products(p: _Problems, raw: Any, currency: str) -> tuple[ConfigProduct, ...
         seen.add(d["sku"])
         if not d["name"].strip():
             p.append(f"{w}.name: must not be empty")
-        if not 0 < d["price_cents"] <= MAX_PRICE_CENTS:
-            p.append(f"{w}.price_cents: {d['price_cents']} is not between 1 and {MAX_PRICE_CENTS}")
         product_currency = d.get("currency", currency)
         if isinstance(product_currency, str) and product_currency != currency:
             p.append(f"{w}.currency: {product_currency!r} differs from the cabinet's currency {currency!r}")
@@ -250,7 +285,7 @@ def _ads(p: _Problems, raw: Any) -> tuple[Ad, ...]:
     out: list[Ad] = []
     for i, item in enumerate(raw if isinstance(raw, list) else []):
         w = f"ads[{i}]"
-        d = p.fields(item, w, {"id": str, "kind": str, "url": str, "duration_s": (int, float)}, {"windows": list})
+        d = p.fields(item, w, {"id": str, "kind": str, "url": str, "duration_s": AD_DURATION_S}, {"windows": list})
         if d is None:
             continue
         before = len(p)
@@ -258,9 +293,6 @@ def _ads(p: _Problems, raw: Any) -> tuple[Ad, ...]:
             p.append(f"{w}.kind: expected one of {', '.join(MEDIA_KINDS)}, got {d['kind']!r}")
         if isinstance(d.get("url"), str):
             _url_ok(p, d["url"], f"{w}.url")
-        duration = d.get("duration_s")
-        if isinstance(duration, (int, float)) and not isinstance(duration, bool) and not 0 < duration <= 600:
-            p.append(f"{w}.duration_s: {duration} is not between 0 and 600 seconds")
         windows: list[AdWindow] = []
         for j, win in enumerate(d.get("windows", []) if isinstance(d.get("windows", []), list) else []):
             ww = f"{w}.windows[{j}]"
@@ -268,8 +300,10 @@ def _ads(p: _Problems, raw: Any) -> tuple[Ad, ...]:
             if wd is None or not all(k in wd for k in ("days", "start", "end")):
                 continue
             days = wd["days"] if isinstance(wd["days"], list) else []
-            if not days or any(isinstance(x, bool) or not isinstance(x, int) or not 0 <= x <= 6 for x in days):
+            if not days:
                 p.append(f"{ww}.days: expected a non-empty array of weekdays 0 (Monday) to 6")
+            for k, day in enumerate(days):
+                p.expect(day, WEEKDAY, f"{ww}.days[{k}]")
             for key in ("start", "end"):
                 if isinstance(wd[key], str) and not HHMM_RE.fullmatch(wd[key]):
                     p.append(f"{ww}.{key}: expected HH:MM, got {wd[key][:20]!r}")
@@ -285,9 +319,10 @@ def _retailer(p: _Problems, raw: Any) -> RetailerAccess:
     if d is None:
         return RetailerAccess()
     hashes = _strings(p, d.get("pin_hashes", []), "retailer.pin_hashes")
+    if len(hashes) > MAX_PIN_HASHES:
+        p.append(f"retailer.pin_hashes: at most {MAX_PIN_HASHES} PIN hashes, got {len(hashes)}")
     for i, h in enumerate(hashes):
-        if not SCRYPT_RE.fullmatch(h):
-            p.append(f"retailer.pin_hashes[{i}]: expected scrypt$n$r$p$salt_hex$hash_hex")
+        p.secret(h, f"retailer.pin_hashes[{i}]")
     cards: list[StaffCard] = []
     for i, c in enumerate(d.get("staff_cards", []) if isinstance(d.get("staff_cards", []), list) else []):
         cd = p.fields(c, f"retailer.staff_cards[{i}]", {"uid": str, "role": str}, {})
@@ -311,8 +346,7 @@ def _orders(p: _Problems, raw: Any, skus: set[str]) -> tuple[PickupOrder, ...]:
         before = len(p)
         if d["sku"] not in skus:
             p.append(f"{w}.sku: {d['sku']!r} is not in products")
-        if not SCRYPT_RE.fullmatch(d["code_hash"]):
-            p.append(f"{w}.code_hash: expected scrypt$n$r$p$salt_hex$hash_hex")
+        p.secret(d["code_hash"], f"{w}.code_hash")
         if not WALL_TIME_RE.fullmatch(d["expires_at"]):
             p.append(f"{w}.expires_at: expected ISO 8601 UTC like 2026-11-25T16:39:53.123Z")
         if len(p) == before:
@@ -323,7 +357,7 @@ def _orders(p: _Problems, raw: Any, skus: set[str]) -> tuple[PickupOrder, ...]:
 def parse_config(data: Any) -> CabinetConfig:
     """Validate a whole configuration document; raises ConfigInvalid listing every problem."""
     p = _Problems()
-    d = p.fields(data, "", {"version": int, "currency": str, "products": list},
+    d = p.fields(data, "", {"version": VERSION, "currency": str, "products": list},
                  {"config_schema": int, "ads": list, "retailer": dict, "pickup_orders": list, "scan_to_pay": dict,
                   "store_base_url": str})
     if d is None:
@@ -332,8 +366,6 @@ def parse_config(data: Any) -> CabinetConfig:
     if isinstance(schema, int) and schema != CONFIG_SCHEMA:
         p.append(f"config_schema: {schema} not supported by this cabinet (it reads {CONFIG_SCHEMA})")
     version = d.get("version")
-    if isinstance(version, int) and not isinstance(version, bool) and version < 1:
-        p.append(f"version: expected a positive integer, got {version}")
     currency = d.get("currency") if isinstance(d.get("currency"), str) else ""
     if "currency" in d and isinstance(d["currency"], str) and not CURRENCY_RE.fullmatch(currency):
         p.append(f"currency: expected an ISO 4217 code like EUR, got {currency[:10]!r}")
@@ -359,18 +391,17 @@ def parse_config(data: Any) -> CabinetConfig:
 def hash_secret(secret: str, *, n: int = 2**14, r: int = 8, p: int = 1) -> str:
     """scrypt$n$r$p$salt_hex$hash_hex, the format of retailer PIN hashes and pickup code hashes."""
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(secret.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=n, r=r, p=p, dklen=32, maxmem=SCRYPT_MAXMEM)
     return f"scrypt${n}${r}${p}${salt.hex()}${digest.hex()}"
 
 
 def verify_secret(secret: str, hashed: str) -> bool:
+    """False for a wrong secret and for a hash outside the bounds (it would stall the cabinet)."""
     match = SCRYPT_RE.fullmatch(hashed)
-    if not match:
+    if not match or scrypt_problem(hashed):
         return False
     n, r, p = (int(x) for x in match.group(1, 2, 3))
-    if n > 2**20 or r > 32 or p > 16:     # refuse parameters that would stall the cabinet
-        return False
     salt, expected = bytes.fromhex(match[4]), bytes.fromhex(match[5])
     digest = hashlib.scrypt(secret.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected),
-                            maxmem=256 * 1024 * 1024)
+                            maxmem=SCRYPT_MAXMEM)
     return hmac.compare_digest(digest, expected)

@@ -12,10 +12,11 @@ import json
 import math
 import re
 import time
+import typing
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 SCHEMA_VERSION = 1
 MAX_SEQ = 2**63 - 1          # SQLite's INTEGER range, on both sides; also the bound of every integer in a payload
@@ -31,6 +32,44 @@ AMOUNT_FIELDS = frozenset({"amount_cents"})
 DURATION_FIELDS = frozenset({"seconds", "open_s", "shown_s"})
 UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 WALL_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric field accepts: always finite, then above ``gt`` (or from ``ge``) and at most ``le``.
+
+    Declared once per field, in its type (``Annotated[float, Range(gt=0)]``): the cabinet's TOML
+    sections, the configuration document's field specs and the commands' args all read it from there.
+    """
+    gt: float | None = None
+    ge: float | None = None
+    le: float | None = None
+
+    def describe(self, integer: bool) -> str:
+        bounds = [f"{op} {_fmt(b)}" for op, b in ((">", self.gt), (">=", self.ge), ("<=", self.le)) if b is not None]
+        kind = "an integer" if integer else "a finite number"
+        return f"{kind} {' and '.join(bounds)}" if bounds else kind
+
+    def problem(self, value: float, integer: bool = False) -> str | None:
+        """None when ``value`` is in range, else "expected a finite number > 0, got nan"."""
+        finite = isinstance(value, int) or math.isfinite(value)
+        if (finite and (self.gt is None or value > self.gt) and (self.ge is None or value >= self.ge)
+                and (self.le is None or value <= self.le)):
+            return None
+        return f"expected {self.describe(integer)}, got {value!r}"
+
+
+def _fmt(bound: float) -> str:
+    return str(int(bound)) if float(bound).is_integer() else repr(bound)
+
+
+def ranged(spec: Any) -> tuple[Any, Range | None]:
+    """A field spec without its Range, and the Range (None when it declares none)."""
+    if typing.get_origin(spec) is Annotated:
+        base, *extras = typing.get_args(spec)
+        return base, next((e for e in extras if isinstance(e, Range)), None)
+    return spec, None
+
 
 # Event type -> required payload fields and their JSON types.
 # Optional fields may be present too; unknown event types are rejected.
@@ -85,12 +124,13 @@ SHEDDABLE_EVENTS = frozenset({"heartbeat", "ad.impression", "card.read", "code.s
 
 
 # Commands the cloud queues for a cabinet (GET /v1/commands): kind -> required args.
-COMMAND_KINDS: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "unlock": {"seconds": _NUMBER, "reason": str},     # e.g. the retailer opens the door remotely
+MAX_UNLOCK_COMMAND_S = 30
+COMMAND_KINDS: dict[str, dict[str, Any]] = {
+    # e.g. the retailer opens the door remotely
+    "unlock": {"seconds": Annotated[float, Range(gt=0, le=MAX_UNLOCK_COMMAND_S)], "reason": str},
     "refresh_config": {},                               # pull the configuration now
     "restart": {},                                      # restart the cabinet service when idle
 }
-MAX_UNLOCK_COMMAND_S = 30
 # How long a queued command stays valid: kind -> (default, longest a retailer may ask for), in seconds.
 # A remote unlock is for someone standing at the cabinet now; a late one would open it for no one.
 COMMAND_TTL_S: dict[str, tuple[int, int]] = {
@@ -143,7 +183,16 @@ def parse_utc_iso(text: Any, where: str) -> float:
     return when.timestamp() + float("0" + text[19:-1])
 
 
-def _check(value: Any, expected: type | tuple[type, ...], where: str) -> None:
+def _check(value: Any, spec: Any, where: str) -> None:
+    expected, bounds = ranged(spec)
+    if expected is float:           # a JSON number: 3 and 3.0 alike
+        expected = _NUMBER
+    _check_type(value, expected, where)
+    if bounds is not None and (problem := bounds.problem(value, integer=expected is int)):
+        raise SchemaError(f"{where}: {problem}")
+
+
+def _check_type(value: Any, expected: type | tuple[type, ...], where: str) -> None:
     # Exact JSON types first: the cloud checks every field of every event it ingests.
     if type(value) is expected or type(expected) is tuple and type(value) in expected:
         return
@@ -237,8 +286,6 @@ def validate_command(kind: Any, args: Any) -> None:
         if key not in args:
             raise SchemaError(f"args.{key}: required for {kind}")
         _check(args[key], expected, f"args.{key}")
-    if kind == "unlock" and not 0 < args["seconds"] <= MAX_UNLOCK_COMMAND_S:
-        raise SchemaError(f"args.seconds: expected more than 0 and at most {MAX_UNLOCK_COMMAND_S}")
 
 
 _ENVELOPE: dict[str, type | tuple[type, ...]] = {

@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from hal.errors import DeviceFault
-from hal.lock import DoorSensor, Lock
+from hal.lock import HARD_MAX_UNLOCK_S, DoorSensor, Lock, check_seconds, pulse_bound
 from hal.lockboard.codec import InputReport, Report, input_name
 from hal.lockboard.link import LockBoardLink
 
@@ -22,14 +22,13 @@ log = logging.getLogger(__name__)
 
 
 class LockBoardLock(Lock):
-    def __init__(self, link: LockBoardLink, index: int = 0, *, max_unlock_s: float, name: str = "lock") -> None:
-        if max_unlock_s <= 0:
-            raise ValueError("max_unlock_s must be positive")
+    def __init__(self, link: LockBoardLink, index: int = 0, *, max_unlock_s: float, name: str = "lock",
+                 hard_max_s: float = HARD_MAX_UNLOCK_S) -> None:
         if not 0 <= index < 4:
             raise ValueError(f"the lock board has locks 0..3, not {index}")
         self.link = link
         self.index = index
-        self.max_unlock_s = max_unlock_s
+        self.max_unlock_s = pulse_bound(max_unlock_s, hard_max_s)
         self.name = name
         self._commands: set[asyncio.Task[Any]] = set()
 
@@ -39,7 +38,7 @@ class LockBoardLock(Lock):
 
     def unlock(self, seconds: float) -> float:
         """Ask the board for a pulse bounded by our maximum and the board's; returns that bound."""
-        pulse = max(0.0, min(seconds, self.max_unlock_s))
+        pulse = min(check_seconds(seconds, "unlock pulse"), self.max_unlock_s)
         if self.link.board is not None:
             pulse = min(pulse, self.link.board.max_on_ms / 1000)
         ms = round(pulse * 1000)

@@ -1,11 +1,13 @@
 """Configuration: typed, every error names file, key and what was expected."""
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import pytest
 
-from firmware.config import ConfigError, load_config, parse_config, production_problems
+from firmware.config import Config, ConfigError, ProductSection, load_config, parse_config, production_problems
+from sync_client.schema import Range, ranged
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -47,7 +49,7 @@ def test_literal_values_and_bounds(tmp_path):
     assert "lock.pin_factory: expected one of 'mock', 'rpigpio', 'lgpio', got string 'wiringpi'" in str(err.value)
     with pytest.raises(ConfigError) as err:
         parse_config({"lock": {"max_unlock_s": 120.0}}, "f.toml")
-    assert "lock.max_unlock_s: must be above 0 and at most 30" in str(err.value)
+    assert "lock.max_unlock_s: expected a finite number > 0 and <= 10, got 120.0" in str(err.value)
 
 
 def test_integers_are_accepted_for_numbers_but_booleans_are_not_integers():
@@ -176,3 +178,139 @@ def test_the_ca_file_must_be_a_readable_pem_file(tmp_path):
         assert problem.startswith(f"kiosk.toml: sync.ca_file: {ca_file} ") and says in problem
     cert, _ = self_signed(tmp_path)
     assert parse_config({"sync": {"ca_file": str(cert)}}).sync.ca_file == str(cert)
+
+
+def numeric_keys() -> list[tuple[str, str, type, Range | None]]:
+    """(section, key, int or float, its Range) for every number a TOML file can set."""
+    found = []
+    sections = {**typing.get_type_hints(Config), "products": ProductSection}
+    for section, cls in sections.items():
+        for key, hint in typing.get_type_hints(cls, include_extras=True).items():
+            base, bounds = ranged(hint)
+            if base in (int, float):
+                found.append((section, key, base, bounds))
+    return found
+
+
+def toml_with(section: str, key: str, literal: str) -> str:
+    if section == "products":
+        row = {"sku": '"X1"', "name": '"Thing"', "price_cents": "100", key: literal}
+        return "[[products]]\n" + "".join(f"{k} = {v}\n" for k, v in row.items())
+    return f"[{section}]\n{key} = {literal}\n"
+
+
+def test_every_numeric_key_declares_its_range():
+    keys = numeric_keys()
+    assert len(keys) > 30 and ("lock", "unlock_s", float) in [k[:3] for k in keys]
+    assert [f"{s}.{k}" for s, k, _, bounds in keys if bounds is None] == []
+
+
+@pytest.mark.parametrize("section, key, kind", [(s, k, t) for s, k, t, _ in numeric_keys()],
+                         ids=[f"{s}.{k}" for s, k, _, _ in numeric_keys()])
+@pytest.mark.parametrize("literal", ["nan", "inf", "-inf", "-1", "1e12"])
+def test_every_number_is_finite_and_in_its_range_or_the_file_and_key_are_named(tmp_path, section, key, kind,
+                                                                                literal):
+    path = tmp_path / "bad.toml"
+    path.write_text(toml_with(section, key, literal))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    dotted = f"products[0].{key}" if section == "products" else f"{section}.{key}"
+    [problem] = err.value.problems
+    shown = {"nan": "nan", "inf": "inf", "-inf": "-inf", "-1": "-1", "1e12": "1000000000000.0"}[literal]
+    if kind is int and literal in ("nan", "inf", "-inf", "1e12"):
+        assert problem == f"{path}: {dotted}: expected integer, got number {shown}"
+    elif kind is int:
+        assert problem.startswith(f"{path}: {dotted}: expected an integer >= ") and problem.endswith("got -1")
+    else:
+        assert problem.startswith(f"{path}: {dotted}: expected a finite number ")
+        assert problem.endswith(f"got {shown if literal != '-1' else '-1.0'}")
+
+
+@pytest.mark.parametrize("dotted", ["lock.max_unlock_s", "lock.unlock_s", "lock.door_open_timeout_s",
+                                    "lock.door_reminder_s", "lock.door_alarm_s", "lock.max_unlocks_per_sale",
+                                    "screen.fps", "screen.idle_timeout_s", "screen.thanks_s", "payment.timeout_s",
+                                    "payment.check_s", "sync.batch_size", "sync.backoff_initial_s",
+                                    "sync.backoff_max_s", "sync.request_timeout_s", "sync.heartbeat_s",
+                                    "sync.outbox_max_pending", "sync.outbox_alarm_pending", "sync.config_poll_s",
+                                    "sync.commands_poll_s", "products.price_cents"])
+def test_zero_is_refused_where_it_makes_no_sense(tmp_path, dotted):
+    section, key = dotted.split(".")
+    path = tmp_path / "bad.toml"
+    path.write_text(toml_with(section, key, "0"))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    where = f"products[0].{key}" if section == "products" else dotted
+    assert any(p.startswith(f"{path}: {where}: expected ") and p.endswith(("got 0", "got 0.0"))
+               for p in err.value.problems), err.value.problems
+
+
+def test_zero_stays_allowed_where_it_means_something():
+    config = parse_config({"lock": {"resume_window_s": 0, "tamper_pin": 0, "door_debounce_s": 0},
+                           "bench": {"control_port": 0}})
+    assert (config.lock.resume_window_s, config.lock.tamper_pin) == (0.0, 0)
+
+
+def test_the_relay_bound_cannot_be_raised_past_the_lock_driver_maximum():
+    from hal.lock import HARD_MAX_UNLOCK_S
+    with pytest.raises(ConfigError, match=rf"lock.max_unlock_s: expected a finite number > 0 and <= "
+                                          rf"{int(HARD_MAX_UNLOCK_S)}, got 11.0"):
+        parse_config({"lock": {"max_unlock_s": 11.0, "unlock_s": 1.0}}, "f.toml")
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"lock": {"max_unlock_s": 2.0, "unlock_s": 3.0}}, "f.toml: lock.unlock_s: 3.0 is above lock.max_unlock_s 2.0"),
+    ({"lock": {"door_reminder_s": 200.0, "door_alarm_s": 100.0}},
+     "f.toml: lock.door_reminder_s: 200.0 is above lock.door_alarm_s 100.0"),
+    ({"sync": {"backoff_initial_s": 90.0, "backoff_max_s": 60.0}},
+     "f.toml: sync.backoff_initial_s: 90.0 is above sync.backoff_max_s 60.0"),
+    ({"sync": {"outbox_alarm_pending": 600_000, "outbox_max_pending": 500_000}},
+     "f.toml: sync.outbox_alarm_pending: 600000 is above sync.outbox_max_pending 500000"),
+])
+def test_keys_bounded_by_another_key_name_both(data, message):
+    with pytest.raises(ConfigError) as err:
+        parse_config(data, "f.toml")
+    assert err.value.problems == [message]
+
+
+def test_config_check_command_reports_nan_infinity_and_zero_by_file_and_key(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[lock]\nunlock_s = nan\nmax_unlock_s = inf\ndoor_open_timeout_s = -45\n"
+                    "[screen]\nfps = 0\n[sync]\nheartbeat_s = -inf\n")
+    result = run_kiosk("config", "check", str(path), "--sim", cwd=tmp_path)
+    assert result.returncode != 0
+    lines = [line.strip() for line in result.stderr.splitlines()]
+    assert f"{path}: 5 problems:" in lines
+    assert f"{path}: lock.unlock_s: expected a finite number > 0 and <= 10, got nan" in lines
+    assert f"{path}: lock.max_unlock_s: expected a finite number > 0 and <= 10, got inf" in lines
+    assert f"{path}: lock.door_open_timeout_s: expected a finite number > 0 and <= 600, got -45.0" in lines
+    assert f"{path}: screen.fps: expected an integer >= 1 and <= 240, got 0" in lines
+    assert f"{path}: sync.heartbeat_s: expected a finite number > 0 and <= 86400, got -inf" in lines
+
+
+SALT, DIGEST = "ab" * 16, "cd" * 32
+
+
+@pytest.mark.parametrize("key", ["pin_hash", "technician_pin_hash"])
+@pytest.mark.parametrize("hashed, problem", [
+    (f"scrypt$1048576$8$1${SALT}${DIGEST}", "n must be a power of two from 2 to 32768, got 1048576"),
+    (f"scrypt$12345$8$1${SALT}${DIGEST}", "n must be a power of two from 2 to 32768, got 12345"),
+    (f"scrypt$16384$16$1${SALT}${DIGEST}", "r must be 1 to 8, got 16"),
+    (f"scrypt$16384$8$4${SALT}${DIGEST}", "p must be 1 to 2, got 4"),
+    (f"scrypt$16384$8$1$abcd${DIGEST}", "expected scrypt$n$r$p$salt_hex$hash_hex"),
+])
+def test_pin_hashes_in_the_toml_follow_the_same_rule_as_the_clouds(tmp_path, key, hashed, problem):
+    path = tmp_path / "kiosk.toml"
+    path.write_text(f'[retailer]\n{key} = "{hashed}"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    [found] = err.value.problems
+    assert found.startswith(f"{path}: retailer.{key}: {problem}") and found.endswith("make one with: kiosk pin hash")
+
+
+def test_config_check_command_refuses_a_costly_pin_hash(tmp_path):
+    path = tmp_path / "kiosk.toml"
+    path.write_text(f'[retailer]\npin_hash = "scrypt$1048576$8$1${SALT}${DIGEST}"\n')
+    result = run_kiosk("config", "check", str(path), "--sim", cwd=tmp_path)
+    assert result.returncode != 0
+    assert (f"{path}: retailer.pin_hash: n must be a power of two from 2 to 32768, got 1048576; "
+            "make one with: kiosk pin hash") in [line.strip() for line in result.stderr.splitlines()]

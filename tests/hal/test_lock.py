@@ -74,3 +74,66 @@ def test_close_switches_the_relay_off(bench):
     lock.unlock(0.3)
     lock.close()
     assert door.relay.state is True
+
+
+def wait_until(predicate, timeout: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.005)
+
+
+def on_intervals(door: MockDoor) -> list[float]:
+    """How long the relay stayed energized each time, from the pin's recorded history."""
+    out, on = [], None
+    for entry in door.relay_history():
+        if entry["energized"] and on is None:
+            on = entry["t"]
+        elif not entry["energized"] and on is not None:
+            out.append(entry["t"] - on)
+            on = None
+    return out
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf"), float("-inf"), 0, 0.0, -1, -1e-9, True, "3"])
+def test_a_pulse_that_is_not_a_finite_positive_number_is_refused_and_the_relay_never_moves(bench, seconds):
+    lock, _, door = bench
+    with pytest.raises(ValueError, match=f"unlock pulse must be a finite number of seconds > 0, got {seconds!r}"):
+        lock.unlock(seconds)
+    assert not lock.energized
+    assert not any(entry["energized"] for entry in door.relay_history())
+
+
+@pytest.mark.parametrize("max_unlock_s", [float("nan"), float("inf"), 0.0, -5.0])
+def test_a_lock_cannot_be_built_with_a_bound_that_is_not_a_finite_positive_number(max_unlock_s):
+    with pytest.raises(ValueError, match="max_unlock_s must be a finite number of seconds > 0"):
+        GpioLock(17, active_high=False, max_unlock_s=max_unlock_s, pin_factory=MockFactory())
+
+
+def test_the_driver_hard_maximum_holds_whatever_the_configured_maximum_and_the_request():
+    from hal.lock import HARD_MAX_UNLOCK_S
+    factory = MockFactory()
+    lock = GpioLock(17, active_high=False, max_unlock_s=HARD_MAX_UNLOCK_S * 100, pin_factory=factory,
+                    hard_max_s=HARD_MAX_UNLOCK_S * 100)     # a configuration cannot raise the driver's maximum
+    assert lock.max_unlock_s == HARD_MAX_UNLOCK_S
+    lock.close()
+    lock = GpioLock(17, active_high=False, max_unlock_s=5.0, pin_factory=factory, hard_max_s=0.05)
+    door = MockDoor(factory, relay_pin=17, relay_active_high=False, door_pin=27)
+    assert lock.unlock(1e300) == pytest.approx(0.05)
+    wait_until(lambda: not lock.energized)
+    [on_s] = on_intervals(door)
+    assert 0.04 <= on_s <= 0.3
+    lock.close()
+
+
+def test_unlocking_again_while_energized_never_stretches_the_latch_past_the_bound():
+    factory = MockFactory()
+    lock = GpioLock(17, active_high=False, max_unlock_s=0.2, pin_factory=factory)
+    door = MockDoor(factory, relay_pin=17, relay_active_high=False, door_pin=27)
+    started = time.monotonic()
+    for k in range(6):                      # a caller that asks for another full pulse every 80 ms
+        wait_until(lambda: time.monotonic() - started >= k * 0.08)
+        lock.unlock(0.2)
+    wait_until(lambda: not lock.energized)
+    assert max(on_intervals(door)) <= 0.2 + 0.15       # asked for 0.6 s in all
+    lock.close()

@@ -180,3 +180,27 @@ async def test_a_power_cycle_drops_the_relay_and_the_board_boots_with_it_off(boa
     await emulator.replug()
     assert emulator.boots == [ResetCause.POWER_ON, ResetCause.POWER_ON]
     assert not emulator.relay_energized(0)
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf"), 0.0, -2.0])
+async def test_the_backend_refuses_a_pulse_that_is_not_a_finite_positive_number(board, seconds):
+    emulator, link, _ = board
+    lock = LockBoardLock(link, 0, max_unlock_s=5)
+    with pytest.raises(ValueError, match=f"unlock pulse must be a finite number of seconds > 0, got {seconds!r}"):
+        lock.unlock(seconds)
+    assert not any(sample.energized for sample in emulator.relay_history(0))
+
+
+async def test_the_backend_keeps_its_own_hard_maximum_below_a_lenient_board():
+    from hal.lock import HARD_MAX_UNLOCK_S
+    emulator = LockBoardEmulator(max_on_ms=60_000, heartbeat_timeout_ms=600)
+    async with emulator:
+        link = LockBoardLink(SerialLink("lockboard", emulator.port, 115200), heartbeat_interval=0.15)
+        await link.open()
+        assert LockBoardLock(link, 0, max_unlock_s=1e9).max_unlock_s == HARD_MAX_UNLOCK_S
+        lock = LockBoardLock(link, 0, max_unlock_s=5, hard_max_s=0.3)
+        assert lock.unlock(1e300) == pytest.approx(0.3)
+        await eventually(lambda: len(pulses(emulator)) == 1)
+        [(on, off)] = pulses(emulator)
+        assert 0.25 <= off - on <= 0.6
+        await link.close()

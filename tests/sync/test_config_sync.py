@@ -43,7 +43,7 @@ async def test_a_bad_catalog_is_refused_whole_the_last_good_one_stays_and_the_cl
     site.store.put_config(CAB, bad)
     result = await sync.pull()
     assert result.outcome == "rejected"
-    assert result.reason == "products[2].price_cents: 0 is not between 1 and 10000000"
+    assert result.reason == "products[2].price_cents: expected an integer >= 1 and <= 10000000, got 0"
     assert sync.current_etag() == good_etag
     assert [p.sku for p in sync.current().products] == ["SCOOT-S1", "BIKE-C7"]     # still selling from these
     [rejected] = site.outbox.events("config.rejected")
@@ -67,6 +67,36 @@ async def test_the_retailer_api_refuses_a_bad_catalog_with_every_problem(site: S
     bad = {**GOOD_CONFIG, "products": [{"sku": "X", "name": "", "price_cents": 5}]}
     status, body = await site.retailer("PUT", f"/v1/retailer/cabinets/{CAB}/config", bad)
     assert status == 422 and body["error"] == "products[0].name: must not be empty"
+    assert site.store.config(CAB) is None
+
+
+COSTLY_PIN = "scrypt$1048576$8$1$" + "ab" * 16 + "$" + "cd" * 32      # n = 2**20: seconds and 1 GiB per check
+
+
+async def test_a_pin_hash_out_of_bounds_refuses_the_whole_configuration_and_the_last_good_one_stays(site: Site) -> None:
+    sync = ConfigSync(site.outbox, site.client)
+    await site.retailer("PUT", f"/v1/retailer/cabinets/{CAB}/config", GOOD_CONFIG)
+    await sync.pull()
+    good_etag = sync.current_etag()
+    site.store.put_config(CAB, {**GOOD_CONFIG, "retailer": {"pin_hashes": [COSTLY_PIN]}})   # past the API
+    result = await sync.pull()
+    assert result.outcome == "rejected"
+    assert result.reason == "retailer.pin_hashes[0]: n must be a power of two from 2 to 32768, got 1048576"
+    assert sync.current_etag() == good_etag and sync.current().retailer.pin_hashes == ()
+    [rejected] = site.outbox.events("config.rejected")
+    assert rejected.payload["reason"].startswith("retailer.pin_hashes[0]: ")
+
+
+@pytest.mark.parametrize("pin_hashes, error", [
+    ([COSTLY_PIN], "retailer.pin_hashes[0]: n must be a power of two from 2 to 32768, got 1048576"),
+    (["scrypt$16384$8$3$" + "ab" * 16 + "$" + "cd" * 32], "retailer.pin_hashes[0]: p must be 1 to 2, got 3"),
+    (["scrypt$2$1$1$" + "ab" * 16 + "$" + "cd" * 32] * 21, "retailer.pin_hashes: at most 20 PIN hashes, got 21"),
+])
+async def test_the_retailer_api_refuses_a_bad_pin_hash_with_422_naming_the_field(site: Site, pin_hashes,
+                                                                                 error) -> None:
+    status, body = await site.retailer("PUT", f"/v1/retailer/cabinets/{CAB}/config",
+                                       {**GOOD_CONFIG, "retailer": {"pin_hashes": pin_hashes}})
+    assert (status, body["error"]) == (422, error)
     assert site.store.config(CAB) is None
 
 
