@@ -80,7 +80,7 @@ backoff_max_s = 0.5
 sku = "BIKE-C7"
 name = "Cruiser C7 e-bike"
 price_cents = 129900
-stock = 1000
+stock = 999
 """
     db = workdir / "data" / "cabinet.db"
     rng = random.Random(SEED)
