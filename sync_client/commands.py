@@ -3,9 +3,10 @@
 A command moves through ``received → applied → acked`` in the cabinet DB. Applying it runs
 the registered ``apply(command, tx)`` inside the transaction that marks it applied and
 appends its ``command.applied`` event, so its database effects happen exactly once even
-across a crash. A physical ``effect(command)`` (pulse the relay) runs after that commit:
-a crash in between skips it rather than doing it twice — at most once is the safe side of
-a door. The acknowledgement to the cloud is retried until it lands; a command the cloud
+across a crash. A physical ``effect(command)`` (pulse the relay) runs after that commit,
+which is durable (synchronous=FULL) for a handler that has an effect: a power cut can then
+skip the effect but never bring the command back as unapplied to do it twice — at most
+once is the safe side of a door. The acknowledgement to the cloud is retried until it lands; a command the cloud
 sends again after a lost ack is acknowledged again, never re-applied.
 """
 from __future__ import annotations
@@ -96,7 +97,7 @@ class CommandInbox:
 
     def _apply(self, command: Command) -> Command:
         apply, effect = self._handlers.get(command.kind, (None, None))
-        with self.outbox.transaction() as tx:
+        with self.outbox.transaction(durable=effect is not None) as tx:
             try:
                 validate_command(command.kind, command.args)
                 if apply is None:

@@ -3,7 +3,8 @@
 The UI keeps the digits (ScreenMemory.code) and sends them only with Intent("pin_submit"): the keys
 themselves tell the firmware nothing, so no digit reaches a log. The firmware answers a wrong PIN with
 message "pin_wrong" (attempts_left when it knows them) and, after too many, "pin_locked" counting down
-to deadline; it clears the message when the lock has run out.
+to deadline; it clears the message when the lock has run out. While it checks a PIN it says "checking"
+and the keys are off.
 """
 from __future__ import annotations
 
@@ -52,6 +53,8 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
         widgets += countdown_banner(kit, banner, view.deadline, lambda s: kit.t("message.pin_locked", seconds=s))
     elif view.message == "pin_wrong":
         widgets.append(message_banner(kit, view, banner, wrong_pin_text(kit, view.attempts_left)))
+    elif view.message == "checking":
+        widgets.append(message_banner(kit, view, banner))
     cancel_h = theme.touch(72)
     widgets.append(Button(kit, "cancel", (left.x, left.bottom - cancel_h, left.w, cancel_h), kit.t("nav.cancel"),
                           Intent("cancel"), style="secondary"))
