@@ -48,13 +48,13 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     widgets.append(PinDots(kit, dots, len(memory.code), PIN_MIN, PIN_MAX))
     y = dots.bottom + theme.gap
     banner = pygame.Rect(left.x, y, left.w, theme.px(60))
-    if locked(view):
+    if view.message == "checking":
+        widgets.append(message_banner(kit, view, banner))
+    elif locked(view):
         assert view.deadline is not None
         widgets += countdown_banner(kit, banner, view.deadline, lambda s: kit.t("message.pin_locked", seconds=s))
     elif view.message == "pin_wrong":
         widgets.append(message_banner(kit, view, banner, wrong_pin_text(kit, view.attempts_left)))
-    elif view.message == "checking":
-        widgets.append(message_banner(kit, view, banner))
     cancel_h = theme.touch(72)
     widgets.append(Button(kit, "cancel", (left.x, left.bottom - cancel_h, left.w, cancel_h), kit.t("nav.cancel"),
                           Intent("cancel"), style="secondary"))
