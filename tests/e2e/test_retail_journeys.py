@@ -72,13 +72,14 @@ def test_online_order_pickup_opens_once_for_its_code(retail, cloud):
     client.tap("done")
     client.wait_screen("attract")
     enter(order["pickup_code"])          # each code opens the door once
-    client.wait_for(lambda s: s["message"] == "pickup_wrong_code", what="used code refused")
+    client.wait_for(lambda s: s["message"] == "pickup_already_collected", what="used code refused")
     client.sim("network/up")
     client.wait_for(lambda s: s["outbox"]["pending"] == 0 and s["online"], what="outbox drained")
     events = export_events(workdir)
     completed = [e["payload"] for e in events if e["type"] == "pickup.completed"]
     assert completed == [{"order_id": order["order_id"], "sku": "BIKE-C7"}]
-    assert Counter(e["payload"]["reason"] for e in events if e["type"] == "pickup.refused") == {"wrong_code": 2}
+    assert Counter(e["payload"]["reason"] for e in events if e["type"] == "pickup.refused") == {
+        "wrong_code": 1, "already_collected": 1}
     assert len([p for p in client.pins()["relay"] if p["energized"]]) == 1, "one pulse for one pickup"
 
 
