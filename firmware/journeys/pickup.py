@@ -51,9 +51,11 @@ CREATE TABLE IF NOT EXISTS pickups (
     order_id TEXT PRIMARY KEY,
     state TEXT NOT NULL,             -- unlocked | opened | collected (see the module docstring)
     updated_at TEXT NOT NULL,
-    sku TEXT                         -- the order's product, for a collection settled after a restart
+    sku TEXT,                        -- the order's product, for a collection settled after a restart
+    code_hash TEXT                   -- to say "already collected" once the order has left the configuration
 )
 """
+RECENT_USED = 20                     # used codes still recognised as such: each costs one scrypt per try
 
 
 class P(str, enum.Enum):
@@ -100,8 +102,9 @@ class PickupJourney:
         with self.outbox.transaction() as tx:
             tx.execute(PICKUPS_DDL)
             columns = {row[1] for row in tx.execute("PRAGMA table_info(pickups)")}
-            if "sku" not in columns:            # a store from before the column existed
-                tx.execute("ALTER TABLE pickups ADD COLUMN sku TEXT")
+            for column in ("sku", "code_hash"):         # a store from before these columns existed
+                if column not in columns:
+                    tx.execute(f"ALTER TABLE pickups ADD COLUMN {column} TEXT")
 
     @property
     def active(self) -> bool:
@@ -183,19 +186,26 @@ class PickupJourney:
         return min(self.lock_config.unlock_s, self.lock_config.max_unlock_s)
 
     async def _match(self, code: str) -> PickupOrder | None:
-        """The unexpired order whose code this is (used or not), checked off the event loop."""
+        """The order whose code this is, checked off the event loop: an unexpired one from the configuration,
+        or one of the last codes used here (the cloud drops an order from the configuration once it
+        learns it was collected; its code should still say so)."""
         if not (code.isdigit() and 4 <= len(code) <= 12):
             return None
         now = datetime.now(timezone.utc)
         orders = [order for order in self.orders() if not _expired(order, now)]
-        return await first_match(code, orders, lambda order: order.code_hash)
+        known = {order.order_id for order in orders}
+        used = [PickupOrder(order_id, sku or "", code_hash, "") for order_id, sku, code_hash in
+                self.outbox.db.conn.execute("SELECT order_id, sku, code_hash FROM pickups WHERE code_hash "
+                                            "IS NOT NULL ORDER BY updated_at DESC LIMIT ?", (RECENT_USED,))
+                if order_id not in known]
+        return await first_match(code, orders + used, lambda order: order.code_hash)
 
     @staticmethod
     def _use_code(tx: Transaction, order: PickupOrder) -> bool:
         """Use the order's code up in ``tx``; False when it was used already."""
-        return tx.execute("INSERT INTO pickups (order_id, state, updated_at, sku) VALUES (?, 'unlocked', ?, ?) "
-                          "ON CONFLICT (order_id) DO NOTHING",
-                          (order.order_id, utc_now_iso(), order.sku)).rowcount == 1
+        return tx.execute("INSERT INTO pickups (order_id, state, updated_at, sku, code_hash) "
+                          "VALUES (?, 'unlocked', ?, ?, ?) ON CONFLICT (order_id) DO NOTHING",
+                          (order.order_id, utc_now_iso(), order.sku, order.code_hash)).rowcount == 1
 
     def _unlock(self) -> None:
         """The code is used up and the unlock recorded, on disk: now the relay."""
