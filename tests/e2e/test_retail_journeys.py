@@ -95,7 +95,8 @@ def test_wrong_pickup_codes_lock_the_keypad_across_a_restart(retail, sim_cabinet
     for _ in range(5):
         for digit in "11111111":
             client.tap(f"key:{digit}")
-        client.tap("pickup:submit")
+        client.tap("pickup:submit")      # returns with the code being checked (or answered): wait for the answer
+        client.wait_for(lambda s: s["journeys"]["pickup"] != "code_checking", what="the answer")
     client.wait_for(lambda s: s["message"] == "pickup_locked", what="keypad locked")
     assert client.process.stop() == 0
     restarted = start()                  # the same data dir: the lock holds
