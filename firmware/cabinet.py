@@ -44,9 +44,11 @@ SCREEN_OF_STATE = {
 }
 RECONNECT_S = 2.0
 DOOR_OF_STATE = {S.APPROVED: "closed", S.DOOR_UNLOCKED: "unlocked", S.DOOR_OPENED: "opened"}
-SCREEN_OF_RESTOCK = {R.PIN_ENTRY: "pin_pad", R.PIN_CHECKING: "pin_pad", R.UNLOCKED: "restock", R.COUNTING: "restock", R.RECORDED: "restock"}
+SCREEN_OF_RESTOCK = {R.PIN_ENTRY: "pin_pad", R.PIN_CHECKING: "pin_pad", R.UNLOCKED: "restock", R.COUNTING: "restock",
+                     R.RECORDED: "restock"}
 DOOR_OF_RESTOCK = {R.UNLOCKED: "unlocked", R.COUNTING: "opened", R.RECORDED: "closed"}
-SCREEN_OF_PICKUP = {P.CODE_ENTRY: "pickup", P.CODE_CHECKING: "pickup", P.DOOR_UNLOCKED: "door", P.DOOR_OPENED: "door", P.DONE: "thanks"}
+SCREEN_OF_PICKUP = {P.CODE_ENTRY: "pickup", P.CODE_CHECKING: "pickup", P.DOOR_UNLOCKED: "door", P.DOOR_OPENED: "door",
+                    P.DONE: "thanks"}
 DOOR_OF_PICKUP = {P.DOOR_UNLOCKED: "unlocked", P.DOOR_OPENED: "opened"}
 
 

@@ -6,8 +6,9 @@ appends its ``command.applied`` event, so its database effects happen exactly on
 across a crash. A physical ``effect(command)`` (pulse the relay) runs after that commit,
 which is durable (synchronous=FULL) for a handler that has an effect: a power cut can then
 skip the effect but never bring the command back as unapplied to do it twice — at most
-once is the safe side of a door. The acknowledgement to the cloud is retried until it lands; a command the cloud
-sends again after a lost ack is acknowledged again, never re-applied.
+once is the safe side of a door. The acknowledgement to the cloud is retried until it
+lands; a command the cloud sends again after a lost ack is acknowledged again, never
+re-applied.
 """
 from __future__ import annotations
 
