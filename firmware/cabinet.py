@@ -13,7 +13,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from firmware.catalog import Catalog, product_from_cloud
 from firmware.cloud_config import MEDIA_DIR, ads_due, playable_ads
@@ -31,8 +31,8 @@ from hal.code_reader import CodeReader
 from hal.errors import DeviceFault
 from kiosk_ui.i18n import MESSAGES
 from kiosk_ui.view import ColourOption, Intent, ProductView, SyncView, ViewState
-from sync_client.cabinet_config import PICKUP_CODE_DIGITS, CabinetConfig, verify_secret
-from sync_client.outbox import Outbox, OutboxFull
+from sync_client.cabinet_config import PICKUP_CODE_DIGITS, CabinetConfig
+from sync_client.outbox import Outbox, OutboxFull, Transaction
 from sync_client.snapshots import snapshot_name
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,11 @@ SCREEN_OF_STATE = {
 }
 RECONNECT_S = 2.0
 DOOR_OF_STATE = {S.APPROVED: "closed", S.DOOR_UNLOCKED: "unlocked", S.DOOR_OPENED: "opened"}
-SCREEN_OF_RESTOCK = {R.PIN_ENTRY: "pin_pad", R.UNLOCKED: "restock", R.COUNTING: "restock", R.RECORDED: "restock"}
+SCREEN_OF_RESTOCK = {R.PIN_ENTRY: "pin_pad", R.PIN_CHECKING: "pin_pad", R.UNLOCKED: "restock", R.COUNTING: "restock",
+                     R.RECORDED: "restock"}
 DOOR_OF_RESTOCK = {R.UNLOCKED: "unlocked", R.COUNTING: "opened", R.RECORDED: "closed"}
-SCREEN_OF_PICKUP = {P.CODE_ENTRY: "pickup", P.DOOR_UNLOCKED: "door", P.DOOR_OPENED: "door", P.DONE: "thanks"}
+SCREEN_OF_PICKUP = {P.CODE_ENTRY: "pickup", P.CODE_CHECKING: "pickup", P.DOOR_UNLOCKED: "door", P.DOOR_OPENED: "door",
+                    P.DONE: "thanks"}
 DOOR_OF_PICKUP = {P.DOOR_UNLOCKED: "unlocked", P.DOOR_OPENED: "opened"}
 
 
@@ -85,7 +87,8 @@ class Cabinet:
             thanks_s=self.config.screen.thanks_s)
         self.restock = RestockJourney(
             outbox=self.outbox, catalog=self.catalog, lock=self.devices.lock, lock_config=self.config.lock,
-            pin_hashes=self._pin_hashes, staff_cards=self._staff_cards, on_change=self.refresh)
+            pin_hashes=self._pin_hashes, staff_cards=self._staff_cards, on_change=self.refresh,
+            technician_pin_hashes=self._technician_pin_hashes)
         self.repair = RepairJourney(self.outbox, on_change=self.refresh)
         self.service = ServiceJourney(
             outbox=self.outbox, lock=self.devices.lock, pin_hashes=self._technician_pin_hashes,
@@ -102,7 +105,10 @@ class Cabinet:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self.devices.lock.lock()          # fail-secure at start-up, whatever state we died in
+        # Every journey that can open the door settles what a power cut interrupted; none opens it again.
         self.sale.recover_after_restart(self.config.lock.resume_window_s)
+        self.pickup.recover_after_restart()
+        self.restock.recover_after_restart()
         start = getattr(self.devices.door, "start", None)
         if start is not None:
             start(loop)
@@ -168,11 +174,22 @@ class Cabinet:
     def can_unlock_remotely(self) -> bool:
         return self.idle()
 
-    def remote_unlock(self, command_id: str, seconds: float) -> None:
+    def record_remote_unlock(self, tx: Transaction, command_id: str, seconds: float) -> str:
+        """Inside the transaction that marks the cloud's command applied: the unlock, recorded (or refused)."""
+        if not self.can_unlock_remotely():
+            return "refused: the cabinet is busy with a shopper"
         try:
-            self.restock.remote_unlock(command_id, seconds)
+            self.restock.record_remote_unlock(tx, command_id, seconds)
         except RestockRefused as exc:
-            log.warning("remote unlock refused", extra={"command_id": command_id, "reason": str(exc)})
+            return f"refused: {exc}"
+        return "unlocking"
+
+    def remote_unlock(self, command_id: str) -> None:
+        """After that transaction committed: the relay, for an unlock recorded there (once)."""
+        try:
+            self.restock.remote_unlock(command_id)
+        except RestockRefused as exc:
+            log.warning("remote unlock not done", extra={"command_id": command_id, "reason": str(exc)})
 
     def _append_optional(self, event_type: str, payload: dict) -> None:
         """Events the cabinet can do without when the outbox is full (money and alarms keep their room)."""
@@ -190,7 +207,8 @@ class Cabinet:
         restock, repair, service = self.restock, self.repair, self.service
         if service.active:
             current = None
-            journey = dict(screen={V.PIN_ENTRY: "pin_pad", V.CALIBRATE: "calibrate"}.get(service.state, "service"),
+            journey = dict(screen={V.PIN_ENTRY: "pin_pad", V.PIN_CHECKING: "pin_pad",
+                                   V.CALIBRATE: "calibrate"}.get(service.state, "service"),
                            message=service.message if service.message in MESSAGES else None,
                            devices=service.devices(), selftest=service.selftest_status, sync=self.sync_status(),
                            config_version=str(self.cloud.version) if self.cloud else "local file",
@@ -207,7 +225,7 @@ class Cabinet:
                            if restock.message == "pin_locked" else restock.deadline,
                            door=DOOR_OF_RESTOCK.get(restock.state, "closed"),
                            attempts_left=max(0, restock.guard.free_attempts - restock.guard.failures)
-                           if restock.state is R.PIN_ENTRY else None,
+                           if restock.state in (R.PIN_ENTRY, R.PIN_CHECKING) else None,
                            restock_counts=tuple(restock.counts.items()),
                            alarm=self.alarms.reminder if restock.state is R.COUNTING else None,
                            restock_changes=tuple(restock.changes.items()))
@@ -304,7 +322,7 @@ class Cabinet:
         elif name == "back" and self.pickup.state is P.CODE_ENTRY:
             self.pickup.back()
         elif name == "pickup_submit" and arg is not None:
-            self.pickup.submit(arg)
+            self._spawn(self._checked(self.pickup.submit(arg)))
         elif name == "done" and self.pickup.state is P.DONE:
             self.pickup.finish()
         elif name == "done" and self.restock.state is R.RECORDED:
@@ -314,7 +332,7 @@ class Cabinet:
         elif name == "staff" and self.idle():
             self.restock.open_pin_pad()
         elif name == "pin_submit" and arg is not None:
-            self._pin(arg)
+            self._spawn(self._checked(self._pin(arg)))
         elif name == "cancel" and self.restock.state is R.PIN_ENTRY:
             self.restock.cancel()
         elif name == "count" and arg and ":" in arg:
@@ -343,15 +361,23 @@ class Cabinet:
         else:
             raise IllegalTransition(f"unknown intent {name!r}")
 
-    def _pin(self, pin: str) -> None:
+    async def _pin(self, pin: str) -> None:
         """One PIN pad for the staff: a technician's PIN opens the service menu, any other is a retailer's
-        attempt at restock (and counted against the pad's limit)."""
-        if any(verify_secret(pin, stored) for stored in self._technician_pin_hashes()):
-            self.restock.cancel()
+        attempt at restock (and counted against the pad's limit). Checked off the event loop."""
+        if self.service.state is V.PIN_ENTRY:         # the service pad, e.g. waiting out its lock
+            await self.service.enter_pin(pin)
+        elif await self.restock.enter_pin(pin) == "technician":
             self.service.open_pin_pad()
-            self.service.enter_pin(pin)
-        else:
-            self.restock.enter_pin(pin)
+            await self.service.enter_pin(pin)
+
+    @staticmethod
+    async def _checked(check: Awaitable[object]) -> None:
+        """A code or PIN being checked: a second one sent meanwhile is refused by its journey, like any
+        stale tap (logged, never counted)."""
+        try:
+            await check
+        except (PickupRefused, RestockRefused, ServiceRefused) as exc:
+            log.info("code ignored", extra={"reason": str(exc)})
 
     def _service_intent(self, name: str, arg: str | None) -> None:
         service = self.service
@@ -488,7 +514,7 @@ class Cabinet:
         elif self.pickup.state is P.CODE_ENTRY:      # an order's QR shown to the scanner or camera
             pickup_code = pickup_code_in(code.text)
             if pickup_code:
-                self.pickup.submit(pickup_code, source=code.source or "scanner")
+                self._spawn(self._checked(self.pickup.submit(pickup_code, source=code.source or "scanner")))
 
     def _fault(self, exc: DeviceFault) -> None:
         if self.faults.get(exc.device) != exc.detail:

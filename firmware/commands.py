@@ -21,17 +21,13 @@ log = logging.getLogger(__name__)
 
 
 def register_commands(inbox: CommandInbox, cabinet: Cabinet, config_sync: ConfigSync, stop: asyncio.Event) -> None:
-    accepted: set[str] = set()
-
     def apply_unlock(command: Command, tx: Transaction) -> str:
-        if not cabinet.can_unlock_remotely():
-            return "refused: the cabinet is busy with a shopper"
-        accepted.add(command.id)
-        return "unlocking"
+        # The unlock is recorded here, in the (durable) transaction that marks the command applied; the
+        # relay pulses after that commit, so a power cut can only ever lose the pulse, not repeat it.
+        return cabinet.record_remote_unlock(tx, command.id, float(command.args["seconds"]))
 
     def unlock(command: Command) -> None:
-        if command.id in accepted:
-            cabinet.remote_unlock(command.id, float(command.args["seconds"]))
+        cabinet.remote_unlock(command.id)
 
     def restart(command: Command) -> None:
         async def when_idle() -> None:

@@ -83,6 +83,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "That code is not right. Please check it and try again.",
         "zh": "取货码不正确，请核对后重试。",
     },
+    "message.pickup_already_collected": {
+        "en": "This order has already been collected.",
+        "zh": "该订单已被提取。",
+    },
+    "message.checking": {"en": "Checking…", "zh": "正在验证…"},
     "message.pickup_locked": {
         "en": "Too many tries. Please wait {seconds} s.",
         "zh": "尝试次数过多，请等待 {seconds} 秒。",
@@ -264,7 +269,7 @@ STRINGS: dict[str, dict[str, str]] = {
 
 # Message keys the screens know (ViewState.message).
 MESSAGES = ("declined", "timed_out", "cancelled", "fault", "sold_out", "pickup_wrong_code", "pickup_locked",
-            "pin_wrong", "pin_locked")
+            "pickup_already_collected", "pin_wrong", "pin_locked", "checking")
 SYMBOLS = "←−+·›‹…✓"   # drawn on keys and badges in both languages
 
 CURRENCY_SYMBOLS = {"EUR": "€", "CNY": "¥", "USD": "$", "GBP": "£"}

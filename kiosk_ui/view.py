@@ -74,7 +74,8 @@ class ViewState:
     # "checkout" with payment_status None) with message set.
     payment_status: str | None = None
     # i18n key: "declined", "timed_out", "cancelled", "fault", "sold_out" (product, checkout);
-    # "pickup_wrong_code", "pickup_locked" (pickup; locked counts down to deadline).
+    # "pickup_wrong_code", "pickup_already_collected", "pickup_locked" (pickup; locked counts down to
+    # deadline); "checking" (pickup, pin_pad: a code or PIN is being checked, the keys are off).
     message: str | None = None
     door: str = "closed"                      # "unlocked", "opened", "closed" (door screen)
     deadline: float | None = None             # time.monotonic(): the door countdown, or the end of pickup_locked
@@ -87,7 +88,8 @@ class ViewState:
     support_phone: str = ""                   # help: the retailer's phone number
     support_url: str = ""                     # help: optional web page, shown as text and QR
     staff_hold_s: float = STAFF_HOLD_S        # the brand: how long a press emits Intent("staff")
-    # pin_pad: message "pin_wrong" (with attempts_left when known) or "pin_locked" (counts down to deadline).
+    # pin_pad: message "pin_wrong" (with attempts_left when known), "pin_locked" (counts down to deadline)
+    # or "checking".
     attempts_left: int | None = None
     # restock (door "unlocked" -> "opened" -> "closed" = recorded): the firmware's counts, (sku, count);
     # names come from products. restock_changes (sku, added; negative: taken out) shown beside them.

@@ -3,10 +3,12 @@
 A command moves through ``received → applied → acked`` in the cabinet DB. Applying it runs
 the registered ``apply(command, tx)`` inside the transaction that marks it applied and
 appends its ``command.applied`` event, so its database effects happen exactly once even
-across a crash. A physical ``effect(command)`` (pulse the relay) runs after that commit:
-a crash in between skips it rather than doing it twice — at most once is the safe side of
-a door. The acknowledgement to the cloud is retried until it lands; a command the cloud
-sends again after a lost ack is acknowledged again, never re-applied.
+across a crash. A physical ``effect(command)`` (pulse the relay) runs after that commit,
+which is durable (synchronous=FULL) for a handler that has an effect: a power cut can then
+skip the effect but never bring the command back as unapplied to do it twice — at most
+once is the safe side of a door. The acknowledgement to the cloud is retried until it
+lands; a command the cloud sends again after a lost ack is acknowledged again, never
+re-applied.
 
 Each command carries an expiry. It is judged by the cloud's clock from the signed answer of the
 poll that applies it (the cabinet's own clock may be anything after a power cut): an expired one
@@ -118,7 +120,7 @@ class CommandInbox:
     def _apply(self, command: Command, cloud_time: float) -> bool:
         """Apply one command unless it expired by ``cloud_time``; False when it expired."""
         apply, effect = self._handlers.get(command.kind, (None, None))
-        with self.outbox.transaction() as tx:
+        with self.outbox.transaction(durable=effect is not None) as tx:
             try:
                 if cloud_time >= parse_utc_iso(command.expires_at, "expires_at"):
                     self._expire(tx, command, cloud_time)

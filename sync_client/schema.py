@@ -96,6 +96,8 @@ EVENT_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
     # pickup of an online order, restock and stock counts
     "pickup.completed": {"order_id": str, "sku": str},
     "pickup.refused": {"reason": str},
+    "pickup.interrupted": {"order_id": str, "action": str},     # a power cut before the door opened
+    "restock.interrupted": {"who": _STR_OR_NULL, "door_opened": bool},   # a power cut mid-restock
     "restock.recorded": {"sku": str, "added": int, "count": int, "staff_uid": _STR_OR_NULL},
     "stock.changed": {"sku": str, "count": int, "reason": str},
     # access: every PIN and staff-card attempt (never the PIN itself)

@@ -1,13 +1,28 @@
 """Picking up an online order: an explicit state machine.
 
-    idle ─open→ code_entry ─code_ok→ door_unlocked ─door_opened→ door_opened ─door_closed→ done ─finish→ idle
-    code_entry ─code_wrong→ code_entry | ─back→ idle
+    idle ─open→ code_entry ─check→ code_checking ─code_ok→ door_unlocked
+    door_unlocked ─door_opened→ door_opened ─door_closed→ done ─finish→ idle
+    code_checking ─code_wrong | code_used→ code_entry;  code_entry ─back | idle→ idle
     door_unlocked ─not_opened→ idle     (the window passed: the code stays valid for another try)
 
 Codes come down with the configuration as salted hashes with an expiry, so a code
-works offline if the cabinet synced after the order was made. Each code opens
-the door once: the order is marked collected with ``pickup.completed`` when the
-door closes. Wrong codes are rate-limited like PINs, and the limit survives a reboot.
+works offline if the cabinet synced after the order was made. The hashes are checked
+on a worker thread; meanwhile (code_checking) the keypad says "checking" and takes no
+other code, and neither back nor the idle timeout interrupts the check.
+
+Each code opens the door once. The code is used up in the same durable transaction
+that records the unlock, before the relay is energized; the door opening is committed
+durably too, and closing it records ``pickup.completed``. The order's row in ``pickups``:
+
+    unlocked   the code was accepted and the relay pulsed (or was about to): the code is used
+    opened     the door opened: the goods are gone, whatever happens next
+    collected  the door closed again: ``pickup.completed`` recorded
+
+After a power cut (``recover_after_restart``): an order left ``opened`` is collected
+(the shopper had the door open), one left ``unlocked`` never saw its door open, so it is
+released for another try with ``pickup.interrupted`` recorded, just as when the window to
+open passes. A used code says "already collected". Wrong codes are rate-limited like PINs,
+and the limit survives a reboot.
 """
 from __future__ import annotations
 
@@ -23,9 +38,10 @@ from firmware.attempt_guard import AttemptGuard
 from firmware.catalog import Catalog
 from firmware.config import LockSection
 from firmware.journeys.machine import transition
+from firmware.secret_check import first_match
 from hal.lock import Lock
 from sync_client.cabinet_config import PickupOrder
-from sync_client.outbox import Outbox
+from sync_client.outbox import Outbox, Transaction
 from sync_client.schema import utc_now_iso
 
 log = logging.getLogger(__name__)
@@ -33,15 +49,19 @@ log = logging.getLogger(__name__)
 PICKUPS_DDL = """
 CREATE TABLE IF NOT EXISTS pickups (
     order_id TEXT PRIMARY KEY,
-    state TEXT NOT NULL,             -- unlocked | collected
-    updated_at TEXT NOT NULL
+    state TEXT NOT NULL,             -- unlocked | opened | collected (see the module docstring)
+    updated_at TEXT NOT NULL,
+    sku TEXT,                        -- the order's product, for a collection settled after a restart
+    code_hash TEXT                   -- to say "already collected" once the order has left the configuration
 )
 """
+RECENT_USED = 20                     # used codes still recognised as such: each costs one scrypt per try
 
 
 class P(str, enum.Enum):
     IDLE = "idle"
     CODE_ENTRY = "code_entry"
+    CODE_CHECKING = "code_checking"
     DOOR_UNLOCKED = "door_unlocked"
     DOOR_OPENED = "door_opened"
     DONE = "done"
@@ -49,7 +69,8 @@ class P(str, enum.Enum):
 
 TRANSITIONS: dict[P, dict[str, P]] = {
     P.IDLE: {"open": P.CODE_ENTRY},
-    P.CODE_ENTRY: {"code_ok": P.DOOR_UNLOCKED, "code_wrong": P.CODE_ENTRY, "back": P.IDLE, "idle": P.IDLE},
+    P.CODE_ENTRY: {"check": P.CODE_CHECKING, "back": P.IDLE, "idle": P.IDLE},
+    P.CODE_CHECKING: {"code_ok": P.DOOR_UNLOCKED, "code_wrong": P.CODE_ENTRY, "code_used": P.CODE_ENTRY},
     P.DOOR_UNLOCKED: {"door_opened": P.DOOR_OPENED, "not_opened": P.IDLE},
     P.DOOR_OPENED: {"door_closed": P.DONE},
     P.DONE: {"finish": P.IDLE},
@@ -80,6 +101,10 @@ class PickupJourney:
         self.guard = AttemptGuard(self.outbox, "pickup_code")
         with self.outbox.transaction() as tx:
             tx.execute(PICKUPS_DDL)
+            columns = {row[1] for row in tx.execute("PRAGMA table_info(pickups)")}
+            for column in ("sku", "code_hash"):         # a store from before these columns existed
+                if column not in columns:
+                    tx.execute(f"ALTER TABLE pickups ADD COLUMN {column} TEXT")
 
     @property
     def active(self) -> bool:
@@ -114,50 +139,77 @@ class PickupJourney:
             self.message, self.deadline = None, None
             self.on_change()
 
-    def submit(self, code: str, source: str = "keypad") -> bool:
+    async def submit(self, code: str, source: str = "keypad") -> bool:
+        """A code typed or scanned. One submitted while another is being checked is refused (PickupRefused)
+        and counted nowhere."""
         if self.state is not P.CODE_ENTRY:
-            raise PickupRefused("the pickup keypad is not open")
+            raise PickupRefused(f"the pickup keypad is not taking a code ({self.state.value})")
         if self._show_lock():
             self.on_change()
             return False
-        order = self._match(code)
-        with self.outbox.transaction() as tx:
-            delay = self.guard.record(tx, order is not None)
-            if order is None:
-                tx.append("pickup.refused", {"reason": "wrong_code", "source": source,
-                                             "failures": self.guard.failures, "locked_s": delay})
-            else:
-                tx.execute("INSERT OR REPLACE INTO pickups (order_id, state, updated_at) VALUES (?, 'unlocked', ?)",
-                           (order.order_id, utc_now_iso()))
-        if order is None:
-            self.message, self.deadline = "pickup_wrong_code", None
-            self._go("code_wrong")
-            if delay and self._show_lock():
-                self.on_change()
-            return False
-        self.order, self.message, self.deadline = order, None, None
-        self._go("code_ok")
-        self._unlock()
-        return True
+        self.message, self.deadline = "checking", None
+        self._go("check")
+        order = await self._match(code)
+        with self.outbox.transaction(durable=order is not None) as tx:
+            outcome = self._record(tx, order, source)
+        if outcome == "ok":
+            assert order is not None
+            self.order, self.message = order, None
+            self._go("code_ok")
+            self._unlock()
+            return True
+        self.message = "pickup_already_collected" if outcome == "used" else "pickup_wrong_code"
+        self._go("code_used" if outcome == "used" else "code_wrong")
+        if self._show_lock():
+            self.on_change()
+        return False
 
-    def _match(self, code: str) -> PickupOrder | None:
+    def _record(self, tx: Transaction, order: PickupOrder | None, source: str) -> str:
+        """The attempt's outcome, "ok", "used" or "wrong", recorded in ``tx``; "ok" used the code up and
+        recorded the unlock (before the relay is energized)."""
+        if order is None:
+            delay = self.guard.record(tx, False)
+            tx.append("pickup.refused", {"reason": "wrong_code", "source": source,
+                                         "failures": self.guard.failures, "locked_s": delay})
+            return "wrong"
+        if self._use_code(tx, order):
+            self.guard.record(tx, True)
+            tx.append("door.unlocked", {"reason": "pickup", "seconds": self._pulse(), "order_id": order.order_id})
+            return "ok"
+        # A used code is a real code, not a guess: it neither counts as a wrong attempt (the shopper who
+        # comes back with it is not locked out) nor resets the count (else one known used code would buy
+        # a guesser fresh tries at will).
+        tx.append("pickup.refused", {"reason": "already_collected", "source": source, "order_id": order.order_id})
+        return "used"
+
+    def _pulse(self) -> float:
+        return min(self.lock_config.unlock_s, self.lock_config.max_unlock_s)
+
+    async def _match(self, code: str) -> PickupOrder | None:
+        """The order whose code this is, checked off the event loop: an unexpired one from the configuration,
+        or one of the last codes used here (the cloud drops an order from the configuration once it
+        learns it was collected; its code should still say so)."""
         if not (code.isdigit() and 4 <= len(code) <= 12):
             return None
         now = datetime.now(timezone.utc)
-        collected = {row[0] for row in self.outbox.db.conn.execute(
-            "SELECT order_id FROM pickups WHERE state = 'collected'")}
-        for order in self.orders():
-            if order.order_id in collected or _expired(order, now):
-                continue
-            if order.code_ok(code):
-                return order
-        return None
+        orders = [order for order in self.orders() if not _expired(order, now)]
+        known = {order.order_id for order in orders}
+        used = [PickupOrder(order_id, sku or "", code_hash, "") for order_id, sku, code_hash in
+                self.outbox.db.conn.execute("SELECT order_id, sku, code_hash FROM pickups WHERE code_hash "
+                                            "IS NOT NULL ORDER BY updated_at DESC LIMIT ?", (RECENT_USED,))
+                if order_id not in known]
+        return await first_match(code, orders + used, lambda order: order.code_hash)
+
+    @staticmethod
+    def _use_code(tx: Transaction, order: PickupOrder) -> bool:
+        """Use the order's code up in ``tx``; False when it was used already."""
+        return tx.execute("INSERT INTO pickups (order_id, state, updated_at, sku, code_hash) "
+                          "VALUES (?, 'unlocked', ?, ?, ?) ON CONFLICT (order_id) DO NOTHING",
+                          (order.order_id, utc_now_iso(), order.sku, order.code_hash)).rowcount == 1
 
     def _unlock(self) -> None:
-        assert self.order is not None
-        pulse = self.lock.unlock(self.lock_config.unlock_s)
-        with self.outbox.transaction() as tx:
-            tx.append("door.unlocked", {"reason": "pickup", "seconds": pulse, "order_id": self.order.order_id})
+        """The code is used up and the unlock recorded, on disk: now the relay."""
+        self.lock.unlock(self._pulse())
         self.deadline = time.monotonic() + self.lock_config.door_open_timeout_s
         self._timer_later(self.lock_config.door_open_timeout_s, self._not_opened)
 
@@ -165,15 +217,22 @@ class PickupJourney:
         if self.state is P.DOOR_UNLOCKED and self.order is not None:
             self.lock.lock()
             with self.outbox.transaction() as tx:   # the code stays good for another try
-                tx.execute("DELETE FROM pickups WHERE order_id = ? AND state = 'unlocked'", (self.order.order_id,))
+                self._release(tx, self.order.order_id)
             self.order, self.deadline = None, None
             self._go("not_opened")
+
+    @staticmethod
+    def _release(tx: Transaction, order_id: str) -> None:
+        tx.execute("DELETE FROM pickups WHERE order_id = ? AND state = 'unlocked'", (order_id,))
 
     def door_changed(self, is_open: bool) -> bool:
         if is_open and self.state is P.DOOR_UNLOCKED and self.order is not None:
             self.lock.lock()
-            with self.outbox.transaction() as tx:
+            # Durable: once the door has opened, no power cut may hand the code back.
+            with self.outbox.transaction(durable=True) as tx:
                 tx.append("door.opened", {"authorized": True, "reason": "pickup", "order_id": self.order.order_id})
+                tx.execute("UPDATE pickups SET state = 'opened', updated_at = ? WHERE order_id = ?",
+                           (utc_now_iso(), self.order.order_id))
             self._opened_at, self.deadline = time.monotonic(), None
             self._go("door_opened")
             return True
@@ -181,15 +240,35 @@ class PickupJourney:
             order = self.order
             with self.outbox.transaction(durable=True) as tx:
                 tx.append("door.closed", {"open_s": round(time.monotonic() - self._opened_at, 3), "reason": "pickup"})
-                tx.append("pickup.completed", {"order_id": order.order_id, "sku": order.sku})
-                tx.execute("UPDATE pickups SET state = 'collected', updated_at = ? WHERE order_id = ?",
-                           (utc_now_iso(), order.order_id))
-                if order.sku in self.catalog.products and not self.catalog.products[order.sku].online_only:
-                    self.catalog.adjust(tx, order.sku, -1, "pickup")
+                self._collect(tx, order.order_id, order.sku)
             self._go("door_closed")
             self._timer_later(self.thanks_s, self.finish)
             return True
         return False
+
+    def _collect(self, tx: Transaction, order_id: str, sku: str, **extra: object) -> None:
+        tx.append("pickup.completed", {"order_id": order_id, "sku": sku, **extra})
+        tx.execute("UPDATE pickups SET state = 'collected', updated_at = ? WHERE order_id = ?",
+                   (utc_now_iso(), order_id))
+        if sku in self.catalog.products and not self.catalog.products[sku].online_only:
+            self.catalog.adjust(tx, sku, -1, "pickup")
+
+    def recover_after_restart(self) -> list[str]:
+        """Pickups a power cut interrupted (the order ids). The door had opened: the order is collected. It
+        had not: nothing was taken, so the code is released for another try (as when the window to open
+        passes) and ``pickup.interrupted`` says so. Never a second opening for one code."""
+        rows = self.outbox.db.conn.execute(
+            "SELECT order_id, state, sku FROM pickups WHERE state IN ('unlocked', 'opened')").fetchall()
+        known = {order.order_id: order.sku for order in self.orders()}
+        for order_id, state, sku in rows:
+            with self.outbox.transaction(durable=True) as tx:
+                if state == "opened":
+                    self._collect(tx, order_id, sku or known.get(order_id, ""), recovered=True)
+                else:
+                    self._release(tx, order_id)
+                    tx.append("pickup.interrupted", {"order_id": order_id, "action": "released"})
+            log.warning("recovered interrupted pickup", extra={"order_id": order_id, "was": state})
+        return [row[0] for row in rows]
 
     def finish(self) -> None:
         if self.state is P.DONE:

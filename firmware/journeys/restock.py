@@ -1,15 +1,25 @@
 """The retailer's restock journey: an explicit state machine.
 
-    idle ─pin_pad→ pin_entry ─pin_ok→ unlocked          (a staff card skips the PIN pad)
+    idle ─pin_pad→ pin_entry ─check→ pin_checking ─pin_ok→ unlocked   (a staff card skips the PIN pad)
+    pin_checking ─pin_wrong→ pin_entry | ─technician→ idle   (a technician's PIN: the service menu takes over)
     idle ─staff_card→ unlocked                           (also: a remote unlock the cloud sent)
-    pin_entry ─pin_wrong→ pin_entry | ─cancel→ idle      (5 wrong PINs lock the pad, growing delays)
+    pin_entry ─cancel→ idle                              (5 wrong PINs lock the pad, growing delays)
     unlocked ─door_opened→ counting ─door_closed→ recorded ─finish→ idle
     unlocked ─not_opened→ idle                           (the window passed; nothing changed)
 
-While the door is open the retailer sets the count of each product on screen;
-closing the door records the counts (one event per product that changed) in
-the same transaction as the new stock. Every PIN attempt is an audit event; the
-PIN itself never leaves pin_hash.verify_secret.
+The PIN is checked against the scrypt hashes on a worker thread; meanwhile the pad says
+"checking" and takes no other PIN (pin_checking allows nothing else), so two quick submits
+count once. While the door is open the retailer sets the count of each product on screen;
+closing the door records the counts (one event per product that changed) in the same
+transaction as the new stock. Every PIN attempt is an audit event; the PIN itself never
+leaves secret_check.
+
+Each restock opens the door once. Its row in ``restocks`` is written with ``door.unlocked``
+in one durable transaction before the relay is energized (for a remote unlock, inside the
+transaction that marks the cloud's command applied): ``unlocked → opened → recorded |
+not_opened``. After a power cut (``recover_after_restart``) a restock left ``unlocked`` or
+``opened`` becomes ``interrupted`` with a ``restock.interrupted`` event; it is never
+unlocked again (the retailer starts a new one, the cloud's command stays applied).
 """
 from __future__ import annotations
 
@@ -17,6 +27,7 @@ import asyncio
 import enum
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -24,16 +35,27 @@ from firmware.attempt_guard import AttemptGuard
 from firmware.catalog import Catalog
 from firmware.config import LockSection
 from firmware.journeys.machine import transition
+from firmware.secret_check import first_match
 from hal.lock import Lock
-from sync_client.cabinet_config import verify_secret
-from sync_client.outbox import Outbox
+from sync_client.outbox import Outbox, Transaction
+from sync_client.schema import utc_now_iso
 
 log = logging.getLogger(__name__)
+
+RESTOCKS_DDL = """
+CREATE TABLE IF NOT EXISTS restocks (
+    restock_id TEXT PRIMARY KEY,
+    who TEXT,                        -- "pin", "card:<uid>", "remote:<command id>"
+    state TEXT NOT NULL,             -- unlocked | opened | recorded | not_opened | interrupted
+    updated_at TEXT NOT NULL
+)
+"""
 
 
 class R(str, enum.Enum):
     IDLE = "idle"
     PIN_ENTRY = "pin_entry"
+    PIN_CHECKING = "pin_checking"
     UNLOCKED = "unlocked"
     COUNTING = "counting"
     RECORDED = "recorded"
@@ -41,7 +63,8 @@ class R(str, enum.Enum):
 
 TRANSITIONS: dict[R, dict[str, R]] = {
     R.IDLE: {"pin_pad": R.PIN_ENTRY, "staff_card": R.UNLOCKED, "remote": R.UNLOCKED},
-    R.PIN_ENTRY: {"pin_ok": R.UNLOCKED, "pin_wrong": R.PIN_ENTRY, "cancel": R.IDLE},
+    R.PIN_ENTRY: {"check": R.PIN_CHECKING, "cancel": R.IDLE},
+    R.PIN_CHECKING: {"pin_ok": R.UNLOCKED, "pin_wrong": R.PIN_ENTRY, "technician": R.IDLE},
     R.UNLOCKED: {"door_opened": R.COUNTING, "not_opened": R.IDLE},
     R.COUNTING: {"door_closed": R.RECORDED},
     R.RECORDED: {"finish": R.IDLE},
@@ -50,6 +73,14 @@ TRANSITIONS: dict[R, dict[str, R]] = {
 
 class RestockRefused(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class RemoteUnlock:
+    """A remote unlock recorded in its command's transaction, for the relay once that has committed."""
+    command_id: str
+    restock_id: str
+    pulse: float
 
 
 @dataclass
@@ -61,18 +92,24 @@ class RestockJourney:
     pin_hashes: Callable[[], list[str]]              # from the configuration, current at each attempt
     staff_cards: Callable[[], dict[str, str]]        # uid hex -> role ("retailer", "technician")
     on_change: Callable[[], None] = lambda: None
+    # The same pad takes a technician's PIN, which hands over to the service menu (not counted here).
+    technician_pin_hashes: Callable[[], list[str]] = lambda: []
     window_s: float = 120.0                          # the retailer's time to open the door after unlocking
     state: R = R.IDLE
     who: str | None = None                           # "pin", "card:<uid>", "remote:<command id>"
+    restock_id: str | None = None                    # the row in restocks of the restock under way
     counts: dict[str, int] = field(default_factory=dict)
     changes: dict[str, int] = field(default_factory=dict)   # what the last restock changed (sku -> added)
     message: str | None = None
     deadline: float | None = None                     # time.monotonic(): the end of the window to open the door
     _timer: asyncio.TimerHandle | None = None
     _opened_at: float = 0.0
+    _remote: RemoteUnlock | None = None
 
     def __post_init__(self) -> None:
         self.guard = AttemptGuard(self.outbox, "pin_pad")
+        with self.outbox.transaction() as tx:
+            tx.execute(RESTOCKS_DDL)
 
     def _go(self, trigger: str) -> R:
         return transition(self, TRANSITIONS, trigger, RestockRefused, "restock")
@@ -100,13 +137,25 @@ class RestockJourney:
             self.message = None
             self.on_change()
 
-    def enter_pin(self, pin: str, now: float | None = None) -> bool:
+    async def enter_pin(self, pin: str, now: float | None = None) -> str:
+        """A PIN from the pad: "unlocked", "wrong", "locked" (the pad waits out a lock) or "technician"
+        (a technician's PIN: the caller opens the service menu). A PIN submitted while the previous one
+        is being checked is refused (RestockRefused), never counted."""
         if self.state is not R.PIN_ENTRY:
-            raise RestockRefused("the PIN pad is not open")
+            raise RestockRefused(f"the PIN pad is not taking a PIN ({self.state.value})")
         if self.guard.locked_for(now) > 0:
             self._show_lock()
-            return False
-        ok = any(verify_secret(pin, stored) for stored in self.pin_hashes())
+            return "locked"
+        self.message = "checking"
+        self._go("check")
+        candidates = ([("technician", h) for h in self.technician_pin_hashes()]
+                      + [("retailer", h) for h in self.pin_hashes()])
+        match = await first_match(pin, candidates, lambda candidate: candidate[1])
+        if match is not None and match[0] == "technician":
+            self.message = None
+            self._go("technician")
+            return "technician"
+        ok = match is not None
         with self.outbox.transaction() as tx:
             delay = self.guard.record(tx, ok, now)
             tx.append("auth.attempt", {"method": "pin", "purpose": "restock", "ok": ok,
@@ -116,11 +165,11 @@ class RestockJourney:
             self._go("pin_wrong")
             if delay:
                 self._show_lock()
-            return False
-        self.who = "pin"
+            return "wrong"
+        self.who, self.message = "pin", None
         self._go("pin_ok")
         self._unlock("restock_pin")
-        return True
+        return "unlocked"
 
     def staff_card(self, uid_hex: str) -> bool:
         """A card tapped on the reader: opens for staff, ignored (but audited) for anyone else."""
@@ -135,13 +184,25 @@ class RestockJourney:
         self._unlock("restock_card")
         return True
 
-    def remote_unlock(self, command_id: str, seconds: float) -> None:
-        """The retailer asked the cloud to open the door; the caller applies each command once."""
+    def record_remote_unlock(self, tx: Transaction, command_id: str, seconds: float) -> None:
+        """The retailer asked the cloud to open the door: record the unlock in the transaction that marks the
+        command applied (``tx``); ``remote_unlock`` pulses the relay once that has committed."""
         if self.state is not R.IDLE:
             raise RestockRefused(f"the cabinet is busy ({self.state.value})")
-        self.who = f"remote:{command_id}"
+        pulse = min(seconds, self.lock_config.max_unlock_s)
+        restock_id = self._record_unlock(tx, "remote", pulse, f"remote:{command_id}")
+        self._remote = RemoteUnlock(command_id, restock_id, pulse)
+
+    def remote_unlock(self, command_id: str) -> None:
+        """Pulse the relay for a remote unlock ``record_remote_unlock`` recorded (and only for that one)."""
+        remote, self._remote = self._remote, None
+        if remote is None or remote.command_id != command_id:
+            raise RestockRefused(f"no recorded remote unlock for command {command_id}")
+        if self.state is not R.IDLE:
+            raise RestockRefused(f"the cabinet is busy ({self.state.value})")
+        self.who, self.restock_id = f"remote:{command_id}", remote.restock_id
         self._go("remote")
-        self._unlock("remote", seconds)
+        self._energize(remote.pulse)
 
     def cancel(self) -> None:
         if self.state is R.PIN_ENTRY:
@@ -149,11 +210,27 @@ class RestockJourney:
             self._go("cancel")
 
     # --- the door -------------------------------------------------------------------
-    def _unlock(self, reason: str, seconds: float | None = None) -> None:
+    def _unlock(self, reason: str) -> None:
         # Staff get the longest pulse the lock allows (a shopper gets unlock_s): the lock still bounds it.
-        pulse = self.lock.unlock(self.lock_config.max_unlock_s if seconds is None else seconds)
-        with self.outbox.transaction() as tx:
-            tx.append("door.unlocked", {"reason": reason, "seconds": pulse, "who": self.who})
+        pulse = self.lock_config.max_unlock_s
+        with self.outbox.transaction(durable=True) as tx:     # on disk before the relay
+            self.restock_id = self._record_unlock(tx, reason, pulse, self.who)
+        self._energize(pulse)
+
+    @staticmethod
+    def _record_unlock(tx: Transaction, reason: str, pulse: float, who: str | None) -> str:
+        restock_id = str(uuid.uuid4())
+        tx.execute("INSERT INTO restocks (restock_id, who, state, updated_at) VALUES (?, ?, 'unlocked', ?)",
+                   (restock_id, who, utc_now_iso()))
+        tx.append("door.unlocked", {"reason": reason, "seconds": pulse, "who": who, "restock_id": restock_id})
+        return restock_id
+
+    def _set_row(self, tx: Transaction, state: str) -> None:
+        tx.execute("UPDATE restocks SET state = ?, updated_at = ? WHERE restock_id = ?",
+                   (state, utc_now_iso(), self.restock_id))
+
+    def _energize(self, pulse: float) -> None:
+        self.lock.unlock(pulse)
         self.counts = {sku: self.catalog.stock(sku) for sku in self.catalog.products
                        if not self.catalog.products[sku].online_only}
         self.deadline = time.monotonic() + self.window_s
@@ -162,7 +239,9 @@ class RestockJourney:
     def _not_opened(self) -> None:
         if self.state is R.UNLOCKED:
             self.lock.lock()
-            self.who, self.deadline = None, None
+            with self.outbox.transaction() as tx:
+                self._set_row(tx, "not_opened")
+            self.who, self.deadline, self.restock_id = None, None, None
             self._go("not_opened")
 
     def door_changed(self, is_open: bool) -> bool:
@@ -171,6 +250,7 @@ class RestockJourney:
             self.lock.lock()
             with self.outbox.transaction() as tx:
                 tx.append("door.opened", {"authorized": True, "reason": "restock", "who": self.who})
+                self._set_row(tx, "opened")
             self._opened_at, self.deadline = time.monotonic(), None
             self._go("door_opened")
             return True
@@ -191,6 +271,7 @@ class RestockJourney:
         self.changes = {}
         with self.outbox.transaction() as tx:
             tx.append("door.closed", {"open_s": round(time.monotonic() - self._opened_at, 3), "reason": "restock"})
+            self._set_row(tx, "recorded")
             for sku, count in self.counts.items():
                 before = self.catalog.stock(sku)
                 if count != before:
@@ -205,8 +286,21 @@ class RestockJourney:
 
     def finish(self) -> None:
         if self.state is R.RECORDED:
-            self.who, self.message = None, None
+            self.who, self.message, self.restock_id = None, None, None
             self._go("finish")
+
+    def recover_after_restart(self) -> list[str]:
+        """Restocks a power cut interrupted (their ids): recorded as interrupted, never unlocked again."""
+        rows = self.outbox.db.conn.execute(
+            "SELECT restock_id, who, state FROM restocks WHERE state IN ('unlocked', 'opened')").fetchall()
+        for restock_id, who, state in rows:
+            with self.outbox.transaction() as tx:
+                tx.execute("UPDATE restocks SET state = 'interrupted', updated_at = ? WHERE restock_id = ?",
+                           (utc_now_iso(), restock_id))
+                tx.append("restock.interrupted", {"restock_id": restock_id, "who": who,
+                                                  "door_opened": state == "opened"})
+            log.warning("recorded an interrupted restock", extra={"restock_id": restock_id, "was": state})
+        return [row[0] for row in rows]
 
     def pin_lock_remaining(self) -> float:
         return self.guard.locked_for(time.time())

@@ -1,7 +1,8 @@
 """The technician's service menu: an explicit state machine.
 
-    idle ─technician_card→ menu;  idle ─pin_pad→ pin_entry ─pin_ok | technician_card→ menu
-    pin_entry ─pin_wrong→ pin_entry | ─cancel | idle→ idle    (wrong PINs lock the pad, growing delays)
+    idle ─technician_card→ menu;  idle ─pin_pad→ pin_entry ─technician_card→ menu
+    pin_entry ─check→ pin_checking ─pin_ok→ menu | ─pin_wrong→ pin_entry   (scrypt on a worker thread)
+    pin_entry ─cancel | idle→ idle                            (wrong PINs lock the pad, growing delays)
     menu ─selftest→ selftest_running ─selftest_done→ menu
     menu ─lock_test→ lock_test ─lock_test_done→ menu          (one bounded relay pulse, checked released)
     menu ─calibrate→ calibrate ─calibrated | cancel→ menu;  calibrate ─calibration_rejected→ calibrate
@@ -27,9 +28,9 @@ from dataclasses import dataclass, field
 from firmware.attempt_guard import AttemptGuard
 from firmware.journeys.machine import transition
 from firmware.logs import mask_card_uids
+from firmware.secret_check import matches_any
 from hal.lock import Lock
 from kiosk_ui.view import CALIBRATION_INSET
-from sync_client.cabinet_config import verify_secret
 from sync_client.outbox import Outbox, Transaction
 from sync_client.schema import utc_now_iso
 
@@ -68,6 +69,7 @@ SelfTest = Callable[[], Awaitable[Sequence[tuple[str, bool, str]]]]
 class V(str, enum.Enum):
     IDLE = "idle"
     PIN_ENTRY = "pin_entry"
+    PIN_CHECKING = "pin_checking"
     MENU = "menu"
     SELFTEST_RUNNING = "selftest_running"
     LOCK_TEST = "lock_test"
@@ -76,8 +78,8 @@ class V(str, enum.Enum):
 
 TRANSITIONS: dict[V, dict[str, V]] = {
     V.IDLE: {"pin_pad": V.PIN_ENTRY, "technician_card": V.MENU},
-    V.PIN_ENTRY: {"pin_ok": V.MENU, "technician_card": V.MENU, "pin_wrong": V.PIN_ENTRY, "cancel": V.IDLE,
-                  "idle": V.IDLE},
+    V.PIN_ENTRY: {"check": V.PIN_CHECKING, "technician_card": V.MENU, "cancel": V.IDLE, "idle": V.IDLE},
+    V.PIN_CHECKING: {"pin_ok": V.MENU, "pin_wrong": V.PIN_ENTRY},
     V.MENU: {"selftest": V.SELFTEST_RUNNING, "lock_test": V.LOCK_TEST, "calibrate": V.CALIBRATE,
              "restart": V.IDLE, "exit": V.IDLE, "idle": V.IDLE},
     V.SELFTEST_RUNNING: {"selftest_done": V.MENU},
@@ -222,14 +224,17 @@ class ServiceJourney:
         self.message = None
         self._go("pin_pad")
 
-    def enter_pin(self, pin: str, now: float | None = None) -> bool:
+    async def enter_pin(self, pin: str, now: float | None = None) -> bool:
+        """Checked off the event loop; a PIN submitted while one is being checked is refused, never counted."""
         if self.state is not V.PIN_ENTRY:
-            raise ServiceRefused("the technician PIN pad is not open")
+            raise ServiceRefused(f"the technician PIN pad is not taking a PIN ({self.state.value})")
         if self.guard.locked_for(now) > 0:
             self.message = "pin_locked"
             self.on_change()
             return False
-        ok = any(verify_secret(pin, stored) for stored in self.pin_hashes())
+        self.message = "checking"
+        self._go("check")
+        ok = await matches_any(pin, self.pin_hashes())
         with self.outbox.transaction() as tx:
             delay = self.guard.record(tx, ok, now)
             tx.append("auth.attempt", {"method": "pin", "purpose": "service", "ok": ok,

@@ -1,8 +1,9 @@
 """Pickup: type the order's pickup code on a large keypad, or show the order QR to the camera.
 
 The UI keeps the digits typed (ScreenMemory.code) and reports each key (Intent "key") and the
-finished code (Intent "pickup_submit"); the firmware answers with a message on a wrong code and a
-locked keypad, with a countdown to ``deadline``, after too many.
+finished code (Intent "pickup_submit"); the firmware says "checking" (keys off) while it checks the
+code, then answers with a message on a wrong or already collected code and a locked keypad, with a
+countdown to ``deadline``, after too many.
 """
 from __future__ import annotations
 
@@ -21,9 +22,10 @@ from kiosk_ui.widgets import Button, Label, Panel, Picture, Taps, Widget
 
 
 def locked(view: ViewState) -> bool:
-    """The keypad waits out a lock (too many wrong pickup codes or PINs) until deadline."""
-    return (view.message in ("pickup_locked", "pin_locked") and view.deadline is not None
-            and view.deadline > time.monotonic())
+    """The keypad waits out a lock (too many wrong pickup codes or PINs) until deadline, or the firmware
+    is checking the code or PIN just sent (message "checking"): no presses meanwhile."""
+    return view.message == "checking" or (view.message in ("pickup_locked", "pin_locked")
+                                          and view.deadline is not None and view.deadline > time.monotonic())
 
 
 def digit_keypad(kit: Kit, area: pygame.Rect, context: BuildContext, max_len: int, *, enabled: bool,

@@ -3,7 +3,8 @@
 The UI keeps the digits (ScreenMemory.code) and sends them only with Intent("pin_submit"): the keys
 themselves tell the firmware nothing, so no digit reaches a log. The firmware answers a wrong PIN with
 message "pin_wrong" (attempts_left when it knows them) and, after too many, "pin_locked" counting down
-to deadline; it clears the message when the lock has run out.
+to deadline; it clears the message when the lock has run out. While it checks a PIN it says "checking"
+and the keys are off.
 """
 from __future__ import annotations
 
@@ -47,7 +48,9 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     widgets.append(PinDots(kit, dots, len(memory.code), PIN_MIN, PIN_MAX))
     y = dots.bottom + theme.gap
     banner = pygame.Rect(left.x, y, left.w, theme.px(60))
-    if locked(view):
+    if view.message == "checking":
+        widgets.append(message_banner(kit, view, banner))
+    elif locked(view):
         assert view.deadline is not None
         widgets += countdown_banner(kit, banner, view.deadline, lambda s: kit.t("message.pin_locked", seconds=s))
     elif view.message == "pin_wrong":

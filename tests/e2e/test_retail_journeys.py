@@ -26,6 +26,18 @@ def door_open_and_close(client, journey_key, opened_state):
     client.sim("door/close")
 
 
+def enter_pickup_code(client, code):
+    client.tap("pickup")
+    client.wait_screen("pickup")
+    for digit in code:
+        client.tap(f"key:{digit}")
+    client.tap("pickup:submit")
+
+
+def message_label(state):
+    return next((w["label"] for w in state["widgets"] if w["id"] == "message"), None)
+
+
 def test_scan_to_pay_sale_reaches_the_cloud_once(retail, cloud):
     workdir, _ = cloud
     _, start = retail
@@ -54,31 +66,25 @@ def test_online_order_pickup_opens_once_for_its_code(retail, cloud):
     client.wait_for(lambda s: s["config_version"] > version, what="the order reached the cabinet")
     client.sim("network/down")           # a code works offline once the cabinet has synced after the order
 
-    def enter(code):
-        client.tap("pickup")
-        client.wait_screen("pickup")
-        for digit in code:
-            client.tap(f"key:{digit}")
-        client.tap("pickup:submit")
-
-    enter("00000000")
+    enter_pickup_code(client, "00000000")
     state = client.wait_for(lambda s: s["message"] == "pickup_wrong_code", what="wrong code said")
     assert not state["lock"]["energized"]
     client.tap("back")
-    enter(order["pickup_code"])
+    enter_pickup_code(client, order["pickup_code"])
     client.wait_screen("door")
     door_open_and_close(client, "pickup", "door_opened")
     client.wait_screen("thanks")
     client.tap("done")
     client.wait_screen("attract")
-    enter(order["pickup_code"])          # each code opens the door once
-    client.wait_for(lambda s: s["message"] == "pickup_wrong_code", what="used code refused")
+    enter_pickup_code(client, order["pickup_code"])          # each code opens the door once
+    client.wait_for(lambda s: s["message"] == "pickup_already_collected", what="used code refused")
     client.sim("network/up")
     client.wait_for(lambda s: s["outbox"]["pending"] == 0 and s["online"], what="outbox drained")
     events = export_events(workdir)
     completed = [e["payload"] for e in events if e["type"] == "pickup.completed"]
     assert completed == [{"order_id": order["order_id"], "sku": "BIKE-C7"}]
-    assert Counter(e["payload"]["reason"] for e in events if e["type"] == "pickup.refused") == {"wrong_code": 2}
+    assert Counter(e["payload"]["reason"] for e in events if e["type"] == "pickup.refused") == {
+        "wrong_code": 1, "already_collected": 1}
     assert len([p for p in client.pins()["relay"] if p["energized"]]) == 1, "one pulse for one pickup"
 
 
@@ -89,7 +95,8 @@ def test_wrong_pickup_codes_lock_the_keypad_across_a_restart(retail, sim_cabinet
     for _ in range(5):
         for digit in "11111111":
             client.tap(f"key:{digit}")
-        client.tap("pickup:submit")
+        client.tap("pickup:submit")      # returns with the code being checked (or answered): wait for the answer
+        client.wait_for(lambda s: s["journeys"]["pickup"] != "code_checking", what="the answer")
     client.wait_for(lambda s: s["message"] == "pickup_locked", what="keypad locked")
     assert client.process.stop() == 0
     restarted = start()                  # the same data dir: the lock holds
@@ -147,7 +154,10 @@ def test_pin_pad_opens_by_long_press_and_locks_after_five_wrong_pins_across_a_re
     client.tap("brand", hold_s=3.2)
     client.wait_screen("pin_pad")
     for attempt in range(5):
+        before = message_label(client.state())
         enter("0000")
+        # The pad checks each PIN off the event loop and takes no keys meanwhile: wait for its answer.
+        client.wait_for(lambda s: s["message"] != "checking" and message_label(s) != before, what="the answer")
     state = client.wait_for(lambda s: s["message"] == "pin_locked", what="pad locked")
     assert not state["lock"]["energized"]
     assert client.process.stop() == 0

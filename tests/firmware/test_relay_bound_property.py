@@ -34,7 +34,7 @@ from hal.sim.zvt_emulator import ZvtEmulator
 from hal.zvt.driver import ZvtTerminal
 from sync_client.cloud_client import CloudClient
 from sync_client.commands import CommandInbox
-from sync_client.outbox import Outbox
+from sync_client.outbox import Outbox, Transaction
 
 SLACK_S = 0.25          # timer threads on a loaded machine; the pulses themselves are 10-50 ms
 NAN, INF = math.nan, math.inf
@@ -225,11 +225,15 @@ class CabinetDoor:
     def can_unlock_remotely(self) -> bool:
         return not self.restock.active
 
-    def remote_unlock(self, command_id: str, seconds: float) -> None:
+    def record_remote_unlock(self, tx: Transaction, command_id: str, seconds: float) -> str:
         try:
-            self.restock.remote_unlock(command_id, seconds)
-        except RestockRefused:
-            pass
+            self.restock.record_remote_unlock(tx, command_id, seconds)
+        except RestockRefused as exc:
+            return f"refused: {exc}"
+        return "unlocking"
+
+    def remote_unlock(self, command_id: str) -> None:
+        self.restock.remote_unlock(command_id)
 
 
 async def one_remote_unlock(site: Site, seconds: float, max_unlock_s: float) -> None:

@@ -109,13 +109,13 @@ async def test_a_technician_card_opens_the_menu_and_a_retailer_card_does_not(rig
 
 async def test_the_technician_pin_opens_the_menu_and_never_leaves_the_pad(rig):
     j = rig.journey
-    with pytest.raises(ServiceRefused, match="PIN pad is not open"):
-        j.enter_pin(PIN)
+    with pytest.raises(ServiceRefused, match="PIN pad is not taking a PIN"):
+        await j.enter_pin(PIN)
     j.open_pin_pad()
     assert j.state is V.PIN_ENTRY
-    assert j.enter_pin("0000") is False
+    assert await j.enter_pin("0000") is False
     assert j.state is V.PIN_ENTRY and j.message == "pin_wrong" and j.attempts_left() == 4
-    assert j.enter_pin(PIN) is True
+    assert await j.enter_pin(PIN) is True
     assert j.state is V.MENU and j.who == "pin" and j.message is None
     assert [(a["method"], a["purpose"], a["ok"]) for a in events(rig.outbox, "auth.attempt")] == [
         ("pin", "service", False), ("pin", "service", True)]
@@ -137,14 +137,14 @@ async def test_wrong_pins_lock_the_pad_and_the_lock_survives_a_restart(rig):
     j.open_pin_pad()
     now = 2_000_000.0
     for _ in range(5):
-        assert j.enter_pin("1111", now=now) is False
+        assert await j.enter_pin("1111", now=now) is False
     assert j.message == "pin_locked" and j.guard.locked_for(now) == 30
-    assert j.enter_pin(PIN, now=now + 1) is False, "the right PIN is refused while locked"
+    assert await j.enter_pin(PIN, now=now + 1) is False, "the right PIN is refused while locked"
     assert j.state is V.PIN_ENTRY
     again = rig.make()      # a reboot: same database
     again.open_pin_pad()
-    assert again.enter_pin(PIN, now=now + 2) is False and again.message == "pin_locked"
-    assert again.enter_pin(PIN, now=now + 31) is True
+    assert await again.enter_pin(PIN, now=now + 2) is False and again.message == "pin_locked"
+    assert await again.enter_pin(PIN, now=now + 31) is True
     assert again.state is V.MENU
     assert events(rig.outbox, "auth.attempt")[-1]["failures"] == 0
 
@@ -318,7 +318,7 @@ async def test_exit_restart_and_idle_log_the_technician_out(rig):
         j.exit()
 
     j.open_pin_pad()
-    j.enter_pin(PIN)
+    await j.enter_pin(PIN)
     j.restart()
     assert j.state is V.IDLE and rig.restarts == [1]
 

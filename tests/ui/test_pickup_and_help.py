@@ -51,6 +51,21 @@ async def test_wrong_code_and_locked_keypad(running_ui: RunningUi) -> None:
     assert running_ui.intents == [Intent("activity")] and typed(ui) == ""
 
 
+async def test_a_used_code_says_already_collected_and_a_code_being_checked_holds_the_keys(
+        running_ui: RunningUi) -> None:
+    ui = running_ui.ui
+    ui.set_state(VIEWS["pickup_already_collected"])
+    assert running_ui.widget("message").label == "This order has already been collected."
+    assert enabled(ui, "key:1"), "a used code does not lock the keypad"
+    ui.set_state(sample_views("zh")["pickup_already_collected"])
+    assert running_ui.widget("message").label == "该订单已被提取。"
+    ui.set_state(VIEWS["pickup_checking"])
+    assert running_ui.widget("message").label == "Checking…"
+    assert not any(w.enabled for w in ui.widgets() if w.id.startswith(("key:", "pickup:")))
+    await ui.tap_widget("key:1")
+    assert running_ui.intents == [Intent("activity")] and typed(ui) == ""
+
+
 async def test_attract_offers_pickup_and_help_and_catalog_help(running_ui: RunningUi) -> None:
     ui = running_ui.ui
     ui.set_state(VIEWS["attract"])

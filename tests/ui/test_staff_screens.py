@@ -140,6 +140,17 @@ async def test_wrong_pin_tells_the_tries_left_and_a_locked_pad_counts_down(runni
     assert said(running_ui) == [Intent("cancel")] and widget(ui, "pin_dots").extra["filled"] == 0
 
 
+async def test_the_pad_says_checking_and_takes_no_presses_while_a_pin_is_checked(running_ui: RunningUi) -> None:
+    ui = running_ui.ui
+    ui.set_state(VIEWS["pin_pad_checking"])
+    assert widget(ui, "message").label == "Checking…"
+    assert not any(w.enabled for w in ui.widgets() if w.id.startswith(("key:", "pin:")))
+    await ui.tap_widget("key:1")
+    assert said(running_ui) == [] and widget(ui, "pin_dots").extra["filled"] == 0
+    ui.set_state(sample_views("zh")["pin_pad_checking"])
+    assert widget(ui, "message").label == "正在验证…"
+
+
 # -- restock -----------------------------------------------------------------------------------------
 
 def test_restock_shows_what_to_do_with_the_door(static_ui: KioskUi) -> None:
