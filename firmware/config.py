@@ -7,6 +7,7 @@ key and what was expected, so a technician fixes a file in one pass.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 import typing
@@ -114,6 +115,12 @@ class SyncSection:
 
 
 @dataclass
+class StorageSection:
+    reserve_mb: float = 50.0               # free space below this for the store: payment is not offered
+    check_s: float = 30.0                  # how often the store is checked (every 2 s while out of service)
+
+
+@dataclass
 class BenchSection:
     """A hardware-in-the-loop bench profile (hardware/bench/*.toml); absent on a real cabinet."""
     name: str = ""
@@ -157,6 +164,7 @@ class Config:
     scanner: ScannerSection = field(default_factory=ScannerSection)
     camera: CameraSection = field(default_factory=CameraSection)
     sync: SyncSection = field(default_factory=SyncSection)
+    storage: StorageSection = field(default_factory=StorageSection)
     bench: BenchSection = field(default_factory=BenchSection)
     products: list[ProductSection] = field(default_factory=_default_products)
 
@@ -249,6 +257,10 @@ def _check_values(config: Config, where: str) -> list[str]:
     if config.lock.unlock_s > config.lock.max_unlock_s:
         problems.append(f"{where}: lock.unlock_s: {config.lock.unlock_s} is above lock.max_unlock_s "
                         f"{config.lock.max_unlock_s}")
+    for key in ("reserve_mb", "check_s"):
+        value = getattr(config.storage, key)
+        if not math.isfinite(value) or value <= 0:
+            problems.append(f"{where}: storage.{key}: must be a finite number above 0, got {value}")
     if config.screen.width < 320 or config.screen.height < 240:
         problems.append(f"{where}: screen: {config.screen.width}x{config.screen.height} is too small "
                         "(at least 320x240)")
