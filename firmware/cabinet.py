@@ -132,6 +132,7 @@ class Cabinet:
         self._tasks.append(loop.create_task(self._watch()))
         self._tasks.append(loop.create_task(self._check_terminals()))
         self._tasks.append(loop.create_task(self._watch_storage()))
+        self._storage_changed()         # a store found replaced at start-up is a fault from the first frame
         self.refresh()
 
     async def stop(self) -> None:
