@@ -459,7 +459,8 @@ class Cabinet:
                     self._fault(exc)
                 else:
                     self._recovered(terminal.name)
-            await asyncio.sleep(self.config.payment.check_s if not self.faults else RECONNECT_S)
+            devices_faulty = self.faults.keys() - {"storage"}      # the store is watched by _watch_storage
+            await asyncio.sleep(RECONNECT_S if devices_faulty else self.config.payment.check_s)
 
     # --- the door and the readers -------------------------------------------------
     def _door_changed(self, is_open: bool) -> None:

@@ -237,10 +237,12 @@ def collect_status(config_path: Path, data_dir: Path, now: float | None = None) 
         report.devices = configured_devices(config)
     report.service = service_state()
     found = StoreIdentity(None, 0)
+    missing = False
     try:
         conn = open_readonly(data_dir / DB_NAME)
     except OSError as exc:
         report.db_problem = str(exc)
+        missing = isinstance(exc, FileNotFoundError)
     else:
         try:
             found = read_identity(conn)
@@ -252,10 +254,14 @@ def collect_status(config_path: Path, data_dir: Path, now: float | None = None) 
             report.db_problem = f"{data_dir / DB_NAME}: cannot read it: {exc!r}"
         finally:
             conn.close()
-    try:
-        report.store_problem = mismatch(read_marker(marker_path(data_dir / DB_NAME)), found, data_dir / DB_NAME)
+    try:            # a store that exists but cannot be read is db_problem, not a missing one
+        if report.db_problem is None or missing:
+            report.store_problem = mismatch(read_marker(marker_path(data_dir / DB_NAME)), found,
+                                            data_dir / DB_NAME)
     except MarkerError as exc:
         report.store_problem = str(exc)
+    except PermissionError:
+        pass                                # db_problem already says: run with sudo
     for line in report.devices:
         if line.name in report.faults:
             line.fault = report.faults[line.name][1]

@@ -186,3 +186,13 @@ async def test_bad_arguments_are_rejected(terminal):
         await terminal.reverse("12a", 100, "EUR")
     with pytest.raises(ValueError, match="password"):
         ZvtTerminal("/dev/null", password="12")
+
+
+async def test_a_task_cancelled_while_closing_the_port_ends_cancelled(terminal):
+    """Closing stops the link's reader; a caller cancelled meanwhile (the cabinet shutting down during a
+    terminal check) must end, not swallow its cancellation and go on looping."""
+    closing = asyncio.create_task(terminal.close())
+    await asyncio.sleep(0)              # inside close(), waiting for the reader task to stop
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
