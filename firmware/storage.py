@@ -98,6 +98,7 @@ class StorageGuard:
         else:
             fault = mismatch(marker, found, self.outbox.path)
         if fault is None:
+            self._saved = marker        # what the cloud acknowledged before this start is still true
             self.save_marker()
             return
         self.identity_fault = fault
@@ -140,7 +141,8 @@ def accept_new_store(data_dir: Path) -> str:
         previous = read_marker(marker)
     except MarkerError:
         previous = None
-    write_marker(marker, StoreMarker(found.store_id or "", found.seq, previous.acked_seq if previous else 0))
+    # The cloud's acknowledgements counted the old store's events: the new one starts its own count.
+    write_marker(marker, StoreMarker(found.store_id or "", found.seq))
     st = data_dir.stat()
     os.chown(marker, st.st_uid, st.st_gid)      # the service user must replace it (sudo runs this as root)
     was = f" (was {previous.fault})" if previous and previous.fault else ""

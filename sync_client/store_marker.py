@@ -51,12 +51,17 @@ def read_marker(path: Path) -> StoreMarker | None:
     """The marker, or None when there is none; raises MarkerError for a damaged one."""
     try:
         data = json.loads(path.read_text())
-        return StoreMarker(store_id=str(data["store_id"]), seq=int(data["seq"]),
-                           acked_seq=int(data.get("acked_seq", 0)), fault=data.get("fault"))
     except FileNotFoundError:
         return None
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-        raise MarkerError(f"{path}: not a store marker ({exc!r}); delete it to accept the store as it is") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MarkerError(f"{path}: not a store marker ({exc}); delete it to accept the store as it is") from None
+    counts = [data.get(key, 0) for key in ("seq", "acked_seq")] if isinstance(data, dict) else []
+    if not (isinstance(data, dict) and isinstance(data.get("store_id"), str) and "seq" in data
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts)
+            and isinstance(data.get("fault"), (str, type(None)))):
+        raise MarkerError(f"{path}: not a store marker (expected store_id, seq and acked_seq >= 0, fault); "
+                          "delete it to accept the store as it is")
+    return StoreMarker(store_id=data["store_id"], seq=counts[0], acked_seq=counts[1], fault=data.get("fault"))
 
 
 def write_marker(path: Path, marker: StoreMarker) -> None:
