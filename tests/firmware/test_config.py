@@ -97,3 +97,15 @@ def test_run_refuses_a_production_config_without_pin_or_key(tmp_path):
     assert result.returncode == 2
     assert "refusing to start a real cabinet" in result.stderr
     assert "there is no default PIN" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-5"])
+@pytest.mark.parametrize("key", ["reserve_mb", "check_s"])
+def test_storage_numbers_must_be_finite_and_above_zero(tmp_path, key, value):
+    path = tmp_path / "kiosk.toml"
+    path.write_text(f"[storage]\n{key} = {value}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert any(p.startswith(f"{path}: storage.{key}: must be a finite number above 0") for p in caught.value.problems)
+    path.write_text(f"[storage]\n{key} = 25\n")
+    assert getattr(load_config(path).storage, key) == 25.0
