@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from firmware.technician.status import open_readonly
 from sync_client.outbox import STORAGE_ERRORS, Outbox
 from sync_client.store_marker import (
     MarkerError,
@@ -131,7 +132,6 @@ def accept_new_store(data_dir: Path) -> str:
     if not db.exists():
         marker.unlink(missing_ok=True)
         return f"no store at {db}: the marker is removed; the next start creates a fresh store"
-    from firmware.technician.status import open_readonly
     conn = open_readonly(db)
     try:
         found = read_identity(conn)

@@ -250,7 +250,7 @@ class Outbox:
             with self.transaction() as tx:      # a real commit of one small row: read-only and I/O errors show
                 tx.execute("INSERT OR REPLACE INTO store_meta (key, value) VALUES ('probed_at', ?)",
                            (utc_now_iso(),))
-        except (StoreGone, StorageFull, sqlite3.Error, OSError) as exc:
+        except STORAGE_ERRORS as exc:
             return StoreHealth(self.path, free, f"cannot write {self.path}: {exc}")
         if free < reserve_bytes:
             return StoreHealth(self.path, free, f"only {free // 2**20} MB free for {self.path} "

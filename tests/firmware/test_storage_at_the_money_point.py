@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import os
 
@@ -88,6 +89,7 @@ async def test_an_approval_that_cannot_be_committed_keeps_the_door_shut_and_is_r
 
     receipt = rig.bench.terminal.approved[0].receipt_no
     assert rig.bench.terminal.reversed == {receipt}, "the terminal received the 06 30 reversal"
+    assert json.loads((rig.path.parent / "zvt-emulator.json").read_text())["reversed"] == [receipt]   # its journal
     assert not relay_ever_energized(rig), "the relay was never energized"
     view = rig.views[-1]
     assert view.screen == "out_of_service" and view.message == "not_charged"
