@@ -3,8 +3,8 @@
     idle ─start→ browse ─select→ product ─buy→ pay ─approved→ approved ─unlocked→ door_unlocked
     door_unlocked ─door_opened→ door_opened ─door_closed→ door_closed ─completed→ done ─finish→ idle
     pay ─declined | timed_out | cancelled | fault | back→ product
-    pay ─fault→ product   (also: the approval could not be committed; the door stays shut, the payment is
-                           reversed at once, the cabinet goes out of service until its store works)
+                          (fault also when the approval could not be committed: the door stays shut, the
+                           payment is reversed at once, the cabinet is out of service until its store works)
     product ─back→ browse;  browse, product, pay (not paying) ─idle→ idle
     door_unlocked ─unclaimed→ done   (paid, never opened: reversed or flagged for refund, never dropped)
     idle ─resume→ door_unlocked      (after a power cut: the paid sale is offered again for a while)
