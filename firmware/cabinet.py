@@ -72,7 +72,8 @@ class Cabinet:
     sync_status: Callable[[], SyncView] = SyncView   # the uploader's view of things, for the service menu
     restart: Callable[[], None] = lambda: None  # the service menu's restart: stop; systemd starts us again
     on_snapshot: Callable[[], None] = lambda: None   # a new photo to upload
-    storage: StorageGuard | None = None        # whether the store can record a sale (runtime adds the marker)
+    # Whether the store can record a sale; the runtime's keeps the store marker, None makes one without.
+    storage: StorageGuard = None  # type: ignore[assignment]
     _tasks: list[asyncio.Task] = field(default_factory=list)
 
     def __post_init__(self) -> None:
