@@ -26,6 +26,7 @@ from firmware.journeys.restock import R, RestockJourney, RestockRefused
 from firmware.journeys.sale import IllegalTransition, S, SaleJourney
 from firmware.journeys.service import ServiceJourney, ServiceRefused, V
 from firmware.selftest import run_checks
+from firmware.storage import StorageGuard
 from hal.card_reader import CardReader
 from hal.code_reader import CodeReader
 from hal.errors import DeviceFault
@@ -50,6 +51,9 @@ DOOR_OF_RESTOCK = {R.UNLOCKED: "unlocked", R.COUNTING: "opened", R.RECORDED: "cl
 SCREEN_OF_PICKUP = {P.CODE_ENTRY: "pickup", P.CODE_CHECKING: "pickup", P.DOOR_UNLOCKED: "door", P.DOOR_OPENED: "door",
                     P.DONE: "thanks"}
 DOOR_OF_PICKUP = {P.DOOR_UNLOCKED: "unlocked", P.DOOR_OPENED: "opened"}
+# Out of service (the store cannot record a sale): these are refused; staff, help and language still work.
+SELLING_INTENTS = frozenset({"start", "select_product", "buy", "pay", "pickup", "repair"})
+SHOPPER_NOTICES = ("not_charged", "refund_pending")    # what the out-of-service screen tells the last buyer
 
 
 @dataclass
@@ -70,17 +74,23 @@ class Cabinet:
     sync_status: Callable[[], SyncView] = SyncView   # the uploader's view of things, for the service menu
     restart: Callable[[], None] = lambda: None  # the service menu's restart: stop; systemd starts us again
     on_snapshot: Callable[[], None] = lambda: None   # a new photo to upload
+    # Whether the store can record a sale; the runtime's keeps the store marker, None makes one without.
+    storage: StorageGuard = None  # type: ignore[assignment]
     _tasks: list[asyncio.Task] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.language = self.config.screen.language
         self.catalog = Catalog(self.outbox, self.config.products)
+        if self.storage is None:
+            self.storage = StorageGuard(self.outbox, int(self.config.storage.reserve_mb * 2**20))
+        self.storage.on_change = self._storage_changed
         self.sale = SaleJourney(
             outbox=self.outbox, catalog=self.catalog, lock=self.devices.lock,
             terminals=self.devices.terminals, lock_config=self.config.lock,
             currency=self.config.cabinet.currency, thanks_s=self.config.screen.thanks_s,
             on_change=self.refresh, on_door_event=self._door_snapshot, on_fault=self._fault,
-            available_methods=self.payment_methods)
+            available_methods=self.payment_methods, can_record=self.storage.check,
+            on_storage_failed=self.storage.failed)
         self.pickup = PickupJourney(
             outbox=self.outbox, catalog=self.catalog, lock=self.devices.lock, lock_config=self.config.lock,
             orders=lambda: self.cloud.pickup_orders if self.cloud else (), on_change=self.refresh,
@@ -128,6 +138,8 @@ class Cabinet:
             self._tasks.append(loop.create_task(self._read_forever(self.devices.code_reader, self._code)))
         self._tasks.append(loop.create_task(self._watch()))
         self._tasks.append(loop.create_task(self._check_terminals()))
+        self._tasks.append(loop.create_task(self._watch_storage()))
+        self._storage_changed()         # a store found replaced at start-up is a fault from the first frame
         self.refresh()
 
     async def stop(self) -> None:
@@ -234,6 +246,10 @@ class Cabinet:
             current = self._product_view(order_sku) if order_sku in self.catalog.products else None
             journey = dict(screen=SCREEN_OF_PICKUP[pickup.state], message=pickup.message, deadline=pickup.deadline,
                            door=DOOR_OF_PICKUP.get(pickup.state, "closed"), pickup_code_length=PICKUP_CODE_DIGITS)
+        elif self.out_of_service():
+            current = None
+            journey = dict(screen="out_of_service",
+                           message=sale.message if sale.message in SHOPPER_NOTICES else None)
         else:
             current = self._product_view(sale.product.sku) if sale.product else None
             journey = dict(screen=self.overlay or SCREEN_OF_STATE[sale.state], message=sale.message,
@@ -251,6 +267,25 @@ class Cabinet:
             store_url=f"{store.rstrip('/')}/p/{current.sku}?cabinet={cabinet.id}" if current else "",
             selected_colour=self.colour, support_phone=cabinet.support_phone, support_url=cabinet.support_url,
             **journey)
+
+    def out_of_service(self) -> bool:
+        """The store cannot record a sale and no sale is under way (a paid sale keeps its door screens)."""
+        return self.storage.problem is not None and not self.sale.paying and self.sale.state in (
+            S.IDLE, S.BROWSE, S.PRODUCT, S.PAY)
+
+    def _storage_changed(self) -> None:
+        if self.storage.problem is None:
+            self._recovered("storage")
+        else:
+            self.faults["storage"] = self.storage.problem
+            self.refresh()
+
+    async def _watch_storage(self) -> None:
+        """Re-check the store on a timer (often while out of service) and keep its marker up to date."""
+        while True:
+            self.storage.check()
+            self.storage.save_marker()
+            await asyncio.sleep(RECONNECT_S if self.storage.problem else self.config.storage.check_s)
 
     def _payment_qr(self) -> str | None:
         terminal = self.devices.terminals.get("qr")
@@ -290,6 +325,9 @@ class Cabinet:
     def handle_intent(self, intent: Intent) -> None:
         if intent.name == "activity":
             self.last_activity = time.monotonic()
+            return
+        if intent.name in SELLING_INTENTS and self.out_of_service() and not self.storage.check():
+            log.info("intent refused: out of service", extra={"intent": intent.name, "reason": self.storage.problem})
             return
         try:
             self._dispatch(intent)
@@ -450,7 +488,8 @@ class Cabinet:
                     self._fault(exc)
                 else:
                     self._recovered(terminal.name)
-            await asyncio.sleep(self.config.payment.check_s if not self.faults else RECONNECT_S)
+            devices_faulty = self.faults.keys() - {"storage"}      # the store is watched by _watch_storage
+            await asyncio.sleep(RECONNECT_S if devices_faulty else self.config.payment.check_s)
 
     # --- the door and the readers -------------------------------------------------
     def _door_changed(self, is_open: bool) -> None:

@@ -121,9 +121,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir or (Path("data") if args.sim else DEFAULT_DATA_DIR),
         cloud_url=args.cloud, control_port=control_port, started_at=STARTED_AT)
     from sync_client.keyfile import KeyFileError
+    from sync_client.outbox import StoreUnusable
     try:
         return asyncio.run(run(config, options))
-    except (OSError, KeyFileError) as exc:
+    except (OSError, KeyFileError, StoreUnusable) as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 1
 

@@ -132,6 +132,13 @@ class SyncSection:
 
 
 @dataclass
+class StorageSection:
+    # free space below this for the store: payment is not offered
+    reserve_mb: Annotated[float, Range(gt=0, le=1_000_000)] = 50.0
+    check_s: Interval = 30.0               # how often the store is checked (every 2 s while out of service)
+
+
+@dataclass
 class BenchSection:
     """A hardware-in-the-loop bench profile (hardware/bench/*.toml); absent on a real cabinet."""
     name: str = ""
@@ -175,6 +182,7 @@ class Config:
     scanner: ScannerSection = field(default_factory=ScannerSection)
     camera: CameraSection = field(default_factory=CameraSection)
     sync: SyncSection = field(default_factory=SyncSection)
+    storage: StorageSection = field(default_factory=StorageSection)
     bench: BenchSection = field(default_factory=BenchSection)
     products: list[ProductSection] = field(default_factory=_default_products)
 

@@ -22,6 +22,7 @@ from firmware.control_api import create_control_app
 from firmware.scan_to_pay_terminal import ScanToPayTerminal
 from firmware.sim import SimBench, build_sim
 from firmware.sim_network import NetworkSwitch
+from firmware.storage import DB_NAME, StorageGuard
 from firmware.technician import sd_notify
 from kiosk_ui.view import Intent, SyncView
 from sync_client.cabinet_config import hash_secret
@@ -33,6 +34,7 @@ from sync_client.outbox import Outbox
 from sync_client.scan_to_pay import ScanToPayClient
 from sync_client.schema import utc_iso
 from sync_client.snapshots import SnapshotStore, SnapshotUploader
+from sync_client.store_marker import marker_path
 from sync_client.uploader import Uploader
 
 log = logging.getLogger(__name__)
@@ -105,7 +107,9 @@ async def run(config: Config, options: RunOptions) -> int:
         cleanups.append(stop_cloud)
         log.info("local cloud stub", extra={"url": cloud_url, "db": str(data_dir / "cloud.db")})
 
-    outbox = Outbox(data_dir / "cabinet.db", cabinet_id, max_pending=config.sync.outbox_max_pending,
+    db_path = data_dir / DB_NAME
+    existed = db_path.exists()      # a missing store where a marker says there was one is a fault, not a start
+    outbox = Outbox(db_path, cabinet_id, max_pending=config.sync.outbox_max_pending,
                     alarm_pending=config.sync.outbox_alarm_pending)
     bench: SimBench | None = None
     upload_url = cloud_url
@@ -128,6 +132,9 @@ async def run(config: Config, options: RunOptions) -> int:
     uploader = Uploader(outbox, upload_url, key, batch_size=config.sync.batch_size,
                         backoff_initial_s=config.sync.backoff_initial_s, backoff_max_s=config.sync.backoff_max_s,
                         request_timeout_s=config.sync.request_timeout_s, client=client)
+    storage = StorageGuard(outbox, int(config.storage.reserve_mb * 2**20), marker_path(db_path),
+                           acked_seq=lambda: uploader.status.acked_seq)
+    storage.verify_identity(existed)
     config_sync = ConfigSync(outbox, client)
     commands = CommandInbox(outbox, client)
     devices.terminals["qr"] = ScanToPayTerminal(ScanToPayClient(client), timeout_s=config.payment.timeout_s)
@@ -164,7 +171,7 @@ async def run(config: Config, options: RunOptions) -> int:
         ui = make_ui()
         ui.start()
     cabinet = Cabinet(config, devices, outbox, data_dir, is_online=lambda: uploader.status.online,
-                      on_view=ui.set_state, restart=stop.set,
+                      on_view=ui.set_state, restart=stop.set, storage=storage,
                       sync_status=lambda: SyncView(pending=outbox.pending_count(),
                                                    last_success=_ago(uploader.status.last_success_at),
                                                    dead_letters=uploader.status.dead_letters))
@@ -209,6 +216,7 @@ async def run(config: Config, options: RunOptions) -> int:
     for cleanup in reversed(cleanups):
         await cleanup()
     snapshots.close()
+    storage.save_marker()
     outbox.close()
     await watchdog
     log.info("stopped")

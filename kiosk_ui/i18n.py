@@ -250,6 +250,22 @@ STRINGS: dict[str, dict[str, str]] = {
     "calibrate.title": {"en": "Touch the centre of each target", "zh": "请依次点按每个目标的中心"},
     "calibrate.progress": {"en": "Target {n} of {total}", "zh": "第 {n} 个，共 {total} 个"},
 
+    # Out of service: the cabinet cannot record a sale (its storage), so it takes no payment.
+    "oos.title": {"en": "Out of service", "zh": "暂停服务"},
+    "oos.subtitle": {
+        "en": "This cabinet cannot take payments right now. Please come back later.",
+        "zh": "本售货柜暂时不能付款，请稍后再来。",
+    },
+    "message.out_of_service": {"en": "This cabinet cannot take payments right now.", "zh": "本售货柜暂时不能付款。"},
+    "message.not_charged": {
+        "en": "Your payment was cancelled. You have not been charged.",
+        "zh": "您的付款已取消，未扣款。",
+    },
+    "message.refund_pending": {
+        "en": "Your refund is under way. Please call us and quote this cabinet's number.",
+        "zh": "退款正在处理中，请致电我们并告知本售货柜编号。",
+    },
+
     "thanks.title": {"en": "Thank you!", "zh": "谢谢惠顾！"},
     "thanks.subtitle": {"en": "Enjoy your new ride.", "zh": "祝您骑行愉快。"},
     "thanks.done": {"en": "Done", "zh": "完成"},
@@ -269,7 +285,8 @@ STRINGS: dict[str, dict[str, str]] = {
 
 # Message keys the screens know (ViewState.message).
 MESSAGES = ("declined", "timed_out", "cancelled", "fault", "sold_out", "pickup_wrong_code", "pickup_locked",
-            "pickup_already_collected", "pin_wrong", "pin_locked", "checking")
+            "pickup_already_collected", "pin_wrong", "pin_locked", "checking", "out_of_service", "not_charged",
+            "refund_pending")
 SYMBOLS = "←−+·›‹…✓"   # drawn on keys and badges in both languages
 
 CURRENCY_SYMBOLS = {"EUR": "€", "CNY": "¥", "USD": "$", "GBP": "£"}

@@ -115,6 +115,9 @@ def sample_views(language: str = "en", cabinet_id: str = "CAB-0042", *,
                                      "payment: line noise, frame repeated"), **base),
         "service_running": ViewState("service", devices=DEVICES[:3], selftest="running", **base),
         "calibrate": ViewState("calibrate", **base),
+        "out_of_service": ViewState("out_of_service", **base),
+        "out_of_service_not_charged": ViewState("out_of_service", message="not_charged", **base),
+        "out_of_service_refund": ViewState("out_of_service", message="refund_pending", **base),
     }
 
 

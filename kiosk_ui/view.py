@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 # Stable screen ids.
 SCREENS = ("attract", "catalog", "product", "checkout", "door", "thanks", "pickup", "help",
-           "pin_pad", "restock", "repair", "service", "calibrate")
+           "pin_pad", "restock", "repair", "service", "calibrate", "out_of_service")
 STAFF_HOLD_S = 3.0          # a press on the brand this long emits Intent("staff"); a tap there does nothing
 PIN_MIN, PIN_MAX = 4, 12    # digits of a staff PIN: submit is enabled from PIN_MIN, keys stop at PIN_MAX
 CALIBRATION_INSET = 0.1     # calibrate: target centres at this fraction of width/height from the corners
@@ -75,7 +75,9 @@ class ViewState:
     payment_status: str | None = None
     # i18n key: "declined", "timed_out", "cancelled", "fault", "sold_out" (product, checkout);
     # "pickup_wrong_code", "pickup_already_collected", "pickup_locked" (pickup; locked counts down to
-    # deadline); "checking" (pickup, pin_pad: a code or PIN is being checked, the keys are off).
+    # deadline); "checking" (pickup, pin_pad: a code or PIN is being checked, the keys are off);
+    # "out_of_service" (product); "not_charged", "refund_pending" (out_of_service: what happened to the
+    # last buyer's money).
     message: str | None = None
     door: str = "closed"                      # "unlocked", "opened", "closed" (door screen)
     deadline: float | None = None             # time.monotonic(): the door countdown, or the end of pickup_locked

@@ -12,11 +12,20 @@ backlog crosses ``alarm_pending`` (well before the limit), and at
 ``max_pending`` only low-value events (SHEDDABLE_EVENTS) are refused, so a sale
 is never lost to a full outbox. A full disk makes SQLite roll the transaction
 back (StorageFull); it never corrupts the database.
+
+Identity: every store has a random ``store_id``, made when the database is
+created and kept in it (``store_meta``), and a last sequence number (the
+events' AUTOINCREMENT high-water mark, which pruning never lowers).
+sync_client/store_marker.py keeps both outside the database, so a store that
+vanished or was replaced is noticed at the next start.
 """
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
+import uuid
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -62,6 +71,7 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     rejected_at TEXT NOT NULL
 );
 """
+META_DDL = "CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 DEFAULT_MAX_PENDING = 500_000
 _ENVELOPE = "SELECT seq, id, type, schema_version, wall_time, mono_time, payload FROM events "
 
@@ -76,6 +86,31 @@ class OutboxFull(RuntimeError):
 
 class StorageFull(RuntimeError):
     """The disk (or the database's page limit) is full; the transaction was rolled back whole."""
+
+
+class StoreGone(RuntimeError):
+    """The database file was deleted or replaced under the open connection: a commit would land in a
+    file nobody will ever open again, so it is refused (and rolled back)."""
+
+
+class StoreUnusable(RuntimeError):
+    """The store cannot be opened: not a SQLite file, damaged, or not writable. The message names the file."""
+
+
+# What a failing disk raises from a commit: the money path catches exactly these.
+STORAGE_ERRORS = (StorageFull, StoreGone, sqlite3.Error, OSError)
+
+
+@dataclass(frozen=True)
+class StoreHealth:
+    """Whether the store can record a sale now. ``problem`` is None when it can."""
+    path: Path
+    free_bytes: int                # the smaller of the filesystem's free space and the database's page limit
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
 
 
 @dataclass(frozen=True)
@@ -135,17 +170,31 @@ class Outbox:
         self.max_pending = max_pending
         # Half the limit by default: at a few hundred events a day that is months of warning.
         self.alarm_pending = alarm_pending if alarm_pending is not None else max_pending // 2
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing commits behind our back.
-        conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        conn = self._open()
         self.db = sqlite_utils.Database(conn)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=5000")
-        conn.executescript(EVENTS_DDL)
         self._listeners: list[Callable[[], None]] = []
-        # Counted once here, then kept in step by append/mark_sent: pending_count() is on every status poll.
-        self._pending = conn.execute("SELECT count(*) FROM events WHERE sent_at IS NULL").fetchone()[0]
         self._alarm_raised = False
+
+    def _open(self) -> sqlite3.Connection:
+        """Open (or create) the store; a file that is not a usable store raises StoreUnusable naming it."""
+        conn = None
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing commits behind our back.
+            conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=5000")
+            conn.executescript(EVENTS_DDL + META_DDL + ";")
+            conn.execute("INSERT OR IGNORE INTO store_meta (key, value) VALUES ('store_id', ?)", (str(uuid.uuid4()),))
+            self.store_id = conn.execute("SELECT value FROM store_meta WHERE key = 'store_id'").fetchone()[0]
+            # Counted once here, then kept in step by append/mark_sent: pending_count() is on every status poll.
+            self._pending = conn.execute("SELECT count(*) FROM events WHERE sent_at IS NULL").fetchone()[0]
+        except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
+            raise StoreUnusable(_unusable(self.path, exc)) from None
+        self._file_id = _file_id(self.path)
+        return conn
 
     def on_append(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` after every commit that appended events (wakes the uploader)."""
@@ -161,6 +210,8 @@ class Outbox:
             tx = Transaction(self.db, self.cabinet_id, durable, self)
             try:
                 yield tx
+                if durable:         # a stat, no fsync: money is never committed into a deleted file
+                    self._check_file()
                 conn.execute("COMMIT")
             except BaseException:
                 if tx.raised_alarm:         # the alarm rolls back too: raise it again next time
@@ -179,6 +230,40 @@ class Outbox:
             self._pending += tx.appended
             for callback in self._listeners:
                 callback()
+
+    def _check_file(self) -> None:
+        if _file_id(self.path) != self._file_id:
+            raise StoreGone(f"{self.path}: the database file was deleted or replaced while the cabinet had it open")
+
+    def last_seq(self) -> int:
+        """The highest sequence number this store ever gave an event (0 for none); pruning never lowers it."""
+        row = self.db.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+        return int(row[0]) if row else 0
+
+    def health(self, reserve_bytes: int) -> StoreHealth:
+        """Can a sale be recorded now? The file is still the one we opened, a small write commits, and
+        at least ``reserve_bytes`` are free on the filesystem and under the database's page limit."""
+        free = 0
+        try:
+            self._check_file()
+            free = self._free_bytes()
+            with self.transaction() as tx:      # a real commit of one small row: read-only and I/O errors show
+                tx.execute("INSERT OR REPLACE INTO store_meta (key, value) VALUES ('probed_at', ?)",
+                           (utc_now_iso(),))
+        except STORAGE_ERRORS as exc:
+            return StoreHealth(self.path, free, f"cannot write {self.path}: {exc}")
+        if free < reserve_bytes:
+            return StoreHealth(self.path, free, f"only {free // 2**20} MB free for {self.path} "
+                                                f"(reserve {reserve_bytes // 2**20} MB)")
+        return StoreHealth(self.path, free)
+
+    def _free_bytes(self) -> int:
+        conn = self.db.conn
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        limit = conn.execute("PRAGMA max_page_count").fetchone()[0]
+        unused = conn.execute("PRAGMA freelist_count").fetchone()[0]
+        return min(shutil.disk_usage(self.path.parent).free, (limit - pages + unused) * page_size)
 
     def _admit(self, tx: Transaction, event_type: str) -> None:
         """Apply the size limit to one append and raise the alarm once when the backlog crosses it."""
@@ -286,6 +371,28 @@ class Outbox:
 
     def close(self) -> None:
         self.db.conn.close()
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _unusable(path: Path, exc: sqlite3.Error) -> str:
+    """Why a store could not be opened, naming the file and what to do."""
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        return (f"{path}: not a usable SQLite database ({text}); the file is damaged or is not the cabinet's "
+                "store. Move it aside for support (do not delete it: it may hold unsent sales), then start again")
+    if "readonly" in text or "read-only" in text or not os.access(path, os.W_OK) \
+            or not os.access(path.parent, os.W_OK):
+        return (f"{path}: the store is read-only for this user ({text}); the cabinet must be able to write it "
+                f"and its directory: check the owner and mode (ls -l {path.parent}) and that the filesystem is "
+                "mounted read-write")
+    return f"{path}: cannot open the store: {text}"
 
 
 def _is_full(exc: sqlite3.OperationalError) -> bool:

@@ -40,6 +40,7 @@ class UploadStatus:
     sent_total: int = 0
     dead_letters: int = 0                     # events refused for good, kept in the outbox's dead_letters
     last_dead_letter_reason: str | None = None
+    acked_seq: int = 0                        # the highest event seq the cloud acknowledged (the store marker)
 
 
 class Uploader:
@@ -187,6 +188,8 @@ class Uploader:
         if not acked and not dead:
             raise UploadError("cloud acknowledged none of the batch")
         done = self.outbox.mark_sent(acked) + self._dead_letter(dead)
+        acked_ids = set(acked)
+        self.status.acked_seq = max([self.status.acked_seq, *(seq for seq, i, _ in batch if i in acked_ids)])
         self._succeeded(len(acked))
         log.info("uploaded", extra={"acked": len(acked), "dead_lettered": len(dead), "batch": len(batch)})
         return done

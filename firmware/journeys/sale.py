@@ -3,6 +3,8 @@
     idle ─start→ browse ─select→ product ─buy→ pay ─approved→ approved ─unlocked→ door_unlocked
     door_unlocked ─door_opened→ door_opened ─door_closed→ door_closed ─completed→ done ─finish→ idle
     pay ─declined | timed_out | cancelled | fault | back→ product
+                          (fault also when the approval could not be committed: the door stays shut, the
+                           payment is reversed at once, the cabinet is out of service until its store works)
     product ─back→ browse;  browse, product, pay (not paying) ─idle→ idle
     door_unlocked ─unclaimed→ done   (paid, never opened: reversed or flagged for refund, never dropped)
     idle ─resume→ door_unlocked      (after a power cut: the paid sale is offered again for a while)
@@ -33,7 +35,7 @@ from firmware.journeys.machine import transition
 from hal.errors import DeviceFault
 from hal.lock import Lock
 from hal.payment import PaymentOutcome, PaymentResult, PaymentTerminal
-from sync_client.outbox import Outbox, Transaction
+from sync_client.outbox import STORAGE_ERRORS, Outbox, Transaction
 from sync_client.pending_actions import DONE, FLAGGED, REVERSE, SETTLE, PendingAction, PendingActions
 from sync_client.schema import utc_now_iso
 
@@ -134,6 +136,8 @@ class SaleJourney:
     on_door_event: Callable[[str, str | None], None] = lambda kind, sale_id: None   # for snapshots
     on_fault: Callable[[DeviceFault], None] = lambda fault: None
     available_methods: Callable[[], tuple[str, ...]] = lambda: ("terminal",)
+    can_record: Callable[[], bool] = lambda: True                 # the store can record a sale now
+    on_storage_failed: Callable[[str, str], None] = lambda detail, kind: None   # a commit failed: stop selling
     state: S = S.IDLE
     product: Product | None = None
     sale: Sale | None = None
@@ -206,6 +210,10 @@ class SaleJourney:
             self.message = "fault"     # no way to pay right now: say so rather than offer nothing
             self.on_change()
             return
+        if not self.can_record():
+            self.message = "out_of_service"
+            self.on_change()
+            return
         self.message, self.payment_status = None, None
         self._go("buy")
 
@@ -227,6 +235,10 @@ class SaleJourney:
         if terminal is None or method not in self.available_methods():
             raise IllegalTransition(f"payment method {method!r} is not available")
         assert self.product is not None
+        if not self.can_record():       # checked again at the tap: the disk may have filled since "buy"
+            self.message = "out_of_service"
+            self._go("back")
+            return
         self.sale = Sale(sale_id=str(uuid.uuid4()), product=self.product, amount_cents=self.product.price_cents,
                          currency=self.currency, method=method)
         self.payment_status = "processing"     # until the terminal itself asks for the card
@@ -254,7 +266,8 @@ class SaleJourney:
     # --- payment -----------------------------------------------------------------
     async def _take_payment(self, terminal: PaymentTerminal, sale: Sale) -> None:
         try:
-            await self._begin_payment(terminal, sale)
+            if not await self._begin_payment(terminal, sale):
+                return
             result = await terminal.authorize(sale.amount_cents, sale.currency, on_status=self._on_status,
                                               reference=sale.sale_id)
         except DeviceFault as exc:
@@ -266,7 +279,11 @@ class SaleJourney:
                 self.on_fault(DeviceFault(terminal.name, result.message or "payment failed on the device"))
         if result.approved:
             approved_at = time.monotonic()
-            self._record_approval(sale, result)
+            try:
+                self._record_approval(sale, result)
+            except STORAGE_ERRORS as exc:
+                await self._approval_not_recorded(terminal, sale, result, exc)
+                return
             self._unlock()
             # The money rule's cost: durable commit plus relay, measured on every sale.
             self.last_approval_to_relay_s = self._relay_at - approved_at
@@ -300,6 +317,36 @@ class SaleJourney:
             self.catalog.adjust(tx, sale.product.sku, -1, "sale")
         self.payment_status = None
         self._go("approved")
+
+    async def _approval_not_recorded(self, terminal: PaymentTerminal, sale: Sale, result: PaymentResult,
+                                     exc: BaseException) -> None:
+        """No door without a record: the relay stays off and the money goes back at once. This log line
+        may be the only record of the payment when the disk is dead."""
+        facts = {"sale_id": sale.sale_id, "sku": sale.product.sku, "amount_cents": result.amount_cents,
+                 "currency": result.currency, "method": sale.method, "receipt_no": result.receipt_no,
+                 "trace_no": result.trace_no, "error": f"{type(exc).__name__}: {exc}"}
+        log.critical("approval could not be recorded: door stays shut, reversing the payment", extra=facts)
+        reversed_ = await self._reverse_at_once(terminal, result)
+        outcome = "reversed on the terminal" if reversed_ else "NOT reversed: refund needed"
+        log.critical(f"unrecorded approval {outcome}", extra={**facts, "reversed": reversed_})
+        self.on_storage_failed(
+            f"sale {sale.sale_id} ({result.amount_cents} {result.currency}, {sale.method}, receipt "
+            f"{result.receipt_no}) was approved but could not be recorded ({exc}); {outcome}",
+            "storage_unavailable" if reversed_ else "refund_needed")
+        self.sale, self.payment_status = None, None
+        self.message = "not_charged" if reversed_ else "refund_pending"
+        self._go("fault")
+
+    @staticmethod
+    async def _reverse_at_once(terminal: PaymentTerminal, result: PaymentResult) -> bool:
+        if not result.receipt_no:
+            return False
+        try:
+            reversal = await terminal.reverse(result.receipt_no, result.amount_cents, result.currency)
+        except (DeviceFault, ValueError) as exc:
+            log.error("reversal failed", extra={"receipt_no": result.receipt_no, "error": str(exc)})
+            return False
+        return reversal.approved
 
     # --- the door ------------------------------------------------------------------
     def _unlock(self) -> None:
@@ -378,10 +425,20 @@ class SaleJourney:
         self._timer = asyncio.get_running_loop().call_later(self.thanks_s, self.finish)
 
     # --- persistence ------------------------------------------------------------------
-    async def _begin_payment(self, terminal: PaymentTerminal, sale: Sale) -> None:
+    async def _begin_payment(self, terminal: PaymentTerminal, sale: Sale) -> bool:
         """Before the terminal is asked for money: the terminal's mark, and the sale row on disk with it,
-        so that after a power cut the recovery knows a payment may have moved and how to ask about it."""
-        self._write_sale(sale, "paying", await terminal.mark())
+        so that after a power cut the recovery knows a payment may have moved and how to ask about it.
+        False when the row cannot be written: then nothing is asked of the terminal."""
+        mark = await terminal.mark()
+        try:
+            self._write_sale(sale, "paying", mark)
+        except STORAGE_ERRORS as exc:
+            self.on_storage_failed(f"sale {sale.sale_id} could not be recorded before payment: {exc}",
+                                   "storage_unavailable")
+            self.sale, self.payment_status, self.message = None, None, "out_of_service"
+            self._go("fault")
+            return False
+        return True
 
     def _write_sale(self, sale: Sale, state: str, mark: str | None = None) -> None:
         now = utc_now_iso()

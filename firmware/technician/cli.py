@@ -1,4 +1,4 @@
-"""The technician's subcommands of `kiosk`: status, doctor, logs export.
+"""The technician's subcommands of `kiosk`: status, doctor, logs export, provision, store accept-new.
 
 firmware/cli.py calls ``add_commands(sub)`` while it builds its parser and
 ``dispatch(args)`` before its own commands; ``dispatch`` returns None for a
@@ -46,6 +46,13 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     prov.add_argument("--user", default="kiosk", help="the service user who owns the key (default: kiosk)")
     prov.add_argument("--no-selftest", action="store_true", help="skip the self-test (a bench without devices)")
 
+    store = subparsers.add_parser("store", help="the cabinet's local store")
+    store_sub = store.add_subparsers(dest="store_command", required=True)
+    accept = store_sub.add_parser("accept-new", help="after a store vanished or was replaced (kiosk doctor says "
+                                                     "so): take the store now in the data dir as the cabinet's own "
+                                                     "and sell again (same as deleting store-marker.json)")
+    _common(accept)
+
     lockboard = subparsers.add_parser("lockboard", help="the lock controller board")
     lockboard_sub = lockboard.add_subparsers(dest="lockboard_command", required=True)
     flash = lockboard_sub.add_parser("flash", help="copy the firmware with mpremote and check its version")
@@ -69,6 +76,14 @@ def dispatch(args: argparse.Namespace) -> int | None:
         from firmware.technician.provision import provision
         return provision(args.cloud, args.cabinet_id, args.enroll_token, args.config, args.data_dir,
                          user=args.user, selftest=not args.no_selftest)
+    if args.command == "store":
+        from firmware.storage import accept_new_store
+        try:
+            print(accept_new_store(args.data_dir))
+        except OSError as exc:
+            print(f"kiosk: {exc}", file=sys.stderr)
+            return 1
+        return 0
     if args.command == "lockboard":
         from firmware.technician.lockboard_flash import flash
         return flash(args.port)

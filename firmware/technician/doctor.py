@@ -19,8 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TextIO
 
-from firmware.config import Config, ConfigError, load_config, production_problems, production_warnings
-from firmware.technician.status import serial_ports
+from firmware.config import (
+    Config,
+    ConfigError,
+    StorageSection,
+    load_config,
+    production_problems,
+    production_warnings,
+)
+from firmware.technician.status import open_readonly, serial_ports
 from firmware.technician.term import ProgressBar, paint, use_colour
 
 SERVICE_USER = "kiosk"
@@ -230,6 +237,55 @@ def check_disk(ctx: DoctorContext) -> list[Finding]:
     return [Finding("disk space", "ok", text)]
 
 
+def check_store(ctx: DoctorContext) -> list[Finding]:
+    """Can the cabinet record a sale: the store is there, is the one it had, can be written, has its reserve."""
+    from firmware.storage import DB_NAME
+    from sync_client.store_marker import (
+        MarkerError,
+        StoreIdentity,
+        marker_path,
+        mismatch,
+        read_identity,
+        read_marker,
+    )
+    db = ctx.data_dir / DB_NAME
+    marker_file = marker_path(db)
+    accept = f"find out what happened to it, then: kiosk store accept-new --data-dir {ctx.data_dir}"
+    findings = []
+    try:
+        marker = read_marker(marker_file)
+        found = StoreIdentity(None, 0)
+        if db.exists():
+            conn = open_readonly(db)
+            try:
+                found = read_identity(conn)
+            finally:
+                conn.close()
+        fault = mismatch(marker, found, db)
+    except MarkerError as exc:
+        fault = str(exc)
+    except OSError as exc:       # not readable, not a SQLite file, damaged: named by open_readonly
+        return [Finding("store", "FAIL", str(exc), f"move {db} aside for support; the cabinet starts a new store")]
+    if fault:
+        findings.append(Finding("store", "FAIL", f"not selling: {fault}", accept))
+    if not db.exists():
+        return findings or [Finding("store", "ok", f"{db}: no store yet (made at the first start)")]
+    reserve = (ctx.config.storage if ctx.config else StorageSection()).reserve_mb
+    free_mb = shutil.disk_usage(db.parent).free / 2**20
+    if os.statvfs(db.parent).f_flag & os.ST_RDONLY:
+        findings.append(Finding("store", "FAIL", f"{db}: the filesystem is mounted read-only: no sale can be "
+                                "recorded", "check the SD card (dmesg), then remount read-write or replace it"))
+    elif ctx.account is not None and not (ctx.account.can(db) and ctx.account.can(db.parent)):
+        findings.append(Finding("store", "FAIL", f"{db}: {_describe_owner(db)}; {ctx.user} cannot write it: "
+                                "no sale can be recorded", f"sudo chown -R {ctx.user}: {db.parent}"))
+    elif free_mb < reserve:
+        findings.append(Finding("store", "FAIL", f"{db}: {free_mb:.0f} MB free, below the reserve of {reserve:g} MB "
+                                "(storage.reserve_mb): payment is not offered",
+                                f"free space now: sudo journalctl --vacuum-size=100M; old snapshots in "
+                                f"{ctx.data_dir}/snapshots"))
+    return findings or [Finding("store", "ok", f"{db}: writable, {free_mb:.0f} MB free (reserve {reserve:g} MB)")]
+
+
 def _ntp_synchronised() -> bool | None:
     if not shutil.which("timedatectl"):
         return None
@@ -285,7 +341,7 @@ def check_service(ctx: DoctorContext) -> list[Finding]:
 
 CHECKS: list[tuple[str, Callable[[DoctorContext], list[Finding]]]] = [
     ("service user", check_user), ("configuration", check_config), ("data dir", check_data_dir),
-    ("key file", check_key_file), ("serial ports", check_serial_ports), ("devices", check_devices),
+    ("key file", check_key_file), ("store", check_store), ("serial ports", check_serial_ports), ("devices", check_devices),
     ("disk space", check_disk), ("clock", check_clock), ("service", check_service),
 ]
 

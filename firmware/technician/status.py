@@ -20,6 +20,7 @@ from pathlib import Path
 from firmware.config import Config, ConfigError, load_config
 from firmware.technician.term import paint
 from sync_client.schema import utc_iso
+from sync_client.store_marker import MarkerError, StoreIdentity, marker_path, mismatch, read_identity, read_marker
 
 UNIT = "kiosk.service"
 DB_NAME = "cabinet.db"
@@ -62,6 +63,7 @@ class StatusReport:
     faults: dict[str, tuple[str, str]] = field(default_factory=dict)    # device -> (since, detail)
     sync: SyncState | None = None
     db_problem: str | None = None
+    store_problem: str | None = None        # the store vanished or was replaced: the cabinet does not sell
     alarms: list[Alarm] = field(default_factory=list)
     alarms_24h: int = 0
     network: list[str] | None = None
@@ -234,12 +236,16 @@ def collect_status(config_path: Path, data_dir: Path, now: float | None = None) 
         report.cloud_url = config.sync.cloud_url or "(local stub)"
         report.devices = configured_devices(config)
     report.service = service_state()
+    found = StoreIdentity(None, 0)
+    missing = False
     try:
         conn = open_readonly(data_dir / DB_NAME)
     except OSError as exc:
         report.db_problem = str(exc)
+        missing = isinstance(exc, FileNotFoundError)
     else:
         try:
+            found = read_identity(conn)
             report.sync = read_sync(conn)
             report.config_version = read_config_version(conn)
             report.faults = read_faults(conn)
@@ -248,6 +254,14 @@ def collect_status(config_path: Path, data_dir: Path, now: float | None = None) 
             report.db_problem = f"{data_dir / DB_NAME}: cannot read it: {exc!r}"
         finally:
             conn.close()
+    try:            # a store that exists but cannot be read is db_problem, not a missing one
+        if report.db_problem is None or missing:
+            report.store_problem = mismatch(read_marker(marker_path(data_dir / DB_NAME)), found,
+                                            data_dir / DB_NAME)
+    except MarkerError as exc:
+        report.store_problem = str(exc)
+    except PermissionError:
+        pass                                # db_problem already says: run with sudo
     for line in report.devices:
         if line.name in report.faults:
             line.fault = report.faults[line.name][1]
@@ -310,6 +324,9 @@ def format_status(report: StatusReport, colour: bool = False, now: float | None 
             since_text = f" (since {since})" if since else ""
             lines.append(f"  {name}  {paint('FAIL', 'FAIL', colour)}  {detail}{since_text}")
 
+    if report.store_problem:
+        row("store", paint(f"NOT SELLING: {report.store_problem}", "FAIL", colour))
+        lines.append(f"  accept it once you know why: kiosk store accept-new --data-dir {report.data_dir}")
     row("sync", f"cloud {report.cloud_url}" if report.cloud_url else "")
     if report.db_problem:
         lines.append(f"  {paint(report.db_problem, 'warn', colour)}")

@@ -119,6 +119,7 @@ class ZvtEmulator:
         self.drop_fraction = 0.0              # fraction of bytes lost on the line, both ways
         self.line_noise = b""                 # garbage sent before each frame
         self.silent = False                   # neither hears nor says anything
+        self.refuse_reversals = False         # the host refuses every reversal (06 1E "not possible")
         self.rng = random.Random(seed)
         # What the terminal has done.
         self.registered = False
@@ -392,8 +393,9 @@ class ZvtEmulator:
             raise ProtocolError("reversal without receipt number (BMP 87)", offset=parts.rest_offset)
         await self._send(zvt.acknowledge())
         original = next((p for p in self.approved if p.receipt_no == receipt_no), None)
-        if original is None or receipt_no in self.reversed:
-            code = zvt.RESULT_ALREADY_REVERSED if original else zvt.RESULT_REVERSAL_NOT_POSSIBLE
+        if original is None or receipt_no in self.reversed or self.refuse_reversals:
+            code = zvt.RESULT_ALREADY_REVERSED if original and receipt_no in self.reversed \
+                else zvt.RESULT_REVERSAL_NOT_POSSIBLE
             await self._exchange(zvt.Apdu(*zvt.ABORT, bytes([code])))
             return
         await self._intermediate(STATUS_PLEASE_WAIT)

@@ -57,7 +57,9 @@ class ZvtLink:
             try:
                 await self._task
             except asyncio.CancelledError:
-                pass
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise               # our caller is being cancelled too: never swallow that
             self._task = None
 
     def drain(self) -> None:

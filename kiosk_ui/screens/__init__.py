@@ -14,6 +14,7 @@ from kiosk_ui.screens import (
     checkout,
     door,
     help,
+    out_of_service,
     pickup,
     pin_pad,
     product,
@@ -40,6 +41,7 @@ BUILDERS: dict[str, Callable[[ViewState, Kit, BuildContext], list[Widget]]] = {
     "repair": repair.build,
     "service": service.build,
     "calibrate": calibrate.build,
+    "out_of_service": out_of_service.build,
 }
 assert set(BUILDERS) == set(SCREENS)
 MAX_PICKUP_CODE = 10    # digits that still fit the code boxes at 64+ px each

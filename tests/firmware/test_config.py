@@ -314,3 +314,15 @@ def test_config_check_command_refuses_a_costly_pin_hash(tmp_path):
     assert result.returncode != 0
     assert (f"{path}: retailer.pin_hash: n must be a power of two from 2 to 32768, got 1048576; "
             "make one with: kiosk pin hash") in [line.strip() for line in result.stderr.splitlines()]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-5"])
+@pytest.mark.parametrize("key", ["reserve_mb", "check_s"])
+def test_storage_numbers_must_be_finite_and_above_zero(tmp_path, key, value):
+    path = tmp_path / "kiosk.toml"
+    path.write_text(f"[storage]\n{key} = {value}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert any(p.startswith(f"{path}: storage.{key}: expected a finite number > 0") for p in caught.value.problems)
+    path.write_text(f"[storage]\n{key} = 25\n")
+    assert getattr(load_config(path).storage, key) == 25.0

@@ -244,3 +244,13 @@ async def test_an_unreachable_terminal_cannot_be_asked(terminal, emulator):
     await emulator.unplug()
     with pytest.raises(DeviceFault):
         await terminal.query("sale-1", 11000, "EUR", None)
+
+
+async def test_a_task_cancelled_while_closing_the_port_ends_cancelled(terminal):
+    """Closing stops the link's reader; a caller cancelled meanwhile (the cabinet shutting down during a
+    terminal check) must end, not swallow its cancellation and go on looping."""
+    closing = asyncio.create_task(terminal.close())
+    await asyncio.sleep(0)              # inside close(), waiting for the reader task to stop
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing

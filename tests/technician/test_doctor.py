@@ -207,3 +207,48 @@ def test_run_without_the_rights_to_look(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert f"{data / 'cabinet.db'}: not readable by this user (run with sudo)" in result.stdout
     assert "warn  key file" in result.stdout and "run kiosk doctor with sudo" in result.stdout
+
+
+def test_the_store_check_says_why_payment_is_not_offered(cabinet: Cabinet) -> None:
+    from firmware.technician.doctor import check_store
+    outbox = cabinet.outbox()
+    outbox.close()
+    db = cabinet.data_dir / "cabinet.db"
+    assert only(check_store(context(cabinet))).level == "ok"
+
+    # A reserve above what the disk has free: a FAIL naming the path, the free space and the key.
+    with open(cabinet.config, "a") as fh:
+        fh.write("\n[storage]\nreserve_mb = 1000000\n")       # 1 TB: the most the key allows
+    finding = only(check_store(context(cabinet)))
+    assert finding.level == "FAIL" and str(db) in finding.detail and "storage.reserve_mb" in finding.detail
+    assert "MB free" in finding.detail
+
+
+def test_the_store_check_names_a_vanished_or_damaged_store(cabinet: Cabinet) -> None:
+    from firmware.storage import StorageGuard
+    from firmware.technician.doctor import check_store
+    from sync_client.store_marker import marker_path
+    db = cabinet.data_dir / "cabinet.db"
+    outbox = cabinet.outbox()
+    outbox.append("heartbeat", {})
+    StorageGuard(outbox, 0, marker_path(db)).verify_identity(existed=True)      # the marker, as at a start
+    outbox.close()
+    db.unlink()
+    finding = only(check_store(context(cabinet)))
+    assert finding.level == "FAIL" and "not selling" in finding.detail and "is missing" in finding.detail
+    assert "kiosk store accept-new" in finding.fix
+
+    db.write_bytes(b"garbage" * 1000)
+    finding = only(check_store(context(cabinet)))
+    assert finding.level == "FAIL" and str(db) in finding.detail
+
+
+def test_the_store_check_fails_when_the_service_user_cannot_write_it(cabinet: Cabinet) -> None:
+    from firmware.technician.doctor import ServiceUser, check_store
+    cabinet.outbox().close()
+    ctx = context(cabinet)
+    ctx.user, ctx.account = "kiosk", ServiceUser("kiosk", 54321, {54321}, {"kiosk"})   # not the store's owner
+    (cabinet.data_dir / "cabinet.db").chmod(0o644)
+    finding = only(check_store(ctx))
+    assert finding.level == "FAIL" and "kiosk cannot write it" in finding.detail
+    assert "chown" in finding.fix
