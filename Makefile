@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run run-headless test bench screenshots clean
+.PHONY: setup run run-headless test lint bench screenshots clean
 
 setup: $(STAMP)
 
@@ -22,8 +22,12 @@ run: setup
 run-headless: setup
 	$(BIN)/kiosk run --sim --headless
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: setup
 	$(BIN)/python -m benchmarks

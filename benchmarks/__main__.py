@@ -1,5 +1,6 @@
 """`make bench`: every benchmark in one run, each printing its table and JSON,
 with the JSON also written to benchmarks/results/<name>.json."""
+
 from __future__ import annotations
 
 import subprocess

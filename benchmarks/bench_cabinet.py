@@ -10,6 +10,7 @@
 Goals from the issues: cold start under 1.5 s, p99 approval->relay under 20 ms, RSS under 150 MB,
 tap to next screen median under one frame time (1/fps) plus 5 ms.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,9 +44,13 @@ def cold_start(runs: int) -> list[float]:
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.monotonic()
-            proc = subprocess.Popen([*_bin("kiosk"), "run", "--sim", "--headless", "--data-dir", tmp,
-                                     "--control-port", "0"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                    env={**os.environ, "SDL_VIDEODRIVER": "dummy"}, text=True)
+            proc = subprocess.Popen(
+                [*_bin("kiosk"), "run", "--sim", "--headless", "--data-dir", tmp, "--control-port", "0"],
+                stderr=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                env={**os.environ, "SDL_VIDEODRIVER": "dummy"},
+                text=True,
+            )
             assert proc.stderr is not None
             for line in proc.stderr:
                 if " msg=ready " in line:
@@ -64,7 +69,8 @@ def sales(count: int) -> dict:
         workdir = Path(tmp)
         config = "[screen]\nthanks_s = 60.0\n" + "".join(
             f'[[products]]\nsku = "{sku}"\nname = "{sku}"\nprice_cents = 49900\nstock = {count}\n'
-            for sku in ("SCOOT-S1", "BIKE-C7"))
+            for sku in ("SCOOT-S1", "BIKE-C7")
+        )
         proc, client = start_sim_cabinet(workdir, config_text=config)
         t0 = time.monotonic()
         for i in range(count):
@@ -92,8 +98,14 @@ def sales(count: int) -> dict:
     relay_ms = [float(m) for m in re.findall(r'msg="approval to relay" sale_id=\S+ ms=([\d.]+)', log)]
     if len(relay_ms) != count:
         raise RuntimeError(f"expected {count} approval-to-relay figures in the log, found {len(relay_ms)}")
-    return {"sales": count, "seconds": round(elapsed, 2), "relay_ms": relay_ms, "tap_ms": taps,
-            "rss_mb": rss_kb / 1024, "peak_rss_mb": hwm_kb / 1024}
+    return {
+        "sales": count,
+        "seconds": round(elapsed, 2),
+        "relay_ms": relay_ms,
+        "tap_ms": taps,
+        "rss_mb": rss_kb / 1024,
+        "peak_rss_mb": hwm_kb / 1024,
+    }
 
 
 def tap_latencies(client, rounds: int) -> list[float]:
@@ -121,31 +133,65 @@ def main() -> None:
     run = sales(args.sales)
     relay = run["relay_ms"]
     results = {
-        "cold_start_s": {"median": statistics.median(starts), "min": min(starts), "max": max(starts),
-                         "runs": len(starts)},
-        "approval_to_relay_ms": {"median": statistics.median(relay), "p99": percentile(relay, 99),
-                                 "max": max(relay), "sales": len(relay)},
+        "cold_start_s": {
+            "median": statistics.median(starts),
+            "min": min(starts),
+            "max": max(starts),
+            "runs": len(starts),
+        },
+        "approval_to_relay_ms": {
+            "median": statistics.median(relay),
+            "p99": percentile(relay, 99),
+            "max": max(relay),
+            "sales": len(relay),
+        },
         "rss_mb_after_sales": {"rss": run["rss_mb"], "peak": run["peak_rss_mb"], "sales": run["sales"]},
         "sales_per_second_through_control_api": run["sales"] / run["seconds"],
-        "tap_to_next_screen_ms": {"median": statistics.median(run["tap_ms"]), "p99": percentile(run["tap_ms"], 99),
-                                  "taps": len(run["tap_ms"]), "frame_ms": 1000 / 30},
+        "tap_to_next_screen_ms": {
+            "median": statistics.median(run["tap_ms"]),
+            "p99": percentile(run["tap_ms"], 99),
+            "taps": len(run["tap_ms"]),
+            "frame_ms": 1000 / 30,
+        },
     }
     rows = [
-        ("cold start to attract (s)", f"{results['cold_start_s']['median']:.3f}",
-         f"min {min(starts):.3f} / max {max(starts):.3f}", f"< {GOALS['cold_start_s']}"),
+        (
+            "cold start to attract (s)",
+            f"{results['cold_start_s']['median']:.3f}",
+            f"min {min(starts):.3f} / max {max(starts):.3f}",
+            f"< {GOALS['cold_start_s']}",
+        ),
         ("approval -> relay, median (ms)", f"{statistics.median(relay):.2f}", f"{len(relay)} sales", ""),
-        ("approval -> relay, p99 (ms)", f"{percentile(relay, 99):.2f}", f"max {max(relay):.2f}",
-         f"< {GOALS['approval_to_relay_p99_ms']}"),
-        (f"RSS after {run['sales']} sales (MB)", f"{run['rss_mb']:.1f}", f"peak {run['peak_rss_mb']:.1f}",
-         f"< {GOALS['rss_mb']}"),
-        ("tap to next screen, median (ms)", f"{statistics.median(run['tap_ms']):.1f}",
-         f"p99 {percentile(run['tap_ms'], 99):.1f}, {len(run['tap_ms'])} taps", f"< {1000 / 30 + 5:.1f}"),
+        (
+            "approval -> relay, p99 (ms)",
+            f"{percentile(relay, 99):.2f}",
+            f"max {max(relay):.2f}",
+            f"< {GOALS['approval_to_relay_p99_ms']}",
+        ),
+        (
+            f"RSS after {run['sales']} sales (MB)",
+            f"{run['rss_mb']:.1f}",
+            f"peak {run['peak_rss_mb']:.1f}",
+            f"< {GOALS['rss_mb']}",
+        ),
+        (
+            "tap to next screen, median (ms)",
+            f"{statistics.median(run['tap_ms']):.1f}",
+            f"p99 {percentile(run['tap_ms'], 99):.1f}, {len(run['tap_ms'])} taps",
+            f"< {1000 / 30 + 5:.1f}",
+        ),
     ]
     widths = [max(len(r[i]) for r in rows + [("measure", "value", "detail", "goal")]) for i in range(4)]
     for row in [("measure", "value", "detail", "goal")] + rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)))
-    document = {"benchmark": "cabinet", "machine": platform.machine(), "python": platform.python_version(),
-                "cpus": os.cpu_count(), "results": results, "goals": GOALS}
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    document = {
+        "benchmark": "cabinet",
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "results": results,
+        "goals": GOALS,
+    }
     print(json.dumps(document, indent=2))
     if args.json:
         args.json.write_text(json.dumps(document, indent=2))

@@ -7,6 +7,7 @@ miss), false positives on frames with no code, and the time per frame
 (RGB frame in, texts out: the grey conversion is part of every decoder's
 time). Libraries that are not installed are skipped with a note.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,7 +53,7 @@ def measure(decoder: QrDecoder, samples: list[Sample], repeats: int) -> Result:
     decoder.decode(samples[0].frame)  # warm-up: first calls allocate
     for s in samples:
         best = float("inf")
-        for _ in range(repeats):   # the fastest of a few runs: less noise from a shared machine
+        for _ in range(repeats):  # the fastest of a few runs: less noise from a shared machine
             t0 = time.perf_counter()
             texts = decoder.decode(s.frame)
             best = min(best, (time.perf_counter() - t0) * 1000)
@@ -64,19 +65,32 @@ def measure(decoder: QrDecoder, samples: list[Sample], repeats: int) -> Result:
             decoded += 1
             by_category[s.category] += 1
     code_frames = sum(s.text is not None for s in samples)
-    return Result(decoder.name, code_frames, decoded, false_pos, len(samples) - code_frames,
-                  statistics.median(times), float(np.percentile(times, 95)), statistics.fmean(times),
-                  statistics.median(empty_times) if empty_times else 0.0, by_category)
+    return Result(
+        decoder.name,
+        code_frames,
+        decoded,
+        false_pos,
+        len(samples) - code_frames,
+        statistics.median(times),
+        float(np.percentile(times, 95)),
+        statistics.fmean(times),
+        statistics.median(empty_times) if empty_times else 0.0,
+        by_category,
+    )
 
 
 def table(results: list[Result]) -> str:
-    head = f"{'decoder':<13} {'decoded':>12} {'rate':>6} {'false+':>7} {'median ms':>10} {'p95 ms':>7} " \
-           f"{'mean ms':>8} {'empty med':>10}"
+    head = (
+        f"{'decoder':<13} {'decoded':>12} {'rate':>6} {'false+':>7} {'median ms':>10} {'p95 ms':>7} "
+        f"{'mean ms':>8} {'empty med':>10}"
+    )
     lines = [head, "-" * len(head)]
     for r in results:
-        lines.append(f"{r.decoder:<13} {r.decoded:>5}/{r.code_frames:<6} {r.rate:>6.1%} "
-                     f"{r.false_positives:>3}/{r.empty_frames:<3} {r.median_ms:>10.2f} {r.p95_ms:>7.2f} "
-                     f"{r.mean_ms:>8.2f} {r.empty_median_ms:>10.2f}")
+        lines.append(
+            f"{r.decoder:<13} {r.decoded:>5}/{r.code_frames:<6} {r.rate:>6.1%} "
+            f"{r.false_positives:>3}/{r.empty_frames:<3} {r.median_ms:>10.2f} {r.p95_ms:>7.2f} "
+            f"{r.mean_ms:>8.2f} {r.empty_median_ms:>10.2f}"
+        )
     cats = [c for c in CATEGORIES if c != "empty"]
     lines += ["", "decoded per category:", f"{'decoder':<13} " + " ".join(f"{c:>12}" for c in cats)]
     for r in results:
@@ -107,14 +121,27 @@ def main() -> None:
         "default_decodes_more_than_best_single": default.decoded > best.decoded,
         "default_median_over_zxing_median": default.median_ms / zxing.median_ms if zxing else None,
     }
-    print(f"\ndefault {default.decoded} vs best single ({best.decoder}) {best.decoded}; "
-          + (f"median time {verdict['default_median_over_zxing_median']:.2f}x zxing-cpp's" if zxing else
-             "zxing-cpp not installed"))
+    print(
+        f"\ndefault {default.decoded} vs best single ({best.decoder}) {best.decoded}; "
+        + (
+            f"median time {verdict['default_median_over_zxing_median']:.2f}x zxing-cpp's"
+            if zxing
+            else "zxing-cpp not installed"
+        )
+    )
     if args.json:
-        args.json.write_text(json.dumps({
-            "frames": len(samples), "seed": args.seed, "machine": platform.machine(),
-            "results": [asdict(r) | {"rate": r.rate} for r in results], "verdict": verdict,
-        }, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "frames": len(samples),
+                    "seed": args.seed,
+                    "machine": platform.machine(),
+                    "results": [asdict(r) | {"rate": r.rate} for r in results],
+                    "verdict": verdict,
+                },
+                indent=2,
+            )
+        )
         print(f"wrote {args.json}")
 
 

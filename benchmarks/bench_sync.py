@@ -11,6 +11,7 @@
    replaying every 10th batch (a lost acknowledgement); afterwards the cloud must hold
    every event exactly once, gap-free per cabinet.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,15 @@ from sync_client.outbox import Outbox
 from sync_client.schema import Event, dumps, new_event_id, sign_request, utc_now_iso
 from sync_client.uploader import Uploader
 
-SALE = {"sale_id": "s", "sku": "BIKE-C7", "amount_cents": 129900, "currency": "EUR", "method": "terminal",
-        "receipt_no": "0042", "trace_no": "000123"}
+SALE = {
+    "sale_id": "s",
+    "sku": "BIKE-C7",
+    "amount_cents": 129900,
+    "currency": "EUR",
+    "method": "terminal",
+    "receipt_no": "0042",
+    "trace_no": "000123",
+}
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -58,15 +66,14 @@ def fill(outbox: Outbox, count: int) -> None:
 async def naive_drain(outbox: Outbox, client: CloudClient, count: int) -> float:
     """One request per event, marked sent one by one: what a first attempt at an uploader looks like."""
     started = time.perf_counter()
-    for seq, event_id, text in outbox.pending_json(count, 1 << 30):
+    for _seq, event_id, text in outbox.pending_json(count, 1 << 30):
         body = b'{"cabinet_id":"%s","events":[%s]}' % (outbox.cabinet_id.encode(), text)
         reply = await client.request("POST", "v1/events", raw=body)
         outbox.mark_sent([i for i in reply.body["acked"] if i == event_id])
     return time.perf_counter() - started
 
 
-async def bench_drain(workdir: Path, url: str, key: bytes, events: int, naive_events: int,
-                      batch_size: int) -> dict:
+async def bench_drain(workdir: Path, url: str, key: bytes, events: int, naive_events: int, batch_size: int) -> dict:
     outbox = Outbox(workdir / "cabinet.db", "bench-cab")
     fill(outbox, events)
     uploader = Uploader(outbox, url, key, batch_size=batch_size)
@@ -85,25 +92,44 @@ async def bench_drain(workdir: Path, url: str, key: bytes, events: int, naive_ev
     outbox.close()
     naive_box.close()
     rate, naive_rate = events / elapsed, naive_events / naive_s
-    return {"events": events, "batch_size": batch_size, "max_in_flight": uploader.max_in_flight,
-            "seconds": round(elapsed, 2), "events_per_s": round(rate), "naive_events": naive_events,
-            "naive_events_per_s": round(naive_rate, 1), "speedup": round(rate / naive_rate, 1)}
+    return {
+        "events": events,
+        "batch_size": batch_size,
+        "max_in_flight": uploader.max_in_flight,
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(rate),
+        "naive_events": naive_events,
+        "naive_events_per_s": round(naive_rate, 1),
+        "speedup": round(rate / naive_rate, 1),
+    }
 
 
-async def one_cabinet(session: aiohttp.ClientSession, url: str, cabinet_id: str, key: bytes, deadline: float,
-                      interval: float, latencies: list[float], sent: dict[str, set[str]], rng: random.Random) -> int:
+async def one_cabinet(
+    session: aiohttp.ClientSession,
+    url: str,
+    cabinet_id: str,
+    key: bytes,
+    deadline: float,
+    interval: float,
+    latencies: list[float],
+    sent: dict[str, set[str]],
+    rng: random.Random,
+) -> int:
     seq, requests, previous = 0, 0, None
     acked: set[str] = sent.setdefault(cabinet_id, set())
-    await asyncio.sleep(rng.random() * interval)      # they do not all wake in the same millisecond
+    await asyncio.sleep(rng.random() * interval)  # they do not all wake in the same millisecond
     while time.monotonic() < deadline:
         if previous is not None and requests % 10 == 9:
-            batch = previous                       # a replay: the acknowledgement was "lost"
+            batch = previous  # a replay: the acknowledgement was "lost"
         else:
             batch = []
             for _ in range(rng.randint(1, 20)):
                 seq += 1
-                batch.append(Event(new_event_id(), cabinet_id, seq, "heartbeat", utc_now_iso(), time.monotonic(),
-                                   {"n": seq}).to_json())
+                batch.append(
+                    Event(
+                        new_event_id(), cabinet_id, seq, "heartbeat", utc_now_iso(), time.monotonic(), {"n": seq}
+                    ).to_json()
+                )
         body = dumps({"cabinet_id": cabinet_id, "events": batch})
         headers = sign_request(key, cabinet_id, "POST", "/v1/events", body)
         started = time.perf_counter()
@@ -129,8 +155,12 @@ async def bench_ingest(workdir: Path, url: str, keys: dict[str, bytes], seconds:
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
         deadline = time.monotonic() + seconds
         started = time.perf_counter()
-        counts = await asyncio.gather(*(one_cabinet(session, url, cab, key, deadline, interval, latencies, sent, rng)
-                                        for cab, key in keys.items()))
+        counts = await asyncio.gather(
+            *(
+                one_cabinet(session, url, cab, key, deadline, interval, latencies, sent, rng)
+                for cab, key in keys.items()
+            )
+        )
         elapsed = time.perf_counter() - started
     store = SqliteCloudStore(workdir / "cloud.db")
     stored: dict[str, list[int]] = {}
@@ -146,11 +176,20 @@ async def bench_ingest(workdir: Path, url: str, keys: dict[str, bytes], seconds:
     lost = len(expected - ids)
     gaps = sum(seqs != list(range(1, len(seqs) + 1)) for seqs in stored.values())
     ms = [v * 1000 for v in latencies]
-    return {"cabinets": len(keys), "interval_s": interval, "seconds": round(elapsed, 1), "requests": sum(counts),
-            "requests_per_s": round(sum(counts) / elapsed, 1), "events_stored": len(ids),
-            "events_per_s": round(len(ids) / elapsed), "median_ms": round(statistics.median(ms), 1),
-            "p99_ms": round(percentile(ms, 0.99), 1), "lost": lost, "duplicated": duplicates,
-            "cabinets_with_seq_gaps": gaps}
+    return {
+        "cabinets": len(keys),
+        "interval_s": interval,
+        "seconds": round(elapsed, 1),
+        "requests": sum(counts),
+        "requests_per_s": round(sum(counts) / elapsed, 1),
+        "events_stored": len(ids),
+        "events_per_s": round(len(ids) / elapsed),
+        "median_ms": round(statistics.median(ms), 1),
+        "p99_ms": round(percentile(ms, 0.99), 1),
+        "lost": lost,
+        "duplicated": duplicates,
+        "cabinets_with_seq_gaps": gaps,
+    }
 
 
 async def main(args: argparse.Namespace) -> dict:
@@ -176,15 +215,21 @@ def report(result: dict) -> None:
     print("| client | events/s | time for the backlog | goal |")
     print("|---|---|---|---|")
     print(f"| Uploader | {d['events_per_s']:,} | {d['seconds']} s | >= 20,000/s |")
-    print(f"| naive, one request per event ({d['naive_events']} events) | {d['naive_events_per_s']:,} | "
-          f"{d['events'] / d['naive_events_per_s']:.0f} s (extrapolated) | |")
+    print(
+        f"| naive, one request per event ({d['naive_events']} events) | {d['naive_events_per_s']:,} | "
+        f"{d['events'] / d['naive_events_per_s']:.0f} s (extrapolated) | |"
+    )
     print(f"| speed-up | {d['speedup']}x | | >= 50x |")
-    print(f"\nCloud ingest: {i['cabinets']} cabinets at once for {i['seconds']} s, "
-          f"each syncing every {i['interval_s']} s on average\n")
+    print(
+        f"\nCloud ingest: {i['cabinets']} cabinets at once for {i['seconds']} s, "
+        f"each syncing every {i['interval_s']} s on average\n"
+    )
     print("| requests/s | events/s | median | p99 | lost | duplicated | seq gaps |")
     print("|---|---|---|---|---|---|---|")
-    print(f"| {i['requests_per_s']:,} | {i['events_per_s']:,} | {i['median_ms']} ms | {i['p99_ms']} ms | "
-          f"{i['lost']} | {i['duplicated']} | {i['cabinets_with_seq_gaps']} |")
+    print(
+        f"| {i['requests_per_s']:,} | {i['events_per_s']:,} | {i['median_ms']} ms | {i['p99_ms']} ms | "
+        f"{i['lost']} | {i['duplicated']} | {i['cabinets_with_seq_gaps']} |"
+    )
 
 
 if __name__ == "__main__":
@@ -202,6 +247,8 @@ if __name__ == "__main__":
     print(json.dumps(outcome, indent=2))
     if arguments.json:
         arguments.json.write_text(json.dumps(outcome, indent=2) + "\n")
-    ok = (outcome["ingest"]["lost"] == outcome["ingest"]["duplicated"] == 0
-          and outcome["ingest"]["cabinets_with_seq_gaps"] == 0)
+    ok = (
+        outcome["ingest"]["lost"] == outcome["ingest"]["duplicated"] == 0
+        and outcome["ingest"]["cabinets_with_seq_gaps"] == 0
+    )
     sys.exit(0 if ok else 1)

@@ -15,6 +15,7 @@ on the frame loop's thread (kiosk_ui.assets.note_load: images, videos, fonts)
 and Python file opens on that thread (an audit hook on "open") are counted;
 both must be 0. The video decoder's own reads are on its thread, as designed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,17 +64,18 @@ class Finger:
 
     def down(self, pos: tuple[int, int]) -> None:
         self.down_at = pos
-        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pos, button=1, touch=True,
-                                             t=time.monotonic()))
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pos, button=1, touch=True, t=time.monotonic()))
 
     def move(self, pos: tuple[int, int]) -> None:
-        pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=pos, rel=(0, 0), buttons=(1, 0, 0), touch=True,
-                                             t=time.monotonic()))
+        pygame.event.post(
+            pygame.event.Event(
+                pygame.MOUSEMOTION, pos=pos, rel=(0, 0), buttons=(1, 0, 0), touch=True, t=time.monotonic()
+            )
+        )
 
     def up(self, pos: tuple[int, int]) -> None:
         self.down_at = None
-        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=pos, button=1, touch=True,
-                                             t=time.monotonic()))
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=pos, button=1, touch=True, t=time.monotonic()))
 
 
 def swiping(rect: tuple[int, int, int, int], drag_frames: int, coast_frames: int) -> Callable[[int], None]:
@@ -94,6 +96,7 @@ def swiping(rect: tuple[int, int, int, int], drag_frames: int, coast_frames: int
             finger.move((round(a + (b - a) * f), cy + round(6 * math.sin(f * math.pi))))
         elif phase == drag_frames:
             finger.up((b, cy))
+
     return act
 
 
@@ -117,16 +120,21 @@ def measure(ui: KioskUi, frames: int, act: Callable[[int], None] | None) -> dict
             time.sleep(max(0.0, next_tick - time.monotonic()))
     finally:
         _opens["counting"] = False
-    return {"frames": len(times), "loop_steps": i,
-            "median_ms": round(statistics.median(times), 3), "p99_ms": round(percentile(times, 0.99), 3),
-            "max_ms": round(max(times), 3), "asset_loads": assets.loads_on_thread() - loads_before,
-            "file_opens": _opens["count"]}
+    return {
+        "frames": len(times),
+        "loop_steps": i,
+        "median_ms": round(statistics.median(times), 3),
+        "p99_ms": round(percentile(times, 0.99), 3),
+        "max_ms": round(max(times), 3),
+        "asset_loads": assets.loads_on_thread() - loads_before,
+        "file_opens": _opens["count"],
+    }
 
 
 def scene(ui: KioskUi, name: str) -> Callable[[int], None] | None:
     en = sample_views("en")
     if name == "attract_video":
-        long_ad = ADS[0].__class__(ADS[0].id, "video", ADS[0].path, 3600.0)     # keeps playing (looping)
+        long_ad = ADS[0].__class__(ADS[0].id, "video", ADS[0].path, 3600.0)  # keeps playing (looping)
         ui.set_state(ViewState("attract", products=PRODUCTS, ads=(long_ad,), cabinet_id="CAB-0042"))
         ui.settle()
         return None
@@ -155,7 +163,7 @@ def run(sizes: list[tuple[int, int]], frames: int) -> list[dict]:
         try:
             for name in SCENES:
                 act = scene(ui, name)
-                measure(ui, 60, act)            # warm-up: caches, first decoded frames
+                measure(ui, 60, act)  # warm-up: caches, first decoded frames
                 result = measure(ui, frames, act)
                 rows.append({"size": f"{size[0]}x{size[1]}", "scene": name, **result})
                 print(f"  {rows[-1]}", file=sys.stderr, flush=True)
@@ -181,12 +189,23 @@ def main(argv: list[str] | None = None) -> int:
     print("| size | scene | frames | median ms | p99 ms | max ms | asset loads | file opens |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['size']} | {r['scene']} | {r['frames']} | {r['median_ms']} | {r['p99_ms']} | {r['max_ms']} "
-              f"| {r['asset_loads']} | {r['file_opens']} |")
-    ok = all(r["median_ms"] < GOAL_MEDIAN_MS and r["p99_ms"] < GOAL_P99_MS and r["asset_loads"] == 0
-             and r["file_opens"] == 0 and r["frames"] == args.frames for r in rows)
-    result = {"goal": {"median_ms": GOAL_MEDIAN_MS, "p99_ms": GOAL_P99_MS, "asset_loads": 0, "file_opens": 0},
-              "met": ok, "results": rows}
+        print(
+            f"| {r['size']} | {r['scene']} | {r['frames']} | {r['median_ms']} | {r['p99_ms']} | {r['max_ms']} "
+            f"| {r['asset_loads']} | {r['file_opens']} |"
+        )
+    ok = all(
+        r["median_ms"] < GOAL_MEDIAN_MS
+        and r["p99_ms"] < GOAL_P99_MS
+        and r["asset_loads"] == 0
+        and r["file_opens"] == 0
+        and r["frames"] == args.frames
+        for r in rows
+    )
+    result = {
+        "goal": {"median_ms": GOAL_MEDIAN_MS, "p99_ms": GOAL_P99_MS, "asset_loads": 0, "file_opens": 0},
+        "met": ok,
+        "results": rows,
+    }
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

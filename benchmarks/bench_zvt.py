@@ -6,6 +6,7 @@ The emulator approves at once (auto_approve=0, no answer delay), so the
 numbers are the cost of the protocol stack itself: framing, ACKs, the
 PTY and the event loop. At 9600 baud a real line adds about 1 ms per byte.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,11 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def summary(values_s: list[float]) -> dict[str, float]:
     ms = [v * 1000 for v in values_s]
-    return {"median_ms": round(statistics.median(ms), 3), "p99_ms": round(percentile(ms, 0.99), 3),
-            "max_ms": round(max(ms), 3)}
+    return {
+        "median_ms": round(statistics.median(ms), 3),
+        "p99_ms": round(percentile(ms, 0.99), 3),
+        "max_ms": round(max(ms), 3),
+    }
 
 
 async def bench_sales(sales: int) -> dict:
@@ -63,18 +67,30 @@ async def bench_sales(sales: int) -> dict:
     finally:
         await terminal.close()
         await emulator.stop()
-    return {"sales": sales, "sales_per_s": round(sales / elapsed, 1),
-            "sale_round_trip": summary(round_trips),
-            "approval_to_completion": summary(approval_to_completion)}
+    return {
+        "sales": sales,
+        "sales_per_s": round(sales / elapsed, 1),
+        "sale_round_trip": summary(round_trips),
+        "approval_to_completion": summary(approval_to_completion),
+    }
 
 
 def _seed_frames() -> list[bytes]:
     """Real frames to mutate: what the line normally carries."""
-    status = bytes.fromhex("27 00 04 000000001999 0b 000042 87 0007 8b f0 f8") + b"girocard" \
+    status = (
+        bytes.fromhex("27 00 04 000000001999 0b 000042 87 0007 8b f0 f8")
+        + b"girocard"
         + bytes.fromhex("06 0a 1f16 05 ff00001441 24 01 00")
-    apdus = [zvt.registration("123456", 0xBA, 978), zvt.authorization(11000, 978), zvt.acknowledge(),
-             zvt.status_enquiry("123456"), zvt.Apdu(*zvt.STATUS_INFORMATION, status),
-             zvt.Apdu(*zvt.ABORT, b"\x6c"), zvt.Apdu(*zvt.INTERMEDIATE_STATUS, b"\x0a\x00")]
+    )
+    apdus = [
+        zvt.registration("123456", 0xBA, 978),
+        zvt.authorization(11000, 978),
+        zvt.acknowledge(),
+        zvt.status_enquiry("123456"),
+        zvt.Apdu(*zvt.STATUS_INFORMATION, status),
+        zvt.Apdu(*zvt.ABORT, b"\x6c"),
+        zvt.Apdu(*zvt.INTERMEDIATE_STATUS, b"\x0a\x00"),
+    ]
     return [encode_frame(a.encode()) for a in apdus]
 
 
@@ -98,7 +114,7 @@ def fuzz(seconds: float, seed: int = 1) -> dict:
     """Feed mutated and random bytes to every parser; only ProtocolError may come out."""
     rng = random.Random(seed)
     seeds = _seed_frames()
-    stream_decoder = FrameDecoder(max_apdu=4096)     # one long-lived decoder: its buffer must stay bounded
+    stream_decoder = FrameDecoder(max_apdu=4096)  # one long-lived decoder: its buffer must stay bounded
     tried = frames = errors = peak_buffer = 0
     tracemalloc.start()
     deadline = time.perf_counter() + seconds
@@ -120,8 +136,14 @@ def fuzz(seconds: float, seed: int = 1) -> dict:
             pass
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return {"seconds": seconds, "inputs_tried": tried, "stream_frames_decoded": frames, "protocol_errors": errors,
-            "decoder_peak_buffer_bytes": peak_buffer, "peak_traced_memory_kib": round(peak / 1024, 1)}
+    return {
+        "seconds": seconds,
+        "inputs_tried": tried,
+        "stream_frames_decoded": frames,
+        "protocol_errors": errors,
+        "decoder_peak_buffer_bytes": peak_buffer,
+        "peak_traced_memory_kib": round(peak / 1024, 1),
+    }
 
 
 def print_table(report: dict) -> None:
@@ -133,10 +155,12 @@ def print_table(report: dict) -> None:
             print(f"{key:<26}{row['median_ms']:>12.3f}{row['p99_ms']:>12.3f}{row['max_ms']:>12.3f}")
     if "fuzz" in report:
         f = report["fuzz"]
-        print(f"fuzz {f['seconds']:g} s: {f['inputs_tried']} inputs, {f['protocol_errors']} ProtocolErrors, "
-              f"{f['stream_frames_decoded']} frames decoded, "
-              f"decoder buffer peak {f['decoder_peak_buffer_bytes']} B, "
-              f"traced memory peak {f['peak_traced_memory_kib']} KiB")
+        print(
+            f"fuzz {f['seconds']:g} s: {f['inputs_tried']} inputs, {f['protocol_errors']} ProtocolErrors, "
+            f"{f['stream_frames_decoded']} frames decoded, "
+            f"decoder buffer peak {f['decoder_peak_buffer_bytes']} B, "
+            f"traced memory peak {f['peak_traced_memory_kib']} KiB"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ atheris installs on x86_64 but has no wheels for the Pi's ARM, and libFuzzer
 owns the process, so a seeded loop keeps this runnable on the bench and
 reproducible from its seed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,22 +49,57 @@ from hal.scanner.lines import ScannerStreamDecoder, decode_line
 MAX_INPUT = 4096
 
 PN532_SEEDS = [
-    ACK_FRAME, NACK_FRAME, ERROR_FRAME, commands.WAKE_UP,
+    ACK_FRAME,
+    NACK_FRAME,
+    ERROR_FRAME,
+    commands.WAKE_UP,
     encode_frame(0xD4, commands.get_firmware_version()),
     encode_frame(0xD5, bytes.fromhex("0332010607")),
     encode_frame(0xD5, b"\x4b\x01" + TargetA(bytes.fromhex("B0864D25")).to_bytes()),
     encode_frame(0xD5, b"\x4b\x01" + TargetA(bytes(range(7)), b"\x00\x44", 0x00).to_bytes()),
     encode_frame(0xD5, b"\x4b\x01" + TargetA(bytes(4), sel_res=0x20, ats=bytes.fromhex("0578807002")).to_bytes()),
-    encode_frame(0xD5, b"\x41" + bytes(259)),             # extended frame
+    encode_frame(0xD5, b"\x41" + bytes(259)),  # extended frame
 ]
-RESPONSE_SEEDS = [b"\x4b\x00", b"\x4b\x01" + TargetA(bytes(10), b"\x00\x84", 0).to_bytes(),
-                  bytes.fromhex("0332010607"), b"\x15", b"\x33"]
-SCANNER_SEEDS = [b"PICKUP-4711\r", b"https://shop.example/p/e-bike-7\r\n", "Füße\n".encode(),
-                 b"01095\x1d10ABC\r", encode_reply(b"\x00"), encode_reply(bytes(8)), b"\r\n\r\n"]
-COMMAND_SEEDS = [gm65.TRIGGER.encode(), gm65.save_command().encode(), gm65.read_command(0, 4).encode(),
-                 gm65.write_command(0x2A, bytes(16)).encode()]
-TOKENS = [b"\x00\xff", b"\x00\x00\xff", b"\xff\xff", b"\xd4", b"\xd5", b"\x7f", b"\x4b", b"\x02\x00\x00",
-          b"\x7e\x00", b"\xab\xcd", b"\r", b"\n", b"\r\n", b"\x55\x55", "ü".encode(), b"\xf0\x9f"]
+RESPONSE_SEEDS = [
+    b"\x4b\x00",
+    b"\x4b\x01" + TargetA(bytes(10), b"\x00\x84", 0).to_bytes(),
+    bytes.fromhex("0332010607"),
+    b"\x15",
+    b"\x33",
+]
+SCANNER_SEEDS = [
+    b"PICKUP-4711\r",
+    b"https://shop.example/p/e-bike-7\r\n",
+    "Füße\n".encode(),
+    b"01095\x1d10ABC\r",
+    encode_reply(b"\x00"),
+    encode_reply(bytes(8)),
+    b"\r\n\r\n",
+]
+COMMAND_SEEDS = [
+    gm65.TRIGGER.encode(),
+    gm65.save_command().encode(),
+    gm65.read_command(0, 4).encode(),
+    gm65.write_command(0x2A, bytes(16)).encode(),
+]
+TOKENS = [
+    b"\x00\xff",
+    b"\x00\x00\xff",
+    b"\xff\xff",
+    b"\xd4",
+    b"\xd5",
+    b"\x7f",
+    b"\x4b",
+    b"\x02\x00\x00",
+    b"\x7e\x00",
+    b"\xab\xcd",
+    b"\r",
+    b"\n",
+    b"\r\n",
+    b"\x55\x55",
+    "ü".encode(),
+    b"\xf0\x9f",
+]
 INTERESTING = [0x00, 0x01, 0x02, 0x0A, 0x0D, 0x20, 0x7E, 0x7F, 0x80, 0xAB, 0xCD, 0xD4, 0xD5, 0xFE, 0xFF]
 
 
@@ -85,9 +121,9 @@ def mutate(rng: random.Random, seeds: list[bytes]) -> bytes:
         elif op == 2:
             data[pos:pos] = rng.choice(TOKENS)
         elif op == 3:
-            del data[pos:pos + rng.randint(1, 8)]
+            del data[pos : pos + rng.randint(1, 8)]
         elif op == 4:
-            data[pos:pos] = data[pos:pos + rng.randint(1, 64)] * rng.randint(1, 8)
+            data[pos:pos] = data[pos : pos + rng.randint(1, 64)] * rng.randint(1, 8)
         elif op == 5:
             data[pos:pos] = rng.choice(seeds)
         else:
@@ -112,22 +148,28 @@ def drain(next_item: Callable[[], object], budget: int) -> tuple[int, int]:
 class Target:
     name: str
     seeds: list[bytes]
-    run: Callable[[bytes, random.Random], tuple[int, int]]   # one input -> (items, errors)
+    run: Callable[[bytes, random.Random], tuple[int, int]]  # one input -> (items, errors)
     buffered: Callable[[], int] = lambda: 0
 
 
-def stream_target(name: str, seeds: list[bytes], decoder: FrameDecoder | ScannerStreamDecoder | CommandDecoder,
-                  next_item: Callable[[], object], buffered: Callable[[], int]) -> Target:
+def stream_target(
+    name: str,
+    seeds: list[bytes],
+    decoder: FrameDecoder | ScannerStreamDecoder | CommandDecoder,
+    next_item: Callable[[], object],
+    buffered: Callable[[], int],
+) -> Target:
     def run(data: bytes, rng: random.Random) -> tuple[int, int]:
         items = errors = 0
         pos = 0
         while pos < len(data):
             size = rng.randint(1, 256)
-            decoder.feed(data[pos:pos + size])
+            decoder.feed(data[pos : pos + size])
             pos += size
             found, failed = drain(next_item, 2 * (len(data) + MAX_INPUT) + 4)
             items, errors = items + found, errors + failed
         return items, errors
+
     return Target(name, seeds, run, buffered)
 
 
@@ -138,6 +180,7 @@ def single_target(name: str, seeds: list[bytes], parse: Callable[[bytes], object
             return 1, 0
         except ProtocolError:
             return 0, 1
+
     return Target(name, seeds, run)
 
 
@@ -155,11 +198,17 @@ def targets() -> list[Target]:
     return [
         stream_target("pn532 FrameDecoder", PN532_SEEDS, pn532, pn532.next_frame, lambda: pn532.buffered),
         single_target("pn532 response parsers", RESPONSE_SEEDS, parse_any_response),
-        stream_target("scanner ScannerStreamDecoder", SCANNER_SEEDS, scanner, scanner.next_item,
-                      lambda: scanner.buffered),
+        stream_target(
+            "scanner ScannerStreamDecoder", SCANNER_SEEDS, scanner, scanner.next_item, lambda: scanner.buffered
+        ),
         single_target("scanner decode_line", [s.rstrip(b"\r\n") for s in SCANNER_SEEDS], decode_line),
-        stream_target("gm65 CommandDecoder", COMMAND_SEEDS, gm65_commands, gm65_commands.next_command,
-                      lambda: gm65_commands.buffered),
+        stream_target(
+            "gm65 CommandDecoder",
+            COMMAND_SEEDS,
+            gm65_commands,
+            gm65_commands.next_command,
+            lambda: gm65_commands.buffered,
+        ),
     ]
 
 
@@ -206,11 +255,16 @@ def fuzz(target: Target, seconds: float, rng: random.Random) -> Result:
 
 
 def table(results: list[Result]) -> str:
-    header = (f"{'parser':<30} {'inputs':>9} {'MiB in':>7} {'items':>9} {'errors':>9} {'crashes':>7} "
-              f"{'hangs':>5} {'slowest ms':>10} {'max buf':>7} {'peak KiB':>8} {'end KiB':>7}")
-    rows = [f"{r.parser:<30} {r.inputs:>9} {r.input_bytes / 2**20:>7.1f} {r.items:>9} {r.errors:>9} "
-            f"{len(r.crashes):>7} {r.hangs:>5} {r.slowest_ms:>10.2f} {r.max_buffered:>7} {r.peak_kib:>8.1f} "
-            f"{r.end_kib:>7.1f}" for r in results]
+    header = (
+        f"{'parser':<30} {'inputs':>9} {'MiB in':>7} {'items':>9} {'errors':>9} {'crashes':>7} "
+        f"{'hangs':>5} {'slowest ms':>10} {'max buf':>7} {'peak KiB':>8} {'end KiB':>7}"
+    )
+    rows = [
+        f"{r.parser:<30} {r.inputs:>9} {r.input_bytes / 2**20:>7.1f} {r.items:>9} {r.errors:>9} "
+        f"{len(r.crashes):>7} {r.hangs:>5} {r.slowest_ms:>10.2f} {r.max_buffered:>7} {r.peak_kib:>8.1f} "
+        f"{r.end_kib:>7.1f}"
+        for r in results
+    ]
     return "\n".join([header, "-" * len(header), *rows])
 
 
@@ -229,8 +283,12 @@ def main() -> int:
     for r in results:
         for crash in r.crashes:
             print(f"CRASH {r.parser}: {crash}")
-    report = {"seconds": args.seconds, "seed": args.seed, "machine": platform.machine(),
-              "results": [asdict(r) for r in results]}
+    report = {
+        "seconds": args.seconds,
+        "seed": args.seed,
+        "machine": platform.machine(),
+        "results": [asdict(r) for r in results],
+    }
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
         print(f"wrote {args.json}")

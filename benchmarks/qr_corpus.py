@@ -7,14 +7,15 @@ positives. The same seed gives the same frames, byte for byte.
 
     python benchmarks/qr_corpus.py --out /tmp/corpus   # write the frames as PNG to look at
 """
+
 from __future__ import annotations
 
 import argparse
 import math
 import string
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np
@@ -29,8 +30,8 @@ CATEGORIES = ("clean", "rotated", "blur", "noise", "low_contrast", "small", "per
 class Sample:
     category: str
     index: int
-    frame: np.ndarray          # (480, 640, 3) uint8 RGB
-    text: str | None           # what the code says; None for a frame with no code
+    frame: np.ndarray  # (480, 640, 3) uint8 RGB
+    text: str | None  # what the code says; None for a frame with no code
 
 
 def _payload(r: np.random.Generator) -> str:
@@ -60,13 +61,21 @@ def _clutter(r: np.random.Generator) -> np.ndarray:
         elif shape == 2:
             cv2.line(scene, (x, y), (int(r.integers(0, w)), int(r.integers(0, h))), colour, int(r.integers(1, 6)))
         else:
-            cv2.putText(scene, "".join(r.choice(list(string.ascii_letters), 8)), (x, y),
-                        cv2.FONT_HERSHEY_SIMPLEX, float(r.uniform(0.5, 1.5)), colour, 2, cv2.LINE_AA)
+            cv2.putText(
+                scene,
+                "".join(r.choice(list(string.ascii_letters), 8)),
+                (x, y),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                float(r.uniform(0.5, 1.5)),
+                colour,
+                2,
+                cv2.LINE_AA,
+            )
     if r.random() < 0.4:
         cell, n = int(r.integers(6, 16)), int(r.integers(4, 9))
         board = (np.indices((n * cell, n * cell)) // cell).sum(axis=0) % 2 * 255
         x, y = int(r.integers(0, w - n * cell)), int(r.integers(0, h - n * cell))
-        scene[y:y + n * cell, x:x + n * cell] = board[..., None].astype(np.uint8)
+        scene[y : y + n * cell, x : x + n * cell] = board[..., None].astype(np.uint8)
     return scene
 
 
@@ -79,8 +88,11 @@ def _with_code(r: np.random.Generator, category: str, scene: np.ndarray, text: s
     margin = side * 0.75
     center = (r.uniform(margin, w - margin), r.uniform(margin, h - margin))
     angle = r.uniform(20, 340) if category == "rotated" else r.uniform(-6, 6)
-    tilt = (r.uniform(0.18, 0.3) * r.choice([-1, 1]), r.uniform(0.1, 0.25) * r.choice([-1, 1])) \
-        if category == "perspective" else (r.uniform(-0.03, 0.03), r.uniform(-0.03, 0.03))
+    tilt = (
+        (r.uniform(0.18, 0.3) * r.choice([-1, 1]), r.uniform(0.1, 0.25) * r.choice([-1, 1]))
+        if category == "perspective"
+        else (r.uniform(-0.03, 0.03), r.uniform(-0.03, 0.03))
+    )
     dark, light = (int(r.integers(90, 115)), int(r.integers(140, 165))) if category == "low_contrast" else (20, 235)
     frame = paint_code(scene, modules, code_quad(center, side, angle, tilt), dark, light)
     if category == "blur":

@@ -5,6 +5,7 @@ out; this middleware (outside the one that turns refusals into JSON errors, so r
 signed too) signs whatever the handler answered. Answers to requests that never authenticated
 (unknown cabinet, bad signature, enrollment, the shopper's pay page) carry no signature.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -30,8 +31,9 @@ def answer_signer(now: Callable[[], float]) -> Callable[[web.Request, Handler], 
         body = response.body if isinstance(response, web.Response) and response.body is not None else b""
         if not isinstance(response, web.Response) or not isinstance(body, bytes):
             raise TypeError(f"{request.method} {request.path}: a device answer must be a body in memory to be signed")
-        response.headers.update(sign_answer(key, response.status, request.headers[HDR_NONCE], response.headers,
-                                            body, now=now()))
+        response.headers.update(
+            sign_answer(key, response.status, request.headers[HDR_NONCE], response.headers, body, now=now())
+        )
         return response
 
     return sign_answers

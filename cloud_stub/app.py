@@ -1,5 +1,6 @@
 """The cloud's HTTP application (aiohttp): the device API for cabinets, the retailer API,
 and a health check."""
+
 from __future__ import annotations
 
 import time
@@ -10,15 +11,20 @@ from aiohttp import web
 from cloud_stub.answer_signing import answer_signer
 from cloud_stub.core import MAX_BODY_BYTES, Core, refusals
 from cloud_stub.device_api import DeviceApi
-from cloud_stub.limits import ServeLimits
+from cloud_stub.limits import DEFAULT_LIMITS, ServeLimits
 from cloud_stub.retailer_api import RetailerApi
 from cloud_stub.store import CloudStore
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
 
-def create_app(store: CloudStore, *, now: Callable[[], float] = time.time,
-               simulate_payments: bool = False, limits: ServeLimits = ServeLimits()) -> web.Application:
+def create_app(
+    store: CloudStore,
+    *,
+    now: Callable[[], float] = time.time,
+    simulate_payments: bool = False,
+    limits: ServeLimits = DEFAULT_LIMITS,
+) -> web.Application:
     """The cloud application on ``store``; ``now`` is the clock for signature windows and receipt times.
     ``simulate_payments`` adds the payment-provider simulator route (tests, `kiosk run --sim`);
     ``limits`` bounds how long a body may take to arrive.
@@ -32,7 +38,8 @@ def create_app(store: CloudStore, *, now: Callable[[], float] = time.time,
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "events": await core.db(store.count_events)})
 
-    app.add_routes([web.get("/healthz", healthz), *DeviceApi(core, simulate_payments).routes(),
-                    *RetailerApi(core).routes()])
+    app.add_routes(
+        [web.get("/healthz", healthz), *DeviceApi(core, simulate_payments).routes(), *RetailerApi(core).routes()]
+    )
     app.on_cleanup.append(core.close)
     return app

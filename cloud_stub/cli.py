@@ -1,4 +1,5 @@
 """``kiosk-cloud``: run the cloud stub, register retailers and cabinets, export what cabinets sent."""
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", parents=[db], help="run the HTTP API until SIGTERM/SIGINT")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8080, help="TCP port; 0 picks a free one (default: 8080)")
-    serve.add_argument("--simulate-payments", action="store_true",
-                       help="enable POST /sim/payments/{id}/pay, the payment provider's simulator (never in production)")
+    serve.add_argument(
+        "--simulate-payments",
+        action="store_true",
+        help="enable POST /sim/payments/{id}/pay, the payment provider's simulator (never in production)",
+    )
 
     retailer = commands.add_parser("retailer", help="manage retailers")
     retailer_commands = retailer.add_subparsers(dest="retailer_command", required=True, metavar="ACTION")
@@ -58,8 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("cabinet_id", metavar="ID")
     add.add_argument("--retailer", help="retailer the cabinet belongs to")
 
-    enroll = commands.add_parser("enroll-token", parents=[db],
-                                 help="print a one-time token with which `kiosk provision` registers a cabinet")
+    enroll = commands.add_parser(
+        "enroll-token", parents=[db], help="print a one-time token with which `kiosk provision` registers a cabinet"
+    )
     enroll.add_argument("--retailer", required=True, help="retailer the new cabinet will belong to")
     enroll.add_argument("--ttl-s", type=int, default=24 * 3600, help="seconds the token stays valid (default: a day)")
 
@@ -70,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-    except SystemExit as exit_:         # --help, or a usage error already printed as one line
+    except SystemExit as exit_:  # --help, or a usage error already printed as one line
         return int(exit_.code or 0)
     try:
         if args.command == "serve":
@@ -85,14 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     except (CloudStoreError, ValueError, OSError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
-    except sqlite3.Error as exc:        # e.g. a read-only or locked database file
+    except sqlite3.Error as exc:  # e.g. a read-only or locked database file
         print(f"{PROG}: database {args.db}: {exc}", file=sys.stderr)
         return 1
 
 
 async def _serve(db: Path, host: str, port: int, simulate_payments: bool) -> int:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     store = SqliteCloudStore(db)
     try:
         try:

@@ -1,6 +1,7 @@
 """What the cloud's request handlers share: the store on its worker thread, the clock,
 ``Refused`` and the middleware that turns it into a JSON error, strict JSON parsing.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,8 +18,8 @@ from aiohttp import web
 from cloud_stub.limits import ServeLimits
 from cloud_stub.store import CloudStore, Conflict, NotFound
 
-MAX_BODY_BYTES = 8 * 1024 * 1024        # a batch of events; the largest body any route takes
-SMALL_BODY_BYTES = 1024 * 1024          # every other JSON body (a configuration, a command, a payment)
+MAX_BODY_BYTES = 8 * 1024 * 1024  # a batch of events; the largest body any route takes
+SMALL_BODY_BYTES = 1024 * 1024  # every other JSON body (a configuration, a command, a payment)
 # Who made the request, once authenticated ("cabinet cab-1", "retailer shop-a"): for the refusal log.
 CALLER = web.RequestKey("caller", str)
 
@@ -74,14 +75,16 @@ class Core:
 
 
 @web.middleware
-async def refusals(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-                   ) -> web.StreamResponse:
+async def refusals(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     try:
         return await handler(request)
     except Refused as refusal:
         who = request.get(CALLER) or request.headers.get("X-Cabinet-Id") or "-"
-        log.warning("refused %s %s by %s status=%d: %s", request.method, request.path, who, refusal.status,
-                    refusal.message)
+        log.warning(
+            "refused %s %s by %s status=%d: %s", request.method, request.path, who, refusal.status, refusal.message
+        )
         return web.json_response({"error": refusal.message}, status=refusal.status)
     except NotFound as exc:
         return web.json_response({"error": str(exc)}, status=404)
@@ -95,12 +98,13 @@ def read_json(body: bytes) -> Any:
         return json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
         raise Refused(400, "body: JSON nested too deeply") from None
-    except ValueError as exc:       # includes bad UTF-8 and NaN/Infinity
+    except ValueError as exc:  # includes bad UTF-8 and NaN/Infinity
         raise Refused(400, f"body: not valid JSON ({exc})") from None
 
 
-def object_fields(data: Any, required: dict[str, type], optional: dict[str, type] | None = None,
-                  where: str = "body") -> dict[str, Any]:
+def object_fields(
+    data: Any, required: dict[str, type], optional: dict[str, type] | None = None, where: str = "body"
+) -> dict[str, Any]:
     """Check a JSON object's keys and types; Refused(400) naming the first bad field."""
     optional = optional or {}
     if not isinstance(data, dict):
@@ -118,7 +122,7 @@ def object_fields(data: Any, required: dict[str, type], optional: dict[str, type
             raise Refused(400, f"{name}: expected {_TYPE_NAMES[expected]}, got {json_type(value)}")
         if isinstance(value, str) and not value.isascii():
             try:
-                value.encode("utf-8")       # what SQLite stores: a lone surrogate from a \ud800 escape is not
+                value.encode("utf-8")  # what SQLite stores: a lone surrogate from a \ud800 escape is not
             except UnicodeEncodeError:
                 raise Refused(400, f"{name}: not valid Unicode (a lone surrogate)") from None
     return data

@@ -7,6 +7,7 @@ An unknown cabinet and a bad signature get the same 401 by the same path. A cabi
 as itself (403 for another cabinet's batch, command or payment). The payment-provider simulator
 route exists only when asked for.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,7 +34,7 @@ from cloud_stub.core import (
     read_json,
 )
 from cloud_stub.jpeg_header import JpegHeaderError, check_frame, read_jpeg_header
-from cloud_stub.store import TICKET_STATUSES, CabinetExistsError, InvalidToken, NotFound, StoreResult
+from cloud_stub.store import TICKET_STATUSES, CabinetExistsError, InvalidToken, NotFound
 from sync_client.schema import (
     HDR_CABINET,
     HDR_CONTENT_SHA256,
@@ -60,13 +61,15 @@ NONCE_KEEP_S = 2 * SIGNATURE_WINDOW_S
 MAX_NONCE_CHARS = 128
 PAYMENT_TTL_S = 300
 CURRENCY_RE = re.compile(r"[A-Z]{3}")
-MAX_SNAPSHOT_BYTES = 200 * 1024          # a thumbnail; the cabinet keeps the full picture
+MAX_SNAPSHOT_BYTES = 200 * 1024  # a thumbnail; the cabinet keeps the full picture
 MAX_TICKET_ID_CHARS = 64
 # An unknown cabinet's request is checked against this key, so that it takes the same path and time as
 # a known cabinet's bad signature and gets the same answer: nobody learns which cabinet ids exist.
 _UNKNOWN_CABINET_KEY = secrets.token_bytes(32)
-BAD_SIGNATURE = (f"{HDR_SIGNATURE}: not valid (an unknown cabinet, a wrong key, or the path, timestamp, nonce or "
-                 "body hash differ from what was signed)")
+BAD_SIGNATURE = (
+    f"{HDR_SIGNATURE}: not valid (an unknown cabinet, a wrong key, or the path, timestamp, nonce or "
+    "body hash differ from what was signed)"
+)
 
 log = logging.getLogger("cloud_stub")
 
@@ -101,15 +104,17 @@ class DeviceApi:
     async def enroll(self, request: web.Request) -> web.Response:
         """A new cabinet registers the key it made itself, with a one-time token from its retailer
         (the only device request not signed: the cabinet has no registered key yet)."""
-        data = object_fields(read_json(await self.core.read_body(request)), {"cabinet_id": str, "key": str,
-                                                                              "token": str})
+        data = object_fields(
+            read_json(await self.core.read_body(request)), {"cabinet_id": str, "key": str, "token": str}
+        )
         try:
             key = bytes.fromhex(data["key"])
         except ValueError:
             raise Refused(400, "key: expected hex") from None
         try:
-            retailer = await self.core.db(self.store.enroll, data["token"], data["cabinet_id"], key,
-                                          now=self.core.now())
+            retailer = await self.core.db(
+                self.store.enroll, data["token"], data["cabinet_id"], key, now=self.core.now()
+            )
         except InvalidToken as exc:
             raise Refused(401, f"token: {exc}") from None
         except CabinetExistsError as exc:
@@ -120,8 +125,9 @@ class DeviceApi:
         return web.json_response({"cabinet_id": data["cabinet_id"], "retailer": retailer}, status=201)
 
     # --- authentication -------------------------------------------------------------------
-    async def authenticate(self, request: web.Request, max_bytes: int = SMALL_BODY_BYTES,
-                           hint: str = "") -> tuple[str, float, bytes]:
+    async def authenticate(
+        self, request: web.Request, max_bytes: int = SMALL_BODY_BYTES, hint: str = ""
+    ) -> tuple[str, float, bytes]:
         """Check the signed headers and claim the nonce, then read the body (at most ``max_bytes``; ``hint``
         ends the 413) and check it against its signed hash. Returns the cabinet, the server time and the body."""
         headers = request.headers
@@ -134,13 +140,16 @@ class DeviceApi:
             raise Refused(401, f"{HDR_TIMESTAMP}: not an integer number of seconds") from None
         now = self.core.now()
         if abs(now - timestamp) > SIGNATURE_WINDOW_S:
-            raise Refused(401, f"{HDR_TIMESTAMP}: {abs(now - timestamp):.0f} s from server time, outside the "
-                               f"{SIGNATURE_WINDOW_S} s signature window (check the cabinet's clock)")
+            raise Refused(
+                401,
+                f"{HDR_TIMESTAMP}: {abs(now - timestamp):.0f} s from server time, outside the "
+                f"{SIGNATURE_WINDOW_S} s signature window (check the cabinet's clock)",
+            )
         if len(headers[HDR_NONCE]) > MAX_NONCE_CHARS:
             raise Refused(401, f"{HDR_NONCE}: longer than {MAX_NONCE_CHARS} characters")
         cabinet_id = headers[HDR_CABINET]
         request[SIGNING_KEY] = await self.core.db(self._admit, cabinet_id, headers, request.method, request.path, now)
-        request[CALLER] = f"cabinet {cabinet_id}"      # from here on every answer, refusals too, is signed
+        request[CALLER] = f"cabinet {cabinet_id}"  # from here on every answer, refusals too, is signed
         body = await self.core.read_body(request, max_bytes, hint)
         if not body_matches(headers, body):
             raise Refused(401, f"{HDR_CONTENT_SHA256}: does not match the body that arrived")
@@ -169,8 +178,14 @@ class DeviceApi:
             if event.id in result.conflicts:
                 rejected.append({"id": event.id, "index": index, "reason": "id: already stored for another cabinet"})
         rejected.sort(key=lambda entry: entry["index"])
-        log.info("ingest cabinet=%s events=%d stored=%d acked=%d rejected=%d",
-                 signer, len(raw_events), result.stored, len(result.acked), len(rejected))
+        log.info(
+            "ingest cabinet=%s events=%d stored=%d acked=%d rejected=%d",
+            signer,
+            len(raw_events),
+            result.stored,
+            len(result.acked),
+            len(rejected),
+        )
         return web.json_response({"acked": result.acked, "rejected": rejected})
 
     # --- snapshots --------------------------------------------------------------------------
@@ -183,12 +198,13 @@ class DeviceApi:
         except SnapshotNameError as exc:
             raise Refused(400, str(exc)) from None
         check_jpeg_header(body)
-        async with self._decoding:      # one decode at a time: its memory is bounded by the checked frame
-            await asyncio.to_thread(decode_jpeg, body)      # a few ms, off the event loop
+        async with self._decoding:  # one decode at a time: its memory is bounded by the checked frame
+            await asyncio.to_thread(decode_jpeg, body)  # a few ms, off the event loop
         created = await self.core.db(self.store.put_snapshot, cabinet_id, name, taken_at, body, now=now)
         log.info("snapshot cabinet=%s name=%s bytes=%d stored=%s", cabinet_id, name, len(body), created)
-        return web.json_response({"name": name, "taken_at": taken_at, "bytes": len(body), "stored": created},
-                                 status=201 if created else 200)
+        return web.json_response(
+            {"name": name, "taken_at": taken_at, "bytes": len(body), "stored": created}, status=201 if created else 200
+        )
 
     # --- configuration and pickup orders -------------------------------------------------------
     async def get_config(self, request: web.Request) -> web.Response:
@@ -236,8 +252,15 @@ class DeviceApi:
             raise Refused(400, f"currency: expected an ISO 4217 code like EUR, got {data['currency'][:10]!r}")
         if not 0 < len(data["sale_id"]) <= 64:
             raise Refused(400, "sale_id: expected 1 to 64 characters")
-        payment, created = await self.core.db(self.store.create_payment, cabinet_id, data["sale_id"],
-                                              data["amount_cents"], data["currency"], now + PAYMENT_TTL_S, now=now)
+        payment, created = await self.core.db(
+            self.store.create_payment,
+            cabinet_id,
+            data["sale_id"],
+            data["amount_cents"],
+            data["currency"],
+            now + PAYMENT_TTL_S,
+            now=now,
+        )
         return web.json_response(self._payment_json(request, payment), status=201 if created else 200)
 
     async def _own_payment(self, request: web.Request) -> tuple[str, float, dict[str, Any]]:
@@ -281,24 +304,37 @@ class DeviceApi:
         if payment is None:
             raise NotFound(f"no payment {request.match_info['payment_id']!r}")
         amount = f"{payment['amount_cents'] / 100:.2f} {html.escape(payment['currency'])}"
-        button = (f'<form method="post" action="/sim/payments/{payment["id"]}/pay"><button>Pay {amount}</button></form>'
-                  if self.simulate_payments and payment["status"] == "pending" else "")
-        return web.Response(text=f"<!doctype html><title>Pay {amount}</title><h1>{amount}</h1>"
-                                 f"<p>Status: {payment['status']}</p>{button}", content_type="text/html")
+        button = (
+            f'<form method="post" action="/sim/payments/{payment["id"]}/pay"><button>Pay {amount}</button></form>'
+            if self.simulate_payments and payment["status"] == "pending"
+            else ""
+        )
+        return web.Response(
+            text=f"<!doctype html><title>Pay {amount}</title><h1>{amount}</h1>"
+            f"<p>Status: {payment['status']}</p>{button}",
+            content_type="text/html",
+        )
 
     async def sim_pay(self, request: web.Request) -> web.Response:
         """The payment provider's simulator: the shopper paid on the phone (once, and only while pending)."""
-        moved, changed = await self.core.db(self.store.move_payment, request.match_info["payment_id"], "pending",
-                                            "paid", now=self.core.now())
+        moved, changed = await self.core.db(
+            self.store.move_payment, request.match_info["payment_id"], "pending", "paid", now=self.core.now()
+        )
         if not changed:
             raise Refused(409, f"payment is {moved['status']}, not pending")
         return web.json_response(self._payment_json(request, moved))
 
     @staticmethod
     def _payment_json(request: web.Request, payment: dict[str, Any]) -> dict[str, Any]:
-        return {"payment_id": payment["id"], "sale_id": payment["sale_id"], "amount_cents": payment["amount_cents"],
-                "currency": payment["currency"], "status": payment["status"],
-                "qr_text": f"{request.url.origin()}/pay/{payment['id']}", "expires_at": utc_iso(payment["expires_at"])}
+        return {
+            "payment_id": payment["id"],
+            "sale_id": payment["sale_id"],
+            "amount_cents": payment["amount_cents"],
+            "currency": payment["currency"],
+            "status": payment["status"],
+            "qr_text": f"{request.url.origin()}/pay/{payment['id']}",
+            "expires_at": utc_iso(payment["expires_at"]),
+        }
 
 
 def config_etag(document: dict[str, Any]) -> str:
@@ -330,8 +366,9 @@ def parse_batch(body: bytes, signer: str) -> list[Any]:
         raise Refused(403, f"cabinet_id: {data['cabinet_id']!r} is not the signing cabinet {signer!r}")
     for index, raw in enumerate(data["events"]):
         if isinstance(raw, dict) and isinstance(raw.get("cabinet_id"), str) and raw["cabinet_id"] != signer:
-            raise Refused(403, f"events[{index}].cabinet_id: {raw['cabinet_id']!r} is not the signing "
-                               f"cabinet {signer!r}")
+            raise Refused(
+                403, f"events[{index}].cabinet_id: {raw['cabinet_id']!r} is not the signing cabinet {signer!r}"
+            )
     return data["events"]
 
 
@@ -359,8 +396,9 @@ def check_ticket(event: Event) -> None:
     """What the cloud needs of a repair.ticket beyond the schema's types: a known status, a usable id."""
     p = event.payload
     if p["status"] not in TICKET_STATUSES:
-        raise SchemaError(f"payload.status: expected one of {', '.join(TICKET_STATUSES)} for repair.ticket, "
-                          f"got {p['status'][:40]!r}")
+        raise SchemaError(
+            f"payload.status: expected one of {', '.join(TICKET_STATUSES)} for repair.ticket, got {p['status'][:40]!r}"
+        )
     if not 0 < len(p["ticket_id"]) <= MAX_TICKET_ID_CHARS:
         raise SchemaError(f"payload.ticket_id: expected 1 to {MAX_TICKET_ID_CHARS} characters")
     for key in ("name", "phone", "category"):
@@ -368,8 +406,7 @@ def check_ticket(event: Event) -> None:
             raise SchemaError(f"payload.{key}: expected str or null, got {json_type(p[key])}")
 
 
-def validate_events(raw_events: list[Any], now: float
-                    ) -> tuple[list[tuple[int, Event]], list[dict[str, Any]]]:
+def validate_events(raw_events: list[Any], now: float) -> tuple[list[tuple[int, Event]], list[dict[str, Any]]]:
     """Split a batch into (index, event) pairs that can be stored and rejection entries for the rest
     (the reason names the field, as the shared schema does on the cabinet when it appends)."""
     events: list[tuple[int, Event]] = []
@@ -391,5 +428,7 @@ def changed_refusal(events: list[tuple[int, Event]], changed: Mapping[str, list[
     """The 409 for a batch with events whose ids are stored with other content, naming the first."""
     index, event = next((i, e) for i, e in events if e.id in changed)
     more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
-    return (f"events[{index}].id: {event.id} is already stored with other content ({', '.join(changed[event.id])} "
-            f"differ){more}; nothing of the batch is stored and the conflict is recorded for the retailer")
+    return (
+        f"events[{index}].id: {event.id} is already stored with other content ({', '.join(changed[event.id])} "
+        f"differ){more}; nothing of the batch is stored and the conflict is recorded for the retailer"
+    )

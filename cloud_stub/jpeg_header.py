@@ -6,6 +6,7 @@ frame header; anything else (no SOI, a truncated or malformed segment, two frame
 before the frame, a zero dimension) is a ``JpegHeaderError`` that says what and where.
 ``check_frame`` refuses a frame larger than the limits.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 MAX_WIDTH = 1920
 MAX_HEIGHT = 1920
 MAX_PIXELS = 2_000_000
-COMPONENTS = (1, 3)             # greyscale or colour; not CMYK
+COMPONENTS = (1, 3)  # greyscale or colour; not CMYK
 
 SOI, EOI, SOS = 0xD8, 0xD9, 0xDA
 # Start-of-frame markers C0-CF, except DHT (C4), JPG (C8) and DAC (CC), which share the range.
@@ -32,8 +33,8 @@ class JpegHeader:
     width: int
     height: int
     components: int
-    precision: int          # bits per sample
-    marker: int             # which SOF: C0 baseline, C2 progressive, ...
+    precision: int  # bits per sample
+    marker: int  # which SOF: C0 baseline, C2 progressive, ...
 
 
 def read_jpeg_header(data: bytes) -> JpegHeader:
@@ -46,8 +47,9 @@ def read_jpeg_header(data: bytes) -> JpegHeader:
         if marker in STANDALONE:
             continue
         if marker in (SOI, EOI):
-            raise JpegHeaderError(f"JPEG header: byte {pos - 2}: {'a second SOI' if marker == SOI else 'EOI'} "
-                                  "before the first scan")
+            raise JpegHeaderError(
+                f"JPEG header: byte {pos - 2}: {'a second SOI' if marker == SOI else 'EOI'} before the first scan"
+            )
         segment, end = _segment(data, pos, marker)
         if marker in SOF_MARKERS:
             if frame is not None:
@@ -63,8 +65,10 @@ def read_jpeg_header(data: bytes) -> JpegHeader:
 def check_frame(header: JpegHeader) -> None:
     """JpegHeaderError unless the picture is within MAX_WIDTH, MAX_HEIGHT and MAX_PIXELS."""
     if header.width > MAX_WIDTH or header.height > MAX_HEIGHT or header.width * header.height > MAX_PIXELS:
-        raise JpegHeaderError(f"JPEG of {header.width}x{header.height} pixels; a snapshot may be at most "
-                              f"{MAX_WIDTH}x{MAX_HEIGHT} and {MAX_PIXELS} pixels")
+        raise JpegHeaderError(
+            f"JPEG of {header.width}x{header.height} pixels; a snapshot may be at most "
+            f"{MAX_WIDTH}x{MAX_HEIGHT} and {MAX_PIXELS} pixels"
+        )
 
 
 def _next_marker(data: bytes, pos: int) -> tuple[int, int]:
@@ -86,23 +90,30 @@ def _segment(data: bytes, pos: int, marker: int) -> tuple[bytes, int]:
     """The payload of the segment whose length field is at ``pos``, and the offset after it."""
     if pos + 2 > len(data):
         raise JpegHeaderError(f"JPEG header: byte {pos}: the length of segment {marker:02X} is cut off")
-    length = int.from_bytes(data[pos:pos + 2], "big")
+    length = int.from_bytes(data[pos : pos + 2], "big")
     if length < 2:
         raise JpegHeaderError(f"JPEG header: byte {pos}: segment {marker:02X} has length {length} (at least 2)")
     if pos + length > len(data):
-        raise JpegHeaderError(f"JPEG header: byte {pos}: segment {marker:02X} of {length} bytes is cut off "
-                              f"at byte {len(data)}")
-    return data[pos + 2:pos + length], pos + length
+        raise JpegHeaderError(
+            f"JPEG header: byte {pos}: segment {marker:02X} of {length} bytes is cut off at byte {len(data)}"
+        )
+    return data[pos + 2 : pos + length], pos + length
 
 
 def _frame(segment: bytes, marker: int, at: int) -> JpegHeader:
     if len(segment) < 6:
         raise JpegHeaderError(f"JPEG header: byte {at}: frame header (SOF) of {len(segment)} bytes, expected 6 or more")
-    precision, height, width, components = (segment[0], int.from_bytes(segment[1:3], "big"),
-                                            int.from_bytes(segment[3:5], "big"), segment[5])
+    precision, height, width, components = (
+        segment[0],
+        int.from_bytes(segment[1:3], "big"),
+        int.from_bytes(segment[3:5], "big"),
+        segment[5],
+    )
     if len(segment) != 6 + 3 * components:
-        raise JpegHeaderError(f"JPEG header: byte {at}: frame header (SOF) of {len(segment)} bytes does not fit "
-                              f"its {components} components")
+        raise JpegHeaderError(
+            f"JPEG header: byte {at}: frame header (SOF) of {len(segment)} bytes does not fit "
+            f"its {components} components"
+        )
     if width == 0 or height == 0:
         raise JpegHeaderError(f"JPEG header: byte {at}: frame of {width}x{height} pixels")
     if components not in COMPONENTS:

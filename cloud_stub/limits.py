@@ -6,6 +6,7 @@ its request headers is closed when it runs out (a test pins this). Bodies are re
 deadline (``Core.read_body``). ``GatedSite`` listens like ``web.TCPSite`` but answers 503 at once,
 without reading, to a connection beyond ``max_connections``, so stalled sockets cannot take them all.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,9 +17,9 @@ from aiohttp import web
 
 @dataclass(frozen=True)
 class ServeLimits:
-    header_timeout_s: float = 20.0     # to send a request's headers (and idle time between requests)
-    body_timeout_s: float = 60.0       # to send a request's body once its headers are in (8 MiB on a slow link)
-    linger_s: float = 2.0              # reading what is left of a refused body, so the client sees the answer
+    header_timeout_s: float = 20.0  # to send a request's headers (and idle time between requests)
+    body_timeout_s: float = 60.0  # to send a request's body once its headers are in (8 MiB on a slow link)
+    linger_s: float = 2.0  # reading what is left of a refused body, so the client sees the answer
     max_connections: int = 512
     backlog: int = 128
 
@@ -30,9 +31,14 @@ class ServeLimits:
             raise ValueError("max_connections and backlog: expected at least 1")
 
 
+DEFAULT_LIMITS = ServeLimits()
+
+
 _BUSY_BODY = b'{"error": "connections: too many open; retry in a second"}'
-BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
-        b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(_BUSY_BODY), _BUSY_BODY))
+BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+    b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(_BUSY_BODY), _BUSY_BODY)
+)
 
 
 class _Busy(asyncio.Protocol):

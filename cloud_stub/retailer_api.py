@@ -5,6 +5,7 @@ the catalog and prices they sell, online orders for pickup, and commands such as
 unlock. Another retailer's cabinet, ticket or snapshot answers 404, exactly like one that
 does not exist, so ids cannot be probed.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -72,10 +73,14 @@ class RetailerApi:
         retailer = await self.retailer(request)
         cabinets = await self.core.db(self.store.cabinets_of, retailer)
         for cabinet in cabinets:
-            outcome = await self.core.db(self.store.events_of, cabinet["id"], ("config.applied", "config.rejected"),
-                                         limit=1)
-            cabinet["config_report"] = ({"type": outcome[0]["type"], **outcome[0]["payload"],
-                                         "at": outcome[0]["wall_time"]} if outcome else None)
+            outcome = await self.core.db(
+                self.store.events_of, cabinet["id"], ("config.applied", "config.rejected"), limit=1
+            )
+            cabinet["config_report"] = (
+                {"type": outcome[0]["type"], **outcome[0]["payload"], "at": outcome[0]["wall_time"]}
+                if outcome
+                else None
+            )
         return web.json_response({"cabinets": cabinets})
 
     async def sales(self, request: web.Request) -> web.Response:
@@ -83,22 +88,37 @@ class RetailerApi:
         sales: dict[str, dict[str, Any]] = {}
         for event in await self.core.db(self.store.events_of, cabinet_id, SALE_EVENTS, limit=10_000):
             p = event["payload"]
-            sale = sales.setdefault(p["sale_id"], {"sale_id": p["sale_id"], "sku": p["sku"],
-                                                   "amount_cents": p["amount_cents"], "currency": p["currency"],
-                                                   "method": p.get("method"), "approved_at": None})
+            sale = sales.setdefault(
+                p["sale_id"],
+                {
+                    "sale_id": p["sale_id"],
+                    "sku": p["sku"],
+                    "amount_cents": p["amount_cents"],
+                    "currency": p["currency"],
+                    "method": p.get("method"),
+                    "approved_at": None,
+                },
+            )
             if event["type"] == "payment.approved":
                 sale["approved_at"] = event["wall_time"]
-            sale["status"] = {"payment.approved": "approved", "sale.completed": "completed",
-                              "sale.unclaimed": "unclaimed"}[event["type"]]
+            sale["status"] = {
+                "payment.approved": "approved",
+                "sale.completed": "completed",
+                "sale.unclaimed": "unclaimed",
+            }[event["type"]]
         return web.json_response({"sales": list(sales.values())})
 
     async def stock(self, request: web.Request) -> web.Response:
         cabinet_id = await self.own_cabinet(request)
         counts: dict[str, dict[str, Any]] = {}
-        for event in await self.core.db(self.store.events_of, cabinet_id, ("stock.changed", "restock.recorded"),
-                                        limit=10_000):
-            counts[event["payload"]["sku"]] = {"sku": event["payload"]["sku"], "count": event["payload"]["count"],
-                                               "as_of": event["wall_time"]}
+        for event in await self.core.db(
+            self.store.events_of, cabinet_id, ("stock.changed", "restock.recorded"), limit=10_000
+        ):
+            counts[event["payload"]["sku"]] = {
+                "sku": event["payload"]["sku"],
+                "count": event["payload"]["count"],
+                "as_of": event["wall_time"],
+            }
         return web.json_response({"stock": sorted(counts.values(), key=lambda s: s["sku"])})
 
     async def repair_tickets(self, request: web.Request) -> web.Response:
@@ -121,16 +141,23 @@ class RetailerApi:
         if not found:
             raise Refused(404, f"ticket_id: no ticket {ticket_id!r} on retailer {retailer!r}'s cabinets")
         if len(found) > 1:
-            raise Refused(409, f"ticket_id: {ticket_id!r} is on several of your cabinets "
-                               f"({', '.join(t['cabinet_id'] for t in found)}); say which with cabinet_id")
-        return web.json_response(await self.core.db(self.store.move_ticket, found[0]["cabinet_id"], ticket_id,
-                                                    data["status"], now=self.core.now()))
+            raise Refused(
+                409,
+                f"ticket_id: {ticket_id!r} is on several of your cabinets "
+                f"({', '.join(t['cabinet_id'] for t in found)}); say which with cabinet_id",
+            )
+        return web.json_response(
+            await self.core.db(
+                self.store.move_ticket, found[0]["cabinet_id"], ticket_id, data["status"], now=self.core.now()
+            )
+        )
 
     async def alarms(self, request: web.Request) -> web.Response:
         cabinet_id = await self.own_cabinet(request)
         events = await self.core.db(self.store.events_of, cabinet_id, ("alarm",), limit=100)
-        return web.json_response({"alarms": [{**e["payload"], "at": e["wall_time"], "seq": e["seq"]}
-                                             for e in reversed(events)]})
+        return web.json_response(
+            {"alarms": [{**e["payload"], "at": e["wall_time"], "seq": e["seq"]} for e in reversed(events)]}
+        )
 
     async def event_conflicts(self, request: web.Request) -> web.Response:
         """Events the cabinet sent again under a stored id with other content (refused with 409)."""
@@ -146,8 +173,9 @@ class RetailerApi:
             raise Refused(400, f"limit: not an integer: {request.query['limit'][:20]!r}") from None
         if not 1 <= limit <= MAX_SNAPSHOT_LIST:
             raise Refused(400, f"limit: expected 1 to {MAX_SNAPSHOT_LIST}, got {limit}")
-        listed = await self.core.db(self.store.snapshots_of, cabinet_id, limit=limit,
-                                    before=request.query.get("before"))
+        listed = await self.core.db(
+            self.store.snapshots_of, cabinet_id, limit=limit, before=request.query.get("before")
+        )
         return web.json_response({"snapshots": listed})
 
     async def snapshot(self, request: web.Request) -> web.Response:
@@ -188,8 +216,11 @@ class RetailerApi:
 
     async def patch_product(self, request: web.Request) -> web.Response:
         cabinet_id = await self.own_cabinet(request)
-        changes = object_fields(read_json(await self.core.read_body(request)), {},
-                                {"price_cents": int, "name": str, "summary": str, "online_only": bool})
+        changes = object_fields(
+            read_json(await self.core.read_body(request)),
+            {},
+            {"price_cents": int, "name": str, "summary": str, "online_only": bool},
+        )
         found = await self.core.db(self.store.config, cabinet_id)
         sku = request.match_info["sku"]
         products = found[1].get("products", []) if found else []
@@ -200,7 +231,9 @@ class RetailerApi:
 
     # --- orders and commands ----------------------------------------------------------------------
     async def add_order(self, request: web.Request) -> web.Response:
-        data = object_fields(read_json(await self.core.read_body(request)), {"cabinet_id": str, "sku": str}, {"expires_in_s": int})
+        data = object_fields(
+            read_json(await self.core.read_body(request)), {"cabinet_id": str, "sku": str}, {"expires_in_s": int}
+        )
         cabinet_id = await self.own_cabinet(request, data["cabinet_id"])
         found = await self.core.db(self.store.config, cabinet_id)
         if found is None or not any(p.get("sku") == data["sku"] for p in found[1].get("products", [])):
@@ -212,14 +245,25 @@ class RetailerApi:
         expires_at = utc_iso(self.core.now() + ttl)
         # A cheaper scrypt than for PINs: the cabinet tries it against every open order at each entry.
         code_hash = hash_secret(code, n=2**12)
-        order_id = await self.core.db(self.store.add_order, cabinet_id, data["sku"], code_hash, expires_at,
-                                      now=self.core.now())
-        return web.json_response({"order_id": order_id, "cabinet_id": cabinet_id, "sku": data["sku"],
-                                  "pickup_code": code, "expires_at": expires_at}, status=201)
+        order_id = await self.core.db(
+            self.store.add_order, cabinet_id, data["sku"], code_hash, expires_at, now=self.core.now()
+        )
+        return web.json_response(
+            {
+                "order_id": order_id,
+                "cabinet_id": cabinet_id,
+                "sku": data["sku"],
+                "pickup_code": code,
+                "expires_at": expires_at,
+            },
+            status=201,
+        )
 
     async def add_command(self, request: web.Request) -> web.Response:
         cabinet_id = await self.own_cabinet(request)
-        data = object_fields(read_json(await self.core.read_body(request)), {"kind": str}, {"args": dict, "expires_in_s": int})
+        data = object_fields(
+            read_json(await self.core.read_body(request)), {"kind": str}, {"args": dict, "expires_in_s": int}
+        )
         args = data.get("args", {})
         try:
             validate_command(data["kind"], args)
@@ -229,11 +273,13 @@ class RetailerApi:
         ttl = data.get("expires_in_s", default_ttl)
         if not 1 <= ttl <= max_ttl:
             raise Refused(400, f"expires_in_s: expected 1 to {max_ttl} s for {data['kind']}, got {ttl}")
-        command_id = await self.core.db(self.store.add_command, cabinet_id, data["kind"], args, ttl_s=ttl,
-                                        now=self.core.now())
+        command_id = await self.core.db(
+            self.store.add_command, cabinet_id, data["kind"], args, ttl_s=ttl, now=self.core.now()
+        )
         command = await self.core.db(self.store.command, command_id)
-        return web.json_response({k: command[k] for k in ("id", "cabinet_id", "kind", "args", "expires_at")},
-                                 status=201)
+        return web.json_response(
+            {k: command[k] for k in ("id", "cabinet_id", "kind", "args", "expires_at")}, status=201
+        )
 
     async def get_command(self, request: web.Request) -> web.Response:
         retailer = await self.retailer(request)

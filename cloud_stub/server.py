@@ -1,4 +1,5 @@
 """Run the cloud app on a TCP port inside the caller's event loop."""
+
 from __future__ import annotations
 
 import time
@@ -7,13 +8,19 @@ from collections.abc import Callable
 from aiohttp import web
 
 from cloud_stub.app import create_app
-from cloud_stub.limits import GatedSite, ServeLimits
+from cloud_stub.limits import DEFAULT_LIMITS, GatedSite, ServeLimits
 from cloud_stub.store import CloudStore
 
 
-async def start_cloud(store: CloudStore, host: str = "127.0.0.1", port: int = 0,
-                      *, now: Callable[[], float] = time.time, simulate_payments: bool = False,
-                      limits: ServeLimits = ServeLimits()) -> tuple[web.AppRunner, str]:
+async def start_cloud(
+    store: CloudStore,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    now: Callable[[], float] = time.time,
+    simulate_payments: bool = False,
+    limits: ServeLimits = DEFAULT_LIMITS,
+) -> tuple[web.AppRunner, str]:
     """Serve the cloud on host:port (0 picks a free port); return the runner and the base URL.
     ``simulate_payments`` adds POST /sim/payments/{id}/pay (the shopper paying on the phone);
     ``limits`` are the timeouts and the connection bound.
@@ -21,9 +28,12 @@ async def start_cloud(store: CloudStore, host: str = "127.0.0.1", port: int = 0,
     Stop it with ``await runner.cleanup()``; the store stays open and is the caller's to close.
     """
     # access_log=None: the app logs one line per ingest with what it stored; aiohttp's line would repeat it.
-    runner = web.AppRunner(create_app(store, now=now, simulate_payments=simulate_payments, limits=limits),
-                           access_log=None, keepalive_timeout=limits.header_timeout_s,
-                           lingering_time=limits.linger_s)
+    runner = web.AppRunner(
+        create_app(store, now=now, simulate_payments=simulate_payments, limits=limits),
+        access_log=None,
+        keepalive_timeout=limits.header_timeout_s,
+        lingering_time=limits.linger_s,
+    )
     await runner.setup()
     site = GatedSite(runner, host, port, limits)
     try:

@@ -8,6 +8,7 @@ to what both engines share (ON CONFLICT, partial indexes); lists of ids travel a
 parameter read with ``json_each`` (``jsonb_array_elements_text`` in PostgreSQL), so a
 PostgreSQL store is the same statements with ``%s`` placeholders and a connection pool.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -70,9 +71,10 @@ class Conflict(CloudStoreError):
 @dataclass(frozen=True)
 class StoreResult:
     """What ``store_events`` did with one batch."""
-    acked: list[str]       # ids now held for this cabinet: newly stored and already stored alike
-    stored: int            # how many of the acked ids were new
-    conflicts: list[str]   # ids already held for a *different* cabinet: not stored, not acked
+
+    acked: list[str]  # ids now held for this cabinet: newly stored and already stored alike
+    stored: int  # how many of the acked ids were new
+    conflicts: list[str]  # ids already held for a *different* cabinet: not stored, not acked
     # ids this cabinet already sent with other content -> the fields that differ. When any, nothing of the
     # batch is stored (acked and stored are empty) and each is recorded in event_conflicts.
     changed: dict[str, list[str]] = field(default_factory=dict)
@@ -88,8 +90,9 @@ class CloudStore(Protocol):
     def add_cabinet(self, cabinet_id: str, retailer: str | None = None, *, now: float | None = None) -> bytes: ...
     def add_enroll_token(self, retailer: str, ttl_s: float, *, now: float | None = None) -> str: ...
     def enroll(self, token: str, cabinet_id: str, key: bytes, *, now: float | None = None) -> str: ...
-    def set_cabinet_key(self, cabinet_id: str, key: bytes, retailer: str | None = None,
-                        *, now: float | None = None) -> None: ...
+    def set_cabinet_key(
+        self, cabinet_id: str, key: bytes, retailer: str | None = None, *, now: float | None = None
+    ) -> None: ...
     def cabinet_key(self, cabinet_id: str) -> bytes | None: ...
     def cabinet(self, cabinet_id: str) -> dict[str, Any] | None: ...
     def cabinets_of(self, retailer: str) -> list[dict[str, Any]]: ...
@@ -103,30 +106,43 @@ class CloudStore(Protocol):
     # configuration and pickup orders (an order change bumps the configuration's version)
     def config(self, cabinet_id: str) -> tuple[int, dict[str, Any]] | None: ...
     def put_config(self, cabinet_id: str, document: dict[str, Any], *, now: float | None = None) -> int: ...
-    def add_order(self, cabinet_id: str, sku: str, code_hash: str, expires_at: str,
-                  *, now: float | None = None) -> str: ...
+    def add_order(
+        self, cabinet_id: str, sku: str, code_hash: str, expires_at: str, *, now: float | None = None
+    ) -> str: ...
     def open_orders(self, cabinet_id: str) -> list[dict[str, Any]]: ...
     # commands
-    def add_command(self, cabinet_id: str, kind: str, args: dict[str, Any], *, ttl_s: float | None = None,
-                    now: float | None = None) -> str: ...
+    def add_command(
+        self, cabinet_id: str, kind: str, args: dict[str, Any], *, ttl_s: float | None = None, now: float | None = None
+    ) -> str: ...
     def command(self, command_id: str) -> dict[str, Any] | None: ...
     def pending_commands(self, cabinet_id: str) -> list[dict[str, Any]]: ...
     def ack_command(self, command_id: str, result: str, *, now: float | None = None) -> dict[str, Any]: ...
     # scan-to-pay
-    def create_payment(self, cabinet_id: str, sale_id: str, amount_cents: int, currency: str, expires_at: float,
-                       *, now: float | None = None) -> tuple[dict[str, Any], bool]: ...
+    def create_payment(
+        self,
+        cabinet_id: str,
+        sale_id: str,
+        amount_cents: int,
+        currency: str,
+        expires_at: float,
+        *,
+        now: float | None = None,
+    ) -> tuple[dict[str, Any], bool]: ...
     def payment(self, payment_id: str, *, now: float | None = None) -> dict[str, Any] | None: ...
     def payment_for_sale(self, cabinet_id: str, sale_id: str, *, now: float | None = None) -> dict[str, Any] | None: ...
-    def move_payment(self, payment_id: str, from_status: str, to_status: str,
-                     *, now: float | None = None) -> tuple[dict[str, Any], bool]: ...
+    def move_payment(
+        self, payment_id: str, from_status: str, to_status: str, *, now: float | None = None
+    ) -> tuple[dict[str, Any], bool]: ...
     # repair tickets (created and moved forward by repair.ticket events in store_events)
     def repair_tickets(self, cabinet_id: str, status: str | None = None) -> list[dict[str, Any]]: ...
     def find_ticket(self, retailer: str, ticket_id: str) -> list[dict[str, Any]]: ...
-    def move_ticket(self, cabinet_id: str, ticket_id: str, to_status: str,
-                    *, now: float | None = None) -> dict[str, Any]: ...
+    def move_ticket(
+        self, cabinet_id: str, ticket_id: str, to_status: str, *, now: float | None = None
+    ) -> dict[str, Any]: ...
     # door snapshots (thumbnails)
-    def put_snapshot(self, cabinet_id: str, name: str, taken_at: str, jpeg: bytes,
-                     *, now: float | None = None) -> bool: ...
+    def put_snapshot(
+        self, cabinet_id: str, name: str, taken_at: str, jpeg: bytes, *, now: float | None = None
+    ) -> bool: ...
     def snapshots_of(self, cabinet_id: str, *, limit: int = 100, before: str | None = None) -> list[dict[str, Any]]: ...
     def snapshot(self, cabinet_id: str, name: str) -> bytes | None: ...
     def close(self) -> None: ...
@@ -136,14 +152,18 @@ def check_key(key: bytes) -> None:
     """WeakKey unless ``key`` looks like the random key it must be: long enough and not one byte repeated
     or a short pattern (an all-zero key from a blank key file, a typed password)."""
     if len(key) < MIN_KEY_BYTES:
-        raise WeakKey(f"key: {len(key)} bytes; a cabinet key is at least {MIN_KEY_BYTES} random bytes "
-                      f"({2 * MIN_KEY_BYTES} hex digits)")
+        raise WeakKey(
+            f"key: {len(key)} bytes; a cabinet key is at least {MIN_KEY_BYTES} random bytes "
+            f"({2 * MIN_KEY_BYTES} hex digits)"
+        )
     distinct = len(set(key))
     if distinct == 1:
         raise WeakKey(f"key: every byte is {key[0]:02x}; a cabinet key must be random")
     if distinct < MIN_DISTINCT_KEY_BYTES:
-        raise WeakKey(f"key: only {distinct} different byte values in {len(key)} bytes (a random key has about "
-                      f"{len(key) - len(key) ** 2 // 512}); it is too regular to be a random key")
+        raise WeakKey(
+            f"key: only {distinct} different byte values in {len(key)} bytes (a random key has about "
+            f"{len(key) - len(key) ** 2 // 512}); it is too regular to be a random key"
+        )
 
 
 def check_cabinet_id(cabinet_id: str) -> None:
@@ -273,8 +293,20 @@ CREATE TABLE IF NOT EXISTS snapshots (
 """
 # (table, column, definition): commands queued before expiries existed count as long expired.
 _ADDED_COLUMNS = (("commands", "expires_at", "TEXT NOT NULL DEFAULT '1970-01-01T00:00:00.000Z'"),)
-_TICKET_FIELDS = ("ticket_id", "cabinet_id", "device", "detail", "name", "phone", "category", "status",
-                  "dropped_off_at", "collected_at", "returned_at", "updated_at")
+_TICKET_FIELDS = (
+    "ticket_id",
+    "cabinet_id",
+    "device",
+    "detail",
+    "name",
+    "phone",
+    "category",
+    "status",
+    "dropped_off_at",
+    "collected_at",
+    "returned_at",
+    "updated_at",
+)
 _TICKET_COLUMNS = ", ".join(_TICKET_FIELDS)
 
 
@@ -298,7 +330,7 @@ class SqliteCloudStore:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.execute("PRAGMA cache_size=-65536")      # 64 MiB: the id index of a big fleet stays hot
+            self._conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: the id index of a big fleet stays hot
             self._conn.executescript(_SCHEMA)
             self._add_missing_columns()
         except sqlite3.Error as exc:
@@ -334,7 +366,7 @@ class SqliteCloudStore:
             try:
                 yield self._conn
             except BaseException:
-                if self._conn.in_transaction:     # SQLite may already have rolled back (e.g. disk full)
+                if self._conn.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
                     self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
@@ -347,20 +379,26 @@ class SqliteCloudStore:
         token = secrets.token_urlsafe(32)
         try:
             with self._write() as conn:
-                conn.execute("INSERT INTO retailers (name, token_sha256, created_at) VALUES (?, ?, ?)",
-                             (name, _token_hash(token), utc_iso(_now(now))))
+                conn.execute(
+                    "INSERT INTO retailers (name, token_sha256, created_at) VALUES (?, ?, ?)",
+                    (name, _token_hash(token), utc_iso(_now(now))),
+                )
         except sqlite3.IntegrityError:
             raise CloudStoreError(f"retailer {name!r} is already registered") from None
         return token
 
     def retailer_for_token(self, token: str) -> str | None:
         with self._lock:
-            row = self._conn.execute("SELECT name FROM retailers WHERE token_sha256 = ?",
-                                     (_token_hash(token),)).fetchone()
+            row = self._conn.execute(
+                "SELECT name FROM retailers WHERE token_sha256 = ?", (_token_hash(token),)
+            ).fetchone()
         return row["name"] if row else None
 
     def _check_retailer(self, conn: sqlite3.Connection, retailer: str | None) -> None:
-        if retailer is not None and conn.execute("SELECT 1 FROM retailers WHERE name = ?", (retailer,)).fetchone() is None:
+        if (
+            retailer is not None
+            and conn.execute("SELECT 1 FROM retailers WHERE name = ?", (retailer,)).fetchone() is None
+        ):
             raise CloudStoreError(f"no retailer {retailer!r}; add it first with `kiosk-cloud retailer add {retailer}`")
 
     def cabinets_of(self, retailer: str) -> list[dict[str, Any]]:
@@ -368,7 +406,9 @@ class SqliteCloudStore:
         with self._lock:
             rows = self._conn.execute(
                 "SELECT c.id, c.created_at, c.last_sync_at, g.version AS config_version FROM cabinets c "
-                "LEFT JOIN configs g ON g.cabinet_id = c.id WHERE c.retailer = ? ORDER BY c.id", (retailer,)).fetchall()
+                "LEFT JOIN configs g ON g.cabinet_id = c.id WHERE c.retailer = ? ORDER BY c.id",
+                (retailer,),
+            ).fetchall()
         return [dict(r) for r in rows]
 
     def add_cabinet(self, cabinet_id: str, retailer: str | None = None, *, now: float | None = None) -> bytes:
@@ -378,8 +418,10 @@ class SqliteCloudStore:
         try:
             with self._write() as conn:
                 self._check_retailer(conn, retailer)
-                conn.execute("INSERT INTO cabinets (id, key, retailer, created_at) VALUES (?, ?, ?, ?)",
-                             (cabinet_id, key.hex(), retailer, utc_iso(_now(now))))
+                conn.execute(
+                    "INSERT INTO cabinets (id, key, retailer, created_at) VALUES (?, ?, ?, ?)",
+                    (cabinet_id, key.hex(), retailer, utc_iso(_now(now))),
+                )
         except sqlite3.IntegrityError:
             raise CabinetExistsError(f"cabinet {cabinet_id!r} is already registered") from None
         return key
@@ -390,8 +432,10 @@ class SqliteCloudStore:
         at = _now(now)
         with self._write() as conn:
             self._check_retailer(conn, retailer)
-            conn.execute("INSERT INTO enroll_tokens (token_sha256, retailer, created_at, expires_at) VALUES (?, ?, ?, ?)",
-                         (_token_hash(token), retailer, utc_iso(at), at + ttl_s))
+            conn.execute(
+                "INSERT INTO enroll_tokens (token_sha256, retailer, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                (_token_hash(token), retailer, utc_iso(at), at + ttl_s),
+            )
         return token
 
     def enroll(self, token: str, cabinet_id: str, key: bytes, *, now: float | None = None) -> str:
@@ -401,20 +445,26 @@ class SqliteCloudStore:
         check_key(key)
         at = _now(now)
         with self._write() as conn:
-            row = conn.execute("SELECT retailer, expires_at, used_at FROM enroll_tokens WHERE token_sha256 = ?",
-                               (_token_hash(token),)).fetchone()
+            row = conn.execute(
+                "SELECT retailer, expires_at, used_at FROM enroll_tokens WHERE token_sha256 = ?", (_token_hash(token),)
+            ).fetchone()
             if row is None or row["used_at"] is not None or row["expires_at"] <= at:
                 raise InvalidToken("the enrollment token is wrong, already used or expired")
             if conn.execute("SELECT 1 FROM cabinets WHERE id = ?", (cabinet_id,)).fetchone():
                 raise CabinetExistsError(f"cabinet {cabinet_id!r} is already registered")
-            conn.execute("INSERT INTO cabinets (id, key, retailer, created_at) VALUES (?, ?, ?, ?)",
-                         (cabinet_id, key.hex(), row["retailer"], utc_iso(at)))
-            conn.execute("UPDATE enroll_tokens SET used_at = ?, cabinet_id = ? WHERE token_sha256 = ?",
-                         (utc_iso(at), cabinet_id, _token_hash(token)))
+            conn.execute(
+                "INSERT INTO cabinets (id, key, retailer, created_at) VALUES (?, ?, ?, ?)",
+                (cabinet_id, key.hex(), row["retailer"], utc_iso(at)),
+            )
+            conn.execute(
+                "UPDATE enroll_tokens SET used_at = ?, cabinet_id = ? WHERE token_sha256 = ?",
+                (utc_iso(at), cabinet_id, _token_hash(token)),
+            )
             return row["retailer"]
 
-    def set_cabinet_key(self, cabinet_id: str, key: bytes, retailer: str | None = None,
-                        *, now: float | None = None) -> None:
+    def set_cabinet_key(
+        self, cabinet_id: str, key: bytes, retailer: str | None = None, *, now: float | None = None
+    ) -> None:
         """Register the cabinet with this key, or replace the key of a registered one (keeps its events)."""
         check_cabinet_id(cabinet_id)
         check_key(key)
@@ -423,7 +473,8 @@ class SqliteCloudStore:
             conn.execute(
                 "INSERT INTO cabinets (id, key, retailer, created_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET key = excluded.key, retailer = COALESCE(excluded.retailer, retailer)",
-                (cabinet_id, key.hex(), retailer, utc_iso(_now(now))))
+                (cabinet_id, key.hex(), retailer, utc_iso(_now(now))),
+            )
 
     def cabinet_key(self, cabinet_id: str) -> bytes | None:
         with self._lock:
@@ -433,8 +484,9 @@ class SqliteCloudStore:
     def cabinet(self, cabinet_id: str) -> dict[str, Any] | None:
         """The cabinet's record without its key (for status views and tests)."""
         with self._lock:
-            row = self._conn.execute("SELECT id, retailer, created_at, last_sync_at FROM cabinets WHERE id = ?",
-                                     (cabinet_id,)).fetchone()
+            row = self._conn.execute(
+                "SELECT id, retailer, created_at, last_sync_at FROM cabinets WHERE id = ?", (cabinet_id,)
+            ).fetchone()
         return dict(row) if row else None
 
     def store_events(self, cabinet_id: str, events: Sequence[Event], *, now: float | None = None) -> StoreResult:
@@ -449,9 +501,14 @@ class SqliteCloudStore:
         new: dict[str, Event] = {}
         with self._write() as conn:
             # One look-up for the whole batch, then one executemany: a batch of 1000 is one round of work.
-            held = {row["id"]: row for row in conn.execute(
-                f"SELECT id, cabinet_id, {', '.join(_CONTENT)} FROM events WHERE id IN "
-                "(SELECT value FROM json_each(?))", (json.dumps([e.id for e in events]),))}
+            held = {
+                row["id"]: row
+                for row in conn.execute(
+                    f"SELECT id, cabinet_id, {', '.join(_CONTENT)} FROM events WHERE id IN "
+                    "(SELECT value FROM json_each(?))",
+                    (json.dumps([e.id for e in events]),),
+                )
+            }
             for event in events:
                 row = held.get(event.id)
                 if row is None and event.id not in new:
@@ -467,15 +524,28 @@ class SqliteCloudStore:
                 if differs:
                     changed[event.id] = differs
                     self._record_conflict(conn, cabinet_id, before, event, differs, received_at)
-                elif event.id not in acked:     # the same id twice is acked once
+                elif event.id not in acked:  # the same id twice is acked once
                     acked.append(event.id)
             if changed:
                 return StoreResult(acked=[], stored=0, conflicts=[], changed=changed)
             conn.executemany(
                 "INSERT INTO events (id, cabinet_id, seq, type, schema_version, wall_time, mono_time, payload,"
                 " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(e.id, cabinet_id, e.seq, e.type, e.schema_version, e.wall_time, e.mono_time,
-                  dumps(e.payload).decode(), received_at) for e in new.values()])
+                [
+                    (
+                        e.id,
+                        cabinet_id,
+                        e.seq,
+                        e.type,
+                        e.schema_version,
+                        e.wall_time,
+                        e.mono_time,
+                        dumps(e.payload).decode(),
+                        received_at,
+                    )
+                    for e in new.values()
+                ],
+            )
             for event in new.values():
                 if event.type == "pickup.completed":
                     self._collect_order(conn, cabinet_id, event.payload["order_id"], received_at)
@@ -485,29 +555,51 @@ class SqliteCloudStore:
         return StoreResult(acked=acked, stored=len(new), conflicts=conflicts)
 
     @staticmethod
-    def _record_conflict(conn: sqlite3.Connection, cabinet_id: str, stored: dict[str, Any], event: Event,
-                         differs: list[str], at: str) -> None:
+    def _record_conflict(
+        conn: sqlite3.Connection, cabinet_id: str, stored: dict[str, Any], event: Event, differs: list[str], at: str
+    ) -> None:
         received = _event_content(event)
         conn.execute(
             "INSERT INTO event_conflicts (cabinet_id, event_id, received_sha256, differs, stored, received, first_at,"
             " last_at, times) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT(cabinet_id, event_id, received_sha256)"
             " DO UPDATE SET last_at = excluded.last_at, times = times + 1",
-            (cabinet_id, event.id, hashlib.sha256(dumps(received)).hexdigest(), json.dumps(differs),
-             dumps(stored).decode(), dumps(received).decode(), at, at))
+            (
+                cabinet_id,
+                event.id,
+                hashlib.sha256(dumps(received)).hexdigest(),
+                json.dumps(differs),
+                dumps(stored).decode(),
+                dumps(received).decode(),
+                at,
+                at,
+            ),
+        )
 
     def event_conflicts(self, cabinet_id: str) -> list[dict[str, Any]]:
         """The cabinet's refused resends of stored events, newest first: what was stored, what came, and when."""
         with self._lock:
-            rows = self._conn.execute("SELECT * FROM event_conflicts WHERE cabinet_id = ? "
-                                      "ORDER BY last_at DESC, event_id", (cabinet_id,)).fetchall()
-        return [{"event_id": r["event_id"], "differs": json.loads(r["differs"]), "stored": json.loads(r["stored"]),
-                 "received": json.loads(r["received"]), "first_at": r["first_at"], "last_at": r["last_at"],
-                 "times": r["times"]} for r in rows]
+            rows = self._conn.execute(
+                "SELECT * FROM event_conflicts WHERE cabinet_id = ? ORDER BY last_at DESC, event_id", (cabinet_id,)
+            ).fetchall()
+        return [
+            {
+                "event_id": r["event_id"],
+                "differs": json.loads(r["differs"]),
+                "stored": json.loads(r["stored"]),
+                "received": json.loads(r["received"]),
+                "first_at": r["first_at"],
+                "last_at": r["last_at"],
+                "times": r["times"],
+            }
+            for r in rows
+        ]
 
     def _collect_order(self, conn: sqlite3.Connection, cabinet_id: str, order_id: str, at: str) -> None:
         """A collected order leaves the configuration the cabinets download."""
-        if conn.execute("UPDATE pickup_orders SET collected_at = ? WHERE order_id = ? AND cabinet_id = ? "
-                        "AND collected_at IS NULL", (at, order_id, cabinet_id)).rowcount:
+        if conn.execute(
+            "UPDATE pickup_orders SET collected_at = ? WHERE order_id = ? AND cabinet_id = ? AND collected_at IS NULL",
+            (at, order_id, cabinet_id),
+        ).rowcount:
             self._bump_config(conn, cabinet_id, at)
 
     @staticmethod
@@ -516,17 +608,32 @@ class SqliteCloudStore:
         after the retailer's own update). The status is checked by the API before storing."""
         p = event.payload
         status = p["status"]
-        row = conn.execute("SELECT status FROM repair_tickets WHERE cabinet_id = ? AND ticket_id = ?",
-                           (cabinet_id, p["ticket_id"])).fetchone()
+        row = conn.execute(
+            "SELECT status FROM repair_tickets WHERE cabinet_id = ? AND ticket_id = ?", (cabinet_id, p["ticket_id"])
+        ).fetchone()
         if row is None:
-            conn.execute(f"INSERT INTO repair_tickets (cabinet_id, ticket_id, device, detail, name, phone, category,"
-                         f" status, {status}_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                         (cabinet_id, p["ticket_id"], p["device"], p["detail"], p.get("name"), p.get("phone"),
-                          p.get("category"), status, event.wall_time, event.wall_time))
+            conn.execute(
+                f"INSERT INTO repair_tickets (cabinet_id, ticket_id, device, detail, name, phone, category,"
+                f" status, {status}_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    cabinet_id,
+                    p["ticket_id"],
+                    p["device"],
+                    p["detail"],
+                    p.get("name"),
+                    p.get("phone"),
+                    p.get("category"),
+                    status,
+                    event.wall_time,
+                    event.wall_time,
+                ),
+            )
         elif TICKET_STATUSES.index(status) > TICKET_STATUSES.index(row["status"]):
-            conn.execute(f"UPDATE repair_tickets SET status = ?, {status}_at = ?, updated_at = ? "
-                         "WHERE cabinet_id = ? AND ticket_id = ?",
-                         (status, event.wall_time, event.wall_time, cabinet_id, p["ticket_id"]))
+            conn.execute(
+                f"UPDATE repair_tickets SET status = ?, {status}_at = ?, updated_at = ? "
+                "WHERE cabinet_id = ? AND ticket_id = ?",
+                (status, event.wall_time, event.wall_time, cabinet_id, p["ticket_id"]),
+            )
 
     @staticmethod
     def _bump_config(conn: sqlite3.Connection, cabinet_id: str, at: str) -> None:
@@ -537,8 +644,10 @@ class SqliteCloudStore:
         seen_at = _now(now)
         with self._write() as conn:
             conn.execute("DELETE FROM nonces WHERE seen_at < ?", (seen_at - keep_s,))
-            cursor = conn.execute("INSERT INTO nonces (cabinet_id, nonce, seen_at) VALUES (?, ?, ?) "
-                                  "ON CONFLICT DO NOTHING", (cabinet_id, nonce, seen_at))
+            cursor = conn.execute(
+                "INSERT INTO nonces (cabinet_id, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (cabinet_id, nonce, seen_at),
+            )
         return cursor.rowcount == 1
 
     def export_events(self) -> Iterator[dict[str, Any]]:
@@ -550,8 +659,9 @@ class SqliteCloudStore:
         while True:
             with self._lock:
                 rows = self._conn.execute(
-                    "SELECT * FROM events WHERE (cabinet_id, seq, id) > (?, ?, ?) "
-                    "ORDER BY cabinet_id, seq, id LIMIT ?", (*after, _EXPORT_PAGE)).fetchall()
+                    "SELECT * FROM events WHERE (cabinet_id, seq, id) > (?, ?, ?) ORDER BY cabinet_id, seq, id LIMIT ?",
+                    (*after, _EXPORT_PAGE),
+                ).fetchall()
             for row in rows:
                 record = dict(row)
                 record["payload"] = json.loads(record["payload"])
@@ -567,7 +677,9 @@ class SqliteCloudStore:
         with self._lock:
             rows = self._conn.execute(
                 f"SELECT * FROM (SELECT * FROM events WHERE cabinet_id = ? AND type IN ({marks}) "
-                f"ORDER BY seq DESC LIMIT ?) ORDER BY seq", (cabinet_id, *types, limit)).fetchall()
+                f"ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+                (cabinet_id, *types, limit),
+            ).fetchall()
         return [{**dict(r), "payload": json.loads(r["payload"])} for r in rows]
 
     def count_events(self) -> int:
@@ -577,8 +689,9 @@ class SqliteCloudStore:
     # --- configuration and pickup orders ------------------------------------------------
     def config(self, cabinet_id: str) -> tuple[int, dict[str, Any]] | None:
         with self._lock:
-            row = self._conn.execute("SELECT version, document FROM configs WHERE cabinet_id = ?",
-                                     (cabinet_id,)).fetchone()
+            row = self._conn.execute(
+                "SELECT version, document FROM configs WHERE cabinet_id = ?", (cabinet_id,)
+            ).fetchone()
         return (row["version"], json.loads(row["document"])) if row else None
 
     def put_config(self, cabinet_id: str, document: dict[str, Any], *, now: float | None = None) -> int:
@@ -587,38 +700,47 @@ class SqliteCloudStore:
         with self._write() as conn:
             if conn.execute("SELECT 1 FROM cabinets WHERE id = ?", (cabinet_id,)).fetchone() is None:
                 raise NotFound(f"no cabinet {cabinet_id!r}")
-            conn.execute("INSERT INTO configs (cabinet_id, version, document, updated_at) VALUES (?, 1, ?, ?) "
-                         "ON CONFLICT(cabinet_id) DO UPDATE SET version = version + 1, document = excluded.document, "
-                         "updated_at = excluded.updated_at", (cabinet_id, dumps(document).decode(), at))
+            conn.execute(
+                "INSERT INTO configs (cabinet_id, version, document, updated_at) VALUES (?, 1, ?, ?) "
+                "ON CONFLICT(cabinet_id) DO UPDATE SET version = version + 1, document = excluded.document, "
+                "updated_at = excluded.updated_at",
+                (cabinet_id, dumps(document).decode(), at),
+            )
             return conn.execute("SELECT version FROM configs WHERE cabinet_id = ?", (cabinet_id,)).fetchone()[0]
 
-    def add_order(self, cabinet_id: str, sku: str, code_hash: str, expires_at: str,
-                  *, now: float | None = None) -> str:
+    def add_order(self, cabinet_id: str, sku: str, code_hash: str, expires_at: str, *, now: float | None = None) -> str:
         order_id = str(uuid.uuid4())
         at = utc_iso(_now(now))
         with self._write() as conn:
-            conn.execute("INSERT INTO pickup_orders (order_id, cabinet_id, sku, code_hash, expires_at, created_at) "
-                         "VALUES (?, ?, ?, ?, ?, ?)", (order_id, cabinet_id, sku, code_hash, expires_at, at))
+            conn.execute(
+                "INSERT INTO pickup_orders (order_id, cabinet_id, sku, code_hash, expires_at, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (order_id, cabinet_id, sku, code_hash, expires_at, at),
+            )
             self._bump_config(conn, cabinet_id, at)
         return order_id
 
     def open_orders(self, cabinet_id: str) -> list[dict[str, Any]]:
         with self._lock:
-            rows = self._conn.execute("SELECT order_id, sku, code_hash, expires_at FROM pickup_orders "
-                                      "WHERE cabinet_id = ? AND collected_at IS NULL ORDER BY created_at, order_id",
-                                      (cabinet_id,)).fetchall()
+            rows = self._conn.execute(
+                "SELECT order_id, sku, code_hash, expires_at FROM pickup_orders "
+                "WHERE cabinet_id = ? AND collected_at IS NULL ORDER BY created_at, order_id",
+                (cabinet_id,),
+            ).fetchall()
         return [dict(r) for r in rows]
 
     # --- commands -----------------------------------------------------------------------
-    def add_command(self, cabinet_id: str, kind: str, args: dict[str, Any], *, ttl_s: float | None = None,
-                    now: float | None = None) -> str:
+    def add_command(
+        self, cabinet_id: str, kind: str, args: dict[str, Any], *, ttl_s: float | None = None, now: float | None = None
+    ) -> str:
         """Queue a command valid for ``ttl_s`` (default: its kind's, COMMAND_TTL_S)."""
         command_id, created = str(uuid.uuid4()), _now(now)
         expires = created + (COMMAND_TTL_S[kind][0] if ttl_s is None else ttl_s)
         with self._write() as conn:
-            conn.execute("INSERT INTO commands (id, cabinet_id, kind, args, created_at, expires_at) "
-                         "VALUES (?, ?, ?, ?, ?, ?)",
-                         (command_id, cabinet_id, kind, dumps(args).decode(), utc_iso(created), utc_iso(expires)))
+            conn.execute(
+                "INSERT INTO commands (id, cabinet_id, kind, args, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (command_id, cabinet_id, kind, dumps(args).decode(), utc_iso(created), utc_iso(expires)),
+            )
         return command_id
 
     def command(self, command_id: str) -> dict[str, Any] | None:
@@ -628,32 +750,46 @@ class SqliteCloudStore:
 
     def pending_commands(self, cabinet_id: str) -> list[dict[str, Any]]:
         with self._lock:
-            rows = self._conn.execute("SELECT * FROM commands WHERE cabinet_id = ? AND acked_at IS NULL "
-                                      "ORDER BY created_at, id", (cabinet_id,)).fetchall()
+            rows = self._conn.execute(
+                "SELECT * FROM commands WHERE cabinet_id = ? AND acked_at IS NULL ORDER BY created_at, id",
+                (cabinet_id,),
+            ).fetchall()
         return [_command(r) for r in rows]
 
     def ack_command(self, command_id: str, result: str, *, now: float | None = None) -> dict[str, Any]:
         """Record the cabinet's acknowledgement once; a repeated ack changes nothing and gets the same record."""
         with self._write() as conn:
-            conn.execute("UPDATE commands SET acked_at = ?, result = ? WHERE id = ? AND acked_at IS NULL",
-                         (utc_iso(_now(now)), result, command_id))
+            conn.execute(
+                "UPDATE commands SET acked_at = ?, result = ? WHERE id = ? AND acked_at IS NULL",
+                (utc_iso(_now(now)), result, command_id),
+            )
             row = conn.execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
         if row is None:
             raise NotFound(f"no command {command_id!r}")
         return _command(row)
 
     # --- scan-to-pay ----------------------------------------------------------------------
-    def create_payment(self, cabinet_id: str, sale_id: str, amount_cents: int, currency: str, expires_at: float,
-                       *, now: float | None = None) -> tuple[dict[str, Any], bool]:
+    def create_payment(
+        self,
+        cabinet_id: str,
+        sale_id: str,
+        amount_cents: int,
+        currency: str,
+        expires_at: float,
+        *,
+        now: float | None = None,
+    ) -> tuple[dict[str, Any], bool]:
         """A pending payment for the sale; the same sale again returns the existing one (created=False)."""
         at = utc_iso(_now(now))
         with self._write() as conn:
             cursor = conn.execute(
                 "INSERT INTO payments (id, cabinet_id, sale_id, amount_cents, currency, status, created_at, expires_at,"
                 " updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT(cabinet_id, sale_id) DO NOTHING",
-                (str(uuid.uuid4()), cabinet_id, sale_id, amount_cents, currency, at, expires_at, at))
-            row = conn.execute("SELECT * FROM payments WHERE cabinet_id = ? AND sale_id = ?",
-                               (cabinet_id, sale_id)).fetchone()
+                (str(uuid.uuid4()), cabinet_id, sale_id, amount_cents, currency, at, expires_at, at),
+            )
+            row = conn.execute(
+                "SELECT * FROM payments WHERE cabinet_id = ? AND sale_id = ?", (cabinet_id, sale_id)
+            ).fetchone()
         if (row["amount_cents"], row["currency"]) != (amount_cents, currency):
             raise Conflict(f"sale {sale_id!r} already has a payment of {row['amount_cents']} {row['currency']}")
         return dict(row), cursor.rowcount == 1
@@ -661,28 +797,38 @@ class SqliteCloudStore:
     def payment(self, payment_id: str, *, now: float | None = None) -> dict[str, Any] | None:
         """The payment, moved to ``expired`` first if it is pending past its expiry."""
         with self._write() as conn:
-            conn.execute("UPDATE payments SET status = 'expired', updated_at = ? WHERE id = ? AND status = 'pending' "
-                         "AND expires_at < ?", (utc_iso(_now(now)), payment_id, _now(now)))
+            conn.execute(
+                "UPDATE payments SET status = 'expired', updated_at = ? WHERE id = ? AND status = 'pending' "
+                "AND expires_at < ?",
+                (utc_iso(_now(now)), payment_id, _now(now)),
+            )
             row = conn.execute("SELECT * FROM payments WHERE id = ?", (payment_id,)).fetchone()
         return dict(row) if row else None
 
     def payment_for_sale(self, cabinet_id: str, sale_id: str, *, now: float | None = None) -> dict[str, Any] | None:
         """The cabinet's payment for the sale (expired first if due), or None if it never asked for one."""
         with self._lock:
-            row = self._conn.execute("SELECT id FROM payments WHERE cabinet_id = ? AND sale_id = ?",
-                                     (cabinet_id, sale_id)).fetchone()
+            row = self._conn.execute(
+                "SELECT id FROM payments WHERE cabinet_id = ? AND sale_id = ?", (cabinet_id, sale_id)
+            ).fetchone()
         return self.payment(row["id"], now=now) if row else None
 
-    def move_payment(self, payment_id: str, from_status: str, to_status: str,
-                     *, now: float | None = None) -> tuple[dict[str, Any], bool]:
+    def move_payment(
+        self, payment_id: str, from_status: str, to_status: str, *, now: float | None = None
+    ) -> tuple[dict[str, Any], bool]:
         """Change the status if it is ``from_status`` (and, if pending, not expired); returns the record as it
         is afterwards and whether this call changed it."""
         current = self.payment(payment_id, now=now)
         if current is None:
             raise NotFound(f"no payment {payment_id!r}")
         with self._write() as conn:
-            changed = conn.execute("UPDATE payments SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
-                                   (to_status, utc_iso(_now(now)), payment_id, from_status)).rowcount == 1
+            changed = (
+                conn.execute(
+                    "UPDATE payments SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
+                    (to_status, utc_iso(_now(now)), payment_id, from_status),
+                ).rowcount
+                == 1
+            )
             return dict(conn.execute("SELECT * FROM payments WHERE id = ?", (payment_id,)).fetchone()), changed
 
     # --- repair tickets -------------------------------------------------------------------
@@ -691,7 +837,9 @@ class SqliteCloudStore:
         with self._lock:
             rows = self._conn.execute(
                 f"SELECT {_TICKET_COLUMNS} FROM repair_tickets WHERE cabinet_id = ? AND (? IS NULL OR status = ?) "
-                "ORDER BY COALESCE(dropped_off_at, updated_at), ticket_id", (cabinet_id, status, status)).fetchall()
+                "ORDER BY COALESCE(dropped_off_at, updated_at), ticket_id",
+                (cabinet_id, status, status),
+            ).fetchall()
         return [dict(r) for r in rows]
 
     def find_ticket(self, retailer: str, ticket_id: str) -> list[dict[str, Any]]:
@@ -700,43 +848,59 @@ class SqliteCloudStore:
             rows = self._conn.execute(
                 f"SELECT {', '.join('t.' + f for f in _TICKET_FIELDS)} FROM repair_tickets t "
                 "JOIN cabinets c ON c.id = t.cabinet_id WHERE c.retailer = ? AND t.ticket_id = ? ORDER BY t.cabinet_id",
-                (retailer, ticket_id)).fetchall()
+                (retailer, ticket_id),
+            ).fetchall()
         return [dict(r) for r in rows]
 
-    def move_ticket(self, cabinet_id: str, ticket_id: str, to_status: str,
-                    *, now: float | None = None) -> dict[str, Any]:
+    def move_ticket(
+        self, cabinet_id: str, ticket_id: str, to_status: str, *, now: float | None = None
+    ) -> dict[str, Any]:
         """Move the ticket one step forward to ``to_status``; Conflict from any other status, NotFound if none."""
-        stage = TICKET_STATUSES.index(to_status)      # ValueError for a status that is not in the lifecycle
+        stage = TICKET_STATUSES.index(to_status)  # ValueError for a status that is not in the lifecycle
         at = utc_iso(_now(now))
         with self._write() as conn:
-            moved = stage > 0 and conn.execute(
-                f"UPDATE repair_tickets SET status = ?, {to_status}_at = ?, updated_at = ? "
-                "WHERE cabinet_id = ? AND ticket_id = ? AND status = ?",
-                (to_status, at, at, cabinet_id, ticket_id, TICKET_STATUSES[stage - 1])).rowcount == 1
-            row = conn.execute(f"SELECT {_TICKET_COLUMNS} FROM repair_tickets WHERE cabinet_id = ? AND ticket_id = ?",
-                               (cabinet_id, ticket_id)).fetchone()
+            moved = (
+                stage > 0
+                and conn.execute(
+                    f"UPDATE repair_tickets SET status = ?, {to_status}_at = ?, updated_at = ? "
+                    "WHERE cabinet_id = ? AND ticket_id = ? AND status = ?",
+                    (to_status, at, at, cabinet_id, ticket_id, TICKET_STATUSES[stage - 1]),
+                ).rowcount
+                == 1
+            )
+            row = conn.execute(
+                f"SELECT {_TICKET_COLUMNS} FROM repair_tickets WHERE cabinet_id = ? AND ticket_id = ?",
+                (cabinet_id, ticket_id),
+            ).fetchone()
         if row is None:
             raise NotFound(f"ticket_id: no ticket {ticket_id!r} on cabinet {cabinet_id!r}")
         if not moved:
             current = TICKET_STATUSES.index(row["status"])
-            then = (f"it can only move to {TICKET_STATUSES[current + 1]}" if current + 1 < len(TICKET_STATUSES)
-                    else "that is its last status")
+            then = (
+                f"it can only move to {TICKET_STATUSES[current + 1]}"
+                if current + 1 < len(TICKET_STATUSES)
+                else "that is its last status"
+            )
             raise Conflict(f"status: ticket {ticket_id!r} is {row['status']}; {then}")
         return dict(row)
 
     # --- snapshots -------------------------------------------------------------------------
-    def put_snapshot(self, cabinet_id: str, name: str, taken_at: str, jpeg: bytes,
-                     *, now: float | None = None) -> bool:
+    def put_snapshot(self, cabinet_id: str, name: str, taken_at: str, jpeg: bytes, *, now: float | None = None) -> bool:
         """Store the cabinet's snapshot once; True if new. The same bytes again change nothing (a retry);
         other bytes under a stored name are a Conflict."""
         digest = hashlib.sha256(jpeg).hexdigest()
         with self._write() as conn:
-            created = conn.execute(
-                "INSERT INTO snapshots (cabinet_id, name, taken_at, bytes, sha256, jpeg, received_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(cabinet_id, name) DO NOTHING",
-                (cabinet_id, name, taken_at, len(jpeg), digest, jpeg, utc_iso(_now(now)))).rowcount == 1
-            stored = conn.execute("SELECT sha256 FROM snapshots WHERE cabinet_id = ? AND name = ?",
-                                  (cabinet_id, name)).fetchone()["sha256"]
+            created = (
+                conn.execute(
+                    "INSERT INTO snapshots (cabinet_id, name, taken_at, bytes, sha256, jpeg, received_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(cabinet_id, name) DO NOTHING",
+                    (cabinet_id, name, taken_at, len(jpeg), digest, jpeg, utc_iso(_now(now))),
+                ).rowcount
+                == 1
+            )
+            stored = conn.execute(
+                "SELECT sha256 FROM snapshots WHERE cabinet_id = ? AND name = ?", (cabinet_id, name)
+            ).fetchone()["sha256"]
         if stored != digest:
             raise Conflict(f"name: {name!r} is already stored with other content")
         return created
@@ -746,13 +910,16 @@ class SqliteCloudStore:
         with self._lock:
             rows = self._conn.execute(
                 "SELECT name, taken_at, bytes, received_at FROM snapshots WHERE cabinet_id = ? AND (? IS NULL OR "
-                "name < ?) ORDER BY name DESC LIMIT ?", (cabinet_id, before, before, limit)).fetchall()
+                "name < ?) ORDER BY name DESC LIMIT ?",
+                (cabinet_id, before, before, limit),
+            ).fetchall()
         return [dict(r) for r in rows]
 
     def snapshot(self, cabinet_id: str, name: str) -> bytes | None:
         with self._lock:
-            row = self._conn.execute("SELECT jpeg FROM snapshots WHERE cabinet_id = ? AND name = ?",
-                                     (cabinet_id, name)).fetchone()
+            row = self._conn.execute(
+                "SELECT jpeg FROM snapshots WHERE cabinet_id = ? AND name = ?", (cabinet_id, name)
+            ).fetchone()
         return bytes(row["jpeg"]) if row else None
 
     def close(self) -> None:
@@ -769,8 +936,14 @@ def _content(row: sqlite3.Row) -> dict[str, Any]:
 
 
 def _event_content(event: Event) -> dict[str, Any]:
-    return {"seq": event.seq, "type": event.type, "schema_version": event.schema_version,
-            "wall_time": event.wall_time, "mono_time": event.mono_time, "payload": event.payload}
+    return {
+        "seq": event.seq,
+        "type": event.type,
+        "schema_version": event.schema_version,
+        "wall_time": event.wall_time,
+        "mono_time": event.mono_time,
+        "payload": event.payload,
+    }
 
 
 def _command(row: sqlite3.Row) -> dict[str, Any]:

@@ -6,6 +6,7 @@ the cabinet's database, written in the same transaction as the attempt's audit
 event, so pulling the plug does not reset them. Wall-clock time, because the
 monotonic clock starts again at every boot.
 """
+
 from __future__ import annotations
 
 import time
@@ -25,7 +26,7 @@ CREATE TABLE IF NOT EXISTS attempt_guards (
 @dataclass
 class AttemptGuard:
     outbox: Outbox
-    name: str                          # "pin_pad", "pickup_code"
+    name: str  # "pin_pad", "pickup_code"
     free_attempts: int = 5
     first_delay_s: float = 30.0
     max_delay_s: float = 3600.0
@@ -37,7 +38,8 @@ class AttemptGuard:
 
     def _row(self) -> tuple[int, float]:
         return self.outbox.db.conn.execute(
-            "SELECT failures, locked_until FROM attempt_guards WHERE name = ?", (self.name,)).fetchone()
+            "SELECT failures, locked_until FROM attempt_guards WHERE name = ?", (self.name,)
+        ).fetchone()
 
     @property
     def failures(self) -> int:
@@ -56,7 +58,9 @@ class AttemptGuard:
             return 0.0
         failures = self.failures + 1
         over = failures - self.free_attempts
-        delay = 0.0 if over < 0 else min(self.max_delay_s, self.first_delay_s * 2 ** over)
-        tx.execute("UPDATE attempt_guards SET failures = ?, locked_until = ? WHERE name = ?",
-                   (failures, now + delay if delay else 0, self.name))
+        delay = 0.0 if over < 0 else min(self.max_delay_s, self.first_delay_s * 2**over)
+        tx.execute(
+            "UPDATE attempt_guards SET failures = ?, locked_until = ? WHERE name = ?",
+            (failures, now + delay if delay else 0, self.name),
+        )
         return delay

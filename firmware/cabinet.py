@@ -3,6 +3,7 @@
 It turns journey state into a ViewState for the UI, turns the UI's intents
 into journey calls, watches the door and the readers, and keeps snapshots.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -11,9 +12,10 @@ import logging
 import os
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from firmware.catalog import Catalog, product_from_cloud
 from firmware.cloud_config import MEDIA_DIR, ads_due, playable_ads
@@ -39,21 +41,37 @@ from sync_client.snapshots import snapshot_name
 log = logging.getLogger(__name__)
 
 SCREEN_OF_STATE = {
-    S.IDLE: "attract", S.BROWSE: "catalog", S.PRODUCT: "product", S.PAY: "checkout",
-    S.APPROVED: "door", S.DOOR_UNLOCKED: "door", S.DOOR_OPENED: "door",
-    S.DOOR_CLOSED: "thanks", S.DONE: "thanks",
+    S.IDLE: "attract",
+    S.BROWSE: "catalog",
+    S.PRODUCT: "product",
+    S.PAY: "checkout",
+    S.APPROVED: "door",
+    S.DOOR_UNLOCKED: "door",
+    S.DOOR_OPENED: "door",
+    S.DOOR_CLOSED: "thanks",
+    S.DONE: "thanks",
 }
 RECONNECT_S = 2.0
 DOOR_OF_STATE = {S.APPROVED: "closed", S.DOOR_UNLOCKED: "unlocked", S.DOOR_OPENED: "opened"}
-SCREEN_OF_RESTOCK = {R.PIN_ENTRY: "pin_pad", R.PIN_CHECKING: "pin_pad", R.UNLOCKED: "restock", R.COUNTING: "restock",
-                     R.RECORDED: "restock"}
+SCREEN_OF_RESTOCK = {
+    R.PIN_ENTRY: "pin_pad",
+    R.PIN_CHECKING: "pin_pad",
+    R.UNLOCKED: "restock",
+    R.COUNTING: "restock",
+    R.RECORDED: "restock",
+}
 DOOR_OF_RESTOCK = {R.UNLOCKED: "unlocked", R.COUNTING: "opened", R.RECORDED: "closed"}
-SCREEN_OF_PICKUP = {P.CODE_ENTRY: "pickup", P.CODE_CHECKING: "pickup", P.DOOR_UNLOCKED: "door", P.DOOR_OPENED: "door",
-                    P.DONE: "thanks"}
+SCREEN_OF_PICKUP = {
+    P.CODE_ENTRY: "pickup",
+    P.CODE_CHECKING: "pickup",
+    P.DOOR_UNLOCKED: "door",
+    P.DOOR_OPENED: "door",
+    P.DONE: "thanks",
+}
 DOOR_OF_PICKUP = {P.DOOR_UNLOCKED: "unlocked", P.DOOR_OPENED: "opened"}
 # Out of service (the store cannot record a sale): these are refused; staff, help and language still work.
 SELLING_INTENTS = frozenset({"start", "select_product", "buy", "pay", "pickup", "repair"})
-SHOPPER_NOTICES = ("not_charged", "refund_pending")    # what the out-of-service screen tells the last buyer
+SHOPPER_NOTICES = ("not_charged", "refund_pending")  # what the out-of-service screen tells the last buyer
 
 
 @dataclass
@@ -67,13 +85,13 @@ class Cabinet:
     on_view: Callable[[ViewState], None] = lambda view: None
     last_activity: float = field(default_factory=time.monotonic)
     faults: dict[str, str] = field(default_factory=dict)
-    overlay: str | None = None                 # "help": a screen over the journey, left with "back"
-    colour: str | None = None                  # the shopper's colour choice on the product screen
-    cloud: CabinetConfig | None = None         # the configuration from the cloud in force, if any yet
-    _ads: tuple = ()                           # its ads with their media resolved (playable_ads)
-    sync_status: Callable[[], SyncView] = SyncView   # the uploader's view of things, for the service menu
+    overlay: str | None = None  # "help": a screen over the journey, left with "back"
+    colour: str | None = None  # the shopper's colour choice on the product screen
+    cloud: CabinetConfig | None = None  # the configuration from the cloud in force, if any yet
+    _ads: tuple = ()  # its ads with their media resolved (playable_ads)
+    sync_status: Callable[[], SyncView] = SyncView  # the uploader's view of things, for the service menu
     restart: Callable[[], None] = lambda: None  # the service menu's restart: stop; systemd starts us again
-    on_snapshot: Callable[[], None] = lambda: None   # a new photo to upload
+    on_snapshot: Callable[[], None] = lambda: None  # a new photo to upload
     # Whether the store can record a sale; the runtime's keeps the store marker, None makes one without.
     storage: StorageGuard = None  # type: ignore[assignment]
     _tasks: list[asyncio.Task] = field(default_factory=list)
@@ -85,36 +103,64 @@ class Cabinet:
             self.storage = StorageGuard(self.outbox, int(self.config.storage.reserve_mb * 2**20))
         self.storage.on_change = self._storage_changed
         self.sale = SaleJourney(
-            outbox=self.outbox, catalog=self.catalog, lock=self.devices.lock,
-            terminals=self.devices.terminals, lock_config=self.config.lock,
-            currency=self.config.cabinet.currency, thanks_s=self.config.screen.thanks_s,
-            on_change=self.refresh, on_door_event=self._door_snapshot, on_fault=self._fault,
-            available_methods=self.payment_methods, can_record=self.storage.check,
-            on_storage_failed=self.storage.failed)
+            outbox=self.outbox,
+            catalog=self.catalog,
+            lock=self.devices.lock,
+            terminals=self.devices.terminals,
+            lock_config=self.config.lock,
+            currency=self.config.cabinet.currency,
+            thanks_s=self.config.screen.thanks_s,
+            on_change=self.refresh,
+            on_door_event=self._door_snapshot,
+            on_fault=self._fault,
+            available_methods=self.payment_methods,
+            can_record=self.storage.check,
+            on_storage_failed=self.storage.failed,
+        )
         self.pickup = PickupJourney(
-            outbox=self.outbox, catalog=self.catalog, lock=self.devices.lock, lock_config=self.config.lock,
-            orders=lambda: self.cloud.pickup_orders if self.cloud else (), on_change=self.refresh,
-            thanks_s=self.config.screen.thanks_s)
+            outbox=self.outbox,
+            catalog=self.catalog,
+            lock=self.devices.lock,
+            lock_config=self.config.lock,
+            orders=lambda: self.cloud.pickup_orders if self.cloud else (),
+            on_change=self.refresh,
+            thanks_s=self.config.screen.thanks_s,
+        )
         self.restock = RestockJourney(
-            outbox=self.outbox, catalog=self.catalog, lock=self.devices.lock, lock_config=self.config.lock,
-            pin_hashes=self._pin_hashes, staff_cards=self._staff_cards, on_change=self.refresh,
-            technician_pin_hashes=self._technician_pin_hashes)
+            outbox=self.outbox,
+            catalog=self.catalog,
+            lock=self.devices.lock,
+            lock_config=self.config.lock,
+            pin_hashes=self._pin_hashes,
+            staff_cards=self._staff_cards,
+            on_change=self.refresh,
+            technician_pin_hashes=self._technician_pin_hashes,
+        )
         self.repair = RepairJourney(self.outbox, on_change=self.refresh)
         self.service = ServiceJourney(
-            outbox=self.outbox, lock=self.devices.lock, pin_hashes=self._technician_pin_hashes,
-            staff_cards=self._staff_cards, selftest_checks=self._live_selftest,
-            restart_service=lambda: self.restart(), on_change=self.refresh,
-            screen_size=(self.config.screen.width, self.config.screen.height))
-        self.alarms = DoorAlarms(self.outbox, reminder_s=self.config.lock.door_reminder_s,
-                                 alarm_s=self.config.lock.door_alarm_s, on_change=self.refresh,
-                                 snapshot=lambda kind: self._door_snapshot(kind, None))
+            outbox=self.outbox,
+            lock=self.devices.lock,
+            pin_hashes=self._technician_pin_hashes,
+            staff_cards=self._staff_cards,
+            selftest_checks=self._live_selftest,
+            restart_service=lambda: self.restart(),
+            on_change=self.refresh,
+            screen_size=(self.config.screen.width, self.config.screen.height),
+        )
+        self.alarms = DoorAlarms(
+            self.outbox,
+            reminder_s=self.config.lock.door_reminder_s,
+            alarm_s=self.config.lock.door_alarm_s,
+            on_change=self.refresh,
+            snapshot=lambda kind: self._door_snapshot(kind, None),
+        )
         self.snapshot_dir = self.data_dir / "snapshots"
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
 
     # --- lifecycle -------------------------------------------------------------
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self.devices.lock.lock()          # fail-secure at start-up, whatever state we died in
+        self.devices.lock.lock()  # fail-secure at start-up, whatever state we died in
         # Every journey that can open the door settles what a power cut interrupted; none opens it again.
         self.sale.recover_after_restart(self.config.lock.resume_window_s)
         self.pickup.recover_after_restart()
@@ -139,7 +185,7 @@ class Cabinet:
         self._tasks.append(loop.create_task(self._watch()))
         self._tasks.append(loop.create_task(self._check_terminals()))
         self._tasks.append(loop.create_task(self._watch_storage()))
-        self._storage_changed()         # a store found replaced at start-up is a fault from the first frame
+        self._storage_changed()  # a store found replaced at start-up is a fault from the first frame
         self.refresh()
 
     async def stop(self) -> None:
@@ -161,8 +207,15 @@ class Cabinet:
         self._ads = playable_ads(config)
         if config.products:
             self.catalog.replace_products([product_from_cloud(p, str(MEDIA_DIR)) for p in config.products])
-        log.info("configuration in force", extra={"version": config.version, "products": len(config.products),
-                                                  "ads": len(config.ads), "orders": len(config.pickup_orders)})
+        log.info(
+            "configuration in force",
+            extra={
+                "version": config.version,
+                "products": len(config.products),
+                "ads": len(config.ads),
+                "orders": len(config.pickup_orders),
+            },
+        )
         self.refresh()
 
     def _pin_hashes(self) -> list[str]:
@@ -180,8 +233,13 @@ class Cabinet:
 
     def idle(self) -> bool:
         """No one is using the cabinet: no journey beyond the attract or catalog screens."""
-        return (self.sale.state in (S.IDLE, S.BROWSE) and not self.pickup.active and not self.restock.active
-                and not self.repair.active and not self.service.active)
+        return (
+            self.sale.state in (S.IDLE, S.BROWSE)
+            and not self.pickup.active
+            and not self.restock.active
+            and not self.repair.active
+            and not self.service.active
+        )
 
     def can_unlock_remotely(self) -> bool:
         return self.idle()
@@ -219,59 +277,95 @@ class Cabinet:
         restock, repair, service = self.restock, self.repair, self.service
         if service.active:
             current = None
-            journey = dict(screen={V.PIN_ENTRY: "pin_pad", V.PIN_CHECKING: "pin_pad",
-                                   V.CALIBRATE: "calibrate"}.get(service.state, "service"),
-                           message=service.message if service.message in MESSAGES else None,
-                           devices=service.devices(), selftest=service.selftest_status, sync=self.sync_status(),
-                           config_version=str(self.cloud.version) if self.cloud else "local file",
-                           errors=tuple(f"{device}: {detail}" for device, detail in self.faults.items())[:5])
+            journey = dict(
+                screen={V.PIN_ENTRY: "pin_pad", V.PIN_CHECKING: "pin_pad", V.CALIBRATE: "calibrate"}.get(
+                    service.state, "service"
+                ),
+                message=service.message if service.message in MESSAGES else None,
+                devices=service.devices(),
+                selftest=service.selftest_status,
+                sync=self.sync_status(),
+                config_version=str(self.cloud.version) if self.cloud else "local file",
+                errors=tuple(f"{device}: {detail}" for device, detail in self.faults.items())[:5],
+            )
         elif repair.active:
             current = None
-            journey = dict(screen="repair", step=repair.step, fields=repair.fields(),
-                           field_errors=repair.field_errors(), fault_category=repair.fault_category,
-                           ticket=repair.ticket)
+            journey = dict(
+                screen="repair",
+                step=repair.step,
+                fields=repair.fields(),
+                field_errors=repair.field_errors(),
+                fault_category=repair.fault_category,
+                ticket=repair.ticket,
+            )
         elif restock.active:
             current = None
-            journey = dict(screen=SCREEN_OF_RESTOCK[restock.state], message=restock.message,
-                           deadline=time.monotonic() + restock.pin_lock_remaining()
-                           if restock.message == "pin_locked" else restock.deadline,
-                           door=DOOR_OF_RESTOCK.get(restock.state, "closed"),
-                           attempts_left=max(0, restock.guard.free_attempts - restock.guard.failures)
-                           if restock.state in (R.PIN_ENTRY, R.PIN_CHECKING) else None,
-                           restock_counts=tuple(restock.counts.items()),
-                           alarm=self.alarms.reminder if restock.state is R.COUNTING else None,
-                           restock_changes=tuple(restock.changes.items()))
+            journey = dict(
+                screen=SCREEN_OF_RESTOCK[restock.state],
+                message=restock.message,
+                deadline=time.monotonic() + restock.pin_lock_remaining()
+                if restock.message == "pin_locked"
+                else restock.deadline,
+                door=DOOR_OF_RESTOCK.get(restock.state, "closed"),
+                attempts_left=max(0, restock.guard.free_attempts - restock.guard.failures)
+                if restock.state in (R.PIN_ENTRY, R.PIN_CHECKING)
+                else None,
+                restock_counts=tuple(restock.counts.items()),
+                alarm=self.alarms.reminder if restock.state is R.COUNTING else None,
+                restock_changes=tuple(restock.changes.items()),
+            )
         elif pickup.active:
             order_sku = pickup.order.sku if pickup.order else None
             current = self._product_view(order_sku) if order_sku in self.catalog.products else None
-            journey = dict(screen=SCREEN_OF_PICKUP[pickup.state], message=pickup.message, deadline=pickup.deadline,
-                           door=DOOR_OF_PICKUP.get(pickup.state, "closed"), pickup_code_length=PICKUP_CODE_DIGITS)
+            journey = dict(
+                screen=SCREEN_OF_PICKUP[pickup.state],
+                message=pickup.message,
+                deadline=pickup.deadline,
+                door=DOOR_OF_PICKUP.get(pickup.state, "closed"),
+                pickup_code_length=PICKUP_CODE_DIGITS,
+            )
         elif self.out_of_service():
             current = None
-            journey = dict(screen="out_of_service",
-                           message=sale.message if sale.message in SHOPPER_NOTICES else None)
+            journey = dict(screen="out_of_service", message=sale.message if sale.message in SHOPPER_NOTICES else None)
         else:
             current = self._product_view(sale.product.sku) if sale.product else None
-            journey = dict(screen=self.overlay or SCREEN_OF_STATE[sale.state], message=sale.message,
-                           deadline=sale.deadline, door=DOOR_OF_STATE.get(sale.state, "closed"),
-                           alarm=self.alarms.reminder if sale.state is S.DOOR_OPENED
-                           else "door_stuck" if sale.state is S.DOOR_UNLOCKED and not self.devices.lock.energized
-                           else None,
-                           payment_status=sale.payment_status, can_unlock_again=sale.can_unlock_again,
-                           payment_qr=self._payment_qr() if sale.payment_status == "scan_to_pay" else None)
-        store = (self.cloud.store_base_url if self.cloud and self.cloud.store_base_url else cabinet.store_base_url)
+            journey = dict(
+                screen=self.overlay or SCREEN_OF_STATE[sale.state],
+                message=sale.message,
+                deadline=sale.deadline,
+                door=DOOR_OF_STATE.get(sale.state, "closed"),
+                alarm=self.alarms.reminder
+                if sale.state is S.DOOR_OPENED
+                else "door_stuck"
+                if sale.state is S.DOOR_UNLOCKED and not self.devices.lock.energized
+                else None,
+                payment_status=sale.payment_status,
+                can_unlock_again=sale.can_unlock_again,
+                payment_qr=self._payment_qr() if sale.payment_status == "scan_to_pay" else None,
+            )
+        store = self.cloud.store_base_url if self.cloud and self.cloud.store_base_url else cabinet.store_base_url
         return ViewState(
-            language=self.language, cabinet_id=cabinet.id, online=self.is_online(), products=products,
-            product=current, payment_methods=self.payment_methods(),
+            language=self.language,
+            cabinet_id=cabinet.id,
+            online=self.is_online(),
+            products=products,
+            product=current,
+            payment_methods=self.payment_methods(),
             ads=ads_due(self._ads, datetime.datetime.now()),
             store_url=f"{store.rstrip('/')}/p/{current.sku}?cabinet={cabinet.id}" if current else "",
-            selected_colour=self.colour, support_phone=cabinet.support_phone, support_url=cabinet.support_url,
-            **journey)
+            selected_colour=self.colour,
+            support_phone=cabinet.support_phone,
+            support_url=cabinet.support_url,
+            **journey,
+        )
 
     def out_of_service(self) -> bool:
         """The store cannot record a sale and no sale is under way (a paid sale keeps its door screens)."""
-        return self.storage.problem is not None and not self.sale.paying and self.sale.state in (
-            S.IDLE, S.BROWSE, S.PRODUCT, S.PAY)
+        return (
+            self.storage.problem is not None
+            and not self.sale.paying
+            and self.sale.state in (S.IDLE, S.BROWSE, S.PRODUCT, S.PAY)
+        )
 
     def _storage_changed(self) -> None:
         if self.storage.problem is None:
@@ -307,11 +401,21 @@ class Cabinet:
 
     def _product_view(self, sku: str) -> ProductView:
         p = self.catalog.products[sku]
-        return ProductView(sku=p.sku, name=p.name, price_cents=p.price_cents, currency=self.config.cabinet.currency,
-                           stock=self.catalog.stock(sku), summary=p.summary, specs=p.specs, colour=p.colour,
-                           materials=p.materials, design_notes=p.design_notes,
-                           colours=tuple(ColourOption(name, hex_value) for name, hex_value in p.colours),
-                           images=p.images, online_only=p.online_only)
+        return ProductView(
+            sku=p.sku,
+            name=p.name,
+            price_cents=p.price_cents,
+            currency=self.config.cabinet.currency,
+            stock=self.catalog.stock(sku),
+            summary=p.summary,
+            specs=p.specs,
+            colour=p.colour,
+            materials=p.materials,
+            design_notes=p.design_notes,
+            colours=tuple(ColourOption(name, hex_value) for name, hex_value in p.colours),
+            images=p.images,
+            online_only=p.online_only,
+        )
 
     def refresh(self) -> None:
         try:
@@ -366,7 +470,7 @@ class Cabinet:
         elif name == "done" and self.restock.state is R.RECORDED:
             self.restock.finish()
         elif name == "key":
-            pass                          # the keypad keeps the code being typed; only submit matters
+            pass  # the keypad keeps the code being typed; only submit matters
         elif name == "staff" and self.idle():
             self.restock.open_pin_pad()
         elif name == "pin_submit" and arg is not None:
@@ -402,7 +506,7 @@ class Cabinet:
     async def _pin(self, pin: str) -> None:
         """One PIN pad for the staff: a technician's PIN opens the service menu, any other is a retailer's
         attempt at restock (and counted against the pad's limit). Checked off the event loop."""
-        if self.service.state is V.PIN_ENTRY:         # the service pad, e.g. waiting out its lock
+        if self.service.state is V.PIN_ENTRY:  # the service pad, e.g. waiting out its lock
             await self.service.enter_pin(pin)
         elif await self.restock.enter_pin(pin) == "technician":
             self.service.open_pin_pad()
@@ -488,7 +592,7 @@ class Cabinet:
                     self._fault(exc)
                 else:
                     self._recovered(terminal.name)
-            devices_faulty = self.faults.keys() - {"storage"}      # the store is watched by _watch_storage
+            devices_faulty = self.faults.keys() - {"storage"}  # the store is watched by _watch_storage
             await asyncio.sleep(RECONNECT_S if devices_faulty else self.config.payment.check_s)
 
     # --- the door and the readers -------------------------------------------------
@@ -521,6 +625,7 @@ class Cabinet:
             await asyncio.to_thread(_write_atomically, path, jpeg)
             log.info("snapshot saved", extra={"file": name, "bytes": len(jpeg)})
             self.on_snapshot()
+
         self._spawn(take())
 
     async def _read_forever(self, reader: CardReader | CodeReader, record: Callable[[Any], None]) -> None:
@@ -540,17 +645,17 @@ class Cabinet:
     def _card(self, card) -> None:
         role = self._staff_cards().get(card.uid_hex)
         if role == "technician" and self.idle():
-            self.service.technician_card(card.uid_hex)   # audited there
+            self.service.technician_card(card.uid_hex)  # audited there
         elif role == "retailer" and self.idle():
-            self.restock.staff_card(card.uid_hex)        # audited there, with the role
+            self.restock.staff_card(card.uid_hex)  # audited there, with the role
         else:
             self._append_optional("card.read", {"uid": card.uid_hex})
 
     def _code(self, code) -> None:
         self._append_optional("code.scanned", {"text": code.text, "source": code.source})
-        if self.repair.step == "vehicle":           # the vehicle's own QR
+        if self.repair.step == "vehicle":  # the vehicle's own QR
             self.repair.scanned(code.text)
-        elif self.pickup.state is P.CODE_ENTRY:      # an order's QR shown to the scanner or camera
+        elif self.pickup.state is P.CODE_ENTRY:  # an order's QR shown to the scanner or camera
             pickup_code = pickup_code_in(code.text)
             if pickup_code:
                 self._spawn(self._checked(self.pickup.submit(pickup_code, source=code.source or "scanner")))
@@ -582,8 +687,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(partial, path)
 
 
-SERVICE_INTENTS = frozenset({"selftest", "lock_test", "calibrate", "calibration", "restart", "cancel", "exit",
-                             "back"})
+SERVICE_INTENTS = frozenset({"selftest", "lock_test", "calibrate", "calibration", "restart", "cancel", "exit", "back"})
 REPAIR_INTENTS = frozenset({"field", "fault_category", "next", "agree", "back", "cancel", "done"})
 PICKUP_QR = re.compile(r"(?:^|[?&/:=])(?:code=|PICKUP:)?(\d{4,12})$")
 
@@ -592,4 +696,3 @@ def pickup_code_in(text: str) -> str | None:
     """The pickup code in an order's QR: the digits alone, "PICKUP:<code>", or a link ending in code=<code>."""
     match = PICKUP_QR.search(text.strip())
     return match.group(1) if match else None
-

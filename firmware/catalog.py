@@ -5,6 +5,7 @@ is cached, so a cabinet that boots offline still sells), or from the TOML file
 before the first one arrives. Stock is the cabinet's own fact: every change is
 written with a ``stock.changed`` event in the same transaction.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,10 +16,23 @@ from sync_client.outbox import Outbox, Transaction
 
 STOCK_DDL = "CREATE TABLE IF NOT EXISTS stock (sku TEXT PRIMARY KEY, count INTEGER NOT NULL CHECK (count >= 0))"
 # Names a retailer is likely to use; "Name:#rrggbb" in the configuration sets any other.
-COLOUR_NAMES = {"black": "#1f2328", "white": "#f2f2f2", "grey": "#8b95a5", "graphite": "#4a4f57",
-                "silver": "#c0c6cf", "red": "#d64545", "coral": "#ff6f61", "orange": "#d35400",
-                "yellow": "#f2c94c", "green": "#1f8a70", "mint": "#2ee59d", "blue": "#3a7bd5",
-                "navy": "#1b2a4a", "purple": "#8e44ad", "pink": "#ff8fb1"}
+COLOUR_NAMES = {
+    "black": "#1f2328",
+    "white": "#f2f2f2",
+    "grey": "#8b95a5",
+    "graphite": "#4a4f57",
+    "silver": "#c0c6cf",
+    "red": "#d64545",
+    "coral": "#ff6f61",
+    "orange": "#d35400",
+    "yellow": "#f2c94c",
+    "green": "#1f8a70",
+    "mint": "#2ee59d",
+    "blue": "#3a7bd5",
+    "navy": "#1b2a4a",
+    "purple": "#8e44ad",
+    "pink": "#ff8fb1",
+}
 
 
 @dataclass(frozen=True)
@@ -27,23 +41,27 @@ class Product:
     name: str
     price_cents: int
     summary: str = ""
-    colour: str = "#3a7bd5"                          # the accent of the product's illustration
+    colour: str = "#3a7bd5"  # the accent of the product's illustration
     specs: tuple[tuple[str, str], ...] = ()
     materials: str = ""
     design_notes: str = ""
-    colours: tuple[tuple[str, str], ...] = ()        # (name, #hex) options
-    images: tuple[str, ...] = ()                     # the 360° sequence, when the catalog has one
+    colours: tuple[tuple[str, str], ...] = ()  # (name, #hex) options
+    images: tuple[str, ...] = ()  # the 360° sequence, when the catalog has one
     online_only: bool = False
 
 
 def toml_specs(p: ProductSection) -> tuple[tuple[str, str], ...]:
     """The specs a TOML product gives, as (label key, shown value), the unset ones left out."""
-    return tuple((label, value) for label, value in (
-        ("range", f"{p.range_km} km" if p.range_km else ""),
-        ("top_speed", f"{p.top_speed_kmh} km/h" if p.top_speed_kmh else ""),
-        ("battery", f"{p.battery_wh} Wh" if p.battery_wh else ""),
-        ("weight", f"{p.weight_kg:g} kg" if p.weight_kg else ""),
-    ) if value)
+    return tuple(
+        (label, value)
+        for label, value in (
+            ("range", f"{p.range_km} km" if p.range_km else ""),
+            ("top_speed", f"{p.top_speed_kmh} km/h" if p.top_speed_kmh else ""),
+            ("battery", f"{p.battery_wh} Wh" if p.battery_wh else ""),
+            ("weight", f"{p.weight_kg:g} kg" if p.weight_kg else ""),
+        )
+        if value
+    )
 
 
 def product_from_toml(p: ProductSection) -> Product:
@@ -57,12 +75,24 @@ def _colour_option(text: str) -> tuple[str, str]:
 
 def product_from_cloud(p: ConfigProduct, media_dir: str) -> Product:
     colours = tuple(_colour_option(c) for c in p.colours)
-    images = tuple(m.url if "://" in m.url or m.url.startswith("/") else f"{media_dir}/{m.url}"
-                   for m in p.media if m.kind == "image" and "://" not in m.url)
-    return Product(sku=p.sku, name=p.name, price_cents=p.price_cents, summary=p.summary,
-                   colour=colours[0][1] if colours else "#3a7bd5", specs=p.specs,
-                   materials=", ".join(p.materials), design_notes=p.design_notes, colours=colours,
-                   images=images, online_only=p.online_only)
+    images = tuple(
+        m.url if "://" in m.url or m.url.startswith("/") else f"{media_dir}/{m.url}"
+        for m in p.media
+        if m.kind == "image" and "://" not in m.url
+    )
+    return Product(
+        sku=p.sku,
+        name=p.name,
+        price_cents=p.price_cents,
+        summary=p.summary,
+        colour=colours[0][1] if colours else "#3a7bd5",
+        specs=p.specs,
+        materials=", ".join(p.materials),
+        design_notes=p.design_notes,
+        colours=colours,
+        images=images,
+        online_only=p.online_only,
+    )
 
 
 class Catalog:
@@ -73,7 +103,7 @@ class Catalog:
         self.products: dict[str, Product] = {p.sku: product_from_toml(p) for p in products}
         with outbox.transaction() as tx:
             tx.execute(STOCK_DDL)
-            for p in products:   # first boot seeds stock from the file; later boots keep what was counted
+            for p in products:  # first boot seeds stock from the file; later boots keep what was counted
                 tx.execute("INSERT OR IGNORE INTO stock (sku, count) VALUES (?, ?)", (p.sku, p.stock))
 
     def replace_products(self, products: list[Product]) -> None:

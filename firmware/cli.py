@@ -1,4 +1,5 @@
 """The `kiosk` command."""
+
 from __future__ import annotations
 
 import argparse
@@ -32,13 +33,23 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the cabinet")
     run.add_argument("--sim", action="store_true", help="emulate every device and, without --cloud, the cloud")
     run.add_argument("--headless", action="store_true", help="no window (SDL dummy video driver)")
-    run.add_argument("--config", type=Path, help=f"TOML configuration (default: {DEFAULT_CONFIG_PATH}; "
-                                                 "simulation defaults with --sim)")
-    run.add_argument("--data-dir", type=Path, help="local database and snapshots "
-                                                   f"(default: ./data with --sim, {DEFAULT_DATA_DIR} otherwise)")
+    run.add_argument(
+        "--config",
+        type=Path,
+        help=f"TOML configuration (default: {DEFAULT_CONFIG_PATH}; simulation defaults with --sim)",
+    )
+    run.add_argument(
+        "--data-dir",
+        type=Path,
+        help=f"local database and snapshots (default: ./data with --sim, {DEFAULT_DATA_DIR} otherwise)",
+    )
     run.add_argument("--cloud", metavar="URL", help="cloud base URL (overrides sync.cloud_url)")
-    run.add_argument("--control-port", type=int, metavar="N",
-                     help=f"loopback control API port (--sim only; default {DEFAULT_SIM_CONTROL_PORT}, 0 = any)")
+    run.add_argument(
+        "--control-port",
+        type=int,
+        metavar="N",
+        help=f"loopback control API port (--sim only; default {DEFAULT_SIM_CONTROL_PORT}, 0 = any)",
+    )
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
     config = sub.add_parser("config", help="configuration tools")
@@ -76,12 +87,13 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
     and keep its resident memory down on a Pi (M_ARENA_MAX, before any thread starts)."""
     import ctypes
     import ctypes.util
+
     name = ctypes.util.find_library("c")
     if name and sys.platform.startswith("linux"):
         try:
-            ctypes.CDLL(name).mallopt(-8, arenas)      # M_ARENA_MAX
+            ctypes.CDLL(name).mallopt(-8, arenas)  # M_ARENA_MAX
         except (OSError, AttributeError):
-            pass                                        # not glibc (musl): nothing to tune
+            pass  # not glibc (musl): nothing to tune
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -91,8 +103,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     setup_logging(args.log_level)
     if args.control_port is not None and not args.sim:
-        print("kiosk: --control-port needs --sim; a bench profile sets bench.control_port "
-              "(the control API never runs in production)", file=sys.stderr)
+        print(
+            "kiosk: --control-port needs --sim; a bench profile sets bench.control_port "
+            "(the control API never runs in production)",
+            file=sys.stderr,
+        )
         return 2
     try:
         config, problems, warnings = _load(args.config, args.sim)
@@ -107,21 +122,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     warning = None if args.sim else insecure_cloud_warning(args.cloud or config.sync.cloud_url)
     if warning:
         logging.getLogger("kiosk").warning(warning)
-    for warning in warnings:            # at every start, into the journal
+    for warning in warnings:  # at every start, into the journal
         logging.getLogger("firmware.cli").warning("configuration warning", extra={"detail": warning})
     message = choose_video_driver(args.headless)
     if message:
         print(f"kiosk: {message}", file=sys.stderr)
     if args.sim:
         control_port = args.control_port if args.control_port is not None else DEFAULT_SIM_CONTROL_PORT
-    else:    # only a bench profile opens the control API outside simulation
+    else:  # only a bench profile opens the control API outside simulation
         control_port = config.bench.control_port or None
     options = RunOptions(
-        sim=args.sim, headless=args.headless,
+        sim=args.sim,
+        headless=args.headless,
         data_dir=args.data_dir or (Path("data") if args.sim else DEFAULT_DATA_DIR),
-        cloud_url=args.cloud, control_port=control_port, started_at=STARTED_AT)
+        cloud_url=args.cloud,
+        control_port=control_port,
+        started_at=STARTED_AT,
+    )
     from sync_client.keyfile import KeyFileError
     from sync_client.outbox import StoreUnusable
+
     try:
         return asyncio.run(run(config, options))
     except (OSError, KeyFileError, StoreUnusable) as exc:
@@ -148,6 +168,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 def cmd_selftest(args: argparse.Namespace) -> int:
     from firmware.selftest import run_selftest
+
     try:
         config, _, _ = _load(args.config, args.sim)
     except ConfigError as exc:
@@ -160,6 +181,7 @@ def cmd_pin_hash(args: argparse.Namespace) -> int:
     import getpass
 
     from sync_client.cabinet_config import hash_secret
+
     read = getpass.getpass if sys.stdin.isatty() else (lambda prompt: sys.stdin.readline().rstrip("\n"))
     pin = read("PIN: ")
     if not (pin.isdigit() and 4 <= len(pin) <= 12):

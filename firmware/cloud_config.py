@@ -2,6 +2,7 @@
 document a simulated cabinet gives its local cloud so that the whole flow
 (catalog, ads, staff access, pickup orders, scan-to-pay) runs for real in `--sim`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,9 +18,9 @@ MEDIA_DIR = Path(__file__).resolve().parent.parent / "kiosk_ui" / "assets"
 
 # The simulation's demo access: printed in the README, never valid outside `--sim`.
 SIM_PIN = "1234"
-SIM_STAFF_CARD = "04a224b2c35e80"           # the bench panel's "Tap NFC card": a retailer
-SIM_TECHNICIAN_CARD = "04c0ffee123456"       # a technician: opens the service menu
-SIM_PICKUP_CODE = "24681012"          # an order for the first product, valid for a year
+SIM_STAFF_CARD = "04a224b2c35e80"  # the bench panel's "Tap NFC card": a retailer
+SIM_TECHNICIAN_CARD = "04c0ffee123456"  # a technician: opens the service menu
+SIM_PICKUP_CODE = "24681012"  # an order for the first product, valid for a year
 
 
 def ad_is_due(ad: Ad, now: dt.datetime) -> bool:
@@ -31,10 +32,11 @@ def ad_is_due(ad: Ad, now: dt.datetime) -> bool:
         if window.start <= window.end:
             if now.weekday() in window.days and window.start <= hhmm < window.end:
                 return True
-        else:   # spans midnight: the part after midnight belongs to the previous day's window
+        else:  # spans midnight: the part after midnight belongs to the previous day's window
             yesterday = (now.weekday() - 1) % 7
-            if (now.weekday() in window.days and hhmm >= window.start) or \
-                    (yesterday in window.days and hhmm < window.end):
+            if (now.weekday() in window.days and hhmm >= window.start) or (
+                yesterday in window.days and hhmm < window.end
+            ):
                 return True
     return False
 
@@ -63,19 +65,35 @@ def sim_document(config: Config) -> dict:
     products = []
     for p in config.products:
         specs = dict(toml_specs(p))
-        products.append({"sku": p.sku, "name": p.name, "price_cents": p.price_cents, "summary": p.summary,
-                         "materials": ["aluminium frame", "recycled rubber grips"],
-                         "design_notes": "Designed to fold or lock in seconds; lights built into the frame.",
-                         "colours": [f"Signature:{p.colour}", "Graphite", "Silver"], "specs": specs})
+        products.append(
+            {
+                "sku": p.sku,
+                "name": p.name,
+                "price_cents": p.price_cents,
+                "summary": p.summary,
+                "materials": ["aluminium frame", "recycled rubber grips"],
+                "design_notes": "Designed to fold or lock in seconds; lights built into the frame.",
+                "colours": [f"Signature:{p.colour}", "Graphite", "Silver"],
+                "specs": specs,
+            }
+        )
     return {
-        "config_schema": 1, "version": 1, "currency": config.cabinet.currency,
+        "config_schema": 1,
+        "version": 1,
+        "currency": config.cabinet.currency,
         "store_base_url": config.cabinet.store_base_url,
         "products": products,
-        "ads": [{"id": "ad-urban-glide", "kind": "image", "url": "ads/urban-glide.png", "duration_s": 6},
-                {"id": "ad-city-cruiser", "kind": "image", "url": "ads/city-cruiser.png", "duration_s": 6}],
-        "retailer": {"pin_hashes": [hash_secret(SIM_PIN)],
-                     "staff_cards": [{"uid": SIM_STAFF_CARD, "role": "retailer"},
-                                     {"uid": SIM_TECHNICIAN_CARD, "role": "technician"}]},
+        "ads": [
+            {"id": "ad-urban-glide", "kind": "image", "url": "ads/urban-glide.png", "duration_s": 6},
+            {"id": "ad-city-cruiser", "kind": "image", "url": "ads/city-cruiser.png", "duration_s": 6},
+        ],
+        "retailer": {
+            "pin_hashes": [hash_secret(SIM_PIN)],
+            "staff_cards": [
+                {"uid": SIM_STAFF_CARD, "role": "retailer"},
+                {"uid": SIM_TECHNICIAN_CARD, "role": "technician"},
+            ],
+        },
         "pickup_orders": [],
         "scan_to_pay": {"enabled": True, "provider": "simulated"},
     }

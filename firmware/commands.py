@@ -4,6 +4,7 @@ Each handler's ``apply`` runs inside the transaction that marks the command
 applied (so its record happens exactly once, even across a crash); the physical
 ``effect`` runs after that commit (so a relay pulses at most once).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -34,7 +35,8 @@ def register_commands(inbox: CommandInbox, cabinet: Cabinet, config_sync: Config
             while not cabinet.idle():
                 await asyncio.sleep(1.0)
             log.warning("restarting on the cloud's command", extra={"command_id": command.id})
-            stop.set()          # systemd (Restart=always) starts the service again
+            stop.set()  # systemd (Restart=always) starts the service again
+
         asyncio.get_running_loop().create_task(when_idle())
 
     inbox.register("unlock", apply_unlock, unlock)

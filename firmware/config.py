@@ -6,6 +6,7 @@ finite always, TOML's nan and inf never pass). Loading collects all errors at on
 each naming the file, the dotted key and what was expected, so a technician fixes a
 file in one pass.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,12 +24,12 @@ from sync_client.schema import Range, ranged
 
 DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
 DEFAULT_DATA_DIR = Path("/var/lib/kiosk")
-REQUIRED = object()     # marks a key that must be present in the file
+REQUIRED = object()  # marks a key that must be present in the file
 
 DAY_S = 86_400.0
-Interval = Annotated[float, Range(gt=0, le=DAY_S)]     # a time that must pass: above 0, at most a day
-BcmPin = Annotated[int, Range(ge=0, le=27)]            # a GPIO of the Pi's 40-pin header (BCM numbering)
-Count = Annotated[int, Range(ge=0, le=1_000_000)]      # a product figure: 0 when unknown
+Interval = Annotated[float, Range(gt=0, le=DAY_S)]  # a time that must pass: above 0, at most a day
+BcmPin = Annotated[int, Range(ge=0, le=27)]  # a GPIO of the Pi's 40-pin header (BCM numbering)
+Count = Annotated[int, Range(ge=0, le=1_000_000)]  # a product figure: 0 when unknown
 
 
 @dataclass
@@ -39,7 +40,7 @@ class CabinetSection:
     key_file: str = ""
     support_phone: str = "+49 30 0000 0000"
     support_url: str = ""
-    store_base_url: str = "https://shop.example.com"   # the product QR: {store}/p/{sku}?cabinet={id}
+    store_base_url: str = "https://shop.example.com"  # the product QR: {store}/p/{sku}?cabinet={id}
 
 
 @dataclass
@@ -47,7 +48,7 @@ class RetailerSection:
     # scrypt hash of the retailer PIN: "scrypt$n$r$p$salt_hex$hash_hex". Required outside
     # simulation; there is no default PIN.
     pin_hash: str = ""
-    technician_pin_hash: str = ""          # opens the service menu from the same PIN pad
+    technician_pin_hash: str = ""  # opens the service menu from the same PIN pad
 
 
 @dataclass
@@ -65,21 +66,21 @@ class ScreenSection:
 class LockSection:
     # "gpio": relay and reed switch on the Pi's pins; "lockboard": the Pico lock controller board
     backend: Literal["gpio", "lockboard"] = "gpio"
-    board_port: str = ""                   # the lock board's serial port, e.g. /dev/kiosk-lockboard
-    board_lock: Annotated[int, Range(ge=0, le=3)] = 0    # which of the board's relays and door inputs is this door
+    board_port: str = ""  # the lock board's serial port, e.g. /dev/kiosk-lockboard
+    board_lock: Annotated[int, Range(ge=0, le=3)] = 0  # which of the board's relays and door inputs is this door
     board_door: Annotated[int, Range(ge=0, le=3)] = 0
     pin_factory: Literal["mock", "rpigpio", "lgpio"] = "mock"
     relay_pin: BcmPin = 17
-    relay_active_high: bool = False        # most relay boards are active-low
-    door_pin: BcmPin = 27                  # reed switch to ground, pull-up: high = open
+    relay_active_high: bool = False  # most relay boards are active-low
+    door_pin: BcmPin = 27  # reed switch to ground, pull-up: high = open
     door_debounce_s: Annotated[float, Range(ge=0, le=1)] = 0.05
-    tamper_pin: BcmPin = 22                # tamper switch to ground (0: none wired)
-    door_reminder_s: Interval = 60.0       # door open this long: "please close the door" on screen
-    door_alarm_s: Interval = 180.0         # ... this long: an alarm to the retailer, with a photo
+    tamper_pin: BcmPin = 22  # tamper switch to ground (0: none wired)
+    door_reminder_s: Interval = 60.0  # door open this long: "please close the door" on screen
+    door_alarm_s: Interval = 180.0  # ... this long: an alarm to the retailer, with a photo
     # bound on one relay pulse; the lock driver's own maximum (HARD_MAX_UNLOCK_S) is above any configuration
     max_unlock_s: Annotated[float, Range(gt=0, le=HARD_MAX_UNLOCK_S)] = 5.0
     unlock_s: Annotated[float, Range(gt=0, le=HARD_MAX_UNLOCK_S)] = 4.0  # pulse for a sale (<= max_unlock_s)
-    door_open_timeout_s: Annotated[float, Range(gt=0, le=600)] = 45.0    # shopper's time to open after paying
+    door_open_timeout_s: Annotated[float, Range(gt=0, le=600)] = 45.0  # shopper's time to open after paying
     max_unlocks_per_sale: Annotated[int, Range(ge=1, le=10)] = 3
     # after a power cut, a paid sale is offered again this long (0: never)
     resume_window_s: Annotated[float, Range(ge=0, le=3600)] = 120.0
@@ -88,16 +89,16 @@ class LockSection:
 @dataclass
 class PaymentSection:
     backend: Literal["sim", "zvt"] = "sim"
-    port: str = ""                         # serial port of the ZVT terminal
+    port: str = ""  # serial port of the ZVT terminal
     password: str = "000000"
     timeout_s: Annotated[float, Range(gt=0, le=600)] = 120.0
-    check_s: Interval = 30.0               # health check of the terminal between sales
+    check_s: Interval = 30.0  # health check of the terminal between sales
 
 
 @dataclass
 class NfcSection:
     backend: Literal["sim", "pn532", "none"] = "sim"
-    port: str = ""                         # PN532 on a UART (HSU), e.g. /dev/serial0
+    port: str = ""  # PN532 on a UART (HSU), e.g. /dev/serial0
 
 
 @dataclass
@@ -110,40 +111,41 @@ class ScannerSection:
 @dataclass
 class CameraSection:
     backend: Literal["sim", "picamera", "opencv", "none"] = "sim"
-    device: str = "0"                      # OpenCV: a camera index or a device path
+    device: str = "0"  # OpenCV: a camera index or a device path
 
 
 @dataclass
 class SyncSection:
-    cloud_url: str = ""                    # empty: a local cloud stub in simulation
+    cloud_url: str = ""  # empty: a local cloud stub in simulation
     # the byte bound (1 MB) protects the cloud; big batches drain backlogs
     batch_size: Annotated[int, Range(ge=1, le=100_000)] = 1000
     backoff_initial_s: Interval = 0.5
     backoff_max_s: Interval = 60.0
     request_timeout_s: Annotated[float, Range(gt=0, le=600)] = 10.0
-    heartbeat_s: Interval = 300.0          # also how soon an idle cabinet notices it is offline
+    heartbeat_s: Interval = 300.0  # also how soon an idle cabinet notices it is offline
     # unsent events kept before heartbeats and scans are shed
     outbox_max_pending: Annotated[int, Range(ge=1, le=100_000_000)] = 500_000
-    outbox_alarm_pending: Annotated[int, Range(ge=1, le=100_000_000)] = 250_000   # an "outbox_filling" alarm this early
-    config_poll_s: Interval = 60.0         # how often the configuration is asked for (an ETag: cheap)
-    commands_poll_s: Interval = 30.0       # how soon a remote unlock the retailer asked for arrives
-    ca_file: str = ""                      # PEM CA bundle for the cloud's TLS certificate (default: the system's)
-    allow_insecure_http: bool = False      # a lab cloud on plain http://; warned at every start
+    outbox_alarm_pending: Annotated[int, Range(ge=1, le=100_000_000)] = 250_000  # an "outbox_filling" alarm this early
+    config_poll_s: Interval = 60.0  # how often the configuration is asked for (an ETag: cheap)
+    commands_poll_s: Interval = 30.0  # how soon a remote unlock the retailer asked for arrives
+    ca_file: str = ""  # PEM CA bundle for the cloud's TLS certificate (default: the system's)
+    allow_insecure_http: bool = False  # a lab cloud on plain http://; warned at every start
 
 
 @dataclass
 class StorageSection:
     # free space below this for the store: payment is not offered
     reserve_mb: Annotated[float, Range(gt=0, le=1_000_000)] = 50.0
-    check_s: Interval = 30.0               # how often the store is checked (every 2 s while out of service)
+    check_s: Interval = 30.0  # how often the store is checked (every 2 s while out of service)
 
 
 @dataclass
 class BenchSection:
     """A hardware-in-the-loop bench profile (hardware/bench/*.toml); absent on a real cabinet."""
+
     name: str = ""
-    control_port: Annotated[int, Range(ge=0, le=65535)] = 0   # > 0: the loopback control API runs, as with --sim
-    hands: bool = False                    # a person stands at the bench to present cards and codes
+    control_port: Annotated[int, Range(ge=0, le=65535)] = 0  # > 0: the loopback control API runs, as with --sim
+    hands: bool = False  # a person stands at the bench to present cards and codes
 
 
 @dataclass
@@ -151,7 +153,7 @@ class ProductSection:
     sku: str = REQUIRED  # type: ignore[assignment]
     name: str = REQUIRED  # type: ignore[assignment]
     price_cents: Annotated[int, Range(ge=1, le=MAX_PRICE_CENTS)] = REQUIRED  # type: ignore[assignment]
-    stock: Annotated[int, Range(ge=0, le=999)] = 0      # what the restock screen can count
+    stock: Annotated[int, Range(ge=0, le=999)] = 0  # what the restock screen can count
     summary: str = ""
     colour: str = "#3a7bd5"
     range_km: Count = 0
@@ -162,12 +164,30 @@ class ProductSection:
 
 def _default_products() -> list[ProductSection]:
     return [
-        ProductSection(sku="SCOOT-S1", name="Volt S1 e-scooter", price_cents=49900, stock=3,
-                       summary="Foldable city scooter, aluminium frame", colour="#1f8a70",
-                       range_km=35, top_speed_kmh=20, battery_wh=360, weight_kg=13.5),
-        ProductSection(sku="BIKE-C7", name="Cruiser C7 e-bike", price_cents=129900, stock=2,
-                       summary="Step-through e-bike, 7 gears, belt drive", colour="#d35400",
-                       range_km=80, top_speed_kmh=25, battery_wh=540, weight_kg=23.0),
+        ProductSection(
+            sku="SCOOT-S1",
+            name="Volt S1 e-scooter",
+            price_cents=49900,
+            stock=3,
+            summary="Foldable city scooter, aluminium frame",
+            colour="#1f8a70",
+            range_km=35,
+            top_speed_kmh=20,
+            battery_wh=360,
+            weight_kg=13.5,
+        ),
+        ProductSection(
+            sku="BIKE-C7",
+            name="Cruiser C7 e-bike",
+            price_cents=129900,
+            stock=2,
+            summary="Step-through e-bike, 7 gears, belt drive",
+            colour="#d35400",
+            range_km=80,
+            top_speed_kmh=25,
+            battery_wh=540,
+            weight_kg=23.0,
+        ),
     ]
 
 
@@ -209,8 +229,9 @@ def _type_name(tp: Any) -> str:
 
 
 def _describe(value: Any) -> str:
-    kind = {str: "string", int: "integer", float: "number", bool: "boolean",
-            list: "array", dict: "table"}.get(type(value), type(value).__name__)
+    kind = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array", dict: "table"}.get(
+        type(value), type(value).__name__
+    )
     shown = repr(value) if not isinstance(value, (list, dict)) else ""
     return f"{kind} {shown}".strip()
 
@@ -264,7 +285,7 @@ def _build(cls: type, data: dict, prefix: str, where: str, problems: list[str]) 
 def parse_config(data: dict, where: str = "<config>") -> Config:
     problems: list[str] = []
     config = _build(Config, data, "", where, problems)
-    if not problems:    # value checks need well-typed values
+    if not problems:  # value checks need well-typed values
         problems = _check_values(config, where)
     if problems:
         raise ConfigError(problems)
@@ -272,17 +293,23 @@ def parse_config(data: dict, where: str = "<config>") -> Config:
 
 
 def _check_values(config: Config, where: str) -> list[str]:
-    problems = [f"{where}: {key}: {value} is above {limit_key} {limit}"
-                for key, value, limit_key, limit in _ordered_pairs(config) if value > limit]
+    problems = [
+        f"{where}: {key}: {value} is above {limit_key} {limit}"
+        for key, value, limit_key, limit in _ordered_pairs(config)
+        if value > limit
+    ]
     for key in ("pin_hash", "technician_pin_hash"):
         hashed = getattr(config.retailer, key)
-        if hashed and (problem := scrypt_problem(hashed)):     # the cloud's rule for PIN hashes
+        if hashed and (problem := scrypt_problem(hashed)):  # the cloud's rule for PIN hashes
             problems.append(f"{where}: retailer.{key}: {problem}; make one with: kiosk pin hash")
     skus = [p.sku for p in config.products]
     for sku in sorted({s for s in skus if skus.count(s) > 1}):
         problems.append(f"{where}: products: sku {sku!r} appears more than once")
-    for key, section, needs_port in (("payment", config.payment, "zvt"), ("nfc", config.nfc, "pn532"),
-                                     ("scanner", config.scanner, "serial")):
+    for key, section, needs_port in (
+        ("payment", config.payment, "zvt"),
+        ("nfc", config.nfc, "pn532"),
+        ("scanner", config.scanner, "serial"),
+    ):
         if section.backend == needs_port and not section.port:
             problems.append(f"{where}: {key}.port: required when {key}.backend is {needs_port!r}")
     if config.lock.backend == "lockboard" and not config.lock.board_port:
@@ -296,11 +323,12 @@ def _check_values(config: Config, where: str) -> list[str]:
 def _ordered_pairs(config: Config) -> list[tuple[str, float, str, float]]:
     """Keys whose value must not exceed another's: (key, value, limit key, limit)."""
     lock, sync = config.lock, config.sync
-    return [("lock.unlock_s", lock.unlock_s, "lock.max_unlock_s", lock.max_unlock_s),
-            ("lock.door_reminder_s", lock.door_reminder_s, "lock.door_alarm_s", lock.door_alarm_s),
-            ("sync.backoff_initial_s", sync.backoff_initial_s, "sync.backoff_max_s", sync.backoff_max_s),
-            ("sync.outbox_alarm_pending", sync.outbox_alarm_pending, "sync.outbox_max_pending",
-             sync.outbox_max_pending)]
+    return [
+        ("lock.unlock_s", lock.unlock_s, "lock.max_unlock_s", lock.max_unlock_s),
+        ("lock.door_reminder_s", lock.door_reminder_s, "lock.door_alarm_s", lock.door_alarm_s),
+        ("sync.backoff_initial_s", sync.backoff_initial_s, "sync.backoff_max_s", sync.backoff_max_s),
+        ("sync.outbox_alarm_pending", sync.outbox_alarm_pending, "sync.outbox_max_pending", sync.outbox_max_pending),
+    ]
 
 
 def _ca_file_problems(ca_file: str, where: str) -> list[str]:
@@ -324,16 +352,20 @@ def cloud_url_problems(url: str, allow_insecure_http: bool, name: str) -> list[s
     if scheme == "https" or scheme == "http" and allow_insecure_http:
         return []
     if scheme == "http":
-        return [f"{name}: {url} is plain http (anyone on the network can read and change what the cabinet "
-                "is told); use https, or for a lab set sync.allow_insecure_http = true"]
+        return [
+            f"{name}: {url} is plain http (anyone on the network can read and change what the cabinet "
+            "is told); use https, or for a lab set sync.allow_insecure_http = true"
+        ]
     return [f"{name}: {url!r} is not an https:// URL"]
 
 
 def insecure_cloud_warning(url: str) -> str | None:
     """What to say at every start of a real cabinet whose cloud is plain http (allowed for a lab)."""
     if url.lower().startswith("http://"):
-        return (f"sync.allow_insecure_http: the cloud {url} is reached over plain http: answers are still "
-                "signed, but everything the cabinet sends can be read on the way; a lab only")
+        return (
+            f"sync.allow_insecure_http: the cloud {url} is reached over plain http: answers are still "
+            "signed, but everything the cabinet sends can be read on the way; a lab only"
+        )
     return None
 
 
@@ -363,8 +395,10 @@ def production_warnings(config: Config, where: str) -> list[str]:
     """What a real cabinet runs with but should not: said at every start, by `kiosk config check` and doctor."""
     warnings = []
     if config.payment.backend == "zvt" and config.payment.password in FACTORY_ZVT_PASSWORDS:
-        warnings.append(f"{where}: payment.password: still a factory default of ZVT terminals; set the terminal's "
-                        "own password (the payment provider or the terminal's menu) and put it here")
+        warnings.append(
+            f"{where}: payment.password: still a factory default of ZVT terminals; set the terminal's "
+            "own password (the payment provider or the terminal's menu) and put it here"
+        )
     return warnings
 
 
@@ -372,8 +406,10 @@ def production_problems(config: Config, where: str) -> list[str]:
     """What stops a configuration from running a real cabinet (outside simulation)."""
     problems = []
     if not config.retailer.pin_hash:
-        problems.append(f"{where}: retailer.pin_hash: required outside simulation; there is no default PIN "
-                        "(make one with: kiosk pin hash)")
+        problems.append(
+            f"{where}: retailer.pin_hash: required outside simulation; there is no default PIN "
+            "(make one with: kiosk pin hash)"
+        )
     if not config.cabinet.key_file:
         problems.append(f"{where}: cabinet.key_file: required outside simulation (kiosk provision creates it)")
     elif not os.path.exists(config.cabinet.key_file):
@@ -388,6 +424,7 @@ def production_problems(config: Config, where: str) -> list[str]:
     if not config.sync.cloud_url:
         problems.append(f"{where}: sync.cloud_url: required outside simulation")
     else:
-        problems += cloud_url_problems(config.sync.cloud_url, config.sync.allow_insecure_http,
-                                       f"{where}: sync.cloud_url")
+        problems += cloud_url_problems(
+            config.sync.cloud_url, config.sync.allow_insecure_http, f"{where}: sync.cloud_url"
+        )
     return problems

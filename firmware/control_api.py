@@ -13,13 +13,15 @@ A web page open on the bench machine can reach 127.0.0.1 too, so every request m
 Host (no DNS rebinding), carry no Origin or a loopback one, and a POST must be application/json (a form
 or a no-cors fetch cannot send that without a preflight this API never answers): else 403 or 415.
 """
+
 from __future__ import annotations
 
 import io
 import json
 import logging
 import re
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -52,8 +54,9 @@ def is_loopback_origin(value: str) -> bool:
 
 
 @web.middleware
-async def loopback_only(request: web.Request,
-                        handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+async def loopback_only(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     host, origin = request.headers.get("Host", ""), request.headers.get("Origin")
     if not is_loopback_host(host):
         return _error(403, f"Host: {host[:100]!r} is not loopback (127.0.0.1, localhost or [::1])")
@@ -61,8 +64,12 @@ async def loopback_only(request: web.Request,
         return _error(403, f"Origin: {origin[:100]!r} is not a loopback origin")
     if request.method == "POST" and request.content_type != "application/json":
         given = request.headers.get("Content-Type")
-        return _error(415, f"Content-Type: expected application/json, got {given[:100]!r}" if given
-                      else "Content-Type: missing; expected application/json")
+        return _error(
+            415,
+            f"Content-Type: expected application/json, got {given[:100]!r}"
+            if given
+            else "Content-Type: missing; expected application/json",
+        )
     return await handler(request)
 
 
@@ -88,11 +95,13 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise web.HTTPBadRequest(text=json.dumps({"error": f"body: not JSON: {exc}"}),
-                                 content_type="application/json") from None
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": f"body: not JSON: {exc}"}), content_type="application/json"
+        ) from None
     if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text=json.dumps({"error": "body: expected a JSON object"}),
-                                 content_type="application/json")
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "body: expected a JSON object"}), content_type="application/json"
+        )
     return body
 
 
@@ -103,8 +112,7 @@ def state_of(cabinet: Cabinet, ui: KioskUi) -> dict[str, Any]:
         "frame": ui.frame_count,
         "journey": cabinet.sale.state.value,
         "language": cabinet.language,
-        "widgets": [{"id": w.id, "rect": list(w.rect), "label": w.label, "enabled": w.enabled}
-                    for w in ui.widgets()],
+        "widgets": [{"id": w.id, "rect": list(w.rect), "label": w.label, "enabled": w.enabled} for w in ui.widgets()],
         "lock": {"energized": cabinet.devices.lock.energized},
         "door": {"open": cabinet.devices.door.is_open},
         "outbox": {"pending": cabinet.outbox.pending_count()},
@@ -116,9 +124,13 @@ def state_of(cabinet: Cabinet, ui: KioskUi) -> dict[str, Any]:
         "faults": dict(cabinet.faults),
         "payment_methods": list(view.payment_methods),
         "config_version": cabinet.cloud.version if cabinet.cloud else None,
-        "journeys": {"sale": cabinet.sale.state.value, "pickup": cabinet.pickup.state.value,
-                     "restock": cabinet.restock.state.value, "repair": cabinet.repair.state.value,
-                     "service": cabinet.service.state.value},
+        "journeys": {
+            "sale": cabinet.sale.state.value,
+            "pickup": cabinet.pickup.state.value,
+            "restock": cabinet.restock.state.value,
+            "repair": cabinet.repair.state.value,
+            "service": cabinet.service.state.value,
+        },
     }
 
 
@@ -135,8 +147,11 @@ async def post_tap(request: web.Request) -> web.Response:
             return _error(400, "widget: expected a string")
         found = {w.id: w for w in ui.widgets()}
         if widget_id not in found:
-            return _error(404, f"widget: no {widget_id!r} on screen {ui.screen_id!r} "
-                               f"(on screen: {', '.join(sorted(found)) or 'none'})")
+            return _error(
+                404,
+                f"widget: no {widget_id!r} on screen {ui.screen_id!r} "
+                f"(on screen: {', '.join(sorted(found)) or 'none'})",
+            )
         x, y, w, h = found[widget_id].rect
         x, y = x + w // 2, y + h // 2
     elif "x" in body and "y" in body:
@@ -154,7 +169,7 @@ async def post_tap(request: web.Request) -> web.Response:
         await ui.tap(x, y)
     elif not isinstance(hold, (int, float)) or isinstance(hold, bool) or not 0 < hold <= 60:
         return _error(400, "hold_s: expected seconds between 0 and 60")
-    else:                                # a long press: the hidden staff entry
+    else:  # a long press: the hidden staff entry
         await ui.press(x, y, float(hold))
     return web.json_response({"screen": ui.screen_id, "frame": ui.frame_count, "x": x, "y": y})
 

@@ -2,6 +2,7 @@
 cloud stub as real processes: what tests, benchmarks and HIL benches use to
 drive a cabinet the way a person would.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 class ControlError(Exception):
@@ -51,8 +53,9 @@ class ControlClient:
 
     def _request(self, method: str, path: str, body: dict | None = None, timeout: float | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.base_url + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"} if data else {})
+        request = urllib.request.Request(
+            self.base_url + path, data=data, method=method, headers={"Content-Type": "application/json"} if data else {}
+        )
         try:
             with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
                 return json.loads(response.read() or b"null")
@@ -62,8 +65,9 @@ class ControlClient:
     def state(self) -> dict[str, Any]:
         return self._request("GET", "/state")
 
-    def tap(self, widget: str | None = None, *, x: int | None = None, y: int | None = None,
-            hold_s: float | None = None) -> dict[str, Any]:
+    def tap(
+        self, widget: str | None = None, *, x: int | None = None, y: int | None = None, hold_s: float | None = None
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"widget": widget} if widget is not None else {"x": x, "y": y}
         if hold_s is not None:
             body["hold_s"] = hold_s
@@ -103,10 +107,11 @@ class Process:
     proc: subprocess.Popen | None = None
     killed: bool = False
 
-    def start(self) -> "Process":
+    def start(self) -> Process:
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=self._log,
-                                     env={**os.environ, **self.env}, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.argv, stdout=subprocess.PIPE, stderr=self._log, env={**os.environ, **self.env}, start_new_session=True
+        )
         return self
 
     def read_line(self, timeout: float = 20.0) -> str:
@@ -161,30 +166,56 @@ def start_cloud(workdir: Path, port: int = 0, *, simulate_payments: bool = True)
 
 def add_cabinet(workdir: Path, cabinet_id: str, retailer: str | None = None) -> str:
     argv = [*_bin("kiosk-cloud"), "cabinet", "add", cabinet_id, "--db", str(workdir / "cloud.db")]
-    result = subprocess.run(argv + (["--retailer", retailer] if retailer else []),
-                            capture_output=True, text=True, check=True, timeout=30)
+    result = subprocess.run(
+        argv + (["--retailer", retailer] if retailer else []), capture_output=True, text=True, check=True, timeout=30
+    )
     return result.stdout.strip()
 
 
 def add_retailer(workdir: Path, name: str) -> str:
     """Registers a retailer; returns its API token."""
-    result = subprocess.run([*_bin("kiosk-cloud"), "retailer", "add", name, "--db", str(workdir / "cloud.db")],
-                            capture_output=True, text=True, check=True, timeout=30)
+    result = subprocess.run(
+        [*_bin("kiosk-cloud"), "retailer", "add", name, "--db", str(workdir / "cloud.db")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
     return result.stdout.strip()
 
 
 def export_events(workdir: Path) -> list[dict]:
-    result = subprocess.run([*_bin("kiosk-cloud"), "export", "--db", str(workdir / "cloud.db")],
-                            capture_output=True, text=True, check=True, timeout=30)
+    result = subprocess.run(
+        [*_bin("kiosk-cloud"), "export", "--db", str(workdir / "cloud.db")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
-def start_sim_cabinet(workdir: Path, *, config_text: str = "", cloud_url: str | None = None,
-                      extra_args: tuple[str, ...] = (), ready_timeout: float = 30.0) -> tuple[Process, ControlClient]:
+def start_sim_cabinet(
+    workdir: Path,
+    *,
+    config_text: str = "",
+    cloud_url: str | None = None,
+    extra_args: tuple[str, ...] = (),
+    ready_timeout: float = 30.0,
+) -> tuple[Process, ControlClient]:
     """`kiosk run --sim --headless` as a real process, waited on until its control API answers."""
     port = free_port()
-    argv = [*_bin("kiosk"), "run", "--sim", "--headless", "--data-dir", str(workdir / "data"),
-            "--control-port", str(port), *extra_args]
+    argv = [
+        *_bin("kiosk"),
+        "run",
+        "--sim",
+        "--headless",
+        "--data-dir",
+        str(workdir / "data"),
+        "--control-port",
+        str(port),
+        *extra_args,
+    ]
     if config_text:
         config_path = workdir / "kiosk.toml"
         config_path.write_text(config_text)

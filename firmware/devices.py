@@ -1,4 +1,5 @@
 """The set of devices a cabinet runs with, and how real ones are built from config."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,28 +16,38 @@ from hal.payment import PaymentTerminal
 class Devices:
     lock: Lock
     door: DoorSensor
-    terminals: dict[str, PaymentTerminal] = field(default_factory=dict)   # by payment method
+    terminals: dict[str, PaymentTerminal] = field(default_factory=dict)  # by payment method
     card_reader: CardReader | None = None
     code_reader: CodeReader | None = None
     camera: Camera | None = None
-    links: list = field(default_factory=list)        # shared links under a device (the lock board's)
-    tamper: DoorSensor | None = None                 # the tamper contact (casing, electronics box)
+    links: list = field(default_factory=list)  # shared links under a device (the lock board's)
+    tamper: DoorSensor | None = None  # the tamper contact (casing, electronics box)
 
     def openable(self) -> list:
         """Devices with open()/close(), in opening order (a link before what uses it, the camera
         before a reader that shares it)."""
-        return [d for d in (*self.links, *self.terminals.values(), self.card_reader, self.camera,
-                            self.code_reader) if d is not None]
+        return [
+            d
+            for d in (*self.links, *self.terminals.values(), self.card_reader, self.camera, self.code_reader)
+            if d is not None
+        ]
 
 
 def build_lock_and_door(config: Config, pin_factory=None) -> tuple[GpioLock, GpioDoorSensor, GpioDoorSensor | None]:
     """The relay, the door's reed switch and (if wired) the tamper switch: contacts to ground, pull-ups."""
     factory = pin_factory or make_pin_factory(config.lock.pin_factory)
-    lock = GpioLock(config.lock.relay_pin, active_high=config.lock.relay_active_high,
-                    max_unlock_s=config.lock.max_unlock_s, pin_factory=factory)
+    lock = GpioLock(
+        config.lock.relay_pin,
+        active_high=config.lock.relay_active_high,
+        max_unlock_s=config.lock.max_unlock_s,
+        pin_factory=factory,
+    )
     door = GpioDoorSensor(config.lock.door_pin, debounce_s=config.lock.door_debounce_s, pin_factory=factory)
-    tamper = (GpioDoorSensor(config.lock.tamper_pin, debounce_s=config.lock.door_debounce_s, pin_factory=factory)
-              if config.lock.tamper_pin else None)
+    tamper = (
+        GpioDoorSensor(config.lock.tamper_pin, debounce_s=config.lock.door_debounce_s, pin_factory=factory)
+        if config.lock.tamper_pin
+        else None
+    )
     return lock, door, tamper
 
 
@@ -46,31 +57,44 @@ def build_devices(config: Config) -> Devices:
         from hal.lockboard import BAUDRATE, LockBoardLink
         from hal.lockboard.backend import LockBoardDoorSensor, LockBoardLock
         from hal.serial_link import SerialLink
+
         link = LockBoardLink(SerialLink("lock", config.lock.board_port, BAUDRATE))
-        devices = Devices(lock=LockBoardLock(link, config.lock.board_lock, max_unlock_s=config.lock.max_unlock_s),
-                          door=LockBoardDoorSensor(link, config.lock.board_door), links=[link])
+        devices = Devices(
+            lock=LockBoardLock(link, config.lock.board_lock, max_unlock_s=config.lock.max_unlock_s),
+            door=LockBoardDoorSensor(link, config.lock.board_door),
+            links=[link],
+        )
     else:
         lock, door, tamper = build_lock_and_door(config)
         devices = Devices(lock=lock, door=door, tamper=tamper)
     if config.payment.backend == "zvt":
         from hal.zvt.driver import ZvtTerminal
-        devices.terminals["terminal"] = ZvtTerminal(config.payment.port, password=config.payment.password,
-                                                    currency=config.cabinet.currency,
-                                                    auth_timeout=config.payment.timeout_s)
+
+        devices.terminals["terminal"] = ZvtTerminal(
+            config.payment.port,
+            password=config.payment.password,
+            currency=config.cabinet.currency,
+            auth_timeout=config.payment.timeout_s,
+        )
     if config.nfc.backend == "pn532":
         from hal.pn532.reader import Pn532Reader
+
         devices.card_reader = Pn532Reader(config.nfc.port)
     if config.camera.backend == "picamera":
         from hal.camera_backends.picamera import PiCamera
+
         devices.camera = PiCamera()
     elif config.camera.backend == "opencv":
         from hal.camera_backends.opencv_camera import OpenCvCamera
+
         device = config.camera.device
         devices.camera = OpenCvCamera(int(device) if device.isdigit() else device)
     if config.scanner.backend == "serial":
         from hal.scanner.reader import SerialScanner
+
         devices.code_reader = SerialScanner(config.scanner.port)
     elif config.scanner.backend == "camera" and devices.camera is not None:
         from hal.camera_code_reader import CameraCodeReader
+
         devices.code_reader = CameraCodeReader(devices.camera)
     return devices

@@ -1,11 +1,12 @@
 """Alarms around the door that no single journey owns: left open too long (a reminder on
 screen first, then an alarm), the tamper switch, and a door forced open."""
+
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from sync_client.outbox import Outbox
 
@@ -15,11 +16,11 @@ log = logging.getLogger(__name__)
 @dataclass
 class DoorAlarms:
     outbox: Outbox
-    reminder_s: float                       # open this long: "please close the door" on screen
-    alarm_s: float                          # open this long: an alarm to the retailer, with a photo
+    reminder_s: float  # open this long: "please close the door" on screen
+    alarm_s: float  # open this long: an alarm to the retailer, with a photo
     on_change: Callable[[], None] = lambda: None
     snapshot: Callable[[str], None] = lambda kind: None
-    reminder: str | None = None             # ViewState.alarm while the door stays open
+    reminder: str | None = None  # ViewState.alarm while the door stays open
     _timers: list[asyncio.TimerHandle] = field(default_factory=list)
 
     def door_changed(self, is_open: bool) -> None:
@@ -28,8 +29,10 @@ class DoorAlarms:
         self._timers.clear()
         if is_open:
             loop = asyncio.get_running_loop()
-            self._timers = [loop.call_later(self.reminder_s, self._remind),
-                            loop.call_later(self.alarm_s, self._left_open)]
+            self._timers = [
+                loop.call_later(self.reminder_s, self._remind),
+                loop.call_later(self.alarm_s, self._left_open),
+            ]
         elif self.reminder is not None:
             self.reminder = None
             self.on_change()

@@ -7,6 +7,7 @@ No PIN, code, password, token or key reaches a line: callers log what was done, 
 as a second line of defence a field named like a secret is written as "<redacted>" and a staff card's
 UID as its last two hex digits ("**02"), enough to tell a technician's cards apart, too few to clone one.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,11 +17,28 @@ import sys
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 REDACTED = "<redacted>"
 # Words of a field name (snake_case, kebab-case or camelCase) that mark its value as a secret.
-SECRET_WORDS = frozenset({"pin", "pins", "code", "codes", "password", "passwd", "passphrase", "secret", "secrets",
-                          "token", "tokens", "key", "keys", "hash", "hashes"})
-CARD_WORDS = frozenset({"uid", "card", "who"})     # who: "pin" or "card:<uid>", the journeys' audit field
+SECRET_WORDS = frozenset(
+    {
+        "pin",
+        "pins",
+        "code",
+        "codes",
+        "password",
+        "passwd",
+        "passphrase",
+        "secret",
+        "secrets",
+        "token",
+        "tokens",
+        "key",
+        "keys",
+        "hash",
+        "hashes",
+    }
+)
+CARD_WORDS = frozenset({"uid", "card", "who"})  # who: "pin" or "card:<uid>", the journeys' audit field
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
-_UID = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{8,20}(?![0-9A-Za-z])")   # 4, 7 or 10 bytes in hex
+_UID = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{8,20}(?![0-9A-Za-z])")  # 4, 7 or 10 bytes in hex
 
 
 def name_words(name: str) -> set[str]:
@@ -57,7 +75,10 @@ class LogfmtFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields: dict[str, object] = {
             "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
-            "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()}
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
         fields.update({k: safe_field(k, v) for k, v in vars(record).items() if k not in _STANDARD})
         line = " ".join(f"{k}={_quote(v)}" for k, v in fields.items())
         if record.exc_info:

@@ -1,4 +1,5 @@
 """`kiosk run`: start everything, run until SIGTERM, stop cleanly."""
+
 from __future__ import annotations
 
 import asyncio
@@ -46,8 +47,8 @@ class RunOptions:
     headless: bool
     data_dir: Path
     cloud_url: str | None
-    control_port: int | None        # None: no control API
-    started_at: float               # time.monotonic() at process start, for the ready log line
+    control_port: int | None  # None: no control API
+    started_at: float  # time.monotonic() at process start, for the ready log line
 
 
 def choose_video_driver(headless: bool) -> str | None:
@@ -55,8 +56,11 @@ def choose_video_driver(headless: bool) -> str | None:
     if headless:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
         return None
-    if not os.environ.get("SDL_VIDEODRIVER") and not os.environ.get("DISPLAY") \
-            and not os.environ.get("WAYLAND_DISPLAY"):
+    if (
+        not os.environ.get("SDL_VIDEODRIVER")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+    ):
         os.environ["SDL_VIDEODRIVER"] = "dummy"
         return "no display found (DISPLAY, WAYLAND_DISPLAY and SDL_VIDEODRIVER are unset): running headless"
     return None
@@ -93,24 +97,31 @@ async def run(config: Config, options: RunOptions) -> int:
     if not cloud_url:
         from cloud_stub.server import start_cloud
         from cloud_stub.store import SqliteCloudStore
+
         store = SqliteCloudStore(data_dir / "cloud.db")
         store.set_cabinet_key(cabinet_id, key)
-        if store.config(cabinet_id) is None:     # first run: the demo catalog, ads and access, as a retailer would
+        if store.config(cabinet_id) is None:  # first run: the demo catalog, ads and access, as a retailer would
             store.put_config(cabinet_id, sim_document(config))
-            store.add_order(cabinet_id, config.products[0].sku, hash_secret(SIM_PICKUP_CODE, n=2**12),
-                            utc_iso(time.time() + 365 * 24 * 3600))
+            store.add_order(
+                cabinet_id,
+                config.products[0].sku,
+                hash_secret(SIM_PICKUP_CODE, n=2**12),
+                utc_iso(time.time() + 365 * 24 * 3600),
+            )
         cloud_runner, cloud_url = await start_cloud(store, simulate_payments=True)
 
         async def stop_cloud() -> None:
             await cloud_runner.cleanup()
             store.close()
+
         cleanups.append(stop_cloud)
         log.info("local cloud stub", extra={"url": cloud_url, "db": str(data_dir / "cloud.db")})
 
     db_path = data_dir / DB_NAME
-    existed = db_path.exists()      # a missing store where a marker says there was one is a fault, not a start
-    outbox = Outbox(db_path, cabinet_id, max_pending=config.sync.outbox_max_pending,
-                    alarm_pending=config.sync.outbox_alarm_pending)
+    existed = db_path.exists()  # a missing store where a marker says there was one is a fault, not a start
+    outbox = Outbox(
+        db_path, cabinet_id, max_pending=config.sync.outbox_max_pending, alarm_pending=config.sync.outbox_alarm_pending
+    )
     bench: SimBench | None = None
     upload_url = cloud_url
     if options.sim:
@@ -122,18 +133,36 @@ async def run(config: Config, options: RunOptions) -> int:
         cleanups.append(bench.stop)
     else:
         from firmware.devices import build_devices
+
         devices = build_devices(config)
 
     # One signed connection to the cloud, shared by the uploader, the configuration, commands and payments.
     # An answer not signed for its request is refused and becomes an alarm (at most one per 10 minutes).
-    client = CloudClient(upload_url, cabinet_id, key, request_timeout_s=config.sync.request_timeout_s,
-                         ca_file=config.sync.ca_file or None, on_untrusted=UntrustedAnswerAlarm(outbox))
+    client = CloudClient(
+        upload_url,
+        cabinet_id,
+        key,
+        request_timeout_s=config.sync.request_timeout_s,
+        ca_file=config.sync.ca_file or None,
+        on_untrusted=UntrustedAnswerAlarm(outbox),
+    )
     cleanups.append(client.close)
-    uploader = Uploader(outbox, upload_url, key, batch_size=config.sync.batch_size,
-                        backoff_initial_s=config.sync.backoff_initial_s, backoff_max_s=config.sync.backoff_max_s,
-                        request_timeout_s=config.sync.request_timeout_s, client=client)
-    storage = StorageGuard(outbox, int(config.storage.reserve_mb * 2**20), marker_path(db_path),
-                           acked_seq=lambda: uploader.status.acked_seq)
+    uploader = Uploader(
+        outbox,
+        upload_url,
+        key,
+        batch_size=config.sync.batch_size,
+        backoff_initial_s=config.sync.backoff_initial_s,
+        backoff_max_s=config.sync.backoff_max_s,
+        request_timeout_s=config.sync.request_timeout_s,
+        client=client,
+    )
+    storage = StorageGuard(
+        outbox,
+        int(config.storage.reserve_mb * 2**20),
+        marker_path(db_path),
+        acked_seq=lambda: uploader.status.acked_seq,
+    )
     storage.verify_identity(existed)
     config_sync = ConfigSync(outbox, client)
     commands = CommandInbox(outbox, client)
@@ -145,6 +174,7 @@ async def run(config: Config, options: RunOptions) -> int:
             uploader.retry_now()
             config_sync.poke()
             commands.poke()
+
         bench.on_network_up = network_up
 
     cabinet: Cabinet | None = None
@@ -156,13 +186,18 @@ async def run(config: Config, options: RunOptions) -> int:
             cabinet.handle_intent(intent)
 
     def make_ui() -> KioskUi:
-        return KioskUi((config.screen.width, config.screen.height), on_intent=on_intent,
-                       bench_panel=options.sim and os.environ.get("SDL_VIDEODRIVER") != "dummy",
-                       fullscreen=config.screen.fullscreen, fps=config.screen.fps)
+        return KioskUi(
+            (config.screen.width, config.screen.height),
+            on_intent=on_intent,
+            bench_panel=options.sim and os.environ.get("SDL_VIDEODRIVER") != "dummy",
+            fullscreen=config.screen.fullscreen,
+            fps=config.screen.fps,
+        )
+
     ui = make_ui()
     try:
         ui.start()
-    except Exception as exc:            # pygame.error: the display named in the environment is not there
+    except Exception as exc:  # pygame.error: the display named in the environment is not there
         if not options.sim:
             raise
         print(f"kiosk: cannot open a window ({exc}): running headless", file=sys.stderr)
@@ -170,12 +205,22 @@ async def run(config: Config, options: RunOptions) -> int:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
         ui = make_ui()
         ui.start()
-    cabinet = Cabinet(config, devices, outbox, data_dir, is_online=lambda: uploader.status.online,
-                      on_view=ui.set_state, restart=stop.set, storage=storage,
-                      sync_status=lambda: SyncView(pending=outbox.pending_count(),
-                                                   last_success=_ago(uploader.status.last_success_at),
-                                                   dead_letters=uploader.status.dead_letters))
-    cached = config_sync.current()          # works offline: the last good configuration
+    cabinet = Cabinet(
+        config,
+        devices,
+        outbox,
+        data_dir,
+        is_online=lambda: uploader.status.online,
+        on_view=ui.set_state,
+        restart=stop.set,
+        storage=storage,
+        sync_status=lambda: SyncView(
+            pending=outbox.pending_count(),
+            last_success=_ago(uploader.status.last_success_at),
+            dead_letters=uploader.status.dead_letters,
+        ),
+    )
+    cached = config_sync.current()  # works offline: the last good configuration
     if cached is not None:
         cabinet.apply_cloud_config(cached)
     config_sync.on_applied(cabinet.apply_cloud_config)
@@ -185,10 +230,13 @@ async def run(config: Config, options: RunOptions) -> int:
     await cabinet.start()
     cleanups.append(cabinet.stop)
 
-    tasks = [loop.create_task(ui.run(stop), name="ui"), loop.create_task(uploader.run(stop), name="uploader"),
-             loop.create_task(config_sync.run(stop, interval_s=config.sync.config_poll_s), name="config"),
-             loop.create_task(commands.run(stop, interval_s=config.sync.commands_poll_s), name="commands"),
-             loop.create_task(snapshots.run(stop), name="snapshots")]
+    tasks = [
+        loop.create_task(ui.run(stop), name="ui"),
+        loop.create_task(uploader.run(stop), name="uploader"),
+        loop.create_task(config_sync.run(stop, interval_s=config.sync.config_poll_s), name="config"),
+        loop.create_task(commands.run(stop, interval_s=config.sync.commands_poll_s), name="commands"),
+        loop.create_task(snapshots.run(stop), name="snapshots"),
+    ]
     if bench is not None:
         tasks.append(loop.create_task(_show_bench_status(ui, cabinet, stop), name="bench-status"))
     if options.control_port is not None:
@@ -202,8 +250,15 @@ async def run(config: Config, options: RunOptions) -> int:
 
     while ui.frame_count == 0 and not stop.is_set():
         await asyncio.sleep(0.005)
-    log.info("ready", extra={"screen": ui.screen_id, "startup_s": round(time.monotonic() - options.started_at, 3),
-                             "sim": options.sim, "cabinet_id": cabinet_id})
+    log.info(
+        "ready",
+        extra={
+            "screen": ui.screen_id,
+            "startup_s": round(time.monotonic() - options.started_at, 3),
+            "sim": options.sim,
+            "cabinet_id": cabinet_id,
+        },
+    )
     sd_notify.ready(status=f"cabinet {cabinet_id} ready")
 
     done, _ = await asyncio.wait([loop.create_task(stop.wait()), *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -233,11 +288,12 @@ def _ago(when: float | None) -> str:
 async def _show_bench_status(ui, cabinet: Cabinet, stop: asyncio.Event) -> None:
     """What the bench person cannot see through the glass: relay, reed switch, outbox, link."""
     while not stop.is_set():
-        ui.set_bench_status([
-            f"lock: {'ENERGIZED' if cabinet.devices.lock.energized else 'locked'}",
-            f"door: {'open' if cabinet.devices.door.is_open else 'closed'}",
-            f"outbox: {cabinet.outbox.pending_count()} pending",
-            f"online: {'yes' if cabinet.is_online() else 'no'}",
-        ])
+        ui.set_bench_status(
+            [
+                f"lock: {'ENERGIZED' if cabinet.devices.lock.energized else 'locked'}",
+                f"door: {'open' if cabinet.devices.door.is_open else 'closed'}",
+                f"outbox: {cabinet.outbox.pending_count()} pending",
+                f"online: {'yes' if cabinet.is_online() else 'no'}",
+            ]
+        )
         await asyncio.sleep(0.25)
-

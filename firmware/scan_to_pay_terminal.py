@@ -4,6 +4,7 @@ pays on the phone, the cabinet follows the payment's status until it is final.
 It lives in firmware because it joins a device interface (hal.payment) to the
 cloud client (sync_client); neither of those knows the other.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -43,12 +44,12 @@ class ScanToPayTerminal(PaymentTerminal):
     async def check(self) -> None:
         """Nothing to ask between sales: the cabinet offers scan-to-pay only while it is online."""
 
-    async def authorize(self, amount_cents: int, currency: str, on_status: StatusCallback | None = None,
-                        reference: str | None = None) -> PaymentResult:
+    async def authorize(
+        self, amount_cents: int, currency: str, on_status: StatusCallback | None = None, reference: str | None = None
+    ) -> PaymentResult:
         def result(outcome: PaymentOutcome, message: str = "") -> PaymentResult:
             self._payment = None
-            return PaymentResult(outcome, amount_cents, currency, self.method, receipt_no=payment_id,
-                                 message=message)
+            return PaymentResult(outcome, amount_cents, currency, self.method, receipt_no=payment_id, message=message)
 
         payment_id = None
         self._cancel.clear()
@@ -65,15 +66,16 @@ class ScanToPayTerminal(PaymentTerminal):
                 try:
                     payment = await self.client.cancel(payment.payment_id)
                 except (CloudUnavailable, CloudRefused) as exc:
-                    log.warning("scan-to-pay cancel not confirmed", extra={"payment_id": payment_id,
-                                                                           "error": str(exc)})
-                if payment.status == "pending":     # not confirmed: the cloud expires it on its own
-                    return result(PaymentOutcome.CANCELLED if self._cancel.is_set() else PaymentOutcome.TIMED_OUT,
-                                  "cancel not confirmed by the cloud")
+                    log.warning("scan-to-pay cancel not confirmed", extra={"payment_id": payment_id, "error": str(exc)})
+                if payment.status == "pending":  # not confirmed: the cloud expires it on its own
+                    return result(
+                        PaymentOutcome.CANCELLED if self._cancel.is_set() else PaymentOutcome.TIMED_OUT,
+                        "cancel not confirmed by the cloud",
+                    )
                 break
             try:
                 await asyncio.wait_for(self._cancel.wait(), self.poll_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             if self._cancel.is_set():
                 continue
@@ -82,8 +84,11 @@ class ScanToPayTerminal(PaymentTerminal):
             except CloudUnavailable as exc:
                 log.info("scan-to-pay status unavailable, retrying", extra={"error": str(exc)})
         # A payment the shopper completed stays paid even if we asked to cancel: money wins.
-        outcome = {"paid": PaymentOutcome.APPROVED, "expired": PaymentOutcome.TIMED_OUT,
-                   "cancelled": PaymentOutcome.CANCELLED}.get(payment.status, PaymentOutcome.FAULT)
+        outcome = {
+            "paid": PaymentOutcome.APPROVED,
+            "expired": PaymentOutcome.TIMED_OUT,
+            "cancelled": PaymentOutcome.CANCELLED,
+        }.get(payment.status, PaymentOutcome.FAULT)
         return result(outcome, payment.status)
 
     async def cancel(self) -> None:
@@ -92,9 +97,9 @@ class ScanToPayTerminal(PaymentTerminal):
     async def reverse(self, receipt_no: str, amount_cents: int, currency: str) -> PaymentResult:
         """Refund through the cloud; ``receipt_no`` is the payment id. A refusal (the payment was never
         paid) is definite; a cloud that cannot be reached is asked again later."""
+
         def result(outcome: PaymentOutcome, message: str) -> PaymentResult:
-            return PaymentResult(outcome, amount_cents, currency, self.method, receipt_no=receipt_no,
-                                 message=message)
+            return PaymentResult(outcome, amount_cents, currency, self.method, receipt_no=receipt_no, message=message)
 
         try:
             payment = await self.client.refund(receipt_no)
@@ -106,8 +111,7 @@ class ScanToPayTerminal(PaymentTerminal):
             return result(PaymentOutcome.DECLINED, f"refund answered with status {payment.status}")
         return result(PaymentOutcome.APPROVED, "refunded")
 
-    async def query(self, reference: str, amount_cents: int, currency: str,
-                    mark: str | None) -> PaymentResult | None:
+    async def query(self, reference: str, amount_cents: int, currency: str, mark: str | None) -> PaymentResult | None:
         """The payment created for the sale ``reference``: still pending, it is cancelled first (a
         payment the shopper completes meanwhile stays paid). Paid or already refunded is APPROVED, with
         the payment id as the receipt number to refund by."""
@@ -121,7 +125,16 @@ class ScanToPayTerminal(PaymentTerminal):
             return None
         if payment.status == "pending":
             raise DeviceFault(self.name, f"payment {payment.payment_id} still pending: cancel not confirmed")
-        outcome = {"paid": PaymentOutcome.APPROVED, "refunded": PaymentOutcome.APPROVED,
-                   "expired": PaymentOutcome.TIMED_OUT}.get(payment.status, PaymentOutcome.CANCELLED)
-        return PaymentResult(outcome, payment.amount_cents, payment.currency, self.method,
-                             receipt_no=payment.payment_id, message=payment.status)
+        outcome = {
+            "paid": PaymentOutcome.APPROVED,
+            "refunded": PaymentOutcome.APPROVED,
+            "expired": PaymentOutcome.TIMED_OUT,
+        }.get(payment.status, PaymentOutcome.CANCELLED)
+        return PaymentResult(
+            outcome,
+            payment.amount_cents,
+            payment.currency,
+            self.method,
+            receipt_no=payment.payment_id,
+            message=payment.status,
+        )

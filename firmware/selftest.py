@@ -5,14 +5,15 @@ answer, read the door, register with the payment terminal, ask the NFC chip
 for its firmware, open the scanner, take a snapshot. Exit status 1 if any
 device failed.
 """
+
 from __future__ import annotations
 
 import asyncio
 import io
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 from firmware.config import Config
 from firmware.devices import Devices
@@ -32,7 +33,7 @@ class Check:
 async def _lock(devices: Devices) -> str:
     lock = devices.lock
     pulse = lock.unlock(PULSE_S)
-    if not await _within(1.0, lambda: lock.energized):     # a lock board reports back over serial
+    if not await _within(1.0, lambda: lock.energized):  # a lock board reports back over serial
         raise DeviceFault("lock", "relay did not switch on")
     if not await _within(pulse + 1.0, lambda: not lock.energized):
         lock.lock()
@@ -87,12 +88,18 @@ async def run_checks(devices: Devices, config: Config, *, faults: dict[str, str]
         ("door", f"GPIO{config.lock.door_pin} ({config.lock.pin_factory})", lambda: _door(devices)),
     ]
     for method, terminal in devices.terminals.items():
-        plan.append((f"payment:{method}", _port(terminal),
-                     (lambda t=terminal: _checked(t)) if live else (lambda t=terminal: _opened(t))))
+        plan.append(
+            (
+                f"payment:{method}",
+                _port(terminal),
+                (lambda t=terminal: _checked(t)) if live else (lambda t=terminal: _opened(t)),
+            )
+        )
     for name, reader in (("nfc", devices.card_reader), ("scanner", devices.code_reader)):
         if reader is not None:
-            plan.append((name, _port(reader), (lambda r=reader: _reading(r, faults)) if live
-                         else (lambda r=reader: _opened(r))))
+            plan.append(
+                (name, _port(reader), (lambda r=reader: _reading(r, faults)) if live else (lambda r=reader: _opened(r)))
+            )
     if devices.camera is not None:
         plan.append(("camera", config.camera.backend, lambda: _camera(devices)))
     checks = []
@@ -103,7 +110,7 @@ async def run_checks(devices: Devices, config: Config, *, faults: dict[str, str]
             ok = True
         except DeviceFault as exc:
             ok, detail = False, exc.detail
-        except asyncio.TimeoutError:
+        except TimeoutError:
             ok, detail = False, "no answer within 15 s"
         checks.append(Check(name, port, ok, f"{detail} ({(time.monotonic() - started) * 1000:.0f} ms)"))
     return checks
@@ -131,7 +138,8 @@ async def close_devices(devices: Devices) -> None:
 
 def format_table(checks: list[Check], colour: bool) -> str:
     rows = [("device", "port", "result", "detail")] + [
-        (c.device, c.port, "ok" if c.ok else "FAIL", c.detail) for c in checks]
+        (c.device, c.port, "ok" if c.ok else "FAIL", c.detail) for c in checks
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     out = io.StringIO()
     for i, row in enumerate(rows):
@@ -145,10 +153,12 @@ def format_table(checks: list[Check], colour: bool) -> str:
 async def run_selftest(config: Config, *, sim: bool) -> int:
     if sim:
         from firmware.sim import build_sim
+
         devices, bench = build_sim(config)
         await bench.start()
     else:
         from firmware.devices import build_devices
+
         devices, bench = build_devices(config), None
     try:
         start = getattr(devices.door, "start", None)
@@ -161,5 +171,8 @@ async def run_selftest(config: Config, *, sim: bool) -> int:
             await bench.stop()
     sys.stdout.write(format_table(checks, colour=sys.stdout.isatty()))
     failed = [c.device for c in checks if not c.ok]
-    print(f"{len(checks) - len(failed)} of {len(checks)} devices ok" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    print(
+        f"{len(checks) - len(failed)} of {len(checks)} devices ok"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+    )
     return 1 if failed else 0

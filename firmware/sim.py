@@ -3,13 +3,15 @@ bench's "hands" (approve on the terminal, open the door, tap a card, show a
 QR code, pull the network cable) as one table of actions shared by the
 control API and the bench panel.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from gpiozero.pins.mock import MockFactory
@@ -29,8 +31,10 @@ from hal.zvt.driver import ZvtTerminal
 
 log = logging.getLogger(__name__)
 # What the bench panel's buttons present: a demo staff card and the cabinet's demo QR code.
-BENCH_PANEL_DEFAULTS: dict[str, dict] = {"nfc/present": {"uid": "04A224B2C35E80"},
-                                         "qr/show": {"text": "https://shop.example/order/DEMO-1234"}}
+BENCH_PANEL_DEFAULTS: dict[str, dict] = {
+    "nfc/present": {"uid": "04A224B2C35E80"},
+    "qr/show": {"text": "https://shop.example/order/DEMO-1234"},
+}
 
 
 class BenchError(Exception):
@@ -50,12 +54,14 @@ class SimBench:
     camera: SimCamera
     network: NetworkSwitch | None = None
     on_network_up: Callable[[], None] = lambda: None
-    cloud_url: str = ""                               # the cloud the simulated phone pays through
+    cloud_url: str = ""  # the cloud the simulated phone pays through
     scan_to_pay: ScanToPayTerminal | None = None
 
     def pins(self) -> dict[str, Any]:
-        return {"relay": self.door.relay_history(),
-                "door": {"open": self.door.is_open, "latch_released": self.door.latch_released}}
+        return {
+            "relay": self.door.relay_history(),
+            "door": {"open": self.door.is_open, "latch_released": self.door.latch_released},
+        }
 
     async def start(self) -> None:
         for emulator in (self.terminal, self.nfc, self.scanner):
@@ -80,19 +86,41 @@ def build_sim(config: Config, data_dir: Path | None = None) -> tuple[Devices, Si
     With a data dir the terminal emulator keeps its journal there, as a real terminal survives a power cut."""
     factory = MockFactory()
     lock, door_sensor, tamper = build_lock_and_door(config, factory)
-    door = MockDoor(factory, relay_pin=config.lock.relay_pin, relay_active_high=config.lock.relay_active_high,
-                    door_pin=config.lock.door_pin)
+    door = MockDoor(
+        factory,
+        relay_pin=config.lock.relay_pin,
+        relay_active_high=config.lock.relay_active_high,
+        door_pin=config.lock.door_pin,
+    )
     if config.lock.tamper_pin:
-        factory.pin(config.lock.tamper_pin).drive_low()       # the casing is closed
-    bench = SimBench(door=door, factory=factory, tamper_pin=config.lock.tamper_pin, terminal=ZvtEmulator(password=config.payment.password,
-                                         journal=str(data_dir / "zvt-emulator.json") if data_dir else None), nfc=Pn532Emulator(),
-                     scanner=ScannerEmulator(), camera=SimCamera())
+        factory.pin(config.lock.tamper_pin).drive_low()  # the casing is closed
+    bench = SimBench(
+        door=door,
+        factory=factory,
+        tamper_pin=config.lock.tamper_pin,
+        terminal=ZvtEmulator(
+            password=config.payment.password, journal=str(data_dir / "zvt-emulator.json") if data_dir else None
+        ),
+        nfc=Pn532Emulator(),
+        scanner=ScannerEmulator(),
+        camera=SimCamera(),
+    )
     devices = Devices(
-        lock=lock, door=door_sensor, tamper=tamper,
-        terminals={"terminal": ZvtTerminal(bench.terminal.port, password=config.payment.password,
-                                           currency=config.cabinet.currency, auth_timeout=config.payment.timeout_s)},
-        card_reader=Pn532Reader(bench.nfc.port), code_reader=SerialScanner(bench.scanner.port),
-        camera=bench.camera)
+        lock=lock,
+        door=door_sensor,
+        tamper=tamper,
+        terminals={
+            "terminal": ZvtTerminal(
+                bench.terminal.port,
+                password=config.payment.password,
+                currency=config.cabinet.currency,
+                auth_timeout=config.payment.timeout_s,
+            )
+        },
+        card_reader=Pn532Reader(bench.nfc.port),
+        code_reader=SerialScanner(bench.scanner.port),
+        camera=bench.camera,
+    )
     return devices, bench
 
 
@@ -104,7 +132,7 @@ async def _shopper_at_terminal(bench: SimBench) -> None:
     # A shopper who reaches for the terminal as it lights up: allow it a moment to ask for the card.
     try:
         await asyncio.wait_for(bench.terminal.card_prompted.wait(), 2.0)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise BenchError(409, "pos: the terminal is not waiting for a card (start a payment first)") from None
 
 
@@ -131,8 +159,11 @@ async def _phone_pay(bench: SimBench, body: dict) -> dict:
     async with aiohttp.ClientSession() as session:
         async with session.post(f"{bench.cloud_url}/sim/payments/{payment_id}/pay") as response:
             if response.status != 200:
-                raise BenchError(502, f"phone: the cloud's payment simulator answered {response.status}: "
-                                      f"{(await response.text())[:200]} (serve it with --simulate-payments)")
+                raise BenchError(
+                    502,
+                    f"phone: the cloud's payment simulator answered {response.status}: "
+                    f"{(await response.text())[:200]} (serve it with --simulate-payments)",
+                )
     return {"payment_id": payment_id}
 
 
@@ -143,7 +174,7 @@ async def _nfc_present(bench: SimBench, body: dict) -> dict:
     except ValueError:
         uid = b""
     if len(uid) not in (4, 7, 10):
-        raise BenchError(400, "uid: expected 4, 7 or 10 bytes as hex, e.g. \"04A224B2C35E80\"")
+        raise BenchError(400, 'uid: expected 4, 7 or 10 bytes as hex, e.g. "04A224B2C35E80"')
     hold_s = body.get("hold_s", 1.0)
     if not isinstance(hold_s, (int, float)) or isinstance(hold_s, bool) or not 0 < hold_s <= 30:
         raise BenchError(400, "hold_s: expected seconds between 0 and 30")
@@ -184,6 +215,7 @@ def _tamper(opened: bool) -> Action:
         else:
             pin.drive_low()
         return {"tamper": "open" if opened else "closed"}
+
     return action
 
 
@@ -206,6 +238,7 @@ def _plug(device: str, plugged: bool) -> Action:
         emulator = {"pos": bench.terminal, "nfc": bench.nfc, "scanner": bench.scanner}[device]
         await (emulator.replug() if plugged else emulator.unplug())
         return {device: "plugged" if plugged else "unplugged"}
+
     return action
 
 
@@ -222,6 +255,9 @@ BENCH_ACTIONS: dict[str, Action] = {
     "tamper/close": _tamper(False),
     "network/down": lambda bench, body: _network(bench, False),
     "network/up": lambda bench, body: _network(bench, True),
-    **{f"{device}/{verb}": _plug(device, verb == "replug")
-       for device in ("pos", "nfc", "scanner") for verb in ("unplug", "replug")},
+    **{
+        f"{device}/{verb}": _plug(device, verb == "replug")
+        for device in ("pos", "nfc", "scanner")
+        for verb in ("unplug", "replug")
+    },
 }

@@ -1,6 +1,7 @@
 """The cabinet's network link in simulation: a loopback TCP proxy to the cloud
 that can be cut and restored, so the uploader meets real connection failures.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,7 +32,7 @@ class NetworkSwitch:
     def set_up(self, up: bool) -> None:
         self.up = up
         log.info("sim network %s", "up" if up else "down")
-        if not up:   # a cable pulled mid-request: every open connection dies
+        if not up:  # a cable pulled mid-request: every open connection dies
             for writer in list(self._writers):
                 writer.transport.abort()
 

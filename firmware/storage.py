@@ -6,13 +6,14 @@ or that vanished or was replaced since the last run, puts the cabinet out of
 service until it works again (re-checked on a timer and at the next attempt)
 or, for a replaced store, until a technician accepts it.
 """
+
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from firmware.technician.status import open_readonly
 from sync_client.outbox import STORAGE_ERRORS, Outbox
@@ -22,8 +23,8 @@ from sync_client.store_marker import (
     StoreMarker,
     marker_path,
     mismatch,
-    read_marker,
     read_identity,
+    read_marker,
     with_fault,
     write_marker,
 )
@@ -36,12 +37,12 @@ DB_NAME = "cabinet.db"
 class StorageGuard:
     outbox: Outbox
     reserve_bytes: int
-    marker_file: Path | None = None           # None: no marker kept (a store without a past, e.g. in tests)
+    marker_file: Path | None = None  # None: no marker kept (a store without a past, e.g. in tests)
     acked_seq: Callable[[], int] = lambda: 0  # the cloud's last acknowledged seq, from the uploader
     on_change: Callable[[], None] = lambda: None
-    problem: str | None = None                # why the cabinet does not sell now; None: it does
-    identity_fault: str | None = None         # a vanished or replaced store: stays until accepted
-    held_alarms: list[dict] = field(default_factory=list)   # alarms the store could not take (yet)
+    problem: str | None = None  # why the cabinet does not sell now; None: it does
+    identity_fault: str | None = None  # a vanished or replaced store: stays until accepted
+    held_alarms: list[dict] = field(default_factory=list)  # alarms the store could not take (yet)
     _saved: StoreMarker | None = None
 
     def check(self) -> bool:
@@ -99,14 +100,16 @@ class StorageGuard:
         else:
             fault = mismatch(marker, found, self.outbox.path)
         if fault is None:
-            self._saved = marker        # what the cloud acknowledged before this start is still true
+            self._saved = marker  # what the cloud acknowledged before this start is still true
             self.save_marker()
             return
         self.identity_fault = fault
         if marker is not None and marker.fault is None:
-            write_marker(self.marker_file, with_fault(marker, fault))   # the next start knows it too
-        log.critical("the store is not the one this cabinet had: not selling",
-                     extra={"detail": fault, "accept": "kiosk store accept-new"})
+            write_marker(self.marker_file, with_fault(marker, fault))  # the next start knows it too
+        log.critical(
+            "the store is not the one this cabinet had: not selling",
+            extra={"detail": fault, "accept": "kiosk store accept-new"},
+        )
         self._set(fault, "store_replaced")
 
     def save_marker(self) -> None:
@@ -144,6 +147,6 @@ def accept_new_store(data_dir: Path) -> str:
     # The cloud's acknowledgements counted the old store's events: the new one starts its own count.
     write_marker(marker, StoreMarker(found.store_id or "", found.seq))
     st = data_dir.stat()
-    os.chown(marker, st.st_uid, st.st_gid)      # the service user must replace it (sudo runs this as root)
+    os.chown(marker, st.st_uid, st.st_gid)  # the service user must replace it (sudo runs this as root)
     was = f" (was {previous.fault})" if previous and previous.fault else ""
     return f"accepted {db}: store {found.store_id or '(id given at next start)'}, events up to #{found.seq}{was}"

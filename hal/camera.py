@@ -1,4 +1,5 @@
 """Camera interface: snapshots as JPEG for door events and alarms."""
+
 from __future__ import annotations
 
 import abc

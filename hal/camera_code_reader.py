@@ -5,12 +5,13 @@ frames in a row, and a frame or two in between may be too blurred to read.
 A code is reported once, and again only after it has been out of view for
 ``gone_after`` seconds.
 """
+
 from __future__ import annotations
 
 import asyncio
 import collections
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from hal.camera_backends.frame_camera import FrameCamera
 from hal.code_reader import CodeRead, CodeReader
@@ -20,8 +21,14 @@ from hal.qr_decode import QrDecoder, default_decoder
 class CameraCodeReader(CodeReader):
     name = "camera-qr"
 
-    def __init__(self, camera: FrameCamera, decoder: QrDecoder | None = None, *,
-                 gone_after: float = 1.5, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        camera: FrameCamera,
+        decoder: QrDecoder | None = None,
+        *,
+        gone_after: float = 1.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if gone_after <= 0:
             raise ValueError(f"gone_after must be positive seconds, got {gone_after}")
         self.camera = camera
@@ -59,7 +66,7 @@ class CameraCodeReader(CodeReader):
         frame = await self.camera.frame()
         texts = await asyncio.to_thread(self.decoder.decode, frame)
         now = self._clock()
-        for text in dict.fromkeys(texts):          # one code read twice in a frame counts once
+        for text in dict.fromkeys(texts):  # one code read twice in a frame counts once
             seen = self._last_seen.get(text)
             if seen is None or now - seen > self.gone_after:
                 self._pending.append(text)

@@ -1,4 +1,5 @@
 """NFC card reader interface (staff cards, order cards)."""
+
 from __future__ import annotations
 
 import abc
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class CardRead:
-    uid: bytes            # 4, 7 or 10 bytes for ISO14443A
+    uid: bytes  # 4, 7 or 10 bytes for ISO14443A
     technology: str = "iso14443a"
 
     @property

@@ -1,4 +1,5 @@
 """QR / barcode reader interface (camera decoder or serial scanner module)."""
+
 from __future__ import annotations
 
 import abc
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 class CodeRead:
     text: str
     symbology: str = "qr"
-    source: str = ""      # "camera", "scanner", "sim"
+    source: str = ""  # "camera", "scanner", "sim"
 
 
 class CodeReader(abc.ABC):

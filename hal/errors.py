@@ -25,6 +25,6 @@ class ProtocolError(Exception):
         where = f" at byte {offset}" if offset is not None else ""
         shown = f" in {data[:64].hex(' ')}" if data else ""
         super().__init__(f"{message}{where}{shown}")
-        self.reason = f"{message}{where}"     # without the bytes: what a log line shows (a card UID, a code)
+        self.reason = f"{message}{where}"  # without the bytes: what a log line shows (a card UID, a code)
         self.offset = offset
         self.data = data

@@ -7,6 +7,7 @@ no pulse outlasts ``HARD_MAX_UNLOCK_S`` and no value that is not a finite positi
 number of seconds reaches the relay. The door input is debounced in code because
 gpiozero's mock pins ignore ``bounce_time``.
 """
+
 from __future__ import annotations
 
 import abc
@@ -16,7 +17,7 @@ import logging
 import math
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from gpiozero import DigitalInputDevice, OutputDevice
 from gpiozero.pins import Factory
@@ -37,20 +38,22 @@ def check_seconds(value: float, what: str) -> float:
 
 def pulse_bound(max_unlock_s: float, hard_max_s: float) -> float:
     """A driver's own bound: the configured maximum, never above HARD_MAX_UNLOCK_S."""
-    return min(check_seconds(max_unlock_s, "max_unlock_s"), check_seconds(hard_max_s, "hard_max_s"),
-               HARD_MAX_UNLOCK_S)
+    return min(check_seconds(max_unlock_s, "max_unlock_s"), check_seconds(hard_max_s, "hard_max_s"), HARD_MAX_UNLOCK_S)
 
 
 def make_pin_factory(name: str) -> Factory:
     """The gpiozero pin factory named in config; hardware libraries are imported only here."""
     if name == "mock":
         from gpiozero.pins.mock import MockFactory
+
         return MockFactory()
     if name == "rpigpio":
         from gpiozero.pins.rpigpio import RPiGPIOFactory
+
         return RPiGPIOFactory()
     if name == "lgpio":
         from gpiozero.pins.lgpio import LGPIOFactory
+
         return LGPIOFactory()
     raise ValueError(f"unknown pin factory {name!r} (expected mock, rpigpio or lgpio)")
 
@@ -93,8 +96,15 @@ class DoorSensor(abc.ABC):
 
 
 class GpioLock(Lock):
-    def __init__(self, pin: int, *, active_high: bool, max_unlock_s: float, pin_factory: Factory,
-                 hard_max_s: float = HARD_MAX_UNLOCK_S) -> None:
+    def __init__(
+        self,
+        pin: int,
+        *,
+        active_high: bool,
+        max_unlock_s: float,
+        pin_factory: Factory,
+        hard_max_s: float = HARD_MAX_UNLOCK_S,
+    ) -> None:
         self.max_unlock_s = pulse_bound(max_unlock_s, hard_max_s)
         self._relay = OutputDevice(pin, active_high=active_high, initial_value=False, pin_factory=pin_factory)
         self._guard = threading.Lock()
@@ -115,7 +125,7 @@ class GpioLock(Lock):
             now = time.monotonic()
             if self.energized_at is None:
                 self.energized_at = now
-            else:       # already on: a new pulse never stretches the latch past the bound
+            else:  # already on: a new pulse never stretches the latch past the bound
                 pulse = max(0.0, min(pulse, self.energized_at + self.max_unlock_s - now))
             self._timer = threading.Timer(pulse, self.lock)
             self._timer.daemon = True

@@ -3,15 +3,16 @@
 Card data never reaches the cabinet: a terminal reports only the amount, the
 outcome and the receipt and trace numbers it printed.
 """
+
 from __future__ import annotations
 
 import abc
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
-class PaymentOutcome(str, enum.Enum):
+class PaymentOutcome(enum.StrEnum):
     APPROVED = "approved"
     DECLINED = "declined"
     TIMED_OUT = "timed_out"
@@ -24,11 +25,11 @@ class PaymentResult:
     outcome: PaymentOutcome
     amount_cents: int
     currency: str
-    method: str                      # "terminal" or "qr"
-    result_code: int | None = None   # the terminal's own result code (ZVT BMP 27)
+    method: str  # "terminal" or "qr"
+    result_code: int | None = None  # the terminal's own result code (ZVT BMP 27)
     receipt_no: str | None = None
     trace_no: str | None = None
-    message: str = ""                # for logs and the technician, never shown raw to shoppers
+    message: str = ""  # for logs and the technician, never shown raw to shoppers
 
     @property
     def approved(self) -> bool:
@@ -59,8 +60,9 @@ class PaymentTerminal(abc.ABC):
         """Health check between payments: raise DeviceFault if the device cannot take one now."""
 
     @abc.abstractmethod
-    async def authorize(self, amount_cents: int, currency: str, on_status: StatusCallback | None = None,
-                        reference: str | None = None) -> PaymentResult:
+    async def authorize(
+        self, amount_cents: int, currency: str, on_status: StatusCallback | None = None, reference: str | None = None
+    ) -> PaymentResult:
         """Take a payment; returns when the terminal has a final answer. ``reference`` (the sale id)
         lets a backend that can repeat a request (scan-to-pay) make it idempotent.
 
@@ -87,8 +89,7 @@ class PaymentTerminal(abc.ABC):
         return None
 
     @abc.abstractmethod
-    async def query(self, reference: str, amount_cents: int, currency: str,
-                    mark: str | None) -> PaymentResult | None:
+    async def query(self, reference: str, amount_cents: int, currency: str, mark: str | None) -> PaymentResult | None:
         """After a restart: how the authorization for ``reference`` (the sale id), started after
         ``mark``, ended. An APPROVED result carries the receipt and trace numbers to reverse it by;
         another outcome, or None (the device has no such transaction), means no money moved. A

@@ -15,13 +15,15 @@ cropped and tried again enlarged, then enlarged and sharpened, then with
 pyzbar, until one reads or the frame's time budget is spent. Frames with no
 code, the common case at a kiosk, cost one zxing-cpp pass only.
 """
+
 from __future__ import annotations
 
 import abc
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -62,6 +64,7 @@ class QrDecoder(abc.ABC):
 @dataclass(frozen=True)
 class Region:
     """A code-shaped region a decoder found but could not read: x0, y0, x1, y1."""
+
     x0: int
     y0: int
     x1: int
@@ -105,7 +108,8 @@ class ZbarDecoder(QrDecoder):
         except ImportError as exc:
             # pyzbar itself raises ImportError when the zbar shared library is missing.
             raise DecoderUnavailable(
-                f"pyzbar cannot load (pip install pyzbar; apt-get install libzbar0): {exc}") from exc
+                f"pyzbar cannot load (pip install pyzbar; apt-get install libzbar0): {exc}"
+            ) from exc
         self._zbar = pyzbar
         self._symbols = [pyzbar.ZBarSymbol.QRCODE]
 
@@ -160,8 +164,9 @@ class PipelineDecoder(QrDecoder):
 
     name = "default"
 
-    def __init__(self, budget_ms: float = 20.0, *, zxing: ZxingDecoder | None = None,
-                 others: Sequence[QrDecoder] = ()) -> None:
+    def __init__(
+        self, budget_ms: float = 20.0, *, zxing: ZxingDecoder | None = None, others: Sequence[QrDecoder] = ()
+    ) -> None:
         if zxing is None and not others:
             raise DecoderUnavailable("no QR library is installed: install zxing-cpp (recommended)")
         self.budget_ms = budget_ms
@@ -170,8 +175,10 @@ class PipelineDecoder(QrDecoder):
         zbar = next((d for d in self._others if isinstance(d, ZbarDecoder)), None)
         self._rescues: list[Callable[[np.ndarray], list[str]]] = []
         if zxing is not None:
-            self._rescues += [lambda crop: zxing.decode(_enlarge(crop)),
-                              lambda crop: zxing.decode(_enlarge_sharpen(crop))]
+            self._rescues += [
+                lambda crop: zxing.decode(_enlarge(crop)),
+                lambda crop: zxing.decode(_enlarge_sharpen(crop)),
+            ]
         if zbar is not None:
             self._rescues.append(lambda crop: zbar.decode(_enlarge_sharpen(crop)))
 
@@ -208,8 +215,9 @@ class PipelineDecoder(QrDecoder):
         x1, y1 = max(r.x1 for r in regions), max(r.y1 for r in regions)
         margin = max(x1 - x0, y1 - y0) // 2 + 8
         h, w = gray.shape
-        return np.ascontiguousarray(gray[max(0, y0 - margin):min(h, y1 + margin),
-                                         max(0, x0 - margin):min(w, x1 + margin)])
+        return np.ascontiguousarray(
+            gray[max(0, y0 - margin) : min(h, y1 + margin), max(0, x0 - margin) : min(w, x1 + margin)]
+        )
 
 
 _LIBRARIES: dict[str, Callable[[], QrDecoder]] = {

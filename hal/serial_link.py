@@ -5,6 +5,7 @@ pyserial opens and configures the port; reads are driven by the event loop's
 reader callback on the file descriptor, so no thread is needed. A port that
 goes away surfaces as DeviceFault on the next read or write.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,9 +17,18 @@ from hal.errors import DeviceFault
 
 
 class SerialLink:
-    def __init__(self, device: str, port: str, baudrate: int, *, bytesize: int = 8,
-                 parity: str = serial.PARITY_NONE, stopbits: float = 1, max_buffer: int = 65536) -> None:
-        self.device = device          # the device's name, for faults ("payment", "nfc", ...)
+    def __init__(
+        self,
+        device: str,
+        port: str,
+        baudrate: int,
+        *,
+        bytesize: int = 8,
+        parity: str = serial.PARITY_NONE,
+        stopbits: float = 1,
+        max_buffer: int = 65536,
+    ) -> None:
+        self.device = device  # the device's name, for faults ("payment", "nfc", ...)
         self.port = port
         self.baudrate = baudrate
         self._settings = dict(bytesize=bytesize, parity=parity, stopbits=stopbits)
@@ -34,8 +44,9 @@ class SerialLink:
 
     async def open(self) -> None:
         try:
-            self._serial = serial.Serial(self.port, self.baudrate, timeout=0, write_timeout=0,
-                                         exclusive=True, **self._settings)
+            self._serial = serial.Serial(
+                self.port, self.baudrate, timeout=0, write_timeout=0, exclusive=True, **self._settings
+            )
         except (serial.SerialException, OSError, ValueError) as exc:
             raise DeviceFault(self.device, f"cannot open {self.port}: {exc}") from exc
         self._error = None

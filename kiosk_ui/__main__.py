@@ -5,6 +5,7 @@ state, named <state>-<language>-<width>x<height>.png). Without --shots, opens a 
 shows the sample screens; taps print their intents and "start", "select_product", "buy" and
 friends walk through the samples.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,11 +37,14 @@ def shots(out: Path, size: tuple[int, int], every_state: bool = False) -> list[P
     try:
         for language in LANGUAGES:
             views = sample_views(language)
-            chosen = ({f"{name}-{language}-{size[0]}x{size[1]}": view for name, view in views.items()} if every_state
-                      else {f"{stem}-{language}": views[name] for stem, name in GALLERY.items()})
+            chosen = (
+                {f"{name}-{language}-{size[0]}x{size[1]}": view for name, view in views.items()}
+                if every_state
+                else {f"{stem}-{language}": views[name] for stem, name in GALLERY.items()}
+            )
             for stem, view in chosen.items():
-                ui.set_state(view, fresh=True)     # each picture as a person first sees it
-                ui.settle()     # images, 360° frames and the first video frame are in
+                ui.set_state(view, fresh=True)  # each picture as a person first sees it
+                ui.settle()  # images, 360° frames and the first video frame are in
                 path = out / f"{stem}.png"
                 ui.screenshot(path)
                 written.append(path)
@@ -54,11 +58,27 @@ async def demo(size: tuple[int, int], bench: bool) -> None:
 
     views = {lang: sample_views(lang) for lang in LANGUAGES}
     state = {"lang": "en", "name": "attract"}
-    moves = {"start": "catalog", "select_product": "product", "buy": "checkout", "pay": "checkout_present_card",
-             "cancel": "product_declined", "back": "catalog", "unlock_again": "door_unlocked", "done": "attract",
-             "bench": "door_opened", "pickup": "pickup", "help": "help", "pickup_submit": "pickup_wrong_code",
-             "staff": "pin_pad", "pin_submit": "restock_opened", "repair": "repair_vehicle", "agree": "repair_ticket",
-             "calibrate": "calibrate", "calibration": "service", "exit": "attract"}
+    moves = {
+        "start": "catalog",
+        "select_product": "product",
+        "buy": "checkout",
+        "pay": "checkout_present_card",
+        "cancel": "product_declined",
+        "back": "catalog",
+        "unlock_again": "door_unlocked",
+        "done": "attract",
+        "bench": "door_opened",
+        "pickup": "pickup",
+        "help": "help",
+        "pickup_submit": "pickup_wrong_code",
+        "staff": "pin_pad",
+        "pin_submit": "restock_opened",
+        "repair": "repair_vehicle",
+        "agree": "repair_ticket",
+        "calibrate": "calibrate",
+        "calibration": "service",
+        "exit": "attract",
+    }
     steps = {"repair_vehicle": "repair_contact", "repair_contact": "repair_fault", "repair_fault": "repair_consent"}
     stop = asyncio.Event()
 

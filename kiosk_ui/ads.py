@@ -7,6 +7,7 @@ a small queue; the frame loop only blits them. An ad counts as shown (proof of
 play, ``Intent("ad_shown", id)``) when its first frame is drawn, and its
 duration runs from then.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,8 +25,8 @@ from kiosk_ui.view import AdView, Intent
 log = logging.getLogger(__name__)
 
 AD_KINDS = ("image", "video")
-SHOWCASE_S = 6.0        # a product showcase between two ads
-LOAD_GRACE_S = 3.0      # an ad whose media is not ready by then is skipped (and not counted as shown)
+SHOWCASE_S = 6.0  # a product showcase between two ads
+LOAD_GRACE_S = 3.0  # an ad whose media is not ready by then is skipped (and not counted as shown)
 DEFAULT_FPS = 25.0
 
 
@@ -41,7 +42,7 @@ def _frame_surface(frame: np.ndarray, cv2) -> pygame.Surface:  # noqa: ANN001 - 
     buffer = surface.get_buffer()
     pixels = np.frombuffer(buffer, np.uint8).reshape(h, surface.get_pitch() // 4, 4)[:, :w]
     cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA, dst=pixels)
-    del pixels, buffer      # unlocks the surface: it can be blitted
+    del pixels, buffer  # unlocks the surface: it can be blitted
     return surface
 
 
@@ -77,6 +78,7 @@ class VideoDecoder:
     def _run(self) -> None:
         try:
             import cv2  # only a cabinet with video ads pays for OpenCV
+
             capture = self._open(cv2)
             fps = capture.get(cv2.CAP_PROP_FPS)
             self.fps = fps if 1 <= fps <= 120 else DEFAULT_FPS
@@ -87,7 +89,7 @@ class VideoDecoder:
                     capture.release()
                     if decoded == 0:
                         raise ValueError(f"video {self.path} has no frames")
-                    capture = self._open(cv2)       # loop: reopening is more robust than seeking
+                    capture = self._open(cv2)  # loop: reopening is more robust than seeking
                     continue
                 decoded += 1
                 h, w = frame.shape[:2]
@@ -102,7 +104,7 @@ class VideoDecoder:
                     except queue.Full:
                         continue
             capture.release()
-        except Exception as exc:    # a broken file must cost its ad, not the screen
+        except Exception as exc:  # a broken file must cost its ad, not the screen
             self.error = str(exc)
             log.error("video ad %s: %s", self.path, exc)
 
@@ -110,11 +112,12 @@ class VideoDecoder:
 @dataclass
 class Slot:
     """One turn of the attract loop: an ad, or a showcase of products[product]."""
+
     number: int
     ad: AdView | None = None
     product: int = 0
     started: float | None = None
-    shown_at: float | None = None       # ads: when the first frame was drawn
+    shown_at: float | None = None  # ads: when the first frame was drawn
 
 
 class VideoPlayback:
@@ -139,7 +142,7 @@ class VideoPlayback:
         while self._index < due:
             frame = self.decoder.next_frame()
             if frame is None:
-                break           # the decoder is behind: keep the last frame rather than stall the loop
+                break  # the decoder is behind: keep the last frame rather than stall the loop
             latest = frame
             self._index += 1
         if latest is None:
@@ -149,6 +152,7 @@ class VideoPlayback:
 
     def next_due(self) -> float | None:
         return None if self._t0 is None else self._t0 + (self._index + 1) / self.decoder.fps
+
 
 class AttractShow:
     """Which ad or product the attract screen shows now; survives rebuilds of the screen."""
@@ -160,7 +164,7 @@ class AttractShow:
         self.product_count = 0
         self.box = (1, 1)
         self.slot = Slot(0)
-        self._videos: dict[int, VideoPlayback] = {}     # slot number -> playback (current and next)
+        self._videos: dict[int, VideoPlayback] = {}  # slot number -> playback (current and next)
 
     def configure(self, ads: tuple[AdView, ...], product_count: int, box: tuple[int, int]) -> None:
         """Start over when the playlist or the ad area changes; otherwise keep playing.
@@ -171,7 +175,7 @@ class AttractShow:
         self.close()
         self._config, self.ads, self.product_count, self.box = config, ads, product_count, box
         self.slot = self._slot(0)
-        for ad in ads:      # images are small: load them all now, on the worker
+        for ad in ads:  # images are small: load them all now, on the worker
             if ad.kind == "image":
                 self._image(ad)
 
@@ -208,7 +212,7 @@ class AttractShow:
         slot = self.slot
         if slot.started is None:
             slot.started = now
-            following = self._slot(slot.number + 1)     # decode the next video ahead: it starts at once
+            following = self._slot(slot.number + 1)  # decode the next video ahead: it starts at once
             if following.ad is not None and following.ad.kind == "video" and following.number != slot.number:
                 self._video(following)
         if slot.ad is None:
@@ -224,7 +228,7 @@ class AttractShow:
 
     def advance(self, now: float) -> None:
         """Move on when the current turn is over (or its ad cannot be shown)."""
-        for _ in range(4):      # a few broken ads in a row are skipped in one go
+        for _ in range(4):  # a few broken ads in a row are skipped in one go
             slot = self.slot
             if slot.started is None:
                 self.media(now)
@@ -259,7 +263,7 @@ class AttractShow:
         if slot.ad is None:
             return slot.started + SHOWCASE_S
         if slot.shown_at is None:
-            return now + 0.02               # waiting for the media: look again soon
+            return now + 0.02  # waiting for the media: look again soon
         end = slot.shown_at + slot.ad.duration_s
         if slot.ad.kind == "video":
             due = self._video(slot).next_due()

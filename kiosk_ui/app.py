@@ -11,6 +11,7 @@ Frames are drawn only when something changed: a new state or a touch redraws
 the screen; a widget that changes by itself (a countdown, a playing video, a
 coasting carousel) redraws only its own rect, when its next_redraw is due.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -35,8 +36,8 @@ from kiosk_ui.widgets import Taps, Widget, hit
 
 log = logging.getLogger(__name__)
 
-SCREEN, BENCH = "screen", "bench"   # the two areas of the window
-TAP_SLOP_PX = 12                     # design px a finger may wander and still tap
+SCREEN, BENCH = "screen", "bench"  # the two areas of the window
+TAP_SLOP_PX = 12  # design px a finger may wander and still tap
 
 
 def _event_time(event: pygame.event.Event) -> float:
@@ -47,11 +48,12 @@ def _event_time(event: pygame.event.Event) -> float:
 class _Touch:
     """A finger that is down: where it went down, what it pressed, what it drags."""
 
-    def __init__(self, area: str, pos: tuple[int, int], pressed: Widget | None, target: Widget | None,
-                 down_at: float) -> None:
+    def __init__(
+        self, area: str, pos: tuple[int, int], pressed: Widget | None, target: Widget | None, down_at: float
+    ) -> None:
         self.area, self.start, self.target, self.down_at = area, pos, target, down_at
         self.pressed = pressed.id if pressed else None
-        self.hold_s = pressed.hold_s if pressed else None       # set: this touch may become a hold
+        self.hold_s = pressed.hold_s if pressed else None  # set: this touch may become a hold
         self.dragging = False
 
     def held_long_enough(self, now: float) -> bool:
@@ -59,8 +61,15 @@ class _Touch:
 
 
 class KioskUi:
-    def __init__(self, size: tuple[int, int] = (1024, 600), *, on_intent: Callable[[Intent], None],
-                 bench_panel: bool = False, fullscreen: bool = False, fps: int = 30) -> None:
+    def __init__(
+        self,
+        size: tuple[int, int] = (1024, 600),
+        *,
+        on_intent: Callable[[Intent], None],
+        bench_panel: bool = False,
+        fullscreen: bool = False,
+        fps: int = 30,
+    ) -> None:
         if fps <= 0:
             raise ValueError(f"fps must be positive, got {fps!r}")
         self.theme = Theme(size)
@@ -78,14 +87,14 @@ class KioskUi:
         self._bench_lines: list[str] = []
         self._touch: _Touch | None = None
         self._dirty = True
-        self._drag_moved = False                         # the dragged widget needs a redraw
-        self._rebuild = False                            # the screen's memory changed: build it again
+        self._drag_moved = False  # the dragged widget needs a redraw
+        self._rebuild = False  # the screen's memory changed: build it again
         self._later: list[Intent] = []
-        self._wakes: dict[Widget, float] = {}            # widget -> when it next changes by itself
+        self._wakes: dict[Widget, float] = {}  # widget -> when it next changes by itself
         self._memory = ScreenMemory("")
         self._loader: AssetLoader | None = None
         self._tap_waiters: list[asyncio.Future[None]] = []
-        self._tap_waiters_pending = False                # the step answers an injected touch: draw a frame
+        self._tap_waiters_pending = False  # the step answers an injected touch: draw a frame
         self._running = False
         self.frame_count = 0
         self.last_frame_time: float | None = None
@@ -101,7 +110,7 @@ class KioskUi:
         window = pygame.display.set_mode((width + bench_w, height), pygame.FULLSCREEN if self._fullscreen else 0)
         pygame.display.set_caption("Cabinet")
         if self._fullscreen:
-            pygame.mouse.set_visible(False)     # a touchscreen has no pointer
+            pygame.mouse.set_visible(False)  # a touchscreen has no pointer
         # SDL also reports touches as mouse events; the FINGER* copies would count every touch twice.
         pygame.event.set_blocked([pygame.FINGERDOWN, pygame.FINGERUP, pygame.FINGERMOTION])
         pygame.event.clear()
@@ -146,8 +155,9 @@ class KioskUi:
         self._view = view
         if self._screen is not None:
             self._build()
-        if pressed is not None and not (same_screen and any(w.id == pressed and w.rect == pressed_rect
-                                                            for w in self._flat())):
+        if pressed is not None and not (
+            same_screen and any(w.id == pressed and w.rect == pressed_rect for w in self._flat())
+        ):
             # The widget under the finger is gone or moved: the lift must not act on what is there now.
             # (A refresh of the same screen — the online dot, a stock count — keeps a press or a hold.)
             self._touch.pressed = None
@@ -172,7 +182,7 @@ class KioskUi:
     def set_bench_status(self, lines: list[str]) -> None:
         """The bench panel's status lines (lock energized, door open, outbox pending...)."""
         if list(lines) == self._bench_lines:
-            return                      # unchanged: no redraw
+            return  # unchanged: no redraw
         self._bench_lines = list(lines)
         if self._bench is not None:
             self._bench.set_status(self._bench_lines)
@@ -190,7 +200,8 @@ class KioskUi:
         extra["kind"] is "button" (a restart button: extra["armed"]), "tile", "area", "label", "picture", "panel",
         "countdown", "qr" (extra["text"]: what it encodes), "chip" (a colour option), "field" (a text field:
         extra value, focused), "dots" (the PIN: extra["filled"]), "target" (calibration: extra state, centre),
-        "carousel" (extra: page, pages, moving; its cards wholly in view follow it as "tile"s), "spinner" (extra: angle, frames, frame) or "stage"
+        "carousel" (extra: page, pages, moving; its cards wholly in view follow it as "tile"s), "spinner"
+        (extra: angle, frames, frame) or "stage"
         (attract; extra: showing "ad"/"showcase", ad id); extra["text_rects"] the rects of the rendered
         texts, in touchscreen pixels.
         """
@@ -249,7 +260,7 @@ class KioskUi:
         width, height = self.size
         if not (0 <= x < width and 0 <= y < height):
             raise ValueError(f"tap at ({x}, {y}) is outside the {width}x{height} touchscreen")
-        await self.tap_window(x, y)     # the touchscreen is the window's top-left corner
+        await self.tap_window(x, y)  # the touchscreen is the window's top-left corner
 
     async def tap_widget(self, widget_id: str) -> None:
         """Tap the centre of a touchscreen widget."""
@@ -267,10 +278,11 @@ class KioskUi:
             raise RuntimeError("press() needs run() to be running")
         down_at = time.monotonic()
         pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(x, y), button=1, touch=False, t=down_at))
-        while (left := hold_s - (time.monotonic() - down_at)) > 0:   # asyncio may wake a hair early
+        while (left := hold_s - (time.monotonic() - down_at)) > 0:  # asyncio may wake a hair early
             await asyncio.sleep(left)
-        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=(x, y), button=1, touch=False,
-                                             t=time.monotonic()))
+        pygame.event.post(
+            pygame.event.Event(pygame.MOUSEBUTTONUP, pos=(x, y), button=1, touch=False, t=time.monotonic())
+        )
         await self._next_frame()
 
     async def press_widget(self, widget_id: str, hold_s: float) -> None:
@@ -308,8 +320,16 @@ class KioskUi:
         for i in range(1, steps + 1):
             await asyncio.sleep(duration_s / steps)
             pos = (round(x1 + (x2 - x1) * i / steps), round(y1 + (y2 - y1) * i / steps))
-            post(pygame.event.Event(pygame.MOUSEMOTION, pos=pos, rel=(pos[0] - last[0], pos[1] - last[1]),
-                                    buttons=(1, 0, 0), touch=False, t=time.monotonic()))
+            post(
+                pygame.event.Event(
+                    pygame.MOUSEMOTION,
+                    pos=pos,
+                    rel=(pos[0] - last[0], pos[1] - last[1]),
+                    buttons=(1, 0, 0),
+                    touch=False,
+                    t=time.monotonic(),
+                )
+            )
             last = pos
         post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=(x2, y2), button=1, touch=False, t=time.monotonic()))
         await self._next_frame()
@@ -332,7 +352,7 @@ class KioskUi:
     def _emit(self, intent: Intent) -> None:
         try:
             self._on_intent(intent)
-        except Exception:   # a broken handler must not take the screen down
+        except Exception:  # a broken handler must not take the screen down
             log.exception("on_intent failed for %s", intent)
 
     def _emit_all(self, taps: Taps) -> None:
@@ -363,8 +383,8 @@ class KioskUi:
             target = next((w for w in reversed(self._widgets) if w.draggable and w.rect.collidepoint(pos)), None)
         touch = self._touch = _Touch(area, pos, widget, target, _event_time(event))
         if target is not None and target.press(pos, _event_time(event)):
-            touch.pressed = None        # the touch caught a coasting carousel: that is not a tap
-        self._dirty = True              # pressed look
+            touch.pressed = None  # the touch caught a coasting carousel: that is not a tap
+        self._dirty = True  # pressed look
 
     def _move(self, touch: _Touch, event: pygame.event.Event) -> None:
         pos = self._locate(event.pos)[1]
@@ -374,7 +394,7 @@ class KioskUi:
                 return
             touch.dragging = True
             if touch.pressed is not None:
-                touch.pressed = None    # a drag is not a tap: drop the pressed look
+                touch.pressed = None  # a drag is not a tap: drop the pressed look
                 self._dirty = True
         if touch.target is not None:
             touch.target.drag(pos, _event_time(event))
@@ -383,7 +403,7 @@ class KioskUi:
     def _up(self, touch: _Touch, event: pygame.event.Event) -> None:
         self._touch = None
         area, pos = self._locate(event.pos)
-        self._dirty = True              # released look
+        self._dirty = True  # released look
         if touch.target is not None:
             touch.target.release(pos, _event_time(event))
         if touch.dragging or touch.pressed is None or area != touch.area:
@@ -401,7 +421,7 @@ class KioskUi:
         if touch is None or touch.dragging or not touch.held_long_enough(now):
             return
         widget = next((w for w in self._flat() if w.id == touch.pressed), None)
-        touch.pressed = None            # the lift that follows is no tap
+        touch.pressed = None  # the lift that follows is no tap
         self._dirty = True
         if widget is not None:
             self._emit_all(widget.hold())

@@ -4,13 +4,13 @@ Every read of an asset file goes through ``note_load``, which counts it per
 thread: the UI benchmark proves with it that no frame touches the disk.
 QR codes are drawn here too (pure computation, cached per text and size).
 """
+
 from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable
-from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +23,7 @@ import segno
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_loads: Counter[int] = Counter()        # thread ident -> asset files opened
+_loads: Counter[int] = Counter()  # thread ident -> asset files opened
 _loads_lock = threading.Lock()
 
 
@@ -57,8 +57,9 @@ class AssetLoader:
         job = self._jobs.get(key)
         if job is None:
             job = self._jobs[key] = self._pool.submit(load)
-            job.add_done_callback(lambda done: done.exception() and log.error(
-                "asset %r failed to load: %s", key, done.exception()))
+            job.add_done_callback(
+                lambda done: done.exception() and log.error("asset %r failed to load: %s", key, done.exception())
+            )
             self._evict(key)
         self._jobs.move_to_end(key)
         if not job.done() or job.exception() is not None:
@@ -71,7 +72,7 @@ class AssetLoader:
         if keep is None:
             return
         same = [k for k in self._jobs if isinstance(k, tuple) and k and k[0] == kind]
-        for old in same[:-keep]:              # oldest first; a load still running finishes unkept
+        for old in same[:-keep]:  # oldest first; a load still running finishes unkept
             del self._jobs[old]
 
     def failed(self, key: Hashable) -> bool:
@@ -101,7 +102,7 @@ def fit(image: pygame.Surface, box: tuple[int, int]) -> pygame.Surface:
     size = (max(1, round(w * k)), max(1, round(h * k)))
     if size == (w, h):
         return image
-    if image.get_bitsize() < 24:        # smoothscale needs 24 or 32 bits per pixel (PNGs may be paletted)
+    if image.get_bitsize() < 24:  # smoothscale needs 24 or 32 bits per pixel (PNGs may be paletted)
         deep = pygame.Surface((w, h), pygame.SRCALPHA, 32)
         deep.blit(image, (0, 0))
         image = deep
@@ -109,8 +110,9 @@ def fit(image: pygame.Surface, box: tuple[int, int]) -> pygame.Surface:
 
 
 @lru_cache(maxsize=16)
-def qr_surface(text: str, max_px: int, dark: tuple[int, int, int] = (10, 12, 16),
-               light: tuple[int, int, int] = (255, 255, 255)) -> pygame.Surface:
+def qr_surface(
+    text: str, max_px: int, dark: tuple[int, int, int] = (10, 12, 16), light: tuple[int, int, int] = (255, 255, 255)
+) -> pygame.Surface:
     """A QR code for text with its quiet zone, whole pixels per module, at most max_px square."""
     if not text:
         raise ValueError("a QR code needs a non-empty text")

@@ -5,6 +5,7 @@ the door...) and emit Intent("bench", action); the caller routes those to the
 emulators. Developer-facing, so English only. Its status lines are whatever
 the caller last passed to set_status.
 """
+
 from __future__ import annotations
 
 import pygame
@@ -33,14 +34,24 @@ class BenchPanel:
         theme = kit.theme
         pad = theme.px(12)
         gap = theme.px(8)
-        self.title = Label(kit, "bench:title", (pad, pad, WIDTH - 2 * pad, theme.px(28)), "Bench", "heading",
-                           theme.palette.text_muted)
+        self.title = Label(
+            kit, "bench:title", (pad, pad, WIDTH - 2 * pad, theme.px(28)), "Bench", "heading", theme.palette.text_muted
+        )
         button_h = theme.touch(64)
         y = self.title.rect.bottom + gap
         self.buttons: list[Widget] = []
         for label, action in ACTIONS:
-            self.buttons.append(Button(kit, f"bench:{action}", (pad, y, WIDTH - 2 * pad, button_h), label,
-                                       Intent("bench", action), style="secondary", role="body"))
+            self.buttons.append(
+                Button(
+                    kit,
+                    f"bench:{action}",
+                    (pad, y, WIDTH - 2 * pad, button_h),
+                    label,
+                    Intent("bench", action),
+                    style="secondary",
+                    role="body",
+                )
+            )
             y += button_h + gap
         self.status_area = pygame.Rect(pad, y + gap, WIDTH - 2 * pad, height - y - gap - pad)
         self.status: list[Widget] = []
@@ -54,9 +65,17 @@ class BenchPanel:
         theme = self.kit.theme
         line_h = theme.px(22)
         area = self.status_area
-        self.status = [Label(self.kit, f"bench:status:{i}", (area.x, area.y + i * line_h, area.w, line_h), line,
-                             "caption", theme.palette.text)
-                       for i, line in enumerate(lines[:max(0, area.h // line_h)])]
+        self.status = [
+            Label(
+                self.kit,
+                f"bench:status:{i}",
+                (area.x, area.y + i * line_h, area.w, line_h),
+                line,
+                "caption",
+                theme.palette.text,
+            )
+            for i, line in enumerate(lines[: max(0, area.h // line_h)])
+        ]
 
     def draw(self, surface: pygame.Surface, pressed_id: str | None) -> None:
         palette = self.kit.theme.palette

@@ -6,6 +6,7 @@ screen since it came up (where the carousel stands, how the product is turned,
 the digits typed, the chosen colour, which ad plays) lives in ``ScreenMemory``,
 which the app replaces only when the screen id changes.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -22,18 +23,18 @@ class ScreenMemory:
     screen: str
     carousel: Glide = field(default_factory=Glide)
     spin: Glide = field(default_factory=Glide)
-    spin_touched: float = float("-inf")         # last time a finger turned the product
-    spin_auto_at: float | None = None           # when auto-rotation last advanced the angle
-    spin_frames: list | None = None             # the frames last shown: shown while a new colour loads
-    colour: str | None = None                   # colour chosen on this visit of the product screen
-    code: str = ""                              # pickup code or PIN typed so far (cleared when submitted)
-    fields: dict[str, str] = field(default_factory=dict)    # repair: text typed per field, and the category
-    sent: dict[str, str] = field(default_factory=dict)      # repair: the firmware's values last applied
-    focus: str | None = None                    # repair: the field the keyboard types into
-    errors_seen: tuple = ()                     # repair: the field_errors last focused
-    page: int = 0                               # restock: the page of product rows
-    armed_until: float = 0.0                    # service: restart asks again until then
-    taps: list[tuple[int, int]] = field(default_factory=list)   # calibrate: where the targets were touched
+    spin_touched: float = float("-inf")  # last time a finger turned the product
+    spin_auto_at: float | None = None  # when auto-rotation last advanced the angle
+    spin_frames: list | None = None  # the frames last shown: shown while a new colour loads
+    colour: str | None = None  # colour chosen on this visit of the product screen
+    code: str = ""  # pickup code or PIN typed so far (cleared when submitted)
+    fields: dict[str, str] = field(default_factory=dict)  # repair: text typed per field, and the category
+    sent: dict[str, str] = field(default_factory=dict)  # repair: the firmware's values last applied
+    focus: str | None = None  # repair: the field the keyboard types into
+    errors_seen: tuple = ()  # repair: the field_errors last focused
+    page: int = 0  # restock: the page of product rows
+    armed_until: float = 0.0  # service: restart asks again until then
+    taps: list[tuple[int, int]] = field(default_factory=list)  # calibrate: where the targets were touched
     attract: AttractShow | None = None
 
     def close(self) -> None:
@@ -46,4 +47,4 @@ class BuildContext:
     loader: AssetLoader
     memory: ScreenMemory
     emit: Callable[[Intent], None]
-    rebuild: Callable[[], None]                 # the screen's own state changed: build it again
+    rebuild: Callable[[], None]  # the screen's own state changed: build it again

@@ -4,6 +4,7 @@ The screen that types owns the text (in its ScreenMemory) and hands the keyboard
 setter: keys read the text when they are tapped, not when they were built, so two taps handled in
 one frame both count.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -16,13 +17,15 @@ from kiosk_ui.theme import MIN_TOUCH
 from kiosk_ui.widgets import Button, Taps, Widget, place
 
 BACK, SPACE = "back", "space"
-Layout = tuple[tuple[tuple[str, int], ...], ...]     # rows of (key, width in key units)
+Layout = tuple[tuple[tuple[str, int], ...], ...]  # rows of (key, width in key units)
 
 
 def layout(*rows: str | tuple[str | tuple[str, int], ...]) -> Layout:
     """Rows written as strings of one-character keys, or tuples mixing keys and (key, units)."""
+
     def keys(row: str | tuple) -> tuple[tuple[str, int], ...]:
         return tuple(item if isinstance(item, tuple) else (item, 1) for item in row)
+
     return tuple(keys(row) for row in rows)
 
 
@@ -48,8 +51,16 @@ def key_rects(area: pygame.Rect, rows: Layout, gap: int, max_key_h: int) -> list
     return placed
 
 
-def keyboard(kit: Kit, area: pygame.Rect, rows: Layout, get: Callable[[], str], put: Callable[[str], None],
-             max_len: int, *, prefix: str = "kbd") -> list[Widget]:
+def keyboard(
+    kit: Kit,
+    area: pygame.Rect,
+    rows: Layout,
+    get: Callable[[], str],
+    put: Callable[[str], None],
+    max_len: int,
+    *,
+    prefix: str = "kbd",
+) -> list[Widget]:
     """Keys that type into a text: characters (f"{prefix}:{char}"), back and space. They tell the firmware
     nothing; the screen sends the text when the person moves on. "+" is typed only first (phone numbers)."""
     theme = kit.theme
@@ -66,16 +77,48 @@ def keyboard(kit: Kit, area: pygame.Rect, rows: Layout, get: Callable[[], str], 
     widgets: list[Widget] = []
     for key, rect in key_rects(area, rows, theme.px(8), theme.touch(76)):
         if key == BACK:
-            widgets.append(Button(kit, f"{prefix}:back", rect, "←", None, style="ghost", role="heading",
-                                  enabled=bool(value), on_tap=lambda: typed(BACK)))
+            widgets.append(
+                Button(
+                    kit,
+                    f"{prefix}:back",
+                    rect,
+                    "←",
+                    None,
+                    style="ghost",
+                    role="heading",
+                    enabled=bool(value),
+                    on_tap=lambda: typed(BACK),
+                )
+            )
         elif key == SPACE:
-            widgets.append(Button(kit, f"{prefix}:space", rect, kit.t("key.space"), None, style="secondary",
-                                  role="body", enabled=bool(value) and len(value) < max_len,
-                                  on_tap=lambda: typed(" ")))
+            widgets.append(
+                Button(
+                    kit,
+                    f"{prefix}:space",
+                    rect,
+                    kit.t("key.space"),
+                    None,
+                    style="secondary",
+                    role="body",
+                    enabled=bool(value) and len(value) < max_len,
+                    on_tap=lambda: typed(" "),
+                )
+            )
         else:
             usable = len(value) < max_len and not (key == "+" and value)
-            widgets.append(Button(kit, f"{prefix}:{key}", rect, key, None, style="secondary", role="heading",
-                                  enabled=usable, on_tap=lambda key=key: typed(key)))
+            widgets.append(
+                Button(
+                    kit,
+                    f"{prefix}:{key}",
+                    rect,
+                    key,
+                    None,
+                    style="secondary",
+                    role="heading",
+                    enabled=usable,
+                    on_tap=lambda key=key: typed(key),
+                )
+            )
     return widgets
 
 
@@ -85,15 +128,28 @@ class TextField(Widget):
 
     kind = "field"
 
-    def __init__(self, kit: Kit, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], caption: str,
-                 value: str, *, focused: bool = False, error: bool = False, note: str = "", max_lines: int = 1,
-                 on_tap: Callable[[], Taps] | None = None) -> None:
+    def __init__(
+        self,
+        kit: Kit,
+        widget_id: str,
+        rect: pygame.Rect | tuple[int, int, int, int],
+        caption: str,
+        value: str,
+        *,
+        focused: bool = False,
+        error: bool = False,
+        note: str = "",
+        max_lines: int = 1,
+        on_tap: Callable[[], Taps] | None = None,
+    ) -> None:
         super().__init__(widget_id, rect)
         theme, palette = kit.theme, kit.theme.palette
         self.interactive, self._on_tap = on_tap is not None, on_tap
         if self.interactive and (self.rect.w < MIN_TOUCH or self.rect.h < MIN_TOUCH):
-            raise ValueError(f"field {widget_id!r} is {self.rect.w}x{self.rect.h}; "
-                             f"touch targets need at least {MIN_TOUCH}x{MIN_TOUCH} px")
+            raise ValueError(
+                f"field {widget_id!r} is {self.rect.w}x{self.rect.h}; "
+                f"touch targets need at least {MIN_TOUCH}x{MIN_TOUCH} px"
+            )
         self.label, self.value, self.focused = value, value, focused
         self.radius = theme.radius
         self.background = palette.surface_high if focused else palette.surface
@@ -108,22 +164,27 @@ class TextField(Widget):
             note_surface = kit.text(note, "caption", palette.text_muted, inner.w // 2, caption_h, 1, "right")
             self.texts.append(place(note_surface, caption_box, "right"))
             caption_box.w -= note_surface.get_width() + theme.px(12)
-        self.texts.append(place(kit.text(caption, "label", palette.text_muted, caption_box.w, caption_h),
-                                caption_box, "left"))
+        self.texts.append(
+            place(kit.text(caption, "label", palette.text_muted, caption_box.w, caption_h), caption_box, "left")
+        )
         role = "heading" if max_lines == 1 else "body"
         box = pygame.Rect(inner.x, inner.y + caption_h, inner.w - theme.px(8), inner.h - caption_h)
         font = kit.text_renderer.font(role)
         lines = max(1, min(max_lines, box.h // font.get_linesize()))
-        self.caret = pygame.Rect(box.x, box.y if lines > 1 else box.centery - font.get_height() // 2,
-                                 max(2, theme.px(3)), font.get_height())
+        self.caret = pygame.Rect(
+            box.x, box.y if lines > 1 else box.centery - font.get_height() // 2, max(2, theme.px(3)), font.get_height()
+        )
         if value:
-            shown = tail(value, font, box.w, lines)     # at the role's own size: the caret follows the text
-            text = place(kit.text(shown, role, palette.text, box.w, box.h, lines), box, "left",
-                         "top" if lines > 1 else "center")
+            shown = tail(value, font, box.w, lines)  # at the role's own size: the caret follows the text
+            text = place(
+                kit.text(shown, role, palette.text, box.w, box.h, lines), box, "left", "top" if lines > 1 else "center"
+            )
             self.texts.append(text)
             rows = wrap(shown, font, box.w) if lines > 1 else [shown]
-            self.caret.topleft = (min(box.right, text.rect.x + font.size(rows[-1])[0] + theme.px(2)),
-                                  text.rect.y + (len(rows) - 1) * font.get_linesize())
+            self.caret.topleft = (
+                min(box.right, text.rect.x + font.size(rows[-1])[0] + theme.px(2)),
+                text.rect.y + (len(rows) - 1) * font.get_linesize(),
+            )
 
     def tap(self) -> Taps:
         return self._on_tap() if self._on_tap is not None else None
@@ -145,8 +206,9 @@ class PinDots(Widget):
 
     kind = "dots"
 
-    def __init__(self, kit: Kit, rect: pygame.Rect | tuple[int, int, int, int], filled: int, least: int,
-                 most: int) -> None:
+    def __init__(
+        self, kit: Kit, rect: pygame.Rect | tuple[int, int, int, int], filled: int, least: int, most: int
+    ) -> None:
         super().__init__("pin_dots", rect)
         palette = kit.theme.palette
         self.filled, self.colour, self.ring = filled, palette.text, palette.line

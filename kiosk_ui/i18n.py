@@ -3,6 +3,7 @@
 The zh strings decide which glyphs go into the bundled CJK font subset:
 after changing a text, run ``scripts/subset_cjk_font.py`` (tests/ui checks it).
 """
+
 from __future__ import annotations
 
 LANGUAGES = ("en", "zh")
@@ -17,14 +18,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "nav.pickup": {"en": "Pick up an order", "zh": "提取订单"},
     "nav.repair": {"en": "Drop off for repair", "zh": "车辆送修"},
     "key.space": {"en": "Space", "zh": "空格"},
-
     "attract.title": {"en": "Your new ride is right here", "zh": "您的新座驾就在这里"},
     "attract.subtitle": {
         "en": "Electric scooters and e-bikes. Pay here, the door opens, ride away.",
         "zh": "电动滑板车与电动自行车。在此付款，柜门打开，即刻骑走。",
     },
     "attract.start": {"en": "Touch anywhere to start", "zh": "轻触任意位置开始"},
-
     "catalog.title": {"en": "Choose your ride", "zh": "选择您的车型"},
     "catalog.empty": {
         "en": "No vehicles available right now. Please check back soon.",
@@ -37,7 +36,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "stock.last_one": {"en": "Last one here", "zh": "仅剩最后 1 件"},
     "stock.sold_out": {"en": "Sold out", "zh": "已售罄"},
     "stock.online": {"en": "Order online", "zh": "网上订购"},
-
     "nav.back": {"en": "‹  Back", "zh": "‹  返回"},
     "nav.cancel": {"en": "Cancel", "zh": "取消"},
     "product.buy": {"en": "Buy now", "zh": "立即购买"},
@@ -51,7 +49,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Scan the code to order it online, delivered to your door.",
         "zh": "扫描二维码在网上订购，送货上门。",
     },
-
     "checkout.title": {"en": "How would you like to pay?", "zh": "请选择付款方式"},
     "checkout.total": {"en": "Total", "zh": "合计"},
     "pay.terminal": {"en": "Card or phone", "zh": "银行卡或手机"},
@@ -70,7 +67,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Open your banking or payment app and scan this code.",
         "zh": "打开银行或支付应用，扫描此二维码。",
     },
-
     "message.declined": {"en": "Payment declined. You have not been charged.", "zh": "付款被拒绝，未扣款。"},
     "message.timed_out": {"en": "The payment timed out. You have not been charged.", "zh": "付款超时，未扣款。"},
     "message.cancelled": {"en": "Payment cancelled. You have not been charged.", "zh": "付款已取消，未扣款。"},
@@ -92,7 +88,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Too many tries. Please wait {seconds} s.",
         "zh": "尝试次数过多，请等待 {seconds} 秒。",
     },
-
     "pickup.title": {"en": "Pick up your order", "zh": "提取您的订单"},
     "pickup.enter": {
         "en": "Enter the {length}-digit pickup code from your order confirmation.",
@@ -101,7 +96,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "pickup.or_scan": {"en": "Or hold your order QR code up to the camera", "zh": "或将订单二维码对准摄像头"},
     "pickup.submit": {"en": "Open", "zh": "开柜"},
     "pickup.delete": {"en": "←  Delete", "zh": "←  删除"},
-
     "help.title": {"en": "Need a hand?", "zh": "需要帮助？"},
     "help.call": {"en": "Call us", "zh": "致电我们"},
     "help.no_phone": {"en": "Please ask at the mall's information desk.", "zh": "请到商场服务台咨询。"},
@@ -115,20 +109,17 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "已付款但柜门未打开？我们将全额退款。",
     },
     "help.web": {"en": "Help online", "zh": "在线帮助"},
-
     "door.unlocked": {"en": "Open the door and take your product", "zh": "请打开柜门，取走您的商品"},
     "door.opened": {"en": "Take your product and close the door", "zh": "请取走商品并关好柜门"},
     "door.closed": {"en": "The door is closed", "zh": "柜门已关闭"},
     "door.countdown": {"en": "The door locks again in {seconds} s", "zh": "柜门将在 {seconds} 秒后重新上锁"},
     "door.unlock_again": {"en": "Unlock the door again", "zh": "再次开锁"},
-
     # Door alarms (door and restock screens).
     "alarm.door_open_too_long": {"en": "Please close the door", "zh": "请关好柜门"},
     "alarm.door_stuck": {
         "en": "The door did not open. Try unlocking it again.",
         "zh": "柜门未能打开，请再次尝试开锁。",
     },
-
     # Staff: the PIN pad.
     "pin.header": {"en": "Staff access", "zh": "员工入口"},
     "pin.title": {"en": "Enter your PIN", "zh": "请输入密码"},
@@ -143,8 +134,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Wrong PIN. One try left before the pad locks.",
         "zh": "密码错误，再错一次将锁定键盘。",
     },
-    "message.pin_locked": {"en": "Too many tries. Try again in {seconds} s.", "zh": "尝试次数过多，请 {seconds} 秒后再试。"},
-
+    "message.pin_locked": {
+        "en": "Too many tries. Try again in {seconds} s.",
+        "zh": "尝试次数过多，请 {seconds} 秒后再试。",
+    },
     # Staff: restock.
     "restock.header": {"en": "Restock", "zh": "补货"},
     "restock.unlocked": {"en": "Open the door", "zh": "请打开柜门"},
@@ -160,9 +153,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "restock.empty": {"en": "This cabinet has no products to count.", "zh": "本售货柜没有需要清点的商品。"},
     "restock.page": {"en": "Page {page} of {pages}", "zh": "第 {page} 页，共 {pages} 页"},
     "restock.done": {"en": "Finish", "zh": "完成"},
-
     # Repair drop-off.
-    "repair.step": {"en": "Repair drop-off  ·  step {step} of {steps}", "zh": "车辆送修  ·  第 {step} 步，共 {steps} 步"},
+    "repair.step": {
+        "en": "Repair drop-off  ·  step {step} of {steps}",
+        "zh": "车辆送修  ·  第 {step} 步，共 {steps} 步",
+    },
     "repair.booked": {"en": "Repair drop-off", "zh": "车辆送修"},
     "repair.vehicle": {
         "en": "Scan the QR code on your vehicle, or type its frame number",
@@ -220,7 +215,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Leave the vehicle where the retailer showed you. We will call you when it is ready.",
         "zh": "请将车辆停放在零售商指定的位置，修好后我们会致电通知您。",
     },
-
     # Technicians: the service menu and touch calibration.
     "service.header": {"en": "Service", "zh": "维护"},
     "service.devices": {"en": "Devices", "zh": "设备"},
@@ -249,7 +243,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "service.exit": {"en": "Exit", "zh": "退出"},
     "calibrate.title": {"en": "Touch the centre of each target", "zh": "请依次点按每个目标的中心"},
     "calibrate.progress": {"en": "Target {n} of {total}", "zh": "第 {n} 个，共 {total} 个"},
-
     # Out of service: the cabinet cannot record a sale (its storage), so it takes no payment.
     "oos.title": {"en": "Out of service", "zh": "暂停服务"},
     "oos.subtitle": {
@@ -265,11 +258,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Your refund is under way. Please call us and quote this cabinet's number.",
         "zh": "退款正在处理中，请致电我们并告知本售货柜编号。",
     },
-
     "thanks.title": {"en": "Thank you!", "zh": "谢谢惠顾！"},
     "thanks.subtitle": {"en": "Enjoy your new ride.", "zh": "祝您骑行愉快。"},
     "thanks.done": {"en": "Done", "zh": "完成"},
-
     # Labels of ProductView.specs keys; an unknown key is shown as written.
     "spec.range": {"en": "Range", "zh": "续航"},
     "spec.top_speed": {"en": "Top speed", "zh": "最高时速"},
@@ -284,10 +275,23 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 # Message keys the screens know (ViewState.message).
-MESSAGES = ("declined", "timed_out", "cancelled", "fault", "sold_out", "pickup_wrong_code", "pickup_locked",
-            "pickup_already_collected", "pin_wrong", "pin_locked", "checking", "out_of_service", "not_charged",
-            "refund_pending")
-SYMBOLS = "←−+·›‹…✓"   # drawn on keys and badges in both languages
+MESSAGES = (
+    "declined",
+    "timed_out",
+    "cancelled",
+    "fault",
+    "sold_out",
+    "pickup_wrong_code",
+    "pickup_locked",
+    "pickup_already_collected",
+    "pin_wrong",
+    "pin_locked",
+    "checking",
+    "out_of_service",
+    "not_charged",
+    "refund_pending",
+)
+SYMBOLS = "←−+·›‹…✓"  # drawn on keys and badges in both languages
 
 CURRENCY_SYMBOLS = {"EUR": "€", "CNY": "¥", "USD": "$", "GBP": "£"}
 
@@ -325,5 +329,5 @@ def font_characters() -> str:
         for text in entry.values():
             chars.update(text)
     chars.update("".join(CURRENCY_SYMBOLS.values()))
-    chars.update(SYMBOLS)   # "…" is also what a cut text ends with
+    chars.update(SYMBOLS)  # "…" is also what a cut text ends with
     return "".join(sorted(chars))

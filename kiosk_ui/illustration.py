@@ -4,6 +4,7 @@ Drawn with pygame.draw at 3x and smooth-scaled down (pygame.draw has no
 anti-aliasing for thick shapes), in the product's colour, and cached: a
 drawing is made once per (kind, colour, size), never per frame.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,7 +27,7 @@ _BIKE_WORDS = ("bike", "bicycle", "自行车", "单车")
 
 
 def vehicle_kind(product: ProductView) -> str:
-    """"bike" when the product calls itself a bike, else "scooter" (the catalog has no kind field)."""
+    """ "bike" when the product calls itself a bike, else "scooter" (the catalog has no kind field)."""
     text = f"{product.sku} {product.name}".lower()
     return "bike" if any(word in text for word in _BIKE_WORDS) else "scooter"
 
@@ -70,26 +71,45 @@ class _Pen:
         half = width * self.k / 2
         length = math.hypot(bx - ax, by - ay) or 1.0
         nx, ny = -(by - ay) / length * half, (bx - ax) / length * half
-        pygame.draw.polygon(self.surface, colour, [(ax + nx, ay + ny), (bx + nx, by + ny),
-                                                   (bx - nx, by - ny), (ax - nx, ay - ny)])
+        pygame.draw.polygon(
+            self.surface, colour, [(ax + nx, ay + ny), (bx + nx, by + ny), (bx - nx, by - ny), (ax - nx, ay - ny)]
+        )
         pygame.draw.circle(self.surface, colour, (ax, ay), half)
         pygame.draw.circle(self.surface, colour, (bx, by), half)
 
     def circle(self, colour: Colour, centre: tuple[float, float], radius: float, width: float = 0) -> None:
-        pygame.draw.circle(self.surface, colour, self.p(*centre), radius * self.k,
-                           max(1, round(width * self.k)) if width else 0)
+        pygame.draw.circle(
+            self.surface, colour, self.p(*centre), radius * self.k, max(1, round(width * self.k)) if width else 0
+        )
 
     def rect(self, colour: Colour, x: float, y: float, w: float, h: float, radius: float) -> None:
         (px, py), k = self.p(x, y), self.k
-        pygame.draw.rect(self.surface, colour, pygame.Rect(round(px), round(py), round(w * k), round(h * k)),
-                         border_radius=round(radius * k))
+        pygame.draw.rect(
+            self.surface,
+            colour,
+            pygame.Rect(round(px), round(py), round(w * k), round(h * k)),
+            border_radius=round(radius * k),
+        )
 
-    def arc(self, colour: Colour, centre: tuple[float, float], radius: float,
-            start_deg: float, stop_deg: float, width: float) -> None:
+    def arc(
+        self,
+        colour: Colour,
+        centre: tuple[float, float],
+        radius: float,
+        start_deg: float,
+        stop_deg: float,
+        width: float,
+    ) -> None:
         cx, cy = self.p(*centre)
         r = radius * self.k
-        pygame.draw.arc(self.surface, colour, pygame.Rect(cx - r, cy - r, 2 * r, 2 * r),
-                        math.radians(start_deg), math.radians(stop_deg), max(1, round(width * self.k)))
+        pygame.draw.arc(
+            self.surface,
+            colour,
+            pygame.Rect(cx - r, cy - r, 2 * r, 2 * r),
+            math.radians(start_deg),
+            math.radians(stop_deg),
+            max(1, round(width * self.k)),
+        )
 
 
 def _glow(surface: pygame.Surface, colour: Colour) -> None:
@@ -110,8 +130,9 @@ def _wheel(pen: _Pen, centre: tuple[float, float], r: float, hub: Colour, spokes
     pen.circle(METAL, centre, r * 0.74, width=r * 0.07)
     for i in range(spokes):
         a = math.pi * 2 * i / spokes
-        pen.line(METAL, centre, (centre[0] + math.cos(a) * r * 0.72, centre[1] + math.sin(a) * r * 0.72),
-                 max(0.6, r * 0.04))
+        pen.line(
+            METAL, centre, (centre[0] + math.cos(a) * r * 0.72, centre[1] + math.sin(a) * r * 0.72), max(0.6, r * 0.04)
+        )
     pen.circle(hub, centre, r * 0.26)
     pen.circle(DARK, centre, r * 0.1)
 
@@ -119,20 +140,20 @@ def _wheel(pen: _Pen, centre: tuple[float, float], r: float, hub: Colour, spokes
 def _scooter(pen: _Pen, colour: Colour) -> None:
     body, shade = colour, _shade(colour, 0.62)
     rear, front, r = (28, 78), (124, 78), 14
-    pen.arc(shade, rear, r + 4, 15, 170, 3.2)                       # rear fender
+    pen.arc(shade, rear, r + 4, 15, 170, 3.2)  # rear fender
     _wheel(pen, rear, r, body, 5)
     _wheel(pen, front, r, body, 5)
-    pen.line(METAL, front, (117, 50), 4)                            # fork
-    pen.line(body, (117, 52), (106, 12), 6)                         # stem
-    pen.line(body, (92, 70), (116, 54), 7)                          # neck joining deck and stem
-    pen.rect(shade, 24, 71, 90, 5, 2.5)                             # deck underside
-    pen.rect(body, 20, 65, 94, 8, 4)                                # deck
-    pen.rect(DARK, 28, 64, 74, 2.2, 1)                              # grip tape
-    pen.line(DARK, (93, 11), (120, 12), 3.4)                        # handlebar
-    pen.line(TYRE, (92, 11), (98, 11.2), 4.4)                       # grips
+    pen.line(METAL, front, (117, 50), 4)  # fork
+    pen.line(body, (117, 52), (106, 12), 6)  # stem
+    pen.line(body, (92, 70), (116, 54), 7)  # neck joining deck and stem
+    pen.rect(shade, 24, 71, 90, 5, 2.5)  # deck underside
+    pen.rect(body, 20, 65, 94, 8, 4)  # deck
+    pen.rect(DARK, 28, 64, 74, 2.2, 1)  # grip tape
+    pen.line(DARK, (93, 11), (120, 12), 3.4)  # handlebar
+    pen.line(TYRE, (92, 11), (98, 11.2), 4.4)  # grips
     pen.line(TYRE, (115, 11.8), (121, 12), 4.4)
-    pen.rect(DARK, 102, 15, 8, 5, 1.5)                              # display
-    pen.circle(LIGHT, (112.5, 31), 2.6)                             # headlight
+    pen.rect(DARK, 102, 15, 8, 5, 1.5)  # display
+    pen.circle(LIGHT, (112.5, 31), 2.6)  # headlight
 
 
 def _bike(pen: _Pen, colour: Colour) -> None:
@@ -141,25 +162,25 @@ def _bike(pen: _Pen, colour: Colour) -> None:
     bb, seat_top, head_top, head_bottom = (70, 72), (58, 30), (103, 28), (107, 42)
     _wheel(pen, rear, r, DARK, 10)
     _wheel(pen, front, r, DARK, 10)
-    pen.circle(DARK, rear, 7)                                       # hub motor
+    pen.circle(DARK, rear, 7)  # hub motor
     pen.circle(body, rear, 4.5)
-    pen.line(shade, rear, bb, 3.4)                                  # chain stay
-    pen.line(shade, rear, (57, 36), 3.2)                            # seat stay
-    pen.line(body, bb, seat_top, 5)                                 # seat tube
-    pen.line(body, (58, 35), head_top, 5)                           # top tube
-    pen.line(body, head_bottom, bb, 7)                              # down tube
-    pen.line(DARK, (100, 47), (76, 65), 6)                          # battery on the down tube
+    pen.line(shade, rear, bb, 3.4)  # chain stay
+    pen.line(shade, rear, (57, 36), 3.2)  # seat stay
+    pen.line(body, bb, seat_top, 5)  # seat tube
+    pen.line(body, (58, 35), head_top, 5)  # top tube
+    pen.line(body, head_bottom, bb, 7)  # down tube
+    pen.line(DARK, (100, 47), (76, 65), 6)  # battery on the down tube
     pen.line(shade, (97, 49.5), (90, 55), 2)
-    pen.line(body, head_top, head_bottom, 6)                        # head tube
-    pen.line(METAL, head_bottom, front, 3.6)                        # fork
-    pen.line(METAL, seat_top, (56, 22), 2.6)                        # seat post
-    pen.line(TYRE, (46, 21), (64, 21.5), 4.4)                       # saddle
-    pen.line(METAL, head_top, (101, 17), 3)                         # stem
-    pen.line(DARK, (94, 17), (110, 15), 3.2)                        # handlebar
-    pen.circle(METAL, bb, 6, width=1.6)                             # chainring
-    pen.line(DARK, bb, (76, 82), 2.6)                               # crank and pedal
+    pen.line(body, head_top, head_bottom, 6)  # head tube
+    pen.line(METAL, head_bottom, front, 3.6)  # fork
+    pen.line(METAL, seat_top, (56, 22), 2.6)  # seat post
+    pen.line(TYRE, (46, 21), (64, 21.5), 4.4)  # saddle
+    pen.line(METAL, head_top, (101, 17), 3)  # stem
+    pen.line(DARK, (94, 17), (110, 15), 3.2)  # handlebar
+    pen.circle(METAL, bb, 6, width=1.6)  # chainring
+    pen.line(DARK, bb, (76, 82), 2.6)  # crank and pedal
     pen.line(TYRE, (72, 82), (81, 82), 2.6)
-    pen.circle(LIGHT, (110, 33), 2.4)                               # headlight
+    pen.circle(LIGHT, (110, 33), 2.4)  # headlight
 
 
 @lru_cache(maxsize=64)
@@ -209,16 +230,16 @@ def terminal_icon(height: int, accent: Colour) -> pygame.Surface:
     width = height * 9 // 10
     big = pygame.Surface((width * SUPERSAMPLE, height * SUPERSAMPLE), pygame.SRCALPHA)
     pen = _Pen(big, height * SUPERSAMPLE / 100, (0, 0))
-    pen.rect(METAL, 22, 30, 46, 68, 8)                              # terminal body
-    pen.rect(DARK, 27, 36, 36, 22, 4)                               # screen
+    pen.rect(METAL, 22, 30, 46, 68, 8)  # terminal body
+    pen.rect(DARK, 27, 36, 36, 22, 4)  # screen
     pen.rect(_shade(accent, 0.8), 30, 39, 30, 16, 3)
-    for row in range(3):                                            # keypad
+    for row in range(3):  # keypad
         for col in range(3):
             pen.rect(DARK, 29 + col * 11, 63 + row * 10, 8, 6, 2)
-    pen.rect(accent, 44, 4, 44, 28, 4)                              # card over the reader
+    pen.rect(accent, 44, 4, 44, 28, 4)  # card over the reader
     pen.rect(_shade(accent, 0.55), 44, 10, 44, 5, 0)
-    pen.rect(LIGHT, 50, 20, 9, 7, 2)                                # chip
-    for r in (6, 11):                                               # contactless waves
+    pen.rect(LIGHT, 50, 20, 9, 7, 2)  # chip
+    for r in (6, 11):  # contactless waves
         pen.arc(LIGHT, (76, 22), r, -40, 40, 1.8)
     return _downsample(big, (width, height))
 
@@ -230,18 +251,18 @@ def scan_icon(height: int, accent: Colour) -> pygame.Surface:
     width = height * 13 // 10
     big = pygame.Surface((width * SUPERSAMPLE, height * SUPERSAMPLE), pygame.SRCALPHA)
     pen = _Pen(big, height * SUPERSAMPLE / 100, (0, 0))
-    pen.rect(METAL, 4, 30, 44, 40, 8)                               # camera body
-    pen.circle(DARK, (26, 50), 13)                                  # lens
+    pen.rect(METAL, 4, 30, 44, 40, 8)  # camera body
+    pen.circle(DARK, (26, 50), 13)  # lens
     pen.circle(_shade(accent, 0.8), (26, 50), 8)
     pen.circle(LIGHT, (23, 47), 2.5)
-    for r in (10, 17):                                              # the camera looking at the phone
+    for r in (10, 17):  # the camera looking at the phone
         pen.arc(accent, (52, 50), r, -35, 35, 2)
-    pen.rect(DARK, 74, 8, 50, 84, 9)                                # phone
-    pen.rect(LIGHT, 79, 18, 40, 62, 3)                              # its screen
-    for x, y in ((83, 22), (105, 22), (83, 56)):                    # finder patterns of a QR code
+    pen.rect(DARK, 74, 8, 50, 84, 9)  # phone
+    pen.rect(LIGHT, 79, 18, 40, 62, 3)  # its screen
+    for x, y in ((83, 22), (105, 22), (83, 56)):  # finder patterns of a QR code
         pen.rect(DARK, x, y, 11, 11, 1)
         pen.rect(LIGHT, x + 2.5, y + 2.5, 6, 6, 0.5)
         pen.rect(DARK, x + 4, y + 4, 3, 3, 0)
     for x, y in ((98, 36), (104, 42), (110, 50), (98, 60), (106, 64), (112, 70), (96, 48), (88, 40)):
-        pen.rect(DARK, x, y, 4, 4, 0)                               # modules
+        pen.rect(DARK, x, y, 4, 4, 0)  # modules
     return _downsample(big, (width, height))

@@ -1,4 +1,5 @@
 """What screens and widgets draw with: theme, fitted text, translations, one language."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,8 +7,8 @@ from dataclasses import dataclass
 import pygame
 
 from kiosk_ui import i18n
-from kiosk_ui.theme import Colour, Theme
 from kiosk_ui.text import TextRenderer
+from kiosk_ui.theme import Colour, Theme
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class Kit:
     def t(self, key: str, **values: object) -> str:
         return i18n.t(key, self.language, **values)
 
-    def text(self, text: str, role: str, colour: Colour, max_w: int, max_h: int,
-             max_lines: int = 1, align: str = "left") -> pygame.Surface:
+    def text(
+        self, text: str, role: str, colour: Colour, max_w: int, max_h: int, max_lines: int = 1, align: str = "left"
+    ) -> pygame.Surface:
         return self.text_renderer.render(text, role, colour, max_w, max_h, max_lines, align)

@@ -5,26 +5,28 @@ that follows the finger while dragged and afterwards decays its release
 velocity exponentially, optionally coming to rest on a multiple of ``snap``.
 Times are time.monotonic() seconds passed in, so tests and benches control them.
 """
+
 from __future__ import annotations
 
 import math
 from collections import deque
 
-FRICTION = 4.0          # 1/s: the release velocity falls to 1/e in 0.25 s
-REST_SPEED = 12.0       # units/s below which a free glide stops
-SNAP_RATE = 14.0        # 1/s: how briskly a snapping glide settles on its target
-VELOCITY_WINDOW = 0.1   # s of recent finger samples that make the release velocity
+FRICTION = 4.0  # 1/s: the release velocity falls to 1/e in 0.25 s
+REST_SPEED = 12.0  # units/s below which a free glide stops
+SNAP_RATE = 14.0  # 1/s: how briskly a snapping glide settles on its target
+VELOCITY_WINDOW = 0.1  # s of recent finger samples that make the release velocity
 
 
 class Glide:
-    def __init__(self, position: float = 0.0, *, low: float | None = None, high: float | None = None,
-                 snap: float | None = None) -> None:
+    def __init__(
+        self, position: float = 0.0, *, low: float | None = None, high: float | None = None, snap: float | None = None
+    ) -> None:
         self.position = position
         self.low, self.high, self.snap = low, high, snap
         self.velocity = 0.0
         self.dragging = False
-        self._samples: deque[tuple[float, float]] = deque()     # (time, finger coordinate)
-        self._grab = 0.0        # position minus finger coordinate while dragged
+        self._samples: deque[tuple[float, float]] = deque()  # (time, finger coordinate)
+        self._grab = 0.0  # position minus finger coordinate while dragged
         self._target: float | None = None
         self._updated = 0.0
 
@@ -76,7 +78,7 @@ class Glide:
         """Advance the coast to now; True while the position still changes."""
         if self.dragging:
             return True
-        dt = max(0.0, min(0.1, now - self._updated))     # a stalled loop must not teleport the glide
+        dt = max(0.0, min(0.1, now - self._updated))  # a stalled loop must not teleport the glide
         self._updated = now
         if self._target is not None:
             self.position += (self._target - self.position) * (1 - math.exp(-SNAP_RATE * dt))

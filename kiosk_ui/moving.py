@@ -5,6 +5,7 @@ the screen does not snap them back. While they move they ask to be redrawn
 every frame (next_redraw returns now) and redraw only their own rect; at
 rest they cost nothing.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,8 @@ from kiosk_ui.spin import frame_index
 from kiosk_ui.view import ProductView
 from kiosk_ui.widgets import ProductTile, Widget, place
 
-AUTO_AFTER_S = 2.5      # the 360° view starts turning by itself this long after the last touch
-AUTO_DEG_S = 30.0       # one turn in 12 s: calm enough to read the specs beside it
+AUTO_AFTER_S = 2.5  # the 360° view starts turning by itself this long after the last touch
+AUTO_DEG_S = 30.0  # one turn in 12 s: calm enough to read the specs beside it
 DRAG_TURNS_PER_WIDTH = 0.75
 
 
@@ -32,8 +33,14 @@ class Carousel(Widget):
     interactive = True
     draggable = True
 
-    def __init__(self, kit: Kit, rect: pygame.Rect | tuple[int, int, int, int], products: tuple[ProductView, ...],
-                 glide: Glide, visible: int) -> None:
+    def __init__(
+        self,
+        kit: Kit,
+        rect: pygame.Rect | tuple[int, int, int, int],
+        products: tuple[ProductView, ...],
+        glide: Glide,
+        visible: int,
+    ) -> None:
         super().__init__("carousel", rect)
         theme, palette = kit.theme, kit.theme.palette
         self.palette, self.glide = palette, glide
@@ -44,8 +51,10 @@ class Carousel(Widget):
         self.visible = max(1, min(visible, len(products)))
         card_w = (self.viewport.w - gap * (self.visible - 1)) // self.visible
         self.pitch = card_w + gap
-        self.tiles = [ProductTile(kit, (self.viewport.x + i * self.pitch, self.viewport.y, card_w, self.viewport.h),
-                                  product) for i, product in enumerate(products)]
+        self.tiles = [
+            ProductTile(kit, (self.viewport.x + i * self.pitch, self.viewport.y, card_w, self.viewport.h), product)
+            for i, product in enumerate(products)
+        ]
         self.pages = len(products) - self.visible + 1
         glide.set_bounds(-(self.pages - 1) * self.pitch, 0.0, self.pitch)
         self._offset = 0
@@ -109,8 +118,9 @@ class Carousel(Widget):
         current = self.page
         for i in range(self.pages):
             if i == current:
-                pygame.draw.rect(surface, self.palette.accent, (x + i * step - 2 * r, y - r, 4 * r, 2 * r),
-                                 border_radius=r)
+                pygame.draw.rect(
+                    surface, self.palette.accent, (x + i * step - 2 * r, y - r, 4 * r, 2 * r), border_radius=r
+                )
             else:
                 pygame.draw.circle(surface, self.palette.line, (x + i * step, y), r)
 
@@ -122,9 +132,14 @@ class Spinner(Widget):
     interactive = True
     draggable = True
 
-    def __init__(self, kit: Kit, rect: pygame.Rect | tuple[int, int, int, int], memory: ScreenMemory,
-                 frames_for: Callable[[tuple[int, int]], list[pygame.Surface] | None],
-                 placeholder_for: Callable[[tuple[int, int]], pygame.Surface]) -> None:
+    def __init__(
+        self,
+        kit: Kit,
+        rect: pygame.Rect | tuple[int, int, int, int],
+        memory: ScreenMemory,
+        frames_for: Callable[[tuple[int, int]], list[pygame.Surface] | None],
+        placeholder_for: Callable[[tuple[int, int]], pygame.Surface],
+    ) -> None:
         """frames_for(size) answers the frame sequence once it is made (None until then);
         placeholder_for(size) is shown before the first sequence is ready."""
         super().__init__("spinner", rect)
@@ -133,12 +148,14 @@ class Spinner(Widget):
         self.background, self.radius = palette.surface, theme.radius
         pad = theme.px(12)
         hint_h = theme.px(30)
-        self.frame_rect = pygame.Rect(self.rect.x + pad, self.rect.y + pad, self.rect.w - 2 * pad,
-                                      self.rect.h - 2 * pad - hint_h)
+        self.frame_rect = pygame.Rect(
+            self.rect.x + pad, self.rect.y + pad, self.rect.w - 2 * pad, self.rect.h - 2 * pad - hint_h
+        )
         hint_box = pygame.Rect(self.rect.x + pad, self.frame_rect.bottom, self.rect.w - 2 * pad, hint_h)
         self.label = kit.t("product.spin_hint")
-        self.texts = [place(kit.text(self.label, "label", palette.text_muted, hint_box.w, hint_box.h, 1, "center"),
-                            hint_box)]
+        self.texts = [
+            place(kit.text(self.label, "label", palette.text_muted, hint_box.w, hint_box.h, 1, "center"), hint_box)
+        ]
         self.degrees_per_px = 360 * DRAG_TURNS_PER_WIDTH / max(1, self.frame_rect.w)
         size = self.frame_rect.size
         self._frames: Callable[[], list[pygame.Surface] | None] = lambda: frames_for(size)
@@ -157,8 +174,11 @@ class Spinner(Widget):
     def info_extra(self) -> dict:
         frames = self.frames()
         count = len(frames) if frames else 0
-        return {"angle": round(self.glide.position % 360, 1), "frames": count,
-                "frame": frame_index(self.glide.position, count) if count else None}
+        return {
+            "angle": round(self.glide.position % 360, 1),
+            "frames": count,
+            "frame": frame_index(self.glide.position, count) if count else None,
+        }
 
     def press(self, pos: tuple[int, int], now: float) -> bool:
         coasting = self.glide.moving
@@ -177,7 +197,7 @@ class Spinner(Widget):
     def _advance(self, now: float) -> None:
         memory = self.memory
         if self.glide.step(now):
-            memory.spin_touched = now   # coasting counts as handled: auto-rotation waits for the rest
+            memory.spin_touched = now  # coasting counts as handled: auto-rotation waits for the rest
             return
         if now - memory.spin_touched < AUTO_AFTER_S:
             return
@@ -188,7 +208,7 @@ class Spinner(Widget):
     def next_redraw(self, now: float) -> float | None:
         frames = self.frames()
         if not frames:
-            return now + 0.05           # the frames are being made: look again soon
+            return now + 0.05  # the frames are being made: look again soon
         if self.glide.moving:
             return None if self.glide.dragging else now
         memory = self.memory

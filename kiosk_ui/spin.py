@@ -6,6 +6,7 @@ single opaque blit per frame. Without photos the stylised drawing is turned
 on a turntable: squashed horizontally by |cos(angle)|, mirrored for the back
 half; frames that look alike (angle and -angle) share one surface.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,7 +19,7 @@ from kiosk_ui.theme import Colour, parse_colour
 from kiosk_ui.view import ProductView
 
 DRAWN_FRAMES = 36
-EDGE_ON = 0.14          # width left when the drawing is seen edge-on: a sliver, not nothing
+EDGE_ON = 0.14  # width left when the drawing is seen edge-on: a sliver, not nothing
 
 
 def _opaque(picture: pygame.Surface, size: tuple[int, int], background: Colour) -> pygame.Surface:
@@ -33,8 +34,9 @@ def photo_frames(paths: tuple[str, ...], size: tuple[int, int], background: Colo
     return [_opaque(fit(load_image(path), size), size, background) for path in paths]
 
 
-def drawn_frames(product: ProductView, colour_hex: str, size: tuple[int, int], background: Colour,
-                 count: int = DRAWN_FRAMES) -> list[pygame.Surface]:
+def drawn_frames(
+    product: ProductView, colour_hex: str, size: tuple[int, int], background: Colour, count: int = DRAWN_FRAMES
+) -> list[pygame.Surface]:
     """A turntable sequence of the illustration, count frames for a full turn."""
     # A drawing of its own: the frame loop may be blitting the cached one meanwhile.
     side = draw_vehicle(vehicle_kind(product), parse_colour(colour_hex) or product_colour(product), size)

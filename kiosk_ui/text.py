@@ -3,6 +3,7 @@
 Rendered surfaces are cached by everything that decides their pixels, so a
 screen built again for the same state renders no text at all.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,7 +42,7 @@ def ellipsize(text: str, font: pygame.font.Font, max_w: int) -> str:
     if font.size(text)[0] <= max_w:
         return text
     lo, hi = 0, len(text)
-    while lo < hi:      # binary search on the prefix length
+    while lo < hi:  # binary search on the prefix length
         mid = (lo + hi + 1) // 2
         if font.size(text[:mid].rstrip() + ELLIPSIS)[0] <= max_w:
             lo = mid
@@ -53,6 +54,7 @@ def ellipsize(text: str, font: pygame.font.Font, max_w: int) -> str:
 def tail(text: str, font: pygame.font.Font, max_w: int, max_lines: int = 1) -> str:
     """The longest end of text that fits max_lines lines of max_w, led by "…" when cut: what a person
     typing sees (the end they are writing), however long the text grows."""
+
     def fits(candidate: str) -> bool:
         lines = wrap(candidate, font, max_w) if max_lines > 1 else [candidate]
         return len(lines) <= max_lines and all(font.size(line)[0] <= max_w for line in lines)
@@ -60,13 +62,13 @@ def tail(text: str, font: pygame.font.Font, max_w: int, max_lines: int = 1) -> s
     if fits(text):
         return text
     lo, hi = 0, len(text)
-    while lo < hi:      # binary search on the number of characters kept from the end
+    while lo < hi:  # binary search on the number of characters kept from the end
         mid = (lo + hi + 1) // 2
-        if fits(ELLIPSIS + text[len(text) - mid:].lstrip()):
+        if fits(ELLIPSIS + text[len(text) - mid :].lstrip()):
             lo = mid
         else:
             hi = mid - 1
-    return ELLIPSIS + text[len(text) - lo:].lstrip()
+    return ELLIPSIS + text[len(text) - lo :].lstrip()
 
 
 class TextRenderer:
@@ -79,8 +81,9 @@ class TextRenderer:
         self.fonts = fonts
         self._cache: OrderedDict[tuple, pygame.Surface] = OrderedDict()
 
-    def render(self, text: str, role: str, colour: Colour, max_w: int, max_h: int,
-               max_lines: int = 1, align: str = "left") -> pygame.Surface:
+    def render(
+        self, text: str, role: str, colour: Colour, max_w: int, max_h: int, max_lines: int = 1, align: str = "left"
+    ) -> pygame.Surface:
         """A surface no larger than max_w x max_h holding text in the role's style."""
         if align not in ("left", "center", "right"):
             raise ValueError(f"unknown text alignment {align!r}")
@@ -100,15 +103,16 @@ class TextRenderer:
         size, _, weight = self.theme.text_px(role)
         return self.fonts.get(weight, size)
 
-    def _fit(self, text: str, role: str, max_w: int, max_h: int,
-             max_lines: int) -> tuple[pygame.font.Font, list[str]]:
+    def _fit(self, text: str, role: str, max_w: int, max_h: int, max_lines: int) -> tuple[pygame.font.Font, list[str]]:
         size, min_size, weight = self.theme.text_px(role)
         while True:
             font = self.fonts.get(weight, size)
             lines = wrap(text, font, max_w) if max_lines > 1 else [text]
-            fits = (len(lines) <= max_lines
-                    and all(font.size(line)[0] <= max_w for line in lines)
-                    and len(lines) * font.get_linesize() <= max_h)
+            fits = (
+                len(lines) <= max_lines
+                and all(font.size(line)[0] <= max_w for line in lines)
+                and len(lines) * font.get_linesize() <= max_h
+            )
             if fits:
                 return font, lines
             if size <= min_size:
@@ -117,12 +121,13 @@ class TextRenderer:
         # Still too big at the smallest size: keep the lines that fit and cut the last one.
         room = max(1, min(max_lines, max_h // font.get_linesize()))
         if len(lines) > room:
-            lines = lines[:room - 1] + [" ".join(lines[room - 1:])]
+            lines = lines[: room - 1] + [" ".join(lines[room - 1 :])]
         lines = [ellipsize(line, font, max_w) for line in lines]
         return font, lines
 
-    def _render(self, text: str, role: str, colour: Colour, max_w: int, max_h: int,
-                max_lines: int, align: str) -> pygame.Surface:
+    def _render(
+        self, text: str, role: str, colour: Colour, max_w: int, max_h: int, max_lines: int, align: str
+    ) -> pygame.Surface:
         font, lines = self._fit(text, role, max_w, max_h, max_lines)
         rendered = [font.render(line, True, colour) for line in lines]
         step = font.get_linesize()

@@ -4,6 +4,7 @@ Layouts are designed on a 600 px high screen; ``Theme.px`` scales a design
 value to the real screen, so 1024x600 and 1920x1080 keep their proportions.
 Fonts are loaded once per (weight, size) and kept.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ import pygame
 from kiosk_ui.assets import note_load
 
 DESIGN_HEIGHT = 600
-MIN_TOUCH = 64          # smallest touch target edge in real pixels, whatever the screen
+MIN_TOUCH = 64  # smallest touch target edge in real pixels, whatever the screen
 FONT_DIR = Path(__file__).parent / "assets" / "fonts"
 FONT_FILES = {"regular": FONT_DIR / "NotoSansSC-subset.otf", "bold": FONT_DIR / "NotoSansSC-Bold-subset.otf"}
 
@@ -24,15 +25,15 @@ Colour = tuple[int, int, int]
 @dataclass(frozen=True)
 class Palette:
     background: Colour = (13, 16, 22)
-    surface: Colour = (24, 29, 38)          # cards and panels
-    surface_high: Colour = (36, 43, 55)     # pressed cards, secondary buttons
+    surface: Colour = (24, 29, 38)  # cards and panels
+    surface_high: Colour = (36, 43, 55)  # pressed cards, secondary buttons
     line: Colour = (52, 61, 76)
     text: Colour = (245, 247, 250)
     text_muted: Colour = (154, 164, 178)
-    accent: Colour = (46, 222, 160)         # primary actions, prices
+    accent: Colour = (46, 222, 160)  # primary actions, prices
     accent_pressed: Colour = (30, 170, 120)
     on_accent: Colour = (8, 22, 16)
-    info: Colour = (110, 176, 255)         # online-only products
+    info: Colour = (110, 176, 255)  # online-only products
     danger: Colour = (240, 82, 82)
     warning: Colour = (255, 184, 64)
     warning_pressed: Colour = (214, 150, 40)
@@ -45,7 +46,7 @@ PALETTE = Palette()
 
 
 def parse_colour(text: str) -> Colour | None:
-    """"#2ede9f" (or any colour name pygame knows) as RGB; None when it is not a colour."""
+    """ "#2ede9f" (or any colour name pygame knows) as RGB; None when it is not a colour."""
     try:
         colour = pygame.Color(text)
     except (ValueError, TypeError):
@@ -55,8 +56,8 @@ def parse_colour(text: str) -> Colour | None:
 
 @dataclass(frozen=True)
 class TextStyle:
-    size: int      # design px at 600 px screen height
-    weight: str    # "regular" or "bold"
+    size: int  # design px at 600 px screen height
+    weight: str  # "regular" or "bold"
 
 
 # Text roles used by the screens.
@@ -71,7 +72,7 @@ TEXT_STYLES = {
     "caption": TextStyle(13, "regular"),
     "countdown": TextStyle(72, "bold"),
 }
-MIN_TEXT_PX = 11     # text never shrinks below this, whatever the screen; then it is cut with "…"
+MIN_TEXT_PX = 11  # text never shrinks below this, whatever the screen; then it is cut with "…"
 
 
 class Fonts:

@@ -7,6 +7,7 @@ the same widget, no drag in between). A widget with ``hold_s`` answers a press
 that long with ``hold()`` instead (the hidden staff entry). Draggable widgets (carousel, 360° view)
 also get press/drag/release; compound ones expose their parts as children.
 """
+
 from __future__ import annotations
 
 import math
@@ -48,7 +49,7 @@ class Widget:
     kind = "widget"
     interactive = False
     draggable = False
-    hold_s: float | None = None     # set: a press this long is a hold (see hold()), a shorter one a tap
+    hold_s: float | None = None  # set: a press this long is a hold (see hold()), a shorter one a tap
 
     def __init__(self, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int]) -> None:
         self.id = widget_id
@@ -122,9 +123,13 @@ class Widget:
         return [t.rect.copy() for t in self.current_texts()]
 
     def info(self) -> WidgetInfo:
-        return WidgetInfo(self.id, tuple(self.rect), self.current_label(), self.enabled,
-                          extra={"kind": self.kind, "text_rects": [tuple(r) for r in self.text_rects()],
-                                 **self.info_extra()})
+        return WidgetInfo(
+            self.id,
+            tuple(self.rect),
+            self.current_label(),
+            self.enabled,
+            extra={"kind": self.kind, "text_rects": [tuple(r) for r in self.text_rects()], **self.info_extra()},
+        )
 
     def info_extra(self) -> dict:
         return {}
@@ -135,10 +140,22 @@ class Label(Widget):
 
     kind = "label"
 
-    def __init__(self, kit: Kit, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], text: str,
-                 role: str = "body", colour: Colour | None = None, *, align: str = "left",
-                 valign: str = "center", max_lines: int = 1, background: Colour | None = None,
-                 padding: int | tuple[int, int] = 0, hug: bool = False) -> None:
+    def __init__(
+        self,
+        kit: Kit,
+        widget_id: str,
+        rect: pygame.Rect | tuple[int, int, int, int],
+        text: str,
+        role: str = "body",
+        colour: Colour | None = None,
+        *,
+        align: str = "left",
+        valign: str = "center",
+        max_lines: int = 1,
+        background: Colour | None = None,
+        padding: int | tuple[int, int] = 0,
+        hug: bool = False,
+    ) -> None:
         super().__init__(widget_id, rect)
         self.label = text
         self.background = background
@@ -147,7 +164,7 @@ class Label(Widget):
         inner = self.rect.inflate(-2 * pad_x, -2 * pad_y)
         colour = colour or kit.theme.palette.text
         surface = kit.text(text, role, colour, inner.w, inner.h, max_lines, align)
-        if hug:     # a pill around the text, keeping the aligned edge where it was
+        if hug:  # a pill around the text, keeping the aligned edge where it was
             edge = {"left": "left", "center": "centerx", "right": "right"}[align]
             hugged = pygame.Rect(0, 0, surface.get_width() + 2 * pad_x, self.rect.h)
             hugged.top = self.rect.top
@@ -168,7 +185,7 @@ _BUTTON_STYLES = {
     "primary": ("accent", "on_accent", None),
     "secondary": ("surface_high", "text", "line"),
     "ghost": (None, "text", "line"),
-    "warning": ("warning", "on_warning", None),     # a second tap does something that cannot be undone
+    "warning": ("warning", "on_warning", None),  # a second tap does something that cannot be undone
 }
 _PRESSED = {"primary": "accent_pressed", "secondary": "line", "ghost": "surface_high", "warning": "warning_pressed"}
 
@@ -179,14 +196,27 @@ class Button(Widget):
     kind = "button"
     interactive = True
 
-    def __init__(self, kit: Kit, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], label: str,
-                 intent: Intent | None, *, enabled: bool = True, style: str = "primary", sublabel: str = "",
-                 role: str = "button", sub_role: str = "label",
-                 on_tap: Callable[[], Taps] | None = None) -> None:
+    def __init__(
+        self,
+        kit: Kit,
+        widget_id: str,
+        rect: pygame.Rect | tuple[int, int, int, int],
+        label: str,
+        intent: Intent | None,
+        *,
+        enabled: bool = True,
+        style: str = "primary",
+        sublabel: str = "",
+        role: str = "button",
+        sub_role: str = "label",
+        on_tap: Callable[[], Taps] | None = None,
+    ) -> None:
         super().__init__(widget_id, rect)
         if self.rect.w < MIN_TOUCH or self.rect.h < MIN_TOUCH:
-            raise ValueError(f"button {widget_id!r} is {self.rect.w}x{self.rect.h}; "
-                             f"touch targets need at least {MIN_TOUCH}x{MIN_TOUCH} px")
+            raise ValueError(
+                f"button {widget_id!r} is {self.rect.w}x{self.rect.h}; "
+                f"touch targets need at least {MIN_TOUCH}x{MIN_TOUCH} px"
+            )
         if style not in _BUTTON_STYLES:
             raise ValueError(f"unknown button style {style!r}; expected one of {sorted(_BUTTON_STYLES)}")
         self.label, self.enabled, self.style = label, enabled, style
@@ -236,8 +266,9 @@ class TouchArea(Widget):
     kind = "area"
     interactive = True
 
-    def __init__(self, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], label: str,
-                 intent: Intent) -> None:
+    def __init__(
+        self, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], label: str, intent: Intent
+    ) -> None:
         super().__init__(widget_id, rect)
         self.label, self._intent = label, intent
 
@@ -252,13 +283,14 @@ class HoldArea(Widget):
     kind = "area"
     interactive = True
 
-    def __init__(self, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], hold_s: float,
-                 intent: Intent) -> None:
+    def __init__(
+        self, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], hold_s: float, intent: Intent
+    ) -> None:
         super().__init__(widget_id, rect)
         self.hold_s, self._held = hold_s, intent
 
     def tap(self) -> Taps:
-        return None             # a tap here does nothing: nobody should notice the staff entry
+        return None  # a tap here does nothing: nobody should notice the staff entry
 
     def hold(self) -> Taps:
         return self._held
@@ -271,8 +303,15 @@ class ConfirmButton(Widget):
     kind = "button"
     interactive = True
 
-    def __init__(self, normal: Button, armed: Button, get_armed_until: Callable[[], float],
-                 arm: Callable[[float], None], intent: Intent, confirm_s: float) -> None:
+    def __init__(
+        self,
+        normal: Button,
+        armed: Button,
+        get_armed_until: Callable[[], float],
+        arm: Callable[[float], None],
+        intent: Intent,
+        confirm_s: float,
+    ) -> None:
         super().__init__(normal.id, normal.rect)
         self.normal, self.armed, self._confirmed, self.confirm_s = normal, armed, intent, confirm_s
         self._get, self._arm = get_armed_until, arm
@@ -312,23 +351,34 @@ class Panel(Widget):
 
     kind = "panel"
 
-    def __init__(self, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], colour: Colour,
-                 radius: int = 0, border: Colour | None = None) -> None:
+    def __init__(
+        self,
+        widget_id: str,
+        rect: pygame.Rect | tuple[int, int, int, int],
+        colour: Colour,
+        radius: int = 0,
+        border: Colour | None = None,
+    ) -> None:
         super().__init__(widget_id, rect)
         self.colour, self.radius, self.border = colour, radius, border
 
     def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
         pygame.draw.rect(surface, self.colour, self.rect, border_radius=self.radius)
         if self.border is not None:
-            pygame.draw.rect(surface, self.border, self.rect, width=max(1, self.radius // 8),
-                             border_radius=self.radius)
+            pygame.draw.rect(surface, self.border, self.rect, width=max(1, self.radius // 8), border_radius=self.radius)
 
 
 class Picture(Widget):
     kind = "picture"
 
-    def __init__(self, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], image: pygame.Surface,
-                 background: Colour | None = None, radius: int = 0) -> None:
+    def __init__(
+        self,
+        widget_id: str,
+        rect: pygame.Rect | tuple[int, int, int, int],
+        image: pygame.Surface,
+        background: Colour | None = None,
+        radius: int = 0,
+    ) -> None:
         super().__init__(widget_id, rect)
         self.image, self.background, self.radius = image, background, radius
         self.image_rect = image.get_rect(center=self.rect.center)
@@ -349,8 +399,13 @@ class ProductTile(Widget):
     kind = "tile"
     interactive = True
 
-    def __init__(self, kit: Kit, rect: pygame.Rect | tuple[int, int, int, int], product: ProductView,
-                 backdrop: Colour | None = None) -> None:
+    def __init__(
+        self,
+        kit: Kit,
+        rect: pygame.Rect | tuple[int, int, int, int],
+        product: ProductView,
+        backdrop: Colour | None = None,
+    ) -> None:
         super().__init__(f"product:{product.sku}", rect)
         theme, palette = kit.theme, kit.theme.palette
         self.label, self.product = product.name, product
@@ -359,16 +414,24 @@ class ProductTile(Widget):
         text_h = min(inner.h // 2, theme.px(88))
         art_box = pygame.Rect(inner.x, inner.y, inner.w, inner.h - text_h)
         art = illustration(product, art_box.size)
-        if not product.in_stock and not product.online_only:    # dimmed, on a copy: the drawing is shared
+        if not product.in_stock and not product.online_only:  # dimmed, on a copy: the drawing is shared
             art = art.copy()
             art.set_alpha(90)
         text_box = pygame.Rect(inner.x, art_box.bottom, inner.w, text_h)
         row = text_h // 2
         name = kit.text(product.name, "heading", palette.text, inner.w, row)
-        price = kit.text(format_price(product.price_cents, product.currency), "heading", palette.accent,
-                         inner.w * 11 // 20, row)
-        stock = kit.text(stock_text(kit, product), "label", stock_colour(kit, product),
-                         inner.w * 9 // 20 - theme.px(8), row, 1, "right")
+        price = kit.text(
+            format_price(product.price_cents, product.currency), "heading", palette.accent, inner.w * 11 // 20, row
+        )
+        stock = kit.text(
+            stock_text(kit, product),
+            "label",
+            stock_colour(kit, product),
+            inner.w * 9 // 20 - theme.px(8),
+            row,
+            1,
+            "right",
+        )
         self.texts = [
             place(name, pygame.Rect(text_box.x, text_box.y, inner.w, row), "left"),
             place(price, pygame.Rect(text_box.x, text_box.y + row, inner.w, row), "left"),
@@ -377,22 +440,33 @@ class ProductTile(Widget):
         badge = None
         if product.online_only:
             badge = kit.text(kit.t("catalog.online_badge"), "caption", palette.on_accent, inner.w // 2, theme.px(22))
-        self._cards = {pressed: self._render(kit, art, art.get_rect(center=art_box.center), badge, pressed, backdrop)
-                       for pressed in (False, True)}
+        self._cards = {
+            pressed: self._render(kit, art, art.get_rect(center=art_box.center), badge, pressed, backdrop)
+            for pressed in (False, True)
+        }
 
-    def _render(self, kit: Kit, art: pygame.Surface, art_rect: pygame.Rect, badge: pygame.Surface | None,
-                pressed: bool, backdrop: Colour | None) -> pygame.Surface:
+    def _render(
+        self,
+        kit: Kit,
+        art: pygame.Surface,
+        art_rect: pygame.Rect,
+        badge: pygame.Surface | None,
+        pressed: bool,
+        backdrop: Colour | None,
+    ) -> pygame.Surface:
         palette, origin = kit.theme.palette, self.rect.topleft
         card = pygame.Surface(self.rect.size)
         card.fill(backdrop or palette.background)
         local = pygame.Rect((0, 0), self.rect.size)
-        pygame.draw.rect(card, palette.surface_high if pressed else palette.surface, local,
-                         border_radius=kit.theme.radius)
+        pygame.draw.rect(
+            card, palette.surface_high if pressed else palette.surface, local, border_radius=kit.theme.radius
+        )
         card.blit(art, art_rect.move(-origin[0], -origin[1]))
         if badge is not None:
             pad_x, pad_y = kit.theme.px(10), kit.theme.px(3)
-            pill = pygame.Rect(kit.theme.px(14), kit.theme.px(14), badge.get_width() + 2 * pad_x,
-                               badge.get_height() + 2 * pad_y)
+            pill = pygame.Rect(
+                kit.theme.px(14), kit.theme.px(14), badge.get_width() + 2 * pad_x, badge.get_height() + 2 * pad_y
+            )
             pygame.draw.rect(card, palette.accent, pill, border_radius=pill.h // 2)
             card.blit(badge, (pill.x + pad_x, pill.y + pad_y))
         for text in self.texts:
@@ -427,8 +501,9 @@ class QrCode(Widget):
 
     kind = "qr"
 
-    def __init__(self, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], text: str,
-                 radius: int = 0) -> None:
+    def __init__(
+        self, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], text: str, radius: int = 0
+    ) -> None:
         super().__init__(widget_id, rect)
         self.text, self.radius = text, radius
         self.image = qr_surface(text, min(self.rect.w, self.rect.h))
@@ -448,22 +523,36 @@ class ColourChip(Widget):
     kind = "chip"
     interactive = True
 
-    def __init__(self, kit: Kit, rect: pygame.Rect | tuple[int, int, int, int], option: ColourOption,
-                 chosen: bool, on_tap: Callable[[], Taps]) -> None:
+    def __init__(
+        self,
+        kit: Kit,
+        rect: pygame.Rect | tuple[int, int, int, int],
+        option: ColourOption,
+        chosen: bool,
+        on_tap: Callable[[], Taps],
+    ) -> None:
         super().__init__(f"colour:{option.name}", rect)
         if self.rect.w < MIN_TOUCH or self.rect.h < MIN_TOUCH:
-            raise ValueError(f"colour chip {option.name!r} is {self.rect.w}x{self.rect.h}; "
-                             f"touch targets need at least {MIN_TOUCH}x{MIN_TOUCH} px")
+            raise ValueError(
+                f"colour chip {option.name!r} is {self.rect.w}x{self.rect.h}; "
+                f"touch targets need at least {MIN_TOUCH}x{MIN_TOUCH} px"
+            )
         theme, palette = kit.theme, kit.theme.palette
         self.label, self.chosen, self._on_tap = option.name, chosen, on_tap
         self.palette, self.radius = palette, self.rect.h // 2
         self.swatch = parse_colour(option.hex) or palette.accent
         d = self.rect.h - 2 * theme.px(12)
         self.dot = pygame.Rect(self.rect.x + theme.px(12), self.rect.centery - d // 2, d, d)
-        text_box = pygame.Rect(self.dot.right + theme.px(10), self.rect.y, self.rect.right - self.dot.right
-                               - theme.px(22), self.rect.h)
-        self.texts = [place(kit.text(option.name, "label", palette.text if chosen else palette.text_muted,
-                                     text_box.w, text_box.h), text_box, "left")]
+        text_box = pygame.Rect(
+            self.dot.right + theme.px(10), self.rect.y, self.rect.right - self.dot.right - theme.px(22), self.rect.h
+        )
+        self.texts = [
+            place(
+                kit.text(option.name, "label", palette.text if chosen else palette.text_muted, text_box.w, text_box.h),
+                text_box,
+                "left",
+            )
+        ]
 
     def tap(self) -> Taps:
         return self._on_tap()
@@ -486,9 +575,17 @@ class Countdown(Widget):
 
     kind = "countdown"
 
-    def __init__(self, kit: Kit, widget_id: str, rect: pygame.Rect | tuple[int, int, int, int], deadline: float,
-                 text_for: Callable[[int], str], role: str, colour: Colour | None = None,
-                 align: str = "center") -> None:
+    def __init__(
+        self,
+        kit: Kit,
+        widget_id: str,
+        rect: pygame.Rect | tuple[int, int, int, int],
+        deadline: float,
+        text_for: Callable[[int], str],
+        role: str,
+        colour: Colour | None = None,
+        align: str = "center",
+    ) -> None:
         super().__init__(widget_id, rect)
         self.kit, self.deadline, self.text_for, self.role = kit, deadline, text_for, role
         self.colour, self.align = colour or kit.theme.palette.text, align

@@ -7,6 +7,7 @@ kept small (well under 300 KB together):
 
     .venv/bin/python scripts/make_demo_ads.py
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,7 @@ from kiosk_ui.illustration import vehicle_drawing  # noqa: E402
 from kiosk_ui.theme import FONT_FILES  # noqa: E402
 
 OUT_DIR = ROOT / "kiosk_ui" / "assets" / "ads"
-SIZE = (960, 480)               # 2:1, the shape of the attract screen's ad area
+SIZE = (960, 480)  # 2:1, the shape of the attract screen's ad area
 VIDEO_SIZE = (480, 240)
 VIDEO_FPS = 25
 VIDEO_SECONDS = 4
@@ -41,8 +42,14 @@ def gradient(size: tuple[int, int], top: tuple[int, int, int], bottom: tuple[int
     return pygame.surfarray.make_surface(np.repeat(pixels, w, axis=0))
 
 
-def text(surface: pygame.Surface, words: str, size: int, colour: tuple[int, int, int], pos: tuple[int, int],
-         bold: bool = True) -> None:
+def text(
+    surface: pygame.Surface,
+    words: str,
+    size: int,
+    colour: tuple[int, int, int],
+    pos: tuple[int, int],
+    bold: bool = True,
+) -> None:
     font = pygame.font.Font(FONT_FILES["bold" if bold else "regular"], size)
     surface.blit(font.render(words, True, colour), pos)
 
@@ -73,7 +80,7 @@ def video(path: Path) -> None:
         t = i / frames
         frame = background.copy()
         x = int(-scooter.get_width() + (w + scooter.get_width()) * (0.15 + 0.7 * t))
-        for k in range(6):     # speed lines behind the scooter
+        for k in range(6):  # speed lines behind the scooter
             y = int(h * (0.45 + 0.06 * k))
             pygame.draw.line(frame, (30, 90, 72), (x - 40 - 30 * k, y), (x + 20, y), 3)
         frame.blit(scooter, (x, int(h * 0.3)))
@@ -93,10 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     pygame.font.init()
     args.out.mkdir(parents=True, exist_ok=True)
     posters = {
-        "city-cruiser.png": poster("bike", (240, 160, 48), "City Cruiser 7", "90 km on one charge. Seven gears.",
-                                   "€2,499"),
-        "urban-glide.png": poster("scooter", (46, 222, 160), "Urban Glide S2", "Folds in 3 s. Rides 45 km.",
-                                  "€1,299"),
+        "city-cruiser.png": poster(
+            "bike", (240, 160, 48), "City Cruiser 7", "90 km on one charge. Seven gears.", "€2,499"
+        ),
+        "urban-glide.png": poster("scooter", (46, 222, 160), "Urban Glide S2", "Folds in 3 s. Rides 45 km.", "€1,299"),
     }
     for name, surface in posters.items():
         path = args.out / name

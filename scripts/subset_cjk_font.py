@@ -12,6 +12,7 @@ a text:
 It writes kiosk_ui/assets/fonts/NotoSansSC-subset.otf (Regular),
 NotoSansSC-Bold-subset.otf and OFL.txt (the font's licence).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,7 @@ DEBIAN_FONTS = Path("/usr/share/fonts/opentype/noto")
 DEBIAN_COPYRIGHT = Path("/usr/share/doc/fonts-noto-cjk/copyright")
 OUT_DIR = ROOT / "kiosk_ui" / "assets" / "fonts"
 # (collection in the Debian package, file written here)
-WEIGHTS = (("NotoSansCJK-Regular.ttc", "NotoSansSC-subset.otf"),
-           ("NotoSansCJK-Bold.ttc", "NotoSansSC-Bold-subset.otf"))
+WEIGHTS = (("NotoSansCJK-Regular.ttc", "NotoSansSC-subset.otf"), ("NotoSansCJK-Bold.ttc", "NotoSansSC-Bold-subset.otf"))
 FAMILY = "Noto Sans CJK SC"
 
 
@@ -46,9 +46,9 @@ def simplified_chinese_font(collection: Path):
 def write_subset(collection: Path, out: Path, text: str) -> str:
     font = simplified_chinese_font(collection)
     options = subset.Options()
-    options.layout_features = ["*"]      # keep kerning and punctuation alternates
-    options.name_IDs = ["*"]             # keep copyright and licence records
-    options.hinting = False              # rendered large on a screen; hints only add bytes
+    options.layout_features = ["*"]  # keep kerning and punctuation alternates
+    options.name_IDs = ["*"]  # keep copyright and licence records
+    options.hinting = False  # rendered large on a screen; hints only add bytes
     options.notdef_outline = True
     subsetter = subset.Subsetter(options)
     subsetter.populate(text=text)
@@ -67,9 +67,11 @@ def licence_text(copyright_notice: str) -> str:
         if not line.startswith(" "):
             break
         body.append("" if line.strip() == "." else line[1:])
-    return (f"{copyright_notice}\n\nThe files NotoSansSC-*subset.otf beside this file are subsets of "
-            f"{FAMILY} (Regular and Bold) from Debian's fonts-noto-cjk package, made by "
-            "scripts/subset_cjk_font.py.\n\n" + "\n".join(body).strip() + "\n")
+    return (
+        f"{copyright_notice}\n\nThe files NotoSansSC-*subset.otf beside this file are subsets of "
+        f"{FAMILY} (Regular and Bold) from Debian's fonts-noto-cjk package, made by "
+        "scripts/subset_cjk_font.py.\n\n" + "\n".join(body).strip() + "\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

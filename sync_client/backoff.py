@@ -1,4 +1,5 @@
 """Waiting between attempts: capped exponential backoff with full jitter, and waiting on events."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,9 +23,17 @@ async def wait_any(*events: asyncio.Event, timeout: float | None = None) -> bool
             w.cancel()
 
 
-async def poll_forever(step: Callable[[], Awaitable[object]], stop: asyncio.Event, poke: asyncio.Event, *,
-                       interval_s: float, backoff_initial_s: float, backoff_max_s: float,
-                       errors: tuple[type[Exception], ...], on_result: Callable[[Exception | None], None]) -> None:
+async def poll_forever(
+    step: Callable[[], Awaitable[object]],
+    stop: asyncio.Event,
+    poke: asyncio.Event,
+    *,
+    interval_s: float,
+    backoff_initial_s: float,
+    backoff_max_s: float,
+    errors: tuple[type[Exception], ...],
+    on_result: Callable[[Exception | None], None],
+) -> None:
     """Run ``step`` every ``interval_s`` (at once when ``poke`` is set) until ``stop``; after a failure
     of one of ``errors`` wait with backoff instead. ``on_result`` hears each outcome (None: success)."""
     failures = 0

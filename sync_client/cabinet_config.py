@@ -14,6 +14,7 @@ a cabinet), and a document that fails is refused whole with every problem named.
      "pickup_orders": [{"order_id", "sku", "code_hash": "scrypt$…", "expires_at": ISO}],
      "scan_to_pay": {"enabled": bool, "provider": str}}
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,9 +47,9 @@ MAX_PRICE_CENTS = 10_000_000
 # The numbers of the document, each with its range (Range: always finite, then these bounds)
 PRICE_CENTS = Annotated[int, Range(ge=1, le=MAX_PRICE_CENTS)]
 AD_DURATION_S = Annotated[float, Range(gt=0, le=600)]
-WEEKDAY = Annotated[int, Range(ge=0, le=6)]                # 0 = Monday
+WEEKDAY = Annotated[int, Range(ge=0, le=6)]  # 0 = Monday
 VERSION = Annotated[int, Range(ge=1, le=MAX_SEQ)]
-PICKUP_CODE_DIGITS = 8          # the cloud issues them; the cabinet's keypad asks for exactly this many
+PICKUP_CODE_DIGITS = 8  # the cloud issues them; the cabinet's keypad asks for exactly this many
 
 
 def scrypt_problem(hashed: str) -> str | None:
@@ -76,8 +77,8 @@ class ConfigInvalid(ValueError):
 
 @dataclass(frozen=True)
 class Media:
-    kind: str               # image | video
-    url: str                # https:// URL, or a path relative to the cabinet's media directory
+    kind: str  # image | video
+    url: str  # https:// URL, or a path relative to the cabinet's media directory
 
 
 @dataclass(frozen=True)
@@ -92,14 +93,14 @@ class ConfigProduct:
     colours: tuple[str, ...] = ()
     specs: tuple[tuple[str, str], ...] = ()
     media: tuple[Media, ...] = ()
-    online_only: bool = False       # listed for pickup orders, never sold from the screen
+    online_only: bool = False  # listed for pickup orders, never sold from the screen
 
 
 @dataclass(frozen=True)
 class AdWindow:
-    days: tuple[int, ...]           # 0 = Monday
-    start: str                      # HH:MM local time, inclusive
-    end: str                        # HH:MM, exclusive; end < start spans midnight
+    days: tuple[int, ...]  # 0 = Monday
+    start: str  # HH:MM local time, inclusive
+    end: str  # HH:MM, exclusive; end < start spans midnight
 
 
 @dataclass(frozen=True)
@@ -108,12 +109,12 @@ class Ad:
     kind: str
     url: str
     duration_s: float
-    windows: tuple[AdWindow, ...] = ()      # empty: always
+    windows: tuple[AdWindow, ...] = ()  # empty: always
 
 
 @dataclass(frozen=True)
 class StaffCard:
-    uid: str                        # lower-case hex, as the NFC reader reports it
+    uid: str  # lower-case hex, as the NFC reader reports it
     role: str
 
 
@@ -175,14 +176,24 @@ class CabinetConfig:
 
 # --- parsing -------------------------------------------------------------------------
 
+
 class _Problems(list):
     def expect(self, value: Any, spec: Any, where: str) -> bool:
         """Check a value's JSON type (float: any number) and, when its spec declares one, its Range."""
         types, bounds = ranged(spec)
         types_t = types if isinstance(types, tuple) else (int, float) if types is float else (types,)
         if isinstance(value, bool) and bool not in types_t or not isinstance(value, types_t):
-            names = " or ".join({"str": "string", "int": "integer", "float": "number", "bool": "boolean",
-                                 "list": "array", "dict": "object"}[t.__name__] for t in types_t)
+            names = " or ".join(
+                {
+                    "str": "string",
+                    "int": "integer",
+                    "float": "number",
+                    "bool": "boolean",
+                    "list": "array",
+                    "dict": "object",
+                }[t.__name__]
+                for t in types_t
+            )
             self.append(f"{where}: expected {names}, got {_json_type(value)}")
             return False
         if bounds is not None and (problem := bounds.problem(value, integer=types is int)):
@@ -218,11 +229,13 @@ def _json_type(value: Any) -> str:
     if isinstance(value, bool):
         return "boolean"
     return {int: "integer", float: "number", str: "string", list: "array", dict: "object"}.get(
-        type(value), type(value).__name__)
+        type(value), type(value).__name__
+    )
 
 
 # The sub-parsers below get values whose container type ``fields`` has already checked (and
 # reported): they skip a wrong one silently rather than report it twice.
+
 
 def _strings(p: _Problems, value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list):
@@ -242,11 +255,25 @@ def _products(p: _Problems, raw: Any, currency: str) -> tuple[ConfigProduct, ...
     seen: set[str] = set()
     for i, item in enumerate(raw if isinstance(raw, list) else []):
         w = f"products[{i}]"
-        d = p.fields(item, w, {"sku": str, "name": str, "price_cents": PRICE_CENTS},
-                     {"currency": str, "summary": str, "materials": list, "design_notes": str, "colours": list,
-                      "specs": dict, "media": list, "online_only": bool})
-        if d is None or not all(isinstance(d.get(k), t) and not isinstance(d.get(k), bool)
-                                for k, t in (("sku", str), ("name", str), ("price_cents", int))):
+        d = p.fields(
+            item,
+            w,
+            {"sku": str, "name": str, "price_cents": PRICE_CENTS},
+            {
+                "currency": str,
+                "summary": str,
+                "materials": list,
+                "design_notes": str,
+                "colours": list,
+                "specs": dict,
+                "media": list,
+                "online_only": bool,
+            },
+        )
+        if d is None or not all(
+            isinstance(d.get(k), t) and not isinstance(d.get(k), bool)
+            for k, t in (("sku", str), ("name", str), ("price_cents", int))
+        ):
             continue
         before = len(p)
         if not SKU_RE.fullmatch(d["sku"]):
@@ -260,8 +287,11 @@ def _products(p: _Problems, raw: Any, currency: str) -> tuple[ConfigProduct, ...
         if isinstance(product_currency, str) and product_currency != currency:
             p.append(f"{w}.currency: {product_currency!r} differs from the cabinet's currency {currency!r}")
         specs = d.get("specs", {})
-        spec_pairs = tuple((str(k), v) for k, v in specs.items()
-                           if p.expect(v, str, f"{w}.specs.{k}")) if isinstance(specs, dict) else ()
+        spec_pairs = (
+            tuple((str(k), v) for k, v in specs.items() if p.expect(v, str, f"{w}.specs.{k}"))
+            if isinstance(specs, dict)
+            else ()
+        )
         media: list[Media] = []
         for j, m in enumerate(d.get("media", []) if isinstance(d.get("media", []), list) else []):
             md = p.fields(m, f"{w}.media[{j}]", {"kind": str, "url": str}, {})
@@ -274,10 +304,21 @@ def _products(p: _Problems, raw: Any, currency: str) -> tuple[ConfigProduct, ...
         materials = _strings(p, d.get("materials", []), f"{w}.materials")
         colours = _strings(p, d.get("colours", []), f"{w}.colours")
         if len(p) == before:
-            out.append(ConfigProduct(
-                sku=d["sku"], name=d["name"], price_cents=d["price_cents"], currency=currency,
-                summary=d.get("summary", ""), materials=materials, design_notes=d.get("design_notes", ""),
-                colours=colours, specs=spec_pairs, media=tuple(media), online_only=d.get("online_only", False)))
+            out.append(
+                ConfigProduct(
+                    sku=d["sku"],
+                    name=d["name"],
+                    price_cents=d["price_cents"],
+                    currency=currency,
+                    summary=d.get("summary", ""),
+                    materials=materials,
+                    design_notes=d.get("design_notes", ""),
+                    colours=colours,
+                    specs=spec_pairs,
+                    media=tuple(media),
+                    online_only=d.get("online_only", False),
+                )
+            )
     return tuple(out)
 
 
@@ -357,9 +398,19 @@ def _orders(p: _Problems, raw: Any, skus: set[str]) -> tuple[PickupOrder, ...]:
 def parse_config(data: Any) -> CabinetConfig:
     """Validate a whole configuration document; raises ConfigInvalid listing every problem."""
     p = _Problems()
-    d = p.fields(data, "", {"version": VERSION, "currency": str, "products": list},
-                 {"config_schema": int, "ads": list, "retailer": dict, "pickup_orders": list, "scan_to_pay": dict,
-                  "store_base_url": str})
+    d = p.fields(
+        data,
+        "",
+        {"version": VERSION, "currency": str, "products": list},
+        {
+            "config_schema": int,
+            "ads": list,
+            "retailer": dict,
+            "pickup_orders": list,
+            "scan_to_pay": dict,
+            "store_base_url": str,
+        },
+    )
     if d is None:
         raise ConfigInvalid(p)
     schema = d.get("config_schema", CONFIG_SCHEMA)
@@ -373,20 +424,35 @@ def parse_config(data: Any) -> CabinetConfig:
     ads = _ads(p, d.get("ads", []))
     retailer = _retailer(p, d["retailer"] if isinstance(d.get("retailer"), dict) else {})
     orders = _orders(p, d.get("pickup_orders", []), {prod.sku for prod in products})
-    scan = p.fields(d["scan_to_pay"] if isinstance(d.get("scan_to_pay"), dict) else {}, "scan_to_pay", {},
-                    {"enabled": bool, "provider": str}) or {}
+    scan = (
+        p.fields(
+            d["scan_to_pay"] if isinstance(d.get("scan_to_pay"), dict) else {},
+            "scan_to_pay",
+            {},
+            {"enabled": bool, "provider": str},
+        )
+        or {}
+    )
     store_url = d.get("store_base_url", "")
     if isinstance(store_url, str) and store_url and not store_url.startswith(("https://", "http://")):
         p.append(f"store_base_url: expected an http(s) URL, got {store_url[:80]!r}")
     if p:
         raise ConfigInvalid(p)
     return CabinetConfig(
-        version=version, currency=currency, products=products, ads=ads, retailer=retailer, pickup_orders=orders,
+        version=version,
+        currency=currency,
+        products=products,
+        ads=ads,
+        retailer=retailer,
+        pickup_orders=orders,
         scan_to_pay=ScanToPay(bool(scan.get("enabled", False)), str(scan.get("provider", ""))),
-        store_base_url=store_url, config_schema=schema)
+        store_base_url=store_url,
+        config_schema=schema,
+    )
 
 
 # --- salted secrets (PINs, pickup codes) ------------------------------------------------
+
 
 def hash_secret(secret: str, *, n: int = 2**14, r: int = 8, p: int = 1) -> str:
     """scrypt$n$r$p$salt_hex$hash_hex, the format of retailer PIN hashes and pickup code hashes."""
@@ -402,6 +468,5 @@ def verify_secret(secret: str, hashed: str) -> bool:
         return False
     n, r, p = (int(x) for x in match.group(1, 2, 3))
     salt, expected = bytes.fromhex(match[4]), bytes.fromhex(match[5])
-    digest = hashlib.scrypt(secret.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected),
-                            maxmem=SCRYPT_MAXMEM)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected), maxmem=SCRYPT_MAXMEM)
     return hmac.compare_digest(digest, expected)

@@ -8,6 +8,7 @@ one that does not is CloudUntrusted (a CloudUnavailable: nothing of it is used) 
 Every part of the cabinet that talks to the cloud (uploader, configuration,
 commands, scan-to-pay) goes through one ``CloudClient`` and so one session.
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -58,17 +59,24 @@ class CloudRefused(Exception):
 @dataclass
 class Reply:
     status: int
-    body: Any                     # parsed JSON, or None for an empty body (e.g. 304)
-    cloud_time: float             # the cloud's clock when it answered (unix seconds; signed)
-    headers: CIMultiDict[str] = field(default_factory=CIMultiDict)     # case-insensitive, like HTTP
+    body: Any  # parsed JSON, or None for an empty body (e.g. 304)
+    cloud_time: float  # the cloud's clock when it answered (unix seconds; signed)
+    headers: CIMultiDict[str] = field(default_factory=CIMultiDict)  # case-insensitive, like HTTP
 
 
 class CloudClient:
     """One signed session to the cloud for one cabinet. Opens its session lazily inside the running loop."""
 
-    def __init__(self, cloud_url: str, cabinet_id: str, key: bytes, *, request_timeout_s: float = 10.0,
-                 ca_file: str | None = None,
-                 on_untrusted: Callable[[CloudUntrusted], None] | None = None) -> None:
+    def __init__(
+        self,
+        cloud_url: str,
+        cabinet_id: str,
+        key: bytes,
+        *,
+        request_timeout_s: float = 10.0,
+        ca_file: str | None = None,
+        on_untrusted: Callable[[CloudUntrusted], None] | None = None,
+    ) -> None:
         """``ca_file``: a PEM bundle to verify the cloud's TLS certificate against instead of the
         system's; certificates are always verified."""
         self.base = URL(cloud_url.rstrip("/") + "/")
@@ -82,8 +90,16 @@ class CloudClient:
     def url(self, path: str) -> URL:
         return self.base.join(URL(path.lstrip("/")))
 
-    async def request(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
-                      headers: dict[str, str] | None = None, ok: tuple[int, ...] = (200,)) -> Reply:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        ok: tuple[int, ...] = (200,),
+    ) -> Reply:
         """Send a signed request. ``body`` is encoded as JSON unless ``raw`` bytes are given.
 
         Returns the reply when its status is in ``ok``; raises CloudRefused for other 4xx,
@@ -98,8 +114,9 @@ class CloudClient:
         if data:
             signed["Content-Type"] = "application/json"
         try:
-            async with self._session.request(method, url, data=data, headers={**signed, **(headers or {})},
-                                             ssl=self.ssl) as resp:
+            async with self._session.request(
+                method, url, data=data, headers={**signed, **(headers or {})}, ssl=self.ssl
+            ) as resp:
                 raw_answer = await resp.read()
                 status, reply_headers = resp.status, CIMultiDict(resp.headers)
         except (TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
@@ -112,24 +129,26 @@ class CloudClient:
         parsed = _parse(text)
         if status in ok:
             if text and parsed is _GARBLED:
-                raise CloudUnavailable(f"cloud answered {status} with a body that is not JSON: {text[:120]!r}",
-                                       status=status)
+                raise CloudUnavailable(
+                    f"cloud answered {status} with a body that is not JSON: {text[:120]!r}", status=status
+                )
             return Reply(status, None if parsed is _GARBLED else parsed, cloud_time, reply_headers)
         reason = parsed.get("error") if isinstance(parsed, dict) and isinstance(parsed.get("error"), str) else text
         if status in RETRYABLE or status >= 500 or status < 400:
-            raise CloudUnavailable(f"cloud answered {status}: {reason[:200]}",
-                                   parse_retry_after(reply_headers.get("Retry-After")), status)
+            raise CloudUnavailable(
+                f"cloud answered {status}: {reason[:200]}", parse_retry_after(reply_headers.get("Retry-After")), status
+            )
         raise CloudRefused(status, reason[:500] or f"HTTP {status}")
 
-    def _verify(self, method: str, path: str, nonce: str, status: int, headers: CIMultiDict[str],
-                body: bytes) -> float:
+    def _verify(self, method: str, path: str, nonce: str, status: int, headers: CIMultiDict[str], body: bytes) -> float:
         """The cloud's signed clock; CloudUntrusted (reported to ``on_untrusted``) when the answer is not the
         cloud's answer to this very request."""
         try:
             return verify_answer(self.key, nonce, status, headers, body)
         except AnswerSignatureError as exc:
-            untrusted = CloudUntrusted(f"{method} {path}: cloud answered {status} without a valid signature: {exc}",
-                                       status=status)
+            untrusted = CloudUntrusted(
+                f"{method} {path}: cloud answered {status} without a valid signature: {exc}", status=status
+            )
         if self.on_untrusted is not None:
             self.on_untrusted(untrusted)
         raise untrusted
@@ -147,8 +166,9 @@ class UntrustedAnswerAlarm:
 
     KIND = "cloud_answer_forged"
 
-    def __init__(self, outbox: Outbox, *, min_interval_s: float = 600.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, outbox: Outbox, *, min_interval_s: float = 600.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.outbox = outbox
         self.min_interval_s = min_interval_s
         self.clock = clock
@@ -165,7 +185,7 @@ class UntrustedAnswerAlarm:
             detail += f" ({self.held_back} more refused since the last alarm)"
         try:
             self.outbox.append("alarm", {"kind": self.KIND, "detail": detail})
-        except (OutboxFull, StorageFull) as exc:      # keep counting; the next alarm carries the number
+        except (OutboxFull, StorageFull) as exc:  # keep counting; the next alarm carries the number
             log.error("cannot record a refused cloud answer", extra={"error": str(exc)})
             self.held_back += 1
             return

@@ -14,6 +14,7 @@ Each command carries an expiry. It is judged by the cloud's clock from the signe
 poll that applies it (the cabinet's own clock may be anything after a power cut): an expired one
 is not applied, ``command.expired`` records it, and the cloud gets the result ``expired``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -52,7 +53,7 @@ class Command:
     id: str
     kind: str
     args: dict[str, Any]
-    expires_at: str | None             # ISO 8601 UTC by the cloud's clock; None or garbled: refused
+    expires_at: str | None  # ISO 8601 UTC by the cloud's clock; None or garbled: refused
 
 
 Apply = Callable[[Command, Transaction], str]
@@ -71,7 +72,7 @@ class CommandInbox:
         with outbox.transaction() as tx:
             tx.execute(COMMANDS_DDL)
             columns = {row[1] for row in tx.execute("PRAGMA table_info(commands)")}
-            if "expires_at" not in columns:       # a database from before expiries: its commands get refused
+            if "expires_at" not in columns:  # a database from before expiries: its commands get refused
                 tx.execute("ALTER TABLE commands ADD COLUMN expires_at TEXT")
 
     def register(self, kind: str, apply: Apply, effect: Effect | None = None) -> None:
@@ -93,18 +94,26 @@ class CommandInbox:
         answered_at = time.monotonic()
         received = reply.body.get("commands") if isinstance(reply.body, dict) else None
         if not isinstance(received, list):
-            raise CloudUnavailable("GET /v1/commands: expected {\"commands\": [...]}")
+            raise CloudUnavailable('GET /v1/commands: expected {"commands": [...]}')
         now = self._wall_iso()
         with self.outbox.transaction() as tx:
             for item in received:
                 if isinstance(item, dict) and isinstance(item.get("id"), str):
                     expires_at = item.get("expires_at")
-                    tx.execute("INSERT OR IGNORE INTO commands (id, kind, args, state, received_at, expires_at) "
-                               "VALUES (?, ?, ?, 'received', ?, ?)",
-                               (item["id"], str(item.get("kind")), json.dumps(item.get("args")), now,
-                                expires_at if isinstance(expires_at, str) else None))
-        applied = [c for c in self._in_state("received")
-                   if self._apply(c, reply.cloud_time + time.monotonic() - answered_at)]
+                    tx.execute(
+                        "INSERT OR IGNORE INTO commands (id, kind, args, state, received_at, expires_at) "
+                        "VALUES (?, ?, ?, 'received', ?, ?)",
+                        (
+                            item["id"],
+                            str(item.get("kind")),
+                            json.dumps(item.get("args")),
+                            now,
+                            expires_at if isinstance(expires_at, str) else None,
+                        ),
+                    )
+        applied = [
+            c for c in self._in_state("received") if self._apply(c, reply.cloud_time + time.monotonic() - answered_at)
+        ]
         await self._ack_applied()
         return applied
 
@@ -113,8 +122,8 @@ class CommandInbox:
 
     def _in_state(self, state: str) -> list[Command]:
         rows = self.outbox.db.conn.execute(
-            "SELECT id, kind, args, expires_at FROM commands WHERE state = ? ORDER BY received_at, id",
-            (state,)).fetchall()
+            "SELECT id, kind, args, expires_at FROM commands WHERE state = ? ORDER BY received_at, id", (state,)
+        ).fetchall()
         return [Command(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
 
     def _apply(self, command: Command, cloud_time: float) -> bool:
@@ -140,36 +149,66 @@ class CommandInbox:
 
     def _expire(self, tx: Transaction, command: Command, cloud_time: float) -> None:
         self._decided(tx, command, EXPIRED)
-        tx.append("command.expired", {"command_id": command.id, "kind": command.kind,
-                                      "expires_at": str(command.expires_at), "cloud_time": utc_iso(cloud_time)})
-        log.warning("command expired before it arrived", extra={"command_id": command.id, "kind": command.kind,
-                                                                "expires_at": command.expires_at,
-                                                                "cloud_time": utc_iso(cloud_time)})
+        tx.append(
+            "command.expired",
+            {
+                "command_id": command.id,
+                "kind": command.kind,
+                "expires_at": str(command.expires_at),
+                "cloud_time": utc_iso(cloud_time),
+            },
+        )
+        log.warning(
+            "command expired before it arrived",
+            extra={
+                "command_id": command.id,
+                "kind": command.kind,
+                "expires_at": command.expires_at,
+                "cloud_time": utc_iso(cloud_time),
+            },
+        )
 
     def _decided(self, tx: Transaction, command: Command, result: str) -> None:
         """The command is done with (applied, refused or expired); only the ack to the cloud is left."""
-        tx.execute("UPDATE commands SET state = 'applied', result = ?, applied_at = ? WHERE id = ?",
-                   (result, self._wall_iso(), command.id))
+        tx.execute(
+            "UPDATE commands SET state = 'applied', result = ?, applied_at = ? WHERE id = ?",
+            (result, self._wall_iso(), command.id),
+        )
 
     async def _ack_applied(self) -> None:
         for command in self._in_state("applied"):
-            result = self.outbox.db.conn.execute("SELECT result FROM commands WHERE id = ?",
-                                                 (command.id,)).fetchone()[0]
+            result = self.outbox.db.conn.execute("SELECT result FROM commands WHERE id = ?", (command.id,)).fetchone()[
+                0
+            ]
             try:
                 await self.client.request("POST", f"{COMMANDS_PATH}/{command.id}/ack", {"result": result})
             except CloudRefused as exc:
-                if exc.status != 404:       # 404: the cloud no longer has it; nothing left to acknowledge
+                if exc.status != 404:  # 404: the cloud no longer has it; nothing left to acknowledge
                     raise
             with self.outbox.transaction() as tx:
-                tx.execute("UPDATE commands SET state = 'acked', acked_at = ? WHERE id = ?",
-                           (self._wall_iso(), command.id))
+                tx.execute(
+                    "UPDATE commands SET state = 'acked', acked_at = ? WHERE id = ?", (self._wall_iso(), command.id)
+                )
 
-    async def run(self, stop: asyncio.Event, *, interval_s: float = 30.0, backoff_initial_s: float = 1.0,
-                  backoff_max_s: float = 300.0) -> None:
+    async def run(
+        self,
+        stop: asyncio.Event,
+        *,
+        interval_s: float = 30.0,
+        backoff_initial_s: float = 1.0,
+        backoff_max_s: float = 300.0,
+    ) -> None:
         """Poll every ``interval_s`` (or when poked, e.g. after an upload), backing off while the cloud is away."""
-        await poll_forever(self.poll, stop, self._poke, interval_s=interval_s, backoff_initial_s=backoff_initial_s,
-                           backoff_max_s=backoff_max_s, errors=(CloudUnavailable, CloudRefused),
-                           on_result=self._note)
+        await poll_forever(
+            self.poll,
+            stop,
+            self._poke,
+            interval_s=interval_s,
+            backoff_initial_s=backoff_initial_s,
+            backoff_max_s=backoff_max_s,
+            errors=(CloudUnavailable, CloudRefused),
+            on_result=self._note,
+        )
 
     def _note(self, error: Exception | None) -> None:
         self.last_error = None if error is None else str(error)

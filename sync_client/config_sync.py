@@ -7,6 +7,7 @@ refused whole: the cached one stays, and a ``config.rejected`` event carries the
 the cloud through the outbox (so the report survives being offline). Boot reads the cache,
 so a cabinet without network works from its last good configuration.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,14 +43,15 @@ CREATE TABLE IF NOT EXISTS config_refused (
 
 @dataclass(frozen=True)
 class PullResult:
-    outcome: str                 # "applied" | "unchanged" | "rejected" | "none" (the cloud has no config yet)
+    outcome: str  # "applied" | "unchanged" | "rejected" | "none" (the cloud has no config yet)
     config: CabinetConfig | None
     reason: str | None = None
 
 
 class ConfigSync:
-    def __init__(self, outbox: Outbox, client: CloudClient,
-                 on_applied: Callable[[CabinetConfig], None] | None = None) -> None:
+    def __init__(
+        self, outbox: Outbox, client: CloudClient, on_applied: Callable[[CabinetConfig], None] | None = None
+    ) -> None:
         self.outbox = outbox
         self.client = client
         self._listeners: list[Callable[[CabinetConfig], None]] = [on_applied] if on_applied else []
@@ -79,8 +81,12 @@ class ConfigSync:
 
     async def pull(self) -> PullResult:
         """One conditional GET; raises CloudUnavailable / CloudRefused when there is no usable answer."""
-        known = [row[0] for row in self.outbox.db.conn.execute(
-            "SELECT etag FROM config UNION SELECT etag FROM config_refused ORDER BY 1").fetchall()]
+        known = [
+            row[0]
+            for row in self.outbox.db.conn.execute(
+                "SELECT etag FROM config UNION SELECT etag FROM config_refused ORDER BY 1"
+            ).fetchall()
+        ]
         headers = {"If-None-Match": ", ".join(known)} if known else {}
         try:
             reply = await self.client.request("GET", CONFIG_PATH, headers=headers, ok=(200, 304))
@@ -98,10 +104,12 @@ class ConfigSync:
         except ConfigInvalid as exc:
             return self._refuse(etag, reply.body, exc)
         with self.outbox.transaction() as tx:
-            tx.execute("INSERT INTO config (id, version, etag, document, applied_at) VALUES (1, ?, ?, ?, ?) "
-                       "ON CONFLICT(id) DO UPDATE SET version = excluded.version, etag = excluded.etag, "
-                       "document = excluded.document, applied_at = excluded.applied_at",
-                       (config.version, etag, json.dumps(reply.body, sort_keys=True), utc_now_iso()))
+            tx.execute(
+                "INSERT INTO config (id, version, etag, document, applied_at) VALUES (1, ?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET version = excluded.version, etag = excluded.etag, "
+                "document = excluded.document, applied_at = excluded.applied_at",
+                (config.version, etag, json.dumps(reply.body, sort_keys=True), utc_now_iso()),
+            )
             tx.append("config.applied", {"version": config.version, "etag": etag})
         log.info("configuration applied", extra={"version": config.version, "etag": etag})
         for callback in self._listeners:
@@ -113,19 +121,36 @@ class ConfigSync:
         version = version if isinstance(version, int) and not isinstance(version, bool) else None
         reason = "; ".join(exc.problems)[:2000]
         with self.outbox.transaction() as tx:
-            tx.execute("INSERT OR REPLACE INTO config_refused (etag, version, reason, refused_at) VALUES (?, ?, ?, ?)",
-                       (etag, version, reason, utc_now_iso()))
+            tx.execute(
+                "INSERT OR REPLACE INTO config_refused (etag, version, reason, refused_at) VALUES (?, ?, ?, ?)",
+                (etag, version, reason, utc_now_iso()),
+            )
             tx.append("config.rejected", {"version": version, "etag": etag, "reason": reason})
-        log.error("configuration refused; keeping the last good one",
-                  extra={"version": version, "etag": etag, "reason": reason})
+        log.error(
+            "configuration refused; keeping the last good one",
+            extra={"version": version, "etag": etag, "reason": reason},
+        )
         return PullResult("rejected", self.current(), reason)
 
-    async def run(self, stop: asyncio.Event, *, interval_s: float = 60.0, backoff_initial_s: float = 1.0,
-                  backoff_max_s: float = 300.0) -> None:
+    async def run(
+        self,
+        stop: asyncio.Event,
+        *,
+        interval_s: float = 60.0,
+        backoff_initial_s: float = 1.0,
+        backoff_max_s: float = 300.0,
+    ) -> None:
         """Pull every ``interval_s`` (or when poked), backing off with full jitter while the cloud is away."""
-        await poll_forever(self.pull, stop, self._poke, interval_s=interval_s, backoff_initial_s=backoff_initial_s,
-                           backoff_max_s=backoff_max_s, errors=(CloudUnavailable, CloudRefused),
-                           on_result=self._note)
+        await poll_forever(
+            self.pull,
+            stop,
+            self._poke,
+            interval_s=interval_s,
+            backoff_initial_s=backoff_initial_s,
+            backoff_max_s=backoff_max_s,
+            errors=(CloudUnavailable, CloudRefused),
+            on_result=self._note,
+        )
 
     def _note(self, error: Exception | None) -> None:
         self.last_error = None if error is None else str(error)

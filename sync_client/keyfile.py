@@ -1,4 +1,5 @@
 """The cabinet's signing key on disk: hex in a file that only the service user can read."""
+
 from __future__ import annotations
 
 import os
@@ -23,11 +24,14 @@ def load_key(path: Path | str) -> bytes:
     if not stat.S_ISREG(info.st_mode):
         raise KeyFileError(f"{path}: not a regular file")
     if info.st_mode & 0o077:
-        raise KeyFileError(f"{path}: readable or writable by others (mode {stat.S_IMODE(info.st_mode):04o}); "
-                           f"run: chmod 600 {path}")
+        raise KeyFileError(
+            f"{path}: readable or writable by others (mode {stat.S_IMODE(info.st_mode):04o}); run: chmod 600 {path}"
+        )
     if info.st_uid != os.geteuid():
-        raise KeyFileError(f"{path}: owned by uid {info.st_uid}, not by the service user (uid {os.geteuid()}); "
-                           f"run: chown $(id -un) {path}")
+        raise KeyFileError(
+            f"{path}: owned by uid {info.st_uid}, not by the service user (uid {os.geteuid()}); "
+            f"run: chown $(id -un) {path}"
+        )
     return parse_key(text, path)
 
 
@@ -40,4 +44,3 @@ def parse_key(text: str, path: Path | str) -> bytes:
     if len(key) < MIN_KEY_BYTES:
         raise KeyFileError(f"{path}: the cabinet key is too short ({len(key)} bytes, want at least {MIN_KEY_BYTES})")
     return key
-

@@ -19,14 +19,15 @@ events' AUTOINCREMENT high-water mark, which pruning never lowers).
 sync_client/store_marker.py keeps both outside the database, so a store that
 vanished or was replaced is noticed at the next start.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import shutil
 import sqlite3
-import uuid
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -104,8 +105,9 @@ STORAGE_ERRORS = (StorageFull, StoreGone, sqlite3.Error, OSError)
 @dataclass(frozen=True)
 class StoreHealth:
     """Whether the store can record a sale now. ``problem`` is None when it can."""
+
     path: Path
-    free_bytes: int                # the smaller of the filesystem's free space and the database's page limit
+    free_bytes: int  # the smaller of the filesystem's free space and the database's page limit
     problem: str | None = None
 
     @property
@@ -151,18 +153,32 @@ class Transaction:
         event_id, wall, mono = new_event_id(), utc_now_iso(), time.monotonic()
         cursor = self.db.conn.execute(
             "INSERT INTO events (id, type, schema_version, wall_time, mono_time, payload) VALUES (?, ?, ?, ?, ?, ?)",
-            (event_id, event_type, SCHEMA_VERSION, wall, mono, json.dumps(payload, sort_keys=True)))
+            (event_id, event_type, SCHEMA_VERSION, wall, mono, json.dumps(payload, sort_keys=True)),
+        )
         self.appended += 1
-        return Event(id=event_id, cabinet_id=self.cabinet_id, seq=cursor.lastrowid, type=event_type,
-                     wall_time=wall, mono_time=mono, payload=payload)
+        return Event(
+            id=event_id,
+            cabinet_id=self.cabinet_id,
+            seq=cursor.lastrowid,
+            type=event_type,
+            wall_time=wall,
+            mono_time=mono,
+            payload=payload,
+        )
 
     def execute(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
         return self.db.conn.execute(sql, params)
 
 
 class Outbox:
-    def __init__(self, path: Path | str, cabinet_id: str, *, max_pending: int = DEFAULT_MAX_PENDING,
-                 alarm_pending: int | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        cabinet_id: str,
+        *,
+        max_pending: int = DEFAULT_MAX_PENDING,
+        alarm_pending: int | None = None,
+    ) -> None:
         if max_pending < 1:
             raise ValueError(f"max_pending: expected at least 1, got {max_pending}")
         self.path = Path(path)
@@ -210,13 +226,13 @@ class Outbox:
             tx = Transaction(self.db, self.cabinet_id, durable, self)
             try:
                 yield tx
-                if durable:         # a stat, no fsync: money is never committed into a deleted file
+                if durable:  # a stat, no fsync: money is never committed into a deleted file
                     self._check_file()
                 conn.execute("COMMIT")
             except BaseException:
-                if tx.raised_alarm:         # the alarm rolls back too: raise it again next time
+                if tx.raised_alarm:  # the alarm rolls back too: raise it again next time
                     self._alarm_raised = False
-                if conn.in_transaction:     # SQLite rolls back by itself on some errors, e.g. SQLITE_FULL
+                if conn.in_transaction:  # SQLite rolls back by itself on some errors, e.g. SQLITE_FULL
                     conn.execute("ROLLBACK")
                 raise
         except sqlite3.OperationalError as exc:
@@ -247,14 +263,14 @@ class Outbox:
         try:
             self._check_file()
             free = self._free_bytes()
-            with self.transaction() as tx:      # a real commit of one small row: read-only and I/O errors show
-                tx.execute("INSERT OR REPLACE INTO store_meta (key, value) VALUES ('probed_at', ?)",
-                           (utc_now_iso(),))
+            with self.transaction() as tx:  # a real commit of one small row: read-only and I/O errors show
+                tx.execute("INSERT OR REPLACE INTO store_meta (key, value) VALUES ('probed_at', ?)", (utc_now_iso(),))
         except STORAGE_ERRORS as exc:
             return StoreHealth(self.path, free, f"cannot write {self.path}: {exc}")
         if free < reserve_bytes:
-            return StoreHealth(self.path, free, f"only {free // 2**20} MB free for {self.path} "
-                                                f"(reserve {reserve_bytes // 2**20} MB)")
+            return StoreHealth(
+                self.path, free, f"only {free // 2**20} MB free for {self.path} (reserve {reserve_bytes // 2**20} MB)"
+            )
         return StoreHealth(self.path, free)
 
     def _free_bytes(self) -> int:
@@ -267,17 +283,25 @@ class Outbox:
 
     def _admit(self, tx: Transaction, event_type: str) -> None:
         """Apply the size limit to one append and raise the alarm once when the backlog crosses it."""
-        backlog = self._pending + tx.appended + 1     # with this event
+        backlog = self._pending + tx.appended + 1  # with this event
         if backlog > self.max_pending and event_type in SHEDDABLE_EVENTS:
-            raise OutboxFull(f"outbox holds {backlog - 1} unsent events (limit {self.max_pending}); "
-                             f"{event_type} refused to keep room for sales")
+            raise OutboxFull(
+                f"outbox holds {backlog - 1} unsent events (limit {self.max_pending}); "
+                f"{event_type} refused to keep room for sales"
+            )
         if backlog < self.alarm_pending:
             self._alarm_raised = False
         elif not self._alarm_raised and event_type != "alarm":
             self._alarm_raised = tx.raised_alarm = True
-            tx.append("alarm", {"kind": "outbox_filling",
-                                "detail": f"{backlog} unsent events; limit {self.max_pending}",
-                                "pending": backlog, "max_pending": self.max_pending})
+            tx.append(
+                "alarm",
+                {
+                    "kind": "outbox_filling",
+                    "detail": f"{backlog} unsent events; limit {self.max_pending}",
+                    "pending": backlog,
+                    "max_pending": self.max_pending,
+                },
+            )
 
     def append(self, event_type: str, payload: dict[str, Any]) -> Event:
         """One event in its own transaction (durable if it records money)."""
@@ -285,8 +309,16 @@ class Outbox:
             return tx.append(event_type, payload)
 
     def _event(self, row: tuple) -> Event:
-        return Event(id=row[1], cabinet_id=self.cabinet_id, seq=row[0], type=row[2], schema_version=row[3],
-                     wall_time=row[4], mono_time=row[5], payload=json.loads(row[6]))
+        return Event(
+            id=row[1],
+            cabinet_id=self.cabinet_id,
+            seq=row[0],
+            type=row[2],
+            schema_version=row[3],
+            wall_time=row[4],
+            mono_time=row[5],
+            payload=json.loads(row[6]),
+        )
 
     def _select(self, where: str, params: tuple) -> list[Event]:
         return [self._event(r) for r in self.db.conn.execute(_ENVELOPE + where, params).fetchall()]
@@ -294,23 +326,26 @@ class Outbox:
     def pending(self, limit: int) -> list[Event]:
         return self._select("WHERE sent_at IS NULL ORDER BY seq LIMIT ?", (limit,))
 
-    def pending_json(self, limit: int, max_bytes: int, *, after_seq: int = 0,
-                     event_type: str | None = None) -> list[tuple[int, str, bytes]]:
+    def pending_json(
+        self, limit: int, max_bytes: int, *, after_seq: int = 0, event_type: str | None = None
+    ) -> list[tuple[int, str, bytes]]:
         """The oldest unsent events after ``after_seq`` (of one type, if given) as (seq, id, JSON object),
         without re-encoding their payloads: what the uploader sends. At most ``limit`` events and
         ``max_bytes`` of JSON, but at least one."""
         only_type = " AND type = ?" if event_type else ""
         rows = self.db.conn.execute(
             _ENVELOPE + f"WHERE sent_at IS NULL AND seq > ?{only_type} ORDER BY seq LIMIT ?",
-            (after_seq, event_type, limit) if event_type else (after_seq, limit)).fetchall()
+            (after_seq, event_type, limit) if event_type else (after_seq, limit),
+        ).fetchall()
         cabinet = json.dumps(self.cabinet_id)
         out: list[tuple[int, str, bytes]] = []
         size = 0
         for seq, event_id, type_, version, wall, mono, payload in rows:
             # Keys in sorted order, as schema.dumps writes them; the payload is stored as JSON already.
-            text = (f'{{"cabinet_id":{cabinet},"id":"{event_id}","mono_time":{mono!r},"payload":{payload},'
-                    f'"schema_version":{version},"seq":{seq},"type":{json.dumps(type_)},"wall_time":"{wall}"}}'
-                    ).encode()
+            text = (
+                f'{{"cabinet_id":{cabinet},"id":"{event_id}","mono_time":{mono!r},"payload":{payload},'
+                f'"schema_version":{version},"seq":{seq},"type":{json.dumps(type_)},"wall_time":"{wall}"}}'
+            ).encode()
             size += len(text) + 1
             if out and size > max_bytes:
                 break
@@ -322,8 +357,10 @@ class Outbox:
         if not event_ids:
             return 0
         with self.transaction() as tx:
-            cursor = tx.execute("UPDATE events SET sent_at = ? WHERE id IN (SELECT value FROM json_each(?)) "
-                                "AND sent_at IS NULL", (utc_now_iso(), json.dumps(event_ids)))
+            cursor = tx.execute(
+                "UPDATE events SET sent_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND sent_at IS NULL",
+                (utc_now_iso(), json.dumps(event_ids)),
+            )
         self._pending -= cursor.rowcount
         return cursor.rowcount
 
@@ -338,7 +375,9 @@ class Outbox:
                 moved += tx.execute(
                     "INSERT INTO dead_letters (seq, id, type, schema_version, wall_time, mono_time, payload, reason,"
                     " rejected_at) SELECT seq, id, type, schema_version, wall_time, mono_time, payload, ?, ? "
-                    "FROM events WHERE id = ? AND sent_at IS NULL", (reason, now, event_id)).rowcount
+                    "FROM events WHERE id = ? AND sent_at IS NULL",
+                    (reason, now, event_id),
+                ).rowcount
                 tx.execute("DELETE FROM events WHERE id = ? AND sent_at IS NULL", (event_id,))
         self._pending -= moved
         return moved
@@ -346,7 +385,8 @@ class Outbox:
     def dead_letters(self) -> list[DeadLetter]:
         rows = self.db.conn.execute(
             "SELECT seq, id, type, schema_version, wall_time, mono_time, payload, reason, rejected_at "
-            "FROM dead_letters ORDER BY seq").fetchall()
+            "FROM dead_letters ORDER BY seq"
+        ).fetchall()
         return [DeadLetter(self._event(r[:7]), r[7], r[8]) for r in rows]
 
     def prune_sent(self, older_than_s: float, *, now: float | None = None) -> int:
@@ -360,8 +400,9 @@ class Outbox:
 
     def status(self) -> OutboxStatus:
         dead = self.db.conn.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
-        return OutboxStatus(pending=self._pending, dead_letters=dead, max_pending=self.max_pending,
-                            alarm_pending=self.alarm_pending)
+        return OutboxStatus(
+            pending=self._pending, dead_letters=dead, max_pending=self.max_pending, alarm_pending=self.alarm_pending
+        )
 
     def events(self, event_type: str | None = None) -> list[Event]:
         """Every stored event (sent or not), oldest first: for status screens and tests."""
@@ -385,13 +426,16 @@ def _unusable(path: Path, exc: sqlite3.Error) -> str:
     """Why a store could not be opened, naming the file and what to do."""
     text = str(exc)
     if "not a database" in text or "malformed" in text:
-        return (f"{path}: not a usable SQLite database ({text}); the file is damaged or is not the cabinet's "
-                "store. Move it aside for support (do not delete it: it may hold unsent sales), then start again")
-    if "readonly" in text or "read-only" in text or not os.access(path, os.W_OK) \
-            or not os.access(path.parent, os.W_OK):
-        return (f"{path}: the store is read-only for this user ({text}); the cabinet must be able to write it "
-                f"and its directory: check the owner and mode (ls -l {path.parent}) and that the filesystem is "
-                "mounted read-write")
+        return (
+            f"{path}: not a usable SQLite database ({text}); the file is damaged or is not the cabinet's "
+            "store. Move it aside for support (do not delete it: it may hold unsent sales), then start again"
+        )
+    if "readonly" in text or "read-only" in text or not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+        return (
+            f"{path}: the store is read-only for this user ({text}); the cabinet must be able to write it "
+            f"and its directory: check the owner and mode (ls -l {path.parent}) and that the filesystem is "
+            "mounted read-write"
+        )
     return f"{path}: cannot open the store: {text}"
 
 

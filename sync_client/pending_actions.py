@@ -7,6 +7,7 @@ cannot lose it: whoever comes next (the running journey at once, or the recovery
 open and carries it out, retrying until it is closed as ``done`` or, after a definite refusal, as
 ``flagged`` (a refund for the retailer).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,8 +15,8 @@ from dataclasses import dataclass
 from sync_client.outbox import Outbox, Transaction
 from sync_client.schema import utc_now_iso
 
-REVERSE = "reverse"      # give an approved payment back: ZVT reversal, scan-to-pay refund
-SETTLE = "settle"        # find out from the terminal how an interrupted authorization ended
+REVERSE = "reverse"  # give an approved payment back: ZVT reversal, scan-to-pay refund
+SETTLE = "settle"  # find out from the terminal how an interrupted authorization ended
 KINDS = (REVERSE, SETTLE)
 DONE, FLAGGED = "done", "flagged"
 
@@ -64,22 +65,33 @@ class PendingActions:
         outbox.db.conn.executescript(PENDING_ACTIONS_DDL)
 
     @staticmethod
-    def add(tx: Transaction, kind: str, sale_id: str, method: str, amount_cents: int, currency: str, *,
-            receipt_no: str | None = None, mark: str | None = None) -> None:
+    def add(
+        tx: Transaction,
+        kind: str,
+        sale_id: str,
+        method: str,
+        amount_cents: int,
+        currency: str,
+        *,
+        receipt_no: str | None = None,
+        mark: str | None = None,
+    ) -> None:
         """Record an action in the caller's transaction; the same action for the same sale is kept once."""
         if kind not in KINDS:
             raise ValueError(f"kind: expected one of {', '.join(KINDS)}, got {kind!r}")
-        tx.execute("INSERT INTO pending_actions (kind, sale_id, method, amount_cents, currency, receipt_no, mark, "
-                   "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, sale_id) DO NOTHING",
-                   (kind, sale_id, method, amount_cents, currency, receipt_no, mark, utc_now_iso()))
+        tx.execute(
+            "INSERT INTO pending_actions (kind, sale_id, method, amount_cents, currency, receipt_no, mark, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, sale_id) DO NOTHING",
+            (kind, sale_id, method, amount_cents, currency, receipt_no, mark, utc_now_iso()),
+        )
 
     def open(self) -> list[PendingAction]:
         """The actions not yet closed: settlements first (until one is settled, its terminal's last
         transaction is the only evidence, and another transaction there would overwrite it), then
         oldest first."""
         rows = self.outbox.db.conn.execute(
-            f"SELECT {_COLUMNS} FROM pending_actions WHERE state = 'open' "
-            "ORDER BY kind = 'reverse', id").fetchall()
+            f"SELECT {_COLUMNS} FROM pending_actions WHERE state = 'open' ORDER BY kind = 'reverse', id"
+        ).fetchall()
         return [PendingAction(*row) for row in rows]
 
     def all(self) -> list[PendingAction]:
@@ -90,19 +102,25 @@ class PendingActions:
     def unsettled_methods(self) -> frozenset[str]:
         """Payment methods with an interrupted authorization not settled yet."""
         rows = self.outbox.db.conn.execute(
-            "SELECT DISTINCT method FROM pending_actions WHERE state = 'open' AND kind = 'settle'").fetchall()
+            "SELECT DISTINCT method FROM pending_actions WHERE state = 'open' AND kind = 'settle'"
+        ).fetchall()
         return frozenset(row[0] for row in rows)
 
     def failed_attempt(self, action: PendingAction, error: str) -> None:
         """An attempt that did not finish the action: counted, and why, for the technician."""
         with self.outbox.transaction() as tx:
-            tx.execute("UPDATE pending_actions SET attempts = attempts + 1, last_error = ? WHERE id = ?",
-                       (error[:500], action.id))
+            tx.execute(
+                "UPDATE pending_actions SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                (error[:500], action.id),
+            )
 
     @staticmethod
     def close(tx: Transaction, action: PendingAction, outcome: str) -> None:
         """Close the action in the caller's transaction, with the event that records its outcome."""
         if outcome not in (DONE, FLAGGED):
             raise ValueError(f"outcome: expected {DONE} or {FLAGGED}, got {outcome!r}")
-        tx.execute("UPDATE pending_actions SET state = ?, attempts = attempts + 1, closed_at = ? "
-                   "WHERE id = ? AND state = 'open'", (outcome, utc_now_iso(), action.id))
+        tx.execute(
+            "UPDATE pending_actions SET state = ?, attempts = attempts + 1, closed_at = ? "
+            "WHERE id = ? AND state = 'open'",
+            (outcome, utc_now_iso(), action.id),
+        )

@@ -7,6 +7,7 @@ again for the same sale (e.g. after a lost answer) returns the same payment. A p
 payment whose product was not taken is refunded (idempotent too); after a restart the
 cabinet finds the payment of an interrupted sale by its ``sale_id``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,9 +24,9 @@ class RemotePayment:
     sale_id: str
     amount_cents: int
     currency: str
-    status: str             # one of PAYMENT_STATES
-    qr_text: str            # the URL the shopper's phone opens
-    expires_at: str         # ISO 8601 UTC
+    status: str  # one of PAYMENT_STATES
+    qr_text: str  # the URL the shopper's phone opens
+    expires_at: str  # ISO 8601 UTC
 
 
 def _payment(body: object) -> RemotePayment:
@@ -45,8 +46,12 @@ class ScanToPayClient:
         self.client = client
 
     async def create(self, sale_id: str, amount_cents: int, currency: str) -> RemotePayment:
-        reply = await self.client.request("POST", PAYMENTS_PATH, {"sale_id": sale_id, "amount_cents": amount_cents,
-                                                                  "currency": currency}, ok=(200, 201))
+        reply = await self.client.request(
+            "POST",
+            PAYMENTS_PATH,
+            {"sale_id": sale_id, "amount_cents": amount_cents, "currency": currency},
+            ok=(200, 201),
+        )
         return _payment(reply.body)
 
     async def status(self, payment_id: str) -> RemotePayment:

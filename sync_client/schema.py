@@ -2,6 +2,7 @@
 
 This is the one module that ``cloud_stub`` imports from the cabinet side.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -19,13 +20,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any
 
 SCHEMA_VERSION = 1
-MAX_SEQ = 2**63 - 1          # SQLite's INTEGER range, on both sides; also the bound of every integer in a payload
+MAX_SEQ = 2**63 - 1  # SQLite's INTEGER range, on both sides; also the bound of every integer in a payload
 # The payment cap: no amount in an event or a scan-to-pay request is above it (100 000.00 in the currency,
 # the same as the catalog's highest price, cabinet_config.MAX_PRICE_CENTS).
 MAX_AMOUNT_CENTS = 10_000_000
-MAX_TEXT_CHARS = 8192        # any string in a payload (a QR code holds at most 7089 characters)
-MAX_PAYLOAD_DEPTH = 8        # nested lists and objects in a payload (selftest results)
-MAX_DURATION_S = 10 * 366 * 24 * 3600.0     # seconds, open_s, shown_s: a door left open for years is an error
+MAX_TEXT_CHARS = 8192  # any string in a payload (a QR code holds at most 7089 characters)
+MAX_PAYLOAD_DEPTH = 8  # nested lists and objects in a payload (selftest results)
+MAX_DURATION_S = 10 * 366 * 24 * 3600.0  # seconds, open_s, shown_s: a door left open for years is an error
 # An event's wall time is believed within this many seconds of the cloud's clock either way.
 WALL_TIME_SPREAD_S = 10 * 366 * 24 * 3600.0
 AMOUNT_FIELDS = frozenset({"amount_cents"})
@@ -41,6 +42,7 @@ class Range:
     Declared once per field, in its type (``Annotated[float, Range(gt=0)]``): the cabinet's TOML
     sections, the configuration document's field specs and the commands' args all read it from there.
     """
+
     gt: float | None = None
     ge: float | None = None
     le: float | None = None
@@ -53,8 +55,12 @@ class Range:
     def problem(self, value: float, integer: bool = False) -> str | None:
         """None when ``value`` is in range, else "expected a finite number > 0, got nan"."""
         finite = isinstance(value, int) or math.isfinite(value)
-        if (finite and (self.gt is None or value > self.gt) and (self.ge is None or value >= self.ge)
-                and (self.le is None or value <= self.le)):
+        if (
+            finite
+            and (self.gt is None or value > self.gt)
+            and (self.ge is None or value >= self.ge)
+            and (self.le is None or value <= self.le)
+        ):
             return None
         return f"expected {self.describe(integer)}, got {value!r}"
 
@@ -78,12 +84,24 @@ _STR_OR_NULL = (str, type(None))
 _NUMBER = (int, float)
 EVENT_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
     # money and the sale
-    "payment.approved": {"sale_id": str, "sku": str, "amount_cents": int, "currency": str,
-                         "method": str, "receipt_no": _STR_OR_NULL, "trace_no": _STR_OR_NULL},
-    "payment.failed": {"sale_id": str, "sku": str, "amount_cents": int, "currency": str,
-                       "method": str, "outcome": str},
-    "sale.completed": {"sale_id": str, "sku": str, "amount_cents": int, "currency": str,
-                       "door_opened_at": str, "door_closed_at": str},
+    "payment.approved": {
+        "sale_id": str,
+        "sku": str,
+        "amount_cents": int,
+        "currency": str,
+        "method": str,
+        "receipt_no": _STR_OR_NULL,
+        "trace_no": _STR_OR_NULL,
+    },
+    "payment.failed": {"sale_id": str, "sku": str, "amount_cents": int, "currency": str, "method": str, "outcome": str},
+    "sale.completed": {
+        "sale_id": str,
+        "sku": str,
+        "amount_cents": int,
+        "currency": str,
+        "door_opened_at": str,
+        "door_closed_at": str,
+    },
     "sale.unclaimed": {"sale_id": str, "sku": str, "amount_cents": int, "currency": str, "action": str},
     "payment.reversed": {"sale_id": str, "receipt_no": str, "amount_cents": int, "currency": str},
     # the door
@@ -96,8 +114,8 @@ EVENT_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
     # pickup of an online order, restock and stock counts
     "pickup.completed": {"order_id": str, "sku": str},
     "pickup.refused": {"reason": str},
-    "pickup.interrupted": {"order_id": str, "action": str},     # a power cut before the door opened
-    "restock.interrupted": {"who": _STR_OR_NULL, "door_opened": bool},   # a power cut mid-restock
+    "pickup.interrupted": {"order_id": str, "action": str},  # a power cut before the door opened
+    "restock.interrupted": {"who": _STR_OR_NULL, "door_opened": bool},  # a power cut mid-restock
     "restock.recorded": {"sku": str, "added": int, "count": int, "staff_uid": _STR_OR_NULL},
     "stock.changed": {"sku": str, "count": int, "reason": str},
     # access: every PIN and staff-card attempt (never the PIN itself)
@@ -119,8 +137,9 @@ EVENT_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
 }
 
 # Events that record money: committed with synchronous=FULL before anything physical happens.
-MONEY_EVENTS = frozenset({"payment.approved", "payment.reversed", "sale.completed", "sale.unclaimed",
-                          "pickup.completed"})
+MONEY_EVENTS = frozenset(
+    {"payment.approved", "payment.reversed", "sale.completed", "sale.unclaimed", "pickup.completed"}
+)
 # Events a full outbox may refuse (OutboxFull) so that money and alarms keep their room.
 SHEDDABLE_EVENTS = frozenset({"heartbeat", "ad.impression", "card.read", "code.scanned"})
 
@@ -130,8 +149,8 @@ MAX_UNLOCK_COMMAND_S = 30
 COMMAND_KINDS: dict[str, dict[str, Any]] = {
     # e.g. the retailer opens the door remotely
     "unlock": {"seconds": Annotated[float, Range(gt=0, le=MAX_UNLOCK_COMMAND_S)], "reason": str},
-    "refresh_config": {},                               # pull the configuration now
-    "restart": {},                                      # restart the cabinet service when idle
+    "refresh_config": {},  # pull the configuration now
+    "restart": {},  # restart the cabinet service when idle
 }
 # How long a queued command stays valid: kind -> (default, longest a retailer may ask for), in seconds.
 # A remote unlock is for someone standing at the cabinet now; a late one would open it for no one.
@@ -152,8 +171,8 @@ class Event:
     cabinet_id: str
     seq: int
     type: str
-    wall_time: str          # ISO 8601 UTC, e.g. 2026-11-25T16:39:53.123Z
-    mono_time: float        # time.monotonic() of the cabinet when the event happened
+    wall_time: str  # ISO 8601 UTC, e.g. 2026-11-25T16:39:53.123Z
+    mono_time: float  # time.monotonic() of the cabinet when the event happened
     payload: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 
@@ -187,7 +206,7 @@ def parse_utc_iso(text: Any, where: str) -> float:
 
 def _check(value: Any, spec: Any, where: str) -> None:
     expected, bounds = ranged(spec)
-    if expected is float:           # a JSON number: 3 and 3.0 alike
+    if expected is float:  # a JSON number: 3 and 3.0 alike
         expected = _NUMBER
     _check_type(value, expected, where)
     if bounds is not None and (problem := bounds.problem(value, integer=expected is int)):
@@ -272,7 +291,7 @@ def _in_range(value: float, low: float, high: float, where: str, high_name: str)
 
 def _shown(value: Any) -> str:
     """A number for a message: whole numbers without '.0', a huge one cut short."""
-    if isinstance(value, int) and abs(value) >= 10**24:      # str() of a huge int is slow, then refused
+    if isinstance(value, int) and abs(value) >= 10**24:  # str() of a huge int is slow, then refused
         return f"a {value.bit_length()}-bit integer"
     text = str(int(value)) if isinstance(value, float) and value.is_integer() and abs(value) < 1e15 else repr(value)
     return text if len(text) <= 24 else f"{text[:10]}…({len(text)} digits)"
@@ -291,8 +310,14 @@ def validate_command(kind: Any, args: Any) -> None:
 
 
 _ENVELOPE: dict[str, type | tuple[type, ...]] = {
-    "id": str, "cabinet_id": str, "seq": int, "type": str, "wall_time": str,
-    "mono_time": (int, float), "payload": dict, "schema_version": int,
+    "id": str,
+    "cabinet_id": str,
+    "seq": int,
+    "type": str,
+    "wall_time": str,
+    "mono_time": (int, float),
+    "payload": dict,
+    "schema_version": int,
 }
 
 
@@ -330,8 +355,10 @@ def _check_wall_time(text: str, now: float | None) -> None:
     except ValueError:
         raise SchemaError(f"wall_time: {text!r} is not a valid date and time") from None
     if now is not None and abs(at - now) > WALL_TIME_SPREAD_S:
-        raise SchemaError(f"wall_time: {text} is more than {WALL_TIME_SPREAD_S / (366 * 24 * 3600):.0f} years "
-                          f"from the receiver's clock ({utc_iso(now)})")
+        raise SchemaError(
+            f"wall_time: {text} is more than {WALL_TIME_SPREAD_S / (366 * 24 * 3600):.0f} years "
+            f"from the receiver's clock ({utc_iso(now)})"
+        )
 
 
 # --- snapshot names ---------------------------------------------------------
@@ -345,9 +372,9 @@ class SnapshotNameError(ValueError):
 
 @dataclass(frozen=True)
 class SnapshotName:
-    taken_at: float            # unix seconds, from the name (UTC)
-    kind: str                  # opened, closed, forced, ...
-    sale_id: str | None        # None for "none"
+    taken_at: float  # unix seconds, from the name (UTC)
+    kind: str  # opened, closed, forced, ...
+    sale_id: str | None  # None for "none"
 
 
 def parse_snapshot_name(name: str) -> SnapshotName:
@@ -392,21 +419,37 @@ def canonical_request(method: str, path: str, timestamp: str, nonce: str, body_s
     return "\n".join([method.upper(), path, timestamp, nonce, body_sha256]).encode()
 
 
-def sign_request(key: bytes, cabinet_id: str, method: str, path: str, body: bytes,
-                 *, now: float | None = None, nonce: str | None = None) -> dict[str, str]:
+def sign_request(
+    key: bytes,
+    cabinet_id: str,
+    method: str,
+    path: str,
+    body: bytes,
+    *,
+    now: float | None = None,
+    nonce: str | None = None,
+) -> dict[str, str]:
     timestamp = str(int(now if now is not None else time.time()))
     nonce = nonce or uuid.uuid4().hex
     digest = body_hash(body)
     signature = hmac.new(key, canonical_request(method, path, timestamp, nonce, digest), hashlib.sha256).hexdigest()
-    return {HDR_CABINET: cabinet_id, HDR_TIMESTAMP: timestamp, HDR_NONCE: nonce, HDR_CONTENT_SHA256: digest,
-            HDR_SIGNATURE: signature}
+    return {
+        HDR_CABINET: cabinet_id,
+        HDR_TIMESTAMP: timestamp,
+        HDR_NONCE: nonce,
+        HDR_CONTENT_SHA256: digest,
+        HDR_SIGNATURE: signature,
+    }
 
 
 def verify_signature(key: bytes, headers: Mapping[str, str], method: str, path: str) -> bool:
     """Whether the signed headers are the key holder's (the body is checked against its hash afterwards)."""
     try:
-        expected = hmac.new(key, canonical_request(method, path, headers[HDR_TIMESTAMP], headers[HDR_NONCE],
-                                                   headers[HDR_CONTENT_SHA256]), hashlib.sha256).hexdigest()
+        expected = hmac.new(
+            key,
+            canonical_request(method, path, headers[HDR_TIMESTAMP], headers[HDR_NONCE], headers[HDR_CONTENT_SHA256]),
+            hashlib.sha256,
+        ).hexdigest()
     except KeyError:
         return False
     return hmac.compare_digest(expected, headers.get(HDR_SIGNATURE, ""))
@@ -421,7 +464,7 @@ def body_matches(headers: Mapping[str, str], body: bytes) -> bool:
 # The cloud signs every answer to a signed request with the same cabinet key, over the status,
 # the request's own nonce (so an answer fits one request only and cannot be replayed), the
 # cloud's clock, the headers the cabinet acts on, and the body. The cabinet trusts nothing else.
-HDR_CLOUD_TIME = "X-Cloud-Time"                 # unix seconds with milliseconds, e.g. 1764089993.123
+HDR_CLOUD_TIME = "X-Cloud-Time"  # unix seconds with milliseconds, e.g. 1764089993.123
 HDR_CLOUD_SIGNATURE = "X-Cloud-Signature"
 SIGNED_ANSWER_HEADERS = ("ETag", "Retry-After")
 CLOUD_TIME_RE = re.compile(r"\d{1,11}(\.\d{1,3})?")
@@ -435,11 +478,13 @@ def canonical_answer(status: int, nonce: str, cloud_time: str, headers: Mapping[
     # The leading tag keeps an answer's string from ever reading as a request's (which starts with a method).
     signed_headers = [headers.get(name, "") for name in SIGNED_ANSWER_HEADERS]
     return "\n".join(["answer", str(status), nonce, cloud_time, *signed_headers, body_hash(body)]).encode(
-        "utf-8", "surrogateescape")       # headers the client could not decode stay bytes, and so fail
+        "utf-8", "surrogateescape"
+    )  # headers the client could not decode stay bytes, and so fail
 
 
-def sign_answer(key: bytes, status: int, nonce: str, headers: Mapping[str, str], body: bytes,
-                *, now: float) -> dict[str, str]:
+def sign_answer(
+    key: bytes, status: int, nonce: str, headers: Mapping[str, str], body: bytes, *, now: float
+) -> dict[str, str]:
     """The headers to add to an answer with ``status``, ``headers`` and ``body`` to the request with ``nonce``."""
     cloud_time = f"{now:.3f}"
     signature = hmac.new(key, canonical_answer(status, nonce, cloud_time, headers, body), hashlib.sha256).hexdigest()
@@ -454,14 +499,18 @@ def verify_answer(key: bytes, nonce: str, status: int, headers: Mapping[str, str
         raise AnswerSignatureError(f"{HDR_CLOUD_SIGNATURE}: missing (the answer is not signed)")
     expected = hmac.new(key, canonical_answer(status, nonce, cloud_time, headers, body), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
-        raise AnswerSignatureError(f"{HDR_CLOUD_SIGNATURE}: does not fit this request and answer (forged, "
-                                   "altered on the way, or an answer to another request)")
-    if not CLOUD_TIME_RE.fullmatch(cloud_time):     # signed, so only a broken cloud gets here
+        raise AnswerSignatureError(
+            f"{HDR_CLOUD_SIGNATURE}: does not fit this request and answer (forged, "
+            "altered on the way, or an answer to another request)"
+        )
+    if not CLOUD_TIME_RE.fullmatch(cloud_time):  # signed, so only a broken cloud gets here
         raise AnswerSignatureError(f"{HDR_CLOUD_TIME}: not unix seconds: {cloud_time[:40]!r}")
     return float(cloud_time)
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)   # built once: json.dumps with options builds one a call
+_ENCODER = json.JSONEncoder(
+    separators=(",", ":"), sort_keys=True
+)  # built once: json.dumps with options builds one a call
 
 
 def dumps(data: Any) -> bytes:

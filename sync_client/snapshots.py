@@ -7,6 +7,7 @@ like every device request: the name is in the path, so it is signed too) and rem
 cloud took in a sidecar SQLite file, so a restart does not send anything twice; the cloud stores
 each (cabinet, name) once, so a retry after a lost answer is harmless as well.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,6 +25,7 @@ import simplejpeg  # type: ignore[import-untyped]
 
 from sync_client.backoff import poll_forever
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
+
 # The snapshot name is part of the wire contract (the cloud parses it too), so it lives in the schema;
 # the cabinet's code and tests keep importing it from here.
 from sync_client.schema import (  # noqa: F401
@@ -55,8 +57,9 @@ class SnapshotFile:
 class SnapshotStore:
     """The snapshot folder, kept under ``max_bytes`` and ``max_age_s`` by ``prune``."""
 
-    def __init__(self, directory: Path | str, *, max_bytes: int = DEFAULT_MAX_BYTES,
-                 max_age_s: float = DEFAULT_MAX_AGE_S) -> None:
+    def __init__(
+        self, directory: Path | str, *, max_bytes: int = DEFAULT_MAX_BYTES, max_age_s: float = DEFAULT_MAX_AGE_S
+    ) -> None:
         if max_bytes < 0 or max_age_s < 0:
             raise ValueError("max_bytes and max_age_s must not be negative")
         self.dir = Path(directory)
@@ -69,7 +72,7 @@ class SnapshotStore:
         found = []
         try:
             entries = os.scandir(self.dir)
-        except FileNotFoundError:               # removed by hand while running: nothing to send or prune
+        except FileNotFoundError:  # removed by hand while running: nothing to send or prune
             return []
         with entries:
             for entry in entries:
@@ -77,7 +80,7 @@ class SnapshotStore:
                     continue
                 try:
                     info = entry.stat()
-                except FileNotFoundError:       # pruned or replaced meanwhile
+                except FileNotFoundError:  # pruned or replaced meanwhile
                     continue
                 if entry.is_file():
                     found.append(SnapshotFile(entry.name, Path(entry.path), info.st_size, info.st_mtime))
@@ -107,11 +110,12 @@ class SnapshotStore:
 def make_thumbnail(jpeg: bytes, width: int, quality: int = THUMB_QUALITY) -> bytes:
     """The JPEG scaled down to ``width`` pixels wide (aspect kept; never scaled up), re-encoded.
     Raises ValueError for data that does not decode."""
-    header = simplejpeg.decode_jpeg_header(jpeg)        # (height, width, colorspace, subsampling)
+    header = simplejpeg.decode_jpeg_header(jpeg)  # (height, width, colorspace, subsampling)
     src_h, src_w = header[0], header[1]
     # libjpeg scales by 1/2, 1/4, 1/8 while decoding (cheap); the rest is a bilinear step.
-    image = simplejpeg.decode_jpeg(jpeg, colorspace="RGB", min_width=min(width, src_w),
-                                   min_height=max(1, round(src_h * min(width, src_w) / src_w)))
+    image = simplejpeg.decode_jpeg(
+        jpeg, colorspace="RGB", min_width=min(width, src_w), min_height=max(1, round(src_h * min(width, src_w) / src_w))
+    )
     if image.shape[1] > width:
         image = _resize(image, width, max(1, round(image.shape[0] * width / image.shape[1])))
     return simplejpeg.encode_jpeg(np.ascontiguousarray(image), quality=quality, colorspace="RGB")
@@ -143,21 +147,29 @@ CREATE TABLE IF NOT EXISTS snapshot_uploads (
 @dataclass
 class SnapshotUploadStatus:
     uploaded_total: int = 0
-    refused_total: int = 0                  # refused for good (bad file, cloud said no): not retried
+    refused_total: int = 0  # refused for good (bad file, cloud said no): not retried
     last_refusal: str | None = None
     consecutive_failures: int = 0
     last_error: str | None = None
-    last_success_at: float | None = None    # time.time()
+    last_success_at: float | None = None  # time.time()
 
 
 class SnapshotUploader:
     """Sends a thumbnail of every snapshot not yet sent. ``state_path`` (default: ``.uploads.sqlite3``
     in the snapshot folder) remembers what is done across restarts."""
 
-    def __init__(self, store: SnapshotStore, client: CloudClient, *, thumb_width: int = 320,
-                 state_path: Path | str | None = None, backoff_initial_s: float = 1.0,
-                 backoff_max_s: float = 300.0, settle_s: float = SETTLE_S,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: SnapshotStore,
+        client: CloudClient,
+        *,
+        thumb_width: int = 320,
+        state_path: Path | str | None = None,
+        backoff_initial_s: float = 1.0,
+        backoff_max_s: float = 300.0,
+        settle_s: float = SETTLE_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if thumb_width < 16:
             raise ValueError(f"thumb_width: expected at least 16 pixels, got {thumb_width}")
         self.store = store
@@ -169,8 +181,9 @@ class SnapshotUploader:
         self.clock = clock
         self.status = SnapshotUploadStatus()
         self._poke = asyncio.Event()
-        self._db = sqlite3.connect(str(state_path or store.dir / ".uploads.sqlite3"), isolation_level=None,
-                                   check_same_thread=False)
+        self._db = sqlite3.connect(
+            str(state_path or store.dir / ".uploads.sqlite3"), isolation_level=None, check_same_thread=False
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_STATE_DDL)
 
@@ -183,6 +196,7 @@ class SnapshotUploader:
 
     async def run(self, stop: asyncio.Event, interval_s: float = 30.0) -> None:
         """Prune and upload every ``interval_s`` until ``stop``; back off while the cloud is unreachable."""
+
         async def step() -> None:
             await asyncio.to_thread(self.store.prune)
             await self.upload_pending()
@@ -194,11 +208,21 @@ class SnapshotUploader:
                 return
             self.status.consecutive_failures += 1
             self.status.last_error = str(exc)
-            log.warning("snapshot upload failed, retrying", extra={"error": str(exc),
-                                                                   "failures": self.status.consecutive_failures})
-        await poll_forever(step, stop, self._poke, interval_s=interval_s,
-                           backoff_initial_s=self.backoff_initial_s, backoff_max_s=self.backoff_max_s,
-                           errors=(CloudUnavailable, CloudRefused), on_result=on_result)
+            log.warning(
+                "snapshot upload failed, retrying",
+                extra={"error": str(exc), "failures": self.status.consecutive_failures},
+            )
+
+        await poll_forever(
+            step,
+            stop,
+            self._poke,
+            interval_s=interval_s,
+            backoff_initial_s=self.backoff_initial_s,
+            backoff_max_s=self.backoff_max_s,
+            errors=(CloudUnavailable, CloudRefused),
+            on_result=on_result,
+        )
 
     def close(self) -> None:
         """Close the record of what was sent (the client is the caller's: it is shared with the rest)."""
@@ -217,14 +241,15 @@ class SnapshotUploader:
                 continue
             try:
                 thumb = await asyncio.to_thread(self._thumbnail, f.path)
-            except FileNotFoundError:                # pruned meanwhile
+            except FileNotFoundError:  # pruned meanwhile
                 continue
-            except ValueError as exc:                # a torn or corrupt file: sending it again will not help
+            except ValueError as exc:  # a torn or corrupt file: sending it again will not help
                 self._finish(f.name, f"refused: not a readable JPEG ({exc})")
                 continue
             try:
-                await self.client.request("PUT", SNAPSHOTS_PATH + f.name, raw=thumb,
-                                          headers={"Content-Type": "image/jpeg"}, ok=(200, 201))
+                await self.client.request(
+                    "PUT", SNAPSHOTS_PATH + f.name, raw=thumb, headers={"Content-Type": "image/jpeg"}, ok=(200, 201)
+                )
             except CloudRefused as exc:
                 if exc.status in (401, 403):
                     raise
@@ -238,8 +263,10 @@ class SnapshotUploader:
         return make_thumbnail(path.read_bytes(), self.thumb_width)
 
     def _finish(self, name: str, outcome: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO snapshot_uploads (name, done_at, outcome) VALUES (?, ?, ?)",
-                         (name, utc_iso(self.clock()), outcome))
+        self._db.execute(
+            "INSERT OR REPLACE INTO snapshot_uploads (name, done_at, outcome) VALUES (?, ?, ?)",
+            (name, utc_iso(self.clock()), outcome),
+        )
         if outcome == "uploaded":
             self.status.uploaded_total += 1
             self.status.last_success_at = self.clock()
@@ -250,5 +277,6 @@ class SnapshotUploader:
 
     def _forget_missing(self, on_disk: list[str]) -> None:
         """Drop the records of pruned files, so the table stays as small as the folder."""
-        self._db.execute("DELETE FROM snapshot_uploads WHERE name NOT IN (SELECT value FROM json_each(?))",
-                         (json.dumps(on_disk),))
+        self._db.execute(
+            "DELETE FROM snapshot_uploads WHERE name NOT IN (SELECT value FROM json_each(?))", (json.dumps(on_disk),)
+        )

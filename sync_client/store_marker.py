@@ -13,6 +13,7 @@ A mismatch is written into the marker (``fault``), so it survives restarts
 until a technician accepts the new store (``kiosk store accept-new``, or
 deleting the marker file).
 """
+
 from __future__ import annotations
 
 import json
@@ -31,14 +32,15 @@ class MarkerError(ValueError):
 @dataclass(frozen=True)
 class StoreMarker:
     store_id: str
-    seq: int                        # events committed at least up to here
-    acked_seq: int = 0              # the cloud acknowledged events up to here
-    fault: str | None = None        # a mismatch found at a start, kept until accepted
+    seq: int  # events committed at least up to here
+    acked_seq: int = 0  # the cloud acknowledged events up to here
+    fault: str | None = None  # a mismatch found at a start, kept until accepted
 
 
 @dataclass(frozen=True)
 class StoreIdentity:
     """What the database on disk says about itself (None: there is no database file)."""
+
     store_id: str | None
     seq: int
 
@@ -56,11 +58,17 @@ def read_marker(path: Path) -> StoreMarker | None:
     except (ValueError, UnicodeDecodeError) as exc:
         raise MarkerError(f"{path}: not a store marker ({exc}); delete it to accept the store as it is") from None
     counts = [data.get(key, 0) for key in ("seq", "acked_seq")] if isinstance(data, dict) else []
-    if not (isinstance(data, dict) and isinstance(data.get("store_id"), str) and "seq" in data
-            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts)
-            and isinstance(data.get("fault"), (str, type(None)))):
-        raise MarkerError(f"{path}: not a store marker (expected store_id, seq and acked_seq >= 0, fault); "
-                          "delete it to accept the store as it is")
+    if not (
+        isinstance(data, dict)
+        and isinstance(data.get("store_id"), str)
+        and "seq" in data
+        and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts)
+        and isinstance(data.get("fault"), (str, type(None)))
+    ):
+        raise MarkerError(
+            f"{path}: not a store marker (expected store_id, seq and acked_seq >= 0, fault); "
+            "delete it to accept the store as it is"
+        )
     return StoreMarker(store_id=data["store_id"], seq=counts[0], acked_seq=counts[1], fault=data.get("fault"))
 
 
@@ -77,10 +85,16 @@ def write_marker(path: Path, marker: StoreMarker) -> None:
 def read_identity(conn: sqlite3.Connection) -> StoreIdentity:
     """The identity of the store behind ``conn`` (a technician's read-only connection)."""
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    store_id = conn.execute("SELECT value FROM store_meta WHERE key = 'store_id'").fetchone() \
-        if "store_meta" in tables else None
-    seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone() \
-        if "sqlite_sequence" in tables else None
+    store_id = (
+        conn.execute("SELECT value FROM store_meta WHERE key = 'store_id'").fetchone()
+        if "store_meta" in tables
+        else None
+    )
+    seq = (
+        conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+        if "sqlite_sequence" in tables
+        else None
+    )
     return StoreIdentity(store_id[0] if store_id else "", int(seq[0]) if seq else 0)
 
 
@@ -91,15 +105,21 @@ def mismatch(marker: StoreMarker | None, found: StoreIdentity, db_path: Path) ->
     if marker.fault:
         return marker.fault
     if found.store_id is None:
-        return (f"{db_path} is missing: the store {marker.store_id} with events up to #{marker.seq} "
-                f"(the cloud acknowledged up to #{marker.acked_seq}) is gone")
-    if marker.store_id and found.store_id != marker.store_id:   # "": accepted before the store had an id
-        return (f"{db_path} is another store ({found.store_id or 'without an id'}) than the one this cabinet "
-                f"had ({marker.store_id}, events up to #{marker.seq}, cloud acknowledged up to #{marker.acked_seq})")
+        return (
+            f"{db_path} is missing: the store {marker.store_id} with events up to #{marker.seq} "
+            f"(the cloud acknowledged up to #{marker.acked_seq}) is gone"
+        )
+    if marker.store_id and found.store_id != marker.store_id:  # "": accepted before the store had an id
+        return (
+            f"{db_path} is another store ({found.store_id or 'without an id'}) than the one this cabinet "
+            f"had ({marker.store_id}, events up to #{marker.seq}, cloud acknowledged up to #{marker.acked_seq})"
+        )
     newest = max(marker.seq, marker.acked_seq)
     if found.seq < newest:
-        return (f"{db_path} holds events only up to #{found.seq}, but this store had reached #{newest} "
-                f"(cloud acknowledged up to #{marker.acked_seq}): an older copy or an emptied store")
+        return (
+            f"{db_path} holds events only up to #{found.seq}, but this store had reached #{newest} "
+            f"(cloud acknowledged up to #{marker.acked_seq}): an older copy or an emptied store"
+        )
     return None
 
 

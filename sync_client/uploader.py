@@ -7,6 +7,7 @@ repeats. Failures back off exponentially with full jitter, capped, never shorter
 cloud's Retry-After. An event the cloud refuses for good (a per-event rejection, or a 4xx
 for a batch of that one event) goes to the dead-letter table instead of being retried forever.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,7 +22,7 @@ from sync_client.outbox import Outbox
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "v1/events"
-DEFAULT_MAX_BATCH_BYTES = 1_000_000       # well under the cloud's 8 MiB body limit
+DEFAULT_MAX_BATCH_BYTES = 1_000_000  # well under the cloud's 8 MiB body limit
 PRUNE_EVERY_S = 3600.0
 
 
@@ -34,20 +35,31 @@ class UploadError(Exception):
 @dataclass
 class UploadStatus:
     online: bool = False
-    last_success_at: float | None = None      # time.time()
+    last_success_at: float | None = None  # time.time()
     last_error: str | None = None
     consecutive_failures: int = 0
     sent_total: int = 0
-    dead_letters: int = 0                     # events refused for good, kept in the outbox's dead_letters
+    dead_letters: int = 0  # events refused for good, kept in the outbox's dead_letters
     last_dead_letter_reason: str | None = None
-    acked_seq: int = 0                        # the highest event seq the cloud acknowledged (the store marker)
+    acked_seq: int = 0  # the highest event seq the cloud acknowledged (the store marker)
 
 
 class Uploader:
-    def __init__(self, outbox: Outbox, cloud_url: str, key: bytes, *, batch_size: int = 200,
-                 max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES, backoff_initial_s: float = 0.5,
-                 backoff_max_s: float = 60.0, request_timeout_s: float = 10.0, max_in_flight: int = 2,
-                 retain_sent_s: float = 7 * 24 * 3600, client: CloudClient | None = None) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        cloud_url: str,
+        key: bytes,
+        *,
+        batch_size: int = 200,
+        max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+        backoff_initial_s: float = 0.5,
+        backoff_max_s: float = 60.0,
+        request_timeout_s: float = 10.0,
+        max_in_flight: int = 2,
+        retain_sent_s: float = 7 * 24 * 3600,
+        client: CloudClient | None = None,
+    ) -> None:
         if batch_size < 1 or max_batch_bytes < 1 or max_in_flight < 1:
             raise ValueError("batch_size, max_batch_bytes and max_in_flight must be at least 1")
         self.outbox = outbox
@@ -63,9 +75,9 @@ class Uploader:
         self.retain_sent_s = retain_sent_s
         self._pruned_at = float("-inf")
         self.status = UploadStatus(dead_letters=outbox.status().dead_letters)
-        self._limit = batch_size              # shrinks while a refused batch is narrowed down to its culprit
-        self._work = asyncio.Event()          # new events appended
-        self._retry_now = asyncio.Event()     # the network came back: skip the rest of a backoff
+        self._limit = batch_size  # shrinks while a refused batch is narrowed down to its culprit
+        self._work = asyncio.Event()  # new events appended
+        self._retry_now = asyncio.Event()  # the network came back: skip the rest of a backoff
         outbox.on_append(self._work.set)
 
     def retry_now(self) -> None:
@@ -95,8 +107,10 @@ class Uploader:
         delay = backoff_delay(self.status.consecutive_failures, self.backoff_initial_s, self.backoff_max_s)
         if exc.retry_after is not None:
             delay = max(delay, min(exc.retry_after, self.backoff_max_s))
-        log.warning("upload failed, retrying", extra={"error": str(exc), "delay_s": round(delay, 3),
-                                                      "failures": self.status.consecutive_failures})
+        log.warning(
+            "upload failed, retrying",
+            extra={"error": str(exc), "delay_s": round(delay, 3), "failures": self.status.consecutive_failures},
+        )
         self._retry_now.clear()
         await wait_any(stop, self._retry_now, timeout=delay)
 
@@ -112,7 +126,7 @@ class Uploader:
             try:
                 settled, narrowed = await self._pipeline(in_flight)
             finally:
-                for _, request in in_flight:     # left only when cancelled; nothing was marked for them
+                for _, request in in_flight:  # left only when cancelled; nothing was marked for them
                     request.cancel()
             done += settled
             if not narrowed:
@@ -152,7 +166,7 @@ class Uploader:
                         done += self._refused(batch, exc)
                     except UploadError as auth:
                         failure = failure or auth
-                else:           # narrow down to the event the cloud cannot take
+                else:  # narrow down to the event the cloud cannot take
                     self._limit, narrowed = max(1, len(batch) // 2), True
             in_flight.popleft()
         if failure is not None:
@@ -171,8 +185,10 @@ class Uploader:
         return self._stop is not None and self._stop.is_set()
 
     async def _send(self, batch: list[tuple[int, str, bytes]]) -> object:
-        body = b'{"cabinet_id":"%s","events":[%s]}' % (self.outbox.cabinet_id.encode(),
-                                                       b",".join(text for _, _, text in batch))
+        body = b'{"cabinet_id":"%s","events":[%s]}' % (
+            self.outbox.cabinet_id.encode(),
+            b",".join(text for _, _, text in batch),
+        )
         try:
             return (await self.client.request("POST", EVENTS_PATH, raw=body)).body
         except CloudUnavailable as exc:
@@ -232,4 +248,3 @@ class Uploader:
         self.status.last_dead_letter_reason = next(reversed(rejections.values()))
         log.error("cloud refused events for good; kept as dead letters", extra={"rejected": rejections})
         return moved
-

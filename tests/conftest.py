@@ -1,4 +1,5 @@
 """Suite-wide options: `--bench PROFILE` runs the hardware-in-the-loop tests against real devices."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,9 +8,14 @@ import pytest
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--bench", metavar="PROFILE", type=Path, default=None,
-                     help="a bench profile (hardware/bench/*.toml): run tests/hil against the real devices it "
-                          "names instead of the emulators")
+    parser.addoption(
+        "--bench",
+        metavar="PROFILE",
+        type=Path,
+        default=None,
+        help="a bench profile (hardware/bench/*.toml): run tests/hil against the real devices it "
+        "names instead of the emulators",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -19,4 +25,5 @@ def bench_profile(request: pytest.FixtureRequest):
     if path is None:
         return None
     from firmware.config import load_config
+
     return load_config(path)

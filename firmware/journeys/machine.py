@@ -1,17 +1,20 @@
 """The one way every journey changes state: look the trigger up in the journey's table, refuse
 what the table does not allow, log it, drop the old state's timer, and redraw."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from enum import Enum
-from typing import Any, Mapping, TypeVar
+from typing import Any, TypeVar
 
 log = logging.getLogger("firmware.journeys")
 State = TypeVar("State", bound=Enum)
 
 
-def transition(journey: Any, table: Mapping[State, Mapping[str, State]], trigger: str,
-               refused: type[Exception], name: str) -> State:
+def transition(
+    journey: Any, table: Mapping[State, Mapping[str, State]], trigger: str, refused: type[Exception], name: str
+) -> State:
     """``journey`` has ``state``, ``_timer`` (an asyncio TimerHandle or None) and ``on_change()``."""
     target = table[journey.state].get(trigger)
     if target is None:

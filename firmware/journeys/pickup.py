@@ -24,15 +24,16 @@ released for another try with ``pickup.interrupted`` recorded, just as when the 
 open passes. A used code says "already collected". Wrong codes are rate-limited like PINs,
 and the limit survives a reboot.
 """
+
 from __future__ import annotations
 
 import asyncio
 import enum
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 from firmware.attempt_guard import AttemptGuard
 from firmware.catalog import Catalog
@@ -55,10 +56,10 @@ CREATE TABLE IF NOT EXISTS pickups (
     code_hash TEXT                   -- to say "already collected" once the order has left the configuration
 )
 """
-RECENT_USED = 20                     # used codes still recognised as such: each costs one scrypt per try
+RECENT_USED = 20  # used codes still recognised as such: each costs one scrypt per try
 
 
-class P(str, enum.Enum):
+class P(enum.StrEnum):
     IDLE = "idle"
     CODE_ENTRY = "code_entry"
     CODE_CHECKING = "code_checking"
@@ -87,7 +88,7 @@ class PickupJourney:
     catalog: Catalog
     lock: Lock
     lock_config: LockSection
-    orders: Callable[[], tuple[PickupOrder, ...]]       # from the configuration in force
+    orders: Callable[[], tuple[PickupOrder, ...]]  # from the configuration in force
     on_change: Callable[[], None] = lambda: None
     thanks_s: float = 8.0
     state: P = P.IDLE
@@ -102,7 +103,7 @@ class PickupJourney:
         with self.outbox.transaction() as tx:
             tx.execute(PICKUPS_DDL)
             columns = {row[1] for row in tx.execute("PRAGMA table_info(pickups)")}
-            for column in ("sku", "code_hash"):         # a store from before these columns existed
+            for column in ("sku", "code_hash"):  # a store from before these columns existed
                 if column not in columns:
                     tx.execute(f"ALTER TABLE pickups ADD COLUMN {column} TEXT")
 
@@ -116,7 +117,7 @@ class PickupJourney:
     def open(self) -> None:
         self.order, self.message, self.deadline = None, None, None
         self._go("open")
-        if self._show_lock():       # after the transition, which cancels timers
+        if self._show_lock():  # after the transition, which cancels timers
             self.on_change()
 
     def back(self) -> None:
@@ -169,8 +170,10 @@ class PickupJourney:
         recorded the unlock (before the relay is energized)."""
         if order is None:
             delay = self.guard.record(tx, False)
-            tx.append("pickup.refused", {"reason": "wrong_code", "source": source,
-                                         "failures": self.guard.failures, "locked_s": delay})
+            tx.append(
+                "pickup.refused",
+                {"reason": "wrong_code", "source": source, "failures": self.guard.failures, "locked_s": delay},
+            )
             return "wrong"
         if self._use_code(tx, order):
             self.guard.record(tx, True)
@@ -191,21 +194,31 @@ class PickupJourney:
         learns it was collected; its code should still say so)."""
         if not (code.isdigit() and 4 <= len(code) <= 12):
             return None
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         orders = [order for order in self.orders() if not _expired(order, now)]
         known = {order.order_id for order in orders}
-        used = [PickupOrder(order_id, sku or "", code_hash, "") for order_id, sku, code_hash in
-                self.outbox.db.conn.execute("SELECT order_id, sku, code_hash FROM pickups WHERE code_hash "
-                                            "IS NOT NULL ORDER BY updated_at DESC LIMIT ?", (RECENT_USED,))
-                if order_id not in known]
+        used = [
+            PickupOrder(order_id, sku or "", code_hash, "")
+            for order_id, sku, code_hash in self.outbox.db.conn.execute(
+                "SELECT order_id, sku, code_hash FROM pickups WHERE code_hash "
+                "IS NOT NULL ORDER BY updated_at DESC LIMIT ?",
+                (RECENT_USED,),
+            )
+            if order_id not in known
+        ]
         return await first_match(code, orders + used, lambda order: order.code_hash)
 
     @staticmethod
     def _use_code(tx: Transaction, order: PickupOrder) -> bool:
         """Use the order's code up in ``tx``; False when it was used already."""
-        return tx.execute("INSERT INTO pickups (order_id, state, updated_at, sku, code_hash) "
-                          "VALUES (?, 'unlocked', ?, ?, ?) ON CONFLICT (order_id) DO NOTHING",
-                          (order.order_id, utc_now_iso(), order.sku, order.code_hash)).rowcount == 1
+        return (
+            tx.execute(
+                "INSERT INTO pickups (order_id, state, updated_at, sku, code_hash) "
+                "VALUES (?, 'unlocked', ?, ?, ?) ON CONFLICT (order_id) DO NOTHING",
+                (order.order_id, utc_now_iso(), order.sku, order.code_hash),
+            ).rowcount
+            == 1
+        )
 
     def _unlock(self) -> None:
         """The code is used up and the unlock recorded, on disk: now the relay."""
@@ -216,7 +229,7 @@ class PickupJourney:
     def _not_opened(self) -> None:
         if self.state is P.DOOR_UNLOCKED and self.order is not None:
             self.lock.lock()
-            with self.outbox.transaction() as tx:   # the code stays good for another try
+            with self.outbox.transaction() as tx:  # the code stays good for another try
                 self._release(tx, self.order.order_id)
             self.order, self.deadline = None, None
             self._go("not_opened")
@@ -231,8 +244,10 @@ class PickupJourney:
             # Durable: once the door has opened, no power cut may hand the code back.
             with self.outbox.transaction(durable=True) as tx:
                 tx.append("door.opened", {"authorized": True, "reason": "pickup", "order_id": self.order.order_id})
-                tx.execute("UPDATE pickups SET state = 'opened', updated_at = ? WHERE order_id = ?",
-                           (utc_now_iso(), self.order.order_id))
+                tx.execute(
+                    "UPDATE pickups SET state = 'opened', updated_at = ? WHERE order_id = ?",
+                    (utc_now_iso(), self.order.order_id),
+                )
             self._opened_at, self.deadline = time.monotonic(), None
             self._go("door_opened")
             return True
@@ -248,8 +263,9 @@ class PickupJourney:
 
     def _collect(self, tx: Transaction, order_id: str, sku: str, **extra: object) -> None:
         tx.append("pickup.completed", {"order_id": order_id, "sku": sku, **extra})
-        tx.execute("UPDATE pickups SET state = 'collected', updated_at = ? WHERE order_id = ?",
-                   (utc_now_iso(), order_id))
+        tx.execute(
+            "UPDATE pickups SET state = 'collected', updated_at = ? WHERE order_id = ?", (utc_now_iso(), order_id)
+        )
         if sku in self.catalog.products and not self.catalog.products[sku].online_only:
             self.catalog.adjust(tx, sku, -1, "pickup")
 
@@ -258,7 +274,8 @@ class PickupJourney:
         had not: nothing was taken, so the code is released for another try (as when the window to open
         passes) and ``pickup.interrupted`` says so. Never a second opening for one code."""
         rows = self.outbox.db.conn.execute(
-            "SELECT order_id, state, sku FROM pickups WHERE state IN ('unlocked', 'opened')").fetchall()
+            "SELECT order_id, state, sku FROM pickups WHERE state IN ('unlocked', 'opened')"
+        ).fetchall()
         known = {order.order_id: order.sku for order in self.orders()}
         for order_id, state, sku in rows:
             with self.outbox.transaction(durable=True) as tx:

@@ -13,6 +13,7 @@ screen is the promise that the drop-off was recorded. Name and phone never reach
 a log line, the local tables or an exception message; after the ticket they are
 dropped from memory too.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -55,12 +56,12 @@ DESCRIPTION_INVALID, CATEGORY_MISSING = "required", "category_required"
 
 _FRAME_RE = re.compile(r"[A-Z0-9]{6,20}")
 _PHONE_RE = re.compile(r"(\+?)([0-9]{7,15})")
-_NAME_MARKS = frozenset(" -'’·")        # · separates given and family names in Chinese transliterations
+_NAME_MARKS = frozenset(" -'’·")  # · separates given and family names in Chinese transliterations
 _VEHICLE_PREFIXES = ("VIN:", "FRAME:", "VEHICLE:")
 _VEHICLE_QUERY_KEYS = ("vin", "frame", "vehicle", "id")
 
 
-class Step(str, enum.Enum):
+class Step(enum.StrEnum):
     IDLE = "idle"
     VEHICLE = "vehicle"
     CONTACT = "contact"
@@ -80,7 +81,10 @@ TRANSITIONS: dict[Step, dict[str, Step]] = {
 
 # The fields the person types on each step (the category is a tap: fault_category).
 STEP_FIELDS: dict[Step, tuple[str, ...]] = {
-    Step.VEHICLE: ("vehicle",), Step.CONTACT: ("name", "phone"), Step.FAULT: ("description",)}
+    Step.VEHICLE: ("vehicle",),
+    Step.CONTACT: ("name", "phone"),
+    Step.FAULT: ("description",),
+}
 FIELD_ORDER = ("vehicle", "name", "phone", "description")
 
 
@@ -102,7 +106,7 @@ def vehicle_from_scan(text: str) -> str | None:
     upper = text.upper()
     for prefix in _VEHICLE_PREFIXES:
         if upper.startswith(prefix):
-            return normalise_vehicle(text[len(prefix):])
+            return normalise_vehicle(text[len(prefix) :])
     if "://" in text:
         url = urlsplit(text)
         segments = [s for s in url.path.split("/") if s]
@@ -139,20 +143,23 @@ def normalise_description(text: str) -> str | None:
 
 
 _VALIDATORS: dict[str, tuple[Callable[[str], str | None], str]] = {
-    "vehicle": (normalise_vehicle, VEHICLE_INVALID), "name": (normalise_name, NAME_INVALID),
-    "phone": (normalise_phone, PHONE_INVALID), "description": (normalise_description, DESCRIPTION_INVALID)}
+    "vehicle": (normalise_vehicle, VEHICLE_INVALID),
+    "name": (normalise_name, NAME_INVALID),
+    "phone": (normalise_phone, PHONE_INVALID),
+    "description": (normalise_description, DESCRIPTION_INVALID),
+}
 
 
 @dataclass
 class RepairJourney:
     outbox: Outbox
     on_change: Callable[[], None] = lambda: None
-    ticket_s: float = 60.0                           # how long the ticket stays on screen
+    ticket_s: float = 60.0  # how long the ticket stays on screen
     rng: random.Random = field(default_factory=secrets.SystemRandom)
     state: Step = Step.IDLE
-    ticket: str | None = None                        # the last ticket, while it is on screen
+    ticket: str | None = None  # the last ticket, while it is on screen
     fault_category: str | None = None
-    _values: dict[str, str] = field(default_factory=dict, repr=False)    # personal data: never logged
+    _values: dict[str, str] = field(default_factory=dict, repr=False)  # personal data: never logged
     _errors: list[tuple[str, str]] = field(default_factory=list)
     _timer: asyncio.TimerHandle | None = None
 
@@ -162,7 +169,7 @@ class RepairJourney:
 
     def _go(self, trigger: str) -> Step:
         if TRANSITIONS[self.state].get(trigger) is Step.IDLE:
-            self._discard()            # personal data goes before anything is drawn again
+            self._discard()  # personal data goes before anything is drawn again
         return transition(self, TRANSITIONS, trigger, RepairRefused, "repair")
 
     def _discard(self) -> None:
@@ -240,8 +247,9 @@ class RepairJourney:
                 accepted[name] = value
         self._errors = errors
         if errors:
-            log.info("repair step incomplete", extra={"step": self.state.value,
-                                                      "errors": ",".join(key for _, key in errors)})
+            log.info(
+                "repair step incomplete", extra={"step": self.state.value, "errors": ",".join(key for _, key in errors)}
+            )
             self.on_change()
             return False
         self._values.update(accepted)
@@ -266,17 +274,29 @@ class RepairJourney:
         if self.state is not Step.CONSENT:
             raise RepairRefused(f"'agree' is not allowed in repair step {self.state.value}")
         values, category = self._values, self.fault_category
-        assert category is not None      # the fault step does not pass without one
+        assert category is not None  # the fault step does not pass without one
         with self.outbox.transaction(durable=True) as tx:
             ticket = self._new_ticket_id(tx)
-            tx.execute("INSERT INTO repair_tickets (ticket_id, device, category, status, created_at) "
-                       "VALUES (?, ?, ?, 'dropped_off', ?)", (ticket, values["vehicle"], category, utc_now_iso()))
-            tx.append("repair.ticket", {
-                "ticket_id": ticket, "device": values["vehicle"], "status": "dropped_off",
-                "detail": f"{category}: {values['description']}", "category": category,
-                "description": values["description"], "name": values["name"], "phone": values["phone"]})
+            tx.execute(
+                "INSERT INTO repair_tickets (ticket_id, device, category, status, created_at) "
+                "VALUES (?, ?, ?, 'dropped_off', ?)",
+                (ticket, values["vehicle"], category, utc_now_iso()),
+            )
+            tx.append(
+                "repair.ticket",
+                {
+                    "ticket_id": ticket,
+                    "device": values["vehicle"],
+                    "status": "dropped_off",
+                    "detail": f"{category}: {values['description']}",
+                    "category": category,
+                    "description": values["description"],
+                    "name": values["name"],
+                    "phone": values["phone"],
+                },
+            )
         log.info("repair ticket issued", extra={"ticket_id": ticket})
-        self._values.clear()              # recorded; the screen now needs only the ticket number
+        self._values.clear()  # recorded; the screen now needs only the ticket number
         self.ticket = ticket
         self._go("agree")
         self._timer = asyncio.get_running_loop().call_later(self.ticket_s, self._ticket_timeout)

@@ -21,6 +21,7 @@ not_opened``. After a power cut (``recover_after_restart``) a restock left ``unl
 ``opened`` becomes ``interrupted`` with a ``restock.interrupted`` event; it is never
 unlocked again (the retailer starts a new one, the cloud's command stays applied).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -28,8 +29,8 @@ import enum
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from firmware.attempt_guard import AttemptGuard
 from firmware.catalog import Catalog
@@ -52,7 +53,7 @@ CREATE TABLE IF NOT EXISTS restocks (
 """
 
 
-class R(str, enum.Enum):
+class R(enum.StrEnum):
     IDLE = "idle"
     PIN_ENTRY = "pin_entry"
     PIN_CHECKING = "pin_checking"
@@ -78,6 +79,7 @@ class RestockRefused(Exception):
 @dataclass(frozen=True)
 class RemoteUnlock:
     """A remote unlock recorded in its command's transaction, for the relay once that has committed."""
+
     command_id: str
     restock_id: str
     pulse: float
@@ -89,19 +91,19 @@ class RestockJourney:
     catalog: Catalog
     lock: Lock
     lock_config: LockSection
-    pin_hashes: Callable[[], list[str]]              # from the configuration, current at each attempt
-    staff_cards: Callable[[], dict[str, str]]        # uid hex -> role ("retailer", "technician")
+    pin_hashes: Callable[[], list[str]]  # from the configuration, current at each attempt
+    staff_cards: Callable[[], dict[str, str]]  # uid hex -> role ("retailer", "technician")
     on_change: Callable[[], None] = lambda: None
     # The same pad takes a technician's PIN, which hands over to the service menu (not counted here).
     technician_pin_hashes: Callable[[], list[str]] = lambda: []
-    window_s: float = 120.0                          # the retailer's time to open the door after unlocking
+    window_s: float = 120.0  # the retailer's time to open the door after unlocking
     state: R = R.IDLE
-    who: str | None = None                           # "pin", "card:<uid>", "remote:<command id>"
-    restock_id: str | None = None                    # the row in restocks of the restock under way
+    who: str | None = None  # "pin", "card:<uid>", "remote:<command id>"
+    restock_id: str | None = None  # the row in restocks of the restock under way
     counts: dict[str, int] = field(default_factory=dict)
-    changes: dict[str, int] = field(default_factory=dict)   # what the last restock changed (sku -> added)
+    changes: dict[str, int] = field(default_factory=dict)  # what the last restock changed (sku -> added)
     message: str | None = None
-    deadline: float | None = None                     # time.monotonic(): the end of the window to open the door
+    deadline: float | None = None  # time.monotonic(): the end of the window to open the door
     _timer: asyncio.TimerHandle | None = None
     _opened_at: float = 0.0
     _remote: RemoteUnlock | None = None
@@ -148,8 +150,9 @@ class RestockJourney:
             return "locked"
         self.message = "checking"
         self._go("check")
-        candidates = ([("technician", h) for h in self.technician_pin_hashes()]
-                      + [("retailer", h) for h in self.pin_hashes()])
+        candidates = [("technician", h) for h in self.technician_pin_hashes()] + [
+            ("retailer", h) for h in self.pin_hashes()
+        ]
         match = await first_match(pin, candidates, lambda candidate: candidate[1])
         if match is not None and match[0] == "technician":
             self.message = None
@@ -158,8 +161,10 @@ class RestockJourney:
         ok = match is not None
         with self.outbox.transaction() as tx:
             delay = self.guard.record(tx, ok, now)
-            tx.append("auth.attempt", {"method": "pin", "purpose": "restock", "ok": ok,
-                                       "failures": self.guard.failures, "locked_s": delay})
+            tx.append(
+                "auth.attempt",
+                {"method": "pin", "purpose": "restock", "ok": ok, "failures": self.guard.failures, "locked_s": delay},
+            )
         if not ok:
             self.message = "pin_wrong"
             self._go("pin_wrong")
@@ -175,8 +180,10 @@ class RestockJourney:
         """A card tapped on the reader: opens for staff, ignored (but audited) for anyone else."""
         role = self.staff_cards().get(uid_hex.upper())
         with self.outbox.transaction() as tx:
-            tx.append("auth.attempt", {"method": "card", "purpose": "restock", "ok": role is not None,
-                                       "uid": uid_hex.upper(), "role": role})
+            tx.append(
+                "auth.attempt",
+                {"method": "card", "purpose": "restock", "ok": role is not None, "uid": uid_hex.upper(), "role": role},
+            )
         if role is None or self.state is not R.IDLE:
             return False
         self.who = f"card:{uid_hex.upper()}"
@@ -213,26 +220,31 @@ class RestockJourney:
     def _unlock(self, reason: str) -> None:
         # Staff get the longest pulse the lock allows (a shopper gets unlock_s): the lock still bounds it.
         pulse = self.lock_config.max_unlock_s
-        with self.outbox.transaction(durable=True) as tx:     # on disk before the relay
+        with self.outbox.transaction(durable=True) as tx:  # on disk before the relay
             self.restock_id = self._record_unlock(tx, reason, pulse, self.who)
         self._energize(pulse)
 
     @staticmethod
     def _record_unlock(tx: Transaction, reason: str, pulse: float, who: str | None) -> str:
         restock_id = str(uuid.uuid4())
-        tx.execute("INSERT INTO restocks (restock_id, who, state, updated_at) VALUES (?, ?, 'unlocked', ?)",
-                   (restock_id, who, utc_now_iso()))
+        tx.execute(
+            "INSERT INTO restocks (restock_id, who, state, updated_at) VALUES (?, ?, 'unlocked', ?)",
+            (restock_id, who, utc_now_iso()),
+        )
         tx.append("door.unlocked", {"reason": reason, "seconds": pulse, "who": who, "restock_id": restock_id})
         return restock_id
 
     def _set_row(self, tx: Transaction, state: str) -> None:
-        tx.execute("UPDATE restocks SET state = ?, updated_at = ? WHERE restock_id = ?",
-                   (state, utc_now_iso(), self.restock_id))
+        tx.execute(
+            "UPDATE restocks SET state = ?, updated_at = ? WHERE restock_id = ?",
+            (state, utc_now_iso(), self.restock_id),
+        )
 
     def _energize(self, pulse: float) -> None:
         self.lock.unlock(pulse)
-        self.counts = {sku: self.catalog.stock(sku) for sku in self.catalog.products
-                       if not self.catalog.products[sku].online_only}
+        self.counts = {
+            sku: self.catalog.stock(sku) for sku in self.catalog.products if not self.catalog.products[sku].online_only
+        }
         self.deadline = time.monotonic() + self.window_s
         self._timer = asyncio.get_running_loop().call_later(self.window_s, self._not_opened)
 
@@ -277,10 +289,18 @@ class RestockJourney:
                 if count != before:
                     self.changes[sku] = count - before
                     self.catalog.set_count(tx, sku, count, "restock")
-                    tx.append("restock.recorded", {"sku": sku, "added": count - before, "count": count,
-                                                   "staff_uid": self.who.split(":", 1)[1]
-                                                   if self.who and self.who.startswith("card:") else None,
-                                                   "who": self.who})
+                    tx.append(
+                        "restock.recorded",
+                        {
+                            "sku": sku,
+                            "added": count - before,
+                            "count": count,
+                            "staff_uid": self.who.split(":", 1)[1]
+                            if self.who and self.who.startswith("card:")
+                            else None,
+                            "who": self.who,
+                        },
+                    )
         self._go("door_closed")
         self._timer = asyncio.get_running_loop().call_later(3.0, self.finish)
 
@@ -292,13 +312,17 @@ class RestockJourney:
     def recover_after_restart(self) -> list[str]:
         """Restocks a power cut interrupted (their ids): recorded as interrupted, never unlocked again."""
         rows = self.outbox.db.conn.execute(
-            "SELECT restock_id, who, state FROM restocks WHERE state IN ('unlocked', 'opened')").fetchall()
+            "SELECT restock_id, who, state FROM restocks WHERE state IN ('unlocked', 'opened')"
+        ).fetchall()
         for restock_id, who, state in rows:
             with self.outbox.transaction() as tx:
-                tx.execute("UPDATE restocks SET state = 'interrupted', updated_at = ? WHERE restock_id = ?",
-                           (utc_now_iso(), restock_id))
-                tx.append("restock.interrupted", {"restock_id": restock_id, "who": who,
-                                                  "door_opened": state == "opened"})
+                tx.execute(
+                    "UPDATE restocks SET state = 'interrupted', updated_at = ? WHERE restock_id = ?",
+                    (utc_now_iso(), restock_id),
+                )
+                tx.append(
+                    "restock.interrupted", {"restock_id": restock_id, "who": who, "door_opened": state == "opened"}
+                )
             log.warning("recorded an interrupted restock", extra={"restock_id": restock_id, "was": state})
         return [row[0] for row in rows]
 

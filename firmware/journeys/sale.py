@@ -19,6 +19,7 @@ settlement of an authorization a restart interrupted) is a pending action
 by the follow-up runner: at once while the journey runs, at boot after a
 power cut, retried with backoff until it is done or flagged for a refund.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,8 @@ import enum
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from firmware.catalog import Catalog, Product
 from firmware.config import LockSection
@@ -60,7 +61,7 @@ CREATE TABLE IF NOT EXISTS sales (
 """
 
 
-class S(str, enum.Enum):
+class S(enum.StrEnum):
     IDLE = "idle"
     BROWSE = "browse"
     PRODUCT = "product"
@@ -73,11 +74,18 @@ class S(str, enum.Enum):
 
 
 TRANSITIONS: dict[S, dict[str, S]] = {
-    S.IDLE: {"start": S.BROWSE, "resume": S.DOOR_UNLOCKED},   # resume: a paid sale a power cut interrupted
+    S.IDLE: {"start": S.BROWSE, "resume": S.DOOR_UNLOCKED},  # resume: a paid sale a power cut interrupted
     S.BROWSE: {"select": S.PRODUCT, "back": S.IDLE, "idle": S.IDLE},
     S.PRODUCT: {"buy": S.PAY, "back": S.BROWSE, "idle": S.IDLE},
-    S.PAY: {"approved": S.APPROVED, "declined": S.PRODUCT, "timed_out": S.PRODUCT, "cancelled": S.PRODUCT,
-            "fault": S.PRODUCT, "back": S.PRODUCT, "idle": S.IDLE},
+    S.PAY: {
+        "approved": S.APPROVED,
+        "declined": S.PRODUCT,
+        "timed_out": S.PRODUCT,
+        "cancelled": S.PRODUCT,
+        "fault": S.PRODUCT,
+        "back": S.PRODUCT,
+        "idle": S.IDLE,
+    },
     S.APPROVED: {"unlocked": S.DOOR_UNLOCKED},
     S.DOOR_UNLOCKED: {"door_opened": S.DOOR_OPENED, "unclaimed": S.DONE},
     S.DOOR_OPENED: {"door_closed": S.DOOR_CLOSED},
@@ -87,8 +95,12 @@ TRANSITIONS: dict[S, dict[str, S]] = {
 
 # Where the shopper may walk away: the idle timeout applies only here.
 IDLE_STATES = frozenset({S.BROWSE, S.PRODUCT, S.PAY})
-OUTCOME_TRIGGER = {PaymentOutcome.DECLINED: "declined", PaymentOutcome.TIMED_OUT: "timed_out",
-                   PaymentOutcome.CANCELLED: "cancelled", PaymentOutcome.FAULT: "fault"}
+OUTCOME_TRIGGER = {
+    PaymentOutcome.DECLINED: "declined",
+    PaymentOutcome.TIMED_OUT: "timed_out",
+    PaymentOutcome.CANCELLED: "cancelled",
+    PaymentOutcome.FAULT: "fault",
+}
 # A reversal that ended so is undecided: the device may answer later. DECLINED is a definite refusal.
 UNDECIDED = frozenset({PaymentOutcome.FAULT, PaymentOutcome.TIMED_OUT, PaymentOutcome.CANCELLED})
 
@@ -114,6 +126,7 @@ class Sale:
 @dataclass
 class SaleView:
     """What the screen needs to know about the journey right now."""
+
     state: S
     product: Product | None = None
     payment_status: str | None = None
@@ -128,16 +141,16 @@ class SaleJourney:
     outbox: Outbox
     catalog: Catalog
     lock: Lock
-    terminals: dict[str, PaymentTerminal]          # by method: "terminal", "qr"
+    terminals: dict[str, PaymentTerminal]  # by method: "terminal", "qr"
     lock_config: LockSection
     currency: str
     thanks_s: float = 8.0
     on_change: Callable[[], None] = lambda: None
-    on_door_event: Callable[[str, str | None], None] = lambda kind, sale_id: None   # for snapshots
+    on_door_event: Callable[[str, str | None], None] = lambda kind, sale_id: None  # for snapshots
     on_fault: Callable[[DeviceFault], None] = lambda fault: None
     available_methods: Callable[[], tuple[str, ...]] = lambda: ("terminal",)
-    can_record: Callable[[], bool] = lambda: True                 # the store can record a sale now
-    on_storage_failed: Callable[[str, str], None] = lambda detail, kind: None   # a commit failed: stop selling
+    can_record: Callable[[], bool] = lambda: True  # the store can record a sale now
+    on_storage_failed: Callable[[str, str], None] = lambda detail, kind: None  # a commit failed: stop selling
     state: S = S.IDLE
     product: Product | None = None
     sale: Sale | None = None
@@ -145,8 +158,8 @@ class SaleJourney:
     message: str | None = None
     deadline: float | None = None
     last_approval_to_relay_s: float | None = None
-    retry_first_s: float = 2.0       # follow-up actions: the first wait after a failed round, doubled ...
-    retry_max_s: float = 300.0       # ... up to this (a terminal unplugged or a cloud down for hours)
+    retry_first_s: float = 2.0  # follow-up actions: the first wait after a failed round, doubled ...
+    retry_max_s: float = 300.0  # ... up to this (a terminal unplugged or a cloud down for hours)
     _relay_at: float = 0.0
     _tasks: set[asyncio.Task] = field(default_factory=set)
     _timer: asyncio.TimerHandle | None = None
@@ -157,7 +170,7 @@ class SaleJourney:
         with self.outbox.transaction() as tx:
             tx.execute(SALES_DDL)
             if "terminal_mark" not in {row[1] for row in tx.execute("PRAGMA table_info(sales)")}:
-                tx.execute("ALTER TABLE sales ADD COLUMN terminal_mark TEXT")     # a store from before marks
+                tx.execute("ALTER TABLE sales ADD COLUMN terminal_mark TEXT")  # a store from before marks
         self.pending = PendingActions(self.outbox)
         offered = self.available_methods
         # Until an interrupted authorization is settled, its terminal's last transaction is the evidence:
@@ -178,11 +191,19 @@ class SaleJourney:
     def view(self) -> SaleView:
         sale = self.sale
         return SaleView(
-            state=self.state, product=sale.product if sale else self.product,
-            payment_status=self.payment_status, message=self.message, deadline=self.deadline,
-            can_unlock_again=(self.state is S.DOOR_UNLOCKED and sale is not None and not self.lock.energized
-                              and sale.unlocks < self.lock_config.max_unlocks_per_sale),
-            sale_id=sale.sale_id if sale else None)
+            state=self.state,
+            product=sale.product if sale else self.product,
+            payment_status=self.payment_status,
+            message=self.message,
+            deadline=self.deadline,
+            can_unlock_again=(
+                self.state is S.DOOR_UNLOCKED
+                and sale is not None
+                and not self.lock.energized
+                and sale.unlocks < self.lock_config.max_unlocks_per_sale
+            ),
+            sale_id=sale.sale_id if sale else None,
+        )
 
     @property
     def paying(self) -> bool:
@@ -207,7 +228,7 @@ class SaleJourney:
             self.on_change()
             return
         if not self.available_methods():
-            self.message = "fault"     # no way to pay right now: say so rather than offer nothing
+            self.message = "fault"  # no way to pay right now: say so rather than offer nothing
             self.on_change()
             return
         if not self.can_record():
@@ -235,13 +256,18 @@ class SaleJourney:
         if terminal is None or method not in self.available_methods():
             raise IllegalTransition(f"payment method {method!r} is not available")
         assert self.product is not None
-        if not self.can_record():       # checked again at the tap: the disk may have filled since "buy"
+        if not self.can_record():  # checked again at the tap: the disk may have filled since "buy"
             self.message = "out_of_service"
             self._go("back")
             return
-        self.sale = Sale(sale_id=str(uuid.uuid4()), product=self.product, amount_cents=self.product.price_cents,
-                         currency=self.currency, method=method)
-        self.payment_status = "processing"     # until the terminal itself asks for the card
+        self.sale = Sale(
+            sale_id=str(uuid.uuid4()),
+            product=self.product,
+            amount_cents=self.product.price_cents,
+            currency=self.currency,
+            method=method,
+        )
+        self.payment_status = "processing"  # until the terminal itself asks for the card
         self.on_change()
         self._spawn(self._take_payment(terminal, self.sale))
 
@@ -268,12 +294,14 @@ class SaleJourney:
         try:
             if not await self._begin_payment(terminal, sale):
                 return
-            result = await terminal.authorize(sale.amount_cents, sale.currency, on_status=self._on_status,
-                                              reference=sale.sale_id)
+            result = await terminal.authorize(
+                sale.amount_cents, sale.currency, on_status=self._on_status, reference=sale.sale_id
+            )
         except DeviceFault as exc:
             self.on_fault(exc)
-            result = PaymentResult(PaymentOutcome.FAULT, sale.amount_cents, sale.currency, sale.method,
-                                   message=str(exc))
+            result = PaymentResult(
+                PaymentOutcome.FAULT, sale.amount_cents, sale.currency, sale.method, message=str(exc)
+            )
         else:
             if result.outcome is PaymentOutcome.FAULT:
                 self.on_fault(DeviceFault(terminal.name, result.message or "payment failed on the device"))
@@ -287,14 +315,24 @@ class SaleJourney:
             self._unlock()
             # The money rule's cost: durable commit plus relay, measured on every sale.
             self.last_approval_to_relay_s = self._relay_at - approved_at
-            log.info("approval to relay", extra={"sale_id": sale.sale_id,
-                                                 "ms": round(self.last_approval_to_relay_s * 1000, 3)})
+            log.info(
+                "approval to relay",
+                extra={"sale_id": sale.sale_id, "ms": round(self.last_approval_to_relay_s * 1000, 3)},
+            )
         else:
             with self.outbox.transaction() as tx:
-                tx.append("payment.failed", {"sale_id": sale.sale_id, "sku": sale.product.sku,
-                                             "amount_cents": sale.amount_cents, "currency": sale.currency,
-                                             "method": sale.method, "outcome": result.outcome.value,
-                                             "result_code": result.result_code})
+                tx.append(
+                    "payment.failed",
+                    {
+                        "sale_id": sale.sale_id,
+                        "sku": sale.product.sku,
+                        "amount_cents": sale.amount_cents,
+                        "currency": sale.currency,
+                        "method": sale.method,
+                        "outcome": result.outcome.value,
+                        "result_code": result.result_code,
+                    },
+                )
                 self._update_sale(tx, sale, "failed")
             self.sale, self.payment_status = None, None
             self.message = result.outcome.value
@@ -309,22 +347,38 @@ class SaleJourney:
         """The money rule: durable commit of the approval before anything physical happens."""
         sale.receipt_no, sale.trace_no = result.receipt_no, result.trace_no
         with self.outbox.transaction(durable=True) as tx:
-            tx.append("payment.approved", {
-                "sale_id": sale.sale_id, "sku": sale.product.sku, "amount_cents": result.amount_cents,
-                "currency": result.currency, "method": sale.method, "receipt_no": result.receipt_no,
-                "trace_no": result.trace_no})
+            tx.append(
+                "payment.approved",
+                {
+                    "sale_id": sale.sale_id,
+                    "sku": sale.product.sku,
+                    "amount_cents": result.amount_cents,
+                    "currency": result.currency,
+                    "method": sale.method,
+                    "receipt_no": result.receipt_no,
+                    "trace_no": result.trace_no,
+                },
+            )
             self._update_sale(tx, sale, "approved")
             self.catalog.adjust(tx, sale.product.sku, -1, "sale")
         self.payment_status = None
         self._go("approved")
 
-    async def _approval_not_recorded(self, terminal: PaymentTerminal, sale: Sale, result: PaymentResult,
-                                     exc: BaseException) -> None:
+    async def _approval_not_recorded(
+        self, terminal: PaymentTerminal, sale: Sale, result: PaymentResult, exc: BaseException
+    ) -> None:
         """No door without a record: the relay stays off and the money goes back at once. This log line
         may be the only record of the payment when the disk is dead."""
-        facts = {"sale_id": sale.sale_id, "sku": sale.product.sku, "amount_cents": result.amount_cents,
-                 "currency": result.currency, "method": sale.method, "receipt_no": result.receipt_no,
-                 "trace_no": result.trace_no, "error": f"{type(exc).__name__}: {exc}"}
+        facts = {
+            "sale_id": sale.sale_id,
+            "sku": sale.product.sku,
+            "amount_cents": result.amount_cents,
+            "currency": result.currency,
+            "method": sale.method,
+            "receipt_no": result.receipt_no,
+            "trace_no": result.trace_no,
+            "error": f"{type(exc).__name__}: {exc}",
+        }
         log.critical("approval could not be recorded: door stays shut, reversing the payment", extra=facts)
         reversed_ = await self._reverse_at_once(terminal, result)
         outcome = "reversed on the terminal" if reversed_ else "NOT reversed: refund needed"
@@ -332,7 +386,8 @@ class SaleJourney:
         self.on_storage_failed(
             f"sale {sale.sale_id} ({result.amount_cents} {result.currency}, {sale.method}, receipt "
             f"{result.receipt_no}) was approved but could not be recorded ({exc}); {outcome}",
-            "storage_unavailable" if reversed_ else "refund_needed")
+            "storage_unavailable" if reversed_ else "refund_needed",
+        )
         self.sale, self.payment_status = None, None
         self.message = "not_charged" if reversed_ else "refund_pending"
         self._go("fault")
@@ -356,14 +411,14 @@ class SaleJourney:
         self._relay_at = time.monotonic()
         sale.unlocks += 1
         with self.outbox.transaction() as tx:
-            tx.append("door.unlocked", {"reason": "sale", "seconds": pulse, "sale_id": sale.sale_id,
-                                        "attempt": sale.unlocks})
+            tx.append(
+                "door.unlocked", {"reason": "sale", "seconds": pulse, "sale_id": sale.sale_id, "attempt": sale.unlocks}
+            )
             self._update_sale(tx, sale, "door_unlocked")
         if self.state is S.APPROVED:
             self.deadline = time.monotonic() + self.lock_config.door_open_timeout_s
             self._go("unlocked")
-            self._timer = asyncio.get_running_loop().call_later(self.lock_config.door_open_timeout_s,
-                                                                self._unclaimed)
+            self._timer = asyncio.get_running_loop().call_later(self.lock_config.door_open_timeout_s, self._unclaimed)
         # The relay drops by itself after the pulse; redraw then to offer "unlock again".
         asyncio.get_running_loop().call_later(pulse + 0.05, self.on_change)
 
@@ -371,12 +426,14 @@ class SaleJourney:
         """A debounced door change. Returns False when nothing authorized it (the caller raises the alarm)."""
         sale = self.sale
         if is_open and self.state is S.DOOR_UNLOCKED and sale is not None:
-            self.lock.lock()     # the latch has done its job; spare the solenoid
+            self.lock.lock()  # the latch has done its job; spare the solenoid
             sale.door_opened_at, sale.door_opened_mono = utc_now_iso(), time.monotonic()
             with self.outbox.transaction() as tx:
                 tx.append("door.opened", {"authorized": True, "sale_id": sale.sale_id})
-                tx.execute("UPDATE sales SET state = 'door_opened', door_opened_at = ?, updated_at = ? "
-                           "WHERE sale_id = ?", (sale.door_opened_at, sale.door_opened_at, sale.sale_id))
+                tx.execute(
+                    "UPDATE sales SET state = 'door_opened', door_opened_at = ?, updated_at = ? WHERE sale_id = ?",
+                    (sale.door_opened_at, sale.door_opened_at, sale.sale_id),
+                )
             self.deadline = None
             self._go("door_opened")
             self.on_door_event("opened", sale.sale_id)
@@ -391,10 +448,19 @@ class SaleJourney:
         open_s = round(time.monotonic() - (sale.door_opened_mono or time.monotonic()), 3)
         with self.outbox.transaction(durable=True) as tx:
             tx.append("door.closed", {"open_s": open_s, "sale_id": sale.sale_id})
-            tx.append("sale.completed", {
-                "sale_id": sale.sale_id, "sku": sale.product.sku, "amount_cents": sale.amount_cents,
-                "currency": sale.currency, "method": sale.method, "receipt_no": sale.receipt_no,
-                "door_opened_at": sale.door_opened_at or closed_at, "door_closed_at": closed_at})
+            tx.append(
+                "sale.completed",
+                {
+                    "sale_id": sale.sale_id,
+                    "sku": sale.product.sku,
+                    "amount_cents": sale.amount_cents,
+                    "currency": sale.currency,
+                    "method": sale.method,
+                    "receipt_no": sale.receipt_no,
+                    "door_opened_at": sale.door_opened_at or closed_at,
+                    "door_closed_at": closed_at,
+                },
+            )
             self._update_sale(tx, sale, "completed")
         self._go("door_closed")
         self.on_door_event("closed", sale.sale_id)
@@ -409,16 +475,30 @@ class SaleJourney:
             return
         self.lock.lock()
         with self.outbox.transaction(durable=True) as tx:
-            tx.append("sale.unclaimed", {"sale_id": sale.sale_id, "sku": sale.product.sku,
-                                         "amount_cents": sale.amount_cents, "currency": sale.currency,
-                                         "action": _give_back(sale.method), "receipt_no": sale.receipt_no})
-            tx.append("alarm", {"kind": "door_not_opened",
-                                "detail": f"paid sale {sale.sale_id}: the door was not opened after "
-                                          f"{sale.unlocks} unlock(s); stuck latch or a shopper who left"})
+            tx.append(
+                "sale.unclaimed",
+                {
+                    "sale_id": sale.sale_id,
+                    "sku": sale.product.sku,
+                    "amount_cents": sale.amount_cents,
+                    "currency": sale.currency,
+                    "action": _give_back(sale.method),
+                    "receipt_no": sale.receipt_no,
+                },
+            )
+            tx.append(
+                "alarm",
+                {
+                    "kind": "door_not_opened",
+                    "detail": f"paid sale {sale.sale_id}: the door was not opened after "
+                    f"{sale.unlocks} unlock(s); stuck latch or a shopper who left",
+                },
+            )
             self._update_sale(tx, sale, "unclaimed")
             self.catalog.adjust(tx, sale.product.sku, +1, "unclaimed")
-            self.pending.add(tx, REVERSE, sale.sale_id, sale.method, sale.amount_cents, sale.currency,
-                             receipt_no=sale.receipt_no)
+            self.pending.add(
+                tx, REVERSE, sale.sale_id, sale.method, sale.amount_cents, sale.currency, receipt_no=sale.receipt_no
+            )
         self.message = None
         self._go("unclaimed")
         self._kick()
@@ -433,8 +513,9 @@ class SaleJourney:
         try:
             self._write_sale(sale, "paying", mark)
         except STORAGE_ERRORS as exc:
-            self.on_storage_failed(f"sale {sale.sale_id} could not be recorded before payment: {exc}",
-                                   "storage_unavailable")
+            self.on_storage_failed(
+                f"sale {sale.sale_id} could not be recorded before payment: {exc}", "storage_unavailable"
+            )
             self.sale, self.payment_status, self.message = None, None, "out_of_service"
             self._go("fault")
             return False
@@ -443,16 +524,18 @@ class SaleJourney:
     def _write_sale(self, sale: Sale, state: str, mark: str | None = None) -> None:
         now = utc_now_iso()
         with self.outbox.transaction(durable=True) as tx:
-            tx.execute("INSERT INTO sales (sale_id, sku, amount_cents, currency, method, state, created_at, "
-                       "updated_at, terminal_mark) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (sale.sale_id, sale.product.sku, sale.amount_cents, sale.currency, sale.method, state,
-                        now, now, mark))
+            tx.execute(
+                "INSERT INTO sales (sale_id, sku, amount_cents, currency, method, state, created_at, "
+                "updated_at, terminal_mark) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (sale.sale_id, sale.product.sku, sale.amount_cents, sale.currency, sale.method, state, now, now, mark),
+            )
 
     @staticmethod
     def _update_sale(tx: Transaction, sale: Sale, state: str) -> None:
-        tx.execute("UPDATE sales SET state = ?, receipt_no = ?, trace_no = ?, unlocks = ?, updated_at = ? "
-                   "WHERE sale_id = ?",
-                   (state, sale.receipt_no, sale.trace_no, sale.unlocks, utc_now_iso(), sale.sale_id))
+        tx.execute(
+            "UPDATE sales SET state = ?, receipt_no = ?, trace_no = ?, unlocks = ?, updated_at = ? WHERE sale_id = ?",
+            (state, sale.receipt_no, sale.trace_no, sale.unlocks, utc_now_iso(), sale.sale_id),
+        )
 
     def recover_after_restart(self, resume_window_s: float = 0.0) -> list[str]:
         """Sales that a crash or power cut interrupted. Nothing is dropped: the newest paid sale whose door
@@ -463,7 +546,8 @@ class SaleJourney:
         rows = self.outbox.db.conn.execute(
             "SELECT sale_id, sku, amount_cents, currency, method, state, receipt_no, trace_no, unlocks, "
             "door_opened_at, terminal_mark FROM sales "
-            "WHERE state IN ('paying', 'approved', 'door_unlocked', 'door_opened') ORDER BY created_at").fetchall()
+            "WHERE state IN ('paying', 'approved', 'door_unlocked', 'door_opened') ORDER BY created_at"
+        ).fetchall()
         resumable = [r for r in rows if r[5] in ("approved", "door_unlocked") and r[1] in self.catalog.products]
         resume = resumable[-1] if resumable and resume_window_s > 0 else None
         recovered = []
@@ -472,25 +556,45 @@ class SaleJourney:
             if resume is not None and sale_id == resume[0]:
                 continue
             with self.outbox.transaction(durable=True) as tx:
-                if state == "paying":          # the terminal knows how it ended: ask it, never assume
+                if state == "paying":  # the terminal knows how it ended: ask it, never assume
                     self.pending.add(tx, SETTLE, sale_id, method, amount, currency, mark=mark)
                     new_state = "settling"
-                elif state == "door_opened":    # the shopper had the door open: the product is gone
+                elif state == "door_opened":  # the shopper had the door open: the product is gone
                     now = utc_now_iso()
-                    tx.append("sale.completed", {"sale_id": sale_id, "sku": sku, "amount_cents": amount,
-                                                 "currency": currency, "method": method,
-                                                 "receipt_no": receipt_no, "door_opened_at": opened_at or now,
-                                                 "door_closed_at": now, "recovered": True})
+                    tx.append(
+                        "sale.completed",
+                        {
+                            "sale_id": sale_id,
+                            "sku": sku,
+                            "amount_cents": amount,
+                            "currency": currency,
+                            "method": method,
+                            "receipt_no": receipt_no,
+                            "door_opened_at": opened_at or now,
+                            "door_closed_at": now,
+                            "recovered": True,
+                        },
+                    )
                     new_state = "completed"
                 else:
-                    tx.append("sale.unclaimed", {"sale_id": sale_id, "sku": sku, "amount_cents": amount,
-                                                 "currency": currency, "receipt_no": receipt_no, "recovered": True,
-                                                 "action": _give_back(method)})
+                    tx.append(
+                        "sale.unclaimed",
+                        {
+                            "sale_id": sale_id,
+                            "sku": sku,
+                            "amount_cents": amount,
+                            "currency": currency,
+                            "receipt_no": receipt_no,
+                            "recovered": True,
+                            "action": _give_back(method),
+                        },
+                    )
                     self.catalog.adjust(tx, sku, +1, "unclaimed")
                     self.pending.add(tx, REVERSE, sale_id, method, amount, currency, receipt_no=receipt_no)
                     new_state = "unclaimed"
-                tx.execute("UPDATE sales SET state = ?, updated_at = ? WHERE sale_id = ?",
-                           (new_state, utc_now_iso(), sale_id))
+                tx.execute(
+                    "UPDATE sales SET state = ?, updated_at = ? WHERE sale_id = ?", (new_state, utc_now_iso(), sale_id)
+                )
             log.warning("recovered interrupted sale", extra={"sale_id": sale_id, "was": state, "now": new_state})
         if resume is not None:
             self._resume(resume, resume_window_s)
@@ -499,9 +603,16 @@ class SaleJourney:
 
     def _resume(self, row: tuple, window_s: float) -> None:
         sale_id, sku, amount, currency, method, _, receipt_no, trace_no, unlocks, _, _ = row
-        self.sale = Sale(sale_id=sale_id, product=self.catalog.products[sku], amount_cents=amount,
-                         currency=currency, method=method, receipt_no=receipt_no, trace_no=trace_no,
-                         unlocks=min(unlocks, self.lock_config.max_unlocks_per_sale - 1))
+        self.sale = Sale(
+            sale_id=sale_id,
+            product=self.catalog.products[sku],
+            amount_cents=amount,
+            currency=currency,
+            method=method,
+            receipt_no=receipt_no,
+            trace_no=trace_no,
+            unlocks=min(unlocks, self.lock_config.max_unlocks_per_sale - 1),
+        )
         self.deadline = time.monotonic() + window_s
         self._go("resume")
         self._timer = asyncio.get_running_loop().call_later(window_s, self._unclaimed)
@@ -521,7 +632,7 @@ class SaleJourney:
         while True:
             self._wake.clear()
             left = await self._follow_up_round()
-            if self._wake.is_set():          # a new action came during the round (e.g. a settled approval)
+            if self._wake.is_set():  # a new action came during the round (e.g. a settled approval)
                 delay = self.retry_first_s
                 continue
             if not left:
@@ -529,7 +640,7 @@ class SaleJourney:
             try:
                 await asyncio.wait_for(self._wake.wait(), delay)
                 delay = self.retry_first_s
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 delay = min(delay * 2, self.retry_max_s)
 
     async def _follow_up_round(self) -> bool:
@@ -546,14 +657,14 @@ class SaleJourney:
                 left = True
                 continue
             try:
-                done = await (self._settle(action, terminal) if action.kind == SETTLE
-                              else self._reverse_or_flag(action, terminal))
+                done = await (
+                    self._settle(action, terminal) if action.kind == SETTLE else self._reverse_or_flag(action, terminal)
+                )
             except DeviceFault as exc:
                 self.pending.failed_attempt(action, str(exc))
                 done = False
             if not done:
-                log.warning("follow-up action left for a retry", extra={"sale_id": action.sale_id,
-                                                                        "kind": action.kind})
+                log.warning("follow-up action left for a retry", extra={"sale_id": action.sale_id, "kind": action.kind})
                 left = True
                 blocked.add(action.method)
         return left
@@ -565,25 +676,46 @@ class SaleJourney:
         if action.receipt_no:
             result = await terminal.reverse(action.receipt_no, action.amount_cents, action.currency)
         else:
-            result = PaymentResult(PaymentOutcome.DECLINED, action.amount_cents, action.currency, action.method,
-                                   message="the approval carried no receipt number to reverse by")
+            result = PaymentResult(
+                PaymentOutcome.DECLINED,
+                action.amount_cents,
+                action.currency,
+                action.method,
+                message="the approval carried no receipt number to reverse by",
+            )
         if result.outcome in UNDECIDED:
             self.pending.failed_attempt(action, result.message or result.outcome.value)
             return False
         with self.outbox.transaction(durable=True) as tx:
             if result.approved:
-                tx.append("payment.reversed", {"sale_id": action.sale_id, "receipt_no": action.receipt_no,
-                                               "amount_cents": action.amount_cents, "currency": action.currency,
-                                               "method": action.method})
-                tx.execute("UPDATE sales SET state = 'reversed', updated_at = ? WHERE sale_id = ?",
-                           (utc_now_iso(), action.sale_id))
+                tx.append(
+                    "payment.reversed",
+                    {
+                        "sale_id": action.sale_id,
+                        "receipt_no": action.receipt_no,
+                        "amount_cents": action.amount_cents,
+                        "currency": action.currency,
+                        "method": action.method,
+                    },
+                )
+                tx.execute(
+                    "UPDATE sales SET state = 'reversed', updated_at = ? WHERE sale_id = ?",
+                    (utc_now_iso(), action.sale_id),
+                )
             else:
-                tx.append("alarm", {"kind": "refund_needed",
-                                    "detail": f"sale {action.sale_id} (receipt {action.receipt_no}) could not be "
-                                              f"given back: {result.message or result.outcome.value}"})
+                tx.append(
+                    "alarm",
+                    {
+                        "kind": "refund_needed",
+                        "detail": f"sale {action.sale_id} (receipt {action.receipt_no}) could not be "
+                        f"given back: {result.message or result.outcome.value}",
+                    },
+                )
             self.pending.close(tx, action, DONE if result.approved else FLAGGED)
-        log.warning("unclaimed sale " + ("reversed" if result.approved else "left for a refund"),
-                    extra={"sale_id": action.sale_id})
+        log.warning(
+            "unclaimed sale " + ("reversed" if result.approved else "left for a refund"),
+            extra={"sale_id": action.sale_id},
+        )
         return True
 
     async def _settle(self, action: PendingAction, terminal: PaymentTerminal) -> bool:
@@ -594,28 +726,57 @@ class SaleJourney:
         stands there; the settlement may also come hours later, when the terminal is back. Anything
         else (or no transaction at all): ``payment.failed`` with outcome ``interrupted``."""
         result = await terminal.query(action.sale_id, action.amount_cents, action.currency, action.mark)
-        sku = self.outbox.db.conn.execute("SELECT sku FROM sales WHERE sale_id = ?",
-                                          (action.sale_id,)).fetchone()[0]
-        sale = {"sale_id": action.sale_id, "sku": sku, "amount_cents": action.amount_cents,
-                "currency": action.currency}
+        sku = self.outbox.db.conn.execute("SELECT sku FROM sales WHERE sale_id = ?", (action.sale_id,)).fetchone()[0]
+        sale = {"sale_id": action.sale_id, "sku": sku, "amount_cents": action.amount_cents, "currency": action.currency}
         with self.outbox.transaction(durable=True) as tx:
             if result is not None and result.approved:
-                tx.append("payment.approved", {**sale, "method": action.method, "receipt_no": result.receipt_no,
-                                               "trace_no": result.trace_no, "recovered": True})
-                tx.append("sale.unclaimed", {**sale, "receipt_no": result.receipt_no, "recovered": True,
-                                             "action": _give_back(action.method)})
-                tx.execute("UPDATE sales SET state = 'unclaimed', receipt_no = ?, trace_no = ?, updated_at = ? "
-                           "WHERE sale_id = ?", (result.receipt_no, result.trace_no, utc_now_iso(), action.sale_id))
-                self.pending.add(tx, REVERSE, action.sale_id, action.method, action.amount_cents,
-                                 action.currency, receipt_no=result.receipt_no)
+                tx.append(
+                    "payment.approved",
+                    {
+                        **sale,
+                        "method": action.method,
+                        "receipt_no": result.receipt_no,
+                        "trace_no": result.trace_no,
+                        "recovered": True,
+                    },
+                )
+                tx.append(
+                    "sale.unclaimed",
+                    {**sale, "receipt_no": result.receipt_no, "recovered": True, "action": _give_back(action.method)},
+                )
+                tx.execute(
+                    "UPDATE sales SET state = 'unclaimed', receipt_no = ?, trace_no = ?, updated_at = ? "
+                    "WHERE sale_id = ?",
+                    (result.receipt_no, result.trace_no, utc_now_iso(), action.sale_id),
+                )
+                self.pending.add(
+                    tx,
+                    REVERSE,
+                    action.sale_id,
+                    action.method,
+                    action.amount_cents,
+                    action.currency,
+                    receipt_no=result.receipt_no,
+                )
             else:
-                tx.append("payment.failed", {**sale, "method": action.method, "outcome": "interrupted",
-                                             "terminal_outcome": result.outcome.value if result else None})
-                tx.execute("UPDATE sales SET state = 'interrupted', updated_at = ? WHERE sale_id = ?",
-                           (utc_now_iso(), action.sale_id))
+                tx.append(
+                    "payment.failed",
+                    {
+                        **sale,
+                        "method": action.method,
+                        "outcome": "interrupted",
+                        "terminal_outcome": result.outcome.value if result else None,
+                    },
+                )
+                tx.execute(
+                    "UPDATE sales SET state = 'interrupted', updated_at = ? WHERE sale_id = ?",
+                    (utc_now_iso(), action.sale_id),
+                )
             self.pending.close(tx, action, DONE)
-        log.warning("interrupted authorization settled", extra={"sale_id": action.sale_id,
-                                                                "approved": bool(result and result.approved)})
+        log.warning(
+            "interrupted authorization settled",
+            extra={"sale_id": action.sale_id, "approved": bool(result and result.approved)},
+        )
         if result is not None and result.approved:
             self._kick()
         return True

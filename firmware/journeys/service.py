@@ -15,6 +15,7 @@ entering is an ``auth.attempt`` like the retailer's PIN pad, the lock test a
 the menu shows them after a reboot) and go up as ``selftest.completed`` once
 the schema has it. The calibration's four touches live in ``touch_calibration``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,37 +37,41 @@ from sync_client.schema import utc_now_iso
 
 log = logging.getLogger(__name__)
 
-SERVICE_DDL = ("""
+SERVICE_DDL = (
+    """
 CREATE TABLE IF NOT EXISTS service_actions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     action TEXT NOT NULL,            -- enter, selftest, lock_test, calibrate, restart, exit, timeout
     result TEXT NOT NULL,
     who TEXT,                        -- "pin" or "card:<uid>"
     at TEXT NOT NULL
-)""", """
+)""",
+    """
 CREATE TABLE IF NOT EXISTS selftest_results (
     device TEXT PRIMARY KEY,         -- the last run only: it replaces the one before
     ok INTEGER NOT NULL,
     detail TEXT NOT NULL,
     run_at TEXT NOT NULL
-)""", """
+)""",
+    """
 CREATE TABLE IF NOT EXISTS touch_calibration (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     points TEXT NOT NULL,            -- JSON [[x, y] x 4]: top-left, top-right, bottom-right, bottom-left
     width INTEGER NOT NULL,
     height INTEGER NOT NULL,
     calibrated_at TEXT NOT NULL
-)""")
+)""",
+)
 # Event types asked of sync_client/schema.py; until it has them the tables above are the record.
 ACTION_EVENT, SELFTEST_EVENT = "service.action", "selftest.completed"
-LOCK_TEST_S = 1.0                    # the test pulse, further bounded by the lock's own maximum
-RELEASE_MARGIN_S = 0.5               # how long after the pulse the relay has to have dropped
-MIN_AREA_RATIO = 0.25                # touches spanning less than this of the targets' area are not plausible
+LOCK_TEST_S = 1.0  # the test pulse, further bounded by the lock's own maximum
+RELEASE_MARGIN_S = 0.5  # how long after the pulse the relay has to have dropped
+MIN_AREA_RATIO = 0.25  # touches spanning less than this of the targets' area are not plausible
 
 SelfTest = Callable[[], Awaitable[Sequence[tuple[str, bool, str]]]]
 
 
-class V(str, enum.Enum):
+class V(enum.StrEnum):
     IDLE = "idle"
     PIN_ENTRY = "pin_entry"
     PIN_CHECKING = "pin_checking"
@@ -80,8 +85,14 @@ TRANSITIONS: dict[V, dict[str, V]] = {
     V.IDLE: {"pin_pad": V.PIN_ENTRY, "technician_card": V.MENU},
     V.PIN_ENTRY: {"check": V.PIN_CHECKING, "technician_card": V.MENU, "cancel": V.IDLE, "idle": V.IDLE},
     V.PIN_CHECKING: {"pin_ok": V.MENU, "pin_wrong": V.PIN_ENTRY},
-    V.MENU: {"selftest": V.SELFTEST_RUNNING, "lock_test": V.LOCK_TEST, "calibrate": V.CALIBRATE,
-             "restart": V.IDLE, "exit": V.IDLE, "idle": V.IDLE},
+    V.MENU: {
+        "selftest": V.SELFTEST_RUNNING,
+        "lock_test": V.LOCK_TEST,
+        "calibrate": V.CALIBRATE,
+        "restart": V.IDLE,
+        "exit": V.IDLE,
+        "idle": V.IDLE,
+    },
     V.SELFTEST_RUNNING: {"selftest_done": V.MENU},
     V.LOCK_TEST: {"lock_test_done": V.MENU},
     V.CALIBRATE: {"calibrated": V.MENU, "calibration_rejected": V.CALIBRATE, "cancel": V.MENU, "idle": V.IDLE},
@@ -107,8 +118,8 @@ class SelfTestResult:
 
 @dataclass(frozen=True)
 class Calibration:
-    points: tuple[tuple[int, int], ...]      # touched: top-left, top-right, bottom-right, bottom-left
-    size: tuple[int, int]                    # the touchscreen, px
+    points: tuple[tuple[int, int], ...]  # touched: top-left, top-right, bottom-right, bottom-left
+    size: tuple[int, int]  # the touchscreen, px
     calibrated_at: str = ""
 
     @property
@@ -125,7 +136,7 @@ def calibration_targets(size: tuple[int, int]) -> tuple[tuple[int, int], ...]:
 
 
 def parse_calibration(text: str, size: tuple[int, int]) -> tuple[tuple[int, int], ...]:
-    """"x1,y1;x2,y2;x3,y3;x4,y4" (touchscreen px) checked to be a plausible calibration of a screen of
+    """ "x1,y1;x2,y2;x3,y3;x4,y4" (touchscreen px) checked to be a plausible calibration of a screen of
     ``size``: every touch on the screen and in its own corner's quarter, the four a convex quadrilateral
     in target order, covering at least MIN_AREA_RATIO of the targets' rectangle."""
     width, height = size
@@ -143,7 +154,7 @@ def parse_calibration(text: str, size: tuple[int, int]) -> tuple[tuple[int, int]
             raise CalibrationInvalid(f"point {i}: ({x}, {y}) is off the {width}x{height} screen")
         points.append((x, y))
     corners = ("top-left", "top-right", "bottom-right", "bottom-left")
-    for i, ((x, y), (tx, ty)) in enumerate(zip(points, calibration_targets(size))):
+    for i, ((x, y), (tx, ty)) in enumerate(zip(points, calibration_targets(size), strict=True)):
         if (x < width / 2) != (tx < width / 2) or (y < height / 2) != (ty < height / 2):
             raise CalibrationInvalid(f"point {i + 1}: ({x}, {y}) is not in the {corners[i]} quarter of the screen")
     # Screen y grows downwards, so going round TL, TR, BR, BL turns clockwise on screen: every cross
@@ -151,15 +162,17 @@ def parse_calibration(text: str, size: tuple[int, int]) -> tuple[tuple[int, int]
     for i in range(4):
         (ax, ay), (bx, by), (cx, cy) = points[i], points[(i + 1) % 4], points[(i + 2) % 4]
         if (bx - ax) * (cy - by) - (by - ay) * (cx - bx) <= 0:
-            raise CalibrationInvalid(f"points {i + 1}-{(i + 1) % 4 + 1}-{(i + 2) % 4 + 1} do not turn like "
-                                     "the targets' corners: not a convex quadrilateral")
-    area = abs(sum(points[i][0] * points[(i + 1) % 4][1] - points[(i + 1) % 4][0] * points[i][1]
-                   for i in range(4))) / 2
+            raise CalibrationInvalid(
+                f"points {i + 1}-{(i + 1) % 4 + 1}-{(i + 2) % 4 + 1} do not turn like "
+                "the targets' corners: not a convex quadrilateral"
+            )
+    area = abs(sum(points[i][0] * points[(i + 1) % 4][1] - points[(i + 1) % 4][0] * points[i][1] for i in range(4))) / 2
     targets = calibration_targets(size)
     target_area = (targets[2][0] - targets[0][0]) * (targets[2][1] - targets[0][1])
     if area < MIN_AREA_RATIO * target_area:
-        raise CalibrationInvalid(f"the touches span {area:.0f} px², under {MIN_AREA_RATIO:.0%} of the "
-                                 f"targets' {target_area} px²")
+        raise CalibrationInvalid(
+            f"the touches span {area:.0f} px², under {MIN_AREA_RATIO:.0%} of the targets' {target_area} px²"
+        )
     return tuple(points)
 
 
@@ -167,21 +180,21 @@ def parse_calibration(text: str, size: tuple[int, int]) -> tuple[tuple[int, int]
 class ServiceJourney:
     outbox: Outbox
     lock: Lock
-    pin_hashes: Callable[[], list[str]]              # the technician PIN hashes in force, at each attempt
-    staff_cards: Callable[[], dict[str, str]]        # uid hex (upper case) -> role
-    selftest_checks: SelfTest                        # runs every device check: [(device, ok, detail)]
-    restart_service: Callable[[], None]              # e.g. stop the runtime; systemd starts it again
-    screen_size: tuple[int, int] = (1024, 600)       # the touchscreen, px
+    pin_hashes: Callable[[], list[str]]  # the technician PIN hashes in force, at each attempt
+    staff_cards: Callable[[], dict[str, str]]  # uid hex (upper case) -> role
+    selftest_checks: SelfTest  # runs every device check: [(device, ok, detail)]
+    restart_service: Callable[[], None]  # e.g. stop the runtime; systemd starts it again
+    screen_size: tuple[int, int] = (1024, 600)  # the touchscreen, px
     on_change: Callable[[], None] = lambda: None
     lock_test_s: float = LOCK_TEST_S
     selftest_timeout_s: float = 120.0
     state: V = V.IDLE
-    who: str | None = None                           # "pin" or "card:<uid>"
-    message: str | None = None                       # "pin_wrong", "pin_locked", "calibration_rejected",
+    who: str | None = None  # "pin" or "card:<uid>"
+    message: str | None = None  # "pin_wrong", "pin_locked", "calibration_rejected",
     #                                                  "lock_released", "lock_stuck"
-    calibration_error: str | None = None             # why the last calibration was refused
+    calibration_error: str | None = None  # why the last calibration was refused
     results: tuple[SelfTestResult, ...] = ()
-    selftest_status: str | None = None               # None, "running", "passed", "failed"
+    selftest_status: str | None = None  # None, "running", "passed", "failed"
     _timer: asyncio.TimerHandle | None = None
     _tasks: set[asyncio.Task] = field(default_factory=set)
     _door_opened_at: float | None = None
@@ -208,16 +221,25 @@ class ServiceJourney:
         return tuple((r.device, "ok" if r.ok else "fault", r.detail) for r in self.results)
 
     def _audit(self, tx: Transaction, action: str, result: str) -> None:
-        tx.execute("INSERT INTO service_actions (action, result, who, at) VALUES (?, ?, ?, ?)",
-                   (action, result, self.who, utc_now_iso()))
+        tx.execute(
+            "INSERT INTO service_actions (action, result, who, at) VALUES (?, ?, ?, ?)",
+            (action, result, self.who, utc_now_iso()),
+        )
         tx.append(ACTION_EVENT, {"action": action, "result": result, "who": self.who})
-        log.info("service action", extra={"action": action, "result": result,   # a card by its last 2 digits
-                                          "who": mask_card_uids(self.who) if self.who else None})
+        log.info(
+            "service action",
+            extra={
+                "action": action,
+                "result": result,  # a card by its last 2 digits
+                "who": mask_card_uids(self.who) if self.who else None,
+            },
+        )
 
     def actions(self, limit: int = 20) -> list[tuple[str, str, str | None, str]]:
         """The audit trail, newest first: (action, result, who, at)."""
-        return self.outbox.db.conn.execute("SELECT action, result, who, at FROM service_actions "
-                                           "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return self.outbox.db.conn.execute(
+            "SELECT action, result, who, at FROM service_actions ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
 
     # --- getting in ---------------------------------------------------------------
     def open_pin_pad(self) -> None:
@@ -237,8 +259,10 @@ class ServiceJourney:
         ok = await matches_any(pin, self.pin_hashes())
         with self.outbox.transaction() as tx:
             delay = self.guard.record(tx, ok, now)
-            tx.append("auth.attempt", {"method": "pin", "purpose": "service", "ok": ok,
-                                       "failures": self.guard.failures, "locked_s": delay})
+            tx.append(
+                "auth.attempt",
+                {"method": "pin", "purpose": "service", "ok": ok, "failures": self.guard.failures, "locked_s": delay},
+            )
             if ok:
                 self.who = "pin"
                 self._audit(tx, "enter", "pin")
@@ -296,7 +320,7 @@ class ServiceJourney:
             results = tuple(SelfTestResult(device, bool(ok), detail) for device, ok, detail in raw)
         except TimeoutError:
             results = (SelfTestResult("selftest", False, f"did not finish within {self.selftest_timeout_s:g} s"),)
-        except Exception as exc:            # a broken check must not leave the menu stuck on "running"
+        except Exception as exc:  # a broken check must not leave the menu stuck on "running"
             log.exception("self-test failed to run")
             results = (SelfTestResult("selftest", False, f"could not run: {exc}"),)
         passed = bool(results) and all(r.ok for r in results)
@@ -304,12 +328,17 @@ class ServiceJourney:
         with self.outbox.transaction() as tx:
             tx.execute("DELETE FROM selftest_results")
             for r in results:
-                tx.execute("INSERT OR REPLACE INTO selftest_results (device, ok, detail, run_at) VALUES (?, ?, ?, ?)",
-                           (r.device, int(r.ok), r.detail, run_at))
-            tx.append(SELFTEST_EVENT, {"passed": passed, "results": [
-                {"device": r.device, "ok": r.ok, "detail": r.detail} for r in results]})
-            self._audit(tx, "selftest", "passed" if passed else
-                        "failed: " + ", ".join(r.device for r in results if not r.ok))
+                tx.execute(
+                    "INSERT OR REPLACE INTO selftest_results (device, ok, detail, run_at) VALUES (?, ?, ?, ?)",
+                    (r.device, int(r.ok), r.detail, run_at),
+                )
+            tx.append(
+                SELFTEST_EVENT,
+                {"passed": passed, "results": [{"device": r.device, "ok": r.ok, "detail": r.detail} for r in results]},
+            )
+            self._audit(
+                tx, "selftest", "passed" if passed else "failed: " + ", ".join(r.device for r in results if not r.ok)
+            )
         self.results, self.selftest_status = results, "passed" if passed else "failed"
         self._go("selftest_done")
 
@@ -331,7 +360,7 @@ class ServiceJourney:
             return
         stuck = self.lock.energized
         if stuck:
-            self.lock.lock()       # belt and braces: the technician is told, the latch is dropped anyway
+            self.lock.lock()  # belt and braces: the technician is told, the latch is dropped anyway
         with self.outbox.transaction() as tx:
             self._audit(tx, "lock_test", "relay stuck on" if stuck else "released")
         self.message = "lock_stuck" if stuck else "lock_released"
@@ -355,9 +384,11 @@ class ServiceJourney:
             return False
         width, height = self.screen_size
         with self.outbox.transaction() as tx:
-            tx.execute("INSERT OR REPLACE INTO touch_calibration (id, points, width, height, calibrated_at) "
-                       "VALUES (1, ?, ?, ?, ?)", (json.dumps([list(p) for p in points]), width, height,
-                                                  utc_now_iso()))
+            tx.execute(
+                "INSERT OR REPLACE INTO touch_calibration (id, points, width, height, calibrated_at) "
+                "VALUES (1, ?, ?, ?, ?)",
+                (json.dumps([list(p) for p in points]), width, height, utc_now_iso()),
+            )
             self._audit(tx, "calibrate", "stored")
         self.message, self.calibration_error = None, None
         self._go("calibrated")
@@ -366,7 +397,8 @@ class ServiceJourney:
     def calibration(self) -> Calibration | None:
         """The stored calibration, or None if the screen was never calibrated."""
         row = self.outbox.db.conn.execute(
-            "SELECT points, width, height, calibrated_at FROM touch_calibration WHERE id = 1").fetchone()
+            "SELECT points, width, height, calibrated_at FROM touch_calibration WHERE id = 1"
+        ).fetchone()
         if row is None:
             return None
         points, width, height, at = row
@@ -413,6 +445,8 @@ class ServiceJourney:
             else:
                 opened = self._door_opened_at
                 self._door_opened_at = None
-                tx.append("door.closed", {"open_s": round(time.monotonic() - opened, 3) if opened else 0.0,
-                                          "reason": "service"})
+                tx.append(
+                    "door.closed",
+                    {"open_s": round(time.monotonic() - opened, 3) if opened else 0.0, "reason": "service"},
+                )
         return True

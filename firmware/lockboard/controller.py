@@ -51,16 +51,18 @@ if TYPE_CHECKING:
 
     class Clock(Protocol):
         """``time`` on the board; a shim clock on CPython."""
+
         def ticks_ms(self) -> Ticks: ...
         # Positional-only by the old dunder spelling: MicroPython cannot parse "/".
         def ticks_diff(self, __later: Ticks, __earlier: Ticks) -> int: ...  # noqa: PYI063
+
 
 VERSION = (1, 0, 0)
 MAX_ON_MS = 8000
 HEARTBEAT_TIMEOUT_MS = 3000
 DEBOUNCE_MS = 30
 RESEND_MS = 300
-REPORT_ATTEMPTS = 5       # first send + 4 resends, then the report is given up
+REPORT_ATTEMPTS = 5  # first send + 4 resends, then the report is given up
 MAX_PENDING_REPORTS = 16  # oldest unacknowledged report dropped beyond this
 DUPLICATE_WINDOW_MS = 1000  # a repeat of the last frame within this is a retransmission
 
@@ -91,7 +93,7 @@ class Relay:
         self.pin = pin
         self._on_level = 1 if active_high else 0
         self.energized = False
-        self.since = None         # type: Ticks | None
+        self.since = None  # type: Ticks | None
         self.pulse_ms = 0
         self.off()
 
@@ -112,10 +114,21 @@ class PendingReport:
 
 
 class LockController:
-    def __init__(self, relays: "list[Pin]", doors: "list[Pin]", uart: "UART", wdt: "WDT", clock: "Clock",
-                 tamper: "Pin | None" = None, power: "Pin | None" = None, relay_active_high: bool = True,
-                 max_on_ms: int = MAX_ON_MS, heartbeat_timeout_ms: int = HEARTBEAT_TIMEOUT_MS,
-                 debounce_ms: int = DEBOUNCE_MS, reset_cause: int = RESET_POWER_ON) -> None:
+    def __init__(
+        self,
+        relays: "list[Pin]",
+        doors: "list[Pin]",
+        uart: "UART",
+        wdt: "WDT",
+        clock: "Clock",
+        tamper: "Pin | None" = None,
+        power: "Pin | None" = None,
+        relay_active_high: bool = True,
+        max_on_ms: int = MAX_ON_MS,
+        heartbeat_timeout_ms: int = HEARTBEAT_TIMEOUT_MS,
+        debounce_ms: int = DEBOUNCE_MS,
+        reset_cause: int = RESET_POWER_ON,
+    ) -> None:
         # Relays first: nothing else may run while a coil could be on.
         self.relays = [Relay(pin, relay_active_high) for pin in relays]
         if not 1 <= len(relays) <= MAX_RELAYS:
@@ -139,8 +152,8 @@ class LockController:
         self.door_count = len(doors)
         self._reader = FrameReader()
         self._report_seq = 0
-        self._pending = []        # type: list[PendingReport]
-        self._last_rx = None      # type: tuple[int, int, bytes] | None
+        self._pending = []  # type: list[PendingReport]
+        self._last_rx = None  # type: tuple[int, int, bytes] | None
         self._last_rx_at = now
         self._last_answer = b""
         self.frames_in = 0
@@ -201,7 +214,7 @@ class LockController:
             if frame is None:
                 return
             seq, command, payload = frame
-            if command is None:            # CRC failed: payload holds the NAK reason
+            if command is None:  # CRC failed: payload holds the NAK reason
                 self._send(seq, CMD_NAK, payload)
                 self.naks_sent += 1
                 continue
@@ -209,7 +222,7 @@ class LockController:
             self._last_valid_rx = now
             if command == CMD_ACK:
                 self._pending = [p for p in self._pending if p.seq != seq]
-            elif command != CMD_NAK:       # a NAK of a report: the resend timer repeats it
+            elif command != CMD_NAK:  # a NAK of a report: the resend timer repeats it
                 self._answer(now, seq, command, payload)
 
     def _answer(self, now: "Ticks", seq: int, command: int, payload: bytes) -> None:
@@ -220,8 +233,11 @@ class LockController:
             self.uart.write(self._last_answer)
             return
         result = self._execute(now, command, payload)
-        reply = encode_frame(seq, CMD_ACK, result) if isinstance(result, bytes) \
+        reply = (
+            encode_frame(seq, CMD_ACK, result)
+            if isinstance(result, bytes)
             else encode_frame(seq, CMD_NAK, bytes([result]))
+        )
         if not isinstance(result, bytes):
             self.naks_sent += 1
         self._last_rx, self._last_rx_at, self._last_answer = key, now, reply
@@ -265,8 +281,13 @@ class LockController:
         input_bits = 0
         for item in self.inputs:
             input_bits |= int(item.open) << item.number
-        return (bytes([len(self.relays), relay_bits, self.door_count, input_bits]) + u32(self.uptime_ms)
-                + bytes(VERSION) + u16(self.max_on_ms) + u16(self.heartbeat_timeout_ms))
+        return (
+            bytes([len(self.relays), relay_bits, self.door_count, input_bits])
+            + u32(self.uptime_ms)
+            + bytes(VERSION)
+            + u16(self.max_on_ms)
+            + u16(self.heartbeat_timeout_ms)
+        )
 
     # -- reports to the Pi ----------------------------------------------------
 

@@ -7,6 +7,7 @@ Pinout (Pico GPIO numbers): UART0 TX GP0 / RX GP1 to the Pi, 115200 8N1;
 relays GP2-GP5 (active-low relay modules); door contacts GP6-GP9,
 tamper GP10, mains-present GP11, each a contact to GND with the pull-up on.
 """
+
 import time
 
 import machine
@@ -31,11 +32,19 @@ def main() -> None:
     uart = UART(0, baudrate=115200, bits=8, parity=None, stop=1, tx=Pin(0), rx=Pin(1), rxbuf=512)
     cause = RESET_WATCHDOG if machine.reset_cause() == machine.WDT_RESET else RESET_POWER_ON
     wdt = WDT(timeout=WATCHDOG_MS)
-    controller = LockController(relays, doors, uart, wdt, time, tamper=Pin(TAMPER_PIN, Pin.IN, Pin.PULL_UP),
-                                power=Pin(POWER_PIN, Pin.IN, Pin.PULL_UP), relay_active_high=RELAY_ACTIVE_HIGH,
-                                reset_cause=cause)
+    controller = LockController(
+        relays,
+        doors,
+        uart,
+        wdt,
+        time,
+        tamper=Pin(TAMPER_PIN, Pin.IN, Pin.PULL_UP),
+        power=Pin(POWER_PIN, Pin.IN, Pin.PULL_UP),
+        relay_active_high=RELAY_ACTIVE_HIGH,
+        reset_cause=cause,
+    )
     while True:
-        controller.step()      # feeds the watchdog at the end of each full pass
+        controller.step()  # feeds the watchdog at the end of each full pass
         time.sleep_ms(LOOP_SLEEP_MS)
 
 

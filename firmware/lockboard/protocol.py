@@ -11,21 +11,21 @@ firmware code. tests/lockboard checks both against the same vectors.
 
 START = 0xA5
 MAX_PAYLOAD = 32
-HEADER = 4            # START, LEN, SEQ, CMD
+HEADER = 4  # START, LEN, SEQ, CMD
 OVERHEAD = HEADER + 2
 
 # Pi -> board commands; the board answers each with ACK (same SEQ) or NAK.
-CMD_UNLOCK = 0x01     # lock u8, ms u16      -> ACK: lock u8, granted ms u16
-CMD_LOCK = 0x02       # lock u8              -> ACK: lock u8
-CMD_STATUS = 0x03     # -                    -> ACK: status (see encode_status)
+CMD_UNLOCK = 0x01  # lock u8, ms u16      -> ACK: lock u8, granted ms u16
+CMD_LOCK = 0x02  # lock u8              -> ACK: lock u8
+CMD_STATUS = 0x03  # -                    -> ACK: status (see encode_status)
 CMD_HEARTBEAT = 0x04  # -                    -> ACK: -
 # Either direction.
-CMD_ACK = 0x80        # payload: the answer to the acknowledged command (reports: none)
-CMD_NAK = 0x81        # reason u8
+CMD_ACK = 0x80  # payload: the answer to the acknowledged command (reports: none)
+CMD_NAK = 0x81  # reason u8
 # Board -> Pi unsolicited reports, each with its own board SEQ; the Pi ACKs them.
-REPORT_INPUT = 0x90   # input u8, open u8, board ms u32
-REPORT_RELAY = 0x91   # relay u8, energized u8, cause u8, board ms u32
-REPORT_BOOT = 0x92    # reset cause u8, version 3 x u8, max on ms u16, board ms u32
+REPORT_INPUT = 0x90  # input u8, open u8, board ms u32
+REPORT_RELAY = 0x91  # relay u8, energized u8, cause u8, board ms u32
+REPORT_BOOT = 0x92  # reset cause u8, version 3 x u8, max on ms u16, board ms u32
 
 NAK_BAD_CRC = 1
 NAK_BAD_LENGTH = 2
@@ -34,7 +34,7 @@ NAK_BAD_INDEX = 4
 NAK_BAD_VALUE = 5
 
 # Input numbering in reports and in the status bit field.
-INPUT_DOOR0 = 0       # doors 0..3
+INPUT_DOOR0 = 0  # doors 0..3
 INPUT_TAMPER = 4
 INPUT_POWER = 5
 MAX_DOORS = 4
@@ -86,7 +86,7 @@ class FrameReader:
 
     def __init__(self) -> None:
         self._buf = bytearray()
-        self.skipped = 0           # bytes dropped while hunting for a frame
+        self.skipped = 0  # bytes dropped while hunting for a frame
 
     def feed(self, data: bytes) -> None:
         self._buf.extend(data)
@@ -120,9 +120,9 @@ class FrameReader:
             if len(self._buf) < end:
                 return None
             seq, command = self._buf[2], self._buf[3]
-            payload = bytes(self._buf[HEADER:HEADER + length])
+            payload = bytes(self._buf[HEADER : HEADER + length])
             received = (self._buf[end - 2] << 8) | self._buf[end - 1]
-            if crc16(bytes(self._buf[1:HEADER + length])) != received:
+            if crc16(bytes(self._buf[1 : HEADER + length])) != received:
                 self._drop(1)
                 return (seq, None, bytes([NAK_BAD_CRC]))
             self._buf = self._buf[end:]

@@ -4,6 +4,7 @@ Each check prints ok, warn or FAIL with the next step. Access checks are made
 for the service user (kiosk), not for whoever runs the command, because that
 is who opens the devices when systemd starts the cabinet.
 """
+
 from __future__ import annotations
 
 import grp
@@ -31,10 +32,10 @@ from firmware.technician.status import open_readonly, serial_ports
 from firmware.technician.term import ProgressBar, paint, use_colour
 
 SERVICE_USER = "kiosk"
-SERVICE_GROUPS = ("gpio", "dialout", "video", "input", "render")   # as hardware/rpi/install.sh makes them
-DISK_WARN = 1 << 30             # 1 GiB
-DISK_FAIL = 100 << 20           # below this SQLite may fail to commit a sale
-MIN_YEAR = 2024                 # a Pi without an RTC boots into the past until NTP answers
+SERVICE_GROUPS = ("gpio", "dialout", "video", "input", "render")  # as hardware/rpi/install.sh makes them
+DISK_WARN = 1 << 30  # 1 GiB
+DISK_FAIL = 100 << 20  # below this SQLite may fail to commit a sale
+MIN_YEAR = 2024  # a Pi without an RTC boots into the past until NTP answers
 
 Level = Literal["ok", "warn", "FAIL"]
 
@@ -44,7 +45,7 @@ class Finding:
     check: str
     level: Level
     detail: str
-    fix: str = ""               # the next step when not ok
+    fix: str = ""  # the next step when not ok
 
 
 @dataclass
@@ -90,7 +91,7 @@ class DoctorContext:
     data_dir: Path
     user: str = SERVICE_USER
     groups: tuple[str, ...] = SERVICE_GROUPS
-    dev: Path = Path("/dev")                    # where display and GPIO nodes are looked for
+    dev: Path = Path("/dev")  # where display and GPIO nodes are looked for
     config: Config | None = field(default=None, init=False)
     account: ServiceUser | None = field(default=None, init=False)
 
@@ -108,12 +109,24 @@ def _describe_owner(path: Path) -> str:
 def check_user(ctx: DoctorContext) -> list[Finding]:
     ctx.account = ServiceUser.lookup(ctx.user)
     if ctx.account is None:
-        return [Finding("service user", "FAIL", f"no user {ctx.user!r}",
-                        "run hardware/rpi/install.sh (it creates the user and its groups)")]
+        return [
+            Finding(
+                "service user",
+                "FAIL",
+                f"no user {ctx.user!r}",
+                "run hardware/rpi/install.sh (it creates the user and its groups)",
+            )
+        ]
     missing = [g for g in ctx.groups if g not in ctx.account.groups]
     if missing:
-        return [Finding("service user", "FAIL", f"{ctx.user} is not in {', '.join(missing)}",
-                        f"sudo usermod -aG {','.join(missing)} {ctx.user}, then restart the service")]
+        return [
+            Finding(
+                "service user",
+                "FAIL",
+                f"{ctx.user} is not in {', '.join(missing)}",
+                f"sudo usermod -aG {','.join(missing)} {ctx.user}, then restart the service",
+            )
+        ]
     return [Finding("service user", "ok", f"{ctx.user} is in {', '.join(ctx.groups)}")]
 
 
@@ -121,9 +134,14 @@ def check_config(ctx: DoctorContext) -> list[Finding]:
     try:
         ctx.config = load_config(ctx.config_path)
     except ConfigError as exc:
-        return [Finding("configuration", "FAIL", "; ".join(exc.problems[:3]) +
-                        (f" (and {len(exc.problems) - 3} more)" if len(exc.problems) > 3 else ""),
-                        f"kiosk config check {ctx.config_path} lists every problem")]
+        return [
+            Finding(
+                "configuration",
+                "FAIL",
+                "; ".join(exc.problems[:3]) + (f" (and {len(exc.problems) - 3} more)" if len(exc.problems) > 3 else ""),
+                f"kiosk config check {ctx.config_path} lists every problem",
+            )
+        ]
     problems = production_problems(ctx.config, str(ctx.config_path))
     if problems:
         return [Finding("configuration", "FAIL", "; ".join(problems), f"edit {ctx.config_path}")]
@@ -140,36 +158,70 @@ def check_data_dir(ctx: DoctorContext) -> list[Finding]:
         return [Finding("data dir", "FAIL", f"{path} does not exist", fix_all)]
     st = path.stat()
     if ctx.account is not None and st.st_uid != ctx.account.uid:
-        return [Finding("data dir", "FAIL", f"{path}: {_describe_owner(path)}, not owned by {ctx.user}",
-                        f"sudo chown -R {ctx.user}: {path}")]
+        return [
+            Finding(
+                "data dir",
+                "FAIL",
+                f"{path}: {_describe_owner(path)}, not owned by {ctx.user}",
+                f"sudo chown -R {ctx.user}: {path}",
+            )
+        ]
     if stat.S_IMODE(st.st_mode) & 0o077:
-        return [Finding("data dir", "FAIL", f"{path}: {_describe_owner(path)}; others can read sales and keys",
-                        f"sudo chmod 700 {path}")]
+        return [
+            Finding(
+                "data dir",
+                "FAIL",
+                f"{path}: {_describe_owner(path)}; others can read sales and keys",
+                f"sudo chmod 700 {path}",
+            )
+        ]
     return [Finding("data dir", "ok", f"{path}: {_describe_owner(path)}")]
 
 
 def check_key_file(ctx: DoctorContext) -> list[Finding]:
     if ctx.config is None or not ctx.config.cabinet.key_file:
-        return [Finding("key file", "warn", "no cabinet.key_file configured: nothing to check",
-                        "set cabinet.key_file and provision the key")]
+        return [
+            Finding(
+                "key file",
+                "warn",
+                "no cabinet.key_file configured: nothing to check",
+                "set cabinet.key_file and provision the key",
+            )
+        ]
     path = Path(ctx.config.cabinet.key_file)
     if not path.exists():
         return [Finding("key file", "FAIL", f"{path} does not exist", "provision the cabinet's key into it")]
     st = path.stat()
     if ctx.account is not None and st.st_uid != ctx.account.uid:
-        return [Finding("key file", "FAIL", f"{path}: {_describe_owner(path)}, not owned by {ctx.user}",
-                        f"sudo chown {ctx.user}: {path}")]
+        return [
+            Finding(
+                "key file",
+                "FAIL",
+                f"{path}: {_describe_owner(path)}, not owned by {ctx.user}",
+                f"sudo chown {ctx.user}: {path}",
+            )
+        ]
     if stat.S_IMODE(st.st_mode) & 0o077:
-        return [Finding("key file", "FAIL", f"{path}: {_describe_owner(path)}; the key must be 0600",
-                        f"sudo chmod 600 {path}")]
+        return [
+            Finding(
+                "key file", "FAIL", f"{path}: {_describe_owner(path)}; the key must be 0600", f"sudo chmod 600 {path}"
+            )
+        ]
     from sync_client.keyfile import (
         parse_key,  # the same check the runtime makes at start
     )
+
     try:
         parse_key(path.read_text(), path)
     except PermissionError:
-        return [Finding("key file", "warn", f"{path}: {_describe_owner(path)}; cannot read it to check the key",
-                        "run kiosk doctor with sudo")]
+        return [
+            Finding(
+                "key file",
+                "warn",
+                f"{path}: {_describe_owner(path)}; cannot read it to check the key",
+                "run kiosk doctor with sudo",
+            )
+        ]
     except (ValueError, UnicodeDecodeError) as exc:
         return [Finding("key file", "FAIL", str(exc), "provision the cabinet's key again")]
     return [Finding("key file", "ok", f"{path}: {_describe_owner(path)}")]
@@ -183,17 +235,28 @@ def check_serial_ports(ctx: DoctorContext) -> list[Finding]:
         path = Path(port)
         label = f"serial {name}"
         if not path.exists():
-            findings.append(Finding(label, "FAIL", f"{port} is not there",
-                                    "plug the device in; ls -l /dev/kiosk-*; fill its serial number into "
-                                    "/etc/udev/rules.d/99-kiosk.rules (udevadm info --attribute-walk)"))
+            findings.append(
+                Finding(
+                    label,
+                    "FAIL",
+                    f"{port} is not there",
+                    "plug the device in; ls -l /dev/kiosk-*; fill its serial number into "
+                    "/etc/udev/rules.d/99-kiosk.rules (udevadm info --attribute-walk)",
+                )
+            )
         elif not stat.S_ISCHR(path.stat().st_mode):
-            findings.append(Finding(label, "FAIL", f"{port} is not a serial device",
-                                    f"point {name}.port at the device's /dev node"))
+            findings.append(
+                Finding(label, "FAIL", f"{port} is not a serial device", f"point {name}.port at the device's /dev node")
+            )
         elif ctx.account is not None and not ctx.account.can(path):
-            findings.append(Finding(label, "FAIL", f"{port} ({path.resolve()}): {_describe_owner(path)}; "
-                                    f"{ctx.user} cannot open it",
-                                    f"the udev rule must set GROUP=\"dialout\", MODE=\"0660\"; "
-                                    f"sudo usermod -aG dialout {ctx.user}"))
+            findings.append(
+                Finding(
+                    label,
+                    "FAIL",
+                    f"{port} ({path.resolve()}): {_describe_owner(path)}; {ctx.user} cannot open it",
+                    f'the udev rule must set GROUP="dialout", MODE="0660"; sudo usermod -aG dialout {ctx.user}',
+                )
+            )
         else:
             findings.append(Finding(label, "ok", f"{port} -> {path.resolve()}"))
     return findings
@@ -205,21 +268,45 @@ def _device_check(ctx: DoctorContext, label: str, pattern: str, level: Level, mi
         return Finding(label, level, missing, fix)
     blocked = [n for n in nodes if ctx.account is not None and not ctx.account.can(n)]
     if blocked:
-        return Finding(label, "FAIL", f"{ctx.user} cannot open {', '.join(map(str, blocked))}",
-                       f"check the groups of {ctx.user} (video, render, input, gpio)")
+        return Finding(
+            label,
+            "FAIL",
+            f"{ctx.user} cannot open {', '.join(map(str, blocked))}",
+            f"check the groups of {ctx.user} (video, render, input, gpio)",
+        )
     return Finding(label, "ok", ", ".join(str(n) for n in nodes))
 
 
 def check_devices(ctx: DoctorContext) -> list[Finding]:
     findings = [
-        _device_check(ctx, "display", "dri/card*", "FAIL", "no KMS/DRM display device (/dev/dri/card*)",
-                      "check the screen's cable; config.txt needs dtoverlay=vc4-kms-v3d"),
-        _device_check(ctx, "touch input", "input/event*", "warn", "no input devices (/dev/input/event*)",
-                      "check the touchscreen's USB or DSI cable"),
+        _device_check(
+            ctx,
+            "display",
+            "dri/card*",
+            "FAIL",
+            "no KMS/DRM display device (/dev/dri/card*)",
+            "check the screen's cable; config.txt needs dtoverlay=vc4-kms-v3d",
+        ),
+        _device_check(
+            ctx,
+            "touch input",
+            "input/event*",
+            "warn",
+            "no input devices (/dev/input/event*)",
+            "check the touchscreen's USB or DSI cable",
+        ),
     ]
     if ctx.config is None or ctx.config.lock.pin_factory != "mock":
-        findings.append(_device_check(ctx, "GPIO", "gpiochip*", "FAIL", "no GPIO chip (/dev/gpiochip*)",
-                                      "this does not look like a Raspberry Pi"))
+        findings.append(
+            _device_check(
+                ctx,
+                "GPIO",
+                "gpiochip*",
+                "FAIL",
+                "no GPIO chip (/dev/gpiochip*)",
+                "this does not look like a Raspberry Pi",
+            )
+        )
     return findings
 
 
@@ -230,8 +317,14 @@ def check_disk(ctx: DoctorContext) -> list[Finding]:
     free = shutil.disk_usage(path).free
     text = f"{free / 2**30:.1f} GiB free on {path}"
     if free < DISK_FAIL:
-        return [Finding("disk space", "FAIL", text, "free space now: sudo journalctl --vacuum-size=100M; "
-                        f"old snapshots in {ctx.data_dir}/snapshots")]
+        return [
+            Finding(
+                "disk space",
+                "FAIL",
+                text,
+                f"free space now: sudo journalctl --vacuum-size=100M; old snapshots in {ctx.data_dir}/snapshots",
+            )
+        ]
     if free < DISK_WARN:
         return [Finding("disk space", "warn", text, "less than 1 GiB: plan a larger SD card or clean up")]
     return [Finding("disk space", "ok", text)]
@@ -248,6 +341,7 @@ def check_store(ctx: DoctorContext) -> list[Finding]:
         read_identity,
         read_marker,
     )
+
     db = ctx.data_dir / DB_NAME
     marker_file = marker_path(db)
     accept = f"find out what happened to it, then: kiosk store accept-new --data-dir {ctx.data_dir}"
@@ -264,7 +358,7 @@ def check_store(ctx: DoctorContext) -> list[Finding]:
         fault = mismatch(marker, found, db)
     except MarkerError as exc:
         fault = str(exc)
-    except OSError as exc:       # not readable, not a SQLite file, damaged: named by open_readonly
+    except OSError as exc:  # not readable, not a SQLite file, damaged: named by open_readonly
         return [Finding("store", "FAIL", str(exc), f"move {db} aside for support; the cabinet starts a new store")]
     if fault:
         findings.append(Finding("store", "FAIL", f"not selling: {fault}", accept))
@@ -273,16 +367,33 @@ def check_store(ctx: DoctorContext) -> list[Finding]:
     reserve = (ctx.config.storage if ctx.config else StorageSection()).reserve_mb
     free_mb = shutil.disk_usage(db.parent).free / 2**20
     if os.statvfs(db.parent).f_flag & os.ST_RDONLY:
-        findings.append(Finding("store", "FAIL", f"{db}: the filesystem is mounted read-only: no sale can be "
-                                "recorded", "check the SD card (dmesg), then remount read-write or replace it"))
+        findings.append(
+            Finding(
+                "store",
+                "FAIL",
+                f"{db}: the filesystem is mounted read-only: no sale can be recorded",
+                "check the SD card (dmesg), then remount read-write or replace it",
+            )
+        )
     elif ctx.account is not None and not (ctx.account.can(db) and ctx.account.can(db.parent)):
-        findings.append(Finding("store", "FAIL", f"{db}: {_describe_owner(db)}; {ctx.user} cannot write it: "
-                                "no sale can be recorded", f"sudo chown -R {ctx.user}: {db.parent}"))
+        findings.append(
+            Finding(
+                "store",
+                "FAIL",
+                f"{db}: {_describe_owner(db)}; {ctx.user} cannot write it: no sale can be recorded",
+                f"sudo chown -R {ctx.user}: {db.parent}",
+            )
+        )
     elif free_mb < reserve:
-        findings.append(Finding("store", "FAIL", f"{db}: {free_mb:.0f} MB free, below the reserve of {reserve:g} MB "
-                                "(storage.reserve_mb): payment is not offered",
-                                f"free space now: sudo journalctl --vacuum-size=100M; old snapshots in "
-                                f"{ctx.data_dir}/snapshots"))
+        findings.append(
+            Finding(
+                "store",
+                "FAIL",
+                f"{db}: {free_mb:.0f} MB free, below the reserve of {reserve:g} MB "
+                "(storage.reserve_mb): payment is not offered",
+                f"free space now: sudo journalctl --vacuum-size=100M; old snapshots in {ctx.data_dir}/snapshots",
+            )
+        )
     return findings or [Finding("store", "ok", f"{db}: writable, {free_mb:.0f} MB free (reserve {reserve:g} MB)")]
 
 
@@ -290,29 +401,53 @@ def _ntp_synchronised() -> bool | None:
     if not shutil.which("timedatectl"):
         return None
     try:
-        out = subprocess.run(["timedatectl", "show", "--property=NTPSynchronized", "--value"],
-                             capture_output=True, text=True, check=False, timeout=5)
+        out = subprocess.run(
+            ["timedatectl", "show", "--property=NTPSynchronized", "--value"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=5,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     value = out.stdout.strip()
     return {"yes": True, "no": False}.get(value) if out.returncode == 0 else None
 
 
-def check_clock(ctx: DoctorContext, now: float | None = None,
-                synchronised: Callable[[], bool | None] | None = None) -> list[Finding]:
+def check_clock(
+    ctx: DoctorContext, now: float | None = None, synchronised: Callable[[], bool | None] | None = None
+) -> list[Finding]:
     now = time.time() if now is None else now
     synchronised = synchronised or _ntp_synchronised
     year = time.gmtime(now).tm_year
     if year < MIN_YEAR:
-        return [Finding("clock", "FAIL", f"the clock says {time.strftime('%Y-%m-%d', time.gmtime(now))}",
-                        "connect the network so NTP can set it, or: sudo timedatectl set-time 'YYYY-MM-DD HH:MM'")]
+        return [
+            Finding(
+                "clock",
+                "FAIL",
+                f"the clock says {time.strftime('%Y-%m-%d', time.gmtime(now))}",
+                "connect the network so NTP can set it, or: sudo timedatectl set-time 'YYYY-MM-DD HH:MM'",
+            )
+        ]
     synced = synchronised()
     if synced is None:
-        return [Finding("clock", "warn", f"{year}; cannot tell whether NTP has synchronised it (no timedatectl)",
-                        "check the time by hand: date -u")]
+        return [
+            Finding(
+                "clock",
+                "warn",
+                f"{year}; cannot tell whether NTP has synchronised it (no timedatectl)",
+                "check the time by hand: date -u",
+            )
+        ]
     if not synced:
-        return [Finding("clock", "warn", "not synchronised with NTP: event times may drift",
-                        "check the network, then: systemctl status systemd-timesyncd")]
+        return [
+            Finding(
+                "clock",
+                "warn",
+                "not synchronised with NTP: event times may drift",
+                "check the network, then: systemctl status systemd-timesyncd",
+            )
+        ]
     return [Finding("clock", "ok", "synchronised with NTP")]
 
 
@@ -323,26 +458,47 @@ def check_service(ctx: DoctorContext) -> list[Finding]:
     def ask(verb: str) -> str:
         """systemctl's one-word answer, or what it said instead (e.g. no systemd running)."""
         try:
-            result = subprocess.run(["systemctl", verb, "kiosk.service"], capture_output=True, text=True,
-                                    check=False, timeout=5)
+            result = subprocess.run(
+                ["systemctl", verb, "kiosk.service"], capture_output=True, text=True, check=False, timeout=5
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"unknown ({exc})"
         said = result.stderr.strip().splitlines()
         return result.stdout.strip() or f"unknown ({said[0] if said else 'no answer'})"
+
     enabled, active = ask("is-enabled"), ask("is-active")
     if enabled != "enabled":
-        return [Finding("service", "warn", f"kiosk.service is {enabled}",
-                        "run hardware/rpi/install.sh, or: sudo systemctl enable kiosk.service")]
+        return [
+            Finding(
+                "service",
+                "warn",
+                f"kiosk.service is {enabled}",
+                "run hardware/rpi/install.sh, or: sudo systemctl enable kiosk.service",
+            )
+        ]
     if active != "active":
-        return [Finding("service", "warn", f"kiosk.service is {active}",
-                        "sudo systemctl start kiosk.service; then journalctl -u kiosk -e")]
+        return [
+            Finding(
+                "service",
+                "warn",
+                f"kiosk.service is {active}",
+                "sudo systemctl start kiosk.service; then journalctl -u kiosk -e",
+            )
+        ]
     return [Finding("service", "ok", "kiosk.service is enabled and active")]
 
 
 CHECKS: list[tuple[str, Callable[[DoctorContext], list[Finding]]]] = [
-    ("service user", check_user), ("configuration", check_config), ("data dir", check_data_dir),
-    ("key file", check_key_file), ("store", check_store), ("serial ports", check_serial_ports), ("devices", check_devices),
-    ("disk space", check_disk), ("clock", check_clock), ("service", check_service),
+    ("service user", check_user),
+    ("configuration", check_config),
+    ("data dir", check_data_dir),
+    ("key file", check_key_file),
+    ("store", check_store),
+    ("serial ports", check_serial_ports),
+    ("devices", check_devices),
+    ("disk space", check_disk),
+    ("clock", check_clock),
+    ("service", check_service),
 ]
 
 
@@ -354,7 +510,7 @@ def run_checks(ctx: DoctorContext, progress: ProgressBar | None = None) -> list[
             progress.step(label)
         try:
             findings.extend(check(ctx))
-        except PermissionError as exc:     # e.g. the key file inside kiosk's 0700 data dir
+        except PermissionError as exc:  # e.g. the key file inside kiosk's 0700 data dir
             findings.append(Finding(label, "warn", f"cannot look: {exc}", "run kiosk doctor with sudo"))
     if progress is not None:
         progress.close()

@@ -1,5 +1,6 @@
 """`kiosk lockboard flash PORT`: copy the lock board's MicroPython firmware to a Pico with
 mpremote, restart it, and check that it reports the version this release carries."""
+
 from __future__ import annotations
 
 import ast
@@ -38,7 +39,7 @@ def mpremote_commands(port: str) -> list[list[str]]:
 async def board_version(port: str, timeout: float = 10.0) -> tuple[int, int, int]:
     link = LockBoardLink(SerialLink("lockboard", port, BAUDRATE))
     deadline = asyncio.get_running_loop().time() + timeout
-    while True:          # the board restarts after the copy: try until it answers
+    while True:  # the board restarts after the copy: try until it answers
         try:
             await link.open()
             try:
@@ -52,7 +53,7 @@ async def board_version(port: str, timeout: float = 10.0) -> tuple[int, int, int
 
 
 def flash(port: str, out=sys.stdout) -> int:
-    for step, argv in zip(("copying the firmware", "restarting the board"), mpremote_commands(port)):
+    for step, argv in zip(("copying the firmware", "restarting the board"), mpremote_commands(port), strict=True):
         print(f"lockboard: {step} ({port})", file=out, flush=True)
         try:
             result = subprocess.run(argv, capture_output=True, text=True, timeout=120)
@@ -60,20 +61,28 @@ def flash(port: str, out=sys.stdout) -> int:
             print("lockboard: mpremote is not installed; pip install mpremote", file=sys.stderr)
             return 1
         if result.returncode != 0:
-            print(f"lockboard: mpremote failed: {(result.stderr or result.stdout).strip()[-400:]}\n"
-                  "  -> is the Pico plugged in and running MicroPython? (hold BOOTSEL while plugging in to "
-                  "install MicroPython first)", file=sys.stderr)
+            print(
+                f"lockboard: mpremote failed: {(result.stderr or result.stdout).strip()[-400:]}\n"
+                "  -> is the Pico plugged in and running MicroPython? (hold BOOTSEL while plugging in to "
+                "install MicroPython first)",
+                file=sys.stderr,
+            )
             return 1
     want = shipped_version()
     try:
         got = asyncio.run(board_version(port))
     except DeviceFault as exc:
-        print(f"lockboard: the board does not answer after flashing: {exc.detail}\n"
-              "  -> unplug and plug it back in, then: kiosk lockboard flash again", file=sys.stderr)
+        print(
+            f"lockboard: the board does not answer after flashing: {exc.detail}\n"
+            "  -> unplug and plug it back in, then: kiosk lockboard flash again",
+            file=sys.stderr,
+        )
         return 1
     if got != want:
-        print(f"lockboard: the board reports version {'.'.join(map(str, got))}, "
-              f"expected {'.'.join(map(str, want))}", file=sys.stderr)
+        print(
+            f"lockboard: the board reports version {'.'.join(map(str, got))}, expected {'.'.join(map(str, want))}",
+            file=sys.stderr,
+        )
         return 1
     print(f"lockboard: ok, firmware {'.'.join(map(str, got))} running on {port}", file=out)
     return 0

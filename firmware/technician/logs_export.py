@@ -6,6 +6,7 @@ read into it; as a second line of defence, every secret value found in the
 configuration or the key file is scrubbed from every member, journal included,
 and so are passwords in URLs and credentials in their query parameters.
 """
+
 from __future__ import annotations
 
 import io
@@ -29,7 +30,7 @@ from firmware.technician.status import UNIT, collect_status, format_status
 from firmware.technician.term import ProgressBar
 
 REDACTED = "<redacted>"
-MIN_SECRET_LEN = 6              # shorter values are too common to scrub from free text
+MIN_SECRET_LEN = 6  # shorter values are too common to scrub from free text
 JOURNAL_TIMEOUT_S = 120
 
 # A TOML ``name = value`` pair, at the start of a line or inside an inline table. The value is
@@ -38,23 +39,25 @@ JOURNAL_TIMEOUT_S = 120
 _TRIPLE = ('"' * 3, "'" * 3)
 _PAIR = re.compile(
     r"(?P<name>[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?P<eq>\s*=\s*)(?P<value>"
-    r"\"{3}.*?\"{3}|'{3}.*?'{3}|\"{3}|'{3}"         # triple-quoted on one line, or the start of one
-    r"|\"(?:[^\"\\]|\\.)*\"|'[^']*'"                # basic and literal strings
-    r"|\[[^\]]*\]|[^,}\s#]+)")                      # an array on one line, a bare word
+    r"\"{3}.*?\"{3}|'{3}.*?'{3}|\"{3}|'{3}"  # triple-quoted on one line, or the start of one
+    r"|\"(?:[^\"\\]|\\.)*\"|'[^']*'"  # basic and literal strings
+    r"|\[[^\]]*\]|[^,}\s#]+)"
+)  # an array on one line, a bare word
 
 
 def is_secret_key(name: str) -> bool:
     """pin_hash, passwords, tokens, secrets and key material (``key``, ``hmac_key``, ...);
     ``key_file`` is a path and stays."""
     name = name.strip("\"'").lower()
-    return (name in {"key", "secret", "token", "password", "pin", "pin_hash"}
-            or name.endswith(("_hash", "_key", "_secret", "_token", "password")))
+    return name in {"key", "secret", "token", "password", "pin", "pin_hash"} or name.endswith(
+        ("_hash", "_key", "_secret", "_token", "password")
+    )
 
 
 def redact_toml(text: str) -> str:
     """The TOML text with every secret value replaced, comments and layout kept."""
     out: list[str] = []
-    closing: str | None = None          # inside a redacted multi-line string: its closing quotes
+    closing: str | None = None  # inside a redacted multi-line string: its closing quotes
     for line in text.splitlines():
         if closing is not None:
             if closing in line:
@@ -69,7 +72,7 @@ def redact_toml(text: str) -> str:
                 closing = match["value"]
             return f'{match["name"]}{match["eq"]}"{REDACTED}"'
 
-        out.append(_PAIR.sub(replace, line))    # comments too: an old PIN hash may be commented out
+        out.append(_PAIR.sub(replace, line))  # comments too: an old PIN hash may be commented out
     return "\n".join(out) + ("\n" if text.endswith("\n") else "")
 
 
@@ -111,8 +114,20 @@ def find_secrets(config_path: Path) -> list[str]:
 URL_MASK = "***"
 _USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]*):(?P<password>[^\s/?#]*)@")
 _QUERY_PARAM = re.compile(r"(?P<head>[?&;](?P<name>[A-Za-z0-9_.-]+)=)(?P<value>[^&;#\s\"'<>]*)")
-URL_CREDENTIAL_PARAMS = frozenset({"sig", "signature", "auth", "pwd", "pass", "credential", "credentials",
-                                   "x-amz-signature", "x-amz-credential", "x-amz-security-token"})
+URL_CREDENTIAL_PARAMS = frozenset(
+    {
+        "sig",
+        "signature",
+        "auth",
+        "pwd",
+        "pass",
+        "credential",
+        "credentials",
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+    }
+)
 
 
 def redact_urls(text: str) -> str:
@@ -124,6 +139,7 @@ def redact_urls(text: str) -> str:
         name = match["name"].lower()
         secret = name in URL_CREDENTIAL_PARAMS or is_secret_name(name) or is_secret_key(name)
         return match["head"] + URL_MASK if secret and match["value"] else match[0]
+
     return _QUERY_PARAM.sub(param, text)
 
 
@@ -138,10 +154,14 @@ def journal(unit: str, since: str) -> tuple[str, str]:
     if not shutil.which("journalctl"):
         return "journal-missing.txt", "journalctl is not installed here, so the journal could not be exported.\n"
     try:
-        result = subprocess.run(["journalctl", "--unit", unit, "--since", since, "--no-pager",
-                                 "--output", "short-iso-precise"],
-                                capture_output=True, text=True, errors="replace", check=False,
-                                timeout=JOURNAL_TIMEOUT_S)
+        result = subprocess.run(
+            ["journalctl", "--unit", unit, "--since", since, "--no-pager", "--output", "short-iso-precise"],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            check=False,
+            timeout=JOURNAL_TIMEOUT_S,
+        )
     except subprocess.TimeoutExpired:
         return "journal-missing.txt", f"journalctl did not finish within {JOURNAL_TIMEOUT_S} s.\n"
     if result.returncode != 0:
@@ -155,8 +175,15 @@ class ExportResult:
     members: list[str] = field(default_factory=list)
 
 
-def export_logs(dest: Path, config_path: Path, data_dir: Path, *, since: str = "7 days ago",
-                unit: str = UNIT, progress: ProgressBar | None = None) -> ExportResult:
+def export_logs(
+    dest: Path,
+    config_path: Path,
+    data_dir: Path,
+    *,
+    since: str = "7 days ago",
+    unit: str = UNIT,
+    progress: ProgressBar | None = None,
+) -> ExportResult:
     """Write the tarball (gzip, mode 0600) to ``dest``; refuses to overwrite a file."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     top = f"kiosk-logs-{platform.node() or 'cabinet'}-{stamp}"
@@ -188,7 +215,8 @@ def export_logs(dest: Path, config_path: Path, data_dir: Path, *, since: str = "
         f"kiosk logs export of {platform.node()} at {stamp}\n"
         f"configuration: {config_path} (secrets replaced by {REDACTED}; key files are never included)\n"
         f"data dir: {data_dir}\njournal: unit {unit} since {since}\n"
-        f"members: {', '.join(sorted(members))}\n")
+        f"members: {', '.join(sorted(members))}\n"
+    )
 
     step("archive")
     try:
@@ -208,8 +236,7 @@ def export_logs(dest: Path, config_path: Path, data_dir: Path, *, since: str = "
 
 def main_export(dest: Path, config_path: Path, data_dir: Path, since: str) -> int:
     try:
-        result = export_logs(dest, config_path, data_dir, since=since,
-                             progress=ProgressBar(5, sys.stderr))
+        result = export_logs(dest, config_path, data_dir, since=since, progress=ProgressBar(5, sys.stderr))
     except OSError as exc:
         print(f"kiosk: logs export: {exc}", file=sys.stderr)
         return 1

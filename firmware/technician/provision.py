@@ -1,6 +1,7 @@
 """`kiosk provision`: make the cabinet's own key, register it with the cloud using the retailer's
 one-time enrollment token, write the key (0600, owned by the service user) and the configuration,
 then run the self-test. Every failure says what to do next."""
+
 from __future__ import annotations
 
 import asyncio
@@ -45,7 +46,7 @@ def set_toml_keys(text: str, section: str, values: dict[str, str]) -> str:
 
 def _owner(user: str) -> tuple[int, int] | None:
     if os.geteuid() != 0:
-        return None          # not root: the files are ours, which is the service user running this
+        return None  # not root: the files are ours, which is the service user running this
     try:
         entry = pwd.getpwnam(user)
     except KeyError:
@@ -55,28 +56,39 @@ def _owner(user: str) -> tuple[int, int] | None:
 
 def _enroll(cloud: str, cabinet_id: str, token: str, key: bytes) -> str:
     body = json.dumps({"cabinet_id": cabinet_id, "key": key.hex(), "token": token}).encode()
-    request = urllib.request.Request(cloud.rstrip("/") + "/v1/enroll", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        cloud.rstrip("/") + "/v1/enroll", data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=20) as response:
             return json.loads(response.read())["retailer"]
     except urllib.error.HTTPError as exc:
         reason = json.loads(exc.read() or b"{}").get("error", exc.reason)
-        advice = {401: "ask the retailer for a new token (kiosk-cloud enroll-token --retailer NAME)",
-                  409: "this cabinet id is registered already: choose another or ask the retailer"}.get(
-                      exc.code, "check the cloud URL")
+        advice = {
+            401: "ask the retailer for a new token (kiosk-cloud enroll-token --retailer NAME)",
+            409: "this cabinet id is registered already: choose another or ask the retailer",
+        }.get(exc.code, "check the cloud URL")
         raise ProvisionError(f"the cloud refused the enrollment ({exc.code}: {reason})\n  -> {advice}") from None
     except (urllib.error.URLError, OSError) as exc:
-        raise ProvisionError(f"cannot reach the cloud at {cloud}: {getattr(exc, 'reason', exc)}\n"
-                             "  -> check the network and the URL (curl {cloud}/healthz)") from None
+        raise ProvisionError(
+            f"cannot reach the cloud at {cloud}: {getattr(exc, 'reason', exc)}\n"
+            "  -> check the network and the URL (curl {cloud}/healthz)"
+        ) from None
 
 
 class ProvisionError(Exception):
     pass
 
 
-def provision(cloud: str, cabinet_id: str, token: str, config_path: Path, data_dir: Path,
-              user: str = "kiosk", selftest: bool = True) -> int:
+def provision(
+    cloud: str,
+    cabinet_id: str,
+    token: str,
+    config_path: Path,
+    data_dir: Path,
+    user: str = "kiosk",
+    selftest: bool = True,
+) -> int:
     try:
         _step(1, f"registering cabinet {cabinet_id} with {cloud}")
         key = secrets.token_bytes(32)
@@ -118,6 +130,7 @@ def provision(cloud: str, cabinet_id: str, token: str, config_path: Path, data_d
         return 0
     _step(4, "self-test of every configured device")
     from firmware.selftest import run_selftest
+
     code = asyncio.run(run_selftest(config, sim=False))
     print("provisioned" + ("" if code == 0 else "; fix the failed devices, then: kiosk selftest"))
     return code

@@ -5,6 +5,7 @@ first frame is drawn and WATCHDOG=1 from its event loop: a loop that hangs
 stops pinging and systemd restarts the cabinet. Everything is a no-op when
 NOTIFY_SOCKET is unset (a developer's terminal, the tests, the simulator).
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -5,6 +5,7 @@ cabinet getting its events to the cloud, were there alarms. Everything comes
 from the configuration, the device nodes, systemd, and the cabinet's SQLite
 database opened read-only (the running cabinet keeps writing to it).
 """
+
 from __future__ import annotations
 
 import calendar
@@ -30,9 +31,9 @@ RECENT_ALARMS = 5
 @dataclass
 class DeviceLine:
     name: str
-    where: str                  # port, pins or backend
-    present: bool | None        # None: nothing on the filesystem to look for
-    fault: str | None = None    # last reported fault, if not yet recovered
+    where: str  # port, pins or backend
+    present: bool | None  # None: nothing on the filesystem to look for
+    fault: str | None = None  # last reported fault, if not yet recovered
 
 
 @dataclass
@@ -47,7 +48,7 @@ class SyncState:
     pending: int = 0
     oldest_pending: str | None = None
     last_sent: str | None = None
-    dead_letters: int | None = None         # None: no dead-letter table in this database
+    dead_letters: int | None = None  # None: no dead-letter table in this database
 
 
 @dataclass
@@ -58,12 +59,12 @@ class StatusReport:
     cloud_url: str | None = None
     config_problem: str | None = None
     config_version: str | None = None
-    service: str | None = None              # None: no systemd here
+    service: str | None = None  # None: no systemd here
     devices: list[DeviceLine] = field(default_factory=list)
-    faults: dict[str, tuple[str, str]] = field(default_factory=dict)    # device -> (since, detail)
+    faults: dict[str, tuple[str, str]] = field(default_factory=dict)  # device -> (since, detail)
     sync: SyncState | None = None
     db_problem: str | None = None
-    store_problem: str | None = None        # the store vanished or was replaced: the cabinet does not sell
+    store_problem: str | None = None  # the store vanished or was replaced: the cabinet does not sell
     alarms: list[Alarm] = field(default_factory=list)
     alarms_24h: int = 0
     network: list[str] | None = None
@@ -85,8 +86,9 @@ def serial_ports(config: Config) -> list[tuple[str, str]]:
 def configured_devices(config: Config) -> list[DeviceLine]:
     lock = config.lock
     gpio_present = None if lock.pin_factory == "mock" else any(Path("/dev").glob("gpiochip*"))
-    lines = [DeviceLine("lock", f"GPIO{lock.relay_pin} relay, GPIO{lock.door_pin} door ({lock.pin_factory})",
-                        gpio_present)]
+    lines = [
+        DeviceLine("lock", f"GPIO{lock.relay_pin} relay, GPIO{lock.door_pin} door ({lock.pin_factory})", gpio_present)
+    ]
     lines += [DeviceLine(name, port, Path(port).exists()) for name, port in serial_ports(config)]
     camera = config.camera.backend
     if camera == "picamera":
@@ -146,8 +148,9 @@ def read_config_version(conn: sqlite3.Connection) -> str | None:
             break
     else:
         if {"key", "value"} <= set(columns):
-            row = conn.execute("SELECT value, NULL FROM config WHERE key IN ('version', 'etag') "
-                               "ORDER BY key = 'version' DESC LIMIT 1").fetchone()
+            row = conn.execute(
+                "SELECT value, NULL FROM config WHERE key IN ('version', 'etag') ORDER BY key = 'version' DESC LIMIT 1"
+            ).fetchone()
     if row is None or row[0] is None:
         return None
     text = str(row[0]) + (f", applied {row[1]}" if row[1] else "")
@@ -163,12 +166,14 @@ def read_config_version(conn: sqlite3.Connection) -> str | None:
 
 def read_faults(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
     """Devices faulty now: those in the last heartbeat's fault list, and any reported since."""
-    heartbeat = conn.execute("SELECT seq, payload FROM events WHERE type = 'heartbeat' "
-                             "ORDER BY seq DESC LIMIT 1").fetchone()
+    heartbeat = conn.execute(
+        "SELECT seq, payload FROM events WHERE type = 'heartbeat' ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
     since_seq, still = (heartbeat[0], set(json.loads(heartbeat[1]).get("faults", []))) if heartbeat else (0, set())
     faults: dict[str, tuple[str, str]] = {}
-    for seq, wall, payload in conn.execute("SELECT seq, wall_time, payload FROM events "
-                                           "WHERE type = 'device.fault' ORDER BY seq"):
+    for seq, wall, payload in conn.execute(
+        "SELECT seq, wall_time, payload FROM events WHERE type = 'device.fault' ORDER BY seq"
+    ):
         fault = json.loads(payload)
         if seq > since_seq or fault["device"] in still:
             faults[fault["device"]] = (wall, fault["detail"])
@@ -178,11 +183,13 @@ def read_faults(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
 
 
 def read_alarms(conn: sqlite3.Connection, now: float) -> tuple[list[Alarm], int]:
-    rows = conn.execute("SELECT wall_time, payload FROM events WHERE type = 'alarm' "
-                        "ORDER BY seq DESC LIMIT ?", (RECENT_ALARMS,)).fetchall()
+    rows = conn.execute(
+        "SELECT wall_time, payload FROM events WHERE type = 'alarm' ORDER BY seq DESC LIMIT ?", (RECENT_ALARMS,)
+    ).fetchall()
     alarms = [Alarm(wall, json.loads(p).get("kind", "?"), json.loads(p).get("detail", "")) for wall, p in rows]
-    (last_day,) = conn.execute("SELECT count(*) FROM events WHERE type = 'alarm' AND wall_time >= ?",
-                               (utc_iso(now - 86400),)).fetchone()
+    (last_day,) = conn.execute(
+        "SELECT count(*) FROM events WHERE type = 'alarm' AND wall_time >= ?", (utc_iso(now - 86400),)
+    ).fetchone()
     return alarms, last_day
 
 
@@ -192,8 +199,13 @@ def service_state(unit: str = UNIT) -> str | None:
         return None
     try:
         properties = "ActiveState,SubState,ActiveEnterTimestamp,NRestarts,StatusText,LoadState"
-        out = subprocess.run(["systemctl", "show", unit, f"--property={properties}"],
-                             capture_output=True, text=True, check=False, timeout=5).stdout
+        out = subprocess.run(
+            ["systemctl", "show", unit, f"--property={properties}"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=5,
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return None
     props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
@@ -216,8 +228,9 @@ def network_addresses() -> list[str] | None:
     if not shutil.which("ip"):
         return None
     try:
-        out = subprocess.run(["ip", "-brief", "address", "show"], capture_output=True, text=True,
-                             check=False, timeout=5).stdout
+        out = subprocess.run(
+            ["ip", "-brief", "address", "show"], capture_output=True, text=True, check=False, timeout=5
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return None
     return [" ".join(line.split()) for line in out.splitlines() if line.split() and line.split()[0] != "lo"]
@@ -229,8 +242,9 @@ def collect_status(config_path: Path, data_dir: Path, now: float | None = None) 
     try:
         config = load_config(config_path)
     except ConfigError as exc:
-        report.config_problem = exc.problems[0] + (f" (and {len(exc.problems) - 1} more: kiosk config check)"
-                                                   if len(exc.problems) > 1 else "")
+        report.config_problem = exc.problems[0] + (
+            f" (and {len(exc.problems) - 1} more: kiosk config check)" if len(exc.problems) > 1 else ""
+        )
     else:
         report.cabinet_id = config.cabinet.id
         report.cloud_url = config.sync.cloud_url or "(local stub)"
@@ -250,18 +264,17 @@ def collect_status(config_path: Path, data_dir: Path, now: float | None = None) 
             report.config_version = read_config_version(conn)
             report.faults = read_faults(conn)
             report.alarms, report.alarms_24h = read_alarms(conn, now)
-        except (sqlite3.Error, ValueError, KeyError) as exc:    # ValueError, KeyError: a payload not as written
+        except (sqlite3.Error, ValueError, KeyError) as exc:  # ValueError, KeyError: a payload not as written
             report.db_problem = f"{data_dir / DB_NAME}: cannot read it: {exc!r}"
         finally:
             conn.close()
-    try:            # a store that exists but cannot be read is db_problem, not a missing one
+    try:  # a store that exists but cannot be read is db_problem, not a missing one
         if report.db_problem is None or missing:
-            report.store_problem = mismatch(read_marker(marker_path(data_dir / DB_NAME)), found,
-                                            data_dir / DB_NAME)
+            report.store_problem = mismatch(read_marker(marker_path(data_dir / DB_NAME)), found, data_dir / DB_NAME)
     except MarkerError as exc:
         report.store_problem = str(exc)
     except PermissionError:
-        pass                                # db_problem already says: run with sudo
+        pass  # db_problem already says: run with sudo
     for line in report.devices:
         if line.name in report.faults:
             line.fault = report.faults[line.name][1]
@@ -350,8 +363,11 @@ def format_status(report: StatusReport, colour: bool = False, now: float | None 
         if not report.alarms:
             row("alarms", paint("none", "ok", colour))
         else:
-            row("alarms", paint(f"{report.alarms_24h} in the last 24 h", "FAIL" if report.alarms_24h else "warn",
-                                colour) + f"; latest {len(report.alarms)}:")
+            row(
+                "alarms",
+                paint(f"{report.alarms_24h} in the last 24 h", "FAIL" if report.alarms_24h else "warn", colour)
+                + f"; latest {len(report.alarms)}:",
+            )
             for alarm in report.alarms:
                 lines.append(f"  {alarm.wall_time}  {alarm.kind}: {alarm.detail}")
     return "\n".join(lines) + "\n"

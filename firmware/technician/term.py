@@ -1,5 +1,6 @@
 """Terminal output for the technician commands: colour and a progress bar,
 both only on a terminal, so piped output and exported files stay plain text."""
+
 from __future__ import annotations
 
 import os

@@ -5,12 +5,14 @@ call runs on the camera's own single worker thread: the event loop never
 waits on it, and calls never overlap on a capture object that is not
 thread-safe.
 """
+
 from __future__ import annotations
 
 import abc
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
@@ -29,6 +31,7 @@ def encode_jpeg(frame: np.ndarray, quality: int = 85) -> bytes:
     # simplejpeg (libjpeg-turbo, as picamera2 uses) rather than OpenCV: a snapshot must not
     # cost a process OpenCV's 30 MB when nothing else there needs it.
     import simplejpeg
+
     if frame.ndim == 2:
         return simplejpeg.encode_jpeg(np.ascontiguousarray(frame[..., None]), quality=quality, colorspace="GRAY")
     return simplejpeg.encode_jpeg(np.ascontiguousarray(frame), quality=quality, colorspace="RGB")

@@ -1,5 +1,6 @@
 """Camera through OpenCV's VideoCapture: a USB webcam by index, a V4L2 device
 path, or a video file (looped, handy on a bench)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Raspberry Pi camera module through picamera2 (libcamera)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -6,6 +6,7 @@ event loop and the states come back from the board's reports and status, so
 If a command is lost, the board's own bounds still hold: no pulse outlasts
 its maximum and its relays drop when the Pi's heartbeat stops.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +23,15 @@ log = logging.getLogger(__name__)
 
 
 class LockBoardLock(Lock):
-    def __init__(self, link: LockBoardLink, index: int = 0, *, max_unlock_s: float, name: str = "lock",
-                 hard_max_s: float = HARD_MAX_UNLOCK_S) -> None:
+    def __init__(
+        self,
+        link: LockBoardLink,
+        index: int = 0,
+        *,
+        max_unlock_s: float,
+        name: str = "lock",
+        hard_max_s: float = HARD_MAX_UNLOCK_S,
+    ) -> None:
         if not 0 <= index < 4:
             raise ValueError(f"the lock board has locks 0..3, not {index}")
         self.link = link
@@ -56,8 +64,9 @@ class LockBoardLock(Lock):
             loop = asyncio.get_running_loop()
         except RuntimeError:
             command.close()
-            raise DeviceFault(self.link.device, f"{self.name} {what}: lock board commands are sent "
-                                                f"from the event loop's thread") from None
+            raise DeviceFault(
+                self.link.device, f"{self.name} {what}: lock board commands are sent from the event loop's thread"
+            ) from None
         task = loop.create_task(command)
         self._commands.add(task)
         task.add_done_callback(lambda done: self._finished(done, what))
@@ -100,7 +109,6 @@ class LockBoardDoorSensor(DoorSensor):
 
     def _on_report(self, report: Report) -> None:
         if isinstance(report, InputReport) and report.input == self.input:
-            log.info("%s %s at board time %d ms", self.name, "opened" if report.open else "closed",
-                     report.board_ms)
+            log.info("%s %s at board time %d ms", self.name, "opened" if report.open else "closed", report.board_ms)
             for callback in list(self._subscribers):
                 callback(report.open)

@@ -6,6 +6,7 @@ check value 0x29B1) over LEN, SEQ, CMD and PAYLOAD. Multi-byte integers are
 big-endian. The board's own implementation is firmware/lockboard/protocol.py
 (MicroPython, never imported here); tests hold both to the same vectors.
 """
+
 from __future__ import annotations
 
 import enum
@@ -145,8 +146,8 @@ class FrameDecoder(StreamBuffer):
         end = FRAME_OVERHEAD + length
         if len(buf) < end:
             return None
-        body = bytes(buf[1:end - 2])
-        received = int.from_bytes(buf[end - 2:end], "big")
+        body = bytes(buf[1 : end - 2])
+        received = int.from_bytes(buf[end - 2 : end], "big")
         computed = crc16_ccitt_false(body)
         if computed != received:
             offset, shown, seq = self._offset, bytes(buf[:end]), buf[2]
@@ -157,6 +158,7 @@ class FrameDecoder(StreamBuffer):
 
 
 # -- payloads -------------------------------------------------------------------
+
 
 def unlock_payload(lock: int, ms: int) -> bytes:
     if not 0 <= lock <= 0xFF:
@@ -180,9 +182,9 @@ def parse_unlock_ack(payload: bytes) -> tuple[int, int]:
 @dataclass(frozen=True)
 class BoardStatus:
     relay_count: int
-    relays: tuple[bool, ...]          # energized, by relay index
+    relays: tuple[bool, ...]  # energized, by relay index
     door_count: int
-    inputs: dict[str, bool]           # contact open, by input name
+    inputs: dict[str, bool]  # contact open, by input name
     uptime_ms: int
     version: tuple[int, int, int]
     max_on_ms: int
@@ -195,21 +197,23 @@ class BoardStatus:
         if not 1 <= relay_count <= 4 or door_count > MAX_DOORS:
             raise ProtocolError(f"status claims {relay_count} relays and {door_count} doors", data=payload)
         names = [input_name(n) for n in range(door_count)] + ["tamper", "power"]
-        return cls(relay_count=relay_count,
-                   relays=tuple(bool(relay_bits >> i & 1) for i in range(relay_count)),
-                   door_count=door_count,
-                   inputs={name: bool(input_bits >> input_number(name) & 1) for name in names},
-                   uptime_ms=int.from_bytes(payload[4:8], "big"),
-                   version=(payload[8], payload[9], payload[10]),
-                   max_on_ms=int.from_bytes(payload[11:13], "big"),
-                   heartbeat_timeout_ms=int.from_bytes(payload[13:15], "big"))
+        return cls(
+            relay_count=relay_count,
+            relays=tuple(bool(relay_bits >> i & 1) for i in range(relay_count)),
+            door_count=door_count,
+            inputs={name: bool(input_bits >> input_number(name) & 1) for name in names},
+            uptime_ms=int.from_bytes(payload[4:8], "big"),
+            version=(payload[8], payload[9], payload[10]),
+            max_on_ms=int.from_bytes(payload[11:13], "big"),
+            heartbeat_timeout_ms=int.from_bytes(payload[13:15], "big"),
+        )
 
 
 @dataclass(frozen=True)
 class InputReport:
-    input: str            # door0..door3, tamper, power
-    open: bool            # contact open (door open, lid open, mains lost)
-    board_ms: int         # board uptime when the debounced change happened
+    input: str  # door0..door3, tamper, power
+    open: bool  # contact open (door open, lid open, mains lost)
+    board_ms: int  # board uptime when the debounced change happened
 
 
 @dataclass(frozen=True)
@@ -243,8 +247,9 @@ def parse_report(frame: Frame) -> Report:
             return RelayReport(p[0], bool(p[1]), RelayCause(p[2]), int.from_bytes(p[3:7], "big"))
         if frame.command == Command.REPORT_BOOT:
             _expect_length(p, 10, "boot report")
-            return BootReport(ResetCause(p[0]), (p[1], p[2], p[3]), int.from_bytes(p[4:6], "big"),
-                              int.from_bytes(p[6:10], "big"))
-    except ValueError as exc:       # unknown input number or enum value
+            return BootReport(
+                ResetCause(p[0]), (p[1], p[2], p[3]), int.from_bytes(p[4:6], "big"), int.from_bytes(p[6:10], "big")
+            )
+    except ValueError as exc:  # unknown input number or enum value
         raise ProtocolError(f"report {frame.command:02X}: {exc}", data=p) from exc
     raise ProtocolError(f"command {frame.command:02X} is not a report", data=p)

@@ -7,6 +7,7 @@ task acknowledges the board's unsolicited reports, drops the resends it has
 already seen and keeps the relay and input states; a heartbeat task keeps
 the board from dropping its relays while the Pi is alive.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,7 +39,7 @@ from hal.tasks import cancel_and_wait
 log = logging.getLogger(__name__)
 
 BAUDRATE = 115200
-_RECENT_REPORTS = 32     # remembered to recognise the board's resends
+_RECENT_REPORTS = 32  # remembered to recognise the board's resends
 
 
 class CommandRejected(Exception):
@@ -55,8 +56,15 @@ class CommandRejected(Exception):
 
 
 class LockBoardLink:
-    def __init__(self, serial: SerialLink, *, ack_timeout: float = 0.3, attempts: int = 3,
-                 heartbeat_interval: float = 1.0, open_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        serial: SerialLink,
+        *,
+        ack_timeout: float = 0.3,
+        attempts: int = 3,
+        heartbeat_interval: float = 1.0,
+        open_timeout: float = 5.0,
+    ) -> None:
         if attempts < 1:
             raise ValueError("attempts must be at least 1")
         self.serial = serial
@@ -64,7 +72,7 @@ class LockBoardLink:
         self.attempts = attempts
         self.heartbeat_interval = heartbeat_interval
         self.open_timeout = open_timeout
-        self.board: BoardStatus | None = None     # the last status read
+        self.board: BoardStatus | None = None  # the last status read
         self._relays: dict[int, bool] = {}
         self._inputs: dict[str, bool] = {}
         self._decoder = FrameDecoder()
@@ -150,8 +158,9 @@ class LockBoardLink:
             async with asyncio.timeout(self.open_timeout):
                 await self._ready.wait()
         except TimeoutError:
-            raise DeviceFault(self.device, f"{command.name}: the lock board link on {self.serial.port} "
-                                           f"is not open") from None
+            raise DeviceFault(
+                self.device, f"{command.name}: the lock board link on {self.serial.port} is not open"
+            ) from None
         async with self._request_lock:
             seq, self._seq = self._seq, (self._seq + 1) & 0xFF
             frame = encode_frame(seq, command, payload)
@@ -165,8 +174,9 @@ class LockBoardLink:
                     async with asyncio.timeout(self.ack_timeout):
                         reply = await answer
                 except TimeoutError:
-                    log.warning("lockboard: no answer to %s seq %d (attempt %d/%d)",
-                                command.name, seq, attempt, self.attempts)
+                    log.warning(
+                        "lockboard: no answer to %s seq %d (attempt %d/%d)", command.name, seq, attempt, self.attempts
+                    )
                     continue
                 finally:
                     self._waiting = None
@@ -176,8 +186,10 @@ class LockBoardLink:
                 if reason != NakReason.BAD_CRC:
                     raise CommandRejected(command, reason)
                 log.warning("lockboard: %s seq %d arrived damaged, resending", command.name, seq)
-            raise DeviceFault(self.device, f"lock board did not acknowledge {command.name} after "
-                                           f"{self.attempts} attempts on {self.serial.port}")
+            raise DeviceFault(
+                self.device,
+                f"lock board did not acknowledge {command.name} after {self.attempts} attempts on {self.serial.port}",
+            )
 
     # -- the reader -------------------------------------------------------------
 
@@ -220,9 +232,9 @@ class LockBoardLink:
         await self._write(encode_frame(frame.seq, Command.ACK))
         key = (frame.seq, frame.command, frame.payload)
         if key in self._recent:
-            return                          # a resend whose ACK the board missed
+            return  # a resend whose ACK the board missed
         if frame.command == Command.REPORT_BOOT:
-            self._recent.clear()            # the board's SEQs start over
+            self._recent.clear()  # the board's SEQs start over
         self._recent.append(key)
         try:
             report = parse_report(frame)
@@ -238,8 +250,11 @@ class LockBoardLink:
             self._relays[report.relay] = report.energized
         elif isinstance(report, BootReport):
             # The board restarted: its relays are off and its SEQs start over.
-            log.warning("lockboard: board restarted (%s), firmware %s", report.reset_cause.name,
-                        ".".join(map(str, report.version)))
+            log.warning(
+                "lockboard: board restarted (%s), firmware %s",
+                report.reset_cause.name,
+                ".".join(map(str, report.version)),
+            )
             self._relays.clear()
             refresh = asyncio.get_running_loop().create_task(self._refresh_after_boot())
             self._background.add(refresh)
@@ -256,8 +271,7 @@ class LockBoardLink:
         first = self.board is None
         self.board = status
         self._relays = dict(enumerate(status.relays))
-        changed = {name: is_open for name, is_open in status.inputs.items()
-                   if self._inputs.get(name) != is_open}
+        changed = {name: is_open for name, is_open in status.inputs.items() if self._inputs.get(name) != is_open}
         self._inputs.update(status.inputs)
         if not first:
             # Changes the board reported while nobody listened (across a restart).

@@ -3,6 +3,7 @@ parsers for the chip's answers (and the reverse, for the emulator).
 
 A command is its code followed by parameters; the chip answers with code+1.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,10 +52,10 @@ def in_list_passive_target(max_targets: int = 1) -> bytes:
 
 @dataclass(frozen=True)
 class FirmwareVersion:
-    ic: int          # 0x32 for a PN532
+    ic: int  # 0x32 for a PN532
     version: int
     revision: int
-    support: int     # bit 0 ISO14443A, bit 1 ISO14443B, bit 2 ISO18092
+    support: int  # bit 0 ISO14443A, bit 1 ISO14443B, bit 2 ISO18092
 
     @property
     def is_pn532(self) -> bool:
@@ -70,11 +71,12 @@ class FirmwareVersion:
 @dataclass(frozen=True)
 class TargetA:
     """An ISO14443A card found by InListPassiveTarget."""
+
     uid: bytes
-    sens_res: bytes = b"\x00\x04"   # ATQA
-    sel_res: int = 0x08             # SAK; bit 0x20 = ISO14443-4, an ATS follows
-    ats: bytes = b""                # including its length byte TL
-    number: int = 1                 # the chip's logical target number
+    sens_res: bytes = b"\x00\x04"  # ATQA
+    sel_res: int = 0x08  # SAK; bit 0x20 = ISO14443-4, an ATS follows
+    ats: bytes = b""  # including its length byte TL
+    number: int = 1  # the chip's logical target number
 
     def __post_init__(self) -> None:
         if len(self.uid) not in UID_LENGTHS:
@@ -87,8 +89,7 @@ class TargetA:
             raise ValueError("the ATS starts with its own length")
 
     def to_bytes(self) -> bytes:
-        return (bytes([self.number]) + self.sens_res + bytes([self.sel_res, len(self.uid)])
-                + self.uid + self.ats)
+        return bytes([self.number]) + self.sens_res + bytes([self.sel_res, len(self.uid)]) + self.uid + self.ats
 
 
 def _expect(data: bytes, command: int) -> None:
@@ -101,15 +102,13 @@ def expect_status_only(data: bytes, command: int) -> None:
     """Commands whose response is the bare response code (SAMConfiguration, RFConfiguration)."""
     _expect(data, command)
     if len(data) != 1:
-        raise ProtocolError(f"response {data[0]:02X} has {len(data) - 1} unexpected bytes",
-                            offset=1, data=data)
+        raise ProtocolError(f"response {data[0]:02X} has {len(data) - 1} unexpected bytes", offset=1, data=data)
 
 
 def parse_firmware_version(data: bytes) -> FirmwareVersion:
     _expect(data, GET_FIRMWARE_VERSION)
     if len(data) != 5:
-        raise ProtocolError(f"firmware version response has {len(data)} bytes, expected 5",
-                            offset=len(data), data=data)
+        raise ProtocolError(f"firmware version response has {len(data)} bytes, expected 5", offset=len(data), data=data)
     return FirmwareVersion(*data[1:5])
 
 
@@ -124,7 +123,7 @@ def parse_in_list_passive_target(data: bytes) -> list[TargetA]:
     for _ in range(count):
         if len(data) < pos + 5:
             raise ProtocolError("target data truncated", offset=len(data), data=data)
-        number, sens_res, sel_res, uid_length = data[pos], data[pos + 1:pos + 3], data[pos + 3], data[pos + 4]
+        number, sens_res, sel_res, uid_length = data[pos], data[pos + 1 : pos + 3], data[pos + 3], data[pos + 4]
         if uid_length not in UID_LENGTHS:
             raise ProtocolError(f"UID length {uid_length} is not 4, 7 or 10", offset=pos + 4, data=data)
         uid_end = pos + 5 + uid_length
@@ -134,9 +133,8 @@ def parse_in_list_passive_target(data: bytes) -> list[TargetA]:
         if sel_res & 0x20:
             if len(data) <= uid_end or data[uid_end] < 1 or len(data) < uid_end + data[uid_end]:
                 raise ProtocolError("ATS missing or truncated", offset=uid_end, data=data)
-            ats = data[uid_end:uid_end + data[uid_end]]
-        targets.append(TargetA(uid=data[pos + 5:uid_end], sens_res=sens_res, sel_res=sel_res,
-                               ats=ats, number=number))
+            ats = data[uid_end : uid_end + data[uid_end]]
+        targets.append(TargetA(uid=data[pos + 5 : uid_end], sens_res=sens_res, sel_res=sel_res, ats=ats, number=number))
         pos = uid_end + len(ats)
     if pos != len(data):
         raise ProtocolError(f"{len(data) - pos} unexpected bytes after the targets", offset=pos, data=data)

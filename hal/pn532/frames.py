@@ -8,6 +8,7 @@ application error frame 00 00 FF 01 FF 7F 81 00.
 LEN counts TFI and data; LCS makes LEN (or LENM+LENL) sum to zero modulo 256;
 DCS makes TFI+data sum to zero modulo 256. TFI is D4 host->chip, D5 chip->host.
 """
+
 from __future__ import annotations
 
 import enum
@@ -32,15 +33,15 @@ MAX_INFO_LENGTH = 265
 class FrameKind(enum.Enum):
     ACK = "ack"
     NACK = "nack"
-    ERROR = "error"          # application-level syntax error reported by the chip
-    INFO = "info"            # a command (D4) or a response (D5)
+    ERROR = "error"  # application-level syntax error reported by the chip
+    INFO = "info"  # a command (D4) or a response (D5)
 
 
 @dataclass(frozen=True)
 class Frame:
     kind: FrameKind
-    tfi: int | None = None   # D4 or D5 for INFO frames
-    data: bytes = b""        # command/response code followed by its parameters
+    tfi: int | None = None  # D4 or D5 for INFO frames
+    data: bytes = b""  # command/response code followed by its parameters
 
     @property
     def code(self) -> int | None:
@@ -101,14 +102,13 @@ class FrameDecoder(StreamBuffer):
         offset = self._offset
         skipped = self._drop(count)
         if skipped.strip(b"\x00"):
-            raise ProtocolError(f"{len(skipped)} bytes of garbage before a start code",
-                                offset=offset, data=skipped)
+            raise ProtocolError(f"{len(skipped)} bytes of garbage before a start code", offset=offset, data=skipped)
 
     def _corrupt(self, message: str, frame_end: int = len(START)) -> CorruptFrame:
         # Without a trusted length drop only the start code: a real frame may
         # begin inside the bad one. Once LCS vouched for the length, drop it all.
         offset = self._offset
-        shown = bytes(self._buffer[:max(frame_end, 8)])
+        shown = bytes(self._buffer[: max(frame_end, 8)])
         self._drop(frame_end)
         return CorruptFrame(message, offset=offset, data=shown)
 
@@ -139,10 +139,10 @@ class FrameDecoder(StreamBuffer):
             raise self._corrupt("information frame with length 0")
         if length > MAX_INFO_LENGTH:
             raise self._corrupt(f"frame length {length} exceeds {MAX_INFO_LENGTH}")
-        end = header + length + 1            # through DCS
+        end = header + length + 1  # through DCS
         if len(buf) < end:
             return None
-        body = bytes(buf[header:end - 1])
+        body = bytes(buf[header : end - 1])
         if (sum(body) + buf[end - 1]) & 0xFF:
             raise self._corrupt("data checksum mismatch", end)
         tfi, data = body[0], body[1:]

@@ -9,6 +9,7 @@ GetFirmwareVersion, RFConfiguration, InListPassiveTarget) are small, so this
 driver speaks the frame protocol itself over the shared non-blocking
 SerialLink, and the same code runs against a real PN532 or the PTY emulator.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -35,9 +36,19 @@ class Pn532Reader(CardReader):
 
     name = "nfc"
 
-    def __init__(self, port: str, *, baudrate: int = 115200, poll_interval: float = 0.1,
-                 absent_polls: int = 2, stale_after: float = 2.0, passive_retries: int = 1,
-                 ack_timeout: float = 0.5, response_timeout: float = 1.0, max_protocol_errors: int = 3) -> None:
+    def __init__(
+        self,
+        port: str,
+        *,
+        baudrate: int = 115200,
+        poll_interval: float = 0.1,
+        absent_polls: int = 2,
+        stale_after: float = 2.0,
+        passive_retries: int = 1,
+        ack_timeout: float = 0.5,
+        response_timeout: float = 1.0,
+        max_protocol_errors: int = 3,
+    ) -> None:
         if absent_polls < 1:
             raise ValueError("absent_polls must be at least 1")
         self.port = port
@@ -55,17 +66,17 @@ class Pn532Reader(CardReader):
         self._events: asyncio.Queue[tuple[CardRead, float] | DeviceFault] = asyncio.Queue(1)
 
     async def open(self) -> None:
-        await self.close()                   # a previous, failed session
+        await self.close()  # a previous, failed session
         await self._link.open()
         try:
             await self._transport.wake_up()
-            commands.expect_status_only(await self._command(commands.sam_configuration()),
-                                        commands.SAM_CONFIGURATION)
+            commands.expect_status_only(await self._command(commands.sam_configuration()), commands.SAM_CONFIGURATION)
             firmware = commands.parse_firmware_version(await self._command(commands.get_firmware_version()))
             if not firmware.is_pn532:
                 raise DeviceFault(self.name, f"{self.port}: found IC {firmware.ic:02X}, not a PN532")
             commands.expect_status_only(
-                await self._command(commands.rf_max_retries(self.passive_retries)), commands.RF_CONFIGURATION)
+                await self._command(commands.rf_max_retries(self.passive_retries)), commands.RF_CONFIGURATION
+            )
         except ProtocolError as exc:
             self._link.close()
             raise DeviceFault(self.name, f"{self.port}: PN532 set-up failed: {exc}") from exc
@@ -111,7 +122,7 @@ class Pn532Reader(CardReader):
         self._events.put_nowait(event)
 
     async def _poll_forever(self) -> None:
-        held: bytes | None = None            # UID of the card on the reader
+        held: bytes | None = None  # UID of the card on the reader
         misses = errors = 0
         try:
             while True:
@@ -121,8 +132,9 @@ class Pn532Reader(CardReader):
                 except ProtocolError as exc:
                     errors += 1
                     if errors >= self.max_protocol_errors:
-                        raise DeviceFault(self.name, f"{self.port}: {errors} protocol errors in a row: "
-                                                     f"{exc.reason}") from exc
+                        raise DeviceFault(
+                            self.name, f"{self.port}: {errors} protocol errors in a row: {exc.reason}"
+                        ) from exc
                     # Neither presence nor absence: it must not re-report a held card.
                     log.warning("nfc: poll failed, trying again: %s", exc.reason)
                 else:

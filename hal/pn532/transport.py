@@ -5,6 +5,7 @@ frame. A NACK (or no ACK in time) makes us send the command again; a response
 that arrives corrupted is answered with our own NACK, which asks the chip to
 repeat it; the chip's application error frame becomes a ProtocolError.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -51,8 +52,10 @@ class Pn532Transport:
                 if await self._wait_ack(code):
                     return await self._wait_response(code, timeout)
                 log.warning("pn532: command %02X not acknowledged (attempt %d/%d)", code, attempt, self.attempts)
-            raise DeviceFault(self.link.device, f"PN532 did not acknowledge command {code:02X} "
-                                                f"after {self.attempts} attempts on {self.link.port}")
+            raise DeviceFault(
+                self.link.device,
+                f"PN532 did not acknowledge command {code:02X} after {self.attempts} attempts on {self.link.port}",
+            )
 
     async def _wait_ack(self, code: int) -> bool:
         """True on ACK, False on NACK or silence (resend)."""
@@ -60,7 +63,7 @@ class Pn532Transport:
         while True:
             try:
                 frame = await self._receive(deadline)
-            except CorruptFrame as exc:      # possibly a damaged ACK: silence will tell
+            except CorruptFrame as exc:  # possibly a damaged ACK: silence will tell
                 log.warning("pn532: while waiting for ACK: %s", exc.reason)
                 continue
             if frame is None or frame.kind is FrameKind.NACK:
@@ -85,14 +88,14 @@ class Pn532Transport:
                 await self.link.write(NACK_FRAME)
                 continue
             if frame is None:
-                raise DeviceFault(self.link.device, f"PN532 gave no response to command {code:02X} "
-                                                    f"within {timeout:.1f} s")
+                raise DeviceFault(
+                    self.link.device, f"PN532 gave no response to command {code:02X} within {timeout:.1f} s"
+                )
             if frame.kind is FrameKind.ERROR:
                 raise ProtocolError(f"PN532 answered command {code:02X} with an error frame")
             if frame.kind is FrameKind.INFO and frame.tfi == CHIP_TO_HOST and frame.code == code + 1:
                 return frame.data
-            log.warning("pn532: skipped unexpected %s frame while waiting for response to %02X",
-                        frame.kind.value, code)
+            log.warning("pn532: skipped unexpected %s frame while waiting for response to %02X", frame.kind.value, code)
 
     async def _receive(self, deadline: float) -> Frame | None:
         """The next frame before ``deadline``, or None. Garbage is logged and skipped;

@@ -8,6 +8,7 @@ over 00 00 · length · data; a write or save is answered with the data byte 00.
 Register 0x0000 bits 1-0 select the trigger mode; writing 01 to 0x0002 is the
 command trigger.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ class Command:
     type: int
     address: int
     data: bytes
-    checked: bool = True      # False: sent with AB CD instead of a CRC
+    checked: bool = True  # False: sent with AB CD instead of a CRC
 
     def __post_init__(self) -> None:
         if self.type not in COMMAND_TYPES:
@@ -99,8 +100,9 @@ class CommandDecoder(StreamBuffer):
             start = len(buf) - (1 if buf.endswith(b"\x7e") else 0)
         if start > 0:
             offset = self._offset
-            raise ProtocolError(f"{start} bytes of garbage before a command header", offset=offset,
-                                data=self._drop(start))
+            raise ProtocolError(
+                f"{start} bytes of garbage before a command header", offset=offset, data=self._drop(start)
+            )
         if len(buf) < 6:
             return None
         kind, length = buf[2], buf[3]
@@ -113,11 +115,14 @@ class CommandDecoder(StreamBuffer):
         end = 6 + length + 2
         if len(buf) < end:
             return None
-        body, check = bytes(buf[2:end - 2]), bytes(buf[end - 2:end])
+        body, check = bytes(buf[2 : end - 2]), bytes(buf[end - 2 : end])
         checked = check != NO_CHECK
         if checked and crc16_xmodem(body).to_bytes(2, "big") != check:
             offset = self._offset
-            raise ProtocolError(f"CRC mismatch: frame says {check.hex()}, computed "
-                                f"{crc16_xmodem(body):04x}", offset=offset + end - 2, data=self._drop(end))
+            raise ProtocolError(
+                f"CRC mismatch: frame says {check.hex()}, computed {crc16_xmodem(body):04x}",
+                offset=offset + end - 2,
+                data=self._drop(end),
+            )
         self._drop(end)
         return Command(kind, int.from_bytes(body[2:4], "big"), body[4:], checked)

@@ -1,6 +1,7 @@
 """What a serial scanner module sends: decoded codes as text lines ended by
 CR, LF or CR LF, interleaved with GM65 reply frames (02 00 00 ...) to our
 commands."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -19,6 +20,7 @@ TERMINATORS = b"\r\n"
 @dataclass(frozen=True)
 class Reply:
     """A module's reply frame to a command."""
+
     data: bytes
 
 
@@ -28,16 +30,16 @@ def decode_line(raw: bytes, *, max_line: int = MAX_LINE, offset: int = 0) -> str
     if not raw:
         raise ProtocolError("empty line", offset=offset)
     if len(raw) > max_line:
-        raise ProtocolError(f"line of {len(raw)} bytes exceeds {max_line}", offset=offset + max_line,
-                            data=raw)
+        raise ProtocolError(f"line of {len(raw)} bytes exceeds {max_line}", offset=offset + max_line, data=raw)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ProtocolError(f"line is not UTF-8 ({exc.reason})", offset=offset + exc.start, data=raw) from None
     for index, char in enumerate(text):
         if unicodedata.category(char) == "Cc" and char not in ALLOWED_CONTROLS:
-            raise ProtocolError(f"control character U+{ord(char):04X} in line",
-                                offset=offset + len(text[:index].encode()), data=raw)
+            raise ProtocolError(
+                f"control character U+{ord(char):04X} in line", offset=offset + len(text[:index].encode()), data=raw
+            )
     return text
 
 
@@ -54,8 +56,8 @@ class ScannerStreamDecoder(StreamBuffer):
     def __init__(self, max_line: int = MAX_LINE) -> None:
         super().__init__()
         self.max_line = max_line
-        self._after_cr = False         # a LF right after CR ends the same line
-        self._skipping = False         # inside an over-long line
+        self._after_cr = False  # a LF right after CR ends the same line
+        self._skipping = False  # inside an over-long line
 
     def _terminator(self) -> int:
         cr, lf = self._buffer.find(b"\r"), self._buffer.find(b"\n")
@@ -77,19 +79,22 @@ class ScannerStreamDecoder(StreamBuffer):
                 self._skipping = False
                 continue
             if self._buffer[:1] == REPLY_HEADER[:1]:
-                head = bytes(self._buffer[:len(REPLY_HEADER)])
+                head = bytes(self._buffer[: len(REPLY_HEADER)])
                 if REPLY_HEADER.startswith(head):
                     return self._reply() if len(head) == len(REPLY_HEADER) else None
             if end < 0:
                 if len(self._buffer) > self.max_line:
                     offset = self._offset
                     self._skipping = True
-                    raise ProtocolError(f"line longer than {self.max_line} bytes without terminator",
-                                        offset=offset, data=self._drop(len(self._buffer)))
+                    raise ProtocolError(
+                        f"line longer than {self.max_line} bytes without terminator",
+                        offset=offset,
+                        data=self._drop(len(self._buffer)),
+                    )
                 return None
             offset = self._offset
             raw = self._end_line(end)
-            if raw:                    # blank lines (CR LF, LF LF) carry no code
+            if raw:  # blank lines (CR LF, LF LF) carry no code
                 return decode_line(raw, max_line=self.max_line, offset=offset)
 
     def _end_line(self, end: int) -> bytes:
@@ -109,6 +114,9 @@ class ScannerStreamDecoder(StreamBuffer):
         if body[2] == 0:
             raise ProtocolError("reply frame without data", offset=offset + 3, data=frame)
         if crc16_xmodem(body).to_bytes(2, "big") != check:
-            raise ProtocolError(f"reply CRC mismatch: frame says {check.hex()}, computed "
-                                f"{crc16_xmodem(body):04x}", offset=offset + end - 2, data=frame)
+            raise ProtocolError(
+                f"reply CRC mismatch: frame says {check.hex()}, computed {crc16_xmodem(body):04x}",
+                offset=offset + end - 2,
+                data=frame,
+            )
         return Reply(body[3:])

@@ -4,6 +4,7 @@ A background task reads the port: text lines become CodeReads, reply frames
 answer the command in flight. A bad line never reaches the cabinet: it is
 skipped with a warning. A vanished port surfaces as DeviceFault from read().
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +23,16 @@ log = logging.getLogger(__name__)
 class SerialScanner(CodeReader):
     name = "scanner"
 
-    def __init__(self, port: str, *, baudrate: int = 9600, trigger_mode: bool = False,
-                 max_line: int = MAX_LINE, reply_timeout: float = 1.0, queue_size: int = 16) -> None:
+    def __init__(
+        self,
+        port: str,
+        *,
+        baudrate: int = 9600,
+        trigger_mode: bool = False,
+        max_line: int = MAX_LINE,
+        reply_timeout: float = 1.0,
+        queue_size: int = 16,
+    ) -> None:
         """``trigger_mode``: open() switches the module to command-trigger mode, so
         it decodes only when ``trigger()`` asks (the setting is not saved to flash)."""
         self.port = port
@@ -42,9 +51,8 @@ class SerialScanner(CodeReader):
         await self.close()
         await self._link.open()
         self._fault = None
-        self._codes = asyncio.Queue(self._codes.maxsize)     # nothing stale from a lost session
-        self._pump_task = asyncio.create_task(self._pump(ScannerStreamDecoder(self.max_line)),
-                                              name="serial-scanner")
+        self._codes = asyncio.Queue(self._codes.maxsize)  # nothing stale from a lost session
+        self._pump_task = asyncio.create_task(self._pump(ScannerStreamDecoder(self.max_line)), name="serial-scanner")
         if self.trigger_mode:
             try:
                 await self.set_mode(gm65.MODE_COMMAND)
@@ -107,8 +115,7 @@ class SerialScanner(CodeReader):
                 await self._link.write(command.encode())
                 return await asyncio.wait_for(self._reply, self.reply_timeout)
             except TimeoutError:
-                raise DeviceFault(self.name, f"{self.port}: no reply to command "
-                                             f"{command.encode().hex(' ')}") from None
+                raise DeviceFault(self.name, f"{self.port}: no reply to command {command.encode().hex(' ')}") from None
             finally:
                 self._reply = None
 
@@ -120,7 +127,7 @@ class SerialScanner(CodeReader):
                     try:
                         item = decoder.next_item()
                     except ProtocolError as exc:
-                        log.warning("scanner: skipped bad input: %s", exc.reason)   # its bytes may be a pickup code
+                        log.warning("scanner: skipped bad input: %s", exc.reason)  # its bytes may be a pickup code
                         continue
                     if item is None:
                         break

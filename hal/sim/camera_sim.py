@@ -5,15 +5,16 @@ and, on ``show_code(text)``, a QR code held up in front of it: rotated, a bit
 tilted and wobbling from frame to frame like a phone in a hand, with sensor
 noise, so the decoder works on a realistic frame rather than a clean render.
 """
+
 from __future__ import annotations
 
 import math
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import segno
@@ -32,8 +33,9 @@ def qr_modules(text: str) -> np.ndarray:
     return np.pad(matrix, QUIET_ZONE, constant_values=False)
 
 
-def code_quad(center: tuple[float, float], side: float, angle_deg: float,
-              tilt: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+def code_quad(
+    center: tuple[float, float], side: float, angle_deg: float, tilt: tuple[float, float] = (0.0, 0.0)
+) -> np.ndarray:
     """Corners (4, 2) of a code of ``side`` pixels turned by ``angle_deg``.
 
     ``tilt`` = (x, y) in -0.5..0.5 foreshortens the code as if turned about its
@@ -44,19 +46,20 @@ def code_quad(center: tuple[float, float], side: float, angle_deg: float,
     h = side / 2
     # Keystone: the left/right edges' heights differ by tx, top/bottom widths by ty.
     # Order: top-left, top-right, bottom-right, bottom-left, before rotation.
-    corners = np.array([
-        [-h * (1 - ty), -h * (1 - tx)],
-        [h * (1 - ty), -h * (1 + tx)],
-        [h * (1 + ty), h * (1 + tx)],
-        [-h * (1 + ty), h * (1 - tx)],
-    ])
+    corners = np.array(
+        [
+            [-h * (1 - ty), -h * (1 - tx)],
+            [h * (1 - ty), -h * (1 + tx)],
+            [h * (1 + ty), h * (1 + tx)],
+            [-h * (1 + ty), h * (1 - tx)],
+        ]
+    )
     a = math.radians(angle_deg)
     rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
     return (corners @ rot.T + np.asarray(center, dtype=float)).astype(np.float32)
 
 
-def paint_code(scene: np.ndarray, modules: np.ndarray, quad: np.ndarray,
-               dark: int = 0, light: int = 255) -> np.ndarray:
+def paint_code(scene: np.ndarray, modules: np.ndarray, quad: np.ndarray, dark: int = 0, light: int = 255) -> np.ndarray:
     """Draw the module grid onto ``scene`` (RGB or grey) over the corners ``quad``.
 
     Modules are drawn ``dark`` on ``light`` (lower the gap for low contrast);
@@ -67,6 +70,7 @@ def paint_code(scene: np.ndarray, modules: np.ndarray, quad: np.ndarray,
     src_img = np.where(np.kron(modules, np.ones((scale, scale), dtype=bool)), dark, light).astype(np.uint8)
     src = np.array([[0, 0], [n * scale, 0], [n * scale, n * scale], [0, n * scale]], dtype=np.float32)
     import cv2  # lazily: only a shown code needs the warp; the cabinet's sim stays without OpenCV
+
     m = cv2.getPerspectiveTransform(src, quad.astype(np.float32))
     h, w = scene.shape[:2]
     code = cv2.warpPerspective(src_img, m, (w, h), flags=cv2.INTER_AREA)
@@ -88,12 +92,20 @@ def colour_bars(size: tuple[int, int]) -> np.ndarray:
     """A static RGB test card: colour bars, a grey ramp and a centre circle."""
     w, h = size
     card = np.zeros((h, w, 3), np.uint8)
-    bars = [(255, 255, 255), (255, 255, 0), (0, 255, 255), (0, 255, 0),
-            (255, 0, 255), (255, 0, 0), (0, 0, 255), (40, 40, 40)]
+    bars = [
+        (255, 255, 255),
+        (255, 255, 0),
+        (0, 255, 255),
+        (0, 255, 0),
+        (255, 0, 255),
+        (255, 0, 0),
+        (0, 0, 255),
+        (40, 40, 40),
+    ]
     bar_w = math.ceil(w / len(bars))
     for i, colour in enumerate(bars):
-        card[: h * 2 // 3, i * bar_w:(i + 1) * bar_w] = colour
-    card[h * 2 // 3:, :] = np.linspace(0, 255, w, dtype=np.uint8)[None, :, None]
+        card[: h * 2 // 3, i * bar_w : (i + 1) * bar_w] = colour
+    card[h * 2 // 3 :, :] = np.linspace(0, 255, w, dtype=np.uint8)[None, :, None]
     yy, xx = np.ogrid[:h, :w]
     radius = np.hypot(xx - w // 2, yy - h // 3)
     outer = min(w, h) // 5
@@ -103,10 +115,21 @@ def colour_bars(size: tuple[int, int]) -> np.ndarray:
 
 # A 3x5 pixel font for the time stamp: digits and the few marks a date needs.
 _GLYPHS = {
-    "0": "111101101101111", "1": "010110010010111", "2": "111001111100111", "3": "111001111001111",
-    "4": "101101111001001", "5": "111100111001111", "6": "111100111101111", "7": "111001001001001",
-    "8": "111101111101111", "9": "111101111001111", "-": "000000111000000", ":": "000010000010000",
-    ".": "000000000000010", "#": "101111101111101", " ": "000000000000000",
+    "0": "111101101101111",
+    "1": "010110010010111",
+    "2": "111001111100111",
+    "3": "111001111001111",
+    "4": "101101111001001",
+    "5": "111100111001111",
+    "6": "111100111101111",
+    "7": "111001001001001",
+    "8": "111101111101111",
+    "9": "111101111001111",
+    "-": "000000111000000",
+    ":": "000010000010000",
+    ".": "000000000000010",
+    "#": "101111101111101",
+    " ": "000000000000000",
 }
 
 
@@ -115,19 +138,20 @@ def stamp(frame: np.ndarray, text: str, scale: int = 3) -> None:
     h = frame.shape[0]
     glyph_w, glyph_h, pad = 4 * scale, 5 * scale, 6
     top, left = h - glyph_h - 2 * pad, pad
-    frame[top:h - pad // 2, left // 2:left + glyph_w * len(text) + pad] = 0
+    frame[top : h - pad // 2, left // 2 : left + glyph_w * len(text) + pad] = 0
     for i, char in enumerate(text):
         bits = np.array([int(b) for b in _GLYPHS.get(char, _GLYPHS[" "])], bool).reshape(5, 3)
         pixels = np.kron(bits, np.ones((scale, scale), bool))
         x = left + i * glyph_w
         if x + 3 * scale > frame.shape[1]:
-            break                      # a small frame shows what fits
-        frame[top + pad:top + pad + glyph_h, x:x + 3 * scale][pixels] = 255
+            break  # a small frame shows what fits
+        frame[top + pad : top + pad + glyph_h, x : x + 3 * scale][pixels] = 255
 
 
 @dataclass(frozen=True)
 class HeldCode:
     """A code held up to the camera: its grid and where the hand holds it."""
+
     text: str
     modules: np.ndarray
     center: tuple[float, float]
@@ -145,9 +169,16 @@ class SimCamera(FrameCamera):
 
     name = "camera"
 
-    def __init__(self, images: Sequence[str | Path] = (), *, size: tuple[int, int] = (640, 480),
-                 fps: float = 15.0, seed: int = 0, noise: float = 3.0,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        images: Sequence[str | Path] = (),
+        *,
+        size: tuple[int, int] = (640, 480),
+        fps: float = 15.0,
+        seed: int = 0,
+        noise: float = 3.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__()
         if fps <= 0:
             raise ValueError(f"fps must be positive, got {fps}")
@@ -174,11 +205,12 @@ class SimCamera(FrameCamera):
         w, h = self.size
         with self._lock:
             r = self._rng
-            side = modules.shape[0] * r.uniform(3.2, 4.5)    # 3.2-4.5 px per module
+            side = modules.shape[0] * r.uniform(3.2, 4.5)  # 3.2-4.5 px per module
             side = min(side, 0.9 * min(w, h))
             center = (w / 2 + r.uniform(-0.15, 0.15) * w, h / 2 + r.uniform(-0.1, 0.1) * h)
-            self._code = HeldCode(text, modules, center, side, r.uniform(-25, 25),
-                                  (r.uniform(-0.12, 0.12), r.uniform(-0.12, 0.12)))
+            self._code = HeldCode(
+                text, modules, center, side, r.uniform(-25, 25), (r.uniform(-0.12, 0.12), r.uniform(-0.12, 0.12))
+            )
 
     def clear_code(self) -> None:
         """Take the code away from the camera."""
@@ -193,8 +225,7 @@ class SimCamera(FrameCamera):
             img = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if img is None:
                 raise DeviceFault(self.name, f"cannot read image file {str(path)!r}")
-            backdrops.append(cv2.resize(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), self.size,
-                                        interpolation=cv2.INTER_AREA))
+            backdrops.append(cv2.resize(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), self.size, interpolation=cv2.INTER_AREA))
         self._backdrops = backdrops or [colour_bars(self.size)]
         self._next_due = time.monotonic()
 
@@ -210,16 +241,16 @@ class SimCamera(FrameCamera):
         frame = self._backdrops[self._frame_no % len(self._backdrops)].copy()
         self._frame_no += 1
         if not self._paths:
-            stamp(frame, f"{datetime.fromtimestamp(self._clock()):%Y-%m-%d %H:%M:%S.%f}"[:-3]
-                  + f"  #{self._frame_no}")
+            stamp(frame, f"{datetime.fromtimestamp(self._clock()):%Y-%m-%d %H:%M:%S.%f}"[:-3] + f"  #{self._frame_no}")
         with self._lock:
             code = self._code
             r = self._rng
             if code is not None:
                 # A hand shakes a little: a pixel or two, a degree or so.
                 cx, cy = code.center
-                quad = code_quad((cx + r.normal(0, 1.5), cy + r.normal(0, 1.5)), code.side,
-                                 code.angle + r.normal(0, 1.0), code.tilt)
+                quad = code_quad(
+                    (cx + r.normal(0, 1.5), cy + r.normal(0, 1.5)), code.side, code.angle + r.normal(0, 1.0), code.tilt
+                )
                 frame = paint_code(frame, code.modules, quad)
             if self.noise > 0:
                 frame = add_sensor_noise(frame, self.noise, r)

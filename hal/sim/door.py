@@ -4,6 +4,7 @@ The relay's mock output pin holds a solenoid latch: the door can be pulled
 open only while the relay is energized (or forced, for alarm tests). The door
 drives the reed switch's mock input pin exactly as the magnet would.
 """
+
 from __future__ import annotations
 
 from gpiozero.pins.mock import MockFactory, MockPin
@@ -18,7 +19,7 @@ class MockDoor:
         self.relay: MockPin = factory.pin(relay_pin)
         self.reed: MockPin = factory.pin(door_pin)
         self._active_level = relay_active_high
-        self.reed.drive_low()           # closed: the reed switch pulls the input to ground
+        self.reed.drive_low()  # closed: the reed switch pulls the input to ground
 
     @property
     def latch_released(self) -> bool:

@@ -7,6 +7,7 @@ PTY and the shim UART, runs the main loop, lets tests open and close the
 contacts (``set_input("door0", open=True)``), records every relay level, and
 resets the "chip" when the watchdog starves (``freeze()`` hangs the firmware).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,24 +22,34 @@ from hal.sim.pty_link import PtyEmulator, PtyLink
 
 log = logging.getLogger(__name__)
 
-_RELAY_GPIO = (2, 3, 4, 5)        # as in firmware/lockboard/main.py
+_RELAY_GPIO = (2, 3, 4, 5)  # as in firmware/lockboard/main.py
 _DOOR_GPIO = (6, 7, 8, 9)
 _TAMPER_GPIO, _POWER_GPIO = 10, 11
-_WRITE_TIMEOUT_S = 0.05           # nobody reading the port: the bytes are lost, as on a real wire
+_WRITE_TIMEOUT_S = 0.05  # nobody reading the port: the bytes are lost, as on a real wire
 
 
 @dataclass(frozen=True)
 class RelaySample:
-    t: float              # seconds since the emulator was created
+    t: float  # seconds since the emulator was created
     energized: bool
 
 
 class LockBoardEmulator(PtyEmulator):
     task_name = "lockboard-emulator"
 
-    def __init__(self, *, locks: int = 1, doors: int = 1, relay_active_high: bool = False,
-                 max_on_ms: int = 8000, heartbeat_timeout_ms: int = 3000, watchdog_ms: int = 2000,
-                 debounce_ms: int = 30, start_ticks: int = 0, loop_ms: int = 5) -> None:
+    def __init__(
+        self,
+        *,
+        locks: int = 1,
+        doors: int = 1,
+        relay_active_high: bool = False,
+        max_on_ms: int = 8000,
+        heartbeat_timeout_ms: int = 3000,
+        watchdog_ms: int = 2000,
+        debounce_ms: int = 30,
+        start_ticks: int = 0,
+        loop_ms: int = 5,
+    ) -> None:
         if not 1 <= locks <= len(_RELAY_GPIO):
             raise ValueError(f"the board drives 1 to {len(_RELAY_GPIO)} locks, not {locks}")
         if not 0 <= doors <= len(_DOOR_GPIO):
@@ -47,18 +58,24 @@ class LockBoardEmulator(PtyEmulator):
         self.clock = RealTimeClock(start_ticks)
         self._t0 = self.clock.ticks_ms()
         self._on_level = int(relay_active_high)
-        self._settings = {"relay_active_high": relay_active_high, "max_on_ms": max_on_ms,
-                          "heartbeat_timeout_ms": heartbeat_timeout_ms, "debounce_ms": debounce_ms}
+        self._settings = {
+            "relay_active_high": relay_active_high,
+            "max_on_ms": max_on_ms,
+            "heartbeat_timeout_ms": heartbeat_timeout_ms,
+            "debounce_ms": debounce_ms,
+        }
         self.watchdog_ms = watchdog_ms
         self.loop_ms = loop_ms
         # Output pins come up low: with active-low relay modules that is "energized",
         # so only the firmware switching them off at boot keeps the locks shut.
         self.relay_pins = [Pin(n, Pin.OUT, clock=self.clock) for n in _RELAY_GPIO[:locks]]
-        self.inputs = {f"door{i}": Pin(n, Pin.IN, Pin.PULL_UP, clock=self.clock) for i, n in enumerate(_DOOR_GPIO[:doors])}
+        self.inputs = {
+            f"door{i}": Pin(n, Pin.IN, Pin.PULL_UP, clock=self.clock) for i, n in enumerate(_DOOR_GPIO[:doors])
+        }
         self.inputs["tamper"] = Pin(_TAMPER_GPIO, Pin.IN, Pin.PULL_UP, clock=self.clock)
         self.inputs["power"] = Pin(_POWER_GPIO, Pin.IN, Pin.PULL_UP, clock=self.clock)
         for pin in self.inputs.values():
-            pin.drive(0)                          # every contact closed: door shut, lid on, mains present
+            pin.drive(0)  # every contact closed: door shut, lid on, mains present
         self.boots: list[ResetCause] = []
         self.frozen = False
         self._boot(ResetCause.POWER_ON)
@@ -67,9 +84,17 @@ class LockBoardEmulator(PtyEmulator):
         self.uart = UART(0, 115200, rxbuf=512)
         self.watchdog = WDT(timeout=self.watchdog_ms, clock=self.clock)
         doors = [pin for name, pin in self.inputs.items() if name.startswith("door")]
-        self.controller = LockController(self.relay_pins, doors, self.uart, self.watchdog, self.clock,
-                                         tamper=self.inputs["tamper"], power=self.inputs["power"],
-                                         reset_cause=int(cause), **self._settings)
+        self.controller = LockController(
+            self.relay_pins,
+            doors,
+            self.uart,
+            self.watchdog,
+            self.clock,
+            tamper=self.inputs["tamper"],
+            power=self.inputs["power"],
+            reset_cause=int(cause),
+            **self._settings,
+        )
         self.boots.append(cause)
         self.frozen = False
 
@@ -107,7 +132,7 @@ class LockBoardEmulator(PtyEmulator):
 
     def set_input(self, name: str, *, open: bool) -> None:
         """Open or close a contact: door0..door3, tamper (lid), power (mains-present)."""
-        input_number(name)                        # a clear error for a name no board has
+        input_number(name)  # a clear error for a name no board has
         if name not in self.inputs:
             raise ValueError(f"this board has no {name} input (it has {', '.join(self.inputs)})")
         self.inputs[name].drive(open)
@@ -123,8 +148,10 @@ class LockBoardEmulator(PtyEmulator):
 
     def relay_history(self, index: int) -> list[RelaySample]:
         """Every level driven on relay ``index`` (by the firmware, or floated off by a reset), in order."""
-        return [RelaySample(self.clock.ticks_diff(level.ticks, self._t0) / 1000, level.value == self._on_level)
-                for level in self.relay_pins[index].history]
+        return [
+            RelaySample(self.clock.ticks_diff(level.ticks, self._t0) / 1000, level.value == self._on_level)
+            for level in self.relay_pins[index].history
+        ]
 
     def elapsed(self) -> float:
         """Seconds since the emulator was created, on the board's clock (the history's time base)."""

@@ -4,13 +4,14 @@ Each object takes the shim's clock, so tests control time and every recorded
 event carries the board's tick. Ticks wrap like MicroPython's (period 2**30),
 so firmware that subtracts ticks instead of using ticks_diff fails here too.
 """
+
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 
 TICKS_PERIOD = 1 << 30
-PWRON_RESET = 1     # machine.reset_cause() values on the rp2 port
+PWRON_RESET = 1  # machine.reset_cause() values on the rp2 port
 WDT_RESET = 3
 
 
@@ -68,15 +69,16 @@ class Pin:
     PULL_UP = 1
     PULL_DOWN = 2
 
-    def __init__(self, id: int, mode: int = IN, pull: int | None = None, value: int | None = None, *,
-                 clock: Clock) -> None:
+    def __init__(
+        self, id: int, mode: int = IN, pull: int | None = None, value: int | None = None, *, clock: Clock
+    ) -> None:
         self.id = id
         self.mode = mode
         self.pull = pull
         self._clock = clock
         # An unconnected input reads its pull; an output starts low unless told.
         self._level = int(value) if value is not None else int(pull == Pin.PULL_UP)
-        self.history: list[Level] = []          # every level the firmware wrote to an output
+        self.history: list[Level] = []  # every level the firmware wrote to an output
 
     def value(self, x: int | bool | None = None) -> int | None:
         if x is None:
@@ -147,7 +149,7 @@ class WDT:
         self.timeout = timeout
         self._clock = clock
         self.feeds = 0
-        self.last_feed = clock.ticks_ms()     # started counts as fed, as on the chip
+        self.last_feed = clock.ticks_ms()  # started counts as fed, as on the chip
 
     def feed(self) -> None:
         self.last_feed = self._clock.ticks_ms()

@@ -9,6 +9,7 @@ ACK aborts a pending InListPassiveTarget. Like the real chip, with
 MxRtyPassiveActivation at its power-on value 0xFF InListPassiveTarget waits
 until a card arrives; with a finite value it answers "no target" at once.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -46,12 +47,12 @@ class Pn532Emulator(PtyEmulator):
         self.firmware = firmware
         self._card: TargetA | None = None
         self._card_arrived = asyncio.Event()
-        self._waiting: asyncio.Task[None] | None = None   # InListPassiveTarget waiting for a card
+        self._waiting: asyncio.Task[None] | None = None  # InListPassiveTarget waiting for a card
         self._nack_next = 0
         self._error_next = 0
         self._corrupt_next = 0
         self._power_on()
-        self.commands: list[bytes] = []                     # every command frame received, in order
+        self.commands: list[bytes] = []  # every command frame received, in order
 
     def _extra_tasks(self) -> list[asyncio.Task | None]:
         waiting, self._waiting = self._waiting, None
@@ -65,16 +66,20 @@ class Pn532Emulator(PtyEmulator):
         self._decoder = FrameDecoder()
         self._last_response = b""
 
-
     # -- the card in the field ---------------------------------------------
 
-    def present(self, uid: bytes, *, sens_res: bytes | None = None, sel_res: int | None = None,
-                ats: bytes = b"") -> TargetA:
+    def present(
+        self, uid: bytes, *, sens_res: bytes | None = None, sel_res: int | None = None, ats: bytes = b""
+    ) -> TargetA:
         """Put a card (4, 7 or 10 byte UID) on the reader; it stays until remove()."""
         if len(uid) not in commands.UID_LENGTHS:
             raise ValueError(f"ISO14443A UIDs have 4, 7 or 10 bytes, not {len(uid)}")
-        self._card = TargetA(uid=uid, sens_res=sens_res or _DEFAULT_SENS_RES[len(uid)],
-                             sel_res=_DEFAULT_SEL_RES[len(uid)] if sel_res is None else sel_res, ats=ats)
+        self._card = TargetA(
+            uid=uid,
+            sens_res=sens_res or _DEFAULT_SENS_RES[len(uid)],
+            sel_res=_DEFAULT_SEL_RES[len(uid)] if sel_res is None else sel_res,
+            ats=ats,
+        )
         self._card_arrived.set()
         return self._card
 
@@ -111,14 +116,14 @@ class Pn532Emulator(PtyEmulator):
             if not self.awake:
                 wake = data.find(0x55)
                 if wake < 0:
-                    continue          # asleep: the UART ignores everything but the wake-up
+                    continue  # asleep: the UART ignores everything but the wake-up
                 self.awake, data = True, data[wake:]
             self._decoder.feed(data)
             while True:
                 try:
                     frame = self._decoder.next_frame()
                 except ProtocolError as exc:
-                    if exc.data.strip(b"\x55\x00"):          # wake-up bytes are expected
+                    if exc.data.strip(b"\x55\x00"):  # wake-up bytes are expected
                         log.debug("pn532 emulator ignored: %s", exc)
                     continue
                 if frame is None:
@@ -171,7 +176,7 @@ class Pn532Emulator(PtyEmulator):
     async def _in_list_passive_target(self, baud: int) -> None:
         reply = bytes([commands.IN_LIST_PASSIVE_TARGET + 1])
         if baud != commands.BAUD_106_TYPE_A:
-            await self._respond(reply + b"\x00")        # only type A cards are emulated
+            await self._respond(reply + b"\x00")  # only type A cards are emulated
         elif self._card is not None:
             await self._respond(reply + b"\x01" + self._card.to_bytes())
         elif self.passive_retries != 0xFF:

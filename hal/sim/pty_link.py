@@ -1,6 +1,7 @@
 """A pseudo-terminal pair for emulators: the driver opens ``port`` like a real
 tty, the emulator reads and writes the other end with the same SerialLink API.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -34,7 +35,7 @@ class PtyLink:
     def _on_readable(self) -> None:
         try:
             chunk = os.read(self._master, 4096)
-        except OSError:          # no driver has the port open right now
+        except OSError:  # no driver has the port open right now
             chunk = b""
         if not chunk:
             return
@@ -47,7 +48,7 @@ class PtyLink:
         view = memoryview(data)
         while view:
             try:
-                view = view[os.write(self._master, view):]
+                view = view[os.write(self._master, view) :]
             except BlockingIOError:
                 await asyncio.sleep(0.001)
 

@@ -7,6 +7,7 @@ in command-trigger mode a code put in view with ``show`` is sent only when the
 host writes the trigger register. Saved registers survive unplug/replug,
 unsaved writes do not.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,7 +30,7 @@ class ScannerEmulator(PtyEmulator):
         super().__init__("scanner")
         self._flash = bytearray(REGISTER_COUNT)
         self._in_view: bytes | None = None
-        self.commands: list[Command] = []           # every valid command frame received
+        self.commands: list[Command] = []  # every valid command frame received
         self._power_on()
 
     def _power_on(self) -> None:
@@ -65,7 +66,7 @@ class ScannerEmulator(PtyEmulator):
         for start in range(0, len(data), size):
             if start:
                 await asyncio.sleep(gap)
-            await self._write(data[start:start + size])
+            await self._write(data[start : start + size])
 
     async def _write(self, data: bytes) -> None:
         if self._pty.link is not None:
@@ -91,7 +92,7 @@ class ScannerEmulator(PtyEmulator):
             log.debug("scanner emulator: no reply to register range %#x..%#x", command.address, end)
             return
         if command.type == gm65.TYPE_READ:
-            await self._write(encode_reply(bytes(self.registers[command.address:end])))
+            await self._write(encode_reply(bytes(self.registers[command.address : end])))
         elif command.type == gm65.TYPE_SAVE:
             self._flash[:] = self.registers
             await self._write(encode_reply(gm65.REPLY_OK))
@@ -101,4 +102,4 @@ class ScannerEmulator(PtyEmulator):
                 if self.mode == gm65.MODE_COMMAND and self._in_view is not None and command.data[0] & 1:
                     await self._write(self._in_view)
             else:
-                self.registers[command.address:end] = command.data
+                self.registers[command.address : end] = command.data

@@ -12,6 +12,7 @@ The driver opens ``emulator.port``: a symlink that stays the same across
 ``unplug()``/``replug()``, like a udev by-id link, while the PTY behind it is
 replaced.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -51,21 +52,22 @@ class ApprovedPayment:
     trace_no: str
     amount_cents: int
     currency: int
-    decided_at: float          # event-loop time the bank's approval was decided, for latency benches
+    decided_at: float  # event-loop time the bank's approval was decided, for latency benches
 
 
 @dataclass(frozen=True)
 class Transaction:
     """The terminal's last transaction (payment or reversal), as Repeat Receipt reports it."""
+
     result_code: int
     amount_cents: int
     trace_no: str
-    receipt_no: str | None     # none for a declined payment
+    receipt_no: str | None  # none for a declined payment
 
 
 @dataclass(frozen=True)
 class _ShopperAction:
-    kind: str                  # "approve", "decline", "time_out"
+    kind: str  # "approve", "decline", "time_out"
     result_code: int = zvt.RESULT_APPROVED
     pin: bool = False
 
@@ -103,23 +105,32 @@ class _FaultyPort:
 
 
 class ZvtEmulator:
-    def __init__(self, *, password: str = "000000", terminal_id: str = "29001234", currency: int = 978,
-                 ack_timeout: float = 5.0, reply_timeout: float = 5.0, tries: int = 3,
-                 auto_approve: float | None = None, seed: int | None = None,
-                 journal: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        password: str = "000000",
+        terminal_id: str = "29001234",
+        currency: int = 978,
+        ack_timeout: float = 5.0,
+        reply_timeout: float = 5.0,
+        tries: int = 3,
+        auto_approve: float | None = None,
+        seed: int | None = None,
+        journal: str | None = None,
+    ) -> None:
         self.password = password
         self.terminal_id = terminal_id
         self.currency = currency
         self.ack_timeout = ack_timeout
-        self.reply_timeout = reply_timeout    # how long the PT waits for the ECR's 80 00 00
+        self.reply_timeout = reply_timeout  # how long the PT waits for the ECR's 80 00 00
         self.tries = tries
         # Automation and fault knobs, changeable at any time.
-        self.auto_approve = auto_approve      # seconds after "present card", None = wait for a command
-        self.answer_delay = 0.0               # seconds before each frame the PT sends
-        self.drop_fraction = 0.0              # fraction of bytes lost on the line, both ways
-        self.line_noise = b""                 # garbage sent before each frame
-        self.silent = False                   # neither hears nor says anything
-        self.refuse_reversals = False         # the host refuses every reversal (06 1E "not possible")
+        self.auto_approve = auto_approve  # seconds after "present card", None = wait for a command
+        self.answer_delay = 0.0  # seconds before each frame the PT sends
+        self.drop_fraction = 0.0  # fraction of bytes lost on the line, both ways
+        self.line_noise = b""  # garbage sent before each frame
+        self.silent = False  # neither hears nor says anything
+        self.refuse_reversals = False  # the host refuses every reversal (06 1E "not possible")
         self.rng = random.Random(seed)
         # What the terminal has done.
         self.registered = False
@@ -134,7 +145,7 @@ class ZvtEmulator:
         # (numbers, approvals and reversals), so the cabinet can reverse a sale after a restart.
         self.journal = journal
         self._load_journal()
-        self._pty = PluggablePty("ttyZVT")    # a stable path; the PTY behind it changes on replug
+        self._pty = PluggablePty("ttyZVT")  # a stable path; the PTY behind it changes on replug
         self.port = self._pty.port
         self._link: ZvtLink | None = None
         self._serve_task: asyncio.Task[None] | None = None
@@ -147,8 +158,9 @@ class ZvtEmulator:
     # --- lifecycle -----------------------------------------------------------------
 
     async def start(self) -> None:
-        self._link = ZvtLink(_FaultyPort(self._pty.plug(), self), "zvt-emulator",
-                             ack_timeout=self.ack_timeout, tries=self.tries)
+        self._link = ZvtLink(
+            _FaultyPort(self._pty.plug(), self), "zvt-emulator", ack_timeout=self.ack_timeout, tries=self.tries
+        )
         self._link.start()
         self._serve_task = asyncio.get_running_loop().create_task(self._serve(), name="zvt-emulator")
 
@@ -245,7 +257,7 @@ class ZvtEmulator:
             else:
                 await self._send(zvt.negative(zvt.RESULT_FUNCTION_NOT_POSSIBLE))
         elif busy:
-            if message != self._txn_command:          # an identical one is a retransmission
+            if message != self._txn_command:  # an identical one is a retransmission
                 await self._send(zvt.negative(zvt.RESULT_BUSY))
         elif message.command in self._handlers:
             self._txn_command = message
@@ -261,11 +273,11 @@ class ZvtEmulator:
         except ProtocolError as exc:
             log.info("emulator refuses %s: %s", command, exc)
             await self._send(zvt.negative(zvt.RESULT_PROTOCOL_ERROR))
-        except (_Abandoned, DeviceFault) as exc:     # DeviceFault: a plain reply found no ACK
+        except (_Abandoned, DeviceFault) as exc:  # DeviceFault: a plain reply found no ACK
             log.info("emulator abandons %s: %s", command, exc)
         finally:
             self.card_prompted.clear()
-            while not self._actions.empty():   # an action is for this transaction only
+            while not self._actions.empty():  # an action is for this transaction only
                 self._actions.get_nowait()
 
     async def _checked_password(self, command: zvt.Apdu) -> zvt.PasswordCommand | None:
@@ -311,9 +323,16 @@ class ZvtEmulator:
             return
         partial = self.journal + ".part"
         with open(partial, "w") as fh:
-            json.dump({"trace": self._trace, "receipt": self._receipt, "reversed": sorted(self.reversed),
-                       "approved": [dataclasses.asdict(p) for p in self.approved[-1000:]],
-                       "last": dataclasses.asdict(self.last) if self.last else None}, fh)
+            json.dump(
+                {
+                    "trace": self._trace,
+                    "receipt": self._receipt,
+                    "reversed": sorted(self.reversed),
+                    "approved": [dataclasses.asdict(p) for p in self.approved[-1000:]],
+                    "last": dataclasses.asdict(self.last) if self.last else None,
+                },
+                fh,
+            )
         os.replace(partial, self.journal)
 
     def _next_numbers(self) -> tuple[str, str]:
@@ -321,15 +340,22 @@ class ZvtEmulator:
         self._receipt = self._receipt % 9999 + 1
         return f"{self._trace:06d}", f"{self._receipt:04d}"
 
-    def _status_information(self, result_code: int, amount_cents: int, trace_no: str,
-                            receipt_no: str | None) -> zvt.Apdu:
+    def _status_information(
+        self, result_code: int, amount_cents: int, trace_no: str, receipt_no: str | None
+    ) -> zvt.Apdu:
         now = datetime.datetime.now()
         others = {0x0C: encode_bcd(now.strftime("%H%M%S"), 3), 0x0D: encode_bcd(now.strftime("%m%d"), 2)}
         if result_code == zvt.RESULT_APPROVED:
             others |= {0x8A: bytes([CARD_TYPE_GIROCARD]), 0x8B: b"girocard"}
-        info = BmpFields(amount_cents=amount_cents, trace_no=trace_no, result_code=result_code,
-                         terminal_id=self.terminal_id, currency=self.currency, receipt_no=receipt_no,
-                         others=others)
+        info = BmpFields(
+            amount_cents=amount_cents,
+            trace_no=trace_no,
+            result_code=result_code,
+            terminal_id=self.terminal_id,
+            currency=self.currency,
+            receipt_no=receipt_no,
+            others=others,
+        )
         return zvt.Apdu(*zvt.STATUS_INFORMATION, encode_bmps(info))
 
     async def _intermediate(self, code: int) -> None:
@@ -339,13 +365,12 @@ class ZvtEmulator:
         """The shopper's action, or None when the ECR aborts first."""
         waits = {asyncio.ensure_future(self._actions.get()), asyncio.ensure_future(self._ecr_abort.wait())}
         try:
-            done, _ = await asyncio.wait(waits, timeout=self.auto_approve,
-                                         return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(waits, timeout=self.auto_approve, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in waits:
                 task.cancel()
         if not done:
-            return _ShopperAction("approve")             # auto_approve delay passed
+            return _ShopperAction("approve")  # auto_approve delay passed
         result = done.pop().result()
         if isinstance(result, _ShopperAction) and not self._ecr_abort.is_set():
             return result
@@ -394,8 +419,11 @@ class ZvtEmulator:
         await self._send(zvt.acknowledge())
         original = next((p for p in self.approved if p.receipt_no == receipt_no), None)
         if original is None or receipt_no in self.reversed or self.refuse_reversals:
-            code = zvt.RESULT_ALREADY_REVERSED if original and receipt_no in self.reversed \
+            code = (
+                zvt.RESULT_ALREADY_REVERSED
+                if original and receipt_no in self.reversed
                 else zvt.RESULT_REVERSAL_NOT_POSSIBLE
+            )
             await self._exchange(zvt.Apdu(*zvt.ABORT, bytes([code])))
             return
         await self._intermediate(STATUS_PLEASE_WAIT)
@@ -403,8 +431,9 @@ class ZvtEmulator:
         self.reversed.add(receipt_no)
         self.last = Transaction(zvt.RESULT_APPROVED, original.amount_cents, trace_no, new_receipt)
         self._save_journal()
-        await self._exchange(self._status_information(zvt.RESULT_APPROVED, original.amount_cents, trace_no,
-                                                      new_receipt))
+        await self._exchange(
+            self._status_information(zvt.RESULT_APPROVED, original.amount_cents, trace_no, new_receipt)
+        )
         await self._exchange(zvt.Apdu(*zvt.COMPLETION))
 
     async def _repeat_receipt(self, command: zvt.Apdu) -> None:
@@ -420,8 +449,9 @@ class ZvtEmulator:
             await self._exchange(zvt.Apdu(*zvt.ABORT, bytes([zvt.RESULT_FUNCTION_NOT_POSSIBLE])))
             return
         if service & zvt.REPEAT_STATUS_INFORMATION:
-            await self._exchange(self._status_information(last.result_code, last.amount_cents, last.trace_no,
-                                                          last.receipt_no))
+            await self._exchange(
+                self._status_information(last.result_code, last.amount_cents, last.trace_no, last.receipt_no)
+            )
         await self._exchange(zvt.Apdu(*zvt.COMPLETION))
 
     _handlers: ClassVar[dict[tuple[int, int], Callable[[ZvtEmulator, zvt.Apdu], Awaitable[None]]]] = {

@@ -1,4 +1,5 @@
 """ZVT (ECR <-> payment terminal) protocol: framing, APDUs and BMPs, link layer, driver."""
+
 from hal.zvt.driver import ZvtTerminal
 
 __all__ = ["ZvtTerminal"]

@@ -1,4 +1,5 @@
 """ZVT application layer: APDUs (CLASS, INSTR, LEN, data) and the commands the cabinet uses."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,11 +22,11 @@ STATUS_INFORMATION = (0x04, 0x0F)
 INTERMEDIATE_STATUS = (0x04, 0xFF)
 STATUS_ENQUIRY = (0x05, 0x01)
 ACKNOWLEDGE = (0x80, 0x00)
-NEGATIVE_CLASS = 0x84          # 84 xx: the command was refused, xx says why
+NEGATIVE_CLASS = 0x84  # 84 xx: the command was refused, xx says why
 
 # Result codes (BMP 27 / abort / 84 xx) the cabinet acts on; the rest are passed through.
 RESULT_APPROVED = 0x00
-RESULT_ABORTED = 0x6C          # aborted via time-out or abort key
+RESULT_ABORTED = 0x6C  # aborted via time-out or abort key
 RESULT_WRONG_CURRENCY = 0x6F
 RESULT_FUNCTION_NOT_POSSIBLE = 0x83
 RESULT_PROTOCOL_ERROR = 0x9A
@@ -45,8 +46,18 @@ CONFIG_ECR_CONTROLS_PAYMENT = 0x10
 CONFIG_ECR_CONTROLS_ADMIN = 0x20
 
 # ISO 4217 numeric codes of currencies a cabinet may be configured for.
-CURRENCY_CODES = {"EUR": 978, "CHF": 756, "GBP": 826, "USD": 840, "CNY": 156, "SEK": 752,
-                  "DKK": 208, "NOK": 578, "PLN": 985, "CZK": 203}
+CURRENCY_CODES = {
+    "EUR": 978,
+    "CHF": 756,
+    "GBP": 826,
+    "USD": 840,
+    "CNY": 156,
+    "SEK": 752,
+    "DKK": 208,
+    "NOK": 578,
+    "PLN": 985,
+    "CZK": 203,
+}
 
 
 @dataclass(frozen=True)
@@ -81,8 +92,7 @@ class Apdu:
 def parse_apdu(raw: bytes) -> Apdu:
     """One APDU whose length field must match the bytes that carry it."""
     if len(raw) < 3:
-        raise ProtocolError(f"APDU of {len(raw)} bytes is shorter than its 3-byte header",
-                            offset=len(raw), data=raw)
+        raise ProtocolError(f"APDU of {len(raw)} bytes is shorter than its 3-byte header", offset=len(raw), data=raw)
     start = 3
     size = raw[2]
     if size == 0xFF:
@@ -91,12 +101,12 @@ def parse_apdu(raw: bytes) -> Apdu:
         size = int.from_bytes(raw[3:5], "little")
         start = 5
     if len(raw) - start != size:
-        raise ProtocolError(f"length field says {size} data bytes, APDU carries {len(raw) - start}",
-                            offset=2, data=raw)
+        raise ProtocolError(f"length field says {size} data bytes, APDU carries {len(raw) - start}", offset=2, data=raw)
     return Apdu(raw[0], raw[1], raw[start:])
 
 
 # --- commands the ECR sends ------------------------------------------------------
+
 
 def acknowledge() -> Apdu:
     return Apdu(*ACKNOWLEDGE)
@@ -111,8 +121,9 @@ def registration(password: str, config_byte: int, currency: int) -> Apdu:
 
 
 def authorization(amount_cents: int, currency: int) -> Apdu:
-    return Apdu(*AUTHORIZATION, encode_bmp(AMOUNT, encode_bcd(amount_cents, 6))
-                + encode_bmp(CURRENCY, encode_bcd(currency, 2)))
+    return Apdu(
+        *AUTHORIZATION, encode_bmp(AMOUNT, encode_bcd(amount_cents, 6)) + encode_bmp(CURRENCY, encode_bcd(currency, 2))
+    )
 
 
 def reversal(password: str, receipt_no: str) -> Apdu:
@@ -121,8 +132,10 @@ def reversal(password: str, receipt_no: str) -> Apdu:
 
 def repeat_receipt(password: str) -> Apdu:
     """06 20 asking for the last transaction's status information, with nothing printed."""
-    return Apdu(*REPEAT_RECEIPT, encode_bcd(password, 3)
-                + encode_bmp(SERVICE_BYTE, bytes([REPEAT_STATUS_INFORMATION | REPEAT_NO_PRINT])))
+    return Apdu(
+        *REPEAT_RECEIPT,
+        encode_bcd(password, 3) + encode_bmp(SERVICE_BYTE, bytes([REPEAT_STATUS_INFORMATION | REPEAT_NO_PRINT])),
+    )
 
 
 def ecr_abort() -> Apdu:
@@ -135,9 +148,11 @@ def status_enquiry(password: str) -> Apdu:
 
 # --- reading the data of specific messages ---------------------------------------
 
+
 @dataclass(frozen=True)
 class PasswordCommand:
     """Registration, reversal, repeat receipt and status enquiry start with a 3-byte BCD password."""
+
     password: str
     rest: bytes
     rest_offset: int
@@ -145,8 +160,9 @@ class PasswordCommand:
 
 def split_password(apdu: Apdu) -> PasswordCommand:
     if len(apdu.data) < 3:
-        raise ProtocolError(f"{apdu.cls:02x} {apdu.instr:02x} needs a 3-byte password",
-                            offset=apdu.data_offset, data=apdu.data)
+        raise ProtocolError(
+            f"{apdu.cls:02x} {apdu.instr:02x} needs a 3-byte password", offset=apdu.data_offset, data=apdu.data
+        )
     return PasswordCommand(decode_bcd(apdu.data[:3], apdu.data_offset), apdu.data[3:], apdu.data_offset + 3)
 
 
@@ -176,9 +192,8 @@ def completion_terminal_status(apdu: Apdu) -> tuple[str | None, int | None]:
     if len(data) >= 3 and all(byte >> 4 == 0xF for byte in data[:3]):
         length = decode_var_length(data[:3], apdu.data_offset)
         if 3 + length > len(data):
-            raise ProtocolError("software version runs past the completion", offset=apdu.data_offset,
-                                data=data)
-        version = data[3:3 + length].decode("latin-1")
+            raise ProtocolError("software version runs past the completion", offset=apdu.data_offset, data=data)
+        version = data[3 : 3 + length].decode("latin-1")
         pos = 3 + length
     status = data[pos] if pos < len(data) else None
     return version, status

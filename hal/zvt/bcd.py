@@ -1,4 +1,5 @@
 """Packed BCD and the LLVAR/LLLVAR length prefixes ZVT uses for numbers."""
+
 from __future__ import annotations
 
 from hal.errors import ProtocolError
@@ -27,14 +28,13 @@ def decode_var_length(prefix: bytes, offset: int = 0) -> int:
     length = 0
     for index, byte in enumerate(prefix):
         if byte >> 4 != 0xF or byte & 0x0F > 9:
-            raise ProtocolError(f"invalid variable-length prefix byte {byte:02x}",
-                                offset=offset + index, data=prefix)
+            raise ProtocolError(f"invalid variable-length prefix byte {byte:02x}", offset=offset + index, data=prefix)
         length = length * 10 + (byte & 0x0F)
     return length
 
 
 def encode_var_length(length: int, size: int) -> bytes:
     """The ``Fx`` prefix of ``size`` bytes for a field of ``length`` bytes."""
-    if not 0 <= length < 10 ** size:
+    if not 0 <= length < 10**size:
         raise ValueError(f"length {length} does not fit a {size}-digit prefix")
     return bytes(0xF0 | int(digit) for digit in str(length).zfill(size))

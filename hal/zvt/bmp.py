@@ -5,6 +5,7 @@ LLLVAR (``Fx Fy Fz``) or a TLV length. That lets a parser skip fields it does
 not interpret; a tag it does not know makes the rest of the data unreadable,
 so that is a ProtocolError.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,34 +15,97 @@ from hal.zvt.bcd import decode_bcd, decode_var_length, encode_bcd, encode_var_le
 
 LLVAR, LLLVAR, TLV = "LLVAR", "LLLVAR", "TLV"
 
-AMOUNT, TLV_CONTAINER, TRACE, RESULT_CODE, TERMINAL_ID, CURRENCY, RECEIPT = (
-    0x04, 0x06, 0x0B, 0x27, 0x29, 0x49, 0x87)
+AMOUNT, TLV_CONTAINER, TRACE, RESULT_CODE, TERMINAL_ID, CURRENCY, RECEIPT = (0x04, 0x06, 0x0B, 0x27, 0x29, 0x49, 0x87)
 
 # Tag -> fixed length in bytes, or the variable-length kind (ZVT spec, cross-checked
 # with wirelane/ecrterm and Portalum.Zvt).
 BMP_LENGTHS: dict[int, int | str] = {
-    0x01: 1, 0x02: 1, 0x03: 1, AMOUNT: 6, 0x05: 1, TLV_CONTAINER: TLV, TRACE: 3, 0x0C: 3,
-    0x0D: 2, 0x0E: 2, 0x17: 2, 0x19: 1, 0x22: LLVAR, 0x23: LLVAR, 0x24: LLLVAR,
-    RESULT_CODE: 1, TERMINAL_ID: 4, 0x2A: 15, 0x2D: LLVAR, 0x2E: LLLVAR, 0x37: 3, 0x3A: 2,
-    0x3B: 8, 0x3C: LLLVAR, 0x3D: 3, CURRENCY: 2, 0x60: LLLVAR, 0x70: 4, 0x71: 4, 0x72: 1,
-    0x73: 1, 0x74: 1, 0x75: 1, RECEIPT: 2, 0x88: 3, 0x8A: 1, 0x8B: LLVAR, 0x8C: 1,
-    0x92: LLLVAR, 0x9A: LLLVAR, 0xA0: 1, 0xA7: LLVAR, 0xAA: 3, 0xAF: LLLVAR, 0xBA: 5,
-    0xD0: 1, 0xD1: LLVAR, 0xD2: 1, 0xD3: 1, 0xE0: 1, 0xE1: LLVAR, 0xE2: LLVAR,
-    0xE3: LLVAR, 0xE4: LLVAR, 0xE5: LLVAR, 0xE6: LLVAR, 0xE7: LLVAR, 0xE8: LLVAR,
-    0xE9: 1, 0xEA: 1, 0xEB: 8, 0xF0: 1, 0xF1: LLVAR, 0xF2: LLVAR, 0xF3: LLVAR,
-    0xF4: LLVAR, 0xF5: LLVAR, 0xF6: LLVAR, 0xF7: LLVAR, 0xF8: LLVAR, 0xF9: 1, 0xFA: 1,
-    0xFB: 1, 0xFC: 1, 0xFD: 1,
+    0x01: 1,
+    0x02: 1,
+    0x03: 1,
+    AMOUNT: 6,
+    0x05: 1,
+    TLV_CONTAINER: TLV,
+    TRACE: 3,
+    0x0C: 3,
+    0x0D: 2,
+    0x0E: 2,
+    0x17: 2,
+    0x19: 1,
+    0x22: LLVAR,
+    0x23: LLVAR,
+    0x24: LLLVAR,
+    RESULT_CODE: 1,
+    TERMINAL_ID: 4,
+    0x2A: 15,
+    0x2D: LLVAR,
+    0x2E: LLLVAR,
+    0x37: 3,
+    0x3A: 2,
+    0x3B: 8,
+    0x3C: LLLVAR,
+    0x3D: 3,
+    CURRENCY: 2,
+    0x60: LLLVAR,
+    0x70: 4,
+    0x71: 4,
+    0x72: 1,
+    0x73: 1,
+    0x74: 1,
+    0x75: 1,
+    RECEIPT: 2,
+    0x88: 3,
+    0x8A: 1,
+    0x8B: LLVAR,
+    0x8C: 1,
+    0x92: LLLVAR,
+    0x9A: LLLVAR,
+    0xA0: 1,
+    0xA7: LLVAR,
+    0xAA: 3,
+    0xAF: LLLVAR,
+    0xBA: 5,
+    0xD0: 1,
+    0xD1: LLVAR,
+    0xD2: 1,
+    0xD3: 1,
+    0xE0: 1,
+    0xE1: LLVAR,
+    0xE2: LLVAR,
+    0xE3: LLVAR,
+    0xE4: LLVAR,
+    0xE5: LLVAR,
+    0xE6: LLVAR,
+    0xE7: LLVAR,
+    0xE8: LLVAR,
+    0xE9: 1,
+    0xEA: 1,
+    0xEB: 8,
+    0xF0: 1,
+    0xF1: LLVAR,
+    0xF2: LLVAR,
+    0xF3: LLVAR,
+    0xF4: LLVAR,
+    0xF5: LLVAR,
+    0xF6: LLVAR,
+    0xF7: LLVAR,
+    0xF8: LLVAR,
+    0xF9: 1,
+    0xFA: 1,
+    0xFB: 1,
+    0xFC: 1,
+    0xFD: 1,
 }
 # BMPs decoded into BmpFields attributes; the rest are kept raw in ``others``.
 _TYPED = (AMOUNT, TLV_CONTAINER, TRACE, RESULT_CODE, TERMINAL_ID, CURRENCY, RECEIPT)
-MAX_TLV_DEPTH = 8     # nesting bound: fuzzed input must not recurse without limit
+MAX_TLV_DEPTH = 8  # nesting bound: fuzzed input must not recurse without limit
 MAX_TAG_BYTES = 4
 
 
 @dataclass(frozen=True)
 class TlvItem:
     tag: int
-    value: bytes                                  # raw value; for a constructed tag, its encoded children
+    value: bytes  # raw value; for a constructed tag, its encoded children
     children: tuple[TlvItem, ...] = ()
 
     @property
@@ -55,17 +119,19 @@ class TlvItem:
 @dataclass(frozen=True)
 class BmpFields:
     """The BMPs of one APDU; numbers in BCD fields are kept as digit strings."""
+
     amount_cents: int | None = None
-    trace_no: str | None = None                   # 6 digits
+    trace_no: str | None = None  # 6 digits
     result_code: int | None = None
-    receipt_no: str | None = None                 # 4 digits
-    terminal_id: str | None = None                # 8 digits
-    currency: int | None = None                   # ISO 4217 numeric, 978 = EUR
+    receipt_no: str | None = None  # 4 digits
+    terminal_id: str | None = None  # 8 digits
+    currency: int | None = None  # ISO 4217 numeric, 978 = EUR
     tlv: tuple[TlvItem, ...] | None = None
-    others: dict[int, bytes] = field(default_factory=dict)   # tag -> value without length prefix
+    others: dict[int, bytes] = field(default_factory=dict)  # tag -> value without length prefix
 
 
 # --- TLV ---------------------------------------------------------------------
+
 
 def _read_tlv_length(data: bytes, pos: int, base: int) -> tuple[int, int]:
     if pos >= len(data):
@@ -78,7 +144,7 @@ def _read_tlv_length(data: bytes, pos: int, base: int) -> tuple[int, int]:
         raise ProtocolError(f"unsupported TLV length byte {first:02x}", offset=base + pos, data=data)
     if pos + 1 + size > len(data):
         raise ProtocolError("TLV length truncated", offset=base + pos, data=data)
-    return int.from_bytes(data[pos + 1:pos + 1 + size], "big"), pos + 1 + size
+    return int.from_bytes(data[pos + 1 : pos + 1 + size], "big"), pos + 1 + size
 
 
 def _encode_tlv_length(length: int) -> bytes:
@@ -95,7 +161,7 @@ def _read_tlv_tag(data: bytes, pos: int, base: int) -> tuple[int, int]:
     start = pos
     tag = data[pos]
     pos += 1
-    if tag & 0x1F == 0x1F:            # multi-byte tag: continuation bytes have bit 8 set
+    if tag & 0x1F == 0x1F:  # multi-byte tag: continuation bytes have bit 8 set
         while True:
             if pos >= len(data):
                 raise ProtocolError("TLV tag truncated", offset=base + start, data=data)
@@ -118,9 +184,12 @@ def parse_tlv_items(data: bytes, base: int = 0, depth: int = 0) -> tuple[TlvItem
         tag, pos = _read_tlv_tag(data, pos, base)
         length, pos = _read_tlv_length(data, pos, base)
         if pos + length > len(data):
-            raise ProtocolError(f"TLV tag {tag:x} runs {pos + length - len(data)} bytes past its container",
-                                offset=base + pos, data=data)
-        value = data[pos:pos + length]
+            raise ProtocolError(
+                f"TLV tag {tag:x} runs {pos + length - len(data)} bytes past its container",
+                offset=base + pos,
+                data=data,
+            )
+        value = data[pos : pos + length]
         item = TlvItem(tag, value)
         if item.constructed:
             item = TlvItem(tag, value, parse_tlv_items(value, base + pos, depth + 1))
@@ -138,6 +207,7 @@ def encode_tlv_items(items: tuple[TlvItem, ...]) -> bytes:
 
 
 # --- BMPs --------------------------------------------------------------------
+
 
 def encode_bmp(tag: int, value: bytes) -> bytes:
     """One BMP: its tag, the length prefix its kind needs, and ``value``."""
@@ -195,7 +265,7 @@ def parse_bmps(data: bytes, base: int = 0) -> BmpFields:
             size = 2 if kind == LLVAR else 3
             if pos + size > len(data):
                 raise ProtocolError(f"BMP {tag:02x} length prefix truncated", offset=base + pos, data=data)
-            length = decode_var_length(data[pos:pos + size], base + pos)
+            length = decode_var_length(data[pos : pos + size], base + pos)
             pos += size
         elif kind == TLV:
             length, pos = _read_tlv_length(data, pos, base)
@@ -203,9 +273,10 @@ def parse_bmps(data: bytes, base: int = 0) -> BmpFields:
             assert isinstance(kind, int)
             length = kind
         if pos + length > len(data):
-            raise ProtocolError(f"BMP {tag:02x} needs {length} bytes, only {len(data) - pos} left",
-                                offset=base + pos, data=data)
-        value = data[pos:pos + length]
+            raise ProtocolError(
+                f"BMP {tag:02x} needs {length} bytes, only {len(data) - pos} left", offset=base + pos, data=data
+            )
+        value = data[pos : pos + length]
         if tag in values or (tag == TLV_CONTAINER and tlv is not None):
             raise ProtocolError(f"BMP {tag:02x} appears twice", offset=base + pos - 1, data=data)
         if tag == TLV_CONTAINER:

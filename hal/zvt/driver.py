@@ -1,4 +1,5 @@
 """ZVT payment terminal driver (ECR side) over a serial line, 9600 8N2."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +26,8 @@ from hal.zvt.link import ACK_TIMEOUT, SEND_TRIES, ZvtLink
 log = logging.getLogger(__name__)
 
 # Intermediate status codes (04 FF) grouped by what the checkout screen should say.
-_PRESENT_CARD_CODES = frozenset({0x0A, 0x2A})                  # insert / present card
-_ENTER_PIN_CODES = frozenset({0x01, 0x02, 0x15, 0x41, 0x42})   # watch PIN pad, incorrect PIN
+_PRESENT_CARD_CODES = frozenset({0x0A, 0x2A})  # insert / present card
+_ENTER_PIN_CODES = frozenset({0x01, 0x02, 0x15, 0x41, 0x42})  # watch PIN pad, incorrect PIN
 
 
 def status_for(code: int) -> str:
@@ -51,11 +52,21 @@ class ZvtTerminal(PaymentTerminal):
     method = "terminal"
     name = "payment"
 
-    def __init__(self, port: str, *, password: str = "000000", currency: str = "EUR",
-                 baudrate: int = 9600, ack_timeout: float = ACK_TIMEOUT, reply_timeout: float = 15.0,
-                 auth_timeout: float = 120.0, tries: int = SEND_TRIES,
-                 config_byte: int = (zvt.CONFIG_INTERMEDIATE_STATUS | zvt.CONFIG_ECR_CONTROLS_PAYMENT
-                                     | zvt.CONFIG_ECR_CONTROLS_ADMIN)) -> None:
+    def __init__(
+        self,
+        port: str,
+        *,
+        password: str = "000000",
+        currency: str = "EUR",
+        baudrate: int = 9600,
+        ack_timeout: float = ACK_TIMEOUT,
+        reply_timeout: float = 15.0,
+        auth_timeout: float = 120.0,
+        tries: int = SEND_TRIES,
+        config_byte: int = (
+            zvt.CONFIG_INTERMEDIATE_STATUS | zvt.CONFIG_ECR_CONTROLS_PAYMENT | zvt.CONFIG_ECR_CONTROLS_ADMIN
+        ),
+    ) -> None:
         if len(password) != 6 or not password.isdigit():
             raise ValueError(f"ZVT password must be 6 digits, got {password!r}")
         if currency not in zvt.CURRENCY_CODES:
@@ -72,7 +83,7 @@ class ZvtTerminal(PaymentTerminal):
         self.terminal_id: str | None = None
         self._serial: SerialLink | None = None
         self._link: ZvtLink | None = None
-        self._busy = asyncio.Lock()            # one PT transaction at a time
+        self._busy = asyncio.Lock()  # one PT transaction at a time
         self._authorizing = False
         self._cancel_requested = False
 
@@ -152,7 +163,7 @@ class ZvtTerminal(PaymentTerminal):
             if message is None:
                 raise DeviceFault(self.name, f"terminal silent for {timeout:g} s")
             if message.command == zvt.ACKNOWLEDGE or message.cls == zvt.NEGATIVE_CLASS:
-                continue         # a late or repeated answer to our own command
+                continue  # a late or repeated answer to our own command
             await link.send(zvt.acknowledge())
             return message
 
@@ -181,9 +192,10 @@ class ZvtTerminal(PaymentTerminal):
             raise ValueError(f"terminal is set up for {self.currency}, not {currency}")
         return zvt.CURRENCY_CODES[currency]
 
-    async def authorize(self, amount_cents: int, currency: str, on_status: StatusCallback | None = None,
-                        reference: str | None = None) -> PaymentResult:
-        if not 0 < amount_cents < 10 ** 12:
+    async def authorize(
+        self, amount_cents: int, currency: str, on_status: StatusCallback | None = None, reference: str | None = None
+    ) -> PaymentResult:
+        if not 0 < amount_cents < 10**12:
             raise ValueError(f"amount must be 1..999999999999 cents, got {amount_cents}")
         code = self._currency_code(currency)
         async with self._busy:
@@ -191,8 +203,9 @@ class ZvtTerminal(PaymentTerminal):
             self._cancel_requested = False
             self._authorizing = True
             try:
-                return await self._transaction(link, zvt.authorization(amount_cents, code), amount_cents,
-                                               currency, on_status)
+                return await self._transaction(
+                    link, zvt.authorization(amount_cents, code), amount_cents, currency, on_status
+                )
             finally:
                 self._authorizing = False
 
@@ -215,8 +228,9 @@ class ZvtTerminal(PaymentTerminal):
         async with self._busy:
             link = await self._ensure_open()
             self._cancel_requested = False
-            result = await self._transaction(link, zvt.reversal(self.password, receipt_no), amount_cents,
-                                             currency, None)
+            result = await self._transaction(
+                link, zvt.reversal(self.password, receipt_no), amount_cents, currency, None
+            )
         if result.result_code == zvt.RESULT_ALREADY_REVERSED:
             return dataclasses.replace(result, outcome=PaymentOutcome.APPROVED, message="already reversed")
         return result
@@ -252,8 +266,7 @@ class ZvtTerminal(PaymentTerminal):
         last = await self.last_transaction()
         return last.trace_no if last else None
 
-    async def query(self, reference: str, amount_cents: int, currency: str,
-                    mark: str | None) -> PaymentResult | None:
+    async def query(self, reference: str, amount_cents: int, currency: str, mark: str | None) -> PaymentResult | None:
         """The terminal keeps no reference of ours, but it keeps its last transaction: if that came after
         ``mark`` (another trace number) and is for this amount, it is this authorization, because the
         cabinet is the terminal's only ECR and starts nothing else there until this one is settled.
@@ -263,25 +276,56 @@ class ZvtTerminal(PaymentTerminal):
         if last is None or last.trace_no == mark:
             return None
         if last.amount_cents not in (None, amount_cents):
-            log.warning("last transaction %s is for %s cents, not %s: not this sale's", last.trace_no,
-                        last.amount_cents, amount_cents)
+            log.warning(
+                "last transaction %s is for %s cents, not %s: not this sale's",
+                last.trace_no,
+                last.amount_cents,
+                amount_cents,
+            )
             return None
         code = last.result_code
         if code in (None, zvt.RESULT_APPROVED):
-            return self._result(PaymentOutcome.APPROVED, zvt.RESULT_APPROVED, "approved (the terminal's last "
-                                "transaction)", amount_cents, currency, last)
-        return self._result(PaymentOutcome.DECLINED, code, f"declined with result code {code:02x} (the "
-                            "terminal's last transaction)", amount_cents, currency, last)
+            return self._result(
+                PaymentOutcome.APPROVED,
+                zvt.RESULT_APPROVED,
+                "approved (the terminal's last transaction)",
+                amount_cents,
+                currency,
+                last,
+            )
+        return self._result(
+            PaymentOutcome.DECLINED,
+            code,
+            f"declined with result code {code:02x} (the terminal's last transaction)",
+            amount_cents,
+            currency,
+            last,
+        )
 
-    def _result(self, outcome: PaymentOutcome, code: int | None, message: str, amount_cents: int,
-                currency: str, status: BmpFields | None = None) -> PaymentResult:
+    def _result(
+        self,
+        outcome: PaymentOutcome,
+        code: int | None,
+        message: str,
+        amount_cents: int,
+        currency: str,
+        status: BmpFields | None = None,
+    ) -> PaymentResult:
         status = status or BmpFields()
-        return PaymentResult(outcome, status.amount_cents or amount_cents, currency, self.method,
-                             result_code=code, receipt_no=status.receipt_no, trace_no=status.trace_no,
-                             message=message)
+        return PaymentResult(
+            outcome,
+            status.amount_cents or amount_cents,
+            currency,
+            self.method,
+            result_code=code,
+            receipt_no=status.receipt_no,
+            trace_no=status.trace_no,
+            message=message,
+        )
 
-    async def _transaction(self, link: ZvtLink, command: zvt.Apdu, amount_cents: int, currency: str,
-                           on_status: StatusCallback | None) -> PaymentResult:
+    async def _transaction(
+        self, link: ZvtLink, command: zvt.Apdu, amount_cents: int, currency: str, on_status: StatusCallback | None
+    ) -> PaymentResult:
         """Run one payment command to its end: 06 0F completion or 06 1E abort.
 
         DeviceFault escapes only while the terminal has not yet taken the
@@ -326,7 +370,7 @@ class ZvtTerminal(PaymentTerminal):
                     accepted = True
                     deadline = loop.time() + self.auth_timeout
                 if message.command == zvt.ACKNOWLEDGE or message.cls == zvt.NEGATIVE_CLASS:
-                    continue     # the answer to our 06 B0, or a repeat
+                    continue  # the answer to our 06 B0, or a repeat
                 if message.command not in _PT_MESSAGES:
                     await link.send(zvt.negative(zvt.RESULT_FUNCTION_NOT_POSSIBLE))
                     continue
@@ -362,7 +406,7 @@ class ZvtTerminal(PaymentTerminal):
             return
         try:
             on_status(status_for(code))
-        except Exception:     # the screen's problem must not break the payment
+        except Exception:  # the screen's problem must not break the payment
             log.exception("status callback failed")
 
     @staticmethod
@@ -375,5 +419,6 @@ class ZvtTerminal(PaymentTerminal):
 
 
 # Messages the terminal sends during a transaction that the cabinet accepts with 80 00 00.
-_PT_MESSAGES = frozenset({zvt.PRINT_LINE, zvt.PRINT_TEXT_BLOCK, zvt.INTERMEDIATE_STATUS,
-                          zvt.STATUS_INFORMATION, zvt.COMPLETION, zvt.ABORT})
+_PT_MESSAGES = frozenset(
+    {zvt.PRINT_LINE, zvt.PRINT_TEXT_BLOCK, zvt.INTERMEDIATE_STATUS, zvt.STATUS_INFORMATION, zvt.COMPLETION, zvt.ABORT}
+)

@@ -4,6 +4,7 @@ A frame is ``DLE STX`` · APDU with every DLE doubled · ``DLE ETX`` · CRC, the
 CRC being CRC-16/KERMIT over the unstuffed APDU plus the ETX byte, low byte
 first. Each frame is answered with a single ACK or NAK byte.
 """
+
 from __future__ import annotations
 
 import enum
@@ -19,6 +20,7 @@ MAX_APDU = 6 + 0xFFFF
 
 class Signal(enum.IntEnum):
     """The one-byte answers to a frame."""
+
     ACK = 0x06
     NAK = 0x15
 
@@ -54,17 +56,17 @@ def encode_frame(apdu: bytes) -> bytes:
 @dataclass(frozen=True)
 class Frame:
     apdu: bytes
-    end: int          # stream offset just past the frame's last CRC byte
+    end: int  # stream offset just past the frame's last CRC byte
 
 
 Event = Frame | Signal | ProtocolError
 
 
 class _State(enum.Enum):
-    IDLE = enum.auto()       # between frames: ACK/NAK bytes, DLE STX, or noise
-    IDLE_DLE = enum.auto()   # a DLE between frames: STX must follow
+    IDLE = enum.auto()  # between frames: ACK/NAK bytes, DLE STX, or noise
+    IDLE_DLE = enum.auto()  # a DLE between frames: STX must follow
     DATA = enum.auto()
-    DATA_DLE = enum.auto()   # a DLE inside a frame: DLE, ETX (or STX to restart) must follow
+    DATA_DLE = enum.auto()  # a DLE inside a frame: DLE, ETX (or STX to restart) must follow
     CRC_LOW = enum.auto()
     CRC_HIGH = enum.auto()
 
@@ -80,11 +82,11 @@ class FrameDecoder:
 
     def __init__(self, max_apdu: int = MAX_APDU) -> None:
         self.max_apdu = max_apdu
-        self.discarded = 0          # noise bytes skipped between frames
+        self.discarded = 0  # noise bytes skipped between frames
         self._state = _State.IDLE
         self._apdu = bytearray()
         self._crc_low = 0
-        self._position = 0          # stream offset of the next byte fed
+        self._position = 0  # stream offset of the next byte fed
 
     @property
     def buffered(self) -> int:
@@ -141,8 +143,9 @@ class FrameDecoder:
             apdu = bytes(self._apdu)
             expected = crc16_kermit(apdu + bytes([ETX]))
             if received != expected:
-                return self._fail(f"CRC mismatch: frame says {received:04x}, data gives {expected:04x}",
-                                  offset=self._position - 1)   # the first CRC byte
+                return self._fail(
+                    f"CRC mismatch: frame says {received:04x}, data gives {expected:04x}", offset=self._position - 1
+                )  # the first CRC byte
             self.reset()
             return Frame(apdu, self._position + 1)
         elif state is _State.IDLE_DLE and byte == STX:
@@ -177,7 +180,7 @@ def decode_frame(data: bytes, max_apdu: int = MAX_APDU) -> bytes:
     if not events:
         raise ProtocolError("incomplete frame", offset=len(data), data=data)
     first = events[0]
-    assert isinstance(first, Frame)   # data starts with DLE STX, so the first event is a frame
+    assert isinstance(first, Frame)  # data starts with DLE STX, so the first event is a frame
     if first.end != len(data):
         raise ProtocolError("bytes after the end of the frame", offset=first.end, data=data)
     return first.apdu

@@ -6,6 +6,7 @@ ACK (or NAK when it is damaged), hands good APDUs to ``receive`` and ACK/NAK
 bytes to the ``send`` waiting for them. All writes go through one lock so an
 ACK never lands inside an outgoing frame.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,8 +19,8 @@ from hal.zvt.framing import MAX_APDU, Frame, FrameDecoder, Signal, encode_frame
 
 log = logging.getLogger(__name__)
 
-ACK_TIMEOUT = 5.0      # T3: how long a sender waits for ACK/NAK after a frame
-SEND_TRIES = 3         # a frame is sent at most this often before the link is declared dead
+ACK_TIMEOUT = 5.0  # T3: how long a sender waits for ACK/NAK after a frame
+SEND_TRIES = 3  # a frame is sent at most this often before the link is declared dead
 
 
 class BytePort(Protocol):
@@ -28,12 +29,20 @@ class BytePort(Protocol):
 
 
 class ZvtLink:
-    def __init__(self, port: BytePort, device: str, *, ack_timeout: float = ACK_TIMEOUT,
-                 tries: int = SEND_TRIES, max_apdu: int = MAX_APDU, queue_size: int = 64) -> None:
+    def __init__(
+        self,
+        port: BytePort,
+        device: str,
+        *,
+        ack_timeout: float = ACK_TIMEOUT,
+        tries: int = SEND_TRIES,
+        max_apdu: int = MAX_APDU,
+        queue_size: int = 64,
+    ) -> None:
         self.device = device
         self.ack_timeout = ack_timeout
         self.tries = tries
-        self.reject_next = 0                 # fault injection: NAK this many good frames
+        self.reject_next = 0  # fault injection: NAK this many good frames
         self._port = port
         self._decoder = FrameDecoder(max_apdu)
         self._frames: asyncio.Queue[Apdu] = asyncio.Queue(queue_size)
@@ -59,7 +68,7 @@ class ZvtLink:
             except asyncio.CancelledError:
                 current = asyncio.current_task()
                 if current is not None and current.cancelling():
-                    raise               # our caller is being cancelled too: never swallow that
+                    raise  # our caller is being cancelled too: never swallow that
             self._task = None
 
     def drain(self) -> None:
@@ -108,7 +117,7 @@ class ZvtLink:
             await self._write(bytes([Signal.NAK]))
             return
         await self._write(bytes([Signal.ACK]))
-        if self._frames.full():          # nobody is listening: keep the newest, memory stays bounded
+        if self._frames.full():  # nobody is listening: keep the newest, memory stays bounded
             self._frames.get_nowait()
         self._frames.put_nowait(apdu)
         self._arrived.set()

@@ -1,4 +1,5 @@
 """The screens, one module each; each builds the widgets of a ViewState."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -44,7 +45,7 @@ BUILDERS: dict[str, Callable[[ViewState, Kit, BuildContext], list[Widget]]] = {
     "out_of_service": out_of_service.build,
 }
 assert set(BUILDERS) == set(SCREENS)
-MAX_PICKUP_CODE = 10    # digits that still fit the code boxes at 64+ px each
+MAX_PICKUP_CODE = 10  # digits that still fit the code boxes at 64+ px each
 
 
 def validate_view(view: ViewState) -> None:
@@ -56,8 +57,9 @@ def validate_view(view: ViewState) -> None:
     if view.screen in ("product", "checkout") and view.product is None:
         raise ValueError(f"ViewState.product is needed on the {view.screen!r} screen")
     if view.payment_status is not None and view.payment_status not in checkout.PAYMENT_STATUSES:
-        raise ValueError(f"ViewState.payment_status {view.payment_status!r} is not None or one of "
-                         f"{checkout.PAYMENT_STATUSES}")
+        raise ValueError(
+            f"ViewState.payment_status {view.payment_status!r} is not None or one of {checkout.PAYMENT_STATUSES}"
+        )
     if view.payment_status == "scan_to_pay" and not view.payment_qr:
         raise ValueError("ViewState.payment_qr is needed while payment_status is 'scan_to_pay'")
     if view.message is not None and view.message not in MESSAGES:
@@ -80,10 +82,16 @@ def validate_view(view: ViewState) -> None:
 def _pairs(name: str, value: object, kinds: tuple[type, type]) -> list[tuple]:
     """value as a list of 2-tuples of the given types, or a ValueError naming the field."""
     if not isinstance(value, tuple) or not all(
-            isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], kinds[0])
-            and isinstance(pair[1], kinds[1]) and not isinstance(pair[1], bool) for pair in value):
-        raise ValueError(f"ViewState.{name} must be a tuple of ({kinds[0].__name__}, {kinds[1].__name__}) pairs, "
-                         f"got {value!r}")
+        isinstance(pair, tuple)
+        and len(pair) == 2
+        and isinstance(pair[0], kinds[0])
+        and isinstance(pair[1], kinds[1])
+        and not isinstance(pair[1], bool)
+        for pair in value
+    ):
+        raise ValueError(
+            f"ViewState.{name} must be a tuple of ({kinds[0].__name__}, {kinds[1].__name__}) pairs, got {value!r}"
+        )
     return list(value)
 
 
@@ -92,8 +100,9 @@ def _validate_staff_and_repair(view: ViewState) -> None:
     hold = view.staff_hold_s
     if isinstance(hold, bool) or not isinstance(hold, (int, float)) or not 0.5 <= hold <= 30:
         raise ValueError(f"ViewState.staff_hold_s must be 0.5..30 seconds, got {hold!r}")
-    if view.attempts_left is not None and (isinstance(view.attempts_left, bool)
-                                           or not isinstance(view.attempts_left, int) or view.attempts_left < 0):
+    if view.attempts_left is not None and (
+        isinstance(view.attempts_left, bool) or not isinstance(view.attempts_left, int) or view.attempts_left < 0
+    ):
         raise ValueError(f"ViewState.attempts_left must be None or a whole number >= 0, got {view.attempts_left!r}")
     counts = _pairs("restock_counts", view.restock_counts, (str, int))
     for sku, count in counts:
@@ -117,21 +126,29 @@ def _validate_staff_and_repair(view: ViewState) -> None:
         if key not in repair.FIELD_ERRORS:
             raise ValueError(f"ViewState.field_errors: {name} has error {key!r}; known: {repair.FIELD_ERRORS}")
     if view.fault_category is not None and view.fault_category not in repair.FAULT_CATEGORIES:
-        raise ValueError(f"ViewState.fault_category {view.fault_category!r} is not None or one of "
-                         f"{repair.FAULT_CATEGORIES}")
+        raise ValueError(
+            f"ViewState.fault_category {view.fault_category!r} is not None or one of {repair.FAULT_CATEGORIES}"
+        )
     if view.screen == "repair" and view.step == "ticket" and not view.ticket:
         raise ValueError("ViewState.ticket is needed on the repair step 'ticket'")
     for device in view.devices:
-        if not (isinstance(device, tuple) and len(device) == 3 and all(isinstance(part, str) for part in device)
-                and device[1] in service.DEVICE_STATUSES):
-            raise ValueError(f"ViewState.devices: {device!r} is not (name, status, detail) with status one of "
-                             f"{service.DEVICE_STATUSES}")
+        if not (
+            isinstance(device, tuple)
+            and len(device) == 3
+            and all(isinstance(part, str) for part in device)
+            and device[1] in service.DEVICE_STATUSES
+        ):
+            raise ValueError(
+                f"ViewState.devices: {device!r} is not (name, status, detail) with status one of "
+                f"{service.DEVICE_STATUSES}"
+            )
     if view.selftest is not None and view.selftest not in service.SELFTEST_STATES:
         raise ValueError(f"ViewState.selftest {view.selftest!r} is not None or one of {service.SELFTEST_STATES}")
     if view.sync is not None:
         sync = view.sync
-        if not isinstance(sync, SyncView) or any(isinstance(n, bool) or not isinstance(n, int) or n < 0
-                                                 for n in (sync.pending, sync.dead_letters)):
+        if not isinstance(sync, SyncView) or any(
+            isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in (sync.pending, sync.dead_letters)
+        ):
             raise ValueError(f"ViewState.sync must be a SyncView with whole counts >= 0, got {sync!r}")
     if not isinstance(view.errors, tuple) or not all(isinstance(e, str) for e in view.errors):
         raise ValueError(f"ViewState.errors must be a tuple of strings, got {view.errors!r}")

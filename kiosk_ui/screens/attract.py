@@ -1,4 +1,5 @@
 """Attract: the idle screen. Ads and product showcases take turns; touching anywhere starts a visit."""
+
 from __future__ import annotations
 
 import time
@@ -20,8 +21,15 @@ class AttractStage(Widget):
 
     kind = "stage"
 
-    def __init__(self, rect: pygame.Rect, show: AttractShow, showcases: list[list[Widget]],
-                 ad_overlay: list[Widget], backdrop: tuple[int, int, int], radius: int) -> None:
+    def __init__(
+        self,
+        rect: pygame.Rect,
+        show: AttractShow,
+        showcases: list[list[Widget]],
+        ad_overlay: list[Widget],
+        backdrop: tuple[int, int, int],
+        radius: int,
+    ) -> None:
         super().__init__("stage", rect)
         self.show, self.showcases, self.ad_overlay = show, showcases, ad_overlay
         self.backdrop, self.radius = backdrop, radius
@@ -47,7 +55,7 @@ class AttractStage(Widget):
     def redraw_rect(self) -> pygame.Rect:
         """While a video plays only its picture changes (the pill over it is redrawn with it)."""
         now = time.monotonic()
-        self.show.advance(now)      # a turn that ends now needs the whole stage
+        self.show.advance(now)  # a turn that ends now needs the whole stage
         ad = self.show.slot.ad
         picture = self.show.media(now) if ad is not None and ad.kind == "video" else None
         return picture.get_rect(center=self.rect.center) if picture is not None else self.rect
@@ -81,12 +89,26 @@ def _showcase(kit: Kit, area: pygame.Rect, product: ProductView | None, text_par
     return [
         *text_parts,
         Picture("hero", art_box, illustration(product, art_box.size)),
-        Label(kit, "hero_name", (art_box.x, caption_y, art_box.w, theme.px(32)), product.name, "heading",
-              align="center"),
-        Label(kit, "hero_price", (art_box.x, caption_y + theme.px(32), half - theme.px(8), theme.px(30)),
-              format_price(product.price_cents, product.currency), "heading", palette.accent, align="right"),
-        Label(kit, "hero_stock", (art_box.x + half + theme.px(8), caption_y + theme.px(32), half - theme.px(8),
-                                  theme.px(30)), stock_text(kit, product), "body", stock_colour(kit, product)),
+        Label(
+            kit, "hero_name", (art_box.x, caption_y, art_box.w, theme.px(32)), product.name, "heading", align="center"
+        ),
+        Label(
+            kit,
+            "hero_price",
+            (art_box.x, caption_y + theme.px(32), half - theme.px(8), theme.px(30)),
+            format_price(product.price_cents, product.currency),
+            "heading",
+            palette.accent,
+            align="right",
+        ),
+        Label(
+            kit,
+            "hero_stock",
+            (art_box.x + half + theme.px(8), caption_y + theme.px(32), half - theme.px(8), theme.px(30)),
+            stock_text(kit, product),
+            "body",
+            stock_colour(kit, product),
+        ),
     ]
 
 
@@ -100,24 +122,58 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     title_h, subtitle_h, pill_h = theme.px(150), theme.px(96), theme.touch(64)
     block_h = title_h + theme.gap + subtitle_h + theme.px(36) + pill_h
     y = text_col.y + (text_col.h - block_h) // 2
-    title = Label(kit, "title", (text_col.x, y, text_col.w, title_h), kit.t("attract.title"), "display",
-                  max_lines=2, valign="bottom")
+    title = Label(
+        kit,
+        "title",
+        (text_col.x, y, text_col.w, title_h),
+        kit.t("attract.title"),
+        "display",
+        max_lines=2,
+        valign="bottom",
+    )
     y += title_h + theme.gap
-    subtitle = Label(kit, "subtitle", (text_col.x, y, text_col.w, subtitle_h), kit.t("attract.subtitle"), "body",
-                     palette.text_muted, max_lines=3, valign="top")
+    subtitle = Label(
+        kit,
+        "subtitle",
+        (text_col.x, y, text_col.w, subtitle_h),
+        kit.t("attract.subtitle"),
+        "body",
+        palette.text_muted,
+        max_lines=3,
+        valign="top",
+    )
     y += subtitle_h + theme.px(36)
-    hint = Label(kit, "start_hint", (text_col.x, y, text_col.w, pill_h), kit.t("attract.start"), "button",
-                 palette.on_accent, background=palette.accent, padding=(theme.px(32), theme.px(10)), hug=True)
+    hint = Label(
+        kit,
+        "start_hint",
+        (text_col.x, y, text_col.w, pill_h),
+        kit.t("attract.start"),
+        "button",
+        palette.on_accent,
+        background=palette.accent,
+        padding=(theme.px(32), theme.px(10)),
+        hug=True,
+    )
 
     shown = [p for p in view.products if p.in_stock or p.online_only] or list(view.products)
-    showcases = [_showcase(kit, content, product, [title, subtitle, hint]) for product in shown] or \
-        [_showcase(kit, content, None, [title, subtitle, hint])]
+    showcases = [_showcase(kit, content, product, [title, subtitle, hint]) for product in shown] or [
+        _showcase(kit, content, None, [title, subtitle, hint])
+    ]
 
     # Over an ad: only the call to action, as a pill at the bottom.
     pill_w = min(content.w - 2 * theme.gap, theme.px(420))
-    ad_hint = Label(kit, "start_hint", (content.centerx - pill_w // 2, content.bottom - pill_h - theme.gap, pill_w,
-                                        pill_h), kit.t("attract.start"), "button", palette.on_accent,
-                    background=palette.accent, padding=(theme.px(32), theme.px(10)), align="center", hug=True)
+    ad_hint = Label(
+        kit,
+        "start_hint",
+        (content.centerx - pill_w // 2, content.bottom - pill_h - theme.gap, pill_w, pill_h),
+        kit.t("attract.start"),
+        "button",
+        palette.on_accent,
+        background=palette.accent,
+        padding=(theme.px(32), theme.px(10)),
+        align="center",
+        hug=True,
+    )
 
     memory = context.memory
     if memory.attract is None:

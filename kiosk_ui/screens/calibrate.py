@@ -6,6 +6,7 @@ target order (top-left, top-right, bottom-right, bottom-left; centres at CALIBRA
 width and height from the corners) and starts over. The firmware works out the correction. No header:
 a button in a corner would catch the corner's touch; cancel sits in the middle.
 """
+
 from __future__ import annotations
 
 import pygame
@@ -15,14 +16,19 @@ from kiosk_ui.kit import Kit
 from kiosk_ui.view import CALIBRATION_INSET, Intent, ViewState
 from kiosk_ui.widgets import Button, Label, Taps, Widget
 
-CORNERS = ((0, 0), (1, 0), (1, 1), (0, 1))      # in target order
+CORNERS = ((0, 0), (1, 0), (1, 1), (0, 1))  # in target order
 
 
 def target_centres(size: tuple[int, int]) -> list[tuple[int, int]]:
     """Where the targets' centres are on a screen of size, in target order."""
     width, height = size
-    return [(round(width * (CALIBRATION_INSET if cx == 0 else 1 - CALIBRATION_INSET)),
-             round(height * (CALIBRATION_INSET if cy == 0 else 1 - CALIBRATION_INSET))) for cx, cy in CORNERS]
+    return [
+        (
+            round(width * (CALIBRATION_INSET if cx == 0 else 1 - CALIBRATION_INSET)),
+            round(height * (CALIBRATION_INSET if cy == 0 else 1 - CALIBRATION_INSET)),
+        )
+        for cx, cy in CORNERS
+    ]
 
 
 class Target(Widget):
@@ -66,7 +72,7 @@ class CalibrationArea(Widget):
         if len(self.taps) < len(CORNERS):
             return None
         text = ";".join(f"{x},{y}" for x, y in self.taps)
-        self.taps.clear()       # ready to go round again
+        self.taps.clear()  # ready to go round again
         return Intent("calibration", text)
 
 
@@ -80,12 +86,37 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
         widgets.append(Target(kit, i, centre, "done" if i < done else "now" if i == done else "later"))
     text_w = theme.width * 56 // 100
     y = screen.centery - theme.px(110)
-    widgets.append(Label(kit, "title", (screen.centerx - text_w // 2, y, text_w, theme.px(60)),
-                         kit.t("calibrate.title"), "title", align="center", max_lines=2))
-    widgets.append(Label(kit, "progress", (screen.centerx - text_w // 2, y + theme.px(64), text_w, theme.px(34)),
-                         kit.t("calibrate.progress", n=done + 1, total=len(CORNERS)), "body", palette.text_muted,
-                         align="center"))
+    widgets.append(
+        Label(
+            kit,
+            "title",
+            (screen.centerx - text_w // 2, y, text_w, theme.px(60)),
+            kit.t("calibrate.title"),
+            "title",
+            align="center",
+            max_lines=2,
+        )
+    )
+    widgets.append(
+        Label(
+            kit,
+            "progress",
+            (screen.centerx - text_w // 2, y + theme.px(64), text_w, theme.px(34)),
+            kit.t("calibrate.progress", n=done + 1, total=len(CORNERS)),
+            "body",
+            palette.text_muted,
+            align="center",
+        )
+    )
     cancel_w = theme.touch(220)
-    widgets.append(Button(kit, "cancel", (screen.centerx - cancel_w // 2, y + theme.px(120), cancel_w,
-                                          theme.touch(72)), kit.t("nav.cancel"), Intent("cancel"), style="secondary"))
+    widgets.append(
+        Button(
+            kit,
+            "cancel",
+            (screen.centerx - cancel_w // 2, y + theme.px(120), cancel_w, theme.touch(72)),
+            kit.t("nav.cancel"),
+            Intent("cancel"),
+            style="secondary",
+        )
+    )
     return widgets

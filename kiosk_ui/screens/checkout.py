@@ -1,4 +1,5 @@
 """Checkout: the total and the payment choices, then the terminal's live status or the payment QR."""
+
 from __future__ import annotations
 
 import pygame
@@ -24,16 +25,25 @@ def _choices(view: ViewState, kit: Kit, right: pygame.Rect) -> list[Widget]:
         widgets.append(banner)
         y = banner.rect.bottom + theme.gap
     title_h = theme.px(64)
-    widgets.append(Label(kit, "title", (right.x, y, right.w, title_h), kit.t("checkout.title"), "title",
-                         max_lines=2))
+    widgets.append(Label(kit, "title", (right.x, y, right.w, title_h), kit.t("checkout.title"), "title", max_lines=2))
     button_h = theme.touch(104)
     y += title_h + theme.gap
     for method in (m for m in PAYMENT_METHODS if m in view.payment_methods):
-        usable = method != "qr" or view.online       # scan-to-pay needs the cloud
+        usable = method != "qr" or view.online  # scan-to-pay needs the cloud
         hint = kit.t(f"pay.{method}.hint") if usable else kit.t("pay.qr.offline")
-        widgets.append(Button(kit, f"pay:{method}", (right.x, y, right.w, button_h), kit.t(f"pay.{method}"),
-                              Intent("pay", method), style="secondary", sublabel=hint, sub_role="body",
-                              enabled=usable))
+        widgets.append(
+            Button(
+                kit,
+                f"pay:{method}",
+                (right.x, y, right.w, button_h),
+                kit.t(f"pay.{method}"),
+                Intent("pay", method),
+                style="secondary",
+                sublabel=hint,
+                sub_role="body",
+                enabled=usable,
+            )
+        )
         y += button_h + theme.gap
     return widgets
 
@@ -46,24 +56,52 @@ def _status(view: ViewState, kit: Kit, right: pygame.Rect) -> list[Widget]:
     if view.payment_status == "scan_to_pay":
         qr_px = min(area.h * 62 // 100, area.w)
         assert view.payment_qr  # checked by validate_view
-        widgets.append(QrCode("payment_qr", (right.centerx - qr_px // 2, area.y, qr_px, qr_px), view.payment_qr,
-                              theme.px(12)))
+        widgets.append(
+            QrCode("payment_qr", (right.centerx - qr_px // 2, area.y, qr_px, qr_px), view.payment_qr, theme.px(12))
+        )
         text_y = area.y + qr_px + theme.px(10)
         title_h = theme.px(44)
     else:
         icon_h = area.h * 40 // 100
-        widgets.append(Picture("status_icon", (right.x, area.y, icon_h, icon_h),
-                               terminal_icon(icon_h * 9 // 10, palette.accent)))
+        widgets.append(
+            Picture("status_icon", (right.x, area.y, icon_h, icon_h), terminal_icon(icon_h * 9 // 10, palette.accent))
+        )
         text_y = area.y + icon_h
         title_h = area.h * 30 // 100
-    widgets.append(Label(kit, "status", (right.x, text_y, right.w, title_h), kit.t(f"status.{view.payment_status}"),
-                         "title", max_lines=3, valign="bottom"))
+    widgets.append(
+        Label(
+            kit,
+            "status",
+            (right.x, text_y, right.w, title_h),
+            kit.t(f"status.{view.payment_status}"),
+            "title",
+            max_lines=3,
+            valign="bottom",
+        )
+    )
     hint_y = text_y + title_h + theme.px(4)
-    widgets.append(Label(kit, "status_hint", (right.x, hint_y, right.w, area.bottom - hint_y),
-                         kit.t(f"status.{view.payment_status}.hint"), "body", palette.text_muted,
-                         max_lines=2, valign="top"))
-    widgets.append(Button(kit, "cancel", (right.x, right.bottom - cancel_h, right.w, cancel_h),
-                          kit.t("nav.cancel"), Intent("cancel"), style="secondary"))
+    widgets.append(
+        Label(
+            kit,
+            "status_hint",
+            (right.x, hint_y, right.w, area.bottom - hint_y),
+            kit.t(f"status.{view.payment_status}.hint"),
+            "body",
+            palette.text_muted,
+            max_lines=2,
+            valign="top",
+        )
+    )
+    widgets.append(
+        Button(
+            kit,
+            "cancel",
+            (right.x, right.bottom - cancel_h, right.w, cancel_h),
+            kit.t("nav.cancel"),
+            Intent("cancel"),
+            style="secondary",
+        )
+    )
     return widgets
 
 

@@ -3,6 +3,7 @@
 The brand doubles as the hidden staff entry: pressed for view.staff_hold_s it emits Intent("staff");
 a tap on it does nothing, so shoppers never stumble into it.
 """
+
 from __future__ import annotations
 
 import pygame
@@ -12,12 +13,23 @@ from kiosk_ui.view import Intent, ViewState
 from kiosk_ui.widgets import Button, HoldArea, Label, Panel, Widget
 
 # Header buttons on the right, from the right edge: id, text key, intent, design width.
-_RIGHT_BUTTONS = (("help", "nav.help", Intent("help"), 120), ("pickup", "nav.pickup", Intent("pickup"), 230),
-                  ("repair", "nav.repair", Intent("repair"), 200))
+_RIGHT_BUTTONS = (
+    ("help", "nav.help", Intent("help"), 120),
+    ("pickup", "nav.pickup", Intent("pickup"), 230),
+    ("repair", "nav.repair", Intent("repair"), 200),
+)
 
 
-def chrome(view: ViewState, kit: Kit, *, back: bool = False, help_button: bool = False,
-           pickup: bool = False, repair: bool = False, title: str = "") -> tuple[list[Widget], pygame.Rect]:
+def chrome(
+    view: ViewState,
+    kit: Kit,
+    *,
+    back: bool = False,
+    help_button: bool = False,
+    pickup: bool = False,
+    repair: bool = False,
+    title: str = "",
+) -> tuple[list[Widget], pygame.Rect]:
     """The header and footer widgets, and the content area left between them.
 
     Header: back (or the brand) on the left, then the title; pick-up, repair, help and the language
@@ -33,13 +45,23 @@ def chrome(view: ViewState, kit: Kit, *, back: bool = False, help_button: bool =
     buttons += [button for button in _RIGHT_BUTTONS if wanted[button[0]]]
     for widget_id, key, intent, width in buttons:
         w = theme.touch(width)
-        widgets.append(Button(kit, widget_id, (right - w, top, w, button_h), kit.t(key), intent, style="ghost",
-                              role="body"))
+        widgets.append(
+            Button(kit, widget_id, (right - w, top, w, button_h), kit.t(key), intent, style="ghost", role="body")
+        )
         right -= w + theme.px(12)
     if back:
         back_w = theme.touch(150)
-        widgets.append(Button(kit, "back", (theme.margin, top, back_w, button_h),
-                              kit.t("nav.back"), Intent("back"), style="ghost", role="body"))
+        widgets.append(
+            Button(
+                kit,
+                "back",
+                (theme.margin, top, back_w, button_h),
+                kit.t("nav.back"),
+                Intent("back"),
+                style="ghost",
+                role="body",
+            )
+        )
         left = theme.margin + back_w + theme.gap
     else:
         mark = theme.px(14)
@@ -48,21 +70,51 @@ def chrome(view: ViewState, kit: Kit, *, back: bool = False, help_button: bool =
         brand_w = (right - x - theme.gap) * (45 if title else 100) // 100
         brand = Label(kit, "brand", (x, top, brand_w, button_h), kit.t("brand"), "heading", palette.text, hug=True)
         hold = pygame.Rect(theme.margin, top, max(button_h, brand.rect.right - theme.margin), button_h)
-        widgets += [Panel("brand_mark", mark_rect, palette.accent, mark // 3), brand,
-                    HoldArea("staff", hold, view.staff_hold_s, Intent("staff"))]
+        widgets += [
+            Panel("brand_mark", mark_rect, palette.accent, mark // 3),
+            brand,
+            HoldArea("staff", hold, view.staff_hold_s, Intent("staff")),
+        ]
         left = hold.right + theme.gap
     if title:
-        widgets.append(Label(kit, "header_title", (left, top, right - left - theme.gap, button_h), title,
-                             "heading", palette.text_muted, align="center"))
+        widgets.append(
+            Label(
+                kit,
+                "header_title",
+                (left, top, right - left - theme.gap, button_h),
+                title,
+                "heading",
+                palette.text_muted,
+                align="center",
+            )
+        )
 
-    footer = pygame.Rect(theme.margin, theme.height - theme.footer_h, theme.width - 2 * theme.margin,
-                         theme.footer_h)
+    footer = pygame.Rect(theme.margin, theme.height - theme.footer_h, theme.width - 2 * theme.margin, theme.footer_h)
     if view.cabinet_id:
-        widgets.append(Label(kit, "cabinet_id", (footer.x, footer.y, footer.w // 2, footer.h),
-                             kit.t("footer.cabinet", id=view.cabinet_id), "caption", palette.text_muted))
+        widgets.append(
+            Label(
+                kit,
+                "cabinet_id",
+                (footer.x, footer.y, footer.w // 2, footer.h),
+                kit.t("footer.cabinet", id=view.cabinet_id),
+                "caption",
+                palette.text_muted,
+            )
+        )
     if not view.online:
         pill = footer.inflate(0, -theme.px(10))
-        widgets.append(Label(kit, "offline", (footer.centerx, pill.y, footer.w // 2, pill.h), kit.t("offline"),
-                             "caption", palette.on_warning, align="right", background=palette.warning,
-                             padding=(theme.px(12), theme.px(2)), hug=True))
+        widgets.append(
+            Label(
+                kit,
+                "offline",
+                (footer.centerx, pill.y, footer.w // 2, pill.h),
+                kit.t("offline"),
+                "caption",
+                palette.on_warning,
+                align="right",
+                background=palette.warning,
+                padding=(theme.px(12), theme.px(2)),
+                hug=True,
+            )
+        )
     return widgets, theme.content

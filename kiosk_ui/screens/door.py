@@ -3,6 +3,7 @@
 An alarm goes across the top: "door_open_too_long" asks to close the door; "door_stuck" (it did not
 open) offers unlock_again whether or not can_unlock_again is set.
 """
+
 from __future__ import annotations
 
 import pygame
@@ -32,8 +33,9 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     if view.alarm is not None:
         banner = alarm_banner(kit, view, column)
         widgets.append(banner)
-        column = pygame.Rect(column.x, banner.rect.bottom + theme.gap, column.w, column.bottom - banner.rect.bottom
-                             - theme.gap)
+        column = pygame.Rect(
+            column.x, banner.rect.bottom + theme.gap, column.w, column.bottom - banner.rect.bottom - theme.gap
+        )
     unlock_again = view.can_unlock_again or view.alarm == "door_stuck"
     button_h = theme.touch(72)
     bottom = column.bottom - (button_h + theme.gap if unlock_again else 0)
@@ -42,17 +44,53 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     title_h = min(theme.px(150), bottom - column.y - (theme.gap + number_h + caption_h if show_countdown else 0))
     block_h = title_h + (theme.gap + number_h + caption_h if show_countdown else 0)
     y = column.y + max(0, (bottom - column.y - block_h) // 2)
-    widgets.append(Label(kit, "title", (column.x, y, column.w, title_h), kit.t(f"door.{view.door}"), "title",
-                         max_lines=3, valign="bottom"))
+    widgets.append(
+        Label(
+            kit,
+            "title",
+            (column.x, y, column.w, title_h),
+            kit.t(f"door.{view.door}"),
+            "title",
+            max_lines=3,
+            valign="bottom",
+        )
+    )
     y += title_h + theme.gap
     if show_countdown:
         assert view.deadline is not None
-        widgets.append(Countdown(kit, "countdown", (column.x, y, column.w, number_h), view.deadline, str,
-                                 "countdown", palette.accent, align="left"))
-        widgets.append(Countdown(kit, "countdown_text", (column.x, y + number_h, column.w, caption_h),
-                                 view.deadline, lambda s: kit.t("door.countdown", seconds=s), "body",
-                                 palette.text_muted, align="left"))
+        widgets.append(
+            Countdown(
+                kit,
+                "countdown",
+                (column.x, y, column.w, number_h),
+                view.deadline,
+                str,
+                "countdown",
+                palette.accent,
+                align="left",
+            )
+        )
+        widgets.append(
+            Countdown(
+                kit,
+                "countdown_text",
+                (column.x, y + number_h, column.w, caption_h),
+                view.deadline,
+                lambda s: kit.t("door.countdown", seconds=s),
+                "body",
+                palette.text_muted,
+                align="left",
+            )
+        )
     if unlock_again:
-        widgets.append(Button(kit, "unlock_again", (column.x, column.bottom - button_h, column.w, button_h),
-                              kit.t("door.unlock_again"), Intent("unlock_again"), style="secondary"))
+        widgets.append(
+            Button(
+                kit,
+                "unlock_again",
+                (column.x, column.bottom - button_h, column.w, button_h),
+                kit.t("door.unlock_again"),
+                Intent("unlock_again"),
+                style="secondary",
+            )
+        )
     return [*widgets, *top]

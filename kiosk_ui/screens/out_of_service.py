@@ -4,6 +4,7 @@ After a payment the cabinet could not record, the last buyer also reads what
 happened to their money (view.message "not_charged" or "refund_pending"),
 and, for a refund, how to reach the retailer and the cabinet's number.
 """
+
 from __future__ import annotations
 
 from kiosk_ui.context import BuildContext
@@ -20,28 +21,66 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     widgets: list[Widget] = []
     y = content.y
     if view.message:
-        notice = banner(kit, "message", content, kit.t(f"message.{view.message}"),
-                        alarming=view.message == "refund_pending", height=88)
+        notice = banner(
+            kit,
+            "message",
+            content,
+            kit.t(f"message.{view.message}"),
+            alarming=view.message == "refund_pending",
+            height=88,
+        )
         widgets.append(notice)
         y = notice.rect.bottom + theme.gap
     title_h, subtitle_h = theme.px(70), theme.px(64)
-    widgets.append(Label(kit, "title", (content.x, y, content.w, title_h), kit.t("oos.title"), "display",
-                         align="center"))
+    widgets.append(
+        Label(kit, "title", (content.x, y, content.w, title_h), kit.t("oos.title"), "display", align="center")
+    )
     y += title_h
-    widgets.append(Label(kit, "subtitle", (content.x, y, content.w, subtitle_h), kit.t("oos.subtitle"), "body",
-                         palette.text_muted, align="center", max_lines=2))
+    widgets.append(
+        Label(
+            kit,
+            "subtitle",
+            (content.x, y, content.w, subtitle_h),
+            kit.t("oos.subtitle"),
+            "body",
+            palette.text_muted,
+            align="center",
+            max_lines=2,
+        )
+    )
     y += subtitle_h + theme.gap
     if view.message == "refund_pending":
         panel_w = min(content.w, theme.px(640))
         pad = theme.px(20)
-        panel = Panel("call_panel", (content.centerx - panel_w // 2, y, panel_w, theme.px(150)), palette.surface,
-                      theme.radius)
+        panel = Panel(
+            "call_panel", (content.centerx - panel_w // 2, y, panel_w, theme.px(150)), palette.surface, theme.radius
+        )
         inner = panel.rect.inflate(-2 * pad, -2 * theme.px(12))
-        widgets += [panel,
-                    Label(kit, "call_label", (inner.x, inner.y, inner.w, theme.px(28)), kit.t("help.call"), "body",
-                          palette.text_muted),
-                    Label(kit, "support_phone", (inner.x, inner.y + theme.px(30), inner.w, theme.px(56)),
-                          view.support_phone or kit.t("help.no_phone"), "heading", palette.accent, max_lines=2),
-                    Label(kit, "cabinet", (inner.x, inner.y + theme.px(90), inner.w, theme.px(36)),
-                          f"{kit.t('help.cabinet')}: {view.cabinet_id or '—'}", "body")]
+        widgets += [
+            panel,
+            Label(
+                kit,
+                "call_label",
+                (inner.x, inner.y, inner.w, theme.px(28)),
+                kit.t("help.call"),
+                "body",
+                palette.text_muted,
+            ),
+            Label(
+                kit,
+                "support_phone",
+                (inner.x, inner.y + theme.px(30), inner.w, theme.px(56)),
+                view.support_phone or kit.t("help.no_phone"),
+                "heading",
+                palette.accent,
+                max_lines=2,
+            ),
+            Label(
+                kit,
+                "cabinet",
+                (inner.x, inner.y + theme.px(90), inner.w, theme.px(36)),
+                f"{kit.t('help.cabinet')}: {view.cabinet_id or '—'}",
+                "body",
+            ),
+        ]
     return [*widgets, *top]

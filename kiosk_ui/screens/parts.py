@@ -1,5 +1,6 @@
 """Pieces several screens share: the product picture panel, the price block, the message and alarm
 banners, the locked-keypad countdown."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -39,10 +40,23 @@ def product_summary_card(kit: Kit, product: ProductView, rect: pygame.Rect) -> l
     return [
         picture,
         Label(kit, "name", (x, y, w, theme.px(40)), product.name, "heading"),
-        Label(kit, "total_label", (x, y + theme.px(44), w // 3, theme.px(50)), kit.t("checkout.total"), "body",
-              palette.text_muted),
-        Label(kit, "price", (x + w // 3, y + theme.px(44), w - w // 3, theme.px(50)),
-              format_price(product.price_cents, product.currency), "price", palette.accent, align="right"),
+        Label(
+            kit,
+            "total_label",
+            (x, y + theme.px(44), w // 3, theme.px(50)),
+            kit.t("checkout.total"),
+            "body",
+            palette.text_muted,
+        ),
+        Label(
+            kit,
+            "price",
+            (x + w // 3, y + theme.px(44), w - w // 3, theme.px(50)),
+            format_price(product.price_cents, product.currency),
+            "price",
+            palette.accent,
+            align="right",
+        ),
     ]
 
 
@@ -53,10 +67,17 @@ _ALARMING = ("declined", "fault", "pickup_wrong_code", "pin_wrong", "door_stuck"
 def banner(kit: Kit, widget_id: str, area: pygame.Rect, text: str, alarming: bool, height: int = 60) -> Label:
     """A red (alarming) or amber banner across the top of area."""
     theme, palette = kit.theme, kit.theme.palette
-    return Label(kit, widget_id, (area.x, area.y, area.w, theme.px(height)), text, "heading",
-                 palette.text if alarming else palette.on_warning,
-                 background=palette.danger if alarming else palette.warning,
-                 padding=(theme.px(20), theme.px(6)), max_lines=2)
+    return Label(
+        kit,
+        widget_id,
+        (area.x, area.y, area.w, theme.px(height)),
+        text,
+        "heading",
+        palette.text if alarming else palette.on_warning,
+        background=palette.danger if alarming else palette.warning,
+        padding=(theme.px(20), theme.px(6)),
+        max_lines=2,
+    )
 
 
 def message_banner(kit: Kit, view: ViewState, area: pygame.Rect, text: str | None = None) -> Label:
@@ -74,6 +95,16 @@ def alarm_banner(kit: Kit, view: ViewState, area: pygame.Rect) -> Label:
 def countdown_banner(kit: Kit, rect: pygame.Rect, deadline: float, text_for: Callable[[int], str]) -> list[Widget]:
     """An amber banner whose text counts down to deadline (a keypad locked after too many tries)."""
     theme, palette = kit.theme, kit.theme.palette
-    return [Panel("message", rect, palette.warning, theme.radius),
-            Countdown(kit, "message_text", rect.inflate(-2 * theme.px(20), -2 * theme.px(6)), deadline, text_for,
-                      "heading", palette.on_warning, align="left")]
+    return [
+        Panel("message", rect, palette.warning, theme.radius),
+        Countdown(
+            kit,
+            "message_text",
+            rect.inflate(-2 * theme.px(20), -2 * theme.px(6)),
+            deadline,
+            text_for,
+            "heading",
+            palette.on_warning,
+            align="left",
+        ),
+    ]

@@ -5,6 +5,7 @@ finished code (Intent "pickup_submit"); the firmware says "checking" (keys off) 
 code, then answers with a message on a wrong or already collected code and a locked keypad, with a
 countdown to ``deadline``, after too many.
 """
+
 from __future__ import annotations
 
 import time
@@ -24,12 +25,23 @@ from kiosk_ui.widgets import Button, Label, Panel, Picture, Taps, Widget
 def locked(view: ViewState) -> bool:
     """The keypad waits out a lock (too many wrong pickup codes or PINs) until deadline, or the firmware
     is checking the code or PIN just sent (message "checking"): no presses meanwhile."""
-    return view.message == "checking" or (view.message in ("pickup_locked", "pin_locked")
-                                          and view.deadline is not None and view.deadline > time.monotonic())
+    return view.message == "checking" or (
+        view.message in ("pickup_locked", "pin_locked")
+        and view.deadline is not None
+        and view.deadline > time.monotonic()
+    )
 
 
-def digit_keypad(kit: Kit, area: pygame.Rect, context: BuildContext, max_len: int, *, enabled: bool,
-                 announce: bool, submit: tuple[str, str, int, str]) -> list[Widget]:
+def digit_keypad(
+    kit: Kit,
+    area: pygame.Rect,
+    context: BuildContext,
+    max_len: int,
+    *,
+    enabled: bool,
+    announce: bool,
+    submit: tuple[str, str, int, str],
+) -> list[Widget]:
     """1-9, delete, 0 and submit on a 3x4 grid, typing into ScreenMemory.code (at most max_len digits).
 
     announce: each key is also told to the firmware as Intent("key", key) (a pickup code, not a PIN).
@@ -44,7 +56,7 @@ def digit_keypad(kit: Kit, area: pygame.Rect, context: BuildContext, max_len: in
         return Intent("key", key) if announce else None
 
     def on_submit() -> Taps:
-        code, memory.code = memory.code, ""      # the firmware's answer decides what comes next
+        code, memory.code = memory.code, ""  # the firmware's answer decides what comes next
         context.rebuild()
         return Intent(intent_name, code)
 
@@ -52,14 +64,45 @@ def digit_keypad(kit: Kit, area: pygame.Rect, context: BuildContext, max_len: in
     rows = layout(*DIGIT_ROWS, ("back", "0", "submit"))
     for key, rect in key_rects(area, rows, kit.theme.px(12), area.h):
         if key == "submit":
-            widgets.append(Button(kit, submit_id, rect, submit_label, None,
-                                  enabled=enabled and len(memory.code) >= least, on_tap=on_submit))
+            widgets.append(
+                Button(
+                    kit,
+                    submit_id,
+                    rect,
+                    submit_label,
+                    None,
+                    enabled=enabled and len(memory.code) >= least,
+                    on_tap=on_submit,
+                )
+            )
         elif key == "back":
-            widgets.append(Button(kit, "key:back", rect, kit.t("pickup.delete"), None, style="ghost", role="body",
-                                  enabled=enabled and bool(memory.code), on_tap=lambda: press("back")))
+            widgets.append(
+                Button(
+                    kit,
+                    "key:back",
+                    rect,
+                    kit.t("pickup.delete"),
+                    None,
+                    style="ghost",
+                    role="body",
+                    enabled=enabled and bool(memory.code),
+                    on_tap=lambda: press("back"),
+                )
+            )
         else:
-            widgets.append(Button(kit, f"key:{key}", rect, key, None, style="secondary", role="title",
-                                  enabled=enabled, on_tap=lambda key=key: press(key)))
+            widgets.append(
+                Button(
+                    kit,
+                    f"key:{key}",
+                    rect,
+                    key,
+                    None,
+                    style="secondary",
+                    role="title",
+                    enabled=enabled,
+                    on_tap=lambda key=key: press(key),
+                )
+            )
     return widgets
 
 
@@ -71,8 +114,15 @@ def _code_boxes(view: ViewState, kit: Kit, row: pygame.Rect, code: str) -> list[
     widgets: list[Widget] = []
     for i in range(length):
         rect = pygame.Rect(row.x + i * (box_w + gap), row.y, box_w, row.h)
-        widgets.append(Panel(f"code_box:{i}", rect, palette.surface_high, theme.px(10),
-                             border=palette.accent if i == len(code) else None))
+        widgets.append(
+            Panel(
+                f"code_box:{i}",
+                rect,
+                palette.surface_high,
+                theme.px(10),
+                border=palette.accent if i == len(code) else None,
+            )
+        )
         if i < len(code):
             widgets.append(Label(kit, f"code:{i}", rect, code[i], "title", align="center"))
     return widgets
@@ -88,15 +138,28 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     y = left.y
     widgets.append(Label(kit, "title", (left.x, y, left.w, theme.px(48)), kit.t("pickup.title"), "title"))
     y += theme.px(48)
-    widgets.append(Label(kit, "instructions", (left.x, y, left.w, theme.px(56)),
-                         kit.t("pickup.enter", length=view.pickup_code_length), "body", palette.text_muted,
-                         max_lines=2, valign="top"))
+    widgets.append(
+        Label(
+            kit,
+            "instructions",
+            (left.x, y, left.w, theme.px(56)),
+            kit.t("pickup.enter", length=view.pickup_code_length),
+            "body",
+            palette.text_muted,
+            max_lines=2,
+            valign="top",
+        )
+    )
     y += theme.px(56) + theme.px(8)
     widgets += _code_boxes(view, kit, pygame.Rect(left.x, y, left.w, theme.px(72)), context.memory.code)
     y += theme.px(72) + theme.gap
     if view.message == "pickup_locked" and view.deadline is not None:
-        widgets += countdown_banner(kit, pygame.Rect(left.x, y, left.w, theme.px(60)), view.deadline,
-                                    lambda s: kit.t("message.pickup_locked", seconds=s))
+        widgets += countdown_banner(
+            kit,
+            pygame.Rect(left.x, y, left.w, theme.px(60)),
+            view.deadline,
+            lambda s: kit.t("message.pickup_locked", seconds=s),
+        )
     elif view.message:
         widgets.append(message_banner(kit, view, pygame.Rect(left.x, y, left.w, theme.px(60))))
     y += theme.px(60) + theme.gap
@@ -106,13 +169,28 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
         widgets.append(Panel("scan_panel", scan, palette.surface, theme.radius))
         icon_h = min(scan.h - 2 * theme.px(14), theme.px(96))
         icon = scan_icon(icon_h, palette.accent)
-        widgets.append(Picture("scan_icon", (scan.x + theme.px(16), scan.centery - icon_h // 2, icon.get_width(),
-                                             icon_h), icon))
+        widgets.append(
+            Picture("scan_icon", (scan.x + theme.px(16), scan.centery - icon_h // 2, icon.get_width(), icon_h), icon)
+        )
         text_x = scan.x + theme.px(32) + icon.get_width()
-        widgets.append(Label(kit, "scan_hint", (text_x, scan.y + theme.px(10), scan.right - text_x - theme.px(16),
-                                                scan.h - 2 * theme.px(10)),
-                             kit.t("pickup.or_scan"), "heading", max_lines=3))
+        widgets.append(
+            Label(
+                kit,
+                "scan_hint",
+                (text_x, scan.y + theme.px(10), scan.right - text_x - theme.px(16), scan.h - 2 * theme.px(10)),
+                kit.t("pickup.or_scan"),
+                "heading",
+                max_lines=3,
+            )
+        )
     length = view.pickup_code_length
-    widgets += digit_keypad(kit, right, context, length, enabled=not locked(view), announce=True,
-                            submit=("pickup:submit", kit.t("pickup.submit"), length, "pickup_submit"))
+    widgets += digit_keypad(
+        kit,
+        right,
+        context,
+        length,
+        enabled=not locked(view),
+        announce=True,
+        submit=("pickup:submit", kit.t("pickup.submit"), length, "pickup_submit"),
+    )
     return [*widgets, *top]

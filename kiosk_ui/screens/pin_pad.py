@@ -6,6 +6,7 @@ message "pin_wrong" (attempts_left when it knows them) and, after too many, "pin
 to deadline; it clears the message when the lock has run out. While it checks a PIN it says "checking"
 and the keys are off.
 """
+
 from __future__ import annotations
 
 import pygame
@@ -35,13 +36,28 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     body.top = content.top
     left, right = split(kit, body, 50)
 
-    widgets: list[Widget] = digit_keypad(kit, right, context, PIN_MAX, enabled=not locked(view), announce=False,
-                                         submit=("pin:submit", kit.t("pin.submit"), PIN_MIN, "pin_submit"))
+    widgets: list[Widget] = digit_keypad(
+        kit,
+        right,
+        context,
+        PIN_MAX,
+        enabled=not locked(view),
+        announce=False,
+        submit=("pin:submit", kit.t("pin.submit"), PIN_MIN, "pin_submit"),
+    )
     y = left.y
     widgets.append(Label(kit, "title", (left.x, y, left.w, theme.px(56)), kit.t("pin.title"), "display"))
     y += theme.px(56)
-    widgets.append(Label(kit, "instructions", (left.x, y, left.w, theme.px(34)),
-                         kit.t("pin.hint", least=PIN_MIN, most=PIN_MAX), "body", palette.text_muted))
+    widgets.append(
+        Label(
+            kit,
+            "instructions",
+            (left.x, y, left.w, theme.px(34)),
+            kit.t("pin.hint", least=PIN_MIN, most=PIN_MAX),
+            "body",
+            palette.text_muted,
+        )
+    )
     y += theme.px(34) + theme.px(10)
     dots = pygame.Rect(left.x, y, left.w, theme.px(72))
     widgets.append(Panel("dots_panel", dots, palette.surface, theme.radius))
@@ -56,6 +72,14 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     elif view.message == "pin_wrong":
         widgets.append(message_banner(kit, view, banner, wrong_pin_text(kit, view.attempts_left)))
     cancel_h = theme.touch(72)
-    widgets.append(Button(kit, "cancel", (left.x, left.bottom - cancel_h, left.w, cancel_h), kit.t("nav.cancel"),
-                          Intent("cancel"), style="secondary"))
+    widgets.append(
+        Button(
+            kit,
+            "cancel",
+            (left.x, left.bottom - cancel_h, left.w, cancel_h),
+            kit.t("nav.cancel"),
+            Intent("cancel"),
+            style="secondary",
+        )
+    )
     return [*widgets, *top]

@@ -1,4 +1,5 @@
 """Product: the 360° view and colours on the left; price, specs, materials, design, buy and the store QR."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -16,9 +17,9 @@ from kiosk_ui.spin import drawn_frames, photo_frames
 from kiosk_ui.view import ColourOption, Intent, ProductView, ViewState
 from kiosk_ui.widgets import Button, ColourChip, Label, QrCode, Widget, stock_colour, stock_text
 
-SPEC_ORDER = ("range", "top_speed", "battery", "weight")     # the four the shopper compares first
-QR_MODULES = 41         # a store URL with the cabinet id is a version-4 code: 33 modules + quiet zone
-QR_MODULE_PX = 3        # the smallest module a phone (and the test's decoder) reads from the screen
+SPEC_ORDER = ("range", "top_speed", "battery", "weight")  # the four the shopper compares first
+QR_MODULES = 41  # a store URL with the cabinet id is a version-4 code: 33 modules + quiet zone
+QR_MODULE_PX = 3  # the smallest module a phone (and the test's decoder) reads from the screen
 
 
 def chosen_colour(view: ViewState, memory_colour: str | None) -> ColourOption | None:
@@ -34,13 +35,18 @@ def chosen_colour(view: ViewState, memory_colour: str | None) -> ColourOption | 
 def _spinner(kit: Kit, rect: pygame.Rect, product: ProductView, colour_hex: str, context: BuildContext) -> Spinner:
     background = kit.theme.palette.surface
     if product.images:
+
         def frames_for(size: tuple[int, int]) -> list | None:
-            return context.loader.get(("photos", product.images, size),
-                                      lambda: photo_frames(product.images, size, background))
+            return context.loader.get(
+                ("photos", product.images, size), lambda: photo_frames(product.images, size, background)
+            )
     else:
+
         def frames_for(size: tuple[int, int]) -> list | None:
-            return context.loader.get(("drawn", product.sku, product.name, colour_hex, size),
-                                      lambda: drawn_frames(product, colour_hex, size, background))
+            return context.loader.get(
+                ("drawn", product.sku, product.name, colour_hex, size),
+                lambda: drawn_frames(product, colour_hex, size, background),
+            )
 
     def placeholder_for(size: tuple[int, int]) -> pygame.Surface:
         return illustration(replace(product, colour=colour_hex), size)
@@ -48,8 +54,9 @@ def _spinner(kit: Kit, rect: pygame.Rect, product: ProductView, colour_hex: str,
     return Spinner(kit, rect, context.memory, frames_for, placeholder_for)
 
 
-def _colour_chips(kit: Kit, row: pygame.Rect, view: ViewState, chosen: ColourOption,
-                  context: BuildContext) -> list[Widget]:
+def _colour_chips(
+    kit: Kit, row: pygame.Rect, view: ViewState, chosen: ColourOption, context: BuildContext
+) -> list[Widget]:
     assert view.product is not None
     options = view.product.colours[:4]
     gap = kit.theme.px(10)
@@ -57,11 +64,19 @@ def _colour_chips(kit: Kit, row: pygame.Rect, view: ViewState, chosen: ColourOpt
 
     def choose(name: str) -> Intent:
         context.memory.colour = name
-        context.rebuild()       # the 360° view turns in the new colour
+        context.rebuild()  # the 360° view turns in the new colour
         return Intent("colour", name)
 
-    return [ColourChip(kit, (row.x + i * (chip_w + gap), row.y, chip_w, row.h), option, option == chosen,
-                       lambda name=option.name: choose(name)) for i, option in enumerate(options)]
+    return [
+        ColourChip(
+            kit,
+            (row.x + i * (chip_w + gap), row.y, chip_w, row.h),
+            option,
+            option == chosen,
+            lambda name=option.name: choose(name),
+        )
+        for i, option in enumerate(options)
+    ]
 
 
 def _specs(kit: Kit, product: ProductView, box: pygame.Rect) -> list[Widget]:
@@ -75,8 +90,16 @@ def _specs(kit: Kit, product: ProductView, box: pygame.Rect) -> list[Widget]:
     widgets: list[Widget] = []
     for i, (key, value) in enumerate(specs):
         x = box.x + i * (cell_w + gap)
-        widgets.append(Label(kit, f"spec:{key}:label", (x, box.y, cell_w, theme.px(22)), spec_label(key, kit.language),
-                             "label", palette.text_muted))
+        widgets.append(
+            Label(
+                kit,
+                f"spec:{key}:label",
+                (x, box.y, cell_w, theme.px(22)),
+                spec_label(key, kit.language),
+                "label",
+                palette.text_muted,
+            )
+        )
         widgets.append(Label(kit, f"spec:{key}", (x, box.y + theme.px(22), cell_w, theme.px(32)), value, "heading"))
     return widgets
 
@@ -84,10 +107,15 @@ def _specs(kit: Kit, product: ProductView, box: pygame.Rect) -> list[Widget]:
 def _details(kit: Kit, product: ProductView, box: pygame.Rect) -> list[Widget]:
     """Summary, materials and design notes sharing the room left, each cut to what fits."""
     theme, palette = kit.theme, kit.theme.palette
-    blocks = [(key, title, text) for key, title, text in (
-        ("summary", None, product.summary),
-        ("materials", kit.t("product.materials"), product.materials),
-        ("design", kit.t("product.design"), product.design_notes)) if text]
+    blocks = [
+        (key, title, text)
+        for key, title, text in (
+            ("summary", None, product.summary),
+            ("materials", kit.t("product.materials"), product.materials),
+            ("design", kit.t("product.design"), product.design_notes),
+        )
+        if text
+    ]
     if not blocks or box.h <= 0:
         return []
     gap = theme.px(8)
@@ -98,11 +126,30 @@ def _details(kit: Kit, product: ProductView, box: pygame.Rect) -> list[Widget]:
     for key, title, text in blocks:
         x, w = box.x, box.w
         if title is not None:
-            widgets.append(Label(kit, f"{key}_label", (x, y, label_w - theme.px(8), min(each, theme.px(24))), title,
-                                 "label", palette.accent, valign="top"))
+            widgets.append(
+                Label(
+                    kit,
+                    f"{key}_label",
+                    (x, y, label_w - theme.px(8), min(each, theme.px(24))),
+                    title,
+                    "label",
+                    palette.accent,
+                    valign="top",
+                )
+            )
             x, w = x + label_w, w - label_w
-        widgets.append(Label(kit, key, (x, y, w, each), text, "body" if title is None else "label",
-                             palette.text_muted if title is None else palette.text, max_lines=3, valign="top"))
+        widgets.append(
+            Label(
+                kit,
+                key,
+                (x, y, w, each),
+                text,
+                "body" if title is None else "label",
+                palette.text_muted if title is None else palette.text,
+                max_lines=3,
+                valign="top",
+            )
+        )
         y += each + gap
     return widgets
 
@@ -116,8 +163,9 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     if view.message:
         banner = message_banner(kit, view, content)
         widgets.append(banner)
-        content = pygame.Rect(content.x, banner.rect.bottom + theme.gap, content.w,
-                              content.bottom - banner.rect.bottom - theme.gap)
+        content = pygame.Rect(
+            content.x, banner.rect.bottom + theme.gap, content.w, content.bottom - banner.rect.bottom - theme.gap
+        )
     body = content.inflate(0, -theme.gap)
     body.top = content.top
     left, right = split(kit, body)
@@ -127,16 +175,34 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     spin_box = pygame.Rect(left.x, left.y, left.w, left.h - (chip_h + theme.gap if chosen else 0))
     widgets.append(_spinner(kit, spin_box, product, chosen.hex if chosen else product.colour, context))
     if chosen is not None:
-        widgets += _colour_chips(kit, pygame.Rect(left.x, spin_box.bottom + theme.gap, left.w, chip_h), view,
-                                 chosen, context)
+        widgets += _colour_chips(
+            kit, pygame.Rect(left.x, spin_box.bottom + theme.gap, left.w, chip_h), view, chosen, context
+        )
 
     y = right.y
     widgets.append(Label(kit, "name", (right.x, y, right.w, theme.px(46)), product.name, "title"))
     y += theme.px(46)
-    widgets.append(Label(kit, "price", (right.x, y, right.w * 11 // 20, theme.px(50)),
-                         format_price(product.price_cents, product.currency), "price", palette.accent))
-    widgets.append(Label(kit, "stock", (right.x + right.w * 11 // 20, y, right.w * 9 // 20, theme.px(50)),
-                         stock_text(kit, product), "heading", stock_colour(kit, product), align="right"))
+    widgets.append(
+        Label(
+            kit,
+            "price",
+            (right.x, y, right.w * 11 // 20, theme.px(50)),
+            format_price(product.price_cents, product.currency),
+            "price",
+            palette.accent,
+        )
+    )
+    widgets.append(
+        Label(
+            kit,
+            "stock",
+            (right.x + right.w * 11 // 20, y, right.w * 9 // 20, theme.px(50)),
+            stock_text(kit, product),
+            "heading",
+            stock_colour(kit, product),
+            align="right",
+        )
+    )
     y += theme.px(50) + theme.px(8)
     specs = _specs(kit, product, pygame.Rect(right.x, y, right.w, theme.px(54)))
     widgets += specs
@@ -148,21 +214,58 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     row = pygame.Rect(right.x, right.bottom - qr_px, right.w, qr_px)
     action_w = row.w - (qr_px + theme.gap if view.store_url else 0)
     if view.store_url:
-        widgets.append(QrCode("store_qr", (row.right - qr_px, row.y, qr_px, qr_px), view.store_url,
-                              theme.px(10)))
+        widgets.append(QrCode("store_qr", (row.right - qr_px, row.y, qr_px, qr_px), view.store_url, theme.px(10)))
     button_h = theme.touch(76)
     caption_box = (row.x, row.y, action_w, row.h - button_h - theme.px(8))
     if product.online_only:
-        widgets.append(Label(kit, "online_only", (row.x, row.y, action_w, row.h // 2), kit.t("product.online_only"),
-                             "heading", palette.info, max_lines=2, valign="bottom"))
-        widgets.append(Label(kit, "online_hint", (row.x, row.y + row.h // 2 + theme.px(6), action_w,
-                                                  row.h // 2 - theme.px(6)),
-                             kit.t("product.online_hint"), "label", palette.text_muted, max_lines=3, valign="top"))
+        widgets.append(
+            Label(
+                kit,
+                "online_only",
+                (row.x, row.y, action_w, row.h // 2),
+                kit.t("product.online_only"),
+                "heading",
+                palette.info,
+                max_lines=2,
+                valign="bottom",
+            )
+        )
+        widgets.append(
+            Label(
+                kit,
+                "online_hint",
+                (row.x, row.y + row.h // 2 + theme.px(6), action_w, row.h // 2 - theme.px(6)),
+                kit.t("product.online_hint"),
+                "label",
+                palette.text_muted,
+                max_lines=3,
+                valign="top",
+            )
+        )
     else:
         if view.store_url:
-            widgets.append(Label(kit, "qr_hint", caption_box, kit.t("product.qr"), "label", palette.text_muted,
-                                 max_lines=2, valign="bottom", align="right"))
-        widgets.append(Button(kit, "buy", (row.x, row.bottom - button_h, action_w, button_h), kit.t("product.buy"),
-                              Intent("buy"), enabled=product.in_stock))
+            widgets.append(
+                Label(
+                    kit,
+                    "qr_hint",
+                    caption_box,
+                    kit.t("product.qr"),
+                    "label",
+                    palette.text_muted,
+                    max_lines=2,
+                    valign="bottom",
+                    align="right",
+                )
+            )
+        widgets.append(
+            Button(
+                kit,
+                "buy",
+                (row.x, row.bottom - button_h, action_w, button_h),
+                kit.t("product.buy"),
+                Intent("buy"),
+                enabled=product.in_stock,
+            )
+        )
     widgets += _details(kit, product, pygame.Rect(right.x, y, right.w, row.y - theme.gap - y))
     return [*widgets, *top]

@@ -6,6 +6,7 @@ the firmware validates the step with all its values in hand. It answers with fie
 under each field) or the next step. Values the firmware sends in ViewState.fields (the vehicle id the
 camera read) replace what is typed when they change. Keys themselves tell the firmware nothing.
 """
+
 from __future__ import annotations
 
 import pygame
@@ -20,12 +21,19 @@ from kiosk_ui.view import Intent, ViewState
 from kiosk_ui.widgets import Button, Label, Panel, Picture, QrCode, Taps, Widget
 
 REPAIR_STEPS = ("vehicle", "contact", "fault", "consent", "ticket")
-NUMBERED = REPAIR_STEPS[:-1]                # the ticket is the outcome, not a step
+NUMBERED = REPAIR_STEPS[:-1]  # the ticket is the outcome, not a step
 FAULT_CATEGORIES = ("battery", "brakes", "tyre", "motor", "display", "other")
-FIELD_LIMITS = {"vehicle": 24, "name": 40, "phone": 20, "description": 200}   # characters
-FIELD_ERRORS = ("required", "vehicle_invalid", "vehicle_unknown", "name_invalid", "phone_invalid", "too_long",
-                "category_required")
-KEYBOARD_W = 940            # design px: wider keys than this only make the hand travel
+FIELD_LIMITS = {"vehicle": 24, "name": 40, "phone": 20, "description": 200}  # characters
+FIELD_ERRORS = (
+    "required",
+    "vehicle_invalid",
+    "vehicle_unknown",
+    "name_invalid",
+    "phone_invalid",
+    "too_long",
+    "category_required",
+)
+KEYBOARD_W = 940  # design px: wider keys than this only make the hand travel
 
 
 def _take_firmware_values(view: ViewState, memory: ScreenMemory) -> None:
@@ -63,11 +71,12 @@ class _Step:
         return self.memory.fields.get(name, "")
 
     def put(self, name: str, text: str) -> None:
-        self.memory.fields[name] = text[:FIELD_LIMITS[name]]
+        self.memory.fields[name] = text[: FIELD_LIMITS[name]]
         self.context.rebuild()
 
-    def field(self, name: str, rect: pygame.Rect, *, focused: bool, tappable: bool = False,
-              note: str = "") -> list[Widget]:
+    def field(
+        self, name: str, rect: pygame.Rect, *, focused: bool, tappable: bool = False, note: str = ""
+    ) -> list[Widget]:
         """The field and, under it (in error_h), the firmware's complaint about it."""
         kit = self.kit
 
@@ -76,9 +85,19 @@ class _Step:
             self.context.rebuild()
             return None
 
-        widgets: list[Widget] = [TextField(kit, f"field:{name}", rect, kit.t(f"field.{name}"), self.value(name),
-                                           focused=focused, error=name in self.errors, note=note,
-                                           on_tap=take_focus if tappable else None)]
+        widgets: list[Widget] = [
+            TextField(
+                kit,
+                f"field:{name}",
+                rect,
+                kit.t(f"field.{name}"),
+                self.value(name),
+                focused=focused,
+                error=name in self.errors,
+                note=note,
+                on_tap=take_focus if tappable else None,
+            )
+        ]
         widgets += self.error(name, pygame.Rect(rect.x, rect.bottom, rect.w, self.error_h))
         return widgets
 
@@ -89,8 +108,16 @@ class _Step:
     def error(self, name: str, rect: pygame.Rect) -> list[Widget]:
         if name not in self.errors:
             return []
-        return [Label(self.kit, f"error:{name}", rect, self.kit.t(f"field_error.{self.errors[name]}"), "label",
-                      self.kit.theme.palette.danger)]
+        return [
+            Label(
+                self.kit,
+                f"error:{name}",
+                rect,
+                self.kit.t(f"field_error.{self.errors[name]}"),
+                "label",
+                self.kit.theme.palette.danger,
+            )
+        ]
 
     def next_button(self, rect: pygame.Rect, names: tuple[str, ...], ready: bool) -> Button:
         def go() -> Taps:
@@ -102,8 +129,9 @@ class _Step:
         theme = self.kit.theme
         w = min(self.content.w, width or theme.px(KEYBOARD_W))
         area = pygame.Rect(self.content.centerx - w // 2, top, w, self.content.bottom - top)
-        return keyboard(self.kit, area, rows, lambda: self.value(name), lambda text: self.put(name, text),
-                        FIELD_LIMITS[name])
+        return keyboard(
+            self.kit, area, rows, lambda: self.value(name), lambda text: self.put(name, text), FIELD_LIMITS[name]
+        )
 
 
 def _vehicle(step: _Step) -> list[Widget]:
@@ -113,13 +141,24 @@ def _vehicle(step: _Step) -> list[Widget]:
     icon = scan_icon(theme.px(56), palette.accent)
     widgets: list[Widget] = [Picture("scan_icon", (content.x, y, icon.get_width(), theme.px(60)), icon)]
     text_x = content.x + icon.get_width() + theme.gap
-    widgets.append(Label(kit, "instructions", (text_x, y, content.right - text_x, theme.px(60)),
-                         kit.t("repair.vehicle"), "heading", max_lines=2))
+    widgets.append(
+        Label(
+            kit,
+            "instructions",
+            (text_x, y, content.right - text_x, theme.px(60)),
+            kit.t("repair.vehicle"),
+            "heading",
+            max_lines=2,
+        )
+    )
     y += theme.px(60) + theme.px(10)
     row_h, next_w = theme.touch(72), theme.touch(200)
     widgets += step.field("vehicle", pygame.Rect(content.x, y, content.w - next_w - theme.gap, row_h), focused=True)
-    widgets.append(step.next_button(pygame.Rect(content.right - next_w, y, next_w, row_h), ("vehicle",),
-                                    bool(step.value("vehicle").strip())))
+    widgets.append(
+        step.next_button(
+            pygame.Rect(content.right - next_w, y, next_w, row_h), ("vehicle",), bool(step.value("vehicle").strip())
+        )
+    )
     widgets += step.keyboard("vehicle", VEHICLE, y + row_h + step.error_h + theme.px(6))
     return widgets
 
@@ -129,15 +168,20 @@ def _contact(step: _Step) -> list[Widget]:
     theme = kit.theme
     focus = _focus(view, memory, ("name", "phone"))
     y = content.y
-    widgets: list[Widget] = [Label(kit, "instructions", (content.x, y, content.w, theme.px(44)),
-                                   kit.t("repair.contact"), "heading")]
+    widgets: list[Widget] = [
+        Label(kit, "instructions", (content.x, y, content.w, theme.px(44)), kit.t("repair.contact"), "heading")
+    ]
     y += theme.px(44) + theme.px(6)
     row_h, next_w = theme.touch(72), theme.touch(200)
     fields_w = content.w - next_w - theme.gap
     name_w = (fields_w - theme.gap) * 58 // 100
     widgets += step.field("name", pygame.Rect(content.x, y, name_w, row_h), focused=focus == "name", tappable=True)
-    widgets += step.field("phone", pygame.Rect(content.x + name_w + theme.gap, y, fields_w - name_w - theme.gap,
-                                               row_h), focused=focus == "phone", tappable=True)
+    widgets += step.field(
+        "phone",
+        pygame.Rect(content.x + name_w + theme.gap, y, fields_w - name_w - theme.gap, row_h),
+        focused=focus == "phone",
+        tappable=True,
+    )
     ready = bool(step.value("name").strip()) and bool(step.value("phone"))
     widgets.append(step.next_button(pygame.Rect(content.right - next_w, y, next_w, row_h), ("name", "phone"), ready))
     top = y + row_h + step.error_h + theme.px(6)
@@ -164,18 +208,31 @@ def _fault(step: _Step) -> list[Widget]:
     widgets: list[Widget] = []
     for i, category in enumerate(FAULT_CATEGORIES):
         rect = (content.x + i * (button_w + gap), content.y, button_w, button_h)
-        widgets.append(Button(kit, f"fault:{category}", rect, kit.t(f"fault.{category}"), None,
-                              style="primary" if category == chosen else "secondary",
-                              on_tap=lambda category=category: choose(category)))
+        widgets.append(
+            Button(
+                kit,
+                f"fault:{category}",
+                rect,
+                kit.t(f"fault.{category}"),
+                None,
+                style="primary" if category == chosen else "secondary",
+                on_tap=lambda category=category: choose(category),
+            )
+        )
     y = content.y + button_h
     widgets += step.error("category", pygame.Rect(content.x, y, content.w, step.error_h))
     y += step.error_h
     row_h, next_w = theme.touch(72), theme.touch(200)
     left = FIELD_LIMITS["description"] - len(step.value("description"))
-    widgets += step.field("description", pygame.Rect(content.x, y, content.w - next_w - theme.gap, row_h),
-                          focused=True, note=kit.t("field.left", count=left))
-    widgets.append(step.next_button(pygame.Rect(content.right - next_w, y, next_w, row_h), ("description",),
-                                    bool(chosen)))
+    widgets += step.field(
+        "description",
+        pygame.Rect(content.x, y, content.w - next_w - theme.gap, row_h),
+        focused=True,
+        note=kit.t("field.left", count=left),
+    )
+    widgets.append(
+        step.next_button(pygame.Rect(content.right - next_w, y, next_w, row_h), ("description",), bool(chosen))
+    )
     widgets += step.keyboard("description", TEXT, y + row_h + step.error_h + theme.px(4))
     return widgets
 
@@ -185,8 +242,9 @@ def _consent(step: _Step) -> list[Widget]:
     kit, content = step.kit, step.content
     theme, palette = kit.theme, kit.theme.palette
     y = content.y
-    widgets: list[Widget] = [Label(kit, "title", (content.x, y, content.w, theme.px(52)), kit.t("consent.title"),
-                                   "title")]
+    widgets: list[Widget] = [
+        Label(kit, "title", (content.x, y, content.w, theme.px(52)), kit.t("consent.title"), "title")
+    ]
     y += theme.px(52) + theme.px(8)
     button_h = theme.touch(76)
     box = pygame.Rect(content.x, y, content.w, content.bottom - theme.px(8) - button_h - theme.gap - y)
@@ -199,28 +257,73 @@ def _consent(step: _Step) -> list[Widget]:
     for i, key in enumerate(("stored", "kept", "who")):
         row = pygame.Rect(inner.x, inner.y + i * each, inner.w, each)
         widgets.append(Panel(f"notice:{key}:dot", (row.x, row.y + theme.px(11), dot, dot), palette.accent, dot // 2))
-        widgets.append(Label(kit, f"notice:{key}", (row.x + theme.px(24), row.y, row.w - theme.px(24), each),
-                             kit.t(f"consent.{key}"), "body", max_lines=3, valign="top"))
+        widgets.append(
+            Label(
+                kit,
+                f"notice:{key}",
+                (row.x + theme.px(24), row.y, row.w - theme.px(24), each),
+                kit.t(f"consent.{key}"),
+                "body",
+                max_lines=3,
+                valign="top",
+            )
+        )
 
     widgets.append(Panel("details_panel", details, palette.surface, theme.radius))
     inner = details.inflate(-2 * pad, -2 * theme.px(16))
     category = step.value("category")
-    shown = [("vehicle", step.value("vehicle")), ("name", step.value("name")), ("phone", step.value("phone")),
-             ("category", kit.t(f"fault.{category}") if category in FAULT_CATEGORIES else "")]
+    shown = [
+        ("vehicle", step.value("vehicle")),
+        ("name", step.value("name")),
+        ("phone", step.value("phone")),
+        ("category", kit.t(f"fault.{category}") if category in FAULT_CATEGORIES else ""),
+    ]
     each = inner.h // len(shown)
     for i, (name, value) in enumerate(shown):
         y = inner.y + i * each
         caption = kit.t("consent.fault") if name == "category" else kit.t(f"field.{name}")
-        widgets.append(Label(kit, f"detail:{name}:label", (inner.x, y, inner.w, each * 42 // 100), caption, "label",
-                             palette.text_muted, valign="bottom"))
-        widgets.append(Label(kit, f"detail:{name}", (inner.x, y + each * 42 // 100, inner.w, each * 58 // 100),
-                             value or "—", "heading", valign="top"))
+        widgets.append(
+            Label(
+                kit,
+                f"detail:{name}:label",
+                (inner.x, y, inner.w, each * 42 // 100),
+                caption,
+                "label",
+                palette.text_muted,
+                valign="bottom",
+            )
+        )
+        widgets.append(
+            Label(
+                kit,
+                f"detail:{name}",
+                (inner.x, y + each * 42 // 100, inner.w, each * 58 // 100),
+                value or "—",
+                "heading",
+                valign="top",
+            )
+        )
     button_w = (content.w - theme.gap) // 2
     buttons_y = content.bottom - theme.px(8) - button_h
-    widgets.append(Button(kit, "cancel", (content.x, buttons_y, button_w, button_h), kit.t("nav.cancel"),
-                          Intent("cancel"), style="secondary"))
-    widgets.append(Button(kit, "agree", (content.right - button_w, buttons_y, button_w, button_h),
-                          kit.t("consent.agree"), Intent("agree")))
+    widgets.append(
+        Button(
+            kit,
+            "cancel",
+            (content.x, buttons_y, button_w, button_h),
+            kit.t("nav.cancel"),
+            Intent("cancel"),
+            style="secondary",
+        )
+    )
+    widgets.append(
+        Button(
+            kit,
+            "agree",
+            (content.right - button_w, buttons_y, button_w, button_h),
+            kit.t("consent.agree"),
+            Intent("agree"),
+        )
+    )
     return widgets
 
 
@@ -232,33 +335,79 @@ def _ticket(step: _Step) -> list[Widget]:
     body.top = content.top
     left, right = split(kit, body, 58)
     badge = theme.px(64)
-    widgets: list[Widget] = [Picture("tick", (left.x, left.y, badge, badge),
-                                     tick_badge(badge, palette.accent, palette.on_accent))]
-    widgets.append(Label(kit, "title", (left.x + badge + theme.gap, left.y, left.w - badge - theme.gap, badge),
-                         kit.t("ticket.title"), "title", max_lines=2))
+    widgets: list[Widget] = [
+        Picture("tick", (left.x, left.y, badge, badge), tick_badge(badge, palette.accent, palette.on_accent))
+    ]
+    widgets.append(
+        Label(
+            kit,
+            "title",
+            (left.x + badge + theme.gap, left.y, left.w - badge - theme.gap, badge),
+            kit.t("ticket.title"),
+            "title",
+            max_lines=2,
+        )
+    )
     y = left.y + badge + theme.gap
-    widgets.append(Label(kit, "ticket_label", (left.x, y, left.w, theme.px(30)), kit.t("ticket.number"), "body",
-                         palette.text_muted))
+    widgets.append(
+        Label(
+            kit, "ticket_label", (left.x, y, left.w, theme.px(30)), kit.t("ticket.number"), "body", palette.text_muted
+        )
+    )
     y += theme.px(30)
     widgets.append(Label(kit, "ticket", (left.x, y, left.w, theme.px(96)), view.ticket, "countdown", palette.accent))
     y += theme.px(96) + theme.px(8)
     button_h = theme.touch(76)
-    widgets.append(Label(kit, "leave", (left.x, y, left.w, left.bottom - button_h - theme.gap - y),
-                         kit.t("ticket.leave"), "body", max_lines=3, valign="top"))
-    widgets.append(Button(kit, "done", (left.x, left.bottom - button_h, theme.touch(260), button_h),
-                          kit.t("thanks.done"), Intent("done")))
+    widgets.append(
+        Label(
+            kit,
+            "leave",
+            (left.x, y, left.w, left.bottom - button_h - theme.gap - y),
+            kit.t("ticket.leave"),
+            "body",
+            max_lines=3,
+            valign="top",
+        )
+    )
+    widgets.append(
+        Button(
+            kit,
+            "done",
+            (left.x, left.bottom - button_h, theme.touch(260), button_h),
+            kit.t("thanks.done"),
+            Intent("done"),
+        )
+    )
 
     widgets.append(Panel("qr_panel", right, palette.surface, theme.radius))
     pad = theme.px(20)
-    widgets.append(Label(kit, "keep", (right.x + pad, right.y + theme.px(12), right.w - 2 * pad, theme.px(40)),
-                         kit.t("ticket.keep"), "heading", align="center"))
+    widgets.append(
+        Label(
+            kit,
+            "keep",
+            (right.x + pad, right.y + theme.px(12), right.w - 2 * pad, theme.px(40)),
+            kit.t("ticket.keep"),
+            "heading",
+            align="center",
+        )
+    )
     hint_h = theme.px(60)
     qr_y = right.y + theme.px(60)
     qr_px = min(right.w - 2 * pad, right.bottom - qr_y - hint_h - theme.px(12))
     widgets.append(QrCode("ticket_qr", (right.centerx - qr_px // 2, qr_y, qr_px, qr_px), view.ticket, theme.px(10)))
-    widgets.append(Label(kit, "ticket_hint", (right.x + pad, qr_y + qr_px + theme.px(6), right.w - 2 * pad, hint_h),
-                         kit.t("ticket.hint"), "label", palette.text_muted, align="center", max_lines=3,
-                         valign="top"))
+    widgets.append(
+        Label(
+            kit,
+            "ticket_hint",
+            (right.x + pad, qr_y + qr_px + theme.px(6), right.w - 2 * pad, hint_h),
+            kit.t("ticket.hint"),
+            "label",
+            palette.text_muted,
+            align="center",
+            max_lines=3,
+            valign="top",
+        )
+    )
     return widgets
 
 
@@ -269,7 +418,10 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     assert view.step is not None  # checked by validate_view
     _take_firmware_values(view, context.memory)
     numbered = view.step in NUMBERED
-    title = (kit.t("repair.step", step=NUMBERED.index(view.step) + 1, steps=len(NUMBERED)) if numbered
-             else kit.t("repair.booked"))
+    title = (
+        kit.t("repair.step", step=NUMBERED.index(view.step) + 1, steps=len(NUMBERED))
+        if numbered
+        else kit.t("repair.booked")
+    )
     top, content = chrome(view, kit, back=numbered, title=title)
     return [*_STEPS[view.step](_Step(view, kit, context, content)), *top]

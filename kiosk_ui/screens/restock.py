@@ -5,6 +5,7 @@ open: each −/+ asks for the new count with Intent("count", f"{sku}:{count}"). 
 again (door "closed") the counts are recorded and the screen lists what changed (restock_changes).
 Rows come two columns a page; more products than fit a page get page buttons.
 """
+
 from __future__ import annotations
 
 import pygame
@@ -16,8 +17,8 @@ from kiosk_ui.screens.parts import alarm_banner
 from kiosk_ui.view import Intent, ViewState
 from kiosk_ui.widgets import Button, Countdown, Label, Panel, Taps, Widget
 
-MAX_COUNT = 999             # what the firmware accepts per product
-COLUMNS = 2                 # when one column of rows does not hold them all
+MAX_COUNT = 999  # what the firmware accepts per product
+COLUMNS = 2  # when one column of rows does not hold them all
 
 
 def _status(view: ViewState, kit: Kit, box: pygame.Rect) -> list[Widget]:
@@ -28,23 +29,49 @@ def _status(view: ViewState, kit: Kit, box: pygame.Rect) -> list[Widget]:
     title_h = inner.h * 55 // 100
     widgets: list[Widget] = [
         Panel("door_panel", box, palette.surface, theme.radius),
-        Label(kit, "title", (inner.x, inner.y, inner.w, title_h), kit.t(f"restock.{view.door}"), "title",
-              palette.accent if view.door == "closed" else palette.text)]
+        Label(
+            kit,
+            "title",
+            (inner.x, inner.y, inner.w, title_h),
+            kit.t(f"restock.{view.door}"),
+            "title",
+            palette.accent if view.door == "closed" else palette.text,
+        ),
+    ]
     hint = (inner.x, inner.y + title_h, inner.w, inner.h - title_h)
     if view.door == "unlocked" and view.deadline is not None:
-        widgets.append(Countdown(kit, "countdown_text", hint, view.deadline,
-                                 lambda s: kit.t("door.countdown", seconds=s), "body", palette.text_muted, "left"))
+        widgets.append(
+            Countdown(
+                kit,
+                "countdown_text",
+                hint,
+                view.deadline,
+                lambda s: kit.t("door.countdown", seconds=s),
+                "body",
+                palette.text_muted,
+                "left",
+            )
+        )
     elif view.door == "closed":
         changed = any(added for _, added in view.restock_changes)
-        widgets.append(Label(kit, "hint", hint, kit.t("restock.changed" if changed else "restock.unchanged"),
-                             "body", palette.text_muted))
+        widgets.append(
+            Label(
+                kit,
+                "hint",
+                hint,
+                kit.t("restock.changed" if changed else "restock.unchanged"),
+                "body",
+                palette.text_muted,
+            )
+        )
     else:
         widgets.append(Label(kit, "hint", hint, kit.t(f"restock.{view.door}.hint"), "body", palette.text_muted))
     return widgets
 
 
-def _row(view: ViewState, kit: Kit, rect: pygame.Rect, sku: str, count: int, names: dict[str, str],
-         added: int | None) -> list[Widget]:
+def _row(
+    view: ViewState, kit: Kit, rect: pygame.Rect, sku: str, count: int, names: dict[str, str], added: int | None
+) -> list[Widget]:
     """One product: its name and SKU, what changed, and its count between big − and + buttons."""
     theme, palette = kit.theme, kit.theme.palette
     editable = view.door == "opened"
@@ -55,26 +82,52 @@ def _row(view: ViewState, kit: Kit, rect: pygame.Rect, sku: str, count: int, nam
     x = rect.right - pad
     if editable:
         x -= button
-        widgets.append(Button(kit, f"count:{sku}:plus", (x, rect.centery - button // 2, button, button), "+",
-                              Intent("count", f"{sku}:{count + 1}"), style="secondary", role="title",
-                              enabled=count < MAX_COUNT))
+        widgets.append(
+            Button(
+                kit,
+                f"count:{sku}:plus",
+                (x, rect.centery - button // 2, button, button),
+                "+",
+                Intent("count", f"{sku}:{count + 1}"),
+                style="secondary",
+                role="title",
+                enabled=count < MAX_COUNT,
+            )
+        )
     x -= count_w + (pad if editable else 0)
     widgets.append(Label(kit, f"count:{sku}", (x, rect.y, count_w, rect.h), str(count), "title", align="center"))
     if editable:
         x -= button + pad
-        widgets.append(Button(kit, f"count:{sku}:minus", (x, rect.centery - button // 2, button, button), "−",
-                              Intent("count", f"{sku}:{count - 1}"), style="secondary", role="title",
-                              enabled=count > 0))
+        widgets.append(
+            Button(
+                kit,
+                f"count:{sku}:minus",
+                (x, rect.centery - button // 2, button, button),
+                "−",
+                Intent("count", f"{sku}:{count - 1}"),
+                style="secondary",
+                role="title",
+                enabled=count > 0,
+            )
+        )
     text = pygame.Rect(rect.x + theme.px(16), rect.y + pad, x - rect.x - theme.px(16) - 2 * pad, rect.h - 2 * pad)
     name = names.get(sku, sku)
     upper = text.h * 56 // 100
     widgets.append(Label(kit, f"name:{sku}", (text.x, text.y, text.w, upper), name, "heading", valign="bottom"))
     lower = pygame.Rect(text.x, text.y + upper + theme.px(2), text.w, text.h - upper - theme.px(2))
     if added:
-        badge = Label(kit, f"change:{sku}", (lower.right - theme.px(90), lower.y, theme.px(90), lower.h),
-                      f"{added:+d}".replace("-", "−"), "label", palette.on_accent if added > 0 else palette.text,
-                      align="right", background=palette.accent if added > 0 else palette.danger,
-                      padding=(theme.px(12), 0), hug=True)
+        badge = Label(
+            kit,
+            f"change:{sku}",
+            (lower.right - theme.px(90), lower.y, theme.px(90), lower.h),
+            f"{added:+d}".replace("-", "−"),
+            "label",
+            palette.on_accent if added > 0 else palette.text,
+            align="right",
+            background=palette.accent if added > 0 else palette.danger,
+            padding=(theme.px(12), 0),
+            hug=True,
+        )
         widgets.append(badge)
         lower.w = badge.rect.x - theme.px(8) - lower.x
     if name != sku:
@@ -93,12 +146,36 @@ def _pager(kit: Kit, row: pygame.Rect, context: BuildContext, page: int, pages: 
         return None
 
     return [
-        Button(kit, "page:prev", (row.x, row.y, button, button), "‹", None, style="secondary", role="title",
-               enabled=page > 0, on_tap=lambda: turn(-1)),
-        Label(kit, "page", (row.x + button + theme.gap, row.y, theme.px(220), button),
-              kit.t("restock.page", page=page + 1, pages=pages), "body", palette.text_muted),
-        Button(kit, "page:next", (row.x + button + 2 * theme.gap + theme.px(220), row.y, button, button), "›", None,
-               style="secondary", role="title", enabled=page < pages - 1, on_tap=lambda: turn(1)),
+        Button(
+            kit,
+            "page:prev",
+            (row.x, row.y, button, button),
+            "‹",
+            None,
+            style="secondary",
+            role="title",
+            enabled=page > 0,
+            on_tap=lambda: turn(-1),
+        ),
+        Label(
+            kit,
+            "page",
+            (row.x + button + theme.gap, row.y, theme.px(220), button),
+            kit.t("restock.page", page=page + 1, pages=pages),
+            "body",
+            palette.text_muted,
+        ),
+        Button(
+            kit,
+            "page:next",
+            (row.x + button + 2 * theme.gap + theme.px(220), row.y, button, button),
+            "›",
+            None,
+            style="secondary",
+            role="title",
+            enabled=page < pages - 1,
+            on_tap=lambda: turn(1),
+        ),
     ]
 
 
@@ -112,8 +189,15 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
         if view.alarm == "door_stuck":
             again_w = theme.touch(300)
             banner_w -= again_w + theme.gap
-            widgets.append(Button(kit, "unlock_again", (content.right - again_w, y, again_w, theme.touch(64)),
-                                  kit.t("door.unlock_again"), Intent("unlock_again")))
+            widgets.append(
+                Button(
+                    kit,
+                    "unlock_again",
+                    (content.right - again_w, y, again_w, theme.touch(64)),
+                    kit.t("door.unlock_again"),
+                    Intent("unlock_again"),
+                )
+            )
         banner = alarm_banner(kit, view, pygame.Rect(content.x, y, banner_w, content.h))
         widgets.append(banner)
         y = banner.rect.bottom + theme.gap
@@ -123,14 +207,29 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
 
     bottom = content.bottom - theme.px(8)
     button_h = theme.touch(64)
-    if view.door == "closed":       # recorded: the retailer finishes here
+    if view.door == "closed":  # recorded: the retailer finishes here
         done_w = theme.touch(240)
-        widgets.append(Button(kit, "done", (content.right - done_w, bottom - button_h, done_w, button_h),
-                              kit.t("restock.done"), Intent("done")))
+        widgets.append(
+            Button(
+                kit,
+                "done",
+                (content.right - done_w, bottom - button_h, done_w, button_h),
+                kit.t("restock.done"),
+                Intent("done"),
+            )
+        )
     counts = view.restock_counts
     if not counts:
-        widgets.append(Label(kit, "empty", (content.x, y, content.w, theme.px(60)), kit.t("restock.empty"),
-                             "heading", palette.text_muted))
+        widgets.append(
+            Label(
+                kit,
+                "empty",
+                (content.x, y, content.w, theme.px(60)),
+                kit.t("restock.empty"),
+                "heading",
+                palette.text_muted,
+            )
+        )
         return [*widgets, *top]
 
     row_h, gap = theme.touch(64) + 2 * theme.px(10), theme.px(10)
@@ -138,7 +237,7 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     rows = max(1, (area_bottom - y + gap) // (row_h + gap))
     columns = 1 if len(counts) <= rows else COLUMNS
     per_page = rows * columns
-    if len(counts) > per_page:      # the page buttons take a row (the done button's, when there is one)
+    if len(counts) > per_page:  # the page buttons take a row (the done button's, when there is one)
         if view.door != "closed":
             rows = max(1, (area_bottom - button_h - theme.gap - y + gap) // (row_h + gap))
         per_page = rows * columns
@@ -150,7 +249,7 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     names = {product.sku: product.name for product in view.products}
     changes = dict(view.restock_changes)
     col_w = (content.w - theme.gap * (columns - 1)) // columns
-    for i, (sku, count) in enumerate(counts[page * per_page:(page + 1) * per_page]):
+    for i, (sku, count) in enumerate(counts[page * per_page : (page + 1) * per_page]):
         col, row = divmod(i, rows)
         rect = pygame.Rect(content.x + col * (col_w + theme.gap), y + row * (row_h + gap), col_w, row_h)
         widgets += _row(view, kit, rect, sku, count, names, changes.get(sku))

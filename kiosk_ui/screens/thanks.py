@@ -1,4 +1,5 @@
 """Thanks: the sale is done."""
+
 from __future__ import annotations
 
 import pygame
@@ -18,16 +19,38 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     title_h, subtitle_h, button_h = theme.px(70), theme.px(40), theme.touch(76)
     block_h = badge + theme.gap + title_h + subtitle_h + theme.px(36) + button_h
     y = content.y + (content.h - block_h) // 2
-    widgets: list[Widget] = [Picture("tick", (content.centerx - badge // 2, y, badge, badge),
-                                     tick_badge(badge, palette.accent, palette.on_accent))]
+    widgets: list[Widget] = [
+        Picture(
+            "tick",
+            (content.centerx - badge // 2, y, badge, badge),
+            tick_badge(badge, palette.accent, palette.on_accent),
+        )
+    ]
     y += badge + theme.gap
-    widgets.append(Label(kit, "title", (content.x, y, content.w, title_h), kit.t("thanks.title"), "display",
-                         align="center"))
+    widgets.append(
+        Label(kit, "title", (content.x, y, content.w, title_h), kit.t("thanks.title"), "display", align="center")
+    )
     y += title_h
-    widgets.append(Label(kit, "subtitle", (content.x, y, content.w, subtitle_h), kit.t("thanks.subtitle"), "body",
-                         palette.text_muted, align="center"))
+    widgets.append(
+        Label(
+            kit,
+            "subtitle",
+            (content.x, y, content.w, subtitle_h),
+            kit.t("thanks.subtitle"),
+            "body",
+            palette.text_muted,
+            align="center",
+        )
+    )
     y += subtitle_h + theme.px(36)
     done_w = theme.touch(280)
-    widgets.append(Button(kit, "done", pygame.Rect(content.centerx - done_w // 2, y, done_w, button_h),
-                          kit.t("thanks.done"), Intent("done")))
+    widgets.append(
+        Button(
+            kit,
+            "done",
+            pygame.Rect(content.centerx - done_w // 2, y, done_w, button_h),
+            kit.t("thanks.done"),
+            Intent("done"),
+        )
+    )
     return [*widgets, *top]

@@ -1,4 +1,5 @@
 """A real cloud server on an ephemeral 127.0.0.1 port with a fake clock, and two registered cabinets."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator

@@ -1,4 +1,5 @@
 """kiosk-cloud as real processes: serve on a free port, register a cabinet, ingest, export."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,8 +19,15 @@ TIMEOUT_S = 30
 
 
 async def kiosk_cloud(*args: str | Path) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "cloud_stub.cli", *map(str, args), cwd=REPO,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cloud_stub.cli",
+        *map(str, args),
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT_S)
     return proc.returncode, out.decode(), err.decode()
 
@@ -35,8 +43,18 @@ async def post(session: aiohttp.ClientSession, url: str, key: bytes, cabinet_id:
 async def test_serve_add_ingest_and_export_end_to_end(tmp_path: Path) -> None:
     db = tmp_path / "cloud.db"
     server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cloud_stub.cli", "serve", "--port", "0", "--db", str(db), cwd=REPO,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "cloud_stub.cli",
+        "serve",
+        "--port",
+        "0",
+        "--db",
+        str(db),
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         line = (await asyncio.wait_for(server.stdout.readline(), TIMEOUT_S)).decode()
         match = re.fullmatch(r"kiosk-cloud listening on (http://127\.0\.0\.1:(\d+))\n", line)
@@ -96,7 +114,7 @@ async def test_errors_are_one_clear_line_and_a_nonzero_exit(tmp_path: Path) -> N
         (("launch",), "invalid choice"),
     ]
     results = await asyncio.gather(*(kiosk_cloud(*args) for args, _ in cases))
-    for (args, expected), (code, out, err) in zip(cases, results):
+    for (args, expected), (code, out, err) in zip(cases, results, strict=True):
         assert code != 0, args
         assert out == "", args
         assert len(err.splitlines()) == 1 and expected in err and err.startswith("kiosk-cloud"), (args, err)

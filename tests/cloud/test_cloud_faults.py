@@ -1,4 +1,5 @@
 """Bad values, changed events, the database file and weak keys: what the cloud refuses and how it says so."""
+
 from __future__ import annotations
 
 import os
@@ -16,42 +17,66 @@ from sync_client.outbox import Outbox
 from sync_client.schema import MAX_AMOUNT_CENTS, SchemaError
 from tests.cloud.cloud_helpers import CAB, OTHER, Cloud, make_event
 
-SALE = {"sale_id": "s-1", "sku": "BIKE-C7", "amount_cents": 129900, "currency": "EUR", "method": "card",
-        "receipt_no": None, "trace_no": None}
+SALE = {
+    "sale_id": "s-1",
+    "sku": "BIKE-C7",
+    "amount_cents": 129900,
+    "currency": "EUR",
+    "method": "card",
+    "receipt_no": None,
+    "trace_no": None,
+}
 
 
 def sale(seq: int, **changes: Any) -> dict:
     return make_event(seq, type_="payment.approved", payload={**SALE, **changes})
 
 
-@pytest.mark.parametrize("event, reason", [
-    (sale(1, amount_cents=10**30), f"payload.amount_cents: a 100-bit integer exceeds the cap {MAX_AMOUNT_CENTS}"),
-    (sale(1, amount_cents=MAX_AMOUNT_CENTS + 1), f"payload.amount_cents: {MAX_AMOUNT_CENTS + 1} exceeds the cap"),
-    (sale(1, amount_cents=-5), "payload.amount_cents: -5 is below the minimum 1"),
-    (sale(1, amount_cents=9e99), "payload.amount_cents: expected int, got float"),
-    (sale(1, sku="x" * 9000), "payload.sku: 9000 characters, more than 8192"),
-    (sale(1, sku="\ud800"), "payload.sku: not valid Unicode (a lone surrogate)"),
-    (make_event(1, type_="door.closed", payload={"open_s": 1e300}), "payload.open_s: 1e+300 exceeds the longest"),
-    (make_event(1, type_="door.unlocked", payload={"reason": "x", "seconds": -1}),
-     "payload.seconds: -1 is below the minimum 0"),
-    (make_event(1, type_="heartbeat", payload={"faults": [[[[[[[[["deep"]]]]]]]]]}),
-     "payload.faults[0][0][0][0][0][0][0]: nested deeper than 8 levels"),
-    ({**make_event(1), "mono_time": -0.5}, "mono_time: -0.5 is not a finite number of seconds >= 0"),
-    ({**make_event(1), "mono_time": 10**30}, "mono_time: a 100-bit integer is not a finite number"),
-    ({**make_event(1), "wall_time": "2026-02-30T10:00:00Z"}, "wall_time: '2026-02-30T10:00:00Z' is not a valid date"),
-    ({**make_event(1), "wall_time": "1970-01-01T00:00:00Z"}, "wall_time: 1970-01-01T00:00:00Z is more than 10 years"),
-    ({**make_event(1), "wall_time": "2199-01-01T00:00:00Z"}, "wall_time: 2199-01-01T00:00:00Z is more than 10 years"),
-    ({**make_event(1), "seq": 0}, "seq: must be between 1 and"),
-])
+@pytest.mark.parametrize(
+    "event, reason",
+    [
+        (sale(1, amount_cents=10**30), f"payload.amount_cents: a 100-bit integer exceeds the cap {MAX_AMOUNT_CENTS}"),
+        (sale(1, amount_cents=MAX_AMOUNT_CENTS + 1), f"payload.amount_cents: {MAX_AMOUNT_CENTS + 1} exceeds the cap"),
+        (sale(1, amount_cents=-5), "payload.amount_cents: -5 is below the minimum 1"),
+        (sale(1, amount_cents=9e99), "payload.amount_cents: expected int, got float"),
+        (sale(1, sku="x" * 9000), "payload.sku: 9000 characters, more than 8192"),
+        (sale(1, sku="\ud800"), "payload.sku: not valid Unicode (a lone surrogate)"),
+        (make_event(1, type_="door.closed", payload={"open_s": 1e300}), "payload.open_s: 1e+300 exceeds the longest"),
+        (
+            make_event(1, type_="door.unlocked", payload={"reason": "x", "seconds": -1}),
+            "payload.seconds: -1 is below the minimum 0",
+        ),
+        (
+            make_event(1, type_="heartbeat", payload={"faults": [[[[[[[[["deep"]]]]]]]]]}),
+            "payload.faults[0][0][0][0][0][0][0]: nested deeper than 8 levels",
+        ),
+        ({**make_event(1), "mono_time": -0.5}, "mono_time: -0.5 is not a finite number of seconds >= 0"),
+        ({**make_event(1), "mono_time": 10**30}, "mono_time: a 100-bit integer is not a finite number"),
+        (
+            {**make_event(1), "wall_time": "2026-02-30T10:00:00Z"},
+            "wall_time: '2026-02-30T10:00:00Z' is not a valid date",
+        ),
+        (
+            {**make_event(1), "wall_time": "1970-01-01T00:00:00Z"},
+            "wall_time: 1970-01-01T00:00:00Z is more than 10 years",
+        ),
+        (
+            {**make_event(1), "wall_time": "2199-01-01T00:00:00Z"},
+            "wall_time: 2199-01-01T00:00:00Z is more than 10 years",
+        ),
+        ({**make_event(1), "seq": 0}, "seq: must be between 1 and"),
+    ],
+)
 async def test_an_out_of_range_value_is_refused_naming_the_field_and_nothing_else_is_lost(
-        cloud: Cloud, event: dict, reason: str | None) -> None:
+    cloud: Cloud, event: dict, reason: str | None
+) -> None:
     good = make_event(2)
     reply = await cloud.post([event, good])
     assert reply.status == 200
     assert reply.body["acked"] == [good["id"]] if reason else [event["id"], good["id"]]
     if reason:
         [rejected] = reply.body["rejected"]
-        assert (rejected["index"], rejected["reason"][:len(reason)]) == (0, reason)
+        assert (rejected["index"], rejected["reason"][: len(reason)]) == (0, reason)
 
 
 def test_the_cabinet_refuses_the_same_values_when_it_appends(tmp_path: Path) -> None:
@@ -67,8 +92,9 @@ def test_the_cabinet_refuses_the_same_values_when_it_appends(tmp_path: Path) -> 
 
 
 async def test_a_scan_to_pay_amount_over_the_cap_gets_400(cloud: Cloud) -> None:
-    reply = await cloud.signed("POST", "/v1/payments", {"sale_id": "s", "amount_cents": MAX_AMOUNT_CENTS + 1,
-                                                         "currency": "EUR"})
+    reply = await cloud.signed(
+        "POST", "/v1/payments", {"sale_id": "s", "amount_cents": MAX_AMOUNT_CENTS + 1, "currency": "EUR"}
+    )
     assert reply.status == 400 and reply.body["error"].startswith(f"amount_cents: expected 1 to {MAX_AMOUNT_CENTS}")
     bad_text = await cloud.signed("POST", "/v1/payments", {"sale_id": "\udc00", "amount_cents": 1, "currency": "EUR"})
     assert bad_text.status == 400 and bad_text.body["error"] == "sale_id: not valid Unicode (a lone surrogate)"
@@ -81,16 +107,20 @@ async def test_an_event_resent_with_other_content_gets_409_and_is_recorded_for_t
     forged = {**original, "payload": {**SALE, "amount_cents": 1}, "seq": 9}
     reply = await cloud.post([other, forged])
     assert reply.status == 409
-    assert reply.body["error"] == (f"events[1].id: {original['id']} is already stored with other content (seq, "
-                                   "payload differ); nothing of the batch is stored and the conflict is recorded "
-                                   "for the retailer")
-    assert [e["id"] for e in cloud.store.export_events()] == [original["id"]]        # the other one waits too
+    assert reply.body["error"] == (
+        f"events[1].id: {original['id']} is already stored with other content (seq, "
+        "payload differ); nothing of the batch is stored and the conflict is recorded "
+        "for the retailer"
+    )
+    assert [e["id"] for e in cloud.store.export_events()] == [original["id"]]  # the other one waits too
     assert (await cloud.post([forged])).status == 409
 
     seen = await cloud.retailer("GET", f"/v1/retailer/cabinets/{CAB}/event-conflicts")
     [conflict] = seen.body["conflicts"]
     assert (conflict["event_id"], conflict["differs"], conflict["times"]) == (original["id"], ["seq", "payload"], 2)
-    assert conflict["stored"]["payload"]["amount_cents"] == 129900 and conflict["received"]["payload"]["amount_cents"] == 1
+    assert (
+        conflict["stored"]["payload"]["amount_cents"] == 129900 and conflict["received"]["payload"]["amount_cents"] == 1
+    )
     hidden = await cloud.retailer("GET", f"/v1/retailer/cabinets/{CAB}/event-conflicts", retailer="shop-b")
     assert hidden.status == 404
 
@@ -115,7 +145,7 @@ def test_the_database_and_its_wal_files_are_readable_by_the_owner_only(tmp_path:
         assert [f.name for f in files] == ["cloud.db", "cloud.db-shm", "cloud.db-wal"]
         assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in files} == {f.name: 0o600 for f in files}
         store.close()
-        assert os.umask(0o022) == 0o022          # the process's umask is left as it was
+        assert os.umask(0o022) == 0o022  # the process's umask is left as it was
     finally:
         os.umask(old)
 
@@ -128,17 +158,21 @@ def test_a_database_left_readable_by_others_is_tightened_when_opened(tmp_path: P
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-@pytest.mark.parametrize("key, error", [
-    (bytes(32), "key: every byte is 00; a cabinet key must be random"),
-    (b"\xff" * 64, "key: every byte is ff"),
-    (secrets.token_bytes(16), "key: 16 bytes; a cabinet key is at least 32 random bytes (64 hex digits)"),
-    (b"0123456789abcdef" * 2, "key: only 16 different byte values in 32 bytes"),
-    (b"ab" * 32, "key: only 2 different byte values in 64 bytes"),
-])
+@pytest.mark.parametrize(
+    "key, error",
+    [
+        (bytes(32), "key: every byte is 00; a cabinet key must be random"),
+        (b"\xff" * 64, "key: every byte is ff"),
+        (secrets.token_bytes(16), "key: 16 bytes; a cabinet key is at least 32 random bytes (64 hex digits)"),
+        (b"0123456789abcdef" * 2, "key: only 16 different byte values in 32 bytes"),
+        (b"ab" * 32, "key: only 2 different byte values in 64 bytes"),
+    ],
+)
 async def test_enrollment_refuses_a_zero_or_low_entropy_key(cloud: Cloud, key: bytes, error: str) -> None:
     token = cloud.store.add_enroll_token("shop-a", 3600, now=cloud.clock.t)
-    async with cloud.session.post(cloud.url + "/v1/enroll",
-                                  json={"cabinet_id": "cab-new", "key": key.hex(), "token": token}) as resp:
+    async with cloud.session.post(
+        cloud.url + "/v1/enroll", json={"cabinet_id": "cab-new", "key": key.hex(), "token": token}
+    ) as resp:
         assert resp.status == 400
         assert (await resp.json())["error"].startswith(error)
     assert cloud.store.cabinet("cab-new") is None
@@ -146,16 +180,21 @@ async def test_enrollment_refuses_a_zero_or_low_entropy_key(cloud: Cloud, key: b
         cloud.store.set_cabinet_key("cab-new", key)
     # The token was not spent: the technician retries with a proper key.
     good = secrets.token_bytes(32)
-    async with cloud.session.post(cloud.url + "/v1/enroll",
-                                  json={"cabinet_id": "cab-new", "key": good.hex(), "token": token}) as resp:
+    async with cloud.session.post(
+        cloud.url + "/v1/enroll", json={"cabinet_id": "cab-new", "key": good.hex(), "token": token}
+    ) as resp:
         assert resp.status == 201
     assert cloud.store.cabinet_key("cab-new") == good
 
 
 def test_kiosk_cloud_cabinet_add_makes_a_strong_key(tmp_path: Path) -> None:
     db = tmp_path / "cloud.db"
-    out = subprocess.run([sys.executable, "-m", "cloud_stub.cli", "cabinet", "add", "cab-9", "--db", str(db)],
-                         capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-m", "cloud_stub.cli", "cabinet", "add", "cab-9", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     key = bytes.fromhex(out)
     assert len(key) == 32 and len(set(key)) >= 20
     assert stat.S_IMODE(db.stat().st_mode) == 0o600

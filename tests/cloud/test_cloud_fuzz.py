@@ -1,6 +1,7 @@
 """Arbitrary JSON-ish bodies at the device API: never a 5xx; at /v1/events nothing stored when refused and
 every event accounted for. Values reach past every bound: huge and negative amounts, far-off and impossible
 dates, huge clocks, long strings and lone surrogates."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,10 +21,15 @@ from tests.cloud.cloud_helpers import CAB, OTHER, START, make_event
 
 extremes = st.sampled_from([10**30, -1, 0, 2**63, 1e300, -1e-300, "\ud800", "x" * 9000, "9999-99-99T99:99:99Z"])
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
     | extremes,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=10)
+    max_leaves=10,
+)
 # A few ids shared across examples, so repeats within and across batches happen.
 shared_ids = [str(uuid.UUID(int=n)) for n in range(1, 6)]
 event_fields = ["id", "cabinet_id", "seq", "type", "wall_time", "mono_time", "payload", "schema_version", "extra"]
@@ -34,9 +40,19 @@ wall_times = st.datetimes().map(lambda t: t.strftime("%Y-%m-%dT%H:%M:%S.000Z")) 
 
 @st.composite
 def sales(draw: st.DrawFn) -> dict:
-    event = make_event(draw(st.integers(1, 50)), type_="payment.approved", payload={
-        "sale_id": "s", "sku": draw(st.text(max_size=4) | extremes), "amount_cents": draw(st.integers() | extremes),
-        "currency": "EUR", "method": "card", "receipt_no": None, "trace_no": None})
+    event = make_event(
+        draw(st.integers(1, 50)),
+        type_="payment.approved",
+        payload={
+            "sale_id": "s",
+            "sku": draw(st.text(max_size=4) | extremes),
+            "amount_cents": draw(st.integers() | extremes),
+            "currency": "EUR",
+            "method": "card",
+            "receipt_no": None,
+            "trace_no": None,
+        },
+    )
     event["wall_time"] = draw(wall_times)
     event["mono_time"] = draw(st.floats(allow_nan=False, allow_infinity=False) | st.integers() | extremes)
     return event
@@ -44,19 +60,24 @@ def sales(draw: st.DrawFn) -> dict:
 
 @st.composite
 def events(draw: st.DrawFn) -> Any:
-    event = (make_event(draw(st.integers(1, 50)), type_="door.opened", payload={"authorized": draw(st.booleans())})
-             if draw(st.booleans()) else draw(sales()))
+    event = (
+        make_event(draw(st.integers(1, 50)), type_="door.opened", payload={"authorized": draw(st.booleans())})
+        if draw(st.booleans())
+        else draw(sales())
+    )
     event["id"] = draw(st.sampled_from(shared_ids) | st.uuids().map(str))
-    if draw(st.booleans()):     # break it somewhere, or give it to another cabinet
+    if draw(st.booleans()):  # break it somewhere, or give it to another cabinet
         field = draw(st.sampled_from(event_fields))
         event[field] = draw(st.sampled_from([OTHER, CAB]) if field == "cabinet_id" else json_values)
     return draw(st.just(event) | json_values)
 
 
-batches = st.fixed_dictionaries({
-    "cabinet_id": st.sampled_from([CAB, CAB, OTHER]) | json_values,
-    "events": st.lists(events(), max_size=5) | json_values,
-})
+batches = st.fixed_dictionaries(
+    {
+        "cabinet_id": st.sampled_from([CAB, CAB, OTHER]) | json_values,
+        "events": st.lists(events(), max_size=5) | json_values,
+    }
+)
 bodies = st.one_of(
     batches.map(lambda b: json.dumps(b).encode()),
     json_values.map(lambda v: json.dumps(v, ensure_ascii=False).encode("utf-8", "surrogatepass")),
@@ -79,8 +100,10 @@ def test_any_body_gets_a_4xx_or_200_and_refusals_store_nothing(tmp_path: Path) -
 
     @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     # Each kind of answer is checked at least once, whatever hypothesis draws.
-    @example(body=json.dumps({"cabinet_id": CAB, "events": [make_event(1), {**make_event(2), "seq": 0}]}).encode(),
-             signer=CAB)
+    @example(
+        body=json.dumps({"cabinet_id": CAB, "events": [make_event(1), {**make_event(2), "seq": 0}]}).encode(),
+        signer=CAB,
+    )
     @example(body=json.dumps({"cabinet_id": CAB, "events": [make_event(1, OTHER)]}).encode(), signer=CAB)
     @example(body=b"\xff{", signer=CAB)
     @example(body=b"{}", signer="cab-unknown")
@@ -88,7 +111,7 @@ def test_any_body_gets_a_4xx_or_200_and_refusals_store_nothing(tmp_path: Path) -
     def check(body: bytes, signer: str) -> None:
         before = store.count_events()
         status, reply = loop.run_until_complete(send(body, signer))
-        assert status in (200, 400, 401, 403, 409), (status, reply)   # 409: a shared id with other content
+        assert status in (200, 400, 401, 403, 409), (status, reply)  # 409: a shared id with other content
         if status != 200:
             assert isinstance(reply["error"], str) and reply["error"]
             assert store.count_events() == before
@@ -99,7 +122,7 @@ def test_any_body_gets_a_4xx_or_200_and_refusals_store_nothing(tmp_path: Path) -
         assert store.count_events() - before <= len(reply["acked"])
         rejected = [entry["index"] for entry in reply["rejected"]]
         assert rejected == sorted(set(rejected)) and set(rejected) <= set(range(len(sent)))
-        for index, event in enumerate(sent):     # every event is either acked or rejected
+        for index, event in enumerate(sent):  # every event is either acked or rejected
             assert index in rejected or event["id"] in reply["acked"]
 
     try:
@@ -130,10 +153,18 @@ def test_any_body_at_the_other_device_routes_gets_an_answer_below_500(tmp_path: 
         async with session.request(method, url + path, data=body, headers=headers) as resp:
             return resp.status, await resp.json()
 
-    objects = st.fixed_dictionaries({}, optional={
-        "sale_id": json_values, "amount_cents": json_values, "currency": st.sampled_from(["EUR", "eur"]) | json_values,
-        "result": json_values, "cabinet_id": json_values, "key": st.just("00" * 32) | json_values,
-        "token": json_values}).map(lambda d: json.dumps(d).encode())
+    objects = st.fixed_dictionaries(
+        {},
+        optional={
+            "sale_id": json_values,
+            "amount_cents": json_values,
+            "currency": st.sampled_from(["EUR", "eur"]) | json_values,
+            "result": json_values,
+            "cabinet_id": json_values,
+            "key": st.just("00" * 32) | json_values,
+            "token": json_values,
+        },
+    ).map(lambda d: json.dumps(d).encode())
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @example(route=ROUTES[0], body=b'{"sale_id": "\\ud800", "amount_cents": 1, "currency": "EUR"}')

@@ -1,4 +1,5 @@
 """POST /v1/events against a real server: stored once, signed, and refused whole when it must be."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,7 +9,6 @@ import pytest
 
 from cloud_stub.app import MAX_BODY_BYTES
 from sync_client.schema import (
-    HDR_CABINET,
     HDR_NONCE,
     HDR_SIGNATURE,
     HDR_TIMESTAMP,
@@ -18,19 +18,27 @@ from sync_client.schema import (
 )
 from tests.cloud.cloud_helpers import CAB, OTHER, START, Cloud, make_event
 
-SALE = {"sale_id": "s-1", "sku": "ebike-1", "amount_cents": 149900, "currency": "EUR", "method": "card",
-        "receipt_no": "0042", "trace_no": None}
+SALE = {
+    "sale_id": "s-1",
+    "sku": "ebike-1",
+    "amount_cents": 149900,
+    "currency": "EUR",
+    "method": "card",
+    "receipt_no": "0042",
+    "trace_no": None,
+}
 
 
 async def test_batch_is_stored_once_and_a_replay_gets_the_same_ack(
-        cloud: Cloud, caplog: pytest.LogCaptureFixture) -> None:
+    cloud: Cloud, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="cloud_stub")
     events = [make_event(1), make_event(2, type_="payment.approved", payload=SALE), make_event(3)]
     first = await cloud.post(events)
     assert first.status == 200
     assert first.body == {"acked": [e["id"] for e in events], "rejected": []}
 
-    cloud.clock.t += 30   # the uploader retries later with a new nonce, e.g. after a lost response
+    cloud.clock.t += 30  # the uploader retries later with a new nonce, e.g. after a lost response
     replay = await cloud.post(events)
     assert replay.status == 200
     assert replay.body == first.body
@@ -42,7 +50,7 @@ async def test_batch_is_stored_once_and_a_replay_gets_the_same_ack(
 
     exported = list(cloud.store.export_events())
     assert [(r["id"], r["seq"], r["payload"]) for r in exported] == [(e["id"], e["seq"], e["payload"]) for e in events]
-    assert cloud.store.cabinet(CAB)["last_sync_at"].startswith("2027-01-15T08:00:30")   # START + 30 s
+    assert cloud.store.cabinet(CAB)["last_sync_at"].startswith("2027-01-15T08:00:30")  # START + 30 s
 
     async with cloud.session.get(cloud.url + "/healthz") as resp:
         assert resp.status == 200
@@ -59,21 +67,25 @@ async def test_a_replay_mixed_with_new_events_acks_all_and_stores_only_the_new(c
 
 
 async def test_concurrent_cabinets_are_all_stored(cloud: Cloud) -> None:
-    batches = [(cab, [make_event(seq, cab) for seq in range(n * 5 + 1, n * 5 + 6)])
-               for n in range(10) for cab in (CAB, OTHER)]
+    batches = [
+        (cab, [make_event(seq, cab) for seq in range(n * 5 + 1, n * 5 + 6)]) for n in range(10) for cab in (CAB, OTHER)
+    ]
     replies = await asyncio.gather(*(cloud.post(events, cabinet_id=cab) for cab, events in batches))
     assert [r.body["acked"] for r in replies] == [[e["id"] for e in events] for _, events in batches]
     assert cloud.store.count_events() == 100
 
 
-@pytest.mark.parametrize("refusal, header", [
-    ("bad signature", HDR_SIGNATURE),
-    ("unknown cabinet", HDR_SIGNATURE),     # the same answer as a bad signature: ids cannot be probed
-    ("stale timestamp", HDR_TIMESTAMP),
-    ("future timestamp", HDR_TIMESTAMP),
-    ("missing nonce", HDR_NONCE),
-    ("missing signature", HDR_SIGNATURE),
-])
+@pytest.mark.parametrize(
+    "refusal, header",
+    [
+        ("bad signature", HDR_SIGNATURE),
+        ("unknown cabinet", HDR_SIGNATURE),  # the same answer as a bad signature: ids cannot be probed
+        ("stale timestamp", HDR_TIMESTAMP),
+        ("future timestamp", HDR_TIMESTAMP),
+        ("missing nonce", HDR_NONCE),
+        ("missing signature", HDR_SIGNATURE),
+    ],
+)
 async def test_unauthenticated_requests_get_401_and_store_nothing(cloud: Cloud, refusal: str, header: str) -> None:
     events = [make_event(1)]
     window = SIGNATURE_WINDOW_S
@@ -98,7 +110,7 @@ async def test_timestamp_at_the_edge_of_the_window_is_accepted(cloud: Cloud) -> 
 
 async def test_a_reused_nonce_is_refused_even_with_a_new_body(cloud: Cloud) -> None:
     assert (await cloud.post([make_event(1)], nonce="n-1")).status == 200
-    cloud.clock.t += 2 * SIGNATURE_WINDOW_S - 10    # still within the time a replayed nonce could pass
+    cloud.clock.t += 2 * SIGNATURE_WINDOW_S - 10  # still within the time a replayed nonce could pass
     reply = await cloud.post([make_event(2)], nonce="n-1")
     assert reply.status == 401
     assert reply.body["error"].startswith(HDR_NONCE + ":")
@@ -155,20 +167,24 @@ async def test_an_event_id_held_by_another_cabinet_is_rejected_not_acked(cloud: 
     assert reply.status == 200
     assert copycat["id"] not in reply.body["acked"]
     assert reply.body["rejected"] == [
-        {"id": copycat["id"], "index": 0, "reason": "id: already stored for another cabinet"}]
+        {"id": copycat["id"], "index": 0, "reason": "id: already stored for another cabinet"}
+    ]
     assert [r["cabinet_id"] for r in cloud.store.export_events() if r["id"] == theirs["id"]] == [OTHER]
 
 
-@pytest.mark.parametrize("body, field", [
-    (b"{not json", "body"),
-    (b'{"cabinet_id": "cab-1", "events": [{"seq": NaN}]}', "body"),
-    (b"[]", "body"),
-    (b"[" * 100_000, "body"),
-    (b'{"events": []}', "cabinet_id"),
-    (b'{"cabinet_id": "cab-1", "events": {"0": {}}}', "events"),
-    (b'{"cabinet_id": "cab-1"}', "events"),
-    (b'{"cabinet_id": "cab-1", "events": [], "extra": 1}', "extra"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        (b"{not json", "body"),
+        (b'{"cabinet_id": "cab-1", "events": [{"seq": NaN}]}', "body"),
+        (b"[]", "body"),
+        (b"[" * 100_000, "body"),
+        (b'{"events": []}', "cabinet_id"),
+        (b'{"cabinet_id": "cab-1", "events": {"0": {}}}', "events"),
+        (b'{"cabinet_id": "cab-1"}', "events"),
+        (b'{"cabinet_id": "cab-1", "events": [], "extra": 1}', "extra"),
+    ],
+)
 async def test_malformed_bodies_get_400_naming_the_field(cloud: Cloud, body: bytes, field: str) -> None:
     reply = await cloud.post(body=body)
     assert reply.status == 400

@@ -1,5 +1,6 @@
 """The cloud under clients that send half a request, lie about their length or are not who they say:
 real sockets against the real server on 127.0.0.1, with small timeouts instead of waiting."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,7 +22,7 @@ from sync_client.schema import dumps, sign_request
 from tests.cloud.cloud_helpers import CAB, START, Clock, make_event
 
 SHORT = ServeLimits(header_timeout_s=0.4, body_timeout_s=0.4, linger_s=0.1, max_connections=6)
-DEADLINE_S = 10.0       # bound on every wait below; the server's own timeouts are far shorter
+DEADLINE_S = 10.0  # bound on every wait below; the server's own timeouts are far shorter
 
 
 class Server:
@@ -29,8 +30,15 @@ class Server:
         self.url, self.store, self.key = url, store, key
         self.host, self.port = URL(url).host, URL(url).port
 
-    def signed_headers(self, body: bytes, *, cabinet_id: str = CAB, key: bytes | None = None,
-                       path: str = "/v1/events", method: str = "POST") -> dict[str, str]:
+    def signed_headers(
+        self,
+        body: bytes,
+        *,
+        cabinet_id: str = CAB,
+        key: bytes | None = None,
+        path: str = "/v1/events",
+        method: str = "POST",
+    ) -> dict[str, str]:
         return sign_request(key or self.key, cabinet_id, method, path, body, now=START)
 
     async def raw(self, head: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -55,10 +63,15 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
     store.close()
 
 
-def request_head(headers: dict[str, str], *, length: int | None, path: str = "/v1/events",
-                 method: str = "POST") -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: cloud", "Content-Type: application/json",
-             *(f"{k}: {v}" for k, v in headers.items())]
+def request_head(
+    headers: dict[str, str], *, length: int | None, path: str = "/v1/events", method: str = "POST"
+) -> bytes:
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        "Host: cloud",
+        "Content-Type: application/json",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
     if length is not None:
         lines.append(f"Content-Length: {length}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
@@ -68,7 +81,9 @@ async def answer(reader: asyncio.StreamReader) -> tuple[int, dict]:
     """The status and JSON body of one HTTP response on a raw connection."""
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), DEADLINE_S)
     status = int(head.split(b" ", 2)[1])
-    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    length = next(
+        int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+    )
     return status, json.loads(await asyncio.wait_for(reader.readexactly(length), DEADLINE_S))
 
 
@@ -77,22 +92,22 @@ async def closed(reader: asyncio.StreamReader) -> bytes:
     return await asyncio.wait_for(reader.read(), DEADLINE_S)
 
 
-async def test_stalled_half_requests_do_not_block_a_cabinet_and_are_closed_after_their_timeout(
-        server: Server) -> None:
+async def test_stalled_half_requests_do_not_block_a_cabinet_and_are_closed_after_their_timeout(server: Server) -> None:
     half_headers = [await server.raw(b"POST /v1/events HTTP/1.1\r\nHost: cloud\r\nX-Cabi") for _ in range(3)]
     body = dumps({"cabinet_id": CAB, "events": [make_event(7)]})
-    half_bodies = [await server.raw(request_head(server.signed_headers(body), length=len(body)) + body[:10])
-                   for _ in range(2)]
+    half_bodies = [
+        await server.raw(request_head(server.signed_headers(body), length=len(body)) + body[:10]) for _ in range(2)
+    ]
     opened = time.monotonic()
     async with aiohttp.ClientSession() as session:
         status, reply = await server.post(session)
     assert status == 200 and len(reply["acked"]) == 1
-    assert time.monotonic() - opened < SHORT.header_timeout_s      # served while the stalled ones still hang
+    assert time.monotonic() - opened < SHORT.header_timeout_s  # served while the stalled ones still hang
 
-    for reader, writer in half_headers:      # never completed their headers: closed without an answer
+    for reader, writer in half_headers:  # never completed their headers: closed without an answer
         assert await closed(reader) == b""
         writer.close()
-    for reader, writer in half_bodies:       # headers fine, body stalled: 408, then closed
+    for reader, writer in half_bodies:  # headers fine, body stalled: 408, then closed
         status, reply = await answer(reader)
         assert (status, reply) == (408, {"error": f"body: not received within {SHORT.body_timeout_s:g} s"})
         assert await closed(reader) == b""
@@ -117,10 +132,10 @@ async def test_connections_beyond_the_bound_get_503_until_the_stalled_ones_time_
 
 
 async def test_an_unknown_cabinet_gets_401_before_it_sends_its_huge_body(server: Server) -> None:
-    huge = b"x" * (MAX_BODY_BYTES - 1)      # within the route's limit: only the signature stops it
+    huge = b"x" * (MAX_BODY_BYTES - 1)  # within the route's limit: only the signature stops it
     headers = server.signed_headers(huge, cabinet_id="cab-nobody", key=bytes(range(32)))
     reader, writer = await server.raw(request_head(headers, length=len(huge)))
-    status, reply = await answer(reader)     # not a byte of the body was sent
+    status, reply = await answer(reader)  # not a byte of the body was sent
     assert (status, reply) == (401, {"error": device_api.BAD_SIGNATURE})
     writer.close()
 
@@ -156,7 +171,8 @@ async def test_bytes_beyond_the_declared_length_are_not_part_of_the_body(server:
 
 
 async def test_an_unknown_cabinet_and_a_bad_signature_get_the_same_401_by_the_same_path(
-        server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
     checked: list[bytes] = []
     real = device_api.verify_signature
 

@@ -1,4 +1,5 @@
 """The retailer's view of a cabinet, built from the events the cabinet sent."""
+
 from __future__ import annotations
 
 from tests.cloud.cloud_helpers import CAB, Cloud, make_event
@@ -8,24 +9,38 @@ SALE = {"sku": "BIKE-C7", "amount_cents": 129900, "currency": "EUR", "method": "
 
 async def test_sales_stock_tickets_and_alarms_come_from_the_cabinets_events(cloud: Cloud) -> None:
     events = [
-        make_event(1, type_="payment.approved", payload={**SALE, "sale_id": "s-1", "receipt_no": "1", "trace_no": None}),
-        make_event(2, type_="sale.completed", payload={**SALE, "sale_id": "s-1", "door_opened_at": "x",
-                                                       "door_closed_at": "y"}),
-        make_event(3, type_="payment.approved", payload={**SALE, "sale_id": "s-2", "receipt_no": "2", "trace_no": None}),
+        make_event(
+            1, type_="payment.approved", payload={**SALE, "sale_id": "s-1", "receipt_no": "1", "trace_no": None}
+        ),
+        make_event(
+            2, type_="sale.completed", payload={**SALE, "sale_id": "s-1", "door_opened_at": "x", "door_closed_at": "y"}
+        ),
+        make_event(
+            3, type_="payment.approved", payload={**SALE, "sale_id": "s-2", "receipt_no": "2", "trace_no": None}
+        ),
         make_event(4, type_="sale.unclaimed", payload={**SALE, "sale_id": "s-2", "action": "refund_pending"}),
         make_event(5, type_="stock.changed", payload={"sku": "BIKE-C7", "count": 1, "reason": "sale"}),
-        make_event(6, type_="restock.recorded", payload={"sku": "BIKE-C7", "added": 3, "count": 4,
-                                                         "staff_uid": "04a1b2c3"}),
-        make_event(7, type_="repair.ticket", payload={"ticket_id": "t-1", "device": "lock", "detail": "stiff",
-                                                      "status": "dropped_off"}),
-        make_event(8, type_="repair.ticket", payload={"ticket_id": "t-1", "device": "lock", "detail": "oiled",
-                                                      "status": "collected"}),
+        make_event(
+            6, type_="restock.recorded", payload={"sku": "BIKE-C7", "added": 3, "count": 4, "staff_uid": "04a1b2c3"}
+        ),
+        make_event(
+            7,
+            type_="repair.ticket",
+            payload={"ticket_id": "t-1", "device": "lock", "detail": "stiff", "status": "dropped_off"},
+        ),
+        make_event(
+            8,
+            type_="repair.ticket",
+            payload={"ticket_id": "t-1", "device": "lock", "detail": "oiled", "status": "collected"},
+        ),
         make_event(9, type_="alarm", payload={"kind": "door_forced", "detail": "opened while locked"}),
     ]
     assert (await cloud.post(events)).status == 200
     sales = (await cloud.retailer("GET", f"/v1/retailer/cabinets/{CAB}/sales")).body["sales"]
     assert [(s["sale_id"], s["status"], s["amount_cents"]) for s in sales] == [
-        ("s-1", "completed", 129900), ("s-2", "unclaimed", 129900)]
+        ("s-1", "completed", 129900),
+        ("s-2", "unclaimed", 129900),
+    ]
     stock = (await cloud.retailer("GET", f"/v1/retailer/cabinets/{CAB}/stock")).body["stock"]
     assert [(s["sku"], s["count"]) for s in stock] == [("BIKE-C7", 4)]
     tickets = (await cloud.retailer("GET", f"/v1/retailer/cabinets/{CAB}/repair-tickets")).body["tickets"]
@@ -41,8 +56,9 @@ async def test_an_order_needs_a_product_of_that_cabinet(cloud: Cloud) -> None:
     assert reply.status == 422 and reply.body["error"].startswith("sku:")
     config = {"currency": "EUR", "products": [{"sku": "BIKE-C7", "name": "Cruiser C7", "price_cents": 129900}]}
     assert (await cloud.retailer("PUT", f"/v1/retailer/cabinets/{CAB}/config", config)).status == 200
-    made = await cloud.retailer("POST", "/v1/retailer/orders", {"cabinet_id": CAB, "sku": "BIKE-C7",
-                                                                "expires_in_s": 3600})
+    made = await cloud.retailer(
+        "POST", "/v1/retailer/orders", {"cabinet_id": CAB, "sku": "BIKE-C7", "expires_in_s": 3600}
+    )
     assert made.status == 201 and made.body["pickup_code"].isdigit()
     served = await cloud.signed("GET", "/v1/pickup-orders")
     assert [o["order_id"] for o in served.body["orders"]] == [made.body["order_id"]]

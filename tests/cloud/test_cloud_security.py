@@ -1,5 +1,6 @@
 """Who may do what: cabinets only as themselves, retailers only on their own cabinets; nothing stored
 when a request is refused."""
+
 from __future__ import annotations
 
 import pytest
@@ -31,12 +32,13 @@ async def test_a_cabinet_cannot_ack_another_cabinets_command(cloud: Cloud) -> No
     own = await cloud.signed("POST", f"/v1/commands/{command_id}/ack", {"result": "ok: done"}, cabinet_id=OTHER)
     assert own.status == 200
     again = await cloud.signed("POST", f"/v1/commands/{command_id}/ack", {"result": "ok: again"}, cabinet_id=OTHER)
-    assert again.body == own.body                      # acknowledged once; a repeat changes nothing
+    assert again.body == own.body  # acknowledged once; a repeat changes nothing
 
 
 async def test_a_cabinet_cannot_read_or_cancel_another_cabinets_payment(cloud: Cloud) -> None:
-    created = await cloud.signed("POST", "/v1/payments", {"sale_id": "s-1", "amount_cents": 500, "currency": "EUR"},
-                                 cabinet_id=OTHER)
+    created = await cloud.signed(
+        "POST", "/v1/payments", {"sale_id": "s-1", "amount_cents": 500, "currency": "EUR"}, cabinet_id=OTHER
+    )
     assert created.status == 201
     payment_id = created.body["payment_id"]
     assert (await cloud.signed("GET", f"/v1/payments/{payment_id}")).status == 403

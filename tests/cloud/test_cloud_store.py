@@ -1,4 +1,5 @@
 """SqliteCloudStore: cabinets, once-only events in one transaction, nonces, ordered export."""
+
 from __future__ import annotations
 
 import random
@@ -66,7 +67,7 @@ def test_store_events_stores_each_id_once_and_acks_repeats(store: SqliteCloudSto
 def test_a_batch_is_one_transaction(store: SqliteCloudStore) -> None:
     store.add_cabinet(CAB)
     good, bad = events(1, 2)
-    with pytest.raises(OverflowError):       # SQLite integers stop at 2**63 - 1
+    with pytest.raises(OverflowError):  # SQLite integers stop at 2**63 - 1
         store.store_events(CAB, [good, replace(bad, seq=2**64)])
     assert store.count_events() == 0
 
@@ -85,7 +86,7 @@ def test_remember_nonce_refuses_a_repeat_until_it_is_forgotten(store: SqliteClou
     assert store.remember_nonce(CAB, "n1", keep_s=600, now=1000.0)
     assert not store.remember_nonce(CAB, "n1", keep_s=600, now=1599.0)
     assert store.remember_nonce(OTHER, "n1", keep_s=600, now=1599.0)
-    assert store.remember_nonce(CAB, "n2", keep_s=600, now=1601.0)     # prunes n1
+    assert store.remember_nonce(CAB, "n2", keep_s=600, now=1601.0)  # prunes n1
     assert store.remember_nonce(CAB, "n1", keep_s=600, now=1602.0)
 
 
@@ -107,6 +108,7 @@ def test_an_unopenable_database_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_commands_queued_before_expiries_existed_come_out_long_expired(tmp_path: Path) -> None:
     import sqlite3
+
     old = sqlite3.connect(tmp_path / "old.db")
     old.executescript("""
         CREATE TABLE cabinets (id TEXT PRIMARY KEY, key TEXT NOT NULL, retailer TEXT, created_at TEXT NOT NULL,
@@ -122,5 +124,5 @@ def test_commands_queued_before_expiries_existed_come_out_long_expired(tmp_path:
     [queued] = store.pending_commands(CAB)
     assert queued["id"] == "c-1" and queued["expires_at"] == "1970-01-01T00:00:00.000Z"
     fresh = store.command(store.add_command(CAB, "unlock", {"seconds": 3, "reason": "x"}, now=1_800_000_000.0))
-    assert fresh["expires_at"] == "2027-01-15T08:02:00.000Z"          # the default 2 minutes
+    assert fresh["expires_at"] == "2027-01-15T08:02:00.000Z"  # the default 2 minutes
     store.close()

@@ -1,5 +1,6 @@
 """docs/openapi.yaml against the running app: the same routes, and every answer a scenario
 draws from the app validates against the documented schema for its route and status."""
+
 from __future__ import annotations
 
 import json
@@ -96,8 +97,10 @@ def validate(template: str, method: str, status: int, body: Any) -> None:
     if schema is None:
         return
     # Validate with the whole document as the resource, so #/components/... references resolve.
-    validator = Draft202012Validator({"$ref": "urn:openapi#/__schema__"}, registry=Registry().with_resource(
-        "urn:openapi", Resource.opaque({**DOC, "__schema__": schema})))
+    validator = Draft202012Validator(
+        {"$ref": "urn:openapi#/__schema__"},
+        registry=Registry().with_resource("urn:openapi", Resource.opaque({**DOC, "__schema__": schema})),
+    )
     errors = sorted(validator.iter_errors(body), key=str)
     assert not errors, f"{method} {template} {status}: {errors[0].message} in {json.dumps(body)[:300]}"
 
@@ -118,9 +121,12 @@ def test_every_device_answer_documents_the_cloud_signature_and_nothing_else_does
                 signed = {HDR_CLOUD_TIME, HDR_CLOUD_SIGNATURE} <= headers.keys()
                 assert signed == device, (method, path, status)
                 # Only a request that authenticated gets a signed answer; a 401 may not have.
-                required = {name for name in (HDR_CLOUD_TIME, HDR_CLOUD_SIGNATURE) if headers.get(name, {}).get("required")}
-                assert required == (set() if status == "401" or not device else {HDR_CLOUD_TIME, HDR_CLOUD_SIGNATURE}), \
-                    (method, path, status)
+                required = {
+                    name for name in (HDR_CLOUD_TIME, HDR_CLOUD_SIGNATURE) if headers.get(name, {}).get("required")
+                }
+                assert required == (
+                    set() if status == "401" or not device else {HDR_CLOUD_TIME, HDR_CLOUD_SIGNATURE}
+                ), (method, path, status)
 
 
 async def test_real_answers_match_the_documented_schemas(tmp_path: Path) -> None:
@@ -133,8 +139,16 @@ async def test_real_answers_match_the_documented_schemas(tmp_path: Path) -> None
         body = json.loads(response.body) if response.content_type == "application/json" and response.body else None
         template = request.match_info.route.resource.canonical
         seen.append((template, request.method, response.status, body))
-        signed_answers.append((template, request.method, response.status, request.headers.get(HDR_NONCE),
-                               dict(response.headers), response.body if isinstance(response.body, bytes) else b""))
+        signed_answers.append(
+            (
+                template,
+                request.method,
+                response.status,
+                request.headers.get(HDR_NONCE),
+                dict(response.headers),
+                response.body if isinstance(response.body, bytes) else b"",
+            )
+        )
         return response
 
     store = SqliteCloudStore(tmp_path / "c.db")
@@ -151,87 +165,115 @@ async def test_real_answers_match_the_documented_schemas(tmp_path: Path) -> None
 
     async def device(method: str, path: str, body: Any = None) -> Any:
         data = body if isinstance(body, bytes) else dumps(body) if body is not None else b""
-        async with session.request(method, url + path, data=data,
-                                   headers=sign_request(key, "cab-1", method, path, data)) as resp:
+        async with session.request(
+            method, url + path, data=data, headers=sign_request(key, "cab-1", method, path, data)
+        ) as resp:
             return await resp.json() if resp.content_type == "application/json" else None
 
     async def shop(method: str, path: str, body: Any = None) -> Any:
         async with session.request(method, url + path, json=body, headers=retailer) as resp:
             return await resp.json()
 
-    config = {"currency": "EUR", "products": [{"sku": "BIKE-C7", "name": "Cruiser", "price_cents": 129900}],
-              "retailer": {"pin_hashes": [hash_secret("1234", n=2**10)], "staff_cards": []}}
+    config = {
+        "currency": "EUR",
+        "products": [{"sku": "BIKE-C7", "name": "Cruiser", "price_cents": 129900}],
+        "retailer": {"pin_hashes": [hash_secret("1234", n=2**10)], "staff_cards": []},
+    }
     try:
         async with aiohttp.ClientSession() as session:
-            await device("GET", "/v1/config")                                         # 404: none yet
+            await device("GET", "/v1/config")  # 404: none yet
             enroll = store.add_enroll_token("shop-a", 3600)
             new_cabinet = {"cabinet_id": "cab-new", "key": secrets.token_hex(32), "token": enroll}
-            for body in (new_cabinet, new_cabinet, {**new_cabinet, "key": "zz"}):     # 201, 401 (used), 400
+            for body in (new_cabinet, new_cabinet, {**new_cabinet, "key": "zz"}):  # 201, 401 (used), 400
                 async with session.post(url + "/v1/enroll", json=body) as resp:
                     await resp.json()
-            async with session.post(url + "/v1/enroll", json={**new_cabinet, "cabinet_id": "cab-1",
-                                                              "token": store.add_enroll_token("shop-a", 60)}) as resp:
-                await resp.json()                                                     # 409: the id is taken
+            async with session.post(
+                url + "/v1/enroll",
+                json={**new_cabinet, "cabinet_id": "cab-1", "token": store.add_enroll_token("shop-a", 60)},
+            ) as resp:
+                await resp.json()  # 409: the id is taken
             await shop("PUT", "/v1/retailer/cabinets/cab-1/config", config)
-            await shop("PUT", "/v1/retailer/cabinets/cab-1/config", {**config, "currency": "euro"})   # 422
+            await shop("PUT", "/v1/retailer/cabinets/cab-1/config", {**config, "currency": "euro"})  # 422
             await shop("PATCH", "/v1/retailer/cabinets/cab-1/products/BIKE-C7", {"price_cents": 119900})
-            await shop("PATCH", "/v1/retailer/cabinets/cab-1/products/BIKE-C7", {"colour": "red"})    # 400
+            await shop("PATCH", "/v1/retailer/cabinets/cab-1/products/BIKE-C7", {"colour": "red"})  # 400
             await shop("POST", "/v1/retailer/orders", {"cabinet_id": "cab-1", "sku": "BIKE-C7"})
             await shop("GET", "/v1/retailer/cabinets/cab-1/config")
             await device("GET", "/v1/config")
             await device("GET", "/v1/pickup-orders")
-            events = [make_event(1, "cab-1", "config.rejected", {"version": 2, "etag": '"x"', "reason": "r"}),
-                      make_event(2, "cab-1", "payment.approved", {"sale_id": "s", "sku": "BIKE-C7",
-                                                                   "amount_cents": 1, "currency": "EUR",
-                                                                   "method": "qr", "receipt_no": None,
-                                                                   "trace_no": None}),
-                      make_event(3, "cab-1", "alarm", {"kind": "door_forced", "detail": "x"}),
-                      make_event(4, "cab-1", "stock.changed", {"sku": "BIKE-C7", "count": 1, "reason": "sale"}),
-                      make_event(5, "cab-1", "repair.ticket", {"ticket_id": "t", "device": "lock", "detail": "d",
-                                                               "status": "dropped_off"}),
-                      {"id": "nope"}]
+            events = [
+                make_event(1, "cab-1", "config.rejected", {"version": 2, "etag": '"x"', "reason": "r"}),
+                make_event(
+                    2,
+                    "cab-1",
+                    "payment.approved",
+                    {
+                        "sale_id": "s",
+                        "sku": "BIKE-C7",
+                        "amount_cents": 1,
+                        "currency": "EUR",
+                        "method": "qr",
+                        "receipt_no": None,
+                        "trace_no": None,
+                    },
+                ),
+                make_event(3, "cab-1", "alarm", {"kind": "door_forced", "detail": "x"}),
+                make_event(4, "cab-1", "stock.changed", {"sku": "BIKE-C7", "count": 1, "reason": "sale"}),
+                make_event(
+                    5,
+                    "cab-1",
+                    "repair.ticket",
+                    {"ticket_id": "t", "device": "lock", "detail": "d", "status": "dropped_off"},
+                ),
+                {"id": "nope"},
+            ]
             await device("POST", "/v1/events", {"cabinet_id": "cab-1", "events": events})
-            await device("POST", "/v1/events", {"cabinet_id": "cab-2", "events": []})                # 403
+            await device("POST", "/v1/events", {"cabinet_id": "cab-2", "events": []})  # 403
             changed = {**events[2], "payload": {"kind": "door_forced", "detail": "y"}}
-            await device("POST", "/v1/events", {"cabinet_id": "cab-1", "events": [changed]})         # 409
+            await device("POST", "/v1/events", {"cabinet_id": "cab-1", "events": [changed]})  # 409
 
             async def chunked() -> AsyncIterator[bytes]:
                 yield b"{}"
-            async with session.post(url + "/v1/events", data=chunked(),
-                                    headers=sign_request(key, "cab-1", "POST", "/v1/events", b"{}")) as resp:
+
+            async with session.post(
+                url + "/v1/events", data=chunked(), headers=sign_request(key, "cab-1", "POST", "/v1/events", b"{}")
+            ) as resp:
                 assert resp.status == 411, await resp.text()
             for what in ("sales", "stock", "repair-tickets", "alarms", "event-conflicts"):
                 await shop("GET", f"/v1/retailer/cabinets/cab-1/{what}")
-            await shop("GET", "/v1/retailer/cabinets/cab-9/sales")                                   # 404
-            await shop("GET", "/v1/retailer/cabinets/cab-1/repair-tickets?status=lost")              # 400
+            await shop("GET", "/v1/retailer/cabinets/cab-9/sales")  # 404
+            await shop("GET", "/v1/retailer/cabinets/cab-1/repair-tickets?status=lost")  # 400
             await shop("PATCH", "/v1/retailer/repair-tickets/t", {"status": "collected"})
-            await shop("PATCH", "/v1/retailer/repair-tickets/t", {"status": "collected"})             # 409
-            await shop("PATCH", "/v1/retailer/repair-tickets/t", {"status": "lost"})                  # 400
-            await shop("PATCH", "/v1/retailer/repair-tickets/none", {"status": "collected"})          # 404
+            await shop("PATCH", "/v1/retailer/repair-tickets/t", {"status": "collected"})  # 409
+            await shop("PATCH", "/v1/retailer/repair-tickets/t", {"status": "lost"})  # 400
+            await shop("PATCH", "/v1/retailer/repair-tickets/none", {"status": "collected"})  # 404
             thumb = simplejpeg.encode_jpeg(np.zeros((240, 320, 3), np.uint8))
             snapshot = "/v1/snapshots/20261125T174005-opened-none.jpg"
-            await device("PUT", snapshot, thumb)                                                     # 201
-            await device("PUT", snapshot, thumb)                                                     # 200
-            await device("PUT", snapshot, simplejpeg.encode_jpeg(np.full((240, 320, 3), 255, np.uint8)))   # 409
-            await device("PUT", snapshot, b"GIF89a")                                                 # 415
-            await device("PUT", snapshot, b"\xff\xd8" + bytes(300_000))                              # 413
-            await device("PUT", "/v1/snapshots/snap.jpg", thumb)                                     # 400
+            await device("PUT", snapshot, thumb)  # 201
+            await device("PUT", snapshot, thumb)  # 200
+            await device("PUT", snapshot, simplejpeg.encode_jpeg(np.full((240, 320, 3), 255, np.uint8)))  # 409
+            await device("PUT", snapshot, b"GIF89a")  # 415
+            await device("PUT", snapshot, b"\xff\xd8" + bytes(300_000))  # 413
+            await device("PUT", "/v1/snapshots/snap.jpg", thumb)  # 400
             await shop("GET", "/v1/retailer/cabinets/cab-1/snapshots")
-            await shop("GET", "/v1/retailer/cabinets/cab-1/snapshots?limit=0")                       # 400
-            await shop("GET", "/v1/retailer/cabinets/cab-1/snapshots/20261125T174006-closed-none.jpg")   # 404
-            async with session.get(url + "/v1/retailer/cabinets/cab-1/snapshots/20261125T174005-opened-none.jpg",
-                                   headers=retailer) as resp:
+            await shop("GET", "/v1/retailer/cabinets/cab-1/snapshots?limit=0")  # 400
+            await shop("GET", "/v1/retailer/cabinets/cab-1/snapshots/20261125T174006-closed-none.jpg")  # 404
+            async with session.get(
+                url + "/v1/retailer/cabinets/cab-1/snapshots/20261125T174005-opened-none.jpg", headers=retailer
+            ) as resp:
                 assert resp.status == 200 and resp.content_type == "image/jpeg"
             await shop("GET", "/v1/retailer/cabinets")
-            command = await shop("POST", "/v1/retailer/cabinets/cab-1/commands",
-                                 {"kind": "unlock", "args": {"seconds": 2, "reason": "help"}})
+            command = await shop(
+                "POST",
+                "/v1/retailer/cabinets/cab-1/commands",
+                {"kind": "unlock", "args": {"seconds": 2, "reason": "help"}},
+            )
             await device("GET", "/v1/commands")
             await device("POST", f"/v1/commands/{command['id']}/ack", {"result": "ok: unlocked"})
-            await device("POST", "/v1/commands/none/ack", {"result": "ok"})                          # 404
+            await device("POST", "/v1/commands/none/ack", {"result": "ok"})  # 404
             await shop("GET", f"/v1/retailer/commands/{command['id']}")
             payment = await device("POST", "/v1/payments", {"sale_id": "s", "amount_cents": 500, "currency": "EUR"})
-            await device("POST", "/v1/payments", {"sale_id": "s", "amount_cents": 500, "currency": "EUR"})   # 200
-            await device("POST", "/v1/payments", {"sale_id": "s", "amount_cents": 9, "currency": "EUR"})     # 409
+            await device("POST", "/v1/payments", {"sale_id": "s", "amount_cents": 500, "currency": "EUR"})  # 200
+            await device("POST", "/v1/payments", {"sale_id": "s", "amount_cents": 9, "currency": "EUR"})  # 409
             await device("GET", f"/v1/payments/{payment['payment_id']}")
             async with session.get(url + f"/pay/{payment['payment_id']}") as resp:
                 assert resp.content_type == "text/html"
@@ -241,11 +283,11 @@ async def test_real_answers_match_the_documented_schemas(tmp_path: Path) -> None
                 assert resp.status == 409
             await device("POST", f"/v1/payments/{payment['payment_id']}/cancel")
             await device("GET", "/v1/payments/by-sale/s")
-            await device("GET", "/v1/payments/by-sale/never")                                        # 404
+            await device("GET", "/v1/payments/by-sale/never")  # 404
             await device("POST", f"/v1/payments/{payment['payment_id']}/refund")
-            await device("POST", f"/v1/payments/{payment['payment_id']}/refund")                    # 200 again
+            await device("POST", f"/v1/payments/{payment['payment_id']}/refund")  # 200 again
             unpaid = await device("POST", "/v1/payments", {"sale_id": "u", "amount_cents": 500, "currency": "EUR"})
-            await device("POST", f"/v1/payments/{unpaid['payment_id']}/refund")                      # 409
+            await device("POST", f"/v1/payments/{unpaid['payment_id']}/refund")  # 409
             async with session.get(url + "/healthz") as resp:
                 assert resp.status == 200
             async with session.get(url + "/v1/retailer/cabinets") as resp:
@@ -258,17 +300,18 @@ async def test_real_answers_match_the_documented_schemas(tmp_path: Path) -> None
     checked, device_answers = 0, 0
     for template, method, status, nonce, headers, body in signed_answers:
         device_answers += status != 401 and {"cabinetSignature": []} in DOC["paths"][template][method.lower()].get(
-            "security", [])
+            "security", []
+        )
         for name, header in documented_headers(template, method, status).items():
             if header.get("required"):
                 assert name in headers, f"{method} {template} {status}: no {name} header"
                 assert Draft202012Validator(header["schema"]).is_valid(headers[name]), (name, headers[name])
-        if HDR_CLOUD_SIGNATURE in headers:      # the scenario's device requests are all cab-1's
+        if HDR_CLOUD_SIGNATURE in headers:  # the scenario's device requests are all cab-1's
             verify_answer(key, nonce, status, headers, body)
             checked += 1
     assert checked == device_answers >= 15
     statuses = {(t, m, s) for t, m, s, _ in seen}
-    assert len(statuses) >= 30, sorted(statuses)                   # the scenario reached the whole API
+    assert len(statuses) >= 30, sorted(statuses)  # the scenario reached the whole API
     assert {(m, t) for t, m, _ in statuses} == documented_routes()
 
 

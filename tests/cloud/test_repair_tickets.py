@@ -1,5 +1,6 @@
 """Repair tickets: built from the cabinets' repair.ticket events, moved forward by the retailer, and
 visible only to the cabinet's own retailer. Answers are checked against docs/openapi.yaml as well."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -7,14 +8,26 @@ from typing import Any
 from tests.cloud.cloud_helpers import CAB, OTHER, Cloud, Reply, make_event
 from tests.cloud.test_openapi import validate
 
-DROP_OFF = {"device": "WBAEB71080C123456", "detail": "rear brake grinds", "status": "dropped_off",
-            "name": "Mia Chen", "phone": "+49 170 1234567", "category": "brakes"}
+DROP_OFF = {
+    "device": "WBAEB71080C123456",
+    "detail": "rear brake grinds",
+    "status": "dropped_off",
+    "name": "Mia Chen",
+    "phone": "+49 170 1234567",
+    "category": "brakes",
+}
 TICKETS = "/v1/retailer/cabinets/{cabinet_id}/repair-tickets"
 PATCH = "/v1/retailer/repair-tickets/{ticket_id}"
 
 
-def ticket_event(seq: int, ticket_id: str, status: str = "dropped_off", *, cabinet_id: str = CAB,
-                 at: str = "2026-11-25T16:39:53.123Z") -> dict[str, Any]:
+def ticket_event(
+    seq: int,
+    ticket_id: str,
+    status: str = "dropped_off",
+    *,
+    cabinet_id: str = CAB,
+    at: str = "2026-11-25T16:39:53.123Z",
+) -> dict[str, Any]:
     event = make_event(seq, cabinet_id, "repair.ticket", {**DROP_OFF, "ticket_id": ticket_id, "status": status})
     return {**event, "wall_time": at}
 
@@ -32,25 +45,38 @@ async def patch(cloud: Cloud, ticket_id: str, body: dict[str, Any], retailer: st
 
 
 async def test_the_ticket_list_is_built_from_the_cabinets_events(cloud: Cloud) -> None:
-    answer = await cloud.post([ticket_event(1, "R-0001", at="2026-11-25T09:00:00.000Z"),
-                               ticket_event(2, "R-0002", at="2026-11-25T10:00:00.000Z"),
-                               ticket_event(3, "R-0003", status="open")])
+    answer = await cloud.post(
+        [
+            ticket_event(1, "R-0001", at="2026-11-25T09:00:00.000Z"),
+            ticket_event(2, "R-0002", at="2026-11-25T10:00:00.000Z"),
+            ticket_event(3, "R-0003", status="open"),
+        ]
+    )
     assert len(answer.body["acked"]) == 2
     [rejected] = answer.body["rejected"]
     assert rejected["index"] == 2 and rejected["reason"].startswith("payload.status: expected one of dropped_off")
 
     listed = (await tickets(cloud)).body["tickets"]
     assert [(t["ticket_id"], t["status"], t["dropped_off_at"]) for t in listed] == [
-        ("R-0001", "dropped_off", "2026-11-25T09:00:00.000Z"), ("R-0002", "dropped_off", "2026-11-25T10:00:00.000Z")]
+        ("R-0001", "dropped_off", "2026-11-25T09:00:00.000Z"),
+        ("R-0002", "dropped_off", "2026-11-25T10:00:00.000Z"),
+    ]
     assert {k: listed[0][k] for k in DROP_OFF} == DROP_OFF
     assert listed[0]["cabinet_id"] == CAB and listed[0]["collected_at"] is None
 
     # The cabinet reports a collection at its own screen; a late copy of an older status moves nothing back.
-    await cloud.post([ticket_event(4, "R-0002", "collected", at="2026-11-26T08:00:00.000Z"),
-                      ticket_event(5, "R-0002", "dropped_off", at="2026-11-26T08:30:00.000Z")])
+    await cloud.post(
+        [
+            ticket_event(4, "R-0002", "collected", at="2026-11-26T08:00:00.000Z"),
+            ticket_event(5, "R-0002", "dropped_off", at="2026-11-26T08:30:00.000Z"),
+        ]
+    )
     second = (await tickets(cloud)).body["tickets"][1]
     assert (second["status"], second["collected_at"], second["dropped_off_at"]) == (
-        "collected", "2026-11-26T08:00:00.000Z", "2026-11-25T10:00:00.000Z")
+        "collected",
+        "2026-11-26T08:00:00.000Z",
+        "2026-11-25T10:00:00.000Z",
+    )
     waiting = (await tickets(cloud, query="?status=dropped_off")).body["tickets"]
     assert [t["ticket_id"] for t in waiting] == ["R-0001"]
     bad_filter = await tickets(cloud, query="?status=lost")
@@ -81,13 +107,16 @@ async def test_a_ticket_only_moves_forward_one_step_at_a_time(cloud: Cloud) -> N
     # A late event from the cabinet does not undo the retailer's update either.
     await cloud.post([ticket_event(3, "R-0001", "collected")])
     assert [(t["ticket_id"], t["status"]) for t in (await tickets(cloud)).body["tickets"]] == [
-        ("R-0001", "returned"), ("R-0002", "dropped_off")]
+        ("R-0001", "returned"),
+        ("R-0002", "dropped_off"),
+    ]
 
 
 async def test_a_retailer_sees_and_moves_only_the_tickets_of_its_own_cabinets(cloud: Cloud) -> None:
     await cloud.post([ticket_event(1, "R-0001")])
-    await cloud.post([ticket_event(1, "R-0001", cabinet_id=OTHER), ticket_event(2, "R-0009", cabinet_id=OTHER)],
-                     cabinet_id=OTHER)
+    await cloud.post(
+        [ticket_event(1, "R-0001", cabinet_id=OTHER), ticket_event(2, "R-0009", cabinet_id=OTHER)], cabinet_id=OTHER
+    )
 
     assert (await tickets(cloud, OTHER)).status == 404
     foreign = await patch(cloud, "R-0009", {"status": "collected"})

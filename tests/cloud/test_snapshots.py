@@ -1,5 +1,6 @@
 """Door snapshots in the cloud: a cabinet stores each name once, only JPEGs of bounded size are taken,
 and only the cabinet's own retailer can list or fetch them. Answers are checked against docs/openapi.yaml."""
+
 from __future__ import annotations
 
 import json
@@ -20,15 +21,20 @@ NAME = "20261125T174005-opened-3f1c2a9e-0d4b-4f7e-9a51-2b8c6d0e1f23.jpg"
 
 def jpeg(width: int = 320, height: int = 240, *, noise: bool = False, quality: int = 70) -> bytes:
     rng = np.random.default_rng(7)
-    image = (rng.integers(0, 256, (height, width, 3)) if noise else
-             np.broadcast_to(np.linspace(0, 255, width)[None, :, None], (height, width, 3)))
+    image = (
+        rng.integers(0, 256, (height, width, 3))
+        if noise
+        else np.broadcast_to(np.linspace(0, 255, width)[None, :, None], (height, width, 3))
+    )
     return simplejpeg.encode_jpeg(np.ascontiguousarray(image, dtype=np.uint8), quality=quality)
 
 
 async def put(cloud: Cloud, name: str, body: bytes, cabinet_id: str = CAB, *, signed: bool = True) -> Reply:
     path = PUT.format(name=name)
     headers = sign_request(cloud.keys[cabinet_id], cabinet_id, "PUT", path, body, now=cloud.clock.t) if signed else {}
-    async with cloud.session.put(cloud.url + path, data=body, headers={**headers, "Content-Type": "image/jpeg"}) as resp:
+    async with cloud.session.put(
+        cloud.url + path, data=body, headers={**headers, "Content-Type": "image/jpeg"}
+    ) as resp:
         reply = Reply(resp.status, json.loads(await resp.text()))
     validate(PUT, "PUT", reply.status, reply.body)
     return reply
@@ -40,8 +46,7 @@ async def listing(cloud: Cloud, cabinet_id: str = CAB, query: str = "", retailer
     return reply
 
 
-async def fetch(cloud: Cloud, name: str, cabinet_id: str = CAB, headers: dict | None = None
-                ) -> tuple[int, str, bytes]:
+async def fetch(cloud: Cloud, name: str, cabinet_id: str = CAB, headers: dict | None = None) -> tuple[int, str, bytes]:
     headers = {"Authorization": f"Bearer {cloud.tokens['shop-a']}"} if headers is None else headers
     async with cloud.session.get(cloud.url + FETCH.format(cabinet_id=cabinet_id, name=name), headers=headers) as resp:
         body = await resp.read()
@@ -55,7 +60,7 @@ async def test_a_snapshot_is_stored_once_and_the_retailer_gets_it_back(cloud: Cl
     first = await put(cloud, NAME, thumb)
     assert first.status == 201
     assert first.body == {"name": NAME, "taken_at": "2026-11-25T17:40:05.000Z", "bytes": len(thumb), "stored": True}
-    retry = await put(cloud, NAME, thumb)                     # the answer was lost; the cabinet sends it again
+    retry = await put(cloud, NAME, thumb)  # the answer was lost; the cabinet sends it again
     assert retry.status == 200 and retry.body["stored"] is False
     other_bytes = await put(cloud, NAME, jpeg(quality=90))
     assert other_bytes.status == 409 and other_bytes.body["error"].startswith("name:")
@@ -99,7 +104,7 @@ async def test_what_is_not_a_small_jpeg_with_a_good_name_is_refused_and_nothing_
     ]
     for name, body, status, error in refusals:
         reply = await put(cloud, name, body)
-        assert (reply.status, reply.body["error"][:len(error)]) == (status, error), name
+        assert (reply.status, reply.body["error"][: len(error)]) == (status, error), name
     unsigned = await put(cloud, NAME, good, signed=False)
     assert unsigned.status == 401 and unsigned.body["error"] == "X-Cabinet-Id: header missing"
     assert cloud.store.snapshots_of(CAB) == []
@@ -114,7 +119,7 @@ async def test_only_the_cabinets_own_retailer_can_list_or_fetch_and_never_withou
     assert foreign.body["error"] == f"cabinet_id: no cabinet '{CAB}' among retailer 'shop-b''s cabinets"
     status, _, body = await fetch(cloud, NAME, headers={"Authorization": f"Bearer {cloud.tokens['shop-b']}"})
     assert status == 404 and thumb not in body
-    assert (await fetch(cloud, NAME, OTHER))[0] == 404        # shop-a asking for shop-b's cabinet
+    assert (await fetch(cloud, NAME, OTHER))[0] == 404  # shop-a asking for shop-b's cabinet
 
     async with cloud.session.get(cloud.url + LIST.format(cabinet_id=CAB)) as resp:
         assert resp.status == 401

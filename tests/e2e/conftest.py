@@ -22,24 +22,30 @@ def sim_cabinet(cloud):
     workdir, url = cloud
     procs = []
 
-    def start(extra_config: str = "", retailer: str | None = None, sync: str = "",
-              extra_args: tuple[str, ...] = ()):
-        key = add_cabinet(workdir, CABINET_ID, retailer) if not (workdir / "cabinet.key").exists() \
+    def start(extra_config: str = "", retailer: str | None = None, sync: str = "", extra_args: tuple[str, ...] = ()):
+        key = (
+            add_cabinet(workdir, CABINET_ID, retailer)
+            if not (workdir / "cabinet.key").exists()
             else (workdir / "cabinet.key").read_text().strip()
+        )
         key_file = workdir / "cabinet.key"
         key_file.write_text(key + "\n")
         key_file.chmod(0o600)
-        config = f"""
+        config = (
+            f"""
 [cabinet]
 id = "{CABINET_ID}"
 key_file = "{key_file}"
 [sync]
 backoff_initial_s = 0.1
 backoff_max_s = 1.0
-""" + sync + extra_config
+"""
+            + sync
+            + extra_config
+        )
         proc, client = start_sim_cabinet(workdir, config_text=config, cloud_url=url, extra_args=extra_args)
         procs.append(proc)
-        client.process = proc            # a test may stop it to restart the cabinet on the same data
+        client.process = proc  # a test may stop it to restart the cabinet on the same data
         return client
 
     yield start
@@ -69,10 +75,12 @@ class RetailerApi:
         self.base_url, self.token = base_url, token
 
     def call(self, method: str, path: str, body=None):
-        request = urllib.request.Request(self.base_url + path, method=method,
-                                         data=json.dumps(body).encode() if body is not None else None,
-                                         headers={"Authorization": f"Bearer {self.token}",
-                                                  "Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.base_url + path,
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
@@ -93,6 +101,7 @@ def retail(cloud, sim_cabinet):
             state["configured"] = True
         client.wait_for(lambda s: s["config_version"] is not None, what="the retailer's configuration applied")
         return client
+
     return api, start
 
 
@@ -103,15 +112,24 @@ PIN = "2468"
 
 def retailer_document() -> dict:
     from sync_client.cabinet_config import hash_secret
+
     return {
-        "currency": "EUR", "store_base_url": "https://velo-mall.example",
+        "currency": "EUR",
+        "store_base_url": "https://velo-mall.example",
         "products": [
-            {"sku": "SCOOT-S1", "name": "Volt S1 e-scooter", "price_cents": 49900, "specs": {"range": "35 km"},
-             "colours": ["Mint", "Graphite"]},
+            {
+                "sku": "SCOOT-S1",
+                "name": "Volt S1 e-scooter",
+                "price_cents": 49900,
+                "specs": {"range": "35 km"},
+                "colours": ["Mint", "Graphite"],
+            },
             {"sku": "BIKE-C7", "name": "Cruiser C7 e-bike", "price_cents": 129900, "specs": {"range": "80 km"}},
-            {"sku": "KIDS-K1", "name": "Kids K1 scooter", "price_cents": 19900, "online_only": True}],
-        "retailer": {"pin_hashes": [hash_secret(PIN, n=2**12)],
-                     "staff_cards": [{"uid": STAFF_CARD, "role": "retailer"},
-                                     {"uid": TECHNICIAN_CARD, "role": "technician"}]},
+            {"sku": "KIDS-K1", "name": "Kids K1 scooter", "price_cents": 19900, "online_only": True},
+        ],
+        "retailer": {
+            "pin_hashes": [hash_secret(PIN, n=2**12)],
+            "staff_cards": [{"uid": STAFF_CARD, "role": "retailer"}, {"uid": TECHNICIAN_CARD, "role": "technician"}],
+        },
         "scan_to_pay": {"enabled": True, "provider": "simulated"},
     }

@@ -1,10 +1,10 @@
 """Alarms end to end: forced door, door left open, door not opened after a paid unlock, tamper,
 a device gone offline. Each reaches the cloud as an alarm event (ahead of ordinary events)."""
+
 import json
 import time
 
 from firmware.control_client import export_events
-
 from tests.e2e.test_sale import walk_to_checkout
 
 FAST_ALARMS = """
@@ -49,8 +49,10 @@ def test_a_door_left_open_reminds_the_shopper_then_alarms(cloud, sim_cabinet):
     client.sim("door/open")
     state = client.wait_for(lambda s: any(w["id"] == "alarm" for w in s["widgets"]), what="reminder on screen")
     assert state["screen"] == "door"
-    client.wait_for(lambda s: "door_left_open" in [e["payload"]["kind"] for e in export_events(workdir)
-                                                   if e["type"] == "alarm"], what="alarm in the cloud")
+    client.wait_for(
+        lambda s: "door_left_open" in [e["payload"]["kind"] for e in export_events(workdir) if e["type"] == "alarm"],
+        what="alarm in the cloud",
+    )
     client.sim("door/close")
     client.wait_screen("thanks")
 
@@ -60,8 +62,14 @@ def test_a_paid_door_that_never_opens_offers_unlock_again_then_flags_a_refund(cl
     client = sim_cabinet(FAST_ALARMS)
     walk_to_checkout(client)
     client.sim("pos/approve")
-    state = client.wait_for(lambda s: s["journey"] == "door_unlocked" and not s["lock"]["energized"]
-                            and "unlock_again" in {w["id"] for w in s["widgets"]}, what="stuck: unlock again")
+    state = client.wait_for(
+        lambda s: (
+            s["journey"] == "door_unlocked"
+            and not s["lock"]["energized"]
+            and "unlock_again" in {w["id"] for w in s["widgets"]}
+        ),
+        what="stuck: unlock again",
+    )
     assert any(w["id"] == "alarm" for w in state["widgets"])
     client.tap("unlock_again")
     client.wait_for(lambda s: s["journey"] == "done", timeout=10, what="given up")
@@ -69,8 +77,10 @@ def test_a_paid_door_that_never_opens_offers_unlock_again_then_flags_a_refund(cl
     assert "door_not_opened" in kinds
     unclaimed = [e["payload"] for e in export_events(workdir) if e["type"] == "sale.unclaimed"]
     assert len(unclaimed) == 1 and unclaimed[0]["action"] == "reversal"
-    client.wait_for(lambda s: s["outbox"]["pending"] == 0 and any(
-        e["type"] == "payment.reversed" for e in export_events(workdir)), what="reversed on the terminal")
+    client.wait_for(
+        lambda s: s["outbox"]["pending"] == 0 and any(e["type"] == "payment.reversed" for e in export_events(workdir)),
+        what="reversed on the terminal",
+    )
     assert len([p for p in client.pins()["relay"] if p["energized"]]) == 2
 
 
@@ -84,20 +94,23 @@ def test_a_device_gone_offline_is_an_alarm(cloud, sim_cabinet):
 
 def test_an_outbox_filling_up_while_offline_raises_an_alarm_that_is_sent_first(cloud, sim_cabinet):
     import sqlite3
+
     workdir, _ = cloud
     client = sim_cabinet(sync="outbox_max_pending = 30\noutbox_alarm_pending = 12\n")
     client.wait_for(lambda s: s["outbox"]["pending"] == 0 and s["online"], what="synced")
     with sqlite3.connect(workdir / "cloud.db") as db:
         before = db.execute("SELECT max(rowid) FROM events").fetchone()[0] or 0
     client.sim("network/down")
-    for i in range(14):                 # card taps pile up while the cloud is out of reach
+    for i in range(14):  # card taps pile up while the cloud is out of reach
         client.sim("nfc/present", {"uid": f"04{i:06x}", "hold_s": 0.3})
         client.wait_for(lambda s, n=i: s["outbox"]["pending"] >= n + 1, what="card read")
-        time.sleep(0.5)                 # the card is taken away before the next one comes
+        time.sleep(0.5)  # the card is taken away before the next one comes
     client.sim("network/up")
     client.wait_for(lambda s: s["outbox"]["pending"] == 0, what="outbox drained")
     with sqlite3.connect(workdir / "cloud.db") as db:
-        arrived = [json.loads(p)["kind"] if t == "alarm" else t for t, p in db.execute(
-            "SELECT type, payload FROM events WHERE rowid > ? ORDER BY rowid", (before,))]
+        arrived = [
+            json.loads(p)["kind"] if t == "alarm" else t
+            for t, p in db.execute("SELECT type, payload FROM events WHERE rowid > ? ORDER BY rowid", (before,))
+        ]
     assert arrived[0] == "outbox_filling", f"the alarm arrived ahead of the backlog: {arrived[:5]}"
     assert arrived.count("card.read") == 14

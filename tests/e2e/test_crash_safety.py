@@ -2,6 +2,7 @@
 random with a fixed seed, and restarted on the same data directory each time. Afterwards the cloud
 holds every approved sale exactly once, each with exactly one outcome, and the cabinet database
 passes PRAGMA integrity_check (checked after every kill, not only at the end)."""
+
 from __future__ import annotations
 
 import random
@@ -90,7 +91,7 @@ stock = 999
     for _ in range(KILLS):
         proc, client = start_sim_cabinet(workdir, config_text=config, cloud_url=url)
         steps = sale_steps(client, "BIKE-C7")
-        network_down = rng.random() < 0.25          # some sales pile up a backlog that drains as it is killed
+        network_down = rng.random() < 0.25  # some sales pile up a backlog that drains as it is killed
         kill_after = rng.randrange(len(steps) + 1)
         try:
             if network_down:
@@ -129,12 +130,15 @@ stock = 999
     approved = Counter(e["payload"]["sale_id"] for e in cloud_events if e["type"] == "payment.approved")
     assert approvals_seen >= 1 and len(approved) >= approvals_seen, (approvals_seen, approved)
     assert set(approved.values()) == {1}, "a sale was approved twice"
-    outcomes = Counter(e["payload"]["sale_id"] for e in cloud_events if e["type"] in ("sale.completed",
-                                                                                      "sale.unclaimed"))
-    assert {sale: outcomes[sale] for sale in approved} == {sale: 1 for sale in approved}, \
+    outcomes = Counter(
+        e["payload"]["sale_id"] for e in cloud_events if e["type"] in ("sale.completed", "sale.unclaimed")
+    )
+    assert {sale: outcomes[sale] for sale in approved} == {sale: 1 for sale in approved}, (
         "every approved sale ends completed or unclaimed, exactly once"
+    )
     # An approval the terminal gave but the cabinet never committed is not silently lost either.
-    interrupted = [e for e in cloud_events if e["type"] == "payment.failed"
-                   and e["payload"]["outcome"] == "interrupted"]
+    interrupted = [
+        e for e in cloud_events if e["type"] == "payment.failed" and e["payload"]["outcome"] == "interrupted"
+    ]
     assert approve_calls <= len(approved) + len(interrupted)
     print(f"{KILLS} kills in {elapsed:.0f} s; {len(approved)} approved sales; {kill_points}")

@@ -1,6 +1,6 @@
 """A device that disappears is reported by name, the cabinet keeps running, and it comes back."""
-from firmware.control_client import export_events
 
+from firmware.control_client import export_events
 from tests.e2e.conftest import CABINET_ID
 from tests.e2e.test_sale import take_the_product
 
@@ -22,10 +22,10 @@ def test_unplugged_terminal_is_a_named_fault_and_the_sale_works_after_replug(clo
     cabinet.tap("buy")
     state = cabinet.wait_screen("product")
     assert state["message"] == "fault", "no way to pay is said, not hidden"
-    cabinet.sim("nfc/present", {"uid": "04A224B2C35E80"})      # the rest of the cabinet still works
+    cabinet.sim("nfc/present", {"uid": "04A224B2C35E80"})  # the rest of the cabinet still works
     cabinet.sim("pos/replug")
     cabinet.wait_for(lambda s: not s["faults"] and s["payment_methods"] == ["terminal"], what="terminal back")
-    cabinet.tap("buy")                     # the shopper tries again, and now it works
+    cabinet.tap("buy")  # the shopper tries again, and now it works
     cabinet.wait_screen("checkout")
     cabinet.tap("pay:terminal")
     cabinet.wait_for(lambda s: s["payment_status"] == "present_card", what="terminal asks for a card")

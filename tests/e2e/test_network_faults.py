@@ -1,6 +1,7 @@
 """Faults between cabinet and cloud: a loopback proxy drops connections (before and after the cloud
 saw the request), delays past the client's timeout, truncates answers and returns 500s. The real
 uploader and a real `kiosk-cloud serve` process on either side: every event arrives exactly once."""
+
 from __future__ import annotations
 
 import asyncio
@@ -46,10 +47,12 @@ class FaultProxy:
             fault = self._draw()
             self.counts[fault] += 1
             if fault == "drop_request":
-                return                                    # the cloud never sees it
+                return  # the cloud never sees it
             if fault == "error_500":
-                writer.write(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n"
-                             b"Content-Length: 5\r\nConnection: close\r\n\r\noops!")
+                writer.write(
+                    b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n"
+                    b"Content-Length: 5\r\nConnection: close\r\n\r\noops!"
+                )
                 await writer.drain()
                 return
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
@@ -58,9 +61,9 @@ class FaultProxy:
             response = await _read_message(up_reader)
             up_writer.close()
             if response is None or fault == "drop_response":
-                return                                    # stored by the cloud, but the answer is lost
+                return  # stored by the cloud, but the answer is lost
             if fault == "delay":
-                await asyncio.sleep(self.rng.uniform(0.2, 1.5))     # often past the client's 1 s timeout
+                await asyncio.sleep(self.rng.uniform(0.2, 1.5))  # often past the client's 1 s timeout
             if fault == "truncate":
                 response = response[: len(response) - self.rng.randint(1, 40)]
             writer.write(response)
@@ -97,13 +100,14 @@ async def test_every_event_arrives_exactly_once_through_a_faulty_network(tmp_pat
     outbox = Outbox(tmp_path / "cabinet.db", "cab-faults")
     try:
         url = await proxy.start()
-        uploader = Uploader(outbox, url, key, batch_size=25, backoff_initial_s=0.01, backoff_max_s=0.1,
-                            request_timeout_s=1.0)
+        uploader = Uploader(
+            outbox, url, key, batch_size=25, backoff_initial_s=0.01, backoff_max_s=0.1, request_timeout_s=1.0
+        )
         stop = asyncio.Event()
         task = asyncio.create_task(uploader.run(stop))
         rng = random.Random(7)
         appended = []
-        for burst in range(40):                           # events keep coming while the network misbehaves
+        for burst in range(40):  # events keep coming while the network misbehaves
             for _ in range(rng.randint(1, 30)):
                 appended.append(outbox.append("door.opened", {"authorized": True, "burst": burst}).id)
             await asyncio.sleep(rng.uniform(0, 0.05))

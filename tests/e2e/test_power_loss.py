@@ -1,8 +1,8 @@
 """Power loss after the approval, before the door opened: the paid sale is never dropped.
 On boot it is offered to the shopper again for a bounded time; unclaimed, it is reversed on the terminal.
 Power loss with a pickup's door open: the order is collected, its code never opens the door again."""
-from firmware.control_client import export_events
 
+from firmware.control_client import export_events
 from tests.e2e.conftest import CABINET_ID
 from tests.e2e.test_retail_journeys import enter_pickup_code
 from tests.e2e.test_sale import walk_to_checkout
@@ -19,7 +19,7 @@ def pay_then_cut_the_power(client):
     walk_to_checkout(client)
     client.sim("pos/approve")
     client.wait_for(lambda s: s["journey"] == "door_unlocked", what="paid and unlocked")
-    client.process.kill()                      # SIGKILL: the power cut
+    client.process.kill()  # SIGKILL: the power cut
 
 
 def test_after_a_power_cut_the_paid_sale_is_offered_again_and_completes(cloud, sim_cabinet):
@@ -74,12 +74,14 @@ def test_a_power_cut_with_the_pickup_door_open_leaves_the_code_used(retail, clou
     client.wait_for(lambda s: s["lock"]["energized"], what="relay energized")
     client.sim("door/open")
     client.wait_for(lambda s: s["journeys"]["pickup"] == "door_opened", what="door opened")
-    client.process.kill()                       # SIGKILL: the power cut, the door open, the bike gone
+    client.process.kill()  # SIGKILL: the power cut, the door open, the bike gone
     client = start()
     client.sim("door/close")
     # Once the cloud has the collection it drops the order from the configuration: the code still says so.
-    client.wait_for(lambda s: s["outbox"]["pending"] == 0 and s["config_version"] > version + 1,
-                    what="the collection uploaded and the order gone from the configuration")
+    client.wait_for(
+        lambda s: s["outbox"]["pending"] == 0 and s["config_version"] > version + 1,
+        what="the collection uploaded and the order gone from the configuration",
+    )
     enter_pickup_code(client, order["pickup_code"])
     client.wait_for(lambda s: s["message"] == "pickup_already_collected", what="the used code refused")
     assert not [p for p in client.pins()["relay"] if p["energized"]], "no second opening"

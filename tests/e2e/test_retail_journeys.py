@@ -1,10 +1,10 @@
 """Journeys beyond the card sale, end to end with a retailer-managed cloud: scan-to-pay, online-order
 pickup, remote unlock. Real processes; only taps, the bench's hands and the retailer's HTTP API."""
+
 import time
 from collections import Counter
 
 from firmware.control_client import export_events
-
 from tests.e2e.conftest import CABINET_ID, PIN, STAFF_CARD, TECHNICIAN_CARD
 
 SKU = "SCOOT-S1"
@@ -64,7 +64,7 @@ def test_online_order_pickup_opens_once_for_its_code(retail, cloud):
     order = api.call("POST", "/v1/retailer/orders", {"cabinet_id": CABINET_ID, "sku": "BIKE-C7"})
     version = client.state()["config_version"]
     client.wait_for(lambda s: s["config_version"] > version, what="the order reached the cabinet")
-    client.sim("network/down")           # a code works offline once the cabinet has synced after the order
+    client.sim("network/down")  # a code works offline once the cabinet has synced after the order
 
     enter_pickup_code(client, "00000000")
     state = client.wait_for(lambda s: s["message"] == "pickup_wrong_code", what="wrong code said")
@@ -76,7 +76,7 @@ def test_online_order_pickup_opens_once_for_its_code(retail, cloud):
     client.wait_screen("thanks")
     client.tap("done")
     client.wait_screen("attract")
-    enter_pickup_code(client, order["pickup_code"])          # each code opens the door once
+    enter_pickup_code(client, order["pickup_code"])  # each code opens the door once
     client.wait_for(lambda s: s["message"] == "pickup_already_collected", what="used code refused")
     client.sim("network/up")
     client.wait_for(lambda s: s["outbox"]["pending"] == 0 and s["online"], what="outbox drained")
@@ -84,7 +84,9 @@ def test_online_order_pickup_opens_once_for_its_code(retail, cloud):
     completed = [e["payload"] for e in events if e["type"] == "pickup.completed"]
     assert completed == [{"order_id": order["order_id"], "sku": "BIKE-C7"}]
     assert Counter(e["payload"]["reason"] for e in events if e["type"] == "pickup.refused") == {
-        "wrong_code": 1, "already_collected": 1}
+        "wrong_code": 1,
+        "already_collected": 1,
+    }
     assert len([p for p in client.pins()["relay"] if p["energized"]]) == 1, "one pulse for one pickup"
 
 
@@ -95,11 +97,11 @@ def test_wrong_pickup_codes_lock_the_keypad_across_a_restart(retail, sim_cabinet
     for _ in range(5):
         for digit in "11111111":
             client.tap(f"key:{digit}")
-        client.tap("pickup:submit")      # returns with the code being checked (or answered): wait for the answer
+        client.tap("pickup:submit")  # returns with the code being checked (or answered): wait for the answer
         client.wait_for(lambda s: s["journeys"]["pickup"] != "code_checking", what="the answer")
     client.wait_for(lambda s: s["message"] == "pickup_locked", what="keypad locked")
     assert client.process.stop() == 0
-    restarted = start()                  # the same data dir: the lock holds
+    restarted = start()  # the same data dir: the lock holds
     restarted.tap("pickup")
     state = restarted.wait_screen("pickup")
     assert state["message"] == "pickup_locked"
@@ -130,8 +132,7 @@ def test_staff_card_restock_records_the_counts_the_retailer_set(retail, cloud):
     events = export_events(workdir)
     recorded = [e["payload"] for e in events if e["type"] == "restock.recorded"]
     assert [(r["sku"], r["added"], r["count"]) for r in recorded] == [("SCOOT-S1", 3, before + 3)]
-    assert any(e["type"] == "auth.attempt" and e["payload"]["ok"] and e["payload"]["method"] == "card"
-               for e in events)
+    assert any(e["type"] == "auth.attempt" and e["payload"]["ok"] and e["payload"]["method"] == "card" for e in events)
     stock = {row["sku"]: row["count"] for row in api.call("GET", f"/v1/retailer/cabinets/{CABINET_ID}/stock")["stock"]}
     assert stock["SCOOT-S1"] == before + 3, "the retailer sees the new count"
 
@@ -147,21 +148,23 @@ def test_pin_pad_opens_by_long_press_and_locks_after_five_wrong_pins_across_a_re
             client.tap(f"key:{digit}")
         client.tap("pin:submit")
 
-    enter(PIN)                                            # the right PIN opens for the retailer
+    enter(PIN)  # the right PIN opens for the retailer
     client.wait_for(lambda s: s["screen"] == "restock" and s["lock"]["energized"], what="restock unlocked")
     assert client.process.stop() == 0
     client = start()
     client.tap("brand", hold_s=3.2)
     client.wait_screen("pin_pad")
-    for attempt in range(5):
+    for _ in range(5):
         before = message_label(client.state())
         enter("0000")
         # The pad checks each PIN off the event loop and takes no keys meanwhile: wait for its answer.
-        client.wait_for(lambda s: s["message"] != "checking" and message_label(s) != before, what="the answer")
+        client.wait_for(
+            lambda s, before=before: s["message"] != "checking" and message_label(s) != before, what="the answer"
+        )
     state = client.wait_for(lambda s: s["message"] == "pin_locked", what="pad locked")
     assert not state["lock"]["energized"]
     assert client.process.stop() == 0
-    client = start()                                      # pulling the plug does not unlock the pad
+    client = start()  # pulling the plug does not unlock the pad
     client.tap("brand", hold_s=3.2)
     assert client.wait_screen("pin_pad")["message"] == "pin_locked"
 
@@ -170,8 +173,11 @@ def test_remote_unlock_from_the_retailer_is_applied_once(retail, cloud):
     workdir, _ = cloud
     api, start = retail
     client = start()
-    command = api.call("POST", f"/v1/retailer/cabinets/{CABINET_ID}/commands",
-                       {"kind": "unlock", "args": {"seconds": 2, "reason": "courier delivery"}})
+    command = api.call(
+        "POST",
+        f"/v1/retailer/cabinets/{CABINET_ID}/commands",
+        {"kind": "unlock", "args": {"seconds": 2, "reason": "courier delivery"}},
+    )
     client.wait_for(lambda s: s["lock"]["energized"], what="remote unlock")
     client.sim("door/open")
     client.wait_for(lambda s: s["journeys"]["restock"] == "counting", what="door opened")
@@ -200,15 +206,17 @@ def test_repair_drop_off_gives_a_ticket_the_retailer_sees(retail, cloud):
     client = start()
     client.tap("repair")
     client.wait_for(lambda s: s["screen"] == "repair", what="repair screen")
-    client.sim("qr/show", {"text": "VIN:WBAPK7C55BA123456"})   # the vehicle's own QR
-    client.wait_for(lambda s: any(w["id"] == "field:vehicle" and "WBAPK7C55BA123456" in w["label"]
-                                  for w in s["widgets"]), what="vehicle id filled from the scan")
+    client.sim("qr/show", {"text": "VIN:WBAPK7C55BA123456"})  # the vehicle's own QR
+    client.wait_for(
+        lambda s: any(w["id"] == "field:vehicle" and "WBAPK7C55BA123456" in w["label"] for w in s["widgets"]),
+        what="vehicle id filled from the scan",
+    )
     client.tap("next")
     client.wait_for(lambda s: "field:name" in {w["id"] for w in s["widgets"]}, what="contact step")
     client.tap("field:name")
     type_text(client, "LI WEI")
     client.tap("field:phone")
-    type_text(client, "12")                                    # too short: the form says so
+    type_text(client, "12")  # too short: the form says so
     client.tap("next")
     state = client.wait_for(lambda s: any(w["id"] == "error:phone" for w in s["widgets"]), what="phone refused")
     type_text(client, "3456789")
@@ -239,19 +247,30 @@ def test_technician_card_opens_the_service_menu_self_test_and_lock_test(retail, 
     client.wait_screen("service")
     assert not client.state()["lock"]["energized"], "a technician card opens the menu, not the door"
     client.tap("selftest")
-    client.wait_for(lambda s: any(w["id"] == "selftest_result" and w["label"] for w in s["widgets"])
-                    and all(w["enabled"] for w in s["widgets"] if w["id"] == "selftest"), timeout=30,
-                    what="self-test finished")
-    devices = {w["id"].split(":")[1]: w["label"] for w in client.state()["widgets"]
-               if w["id"].startswith("device:") and w["id"].endswith(":status")}
+    client.wait_for(
+        lambda s: (
+            any(w["id"] == "selftest_result" and w["label"] for w in s["widgets"])
+            and all(w["enabled"] for w in s["widgets"] if w["id"] == "selftest")
+        ),
+        timeout=30,
+        what="self-test finished",
+    )
+    devices = {
+        w["id"].split(":")[1]: w["label"]
+        for w in client.state()["widgets"]
+        if w["id"].startswith("device:") and w["id"].endswith(":status")
+    }
     assert devices and all(status for status in devices.values())
+
     def pulses():
         return len([p for p in client.pins()["relay"] if p["energized"]])
+
     client.wait_for(lambda s: not s["lock"]["energized"], what="the self-test's pulse ended")
-    before = pulses()                          # the self-test pulsed the lock once too
+    before = pulses()  # the self-test pulsed the lock once too
     client.tap("lock_test")
-    client.wait_for(lambda s: not s["lock"]["energized"] and pulses() == before + 1,
-                    what="lock pulsed once and released")
+    client.wait_for(
+        lambda s: not s["lock"]["energized"] and pulses() == before + 1, what="lock pulsed once and released"
+    )
     client.wait_for(lambda s: s["journeys"]["service"] == "menu", what="back in the menu")
     client.tap("exit")
     client.wait_screen("attract")

@@ -1,4 +1,5 @@
 """One sale end to end through real processes: only taps and the shopper's hands."""
+
 from collections import Counter
 
 import pytest
@@ -43,8 +44,13 @@ def assert_one_sale_in_cloud(workdir, sku):
     assert completed[0]["payload"]["sku"] == sku
     assert completed[0]["cabinet_id"] == CABINET_ID
     counts = Counter(e["type"] for e in sale_events(events, sale_id))
-    assert counts == {"payment.approved": 1, "door.unlocked": 1, "door.opened": 1, "door.closed": 1,
-                      "sale.completed": 1}, counts
+    assert counts == {
+        "payment.approved": 1,
+        "door.unlocked": 1,
+        "door.opened": 1,
+        "door.closed": 1,
+        "sale.completed": 1,
+    }, counts
     ids = [e["id"] for e in events]
     assert len(ids) == len(set(ids)), "an event was stored twice"
     seqs = sorted(e["seq"] for e in events)

@@ -1,5 +1,6 @@
 """Every screen of the touchscreen, walked through the control API with taps, swipes and a long
 press, in English and in Chinese, on a running cabinet with a retailer's catalog."""
+
 import time
 
 import pytest
@@ -56,9 +57,9 @@ def test_walk_every_screen(retail, cloud, language):
     client.tap("start")
     state = at("catalog")
     x, y, w, h = rect(state, "carousel")
-    client.swipe(x + w - 40, y + h // 2, x + 40, y + h // 2)          # swipe the carousel along
-    client.swipe(x + 40, y + h // 2, x + w - 40, y + h // 2)          # and back
-    settle(client)                     # a touch on a coasting carousel stops it rather than taps a card
+    client.swipe(x + w - 40, y + h // 2, x + 40, y + h // 2)  # swipe the carousel along
+    client.swipe(x + 40, y + h // 2, x + w - 40, y + h // 2)  # and back
+    settle(client)  # a touch on a coasting carousel stops it rather than taps a card
     client.tap("product:SCOOT-S1")
     state = at("product")
     x, y, w, h = rect(state, "spinner")
@@ -66,7 +67,8 @@ def test_walk_every_screen(retail, cloud, language):
     assert "store_qr" in {w["id"] for w in state["widgets"]}
     client.tap("colour:Graphite")
     assert client.state()["widgets"] and any(
-        w["label"] == LABELS[language] for w in client.state()["widgets"] if w["id"] == "buy")
+        w["label"] == LABELS[language] for w in client.state()["widgets"] if w["id"] == "buy"
+    )
     client.tap("buy")
     at("checkout")
     client.tap("pay:terminal")
@@ -93,11 +95,21 @@ def test_walk_every_screen(retail, cloud, language):
     at("attract")
     client.tap("repair")
     at("repair")
-    client.tap("back")                 # back from the first step leaves the journey
+    client.tap("back")  # back from the first step leaves the journey
     at("attract")
     client.tap("brand", hold_s=3.2)
     at("pin_pad")
     client.tap("cancel")
     at("attract")
-    assert set(seen) >= {"attract", "help", "catalog", "product", "checkout", "door", "thanks", "pickup",
-                         "repair", "pin_pad"}
+    assert set(seen) >= {
+        "attract",
+        "help",
+        "catalog",
+        "product",
+        "checkout",
+        "door",
+        "thanks",
+        "pickup",
+        "repair",
+        "pin_pad",
+    }

@@ -1,5 +1,6 @@
 """PINs, pickup codes and staff card numbers never reach a log line: a real cabinet process, logging at
 DEBUG, driven through a pickup, the retailer's PIN pad, the technician's PIN and both kinds of staff card."""
+
 import re
 
 from sync_client.cabinet_config import hash_secret
@@ -34,7 +35,7 @@ def test_pins_codes_and_card_numbers_stay_out_of_the_log(retail, cloud):
             client.tap(f"key:{digit}")
         client.tap(submit)
 
-    client.tap("pickup")                                   # a pickup: a wrong code, then the right one
+    client.tap("pickup")  # a pickup: a wrong code, then the right one
     client.wait_screen("pickup")
     keypad(WRONG_CODE, "pickup:submit")
     client.wait_for(lambda s: s["message"] == "pickup_wrong_code", what="wrong code said")
@@ -44,7 +45,7 @@ def test_pins_codes_and_card_numbers_stay_out_of_the_log(retail, cloud):
     client.tap("done")
     client.wait_screen("attract")
 
-    client.tap("brand", hold_s=3.2)                        # the retailer's PIN: a wrong one, then the right one
+    client.tap("brand", hold_s=3.2)  # the retailer's PIN: a wrong one, then the right one
     client.wait_screen("pin_pad")
     keypad(WRONG_PIN, "pin:submit")
     client.wait_for(lambda s: s["message"] == "pin_wrong", what="wrong PIN said")
@@ -54,14 +55,14 @@ def test_pins_codes_and_card_numbers_stay_out_of_the_log(retail, cloud):
     client.tap("done")
     client.wait_screen("attract")
 
-    client.tap("brand", hold_s=3.2)                        # the technician's PIN on the same pad
+    client.tap("brand", hold_s=3.2)  # the technician's PIN on the same pad
     client.wait_screen("pin_pad")
     keypad(TECHNICIAN_PIN, "pin:submit")
     client.wait_screen("service")
     client.tap("exit")
     client.wait_screen("attract")
 
-    client.sim("nfc/present", {"uid": TECHNICIAN_CARD.upper()})   # and both kinds of staff card
+    client.sim("nfc/present", {"uid": TECHNICIAN_CARD.upper()})  # and both kinds of staff card
     client.wait_screen("service")
     client.tap("exit")
     client.wait_screen("attract")
@@ -74,8 +75,16 @@ def test_pins_codes_and_card_numbers_stay_out_of_the_log(retail, cloud):
 
     log = (workdir / "kiosk.log").read_text()
     assert "pickup transition" in log and "restock transition" in log, "the journeys were logged"
-    assert 'msg="service action"' in log and f"who=card:**{TECHNICIAN_CARD[-2:].upper()}" in log, \
+    assert 'msg="service action"' in log and f"who=card:**{TECHNICIAN_CARD[-2:].upper()}" in log, (
         "a card shows as its last two digits"
-    for secret in (RETAILER_PIN, WRONG_PIN, TECHNICIAN_PIN, WRONG_CODE, order["pickup_code"],
-                   STAFF_CARD, TECHNICIAN_CARD):
+    )
+    for secret in (
+        RETAILER_PIN,
+        WRONG_PIN,
+        TECHNICIAN_PIN,
+        WRONG_CODE,
+        order["pickup_code"],
+        STAFF_CARD,
+        TECHNICIAN_CARD,
+    ):
         assert not leaked(log, secret), f"{secret} in the log:\n" + "\n".join(leaked(log, secret))

@@ -2,6 +2,7 @@
 pins with the mock door (its relay history is what the relay did). A power cut is the cabinet dropped after
 a given commit (its tasks stopped, the relay off, nothing more written) and a new one booted on the same
 file and pins, as the next boot would."""
+
 from __future__ import annotations
 
 import asyncio
@@ -45,12 +46,14 @@ class Cabinets:
     def __init__(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
         self.config = Config()
-        self.config.lock = dataclasses.replace(self.config.lock, max_unlock_s=0.3, unlock_s=0.2,
-                                               door_open_timeout_s=30.0)
+        self.config.lock = dataclasses.replace(
+            self.config.lock, max_unlock_s=0.3, unlock_s=0.2, door_open_timeout_s=30.0
+        )
         self.factory = MockFactory()
         lock = self.config.lock
-        self.door = MockDoor(self.factory, relay_pin=lock.relay_pin, relay_active_high=lock.relay_active_high,
-                             door_pin=lock.door_pin)
+        self.door = MockDoor(
+            self.factory, relay_pin=lock.relay_pin, relay_active_high=lock.relay_active_high, door_pin=lock.door_pin
+        )
         self.cabinet: Cabinet | None = None
         self.orders: tuple[PickupOrder, ...] = (ORDER,)
         self.retailer = RetailerAccess(staff_cards=(StaffCard(STAFF_CARD.lower(), "retailer"),))
@@ -74,7 +77,7 @@ class Cabinets:
 
     async def cut(self) -> None:
         assert self.cabinet is not None
-        await self.cabinet.stop()            # the relay drops (no power: fail-secure); nothing is written
+        await self.cabinet.stop()  # the relay drops (no power: fail-secure); nothing is written
         self.cabinet.outbox.close()
         self.cabinet = None
 
@@ -88,14 +91,18 @@ class Cabinets:
             with sqlite3.connect(self.tmp_path / "cabinet.db") as other:
                 seen.extend(r[0] for r in other.execute("SELECT type FROM events WHERE type = 'door.unlocked'"))
             raise PowerCut()
+
         self.cabinet.devices.lock.unlock = cut
         return seen
 
     def pulses(self) -> int:
         """How many times the relay was energized, over every boot."""
         history = self.door.relay_history()
-        return sum(1 for before, entry in zip([{"energized": False}, *history], history)
-                   if entry["energized"] and not before["energized"])
+        return sum(
+            1
+            for before, entry in zip([{"energized": False}, *history], history, strict=False)
+            if entry["energized"] and not before["energized"]
+        )
 
     def events(self, kind: str) -> list[dict]:
         assert self.cabinet is not None
@@ -104,7 +111,7 @@ class Cabinets:
 
 @pytest.fixture
 async def cabinets(tmp_path):
-    (tmp_path / "cabinet").mkdir()          # beside the cloud's files, when a test has the cloud too
+    (tmp_path / "cabinet").mkdir()  # beside the cloud's files, when a test has the cloud too
     cabinets = Cabinets(tmp_path / "cabinet")
     yield cabinets
     if cabinets.cabinet is not None:

@@ -4,6 +4,7 @@ while scrypt runs, the pad says "checking", and two quick submits count once.
 Real parts (see cabinet_rig): the whole Cabinet, driven by the intents the touchscreen sends. The
 hashes are valid ones at the default cost, a dozen of them, so that a check takes a visible while.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -13,12 +14,13 @@ from firmware.journeys.pickup import P
 from firmware.journeys.restock import R
 from kiosk_ui.view import Intent, ViewState
 from sync_client.cabinet_config import PickupOrder, RetailerAccess, hash_secret
-from tests.firmware.cabinet_rig import cabinets, until  # noqa: F401  (cabinets: the fixture)
+from tests.firmware.cabinet_rig import until
 
 PIN = "2468"
 PIN_HASHES = tuple(hash_secret(f"9{i:03d}") for i in range(11)) + (hash_secret(PIN),)
-ORDERS = tuple(PickupOrder(f"order-{i}", "SCOOT-S1", hash_secret(f"1357{i:04d}"), "2099-01-01T00:00:00Z")
-               for i in range(12))
+ORDERS = tuple(
+    PickupOrder(f"order-{i}", "SCOOT-S1", hash_secret(f"1357{i:04d}"), "2099-01-01T00:00:00Z") for i in range(12)
+)
 
 
 class LoopLag:
@@ -64,7 +66,8 @@ async def test_a_pin_is_checked_off_the_loop_the_pad_says_checking_and_a_double_
 
     def submit_twice() -> None:
         cabinet.handle_intent(Intent("pin_submit", PIN))
-        cabinet.handle_intent(Intent("pin_submit", PIN))       # a second tap before the answer
+        cabinet.handle_intent(Intent("pin_submit", PIN))  # a second tap before the answer
+
     took, stalled = await timed_check(cabinet, submit_twice, lambda: cabinet.restock.state is R.UNLOCKED)
     assert stalled < took / 4, f"the loop stalled {stalled:.3f} s during a {took:.3f} s check"
     assert any(v.screen == "pin_pad" and v.message == "checking" for v in views)
@@ -95,6 +98,7 @@ async def test_a_pickup_code_is_checked_off_the_loop_and_the_keypad_says_checkin
     def submit_twice() -> None:
         cabinet.handle_intent(Intent("pickup_submit", "99999999"))
         cabinet.handle_intent(Intent("pickup_submit", "99999999"))
+
     took, stalled = await timed_check(cabinet, submit_twice, lambda: cabinet.outbox.events("pickup.refused"))
     assert stalled < took / 4, f"the loop stalled {stalled:.3f} s during a {took:.3f} s check"
     assert any(v.screen == "pickup" and v.message == "checking" for v in views)

@@ -1,4 +1,5 @@
 """Configuration: typed, every error names file, key and what was expected."""
+
 import subprocess
 import sys
 import typing
@@ -24,7 +25,9 @@ def test_defaults_are_a_working_simulation():
 
 
 def test_unknown_key_wrong_type_and_missing_key_are_each_named(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 [screen]
 widht = 800
 [lock]
@@ -32,7 +35,8 @@ max_unlock_s = "five"
 [[products]]
 sku = "X1"
 name = "Thing"
-""")
+""",
+    )
     with pytest.raises(ConfigError) as err:
         load_config(path)
     problems = err.value.problems
@@ -71,8 +75,9 @@ def test_production_needs_a_pin_hash_and_a_key_there_is_no_default_pin():
 
 
 def run_kiosk(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "firmware.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "firmware.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=60
+    )
 
 
 def test_config_check_command_reports_three_errors_and_fails(tmp_path):
@@ -81,7 +86,10 @@ def test_config_check_command_reports_three_errors_and_fails(tmp_path):
     assert result.returncode != 0
     lines = [line.strip() for line in result.stderr.splitlines()]
     assert f"{path}: 3 problems:" in lines
-    assert f"{path}: cabinet.colour: unknown key (known: id, currency, key_file, support_phone, support_url, store_base_url)" in lines
+    assert (
+        f"{path}: cabinet.colour: unknown key "
+        "(known: id, currency, key_file, support_phone, support_url, store_base_url)" in lines
+    )
     assert f"{path}: cabinet.id: expected string, got integer 42" in lines
     assert f"{path}: products[0].sku: required key missing (expected string)" in lines
 
@@ -105,14 +113,17 @@ def test_run_refuses_a_production_config_without_pin_or_key(tmp_path):
 def production_config(tmp_path: Path, sync: str) -> Path:
     """A configuration a real cabinet would start with, but for its [sync] section."""
     from sync_client.cabinet_config import hash_secret
+
     key = tmp_path / "cabinet.key"
     key.write_text("ab" * 32 + "\n")
-    return write(tmp_path, f"""
+    return write(
+        tmp_path,
+        f"""
 [cabinet]
 id = "lab-1"
 key_file = "{key}"
 [retailer]
-pin_hash = "{hash_secret('1234', n=2**10)}"
+pin_hash = "{hash_secret("1234", n=2**10)}"
 [lock]
 pin_factory = "lgpio"
 [payment]
@@ -126,20 +137,24 @@ backend = "none"
 backend = "none"
 [sync]
 {sync}
-""")
+""",
+    )
 
 
 def test_production_refuses_a_plain_http_cloud_unless_a_lab_says_so(tmp_path):
     def problems(sync: str) -> list[str]:
         path = production_config(tmp_path, sync)
         return production_problems(load_config(path), str(path))
+
     plain = problems('cloud_url = "http://cloud.example.com"')
     assert len(plain) == 1 and "sync.cloud_url: http://cloud.example.com is plain http" in plain[0]
     assert "sync.allow_insecure_http = true" in plain[0]
     assert problems('cloud_url = "http://cloud.example.com"\nallow_insecure_http = true') == []
     assert problems('cloud_url = "https://cloud.example.com"') == []
-    assert any("sync.cloud_url: 'cloud.example.com' is not an https:// URL" in p
-               for p in problems('cloud_url = "cloud.example.com"'))
+    assert any(
+        "sync.cloud_url: 'cloud.example.com' is not an https:// URL" in p
+        for p in problems('cloud_url = "cloud.example.com"')
+    )
     # Simulation is exempt: its cloud is the local stub on loopback.
     path = production_config(tmp_path, 'cloud_url = "http://127.0.0.1:8080"')
     result = run_kiosk("config", "check", str(path), "--sim", cwd=tmp_path)
@@ -150,8 +165,17 @@ def test_production_refuses_a_plain_http_cloud_unless_a_lab_says_so(tmp_path):
 
 def test_run_refuses_a_plain_http_cloud_given_on_the_command_line(tmp_path):
     path = production_config(tmp_path, 'cloud_url = "https://cloud.example.com"')
-    result = run_kiosk("run", "--config", str(path), "--cloud", "http://10.0.0.5:8080", "--headless",
-                       "--data-dir", str(tmp_path / "d"), cwd=tmp_path)
+    result = run_kiosk(
+        "run",
+        "--config",
+        str(path),
+        "--cloud",
+        "http://10.0.0.5:8080",
+        "--headless",
+        "--data-dir",
+        str(tmp_path / "d"),
+        cwd=tmp_path,
+    )
     assert result.returncode == 2
     assert "--cloud: http://10.0.0.5:8080 is plain http" in result.stderr
 
@@ -167,11 +191,15 @@ def test_a_lab_cabinet_on_plain_http_is_warned_at_every_start(tmp_path):
 
 def test_the_ca_file_must_be_a_readable_pem_file(tmp_path):
     from tests.sync.test_tls import self_signed
+
     missing = tmp_path / "missing.pem"
     garbage = tmp_path / "garbage.pem"
     garbage.write_text("not a certificate\n")
-    for ca_file, says in ((missing, "does not exist"), (tmp_path, "does not exist (or is not a file)"),
-                          (garbage, "holds no usable PEM certificate")):
+    for ca_file, says in (
+        (missing, "does not exist"),
+        (tmp_path, "does not exist (or is not a file)"),
+        (garbage, "holds no usable PEM certificate"),
+    ):
         with pytest.raises(ConfigError) as err:
             parse_config({"sync": {"ca_file": str(ca_file)}}, "kiosk.toml")
         [problem] = err.value.problems
@@ -205,11 +233,13 @@ def test_every_numeric_key_declares_its_range():
     assert [f"{s}.{k}" for s, k, _, bounds in keys if bounds is None] == []
 
 
-@pytest.mark.parametrize("section, key, kind", [(s, k, t) for s, k, t, _ in numeric_keys()],
-                         ids=[f"{s}.{k}" for s, k, _, _ in numeric_keys()])
+@pytest.mark.parametrize(
+    "section, key, kind",
+    [(s, k, t) for s, k, t, _ in numeric_keys()],
+    ids=[f"{s}.{k}" for s, k, _, _ in numeric_keys()],
+)
 @pytest.mark.parametrize("literal", ["nan", "inf", "-inf", "-1", "1e12"])
-def test_every_number_is_finite_and_in_its_range_or_the_file_and_key_are_named(tmp_path, section, key, kind,
-                                                                                literal):
+def test_every_number_is_finite_and_in_its_range_or_the_file_and_key_are_named(tmp_path, section, key, kind, literal):
     path = tmp_path / "bad.toml"
     path.write_text(toml_with(section, key, literal))
     with pytest.raises(ConfigError) as err:
@@ -226,13 +256,32 @@ def test_every_number_is_finite_and_in_its_range_or_the_file_and_key_are_named(t
         assert problem.endswith(f"got {shown if literal != '-1' else '-1.0'}")
 
 
-@pytest.mark.parametrize("dotted", ["lock.max_unlock_s", "lock.unlock_s", "lock.door_open_timeout_s",
-                                    "lock.door_reminder_s", "lock.door_alarm_s", "lock.max_unlocks_per_sale",
-                                    "screen.fps", "screen.idle_timeout_s", "screen.thanks_s", "payment.timeout_s",
-                                    "payment.check_s", "sync.batch_size", "sync.backoff_initial_s",
-                                    "sync.backoff_max_s", "sync.request_timeout_s", "sync.heartbeat_s",
-                                    "sync.outbox_max_pending", "sync.outbox_alarm_pending", "sync.config_poll_s",
-                                    "sync.commands_poll_s", "products.price_cents"])
+@pytest.mark.parametrize(
+    "dotted",
+    [
+        "lock.max_unlock_s",
+        "lock.unlock_s",
+        "lock.door_open_timeout_s",
+        "lock.door_reminder_s",
+        "lock.door_alarm_s",
+        "lock.max_unlocks_per_sale",
+        "screen.fps",
+        "screen.idle_timeout_s",
+        "screen.thanks_s",
+        "payment.timeout_s",
+        "payment.check_s",
+        "sync.batch_size",
+        "sync.backoff_initial_s",
+        "sync.backoff_max_s",
+        "sync.request_timeout_s",
+        "sync.heartbeat_s",
+        "sync.outbox_max_pending",
+        "sync.outbox_alarm_pending",
+        "sync.config_poll_s",
+        "sync.commands_poll_s",
+        "products.price_cents",
+    ],
+)
 def test_zero_is_refused_where_it_makes_no_sense(tmp_path, dotted):
     section, key = dotted.split(".")
     path = tmp_path / "bad.toml"
@@ -240,32 +289,47 @@ def test_zero_is_refused_where_it_makes_no_sense(tmp_path, dotted):
     with pytest.raises(ConfigError) as err:
         load_config(path)
     where = f"products[0].{key}" if section == "products" else dotted
-    assert any(p.startswith(f"{path}: {where}: expected ") and p.endswith(("got 0", "got 0.0"))
-               for p in err.value.problems), err.value.problems
+    assert any(
+        p.startswith(f"{path}: {where}: expected ") and p.endswith(("got 0", "got 0.0")) for p in err.value.problems
+    ), err.value.problems
 
 
 def test_zero_stays_allowed_where_it_means_something():
-    config = parse_config({"lock": {"resume_window_s": 0, "tamper_pin": 0, "door_debounce_s": 0},
-                           "bench": {"control_port": 0}})
+    config = parse_config(
+        {"lock": {"resume_window_s": 0, "tamper_pin": 0, "door_debounce_s": 0}, "bench": {"control_port": 0}}
+    )
     assert (config.lock.resume_window_s, config.lock.tamper_pin) == (0.0, 0)
 
 
 def test_the_relay_bound_cannot_be_raised_past_the_lock_driver_maximum():
     from hal.lock import HARD_MAX_UNLOCK_S
-    with pytest.raises(ConfigError, match=rf"lock.max_unlock_s: expected a finite number > 0 and <= "
-                                          rf"{int(HARD_MAX_UNLOCK_S)}, got 11.0"):
+
+    with pytest.raises(
+        ConfigError,
+        match=rf"lock.max_unlock_s: expected a finite number > 0 and <= "
+        rf"{int(HARD_MAX_UNLOCK_S)}, got 11.0",
+    ):
         parse_config({"lock": {"max_unlock_s": 11.0, "unlock_s": 1.0}}, "f.toml")
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"lock": {"max_unlock_s": 2.0, "unlock_s": 3.0}}, "f.toml: lock.unlock_s: 3.0 is above lock.max_unlock_s 2.0"),
-    ({"lock": {"door_reminder_s": 200.0, "door_alarm_s": 100.0}},
-     "f.toml: lock.door_reminder_s: 200.0 is above lock.door_alarm_s 100.0"),
-    ({"sync": {"backoff_initial_s": 90.0, "backoff_max_s": 60.0}},
-     "f.toml: sync.backoff_initial_s: 90.0 is above sync.backoff_max_s 60.0"),
-    ({"sync": {"outbox_alarm_pending": 600_000, "outbox_max_pending": 500_000}},
-     "f.toml: sync.outbox_alarm_pending: 600000 is above sync.outbox_max_pending 500000"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"lock": {"max_unlock_s": 2.0, "unlock_s": 3.0}}, "f.toml: lock.unlock_s: 3.0 is above lock.max_unlock_s 2.0"),
+        (
+            {"lock": {"door_reminder_s": 200.0, "door_alarm_s": 100.0}},
+            "f.toml: lock.door_reminder_s: 200.0 is above lock.door_alarm_s 100.0",
+        ),
+        (
+            {"sync": {"backoff_initial_s": 90.0, "backoff_max_s": 60.0}},
+            "f.toml: sync.backoff_initial_s: 90.0 is above sync.backoff_max_s 60.0",
+        ),
+        (
+            {"sync": {"outbox_alarm_pending": 600_000, "outbox_max_pending": 500_000}},
+            "f.toml: sync.outbox_alarm_pending: 600000 is above sync.outbox_max_pending 500000",
+        ),
+    ],
+)
 def test_keys_bounded_by_another_key_name_both(data, message):
     with pytest.raises(ConfigError) as err:
         parse_config(data, "f.toml")
@@ -274,8 +338,10 @@ def test_keys_bounded_by_another_key_name_both(data, message):
 
 def test_config_check_command_reports_nan_infinity_and_zero_by_file_and_key(tmp_path):
     path = tmp_path / "bad.toml"
-    path.write_text("[lock]\nunlock_s = nan\nmax_unlock_s = inf\ndoor_open_timeout_s = -45\n"
-                    "[screen]\nfps = 0\n[sync]\nheartbeat_s = -inf\n")
+    path.write_text(
+        "[lock]\nunlock_s = nan\nmax_unlock_s = inf\ndoor_open_timeout_s = -45\n"
+        "[screen]\nfps = 0\n[sync]\nheartbeat_s = -inf\n"
+    )
     result = run_kiosk("config", "check", str(path), "--sim", cwd=tmp_path)
     assert result.returncode != 0
     lines = [line.strip() for line in result.stderr.splitlines()]
@@ -291,13 +357,16 @@ SALT, DIGEST = "ab" * 16, "cd" * 32
 
 
 @pytest.mark.parametrize("key", ["pin_hash", "technician_pin_hash"])
-@pytest.mark.parametrize("hashed, problem", [
-    (f"scrypt$1048576$8$1${SALT}${DIGEST}", "n must be a power of two from 2 to 32768, got 1048576"),
-    (f"scrypt$12345$8$1${SALT}${DIGEST}", "n must be a power of two from 2 to 32768, got 12345"),
-    (f"scrypt$16384$16$1${SALT}${DIGEST}", "r must be 1 to 8, got 16"),
-    (f"scrypt$16384$8$4${SALT}${DIGEST}", "p must be 1 to 2, got 4"),
-    (f"scrypt$16384$8$1$abcd${DIGEST}", "expected scrypt$n$r$p$salt_hex$hash_hex"),
-])
+@pytest.mark.parametrize(
+    "hashed, problem",
+    [
+        (f"scrypt$1048576$8$1${SALT}${DIGEST}", "n must be a power of two from 2 to 32768, got 1048576"),
+        (f"scrypt$12345$8$1${SALT}${DIGEST}", "n must be a power of two from 2 to 32768, got 12345"),
+        (f"scrypt$16384$16$1${SALT}${DIGEST}", "r must be 1 to 8, got 16"),
+        (f"scrypt$16384$8$4${SALT}${DIGEST}", "p must be 1 to 2, got 4"),
+        (f"scrypt$16384$8$1$abcd${DIGEST}", "expected scrypt$n$r$p$salt_hex$hash_hex"),
+    ],
+)
 def test_pin_hashes_in_the_toml_follow_the_same_rule_as_the_clouds(tmp_path, key, hashed, problem):
     path = tmp_path / "kiosk.toml"
     path.write_text(f'[retailer]\n{key} = "{hashed}"\n')
@@ -312,8 +381,10 @@ def test_config_check_command_refuses_a_costly_pin_hash(tmp_path):
     path.write_text(f'[retailer]\npin_hash = "scrypt$1048576$8$1${SALT}${DIGEST}"\n')
     result = run_kiosk("config", "check", str(path), "--sim", cwd=tmp_path)
     assert result.returncode != 0
-    assert (f"{path}: retailer.pin_hash: n must be a power of two from 2 to 32768, got 1048576; "
-            "make one with: kiosk pin hash") in [line.strip() for line in result.stderr.splitlines()]
+    assert (
+        f"{path}: retailer.pin_hash: n must be a power of two from 2 to 32768, got 1048576; "
+        "make one with: kiosk pin hash"
+    ) in [line.strip() for line in result.stderr.splitlines()]
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-5"])

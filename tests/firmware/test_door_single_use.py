@@ -4,6 +4,7 @@ Real parts (see cabinet_rig): the Cabinet with its journeys, the SQLite store on
 with the mock door, and the cloud stub on 127.0.0.1 for commands. A power cut is the cabinet dropped after
 a given commit and a new one booted on the same file and pins.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,19 +19,26 @@ from kiosk_ui.view import Intent
 from sync_client.cloud_client import CloudClient
 from sync_client.commands import CommandInbox
 from sync_client.config_sync import ConfigSync
-from tests.firmware.cabinet_rig import (  # noqa: F401  (cabinets: the fixture)
-    CODE, STAFF_CARD, Cabinets, PowerCut, cabinets, enter_code, open_the_door, until)
-from tests.sync.conftest import CAB, Site, site  # noqa: F401  (the cloud stub fixture)
-
+from tests.firmware.cabinet_rig import (
+    CODE,
+    STAFF_CARD,
+    Cabinets,
+    PowerCut,
+    enter_code,
+    open_the_door,
+    until,
+)
+from tests.sync.conftest import CAB, Site
 
 # --- a pickup code ----------------------------------------------------------------------------------
+
 
 async def test_a_power_cut_with_the_door_open_does_not_let_the_code_open_it_again(cabinets):
     cabinet = await cabinets.boot()
     await enter_code(cabinet)
     assert cabinet.pickup.state is P.DOOR_UNLOCKED
     await open_the_door(cabinets, cabinet.pickup, P.DOOR_OPENED)
-    cabinet = await cabinets.boot()               # the power goes with the door open; the bike is gone
+    cabinet = await cabinets.boot()  # the power goes with the door open; the bike is gone
     cabinets.door.close()
     assert cabinets.events("pickup.completed") == [{"order_id": "order-1", "sku": "SCOOT-S1", "recovered": True}]
     assert cabinet.catalog.stock("SCOOT-S1") == 2
@@ -77,31 +85,33 @@ async def test_a_power_cut_after_the_pulse_with_the_door_never_opened_releases_t
 
 # --- a restock --------------------------------------------------------------------------------------
 
+
 async def test_an_interrupted_restock_is_recorded_and_not_repeated(cabinets):
     cabinet = await cabinets.boot()
     assert cabinet.restock.staff_card(STAFF_CARD)
     await open_the_door(cabinets, cabinet.restock, R.COUNTING)
-    cabinet = await cabinets.boot()             # the power goes while the retailer counts
+    cabinet = await cabinets.boot()  # the power goes while the retailer counts
     cabinets.door.close()
     [interrupted] = cabinets.events("restock.interrupted")
     assert interrupted["who"] == f"card:{STAFF_CARD}" and interrupted["door_opened"] is True
     assert cabinet.restock.state is R.IDLE and cabinets.pulses() == 1
-    cabinet = await cabinets.boot()             # and once recorded, never again
+    cabinet = await cabinets.boot()  # and once recorded, never again
     assert len(cabinets.events("restock.interrupted")) == 1 and cabinets.pulses() == 1
 
 
 # --- a remote unlock ------------------------------------------------------------------------------------
 
-async def inbox_for(cabinet: Cabinet, site: Site, client: CloudClient) -> CommandInbox:   # noqa: F811
+
+async def inbox_for(cabinet: Cabinet, site: Site, client: CloudClient) -> CommandInbox:  # noqa: F811
     inbox = CommandInbox(cabinet.outbox, client)
     register_commands(inbox, cabinet, ConfigSync(cabinet.outbox, client), asyncio.Event())
     return inbox
 
 
-async def test_a_remote_unlock_cut_before_the_relay_is_recorded_and_never_applied_again(
-        cabinets, site: Site) -> None:   # noqa: F811
-    status, command = await site.retailer("POST", f"/v1/retailer/cabinets/{CAB}/commands",
-                                          {"kind": "unlock", "args": {"seconds": 2, "reason": "courier"}})
+async def test_a_remote_unlock_cut_before_the_relay_is_recorded_and_never_applied_again(cabinets, site: Site) -> None:  # noqa: F811
+    status, command = await site.retailer(
+        "POST", f"/v1/retailer/cabinets/{CAB}/commands", {"kind": "unlock", "args": {"seconds": 2, "reason": "courier"}}
+    )
     assert status == 201
     cabinet = await cabinets.boot()
     inbox = await inbox_for(cabinet, site, site.client)
@@ -113,7 +123,7 @@ async def test_a_remote_unlock_cut_before_the_relay_is_recorded_and_never_applie
     client = CloudClient(site.url, CAB, site.key)
     try:
         rebooted = await inbox_for(cabinet, site, client)
-        assert await rebooted.poll() == []        # the cloud offers it again (never acknowledged): not applied
+        assert await rebooted.poll() == []  # the cloud offers it again (never acknowledged): not applied
     finally:
         await client.close()
     assert cabinets.pulses() == 0 and cabinet.restock.state is R.IDLE
@@ -124,6 +134,7 @@ async def test_a_remote_unlock_cut_before_the_relay_is_recorded_and_never_applie
 
 
 # --- one durable commit before the relay ------------------------------------------------------------
+
 
 async def durable_commit_before_relay(cabinets: Cabinets, act, consumed: str) -> None:
     """At the instant the relay is energized, the store has committed, in one transaction opened with
@@ -138,10 +149,11 @@ async def durable_commit_before_relay(cabinets: Cabinets, act, consumed: str) ->
     def unlock(seconds: float) -> float:
         at_relay.append(len(statements))
         return energize(seconds)
+
     cabinet.devices.lock.unlock = unlock
     await act(cabinet)
     await until(lambda: at_relay, what="the relay energized")
-    before = statements[:at_relay[0]]
+    before = statements[: at_relay[0]]
     commit = max(i for i, s in enumerate(before) if s == "COMMIT")
     begin = max(i for i, s in enumerate(before[:commit]) if s == "BEGIN IMMEDIATE")
     transaction = before[begin:commit]
@@ -155,13 +167,14 @@ async def test_a_pickup_code_is_used_up_with_the_unlock_in_one_durable_commit(ca
     await durable_commit_before_relay(cabinets, enter_code, "INSERT INTO pickups")
 
 
-async def test_a_remote_unlock_is_applied_with_its_unlock_in_one_durable_commit(
-        cabinets, site: Site) -> None:   # noqa: F811
-    await site.retailer("POST", f"/v1/retailer/cabinets/{CAB}/commands",
-                        {"kind": "unlock", "args": {"seconds": 2, "reason": "courier"}})
+async def test_a_remote_unlock_is_applied_with_its_unlock_in_one_durable_commit(cabinets, site: Site) -> None:  # noqa: F811
+    await site.retailer(
+        "POST", f"/v1/retailer/cabinets/{CAB}/commands", {"kind": "unlock", "args": {"seconds": 2, "reason": "courier"}}
+    )
     await cabinets.boot()
 
     async def poll(cabinet: Cabinet) -> None:
         await (await inbox_for(cabinet, site, site.client)).poll()
+
     await durable_commit_before_relay(cabinets, poll, "UPDATE commands SET state = 'applied'")
     assert cabinets.pulses() == 1

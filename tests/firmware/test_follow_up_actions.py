@@ -2,6 +2,7 @@
 authorization a power cut interrupted are pending actions in the store, finished by the running journey
 or by the recovery at the next boot, retried until done. Real parts: the ZVT driver against its emulator
 over a PTY (its journal on disk, like a terminal's), the SQLite store on disk, gpiozero mock pins."""
+
 import asyncio
 import dataclasses
 
@@ -33,6 +34,7 @@ async def until(predicate, timeout=8.0):
 @dataclasses.dataclass
 class Cabinet:
     """One boot of the cabinet: its own store connection, terminal driver and journey."""
+
     journey: SaleJourney
     outbox: Outbox
     terminal: ZvtTerminal
@@ -71,9 +73,17 @@ async def site(tmp_path):
     async def boot():
         outbox = Outbox(tmp_path / "cabinet.db", "cab-1")
         terminal = ZvtTerminal(emulator.port, **FAST_ZVT)
-        journey = SaleJourney(outbox=outbox, catalog=Catalog(outbox, config.products), lock=lock,
-                              terminals={"terminal": terminal}, lock_config=config.lock, currency="EUR",
-                              thanks_s=0.1, retry_first_s=0.05, retry_max_s=0.2)
+        journey = SaleJourney(
+            outbox=outbox,
+            catalog=Catalog(outbox, config.products),
+            lock=lock,
+            terminals={"terminal": terminal},
+            lock_config=config.lock,
+            currency="EUR",
+            thanks_s=0.1,
+            retry_first_s=0.05,
+            retry_max_s=0.2,
+        )
         cabinet = Cabinet(journey, outbox, terminal)
         boots.append(cabinet)
         return cabinet
@@ -109,16 +119,16 @@ def reversals_sent(emulator):
 async def test_a_power_cut_right_after_sale_unclaimed_does_not_lose_the_reversal(site):
     first = await site.boot()
     sale = await paid_and_waiting_at_the_door(first, site.emulator)
-    first.journey._timer.cancel()        # the door-open deadline fires now rather than in 30 s ...
-    first.journey._unclaimed()           # ... sale.unclaimed is committed ...
-    await first.power_cut()              # ... and the power goes before anything else runs
+    first.journey._timer.cancel()  # the door-open deadline fires now rather than in 30 s ...
+    first.journey._unclaimed()  # ... sale.unclaimed is committed ...
+    await first.power_cut()  # ... and the power goes before anything else runs
     assert site.emulator.reversed == set() and not reversals_sent(site.emulator)
 
     second = await site.boot()
     second.journey.recover_after_restart()
     await until(lambda: second.events("payment.reversed"))
     assert [e["receipt_no"] for e in second.events("payment.reversed")] == [sale.receipt_no]
-    assert site.emulator.reversed == {sale.receipt_no}         # the shopper has the money back
+    assert site.emulator.reversed == {sale.receipt_no}  # the shopper has the money back
     assert second.sale_state(sale.sale_id) == "reversed" and not second.refund_alarms()
     assert [(a.kind, a.state) for a in PendingActions(second.outbox).all()] == [("reverse", "done")]
 
@@ -127,7 +137,7 @@ async def test_a_power_cut_right_after_sale_unclaimed_does_not_lose_the_reversal
     asked = len(reversals_sent(site.emulator))
     third = await site.boot()
     assert third.journey.recover_after_restart() == [] and not PendingActions(third.outbox).open()
-    await third.journey._runner           # its round over the open actions: there are none
+    await third.journey._runner  # its round over the open actions: there are none
     assert len(reversals_sent(site.emulator)) == asked == 1
     assert len(third.events("payment.reversed")) == 1
 
@@ -139,7 +149,7 @@ async def test_a_reversal_waits_for_an_unplugged_terminal_and_happens_once_it_is
     cabinet.journey._timer.cancel()
     cabinet.journey._unclaimed()
     pending = PendingActions(cabinet.outbox)
-    await until(lambda: pending.all()[0].attempts >= 2)          # tried, and tried again after a wait
+    await until(lambda: pending.all()[0].attempts >= 2)  # tried, and tried again after a wait
     assert pending.all()[0].state == "open" and not cabinet.refund_alarms()
     await site.emulator.replug()
     await until(lambda: cabinet.events("payment.reversed"))
@@ -150,7 +160,7 @@ async def test_a_reversal_waits_for_an_unplugged_terminal_and_happens_once_it_is
 async def test_a_terminal_that_refuses_the_reversal_for_good_flags_a_refund(site, tmp_path):
     cabinet = await site.boot()
     sale = await paid_and_waiting_at_the_door(cabinet, site.emulator)
-    site.emulator.approved.clear()       # a replaced terminal: it has never seen this receipt
+    site.emulator.approved.clear()  # a replaced terminal: it has never seen this receipt
     cabinet.journey._timer.cancel()
     cabinet.journey._unclaimed()
     await until(lambda: cabinet.refund_alarms())
@@ -167,10 +177,10 @@ async def test_an_approval_the_power_cut_kept_from_the_store_is_found_on_the_ter
     first.journey.pay("terminal")
     sale_id = first.journey.sale.sale_id
     await site.emulator.wait_for_card_prompt()
-    site.emulator.answer_delay = 0.3                 # a slow line: time to cut between approval and completion
+    site.emulator.answer_delay = 0.3  # a slow line: time to cut between approval and completion
     site.emulator.approve()
-    await until(lambda: site.emulator.approved)      # the bank approved; the terminal journals it ...
-    await first.power_cut()                          # ... and the cabinet dies before committing it
+    await until(lambda: site.emulator.approved)  # the bank approved; the terminal journals it ...
+    await first.power_cut()  # ... and the cabinet dies before committing it
     site.emulator.answer_delay = 0.0
     approved = site.emulator.approved[0]
 
@@ -198,7 +208,7 @@ async def test_an_approval_the_power_cut_kept_from_the_store_is_found_on_the_ter
 async def test_an_authorization_cut_before_any_approval_is_recorded_as_interrupted(site):
     cabinet = await site.boot()
     site.sensor.subscribe(cabinet.journey.door_changed)
-    earlier = await paid_and_waiting_at_the_door(cabinet, site.emulator)     # the same amount, approved
+    earlier = await paid_and_waiting_at_the_door(cabinet, site.emulator)  # the same amount, approved
     site.door.open()
     await until(lambda: cabinet.journey.state is S.DOOR_OPENED)
     site.door.close()
@@ -209,7 +219,7 @@ async def test_an_authorization_cut_before_any_approval_is_recorded_as_interrupt
     cabinet.journey.pay("terminal")
     sale_id = cabinet.journey.sale.sale_id
     await site.emulator.wait_for_card_prompt()
-    await cabinet.power_cut()                        # the shopper never presented a card
+    await cabinet.power_cut()  # the shopper never presented a card
     site.emulator.time_out()
 
     again = await site.boot()

@@ -1,5 +1,6 @@
 """No PIN, pickup code, repair form value or card UID in a log line: the cabinet logs what was done, and
 the structured formatter redacts a field named like a secret whoever logs it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -53,17 +54,28 @@ def cabinet(tmp_path) -> Iterator[Cabinet]:
 
 
 def test_the_formatter_redacts_fields_named_like_secrets_and_masks_card_uids(lines: list[str]) -> None:
-    logging.getLogger("anywhere").info("careless", extra={
-        "pin": PIN, "pickup_code": CODE, "api_token": "tok-998877", "hmac_key": "00ff00ff00ff",
-        "zvtPassword": "000000", "pin_hash": "scrypt$16384$8$1$aa$bb", "key_file": "/var/lib/kiosk/cabinet.key",
-        "uid": "04FEEDBEEF0102", "who": "card:04a1b2c3d4e5f6", "sku": "SCOOT-S1"})
+    logging.getLogger("anywhere").info(
+        "careless",
+        extra={
+            "pin": PIN,
+            "pickup_code": CODE,
+            "api_token": "tok-998877",
+            "hmac_key": "00ff00ff00ff",
+            "zvtPassword": "000000",
+            "pin_hash": "scrypt$16384$8$1$aa$bb",
+            "key_file": "/var/lib/kiosk/cabinet.key",
+            "uid": "04FEEDBEEF0102",
+            "who": "card:04a1b2c3d4e5f6",
+            "sku": "SCOOT-S1",
+        },
+    )
     line = lines[-1]
     for name in ("pin", "pickup_code", "api_token", "hmac_key", "zvtPassword", "pin_hash"):
         assert f"{name}=<redacted>" in line
     for secret in (PIN, CODE, "tok-998877", "00ff00ff00ff", "000000", "scrypt", "04FEEDBEEF0102", "04a1b2c3d4e5f6"):
         assert secret not in line
-    assert "key_file=/var/lib/kiosk/cabinet.key" in line          # a path, not a secret
-    assert "uid=**02" in line and "who=card:**F6" in line          # a card by its last two hex digits
+    assert "key_file=/var/lib/kiosk/cabinet.key" in line  # a path, not a secret
+    assert "uid=**02" in line and "who=card:**F6" in line  # a card by its last two hex digits
     assert "sku=SCOOT-S1" in line
 
 
@@ -87,4 +99,4 @@ def test_an_intent_formatted_into_a_message_hides_its_secret() -> None:
     assert str(Intent("key", "7")) == "Intent('key', 'digit')" and str(Intent("key", "back")) == "Intent('key', 'back')"
     assert str(Intent("field", f"phone={PHONE}")) == "Intent('field', 'phone=<redacted>')"
     assert str(Intent("select_product", "SCOOT-S1")) == "Intent('select_product', 'SCOOT-S1')"
-    assert Intent("pin_submit", PIN).arg == PIN                     # the firmware still gets the PIN itself
+    assert Intent("pin_submit", PIN).arg == PIN  # the firmware still gets the PIN itself

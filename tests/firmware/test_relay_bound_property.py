@@ -5,6 +5,7 @@ used) drive a real sale (ZVT emulator over a PTY, SQLite outbox on disk, gpiozer
 random remote unlocks (any float for ``seconds``, sent by a cloud whose store holds them) drive the
 command path into the restock journey. The verdict comes from the mock relay pin's recorded history.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,7 +25,7 @@ from cloud_stub.server import start_cloud
 from cloud_stub.store import SqliteCloudStore
 from firmware.catalog import Catalog
 from firmware.commands import register_commands
-from firmware.config import ConfigError, LockSection, parse_config
+from firmware.config import ConfigError, parse_config
 from firmware.devices import build_lock_and_door
 from firmware.journeys.restock import RestockJourney, RestockRefused
 from firmware.journeys.sale import IllegalTransition, S, SaleJourney
@@ -36,24 +37,44 @@ from sync_client.cloud_client import CloudClient
 from sync_client.commands import CommandInbox
 from sync_client.outbox import Outbox, Transaction
 
-SLACK_S = 0.25          # timer threads on a loaded machine; the pulses themselves are 10-50 ms
+SLACK_S = 0.25  # timer threads on a loaded machine; the pulses themselves are 10-50 ms
 NAN, INF = math.nan, math.inf
-HOSTILE = st.one_of(st.sampled_from([NAN, INF, -INF, 0.0, -0.0, -1.0, 1e308, HARD_MAX_UNLOCK_S + 0.001]),
-                    st.floats(max_value=0.0), st.floats(min_value=HARD_MAX_UNLOCK_S, exclude_min=True))
+HOSTILE = st.one_of(
+    st.sampled_from([NAN, INF, -INF, 0.0, -0.0, -1.0, 1e308, HARD_MAX_UNLOCK_S + 0.001]),
+    st.floats(max_value=0.0),
+    st.floats(min_value=HARD_MAX_UNLOCK_S, exclude_min=True),
+)
 
 
 # Valid values are short (the test waits for the pulses); then perhaps one key turned hostile.
 VALID_LOCK = st.builds(
-    lambda max_s, share, timeout_s, unlocks: {"max_unlock_s": max_s, "unlock_s": max_s * share,
-                                              "door_open_timeout_s": timeout_s, "max_unlocks_per_sale": unlocks},
-    st.floats(0.01, 0.05), st.floats(0.2, 1.0), st.floats(0.05, 0.15), st.integers(1, 3))
-HOSTILE_LOCK = {"max_unlock_s": HOSTILE, "unlock_s": HOSTILE,
-                "door_open_timeout_s": HOSTILE.filter(lambda v: not 0 < v <= 600),
-                "max_unlocks_per_sale": st.one_of(st.integers(max_value=0), st.integers(min_value=11))}
+    lambda max_s, share, timeout_s, unlocks: {
+        "max_unlock_s": max_s,
+        "unlock_s": max_s * share,
+        "door_open_timeout_s": timeout_s,
+        "max_unlocks_per_sale": unlocks,
+    },
+    st.floats(0.01, 0.05),
+    st.floats(0.2, 1.0),
+    st.floats(0.05, 0.15),
+    st.integers(1, 3),
+)
+HOSTILE_LOCK = {
+    "max_unlock_s": HOSTILE,
+    "unlock_s": HOSTILE,
+    "door_open_timeout_s": HOSTILE.filter(lambda v: not 0 < v <= 600),
+    "max_unlocks_per_sale": st.one_of(st.integers(max_value=0), st.integers(min_value=11)),
+}
 lock_sections = st.builds(
-    lambda valid, hostile: {**valid, **hostile}, VALID_LOCK,
-    st.one_of(st.just({}), st.just({}), st.fixed_dictionaries({"unlock_s": st.floats(0.051, HARD_MAX_UNLOCK_S)}),
-              *(st.fixed_dictionaries({key: value}) for key, value in HOSTILE_LOCK.items())))
+    lambda valid, hostile: {**valid, **hostile},
+    VALID_LOCK,
+    st.one_of(
+        st.just({}),
+        st.just({}),
+        st.fixed_dictionaries({"unlock_s": st.floats(0.051, HARD_MAX_UNLOCK_S)}),
+        *(st.fixed_dictionaries({key: value}) for key, value in HOSTILE_LOCK.items()),
+    ),
+)
 
 
 def expected_problems(lock: dict[str, Any]) -> set[str]:
@@ -89,17 +110,23 @@ async def until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
         await asyncio.sleep(0.005)
 
 
-def run_examples(setup: Callable[[], Awaitable[Any]], teardown: Callable[[Any], Awaitable[None]],
-                 body: Callable[..., Awaitable[None]], max_examples: int = 25,
-                 **strategies: st.SearchStrategy[Any]) -> None:
+def run_examples(
+    setup: Callable[[], Awaitable[Any]],
+    teardown: Callable[[Any], Awaitable[None]],
+    body: Callable[..., Awaitable[None]],
+    max_examples: int = 25,
+    **strategies: st.SearchStrategy[Any],
+) -> None:
     """Hypothesis drives ``body`` example after example on one event loop around shared parts."""
     loop = asyncio.new_event_loop()
     shared = loop.run_until_complete(setup())
     try:
+
         @settings(max_examples=max_examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])
         @given(**strategies)
         def example(**drawn: Any) -> None:
             loop.run_until_complete(body(shared, **drawn))
+
         example()
     finally:
         loop.run_until_complete(teardown(shared))
@@ -107,6 +134,7 @@ def run_examples(setup: Callable[[], Awaitable[Any]], teardown: Callable[[Any], 
 
 
 # --- a sale under random configurations -----------------------------------------------------------
+
 
 async def open_terminal() -> tuple[ZvtEmulator, ZvtTerminal, list[float]]:
     emulator = ZvtEmulator()
@@ -121,8 +149,9 @@ async def close_terminal(shared: tuple[ZvtEmulator, ZvtTerminal, list[float]]) -
     await shared[0].stop()
 
 
-async def one_sale(shared: tuple[ZvtEmulator, ZvtTerminal, list[float]], lock_values: dict[str, Any],
-                   shopper: list[str]) -> None:
+async def one_sale(
+    shared: tuple[ZvtEmulator, ZvtTerminal, list[float]], lock_values: dict[str, Any], shopper: list[str]
+) -> None:
     emulator, terminal, longest = shared
     bad = expected_problems(lock_values)
     try:
@@ -137,9 +166,15 @@ async def one_sale(shared: tuple[ZvtEmulator, ZvtTerminal, list[float]], lock_va
     door = MockDoor(factory, relay_pin=config.lock.relay_pin, relay_active_high=False, door_pin=config.lock.door_pin)
     with tempfile.TemporaryDirectory() as tmp:
         outbox = Outbox(Path(tmp) / "cabinet.db", "cab-prop")
-        journey = SaleJourney(outbox=outbox, catalog=Catalog(outbox, config.products), lock=lock,
-                              terminals={"terminal": terminal}, lock_config=config.lock, currency="EUR",
-                              thanks_s=0.02)
+        journey = SaleJourney(
+            outbox=outbox,
+            catalog=Catalog(outbox, config.products),
+            lock=lock,
+            terminals={"terminal": terminal},
+            lock_config=config.lock,
+            currency="EUR",
+            thanks_s=0.02,
+        )
         sensor.start(asyncio.get_running_loop())
         sensor.subscribe(journey.door_changed)
         try:
@@ -154,20 +189,20 @@ async def one_sale(shared: tuple[ZvtEmulator, ZvtTerminal, list[float]], lock_va
                 if action == "open":
                     try:
                         door.open()
-                    except DoorLocked:      # the pulse ended before the shopper pulled
+                    except DoorLocked:  # the pulse ended before the shopper pulled
                         pass
                     continue
                 await until(lambda: not lock.energized)
                 if action == "again":
                     try:
                         journey.unlock_again()
-                    except IllegalTransition:       # opened already, or out of unlocks
+                    except IllegalTransition:  # opened already, or out of unlocks
                         pass
-            if door.is_open:        # opened in time (or just after the journey gave up): closed again
+            if door.is_open:  # opened in time (or just after the journey gave up): closed again
                 await until(lambda: journey.state is not S.DOOR_UNLOCKED)
                 door.close()
             await until(lambda: journey.state is S.IDLE and not lock.energized)
-            if outbox.events("sale.unclaimed"):     # the shared terminal finishes the reversal first
+            if outbox.events("sale.unclaimed"):  # the shared terminal finishes the reversal first
                 await until(lambda: bool(outbox.events("payment.reversed")))
             bound = min(config.lock.max_unlock_s, HARD_MAX_UNLOCK_S)
             intervals = on_intervals(door)
@@ -187,12 +222,19 @@ def test_no_configuration_keeps_the_relay_on_past_its_bound_in_a_sale():
         shared.append(await open_terminal())
         return shared[0]
 
-    run_examples(setup, close_terminal, one_sale, max_examples=40, lock_values=lock_sections,
-                 shopper=st.lists(st.sampled_from(["again", "open", "wait"]), max_size=3))
+    run_examples(
+        setup,
+        close_terminal,
+        one_sale,
+        max_examples=40,
+        lock_values=lock_sections,
+        shopper=st.lists(st.sampled_from(["again", "open", "wait"]), max_size=3),
+    )
     assert len(shared[0][2]) >= 8, "too few valid configurations reached a sale"
 
 
 # --- remote unlocks with any number of seconds --------------------------------------------------------
+
 
 class Site:
     """A real cloud whose store holds the commands, and the cabinet's side: inbox, restock, relay."""
@@ -241,8 +283,15 @@ async def one_remote_unlock(site: Site, seconds: float, max_unlock_s: float) -> 
     factory = MockFactory()
     lock, _, _ = build_lock_and_door(config, factory)
     door = MockDoor(factory, relay_pin=config.lock.relay_pin, relay_active_high=False, door_pin=config.lock.door_pin)
-    restock = RestockJourney(outbox=site.outbox, catalog=Catalog(site.outbox, config.products), lock=lock,
-                             lock_config=config.lock, pin_hashes=list, staff_cards=dict, window_s=0.05)
+    restock = RestockJourney(
+        outbox=site.outbox,
+        catalog=Catalog(site.outbox, config.products),
+        lock=lock,
+        lock_config=config.lock,
+        pin_hashes=list,
+        staff_cards=dict,
+        window_s=0.05,
+    )
     inbox = CommandInbox(site.outbox, site.client)
     register_commands(inbox, CabinetDoor(restock), config_sync=None, stop=asyncio.Event())  # type: ignore[arg-type]
     try:
@@ -262,19 +311,27 @@ async def one_remote_unlock(site: Site, seconds: float, max_unlock_s: float) -> 
 
 
 def test_no_remote_unlock_keeps_the_relay_on_past_its_bound(tmp_path):
-    seconds = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.floats(0.001, 0.05),
-                        st.sampled_from([NAN, INF, -INF, 0.0, -0.0, 1e308, 30.0, 30.000001, 31.0]), st.integers(-5, 40))
-    run_examples(Site(tmp_path).start, Site.close, one_remote_unlock, seconds=seconds,
-                 max_unlock_s=st.floats(0.01, 0.04))
+    seconds = st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.floats(0.001, 0.05),
+        st.sampled_from([NAN, INF, -INF, 0.0, -0.0, 1e308, 30.0, 30.000001, 31.0]),
+        st.integers(-5, 40),
+    )
+    run_examples(
+        Site(tmp_path).start, Site.close, one_remote_unlock, seconds=seconds, max_unlock_s=st.floats(0.01, 0.04)
+    )
 
 
 # --- the driver alone: its own hard maximum holds when every caller above it is wrong -----------------
 
+
 @settings(max_examples=40, deadline=None)
-@given(max_unlock_s=st.one_of(st.floats(0.01, 1e308), HOSTILE),
-       seconds=st.one_of(st.floats(allow_nan=True, allow_infinity=True), HOSTILE))
+@given(
+    max_unlock_s=st.one_of(st.floats(0.01, 1e308), HOSTILE),
+    seconds=st.one_of(st.floats(allow_nan=True, allow_infinity=True), HOSTILE),
+)
 def test_the_driver_bounds_any_pulse_by_its_hard_maximum(max_unlock_s, seconds):
-    hard_max_s = 0.03             # the module's 10 s, lowered for the test (it can only be lowered)
+    hard_max_s = 0.03  # the module's 10 s, lowered for the test (it can only be lowered)
     factory = MockFactory()
     try:
         lock = GpioLock(17, active_high=False, max_unlock_s=max_unlock_s, pin_factory=factory, hard_max_s=hard_max_s)
@@ -292,9 +349,9 @@ def test_the_driver_bounds_any_pulse_by_its_hard_maximum(max_unlock_s, seconds):
             return
         assert 0 < pulse <= min(hard_max_s, max_unlock_s)
         deadline = time.monotonic() + 2.0
-        while lock.energized and time.monotonic() < deadline:      # the driver's timer, bounded wait
+        while lock.energized and time.monotonic() < deadline:  # the driver's timer, bounded wait
             time.sleep(0.002)
-        [on_s] = on_intervals(door)                 # a relay still on counts as on forever
+        [on_s] = on_intervals(door)  # a relay still on counts as on forever
         assert on_s <= hard_max_s + SLACK_S
     finally:
         lock.close()

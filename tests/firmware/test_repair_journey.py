@@ -1,4 +1,5 @@
 """The repair drop-off state machine with the real SQLite outbox on disk and the real event loop."""
+
 import asyncio
 import logging
 import random
@@ -49,8 +50,14 @@ def tickets(outbox):
     return [e for e in outbox.events() if e.type == "repair.ticket"]
 
 
-def fill(journey, vehicle=FRAME, name=NAME, phone=PHONE, category="brakes",
-         description="Front brake squeaks\nand the lever goes to the grip"):
+def fill(
+    journey,
+    vehicle=FRAME,
+    name=NAME,
+    phone=PHONE,
+    category="brakes",
+    description="Front brake squeaks\nand the lever goes to the grip",
+):
     """Walk to the consent step the way the UI does: the step's fields, then next."""
     journey.open()
     journey.set_field(f"vehicle={vehicle}")
@@ -68,39 +75,85 @@ def test_every_step_is_reachable_and_can_leave():
     targets = {t for moves in TRANSITIONS.values() for t in moves.values()}
     assert targets | {Step.IDLE} == set(Step)
     assert all(TRANSITIONS[s] for s in Step)
-    assert all(moves.get("cancel") is Step.IDLE for s, moves in TRANSITIONS.items() if s not in (Step.IDLE, Step.TICKET))
+    assert all(
+        moves.get("cancel") is Step.IDLE for s, moves in TRANSITIONS.items() if s not in (Step.IDLE, Step.TICKET)
+    )
 
 
 # --- validation of each field -----------------------------------------------------------
-@pytest.mark.parametrize("typed, expected", [
-    ("wbaeb71080c123456", "WBAEB71080C123456"), (" ab 12 cd ", "AB12CD"), ("A" * 20, "A" * 20),
-    ("ABC12", None), ("A" * 21, None), ("AB-1234", None), ("ÄBC1234", None), ("", None)])
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("wbaeb71080c123456", "WBAEB71080C123456"),
+        (" ab 12 cd ", "AB12CD"),
+        ("A" * 20, "A" * 20),
+        ("ABC12", None),
+        ("A" * 21, None),
+        ("AB-1234", None),
+        ("ÄBC1234", None),
+        ("", None),
+    ],
+)
 def test_frame_number_is_six_to_twenty_letters_and_digits(typed, expected):
     assert normalise_vehicle(typed) == expected
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("VIN:wbaeb71080c123456", "WBAEB71080C123456"), ("vin: WBA123456", "WBA123456"),
-    ("https://fleet.example.com/v/SC0042XY", "SC0042XY"), ("https://fleet.example.com/v/sc0042xy/", "SC0042XY"),
-    ("https://x.example/vehicles?vin=ABC123456", "ABC123456"), ("WBAEB71080C123456", "WBAEB71080C123456"),
-    ("https://shop.example.com/p/SCOOT-S1?cabinet=cab-1", None), ("https://x.example/v/AB", None),
-    ("VIN:", None), ("hello world, this is a menu", None)])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("VIN:wbaeb71080c123456", "WBAEB71080C123456"),
+        ("vin: WBA123456", "WBA123456"),
+        ("https://fleet.example.com/v/SC0042XY", "SC0042XY"),
+        ("https://fleet.example.com/v/sc0042xy/", "SC0042XY"),
+        ("https://x.example/vehicles?vin=ABC123456", "ABC123456"),
+        ("WBAEB71080C123456", "WBAEB71080C123456"),
+        ("https://shop.example.com/p/SCOOT-S1?cabinet=cab-1", None),
+        ("https://x.example/v/AB", None),
+        ("VIN:", None),
+        ("hello world, this is a menu", None),
+    ],
+)
 def test_a_scanned_code_gives_the_vehicle_id_it_carries(text, expected):
     assert vehicle_from_scan(text) == expected
 
 
-@pytest.mark.parametrize("typed, expected", [
-    ("  Li   Wei ", "Li Wei"), ("李伟", "李伟"), ("O'Brien-Smith", "O'Brien-Smith"), ("José Müller", "José Müller"),
-    ("阿依古丽·买买提", "阿依古丽·买买提"), ("A" * 60, "A" * 60),
-    ("", None), ("   ", None), ("A" * 61, None), ("R2D2", None), ("Bob <script>", None), ("--'", None)])
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("  Li   Wei ", "Li Wei"),
+        ("李伟", "李伟"),
+        ("O'Brien-Smith", "O'Brien-Smith"),
+        ("José Müller", "José Müller"),
+        ("阿依古丽·买买提", "阿依古丽·买买提"),
+        ("A" * 60, "A" * 60),
+        ("", None),
+        ("   ", None),
+        ("A" * 61, None),
+        ("R2D2", None),
+        ("Bob <script>", None),
+        ("--'", None),
+    ],
+)
 def test_a_name_is_letters_of_any_script_spaces_hyphens_apostrophes(typed, expected):
     assert normalise_name(typed) == expected
 
 
-@pytest.mark.parametrize("typed, expected", [
-    ("+49 170-123 4567", "+491701234567"), ("0170 1234567", "01701234567"), ("1234567", "1234567"),
-    ("+123456789012345", "+123456789012345"), ("123456", None), ("+1234567890123456", None),
-    ("++491701234", None), ("0170/1234567", None), ("phone", None), ("١٢٣٤٥٦٧٨", None), ("", None)])
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("+49 170-123 4567", "+491701234567"),
+        ("0170 1234567", "01701234567"),
+        ("1234567", "1234567"),
+        ("+123456789012345", "+123456789012345"),
+        ("123456", None),
+        ("+1234567890123456", None),
+        ("++491701234", None),
+        ("0170/1234567", None),
+        ("phone", None),
+        ("١٢٣٤٥٦٧٨", None),
+        ("", None),
+    ],
+)
 def test_a_phone_number_is_an_optional_plus_and_seven_to_fifteen_digits(typed, expected):
     assert normalise_phone(typed) == expected
 
@@ -135,8 +188,12 @@ async def test_each_step_reports_what_is_wrong_and_stays(journey):
     journey.set_field("description=Flat rear tyre")
     assert journey.next() and journey.step == "consent"
     assert journey.fault_category == "tyre"
-    assert dict(journey.fields()) == {"vehicle": "AB1234", "name": "Li Wei", "phone": "+8613800138000",
-                                      "description": "Flat rear tyre"}
+    assert dict(journey.fields()) == {
+        "vehicle": "AB1234",
+        "name": "Li Wei",
+        "phone": "+8613800138000",
+        "description": "Flat rear tyre",
+    }
 
 
 async def test_fields_and_categories_belong_to_their_step(journey):
@@ -172,7 +229,7 @@ async def test_a_scanned_vehicle_code_fills_the_frame_number(journey):
     assert journey.scanned("https://fleet.example.com/v/sc0042xy") is True
     assert journey.fields() == (("vehicle", "SC0042XY"),) and journey.field_errors() == ()
     assert journey.state is Step.VEHICLE, "the person confirms with next"
-    journey.set_field("vehicle=SC0042XY")         # what the UI sends back on next
+    journey.set_field("vehicle=SC0042XY")  # what the UI sends back on next
     assert journey.next() and journey.step == "contact"
 
 
@@ -188,10 +245,15 @@ async def test_a_drop_off_records_one_ticket_with_contact_details_and_logs_no_pe
     assert NAME not in repr(journey)
     [event] = tickets(outbox)
     assert event.payload == {
-        "ticket_id": ticket, "device": "WBAEB71080C123456", "status": "dropped_off",
-        "detail": "brakes: Front brake squeaks and the lever goes to the grip", "category": "brakes",
+        "ticket_id": ticket,
+        "device": "WBAEB71080C123456",
+        "status": "dropped_off",
+        "detail": "brakes: Front brake squeaks and the lever goes to the grip",
+        "category": "brakes",
         "description": "Front brake squeaks and the lever goes to the grip",
-        "name": NAME, "phone": "+491701234567"}
+        "name": NAME,
+        "phone": "+491701234567",
+    }
     row = outbox.db.conn.execute("SELECT ticket_id, device, category, status FROM repair_tickets").fetchall()
     assert row == [(ticket, "WBAEB71080C123456", "brakes", "dropped_off")]
 

@@ -1,5 +1,6 @@
 """The sale state machine with real parts: the ZVT driver against its emulator over a PTY,
 gpiozero mock pins with the mock door, and the SQLite outbox on disk."""
+
 import asyncio
 import dataclasses
 
@@ -37,12 +38,20 @@ async def rig(tmp_path):
     await terminal.open()
     outbox = Outbox(tmp_path / "cabinet.db", "cab-1")
     catalog = Catalog(outbox, config.products)
-    journey = SaleJourney(outbox=outbox, catalog=catalog, lock=lock, terminals={"terminal": terminal},
-                          lock_config=config.lock, currency="EUR", thanks_s=0.2)
+    journey = SaleJourney(
+        outbox=outbox,
+        catalog=catalog,
+        lock=lock,
+        terminals={"terminal": terminal},
+        lock_config=config.lock,
+        currency="EUR",
+        thanks_s=0.2,
+    )
     sensor.start(asyncio.get_running_loop())
     sensor.subscribe(journey.door_changed)
     rig = dataclasses.make_dataclass("Rig", ["journey", "emulator", "door", "outbox", "catalog", "lock"])(
-        journey, emulator, door, outbox, catalog, lock)
+        journey, emulator, door, outbox, catalog, lock
+    )
     yield rig
     await terminal.close()
     await emulator.stop()
@@ -75,7 +84,7 @@ def test_every_state_is_reachable_and_can_leave():
 
 async def test_a_sale_commits_the_approval_before_the_relay_and_completes_on_door_close(rig):
     await to_payment(rig)
-    await until(lambda: rig.journey.payment_status == "present_card")   # the terminal's own status
+    await until(lambda: rig.journey.payment_status == "present_card")  # the terminal's own status
     rig.emulator.approve()
     await until(lambda: rig.journey.state is S.DOOR_UNLOCKED)
     assert rig.lock.energized
@@ -120,7 +129,7 @@ async def test_paid_but_never_opened_is_reversed_on_the_terminal_and_the_stock_r
     await to_payment(rig)
     rig.emulator.approve()
     await until(lambda: rig.journey.state is S.DOOR_UNLOCKED)
-    await until(lambda: not rig.lock.energized, timeout=2)      # the pulse ends by itself
+    await until(lambda: not rig.lock.energized, timeout=2)  # the pulse ends by itself
     assert rig.journey.view().can_unlock_again
     rig.journey.unlock_again()
     assert rig.lock.energized
@@ -128,7 +137,7 @@ async def test_paid_but_never_opened_is_reversed_on_the_terminal_and_the_stock_r
     await until(lambda: rig.journey.state is not S.DOOR_UNLOCKED, timeout=4)
     unclaimed = rig.outbox.events("sale.unclaimed")[0].payload
     assert unclaimed["action"] == "reversal"
-    await until(lambda: rig.outbox.events("payment.reversed"))          # the terminal gave the money back
+    await until(lambda: rig.outbox.events("payment.reversed"))  # the terminal gave the money back
     assert rig.outbox.events("payment.reversed")[0].payload["receipt_no"] == rig.emulator.approved[0].receipt_no
     assert rig.emulator.reversed == {rig.emulator.approved[0].receipt_no}
     assert rig.catalog.stock("SCOOT-S1") == 3
@@ -158,8 +167,14 @@ async def test_a_restart_resolves_interrupted_sales_without_forgetting_any(rig):
     rig.emulator.approve()
     await until(lambda: rig.journey.state is S.DOOR_UNLOCKED)
     # Power cut here. On the next boot a fresh journey finds the paid sale whose door never opened.
-    fresh = SaleJourney(outbox=rig.outbox, catalog=rig.catalog, lock=rig.lock, terminals={},
-                        lock_config=rig.journey.lock_config, currency="EUR")
+    fresh = SaleJourney(
+        outbox=rig.outbox,
+        catalog=rig.catalog,
+        lock=rig.lock,
+        terminals={},
+        lock_config=rig.journey.lock_config,
+        currency="EUR",
+    )
     assert fresh.recover_after_restart() == [rig.journey.sale.sale_id]
     assert rig.outbox.events("sale.unclaimed")[0].payload["recovered"] is True
     assert rig.catalog.stock("SCOOT-S1") == 3
@@ -170,13 +185,15 @@ async def test_the_approval_is_on_disk_before_the_relay_is_energized(rig, tmp_pa
     """At the instant the relay switches on, another connection (a process after a power cut)
     already finds the approval committed."""
     import sqlite3
+
     seen_at_unlock = []
     energize = rig.lock.unlock
 
     def unlock_and_look(seconds):
         with sqlite3.connect(tmp_path / "cabinet.db") as other:
-            seen_at_unlock.append(other.execute(
-                "SELECT count(*) FROM events WHERE type = 'payment.approved'").fetchone()[0])
+            seen_at_unlock.append(
+                other.execute("SELECT count(*) FROM events WHERE type = 'payment.approved'").fetchone()[0]
+            )
             seen_at_unlock.append(other.execute("SELECT state FROM sales").fetchone()[0])
         return energize(seconds)
 

@@ -1,6 +1,7 @@
 """Scan-to-pay money after the fact, through the real cloud stub on a loopback port: an unclaimed sale is
 refunded through the cloud (or flagged when the cloud refuses for good), and a sale a power cut caught
 while the payment QR was showing is settled by asking the cloud for the sale's payment."""
+
 import asyncio
 import dataclasses
 
@@ -14,7 +15,7 @@ from firmware.scan_to_pay_terminal import ScanToPayTerminal
 from sync_client.outbox import Outbox
 from sync_client.pending_actions import PendingActions
 from sync_client.scan_to_pay import ScanToPayClient
-from tests.sync.conftest import Site, site  # noqa: F401  (the fixture)
+from tests.sync.conftest import Site
 from tests.sync.test_scan_to_pay import phone_pays
 
 
@@ -28,14 +29,24 @@ async def until(predicate, timeout=8.0):
 
 def boot(site: Site, *, door_open_timeout_s: float = 30) -> SaleJourney:
     config = Config()
-    config.lock = dataclasses.replace(config.lock, max_unlock_s=0.5, unlock_s=0.2,
-                                      door_open_timeout_s=door_open_timeout_s)
+    config.lock = dataclasses.replace(
+        config.lock, max_unlock_s=0.5, unlock_s=0.2, door_open_timeout_s=door_open_timeout_s
+    )
     lock, _, _ = build_lock_and_door(config, MockFactory())
     outbox = Outbox(site.outbox.path, site.outbox.cabinet_id)
     terminal = ScanToPayTerminal(ScanToPayClient(site.client), poll_s=0.02)
-    return SaleJourney(outbox=outbox, catalog=Catalog(outbox, config.products), lock=lock,
-                       terminals={"qr": terminal}, lock_config=config.lock, currency="EUR", thanks_s=0.1,
-                       available_methods=lambda: ("qr",), retry_first_s=0.05, retry_max_s=0.2)
+    return SaleJourney(
+        outbox=outbox,
+        catalog=Catalog(outbox, config.products),
+        lock=lock,
+        terminals={"qr": terminal},
+        lock_config=config.lock,
+        currency="EUR",
+        thanks_s=0.1,
+        available_methods=lambda: ("qr",),
+        retry_first_s=0.05,
+        retry_max_s=0.2,
+    )
 
 
 async def power_cut(journey: SaleJourney) -> None:
@@ -70,7 +81,7 @@ async def test_an_unclaimed_scan_to_pay_sale_is_refunded_through_the_cloud(site:
     payment_id = await showing_the_qr(journey)
     assert await phone_pays(site, payment_id) == 200
     await until(lambda: journey.state is S.DOOR_UNLOCKED)
-    await until(lambda: payloads(journey, "payment.reversed"))       # the door was never opened
+    await until(lambda: payloads(journey, "payment.reversed"))  # the door was never opened
     assert site.store.payment(payment_id)["status"] == "refunded"
     assert payloads(journey, "sale.unclaimed")[0]["action"] == "refund"
     assert payloads(journey, "payment.reversed")[0]["receipt_no"] == payment_id and not refund_alarms(journey)
@@ -82,7 +93,7 @@ async def test_a_refund_the_cloud_refuses_for_good_is_flagged_for_the_retailer(s
     payment_id = await showing_the_qr(journey)
     await phone_pays(site, payment_id)
     await until(lambda: journey.state is S.DOOR_UNLOCKED)
-    site.store.move_payment(payment_id, "paid", "cancelled")        # the provider undid it on its side
+    site.store.move_payment(payment_id, "paid", "cancelled")  # the provider undid it on its side
     journey._timer.cancel()
     journey._unclaimed()
     await until(lambda: refund_alarms(journey))
@@ -101,7 +112,7 @@ async def test_a_payment_still_pending_at_a_power_cut_is_cancelled_and_the_sale_
     await until(lambda: payloads(again, "payment.failed"))
     assert payloads(again, "payment.failed")[0]["outcome"] == "interrupted"
     assert site.store.payment(payment_id)["status"] == "cancelled"
-    assert await phone_pays(site, payment_id) == 409                  # the phone can no longer pay it
+    assert await phone_pays(site, payment_id) == 409  # the phone can no longer pay it
     await power_cut(again)
 
 
@@ -110,7 +121,7 @@ async def test_a_payment_made_on_the_phone_during_a_power_cut_is_refunded_after_
     payment_id = await showing_the_qr(first)
     sale_id = first.sale.sale_id
     await power_cut(first)
-    assert await phone_pays(site, payment_id) == 200                  # the shopper paid while the screen was dark
+    assert await phone_pays(site, payment_id) == 200  # the shopper paid while the screen was dark
     again = boot(site)
     again.recover_after_restart()
     await until(lambda: payloads(again, "payment.reversed"))

@@ -1,4 +1,5 @@
 """PIN hashing and the brute-force guard (which must survive a restart)."""
+
 import pytest
 
 from firmware.attempt_guard import AttemptGuard
@@ -17,8 +18,16 @@ def test_a_pin_verifies_only_against_its_own_hash():
     assert hash_secret("4321", **FAST) != stored, "salted: the same PIN hashes differently"
 
 
-@pytest.mark.parametrize("bad", ["", "md5$abc", "scrypt$3$8$1$00$00", "scrypt$1024$8$1$zz$00",
-                                 "scrypt$1048576000$8$1$0011223344556677$00112233445566778899aabbccddeeff"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "md5$abc",
+        "scrypt$3$8$1$00$00",
+        "scrypt$1024$8$1$zz$00",
+        "scrypt$1048576000$8$1$0011223344556677$00112233445566778899aabbccddeeff",
+    ],
+)
 def test_malformed_or_abusive_hashes_never_verify(bad):
     assert verify_secret("1", bad) is False
 
@@ -39,7 +48,7 @@ def test_five_wrong_answers_lock_with_growing_delays_that_survive_a_restart(tmp_
     assert delays == [0, 0, 0, 0, 30, 60, 120]
     assert guard.locked_for(now) == 120
     outbox.close()
-    reopened = Outbox(tmp_path / "c.db", "cab")          # the plug was pulled
+    reopened = Outbox(tmp_path / "c.db", "cab")  # the plug was pulled
     guard = AttemptGuard(reopened, "pin_pad")
     assert guard.failures == 7 and guard.locked_for(now + 100) == pytest.approx(20)
     with reopened.transaction() as tx:

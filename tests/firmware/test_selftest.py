@@ -1,11 +1,13 @@
 """`kiosk selftest`: a table of every device, non-zero exit when one fails."""
+
 import subprocess
 import sys
 
 
 def selftest(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "firmware.cli", "selftest", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "firmware.cli", "selftest", *args], capture_output=True, text=True, cwd=cwd, timeout=60
+    )
 
 
 def test_selftest_against_the_emulators_passes_every_device(tmp_path):
@@ -21,8 +23,10 @@ def test_selftest_against_the_emulators_passes_every_device(tmp_path):
 
 def test_selftest_names_a_missing_device_and_fails(tmp_path):
     config = tmp_path / "bench.toml"
-    config.write_text('[payment]\nbackend = "zvt"\nport = "/dev/ttyNOPE0"\n'
-                      '[nfc]\nbackend = "none"\n[scanner]\nbackend = "none"\n[camera]\nbackend = "none"\n')
+    config.write_text(
+        '[payment]\nbackend = "zvt"\nport = "/dev/ttyNOPE0"\n'
+        '[nfc]\nbackend = "none"\n[scanner]\nbackend = "none"\n[camera]\nbackend = "none"\n'
+    )
     result = selftest("--config", str(config), cwd=tmp_path)
     assert result.returncode == 1
     payment = next(line for line in result.stdout.splitlines() if line.startswith("payment:terminal"))

@@ -1,5 +1,6 @@
 """The technician's service menu with real parts: gpiozero mock pins with the mock door, the SQLite
 outbox on disk, the real event loop."""
+
 import asyncio
 import dataclasses
 
@@ -66,16 +67,23 @@ async def rig(tmp_path):
     cards = {TECH: "technician", RETAILER: "retailer"}
 
     def make(**kw):
-        return ServiceJourney(outbox=outbox, lock=lock, pin_hashes=lambda: hashes, staff_cards=lambda: cards,
-                              selftest_checks=checks, restart_service=lambda: restarts.append(1),
-                              screen_size=SIZE, **kw)
+        return ServiceJourney(
+            outbox=outbox,
+            lock=lock,
+            pin_hashes=lambda: hashes,
+            staff_cards=lambda: cards,
+            selftest_checks=checks,
+            restart_service=lambda: restarts.append(1),
+            screen_size=SIZE,
+            **kw,
+        )
 
-    journey = make(lock_test_s=5.0)          # asks for more than the lock allows: the lock bounds it
+    journey = make(lock_test_s=5.0)  # asks for more than the lock allows: the lock bounds it
     sensor.start(asyncio.get_running_loop())
     sensor.subscribe(journey.door_changed)
-    rig = dataclasses.make_dataclass("Rig", ["journey", "door", "outbox", "lock", "checks", "restarts", "make",
-                                             "tmp_path"])(journey, door, outbox, lock, checks, restarts, make,
-                                                          tmp_path)
+    rig = dataclasses.make_dataclass(
+        "Rig", ["journey", "door", "outbox", "lock", "checks", "restarts", "make", "tmp_path"]
+    )(journey, door, outbox, lock, checks, restarts, make, tmp_path)
     yield rig
     lock.close()
     sensor.close()
@@ -102,8 +110,10 @@ async def test_a_technician_card_opens_the_menu_and_a_retailer_card_does_not(rig
     assert j.state is V.MENU and j.who == f"card:{TECH}"
     attempts = events(rig.outbox, "auth.attempt")
     assert [(a["method"], a["purpose"], a["ok"], a["role"]) for a in attempts] == [
-        ("card", "service", False, "retailer"), ("card", "service", False, None), ("card", "service", True,
-                                                                                    "technician")]
+        ("card", "service", False, "retailer"),
+        ("card", "service", False, None),
+        ("card", "service", True, "technician"),
+    ]
     assert j.actions()[0][:3] == ("enter", "card", f"card:{TECH}")
 
 
@@ -118,7 +128,9 @@ async def test_the_technician_pin_opens_the_menu_and_never_leaves_the_pad(rig):
     assert await j.enter_pin(PIN) is True
     assert j.state is V.MENU and j.who == "pin" and j.message is None
     assert [(a["method"], a["purpose"], a["ok"]) for a in events(rig.outbox, "auth.attempt")] == [
-        ("pin", "service", False), ("pin", "service", True)]
+        ("pin", "service", False),
+        ("pin", "service", True),
+    ]
     assert all(PIN not in str(e.payload) for e in rig.outbox.events())
 
 
@@ -141,7 +153,7 @@ async def test_wrong_pins_lock_the_pad_and_the_lock_survives_a_restart(rig):
     assert j.message == "pin_locked" and j.guard.locked_for(now) == 30
     assert await j.enter_pin(PIN, now=now + 1) is False, "the right PIN is refused while locked"
     assert j.state is V.PIN_ENTRY
-    again = rig.make()      # a reboot: same database
+    again = rig.make()  # a reboot: same database
     again.open_pin_pad()
     assert await again.enter_pin(PIN, now=now + 2) is False and again.message == "pin_locked"
     assert await again.enter_pin(PIN, now=now + 31) is True
@@ -193,10 +205,18 @@ async def test_the_actions_go_up_as_events(rig):
     await j.run_selftest()
     j.exit()
     assert [(a["action"], a["who"]) for a in events(rig.outbox, "service.action")] == [
-        ("enter", f"card:{TECH}"), ("selftest", f"card:{TECH}"), ("exit", f"card:{TECH}")]
+        ("enter", f"card:{TECH}"),
+        ("selftest", f"card:{TECH}"),
+        ("exit", f"card:{TECH}"),
+    ]
     [completed] = events(rig.outbox, "selftest.completed")
-    assert completed == {"passed": False, "results": [{"device": "lock", "ok": True, "detail": "relay pulsed"},
-                                                      {"device": "nfc", "ok": False, "detail": "no answer"}]}
+    assert completed == {
+        "passed": False,
+        "results": [
+            {"device": "lock", "ok": True, "detail": "relay pulsed"},
+            {"device": "nfc", "ok": False, "detail": "no answer"},
+        ],
+    }
 
 
 # --- the lock test -----------------------------------------------------------------------------
@@ -232,8 +252,14 @@ async def test_a_relay_still_on_after_the_test_is_reported_and_switched_off(rig,
     factory = MockFactory()
     lock = StuckLock(17, active_high=False, max_unlock_s=0.2, pin_factory=factory)
     door = MockDoor(factory, relay_pin=17, relay_active_high=False, door_pin=27)
-    j = ServiceJourney(outbox=rig.outbox, lock=lock, pin_hashes=list, staff_cards=lambda: {TECH: "technician"},
-                       selftest_checks=rig.checks, restart_service=lambda: None)
+    j = ServiceJourney(
+        outbox=rig.outbox,
+        lock=lock,
+        pin_hashes=list,
+        staff_cards=lambda: {TECH: "technician"},
+        selftest_checks=rig.checks,
+        restart_service=lambda: None,
+    )
     j.technician_card(TECH)
     j.lock_test()
     await until(lambda: j.state is V.MENU)
@@ -248,7 +274,7 @@ async def test_the_door_opened_during_service_is_the_technicians(rig):
     assert j.door_changed(True) is False, "nobody logged in: the caller raises the alarm"
     j.technician_card(TECH)
     j.lock_test()
-    rig.door.open()                         # the latch is released for the pulse
+    rig.door.open()  # the latch is released for the pulse
     await until(lambda: events(rig.outbox, "door.opened"))
     rig.door.close()
     await until(lambda: events(rig.outbox, "door.closed"))
@@ -261,15 +287,18 @@ def test_calibration_targets_follow_the_ui_inset():
     assert calibration_targets(SIZE) == ((102, 60), (922, 60), (922, 540), (102, 540))
 
 
-@pytest.mark.parametrize("text, error", [
-    ("1,2;3,4;5,6", "expected 4 points"),
-    ("110,52;915,66;930,548;96,x", r"point 4: expected x,y in whole pixels"),
-    ("110,52;915,66;1030,548;96,533", r"point 3: \(1030, 548\) is off the 1024x600 screen"),
-    ("110,52;96,533;930,548;915,66", "point 2: .* not in the top-right quarter"),      # wrong order
-    ("100,50;200,50;200,100;100,100", r"point 2: \(200, 50\) is not in the top-right quarter"),  # one corner
-    ("500,280;530,280;530,310;500,310", "span 900 px², under 25% of the targets' 393600 px²"),  # the middle
-    ("110,52;513,299;930,548;96,533", "points 1-2-3 do not turn like the targets' corners"),     # dented
-])
+@pytest.mark.parametrize(
+    "text, error",
+    [
+        ("1,2;3,4;5,6", "expected 4 points"),
+        ("110,52;915,66;930,548;96,x", r"point 4: expected x,y in whole pixels"),
+        ("110,52;915,66;1030,548;96,533", r"point 3: \(1030, 548\) is off the 1024x600 screen"),
+        ("110,52;96,533;930,548;915,66", "point 2: .* not in the top-right quarter"),  # wrong order
+        ("100,50;200,50;200,100;100,100", r"point 2: \(200, 50\) is not in the top-right quarter"),  # one corner
+        ("500,280;530,280;530,310;500,310", "span 900 px², under 25% of the targets' 393600 px²"),  # the middle
+        ("110,52;513,299;930,548;96,533", "points 1-2-3 do not turn like the targets' corners"),  # dented
+    ],
+)
 def test_implausible_calibrations_are_refused_naming_what_is_wrong(text, error):
     with pytest.raises(CalibrationInvalid, match=error):
         parse_calibration(text, SIZE)

@@ -1,6 +1,7 @@
 """Storage failing at the money point, with real parts: the whole Cabinet on emulated devices (ZVT
 emulator over a PTY, gpiozero mock pins and door), and the SQLite store on disk made to fail for
 real: full (its page limit reached), or deleted under the open connection."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,10 +41,11 @@ async def rig(tmp_path):
     await cabinet.start()
     # The cabinet's first terminal check done: one cut short at teardown can swallow the cancellation
     # (asyncio.wait_for on Python 3.11) and keep Cabinet.stop() waiting.
-    await asyncio.sleep(0)              # the check starts (and takes the terminal) ...
-    await devices.terminals["terminal"].terminal_status()      # ... and this waits for it to end
+    await asyncio.sleep(0)  # the check starts (and takes the terminal) ...
+    await devices.terminals["terminal"].terminal_status()  # ... and this waits for it to end
     rig = dataclasses.make_dataclass("Rig", ["cabinet", "bench", "outbox", "views", "path"])(
-        cabinet, bench, outbox, views, tmp_path / "cabinet.db")
+        cabinet, bench, outbox, views, tmp_path / "cabinet.db"
+    )
     yield rig
     await cabinet.stop()
     await bench.stop()
@@ -89,7 +91,7 @@ async def test_an_approval_that_cannot_be_committed_keeps_the_door_shut_and_is_r
 
     receipt = rig.bench.terminal.approved[0].receipt_no
     assert rig.bench.terminal.reversed == {receipt}, "the terminal received the 06 30 reversal"
-    assert json.loads((rig.path.parent / "zvt-emulator.json").read_text())["reversed"] == [receipt]   # its journal
+    assert json.loads((rig.path.parent / "zvt-emulator.json").read_text())["reversed"] == [receipt]  # its journal
     assert not relay_ever_energized(rig), "the relay was never energized"
     view = rig.views[-1]
     assert view.screen == "out_of_service" and view.message == "not_charged"
@@ -121,15 +123,16 @@ async def test_a_refused_reversal_says_a_refund_is_under_way_with_the_support_co
     rig.outbox.db.conn.execute("PRAGMA max_page_count = 1000000")
     await until(lambda: rig.cabinet.storage.problem is None, what="the store working again")
     alarms = [e.payload for e in rig.outbox.events("alarm")]
-    assert any(a["kind"] == "refund_needed" and rig.bench.terminal.approved[0].receipt_no in a["detail"]
-               for a in alarms)
+    assert any(
+        a["kind"] == "refund_needed" and rig.bench.terminal.approved[0].receipt_no in a["detail"] for a in alarms
+    )
     assert rig.cabinet.storage.held_alarms == []
 
 
 async def test_no_payment_is_offered_while_the_store_cannot_record_a_sale_and_selling_resumes_by_itself(rig):
     tap(rig, "start")
     tap(rig, "select_product", "BIKE-C7")
-    fill_to_the_page_limit(rig.outbox)     # no room below the reserve: SQLite may not grow
+    fill_to_the_page_limit(rig.outbox)  # no room below the reserve: SQLite may not grow
     tap(rig, "buy")
     assert rig.cabinet.sale.state is S.PRODUCT
     assert rig.views[-1].screen == "out_of_service"
@@ -151,7 +154,7 @@ async def test_no_payment_is_offered_while_the_store_cannot_record_a_sale_and_se
 
 async def test_a_deleted_store_is_noticed_at_buy_before_payment_is_offered(rig):
     rig.cabinet.config.storage = dataclasses.replace(rig.cabinet.config.storage, check_s=3600)
-    await asyncio.sleep(0)                   # the timer's next check is an hour away: only Buy can notice
+    await asyncio.sleep(0)  # the timer's next check is an hour away: only Buy can notice
     tap(rig, "start")
     tap(rig, "select_product", "SCOOT-S1")
     os.unlink(rig.path)

@@ -1,5 +1,6 @@
 """A store that vanished or was emptied is a fault, not a fresh start: starts as the runtime makes them
 (the marker checked before selling), and `kiosk run` on a store it cannot use, as a real process."""
+
 from __future__ import annotations
 
 import os
@@ -33,7 +34,7 @@ def run_for_a_while(data_dir: Path, events: int, acked: int = 0) -> None:
     assert guard.problem is None
     for _ in range(events):
         outbox.append("heartbeat", {})
-    guard.save_marker()                       # periodically and at a clean stop
+    guard.save_marker()  # periodically and at a clean stop
     outbox.close()
 
 
@@ -48,14 +49,14 @@ def test_a_deleted_store_stops_selling_until_a_technician_accepts_the_new_one(tm
 
     outbox, guard = boot(tmp_path)
     assert guard.problem is not None and "is missing" in guard.problem and "#5" in guard.problem
-    assert [a["kind"] for a in alarms(outbox)] == ["store_replaced"]       # in the fresh store, for upload
+    assert [a["kind"] for a in alarms(outbox)] == ["store_replaced"]  # in the fresh store, for upload
     outbox.append("heartbeat", {})
     outbox.close()
 
     report = format_status(collect_status(tmp_path / "none.toml", tmp_path))
     assert "NOT SELLING" in report and "kiosk store accept-new" in report
 
-    outbox, guard = boot(tmp_path)            # the fault outlives a restart, however far the new store got
+    outbox, guard = boot(tmp_path)  # the fault outlives a restart, however far the new store got
     assert guard.problem is not None and "is missing" in guard.problem
     outbox.close()
 
@@ -70,7 +71,7 @@ def test_an_older_copy_of_the_store_is_noticed(tmp_path: Path) -> None:
     run_for_a_while(tmp_path, 3)
     shutil.copy(tmp_path / DB_NAME, tmp_path / "backup.db")
     run_for_a_while(tmp_path, 10)
-    os.replace(tmp_path / "backup.db", tmp_path / DB_NAME)       # someone "restored" last week's copy
+    os.replace(tmp_path / "backup.db", tmp_path / DB_NAME)  # someone "restored" last week's copy
     outbox, guard = boot(tmp_path)
     assert guard.problem is not None and "older copy" in guard.problem
     outbox.close()
@@ -89,7 +90,7 @@ def test_a_store_replaced_by_another_is_noticed(tmp_path: Path) -> None:
 
 def test_a_first_start_and_an_ordinary_restart_sell(tmp_path: Path) -> None:
     run_for_a_while(tmp_path, 3, acked=2)
-    run_for_a_while(tmp_path, 3)              # offline this time: nothing acknowledged
+    run_for_a_while(tmp_path, 3)  # offline this time: nothing acknowledged
     marker = read_marker(marker_path(tmp_path / DB_NAME))
     assert (marker.seq, marker.acked_seq, marker.fault) == (6, 2, None)
 
@@ -98,9 +99,27 @@ def kiosk_run(data_dir: Path) -> subprocess.CompletedProcess:
     # root writes anything: it runs without its right to ignore file modes, as the service user would
     prefix = [] if os.geteuid() else ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "PYTHONPATH": str(ROOT)}
-    return subprocess.run([*prefix, sys.executable, "-m", "firmware.cli", "run", "--sim", "--headless",
-                           "--data-dir", str(data_dir), "--control-port", "0"],
-                          capture_output=True, text=True, timeout=120, env=env, cwd=ROOT, check=False)
+    return subprocess.run(
+        [
+            *prefix,
+            sys.executable,
+            "-m",
+            "firmware.cli",
+            "run",
+            "--sim",
+            "--headless",
+            "--data-dir",
+            str(data_dir),
+            "--control-port",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
 
 
 def test_kiosk_run_on_a_file_that_is_not_a_store_says_so_naming_it(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """Camera backends: the simulated camera, OpenCV capture from a file, the Pi
 camera through a stand-in picamera2, and JPEG snapshots."""
+
 from __future__ import annotations
 
 import sys
@@ -73,7 +74,7 @@ async def test_sim_camera_renders_the_shown_code_until_it_is_cleared() -> None:
 
 async def test_sim_camera_cycles_through_image_files(tmp_path: Path) -> None:
     paths = []
-    for i, bgr in enumerate([(0, 0, 255), (255, 0, 0)]):       # red, then blue
+    for i, bgr in enumerate([(0, 0, 255), (255, 0, 0)]):  # red, then blue
         paths.append(tmp_path / f"{i}.png")
         cv2.imwrite(str(paths[-1]), np.full((100, 200, 3), bgr, np.uint8))
     camera = SimCamera(paths, size=(160, 120), fps=100, noise=0)
@@ -101,7 +102,7 @@ async def test_frames_before_open_are_a_device_fault() -> None:
 async def test_opencv_camera_reads_a_video_file_as_rgb_and_loops_it(tmp_path: Path) -> None:
     path = tmp_path / "clip.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (320, 240))
-    for bgr in [(0, 0, 255), (0, 255, 0)]:          # red, then green
+    for bgr in [(0, 0, 255), (0, 255, 0)]:  # red, then green
         writer.write(np.full((240, 320, 3), bgr, np.uint8))
     writer.release()
     camera = OpenCvCamera(str(path))
@@ -113,7 +114,7 @@ async def test_opencv_camera_reads_a_video_file_as_rgb_and_loops_it(tmp_path: Pa
         await camera.close()
     # JPEG-compressed in the file: compare colours with a tolerance.
     dominant = [int(np.argmax(f[120, 160])) for f in frames]
-    assert dominant == [0, 1, 0]                    # R, G, then R again after the end
+    assert dominant == [0, 1, 0]  # R, G, then R again after the end
     assert decode_jpeg(jpeg).shape == (240, 320, 3)
 
 
@@ -134,11 +135,12 @@ async def test_pi_camera_without_picamera2_says_what_to_install(monkeypatch: pyt
 
 class FakePicamera2:
     """Stands in for picamera2.Picamera2: records calls, serves RGB arrays."""
-    instances: list["FakePicamera2"] = []
+
+    instances: list[FakePicamera2] = []
 
     def __init__(self, camera_num: int = 0) -> None:
         if camera_num > 0:
-            raise IndexError("list index out of range")   # what picamera2 does for a missing camera
+            raise IndexError("list index out of range")  # what picamera2 does for a missing camera
         self.calls: list[str] = []
         self.config: dict = {}
         FakePicamera2.instances.append(self)
@@ -182,7 +184,7 @@ async def test_pi_camera_asks_for_rgb_frames_and_releases_the_camera(fake_picame
     assert picam.config["main"] == {"size": (320, 240), "format": "BGR888"}
     assert picam.calls == ["configure", "start", "stop", "close"]
     assert frame.shape == (240, 320, 3)
-    assert tuple(decode_jpeg(jpeg)[120, 160]) == pytest.approx((10, 10, 200), abs=6)   # BGR after decode
+    assert tuple(decode_jpeg(jpeg)[120, 160]) == pytest.approx((10, 10, 200), abs=6)  # BGR after decode
 
 
 async def test_pi_camera_that_is_not_there_is_a_device_fault(fake_picamera2: type[FakePicamera2]) -> None:

@@ -1,4 +1,5 @@
 """CameraCodeReader with the simulated camera: a code held up is read once."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +17,7 @@ from hal.sim.camera_sim import SimCamera
 async def read_within(reader: CameraCodeReader, seconds: float) -> CodeRead | None:
     try:
         return await asyncio.wait_for(reader.read(), seconds)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return None
 
 
@@ -36,13 +37,13 @@ async def test_a_held_code_is_read_once_and_again_after_it_left_the_view(camera:
         # Still held up: many more frames show it, none is reported.
         assert await read_within(reader, 1.0) is None
         camera.clear_code()
-        await asyncio.sleep(0.8)        # out of view for longer than gone_after
+        await asyncio.sleep(0.8)  # out of view for longer than gone_after
         assert await read_within(reader, 0.3) is None
         camera.show_code("PICKUP:7F3K-92QD")
         assert (await read_within(reader, 5.0)).text == "PICKUP:7F3K-92QD"
     finally:
         await reader.close()
-    assert not camera.is_open          # the reader opened the camera, so it closed it
+    assert not camera.is_open  # the reader opened the camera, so it closed it
 
 
 async def test_a_different_code_is_reported_at_once(camera: SimCamera) -> None:
@@ -68,6 +69,7 @@ async def test_a_camera_opened_by_someone_else_stays_open(camera: SimCamera) -> 
 
 class SlowDecoder(QrDecoder):
     """Takes as long as a heavy decode on a slow Pi; finds one code."""
+
     name = "slow"
 
     def decode(self, frame: np.ndarray) -> list[str]:
@@ -80,7 +82,7 @@ async def test_decoding_never_holds_up_the_event_loop(camera: SimCamera) -> None
     await reader.open()
     gaps: list[float] = []
 
-    async def ui_frames() -> None:    # what the UI's 30 fps frame loop does
+    async def ui_frames() -> None:  # what the UI's 30 fps frame loop does
         last = time.monotonic()
         while True:
             await asyncio.sleep(1 / 30)
@@ -95,7 +97,7 @@ async def test_decoding_never_holds_up_the_event_loop(camera: SimCamera) -> None
         ticker.cancel()
         await reader.close()
     assert len(gaps) >= 5
-    assert max(gaps) < 0.2            # a blocked loop would stall for the 0.3 s decode
+    assert max(gaps) < 0.2  # a blocked loop would stall for the 0.3 s decode
 
 
 async def test_read_before_open_is_a_clear_error(camera: SimCamera) -> None:

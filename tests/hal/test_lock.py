@@ -1,4 +1,5 @@
 """Lock relay and door sensor on gpiozero mock pins, asserted on the pins' recorded history."""
+
 import asyncio
 import time
 
@@ -23,7 +24,7 @@ def bench():
 def test_relay_is_off_at_start_and_active_low_board_sees_high(bench):
     lock, _, door = bench
     assert not lock.energized
-    assert door.relay.state is True          # active-low relay board: high = coil off
+    assert door.relay.state is True  # active-low relay board: high = coil off
     assert not any(entry["energized"] for entry in door.relay_history())
 
 
@@ -54,7 +55,7 @@ async def test_door_sensor_debounces_bounces_shorter_than_the_window(bench):
     sensor.start(asyncio.get_running_loop())
     sensor.subscribe(changes.append)
     assert not sensor.is_open
-    for _ in range(5):               # a bouncing reed switch: 5 ms flicker
+    for _ in range(5):  # a bouncing reed switch: 5 ms flicker
         door.force_open()
         await asyncio.sleep(0.005)
         door.close()
@@ -112,9 +113,15 @@ def test_a_lock_cannot_be_built_with_a_bound_that_is_not_a_finite_positive_numbe
 
 def test_the_driver_hard_maximum_holds_whatever_the_configured_maximum_and_the_request():
     from hal.lock import HARD_MAX_UNLOCK_S
+
     factory = MockFactory()
-    lock = GpioLock(17, active_high=False, max_unlock_s=HARD_MAX_UNLOCK_S * 100, pin_factory=factory,
-                    hard_max_s=HARD_MAX_UNLOCK_S * 100)     # a configuration cannot raise the driver's maximum
+    lock = GpioLock(
+        17,
+        active_high=False,
+        max_unlock_s=HARD_MAX_UNLOCK_S * 100,
+        pin_factory=factory,
+        hard_max_s=HARD_MAX_UNLOCK_S * 100,
+    )  # a configuration cannot raise the driver's maximum
     assert lock.max_unlock_s == HARD_MAX_UNLOCK_S
     lock.close()
     lock = GpioLock(17, active_high=False, max_unlock_s=5.0, pin_factory=factory, hard_max_s=0.05)
@@ -131,9 +138,9 @@ def test_unlocking_again_while_energized_never_stretches_the_latch_past_the_boun
     lock = GpioLock(17, active_high=False, max_unlock_s=0.2, pin_factory=factory)
     door = MockDoor(factory, relay_pin=17, relay_active_high=False, door_pin=27)
     started = time.monotonic()
-    for k in range(6):                      # a caller that asks for another full pulse every 80 ms
-        wait_until(lambda: time.monotonic() - started >= k * 0.08)
+    for k in range(6):  # a caller that asks for another full pulse every 80 ms
+        wait_until(lambda k=k: time.monotonic() - started >= k * 0.08)
         lock.unlock(0.2)
     wait_until(lambda: not lock.energized)
-    assert max(on_intervals(door)) <= 0.2 + 0.15       # asked for 0.6 s in all
+    assert max(on_intervals(door)) <= 0.2 + 0.15  # asked for 0.6 s in all
     lock.close()

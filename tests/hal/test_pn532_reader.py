@@ -1,4 +1,5 @@
 """Pn532Reader against the PN532 emulator over a PTY."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,7 +16,7 @@ from hal.sim.pty_link import PtyLink
 UID4 = bytes.fromhex("B0864D25")
 UID7 = bytes.fromhex("04A1B2C3D4E5F6")
 UID10 = bytes.fromhex("0102030405060708090A")
-WAIT = 5.0          # generous: a shared 2-core machine
+WAIT = 5.0  # generous: a shared 2-core machine
 
 
 @pytest.fixture
@@ -44,9 +45,12 @@ async def assert_no_read(reader: Pn532Reader, seconds: float = 0.4) -> None:
 async def test_open_wakes_configures_and_checks_firmware(emulator, reader):
     assert emulator.awake and emulator.sam_configured
     assert str(reader.firmware) == "PN532 v1.6"
-    assert emulator.passive_retries == 1         # so that polling returns when no card is there
-    assert [c[0] for c in emulator.commands] == [commands.SAM_CONFIGURATION, commands.GET_FIRMWARE_VERSION,
-                                                 commands.RF_CONFIGURATION]
+    assert emulator.passive_retries == 1  # so that polling returns when no card is there
+    assert [c[0] for c in emulator.commands] == [
+        commands.SAM_CONFIGURATION,
+        commands.GET_FIRMWARE_VERSION,
+        commands.RF_CONFIGURATION,
+    ]
 
 
 @pytest.mark.parametrize("uid", [UID4, UID7, UID10], ids=["4-byte", "7-byte", "10-byte"])
@@ -61,7 +65,7 @@ async def test_card_held_is_reported_once_then_again_after_removal(emulator, rea
     assert (await read(reader)).uid == UID4
     await assert_no_read(reader)
     emulator.remove()
-    await asyncio.sleep(0.3)                     # taken off and put back while nobody reads
+    await asyncio.sleep(0.3)  # taken off and put back while nobody reads
     emulator.present(UID4)
     assert (await read(reader)).uid == UID4
     await assert_no_read(reader)
@@ -76,7 +80,7 @@ async def test_card_presented_long_before_read_is_stale(caplog):
             assert (await read(reader)).uid == UID4
             emulator.remove()
             await asyncio.sleep(0.2)
-            emulator.present(UID7)               # tapped while nobody was waiting
+            emulator.present(UID7)  # tapped while nobody was waiting
             await asyncio.sleep(0.6)
             with caplog.at_level(logging.INFO, logger="hal.pn532.reader"):
                 await assert_no_read(reader)
@@ -98,7 +102,7 @@ async def test_nack_makes_driver_resend(emulator, reader):
     emulator.nack_next()
     emulator.present(UID7)
     assert (await read(reader)).uid == UID7
-    first, second = emulator.commands[before:before + 2]
+    first, second = emulator.commands[before : before + 2]
     assert first == second == commands.in_list_passive_target()
 
 
@@ -144,13 +148,13 @@ async def test_unplug_raises_device_fault_and_open_works_after_replug(emulator, 
         await reader.open()
     await emulator.replug()
     await reader.open()
-    assert emulator.awake                        # the replugged chip needed waking again
+    assert emulator.awake  # the replugged chip needed waking again
     emulator.present(UID7)
     assert (await read(reader)).uid == UID7
 
 
 async def test_open_fails_with_device_fault_when_nothing_answers():
-    silent = PtyLink()                           # a port with no chip behind it
+    silent = PtyLink()  # a port with no chip behind it
     silent.start()
     reader = Pn532Reader(silent.port, ack_timeout=0.1)
     try:

@@ -1,4 +1,5 @@
 """QR decoders on generated camera frames: every library, and the default pipeline."""
+
 from __future__ import annotations
 
 import logging
@@ -8,15 +9,29 @@ import cv2
 import numpy as np
 import pytest
 
-from hal.qr_decode import (LIBRARY_NAMES, DecoderUnavailable, PipelineDecoder, QrDecoder,
-                           available_decoders, default_decoder, load_decoder, to_gray)
+from hal.qr_decode import (
+    LIBRARY_NAMES,
+    DecoderUnavailable,
+    PipelineDecoder,
+    QrDecoder,
+    available_decoders,
+    default_decoder,
+    load_decoder,
+    to_gray,
+)
 from hal.sim.camera_sim import add_sensor_noise, code_quad, colour_bars, paint_code, qr_modules
 
 TEXT = "https://shop.example/p/EB-2041?cab=C-0042"
 
 
-def frame_with_code(text: str, *, module_px: float = 5.0, angle: float = 4.0,
-                    blur: float = 0.0, center: tuple[float, float] = (330, 250)) -> np.ndarray:
+def frame_with_code(
+    text: str,
+    *,
+    module_px: float = 5.0,
+    angle: float = 4.0,
+    blur: float = 0.0,
+    center: tuple[float, float] = (330, 250),
+) -> np.ndarray:
     modules = qr_modules(text)
     frame = paint_code(colour_bars((640, 480)), modules, code_quad(center, modules.shape[0] * module_px, angle))
     if blur:
@@ -61,8 +76,10 @@ def test_no_decoder_reports_a_code_in_frames_without_one(name: str) -> None:
 
 
 # Rotated, small modules, blurred: zxing-cpp alone finds the code but cannot read it.
-HARD = [dict(module_px=3.0, blur=1.5, angle=33.0, center=(300, 260)),
-        dict(module_px=2.5, blur=1.2, angle=17.0, center=(300, 260))]
+HARD = [
+    dict(module_px=3.0, blur=1.5, angle=33.0, center=(300, 260)),
+    dict(module_px=2.5, blur=1.2, angle=17.0, center=(300, 260)),
+]
 
 
 @pytest.mark.parametrize("pose", HARD)
@@ -78,8 +95,9 @@ def test_rescue_passes_stop_when_the_frame_budget_is_spent(pose: dict) -> None:
     assert default_decoder(budget_ms=50.0).decode(frame) == ["PICKUP:7F3K-92QD"]
 
 
-def test_missing_zbar_library_is_skipped_with_a_log_line(monkeypatch: pytest.MonkeyPatch,
-                                                         caplog: pytest.LogCaptureFixture) -> None:
+def test_missing_zbar_library_is_skipped_with_a_log_line(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     # None in sys.modules makes the import fail, as it does when libzbar0 is absent.
     monkeypatch.setitem(sys.modules, "pyzbar", None)
     monkeypatch.setitem(sys.modules, "pyzbar.pyzbar", None)

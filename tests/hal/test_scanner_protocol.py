@@ -1,4 +1,5 @@
 """GM65 scanner output lines and command frames: vectors, round trips, fuzzing."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,7 +18,7 @@ SAVE = bytes.fromhex("7E000901000000DEC8")
 
 def drain(decoder: ScannerStreamDecoder, data: bytes, chunk: int | None = None):
     items, errors = [], []
-    pieces = [data] if chunk is None else [data[i:i + chunk] for i in range(0, len(data), chunk)]
+    pieces = [data] if chunk is None else [data[i : i + chunk] for i in range(0, len(data), chunk)]
     for piece in pieces:
         decoder.feed(piece)
         for _ in range(2 * len(data) + 2):
@@ -35,6 +36,7 @@ def drain(decoder: ScannerStreamDecoder, data: bytes, chunk: int | None = None):
 
 
 # -- vectors (PROTOCOLS.md) ---------------------------------------------------
+
 
 def test_crc16_xmodem_check_value():
     assert crc16_xmodem(b"123456789") == 0x31C3
@@ -72,8 +74,12 @@ def test_command_decoder_rejects_bad_crc_naming_offset():
     assert info.value.offset == len(SAVE) - 2
 
 
-@given(kind=st.sampled_from(gm65.COMMAND_TYPES), address=st.integers(0, 0xFFFF),
-       data=st.binary(min_size=1, max_size=255), checked=st.booleans())
+@given(
+    kind=st.sampled_from(gm65.COMMAND_TYPES),
+    address=st.integers(0, 0xFFFF),
+    data=st.binary(min_size=1, max_size=255),
+    checked=st.booleans(),
+)
 @settings(max_examples=100, deadline=None)
 def test_command_round_trip(kind, address, data, checked):
     command = Command(kind, address, data, checked)
@@ -88,6 +94,7 @@ def test_reply_round_trip(data):
 
 
 # -- lines --------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("terminator", [b"\r", b"\n", b"\r\n"], ids=["CR", "LF", "CRLF"])
 def test_terminators_yield_each_code_once(terminator):
@@ -107,13 +114,16 @@ def test_gs1_separator_and_tab_are_kept():
     assert decode_line(b"01095\x1d10ABC\tX") == "01095\x1d10ABC\tX"
 
 
-@pytest.mark.parametrize("raw, problem, offset", [
-    (b"", "empty line", 0),
-    (b"AB\xffCD", "not UTF-8", 2),
-    (b"AB\x07CD", "control character U\\+0007", 2),
-    ("é\x85".encode(), "control character U\\+0085", 2),
-    (b"A" * 2049, "2049 bytes exceeds 2048", 2048),
-])
+@pytest.mark.parametrize(
+    "raw, problem, offset",
+    [
+        (b"", "empty line", 0),
+        (b"AB\xffCD", "not UTF-8", 2),
+        (b"AB\x07CD", "control character U\\+0007", 2),
+        ("é\x85".encode(), "control character U\\+0085", 2),
+        (b"A" * 2049, "2049 bytes exceeds 2048", 2048),
+    ],
+)
 def test_bad_lines_raise_protocol_error_with_offset(raw, problem, offset):
     with pytest.raises(ProtocolError, match=problem) as info:
         decode_line(raw)
@@ -140,9 +150,13 @@ def test_reply_with_bad_crc_is_reported_and_skipped():
 
 # -- fuzzing ------------------------------------------------------------------
 
-stream_like = st.lists(st.one_of(st.binary(max_size=10), st.sampled_from(
-    [b"\r", b"\n", b"\r\n", b"\x02", b"\x02\x00\x00", TRIGGER_REPLY, b"CODE-42", "ü".encode()])),
-    max_size=20).map(b"".join)
+stream_like = st.lists(
+    st.one_of(
+        st.binary(max_size=10),
+        st.sampled_from([b"\r", b"\n", b"\r\n", b"\x02", b"\x02\x00\x00", TRIGGER_REPLY, b"CODE-42", "ü".encode()]),
+    ),
+    max_size=20,
+).map(b"".join)
 
 
 @given(data=st.one_of(st.binary(max_size=400), stream_like), chunk=st.integers(1, 50))
@@ -151,7 +165,7 @@ def test_fuzz_stream_decoder_only_protocol_errors_and_bounded_buffer(data, chunk
     decoder = ScannerStreamDecoder(max_line=32)
     items, _ = drain(decoder, data, chunk)
     assert all(isinstance(item, (str, Reply)) for item in items)
-    assert all(item for item in items if isinstance(item, str))     # never an empty code
+    assert all(item for item in items if isinstance(item, str))  # never an empty code
     assert decoder.buffered <= 32 + 6 + 255
 
 
@@ -165,8 +179,14 @@ def test_fuzz_decode_line_only_protocol_error(data):
     assert text.encode() == data
 
 
-@given(data=st.one_of(st.binary(max_size=400), st.lists(st.one_of(
-    st.binary(max_size=8), st.sampled_from([TRIGGER, SAVE, b"\x7e\x00", b"\x7e"]))).map(b"".join)))
+@given(
+    data=st.one_of(
+        st.binary(max_size=400),
+        st.lists(st.one_of(st.binary(max_size=8), st.sampled_from([TRIGGER, SAVE, b"\x7e\x00", b"\x7e"]))).map(
+            b"".join
+        ),
+    )
+)
 @settings(max_examples=300, deadline=None)
 def test_fuzz_command_decoder_only_protocol_errors(data):
     decoder = CommandDecoder()

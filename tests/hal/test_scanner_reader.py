@@ -1,4 +1,5 @@
 """SerialScanner against the GM65 scanner emulator over a PTY."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +14,7 @@ from hal.scanner import SerialScanner, gm65
 from hal.sim.pty_link import PtyLink
 from hal.sim.scanner_emulator import ScannerEmulator
 
-WAIT = 5.0          # generous: a shared 2-core machine
+WAIT = 5.0  # generous: a shared 2-core machine
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ async def test_codes_with_each_terminator(emulator, scanner, terminator):
     await emulator.scan("https://shop.example/p/e-bike-7", terminator)
     assert await read(scanner) == CodeRead("PICKUP-4711", source="scanner")
     assert (await read(scanner)).text == "https://shop.example/p/e-bike-7"
-    with pytest.raises(asyncio.TimeoutError):    # a CRLF leaves no empty code behind
+    with pytest.raises(asyncio.TimeoutError):  # a CRLF leaves no empty code behind
         await asyncio.wait_for(scanner.read(), 0.3)
 
 
@@ -61,7 +62,7 @@ async def test_garbage_is_skipped_with_a_warning(emulator, scanner, caplog):
 
 async def test_a_damaged_pickup_qr_is_skipped_without_its_code_in_the_log(emulator, scanner, caplog):
     with caplog.at_level(logging.WARNING, logger="hal.scanner.reader"):
-        await emulator.send_garbage(b"PICKUP:31415926\x1b\r")       # a control character: not a code
+        await emulator.send_garbage(b"PICKUP:31415926\x1b\r")  # a control character: not a code
         await emulator.scan("AFTER-DAMAGE")
         assert (await read(scanner)).text == "AFTER-DAMAGE"
     messages = " ".join(r.getMessage() for r in caplog.records)
@@ -79,7 +80,7 @@ async def test_trigger_mode(emulator):
         assert (await read(scanner)).text == "ORDER-99"
         assert emulator.commands[-1].encode() == bytes.fromhex("7E000801000201ABCD")
         emulator.show(None)
-        await scanner.trigger()                  # nothing in view: the reply only
+        await scanner.trigger()  # nothing in view: the reply only
         with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(scanner.read(), 0.3)
     finally:
@@ -90,7 +91,7 @@ async def test_registers_write_read_and_save_survive_replug(emulator, scanner):
     await scanner.write_register(0x0000, b"\x55")
     assert await scanner.read_register(0x0000) == b"\x55"
     await scanner.save_settings()
-    await scanner.write_register(0x0000, b"\x66")      # not saved: lost on power cycle
+    await scanner.write_register(0x0000, b"\x66")  # not saved: lost on power cycle
     await emulator.unplug()
     await emulator.replug()
     await scanner.open()

@@ -1,4 +1,5 @@
 """The ZVT driver against the terminal emulator over a real pseudo-terminal."""
+
 import asyncio
 
 import pytest
@@ -55,7 +56,7 @@ async def test_approved_sale_reports_receipt_trace_and_amount(terminal, emulator
     assert (result.amount_cents, result.currency, result.result_code) == (11000, "EUR", 0)
     assert (result.receipt_no, result.trace_no) == (emulator.approved[0].receipt_no, emulator.approved[0].trace_no)
     assert statuses == [STATUS_PRESENT_CARD, STATUS_ENTER_PIN, STATUS_PROCESSING]
-    assert emulator.received[-1].command == zvt.ACKNOWLEDGE    # ECR answered the completion
+    assert emulator.received[-1].command == zvt.ACKNOWLEDGE  # ECR answered the completion
     again, _ = await sale(terminal, emulator, emulator.approve, amount=1999)
     assert again.approved and again.amount_cents == 1999
     assert int(again.receipt_no) == int(result.receipt_no) + 1
@@ -162,7 +163,7 @@ async def test_unplug_then_replug(terminal, emulator):
     with pytest.raises(DeviceFault, match="cannot open"):
         await terminal.open()
     await emulator.replug()
-    result, _ = await sale(terminal, emulator, emulator.approve)    # reopens and registers by itself
+    result, _ = await sale(terminal, emulator, emulator.approve)  # reopens and registers by itself
     assert result.approved and emulator.registered
 
 
@@ -192,12 +193,16 @@ async def test_bad_arguments_are_rejected(terminal):
 
 
 async def test_the_last_transaction_is_asked_with_repeat_receipt_and_printed_nowhere(terminal, emulator):
-    assert await terminal.last_transaction() is None          # a terminal with no transaction yet
+    assert await terminal.last_transaction() is None  # a terminal with no transaction yet
     assert await terminal.mark() is None
     sold, _ = await sale(terminal, emulator, emulator.approve)
     last = await terminal.last_transaction()
     assert (last.trace_no, last.receipt_no, last.amount_cents, last.result_code) == (
-        sold.trace_no, sold.receipt_no, 11000, zvt.RESULT_APPROVED)
+        sold.trace_no,
+        sold.receipt_no,
+        11000,
+        zvt.RESULT_APPROVED,
+    )
     asked = [m for m in emulator.received if m.command == zvt.REPEAT_RECEIPT][-1]
     # Password, then BMP 03 (service byte): status information of the original transaction, no print.
     assert asked.encode() == bytes.fromhex("06 20 05 12 34 56 03 03")
@@ -207,7 +212,7 @@ async def test_the_last_transaction_is_asked_with_repeat_receipt_and_printed_now
 
 async def test_query_finds_the_authorization_started_after_the_mark(terminal, emulator):
     before = await terminal.mark()
-    assert await terminal.query("sale-1", 11000, "EUR", before) is None     # nothing happened since
+    assert await terminal.query("sale-1", 11000, "EUR", before) is None  # nothing happened since
     sold, _ = await sale(terminal, emulator, emulator.approve)
     found = await terminal.query("sale-1", 11000, "EUR", before)
     assert found.approved and (found.receipt_no, found.trace_no) == (sold.receipt_no, sold.trace_no)
@@ -250,7 +255,7 @@ async def test_a_task_cancelled_while_closing_the_port_ends_cancelled(terminal):
     """Closing stops the link's reader; a caller cancelled meanwhile (the cabinet shutting down during a
     terminal check) must end, not swallow its cancellation and go on looping."""
     closing = asyncio.create_task(terminal.close())
-    await asyncio.sleep(0)              # inside close(), waiting for the reader task to stop
+    await asyncio.sleep(0)  # inside close(), waiting for the reader task to stop
     closing.cancel()
     with pytest.raises(asyncio.CancelledError):
         await closing

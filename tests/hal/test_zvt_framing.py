@@ -1,4 +1,5 @@
 """ZVT transport layer: public vectors, CRC, stuffing, incremental decoding, fuzzing."""
+
 from datetime import timedelta
 
 import pytest
@@ -18,10 +19,11 @@ from hal.zvt.framing import (
 
 # Public vectors from wirelane/ecrterm's tests, as listed in PROTOCOLS.md.
 VECTORS = {
-    "registration": (zvt.registration("123456", 0xBA, 978),
-                     "10 02 06 00 06 12 34 56 BA 09 78 10 03 24 C3"),
-    "authorization 110.00": (zvt.authorization(11000, 978),
-                             "10 02 06 01 0A 04 00 00 00 01 10 10 00 49 09 78 10 03 F2 FF"),
+    "registration": (zvt.registration("123456", 0xBA, 978), "10 02 06 00 06 12 34 56 BA 09 78 10 03 24 C3"),
+    "authorization 110.00": (
+        zvt.authorization(11000, 978),
+        "10 02 06 01 0A 04 00 00 00 01 10 10 00 49 09 78 10 03 F2 FF",
+    ),
     "acknowledgement": (zvt.acknowledge(), "10 02 80 00 00 10 03 F5 1F"),
     "status enquiry": (zvt.status_enquiry("123456"), "10 02 05 01 03 12 34 56 10 03 E0 43"),
 }
@@ -46,7 +48,7 @@ def test_crc_check_value():
 def test_authorization_vector_doubles_the_dle_in_the_amount():
     wire = encode_frame(zvt.authorization(11000, 978).encode())
     assert b"\x01\x10\x10\x00" in wire
-    assert wire.count(b"\x10") == 4      # DLE of STX, the doubled 10, DLE of ETX
+    assert wire.count(b"\x10") == 4  # DLE of STX, the doubled 10, DLE of ETX
 
 
 apdus = st.binary(min_size=0, max_size=600)
@@ -63,17 +65,21 @@ def test_incremental_decoder_finds_frames_in_any_chunking(frames, data):
     cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=10)))
     decoder = FrameDecoder()
     events = []
-    for start, end in zip([0, *cuts], [*cuts, len(stream)]):
+    for start, end in zip([0, *cuts], [*cuts, len(stream)], strict=True):
         events += decoder.feed(stream[start:end])
     assert [event.apdu for event in events] == frames
 
 
 def test_decoder_resynchronises_on_noise_and_reports_ack_nak():
-    noise = b"\x00\xffabc\x10\x55\x10"   # a trailing DLE must not swallow the next DLE STX
+    noise = b"\x00\xffabc\x10\x55\x10"  # a trailing DLE must not swallow the next DLE STX
     stream = noise + encode_frame(b"\x80\x00\x00") + b"\x06" + noise + encode_frame(b"\x06\x0f\x00") + b"\x15"
     events = FrameDecoder().feed(stream)
     assert [e.apdu if isinstance(e, Frame) else e for e in events] == [
-        b"\x80\x00\x00", Signal.ACK, b"\x06\x0f\x00", Signal.NAK]
+        b"\x80\x00\x00",
+        Signal.ACK,
+        b"\x06\x0f\x00",
+        Signal.NAK,
+    ]
 
 
 def test_bad_crc_is_reported_at_the_crc_byte_and_the_next_frame_survives():
@@ -107,20 +113,24 @@ def test_oversized_frame_is_dropped_and_buffer_stays_bounded():
     assert decoder.feed(encode_frame(b"\x80\x00\x00"))[0].apdu == b"\x80\x00\x00"
 
 
-@pytest.mark.parametrize("wire, problem", [
-    ("80 00 00", "does not start with DLE STX"),
-    ("10 02 80 00 00 10 03 F5", "incomplete frame"),
-    ("10 02 80 00 00 10 03 F5 1F 00", "bytes after the end"),
-    ("10 02 80 00 00 10 03 F5 1E", "CRC mismatch"),
-])
+@pytest.mark.parametrize(
+    "wire, problem",
+    [
+        ("80 00 00", "does not start with DLE STX"),
+        ("10 02 80 00 00 10 03 F5", "incomplete frame"),
+        ("10 02 80 00 00 10 03 F5 1F 00", "bytes after the end"),
+        ("10 02 80 00 00 10 03 F5 1E", "CRC mismatch"),
+    ],
+)
 def test_decode_frame_rejects_malformed_input(wire, problem):
     with pytest.raises(ProtocolError, match=problem):
         decode_frame(bytes.fromhex(wire))
 
 
 # Bias the fuzzer towards the bytes that matter to the state machine.
-wire_bytes = st.lists(st.one_of(st.sampled_from([0x10, 0x02, 0x03, 0x06, 0x15]), st.integers(0, 255)),
-                      max_size=400).map(bytes)
+wire_bytes = st.lists(
+    st.one_of(st.sampled_from([0x10, 0x02, 0x03, 0x06, 0x15]), st.integers(0, 255)), max_size=400
+).map(bytes)
 
 
 @settings(max_examples=400, deadline=timedelta(milliseconds=500))

@@ -7,6 +7,7 @@ and friends edit the fake root's passwd and group files, systemctl enable makes
 is-enabled true, and `python3 -m venv` makes a venv whose pip is a stub too.
 $STUB_FAIL names commands that exit 1 (to test failure handling).
 """
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-COMMON = r'''
+COMMON = r"""
 import json, os, sys
 from pathlib import Path
 NAME = os.path.basename(sys.argv[0])
@@ -51,26 +52,26 @@ def edit_group(path, group, member=None, gid=None):
         out.append(f"{group}:x:{gid if gid is not None else 900 + len(out)}:{member or ''}")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(out) + "\n")
-'''
+"""
 
 BODIES = {
-    "dpkg-query": r'''
+    "dpkg-query": r"""
 installed = (STATE / "installed").read_text().split() if (STATE / "installed").exists() else []
 if ARGS[-1] in installed:
     print("install ok installed", end="")
     sys.exit(0)
 sys.exit(1)
-''',
-    "apt-get": r'''
+""",
+    "apt-get": r"""
 if "install" in ARGS:
     packages = [a for a in ARGS[ARGS.index("install") + 1:] if not a.startswith("-")]
     with open(STATE / "installed", "a") as fh:
         fh.write("".join(p + "\n" for p in packages))
-''',
-    "groupadd": r'''
+""",
+    "groupadd": r"""
 edit_group(root() / "etc/group", ARGS[-1])
-''',
-    "useradd": r'''
+""",
+    "useradd": r"""
 name, home = ARGS[-1], option("--home-dir")
 uid = int(os.environ["STUB_UID"])
 etc = root() / "etc"
@@ -80,23 +81,23 @@ with open(etc / "passwd", "a") as fh:
 edit_group(etc / "group", name, gid=uid)
 for group in option("--groups").split(","):
     edit_group(etc / "group", group, member=name)
-''',
-    "usermod": r'''
+""",
+    "usermod": r"""
 edit_group(root() / "etc/group", option("--groups"), member=ARGS[-1])
-''',
-    "systemctl": r'''
+""",
+    "systemctl": r"""
 if "is-enabled" in ARGS:
     sys.exit(0 if (STATE / "enabled").exists() else 1)
 if "enable" in ARGS:
     (STATE / "enabled").write_text(ARGS[-1])
-''',
+""",
     "udevadm": "",
-    "pip": r'''
+    "pip": r"""
 bin_dir = Path(sys.argv[0]).parent
 (bin_dir / "kiosk").write_text("#!/bin/sh\nexit 0\n")
 (bin_dir / "kiosk").chmod(0o755)
-''',
-    "python3": r'''
+""",
+    "python3": r"""
 if ARGS[:2] == ["-m", "venv"]:
     venv = Path(ARGS[-1])
     (venv / "bin").mkdir(parents=True)
@@ -105,7 +106,7 @@ if ARGS[:2] == ["-m", "venv"]:
     for tool in ("python", "pip"):
         (venv / "bin" / tool).write_text(os.environ["STUB_PIP"])
         (venv / "bin" / tool).chmod(0o755)
-''',
+""",
 }
 
 
@@ -122,8 +123,13 @@ class Stubs:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = dict(os.environ)
-        env.update(PATH=f"{self.bin}:{os.environ['PATH']}", STUB_LOG=str(self.log), STUB_STATE=str(self.state),
-                   STUB_UID=str(self.uid), STUB_PIP=script("pip"))
+        env.update(
+            PATH=f"{self.bin}:{os.environ['PATH']}",
+            STUB_LOG=str(self.log),
+            STUB_STATE=str(self.state),
+            STUB_UID=str(self.uid),
+            STUB_PIP=script("pip"),
+        )
         env.update(extra)
         return env
 
@@ -142,7 +148,7 @@ def make_stubs(where: Path) -> Stubs:
     state.mkdir()
     for name in BODIES:
         if name == "pip":
-            continue        # made inside the venv by the python3 stub
+            continue  # made inside the venv by the python3 stub
         path = bin_dir / name
         path.write_text(script(name))
         path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
@@ -157,11 +163,23 @@ def snapshot(root: Path) -> dict[str, tuple]:
     for path in sorted(root.rglob("*")):
         st = path.lstat()
         content = path.read_bytes() if path.is_file() and not path.is_symlink() else None
-        seen[str(path.relative_to(root))] = (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), st.st_uid,
-                                             st.st_gid, st.st_mtime_ns, content)
+        seen[str(path.relative_to(root))] = (
+            stat.S_IFMT(st.st_mode),
+            stat.S_IMODE(st.st_mode),
+            st.st_uid,
+            st.st_gid,
+            st.st_mtime_ns,
+            content,
+        )
     return seen
 
 
 def run_install(install: Path, root: Path, stubs: Stubs, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(install), "--root", str(root), *args], capture_output=True, text=True,
-                          check=False, env=stubs.env(**env), timeout=60)
+    return subprocess.run(
+        ["bash", str(install), "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=stubs.env(**env),
+        timeout=60,
+    )

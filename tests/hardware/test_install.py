@@ -1,4 +1,5 @@
 """hardware/rpi/install.sh into a fake root, with the system commands stubbed."""
+
 from __future__ import annotations
 
 import os
@@ -64,11 +65,13 @@ def test_dry_run_lists_every_action_and_writes_nothing(root: Path, stubs: Stubs)
     install = next(a for a in actions if "apt-get install" in a)
     for package in ("libzbar0", "python3-venv", "libgbm1", "libegl1", "python3-picamera2", "python3-lgpio"):
         assert f" {package}" in install
-    for group in ("gpio", "input", "render"):           # dialout and video exist already
+    for group in ("gpio", "input", "render"):  # dialout and video exist already
         assert f"groupadd --system --root {root} {group}" in actions
     assert "groupadd --system --root {root} dialout" not in text
-    assert any(a.startswith("useradd --system") and a.endswith(" kiosk") and "--groups gpio,dialout,video,input,render"
-               in a for a in actions)
+    assert any(
+        a.startswith("useradd --system") and a.endswith(" kiosk") and "--groups gpio,dialout,video,input,render" in a
+        for a in actions
+    )
     assert f"python3 -m venv --system-site-packages {root}/opt/kiosk" in actions
     assert f"{root}/opt/kiosk/bin/pip install --quiet --upgrade {REPO}[pi]" in actions
     assert f"install -m 0640 {REPO}/hardware/rpi/kiosk.toml.template {root}/etc/kiosk/kiosk.toml" in actions
@@ -112,8 +115,10 @@ def test_install_then_again_changes_nothing_and_keeps_the_config(root: Path, stu
     assert (root / "boot/firmware/config.txt").read_text() == CONFIG_TXT + "[all]\nenable_uart=1\ngpio=17=op,dh\n"
 
     # unit and rules installed byte for byte; venv made with the system site-packages (picamera2)
-    for installed, shipped in (("etc/systemd/system/kiosk.service", "hardware/systemd/kiosk.service"),
-                               ("etc/udev/rules.d/99-kiosk.rules", "hardware/udev/99-kiosk.rules")):
+    for installed, shipped in (
+        ("etc/systemd/system/kiosk.service", "hardware/systemd/kiosk.service"),
+        ("etc/udev/rules.d/99-kiosk.rules", "hardware/udev/99-kiosk.rules"),
+    ):
         assert (root / installed).read_bytes() == (REPO / shipped).read_bytes()
     assert (root / "opt/kiosk/pyvenv.cfg").read_text() == "include-system-site-packages = true\n"
     assert os.access(root / "opt/kiosk/bin/kiosk", os.X_OK)
@@ -139,13 +144,13 @@ def test_install_then_again_changes_nothing_and_keeps_the_config(root: Path, stu
 def test_an_upgrade_reinstalls_what_changed_and_nothing_else(root: Path, stubs: Stubs, source: Path) -> None:
     assert run_install(INSTALL, root, stubs, "--source", str(source)).returncode == 0
     unit = root / "etc/systemd/system/kiosk.service"
-    unit.write_text(unit.read_text().replace("WatchdogSec=30s", "WatchdogSec=5s"))   # an older version
+    unit.write_text(unit.read_text().replace("WatchdogSec=30s", "WatchdogSec=5s"))  # an older version
     stubs.clear()
     result = run_install(INSTALL, root, stubs, "--source", str(source))
     assert result.returncode == 0, result.stderr
     assert unit.read_bytes() == (REPO / "hardware/systemd/kiosk.service").read_bytes()
     assert "done: 1 change(s)" in result.stdout
-    assert mutating(stubs.calls()) == []        # already enabled; the fake root has no daemon to reload
+    assert mutating(stubs.calls()) == []  # already enabled; the fake root has no daemon to reload
 
     (source / "firmware" / "__init__.py").write_text('"""firmware, next version"""\n')
     result = run_install(INSTALL, root, stubs, "--source", str(source))
@@ -155,7 +160,7 @@ def test_an_upgrade_reinstalls_what_changed_and_nothing_else(root: Path, stubs: 
 
 
 def test_older_boot_layout_without_config_txt(root: Path, stubs: Stubs, source: Path) -> None:
-    (root / "boot/firmware/cmdline.txt").rename(root / "boot/cmdline.txt")     # before bookworm: /boot
+    (root / "boot/firmware/cmdline.txt").rename(root / "boot/cmdline.txt")  # before bookworm: /boot
     (root / "boot/firmware/config.txt").unlink()
     (root / "boot/cmdline.txt").write_text("console=tty1 consoleblank=600 root=/dev/mmcblk0p2 rootwait\n")
     result = run_install(INSTALL, root, stubs, "--source", str(source))
@@ -168,15 +173,17 @@ def test_earlier_uart_and_relay_pin_settings_are_replaced(root: Path, stubs: Stu
     (root / "boot/firmware/config.txt").write_text("enable_uart=0\ngpio=17=ip,pd\n[pi4]\narm_boost=1\n")
     result = run_install(INSTALL, root, stubs, "--source", str(source))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (root / "boot/firmware/config.txt").read_text() == "[pi4]\narm_boost=1\n[all]\nenable_uart=1\ngpio=17=op,dh\n"
+    assert (
+        root / "boot/firmware/config.txt"
+    ).read_text() == "[pi4]\narm_boost=1\n[all]\nenable_uart=1\ngpio=17=op,dh\n"
     assert (root / "boot/firmware/config.txt.kiosk-orig").read_text().startswith("enable_uart=0\n")
 
 
 def test_a_failing_command_stops_the_install_with_its_name(root: Path, stubs: Stubs) -> None:
-    result = run_install(INSTALL, root, stubs, STUB_FAIL="apt-get")     # fails before the source matters
+    result = run_install(INSTALL, root, stubs, STUB_FAIL="apt-get")  # fails before the source matters
     assert result.returncode != 0
     assert "install: error: could not: apt-get update" in result.stderr
-    assert not (root / "etc/kiosk").exists()        # it stopped there
+    assert not (root / "etc/kiosk").exists()  # it stopped there
 
 
 def test_bad_arguments_are_refused(root: Path, stubs: Stubs) -> None:
@@ -193,4 +200,4 @@ def test_template_is_a_valid_configuration_using_the_udev_names() -> None:
     assert config.scanner.port == "/dev/kiosk-scanner" and 'SYMLINK+="kiosk-scanner"' in rules
     assert config.nfc.port == "/dev/serial0" and 'SYMLINK=="serial0"' in rules
     assert config.lock.pin_factory == "lgpio" and (config.lock.relay_pin, config.lock.door_pin) == (17, 27)
-    assert config.cabinet.key_file.startswith("/var/lib/kiosk/")     # inside the unit's ReadWritePaths
+    assert config.cabinet.key_file.startswith("/var/lib/kiosk/")  # inside the unit's ReadWritePaths

@@ -1,4 +1,5 @@
 """hardware/systemd/kiosk.service: what the cabinet relies on, and systemd's own verdict."""
+
 from __future__ import annotations
 
 import re
@@ -44,7 +45,7 @@ def test_notify_watchdog_restart_and_the_service_user() -> None:
     assert unit["Service.Type"] == ["notify"]
     assert unit["Service.WatchdogSec"] == ["30s"]
     assert unit["Service.Restart"] == ["always"]
-    assert unit["Unit.StartLimitIntervalSec"] == ["0"]      # keeps restarting, however often
+    assert unit["Unit.StartLimitIntervalSec"] == ["0"]  # keeps restarting, however often
     assert unit["Service.User"] == [install_variable("SERVICE_USER")]
     groups = install_variable("SERVICE_GROUPS").split("#")[0].strip().strip("()").split()
     assert unit["Service.SupplementaryGroups"][0].split() == groups == list(SERVICE_GROUPS)
@@ -64,15 +65,31 @@ def test_exec_start_is_a_valid_kiosk_command_on_the_installed_paths() -> None:
 
 def test_hardening_confines_writes_and_devices() -> None:
     unit = directives(UNIT.read_text())
-    for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
-                       "PrivateTmp": "yes", "ProtectKernelTunables": "yes", "ProtectControlGroups": "yes",
-                       "DevicePolicy": "closed", "ReadWritePaths": install_variable("DATA_DIR")}.items():
+    for key, value in {
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "ProtectHome": "yes",
+        "PrivateTmp": "yes",
+        "ProtectKernelTunables": "yes",
+        "ProtectControlGroups": "yes",
+        "DevicePolicy": "closed",
+        "ReadWritePaths": install_variable("DATA_DIR"),
+    }.items():
         assert unit[f"Service.{key}"] == [value], key
     families = unit["Service.RestrictAddressFamilies"][0].split()
     assert {"AF_UNIX", "AF_INET", "AF_INET6"} <= set(families) and "AF_PACKET" not in families
     allowed = {v.split()[0] for v in unit["Service.DeviceAllow"]}
-    for device in ("char-gpiochip", "char-ttyUSB", "char-ttyACM", "char-ttyAMA", "char-drm", "char-input",
-                   "char-video4linux", "char-media", "char-dma_heap"):
+    for device in (
+        "char-gpiochip",
+        "char-ttyUSB",
+        "char-ttyACM",
+        "char-ttyAMA",
+        "char-drm",
+        "char-input",
+        "char-video4linux",
+        "char-media",
+        "char-dma_heap",
+    ):
         assert device in allowed, device
 
 
@@ -90,12 +107,15 @@ def fake_root(tmp: Path, unit_text: str) -> Path:
 
 
 def analyze(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["systemd-analyze", f"--root={root}", *args], capture_output=True, text=True,
-                          check=False, timeout=60)
+    return subprocess.run(
+        ["systemd-analyze", f"--root={root}", *args], capture_output=True, text=True, check=False, timeout=60
+    )
 
 
-@pytest.mark.skipif(not shutil.which("systemd-analyze") or not Path("/usr/lib/systemd/system").is_dir(),
-                    reason="systemd-analyze is not installed here (apt-get install systemd to run this check)")
+@pytest.mark.skipif(
+    not shutil.which("systemd-analyze") or not Path("/usr/lib/systemd/system").is_dir(),
+    reason="systemd-analyze is not installed here (apt-get install systemd to run this check)",
+)
 def test_systemd_analyze_verify_and_security(tmp_path: Path) -> None:
     root = fake_root(tmp_path / "good", UNIT.read_text())
     verify = analyze(root, "verify", "kiosk.service")
@@ -105,7 +125,7 @@ def test_systemd_analyze_verify_and_security(tmp_path: Path) -> None:
     security = analyze(root, "--offline=true", "security", "kiosk.service")
     exposure = re.search(r"Overall exposure level for kiosk\.service: ([\d.]+)", security.stdout + security.stderr)
     assert exposure, security.stdout + security.stderr
-    assert float(exposure[1]) < 3.0         # systemd calls below 3 "OK"; an unhardened unit scores 9.6
+    assert float(exposure[1]) < 3.0  # systemd calls below 3 "OK"; an unhardened unit scores 9.6
 
     # the same check does notice a mistake
     broken = fake_root(tmp_path / "bad", UNIT.read_text().replace("Type=notify", "Type=notfiy"))

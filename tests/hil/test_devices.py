@@ -2,6 +2,7 @@
 its emulator over a PTY (or the mock pins); with `--bench PROFILE` the same tests talk to the real
 devices the profile names. Tests that need a person (present a card, pull the door) run on a bench
 only when the profile says `hands = true`; otherwise they are skipped with the reason."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,5 +1,6 @@
 """The Pi's driver against the emulated board, byte for byte over a PTY: the
 same LockBoardLink/LockBoardLock/LockBoardDoorSensor would drive a real Pico."""
+
 import asyncio
 
 import pytest
@@ -59,7 +60,7 @@ async def test_relays_are_off_at_boot(board):
     emulator, link, _ = board
     lock = LockBoardLock(link, 0, max_unlock_s=5)
     assert not emulator.relay_energized(0) and not lock.energized
-    assert emulator.relay_history(0)[0].energized is False      # the firmware's first write
+    assert emulator.relay_history(0)[0].energized is False  # the firmware's first write
     assert link.board is not None and link.board.relays == (False,)
 
 
@@ -76,12 +77,12 @@ async def test_unlock_is_honoured_and_ends_on_time(board):
 
 async def test_a_request_longer_than_the_board_maximum_is_cut_by_the_board(board):
     emulator, link, _ = board
-    assert await link.unlock(0, 5000) == 800                    # the board grants only its maximum
+    assert await link.unlock(0, 5000) == 800  # the board grants only its maximum
     await eventually(lambda: len(pulses(emulator)) == 1)
     [(on, off)] = pulses(emulator)
     assert 0.75 <= off - on <= 1.1
     lock = LockBoardLock(link, 0, max_unlock_s=5)
-    assert lock.unlock(5) == pytest.approx(0.8)                 # the backend knows the bound from status
+    assert lock.unlock(5) == pytest.approx(0.8)  # the backend knows the bound from status
 
 
 async def test_heartbeat_loss_switches_the_relays_off(board):
@@ -91,8 +92,8 @@ async def test_heartbeat_loss_switches_the_relays_off(board):
         await link.open()
         await link.unlock(0, 5000)
         await asyncio.sleep(1.0)
-        assert emulator.relay_energized(0)                      # heartbeats keep it on
-        await link.close()                                      # the Pi goes silent
+        assert emulator.relay_energized(0)  # heartbeats keep it on
+        await link.close()  # the Pi goes silent
         silent_at = emulator.elapsed()
         await eventually(lambda: not emulator.relay_energized(0), timeout=3.0)
         [(on, off)] = pulses(emulator)
@@ -114,7 +115,7 @@ async def test_door_change_is_reported_unsolicited_with_the_board_time(board):
     assert report.input == "door0" and before_ms <= report.board_ms <= emulator.elapsed() * 1000
     emulator.set_input("door0", open=False)
     await eventually(lambda: changes == [True, False])
-    assert emulator.controller.pending_reports == 0             # the link acknowledged them
+    assert emulator.controller.pending_reports == 0  # the link acknowledged them
 
 
 async def test_tamper_and_power_contacts_are_reported(board):
@@ -129,12 +130,12 @@ async def test_tamper_and_power_contacts_are_reported(board):
 
 async def test_a_damaged_frame_is_naked_for_bad_crc(board):
     emulator, link, _ = board
-    await link.close()                                          # talk to the board by hand
+    await link.close()  # talk to the board by hand
     raw = SerialLink("raw", emulator.port, 115200)
     await raw.open()
     try:
         frame = bytearray(encode_frame(0x42, Command.UNLOCK, bytes([0, 0x03, 0xE8])))
-        frame[5] ^= 0x10                                         # a bit flipped on the wire
+        frame[5] ^= 0x10  # a bit flipped on the wire
         await raw.write(bytes(frame))
         decoder, answers = FrameDecoder(), []
         while not answers:
@@ -163,11 +164,10 @@ async def test_watchdog_is_fed_by_the_main_loop_and_resets_a_hung_board(board):
     assert emulator.watchdog.feeds > fed and not emulator.watchdog.starved
     await link.unlock(0, 800)
     await eventually(lambda: emulator.relay_energized(0))
-    emulator.freeze()                                          # the firmware hangs with the relay on
+    emulator.freeze()  # the firmware hangs with the relay on
     await eventually(lambda: emulator.boots == [ResetCause.POWER_ON, ResetCause.WATCHDOG], timeout=2.0)
     assert not emulator.relay_energized(0)
-    await eventually(lambda: any(isinstance(r, BootReport) and r.reset_cause is ResetCause.WATCHDOG
-                                 for r in reports))
+    await eventually(lambda: any(isinstance(r, BootReport) and r.reset_cause is ResetCause.WATCHDOG for r in reports))
     assert not link.relay_energized(0)
 
 
@@ -175,7 +175,7 @@ async def test_a_power_cycle_drops_the_relay_and_the_board_boots_with_it_off(boa
     emulator, link, _ = board
     await link.unlock(0, 800)
     await eventually(lambda: emulator.relay_energized(0))
-    await emulator.unplug()                                     # cable and power gone
+    await emulator.unplug()  # cable and power gone
     assert not emulator.relay_energized(0)
     await emulator.replug()
     assert emulator.boots == [ResetCause.POWER_ON, ResetCause.POWER_ON]
@@ -193,6 +193,7 @@ async def test_the_backend_refuses_a_pulse_that_is_not_a_finite_positive_number(
 
 async def test_the_backend_keeps_its_own_hard_maximum_below_a_lenient_board():
     from hal.lock import HARD_MAX_UNLOCK_S
+
     emulator = LockBoardEmulator(max_on_ms=60_000, heartbeat_timeout_ms=600)
     async with emulator:
         link = LockBoardLink(SerialLink("lockboard", emulator.port, 115200), heartbeat_interval=0.15)

@@ -1,5 +1,6 @@
 """The frame layout, held to fixed vectors, for both implementations: the
 board's (firmware/lockboard/protocol.py, MicroPython) and the Pi's (hal/lockboard/codec.py)."""
+
 import binascii
 
 import pytest
@@ -29,8 +30,8 @@ from hal.lockboard.codec import (
 VECTORS = [
     # (seq, command, payload, frame on the wire)
     (7, Command.HEARTBEAT, b"", "a5 00 07 04 15 8f"),
-    (42, Command.UNLOCK, bytes.fromhex("000fa0"), "a5 03 2a 01 00 0f a0 5d 8a"),   # lock 0 for 4000 ms
-    (255, Command.NAK, bytes([1]), "a5 01 ff 81 01 05 9f"),                       # NAK bad CRC
+    (42, Command.UNLOCK, bytes.fromhex("000fa0"), "a5 03 2a 01 00 0f a0 5d 8a"),  # lock 0 for 4000 ms
+    (255, Command.NAK, bytes([1]), "a5 01 ff 81 01 05 9f"),  # NAK bad CRC
 ]
 
 
@@ -70,7 +71,7 @@ def test_round_trip_across_implementations_in_any_chunking(items, chunk):
     decoder = FrameDecoder()
     decoded = []
     for i in range(0, len(wire), chunk):
-        decoder.feed(wire[i:i + chunk])
+        decoder.feed(wire[i : i + chunk])
         while (frame := decoder.next_frame()) is not None:
             decoded.append((frame.seq, frame.command, frame.payload))
     assert decoded == items
@@ -126,26 +127,38 @@ def test_garbage_and_impossible_lengths_name_their_offset():
 
 
 def test_reports_parse_to_records():
-    assert parse_report(Frame(0, Command.REPORT_INPUT, bytes([0, 1]) + (1234).to_bytes(4, "big"))) \
-        == InputReport("door0", True, 1234)
-    assert parse_report(Frame(1, Command.REPORT_RELAY, bytes([2, 0, 2]) + (99).to_bytes(4, "big"))) \
-        == RelayReport(2, False, RelayCause.HEARTBEAT, 99)
-    assert parse_report(Frame(2, Command.REPORT_BOOT, bytes([1, 1, 2, 3, 0x1f, 0x40]) + bytes(4))) \
-        == BootReport(ResetCause.WATCHDOG, (1, 2, 3), 8000, 0)
+    assert parse_report(Frame(0, Command.REPORT_INPUT, bytes([0, 1]) + (1234).to_bytes(4, "big"))) == InputReport(
+        "door0", True, 1234
+    )
+    assert parse_report(Frame(1, Command.REPORT_RELAY, bytes([2, 0, 2]) + (99).to_bytes(4, "big"))) == RelayReport(
+        2, False, RelayCause.HEARTBEAT, 99
+    )
+    assert parse_report(Frame(2, Command.REPORT_BOOT, bytes([1, 1, 2, 3, 0x1F, 0x40]) + bytes(4))) == BootReport(
+        ResetCause.WATCHDOG, (1, 2, 3), 8000, 0
+    )
     with pytest.raises(ProtocolError, match="no lock board input 9"):
         parse_report(Frame(0, Command.REPORT_INPUT, bytes([9, 1, 0, 0, 0, 0])))
     with pytest.raises(ProtocolError, match="input report has 2 bytes, expected 6"):
         parse_report(Frame(0, Command.REPORT_INPUT, bytes([0, 1])))
-    assert parse_unlock_ack(bytes([1, 0x1f, 0x40])) == (1, 8000)
+    assert parse_unlock_ack(bytes([1, 0x1F, 0x40])) == (1, 8000)
 
 
 def test_status_payload_layout():
-    payload = bytes([2, 0b10, 1, 0b010001]) + (5000).to_bytes(4, "big") + bytes([1, 0, 0]) \
-        + (8000).to_bytes(2, "big") + (3000).to_bytes(2, "big")
+    payload = (
+        bytes([2, 0b10, 1, 0b010001])
+        + (5000).to_bytes(4, "big")
+        + bytes([1, 0, 0])
+        + (8000).to_bytes(2, "big")
+        + (3000).to_bytes(2, "big")
+    )
     status = BoardStatus.from_payload(payload)
     assert status.relays == (False, True)
     assert status.inputs == {"door0": True, "tamper": True, "power": False}
-    assert (status.uptime_ms, status.version, status.max_on_ms, status.heartbeat_timeout_ms) \
-        == (5000, (1, 0, 0), 8000, 3000)
+    assert (status.uptime_ms, status.version, status.max_on_ms, status.heartbeat_timeout_ms) == (
+        5000,
+        (1, 0, 0),
+        8000,
+        3000,
+    )
     with pytest.raises(ProtocolError, match="status claims 0 relays"):
         BoardStatus.from_payload(bytes(15))

@@ -1,4 +1,5 @@
 """The board firmware's logic on CPython with the machine shim and a hand-driven clock."""
+
 import pytest
 
 from firmware.lockboard.controller import LockController
@@ -15,7 +16,7 @@ from hal.lockboard.codec import (
 )
 from hal.sim.machine_shim import TICKS_PERIOD, UART, WDT, Clock, Pin
 
-ON, OFF = 0, 1          # active-low relay modules
+ON, OFF = 0, 1  # active-low relay modules
 
 
 class Bench:
@@ -29,8 +30,9 @@ class Bench:
         self.door.drive(0)
         self.uart = UART(0)
         self.wdt = WDT(timeout=2000, clock=self.clock)
-        self.board = LockController(self.relays, [self.door], self.uart, self.wdt, self.clock,
-                                    relay_active_high=False, **settings)
+        self.board = LockController(
+            self.relays, [self.door], self.uart, self.wdt, self.clock, relay_active_high=False, **settings
+        )
         self.decoder = FrameDecoder()
         self.seq = 0
 
@@ -90,7 +92,7 @@ def test_unlock_is_honoured_and_ends_on_time(bench):
 def test_a_request_longer_than_the_board_maximum_is_cut(bench):
     answer = bench.request(Command.UNLOCK, bytes([0]) + (60000).to_bytes(2, "big"))
     assert answer.payload == bytes([0]) + (8000).to_bytes(2, "big")
-    for _ in range(7):                           # the Pi stays alive
+    for _ in range(7):  # the Pi stays alive
         bench.run(1000)
         bench.send(Command.HEARTBEAT)
     bench.run(995)
@@ -108,13 +110,15 @@ def test_heartbeat_loss_switches_every_relay_off(bench):
     bench.run(10)
     assert [pin.value() for pin in bench.relays] == [OFF, OFF]
     reports = [parse_report(f) for f in bench.frames() if f.command == Command.REPORT_RELAY]
-    assert {(r.relay, r.cause) for r in reports if not r.energized} == {(0, RelayCause.HEARTBEAT),
-                                                                        (1, RelayCause.HEARTBEAT)}
+    assert {(r.relay, r.cause) for r in reports if not r.energized} == {
+        (0, RelayCause.HEARTBEAT),
+        (1, RelayCause.HEARTBEAT),
+    }
 
 
 def test_door_is_debounced_and_reported_with_the_board_time(bench):
     bench.frames()
-    for _ in range(6):                           # a bouncing reed switch, 10 ms flicker
+    for _ in range(6):  # a bouncing reed switch, 10 ms flicker
         bench.door.drive(1)
         bench.run(10)
         bench.door.drive(0)
@@ -131,7 +135,7 @@ def test_unacknowledged_reports_are_resent_a_few_times_then_given_up(bench):
     boot = bench.frames()
     bench.run(3000)
     resent = bench.frames()
-    assert resent == boot * 4                    # 5 sends in all
+    assert resent == boot * 4  # 5 sends in all
     assert bench.board.pending_reports == 0 and bench.board.reports_given_up == 1
 
 
@@ -151,13 +155,16 @@ def test_bad_crc_is_naked_with_the_received_seq(bench):
     assert bench.frames() == [Frame(77, Command.NAK, bytes([NakReason.BAD_CRC]))]
 
 
-@pytest.mark.parametrize("command,payload,reason", [
-    (Command.UNLOCK, bytes([2, 0, 100]), NakReason.BAD_INDEX),       # the bench has relays 0 and 1
-    (Command.UNLOCK, bytes([0, 0, 0]), NakReason.BAD_VALUE),
-    (Command.UNLOCK, bytes([0, 100]), NakReason.BAD_LENGTH),
-    (Command.LOCK, bytes([9]), NakReason.BAD_INDEX),
-    (0x33, b"", NakReason.UNKNOWN_COMMAND),
-])
+@pytest.mark.parametrize(
+    "command,payload,reason",
+    [
+        (Command.UNLOCK, bytes([2, 0, 100]), NakReason.BAD_INDEX),  # the bench has relays 0 and 1
+        (Command.UNLOCK, bytes([0, 0, 0]), NakReason.BAD_VALUE),
+        (Command.UNLOCK, bytes([0, 100]), NakReason.BAD_LENGTH),
+        (Command.LOCK, bytes([9]), NakReason.BAD_INDEX),
+        (0x33, b"", NakReason.UNKNOWN_COMMAND),
+    ],
+)
 def test_bad_commands_are_naked_with_a_reason(bench, command, payload, reason):
     assert bench.request(command, payload).payload == bytes([reason])
     assert [pin.value() for pin in bench.relays] == [OFF, OFF]
@@ -167,7 +174,7 @@ def test_a_retransmitted_unlock_is_answered_but_does_not_stretch_the_pulse(bench
     bench.send(Command.UNLOCK, bytes([0]) + (500).to_bytes(2, "big"), seq=5)
     bench.board.step()
     bench.run(300)
-    bench.send(Command.UNLOCK, bytes([0]) + (500).to_bytes(2, "big"), seq=5)   # its ACK was lost
+    bench.send(Command.UNLOCK, bytes([0]) + (500).to_bytes(2, "big"), seq=5)  # its ACK was lost
     bench.board.step()
     acks = [f for f in bench.frames() if f.command == Command.ACK]
     assert len(acks) == 2 and acks[0] == acks[1]
@@ -198,7 +205,7 @@ def test_status_reports_relays_inputs_uptime_version_and_limits(bench):
 def test_watchdog_is_fed_once_per_main_loop_pass(bench):
     bench.run(10_000)
     assert bench.wdt.feeds == 2000 and not bench.wdt.starved
-    bench.clock.advance(2001)                    # the loop stalls
+    bench.clock.advance(2001)  # the loop stalls
     assert bench.wdt.starved
 
 
@@ -207,7 +214,7 @@ def test_timing_survives_the_tick_counter_wrapping():
     bench.request(Command.UNLOCK, bytes([0]) + (1000).to_bytes(2, "big"))
     bench.run(995)
     assert bench.relays[0].value() == ON
-    assert bench.clock.ticks_ms() < 1000         # the counter has wrapped meanwhile
+    assert bench.clock.ticks_ms() < 1000  # the counter has wrapped meanwhile
     bench.run(10)
     assert bench.relays[0].value() == OFF
 

@@ -1,5 +1,6 @@
 """Arbitrary bytes never break the Pi's decoder: only ProtocolError, a bounded
 buffer, and every call returns; frames after noise are still found."""
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -1,4 +1,5 @@
 """A real cloud stub on a loopback port, a registered retailer and cabinet, and the cabinet's outbox."""
+
 from __future__ import annotations
 
 import time
@@ -16,9 +17,16 @@ from sync_client.outbox import Outbox
 
 CAB = "cab-1"
 PRODUCTS = [
-    {"sku": "SCOOT-S1", "name": "Volt S1 e-scooter", "price_cents": 49900, "summary": "Foldable city scooter",
-     "materials": ["aluminium"], "colours": ["#1f8a70"], "specs": {"range": "35 km"},
-     "media": [{"kind": "image", "url": "media/scoot-s1.jpg"}]},
+    {
+        "sku": "SCOOT-S1",
+        "name": "Volt S1 e-scooter",
+        "price_cents": 49900,
+        "summary": "Foldable city scooter",
+        "materials": ["aluminium"],
+        "colours": ["#1f8a70"],
+        "specs": {"range": "35 km"},
+        "media": [{"kind": "image", "url": "media/scoot-s1.jpg"}],
+    },
     {"sku": "BIKE-C7", "name": "Cruiser C7 e-bike", "price_cents": 129900},
 ]
 GOOD_CONFIG = {"currency": "EUR", "products": PRODUCTS, "scan_to_pay": {"enabled": True, "provider": "sim"}}
@@ -46,8 +54,9 @@ class Site:
     cloud_clock: CloudClock
 
     async def retailer(self, method: str, path: str, body: object = None) -> tuple[int, object]:
-        async with self.session.request(method, self.url + path, json=body,
-                                        headers={"Authorization": f"Bearer {self.token}"}) as resp:
+        async with self.session.request(
+            method, self.url + path, json=body, headers={"Authorization": f"Bearer {self.token}"}
+        ) as resp:
             return resp.status, await resp.json()
 
 

@@ -1,4 +1,5 @@
 """The configuration document: valid ones parse, bad ones are refused whole with every problem named."""
+
 import json
 
 import pytest
@@ -18,13 +19,26 @@ from tests.sync.conftest import GOOD_CONFIG
 def test_a_full_document_parses_into_typed_records():
     pin = hash_secret("4711", n=2**10)
     code = hash_secret("12345678", n=2**10)
-    config = parse_config({
-        **GOOD_CONFIG, "version": 3, "store_base_url": "https://shop.example/",
-        "ads": [{"id": "spring", "kind": "video", "url": "https://cdn.example/spring.mp4", "duration_s": 15,
-                 "windows": [{"days": [5, 6], "start": "10:00", "end": "20:00"}]}],
-        "retailer": {"pin_hashes": [pin], "staff_cards": [{"uid": "04a1b2c3", "role": "technician"}]},
-        "pickup_orders": [{"order_id": "o-1", "sku": "BIKE-C7", "code_hash": code,
-                           "expires_at": "2030-01-01T00:00:00.000Z"}]})
+    config = parse_config(
+        {
+            **GOOD_CONFIG,
+            "version": 3,
+            "store_base_url": "https://shop.example/",
+            "ads": [
+                {
+                    "id": "spring",
+                    "kind": "video",
+                    "url": "https://cdn.example/spring.mp4",
+                    "duration_s": 15,
+                    "windows": [{"days": [5, 6], "start": "10:00", "end": "20:00"}],
+                }
+            ],
+            "retailer": {"pin_hashes": [pin], "staff_cards": [{"uid": "04a1b2c3", "role": "technician"}]},
+            "pickup_orders": [
+                {"order_id": "o-1", "sku": "BIKE-C7", "code_hash": code, "expires_at": "2030-01-01T00:00:00.000Z"}
+            ],
+        }
+    )
     assert config.version == 3 and config.currency == "EUR"
     scooter = config.product("SCOOT-S1")
     assert scooter.price_cents == 49900 and scooter.currency == "EUR"
@@ -39,19 +53,35 @@ def test_a_full_document_parses_into_typed_records():
 
 
 def test_a_bad_document_names_every_problem():
-    bad = {**GOOD_CONFIG, "version": 0, "currency": "euro", "colour": "red",
-           "products": [{"sku": "A B", "name": "", "price_cents": -5},
-                        {"sku": "X", "name": "x", "price_cents": True},
-                        {"sku": "Y", "name": "y", "price_cents": 100, "media": [{"kind": "gif", "url": "../etc"}]}],
-           "ads": [{"id": "a", "kind": "image", "url": "a.png", "duration_s": 5,
-                    "windows": [{"days": [7], "start": "25:00", "end": "10:00"}]}],
-           "retailer": {"pin_hashes": ["1234"], "staff_cards": [{"uid": "zz", "role": "boss"}]},
-           "pickup_orders": [{"order_id": "o", "sku": "NOPE", "code_hash": "x", "expires_at": "tomorrow"}]}
+    bad = {
+        **GOOD_CONFIG,
+        "version": 0,
+        "currency": "euro",
+        "colour": "red",
+        "products": [
+            {"sku": "A B", "name": "", "price_cents": -5},
+            {"sku": "X", "name": "x", "price_cents": True},
+            {"sku": "Y", "name": "y", "price_cents": 100, "media": [{"kind": "gif", "url": "../etc"}]},
+        ],
+        "ads": [
+            {
+                "id": "a",
+                "kind": "image",
+                "url": "a.png",
+                "duration_s": 5,
+                "windows": [{"days": [7], "start": "25:00", "end": "10:00"}],
+            }
+        ],
+        "retailer": {"pin_hashes": ["1234"], "staff_cards": [{"uid": "zz", "role": "boss"}]},
+        "pickup_orders": [{"order_id": "o", "sku": "NOPE", "code_hash": "x", "expires_at": "tomorrow"}],
+    }
     with pytest.raises(ConfigInvalid) as refused:
         parse_config(bad)
     assert refused.value.problems == [
-        ("colour: unknown key (known: version, currency, products, config_schema, ads, retailer, pickup_orders, "
-         "scan_to_pay, store_base_url)"),
+        (
+            "colour: unknown key (known: version, currency, products, config_schema, ads, retailer, pickup_orders, "
+            "scan_to_pay, store_base_url)"
+        ),
         "version: expected an integer >= 1 and <= 9223372036854775807, got 0",
         "currency: expected an ISO 4217 code like EUR, got 'euro'",
         "products[0].price_cents: expected an integer >= 1 and <= 10000000, got -5",
@@ -73,15 +103,25 @@ def test_a_bad_document_names_every_problem():
     ]
 
 
-@pytest.mark.parametrize("document, problem", [
-    ([], "config: expected object, got array"),
-    ({"version": 1, "products": []}, "currency: required"),
-    ({**GOOD_CONFIG, "version": 1, "config_schema": 2}, "config_schema: 2 not supported by this cabinet (it reads 1)"),
-    ({**GOOD_CONFIG, "version": 1, "products": [GOOD_CONFIG["products"][1]] * 2},
-     "products[1].sku: 'BIKE-C7' appears twice"),
-    ({**GOOD_CONFIG, "version": 1, "products": [{**GOOD_CONFIG["products"][1], "currency": "USD"}]},
-     "products[0].currency: 'USD' differs from the cabinet's currency 'EUR'"),
-])
+@pytest.mark.parametrize(
+    "document, problem",
+    [
+        ([], "config: expected object, got array"),
+        ({"version": 1, "products": []}, "currency: required"),
+        (
+            {**GOOD_CONFIG, "version": 1, "config_schema": 2},
+            "config_schema: 2 not supported by this cabinet (it reads 1)",
+        ),
+        (
+            {**GOOD_CONFIG, "version": 1, "products": [GOOD_CONFIG["products"][1]] * 2},
+            "products[1].sku: 'BIKE-C7' appears twice",
+        ),
+        (
+            {**GOOD_CONFIG, "version": 1, "products": [{**GOOD_CONFIG["products"][1], "currency": "USD"}]},
+            "products[0].currency: 'USD' differs from the cabinet's currency 'EUR'",
+        ),
+    ],
+)
 def test_single_problems_are_named(document, problem):
     with pytest.raises(ConfigInvalid) as refused:
         parse_config(document)
@@ -91,30 +131,38 @@ def test_single_problems_are_named(document, problem):
 def test_secrets_verify_only_with_the_right_value_and_sane_parameters():
     hashed = hash_secret("2468", n=2**10)
     assert verify_secret("2468", hashed) and not verify_secret("2469", hashed)
-    assert not verify_secret("2468", "scrypt$4194304$8$1$" + "00" * 16 + "$" + "00" * 32)   # would stall the Pi
+    assert not verify_secret("2468", "scrypt$4194304$8$1$" + "00" * 16 + "$" + "00" * 32)  # would stall the Pi
     assert not verify_secret("2468", "plain")
 
 
 def test_a_wrong_container_is_reported_once():
     with pytest.raises(ConfigInvalid) as refused:
         parse_config({"version": 1, "currency": "EUR", "products": {}, "retailer": [], "ads": "none"})
-    assert refused.value.problems == ["products: expected array, got object", "ads: expected array, got string",
-                                      "retailer: expected object, got array"]
+    assert refused.value.problems == [
+        "products: expected array, got object",
+        "ads: expected array, got string",
+        "retailer: expected object, got array",
+    ]
 
 
 AD = {"id": "a", "kind": "image", "url": "a.png", "duration_s": 5}
 
 
-@pytest.mark.parametrize("text, problem", [
-    ('{"duration_s": NaN}', "ads[0].duration_s: expected a finite number > 0 and <= 600, got nan"),
-    ('{"duration_s": Infinity}', "ads[0].duration_s: expected a finite number > 0 and <= 600, got inf"),
-    ('{"duration_s": 1e999}', "ads[0].duration_s: expected a finite number > 0 and <= 600, got inf"),
-    ('{"duration_s": -Infinity}', "ads[0].duration_s: expected a finite number > 0 and <= 600, got -inf"),
-    ('{"duration_s": 0}', "ads[0].duration_s: expected a finite number > 0 and <= 600, got 0"),
-    ('{"duration_s": -0.5}', "ads[0].duration_s: expected a finite number > 0 and <= 600, got -0.5"),
-    ('{"windows": [{"days": [-1], "start": "10:00", "end": "11:00"}]}',
-     "ads[0].windows[0].days[0]: expected an integer >= 0 and <= 6, got -1"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ('{"duration_s": NaN}', "ads[0].duration_s: expected a finite number > 0 and <= 600, got nan"),
+        ('{"duration_s": Infinity}', "ads[0].duration_s: expected a finite number > 0 and <= 600, got inf"),
+        ('{"duration_s": 1e999}', "ads[0].duration_s: expected a finite number > 0 and <= 600, got inf"),
+        ('{"duration_s": -Infinity}', "ads[0].duration_s: expected a finite number > 0 and <= 600, got -inf"),
+        ('{"duration_s": 0}', "ads[0].duration_s: expected a finite number > 0 and <= 600, got 0"),
+        ('{"duration_s": -0.5}', "ads[0].duration_s: expected a finite number > 0 and <= 600, got -0.5"),
+        (
+            '{"windows": [{"days": [-1], "start": "10:00", "end": "11:00"}]}',
+            "ads[0].windows[0].days[0]: expected an integer >= 0 and <= 6, got -1",
+        ),
+    ],
+)
 def test_every_number_the_cloud_sends_is_finite_and_in_range_or_the_field_is_named(text, problem):
     """What the cabinet's JSON parser makes of a hostile cloud's NaN, Infinity and overflowing literals."""
     document = {**GOOD_CONFIG, "version": 1, "ads": [{**AD, **json.loads(text)}]}
@@ -123,12 +171,15 @@ def test_every_number_the_cloud_sends_is_finite_and_in_range_or_the_field_is_nam
     assert refused.value.problems == [problem]
 
 
-@pytest.mark.parametrize("field, value, problem", [
-    ("price_cents", 0, "expected an integer >= 1 and <= 10000000, got 0"),
-    ("price_cents", -100, "expected an integer >= 1 and <= 10000000, got -100"),
-    ("price_cents", 10**30, "expected an integer >= 1 and <= 10000000, got 1000000000000000000000000000000"),
-    ("price_cents", float("nan"), "expected integer, got number"),
-])
+@pytest.mark.parametrize(
+    "field, value, problem",
+    [
+        ("price_cents", 0, "expected an integer >= 1 and <= 10000000, got 0"),
+        ("price_cents", -100, "expected an integer >= 1 and <= 10000000, got -100"),
+        ("price_cents", 10**30, "expected an integer >= 1 and <= 10000000, got 1000000000000000000000000000000"),
+        ("price_cents", float("nan"), "expected integer, got number"),
+    ],
+)
 def test_prices_are_in_range(field, value, problem):
     document = {**GOOD_CONFIG, "version": 1, "products": [{**GOOD_CONFIG["products"][1], field: value}]}
     with pytest.raises(ConfigInvalid) as refused:
@@ -144,36 +195,46 @@ def test_a_version_beyond_what_the_store_can_hold_is_refused():
 SALT, DIGEST = "ab" * 16, "cd" * 32
 
 
-@pytest.mark.parametrize("hashed, problem", [
-    (f"scrypt$1000$8$1${SALT}${DIGEST}", "n must be a power of two from 2 to 32768, got 1000"),
-    (f"scrypt$3$8$1${SALT}${DIGEST}", "n must be a power of two from 2 to 32768, got 3"),
-    (f"scrypt$1$8$1${SALT}${DIGEST}", "n must be a power of two from 2 to 32768, got 1"),
-    (f"scrypt$0$8$1${SALT}${DIGEST}", "n must be a power of two from 2 to 32768, got 0"),
-    (f"scrypt$65536$8$1${SALT}${DIGEST}", "n must be a power of two from 2 to 32768, got 65536"),
-    (f"scrypt$1048576$1$1${SALT}${DIGEST}", "n must be a power of two from 2 to 32768, got 1048576"),
-    (f"scrypt$16384$9$1${SALT}${DIGEST}", "r must be 1 to 8, got 9"),
-    (f"scrypt$16384$0$1${SALT}${DIGEST}", "r must be 1 to 8, got 0"),
-    (f"scrypt$16384$8$3${SALT}${DIGEST}", "p must be 1 to 2, got 3"),
-    (f"scrypt$16384$8$0${SALT}${DIGEST}", "p must be 1 to 2, got 0"),
-    (f"scrypt$16384$8$1${'ab' * 8}${DIGEST}", "expected scrypt$n$r$p$salt_hex$hash_hex"),       # 8-byte salt
-    (f"scrypt$16384$8$1${SALT}a${DIGEST}", "expected scrypt$n$r$p$salt_hex$hash_hex"),         # half a byte
-    (f"scrypt$16384$8$1${SALT}${'cd' * 8}", "expected scrypt$n$r$p$salt_hex$hash_hex"),        # 8-byte hash
-    (f"scrypt$16384$8$1${SALT}${'cd' * 65}", "expected scrypt$n$r$p$salt_hex$hash_hex"),       # 65 bytes
-    (f"scrypt$16384$8$1${SALT.upper()}${DIGEST}", "expected scrypt$n$r$p$salt_hex$hash_hex"),
-    (f"scrypt$99999999999$8$1${SALT}${DIGEST}", "expected scrypt$n$r$p$salt_hex$hash_hex"),
-    (f"bcrypt$16384$8$1${SALT}${DIGEST}", "expected scrypt$n$r$p$salt_hex$hash_hex"),
-])
+@pytest.mark.parametrize(
+    "hashed, problem",
+    [
+        (f"scrypt$1000$8$1${SALT}${DIGEST}", "n must be a power of two from 2 to 32768, got 1000"),
+        (f"scrypt$3$8$1${SALT}${DIGEST}", "n must be a power of two from 2 to 32768, got 3"),
+        (f"scrypt$1$8$1${SALT}${DIGEST}", "n must be a power of two from 2 to 32768, got 1"),
+        (f"scrypt$0$8$1${SALT}${DIGEST}", "n must be a power of two from 2 to 32768, got 0"),
+        (f"scrypt$65536$8$1${SALT}${DIGEST}", "n must be a power of two from 2 to 32768, got 65536"),
+        (f"scrypt$1048576$1$1${SALT}${DIGEST}", "n must be a power of two from 2 to 32768, got 1048576"),
+        (f"scrypt$16384$9$1${SALT}${DIGEST}", "r must be 1 to 8, got 9"),
+        (f"scrypt$16384$0$1${SALT}${DIGEST}", "r must be 1 to 8, got 0"),
+        (f"scrypt$16384$8$3${SALT}${DIGEST}", "p must be 1 to 2, got 3"),
+        (f"scrypt$16384$8$0${SALT}${DIGEST}", "p must be 1 to 2, got 0"),
+        (f"scrypt$16384$8$1${'ab' * 8}${DIGEST}", "expected scrypt$n$r$p$salt_hex$hash_hex"),  # 8-byte salt
+        (f"scrypt$16384$8$1${SALT}a${DIGEST}", "expected scrypt$n$r$p$salt_hex$hash_hex"),  # half a byte
+        (f"scrypt$16384$8$1${SALT}${'cd' * 8}", "expected scrypt$n$r$p$salt_hex$hash_hex"),  # 8-byte hash
+        (f"scrypt$16384$8$1${SALT}${'cd' * 65}", "expected scrypt$n$r$p$salt_hex$hash_hex"),  # 65 bytes
+        (f"scrypt$16384$8$1${SALT.upper()}${DIGEST}", "expected scrypt$n$r$p$salt_hex$hash_hex"),
+        (f"scrypt$99999999999$8$1${SALT}${DIGEST}", "expected scrypt$n$r$p$salt_hex$hash_hex"),
+        (f"bcrypt$16384$8$1${SALT}${DIGEST}", "expected scrypt$n$r$p$salt_hex$hash_hex"),
+    ],
+)
 @pytest.mark.parametrize("where", ["retailer.pin_hashes[0]", "pickup_orders[0].code_hash"])
 def test_a_secret_hash_out_of_format_or_bounds_refuses_the_whole_document(hashed, problem, where):
-    document = {**GOOD_CONFIG, "version": 1, "retailer": {"pin_hashes": [hashed]}} \
-        if where.startswith("retailer") else \
-        {**GOOD_CONFIG, "version": 1, "pickup_orders": [{"order_id": "o-1", "sku": "BIKE-C7", "code_hash": hashed,
-                                                         "expires_at": "2030-01-01T00:00:00.000Z"}]}
+    document = (
+        {**GOOD_CONFIG, "version": 1, "retailer": {"pin_hashes": [hashed]}}
+        if where.startswith("retailer")
+        else {
+            **GOOD_CONFIG,
+            "version": 1,
+            "pickup_orders": [
+                {"order_id": "o-1", "sku": "BIKE-C7", "code_hash": hashed, "expires_at": "2030-01-01T00:00:00.000Z"}
+            ],
+        }
+    )
     with pytest.raises(ConfigInvalid) as refused:
         parse_config(document)
     [found] = refused.value.problems
     assert found.startswith(f"{where}: {problem}")
-    assert not verify_secret("1234", hashed)          # and it is never run, whoever asks
+    assert not verify_secret("1234", hashed)  # and it is never run, whoever asks
 
 
 def test_the_bounds_themselves_are_accepted_and_verify():
@@ -183,25 +244,33 @@ def test_the_bounds_themselves_are_accepted_and_verify():
 
 
 def test_at_most_twenty_pin_hashes():
-    hashes = [f"scrypt$2$1$1${'%032x' % i}${DIGEST}" for i in range(MAX_PIN_HASHES + 1)]
+    hashes = [f"scrypt$2$1$1${f'{i:032x}'}${DIGEST}" for i in range(MAX_PIN_HASHES + 1)]
     parse_config({**GOOD_CONFIG, "version": 1, "retailer": {"pin_hashes": hashes[:MAX_PIN_HASHES]}})
     with pytest.raises(ConfigInvalid) as refused:
         parse_config({**GOOD_CONFIG, "version": 1, "retailer": {"pin_hashes": hashes}})
     assert refused.value.problems == ["retailer.pin_hashes: at most 20 PIN hashes, got 21"]
 
 
-hash_parts = st.tuples(st.sampled_from(["scrypt", "bcrypt"]),
-                       st.one_of(st.integers(0, 2**21), st.sampled_from([2**k for k in range(1, 17)])),
-                       st.integers(0, 20), st.integers(0, 5),
-                       st.text("0123456789abcdefABC", max_size=140), st.text("0123456789abcdef", max_size=140))
+hash_parts = st.tuples(
+    st.sampled_from(["scrypt", "bcrypt"]),
+    st.one_of(st.integers(0, 2**21), st.sampled_from([2**k for k in range(1, 17)])),
+    st.integers(0, 20),
+    st.integers(0, 5),
+    st.text("0123456789abcdefABC", max_size=140),
+    st.text("0123456789abcdef", max_size=140),
+)
 
 
 @settings(max_examples=300, deadline=None)
 @given(duration=st.floats(allow_nan=True, allow_infinity=True), parts=hash_parts)
 def test_any_number_and_any_hash_is_either_in_bounds_or_refused_by_name(duration, parts):
     hashed = "$".join(str(x) for x in parts)
-    document = {**GOOD_CONFIG, "version": 1, "ads": [{**AD, "duration_s": duration}],
-                "retailer": {"pin_hashes": [hashed]}}
+    document = {
+        **GOOD_CONFIG,
+        "version": 1,
+        "ads": [{**AD, "duration_s": duration}],
+        "retailer": {"pin_hashes": [hashed]},
+    }
     try:
         config = parse_config(document)
     except ConfigInvalid as refused:

@@ -1,4 +1,5 @@
 """Configuration flows down: pulled with ETags, applied atomically, cached, and a bad one refused whole."""
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,7 @@ from tests.sync.conftest import CAB, GOOD_CONFIG, Site
 async def test_pull_applies_then_answers_304_until_the_retailer_edits(site: Site) -> None:
     applied = []
     sync = ConfigSync(site.outbox, site.client, on_applied=applied.append)
-    assert (await sync.pull()).outcome == "none"            # nothing configured yet: the cabinet keeps going
+    assert (await sync.pull()).outcome == "none"  # nothing configured yet: the cabinet keeps going
     assert sync.current() is None
 
     assert await site.retailer("PUT", f"/v1/retailer/cabinets/{CAB}/config", GOOD_CONFIG) == (200, {"version": 1})
@@ -45,10 +46,10 @@ async def test_a_bad_catalog_is_refused_whole_the_last_good_one_stays_and_the_cl
     assert result.outcome == "rejected"
     assert result.reason == "products[2].price_cents: expected an integer >= 1 and <= 10000000, got 0"
     assert sync.current_etag() == good_etag
-    assert [p.sku for p in sync.current().products] == ["SCOOT-S1", "BIKE-C7"]     # still selling from these
+    assert [p.sku for p in sync.current().products] == ["SCOOT-S1", "BIKE-C7"]  # still selling from these
     [rejected] = site.outbox.events("config.rejected")
     assert rejected.payload["version"] == 2 and "price_cents" in rejected.payload["reason"]
-    assert (await sync.pull()).outcome == "unchanged"      # not fetched and reported again and again
+    assert (await sync.pull()).outcome == "unchanged"  # not fetched and reported again and again
 
     await Uploader(site.outbox, site.url, site.key).upload_pending()
     status, body = await site.retailer("GET", "/v1/retailer/cabinets")
@@ -70,7 +71,7 @@ async def test_the_retailer_api_refuses_a_bad_catalog_with_every_problem(site: S
     assert site.store.config(CAB) is None
 
 
-COSTLY_PIN = "scrypt$1048576$8$1$" + "ab" * 16 + "$" + "cd" * 32      # n = 2**20: seconds and 1 GiB per check
+COSTLY_PIN = "scrypt$1048576$8$1$" + "ab" * 16 + "$" + "cd" * 32  # n = 2**20: seconds and 1 GiB per check
 
 
 async def test_a_pin_hash_out_of_bounds_refuses_the_whole_configuration_and_the_last_good_one_stays(site: Site) -> None:
@@ -78,7 +79,7 @@ async def test_a_pin_hash_out_of_bounds_refuses_the_whole_configuration_and_the_
     await site.retailer("PUT", f"/v1/retailer/cabinets/{CAB}/config", GOOD_CONFIG)
     await sync.pull()
     good_etag = sync.current_etag()
-    site.store.put_config(CAB, {**GOOD_CONFIG, "retailer": {"pin_hashes": [COSTLY_PIN]}})   # past the API
+    site.store.put_config(CAB, {**GOOD_CONFIG, "retailer": {"pin_hashes": [COSTLY_PIN]}})  # past the API
     result = await sync.pull()
     assert result.outcome == "rejected"
     assert result.reason == "retailer.pin_hashes[0]: n must be a power of two from 2 to 32768, got 1048576"
@@ -87,15 +88,18 @@ async def test_a_pin_hash_out_of_bounds_refuses_the_whole_configuration_and_the_
     assert rejected.payload["reason"].startswith("retailer.pin_hashes[0]: ")
 
 
-@pytest.mark.parametrize("pin_hashes, error", [
-    ([COSTLY_PIN], "retailer.pin_hashes[0]: n must be a power of two from 2 to 32768, got 1048576"),
-    (["scrypt$16384$8$3$" + "ab" * 16 + "$" + "cd" * 32], "retailer.pin_hashes[0]: p must be 1 to 2, got 3"),
-    (["scrypt$2$1$1$" + "ab" * 16 + "$" + "cd" * 32] * 21, "retailer.pin_hashes: at most 20 PIN hashes, got 21"),
-])
-async def test_the_retailer_api_refuses_a_bad_pin_hash_with_422_naming_the_field(site: Site, pin_hashes,
-                                                                                 error) -> None:
-    status, body = await site.retailer("PUT", f"/v1/retailer/cabinets/{CAB}/config",
-                                       {**GOOD_CONFIG, "retailer": {"pin_hashes": pin_hashes}})
+@pytest.mark.parametrize(
+    "pin_hashes, error",
+    [
+        ([COSTLY_PIN], "retailer.pin_hashes[0]: n must be a power of two from 2 to 32768, got 1048576"),
+        (["scrypt$16384$8$3$" + "ab" * 16 + "$" + "cd" * 32], "retailer.pin_hashes[0]: p must be 1 to 2, got 3"),
+        (["scrypt$2$1$1$" + "ab" * 16 + "$" + "cd" * 32] * 21, "retailer.pin_hashes: at most 20 PIN hashes, got 21"),
+    ],
+)
+async def test_the_retailer_api_refuses_a_bad_pin_hash_with_422_naming_the_field(site: Site, pin_hashes, error) -> None:
+    status, body = await site.retailer(
+        "PUT", f"/v1/retailer/cabinets/{CAB}/config", {**GOOD_CONFIG, "retailer": {"pin_hashes": pin_hashes}}
+    )
     assert (status, body["error"]) == (422, error)
     assert site.store.config(CAB) is None
 
@@ -106,7 +110,7 @@ async def test_a_cabinet_that_boots_offline_works_from_the_cached_configuration(
     await sync.pull()
     site.outbox.close()
 
-    site.outbox = Outbox(site.outbox.path, CAB)                # reboot, and the cloud is unreachable
+    site.outbox = Outbox(site.outbox.path, CAB)  # reboot, and the cloud is unreachable
     offline = CloudClient("http://127.0.0.1:9", CAB, site.key, request_timeout_s=1)
     rebooted = ConfigSync(site.outbox, offline)
     assert [p.sku for p in rebooted.current().products] == ["SCOOT-S1", "BIKE-C7"]
@@ -125,7 +129,7 @@ async def test_the_etag_covers_pickup_orders_and_a_collected_order_leaves_the_do
     pulled = await sync.pull()
     assert pulled.outcome == "applied"
     assert pulled.config.order_for_code(order["pickup_code"]).order_id == order["order_id"]
-    assert json.dumps(pulled.config.to_json()).count(order["pickup_code"]) == 0     # only its salted hash
+    assert json.dumps(pulled.config.to_json()).count(order["pickup_code"]) == 0  # only its salted hash
 
     with site.outbox.transaction(durable=True) as tx:
         tx.append("pickup.completed", {"order_id": order["order_id"], "sku": "BIKE-C7"})

@@ -1,4 +1,5 @@
 """The signing key file: only the service user may read it."""
+
 import pytest
 
 from sync_client.keyfile import KeyFileError, load_key
@@ -15,12 +16,15 @@ def test_a_private_hex_key_loads(tmp_path):
     assert load_key(write(tmp_path / "r", "ab" * 32, 0o400)) == b"\xab" * 32
 
 
-@pytest.mark.parametrize("mode, text, message", [
-    (0o640, "ab" * 32, "readable or writable by others (mode 0640); run: chmod 600"),
-    (0o602, "ab" * 32, "readable or writable by others (mode 0602)"),
-    (0o600, "not hex", "must be hex"),
-    (0o600, "abcd", "too short (2 bytes, want at least 16)"),
-])
+@pytest.mark.parametrize(
+    "mode, text, message",
+    [
+        (0o640, "ab" * 32, "readable or writable by others (mode 0640); run: chmod 600"),
+        (0o602, "ab" * 32, "readable or writable by others (mode 0602)"),
+        (0o600, "not hex", "must be hex"),
+        (0o600, "abcd", "too short (2 bytes, want at least 16)"),
+    ],
+)
 def test_an_unsafe_or_malformed_key_file_is_refused_with_the_fix(tmp_path, mode, text, message):
     with pytest.raises(KeyFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_key(write(tmp_path / "k", text, mode))

@@ -1,4 +1,5 @@
 """The outbox: events commit with the state change that caused them, money durably."""
+
 import json
 import sqlite3
 import time
@@ -36,8 +37,15 @@ def test_rolled_back_transaction_leaves_neither_event_nor_state(outbox):
 
 
 def test_money_events_must_be_durable(outbox):
-    payload = {"sale_id": "s", "sku": "A", "amount_cents": 1, "currency": "EUR", "method": "terminal",
-               "receipt_no": None, "trace_no": None}
+    payload = {
+        "sale_id": "s",
+        "sku": "A",
+        "amount_cents": 1,
+        "currency": "EUR",
+        "method": "terminal",
+        "receipt_no": None,
+        "trace_no": None,
+    }
     with pytest.raises(NotDurable), outbox.transaction() as tx:
         tx.append("payment.approved", payload)
     assert outbox.pending_count() == 0
@@ -90,9 +98,9 @@ def test_dead_letters_leave_the_backlog_but_keep_the_event_and_reason(outbox):
 def test_prune_removes_only_events_sent_long_enough_ago(outbox):
     events = [outbox.append("heartbeat", {}) for _ in range(4)]
     outbox.mark_sent([events[0].id, events[1].id])
-    assert outbox.prune_sent(3600) == 0                         # sent just now: kept
+    assert outbox.prune_sent(3600) == 0  # sent just now: kept
     assert outbox.prune_sent(3600, now=time.time() + 7200) == 2
-    assert [e.seq for e in outbox.events()] == [3, 4]           # unsent ones are never pruned
+    assert [e.seq for e in outbox.events()] == [3, 4]  # unsent ones are never pruned
     assert outbox.pending_count() == 2
 
 
@@ -102,14 +110,21 @@ def test_a_filling_outbox_raises_one_alarm_then_sheds_only_low_value_events(tmp_
         box.append("card.read", {"uid": "04a1b2c3"})
     alarms = box.events("alarm")
     assert len(alarms) == 1 and alarms[0].payload["kind"] == "outbox_filling"
-    box.append("door.opened", {"authorized": False})           # 5 pending: no second alarm
+    box.append("door.opened", {"authorized": False})  # 5 pending: no second alarm
     assert len(box.events("alarm")) == 1
-    box.append("heartbeat", {})                                 # 6 = the limit
+    box.append("heartbeat", {})  # 6 = the limit
     with pytest.raises(OutboxFull, match="limit 6"):
         box.append("heartbeat", {})
-    sale = {"sale_id": "s", "sku": "A", "amount_cents": 1, "currency": "EUR", "method": "terminal",
-            "receipt_no": None, "trace_no": None}
-    assert box.append("payment.approved", sale).seq == 7        # money always gets in
+    sale = {
+        "sale_id": "s",
+        "sku": "A",
+        "amount_cents": 1,
+        "currency": "EUR",
+        "method": "terminal",
+        "receipt_no": None,
+        "trace_no": None,
+    }
+    assert box.append("payment.approved", sale).seq == 7  # money always gets in
     assert box.status().filling
     box.close()
 
@@ -119,21 +134,21 @@ def test_a_full_disk_rolls_back_whole_and_never_corrupts_the_database(tmp_path):
     box.db.conn.execute("CREATE TABLE thing (x)")
     kept = [box.append("heartbeat", {}) for _ in range(5)]
     pages = box.db.conn.execute("PRAGMA page_count").fetchone()[0]
-    box.db.conn.execute(f"PRAGMA max_page_count = {pages + 2}")    # the disk, as far as SQLite knows, is full
+    box.db.conn.execute(f"PRAGMA max_page_count = {pages + 2}")  # the disk, as far as SQLite knows, is full
     with pytest.raises(StorageFull, match="rolled back"):
         for n in range(10_000):
             with box.transaction() as tx:
                 tx.append("alarm", {"kind": "test", "detail": "x" * 2000})
                 tx.execute("INSERT INTO thing VALUES (?)", (n,))
     written = box.db.conn.execute("SELECT count(*) FROM thing").fetchone()[0]
-    assert len(box.events("alarm")) == written                  # each event is there exactly with its state
+    assert len(box.events("alarm")) == written  # each event is there exactly with its state
     assert box.pending_count() == 5 + written
     box.close()
     conn = sqlite3.connect(tmp_path / "c.db")
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert [r[0] for r in conn.execute("SELECT id FROM events ORDER BY seq LIMIT 5")] == [e.id for e in kept]
     conn.close()
-    reopened = Outbox(tmp_path / "c.db", "cab-1")                # space again: it carries on
+    reopened = Outbox(tmp_path / "c.db", "cab-1")  # space again: it carries on
     assert reopened.append("heartbeat", {}).seq == 5 + written + 1
     reopened.close()
 
@@ -143,6 +158,6 @@ def test_pending_json_is_what_the_cloud_parses_and_respects_the_byte_bound(outbo
     batch = outbox.pending_json(10, 10_000)
     assert [json.loads(text) for _, _, text in batch] == [e.to_json() for e in events]
     assert [seq for seq, _, _ in batch] == [1, 2, 3, 4, 5]
-    assert len(outbox.pending_json(10, 700)) == 2                  # each event is about 300 bytes
-    assert len(outbox.pending_json(10, 10)) == 1                   # never zero: one event always goes
+    assert len(outbox.pending_json(10, 700)) == 2  # each event is about 300 bytes
+    assert len(outbox.pending_json(10, 10)) == 1  # never zero: one event always goes
     assert [seq for seq, _, _ in outbox.pending_json(2, 10_000, after_seq=3)] == [4, 5]

@@ -1,4 +1,5 @@
 """Scan-to-pay: the cabinet asks for a payment QR, the shopper pays on the phone, the cabinet sees it."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,13 +19,13 @@ async def test_a_payment_goes_from_pending_to_paid_when_the_shopper_pays(site: S
     created = await pay.create("sale-1", 49900, "EUR")
     assert created.status == "pending" and created.amount_cents == 49900
     assert created.qr_text == f"{site.url}/pay/{created.payment_id}"
-    async with site.session.get(created.qr_text) as page:        # what the phone opens
+    async with site.session.get(created.qr_text) as page:  # what the phone opens
         assert page.status == 200 and "499.00 EUR" in await page.text()
-    assert await pay.create("sale-1", 49900, "EUR") == created   # asked again after a lost answer: same payment
+    assert await pay.create("sale-1", 49900, "EUR") == created  # asked again after a lost answer: same payment
     assert await phone_pays(site, created.payment_id) == 200
     assert (await pay.status(created.payment_id)).status == "paid"
-    assert (await pay.cancel(created.payment_id)).status == "paid"   # too late to cancel: stays paid
-    assert await phone_pays(site, created.payment_id) == 409         # and is paid only once
+    assert (await pay.cancel(created.payment_id)).status == "paid"  # too late to cancel: stays paid
+    assert await phone_pays(site, created.payment_id) == 409  # and is paid only once
 
 
 async def test_a_cancelled_or_expired_payment_cannot_be_paid(site: Site) -> None:
@@ -54,7 +55,7 @@ async def test_a_paid_payment_is_refunded_once_and_an_unpaid_one_cannot_be(site:
     paid = await pay.create("sale-5", 49900, "EUR")
     await phone_pays(site, paid.payment_id)
     assert (await pay.refund(paid.payment_id)).status == "refunded"
-    assert (await pay.refund(paid.payment_id)).status == "refunded"     # asked again after a lost answer
+    assert (await pay.refund(paid.payment_id)).status == "refunded"  # asked again after a lost answer
     assert await phone_pays(site, paid.payment_id) == 409
     unpaid = await pay.create("sale-6", 1000, "EUR")
     with pytest.raises(CloudRefused) as refused:

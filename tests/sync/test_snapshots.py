@@ -1,5 +1,6 @@
 """The cabinet's snapshot folder (bounded by size and age) and the thumbnail uploader against a real
 cloud stub: each file goes up once, across restarts and lost answers."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,14 +24,14 @@ from sync_client.snapshots import (
 )
 from tests.sync.conftest import CAB, Site
 
-T0 = 1_790_000_000.0      # 2026-09-21
+T0 = 1_790_000_000.0  # 2026-09-21
 
 
 def picture(width: int = 1280, height: int = 960) -> bytes:
     """Left half red, right half blue: the thumbnail must keep both, side by side."""
     image = np.zeros((height, width, 3), np.uint8)
     image[:, : width // 2, 0] = 255
-    image[:, width // 2:, 2] = 255
+    image[:, width // 2 :, 2] = 255
     return simplejpeg.encode_jpeg(image, quality=90)
 
 
@@ -47,15 +48,19 @@ def test_names_carry_time_kind_and_sale() -> None:
     parsed = parse_snapshot_name(name)
     assert (parsed.taken_at, parsed.kind, parsed.sale_id) == (1_795_628_405.0, "opened", "3f1c2a9e-0d4b")
     assert parse_snapshot_name("20261125T174005-forced-none.jpg").sale_id is None
-    for bad in ("20261125T174005-opened-none.jpeg", "x.jpg", "20261125T174005-opened-../a.jpg",
-                "20260230T120000-opened-none.jpg"):
+    for bad in (
+        "20261125T174005-opened-none.jpeg",
+        "x.jpg",
+        "20261125T174005-opened-../a.jpg",
+        "20260230T120000-opened-none.jpg",
+    ):
         with pytest.raises(SnapshotNameError, match="^name: "):
             parse_snapshot_name(bad)
 
 
 def test_prune_drops_the_oldest_beyond_the_size_limit_and_everything_too_old(tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path / "snapshots", max_bytes=3000, max_age_s=3600)
-    for minute in range(5):                                  # 1000 bytes each, a minute apart
+    for minute in range(5):  # 1000 bytes each, a minute apart
         save(store, snapshot_name("opened", None, T0 + 60 * minute), b"\xff\xd8" + b"x" * 998, T0 + 60 * minute)
     (store.dir / "notes.txt").write_text("not a snapshot")
     (store.dir / "20260921T000000-opened-none.jpg.part").write_bytes(b"x" * 5000)
@@ -63,9 +68,9 @@ def test_prune_drops_the_oldest_beyond_the_size_limit_and_everything_too_old(tmp
     deleted = store.prune(now=T0 + 300)
     assert deleted == [snapshot_name("opened", None, T0), snapshot_name("opened", None, T0 + 60)]
     assert [f.name for f in store.files()] == [snapshot_name("opened", None, T0 + 60 * m) for m in (2, 3, 4)]
-    assert store.prune(now=T0 + 300) == []                  # within both limits now
+    assert store.prune(now=T0 + 300) == []  # within both limits now
 
-    assert store.prune(now=T0 + 120 + 3600 + 30) == [snapshot_name("opened", None, T0 + 120)]   # aged out
+    assert store.prune(now=T0 + 120 + 3600 + 30) == [snapshot_name("opened", None, T0 + 120)]  # aged out
     assert store.prune(now=T0 + 10 * 3600) == [snapshot_name("opened", None, T0 + 60 * m) for m in (3, 4)]
     assert sorted(p.name for p in store.dir.iterdir()) == ["20260921T000000-opened-none.jpg.part", "notes.txt"]
 
@@ -74,8 +79,8 @@ def test_a_thumbnail_is_scaled_down_with_its_aspect_and_never_up() -> None:
     thumb = make_thumbnail(picture(1280, 960), 320)
     image = simplejpeg.decode_jpeg(thumb)
     assert image.shape == (240, 320, 3)
-    assert image[120, 40, 0] > 200 and image[120, 40, 2] < 50          # red on the left
-    assert image[120, 280, 2] > 200 and image[120, 280, 0] < 50        # blue on the right
+    assert image[120, 40, 0] > 200 and image[120, 40, 2] < 50  # red on the left
+    assert image[120, 280, 2] > 200 and image[120, 280, 0] < 50  # blue on the right
     assert len(thumb) < 20_000
     assert simplejpeg.decode_jpeg(make_thumbnail(picture(1000, 300), 320)).shape == (96, 320, 3)
     assert simplejpeg.decode_jpeg(make_thumbnail(picture(200, 100), 320)).shape == (100, 200, 3)
@@ -91,9 +96,14 @@ async def test_each_snapshot_goes_up_once_across_a_restart_and_a_lost_answer(sit
         save(store, name, picture(), old)
     # The cloud stored this one but its answer never reached the cabinet, which has no record of it.
     lost = save(store, snapshot_name("forced", None, old + 5), picture(), old + 5)
-    await site.client.request("PUT", "v1/snapshots/" + lost.name, raw=make_thumbnail(lost.read_bytes(), 320),
-                              headers={"Content-Type": "image/jpeg"}, ok=(201,))
-    fresh = save(store, snapshot_name("opened", None, time.time()), picture(), time.time())   # may still be written
+    await site.client.request(
+        "PUT",
+        "v1/snapshots/" + lost.name,
+        raw=make_thumbnail(lost.read_bytes(), 320),
+        headers={"Content-Type": "image/jpeg"},
+        ok=(201,),
+    )
+    fresh = save(store, snapshot_name("opened", None, time.time()), picture(), time.time())  # may still be written
 
     uploader = SnapshotUploader(store, site.client)
     assert await uploader.upload_pending() == 3
@@ -105,7 +115,7 @@ async def test_each_snapshot_goes_up_once_across_a_restart_and_a_lost_answer(sit
     uploader.close()
     await site.client.close()
 
-    os.utime(fresh, (old + 10, old + 10))                  # settled by now
+    os.utime(fresh, (old + 10, old + 10))  # settled by now
     restarted = SnapshotUploader(store, CloudClient(site.url, CAB, site.key))
     try:
         assert await restarted.upload_pending() == 1
@@ -123,26 +133,27 @@ async def test_a_corrupt_file_is_given_up_and_the_rest_flow(site: Site, tmp_path
     good = save(store, snapshot_name("closed", None, old + 1), picture(), old + 1)
     uploader = SnapshotUploader(store, site.client)
     assert await uploader.upload_pending() == 1
-    assert await uploader.upload_pending() == 0                     # not retried
+    assert await uploader.upload_pending() == 0  # not retried
     assert uploader.status.refused_total == 1 and uploader.status.last_refusal.startswith(torn.name)
     assert [s["name"] for s in site.store.snapshots_of(CAB)] == [good.name]
     assert uploader.done_names() == {torn.name, good.name}
     store.max_bytes = 0
     store.prune()
     await uploader.upload_pending()
-    assert uploader.done_names() == set()                           # records go with the files
+    assert uploader.done_names() == set()  # records go with the files
     uploader.close()
 
 
 async def test_run_uploads_when_poked_and_backs_off_while_the_cloud_is_away(site: Site, tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path / "snapshots")
-    with socket.socket() as probe:                  # a port nobody listens on
+    with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         dead_url = f"http://127.0.0.1:{probe.getsockname()[1]}"
     save(store, snapshot_name("opened", None, time.time() - 60), picture(), time.time() - 60)
 
-    away = SnapshotUploader(store, CloudClient(dead_url, CAB, site.key, request_timeout_s=2),
-                            backoff_initial_s=0.01, backoff_max_s=0.05)
+    away = SnapshotUploader(
+        store, CloudClient(dead_url, CAB, site.key, request_timeout_s=2), backoff_initial_s=0.01, backoff_max_s=0.05
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(away.run(stop, interval_s=60))
     for _ in range(1000):
@@ -164,7 +175,7 @@ async def test_run_uploads_when_poked_and_backs_off_while_the_cloud_is_away(site
             break
         await asyncio.sleep(0.01)
     later = save(store, snapshot_name("closed", None, time.time()), picture(), time.time())
-    uploader.poke()                                 # long before the 60 s interval
+    uploader.poke()  # long before the 60 s interval
     for _ in range(1000):
         if uploader.status.uploaded_total == 2:
             break

@@ -1,5 +1,6 @@
 """The store's identity and health, on SQLite on disk: a random store id kept in the database, a last
 sequence number pruning never lowers, a marker file beside it, and files that are not a store."""
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,7 @@ def test_a_store_keeps_its_random_id_and_its_last_seq_survives_pruning(tmp_path:
     store_id = outbox.store_id
     events = [outbox.append("heartbeat", {}) for _ in range(3)]
     outbox.mark_sent([e.id for e in events])
-    assert outbox.prune_sent(-1) == 3                  # acknowledged and gone from the table
+    assert outbox.prune_sent(-1) == 3  # acknowledged and gone from the table
     assert outbox.last_seq() == 3
     outbox.close()
     again = Outbox(tmp_path / "cabinet.db", "cab-1")
@@ -53,9 +54,21 @@ def test_the_marker_is_written_whole_and_read_back(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.part"))
 
 
-@pytest.mark.parametrize("text", ["", "{", "[]", '{"seq": 1}', '{"store_id": "a", "seq": "x"}', "\xff",
-                                  '{"store_id": "a", "seq": Infinity}', '{"store_id": "a", "seq": -1}',
-                                  '{"store_id": "a", "seq": true}', '{"store_id": "a", "seq": 1, "fault": 3}'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "{",
+        "[]",
+        '{"seq": 1}',
+        '{"store_id": "a", "seq": "x"}',
+        "\xff",
+        '{"store_id": "a", "seq": Infinity}',
+        '{"store_id": "a", "seq": -1}',
+        '{"store_id": "a", "seq": true}',
+        '{"store_id": "a", "seq": 1, "fault": 3}',
+    ],
+)
 def test_a_damaged_marker_is_an_error_naming_the_file(tmp_path: Path, text: str) -> None:
     path = tmp_path / "store-marker.json"
     path.write_bytes(text.encode("utf-8", "surrogateescape") if text != "\xff" else b"\xff\xfe")
@@ -64,9 +77,16 @@ def test_a_damaged_marker_is_an_error_naming_the_file(tmp_path: Path, text: str)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.binary(max_size=200) | st.builds(lambda d: json.dumps(d).encode(), st.dictionaries(
-    st.sampled_from(["store_id", "seq", "acked_seq", "fault", "x"]),
-    st.none() | st.integers() | st.text(max_size=8) | st.floats() | st.lists(st.integers(), max_size=2))))
+@given(
+    st.binary(max_size=200)
+    | st.builds(
+        lambda d: json.dumps(d).encode(),
+        st.dictionaries(
+            st.sampled_from(["store_id", "seq", "acked_seq", "fault", "x"]),
+            st.none() | st.integers() | st.text(max_size=8) | st.floats() | st.lists(st.integers(), max_size=2),
+        ),
+    )
+)
 def test_any_marker_bytes_give_a_marker_or_a_marker_error(tmp_path_factory, data: bytes) -> None:
     path = tmp_path_factory.mktemp("m") / "store-marker.json"
     path.write_bytes(data)
@@ -81,12 +101,15 @@ def test_any_marker_bytes_give_a_marker_or_a_marker_error(tmp_path_factory, data
 DB = Path("/data/cabinet.db")
 
 
-@pytest.mark.parametrize("found, words", [
-    (StoreIdentity(None, 0), "is missing"),
-    (StoreIdentity("other", 99), "another store"),
-    (StoreIdentity("abc", 10), "only up to #10"),
-    (StoreIdentity("abc", 35), "had reached #40"),          # below what the cloud acknowledged
-])
+@pytest.mark.parametrize(
+    "found, words",
+    [
+        (StoreIdentity(None, 0), "is missing"),
+        (StoreIdentity("other", 99), "another store"),
+        (StoreIdentity("abc", 10), "only up to #10"),
+        (StoreIdentity("abc", 35), "had reached #40"),  # below what the cloud acknowledged
+    ],
+)
 def test_a_store_that_vanished_was_replaced_or_is_older_does_not_match(found: StoreIdentity, words: str) -> None:
     marker = StoreMarker("abc", 30, acked_seq=40)
     problem = mismatch(marker, found, DB)
@@ -99,10 +122,13 @@ def test_the_same_store_further_on_matches_and_no_marker_is_a_first_start() -> N
     assert mismatch(StoreMarker("abc", 30, fault="gone before"), StoreIdentity("abc", 31), DB) == "gone before"
 
 
-@pytest.mark.parametrize("content, words", [
-    (b"this is not a database, it is a shopping list" * 100, "not a usable SQLite database"),
-    (None, "not a usable SQLite database"),                 # a real store with its pages overwritten
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"this is not a database, it is a shopping list" * 100, "not a usable SQLite database"),
+        (None, "not a usable SQLite database"),  # a real store with its pages overwritten
+    ],
+)
 def test_a_file_that_is_not_a_store_is_refused_naming_it(tmp_path: Path, content: bytes | None, words: str) -> None:
     path = tmp_path / "cabinet.db"
     if content is None:
@@ -111,7 +137,7 @@ def test_a_file_that_is_not_a_store_is_refused_naming_it(tmp_path: Path, content
             outbox.append("heartbeat", {"faults": ["x" * 50]})
         outbox.close()
         data = bytearray(path.read_bytes())
-        data[4096:len(data)] = os.urandom(len(data) - 4096)     # every page but the header page
+        data[4096 : len(data)] = os.urandom(len(data) - 4096)  # every page but the header page
         path.write_bytes(bytes(data))
     else:
         path.write_bytes(content)

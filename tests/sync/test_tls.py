@@ -1,4 +1,5 @@
 """The cloud over TLS: its certificate is verified, against the system's CAs or the CA file in config."""
+
 from __future__ import annotations
 
 import shutil
@@ -20,9 +21,31 @@ def self_signed(directory: Path, ip: str = "127.0.0.1") -> tuple[Path, Path]:
     """A certificate for ``ip`` signed by itself (so it is its own CA), and its key: what a lab cloud would have."""
     assert shutil.which("openssl"), "the openssl command is needed to make a test certificate"
     cert, key = directory / "cloud.pem", directory / "cloud.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-nodes", "-days", "2", "-subj", f"/CN={ip}", "-addext", f"subjectAltName=IP:{ip}",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=30)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            f"/CN={ip}",
+            "-addext",
+            f"subjectAltName=IP:{ip}",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
     return cert, key
 
 

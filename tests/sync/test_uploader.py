@@ -1,5 +1,6 @@
 """The uploader against the real cloud stub, and against a scripted server for the answers a
 healthy cloud does not give (503 with Retry-After, 413, garbage), signed as the cloud signs."""
+
 from __future__ import annotations
 
 import asyncio
@@ -29,7 +30,7 @@ async def test_a_backlog_goes_up_in_bounded_batches_exactly_once(site: Site) -> 
     real_send = uploader._send
     uploader._send = lambda batch: (sizes.append(len(batch)), real_send(batch))[1]
     assert await uploader.upload_pending() == 95
-    assert max(sizes) <= 9 and sum(sizes) == 95            # ~330 bytes an event: the byte bound bites first
+    assert max(sizes) <= 9 and sum(sizes) == 95  # ~330 bytes an event: the byte bound bites first
     assert site.outbox.pending_count() == 0
     assert cloud_ids(site) == [e.id for e in events]
     assert uploader.status.online and uploader.status.sent_total == 95
@@ -42,9 +43,10 @@ async def test_an_event_the_cloud_refuses_goes_to_dead_letters_and_the_rest_flow
     # rejects it with a reason.
     site.outbox.db.conn.execute(
         "INSERT INTO events (id, type, schema_version, wall_time, mono_time, payload) VALUES "
-        "('6f0c7a52-8a44-4c1e-9d55-1f6c3b1a9e01', 'ad.clicked', 1, '2026-11-25T16:39:53.123Z', 1.0, '{}')")
+        "('6f0c7a52-8a44-4c1e-9d55-1f6c3b1a9e01', 'ad.clicked', 1, '2026-11-25T16:39:53.123Z', 1.0, '{}')"
+    )
     site.outbox.close()
-    site.outbox = Outbox(site.outbox.path, CAB)          # the next boot counts it as pending
+    site.outbox = Outbox(site.outbox.path, CAB)  # the next boot counts it as pending
     later = site.outbox.append("heartbeat", {})
     uploader = Uploader(site.outbox, site.url, site.key)
     assert await uploader.upload_pending() == 3
@@ -52,13 +54,14 @@ async def test_an_event_the_cloud_refuses_goes_to_dead_letters_and_the_rest_flow
     [dead] = site.outbox.dead_letters()
     assert dead.event.type == "ad.clicked" and "unknown event type" in dead.reason
     assert uploader.status.dead_letters == 1 and "unknown event type" in uploader.status.last_dead_letter_reason
-    assert site.outbox.pending_count() == 0                 # not retried forever
+    assert site.outbox.pending_count() == 0  # not retried forever
 
 
 async def test_wrong_key_keeps_every_event_and_reports_offline(site: Site) -> None:
     site.outbox.append("heartbeat", {})
-    uploader = Uploader(site.outbox, site.url, b"not the key of this cabinet!!!!!", backoff_initial_s=0.01,
-                        backoff_max_s=0.02)
+    uploader = Uploader(
+        site.outbox, site.url, b"not the key of this cabinet!!!!!", backoff_initial_s=0.01, backoff_max_s=0.02
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(uploader.run(stop))
     while uploader.status.consecutive_failures < 2:
@@ -75,7 +78,7 @@ SCRIPTED_KEY = b"k" * 32
 
 @web.middleware
 async def as_the_cloud(request: web.Request, handler):
-    request[SIGNING_KEY] = SCRIPTED_KEY          # what DeviceApi.authenticate leaves for the answer signer
+    request[SIGNING_KEY] = SCRIPTED_KEY  # what DeviceApi.authenticate leaves for the answer signer
     return await handler(request)
 
 
@@ -108,6 +111,7 @@ async def scripted(tmp_path):
         await site.start()
         runners.append(runner)
         return cloud, f"http://127.0.0.1:{runner.addresses[0][1]}"
+
     runners: list[web.AppRunner] = []
     yield serve
     for runner in runners:
@@ -115,8 +119,12 @@ async def scripted(tmp_path):
 
 
 async def test_retry_after_is_honoured_and_nothing_is_marked_before_the_ack(tmp_path, scripted) -> None:
-    cloud, url = await scripted([web.json_response({"error": "busy"}, status=503, headers={"Retry-After": "1"}),
-                                 web.Response(text="<html>proxy error</html>", status=200)])
+    cloud, url = await scripted(
+        [
+            web.json_response({"error": "busy"}, status=503, headers={"Retry-After": "1"}),
+            web.Response(text="<html>proxy error</html>", status=200),
+        ]
+    )
     outbox = Outbox(tmp_path / "c.db", CAB)
     outbox.append("heartbeat", {})
     uploader = Uploader(outbox, url, SCRIPTED_KEY, backoff_initial_s=0.01, backoff_max_s=5)
@@ -128,14 +136,15 @@ async def test_retry_after_is_honoured_and_nothing_is_marked_before_the_ack(tmp_
     stop.set()
     await task
     assert len(cloud.times) == 3
-    assert cloud.times[1] - cloud.times[0] >= 0.95          # Retry-After: 1, although backoff said ~10 ms
+    assert cloud.times[1] - cloud.times[0] >= 0.95  # Retry-After: 1, although backoff said ~10 ms
     assert uploader.status.online and uploader.status.consecutive_failures == 0
     outbox.close()
 
 
 async def test_a_413_narrows_the_batch_until_the_one_oversized_event_is_dead_lettered(tmp_path, scripted) -> None:
-    cloud, url = await scripted([web.json_response({"error": "body: larger than the limit"}, status=413)
-                                 for _ in range(4)])
+    cloud, url = await scripted(
+        [web.json_response({"error": "body: larger than the limit"}, status=413) for _ in range(4)]
+    )
     outbox = Outbox(tmp_path / "c.db", CAB)
     events = [outbox.append("heartbeat", {}) for _ in range(8)]
     uploader = Uploader(outbox, url, SCRIPTED_KEY, batch_size=8, max_in_flight=1)
@@ -161,17 +170,17 @@ async def test_the_running_uploader_prunes_what_was_acknowledged_long_enough_ago
     old = site.outbox.append("heartbeat", {})
     uploader = Uploader(site.outbox, site.url, site.key, retain_sent_s=0.0)
     assert await uploader.upload_pending() == 1
-    await asyncio.sleep(0.01)                                # sent_at is kept to the millisecond
+    await asyncio.sleep(0.01)  # sent_at is kept to the millisecond
     stop = asyncio.Event()
-    task = asyncio.create_task(uploader.run(stop))          # idle at once: prunes, then waits for work
+    task = asyncio.create_task(uploader.run(stop))  # idle at once: prunes, then waits for work
     for _ in range(500):
         if not site.outbox.events():
             break
         await asyncio.sleep(0.01)
     stop.set()
     await task
-    assert cloud_ids(site) == [old.id]                       # sent first, pruned after
-    assert site.outbox.append("heartbeat", {}).seq == 2     # and the sequence goes on without reuse
+    assert cloud_ids(site) == [old.id]  # sent first, pruned after
+    assert site.outbox.append("heartbeat", {}).seq == 2  # and the sequence goes on without reuse
 
 
 async def test_alarms_are_sent_ahead_of_an_older_backlog(tmp_path):
@@ -196,7 +205,8 @@ async def test_alarms_are_sent_ahead_of_an_older_backlog(tmp_path):
         await uploader.client.close()
         await runner.cleanup()
     import sqlite3
-    with sqlite3.connect(tmp_path / "cloud.db") as db:        # rowid: the order the cloud stored them in
+
+    with sqlite3.connect(tmp_path / "cloud.db") as db:  # rowid: the order the cloud stored them in
         received = [row[0] for row in db.execute("SELECT id FROM events ORDER BY rowid")]
     assert received[0] == alarm.id, "the alarm arrived first"
     assert len(received) == 31 and outbox.pending_count() == 0

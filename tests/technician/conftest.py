@@ -1,5 +1,6 @@
 """A cabinet on disk for the technician commands: a production configuration,
 its key file, a data dir with a real outbox database, device nodes."""
+
 from __future__ import annotations
 
 import grp
@@ -24,9 +25,9 @@ class Cabinet:
     data_dir: Path
     key_file: Path
     key: str
-    payment_port: Path          # a symlink to a real pseudo-terminal, as udev makes /dev/kiosk-payment
-    dev: Path                   # a /dev with a display, a touchscreen and a GPIO chip
-    user: str                   # the user running the tests, standing in for kiosk
+    payment_port: Path  # a symlink to a real pseudo-terminal, as udev makes /dev/kiosk-payment
+    dev: Path  # a /dev with a display, a touchscreen and a GPIO chip
+    user: str  # the user running the tests, standing in for kiosk
     group: str
 
     def outbox(self) -> Outbox:
@@ -70,7 +71,7 @@ backend = "none"
 
 [scanner]
 backend = "serial"
-port = "{tmp_path / 'kiosk-scanner'}"
+port = "{tmp_path / "kiosk-scanner"}"
 
 [camera]
 backend = "none"

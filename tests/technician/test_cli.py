@@ -1,4 +1,5 @@
 """The technician's commands as `kiosk` will run them: parsed, dispatched, exit status."""
+
 from __future__ import annotations
 
 import argparse
@@ -37,7 +38,7 @@ def test_status_doctor_and_logs_export(cabinet: Cabinet, tmp_path: Path, capsys:
     assert str(dest) in capsys.readouterr().out
     with tarfile.open(dest) as tar:
         assert any(name.endswith("/status.txt") for name in tar.getnames())
-    assert kiosk("logs", "export", str(dest), *where) == 1          # never overwrites
+    assert kiosk("logs", "export", str(dest), *where) == 1  # never overwrites
     assert "already exists" in capsys.readouterr().err
 
 
@@ -51,4 +52,4 @@ def test_defaults_are_the_installed_paths() -> None:
     args = parser.parse_args(["doctor"])
     assert (str(args.config), str(args.data_dir), args.user) == ("/etc/kiosk/kiosk.toml", "/var/lib/kiosk", "kiosk")
     with pytest.raises(SystemExit):
-        parser.parse_args(["logs"])                 # export is required
+        parser.parse_args(["logs"])  # export is required

@@ -1,4 +1,5 @@
 """`kiosk doctor`: each check finds what a technician would, and says what to do."""
+
 from __future__ import annotations
 
 import io
@@ -31,8 +32,9 @@ from tests.technician.conftest import Cabinet
 
 
 def context(cabinet: Cabinet, user: str | None = None) -> DoctorContext:
-    ctx = DoctorContext(cabinet.config, cabinet.data_dir, user=user or cabinet.user,
-                        groups=(cabinet.group,), dev=cabinet.dev)
+    ctx = DoctorContext(
+        cabinet.config, cabinet.data_dir, user=user or cabinet.user, groups=(cabinet.group,), dev=cabinet.dev
+    )
     check_user(ctx)
     doctor_module.check_config(ctx)
     return ctx
@@ -48,16 +50,26 @@ def levels(findings: list[Finding]) -> dict[str, str]:
 
 
 def test_a_well_set_up_cabinet_has_no_failure(cabinet: Cabinet, monkeypatch: pytest.MonkeyPatch) -> None:
-    (cabinet.data_dir.parent / "kiosk-scanner").symlink_to(cabinet.payment_port.resolve())   # plugged in
+    (cabinet.data_dir.parent / "kiosk-scanner").symlink_to(cabinet.payment_port.resolve())  # plugged in
     monkeypatch.setattr(doctor_module, "_ntp_synchronised", lambda: True)
     ctx = DoctorContext(cabinet.config, cabinet.data_dir, user=cabinet.user, groups=(cabinet.group,), dev=cabinet.dev)
     out = io.StringIO()
     status = doctor(ctx, out)
     found = levels(run_checks(ctx))
-    for check in ("service user", "configuration", "data dir", "key file", "serial payment", "serial scanner",
-                  "display", "touch input", "GPIO", "clock"):
+    for check in (
+        "service user",
+        "configuration",
+        "data dir",
+        "key file",
+        "serial payment",
+        "serial scanner",
+        "display",
+        "touch input",
+        "GPIO",
+        "clock",
+    ):
         assert found[check] == "ok", (check, out.getvalue())
-    assert found["service"] in ("ok", "warn")      # no systemd in a test container: a warning, not a failure
+    assert found["service"] in ("ok", "warn")  # no systemd in a test container: a warning, not a failure
     assert status == 0, out.getvalue()
     assert "\033[" not in out.getvalue()
 
@@ -103,14 +115,14 @@ def test_serial_ports_present_and_openable_by_the_service_user(cabinet: Cabinet)
     findings = {f.check: f for f in check_serial_ports(context(cabinet))}
     assert findings["serial payment"].level == "ok"
     assert findings["serial payment"].detail == f"{cabinet.payment_port} -> {cabinet.payment_port.resolve()}"
-    scanner = findings["serial scanner"]                # configured, but nothing plugged in
+    scanner = findings["serial scanner"]  # configured, but nothing plugged in
     assert scanner.level == "FAIL" and scanner.detail.endswith("kiosk-scanner is not there")
     assert "udevadm info" in scanner.fix
     # a pseudo-terminal is the runner's own, mode 0620: nobody else may open it
     findings = {f.check: f for f in check_serial_ports(context(cabinet, user="nobody"))}
     payment = findings["serial payment"]
     assert payment.level == "FAIL" and "nobody cannot open it" in payment.detail and "dialout" in payment.fix
-    (cabinet.data_dir.parent / "kiosk-scanner").write_text("")     # a file where a device should be
+    (cabinet.data_dir.parent / "kiosk-scanner").write_text("")  # a file where a device should be
     findings = {f.check: f for f in check_serial_ports(context(cabinet))}
     assert findings["serial scanner"].detail.endswith("kiosk-scanner is not a serial device")
 
@@ -134,7 +146,7 @@ def test_disk_space_thresholds(cabinet: Cabinet, monkeypatch: pytest.MonkeyPatch
 
 def test_clock_sanity(cabinet: Cabinet) -> None:
     ctx = context(cabinet)
-    past = time.mktime((2000, 1, 1, 0, 0, 0, 0, 0, 0))     # a Pi with no RTC, before NTP
+    past = time.mktime((2000, 1, 1, 0, 0, 0, 0, 0, 0))  # a Pi with no RTC, before NTP
     finding = only(check_clock(ctx, now=past, synchronised=lambda: True))
     assert finding.level == "FAIL" and "timedatectl set-time" in finding.fix
     assert only(check_clock(ctx, synchronised=lambda: False)).level == "warn"
@@ -151,7 +163,7 @@ def test_output_says_what_to_do_and_exit_status(cabinet: Cabinet) -> None:
     line = next(line for line in text.splitlines() if line.startswith("FAIL  key file"))
     assert "the key must be 0600" in line
     assert f"-> sudo chmod 600 {cabinet.key_file}" in text
-    assert text.splitlines()[-1].startswith("2 FAIL")        # the key file and the unplugged scanner
+    assert text.splitlines()[-1].startswith("2 FAIL")  # the key file and the unplugged scanner
     coloured = format_findings([Finding("clock", "FAIL", "2000-01-01", "set it")], colour=True)
     assert coloured.startswith("\033[31;1mFAIL\033[0m")
 
@@ -186,22 +198,25 @@ def test_run_without_the_rights_to_look(tmp_path: Path) -> None:
     (data / "cabinet.db").write_bytes(b"")
     config = tmp_path / "kiosk.toml"
     config.write_text(f'[cabinet]\nkey_file = "{data / "cabinet.key"}"\n')
-    script = ("import sys; from pathlib import Path\n"
-              "from firmware.technician.status import collect_status, format_status\n"
-              "from firmware.technician.doctor import DoctorContext, run_checks, format_findings\n"
-              "c, d = Path(sys.argv[1]), Path(sys.argv[2])\n"
-              "print(format_status(collect_status(c, d)))\n"
-              "print(format_findings(run_checks(DoctorContext(c, d)), colour=False))\n")
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from firmware.technician.status import collect_status, format_status\n"
+        "from firmware.technician.doctor import DoctorContext, run_checks, format_findings\n"
+        "c, d = Path(sys.argv[1]), Path(sys.argv[2])\n"
+        "print(format_status(collect_status(c, d)))\n"
+        "print(format_findings(run_checks(DoctorContext(c, d)), colour=False))\n"
+    )
     command = [sys.executable, "-c", script, str(config), str(data)]
     if os.geteuid() == 0:
         # root reads anything: give the dir to nobody and drop root's right to ignore file modes
         os.chown(data, 65534, 65534)
         command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
     else:
-        data.chmod(0o000)               # our own dir, closed to us, does the same
+        data.chmod(0o000)  # our own dir, closed to us, does the same
     try:
-        result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60,
-                                cwd=Path(__file__).resolve().parents[2])
+        result = subprocess.run(
+            command, capture_output=True, text=True, check=False, timeout=60, cwd=Path(__file__).resolve().parents[2]
+        )
     finally:
         data.chmod(0o700)
     assert result.returncode == 0, result.stderr
@@ -211,6 +226,7 @@ def test_run_without_the_rights_to_look(tmp_path: Path) -> None:
 
 def test_the_store_check_says_why_payment_is_not_offered(cabinet: Cabinet) -> None:
     from firmware.technician.doctor import check_store
+
     outbox = cabinet.outbox()
     outbox.close()
     db = cabinet.data_dir / "cabinet.db"
@@ -218,7 +234,7 @@ def test_the_store_check_says_why_payment_is_not_offered(cabinet: Cabinet) -> No
 
     # A reserve above what the disk has free: a FAIL naming the path, the free space and the key.
     with open(cabinet.config, "a") as fh:
-        fh.write("\n[storage]\nreserve_mb = 1000000\n")       # 1 TB: the most the key allows
+        fh.write("\n[storage]\nreserve_mb = 1000000\n")  # 1 TB: the most the key allows
     finding = only(check_store(context(cabinet)))
     assert finding.level == "FAIL" and str(db) in finding.detail and "storage.reserve_mb" in finding.detail
     assert "MB free" in finding.detail
@@ -228,10 +244,11 @@ def test_the_store_check_names_a_vanished_or_damaged_store(cabinet: Cabinet) -> 
     from firmware.storage import StorageGuard
     from firmware.technician.doctor import check_store
     from sync_client.store_marker import marker_path
+
     db = cabinet.data_dir / "cabinet.db"
     outbox = cabinet.outbox()
     outbox.append("heartbeat", {})
-    StorageGuard(outbox, 0, marker_path(db)).verify_identity(existed=True)      # the marker, as at a start
+    StorageGuard(outbox, 0, marker_path(db)).verify_identity(existed=True)  # the marker, as at a start
     outbox.close()
     db.unlink()
     finding = only(check_store(context(cabinet)))
@@ -245,9 +262,10 @@ def test_the_store_check_names_a_vanished_or_damaged_store(cabinet: Cabinet) -> 
 
 def test_the_store_check_fails_when_the_service_user_cannot_write_it(cabinet: Cabinet) -> None:
     from firmware.technician.doctor import ServiceUser, check_store
+
     cabinet.outbox().close()
     ctx = context(cabinet)
-    ctx.user, ctx.account = "kiosk", ServiceUser("kiosk", 54321, {54321}, {"kiosk"})   # not the store's owner
+    ctx.user, ctx.account = "kiosk", ServiceUser("kiosk", 54321, {54321}, {"kiosk"})  # not the store's owner
     (cabinet.data_dir / "cabinet.db").chmod(0o644)
     finding = only(check_store(ctx))
     assert finding.level == "FAIL" and "kiosk cannot write it" in finding.detail

@@ -1,5 +1,6 @@
 """`kiosk lockboard flash`: mpremote copies the firmware, then the board must report our version
 over the real serial protocol (here: the lock board emulator, which runs the same firmware)."""
+
 import asyncio
 import os
 import stat
@@ -33,14 +34,20 @@ def run_flash_against_emulator(tmp_path, exit_code=0):
                 ready.set()
                 while not done.is_set():
                     await asyncio.sleep(0.05)
+
         asyncio.run(serve())
 
     thread = threading.Thread(target=board)
     thread.start()
     ready.wait(10)
     try:
-        result = subprocess.run([sys.executable, "-m", "firmware.cli", "lockboard", "flash", port["path"]],
-                                capture_output=True, text=True, env=env, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "firmware.cli", "lockboard", "flash", port["path"]],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
     finally:
         done.set()
         thread.join(10)

@@ -1,4 +1,5 @@
 """sd_notify against a real AF_UNIX datagram socket, as systemd listens."""
+
 from __future__ import annotations
 
 import asyncio
@@ -69,11 +70,11 @@ def test_watchdog_interval_is_half_of_watchdog_sec(monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("WATCHDOG_PID", raising=False)
     monkeypatch.delenv("WATCHDOG_USEC", raising=False)
     assert sd_notify.watchdog_interval() is None
-    monkeypatch.setenv("WATCHDOG_USEC", "30000000")         # WatchdogSec=30s
+    monkeypatch.setenv("WATCHDOG_USEC", "30000000")  # WatchdogSec=30s
     assert sd_notify.watchdog_interval() == 15.0
     monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
     assert sd_notify.watchdog_interval() == 15.0
-    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid() + 1))   # meant for another process
+    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid() + 1))  # meant for another process
     assert sd_notify.watchdog_interval() is None
     monkeypatch.delenv("WATCHDOG_PID")
     monkeypatch.setenv("WATCHDOG_USEC", "30s")
@@ -81,10 +82,9 @@ def test_watchdog_interval_is_half_of_watchdog_sec(monkeypatch: pytest.MonkeyPat
         sd_notify.watchdog_interval()
 
 
-async def test_keep_watchdog_fed_pings_until_stopped(listener: socket.socket,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_keep_watchdog_fed_pings_until_stopped(listener: socket.socket, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WATCHDOG_PID", raising=False)
-    monkeypatch.setenv("WATCHDOG_USEC", "100000")           # ping every 50 ms
+    monkeypatch.setenv("WATCHDOG_USEC", "100000")  # ping every 50 ms
     listener.setblocking(False)
     stop = asyncio.Event()
     task = asyncio.create_task(sd_notify.keep_watchdog_fed(stop))

@@ -1,4 +1,5 @@
 """`kiosk status` against a real outbox database in a temp data dir."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -30,7 +31,7 @@ def test_status_from_the_database_and_the_configuration(cabinet: Cabinet) -> Non
     times = fill(cabinet)
     before = {p.name: p.read_bytes() for p in cabinet.data_dir.iterdir()}
     report = collect_status(cabinet.config, cabinet.data_dir)
-    assert {p.name: p.read_bytes() for p in cabinet.data_dir.iterdir()} == before     # opened read-only
+    assert {p.name: p.read_bytes() for p in cabinet.data_dir.iterdir()} == before  # opened read-only
 
     assert report.cabinet_id == "mall-7" and report.cloud_url == "https://cloud.example.com"
     assert report.sync is not None
@@ -43,10 +44,10 @@ def test_status_from_the_database_and_the_configuration(cabinet: Cabinet) -> Non
     assert report.alarms_24h == 1
     devices = {d.name: d for d in report.devices}
     assert devices["payment"].present and devices["payment"].fault == "terminal silent for 10 s"
-    assert devices["scanner"].present is False and devices["scanner"].fault is None    # its fault recovered
+    assert devices["scanner"].present is False and devices["scanner"].fault is None  # its fault recovered
 
     text = format_status(report)
-    assert "\033[" not in text                  # plain unless asked for colour
+    assert "\033[" not in text  # plain unless asked for colour
     assert "mall-7" in text
     assert f"2 pending, oldest {times['oldest_pending']}" in text and f"last sent   {times['last_sent']}" in text
     assert "dead letters 1" in text
@@ -68,7 +69,7 @@ def test_status_while_the_cabinet_writes(cabinet: Cabinet) -> None:
         assert [a.kind for a in report.alarms] == ["tamper"] and report.sync is not None
         assert report.sync.pending == 1
         assert sorted(p.name for p in cabinet.data_dir.iterdir()) == files
-        outbox.append("heartbeat", {"faults": []})      # the cabinet can still write
+        outbox.append("heartbeat", {"faults": []})  # the cabinet can still write
     finally:
         outbox.close()
 
@@ -89,18 +90,23 @@ def test_configuration_version_from_the_config_sync_tables(cabinet: Cabinet) -> 
     with sqlite3.connect(cabinet.data_dir / "cabinet.db") as conn:
         conn.executescript(CONFIG_DDL)
         conn.execute("INSERT INTO config VALUES (1, 7, '\"e7\"', '{}', '2026-01-02T03:04:05.000Z')")
-        conn.execute("INSERT INTO config_refused VALUES ('\"e8\"', 8, 'products[0].price_cents: must be positive', "
-                     "'2026-01-03T00:00:00.000Z')")
+        conn.execute(
+            "INSERT INTO config_refused VALUES ('\"e8\"', 8, 'products[0].price_cents: must be positive', "
+            "'2026-01-03T00:00:00.000Z')"
+        )
     report = collect_status(cabinet.config, cabinet.data_dir)
-    assert report.config_version == ("7, applied 2026-01-02T03:04:05.000Z; 1 refused, "
-                                     "latest: products[0].price_cents: must be positive")
+    assert report.config_version == (
+        "7, applied 2026-01-02T03:04:05.000Z; 1 refused, latest: products[0].price_cents: must be positive"
+    )
 
 
 def test_a_new_cabinet_without_database_or_with_a_broken_config(cabinet: Cabinet) -> None:
     report = collect_status(cabinet.config, cabinet.data_dir)
     assert report.sync is None
-    assert report.db_problem == f"{cabinet.data_dir / 'cabinet.db'}: no database yet (the cabinet has not run " \
-                                "with this data dir)"
+    assert (
+        report.db_problem == f"{cabinet.data_dir / 'cabinet.db'}: no database yet (the cabinet has not run "
+        "with this data dir)"
+    )
     assert "no database yet" in format_status(report)
 
     cabinet.config.write_text(cabinet.config.read_text().replace('id = "mall-7"', "id = 7"))

@@ -1,4 +1,5 @@
 """UI tests run pygame on SDL's dummy video driver: no window, same code paths."""
+
 from __future__ import annotations
 
 import os

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from fontTools.ttLib import TTFont
 
-from kiosk_ui.i18n import CURRENCY_SYMBOLS, LANGUAGES, STRINGS, SYMBOLS, format_price, font_characters, t
+from kiosk_ui.i18n import CURRENCY_SYMBOLS, LANGUAGES, STRINGS, SYMBOLS, font_characters, format_price, t
 from kiosk_ui.theme import FONT_FILES
 
 
@@ -29,10 +29,16 @@ def test_zh_strings_are_chinese_not_copies_of_english() -> None:
     assert untranslated == []
 
 
-@pytest.mark.parametrize(("cents", "currency", "text"), [
-    (129900, "EUR", "€1,299.00"), (129900, "CNY", "¥1,299.00"), (5, "EUR", "€0.05"),
-    (123456789, "cny", "¥1,234,567.89"), (1000, "CHF", "CHF 10.00"),
-])
+@pytest.mark.parametrize(
+    ("cents", "currency", "text"),
+    [
+        (129900, "EUR", "€1,299.00"),
+        (129900, "CNY", "¥1,299.00"),
+        (5, "EUR", "€0.05"),
+        (123456789, "cny", "¥1,234,567.89"),
+        (1000, "CHF", "CHF 10.00"),
+    ],
+)
 def test_prices_are_formatted_per_currency(cents: int, currency: str, text: str) -> None:
     assert format_price(cents, currency) == text
 

@@ -1,4 +1,5 @@
 """Every screen, both languages, two sizes: texts fit their widgets, targets are touchable."""
+
 from __future__ import annotations
 
 import pygame
@@ -47,7 +48,7 @@ def test_texts_fit_widgets_and_screen(ui: KioskUi, name: str, language: str) -> 
             assert info.rect[2] >= MIN_TOUCH and info.rect[3] >= MIN_TOUCH, f"{info.id} is too small to touch"
     # No two widgets' texts are drawn over each other.
     for i, (id_a, a) in enumerate(placed):
-        for id_b, b in placed[i + 1:]:
+        for id_b, b in placed[i + 1 :]:
             assert id_a == id_b or not a.colliderect(b), f"texts of {id_a} and {id_b} overlap"
 
 
@@ -71,7 +72,7 @@ def test_screens_have_their_documented_widgets(static_ui: KioskUi) -> None:
     views = sample_views("en")
     expected = {
         "attract": {"start", "stage", "pickup", "help"},
-        "catalog": {"carousel", "help"} | {f"product:{p.sku}" for p in PRODUCTS[:3]},   # three cards in view
+        "catalog": {"carousel", "help"} | {f"product:{p.sku}" for p in PRODUCTS[:3]},  # three cards in view
         "product": {"buy", "back"},
         "product_declined": {"buy", "back", "message"},
         "checkout": {"pay:terminal", "pay:qr", "back"},
@@ -87,8 +88,8 @@ def test_screens_have_their_documented_widgets(static_ui: KioskUi) -> None:
         "restock_recorded": {"done", "change:SC-URBAN-S2"},
         "repair_vehicle": {"back", "next", "field:vehicle", "kbd:back", "kbd:A", "kbd:0"},
         "repair_contact": {"field:name", "field:phone", "next", "kbd:space"},
-        "repair_fault": {"field:description", "next"} | {f"fault:{c}" for c in
-                                                          ("battery", "brakes", "tyre", "motor", "display", "other")},
+        "repair_fault": {"field:description", "next"}
+        | {f"fault:{c}" for c in ("battery", "brakes", "tyre", "motor", "display", "other")},
         "repair_consent": {"agree", "cancel", "back"},
         "repair_ticket": {"ticket", "ticket_qr", "keep", "done"},
         "service": {"selftest", "lock_test", "calibrate", "restart", "exit", "pending", "config_version"},
@@ -135,14 +136,21 @@ def test_offline_indicator_and_cabinet_id(static_ui: KioskUi) -> None:
     widgets = {w.id: w for w in static_ui.widgets()}
     assert widgets["cabinet_id"].label == "Cabinet CAB-7"
     x, y, w, h = widgets["offline"].rect
-    assert x + w > static_ui.size[0] * 0.8 and y + h > static_ui.size[1] * 0.85   # bottom-right corner
+    assert x + w > static_ui.size[0] * 0.8 and y + h > static_ui.size[1] * 0.85  # bottom-right corner
     static_ui.set_state(ViewState("catalog", cabinet_id="CAB-7", online=True))
     assert "offline" not in ids(static_ui)
 
 
 def test_long_texts_are_fitted_not_overflowing(static_ui: KioskUi) -> None:
-    long = ProductView("X", "Extraordinarily Long Product Name " * 4, 99999999, "EUR", 1, "word " * 200,
-                       tuple((f"spec{i}", "a very long value " * 5) for i in range(8)))
+    long = ProductView(
+        "X",
+        "Extraordinarily Long Product Name " * 4,
+        99999999,
+        "EUR",
+        1,
+        "word " * 200,
+        tuple((f"spec{i}", "a very long value " * 5) for i in range(8)),
+    )
     for screen in ("product", "checkout", "door"):
         static_ui.set_state(ViewState(screen, product=long, products=(long,) * 8, door="opened"))
         for info in static_ui.widgets():
@@ -150,19 +158,22 @@ def test_long_texts_are_fitted_not_overflowing(static_ui: KioskUi) -> None:
                 assert inside(text_rect, info.rect), (screen, info.id)
     static_ui.set_state(ViewState("catalog", products=(long,) * 8))
     widgets = static_ui.widgets()
-    assert len([w for w in widgets if w.id.startswith("product:")]) == 3       # in view; the rest a swipe away
+    assert len([w for w in widgets if w.id.startswith("product:")]) == 3  # in view; the rest a swipe away
     assert next(w for w in widgets if w.id == "carousel").extra["pages"] == 6
 
 
-@pytest.mark.parametrize(("field", "view"), [
-    ("screen", ViewState("shop")),
-    ("language", ViewState("catalog", language="fr")),
-    ("product", ViewState("checkout")),
-    ("payment_status", ViewState("checkout", product=PRODUCTS[0], payment_status="paying")),
-    ("message", ViewState("product", product=PRODUCTS[0], message="oops")),
-    ("door", ViewState("door", door="ajar")),
-    ("payment_methods", ViewState("checkout", product=PRODUCTS[0], payment_methods=("cash",))),
-])
+@pytest.mark.parametrize(
+    ("field", "view"),
+    [
+        ("screen", ViewState("shop")),
+        ("language", ViewState("catalog", language="fr")),
+        ("product", ViewState("checkout")),
+        ("payment_status", ViewState("checkout", product=PRODUCTS[0], payment_status="paying")),
+        ("message", ViewState("product", product=PRODUCTS[0], message="oops")),
+        ("door", ViewState("door", door="ajar")),
+        ("payment_methods", ViewState("checkout", product=PRODUCTS[0], payment_methods=("cash",))),
+    ],
+)
 def test_bad_view_is_refused_naming_the_field(static_ui: KioskUi, field: str, view: ViewState) -> None:
     with pytest.raises(ValueError, match=field):
         static_ui.set_state(view)

@@ -1,4 +1,5 @@
 """Ads with proof of play, swipes with inertia, the 360° view, QR codes read back from screenshots."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,7 +23,7 @@ VIEWS = sample_views("en")
 
 
 def decode_qr_codes(png: Path) -> list[str]:
-    pixels = pygame.surfarray.array3d(pygame.image.load(png))      # width x height x RGB
+    pixels = pygame.surfarray.array3d(pygame.image.load(png))  # width x height x RGB
     grey = np.ascontiguousarray(pixels.mean(axis=2).T.astype(np.uint8))
     return [result.text for result in zxingcpp.read_barcodes(grey)]
 
@@ -39,6 +40,7 @@ async def wait_for(condition, timeout: float = 5.0) -> None:
 
 
 # -- QR codes ------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("size", [(1024, 600), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("language", ["en", "zh"])
@@ -87,6 +89,7 @@ def test_online_only_product_offers_the_store_instead_of_buy(static_ui: KioskUi)
 
 # -- swipes ----------------------------------------------------------------------------------------------
 
+
 def carousel(running_ui: RunningUi):
     return running_ui.widget("carousel")
 
@@ -110,17 +113,17 @@ async def test_swipe_moves_the_carousel_and_is_not_a_tap(running_ui: RunningUi) 
 
 async def test_a_flick_travels_further_than_a_slow_drag_of_the_same_length(running_ui: RunningUi) -> None:
     ui = running_ui.ui
-    ui.set_state(ViewState("catalog", products=PRODUCTS * 3))      # 15 cards
+    ui.set_state(ViewState("catalog", products=PRODUCTS * 3))  # 15 cards
     await running_ui.wait_frames()
     y = ui.size[1] // 2
-    await ui.swipe(700, y, 500, y, duration_s=0.8, steps=16)          # slow: no inertia
+    await ui.swipe(700, y, 500, y, duration_s=0.8, steps=16)  # slow: no inertia
     await wait_for(lambda: not carousel(running_ui).extra["moving"])
     slow = carousel(running_ui).extra["page"]
     ui.set_state(VIEWS["attract"])
-    ui.set_state(ViewState("catalog", products=PRODUCTS * 3))      # a new visit starts at the first card
+    ui.set_state(ViewState("catalog", products=PRODUCTS * 3))  # a new visit starts at the first card
     await running_ui.wait_frames()
     assert carousel(running_ui).extra["page"] == 0
-    await ui.swipe(700, y, 500, y, duration_s=0.08, steps=6)          # a flick coasts on
+    await ui.swipe(700, y, 500, y, duration_s=0.08, steps=6)  # a flick coasts on
     await wait_for(lambda: not carousel(running_ui).extra["moving"])
     assert carousel(running_ui).extra["page"] > slow >= 0
     assert not_activity(running_ui.intents) == []
@@ -151,8 +154,10 @@ async def test_swipe_outside_the_touchscreen_is_refused(running_ui: RunningUi) -
 
 # -- the 360° view -------------------------------------------------------------------------------------------
 
-async def test_dragging_turns_the_product_and_it_turns_by_itself_when_left(running_ui: RunningUi,
-                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+
+async def test_dragging_turns_the_product_and_it_turns_by_itself_when_left(
+    running_ui: RunningUi, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(moving, "AUTO_AFTER_S", 0.6)
     ui = running_ui.ui
     ui.set_state(VIEWS["product"])
@@ -160,11 +165,11 @@ async def test_dragging_turns_the_product_and_it_turns_by_itself_when_left(runni
     x, y, w, h = running_ui.widget("spinner").rect
     await ui.swipe(x + w // 4, y + h // 2, x + w * 3 // 4, y + h // 2, duration_s=0.5, steps=10)
     turned = running_ui.widget("spinner").extra["angle"]
-    assert 60 < turned < 300          # half the card's width is a good part of a turn
+    assert 60 < turned < 300  # half the card's width is a good part of a turn
     await wait_for(lambda: running_ui.widget("spinner").extra["angle"] != turned, timeout=3)
     first = running_ui.widget("spinner").extra["angle"]
     await asyncio.sleep(0.5)
-    assert running_ui.widget("spinner").extra["angle"] != first        # still turning, on its own
+    assert running_ui.widget("spinner").extra["angle"] != first  # still turning, on its own
     assert not_activity(running_ui.intents) == []
 
 
@@ -176,7 +181,7 @@ def test_drawn_turntable_squashes_and_mirrors(static_ui: KioskUi) -> None:
     assert len(frames) == 36
 
     def drawn_width(frame: pygame.Surface) -> int:
-        bounds = frame.get_bounding_rect()      # opaque frames: measure against the background instead
+        bounds = frame.get_bounding_rect()  # opaque frames: measure against the background instead
         pixels = pygame.surfarray.array3d(frame).astype(int)
         background = np.array(static_ui.theme.palette.surface)
         columns = np.nonzero((np.abs(pixels - background).sum(axis=2) > 30).any(axis=1))[0]
@@ -202,7 +207,7 @@ async def test_animation_frames_never_load_from_disk(running_ui: RunningUi) -> N
     for name in ("product", "catalog"):
         ui.set_state(VIEWS[name])
         await running_ui.wait_frames()
-    await asyncio.sleep(0.3)    # frames of the 360° view made on the worker
+    await asyncio.sleep(0.3)  # frames of the 360° view made on the worker
     before, frames = assets.loads_on_thread(), ui.frame_count
     ui.set_state(VIEWS["product"])
     x, y, w, h = running_ui.widget("spinner").rect
@@ -216,6 +221,7 @@ async def test_animation_frames_never_load_from_disk(running_ui: RunningUi) -> N
 
 # -- ads ------------------------------------------------------------------------------------------------------
 
+
 async def test_image_ad_reports_its_impression_once_it_is_on_screen(running_ui: RunningUi) -> None:
     ui = running_ui.ui
     ui.set_state(VIEWS["attract_ad"])
@@ -223,8 +229,8 @@ async def test_image_ad_reports_its_impression_once_it_is_on_screen(running_ui: 
     stage = running_ui.widget("stage").extra
     assert (stage["showing"], stage["ad"]) == ("ad", ADS[1].id)
     await asyncio.sleep(0.2)
-    assert running_ui.intents.count(Intent("ad_shown", ADS[1].id)) == 1     # once per showing
-    await ui.tap(ui.size[0] // 2, ui.size[1] // 2)                           # touch anywhere starts
+    assert running_ui.intents.count(Intent("ad_shown", ADS[1].id)) == 1  # once per showing
+    await ui.tap(ui.size[0] // 2, ui.size[1] // 2)  # touch anywhere starts
     assert running_ui.intents[-2:] == [ACTIVITY, Intent("start")]
 
 
@@ -241,17 +247,21 @@ async def test_video_ad_plays_at_its_frame_rate(running_ui: RunningUi) -> None:
     first, frames = picture(), ui.frame_count
     await asyncio.sleep(0.5)
     drawn = ui.frame_count - frames
-    assert picture() != first                   # the scooter rides across
-    assert 5 <= drawn <= 20                     # ~25 video frames/s, not the loop's 60
+    assert picture() != first  # the scooter rides across
+    assert 5 <= drawn <= 20  # ~25 video frames/s, not the loop's 60
 
 
 async def test_playlist_alternates_ads_and_showcases_and_skips_broken_ads(
-        running_ui: RunningUi, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    running_ui: RunningUi, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(ads_module, "SHOWCASE_S", 0.3)
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a picture")
-    playlist = (AdView("a", "image", ADS[1].path, 0.3), AdView("broken", "image", str(broken), 0.3),
-                AdView("b", "image", ADS[2].path, 0.3))
+    playlist = (
+        AdView("a", "image", ADS[1].path, 0.3),
+        AdView("broken", "image", str(broken), 0.3),
+        AdView("b", "image", ADS[2].path, 0.3),
+    )
     ui = running_ui.ui
     ui.set_state(ViewState("attract", products=PRODUCTS, ads=playlist))
     seen: list[str] = []
@@ -266,7 +276,7 @@ async def test_playlist_alternates_ads_and_showcases_and_skips_broken_ads(
     await wait_for(record, timeout=8)
     shown = [i.arg for i in running_ui.intents if i.name == "ad_shown"]
     assert shown == ["a", "b"]
-    assert seen == ["a", "showcase", "b"]       # the broken ad never showed: one showcase ran on
+    assert seen == ["a", "showcase", "b"]  # the broken ad never showed: one showcase ran on
 
 
 def test_attract_without_ads_showcases_products(static_ui: KioskUi) -> None:

@@ -1,4 +1,5 @@
 """Pickup keypad and the help screen, through real taps; the new ViewState fields are checked."""
+
 from __future__ import annotations
 
 import time
@@ -14,8 +15,10 @@ VIEWS = sample_views("en")
 
 
 def typed(ui: KioskUi) -> str:
-    return "".join(w.label for w in sorted((w for w in ui.widgets() if w.id.startswith("code:")),
-                                           key=lambda w: int(w.id.split(":")[1])))
+    return "".join(
+        w.label
+        for w in sorted((w for w in ui.widgets() if w.id.startswith("code:")), key=lambda w: int(w.id.split(":")[1]))
+    )
 
 
 def enabled(ui: KioskUi, widget_id: str) -> bool:
@@ -28,7 +31,7 @@ async def test_typing_a_pickup_code_and_submitting_it(running_ui: RunningUi) -> 
     assert not enabled(ui, "pickup:submit") and not enabled(ui, "key:back")
     for key in "4071":
         await ui.tap_widget(f"key:{key}")
-    await ui.tap_widget("key:9")                 # a fifth digit does not fit a 4-digit code
+    await ui.tap_widget("key:9")  # a fifth digit does not fit a 4-digit code
     assert typed(ui) == "4071"
     await ui.tap_widget("key:back")
     await ui.tap_widget("key:5")
@@ -37,7 +40,7 @@ async def test_typing_a_pickup_code_and_submitting_it(running_ui: RunningUi) -> 
     keys = [i.arg for i in running_ui.intents if i.name == "key"]
     assert keys == ["4", "0", "7", "1", "9", "back", "5"]
     assert running_ui.intents[-1] == Intent("pickup_submit", "4075")
-    assert typed(ui) == ""                       # ready for the next try
+    assert typed(ui) == ""  # ready for the next try
 
 
 async def test_wrong_code_and_locked_keypad(running_ui: RunningUi) -> None:
@@ -52,7 +55,8 @@ async def test_wrong_code_and_locked_keypad(running_ui: RunningUi) -> None:
 
 
 async def test_a_used_code_says_already_collected_and_a_code_being_checked_holds_the_keys(
-        running_ui: RunningUi) -> None:
+    running_ui: RunningUi,
+) -> None:
     ui = running_ui.ui
     ui.set_state(VIEWS["pickup_already_collected"])
     assert running_ui.widget("message").label == "This order has already been collected."
@@ -88,12 +92,15 @@ def test_help_shows_how_to_reach_the_retailer_and_the_cabinet(static_ui: KioskUi
     assert "support_qr" not in labels
 
 
-@pytest.mark.parametrize(("field", "view"), [
-    ("payment_qr", ViewState("checkout", product=PRODUCTS[0], payment_status="scan_to_pay")),
-    ("pickup_code_length", ViewState("pickup", pickup_code_length=0)),
-    ("ads", ViewState("attract", ads=(AdView("x", "gif", ADS[1].path, 5.0),))),
-    ("ads", ViewState("attract", ads=(AdView("x", "image", ADS[1].path, 0),))),
-])
+@pytest.mark.parametrize(
+    ("field", "view"),
+    [
+        ("payment_qr", ViewState("checkout", product=PRODUCTS[0], payment_status="scan_to_pay")),
+        ("pickup_code_length", ViewState("pickup", pickup_code_length=0)),
+        ("ads", ViewState("attract", ads=(AdView("x", "gif", ADS[1].path, 5.0),))),
+        ("ads", ViewState("attract", ads=(AdView("x", "image", ADS[1].path, 0),))),
+    ],
+)
 def test_bad_new_fields_are_refused_by_name(static_ui: KioskUi, field: str, view: ViewState) -> None:
     with pytest.raises(ValueError, match=field):
         static_ui.set_state(view)

@@ -1,5 +1,6 @@
 """Repair drop-off through real touches: typing on the keyboards, the firmware's values and errors,
 the categories, the consent and the ticket QR; and the new ViewState fields refused by name."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -46,12 +47,12 @@ async def test_typing_the_frame_number_and_moving_on(running_ui: RunningUi) -> N
     ui = running_ui.ui
     ui.set_state(VIEWS["repair_vehicle"])
     assert not widget(ui, "next").enabled and widget(ui, "field:vehicle").label == ""
-    assert "kbd:space" not in ids(ui)                       # frame numbers have no spaces
+    assert "kbd:space" not in ids(ui)  # frame numbers have no spaces
     await type_text(ui, "WBX9")
     await ui.tap_widget("kbd:back")
     await type_text(ui, "A1")
     assert widget(ui, "field:vehicle").label == "WBXA1" and widget(ui, "next").enabled
-    assert said(running_ui) == []                           # keys tell the firmware nothing
+    assert said(running_ui) == []  # keys tell the firmware nothing
     await ui.tap_widget("next")
     assert said(running_ui) == [Intent("field", "vehicle=WBXA1"), Intent("next")]
     await ui.tap_widget("back")
@@ -66,20 +67,20 @@ async def test_a_scanned_vehicle_id_replaces_the_typed_one_once(running_ui: Runn
     assert widget(ui, "field:vehicle").label == "WBAEB71080C123456"
     await ui.tap_widget("kbd:back")
     ui.set_state(replace(VIEWS["repair_vehicle"], fields=(("vehicle", "WBAEB71080C123456"),), online=False))
-    assert widget(ui, "field:vehicle").label == "WBAEB71080C12345"     # the same value again: typing stands
+    assert widget(ui, "field:vehicle").label == "WBAEB71080C12345"  # the same value again: typing stands
 
 
 async def test_contact_fields_take_the_keyboard_they_need(running_ui: RunningUi) -> None:
     ui = running_ui.ui
     ui.set_state(VIEWS["repair_vehicle"])
     await type_text(ui, "WB1")
-    ui.set_state(replace(VIEWS["repair_vehicle"], step="contact"))     # the typed vehicle stays with the visit
+    ui.set_state(replace(VIEWS["repair_vehicle"], step="contact"))  # the typed vehicle stays with the visit
     assert widget(ui, "field:name").extra["focused"] and "kbd:Q" in ids(ui) and "kbd:+" not in ids(ui)
     await type_text(ui, "LI WEI")
     await ui.tap_widget("field:phone")
     assert widget(ui, "field:phone").extra["focused"] and "kbd:+" in ids(ui) and "kbd:Q" not in ids(ui)
     await type_text(ui, "+49")
-    assert not widget(ui, "kbd:+").enabled                  # "+" only first
+    assert not widget(ui, "kbd:+").enabled  # "+" only first
     await type_text(ui, "1701")
     await ui.tap_widget("next")
     assert said(running_ui) == [Intent("field", "name=LI WEI"), Intent("field", "phone=+491701"), Intent("next")]
@@ -94,7 +95,7 @@ def test_field_errors_show_under_their_field_and_take_the_focus(static_ui: Kiosk
     static_ui.set_state(VIEWS["repair_contact_errors"])
     error, phone = widget(static_ui, "error:phone"), widget(static_ui, "field:phone")
     assert error.label == "Please enter a valid phone number."
-    assert phone.extra["focused"] and error.rect[1] >= phone.rect[1] + phone.rect[3]    # under the field
+    assert phone.extra["focused"] and error.rect[1] >= phone.rect[1] + phone.rect[3]  # under the field
     assert abs(error.rect[0] - phone.rect[0]) <= 2
     static_ui.set_state(replace(VIEWS["repair_contact_errors"], language="zh"))
     assert widget(static_ui, "error:phone").label == "请输入有效的手机号码。"
@@ -103,7 +104,7 @@ def test_field_errors_show_under_their_field_and_take_the_focus(static_ui: Kiosk
 async def test_fault_category_and_description(running_ui: RunningUi) -> None:
     ui = running_ui.ui
     ui.set_state(replace(VIEWS["repair_fault"], fields=(), fault_category=None))
-    assert not widget(ui, "next").enabled                   # a category first
+    assert not widget(ui, "next").enabled  # a category first
     assert {f"fault:{c}" for c in ("battery", "brakes", "tyre", "motor", "display", "other")} <= ids(ui)
     await ui.tap_widget("fault:tyre")
     assert widget(ui, "next").enabled
@@ -111,13 +112,16 @@ async def test_fault_category_and_description(running_ui: RunningUi) -> None:
     field = widget(ui, "field:description")
     assert field.label == "FLAT 2X" and field.extra["focused"]
     await ui.tap_widget("next")
-    assert said(running_ui) == [Intent("fault_category", "tyre"), Intent("field", "description=FLAT 2X"),
-                                Intent("next")]
+    assert said(running_ui) == [
+        Intent("fault_category", "tyre"),
+        Intent("field", "description=FLAT 2X"),
+        Intent("next"),
+    ]
 
 
 async def test_description_stops_at_200_characters_and_shows_its_end(running_ui: RunningUi) -> None:
     ui = running_ui.ui
-    long = "BRAKE " * 33                                    # 198 characters
+    long = "BRAKE " * 33  # 198 characters
     ui.set_state(replace(VIEWS["repair_fault"], fields=(("description", long),)))
     await type_text(ui, "XYZ")
     field = widget(ui, "field:description")
@@ -144,8 +148,11 @@ async def test_consent_shows_what_is_kept_and_asks(running_ui: RunningUi) -> Non
     labels = {w.id: w.label for w in ui.widgets()}
     assert "30 days" in labels["notice:kept"] and "Only the retailer" in labels["notice:who"]
     assert all(word in labels["notice:stored"] for word in ("name", "phone", "frame number", "fault"))
-    assert (labels["detail:vehicle"], labels["detail:name"], labels["detail:category"]) == \
-        ("WBAEB71080C123456", "LI WEI", "Brakes")
+    assert (labels["detail:vehicle"], labels["detail:name"], labels["detail:category"]) == (
+        "WBAEB71080C123456",
+        "LI WEI",
+        "Brakes",
+    )
     await ui.tap_widget("agree")
     await ui.tap_widget("cancel")
     assert said(running_ui) == [Intent("agree"), Intent("cancel")]
@@ -163,26 +170,29 @@ async def test_ticket_is_shown_large_and_as_a_qr_code(running_ui: RunningUi, tmp
     assert said(running_ui) == [Intent("done")]
 
 
-@pytest.mark.parametrize(("field", "view"), [
-    ("step", ViewState("repair")),
-    ("step", ViewState("repair", step="payment")),
-    ("ticket", ViewState("repair", step="ticket")),
-    ("fields", ViewState("repair", step="vehicle", fields=(("email", "a@b"),))),
-    ("fields", ViewState("repair", step="fault", fields=(("description", "x" * 201),))),
-    ("fields", ViewState("repair", step="vehicle", fields=("vehicle",))),       # type: ignore[arg-type]
-    ("field_errors", ViewState("repair", step="contact", field_errors=(("phone", "bad"),))),
-    ("fault_category", ViewState("repair", step="fault", fault_category="wheels")),
-    ("restock_counts", ViewState("restock", restock_counts=(("SC-1", -1),))),
-    ("restock_counts", ViewState("restock", restock_counts=(("SC-1", 1), ("SC-1", 2)))),
-    ("restock_changes", ViewState("restock", restock_changes=(("SC-1", "2"),))),   # type: ignore[arg-type]
-    ("alarm", ViewState("door", alarm="fire")),
-    ("attempts_left", ViewState("pin_pad", message="pin_wrong", attempts_left=-1)),
-    ("staff_hold_s", ViewState("attract", staff_hold_s=0)),
-    ("devices", ViewState("service", devices=(("lock", "broken", ""),))),
-    ("selftest", ViewState("service", selftest="done")),
-    ("sync", ViewState("service", sync=SyncView(pending=-1))),
-    ("errors", ViewState("service", errors=("ok", 3))),                          # type: ignore[arg-type]
-])
+@pytest.mark.parametrize(
+    ("field", "view"),
+    [
+        ("step", ViewState("repair")),
+        ("step", ViewState("repair", step="payment")),
+        ("ticket", ViewState("repair", step="ticket")),
+        ("fields", ViewState("repair", step="vehicle", fields=(("email", "a@b"),))),
+        ("fields", ViewState("repair", step="fault", fields=(("description", "x" * 201),))),
+        ("fields", ViewState("repair", step="vehicle", fields=("vehicle",))),  # type: ignore[arg-type]
+        ("field_errors", ViewState("repair", step="contact", field_errors=(("phone", "bad"),))),
+        ("fault_category", ViewState("repair", step="fault", fault_category="wheels")),
+        ("restock_counts", ViewState("restock", restock_counts=(("SC-1", -1),))),
+        ("restock_counts", ViewState("restock", restock_counts=(("SC-1", 1), ("SC-1", 2)))),
+        ("restock_changes", ViewState("restock", restock_changes=(("SC-1", "2"),))),  # type: ignore[arg-type]
+        ("alarm", ViewState("door", alarm="fire")),
+        ("attempts_left", ViewState("pin_pad", message="pin_wrong", attempts_left=-1)),
+        ("staff_hold_s", ViewState("attract", staff_hold_s=0)),
+        ("devices", ViewState("service", devices=(("lock", "broken", ""),))),
+        ("selftest", ViewState("service", selftest="done")),
+        ("sync", ViewState("service", sync=SyncView(pending=-1))),
+        ("errors", ViewState("service", errors=("ok", 3))),  # type: ignore[arg-type]
+    ],
+)
 def test_bad_new_fields_are_refused_by_name(static_ui: KioskUi, field: str, view: ViewState) -> None:
     with pytest.raises(ValueError, match=field):
         static_ui.set_state(view)

@@ -1,5 +1,6 @@
 """The hidden staff entry, the PIN pad, restock, door alarms, the service menu and touch calibration,
 through real touches on the running frame loop."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,6 +35,7 @@ def ids(ui: KioskUi) -> set[str]:
 
 # -- the hidden staff entry --------------------------------------------------------------------------
 
+
 async def test_holding_the_brand_for_the_default_time_emits_staff(running_ui: RunningUi) -> None:
     ui = running_ui.ui
     ui.set_state(VIEWS["attract"])
@@ -48,7 +50,7 @@ async def test_a_tap_or_a_short_press_on_the_brand_does_nothing(running_ui: Runn
     await ui.tap_widget("brand")
     await ui.tap_widget("brand_mark")
     await ui.press_widget("brand", 0.4)
-    assert running_ui.intents == [ACTIVITY] * 3        # not even "start", which lies under the brand
+    assert running_ui.intents == [ACTIVITY] * 3  # not even "start", which lies under the brand
     await ui.press_widget("brand_mark", 0.8)
     assert said(running_ui) == [Intent("staff")]
 
@@ -62,7 +64,7 @@ async def test_the_hold_happens_while_the_finger_is_still_down(running_ui: Runni
     assert said(running_ui) == [Intent("staff")]
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=centre, button=1))
     await running_ui.wait_frames()
-    assert said(running_ui) == [Intent("staff")]        # the lift adds nothing
+    assert said(running_ui) == [Intent("staff")]  # the lift adds nothing
 
 
 async def test_a_refresh_of_the_same_screen_keeps_a_hold_but_a_new_screen_drops_it(running_ui: RunningUi) -> None:
@@ -74,7 +76,7 @@ async def test_a_refresh_of_the_same_screen_keeps_a_hold_but_a_new_screen_drops_
     centre = pygame.Rect(widget(ui, "brand").rect).center
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=centre, button=1))
     await running_ui.wait_frames()
-    ui.set_state(replace(attract, online=True))         # the uploader got through meanwhile
+    ui.set_state(replace(attract, online=True))  # the uploader got through meanwhile
     await asyncio.sleep(0.7)
     assert said(running_ui) == [Intent("staff")]
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=centre, button=1))
@@ -105,22 +107,23 @@ async def test_press_refuses_bad_arguments(running_ui: RunningUi) -> None:
 
 # -- PIN pad -----------------------------------------------------------------------------------------
 
+
 async def test_typing_a_pin_shows_dots_never_digits_and_submits_it(running_ui: RunningUi) -> None:
     ui = running_ui.ui
     ui.set_state(VIEWS["pin_pad"])
     for key in "258":
         await ui.tap_widget(f"key:{key}")
     assert widget(ui, "pin_dots").extra["filled"] == 3
-    assert not widget(ui, "pin:submit").enabled             # 4 digits at least
+    assert not widget(ui, "pin:submit").enabled  # 4 digits at least
     await ui.tap_widget("key:0")
     assert widget(ui, "pin:submit").enabled
     shown = " ".join(w.label for w in ui.widgets())
     assert "2580" not in shown and "258" not in shown
-    for key in "123456789":                                  # 13 digits typed: 12 kept
+    for key in "123456789":  # 13 digits typed: 12 kept
         await ui.tap_widget(f"key:{key}")
     await ui.tap_widget("key:back")
     await ui.tap_widget("pin:submit")
-    assert said(running_ui) == [Intent("pin_submit", "25801234567")]   # no key reached the firmware
+    assert said(running_ui) == [Intent("pin_submit", "25801234567")]  # no key reached the firmware
     assert widget(ui, "pin_dots").extra["filled"] == 0
 
 
@@ -153,11 +156,12 @@ async def test_the_pad_says_checking_and_takes_no_presses_while_a_pin_is_checked
 
 # -- restock -----------------------------------------------------------------------------------------
 
+
 def test_restock_shows_what_to_do_with_the_door(static_ui: KioskUi) -> None:
     static_ui.set_state(VIEWS["restock_unlocked"])
     assert widget(static_ui, "title").label == "Open the door"
     assert widget(static_ui, "countdown_text").label.startswith("The door locks again in")
-    assert not [i for i in ids(static_ui) if i.endswith((":plus", ":minus"))]     # counted once it is open
+    assert not [i for i in ids(static_ui) if i.endswith((":plus", ":minus"))]  # counted once it is open
     assert widget(static_ui, "count:SC-URBAN-S2").label == "3"
     static_ui.set_state(VIEWS["restock_opened"])
     assert widget(static_ui, "title").label == "Count the stock, then close the door"
@@ -174,10 +178,13 @@ async def test_minus_and_plus_ask_the_firmware_for_the_new_count(running_ui: Run
     assert not widget(ui, "count:SC-KIDS-1:minus").enabled
     await ui.tap_widget("count:SC-KIDS-1:minus")
     await ui.tap_widget("count:SC-KIDS-1:plus")
-    assert said(running_ui) == [Intent("count", "SC-URBAN-S2:6"), Intent("count", "SC-URBAN-S2:4"),
-                                Intent("count", "SC-KIDS-1:1")]
+    assert said(running_ui) == [
+        Intent("count", "SC-URBAN-S2:6"),
+        Intent("count", "SC-URBAN-S2:4"),
+        Intent("count", "SC-KIDS-1:1"),
+    ]
     ui.set_state(replace(VIEWS["restock_opened"], restock_counts=(("SC-URBAN-S2", 6), ("SC-KIDS-1", 1))))
-    assert widget(ui, "count:SC-URBAN-S2").label == "6"     # the firmware's count is what is shown
+    assert widget(ui, "count:SC-URBAN-S2").label == "6"  # the firmware's count is what is shown
 
 
 async def test_recorded_restock_lists_the_changes_and_finishes(running_ui: RunningUi) -> None:
@@ -197,8 +204,9 @@ async def test_many_products_are_paginated(running_ui: RunningUi) -> None:
     ui = running_ui.ui
     more = tuple(replace(p, sku=f"{p.sku}-B", name=f"{p.name} (B)") for p in ACCESSORIES)
     products = PRODUCTS + ACCESSORIES + more
-    ui.set_state(ViewState("restock", door="opened", products=products,
-                           restock_counts=tuple((p.sku, 1) for p in products)))
+    ui.set_state(
+        ViewState("restock", door="opened", products=products, restock_counts=tuple((p.sku, 1) for p in products))
+    )
     per_page = len({i for i in ids(ui) if i.startswith("row:")})
     pages = -(-len(products) // per_page)
     assert per_page >= 4 and pages >= 2 and not widget(ui, "page:prev").enabled
@@ -211,10 +219,11 @@ async def test_many_products_are_paginated(running_ui: RunningUi) -> None:
     assert not widget(ui, "page:next").enabled
     assert set().union(*seen) == {f"row:{p.sku}" for p in products} and sum(map(len, seen)) == len(products)
     await ui.tap_widget("count:ACC-LIGHTS-B:plus")
-    assert said(running_ui) == [Intent("count", "ACC-LIGHTS-B:2")]      # page turns tell the firmware nothing
+    assert said(running_ui) == [Intent("count", "ACC-LIGHTS-B:2")]  # page turns tell the firmware nothing
 
 
 # -- door alarms ---------------------------------------------------------------------------------------
+
 
 async def test_door_alarms_are_shown_and_a_stuck_door_offers_unlock_again(running_ui: RunningUi) -> None:
     ui = running_ui.ui
@@ -233,6 +242,7 @@ async def test_door_alarms_are_shown_and_a_stuck_door_offers_unlock_again(runnin
 
 
 # -- service -------------------------------------------------------------------------------------------
+
 
 def test_service_shows_devices_sync_configuration_and_errors(static_ui: KioskUi) -> None:
     static_ui.set_state(VIEWS["service"])
@@ -260,19 +270,20 @@ async def test_service_actions_and_a_running_selftest(running_ui: RunningUi) -> 
     assert said(running_ui) == [Intent("selftest"), Intent("lock_test"), Intent("calibrate"), Intent("exit")]
 
 
-async def test_restart_asks_again_and_forgets_after_a_while(running_ui: RunningUi,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_restart_asks_again_and_forgets_after_a_while(
+    running_ui: RunningUi, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(service, "RESTART_CONFIRM_S", 0.6)
     ui = running_ui.ui
     ui.set_state(VIEWS["service"])
     await ui.tap_widget("restart")
     assert said(running_ui) == [] and widget(ui, "restart").label == "Tap again to restart"
-    await asyncio.sleep(0.9)                        # not confirmed in time: it reverts by itself
+    await asyncio.sleep(0.9)  # not confirmed in time: it reverts by itself
     assert widget(ui, "restart").label == "Restart"
     probe = (widget(ui, "restart").rect[0] + 8, widget(ui, "restart").rect[1] + 30)
     assert tuple(pygame.display.get_surface().get_at(probe))[:3] == ui.theme.palette.surface_high
     await ui.tap_widget("restart")
-    ui.set_state(replace(VIEWS["service"], config_version="v43"))      # a new state keeps the question
+    ui.set_state(replace(VIEWS["service"], config_version="v43"))  # a new state keeps the question
     await ui.tap_widget("restart")
     assert said(running_ui) == [Intent("restart")]
     assert widget(ui, "restart").label == "Restart"
@@ -280,19 +291,20 @@ async def test_restart_asks_again_and_forgets_after_a_while(running_ui: RunningU
 
 # -- calibration -----------------------------------------------------------------------------------------
 
+
 async def test_calibration_reports_where_the_four_targets_were_touched(running_ui: RunningUi) -> None:
     ui = running_ui.ui
     ui.set_state(VIEWS["calibrate"])
     centres = target_centres(ui.size)
     assert centres == [(102, 60), (922, 60), (922, 540), (102, 540)]
     assert [widget(ui, f"target:{i}").extra["state"] for i in range(4)] == ["now", "later", "later", "later"]
-    touched = [(x + 7, y - 5) for x, y in centres]           # a panel a little off
+    touched = [(x + 7, y - 5) for x, y in centres]  # a panel a little off
     for i, (x, y) in enumerate(touched[:3]):
         await ui.tap(x, y)
         assert widget(ui, "progress").label == f"Target {i + 2} of 4"
     assert widget(ui, "target:3").extra["state"] == "now" and said(running_ui) == []
     await ui.tap(*touched[3])
     assert said(running_ui) == [Intent("calibration", "109,55;929,55;929,535;109,535")]
-    assert widget(ui, "target:0").extra["state"] == "now"    # ready to go round again
+    assert widget(ui, "target:0").extra["state"] == "now"  # ready to go round again
     await ui.tap_widget("cancel")
     assert said(running_ui)[-1] == Intent("cancel")

@@ -1,4 +1,5 @@
 """Real touches through pygame's event queue, with the frame loop running on asyncio."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +10,6 @@ import pytest
 
 from kiosk_ui.samples import PRODUCTS, sample_views
 from kiosk_ui.view import Intent, ViewState
-
 from tests.ui.conftest import RunningUi
 
 ACTIVITY = Intent("activity")
@@ -36,8 +36,7 @@ DOCUMENTED = [
 
 
 @pytest.mark.parametrize(("view", "widget_id", "intent"), DOCUMENTED, ids=[f"{v}-{w}" for v, w, _ in DOCUMENTED])
-async def test_tap_on_widget_emits_its_intent(running_ui: RunningUi, view: str, widget_id: str,
-                                              intent: Intent) -> None:
+async def test_tap_on_widget_emits_its_intent(running_ui: RunningUi, view: str, widget_id: str, intent: Intent) -> None:
     running_ui.ui.set_state(VIEWS[view])
     x, y, w, h = running_ui.widget(widget_id).rect
     await running_ui.ui.tap(x + w // 2, y + h // 2)
@@ -67,7 +66,7 @@ async def test_finger_sliding_to_another_widget_emits_no_widget_intent(running_u
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=up, button=1, touch=True))
     await running_ui.wait_frames()
     assert running_ui.intents == [ACTIVITY]
-    await running_ui.ui.tap(*up)    # a clean tap on the second widget still works
+    await running_ui.ui.tap(*up)  # a clean tap on the second widget still works
     assert running_ui.intents == [ACTIVITY, ACTIVITY, Intent("pay", "qr")]
 
 
@@ -112,7 +111,7 @@ async def test_idle_screen_is_not_redrawn(running_ui: RunningUi) -> None:
     running_ui.ui.set_state(VIEWS["catalog"])
     await running_ui.wait_frames()
     before = running_ui.ui.frame_count
-    await asyncio.sleep(0.4)    # 24 frame periods at 60 fps
+    await asyncio.sleep(0.4)  # 24 frame periods at 60 fps
     assert running_ui.ui.frame_count == before
 
 
@@ -138,10 +137,11 @@ async def test_bench_buttons_emit_bench_intents_without_activity(running_ui: Run
     assert not set(bench) & {w.id for w in ui.widgets()}
     for action in ("pos/approve", "pos/decline", "door/open", "door/close", "nfc/present", "qr/show"):
         x, y, w, h = bench[f"bench:{action}"].rect
-        assert x >= ui.size[0]      # right of the touchscreen
+        assert x >= ui.size[0]  # right of the touchscreen
         await ui.tap_window(x + w // 2, y + h // 2)
-    assert running_ui.intents == [Intent("bench", a) for a in
-                                  ("pos/approve", "pos/decline", "door/open", "door/close", "nfc/present", "qr/show")]
+    assert running_ui.intents == [
+        Intent("bench", a) for a in ("pos/approve", "pos/decline", "door/open", "door/close", "nfc/present", "qr/show")
+    ]
 
 
 async def test_bench_status_lines_are_shown(running_ui: RunningUi) -> None:
@@ -167,13 +167,17 @@ async def test_walk_through_a_sale_with_a_handler_that_changes_state(running_ui:
         if intent.name in script:
             ui.set_state(script[intent.name])
 
-    ui._on_intent = on_intent   # the handler the firmware would pass
+    ui._on_intent = on_intent  # the handler the firmware would pass
     ui.set_state(ViewState("attract", products=PRODUCTS))
     for widget_id in ("start", f"product:{product.sku}", "buy", "pay:terminal"):
         await ui.tap_widget(widget_id)
     assert ui.screen_id == "checkout" and "cancel" in {w.id for w in ui.widgets()}
     assert [i for i in seen if i.name != "activity"] == [
-        Intent("start"), Intent("select_product", product.sku), Intent("buy"), Intent("pay", "terminal")]
+        Intent("start"),
+        Intent("select_product", product.sku),
+        Intent("buy"),
+        Intent("pay", "terminal"),
+    ]
 
 
 async def test_a_failing_handler_does_not_stop_the_screen(running_ui: RunningUi) -> None:
