@@ -30,6 +30,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 bench: setup
+	$(BIN)/python -m pytest -m bench -s
 	$(BIN)/python -m benchmarks
 
 screenshots: setup

@@ -35,7 +35,7 @@ from hal.errors import DeviceFault
 from kiosk_ui.i18n import MESSAGES
 from kiosk_ui.view import ColourOption, Intent, ProductView, SyncView, ViewState
 from sync_client.cabinet_config import PICKUP_CODE_DIGITS, CabinetConfig
-from sync_client.outbox import Outbox, OutboxFull, Transaction
+from sync_client.outbox import STORAGE_ERRORS, Outbox, OutboxFull, Transaction
 from sync_client.snapshots import snapshot_name
 
 log = logging.getLogger(__name__)
@@ -262,11 +262,14 @@ class Cabinet:
             log.warning("remote unlock not done", extra={"command_id": command_id, "reason": str(exc)})
 
     def _append_optional(self, event_type: str, payload: dict) -> None:
-        """Events the cabinet can do without when the outbox is full (money and alarms keep their room)."""
+        """Events the cabinet can do without when the outbox or the disk is full (money and alarms keep their
+        room; a failing store is the storage guard's to report, not a reason to stop the heartbeat)."""
         try:
             self.outbox.append(event_type, payload)
         except OutboxFull:
             log.warning("outbox full: event dropped", extra={"type": event_type})
+        except STORAGE_ERRORS as exc:
+            log.warning("store failing: event dropped", extra={"type": event_type, "error": str(exc)})
 
     # --- the screen ------------------------------------------------------------
     def view_state(self) -> ViewState:

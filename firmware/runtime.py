@@ -126,6 +126,7 @@ async def run(config: Config, options: RunOptions) -> int:
     upload_url = cloud_url
     if options.sim:
         devices, bench = build_sim(config, data_dir)
+        bench.store = outbox
         target = URL(cloud_url)
         bench.network = NetworkSwitch(target.host or "127.0.0.1", target.port or 80)
         upload_url = str(URL(await bench.network.start()).with_path(target.path))

@@ -28,6 +28,7 @@ from hal.sim.pn532_emulator import Pn532Emulator
 from hal.sim.scanner_emulator import ScannerEmulator
 from hal.sim.zvt_emulator import ZvtEmulator
 from hal.zvt.driver import ZvtTerminal
+from sync_client.outbox import Outbox, StorageFull
 
 log = logging.getLogger(__name__)
 # What the bench panel's buttons present: a demo staff card and the cabinet's demo QR code.
@@ -56,6 +57,7 @@ class SimBench:
     on_network_up: Callable[[], None] = lambda: None
     cloud_url: str = ""  # the cloud the simulated phone pays through
     scan_to_pay: ScanToPayTerminal | None = None
+    store: Outbox | None = None  # the cabinet's store, whose disk the bench can fill
 
     def pins(self) -> dict[str, Any]:
         return {
@@ -233,6 +235,23 @@ async def _network(bench: SimBench, up: bool) -> dict:
     return {"network": "up" if up else "down"}
 
 
+def _storage(full: bool) -> Action:
+    async def action(bench: SimBench, body: dict) -> dict:
+        if bench.store is None:
+            raise BenchError(409, "storage: the cabinet's store is not open")
+        bench.store.cap_size(full)
+        filler = 0
+        while full and filler < 100_000:  # a full card leaves no room in the last pages either
+            try:
+                bench.store.append("heartbeat", {})
+            except StorageFull:
+                break
+            filler += 1
+        return {"storage": "full" if full else "ok", "filler_events": filler}
+
+    return action
+
+
 def _plug(device: str, plugged: bool) -> Action:
     async def action(bench: SimBench, body: dict) -> dict:
         emulator = {"pos": bench.terminal, "nfc": bench.nfc, "scanner": bench.scanner}[device]
@@ -255,6 +274,8 @@ BENCH_ACTIONS: dict[str, Action] = {
     "tamper/close": _tamper(False),
     "network/down": lambda bench, body: _network(bench, False),
     "network/up": lambda bench, body: _network(bench, True),
+    "storage/full": _storage(True),
+    "storage/ok": _storage(False),
     **{
         f"{device}/{verb}": _plug(device, verb == "replug")
         for device in ("pos", "nfc", "scanner")

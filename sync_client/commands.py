@@ -27,7 +27,7 @@ from typing import Any
 
 from sync_client.backoff import poll_forever
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
-from sync_client.outbox import Outbox, Transaction
+from sync_client.outbox import STORAGE_ERRORS, Outbox, Transaction
 from sync_client.schema import SchemaError, parse_utc_iso, utc_iso, validate_command
 
 log = logging.getLogger(__name__)
@@ -206,7 +206,7 @@ class CommandInbox:
             interval_s=interval_s,
             backoff_initial_s=backoff_initial_s,
             backoff_max_s=backoff_max_s,
-            errors=(CloudUnavailable, CloudRefused),
+            errors=(CloudUnavailable, CloudRefused, *STORAGE_ERRORS),
             on_result=self._note,
         )
 

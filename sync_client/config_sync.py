@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sync_client.backoff import poll_forever
 from sync_client.cabinet_config import CabinetConfig, ConfigInvalid, parse_config
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
-from sync_client.outbox import Outbox
+from sync_client.outbox import STORAGE_ERRORS, Outbox
 from sync_client.schema import utc_now_iso
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ class ConfigSync:
             interval_s=interval_s,
             backoff_initial_s=backoff_initial_s,
             backoff_max_s=backoff_max_s,
-            errors=(CloudUnavailable, CloudRefused),
+            errors=(CloudUnavailable, CloudRefused, *STORAGE_ERRORS),
             on_result=self._note,
         )
 

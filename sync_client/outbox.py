@@ -273,6 +273,13 @@ class Outbox:
             )
         return StoreHealth(self.path, free)
 
+    def cap_size(self, full: bool) -> None:
+        """A bench's full disk: SQLite refuses to grow the database past the pages it has now (SQLITE_FULL,
+        the same error as a full card), or grows again up to its default limit."""
+        conn = self.db.conn
+        pages = conn.execute("PRAGMA page_count").fetchone()[0] if full else 0xFFFFFFFE
+        conn.execute(f"PRAGMA max_page_count = {int(pages)}")
+
     def _free_bytes(self) -> int:
         conn = self.db.conn
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]

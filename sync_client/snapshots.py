@@ -25,6 +25,7 @@ import simplejpeg  # type: ignore[import-untyped]
 
 from sync_client.backoff import poll_forever
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
+from sync_client.outbox import STORAGE_ERRORS
 
 # The snapshot name is part of the wire contract (the cloud parses it too), so it lives in the schema;
 # the cabinet's code and tests keep importing it from here.
@@ -220,7 +221,7 @@ class SnapshotUploader:
             interval_s=interval_s,
             backoff_initial_s=self.backoff_initial_s,
             backoff_max_s=self.backoff_max_s,
-            errors=(CloudUnavailable, CloudRefused),
+            errors=(CloudUnavailable, CloudRefused, *STORAGE_ERRORS),
             on_result=on_result,
         )
 

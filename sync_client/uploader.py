@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sync_client.backoff import backoff_delay, wait_any
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
-from sync_client.outbox import Outbox
+from sync_client.outbox import STORAGE_ERRORS, Outbox
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "v1/events"
@@ -93,6 +93,12 @@ class Uploader:
                     sent = await self.upload_pending()
                 except UploadError as exc:
                     await self._back_off(exc, stop)
+                    continue
+                except STORAGE_ERRORS as exc:
+                    # Acknowledged but not marked sent: the cloud answers the resend with the same
+                    # acknowledgement. Wait for the store to take writes again (an append means it does).
+                    log.error("upload paused: the store cannot record acknowledgements", extra={"error": str(exc)})
+                    await wait_any(stop, self._work, timeout=self.backoff_max_s)
                     continue
                 if sent == 0:
                     self._prune()

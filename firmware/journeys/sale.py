@@ -102,6 +102,7 @@ OUTCOME_TRIGGER = {
     PaymentOutcome.FAULT: "fault",
 }
 # A reversal that ended so is undecided: the device may answer later. DECLINED is a definite refusal.
+STORE_RETRY_S = 2.0  # how often an approval the store refused is tried again
 UNDECIDED = frozenset({PaymentOutcome.FAULT, PaymentOutcome.TIMED_OUT, PaymentOutcome.CANCELLED})
 
 
@@ -386,11 +387,51 @@ class SaleJourney:
         self.on_storage_failed(
             f"sale {sale.sale_id} ({result.amount_cents} {result.currency}, {sale.method}, receipt "
             f"{result.receipt_no}) was approved but could not be recorded ({exc}); {outcome}",
-            "storage_unavailable" if reversed_ else "refund_needed",
-        )
+        )  # a failed reversal is retried, then flagged, once the store can record it (below)
         self.sale, self.payment_status = None, None
         self.message = "not_charged" if reversed_ else "refund_pending"
         self._go("fault")
+        self._spawn(self._record_when_the_store_is_back(sale, result, reversed_))
+
+    async def _record_when_the_store_is_back(self, sale: Sale, result: PaymentResult, reversed_: bool) -> None:
+        """The approval the failing store kept out, written late but whole once it takes writes again: left
+        as 'paying', the sale would be settled at the next boot against a terminal whose last transaction
+        is now the reversal. A reversal that failed becomes a pending one, retried like any other."""
+        payment = {
+            "sale_id": sale.sale_id,
+            "sku": sale.product.sku,
+            "amount_cents": result.amount_cents,
+            "currency": result.currency,
+            "method": sale.method,
+            "receipt_no": result.receipt_no,
+        }
+        while True:
+            await asyncio.sleep(STORE_RETRY_S)
+            try:
+                with self.outbox.transaction(durable=True) as tx:
+                    tx.append("payment.approved", {**payment, "trace_no": result.trace_no, "recorded_late": True})
+                    unclaimed = {k: v for k, v in payment.items() if k != "method"}
+                    tx.append("sale.unclaimed", {**unclaimed, "action": _give_back(sale.method)})
+                    if reversed_:
+                        tx.append("payment.reversed", {k: v for k, v in payment.items() if k != "sku"})
+                    else:
+                        self.pending.add(
+                            tx,
+                            REVERSE,
+                            sale.sale_id,
+                            sale.method,
+                            result.amount_cents,
+                            result.currency,
+                            receipt_no=result.receipt_no,
+                        )
+                    sale.receipt_no, sale.trace_no = result.receipt_no, result.trace_no
+                    self._update_sale(tx, sale, "reversed" if reversed_ else "unclaimed")
+            except STORAGE_ERRORS:
+                continue
+            log.warning("unrecorded approval recorded late", extra={"sale_id": sale.sale_id, "reversed": reversed_})
+            if not reversed_:
+                self._kick()
+            return
 
     @staticmethod
     async def _reverse_at_once(terminal: PaymentTerminal, result: PaymentResult) -> bool:
@@ -707,6 +748,7 @@ class SaleJourney:
                     "alarm",
                     {
                         "kind": "refund_needed",
+                        "sale_id": action.sale_id,  # the retailer's refund list is keyed by it
                         "detail": f"sale {action.sale_id} (receipt {action.receipt_no}) could not be "
                         f"given back: {result.message or result.outcome.value}",
                     },

@@ -107,6 +107,23 @@ async def test_an_approval_that_cannot_be_committed_keeps_the_door_shut_and_is_r
     assert rig.views[-1].screen == "out_of_service"
 
 
+async def test_an_approval_the_full_disk_kept_out_is_recorded_once_there_is_room(rig):
+    await to_card_prompt(rig)
+    fill_to_the_page_limit(rig.outbox)
+    rig.bench.terminal.approve()
+    await until(lambda: rig.cabinet.sale.state is S.PRODUCT, what="the journey back from payment")
+    assert rig.outbox.events("payment.approved") == []
+    rig.outbox.db.conn.execute("PRAGMA max_page_count = 1000000")
+    await until(lambda: rig.outbox.events("payment.reversed"), what="the late record", timeout=10)
+    [approved] = [e.payload for e in rig.outbox.events("payment.approved")]
+    receipt = rig.bench.terminal.approved[0].receipt_no
+    assert approved["receipt_no"] == receipt and approved["recorded_late"]
+    assert [e.payload["receipt_no"] for e in rig.outbox.events("payment.reversed")] == [receipt]
+    # Nothing is left for the next boot to settle against a terminal whose last transaction is the reversal.
+    assert rig.cabinet.sale.pending.open() == []
+    assert rig.cabinet.sale.recover_after_restart() == []
+
+
 async def test_a_refused_reversal_says_a_refund_is_under_way_with_the_support_contact(rig):
     await to_card_prompt(rig)
     rig.bench.terminal.refuse_reversals = True
@@ -118,14 +135,19 @@ async def test_a_refused_reversal_says_a_refund_is_under_way_with_the_support_co
     view = rig.views[-1]
     assert (view.screen, view.message) == ("out_of_service", "refund_pending")
     assert view.support_phone == rig.cabinet.config.cabinet.support_phone
-    # The refund alarm could not be written to the full store: it is kept, and written once there is room.
-    assert "refund_needed" in [a["kind"] for a in rig.cabinet.storage.held_alarms]
+    # The alarm could not be written to the full store: it is kept, and written once there is room; the
+    # reversal is then tried again and, refused for good, flagged for the retailer.
+    assert "storage_unavailable" in [a["kind"] for a in rig.cabinet.storage.held_alarms]
     rig.outbox.db.conn.execute("PRAGMA max_page_count = 1000000")
     await until(lambda: rig.cabinet.storage.problem is None, what="the store working again")
-    alarms = [e.payload for e in rig.outbox.events("alarm")]
-    assert any(
-        a["kind"] == "refund_needed" and rig.bench.terminal.approved[0].receipt_no in a["detail"] for a in alarms
-    )
+    receipt = rig.bench.terminal.approved[0].receipt_no
+
+    def flagged() -> list[dict]:
+        return [e.payload for e in rig.outbox.events("alarm") if e.payload["kind"] == "refund_needed"]
+
+    await until(flagged, what="the refund flagged", timeout=10)
+    [alarm] = flagged()
+    assert receipt in alarm["detail"] and alarm["sale_id"]
     assert rig.cabinet.storage.held_alarms == []
 
 
