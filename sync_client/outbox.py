@@ -135,6 +135,7 @@ class Transaction:
             (event_id, event_type, SCHEMA_VERSION, wall, mono, json.dumps(payload, sort_keys=True)),
         )
         self.appended += 1
+        assert cursor.lastrowid is not None  # an INSERT into a rowid table always sets it
         return Event(
             id=event_id,
             cabinet_id=self.cabinet_id,
