@@ -17,5 +17,6 @@ the number of repositories it touches.
     commands          commands from the cloud, applied once
     config_cache      the configuration in force and the ones refused
     store_meta        the store's identity and small facts about it
+    readonly          the technician's read-only view of a store of any version (kiosk status, doctor)
     (sync_client/pending_actions.py: actions that must follow a commit)
 """
