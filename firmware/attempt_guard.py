@@ -13,14 +13,7 @@ import time
 from dataclasses import dataclass
 
 from sync_client.outbox import Outbox, Transaction
-
-GUARDS_DDL = """
-CREATE TABLE IF NOT EXISTS attempt_guards (
-    name TEXT PRIMARY KEY,
-    failures INTEGER NOT NULL DEFAULT 0,
-    locked_until REAL NOT NULL DEFAULT 0
-)
-"""
+from sync_client.store.attempt_guards import AttemptGuardsRepo, GuardState
 
 
 @dataclass
@@ -32,35 +25,29 @@ class AttemptGuard:
     max_delay_s: float = 3600.0
 
     def __post_init__(self) -> None:
-        with self.outbox.transaction() as tx:
-            tx.execute(GUARDS_DDL)
-            tx.execute("INSERT OR IGNORE INTO attempt_guards (name) VALUES (?)", (self.name,))
+        self._guards = AttemptGuardsRepo(self.outbox)
+        self._guards.ensure(self.name)
 
-    def _row(self) -> tuple[int, float]:
-        return self.outbox.db.conn.execute(
-            "SELECT failures, locked_until FROM attempt_guards WHERE name = ?", (self.name,)
-        ).fetchone()
+    def _row(self) -> GuardState:
+        return self._guards.get(self.name)
 
     @property
     def failures(self) -> int:
-        return self._row()[0]
+        return self._row().failures
 
     def locked_for(self, now: float | None = None) -> float:
         """Seconds until the next attempt is allowed; 0 when it is allowed now."""
         now = time.time() if now is None else now
-        return max(0.0, self._row()[1] - now)
+        return max(0.0, self._row().locked_until - now)
 
     def record(self, tx: Transaction, ok: bool, now: float | None = None) -> float:
         """Record an attempt inside the caller's transaction; returns the lock now in force (s)."""
         now = time.time() if now is None else now
         if ok:
-            tx.execute("UPDATE attempt_guards SET failures = 0, locked_until = 0 WHERE name = ?", (self.name,))
+            self._guards.put(tx, self.name, 0, 0)
             return 0.0
         failures = self.failures + 1
         over = failures - self.free_attempts
         delay = 0.0 if over < 0 else min(self.max_delay_s, self.first_delay_s * 2**over)
-        tx.execute(
-            "UPDATE attempt_guards SET failures = ?, locked_until = ? WHERE name = ?",
-            (failures, now + delay if delay else 0, self.name),
-        )
+        self._guards.put(tx, self.name, failures, now + delay if delay else 0)
         return delay

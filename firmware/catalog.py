@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from firmware.config import ProductSection
 from sync_client.cabinet_config import ConfigProduct
 from sync_client.outbox import Outbox, Transaction
+from sync_client.store.stock import StockRepo
 
-STOCK_DDL = "CREATE TABLE IF NOT EXISTS stock (sku TEXT PRIMARY KEY, count INTEGER NOT NULL CHECK (count >= 0))"
 # Names a retailer is likely to use; "Name:#rrggbb" in the configuration sets any other.
 COLOUR_NAMES = {
     "black": "#1f2328",
@@ -100,27 +100,29 @@ class Catalog:
 
     def __init__(self, outbox: Outbox, products: list[ProductSection]) -> None:
         self._outbox = outbox
+        self._stock = StockRepo(outbox)
         self.products: dict[str, Product] = {p.sku: product_from_toml(p) for p in products}
         with outbox.transaction() as tx:
-            tx.execute(STOCK_DDL)
             for p in products:  # first boot seeds stock from the file; later boots keep what was counted
-                tx.execute("INSERT OR IGNORE INTO stock (sku, count) VALUES (?, ?)", (p.sku, p.stock))
+                self._stock.seed(tx, p.sku, p.stock)
 
     def replace_products(self, products: list[Product]) -> None:
         """A new configuration: its products, in its order. New SKUs start with no stock until counted in."""
         with self._outbox.transaction() as tx:
             for p in products:
-                tx.execute("INSERT OR IGNORE INTO stock (sku, count) VALUES (?, 0)", (p.sku,))
+                self._stock.seed(tx, p.sku, 0)
         self.products = {p.sku: p for p in products}
 
     def stock(self, sku: str) -> int:
-        row = self._outbox.db.conn.execute("SELECT count FROM stock WHERE sku = ?", (sku,)).fetchone()
-        return row[0] if row else 0
+        count = self._stock.count(sku)
+        return 0 if count is None else count
 
     def set_count(self, tx: Transaction, sku: str, count: int, reason: str) -> None:
-        tx.execute("UPDATE stock SET count = ? WHERE sku = ?", (count, sku))
+        self._stock.put(tx, sku, count)
         tx.append("stock.changed", {"sku": sku, "count": count, "reason": reason})
 
     def adjust(self, tx: Transaction, sku: str, delta: int, reason: str) -> None:
-        count = tx.execute("SELECT count FROM stock WHERE sku = ?", (sku,)).fetchone()[0]
+        count = self._stock.count(sku)  # the connection is the transaction's: its count as it stands
+        if count is None:
+            raise KeyError(f"stock: no count for {sku!r} to adjust")
         self.set_count(tx, sku, max(0, count + delta), reason)

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from firmware.technician.status import open_readonly
 from sync_client.outbox import STORAGE_ERRORS, Outbox
+from sync_client.store.readonly import open_readonly
 from sync_client.store_marker import (
     MarkerError,
     StoreIdentity,

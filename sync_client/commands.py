@@ -18,7 +18,6 @@ is not applied, ``command.expired`` records it, and the cloud gets the result ``
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -29,22 +28,10 @@ from sync_client.backoff import poll_forever
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
 from sync_client.outbox import STORAGE_ERRORS, Outbox, Transaction
 from sync_client.schema import SchemaError, parse_utc_iso, utc_iso, validate_command
+from sync_client.store.commands import CommandsRepo, StoredCommand
 
 log = logging.getLogger(__name__)
 COMMANDS_PATH = "v1/commands"
-COMMANDS_DDL = """
-CREATE TABLE IF NOT EXISTS commands (
-    id TEXT PRIMARY KEY,             -- chosen by the cloud
-    kind TEXT NOT NULL,
-    args TEXT NOT NULL,              -- JSON
-    state TEXT NOT NULL CHECK (state IN ('received', 'applied', 'acked')),
-    result TEXT,
-    received_at TEXT NOT NULL,
-    applied_at TEXT,
-    acked_at TEXT,
-    expires_at TEXT                  -- as the cloud sent it; checked when applied
-)
-"""
 EXPIRED = "expired"
 
 
@@ -69,11 +56,7 @@ class CommandInbox:
         self._handlers: dict[str, tuple[Apply, Effect | None]] = {}
         self._poke = asyncio.Event()
         self.last_error: str | None = None
-        with outbox.transaction() as tx:
-            tx.execute(COMMANDS_DDL)
-            columns = {row[1] for row in tx.execute("PRAGMA table_info(commands)")}
-            if "expires_at" not in columns:  # a database from before expiries: its commands get refused
-                tx.execute("ALTER TABLE commands ADD COLUMN expires_at TEXT")
+        self.commands = CommandsRepo(outbox)
 
     def register(self, kind: str, apply: Apply, effect: Effect | None = None) -> None:
         """``apply(command, tx) -> result`` writes its state in ``tx``; ``effect(command)`` runs after commit."""
@@ -83,8 +66,8 @@ class CommandInbox:
         self._poke.set()
 
     def state_of(self, command_id: str) -> str | None:
-        row = self.outbox.db.conn.execute("SELECT state FROM commands WHERE id = ?", (command_id,)).fetchone()
-        return row[0] if row else None
+        stored = self.commands.get(command_id)
+        return stored.state if stored else None
 
     async def poll(self) -> list[Command]:
         """Fetch pending commands, apply the new ones, acknowledge what is applied. Returns the commands
@@ -100,31 +83,25 @@ class CommandInbox:
             for item in received:
                 if isinstance(item, dict) and isinstance(item.get("id"), str):
                     expires_at = item.get("expires_at")
-                    tx.execute(
-                        "INSERT OR IGNORE INTO commands (id, kind, args, state, received_at, expires_at) "
-                        "VALUES (?, ?, ?, 'received', ?, ?)",
-                        (
-                            item["id"],
-                            str(item.get("kind")),
-                            json.dumps(item.get("args")),
-                            now,
-                            expires_at if isinstance(expires_at, str) else None,
-                        ),
+                    self.commands.receive(
+                        tx,
+                        item["id"],
+                        str(item.get("kind")),
+                        item.get("args"),
+                        now,
+                        expires_at if isinstance(expires_at, str) else None,
                     )
-        applied = [
-            c for c in self._in_state("received") if self._apply(c, reply.cloud_time + time.monotonic() - answered_at)
-        ]
+        waiting = [self._command(stored) for stored in self.commands.in_state("received")]
+        applied = [c for c in waiting if self._apply(c, reply.cloud_time + time.monotonic() - answered_at)]
         await self._ack_applied()
         return applied
 
     def _wall_iso(self) -> str:
         return utc_iso(self.wall_clock())
 
-    def _in_state(self, state: str) -> list[Command]:
-        rows = self.outbox.db.conn.execute(
-            "SELECT id, kind, args, expires_at FROM commands WHERE state = ? ORDER BY received_at, id", (state,)
-        ).fetchall()
-        return [Command(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
+    @staticmethod
+    def _command(stored: StoredCommand) -> Command:
+        return Command(stored.id, stored.kind, stored.args, stored.expires_at)
 
     def _apply(self, command: Command, cloud_time: float) -> bool:
         """Apply one command unless it expired by ``cloud_time``; False when it expired."""
@@ -170,25 +147,17 @@ class CommandInbox:
 
     def _decided(self, tx: Transaction, command: Command, result: str) -> None:
         """The command is done with (applied, refused or expired); only the ack to the cloud is left."""
-        tx.execute(
-            "UPDATE commands SET state = 'applied', result = ?, applied_at = ? WHERE id = ?",
-            (result, self._wall_iso(), command.id),
-        )
+        self.commands.decided(tx, command.id, result, self._wall_iso())
 
     async def _ack_applied(self) -> None:
-        for command in self._in_state("applied"):
-            result = self.outbox.db.conn.execute("SELECT result FROM commands WHERE id = ?", (command.id,)).fetchone()[
-                0
-            ]
+        for command in self.commands.in_state("applied"):
             try:
-                await self.client.request("POST", f"{COMMANDS_PATH}/{command.id}/ack", {"result": result})
+                await self.client.request("POST", f"{COMMANDS_PATH}/{command.id}/ack", {"result": command.result})
             except CloudRefused as exc:
                 if exc.status != 404:  # 404: the cloud no longer has it; nothing left to acknowledge
                     raise
             with self.outbox.transaction() as tx:
-                tx.execute(
-                    "UPDATE commands SET state = 'acked', acked_at = ? WHERE id = ?", (self._wall_iso(), command.id)
-                )
+                self.commands.acked(tx, command.id, self._wall_iso())
 
     async def run(
         self,

@@ -20,25 +20,10 @@ from sync_client.backoff import poll_forever
 from sync_client.cabinet_config import CabinetConfig, ConfigInvalid, parse_config
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
 from sync_client.outbox import STORAGE_ERRORS, Outbox
-from sync_client.schema import utc_now_iso
+from sync_client.store.config_cache import ConfigCacheRepo
 
 log = logging.getLogger(__name__)
 CONFIG_PATH = "v1/config"
-CONFIG_DDL = """
-CREATE TABLE IF NOT EXISTS config (
-    id INTEGER PRIMARY KEY CHECK (id = 1),  -- one row: the configuration in force
-    version INTEGER NOT NULL,
-    etag TEXT NOT NULL,
-    document TEXT NOT NULL,                 -- the JSON exactly as validated
-    applied_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS config_refused (
-    etag TEXT PRIMARY KEY,
-    version INTEGER,
-    reason TEXT NOT NULL,
-    refused_at TEXT NOT NULL
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -56,10 +41,7 @@ class ConfigSync:
         self.client = client
         self._listeners: list[Callable[[CabinetConfig], None]] = [on_applied] if on_applied else []
         self._poke = asyncio.Event()
-        with outbox.transaction() as tx:
-            for statement in CONFIG_DDL.split(";"):
-                if statement.strip():
-                    tx.execute(statement)
+        self.cache = ConfigCacheRepo(outbox)
         self.last_error: str | None = None
 
     def on_applied(self, callback: Callable[[CabinetConfig], None]) -> None:
@@ -68,12 +50,12 @@ class ConfigSync:
 
     def current(self) -> CabinetConfig | None:
         """The last good configuration (from the local cache; no network), or None before the first one."""
-        row = self.outbox.db.conn.execute("SELECT document FROM config WHERE id = 1").fetchone()
-        return parse_config(json.loads(row[0])) if row else None
+        cached = self.cache.current()
+        return parse_config(json.loads(cached.document)) if cached else None
 
     def current_etag(self) -> str | None:
-        row = self.outbox.db.conn.execute("SELECT etag FROM config WHERE id = 1").fetchone()
-        return row[0] if row else None
+        cached = self.cache.current()
+        return cached.etag if cached else None
 
     def poke(self) -> None:
         """Pull now instead of at the next interval (e.g. a ``refresh_config`` command)."""
@@ -81,12 +63,7 @@ class ConfigSync:
 
     async def pull(self) -> PullResult:
         """One conditional GET; raises CloudUnavailable / CloudRefused when there is no usable answer."""
-        known = [
-            row[0]
-            for row in self.outbox.db.conn.execute(
-                "SELECT etag FROM config UNION SELECT etag FROM config_refused ORDER BY 1"
-            ).fetchall()
-        ]
+        known = self.cache.known_etags()
         headers = {"If-None-Match": ", ".join(known)} if known else {}
         try:
             reply = await self.client.request("GET", CONFIG_PATH, headers=headers, ok=(200, 304))
@@ -104,12 +81,7 @@ class ConfigSync:
         except ConfigInvalid as exc:
             return self._refuse(etag, reply.body, exc)
         with self.outbox.transaction() as tx:
-            tx.execute(
-                "INSERT INTO config (id, version, etag, document, applied_at) VALUES (1, ?, ?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET version = excluded.version, etag = excluded.etag, "
-                "document = excluded.document, applied_at = excluded.applied_at",
-                (config.version, etag, json.dumps(reply.body, sort_keys=True), utc_now_iso()),
-            )
+            self.cache.apply(tx, config.version, etag, json.dumps(reply.body, sort_keys=True))
             tx.append("config.applied", {"version": config.version, "etag": etag})
         log.info("configuration applied", extra={"version": config.version, "etag": etag})
         for callback in self._listeners:
@@ -121,10 +93,7 @@ class ConfigSync:
         version = version if isinstance(version, int) and not isinstance(version, bool) else None
         reason = "; ".join(exc.problems)[:2000]
         with self.outbox.transaction() as tx:
-            tx.execute(
-                "INSERT OR REPLACE INTO config_refused (etag, version, reason, refused_at) VALUES (?, ?, ?, ?)",
-                (etag, version, reason, utc_now_iso()),
-            )
+            self.cache.refuse(tx, etag, version, reason)
             tx.append("config.rejected", {"version": version, "etag": etag, "reason": reason})
         log.error(
             "configuration refused; keeping the last good one",

@@ -27,7 +27,6 @@ import os
 import shutil
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,33 +45,9 @@ from sync_client.schema import (
     utc_now_iso,
     validate_payload,
 )
+from sync_client.store import store_meta
+from sync_client.store.migrations import SchemaTooNew, migrate
 
-EVENTS_DDL = """
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,   -- gap-free per cabinet: never reused, never rolled forward
-    id TEXT NOT NULL UNIQUE,
-    type TEXT NOT NULL,
-    schema_version INTEGER NOT NULL,
-    wall_time TEXT NOT NULL,
-    mono_time REAL NOT NULL,
-    payload TEXT NOT NULL,
-    sent_at TEXT
-);
-CREATE INDEX IF NOT EXISTS events_unsent ON events(seq) WHERE sent_at IS NULL;
-CREATE INDEX IF NOT EXISTS events_sent_at ON events(sent_at) WHERE sent_at IS NOT NULL;
-CREATE TABLE IF NOT EXISTS dead_letters (
-    seq INTEGER PRIMARY KEY,                 -- the event's own seq: the cloud sees a gap there, and why
-    id TEXT NOT NULL UNIQUE,
-    type TEXT NOT NULL,
-    schema_version INTEGER NOT NULL,
-    wall_time TEXT NOT NULL,
-    mono_time REAL NOT NULL,
-    payload TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    rejected_at TEXT NOT NULL
-);
-"""
-META_DDL = "CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 DEFAULT_MAX_PENDING = 500_000
 _ENVELOPE = "SELECT seq, id, type, schema_version, wall_time, mono_time, payload FROM events "
 
@@ -96,6 +71,10 @@ class StoreGone(RuntimeError):
 
 class StoreUnusable(RuntimeError):
     """The store cannot be opened: not a SQLite file, damaged, or not writable. The message names the file."""
+
+
+class StoreTooNew(StoreUnusable):
+    """The store's schema version is newer than this code knows (written by a newer release)."""
 
 
 # What a failing disk raises from a commit: the money path catches exactly these.
@@ -156,6 +135,7 @@ class Transaction:
             (event_id, event_type, SCHEMA_VERSION, wall, mono, json.dumps(payload, sort_keys=True)),
         )
         self.appended += 1
+        assert cursor.lastrowid is not None  # an INSERT into a rowid table always sets it
         return Event(
             id=event_id,
             cabinet_id=self.cabinet_id,
@@ -192,7 +172,9 @@ class Outbox:
         self._alarm_raised = False
 
     def _open(self) -> sqlite3.Connection:
-        """Open (or create) the store; a file that is not a usable store raises StoreUnusable naming it."""
+        """Open (or create) the store at the schema's latest version (sync_client/store/migrations.py); a
+        file that is not a usable store raises StoreUnusable naming it (StoreTooNew when newer software
+        wrote it)."""
         conn = None
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing commits behind our back.
@@ -200,14 +182,15 @@ class Outbox:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=5000")
-            conn.executescript(EVENTS_DDL + META_DDL + ";")
-            conn.execute("INSERT OR IGNORE INTO store_meta (key, value) VALUES ('store_id', ?)", (str(uuid.uuid4()),))
-            self.store_id = conn.execute("SELECT value FROM store_meta WHERE key = 'store_id'").fetchone()[0]
+            migrate(conn, self.path)
+            self.store_id = store_meta.ensure_store_id(conn)
             # Counted once here, then kept in step by append/mark_sent: pending_count() is on every status poll.
             self._pending = conn.execute("SELECT count(*) FROM events WHERE sent_at IS NULL").fetchone()[0]
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, SchemaTooNew) as exc:
             if conn is not None:
                 conn.close()
+            if isinstance(exc, SchemaTooNew):
+                raise StoreTooNew(str(exc)) from None
             raise StoreUnusable(_unusable(self.path, exc)) from None
         self._file_id = _file_id(self.path)
         return conn
@@ -264,7 +247,7 @@ class Outbox:
             self._check_file()
             free = self._free_bytes()
             with self.transaction() as tx:  # a real commit of one small row: read-only and I/O errors show
-                tx.execute("INSERT OR REPLACE INTO store_meta (key, value) VALUES ('probed_at', ?)", (utc_now_iso(),))
+                store_meta.put(tx, store_meta.PROBED_AT, utc_now_iso())
         except STORAGE_ERRORS as exc:
             return StoreHealth(self.path, free, f"cannot write {self.path}: {exc}")
         if free < reserve_bytes:

@@ -20,25 +20,6 @@ SETTLE = "settle"  # find out from the terminal how an interrupted authorization
 KINDS = (REVERSE, SETTLE)
 DONE, FLAGGED = "done", "flagged"
 
-PENDING_ACTIONS_DDL = """
-CREATE TABLE IF NOT EXISTS pending_actions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL CHECK (kind IN ('reverse', 'settle')),
-    sale_id TEXT NOT NULL,
-    method TEXT NOT NULL,
-    amount_cents INTEGER NOT NULL,
-    currency TEXT NOT NULL,
-    receipt_no TEXT,                 -- reverse: the payment to give back
-    mark TEXT,                       -- settle: the terminal's mark taken before the authorization
-    state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'done', 'flagged')),
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    created_at TEXT NOT NULL,
-    closed_at TEXT,
-    UNIQUE (kind, sale_id)
-);
-CREATE INDEX IF NOT EXISTS pending_actions_open ON pending_actions(id) WHERE state = 'open';
-"""
 _COLUMNS = "id, kind, sale_id, method, amount_cents, currency, receipt_no, mark, state, attempts, last_error"
 
 
@@ -58,11 +39,11 @@ class PendingAction:
 
 
 class PendingActions:
-    """The ``pending_actions`` table, beside the outbox and written in its transactions."""
+    """The repository of the ``pending_actions`` table (its schema: sync_client/store/migrations.py),
+    written in the outbox's transactions."""
 
     def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox
-        outbox.db.conn.executescript(PENDING_ACTIONS_DDL)
 
     @staticmethod
     def add(

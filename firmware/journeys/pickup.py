@@ -43,19 +43,10 @@ from firmware.secret_check import first_match
 from hal.lock import Lock
 from sync_client.cabinet_config import PickupOrder
 from sync_client.outbox import Outbox, Transaction
-from sync_client.schema import utc_now_iso
+from sync_client.store.pickups import PickupsRepo
 
 log = logging.getLogger(__name__)
 
-PICKUPS_DDL = """
-CREATE TABLE IF NOT EXISTS pickups (
-    order_id TEXT PRIMARY KEY,
-    state TEXT NOT NULL,             -- unlocked | opened | collected (see the module docstring)
-    updated_at TEXT NOT NULL,
-    sku TEXT,                        -- the order's product, for a collection settled after a restart
-    code_hash TEXT                   -- to say "already collected" once the order has left the configuration
-)
-"""
 RECENT_USED = 20  # used codes still recognised as such: each costs one scrypt per try
 
 
@@ -100,12 +91,7 @@ class PickupJourney:
 
     def __post_init__(self) -> None:
         self.guard = AttemptGuard(self.outbox, "pickup_code")
-        with self.outbox.transaction() as tx:
-            tx.execute(PICKUPS_DDL)
-            columns = {row[1] for row in tx.execute("PRAGMA table_info(pickups)")}
-            for column in ("sku", "code_hash"):  # a store from before these columns existed
-                if column not in columns:
-                    tx.execute(f"ALTER TABLE pickups ADD COLUMN {column} TEXT")
+        self.pickups = PickupsRepo(self.outbox)
 
     @property
     def active(self) -> bool:
@@ -198,27 +184,15 @@ class PickupJourney:
         orders = [order for order in self.orders() if not _expired(order, now)]
         known = {order.order_id for order in orders}
         used = [
-            PickupOrder(order_id, sku or "", code_hash, "")
-            for order_id, sku, code_hash in self.outbox.db.conn.execute(
-                "SELECT order_id, sku, code_hash FROM pickups WHERE code_hash "
-                "IS NOT NULL ORDER BY updated_at DESC LIMIT ?",
-                (RECENT_USED,),
-            )
-            if order_id not in known
+            PickupOrder(row.order_id, row.sku or "", row.code_hash or "", "")
+            for row in self.pickups.recently_used(RECENT_USED)
+            if row.order_id not in known
         ]
         return await first_match(code, orders + used, lambda order: order.code_hash)
 
-    @staticmethod
-    def _use_code(tx: Transaction, order: PickupOrder) -> bool:
+    def _use_code(self, tx: Transaction, order: PickupOrder) -> bool:
         """Use the order's code up in ``tx``; False when it was used already."""
-        return (
-            tx.execute(
-                "INSERT INTO pickups (order_id, state, updated_at, sku, code_hash) "
-                "VALUES (?, 'unlocked', ?, ?, ?) ON CONFLICT (order_id) DO NOTHING",
-                (order.order_id, utc_now_iso(), order.sku, order.code_hash),
-            ).rowcount
-            == 1
-        )
+        return self.pickups.use_code(tx, order.order_id, order.sku, order.code_hash)
 
     def _unlock(self) -> None:
         """The code is used up and the unlock recorded, on disk: now the relay."""
@@ -234,9 +208,8 @@ class PickupJourney:
             self.order, self.deadline = None, None
             self._go("not_opened")
 
-    @staticmethod
-    def _release(tx: Transaction, order_id: str) -> None:
-        tx.execute("DELETE FROM pickups WHERE order_id = ? AND state = 'unlocked'", (order_id,))
+    def _release(self, tx: Transaction, order_id: str) -> None:
+        self.pickups.release(tx, order_id)
 
     def door_changed(self, is_open: bool) -> bool:
         if is_open and self.state is P.DOOR_UNLOCKED and self.order is not None:
@@ -244,10 +217,7 @@ class PickupJourney:
             # Durable: once the door has opened, no power cut may hand the code back.
             with self.outbox.transaction(durable=True) as tx:
                 tx.append("door.opened", {"authorized": True, "reason": "pickup", "order_id": self.order.order_id})
-                tx.execute(
-                    "UPDATE pickups SET state = 'opened', updated_at = ? WHERE order_id = ?",
-                    (utc_now_iso(), self.order.order_id),
-                )
+                self.pickups.set_state(tx, self.order.order_id, "opened")
             self._opened_at, self.deadline = time.monotonic(), None
             self._go("door_opened")
             return True
@@ -263,9 +233,7 @@ class PickupJourney:
 
     def _collect(self, tx: Transaction, order_id: str, sku: str, **extra: object) -> None:
         tx.append("pickup.completed", {"order_id": order_id, "sku": sku, **extra})
-        tx.execute(
-            "UPDATE pickups SET state = 'collected', updated_at = ? WHERE order_id = ?", (utc_now_iso(), order_id)
-        )
+        self.pickups.set_state(tx, order_id, "collected")
         if sku in self.catalog.products and not self.catalog.products[sku].online_only:
             self.catalog.adjust(tx, sku, -1, "pickup")
 
@@ -273,11 +241,10 @@ class PickupJourney:
         """Pickups a power cut interrupted (the order ids). The door had opened: the order is collected. It
         had not: nothing was taken, so the code is released for another try (as when the window to open
         passes) and ``pickup.interrupted`` says so. Never a second opening for one code."""
-        rows = self.outbox.db.conn.execute(
-            "SELECT order_id, state, sku FROM pickups WHERE state IN ('unlocked', 'opened')"
-        ).fetchall()
+        rows = self.pickups.interrupted()
         known = {order.order_id: order.sku for order in self.orders()}
-        for order_id, state, sku in rows:
+        for row in rows:
+            order_id, state, sku = row.order_id, row.state, row.sku
             with self.outbox.transaction(durable=True) as tx:
                 if state == "opened":
                     self._collect(tx, order_id, sku or known.get(order_id, ""), recovered=True)
@@ -285,7 +252,7 @@ class PickupJourney:
                     self._release(tx, order_id)
                     tx.append("pickup.interrupted", {"order_id": order_id, "action": "released"})
             log.warning("recovered interrupted pickup", extra={"order_id": order_id, "was": state})
-        return [row[0] for row in rows]
+        return [row.order_id for row in rows]
 
     def finish(self) -> None:
         if self.state is P.DONE:

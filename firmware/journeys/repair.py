@@ -29,19 +29,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from firmware.journeys.machine import transition
 from sync_client.outbox import Outbox, Transaction
-from sync_client.schema import utc_now_iso
+from sync_client.store.repair_tickets import RepairTicketsRepo
 
 log = logging.getLogger(__name__)
-
-REPAIR_TICKETS_DDL = """
-CREATE TABLE IF NOT EXISTS repair_tickets (
-    ticket_id TEXT PRIMARY KEY,
-    device TEXT NOT NULL,             -- the vehicle id or frame number
-    category TEXT NOT NULL,
-    status TEXT NOT NULL,             -- dropped_off
-    created_at TEXT NOT NULL
-)
-"""
 
 FAULT_CATEGORIES = ("battery", "brakes", "tyre", "motor", "display", "other")
 # Base32 without the look-alikes 0/O and 1/I (RFC 4648 has no 0 or 1 to begin with).
@@ -164,8 +154,7 @@ class RepairJourney:
     _timer: asyncio.TimerHandle | None = None
 
     def __post_init__(self) -> None:
-        with self.outbox.transaction() as tx:
-            tx.execute(REPAIR_TICKETS_DDL)
+        self.tickets = RepairTicketsRepo(self.outbox)
 
     def _go(self, trigger: str) -> Step:
         if TRANSITIONS[self.state].get(trigger) is Step.IDLE:
@@ -277,11 +266,7 @@ class RepairJourney:
         assert category is not None  # the fault step does not pass without one
         with self.outbox.transaction(durable=True) as tx:
             ticket = self._new_ticket_id(tx)
-            tx.execute(
-                "INSERT INTO repair_tickets (ticket_id, device, category, status, created_at) "
-                "VALUES (?, ?, ?, 'dropped_off', ?)",
-                (ticket, values["vehicle"], category, utc_now_iso()),
-            )
+            self.tickets.insert(tx, ticket, values["vehicle"], category, "dropped_off")
             tx.append(
                 "repair.ticket",
                 {
@@ -314,5 +299,5 @@ class RepairJourney:
         """A fresh number, checked inside the transaction that records it (BEGIN IMMEDIATE: no race)."""
         while True:
             ticket = TICKET_PREFIX + "".join(self.rng.choice(TICKET_ALPHABET) for _ in range(TICKET_CHARS))
-            if tx.execute("SELECT 1 FROM repair_tickets WHERE ticket_id = ?", (ticket,)).fetchone() is None:
+            if not self.tickets.exists(tx, ticket):
                 return ticket

@@ -39,18 +39,9 @@ from firmware.journeys.machine import transition
 from firmware.secret_check import first_match
 from hal.lock import Lock
 from sync_client.outbox import Outbox, Transaction
-from sync_client.schema import utc_now_iso
+from sync_client.store.restocks import RestocksRepo
 
 log = logging.getLogger(__name__)
-
-RESTOCKS_DDL = """
-CREATE TABLE IF NOT EXISTS restocks (
-    restock_id TEXT PRIMARY KEY,
-    who TEXT,                        -- "pin", "card:<uid>", "remote:<command id>"
-    state TEXT NOT NULL,             -- unlocked | opened | recorded | not_opened | interrupted
-    updated_at TEXT NOT NULL
-)
-"""
 
 
 class R(enum.StrEnum):
@@ -110,8 +101,7 @@ class RestockJourney:
 
     def __post_init__(self) -> None:
         self.guard = AttemptGuard(self.outbox, "pin_pad")
-        with self.outbox.transaction() as tx:
-            tx.execute(RESTOCKS_DDL)
+        self.restocks = RestocksRepo(self.outbox)
 
     def _go(self, trigger: str) -> R:
         return transition(self, TRANSITIONS, trigger, RestockRefused, "restock")
@@ -224,21 +214,14 @@ class RestockJourney:
             self.restock_id = self._record_unlock(tx, reason, pulse, self.who)
         self._energize(pulse)
 
-    @staticmethod
-    def _record_unlock(tx: Transaction, reason: str, pulse: float, who: str | None) -> str:
+    def _record_unlock(self, tx: Transaction, reason: str, pulse: float, who: str | None) -> str:
         restock_id = str(uuid.uuid4())
-        tx.execute(
-            "INSERT INTO restocks (restock_id, who, state, updated_at) VALUES (?, ?, 'unlocked', ?)",
-            (restock_id, who, utc_now_iso()),
-        )
+        self.restocks.insert(tx, restock_id, who)
         tx.append("door.unlocked", {"reason": reason, "seconds": pulse, "who": who, "restock_id": restock_id})
         return restock_id
 
     def _set_row(self, tx: Transaction, state: str) -> None:
-        tx.execute(
-            "UPDATE restocks SET state = ?, updated_at = ? WHERE restock_id = ?",
-            (state, utc_now_iso(), self.restock_id),
-        )
+        self.restocks.set_state(tx, self.restock_id, state)
 
     def _energize(self, pulse: float) -> None:
         self.lock.unlock(pulse)
@@ -311,20 +294,16 @@ class RestockJourney:
 
     def recover_after_restart(self) -> list[str]:
         """Restocks a power cut interrupted (their ids): recorded as interrupted, never unlocked again."""
-        rows = self.outbox.db.conn.execute(
-            "SELECT restock_id, who, state FROM restocks WHERE state IN ('unlocked', 'opened')"
-        ).fetchall()
-        for restock_id, who, state in rows:
+        rows = self.restocks.interrupted()
+        for row in rows:
+            restock_id, who, state = row.restock_id, row.who, row.state
             with self.outbox.transaction() as tx:
-                tx.execute(
-                    "UPDATE restocks SET state = 'interrupted', updated_at = ? WHERE restock_id = ?",
-                    (utc_now_iso(), restock_id),
-                )
+                self.restocks.set_state(tx, restock_id, "interrupted")
                 tx.append(
                     "restock.interrupted", {"restock_id": restock_id, "who": who, "door_opened": state == "opened"}
                 )
             log.warning("recorded an interrupted restock", extra={"restock_id": restock_id, "was": state})
-        return [row[0] for row in rows]
+        return [row.restock_id for row in rows]
 
     def pin_lock_remaining(self) -> float:
         return self.guard.locked_for(time.time())

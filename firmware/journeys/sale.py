@@ -39,26 +39,9 @@ from hal.payment import PaymentOutcome, PaymentResult, PaymentTerminal
 from sync_client.outbox import STORAGE_ERRORS, Outbox, Transaction
 from sync_client.pending_actions import DONE, FLAGGED, REVERSE, SETTLE, PendingAction, PendingActions
 from sync_client.schema import utc_now_iso
+from sync_client.store.sales import SaleRecord, SalesRepo
 
 log = logging.getLogger(__name__)
-
-SALES_DDL = """
-CREATE TABLE IF NOT EXISTS sales (
-    sale_id TEXT PRIMARY KEY,
-    sku TEXT NOT NULL,
-    amount_cents INTEGER NOT NULL,
-    currency TEXT NOT NULL,
-    method TEXT NOT NULL,
-    state TEXT NOT NULL,
-    receipt_no TEXT,
-    trace_no TEXT,
-    unlocks INTEGER NOT NULL DEFAULT 0,
-    door_opened_at TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    terminal_mark TEXT               -- the terminal's mark before authorizing (PaymentTerminal.mark)
-)
-"""
 
 
 class S(enum.StrEnum):
@@ -168,10 +151,7 @@ class SaleJourney:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
-        with self.outbox.transaction() as tx:
-            tx.execute(SALES_DDL)
-            if "terminal_mark" not in {row[1] for row in tx.execute("PRAGMA table_info(sales)")}:
-                tx.execute("ALTER TABLE sales ADD COLUMN terminal_mark TEXT")  # a store from before marks
+        self.sales = SalesRepo(self.outbox)
         self.pending = PendingActions(self.outbox)
         offered = self.available_methods
         # Until an interrupted authorization is settled, its terminal's last transaction is the evidence:
@@ -471,10 +451,7 @@ class SaleJourney:
             sale.door_opened_at, sale.door_opened_mono = utc_now_iso(), time.monotonic()
             with self.outbox.transaction() as tx:
                 tx.append("door.opened", {"authorized": True, "sale_id": sale.sale_id})
-                tx.execute(
-                    "UPDATE sales SET state = 'door_opened', door_opened_at = ?, updated_at = ? WHERE sale_id = ?",
-                    (sale.door_opened_at, sale.door_opened_at, sale.sale_id),
-                )
+                self.sales.door_opened(tx, sale.sale_id, sale.door_opened_at)
             self.deadline = None
             self._go("door_opened")
             self.on_door_event("opened", sale.sale_id)
@@ -563,20 +540,13 @@ class SaleJourney:
         return True
 
     def _write_sale(self, sale: Sale, state: str, mark: str | None = None) -> None:
-        now = utc_now_iso()
         with self.outbox.transaction(durable=True) as tx:
-            tx.execute(
-                "INSERT INTO sales (sale_id, sku, amount_cents, currency, method, state, created_at, "
-                "updated_at, terminal_mark) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (sale.sale_id, sale.product.sku, sale.amount_cents, sale.currency, sale.method, state, now, now, mark),
+            self.sales.insert(
+                tx, sale.sale_id, sale.product.sku, sale.amount_cents, sale.currency, sale.method, state, mark
             )
 
-    @staticmethod
-    def _update_sale(tx: Transaction, sale: Sale, state: str) -> None:
-        tx.execute(
-            "UPDATE sales SET state = ?, receipt_no = ?, trace_no = ?, unlocks = ?, updated_at = ? WHERE sale_id = ?",
-            (state, sale.receipt_no, sale.trace_no, sale.unlocks, utc_now_iso(), sale.sale_id),
-        )
+    def _update_sale(self, tx: Transaction, sale: Sale, state: str) -> None:
+        self.sales.update(tx, sale.sale_id, state, sale.receipt_no, sale.trace_no, sale.unlocks)
 
     def recover_after_restart(self, resume_window_s: float = 0.0) -> list[str]:
         """Sales that a crash or power cut interrupted. Nothing is dropped: the newest paid sale whose door
@@ -584,17 +554,16 @@ class SaleJourney:
         refund, as any unclaimed sale); older ones are reversed at once; an interrupted authorization is
         settled by asking its terminal (``_settle``); a door that was open completes its sale. Then every
         follow-up action still open, from this boot or an earlier one, is carried out."""
-        rows = self.outbox.db.conn.execute(
-            "SELECT sale_id, sku, amount_cents, currency, method, state, receipt_no, trace_no, unlocks, "
-            "door_opened_at, terminal_mark FROM sales "
-            "WHERE state IN ('paying', 'approved', 'door_unlocked', 'door_opened') ORDER BY created_at"
-        ).fetchall()
-        resumable = [r for r in rows if r[5] in ("approved", "door_unlocked") and r[1] in self.catalog.products]
+        rows = self.sales.interrupted()
+        resumable = [r for r in rows if r.state in ("approved", "door_unlocked") and r.sku in self.catalog.products]
         resume = resumable[-1] if resumable and resume_window_s > 0 else None
         recovered = []
-        for sale_id, sku, amount, currency, method, state, receipt_no, _, _, opened_at, mark in rows:
+        for row in rows:
+            sale_id, sku, method, state = row.sale_id, row.sku, row.method, row.state
+            amount, currency, receipt_no = row.amount_cents, row.currency, row.receipt_no
+            opened_at, mark = row.door_opened_at, row.terminal_mark
             recovered.append(sale_id)
-            if resume is not None and sale_id == resume[0]:
+            if resume is not None and sale_id == resume.sale_id:
                 continue
             with self.outbox.transaction(durable=True) as tx:
                 if state == "paying":  # the terminal knows how it ended: ask it, never assume
@@ -633,26 +602,24 @@ class SaleJourney:
                     self.catalog.adjust(tx, sku, +1, "unclaimed")
                     self.pending.add(tx, REVERSE, sale_id, method, amount, currency, receipt_no=receipt_no)
                     new_state = "unclaimed"
-                tx.execute(
-                    "UPDATE sales SET state = ?, updated_at = ? WHERE sale_id = ?", (new_state, utc_now_iso(), sale_id)
-                )
+                self.sales.set_state(tx, sale_id, new_state)
             log.warning("recovered interrupted sale", extra={"sale_id": sale_id, "was": state, "now": new_state})
         if resume is not None:
             self._resume(resume, resume_window_s)
         self._kick()
         return recovered
 
-    def _resume(self, row: tuple, window_s: float) -> None:
-        sale_id, sku, amount, currency, method, _, receipt_no, trace_no, unlocks, _, _ = row
+    def _resume(self, row: SaleRecord, window_s: float) -> None:
+        sale_id = row.sale_id
         self.sale = Sale(
             sale_id=sale_id,
-            product=self.catalog.products[sku],
-            amount_cents=amount,
-            currency=currency,
-            method=method,
-            receipt_no=receipt_no,
-            trace_no=trace_no,
-            unlocks=min(unlocks, self.lock_config.max_unlocks_per_sale - 1),
+            product=self.catalog.products[row.sku],
+            amount_cents=row.amount_cents,
+            currency=row.currency,
+            method=row.method,
+            receipt_no=row.receipt_no,
+            trace_no=row.trace_no,
+            unlocks=min(row.unlocks, self.lock_config.max_unlocks_per_sale - 1),
         )
         self.deadline = time.monotonic() + window_s
         self._go("resume")
@@ -739,10 +706,7 @@ class SaleJourney:
                         "method": action.method,
                     },
                 )
-                tx.execute(
-                    "UPDATE sales SET state = 'reversed', updated_at = ? WHERE sale_id = ?",
-                    (utc_now_iso(), action.sale_id),
-                )
+                self.sales.set_state(tx, action.sale_id, "reversed")
             else:
                 tx.append(
                     "alarm",
@@ -768,7 +732,9 @@ class SaleJourney:
         stands there; the settlement may also come hours later, when the terminal is back. Anything
         else (or no transaction at all): ``payment.failed`` with outcome ``interrupted``."""
         result = await terminal.query(action.sale_id, action.amount_cents, action.currency, action.mark)
-        sku = self.outbox.db.conn.execute("SELECT sku FROM sales WHERE sale_id = ?", (action.sale_id,)).fetchone()[0]
+        record = self.sales.get(action.sale_id)
+        assert record is not None, f"a settlement for sale {action.sale_id}, which has no row"
+        sku = record.sku
         sale = {"sale_id": action.sale_id, "sku": sku, "amount_cents": action.amount_cents, "currency": action.currency}
         with self.outbox.transaction(durable=True) as tx:
             if result is not None and result.approved:
@@ -786,11 +752,7 @@ class SaleJourney:
                     "sale.unclaimed",
                     {**sale, "receipt_no": result.receipt_no, "recovered": True, "action": _give_back(action.method)},
                 )
-                tx.execute(
-                    "UPDATE sales SET state = 'unclaimed', receipt_no = ?, trace_no = ?, updated_at = ? "
-                    "WHERE sale_id = ?",
-                    (result.receipt_no, result.trace_no, utc_now_iso(), action.sale_id),
-                )
+                self.sales.settled(tx, action.sale_id, "unclaimed", result.receipt_no, result.trace_no)
                 self.pending.add(
                     tx,
                     REVERSE,
@@ -810,10 +772,7 @@ class SaleJourney:
                         "terminal_outcome": result.outcome.value if result else None,
                     },
                 )
-                tx.execute(
-                    "UPDATE sales SET state = 'interrupted', updated_at = ? WHERE sale_id = ?",
-                    (utc_now_iso(), action.sale_id),
-                )
+                self.sales.set_state(tx, action.sale_id, "interrupted")
             self.pending.close(tx, action, DONE)
         log.warning(
             "interrupted authorization settled",

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -34,35 +33,12 @@ from hal.lock import Lock
 from kiosk_ui.view import CALIBRATION_INSET
 from sync_client.outbox import Outbox, Transaction
 from sync_client.schema import utc_now_iso
+from sync_client.store.service_records import ServiceAction, ServiceRecords
 
 log = logging.getLogger(__name__)
 
-SERVICE_DDL = (
-    """
-CREATE TABLE IF NOT EXISTS service_actions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    action TEXT NOT NULL,            -- enter, selftest, lock_test, calibrate, restart, exit, timeout
-    result TEXT NOT NULL,
-    who TEXT,                        -- "pin" or "card:<uid>"
-    at TEXT NOT NULL
-)""",
-    """
-CREATE TABLE IF NOT EXISTS selftest_results (
-    device TEXT PRIMARY KEY,         -- the last run only: it replaces the one before
-    ok INTEGER NOT NULL,
-    detail TEXT NOT NULL,
-    run_at TEXT NOT NULL
-)""",
-    """
-CREATE TABLE IF NOT EXISTS touch_calibration (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    points TEXT NOT NULL,            -- JSON [[x, y] x 4]: top-left, top-right, bottom-right, bottom-left
-    width INTEGER NOT NULL,
-    height INTEGER NOT NULL,
-    calibrated_at TEXT NOT NULL
-)""",
-)
-# Event types asked of sync_client/schema.py; until it has them the tables above are the record.
+# Event types asked of sync_client/schema.py; until it has them the tables (sync_client/store/service_records.py)
+# are the record.
 ACTION_EVENT, SELFTEST_EVENT = "service.action", "selftest.completed"
 LOCK_TEST_S = 1.0  # the test pulse, further bounded by the lock's own maximum
 RELEASE_MARGIN_S = 0.5  # how long after the pulse the relay has to have dropped
@@ -201,11 +177,8 @@ class ServiceJourney:
 
     def __post_init__(self) -> None:
         self.guard = AttemptGuard(self.outbox, "service_pin")
-        with self.outbox.transaction() as tx:
-            for statement in SERVICE_DDL:
-                tx.execute(statement)
-        rows = self.outbox.db.conn.execute("SELECT device, ok, detail FROM selftest_results ORDER BY rowid")
-        self.results = tuple(SelfTestResult(device, bool(ok), detail) for device, ok, detail in rows)
+        self.records = ServiceRecords(self.outbox)
+        self.results = tuple(SelfTestResult(r.device, r.ok, r.detail) for r in self.records.selftest())
         if self.results:
             self.selftest_status = "passed" if all(r.ok for r in self.results) else "failed"
 
@@ -221,10 +194,7 @@ class ServiceJourney:
         return tuple((r.device, "ok" if r.ok else "fault", r.detail) for r in self.results)
 
     def _audit(self, tx: Transaction, action: str, result: str) -> None:
-        tx.execute(
-            "INSERT INTO service_actions (action, result, who, at) VALUES (?, ?, ?, ?)",
-            (action, result, self.who, utc_now_iso()),
-        )
+        self.records.add_action(tx, action, result, self.who)
         tx.append(ACTION_EVENT, {"action": action, "result": result, "who": self.who})
         log.info(
             "service action",
@@ -235,11 +205,9 @@ class ServiceJourney:
             },
         )
 
-    def actions(self, limit: int = 20) -> list[tuple[str, str, str | None, str]]:
-        """The audit trail, newest first: (action, result, who, at)."""
-        return self.outbox.db.conn.execute(
-            "SELECT action, result, who, at FROM service_actions ORDER BY id DESC LIMIT ?", (limit,)
-        ).fetchall()
+    def actions(self, limit: int = 20) -> list[ServiceAction]:
+        """The audit trail, newest first."""
+        return self.records.actions(limit)
 
     # --- getting in ---------------------------------------------------------------
     def open_pin_pad(self) -> None:
@@ -326,12 +294,7 @@ class ServiceJourney:
         passed = bool(results) and all(r.ok for r in results)
         run_at = utc_now_iso()
         with self.outbox.transaction() as tx:
-            tx.execute("DELETE FROM selftest_results")
-            for r in results:
-                tx.execute(
-                    "INSERT OR REPLACE INTO selftest_results (device, ok, detail, run_at) VALUES (?, ?, ?, ?)",
-                    (r.device, int(r.ok), r.detail, run_at),
-                )
+            self.records.replace_selftest(tx, [(r.device, r.ok, r.detail) for r in results], run_at)
             tx.append(
                 SELFTEST_EVENT,
                 {"passed": passed, "results": [{"device": r.device, "ok": r.ok, "detail": r.detail} for r in results]},
@@ -384,11 +347,7 @@ class ServiceJourney:
             return False
         width, height = self.screen_size
         with self.outbox.transaction() as tx:
-            tx.execute(
-                "INSERT OR REPLACE INTO touch_calibration (id, points, width, height, calibrated_at) "
-                "VALUES (1, ?, ?, ?, ?)",
-                (json.dumps([list(p) for p in points]), width, height, utc_now_iso()),
-            )
+            self.records.store_calibration(tx, points, width, height)
             self._audit(tx, "calibrate", "stored")
         self.message, self.calibration_error = None, None
         self._go("calibrated")
@@ -396,13 +355,10 @@ class ServiceJourney:
 
     def calibration(self) -> Calibration | None:
         """The stored calibration, or None if the screen was never calibrated."""
-        row = self.outbox.db.conn.execute(
-            "SELECT points, width, height, calibrated_at FROM touch_calibration WHERE id = 1"
-        ).fetchone()
-        if row is None:
+        stored = self.records.calibration()
+        if stored is None:
             return None
-        points, width, height, at = row
-        return Calibration(tuple((x, y) for x, y in json.loads(points)), (width, height), at)
+        return Calibration(stored.points, (stored.width, stored.height), stored.calibrated_at)
 
     def restart(self) -> None:
         """Leave the menu and ask the runtime to restart (the UI asked the technician to confirm)."""

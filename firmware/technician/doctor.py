@@ -28,8 +28,9 @@ from firmware.config import (
     production_problems,
     production_warnings,
 )
-from firmware.technician.status import open_readonly, serial_ports
+from firmware.technician.status import serial_ports
 from firmware.technician.term import ProgressBar, paint, use_colour
+from sync_client.store.readonly import open_readonly
 
 SERVICE_USER = "kiosk"
 SERVICE_GROUPS = ("gpio", "dialout", "video", "input", "render")  # as hardware/rpi/install.sh makes them

@@ -9,8 +9,6 @@ database opened read-only (the running cabinet keeps writing to it).
 from __future__ import annotations
 
 import calendar
-import json
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -20,7 +18,15 @@ from pathlib import Path
 
 from firmware.config import Config, ConfigError, load_config
 from firmware.technician.term import paint
-from sync_client.schema import utc_iso
+from sync_client.store.readonly import (
+    Alarm,
+    SyncState,
+    open_readonly,
+    read_alarms,
+    read_config_version,
+    read_faults,
+    read_sync,
+)
 from sync_client.store_marker import MarkerError, StoreIdentity, marker_path, mismatch, read_identity, read_marker
 
 UNIT = "kiosk.service"
@@ -34,21 +40,6 @@ class DeviceLine:
     where: str  # port, pins or backend
     present: bool | None  # None: nothing on the filesystem to look for
     fault: str | None = None  # last reported fault, if not yet recovered
-
-
-@dataclass
-class Alarm:
-    wall_time: str
-    kind: str
-    detail: str
-
-
-@dataclass
-class SyncState:
-    pending: int = 0
-    oldest_pending: str | None = None
-    last_sent: str | None = None
-    dead_letters: int | None = None  # None: no dead-letter table in this database
 
 
 @dataclass
@@ -99,98 +90,6 @@ def configured_devices(config: Config) -> list[DeviceLine]:
     elif camera == "sim":
         lines.append(DeviceLine("camera", "sim", None))
     return lines
-
-
-def open_readonly(path: Path) -> sqlite3.Connection:
-    """The cabinet's database, read-only; raises OSError naming the file when it cannot be read."""
-    if not os.access(path.parent, os.R_OK | os.X_OK) or (path.exists() and not os.access(path, os.R_OK)):
-        raise PermissionError(f"{path}: not readable by this user (run with sudo)")
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no database yet (the cabinet has not run with this data dir)")
-    # With the cabinet running, its -wal and -shm files exist and a read-only reader shares them.
-    # Without them, a reader would create both, owned by whoever runs this (root under sudo),
-    # and the service user could then not open its own database: read the file as immutable.
-    running = path.with_name(path.name + "-wal").exists()
-    conn = sqlite3.connect(f"file:{path}?mode=ro" + ("" if running else "&immutable=1"), uri=True, timeout=5.0)
-    try:
-        conn.execute("SELECT 1 FROM events LIMIT 1")
-    except sqlite3.Error as exc:
-        conn.close()
-        raise OSError(f"{path}: cannot read the events table: {exc}") from None
-    return conn
-
-
-def _tables(conn: sqlite3.Connection) -> set[str]:
-    return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-
-def read_sync(conn: sqlite3.Connection) -> SyncState:
-    pending, oldest = conn.execute("SELECT count(*), min(wall_time) FROM events WHERE sent_at IS NULL").fetchone()
-    (last_sent,) = conn.execute("SELECT max(sent_at) FROM events").fetchone()
-    dead = None
-    for table in sorted(t for t in _tables(conn) if t.startswith("dead_letter")):
-        dead = (dead or 0) + conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-    return SyncState(pending=pending, oldest_pending=oldest, last_sent=last_sent, dead_letters=dead)
-
-
-def read_config_version(conn: sqlite3.Connection) -> str | None:
-    """The configuration pulled from the cloud, if this database caches one: its version (or ETag),
-    when it was applied, and how many versions the cabinet refused."""
-    tables = _tables(conn)
-    if "config" not in tables:
-        return None
-    columns = [row[1] for row in conn.execute('PRAGMA table_info("config")')]
-    row = None
-    for column in ("version", "etag"):
-        if column in columns:
-            applied = "applied_at" if "applied_at" in columns else "NULL"
-            row = conn.execute(f'SELECT "{column}", {applied} FROM config ORDER BY rowid DESC LIMIT 1').fetchone()
-            break
-    else:
-        if {"key", "value"} <= set(columns):
-            row = conn.execute(
-                "SELECT value, NULL FROM config WHERE key IN ('version', 'etag') ORDER BY key = 'version' DESC LIMIT 1"
-            ).fetchone()
-    if row is None or row[0] is None:
-        return None
-    text = str(row[0]) + (f", applied {row[1]}" if row[1] else "")
-    if "config_refused" in tables:
-        refused = conn.execute("SELECT count(*) FROM config_refused").fetchone()[0]
-        if refused:
-            text += f"; {refused} refused"
-            if {"reason", "refused_at"} <= {r[1] for r in conn.execute('PRAGMA table_info("config_refused")')}:
-                latest = conn.execute("SELECT reason FROM config_refused ORDER BY refused_at DESC LIMIT 1")
-                text += f", latest: {latest.fetchone()[0]}"
-    return text
-
-
-def read_faults(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
-    """Devices faulty now: those in the last heartbeat's fault list, and any reported since."""
-    heartbeat = conn.execute(
-        "SELECT seq, payload FROM events WHERE type = 'heartbeat' ORDER BY seq DESC LIMIT 1"
-    ).fetchone()
-    since_seq, still = (heartbeat[0], set(json.loads(heartbeat[1]).get("faults", []))) if heartbeat else (0, set())
-    faults: dict[str, tuple[str, str]] = {}
-    for seq, wall, payload in conn.execute(
-        "SELECT seq, wall_time, payload FROM events WHERE type = 'device.fault' ORDER BY seq"
-    ):
-        fault = json.loads(payload)
-        if seq > since_seq or fault["device"] in still:
-            faults[fault["device"]] = (wall, fault["detail"])
-    for device in still - faults.keys():
-        faults[device] = ("", "reported by the last heartbeat")
-    return faults
-
-
-def read_alarms(conn: sqlite3.Connection, now: float) -> tuple[list[Alarm], int]:
-    rows = conn.execute(
-        "SELECT wall_time, payload FROM events WHERE type = 'alarm' ORDER BY seq DESC LIMIT ?", (RECENT_ALARMS,)
-    ).fetchall()
-    alarms = [Alarm(wall, json.loads(p).get("kind", "?"), json.loads(p).get("detail", "")) for wall, p in rows]
-    (last_day,) = conn.execute(
-        "SELECT count(*) FROM events WHERE type = 'alarm' AND wall_time >= ?", (utc_iso(now - 86400),)
-    ).fetchone()
-    return alarms, last_day
 
 
 def service_state(unit: str = UNIT) -> str | None:
@@ -263,7 +162,7 @@ def collect_status(config_path: Path, data_dir: Path, now: float | None = None) 
             report.sync = read_sync(conn)
             report.config_version = read_config_version(conn)
             report.faults = read_faults(conn)
-            report.alarms, report.alarms_24h = read_alarms(conn, now)
+            report.alarms, report.alarms_24h = read_alarms(conn, now, RECENT_ALARMS)
         except (sqlite3.Error, ValueError, KeyError) as exc:  # ValueError, KeyError: a payload not as written
             report.db_problem = f"{data_dir / DB_NAME}: cannot read it: {exc!r}"
         finally:

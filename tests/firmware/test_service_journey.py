@@ -114,7 +114,8 @@ async def test_a_technician_card_opens_the_menu_and_a_retailer_card_does_not(rig
         ("card", "service", False, None),
         ("card", "service", True, "technician"),
     ]
-    assert j.actions()[0][:3] == ("enter", "card", f"card:{TECH}")
+    last = j.actions()[0]
+    assert (last.action, last.result, last.who) == ("enter", "card", f"card:{TECH}")
 
 
 async def test_the_technician_pin_opens_the_menu_and_never_leaves_the_pad(rig):
@@ -175,7 +176,7 @@ async def test_selftest_results_are_kept_for_the_menu_and_after_a_restart(rig):
     await task
     assert j.state is V.MENU and j.selftest_status == "failed"
     assert j.devices() == (("lock", "ok", "relay pulsed"), ("nfc", "fault", "no answer"))
-    assert j.actions()[0][:2] == ("selftest", "failed: nfc")
+    assert (j.actions()[0].action, j.actions()[0].result) == ("selftest", "failed: nfc")
 
     rig.checks.results = [("lock", True, "relay pulsed"), ("nfc", True, "firmware 1.6")]
     await j.run_selftest()
@@ -237,7 +238,7 @@ async def test_the_lock_test_pulses_the_relay_once_bounded_and_checks_it_release
     assert 0.25 <= history[2]["t"] - history[1]["t"] <= 1.0, "held about the bounded 0.3 s, not 5 s"
     [unlocked] = events(rig.outbox, "door.unlocked")
     assert unlocked == {"reason": "lock_test", "seconds": 0.3, "who": f"card:{TECH}"}
-    assert [a[1] for a in j.actions()[:2]] == ["released", "pulsed 0.3 s"]
+    assert [a.result for a in j.actions()[:2]] == ["released", "pulsed 0.3 s"]
 
 
 class StuckLock(GpioLock):
@@ -265,7 +266,7 @@ async def test_a_relay_still_on_after_the_test_is_reported_and_switched_off(rig,
     await until(lambda: j.state is V.MENU)
     assert j.message == "lock_stuck" and not lock.energized
     assert [h["energized"] for h in door.relay_history()] == [False, True, False]
-    assert j.actions()[0][:2] == ("lock_test", "relay stuck on")
+    assert (j.actions()[0].action, j.actions()[0].result) == ("lock_test", "relay stuck on")
     lock.close()
 
 
@@ -320,9 +321,10 @@ async def test_a_calibration_is_validated_stored_and_read_back(rig):
     assert stored == Calibration(((110, 52), (915, 66), (930, 548), (96, 533)), SIZE, stored.calibrated_at)
     assert stored.targets == calibration_targets(SIZE) and stored.calibrated_at
     assert rig.make().calibration() == stored, "read back from the database"
-    (last, _, _, _), (before, why, _, _) = j.actions()[:2]
+    last, before = (a.action for a in j.actions()[:2])
+    why = j.actions()[1].result
     assert (last, before) == ("calibrate", "calibrate")
-    assert why.startswith("rejected: point 2") and j.actions()[0][1] == "stored"
+    assert why.startswith("rejected: point 2") and j.actions()[0].result == "stored"
 
 
 async def test_cancel_on_the_calibration_screen_keeps_the_old_calibration(rig):
@@ -355,7 +357,7 @@ async def test_exit_restart_and_idle_log_the_technician_out(rig):
     j.open_calibration()
     j.idle_timeout()
     assert j.state is V.IDLE and j.who is None
-    assert [a[0] for a in reversed(j.actions())] == ["enter", "exit", "enter", "restart", "enter", "timeout"]
+    assert [a.action for a in reversed(j.actions())] == ["enter", "exit", "enter", "restart", "enter", "timeout"]
 
 
 async def test_idle_timeout_waits_for_a_running_test(rig):

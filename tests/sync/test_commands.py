@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import sqlite3
+from contextlib import closing
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -213,24 +216,32 @@ def test_every_command_kind_has_a_bounded_lifetime() -> None:
     assert COMMAND_TTL_S["unlock"] == (120, 120)
 
 
-async def test_a_command_stored_by_a_cabinet_from_before_expiries_is_refused_not_applied(site: Site) -> None:
-    site.outbox.db.conn.execute(
-        "CREATE TABLE commands (id TEXT PRIMARY KEY, kind TEXT NOT NULL, args TEXT NOT NULL, "
-        "state TEXT NOT NULL, result TEXT, received_at TEXT NOT NULL, applied_at TEXT, "
-        "acked_at TEXT)"
-    )
-    site.outbox.db.conn.execute(
-        "INSERT INTO commands (id, kind, args, state, received_at) VALUES "
-        "('old-1', 'unlock', '{\"seconds\": 3, \"reason\": \"x\"}', 'received', "
-        "'2026-01-01T00:00:00.000Z')"
-    )
-    door = Door()
-    inbox = CommandInbox(site.outbox, site.client)  # adds the column
-    inbox.register("unlock", door.apply, door.effect)
-    await inbox.poll()
-    assert door.pulses == [] and inbox.state_of("old-1") == "acked"
-    [applied] = site.outbox.events("command.applied")
-    assert applied.payload["result"].startswith("refused: expires_at: ")
+async def test_a_command_stored_by_a_cabinet_from_before_expiries_is_refused_not_applied(
+    site: Site, tmp_path: Path
+) -> None:
+    before = tmp_path / "before-expiries.db"  # a store whose commands table has no expires_at
+    with closing(sqlite3.connect(before)) as conn, conn:
+        conn.execute(
+            "CREATE TABLE commands (id TEXT PRIMARY KEY, kind TEXT NOT NULL, args TEXT NOT NULL, "
+            "state TEXT NOT NULL, result TEXT, received_at TEXT NOT NULL, applied_at TEXT, "
+            "acked_at TEXT)"
+        )
+        conn.execute(
+            "INSERT INTO commands (id, kind, args, state, received_at) VALUES "
+            "('old-1', 'unlock', '{\"seconds\": 3, \"reason\": \"x\"}', 'received', "
+            "'2026-01-01T00:00:00.000Z')"
+        )
+    outbox = Outbox(before, CAB)  # opening it adds the column
+    try:
+        door = Door()
+        inbox = CommandInbox(outbox, site.client)
+        inbox.register("unlock", door.apply, door.effect)
+        await inbox.poll()
+        assert door.pulses == [] and inbox.state_of("old-1") == "acked"
+        [applied] = outbox.events("command.applied")
+        assert applied.payload["result"].startswith("refused: expires_at: ")
+    finally:
+        outbox.close()
 
 
 @given(st.text(max_size=40) | st.from_regex(WALL_TIME_RE, fullmatch=True) | st.none() | st.integers())

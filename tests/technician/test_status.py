@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 
 from firmware.technician.status import collect_status, format_status
-from sync_client.config_sync import CONFIG_DDL
 from tests.technician.conftest import Cabinet
 
 
@@ -77,6 +76,7 @@ def test_status_while_the_cabinet_writes(cabinet: Cabinet) -> None:
 def test_configuration_version_from_a_cached_config_table(cabinet: Cabinet) -> None:
     fill(cabinet)
     with sqlite3.connect(cabinet.data_dir / "cabinet.db") as conn:
+        conn.execute("DROP TABLE config")  # a layout from before the configuration's sync
         conn.execute("CREATE TABLE config (etag TEXT, body TEXT, fetched_at TEXT)")
         conn.execute("INSERT INTO config VALUES ('\"v41\"', '{}', '2026-01-01T00:00:00Z')")
         conn.execute("INSERT INTO config VALUES ('\"v42\"', '{}', '2026-01-02T00:00:00Z')")
@@ -88,7 +88,6 @@ def test_configuration_version_from_a_cached_config_table(cabinet: Cabinet) -> N
 def test_configuration_version_from_the_config_sync_tables(cabinet: Cabinet) -> None:
     fill(cabinet)
     with sqlite3.connect(cabinet.data_dir / "cabinet.db") as conn:
-        conn.executescript(CONFIG_DDL)
         conn.execute("INSERT INTO config VALUES (1, 7, '\"e7\"', '{}', '2026-01-02T03:04:05.000Z')")
         conn.execute(
             "INSERT INTO config_refused VALUES ('\"e8\"', 8, 'products[0].price_cents: must be positive', "

@@ -1,0 +1,231 @@
+"""The cabinet database's schema as an ordered list of migrations, recorded in ``PRAGMA user_version``.
+
+Migration N brings a store at version N-1 to version N; a store opens at ``LATEST`` after the missing
+ones ran, all in one transaction (a power cut mid-way leaves the store as it was). Migration 1 is the
+schema as the code before versions created it, table by table and word for word, so a store written
+by that code (user_version 0, its tables already there) is recognised and only gets what it lacks.
+A store whose version is newer than this code knows is refused, never guessed at: it was written by
+a newer release that may keep its facts in columns this one would not fill.
+
+To change the schema, append a migration; never edit one that has shipped. This is the only place
+with DDL for the cabinet's database.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class SchemaTooNew(RuntimeError):
+    """The store was written by newer software than this; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    summary: str
+    apply: Callable[[sqlite3.Connection], None]
+
+
+# Migration 1: the tables as each owner created them before versions (comments included: SQLite keeps
+# the text, and a fresh store must read the same in sqlite_master as one that was migrated).
+V1_TABLES = (
+    """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,   -- gap-free per cabinet: never reused, never rolled forward
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    schema_version INTEGER NOT NULL,
+    wall_time TEXT NOT NULL,
+    mono_time REAL NOT NULL,
+    payload TEXT NOT NULL,
+    sent_at TEXT
+)""",
+    "CREATE INDEX IF NOT EXISTS events_unsent ON events(seq) WHERE sent_at IS NULL",
+    "CREATE INDEX IF NOT EXISTS events_sent_at ON events(sent_at) WHERE sent_at IS NOT NULL",
+    """CREATE TABLE IF NOT EXISTS dead_letters (
+    seq INTEGER PRIMARY KEY,                 -- the event's own seq: the cloud sees a gap there, and why
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    schema_version INTEGER NOT NULL,
+    wall_time TEXT NOT NULL,
+    mono_time REAL NOT NULL,
+    payload TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    rejected_at TEXT NOT NULL
+)""",
+    "CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS stock (sku TEXT PRIMARY KEY, count INTEGER NOT NULL CHECK (count >= 0))",
+    """
+CREATE TABLE IF NOT EXISTS attempt_guards (
+    name TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL DEFAULT 0,
+    locked_until REAL NOT NULL DEFAULT 0
+)
+""",
+    """
+CREATE TABLE IF NOT EXISTS sales (
+    sale_id TEXT PRIMARY KEY,
+    sku TEXT NOT NULL,
+    amount_cents INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    method TEXT NOT NULL,
+    state TEXT NOT NULL,
+    receipt_no TEXT,
+    trace_no TEXT,
+    unlocks INTEGER NOT NULL DEFAULT 0,
+    door_opened_at TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    terminal_mark TEXT               -- the terminal's mark before authorizing (PaymentTerminal.mark)
+)
+""",
+    """
+CREATE TABLE IF NOT EXISTS pending_actions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('reverse', 'settle')),
+    sale_id TEXT NOT NULL,
+    method TEXT NOT NULL,
+    amount_cents INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    receipt_no TEXT,                 -- reverse: the payment to give back
+    mark TEXT,                       -- settle: the terminal's mark taken before the authorization
+    state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'done', 'flagged')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    closed_at TEXT,
+    UNIQUE (kind, sale_id)
+)""",
+    "CREATE INDEX IF NOT EXISTS pending_actions_open ON pending_actions(id) WHERE state = 'open'",
+    """
+CREATE TABLE IF NOT EXISTS pickups (
+    order_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,             -- unlocked | opened | collected (see the module docstring)
+    updated_at TEXT NOT NULL,
+    sku TEXT,                        -- the order's product, for a collection settled after a restart
+    code_hash TEXT                   -- to say "already collected" once the order has left the configuration
+)
+""",
+    """
+CREATE TABLE IF NOT EXISTS restocks (
+    restock_id TEXT PRIMARY KEY,
+    who TEXT,                        -- "pin", "card:<uid>", "remote:<command id>"
+    state TEXT NOT NULL,             -- unlocked | opened | recorded | not_opened | interrupted
+    updated_at TEXT NOT NULL
+)
+""",
+    """
+CREATE TABLE IF NOT EXISTS repair_tickets (
+    ticket_id TEXT PRIMARY KEY,
+    device TEXT NOT NULL,             -- the vehicle id or frame number
+    category TEXT NOT NULL,
+    status TEXT NOT NULL,             -- dropped_off
+    created_at TEXT NOT NULL
+)
+""",
+    """
+CREATE TABLE IF NOT EXISTS service_actions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    action TEXT NOT NULL,            -- enter, selftest, lock_test, calibrate, restart, exit, timeout
+    result TEXT NOT NULL,
+    who TEXT,                        -- "pin" or "card:<uid>"
+    at TEXT NOT NULL
+)""",
+    """
+CREATE TABLE IF NOT EXISTS selftest_results (
+    device TEXT PRIMARY KEY,         -- the last run only: it replaces the one before
+    ok INTEGER NOT NULL,
+    detail TEXT NOT NULL,
+    run_at TEXT NOT NULL
+)""",
+    """
+CREATE TABLE IF NOT EXISTS touch_calibration (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    points TEXT NOT NULL,            -- JSON [[x, y] x 4]: top-left, top-right, bottom-right, bottom-left
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    calibrated_at TEXT NOT NULL
+)""",
+    """
+CREATE TABLE IF NOT EXISTS commands (
+    id TEXT PRIMARY KEY,             -- chosen by the cloud
+    kind TEXT NOT NULL,
+    args TEXT NOT NULL,              -- JSON
+    state TEXT NOT NULL CHECK (state IN ('received', 'applied', 'acked')),
+    result TEXT,
+    received_at TEXT NOT NULL,
+    applied_at TEXT,
+    acked_at TEXT,
+    expires_at TEXT                  -- as the cloud sent it; checked when applied
+)
+""",
+    """
+CREATE TABLE IF NOT EXISTS config (
+    id INTEGER PRIMARY KEY CHECK (id = 1),  -- one row: the configuration in force
+    version INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    document TEXT NOT NULL,                 -- the JSON exactly as validated
+    applied_at TEXT NOT NULL
+)""",
+    """
+CREATE TABLE IF NOT EXISTS config_refused (
+    etag TEXT PRIMARY KEY,
+    version INTEGER,
+    reason TEXT NOT NULL,
+    refused_at TEXT NOT NULL
+)
+""",
+)
+# Columns the code before versions added to stores older than itself, when it found them missing.
+V1_LATE_COLUMNS = {
+    "sales": ("terminal_mark",),  # a store from before terminal marks
+    "pickups": ("sku", "code_hash"),
+    "commands": ("expires_at",),  # a store from before expiries: its commands get refused
+}
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    for statement in V1_TABLES:
+        conn.execute(statement)
+    for table, late in V1_LATE_COLUMNS.items():
+        columns = {row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')}
+        for column in late:
+            if column not in columns:
+                conn.execute(f'ALTER TABLE "{table}" ADD COLUMN {column} TEXT')
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "the schema as the code before versions created it", _v1),)
+LATEST = MIGRATIONS[-1].version
+
+
+def version_of(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> int:
+    """Bring the store behind ``conn`` (autocommit mode) to ``LATEST`` in one transaction; returns the
+    version it had. Raises SchemaTooNew, naming ``path``, for a store newer than this code."""
+    found = version_of(conn)
+    if found > LATEST:
+        raise SchemaTooNew(
+            f"{path}: the store's schema is version {found}, newer than this software knows (up to {LATEST}); "
+            "it was written by a newer release of the cabinet firmware: install that release again "
+            "(a store is never migrated backwards)"
+        )
+    if found == LATEST:
+        return found
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for migration in MIGRATIONS[found:]:
+            migration.apply(conn)
+        conn.execute(f"PRAGMA user_version = {LATEST}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return found
