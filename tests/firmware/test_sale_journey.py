@@ -48,7 +48,7 @@ async def rig(tmp_path):
         thanks_s=0.2,
     )
     sensor.start(asyncio.get_running_loop())
-    sensor.subscribe(journey.door_changed)
+    sensor.subscribe(journey.door.door_changed)
     rig = dataclasses.make_dataclass("Rig", ["journey", "emulator", "door", "outbox", "catalog", "lock"])(
         journey, emulator, door, outbox, catalog, lock
     )

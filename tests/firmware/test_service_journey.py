@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 from gpiozero.pins.mock import MockFactory
 
+from firmware.clock import FakeClock
 from firmware.config import Config
 from firmware.devices import build_lock_and_door
 from firmware.journeys.service import (
@@ -145,18 +146,22 @@ async def test_a_technician_card_works_on_the_open_pin_pad_and_cancel_leaves_it(
 
 
 async def test_wrong_pins_lock_the_pad_and_the_lock_survives_a_restart(rig):
-    j = rig.journey
+    clock = FakeClock()
+    j = rig.make(clock=clock)
     j.open_pin_pad()
-    now = 2_000_000.0
     for _ in range(5):
-        assert await j.enter_pin("1111", now=now) is False
-    assert j.message == "pin_locked" and j.guard.locked_for(now) == 30
-    assert await j.enter_pin(PIN, now=now + 1) is False, "the right PIN is refused while locked"
+        assert await j.enter_pin("1111") is False
+    assert j.message == "pin_locked" and j.guard.locked_for() == 30
+    clock.advance(1)
+    assert await j.enter_pin(PIN) is False, "the right PIN is refused while locked"
     assert j.state is V.PIN_ENTRY
-    again = rig.make()  # a reboot: same database
+    rebooted = FakeClock(now=5.0, wall_at_start=clock.time() + 1)  # a reboot: same database, new monotonic
+    again = rig.make(clock=rebooted)
     again.open_pin_pad()
-    assert await again.enter_pin(PIN, now=now + 2) is False and again.message == "pin_locked"
-    assert await again.enter_pin(PIN, now=now + 31) is True
+    assert await again.enter_pin(PIN) is False and again.message == "pin_locked"
+    assert again.pin_lock_remaining() == 28
+    rebooted.advance(28)
+    assert await again.enter_pin(PIN) is True
     assert again.state is V.MENU
     assert events(rig.outbox, "auth.attempt")[-1]["failures"] == 0
 
