@@ -106,7 +106,8 @@ class FakeClock(Clock):
     """A clock that moves only when told. ``advance(s)`` runs every timer due within ``s`` in order of its
     due time (timers scheduled by those callbacks too, if they fall due in the same span), with
     ``monotonic()`` and ``time()`` reading each timer's due time while it runs. Sleeps are timers that
-    resolve a future: ``await run(s)`` also lets the woken coroutines run before the next timer."""
+    resolve a future: ``await run(s)`` also lets the woken coroutines run before the next timer. Times are
+    kept in whole nanoseconds, so that steps written in decimals add up exactly."""
 
     now: float = 1000.0  # monotonic seconds
     wall_at_start: float = 1_800_000_000.0  # time() when now == start
@@ -124,7 +125,7 @@ class FakeClock(Clock):
         return self.wall_at_start + (self.now - self.start)
 
     def call_later(self, delay: float, callback: Callable[[], object]) -> TimerHandle:
-        timer = _FakeTimer(self.now + max(0.0, delay), callback)
+        timer = _FakeTimer(_ns(self.now + max(0.0, delay)), callback)
         heapq.heappush(self._queue, (timer.due, next(self._order), timer))
         return timer
 
@@ -147,7 +148,7 @@ class FakeClock(Clock):
 
     def advance(self, seconds: float) -> None:
         """Move time on by ``seconds``, running what falls due on the way (synchronously)."""
-        target = self.now + seconds
+        target = _ns(self.now + seconds)
         while self._run_next(target):
             pass
         self.now = target
@@ -155,7 +156,7 @@ class FakeClock(Clock):
     async def run(self, seconds: float, turns: int = 10) -> None:
         """``advance``, with ``turns`` event-loop turns after each timer, so that coroutines a timer woke
         (a sleep that ended) go on, and schedule their next timers, before time moves further."""
-        target = self.now + seconds
+        target = _ns(self.now + seconds)
         await _turns(turns)
         while self._run_next(target):
             await _turns(turns)
@@ -172,6 +173,11 @@ class FakeClock(Clock):
         timer.cancelled = True  # ran: a later cancel() is a no-op, as for asyncio's handles
         timer.callback()
         return True
+
+
+def _ns(seconds: float) -> float:
+    """Fake time in whole nanoseconds: 0.7 - 0.001 + 0.001 s later is 0.7 s later, as a test means it."""
+    return round(seconds, 9)
 
 
 async def _turns(count: int) -> None:

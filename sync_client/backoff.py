@@ -18,7 +18,7 @@ Sleep = Callable[[float], Awaitable[None]]  # e.g. asyncio.sleep, or an injected
 async def wait_any(*events: asyncio.Event, timeout: float | None = None, sleep: Sleep = asyncio.sleep) -> bool:
     """Wait until one of ``events`` is set or ``timeout`` passes (on ``sleep``'s clock); True if an event
     was set."""
-    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(e.wait()) for e in events]
     if timeout is not None:
         waiters.append(asyncio.ensure_future(sleep(timeout)))
     try:

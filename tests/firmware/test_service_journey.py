@@ -11,6 +11,7 @@ from firmware.clock import FakeClock
 from firmware.config import Config
 from firmware.devices import build_lock_and_door
 from firmware.journeys.service import (
+    RELEASE_MARGIN_S,
     TRANSITIONS,
     Calibration,
     CalibrationInvalid,
@@ -257,6 +258,7 @@ async def test_a_relay_still_on_after_the_test_is_reported_and_switched_off(rig,
     factory = MockFactory()
     lock = StuckLock(17, active_high=False, max_unlock_s=0.2, pin_factory=factory)
     door = MockDoor(factory, relay_pin=17, relay_active_high=False, door_pin=27)
+    clock = FakeClock()
     j = ServiceJourney(
         outbox=rig.outbox,
         lock=lock,
@@ -264,10 +266,14 @@ async def test_a_relay_still_on_after_the_test_is_reported_and_switched_off(rig,
         staff_cards=lambda: {TECH: "technician"},
         selftest_checks=rig.checks,
         restart_service=lambda: None,
+        clock=clock,
     )
     j.technician_card(TECH)
-    j.lock_test()
-    await until(lambda: j.state is V.MENU)
+    assert j.lock_test() == 0.2
+    clock.advance(0.2 + RELEASE_MARGIN_S - 0.001)
+    assert j.state is V.LOCK_TEST and lock.energized, "checked only once the pulse and its margin are over"
+    clock.advance(0.001)
+    assert j.state is V.MENU
     assert j.message == "lock_stuck" and not lock.energized
     assert [h["energized"] for h in door.relay_history()] == [False, True, False]
     assert j.actions()[0][:2] == ("lock_test", "relay stuck on")
@@ -374,3 +380,18 @@ async def test_idle_timeout_waits_for_a_running_test(rig):
     await task
     j.idle_timeout()
     assert j.state is V.IDLE
+
+
+async def test_a_selftest_that_hangs_fails_after_exactly_its_timeout(rig):
+    clock = FakeClock()
+    j = rig.make(clock=clock, selftest_timeout_s=120.0)
+    j.technician_card(TECH)
+    rig.checks.gate.clear()  # the checks never answer
+    task = j.run_selftest()
+    await until(lambda: rig.checks.runs == 1)
+    await clock.run(119.999)
+    assert j.selftest_status == "running"
+    await clock.run(0.001)
+    await task
+    assert j.state is V.MENU and j.selftest_status == "failed"
+    assert j.devices() == (("selftest", "fault", "did not finish within 120 s"),)
