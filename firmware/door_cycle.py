@@ -115,14 +115,13 @@ class DoorCycle:
         """Release the latch for a new opening; returns the pulse the lock gave (s)."""
         if self.state is not D.IDLE:
             raise DoorRefused(f"the door is busy ({self.state.value}, {self.opening and self.opening.reason})")
-        self._begin(opening, opening.open_within_s, 0)
-        return self._release()
+        return self._release(opening)
 
     def unlock_again(self, opening: Opening) -> float:
         """Release the latch again for the same opening, when it allows another; returns the pulse (s)."""
         if self.opening is not opening or not self.can_unlock_again:
             raise DoorRefused("unlock again is not offered now")
-        return self._release()
+        return self._release(opening)
 
     def resume(self, opening: Opening, unlocks_used: int, window_s: float) -> None:
         """After a power cut: the opening is offered again for ``window_s``, the latch shut until the
@@ -176,9 +175,11 @@ class DoorCycle:
     def opening_window_s(self) -> float:
         return self._window_s
 
-    def _release(self) -> float:
-        assert self.opening is not None
-        self.pulse_s = self.lock.unlock(self.opening.pulse_s)
+    def _release(self, opening: Opening) -> float:
+        pulse = self.lock.unlock(opening.pulse_s)  # when the relay fails (raises), nothing has changed
+        if self.state is D.IDLE:
+            self._begin(opening, opening.open_within_s, 0)
+        self.pulse_s = pulse
         self.unlocks += 1
         self.released_until = self.clock.monotonic() + self.pulse_s
         self._go("unlock")

@@ -161,3 +161,16 @@ def test_recover_drops_the_relay_whatever_the_last_run_left(rig):
     cycle.lock._relay.on()  # the state a crash may leave behind on a real relay board
     cycle.recover()
     assert not door.latch_released
+
+
+def test_a_relay_that_fails_leaves_no_opening_behind(rig):
+    cycle, clock, _, _, _, journey = rig
+
+    def broken(seconds: float) -> float:
+        raise OSError("relay board gone")
+
+    cycle.lock.unlock = broken
+    with pytest.raises(OSError):
+        cycle.unlock(journey.opening())
+    assert cycle.state is D.IDLE and cycle.opening is None and clock.pending() == []
+    assert cycle.door_changed(True) is False, "a door opening now was not authorized"
