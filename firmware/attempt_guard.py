@@ -3,15 +3,15 @@
 After ``free_attempts`` wrong answers in a row, the pad locks for a delay that
 doubles with every further wrong answer (capped). The count and the lock live in
 the cabinet's database, written in the same transaction as the attempt's audit
-event, so pulling the plug does not reset them. Wall-clock time, because the
-monotonic clock starts again at every boot.
+event, so pulling the plug does not reset them. Wall-clock time (the clock's ``time()``), because
+the monotonic clock starts again at every boot.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from firmware.clock import Clock, LoopClock
 from sync_client.outbox import Outbox, Transaction
 from sync_client.store.attempt_guards import AttemptGuardsRepo, GuardState
 
@@ -23,6 +23,7 @@ class AttemptGuard:
     free_attempts: int = 5
     first_delay_s: float = 30.0
     max_delay_s: float = 3600.0
+    clock: Clock = field(default_factory=LoopClock)
 
     def __post_init__(self) -> None:
         self._guards = AttemptGuardsRepo(self.outbox)
@@ -35,14 +36,13 @@ class AttemptGuard:
     def failures(self) -> int:
         return self._row().failures
 
-    def locked_for(self, now: float | None = None) -> float:
+    def locked_for(self) -> float:
         """Seconds until the next attempt is allowed; 0 when it is allowed now."""
-        now = time.time() if now is None else now
-        return max(0.0, self._row().locked_until - now)
+        return max(0.0, self._row().locked_until - self.clock.time())
 
-    def record(self, tx: Transaction, ok: bool, now: float | None = None) -> float:
+    def record(self, tx: Transaction, ok: bool) -> float:
         """Record an attempt inside the caller's transaction; returns the lock now in force (s)."""
-        now = time.time() if now is None else now
+        now = self.clock.time()
         if ok:
             self._guards.put(tx, self.name, 0, 0)
             return 0.0

@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from firmware.catalog import Catalog, product_from_cloud
+from firmware.clock import Clock, LoopClock
 from firmware.cloud_config import MEDIA_DIR, ads_due, playable_ads
 from firmware.config import Config
 from firmware.devices import Devices
 from firmware.door_alarms import DoorAlarms
+from firmware.door_cycle import DoorCycle
 from firmware.journeys.pickup import P, PickupJourney, PickupRefused
 from firmware.journeys.repair import RepairJourney, RepairRefused
 from firmware.journeys.restock import R, RestockJourney, RestockRefused
@@ -94,6 +96,7 @@ class Cabinet:
     on_snapshot: Callable[[], None] = lambda: None  # a new photo to upload
     # Whether the store can record a sale; the runtime's keeps the store marker, None makes one without.
     storage: StorageGuard = None  # type: ignore[assignment]
+    clock: Clock = field(default_factory=LoopClock)  # journeys, the door and its alarms read time here
     _tasks: list[asyncio.Task] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -102,6 +105,8 @@ class Cabinet:
         if self.storage is None:
             self.storage = StorageGuard(self.outbox, int(self.config.storage.reserve_mb * 2**20))
         self.storage.on_change = self._storage_changed
+        # The one door: every journey that opens it goes through this cycle (timers, snapshots, relock).
+        self.door_cycle = DoorCycle(self.devices.lock, self.clock, on_change=self.refresh, snapshot=self._door_snapshot)
         self.sale = SaleJourney(
             outbox=self.outbox,
             catalog=self.catalog,
@@ -111,11 +116,12 @@ class Cabinet:
             currency=self.config.cabinet.currency,
             thanks_s=self.config.screen.thanks_s,
             on_change=self.refresh,
-            on_door_event=self._door_snapshot,
             on_fault=self._fault,
             available_methods=self.payment_methods,
             can_record=self.storage.check,
             on_storage_failed=self.storage.failed,
+            clock=self.clock,
+            door=self.door_cycle,
         )
         self.pickup = PickupJourney(
             outbox=self.outbox,
@@ -125,6 +131,8 @@ class Cabinet:
             orders=lambda: self.cloud.pickup_orders if self.cloud else (),
             on_change=self.refresh,
             thanks_s=self.config.screen.thanks_s,
+            clock=self.clock,
+            door=self.door_cycle,
         )
         self.restock = RestockJourney(
             outbox=self.outbox,
@@ -135,8 +143,10 @@ class Cabinet:
             staff_cards=self._staff_cards,
             on_change=self.refresh,
             technician_pin_hashes=self._technician_pin_hashes,
+            clock=self.clock,
+            door=self.door_cycle,
         )
-        self.repair = RepairJourney(self.outbox, on_change=self.refresh)
+        self.repair = RepairJourney(self.outbox, on_change=self.refresh, clock=self.clock)
         self.service = ServiceJourney(
             outbox=self.outbox,
             lock=self.devices.lock,
@@ -146,6 +156,7 @@ class Cabinet:
             restart_service=lambda: self.restart(),
             on_change=self.refresh,
             screen_size=(self.config.screen.width, self.config.screen.height),
+            clock=self.clock,
         )
         self.alarms = DoorAlarms(
             self.outbox,
@@ -153,6 +164,7 @@ class Cabinet:
             alarm_s=self.config.lock.door_alarm_s,
             on_change=self.refresh,
             snapshot=lambda kind: self._door_snapshot(kind, None),
+            clock=self.clock,
         )
         self.snapshot_dir = self.data_dir / "snapshots"
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
@@ -160,7 +172,7 @@ class Cabinet:
     # --- lifecycle -------------------------------------------------------------
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self.devices.lock.lock()  # fail-secure at start-up, whatever state we died in
+        self.door_cycle.recover()  # fail-secure at start-up, whatever state we died in
         # Every journey that can open the door settles what a power cut interrupted; none opens it again.
         self.sale.recover_after_restart(self.config.lock.resume_window_s)
         self.pickup.recover_after_restart()
@@ -313,6 +325,7 @@ class Cabinet:
                 attempts_left=max(0, restock.guard.free_attempts - restock.guard.failures)
                 if restock.state in (R.PIN_ENTRY, R.PIN_CHECKING)
                 else None,
+                latch_until=self.door_cycle.released_until,
                 restock_counts=tuple(restock.counts.items()),
                 alarm=self.alarms.reminder if restock.state is R.COUNTING else None,
                 restock_changes=tuple(restock.changes.items()),
@@ -325,6 +338,7 @@ class Cabinet:
                 message=pickup.message,
                 deadline=pickup.deadline,
                 door=DOOR_OF_PICKUP.get(pickup.state, "closed"),
+                latch_until=self.door_cycle.released_until,
                 pickup_code_length=PICKUP_CODE_DIGITS,
             )
         elif self.out_of_service():
@@ -337,10 +351,11 @@ class Cabinet:
                 message=sale.message,
                 deadline=sale.deadline,
                 door=DOOR_OF_STATE.get(sale.state, "closed"),
+                latch_until=self.door_cycle.released_until,
                 alarm=self.alarms.reminder
                 if sale.state is S.DOOR_OPENED
                 else "door_stuck"
-                if sale.state is S.DOOR_UNLOCKED and not self.devices.lock.energized
+                if sale.state is S.DOOR_UNLOCKED and self.door_cycle.can_unlock_again
                 else None,
                 payment_status=sale.payment_status,
                 can_unlock_again=sale.can_unlock_again,
@@ -601,13 +616,13 @@ class Cabinet:
     # --- the door and the readers -------------------------------------------------
     def _door_changed(self, is_open: bool) -> None:
         self.alarms.door_changed(is_open)
-        for journey in (self.service, self.restock, self.pickup):
-            if journey.active and journey.door_changed(is_open):
-                self._door_snapshot("opened" if is_open else "closed", None)
-                return
-        if not self.sale.door_changed(is_open):
+        if self.service.active and self.service.door_changed(is_open):
+            self._door_snapshot("opened" if is_open else "closed", None)
+        elif self.door_cycle.door_changed(is_open):
+            pass  # an opening a journey asked for: the cycle told it, and took the photo
+        elif is_open:
             self.alarms.forced()
-        elif not is_open and self.sale.state not in (S.DONE, S.DOOR_CLOSED):
+        else:
             self.outbox.append("door.closed", {"open_s": 0})
 
     def _door_snapshot(self, kind: str, sale_id: str | None) -> None:
@@ -623,7 +638,7 @@ class Cabinet:
             except DeviceFault as exc:
                 self._fault(exc)
                 return
-            name = snapshot_name(kind, sale_id, time.time())
+            name = snapshot_name(kind, sale_id, self.clock.time())
             path = self.snapshot_dir / name
             await asyncio.to_thread(_write_atomically, path, jpeg)
             log.info("snapshot saved", extra={"file": name, "bytes": len(jpeg)})

@@ -3,11 +3,11 @@ screen first, then an alarm), the tamper switch, and a door forced open."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from firmware.clock import Clock, LoopClock, TimerHandle
 from sync_client.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -21,17 +21,17 @@ class DoorAlarms:
     on_change: Callable[[], None] = lambda: None
     snapshot: Callable[[str], None] = lambda kind: None
     reminder: str | None = None  # ViewState.alarm while the door stays open
-    _timers: list[asyncio.TimerHandle] = field(default_factory=list)
+    clock: Clock = field(default_factory=LoopClock)
+    _timers: list[TimerHandle] = field(default_factory=list)
 
     def door_changed(self, is_open: bool) -> None:
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
         if is_open:
-            loop = asyncio.get_running_loop()
             self._timers = [
-                loop.call_later(self.reminder_s, self._remind),
-                loop.call_later(self.alarm_s, self._left_open),
+                self.clock.call_later(self.reminder_s, self._remind),
+                self.clock.call_later(self.alarm_s, self._left_open),
             ]
         elif self.reminder is not None:
             self.reminder = None

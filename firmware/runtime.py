@@ -16,6 +16,7 @@ from aiohttp import web
 from yarl import URL
 
 from firmware.cabinet import Cabinet
+from firmware.clock import LoopClock
 from firmware.cloud_config import SIM_PICKUP_CODE, sim_document
 from firmware.commands import register_commands
 from firmware.config import Config
@@ -148,6 +149,7 @@ async def run(config: Config, options: RunOptions) -> int:
         on_untrusted=UntrustedAnswerAlarm(outbox),
     )
     cleanups.append(client.close)
+    clock = LoopClock()  # the one clock of the cabinet: its journeys, door, alarms and the uploader's backoff
     uploader = Uploader(
         outbox,
         upload_url,
@@ -157,6 +159,9 @@ async def run(config: Config, options: RunOptions) -> int:
         backoff_max_s=config.sync.backoff_max_s,
         request_timeout_s=config.sync.request_timeout_s,
         client=client,
+        monotonic=clock.monotonic,
+        wall=clock.time,
+        sleep=clock.sleep,
     )
     storage = StorageGuard(
         outbox,
@@ -215,6 +220,7 @@ async def run(config: Config, options: RunOptions) -> int:
         on_view=ui.set_state,
         restart=stop.set,
         storage=storage,
+        clock=clock,
         sync_status=lambda: SyncView(
             pending=outbox.pending_count(),
             last_success=_ago(uploader.status.last_success_at),

@@ -112,7 +112,20 @@ STRINGS: dict[str, dict[str, str]] = {
     "door.unlocked": {"en": "Open the door and take your product", "zh": "请打开柜门，取走您的商品"},
     "door.opened": {"en": "Take your product and close the door", "zh": "请取走商品并关好柜门"},
     "door.closed": {"en": "The door is closed", "zh": "柜门已关闭"},
-    "door.countdown": {"en": "The door locks again in {seconds} s", "zh": "柜门将在 {seconds} 秒后重新上锁"},
+    "door.relocked": {"en": "The door locked again", "zh": "柜门已重新上锁"},
+    # While the relay holds the latch released (the pulse): the only time the door can be pulled open.
+    "door.latch_countdown": {
+        "en": "The lock is open for {seconds} s: pull the door now",
+        "zh": "门锁打开 {seconds} 秒，请立即拉开柜门",
+    },
+    "door.again_countdown": {
+        "en": "Unlock it again within {seconds} s",
+        "zh": "请在 {seconds} 秒内再次开锁",
+    },
+    "door.relocked_wait": {
+        "en": "The door stays locked. This ends in {seconds} s",
+        "zh": "柜门保持锁定，{seconds} 秒后结束",
+    },
     "door.unlock_again": {"en": "Unlock the door again", "zh": "再次开锁"},
     # Door alarms (door and restock screens).
     "alarm.door_open_too_long": {"en": "Please close the door", "zh": "请关好柜门"},

@@ -130,6 +130,7 @@ def sample_views(
     )
     scooter, bike, sold_out, online, _ = PRODUCTS
     later = deadline if deadline is not None else time.monotonic() + 42.5
+    released = later - 38.0  # the latch's pulse ends long before the time to open the door
     url = {p.sku: store_url(p.sku, cabinet_id) for p in PRODUCTS}
     return {
         "attract": ViewState("attract", **base),
@@ -156,7 +157,8 @@ def sample_views(
             payment_qr=f"{STORE}/pay/7f3a9c2e?cabinet={cabinet_id}",
             **base,
         ),
-        "door_unlocked": ViewState("door", product=bike, door="unlocked", deadline=later, **base),
+        "door_unlocked": ViewState("door", product=bike, door="unlocked", deadline=later, latch_until=released, **base),
+        "door_relocked_last": ViewState("door", product=bike, door="unlocked", deadline=later, **base),
         "door_opened": ViewState("door", product=bike, door="opened", can_unlock_again=False, **base),
         "door_unlock_again": ViewState("door", product=scooter, door="closed", can_unlock_again=True, **base),
         "thanks": ViewState("thanks", product=bike, **base),
@@ -167,12 +169,14 @@ def sample_views(
         "pickup_already_collected": ViewState("pickup", message="pickup_already_collected", **base),
         "help": ViewState("help", **base),
         "door_open_too_long": ViewState("door", product=bike, door="opened", alarm="door_open_too_long", **base),
-        "door_stuck": ViewState("door", product=scooter, door="unlocked", deadline=later, alarm="door_stuck", **base),
+        "door_stuck": ViewState(
+            "door", product=scooter, door="unlocked", deadline=later, can_unlock_again=True, alarm="door_stuck", **base
+        ),
         "pin_pad": ViewState("pin_pad", **base),
         "pin_pad_wrong": ViewState("pin_pad", message="pin_wrong", attempts_left=2, **base),
         "pin_pad_locked": ViewState("pin_pad", message="pin_locked", deadline=later, **base),
         "pin_pad_checking": ViewState("pin_pad", message="checking", **base),
-        **_restock_views(base, later),
+        **_restock_views(base, later, released),
         **_repair_views(base),
         "service": ViewState(
             "service",
@@ -195,7 +199,7 @@ def sample_views(
     }
 
 
-def _restock_views(base: dict, later: float) -> dict[str, ViewState]:
+def _restock_views(base: dict, later: float, released: float) -> dict[str, ViewState]:
     stock = {"SC-URBAN-S2": 3, "EB-CITY-7": 1, "SC-KIDS-1": 0}
     counts = tuple(stock.items())
     counted = (("SC-URBAN-S2", 5), ("EB-CITY-7", 1), ("SC-KIDS-1", 2))
@@ -203,7 +207,9 @@ def _restock_views(base: dict, later: float) -> dict[str, ViewState]:
     many = base | {"products": PRODUCTS + ACCESSORIES}
     every = counted + tuple((p.sku, p.stock) for p in ACCESSORIES)
     return {
-        "restock_unlocked": ViewState("restock", door="unlocked", deadline=later, restock_counts=counts, **base),
+        "restock_unlocked": ViewState(
+            "restock", door="unlocked", deadline=later, latch_until=released, restock_counts=counts, **base
+        ),
         "restock_opened": ViewState("restock", door="opened", restock_counts=counted, restock_changes=changes, **base),
         "restock_recorded": ViewState(
             "restock", door="closed", restock_counts=counted, restock_changes=changes, **base

@@ -96,9 +96,14 @@ class ViewState:
     # "out_of_service" (product); "not_charged", "refund_pending" (out_of_service: what happened to the
     # last buyer's money).
     message: str | None = None
-    door: str = "closed"  # "unlocked", "opened", "closed" (door screen)
-    deadline: float | None = None  # time.monotonic(): the door countdown, or the end of pickup_locked
-    can_unlock_again: bool = False  # door screen offers "unlock again"
+    # Door screen (and restock), all from the firmware's door cycle: door "unlocked" (the opening is
+    # authorized: the latch is released, or held again waiting for "unlock again"), "opened", "closed".
+    door: str = "closed"
+    # time.monotonic(): on the door screen the end of the time to open the door (then the opening lapses);
+    # elsewhere the end of pickup_locked / pin_locked.
+    deadline: float | None = None
+    latch_until: float | None = None  # time.monotonic(): the relay holds the latch released until then
+    can_unlock_again: bool = False  # door screen offers "unlock again" (the journey allows another release)
     ads: tuple[AdView, ...] = ()  # attract: the ads due now, in playing order
     store_url: str = ""  # product QR: f"{store_base}/p/{sku}?cabinet={cabinet_id}"
     selected_colour: str | None = None  # product: a ColourOption.name; None shows the first

@@ -12,12 +12,18 @@ def backoff_delay(failures: int, initial: float, cap: float, rng: Callable[[], f
     return rng() * min(cap, initial * 2 ** max(0, failures - 1))
 
 
-async def wait_any(*events: asyncio.Event, timeout: float | None = None) -> bool:
-    """Wait until one of ``events`` is set or ``timeout`` passes; True if an event was set."""
-    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+Sleep = Callable[[float], Awaitable[None]]  # e.g. asyncio.sleep, or an injected clock's sleep
+
+
+async def wait_any(*events: asyncio.Event, timeout: float | None = None, sleep: Sleep = asyncio.sleep) -> bool:
+    """Wait until one of ``events`` is set or ``timeout`` passes (on ``sleep``'s clock); True if an event
+    was set."""
+    waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(e.wait()) for e in events]
+    if timeout is not None:
+        waiters.append(asyncio.ensure_future(sleep(timeout)))
     try:
-        done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        return bool(done)
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        return any(e.is_set() for e in events)
     finally:
         for w in waiters:
             w.cancel()
@@ -33,6 +39,7 @@ async def poll_forever(
     backoff_max_s: float,
     errors: tuple[type[Exception], ...],
     on_result: Callable[[Exception | None], None],
+    sleep: Sleep = asyncio.sleep,
 ) -> None:
     """Run ``step`` every ``interval_s`` (at once when ``poke`` is set) until ``stop``; after a failure
     of one of ``errors`` wait with backoff instead. ``on_result`` hears each outcome (None: success)."""
@@ -49,4 +56,4 @@ async def poll_forever(
             failures = 0
             on_result(None)
             delay = interval_s
-        await wait_any(stop, poke, timeout=delay)
+        await wait_any(stop, poke, timeout=delay, sleep=sleep)

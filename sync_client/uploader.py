@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from sync_client.backoff import backoff_delay, wait_any
+from sync_client.backoff import Sleep, backoff_delay, wait_any
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
 from sync_client.outbox import STORAGE_ERRORS, Outbox
 
@@ -59,10 +61,17 @@ class Uploader:
         max_in_flight: int = 2,
         retain_sent_s: float = 7 * 24 * 3600,
         client: CloudClient | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        sleep: Sleep = asyncio.sleep,
+        rng: Callable[[], float] = random.random,  # the backoff's jitter
     ) -> None:
         if batch_size < 1 or max_batch_bytes < 1 or max_in_flight < 1:
             raise ValueError("batch_size, max_batch_bytes and max_in_flight must be at least 1")
         self.outbox = outbox
+        # Time, injected (the firmware passes its clock's methods; tests a fake clock's).
+        self._monotonic, self._wall, self._sleep = monotonic, wall, sleep
+        self._rng = rng
         self.client = client or CloudClient(cloud_url, outbox.cabinet_id, key, request_timeout_s=request_timeout_s)
         self.batch_size = batch_size
         self.max_batch_bytes = max_batch_bytes
@@ -102,7 +111,7 @@ class Uploader:
                     continue
                 if sent == 0:
                     self._prune()
-                    await wait_any(stop, self._work, timeout=PRUNE_EVERY_S)
+                    await wait_any(stop, self._work, timeout=PRUNE_EVERY_S, sleep=self._sleep)
         finally:
             await self.client.close()
 
@@ -110,7 +119,7 @@ class Uploader:
         self.status.online = False
         self.status.last_error = str(exc)
         self.status.consecutive_failures += 1
-        delay = backoff_delay(self.status.consecutive_failures, self.backoff_initial_s, self.backoff_max_s)
+        delay = backoff_delay(self.status.consecutive_failures, self.backoff_initial_s, self.backoff_max_s, self._rng)
         if exc.retry_after is not None:
             delay = max(delay, min(exc.retry_after, self.backoff_max_s))
         log.warning(
@@ -118,7 +127,7 @@ class Uploader:
             extra={"error": str(exc), "delay_s": round(delay, 3), "failures": self.status.consecutive_failures},
         )
         self._retry_now.clear()
-        await wait_any(stop, self._retry_now, timeout=delay)
+        await wait_any(stop, self._retry_now, timeout=delay, sleep=self._sleep)
 
     async def upload_pending(self) -> int:
         """Send the backlog, up to ``max_in_flight`` batches at once, until it is empty; returns how many
@@ -181,8 +190,8 @@ class Uploader:
 
     def _prune(self) -> None:
         """At most once per PRUNE_EVERY_S, while idle: delete events acknowledged long enough ago."""
-        if time.monotonic() - self._pruned_at >= PRUNE_EVERY_S:
-            self._pruned_at = time.monotonic()
+        if self._monotonic() - self._pruned_at >= PRUNE_EVERY_S:
+            self._pruned_at = self._monotonic()
             pruned = self.outbox.prune_sent(self.retain_sent_s)
             if pruned:
                 log.info("pruned sent events", extra={"pruned": pruned, "older_than_s": self.retain_sent_s})
@@ -227,7 +236,7 @@ class Uploader:
     def _succeeded(self, acked: int) -> None:
         self._limit = self.batch_size
         self.status.online = True
-        self.status.last_success_at = time.time()
+        self.status.last_success_at = self._wall()
         self.status.last_error = None
         self.status.consecutive_failures = 0
         self.status.sent_total += acked

@@ -27,18 +27,18 @@ and the limit survives a reboot.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import logging
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from firmware.attempt_guard import AttemptGuard
 from firmware.catalog import Catalog
+from firmware.clock import Clock, LoopClock, TimerHandle
 from firmware.config import LockSection
-from firmware.journeys.machine import transition
+from firmware.door_cycle import DoorCycle, Opening
+from firmware.journeys.machine import later, transition
 from firmware.secret_check import first_match
 from hal.lock import Lock
 from sync_client.cabinet_config import PickupOrder
@@ -85,29 +85,40 @@ class PickupJourney:
     state: P = P.IDLE
     order: PickupOrder | None = None
     message: str | None = None
-    deadline: float | None = None
-    _timer: asyncio.TimerHandle | None = None
-    _opened_at: float = 0.0
+    clock: Clock = field(default_factory=LoopClock)
+    door: DoorCycle = None  # type: ignore[assignment]  # the cabinet's one door; None: one of its own
+    _timer: TimerHandle | None = None
+    _locked_until: float | None = None  # clock.monotonic(): the end of a "pickup_locked"
+    _opening: Opening | None = None
 
     def __post_init__(self) -> None:
-        self.guard = AttemptGuard(self.outbox, "pickup_code")
+        if self.door is None:
+            self.door = DoorCycle(self.lock, self.clock, on_change=lambda: self.on_change())
+        self.guard = AttemptGuard(self.outbox, "pickup_code", clock=self.clock)
         self.pickups = PickupsRepo(self.outbox)
 
     @property
     def active(self) -> bool:
         return self.state is not P.IDLE
 
+    @property
+    def deadline(self) -> float | None:
+        """clock.monotonic(): the end of the keypad's lock, or of the time to open the door."""
+        if self.state is P.DOOR_UNLOCKED and self.door.serves(self._opening):
+            return self.door.open_by
+        return self._locked_until if self.message == "pickup_locked" else None
+
     def _go(self, trigger: str) -> P:
         return transition(self, TRANSITIONS, trigger, PickupRefused, "pickup")
 
     def open(self) -> None:
-        self.order, self.message, self.deadline = None, None, None
+        self.order, self.message, self._locked_until = None, None, None
         self._go("open")
         if self._show_lock():  # after the transition, which cancels timers
             self.on_change()
 
     def back(self) -> None:
-        self.message, self.deadline = None, None
+        self.message, self._locked_until = None, None
         self._go("back")
 
     def idle_timeout(self) -> None:
@@ -117,13 +128,13 @@ class PickupJourney:
     def _show_lock(self) -> bool:
         locked = self.guard.locked_for()
         if locked > 0:
-            self.message, self.deadline = "pickup_locked", time.monotonic() + locked
-            self._timer_later(locked, self._lock_over)
+            self.message, self._locked_until = "pickup_locked", self.clock.monotonic() + locked
+            later(self, locked, self._lock_over)
         return locked > 0
 
     def _lock_over(self) -> None:
         if self.state is P.CODE_ENTRY and self.message == "pickup_locked":
-            self.message, self.deadline = None, None
+            self.message, self._locked_until = None, None
             self.on_change()
 
     async def submit(self, code: str, source: str = "keypad") -> bool:
@@ -134,7 +145,7 @@ class PickupJourney:
         if self._show_lock():
             self.on_change()
             return False
-        self.message, self.deadline = "checking", None
+        self.message, self._locked_until = "checking", None
         self._go("check")
         order = await self._match(code)
         with self.outbox.transaction(durable=order is not None) as tx:
@@ -180,7 +191,7 @@ class PickupJourney:
         learns it was collected; its code should still say so)."""
         if not (code.isdigit() and 4 <= len(code) <= 12):
             return None
-        now = datetime.now(UTC)
+        now = datetime.fromtimestamp(self.clock.time(), UTC)
         orders = [order for order in self.orders() if not _expired(order, now)]
         known = {order.order_id for order in orders}
         used = [
@@ -196,40 +207,43 @@ class PickupJourney:
 
     def _unlock(self) -> None:
         """The code is used up and the unlock recorded, on disk: now the relay."""
-        self.lock.unlock(self._pulse())
-        self.deadline = time.monotonic() + self.lock_config.door_open_timeout_s
-        self._timer_later(self.lock_config.door_open_timeout_s, self._not_opened)
+        self._opening = Opening(
+            "pickup",
+            pulse_s=self._pulse(),
+            open_within_s=self.lock_config.door_open_timeout_s,
+            on_opened=self._door_opened,
+            on_closed=self._door_closed,
+            on_not_opened=self._not_opened,
+        )
+        self.door.unlock(self._opening)
 
     def _not_opened(self) -> None:
         if self.state is P.DOOR_UNLOCKED and self.order is not None:
-            self.lock.lock()
             with self.outbox.transaction() as tx:  # the code stays good for another try
                 self._release(tx, self.order.order_id)
-            self.order, self.deadline = None, None
+            self.order, self._opening = None, None
             self._go("not_opened")
 
     def _release(self, tx: Transaction, order_id: str) -> None:
         self.pickups.release(tx, order_id)
 
-    def door_changed(self, is_open: bool) -> bool:
-        if is_open and self.state is P.DOOR_UNLOCKED and self.order is not None:
-            self.lock.lock()
-            # Durable: once the door has opened, no power cut may hand the code back.
-            with self.outbox.transaction(durable=True) as tx:
-                tx.append("door.opened", {"authorized": True, "reason": "pickup", "order_id": self.order.order_id})
-                self.pickups.set_state(tx, self.order.order_id, "opened")
-            self._opened_at, self.deadline = time.monotonic(), None
-            self._go("door_opened")
-            return True
-        if not is_open and self.state is P.DOOR_OPENED and self.order is not None:
-            order = self.order
-            with self.outbox.transaction(durable=True) as tx:
-                tx.append("door.closed", {"open_s": round(time.monotonic() - self._opened_at, 3), "reason": "pickup"})
-                self._collect(tx, order.order_id, order.sku)
-            self._go("door_closed")
-            self._timer_later(self.thanks_s, self.finish)
-            return True
-        return False
+    def _door_opened(self) -> None:
+        assert self.order is not None
+        # Durable: once the door has opened, no power cut may hand the code back.
+        with self.outbox.transaction(durable=True) as tx:
+            tx.append("door.opened", {"authorized": True, "reason": "pickup", "order_id": self.order.order_id})
+            self.pickups.set_state(tx, self.order.order_id, "opened")
+        self._go("door_opened")
+
+    def _door_closed(self, open_s: float) -> None:
+        order = self.order
+        assert order is not None
+        with self.outbox.transaction(durable=True) as tx:
+            tx.append("door.closed", {"open_s": open_s, "reason": "pickup"})
+            self._collect(tx, order.order_id, order.sku)
+        self._opening = None
+        self._go("door_closed")
+        later(self, self.thanks_s, self.finish)
 
     def _collect(self, tx: Transaction, order_id: str, sku: str, **extra: object) -> None:
         tx.append("pickup.completed", {"order_id": order_id, "sku": sku, **extra})
@@ -258,11 +272,6 @@ class PickupJourney:
         if self.state is P.DONE:
             self.order, self.message = None, None
             self._go("finish")
-
-    def _timer_later(self, delay: float, callback: Callable[[], None]) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = asyncio.get_running_loop().call_later(delay, callback)
 
 
 def _expired(order: PickupOrder, now: datetime) -> bool:

@@ -16,7 +16,6 @@ dropped from memory too.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import logging
 import random
@@ -27,7 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
-from firmware.journeys.machine import transition
+from firmware.clock import Clock, LoopClock, TimerHandle
+from firmware.journeys.machine import later, transition
 from sync_client.outbox import Outbox, Transaction
 from sync_client.store.repair_tickets import RepairTicketsRepo
 
@@ -151,7 +151,8 @@ class RepairJourney:
     fault_category: str | None = None
     _values: dict[str, str] = field(default_factory=dict, repr=False)  # personal data: never logged
     _errors: list[tuple[str, str]] = field(default_factory=list)
-    _timer: asyncio.TimerHandle | None = None
+    clock: Clock = field(default_factory=LoopClock)
+    _timer: TimerHandle | None = None
 
     def __post_init__(self) -> None:
         self.tickets = RepairTicketsRepo(self.outbox)
@@ -284,7 +285,7 @@ class RepairJourney:
         self._values.clear()  # recorded; the screen now needs only the ticket number
         self.ticket = ticket
         self._go("agree")
-        self._timer = asyncio.get_running_loop().call_later(self.ticket_s, self._ticket_timeout)
+        later(self, self.ticket_s, self._ticket_timeout)
         return ticket
 
     def done(self) -> None:

@@ -24,18 +24,18 @@ unlocked again (the retailer starts a new one, the cloud's command stays applied
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from firmware.attempt_guard import AttemptGuard
 from firmware.catalog import Catalog
+from firmware.clock import Clock, LoopClock, TimerHandle
 from firmware.config import LockSection
-from firmware.journeys.machine import transition
+from firmware.door_cycle import DoorCycle, Opening
+from firmware.journeys.machine import later, transition
 from firmware.secret_check import first_match
 from hal.lock import Lock
 from sync_client.outbox import Outbox, Transaction
@@ -94,13 +94,16 @@ class RestockJourney:
     counts: dict[str, int] = field(default_factory=dict)
     changes: dict[str, int] = field(default_factory=dict)  # what the last restock changed (sku -> added)
     message: str | None = None
-    deadline: float | None = None  # time.monotonic(): the end of the window to open the door
-    _timer: asyncio.TimerHandle | None = None
-    _opened_at: float = 0.0
+    clock: Clock = field(default_factory=LoopClock)
+    door: DoorCycle = None  # type: ignore[assignment]  # the cabinet's one door; None: one of its own
+    _timer: TimerHandle | None = None
     _remote: RemoteUnlock | None = None
+    _opening: Opening | None = None
 
     def __post_init__(self) -> None:
-        self.guard = AttemptGuard(self.outbox, "pin_pad")
+        if self.door is None:
+            self.door = DoorCycle(self.lock, self.clock, on_change=lambda: self.on_change())
+        self.guard = AttemptGuard(self.outbox, "pin_pad", clock=self.clock)
         self.restocks = RestocksRepo(self.outbox)
 
     def _go(self, trigger: str) -> R:
@@ -109,6 +112,11 @@ class RestockJourney:
     @property
     def active(self) -> bool:
         return self.state is not R.IDLE
+
+    @property
+    def deadline(self) -> float | None:
+        """clock.monotonic(): the end of the window to open the door."""
+        return self.door.open_by if self.state is R.UNLOCKED and self.door.serves(self._opening) else None
 
     # --- getting in ---------------------------------------------------------------
     def open_pin_pad(self) -> None:
@@ -121,7 +129,7 @@ class RestockJourney:
         locked = self.guard.locked_for()
         if locked > 0:
             self.message = "pin_locked"
-            self._timer = asyncio.get_running_loop().call_later(locked, self._lock_over)
+            later(self, locked, self._lock_over)
             self.on_change()
 
     def _lock_over(self) -> None:
@@ -129,13 +137,13 @@ class RestockJourney:
             self.message = None
             self.on_change()
 
-    async def enter_pin(self, pin: str, now: float | None = None) -> str:
+    async def enter_pin(self, pin: str) -> str:
         """A PIN from the pad: "unlocked", "wrong", "locked" (the pad waits out a lock) or "technician"
         (a technician's PIN: the caller opens the service menu). A PIN submitted while the previous one
         is being checked is refused (RestockRefused), never counted."""
         if self.state is not R.PIN_ENTRY:
             raise RestockRefused(f"the PIN pad is not taking a PIN ({self.state.value})")
-        if self.guard.locked_for(now) > 0:
+        if self.guard.locked_for() > 0:
             self._show_lock()
             return "locked"
         self.message = "checking"
@@ -150,7 +158,7 @@ class RestockJourney:
             return "technician"
         ok = match is not None
         with self.outbox.transaction() as tx:
-            delay = self.guard.record(tx, ok, now)
+            delay = self.guard.record(tx, ok)
             tx.append(
                 "auth.attempt",
                 {"method": "pin", "purpose": "restock", "ok": ok, "failures": self.guard.failures, "locked_s": delay},
@@ -199,7 +207,7 @@ class RestockJourney:
             raise RestockRefused(f"the cabinet is busy ({self.state.value})")
         self.who, self.restock_id = f"remote:{command_id}", remote.restock_id
         self._go("remote")
-        self._energize(remote.pulse)
+        self._energize("remote", remote.pulse)
 
     def cancel(self) -> None:
         if self.state is R.PIN_ENTRY:
@@ -212,7 +220,7 @@ class RestockJourney:
         pulse = self.lock_config.max_unlock_s
         with self.outbox.transaction(durable=True) as tx:  # on disk before the relay
             self.restock_id = self._record_unlock(tx, reason, pulse, self.who)
-        self._energize(pulse)
+        self._energize("restock", pulse)
 
     def _record_unlock(self, tx: Transaction, reason: str, pulse: float, who: str | None) -> str:
         restock_id = str(uuid.uuid4())
@@ -223,36 +231,33 @@ class RestockJourney:
     def _set_row(self, tx: Transaction, state: str) -> None:
         self.restocks.set_state(tx, self.restock_id, state)
 
-    def _energize(self, pulse: float) -> None:
-        self.lock.unlock(pulse)
+    def _energize(self, reason: str, pulse: float) -> None:
+        """The unlock is on disk: the counts to start from, then the relay."""
         self.counts = {
             sku: self.catalog.stock(sku) for sku in self.catalog.products if not self.catalog.products[sku].online_only
         }
-        self.deadline = time.monotonic() + self.window_s
-        self._timer = asyncio.get_running_loop().call_later(self.window_s, self._not_opened)
+        self._opening = Opening(
+            reason,
+            pulse_s=pulse,
+            open_within_s=self.window_s,
+            on_opened=self._door_opened,
+            on_closed=self._record,
+            on_not_opened=self._not_opened,
+        )
+        self.door.unlock(self._opening)
 
     def _not_opened(self) -> None:
         if self.state is R.UNLOCKED:
-            self.lock.lock()
             with self.outbox.transaction() as tx:
                 self._set_row(tx, "not_opened")
-            self.who, self.deadline, self.restock_id = None, None, None
+            self.who, self.restock_id, self._opening = None, None, None
             self._go("not_opened")
 
-    def door_changed(self, is_open: bool) -> bool:
-        """True when this journey expected the change."""
-        if is_open and self.state is R.UNLOCKED:
-            self.lock.lock()
-            with self.outbox.transaction() as tx:
-                tx.append("door.opened", {"authorized": True, "reason": "restock", "who": self.who})
-                self._set_row(tx, "opened")
-            self._opened_at, self.deadline = time.monotonic(), None
-            self._go("door_opened")
-            return True
-        if not is_open and self.state is R.COUNTING:
-            self._record()
-            return True
-        return False
+    def _door_opened(self) -> None:
+        with self.outbox.transaction() as tx:
+            tx.append("door.opened", {"authorized": True, "reason": "restock", "who": self.who})
+            self._set_row(tx, "opened")
+        self._go("door_opened")
 
     def set_count(self, sku: str, count: int) -> None:
         if self.state is not R.COUNTING:
@@ -262,10 +267,10 @@ class RestockJourney:
         self.counts[sku] = count
         self.on_change()
 
-    def _record(self) -> None:
+    def _record(self, open_s: float) -> None:
         self.changes = {}
         with self.outbox.transaction() as tx:
-            tx.append("door.closed", {"open_s": round(time.monotonic() - self._opened_at, 3), "reason": "restock"})
+            tx.append("door.closed", {"open_s": open_s, "reason": "restock"})
             self._set_row(tx, "recorded")
             for sku, count in self.counts.items():
                 before = self.catalog.stock(sku)
@@ -284,8 +289,9 @@ class RestockJourney:
                             "who": self.who,
                         },
                     )
+        self._opening = None
         self._go("door_closed")
-        self._timer = asyncio.get_running_loop().call_later(3.0, self.finish)
+        later(self, 3.0, self.finish)
 
     def finish(self) -> None:
         if self.state is R.RECORDED:
@@ -306,4 +312,4 @@ class RestockJourney:
         return [row.restock_id for row in rows]
 
     def pin_lock_remaining(self) -> float:
-        return self.guard.locked_for(time.time())
+        return self.guard.locked_for()

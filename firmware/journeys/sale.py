@@ -25,14 +25,15 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from firmware.catalog import Catalog, Product
+from firmware.clock import Clock, LoopClock, TimerHandle
 from firmware.config import LockSection
-from firmware.journeys.machine import transition
+from firmware.door_cycle import DoorCycle, Opening
+from firmware.journeys.machine import later, transition
 from hal.errors import DeviceFault
 from hal.lock import Lock
 from hal.payment import PaymentOutcome, PaymentResult, PaymentTerminal
@@ -104,7 +105,6 @@ class Sale:
     trace_no: str | None = None
     unlocks: int = 0
     door_opened_at: str | None = None
-    door_opened_mono: float | None = None
 
 
 @dataclass
@@ -130,7 +130,6 @@ class SaleJourney:
     currency: str
     thanks_s: float = 8.0
     on_change: Callable[[], None] = lambda: None
-    on_door_event: Callable[[str, str | None], None] = lambda kind, sale_id: None  # for snapshots
     on_fault: Callable[[DeviceFault], None] = lambda fault: None
     available_methods: Callable[[], tuple[str, ...]] = lambda: ("terminal",)
     can_record: Callable[[], bool] = lambda: True  # the store can record a sale now
@@ -140,17 +139,21 @@ class SaleJourney:
     sale: Sale | None = None
     payment_status: str | None = None
     message: str | None = None
-    deadline: float | None = None
     last_approval_to_relay_s: float | None = None
     retry_first_s: float = 2.0  # follow-up actions: the first wait after a failed round, doubled ...
     retry_max_s: float = 300.0  # ... up to this (a terminal unplugged or a cloud down for hours)
+    clock: Clock = field(default_factory=LoopClock)
+    door: DoorCycle = None  # type: ignore[assignment]  # the cabinet's one door; None: one of its own
     _relay_at: float = 0.0
     _tasks: set[asyncio.Task] = field(default_factory=set)
-    _timer: asyncio.TimerHandle | None = None
+    _timer: TimerHandle | None = None
+    _opening: Opening | None = None  # the sale's opening of the door, while the door cycle serves it
     _runner: asyncio.Task | None = None
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
+        if self.door is None:
+            self.door = DoorCycle(self.lock, self.clock, on_change=lambda: self.on_change())
         self.sales = SalesRepo(self.outbox)
         self.pending = PendingActions(self.outbox)
         offered = self.available_methods
@@ -177,14 +180,18 @@ class SaleJourney:
             payment_status=self.payment_status,
             message=self.message,
             deadline=self.deadline,
-            can_unlock_again=(
-                self.state is S.DOOR_UNLOCKED
-                and sale is not None
-                and not self.lock.energized
-                and sale.unlocks < self.lock_config.max_unlocks_per_sale
-            ),
+            can_unlock_again=self.state is S.DOOR_UNLOCKED and self._serving and self.door.can_unlock_again,
             sale_id=sale.sale_id if sale else None,
         )
+
+    @property
+    def _serving(self) -> bool:
+        return self.door.serves(self._opening)
+
+    @property
+    def deadline(self) -> float | None:
+        """clock.monotonic(): the end of the time to open the door (or of a resumed sale's window)."""
+        return self.door.open_by if self.state is S.DOOR_UNLOCKED and self._serving else None
 
     @property
     def paying(self) -> bool:
@@ -260,14 +267,13 @@ class SaleJourney:
             self._go("back")
 
     def unlock_again(self) -> None:
-        view = self.view()
-        if not view.can_unlock_again:
+        if not self.view().can_unlock_again or self.sale is None or self._opening is None:
             raise IllegalTransition("unlock again is not offered now")
-        self._unlock()
+        self._record_unlock(self.sale, self.door.unlock_again(self._opening))
 
     def finish(self) -> None:
         if self.state is S.DONE:
-            self.sale, self.product, self.message, self.deadline = None, None, None, None
+            self.sale, self.product, self.message, self._opening = None, None, None, None
             self._go("finish")
 
     # --- payment -----------------------------------------------------------------
@@ -287,7 +293,7 @@ class SaleJourney:
             if result.outcome is PaymentOutcome.FAULT:
                 self.on_fault(DeviceFault(terminal.name, result.message or "payment failed on the device"))
         if result.approved:
-            approved_at = time.monotonic()
+            approved_at = self.clock.monotonic()
             try:
                 self._record_approval(sale, result)
             except STORAGE_ERRORS as exc:
@@ -386,7 +392,7 @@ class SaleJourney:
             "receipt_no": result.receipt_no,
         }
         while True:
-            await asyncio.sleep(STORE_RETRY_S)
+            await self.clock.sleep(STORE_RETRY_S)
             try:
                 with self.outbox.transaction(durable=True) as tx:
                     tx.append("payment.approved", {**payment, "trace_no": result.trace_no, "recorded_late": True})
@@ -424,46 +430,50 @@ class SaleJourney:
             return False
         return reversal.approved
 
-    # --- the door ------------------------------------------------------------------
+    # --- the door (the door cycle's: these are the sale's records at each step) --------------
+    def _door_opening(self, sale: Sale) -> Opening:
+        self._opening = Opening(
+            "sale",
+            pulse_s=self.lock_config.unlock_s,
+            open_within_s=self.lock_config.door_open_timeout_s,
+            on_opened=self._door_opened,
+            on_closed=self._complete,
+            on_not_opened=self._unclaimed,
+            unlocks=self.lock_config.max_unlocks_per_sale,
+            ref=sale.sale_id,
+        )
+        return self._opening
+
     def _unlock(self) -> None:
+        """The approval is committed: now the relay, then the record of what it did."""
         sale = self.sale
         assert sale is not None
-        pulse = self.lock.unlock(self.lock_config.unlock_s)
-        self._relay_at = time.monotonic()
+        pulse = self.door.unlock(self._door_opening(sale))
+        self._relay_at = self.clock.monotonic()
+        self._record_unlock(sale, pulse)
+        self._go("unlocked")
+
+    def _record_unlock(self, sale: Sale, pulse: float) -> None:
         sale.unlocks += 1
         with self.outbox.transaction() as tx:
             tx.append(
                 "door.unlocked", {"reason": "sale", "seconds": pulse, "sale_id": sale.sale_id, "attempt": sale.unlocks}
             )
             self._update_sale(tx, sale, "door_unlocked")
-        if self.state is S.APPROVED:
-            self.deadline = time.monotonic() + self.lock_config.door_open_timeout_s
-            self._go("unlocked")
-            self._timer = asyncio.get_running_loop().call_later(self.lock_config.door_open_timeout_s, self._unclaimed)
-        # The relay drops by itself after the pulse; redraw then to offer "unlock again".
-        asyncio.get_running_loop().call_later(pulse + 0.05, self.on_change)
 
-    def door_changed(self, is_open: bool) -> bool:
-        """A debounced door change. Returns False when nothing authorized it (the caller raises the alarm)."""
+    def _door_opened(self) -> None:
         sale = self.sale
-        if is_open and self.state is S.DOOR_UNLOCKED and sale is not None:
-            self.lock.lock()  # the latch has done its job; spare the solenoid
-            sale.door_opened_at, sale.door_opened_mono = utc_now_iso(), time.monotonic()
-            with self.outbox.transaction() as tx:
-                tx.append("door.opened", {"authorized": True, "sale_id": sale.sale_id})
-                self.sales.door_opened(tx, sale.sale_id, sale.door_opened_at)
-            self.deadline = None
-            self._go("door_opened")
-            self.on_door_event("opened", sale.sale_id)
-            return True
-        if not is_open and self.state is S.DOOR_OPENED and sale is not None:
-            self._complete(sale)
-            return True
-        return not is_open
+        assert sale is not None
+        sale.door_opened_at = utc_now_iso()
+        with self.outbox.transaction() as tx:
+            tx.append("door.opened", {"authorized": True, "sale_id": sale.sale_id})
+            self.sales.door_opened(tx, sale.sale_id, sale.door_opened_at)
+        self._go("door_opened")
 
-    def _complete(self, sale: Sale) -> None:
+    def _complete(self, open_s: float) -> None:
+        sale = self.sale
+        assert sale is not None
         closed_at = utc_now_iso()
-        open_s = round(time.monotonic() - (sale.door_opened_mono or time.monotonic()), 3)
         with self.outbox.transaction(durable=True) as tx:
             tx.append("door.closed", {"open_s": open_s, "sale_id": sale.sale_id})
             tx.append(
@@ -481,9 +491,8 @@ class SaleJourney:
             )
             self._update_sale(tx, sale, "completed")
         self._go("door_closed")
-        self.on_door_event("closed", sale.sale_id)
         self._go("completed")
-        self._timer = asyncio.get_running_loop().call_later(self.thanks_s, self.finish)
+        later(self, self.thanks_s, self.finish)
 
     def _unclaimed(self) -> None:
         """Paid, door never opened: never forgotten. The reversal (or refund) is a pending action committed
@@ -491,7 +500,6 @@ class SaleJourney:
         sale = self.sale
         if self.state is not S.DOOR_UNLOCKED or sale is None:
             return
-        self.lock.lock()
         with self.outbox.transaction(durable=True) as tx:
             tx.append(
                 "sale.unclaimed",
@@ -520,7 +528,7 @@ class SaleJourney:
         self.message = None
         self._go("unclaimed")
         self._kick()
-        self._timer = asyncio.get_running_loop().call_later(self.thanks_s, self.finish)
+        later(self, self.thanks_s, self.finish)
 
     # --- persistence ------------------------------------------------------------------
     async def _begin_payment(self, terminal: PaymentTerminal, sale: Sale) -> bool:
@@ -621,9 +629,8 @@ class SaleJourney:
             trace_no=row.trace_no,
             unlocks=min(row.unlocks, self.lock_config.max_unlocks_per_sale - 1),
         )
-        self.deadline = time.monotonic() + window_s
+        self.door.resume(self._door_opening(self.sale), self.sale.unlocks, window_s)
         self._go("resume")
-        self._timer = asyncio.get_running_loop().call_later(window_s, self._unclaimed)
         log.warning("resuming a paid sale after a restart", extra={"sale_id": sale_id, "window_s": window_s})
 
     # --- follow-up actions ----------------------------------------------------------------
@@ -645,10 +652,9 @@ class SaleJourney:
                 continue
             if not left:
                 return
-            try:
-                await asyncio.wait_for(self._wake.wait(), delay)
+            if await self.clock.wait(self._wake, delay):
                 delay = self.retry_first_s
-            except TimeoutError:
+            else:
                 delay = min(delay * 2, self.retry_max_s)
 
     async def _follow_up_round(self) -> bool:

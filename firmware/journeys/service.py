@@ -21,12 +21,12 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from firmware.attempt_guard import AttemptGuard
-from firmware.journeys.machine import transition
+from firmware.clock import Clock, LoopClock, TimerHandle
+from firmware.journeys.machine import later, transition
 from firmware.logs import mask_card_uids
 from firmware.secret_check import matches_any
 from hal.lock import Lock
@@ -171,12 +171,13 @@ class ServiceJourney:
     calibration_error: str | None = None  # why the last calibration was refused
     results: tuple[SelfTestResult, ...] = ()
     selftest_status: str | None = None  # None, "running", "passed", "failed"
-    _timer: asyncio.TimerHandle | None = None
+    clock: Clock = field(default_factory=LoopClock)
+    _timer: TimerHandle | None = None
     _tasks: set[asyncio.Task] = field(default_factory=set)
     _door_opened_at: float | None = None
 
     def __post_init__(self) -> None:
-        self.guard = AttemptGuard(self.outbox, "service_pin")
+        self.guard = AttemptGuard(self.outbox, "service_pin", clock=self.clock)
         self.records = ServiceRecords(self.outbox)
         self.results = tuple(SelfTestResult(r.device, r.ok, r.detail) for r in self.records.selftest())
         if self.results:
@@ -214,11 +215,11 @@ class ServiceJourney:
         self.message = None
         self._go("pin_pad")
 
-    async def enter_pin(self, pin: str, now: float | None = None) -> bool:
+    async def enter_pin(self, pin: str) -> bool:
         """Checked off the event loop; a PIN submitted while one is being checked is refused, never counted."""
         if self.state is not V.PIN_ENTRY:
             raise ServiceRefused(f"the technician PIN pad is not taking a PIN ({self.state.value})")
-        if self.guard.locked_for(now) > 0:
+        if self.guard.locked_for() > 0:
             self.message = "pin_locked"
             self.on_change()
             return False
@@ -226,7 +227,7 @@ class ServiceJourney:
         self._go("check")
         ok = await matches_any(pin, self.pin_hashes())
         with self.outbox.transaction() as tx:
-            delay = self.guard.record(tx, ok, now)
+            delay = self.guard.record(tx, ok)
             tx.append(
                 "auth.attempt",
                 {"method": "pin", "purpose": "service", "ok": ok, "failures": self.guard.failures, "locked_s": delay},
@@ -243,7 +244,7 @@ class ServiceJourney:
         return True
 
     def pin_lock_remaining(self) -> float:
-        return self.guard.locked_for(time.time())
+        return self.guard.locked_for()
 
     def attempts_left(self) -> int:
         return max(0, self.guard.free_attempts - self.guard.failures)
@@ -284,7 +285,7 @@ class ServiceJourney:
 
     async def _selftest(self) -> None:
         try:
-            raw = await asyncio.wait_for(self.selftest_checks(), self.selftest_timeout_s)
+            raw = await self.clock.wait_for(self.selftest_checks(), self.selftest_timeout_s)
             results = tuple(SelfTestResult(device, bool(ok), detail) for device, ok, detail in raw)
         except TimeoutError:
             results = (SelfTestResult("selftest", False, f"did not finish within {self.selftest_timeout_s:g} s"),)
@@ -315,7 +316,7 @@ class ServiceJourney:
             self._audit(tx, "lock_test", f"pulsed {pulse:g} s")
         self.message = None
         self._go("lock_test")
-        self._timer = asyncio.get_running_loop().call_later(pulse + RELEASE_MARGIN_S, self._lock_test_over)
+        later(self, pulse + RELEASE_MARGIN_S, self._lock_test_over)
         return pulse
 
     def _lock_test_over(self) -> None:
@@ -396,13 +397,13 @@ class ServiceJourney:
             return False
         with self.outbox.transaction() as tx:
             if is_open:
-                self._door_opened_at = time.monotonic()
+                self._door_opened_at = self.clock.monotonic()
                 tx.append("door.opened", {"authorized": True, "reason": "service", "who": self.who})
             else:
                 opened = self._door_opened_at
                 self._door_opened_at = None
                 tx.append(
                     "door.closed",
-                    {"open_s": round(time.monotonic() - opened, 3) if opened else 0.0, "reason": "service"},
+                    {"open_s": round(self.clock.monotonic() - opened, 3) if opened else 0.0, "reason": "service"},
                 )
         return True

@@ -1,7 +1,10 @@
-"""Door: what to do with the now unlocked door, and how long it stays unlocked.
+"""Door: what to do with the unlocked door, told as the firmware's door cycle has it.
 
-An alarm goes across the top: "door_open_too_long" asks to close the door; "door_stuck" (it did not
-open) offers unlock_again whether or not can_unlock_again is set.
+While the latch is released (latch_until) the countdown is the pulse: pull the door now. Once it holds
+again the countdown is the rest of the time to open the door (deadline): to unlock again when the
+journey allows it (can_unlock_again, the only thing that shows the button), else until the opening
+lapses. An alarm goes across the top: "door_open_too_long" asks to close the door; "door_stuck" says
+the door did not open.
 """
 
 from __future__ import annotations
@@ -36,10 +39,11 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
         column = pygame.Rect(
             column.x, banner.rect.bottom + theme.gap, column.w, column.bottom - banner.rect.bottom - theme.gap
         )
-    unlock_again = view.can_unlock_again or view.alarm == "door_stuck"
+    unlock_again = view.can_unlock_again
     button_h = theme.touch(72)
     bottom = column.bottom - (button_h + theme.gap if unlock_again else 0)
-    show_countdown = view.door == "unlocked" and view.deadline is not None
+    title, countdown = door_countdown(view)
+    show_countdown = countdown is not None
     number_h, caption_h = theme.px(96), theme.px(34)
     title_h = min(theme.px(150), bottom - column.y - (theme.gap + number_h + caption_h if show_countdown else 0))
     block_h = title_h + (theme.gap + number_h + caption_h if show_countdown else 0)
@@ -49,21 +53,21 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
             kit,
             "title",
             (column.x, y, column.w, title_h),
-            kit.t(f"door.{view.door}"),
+            kit.t(title),
             "title",
             max_lines=3,
             valign="bottom",
         )
     )
     y += title_h + theme.gap
-    if show_countdown:
-        assert view.deadline is not None
+    if countdown is not None:
+        until, caption = countdown
         widgets.append(
             Countdown(
                 kit,
                 "countdown",
                 (column.x, y, column.w, number_h),
-                view.deadline,
+                until,
                 str,
                 "countdown",
                 palette.accent,
@@ -75,8 +79,8 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
                 kit,
                 "countdown_text",
                 (column.x, y + number_h, column.w, caption_h),
-                view.deadline,
-                lambda s: kit.t("door.countdown", seconds=s),
+                until,
+                lambda s: kit.t(caption, seconds=s),
                 "body",
                 palette.text_muted,
                 align="left",
@@ -94,3 +98,14 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
             )
         )
     return [*widgets, *top]
+
+
+def door_countdown(view: ViewState) -> tuple[str, tuple[float, str] | None]:
+    """The title's i18n key, and what the countdown counts to with its caption's key (None: no countdown)."""
+    if view.door != "unlocked":
+        return f"door.{view.door}", None
+    if view.latch_until is not None:
+        return "door.unlocked", (view.latch_until, "door.latch_countdown")
+    if view.deadline is None:
+        return "door.relocked", None
+    return "door.relocked", (view.deadline, "door.again_countdown" if view.can_unlock_again else "door.relocked_wait")

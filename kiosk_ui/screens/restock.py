@@ -13,6 +13,7 @@ import pygame
 from kiosk_ui.context import BuildContext
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
+from kiosk_ui.screens.door import door_countdown
 from kiosk_ui.screens.parts import alarm_banner
 from kiosk_ui.view import Intent, ViewState
 from kiosk_ui.widgets import Button, Countdown, Label, Panel, Taps, Widget
@@ -39,14 +40,16 @@ def _status(view: ViewState, kit: Kit, box: pygame.Rect) -> list[Widget]:
         ),
     ]
     hint = (inner.x, inner.y + title_h, inner.w, inner.h - title_h)
-    if view.door == "unlocked" and view.deadline is not None:
+    _, countdown = door_countdown(view)
+    if countdown is not None:
+        until, caption = countdown
         widgets.append(
             Countdown(
                 kit,
                 "countdown_text",
                 hint,
-                view.deadline,
-                lambda s: kit.t("door.countdown", seconds=s),
+                until,
+                lambda s: kit.t(caption, seconds=s),
                 "body",
                 palette.text_muted,
                 "left",

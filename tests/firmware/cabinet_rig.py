@@ -14,6 +14,7 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from firmware.cabinet import Cabinet
+from firmware.clock import Clock
 from firmware.config import Config
 from firmware.devices import Devices, build_lock_and_door
 from hal.sim.door import MockDoor
@@ -43,8 +44,9 @@ class Cabinets:
     """One cabinet's store and door through power cuts: ``boot()`` builds everything anew on the same
     SQLite file and mock pins."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, clock: Clock | None = None) -> None:
         self.tmp_path = tmp_path
+        self.clock = clock  # None: the real one
         self.config = Config()
         self.config.lock = dataclasses.replace(
             self.config.lock, max_unlock_s=0.3, unlock_s=0.2, door_open_timeout_s=30.0
@@ -69,7 +71,8 @@ class Cabinets:
         else:
             self.door.reed.drive_low()
         outbox = Outbox(self.tmp_path / "cabinet.db", CAB)
-        cabinet = Cabinet(self.config, Devices(lock=lock, door=sensor), outbox, self.tmp_path)
+        clock = {"clock": self.clock} if self.clock is not None else {}
+        cabinet = Cabinet(self.config, Devices(lock=lock, door=sensor), outbox, self.tmp_path, **clock)
         cabinet.apply_cloud_config(CabinetConfig(1, "EUR", (), pickup_orders=self.orders, retailer=self.retailer))
         await cabinet.start()
         self.cabinet = cabinet

@@ -12,6 +12,7 @@ from gpiozero.pins.mock import MockFactory
 from firmware.catalog import Catalog
 from firmware.config import Config
 from firmware.devices import build_lock_and_door
+from firmware.door_cycle import TIMERS
 from firmware.journeys.sale import S, SaleJourney
 from hal.sim.door import MockDoor
 from hal.sim.zvt_emulator import ZvtEmulator
@@ -52,6 +53,8 @@ class Cabinet:
         """Everything the journey was doing stops where it is; nothing more reaches the store."""
         if self.journey._timer is not None:
             self.journey._timer.cancel()
+        for timer in self.journey.door._timers.values():
+            timer.cancel()
         for task in list(self.journey._tasks):
             task.cancel()
         await asyncio.gather(*self.journey._tasks, return_exceptions=True)
@@ -119,8 +122,8 @@ def reversals_sent(emulator):
 async def test_a_power_cut_right_after_sale_unclaimed_does_not_lose_the_reversal(site):
     first = await site.boot()
     sale = await paid_and_waiting_at_the_door(first, site.emulator)
-    first.journey._timer.cancel()  # the door-open deadline fires now rather than in 30 s ...
-    first.journey._unclaimed()  # ... sale.unclaimed is committed ...
+    lapse_now(first.journey)  # the door-open deadline fires now rather than in 30 s: sale.unclaimed committed
+
     await first.power_cut()  # ... and the power goes before anything else runs
     assert site.emulator.reversed == set() and not reversals_sent(site.emulator)
 
@@ -146,8 +149,7 @@ async def test_a_reversal_waits_for_an_unplugged_terminal_and_happens_once_it_is
     cabinet = await site.boot()
     sale = await paid_and_waiting_at_the_door(cabinet, site.emulator)
     await site.emulator.unplug()
-    cabinet.journey._timer.cancel()
-    cabinet.journey._unclaimed()
+    lapse_now(cabinet.journey)
     pending = PendingActions(cabinet.outbox)
     await until(lambda: pending.all()[0].attempts >= 2)  # tried, and tried again after a wait
     assert pending.all()[0].state == "open" and not cabinet.refund_alarms()
@@ -161,8 +163,7 @@ async def test_a_terminal_that_refuses_the_reversal_for_good_flags_a_refund(site
     cabinet = await site.boot()
     sale = await paid_and_waiting_at_the_door(cabinet, site.emulator)
     site.emulator.approved.clear()  # a replaced terminal: it has never seen this receipt
-    cabinet.journey._timer.cancel()
-    cabinet.journey._unclaimed()
+    lapse_now(cabinet.journey)
     await until(lambda: cabinet.refund_alarms())
     assert sale.receipt_no in cabinet.refund_alarms()[0]["detail"]
     assert not cabinet.events("payment.reversed")
@@ -207,7 +208,7 @@ async def test_an_approval_the_power_cut_kept_from_the_store_is_found_on_the_ter
 
 async def test_an_authorization_cut_before_any_approval_is_recorded_as_interrupted(site):
     cabinet = await site.boot()
-    site.sensor.subscribe(cabinet.journey.door_changed)
+    site.sensor.subscribe(cabinet.journey.door.door_changed)
     earlier = await paid_and_waiting_at_the_door(cabinet, site.emulator)  # the same amount, approved
     site.door.open()
     await until(lambda: cabinet.journey.state is S.DOOR_OPENED)
@@ -231,3 +232,9 @@ async def test_an_authorization_cut_before_any_approval_is_recorded_as_interrupt
     # The earlier sale's approval, still the terminal's last transaction, is not taken for this one.
     assert site.emulator.reversed == set() and not reversals_sent(site.emulator)
     assert again.sale_state(earlier.sale_id) == "completed"
+
+
+def lapse_now(journey: SaleJourney) -> None:
+    """The time to open the door runs out now, as the door cycle's timer would have it."""
+    journey.door._timers["open_by"].cancel()
+    journey.door._expired("open_by", TIMERS["open_by"])

@@ -176,7 +176,7 @@ async def one_sale(
             thanks_s=0.02,
         )
         sensor.start(asyncio.get_running_loop())
-        sensor.subscribe(journey.door_changed)
+        sensor.subscribe(journey.door.door_changed)
         try:
             journey.start()
             journey.select("SCOOT-S1")

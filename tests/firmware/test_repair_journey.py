@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from firmware.clock import FakeClock
 from firmware.journeys.repair import (
     TICKET_ALPHABET,
     TRANSITIONS,
@@ -267,12 +268,18 @@ async def test_a_drop_off_records_one_ticket_with_contact_details_and_logs_no_pe
     assert len(tickets(outbox)) == 1
 
 
-async def test_the_ticket_screen_returns_to_idle_by_itself(journey, outbox):
+async def test_the_ticket_screen_returns_to_idle_by_itself_after_exactly_ticket_s(outbox):
+    clock = FakeClock()
+    journey = RepairJourney(outbox=outbox, ticket_s=60.0, clock=clock)
     fill(journey)
-    journey.agree()
-    await until(lambda: journey.state is Step.IDLE, timeout=5.0)
+    ticket = journey.agree()
+    clock.advance(59.999)
+    assert journey.state is Step.TICKET and journey.ticket == ticket, "the ticket stays its whole minute"
+    clock.advance(0.001)
+    assert journey.state is Step.IDLE
     assert journey.ticket is None and journey.fields() == ()
     assert len(tickets(outbox)) == 1
+    assert clock.pending() == []
 
 
 async def test_back_keeps_what_was_entered_to_correct_it(journey):

@@ -1,5 +1,6 @@
 """The sale state machine with real parts: the ZVT driver against its emulator over a PTY,
-gpiozero mock pins with the mock door, and the SQLite outbox on disk."""
+gpiozero mock pins with the mock door, and the SQLite outbox on disk; its time on a fake clock (the
+terminal's and the door sensor's answers are real I/O, waited for with a bound)."""
 
 import asyncio
 import dataclasses
@@ -8,6 +9,7 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from firmware.catalog import Catalog
+from firmware.clock import FakeClock
 from firmware.config import Config
 from firmware.devices import build_lock_and_door
 from firmware.journeys.sale import TRANSITIONS, IllegalTransition, S, SaleJourney
@@ -28,7 +30,9 @@ async def until(predicate, timeout=5.0):
 @pytest.fixture
 async def rig(tmp_path):
     config = Config()
-    config.lock = dataclasses.replace(config.lock, max_unlock_s=0.5, unlock_s=0.4, door_open_timeout_s=1.5)
+    # The pulse is long in real time too: the mock door opens only while the real driver holds the latch.
+    config.lock = dataclasses.replace(config.lock, max_unlock_s=5.0, unlock_s=4.0, door_open_timeout_s=45.0)
+    clock = FakeClock()
     factory = MockFactory()
     lock, sensor, _ = build_lock_and_door(config, factory)
     door = MockDoor(factory, relay_pin=config.lock.relay_pin, relay_active_high=False, door_pin=config.lock.door_pin)
@@ -45,12 +49,13 @@ async def rig(tmp_path):
         terminals={"terminal": terminal},
         lock_config=config.lock,
         currency="EUR",
-        thanks_s=0.2,
+        thanks_s=8.0,
+        clock=clock,
     )
     sensor.start(asyncio.get_running_loop())
-    sensor.subscribe(journey.door_changed)
-    rig = dataclasses.make_dataclass("Rig", ["journey", "emulator", "door", "outbox", "catalog", "lock"])(
-        journey, emulator, door, outbox, catalog, lock
+    sensor.subscribe(journey.door.door_changed)
+    rig = dataclasses.make_dataclass("Rig", ["journey", "emulator", "door", "outbox", "catalog", "lock", "clock"])(
+        journey, emulator, door, outbox, catalog, lock, clock
     )
     yield rig
     await terminal.close()
@@ -96,12 +101,17 @@ async def test_a_sale_commits_the_approval_before_the_relay_and_completes_on_doo
     rig.door.open()
     await until(lambda: rig.journey.state is S.DOOR_OPENED)
     assert not rig.lock.energized, "the latch is released once the door is open"
+    rig.clock.advance(20.0)
     rig.door.close()
     await until(lambda: rig.journey.state is S.DONE)
     completed = rig.outbox.events("sale.completed")[0].payload
     assert completed["sale_id"] == approved.payload["sale_id"]
     assert types(rig.outbox)[-3:] == ["door.opened", "door.closed", "sale.completed"]
-    await until(lambda: rig.journey.state is S.IDLE)
+    assert rig.outbox.events("door.closed")[0].payload["open_s"] == 20.0
+    rig.clock.advance(7.999)
+    assert rig.journey.state is S.DONE, "thanks stays its whole thanks_s"
+    rig.clock.advance(0.001)
+    assert rig.journey.state is S.IDLE
 
 
 @pytest.mark.parametrize("shopper, outcome", [("decline", "declined"), ("time_out", "timed_out")])
@@ -129,19 +139,73 @@ async def test_paid_but_never_opened_is_reversed_on_the_terminal_and_the_stock_r
     await to_payment(rig)
     rig.emulator.approve()
     await until(lambda: rig.journey.state is S.DOOR_UNLOCKED)
-    await until(lambda: not rig.lock.energized, timeout=2)  # the pulse ends by itself
+    start = rig.clock.now
+    view = rig.journey.view()
+    assert view.deadline == start + 45.0 and not view.can_unlock_again, "the latch is still released"
+    rig.clock.advance(4.0)  # the pulse is over: the latch holds again
     assert rig.journey.view().can_unlock_again
     rig.journey.unlock_again()
     assert rig.lock.energized
     assert [e.payload["attempt"] for e in rig.outbox.events("door.unlocked")] == [1, 2]
-    await until(lambda: rig.journey.state is not S.DOOR_UNLOCKED, timeout=4)
+    assert rig.journey.view().deadline == start + 45.0, "unlocking again does not extend the time to open"
+    rig.clock.advance(40.999)
+    assert rig.journey.state is S.DOOR_UNLOCKED and not rig.outbox.events("sale.unclaimed")
+    rig.clock.advance(0.001)
+    assert rig.journey.state is S.DONE
     unclaimed = rig.outbox.events("sale.unclaimed")[0].payload
     assert unclaimed["action"] == "reversal"
+    [alarm] = [e.payload for e in rig.outbox.events("alarm")]
+    assert alarm["kind"] == "door_not_opened" and "after 2 unlock(s)" in alarm["detail"]
     await until(lambda: rig.outbox.events("payment.reversed"))  # the terminal gave the money back
     assert rig.outbox.events("payment.reversed")[0].payload["receipt_no"] == rig.emulator.approved[0].receipt_no
     assert rig.emulator.reversed == {rig.emulator.approved[0].receipt_no}
     assert rig.catalog.stock("SCOOT-S1") == 3
     assert not rig.lock.energized
+
+
+async def test_unlock_again_is_offered_only_as_many_times_as_the_sale_allows(rig):
+    await to_payment(rig)
+    rig.emulator.approve()
+    await until(lambda: rig.journey.state is S.DOOR_UNLOCKED)
+    for _ in range(2):  # max_unlocks_per_sale = 3: the first release and two more
+        rig.clock.advance(4.0)
+        rig.journey.unlock_again()
+    rig.clock.advance(4.0)
+    assert not rig.journey.view().can_unlock_again
+    with pytest.raises(IllegalTransition):
+        rig.journey.unlock_again()
+    assert len(rig.outbox.events("door.unlocked")) == 3
+
+
+async def test_a_paid_sale_a_power_cut_interrupted_is_offered_again_for_exactly_the_resume_window(rig):
+    await to_payment(rig)
+    rig.emulator.approve()
+    await until(lambda: rig.journey.state is S.DOOR_UNLOCKED)
+    sale_id = rig.journey.sale.sale_id
+    # Power cut here. The next boot's journey, on the same store, with the relay off.
+    rig.lock.lock()
+    clock = FakeClock(now=3.0)
+    fresh = SaleJourney(
+        outbox=rig.outbox,
+        catalog=rig.catalog,
+        lock=rig.lock,
+        terminals={},
+        lock_config=rig.journey.lock_config,
+        currency="EUR",
+        clock=clock,
+    )
+    assert fresh.recover_after_restart(resume_window_s=120.0) == [sale_id]
+    assert fresh.state is S.DOOR_UNLOCKED and not rig.lock.energized, "nothing opens by itself after a cut"
+    view = fresh.view()
+    assert view.sale_id == sale_id and view.can_unlock_again and view.deadline == 3.0 + 120.0
+    fresh.unlock_again()
+    assert rig.lock.energized
+    assert [e.payload["attempt"] for e in rig.outbox.events("door.unlocked")] == [1, 2]
+    clock.advance(119.999)
+    assert fresh.state is S.DOOR_UNLOCKED
+    clock.advance(0.001)
+    assert fresh.state is S.DONE
+    assert rig.outbox.events("sale.unclaimed")[0].payload["sale_id"] == sale_id
 
 
 async def test_sold_out_product_cannot_be_bought(rig):

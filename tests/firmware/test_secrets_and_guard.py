@@ -3,6 +3,7 @@
 import pytest
 
 from firmware.attempt_guard import AttemptGuard
+from firmware.clock import FakeClock
 from firmware.config import ConfigError, parse_config
 from sync_client.cabinet_config import hash_secret, verify_secret
 from sync_client.outbox import Outbox
@@ -38,20 +39,25 @@ def test_a_malformed_pin_hash_in_the_config_names_the_key():
 
 
 def test_five_wrong_answers_lock_with_growing_delays_that_survive_a_restart(tmp_path):
+    clock = FakeClock()
     outbox = Outbox(tmp_path / "c.db", "cab")
-    guard = AttemptGuard(outbox, "pin_pad", free_attempts=5, first_delay_s=30)
-    now = 1_000_000.0
+    guard = AttemptGuard(outbox, "pin_pad", free_attempts=5, first_delay_s=30, clock=clock)
     delays = []
     for _ in range(7):
         with outbox.transaction() as tx:
-            delays.append(guard.record(tx, ok=False, now=now))
+            delays.append(guard.record(tx, ok=False))
     assert delays == [0, 0, 0, 0, 30, 60, 120]
-    assert guard.locked_for(now) == 120
+    assert guard.locked_for() == 120
+    clock.advance(100)
     outbox.close()
-    reopened = Outbox(tmp_path / "c.db", "cab")  # the plug was pulled
-    guard = AttemptGuard(reopened, "pin_pad")
-    assert guard.failures == 7 and guard.locked_for(now + 100) == pytest.approx(20)
+    # The plug was pulled: the next boot's monotonic clock starts again, the wall clock goes on.
+    rebooted = FakeClock(now=3.0, wall_at_start=clock.time() + 5)
+    reopened = Outbox(tmp_path / "c.db", "cab")
+    guard = AttemptGuard(reopened, "pin_pad", clock=rebooted)
+    assert guard.failures == 7 and guard.locked_for() == 15
+    rebooted.advance(15)
+    assert guard.locked_for() == 0
     with reopened.transaction() as tx:
-        guard.record(tx, ok=True, now=now + 200)
-    assert guard.failures == 0 and guard.locked_for(now + 200) == 0
+        guard.record(tx, ok=True)
+    assert guard.failures == 0 and guard.locked_for() == 0
     reopened.close()

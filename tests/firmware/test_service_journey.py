@@ -7,9 +7,11 @@ import dataclasses
 import pytest
 from gpiozero.pins.mock import MockFactory
 
+from firmware.clock import FakeClock
 from firmware.config import Config
 from firmware.devices import build_lock_and_door
 from firmware.journeys.service import (
+    RELEASE_MARGIN_S,
     TRANSITIONS,
     Calibration,
     CalibrationInvalid,
@@ -146,18 +148,22 @@ async def test_a_technician_card_works_on_the_open_pin_pad_and_cancel_leaves_it(
 
 
 async def test_wrong_pins_lock_the_pad_and_the_lock_survives_a_restart(rig):
-    j = rig.journey
+    clock = FakeClock()
+    j = rig.make(clock=clock)
     j.open_pin_pad()
-    now = 2_000_000.0
     for _ in range(5):
-        assert await j.enter_pin("1111", now=now) is False
-    assert j.message == "pin_locked" and j.guard.locked_for(now) == 30
-    assert await j.enter_pin(PIN, now=now + 1) is False, "the right PIN is refused while locked"
+        assert await j.enter_pin("1111") is False
+    assert j.message == "pin_locked" and j.guard.locked_for() == 30
+    clock.advance(1)
+    assert await j.enter_pin(PIN) is False, "the right PIN is refused while locked"
     assert j.state is V.PIN_ENTRY
-    again = rig.make()  # a reboot: same database
+    rebooted = FakeClock(now=5.0, wall_at_start=clock.time() + 1)  # a reboot: same database, new monotonic
+    again = rig.make(clock=rebooted)
     again.open_pin_pad()
-    assert await again.enter_pin(PIN, now=now + 2) is False and again.message == "pin_locked"
-    assert await again.enter_pin(PIN, now=now + 31) is True
+    assert await again.enter_pin(PIN) is False and again.message == "pin_locked"
+    assert again.pin_lock_remaining() == 28
+    rebooted.advance(28)
+    assert await again.enter_pin(PIN) is True
     assert again.state is V.MENU
     assert events(rig.outbox, "auth.attempt")[-1]["failures"] == 0
 
@@ -253,6 +259,7 @@ async def test_a_relay_still_on_after_the_test_is_reported_and_switched_off(rig,
     factory = MockFactory()
     lock = StuckLock(17, active_high=False, max_unlock_s=0.2, pin_factory=factory)
     door = MockDoor(factory, relay_pin=17, relay_active_high=False, door_pin=27)
+    clock = FakeClock()
     j = ServiceJourney(
         outbox=rig.outbox,
         lock=lock,
@@ -260,10 +267,14 @@ async def test_a_relay_still_on_after_the_test_is_reported_and_switched_off(rig,
         staff_cards=lambda: {TECH: "technician"},
         selftest_checks=rig.checks,
         restart_service=lambda: None,
+        clock=clock,
     )
     j.technician_card(TECH)
-    j.lock_test()
-    await until(lambda: j.state is V.MENU)
+    assert j.lock_test() == 0.2
+    clock.advance(0.2 + RELEASE_MARGIN_S - 0.001)
+    assert j.state is V.LOCK_TEST and lock.energized, "checked only once the pulse and its margin are over"
+    clock.advance(0.001)
+    assert j.state is V.MENU
     assert j.message == "lock_stuck" and not lock.energized
     assert [h["energized"] for h in door.relay_history()] == [False, True, False]
     assert (j.actions()[0].action, j.actions()[0].result) == ("lock_test", "relay stuck on")
@@ -371,3 +382,18 @@ async def test_idle_timeout_waits_for_a_running_test(rig):
     await task
     j.idle_timeout()
     assert j.state is V.IDLE
+
+
+async def test_a_selftest_that_hangs_fails_after_exactly_its_timeout(rig):
+    clock = FakeClock()
+    j = rig.make(clock=clock, selftest_timeout_s=120.0)
+    j.technician_card(TECH)
+    rig.checks.gate.clear()  # the checks never answer
+    task = j.run_selftest()
+    await until(lambda: rig.checks.runs == 1)
+    await clock.run(119.999)
+    assert j.selftest_status == "running"
+    await clock.run(0.001)
+    await task
+    assert j.state is V.MENU and j.selftest_status == "failed"
+    assert j.devices() == (("selftest", "fault", "did not finish within 120 s"),)

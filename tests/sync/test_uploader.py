@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 
 from cloud_stub.answer_signing import SIGNING_KEY, answer_signer
+from firmware.clock import FakeClock
 from sync_client.backoff import backoff_delay
 from sync_client.cloud_client import parse_retry_after
 from sync_client.outbox import Outbox
@@ -127,18 +128,44 @@ async def test_retry_after_is_honoured_and_nothing_is_marked_before_the_ack(tmp_
     )
     outbox = Outbox(tmp_path / "c.db", CAB)
     outbox.append("heartbeat", {})
-    uploader = Uploader(outbox, url, SCRIPTED_KEY, backoff_initial_s=0.01, backoff_max_s=5)
+    clock = FakeClock()
+    uploader = Uploader(
+        outbox,
+        url,
+        SCRIPTED_KEY,
+        backoff_initial_s=0.01,
+        backoff_max_s=5,
+        monotonic=clock.monotonic,
+        wall=clock.time,
+        sleep=clock.sleep,
+        rng=lambda: 1.0,  # the jitter at its top: the backoff's whole delay
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(uploader.run(stop))
-    while outbox.pending_count():
-        assert len(cloud.times) < 5, "should have been acknowledged by the third attempt"
-        await asyncio.sleep(0.01)
+    await poll(lambda: len(cloud.times) == 1 and clock.pending())
+    assert clock.pending() == [clock.now + 1.0]  # Retry-After: 1, although the backoff said 10 ms
+    await clock.run(0.999)
+    assert len(cloud.times) == 1 and outbox.pending_count() == 1, "nothing is sent before Retry-After ends"
+    await clock.run(0.001)
+    await poll(lambda: len(cloud.times) == 2 and clock.pending())
+    assert clock.pending() == [clock.now + 0.02]  # no ack in the answer: the second failure's backoff
+    assert outbox.pending_count() == 1, "an answer without an ack marks nothing"
+    await clock.run(0.02)
+    await poll(lambda: not outbox.pending_count())
     stop.set()
     await task
     assert len(cloud.times) == 3
-    assert cloud.times[1] - cloud.times[0] >= 0.95  # Retry-After: 1, although backoff said ~10 ms
     assert uploader.status.online and uploader.status.consecutive_failures == 0
+    assert uploader.status.last_success_at == clock.time()
     outbox.close()
+
+
+async def poll(condition, timeout: float = 10.0) -> None:
+    """The cloud is real (aiohttp on 127.0.0.1): wait for what it answered, bounded."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not reached in time"
+        await asyncio.sleep(0.005)
 
 
 async def test_a_413_narrows_the_batch_until_the_one_oversized_event_is_dead_lettered(tmp_path, scripted) -> None:

@@ -50,7 +50,7 @@ def test_bad_price_is_refused_by_name(bad: object) -> None:
 
 
 def test_placeholders_are_filled_and_unknown_language_is_refused() -> None:
-    assert t("door.countdown", "en", seconds=7) == "The door locks again in 7 s"
-    assert "7" in t("door.countdown", "zh", seconds=7)
+    assert t("door.latch_countdown", "en", seconds=7) == "The lock is open for 7 s: pull the door now"
+    assert "7" in t("door.latch_countdown", "zh", seconds=7)
     with pytest.raises(ValueError, match="language"):
         t("brand", "fr")

@@ -160,7 +160,7 @@ async def test_the_pad_says_checking_and_takes_no_presses_while_a_pin_is_checked
 def test_restock_shows_what_to_do_with_the_door(static_ui: KioskUi) -> None:
     static_ui.set_state(VIEWS["restock_unlocked"])
     assert widget(static_ui, "title").label == "Open the door"
-    assert widget(static_ui, "countdown_text").label.startswith("The door locks again in")
+    assert widget(static_ui, "countdown_text").label.startswith("The lock is open for")
     assert not [i for i in ids(static_ui) if i.endswith((":plus", ":minus"))]  # counted once it is open
     assert widget(static_ui, "count:SC-URBAN-S2").label == "3"
     static_ui.set_state(VIEWS["restock_opened"])

@@ -118,14 +118,14 @@ async def test_idle_screen_is_not_redrawn(running_ui: RunningUi) -> None:
 async def test_door_countdown_redraws_once_a_second(running_ui: RunningUi) -> None:
     ui = running_ui.ui
     deadline = time.monotonic() + 2.5
-    ui.set_state(ViewState("door", product=PRODUCTS[0], door="unlocked", deadline=deadline))
+    ui.set_state(ViewState("door", product=PRODUCTS[0], door="unlocked", deadline=deadline + 30, latch_until=deadline))
     await running_ui.wait_frames()
     first = running_ui.widget("countdown").label
     before = ui.frame_count
     await asyncio.sleep(1.2)
     assert 1 <= ui.frame_count - before <= 3
     assert int(running_ui.widget("countdown").label) == int(first) - 1
-    assert running_ui.widget("countdown_text").label == f"The door locks again in {int(first) - 1} s"
+    assert running_ui.widget("countdown_text").label == f"The lock is open for {int(first) - 1} s: pull the door now"
     await asyncio.sleep(max(0.0, deadline - time.monotonic()) + 0.2)
     assert running_ui.widget("countdown").label == "0"
 
