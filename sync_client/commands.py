@@ -17,7 +17,6 @@ is not applied, ``command.expired`` records it, and the cloud gets the result ``
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -25,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sync_client.backoff import poll_forever
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
+from sync_client.cloud_poll import CloudPoller
 from sync_client.outbox import Outbox, Transaction
 from sync_client.schema import SchemaError, parse_utc_iso, utc_iso, validate_command
 
@@ -60,15 +59,14 @@ Apply = Callable[[Command, Transaction], str]
 Effect = Callable[[Command], None]
 
 
-class CommandInbox:
+class CommandInbox(CloudPoller):
     def __init__(self, outbox: Outbox, client: CloudClient, *, wall_clock: Callable[[], float] = time.time) -> None:
         """``wall_clock`` only dates the cabinet's own records; expiry goes by the cloud's clock."""
+        super().__init__(self.poll, "command poll failed", interval_s=30.0)
         self.outbox = outbox
         self.client = client
         self.wall_clock = wall_clock
         self._handlers: dict[str, tuple[Apply, Effect | None]] = {}
-        self._poke = asyncio.Event()
-        self.last_error: str | None = None
         with outbox.transaction() as tx:
             tx.execute(COMMANDS_DDL)
             columns = {row[1] for row in tx.execute("PRAGMA table_info(commands)")}
@@ -78,9 +76,6 @@ class CommandInbox:
     def register(self, kind: str, apply: Apply, effect: Effect | None = None) -> None:
         """``apply(command, tx) -> result`` writes its state in ``tx``; ``effect(command)`` runs after commit."""
         self._handlers[kind] = (apply, effect)
-
-    def poke(self) -> None:
-        self._poke.set()
 
     def state_of(self, command_id: str) -> str | None:
         row = self.outbox.db.conn.execute("SELECT state FROM commands WHERE id = ?", (command_id,)).fetchone()
@@ -189,28 +184,3 @@ class CommandInbox:
                 tx.execute(
                     "UPDATE commands SET state = 'acked', acked_at = ? WHERE id = ?", (self._wall_iso(), command.id)
                 )
-
-    async def run(
-        self,
-        stop: asyncio.Event,
-        *,
-        interval_s: float = 30.0,
-        backoff_initial_s: float = 1.0,
-        backoff_max_s: float = 300.0,
-    ) -> None:
-        """Poll every ``interval_s`` (or when poked, e.g. after an upload), backing off while the cloud is away."""
-        await poll_forever(
-            self.poll,
-            stop,
-            self._poke,
-            interval_s=interval_s,
-            backoff_initial_s=backoff_initial_s,
-            backoff_max_s=backoff_max_s,
-            errors=(CloudUnavailable, CloudRefused),
-            on_result=self._note,
-        )
-
-    def _note(self, error: Exception | None) -> None:
-        self.last_error = None if error is None else str(error)
-        if error is not None:
-            log.warning("command poll failed", extra={"error": str(error)})
