@@ -27,6 +27,7 @@ from firmware.journeys.repair import RepairJourney, RepairRefused
 from firmware.journeys.restock import R, RestockJourney, RestockRefused
 from firmware.journeys.sale import IllegalTransition, S, SaleJourney
 from firmware.journeys.service import ServiceJourney, ServiceRefused, V
+from firmware.scan_to_pay_terminal import ScanToPayTerminal
 from firmware.selftest import run_checks
 from firmware.storage import StorageGuard
 from firmware.supervisor import Supervisor, TaskFailure
@@ -169,13 +170,11 @@ class Cabinet:
         self.sale.recover_after_restart(self.config.lock.resume_window_s)
         self.pickup.recover_after_restart()
         self.restock.recover_after_restart()
-        start = getattr(self.devices.door, "start", None)
-        if start is not None:
-            start(loop)
+        self.devices.lock.start(loop)
+        self.devices.door.start(loop)
         self.devices.door.subscribe(self._door_changed)
         if self.devices.tamper is not None:
-            if hasattr(self.devices.tamper, "start"):
-                self.devices.tamper.start(loop)
+            self.devices.tamper.start(loop)
             self.devices.tamper.subscribe(self.alarms.tamper_changed)
         for device in self.devices.openable():
             try:
@@ -202,6 +201,8 @@ class Cabinet:
                 pass
         self.devices.lock.close()
         self.devices.door.close()
+        if self.devices.tamper is not None:
+            self.devices.tamper.close()
 
     # --- the configuration from the cloud -----------------------------------------
     def apply_cloud_config(self, config: CabinetConfig) -> None:
@@ -389,7 +390,7 @@ class Cabinet:
 
     def _payment_qr(self) -> str | None:
         terminal = self.devices.terminals.get("qr")
-        return getattr(terminal, "qr_text", None)
+        return terminal.qr_text if isinstance(terminal, ScanToPayTerminal) else None
 
     def payment_methods(self) -> tuple[str, ...]:
         """The ways to pay right now: a faulted device is not offered, nor one whose authorization a
