@@ -134,44 +134,9 @@ async def _serve(
 ) -> None:
     devices, bench = parts.devices, parts.bench
     stack.callback(devices.lock.close)  # the relay off, whatever fails after this
-    db_path = options.data_dir / DB_NAME
-    existed = db_path.exists()  # a missing store where a marker says there was one is a fault, not a start
-    sync = config.sync
-    outbox = Outbox(
-        db_path, config.cabinet.id, max_pending=sync.outbox_max_pending, alarm_pending=sync.outbox_alarm_pending
-    )
-    stack.callback(outbox.close)
-    # One signed connection to the cloud, shared by the uploader, the configuration, commands and payments.
-    # An answer not signed for its request is refused and becomes an alarm (at most one per 10 minutes).
-    client = CloudClient(
-        parts.cloud_url,
-        config.cabinet.id,
-        key,
-        request_timeout_s=sync.request_timeout_s,
-        ca_file=sync.ca_file or None,
-        on_untrusted=UntrustedAnswerAlarm(outbox),
-    )
-    stack.push_async_callback(client.close)
-    uploader = Uploader(
-        outbox,
-        parts.cloud_url,
-        key,
-        batch_size=sync.batch_size,
-        backoff_initial_s=sync.backoff_initial_s,
-        backoff_max_s=sync.backoff_max_s,
-        request_timeout_s=sync.request_timeout_s,
-        client=client,
-    )
-    storage = StorageGuard(
-        outbox,
-        int(config.storage.reserve_mb * 2**20),
-        marker_path(db_path),
-        acked_seq=lambda: uploader.status.acked_seq,
-    )
-    storage.verify_identity(existed)
-    stack.callback(storage.save_marker)  # only for a store found to be the cabinet's own
-    config_sync = ConfigSync(outbox, client)
-    commands = CommandInbox(outbox, client)
+    store = _open_store_and_sync(stack, config, options.data_dir, parts.cloud_url, key)
+    outbox, client, uploader = store.outbox, store.client, store.uploader
+    config_sync, commands, sync = store.config_sync, store.commands, config.sync
     scan_to_pay = ScanToPayTerminal(ScanToPayClient(client), timeout_s=config.payment.timeout_s)
     devices.terminals["qr"] = scan_to_pay
     if bench is not None:
@@ -202,7 +167,7 @@ async def _serve(
         is_online=lambda: uploader.status.online,
         on_view=ui.set_state,
         restart=stop.set,
-        storage=storage,
+        storage=store.storage,
         supervisor=supervisor,
         sync_status=lambda: SyncView(
             pending=outbox.pending_count(),
@@ -240,6 +205,14 @@ async def _serve(
         await web.TCPSite(runner, "127.0.0.1", options.control_port).start()
         log.info("control API listening", extra={"url": f"http://127.0.0.1:{runner.addresses[0][1]}"})
 
+    await _until_stopped(config, options, ui, ui_task, stop)
+
+
+async def _until_stopped(
+    config: Config, options: RunOptions, ui: KioskUi, ui_task: asyncio.Task, stop: asyncio.Event
+) -> None:
+    """Ready once the first frame is drawn; then until SIGTERM, a restart from the service menu, or the
+    window closed. A failing task is the supervisor's (a fault, and the watchdog left to restart us)."""
     while ui.frame_count == 0 and not stop.is_set() and not ui_task.done():
         await asyncio.sleep(0.005)
     log.info(
@@ -252,12 +225,65 @@ async def _serve(
         },
     )
     sd_notify.ready(status=f"cabinet {config.cabinet.id} ready")
-    # Until SIGTERM, a restart from the service menu, or the window closed; a failing task is the
-    # supervisor's (a fault, and the watchdog left to restart the cabinet).
     stopped = asyncio.ensure_future(stop.wait())
     await asyncio.wait([stopped, ui_task], return_when=asyncio.FIRST_COMPLETED)
     stopped.cancel()
     sd_notify.stopping()
+
+
+@dataclass
+class StoreAndSync:
+    outbox: Outbox
+    client: CloudClient
+    uploader: Uploader
+    storage: StorageGuard
+    config_sync: ConfigSync
+    commands: CommandInbox
+
+
+def _open_store_and_sync(
+    stack: contextlib.AsyncExitStack, config: Config, data_dir: Path, cloud_url: str, key: bytes
+) -> StoreAndSync:
+    """The local store (refused when it is not the cabinet's own) and what keeps it in step with the cloud."""
+    db_path = data_dir / DB_NAME
+    existed = db_path.exists()  # a missing store where a marker says there was one is a fault, not a start
+    sync = config.sync
+    outbox = Outbox(
+        db_path, config.cabinet.id, max_pending=sync.outbox_max_pending, alarm_pending=sync.outbox_alarm_pending
+    )
+    stack.callback(outbox.close)
+    # One signed connection to the cloud, shared by the uploader, the configuration, commands and payments.
+    # An answer not signed for its request is refused and becomes an alarm (at most one per 10 minutes).
+    client = CloudClient(
+        cloud_url,
+        config.cabinet.id,
+        key,
+        request_timeout_s=sync.request_timeout_s,
+        ca_file=sync.ca_file or None,
+        on_untrusted=UntrustedAnswerAlarm(outbox),
+    )
+    stack.push_async_callback(client.close)
+    uploader = Uploader(
+        outbox,
+        cloud_url,
+        key,
+        batch_size=sync.batch_size,
+        backoff_initial_s=sync.backoff_initial_s,
+        backoff_max_s=sync.backoff_max_s,
+        request_timeout_s=sync.request_timeout_s,
+        client=client,
+    )
+    storage = StorageGuard(
+        outbox,
+        int(config.storage.reserve_mb * 2**20),
+        marker_path(db_path),
+        acked_seq=lambda: uploader.status.acked_seq,
+    )
+    storage.verify_identity(existed)
+    stack.callback(storage.save_marker)  # only for a store found to be the cabinet's own
+    config_sync = ConfigSync(outbox, client)
+    commands = CommandInbox(outbox, client)
+    return StoreAndSync(outbox, client, uploader, storage, config_sync, commands)
 
 
 async def _set_and_wait(stop: asyncio.Event, tasks: list[asyncio.Task]) -> None:
