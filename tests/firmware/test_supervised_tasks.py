@@ -15,6 +15,7 @@ import pytest
 from firmware.cabinet import Cabinet
 from firmware.devices import Devices, build_lock_and_door
 from firmware.supervisor import Supervisor
+from firmware.technician.status import open_readonly, read_faults
 from hal.card_reader import CardRead, CardReader
 from sync_client.outbox import Outbox
 from tests.firmware.cabinet_rig import Cabinets, until
@@ -123,6 +124,11 @@ async def test_a_reader_task_that_dies_is_a_named_fault_an_alarm_and_a_watchdog_
     assert {"device": "task:card-reader", "detail": "IndexError: tuple index out of range"} in cabinets.events(
         "device.fault"
     )
+    conn = open_readonly(cabinets.tmp_path / "cabinet.db")  # what `kiosk status` reads
+    try:
+        assert read_faults(conn)["task:card-reader"][1] == "IndexError: tuple index out of range"
+    finally:
+        conn.close()
     assert "Traceback" in caplog.text and 'raise IndexError("tuple index out of range")' in caplog.text
     await asyncio.wait_for(feeder, 5)  # no more pings: systemd restarts the cabinet
     assert drain(systemd)[-1].startswith("STATUS=task card-reader failed")
