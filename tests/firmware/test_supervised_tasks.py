@@ -14,7 +14,7 @@ import pytest
 
 from firmware.cabinet import Cabinet
 from firmware.devices import Devices, build_lock_and_door
-from firmware.supervisor import Supervisor
+from firmware.supervisor import Supervisor, TaskFailure
 from firmware.technician.status import open_readonly, read_faults
 from hal.card_reader import CardRead, CardReader
 from sync_client.outbox import Outbox
@@ -48,7 +48,7 @@ def drain(sock: socket.socket) -> list[str]:
 
 async def test_a_long_lived_task_that_raises_stops_the_watchdog_and_says_why(systemd: socket.socket) -> None:
     supervisor = Supervisor()
-    reported = []
+    reported: list[TaskFailure] = []
     supervisor.on_failure = reported.append
     stop, trigger = asyncio.Event(), asyncio.Event()
     feeder = asyncio.create_task(supervisor.keep_watchdog_fed(stop))
@@ -72,7 +72,7 @@ async def test_a_long_lived_task_that_raises_stops_the_watchdog_and_says_why(sys
 
 async def test_a_job_that_raises_is_reported_but_the_watchdog_stays_fed(systemd: socket.socket) -> None:
     supervisor = Supervisor()
-    reported = []
+    reported: list[TaskFailure] = []
     supervisor.on_failure = reported.append
 
     async def snapshot() -> None:
