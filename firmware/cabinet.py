@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,10 @@ from firmware.journeys.repair import RepairJourney, RepairRefused
 from firmware.journeys.restock import R, RestockJourney, RestockRefused
 from firmware.journeys.sale import IllegalTransition, S, SaleJourney
 from firmware.journeys.service import ServiceJourney, ServiceRefused, V
+from firmware.scan_to_pay_terminal import ScanToPayTerminal
 from firmware.selftest import run_checks
 from firmware.storage import StorageGuard
+from firmware.supervisor import Supervisor, TaskFailure
 from hal.card_reader import CardReader
 from hal.code_reader import CodeReader
 from hal.errors import DeviceFault
@@ -97,7 +99,9 @@ class Cabinet:
     # Whether the store can record a sale; the runtime's keeps the store marker, None makes one without.
     storage: StorageGuard = None  # type: ignore[assignment]
     clock: Clock = field(default_factory=LoopClock)  # journeys, the door and its alarms read time here
-    _tasks: list[asyncio.Task] = field(default_factory=list)
+    # Every background task starts through it (the runtime's, shared with the uploader and the others).
+    supervisor: Supervisor = field(default_factory=Supervisor)
+    _tasks: list[asyncio.Task] = field(default_factory=list)  # the cabinet's own, cancelled by stop()
 
     def __post_init__(self) -> None:
         self.language = self.config.screen.language
@@ -107,6 +111,7 @@ class Cabinet:
         self.storage.on_change = self._storage_changed
         # The one door: every journey that opens it goes through this cycle (timers, snapshots, relock).
         self.door_cycle = DoorCycle(self.devices.lock, self.clock, on_change=self.refresh, snapshot=self._door_snapshot)
+        self.supervisor.on_failure = self._task_failed
         self.sale = SaleJourney(
             outbox=self.outbox,
             catalog=self.catalog,
@@ -177,33 +182,30 @@ class Cabinet:
         self.sale.recover_after_restart(self.config.lock.resume_window_s)
         self.pickup.recover_after_restart()
         self.restock.recover_after_restart()
-        start = getattr(self.devices.door, "start", None)
-        if start is not None:
-            start(loop)
+        self.devices.lock.start(loop)
+        self.devices.door.start(loop)
         self.devices.door.subscribe(self._door_changed)
         if self.devices.tamper is not None:
-            if hasattr(self.devices.tamper, "start"):
-                self.devices.tamper.start(loop)
+            self.devices.tamper.start(loop)
             self.devices.tamper.subscribe(self.alarms.tamper_changed)
         for device in self.devices.openable():
             try:
                 await device.open()
             except DeviceFault as exc:
                 self._fault(exc)
+        run = self.supervisor.run
         if self.devices.card_reader is not None:
-            self._tasks.append(loop.create_task(self._read_forever(self.devices.card_reader, self._card)))
+            self._tasks.append(run("card-reader", self._read_forever(self.devices.card_reader, self._card)))
         if self.devices.code_reader is not None:
-            self._tasks.append(loop.create_task(self._read_forever(self.devices.code_reader, self._code)))
-        self._tasks.append(loop.create_task(self._watch()))
-        self._tasks.append(loop.create_task(self._check_terminals()))
-        self._tasks.append(loop.create_task(self._watch_storage()))
+            self._tasks.append(run("code-reader", self._read_forever(self.devices.code_reader, self._code)))
+        self._tasks.append(run("heartbeat-and-idle", self._watch()))
+        self._tasks.append(run("terminal-check", self._check_terminals()))
+        self._tasks.append(run("storage-check", self._watch_storage()))
         self._storage_changed()  # a store found replaced at start-up is a fault from the first frame
         self.refresh()
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.supervisor.cancel(list(self._tasks))
         for device in self.devices.openable():
             try:
                 await device.close()
@@ -211,6 +213,8 @@ class Cabinet:
                 pass
         self.devices.lock.close()
         self.devices.door.close()
+        if self.devices.tamper is not None:
+            self.devices.tamper.close()
 
     # --- the configuration from the cloud -----------------------------------------
     def apply_cloud_config(self, config: CabinetConfig) -> None:
@@ -274,8 +278,8 @@ class Cabinet:
             log.warning("remote unlock not done", extra={"command_id": command_id, "reason": str(exc)})
 
     def _append_optional(self, event_type: str, payload: dict) -> None:
-        """Events the cabinet can do without when the outbox or the disk is full (money and alarms keep their
-        room; a failing store is the storage guard's to report, not a reason to stop the heartbeat)."""
+        """Events the cabinet can do without when the outbox is full (money and alarms keep their room) or
+        the store fails (the storage check reports that)."""
         try:
             self.outbox.append(event_type, payload)
         except OutboxFull:
@@ -401,7 +405,7 @@ class Cabinet:
 
     def _payment_qr(self) -> str | None:
         terminal = self.devices.terminals.get("qr")
-        return getattr(terminal, "qr_text", None)
+        return terminal.qr_text if isinstance(terminal, ScanToPayTerminal) else None
 
     def payment_methods(self) -> tuple[str, ...]:
         """The ways to pay right now: a faulted device is not offered, nor one whose authorization a
@@ -644,7 +648,7 @@ class Cabinet:
             log.info("snapshot saved", extra={"file": name, "bytes": len(jpeg)})
             self.on_snapshot()
 
-        self._spawn(take())
+        self._spawn(take(), "snapshot")
 
     async def _read_forever(self, reader: CardReader | CodeReader, record: Callable[[Any], None]) -> None:
         """Read a device until cancelled; a device that goes away is reported and reopened when back."""
@@ -680,20 +684,33 @@ class Cabinet:
 
     def _fault(self, exc: DeviceFault) -> None:
         if self.faults.get(exc.device) != exc.detail:
-            self.faults[exc.device] = exc.detail
             log.error("device fault", extra={"device": exc.device, "detail": exc.detail})
+            self._raise_fault(exc.device, exc.detail, "device_offline")
+
+    def _task_failed(self, failure: TaskFailure) -> None:
+        """A background task died of an exception (the supervisor logged its traceback)."""
+        self._raise_fault(f"task:{failure.task}", failure.error, "task_failed")
+
+    def _raise_fault(self, name: str, detail: str, alarm: str) -> None:
+        """A named fault: in /state, the heartbeat and `kiosk status`, and an alarm to the cloud. In memory
+        first: a store that cannot take the events (a full disk) must not hide the fault."""
+        self.faults[name] = detail
+        try:
             with self.outbox.transaction() as tx:
-                tx.append("device.fault", {"device": exc.device, "detail": exc.detail})
-                tx.append("alarm", {"kind": "device_offline", "detail": f"{exc.device}: {exc.detail}"})
-            self.refresh()
+                tx.append("device.fault", {"device": name, "detail": detail})
+                tx.append("alarm", {"kind": alarm, "detail": f"{name}: {detail}"})
+        except STORAGE_ERRORS as exc:
+            log.error("fault not recorded in the store", extra={"fault": name, "error": str(exc)})
+        self.refresh()
 
     def _recovered(self, device: str) -> None:
         if self.faults.pop(device, None) is not None:
             log.info("device back", extra={"device": device})
             self.refresh()
 
-    def _spawn(self, coro) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> None:
+        """A short job (a snapshot, a code check); its failure is a fault, never silent."""
+        task = self.supervisor.spawn(name or coro.__qualname__, coro)
         self._tasks.append(task)
         task.add_done_callback(lambda t: self._tasks.remove(t) if t in self._tasks else None)
 

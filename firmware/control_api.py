@@ -25,17 +25,18 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from firmware.sim import BENCH_ACTIONS, BenchError
+from firmware.sim import BENCH_ACTIONS, BenchError, SimBench
 
 if TYPE_CHECKING:
     from firmware.cabinet import Cabinet
-    from firmware.sim import SimBench
     from kiosk_ui.app import KioskUi
 
 log = logging.getLogger(__name__)
-CABINET = web.AppKey("cabinet", object)
-UI = web.AppKey("ui", object)
-BENCH = web.AppKey("bench", object)
+# Typed keys: request.app[CABINET] is a Cabinet to mypy. The names are strings so that pygame (KioskUi) and
+# the cabinet load only when the runtime does; aiohttp keeps the type for checking, never evaluates it.
+CABINET = web.AppKey["Cabinet"]("cabinet")
+UI = web.AppKey["KioskUi"]("ui")
+BENCH = web.AppKey[SimBench | None]("bench")
 
 
 _LOOPBACK = re.compile(r"(?:127\.0\.0\.1|localhost|\[::1\])(?::(?P<port>[0-9]{1,5}))?", re.IGNORECASE)

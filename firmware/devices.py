@@ -8,6 +8,7 @@ from firmware.config import Config
 from hal.camera import Camera
 from hal.card_reader import CardReader
 from hal.code_reader import CodeReader
+from hal.device import AsyncDevice
 from hal.lock import DoorSensor, GpioDoorSensor, GpioLock, Lock, make_pin_factory
 from hal.payment import PaymentTerminal
 
@@ -20,10 +21,10 @@ class Devices:
     card_reader: CardReader | None = None
     code_reader: CodeReader | None = None
     camera: Camera | None = None
-    links: list = field(default_factory=list)  # shared links under a device (the lock board's)
+    links: list[AsyncDevice] = field(default_factory=list)  # shared links under a device (the lock board's)
     tamper: DoorSensor | None = None  # the tamper contact (casing, electronics box)
 
-    def openable(self) -> list:
+    def openable(self) -> list[AsyncDevice]:
         """Devices with open()/close(), in opening order (a link before what uses it, the camera
         before a reader that shares it)."""
         return [
@@ -44,7 +45,9 @@ def build_lock_and_door(config: Config, pin_factory=None) -> tuple[GpioLock, Gpi
     )
     door = GpioDoorSensor(config.lock.door_pin, debounce_s=config.lock.door_debounce_s, pin_factory=factory)
     tamper = (
-        GpioDoorSensor(config.lock.tamper_pin, debounce_s=config.lock.door_debounce_s, pin_factory=factory)
+        GpioDoorSensor(
+            config.lock.tamper_pin, debounce_s=config.lock.door_debounce_s, pin_factory=factory, name="tamper"
+        )
         if config.lock.tamper_pin
         else None
     )

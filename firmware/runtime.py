@@ -1,43 +1,47 @@
-"""`kiosk run`: start everything, run until SIGTERM, stop cleanly."""
+"""`kiosk run`: the composition root. It builds the cabinet on the parts it is handed (the real devices
+and the configured cloud, or the simulation's from firmware/sim.py), runs it until SIGTERM, and stops
+everything in reverse order through one exit stack, also when start-up fails halfway."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-import secrets
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
-from yarl import URL
 
 from firmware.cabinet import Cabinet
 from firmware.clock import LoopClock
-from firmware.cloud_config import SIM_PICKUP_CODE, sim_document
 from firmware.commands import register_commands
 from firmware.config import Config
 from firmware.control_api import create_control_app
+from firmware.devices import Devices
 from firmware.scan_to_pay_terminal import ScanToPayTerminal
-from firmware.sim import SimBench, build_sim
-from firmware.sim_network import NetworkSwitch
+from firmware.sim import SimBench, show_bench_status, sim_key
 from firmware.storage import DB_NAME, StorageGuard
+from firmware.supervisor import Supervisor
 from firmware.technician import sd_notify
 from kiosk_ui.view import Intent, SyncView
-from sync_client.cabinet_config import hash_secret
 from sync_client.cloud_client import CloudClient, UntrustedAnswerAlarm
 from sync_client.commands import CommandInbox
 from sync_client.config_sync import ConfigSync
 from sync_client.keyfile import load_key
 from sync_client.outbox import Outbox
 from sync_client.scan_to_pay import ScanToPayClient
-from sync_client.schema import utc_iso
 from sync_client.snapshots import SnapshotStore, SnapshotUploader
 from sync_client.store_marker import marker_path
 from sync_client.uploader import Uploader
+
+if TYPE_CHECKING:
+    from kiosk_ui.app import KioskUi
 
 log = logging.getLogger(__name__)
 
@@ -67,114 +71,78 @@ def choose_video_driver(headless: bool) -> str | None:
     return None
 
 
-def sim_key(data_dir: Path) -> bytes:
-    """The simulated cabinet's own key, made once and kept (0600) in the data dir."""
-    path = data_dir / "cabinet.key"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32) + "\n")
-    return load_key(path)
+@dataclass
+class Parts:
+    """What the composition root is handed: the devices, the URL its requests to the cloud go to, and in
+    simulation the bench (the shopper's hands)."""
+
+    devices: Devices
+    cloud_url: str
+    bench: SimBench | None = None
 
 
-async def run(config: Config, options: RunOptions) -> int:
-    from kiosk_ui.app import (
-        KioskUi,  # pygame loads only once the video driver is chosen
-    )
+# Builds the parts inside the exit stack (which stops what it started): production_parts or the simulation's.
+PartsBuilder = Callable[[contextlib.AsyncExitStack, Config, RunOptions, bytes], Awaitable[Parts]]
 
-    data_dir = options.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    # Fed from the event loop itself: a hung loop stops the pings and systemd restarts the service.
-    watchdog = loop.create_task(sd_notify.keep_watchdog_fed(stop), name="watchdog")
-    cleanups: list = []
 
-    cabinet_id = config.cabinet.id
-    key = load_key(config.cabinet.key_file) if config.cabinet.key_file else sim_key(data_dir)
+async def production_parts(stack: contextlib.AsyncExitStack, config: Config, options: RunOptions, key: bytes) -> Parts:
+    from firmware.devices import build_devices
+
     cloud_url = options.cloud_url or config.sync.cloud_url
     if not cloud_url:
-        from cloud_stub.server import start_cloud
-        from cloud_stub.store import SqliteCloudStore
+        raise ValueError("sync.cloud_url: required outside simulation")
+    return Parts(build_devices(config), cloud_url)
 
-        store = SqliteCloudStore(data_dir / "cloud.db")
-        store.set_cabinet_key(cabinet_id, key)
-        if store.config(cabinet_id) is None:  # first run: the demo catalog, ads and access, as a retailer would
-            store.put_config(cabinet_id, sim_document(config))
-            store.add_order(
-                cabinet_id,
-                config.products[0].sku,
-                hash_secret(SIM_PICKUP_CODE, n=2**12),
-                utc_iso(time.time() + 365 * 24 * 3600),
-            )
-        cloud_runner, cloud_url = await start_cloud(store, simulate_payments=True)
 
-        async def stop_cloud() -> None:
-            await cloud_runner.cleanup()
-            store.close()
+async def sim_parts(stack: contextlib.AsyncExitStack, config: Config, options: RunOptions, key: bytes) -> Parts:
+    from firmware.sim import start_sim
 
-        cleanups.append(stop_cloud)
-        log.info("local cloud stub", extra={"url": cloud_url, "db": str(data_dir / "cloud.db")})
+    cloud_url = options.cloud_url or config.sync.cloud_url
+    return Parts(*await start_sim(stack, config, options.data_dir, key, cloud_url))
 
-    db_path = data_dir / DB_NAME
-    existed = db_path.exists()  # a missing store where a marker says there was one is a fault, not a start
-    outbox = Outbox(
-        db_path, cabinet_id, max_pending=config.sync.outbox_max_pending, alarm_pending=config.sync.outbox_alarm_pending
-    )
-    bench: SimBench | None = None
-    upload_url = cloud_url
-    if options.sim:
-        devices, bench = build_sim(config, data_dir)
-        bench.store = outbox
-        target = URL(cloud_url)
-        bench.network = NetworkSwitch(target.host or "127.0.0.1", target.port or 80)
-        upload_url = str(URL(await bench.network.start()).with_path(target.path))
-        await bench.start()
-        cleanups.append(bench.stop)
-    else:
-        from firmware.devices import build_devices
 
-        devices = build_devices(config)
+async def run(config: Config, options: RunOptions, build_parts: PartsBuilder | None = None) -> int:
+    """Run the cabinet until SIGTERM or SIGINT. ``build_parts`` defaults to the real devices, or the
+    simulation's with ``options.sim``."""
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    async with contextlib.AsyncExitStack() as stack:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+            stack.callback(loop.remove_signal_handler, sig)
+        supervisor = Supervisor()
+        # Fed from the event loop itself, while every task lives: a hung loop or a dead task stops the pings
+        # and systemd restarts the service.
+        watchdog = loop.create_task(supervisor.keep_watchdog_fed(stop), name="watchdog")
+        stack.push_async_callback(_set_and_wait, stop, [watchdog])
+        key = load_key(config.cabinet.key_file) if config.cabinet.key_file else sim_key(options.data_dir)
+        build = build_parts or (sim_parts if options.sim else production_parts)
+        parts = await build(stack, config, options, key)
+        await _serve(stack, config, options, parts, key, supervisor, stop)
+    log.info("stopped")
+    return 0
 
-    # One signed connection to the cloud, shared by the uploader, the configuration, commands and payments.
-    # An answer not signed for its request is refused and becomes an alarm (at most one per 10 minutes).
-    client = CloudClient(
-        upload_url,
-        cabinet_id,
-        key,
-        request_timeout_s=config.sync.request_timeout_s,
-        ca_file=config.sync.ca_file or None,
-        on_untrusted=UntrustedAnswerAlarm(outbox),
-    )
-    cleanups.append(client.close)
+
+async def _serve(
+    stack: contextlib.AsyncExitStack,
+    config: Config,
+    options: RunOptions,
+    parts: Parts,
+    key: bytes,
+    supervisor: Supervisor,
+    stop: asyncio.Event,
+) -> None:
+    devices, bench = parts.devices, parts.bench
+    stack.callback(devices.lock.close)  # the relay off, whatever fails after this
     clock = LoopClock()  # the one clock of the cabinet: its journeys, door, alarms and the uploader's backoff
-    uploader = Uploader(
-        outbox,
-        upload_url,
-        key,
-        batch_size=config.sync.batch_size,
-        backoff_initial_s=config.sync.backoff_initial_s,
-        backoff_max_s=config.sync.backoff_max_s,
-        request_timeout_s=config.sync.request_timeout_s,
-        client=client,
-        monotonic=clock.monotonic,
-        wall=clock.time,
-        sleep=clock.sleep,
-    )
-    storage = StorageGuard(
-        outbox,
-        int(config.storage.reserve_mb * 2**20),
-        marker_path(db_path),
-        acked_seq=lambda: uploader.status.acked_seq,
-    )
-    storage.verify_identity(existed)
-    config_sync = ConfigSync(outbox, client)
-    commands = CommandInbox(outbox, client)
-    devices.terminals["qr"] = ScanToPayTerminal(ScanToPayClient(client), timeout_s=config.payment.timeout_s)
+    store = _open_store_and_sync(stack, config, options.data_dir, parts.cloud_url, key, clock)
+    outbox, client, uploader = store.outbox, store.client, store.uploader
+    config_sync, commands, sync = store.config_sync, store.commands, config.sync
+    scan_to_pay = ScanToPayTerminal(ScanToPayClient(client), timeout_s=config.payment.timeout_s)
+    devices.terminals["qr"] = scan_to_pay
     if bench is not None:
-        bench.cloud_url, bench.scan_to_pay = cloud_url, devices.terminals["qr"]
+        bench.scan_to_pay, bench.store = scan_to_pay, outbox
 
         def network_up() -> None:
             uploader.retry_now()
@@ -187,9 +155,151 @@ async def run(config: Config, options: RunOptions) -> int:
 
     def on_intent(intent: Intent) -> None:
         if intent.name == "bench" and bench is not None and intent.arg:
-            loop.create_task(bench.act(intent.arg))
+            supervisor.spawn("bench-action", bench.act(intent.arg))
         elif cabinet is not None:
             cabinet.handle_intent(intent)
+
+    ui = _open_ui(config, options, on_intent)
+    stack.callback(ui.close)
+    cabinet = Cabinet(
+        config,
+        devices,
+        outbox,
+        options.data_dir,
+        is_online=lambda: uploader.status.online,
+        on_view=ui.set_state,
+        restart=stop.set,
+        storage=store.storage,
+        supervisor=supervisor,
+        clock=clock,
+        sync_status=lambda: SyncView(
+            pending=outbox.pending_count(),
+            last_success=_ago(uploader.status.last_success_at),
+            dead_letters=uploader.status.dead_letters,
+        ),
+    )
+    cached = config_sync.current()  # works offline: the last good configuration
+    if cached is not None:
+        cabinet.apply_cloud_config(cached)
+    config_sync.on_applied(cabinet.apply_cloud_config)
+    register_commands(commands, cabinet, config_sync, stop)
+    snapshots = SnapshotUploader(SnapshotStore(cabinet.snapshot_dir), client)
+    stack.callback(snapshots.close)
+    cabinet.on_snapshot = snapshots.poke
+    stack.push_async_callback(cabinet.stop)  # before start: a device that fails to open closes the others
+    await cabinet.start()
+
+    run = supervisor.run
+    ui_task = run("ui", ui.run(stop))
+    tasks = [
+        ui_task,
+        run("uploader", uploader.run(stop)),
+        run("config", config_sync.run(stop, interval_s=sync.config_poll_s)),
+        run("commands", commands.run(stop, interval_s=sync.commands_poll_s)),
+        run("snapshots", snapshots.run(stop)),
+    ]
+    if bench is not None:
+        tasks.append(run("bench-status", show_bench_status(ui, cabinet, stop)))
+    stack.push_async_callback(_set_and_wait, stop, tasks)
+    if options.control_port is not None:
+        runner = web.AppRunner(create_control_app(cabinet, ui, bench), access_log=None)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        await web.TCPSite(runner, "127.0.0.1", options.control_port).start()
+        log.info("control API listening", extra={"url": f"http://127.0.0.1:{runner.addresses[0][1]}"})
+
+    await _until_stopped(config, options, ui, ui_task, stop)
+
+
+async def _until_stopped(
+    config: Config, options: RunOptions, ui: KioskUi, ui_task: asyncio.Task, stop: asyncio.Event
+) -> None:
+    """Ready once the first frame is drawn; then until SIGTERM, a restart from the service menu, or the
+    window closed. A failing task is the supervisor's (a fault, and the watchdog left to restart us)."""
+    while ui.frame_count == 0 and not stop.is_set() and not ui_task.done():
+        await asyncio.sleep(0.005)
+    log.info(
+        "ready",
+        extra={
+            "screen": ui.screen_id,
+            "startup_s": round(time.monotonic() - options.started_at, 3),
+            "sim": options.sim,
+            "cabinet_id": config.cabinet.id,
+        },
+    )
+    sd_notify.ready(status=f"cabinet {config.cabinet.id} ready")
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([stopped, ui_task], return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    sd_notify.stopping()
+
+
+@dataclass
+class StoreAndSync:
+    outbox: Outbox
+    client: CloudClient
+    uploader: Uploader
+    storage: StorageGuard
+    config_sync: ConfigSync
+    commands: CommandInbox
+
+
+def _open_store_and_sync(
+    stack: contextlib.AsyncExitStack, config: Config, data_dir: Path, cloud_url: str, key: bytes, clock: LoopClock
+) -> StoreAndSync:
+    """The local store (refused when it is not the cabinet's own) and what keeps it in step with the cloud."""
+    db_path = data_dir / DB_NAME
+    existed = db_path.exists()  # a missing store where a marker says there was one is a fault, not a start
+    sync = config.sync
+    outbox = Outbox(
+        db_path, config.cabinet.id, max_pending=sync.outbox_max_pending, alarm_pending=sync.outbox_alarm_pending
+    )
+    stack.callback(outbox.close)
+    # One signed connection to the cloud, shared by the uploader, the configuration, commands and payments.
+    # An answer not signed for its request is refused and becomes an alarm (at most one per 10 minutes).
+    client = CloudClient(
+        cloud_url,
+        config.cabinet.id,
+        key,
+        request_timeout_s=sync.request_timeout_s,
+        ca_file=sync.ca_file or None,
+        on_untrusted=UntrustedAnswerAlarm(outbox),
+    )
+    stack.push_async_callback(client.close)
+    uploader = Uploader(
+        outbox,
+        cloud_url,
+        key,
+        batch_size=sync.batch_size,
+        backoff_initial_s=sync.backoff_initial_s,
+        backoff_max_s=sync.backoff_max_s,
+        request_timeout_s=sync.request_timeout_s,
+        client=client,
+        monotonic=clock.monotonic,
+        wall=clock.time,
+        sleep=clock.sleep,
+    )
+    storage = StorageGuard(
+        outbox,
+        int(config.storage.reserve_mb * 2**20),
+        marker_path(db_path),
+        acked_seq=lambda: uploader.status.acked_seq,
+    )
+    storage.verify_identity(existed)
+    stack.callback(storage.save_marker)  # only for a store found to be the cabinet's own
+    config_sync = ConfigSync(outbox, client)
+    commands = CommandInbox(outbox, client)
+    return StoreAndSync(outbox, client, uploader, storage, config_sync, commands)
+
+
+async def _set_and_wait(stop: asyncio.Event, tasks: list[asyncio.Task]) -> None:
+    """Ask the tasks to end (they watch ``stop``) and wait for them."""
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _open_ui(config: Config, options: RunOptions, on_intent: Callable[[Intent], None]) -> KioskUi:
+    from kiosk_ui.app import KioskUi  # pygame loads only once the video driver is chosen
 
     def make_ui() -> KioskUi:
         return KioskUi(
@@ -204,85 +314,14 @@ async def run(config: Config, options: RunOptions) -> int:
     try:
         ui.start()
     except Exception as exc:  # pygame.error: the display named in the environment is not there
+        ui.close()
         if not options.sim:
             raise
         print(f"kiosk: cannot open a window ({exc}): running headless", file=sys.stderr)
-        ui.close()
         os.environ["SDL_VIDEODRIVER"] = "dummy"
         ui = make_ui()
         ui.start()
-    cabinet = Cabinet(
-        config,
-        devices,
-        outbox,
-        data_dir,
-        is_online=lambda: uploader.status.online,
-        on_view=ui.set_state,
-        restart=stop.set,
-        storage=storage,
-        clock=clock,
-        sync_status=lambda: SyncView(
-            pending=outbox.pending_count(),
-            last_success=_ago(uploader.status.last_success_at),
-            dead_letters=uploader.status.dead_letters,
-        ),
-    )
-    cached = config_sync.current()  # works offline: the last good configuration
-    if cached is not None:
-        cabinet.apply_cloud_config(cached)
-    config_sync.on_applied(cabinet.apply_cloud_config)
-    register_commands(commands, cabinet, config_sync, stop)
-    snapshots = SnapshotUploader(SnapshotStore(cabinet.snapshot_dir), client)
-    cabinet.on_snapshot = snapshots.poke
-    await cabinet.start()
-    cleanups.append(cabinet.stop)
-
-    tasks = [
-        loop.create_task(ui.run(stop), name="ui"),
-        loop.create_task(uploader.run(stop), name="uploader"),
-        loop.create_task(config_sync.run(stop, interval_s=config.sync.config_poll_s), name="config"),
-        loop.create_task(commands.run(stop, interval_s=config.sync.commands_poll_s), name="commands"),
-        loop.create_task(snapshots.run(stop), name="snapshots"),
-    ]
-    if bench is not None:
-        tasks.append(loop.create_task(_show_bench_status(ui, cabinet, stop), name="bench-status"))
-    if options.control_port is not None:
-        runner = web.AppRunner(create_control_app(cabinet, ui, bench), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", options.control_port)
-        await site.start()
-        port = runner.addresses[0][1]
-        cleanups.append(runner.cleanup)
-        log.info("control API listening", extra={"url": f"http://127.0.0.1:{port}"})
-
-    while ui.frame_count == 0 and not stop.is_set():
-        await asyncio.sleep(0.005)
-    log.info(
-        "ready",
-        extra={
-            "screen": ui.screen_id,
-            "startup_s": round(time.monotonic() - options.started_at, 3),
-            "sim": options.sim,
-            "cabinet_id": cabinet_id,
-        },
-    )
-    sd_notify.ready(status=f"cabinet {cabinet_id} ready")
-
-    done, _ = await asyncio.wait([loop.create_task(stop.wait()), *tasks], return_when=asyncio.FIRST_COMPLETED)
-    stop.set()
-    sd_notify.stopping()
-    for task in tasks:
-        if task in done and task.exception() is not None:
-            log.error("task failed", extra={"task": task.get_name()}, exc_info=task.exception())
-    await asyncio.gather(*tasks, return_exceptions=True)
-    for cleanup in reversed(cleanups):
-        await cleanup()
-    snapshots.close()
-    storage.save_marker()
-    outbox.close()
-    await watchdog
-    log.info("stopped")
-    return 0
+    return ui
 
 
 def _ago(when: float | None) -> str:
@@ -290,17 +329,3 @@ def _ago(when: float | None) -> str:
         return "never"
     seconds = int(time.time() - when)
     return f"{seconds} s ago" if seconds < 120 else f"{seconds // 60} min ago"
-
-
-async def _show_bench_status(ui, cabinet: Cabinet, stop: asyncio.Event) -> None:
-    """What the bench person cannot see through the glass: relay, reed switch, outbox, link."""
-    while not stop.is_set():
-        ui.set_bench_status(
-            [
-                f"lock: {'ENERGIZED' if cabinet.devices.lock.energized else 'locked'}",
-                f"door: {'open' if cabinet.devices.door.is_open else 'closed'}",
-                f"outbox: {cabinet.outbox.pending_count()} pending",
-                f"online: {'yes' if cabinet.is_online() else 'no'}",
-            ]
-        )
-        await asyncio.sleep(0.25)

@@ -32,6 +32,14 @@ class ScanToPayTerminal(PaymentTerminal):
         self._cancel = asyncio.Event()
 
     @property
+    def where(self) -> str:
+        return "cloud"
+
+    @property
+    def state(self) -> str:
+        return f"waiting for payment {self._payment.payment_id}" if self._payment else "idle"
+
+    @property
     def qr_text(self) -> str | None:
         """What the checkout screen shows while a payment waits."""
         return self._payment.qr_text if self._payment else None

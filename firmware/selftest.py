@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from firmware.config import Config
 from firmware.devices import Devices
+from hal.device import AsyncDevice
 from hal.errors import DeviceFault
 
 PULSE_S = 0.2
@@ -54,14 +55,9 @@ async def _door(devices: Devices) -> str:
     return "open" if devices.door.is_open else "closed"
 
 
-async def _opened(device) -> str:
+async def _opened(device: AsyncDevice) -> str:
     await device.open()
-    details = []
-    for attribute in ("terminal_id", "firmware"):
-        value = getattr(device, attribute, None)
-        if value is not None:
-            details.append(f"{attribute.replace('_', ' ')} {value}")
-    return ", ".join(details) or "answering"
+    return device.identity() or "answering"
 
 
 async def _camera(devices: Devices) -> str:
@@ -72,10 +68,6 @@ async def _camera(devices: Devices) -> str:
     if not jpeg.startswith(b"\xff\xd8"):
         raise DeviceFault("camera", "snapshot is not a JPEG")
     return f"snapshot {len(jpeg)} bytes"
-
-
-def _port(device) -> str:
-    return str(getattr(device, "port", "") or getattr(device, "device", "") or "-")
 
 
 async def run_checks(devices: Devices, config: Config, *, faults: dict[str, str] | None = None) -> list[Check]:
@@ -91,14 +83,14 @@ async def run_checks(devices: Devices, config: Config, *, faults: dict[str, str]
         plan.append(
             (
                 f"payment:{method}",
-                _port(terminal),
+                terminal.where,
                 (lambda t=terminal: _checked(t)) if live else (lambda t=terminal: _opened(t)),
             )
         )
     for name, reader in (("nfc", devices.card_reader), ("scanner", devices.code_reader)):
         if reader is not None:
             plan.append(
-                (name, _port(reader), (lambda r=reader: _reading(r, faults)) if live else (lambda r=reader: _opened(r)))
+                (name, reader.where, (lambda r=reader: _reading(r, faults)) if live else (lambda r=reader: _opened(r)))
             )
     if devices.camera is not None:
         plan.append(("camera", config.camera.backend, lambda: _camera(devices)))
@@ -161,9 +153,7 @@ async def run_selftest(config: Config, *, sim: bool) -> int:
 
         devices, bench = build_devices(config), None
     try:
-        start = getattr(devices.door, "start", None)
-        if start is not None:
-            start(asyncio.get_running_loop())
+        devices.door.start(asyncio.get_running_loop())
         checks = await run_checks(devices, config)
         await close_devices(devices)
     finally:

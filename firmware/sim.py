@@ -1,21 +1,28 @@
-"""Simulation: every device emulated, speaking its real protocol, and the
-bench's "hands" (approve on the terminal, open the door, tap a card, show a
-QR code, pull the network cable) as one table of actions shared by the
-control API and the bench panel.
+"""Simulation: every device emulated, speaking its real protocol, a local cloud and a network
+cable to pull, and the bench's "hands" (approve on the terminal, open the door, tap a card, show a
+QR code, pull the network cable) as one table of actions shared by the control API and the bench
+panel. ``start_sim`` builds these parts and hands them to the runtime's composition root, the same
+one a real cabinet runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from gpiozero.pins.mock import MockFactory
+from yarl import URL
 
+from firmware.cloud_config import SIM_PICKUP_CODE, sim_document
 from firmware.config import Config
 from firmware.devices import Devices, build_lock_and_door
 from firmware.scan_to_pay_terminal import ScanToPayTerminal
@@ -28,7 +35,14 @@ from hal.sim.pn532_emulator import Pn532Emulator
 from hal.sim.scanner_emulator import ScannerEmulator
 from hal.sim.zvt_emulator import ZvtEmulator
 from hal.zvt.driver import ZvtTerminal
+from sync_client.cabinet_config import hash_secret
+from sync_client.keyfile import load_key
 from sync_client.outbox import Outbox, StorageFull
+from sync_client.schema import utc_iso
+
+if TYPE_CHECKING:
+    from firmware.cabinet import Cabinet
+    from kiosk_ui.app import KioskUi
 
 log = logging.getLogger(__name__)
 # What the bench panel's buttons present: a demo staff card and the cabinet's demo QR code.
@@ -124,6 +138,73 @@ def build_sim(config: Config, data_dir: Path | None = None) -> tuple[Devices, Si
         camera=bench.camera,
     )
     return devices, bench
+
+
+async def start_sim(
+    stack: contextlib.AsyncExitStack, config: Config, data_dir: Path, key: bytes, cloud_url: str
+) -> tuple[Devices, str, SimBench]:
+    """The simulation's parts: the emulated devices, and the URL the cabinet reaches its cloud by (through
+    the bench's network cable; a local cloud stub when ``cloud_url`` is empty). Whatever is started here
+    is stopped by ``stack``, also when a later step fails."""
+    if not cloud_url:
+        cloud_url = await start_local_cloud(stack, config, data_dir, key)
+    devices, bench = build_sim(config, data_dir)
+    stack.push_async_callback(bench.stop)  # every emulator's PTY, started or not, and the network link
+    bench.cloud_url = cloud_url
+    target = URL(cloud_url)
+    network = NetworkSwitch(target.host or "127.0.0.1", target.port or 80)
+    upload_url = str(URL(await network.start()).with_path(target.path))
+    bench.network = network
+    await bench.start()
+    return devices, upload_url, bench
+
+
+async def start_local_cloud(stack: contextlib.AsyncExitStack, config: Config, data_dir: Path, key: bytes) -> str:
+    """A cloud stub in this process, its database at DATA_DIR/cloud.db; the first time, the demo catalog,
+    ads and access, as a retailer would set them up. Returns its URL."""
+    from cloud_stub.server import start_cloud
+    from cloud_stub.store import SqliteCloudStore
+
+    cabinet_id = config.cabinet.id
+    store = SqliteCloudStore(data_dir / "cloud.db")
+    stack.callback(store.close)
+    store.set_cabinet_key(cabinet_id, key)
+    if store.config(cabinet_id) is None:
+        store.put_config(cabinet_id, sim_document(config))
+        store.add_order(
+            cabinet_id,
+            config.products[0].sku,
+            hash_secret(SIM_PICKUP_CODE, n=2**12),
+            utc_iso(time.time() + 365 * 24 * 3600),
+        )
+    runner, url = await start_cloud(store, simulate_payments=True)
+    stack.push_async_callback(runner.cleanup)
+    log.info("local cloud stub", extra={"url": url, "db": str(data_dir / "cloud.db")})
+    return url
+
+
+def sim_key(data_dir: Path) -> bytes:
+    """The simulated cabinet's own key, made once and kept (0600) in the data dir."""
+    path = data_dir / "cabinet.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+    return load_key(path)
+
+
+async def show_bench_status(ui: KioskUi, cabinet: Cabinet, stop: asyncio.Event) -> None:
+    """What the bench person cannot see through the glass: relay, reed switch, outbox, link."""
+    while not stop.is_set():
+        ui.set_bench_status(
+            [
+                f"lock: {'ENERGIZED' if cabinet.devices.lock.energized else 'locked'}",
+                f"door: {'open' if cabinet.devices.door.is_open else 'closed'}",
+                f"outbox: {cabinet.outbox.pending_count()} pending",
+                f"online: {'yes' if cabinet.is_online() else 'no'}",
+            ]
+        )
+        await asyncio.sleep(0.25)
 
 
 # --- the bench's hands ---------------------------------------------------------
@@ -254,7 +335,12 @@ def _storage(full: bool) -> Action:
 
 def _plug(device: str, plugged: bool) -> Action:
     async def action(bench: SimBench, body: dict) -> dict:
-        emulator = {"pos": bench.terminal, "nfc": bench.nfc, "scanner": bench.scanner}[device]
+        emulators: dict[str, ZvtEmulator | Pn532Emulator | ScannerEmulator] = {
+            "pos": bench.terminal,
+            "nfc": bench.nfc,
+            "scanner": bench.scanner,
+        }
+        emulator = emulators[device]
         await (emulator.replug() if plugged else emulator.unplug())
         return {device: "plugged" if plugged else "unplugged"}
 

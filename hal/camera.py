@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import abc
 
+from hal.device import AsyncDevice
 
-class Camera(abc.ABC):
+
+class Camera(AsyncDevice, abc.ABC):
     name: str = "camera"
-
-    async def open(self) -> None:
-        """Start the camera; raise DeviceFault if it is not there."""
-
-    async def close(self) -> None:
-        """Release the camera."""
 
     @abc.abstractmethod
     async def snapshot(self) -> bytes:

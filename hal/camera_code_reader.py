@@ -40,6 +40,14 @@ class CameraCodeReader(CodeReader):
         self._reading = asyncio.Lock()
         self._opened_camera = False
 
+    @property
+    def where(self) -> str:
+        return f"{self.camera.name} ({type(self.camera).__name__})"
+
+    @property
+    def state(self) -> str:
+        return "reading" if self.camera.is_open and self.decoder is not None else "closed"
+
     async def open(self) -> None:
         """Open the camera unless someone else already has (it is shared with
         snapshots), and load the decoder's libraries off the event loop."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 
+from hal.device import AsyncDevice
+
 
 @dataclass(frozen=True)
 class CardRead:
@@ -16,14 +18,8 @@ class CardRead:
         return self.uid.hex().upper()
 
 
-class CardReader(abc.ABC):
+class CardReader(AsyncDevice, abc.ABC):
     name: str = "nfc"
-
-    async def open(self) -> None:
-        """Connect and configure the reader; raise DeviceFault if it is not there."""
-
-    async def close(self) -> None:
-        """Release the port."""
 
     @abc.abstractmethod
     async def read(self) -> CardRead:

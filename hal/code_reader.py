@@ -5,6 +5,8 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 
+from hal.device import AsyncDevice
+
 
 @dataclass(frozen=True)
 class CodeRead:
@@ -13,14 +15,8 @@ class CodeRead:
     source: str = ""  # "camera", "scanner", "sim"
 
 
-class CodeReader(abc.ABC):
+class CodeReader(AsyncDevice, abc.ABC):
     name: str = "scanner"
-
-    async def open(self) -> None:
-        """Start reading; raise DeviceFault if the source is not there."""
-
-    async def close(self) -> None:
-        """Stop reading and release the device."""
 
     @abc.abstractmethod
     async def read(self) -> CodeRead:

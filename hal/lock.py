@@ -22,6 +22,8 @@ from collections.abc import Callable
 from gpiozero import DigitalInputDevice, OutputDevice
 from gpiozero.pins import Factory
 
+from hal.device import PinDevice
+
 log = logging.getLogger(__name__)
 
 # The longest a lock driver ever holds a latch open (solenoids are rated for intermittent duty).
@@ -58,8 +60,12 @@ def make_pin_factory(name: str) -> Factory:
     raise ValueError(f"unknown pin factory {name!r} (expected mock, rpigpio or lgpio)")
 
 
-class Lock(abc.ABC):
+class Lock(PinDevice, abc.ABC):
     name: str = "lock"
+
+    @property
+    def state(self) -> str:
+        return "energized" if self.energized else "locked"
 
     @property
     @abc.abstractmethod
@@ -79,8 +85,12 @@ class Lock(abc.ABC):
         self.lock()
 
 
-class DoorSensor(abc.ABC):
+class DoorSensor(PinDevice, abc.ABC):
     name: str = "door"
+
+    @property
+    def state(self) -> str:
+        return "open" if self.is_open else "closed"
 
     @property
     @abc.abstractmethod
@@ -90,9 +100,6 @@ class DoorSensor(abc.ABC):
     @abc.abstractmethod
     def subscribe(self, callback: Callable[[bool], None]) -> None:
         """Call ``callback(is_open)`` on the event loop for every debounced change."""
-
-    def close(self) -> None:
-        pass
 
 
 class GpioLock(Lock):
@@ -106,6 +113,7 @@ class GpioLock(Lock):
         hard_max_s: float = HARD_MAX_UNLOCK_S,
     ) -> None:
         self.max_unlock_s = pulse_bound(max_unlock_s, hard_max_s)
+        self.pin = pin
         self._relay = OutputDevice(pin, active_high=active_high, initial_value=False, pin_factory=pin_factory)
         self._guard = threading.Lock()
         self._timer: threading.Timer | None = None
@@ -116,6 +124,14 @@ class GpioLock(Lock):
     @property
     def energized(self) -> bool:
         return bool(self._relay.value)
+
+    @property
+    def where(self) -> str:
+        return f"GPIO{self.pin}"
+
+    @property
+    def state(self) -> str:
+        return "released" if self._relay.closed else super().state
 
     def unlock(self, seconds: float) -> float:
         pulse = min(check_seconds(seconds, "unlock pulse"), self.max_unlock_s)
@@ -155,7 +171,9 @@ class GpioLock(Lock):
 class GpioDoorSensor(DoorSensor):
     """Reed switch to ground with the pin's pull-up: closed door pulls the pin low."""
 
-    def __init__(self, pin: int, *, debounce_s: float, pin_factory: Factory) -> None:
+    def __init__(self, pin: int, *, debounce_s: float, pin_factory: Factory, name: str = "door") -> None:
+        self.name = name
+        self.pin = pin
         self.debounce_s = debounce_s
         self._input = DigitalInputDevice(pin, pull_up=True, pin_factory=pin_factory)
         self._stable_open = not self._input.is_active
@@ -174,6 +192,14 @@ class GpioDoorSensor(DoorSensor):
     @property
     def is_open(self) -> bool:
         return self._stable_open
+
+    @property
+    def where(self) -> str:
+        return f"GPIO{self.pin}"
+
+    @property
+    def state(self) -> str:
+        return "released" if self._input.closed else super().state
 
     def subscribe(self, callback: Callable[[bool], None]) -> None:
         self._subscribers.append(callback)

@@ -11,6 +11,8 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from hal.device import AsyncDevice
+
 
 class PaymentOutcome(enum.StrEnum):
     APPROVED = "approved"
@@ -43,17 +45,11 @@ STATUS_ENTER_PIN = "enter_pin"
 STATUS_PROCESSING = "processing"
 
 
-class PaymentTerminal(abc.ABC):
+class PaymentTerminal(AsyncDevice, abc.ABC):
     """A way to take money: a card terminal, or scan-to-pay through the cloud."""
 
     method: str = "terminal"
     name: str = "payment"
-
-    async def open(self) -> None:
-        """Connect and register with the device; raise DeviceFault if it is not there."""
-
-    async def close(self) -> None:
-        """Release the port."""
 
     @abc.abstractmethod
     async def check(self) -> None:

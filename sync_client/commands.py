@@ -17,16 +17,15 @@ is not applied, ``command.expired`` records it, and the cloud gets the result ``
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sync_client.backoff import poll_forever
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
-from sync_client.outbox import STORAGE_ERRORS, Outbox, Transaction
+from sync_client.cloud_poll import CloudPoller
+from sync_client.outbox import Outbox, Transaction
 from sync_client.schema import SchemaError, parse_utc_iso, utc_iso, validate_command
 from sync_client.store.commands import CommandsRepo, StoredCommand
 
@@ -47,23 +46,19 @@ Apply = Callable[[Command, Transaction], str]
 Effect = Callable[[Command], None]
 
 
-class CommandInbox:
+class CommandInbox(CloudPoller):
     def __init__(self, outbox: Outbox, client: CloudClient, *, wall_clock: Callable[[], float] = time.time) -> None:
         """``wall_clock`` only dates the cabinet's own records; expiry goes by the cloud's clock."""
+        super().__init__(self.poll, "command poll failed", interval_s=30.0)
         self.outbox = outbox
         self.client = client
         self.wall_clock = wall_clock
         self._handlers: dict[str, tuple[Apply, Effect | None]] = {}
-        self._poke = asyncio.Event()
-        self.last_error: str | None = None
         self.commands = CommandsRepo(outbox)
 
     def register(self, kind: str, apply: Apply, effect: Effect | None = None) -> None:
         """``apply(command, tx) -> result`` writes its state in ``tx``; ``effect(command)`` runs after commit."""
         self._handlers[kind] = (apply, effect)
-
-    def poke(self) -> None:
-        self._poke.set()
 
     def state_of(self, command_id: str) -> str | None:
         stored = self.commands.get(command_id)
@@ -158,28 +153,3 @@ class CommandInbox:
                     raise
             with self.outbox.transaction() as tx:
                 self.commands.acked(tx, command.id, self._wall_iso())
-
-    async def run(
-        self,
-        stop: asyncio.Event,
-        *,
-        interval_s: float = 30.0,
-        backoff_initial_s: float = 1.0,
-        backoff_max_s: float = 300.0,
-    ) -> None:
-        """Poll every ``interval_s`` (or when poked, e.g. after an upload), backing off while the cloud is away."""
-        await poll_forever(
-            self.poll,
-            stop,
-            self._poke,
-            interval_s=interval_s,
-            backoff_initial_s=backoff_initial_s,
-            backoff_max_s=backoff_max_s,
-            errors=(CloudUnavailable, CloudRefused, *STORAGE_ERRORS),
-            on_result=self._note,
-        )
-
-    def _note(self, error: Exception | None) -> None:
-        self.last_error = None if error is None else str(error)
-        if error is not None:
-            log.warning("command poll failed", extra={"error": str(error)})

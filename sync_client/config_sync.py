@@ -10,16 +10,15 @@ so a cabinet without network works from its last good configuration.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sync_client.backoff import poll_forever
 from sync_client.cabinet_config import CabinetConfig, ConfigInvalid, parse_config
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
-from sync_client.outbox import STORAGE_ERRORS, Outbox
+from sync_client.cloud_poll import CloudPoller
+from sync_client.outbox import Outbox
 from sync_client.store.config_cache import ConfigCacheRepo
 
 log = logging.getLogger(__name__)
@@ -33,16 +32,15 @@ class PullResult:
     reason: str | None = None
 
 
-class ConfigSync:
+class ConfigSync(CloudPoller):
     def __init__(
         self, outbox: Outbox, client: CloudClient, on_applied: Callable[[CabinetConfig], None] | None = None
     ) -> None:
+        super().__init__(self.pull, "configuration pull failed", interval_s=60.0)
         self.outbox = outbox
         self.client = client
         self._listeners: list[Callable[[CabinetConfig], None]] = [on_applied] if on_applied else []
-        self._poke = asyncio.Event()
         self.cache = ConfigCacheRepo(outbox)
-        self.last_error: str | None = None
 
     def on_applied(self, callback: Callable[[CabinetConfig], None]) -> None:
         """Call ``callback(config)`` after a new configuration is committed."""
@@ -56,10 +54,6 @@ class ConfigSync:
     def current_etag(self) -> str | None:
         cached = self.cache.current()
         return cached.etag if cached else None
-
-    def poke(self) -> None:
-        """Pull now instead of at the next interval (e.g. a ``refresh_config`` command)."""
-        self._poke.set()
 
     async def pull(self) -> PullResult:
         """One conditional GET; raises CloudUnavailable / CloudRefused when there is no usable answer."""
@@ -100,28 +94,3 @@ class ConfigSync:
             extra={"version": version, "etag": etag, "reason": reason},
         )
         return PullResult("rejected", self.current(), reason)
-
-    async def run(
-        self,
-        stop: asyncio.Event,
-        *,
-        interval_s: float = 60.0,
-        backoff_initial_s: float = 1.0,
-        backoff_max_s: float = 300.0,
-    ) -> None:
-        """Pull every ``interval_s`` (or when poked), backing off with full jitter while the cloud is away."""
-        await poll_forever(
-            self.pull,
-            stop,
-            self._poke,
-            interval_s=interval_s,
-            backoff_initial_s=backoff_initial_s,
-            backoff_max_s=backoff_max_s,
-            errors=(CloudUnavailable, CloudRefused, *STORAGE_ERRORS),
-            on_result=self._note,
-        )
-
-    def _note(self, error: Exception | None) -> None:
-        self.last_error = None if error is None else str(error)
-        if error is not None:
-            log.warning("configuration pull failed", extra={"error": str(error)})

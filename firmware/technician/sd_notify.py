@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from collections.abc import Callable
 
 
 def notify(*fields: str) -> bool:
@@ -72,17 +73,17 @@ def watchdog_interval() -> float | None:
     return value / 2_000_000
 
 
-async def keep_watchdog_fed(stop: asyncio.Event) -> None:
-    """Send WATCHDOG=1 every watchdog_interval() until ``stop`` is set.
+async def keep_watchdog_fed(stop: asyncio.Event, healthy: Callable[[], bool] = lambda: True) -> None:
+    """Send WATCHDOG=1 every watchdog_interval() until ``stop`` is set or ``healthy()`` turns False.
 
     Run it as a task on the runtime's event loop: it only runs while the loop
-    runs, so a blocked loop starves it and systemd notices. Returns at once
-    when there is no watchdog.
+    runs, so a blocked loop starves it and systemd notices; so does a cabinet
+    that is no longer healthy. Returns at once when there is no watchdog.
     """
     interval = watchdog_interval()
     if interval is None:
         return
-    while not stop.is_set():
+    while not stop.is_set() and healthy():
         watchdog()
         try:
             await asyncio.wait_for(stop.wait(), interval)

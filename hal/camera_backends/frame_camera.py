@@ -65,6 +65,10 @@ class FrameCamera(Camera):
     def is_open(self) -> bool:
         return self._grabber is not None
 
+    @property
+    def state(self) -> str:
+        return "open" if self.is_open else "closed"
+
     async def _on_grabber(self, fn: Callable[[], T]) -> T:
         if self._grabber is None:
             raise DeviceFault(self.name, "camera is not open; call open() first")

@@ -21,6 +21,10 @@ class OpenCvCamera(FrameCamera):
         self._capture: Any = None
         self._cv2: Any = None
 
+    @property
+    def where(self) -> str:
+        return f"opencv {self.source!r}"
+
     def _open_device(self) -> None:
         try:
             import cv2

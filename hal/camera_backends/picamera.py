@@ -17,6 +17,10 @@ class PiCamera(FrameCamera):
         self.camera_num = camera_num
         self._picam: Any = None
 
+    @property
+    def where(self) -> str:
+        return f"picamera {self.camera_num}"
+
     def _open_device(self) -> None:
         try:
             from picamera2 import Picamera2

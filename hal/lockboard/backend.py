@@ -44,6 +44,10 @@ class LockBoardLock(Lock):
     def energized(self) -> bool:
         return self.link.relay_energized(self.index)
 
+    @property
+    def where(self) -> str:
+        return f"{self.link.where} relay {self.index}"
+
     def unlock(self, seconds: float) -> float:
         """Ask the board for a pulse bounded by our maximum and the board's; returns that bound."""
         pulse = min(check_seconds(seconds, "unlock pulse"), self.max_unlock_s)
@@ -103,6 +107,10 @@ class LockBoardDoorSensor(DoorSensor):
     @property
     def is_open(self) -> bool:
         return self.link.input_open(self.input)
+
+    @property
+    def where(self) -> str:
+        return f"{self.link.where} {self.input}"
 
     def subscribe(self, callback: Callable[[bool], None]) -> None:
         self._subscribers.append(callback)

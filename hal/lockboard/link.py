@@ -16,6 +16,7 @@ import logging
 import random
 from collections.abc import Callable
 
+from hal.device import AsyncDevice
 from hal.errors import DeviceFault, ProtocolError
 from hal.lockboard.codec import (
     REPORTS,
@@ -55,7 +56,7 @@ class CommandRejected(Exception):
         self.reason = reason
 
 
-class LockBoardLink:
+class LockBoardLink(AsyncDevice):
     def __init__(
         self,
         serial: SerialLink,
@@ -68,6 +69,7 @@ class LockBoardLink:
         if attempts < 1:
             raise ValueError("attempts must be at least 1")
         self.serial = serial
+        self.name = serial.device
         self.ack_timeout = ack_timeout
         self.attempts = attempts
         self.heartbeat_interval = heartbeat_interval
@@ -90,6 +92,16 @@ class LockBoardLink:
     @property
     def device(self) -> str:
         return self.serial.device
+
+    @property
+    def where(self) -> str:
+        return self.serial.port
+
+    @property
+    def state(self) -> str:
+        if not self.serial.is_open:
+            return "closed"
+        return "open, board v" + ".".join(map(str, self.board.version)) if self.board is not None else "open"
 
     # -- lifecycle --------------------------------------------------------------
 

@@ -65,6 +65,17 @@ class Pn532Reader(CardReader):
         # The latest unread card with the loop time it arrived, or the fault that stopped polling.
         self._events: asyncio.Queue[tuple[CardRead, float] | DeviceFault] = asyncio.Queue(1)
 
+    @property
+    def where(self) -> str:
+        return self.port
+
+    @property
+    def state(self) -> str:
+        return ("polling" if self._poller is not None else "open") if self._link.is_open else "closed"
+
+    def identity(self) -> str | None:
+        return f"firmware {self.firmware}" if self.firmware is not None else None
+
     async def open(self) -> None:
         await self.close()  # a previous, failed session
         await self._link.open()

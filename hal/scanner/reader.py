@@ -47,6 +47,14 @@ class SerialScanner(CodeReader):
         self._reply: asyncio.Future[bytes] | None = None
         self._command_lock = asyncio.Lock()
 
+    @property
+    def where(self) -> str:
+        return self.port
+
+    @property
+    def state(self) -> str:
+        return "open" if self._link.is_open else "closed"
+
     async def open(self) -> None:
         await self.close()
         await self._link.open()

@@ -195,6 +195,10 @@ class SimCamera(FrameCamera):
         self._code: HeldCode | None = None
 
     @property
+    def where(self) -> str:
+        return "sim"
+
+    @property
     def shown_code(self) -> str | None:
         with self._lock:
             return self._code.text if self._code else None

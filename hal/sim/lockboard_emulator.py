@@ -1,11 +1,12 @@
 """A lock controller board on the far end of a PTY, running the real firmware.
 
-The board's logic is firmware/lockboard's LockController itself, on CPython
-with hal.sim.machine_shim standing in for the Pico's pins, UART, watchdog and
-ticks. Around it the emulator plays the hardware: it moves bytes between the
-PTY and the shim UART, runs the main loop, lets tests open and close the
-contacts (``set_input("door0", open=True)``), records every relay level, and
-resets the "chip" when the watchdog starves (``freeze()`` hangs the firmware).
+The board's logic is firmware/lockboard's LockController itself, given by the
+caller (hal knows nothing of firmware), on CPython with hal.sim.machine_shim
+standing in for the Pico's pins, UART, watchdog and ticks. Around it the
+emulator plays the hardware: it moves bytes between the PTY and the shim UART,
+runs the main loop, lets tests open and close the contacts
+(``set_input("door0", open=True)``), records every relay level, and resets the
+"chip" when the watchdog starves (``freeze()`` hangs the firmware).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-from firmware.lockboard.controller import LockController
 from hal.lockboard.codec import ResetCause, input_number
 from hal.sim.machine_shim import UART, WDT, Pin, RealTimeClock
 from hal.sim.pty_link import PtyEmulator, PtyLink
@@ -26,6 +28,15 @@ _RELAY_GPIO = (2, 3, 4, 5)  # as in firmware/lockboard/main.py
 _DOOR_GPIO = (6, 7, 8, 9)
 _TAMPER_GPIO, _POWER_GPIO = 10, 11
 _WRITE_TIMEOUT_S = 0.05  # nobody reading the port: the bytes are lost, as on a real wire
+
+
+class BoardFirmware(Protocol):
+    def step(self) -> None:
+        """One pass of the board's main loop."""
+
+
+# LockController's signature: (relays, doors, uart, watchdog, clock, *, tamper, power, reset_cause, **settings).
+BoardFirmwareFactory = Callable[..., BoardFirmware]
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,7 @@ class LockBoardEmulator(PtyEmulator):
 
     def __init__(
         self,
+        firmware: BoardFirmwareFactory,
         *,
         locks: int = 1,
         doors: int = 1,
@@ -55,10 +67,11 @@ class LockBoardEmulator(PtyEmulator):
         if not 0 <= doors <= len(_DOOR_GPIO):
             raise ValueError(f"the board reads 0 to {len(_DOOR_GPIO)} doors, not {doors}")
         super().__init__("lockboard")
+        self._firmware = firmware
         self.clock = RealTimeClock(start_ticks)
         self._t0 = self.clock.ticks_ms()
         self._on_level = int(relay_active_high)
-        self._settings = {
+        self._settings: dict[str, Any] = {
             "relay_active_high": relay_active_high,
             "max_on_ms": max_on_ms,
             "heartbeat_timeout_ms": heartbeat_timeout_ms,
@@ -84,7 +97,7 @@ class LockBoardEmulator(PtyEmulator):
         self.uart = UART(0, 115200, rxbuf=512)
         self.watchdog = WDT(timeout=self.watchdog_ms, clock=self.clock)
         doors = [pin for name, pin in self.inputs.items() if name.startswith("door")]
-        self.controller = LockController(
+        self.controller = self._firmware(
             self.relay_pins,
             doors,
             self.uart,

@@ -89,6 +89,21 @@ class ZvtTerminal(PaymentTerminal):
 
     # --- connection ------------------------------------------------------------------
 
+    @property
+    def where(self) -> str:
+        return self.port
+
+    @property
+    def state(self) -> str:
+        if self._link is None:
+            return "closed"
+        if self._link.error is not None:
+            return f"link lost ({self._link.error.detail})"
+        return f"connected to terminal {self.terminal_id}"
+
+    def identity(self) -> str | None:
+        return f"terminal id {self.terminal_id}" if self.terminal_id is not None else None
+
     async def open(self) -> None:
         """Open the port and register with the terminal; DeviceFault if it does not answer."""
         async with self._busy:

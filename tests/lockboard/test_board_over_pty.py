@@ -5,6 +5,7 @@ import asyncio
 
 import pytest
 
+from firmware.lockboard.controller import LockController
 from hal.lockboard import (
     BootReport,
     Command,
@@ -45,7 +46,7 @@ def pulses(emulator: LockBoardEmulator, relay: int = 0) -> list[tuple[float, flo
 
 @pytest.fixture
 async def board():
-    emulator = LockBoardEmulator(max_on_ms=800, heartbeat_timeout_ms=600, watchdog_ms=500)
+    emulator = LockBoardEmulator(LockController, max_on_ms=800, heartbeat_timeout_ms=600, watchdog_ms=500)
     await emulator.start()
     link = LockBoardLink(SerialLink("lockboard", emulator.port, 115200), heartbeat_interval=0.15)
     await link.open()
@@ -86,7 +87,7 @@ async def test_a_request_longer_than_the_board_maximum_is_cut_by_the_board(board
 
 
 async def test_heartbeat_loss_switches_the_relays_off(board):
-    emulator = LockBoardEmulator(max_on_ms=5000, heartbeat_timeout_ms=600)
+    emulator = LockBoardEmulator(LockController, max_on_ms=5000, heartbeat_timeout_ms=600)
     async with emulator:
         link = LockBoardLink(SerialLink("lockboard", emulator.port, 115200), heartbeat_interval=0.15)
         await link.open()
@@ -194,7 +195,7 @@ async def test_the_backend_refuses_a_pulse_that_is_not_a_finite_positive_number(
 async def test_the_backend_keeps_its_own_hard_maximum_below_a_lenient_board():
     from hal.lock import HARD_MAX_UNLOCK_S
 
-    emulator = LockBoardEmulator(max_on_ms=60_000, heartbeat_timeout_ms=600)
+    emulator = LockBoardEmulator(LockController, max_on_ms=60_000, heartbeat_timeout_ms=600)
     async with emulator:
         link = LockBoardLink(SerialLink("lockboard", emulator.port, 115200), heartbeat_interval=0.15)
         await link.open()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 
+from firmware.lockboard.controller import LockController
 from firmware.technician.lockboard_flash import FILES, shipped_version
 from hal.sim.lockboard_emulator import LockBoardEmulator
 
@@ -29,7 +30,7 @@ def run_flash_against_emulator(tmp_path, exit_code=0):
 
     def board():
         async def serve():
-            async with LockBoardEmulator() as emulator:
+            async with LockBoardEmulator(LockController) as emulator:
                 port["path"] = emulator.port
                 ready.set()
                 while not done.is_set():
