@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from kiosk_ui.ads import AttractShow
 from kiosk_ui.assets import AssetLoader
+from kiosk_ui.intents import Intent
 from kiosk_ui.motion import Glide
-from kiosk_ui.view import Intent
 
 
 @dataclass
