@@ -15,8 +15,8 @@ from pathlib import Path
 
 from kiosk_ui.i18n import LANGUAGES
 from kiosk_ui.intents import Intent
-from kiosk_ui.view import View
 from kiosk_ui.samples import GALLERY, sample_views
+from kiosk_ui.view import View
 
 
 def parse_size(text: str) -> tuple[int, int]:

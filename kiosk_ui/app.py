@@ -204,6 +204,7 @@ class KioskUi:
 
     def _build_view(self, view: View) -> list[Widget]:
         assert self._loader is not None
+        validate_view(view)  # first: the kit is chosen by the view's language
         context = BuildContext(self._loader, self._memory, self._emit_later, self._request_rebuild)
         return build_screen(view, self._kits[view.chrome.language], context)
 

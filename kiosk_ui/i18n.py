@@ -251,7 +251,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "error.title": {"en": "One moment, please", "zh": "请稍候"},
     "error.subtitle": {
         "en": "This screen could not be shown. The cabinet has been told and carries on.",
-        "zh": "此页面无法显示。售货柜已记录此问题并继续运行。",
+        "zh": "本页暂时出错。售货柜已记录这个错误，正在正常运行。",
     },
     # Out of service: the cabinet cannot record a sale (its storage), so it takes no payment.
     "oos.title": {"en": "Out of service", "zh": "暂停服务"},
