@@ -25,7 +25,8 @@ from firmware.sim import SimBench, build_sim
 from firmware.sim_network import NetworkSwitch
 from firmware.storage import DB_NAME, StorageGuard
 from firmware.technician import sd_notify
-from kiosk_ui.view import Intent, SyncView
+from kiosk_ui.intents import Bench, Intent
+from kiosk_ui.view import SyncView
 from sync_client.cabinet_config import hash_secret
 from sync_client.cloud_client import CloudClient, UntrustedAnswerAlarm
 from sync_client.commands import CommandInbox
@@ -180,15 +181,21 @@ async def run(config: Config, options: RunOptions) -> int:
     cabinet: Cabinet | None = None
 
     def on_intent(intent: Intent) -> None:
-        if intent.name == "bench" and bench is not None and intent.arg:
-            loop.create_task(bench.act(intent.arg))
+        if isinstance(intent, Bench):
+            if bench is not None:
+                loop.create_task(bench.act(intent.action))
         elif cabinet is not None:
             cabinet.handle_intent(intent)
+
+    def on_screen_fault(detail: str | None) -> None:
+        if cabinet is not None:
+            cabinet.screen_fault(detail)
 
     def make_ui() -> KioskUi:
         return KioskUi(
             (config.screen.width, config.screen.height),
             on_intent=on_intent,
+            on_fault=on_screen_fault,
             bench_panel=options.sim and os.environ.get("SDL_VIDEODRIVER") != "dummy",
             fullscreen=config.screen.fullscreen,
             fps=config.screen.fps,

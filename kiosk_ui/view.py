@@ -16,7 +16,9 @@ PaymentMethod = Literal["terminal", "qr"]
 PaymentStatus = Literal["present_card", "enter_pin", "processing", "scan_to_pay"]
 DoorState = Literal["unlocked", "opened", "closed"]
 DoorAlarm = Literal["door_open_too_long", "door_stuck"]
-SaleMessage = Literal["declined", "timed_out", "cancelled", "fault", "sold_out", "out_of_service"]
+SaleMessage = Literal[
+    "declined", "timed_out", "cancelled", "fault", "sold_out", "out_of_service", "not_charged", "refund_pending"
+]
 PickupMessage = Literal["pickup_wrong_code", "pickup_locked", "pickup_already_collected", "checking"]
 PinMessage = Literal["pin_wrong", "pin_locked", "checking"]
 ShopperNotice = Literal["not_charged", "refund_pending"]
@@ -275,14 +277,18 @@ VIEW_TYPES: tuple[type[View], ...] = get_args(View)
 T = TypeVar("T", bound=str)
 
 
-def one_of(options: tuple[T, ...], value: str | None, what: str) -> T | None:
-    """value as one of options (None stays None), or a ValueError naming what it was meant to be."""
-    if value is None:
-        return None
+def member(options: tuple[T, ...], value: object, what: str) -> T:
+    """value as one of options, or a ValueError naming what it was meant to be (the firmware's strings
+    checked on their way into a view)."""
     for option in options:
         if option == value:
             return option
-    raise ValueError(f"{what} {value!r} is not None or one of {options}")
+    raise ValueError(f"{what} {value!r} is not one of {options}")
+
+
+def one_of(options: tuple[T, ...], value: object, what: str) -> T | None:
+    """member(), with None passed through."""
+    return None if value is None else member(options, value, what)
 
 
 @dataclass(frozen=True)
