@@ -284,7 +284,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "spec.brakes": {"en": "Brakes", "zh": "刹车"},
 }
 
-# Message keys the screens know (ViewState.message).
+# Message keys the screens know (the views' message fields).
 MESSAGES = (
     "declined",
     "timed_out",

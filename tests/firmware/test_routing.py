@@ -17,6 +17,7 @@ from kiosk_ui.intents import (
     Agree,
     Back,
     Buy,
+    ChooseFaultCategory,
     Done,
     ExitService,
     Intent,
@@ -106,12 +107,18 @@ async def test_back_and_done_in_the_repair_reach_the_repair_over_a_browsing_sale
     cabinet.handle_intent(Next())
     assert taker(cabinet, Back()) == "repair"
     assert cabinet.repair.state is Step.VEHICLE and cabinet.sale.state is S.BROWSE, "the sale below stays"
-    cabinet.handle_intent(Next())
-    for intent in (SetField("name", "Li Wei"), SetField("phone", "+86 138 0013 8000"), Next()):
-        cabinet.handle_intent(intent)
-    cabinet.repair.choose_category("tyre")
-    for intent in (SetField("description", "Flat rear tyre"), Next(), Agree()):
-        cabinet.handle_intent(intent)
+    steps: tuple[Intent, ...] = (
+        Next(),
+        SetField("name", "Li Wei"),
+        SetField("phone", "+86 138 0013 8000"),
+        Next(),
+        ChooseFaultCategory("tyre"),
+        SetField("description", "Flat rear tyre"),
+        Next(),
+        Agree(),
+    )
+    for intent in steps:
+        assert taker(cabinet, intent) == "repair", intent
     assert cabinet.repair.state is Step.TICKET
     assert taker(cabinet, Done()) == "repair"
     assert not cabinet.repair.active and cabinet.sale.state is S.BROWSE and screen(cabinet) == "catalog"
