@@ -37,7 +37,7 @@ import pygame  # noqa: E402
 from kiosk_ui import assets  # noqa: E402
 from kiosk_ui.app import KioskUi  # noqa: E402
 from kiosk_ui.samples import ADS, PRODUCTS, sample_views  # noqa: E402
-from kiosk_ui.view import ViewState  # noqa: E402
+from kiosk_ui.view import AttractScreen, CatalogScreen, Chrome  # noqa: E402
 
 PERIOD = 1 / 60
 GOAL_MEDIAN_MS, GOAL_P99_MS = 4.0, 12.0
@@ -135,11 +135,11 @@ def scene(ui: KioskUi, name: str) -> Callable[[int], None] | None:
     en = sample_views("en")
     if name == "attract_video":
         long_ad = ADS[0].__class__(ADS[0].id, "video", ADS[0].path, 3600.0)  # keeps playing (looping)
-        ui.set_state(ViewState("attract", products=PRODUCTS, ads=(long_ad,), cabinet_id="CAB-0042"))
+        ui.set_state(AttractScreen(chrome=Chrome(cabinet_id="CAB-0042"), products=PRODUCTS, ads=(long_ad,)))
         ui.settle()
         return None
     if name == "carousel_swipe":
-        ui.set_state(ViewState("catalog", products=PRODUCTS * 4, cabinet_id="CAB-0042"))
+        ui.set_state(CatalogScreen(chrome=Chrome(cabinet_id="CAB-0042"), products=PRODUCTS * 4))
         ui.settle()
         rect = next(w.rect for w in ui.widgets() if w.id == "carousel")
         return swiping(rect, drag_frames=10, coast_frames=40)

@@ -1,7 +1,8 @@
 """The orchestrator: wires devices, the local store, the journeys and the screen.
 
-It turns journey state into a ViewState for the UI, turns the UI's intents
-into journey calls, watches the door and the readers, and keeps snapshots.
+Each journey's presenter (firmware.presenters) gives its screen's view and takes the intents it handles;
+the cabinet keeps them in one priority order (the Router), watches the door and the readers, and keeps
+snapshots.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from firmware.catalog import Catalog, product_from_cloud
 from firmware.clock import Clock, LoopClock
@@ -26,9 +27,18 @@ from firmware.door_alarms import DoorAlarms
 from firmware.door_cycle import DoorCycle
 from firmware.journeys.pickup import P, PickupJourney, PickupRefused
 from firmware.journeys.repair import RepairJourney, RepairRefused
-from firmware.journeys.restock import R, RestockJourney, RestockRefused
+from firmware.journeys.restock import RestockJourney, RestockRefused
 from firmware.journeys.sale import IllegalTransition, S, SaleJourney
-from firmware.journeys.service import ServiceJourney, ServiceRefused, V
+from firmware.journeys.service import ServiceJourney, ServiceRefused
+from firmware.presenters import Router, Shop
+from firmware.presenters.browse import BrowsePresenter
+from firmware.presenters.help import HelpPresenter
+from firmware.presenters.out_of_service import OutOfServicePresenter
+from firmware.presenters.pickup import PickupPresenter
+from firmware.presenters.repair import RepairPresenter
+from firmware.presenters.restock import RestockPresenter
+from firmware.presenters.sale import SalePresenter
+from firmware.presenters.service import ServicePresenter
 from firmware.scan_to_pay_terminal import ScanToPayTerminal
 from firmware.selftest import run_checks
 from firmware.storage import StorageGuard
@@ -36,46 +46,29 @@ from firmware.supervisor import Supervisor, TaskFailure
 from hal.card_reader import CardReader
 from hal.code_reader import CodeReader
 from hal.errors import DeviceFault
-from kiosk_ui.i18n import MESSAGES
-from kiosk_ui.view import ColourOption, Intent, ProductView, SyncView, ViewState
-from sync_client.cabinet_config import PICKUP_CODE_DIGITS, CabinetConfig
+from kiosk_ui.i18n import LANGUAGES
+from kiosk_ui.intents import Activity, AdShown, Intent, ToggleLanguage
+from kiosk_ui.view import (
+    AdView,
+    Chrome,
+    ColourOption,
+    DoorAlarm,
+    ErrorScreen,
+    Language,
+    ProductView,
+    SyncView,
+    View,
+    member,
+    one_of,
+)
+from sync_client.cabinet_config import Ad, CabinetConfig
 from sync_client.outbox import STORAGE_ERRORS, Outbox, OutboxFull, Transaction
 from sync_client.snapshots import snapshot_name
 
 log = logging.getLogger(__name__)
+DOOR_ALARMS: tuple[DoorAlarm, ...] = get_args(DoorAlarm)
 
-SCREEN_OF_STATE = {
-    S.IDLE: "attract",
-    S.BROWSE: "catalog",
-    S.PRODUCT: "product",
-    S.PAY: "checkout",
-    S.APPROVED: "door",
-    S.DOOR_UNLOCKED: "door",
-    S.DOOR_OPENED: "door",
-    S.DOOR_CLOSED: "thanks",
-    S.DONE: "thanks",
-}
 RECONNECT_S = 2.0
-DOOR_OF_STATE = {S.APPROVED: "closed", S.DOOR_UNLOCKED: "unlocked", S.DOOR_OPENED: "opened"}
-SCREEN_OF_RESTOCK = {
-    R.PIN_ENTRY: "pin_pad",
-    R.PIN_CHECKING: "pin_pad",
-    R.UNLOCKED: "restock",
-    R.COUNTING: "restock",
-    R.RECORDED: "restock",
-}
-DOOR_OF_RESTOCK = {R.UNLOCKED: "unlocked", R.COUNTING: "opened", R.RECORDED: "closed"}
-SCREEN_OF_PICKUP = {
-    P.CODE_ENTRY: "pickup",
-    P.CODE_CHECKING: "pickup",
-    P.DOOR_UNLOCKED: "door",
-    P.DOOR_OPENED: "door",
-    P.DONE: "thanks",
-}
-DOOR_OF_PICKUP = {P.DOOR_UNLOCKED: "unlocked", P.DOOR_OPENED: "opened"}
-# Out of service (the store cannot record a sale): these are refused; staff, help and language still work.
-SELLING_INTENTS = frozenset({"start", "select_product", "buy", "pay", "pickup", "repair"})
-SHOPPER_NOTICES = ("not_charged", "refund_pending")  # what the out-of-service screen tells the last buyer
 
 
 @dataclass
@@ -85,14 +78,12 @@ class Cabinet:
     outbox: Outbox
     data_dir: Path
     is_online: Callable[[], bool] = lambda: True
-    language: str = "en"
-    on_view: Callable[[ViewState], None] = lambda view: None
+    language: Language = "en"
+    on_view: Callable[[View], None] = lambda view: None
     last_activity: float = field(default_factory=time.monotonic)
     faults: dict[str, str] = field(default_factory=dict)
-    overlay: str | None = None  # "help": a screen over the journey, left with "back"
-    colour: str | None = None  # the shopper's colour choice on the product screen
     cloud: CabinetConfig | None = None  # the configuration from the cloud in force, if any yet
-    _ads: tuple = ()  # its ads with their media resolved (playable_ads)
+    _ads: tuple[tuple[Ad, AdView], ...] = ()  # its ads with their media resolved (playable_ads)
     sync_status: Callable[[], SyncView] = SyncView  # the uploader's view of things, for the service menu
     restart: Callable[[], None] = lambda: None  # the service menu's restart: stop; systemd starts us again
     on_snapshot: Callable[[], None] = lambda: None  # a new photo to upload
@@ -104,7 +95,7 @@ class Cabinet:
     _tasks: list[asyncio.Task] = field(default_factory=list)  # the cabinet's own, cancelled by stop()
 
     def __post_init__(self) -> None:
-        self.language = self.config.screen.language
+        self.language = member(LANGUAGES, self.config.screen.language, "screen.language")
         self.catalog = Catalog(self.outbox, self.config.products)
         if self.storage is None:
             self.storage = StorageGuard(self.outbox, int(self.config.storage.reserve_mb * 2**20))
@@ -173,6 +164,43 @@ class Cabinet:
         )
         self.snapshot_dir = self.data_dir / "snapshots"
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
+        self.router = self._presenters()
+
+    def _presenters(self) -> Router:
+        """Every journey's presenter, highest priority first: the first active one gives the screen and the
+        first crack at each intent (so "back" and "done" go where the person is)."""
+        shop = Shop(product=self._product_view_of, products=self.products_view, spawn=self._spawn)
+        reminder = self._door_reminder
+        support = self.config.cabinet
+        self.help = HelpPresenter(self._help_offered, support.support_phone, support.support_url, self.refresh)
+        sale = SalePresenter(
+            self.sale,
+            shop,
+            door_reminder=reminder,
+            payment_methods=self.payment_methods,
+            payment_qr=self._payment_qr,
+            store_url=self._store_url,
+        )
+        return Router(
+            (
+                ServicePresenter(
+                    self.service, shop, self.sync_status, self._config_version, lambda: self.faults, self._checked
+                ),
+                RepairPresenter(self.repair, may_open=self.idle),
+                RestockPresenter(self.restock, shop, self.idle, reminder, self._pin, self._checked),
+                PickupPresenter(self.pickup, shop, lambda: self.idle() and self.sale.state is S.IDLE, self._checked),
+                OutOfServicePresenter(
+                    self.out_of_service,
+                    self.storage.check,
+                    lambda: self.storage.problem,
+                    lambda: self.sale.message,
+                    support.support_phone,
+                ),
+                self.help,
+                sale,
+                BrowsePresenter(self.sale, shop, self._ads_due, on_select=sale.forget_colour),
+            )
+        )
 
     # --- lifecycle -------------------------------------------------------------
     async def start(self) -> None:
@@ -288,98 +316,37 @@ class Cabinet:
             log.warning("store failing: event dropped", extra={"type": event_type, "error": str(exc)})
 
     # --- the screen ------------------------------------------------------------
-    def view_state(self) -> ViewState:
-        sale = self.sale.view()
-        pickup = self.pickup
+    @property
+    def overlay(self) -> str | None:
+        """ "help" while the help screen is over the shopper's journey."""
+        return "help" if self.help.shown else None
+
+    @overlay.setter
+    def overlay(self, value: str | None) -> None:
+        self.help.shown = value == "help"
+
+    def view_state(self) -> View:
+        chrome = Chrome(language=self.language, cabinet_id=self.config.cabinet.id, online=self.is_online())
+        return self.router.view(chrome)
+
+    def _door_reminder(self) -> DoorAlarm | None:
+        return one_of(DOOR_ALARMS, self.alarms.reminder, "door reminder")
+
+    def _help_offered(self) -> bool:
+        """Help opens over the attract, catalog and product screens."""
+        return self.sale.state in (S.IDLE, S.BROWSE, S.PRODUCT) and not self.pickup.active
+
+    def _ads_due(self) -> tuple[AdView, ...]:
+        return ads_due(self._ads, datetime.datetime.now())
+
+    def _store_url(self, sku: str) -> str:
+        """The product's page in the online store, carrying the cabinet: its QR on the product screen."""
         cabinet = self.config.cabinet
-        products = tuple(self._product_view(sku) for sku in self.catalog.products)
-        restock, repair, service = self.restock, self.repair, self.service
-        if service.active:
-            current = None
-            journey = dict(
-                screen={V.PIN_ENTRY: "pin_pad", V.PIN_CHECKING: "pin_pad", V.CALIBRATE: "calibrate"}.get(
-                    service.state, "service"
-                ),
-                message=service.message if service.message in MESSAGES else None,
-                devices=service.devices(),
-                selftest=service.selftest_status,
-                sync=self.sync_status(),
-                config_version=str(self.cloud.version) if self.cloud else "local file",
-                errors=tuple(f"{device}: {detail}" for device, detail in self.faults.items())[:5],
-            )
-        elif repair.active:
-            current = None
-            journey = dict(
-                screen="repair",
-                step=repair.step,
-                fields=repair.fields(),
-                field_errors=repair.field_errors(),
-                fault_category=repair.fault_category,
-                ticket=repair.ticket,
-            )
-        elif restock.active:
-            current = None
-            journey = dict(
-                screen=SCREEN_OF_RESTOCK[restock.state],
-                message=restock.message,
-                deadline=time.monotonic() + restock.pin_lock_remaining()
-                if restock.message == "pin_locked"
-                else restock.deadline,
-                door=DOOR_OF_RESTOCK.get(restock.state, "closed"),
-                attempts_left=max(0, restock.guard.free_attempts - restock.guard.failures)
-                if restock.state in (R.PIN_ENTRY, R.PIN_CHECKING)
-                else None,
-                latch_until=self.door_cycle.released_until,
-                restock_counts=tuple(restock.counts.items()),
-                alarm=self.alarms.reminder if restock.state is R.COUNTING else None,
-                restock_changes=tuple(restock.changes.items()),
-            )
-        elif pickup.active:
-            order_sku = pickup.order.sku if pickup.order else None
-            current = self._product_view(order_sku) if order_sku in self.catalog.products else None
-            journey = dict(
-                screen=SCREEN_OF_PICKUP[pickup.state],
-                message=pickup.message,
-                deadline=pickup.deadline,
-                door=DOOR_OF_PICKUP.get(pickup.state, "closed"),
-                latch_until=self.door_cycle.released_until,
-                pickup_code_length=PICKUP_CODE_DIGITS,
-            )
-        elif self.out_of_service():
-            current = None
-            journey = dict(screen="out_of_service", message=sale.message if sale.message in SHOPPER_NOTICES else None)
-        else:
-            current = self._product_view(sale.product.sku) if sale.product else None
-            journey = dict(
-                screen=self.overlay or SCREEN_OF_STATE[sale.state],
-                message=sale.message,
-                deadline=sale.deadline,
-                door=DOOR_OF_STATE.get(sale.state, "closed"),
-                latch_until=self.door_cycle.released_until,
-                alarm=self.alarms.reminder
-                if sale.state is S.DOOR_OPENED
-                else "door_stuck"
-                if sale.state is S.DOOR_UNLOCKED and self.door_cycle.can_unlock_again
-                else None,
-                payment_status=sale.payment_status,
-                can_unlock_again=sale.can_unlock_again,
-                payment_qr=self._payment_qr() if sale.payment_status == "scan_to_pay" else None,
-            )
         store = self.cloud.store_base_url if self.cloud and self.cloud.store_base_url else cabinet.store_base_url
-        return ViewState(
-            language=self.language,
-            cabinet_id=cabinet.id,
-            online=self.is_online(),
-            products=products,
-            product=current,
-            payment_methods=self.payment_methods(),
-            ads=ads_due(self._ads, datetime.datetime.now()),
-            store_url=f"{store.rstrip('/')}/p/{current.sku}?cabinet={cabinet.id}" if current else "",
-            selected_colour=self.colour,
-            support_phone=cabinet.support_phone,
-            support_url=cabinet.support_url,
-            **journey,
-        )
+        return f"{store.rstrip('/')}/p/{sku}?cabinet={cabinet.id}"
+
+    def _config_version(self) -> str:
+        return str(self.cloud.version) if self.cloud else "local file"
 
     def out_of_service(self) -> bool:
         """The store cannot record a sale and no sale is under way (a paid sale keeps its door screens)."""
@@ -421,6 +388,13 @@ class Cabinet:
             methods.append(method)
         return tuple(methods)
 
+    def products_view(self) -> tuple[ProductView, ...]:
+        """The cabinet's products as the screens show them (stock included)."""
+        return tuple(self._product_view(sku) for sku in self.catalog.products)
+
+    def _product_view_of(self, sku: str) -> ProductView | None:
+        return self._product_view(sku) if sku in self.catalog.products else None
+
     def _product_view(self, sku: str) -> ProductView:
         p = self.catalog.products[sku]
         return ProductView(
@@ -441,96 +415,51 @@ class Cabinet:
 
     def refresh(self) -> None:
         try:
-            self.on_view(self.view_state())
-        except ValueError:
-            # A view the screen refuses is a bug to fix, never a reason to stop a journey mid-way
-            # (this runs inside state changes that move money and doors).
-            log.exception("the screen refused the view")
+            view = self.view_state()
+        except ValueError as exc:
+            # A view that cannot be built is a bug to fix, never a reason to stop a journey mid-way (this
+            # runs inside state changes that move money and doors): the safe screen, and a named fault.
+            log.exception("the view could not be built")
+            self.screen_fault(str(exc))
+            view = ErrorScreen(chrome=Chrome(language=self.language, cabinet_id=self.config.cabinet.id))
+        self.on_view(view)
+
+    def screen_fault(self, detail: str | None) -> None:
+        """The screen could not show a view (detail), or shows one again (None): the "screen" fault."""
+        if detail is None:
+            self._recovered("screen")
+        else:
+            self._fault(DeviceFault("screen", detail))
 
     # --- intents from the touchscreen -------------------------------------------
     def handle_intent(self, intent: Intent) -> None:
-        if intent.name == "activity":
-            self.last_activity = time.monotonic()
-            return
-        if intent.name in SELLING_INTENTS and self.out_of_service() and not self.storage.check():
-            log.info("intent refused: out of service", extra={"intent": intent.name, "reason": self.storage.problem})
-            return
+        """The cabinet's own intents here; a journey's go to the first active presenter that handles them."""
+        match intent:
+            case Activity():
+                self.last_activity = time.monotonic()
+            case ToggleLanguage():
+                self.language = "zh" if self.language == "en" else "en"
+                self.refresh()
+            case AdShown(ad_id=ad_id):
+                ad = next((a for a in (self.cloud.ads if self.cloud else ()) if a.id == ad_id), None)
+                self._append_optional("ad.impression", {"ad_id": ad_id, "shown_s": ad.duration_s if ad else 0})
+            case _:
+                self._route(intent)
+
+    def _route(self, intent: Intent) -> None:
         try:
-            self._dispatch(intent)
+            taker = self.router.route(intent)
         except (IllegalTransition, PickupRefused, RestockRefused, RepairRefused, ServiceRefused, ValueError) as exc:
             # A stale tap (the screen changed under the finger) is not an error worth more than a log line.
-            log.info("intent ignored", extra={"intent": intent.name, "arg": intent.log_arg(), "reason": str(exc)})
-
-    def _dispatch(self, intent: Intent) -> None:
-        name, arg = intent.name, intent.arg
-        if name == "lang":
-            self.language = "zh" if self.language == "en" else "en"
-            self.refresh()
-        elif self.service.active and name in SERVICE_INTENTS:
-            self._service_intent(name, arg)
-        elif self.repair.active and name in REPAIR_INTENTS:
-            self._repair_intent(name, arg)
-        elif name == "repair" and self.idle():
-            self.repair.open()
-        elif name == "ad_shown" and arg:
-            ad = next((a for a in (self.cloud.ads if self.cloud else ()) if a.id == arg), None)
-            self._append_optional("ad.impression", {"ad_id": arg, "shown_s": ad.duration_s if ad else 0})
-        elif name == "help" and self.sale.state in (S.IDLE, S.BROWSE, S.PRODUCT) and not self.pickup.active:
-            self.overlay = "help"
-            self.refresh()
-        elif name == "back" and self.overlay:
-            self.overlay = None
-            self.refresh()
-        elif name == "pickup" and self.sale.state is S.IDLE:
-            self.pickup.open()
-        elif name == "back" and self.pickup.state is P.CODE_ENTRY:
-            self.pickup.back()
-        elif name == "pickup_submit" and arg is not None:
-            self._spawn(self._checked(self.pickup.submit(arg)))
-        elif name == "done" and self.pickup.state is P.DONE:
-            self.pickup.finish()
-        elif name == "done" and self.restock.state is R.RECORDED:
-            self.restock.finish()
-        elif name == "key":
-            pass  # the keypad keeps the code being typed; only submit matters
-        elif name == "staff" and self.idle():
-            self.restock.open_pin_pad()
-        elif name == "pin_submit" and arg is not None:
-            self._spawn(self._checked(self._pin(arg)))
-        elif name == "cancel" and self.restock.state is R.PIN_ENTRY:
-            self.restock.cancel()
-        elif name == "count" and arg and ":" in arg:
-            sku, _, count = arg.rpartition(":")
-            self.restock.set_count(sku, int(count))
-        elif name == "colour" and arg:
-            self.colour = arg
-            self.refresh()
-        elif name == "start":
-            self.sale.start()
-        elif name == "select_product" and arg:
-            self.colour = None
-            self.sale.select(arg)
-        elif name == "buy":
-            self.sale.buy()
-        elif name == "pay" and arg:
-            self.sale.pay(arg)
-        elif name == "cancel":
-            self._spawn(self.sale.cancel())
-        elif name == "back":
-            self.sale.back()
-        elif name == "unlock_again":
-            self.sale.unlock_again()
-        elif name == "done":
-            self.sale.finish()
-        else:
-            raise IllegalTransition(f"unknown intent {name!r}")
+            log.info("intent ignored", extra={"intent": intent.name, "arg": intent.log_arg, "reason": str(exc)})
+            return
+        if taker is None:
+            log.info("intent ignored", extra={"intent": intent.name, "arg": intent.log_arg, "reason": "not taken"})
 
     async def _pin(self, pin: str) -> None:
         """One PIN pad for the staff: a technician's PIN opens the service menu, any other is a retailer's
         attempt at restock (and counted against the pad's limit). Checked off the event loop."""
-        if self.service.state is V.PIN_ENTRY:  # the service pad, e.g. waiting out its lock
-            await self.service.enter_pin(pin)
-        elif await self.restock.enter_pin(pin) == "technician":
+        if await self.restock.enter_pin(pin) == "technician":
             self.service.open_pin_pad()
             await self.service.enter_pin(pin)
 
@@ -542,40 +471,6 @@ class Cabinet:
             await check
         except (PickupRefused, RestockRefused, ServiceRefused) as exc:
             log.info("code ignored", extra={"reason": str(exc)})
-
-    def _service_intent(self, name: str, arg: str | None) -> None:
-        service = self.service
-        if name == "selftest":
-            service.run_selftest()
-        elif name == "lock_test":
-            service.lock_test()
-        elif name == "calibrate":
-            service.open_calibration()
-        elif name == "calibration" and arg:
-            service.submit_calibration(arg)
-        elif name == "restart":
-            service.restart()
-        elif name == "cancel":
-            service.cancel()
-        elif name in ("exit", "back"):
-            service.exit()
-
-    def _repair_intent(self, name: str, arg: str | None) -> None:
-        repair = self.repair
-        if name == "field" and arg:
-            repair.set_field(arg)
-        elif name == "fault_category" and arg:
-            repair.choose_category(arg)
-        elif name == "next":
-            repair.next()
-        elif name == "agree":
-            repair.agree()
-        elif name == "back":
-            repair.back()
-        elif name == "cancel":
-            repair.cancel()
-        elif name == "done":
-            repair.done()
 
     async def _watch(self) -> None:
         """Twice a second: the idle timeout, the online indicator, and the heartbeat when it is due."""
@@ -722,8 +617,6 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(partial, path)
 
 
-SERVICE_INTENTS = frozenset({"selftest", "lock_test", "calibrate", "calibration", "restart", "cancel", "exit", "back"})
-REPAIR_INTENTS = frozenset({"field", "fault_category", "next", "agree", "back", "cancel", "done"})
 PICKUP_QR = re.compile(r"(?:^|[?&/:=])(?:code=|PICKUP:)?(\d{4,12})$")
 
 

@@ -26,12 +26,24 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from firmware.sim import BENCH_ACTIONS, BenchError, SimBench
+from kiosk_ui.view import (
+    CheckoutScreen,
+    DoorScreen,
+    OutOfServiceScreen,
+    PickupScreen,
+    PinPadScreen,
+    ProductScreen,
+    ThanksScreen,
+)
 
 if TYPE_CHECKING:
     from firmware.cabinet import Cabinet
     from kiosk_ui.app import KioskUi
 
 log = logging.getLogger(__name__)
+# The screens that carry a message, and those that show a product: /state reports them.
+MESSAGE_SCREENS = (ProductScreen, CheckoutScreen, PickupScreen, PinPadScreen, OutOfServiceScreen)
+PRODUCT_SCREENS = (ProductScreen, CheckoutScreen, DoorScreen, ThanksScreen)
 # Typed keys: request.app[CABINET] is a Cabinet to mypy. The names are strings so that pygame (KioskUi) and
 # the cabinet load only when the runtime does; aiohttp keeps the type for checking, never evaluates it.
 CABINET = web.AppKey["Cabinet"]("cabinet")
@@ -108,6 +120,9 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 
 def state_of(cabinet: Cabinet, ui: KioskUi) -> dict[str, Any]:
     view = cabinet.view_state()
+    message = view.message if isinstance(view, MESSAGE_SCREENS) else None
+    payment_status = view.payment_status if isinstance(view, CheckoutScreen) else None
+    product = view.product if isinstance(view, PRODUCT_SCREENS) else None
     return {
         "screen": ui.screen_id,
         "frame": ui.frame_count,
@@ -117,13 +132,13 @@ def state_of(cabinet: Cabinet, ui: KioskUi) -> dict[str, Any]:
         "lock": {"energized": cabinet.devices.lock.energized},
         "door": {"open": cabinet.devices.door.is_open},
         "outbox": {"pending": cabinet.outbox.pending_count()},
-        "online": view.online,
-        "payment_status": view.payment_status,
-        "message": view.message,
-        "product": view.product.sku if view.product else None,
-        "stock": {p.sku: p.stock for p in view.products},
+        "online": view.chrome.online,
+        "payment_status": payment_status,
+        "message": message,
+        "product": product.sku if product else None,
+        "stock": {p.sku: p.stock for p in cabinet.products_view()},
         "faults": dict(cabinet.faults),
-        "payment_methods": list(view.payment_methods),
+        "payment_methods": list(cabinet.payment_methods()),
         "config_version": cabinet.cloud.version if cabinet.cloud else None,
         "journeys": {
             "sale": cabinet.sale.state.value,

@@ -20,7 +20,7 @@ class DoorAlarms:
     alarm_s: float  # open this long: an alarm to the retailer, with a photo
     on_change: Callable[[], None] = lambda: None
     snapshot: Callable[[str], None] = lambda kind: None
-    reminder: str | None = None  # ViewState.alarm while the door stays open
+    reminder: str | None = None  # the door and restock screens' alarm while the door stays open
     clock: Clock = field(default_factory=LoopClock)
     _timers: list[TimerHandle] = field(default_factory=list)
 

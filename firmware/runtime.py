@@ -29,7 +29,8 @@ from firmware.sim import SimBench, show_bench_status, sim_key
 from firmware.storage import DB_NAME, StorageGuard
 from firmware.supervisor import Supervisor
 from firmware.technician import sd_notify
-from kiosk_ui.view import Intent, SyncView
+from kiosk_ui.intents import Bench, Intent
+from kiosk_ui.view import SyncView
 from sync_client.cloud_client import CloudClient, UntrustedAnswerAlarm
 from sync_client.commands import CommandInbox
 from sync_client.config_sync import ConfigSync
@@ -154,12 +155,17 @@ async def _serve(
     cabinet: Cabinet | None = None
 
     def on_intent(intent: Intent) -> None:
-        if intent.name == "bench" and bench is not None and intent.arg:
-            supervisor.spawn("bench-action", bench.act(intent.arg))
+        if isinstance(intent, Bench):
+            if bench is not None:
+                supervisor.spawn("bench-action", bench.act(intent.action))
         elif cabinet is not None:
             cabinet.handle_intent(intent)
 
-    ui = _open_ui(config, options, on_intent)
+    def on_screen_fault(detail: str | None) -> None:
+        if cabinet is not None:
+            cabinet.screen_fault(detail)
+
+    ui = _open_ui(config, options, on_intent, on_screen_fault)
     stack.callback(ui.close)
     cabinet = Cabinet(
         config,
@@ -298,13 +304,19 @@ async def _set_and_wait(stop: asyncio.Event, tasks: list[asyncio.Task]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _open_ui(config: Config, options: RunOptions, on_intent: Callable[[Intent], None]) -> KioskUi:
+def _open_ui(
+    config: Config,
+    options: RunOptions,
+    on_intent: Callable[[Intent], None],
+    on_screen_fault: Callable[[str | None], None],
+) -> KioskUi:
     from kiosk_ui.app import KioskUi  # pygame loads only once the video driver is chosen
 
     def make_ui() -> KioskUi:
         return KioskUi(
             (config.screen.width, config.screen.height),
             on_intent=on_intent,
+            on_fault=on_screen_fault,
             bench_panel=options.sim and os.environ.get("SDL_VIDEODRIVER") != "dummy",
             fullscreen=config.screen.fullscreen,
             fps=config.screen.fps,

@@ -1,1 +1,1 @@
-"""The pygame-ce touchscreen. Renders a ViewState, emits Intents; knows nothing of devices."""
+"""The pygame-ce touchscreen. Renders one typed view per screen, emits typed intents; knows nothing of devices."""

@@ -14,8 +14,9 @@ import os
 from pathlib import Path
 
 from kiosk_ui.i18n import LANGUAGES
+from kiosk_ui.intents import Intent
 from kiosk_ui.samples import GALLERY, sample_views
-from kiosk_ui.view import Intent
+from kiosk_ui.view import View
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -56,7 +57,7 @@ def shots(out: Path, size: tuple[int, int], every_state: bool = False) -> list[P
 async def demo(size: tuple[int, int], bench: bool) -> None:
     from kiosk_ui.app import KioskUi
 
-    views = {lang: sample_views(lang) for lang in LANGUAGES}
+    views: dict[str, dict[str, View]] = {lang: sample_views(lang) for lang in LANGUAGES}
     state = {"lang": "en", "name": "attract"}
     moves = {
         "start": "catalog",

@@ -4,7 +4,7 @@ Images are loaded and scaled once on the asset worker. Videos are decoded by a
 ``VideoDecoder`` thread (OpenCV, imported only when a video ad exists) into
 surfaces already scaled and in the display's pixel layout, handed over through
 a small queue; the frame loop only blits them. An ad counts as shown (proof of
-play, ``Intent("ad_shown", id)``) when its first frame is drawn, and its
+play, ``AdShown(id)``) when its first frame is drawn, and its
 duration runs from then.
 """
 
@@ -20,11 +20,11 @@ import numpy as np
 import pygame
 
 from kiosk_ui.assets import AssetLoader, fit, load_image, note_load
-from kiosk_ui.view import AdView, Intent
+from kiosk_ui.intents import AdShown, Intent
+from kiosk_ui.view import AdView
 
 log = logging.getLogger(__name__)
 
-AD_KINDS = ("image", "video")
 SHOWCASE_S = 6.0  # a product showcase between two ads
 LOAD_GRACE_S = 3.0  # an ad whose media is not ready by then is skipped (and not counted as shown)
 DEFAULT_FPS = 25.0
@@ -253,7 +253,7 @@ class AttractShow:
         slot = self.slot
         if slot.ad is not None and slot.shown_at is None:
             slot.shown_at = now
-            self._emit(Intent("ad_shown", slot.ad.id))
+            self._emit(AdShown(slot.ad.id))
 
     def next_change(self, now: float) -> float:
         """When the attract screen must be drawn again."""

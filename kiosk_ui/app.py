@@ -1,6 +1,7 @@
 """KioskUi: the touchscreen window, its frame loop, and touch injection.
 
-The firmware hands it ViewStates (set_state) and hears Intents (on_intent).
+The firmware hands it one screen's view at a time (set_state) and hears intents (on_intent). A view
+that cannot be rendered never freezes the screen: the error screen is shown and on_fault is told.
 Touches arrive as pygame mouse events (SDL turns a touchscreen's touches into
 them); tap(), press() and swipe() post the same events, so injected and real
 touches take one path. A finger that moves beyond a small slop drags (the
@@ -27,11 +28,12 @@ from kiosk_ui import bench_panel
 from kiosk_ui.assets import AssetLoader
 from kiosk_ui.context import BuildContext, ScreenMemory
 from kiosk_ui.i18n import LANGUAGES
+from kiosk_ui.intents import Activity, Intent
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens import build_screen, validate_view
 from kiosk_ui.text import TextRenderer
 from kiosk_ui.theme import Fonts, Theme
-from kiosk_ui.view import Intent, ViewState, WidgetInfo
+from kiosk_ui.view import Chrome, ErrorScreen, View, WidgetInfo
 from kiosk_ui.widgets import Taps, Widget, hit
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,7 @@ class KioskUi:
         size: tuple[int, int] = (1024, 600),
         *,
         on_intent: Callable[[Intent], None],
+        on_fault: Callable[[str | None], None] = lambda detail: None,
         bench_panel: bool = False,
         fullscreen: bool = False,
         fps: int = 30,
@@ -75,10 +78,12 @@ class KioskUi:
         self.theme = Theme(size)
         self.size = (self.theme.width, self.theme.height)
         self._on_intent = on_intent
+        self._on_fault = on_fault  # what could not be rendered (None: a view renders again)
+        self._failed: View | None = None  # the view shown as the error screen, if any
         self._bench_enabled = bench_panel
         self._fullscreen = fullscreen
         self.fps = fps
-        self._view: ViewState | None = None
+        self._view: View | None = None
         self._widgets: list[Widget] = []
         self._kits: dict[str, Kit] = {}
         self._screen: pygame.Surface | None = None
@@ -138,14 +143,14 @@ class KioskUi:
 
     # -- state in ----------------------------------------------------------------------------------
 
-    def set_state(self, view: ViewState, *, fresh: bool = False) -> None:
-        """Show view from the next frame on. Raises ValueError for a view no screen can show.
+    def set_state(self, view: View, *, fresh: bool = False) -> None:
+        """Show view from the next frame on. A view no screen can show is not shown: the error screen
+        (in the view's language when that is one) takes its place and on_fault names what was wrong.
 
         What the person did on a screen (text typed, pages turned) lasts while the screen id stays;
         fresh=True starts a new visit of the same screen (another person, another journey)."""
-        if view == self._view and not fresh:
+        if (view == self._view or view == self._failed) and not fresh:
             return
-        validate_view(view)
         same_screen = self._view is not None and view.screen == self._view.screen and not fresh
         if not same_screen:
             self._memory.close()
@@ -155,22 +160,65 @@ class KioskUi:
         self._view = view
         if self._screen is not None:
             self._build()
-        if pressed is not None and not (
-            same_screen and any(w.id == pressed and w.rect == pressed_rect for w in self._flat())
+        else:
+            self._validate_early(view)
+        if (
+            pressed is not None
+            and self._touch is not None
+            and not (same_screen and any(w.id == pressed and w.rect == pressed_rect for w in self._flat()))
         ):
             # The widget under the finger is gone or moved: the lift must not act on what is there now.
             # (A refresh of the same screen — the online dot, a stock count — keeps a press or a hold.)
             self._touch.pressed = None
         self._dirty = True
 
+    def _validate_early(self, view: View) -> None:
+        """Before start(): a view that will not render is reported now and replaced by the error screen."""
+        try:
+            validate_view(view)
+        except ValueError as exc:
+            self._failed, self._view = view, self._error_screen(view)
+            self._report(view, exc)
+
     def _build(self) -> None:
         assert self._view is not None and self._loader is not None
-        context = BuildContext(self._loader, self._memory, self._emit_later, self._request_rebuild)
-        self._widgets = build_screen(self._view, self._kits[self._view.language], context)
+        view = self._view
+        try:
+            self._widgets = self._build_view(view)
+        except Exception as exc:  # a bug in a view or a screen: show the safe page, never a stale one
+            safe = self._error_screen(view)
+            self._failed, self._view = view, safe
+            if self._memory.screen != safe.screen:
+                self._memory.close()
+                self._memory = ScreenMemory(safe.screen)
+            self._widgets = self._build_view(safe)
+            self._report(view, exc)
+        else:
+            if self._failed is not None and view.screen != ErrorScreen.screen:
+                self._failed = None
+                self._on_fault(None)
         self._rebuild = False
         if self._touch is not None and self._touch.target is not None:
             # The dragged widget was rebuilt: its replacement (same id, same memory) takes the finger.
             self._touch.target = next((w for w in self._widgets if w.id == self._touch.target.id), None)
+
+    def _build_view(self, view: View) -> list[Widget]:
+        assert self._loader is not None
+        validate_view(view)  # first: the kit is chosen by the view's language
+        context = BuildContext(self._loader, self._memory, self._emit_later, self._request_rebuild)
+        return build_screen(view, self._kits[view.chrome.language], context)
+
+    @staticmethod
+    def _error_screen(view: View) -> ErrorScreen:
+        """The safe page, keeping what of the chrome is sound (its language, the cabinet id)."""
+        chrome = view.chrome if isinstance(view.chrome, Chrome) else Chrome()
+        language = chrome.language if chrome.language in LANGUAGES else "en"
+        return ErrorScreen(chrome=Chrome(language=language, cabinet_id=str(chrome.cabinet_id)))
+
+    def _report(self, view: View, exc: Exception) -> None:
+        detail = f"{view.screen} screen: {exc}"
+        log.error("the screen cannot show the view", extra={"detail": detail}, exc_info=exc)
+        self._on_fault(detail)
 
     def _request_rebuild(self) -> None:
         self._rebuild = True
@@ -268,7 +316,7 @@ class KioskUi:
 
     async def press(self, x: int, y: int, hold_s: float) -> None:
         """Put a finger down at (x, y), keep it there hold_s seconds, lift it, and return once the loop
-        has handled the lift and drawn a frame. A press of the brand's staff_hold_s emits Intent("staff")."""
+        has handled the lift and drawn a frame. A press of the brand's staff_hold_s emits OpenStaff()."""
         width, height = self.size
         if not (0 <= x < width and 0 <= y < height):
             raise ValueError(f"press at ({x}, {y}) is outside the {width}x{height} touchscreen")
@@ -379,7 +427,7 @@ class KioskUi:
         widget = hit(widgets, pos)
         target = None
         if area == SCREEN:
-            self._emit(Intent("activity"))
+            self._emit(Activity())
             target = next((w for w in reversed(self._widgets) if w.draggable and w.rect.collidepoint(pos)), None)
         touch = self._touch = _Touch(area, pos, widget, target, _event_time(event))
         if target is not None and target.press(pos, _event_time(event)):

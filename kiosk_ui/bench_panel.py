@@ -1,7 +1,7 @@
 """The bench panel: the shopper's hands in simulation, drawn beside the touchscreen.
 
 Its buttons stand for what a person does to the devices (present a card, open
-the door...) and emit Intent("bench", action); the caller routes those to the
+the door...) and emit Bench(action); the caller routes those to the
 emulators. Developer-facing, so English only. Its status lines are whatever
 the caller last passed to set_status.
 """
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import pygame
 
+from kiosk_ui.intents import Bench, BenchAction
 from kiosk_ui.kit import Kit
-from kiosk_ui.view import Intent
 from kiosk_ui.widgets import Button, Label, Widget
 
 WIDTH = 300
-ACTIONS = (
+ACTIONS: tuple[tuple[str, BenchAction], ...] = (
     ("Card: approve", "pos/approve"),
     ("Card: decline", "pos/decline"),
     ("Door: open", "door/open"),
@@ -47,7 +47,7 @@ class BenchPanel:
                     f"bench:{action}",
                     (pad, y, WIDTH - 2 * pad, button_h),
                     label,
-                    Intent("bench", action),
+                    Bench(action),
                     style="secondary",
                     role="body",
                 )

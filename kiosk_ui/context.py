@@ -1,6 +1,6 @@
-"""What screen builders get besides the ViewState: the app's services and the screen's memory.
+"""What screen builders get besides their view: the app's services and the screen's memory.
 
-A screen is rebuilt whenever the firmware sends a new ViewState (the online
+A screen is rebuilt whenever the firmware sends a new view (the online
 indicator changed, the language switched...). What the shopper did on the
 screen since it came up (where the carousel stands, how the product is turned,
 the digits typed, the chosen colour, which ad plays) lives in ``ScreenMemory``,
@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from kiosk_ui.ads import AttractShow
 from kiosk_ui.assets import AssetLoader
+from kiosk_ui.intents import Intent
 from kiosk_ui.motion import Glide
-from kiosk_ui.view import Intent
 
 
 @dataclass

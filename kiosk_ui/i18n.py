@@ -6,7 +6,11 @@ after changing a text, run ``scripts/subset_cjk_font.py`` (tests/ui checks it).
 
 from __future__ import annotations
 
-LANGUAGES = ("en", "zh")
+from typing import get_args
+
+from kiosk_ui.view import Language
+
+LANGUAGES: tuple[Language, ...] = get_args(Language)
 
 STRINGS: dict[str, dict[str, str]] = {
     "brand": {"en": "e-Ride Store", "zh": "e-Ride 电动车自助店"},
@@ -256,6 +260,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "service.exit": {"en": "Exit", "zh": "退出"},
     "calibrate.title": {"en": "Touch the centre of each target", "zh": "请依次点按每个目标的中心"},
     "calibrate.progress": {"en": "Target {n} of {total}", "zh": "第 {n} 个，共 {total} 个"},
+    # Error: a view the screen could not show (the cabinet was told; the next screen replaces it).
+    "error.title": {"en": "One moment, please", "zh": "请稍候"},
+    "error.subtitle": {
+        "en": "This screen could not be shown. The cabinet has been told and carries on.",
+        "zh": "本页暂时出错。售货柜已记录这个错误，正在正常运行。",
+    },
     # Out of service: the cabinet cannot record a sale (its storage), so it takes no payment.
     "oos.title": {"en": "Out of service", "zh": "暂停服务"},
     "oos.subtitle": {
@@ -287,7 +297,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "spec.brakes": {"en": "Brakes", "zh": "刹车"},
 }
 
-# Message keys the screens know (ViewState.message).
+# Message keys the screens know (the views' message fields).
 MESSAGES = (
     "declined",
     "timed_out",

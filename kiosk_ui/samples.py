@@ -1,11 +1,39 @@
-"""Sample catalog and one ViewState per screen and state, for screenshots, demos and tests."""
+"""Sample catalog and one view per screen and state, for screenshots, demos and tests."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from kiosk_ui.view import AdView, ColourOption, ProductView, SyncView, ViewState
+from kiosk_ui.view import (
+    AdView,
+    AttractScreen,
+    CalibrateScreen,
+    CatalogScreen,
+    CheckoutScreen,
+    Chrome,
+    ColourOption,
+    DeviceStatus,
+    DoorScreen,
+    ErrorScreen,
+    HelpScreen,
+    Language,
+    OutOfServiceScreen,
+    PaymentMethod,
+    PickupScreen,
+    PinPadScreen,
+    ProductScreen,
+    ProductView,
+    RepairField,
+    RepairScreen,
+    RestockScreen,
+    ServiceScreen,
+    SyncView,
+    ThanksScreen,
+    View,
+)
 
 ADS_DIR = Path(__file__).parent / "assets" / "ads"
 STORE = "https://shop.e-ride.example"
@@ -99,7 +127,7 @@ ACCESSORIES = tuple(
         ("ACC-LIGHTS", "Rechargeable light set", 3900),
     )
 )
-DEVICES = (
+DEVICES: tuple[tuple[str, DeviceStatus, str], ...] = (
     ("lock", "ok", "relay pulsed 0.2 s and released"),
     ("door", "ok", "closed"),
     ("payment terminal", "ok", "ZVT terminal 52500017, /dev/ttyPAY"),
@@ -117,69 +145,65 @@ def store_url(sku: str, cabinet_id: str) -> str:
 
 
 def sample_views(
-    language: str = "en", cabinet_id: str = "CAB-0042", *, deadline: float | None = None
-) -> dict[str, ViewState]:
-    """name -> ViewState covering every screen and the states that change a screen's layout."""
-    base = dict(
-        language=language,
-        cabinet_id=cabinet_id,
-        products=PRODUCTS,
-        payment_methods=("terminal", "qr"),
-        support_phone=SUPPORT_PHONE,
-        support_url=SUPPORT_URL,
-    )
+    language: Language = "en", cabinet_id: str = "CAB-0042", *, deadline: float | None = None
+) -> dict[str, View]:
+    """name -> view covering every screen and the states that change a screen's layout."""
+    chrome = Chrome(language=language, cabinet_id=cabinet_id)
+    offline = replace(chrome, online=False)
     scooter, bike, sold_out, online, _ = PRODUCTS
     later = deadline if deadline is not None else time.monotonic() + 42.5
     released = later - 38.0  # the latch's pulse ends long before the time to open the door
     url = {p.sku: store_url(p.sku, cabinet_id) for p in PRODUCTS}
+    both: tuple[PaymentMethod, ...] = ("terminal", "qr")
+
+    def checkout(**fields: Any) -> CheckoutScreen:
+        return CheckoutScreen(**{"chrome": chrome, "product": bike, "payment_methods": both, **fields})
+
+    def door(**fields: Any) -> DoorScreen:
+        return DoorScreen(**{"chrome": chrome, "product": bike, **fields})
+
     return {
-        "attract": ViewState("attract", **base),
-        "attract_ad": ViewState("attract", ads=ADS[1:2], **base),
-        "attract_video": ViewState("attract", ads=ADS[:1], **base),
-        "catalog": ViewState("catalog", **base),
-        "catalog_offline": ViewState("catalog", **{**base, "online": False}),
-        "product": ViewState("product", product=scooter, store_url=url[scooter.sku], **base),
-        "product_sold_out": ViewState("product", product=sold_out, store_url=url[sold_out.sku], **base),
-        "product_online": ViewState("product", product=online, store_url=url[online.sku], **base),
-        "product_declined": ViewState("product", product=bike, message="declined", store_url=url[bike.sku], **base),
-        "product_timed_out": ViewState("product", product=scooter, message="timed_out", **base),
-        "checkout": ViewState("checkout", product=bike, **base),
-        "checkout_offline": ViewState("checkout", product=bike, **{**base, "online": False}),
-        "checkout_terminal_only": ViewState("checkout", product=bike, **{**base, "payment_methods": ("terminal",)}),
-        "checkout_fault": ViewState("checkout", product=bike, message="fault", **base),
-        "checkout_present_card": ViewState("checkout", product=bike, payment_status="present_card", **base),
-        "checkout_enter_pin": ViewState("checkout", product=bike, payment_status="enter_pin", **base),
-        "checkout_processing": ViewState("checkout", product=bike, payment_status="processing", **base),
-        "checkout_scan_to_pay": ViewState(
-            "checkout",
-            product=bike,
-            payment_status="scan_to_pay",
-            payment_qr=f"{STORE}/pay/7f3a9c2e?cabinet={cabinet_id}",
-            **base,
+        "attract": AttractScreen(chrome=chrome, products=PRODUCTS),
+        "attract_ad": AttractScreen(chrome=chrome, products=PRODUCTS, ads=ADS[1:2]),
+        "attract_video": AttractScreen(chrome=chrome, products=PRODUCTS, ads=ADS[:1]),
+        "catalog": CatalogScreen(chrome=chrome, products=PRODUCTS),
+        "catalog_offline": CatalogScreen(chrome=offline, products=PRODUCTS),
+        "product": ProductScreen(chrome=chrome, product=scooter, store_url=url[scooter.sku]),
+        "product_sold_out": ProductScreen(chrome=chrome, product=sold_out, store_url=url[sold_out.sku]),
+        "product_online": ProductScreen(chrome=chrome, product=online, store_url=url[online.sku]),
+        "product_declined": ProductScreen(chrome=chrome, product=bike, message="declined", store_url=url[bike.sku]),
+        "product_timed_out": ProductScreen(chrome=chrome, product=scooter, message="timed_out"),
+        "checkout": checkout(),
+        "checkout_offline": checkout(chrome=offline),
+        "checkout_terminal_only": checkout(payment_methods=("terminal",)),
+        "checkout_fault": checkout(message="fault"),
+        "checkout_present_card": checkout(payment_status="present_card"),
+        "checkout_enter_pin": checkout(payment_status="enter_pin"),
+        "checkout_processing": checkout(payment_status="processing"),
+        "checkout_scan_to_pay": checkout(
+            payment_status="scan_to_pay", payment_qr=f"{STORE}/pay/7f3a9c2e?cabinet={cabinet_id}"
         ),
-        "door_unlocked": ViewState("door", product=bike, door="unlocked", deadline=later, latch_until=released, **base),
-        "door_relocked_last": ViewState("door", product=bike, door="unlocked", deadline=later, **base),
-        "door_opened": ViewState("door", product=bike, door="opened", can_unlock_again=False, **base),
-        "door_unlock_again": ViewState("door", product=scooter, door="closed", can_unlock_again=True, **base),
-        "thanks": ViewState("thanks", product=bike, **base),
-        "pickup": ViewState("pickup", **base),
-        "pickup_wrong_code": ViewState("pickup", message="pickup_wrong_code", **base),
-        "pickup_locked": ViewState("pickup", message="pickup_locked", deadline=later, **base),
-        "pickup_checking": ViewState("pickup", message="checking", **base),
-        "pickup_already_collected": ViewState("pickup", message="pickup_already_collected", **base),
-        "help": ViewState("help", **base),
-        "door_open_too_long": ViewState("door", product=bike, door="opened", alarm="door_open_too_long", **base),
-        "door_stuck": ViewState(
-            "door", product=scooter, door="unlocked", deadline=later, can_unlock_again=True, alarm="door_stuck", **base
-        ),
-        "pin_pad": ViewState("pin_pad", **base),
-        "pin_pad_wrong": ViewState("pin_pad", message="pin_wrong", attempts_left=2, **base),
-        "pin_pad_locked": ViewState("pin_pad", message="pin_locked", deadline=later, **base),
-        "pin_pad_checking": ViewState("pin_pad", message="checking", **base),
-        **_restock_views(base, later, released),
-        **_repair_views(base),
-        "service": ViewState(
-            "service",
+        "door_unlocked": door(door="unlocked", deadline=later, latch_until=released),
+        "door_relocked_last": door(door="unlocked", deadline=later),
+        "door_opened": door(door="opened"),
+        "door_unlock_again": door(product=scooter, door="closed", can_unlock_again=True),
+        "thanks": ThanksScreen(chrome=chrome, product=bike),
+        "pickup": PickupScreen(chrome=chrome),
+        "pickup_wrong_code": PickupScreen(chrome=chrome, message="pickup_wrong_code"),
+        "pickup_locked": PickupScreen(chrome=chrome, message="pickup_locked", deadline=later),
+        "pickup_checking": PickupScreen(chrome=chrome, message="checking"),
+        "pickup_already_collected": PickupScreen(chrome=chrome, message="pickup_already_collected"),
+        "help": HelpScreen(chrome=chrome, support_phone=SUPPORT_PHONE, support_url=SUPPORT_URL),
+        "door_open_too_long": door(door="opened", alarm="door_open_too_long"),
+        "door_stuck": door(product=scooter, door="unlocked", deadline=later, can_unlock_again=True, alarm="door_stuck"),
+        "pin_pad": PinPadScreen(chrome=chrome),
+        "pin_pad_wrong": PinPadScreen(chrome=chrome, message="pin_wrong", attempts_left=2),
+        "pin_pad_locked": PinPadScreen(chrome=chrome, message="pin_locked", deadline=later),
+        "pin_pad_checking": PinPadScreen(chrome=chrome, message="checking"),
+        **_restock_views(chrome, later, released),
+        **_repair_views(chrome),
+        "service": ServiceScreen(
+            chrome=chrome,
             devices=DEVICES,
             selftest="failed",
             config_version="v42 (etag 7c1e)",
@@ -189,57 +213,60 @@ def sample_views(
                 "upload: HTTP 503, retry in 40 s",
                 "payment: line noise, frame repeated",
             ),
-            **base,
         ),
-        "service_running": ViewState("service", devices=DEVICES[:3], selftest="running", **base),
-        "calibrate": ViewState("calibrate", **base),
-        "out_of_service": ViewState("out_of_service", **base),
-        "out_of_service_not_charged": ViewState("out_of_service", message="not_charged", **base),
-        "out_of_service_refund": ViewState("out_of_service", message="refund_pending", **base),
+        "service_running": ServiceScreen(chrome=chrome, devices=DEVICES[:3], selftest="running"),
+        "calibrate": CalibrateScreen(chrome=chrome),
+        "out_of_service": OutOfServiceScreen(chrome=chrome, support_phone=SUPPORT_PHONE),
+        "out_of_service_not_charged": OutOfServiceScreen(
+            chrome=chrome, message="not_charged", support_phone=SUPPORT_PHONE
+        ),
+        "out_of_service_refund": OutOfServiceScreen(
+            chrome=chrome, message="refund_pending", support_phone=SUPPORT_PHONE
+        ),
+        "error": ErrorScreen(chrome=chrome),
     }
 
 
-def _restock_views(base: dict, later: float, released: float) -> dict[str, ViewState]:
+def _restock_views(chrome: Chrome, later: float, released: float) -> dict[str, View]:
     stock = {"SC-URBAN-S2": 3, "EB-CITY-7": 1, "SC-KIDS-1": 0}
     counts = tuple(stock.items())
     counted = (("SC-URBAN-S2", 5), ("EB-CITY-7", 1), ("SC-KIDS-1", 2))
     changes = (("SC-URBAN-S2", 2), ("SC-KIDS-1", 2))
-    many = base | {"products": PRODUCTS + ACCESSORIES}
     every = counted + tuple((p.sku, p.stock) for p in ACCESSORIES)
+
+    def restock(**fields: Any) -> RestockScreen:
+        return RestockScreen(**{"chrome": chrome, "products": PRODUCTS, **fields})
+
     return {
-        "restock_unlocked": ViewState(
-            "restock", door="unlocked", deadline=later, latch_until=released, restock_counts=counts, **base
-        ),
-        "restock_opened": ViewState("restock", door="opened", restock_counts=counted, restock_changes=changes, **base),
-        "restock_recorded": ViewState(
-            "restock", door="closed", restock_counts=counted, restock_changes=changes, **base
-        ),
-        "restock_many": ViewState("restock", door="opened", restock_counts=every, **many),
-        "restock_open_too_long": ViewState(
-            "restock", door="opened", restock_counts=counted, alarm="door_open_too_long", **base
-        ),
-        "restock_door_stuck": ViewState(
-            "restock", door="unlocked", deadline=later, restock_counts=counts, alarm="door_stuck", **base
-        ),
+        "restock_unlocked": restock(door="unlocked", deadline=later, latch_until=released, counts=counts),
+        "restock_opened": restock(door="opened", counts=counted, changes=changes),
+        "restock_recorded": restock(door="closed", counts=counted, changes=changes),
+        "restock_many": restock(door="opened", counts=every, products=PRODUCTS + ACCESSORIES),
+        "restock_open_too_long": restock(door="opened", counts=counted, alarm="door_open_too_long"),
+        "restock_door_stuck": restock(door="unlocked", deadline=later, counts=counts, alarm="door_stuck"),
     }
 
 
-def _repair_views(base: dict) -> dict[str, ViewState]:
-    contact = (("vehicle", "WBAEB71080C123456"), ("name", "LI WEI"), ("phone", "+49 170 1234"))
+def _repair_views(chrome: Chrome) -> dict[str, View]:
+    contact: tuple[tuple[RepairField, str], ...] = (
+        ("vehicle", "WBAEB71080C123456"),
+        ("name", "LI WEI"),
+        ("phone", "+49 170 1234"),
+    )
     described = (*contact, ("description", "FRONT BRAKE SQUEAKS AND THE LEVER GOES ALL THE WAY TO THE GRIP"))
     return {
-        "repair_vehicle": ViewState("repair", step="vehicle", **base),
-        "repair_vehicle_scanned": ViewState("repair", step="vehicle", fields=contact[:1], **base),
-        "repair_contact": ViewState("repair", step="contact", fields=contact[:2], **base),
-        "repair_contact_errors": ViewState(
-            "repair", step="contact", fields=contact, field_errors=(("phone", "phone_invalid"),), **base
+        "repair_vehicle": RepairScreen(chrome=chrome, step="vehicle"),
+        "repair_vehicle_scanned": RepairScreen(chrome=chrome, step="vehicle", fields=contact[:1]),
+        "repair_contact": RepairScreen(chrome=chrome, step="contact", fields=contact[:2]),
+        "repair_contact_errors": RepairScreen(
+            chrome=chrome, step="contact", fields=contact, field_errors=(("phone", "phone_invalid"),)
         ),
-        "repair_fault": ViewState("repair", step="fault", fields=described, fault_category="brakes", **base),
-        "repair_fault_missing": ViewState(
-            "repair", step="fault", fields=contact, field_errors=(("category", "category_required"),), **base
+        "repair_fault": RepairScreen(chrome=chrome, step="fault", fields=described, fault_category="brakes"),
+        "repair_fault_missing": RepairScreen(
+            chrome=chrome, step="fault", fields=contact, field_errors=(("category", "category_required"),)
         ),
-        "repair_consent": ViewState("repair", step="consent", fields=described, fault_category="brakes", **base),
-        "repair_ticket": ViewState("repair", step="ticket", ticket="R-2024-0815", **base),
+        "repair_consent": RepairScreen(chrome=chrome, step="consent", fields=described, fault_category="brakes"),
+        "repair_ticket": RepairScreen(chrome=chrome, step="ticket", ticket="R-2024-0815"),
     }
 
 

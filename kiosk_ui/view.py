@@ -1,15 +1,38 @@
 """The contract between the firmware and the touchscreen.
 
-The firmware builds a ``ViewState`` from its journeys and hands it to the UI;
-the UI renders it and reports what the person did as ``Intent``s. Screen ids
-and widget ids are stable: tests, benches and the control API rely on them.
+The firmware hands the UI one view per screen (``AttractScreen``, ``DoorScreen``...: the fields that
+screen needs, the common header and footer in ``Chrome``); the UI renders it and reports what the person
+did as intents (``kiosk_ui.intents``). Screen ids and widget ids are stable: tests, benches and the
+control API rely on them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar, Literal, TypeVar, get_args
 
-# Stable screen ids.
+Language = Literal["en", "zh"]
+PaymentMethod = Literal["terminal", "qr"]
+PaymentStatus = Literal["present_card", "enter_pin", "processing", "scan_to_pay"]
+DoorState = Literal["unlocked", "opened", "closed"]
+DoorAlarm = Literal["door_open_too_long", "door_stuck"]
+SaleMessage = Literal[
+    "declined", "timed_out", "cancelled", "fault", "sold_out", "out_of_service", "not_charged", "refund_pending"
+]
+PickupMessage = Literal["pickup_wrong_code", "pickup_locked", "pickup_already_collected", "checking"]
+PinMessage = Literal["pin_wrong", "pin_locked", "checking"]
+ShopperNotice = Literal["not_charged", "refund_pending"]
+RepairStep = Literal["vehicle", "contact", "fault", "consent", "ticket"]
+RepairField = Literal["vehicle", "name", "phone", "description"]
+FieldError = Literal[
+    "required", "vehicle_invalid", "vehicle_unknown", "name_invalid", "phone_invalid", "too_long", "category_required"
+]
+FaultCategory = Literal["battery", "brakes", "tyre", "motor", "display", "other"]
+DeviceStatus = Literal["ok", "fault", "unknown"]
+SelfTestState = Literal["running", "passed", "failed"]
+AdKind = Literal["image", "video"]
+
+# Stable screen ids ("error" is the safe screen shown when a view cannot be rendered).
 SCREENS = (
     "attract",
     "catalog",
@@ -25,8 +48,9 @@ SCREENS = (
     "service",
     "calibrate",
     "out_of_service",
+    "error",
 )
-STAFF_HOLD_S = 3.0  # a press on the brand this long emits Intent("staff"); a tap there does nothing
+STAFF_HOLD_S = 3.0  # a press on the brand this long emits OpenStaff; a tap there does nothing
 PIN_MIN, PIN_MAX = 4, 12  # digits of a staff PIN: submit is enabled from PIN_MIN, keys stop at PIN_MAX
 CALIBRATION_INSET = 0.1  # calibrate: target centres at this fraction of width/height from the corners
 
@@ -41,8 +65,8 @@ class ColourOption:
 class AdView:
     """One ad due now. The firmware applies schedule windows and passes only the ads to play."""
 
-    id: str  # reported back in Intent("ad_shown", id): proof of play
-    kind: str  # "image" or "video"
+    id: str  # reported back in AdShown(id): proof of play
+    kind: AdKind
     path: str  # file on the cabinet (PNG/JPEG; MP4/AVI for videos)
     duration_s: float  # how long the ad stays; a shorter video loops
 
@@ -78,104 +102,198 @@ class SyncView:
 
 
 @dataclass(frozen=True)
-class ViewState:
-    screen: str  # one of SCREENS
-    language: str = "en"  # "en" or "zh"
+class Chrome:
+    """What every screen shows around its content: header (language, the brand's staff hold), footer."""
+
+    language: Language = "en"
     cabinet_id: str = ""
-    online: bool = True
+    online: bool = True  # False: the footer says "offline"
+    staff_hold_s: float = STAFF_HOLD_S  # the brand: how long a press emits OpenStaff
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttractScreen:
+    screen: ClassVar[str] = "attract"
+    chrome: Chrome = Chrome()
     products: tuple[ProductView, ...] = ()  # the cabinet's products, then the online-only ones
-    product: ProductView | None = None  # the product on the product/checkout/door/thanks screens
-    payment_methods: tuple[str, ...] = ("terminal",)  # "terminal", "qr" ("qr" is offered only while online)
-    # Checkout: None while choosing; then "present_card", "enter_pin", "processing" (terminal) or
-    # "scan_to_pay" (payment_qr shown). After a failure the journey is back on "product" (or stays on
-    # "checkout" with payment_status None) with message set.
-    payment_status: str | None = None
-    # i18n key: "declined", "timed_out", "cancelled", "fault", "sold_out" (product, checkout);
-    # "pickup_wrong_code", "pickup_already_collected", "pickup_locked" (pickup; locked counts down to
-    # deadline); "checking" (pickup, pin_pad: a code or PIN is being checked, the keys are off);
-    # "out_of_service" (product); "not_charged", "refund_pending" (out_of_service: what happened to the
-    # last buyer's money).
-    message: str | None = None
-    # Door screen (and restock), all from the firmware's door cycle: door "unlocked" (the opening is
-    # authorized: the latch is released, or held again waiting for "unlock again"), "opened", "closed".
-    door: str = "closed"
-    # time.monotonic(): on the door screen the end of the time to open the door (then the opening lapses);
-    # elsewhere the end of pickup_locked / pin_locked.
-    deadline: float | None = None
+    ads: tuple[AdView, ...] = ()  # the ads due now, in playing order
+
+
+@dataclass(frozen=True, kw_only=True)
+class CatalogScreen:
+    screen: ClassVar[str] = "catalog"
+    chrome: Chrome = Chrome()
+    products: tuple[ProductView, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProductScreen:
+    screen: ClassVar[str] = "product"
+    chrome: Chrome = Chrome()
+    product: ProductView
+    message: SaleMessage | None = None
+    store_url: str = ""  # the QR: f"{store_base}/p/{sku}?cabinet={cabinet_id}"
+    selected_colour: str | None = None  # a ColourOption.name; None shows the first
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckoutScreen:
+    """None while choosing how to pay; then the terminal's prompts, or "scan_to_pay" with its QR.
+    After a failure the journey is back on product (or stays here with payment_status None) with message."""
+
+    screen: ClassVar[str] = "checkout"
+    chrome: Chrome = Chrome()
+    product: ProductView
+    payment_methods: tuple[PaymentMethod, ...] = ("terminal",)  # "qr" is offered only while online
+    payment_status: PaymentStatus | None = None
+    payment_qr: str | None = None  # the text of the scan-to-pay QR, needed with "scan_to_pay"
+    message: SaleMessage | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DoorScreen:
+    screen: ClassVar[str] = "door"
+    chrome: Chrome = Chrome()
+    product: ProductView | None = None  # what was bought (or collected), when known
+    # All from the firmware's door cycle: "unlocked" (the opening is authorized: the latch is released, or
+    # held again waiting for "unlock again"), "opened", "closed".
+    door: DoorState = "closed"
+    deadline: float | None = None  # time.monotonic(): the end of the time to open the door
     latch_until: float | None = None  # time.monotonic(): the relay holds the latch released until then
-    can_unlock_again: bool = False  # door screen offers "unlock again" (the journey allows another release)
-    ads: tuple[AdView, ...] = ()  # attract: the ads due now, in playing order
-    store_url: str = ""  # product QR: f"{store_base}/p/{sku}?cabinet={cabinet_id}"
-    selected_colour: str | None = None  # product: a ColourOption.name; None shows the first
-    payment_qr: str | None = None  # checkout: the text of the scan-to-pay QR ("scan_to_pay")
-    pickup_code_length: int = 6  # pickup: digits in a pickup code
-    support_phone: str = ""  # help: the retailer's phone number
-    support_url: str = ""  # help: optional web page, shown as text and QR
-    staff_hold_s: float = STAFF_HOLD_S  # the brand: how long a press emits Intent("staff")
-    # pin_pad: message "pin_wrong" (with attempts_left when known), "pin_locked" (counts down to deadline)
-    # or "checking".
-    attempts_left: int | None = None
-    # restock (door "unlocked" -> "opened" -> "closed" = recorded): the firmware's counts, (sku, count);
-    # names come from products. restock_changes (sku, added; negative: taken out) shown beside them.
-    restock_counts: tuple[tuple[str, int], ...] = ()
-    restock_changes: tuple[tuple[str, int], ...] = ()
-    alarm: str | None = None  # door, restock: None, "door_open_too_long", "door_stuck"
-    step: str | None = None  # repair: "vehicle", "contact", "fault", "consent", "ticket"
-    # repair: values the firmware knows (a scanned vehicle id), (field, value) with field "vehicle", "name",
-    # "phone" or "description". A value replaces what is typed when it differs from the one last sent.
-    fields: tuple[tuple[str, str], ...] = ()
-    field_errors: tuple[tuple[str, str], ...] = ()  # repair: (field or "category", error key), shown under it
-    fault_category: str | None = None  # repair: the category on record (a tap shows at once)
-    ticket: str | None = None  # repair "ticket": the ticket number, shown large and as QR
-    devices: tuple[tuple[str, str, str], ...] = ()  # service: (name, "ok"|"fault"|"unknown", detail)
-    selftest: str | None = None  # service: None (not run), "running", "passed", "failed"
-    sync: SyncView | None = None  # service
-    config_version: str = ""  # service
-    errors: tuple[str, ...] = ()  # service: the last errors, newest first, short
+    can_unlock_again: bool = False  # the journey allows another release
+    alarm: DoorAlarm | None = None
 
 
-@dataclass(frozen=True)
-class Intent:
-    """Something the person did. ``name`` is one of:
-
-    start, select_product(arg=sku), buy, pay(arg="terminal"|"qr"), cancel, back,
-    lang, unlock_again, done, activity (any touch, swipes included; resets the idle timer),
-    ad_shown(arg=ad id: the ad's first frame is on screen, proof of play),
-    colour(arg=ColourOption.name), pickup (attract: "pick up an order"), help,
-    key(arg="0".."9"|"back": a pickup keypad key; the UI keeps the code being typed),
-    pickup_submit(arg=the typed code, pickup_code_length digits),
-    bench(arg="pos/approve"|"pos/decline"|"door/open"|"door/close"|"nfc/present"|"qr/show"),
-    staff (a press of staff_hold_s on the brand: the hidden staff entry),
-    pin_submit(arg=the typed PIN, PIN_MIN..PIN_MAX digits; PIN keys emit nothing, the digits stay in the UI),
-    count(arg=f"{sku}:{new_count}": restock, the count the retailer set; 0..999),
-    repair (attract: drop a vehicle off for repair), next, agree,
-    field(arg=f"{name}={value}": repair; emitted for each field of the step, then "next", on a tap on next),
-    fault_category(arg="battery"|"brakes"|"tyre"|"motor"|"display"|"other"),
-    selftest, lock_test, calibrate, restart (service; restart only on the confirming second tap), exit,
-    calibration(arg="x1,y1;x2,y2;x3,y3;x4,y4": where the four targets were touched, in touchscreen px, in
-    the order top-left, top-right, bottom-right, bottom-left; see CALIBRATION_INSET).
-    """
-
-    name: str
-    arg: str | None = None
-
-    def log_arg(self) -> str | None:
-        """The argument as a log line may show it: a PIN, a pickup code or a repair form's value never
-        (a key is "digit", a field its name alone), anything else as it is."""
-        if self.arg is None or self.name not in PRIVATE_ARG_INTENTS:
-            return self.arg
-        if self.name == "key":
-            return "digit" if self.arg.isdigit() else self.arg
-        if self.name == "field":
-            return self.arg.partition("=")[0] + "=<redacted>"
-        return "<redacted>"
-
-    def __repr__(self) -> str:  # a log line that formats the intent itself shows no secret either
-        return f"Intent({self.name!r}, {self.log_arg()!r})"
+@dataclass(frozen=True, kw_only=True)
+class ThanksScreen:
+    screen: ClassVar[str] = "thanks"
+    chrome: Chrome = Chrome()
+    product: ProductView | None = None
 
 
-# Intents whose argument is a secret (a PIN, a pickup code and its keys) or a person's data (the repair form).
-PRIVATE_ARG_INTENTS = frozenset({"key", "pin_submit", "pickup_submit", "field"})
+@dataclass(frozen=True, kw_only=True)
+class PickupScreen:
+    screen: ClassVar[str] = "pickup"
+    chrome: Chrome = Chrome()
+    message: PickupMessage | None = None
+    deadline: float | None = None  # time.monotonic(): the end of "pickup_locked"
+    code_length: int = 6  # digits in a pickup code
+
+
+@dataclass(frozen=True, kw_only=True)
+class HelpScreen:
+    screen: ClassVar[str] = "help"
+    chrome: Chrome = Chrome()
+    support_phone: str = ""
+    support_url: str = ""  # optional web page, shown as text and QR
+
+
+@dataclass(frozen=True, kw_only=True)
+class PinPadScreen:
+    screen: ClassVar[str] = "pin_pad"
+    chrome: Chrome = Chrome()
+    message: PinMessage | None = None
+    attempts_left: int | None = None  # with "pin_wrong", when known
+    deadline: float | None = None  # time.monotonic(): the end of "pin_locked"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestockScreen:
+    """door "unlocked" -> "opened" -> "closed" (= recorded). Counts (sku, count), names from products;
+    changes (sku, added; negative: taken out) shown beside them."""
+
+    screen: ClassVar[str] = "restock"
+    chrome: Chrome = Chrome()
+    products: tuple[ProductView, ...] = ()
+    door: DoorState = "closed"
+    deadline: float | None = None  # time.monotonic(): the end of the time to open the door
+    latch_until: float | None = None  # time.monotonic(): the relay holds the latch released until then
+    can_unlock_again: bool = False
+    counts: tuple[tuple[str, int], ...] = ()
+    changes: tuple[tuple[str, int], ...] = ()
+    alarm: DoorAlarm | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RepairScreen:
+    """fields: values the firmware knows, (field, value); a value replaces what is typed when it differs
+    from the one last sent. field_errors: (field or "category", error key), shown under it."""
+
+    screen: ClassVar[str] = "repair"
+    chrome: Chrome = Chrome()
+    step: RepairStep
+    fields: tuple[tuple[RepairField, str], ...] = ()
+    field_errors: tuple[tuple[RepairField | Literal["category"], FieldError], ...] = ()
+    fault_category: FaultCategory | None = None  # the category on record
+    ticket: str | None = None  # step "ticket": the ticket number, shown large and as QR
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceScreen:
+    screen: ClassVar[str] = "service"
+    chrome: Chrome = Chrome()
+    devices: tuple[tuple[str, DeviceStatus, str], ...] = ()  # (name, status, detail)
+    selftest: SelfTestState | None = None  # None: not run
+    sync: SyncView = SyncView()
+    config_version: str = ""
+    errors: tuple[str, ...] = ()  # the last errors, newest first, short
+
+
+@dataclass(frozen=True, kw_only=True)
+class CalibrateScreen:
+    screen: ClassVar[str] = "calibrate"
+    chrome: Chrome = Chrome()
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutOfServiceScreen:
+    screen: ClassVar[str] = "out_of_service"
+    chrome: Chrome = Chrome()
+    message: ShopperNotice | None = None  # what happened to the last buyer's money
+    support_phone: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ErrorScreen:
+    """Shown by the UI itself when a view cannot be rendered: a safe page in both languages."""
+
+    screen: ClassVar[str] = "error"
+    chrome: Chrome = Chrome()
+
+
+View = (
+    AttractScreen
+    | CatalogScreen
+    | ProductScreen
+    | CheckoutScreen
+    | DoorScreen
+    | ThanksScreen
+    | PickupScreen
+    | HelpScreen
+    | PinPadScreen
+    | RestockScreen
+    | RepairScreen
+    | ServiceScreen
+    | CalibrateScreen
+    | OutOfServiceScreen
+    | ErrorScreen
+)
+VIEW_TYPES: tuple[type[View], ...] = get_args(View)
+T = TypeVar("T", bound=str)
+
+
+def member(options: tuple[T, ...], value: object, what: str) -> T:
+    """value as one of options, or a ValueError naming what it was meant to be (the firmware's strings
+    checked on their way into a view)."""
+    for option in options:
+        if option == value:
+            return option
+    raise ValueError(f"{what} {value!r} is not one of {options}")
+
+
+def one_of(options: tuple[T, ...], value: object, what: str) -> T | None:
+    """member(), with None passed through."""
+    return None if value is None else member(options, value, what)
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ import pygame
 from kiosk_ui.assets import qr_surface
 from kiosk_ui.i18n import format_price
 from kiosk_ui.illustration import illustration
+from kiosk_ui.intents import Intent, SelectProduct
 from kiosk_ui.kit import Kit
 from kiosk_ui.theme import MIN_TOUCH, Colour, parse_colour
-from kiosk_ui.view import ColourOption, Intent, ProductView, WidgetInfo
+from kiosk_ui.view import ColourOption, ProductView, WidgetInfo
 
 
 @dataclass
@@ -475,7 +476,7 @@ class ProductTile(Widget):
 
     @property
     def intent(self) -> Intent | None:
-        return Intent("select_product", self.product.sku)
+        return SelectProduct(self.product.sku)
 
     def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
         surface.blit(self._cards[pressed_id == self.id], self.rect)

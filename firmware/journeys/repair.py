@@ -178,7 +178,7 @@ class RepairJourney:
         return self.state.value if self.active else None
 
     def fields(self) -> tuple[tuple[str, str], ...]:
-        """The values the journey holds, (field, value), for ViewState.fields."""
+        """The values the journey holds, (field, value), for RepairScreen.fields."""
         return tuple((name, self._values[name]) for name in FIELD_ORDER if self._values.get(name))
 
     def field_errors(self) -> tuple[tuple[str, str], ...]:
@@ -190,11 +190,8 @@ class RepairJourney:
         self._discard()
         self._go("open")
 
-    def set_field(self, assignment: str) -> None:
-        """Intent("field", "name=value"): a value typed on the current step, validated at ``next``."""
-        name, sep, value = assignment.partition("=")
-        if not sep:
-            raise RepairRefused("field: expected name=value")
+    def set_field(self, name: str, value: str) -> None:
+        """SetField(name, value): a value typed on the current step, validated at ``next``."""
         if name not in STEP_FIELDS.get(self.state, ()):
             raise RepairRefused(f"field {name!r} is not entered on repair step {self.state.value}")
         self._values[name] = value
@@ -212,7 +209,7 @@ class RepairJourney:
         return vehicle is not None
 
     def choose_category(self, category: str) -> None:
-        """Intent("fault_category", category)."""
+        """ChooseFaultCategory(category)."""
         if self.state is not Step.FAULT:
             raise RepairRefused(f"a fault category is chosen on the fault step, not {self.state.value}")
         if category not in FAULT_CATEGORIES:

@@ -115,7 +115,6 @@ def parse_calibration(text: str, size: tuple[int, int]) -> tuple[tuple[int, int]
     """ "x1,y1;x2,y2;x3,y3;x4,y4" (touchscreen px) checked to be a plausible calibration of a screen of
     ``size``: every touch on the screen and in its own corner's quarter, the four a convex quadrilateral
     in target order, covering at least MIN_AREA_RATIO of the targets' rectangle."""
-    width, height = size
     parts = text.split(";")
     if len(parts) != 4:
         raise CalibrationInvalid(f"expected 4 points x,y separated by ';', got {len(parts)}")
@@ -126,9 +125,19 @@ def parse_calibration(text: str, size: tuple[int, int]) -> tuple[tuple[int, int]
             x, y = int(x_text), int(y_text)
         except ValueError:
             raise CalibrationInvalid(f"point {i}: expected x,y in whole pixels, got {part[:20]!r}") from None
+        points.append((x, y))
+    return check_calibration(tuple(points), size)
+
+
+def check_calibration(points: tuple[tuple[int, int], ...], size: tuple[int, int]) -> tuple[tuple[int, int], ...]:
+    """Four touches (touchscreen px, in target order) checked to be a plausible calibration of a screen of
+    ``size`` (see parse_calibration); returned as they are, or CalibrationInvalid naming what is wrong."""
+    width, height = size
+    if len(points) != 4:
+        raise CalibrationInvalid(f"expected 4 points, got {len(points)}")
+    for i, (x, y) in enumerate(points, 1):
         if not (0 <= x < width and 0 <= y < height):
             raise CalibrationInvalid(f"point {i}: ({x}, {y}) is off the {width}x{height} screen")
-        points.append((x, y))
     corners = ("top-left", "top-right", "bottom-right", "bottom-left")
     for i, ((x, y), (tx, ty)) in enumerate(zip(points, calibration_targets(size), strict=True)):
         if (x < width / 2) != (tx < width / 2) or (y < height / 2) != (ty < height / 2):
@@ -191,7 +200,7 @@ class ServiceJourney:
         return self.state is not V.IDLE
 
     def devices(self) -> tuple[tuple[str, str, str], ...]:
-        """The last self-test, as ViewState.devices: (name, "ok"|"fault", detail)."""
+        """The last self-test, as ServiceScreen.devices: (name, "ok"|"fault", detail)."""
         return tuple((r.device, "ok" if r.ok else "fault", r.detail) for r in self.results)
 
     def _audit(self, tx: Transaction, action: str, result: str) -> None:
@@ -334,12 +343,12 @@ class ServiceJourney:
         self.message, self.calibration_error = None, None
         self._go("calibrate")
 
-    def submit_calibration(self, text: str) -> bool:
-        """Intent("calibration", "x1,y1;…"): stored when plausible (back to the menu), else refused."""
+    def submit_calibration(self, touches: tuple[tuple[int, int], ...]) -> bool:
+        """SubmitCalibration: the four touches stored when plausible (back to the menu), else refused."""
         if self.state is not V.CALIBRATE:
             raise ServiceRefused(f"calibration points are taken on the calibrate screen, not {self.state.value}")
         try:
-            points = parse_calibration(text, self.screen_size)
+            points = check_calibration(touches, self.screen_size)
         except CalibrationInvalid as exc:
             with self.outbox.transaction() as tx:
                 self._audit(tx, "calibrate", f"rejected: {exc}")

@@ -1,12 +1,15 @@
-"""The screens, one module each; each builds the widgets of a ViewState."""
+"""The screens, one module each; each builds the widgets of its own view (kiosk_ui.view).
+
+The types say what each screen may be given; ``validate_view`` checks at run time what a type cannot
+(a value outside its Literal, a count out of range, a form value too long), naming the field.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, get_args
 
-from kiosk_ui.ads import AD_KINDS
 from kiosk_ui.context import BuildContext
-from kiosk_ui.i18n import LANGUAGES, MESSAGES
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens import (
     attract,
@@ -14,6 +17,7 @@ from kiosk_ui.screens import (
     catalog,
     checkout,
     door,
+    error,
     help,
     out_of_service,
     pickup,
@@ -24,62 +28,77 @@ from kiosk_ui.screens import (
     service,
     thanks,
 )
-from kiosk_ui.screens.parts import ALARMS
-from kiosk_ui.view import SCREENS, SyncView, ViewState
+from kiosk_ui.view import (
+    SCREENS,
+    VIEW_TYPES,
+    AdKind,
+    AttractScreen,
+    CheckoutScreen,
+    DeviceStatus,
+    DoorAlarm,
+    DoorScreen,
+    DoorState,
+    FaultCategory,
+    FieldError,
+    Language,
+    OutOfServiceScreen,
+    PaymentMethod,
+    PaymentStatus,
+    PickupMessage,
+    PickupScreen,
+    PinMessage,
+    PinPadScreen,
+    ProductScreen,
+    RepairField,
+    RepairScreen,
+    RepairStep,
+    RestockScreen,
+    SaleMessage,
+    SelfTestState,
+    ServiceScreen,
+    ShopperNotice,
+    SyncView,
+    View,
+)
 from kiosk_ui.widgets import Widget
 
-BUILDERS: dict[str, Callable[[ViewState, Kit, BuildContext], list[Widget]]] = {
-    "attract": attract.build,
-    "catalog": catalog.build,
-    "product": product.build,
-    "checkout": checkout.build,
-    "door": door.build,
-    "thanks": thanks.build,
-    "pickup": pickup.build,
-    "help": help.build,
-    "pin_pad": pin_pad.build,
-    "restock": restock.build,
-    "repair": repair.build,
-    "service": service.build,
-    "calibrate": calibrate.build,
-    "out_of_service": out_of_service.build,
+_MODULES = {
+    "attract": attract,
+    "catalog": catalog,
+    "product": product,
+    "checkout": checkout,
+    "door": door,
+    "thanks": thanks,
+    "pickup": pickup,
+    "help": help,
+    "pin_pad": pin_pad,
+    "restock": restock,
+    "repair": repair,
+    "service": service,
+    "calibrate": calibrate,
+    "out_of_service": out_of_service,
+    "error": error,
 }
-assert set(BUILDERS) == set(SCREENS)
+BUILDERS: dict[type, Callable[[Any, Kit, BuildContext], list[Widget]]] = {
+    view_type: _MODULES[view_type.screen].build for view_type in VIEW_TYPES
+}
+assert {t.screen for t in VIEW_TYPES} == set(SCREENS) == set(_MODULES)
 MAX_PICKUP_CODE = 10  # digits that still fit the code boxes at 64+ px each
 
 
-def validate_view(view: ViewState) -> None:
-    """Raise ValueError naming the first field of view that no screen can show."""
-    if view.screen not in SCREENS:
-        raise ValueError(f"ViewState.screen {view.screen!r} is not one of {SCREENS}")
-    if view.language not in LANGUAGES:
-        raise ValueError(f"ViewState.language {view.language!r} is not one of {LANGUAGES}")
-    if view.screen in ("product", "checkout") and view.product is None:
-        raise ValueError(f"ViewState.product is needed on the {view.screen!r} screen")
-    if view.payment_status is not None and view.payment_status not in checkout.PAYMENT_STATUSES:
-        raise ValueError(
-            f"ViewState.payment_status {view.payment_status!r} is not None or one of {checkout.PAYMENT_STATUSES}"
-        )
-    if view.payment_status == "scan_to_pay" and not view.payment_qr:
-        raise ValueError("ViewState.payment_qr is needed while payment_status is 'scan_to_pay'")
-    if view.message is not None and view.message not in MESSAGES:
-        raise ValueError(f"ViewState.message {view.message!r} is not None or one of {MESSAGES}")
-    if view.door not in door.DOOR_STATES:
-        raise ValueError(f"ViewState.door {view.door!r} is not one of {door.DOOR_STATES}")
-    for method in view.payment_methods:
-        if method not in checkout.PAYMENT_METHODS:
-            raise ValueError(f"ViewState.payment_methods holds {method!r}; known: {checkout.PAYMENT_METHODS}")
-    if not 1 <= view.pickup_code_length <= MAX_PICKUP_CODE:
-        raise ValueError(f"ViewState.pickup_code_length must be 1..{MAX_PICKUP_CODE}, got {view.pickup_code_length!r}")
-    for ad in view.ads:
-        if ad.kind not in AD_KINDS:
-            raise ValueError(f"ViewState.ads: ad {ad.id!r} has kind {ad.kind!r}, not one of {AD_KINDS}")
-        if not (isinstance(ad.duration_s, (int, float)) and ad.duration_s > 0):
-            raise ValueError(f"ViewState.ads: ad {ad.id!r} needs a positive duration_s, got {ad.duration_s!r}")
-    _validate_staff_and_repair(view)
+def _one_of(value: object, literal: object, what: str, *, optional: bool = True) -> None:
+    options = get_args(literal)
+    if (value is None and optional) or value in options:
+        return
+    raise ValueError(f"{what} {value!r} is not {'None or ' if optional else ''}one of {options}")
 
 
-def _pairs(name: str, value: object, kinds: tuple[type, type]) -> list[tuple]:
+def _whole(value: object, what: str, low: int, high: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        raise ValueError(f"{what} must be a whole number {low}..{high if high is not None else ''}, got {value!r}")
+
+
+def _pairs(what: str, value: object, kinds: tuple[type, type]) -> list[tuple[Any, Any]]:
     """value as a list of 2-tuples of the given types, or a ValueError naming the field."""
     if not isinstance(value, tuple) or not all(
         isinstance(pair, tuple)
@@ -89,71 +108,119 @@ def _pairs(name: str, value: object, kinds: tuple[type, type]) -> list[tuple]:
         and not isinstance(pair[1], bool)
         for pair in value
     ):
-        raise ValueError(
-            f"ViewState.{name} must be a tuple of ({kinds[0].__name__}, {kinds[1].__name__}) pairs, got {value!r}"
-        )
+        raise ValueError(f"{what} must be a tuple of ({kinds[0].__name__}, {kinds[1].__name__}) pairs, got {value!r}")
     return list(value)
 
 
-def _validate_staff_and_repair(view: ViewState) -> None:
-    """The fields of the staff screens, the repair drop-off and the door alarms."""
-    hold = view.staff_hold_s
+def validate_view(view: View) -> None:
+    """Raise ValueError naming the first field of view its screen cannot show."""
+    if type(view) not in BUILDERS:
+        raise ValueError(f"{view!r} is not a screen's view; known: {', '.join(t.__name__ for t in VIEW_TYPES)}")
+    chrome = view.chrome
+    _one_of(chrome.language, Language, "Chrome.language", optional=False)
+    hold = chrome.staff_hold_s
     if isinstance(hold, bool) or not isinstance(hold, (int, float)) or not 0.5 <= hold <= 30:
-        raise ValueError(f"ViewState.staff_hold_s must be 0.5..30 seconds, got {hold!r}")
-    if view.attempts_left is not None and (
-        isinstance(view.attempts_left, bool) or not isinstance(view.attempts_left, int) or view.attempts_left < 0
-    ):
-        raise ValueError(f"ViewState.attempts_left must be None or a whole number >= 0, got {view.attempts_left!r}")
-    counts = _pairs("restock_counts", view.restock_counts, (str, int))
+        raise ValueError(f"Chrome.staff_hold_s must be 0.5..30 seconds, got {hold!r}")
+    check = _CHECKS.get(type(view))
+    if check is not None:
+        check(view)
+
+
+def _attract(view: AttractScreen) -> None:
+    for ad in view.ads:
+        _one_of(ad.kind, AdKind, f"AttractScreen.ads: ad {ad.id!r} has kind", optional=False)
+        if isinstance(ad.duration_s, bool) or not (isinstance(ad.duration_s, (int, float)) and ad.duration_s > 0):
+            raise ValueError(f"AttractScreen.ads: ad {ad.id!r} needs a positive duration_s, got {ad.duration_s!r}")
+
+
+def _product(view: ProductScreen) -> None:
+    _one_of(view.message, SaleMessage, "ProductScreen.message")
+
+
+def _checkout(view: CheckoutScreen) -> None:
+    _one_of(view.payment_status, PaymentStatus, "CheckoutScreen.payment_status")
+    if view.payment_status == "scan_to_pay" and not view.payment_qr:
+        raise ValueError("CheckoutScreen.payment_qr is needed while payment_status is 'scan_to_pay'")
+    _one_of(view.message, SaleMessage, "CheckoutScreen.message")
+    for method in view.payment_methods:
+        _one_of(method, PaymentMethod, "CheckoutScreen.payment_methods holds", optional=False)
+
+
+def _door(view: DoorScreen) -> None:
+    _one_of(view.door, DoorState, "DoorScreen.door", optional=False)
+    _one_of(view.alarm, DoorAlarm, "DoorScreen.alarm")
+
+
+def _pickup(view: PickupScreen) -> None:
+    _one_of(view.message, PickupMessage, "PickupScreen.message")
+    _whole(view.code_length, "PickupScreen.code_length", 1, MAX_PICKUP_CODE)
+
+
+def _pin_pad(view: PinPadScreen) -> None:
+    _one_of(view.message, PinMessage, "PinPadScreen.message")
+    if view.attempts_left is not None:
+        _whole(view.attempts_left, "PinPadScreen.attempts_left", 0)
+
+
+def _restock(view: RestockScreen) -> None:
+    _one_of(view.door, DoorState, "RestockScreen.door", optional=False)
+    _one_of(view.alarm, DoorAlarm, "RestockScreen.alarm")
+    counts = _pairs("RestockScreen.counts", view.counts, (str, int))
     for sku, count in counts:
-        if not 0 <= count <= restock.MAX_COUNT:
-            raise ValueError(f"ViewState.restock_counts: {sku!r} has count {count}, not 0..{restock.MAX_COUNT}")
+        _whole(count, f"RestockScreen.counts: {sku!r} has a count that", 0, restock.MAX_COUNT)
     if len({sku for sku, _ in counts}) != len(counts):
-        raise ValueError("ViewState.restock_counts names a sku twice")
-    _pairs("restock_changes", view.restock_changes, (str, int))
-    if view.alarm is not None and view.alarm not in ALARMS:
-        raise ValueError(f"ViewState.alarm {view.alarm!r} is not None or one of {ALARMS}")
-    if view.screen == "repair" and view.step not in repair.REPAIR_STEPS:
-        raise ValueError(f"ViewState.step {view.step!r} is needed on the 'repair' screen: one of {repair.REPAIR_STEPS}")
-    for name, value in _pairs("fields", view.fields, (str, str)):
-        if name not in repair.FIELD_LIMITS:
-            raise ValueError(f"ViewState.fields: unknown field {name!r}; known: {tuple(repair.FIELD_LIMITS)}")
+        raise ValueError("RestockScreen.counts names a sku twice")
+    _pairs("RestockScreen.changes", view.changes, (str, int))
+
+
+def _repair(view: RepairScreen) -> None:
+    _one_of(view.step, RepairStep, "RepairScreen.step", optional=False)
+    for name, value in _pairs("RepairScreen.fields", view.fields, (str, str)):
+        _one_of(name, RepairField, "RepairScreen.fields: field", optional=False)
         if len(value) > repair.FIELD_LIMITS[name]:
-            raise ValueError(f"ViewState.fields: {name} is longer than {repair.FIELD_LIMITS[name]} characters")
-    for name, key in _pairs("field_errors", view.field_errors, (str, str)):
-        if name not in (*repair.FIELD_LIMITS, "category"):
-            raise ValueError(f"ViewState.field_errors: unknown field {name!r}")
-        if key not in repair.FIELD_ERRORS:
-            raise ValueError(f"ViewState.field_errors: {name} has error {key!r}; known: {repair.FIELD_ERRORS}")
-    if view.fault_category is not None and view.fault_category not in repair.FAULT_CATEGORIES:
-        raise ValueError(
-            f"ViewState.fault_category {view.fault_category!r} is not None or one of {repair.FAULT_CATEGORIES}"
-        )
-    if view.screen == "repair" and view.step == "ticket" and not view.ticket:
-        raise ValueError("ViewState.ticket is needed on the repair step 'ticket'")
+            raise ValueError(f"RepairScreen.fields: {name} is longer than {repair.FIELD_LIMITS[name]} characters")
+    for name, key in _pairs("RepairScreen.field_errors", view.field_errors, (str, str)):
+        if name != "category":
+            _one_of(name, RepairField, "RepairScreen.field_errors: field", optional=False)
+        _one_of(key, FieldError, f"RepairScreen.field_errors: {name} has error", optional=False)
+    _one_of(view.fault_category, FaultCategory, "RepairScreen.fault_category")
+    if view.step == "ticket" and not view.ticket:
+        raise ValueError("RepairScreen.ticket is needed on the repair step 'ticket'")
+
+
+def _service(view: ServiceScreen) -> None:
     for device in view.devices:
-        if not (
-            isinstance(device, tuple)
-            and len(device) == 3
-            and all(isinstance(part, str) for part in device)
-            and device[1] in service.DEVICE_STATUSES
-        ):
-            raise ValueError(
-                f"ViewState.devices: {device!r} is not (name, status, detail) with status one of "
-                f"{service.DEVICE_STATUSES}"
-            )
-    if view.selftest is not None and view.selftest not in service.SELFTEST_STATES:
-        raise ValueError(f"ViewState.selftest {view.selftest!r} is not None or one of {service.SELFTEST_STATES}")
-    if view.sync is not None:
-        sync = view.sync
-        if not isinstance(sync, SyncView) or any(
-            isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in (sync.pending, sync.dead_letters)
-        ):
-            raise ValueError(f"ViewState.sync must be a SyncView with whole counts >= 0, got {sync!r}")
+        if not (isinstance(device, tuple) and len(device) == 3 and all(isinstance(part, str) for part in device)):
+            raise ValueError(f"ServiceScreen.devices: {device!r} is not (name, status, detail)")
+        _one_of(device[1], DeviceStatus, f"ServiceScreen.devices: {device[0]!r} has status", optional=False)
+    _one_of(view.selftest, SelfTestState, "ServiceScreen.selftest")
+    sync = view.sync
+    if not isinstance(sync, SyncView) or any(
+        isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in (sync.pending, sync.dead_letters)
+    ):
+        raise ValueError(f"ServiceScreen.sync must be a SyncView with whole counts >= 0, got {sync!r}")
     if not isinstance(view.errors, tuple) or not all(isinstance(e, str) for e in view.errors):
-        raise ValueError(f"ViewState.errors must be a tuple of strings, got {view.errors!r}")
+        raise ValueError(f"ServiceScreen.errors must be a tuple of strings, got {view.errors!r}")
 
 
-def build_screen(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
+def _out_of_service(view: OutOfServiceScreen) -> None:
+    _one_of(view.message, ShopperNotice, "OutOfServiceScreen.message")
+
+
+_CHECKS: dict[type, Callable[[Any], None]] = {
+    AttractScreen: _attract,
+    ProductScreen: _product,
+    CheckoutScreen: _checkout,
+    DoorScreen: _door,
+    PickupScreen: _pickup,
+    PinPadScreen: _pin_pad,
+    RestockScreen: _restock,
+    RepairScreen: _repair,
+    ServiceScreen: _service,
+    OutOfServiceScreen: _out_of_service,
+}
+
+
+def build_screen(view: View, kit: Kit, context: BuildContext) -> list[Widget]:
     validate_view(view)
-    return BUILDERS[view.screen](view, kit, context)
+    return BUILDERS[type(view)](view, kit, context)

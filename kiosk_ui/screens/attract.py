@@ -10,9 +10,10 @@ from kiosk_ui.ads import AttractShow
 from kiosk_ui.context import BuildContext
 from kiosk_ui.i18n import format_price
 from kiosk_ui.illustration import illustration, vehicle_drawing
+from kiosk_ui.intents import Start
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
-from kiosk_ui.view import Intent, ProductView, ViewState
+from kiosk_ui.view import AttractScreen, ProductView
 from kiosk_ui.widgets import Label, Picture, TouchArea, Widget, stock_colour, stock_text
 
 
@@ -112,10 +113,10 @@ def _showcase(kit: Kit, area: pygame.Rect, product: ProductView | None, text_par
     ]
 
 
-def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
+def build(view: AttractScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
-    top, content = chrome(view, kit, help_button=True, pickup=True, repair=True)
-    start = TouchArea("start", (0, 0, theme.width, theme.height), kit.t("attract.start"), Intent("start"))
+    top, content = chrome(view.chrome, kit, help_button=True, pickup=True, repair=True)
+    start = TouchArea("start", (0, 0, theme.width, theme.height), kit.t("attract.start"), Start())
 
     # The shared half of every showcase: title, subtitle, the call to action.
     text_col = pygame.Rect(content.x, content.y, content.w * 44 // 100, content.h)

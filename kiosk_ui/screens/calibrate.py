@@ -1,7 +1,7 @@
 """Calibrate: four targets near the corners, touched one after the other.
 
 The whole screen listens (a badly calibrated panel lands beside the target): each touch is recorded
-where it landed, and after the fourth the UI emits Intent("calibration", "x1,y1;x2,y2;x3,y3;x4,y4") in
+where it landed, and after the fourth the UI emits SubmitCalibration with the four points in
 target order (top-left, top-right, bottom-right, bottom-left; centres at CALIBRATION_INSET of the
 width and height from the corners) and starts over. The firmware works out the correction. No header:
 a button in a corner would catch the corner's touch; cancel sits in the middle.
@@ -12,8 +12,9 @@ from __future__ import annotations
 import pygame
 
 from kiosk_ui.context import BuildContext
+from kiosk_ui.intents import Cancel, SubmitCalibration
 from kiosk_ui.kit import Kit
-from kiosk_ui.view import CALIBRATION_INSET, Intent, ViewState
+from kiosk_ui.view import CALIBRATION_INSET, CalibrateScreen
 from kiosk_ui.widgets import Button, Label, Taps, Widget
 
 CORNERS = ((0, 0), (1, 0), (1, 1), (0, 1))  # in target order
@@ -71,12 +72,12 @@ class CalibrationArea(Widget):
         self.rebuild()
         if len(self.taps) < len(CORNERS):
             return None
-        text = ";".join(f"{x},{y}" for x, y in self.taps)
+        top_left, top_right, bottom_right, bottom_left = self.taps
         self.taps.clear()  # ready to go round again
-        return Intent("calibration", text)
+        return SubmitCalibration((top_left, top_right, bottom_right, bottom_left))
 
 
-def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
+def build(view: CalibrateScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
     taps = context.memory.taps
     done = len(taps)
@@ -115,7 +116,7 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
             "cancel",
             (screen.centerx - cancel_w // 2, y + theme.px(120), cancel_w, theme.touch(72)),
             kit.t("nav.cancel"),
-            Intent("cancel"),
+            Cancel(),
             style="secondary",
         )
     )

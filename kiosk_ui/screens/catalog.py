@@ -8,15 +8,15 @@ from kiosk_ui.context import BuildContext
 from kiosk_ui.kit import Kit
 from kiosk_ui.moving import Carousel
 from kiosk_ui.screens.chrome import chrome
-from kiosk_ui.view import ViewState
+from kiosk_ui.view import CatalogScreen
 from kiosk_ui.widgets import Button, Label, Widget
 
 VISIBLE = 3  # cards in view at once: large enough to read from a step back
 
 
-def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
+def build(view: CatalogScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
-    top, content = chrome(view, kit, help_button=True)
+    top, content = chrome(view.chrome, kit, help_button=True)
     title_h = theme.touch(64)
     area = pygame.Rect(content.x, content.y + title_h + theme.px(8), content.w, content.h - title_h - theme.px(8))
     if not view.products:

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pygame
 
 from kiosk_ui.context import BuildContext
 from kiosk_ui.illustration import terminal_icon
+from kiosk_ui.intents import Cancel, Pay
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.parts import message_banner, product_summary_card, split
-from kiosk_ui.view import Intent, ViewState
+from kiosk_ui.view import CheckoutScreen, PaymentMethod
 from kiosk_ui.widgets import Button, Label, Picture, QrCode, Widget
 
-PAYMENT_STATUSES = ("present_card", "enter_pin", "processing", "scan_to_pay")
-PAYMENT_METHODS = ("terminal", "qr")
+PAYMENT_METHODS: tuple[PaymentMethod, ...] = get_args(PaymentMethod)  # in the order offered
 
 
-def _choices(view: ViewState, kit: Kit, right: pygame.Rect) -> list[Widget]:
+def _choices(view: CheckoutScreen, kit: Kit, right: pygame.Rect) -> list[Widget]:
     theme = kit.theme
     widgets: list[Widget] = []
     y = right.y
     if view.message:
-        banner = message_banner(kit, view, right)
+        banner = message_banner(kit, view.message, right)
         widgets.append(banner)
         y = banner.rect.bottom + theme.gap
     title_h = theme.px(64)
@@ -29,7 +31,7 @@ def _choices(view: ViewState, kit: Kit, right: pygame.Rect) -> list[Widget]:
     button_h = theme.touch(104)
     y += title_h + theme.gap
     for method in (m for m in PAYMENT_METHODS if m in view.payment_methods):
-        usable = method != "qr" or view.online  # scan-to-pay needs the cloud
+        usable = method != "qr" or view.chrome.online  # scan-to-pay needs the cloud
         hint = kit.t(f"pay.{method}.hint") if usable else kit.t("pay.qr.offline")
         widgets.append(
             Button(
@@ -37,7 +39,7 @@ def _choices(view: ViewState, kit: Kit, right: pygame.Rect) -> list[Widget]:
                 f"pay:{method}",
                 (right.x, y, right.w, button_h),
                 kit.t(f"pay.{method}"),
-                Intent("pay", method),
+                Pay(method),
                 style="secondary",
                 sublabel=hint,
                 sub_role="body",
@@ -48,7 +50,7 @@ def _choices(view: ViewState, kit: Kit, right: pygame.Rect) -> list[Widget]:
     return widgets
 
 
-def _status(view: ViewState, kit: Kit, right: pygame.Rect) -> list[Widget]:
+def _status(view: CheckoutScreen, kit: Kit, right: pygame.Rect) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
     cancel_h = theme.touch(72)
     area = pygame.Rect(right.x, right.y, right.w, right.h - cancel_h - theme.gap)
@@ -98,18 +100,18 @@ def _status(view: ViewState, kit: Kit, right: pygame.Rect) -> list[Widget]:
             "cancel",
             (right.x, right.bottom - cancel_h, right.w, cancel_h),
             kit.t("nav.cancel"),
-            Intent("cancel"),
+            Cancel(),
             style="secondary",
         )
     )
     return widgets
 
 
-def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
+def build(view: CheckoutScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme = kit.theme
     assert view.product is not None  # checked by validate_view
     choosing = view.payment_status is None
-    top, content = chrome(view, kit, back=choosing)
+    top, content = chrome(view.chrome, kit, back=choosing)
     body = content.inflate(0, -theme.gap)
     body.top = content.top
     left, right = split(kit, body)

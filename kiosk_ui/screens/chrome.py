@@ -1,6 +1,6 @@
 """What every screen has: header (brand or back, a title, help, language), footer (cabinet id, offline).
 
-The brand doubles as the hidden staff entry: pressed for view.staff_hold_s it emits Intent("staff");
+The brand doubles as the hidden staff entry: pressed for Chrome.staff_hold_s it emits OpenStaff();
 a tap on it does nothing, so shoppers never stumble into it.
 """
 
@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import pygame
 
+from kiosk_ui.intents import Back, Intent, OpenHelp, OpenPickup, OpenRepair, OpenStaff, ToggleLanguage
 from kiosk_ui.kit import Kit
-from kiosk_ui.view import Intent, ViewState
+from kiosk_ui.view import Chrome
 from kiosk_ui.widgets import Button, HoldArea, Label, Panel, Widget
 
 # Header buttons on the right, from the right edge: id, text key, intent, design width.
-_RIGHT_BUTTONS = (
-    ("help", "nav.help", Intent("help"), 120),
-    ("pickup", "nav.pickup", Intent("pickup"), 230),
-    ("repair", "nav.repair", Intent("repair"), 200),
+_RIGHT_BUTTONS: tuple[tuple[str, str, Intent, int], ...] = (
+    ("help", "nav.help", OpenHelp(), 120),
+    ("pickup", "nav.pickup", OpenPickup(), 230),
+    ("repair", "nav.repair", OpenRepair(), 200),
 )
 
 
 def chrome(
-    view: ViewState,
+    view: Chrome,
     kit: Kit,
     *,
     back: bool = False,
@@ -41,7 +42,7 @@ def chrome(
     widgets: list[Widget] = []
     right = theme.width - theme.margin
     wanted = {"help": help_button, "pickup": pickup, "repair": repair}
-    buttons = [("lang", "lang.toggle", Intent("lang"), 132)]
+    buttons: list[tuple[str, str, Intent, int]] = [("lang", "lang.toggle", ToggleLanguage(), 132)]
     buttons += [button for button in _RIGHT_BUTTONS if wanted[button[0]]]
     for widget_id, key, intent, width in buttons:
         w = theme.touch(width)
@@ -57,7 +58,7 @@ def chrome(
                 "back",
                 (theme.margin, top, back_w, button_h),
                 kit.t("nav.back"),
-                Intent("back"),
+                Back(),
                 style="ghost",
                 role="body",
             )
@@ -73,7 +74,7 @@ def chrome(
         widgets += [
             Panel("brand_mark", mark_rect, palette.accent, mark // 3),
             brand,
-            HoldArea("staff", hold, view.staff_hold_s, Intent("staff")),
+            HoldArea("staff", hold, view.staff_hold_s, OpenStaff()),
         ]
         left = hold.right + theme.gap
     if title:

@@ -12,18 +12,17 @@ from __future__ import annotations
 import pygame
 
 from kiosk_ui.context import BuildContext
+from kiosk_ui.intents import UnlockAgain
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.parts import alarm_banner, product_summary_card, split
-from kiosk_ui.view import Intent, ViewState
+from kiosk_ui.view import DoorScreen, RestockScreen
 from kiosk_ui.widgets import Button, Countdown, Label, Widget
 
-DOOR_STATES = ("unlocked", "opened", "closed")
 
-
-def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
+def build(view: DoorScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
-    top, content = chrome(view, kit)
+    top, content = chrome(view.chrome, kit)
     body = content.inflate(0, -theme.gap)
     body.top = content.top
     widgets: list[Widget] = []
@@ -34,7 +33,7 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
         column = body.inflate(-body.w // 5, 0)
 
     if view.alarm is not None:
-        banner = alarm_banner(kit, view, column)
+        banner = alarm_banner(kit, view.alarm, column)
         widgets.append(banner)
         column = pygame.Rect(
             column.x, banner.rect.bottom + theme.gap, column.w, column.bottom - banner.rect.bottom - theme.gap
@@ -93,14 +92,14 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
                 "unlock_again",
                 (column.x, column.bottom - button_h, column.w, button_h),
                 kit.t("door.unlock_again"),
-                Intent("unlock_again"),
+                UnlockAgain(),
                 style="secondary",
             )
         )
     return [*widgets, *top]
 
 
-def door_countdown(view: ViewState) -> tuple[str, tuple[float, str] | None]:
+def door_countdown(view: DoorScreen | RestockScreen) -> tuple[str, tuple[float, str] | None]:
     """The title's i18n key, and what the countdown counts to with its caption's key (None: no countdown)."""
     if view.door != "unlocked":
         return f"door.{view.door}", None

@@ -8,13 +8,13 @@ from kiosk_ui.context import BuildContext
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.parts import split
-from kiosk_ui.view import ViewState
+from kiosk_ui.view import HelpScreen
 from kiosk_ui.widgets import Label, Panel, QrCode, Widget
 
 
-def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
+def build(view: HelpScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
-    top, content = chrome(view, kit, back=True)
+    top, content = chrome(view.chrome, kit, back=True)
     body = content.inflate(0, -theme.gap)
     body.top = content.top
     left, right = split(kit, body, 56)
@@ -71,7 +71,11 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     )
     widgets.append(
         Label(
-            kit, "cabinet", (inner.x, inner.y + theme.px(28), inner.w, theme.px(56)), view.cabinet_id or "—", "display"
+            kit,
+            "cabinet",
+            (inner.x, inner.y + theme.px(28), inner.w, theme.px(56)),
+            view.chrome.cabinet_id or "—",
+            "display",
         )
     )
     widgets.append(

@@ -11,13 +11,13 @@ from kiosk_ui.context import BuildContext
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.parts import banner
-from kiosk_ui.view import ViewState
+from kiosk_ui.view import OutOfServiceScreen
 from kiosk_ui.widgets import Label, Panel, Widget
 
 
-def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
+def build(view: OutOfServiceScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
-    top, content = chrome(view, kit)
+    top, content = chrome(view.chrome, kit)
     widgets: list[Widget] = []
     y = content.y
     if view.message:
@@ -79,7 +79,7 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
                 kit,
                 "cabinet",
                 (inner.x, inner.y + theme.px(90), inner.w, theme.px(36)),
-                f"{kit.t('help.cabinet')}: {view.cabinet_id or '—'}",
+                f"{kit.t('help.cabinet')}: {view.chrome.cabinet_id or '—'}",
                 "body",
             ),
         ]

@@ -10,10 +10,8 @@ import pygame
 from kiosk_ui.i18n import format_price
 from kiosk_ui.illustration import illustration
 from kiosk_ui.kit import Kit
-from kiosk_ui.view import ProductView, ViewState
+from kiosk_ui.view import DoorAlarm, ProductView
 from kiosk_ui.widgets import Countdown, Label, Panel, Picture, Widget
-
-ALARMS = ("door_open_too_long", "door_stuck")
 
 
 def split(kit: Kit, area: pygame.Rect, left_share: int = 44) -> tuple[pygame.Rect, pygame.Rect]:
@@ -80,16 +78,14 @@ def banner(kit: Kit, widget_id: str, area: pygame.Rect, text: str, alarming: boo
     )
 
 
-def message_banner(kit: Kit, view: ViewState, area: pygame.Rect, text: str | None = None) -> Label:
-    """view.message (or text standing for it) as a banner across the top of area."""
-    assert view.message is not None
-    return banner(kit, "message", area, text or kit.t(f"message.{view.message}"), view.message in _ALARMING)
+def message_banner(kit: Kit, message: str, area: pygame.Rect, text: str | None = None) -> Label:
+    """A view's message (or text standing for it) as a banner across the top of area."""
+    return banner(kit, "message", area, text or kit.t(f"message.{message}"), message in _ALARMING)
 
 
-def alarm_banner(kit: Kit, view: ViewState, area: pygame.Rect) -> Label:
-    """view.alarm as a banner across the top of area: close the door, or the door did not open."""
-    assert view.alarm is not None
-    return banner(kit, "alarm", area, kit.t(f"alarm.{view.alarm}"), view.alarm in _ALARMING, 64)
+def alarm_banner(kit: Kit, alarm: DoorAlarm, area: pygame.Rect) -> Label:
+    """A door alarm as a banner across the top of area: close the door, or the door did not open."""
+    return banner(kit, "alarm", area, kit.t(f"alarm.{alarm}"), alarm in _ALARMING, 64)
 
 
 def countdown_banner(kit: Kit, rect: pygame.Rect, deadline: float, text_for: Callable[[int], str]) -> list[Widget]:

@@ -1,7 +1,7 @@
 """Pickup: type the order's pickup code on a large keypad, or show the order QR to the camera.
 
-The UI keeps the digits typed (ScreenMemory.code) and reports each key (Intent "key") and the
-finished code (Intent "pickup_submit"); the firmware says "checking" (keys off) while it checks the
+The UI keeps the digits typed (ScreenMemory.code) and reports each key (PressKey) and the
+finished code (SubmitPickupCode); the firmware says "checking" (keys off) while it checks the
 code, then answers with a message on a wrong or already collected code and a locked keypad, with a
 countdown to ``deadline``, after too many.
 """
@@ -9,20 +9,22 @@ countdown to ``deadline``, after too many.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pygame
 
 from kiosk_ui.context import BuildContext
 from kiosk_ui.entry import DIGIT_ROWS, key_rects, layout
 from kiosk_ui.illustration import scan_icon
+from kiosk_ui.intents import Intent, PressKey, SubmitPickupCode
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.parts import countdown_banner, message_banner, split
-from kiosk_ui.view import Intent, ViewState
+from kiosk_ui.view import PickupScreen, PinPadScreen
 from kiosk_ui.widgets import Button, Label, Panel, Picture, Taps, Widget
 
 
-def locked(view: ViewState) -> bool:
+def locked(view: PickupScreen | PinPadScreen) -> bool:
     """The keypad waits out a lock (too many wrong pickup codes or PINs) until deadline, or the firmware
     is checking the code or PIN just sent (message "checking"): no presses meanwhile."""
     return view.message == "checking" or (
@@ -40,25 +42,25 @@ def digit_keypad(
     *,
     enabled: bool,
     announce: bool,
-    submit: tuple[str, str, int, str],
+    submit: tuple[str, str, int, Callable[[str], Intent]],
 ) -> list[Widget]:
     """1-9, delete, 0 and submit on a 3x4 grid, typing into ScreenMemory.code (at most max_len digits).
 
-    announce: each key is also told to the firmware as Intent("key", key) (a pickup code, not a PIN).
+    announce: each key is also told to the firmware as PressKey(key) (a pickup code, not a PIN).
     submit: (widget id, label, digits needed to enable it, the intent that carries the code away).
     """
     memory = context.memory
-    submit_id, submit_label, least, intent_name = submit
+    submit_id, submit_label, least, carry = submit
 
     def press(key: str) -> Taps:
         memory.code = memory.code[:-1] if key == "back" else (memory.code + key)[:max_len]
         context.rebuild()
-        return Intent("key", key) if announce else None
+        return PressKey(key) if announce else None
 
     def on_submit() -> Taps:
         code, memory.code = memory.code, ""  # the firmware's answer decides what comes next
         context.rebuild()
-        return Intent(intent_name, code)
+        return carry(code)
 
     widgets: list[Widget] = []
     rows = layout(*DIGIT_ROWS, ("back", "0", "submit"))
@@ -106,9 +108,9 @@ def digit_keypad(
     return widgets
 
 
-def _code_boxes(view: ViewState, kit: Kit, row: pygame.Rect, code: str) -> list[Widget]:
+def _code_boxes(view: PickupScreen, kit: Kit, row: pygame.Rect, code: str) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
-    length = view.pickup_code_length
+    length = view.code_length
     gap = theme.px(10)
     box_w = min(theme.px(62), (row.w - gap * (length - 1)) // length)
     widgets: list[Widget] = []
@@ -128,9 +130,9 @@ def _code_boxes(view: ViewState, kit: Kit, row: pygame.Rect, code: str) -> list[
     return widgets
 
 
-def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
+def build(view: PickupScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
-    top, content = chrome(view, kit, back=True, help_button=True)
+    top, content = chrome(view.chrome, kit, back=True, help_button=True)
     body = content.inflate(0, -theme.gap)
     body.top = content.top
     left, right = split(kit, body, 50)
@@ -143,7 +145,7 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
             kit,
             "instructions",
             (left.x, y, left.w, theme.px(56)),
-            kit.t("pickup.enter", length=view.pickup_code_length),
+            kit.t("pickup.enter", length=view.code_length),
             "body",
             palette.text_muted,
             max_lines=2,
@@ -161,7 +163,7 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
             lambda s: kit.t("message.pickup_locked", seconds=s),
         )
     elif view.message:
-        widgets.append(message_banner(kit, view, pygame.Rect(left.x, y, left.w, theme.px(60))))
+        widgets.append(message_banner(kit, view.message, pygame.Rect(left.x, y, left.w, theme.px(60))))
     y += theme.px(60) + theme.gap
 
     scan = pygame.Rect(left.x, y, left.w, left.bottom - y)
@@ -183,7 +185,7 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
                 max_lines=3,
             )
         )
-    length = view.pickup_code_length
+    length = view.code_length
     widgets += digit_keypad(
         kit,
         right,
@@ -191,6 +193,6 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
         length,
         enabled=not locked(view),
         announce=True,
-        submit=("pickup:submit", kit.t("pickup.submit"), length, "pickup_submit"),
+        submit=("pickup:submit", kit.t("pickup.submit"), length, SubmitPickupCode),
     )
     return [*widgets, *top]

@@ -9,12 +9,13 @@ import pygame
 from kiosk_ui.context import BuildContext
 from kiosk_ui.i18n import format_price, spec_label
 from kiosk_ui.illustration import illustration
+from kiosk_ui.intents import Buy, ChooseColour, Intent
 from kiosk_ui.kit import Kit
 from kiosk_ui.moving import Spinner
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.parts import message_banner, split
 from kiosk_ui.spin import drawn_frames, photo_frames
-from kiosk_ui.view import ColourOption, Intent, ProductView, ViewState
+from kiosk_ui.view import ColourOption, ProductScreen, ProductView
 from kiosk_ui.widgets import Button, ColourChip, Label, QrCode, Widget, stock_colour, stock_text
 
 SPEC_ORDER = ("range", "top_speed", "battery", "weight")  # the four the shopper compares first
@@ -22,7 +23,7 @@ QR_MODULES = 41  # a store URL with the cabinet id is a version-4 code: 33 modul
 QR_MODULE_PX = 3  # the smallest module a phone (and the test's decoder) reads from the screen
 
 
-def chosen_colour(view: ViewState, memory_colour: str | None) -> ColourOption | None:
+def chosen_colour(view: ProductScreen, memory_colour: str | None) -> ColourOption | None:
     product = view.product
     assert product is not None
     names = [option.name for option in product.colours]
@@ -55,7 +56,7 @@ def _spinner(kit: Kit, rect: pygame.Rect, product: ProductView, colour_hex: str,
 
 
 def _colour_chips(
-    kit: Kit, row: pygame.Rect, view: ViewState, chosen: ColourOption, context: BuildContext
+    kit: Kit, row: pygame.Rect, view: ProductScreen, chosen: ColourOption, context: BuildContext
 ) -> list[Widget]:
     assert view.product is not None
     options = view.product.colours[:4]
@@ -65,7 +66,7 @@ def _colour_chips(
     def choose(name: str) -> Intent:
         context.memory.colour = name
         context.rebuild()  # the 360° view turns in the new colour
-        return Intent("colour", name)
+        return ChooseColour(name)
 
     return [
         ColourChip(
@@ -154,14 +155,14 @@ def _details(kit: Kit, product: ProductView, box: pygame.Rect) -> list[Widget]:
     return widgets
 
 
-def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
+def build(view: ProductScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
     product = view.product
     assert product is not None  # checked by validate_view
-    top, content = chrome(view, kit, back=True, help_button=True)
+    top, content = chrome(view.chrome, kit, back=True, help_button=True)
     widgets: list[Widget] = []
     if view.message:
-        banner = message_banner(kit, view, content)
+        banner = message_banner(kit, view.message, content)
         widgets.append(banner)
         content = pygame.Rect(
             content.x, banner.rect.bottom + theme.gap, content.w, content.bottom - banner.rect.bottom - theme.gap
@@ -263,7 +264,7 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
                 "buy",
                 (row.x, row.bottom - button_h, action_w, button_h),
                 kit.t("product.buy"),
-                Intent("buy"),
+                Buy(),
                 enabled=product.in_stock,
             )
         )

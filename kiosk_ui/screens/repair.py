@@ -1,44 +1,38 @@
-"""Repair drop-off: vehicle, contact, fault, consent, then the ticket (ViewState.step).
+"""Repair drop-off: vehicle, contact, fault, consent, then the ticket (RepairScreen.step).
 
 The UI owns the text typed into the fields (ScreenMemory.fields) and sends it when the person taps
-next: one Intent("field", f"{name}={value}") per field of the step, then Intent("next"), in one go, so
+next: one SetField(name, value) per field of the step, then Next(), in one go, so
 the firmware validates the step with all its values in hand. It answers with field_errors (shown
-under each field) or the next step. Values the firmware sends in ViewState.fields (the vehicle id the
+under each field) or the next step. Values the firmware sends in RepairScreen.fields (the vehicle id the
 camera read) replace what is typed when they change. Keys themselves tell the firmware nothing.
 """
 
 from __future__ import annotations
+
+from typing import get_args
 
 import pygame
 
 from kiosk_ui.context import BuildContext, ScreenMemory
 from kiosk_ui.entry import NAME, PHONE, TEXT, VEHICLE, Layout, TextField, keyboard
 from kiosk_ui.illustration import scan_icon, tick_badge
+from kiosk_ui.intents import Agree, Cancel, ChooseFaultCategory, Done, Next, SetField
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.parts import split
-from kiosk_ui.view import Intent, ViewState
+from kiosk_ui.view import FaultCategory, RepairScreen, RepairStep
 from kiosk_ui.widgets import Button, Label, Panel, Picture, QrCode, Taps, Widget
 
-REPAIR_STEPS = ("vehicle", "contact", "fault", "consent", "ticket")
+REPAIR_STEPS: tuple[RepairStep, ...] = get_args(RepairStep)
 NUMBERED = REPAIR_STEPS[:-1]  # the ticket is the outcome, not a step
-FAULT_CATEGORIES = ("battery", "brakes", "tyre", "motor", "display", "other")
+FAULT_CATEGORIES: tuple[FaultCategory, ...] = get_args(FaultCategory)
 FIELD_LIMITS = {"vehicle": 24, "name": 40, "phone": 20, "description": 200}  # characters
-FIELD_ERRORS = (
-    "required",
-    "vehicle_invalid",
-    "vehicle_unknown",
-    "name_invalid",
-    "phone_invalid",
-    "too_long",
-    "category_required",
-)
 KEYBOARD_W = 940  # design px: wider keys than this only make the hand travel
 
 
-def _take_firmware_values(view: ViewState, memory: ScreenMemory) -> None:
+def _take_firmware_values(view: RepairScreen, memory: ScreenMemory) -> None:
     """A value the firmware sends (again, but different) replaces what is typed; the same one does not."""
-    given = dict(view.fields)
+    given: dict[str, str] = dict(view.fields)
     if view.fault_category is not None:
         given["category"] = view.fault_category
     for name, value in given.items():
@@ -46,7 +40,7 @@ def _take_firmware_values(view: ViewState, memory: ScreenMemory) -> None:
             memory.fields[name] = memory.sent[name] = value
 
 
-def _focus(view: ViewState, memory: ScreenMemory, names: tuple[str, ...]) -> str:
+def _focus(view: RepairScreen, memory: ScreenMemory, names: tuple[str, ...]) -> str:
     """The field the keyboard types into: the first one the firmware found wrong (once), else the last
     one tapped, else the first."""
     if view.field_errors != memory.errors_seen:
@@ -62,7 +56,7 @@ def _focus(view: ViewState, memory: ScreenMemory, names: tuple[str, ...]) -> str
 class _Step:
     """What the builders of one step share: the kit, the memory, the firmware's errors."""
 
-    def __init__(self, view: ViewState, kit: Kit, context: BuildContext, content: pygame.Rect) -> None:
+    def __init__(self, view: RepairScreen, kit: Kit, context: BuildContext, content: pygame.Rect) -> None:
         self.view, self.kit, self.context, self.content = view, kit, context, content
         self.memory = context.memory
         self.errors = dict(view.field_errors)
@@ -121,7 +115,7 @@ class _Step:
 
     def next_button(self, rect: pygame.Rect, names: tuple[str, ...], ready: bool) -> Button:
         def go() -> Taps:
-            return (*(Intent("field", f"{name}={self.value(name)}") for name in names), Intent("next"))
+            return (*(SetField(name, self.value(name)) for name in names), Next())
 
         return Button(self.kit, "next", rect, self.kit.t("repair.next"), None, enabled=ready, on_tap=go)
 
@@ -197,10 +191,10 @@ def _fault(step: _Step) -> list[Widget]:
     theme = kit.theme
     chosen = step.value("category")
 
-    def choose(category: str) -> Taps:
+    def choose(category: FaultCategory) -> Taps:
         memory.fields["category"] = category
         context.rebuild()
-        return Intent("fault_category", category)
+        return ChooseFaultCategory(category)
 
     gap = theme.px(10)
     button_h = theme.touch(64)
@@ -311,7 +305,7 @@ def _consent(step: _Step) -> list[Widget]:
             "cancel",
             (content.x, buttons_y, button_w, button_h),
             kit.t("nav.cancel"),
-            Intent("cancel"),
+            Cancel(),
             style="secondary",
         )
     )
@@ -321,7 +315,7 @@ def _consent(step: _Step) -> list[Widget]:
             "agree",
             (content.right - button_w, buttons_y, button_w, button_h),
             kit.t("consent.agree"),
-            Intent("agree"),
+            Agree(),
         )
     )
     return widgets
@@ -375,7 +369,7 @@ def _ticket(step: _Step) -> list[Widget]:
             "done",
             (left.x, left.bottom - button_h, theme.touch(260), button_h),
             kit.t("thanks.done"),
-            Intent("done"),
+            Done(),
         )
     )
 
@@ -414,7 +408,7 @@ def _ticket(step: _Step) -> list[Widget]:
 _STEPS = {"vehicle": _vehicle, "contact": _contact, "fault": _fault, "consent": _consent, "ticket": _ticket}
 
 
-def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
+def build(view: RepairScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     assert view.step is not None  # checked by validate_view
     _take_firmware_values(view, context.memory)
     numbered = view.step in NUMBERED
@@ -423,5 +417,5 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
         if numbered
         else kit.t("repair.booked")
     )
-    top, content = chrome(view, kit, back=numbered, title=title)
+    top, content = chrome(view.chrome, kit, back=numbered, title=title)
     return [*_STEPS[view.step](_Step(view, kit, context, content)), *top]

@@ -1,7 +1,7 @@
 """Restock: the retailer has unlocked the cabinet; open the door, count the stock, close the door.
 
-The firmware owns the counts (ViewState.restock_counts) and accepts changes only while the door is
-open: each −/+ asks for the new count with Intent("count", f"{sku}:{count}"). With the door closed
+The firmware owns the counts (RestockScreen.restock_counts) and accepts changes only while the door is
+open: each −/+ asks for the new count with SetCount(sku, count). With the door closed
 again (door "closed") the counts are recorded and the screen lists what changed (restock_changes).
 Rows come two columns a page; more products than fit a page get page buttons.
 """
@@ -11,18 +11,19 @@ from __future__ import annotations
 import pygame
 
 from kiosk_ui.context import BuildContext
+from kiosk_ui.intents import Done, SetCount, UnlockAgain
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.door import door_countdown
 from kiosk_ui.screens.parts import alarm_banner
-from kiosk_ui.view import Intent, ViewState
+from kiosk_ui.view import RestockScreen
 from kiosk_ui.widgets import Button, Countdown, Label, Panel, Taps, Widget
 
 MAX_COUNT = 999  # what the firmware accepts per product
 COLUMNS = 2  # when one column of rows does not hold them all
 
 
-def _status(view: ViewState, kit: Kit, box: pygame.Rect) -> list[Widget]:
+def _status(view: RestockScreen, kit: Kit, box: pygame.Rect) -> list[Widget]:
     """What to do now: the big instruction, and under it a hint, the relock countdown or the outcome."""
     theme, palette = kit.theme, kit.theme.palette
     pad = theme.px(20)
@@ -56,7 +57,7 @@ def _status(view: ViewState, kit: Kit, box: pygame.Rect) -> list[Widget]:
             )
         )
     elif view.door == "closed":
-        changed = any(added for _, added in view.restock_changes)
+        changed = any(added for _, added in view.changes)
         widgets.append(
             Label(
                 kit,
@@ -73,7 +74,7 @@ def _status(view: ViewState, kit: Kit, box: pygame.Rect) -> list[Widget]:
 
 
 def _row(
-    view: ViewState, kit: Kit, rect: pygame.Rect, sku: str, count: int, names: dict[str, str], added: int | None
+    view: RestockScreen, kit: Kit, rect: pygame.Rect, sku: str, count: int, names: dict[str, str], added: int | None
 ) -> list[Widget]:
     """One product: its name and SKU, what changed, and its count between big − and + buttons."""
     theme, palette = kit.theme, kit.theme.palette
@@ -91,7 +92,7 @@ def _row(
                 f"count:{sku}:plus",
                 (x, rect.centery - button // 2, button, button),
                 "+",
-                Intent("count", f"{sku}:{count + 1}"),
+                SetCount(sku, count + 1),
                 style="secondary",
                 role="title",
                 enabled=count < MAX_COUNT,
@@ -107,7 +108,7 @@ def _row(
                 f"count:{sku}:minus",
                 (x, rect.centery - button // 2, button, button),
                 "−",
-                Intent("count", f"{sku}:{count - 1}"),
+                SetCount(sku, count - 1),
                 style="secondary",
                 role="title",
                 enabled=count > 0,
@@ -182,9 +183,9 @@ def _pager(kit: Kit, row: pygame.Rect, context: BuildContext, page: int, pages: 
     ]
 
 
-def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
+def build(view: RestockScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
-    top, content = chrome(view, kit, title=kit.t("restock.header"))
+    top, content = chrome(view.chrome, kit, title=kit.t("restock.header"))
     widgets: list[Widget] = []
     y = content.y
     if view.alarm is not None:
@@ -198,10 +199,10 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
                     "unlock_again",
                     (content.right - again_w, y, again_w, theme.touch(64)),
                     kit.t("door.unlock_again"),
-                    Intent("unlock_again"),
+                    UnlockAgain(),
                 )
             )
-        banner = alarm_banner(kit, view, pygame.Rect(content.x, y, banner_w, content.h))
+        banner = alarm_banner(kit, view.alarm, pygame.Rect(content.x, y, banner_w, content.h))
         widgets.append(banner)
         y = banner.rect.bottom + theme.gap
     status_h = theme.px(92)
@@ -218,10 +219,10 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
                 "done",
                 (content.right - done_w, bottom - button_h, done_w, button_h),
                 kit.t("restock.done"),
-                Intent("done"),
+                Done(),
             )
         )
-    counts = view.restock_counts
+    counts = view.counts
     if not counts:
         widgets.append(
             Label(
@@ -250,7 +251,7 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
     else:
         page = 0
     names = {product.sku: product.name for product in view.products}
-    changes = dict(view.restock_changes)
+    changes = dict(view.changes)
     col_w = (content.w - theme.gap * (columns - 1)) // columns
     for i, (sku, count) in enumerate(counts[page * per_page : (page + 1) * per_page]):
         col, row = divmod(i, rows)

@@ -2,7 +2,7 @@
 
 Devices and their status, the self-test and its outcome, the uploader, the configuration version and
 the last errors on the left and right; the actions under them. Restart asks again: the first tap
-arms it for RESTART_CONFIRM_S, a second tap meanwhile emits Intent("restart").
+arms it for RESTART_CONFIRM_S, a second tap meanwhile emits Restart().
 """
 
 from __future__ import annotations
@@ -10,14 +10,13 @@ from __future__ import annotations
 import pygame
 
 from kiosk_ui.context import BuildContext
+from kiosk_ui.intents import ExitService, Intent, LockTest, OpenCalibration, Restart, RunSelfTest
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.parts import split
-from kiosk_ui.view import Intent, ViewState
+from kiosk_ui.view import ServiceScreen
 from kiosk_ui.widgets import Button, ConfirmButton, Label, Panel, Taps, Widget
 
-DEVICE_STATUSES = ("ok", "fault", "unknown")
-SELFTEST_STATES = ("running", "passed", "failed")
 RESTART_CONFIRM_S = 5.0
 
 
@@ -30,7 +29,7 @@ def _status_colours(kit: Kit, status: str) -> tuple[tuple[int, int, int], tuple[
     }[status]
 
 
-def _devices(view: ViewState, kit: Kit, box: pygame.Rect) -> list[Widget]:
+def _devices(view: ServiceScreen, kit: Kit, box: pygame.Rect) -> list[Widget]:
     """The device table: name, a status pill, the detail; what does not fit is counted."""
     theme, palette = kit.theme, kit.theme.palette
     row_h = theme.px(36)
@@ -87,7 +86,7 @@ def _devices(view: ViewState, kit: Kit, box: pygame.Rect) -> list[Widget]:
     return widgets
 
 
-def _selftest(view: ViewState, kit: Kit, row: pygame.Rect) -> list[Widget]:
+def _selftest(view: ServiceScreen, kit: Kit, row: pygame.Rect) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
     button_w = theme.touch(220)
     widgets: list[Widget] = [
@@ -96,7 +95,7 @@ def _selftest(view: ViewState, kit: Kit, row: pygame.Rect) -> list[Widget]:
             "selftest",
             (row.x, row.y, button_w, row.h),
             kit.t("service.selftest"),
-            Intent("selftest"),
+            RunSelfTest(),
             style="secondary",
             enabled=view.selftest != "running",
         )
@@ -117,7 +116,7 @@ def _selftest(view: ViewState, kit: Kit, row: pygame.Rect) -> list[Widget]:
     return widgets
 
 
-def _facts(view: ViewState, kit: Kit, box: pygame.Rect) -> tuple[list[Widget], int]:
+def _facts(view: ServiceScreen, kit: Kit, box: pygame.Rect) -> tuple[list[Widget], int]:
     """Sync, configuration and the last errors, top down; returns them and where they end."""
     theme, palette = kit.theme, kit.theme.palette
     line_h, label_w = theme.px(28), box.w * 55 // 100
@@ -156,7 +155,7 @@ def _facts(view: ViewState, kit: Kit, box: pygame.Rect) -> tuple[list[Widget], i
     return widgets, y
 
 
-def _errors(view: ViewState, kit: Kit, box: pygame.Rect) -> list[Widget]:
+def _errors(view: ServiceScreen, kit: Kit, box: pygame.Rect) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
     line_h = theme.px(26)
     if not view.errors:
@@ -186,13 +185,13 @@ def _actions(kit: Kit, area: pygame.Rect, context: BuildContext) -> list[Widget]
         Button(kit, "restart", cells[2], kit.t("service.restart.confirm"), None, style="warning"),
         lambda: memory.armed_until,
         arm,
-        Intent("restart"),
+        Restart(),
         RESTART_CONFIRM_S,
     )
 
-    def plain(intent: str) -> Taps:
+    def plain(intent: Intent) -> Taps:
         memory.armed_until = 0.0  # another action disarms restart
-        return Intent(intent)
+        return intent
 
     return [
         Button(
@@ -202,7 +201,7 @@ def _actions(kit: Kit, area: pygame.Rect, context: BuildContext) -> list[Widget]
             kit.t("service.lock_test"),
             None,
             style="secondary",
-            on_tap=lambda: plain("lock_test"),
+            on_tap=lambda: plain(LockTest()),
         ),
         Button(
             kit,
@@ -211,16 +210,16 @@ def _actions(kit: Kit, area: pygame.Rect, context: BuildContext) -> list[Widget]
             kit.t("service.calibrate"),
             None,
             style="secondary",
-            on_tap=lambda: plain("calibrate"),
+            on_tap=lambda: plain(OpenCalibration()),
         ),
         restart,
-        Button(kit, "exit", cells[3], kit.t("service.exit"), None, on_tap=lambda: plain("exit")),
+        Button(kit, "exit", cells[3], kit.t("service.exit"), None, on_tap=lambda: plain(ExitService())),
     ]
 
 
-def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
+def build(view: ServiceScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
-    top, content = chrome(view, kit, title=kit.t("service.header"))
+    top, content = chrome(view.chrome, kit, title=kit.t("service.header"))
     body = content.inflate(0, -theme.gap)
     body.top = content.top
     left, right = split(kit, body, 54)

@@ -6,15 +6,16 @@ import pygame
 
 from kiosk_ui.context import BuildContext
 from kiosk_ui.illustration import tick_badge
+from kiosk_ui.intents import Done
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
-from kiosk_ui.view import Intent, ViewState
+from kiosk_ui.view import ThanksScreen
 from kiosk_ui.widgets import Button, Label, Picture, Widget
 
 
-def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
+def build(view: ThanksScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
-    top, content = chrome(view, kit)
+    top, content = chrome(view.chrome, kit)
     badge = theme.px(120)
     title_h, subtitle_h, button_h = theme.px(70), theme.px(40), theme.touch(76)
     block_h = badge + theme.gap + title_h + subtitle_h + theme.px(36) + button_h
@@ -50,7 +51,7 @@ def build(view: ViewState, kit: Kit, context: BuildContext) -> list[Widget]:
             "done",
             pygame.Rect(content.centerx - done_w // 2, y, done_w, button_h),
             kit.t("thanks.done"),
-            Intent("done"),
+            Done(),
         )
     )
     return [*widgets, *top]

@@ -18,7 +18,7 @@ from firmware.clock import Clock
 from firmware.config import Config
 from firmware.devices import Devices, build_lock_and_door
 from hal.sim.door import MockDoor
-from kiosk_ui.view import Intent
+from kiosk_ui.intents import OpenPickup, SubmitPickupCode
 from sync_client.cabinet_config import CabinetConfig, PickupOrder, RetailerAccess, StaffCard, hash_secret
 from sync_client.outbox import Outbox
 from tests.sync.conftest import CAB  # the cabinet the cloud stub knows, for the command tests
@@ -129,8 +129,8 @@ def answers(cabinet: Cabinet) -> int:
 async def enter_code(cabinet: Cabinet, code: str = CODE) -> None:
     """Tap "pick up an order", send the code, and wait for the answer."""
     answered = answers(cabinet)
-    cabinet.handle_intent(Intent("pickup"))
-    cabinet.handle_intent(Intent("pickup_submit", code))
+    cabinet.handle_intent(OpenPickup())
+    cabinet.handle_intent(SubmitPickupCode(code))
     await until(lambda: answers(cabinet) > answered, what="the code answered")
 
 

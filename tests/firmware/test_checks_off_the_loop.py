@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 from firmware.journeys.pickup import P
 from firmware.journeys.restock import R
-from kiosk_ui.view import Intent, ViewState
+from kiosk_ui.intents import OpenPickup, OpenStaff, SubmitPickupCode, SubmitPin
+from kiosk_ui.view import View
 from sync_client.cabinet_config import PickupOrder, RetailerAccess, hash_secret
 from tests.firmware.cabinet_rig import until
 
@@ -60,13 +61,13 @@ async def timed_check(cabinet, send: Callable[[], None], done: Callable[[], bool
 async def test_a_pin_is_checked_off_the_loop_the_pad_says_checking_and_a_double_submit_counts_once(cabinets):
     cabinets.retailer = RetailerAccess(pin_hashes=PIN_HASHES)
     cabinet = await cabinets.boot()
-    views: list[ViewState] = []
+    views: list[View] = []
     cabinet.on_view = views.append
-    cabinet.handle_intent(Intent("staff"))
+    cabinet.handle_intent(OpenStaff())
 
     def submit_twice() -> None:
-        cabinet.handle_intent(Intent("pin_submit", PIN))
-        cabinet.handle_intent(Intent("pin_submit", PIN))  # a second tap before the answer
+        cabinet.handle_intent(SubmitPin(PIN))
+        cabinet.handle_intent(SubmitPin(PIN))  # a second tap before the answer
 
     took, stalled = await timed_check(cabinet, submit_twice, lambda: cabinet.restock.state is R.UNLOCKED)
     assert stalled < took / 4, f"the loop stalled {stalled:.3f} s during a {took:.3f} s check"
@@ -79,9 +80,9 @@ async def test_a_pin_is_checked_off_the_loop_the_pad_says_checking_and_a_double_
 async def test_two_quick_wrong_pins_count_one_wrong_attempt(cabinets):
     cabinets.retailer = RetailerAccess(pin_hashes=PIN_HASHES[-1:])
     cabinet = await cabinets.boot()
-    cabinet.handle_intent(Intent("staff"))
-    cabinet.handle_intent(Intent("pin_submit", "1111"))
-    cabinet.handle_intent(Intent("pin_submit", "1111"))
+    cabinet.handle_intent(OpenStaff())
+    cabinet.handle_intent(SubmitPin("1111"))
+    cabinet.handle_intent(SubmitPin("1111"))
     await until(lambda: cabinet.outbox.events("auth.attempt"), what="the PIN checked")
     await until(lambda: cabinet.restock.state is R.PIN_ENTRY, what="the pad back")
     assert cabinet.restock.guard.failures == 1 and len(cabinet.outbox.events("auth.attempt")) == 1
@@ -91,13 +92,13 @@ async def test_two_quick_wrong_pins_count_one_wrong_attempt(cabinets):
 async def test_a_pickup_code_is_checked_off_the_loop_and_the_keypad_says_checking(cabinets):
     cabinets.orders = ORDERS
     cabinet = await cabinets.boot()
-    views: list[ViewState] = []
+    views: list[View] = []
     cabinet.on_view = views.append
-    cabinet.handle_intent(Intent("pickup"))
+    cabinet.handle_intent(OpenPickup())
 
     def submit_twice() -> None:
-        cabinet.handle_intent(Intent("pickup_submit", "99999999"))
-        cabinet.handle_intent(Intent("pickup_submit", "99999999"))
+        cabinet.handle_intent(SubmitPickupCode("99999999"))
+        cabinet.handle_intent(SubmitPickupCode("99999999"))
 
     took, stalled = await timed_check(cabinet, submit_twice, lambda: cabinet.outbox.events("pickup.refused"))
     assert stalled < took / 4, f"the loop stalled {stalled:.3f} s during a {took:.3f} s check"

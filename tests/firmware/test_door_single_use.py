@@ -15,7 +15,7 @@ from firmware.cabinet import Cabinet
 from firmware.commands import register_commands
 from firmware.journeys.pickup import P
 from firmware.journeys.restock import R
-from kiosk_ui.view import Intent
+from kiosk_ui.intents import OpenPickup, SubmitPickupCode
 from sync_client.cloud_client import CloudClient
 from sync_client.commands import CommandInbox
 from sync_client.config_sync import ConfigSync
@@ -52,8 +52,8 @@ async def test_a_power_cut_with_the_door_open_does_not_let_the_code_open_it_agai
 async def test_a_power_cut_before_the_relay_uses_the_code_and_the_next_boot_gives_it_back_once(cabinets):
     cabinet = await cabinets.boot()
     seen = cabinets.cut_before_the_relay()
-    cabinet.handle_intent(Intent("pickup"))
-    cabinet.handle_intent(Intent("pickup_submit", CODE))
+    cabinet.handle_intent(OpenPickup())
+    cabinet.handle_intent(SubmitPickupCode(CODE))
     await until(lambda: seen, what="the relay reached")
     assert seen == ["door.unlocked"], "the unlock is on disk before the relay"
     cabinet = await cabinets.boot()

@@ -61,13 +61,13 @@ def fill(
 ):
     """Walk to the consent step the way the UI does: the step's fields, then next."""
     journey.open()
-    journey.set_field(f"vehicle={vehicle}")
+    journey.set_field("vehicle", vehicle)
     assert journey.next(), journey.field_errors()
-    journey.set_field(f"name={name}")
-    journey.set_field(f"phone={phone}")
+    journey.set_field("name", name)
+    journey.set_field("phone", phone)
     assert journey.next(), journey.field_errors()
     journey.choose_category(category)
-    journey.set_field(f"description={description}")
+    journey.set_field("description", description)
     assert journey.next(), journey.field_errors()
     assert journey.state is Step.CONSENT
 
@@ -162,31 +162,31 @@ def test_a_phone_number_is_an_optional_plus_and_seven_to_fifteen_digits(typed, e
 async def test_each_step_reports_what_is_wrong_and_stays(journey):
     journey.open()
     assert journey.step == "vehicle"
-    journey.set_field("vehicle=AB-12")
+    journey.set_field("vehicle", "AB-12")
     assert journey.next() is False
     assert journey.state is Step.VEHICLE and journey.field_errors() == (("vehicle", "vehicle_invalid"),)
-    journey.set_field("vehicle=ab1234")
+    journey.set_field("vehicle", "ab1234")
     assert journey.next() and journey.step == "contact"
     assert journey.field_errors() == ()
     assert journey.fields() == (("vehicle", "AB1234"),), "the normalised frame number goes back to the screen"
 
-    journey.set_field("name=")
-    journey.set_field("phone=12")
+    journey.set_field("name", "")
+    journey.set_field("phone", "12")
     assert journey.next() is False
     assert journey.field_errors() == (("name", "name_invalid"), ("phone", "phone_invalid"))
-    journey.set_field("name=Li Wei")
+    journey.set_field("name", "Li Wei")
     assert journey.next() is False
     assert journey.field_errors() == (("phone", "phone_invalid"),)
-    journey.set_field("phone=+86 138 0013 8000")
+    journey.set_field("phone", "+86 138 0013 8000")
     assert journey.next() and journey.step == "fault"
 
     assert journey.next() is False
     assert journey.field_errors() == (("category", "category_required"), ("description", "required"))
     journey.choose_category("tyre")
     assert journey.field_errors() == (("description", "required"),), "a tap clears its complaint at once"
-    journey.set_field("description=" + "x" * 201)
+    journey.set_field("description", "x" * 201)
     assert journey.next() is False and journey.field_errors() == (("description", "required"),)
-    journey.set_field("description=Flat rear tyre")
+    journey.set_field("description", "Flat rear tyre")
     assert journey.next() and journey.step == "consent"
     assert journey.fault_category == "tyre"
     assert dict(journey.fields()) == {
@@ -200,9 +200,7 @@ async def test_each_step_reports_what_is_wrong_and_stays(journey):
 async def test_fields_and_categories_belong_to_their_step(journey):
     journey.open()
     with pytest.raises(RepairRefused, match="field 'phone' is not entered on repair step vehicle"):
-        journey.set_field("phone=123456789")
-    with pytest.raises(RepairRefused, match="expected name=value"):
-        journey.set_field("vehicle")
+        journey.set_field("phone", "123456789")
     with pytest.raises(RepairRefused, match="fault step"):
         journey.choose_category("brakes")
     with pytest.raises(RepairRefused, match="'agree' is not allowed in repair step vehicle"):
@@ -230,7 +228,7 @@ async def test_a_scanned_vehicle_code_fills_the_frame_number(journey):
     assert journey.scanned("https://fleet.example.com/v/sc0042xy") is True
     assert journey.fields() == (("vehicle", "SC0042XY"),) and journey.field_errors() == ()
     assert journey.state is Step.VEHICLE, "the person confirms with next"
-    journey.set_field("vehicle=SC0042XY")  # what the UI sends back on next
+    journey.set_field("vehicle", "SC0042XY")  # what the UI sends back on next
     assert journey.next() and journey.step == "contact"
 
 
@@ -315,7 +313,7 @@ async def test_leaving_discards_everything_entered_and_records_nothing(journey, 
 async def test_the_screen_is_told_of_errors_as_well_as_steps(journey):
     journey.open()
     before = len(journey.changes)
-    journey.set_field("vehicle=?")
+    journey.set_field("vehicle", "?")
     journey.next()
     assert len(journey.changes) == before + 1 and journey.field_errors()
 

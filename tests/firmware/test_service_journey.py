@@ -322,11 +322,11 @@ async def test_a_calibration_is_validated_stored_and_read_back(rig):
     j.technician_card(TECH)
     j.open_calibration()
     assert j.state is V.CALIBRATE
-    assert j.submit_calibration("110,52;96,533;930,548;915,66") is False
+    assert j.submit_calibration(((110, 52), (96, 533), (930, 548), (915, 66))) is False
     assert j.state is V.CALIBRATE and j.message == "calibration_rejected"
     assert "top-right" in j.calibration_error
     assert j.calibration() is None
-    assert j.submit_calibration(GOOD) is True
+    assert j.submit_calibration(parse_calibration(GOOD, SIZE)) is True
     assert j.state is V.MENU and j.message is None and j.calibration_error is None
     stored = j.calibration()
     assert stored == Calibration(((110, 52), (915, 66), (930, 548), (96, 533)), SIZE, stored.calibrated_at)
@@ -342,12 +342,12 @@ async def test_cancel_on_the_calibration_screen_keeps_the_old_calibration(rig):
     j = rig.journey
     j.technician_card(TECH)
     j.open_calibration()
-    j.submit_calibration(GOOD)
+    j.submit_calibration(parse_calibration(GOOD, SIZE))
     j.open_calibration()
     j.cancel()
     assert j.state is V.MENU and j.calibration().points[0] == (110, 52)
     with pytest.raises(ServiceRefused, match="calibrate screen"):
-        j.submit_calibration(GOOD)
+        j.submit_calibration(parse_calibration(GOOD, SIZE))
 
 
 # --- leaving -----------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from firmware.cabinet import Cabinet
 from firmware.config import Config
 from firmware.journeys.sale import S
 from firmware.sim import build_sim
-from kiosk_ui.view import Intent, ViewState
+from kiosk_ui.intents import Buy, Intent, Pay, SelectProduct, Start
+from kiosk_ui.view import View
 from sync_client.outbox import Outbox, StorageFull
 
 
@@ -36,7 +37,7 @@ async def rig(tmp_path):
     devices, bench = build_sim(config, tmp_path)
     await bench.start()
     outbox = Outbox(tmp_path / "cabinet.db", "cab-1")
-    views: list[ViewState] = []
+    views: list[View] = []
     cabinet = Cabinet(config, devices, outbox, tmp_path, on_view=views.append)
     await cabinet.start()
     # The cabinet's first terminal check done: one cut short at teardown can swallow the cancellation
@@ -52,13 +53,13 @@ async def rig(tmp_path):
     outbox.close()
 
 
-def tap(rig, name, arg=None):
-    rig.cabinet.handle_intent(Intent(name, arg))
+def tap(rig, *intents: Intent) -> None:
+    for intent in intents:
+        rig.cabinet.handle_intent(intent)
 
 
 async def to_card_prompt(rig, sku="SCOOT-S1"):
-    for name, arg in (("start", None), ("select_product", sku), ("buy", None), ("pay", "terminal")):
-        tap(rig, name, arg)
+    tap(rig, Start(), SelectProduct(sku), Buy(), Pay("terminal"))
     await rig.bench.terminal.wait_for_card_prompt()
 
 
@@ -94,15 +95,13 @@ async def test_an_approval_that_cannot_be_committed_keeps_the_door_shut_and_is_r
     assert json.loads((rig.path.parent / "zvt-emulator.json").read_text())["reversed"] == [receipt]  # its journal
     assert not relay_ever_energized(rig), "the relay was never energized"
     view = rig.views[-1]
-    assert view.screen == "out_of_service" and view.message == "not_charged"
-    assert view.payment_status is None
+    assert view.screen == "out_of_service" and view.message == "not_charged"  # no payment prompt: it has none
     # The only record when the disk is dead: one structured log line with the sale, amount and receipt.
     lost = [r for r in caplog.records if r.getMessage().startswith("approval could not be recorded")]
     assert lost and lost[0].receipt_no == receipt and lost[0].amount_cents == 49900 and lost[0].sale_id
     assert "storage" in rig.cabinet.faults
     # Payment is no longer offered: Buy on a product does nothing while the store cannot record a sale.
-    for name, arg in (("start", None), ("select_product", "SCOOT-S1"), ("buy", None), ("pay", "terminal")):
-        tap(rig, name, arg)
+    tap(rig, Start(), SelectProduct("SCOOT-S1"), Buy(), Pay("terminal"))
     assert rig.cabinet.sale.state in (S.IDLE, S.PRODUCT) and not rig.cabinet.sale.paying
     assert rig.views[-1].screen == "out_of_service"
 
@@ -152,10 +151,10 @@ async def test_a_refused_reversal_says_a_refund_is_under_way_with_the_support_co
 
 
 async def test_no_payment_is_offered_while_the_store_cannot_record_a_sale_and_selling_resumes_by_itself(rig):
-    tap(rig, "start")
-    tap(rig, "select_product", "BIKE-C7")
+    tap(rig, Start())
+    tap(rig, SelectProduct("BIKE-C7"))
     fill_to_the_page_limit(rig.outbox)  # no room below the reserve: SQLite may not grow
-    tap(rig, "buy")
+    tap(rig, Buy())
     assert rig.cabinet.sale.state is S.PRODUCT
     assert rig.views[-1].screen == "out_of_service"
     assert not rig.cabinet.sale.paying and rig.bench.terminal.card_prompted.is_set() is False
@@ -168,19 +167,19 @@ async def test_no_payment_is_offered_while_the_store_cannot_record_a_sale_and_se
     assert "storage" not in rig.cabinet.faults
     assert rig.views[-1].screen != "out_of_service"
     assert "storage_unavailable" in [e.payload["kind"] for e in rig.outbox.events("alarm")]
-    tap(rig, "start")
-    tap(rig, "select_product", "BIKE-C7")
-    tap(rig, "buy")
+    tap(rig, Start())
+    tap(rig, SelectProduct("BIKE-C7"))
+    tap(rig, Buy())
     assert rig.cabinet.sale.state is S.PAY and rig.views[-1].screen == "checkout"
 
 
 async def test_a_deleted_store_is_noticed_at_buy_before_payment_is_offered(rig):
     rig.cabinet.config.storage = dataclasses.replace(rig.cabinet.config.storage, check_s=3600)
     await asyncio.sleep(0)  # the timer's next check is an hour away: only Buy can notice
-    tap(rig, "start")
-    tap(rig, "select_product", "SCOOT-S1")
+    tap(rig, Start())
+    tap(rig, SelectProduct("SCOOT-S1"))
     os.unlink(rig.path)
-    tap(rig, "buy")
+    tap(rig, Buy())
     assert rig.views[-1].screen == "out_of_service"
     assert "deleted or replaced" in rig.cabinet.faults["storage"]
     assert rig.cabinet.sale.state is S.PRODUCT and not rig.bench.terminal.card_prompted.is_set()

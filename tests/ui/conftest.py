@@ -9,11 +9,35 @@ os.environ["SDL_VIDEODRIVER"] = "dummy"
 import asyncio  # noqa: E402
 import time  # noqa: E402
 from collections.abc import AsyncIterator, Iterator  # noqa: E402
+from dataclasses import replace  # noqa: E402
+from typing import Any, TypeVar  # noqa: E402
 
 import pytest  # noqa: E402
 
 from kiosk_ui.app import KioskUi  # noqa: E402
-from kiosk_ui.view import Intent  # noqa: E402
+from kiosk_ui.intents import Intent  # noqa: E402
+from kiosk_ui.samples import sample_views  # noqa: E402
+from kiosk_ui.view import View  # noqa: E402
+
+V = TypeVar("V", bound=View)
+
+
+def with_chrome(view: V, **changes: Any) -> V:
+    """view with its chrome changed (language, online, cabinet_id, staff_hold_s)."""
+    return replace(view, chrome=replace(view.chrome, **changes))
+
+
+def assert_refused(ui: KioskUi, faults: list[str | None], view: object, field: str) -> None:
+    """view cannot be shown: the safe error screen replaces it (in the language shown) and the fault
+    names the field; the next good view is shown again and the fault cleared."""
+    good = sample_views("zh")["catalog"]
+    ui.set_state(good)
+    ui.set_state(view)  # type: ignore[arg-type]
+    assert ui.screen_id == "error", f"{field}: {view!r} was shown"
+    assert faults and faults[-1] is not None and field in faults[-1], faults
+    assert {w.id for w in ui.widgets()} >= {"title", "subtitle", "lang"}
+    ui.set_state(good)
+    assert ui.screen_id == "catalog" and faults[-1] is None
 
 
 class RunningUi:
@@ -35,9 +59,15 @@ class RunningUi:
 
 
 @pytest.fixture
-def static_ui() -> Iterator[KioskUi]:
+def screen_faults() -> list[str | None]:
+    """What the UI reported it could not render (None: a view rendered again)."""
+    return []
+
+
+@pytest.fixture
+def static_ui(screen_faults: list[str | None]) -> Iterator[KioskUi]:
     """A started UI without a frame loop (layout and screenshot checks)."""
-    ui = KioskUi((1024, 600), on_intent=lambda intent: None)
+    ui = KioskUi((1024, 600), on_intent=lambda intent: None, on_fault=screen_faults.append)
     ui.start()
     yield ui
     ui.close()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pygame
 import pytest
 
+from kiosk_ui import screens
 from kiosk_ui.app import KioskUi
-from kiosk_ui.i18n import LANGUAGES
+from kiosk_ui.i18n import LANGUAGES, t
 from kiosk_ui.samples import PRODUCTS, sample_views
 from kiosk_ui.theme import MIN_TOUCH
-from kiosk_ui.view import ProductView, ViewState
+from kiosk_ui.view import CatalogScreen, CheckoutScreen, Chrome, DoorScreen, ProductScreen, ProductView, View
+from tests.ui.conftest import assert_refused
 
 SIZES = [(1024, 600), (1920, 1080)]
 VIEW_NAMES = list(sample_views())
@@ -125,19 +127,19 @@ def test_sold_out_product_shows_sold_out_and_disables_buy(static_ui: KioskUi) ->
 
 def test_prices_and_messages_are_shown(static_ui: KioskUi) -> None:
     cny = ProductView("SC-1", "Scooter", 129900, "CNY", 2)
-    static_ui.set_state(ViewState("product", language="zh", product=cny, message="timed_out"))
+    static_ui.set_state(ProductScreen(chrome=Chrome(language="zh"), product=cny, message="timed_out"))
     labels = {w.id: w.label for w in static_ui.widgets()}
     assert labels["price"] == "¥1,299.00"
     assert labels["message"] == "付款超时，未扣款。"
 
 
 def test_offline_indicator_and_cabinet_id(static_ui: KioskUi) -> None:
-    static_ui.set_state(ViewState("catalog", cabinet_id="CAB-7", online=False))
+    static_ui.set_state(CatalogScreen(chrome=Chrome(cabinet_id="CAB-7", online=False)))
     widgets = {w.id: w for w in static_ui.widgets()}
     assert widgets["cabinet_id"].label == "Cabinet CAB-7"
     x, y, w, h = widgets["offline"].rect
     assert x + w > static_ui.size[0] * 0.8 and y + h > static_ui.size[1] * 0.85  # bottom-right corner
-    static_ui.set_state(ViewState("catalog", cabinet_id="CAB-7", online=True))
+    static_ui.set_state(CatalogScreen(chrome=Chrome(cabinet_id="CAB-7", online=True)))
     assert "offline" not in ids(static_ui)
 
 
@@ -151,12 +153,14 @@ def test_long_texts_are_fitted_not_overflowing(static_ui: KioskUi) -> None:
         "word " * 200,
         tuple((f"spec{i}", "a very long value " * 5) for i in range(8)),
     )
-    for screen in ("product", "checkout", "door"):
-        static_ui.set_state(ViewState(screen, product=long, products=(long,) * 8, door="opened"))
+    views = (ProductScreen(product=long), CheckoutScreen(product=long), DoorScreen(product=long, door="opened"))
+    for view in views:
+        screen = view.screen
+        static_ui.set_state(view)
         for info in static_ui.widgets():
             for text_rect in info.extra["text_rects"]:
                 assert inside(text_rect, info.rect), (screen, info.id)
-    static_ui.set_state(ViewState("catalog", products=(long,) * 8))
+    static_ui.set_state(CatalogScreen(products=(long,) * 8))
     widgets = static_ui.widgets()
     assert len([w for w in widgets if w.id.startswith("product:")]) == 3  # in view; the rest a swipe away
     assert next(w for w in widgets if w.id == "carousel").extra["pages"] == 6
@@ -165,18 +169,36 @@ def test_long_texts_are_fitted_not_overflowing(static_ui: KioskUi) -> None:
 @pytest.mark.parametrize(
     ("field", "view"),
     [
-        ("screen", ViewState("shop")),
-        ("language", ViewState("catalog", language="fr")),
-        ("product", ViewState("checkout")),
-        ("payment_status", ViewState("checkout", product=PRODUCTS[0], payment_status="paying")),
-        ("message", ViewState("product", product=PRODUCTS[0], message="oops")),
-        ("door", ViewState("door", door="ajar")),
-        ("payment_methods", ViewState("checkout", product=PRODUCTS[0], payment_methods=("cash",))),
+        ("language", CatalogScreen(chrome=Chrome(language="fr"))),  # type: ignore[arg-type]
+        ("payment_status", CheckoutScreen(product=PRODUCTS[0], payment_status="paying")),  # type: ignore[arg-type]
+        ("message", ProductScreen(product=PRODUCTS[0], message="oops")),  # type: ignore[arg-type]
+        ("door", DoorScreen(door="ajar")),  # type: ignore[arg-type]
+        ("payment_methods", CheckoutScreen(product=PRODUCTS[0], payment_methods=("cash",))),  # type: ignore[arg-type]
     ],
 )
-def test_bad_view_is_refused_naming_the_field(static_ui: KioskUi, field: str, view: ViewState) -> None:
-    with pytest.raises(ValueError, match=field):
-        static_ui.set_state(view)
+def test_a_bad_view_shows_the_error_screen_and_reports_the_field(
+    static_ui: KioskUi, screen_faults: list[str | None], field: str, view: View
+) -> None:
+    assert_refused(static_ui, screen_faults, view, field)
+
+
+def test_a_screen_that_fails_to_build_shows_the_error_screen_in_the_view_language(
+    static_ui: KioskUi, screen_faults: list[str | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(view: object, kit: object, context: object) -> list:
+        raise KeyError("a bug in the door screen")
+
+    monkeypatch.setitem(screens.BUILDERS, DoorScreen, broken)
+    static_ui.set_state(DoorScreen(chrome=Chrome(language="zh"), door="opened"))
+    assert static_ui.screen_id == "error"
+    labels = {w.id: w.label for w in static_ui.widgets()}
+    assert labels["title"] == t("error.title", "zh") and labels["lang"] == t("lang.toggle", "zh")
+    assert screen_faults == ["door screen: 'a bug in the door screen'"]
+    static_ui.set_state(DoorScreen(chrome=Chrome(language="zh"), door="closed"))  # the journey moved on
+    assert static_ui.screen_id == "error" and screen_faults[-1] == screen_faults[0]  # still refused
+    monkeypatch.undo()
+    static_ui.set_state(DoorScreen(door="unlocked"))
+    assert static_ui.screen_id == "door" and screen_faults[-1] is None
 
 
 def test_screenshot_is_the_touchscreen(static_ui: KioskUi, tmp_path) -> None:

@@ -14,11 +14,12 @@ import zxingcpp
 from kiosk_ui import ads as ads_module
 from kiosk_ui import assets, moving
 from kiosk_ui.app import KioskUi
+from kiosk_ui.intents import Activity, AdShown, Buy, ChooseColour, Intent, SelectProduct, Start
 from kiosk_ui.samples import ADS, PRODUCTS, sample_views, store_url
-from kiosk_ui.view import AdView, Intent, ViewState
+from kiosk_ui.view import AdView, AttractScreen, CatalogScreen, ProductScreen
 from tests.ui.conftest import RunningUi
 
-ACTIVITY = Intent("activity")
+ACTIVITY = Activity()
 VIEWS = sample_views("en")
 
 
@@ -65,7 +66,7 @@ def test_scan_to_pay_shows_the_payment_qr_and_no_qr_without_a_store_url(static_u
     static_ui.set_state(view)
     static_ui.screenshot(tmp_path / "pay.png")
     assert decode_qr_codes(tmp_path / "pay.png") == [view.payment_qr]
-    static_ui.set_state(ViewState("product", product=PRODUCTS[0]))
+    static_ui.set_state(ProductScreen(product=PRODUCTS[0]))
     static_ui.screenshot(tmp_path / "none.png")
     assert decode_qr_codes(tmp_path / "none.png") == []
     assert "store_qr" not in {w.id for w in static_ui.widgets()}
@@ -108,19 +109,19 @@ async def test_swipe_moves_the_carousel_and_is_not_a_tap(running_ui: RunningUi) 
     assert f"product:{PRODUCTS[0].sku}" not in visible and len(visible) == 3
     # The cards now in view take taps.
     await ui.tap_widget(visible[-1])
-    assert running_ui.intents[-1] == Intent("select_product", visible[-1].split(":", 1)[1])
+    assert running_ui.intents[-1] == SelectProduct(visible[-1].split(":", 1)[1])
 
 
 async def test_a_flick_travels_further_than_a_slow_drag_of_the_same_length(running_ui: RunningUi) -> None:
     ui = running_ui.ui
-    ui.set_state(ViewState("catalog", products=PRODUCTS * 3))  # 15 cards
+    ui.set_state(CatalogScreen(products=PRODUCTS * 3))  # 15 cards
     await running_ui.wait_frames()
     y = ui.size[1] // 2
     await ui.swipe(700, y, 500, y, duration_s=0.8, steps=16)  # slow: no inertia
     await wait_for(lambda: not carousel(running_ui).extra["moving"])
     slow = carousel(running_ui).extra["page"]
     ui.set_state(VIEWS["attract"])
-    ui.set_state(ViewState("catalog", products=PRODUCTS * 3))  # a new visit starts at the first card
+    ui.set_state(CatalogScreen(products=PRODUCTS * 3))  # a new visit starts at the first card
     await running_ui.wait_frames()
     assert carousel(running_ui).extra["page"] == 0
     await ui.swipe(700, y, 500, y, duration_s=0.08, steps=6)  # a flick coasts on
@@ -144,7 +145,7 @@ async def test_small_finger_wobble_is_still_a_tap(running_ui: RunningUi) -> None
     ui.set_state(VIEWS["product"])
     x, y, w, h = running_ui.widget("buy").rect
     await ui.swipe(x + w // 2, y + h // 2, x + w // 2 + 5, y + h // 2 + 3, duration_s=0.05, steps=3)
-    assert running_ui.intents == [ACTIVITY, Intent("buy")]
+    assert running_ui.intents == [ACTIVITY, Buy()]
 
 
 async def test_swipe_outside_the_touchscreen_is_refused(running_ui: RunningUi) -> None:
@@ -197,7 +198,7 @@ async def test_colour_choice_is_shown_at_once_and_reported(running_ui: RunningUi
     ui = running_ui.ui
     ui.set_state(VIEWS["product"])
     await ui.tap_widget("colour:Coral")
-    assert not_activity(running_ui.intents) == [Intent("colour", "Coral")]
+    assert not_activity(running_ui.intents) == [ChooseColour("Coral")]
     chips = {w.id: w.extra["chosen"] for w in ui.widgets() if w.id.startswith("colour:")}
     assert chips == {"colour:Mint": False, "colour:Graphite": False, "colour:Coral": True}
 
@@ -225,19 +226,19 @@ async def test_animation_frames_never_load_from_disk(running_ui: RunningUi) -> N
 async def test_image_ad_reports_its_impression_once_it_is_on_screen(running_ui: RunningUi) -> None:
     ui = running_ui.ui
     ui.set_state(VIEWS["attract_ad"])
-    await wait_for(lambda: Intent("ad_shown", ADS[1].id) in running_ui.intents)
+    await wait_for(lambda: AdShown(ADS[1].id) in running_ui.intents)
     stage = running_ui.widget("stage").extra
     assert (stage["showing"], stage["ad"]) == ("ad", ADS[1].id)
     await asyncio.sleep(0.2)
-    assert running_ui.intents.count(Intent("ad_shown", ADS[1].id)) == 1  # once per showing
+    assert running_ui.intents.count(AdShown(ADS[1].id)) == 1  # once per showing
     await ui.tap(ui.size[0] // 2, ui.size[1] // 2)  # touch anywhere starts
-    assert running_ui.intents[-2:] == [ACTIVITY, Intent("start")]
+    assert running_ui.intents[-2:] == [ACTIVITY, Start()]
 
 
 async def test_video_ad_plays_at_its_frame_rate(running_ui: RunningUi) -> None:
     ui = running_ui.ui
     ui.set_state(VIEWS["attract_video"])
-    await wait_for(lambda: Intent("ad_shown", ADS[0].id) in running_ui.intents)
+    await wait_for(lambda: AdShown(ADS[0].id) in running_ui.intents)
     stage = pygame.Rect(running_ui.widget("stage").rect)
     probe = pygame.Rect(stage.x, stage.y + stage.h // 3, stage.w, stage.h // 3)
 
@@ -263,7 +264,7 @@ async def test_playlist_alternates_ads_and_showcases_and_skips_broken_ads(
         AdView("b", "image", ADS[2].path, 0.3),
     )
     ui = running_ui.ui
-    ui.set_state(ViewState("attract", products=PRODUCTS, ads=playlist))
+    ui.set_state(AttractScreen(products=PRODUCTS, ads=playlist))
     seen: list[str] = []
 
     def record() -> bool:
@@ -271,10 +272,10 @@ async def test_playlist_alternates_ads_and_showcases_and_skips_broken_ads(
         label = showing["ad"] or "showcase"
         if not seen or seen[-1] != label:
             seen.append(label)
-        return Intent("ad_shown", "b") in running_ui.intents
+        return AdShown("b") in running_ui.intents
 
     await wait_for(record, timeout=8)
-    shown = [i.arg for i in running_ui.intents if i.name == "ad_shown"]
+    shown = [i.ad_id for i in running_ui.intents if isinstance(i, AdShown)]
     assert shown == ["a", "b"]
     assert seen == ["a", "showcase", "b"]  # the broken ad never showed: one showcase ran on
 

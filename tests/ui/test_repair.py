@@ -1,5 +1,5 @@
 """Repair drop-off through real touches: typing on the keyboards, the firmware's values and errors,
-the categories, the consent and the ticket QR; and the new ViewState fields refused by name."""
+the categories, the consent and the ticket QR; and bad values of the staff and repair views refused by name."""
 
 from __future__ import annotations
 
@@ -10,11 +10,33 @@ import pygame
 import pytest
 
 from kiosk_ui.app import KioskUi
+from kiosk_ui.intents import (
+    Activity,
+    Agree,
+    Back,
+    Cancel,
+    ChooseFaultCategory,
+    Done,
+    Intent,
+    Next,
+    OpenRepair,
+    SetField,
+)
 from kiosk_ui.samples import PRODUCTS, sample_views
 from kiosk_ui.text import ELLIPSIS, tail
 from kiosk_ui.theme import Fonts
-from kiosk_ui.view import Intent, SyncView, ViewState
-from tests.ui.conftest import RunningUi
+from kiosk_ui.view import (
+    AttractScreen,
+    Chrome,
+    DoorScreen,
+    PinPadScreen,
+    RepairScreen,
+    RestockScreen,
+    ServiceScreen,
+    SyncView,
+    View,
+)
+from tests.ui.conftest import RunningUi, assert_refused, with_chrome
 from tests.ui.test_media_and_touch import decode_qr_codes
 
 VIEWS = sample_views("en")
@@ -40,7 +62,7 @@ async def type_text(ui: KioskUi, text: str) -> None:
 async def test_attract_offers_the_repair_drop_off(running_ui: RunningUi) -> None:
     running_ui.ui.set_state(VIEWS["attract"])
     await running_ui.ui.tap_widget("repair")
-    assert running_ui.intents == [Intent("activity"), Intent("repair")]
+    assert running_ui.intents == [Activity(), OpenRepair()]
 
 
 async def test_typing_the_frame_number_and_moving_on(running_ui: RunningUi) -> None:
@@ -54,9 +76,9 @@ async def test_typing_the_frame_number_and_moving_on(running_ui: RunningUi) -> N
     assert widget(ui, "field:vehicle").label == "WBXA1" and widget(ui, "next").enabled
     assert said(running_ui) == []  # keys tell the firmware nothing
     await ui.tap_widget("next")
-    assert said(running_ui) == [Intent("field", "vehicle=WBXA1"), Intent("next")]
+    assert said(running_ui) == [SetField("vehicle", "WBXA1"), Next()]
     await ui.tap_widget("back")
-    assert said(running_ui)[-1] == Intent("back")
+    assert said(running_ui)[-1] == Back()
 
 
 async def test_a_scanned_vehicle_id_replaces_the_typed_one_once(running_ui: RunningUi) -> None:
@@ -66,7 +88,9 @@ async def test_a_scanned_vehicle_id_replaces_the_typed_one_once(running_ui: Runn
     ui.set_state(replace(VIEWS["repair_vehicle"], fields=(("vehicle", "WBAEB71080C123456"),)))
     assert widget(ui, "field:vehicle").label == "WBAEB71080C123456"
     await ui.tap_widget("kbd:back")
-    ui.set_state(replace(VIEWS["repair_vehicle"], fields=(("vehicle", "WBAEB71080C123456"),), online=False))
+    ui.set_state(
+        with_chrome(replace(VIEWS["repair_vehicle"], fields=(("vehicle", "WBAEB71080C123456"),)), online=False)
+    )
     assert widget(ui, "field:vehicle").label == "WBAEB71080C12345"  # the same value again: typing stands
 
 
@@ -83,7 +107,7 @@ async def test_contact_fields_take_the_keyboard_they_need(running_ui: RunningUi)
     assert not widget(ui, "kbd:+").enabled  # "+" only first
     await type_text(ui, "1701")
     await ui.tap_widget("next")
-    assert said(running_ui) == [Intent("field", "name=LI WEI"), Intent("field", "phone=+491701"), Intent("next")]
+    assert said(running_ui) == [SetField("name", "LI WEI"), SetField("phone", "+491701"), Next()]
     await ui.tap_widget("field:name")
     await ui.tap_widget("kbd:back")
     assert widget(ui, "field:name").label == "LI WE" and widget(ui, "field:phone").label == "+491701"
@@ -97,7 +121,7 @@ def test_field_errors_show_under_their_field_and_take_the_focus(static_ui: Kiosk
     assert error.label == "Please enter a valid phone number."
     assert phone.extra["focused"] and error.rect[1] >= phone.rect[1] + phone.rect[3]  # under the field
     assert abs(error.rect[0] - phone.rect[0]) <= 2
-    static_ui.set_state(replace(VIEWS["repair_contact_errors"], language="zh"))
+    static_ui.set_state(with_chrome(VIEWS["repair_contact_errors"], language="zh"))
     assert widget(static_ui, "error:phone").label == "请输入有效的手机号码。"
 
 
@@ -113,9 +137,9 @@ async def test_fault_category_and_description(running_ui: RunningUi) -> None:
     assert field.label == "FLAT 2X" and field.extra["focused"]
     await ui.tap_widget("next")
     assert said(running_ui) == [
-        Intent("fault_category", "tyre"),
-        Intent("field", "description=FLAT 2X"),
-        Intent("next"),
+        ChooseFaultCategory("tyre"),
+        SetField("description", "FLAT 2X"),
+        Next(),
     ]
 
 
@@ -155,7 +179,7 @@ async def test_consent_shows_what_is_kept_and_asks(running_ui: RunningUi) -> Non
     )
     await ui.tap_widget("agree")
     await ui.tap_widget("cancel")
-    assert said(running_ui) == [Intent("agree"), Intent("cancel")]
+    assert said(running_ui) == [Agree(), Cancel()]
 
 
 async def test_ticket_is_shown_large_and_as_a_qr_code(running_ui: RunningUi, tmp_path: Path) -> None:
@@ -167,39 +191,39 @@ async def test_ticket_is_shown_large_and_as_a_qr_code(running_ui: RunningUi, tmp
         assert decode_qr_codes(tmp_path / "ticket.png") == ["R-2024-0815"]
     assert widget(ui, "keep").label == "请妥善保存"
     await ui.tap_widget("done")
-    assert said(running_ui) == [Intent("done")]
+    assert said(running_ui) == [Done()]
 
 
 @pytest.mark.parametrize(
     ("field", "view"),
     [
-        ("step", ViewState("repair")),
-        ("step", ViewState("repair", step="payment")),
-        ("ticket", ViewState("repair", step="ticket")),
-        ("fields", ViewState("repair", step="vehicle", fields=(("email", "a@b"),))),
-        ("fields", ViewState("repair", step="fault", fields=(("description", "x" * 201),))),
-        ("fields", ViewState("repair", step="vehicle", fields=("vehicle",))),  # type: ignore[arg-type]
-        ("field_errors", ViewState("repair", step="contact", field_errors=(("phone", "bad"),))),
-        ("fault_category", ViewState("repair", step="fault", fault_category="wheels")),
-        ("restock_counts", ViewState("restock", restock_counts=(("SC-1", -1),))),
-        ("restock_counts", ViewState("restock", restock_counts=(("SC-1", 1), ("SC-1", 2)))),
-        ("restock_changes", ViewState("restock", restock_changes=(("SC-1", "2"),))),  # type: ignore[arg-type]
-        ("alarm", ViewState("door", alarm="fire")),
-        ("attempts_left", ViewState("pin_pad", message="pin_wrong", attempts_left=-1)),
-        ("staff_hold_s", ViewState("attract", staff_hold_s=0)),
-        ("devices", ViewState("service", devices=(("lock", "broken", ""),))),
-        ("selftest", ViewState("service", selftest="done")),
-        ("sync", ViewState("service", sync=SyncView(pending=-1))),
-        ("errors", ViewState("service", errors=("ok", 3))),  # type: ignore[arg-type]
+        ("step", RepairScreen(step="payment")),  # type: ignore[arg-type]
+        ("ticket", RepairScreen(step="ticket")),
+        ("fields", RepairScreen(step="vehicle", fields=(("email", "a@b"),))),  # type: ignore[arg-type]
+        ("fields", RepairScreen(step="fault", fields=(("description", "x" * 201),))),
+        ("fields", RepairScreen(step="vehicle", fields=("vehicle",))),  # type: ignore[arg-type]
+        ("field_errors", RepairScreen(step="contact", field_errors=(("phone", "bad"),))),  # type: ignore[arg-type]
+        ("fault_category", RepairScreen(step="fault", fault_category="wheels")),  # type: ignore[arg-type]
+        ("counts", RestockScreen(counts=(("SC-1", -1),))),
+        ("counts", RestockScreen(counts=(("SC-1", 1), ("SC-1", 2)))),
+        ("changes", RestockScreen(changes=(("SC-1", "2"),))),  # type: ignore[arg-type]
+        ("alarm", DoorScreen(alarm="fire")),  # type: ignore[arg-type]
+        ("attempts_left", PinPadScreen(message="pin_wrong", attempts_left=-1)),
+        ("staff_hold_s", AttractScreen(chrome=Chrome(staff_hold_s=0))),
+        ("devices", ServiceScreen(devices=(("lock", "broken", ""),))),  # type: ignore[arg-type]
+        ("selftest", ServiceScreen(selftest="done")),  # type: ignore[arg-type]
+        ("sync", ServiceScreen(sync=SyncView(pending=-1))),
+        ("errors", ServiceScreen(errors=("ok", 3))),  # type: ignore[arg-type]
     ],
 )
-def test_bad_new_fields_are_refused_by_name(static_ui: KioskUi, field: str, view: ViewState) -> None:
-    with pytest.raises(ValueError, match=field):
-        static_ui.set_state(view)
+def test_bad_new_fields_are_refused_by_name(
+    static_ui: KioskUi, screen_faults: list[str | None], field: str, view: View
+) -> None:
+    assert_refused(static_ui, screen_faults, view, field)
 
 
 def test_new_fields_default_so_existing_states_stay_valid(static_ui: KioskUi) -> None:
-    static_ui.set_state(ViewState("door", product=PRODUCTS[0], door="opened"))
+    static_ui.set_state(DoorScreen(product=PRODUCTS[0], door="opened"))
     assert "alarm" not in ids(static_ui)
-    static_ui.set_state(ViewState("restock"))
+    static_ui.set_state(RestockScreen())
     assert widget(static_ui, "empty").label == "This cabinet has no products to count."

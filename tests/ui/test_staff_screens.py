@@ -11,13 +11,29 @@ import pygame
 import pytest
 
 from kiosk_ui.app import KioskUi
+from kiosk_ui.intents import (
+    Activity,
+    Cancel,
+    Done,
+    ExitService,
+    Intent,
+    LockTest,
+    OpenCalibration,
+    OpenStaff,
+    Restart,
+    RunSelfTest,
+    SetCount,
+    SubmitCalibration,
+    SubmitPin,
+    UnlockAgain,
+)
 from kiosk_ui.samples import ACCESSORIES, PRODUCTS, sample_views
 from kiosk_ui.screens import service
 from kiosk_ui.screens.calibrate import target_centres
-from kiosk_ui.view import STAFF_HOLD_S, Intent, SyncView, ViewState
-from tests.ui.conftest import RunningUi
+from kiosk_ui.view import STAFF_HOLD_S, Chrome, PinPadScreen, RestockScreen, ServiceScreen, SyncView
+from tests.ui.conftest import RunningUi, with_chrome
 
-ACTIVITY = Intent("activity")
+ACTIVITY = Activity()
 VIEWS = sample_views("en")
 
 
@@ -41,58 +57,58 @@ async def test_holding_the_brand_for_the_default_time_emits_staff(running_ui: Ru
     ui.set_state(VIEWS["attract"])
     assert STAFF_HOLD_S >= 3
     await ui.press_widget("brand", STAFF_HOLD_S)
-    assert running_ui.intents == [ACTIVITY, Intent("staff")]
+    assert running_ui.intents == [ACTIVITY, OpenStaff()]
 
 
 async def test_a_tap_or_a_short_press_on_the_brand_does_nothing(running_ui: RunningUi) -> None:
     ui = running_ui.ui
-    ui.set_state(replace(VIEWS["attract"], staff_hold_s=0.8))
+    ui.set_state(with_chrome(VIEWS["attract"], staff_hold_s=0.8))
     await ui.tap_widget("brand")
     await ui.tap_widget("brand_mark")
     await ui.press_widget("brand", 0.4)
     assert running_ui.intents == [ACTIVITY] * 3  # not even "start", which lies under the brand
     await ui.press_widget("brand_mark", 0.8)
-    assert said(running_ui) == [Intent("staff")]
+    assert said(running_ui) == [OpenStaff()]
 
 
 async def test_the_hold_happens_while_the_finger_is_still_down(running_ui: RunningUi) -> None:
     ui = running_ui.ui
-    ui.set_state(replace(VIEWS["door_opened"], staff_hold_s=0.5))
+    ui.set_state(with_chrome(VIEWS["door_opened"], staff_hold_s=0.5))
     centre = pygame.Rect(widget(ui, "brand").rect).center
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=centre, button=1))
     await asyncio.sleep(0.8)
-    assert said(running_ui) == [Intent("staff")]
+    assert said(running_ui) == [OpenStaff()]
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=centre, button=1))
     await running_ui.wait_frames()
-    assert said(running_ui) == [Intent("staff")]  # the lift adds nothing
+    assert said(running_ui) == [OpenStaff()]  # the lift adds nothing
 
 
 async def test_a_refresh_of_the_same_screen_keeps_a_hold_but_a_new_screen_drops_it(running_ui: RunningUi) -> None:
     """The online dot flipping under the retailer's finger must not cancel the hidden entry; a screen
     that changed under the finger must not receive the lift."""
     ui = running_ui.ui
-    attract = replace(VIEWS["attract"], staff_hold_s=0.5, online=False)
+    attract = with_chrome(VIEWS["attract"], staff_hold_s=0.5, online=False)
     ui.set_state(attract)
     centre = pygame.Rect(widget(ui, "brand").rect).center
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=centre, button=1))
     await running_ui.wait_frames()
-    ui.set_state(replace(attract, online=True))  # the uploader got through meanwhile
+    ui.set_state(with_chrome(attract, online=True))  # the uploader got through meanwhile
     await asyncio.sleep(0.7)
-    assert said(running_ui) == [Intent("staff")]
+    assert said(running_ui) == [OpenStaff()]
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=centre, button=1))
     await running_ui.wait_frames()
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=centre, button=1))
     await running_ui.wait_frames()
-    ui.set_state(replace(VIEWS["thanks"], staff_hold_s=0.5))
+    ui.set_state(with_chrome(VIEWS["thanks"], staff_hold_s=0.5))
     await asyncio.sleep(0.7)
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=centre, button=1))
     await running_ui.wait_frames()
-    assert said(running_ui) == [Intent("staff")], "no hold on a screen that was not under the finger"
+    assert said(running_ui) == [OpenStaff()], "no hold on a screen that was not under the finger"
 
 
 async def test_a_finger_that_slides_off_the_brand_does_not_hold(running_ui: RunningUi) -> None:
     ui = running_ui.ui
-    ui.set_state(replace(VIEWS["thanks"], staff_hold_s=0.5))
+    ui.set_state(with_chrome(VIEWS["thanks"], staff_hold_s=0.5))
     x, y = pygame.Rect(widget(ui, "brand").rect).center
     await ui.swipe(x, y, x + 200, y + 200, duration_s=0.7)
     assert said(running_ui) == []
@@ -123,7 +139,7 @@ async def test_typing_a_pin_shows_dots_never_digits_and_submits_it(running_ui: R
         await ui.tap_widget(f"key:{key}")
     await ui.tap_widget("key:back")
     await ui.tap_widget("pin:submit")
-    assert said(running_ui) == [Intent("pin_submit", "25801234567")]  # no key reached the firmware
+    assert said(running_ui) == [SubmitPin("25801234567")]  # no key reached the firmware
     assert widget(ui, "pin_dots").extra["filled"] == 0
 
 
@@ -131,16 +147,16 @@ async def test_wrong_pin_tells_the_tries_left_and_a_locked_pad_counts_down(runni
     ui = running_ui.ui
     ui.set_state(VIEWS["pin_pad_wrong"])
     assert widget(ui, "message").label == "Wrong PIN. 2 tries left."
-    ui.set_state(replace(VIEWS["pin_pad_wrong"], attempts_left=1, language="zh"))
+    ui.set_state(with_chrome(replace(VIEWS["pin_pad_wrong"], attempts_left=1), language="zh"))
     assert widget(ui, "message").label == "密码错误，再错一次将锁定键盘。"
-    ui.set_state(ViewState("pin_pad", message="pin_wrong"))
+    ui.set_state(PinPadScreen(message="pin_wrong"))
     assert widget(ui, "message").label == "Wrong PIN. Please try again."
-    ui.set_state(ViewState("pin_pad", message="pin_locked", deadline=time.monotonic() + 9.5))
+    ui.set_state(PinPadScreen(message="pin_locked", deadline=time.monotonic() + 9.5))
     assert widget(ui, "message_text").label == "Too many tries. Try again in 10 s."
     assert not any(w.enabled for w in ui.widgets() if w.id.startswith("key:"))
     await ui.tap_widget("key:1")
     await ui.tap_widget("cancel")
-    assert said(running_ui) == [Intent("cancel")] and widget(ui, "pin_dots").extra["filled"] == 0
+    assert said(running_ui) == [Cancel()] and widget(ui, "pin_dots").extra["filled"] == 0
 
 
 async def test_the_pad_says_checking_and_takes_no_presses_while_a_pin_is_checked(running_ui: RunningUi) -> None:
@@ -166,47 +182,45 @@ def test_restock_shows_what_to_do_with_the_door(static_ui: KioskUi) -> None:
     static_ui.set_state(VIEWS["restock_opened"])
     assert widget(static_ui, "title").label == "Count the stock, then close the door"
     assert widget(static_ui, "name:EB-CITY-7").label == "City Cruiser 7 E-Bike"
-    static_ui.set_state(replace(VIEWS["restock_opened"], language="zh"))
+    static_ui.set_state(with_chrome(VIEWS["restock_opened"], language="zh"))
     assert widget(static_ui, "title").label == "请清点库存，然后关好柜门"
 
 
 async def test_minus_and_plus_ask_the_firmware_for_the_new_count(running_ui: RunningUi) -> None:
     ui = running_ui.ui
-    ui.set_state(replace(VIEWS["restock_opened"], restock_counts=(("SC-URBAN-S2", 5), ("SC-KIDS-1", 0))))
+    ui.set_state(replace(VIEWS["restock_opened"], counts=(("SC-URBAN-S2", 5), ("SC-KIDS-1", 0))))
     await ui.tap_widget("count:SC-URBAN-S2:plus")
     await ui.tap_widget("count:SC-URBAN-S2:minus")
     assert not widget(ui, "count:SC-KIDS-1:minus").enabled
     await ui.tap_widget("count:SC-KIDS-1:minus")
     await ui.tap_widget("count:SC-KIDS-1:plus")
     assert said(running_ui) == [
-        Intent("count", "SC-URBAN-S2:6"),
-        Intent("count", "SC-URBAN-S2:4"),
-        Intent("count", "SC-KIDS-1:1"),
+        SetCount("SC-URBAN-S2", 6),
+        SetCount("SC-URBAN-S2", 4),
+        SetCount("SC-KIDS-1", 1),
     ]
-    ui.set_state(replace(VIEWS["restock_opened"], restock_counts=(("SC-URBAN-S2", 6), ("SC-KIDS-1", 1))))
+    ui.set_state(replace(VIEWS["restock_opened"], counts=(("SC-URBAN-S2", 6), ("SC-KIDS-1", 1))))
     assert widget(ui, "count:SC-URBAN-S2").label == "6"  # the firmware's count is what is shown
 
 
 async def test_recorded_restock_lists_the_changes_and_finishes(running_ui: RunningUi) -> None:
     ui = running_ui.ui
-    ui.set_state(replace(VIEWS["restock_recorded"], restock_changes=(("SC-URBAN-S2", 2), ("EB-CITY-7", -1))))
+    ui.set_state(replace(VIEWS["restock_recorded"], changes=(("SC-URBAN-S2", 2), ("EB-CITY-7", -1))))
     assert widget(ui, "title").label == "Stock recorded"
     assert widget(ui, "change:SC-URBAN-S2").label == "+2" and widget(ui, "change:EB-CITY-7").label == "−1"
     assert "change:SC-KIDS-1" not in ids(ui)
     assert not [i for i in ids(ui) if i.endswith((":plus", ":minus"))]
     await ui.tap_widget("done")
-    ui.set_state(replace(VIEWS["restock_recorded"], restock_changes=()))
+    ui.set_state(replace(VIEWS["restock_recorded"], changes=()))
     assert widget(ui, "hint").label == "Nothing changed."
-    assert said(running_ui) == [Intent("done")]
+    assert said(running_ui) == [Done()]
 
 
 async def test_many_products_are_paginated(running_ui: RunningUi) -> None:
     ui = running_ui.ui
     more = tuple(replace(p, sku=f"{p.sku}-B", name=f"{p.name} (B)") for p in ACCESSORIES)
     products = PRODUCTS + ACCESSORIES + more
-    ui.set_state(
-        ViewState("restock", door="opened", products=products, restock_counts=tuple((p.sku, 1) for p in products))
-    )
+    ui.set_state(RestockScreen(door="opened", products=products, counts=tuple((p.sku, 1) for p in products)))
     per_page = len({i for i in ids(ui) if i.startswith("row:")})
     pages = -(-len(products) // per_page)
     assert per_page >= 4 and pages >= 2 and not widget(ui, "page:prev").enabled
@@ -219,7 +233,7 @@ async def test_many_products_are_paginated(running_ui: RunningUi) -> None:
     assert not widget(ui, "page:next").enabled
     assert set().union(*seen) == {f"row:{p.sku}" for p in products} and sum(map(len, seen)) == len(products)
     await ui.tap_widget("count:ACC-LIGHTS-B:plus")
-    assert said(running_ui) == [Intent("count", "ACC-LIGHTS-B:2")]  # page turns tell the firmware nothing
+    assert said(running_ui) == [SetCount("ACC-LIGHTS-B", 2)]  # page turns tell the firmware nothing
 
 
 # -- door alarms ---------------------------------------------------------------------------------------
@@ -234,11 +248,11 @@ async def test_door_alarms_are_shown_and_a_stuck_door_offers_unlock_again(runnin
         ui.set_state(VIEWS[name])
         assert widget(ui, "alarm").label == "The door did not open. Try unlocking it again."
         await ui.tap_widget("unlock_again")
-    ui.set_state(replace(VIEWS["door_stuck"], language="zh"))
+    ui.set_state(with_chrome(VIEWS["door_stuck"], language="zh"))
     assert widget(ui, "alarm").label == "柜门未能打开，请再次尝试开锁。"
     ui.set_state(VIEWS["door_unlocked"])
     assert "alarm" not in ids(ui)
-    assert said(running_ui) == [Intent("unlock_again")] * 2
+    assert said(running_ui) == [UnlockAgain()] * 2
 
 
 # -- service -------------------------------------------------------------------------------------------
@@ -253,7 +267,7 @@ def test_service_shows_devices_sync_configuration_and_errors(static_ui: KioskUi)
     assert (labels["pending"], labels["last_success"], labels["dead_letters"]) == ("3", "2024-05-14 10:42:07", "1")
     assert labels["config_version"] == "v42 (etag 7c1e)"
     assert labels["error:0"] == "nfc: no answer from PN532 (timeout 1.0 s)"
-    static_ui.set_state(ViewState("service", sync=SyncView(), language="zh"))
+    static_ui.set_state(ServiceScreen(sync=SyncView(), chrome=Chrome(language="zh")))
     labels = {w.id: w.label for w in static_ui.widgets()}
     assert labels["last_success"] == "从未" and labels["no_devices"] == "尚无设备状态。"
     assert labels["no_errors"] == "无" and "selftest_result" not in labels
@@ -267,7 +281,7 @@ async def test_service_actions_and_a_running_selftest(running_ui: RunningUi) -> 
     ui.set_state(VIEWS["service_running"])
     assert widget(ui, "selftest_result").label == "Self-test running…"
     await ui.tap_widget("selftest")
-    assert said(running_ui) == [Intent("selftest"), Intent("lock_test"), Intent("calibrate"), Intent("exit")]
+    assert said(running_ui) == [RunSelfTest(), LockTest(), OpenCalibration(), ExitService()]
 
 
 async def test_restart_asks_again_and_forgets_after_a_while(
@@ -285,7 +299,7 @@ async def test_restart_asks_again_and_forgets_after_a_while(
     await ui.tap_widget("restart")
     ui.set_state(replace(VIEWS["service"], config_version="v43"))  # a new state keeps the question
     await ui.tap_widget("restart")
-    assert said(running_ui) == [Intent("restart")]
+    assert said(running_ui) == [Restart()]
     assert widget(ui, "restart").label == "Restart"
 
 
@@ -304,7 +318,7 @@ async def test_calibration_reports_where_the_four_targets_were_touched(running_u
         assert widget(ui, "progress").label == f"Target {i + 2} of 4"
     assert widget(ui, "target:3").extra["state"] == "now" and said(running_ui) == []
     await ui.tap(*touched[3])
-    assert said(running_ui) == [Intent("calibration", "109,55;929,55;929,535;109,535")]
+    assert said(running_ui) == [SubmitCalibration(((109, 55), (929, 55), (929, 535), (109, 535)))]
     assert widget(ui, "target:0").extra["state"] == "now"  # ready to go round again
     await ui.tap_widget("cancel")
-    assert said(running_ui)[-1] == Intent("cancel")
+    assert said(running_ui)[-1] == Cancel()

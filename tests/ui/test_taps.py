@@ -8,30 +8,44 @@ import time
 import pygame
 import pytest
 
+from kiosk_ui.intents import (
+    Activity,
+    Back,
+    Bench,
+    Buy,
+    Cancel,
+    Done,
+    Intent,
+    Pay,
+    SelectProduct,
+    Start,
+    ToggleLanguage,
+    UnlockAgain,
+)
 from kiosk_ui.samples import PRODUCTS, sample_views
-from kiosk_ui.view import Intent, ViewState
+from kiosk_ui.view import AttractScreen, CatalogScreen, CheckoutScreen, DoorScreen, ProductScreen, View
 from tests.ui.conftest import RunningUi
 
-ACTIVITY = Intent("activity")
+ACTIVITY = Activity()
 VIEWS = sample_views("en")
 
 # (sample view, widget id, the intent a tap on it emits)
 DOCUMENTED = [
-    ("attract", "start", Intent("start")),
-    ("attract", "lang", Intent("lang")),
-    ("catalog", f"product:{PRODUCTS[1].sku}", Intent("select_product", PRODUCTS[1].sku)),
-    ("catalog", f"product:{PRODUCTS[2].sku}", Intent("select_product", PRODUCTS[2].sku)),
-    ("product", "buy", Intent("buy")),
-    ("product", "back", Intent("back")),
-    ("product_declined", "buy", Intent("buy")),
-    ("checkout", "pay:terminal", Intent("pay", "terminal")),
-    ("checkout", "pay:qr", Intent("pay", "qr")),
-    ("checkout", "back", Intent("back")),
-    ("checkout_present_card", "cancel", Intent("cancel")),
-    ("checkout_processing", "cancel", Intent("cancel")),
-    ("door_unlock_again", "unlock_again", Intent("unlock_again")),
-    ("door_unlocked", "lang", Intent("lang")),
-    ("thanks", "done", Intent("done")),
+    ("attract", "start", Start()),
+    ("attract", "lang", ToggleLanguage()),
+    ("catalog", f"product:{PRODUCTS[1].sku}", SelectProduct(PRODUCTS[1].sku)),
+    ("catalog", f"product:{PRODUCTS[2].sku}", SelectProduct(PRODUCTS[2].sku)),
+    ("product", "buy", Buy()),
+    ("product", "back", Back()),
+    ("product_declined", "buy", Buy()),
+    ("checkout", "pay:terminal", Pay("terminal")),
+    ("checkout", "pay:qr", Pay("qr")),
+    ("checkout", "back", Back()),
+    ("checkout_present_card", "cancel", Cancel()),
+    ("checkout_processing", "cancel", Cancel()),
+    ("door_unlock_again", "unlock_again", UnlockAgain()),
+    ("door_unlocked", "lang", ToggleLanguage()),
+    ("thanks", "done", Done()),
 ]
 
 
@@ -67,7 +81,7 @@ async def test_finger_sliding_to_another_widget_emits_no_widget_intent(running_u
     await running_ui.wait_frames()
     assert running_ui.intents == [ACTIVITY]
     await running_ui.ui.tap(*up)  # a clean tap on the second widget still works
-    assert running_ui.intents == [ACTIVITY, ACTIVITY, Intent("pay", "qr")]
+    assert running_ui.intents == [ACTIVITY, ACTIVITY, Pay("qr")]
 
 
 async def test_pressed_widget_looks_pressed_until_released(running_ui: RunningUi) -> None:
@@ -83,7 +97,7 @@ async def test_pressed_widget_looks_pressed_until_released(running_ui: RunningUi
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=buy.center, button=1))
     await running_ui.wait_frames()
     assert tuple(pygame.display.get_surface().get_at(probe))[:3] == palette.accent
-    assert running_ui.intents == [ACTIVITY, Intent("buy")]
+    assert running_ui.intents == [ACTIVITY, Buy()]
 
 
 async def test_other_mouse_buttons_are_not_taps(running_ui: RunningUi) -> None:
@@ -118,7 +132,7 @@ async def test_idle_screen_is_not_redrawn(running_ui: RunningUi) -> None:
 async def test_door_countdown_redraws_once_a_second(running_ui: RunningUi) -> None:
     ui = running_ui.ui
     deadline = time.monotonic() + 2.5
-    ui.set_state(ViewState("door", product=PRODUCTS[0], door="unlocked", deadline=deadline + 30, latch_until=deadline))
+    ui.set_state(DoorScreen(product=PRODUCTS[0], door="unlocked", deadline=deadline + 30, latch_until=deadline))
     await running_ui.wait_frames()
     first = running_ui.widget("countdown").label
     before = ui.frame_count
@@ -140,7 +154,7 @@ async def test_bench_buttons_emit_bench_intents_without_activity(running_ui: Run
         assert x >= ui.size[0]  # right of the touchscreen
         await ui.tap_window(x + w // 2, y + h // 2)
     assert running_ui.intents == [
-        Intent("bench", a) for a in ("pos/approve", "pos/decline", "door/open", "door/close", "nfc/present", "qr/show")
+        Bench(a) for a in ("pos/approve", "pos/decline", "door/open", "door/close", "nfc/present", "qr/show")
     ]
 
 
@@ -154,11 +168,11 @@ async def test_bench_status_lines_are_shown(running_ui: RunningUi) -> None:
 async def test_walk_through_a_sale_with_a_handler_that_changes_state(running_ui: RunningUi) -> None:
     ui = running_ui.ui
     product = PRODUCTS[0]
-    script = {
-        "start": ViewState("catalog", products=PRODUCTS),
-        "select_product": ViewState("product", products=PRODUCTS, product=product),
-        "buy": ViewState("checkout", product=product),
-        "pay": ViewState("checkout", product=product, payment_status="present_card"),
+    script: dict[str, View] = {
+        "start": CatalogScreen(products=PRODUCTS),
+        "select_product": ProductScreen(product=product),
+        "buy": CheckoutScreen(product=product),
+        "pay": CheckoutScreen(product=product, payment_status="present_card"),
     }
     seen: list[Intent] = []
 
@@ -168,15 +182,15 @@ async def test_walk_through_a_sale_with_a_handler_that_changes_state(running_ui:
             ui.set_state(script[intent.name])
 
     ui._on_intent = on_intent  # the handler the firmware would pass
-    ui.set_state(ViewState("attract", products=PRODUCTS))
+    ui.set_state(AttractScreen(products=PRODUCTS))
     for widget_id in ("start", f"product:{product.sku}", "buy", "pay:terminal"):
         await ui.tap_widget(widget_id)
     assert ui.screen_id == "checkout" and "cancel" in {w.id for w in ui.widgets()}
     assert [i for i in seen if i.name != "activity"] == [
-        Intent("start"),
-        Intent("select_product", product.sku),
-        Intent("buy"),
-        Intent("pay", "terminal"),
+        Start(),
+        SelectProduct(product.sku),
+        Buy(),
+        Pay("terminal"),
     ]
 
 
