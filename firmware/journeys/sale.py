@@ -373,7 +373,8 @@ class SaleJourney:
         self.on_storage_failed(
             f"sale {sale.sale_id} ({result.amount_cents} {result.currency}, {sale.method}, receipt "
             f"{result.receipt_no}) was approved but could not be recorded ({exc}); {outcome}",
-        )  # a failed reversal is retried, then flagged, once the store can record it (below)
+            "storage_unavailable",  # a failed reversal is retried, then flagged, once the store can record it
+        )
         self.sale, self.payment_status = None, None
         self.message = "not_charged" if reversed_ else "refund_pending"
         self._go("fault")

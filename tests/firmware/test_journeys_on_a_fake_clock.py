@@ -14,7 +14,8 @@ from firmware.clock import FakeClock
 from firmware.door_alarms import DoorAlarms
 from firmware.journeys.pickup import P
 from firmware.journeys.restock import R
-from kiosk_ui.view import Intent, ViewState
+from kiosk_ui.intents import SetCount
+from kiosk_ui.view import View
 from sync_client.cabinet_config import hash_secret
 from tests.firmware.cabinet_rig import STAFF_CARD, Cabinets, enter_code, until
 
@@ -34,9 +35,9 @@ async def fake(tmp_path):
         await cabinets.cut()
 
 
-async def booted(cabinets: Cabinets) -> tuple[Cabinet, FakeClock, list[ViewState]]:
+async def booted(cabinets: Cabinets) -> tuple[Cabinet, FakeClock, list[View]]:
     cabinet = await cabinets.boot()
-    views: list[ViewState] = []
+    views: list[View] = []
     cabinet.on_view = views.append
     assert isinstance(cabinets.clock, FakeClock)
     return cabinet, cabinets.clock, views
@@ -110,7 +111,7 @@ async def test_a_staff_card_restock_counts_what_the_door_let_in_and_lapses_unope
     assert cabinet.restock.staff_card(STAFF_CARD)
     await door_seen(fake, True)
     assert cabinet.restock.state is R.COUNTING
-    cabinet.handle_intent(Intent("count", "SCOOT-S1:7"))
+    cabinet.handle_intent(SetCount("SCOOT-S1", 7))
     clock.advance(30)
     await door_seen(fake, False)
     assert fake.events("door.closed")[-1] == {"open_s": 30.0, "reason": "restock"}

@@ -7,7 +7,7 @@ import time
 
 from kiosk_ui.app import KioskUi
 from kiosk_ui.samples import PRODUCTS
-from kiosk_ui.view import ViewState
+from kiosk_ui.view import Chrome, DoorScreen
 
 
 def labels(ui: KioskUi) -> dict[str, str]:
@@ -17,7 +17,7 @@ def labels(ui: KioskUi) -> dict[str, str]:
 def test_while_the_latch_is_released_the_countdown_is_the_pulse_not_the_time_to_open(static_ui: KioskUi) -> None:
     now = time.monotonic()
     static_ui.set_state(
-        ViewState("door", product=PRODUCTS[0], door="unlocked", latch_until=now + 3.5, deadline=now + 44.5)
+        DoorScreen(product=PRODUCTS[0], door="unlocked", latch_until=now + 3.5, deadline=now + 44.5)
     )
     shown = labels(static_ui)
     assert shown["title"] == "Open the door and take your product"
@@ -28,21 +28,21 @@ def test_while_the_latch_is_released_the_countdown_is_the_pulse_not_the_time_to_
 
 def test_once_the_latch_holds_again_it_says_so_and_counts_down_the_time_to_unlock_again(static_ui: KioskUi) -> None:
     now = time.monotonic()
-    view = ViewState("door", product=PRODUCTS[0], door="unlocked", deadline=now + 40.5, can_unlock_again=True)
+    view = DoorScreen(product=PRODUCTS[0], door="unlocked", deadline=now + 40.5, can_unlock_again=True)
     static_ui.set_state(view)
     shown = labels(static_ui)
     assert shown["title"] == "The door locked again"
     assert shown["countdown"] == "41"
     assert shown["countdown_text"] == "Unlock it again within 41 s"
     assert shown["unlock_again"] == "Unlock the door again"
-    static_ui.set_state(ViewState("door", product=PRODUCTS[0], door="unlocked", deadline=now + 40.5, language="zh"))
+    static_ui.set_state(DoorScreen(chrome=Chrome(language="zh"), product=PRODUCTS[0], door="unlocked", deadline=now + 40.5))
     shown = labels(static_ui)
     assert shown["title"] == "柜门已重新上锁" and shown["countdown_text"] == "柜门保持锁定，41 秒后结束"
 
 
 def test_no_unlock_again_is_offered_when_the_journey_allows_no_more(static_ui: KioskUi) -> None:
     now = time.monotonic()
-    static_ui.set_state(ViewState("door", product=PRODUCTS[0], door="unlocked", deadline=now + 9.5, alarm="door_stuck"))
+    static_ui.set_state(DoorScreen(product=PRODUCTS[0], door="unlocked", deadline=now + 9.5, alarm="door_stuck"))
     shown = labels(static_ui)
     assert "unlock_again" not in shown, "a stuck door with no release left offers nothing it cannot do"
     assert shown["countdown_text"] == "The door stays locked. This ends in 10 s"
