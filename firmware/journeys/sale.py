@@ -14,10 +14,16 @@ new state before the relay is energized. Every state change that matters is
 written with its event in one transaction.
 
 What must follow a commit (the reversal or refund of an unclaimed sale, the
-settlement of an authorization a restart interrupted) is a pending action
-(sync_client.pending_actions) added in that same transaction and carried out
-by the follow-up runner: at once while the journey runs, at boot after a
-power cut, retried with backoff until it is done or flagged for a refund.
+settlement of an authorization a restart interrupted) is a pending action the
+journey records in that same transaction (``follow_ups.reverse_later`` or
+``settle_later``); the journey's ``SaleFollowUps`` (sale_follow_ups.py) carries
+it out: at once while the journey runs, at boot after a power cut, retried with
+backoff until it is done or flagged for a refund.
+
+After a restart (``recover_after_restart``) the journey decides what each
+interrupted sale row becomes (resumed, completed, unclaimed with a reversal
+pending, or settling with a settlement pending); the follow-ups then carry out
+the reversals and settlements, this boot's and any an earlier boot left open.
 """
 
 from __future__ import annotations
@@ -26,19 +32,20 @@ import asyncio
 import enum
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from firmware.catalog import Catalog, Product
 from firmware.clock import Clock, LoopClock, TimerHandle
 from firmware.config import LockSection
 from firmware.door_cycle import DoorCycle, Opening
 from firmware.journeys.machine import later, transition
+from firmware.journeys.sale_follow_ups import Approval, SaleFollowUps, unclaimed_event, unrecorded_outcome
 from hal.errors import DeviceFault
 from hal.lock import Lock
 from hal.payment import PaymentOutcome, PaymentResult, PaymentTerminal
 from sync_client.outbox import STORAGE_ERRORS, Outbox, Transaction
-from sync_client.pending_actions import DONE, FLAGGED, REVERSE, SETTLE, PendingAction, PendingActions
 from sync_client.schema import utc_now_iso
 from sync_client.store.sales import SaleRecord, SalesRepo
 
@@ -85,9 +92,6 @@ OUTCOME_TRIGGER = {
     PaymentOutcome.CANCELLED: "cancelled",
     PaymentOutcome.FAULT: "fault",
 }
-# A reversal that ended so is undecided: the device may answer later. DECLINED is a definite refusal.
-STORE_RETRY_S = 2.0  # how often an approval the store refused is tried again
-UNDECIDED = frozenset({PaymentOutcome.FAULT, PaymentOutcome.TIMED_OUT, PaymentOutcome.CANCELLED})
 
 
 class IllegalTransition(Exception):
@@ -105,6 +109,24 @@ class Sale:
     trace_no: str | None = None
     unlocks: int = 0
     door_opened_at: str | None = None
+
+    @property
+    def sku(self) -> str:
+        return self.product.sku
+
+    @classmethod
+    def resumed(cls, row: SaleRecord, product: Product, max_unlocks: int) -> Sale:
+        """A paid sale a restart interrupted, from its row, with at least one unlock left."""
+        return cls(
+            sale_id=row.sale_id,
+            product=product,
+            amount_cents=row.amount_cents,
+            currency=row.currency,
+            method=row.method,
+            receipt_no=row.receipt_no,
+            trace_no=row.trace_no,
+            unlocks=min(row.unlocks, max_unlocks - 1),
+        )
 
 
 @dataclass
@@ -148,22 +170,28 @@ class SaleJourney:
     _tasks: set[asyncio.Task] = field(default_factory=set)
     _timer: TimerHandle | None = None
     _opening: Opening | None = None  # the sale's opening of the door, while the door cycle serves it
-    _runner: asyncio.Task | None = None
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         if self.door is None:
             self.door = DoorCycle(self.lock, self.clock, on_change=lambda: self.on_change())
         self.sales = SalesRepo(self.outbox)
-        self.pending = PendingActions(self.outbox)
+        self.follow_ups = SaleFollowUps(
+            self.outbox,
+            self.terminals,
+            self.clock,
+            spawn=self._spawn,
+            busy=lambda: self.paying,
+            retry_first_s=self.retry_first_s,
+            retry_max_s=self.retry_max_s,
+        )
         offered = self.available_methods
         # Until an interrupted authorization is settled, its terminal's last transaction is the evidence:
         # a new payment there would overwrite it, so that way to pay is not offered meanwhile.
-        self.available_methods = lambda: tuple(m for m in offered() if m not in self.pending.unsettled_methods())
+        self.available_methods = lambda: tuple(m for m in offered() if m not in self.unsettled_methods())
 
     def unsettled_methods(self) -> frozenset[str]:
         """Ways to pay held back until an authorization a restart interrupted is settled."""
-        return self.pending.unsettled_methods()
+        return self.follow_ups.unsettled_methods()
 
     # --- transitions -------------------------------------------------------
     def _go(self, trigger: str) -> S:
@@ -308,18 +336,8 @@ class SaleJourney:
             )
         else:
             with self.outbox.transaction() as tx:
-                tx.append(
-                    "payment.failed",
-                    {
-                        "sale_id": sale.sale_id,
-                        "sku": sale.product.sku,
-                        "amount_cents": sale.amount_cents,
-                        "currency": sale.currency,
-                        "method": sale.method,
-                        "outcome": result.outcome.value,
-                        "result_code": result.result_code,
-                    },
-                )
+                failure = {"outcome": result.outcome.value, "result_code": result.result_code}
+                tx.append("payment.failed", {**_facts(sale), **failure})
                 self._update_sale(tx, sale, "failed")
             self.sale, self.payment_status = None, None
             self.message = result.outcome.value
@@ -334,102 +352,27 @@ class SaleJourney:
         """The money rule: durable commit of the approval before anything physical happens."""
         sale.receipt_no, sale.trace_no = result.receipt_no, result.trace_no
         with self.outbox.transaction(durable=True) as tx:
-            tx.append(
-                "payment.approved",
-                {
-                    "sale_id": sale.sale_id,
-                    "sku": sale.product.sku,
-                    "amount_cents": result.amount_cents,
-                    "currency": result.currency,
-                    "method": sale.method,
-                    "receipt_no": result.receipt_no,
-                    "trace_no": result.trace_no,
-                },
-            )
+            tx.append("payment.approved", Approval(sale.sale_id, sale.sku, sale.method, result).event())
             self._update_sale(tx, sale, "approved")
-            self.catalog.adjust(tx, sale.product.sku, -1, "sale")
+            self.catalog.adjust(tx, sale.sku, -1, "sale")
         self.payment_status = None
         self._go("approved")
 
     async def _approval_not_recorded(
         self, terminal: PaymentTerminal, sale: Sale, result: PaymentResult, exc: BaseException
     ) -> None:
-        """No door without a record: the relay stays off and the money goes back at once. This log line
-        may be the only record of the payment when the disk is dead."""
-        facts = {
-            "sale_id": sale.sale_id,
-            "sku": sale.product.sku,
-            "amount_cents": result.amount_cents,
-            "currency": result.currency,
-            "method": sale.method,
-            "receipt_no": result.receipt_no,
-            "trace_no": result.trace_no,
-            "error": f"{type(exc).__name__}: {exc}",
-        }
-        log.critical("approval could not be recorded: door stays shut, reversing the payment", extra=facts)
-        reversed_ = await self._reverse_at_once(terminal, result)
-        outcome = "reversed on the terminal" if reversed_ else "NOT reversed: refund needed"
-        log.critical(f"unrecorded approval {outcome}", extra={**facts, "reversed": reversed_})
+        """No door without a record: the relay stays off, the money goes back at once (the follow-ups
+        record it once the store takes writes again), and the cabinet stops selling."""
+        approval = Approval(sale.sale_id, sale.sku, sale.method, result)
+        reversed_ = await self.follow_ups.give_back_unrecorded(terminal, approval, exc)
         self.on_storage_failed(
             f"sale {sale.sale_id} ({result.amount_cents} {result.currency}, {sale.method}, receipt "
-            f"{result.receipt_no}) was approved but could not be recorded ({exc}); {outcome}",
+            f"{result.receipt_no}) was approved but could not be recorded ({exc}); {unrecorded_outcome(reversed_)}",
             "storage_unavailable",  # a failed reversal is retried, then flagged, once the store can record it
         )
         self.sale, self.payment_status = None, None
         self.message = "not_charged" if reversed_ else "refund_pending"
         self._go("fault")
-        self._spawn(self._record_when_the_store_is_back(sale, result, reversed_))
-
-    async def _record_when_the_store_is_back(self, sale: Sale, result: PaymentResult, reversed_: bool) -> None:
-        """The approval the failing store kept out, written late but whole once it takes writes again: left
-        as 'paying', the sale would be settled at the next boot against a terminal whose last transaction
-        is now the reversal. A reversal that failed becomes a pending one, retried like any other."""
-        payment = {
-            "sale_id": sale.sale_id,
-            "sku": sale.product.sku,
-            "amount_cents": result.amount_cents,
-            "currency": result.currency,
-            "method": sale.method,
-            "receipt_no": result.receipt_no,
-        }
-        while True:
-            await self.clock.sleep(STORE_RETRY_S)
-            try:
-                with self.outbox.transaction(durable=True) as tx:
-                    tx.append("payment.approved", {**payment, "trace_no": result.trace_no, "recorded_late": True})
-                    unclaimed = {k: v for k, v in payment.items() if k != "method"}
-                    tx.append("sale.unclaimed", {**unclaimed, "action": _give_back(sale.method)})
-                    if reversed_:
-                        tx.append("payment.reversed", {k: v for k, v in payment.items() if k != "sku"})
-                    else:
-                        self.pending.add(
-                            tx,
-                            REVERSE,
-                            sale.sale_id,
-                            sale.method,
-                            result.amount_cents,
-                            result.currency,
-                            receipt_no=result.receipt_no,
-                        )
-                    sale.receipt_no, sale.trace_no = result.receipt_no, result.trace_no
-                    self._update_sale(tx, sale, "reversed" if reversed_ else "unclaimed")
-            except STORAGE_ERRORS:
-                continue
-            log.warning("unrecorded approval recorded late", extra={"sale_id": sale.sale_id, "reversed": reversed_})
-            if not reversed_:
-                self._kick()
-            return
-
-    @staticmethod
-    async def _reverse_at_once(terminal: PaymentTerminal, result: PaymentResult) -> bool:
-        if not result.receipt_no:
-            return False
-        try:
-            reversal = await terminal.reverse(result.receipt_no, result.amount_cents, result.currency)
-        except (DeviceFault, ValueError) as exc:
-            log.error("reversal failed", extra={"receipt_no": result.receipt_no, "error": str(exc)})
-            return False
-        return reversal.approved
 
     # --- the door (the door cycle's: these are the sale's records at each step) --------------
     def _door_opening(self, sale: Sale) -> Opening:
@@ -477,19 +420,8 @@ class SaleJourney:
         closed_at = utc_now_iso()
         with self.outbox.transaction(durable=True) as tx:
             tx.append("door.closed", {"open_s": open_s, "sale_id": sale.sale_id})
-            tx.append(
-                "sale.completed",
-                {
-                    "sale_id": sale.sale_id,
-                    "sku": sale.product.sku,
-                    "amount_cents": sale.amount_cents,
-                    "currency": sale.currency,
-                    "method": sale.method,
-                    "receipt_no": sale.receipt_no,
-                    "door_opened_at": sale.door_opened_at or closed_at,
-                    "door_closed_at": closed_at,
-                },
-            )
+            opened_at = sale.door_opened_at or closed_at
+            tx.append("sale.completed", _completed(sale, sale.receipt_no, opened_at, closed_at))
             self._update_sale(tx, sale, "completed")
         self._go("door_closed")
         self._go("completed")
@@ -502,33 +434,17 @@ class SaleJourney:
         if self.state is not S.DOOR_UNLOCKED or sale is None:
             return
         with self.outbox.transaction(durable=True) as tx:
-            tx.append(
-                "sale.unclaimed",
-                {
-                    "sale_id": sale.sale_id,
-                    "sku": sale.product.sku,
-                    "amount_cents": sale.amount_cents,
-                    "currency": sale.currency,
-                    "action": _give_back(sale.method),
-                    "receipt_no": sale.receipt_no,
-                },
-            )
-            tx.append(
-                "alarm",
-                {
-                    "kind": "door_not_opened",
-                    "detail": f"paid sale {sale.sale_id}: the door was not opened after "
-                    f"{sale.unlocks} unlock(s); stuck latch or a shopper who left",
-                },
-            )
+            tx.append("sale.unclaimed", unclaimed_event(**_facts(sale), receipt_no=sale.receipt_no))
+            detail = f"paid sale {sale.sale_id}: the door was not opened after {sale.unlocks} unlock(s); "
+            tx.append("alarm", {"kind": "door_not_opened", "detail": detail + "stuck latch or a shopper who left"})
             self._update_sale(tx, sale, "unclaimed")
-            self.catalog.adjust(tx, sale.product.sku, +1, "unclaimed")
-            self.pending.add(
-                tx, REVERSE, sale.sale_id, sale.method, sale.amount_cents, sale.currency, receipt_no=sale.receipt_no
+            self.catalog.adjust(tx, sale.sku, +1, "unclaimed")
+            self.follow_ups.reverse_later(
+                tx, sale.sale_id, sale.method, sale.amount_cents, sale.currency, sale.receipt_no
             )
         self.message = None
         self._go("unclaimed")
-        self._kick()
+        self.follow_ups.kick()
         later(self, self.thanks_s, self.finish)
 
     # --- persistence ------------------------------------------------------------------
@@ -538,7 +454,10 @@ class SaleJourney:
         False when the row cannot be written: then nothing is asked of the terminal."""
         mark = await terminal.mark()
         try:
-            self._write_sale(sale, "paying", mark)
+            with self.outbox.transaction(durable=True) as tx:
+                self.sales.insert(
+                    tx, sale.sale_id, sale.sku, sale.amount_cents, sale.currency, sale.method, "paying", mark
+                )
         except STORAGE_ERRORS as exc:
             self.on_storage_failed(
                 f"sale {sale.sale_id} could not be recorded before payment: {exc}", "storage_unavailable"
@@ -548,249 +467,58 @@ class SaleJourney:
             return False
         return True
 
-    def _write_sale(self, sale: Sale, state: str, mark: str | None = None) -> None:
-        with self.outbox.transaction(durable=True) as tx:
-            self.sales.insert(
-                tx, sale.sale_id, sale.product.sku, sale.amount_cents, sale.currency, sale.method, state, mark
-            )
-
     def _update_sale(self, tx: Transaction, sale: Sale, state: str) -> None:
         self.sales.update(tx, sale.sale_id, state, sale.receipt_no, sale.trace_no, sale.unlocks)
 
+    # --- after a restart: what each interrupted sale becomes ------------------------------------------
     def recover_after_restart(self, resume_window_s: float = 0.0) -> list[str]:
         """Sales that a crash or power cut interrupted. Nothing is dropped: the newest paid sale whose door
         never opened is offered to the shopper again for ``resume_window_s`` (then reversed or flagged for
-        refund, as any unclaimed sale); older ones are reversed at once; an interrupted authorization is
-        settled by asking its terminal (``_settle``); a door that was open completes its sale. Then every
-        follow-up action still open, from this boot or an earlier one, is carried out."""
+        refund, as any unclaimed sale); older ones are reversed; an interrupted authorization is settled by
+        asking its terminal; a door that was open completes its sale. The journey decides this for each
+        row; the follow-ups then carry out every action still open, from this boot or an earlier one."""
         rows = self.sales.interrupted()
         resumable = [r for r in rows if r.state in ("approved", "door_unlocked") and r.sku in self.catalog.products]
         resume = resumable[-1] if resumable and resume_window_s > 0 else None
-        recovered = []
         for row in rows:
-            sale_id, sku, method, state = row.sale_id, row.sku, row.method, row.state
-            amount, currency, receipt_no = row.amount_cents, row.currency, row.receipt_no
-            opened_at, mark = row.door_opened_at, row.terminal_mark
-            recovered.append(sale_id)
-            if resume is not None and sale_id == resume.sale_id:
-                continue
-            with self.outbox.transaction(durable=True) as tx:
-                if state == "paying":  # the terminal knows how it ended: ask it, never assume
-                    self.pending.add(tx, SETTLE, sale_id, method, amount, currency, mark=mark)
-                    new_state = "settling"
-                elif state == "door_opened":  # the shopper had the door open: the product is gone
-                    now = utc_now_iso()
-                    tx.append(
-                        "sale.completed",
-                        {
-                            "sale_id": sale_id,
-                            "sku": sku,
-                            "amount_cents": amount,
-                            "currency": currency,
-                            "method": method,
-                            "receipt_no": receipt_no,
-                            "door_opened_at": opened_at or now,
-                            "door_closed_at": now,
-                            "recovered": True,
-                        },
-                    )
-                    new_state = "completed"
-                else:
-                    tx.append(
-                        "sale.unclaimed",
-                        {
-                            "sale_id": sale_id,
-                            "sku": sku,
-                            "amount_cents": amount,
-                            "currency": currency,
-                            "receipt_no": receipt_no,
-                            "recovered": True,
-                            "action": _give_back(method),
-                        },
-                    )
-                    self.catalog.adjust(tx, sku, +1, "unclaimed")
-                    self.pending.add(tx, REVERSE, sale_id, method, amount, currency, receipt_no=receipt_no)
-                    new_state = "unclaimed"
-                self.sales.set_state(tx, sale_id, new_state)
-            log.warning("recovered interrupted sale", extra={"sale_id": sale_id, "was": state, "now": new_state})
+            if resume is None or row.sale_id != resume.sale_id:
+                self._close_interrupted(row)
         if resume is not None:
             self._resume(resume, resume_window_s)
-        self._kick()
-        return recovered
+        self.follow_ups.kick()
+        return [row.sale_id for row in rows]
+
+    def _close_interrupted(self, row: SaleRecord) -> None:
+        """One interrupted sale not resumed: its new state with its record, and what must follow it."""
+        with self.outbox.transaction(durable=True) as tx:
+            if row.state == "paying":  # the terminal knows how it ended: ask it, never assume
+                self.follow_ups.settle_later(
+                    tx, row.sale_id, row.method, row.amount_cents, row.currency, row.terminal_mark
+                )
+                new_state = "settling"
+            elif row.state == "door_opened":  # the shopper had the door open: the product is gone
+                now = utc_now_iso()
+                opened_at = row.door_opened_at or now
+                tx.append("sale.completed", _completed(row, row.receipt_no, opened_at, now, recovered=True))
+                new_state = "completed"
+            else:
+                tx.append("sale.unclaimed", unclaimed_event(**_facts(row), receipt_no=row.receipt_no, recovered=True))
+                self.catalog.adjust(tx, row.sku, +1, "unclaimed")
+                self.follow_ups.reverse_later(
+                    tx, row.sale_id, row.method, row.amount_cents, row.currency, row.receipt_no
+                )
+                new_state = "unclaimed"
+            self.sales.set_state(tx, row.sale_id, new_state)
+        log.warning("recovered interrupted sale", extra={"sale_id": row.sale_id, "was": row.state, "now": new_state})
 
     def _resume(self, row: SaleRecord, window_s: float) -> None:
-        sale_id = row.sale_id
-        self.sale = Sale(
-            sale_id=sale_id,
-            product=self.catalog.products[row.sku],
-            amount_cents=row.amount_cents,
-            currency=row.currency,
-            method=row.method,
-            receipt_no=row.receipt_no,
-            trace_no=row.trace_no,
-            unlocks=min(row.unlocks, self.lock_config.max_unlocks_per_sale - 1),
-        )
+        self.sale = Sale.resumed(row, self.catalog.products[row.sku], self.lock_config.max_unlocks_per_sale)
         self.door.resume(self._door_opening(self.sale), self.sale.unlocks, window_s)
         self._go("resume")
-        log.warning("resuming a paid sale after a restart", extra={"sale_id": sale_id, "window_s": window_s})
-
-    # --- follow-up actions ----------------------------------------------------------------
-    def _kick(self) -> None:
-        """Carry out the open follow-up actions now; a runner waiting between retries starts over."""
-        self._wake.set()
-        if self._runner is None or self._runner.done():
-            self._runner = self._spawn(self._follow_up())
-
-    async def _follow_up(self) -> None:
-        """Rounds over the open actions until none is left to retry, waiting longer after each round
-        that left some (a terminal unplugged now may be back later, a cloud down now may be up later)."""
-        delay = self.retry_first_s
-        while True:
-            self._wake.clear()
-            left = await self._follow_up_round()
-            if self._wake.is_set():  # a new action came during the round (e.g. a settled approval)
-                delay = self.retry_first_s
-                continue
-            if not left:
-                return
-            if await self.clock.wait(self._wake, delay):
-                delay = self.retry_first_s
-            else:
-                delay = min(delay * 2, self.retry_max_s)
-
-    async def _follow_up_round(self) -> bool:
-        """One attempt at each open action; True if some are left to retry. An action whose way to pay
-        is not configured in this run waits for a boot that has it."""
-        left, blocked = False, set()
-        for action in self.pending.open():
-            terminal = self.terminals.get(action.method)
-            if terminal is None:
-                continue
-            # Not while a shopper pays (the terminal is theirs), and after one failure on a terminal not
-            # its later actions: a reversal must not overwrite the last transaction a settlement needs.
-            if self.paying or action.method in blocked:
-                left = True
-                continue
-            try:
-                done = await (
-                    self._settle(action, terminal) if action.kind == SETTLE else self._reverse_or_flag(action, terminal)
-                )
-            except DeviceFault as exc:
-                self.pending.failed_attempt(action, str(exc))
-                done = False
-            if not done:
-                log.warning("follow-up action left for a retry", extra={"sale_id": action.sale_id, "kind": action.kind})
-                left = True
-                blocked.add(action.method)
-        return left
-
-    async def _reverse_or_flag(self, action: PendingAction, terminal: PaymentTerminal) -> bool:
-        """Give an unclaimed payment back: a ZVT reversal or a scan-to-pay refund through the cloud.
-        Done when the money is back; after a definite refusal a ``refund_needed`` alarm is raised and the
-        action closed as flagged (the retailer refunds); anything undecided is retried."""
-        if action.receipt_no:
-            result = await terminal.reverse(action.receipt_no, action.amount_cents, action.currency)
-        else:
-            result = PaymentResult(
-                PaymentOutcome.DECLINED,
-                action.amount_cents,
-                action.currency,
-                action.method,
-                message="the approval carried no receipt number to reverse by",
-            )
-        if result.outcome in UNDECIDED:
-            self.pending.failed_attempt(action, result.message or result.outcome.value)
-            return False
-        with self.outbox.transaction(durable=True) as tx:
-            if result.approved:
-                tx.append(
-                    "payment.reversed",
-                    {
-                        "sale_id": action.sale_id,
-                        "receipt_no": action.receipt_no,
-                        "amount_cents": action.amount_cents,
-                        "currency": action.currency,
-                        "method": action.method,
-                    },
-                )
-                self.sales.set_state(tx, action.sale_id, "reversed")
-            else:
-                tx.append(
-                    "alarm",
-                    {
-                        "kind": "refund_needed",
-                        "sale_id": action.sale_id,  # the retailer's refund list is keyed by it
-                        "detail": f"sale {action.sale_id} (receipt {action.receipt_no}) could not be "
-                        f"given back: {result.message or result.outcome.value}",
-                    },
-                )
-            self.pending.close(tx, action, DONE if result.approved else FLAGGED)
-        log.warning(
-            "unclaimed sale " + ("reversed" if result.approved else "left for a refund"),
-            extra={"sale_id": action.sale_id},
-        )
-        return True
-
-    async def _settle(self, action: PendingAction, terminal: PaymentTerminal) -> bool:
-        """An authorization a restart interrupted, settled by what its terminal says. Approved: the approval
-        is recorded and, in the same transaction, the sale is unclaimed with a reversal pending. The sale
-        is not offered again as a resumed one: the shopper never saw it approved (the screen said
-        "processing" when the power went), has most likely left, and the door would open for whoever
-        stands there; the settlement may also come hours later, when the terminal is back. Anything
-        else (or no transaction at all): ``payment.failed`` with outcome ``interrupted``."""
-        result = await terminal.query(action.sale_id, action.amount_cents, action.currency, action.mark)
-        record = self.sales.get(action.sale_id)
-        assert record is not None, f"a settlement for sale {action.sale_id}, which has no row"
-        sku = record.sku
-        sale = {"sale_id": action.sale_id, "sku": sku, "amount_cents": action.amount_cents, "currency": action.currency}
-        with self.outbox.transaction(durable=True) as tx:
-            if result is not None and result.approved:
-                tx.append(
-                    "payment.approved",
-                    {
-                        **sale,
-                        "method": action.method,
-                        "receipt_no": result.receipt_no,
-                        "trace_no": result.trace_no,
-                        "recovered": True,
-                    },
-                )
-                tx.append(
-                    "sale.unclaimed",
-                    {**sale, "receipt_no": result.receipt_no, "recovered": True, "action": _give_back(action.method)},
-                )
-                self.sales.settled(tx, action.sale_id, "unclaimed", result.receipt_no, result.trace_no)
-                self.pending.add(
-                    tx,
-                    REVERSE,
-                    action.sale_id,
-                    action.method,
-                    action.amount_cents,
-                    action.currency,
-                    receipt_no=result.receipt_no,
-                )
-            else:
-                tx.append(
-                    "payment.failed",
-                    {
-                        **sale,
-                        "method": action.method,
-                        "outcome": "interrupted",
-                        "terminal_outcome": result.outcome.value if result else None,
-                    },
-                )
-                self.sales.set_state(tx, action.sale_id, "interrupted")
-            self.pending.close(tx, action, DONE)
-        log.warning(
-            "interrupted authorization settled",
-            extra={"sale_id": action.sale_id, "approved": bool(result and result.approved)},
-        )
-        if result is not None and result.approved:
-            self._kick()
-        return True
+        log.warning("resuming a paid sale after a restart", extra={"sale_id": row.sale_id, "window_s": window_s})
 
     # --- plumbing -------------------------------------------------------------------
-    def _spawn(self, coro) -> asyncio.Task:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -802,6 +530,25 @@ class SaleJourney:
             log.error("sale task failed", exc_info=task.exception())
 
 
-def _give_back(method: str) -> str:
-    """How an unclaimed payment goes back to the shopper, as ``sale.unclaimed`` records it."""
-    return "reversal" if method == "terminal" else "refund"
+def _facts(sale: Sale | SaleRecord) -> dict[str, Any]:
+    """What every record of the sale's payment names."""
+    return {
+        "sale_id": sale.sale_id,
+        "sku": sale.sku,
+        "amount_cents": sale.amount_cents,
+        "currency": sale.currency,
+        "method": sale.method,
+    }
+
+
+def _completed(
+    sale: Sale | SaleRecord, receipt_no: str | None, opened_at: str, closed_at: str, **extra: Any
+) -> dict[str, Any]:
+    """The payload of ``sale.completed``: the door opened and closed, the product taken."""
+    return {
+        **_facts(sale),
+        "receipt_no": receipt_no,
+        "door_opened_at": opened_at,
+        "door_closed_at": closed_at,
+        **extra,
+    }

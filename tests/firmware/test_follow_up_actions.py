@@ -140,7 +140,7 @@ async def test_a_power_cut_right_after_sale_unclaimed_does_not_lose_the_reversal
     asked = len(reversals_sent(site.emulator))
     third = await site.boot()
     assert third.journey.recover_after_restart() == [] and not PendingActions(third.outbox).open()
-    await third.journey._runner  # its round over the open actions: there are none
+    await third.journey.follow_ups._runner  # its round over the open actions: there are none
     assert len(reversals_sent(site.emulator)) == asked == 1
     assert len(third.events("payment.reversed")) == 1
 

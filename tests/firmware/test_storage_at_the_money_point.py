@@ -119,7 +119,7 @@ async def test_an_approval_the_full_disk_kept_out_is_recorded_once_there_is_room
     assert approved["receipt_no"] == receipt and approved["recorded_late"]
     assert [e.payload["receipt_no"] for e in rig.outbox.events("payment.reversed")] == [receipt]
     # Nothing is left for the next boot to settle against a terminal whose last transaction is the reversal.
-    assert rig.cabinet.sale.pending.open() == []
+    assert rig.cabinet.sale.follow_ups.pending.open() == []
     assert rig.cabinet.sale.recover_after_restart() == []
 
 
