@@ -68,9 +68,8 @@ HOSTILE_LOCK = {
 lock_sections = st.builds(
     lambda valid, hostile: {**valid, **hostile},
     VALID_LOCK,
-    st.one_of(
-        st.just({}),
-        st.just({}),
+    st.one_of(  # about half the examples valid: they are the ones that reach a sale
+        *(st.just({}) for _ in range(5)),
         st.fixed_dictionaries({"unlock_s": st.floats(0.051, HARD_MAX_UNLOCK_S)}),
         *(st.fixed_dictionaries({key: value}) for key, value in HOSTILE_LOCK.items()),
     ),
