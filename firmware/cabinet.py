@@ -1,13 +1,6 @@
-"""The cabinet's composition root: builds the journeys, their presenters (in one priority order, the
-Router) and the parts that watch the devices, the door and the store; starts and stops them; routes the
-touchscreen's intents and refreshes the screen.
-
-What each part holds lives in its own module: the configuration in force (``config_in_force``), what the
-shop shows (``shop``), the faults (``faults``), the readers and terminals (``device_watch``), what a card
-or code read means (``reader_input``), the door sensor (``door_events``) and its photos (``door_snapshots``),
-the store (``storage_watch``), the heartbeat and idle timeout (``idle_watch``), the remote unlock
-(``remote_unlock``), and the journeys together (``journey_set``).
-"""
+"""The running cabinet's composition root: builds the journeys (``journey_set``), their presenters in one
+priority order (the Router) and the parts that hold the rest, each in its own module; starts and stops
+them; routes the touchscreen's intents; refreshes the screen."""
 
 from __future__ import annotations
 
@@ -49,7 +42,6 @@ from firmware.shop import ShopWindow
 from firmware.storage import StorageGuard
 from firmware.storage_watch import StorageWatch
 from firmware.supervisor import Supervisor
-from hal.errors import DeviceFault
 from kiosk_ui.i18n import LANGUAGES
 from kiosk_ui.intents import Activity, AdShown, Intent, ToggleLanguage
 from kiosk_ui.view import Chrome, DoorAlarm, ErrorScreen, Language, SyncView, View, member, one_of
@@ -143,7 +135,11 @@ class Cabinet:
         """Every journey's presenter, highest priority first: the first active one gives the screen and the
         first crack at each intent (so "back" and "done" go where the person is)."""
         shop = Shop(product=self.shop.product, products=self.shop.products, spawn=self._spawn)
-        journeys, reminder, support = self.journeys, self._door_reminder, self.config.cabinet
+        journeys, support = self.journeys, self.config.cabinet
+
+        def reminder() -> DoorAlarm | None:  # the door left open too long
+            return one_of(DOOR_ALARMS, self.alarms.reminder, "door reminder")
+
         self.help = HelpPresenter(journeys.help_offered, support.support_phone, support.support_url, self.refresh)
         sale = SalePresenter(
             self.sale,
@@ -184,11 +180,7 @@ class Cabinet:
         if self.devices.tamper is not None:
             self.devices.tamper.start(loop)
             self.devices.tamper.subscribe(self.alarms.tamper_changed)
-        for device in self.devices.openable():
-            try:
-                await device.open()
-            except DeviceFault as exc:
-                self.fault_list.device(exc)
+        await self.devices.open_all(self.fault_list.device)
         run, watch = self.supervisor.run, self.device_watch
         if self.devices.card_reader is not None:
             self._tasks.append(run("card-reader", watch.read_forever(self.devices.card_reader, self.reader_input.card)))
@@ -202,15 +194,7 @@ class Cabinet:
 
     async def stop(self) -> None:
         await self.supervisor.cancel(list(self._tasks))
-        for device in self.devices.openable():
-            try:
-                await device.close()
-            except DeviceFault:
-                pass
-        self.devices.lock.close()
-        self.devices.door.close()
-        if self.devices.tamper is not None:
-            self.devices.tamper.close()
+        await self.devices.close_all()
 
     def apply_cloud_config(self, config: CabinetConfig) -> None:
         """A configuration the cloud sent (or the cached one at boot): products, ads, access, orders."""
@@ -244,9 +228,6 @@ class Cabinet:
     def view_state(self) -> View:
         chrome = Chrome(language=self.language, cabinet_id=self.config.cabinet.id, online=self.is_online())
         return self.router.view(chrome)
-
-    def _door_reminder(self) -> DoorAlarm | None:
-        return one_of(DOOR_ALARMS, self.alarms.reminder, "door reminder")
 
     def refresh(self) -> None:
         try:
