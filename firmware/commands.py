@@ -9,30 +9,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
+from firmware.remote_unlock import RemoteUnlock
 from sync_client.commands import Command, CommandInbox
 from sync_client.config_sync import ConfigSync
 from sync_client.outbox import Transaction
 
-if TYPE_CHECKING:
-    from firmware.cabinet import Cabinet
-
 log = logging.getLogger(__name__)
 
 
-def register_commands(inbox: CommandInbox, cabinet: Cabinet, config_sync: ConfigSync, stop: asyncio.Event) -> None:
+def register_commands(
+    inbox: CommandInbox,
+    remote: RemoteUnlock,
+    idle: Callable[[], bool],  # no one is using the cabinet: a restart may happen
+    config_sync: ConfigSync,
+    stop: asyncio.Event,
+) -> None:
     def apply_unlock(command: Command, tx: Transaction) -> str:
         # The unlock is recorded here, in the (durable) transaction that marks the command applied; the
         # relay pulses after that commit, so a power cut can only ever lose the pulse, not repeat it.
-        return cabinet.record_remote_unlock(tx, command.id, float(command.args["seconds"]))
+        return remote.record(tx, command.id, float(command.args["seconds"]))
 
     def unlock(command: Command) -> None:
-        cabinet.remote_unlock(command.id)
+        remote.unlock(command.id)
 
     def restart(command: Command) -> None:
         async def when_idle() -> None:
-            while not cabinet.idle():
+            while not idle():
                 await asyncio.sleep(1.0)
             log.warning("restarting on the cloud's command", extra={"command_id": command.id})
             stop.set()  # systemd (Restart=always) starts the service again

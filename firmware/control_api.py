@@ -136,9 +136,9 @@ def state_of(cabinet: Cabinet, ui: KioskUi) -> dict[str, Any]:
         "payment_status": payment_status,
         "message": message,
         "product": product.sku if product else None,
-        "stock": {p.sku: p.stock for p in cabinet.products_view()},
+        "stock": {p.sku: p.stock for p in cabinet.shop.products()},
         "faults": dict(cabinet.faults),
-        "payment_methods": list(cabinet.payment_methods()),
+        "payment_methods": list(cabinet.shop.payment_methods()),
         "config_version": cabinet.cloud.version if cabinet.cloud else None,
         "journeys": {
             "sale": cabinet.sale.state.value,

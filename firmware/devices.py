@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from firmware.config import Config
@@ -9,6 +11,7 @@ from hal.camera import Camera
 from hal.card_reader import CardReader
 from hal.code_reader import CodeReader
 from hal.device import AsyncDevice
+from hal.errors import DeviceFault
 from hal.lock import DoorSensor, GpioDoorSensor, GpioLock, Lock, make_pin_factory
 from hal.payment import PaymentTerminal
 
@@ -32,6 +35,24 @@ class Devices:
             for d in (*self.links, *self.terminals.values(), self.card_reader, self.camera, self.code_reader)
             if d is not None
         ]
+
+    async def open_all(self, on_fault: Callable[[DeviceFault], None]) -> None:
+        """Open every device that opens; one that is not there is a fault, and the others open still."""
+        for device in self.openable():
+            try:
+                await device.open()
+            except DeviceFault as exc:
+                on_fault(exc)
+
+    async def close_all(self) -> None:
+        """Close every device, the pins last: the relay drops (fail-secure)."""
+        for device in self.openable():
+            with contextlib.suppress(DeviceFault):
+                await device.close()
+        self.lock.close()
+        self.door.close()
+        if self.tamper is not None:
+            self.tamper.close()
 
 
 def build_lock_and_door(config: Config, pin_factory=None) -> tuple[GpioLock, GpioDoorSensor, GpioDoorSensor | None]:

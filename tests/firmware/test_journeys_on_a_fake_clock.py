@@ -144,9 +144,9 @@ async def test_a_remote_unlock_pulses_once_for_what_it_asked_and_lapses_at_the_w
     cabinet, clock, views = await booted(fake)
     start = clock.now
     with cabinet.outbox.transaction() as tx:
-        assert cabinet.record_remote_unlock(tx, "cmd-1", 3.0) == "unlocking"
-    cabinet.remote_unlock("cmd-1")
-    cabinet.remote_unlock("cmd-1")  # applied once: the second is refused, no second pulse
+        assert cabinet.remote.record(tx, "cmd-1", 3.0) == "unlocking"
+    cabinet.remote.unlock("cmd-1")
+    cabinet.remote.unlock("cmd-1")  # applied once: the second is refused, no second pulse
     assert fake.pulses() == 1
     [unlocked] = fake.events("door.unlocked")
     assert (unlocked["reason"], unlocked["seconds"], unlocked["who"]) == ("remote", 3.0, "remote:cmd-1")

@@ -27,15 +27,16 @@ from firmware.catalog import Catalog
 from firmware.commands import register_commands
 from firmware.config import ConfigError, parse_config
 from firmware.devices import build_lock_and_door
-from firmware.journeys.restock import RestockJourney, RestockRefused
+from firmware.journeys.restock import RestockJourney
 from firmware.journeys.sale import IllegalTransition, S, SaleJourney
+from firmware.remote_unlock import RemoteUnlock
 from hal.lock import HARD_MAX_UNLOCK_S, GpioLock
 from hal.sim.door import DoorLocked, MockDoor
 from hal.sim.zvt_emulator import ZvtEmulator
 from hal.zvt.driver import ZvtTerminal
 from sync_client.cloud_client import CloudClient
 from sync_client.commands import CommandInbox
-from sync_client.outbox import Outbox, Transaction
+from sync_client.outbox import Outbox
 
 SLACK_S = 0.25  # timer threads on a loaded machine; the pulses themselves are 10-50 ms
 NAN, INF = math.nan, math.inf
@@ -257,26 +258,6 @@ class Site:
         self.store.close()
 
 
-class CabinetDoor:
-    """The part of the Cabinet that firmware.commands drives: remote unlocks go to the restock journey."""
-
-    def __init__(self, restock: RestockJourney) -> None:
-        self.restock = restock
-
-    def can_unlock_remotely(self) -> bool:
-        return not self.restock.active
-
-    def record_remote_unlock(self, tx: Transaction, command_id: str, seconds: float) -> str:
-        try:
-            self.restock.record_remote_unlock(tx, command_id, seconds)
-        except RestockRefused as exc:
-            return f"refused: {exc}"
-        return "unlocking"
-
-    def remote_unlock(self, command_id: str) -> None:
-        self.restock.remote_unlock(command_id)
-
-
 async def one_remote_unlock(site: Site, seconds: float, max_unlock_s: float) -> None:
     config = parse_config({"lock": {"max_unlock_s": max_unlock_s, "unlock_s": max_unlock_s}})
     factory = MockFactory()
@@ -292,7 +273,8 @@ async def one_remote_unlock(site: Site, seconds: float, max_unlock_s: float) -> 
         window_s=0.05,
     )
     inbox = CommandInbox(site.outbox, site.client)
-    register_commands(inbox, CabinetDoor(restock), config_sync=None, stop=asyncio.Event())  # type: ignore[arg-type]
+    remote = RemoteUnlock(restock, may_unlock=lambda: not restock.active)
+    register_commands(inbox, remote, lambda: True, config_sync=None, stop=asyncio.Event())  # type: ignore[arg-type]
     try:
         command_id = site.store.add_command("cab-prop", "unlock", {"seconds": seconds, "reason": "prop"})
         await inbox.poll()

@@ -128,8 +128,8 @@ async def test_done_on_a_recorded_restock_finishes_the_restock(cabinets: Cabinet
     cabinet = await cabinets.boot()
     cabinet.handle_intent(Start())
     with cabinet.outbox.transaction() as tx:
-        assert cabinet.record_remote_unlock(tx, "cmd-1", 5.0) == "unlocking"
-    cabinet.remote_unlock("cmd-1")  # the remote unlock: the restock's screen over the catalog
+        assert cabinet.remote.record(tx, "cmd-1", 5.0) == "unlocking"
+    cabinet.remote.unlock("cmd-1")  # the remote unlock: the restock's screen over the catalog
     assert screen(cabinet) == "restock" and cabinet.restock.state is R.UNLOCKED
     cabinets.door.reed.drive_high()  # opened
     await until_state(cabinet, R.COUNTING)

@@ -139,7 +139,7 @@ async def test_a_full_disk_drops_heartbeats_but_not_the_task_that_writes_them(
 ) -> None:
     cabinets.config.sync = dataclasses.replace(cabinets.config.sync, heartbeat_s=0.01)  # due at every pass
     cabinet = await cabinets.boot()
-    with caplog.at_level(logging.WARNING, logger="firmware.cabinet"):
+    with caplog.at_level(logging.WARNING, logger="firmware.optional_events"):
         fill_to_the_page_limit(cabinet.outbox)
         await until(lambda: "store failing: event dropped" in caplog.text, what="a heartbeat refused")
     cabinet.outbox.db.conn.execute("PRAGMA max_page_count = 1000000")  # space again

@@ -1,0 +1,69 @@
+"""Watching the devices: the card and code readers read until cancelled, the payment terminals are asked
+between sales whether they can take a payment. A device that goes away is a fault (not offered, reopened
+when back); one that comes back clears it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from firmware.faults import Faults
+from hal.errors import DeviceFault
+from hal.payment import PaymentTerminal
+
+RECONNECT_S = 2.0  # a faulty device is tried again this soon
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+
+class Reader(Protocol[R_co]):
+    """A card reader or a code reader."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def read(self) -> R_co: ...
+
+    async def open(self) -> None: ...
+
+
+@dataclass
+class DeviceWatch:
+    faults: Faults
+    terminals: Mapping[str, PaymentTerminal]  # by payment method
+    paying: Callable[[], bool]  # a payment under way: no terminal is disturbed
+    check_s: float  # between terminal checks while all is well
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    async def read_forever(self, reader: Reader[R], record: Callable[[R], None]) -> None:
+        """Read a device until cancelled; a device that goes away is reported and reopened when back."""
+        while True:
+            try:
+                record(await reader.read())
+            except DeviceFault as exc:
+                self.faults.device(exc)
+                await self.sleep(RECONNECT_S)
+                try:
+                    await reader.open()
+                except DeviceFault:
+                    continue
+            self.faults.recovered(reader.name)
+
+    async def check_terminals(self) -> None:
+        """Check the terminals until cancelled, sooner while a device is faulty."""
+        while True:
+            await self.check_terminals_once()
+            await self.sleep(RECONNECT_S if self.faults.devices_faulty() else self.check_s)
+
+    async def check_terminals_once(self) -> None:
+        for terminal in self.terminals.values():
+            if self.paying():
+                break
+            try:
+                await terminal.check()
+            except DeviceFault as exc:
+                self.faults.device(exc)
+            else:
+                self.faults.recovered(terminal.name)

@@ -1,0 +1,21 @@
+"""Events the cabinet can do without (heartbeats, card reads, scanned codes, ad impressions)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sync_client.outbox import STORAGE_ERRORS, Outbox, OutboxFull
+
+log = logging.getLogger(__name__)
+
+
+def append_optional(outbox: Outbox, event_type: str, payload: dict[str, Any]) -> None:
+    """Dropped with a warning when the outbox is full (money and alarms keep their room) or the store fails
+    (the storage check reports that)."""
+    try:
+        outbox.append(event_type, payload)
+    except OutboxFull:
+        log.warning("outbox full: event dropped", extra={"type": event_type})
+    except STORAGE_ERRORS as exc:
+        log.warning("store failing: event dropped", extra={"type": event_type, "error": str(exc)})

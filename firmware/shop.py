@@ -1,0 +1,77 @@
+"""What the shop shows: its products as the screens show them, their pages in the online store, the ads
+due now, and the ways to pay right now. The presenters see it through ``firmware.presenters.Shop``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+
+from firmware.catalog import Catalog
+from firmware.config import CabinetSection
+from firmware.config_in_force import ConfigInForce
+from firmware.scan_to_pay_terminal import ScanToPayTerminal
+from hal.payment import PaymentTerminal
+from kiosk_ui.view import AdView, ColourOption, ProductView
+
+
+@dataclass
+class ShopWindow:
+    catalog: Catalog
+    cabinet: CabinetSection  # its id, currency and the store's address when the cloud gives none
+    in_force: ConfigInForce
+    terminals: Mapping[str, PaymentTerminal]  # by payment method
+    faults: Mapping[str, str]  # the cabinet's named faults: a faulty terminal is not offered
+    unsettled_methods: Callable[[], Collection[str]]  # held back until an interrupted payment is settled
+    is_online: Callable[[], bool] = lambda: True
+
+    def products(self) -> tuple[ProductView, ...]:
+        """The cabinet's products as the screens show them (stock included)."""
+        return tuple(self._view(sku) for sku in self.catalog.products)
+
+    def product(self, sku: str) -> ProductView | None:
+        return self._view(sku) if sku in self.catalog.products else None
+
+    def store_url(self, sku: str) -> str:
+        """The product's page in the online store, carrying the cabinet: its QR on the product screen."""
+        store = self.in_force.store_base_url() or self.cabinet.store_base_url
+        return f"{store.rstrip('/')}/p/{sku}?cabinet={self.cabinet.id}"
+
+    def ads_due(self) -> tuple[AdView, ...]:
+        return self.in_force.ads_due()
+
+    def payment_methods(self) -> tuple[str, ...]:
+        """The ways to pay right now: a faulted device is not offered, nor one whose authorization a
+        restart interrupted until that is settled; scan-to-pay only when the configuration turns it on
+        and the cabinet is online."""
+        methods = []
+        unsettled = self.unsettled_methods()
+        for method, terminal in self.terminals.items():
+            if terminal.name in self.faults or method in unsettled:
+                continue
+            if method == "qr" and not (self.in_force.scan_to_pay() and self.is_online()):
+                continue
+            methods.append(method)
+        return tuple(methods)
+
+    def payment_qr(self) -> str | None:
+        """The QR of the scan-to-pay payment under way, if any."""
+        terminal = self.terminals.get("qr")
+        return terminal.qr_text if isinstance(terminal, ScanToPayTerminal) else None
+
+    def _view(self, sku: str) -> ProductView:
+        p = self.catalog.products[sku]
+        return ProductView(
+            sku=p.sku,
+            name=p.name,
+            price_cents=p.price_cents,
+            currency=self.cabinet.currency,
+            stock=self.catalog.stock(sku),
+            summary=p.summary,
+            specs=p.specs,
+            colour=p.colour,
+            materials=p.materials,
+            design_notes=p.design_notes,
+            colours=tuple(ColourOption(name, hex_value) for name, hex_value in p.colours),
+            images=p.images,
+            online_only=p.online_only,
+        )
