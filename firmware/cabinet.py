@@ -92,7 +92,7 @@ class Cabinet:
     clock: Clock = field(default_factory=LoopClock)  # journeys, the door and its alarms read time here
     # Every background task starts through it (the runtime's, shared with the uploader and the others).
     supervisor: Supervisor = field(default_factory=Supervisor)
-    _tasks: list[asyncio.Task] = field(default_factory=list)  # the cabinet's own, cancelled by stop()
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)  # the cabinet's own, cancelled by stop()
 
     def __post_init__(self) -> None:
         self.language = member(LANGUAGES, self.config.screen.language, "screen.language")
@@ -305,7 +305,7 @@ class Cabinet:
         except RestockRefused as exc:
             log.warning("remote unlock not done", extra={"command_id": command_id, "reason": str(exc)})
 
-    def _append_optional(self, event_type: str, payload: dict) -> None:
+    def _append_optional(self, event_type: str, payload: dict[str, Any]) -> None:
         """Events the cabinet can do without when the outbox is full (money and alarms keep their room) or
         the store fails (the storage check reports that)."""
         try:

@@ -8,6 +8,7 @@ one frame both count.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pygame
 
@@ -189,7 +190,7 @@ class TextField(Widget):
     def tap(self) -> Taps:
         return self._on_tap() if self._on_tap is not None else None
 
-    def info_extra(self) -> dict:
+    def info_extra(self) -> dict[str, Any]:
         return {"value": self.value, "focused": self.focused}
 
     def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
@@ -218,7 +219,7 @@ class PinDots(Widget):
         x = self.rect.x + kit.theme.px(20)
         self.dots = [pygame.Rect(x + i * (d + gap), self.rect.centery - d // 2, d, d) for i in range(slots)]
 
-    def info_extra(self) -> dict:
+    def info_extra(self) -> dict[str, Any]:
         return {"filled": self.filled}
 
     def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:

@@ -9,7 +9,7 @@ control API rely on them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal, TypeVar, get_args
+from typing import Any, ClassVar, Literal, TypeVar, get_args
 
 Language = Literal["en", "zh"]
 PaymentMethod = Literal["terminal", "qr"]
@@ -302,4 +302,4 @@ class WidgetInfo:
     rect: tuple[int, int, int, int]  # x, y, w, h in touchscreen pixels
     label: str
     enabled: bool = True
-    extra: dict = field(default_factory=dict, compare=False)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)

@@ -177,7 +177,7 @@ class CabinetConfig:
 # --- parsing -------------------------------------------------------------------------
 
 
-class _Problems(list):
+class _Problems(list[str]):
     def expect(self, value: Any, spec: Any, where: str) -> bool:
         """Check a value's JSON type (float: any number) and, when its spec declares one, its Range."""
         types, bounds = ranged(spec)
@@ -205,7 +205,9 @@ class _Problems(list):
         if problem := scrypt_problem(hashed):
             self.append(f"{where}: {problem}")
 
-    def fields(self, data: Any, where: str, required: dict[str, Any], optional: dict[str, Any]) -> dict | None:
+    def fields(
+        self, data: Any, where: str, required: dict[str, Any], optional: dict[str, Any]
+    ) -> dict[str, Any] | None:
         """Check an object's keys and value types; returns it (or None when it is not an object)."""
         if not self.expect(data, dict, where or "config"):
             return None

@@ -146,7 +146,7 @@ class Transaction:
             payload=payload,
         )
 
-    def execute(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
+    def execute(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> sqlite3.Cursor:
         return self.db.conn.execute(sql, params)
 
 
@@ -298,7 +298,7 @@ class Outbox:
         with self.transaction(durable=event_type in MONEY_EVENTS) as tx:
             return tx.append(event_type, payload)
 
-    def _event(self, row: tuple) -> Event:
+    def _event(self, row: tuple[Any, ...]) -> Event:
         return Event(
             id=row[1],
             cabinet_id=self.cabinet_id,
@@ -310,7 +310,7 @@ class Outbox:
             payload=json.loads(row[6]),
         )
 
-    def _select(self, where: str, params: tuple) -> list[Event]:
+    def _select(self, where: str, params: tuple[Any, ...]) -> list[Event]:
         return [self._event(r) for r in self.db.conn.execute(_ENVELOPE + where, params).fetchall()]
 
     def pending(self, limit: int) -> list[Event]:

@@ -182,7 +182,7 @@ class ServiceJourney:
     selftest_status: str | None = None  # None, "running", "passed", "failed"
     clock: Clock = field(default_factory=LoopClock)
     _timer: TimerHandle | None = None
-    _tasks: set[asyncio.Task] = field(default_factory=set)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _door_opened_at: float | None = None
 
     def __post_init__(self) -> None:

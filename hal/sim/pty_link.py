@@ -163,7 +163,7 @@ class PtyEmulator:
     def _power_on(self) -> None:
         raise NotImplementedError
 
-    def _extra_tasks(self) -> list[asyncio.Task | None]:
+    def _extra_tasks(self) -> list[asyncio.Task[None] | None]:
         return []
 
     async def _stop_serving(self) -> None:

@@ -9,6 +9,8 @@ a button in a corner would catch the corner's touch; cancel sits in the middle.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pygame
 
 from kiosk_ui.context import BuildContext
@@ -45,7 +47,7 @@ class Target(Widget):
         self.colour = {"now": palette.accent, "done": palette.text_muted, "later": palette.line}[state]
         self.line = max(2, kit.theme.px(3))
 
-    def info_extra(self) -> dict:
+    def info_extra(self) -> dict[str, Any]:
         return {"state": self.state, "centre": self.centre}
 
     def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:

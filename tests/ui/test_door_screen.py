@@ -16,9 +16,7 @@ def labels(ui: KioskUi) -> dict[str, str]:
 
 def test_while_the_latch_is_released_the_countdown_is_the_pulse_not_the_time_to_open(static_ui: KioskUi) -> None:
     now = time.monotonic()
-    static_ui.set_state(
-        DoorScreen(product=PRODUCTS[0], door="unlocked", latch_until=now + 3.5, deadline=now + 44.5)
-    )
+    static_ui.set_state(DoorScreen(product=PRODUCTS[0], door="unlocked", latch_until=now + 3.5, deadline=now + 44.5))
     shown = labels(static_ui)
     assert shown["title"] == "Open the door and take your product"
     assert shown["countdown"] == "4"
@@ -35,7 +33,9 @@ def test_once_the_latch_holds_again_it_says_so_and_counts_down_the_time_to_unloc
     assert shown["countdown"] == "41"
     assert shown["countdown_text"] == "Unlock it again within 41 s"
     assert shown["unlock_again"] == "Unlock the door again"
-    static_ui.set_state(DoorScreen(chrome=Chrome(language="zh"), product=PRODUCTS[0], door="unlocked", deadline=now + 40.5))
+    static_ui.set_state(
+        DoorScreen(chrome=Chrome(language="zh"), product=PRODUCTS[0], door="unlocked", deadline=now + 40.5)
+    )
     shown = labels(static_ui)
     assert shown["title"] == "柜门已重新上锁" and shown["countdown_text"] == "柜门保持锁定，41 秒后结束"
 
