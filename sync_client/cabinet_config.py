@@ -171,7 +171,8 @@ class CabinetConfig:
         data = asdict(self)
         for product in data["products"]:
             product["specs"] = dict(product["specs"])
-        return json.loads(json.dumps(data))
+        document: dict[str, Any] = json.loads(json.dumps(data))  # tuples become lists, as in the document
+        return document
 
 
 # --- parsing -------------------------------------------------------------------------
@@ -209,7 +210,8 @@ class _Problems(list[str]):
         self, data: Any, where: str, required: dict[str, Any], optional: dict[str, Any]
     ) -> dict[str, Any] | None:
         """Check an object's keys and value types; returns it (or None when it is not an object)."""
-        if not self.expect(data, dict, where or "config"):
+        if not isinstance(data, dict):
+            self.expect(data, dict, where or "config")  # records what it is instead
             return None
         prefix = f"{where}." if where else ""
         for key in sorted(set(data) - set(required) - set(optional)):
@@ -418,9 +420,9 @@ def parse_config(data: Any) -> CabinetConfig:
     schema = d.get("config_schema", CONFIG_SCHEMA)
     if isinstance(schema, int) and schema != CONFIG_SCHEMA:
         p.append(f"config_schema: {schema} not supported by this cabinet (it reads {CONFIG_SCHEMA})")
-    version = d.get("version")
-    currency = d.get("currency") if isinstance(d.get("currency"), str) else ""
-    if "currency" in d and isinstance(d["currency"], str) and not CURRENCY_RE.fullmatch(currency):
+    raw_currency = d.get("currency")
+    currency = raw_currency if isinstance(raw_currency, str) else ""
+    if isinstance(raw_currency, str) and not CURRENCY_RE.fullmatch(currency):
         p.append(f"currency: expected an ISO 4217 code like EUR, got {currency[:10]!r}")
     products = _products(p, d.get("products", []), currency)
     ads = _ads(p, d.get("ads", []))
@@ -441,7 +443,7 @@ def parse_config(data: Any) -> CabinetConfig:
     if p:
         raise ConfigInvalid(p)
     return CabinetConfig(
-        version=version,
+        version=d["version"],  # present and an int, or a problem above
         currency=currency,
         products=products,
         ads=ads,
