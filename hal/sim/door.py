@@ -25,7 +25,7 @@ class MockDoor:
 
     @property
     def latch_released(self) -> bool:
-        return self.relay.state == self._active_level
+        return bool(self.relay.state == self._active_level)  # gpiozero is untyped
 
     @property
     def is_open(self) -> bool:

@@ -10,6 +10,7 @@ import os
 import pty
 import tempfile
 import tty
+from typing import Self
 
 from hal.tasks import cancel_and_wait
 
@@ -150,7 +151,7 @@ class PtyEmulator:
     async def replug(self) -> None:
         await self.start()
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
