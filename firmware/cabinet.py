@@ -43,8 +43,8 @@ from firmware.scan_to_pay_terminal import ScanToPayTerminal
 from firmware.selftest import run_checks
 from firmware.storage import StorageGuard
 from firmware.supervisor import Supervisor, TaskFailure
-from hal.card_reader import CardReader
-from hal.code_reader import CodeReader
+from hal.card_reader import CardRead, CardReader
+from hal.code_reader import CodeRead, CodeReader
 from hal.errors import DeviceFault
 from kiosk_ui.i18n import LANGUAGES
 from kiosk_ui.intents import Activity, AdShown, Intent, ToggleLanguage
@@ -559,7 +559,7 @@ class Cabinet:
                     continue
             self._recovered(reader.name)
 
-    def _card(self, card) -> None:
+    def _card(self, card: CardRead) -> None:
         role = self._staff_cards().get(card.uid_hex)
         if role == "technician" and self.idle():
             self.service.technician_card(card.uid_hex)  # audited there
@@ -568,14 +568,15 @@ class Cabinet:
         else:
             self._append_optional("card.read", {"uid": card.uid_hex})
 
-    def _code(self, code) -> None:
+    def _code(self, code: CodeRead) -> None:
         self._append_optional("code.scanned", {"text": code.text, "source": code.source})
         if self.repair.step == "vehicle":  # the vehicle's own QR
             self.repair.scanned(code.text)
         elif self.pickup.state is P.CODE_ENTRY:  # an order's QR shown to the scanner or camera
             pickup_code = pickup_code_in(code.text)
             if pickup_code:
-                self._spawn(self._checked(self.pickup.submit(pickup_code, source=code.source or "scanner")))
+                submit = self.pickup.submit(pickup_code, source=code.source or "scanner")
+                self._spawn(self._checked(submit), "pickup-code-check")
 
     def _fault(self, exc: DeviceFault) -> None:
         if self.faults.get(exc.device) != exc.detail:
@@ -603,9 +604,9 @@ class Cabinet:
             log.info("device back", extra={"device": device})
             self.refresh()
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> None:
-        """A short job (a snapshot, a code check); its failure is a fault, never silent."""
-        task = self.supervisor.spawn(name or coro.__qualname__, coro)
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        """A short job (a snapshot, a code check); its failure is a fault named after it, never silent."""
+        task = self.supervisor.spawn(name, coro)
         self._tasks.append(task)
         task.add_done_callback(lambda t: self._tasks.remove(t) if t in self._tasks else None)
 

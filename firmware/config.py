@@ -16,15 +16,19 @@ import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from hal.lock import HARD_MAX_UNLOCK_S
 from sync_client.cabinet_config import MAX_PRICE_CENTS, scrypt_problem
 from sync_client.schema import Range, ranged
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
 DEFAULT_DATA_DIR = Path("/var/lib/kiosk")
 REQUIRED = object()  # marks a key that must be present in the file
+T = TypeVar("T", bound="DataclassInstance")
 
 DAY_S = 86_400.0
 Interval = Annotated[float, Range(gt=0, le=DAY_S)]  # a time that must pass: above 0, at most a day
@@ -239,7 +243,7 @@ def _describe(value: Any) -> str:
 def _convert(tp: Any, value: Any, key: str, where: str, problems: list[str]) -> Any:
     tp, bounds = ranged(tp)
     origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             problems.append(f"{where}: {key}: expected a table, got {_describe(value)}")
             return None
@@ -263,7 +267,7 @@ def _convert(tp: Any, value: Any, key: str, where: str, problems: list[str]) -> 
     return value
 
 
-def _build(cls: type, data: dict, prefix: str, where: str, problems: list[str]) -> Any:
+def _build(cls: type[T], data: dict[str, Any], prefix: str, where: str, problems: list[str]) -> T | None:
     hints = typing.get_type_hints(cls, include_extras=True)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in data:
@@ -282,12 +286,12 @@ def _build(cls: type, data: dict, prefix: str, where: str, problems: list[str]) 
     return cls(**kwargs)
 
 
-def parse_config(data: dict, where: str = "<config>") -> Config:
+def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
     problems: list[str] = []
     config = _build(Config, data, "", where, problems)
-    if not problems:  # value checks need well-typed values
+    if config is not None and not problems:  # value checks need well-typed values
         problems = _check_values(config, where)
-    if problems:
+    if config is None or problems:  # no config: a required key was missing, and said so
         raise ConfigError(problems)
     return config
 

@@ -31,7 +31,7 @@ class ControlError(Exception):
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])  # (host, port) for AF_INET
 
 
 def _bin(name: str) -> list[str]:
@@ -51,16 +51,21 @@ class ControlClient:
     base_url: str
     timeout: float = 10.0
 
-    def _request(self, method: str, path: str, body: dict[str, Any] | None = None, timeout: float | None = None) -> Any:
+    def _request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
             self.base_url + path, data=data, method=method, headers={"Content-Type": "application/json"} if data else {}
         )
         try:
             with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
-                return json.loads(response.read() or b"null")
+                status, answer = response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
             raise ControlError(exc.code, json.loads(exc.read() or b"null")) from None
+        if not isinstance(answer, dict):  # every endpoint of the control API answers an object
+            raise ControlError(status, f"{method} {path}: expected a JSON object, got {answer!r:.200}")
+        return answer
 
     def state(self) -> dict[str, Any]:
         return self._request("GET", "/state")

@@ -23,7 +23,7 @@ import json
 import re
 import secrets
 from dataclasses import asdict, dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 from sync_client.schema import MAX_SEQ, WALL_TIME_RE, Range, ranged
 
@@ -42,7 +42,8 @@ MAX_PIN_HASHES = 20
 # What OpenSSL needs for the costliest accepted hash (128·r·(n + 2 + p) bytes), with room to spare
 SCRYPT_MAXMEM = 2 * 128 * MAX_SCRYPT_R * (MAX_SCRYPT_N + 2 + MAX_SCRYPT_P)
 ROLES = ("retailer", "technician")
-MEDIA_KINDS = ("image", "video")
+MediaKind = Literal["image", "video"]
+MEDIA_KINDS: tuple[MediaKind, ...] = get_args(MediaKind)
 MAX_PRICE_CENTS = 10_000_000
 # The numbers of the document, each with its range (Range: always finite, then these bounds)
 PRICE_CENTS = Annotated[int, Range(ge=1, le=MAX_PRICE_CENTS)]
@@ -77,7 +78,7 @@ class ConfigInvalid(ValueError):
 
 @dataclass(frozen=True)
 class Media:
-    kind: str  # image | video
+    kind: MediaKind
     url: str  # https:// URL, or a path relative to the cabinet's media directory
 
 
@@ -106,7 +107,7 @@ class AdWindow:
 @dataclass(frozen=True)
 class Ad:
     id: str
-    kind: str
+    kind: MediaKind
     url: str
     duration_s: float
     windows: tuple[AdWindow, ...] = ()  # empty: always

@@ -281,7 +281,7 @@ class ServiceJourney:
             self._go("cancel")
 
     # --- the menu -------------------------------------------------------------------
-    def run_selftest(self) -> asyncio.Task:
+    def run_selftest(self) -> asyncio.Task[None]:
         """Start the device checks; the menu comes back with their results. Returns the running task."""
         if self.state is not V.MENU:
             raise ServiceRefused(f"the self-test runs from the service menu, not {self.state.value}")
