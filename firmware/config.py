@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
 DEFAULT_DATA_DIR = Path("/var/lib/kiosk")
-REQUIRED = object()  # marks a key that must be present in the file
 T = TypeVar("T", bound="DataclassInstance")
 
 DAY_S = 86_400.0
@@ -154,9 +153,9 @@ class BenchSection:
 
 @dataclass
 class ProductSection:
-    sku: str = REQUIRED  # type: ignore[assignment]
-    name: str = REQUIRED  # type: ignore[assignment]
-    price_cents: Annotated[int, Range(ge=1, le=MAX_PRICE_CENTS)] = REQUIRED  # type: ignore[assignment]
+    sku: str  # fields without a default are keys the file must have
+    name: str
+    price_cents: Annotated[int, Range(ge=1, le=MAX_PRICE_CENTS)]
     stock: Annotated[int, Range(ge=0, le=999)] = 0  # what the restock screen can count
     summary: str = ""
     colour: str = "#3a7bd5"
@@ -279,11 +278,15 @@ def _build(cls: type[T], data: dict[str, Any], prefix: str, where: str, problems
         dotted = f"{prefix}.{name}" if prefix else name
         if name in data:
             kwargs[name] = _convert(hints[name], data[name], dotted, where, problems)
-        elif f.default is REQUIRED:
+        elif _required(f):
             problems.append(f"{where}: {dotted}: required key missing (expected {_type_name(hints[name])})")
-    if any(f.default is REQUIRED and n not in kwargs for n, f in fields.items()):
+    if any(_required(f) and n not in kwargs for n, f in fields.items()):
         return None
     return cls(**kwargs)
+
+
+def _required(f: dataclasses.Field[Any]) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
 
 
 def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:

@@ -8,6 +8,7 @@ one frame both count.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pygame
@@ -24,7 +25,7 @@ Layout = tuple[tuple[tuple[str, int], ...], ...]  # rows of (key, width in key u
 def layout(*rows: str | tuple[str | tuple[str, int], ...]) -> Layout:
     """Rows written as strings of one-character keys, or tuples mixing keys and (key, units)."""
 
-    def keys(row: str | tuple) -> tuple[tuple[str, int], ...]:
+    def keys(row: str | tuple[str | tuple[str, int], ...]) -> tuple[tuple[str, int], ...]:
         return tuple(item if isinstance(item, tuple) else (item, 1) for item in row)
 
     return tuple(keys(row) for row in rows)
@@ -117,7 +118,7 @@ def keyboard(
                     style="secondary",
                     role="heading",
                     enabled=usable,
-                    on_tap=lambda key=key: typed(key),
+                    on_tap=partial(typed, key),
                 )
             )
     return widgets

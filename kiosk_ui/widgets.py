@@ -127,7 +127,7 @@ class Widget:
     def info(self) -> WidgetInfo:
         return WidgetInfo(
             self.id,
-            tuple(self.rect),
+            (self.rect.x, self.rect.y, self.rect.width, self.rect.height),
             self.current_label(),
             self.enabled,
             extra={"kind": self.kind, "text_rects": [tuple(r) for r in self.text_rects()], **self.info_extra()},

@@ -9,6 +9,7 @@ a button in a corner would catch the corner's touch; cancel sits in the middle.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pygame
@@ -65,7 +66,7 @@ class CalibrationArea(Widget):
     kind = "area"
     interactive = True
 
-    def __init__(self, rect: pygame.Rect, taps: list[tuple[int, int]], rebuild) -> None:
+    def __init__(self, rect: pygame.Rect, taps: list[tuple[int, int]], rebuild: Callable[[], None]) -> None:
         super().__init__("calibration", rect)
         self.taps, self.rebuild = taps, rebuild
 

@@ -14,6 +14,7 @@ from kiosk_ui.intents import ExitService, Intent, LockTest, OpenCalibration, Res
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.parts import split
+from kiosk_ui.theme import Colour
 from kiosk_ui.view import ServiceScreen
 from kiosk_ui.widgets import Button, ConfirmButton, Label, Panel, Taps, Widget
 
@@ -123,7 +124,7 @@ def _facts(view: ServiceScreen, kit: Kit, box: pygame.Rect) -> tuple[list[Widget
     widgets: list[Widget] = []
     y = box.y
 
-    def fact(key: str, label: str, value: str, colour=None) -> None:
+    def fact(key: str, label: str, value: str, colour: Colour | None = None) -> None:
         nonlocal y
         widgets.append(Label(kit, f"{key}_label", (box.x, y, label_w, line_h), label, "body", palette.text_muted))
         widgets.append(
