@@ -134,21 +134,15 @@ def _facts(view: ServiceScreen, kit: Kit, box: pygame.Rect) -> tuple[list[Widget
 
     widgets.append(Label(kit, "sync_title", (box.x, y, box.w, theme.px(36)), kit.t("service.sync"), "heading"))
     y += theme.px(40)
-    if view.sync is None:
-        widgets.append(
-            Label(kit, "no_sync", (box.x, y, box.w, line_h), kit.t("service.no_sync"), "body", palette.text_muted)
-        )
-        y += line_h
-    else:
-        sync = view.sync
-        fact("pending", kit.t("service.pending"), str(sync.pending))
-        fact("last_success", kit.t("service.last_success"), sync.last_success or kit.t("service.never"))
-        fact(
-            "dead_letters",
-            kit.t("service.dead_letters"),
-            str(sync.dead_letters),
-            palette.warning if sync.dead_letters else None,
-        )
+    sync = view.sync
+    fact("pending", kit.t("service.pending"), str(sync.pending))
+    fact("last_success", kit.t("service.last_success"), sync.last_success or kit.t("service.never"))
+    fact(
+        "dead_letters",
+        kit.t("service.dead_letters"),
+        str(sync.dead_letters),
+        palette.warning if sync.dead_letters else None,
+    )
     fact("config_version", kit.t("service.config"), view.config_version or "—")
     y += theme.px(8)
     widgets.append(Label(kit, "errors_title", (box.x, y, box.w, theme.px(36)), kit.t("service.errors"), "heading"))
