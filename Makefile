@@ -28,6 +28,7 @@ test: setup lint
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m mypy
 
 bench: setup
 	$(BIN)/python -m pytest -m bench -s

@@ -8,18 +8,17 @@ signed too) signs whatever the handler answered. Answers to requests that never 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from sync_client.schema import HDR_NONCE, sign_answer
 
 SIGNING_KEY = web.RequestKey("signing_key", bytes)
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-
-def answer_signer(now: Callable[[], float]) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def answer_signer(now: Callable[[], float]) -> Middleware:
     """The middleware, reading the cloud's clock from ``now`` (the same clock as the signature window)."""
 
     @web.middleware

@@ -10,6 +10,7 @@ import os
 import signal
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -118,7 +119,7 @@ async def _serve(db: Path, host: str, port: int, simulate_payments: bool) -> int
         store.close()
 
 
-def _with_store(db: Path, act) -> int:
+def _with_store(db: Path, act: Callable[[SqliteCloudStore], object]) -> int:
     """Run one store action and print what it returns (a token or key: scripts capture the line)."""
     store = SqliteCloudStore(db)
     try:

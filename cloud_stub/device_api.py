@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-import simplejpeg  # type: ignore[import-untyped]
+import simplejpeg
 from aiohttp import web
 
 from cloud_stub.answer_signing import SIGNING_KEY
@@ -369,7 +369,8 @@ def parse_batch(body: bytes, signer: str) -> list[Any]:
             raise Refused(
                 403, f"events[{index}].cabinet_id: {raw['cabinet_id']!r} is not the signing cabinet {signer!r}"
             )
-    return data["events"]
+    events: list[Any] = data["events"]  # its type was checked above
+    return events
 
 
 def check_jpeg_header(data: bytes) -> None:

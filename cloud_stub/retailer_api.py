@@ -277,6 +277,8 @@ class RetailerApi:
             self.store.add_command, cabinet_id, data["kind"], args, ttl_s=ttl, now=self.core.now()
         )
         command = await self.core.db(self.store.command, command_id)
+        if command is None:  # commands are never deleted: the store lost the one it has just added
+            raise RuntimeError(f"command {command_id} is missing from the store right after it was added")
         return web.json_response(
             {k: command[k] for k in ("id", "cabinet_id", "kind", "args", "expires_at")}, status=201
         )

@@ -460,7 +460,7 @@ class SqliteCloudStore:
                 "UPDATE enroll_tokens SET used_at = ?, cabinet_id = ? WHERE token_sha256 = ?",
                 (utc_iso(at), cabinet_id, _token_hash(token)),
             )
-            return row["retailer"]
+            return str(row["retailer"])
 
     def set_cabinet_key(
         self, cabinet_id: str, key: bytes, retailer: str | None = None, *, now: float | None = None
@@ -684,7 +684,7 @@ class SqliteCloudStore:
 
     def count_events(self) -> int:
         with self._lock:
-            return self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+            return int(self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
     # --- configuration and pickup orders ------------------------------------------------
     def config(self, cabinet_id: str) -> tuple[int, dict[str, Any]] | None:
@@ -706,7 +706,7 @@ class SqliteCloudStore:
                 "updated_at = excluded.updated_at",
                 (cabinet_id, dumps(document).decode(), at),
             )
-            return conn.execute("SELECT version FROM configs WHERE cabinet_id = ?", (cabinet_id,)).fetchone()[0]
+            return int(conn.execute("SELECT version FROM configs WHERE cabinet_id = ?", (cabinet_id,)).fetchone()[0])
 
     def add_order(self, cabinet_id: str, sku: str, code_hash: str, expires_at: str, *, now: float | None = None) -> str:
         order_id = str(uuid.uuid4())

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import types
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +68,7 @@ class Cabinet:
     clock: Clock = field(default_factory=LoopClock)  # journeys, the door and its alarms read time here
     # Every background task starts through it (the runtime's, shared with the uploader and the others).
     supervisor: Supervisor = field(default_factory=Supervisor)
-    _tasks: list[asyncio.Task] = field(default_factory=list)  # the cabinet's own, cancelled by stop()
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)  # the cabinet's own, cancelled by stop()
 
     def __post_init__(self) -> None:
         config = self.config
@@ -86,7 +85,7 @@ class Cabinet:
             self.devices.camera,
             self.snapshot_dir,
             self.clock,
-            lambda coro: self._spawn(coro, "snapshot"),
+            self._spawn,
             self.fault_list.device,
             on_saved=lambda: self.on_snapshot(),
         )
@@ -269,10 +268,8 @@ class Cabinet:
         if taker is None:
             log.info("intent ignored", extra={"intent": intent.name, "arg": intent.log_arg, "reason": "not taken"})
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> None:
-        """A short job (a snapshot, a code check); its failure is a fault, never silent."""
-        if name is None:  # named after its function ("checked", "SaleJourney.cancel")
-            name = coro.__qualname__ if isinstance(coro, types.CoroutineType) else "job"
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """A short job (a snapshot, a code check); its failure is a fault named after it, never silent."""
         task = self.supervisor.spawn(name, coro)
         self._tasks.append(task)
         task.add_done_callback(lambda t: self._tasks.remove(t) if t in self._tasks else None)

@@ -12,6 +12,7 @@ from pathlib import Path
 from firmware.config import (
     DEFAULT_CONFIG_PATH,
     DEFAULT_DATA_DIR,
+    Config,
     ConfigError,
     cloud_url_problems,
     insecure_cloud_warning,
@@ -69,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(path: Path | None, sim: bool) -> tuple:
+def _load(path: Path | None, sim: bool) -> tuple[Config, list[str], list[str]]:
     """(config, problems that stop a real cabinet, warnings about one); neither in simulation."""
     where = str(path) if path else "<simulation defaults>"
     if path is None and not sim:

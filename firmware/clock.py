@@ -113,7 +113,7 @@ class FakeClock(Clock):
     wall_at_start: float = 1_800_000_000.0  # time() when now == start
     start: float = field(init=False)
     _queue: list[tuple[float, int, _FakeTimer]] = field(default_factory=list, init=False)
-    _order: itertools.count = field(default_factory=itertools.count, init=False)
+    _order: itertools.count[int] = field(default_factory=itertools.count, init=False)
 
     def __post_init__(self) -> None:
         self.start = self.now

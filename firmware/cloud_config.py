@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from firmware.catalog import toml_specs
 from firmware.config import Config
@@ -59,7 +60,7 @@ def ads_due(playable: tuple[tuple[Ad, AdView], ...], now: dt.datetime) -> tuple[
     return tuple(view for ad, view in playable if ad_is_due(ad, now))
 
 
-def sim_document(config: Config) -> dict:
+def sim_document(config: Config) -> dict[str, Any]:
     """The simulated cabinet's configuration in the cloud: its TOML products, the demo ads,
     the demo PIN and staff card, scan-to-pay on."""
     products = []

@@ -16,15 +16,18 @@ import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from hal.lock import HARD_MAX_UNLOCK_S
 from sync_client.cabinet_config import MAX_PRICE_CENTS, scrypt_problem
 from sync_client.schema import Range, ranged
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
 DEFAULT_DATA_DIR = Path("/var/lib/kiosk")
-REQUIRED = object()  # marks a key that must be present in the file
+T = TypeVar("T", bound="DataclassInstance")
 
 DAY_S = 86_400.0
 Interval = Annotated[float, Range(gt=0, le=DAY_S)]  # a time that must pass: above 0, at most a day
@@ -150,9 +153,9 @@ class BenchSection:
 
 @dataclass
 class ProductSection:
-    sku: str = REQUIRED  # type: ignore[assignment]
-    name: str = REQUIRED  # type: ignore[assignment]
-    price_cents: Annotated[int, Range(ge=1, le=MAX_PRICE_CENTS)] = REQUIRED  # type: ignore[assignment]
+    sku: str  # fields without a default are keys the file must have
+    name: str
+    price_cents: Annotated[int, Range(ge=1, le=MAX_PRICE_CENTS)]
     stock: Annotated[int, Range(ge=0, le=999)] = 0  # what the restock screen can count
     summary: str = ""
     colour: str = "#3a7bd5"
@@ -239,7 +242,7 @@ def _describe(value: Any) -> str:
 def _convert(tp: Any, value: Any, key: str, where: str, problems: list[str]) -> Any:
     tp, bounds = ranged(tp)
     origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             problems.append(f"{where}: {key}: expected a table, got {_describe(value)}")
             return None
@@ -263,7 +266,7 @@ def _convert(tp: Any, value: Any, key: str, where: str, problems: list[str]) -> 
     return value
 
 
-def _build(cls: type, data: dict, prefix: str, where: str, problems: list[str]) -> Any:
+def _build(cls: type[T], data: dict[str, Any], prefix: str, where: str, problems: list[str]) -> T | None:
     hints = typing.get_type_hints(cls, include_extras=True)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in data:
@@ -275,19 +278,23 @@ def _build(cls: type, data: dict, prefix: str, where: str, problems: list[str]) 
         dotted = f"{prefix}.{name}" if prefix else name
         if name in data:
             kwargs[name] = _convert(hints[name], data[name], dotted, where, problems)
-        elif f.default is REQUIRED:
+        elif _required(f):
             problems.append(f"{where}: {dotted}: required key missing (expected {_type_name(hints[name])})")
-    if any(f.default is REQUIRED and n not in kwargs for n, f in fields.items()):
+    if any(_required(f) and n not in kwargs for n, f in fields.items()):
         return None
     return cls(**kwargs)
 
 
-def parse_config(data: dict, where: str = "<config>") -> Config:
+def _required(f: dataclasses.Field[Any]) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+
+
+def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
     problems: list[str] = []
     config = _build(Config, data, "", where, problems)
-    if not problems:  # value checks need well-typed values
+    if config is not None and not problems:  # value checks need well-typed values
         problems = _check_values(config, where)
-    if problems:
+    if config is None or problems:  # no config: a required key was missing, and said so
         raise ConfigError(problems)
     return config
 

@@ -31,7 +31,7 @@ class ControlError(Exception):
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])  # (host, port) for AF_INET
 
 
 def _bin(name: str) -> list[str]:
@@ -51,16 +51,21 @@ class ControlClient:
     base_url: str
     timeout: float = 10.0
 
-    def _request(self, method: str, path: str, body: dict | None = None, timeout: float | None = None) -> Any:
+    def _request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
             self.base_url + path, data=data, method=method, headers={"Content-Type": "application/json"} if data else {}
         )
         try:
             with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
-                return json.loads(response.read() or b"null")
+                status, answer = response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
             raise ControlError(exc.code, json.loads(exc.read() or b"null")) from None
+        if not isinstance(answer, dict):  # every endpoint of the control API answers an object
+            raise ControlError(status, f"{method} {path}: expected a JSON object, got {answer!r:.200}")
+        return answer
 
     def state(self) -> dict[str, Any]:
         return self._request("GET", "/state")
@@ -76,15 +81,17 @@ class ControlClient:
     def swipe(self, x1: int, y1: int, x2: int, y2: int, duration_s: float = 0.25) -> dict[str, Any]:
         return self._request("POST", "/swipe", {"x1": x1, "y1": y1, "x2": x2, "y2": y2, "duration_s": duration_s})
 
-    def sim(self, action: str, body: dict | None = None) -> dict[str, Any]:
+    def sim(self, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         return self._request("POST", f"/sim/{action}", body or {})
 
     def pins(self) -> dict[str, Any]:
         return self._request("GET", "/sim/pins")
 
-    def wait_for(self, predicate: Callable[[dict], bool], timeout: float = 15.0, what: str = "") -> dict:
+    def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 15.0, what: str = ""
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
-        state: dict = {}
+        state: dict[str, Any] = {}
         while time.monotonic() < deadline:
             try:
                 state = self.state()
@@ -95,7 +102,7 @@ class ControlClient:
             time.sleep(0.02)
         raise TimeoutError(f"timed out waiting for {what or predicate}; last state: {json.dumps(state)[:800]}")
 
-    def wait_screen(self, screen: str, timeout: float = 15.0) -> dict:
+    def wait_screen(self, screen: str, timeout: float = 15.0) -> dict[str, Any]:
         return self.wait_for(lambda s: s["screen"] == screen, timeout, f"screen {screen!r}")
 
 
@@ -104,7 +111,7 @@ class Process:
     argv: list[str]
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
-    proc: subprocess.Popen | None = None
+    proc: subprocess.Popen[bytes] | None = None
     killed: bool = False
 
     def start(self) -> Process:
@@ -184,7 +191,7 @@ def add_retailer(workdir: Path, name: str) -> str:
     return result.stdout.strip()
 
 
-def export_events(workdir: Path) -> list[dict]:
+def export_events(workdir: Path) -> list[dict[str, Any]]:
     result = subprocess.run(
         [*_bin("kiosk-cloud"), "export", "--db", str(workdir / "cloud.db")],
         capture_output=True,

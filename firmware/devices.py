@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from gpiozero.pins import Factory
 
 from firmware.config import Config
 from hal.camera import Camera
@@ -14,6 +17,9 @@ from hal.device import AsyncDevice
 from hal.errors import DeviceFault
 from hal.lock import DoorSensor, GpioDoorSensor, GpioLock, Lock, make_pin_factory
 from hal.payment import PaymentTerminal
+
+if TYPE_CHECKING:  # the backends import numpy and simplejpeg: only when a camera is configured
+    from hal.camera_backends.frame_camera import FrameCamera
 
 
 @dataclass
@@ -55,7 +61,9 @@ class Devices:
             self.tamper.close()
 
 
-def build_lock_and_door(config: Config, pin_factory=None) -> tuple[GpioLock, GpioDoorSensor, GpioDoorSensor | None]:
+def build_lock_and_door(
+    config: Config, pin_factory: Factory | None = None
+) -> tuple[GpioLock, GpioDoorSensor, GpioDoorSensor | None]:
     """The relay, the door's reed switch and (if wired) the tamper switch: contacts to ground, pull-ups."""
     factory = pin_factory or make_pin_factory(config.lock.pin_factory)
     lock = GpioLock(
@@ -104,21 +112,23 @@ def build_devices(config: Config) -> Devices:
         from hal.pn532.reader import Pn532Reader
 
         devices.card_reader = Pn532Reader(config.nfc.port)
+    camera: FrameCamera | None = None  # both backends hand out frames, which a camera code reader needs
     if config.camera.backend == "picamera":
         from hal.camera_backends.picamera import PiCamera
 
-        devices.camera = PiCamera()
+        camera = PiCamera()
     elif config.camera.backend == "opencv":
         from hal.camera_backends.opencv_camera import OpenCvCamera
 
         device = config.camera.device
-        devices.camera = OpenCvCamera(int(device) if device.isdigit() else device)
+        camera = OpenCvCamera(int(device) if device.isdigit() else device)
+    devices.camera = camera
     if config.scanner.backend == "serial":
         from hal.scanner.reader import SerialScanner
 
         devices.code_reader = SerialScanner(config.scanner.port)
-    elif config.scanner.backend == "camera" and devices.camera is not None:
+    elif config.scanner.backend == "camera" and camera is not None:
         from hal.camera_code_reader import CameraCodeReader
 
-        devices.code_reader = CameraCodeReader(devices.camera)
+        devices.code_reader = CameraCodeReader(camera)
     return devices

@@ -34,7 +34,7 @@ class DoorSnapshots:
     def take(self, kind: str, ref: str | None) -> None:
         """A photo of the door now: ``kind`` ("opened", "closed", an alarm), ``ref`` (a sale's id) in its name."""
         if self.camera is not None:
-            self.spawn(self._take(self.camera, kind, ref))
+            self.spawn(self._take(self.camera, kind, ref), "snapshot")
 
     async def _take(self, camera: Camera, kind: str, ref: str | None) -> None:
         try:

@@ -55,4 +55,6 @@ class ReaderInput:
         elif self.pickup.state is P.CODE_ENTRY:  # an order's QR shown to the scanner or camera
             pickup_code = pickup_code_in(code.text)
             if pickup_code:
-                self.spawn(self.checked(self.pickup.submit(pickup_code, source=code.source or "scanner")))
+                self.spawn(
+                    self.checked(self.pickup.submit(pickup_code, source=code.source or "scanner")), "pickup-code-check"
+                )

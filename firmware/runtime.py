@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -218,7 +218,7 @@ async def _serve(
 
 
 async def _until_stopped(
-    config: Config, options: RunOptions, ui: KioskUi, ui_task: asyncio.Task, stop: asyncio.Event
+    config: Config, options: RunOptions, ui: KioskUi, ui_task: asyncio.Task[Any], stop: asyncio.Event
 ) -> None:
     """Ready once the first frame is drawn; then until SIGTERM, a restart from the service menu, or the
     window closed. A failing task is the supervisor's (a fault, and the watchdog left to restart us)."""
@@ -298,7 +298,7 @@ def _open_store_and_sync(
     return StoreAndSync(outbox, client, uploader, storage, config_sync, commands)
 
 
-async def _set_and_wait(stop: asyncio.Event, tasks: list[asyncio.Task]) -> None:
+async def _set_and_wait(stop: asyncio.Event, tasks: list[asyncio.Task[Any]]) -> None:
     """Ask the tasks to end (they watch ``stop``) and wait for them."""
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)

@@ -14,11 +14,14 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from firmware.config import Config
 from firmware.devices import Devices
+from hal.camera import Camera
 from hal.device import AsyncDevice
 from hal.errors import DeviceFault
+from hal.payment import PaymentTerminal
 
 PULSE_S = 0.2
 
@@ -60,9 +63,7 @@ async def _opened(device: AsyncDevice) -> str:
     return device.identity() or "answering"
 
 
-async def _camera(devices: Devices) -> str:
-    camera = devices.camera
-    assert camera is not None
+async def _camera(camera: Camera) -> str:
     await camera.open()
     jpeg = await camera.snapshot()
     if not jpeg.startswith(b"\xff\xd8"):
@@ -74,7 +75,6 @@ async def run_checks(devices: Devices, config: Config, *, faults: dict[str, str]
     """Exercise every device. ``faults`` given: the cabinet is running, so devices that are read
     continuously (NFC, scanner) are judged by their fault state rather than reopened under their reader,
     and payment terminals get their between-sales check rather than a new registration."""
-    live = faults is not None
     plan: list[tuple[str, str, Callable[[], Awaitable[str]]]] = [
         ("lock", f"GPIO{config.lock.relay_pin} ({config.lock.pin_factory})", lambda: _lock(devices)),
         ("door", f"GPIO{config.lock.door_pin} ({config.lock.pin_factory})", lambda: _door(devices)),
@@ -84,16 +84,20 @@ async def run_checks(devices: Devices, config: Config, *, faults: dict[str, str]
             (
                 f"payment:{method}",
                 terminal.where,
-                (lambda t=terminal: _checked(t)) if live else (lambda t=terminal: _opened(t)),
+                partial(_checked, terminal) if faults is not None else partial(_opened, terminal),
             )
         )
     for name, reader in (("nfc", devices.card_reader), ("scanner", devices.code_reader)):
         if reader is not None:
             plan.append(
-                (name, reader.where, (lambda r=reader: _reading(r, faults)) if live else (lambda r=reader: _opened(r)))
+                (
+                    name,
+                    reader.where,
+                    partial(_reading, reader, faults) if faults is not None else partial(_opened, reader),
+                )
             )
     if devices.camera is not None:
-        plan.append(("camera", config.camera.backend, lambda: _camera(devices)))
+        plan.append(("camera", config.camera.backend, partial(_camera, devices.camera)))
     checks = []
     for name, port, check in plan:
         started = time.monotonic()
@@ -108,12 +112,12 @@ async def run_checks(devices: Devices, config: Config, *, faults: dict[str, str]
     return checks
 
 
-async def _checked(terminal) -> str:
+async def _checked(terminal: PaymentTerminal) -> str:
     await terminal.check()
     return "ready"
 
 
-async def _reading(reader, faults: dict[str, str]) -> str:
+async def _reading(reader: AsyncDevice, faults: dict[str, str]) -> str:
     if reader.name in faults:
         raise DeviceFault(reader.name, faults[reader.name])
     return "reading"

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 # What the bench panel's buttons present: a demo staff card and the cabinet's demo QR code.
-BENCH_PANEL_DEFAULTS: dict[str, dict] = {
+BENCH_PANEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "nfc/present": {"uid": "04A224B2C35E80"},
     "qr/show": {"text": "https://shop.example/order/DEMO-1234"},
 }
@@ -208,7 +208,7 @@ async def show_bench_status(ui: KioskUi, cabinet: Cabinet, stop: asyncio.Event) 
 
 
 # --- the bench's hands ---------------------------------------------------------
-Action = Callable[[SimBench, dict], Awaitable[dict | None]]
+Action = Callable[[SimBench, dict[str, Any]], Awaitable[dict[str, Any] | None]]
 
 
 async def _shopper_at_terminal(bench: SimBench) -> None:
@@ -219,13 +219,13 @@ async def _shopper_at_terminal(bench: SimBench) -> None:
         raise BenchError(409, "pos: the terminal is not waiting for a card (start a payment first)") from None
 
 
-async def _pos_approve(bench: SimBench, body: dict) -> dict:
+async def _pos_approve(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
     await _shopper_at_terminal(bench)
     bench.terminal.approve(pin=bool(body.get("pin", False)))
     return {"pos": "approved"}
 
 
-async def _pos_decline(bench: SimBench, body: dict) -> dict:
+async def _pos_decline(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
     await _shopper_at_terminal(bench)
     code = body.get("result_code", 0x05)
     if not isinstance(code, int) or isinstance(code, bool) or not 1 <= code <= 0xFF or code == 0x6C:
@@ -234,7 +234,7 @@ async def _pos_decline(bench: SimBench, body: dict) -> dict:
     return {"pos": "declined"}
 
 
-async def _phone_pay(bench: SimBench, body: dict) -> dict:
+async def _phone_pay(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
     """The shopper scans the payment QR and pays on the phone (the cloud's payment simulator)."""
     payment_id = bench.scan_to_pay.pending_payment_id if bench.scan_to_pay else None
     if payment_id is None:
@@ -250,7 +250,7 @@ async def _phone_pay(bench: SimBench, body: dict) -> dict:
     return {"payment_id": payment_id}
 
 
-async def _nfc_present(bench: SimBench, body: dict) -> dict:
+async def _nfc_present(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
     uid_hex = body.get("uid")
     try:
         uid = bytes.fromhex(uid_hex) if isinstance(uid_hex, str) else b""
@@ -266,7 +266,7 @@ async def _nfc_present(bench: SimBench, body: dict) -> dict:
     return {"uid": uid.hex().upper()}
 
 
-async def _qr_show(bench: SimBench, body: dict) -> dict:
+async def _qr_show(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
     text = body.get("text")
     if not isinstance(text, str) or not text or len(text) > 2000 or any(c in text for c in "\r\n"):
         raise BenchError(400, "text: expected a non-empty string of at most 2000 characters, on one line")
@@ -274,7 +274,7 @@ async def _qr_show(bench: SimBench, body: dict) -> dict:
     return {"text": text}
 
 
-async def _door_open(bench: SimBench, body: dict) -> dict:
+async def _door_open(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
     try:
         bench.door.open()
     except DoorLocked as exc:
@@ -282,14 +282,14 @@ async def _door_open(bench: SimBench, body: dict) -> dict:
     return {"door": "open"}
 
 
-async def _door_force(bench: SimBench, body: dict) -> dict:
+async def _door_force(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
     """A crowbar: the door opens although the latch holds."""
     bench.door.force_open()
     return {"door": "forced"}
 
 
 def _tamper(opened: bool) -> Action:
-    async def action(bench: SimBench, body: dict) -> dict:
+    async def action(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
         if not bench.tamper_pin:
             raise BenchError(409, "tamper: no tamper switch configured (lock.tamper_pin)")
         pin = bench.factory.pin(bench.tamper_pin)
@@ -302,12 +302,12 @@ def _tamper(opened: bool) -> Action:
     return action
 
 
-async def _door_close(bench: SimBench, body: dict) -> dict:
+async def _door_close(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
     bench.door.close()
     return {"door": "closed"}
 
 
-async def _network(bench: SimBench, up: bool) -> dict:
+async def _network(bench: SimBench, up: bool) -> dict[str, Any]:
     if bench.network is None:
         raise BenchError(409, "network: the simulated link is not running")
     bench.network.set_up(up)
@@ -317,7 +317,7 @@ async def _network(bench: SimBench, up: bool) -> dict:
 
 
 def _storage(full: bool) -> Action:
-    async def action(bench: SimBench, body: dict) -> dict:
+    async def action(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
         if bench.store is None:
             raise BenchError(409, "storage: the cabinet's store is not open")
         bench.store.cap_size(full)
@@ -334,7 +334,7 @@ def _storage(full: bool) -> Action:
 
 
 def _plug(device: str, plugged: bool) -> Action:
-    async def action(bench: SimBench, body: dict) -> dict:
+    async def action(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
         emulators: dict[str, ZvtEmulator | Pn532Emulator | ScannerEmulator] = {
             "pos": bench.terminal,
             "nfc": bench.nfc,

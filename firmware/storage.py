@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sync_client.outbox import STORAGE_ERRORS, Outbox
 from sync_client.store.readonly import open_readonly
@@ -42,7 +43,7 @@ class StorageGuard:
     on_change: Callable[[], None] = lambda: None
     problem: str | None = None  # why the cabinet does not sell now; None: it does
     identity_fault: str | None = None  # a vanished or replaced store: stays until accepted
-    held_alarms: list[dict] = field(default_factory=list)  # alarms the store could not take (yet)
+    held_alarms: list[dict[str, Any]] = field(default_factory=list)  # alarms the store could not take (yet)
     _saved: StoreMarker | None = None
 
     def check(self) -> bool:

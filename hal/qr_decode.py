@@ -80,7 +80,7 @@ class ZxingDecoder(QrDecoder):
         except ImportError as exc:
             raise DecoderUnavailable(f"zxing-cpp is not installed (pip install zxing-cpp): {exc}") from exc
         self._zx = zxingcpp
-        self._qr = zxingcpp.BarcodeFormat.QRCode
+        self._qr = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 
     def scan(self, gray: np.ndarray) -> tuple[list[str], list[Region]]:
         """Texts read, and the regions of codes found but not readable."""

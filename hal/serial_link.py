@@ -31,7 +31,7 @@ class SerialLink:
         self.device = device  # the device's name, for faults ("payment", "nfc", ...)
         self.port = port
         self.baudrate = baudrate
-        self._settings = dict(bytesize=bytesize, parity=parity, stopbits=stopbits)
+        self._bytesize, self._parity, self._stopbits = bytesize, parity, stopbits
         self._max_buffer = max_buffer
         self._serial: serial.Serial | None = None
         self._buffer = bytearray()
@@ -45,7 +45,14 @@ class SerialLink:
     async def open(self) -> None:
         try:
             self._serial = serial.Serial(
-                self.port, self.baudrate, timeout=0, write_timeout=0, exclusive=True, **self._settings
+                self.port,
+                self.baudrate,
+                bytesize=self._bytesize,
+                parity=self._parity,
+                stopbits=self._stopbits,
+                timeout=0,
+                write_timeout=0,
+                exclusive=True,
             )
         except (serial.SerialException, OSError, ValueError) as exc:
             raise DeviceFault(self.device, f"cannot open {self.port}: {exc}") from exc

@@ -15,6 +15,8 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pygame
@@ -22,6 +24,9 @@ import pygame
 from kiosk_ui.assets import AssetLoader, fit, load_image, note_load
 from kiosk_ui.intents import AdShown, Intent
 from kiosk_ui.view import AdView
+
+if TYPE_CHECKING:
+    import cv2 as cv2_types
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +38,18 @@ DEFAULT_FPS = 25.0
 _BGRX_MASKS = (0xFF0000, 0x00FF00, 0x0000FF, 0)  # 32-bit pixels laid out B, G, R, X in memory
 
 
-def _frame_surface(frame: np.ndarray, cv2) -> pygame.Surface:  # noqa: ANN001 - cv2 is imported lazily
+def _frame_surface(frame: np.ndarray, cv2: ModuleType) -> pygame.Surface:  # cv2 is imported lazily
     """A decoded BGR frame as an opaque 32-bit surface, converted by OpenCV straight into the
     surface's memory (no GIL held, no extra copy). That layout is the usual display format, so
     the frame loop's blit is a plain copy."""
     h, w = frame.shape[:2]
     surface = pygame.Surface((w, h), 0, 32, _BGRX_MASKS)
     buffer = surface.get_buffer()
-    pixels = np.frombuffer(buffer, np.uint8).reshape(h, surface.get_pitch() // 4, 4)[:, :w]
+    # pygame-ce's stubs give BufferProxy the buffer protocol (__buffer__) only from Python 3.12; it has it in C.
+    memory = np.frombuffer(buffer, np.uint8)  # type: ignore[call-overload]
+    pixels = memory.reshape(h, surface.get_pitch() // 4, 4)[:, :w]
     cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA, dst=pixels)
-    del pixels, buffer  # unlocks the surface: it can be blitted
+    del pixels, memory, buffer  # unlocks the surface: it can be blitted
     return surface
 
 
@@ -68,9 +75,9 @@ class VideoDecoder:
     def close(self) -> None:
         self._stop.set()
 
-    def _open(self, cv2):
+    def _open(self, cv2: ModuleType) -> cv2_types.VideoCapture:
         note_load(self.path)
-        capture = cv2.VideoCapture(self.path)
+        capture: cv2_types.VideoCapture = cv2.VideoCapture(self.path)
         if not capture.isOpened():
             raise ValueError(f"cannot open video {self.path}")
         return capture
@@ -159,7 +166,7 @@ class AttractShow:
 
     def __init__(self, loader: AssetLoader, emit: Callable[[Intent], None]) -> None:
         self._loader, self._emit = loader, emit
-        self._config: tuple | None = None
+        self._config: tuple[tuple[AdView, ...], int, tuple[int, int]] | None = None
         self.ads: tuple[AdView, ...] = ()
         self.product_count = 0
         self.box = (1, 1)
@@ -210,11 +217,7 @@ class AttractShow:
     def media(self, now: float) -> pygame.Surface | None:
         """The ad picture to draw now (None on a showcase, or while the ad's media is not ready)."""
         slot = self.slot
-        if slot.started is None:
-            slot.started = now
-            following = self._slot(slot.number + 1)  # decode the next video ahead: it starts at once
-            if following.ad is not None and following.ad.kind == "video" and following.number != slot.number:
-                self._video(following)
+        self._start(slot, now)
         if slot.ad is None:
             return None
         if slot.ad.kind == "image":
@@ -226,19 +229,27 @@ class AttractShow:
             picture, broken = playback.frame, playback.decoder.error is not None
         return None if broken else picture
 
+    def _start(self, slot: Slot, now: float) -> float:
+        """When the slot's turn started: now, if this is its first frame."""
+        if slot.started is None:
+            slot.started = now
+            following = self._slot(slot.number + 1)  # decode the next video ahead: it starts at once
+            if following.ad is not None and following.ad.kind == "video" and following.number != slot.number:
+                self._video(following)
+        return slot.started
+
     def advance(self, now: float) -> None:
         """Move on when the current turn is over (or its ad cannot be shown)."""
         for _ in range(4):  # a few broken ads in a row are skipped in one go
             slot = self.slot
-            if slot.started is None:
-                self.media(now)
+            started = self._start(slot, now)
             if slot.ad is None:
-                if now - slot.started < SHOWCASE_S:
+                if now - started < SHOWCASE_S:
                     return
             elif slot.shown_at is not None:
                 if now - slot.shown_at < slot.ad.duration_s:
                     return
-            elif self.media(now) is not None or (now - slot.started < LOAD_GRACE_S and not self._broken(slot)):
+            elif self.media(now) is not None or (now - started < LOAD_GRACE_S and not self._broken(slot)):
                 return
             self._next(now)
 

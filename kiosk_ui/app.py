@@ -26,6 +26,7 @@ import pygame
 
 from kiosk_ui import bench_panel
 from kiosk_ui.assets import AssetLoader
+from kiosk_ui.bench_panel import BenchPanel
 from kiosk_ui.context import BuildContext, ScreenMemory
 from kiosk_ui.i18n import LANGUAGES
 from kiosk_ui.intents import Activity, Intent
@@ -88,7 +89,7 @@ class KioskUi:
         self._kits: dict[str, Kit] = {}
         self._screen: pygame.Surface | None = None
         self._bench_surface: pygame.Surface | None = None
-        self._bench: bench_panel.BenchPanel | None = None
+        self._bench: BenchPanel | None = None  # (the parameter bench_panel hides the module here)
         self._bench_lines: list[str] = []
         self._touch: _Touch | None = None
         self._dirty = True
@@ -126,7 +127,7 @@ class KioskUi:
         self._kits = {lang: Kit(self.theme, renderer, lang) for lang in LANGUAGES}
         if self._bench_enabled:
             self._bench_surface = window.subsurface((width, 0, bench_w, height))
-            self._bench = bench_panel.BenchPanel(self._kits["en"], height)
+            self._bench = BenchPanel(self._kits["en"], height)
             self._bench.set_status(self._bench_lines)
         if self._view is not None:
             self._build()
@@ -296,6 +297,8 @@ class KioskUi:
         if self._dirty or self.frame_count == 0 or self._due(time.monotonic()):
             self._draw_frame()
         surface = pygame.display.get_surface() if window else self._screen
+        if surface is None:
+            raise RuntimeError("screenshot(window=True) needs the window open")
         if isinstance(path, (str, Path)):
             pygame.image.save(surface, str(path))
         else:

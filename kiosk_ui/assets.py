@@ -12,9 +12,9 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pygame
@@ -40,6 +40,11 @@ def loads_on_thread(ident: int | None = None) -> int:
         return _loads[threading.get_ident() if ident is None else ident]
 
 
+def _log_failure(key: Hashable, done: Future[Any]) -> None:
+    if done.exception() is not None:
+        log.error("asset %r failed to load: %s", key, done.exception())
+
+
 class AssetLoader:
     """Runs loads on one worker thread; each key is loaded once and kept, except the big ones:
     a 360° sequence is tens of MB, so only the one on screen stays (the next is drawn off the loop
@@ -50,27 +55,26 @@ class AssetLoader:
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-assets")
-        self._jobs: OrderedDict[Hashable, Future] = OrderedDict()
+        # Each key has one loader, so a job's result is the type that key's loader returns.
+        self._jobs: OrderedDict[Hashable, Future[Any]] = OrderedDict()
 
     def get(self, key: Hashable, load: Callable[[], T]) -> T | None:
         """The loaded value, or None while loading or when the load failed (logged once)."""
         job = self._jobs.get(key)
         if job is None:
             job = self._jobs[key] = self._pool.submit(load)
-            job.add_done_callback(
-                lambda done: done.exception() and log.error("asset %r failed to load: %s", key, done.exception())
-            )
+            job.add_done_callback(partial(_log_failure, key))
             self._evict(key)
         self._jobs.move_to_end(key)
         if not job.done() or job.exception() is not None:
             return None
-        return job.result()
+        result: T = job.result()
+        return result
 
     def _evict(self, key: Hashable) -> None:
-        kind = key[0] if isinstance(key, tuple) and key else None
-        keep = self.KEEP.get(kind)
-        if keep is None:
+        if not isinstance(key, tuple) or not key or key[0] not in self.KEEP:
             return
+        kind, keep = key[0], self.KEEP[key[0]]
         same = [k for k in self._jobs if isinstance(k, tuple) and k and k[0] == kind]
         for old in same[:-keep]:  # oldest first; a load still running finishes unkept
             del self._jobs[old]

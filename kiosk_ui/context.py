@@ -12,10 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pygame
+
 from kiosk_ui.ads import AttractShow
 from kiosk_ui.assets import AssetLoader
 from kiosk_ui.intents import Intent
 from kiosk_ui.motion import Glide
+from kiosk_ui.view import FieldErrors
 
 
 @dataclass
@@ -25,13 +28,13 @@ class ScreenMemory:
     spin: Glide = field(default_factory=Glide)
     spin_touched: float = float("-inf")  # last time a finger turned the product
     spin_auto_at: float | None = None  # when auto-rotation last advanced the angle
-    spin_frames: list | None = None  # the frames last shown: shown while a new colour loads
+    spin_frames: list[pygame.Surface] | None = None  # the frames last shown: shown while a new colour loads
     colour: str | None = None  # colour chosen on this visit of the product screen
     code: str = ""  # pickup code or PIN typed so far (cleared when submitted)
     fields: dict[str, str] = field(default_factory=dict)  # repair: text typed per field, and the category
     sent: dict[str, str] = field(default_factory=dict)  # repair: the firmware's values last applied
     focus: str | None = None  # repair: the field the keyboard types into
-    errors_seen: tuple = ()  # repair: the field_errors last focused
+    errors_seen: FieldErrors = ()  # repair: the field_errors last focused
     page: int = 0  # restock: the page of product rows
     armed_until: float = 0.0  # service: restart asks again until then
     taps: list[tuple[int, int]] = field(default_factory=list)  # calibrate: where the targets were touched

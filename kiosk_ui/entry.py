@@ -8,6 +8,8 @@ one frame both count.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 import pygame
 
@@ -23,7 +25,7 @@ Layout = tuple[tuple[tuple[str, int], ...], ...]  # rows of (key, width in key u
 def layout(*rows: str | tuple[str | tuple[str, int], ...]) -> Layout:
     """Rows written as strings of one-character keys, or tuples mixing keys and (key, units)."""
 
-    def keys(row: str | tuple) -> tuple[tuple[str, int], ...]:
+    def keys(row: str | tuple[str | tuple[str, int], ...]) -> tuple[tuple[str, int], ...]:
         return tuple(item if isinstance(item, tuple) else (item, 1) for item in row)
 
     return tuple(keys(row) for row in rows)
@@ -116,7 +118,7 @@ def keyboard(
                     style="secondary",
                     role="heading",
                     enabled=usable,
-                    on_tap=lambda key=key: typed(key),
+                    on_tap=partial(typed, key),
                 )
             )
     return widgets
@@ -189,7 +191,7 @@ class TextField(Widget):
     def tap(self) -> Taps:
         return self._on_tap() if self._on_tap is not None else None
 
-    def info_extra(self) -> dict:
+    def info_extra(self) -> dict[str, Any]:
         return {"value": self.value, "focused": self.focused}
 
     def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
@@ -218,7 +220,7 @@ class PinDots(Widget):
         x = self.rect.x + kit.theme.px(20)
         self.dots = [pygame.Rect(x + i * (d + gap), self.rect.centery - d // 2, d, d) for i in range(slots)]
 
-    def info_extra(self) -> dict:
+    def info_extra(self) -> dict[str, Any]:
         return {"filled": self.filled}
 
     def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:

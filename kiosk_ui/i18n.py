@@ -249,7 +249,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "service.last_success": {"en": "Last upload", "zh": "上次上传"},
     "service.never": {"en": "never", "zh": "从未"},
     "service.dead_letters": {"en": "Refused by the cloud", "zh": "被云端拒收"},
-    "service.no_sync": {"en": "No sync status", "zh": "无同步状态"},
     "service.config": {"en": "Configuration", "zh": "配置版本"},
     "service.errors": {"en": "Last errors", "zh": "最近错误"},
     "service.no_errors": {"en": "None", "zh": "无"},

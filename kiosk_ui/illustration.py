@@ -53,7 +53,8 @@ def vehicle_drawing(kind: str, colour: Colour, size: tuple[int, int]) -> pygame.
 
 
 def _shade(colour: Colour, factor: float) -> Colour:
-    return tuple(max(0, min(255, round(c * factor))) for c in colour)  # type: ignore[return-value]
+    r, g, b = (max(0, min(255, round(c * factor))) for c in colour)
+    return r, g, b
 
 
 class _Pen:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pygame
 
@@ -81,7 +82,7 @@ class Carousel(Widget):
         self._follow()
         return [tile for tile in self.tiles if self.viewport.contains(tile.rect)]
 
-    def info_extra(self) -> dict:
+    def info_extra(self) -> dict[str, Any]:
         return {"page": self.page, "pages": self.pages, "moving": self.glide.moving}
 
     def press(self, pos: tuple[int, int], now: float) -> bool:
@@ -171,7 +172,7 @@ class Spinner(Widget):
             self.memory.spin_frames = frames
         return frames or self.memory.spin_frames
 
-    def info_extra(self) -> dict:
+    def info_extra(self) -> dict[str, Any]:
         frames = self.frames()
         count = len(frames) if frames else 0
         return {

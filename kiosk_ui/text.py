@@ -79,7 +79,7 @@ class TextRenderer:
     def __init__(self, theme: Theme, fonts: Fonts) -> None:
         self.theme = theme
         self.fonts = fonts
-        self._cache: OrderedDict[tuple, pygame.Surface] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, Colour, int, int, int, str], pygame.Surface] = OrderedDict()
 
     def render(
         self, text: str, role: str, colour: Colour, max_w: int, max_h: int, max_lines: int = 1, align: str = "left"
@@ -87,12 +87,13 @@ class TextRenderer:
         """A surface no larger than max_w x max_h holding text in the role's style."""
         if align not in ("left", "center", "right"):
             raise ValueError(f"unknown text alignment {align!r}")
-        key = (text, role, tuple(colour), max_w, max_h, max_lines, align)
+        r, g, b = colour  # a plain tuple in the key, whatever sequence was passed
+        key = (text, role, (r, g, b), max_w, max_h, max_lines, align)
         surface = self._cache.get(key)
         if surface is not None:
             self._cache.move_to_end(key)
             return surface
-        surface = self._render(text, role, tuple(colour), max(1, max_w), max(1, max_h), max(1, max_lines), align)
+        surface = self._render(text, role, (r, g, b), max(1, max_w), max(1, max_h), max(1, max_lines), align)
         self._cache[key] = surface
         if len(self._cache) > self.CACHE_SIZE:
             self._cache.popitem(last=False)

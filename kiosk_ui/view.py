@@ -9,7 +9,7 @@ control API rely on them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal, TypeVar, get_args
+from typing import Any, ClassVar, Literal, TypeVar, get_args
 
 Language = Literal["en", "zh"]
 PaymentMethod = Literal["terminal", "qr"]
@@ -27,6 +27,7 @@ RepairField = Literal["vehicle", "name", "phone", "description"]
 FieldError = Literal[
     "required", "vehicle_invalid", "vehicle_unknown", "name_invalid", "phone_invalid", "too_long", "category_required"
 ]
+FieldErrors = tuple[tuple[RepairField | Literal["category"], FieldError], ...]  # (field, error key)
 FaultCategory = Literal["battery", "brakes", "tyre", "motor", "display", "other"]
 DeviceStatus = Literal["ok", "fault", "unknown"]
 SelfTestState = Literal["running", "passed", "failed"]
@@ -223,7 +224,7 @@ class RepairScreen:
     chrome: Chrome = Chrome()
     step: RepairStep
     fields: tuple[tuple[RepairField, str], ...] = ()
-    field_errors: tuple[tuple[RepairField | Literal["category"], FieldError], ...] = ()
+    field_errors: FieldErrors = ()
     fault_category: FaultCategory | None = None  # the category on record
     ticket: str | None = None  # step "ticket": the ticket number, shown large and as QR
 
@@ -302,4 +303,4 @@ class WidgetInfo:
     rect: tuple[int, int, int, int]  # x, y, w, h in touchscreen pixels
     label: str
     enabled: bool = True
-    extra: dict = field(default_factory=dict, compare=False)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)

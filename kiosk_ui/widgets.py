@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pygame
 
@@ -126,13 +127,13 @@ class Widget:
     def info(self) -> WidgetInfo:
         return WidgetInfo(
             self.id,
-            tuple(self.rect),
+            (self.rect.x, self.rect.y, self.rect.width, self.rect.height),
             self.current_label(),
             self.enabled,
             extra={"kind": self.kind, "text_rects": [tuple(r) for r in self.text_rects()], **self.info_extra()},
         )
 
-    def info_extra(self) -> dict:
+    def info_extra(self) -> dict[str, Any]:
         return {}
 
 
@@ -336,7 +337,7 @@ class ConfirmButton(Widget):
     def current_label(self) -> str:
         return self._look().label
 
-    def info_extra(self) -> dict:
+    def info_extra(self) -> dict[str, Any]:
         return {"armed": self._look() is self.armed}
 
     def next_redraw(self, now: float) -> float | None:
@@ -510,7 +511,7 @@ class QrCode(Widget):
         self.image = qr_surface(text, min(self.rect.w, self.rect.h))
         self.image_rect = self.image.get_rect(center=self.rect.center)
 
-    def info_extra(self) -> dict:
+    def info_extra(self) -> dict[str, Any]:
         return {"text": self.text}
 
     def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
@@ -558,7 +559,7 @@ class ColourChip(Widget):
     def tap(self) -> Taps:
         return self._on_tap()
 
-    def info_extra(self) -> dict:
+    def info_extra(self) -> dict[str, Any]:
         return {"chosen": self.chosen}
 
     def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 def backoff_delay(failures: int, initial: float, cap: float, rng: Callable[[], float] = random.random) -> float:
     """Full jitter: uniform in [0, min(cap, initial * 2**(failures-1))]."""
-    return rng() * min(cap, initial * 2 ** max(0, failures - 1))
+    return rng() * min(cap, initial * 2.0 ** max(0, failures - 1))
 
 
 Sleep = Callable[[float], Awaitable[None]]  # e.g. asyncio.sleep, or an injected clock's sleep

@@ -23,7 +23,7 @@ import json
 import re
 import secrets
 from dataclasses import asdict, dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 from sync_client.schema import MAX_SEQ, WALL_TIME_RE, Range, ranged
 
@@ -42,7 +42,8 @@ MAX_PIN_HASHES = 20
 # What OpenSSL needs for the costliest accepted hash (128·r·(n + 2 + p) bytes), with room to spare
 SCRYPT_MAXMEM = 2 * 128 * MAX_SCRYPT_R * (MAX_SCRYPT_N + 2 + MAX_SCRYPT_P)
 ROLES = ("retailer", "technician")
-MEDIA_KINDS = ("image", "video")
+MediaKind = Literal["image", "video"]
+MEDIA_KINDS: tuple[MediaKind, ...] = get_args(MediaKind)
 MAX_PRICE_CENTS = 10_000_000
 # The numbers of the document, each with its range (Range: always finite, then these bounds)
 PRICE_CENTS = Annotated[int, Range(ge=1, le=MAX_PRICE_CENTS)]
@@ -77,7 +78,7 @@ class ConfigInvalid(ValueError):
 
 @dataclass(frozen=True)
 class Media:
-    kind: str  # image | video
+    kind: MediaKind
     url: str  # https:// URL, or a path relative to the cabinet's media directory
 
 
@@ -106,7 +107,7 @@ class AdWindow:
 @dataclass(frozen=True)
 class Ad:
     id: str
-    kind: str
+    kind: MediaKind
     url: str
     duration_s: float
     windows: tuple[AdWindow, ...] = ()  # empty: always
@@ -171,13 +172,14 @@ class CabinetConfig:
         data = asdict(self)
         for product in data["products"]:
             product["specs"] = dict(product["specs"])
-        return json.loads(json.dumps(data))
+        document: dict[str, Any] = json.loads(json.dumps(data))  # tuples become lists, as in the document
+        return document
 
 
 # --- parsing -------------------------------------------------------------------------
 
 
-class _Problems(list):
+class _Problems(list[str]):
     def expect(self, value: Any, spec: Any, where: str) -> bool:
         """Check a value's JSON type (float: any number) and, when its spec declares one, its Range."""
         types, bounds = ranged(spec)
@@ -205,9 +207,12 @@ class _Problems(list):
         if problem := scrypt_problem(hashed):
             self.append(f"{where}: {problem}")
 
-    def fields(self, data: Any, where: str, required: dict[str, Any], optional: dict[str, Any]) -> dict | None:
+    def fields(
+        self, data: Any, where: str, required: dict[str, Any], optional: dict[str, Any]
+    ) -> dict[str, Any] | None:
         """Check an object's keys and value types; returns it (or None when it is not an object)."""
-        if not self.expect(data, dict, where or "config"):
+        if not isinstance(data, dict):
+            self.expect(data, dict, where or "config")  # records what it is instead
             return None
         prefix = f"{where}." if where else ""
         for key in sorted(set(data) - set(required) - set(optional)):
@@ -416,9 +421,9 @@ def parse_config(data: Any) -> CabinetConfig:
     schema = d.get("config_schema", CONFIG_SCHEMA)
     if isinstance(schema, int) and schema != CONFIG_SCHEMA:
         p.append(f"config_schema: {schema} not supported by this cabinet (it reads {CONFIG_SCHEMA})")
-    version = d.get("version")
-    currency = d.get("currency") if isinstance(d.get("currency"), str) else ""
-    if "currency" in d and isinstance(d["currency"], str) and not CURRENCY_RE.fullmatch(currency):
+    raw_currency = d.get("currency")
+    currency = raw_currency if isinstance(raw_currency, str) else ""
+    if isinstance(raw_currency, str) and not CURRENCY_RE.fullmatch(currency):
         p.append(f"currency: expected an ISO 4217 code like EUR, got {currency[:10]!r}")
     products = _products(p, d.get("products", []), currency)
     ads = _ads(p, d.get("ads", []))
@@ -439,7 +444,7 @@ def parse_config(data: Any) -> CabinetConfig:
     if p:
         raise ConfigInvalid(p)
     return CabinetConfig(
-        version=version,
+        version=d["version"],  # present and an int, or a problem above
         currency=currency,
         products=products,
         ads=ads,

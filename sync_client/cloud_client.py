@@ -133,7 +133,8 @@ class CloudClient:
                     f"cloud answered {status} with a body that is not JSON: {text[:120]!r}", status=status
                 )
             return Reply(status, None if parsed is _GARBLED else parsed, cloud_time, reply_headers)
-        reason = parsed.get("error") if isinstance(parsed, dict) and isinstance(parsed.get("error"), str) else text
+        error = parsed.get("error") if isinstance(parsed, dict) else None
+        reason = error if isinstance(error, str) else text
         if status in RETRYABLE or status >= 500 or status < 400:
             raise CloudUnavailable(
                 f"cloud answered {status}: {reason[:200]}", parse_retry_after(reply_headers.get("Retry-After")), status

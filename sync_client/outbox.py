@@ -146,7 +146,7 @@ class Transaction:
             payload=payload,
         )
 
-    def execute(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
+    def execute(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> sqlite3.Cursor:
         return self.db.conn.execute(sql, params)
 
 
@@ -185,7 +185,7 @@ class Outbox:
             migrate(conn, self.path)
             self.store_id = store_meta.ensure_store_id(conn)
             # Counted once here, then kept in step by append/mark_sent: pending_count() is on every status poll.
-            self._pending = conn.execute("SELECT count(*) FROM events WHERE sent_at IS NULL").fetchone()[0]
+            self._pending: int = conn.execute("SELECT count(*) FROM events WHERE sent_at IS NULL").fetchone()[0]
         except (sqlite3.Error, SchemaTooNew) as exc:
             if conn is not None:
                 conn.close()
@@ -265,10 +265,10 @@ class Outbox:
 
     def _free_bytes(self) -> int:
         conn = self.db.conn
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        limit = conn.execute("PRAGMA max_page_count").fetchone()[0]
-        unused = conn.execute("PRAGMA freelist_count").fetchone()[0]
+        page_size, pages, limit, unused = (
+            int(conn.execute(f"PRAGMA {name}").fetchone()[0])
+            for name in ("page_size", "page_count", "max_page_count", "freelist_count")
+        )
         return min(shutil.disk_usage(self.path.parent).free, (limit - pages + unused) * page_size)
 
     def _admit(self, tx: Transaction, event_type: str) -> None:
@@ -298,7 +298,7 @@ class Outbox:
         with self.transaction(durable=event_type in MONEY_EVENTS) as tx:
             return tx.append(event_type, payload)
 
-    def _event(self, row: tuple) -> Event:
+    def _event(self, row: tuple[Any, ...]) -> Event:
         return Event(
             id=row[1],
             cabinet_id=self.cabinet_id,
@@ -310,7 +310,7 @@ class Outbox:
             payload=json.loads(row[6]),
         )
 
-    def _select(self, where: str, params: tuple) -> list[Event]:
+    def _select(self, where: str, params: tuple[Any, ...]) -> list[Event]:
         return [self._event(r) for r in self.db.conn.execute(_ENVELOPE + where, params).fetchall()]
 
     def pending(self, limit: int) -> list[Event]:

@@ -21,21 +21,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import simplejpeg  # type: ignore[import-untyped]
+import simplejpeg
 
 from sync_client.backoff import poll_forever
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
 from sync_client.outbox import STORAGE_ERRORS
 
 # The snapshot name is part of the wire contract (the cloud parses it too), so it lives in the schema;
-# the cabinet's code and tests keep importing it from here.
-from sync_client.schema import (  # noqa: F401
-    SNAPSHOT_NAME_RE,
-    SnapshotNameError,
-    parse_snapshot_name,
-    snapshot_name,
-    utc_iso,
-)
+# the cabinet's code and tests keep importing it from here (re-exported: "x as x").
+from sync_client.schema import SNAPSHOT_NAME_RE as SNAPSHOT_NAME_RE
+from sync_client.schema import SnapshotNameError as SnapshotNameError
+from sync_client.schema import parse_snapshot_name as parse_snapshot_name
+from sync_client.schema import snapshot_name as snapshot_name
+from sync_client.schema import utc_iso as utc_iso
 
 SNAPSHOTS_PATH = "v1/snapshots/"
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
@@ -133,7 +131,9 @@ def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     img = image.astype(np.float32)
     top = img[y0][:, x0] * (1 - wx) + img[y0][:, x1] * wx
     bottom = img[y1][:, x0] * (1 - wx) + img[y1][:, x1] * wx
-    return np.clip(top * (1 - wy) + bottom * wy + 0.5, 0, 255).astype(np.uint8)
+    # astype is Any in numpy's stubs on an array of unknown dtype
+    out: np.ndarray = np.clip(top * (1 - wy) + bottom * wy + 0.5, 0, 255).astype(np.uint8)
+    return out
 
 
 _STATE_DDL = """

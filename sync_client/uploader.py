@@ -22,6 +22,10 @@ from sync_client.backoff import Sleep, backoff_delay, wait_any
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
 from sync_client.outbox import STORAGE_ERRORS, Outbox
 
+# A batch of (seq, type, body) sent, and the cloud's answer to come.
+InFlight = tuple[list[tuple[int, str, bytes]], asyncio.Future[object]]
+
+
 log = logging.getLogger(__name__)
 EVENTS_PATH = "v1/events"
 DEFAULT_MAX_BATCH_BYTES = 1_000_000  # well under the cloud's 8 MiB body limit
@@ -137,7 +141,7 @@ class Uploader:
         answer is settled on its own: an acknowledgement is final whatever happens to the others."""
         done = await self._send_alarms_first()
         while True:
-            in_flight: deque[tuple[list[tuple[int, str, bytes]], asyncio.Future]] = deque()
+            in_flight: deque[InFlight] = deque()
             try:
                 settled, narrowed = await self._pipeline(in_flight)
             finally:
@@ -158,7 +162,7 @@ class Uploader:
         except CloudRefused:
             return 0
 
-    async def _pipeline(self, in_flight: deque) -> tuple[int, bool]:
+    async def _pipeline(self, in_flight: deque[InFlight]) -> tuple[int, bool]:
         """One pass over the backlog; returns (events settled, whether the batch size was narrowed)."""
         after, done, failure, narrowed = 0, 0, None, False
         while True:

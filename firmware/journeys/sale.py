@@ -167,7 +167,7 @@ class SaleJourney:
     clock: Clock = field(default_factory=LoopClock)
     door: DoorCycle = None  # type: ignore[assignment]  # the cabinet's one door; None: one of its own
     _relay_at: float = 0.0
-    _tasks: set[asyncio.Task] = field(default_factory=set)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _timer: TimerHandle | None = None
     _opening: Opening | None = None  # the sale's opening of the door, while the door cycle serves it
 
@@ -518,13 +518,13 @@ class SaleJourney:
         log.warning("resuming a paid sale after a restart", extra={"sale_id": row.sale_id, "window_s": window_s})
 
     # --- plumbing -------------------------------------------------------------------
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
 
-    def _task_done(self, task: asyncio.Task) -> None:
+    def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("sale task failed", exc_info=task.exception())

@@ -89,11 +89,11 @@ class SaleFollowUps:
     outbox: Outbox
     terminals: dict[str, PaymentTerminal]  # by method: "terminal", "qr"
     clock: Clock
-    spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task]  # the journey's: a power cut cancels them all
+    spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]]  # the journey's: a power cut cancels them all
     busy: Callable[[], bool] = lambda: False  # a shopper is paying: the terminals are theirs
     retry_first_s: float = 2.0  # the first wait after a failed round, doubled ...
     retry_max_s: float = 300.0  # ... up to this (a terminal unplugged or a cloud down for hours)
-    _runner: asyncio.Task | None = None
+    _runner: asyncio.Task[None] | None = None
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:

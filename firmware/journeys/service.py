@@ -182,7 +182,7 @@ class ServiceJourney:
     selftest_status: str | None = None  # None, "running", "passed", "failed"
     clock: Clock = field(default_factory=LoopClock)
     _timer: TimerHandle | None = None
-    _tasks: set[asyncio.Task] = field(default_factory=set)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _door_opened_at: float | None = None
 
     def __post_init__(self) -> None:
@@ -281,7 +281,7 @@ class ServiceJourney:
             self._go("cancel")
 
     # --- the menu -------------------------------------------------------------------
-    def run_selftest(self) -> asyncio.Task:
+    def run_selftest(self) -> asyncio.Task[None]:
         """Start the device checks; the menu comes back with their results. Returns the running task."""
         if self.state is not V.MENU:
             raise ServiceRefused(f"the self-test runs from the service menu, not {self.state.value}")

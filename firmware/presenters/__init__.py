@@ -17,7 +17,8 @@ from kiosk_ui.intents import Intent
 from kiosk_ui.view import Chrome, ProductView, View
 
 log = logging.getLogger(__name__)
-Spawn = Callable[[Coroutine[Any, Any, None]], None]  # runs a coroutine as one of the cabinet's tasks
+# Runs a coroutine as one of the cabinet's tasks, named (its failure is the fault "task:<name>").
+Spawn = Callable[[Coroutine[Any, Any, None], str], None]
 Check = Callable[[Awaitable[object]], Coroutine[Any, Any, None]]  # a PIN or code check; a stale one only logged
 
 

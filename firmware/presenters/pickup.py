@@ -49,7 +49,7 @@ class PickupPresenter:
             case PressKey():
                 pass  # the keypad keeps the code being typed; only the submit matters
             case SubmitPickupCode(code=code):
-                self.shop.spawn(self.checked(self.pickup.submit(code)))
+                self.shop.spawn(self.checked(self.pickup.submit(code)), "pickup-code-check")
             case Done():
                 self.pickup.finish()
 

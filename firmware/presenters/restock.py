@@ -51,7 +51,7 @@ class RestockPresenter:
             case OpenStaff():
                 self.restock.open_pin_pad()
             case SubmitPin(pin=pin):
-                self.shop.spawn(self.checked(self.enter_pin(pin)))
+                self.shop.spawn(self.checked(self.enter_pin(pin)), "restock-pin-check")
             case Cancel():
                 self.restock.cancel()
             case SetCount(sku=sku, count=count):

@@ -72,7 +72,7 @@ class SalePresenter(Passive):
             case Pay(method=method):
                 self.sale.pay(method)
             case Cancel():
-                self.shop.spawn(self.sale.cancel())
+                self.shop.spawn(self.sale.cancel(), "sale-cancel")
             case Back():
                 self.sale.back()
             case UnlockAgain():

@@ -64,7 +64,7 @@ class ServicePresenter(Passive):
         service = self.service
         match intent:
             case SubmitPin(pin=pin):
-                self.shop.spawn(self.checked(service.enter_pin(pin)))
+                self.shop.spawn(self.checked(service.enter_pin(pin)), "service-pin-check")
             case RunSelfTest():
                 service.run_selftest()
             case LockTest():

@@ -23,7 +23,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_commands(subparsers: argparse._SubParsersAction) -> None:
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     status = subparsers.add_parser("status", help="one screen: service, devices, sync, alarms")
     _common(status)
 

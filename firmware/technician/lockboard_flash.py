@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import firmware.lockboard
 from hal.errors import DeviceFault
@@ -24,7 +25,8 @@ def shipped_version() -> tuple[int, int, int]:
     tree = ast.parse((FIRMWARE_DIR / "controller.py").read_text())
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "VERSION" for t in node.targets):
-            return tuple(ast.literal_eval(node.value))  # type: ignore[return-value]
+            major, minor, patch = (int(part) for part in ast.literal_eval(node.value))
+            return major, minor, patch
     raise RuntimeError("firmware/lockboard/controller.py has no VERSION")
 
 
@@ -52,7 +54,7 @@ async def board_version(port: str, timeout: float = 10.0) -> tuple[int, int, int
             await asyncio.sleep(0.5)
 
 
-def flash(port: str, out=sys.stdout) -> int:
+def flash(port: str, out: TextIO = sys.stdout) -> int:
     for step, argv in zip(("copying the firmware", "restarting the board"), mpremote_commands(port), strict=True):
         print(f"lockboard: {step} ({port})", file=out, flush=True)
         try:

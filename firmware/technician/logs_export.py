@@ -64,7 +64,7 @@ def redact_toml(text: str) -> str:
                 closing = None
             continue
 
-        def replace(match: re.Match) -> str:
+        def replace(match: re.Match[str]) -> str:
             nonlocal closing
             if not is_secret_key(match["name"]):
                 return match[0]
@@ -135,7 +135,7 @@ def redact_urls(text: str) -> str:
     a URL stands in the text (a log line, a configuration value)."""
     text = _USERINFO.sub(lambda m: f"{m['head']}:{URL_MASK}@", text)
 
-    def param(match: re.Match) -> str:
+    def param(match: re.Match[str]) -> str:
         name = match["name"].lower()
         secret = name in URL_CREDENTIAL_PARAMS or is_secret_name(name) or is_secret_key(name)
         return match["head"] + URL_MASK if secret and match["value"] else match[0]

@@ -14,6 +14,7 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from firmware.config import ConfigError, load_config
 
@@ -61,9 +62,9 @@ def _enroll(cloud: str, cabinet_id: str, token: str, key: bytes) -> str:
     )
     try:
         with urllib.request.urlopen(request, timeout=20) as response:
-            return json.loads(response.read())["retailer"]
+            answer = response.read()
     except urllib.error.HTTPError as exc:
-        reason = json.loads(exc.read() or b"{}").get("error", exc.reason)
+        reason = _json_object(exc.read()).get("error", exc.reason)  # a proxy's error page is no JSON
         advice = {
             401: "ask the retailer for a new token (kiosk-cloud enroll-token --retailer NAME)",
             409: "this cabinet id is registered already: choose another or ask the retailer",
@@ -72,8 +73,29 @@ def _enroll(cloud: str, cabinet_id: str, token: str, key: bytes) -> str:
     except (urllib.error.URLError, OSError) as exc:
         raise ProvisionError(
             f"cannot reach the cloud at {cloud}: {getattr(exc, 'reason', exc)}\n"
-            "  -> check the network and the URL (curl {cloud}/healthz)"
+            f"  -> check the network and the URL (curl {cloud}/healthz)"
         ) from None
+    return _retailer_of(answer, cloud)
+
+
+def _retailer_of(answer: bytes, cloud: str) -> str:
+    """The retailer an enrollment answer names; a ProvisionError when it is not such an answer."""
+    retailer = _json_object(answer).get("retailer")
+    if not isinstance(retailer, str) or not retailer:
+        raise ProvisionError(
+            f"the cloud's answer to the enrollment names no retailer: {answer[:200]!r}\n"
+            f"  -> is {cloud} the retailer's cloud (curl {cloud}/healthz)?"
+        )
+    return retailer
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    """The JSON object in ``raw``, or an empty one when it holds none."""
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) else {}
 
 
 class ProvisionError(Exception):

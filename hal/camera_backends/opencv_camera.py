@@ -53,4 +53,5 @@ class OpenCvCamera(FrameCamera):
             ok, bgr = self._capture.read()
         if not ok:
             raise DeviceFault(self.name, f"no frame from video source {self.source!r}")
-        return self._cv2.cvtColor(bgr, self._cv2.COLOR_BGR2RGB)
+        rgb: np.ndarray = self._cv2.cvtColor(bgr, self._cv2.COLOR_BGR2RGB)  # cv2 is imported lazily, untyped
+        return rgb

@@ -52,6 +52,7 @@ class PiCamera(FrameCamera):
 
     def _grab(self) -> np.ndarray:
         try:
-            return self._picam.capture_array("main")
+            frame: np.ndarray = self._picam.capture_array("main")  # picamera2 is untyped
+            return frame
         except Exception as exc:
             raise DeviceFault(self.name, f"Pi camera capture failed: {exc}") from exc

@@ -73,7 +73,8 @@ def input_name(number: int) -> str:
 
 
 def input_number(name: str) -> int:
-    for number in (*range(MAX_DOORS), INPUT_TAMPER, INPUT_POWER):
+    inputs: tuple[int, ...] = (*range(MAX_DOORS), INPUT_TAMPER, INPUT_POWER)  # mypy reads *range() as Any
+    for number in inputs:
         if input_name(number) == name:
             return number
     raise ValueError(f"no lock board input {name!r} (expected door0..door3, tamper or power)")

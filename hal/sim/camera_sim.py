@@ -56,7 +56,9 @@ def code_quad(
     )
     a = math.radians(angle_deg)
     rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
-    return (corners @ rot.T + np.asarray(center, dtype=float)).astype(np.float32)
+    # astype is Any in numpy's stubs on an array of unknown dtype
+    quad: np.ndarray = (corners @ rot.T + np.asarray(center, dtype=float)).astype(np.float32)
+    return quad
 
 
 def paint_code(scene: np.ndarray, modules: np.ndarray, quad: np.ndarray, dark: int = 0, light: int = 255) -> np.ndarray:

@@ -7,6 +7,8 @@ drives the reed switch's mock input pin exactly as the magnet would.
 
 from __future__ import annotations
 
+from typing import Any
+
 from gpiozero.pins.mock import MockFactory, MockPin
 
 
@@ -23,7 +25,7 @@ class MockDoor:
 
     @property
     def latch_released(self) -> bool:
-        return self.relay.state == self._active_level
+        return bool(self.relay.state == self._active_level)  # gpiozero is untyped
 
     @property
     def is_open(self) -> bool:
@@ -40,7 +42,7 @@ class MockDoor:
     def close(self) -> None:
         self.reed.drive_low()
 
-    def relay_history(self) -> list[dict]:
+    def relay_history(self) -> list[dict[str, Any]]:
         """The relay pin's driven states with offsets (s) since the pin was created.
 
         The mock records the pin's undriven initial level first; that is not something the

@@ -54,7 +54,7 @@ class Pn532Emulator(PtyEmulator):
         self._power_on()
         self.commands: list[bytes] = []  # every command frame received, in order
 
-    def _extra_tasks(self) -> list[asyncio.Task | None]:
+    def _extra_tasks(self) -> list[asyncio.Task[None] | None]:
         waiting, self._waiting = self._waiting, None
         return [waiting]
 

@@ -10,6 +10,7 @@ import os
 import pty
 import tempfile
 import tty
+from typing import Self
 
 from hal.tasks import cancel_and_wait
 
@@ -150,7 +151,7 @@ class PtyEmulator:
     async def replug(self) -> None:
         await self.start()
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -163,7 +164,7 @@ class PtyEmulator:
     def _power_on(self) -> None:
         raise NotImplementedError
 
-    def _extra_tasks(self) -> list[asyncio.Task | None]:
+    def _extra_tasks(self) -> list[asyncio.Task[None] | None]:
         return []
 
     async def _stop_serving(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pygame
 
@@ -46,7 +47,7 @@ class AttractStage(Widget):
         slot = self.show.slot
         return slot.ad.id if slot.ad is not None else "showcase"
 
-    def info_extra(self) -> dict:
+    def info_extra(self) -> dict[str, Any]:
         slot = self.show.slot
         return {"showing": "ad" if slot.ad is not None else "showcase", "ad": slot.ad.id if slot.ad else None}
 

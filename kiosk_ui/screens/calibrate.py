@@ -9,6 +9,9 @@ a button in a corner would catch the corner's touch; cancel sits in the middle.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pygame
 
 from kiosk_ui.context import BuildContext
@@ -45,7 +48,7 @@ class Target(Widget):
         self.colour = {"now": palette.accent, "done": palette.text_muted, "later": palette.line}[state]
         self.line = max(2, kit.theme.px(3))
 
-    def info_extra(self) -> dict:
+    def info_extra(self) -> dict[str, Any]:
         return {"state": self.state, "centre": self.centre}
 
     def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
@@ -63,7 +66,7 @@ class CalibrationArea(Widget):
     kind = "area"
     interactive = True
 
-    def __init__(self, rect: pygame.Rect, taps: list[tuple[int, int]], rebuild) -> None:
+    def __init__(self, rect: pygame.Rect, taps: list[tuple[int, int]], rebuild: Callable[[], None]) -> None:
         super().__init__("calibration", rect)
         self.taps, self.rebuild = taps, rebuild
 

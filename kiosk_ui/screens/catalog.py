@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pygame
 
 from kiosk_ui.context import BuildContext
@@ -43,7 +45,7 @@ def build(view: CatalogScreen, kit: Kit, context: BuildContext) -> list[Widget]:
                     None,
                     style="secondary",
                     role="title",
-                    on_tap=lambda cards=cards: carousel.scroll_by(cards),
+                    on_tap=partial(carousel.scroll_by, cards),
                 )
             )
             x -= arrow + theme.px(12)

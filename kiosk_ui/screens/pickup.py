@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 
 import pygame
 
@@ -102,7 +103,7 @@ def digit_keypad(
                     style="secondary",
                     role="title",
                     enabled=enabled,
-                    on_tap=lambda key=key: press(key),
+                    on_tap=partial(press, key),
                 )
             )
     return widgets

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import pygame
 
@@ -37,13 +38,13 @@ def _spinner(kit: Kit, rect: pygame.Rect, product: ProductView, colour_hex: str,
     background = kit.theme.palette.surface
     if product.images:
 
-        def frames_for(size: tuple[int, int]) -> list | None:
+        def frames_for(size: tuple[int, int]) -> list[pygame.Surface] | None:
             return context.loader.get(
                 ("photos", product.images, size), lambda: photo_frames(product.images, size, background)
             )
     else:
 
-        def frames_for(size: tuple[int, int]) -> list | None:
+        def frames_for(size: tuple[int, int]) -> list[pygame.Surface] | None:
             return context.loader.get(
                 ("drawn", product.sku, product.name, colour_hex, size),
                 lambda: drawn_frames(product, colour_hex, size, background),
@@ -74,7 +75,7 @@ def _colour_chips(
             (row.x + i * (chip_w + gap), row.y, chip_w, row.h),
             option,
             option == chosen,
-            lambda name=option.name: choose(name),
+            partial(choose, option.name),
         )
         for i, option in enumerate(options)
     ]

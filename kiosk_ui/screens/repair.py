@@ -9,6 +9,7 @@ camera read) replace what is typed when they change. Keys themselves tell the fi
 
 from __future__ import annotations
 
+from functools import partial
 from typing import get_args
 
 import pygame
@@ -210,7 +211,7 @@ def _fault(step: _Step) -> list[Widget]:
                 kit.t(f"fault.{category}"),
                 None,
                 style="primary" if category == chosen else "secondary",
-                on_tap=lambda category=category: choose(category),
+                on_tap=partial(choose, category),
             )
         )
     y = content.y + button_h

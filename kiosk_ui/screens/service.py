@@ -14,6 +14,7 @@ from kiosk_ui.intents import ExitService, Intent, LockTest, OpenCalibration, Res
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.parts import split
+from kiosk_ui.theme import Colour
 from kiosk_ui.view import ServiceScreen
 from kiosk_ui.widgets import Button, ConfirmButton, Label, Panel, Taps, Widget
 
@@ -123,7 +124,7 @@ def _facts(view: ServiceScreen, kit: Kit, box: pygame.Rect) -> tuple[list[Widget
     widgets: list[Widget] = []
     y = box.y
 
-    def fact(key: str, label: str, value: str, colour=None) -> None:
+    def fact(key: str, label: str, value: str, colour: Colour | None = None) -> None:
         nonlocal y
         widgets.append(Label(kit, f"{key}_label", (box.x, y, label_w, line_h), label, "body", palette.text_muted))
         widgets.append(
@@ -133,21 +134,15 @@ def _facts(view: ServiceScreen, kit: Kit, box: pygame.Rect) -> tuple[list[Widget
 
     widgets.append(Label(kit, "sync_title", (box.x, y, box.w, theme.px(36)), kit.t("service.sync"), "heading"))
     y += theme.px(40)
-    if view.sync is None:
-        widgets.append(
-            Label(kit, "no_sync", (box.x, y, box.w, line_h), kit.t("service.no_sync"), "body", palette.text_muted)
-        )
-        y += line_h
-    else:
-        sync = view.sync
-        fact("pending", kit.t("service.pending"), str(sync.pending))
-        fact("last_success", kit.t("service.last_success"), sync.last_success or kit.t("service.never"))
-        fact(
-            "dead_letters",
-            kit.t("service.dead_letters"),
-            str(sync.dead_letters),
-            palette.warning if sync.dead_letters else None,
-        )
+    sync = view.sync
+    fact("pending", kit.t("service.pending"), str(sync.pending))
+    fact("last_success", kit.t("service.last_success"), sync.last_success or kit.t("service.never"))
+    fact(
+        "dead_letters",
+        kit.t("service.dead_letters"),
+        str(sync.dead_letters),
+        palette.warning if sync.dead_letters else None,
+    )
     fact("config_version", kit.t("service.config"), view.config_version or "—")
     y += theme.px(8)
     widgets.append(Label(kit, "errors_title", (box.x, y, box.w, theme.px(36)), kit.t("service.errors"), "heading"))

@@ -316,7 +316,7 @@ async def test_a_door_photo_is_saved_whole_under_its_kind_and_sale_and_a_camera_
         Snapper([b"\xff\xd8jpeg", DeviceFault("camera", "gone")]),
         tmp_path / "snapshots",
         clock,
-        spawn=lambda coro: tasks.append(asyncio.ensure_future(coro)),
+        spawn=lambda coro, name: tasks.append(asyncio.ensure_future(coro)),
         on_fault=faults.append,
         on_saved=lambda: saved.append(None),
     )
@@ -331,7 +331,7 @@ async def test_a_door_photo_is_saved_whole_under_its_kind_and_sale_and_a_camera_
         None,
         tmp_path / "none",
         clock,
-        spawn=lambda coro: tasks.append(asyncio.ensure_future(coro)),
+        spawn=lambda coro, name: tasks.append(asyncio.ensure_future(coro)),
         on_fault=faults.append,
     ).take("opened", None)
     assert len(tasks) == 2, "no camera: nothing to take"

@@ -1,12 +1,17 @@
 """`kiosk provision` end to end against a running `kiosk-cloud serve`: the cabinet registers the key
 it made itself with a one-time token, and then syncs with it; a reused or wrong token is refused."""
 
+import http.server
+import socket
 import stat
 import subprocess
 import sys
+import threading
+
+import pytest
 
 from firmware.control_client import add_retailer, start_cloud
-from firmware.technician.provision import set_toml_keys
+from firmware.technician.provision import provision, set_toml_keys
 
 
 def kiosk(*args, cwd):
@@ -139,3 +144,67 @@ def test_set_toml_keys_keeps_the_rest_of_the_file():
     assert data["cabinet"] == {"id": "mall-7", "currency": "EUR", "key_file": "/var/lib/kiosk/cabinet.key"}
     assert data["lock"] == {"relay_pin": 17} and data["sync"] == {"cloud_url": "https://cloud.example"}
     assert out.startswith("# the cabinet\n")
+
+
+class _NotTheCloud(http.server.BaseHTTPRequestHandler):
+    """A server at the cloud's URL that is not the cloud: a captive portal, a proxy's error page."""
+
+    answers: dict[str, tuple[int, bytes]] = {}
+
+    def do_POST(self) -> None:
+        status, body = self.answers[self.path]
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def not_the_cloud():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotTheCloud)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _provision(url, tmp_path):
+    return provision(url, "mall-7", "token", tmp_path / "kiosk.toml", tmp_path / "var", selftest=False)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [(200, b"<html>Welcome to the mall wifi</html>"), (200, b'{"ok": true}'), (200, b'["velo-mall"]')],
+)
+def test_an_answer_that_names_no_retailer_is_refused_plainly_and_nothing_is_written(
+    not_the_cloud, tmp_path, capsys, answer
+):
+    server, url = not_the_cloud
+    _NotTheCloud.answers = {"/v1/enroll": answer}
+    assert _provision(url, tmp_path) == 1
+    err = capsys.readouterr().err
+    assert "the cloud's answer to the enrollment names no retailer" in err
+    assert f"is {url} the retailer's cloud" in err
+    assert not (tmp_path / "kiosk.toml").exists() and not (tmp_path / "var" / "cabinet.key").exists()
+
+
+def test_a_refusal_whose_body_is_not_json_still_says_the_status(not_the_cloud, tmp_path, capsys):
+    server, url = not_the_cloud
+    _NotTheCloud.answers = {"/v1/enroll": (502, b"<html>Bad Gateway</html>")}
+    assert _provision(url, tmp_path) == 1
+    assert "the cloud refused the enrollment (502: Bad Gateway)" in capsys.readouterr().err
+
+
+def test_an_unreachable_cloud_is_named_in_the_advice(tmp_path, capsys):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    assert _provision(url, tmp_path) == 1
+    err = capsys.readouterr().err
+    assert f"cannot reach the cloud at {url}" in err and f"(curl {url}/healthz)" in err
