@@ -69,8 +69,9 @@ HOSTILE_LOCK = {
 lock_sections = st.builds(
     lambda valid, hostile: {**valid, **hostile},
     VALID_LOCK,
-    st.one_of(  # about half the examples valid: they are the ones that reach a sale
-        *(st.just({}) for _ in range(5)),
+    st.one_of(
+        st.just({}),
+        st.just({}),
         st.fixed_dictionaries({"unlock_s": st.floats(0.051, HARD_MAX_UNLOCK_S)}),
         *(st.fixed_dictionaries({key: value}) for key, value in HOSTILE_LOCK.items()),
     ),
@@ -230,7 +231,27 @@ def test_no_configuration_keeps_the_relay_on_past_its_bound_in_a_sale():
         lock_values=lock_sections,
         shopper=st.lists(st.sampled_from(["again", "open", "wait"]), max_size=3),
     )
-    assert len(shared[0][2]) >= 8, "too few valid configurations reached a sale"
+    assert shared[0][2], "no valid configuration reached a sale"
+
+
+def test_every_valid_configuration_reaches_a_sale_with_the_relay_bounded():
+    """The drawn mix above may hold few valid sections (Hypothesis favours its simplest, refused, cases):
+    here every example is a sale, so the relay's bound is checked on many."""
+    shared: list[tuple[ZvtEmulator, ZvtTerminal, list[float]]] = []
+
+    async def setup() -> tuple[ZvtEmulator, ZvtTerminal, list[float]]:
+        shared.append(await open_terminal())
+        return shared[0]
+
+    run_examples(
+        setup,
+        close_terminal,
+        one_sale,
+        max_examples=12,
+        lock_values=VALID_LOCK,
+        shopper=st.lists(st.sampled_from(["again", "open", "wait"]), max_size=3),
+    )
+    assert len(shared[0][2]) >= 8, "too few sales"
 
 
 # --- remote unlocks with any number of seconds --------------------------------------------------------
