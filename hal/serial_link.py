@@ -13,6 +13,7 @@ import os
 
 import serial
 
+from hal.byte_inbox import ByteInbox
 from hal.errors import DeviceFault
 
 
@@ -32,10 +33,8 @@ class SerialLink:
         self.port = port
         self.baudrate = baudrate
         self._bytesize, self._parity, self._stopbits = bytesize, parity, stopbits
-        self._max_buffer = max_buffer
         self._serial: serial.Serial | None = None
-        self._buffer = bytearray()
-        self._data = asyncio.Event()
+        self._inbox = ByteInbox(max_buffer)
         self._error: DeviceFault | None = None
 
     @property
@@ -57,7 +56,7 @@ class SerialLink:
         except (serial.SerialException, OSError, ValueError) as exc:
             raise DeviceFault(self.device, f"cannot open {self.port}: {exc}") from exc
         self._error = None
-        self._buffer.clear()
+        self._inbox.clear()
         asyncio.get_running_loop().add_reader(self._serial.fileno(), self._on_readable)
 
     def close(self) -> None:
@@ -69,7 +68,7 @@ class SerialLink:
             pass
         self._serial.close()
         self._serial = None
-        self._data.set()
+        self._inbox.wake()
 
     def _on_readable(self) -> None:
         assert self._serial is not None
@@ -80,11 +79,9 @@ class SerialLink:
         if not chunk:
             self._error = self._error or DeviceFault(self.device, f"{self.port} disconnected")
             asyncio.get_running_loop().remove_reader(self._serial.fileno())
-        elif len(self._buffer) + len(chunk) > self._max_buffer:
-            # A device that floods us loses its oldest bytes, never our memory.
-            del self._buffer[: len(self._buffer) + len(chunk) - self._max_buffer]
-        self._buffer += chunk
-        self._data.set()
+            self._inbox.wake()
+        else:
+            self._inbox.put(chunk)
 
     def _check(self) -> None:
         if self._error is not None:
@@ -109,25 +106,17 @@ class SerialLink:
 
     async def read_some(self, timeout: float) -> bytes:
         """Whatever bytes are buffered, waiting up to ``timeout`` for at least one; b"" on timeout."""
-        if not self._buffer:
+        if not self._inbox:
             self._check()
-            self._data.clear()
-            try:
-                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel() that
-                # races with arriving bytes, and an emulator's or reader's task would not stop.
-                async with asyncio.timeout(timeout):
-                    await self._data.wait()
-            except TimeoutError:
+            if not await self._inbox.wait(timeout):
                 return b""
-        if not self._buffer:
+        if not self._inbox:
             self._check()
-        data = bytes(self._buffer)
-        self._buffer.clear()
-        return data
+        return self._inbox.take()
 
     def unread(self, data: bytes) -> None:
         """Put bytes back at the front of the buffer (a parser read past a frame)."""
-        self._buffer[:0] = data
+        self._inbox.unread(data)
 
     def discard_input(self) -> None:
-        self._buffer.clear()
+        self._inbox.clear()

@@ -12,6 +12,7 @@ import tempfile
 import tty
 from typing import Self
 
+from hal.byte_inbox import ByteInbox
 from hal.tasks import cancel_and_wait
 
 
@@ -24,9 +25,7 @@ class PtyLink:
         tty.setraw(self._master)
         os.set_blocking(self._master, False)
         self.port = os.ttyname(self._slave)
-        self._buffer = bytearray()
-        self._data = asyncio.Event()
-        self._max_buffer = max_buffer
+        self._inbox = ByteInbox(max_buffer)
         self._reading = False
 
     def start(self) -> None:
@@ -38,12 +37,8 @@ class PtyLink:
             chunk = os.read(self._master, 4096)
         except OSError:  # no driver has the port open right now
             chunk = b""
-        if not chunk:
-            return
-        self._buffer += chunk
-        if len(self._buffer) > self._max_buffer:
-            del self._buffer[: len(self._buffer) - self._max_buffer]
-        self._data.set()
+        if chunk:
+            self._inbox.put(chunk)
 
     async def write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -54,18 +49,7 @@ class PtyLink:
                 await asyncio.sleep(0.001)
 
     async def read_some(self, timeout: float | None = None) -> bytes:
-        if not self._buffer:
-            self._data.clear()
-            try:
-                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel() that
-                # races with arriving bytes, and an emulator's or reader's task would not stop.
-                async with asyncio.timeout(timeout):
-                    await self._data.wait()
-            except TimeoutError:
-                return b""
-        data = bytes(self._buffer)
-        self._buffer.clear()
-        return data
+        return self._inbox.take() if await self._inbox.wait(timeout) else b""
 
     def close(self) -> None:
         if self._reading:
