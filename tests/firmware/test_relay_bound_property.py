@@ -216,7 +216,8 @@ async def one_sale(
             outbox.close()
 
 
-def test_no_configuration_keeps_the_relay_on_past_its_bound_in_a_sale():
+def sales_under(lock_values: st.SearchStrategy[dict[str, Any]], max_examples: int) -> list[float]:
+    """Drive one sale per drawn lock section on one emulated terminal; the longest pulse of each sale."""
     shared: list[tuple[ZvtEmulator, ZvtTerminal, list[float]]] = []
 
     async def setup() -> tuple[ZvtEmulator, ZvtTerminal, list[float]]:
@@ -227,31 +228,21 @@ def test_no_configuration_keeps_the_relay_on_past_its_bound_in_a_sale():
         setup,
         close_terminal,
         one_sale,
-        max_examples=40,
-        lock_values=lock_sections,
+        max_examples=max_examples,
+        lock_values=lock_values,
         shopper=st.lists(st.sampled_from(["again", "open", "wait"]), max_size=3),
     )
-    assert shared[0][2], "no valid configuration reached a sale"
+    return shared[0][2]
+
+
+def test_no_configuration_keeps_the_relay_on_past_its_bound_in_a_sale():
+    assert sales_under(lock_sections, 40), "no valid configuration reached a sale"
 
 
 def test_every_valid_configuration_reaches_a_sale_with_the_relay_bounded():
     """The drawn mix above may hold few valid sections (Hypothesis favours its simplest, refused, cases):
     here every example is a sale, so the relay's bound is checked on many."""
-    shared: list[tuple[ZvtEmulator, ZvtTerminal, list[float]]] = []
-
-    async def setup() -> tuple[ZvtEmulator, ZvtTerminal, list[float]]:
-        shared.append(await open_terminal())
-        return shared[0]
-
-    run_examples(
-        setup,
-        close_terminal,
-        one_sale,
-        max_examples=12,
-        lock_values=VALID_LOCK,
-        shopper=st.lists(st.sampled_from(["again", "open", "wait"]), max_size=3),
-    )
-    assert len(shared[0][2]) >= 8, "too few sales"
+    assert len(sales_under(VALID_LOCK, 12)) >= 8, "too few sales"
 
 
 # --- remote unlocks with any number of seconds --------------------------------------------------------
