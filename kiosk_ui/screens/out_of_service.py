@@ -10,7 +10,7 @@ from __future__ import annotations
 from kiosk_ui.context import BuildContext
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
-from kiosk_ui.screens.parts import banner
+from kiosk_ui.screens.parts import banner, centred_heading
 from kiosk_ui.view import OutOfServiceScreen
 from kiosk_ui.widgets import Label, Panel, Widget
 
@@ -32,23 +32,8 @@ def build(view: OutOfServiceScreen, kit: Kit, context: BuildContext) -> list[Wid
         widgets.append(notice)
         y = notice.rect.bottom + theme.gap
     title_h, subtitle_h = theme.px(70), theme.px(64)
-    widgets.append(
-        Label(kit, "title", (content.x, y, content.w, title_h), kit.t("oos.title"), "display", align="center")
-    )
-    y += title_h
-    widgets.append(
-        Label(
-            kit,
-            "subtitle",
-            (content.x, y, content.w, subtitle_h),
-            kit.t("oos.subtitle"),
-            "body",
-            palette.text_muted,
-            align="center",
-            max_lines=2,
-        )
-    )
-    y += subtitle_h + theme.gap
+    widgets += centred_heading(kit, content, y, kit.t("oos.title"), kit.t("oos.subtitle"), subtitle_h, 2)
+    y += title_h + subtitle_h + theme.gap
     if view.message == "refund_pending":
         panel_w = min(content.w, theme.px(640))
         pad = theme.px(20)

@@ -104,3 +104,23 @@ def countdown_banner(kit: Kit, rect: pygame.Rect, deadline: float, text_for: Cal
             align="left",
         ),
     ]
+
+
+def centred_heading(
+    kit: Kit, area: pygame.Rect, y: int, title: str, subtitle: str, subtitle_h: int, subtitle_lines: int = 1
+) -> list[Label]:
+    """A large centred title with a muted line (or two) under it, from ``y``: thanks and out of service."""
+    title_h = kit.theme.px(70)
+    return [
+        Label(kit, "title", (area.x, y, area.w, title_h), title, "display", align="center"),
+        Label(
+            kit,
+            "subtitle",
+            (area.x, y + title_h, area.w, subtitle_h),
+            subtitle,
+            "body",
+            kit.theme.palette.text_muted,
+            align="center",
+            max_lines=subtitle_lines,
+        ),
+    ]

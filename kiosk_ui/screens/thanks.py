@@ -9,8 +9,9 @@ from kiosk_ui.illustration import tick_badge
 from kiosk_ui.intents import Done
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
+from kiosk_ui.screens.parts import centred_heading
 from kiosk_ui.view import ThanksScreen
-from kiosk_ui.widgets import Button, Label, Picture, Widget
+from kiosk_ui.widgets import Button, Picture, Widget
 
 
 def build(view: ThanksScreen, kit: Kit, context: BuildContext) -> list[Widget]:
@@ -28,22 +29,8 @@ def build(view: ThanksScreen, kit: Kit, context: BuildContext) -> list[Widget]:
         )
     ]
     y += badge + theme.gap
-    widgets.append(
-        Label(kit, "title", (content.x, y, content.w, title_h), kit.t("thanks.title"), "display", align="center")
-    )
-    y += title_h
-    widgets.append(
-        Label(
-            kit,
-            "subtitle",
-            (content.x, y, content.w, subtitle_h),
-            kit.t("thanks.subtitle"),
-            "body",
-            palette.text_muted,
-            align="center",
-        )
-    )
-    y += subtitle_h + theme.px(36)
+    widgets += centred_heading(kit, content, y, kit.t("thanks.title"), kit.t("thanks.subtitle"), subtitle_h)
+    y += title_h + subtitle_h + theme.px(36)
     done_w = theme.touch(280)
     widgets.append(
         Button(
