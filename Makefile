@@ -31,7 +31,7 @@ lint: setup
 	$(BIN)/python -m mypy
 
 bench: setup
-	$(BIN)/python -m pytest -m bench -s
+	$(BIN)/python -m pytest -m bench -s -n 0
 	$(BIN)/python -m benchmarks
 
 screenshots: setup

@@ -18,6 +18,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    workers = getattr(config.option, "numprocesses", None)
+    if config.getoption("--bench") is not None and workers not in (None, 0):
+        # The suite runs on parallel workers by default (setup.cfg); a bench has one set of real devices.
+        raise pytest.UsageError("--bench drives one set of real devices: add -n 0 (no parallel workers)")
+
+
 @pytest.fixture(scope="session")
 def bench_profile(request: pytest.FixtureRequest):
     """The loaded bench profile (a Config), or None when the tests drive the emulators."""

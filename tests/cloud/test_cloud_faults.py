@@ -167,6 +167,7 @@ def test_a_database_left_readable_by_others_is_tightened_when_opened(tmp_path: P
         (b"0123456789abcdef" * 2, "key: only 16 different byte values in 32 bytes"),
         (b"ab" * 32, "key: only 2 different byte values in 64 bytes"),
     ],
+    ids=["all-zero", "all-ff", "too-short", "16-values", "2-values"],  # stable: one key is random
 )
 async def test_enrollment_refuses_a_zero_or_low_entropy_key(cloud: Cloud, key: bytes, error: str) -> None:
     token = cloud.store.add_enroll_token("shop-a", 3600, now=cloud.clock.t)
