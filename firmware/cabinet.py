@@ -126,6 +126,7 @@ class Cabinet:
             on_idle=self._idle_timeout,
             is_online=self.is_online,
             on_online_changed=self.refresh,
+            clock=self.clock,
         )
         self.remote = RemoteUnlock(self.restock, may_unlock=self.idle)
         self.router = self._presenters()
