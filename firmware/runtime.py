@@ -175,7 +175,7 @@ async def _serve(
         is_online=lambda: uploader.status.online,
         on_view=ui.set_state,
         restart=stop.set,
-        storage=store.storage,
+        storage_guard=store.storage,
         supervisor=supervisor,
         clock=clock,
         sync_status=lambda: SyncView(

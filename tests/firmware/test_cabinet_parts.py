@@ -20,6 +20,7 @@ from firmware.config import CabinetSection, Config, RetailerSection
 from firmware.config_in_force import ConfigInForce
 from firmware.device_watch import RECONNECT_S, DeviceWatch
 from firmware.devices import build_lock_and_door
+from firmware.door_cycle import DoorCycle
 from firmware.door_snapshots import DoorSnapshots
 from firmware.faults import Faults
 from firmware.idle_watch import IdleWatch
@@ -366,7 +367,9 @@ async def test_a_door_photo_is_saved_whole_under_its_kind_and_sale_and_a_camera_
 def test_a_remote_unlock_is_refused_while_someone_uses_the_cabinet(outbox) -> None:
     config = Config()
     lock, _, _ = build_lock_and_door(config, MockFactory())
-    restock = RestockJourney(outbox, Catalog(outbox, config.products), lock, config.lock, list, dict)
+    restock = RestockJourney(
+        outbox, Catalog(outbox, config.products), lock, config.lock, list, dict, door=DoorCycle(lock)
+    )
     busy = [True]
     remote = RemoteUnlock(restock, may_unlock=lambda: not busy[0])
     with outbox.transaction() as tx:
