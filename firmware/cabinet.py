@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
@@ -63,20 +63,21 @@ class Cabinet:
     sync_status: Callable[[], SyncView] = SyncView  # the uploader's view of things, for the service menu
     restart: Callable[[], None] = lambda: None  # the service menu's restart: stop; systemd starts us again
     on_snapshot: Callable[[], None] = lambda: None  # a new photo to upload
-    # Whether the store can record a sale; the runtime's keeps the store marker, None makes one without.
-    storage: StorageGuard = None  # type: ignore[assignment]
+    # Whether the store can record a sale (``self.storage``): the runtime's keeps the store marker; None
+    # makes one without.
+    storage_guard: InitVar[StorageGuard | None] = None
     clock: Clock = field(default_factory=LoopClock)  # journeys, the door and its alarms read time here
     # Every background task starts through it (the runtime's, shared with the uploader and the others).
     supervisor: Supervisor = field(default_factory=Supervisor)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)  # the cabinet's own, cancelled by stop()
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, storage_guard: StorageGuard | None) -> None:
         config = self.config
         self.language = member(LANGUAGES, config.screen.language, "screen.language")
         self.catalog = Catalog(self.outbox, config.products)
         self.in_force = ConfigInForce(self.catalog, config.retailer)
-        if self.storage is None:
-            self.storage = StorageGuard(self.outbox, int(config.storage.reserve_mb * 2**20))
+        reserve = int(config.storage.reserve_mb * 2**20)
+        self.storage = storage_guard if storage_guard is not None else StorageGuard(self.outbox, reserve)
         self.fault_list = Faults(self.outbox, on_change=self.refresh)
         self.supervisor.on_failure = self.fault_list.task_failed
         self.storage_watch = StorageWatch(self.storage, self.fault_list, config.storage.check_s)
@@ -126,6 +127,7 @@ class Cabinet:
             on_idle=self._idle_timeout,
             is_online=self.is_online,
             on_online_changed=self.refresh,
+            clock=self.clock,
         )
         self.remote = RemoteUnlock(self.restock, may_unlock=self.idle)
         self.router = self._presenters()

@@ -136,7 +136,7 @@ async def _serve(
 ) -> None:
     devices, bench = parts.devices, parts.bench
     stack.callback(devices.lock.close)  # the relay off, whatever fails after this
-    clock = LoopClock()  # the one clock of the cabinet: its journeys, door, alarms and the uploader's backoff
+    clock = LoopClock()  # the one clock of the cabinet: journeys, door, alarms, idle watch, every sync loop's waits
     store = _open_store_and_sync(stack, config, options.data_dir, parts.cloud_url, key, clock)
     outbox, client, uploader = store.outbox, store.client, store.uploader
     config_sync, commands, sync = store.config_sync, store.commands, config.sync
@@ -175,7 +175,7 @@ async def _serve(
         is_online=lambda: uploader.status.online,
         on_view=ui.set_state,
         restart=stop.set,
-        storage=store.storage,
+        storage_guard=store.storage,
         supervisor=supervisor,
         clock=clock,
         sync_status=lambda: SyncView(
@@ -189,7 +189,7 @@ async def _serve(
         cabinet.apply_cloud_config(cached)
     config_sync.on_applied(cabinet.apply_cloud_config)
     register_commands(commands, cabinet.remote, cabinet.idle, config_sync, stop)
-    snapshots = SnapshotUploader(SnapshotStore(cabinet.snapshot_dir), client)
+    snapshots = SnapshotUploader(SnapshotStore(cabinet.snapshot_dir), client, clock=clock.time, sleep=clock.sleep)
     stack.callback(snapshots.close)
     cabinet.on_snapshot = snapshots.poke
     stack.push_async_callback(cabinet.stop)  # before start: a device that fails to open closes the others
@@ -293,8 +293,8 @@ def _open_store_and_sync(
     )
     storage.verify_identity(existed)
     stack.callback(storage.save_marker)  # only for a store found to be the cabinet's own
-    config_sync = ConfigSync(outbox, client)
-    commands = CommandInbox(outbox, client)
+    config_sync = ConfigSync(outbox, client, sleep=clock.sleep)
+    commands = CommandInbox(outbox, client, wall_clock=clock.time, monotonic=clock.monotonic, sleep=clock.sleep)
     return StoreAndSync(outbox, client, uploader, storage, config_sync, commands)
 
 

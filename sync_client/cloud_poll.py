@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from sync_client.backoff import poll_forever
+from sync_client.backoff import Sleep, poll_forever
 from sync_client.cloud_client import CloudRefused, CloudUnavailable
 from sync_client.outbox import STORAGE_ERRORS
 
@@ -17,8 +17,11 @@ class CloudPoller:
     """Runs ``step`` every interval (at once when poked), backing off with full jitter while the cloud is
     away or refuses; ``last_error`` is the last failure, None after a success."""
 
-    def __init__(self, step: Callable[[], Awaitable[object]], failure: str, *, interval_s: float) -> None:
+    def __init__(
+        self, step: Callable[[], Awaitable[object]], failure: str, *, interval_s: float, sleep: Sleep = asyncio.sleep
+    ) -> None:
         self._step = step
+        self._sleep = sleep  # the interval and the backoff wait on it (the firmware passes its clock's)
         self._failure = failure  # the log line of a failed poll
         self._interval_s = interval_s
         self._poke = asyncio.Event()
@@ -46,6 +49,7 @@ class CloudPoller:
             backoff_max_s=backoff_max_s,
             errors=(CloudUnavailable, CloudRefused, *STORAGE_ERRORS),  # a full disk: try again later
             on_result=self._note,
+            sleep=self._sleep,
         )
 
     def _note(self, error: Exception | None) -> None:

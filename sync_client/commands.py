@@ -17,12 +17,14 @@ is not applied, ``command.expired`` records it, and the cloud gets the result ``
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sync_client.backoff import Sleep
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
 from sync_client.cloud_poll import CloudPoller
 from sync_client.outbox import Outbox, Transaction
@@ -47,12 +49,22 @@ Effect = Callable[[Command], None]
 
 
 class CommandInbox(CloudPoller):
-    def __init__(self, outbox: Outbox, client: CloudClient, *, wall_clock: Callable[[], float] = time.time) -> None:
-        """``wall_clock`` only dates the cabinet's own records; expiry goes by the cloud's clock."""
-        super().__init__(self.poll, "command poll failed", interval_s=30.0)
+    def __init__(
+        self,
+        outbox: Outbox,
+        client: CloudClient,
+        *,
+        wall_clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        """``wall_clock`` only dates the cabinet's own records; expiry goes by the cloud's clock, carried
+        forward on ``monotonic`` while the answer is applied."""
+        super().__init__(self.poll, "command poll failed", interval_s=30.0, sleep=sleep)
         self.outbox = outbox
         self.client = client
         self.wall_clock = wall_clock
+        self.monotonic = monotonic
         self._handlers: dict[str, tuple[Apply, Effect | None]] = {}
         self.commands = CommandsRepo(outbox)
 
@@ -69,7 +81,7 @@ class CommandInbox(CloudPoller):
         applied (or refused) by this call; expired ones are not among them. Raises CloudUnavailable /
         CloudRefused when the fetch fails (acks are retried on the next poll)."""
         reply = await self.client.request("GET", COMMANDS_PATH)
-        answered_at = time.monotonic()
+        answered_at = self.monotonic()
         received = reply.body.get("commands") if isinstance(reply.body, dict) else None
         if not isinstance(received, list):
             raise CloudUnavailable('GET /v1/commands: expected {"commands": [...]}')
@@ -87,7 +99,7 @@ class CommandInbox(CloudPoller):
                         expires_at if isinstance(expires_at, str) else None,
                     )
         waiting = [self._command(stored) for stored in self.commands.in_state("received")]
-        applied = [c for c in waiting if self._apply(c, reply.cloud_time + time.monotonic() - answered_at)]
+        applied = [c for c in waiting if self._apply(c, reply.cloud_time + self.monotonic() - answered_at)]
         await self._ack_applied()
         return applied
 

@@ -10,11 +10,13 @@ so a cabinet without network works from its last good configuration.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sync_client.backoff import Sleep
 from sync_client.cabinet_config import CabinetConfig, ConfigInvalid, parse_config
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
 from sync_client.cloud_poll import CloudPoller
@@ -34,9 +36,14 @@ class PullResult:
 
 class ConfigSync(CloudPoller):
     def __init__(
-        self, outbox: Outbox, client: CloudClient, on_applied: Callable[[CabinetConfig], None] | None = None
+        self,
+        outbox: Outbox,
+        client: CloudClient,
+        on_applied: Callable[[CabinetConfig], None] | None = None,
+        *,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
-        super().__init__(self.pull, "configuration pull failed", interval_s=60.0)
+        super().__init__(self.pull, "configuration pull failed", interval_s=60.0, sleep=sleep)
         self.outbox = outbox
         self.client = client
         self._listeners: list[Callable[[CabinetConfig], None]] = [on_applied] if on_applied else []

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import simplejpeg
 
-from sync_client.backoff import poll_forever
+from sync_client.backoff import Sleep, poll_forever
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
 from sync_client.outbox import STORAGE_ERRORS
 
@@ -170,6 +170,7 @@ class SnapshotUploader:
         backoff_max_s: float = 300.0,
         settle_s: float = SETTLE_S,
         clock: Callable[[], float] = time.time,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         if thumb_width < 16:
             raise ValueError(f"thumb_width: expected at least 16 pixels, got {thumb_width}")
@@ -179,7 +180,8 @@ class SnapshotUploader:
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self.settle_s = settle_s
-        self.clock = clock
+        self.clock = clock  # wall time: what is settled, and when it was sent
+        self._sleep = sleep  # the interval and the backoff wait on it (the firmware passes its clock's)
         self.status = SnapshotUploadStatus()
         self._poke = asyncio.Event()
         self._db = sqlite3.connect(
@@ -223,6 +225,7 @@ class SnapshotUploader:
             backoff_max_s=self.backoff_max_s,
             errors=(CloudUnavailable, CloudRefused, *STORAGE_ERRORS),
             on_result=on_result,
+            sleep=self._sleep,
         )
 
     def close(self) -> None:

@@ -86,14 +86,12 @@ class PickupJourney:
     order: PickupOrder | None = None
     message: str | None = None
     clock: Clock = field(default_factory=LoopClock)
-    door: DoorCycle = None  # type: ignore[assignment]  # the cabinet's one door; None: one of its own
+    door: DoorCycle = field(kw_only=True)  # the cabinet's one door, shared by every journey that opens it
     _timer: TimerHandle | None = None
     _locked_until: float | None = None  # clock.monotonic(): the end of a "pickup_locked"
     _opening: Opening | None = None
 
     def __post_init__(self) -> None:
-        if self.door is None:
-            self.door = DoorCycle(self.lock, self.clock, on_change=lambda: self.on_change())
         self.guard = AttemptGuard(self.outbox, "pickup_code", clock=self.clock)
         self.pickups = PickupsRepo(self.outbox)
 

@@ -95,14 +95,12 @@ class RestockJourney:
     changes: dict[str, int] = field(default_factory=dict)  # what the last restock changed (sku -> added)
     message: str | None = None
     clock: Clock = field(default_factory=LoopClock)
-    door: DoorCycle = None  # type: ignore[assignment]  # the cabinet's one door; None: one of its own
+    door: DoorCycle = field(kw_only=True)  # the cabinet's one door, shared by every journey that opens it
     _timer: TimerHandle | None = None
     _remote: RemoteUnlock | None = None
     _opening: Opening | None = None
 
     def __post_init__(self) -> None:
-        if self.door is None:
-            self.door = DoorCycle(self.lock, self.clock, on_change=lambda: self.on_change())
         self.guard = AttemptGuard(self.outbox, "pin_pad", clock=self.clock)
         self.restocks = RestocksRepo(self.outbox)
 

@@ -165,15 +165,13 @@ class SaleJourney:
     retry_first_s: float = 2.0  # follow-up actions: the first wait after a failed round, doubled ...
     retry_max_s: float = 300.0  # ... up to this (a terminal unplugged or a cloud down for hours)
     clock: Clock = field(default_factory=LoopClock)
-    door: DoorCycle = None  # type: ignore[assignment]  # the cabinet's one door; None: one of its own
+    door: DoorCycle = field(kw_only=True)  # the cabinet's one door, shared by every journey that opens it
     _relay_at: float = 0.0
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _timer: TimerHandle | None = None
     _opening: Opening | None = None  # the sale's opening of the door, while the door cycle serves it
 
     def __post_init__(self) -> None:
-        if self.door is None:
-            self.door = DoorCycle(self.lock, self.clock, on_change=lambda: self.on_change())
         self.sales = SalesRepo(self.outbox)
         self.follow_ups = SaleFollowUps(
             self.outbox,

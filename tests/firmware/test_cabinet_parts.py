@@ -20,6 +20,7 @@ from firmware.config import CabinetSection, Config, RetailerSection
 from firmware.config_in_force import ConfigInForce
 from firmware.device_watch import RECONNECT_S, DeviceWatch
 from firmware.devices import build_lock_and_door
+from firmware.door_cycle import DoorCycle
 from firmware.door_snapshots import DoorSnapshots
 from firmware.faults import Faults
 from firmware.idle_watch import IdleWatch
@@ -248,30 +249,25 @@ async def test_terminals_are_checked_between_sales_and_not_during_one(outbox) ->
 
 
 # --- the heartbeat and the idle timeout ------------------------------------------------------------------------
-def test_the_heartbeat_carries_the_faults_and_the_idle_timeout_follows_the_last_touch(outbox) -> None:
+def test_the_heartbeat_carries_the_faults_and_the_online_indicator_follows_the_link(outbox) -> None:
     clock = FakeClock()
-    online, idled, redraws = [True], [], []
+    online, redraws = [True], []
     watch = IdleWatch(
         outbox,
         faults=lambda: {"payment": "x", "camera": "y"},
         heartbeat_s=60.0,
         idle_timeout_s=30.0,
-        on_idle=lambda: idled.append(clock.monotonic()),
+        on_idle=lambda: None,
         is_online=lambda: online[0],
         on_online_changed=lambda: redraws.append(online[0]),
-        monotonic=clock.monotonic,
+        clock=clock,
     )
     watch.tick()
     assert events(outbox, "heartbeat") == [{"faults": ["camera", "payment"]}]
-    clock.advance(20)
-    watch.activity()
-    clock.advance(29)
+    clock.advance(59.999)
     watch.tick()
-    assert idled == [], "touched 29 s ago"
-    clock.advance(2)
-    watch.tick()
-    assert idled == [clock.monotonic()] and len(events(outbox, "heartbeat")) == 1
-    clock.advance(10)
+    assert len(events(outbox, "heartbeat")) == 1
+    clock.advance(0.001)
     watch.tick()
     assert len(events(outbox, "heartbeat")) == 2, "60 s after the first"
     online[0] = False
@@ -280,11 +276,41 @@ def test_the_heartbeat_carries_the_faults_and_the_idle_timeout_follows_the_last_
     assert redraws == [False]
 
 
+async def test_the_idle_timeout_fires_at_exactly_idle_timeout_s_after_the_last_touch(outbox) -> None:
+    clock = FakeClock()
+    idled: list[float] = []
+    watch = IdleWatch(
+        outbox, lambda: (), 60.0, 30.0, lambda: idled.append(clock.monotonic()), lambda: True, lambda: None, clock
+    )
+    task = asyncio.create_task(watch.run())
+    try:
+        await clock.run(0)
+        booted = clock.monotonic()
+        await clock.run(29.999)
+        assert idled == [], "untouched since the start, 29.999 s ago"
+        await clock.run(0.001)
+        assert idled == [booted + 30.0], "30 s after the start"
+        await clock.run(10.3)
+        touched = clock.monotonic()
+        watch.activity()
+        assert watch.idle_at == touched + 30.0
+        await clock.run(29.999)
+        assert idled == [booted + 30.0], "touched 29.999 s ago"
+        await clock.run(0.001)
+        assert idled == [booted + 30.0, touched + 30.0]
+        await clock.run(30.0)
+        assert idled[-1] == touched + 60.0, "and again while no one touches it"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert clock.pending() == [], "stopped: no idle timer left behind"
+
+
 def test_a_full_outbox_drops_the_heartbeat_and_the_watch_goes_on(outbox) -> None:
     clock = FakeClock()
     fill_to_the_page_limit(outbox)  # with heartbeats
     written = len(events(outbox, "heartbeat"))
-    watch = IdleWatch(outbox, lambda: (), 60.0, 30.0, lambda: None, lambda: True, lambda: None, clock.monotonic)
+    watch = IdleWatch(outbox, lambda: (), 60.0, 30.0, lambda: None, lambda: True, lambda: None, clock)
     watch.tick()  # no exception: the heartbeat is an event the cabinet can do without
     assert len(events(outbox, "heartbeat")) == written
     outbox.db.conn.execute("PRAGMA max_page_count = 1000000")  # space again
@@ -341,7 +367,9 @@ async def test_a_door_photo_is_saved_whole_under_its_kind_and_sale_and_a_camera_
 def test_a_remote_unlock_is_refused_while_someone_uses_the_cabinet(outbox) -> None:
     config = Config()
     lock, _, _ = build_lock_and_door(config, MockFactory())
-    restock = RestockJourney(outbox, Catalog(outbox, config.products), lock, config.lock, list, dict)
+    restock = RestockJourney(
+        outbox, Catalog(outbox, config.products), lock, config.lock, list, dict, door=DoorCycle(lock)
+    )
     busy = [True]
     remote = RemoteUnlock(restock, may_unlock=lambda: not busy[0])
     with outbox.transaction() as tx:

@@ -12,7 +12,7 @@ from gpiozero.pins.mock import MockFactory
 from firmware.catalog import Catalog
 from firmware.config import Config
 from firmware.devices import build_lock_and_door
-from firmware.door_cycle import TIMERS
+from firmware.door_cycle import TIMERS, DoorCycle
 from firmware.journeys.sale import S, SaleJourney
 from hal.sim.door import MockDoor
 from hal.sim.zvt_emulator import ZvtEmulator
@@ -86,6 +86,7 @@ async def site(tmp_path):
             thanks_s=0.1,
             retry_first_s=0.05,
             retry_max_s=0.2,
+            door=DoorCycle(lock),
         )
         cabinet = Cabinet(journey, outbox, terminal)
         boots.append(cabinet)

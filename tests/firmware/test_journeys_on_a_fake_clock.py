@@ -12,9 +12,10 @@ import pytest
 from firmware.cabinet import Cabinet
 from firmware.clock import FakeClock
 from firmware.door_alarms import DoorAlarms
+from firmware.idle_watch import TICK_S
 from firmware.journeys.pickup import P
 from firmware.journeys.restock import R
-from kiosk_ui.intents import SetCount
+from kiosk_ui.intents import Activity, OpenPickup, SetCount
 from kiosk_ui.view import View
 from sync_client.cabinet_config import hash_secret
 from tests.firmware.cabinet_rig import STAFF_CARD, Cabinets, enter_code, until
@@ -54,6 +55,12 @@ async def door_seen(cabinets: Cabinets, is_open: bool) -> None:
     )
 
 
+def journey_timers(cabinet: Cabinet, clock: FakeClock) -> list[float]:
+    """The clock's timers but the idle watch's own: its next tick (within TICK_S) and its idle timeout."""
+    idle_watch = cabinet.idle_watch
+    return [t for t in clock.pending() if t > clock.now + TICK_S and t != idle_watch.idle_at]
+
+
 # --- pickup ---------------------------------------------------------------------------------------
 async def test_pickup_shows_the_pulse_then_the_time_left_and_lapses_at_exactly_the_window(fake):
     cabinet, clock, views = await booted(fake)
@@ -80,7 +87,7 @@ async def test_a_pickup_collected_ends_its_thanks_at_exactly_thanks_s(fake):
     await door_seen(fake, True)
     assert cabinet.pickup.state is P.DOOR_OPENED and views[-1].door == "opened" and views[-1].deadline is None
     lock = cabinet.config.lock
-    assert clock.pending() == [clock.now + lock.door_reminder_s, clock.now + lock.door_alarm_s], (
+    assert journey_timers(cabinet, clock) == [clock.now + lock.door_reminder_s, clock.now + lock.door_alarm_s], (
         "only the door alarms run now: no timer of the door's opening outlives it"
     )
     clock.advance(12.5)
@@ -91,6 +98,21 @@ async def test_a_pickup_collected_ends_its_thanks_at_exactly_thanks_s(fake):
     assert cabinet.pickup.state is P.DONE
     clock.advance(0.001)
     assert cabinet.pickup.state is P.IDLE
+
+
+async def test_the_keypad_left_untouched_goes_back_at_exactly_the_idle_timeout_after_the_last_touch(fake):
+    cabinet, clock, views = await booted(fake)
+    idle_s = cabinet.config.screen.idle_timeout_s
+    cabinet.handle_intent(Activity())
+    cabinet.handle_intent(OpenPickup())
+    await clock.run(idle_s - 1)
+    cabinet.handle_intent(Activity())  # a tap on the keypad: the wait starts again
+    touched = clock.now
+    await clock.run(idle_s - 0.001)
+    assert cabinet.pickup.state is P.CODE_ENTRY and views[-1].screen == "pickup"
+    await clock.run(0.001)
+    assert clock.now == touched + idle_s
+    assert cabinet.pickup.state is P.IDLE and views[-1].screen == "attract"
 
 
 # --- restock ----------------------------------------------------------------------------------------
@@ -131,7 +153,7 @@ async def test_a_locked_pin_pad_keeps_one_timer_and_comes_back_at_exactly_the_en
     assert cabinet.restock.message == "pin_locked" and cabinet.restock.pin_lock_remaining() == 30
     for _ in range(3):  # taps while locked: each says so again, none leaves a timer behind
         assert await cabinet.restock.enter_pin("2468") == "locked"
-    assert clock.pending() == [clock.now + 30]
+    assert journey_timers(cabinet, clock) == [clock.now + 30]
     clock.advance(29.999)
     assert views[-1].message == "pin_locked"
     clock.advance(0.001)

@@ -27,6 +27,7 @@ from firmware.catalog import Catalog
 from firmware.commands import register_commands
 from firmware.config import ConfigError, parse_config
 from firmware.devices import build_lock_and_door
+from firmware.door_cycle import DoorCycle
 from firmware.journeys.restock import RestockJourney
 from firmware.journeys.sale import IllegalTransition, S, SaleJourney
 from firmware.remote_unlock import RemoteUnlock
@@ -175,6 +176,7 @@ async def one_sale(
             lock_config=config.lock,
             currency="EUR",
             thanks_s=0.02,
+            door=DoorCycle(lock),
         )
         sensor.start(asyncio.get_running_loop())
         sensor.subscribe(journey.door.door_changed)
@@ -283,6 +285,7 @@ async def one_remote_unlock(site: Site, seconds: float, max_unlock_s: float) -> 
         pin_hashes=list,
         staff_cards=dict,
         window_s=0.05,
+        door=DoorCycle(lock),
     )
     inbox = CommandInbox(site.outbox, site.client)
     remote = RemoteUnlock(restock, may_unlock=lambda: not restock.active)

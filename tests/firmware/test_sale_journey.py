@@ -12,6 +12,7 @@ from firmware.catalog import Catalog
 from firmware.clock import FakeClock
 from firmware.config import Config
 from firmware.devices import build_lock_and_door
+from firmware.door_cycle import DoorCycle
 from firmware.journeys.sale import TRANSITIONS, IllegalTransition, S, SaleJourney
 from hal.sim.door import MockDoor
 from hal.sim.zvt_emulator import ZvtEmulator
@@ -51,6 +52,7 @@ async def rig(tmp_path):
         currency="EUR",
         thanks_s=8.0,
         clock=clock,
+        door=DoorCycle(lock, clock),
     )
     sensor.start(asyncio.get_running_loop())
     sensor.subscribe(journey.door.door_changed)
@@ -193,6 +195,7 @@ async def test_a_paid_sale_a_power_cut_interrupted_is_offered_again_for_exactly_
         lock_config=rig.journey.lock_config,
         currency="EUR",
         clock=clock,
+        door=DoorCycle(rig.lock, clock),
     )
     assert fresh.recover_after_restart(resume_window_s=120.0) == [sale_id]
     assert fresh.state is S.DOOR_UNLOCKED and not rig.lock.energized, "nothing opens by itself after a cut"
@@ -238,6 +241,7 @@ async def test_a_restart_resolves_interrupted_sales_without_forgetting_any(rig):
         terminals={},
         lock_config=rig.journey.lock_config,
         currency="EUR",
+        door=DoorCycle(rig.lock),
     )
     assert fresh.recover_after_restart() == [rig.journey.sale.sale_id]
     assert rig.outbox.events("sale.unclaimed")[0].payload["recovered"] is True

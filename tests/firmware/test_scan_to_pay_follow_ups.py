@@ -10,7 +10,7 @@ from gpiozero.pins.mock import MockFactory
 from firmware.catalog import Catalog
 from firmware.config import Config
 from firmware.devices import build_lock_and_door
-from firmware.door_cycle import TIMERS
+from firmware.door_cycle import TIMERS, DoorCycle
 from firmware.journeys.sale import S, SaleJourney
 from firmware.scan_to_pay_terminal import ScanToPayTerminal
 from sync_client.outbox import Outbox
@@ -47,6 +47,7 @@ def boot(site: Site, *, door_open_timeout_s: float = 30) -> SaleJourney:
         available_methods=lambda: ("qr",),
         retry_first_s=0.05,
         retry_max_s=0.2,
+        door=DoorCycle(lock),
     )
 
 

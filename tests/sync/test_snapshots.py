@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import simplejpeg
 
+from firmware.clock import FakeClock
 from sync_client.cloud_client import CloudClient
 from sync_client.snapshots import (
     SnapshotNameError,
@@ -25,6 +26,14 @@ from sync_client.snapshots import (
 from tests.sync.conftest import CAB, Site
 
 T0 = 1_790_000_000.0  # 2026-09-21
+
+
+async def until(condition, timeout: float = 10.0) -> None:
+    """The cloud and the files are real: wait for the condition itself, bounded."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not reached in time"
+        await asyncio.sleep(0.005)
 
 
 def picture(width: int = 1280, height: int = 960) -> bytes:
@@ -151,15 +160,21 @@ async def test_run_uploads_when_poked_and_backs_off_while_the_cloud_is_away(site
         dead_url = f"http://127.0.0.1:{probe.getsockname()[1]}"
     save(store, snapshot_name("opened", None, time.time() - 60), picture(), time.time() - 60)
 
+    clock = FakeClock()  # the backoff waits on the cabinet's clock: each retry when it says so, none before
     away = SnapshotUploader(
-        store, CloudClient(dead_url, CAB, site.key, request_timeout_s=2), backoff_initial_s=0.01, backoff_max_s=0.05
+        store,
+        CloudClient(dead_url, CAB, site.key, request_timeout_s=2),
+        backoff_initial_s=4.0,
+        backoff_max_s=8.0,
+        sleep=clock.sleep,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(away.run(stop, interval_s=60))
-    for _ in range(1000):
-        if away.status.consecutive_failures >= 3:
-            break
-        await asyncio.sleep(0.01)
+    for failures, cap in ((1, 4.0), (2, 8.0), (3, 8.0)):
+        await until(lambda n=failures: away.status.consecutive_failures == n and clock.pending())
+        [retry_at] = clock.pending()
+        assert clock.now <= retry_at <= clock.now + cap, f"full jitter within the backoff after {failures}"
+        await clock.run(retry_at - clock.now)
     stop.set()
     await asyncio.wait_for(task, 10)
     assert away.status.consecutive_failures >= 3 and "Connect" in away.status.last_error
