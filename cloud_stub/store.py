@@ -376,7 +376,7 @@ class SqliteCloudStore:
         """Register a retailer and return its API token (shown once: only its hash is kept)."""
         if not isinstance(name, str) or not RETAILER_RE.fullmatch(name):
             raise ValueError(f"retailer name {name!r}: use 1-64 characters from A-Z a-z 0-9 . _ - and spaces")
-        token = secrets.token_urlsafe(32)
+        token = secrets.token_hex(32)  # hex: read out and typed by people, never taken for an option ("-...")
         try:
             with self._write() as conn:
                 conn.execute(
@@ -428,7 +428,7 @@ class SqliteCloudStore:
 
     def add_enroll_token(self, retailer: str, ttl_s: float, *, now: float | None = None) -> str:
         """A one-time token with which a technician's `kiosk provision` registers a cabinet for ``retailer``."""
-        token = secrets.token_urlsafe(24)
+        token = secrets.token_hex(24)  # hex: typed after --enroll-token, so it must never start with "-"
         at = _now(now)
         with self._write() as conn:
             self._check_retailer(conn, retailer)

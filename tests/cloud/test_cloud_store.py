@@ -126,3 +126,11 @@ def test_commands_queued_before_expiries_existed_come_out_long_expired(tmp_path:
     fresh = store.command(store.add_command(CAB, "unlock", {"seconds": 3, "reason": "x"}, now=1_800_000_000.0))
     assert fresh["expires_at"] == "2027-01-15T08:02:00.000Z"  # the default 2 minutes
     store.close()
+
+
+def test_tokens_people_type_on_a_command_line_are_hex(store: SqliteCloudStore) -> None:
+    """`kiosk provision --enroll-token T`: a token starting with "-" (urlsafe base64 makes one about one time
+    in 64) would be taken for an option and the technician told the argument is missing."""
+    store.add_retailer("velo-mall")
+    tokens = [store.add_enroll_token("velo-mall", ttl_s=60) for _ in range(200)]
+    assert all(len(t) == 48 and all(c in "0123456789abcdef" for c in t) for t in tokens)
