@@ -41,7 +41,14 @@ from firmware.clock import Clock, LoopClock, TimerHandle
 from firmware.config import LockSection
 from firmware.door_cycle import DoorCycle, Opening
 from firmware.journeys.machine import later, transition
-from firmware.journeys.sale_follow_ups import Approval, SaleFollowUps, unclaimed_event, unrecorded_outcome
+from firmware.journeys.sale_follow_ups import (
+    STORAGE,
+    STORE_RETRY_S,
+    Approval,
+    SaleFollowUps,
+    unclaimed_event,
+    unrecorded_outcome,
+)
 from hal.errors import DeviceFault
 from hal.lock import Lock
 from hal.payment import PaymentOutcome, PaymentResult, PaymentTerminal
@@ -366,7 +373,7 @@ class SaleJourney:
         self.on_storage_failed(
             f"sale {sale.sale_id} ({result.amount_cents} {result.currency}, {sale.method}, receipt "
             f"{result.receipt_no}) was approved but could not be recorded ({exc}); {unrecorded_outcome(reversed_)}",
-            "storage_unavailable",  # a failed reversal is retried, then flagged, once the store can record it
+            STORAGE,  # a failed reversal is retried, then flagged, once the store can record it
         )
         self.sale, self.payment_status = None, None
         self.message = "not_charged" if reversed_ else "refund_pending"
@@ -407,14 +414,20 @@ class SaleJourney:
         sale = self.sale
         assert sale is not None
         sale.door_opened_at = utc_now_iso()
-        with self.outbox.transaction() as tx:
-            tx.append("door.opened", {"authorized": True, "sale_id": sale.sale_id})
-            self.sales.door_opened(tx, sale.sale_id, sale.door_opened_at)
+        try:
+            with self.outbox.transaction() as tx:
+                tx.append("door.opened", {"authorized": True, "sale_id": sale.sale_id})
+                self.sales.door_opened(tx, sale.sale_id, sale.door_opened_at)
+        except STORAGE_ERRORS as exc:  # the money facts come with the close, recorded come what may
+            self.on_storage_failed(f"sale {sale.sale_id}: the door opening could not be recorded ({exc})", STORAGE)
         self._go("door_opened")
 
     def _complete(self, open_s: float) -> None:
         sale = self.sale
         assert sale is not None
+        self._until_recorded(f"sale {sale.sale_id} completed", lambda: self._record_completed(sale, open_s))
+
+    def _record_completed(self, sale: Sale, open_s: float) -> None:
         closed_at = utc_now_iso()
         with self.outbox.transaction(durable=True) as tx:
             tx.append("door.closed", {"open_s": open_s, "sale_id": sale.sale_id})
@@ -426,11 +439,13 @@ class SaleJourney:
         later(self, self.thanks_s, self.finish)
 
     def _unclaimed(self) -> None:
+        sale = self.sale
+        if self.state is S.DOOR_UNLOCKED and sale is not None:
+            self._until_recorded(f"sale {sale.sale_id} unclaimed", lambda: self._record_unclaimed(sale))
+
+    def _record_unclaimed(self, sale: Sale) -> None:
         """Paid, door never opened: never forgotten. The reversal (or refund) is a pending action committed
         with ``sale.unclaimed``, so a power cut right after this commit cannot lose it."""
-        sale = self.sale
-        if self.state is not S.DOOR_UNLOCKED or sale is None:
-            return
         with self.outbox.transaction(durable=True) as tx:
             tx.append("sale.unclaimed", unclaimed_event(**_facts(sale), receipt_no=sale.receipt_no))
             detail = f"paid sale {sale.sale_id}: the door was not opened after {sale.unlocks} unlock(s); "
@@ -445,6 +460,16 @@ class SaleJourney:
         self.follow_ups.kick()
         later(self, self.thanks_s, self.finish)
 
+    def _until_recorded(self, what: str, record: Callable[[], None]) -> None:
+        """How the sale ended at the door is recorded before the journey moves on. A failing store puts the
+        cabinet out of service and the record is tried again until it holds: the journey waits on its
+        door screen rather than wedging (a power cut meanwhile leaves the row for the boot to settle)."""
+        try:
+            record()
+        except STORAGE_ERRORS as exc:
+            self.on_storage_failed(f"{what}, but could not be recorded ({exc}); trying again", STORAGE)
+            later(self, STORE_RETRY_S, lambda: self._until_recorded(what, record))
+
     # --- persistence ------------------------------------------------------------------
     async def _begin_payment(self, terminal: PaymentTerminal, sale: Sale) -> bool:
         """Before the terminal is asked for money: the terminal's mark, and the sale row on disk with it,
@@ -457,9 +482,7 @@ class SaleJourney:
                     tx, sale.sale_id, sale.sku, sale.amount_cents, sale.currency, sale.method, "paying", mark
                 )
         except STORAGE_ERRORS as exc:
-            self.on_storage_failed(
-                f"sale {sale.sale_id} could not be recorded before payment: {exc}", "storage_unavailable"
-            )
+            self.on_storage_failed(f"sale {sale.sale_id} could not be recorded before payment: {exc}", STORAGE)
             self.sale, self.payment_status, self.message = None, None, "out_of_service"
             self._go("fault")
             return False

@@ -30,7 +30,8 @@ from sync_client.store.sales import SalesRepo
 
 log = logging.getLogger(__name__)
 
-STORE_RETRY_S = 2.0  # how often an approval the store refused is tried again
+STORE_RETRY_S = 2.0  # how often a record the store refused is tried again
+STORAGE = "storage_unavailable"  # the alarm of a store that failed at a commit
 # A reversal that ended so is undecided: the device may answer later. DECLINED is a definite refusal.
 UNDECIDED = frozenset({PaymentOutcome.FAULT, PaymentOutcome.TIMED_OUT, PaymentOutcome.CANCELLED})
 

@@ -183,3 +183,20 @@ async def test_a_deleted_store_is_noticed_at_buy_before_payment_is_offered(rig):
     assert rig.views[-1].screen == "out_of_service"
     assert "deleted or replaced" in rig.cabinet.faults["storage"]
     assert rig.cabinet.sale.state is S.PRODUCT and not rig.bench.terminal.card_prompted.is_set()
+
+
+async def test_a_sale_that_ends_while_the_disk_is_full_is_recorded_when_there_is_room(rig):
+    """Paid, the door never opened, and the disk fills before the window ends: the cabinet goes out of
+    service, the journey waits on its door screen (it does not wedge, nor move on unrecorded), and once
+    there is room the sale is recorded unclaimed and the money goes back."""
+    await to_card_prompt(rig)
+    rig.bench.terminal.approve()
+    await until(lambda: rig.cabinet.sale.state is S.DOOR_UNLOCKED, what="the door unlocked")
+    fill_to_the_page_limit(rig.outbox)
+    await until(lambda: "storage" in rig.cabinet.faults, what="out of service", timeout=10)
+    assert rig.cabinet.sale.state is S.DOOR_UNLOCKED and rig.outbox.events("sale.unclaimed") == []
+    rig.outbox.db.conn.execute("PRAGMA max_page_count = 1000000")
+    await until(lambda: rig.outbox.events("payment.reversed"), what="recorded and reversed", timeout=10)
+    [unclaimed] = [e.payload for e in rig.outbox.events("sale.unclaimed")]
+    assert unclaimed["receipt_no"] == rig.bench.terminal.approved[0].receipt_no
+    assert rig.cabinet.sale.state is S.DONE
