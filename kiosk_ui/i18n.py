@@ -48,6 +48,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "product.design": {"en": "Design", "zh": "设计"},
     "product.colour": {"en": "Colour", "zh": "颜色"},
     "product.qr": {"en": "Scan to see it in our online store", "zh": "扫码在网店查看"},
+    "narration.listen": {"en": "Listen", "zh": "收听介绍"},
+    "narration.stop": {"en": "Stop", "zh": "停止"},
+    "narration.silent": {"en": "Subtitles only", "zh": "仅字幕"},
     "product.online_only": {"en": "Available in our online store", "zh": "网店有售"},
     "product.online_hint": {
         "en": "Scan the code to order it online, delivered to your door.",

@@ -94,6 +94,15 @@ class ProductView:
 
 
 @dataclass(frozen=True)
+class NarrationView:
+    """A product's narration (firmware/narration.py): the listen control, and the subtitle due now."""
+
+    playing: bool = False
+    subtitle: str = ""  # the sentence being spoken ("" between and after)
+    sound: bool = False  # heard; False while playing: subtitles only (quiet hours, no audio device)
+
+
+@dataclass(frozen=True)
 class SyncView:
     """The uploader as the service screen shows it."""
 
@@ -118,6 +127,7 @@ class AttractScreen:
     chrome: Chrome = Chrome()
     products: tuple[ProductView, ...] = ()  # the cabinet's products, then the online-only ones
     ads: tuple[AdView, ...] = ()  # the ads due now, in playing order
+    subtitle: str = ""  # a product's narration, played muted: the sentence due now
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,6 +145,7 @@ class ProductScreen:
     message: SaleMessage | None = None
     store_url: str = ""  # the QR: f"{store_base}/p/{sku}?cabinet={cabinet_id}"
     selected_colour: str | None = None  # a ColourOption.name; None shows the first
+    narration: NarrationView | None = None  # None: this product has no narration in this language
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,6 +14,7 @@ from kiosk_ui.illustration import illustration, vehicle_drawing
 from kiosk_ui.intents import Start
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
+from kiosk_ui.screens.narration import subtitle_band
 from kiosk_ui.view import AttractScreen, ProductView
 from kiosk_ui.widgets import Label, Picture, TouchArea, Widget, stock_colour, stock_text
 
@@ -182,4 +183,4 @@ def build(view: AttractScreen, kit: Kit, context: BuildContext) -> list[Widget]:
         memory.attract = AttractShow(context.loader, context.emit)
     memory.attract.configure(view.ads, len(shown), content.size)
     stage = AttractStage(content, memory.attract, showcases, [ad_hint], palette.surface, theme.radius)
-    return [start, stage, *top]
+    return [start, stage, *subtitle_band(kit, content, view.subtitle), *top]

@@ -14,6 +14,7 @@ from kiosk_ui.intents import Buy, ChooseColour, Intent
 from kiosk_ui.kit import Kit
 from kiosk_ui.moving import Spinner
 from kiosk_ui.screens.chrome import chrome
+from kiosk_ui.screens.narration import product_narration
 from kiosk_ui.screens.parts import message_banner, split
 from kiosk_ui.spin import drawn_frames, photo_frames
 from kiosk_ui.view import ColourOption, ProductScreen, ProductView
@@ -176,6 +177,7 @@ def build(view: ProductScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     chip_h = theme.touch(64)
     spin_box = pygame.Rect(left.x, left.y, left.w, left.h - (chip_h + theme.gap if chosen else 0))
     widgets.append(_spinner(kit, spin_box, product, chosen.hex if chosen else product.colour, context))
+    widgets += product_narration(kit, spin_box, view.narration)
     if chosen is not None:
         widgets += _colour_chips(
             kit, pygame.Rect(left.x, spin_box.bottom + theme.gap, left.w, chip_h), view, chosen, context
