@@ -25,7 +25,9 @@ from firmware.door_snapshots import DoorSnapshots
 from firmware.faults import Faults
 from firmware.idle_watch import IdleWatch
 from firmware.journey_set import STALE, Parts, build_journeys, checked
+from firmware.journeys.service import LiveFacts, live_devices, open_alarms, software_version
 from firmware.narration import AudioOut, NarrationLibrary, NarrationPlayer, Narrator, SpeechCache
+from firmware.network_state import default_route
 from firmware.optional_events import append_optional
 from firmware.presenters import Router, Shop
 from firmware.presenters.browse import BrowsePresenter
@@ -46,7 +48,7 @@ from firmware.supervisor import Supervisor
 from kiosk_ui.audio import MixerAudio
 from kiosk_ui.i18n import LANGUAGES
 from kiosk_ui.intents import Activity, AdShown, Intent, Listen, ToggleLanguage
-from kiosk_ui.view import Chrome, DoorAlarm, ErrorScreen, Language, SyncView, View, member, one_of
+from kiosk_ui.view import Chrome, DoorAlarm, ErrorScreen, Language, NetworkView, SyncView, View, member, one_of
 from sync_client.cabinet_config import CabinetConfig
 from sync_client.outbox import Outbox
 
@@ -159,10 +161,11 @@ class Cabinet:
             payment_qr=self.shop.payment_qr,
             store_url=self.shop.store_url,
         )
-        faults = lambda: self.faults  # noqa: E731
         return Router(
             (
-                ServicePresenter(self.service, shop, self.sync_status, self.in_force.version, faults, checked),
+                ServicePresenter(
+                    self.service, shop, self.sync_status, self.in_force.version, checked, self._service_facts
+                ),
                 RepairPresenter(self.repair, may_open=self.idle),
                 RestockPresenter(self.restock, shop, self.idle, reminder, self.journeys.staff_pin, checked),
                 PickupPresenter(self.pickup, shop, journeys.pickup_may_open, checked),
@@ -226,6 +229,16 @@ class Cabinet:
     def idle(self) -> bool:
         """No one is using the cabinet: no journey beyond the attract or catalog screens."""
         return self.journeys.idle()
+
+    def _service_facts(self) -> LiveFacts:
+        interface, address = default_route()
+        tamper = self.devices.tamper
+        return LiveFacts(
+            live_devices(self.devices, self.faults),
+            open_alarms(self.faults, self.alarms.reminder, tamper is not None and tamper.is_open),
+            NetworkView(interface, address, self.is_online()),
+            software_version(),
+        )
 
     async def _live_selftest(self) -> list[tuple[str, bool, str]]:
         return [(c.device, c.ok, c.detail) for c in await run_checks(self.devices, self.config, faults=self.faults)]

@@ -112,6 +112,15 @@ class SyncView:
 
 
 @dataclass(frozen=True)
+class NetworkView:
+    """The network as the service screen shows it."""
+
+    interface: str = ""  # of the default route; "" = none
+    address: str = ""  # its IPv4 address; "" = none
+    online: bool = False  # the cloud answered the last upload
+
+
+@dataclass(frozen=True)
 class Chrome:
     """What every screen shows around its content: header (language, the brand's staff hold), footer."""
 
@@ -244,11 +253,16 @@ class RepairScreen:
 class ServiceScreen:
     screen: ClassVar[str] = "service"
     chrome: Chrome = Chrome()
-    devices: tuple[tuple[str, DeviceStatus, str], ...] = ()  # (name, status, detail)
+    # (name, status, detail): each device's live state (its faults), not the self-test's; the detail is a
+    # state ("locked", "closed", "ready"...: translated) or the fault's own words
+    devices: tuple[tuple[str, DeviceStatus, str], ...] = ()
     selftest: SelfTestState | None = None  # None: not run
+    selftest_faults: int = 0  # devices the last self-test found faulty
     sync: SyncView = SyncView()
     config_version: str = ""
-    errors: tuple[str, ...] = ()  # the last errors, newest first, short
+    alarms: tuple[tuple[str, str], ...] = ()  # the open alarms: (device or "door"/"tamper", detail)
+    network: NetworkView = NetworkView()
+    version: str = ""  # the software's
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -34,10 +34,11 @@ def subtitle_band(kit: Kit, area: pygame.Rect, text: str, widget_id: str = "subt
     ]
 
 
-def product_narration(kit: Kit, area: pygame.Rect, narration: NarrationView | None) -> list[Widget]:
-    """Listen (or stop) in the top-right corner of area, the subtitles along its bottom."""
+def product_narration(kit: Kit, area: pygame.Rect, narration: NarrationView | None) -> tuple[list[Widget], pygame.Rect]:
+    """Listen (or stop) in the top-right corner of area, the subtitles along its bottom; returns them and
+    the part of area left above the subtitles (for the 360° view)."""
     if narration is None:
-        return []
+        return [], area
     theme, palette = kit.theme, kit.theme.palette
     button_w, button_h = theme.touch(150), theme.touch(56)
     widgets: list[Widget] = [
@@ -61,4 +62,7 @@ def product_narration(kit: Kit, area: pygame.Rect, narration: NarrationView | No
                 palette.text_muted,
             )
         )
-    return widgets + subtitle_band(kit, area, narration.subtitle)
+    band = subtitle_band(kit, area, narration.subtitle)
+    if not band:
+        return widgets, area
+    return widgets + band, pygame.Rect(area.x, area.y, area.w, band[0].rect.y - theme.px(4) - area.y)

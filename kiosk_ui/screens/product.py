@@ -176,8 +176,9 @@ def build(view: ProductScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     chosen = chosen_colour(view, context.memory.colour)
     chip_h = theme.touch(64)
     spin_box = pygame.Rect(left.x, left.y, left.w, left.h - (chip_h + theme.gap if chosen else 0))
-    widgets.append(_spinner(kit, spin_box, product, chosen.hex if chosen else product.colour, context))
-    widgets += product_narration(kit, spin_box, view.narration)
+    narration, turning = product_narration(kit, spin_box, view.narration)  # listen and the subtitles
+    widgets.append(_spinner(kit, turning, product, chosen.hex if chosen else product.colour, context))
+    widgets += narration
     if chosen is not None:
         widgets += _colour_chips(
             kit, pygame.Rect(left.x, spin_box.bottom + theme.gap, left.w, chip_h), view, chosen, context
