@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pygame
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from firmware.clock import FakeClock
 from firmware.config import AudioSection, AudioWindow, ConfigError, parse_config
@@ -222,3 +224,26 @@ async def test_the_attract_loop_plays_the_narrations_muted_with_subtitles(rig):
     assert cabinet.view_state().subtitle
     cabinet.handle_intent(Start())  # a shopper: the muted narration leaves with the attract screen
     assert cabinet.narration.player.playing is None
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(st.dictionaries(st.sampled_from(["en", "zh", "fr", ""]), JSON, max_size=3) | JSON)
+def test_any_narration_value_is_accepted_or_refused_with_its_key_named(narration) -> None:
+    document = {
+        "config_schema": 1,
+        "version": 1,
+        "currency": "EUR",
+        "products": [{"sku": "A", "name": "A", "price_cents": 100, "narration": narration}],
+    }
+    try:
+        config = parse_cloud(document)
+    except ConfigInvalid as error:
+        assert all(p.startswith("products[0].narration") for p in error.problems), error.problems
+    else:
+        assert parse_cloud(config.to_json()) == config
