@@ -19,13 +19,6 @@ class MixerAudio:
         self.problem: str | None = None  # why there is no sound, once found out
         self._sound: pygame.mixer.Sound | None = None
 
-    @property
-    def available(self) -> bool | None:
-        """None until the first play tried the device."""
-        if self.problem is not None:
-            return False
-        return True if pygame.mixer.get_init() else None
-
     def _ready(self) -> bool:
         if self.problem is not None:
             return False
@@ -56,14 +49,10 @@ class MixerAudio:
 
     @property
     def busy(self) -> bool:
+        """A sound is playing (on the device, or into SDL's dummy driver)."""
         return bool(pygame.mixer.get_init()) and pygame.mixer.get_busy()
 
     def stop(self) -> None:
         if self._sound is not None:
             self._sound.stop()
             self._sound = None
-
-    def close(self) -> None:
-        self.stop()
-        if pygame.mixer.get_init():
-            pygame.mixer.quit()
