@@ -128,10 +128,13 @@ class SpeechCache:
         self.directory.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.part")
         self.runs += 1
-        proc = await asyncio.create_subprocess_exec(
-            self.espeak, "-v", VOICES[language], "-w", str(partial), "--", text,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                self.espeak, "-v", VOICES[language], "-w", str(partial), "--", text,
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+        except OSError as exc:  # not installed: hardware/system-packages.txt
+            raise NarrationError(f"audio.espeak {self.espeak!r} cannot run: {exc}") from None
         try:
             _, err = await asyncio.wait_for(proc.communicate(), self.timeout_s)
         except TimeoutError:

@@ -247,3 +247,15 @@ def test_any_narration_value_is_accepted_or_refused_with_its_key_named(narration
         assert all(p.startswith("products[0].narration") for p in error.problems), error.problems
     else:
         assert parse_cloud(config.to_json()) == config
+
+
+async def test_without_espeak_the_product_is_sold_without_a_voice_and_the_reason_is_logged(rig, caplog):
+    rig.config.audio = dataclasses.replace(rig.config.audio, espeak=str(rig.tmp_path / "no-espeak"))
+    cabinet = await rig.boot()
+    with caplog.at_level(logging.ERROR, logger="firmware.narration"):
+        cabinet.apply_cloud_config(CabinetConfig(2, "EUR", (product(),), retailer=rig.retailer))
+        await until(lambda: not [t for t in cabinet._tasks if t.get_name() == "narration"], what="narration pass")
+    assert cabinet.narration.library.ready == {} and not cabinet.faults
+    view = await on_product(cabinet)
+    assert view.narration is None, "no listen control without a narration"
+    assert any("cannot run" in getattr(r, "error", "") for r in caplog.records)
