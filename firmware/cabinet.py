@@ -13,6 +13,7 @@ from typing import Any, get_args
 
 from firmware.catalog import Catalog
 from firmware.clock import Clock, LoopClock
+from firmware.cloud_config import MEDIA_DIR
 from firmware.config import Config
 from firmware.config_in_force import ConfigInForce
 from firmware.device_watch import DeviceWatch
@@ -24,6 +25,9 @@ from firmware.door_snapshots import DoorSnapshots
 from firmware.faults import Faults
 from firmware.idle_watch import IdleWatch
 from firmware.journey_set import STALE, Parts, build_journeys, checked
+from firmware.journeys.service import LiveFacts, live_devices, open_alarms, software_version
+from firmware.narration import AudioOut, NarrationLibrary, NarrationPlayer, Narrator, SpeechCache
+from firmware.network_state import default_route
 from firmware.optional_events import append_optional
 from firmware.presenters import Router, Shop
 from firmware.presenters.browse import BrowsePresenter
@@ -41,9 +45,10 @@ from firmware.shop import ShopWindow
 from firmware.storage import StorageGuard
 from firmware.storage_watch import StorageWatch
 from firmware.supervisor import Supervisor
+from kiosk_ui.audio import MixerAudio
 from kiosk_ui.i18n import LANGUAGES
-from kiosk_ui.intents import Activity, AdShown, Intent, ToggleLanguage
-from kiosk_ui.view import Chrome, DoorAlarm, ErrorScreen, Language, SyncView, View, member, one_of
+from kiosk_ui.intents import Activity, AdShown, Intent, Listen, ToggleLanguage
+from kiosk_ui.view import Chrome, DoorAlarm, ErrorScreen, Language, NetworkView, SyncView, View, member, one_of
 from sync_client.cabinet_config import CabinetConfig
 from sync_client.outbox import Outbox
 
@@ -69,6 +74,7 @@ class Cabinet:
     clock: Clock = field(default_factory=LoopClock)  # journeys, the door and its alarms read time here
     # Every background task starts through it (the runtime's, shared with the uploader and the others).
     supervisor: Supervisor = field(default_factory=Supervisor)
+    audio: AudioOut = field(default_factory=MixerAudio)  # the loudspeaker of the product narrations
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)  # the cabinet's own, cancelled by stop()
 
     def __post_init__(self, storage_guard: StorageGuard | None) -> None:
@@ -76,6 +82,11 @@ class Cabinet:
         self.language = member(LANGUAGES, config.screen.language, "screen.language")
         self.catalog = Catalog(self.outbox, config.products)
         self.in_force = ConfigInForce(self.catalog, config.retailer)
+        self.narration = Narrator(
+            NarrationLibrary(SpeechCache(self.data_dir / "narration", config.audio.espeak), MEDIA_DIR, self.refresh),
+            NarrationPlayer(self.audio, self.clock, config.audio, on_change=self.refresh),
+            attract=config.audio.attract_narration,
+        )
         reserve = int(config.storage.reserve_mb * 2**20)
         self.storage = storage_guard if storage_guard is not None else StorageGuard(self.outbox, reserve)
         self.fault_list = Faults(self.outbox, on_change=self.refresh)
@@ -150,10 +161,11 @@ class Cabinet:
             payment_qr=self.shop.payment_qr,
             store_url=self.shop.store_url,
         )
-        faults = lambda: self.faults  # noqa: E731
         return Router(
             (
-                ServicePresenter(self.service, shop, self.sync_status, self.in_force.version, faults, checked),
+                ServicePresenter(
+                    self.service, shop, self.sync_status, self.in_force.version, checked, self._service_facts
+                ),
                 RepairPresenter(self.repair, may_open=self.idle),
                 RestockPresenter(self.restock, shop, self.idle, reminder, self.journeys.staff_pin, checked),
                 PickupPresenter(self.pickup, shop, journeys.pickup_may_open, checked),
@@ -195,11 +207,13 @@ class Cabinet:
 
     async def stop(self) -> None:
         await self.supervisor.cancel(list(self._tasks))
+        self.narration.player.stop()
         await self.devices.close_all()
 
     def apply_cloud_config(self, config: CabinetConfig) -> None:
         """A configuration the cloud sent (or the cached one at boot): products, ads, access, orders."""
         self.in_force.apply(config)
+        self._spawn(self.narration.library.prepare(config.products), "narration")  # voices made off the loop
         self.refresh()
 
     @property
@@ -216,6 +230,16 @@ class Cabinet:
         """No one is using the cabinet: no journey beyond the attract or catalog screens."""
         return self.journeys.idle()
 
+    def _service_facts(self) -> LiveFacts:
+        interface, address = default_route()
+        tamper = self.devices.tamper
+        return LiveFacts(
+            live_devices(self.devices, self.faults),
+            open_alarms(self.faults, self.alarms.reminder, tamper is not None and tamper.is_open),
+            NetworkView(interface, address, self.is_online()),
+            software_version(),
+        )
+
     async def _live_selftest(self) -> list[tuple[str, bool, str]]:
         return [(c.device, c.ok, c.detail) for c in await run_checks(self.devices, self.config, faults=self.faults)]
 
@@ -228,7 +252,7 @@ class Cabinet:
     # --- the screen ------------------------------------------------------------
     def view_state(self) -> View:
         chrome = Chrome(language=self.language, cabinet_id=self.config.cabinet.id, online=self.is_online())
-        return self.router.view(chrome)
+        return self.narration.present(self.router.view(chrome))
 
     def refresh(self) -> None:
         try:
@@ -253,6 +277,9 @@ class Cabinet:
                 self.idle_watch.activity()
             case ToggleLanguage():
                 self.language = "zh" if self.language == "en" else "en"
+                self.refresh()
+            case Listen():
+                self.narration.listen(self.view_state())
                 self.refresh()
             case AdShown(ad_id=ad_id):
                 shown_s = self.in_force.ad_duration_s(ad_id)

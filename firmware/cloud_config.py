@@ -22,6 +22,11 @@ SIM_PIN = "1234"
 SIM_STAFF_CARD = "04a224b2c35e80"  # the bench panel's "Tap NFC card": a retailer
 SIM_TECHNICIAN_CARD = "04c0ffee123456"  # a technician: opens the service menu
 SIM_PICKUP_CODE = "24681012"  # an order for the first product, valid for a year
+# The demo products' narration in Chinese (the English one is spoken from their summary).
+SIM_NARRATION_ZH = {
+    "SCOOT-S1": "可折叠城市电动滑板车，铝合金车架。续航三十五公里，重十三点五公斤。",
+    "BIKE-C7": "低跨式电动自行车，七速变速，皮带传动。续航八十公里。",
+}
 
 
 def ad_is_due(ad: Ad, now: dt.datetime) -> bool:
@@ -76,6 +81,7 @@ def sim_document(config: Config) -> dict[str, Any]:
                 "design_notes": "Designed to fold or lock in seconds; lights built into the frame.",
                 "colours": [f"Signature:{p.colour}", "Graphite", "Silver"],
                 "specs": specs,
+                **({"narration": {"zh": {"text": SIM_NARRATION_ZH[p.sku]}}} if p.sku in SIM_NARRATION_ZH else {}),
             }
         )
     return {

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from hal.lock import HARD_MAX_UNLOCK_S
-from sync_client.cabinet_config import MAX_PRICE_CENTS, scrypt_problem
+from sync_client.cabinet_config import HHMM_RE, MAX_PRICE_CENTS, scrypt_problem
 from sync_client.schema import Range, ranged
 
 if TYPE_CHECKING:
@@ -142,6 +142,30 @@ class StorageSection:
     check_s: Interval = 30.0  # how often the store is checked (every 2 s while out of service)
 
 
+Volume = Annotated[float, Range(ge=0, le=1)]  # of the narration: 0 silent, 1 full
+
+
+@dataclass
+class AudioWindow:
+    """Quiet (or loud) hours: from start to end, local time "HH:MM"; an end before the start spans midnight."""
+
+    start: str
+    end: str
+    volume: Volume
+
+
+@dataclass
+class AudioSection:
+    """The product narrations (firmware/narration.py). Kept here, not in the cloud's document: how loud a
+    cabinet may be is the site's rule (the mall's quiet hours, in the cabinet's local time), and it holds
+    offline like the rest of the installation's settings."""
+
+    volume: Volume = 0.8  # outside every window
+    schedule: list[AudioWindow] = field(default_factory=list)  # the first window that holds wins
+    attract_narration: bool = False  # the attract loop plays the narrations muted, with subtitles
+    espeak: str = "espeak-ng"  # speaks a product's text when the retailer gave no recording
+
+
 @dataclass
 class BenchSection:
     """A hardware-in-the-loop bench profile (hardware/bench/*.toml); absent on a real cabinet."""
@@ -207,6 +231,7 @@ class Config:
     sync: SyncSection = field(default_factory=SyncSection)
     storage: StorageSection = field(default_factory=StorageSection)
     bench: BenchSection = field(default_factory=BenchSection)
+    audio: AudioSection = field(default_factory=AudioSection)
     products: list[ProductSection] = field(default_factory=_default_products)
 
 
@@ -323,6 +348,10 @@ def _check_values(config: Config, where: str) -> list[str]:
         problems.append(f"{where}: lock.board_port: required when lock.backend is 'lockboard'")
     if config.scanner.backend == "camera" and config.camera.backend == "none":
         problems.append(f"{where}: scanner.backend: 'camera' needs a camera (camera.backend is 'none')")
+    for i, window in enumerate(config.audio.schedule):
+        for key in ("start", "end"):
+            if not HHMM_RE.fullmatch(getattr(window, key)):
+                problems.append(f"{where}: audio.schedule[{i}].{key}: expected HH:MM, got {getattr(window, key)!r}")
     problems += _ca_file_problems(config.sync.ca_file, where)
     return problems
 

@@ -123,6 +123,7 @@ def state_of(cabinet: Cabinet, ui: KioskUi) -> dict[str, Any]:
     message = view.message if isinstance(view, MESSAGE_SCREENS) else None
     payment_status = view.payment_status if isinstance(view, CheckoutScreen) else None
     product = view.product if isinstance(view, PRODUCT_SCREENS) else None
+    playing = cabinet.narration.player.playing
     return {
         "screen": ui.screen_id,
         "frame": ui.frame_count,
@@ -140,6 +141,12 @@ def state_of(cabinet: Cabinet, ui: KioskUi) -> dict[str, Any]:
         "faults": dict(cabinet.faults),
         "payment_methods": list(cabinet.shop.payment_methods()),
         "config_version": cabinet.cloud.version if cabinet.cloud else None,
+        "narration": {  # what plays now (sku and language), heard or subtitles only
+            "playing": list(playing.key) if playing else None,
+            "sound": bool(playing and playing.sound),
+            "subtitle": cabinet.narration.player.subtitle(),
+            "ready": sorted("/".join(key) for key in cabinet.narration.library.ready),
+        },
         "journeys": {
             "sale": cabinet.sale.state.value,
             "pickup": cabinet.pickup.state.value,

@@ -48,6 +48,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "product.design": {"en": "Design", "zh": "设计"},
     "product.colour": {"en": "Colour", "zh": "颜色"},
     "product.qr": {"en": "Scan to see it in our online store", "zh": "扫码在网店查看"},
+    "narration.listen": {"en": "Listen", "zh": "收听介绍"},
+    "narration.stop": {"en": "Stop", "zh": "停止"},
+    "narration.silent": {"en": "Subtitles only", "zh": "仅字幕"},
     "product.online_only": {"en": "Available in our online store", "zh": "网店有售"},
     "product.online_hint": {
         "en": "Scan the code to order it online, delivered to your door.",
@@ -244,14 +247,37 @@ STRINGS: dict[str, dict[str, str]] = {
     "service.selftest.running": {"en": "Self-test running…", "zh": "自检进行中…"},
     "service.selftest.passed": {"en": "Self-test passed", "zh": "自检通过"},
     "service.selftest.failed": {"en": "Self-test failed: {count} faulty", "zh": "自检失败：{count} 个故障"},
-    "service.sync": {"en": "Sync", "zh": "同步"},
+    "service.alarms": {"en": "Open alarms", "zh": "未处理警报"},
+    "service.no_alarms": {"en": "None", "zh": "无"},
+    "service.network": {"en": "Network", "zh": "网络"},
+    "service.no_network": {"en": "No network", "zh": "无网络"},
+    "service.cloud": {"en": "Cloud", "zh": "云端"},
+    "service.online": {"en": "Online", "zh": "在线"},
+    "service.offline": {"en": "Offline", "zh": "离线"},
+    "service.version": {"en": "Software", "zh": "软件版本"},
+    # Device names and their live states; a name or state without one here is shown as it is.
+    "service.device.lock": {"en": "Lock", "zh": "门锁"},
+    "service.device.door": {"en": "Door", "zh": "柜门"},
+    "service.device.payment": {"en": "Card terminal", "zh": "刷卡终端"},
+    "service.device.scan_to_pay": {"en": "Scan to pay", "zh": "扫码支付"},
+    "service.device.nfc": {"en": "Card reader", "zh": "读卡器"},
+    "service.device.scanner": {"en": "Code scanner", "zh": "扫码器"},
+    "service.device.camera": {"en": "Camera", "zh": "摄像头"},
+    "service.device.tamper": {"en": "Tamper switch", "zh": "防拆开关"},
+    "service.device.storage": {"en": "Storage", "zh": "存储"},
+    "service.device.screen": {"en": "Screen", "zh": "屏幕"},
+    "service.state.locked": {"en": "Locked", "zh": "已上锁"},
+    "service.state.released": {"en": "Released", "zh": "已开锁"},
+    "service.state.open": {"en": "Open", "zh": "打开"},
+    "service.state.closed": {"en": "Closed", "zh": "关闭"},
+    "service.state.ready": {"en": "Ready", "zh": "就绪"},
+    "service.state.reading": {"en": "Reading", "zh": "读取中"},
+    "service.state.door_open_too_long": {"en": "Left open too long", "zh": "开门时间过长"},
     "service.pending": {"en": "Waiting to upload", "zh": "待上传"},
     "service.last_success": {"en": "Last upload", "zh": "上次上传"},
     "service.never": {"en": "never", "zh": "从未"},
     "service.dead_letters": {"en": "Refused by the cloud", "zh": "被云端拒收"},
     "service.config": {"en": "Configuration", "zh": "配置版本"},
-    "service.errors": {"en": "Last errors", "zh": "最近错误"},
-    "service.no_errors": {"en": "None", "zh": "无"},
     "service.lock_test": {"en": "Pulse the lock", "zh": "测试门锁"},
     "service.calibrate": {"en": "Calibrate touch", "zh": "触摸校准"},
     "service.restart": {"en": "Restart", "zh": "重启服务"},
@@ -327,6 +353,11 @@ def t(key: str, language: str, **values: object) -> str:
     except KeyError:
         raise KeyError(f"no translation for {key!r}") from None
     return text.format(**values) if values else text
+
+
+def known(key: str, fallback: str, language: str) -> str:
+    """The text for key if there is one, else fallback as it is (a device or state the UI does not know)."""
+    return t(key, language) if key in STRINGS else fallback
 
 
 def spec_label(key: str, language: str) -> str:

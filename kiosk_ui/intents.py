@@ -103,6 +103,13 @@ class ChooseColour(Intent):
 
 
 @dataclass(frozen=True, repr=False)
+class Listen(Intent):
+    """The product page's listen control: play its narration, or stop it."""
+
+    name: ClassVar[str] = "listen"
+
+
+@dataclass(frozen=True, repr=False)
 class Buy(Intent):
     name: ClassVar[str] = "buy"
 

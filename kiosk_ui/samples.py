@@ -20,6 +20,8 @@ from kiosk_ui.view import (
     ErrorScreen,
     HelpScreen,
     Language,
+    NarrationView,
+    NetworkView,
     OutOfServiceScreen,
     PaymentMethod,
     PickupScreen,
@@ -128,13 +130,19 @@ ACCESSORIES = tuple(
     )
 )
 DEVICES: tuple[tuple[str, DeviceStatus, str], ...] = (
-    ("lock", "ok", "relay pulsed 0.2 s and released"),
+    ("lock", "ok", "locked"),
     ("door", "ok", "closed"),
-    ("payment terminal", "ok", "ZVT terminal 52500017, /dev/ttyPAY"),
-    ("nfc reader", "fault", "no answer from PN532 on /dev/ttyNFC"),
-    ("code reader", "ok", "camera 0, 1280x720"),
-    ("camera", "unknown", "not checked yet"),
+    ("payment", "ok", "ready"),
+    ("nfc", "fault", "no answer from PN532 on /dev/ttyNFC"),
+    ("scanner", "ok", "reading"),
+    ("camera", "ok", "ready"),
+    ("tamper", "ok", "closed"),
 )
+# What the scooter's narration is saying, per language (the subtitles' samples).
+NARRATION = {
+    "en": "Foldable commuter scooter with dual brakes, front suspension and a bright LED display.",
+    "zh": "可折叠通勤滑板车，配备双刹车、前悬挂和明亮的LED显示屏。",
+}
 SUPPORT_PHONE = "+49 30 1234 5678"
 SUPPORT_URL = "https://help.e-ride.example/cabinet"
 
@@ -169,6 +177,13 @@ def sample_views(
         "catalog": CatalogScreen(chrome=chrome, products=PRODUCTS),
         "catalog_offline": CatalogScreen(chrome=offline, products=PRODUCTS),
         "product": ProductScreen(chrome=chrome, product=scooter, store_url=url[scooter.sku]),
+        "product_narration": ProductScreen(
+            chrome=chrome,
+            product=scooter,
+            store_url=url[scooter.sku],
+            narration=NarrationView(playing=True, subtitle=NARRATION[language], sound=True),
+        ),
+        "attract_narration": AttractScreen(chrome=chrome, products=PRODUCTS, subtitle=NARRATION[language]),
         "product_sold_out": ProductScreen(chrome=chrome, product=sold_out, store_url=url[sold_out.sku]),
         "product_online": ProductScreen(chrome=chrome, product=online, store_url=url[online.sku]),
         "product_declined": ProductScreen(chrome=chrome, product=bike, message="declined", store_url=url[bike.sku]),
@@ -206,13 +221,12 @@ def sample_views(
             chrome=chrome,
             devices=DEVICES,
             selftest="failed",
+            selftest_faults=1,
             config_version="v42 (etag 7c1e)",
             sync=SyncView(pending=3, last_success="2024-05-14 10:42:07", dead_letters=1),
-            errors=(
-                "nfc: no answer from PN532 (timeout 1.0 s)",
-                "upload: HTTP 503, retry in 40 s",
-                "payment: line noise, frame repeated",
-            ),
+            alarms=(("door", "door_open_too_long"), ("nfc", "no answer from PN532 on /dev/ttyNFC")),
+            network=NetworkView("eth0", "192.168.1.20", online=False),
+            version="0.1.0",
         ),
         "service_running": ServiceScreen(chrome=chrome, devices=DEVICES[:3], selftest="running"),
         "calibrate": CalibrateScreen(chrome=chrome),
@@ -277,6 +291,8 @@ GALLERY = {
     "catalog": "catalog_offline",
     "product": "product",
     "product-online": "product_online",
+    "product-narration": "product_narration",
+    "attract-narration": "attract_narration",
     "checkout": "checkout",
     "checkout-status": "checkout_scan_to_pay",
     "door": "door_unlocked",

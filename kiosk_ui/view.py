@@ -94,12 +94,30 @@ class ProductView:
 
 
 @dataclass(frozen=True)
+class NarrationView:
+    """A product's narration (firmware/narration.py): the listen control, and the subtitle due now."""
+
+    playing: bool = False
+    subtitle: str = ""  # the sentence being spoken ("" between and after)
+    sound: bool = False  # heard; False while playing: subtitles only (quiet hours, no audio device)
+
+
+@dataclass(frozen=True)
 class SyncView:
     """The uploader as the service screen shows it."""
 
     pending: int = 0  # events in the outbox, not yet acknowledged by the cloud
     last_success: str = ""  # when the last upload succeeded, as text ("" = never)
     dead_letters: int = 0  # events the cloud refused for good
+
+
+@dataclass(frozen=True)
+class NetworkView:
+    """The network as the service screen shows it."""
+
+    interface: str = ""  # of the default route; "" = none
+    address: str = ""  # its IPv4 address; "" = none
+    online: bool = False  # the cloud answered the last upload
 
 
 @dataclass(frozen=True)
@@ -118,6 +136,7 @@ class AttractScreen:
     chrome: Chrome = Chrome()
     products: tuple[ProductView, ...] = ()  # the cabinet's products, then the online-only ones
     ads: tuple[AdView, ...] = ()  # the ads due now, in playing order
+    subtitle: str = ""  # a product's narration, played muted: the sentence due now
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,6 +154,7 @@ class ProductScreen:
     message: SaleMessage | None = None
     store_url: str = ""  # the QR: f"{store_base}/p/{sku}?cabinet={cabinet_id}"
     selected_colour: str | None = None  # a ColourOption.name; None shows the first
+    narration: NarrationView | None = None  # None: this product has no narration in this language
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -233,11 +253,16 @@ class RepairScreen:
 class ServiceScreen:
     screen: ClassVar[str] = "service"
     chrome: Chrome = Chrome()
-    devices: tuple[tuple[str, DeviceStatus, str], ...] = ()  # (name, status, detail)
+    # (name, status, detail): each device's live state (its faults), not the self-test's; the detail is a
+    # state ("locked", "closed", "ready"...: translated) or the fault's own words
+    devices: tuple[tuple[str, DeviceStatus, str], ...] = ()
     selftest: SelfTestState | None = None  # None: not run
+    selftest_faults: int = 0  # devices the last self-test found faulty
     sync: SyncView = SyncView()
     config_version: str = ""
-    errors: tuple[str, ...] = ()  # the last errors, newest first, short
+    alarms: tuple[tuple[str, str], ...] = ()  # the open alarms: (device or "door"/"tamper", detail)
+    network: NetworkView = NetworkView()
+    version: str = ""  # the software's
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,7 +7,7 @@ a cabinet), and a document that fails is refused whole with every problem named.
     {"config_schema": 1, "version": 7, "currency": "EUR", "store_base_url": "https://…",
      "products": [{"sku", "name", "price_cents", "currency", "summary", "materials": [..],
                    "design_notes", "colours": [..], "specs": {label: value}, "media": [{"kind", "url"}],
-                   "online_only"}],
+                   "narration": {"en"|"zh": {"text", "audio_url"}}, "online_only"}],
      "ads": [{"id", "kind": "image"|"video", "url", "duration_s",
               "windows": [{"days": [0..6], "start": "HH:MM", "end": "HH:MM"}]}],
      "retailer": {"pin_hashes": ["scrypt$…"], "staff_cards": [{"uid": HEX, "role": "retailer"|"technician"}]},
@@ -82,6 +82,20 @@ class Media:
     url: str  # https:// URL, or a path relative to the cabinet's media directory
 
 
+NARRATION_LANGUAGES = ("en", "zh")
+MAX_NARRATION_CHARS = 2000  # about two minutes of speech
+
+
+@dataclass(frozen=True)
+class NarrationSource:
+    """A product's narration in one language: the retailer's recording (a WAV, as a media path), or the
+    text the cabinet speaks itself; with both, the text is the recording's subtitles."""
+
+    language: str
+    text: str = ""
+    audio_url: str = ""
+
+
 @dataclass(frozen=True)
 class ConfigProduct:
     sku: str
@@ -95,6 +109,7 @@ class ConfigProduct:
     specs: tuple[tuple[str, str], ...] = ()
     media: tuple[Media, ...] = ()
     online_only: bool = False  # listed for pickup orders, never sold from the screen
+    narration: tuple[NarrationSource, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -172,6 +187,7 @@ class CabinetConfig:
         data = asdict(self)
         for product in data["products"]:
             product["specs"] = dict(product["specs"])
+            product["narration"] = {n.pop("language"): n for n in product["narration"]}
         document: dict[str, Any] = json.loads(json.dumps(data))  # tuples become lists, as in the document
         return document
 
@@ -273,6 +289,7 @@ def _products(p: _Problems, raw: Any, currency: str) -> tuple[ConfigProduct, ...
                 "specs": dict,
                 "media": list,
                 "online_only": bool,
+                "narration": dict,
             },
         )
         if d is None or not all(
@@ -306,6 +323,7 @@ def _products(p: _Problems, raw: Any, currency: str) -> tuple[ConfigProduct, ...
                 p.append(f"{w}.media[{j}].kind: expected one of {', '.join(MEDIA_KINDS)}, got {md['kind']!r}")
             _url_ok(p, md["url"], f"{w}.media[{j}].url")
             media.append(Media(md["kind"], md["url"]))
+        narration = _narration(p, d.get("narration", {}), f"{w}.narration")
         materials = _strings(p, d.get("materials", []), f"{w}.materials")
         colours = _strings(p, d.get("colours", []), f"{w}.colours")
         if len(p) == before:
@@ -322,8 +340,30 @@ def _products(p: _Problems, raw: Any, currency: str) -> tuple[ConfigProduct, ...
                     specs=spec_pairs,
                     media=tuple(media),
                     online_only=d.get("online_only", False),
+                    narration=narration,
                 )
             )
+    return tuple(out)
+
+
+def _narration(p: _Problems, raw: Any, where: str) -> tuple[NarrationSource, ...]:
+    out: list[NarrationSource] = []
+    for language, item in raw.items() if isinstance(raw, dict) else ():
+        w = f"{where}.{language}"
+        if language not in NARRATION_LANGUAGES:
+            p.append(f"{w}: unknown language (known: {', '.join(NARRATION_LANGUAGES)})")
+            continue
+        d = p.fields(item, w, {}, {"text": str, "audio_url": str})
+        if d is None or not all(isinstance(d.get(k, ""), str) for k in ("text", "audio_url")):
+            continue
+        text, audio = d.get("text", "").strip(), d.get("audio_url", "")
+        if not text and not audio:
+            p.append(f"{w}: expected a text, an audio_url or both")
+        if len(text) > MAX_NARRATION_CHARS:
+            p.append(f"{w}.text: {len(text)} characters, above {MAX_NARRATION_CHARS}")
+        if audio:
+            _url_ok(p, audio, f"{w}.audio_url")
+        out.append(NarrationSource(language, text, audio))
     return tuple(out)
 
 

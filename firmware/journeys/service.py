@@ -20,17 +20,19 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import importlib.metadata
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from firmware.attempt_guard import AttemptGuard
 from firmware.clock import Clock, LoopClock, TimerHandle
+from firmware.devices import Devices
 from firmware.journeys.machine import later, transition
 from firmware.logs import mask_card_uids
 from firmware.secret_check import matches_any
 from hal.lock import Lock
-from kiosk_ui.view import CALIBRATION_INSET
+from kiosk_ui.view import CALIBRATION_INSET, NetworkView
 from sync_client.outbox import Outbox, Transaction
 from sync_client.schema import utc_now_iso
 from sync_client.store.service_records import ServiceAction, ServiceRecords
@@ -159,6 +161,53 @@ def check_calibration(points: tuple[tuple[int, int], ...], size: tuple[int, int]
             f"the touches span {area:.0f} px², under {MIN_AREA_RATIO:.0%} of the targets' {target_area} px²"
         )
     return tuple(points)
+
+
+DeviceState = tuple[str, str, str]  # (name, "ok"|"fault", a state key or the fault's words)
+
+
+@dataclass(frozen=True)
+class LiveFacts:
+    """What the menu shows first, read live each time (nothing is exercised: the self-test does that)."""
+
+    devices: tuple[DeviceState, ...] = ()
+    alarms: tuple[tuple[str, str], ...] = ()  # (name, detail), the open ones
+    network: NetworkView = NetworkView()
+    version: str = ""
+
+
+def software_version() -> str:
+    try:
+        return importlib.metadata.version("smart-cabinet")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def live_devices(devices: Devices, faults: Mapping[str, str]) -> tuple[DeviceState, ...]:
+    """Each device's state now: its fault from the device watch, else what its pin or reader says."""
+
+    def state(name: str, ok_detail: str) -> DeviceState:
+        return (name, "fault", faults[name]) if name in faults else (name, "ok", ok_detail)
+
+    rows = [
+        state("lock", "released" if devices.lock.energized else "locked"),
+        state("door", "open" if devices.door.is_open else "closed"),
+        *(state(terminal.name, "ready") for terminal in devices.terminals.values()),
+        *(state(reader.name, "reading") for reader in (devices.card_reader, devices.code_reader) if reader),
+    ]
+    if devices.camera is not None:
+        rows.append(state(devices.camera.name, "ready"))
+    if devices.tamper is not None:
+        rows.append(state("tamper", "open" if devices.tamper.is_open else "closed"))
+    return tuple(rows)
+
+
+def open_alarms(faults: Mapping[str, str], door_reminder: str | None, tamper_open: bool) -> tuple[tuple[str, str], ...]:
+    """The alarms still open: the casing opened, the door left open, then every named fault."""
+    alarms = [("tamper", "open")] if tamper_open else []
+    if door_reminder is not None:
+        alarms.append(("door", door_reminder))
+    return (*alarms, *faults.items())
 
 
 @dataclass

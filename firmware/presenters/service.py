@@ -1,4 +1,5 @@
-"""Service: the technician's menu (devices, self-test, sync, lock test, calibration, restart)."""
+"""Service: the technician's menu (open alarms, network, version, live devices, self-test, sync, lock test,
+calibration, restart)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import get_args
 
-from firmware.journeys.service import ServiceJourney, V
+from firmware.journeys.service import LiveFacts, ServiceJourney, V
 from firmware.presenters import Check, Passive, Shop
 from kiosk_ui.intents import (
     Back,
@@ -48,8 +49,8 @@ class ServicePresenter(Passive):
     shop: Shop
     sync_status: Callable[[], SyncView]
     config_version: Callable[[], str]
-    faults: Callable[[], dict[str, str]]
     checked: Check
+    facts: Callable[[], LiveFacts] = LiveFacts  # devices, alarms, network and version, now
     name: str = "service"
 
     def active(self) -> bool:
@@ -86,14 +87,18 @@ class ServicePresenter(Passive):
             return PinPadScreen(chrome=chrome, message=one_of(PIN_MESSAGES, service.message, "PIN pad message"))
         if service.state is V.CALIBRATE:
             return CalibrateScreen(chrome=chrome)
+        facts = self.facts()
         return ServiceScreen(
             chrome=chrome,
             devices=tuple(
                 (name, member(STATUSES, status, f"device {name} status"), detail)
-                for name, status, detail in service.devices()
+                for name, status, detail in facts.devices
             ),
             selftest=one_of(SELFTEST, service.selftest_status, "self-test state"),
+            selftest_faults=sum(1 for _, status, _ in service.devices() if status == "fault"),
             sync=self.sync_status(),
             config_version=self.config_version(),
-            errors=tuple(f"{device}: {detail}" for device, detail in self.faults().items())[:5],
+            alarms=facts.alarms,
+            network=facts.network,
+            version=facts.version,
         )

@@ -41,6 +41,7 @@ from kiosk_ui.view import (
     FaultCategory,
     FieldError,
     Language,
+    NetworkView,
     OutOfServiceScreen,
     PaymentMethod,
     PaymentStatus,
@@ -199,8 +200,12 @@ def _service(view: ServiceScreen) -> None:
         isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in (sync.pending, sync.dead_letters)
     ):
         raise ValueError(f"ServiceScreen.sync must be a SyncView with whole counts >= 0, got {sync!r}")
-    if not isinstance(view.errors, tuple) or not all(isinstance(e, str) for e in view.errors):
-        raise ValueError(f"ServiceScreen.errors must be a tuple of strings, got {view.errors!r}")
+    if not isinstance(view.alarms, tuple) or not all(
+        isinstance(a, tuple) and len(a) == 2 and all(isinstance(part, str) for part in a) for a in view.alarms
+    ):
+        raise ValueError(f"ServiceScreen.alarms must be a tuple of (name, detail), got {view.alarms!r}")
+    if not isinstance(view.network, NetworkView):
+        raise ValueError(f"ServiceScreen.network must be a NetworkView, got {view.network!r}")
 
 
 def _out_of_service(view: OutOfServiceScreen) -> None:

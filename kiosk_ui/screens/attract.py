@@ -14,6 +14,7 @@ from kiosk_ui.illustration import illustration, vehicle_drawing
 from kiosk_ui.intents import Start
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
+from kiosk_ui.screens.narration import subtitle_band
 from kiosk_ui.view import AttractScreen, ProductView
 from kiosk_ui.widgets import Label, Picture, TouchArea, Widget, stock_colour, stock_text
 
@@ -117,6 +118,9 @@ def _showcase(kit: Kit, area: pygame.Rect, product: ProductView | None, text_par
 def build(view: AttractScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
     top, content = chrome(view.chrome, kit, help_button=True, pickup=True, repair=True)
+    subtitles = subtitle_band(kit, content, view.subtitle)
+    if subtitles:  # the showcase makes room for the narration's subtitles under it
+        content = pygame.Rect(content.x, content.y, content.w, subtitles[0].rect.y - theme.gap - content.y)
     start = TouchArea("start", (0, 0, theme.width, theme.height), kit.t("attract.start"), Start())
 
     # The shared half of every showcase: title, subtitle, the call to action.
@@ -182,4 +186,4 @@ def build(view: AttractScreen, kit: Kit, context: BuildContext) -> list[Widget]:
         memory.attract = AttractShow(context.loader, context.emit)
     memory.attract.configure(view.ads, len(shown), content.size)
     stage = AttractStage(content, memory.attract, showcases, [ad_hint], palette.surface, theme.radius)
-    return [start, stage, *top]
+    return [start, stage, *subtitles, *top]

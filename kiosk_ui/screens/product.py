@@ -14,6 +14,7 @@ from kiosk_ui.intents import Buy, ChooseColour, Intent
 from kiosk_ui.kit import Kit
 from kiosk_ui.moving import Spinner
 from kiosk_ui.screens.chrome import chrome
+from kiosk_ui.screens.narration import product_narration
 from kiosk_ui.screens.parts import message_banner, split
 from kiosk_ui.spin import drawn_frames, photo_frames
 from kiosk_ui.view import ColourOption, ProductScreen, ProductView
@@ -175,7 +176,9 @@ def build(view: ProductScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     chosen = chosen_colour(view, context.memory.colour)
     chip_h = theme.touch(64)
     spin_box = pygame.Rect(left.x, left.y, left.w, left.h - (chip_h + theme.gap if chosen else 0))
-    widgets.append(_spinner(kit, spin_box, product, chosen.hex if chosen else product.colour, context))
+    narration, turning = product_narration(kit, spin_box, view.narration)  # listen and the subtitles
+    widgets.append(_spinner(kit, turning, product, chosen.hex if chosen else product.colour, context))
+    widgets += narration
     if chosen is not None:
         widgets += _colour_chips(
             kit, pygame.Rect(left.x, spin_box.bottom + theme.gap, left.w, chip_h), view, chosen, context

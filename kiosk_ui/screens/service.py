@@ -1,8 +1,9 @@
 """Service: the technician's menu, which the firmware opens after a technician card or PIN.
 
-Devices and their status, the self-test and its outcome, the uploader, the configuration version and
-the last errors on the left and right; the actions under them. Restart asks again: the first tap
-arms it for RESTART_CONFIRM_S, a second tap meanwhile emits Restart().
+What a technician needs first: on the left each device's live state and the self-test; on the right the
+open alarms, then the network (interface, address, cloud online), the uploader, the software and
+configuration versions; the actions under them. Restart asks again: the first tap arms it for
+RESTART_CONFIRM_S, a second tap meanwhile emits Restart().
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import pygame
 
 from kiosk_ui.context import BuildContext
+from kiosk_ui.i18n import known
 from kiosk_ui.intents import ExitService, Intent, LockTest, OpenCalibration, Restart, RunSelfTest
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
@@ -48,7 +50,8 @@ def _devices(view: ServiceScreen, kit: Kit, box: pygame.Rect) -> list[Widget]:
     name_w, pill_w = box.w * 30 // 100, theme.px(96)
     for name, status, detail in shown:
         background, text = _status_colours(kit, status)
-        widgets.append(Label(kit, f"device:{name}", (box.x, y, name_w - theme.px(8), row_h), name, "body"))
+        shown_name = known(f"service.device.{name}", name, kit.language)
+        widgets.append(Label(kit, f"device:{name}", (box.x, y, name_w - theme.px(8), row_h), shown_name, "body"))
         widgets.append(
             Label(
                 kit,
@@ -67,7 +70,7 @@ def _devices(view: ServiceScreen, kit: Kit, box: pygame.Rect) -> list[Widget]:
                 kit,
                 f"device:{name}:detail",
                 (detail_x, y, box.right - detail_x, row_h),
-                detail,
+                known(f"service.state.{detail}", detail, kit.language),
                 "label",
                 palette.text_muted,
             )
@@ -102,14 +105,13 @@ def _selftest(view: ServiceScreen, kit: Kit, row: pygame.Rect) -> list[Widget]:
         )
     ]
     if view.selftest is not None:
-        faults = sum(1 for _, status, _ in view.devices if status == "fault")
         colour = {"running": palette.text_muted, "passed": palette.accent, "failed": palette.danger}[view.selftest]
         widgets.append(
             Label(
                 kit,
                 "selftest_result",
                 (row.x + button_w + theme.gap, row.y, row.w - button_w - theme.gap, row.h),
-                kit.t(f"service.selftest.{view.selftest}", count=faults),
+                kit.t(f"service.selftest.{view.selftest}", count=view.selftest_faults),
                 "heading",
                 colour,
             )
@@ -117,10 +119,13 @@ def _selftest(view: ServiceScreen, kit: Kit, row: pygame.Rect) -> list[Widget]:
     return widgets
 
 
-def _facts(view: ServiceScreen, kit: Kit, box: pygame.Rect) -> tuple[list[Widget], int]:
-    """Sync, configuration and the last errors, top down; returns them and where they end."""
-    theme, palette = kit.theme, kit.theme.palette
-    line_h, label_w = theme.px(28), box.w * 55 // 100
+FACT_ROWS = 7  # network, cloud, last upload, pending, refused, software, configuration
+
+
+def _facts(view: ServiceScreen, kit: Kit, box: pygame.Rect) -> list[Widget]:
+    """Network, cloud, uploader and versions, one row each, filling box top down."""
+    palette = kit.theme.palette
+    line_h, label_w = box.h // FACT_ROWS, box.w * 45 // 100
     widgets: list[Widget] = []
     y = box.y
 
@@ -132,37 +137,52 @@ def _facts(view: ServiceScreen, kit: Kit, box: pygame.Rect) -> tuple[list[Widget
         )
         y += line_h
 
-    widgets.append(Label(kit, "sync_title", (box.x, y, box.w, theme.px(36)), kit.t("service.sync"), "heading"))
-    y += theme.px(40)
-    sync = view.sync
-    fact("pending", kit.t("service.pending"), str(sync.pending))
+    network, sync = view.network, view.sync
+    where = " ".join(part for part in (network.interface, network.address) if part)
+    fact("network", kit.t("service.network"), where or kit.t("service.no_network"), None if where else palette.danger)
+    fact(
+        "cloud",
+        kit.t("service.cloud"),
+        kit.t("service.online" if network.online else "service.offline"),
+        palette.accent if network.online else palette.danger,
+    )
     fact("last_success", kit.t("service.last_success"), sync.last_success or kit.t("service.never"))
+    fact("pending", kit.t("service.pending"), str(sync.pending))
     fact(
         "dead_letters",
         kit.t("service.dead_letters"),
         str(sync.dead_letters),
         palette.warning if sync.dead_letters else None,
     )
+    fact("version", kit.t("service.version"), view.version or "—")
     fact("config_version", kit.t("service.config"), view.config_version or "—")
-    y += theme.px(8)
-    widgets.append(Label(kit, "errors_title", (box.x, y, box.w, theme.px(36)), kit.t("service.errors"), "heading"))
-    y += theme.px(40)
-    return widgets, y
+    return widgets
 
 
-def _errors(view: ServiceScreen, kit: Kit, box: pygame.Rect) -> list[Widget]:
+def _alarms(view: ServiceScreen, kit: Kit, box: pygame.Rect) -> list[Widget]:
+    """The open alarms, one a line, named in the screen's language; what does not fit is counted."""
     theme, palette = kit.theme, kit.theme.palette
-    line_h = theme.px(26)
-    if not view.errors:
-        return [
-            Label(
-                kit, "no_errors", (box.x, box.y, box.w, line_h), kit.t("service.no_errors"), "label", palette.text_muted
-            )
-        ]
-    return [
-        Label(kit, f"error:{i}", (box.x, box.y + i * line_h, box.w, line_h), text, "label", palette.danger)
-        for i, text in enumerate(view.errors[: max(1, box.h // line_h)])
+    title_h, line_h = theme.px(36), theme.px(26)
+    widgets: list[Widget] = [
+        Label(kit, "alarms_title", (box.x, box.y, box.w, title_h), kit.t("service.alarms"), "heading")
     ]
+    y = box.y + title_h + theme.px(4)
+    if not view.alarms:
+        return [
+            *widgets,
+            Label(kit, "no_alarms", (box.x, y, box.w, line_h), kit.t("service.no_alarms"), "label", palette.accent),
+        ]
+    fits = max(1, (box.bottom - y) // line_h)
+    shown = view.alarms if len(view.alarms) <= fits else view.alarms[: fits - 1]
+    for name, detail in shown:
+        device = known(f"service.device.{name}", name, kit.language)
+        text = f"{device}: {known(f'service.state.{detail}', detail, kit.language)}"
+        widgets.append(Label(kit, f"alarm:{name}", (box.x, y, box.w, line_h), text, "label", palette.danger))
+        y += line_h
+    if len(shown) < len(view.alarms):
+        more = kit.t("service.more", count=len(view.alarms) - len(shown))
+        widgets.append(Label(kit, "alarms_more", (box.x, y, box.w, line_h), more, "label", palette.text_muted))
+    return widgets
 
 
 def _actions(kit: Kit, area: pygame.Rect, context: BuildContext) -> list[Widget]:
@@ -226,8 +246,9 @@ def build(view: ServiceScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     widgets += _selftest(view, kit, pygame.Rect(inner.x, inner.bottom - button_h, inner.w, button_h))
 
     actions_h = 2 * button_h + theme.px(10)
-    facts, y = _facts(view, kit, right)
-    widgets += facts
-    widgets += _errors(view, kit, pygame.Rect(right.x, y, right.w, right.bottom - actions_h - theme.gap - y))
+    facts_h = FACT_ROWS * theme.px(26)
+    facts_top = right.bottom - actions_h - theme.gap - facts_h
+    widgets += _alarms(view, kit, pygame.Rect(right.x, right.y, right.w, facts_top - theme.px(8) - right.y))
+    widgets += _facts(view, kit, pygame.Rect(right.x, facts_top, right.w, facts_h))
     widgets += _actions(kit, pygame.Rect(right.x, right.bottom - actions_h, right.w, actions_h), context)
     return [*widgets, *top]

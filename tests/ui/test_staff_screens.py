@@ -258,19 +258,27 @@ async def test_door_alarms_are_shown_and_a_stuck_door_offers_unlock_again(runnin
 # -- service -------------------------------------------------------------------------------------------
 
 
-def test_service_shows_devices_sync_configuration_and_errors(static_ui: KioskUi) -> None:
+def test_service_shows_alarms_network_version_and_each_devices_state_first(static_ui: KioskUi) -> None:
     static_ui.set_state(VIEWS["service"])
     labels = {w.id: w.label for w in static_ui.widgets()}
-    assert labels["device:nfc reader:status"] == "Fault" and labels["device:lock:status"] == "OK"
-    assert labels["device:nfc reader:detail"] == "no answer from PN532 on /dev/ttyNFC"
+    assert labels["device:nfc"] == "Card reader" and labels["device:nfc:status"] == "Fault"
+    assert labels["device:lock:status"] == "OK" and labels["device:lock:detail"] == "Locked"
+    assert labels["device:nfc:detail"] == "no answer from PN532 on /dev/ttyNFC"
     assert labels["selftest_result"] == "Self-test failed: 1 faulty"
+    assert labels["alarm:door"] == "Door: Left open too long"
+    assert labels["alarm:nfc"] == "Card reader: no answer from PN532 on /dev/ttyNFC"
+    assert (labels["network"], labels["cloud"], labels["version"]) == ("eth0 192.168.1.20", "Offline", "0.1.0")
     assert (labels["pending"], labels["last_success"], labels["dead_letters"]) == ("3", "2024-05-14 10:42:07", "1")
     assert labels["config_version"] == "v42 (etag 7c1e)"
-    assert labels["error:0"] == "nfc: no answer from PN532 (timeout 1.0 s)"
+    static_ui.set_state(replace(VIEWS["service"], chrome=Chrome(language="zh")))
+    labels = {w.id: w.label for w in static_ui.widgets()}
+    assert (labels["alarms_title"], labels["alarm:door"]) == ("未处理警报", "柜门: 开门时间过长")
+    assert (labels["device:door"], labels["device:door:detail"], labels["cloud"]) == ("柜门", "关闭", "离线")
+    assert (labels["network_label"], labels["version_label"]) == ("网络", "软件版本")
     static_ui.set_state(ServiceScreen(sync=SyncView(), chrome=Chrome(language="zh")))
     labels = {w.id: w.label for w in static_ui.widgets()}
     assert labels["last_success"] == "从未" and labels["no_devices"] == "尚无设备状态。"
-    assert labels["no_errors"] == "无" and "selftest_result" not in labels
+    assert labels["no_alarms"] == "无" and labels["network"] == "无网络" and "selftest_result" not in labels
 
 
 async def test_service_actions_and_a_running_selftest(running_ui: RunningUi) -> None:
