@@ -160,6 +160,8 @@ class Cabinet:
             payment_methods=self.shop.payment_methods,
             payment_qr=self.shop.payment_qr,
             store_url=self.shop.store_url,
+            receipt_qr=self.shop.receipt_qr,
+            support_phone=support.support_phone,
         )
         return Router(
             (
@@ -175,6 +177,7 @@ class Cabinet:
                     lambda: self.storage.problem,
                     lambda: self.sale.message,
                     support.support_phone,
+                    reference=lambda: self.sale.ending.reference if self.sale.ending else "",
                 ),
                 self.help,
                 sale,

@@ -83,8 +83,8 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "message.sold_out": {"en": "Sorry, this vehicle has just sold out.", "zh": "抱歉，该车型刚刚售罄。"},
     "message.pickup_wrong_code": {
-        "en": "That code is not right. Please check it and try again.",
-        "zh": "取货码不正确，请核对后重试。",
+        "en": "That code is wrong. Check the digits and correct them.",
+        "zh": "取货码错误，请核对并更正数字。",
     },
     "message.pickup_already_collected": {
         "en": "This order has already been collected.",
@@ -309,6 +309,42 @@ STRINGS: dict[str, dict[str, str]] = {
     "thanks.title": {"en": "Thank you!", "zh": "谢谢惠顾！"},
     "thanks.subtitle": {"en": "Enjoy your new ride.", "zh": "祝您骑行愉快。"},
     "thanks.done": {"en": "Done", "zh": "完成"},
+    # How a paid sale ended when the door was never opened (ThanksScreen.money), and what the shopper keeps.
+    "thanks.prepaid.title": {"en": "Thank you!", "zh": "谢谢惠顾！"},
+    "thanks.prepaid.subtitle": {"en": "Enjoy your new ride.", "zh": "祝您骑行愉快。"},
+    "thanks.reversing.notice": {
+        "en": "The door was not opened: your payment is being reversed.",
+        "zh": "柜门未被打开：您的付款正在撤销。",
+    },
+    "thanks.reversing.title": {"en": "You will not be charged", "zh": "您不会被扣款"},
+    "thanks.reversing.subtitle": {
+        "en": "If the money still shows on your account, call us with this reference.",
+        "zh": "如您的账户仍显示扣款，请致电我们并告知此参考号。",
+    },
+    "thanks.reversed.notice": {
+        "en": "The door was not opened: your payment was reversed.",
+        "zh": "柜门未被打开：您的付款已撤销。",
+    },
+    "thanks.reversed.title": {"en": "You have not been charged", "zh": "您未被扣款"},
+    "thanks.reversed.subtitle": {
+        "en": "The money goes back to where you paid from. Nothing else to do.",
+        "zh": "款项将退回您的付款账户，您无需再做任何操作。",
+    },
+    "thanks.refund_flagged.notice": {
+        "en": "The door was not opened and the payment could not be reversed here.",
+        "zh": "柜门未被打开，且此处无法撤销付款。",
+    },
+    "thanks.refund_flagged.title": {"en": "A refund is due to you", "zh": "我们将为您退款"},
+    "thanks.refund_flagged.subtitle": {
+        "en": "We have flagged it. Call us with this reference and we will refund you.",
+        "zh": "我们已登记此退款。请致电我们并告知此参考号，我们将为您退款。",
+    },
+    "thanks.reference": {"en": "Reference", "zh": "参考号"},
+    "thanks.order": {"en": "Order", "zh": "订单号"},
+    "thanks.receipt": {"en": "Terminal receipt no. {receipt}", "zh": "终端收据号 {receipt}"},
+    "thanks.call": {"en": "Call us: {phone}", "zh": "请致电：{phone}"},
+    "thanks.qr_hint": {"en": "Scan to keep your receipt", "zh": "扫码保存您的收据"},
+    "checkout.prepaid": {"en": "Paid online", "zh": "已在线支付"},
     # Labels of ProductView.specs keys; an unknown key is shown as written.
     "spec.range": {"en": "Range", "zh": "续航"},
     "spec.top_speed": {"en": "Top speed", "zh": "最高时速"},

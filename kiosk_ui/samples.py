@@ -145,6 +145,8 @@ NARRATION = {
 }
 SUPPORT_PHONE = "+49 30 1234 5678"
 SUPPORT_URL = "https://help.e-ride.example/cabinet"
+REFERENCE = "S-3F2A91C0"  # a sale's short reference, as the firmware makes it from the sale id
+RECEIPT = f"{STORE}/r/3f2a91c0-5b7e-4d21-9a0c-2e8f6b1d4c7a"  # the receipt's address, when the cloud serves one
 
 
 def store_url(sku: str, cabinet_id: str) -> str:
@@ -202,7 +204,34 @@ def sample_views(
         "door_relocked_last": door(door="unlocked", deadline=later),
         "door_opened": door(door="opened"),
         "door_unlock_again": door(product=scooter, door="closed", can_unlock_again=True),
-        "thanks": ThanksScreen(chrome=chrome, product=bike),
+        "door_relocked_again": door(door="unlocked", deadline=later, can_unlock_again=True),
+        "door_pickup": door(product=scooter, door="unlocked", deadline=later, latch_until=released, prepaid=True),
+        "thanks": ThanksScreen(
+            chrome=chrome, product=bike, money="collected", reference=REFERENCE, receipt_no="0042", receipt_qr=RECEIPT
+        ),
+        "thanks_reversed": ThanksScreen(
+            chrome=chrome, product=bike, money="reversed", reference=REFERENCE, receipt_no="0042", receipt_qr=RECEIPT
+        ),
+        "thanks_reversing": ThanksScreen(
+            chrome=chrome,
+            product=scooter,
+            money="reversing",
+            reference=REFERENCE,
+            receipt_qr=REFERENCE,
+            support_phone=SUPPORT_PHONE,
+        ),  # fmt: skip
+        "thanks_refund_flagged": ThanksScreen(
+            chrome=chrome,
+            product=bike,
+            money="refund_flagged",
+            reference=REFERENCE,
+            receipt_no="0042",
+            receipt_qr=RECEIPT,
+            support_phone=SUPPORT_PHONE,
+        ),  # fmt: skip
+        "thanks_pickup": ThanksScreen(
+            chrome=chrome, product=scooter, money="collected", reference="W-10432", receipt_qr="W-10432", prepaid=True
+        ),
         "pickup": PickupScreen(chrome=chrome),
         "pickup_wrong_code": PickupScreen(chrome=chrome, message="pickup_wrong_code"),
         "pickup_locked": PickupScreen(chrome=chrome, message="pickup_locked", deadline=later),
@@ -235,7 +264,7 @@ def sample_views(
             chrome=chrome, message="not_charged", support_phone=SUPPORT_PHONE
         ),
         "out_of_service_refund": OutOfServiceScreen(
-            chrome=chrome, message="refund_pending", support_phone=SUPPORT_PHONE
+            chrome=chrome, message="refund_pending", support_phone=SUPPORT_PHONE, reference=REFERENCE
         ),
         "error": ErrorScreen(chrome=chrome),
     }
@@ -257,6 +286,7 @@ def _restock_views(chrome: Chrome, later: float, released: float) -> dict[str, V
         "restock_recorded": restock(door="closed", counts=counted, changes=changes),
         "restock_many": restock(door="opened", counts=every, products=PRODUCTS + ACCESSORIES),
         "restock_open_too_long": restock(door="opened", counts=counted, alarm="door_open_too_long"),
+        "restock_relocked": restock(door="unlocked", deadline=later, counts=counts, can_unlock_again=True),
         "restock_door_stuck": restock(door="unlocked", deadline=later, counts=counts, alarm="door_stuck"),
     }
 
@@ -297,9 +327,12 @@ GALLERY = {
     "checkout-status": "checkout_scan_to_pay",
     "door": "door_unlocked",
     "thanks": "thanks",
+    "thanks-reversed": "thanks_reversed",
+    "thanks-refund": "thanks_refund_flagged",
+    "door-relocked": "door_relocked_again",
     "pickup": "pickup_wrong_code",
     "help": "help",
-    "door-alarm": "door_stuck",
+    "door-alarm": "door_open_too_long",
     "pin-pad": "pin_pad_wrong",
     "restock": "restock_opened",
     "restock-recorded": "restock_recorded",

@@ -22,6 +22,9 @@ SaleMessage = Literal[
 PickupMessage = Literal["pickup_wrong_code", "pickup_locked", "pickup_already_collected", "checking"]
 PinMessage = Literal["pin_wrong", "pin_locked", "checking"]
 ShopperNotice = Literal["not_charged", "refund_pending"]
+# How a journey's ending left the shopper's money: paid (or prepaid) and the goods taken; being given back
+# (the door never opened); given back; could not be given back (flagged for the retailer to refund).
+MoneyOutcome = Literal["collected", "reversing", "reversed", "refund_flagged"]
 RepairStep = Literal["vehicle", "contact", "fault", "consent", "ticket"]
 RepairField = Literal["vehicle", "name", "phone", "description"]
 FieldError = Literal[
@@ -183,13 +186,24 @@ class DoorScreen:
     latch_until: float | None = None  # time.monotonic(): the relay holds the latch released until then
     can_unlock_again: bool = False  # the journey allows another release
     alarm: DoorAlarm | None = None
+    prepaid: bool = False  # an online order being collected: no price to show
 
 
 @dataclass(frozen=True, kw_only=True)
 class ThanksScreen:
+    """The end of a journey, saying what happened to the money: only "collected" thanks the shopper for a
+    purchase; the others say the payment is being (or was) given back, or that a refund is flagged, with the
+    reference and, where money is owed, the support phone. money has no default: no ending is happy by omission."""
+
     screen: ClassVar[str] = "thanks"
     chrome: Chrome = Chrome()
     product: ProductView | None = None
+    money: MoneyOutcome
+    reference: str = ""  # short, human: the retailer finds the sale (or order) by it
+    receipt_no: str | None = None  # the payment terminal's receipt number, when it gave one
+    receipt_qr: str = ""  # what the QR the shopper keeps carries: the receipt's address, or the reference
+    support_phone: str = ""
+    prepaid: bool = False  # an online order collected
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -277,6 +291,7 @@ class OutOfServiceScreen:
     chrome: Chrome = Chrome()
     message: ShopperNotice | None = None  # what happened to the last buyer's money
     support_phone: str = ""
+    reference: str = ""  # with a message: the last buyer's sale reference
 
 
 @dataclass(frozen=True, kw_only=True)

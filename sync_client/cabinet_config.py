@@ -12,7 +12,8 @@ a cabinet), and a document that fails is refused whole with every problem named.
               "windows": [{"days": [0..6], "start": "HH:MM", "end": "HH:MM"}]}],
      "retailer": {"pin_hashes": ["scrypt$…"], "staff_cards": [{"uid": HEX, "role": "retailer"|"technician"}]},
      "pickup_orders": [{"order_id", "sku", "code_hash": "scrypt$…", "expires_at": ISO}],
-     "scan_to_pay": {"enabled": bool, "provider": str}}
+     "scan_to_pay": {"enabled": bool, "provider": str},
+     "receipt_url": "https://…/r/{sale_id}"}   (optional: where a sale's receipt is served; the thanks QR)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import re
 import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any, Literal, get_args
+from urllib.parse import quote
 
 from sync_client.schema import MAX_SEQ, WALL_TIME_RE, Range, ranged
 
@@ -51,6 +53,7 @@ AD_DURATION_S = Annotated[float, Range(gt=0, le=600)]
 WEEKDAY = Annotated[int, Range(ge=0, le=6)]  # 0 = Monday
 VERSION = Annotated[int, Range(ge=1, le=MAX_SEQ)]
 PICKUP_CODE_DIGITS = 8  # the cloud issues them; the cabinet's keypad asks for exactly this many
+RECEIPT_PLACEHOLDER = "{sale_id}"  # in receipt_url: where the sale's id goes
 
 
 def scrypt_problem(hashed: str) -> str | None:
@@ -174,6 +177,7 @@ class CabinetConfig:
     scan_to_pay: ScanToPay = field(default_factory=ScanToPay)
     store_base_url: str = ""
     config_schema: int = CONFIG_SCHEMA
+    receipt_url: str = ""  # template with {sale_id}: the sale's receipt in the cloud ("": none served)
 
     def product(self, sku: str) -> ConfigProduct | None:
         return next((p for p in self.products if p.sku == sku), None)
@@ -181,6 +185,10 @@ class CabinetConfig:
     def order_for_code(self, code: str) -> PickupOrder | None:
         """The pickup order this code opens, if any (expiry is the caller's to check against its clock)."""
         return next((o for o in self.pickup_orders if o.code_ok(code)), None)
+
+    def receipt_address(self, sale_id: str) -> str | None:
+        """The address of a sale's receipt in the cloud, when the configuration names where receipts are."""
+        return self.receipt_url.replace(RECEIPT_PLACEHOLDER, quote(sale_id, safe="")) if self.receipt_url else None
 
     def to_json(self) -> dict[str, Any]:
         """The document form (lists, objects), which parse_config reads back to an equal config."""
@@ -454,6 +462,7 @@ def parse_config(data: Any) -> CabinetConfig:
             "pickup_orders": list,
             "scan_to_pay": dict,
             "store_base_url": str,
+            "receipt_url": str,
         },
     )
     if d is None:
@@ -481,6 +490,9 @@ def parse_config(data: Any) -> CabinetConfig:
     store_url = d.get("store_base_url", "")
     if isinstance(store_url, str) and store_url and not store_url.startswith(("https://", "http://")):
         p.append(f"store_base_url: expected an http(s) URL, got {store_url[:80]!r}")
+    receipt_url = d.get("receipt_url", "")
+    if isinstance(receipt_url, str) and receipt_url and (problem := _receipt_url_problem(receipt_url)):
+        p.append(f"receipt_url: {problem}, got {receipt_url[:80]!r}")
     if p:
         raise ConfigInvalid(p)
     return CabinetConfig(
@@ -493,7 +505,20 @@ def parse_config(data: Any) -> CabinetConfig:
         scan_to_pay=ScanToPay(bool(scan.get("enabled", False)), str(scan.get("provider", ""))),
         store_base_url=store_url,
         config_schema=schema,
+        receipt_url=receipt_url if isinstance(receipt_url, str) else "",
     )
+
+
+def _receipt_url_problem(template: str) -> str | None:
+    """None for an http(s) address holding {sale_id} once and no other placeholder."""
+    if not template.startswith(("https://", "http://")):
+        return "expected an http(s) URL"
+    if template.count(RECEIPT_PLACEHOLDER) != 1:
+        return f"expected {RECEIPT_PLACEHOLDER} exactly once"
+    rest = template.replace(RECEIPT_PLACEHOLDER, "")
+    if "{" in rest or "}" in rest or any(c.isspace() for c in rest):
+        return f"expected no braces or spaces besides {RECEIPT_PLACEHOLDER}"
+    return None
 
 
 # --- salted secrets (PINs, pickup codes) ------------------------------------------------

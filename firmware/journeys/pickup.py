@@ -4,6 +4,8 @@
     door_unlocked ─door_opened→ door_opened ─door_closed→ done ─finish→ idle
     code_checking ─code_wrong | code_used→ code_entry;  code_entry ─back | idle→ idle
     door_unlocked ─not_opened→ idle     (the window passed: the code stays valid for another try)
+    door_unlocked ─unlock_again→ door_unlocked   (the latch held again before the door opened: the same
+                                                  opening, up to lock.max_unlocks_per_sale releases)
 
 Codes come down with the configuration as salted hashes with an expiry, so a code
 works offline if the cabinet synced after the order was made. The hashes are checked
@@ -63,7 +65,7 @@ TRANSITIONS: dict[P, dict[str, P]] = {
     P.IDLE: {"open": P.CODE_ENTRY},
     P.CODE_ENTRY: {"check": P.CODE_CHECKING, "back": P.IDLE, "idle": P.IDLE},
     P.CODE_CHECKING: {"code_ok": P.DOOR_UNLOCKED, "code_wrong": P.CODE_ENTRY, "code_used": P.CODE_ENTRY},
-    P.DOOR_UNLOCKED: {"door_opened": P.DOOR_OPENED, "not_opened": P.IDLE},
+    P.DOOR_UNLOCKED: {"door_opened": P.DOOR_OPENED, "not_opened": P.IDLE, "unlock_again": P.DOOR_UNLOCKED},
     P.DOOR_OPENED: {"door_closed": P.DONE},
     P.DONE: {"finish": P.IDLE},
 }
@@ -212,8 +214,27 @@ class PickupJourney:
             on_opened=self._door_opened,
             on_closed=self._door_closed,
             on_not_opened=self._not_opened,
+            unlocks=self.lock_config.max_unlocks_per_sale,
+            ref=self.order.order_id if self.order else None,
         )
         self.door.unlock(self._opening)
+
+    @property
+    def can_unlock_again(self) -> bool:
+        return self.state is P.DOOR_UNLOCKED and self.door.serves(self._opening) and self.door.can_unlock_again
+
+    def unlock_again(self) -> None:
+        """The latch held again before the door was opened: release it once more (the code is used already;
+        this is the same opening, recorded as another attempt)."""
+        if not self.can_unlock_again or self._opening is None or self.order is None:
+            raise PickupRefused("unlock again is not offered now")
+        pulse = self.door.unlock_again(self._opening)
+        with self.outbox.transaction() as tx:
+            tx.append(
+                "door.unlocked",
+                {"reason": "pickup", "seconds": pulse, "order_id": self.order.order_id, "attempt": self.door.unlocks},
+            )
+        self._go("unlock_again")
 
     def _not_opened(self) -> None:
         if self.state is P.DOOR_UNLOCKED and self.order is not None:

@@ -6,6 +6,7 @@
     pin_entry ─cancel→ idle                              (5 wrong PINs lock the pad, growing delays)
     unlocked ─door_opened→ counting ─door_closed→ recorded ─finish→ idle
     unlocked ─not_opened→ idle                           (the window passed; nothing changed)
+    unlocked ─unlock_again→ unlocked                     (the latch held again before the door opened)
 
 The PIN is checked against the scrypt hashes on a worker thread; meanwhile the pad says
 "checking" and takes no other PIN (pin_checking allows nothing else), so two quick submits
@@ -57,7 +58,7 @@ TRANSITIONS: dict[R, dict[str, R]] = {
     R.IDLE: {"pin_pad": R.PIN_ENTRY, "staff_card": R.UNLOCKED, "remote": R.UNLOCKED},
     R.PIN_ENTRY: {"check": R.PIN_CHECKING, "cancel": R.IDLE},
     R.PIN_CHECKING: {"pin_ok": R.UNLOCKED, "pin_wrong": R.PIN_ENTRY, "technician": R.IDLE},
-    R.UNLOCKED: {"door_opened": R.COUNTING, "not_opened": R.IDLE},
+    R.UNLOCKED: {"door_opened": R.COUNTING, "not_opened": R.IDLE, "unlock_again": R.UNLOCKED},
     R.COUNTING: {"door_closed": R.RECORDED},
     R.RECORDED: {"finish": R.IDLE},
 }
@@ -241,8 +242,32 @@ class RestockJourney:
             on_opened=self._door_opened,
             on_closed=self._record,
             on_not_opened=self._not_opened,
+            unlocks=self.lock_config.max_unlocks_per_sale,
+            ref=self.restock_id,
         )
         self.door.unlock(self._opening)
+
+    @property
+    def can_unlock_again(self) -> bool:
+        return self.state is R.UNLOCKED and self.door.serves(self._opening) and self.door.can_unlock_again
+
+    def unlock_again(self) -> None:
+        """The latch held again before the door was opened: release it once more, within the same window."""
+        if not self.can_unlock_again or self._opening is None:
+            raise RestockRefused("unlock again is not offered now")
+        pulse = self.door.unlock_again(self._opening)
+        with self.outbox.transaction() as tx:
+            tx.append(
+                "door.unlocked",
+                {
+                    "reason": self._opening.reason,
+                    "seconds": pulse,
+                    "who": self.who,
+                    "restock_id": self.restock_id,
+                    "attempt": self.door.unlocks,
+                },
+            )
+        self._go("unlock_again")
 
     def _not_opened(self) -> None:
         if self.state is R.UNLOCKED:

@@ -7,6 +7,8 @@
                            payment is reversed at once, the cabinet is out of service until its store works)
     product ─back→ browse;  browse, product, pay (not paying) ─idle→ idle
     door_unlocked ─unclaimed→ done   (paid, never opened: reversed or flagged for refund, never dropped)
+                                     (done shows how the money ended, ``Ending``: collected, being reversed,
+                                      reversed, or flagged for a refund, with the sale's reference)
     idle ─resume→ door_unlocked      (after a power cut: the paid sale is offered again for a while)
 
 The money rule: the approval is committed (synchronous=FULL) with the sale's
@@ -29,12 +31,13 @@ the reversals and settlements, this boot's and any an earlier boot left open.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import logging
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from firmware.catalog import Catalog, Product
 from firmware.clock import Clock, LoopClock, TimerHandle
@@ -101,8 +104,38 @@ OUTCOME_TRIGGER = {
 }
 
 
+# What became of the shopper's money, as the ending screen says it: paid and taken; being given back;
+# given back (reversal or refund done); could not be given back (the retailer refunds: call support).
+Money = Literal["collected", "reversing", "reversed", "refund_flagged"]
+NOTICE_S = 30.0  # an ending about money going back stays at least this long: time to read and note the reference
+
+
 class IllegalTransition(Exception):
     pass
+
+
+def sale_reference(sale_id: str) -> str:
+    """The short reference a shopper reads out and the retailer finds the sale by (its id's first 8 digits)."""
+    return "S-" + sale_id.replace("-", "")[:8].upper()
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a paid sale ended for the shopper's money (the ending screen's facts)."""
+
+    sale_id: str
+    method: str
+    receipt_no: str | None  # the terminal's receipt number (scan-to-pay: its payment id)
+    money: Money
+    recorded: bool = True  # False: the store failed at the approval (the log line is the record for now)
+
+    @property
+    def reference(self) -> str:
+        return sale_reference(self.sale_id)
+
+    @classmethod
+    def of(cls, sale: Sale, money: Money, recorded: bool = True) -> Ending:
+        return cls(sale.sale_id, sale.method, sale.receipt_no, money, recorded)
 
 
 @dataclass
@@ -147,6 +180,7 @@ class SaleView:
     deadline: float | None = None
     can_unlock_again: bool = False
     sale_id: str | None = None
+    ending: Ending | None = None
 
 
 @dataclass
@@ -168,6 +202,7 @@ class SaleJourney:
     sale: Sale | None = None
     payment_status: str | None = None
     message: str | None = None
+    ending: Ending | None = None  # how the last paid sale ended for the money, until the next one starts
     last_approval_to_relay_s: float | None = None
     retry_first_s: float = 2.0  # follow-up actions: the first wait after a failed round, doubled ...
     retry_max_s: float = 300.0  # ... up to this (a terminal unplugged or a cloud down for hours)
@@ -188,6 +223,7 @@ class SaleJourney:
             busy=lambda: self.paying,
             retry_first_s=self.retry_first_s,
             retry_max_s=self.retry_max_s,
+            on_given_back=self._given_back,
         )
         offered = self.available_methods
         # Until an interrupted authorization is settled, its terminal's last transaction is the evidence:
@@ -215,6 +251,7 @@ class SaleJourney:
             deadline=self.deadline,
             can_unlock_again=self.state is S.DOOR_UNLOCKED and self._serving and self.door.can_unlock_again,
             sale_id=sale.sale_id if sale else None,
+            ending=self.ending,
         )
 
     @property
@@ -267,7 +304,7 @@ class SaleJourney:
 
     def idle_timeout(self) -> None:
         if self.state in IDLE_STATES and not self.paying:
-            self.product, self.message = None, None
+            self.product, self.message, self.ending = None, None, None
             self._go("idle")
 
     def pay(self, method: str) -> None:
@@ -281,6 +318,7 @@ class SaleJourney:
             self.message = "out_of_service"
             self._go("back")
             return
+        self.ending = None
         self.sale = Sale(
             sale_id=str(uuid.uuid4()),
             product=self.product,
@@ -306,7 +344,7 @@ class SaleJourney:
 
     def finish(self) -> None:
         if self.state is S.DONE:
-            self.sale, self.product, self.message, self._opening = None, None, None, None
+            self.sale, self.product, self.message, self._opening, self.ending = None, None, None, None, None
             self._go("finish")
 
     # --- payment -----------------------------------------------------------------
@@ -375,6 +413,7 @@ class SaleJourney:
             f"{result.receipt_no}) was approved but could not be recorded ({exc}); {unrecorded_outcome(reversed_)}",
             STORAGE,  # a failed reversal is retried, then flagged, once the store can record it
         )
+        self.ending = Ending.of(sale, "reversed" if reversed_ else "refund_flagged", recorded=False)
         self.sale, self.payment_status = None, None
         self.message = "not_charged" if reversed_ else "refund_pending"
         self._go("fault")
@@ -434,6 +473,7 @@ class SaleJourney:
             opened_at = sale.door_opened_at or closed_at
             tx.append("sale.completed", _completed(sale, sale.receipt_no, opened_at, closed_at))
             self._update_sale(tx, sale, "completed")
+        self.ending = Ending.of(sale, "collected")
         self._go("door_closed")
         self._go("completed")
         later(self, self.thanks_s, self.finish)
@@ -455,10 +495,17 @@ class SaleJourney:
             self.follow_ups.reverse_later(
                 tx, sale.sale_id, sale.method, sale.amount_cents, sale.currency, sale.receipt_no
             )
-        self.message = None
+        self.message, self.ending = None, Ending.of(sale, "reversing")
         self._go("unclaimed")
         self.follow_ups.kick()
-        later(self, self.thanks_s, self.finish)
+        later(self, max(self.thanks_s, NOTICE_S), self.finish)
+
+    def _given_back(self, sale_id: str, given_back: bool) -> None:
+        """The follow-ups gave an unclaimed payment back (or flagged it for a refund): the ending says so."""
+        ending = self.ending
+        if ending is not None and ending.sale_id == sale_id and ending.money == "reversing":
+            self.ending = dataclasses.replace(ending, money="reversed" if given_back else "refund_flagged")
+            self.on_change()
 
     def _until_recorded(self, what: str, record: Callable[[], None]) -> None:
         """How the sale ended at the door is recorded before the journey moves on. A failing store puts the

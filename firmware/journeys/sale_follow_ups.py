@@ -94,6 +94,7 @@ class SaleFollowUps:
     busy: Callable[[], bool] = lambda: False  # a shopper is paying: the terminals are theirs
     retry_first_s: float = 2.0  # the first wait after a failed round, doubled ...
     retry_max_s: float = 300.0  # ... up to this (a terminal unplugged or a cloud down for hours)
+    on_given_back: Callable[[str, bool], None] = lambda sale_id, given_back: None  # reversed, or flagged
     _runner: asyncio.Task[None] | None = None
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -213,6 +214,7 @@ class SaleFollowUps:
             "unclaimed sale " + ("reversed" if result.approved else "left for a refund"),
             extra={"sale_id": action.sale_id},
         )
+        self.on_given_back(action.sale_id, result.approved)
         return True
 
     # --- settlements --------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ class OutOfServicePresenter(Passive):
     problem: Callable[[], str | None]
     notice: Callable[[], str | None]  # the sale's message: what happened to the last buyer's money
     support_phone: str
+    reference: Callable[[], str] = lambda: ""  # the last buyer's sale reference, told with the notice
     name: str = "out_of_service"
 
     def active(self) -> bool:
@@ -36,8 +37,10 @@ class OutOfServicePresenter(Passive):
 
     def view(self, chrome: Chrome) -> View:
         notice = self.notice()
+        message = one_of(SHOPPER_NOTICES, notice if notice in SHOPPER_NOTICES else None, "notice")
         return OutOfServiceScreen(
             chrome=chrome,
-            message=one_of(SHOPPER_NOTICES, notice if notice in SHOPPER_NOTICES else None, "notice"),
+            message=message,
             support_phone=self.support_phone,
+            reference=self.reference() if message else "",
         )

@@ -8,7 +8,7 @@ from typing import get_args
 
 from firmware.journeys.pickup import P, PickupJourney
 from firmware.presenters import Check, Shop
-from kiosk_ui.intents import Back, Done, Intent, OpenPickup, PressKey, SubmitPickupCode
+from kiosk_ui.intents import Back, Done, Intent, OpenPickup, PressKey, SubmitPickupCode, UnlockAgain
 from kiosk_ui.view import Chrome, DoorScreen, DoorState, PickupMessage, PickupScreen, ThanksScreen, View, one_of
 from sync_client.cabinet_config import PICKUP_CODE_DIGITS
 
@@ -33,6 +33,8 @@ class PickupPresenter:
                 return state is P.CODE_ENTRY
             case SubmitPickupCode():
                 return state in (P.CODE_ENTRY, P.CODE_CHECKING)  # a second tap is refused by the journey
+            case UnlockAgain():
+                return state is P.DOOR_UNLOCKED
             case Done():
                 return state is P.DONE
         return False
@@ -50,6 +52,8 @@ class PickupPresenter:
                 pass  # the keypad keeps the code being typed; only the submit matters
             case SubmitPickupCode(code=code):
                 self.shop.spawn(self.checked(self.pickup.submit(code)), "pickup-code-check")
+            case UnlockAgain():
+                self.pickup.unlock_again()
             case Done():
                 self.pickup.finish()
 
@@ -65,8 +69,22 @@ class PickupPresenter:
         sku = pickup.order.sku if pickup.order else None
         product = self.shop.product(sku) if sku is not None else None
         if state is P.DONE:
-            return ThanksScreen(chrome=chrome, product=product)
+            reference = pickup.order.order_id if pickup.order else ""
+            return ThanksScreen(
+                chrome=chrome,
+                product=product,
+                money="collected",
+                reference=reference,
+                receipt_qr=reference,
+                prepaid=True,
+            )
         door: DoorState = "opened" if state is P.DOOR_OPENED else "unlocked"
         return DoorScreen(
-            chrome=chrome, product=product, door=door, deadline=pickup.deadline, latch_until=pickup.door.released_until
+            chrome=chrome,
+            product=product,
+            door=door,
+            deadline=pickup.deadline,
+            latch_until=pickup.door.released_until,
+            can_unlock_again=pickup.can_unlock_again,
+            prepaid=True,
         )

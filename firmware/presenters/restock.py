@@ -8,7 +8,7 @@ from typing import get_args
 
 from firmware.journeys.restock import R, RestockJourney
 from firmware.presenters import Check, Shop
-from kiosk_ui.intents import Cancel, Done, Intent, OpenStaff, SetCount, SubmitPin
+from kiosk_ui.intents import Cancel, Done, Intent, OpenStaff, SetCount, SubmitPin, UnlockAgain
 from kiosk_ui.view import Chrome, DoorAlarm, DoorState, PinMessage, PinPadScreen, RestockScreen, View, one_of
 
 PIN_MESSAGES: tuple[PinMessage, ...] = get_args(PinMessage)
@@ -39,6 +39,8 @@ class RestockPresenter:
                 return state is R.PIN_ENTRY
             case SetCount():
                 return state in (R.UNLOCKED, R.COUNTING)
+            case UnlockAgain():
+                return state is R.UNLOCKED
             case Done():
                 return state is R.RECORDED
         return False
@@ -56,6 +58,8 @@ class RestockPresenter:
                 self.restock.cancel()
             case SetCount(sku=sku, count=count):
                 self.restock.set_count(sku, count)
+            case UnlockAgain():
+                self.restock.unlock_again()
             case Done():
                 self.restock.finish()
 
@@ -75,6 +79,7 @@ class RestockPresenter:
             door=DOOR_OF_STATE[state],
             deadline=restock.deadline,
             latch_until=restock.door.released_until,
+            can_unlock_again=restock.can_unlock_again,
             counts=tuple(restock.counts.items()),
             changes=tuple(restock.changes.items()),
             alarm=self.door_reminder() if state is R.COUNTING else None,

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import get_args
 
-from firmware.journeys.sale import S, SaleJourney
+from firmware.journeys.sale import Ending, S, SaleJourney
 from firmware.presenters import Passive, Shop
 from kiosk_ui.intents import Back, Buy, Cancel, ChooseColour, Done, Intent, Pay, UnlockAgain
 from kiosk_ui.view import (
@@ -15,12 +15,15 @@ from kiosk_ui.view import (
     DoorAlarm,
     DoorScreen,
     DoorState,
+    MoneyOutcome,
     PaymentMethod,
     PaymentStatus,
     ProductScreen,
+    ProductView,
     SaleMessage,
     ThanksScreen,
     View,
+    member,
     one_of,
 )
 
@@ -28,6 +31,7 @@ DOOR_OF_STATE: dict[S, DoorState] = {S.APPROVED: "closed", S.DOOR_UNLOCKED: "unl
 SALE_MESSAGES: tuple[SaleMessage, ...] = get_args(SaleMessage)
 PAYMENT_STATUSES: tuple[PaymentStatus, ...] = get_args(PaymentStatus)
 PAYMENT_METHODS: tuple[PaymentMethod, ...] = get_args(PaymentMethod)
+MONEY_OUTCOMES: tuple[MoneyOutcome, ...] = get_args(MoneyOutcome)
 
 
 @dataclass
@@ -38,6 +42,9 @@ class SalePresenter(Passive):
     payment_methods: Callable[[], tuple[str, ...]]
     payment_qr: Callable[[], str | None]  # the scan-to-pay QR being shown
     store_url: Callable[[str], str]  # the product's page in the online store
+    # The QR the shopper keeps at the end, from (sale id, reference): the receipt's address, or the reference
+    receipt_qr: Callable[[str, str], str] = lambda sale_id, reference: reference
+    support_phone: str = ""  # from the configuration: whom to call when money is owed
     colour: str | None = None  # the shopper's colour choice on the product screen
     name: str = "sale"
 
@@ -94,7 +101,7 @@ class SalePresenter(Passive):
                 alarm=self._alarm(state),
             )
         if state in (S.DOOR_CLOSED, S.DONE):
-            return ThanksScreen(chrome=chrome, product=product)
+            return self._ending(chrome, product, sale.ending)
         if product is None:
             raise ValueError(f"the sale in state {state.value} has no product to show")
         message = one_of(SALE_MESSAGES, sale.message, "sale message")
@@ -116,12 +123,23 @@ class SalePresenter(Passive):
             message=message,
         )
 
+    def _ending(self, chrome: Chrome, product: ProductView | None, ending: Ending | None) -> ThanksScreen:
+        """The ending screen from how the money ended: never "collected" unless the journey recorded it so."""
+        if ending is None:
+            raise ValueError("the sale ended without saying what became of the money")
+        return ThanksScreen(
+            chrome=chrome,
+            product=product,
+            money=member(MONEY_OUTCOMES, ending.money, "money outcome"),
+            reference=ending.reference,
+            receipt_no=ending.receipt_no if ending.method == "terminal" else None,
+            receipt_qr=self.receipt_qr(ending.sale_id, ending.reference),
+            support_phone=self.support_phone if ending.money != "collected" else "",
+        )
+
     def offered(self) -> tuple[PaymentMethod, ...]:
         return tuple(m for m in PAYMENT_METHODS if m in self.payment_methods())
 
     def _alarm(self, state: S) -> DoorAlarm | None:
-        if state is S.DOOR_OPENED:
-            return self.door_reminder()
-        if state is S.DOOR_UNLOCKED and self.sale.door.can_unlock_again:  # released, not opened: stuck?
-            return "door_stuck"
-        return None
+        # The latch holding again is no alarm: the door screen says it is locked again and offers unlock again.
+        return self.door_reminder() if state is S.DOOR_OPENED else None

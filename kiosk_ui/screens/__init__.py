@@ -41,6 +41,7 @@ from kiosk_ui.view import (
     FaultCategory,
     FieldError,
     Language,
+    MoneyOutcome,
     NetworkView,
     OutOfServiceScreen,
     PaymentMethod,
@@ -59,6 +60,7 @@ from kiosk_ui.view import (
     ServiceScreen,
     ShopperNotice,
     SyncView,
+    ThanksScreen,
     View,
 )
 from kiosk_ui.widgets import Widget
@@ -152,6 +154,12 @@ def _door(view: DoorScreen) -> None:
     _one_of(view.alarm, DoorAlarm, "DoorScreen.alarm")
 
 
+def _thanks(view: ThanksScreen) -> None:
+    _one_of(view.money, MoneyOutcome, "ThanksScreen.money", optional=False)
+    if view.money != "collected" and not view.reference:
+        raise ValueError(f"ThanksScreen.reference is needed when the money is {view.money!r}")
+
+
 def _pickup(view: PickupScreen) -> None:
     _one_of(view.message, PickupMessage, "PickupScreen.message")
     _whole(view.code_length, "PickupScreen.code_length", 1, MAX_PICKUP_CODE)
@@ -217,6 +225,7 @@ _CHECKS: dict[type, Callable[[Any], None]] = {
     ProductScreen: _product,
     CheckoutScreen: _checkout,
     DoorScreen: _door,
+    ThanksScreen: _thanks,
     PickupScreen: _pickup,
     PinPadScreen: _pin_pad,
     RestockScreen: _restock,

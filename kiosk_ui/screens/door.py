@@ -3,8 +3,9 @@
 While the latch is released (latch_until) the countdown is the pulse: pull the door now. Once it holds
 again the countdown is the rest of the time to open the door (deadline): to unlock again when the
 journey allows it (can_unlock_again, the only thing that shows the button), else until the opening
-lapses. An alarm goes across the top: "door_open_too_long" asks to close the door; "door_stuck" says
-the door did not open.
+lapses. The latch holding again is said as it is ("the door locked again"), never as an alarm beside a
+running countdown. An alarm goes across the top: "door_open_too_long" asks to close the door.
+A prepaid order (view.prepaid) shows no total.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def build(view: DoorScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     widgets: list[Widget] = []
     if view.product is not None:
         left, column = split(kit, body)
-        widgets += product_summary_card(kit, view.product, left)
+        widgets += product_summary_card(kit, view.product, left, view.prepaid)
     else:
         column = body.inflate(-body.w // 5, 0)
 

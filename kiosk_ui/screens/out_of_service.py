@@ -68,4 +68,16 @@ def build(view: OutOfServiceScreen, kit: Kit, context: BuildContext) -> list[Wid
                 "body",
             ),
         ]
+    if view.message and view.reference:  # the last buyer's sale, as support will ask for it
+        ref_y = panel.rect.bottom + theme.gap if view.message == "refund_pending" else y
+        widgets.append(
+            Label(
+                kit,
+                "reference",
+                (content.x, ref_y, content.w, theme.px(40)),
+                f"{kit.t('thanks.reference')}: {view.reference}",
+                "heading",
+                align="center",
+            )
+        )
     return [*widgets, *top]

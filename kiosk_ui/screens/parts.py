@@ -27,17 +27,22 @@ def product_picture(kit: Kit, product: ProductView, rect: pygame.Rect) -> Pictur
     return Picture("picture", rect, art, kit.theme.palette.surface, kit.theme.radius)
 
 
-def product_summary_card(kit: Kit, product: ProductView, rect: pygame.Rect) -> list[Widget]:
-    """Picture on top, name and total below: the checkout and door screens' reminder of the purchase."""
+def product_summary_card(kit: Kit, product: ProductView, rect: pygame.Rect, prepaid: bool = False) -> list[Widget]:
+    """Picture on top, name and total below: the checkout and door screens' reminder of the purchase
+    (prepaid: an online order being collected says so, with no total to pay)."""
     theme, palette = kit.theme, kit.theme.palette
     text_h = theme.px(120)
     pad = theme.px(20)
     picture = product_picture(kit, product, pygame.Rect(rect.x, rect.y, rect.w, rect.h - text_h))
     x, w = rect.x + pad, rect.w - 2 * pad
     y = rect.bottom - text_h + theme.px(8)
+    name = Label(kit, "name", (x, y, w, theme.px(40)), product.name, "heading")
+    if prepaid:
+        paid = Label(kit, "prepaid", (x, y + theme.px(44), w, theme.px(50)), kit.t("checkout.prepaid"), "body")
+        return [picture, name, paid]
     return [
         picture,
-        Label(kit, "name", (x, y, w, theme.px(40)), product.name, "heading"),
+        name,
         Label(
             kit,
             "total_label",

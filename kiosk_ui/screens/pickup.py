@@ -3,7 +3,8 @@
 The UI keeps the digits typed (ScreenMemory.code) and reports each key (PressKey) and the
 finished code (SubmitPickupCode); the firmware says "checking" (keys off) while it checks the
 code, then answers with a message on a wrong or already collected code and a locked keypad, with a
-countdown to ``deadline``, after too many.
+countdown to ``deadline``, after too many. The code stays typed after a refusal, so the shopper can
+see it and correct a digit (a PIN, being secret, is cleared instead).
 """
 
 from __future__ import annotations
@@ -44,11 +45,13 @@ def digit_keypad(
     enabled: bool,
     announce: bool,
     submit: tuple[str, str, int, Callable[[str], Intent]],
+    keep: bool = False,
 ) -> list[Widget]:
     """1-9, delete, 0 and submit on a 3x4 grid, typing into ScreenMemory.code (at most max_len digits).
 
     announce: each key is also told to the firmware as PressKey(key) (a pickup code, not a PIN).
     submit: (widget id, label, digits needed to enable it, the intent that carries the code away).
+    keep: the digits stay typed after submit (the firmware's answer may ask to correct them).
     """
     memory = context.memory
     submit_id, submit_label, least, carry = submit
@@ -59,8 +62,10 @@ def digit_keypad(
         return PressKey(key) if announce else None
 
     def on_submit() -> Taps:
-        code, memory.code = memory.code, ""  # the firmware's answer decides what comes next
-        context.rebuild()
+        code = memory.code
+        if not keep:  # the firmware's answer decides what comes next
+            memory.code = ""
+            context.rebuild()
         return carry(code)
 
     widgets: list[Widget] = []
@@ -195,5 +200,6 @@ def build(view: PickupScreen, kit: Kit, context: BuildContext) -> list[Widget]:
         enabled=not locked(view),
         announce=True,
         submit=("pickup:submit", kit.t("pickup.submit"), length, SubmitPickupCode),
+        keep=True,
     )
     return [*widgets, *top]

@@ -29,13 +29,16 @@ def _status(view: RestockScreen, kit: Kit, box: pygame.Rect) -> list[Widget]:
     pad = theme.px(20)
     inner = box.inflate(-2 * pad, -2 * theme.px(8))
     title_h = inner.h * 55 // 100
+    # Unlocked but the latch's pulse is over: the door is locked again, whatever the window left.
+    relocked = view.door == "unlocked" and view.latch_until is None
+    title = "door.relocked" if relocked else f"restock.{view.door}"
     widgets: list[Widget] = [
         Panel("door_panel", box, palette.surface, theme.radius),
         Label(
             kit,
             "title",
             (inner.x, inner.y, inner.w, title_h),
-            kit.t(f"restock.{view.door}"),
+            kit.t(title),
             "title",
             palette.accent if view.door == "closed" else palette.text,
         ),
@@ -206,7 +209,20 @@ def build(view: RestockScreen, kit: Kit, context: BuildContext) -> list[Widget]:
         widgets.append(banner)
         y = banner.rect.bottom + theme.gap
     status_h = theme.px(92)
-    widgets += _status(view, kit, pygame.Rect(content.x, y, content.w, status_h))
+    status = pygame.Rect(content.x, y, content.w, status_h)
+    if view.can_unlock_again and view.alarm != "door_stuck":  # the latch holds again: release it once more
+        again_w, again_h = theme.touch(300), theme.touch(64)
+        status.w -= again_w + theme.gap
+        widgets.append(
+            Button(
+                kit,
+                "unlock_again",
+                (status.right + theme.gap, y + (status_h - again_h) // 2, again_w, again_h),
+                kit.t("door.unlock_again"),
+                UnlockAgain(),
+            )
+        )
+    widgets += _status(view, kit, status)
     y += status_h + theme.gap
 
     bottom = content.bottom - theme.px(8)

@@ -1,4 +1,10 @@
-"""Thanks: the sale is done."""
+"""Thanks: how the journey ended, money first.
+
+Only money "collected" (paid, or prepaid, and the goods taken) thanks the shopper with a tick. A paid sale
+whose door never opened says its payment is being reversed, was reversed, or is flagged for a refund, and
+where money is still owed, whom to call. Every ending shows its reference (and the terminal's receipt
+number) and, beside it, a QR the shopper can keep (the receipt's address, or the reference itself).
+"""
 
 from __future__ import annotations
 
@@ -9,34 +15,87 @@ from kiosk_ui.illustration import tick_badge
 from kiosk_ui.intents import Done
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
-from kiosk_ui.screens.parts import centred_heading
+from kiosk_ui.screens.parts import banner, centred_heading
 from kiosk_ui.view import ThanksScreen
-from kiosk_ui.widgets import Button, Picture, Widget
+from kiosk_ui.widgets import Button, Label, Picture, QrCode, Widget
+
+
+def _facts(view: ThanksScreen, kit: Kit) -> list[tuple[str, str]]:
+    """(widget id, text) of the lines under the heading: reference, receipt, whom to call."""
+    lines: list[tuple[str, str]] = []
+    if view.reference:
+        key = "thanks.order" if view.prepaid else "thanks.reference"
+        lines.append(("reference", f"{kit.t(key)}: {view.reference}"))
+    if view.receipt_no:
+        lines.append(("receipt", kit.t("thanks.receipt", receipt=view.receipt_no)))
+    if view.money in ("reversing", "refund_flagged"):
+        lines.append(("support_phone", kit.t("thanks.call", phone=view.support_phone or kit.t("help.no_phone"))))
+    return lines
 
 
 def build(view: ThanksScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
     top, content = chrome(view.chrome, kit)
-    badge = theme.px(120)
-    title_h, subtitle_h, button_h = theme.px(70), theme.px(40), theme.touch(76)
-    block_h = badge + theme.gap + title_h + subtitle_h + theme.px(36) + button_h
-    y = content.y + (content.h - block_h) // 2
-    widgets: list[Widget] = [
-        Picture(
-            "tick",
-            (content.centerx - badge // 2, y, badge, badge),
-            tick_badge(badge, palette.accent, palette.on_accent),
+    widgets: list[Widget] = []
+    column = content
+    if view.receipt_qr:
+        qr_px = min(theme.px(220), content.h - theme.px(120))
+        qr_col = pygame.Rect(content.right - qr_px - theme.margin, content.y, qr_px, content.h)
+        qr_y = content.centery - (qr_px + theme.px(64)) // 2
+        widgets.append(QrCode("receipt_qr", (qr_col.x, qr_y, qr_px, qr_px), view.receipt_qr, theme.px(10)))
+        widgets.append(
+            Label(
+                kit,
+                "qr_hint",
+                (qr_col.x - theme.px(20), qr_y + qr_px + theme.px(8), qr_px + theme.px(40), theme.px(56)),
+                kit.t("thanks.qr_hint"),
+                "body",
+                palette.text_muted,
+                align="center",
+                max_lines=2,
+                valign="top",
+            )
         )
-    ]
-    y += badge + theme.gap
-    widgets += centred_heading(kit, content, y, kit.t("thanks.title"), kit.t("thanks.subtitle"), subtitle_h)
-    y += title_h + subtitle_h + theme.px(36)
+        column = pygame.Rect(content.x, content.y, qr_col.x - theme.gap - content.x, content.h)
+
+    happy = view.money == "collected"
+    badge = theme.px(96) if happy else 0
+    facts = _facts(view, kit)
+    title_h, subtitle_h, line_h, button_h = theme.px(70), theme.px(64), theme.px(36), theme.touch(76)
+    notice_h = 0 if happy else theme.px(88)
+    block_h = (badge + theme.gap if happy else notice_h + theme.gap) + title_h + subtitle_h
+    block_h += theme.px(12) + line_h * len(facts) + theme.px(24) + button_h
+    y = content.y + max(0, (content.h - block_h) // 2)
+    if happy:
+        widgets.append(
+            Picture(
+                "tick",
+                (column.centerx - badge // 2, y, badge, badge),
+                tick_badge(badge, palette.accent, palette.on_accent),
+            )
+        )
+        y += badge + theme.gap
+    else:  # what happened to the money, as a banner: amber while it is being given back or once it was, red when owed
+        area = pygame.Rect(column.x, y, column.w, notice_h)
+        text = kit.t(f"thanks.{view.money}.notice")
+        widgets.append(banner(kit, "money", area, text, alarming=view.money == "refund_flagged", height=88))
+        y += notice_h + theme.gap
+    heading = "thanks.prepaid" if happy and view.prepaid else f"thanks.{view.money}"
+    title = kit.t("thanks.title") if happy else kit.t(f"{heading}.title")
+    subtitle = kit.t("thanks.subtitle") if happy else kit.t(f"{heading}.subtitle")
+    widgets += centred_heading(kit, column, y, title, subtitle, subtitle_h, 2)
+    y += title_h + subtitle_h + theme.px(12)
+    for widget_id, text in facts:
+        role = "heading" if widget_id in ("reference", "support_phone") else "body"
+        widgets.append(Label(kit, widget_id, (column.x, y, column.w, line_h), text, role, align="center"))
+        y += line_h
+    y += theme.px(24)
     done_w = theme.touch(280)
     widgets.append(
         Button(
             kit,
             "done",
-            pygame.Rect(content.centerx - done_w // 2, y, done_w, button_h),
+            pygame.Rect(column.centerx - done_w // 2, y, done_w, button_h),
             kit.t("thanks.done"),
             Done(),
         )

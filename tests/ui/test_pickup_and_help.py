@@ -41,13 +41,19 @@ async def test_typing_a_pickup_code_and_submitting_it(running_ui: RunningUi) -> 
     keys = [i.key for i in running_ui.intents if isinstance(i, PressKey)]
     assert keys == ["4", "0", "7", "1", "9", "back", "5"]
     assert running_ui.intents[-1] == SubmitPickupCode("4075")
-    assert typed(ui) == ""  # ready for the next try
+    ui.set_state(PickupScreen(code_length=4, message="pickup_wrong_code"))
+    assert typed(ui) == "4075", "a wrong code stays typed, so the shopper can correct it"
+    assert running_ui.widget("message").label == "That code is wrong. Check the digits and correct them."
+    await ui.tap_widget("key:back")
+    await ui.tap_widget("key:6")
+    await ui.tap_widget("pickup:submit")
+    assert running_ui.intents[-1] == SubmitPickupCode("4076")
 
 
 async def test_wrong_code_and_locked_keypad(running_ui: RunningUi) -> None:
     ui = running_ui.ui
     ui.set_state(VIEWS["pickup_wrong_code"])
-    assert running_ui.widget("message").label == "That code is not right. Please check it and try again."
+    assert running_ui.widget("message").label == "That code is wrong. Check the digits and correct them."
     ui.set_state(PickupScreen(message="pickup_locked", deadline=time.monotonic() + 30.2))
     assert running_ui.widget("message_text").label == "Too many tries. Please wait 31 s."
     assert not any(w.enabled for w in ui.widgets() if w.id.startswith("key:"))
