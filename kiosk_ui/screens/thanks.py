@@ -16,7 +16,7 @@ from kiosk_ui.widgets import Button, Picture, Widget
 
 def build(view: ThanksScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
-    top, content = chrome(view.chrome, kit)
+    top, content = chrome(view.chrome, kit, home=True, nav_intent=Done(), help_button=True)
     badge = theme.px(120)
     title_h, subtitle_h, button_h = theme.px(70), theme.px(40), theme.touch(76)
     block_h = badge + theme.gap + title_h + subtitle_h + theme.px(36) + button_h
