@@ -137,6 +137,7 @@ class Cabinet:
             should_ask=self._worth_asking,
             holding=lambda: self.sale.paying,
             on_ask=self.refresh,
+            ask_s=config.screen.still_there_s,
         )
         self.remote = RemoteUnlock(self.restock, may_unlock=self.idle)
         self.router = self._presenters()
