@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from firmware.faults import Faults
@@ -39,6 +39,7 @@ class DeviceWatch:
     check_s: float  # between terminal checks while all is well
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     link_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # the links' looks: the cabinet's clock
+    _lost: asyncio.Event = field(default_factory=asyncio.Event)  # a link found lost: check (reconnect) soon
 
     async def read_forever(self, reader: Reader[R], record: Callable[[R], None]) -> None:
         """Read a device until cancelled; a device that goes away is reported and reopened when back."""
@@ -58,7 +59,17 @@ class DeviceWatch:
         """Check the terminals until cancelled, sooner while a device is faulty."""
         while True:
             await self.check_terminals_once()
-            await self.sleep(RECONNECT_S if self.faults.devices_faulty() else self.check_s)
+            await self._pause(RECONNECT_S if self.faults.devices_faulty() else self.check_s)
+
+    async def _pause(self, delay_s: float) -> None:
+        """Sleep delay_s, or less when a link is found lost (its reconnection starts then, not a check later)."""
+        waits = [asyncio.ensure_future(self._lost.wait()), asyncio.ensure_future(self.sleep(delay_s))]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+            self._lost.clear()
 
     async def watch_links(self) -> None:
         """Until cancelled: a terminal whose link is known lost (its port closed: unplugged) is a fault now,
@@ -68,6 +79,7 @@ class DeviceWatch:
                 lost = terminal.link_fault()
                 if lost is not None and terminal.name not in self.faults.active:
                     self.faults.device(lost)
+                    self._lost.set()
             await self.link_sleep(LINK_S)
 
     async def check_terminals_once(self) -> None:

@@ -26,6 +26,7 @@ class NetworkSwitch:
         return f"http://{host}:{self.port}"
 
     async def stop(self) -> None:
+        self.on_change = lambda up: None  # the cabinet is going too: nobody to tell
         self.set_up(False)
         if self._server is not None:
             self._server.close()
