@@ -39,6 +39,7 @@ class IdleWatch:
     shown_online: bool | None = None  # what the screen shows; None: read at the first tick
     idle_at: float | None = None  # when the idle timeout fires (on the clock), unless someone touches first
     asking_until: float | None = None  # "still there?" is on screen until then
+    held: bool = False  # a payment was waiting at the last tick
     _idle_timer: TimerHandle | None = None
 
     def activity(self) -> None:
@@ -68,8 +69,10 @@ class IdleWatch:
 
     def tick(self) -> None:
         now = self.clock.monotonic()
-        if self.holding():  # the payment's end starts the count, and its message gets time to be read
+        holding = self.holding()
+        if holding or self.held:  # the count starts after the payment's end, whose message gets time to be read
             self._arm(max(self.idle_timeout_s, ENDING_S))
+        self.held = holding
         if self.shown_online is None:
             self.shown_online = self.is_online()
         if self.next_heartbeat is None or now >= self.next_heartbeat:
