@@ -156,7 +156,7 @@ class Cabinet:
             support.support_phone,
             support.support_url,
             self.refresh,
-            under=lambda: self.router.view_under(self.help, Chrome(language=self.language)).screen,
+            under=self._under_help,
         )
         sale = SalePresenter(
             self.sale,
@@ -243,6 +243,11 @@ class Cabinet:
             self.help.close()
             self.refresh()
         self.journeys.idle_timeout()
+
+    def _under_help(self) -> tuple[str, str]:
+        """The screen under the help overlay, and its moment (a door's state): when either moves, help goes."""
+        view = self.router.view_under(self.help, Chrome(language=self.language))
+        return view.screen, str(getattr(view, "door", ""))
 
     def _worth_asking(self) -> bool:
         """What a shopper would lose to the idle timeout, so it asks "still there?" first: a checkout, a

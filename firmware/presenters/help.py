@@ -1,8 +1,8 @@
 """Help: an overlay over the shopper's screen, opened from any of them and left with back.
 
 It knows where the shopper came from (the screen under it, ``context``): its tip is for that screen, back
-returns there, and when that screen changes by itself (a payment approved: the door; declined: the
-product) the overlay steps aside so the shopper sees what happened.
+returns there, and when what is under it moves on by itself (a payment approved: the door; declined: the
+product; the door opened) the overlay steps aside so the shopper sees what happened.
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ class HelpPresenter:
     support_phone: str
     support_url: str
     on_change: Callable[[], None]
-    under: Callable[[], str] = lambda: ""  # the screen id the journeys under help show now
+    # What the journeys under help show now: (screen id, its moment: the door's state on a door screen).
+    under: Callable[[], tuple[str, str]] = lambda: ("", "")
     shown: bool = False
-    context: str = ""  # the screen id help was opened from
+    opened_over: tuple[str, str] = ("", "")  # what help was opened over
     name: str = "help"
 
     def active(self) -> bool:
-        if self.shown and self.under() != self.context:
+        if self.shown and self.under() != self.opened_over:
             self.shown = False  # what was under it moved on: show that
         return self.shown
 
@@ -38,7 +39,7 @@ class HelpPresenter:
 
     def handle(self, intent: Intent) -> None:
         if isinstance(intent, OpenHelp):
-            self.context = self.under()
+            self.opened_over = self.under()
         self.shown = isinstance(intent, OpenHelp)
         self.on_change()
 
@@ -47,5 +48,5 @@ class HelpPresenter:
 
     def view(self, chrome: Chrome) -> View:
         return HelpScreen(
-            chrome=chrome, support_phone=self.support_phone, support_url=self.support_url, context=self.context
+            chrome=chrome, support_phone=self.support_phone, support_url=self.support_url, context=self.opened_over[0]
         )
