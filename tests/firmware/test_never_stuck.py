@@ -4,20 +4,24 @@ stays, help that knows where it was opened and steps aside, and home."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 import pytest
 
+from firmware.cabinet import Cabinet
 from firmware.clock import FakeClock
 from firmware.idle_watch import ENDING_S, IdleWatch
 from firmware.journeys.sale import S
 from kiosk_ui.intents import Activity, Buy, Home, OpenHelp, SelectProduct, Start
-from kiosk_ui.view import View
+from kiosk_ui.view import HelpScreen, View
 from sync_client.outbox import Outbox
 from tests.firmware.cabinet_rig import Cabinets
 from tests.sync.conftest import CAB
 
 
 @pytest.fixture
-async def fake(tmp_path):
+async def fake(tmp_path: Path) -> AsyncIterator[Cabinets]:
     (tmp_path / "cabinet").mkdir()
     cabinets = Cabinets(tmp_path / "cabinet", clock=FakeClock())
     yield cabinets
@@ -25,7 +29,7 @@ async def fake(tmp_path):
         await cabinets.cut()
 
 
-async def at_a_failed_payment(cabinets: Cabinets):
+async def at_a_failed_payment(cabinets: Cabinets) -> tuple[Cabinet, FakeClock, list[View]]:
     """A shopper on the product whose payment just failed (no terminal here: "fault")."""
     cabinet = await cabinets.boot()
     views: list[View] = []
@@ -37,7 +41,7 @@ async def at_a_failed_payment(cabinets: Cabinets):
     return cabinet, cabinets.clock, views
 
 
-async def test_still_there_is_asked_before_the_idle_timeout_drops_a_shopper_who_tried_to_pay(fake):
+async def test_still_there_is_asked_before_the_idle_timeout_drops_a_shopper_who_tried_to_pay(fake: Cabinets) -> None:
     cabinet, clock, views = await at_a_failed_payment(fake)
     idle_s, ask_s = cabinet.config.screen.idle_timeout_s, cabinet.config.screen.still_there_s
     await clock.run(idle_s)
@@ -50,31 +54,33 @@ async def test_still_there_is_asked_before_the_idle_timeout_drops_a_shopper_who_
     await clock.run(idle_s)
     assert views[-1].chrome.still_there_until == clock.now + ask_s, "asked again after another idle timeout"
     await clock.run(ask_s)
-    assert cabinet.sale.state is S.IDLE and views[-1].screen == "attract"
+    assert cabinet.sale.state.value == "idle" and views[-1].screen == "attract"
     assert views[-1].chrome.still_there_until is None
 
 
-async def test_browsing_alone_goes_home_at_the_idle_timeout_without_asking(fake):
+async def test_browsing_alone_goes_home_at_the_idle_timeout_without_asking(fake: Cabinets) -> None:
     cabinet = await fake.boot()
     views: list[View] = []
     cabinet.on_view = views.append
     cabinet.handle_intent(Activity())
     cabinet.handle_intent(Start())
+    assert isinstance(fake.clock, FakeClock)
     await fake.clock.run(cabinet.config.screen.idle_timeout_s)
     assert cabinet.sale.state is S.IDLE and views[-1].screen == "attract"
     assert all(view.chrome.still_there_until is None for view in views)
 
 
-async def test_help_knows_where_it_was_opened_and_home_leaves_for_the_start(fake):
+async def test_help_knows_where_it_was_opened_and_home_leaves_for_the_start(fake: Cabinets) -> None:
     cabinet, clock, views = await at_a_failed_payment(fake)
     cabinet.handle_intent(OpenHelp())
-    assert views[-1].screen == "help" and views[-1].context == "product"
+    shown = views[-1]
+    assert isinstance(shown, HelpScreen) and shown.context == "product", "its tip is the product's, back returns there"
     cabinet.handle_intent(Home())
-    assert cabinet.sale.state is S.IDLE and views[-1].screen == "attract" and not cabinet.help.shown
+    assert cabinet.sale.state.value == "idle" and views[-1].screen == "attract" and not cabinet.help.shown
 
 
-async def test_a_payment_under_way_holds_the_idle_timeout_and_its_ending_gets_at_least_ENDING_S(tmp_path):
-    clock, paying, idled = FakeClock(), [True], []
+async def test_a_payment_under_way_holds_the_idle_timeout_and_its_ending_gets_at_least_ENDING_S(tmp_path: Path) -> None:
+    clock, paying, idled = FakeClock(), [True], list[float]()
     outbox = Outbox(tmp_path / "store.db", CAB)
     watch = IdleWatch(
         outbox, lambda: (), 3600, 1.0, lambda: idled.append(clock.now), lambda: True, lambda: None, clock,

@@ -4,13 +4,14 @@ payment's time left, buy off with its reason, and a message that never shrinks t
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import pytest
 
 from kiosk_ui.app import KioskUi
 from kiosk_ui.samples import sample_views
 from kiosk_ui.theme import MIN_TEXT_PX
-from kiosk_ui.view import SCREENS, ProductScreen
+from kiosk_ui.view import SCREENS, Language, ProductScreen
 
 STAFF = {"pin_pad", "restock", "service", "calibrate"}  # reached with a card or a hidden hold, not a shopper's
 # The screens without a way back or home, and why: attract is home; at the door a paid sale goes on by
@@ -21,7 +22,7 @@ PRODUCT_TEXT = ("name", "price", "stock", "summary", "materials", "design")
 
 
 @pytest.fixture(scope="module", params=[(1024, 600), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
-def ui(request: pytest.FixtureRequest):
+def ui(request: pytest.FixtureRequest) -> Iterator[KioskUi]:
     ui = KioskUi(request.param, on_intent=lambda intent: None)
     ui.start()
     yield ui
@@ -29,7 +30,7 @@ def ui(request: pytest.FixtureRequest):
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-def test_every_shopper_screen_has_help_and_a_way_back_or_home(ui: KioskUi, language: str) -> None:
+def test_every_shopper_screen_has_help_and_a_way_back_or_home(ui: KioskUi, language: Language) -> None:
     seen = set()
     for name, view in sample_views(language).items():
         if view.screen in STAFF:
@@ -44,7 +45,7 @@ def test_every_shopper_screen_has_help_and_a_way_back_or_home(ui: KioskUi, langu
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 @pytest.mark.parametrize("message", ["declined", "timed_out", "sold_out"])
-def test_a_message_on_the_product_leaves_its_text_at_its_size(ui: KioskUi, language: str, message: str) -> None:
+def test_a_message_on_the_product_leaves_its_text_at_its_size(ui: KioskUi, language: Language, message: str) -> None:
     plain = sample_views(language)["product"]
     assert isinstance(plain, ProductScreen)
 
