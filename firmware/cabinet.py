@@ -25,6 +25,7 @@ from firmware.door_snapshots import DoorSnapshots
 from firmware.faults import Faults
 from firmware.idle_watch import IdleWatch
 from firmware.journey_set import STALE, Parts, build_journeys, checked
+from firmware.journeys.sale import S
 from firmware.journeys.service import LiveFacts, live_devices, open_alarms, software_version
 from firmware.narration import AudioOut, NarrationLibrary, NarrationPlayer, Narrator, SpeechCache
 from firmware.network_state import default_route
@@ -47,13 +48,14 @@ from firmware.storage_watch import StorageWatch
 from firmware.supervisor import Supervisor
 from kiosk_ui.audio import MixerAudio
 from kiosk_ui.i18n import LANGUAGES
-from kiosk_ui.intents import Activity, AdShown, Intent, Listen, ToggleLanguage
+from kiosk_ui.intents import Activity, AdShown, Home, Intent, Listen, ToggleLanguage
 from kiosk_ui.view import Chrome, DoorAlarm, ErrorScreen, Language, NetworkView, SyncView, View, member, one_of
 from sync_client.cabinet_config import CabinetConfig
 from sync_client.outbox import Outbox
 
 log = logging.getLogger(__name__)
 DOOR_ALARMS: tuple[DoorAlarm, ...] = get_args(DoorAlarm)
+PAYMENT_ENDINGS = ("declined", "timed_out", "cancelled", "fault")  # how a payment can end without money
 
 
 @dataclass
@@ -124,7 +126,11 @@ class Cabinet:
         )
         self.door_events = DoorEvents(self.alarms, self.service, self.door_cycle, self.outbox, self.snapshots.take)
         self.device_watch = DeviceWatch(
-            self.fault_list, self.devices.terminals, lambda: self.sale.paying, config.payment.check_s
+            self.fault_list,
+            self.devices.terminals,
+            lambda: self.sale.paying,
+            config.payment.check_s,
+            link_sleep=self.clock.sleep,
         )
         self.reader_input = ReaderInput(
             self.outbox, self.in_force.staff_cards, self.idle, self.service, self.restock, self.repair, self.pickup,
@@ -139,6 +145,10 @@ class Cabinet:
             is_online=self.is_online,
             on_online_changed=self.refresh,
             clock=self.clock,
+            should_ask=self._worth_asking,
+            holding=lambda: self.sale.paying,
+            on_ask=self.refresh,
+            ask_s=config.screen.still_there_s,
         )
         self.remote = RemoteUnlock(self.restock, may_unlock=self.idle)
         self.router = self._presenters()
@@ -152,7 +162,13 @@ class Cabinet:
         def reminder() -> DoorAlarm | None:  # the door left open too long
             return one_of(DOOR_ALARMS, self.alarms.reminder, "door reminder")
 
-        self.help = HelpPresenter(journeys.help_offered, support.support_phone, support.support_url, self.refresh)
+        self.help = HelpPresenter(
+            journeys.help_offered,
+            support.support_phone,
+            support.support_url,
+            self.refresh,
+            under=self._under_help,
+        )
         sale = SalePresenter(
             self.sale,
             shop,
@@ -162,12 +178,15 @@ class Cabinet:
             store_url=self.shop.store_url,
             receipt_qr=self.shop.receipt_qr,
             support_phone=support.support_phone,
+            now=self.clock.monotonic,
+            payment_time_s=self.config.payment.timeout_s,
         )
         return Router(
             (
                 ServicePresenter(
                     self.service, shop, self.sync_status, self.in_force.version, checked, self._service_facts
                 ),
+                self.help,  # over any shopper's screen (it steps aside when that screen moves on)
                 RepairPresenter(self.repair, may_open=self.idle),
                 RestockPresenter(self.restock, shop, self.idle, reminder, self.journeys.staff_pin, checked),
                 PickupPresenter(self.pickup, shop, journeys.pickup_may_open, checked),
@@ -179,7 +198,6 @@ class Cabinet:
                     support.support_phone,
                     reference=lambda: self.sale.ending.reference if self.sale.ending else "",
                 ),
-                self.help,
                 sale,
                 BrowsePresenter(self.sale, shop, self.shop.ads_due, on_select=sale.forget_colour),
             )
@@ -204,6 +222,7 @@ class Cabinet:
             self._tasks.append(run("code-reader", watch.read_forever(self.devices.code_reader, self.reader_input.code)))
         self._tasks.append(run("heartbeat-and-idle", self.idle_watch.run()))
         self._tasks.append(run("terminal-check", watch.check_terminals()))
+        self._tasks.append(run("terminal-links", watch.watch_links()))
         self._tasks.append(run("storage-check", self.storage_watch.run()))
         self.storage_watch.changed()  # a store found replaced at start-up is a fault from the first frame
         self.refresh()
@@ -248,13 +267,38 @@ class Cabinet:
 
     def _idle_timeout(self) -> None:
         if self.help.shown:  # the help overlay closes with the journey under it
-            self.help.shown = False
+            self.help.close()
             self.refresh()
         self.journeys.idle_timeout()
 
+    def _under_help(self) -> tuple[str, str]:
+        """The screen under the help overlay, and its moment (a door's state): when either moves, help goes."""
+        view = self.router.view_under(self.help, Chrome(language=self.language))
+        return view.screen, str(getattr(view, "door", ""))
+
+    def _worth_asking(self) -> bool:
+        """What a shopper would lose to the idle timeout, so it asks "still there?" first: a checkout, a
+        payment's ending not yet acted on, a repair form with something typed."""
+        sale = self.sale
+        if sale.state is S.PAY or (sale.state is S.PRODUCT and sale.message in PAYMENT_ENDINGS):
+            return True
+        return self.repair.active and bool(self.repair.fields())
+
+    def _go_home(self) -> None:
+        """The header's home: help closes and every journey goes back to where it waits, where it may (the
+        idle timeout's rules: never a payment under way, a paid door or a staff task)."""
+        self.help.close()
+        self.journeys.idle_timeout()
+        self.refresh()
+
     # --- the screen ------------------------------------------------------------
     def view_state(self) -> View:
-        chrome = Chrome(language=self.language, cabinet_id=self.config.cabinet.id, online=self.is_online())
+        chrome = Chrome(
+            language=self.language,
+            cabinet_id=self.config.cabinet.id,
+            online=self.is_online(),
+            still_there_until=self.idle_watch.asking_until,
+        )
         return self.narration.present(self.router.view(chrome))
 
     def refresh(self) -> None:
@@ -278,6 +322,8 @@ class Cabinet:
         match intent:
             case Activity():
                 self.idle_watch.activity()
+            case Home():
+                self._go_home()
             case ToggleLanguage():
                 self.language = "zh" if self.language == "en" else "en"
                 self.refresh()

@@ -61,6 +61,7 @@ class ScreenSection:
     fullscreen: bool = False
     fps: Annotated[int, Range(ge=1, le=240)] = 30
     idle_timeout_s: Interval = 60.0
+    still_there_s: Interval = 20.0  # "still there?" waits this long for a touch before leaving a checkout
     thanks_s: Annotated[float, Range(gt=0, le=600)] = 8.0
     language: Literal["en", "zh"] = "en"
 

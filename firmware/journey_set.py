@@ -63,8 +63,8 @@ class Journeys:
         )
 
     def help_offered(self) -> bool:
-        """Help opens over the attract, catalog and product screens."""
-        return self.sale.state in (S.IDLE, S.BROWSE, S.PRODUCT) and not self.pickup.active
+        """Help opens over every shopper's screen (a sale, a pickup, a repair drop-off), not the staff's."""
+        return not self.restock.active and not self.service.active
 
     def pickup_may_open(self) -> bool:
         return self.idle() and self.sale.state is S.IDLE

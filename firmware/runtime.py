@@ -165,6 +165,7 @@ async def _serve(
         if cabinet is not None:
             cabinet.screen_fault(detail)
 
+    link = bench.network if bench is not None else None
     ui = _open_ui(config, options, on_intent, on_screen_fault)
     stack.callback(ui.close)
     cabinet = Cabinet(
@@ -172,7 +173,9 @@ async def _serve(
         devices,
         outbox,
         options.data_dir,
-        is_online=lambda: uploader.status.online,
+        # In simulation the bench's cable is the link: pulled, the cabinet is offline at once (scan-to-pay
+        # leaves the screen), not at the next failed upload.
+        is_online=lambda: uploader.status.online and (link is None or link.up),
         on_view=ui.set_state,
         restart=stop.set,
         storage_guard=store.storage,
@@ -193,6 +196,8 @@ async def _serve(
     stack.callback(snapshots.close)
     cabinet.on_snapshot = snapshots.poke
     stack.push_async_callback(cabinet.stop)  # before start: a device that fails to open closes the others
+    if link is not None:
+        link.on_change = lambda up: cabinet.refresh() if cabinet is not None else None
     await cabinet.start()
 
     run = supervisor.run

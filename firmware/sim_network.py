@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -14,6 +15,7 @@ class NetworkSwitch:
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.up = True
+        self.on_change: Callable[[bool], None] = lambda up: None  # the cable pulled or back: told at once
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.port = 0
@@ -24,6 +26,7 @@ class NetworkSwitch:
         return f"http://{host}:{self.port}"
 
     async def stop(self) -> None:
+        self.on_change = lambda up: None  # the cabinet is going too: nobody to tell
         self.set_up(False)
         if self._server is not None:
             self._server.close()
@@ -32,6 +35,7 @@ class NetworkSwitch:
     def set_up(self, up: bool) -> None:
         self.up = up
         log.info("sim network %s", "up" if up else "down")
+        self.on_change(up)
         if not up:  # a cable pulled mid-request: every open connection dies
             for writer in list(self._writers):
                 writer.transport.abort()

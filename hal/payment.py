@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hal.device import AsyncDevice
+from hal.errors import DeviceFault
 
 
 class PaymentOutcome(enum.StrEnum):
@@ -66,6 +67,11 @@ class PaymentTerminal(AsyncDevice, abc.ABC):
         outcomes. Raises DeviceFault only when the device is unreachable before
         any money could have moved.
         """
+
+    def link_fault(self) -> DeviceFault | None:
+        """The link to the device known lost without asking it (a serial port that closed), else None.
+        Cheap: looked at several times a second."""
+        return None
 
     @abc.abstractmethod
     async def cancel(self) -> None:

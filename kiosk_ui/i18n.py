@@ -42,6 +42,38 @@ STRINGS: dict[str, dict[str, str]] = {
     "stock.online": {"en": "Order online", "zh": "网上订购"},
     "nav.back": {"en": "‹  Back", "zh": "‹  返回"},
     "nav.cancel": {"en": "Cancel", "zh": "取消"},
+    "nav.home": {"en": "Home", "zh": "首页"},
+    "still_there.title": {"en": "Still there?", "zh": "您还在吗？"},
+    "still_there.countdown": {
+        "en": "Back to the start in {seconds} s. Nothing has been charged.",
+        "zh": "{seconds} 秒后返回首页，不会扣款。",
+    },
+    "still_there.continue": {"en": "I'm still here", "zh": "我还在"},
+    "checkout.time_left": {"en": "{seconds} s left to pay", "zh": "剩余付款时间 {seconds} 秒"},
+    "checkout.no_method": {
+        "en": "No way to pay right now. Ask for help, or come back later.",
+        "zh": "目前无法付款。请寻求帮助，或稍后再来。",
+    },
+    "product.no_method": {
+        "en": "Paying is unavailable right now: the card terminal or the network is down.",
+        "zh": "暂时无法付款：付款终端或网络故障。",
+    },
+    "help.tip.checkout": {
+        "en": "Paying: cancel at any time before your card is read. A declined card is never charged.",
+        "zh": "付款：读卡前可随时取消。被拒绝的卡不会扣款。",
+    },
+    "help.tip.door": {
+        "en": "Door: pull it while the latch is open. If it does not open, your payment is given back.",
+        "zh": "柜门：锁打开时请拉门。若柜门未打开，款项将退还。",
+    },
+    "help.tip.thanks": {
+        "en": "Something wrong with your vehicle? Call us with this cabinet's number.",
+        "zh": "车辆有问题？请致电并告知本售货柜编号。",
+    },
+    "help.tip.pickup": {
+        "en": "The pickup code is in your order confirmation e-mail or text message.",
+        "zh": "取货码在您的订单确认邮件或短信中。",
+    },
     "product.buy": {"en": "Buy now", "zh": "立即购买"},
     "product.spin_hint": {"en": "360°  ·  drag to turn", "zh": "360°  ·  拖动旋转"},
     "product.materials": {"en": "Materials", "zh": "材质"},

@@ -64,6 +64,13 @@ class Done(Intent):
 
 
 @dataclass(frozen=True, repr=False)
+class Home(Intent):
+    """The header's home: leave the journey for the start screen, where nothing is lost by it."""
+
+    name: ClassVar[str] = "home"
+
+
+@dataclass(frozen=True, repr=False)
 class OpenHelp(Intent):
     name: ClassVar[str] = "help"
 

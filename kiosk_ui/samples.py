@@ -267,6 +267,16 @@ def sample_views(
             chrome=chrome, message="refund_pending", support_phone=SUPPORT_PHONE, reference=REFERENCE
         ),
         "error": ErrorScreen(chrome=chrome),
+        # Never stuck: the payment wait's time limit, the idle timeout's question, no way to pay left.
+        "checkout_present_card_countdown": checkout(payment_status="present_card", deadline=later),
+        "checkout_still_there": checkout(chrome=replace(chrome, still_there_until=later - 22.5)),
+        "checkout_no_method": checkout(payment_methods=()),
+        "product_no_method": ProductScreen(
+            chrome=offline, product=scooter, store_url=url[scooter.sku], no_payment_method=True
+        ),
+        "help_from_checkout": HelpScreen(
+            chrome=chrome, support_phone=SUPPORT_PHONE, support_url=SUPPORT_URL, context="checkout"
+        ),
     }
 
 
@@ -332,6 +342,10 @@ GALLERY = {
     "door-relocked": "door_relocked_again",
     "pickup": "pickup_wrong_code",
     "help": "help",
+    "still-there": "checkout_still_there",
+    "payment-countdown": "checkout_present_card_countdown",
+    "no-payment-method": "product_no_method",
+    "product-declined": "product_declined",
     "door-alarm": "door_open_too_long",
     "pin-pad": "pin_pad_wrong",
     "restock": "restock_opened",

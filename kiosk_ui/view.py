@@ -131,6 +131,9 @@ class Chrome:
     cabinet_id: str = ""
     online: bool = True  # False: the footer says "offline"
     staff_hold_s: float = STAFF_HOLD_S  # the brand: how long a press emits OpenStaff
+    # The idle timeout asks "still there?" before it leaves a journey the shopper put work into (paying,
+    # typing): until then (time.monotonic()) a prompt covers the screen; any touch answers it.
+    still_there_until: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,6 +159,7 @@ class ProductScreen:
     product: ProductView
     message: SaleMessage | None = None
     store_url: str = ""  # the QR: f"{store_base}/p/{sku}?cabinet={cabinet_id}"
+    no_payment_method: bool = False  # no way to pay right now (terminal faulty, network down): buy is off
     selected_colour: str | None = None  # a ColourOption.name; None shows the first
     narration: NarrationView | None = None  # None: this product has no narration in this language
 
@@ -172,6 +176,7 @@ class CheckoutScreen:
     payment_status: PaymentStatus | None = None
     payment_qr: str | None = None  # the text of the scan-to-pay QR, needed with "scan_to_pay"
     message: SaleMessage | None = None
+    deadline: float | None = None  # time.monotonic(): while paying, the end of the payment's time limit
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -221,6 +226,7 @@ class HelpScreen:
     chrome: Chrome = Chrome()
     support_phone: str = ""
     support_url: str = ""  # optional web page, shown as text and QR
+    context: str = ""  # the screen id help was opened from (its tip is shown; back returns there)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -79,6 +79,13 @@ class Router:
     def view(self, chrome: Chrome) -> View:
         return self.current().view(chrome)
 
+    def view_under(self, top: Presenter, chrome: Chrome) -> View:
+        """The screen the first active presenter other than top would show (what lies under an overlay)."""
+        for presenter in self.presenters:
+            if presenter is not top and presenter.active():
+                return presenter.view(chrome)
+        raise LookupError("no presenter is active under the overlay")
+
 
 @dataclass
 class Shop:

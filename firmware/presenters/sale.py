@@ -45,7 +45,10 @@ class SalePresenter(Passive):
     # The QR the shopper keeps at the end, from (sale id, reference): the receipt's address, or the reference
     receipt_qr: Callable[[str, str], str] = lambda sale_id, reference: reference
     support_phone: str = ""  # from the configuration: whom to call when money is owed
+    now: Callable[[], float] = lambda: 0.0  # the cabinet's clock (monotonic): when a payment started
+    payment_time_s: float | None = None  # a payment's time limit (the terminal's own); None: not shown
     colour: str | None = None  # the shopper's colour choice on the product screen
+    paying_since: float | None = None  # when the payment under way started, on the clock
     name: str = "sale"
 
     def active(self) -> bool:
@@ -78,6 +81,7 @@ class SalePresenter(Passive):
                 self.sale.buy()
             case Pay(method=method):
                 self.sale.pay(method)
+                self.paying_since = self.now() if self.sale.paying else None
             case Cancel():
                 self.shop.spawn(self.sale.cancel(), "sale-cancel")
             case Back():
@@ -112,6 +116,7 @@ class SalePresenter(Passive):
                 message=message,
                 store_url=self.store_url(product.sku),
                 selected_colour=self.colour,
+                no_payment_method=not self.offered(),
             )
         status = one_of(PAYMENT_STATUSES, sale.payment_status, "payment status")
         return CheckoutScreen(
@@ -121,6 +126,7 @@ class SalePresenter(Passive):
             payment_status=status,
             payment_qr=self.payment_qr() if status == "scan_to_pay" else None,
             message=message,
+            deadline=self._payment_deadline(),
         )
 
     def _ending(self, chrome: Chrome, product: ProductView | None, ending: Ending | None) -> ThanksScreen:
@@ -136,6 +142,12 @@ class SalePresenter(Passive):
             receipt_qr=self.receipt_qr(ending.sale_id, ending.reference),
             support_phone=self.support_phone if ending.money != "collected" else "",
         )
+
+    def _payment_deadline(self) -> float | None:
+        """The end of the payment's time limit while one waits (the terminal gives up then)."""
+        if not self.sale.paying or self.paying_since is None or self.payment_time_s is None:
+            return None
+        return self.paying_since + self.payment_time_s
 
     def offered(self) -> tuple[PaymentMethod, ...]:
         return tuple(m for m in PAYMENT_METHODS if m in self.payment_methods())

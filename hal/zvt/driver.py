@@ -101,6 +101,9 @@ class ZvtTerminal(PaymentTerminal):
             return f"link lost ({self._link.error.detail})"
         return f"connected to terminal {self.terminal_id}"
 
+    def link_fault(self) -> DeviceFault | None:
+        return self._link.error if self._link is not None else None
+
     def identity(self) -> str | None:
         return f"terminal id {self.terminal_id}" if self.terminal_id is not None else None
 

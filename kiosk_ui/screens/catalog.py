@@ -18,7 +18,7 @@ VISIBLE = 3  # cards in view at once: large enough to read from a step back
 
 def build(view: CatalogScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
-    top, content = chrome(view.chrome, kit, help_button=True)
+    top, content = chrome(view.chrome, kit, back=True, help_button=True)
     title_h = theme.touch(64)
     area = pygame.Rect(content.x, content.y + title_h + theme.px(8), content.w, content.h - title_h - theme.px(8))
     if not view.products:

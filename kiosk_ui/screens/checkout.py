@@ -1,4 +1,5 @@
-"""Checkout: the total and the payment choices, then the terminal's live status or the payment QR."""
+"""Checkout: the total and the payment choices, then the terminal's live status or the payment QR with the
+time left to pay. While a payment waits the header's back cancels it (the terminal says if it is too late)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.parts import message_banner, product_summary_card, split
 from kiosk_ui.view import CheckoutScreen, PaymentMethod
-from kiosk_ui.widgets import Button, Label, Picture, QrCode, Widget
+from kiosk_ui.widgets import Button, Countdown, Label, Picture, QrCode, Widget
 
 PAYMENT_METHODS: tuple[PaymentMethod, ...] = get_args(PaymentMethod)  # in the order offered
 
@@ -47,6 +48,8 @@ def _choices(view: CheckoutScreen, kit: Kit, right: pygame.Rect) -> list[Widget]
             )
         )
         y += button_h + theme.gap
+    if not view.payment_methods and not view.message:  # every way to pay is gone: say so, never a blank
+        widgets.append(message_banner(kit, "fault", pygame.Rect(right.x, y, right.w, 0), kit.t("checkout.no_method")))
     return widgets
 
 
@@ -82,11 +85,27 @@ def _status(view: CheckoutScreen, kit: Kit, right: pygame.Rect) -> list[Widget]:
         )
     )
     hint_y = text_y + title_h + theme.px(4)
+    hint_bottom = area.bottom
+    if view.deadline is not None:
+        time_h = theme.px(40)
+        hint_bottom -= time_h
+        widgets.append(
+            Countdown(
+                kit,
+                "payment_countdown",
+                (right.x, hint_bottom, right.w, time_h),
+                view.deadline,
+                lambda s: kit.t("checkout.time_left", seconds=s),
+                "heading",
+                palette.accent,
+                align="left",
+            )
+        )
     widgets.append(
         Label(
             kit,
             "status_hint",
-            (right.x, hint_y, right.w, area.bottom - hint_y),
+            (right.x, hint_y, right.w, hint_bottom - hint_y),
             kit.t(f"status.{view.payment_status}.hint"),
             "body",
             palette.text_muted,
@@ -111,7 +130,7 @@ def build(view: CheckoutScreen, kit: Kit, context: BuildContext) -> list[Widget]
     theme = kit.theme
     assert view.product is not None  # checked by validate_view
     choosing = view.payment_status is None
-    top, content = chrome(view.chrome, kit, back=choosing)
+    top, content = chrome(view.chrome, kit, back=True, nav_intent=None if choosing else Cancel(), help_button=True)
     body = content.inflate(0, -theme.gap)
     body.top = content.top
     left, right = split(kit, body)

@@ -1,17 +1,31 @@
-"""What every screen has: header (brand or back, a title, help, language), footer (cabinet id, offline).
+"""What every screen has: header (brand, back or home, a title, help, language), footer (cabinet id,
+offline), and the idle timeout's "still there?" prompt over everything while Chrome.still_there_until.
 
-The brand doubles as the hidden staff entry: pressed for Chrome.staff_hold_s it emits OpenStaff();
-a tap on it does nothing, so shoppers never stumble into it.
+Every screen a shopper reaches has help and a way back or home: back (or cancel, while a payment waits)
+or home on the left of the header, help on the right. The exceptions are the screens that are home
+(attract) and the door, where a paid sale goes on by itself. The brand doubles as the hidden staff
+entry: pressed for Chrome.staff_hold_s it emits OpenStaff(); a tap on it does nothing, so shoppers never
+stumble into it.
 """
 
 from __future__ import annotations
 
 import pygame
 
-from kiosk_ui.intents import Back, Intent, OpenHelp, OpenPickup, OpenRepair, OpenStaff, ToggleLanguage
+from kiosk_ui.intents import (
+    Activity,
+    Back,
+    Home,
+    Intent,
+    OpenHelp,
+    OpenPickup,
+    OpenRepair,
+    OpenStaff,
+    ToggleLanguage,
+)
 from kiosk_ui.kit import Kit
 from kiosk_ui.view import Chrome
-from kiosk_ui.widgets import Button, HoldArea, Label, Panel, Widget
+from kiosk_ui.widgets import Button, Countdown, HoldArea, Label, Panel, TouchArea, Widget
 
 # Header buttons on the right, from the right edge: id, text key, intent, design width.
 _RIGHT_BUTTONS: tuple[tuple[str, str, Intent, int], ...] = (
@@ -26,6 +40,8 @@ def chrome(
     kit: Kit,
     *,
     back: bool = False,
+    nav_intent: Intent | None = None,
+    home: bool = False,
     help_button: bool = False,
     pickup: bool = False,
     repair: bool = False,
@@ -33,8 +49,9 @@ def chrome(
 ) -> tuple[list[Widget], pygame.Rect]:
     """The header and footer widgets, and the content area left between them.
 
-    Header: back (or the brand) on the left, then the title; pick-up, repair, help and the language
-    switch on the right. Screens put these after their own widgets so they are drawn, and hit, on top.
+    Header: back or home (their intent nav_intent; Back() and Home() unless given) (or the brand) on the left, then
+    the title; pick-up, repair, help and the language switch on the right. Screens put these after their
+    own widgets so they are drawn, and hit, on top.
     """
     theme, palette = kit.theme, kit.theme.palette
     button_h = theme.touch(64)
@@ -50,15 +67,16 @@ def chrome(
             Button(kit, widget_id, (right - w, top, w, button_h), kit.t(key), intent, style="ghost", role="body")
         )
         right -= w + theme.px(12)
-    if back:
+    if back or home:
         back_w = theme.touch(150)
+        widget_id, intent = ("back", nav_intent or Back()) if back else ("home", nav_intent or Home())
         widgets.append(
             Button(
                 kit,
-                "back",
+                widget_id,
                 (theme.margin, top, back_w, button_h),
-                kit.t("nav.back"),
-                Back(),
+                kit.t(f"nav.{widget_id}"),
+                intent,
                 style="ghost",
                 role="body",
             )
@@ -118,4 +136,55 @@ def chrome(
                 hug=True,
             )
         )
+    if view.still_there_until is not None:
+        widgets += still_there(kit, view.still_there_until)
     return widgets, theme.content
+
+
+class Scrim(TouchArea):
+    """A dimmed layer over the whole screen that takes every touch (under a modal prompt)."""
+
+    kind = "scrim"  # what is listed after it is a modal layer over what is listed before
+
+    def __init__(self, widget_id: str, rect: pygame.Rect, label: str, intent: Intent) -> None:
+        super().__init__(widget_id, rect, label, intent)
+        self.shade = pygame.Surface(self.rect.size, pygame.SRCALPHA)
+        self.shade.fill((0, 0, 0, 150))
+
+    def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
+        surface.blit(self.shade, self.rect)
+
+
+def still_there(kit: Kit, until: float) -> list[Widget]:
+    """The idle timeout's question, over the whole screen: a touch anywhere (the backdrop takes it, so
+    nothing under it is pressed by mistake) or the button says yes; at ``until`` the journey is left."""
+    theme, palette = kit.theme, kit.theme.palette
+    screen = pygame.Rect(0, 0, theme.width, theme.height)
+    box_w, box_h = min(theme.width - 2 * theme.margin, theme.px(640)), theme.px(330)
+    box = pygame.Rect(0, 0, box_w, box_h)
+    box.center = screen.center
+    pad = theme.px(28)
+    inner = box.inflate(-2 * pad, -2 * pad)
+    button_h = theme.touch(76)
+    return [
+        Scrim("still_there:backdrop", screen, kit.t("still_there.continue"), Activity()),
+        Panel("still_there", box, palette.surface_high, theme.radius, border=palette.accent),
+        Label(kit, "still_there:title", (inner.x, inner.y, inner.w, theme.px(56)), kit.t("still_there.title"), "title"),
+        Countdown(
+            kit,
+            "still_there:countdown",
+            (inner.x, inner.y + theme.px(60), inner.w, theme.px(80)),
+            until,
+            lambda s: kit.t("still_there.countdown", seconds=s),
+            "heading",
+            palette.text_muted,
+            align="left",
+        ),
+        Button(
+            kit,
+            "continue",
+            (inner.x, inner.bottom - button_h, inner.w, button_h),
+            kit.t("still_there.continue"),
+            Activity(),
+        ),
+    ]

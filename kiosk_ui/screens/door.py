@@ -23,7 +23,7 @@ from kiosk_ui.widgets import Button, Countdown, Label, Widget
 
 def build(view: DoorScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
-    top, content = chrome(view.chrome, kit)
+    top, content = chrome(view.chrome, kit, help_button=True)  # no way back: the paid sale goes on
     body = content.inflate(0, -theme.gap)
     body.top = content.top
     widgets: list[Widget] = []

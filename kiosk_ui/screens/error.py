@@ -14,7 +14,7 @@ from kiosk_ui.widgets import Label, Widget
 
 def build(view: ErrorScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
-    top, content = chrome(view.chrome, kit)
+    top, content = chrome(view.chrome, kit, home=True, help_button=True)
     title_h, subtitle_h = theme.px(70), theme.px(100)
     y = content.y + (content.h - title_h - subtitle_h) // 2
     return [

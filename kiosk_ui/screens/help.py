@@ -1,10 +1,12 @@
-"""Help: how to reach the retailer, and the cabinet's number to tell them."""
+"""Help: how to reach the retailer, and the cabinet's number to tell them; a tip for the screen it was opened
+from (view.context), where back returns."""
 
 from __future__ import annotations
 
 import pygame
 
 from kiosk_ui.context import BuildContext
+from kiosk_ui.i18n import STRINGS
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.parts import split
@@ -91,15 +93,16 @@ def build(view: HelpScreen, kit: Kit, context: BuildContext) -> list[Widget]:
         )
     )
     y = cabinet.bottom + theme.gap
+    tip = f"help.tip.{view.context}"
     widgets.append(
         Label(
             kit,
             "promise",
             (left.x, y, left.w, left.bottom - y),
-            kit.t("help.promise"),
+            kit.t(tip if tip in STRINGS else "help.promise"),
             "body",
             palette.text,
-            max_lines=2,
+            max_lines=3,
             valign="top",
         )
     )

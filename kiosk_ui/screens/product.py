@@ -1,4 +1,7 @@
-"""Product: the 360° view and colours on the left; price, specs, materials, design, buy and the store QR."""
+"""Product: the 360° view and colours on the left; price, specs, materials, design, buy and the store QR.
+
+A message (a payment that ended, sold out) takes its own room at the top of the picture column: the text
+column keeps its size whatever is said. With no way to pay right now, buy is off and says why."""
 
 from __future__ import annotations
 
@@ -163,15 +166,13 @@ def build(view: ProductScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     assert product is not None  # checked by validate_view
     top, content = chrome(view.chrome, kit, back=True, help_button=True)
     widgets: list[Widget] = []
-    if view.message:
-        banner = message_banner(kit, view.message, content)
-        widgets.append(banner)
-        content = pygame.Rect(
-            content.x, banner.rect.bottom + theme.gap, content.w, content.bottom - banner.rect.bottom - theme.gap
-        )
     body = content.inflate(0, -theme.gap)
     body.top = content.top
     left, right = split(kit, body)
+    if view.message:
+        banner = message_banner(kit, view.message, left)
+        widgets.append(banner)
+        left = pygame.Rect(left.x, banner.rect.bottom + theme.gap, left.w, left.bottom - banner.rect.bottom - theme.gap)
 
     chosen = chosen_colour(view, context.memory.colour)
     chip_h = theme.touch(64)
@@ -248,7 +249,20 @@ def build(view: ProductScreen, kit: Kit, context: BuildContext) -> list[Widget]:
             )
         )
     else:
-        if view.store_url:
+        if view.no_payment_method and product.in_stock:
+            widgets.append(
+                Label(
+                    kit,
+                    "buy_reason",
+                    caption_box,
+                    kit.t("product.no_method"),
+                    "label",
+                    palette.warning,
+                    max_lines=2,
+                    valign="bottom",
+                )
+            )
+        elif view.store_url:
             widgets.append(
                 Label(
                     kit,
@@ -269,7 +283,7 @@ def build(view: ProductScreen, kit: Kit, context: BuildContext) -> list[Widget]:
                 (row.x, row.bottom - button_h, action_w, button_h),
                 kit.t("product.buy"),
                 Buy(),
-                enabled=product.in_stock,
+                enabled=product.in_stock and not view.no_payment_method,
             )
         )
     widgets += _details(kit, product, pygame.Rect(right.x, y, right.w, row.y - theme.gap - y))

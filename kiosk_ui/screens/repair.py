@@ -418,5 +418,13 @@ def build(view: RepairScreen, kit: Kit, context: BuildContext) -> list[Widget]:
         if numbered
         else kit.t("repair.booked")
     )
-    top, content = chrome(view.chrome, kit, back=numbered, title=title)
+    top, content = chrome(
+        view.chrome,
+        kit,
+        back=numbered,
+        home=not numbered,
+        nav_intent=None if numbered else Done(),
+        help_button=True,
+        title=title,
+    )
     return [*_STEPS[view.step](_Step(view, kit, context, content)), *top]

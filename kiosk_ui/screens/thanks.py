@@ -35,7 +35,7 @@ def _facts(view: ThanksScreen, kit: Kit) -> list[tuple[str, str]]:
 
 def build(view: ThanksScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
-    top, content = chrome(view.chrome, kit)
+    top, content = chrome(view.chrome, kit, home=True, nav_intent=Done(), help_button=True)
     widgets: list[Widget] = []
     column = content
     if view.receipt_qr:

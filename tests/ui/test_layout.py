@@ -15,7 +15,7 @@ from tests.ui.conftest import assert_refused
 
 SIZES = [(1024, 600), (1920, 1080)]
 VIEW_NAMES = list(sample_views())
-INTERACTIVE = {"button", "tile", "area", "field"}
+INTERACTIVE = {"button", "tile", "area", "field", "scrim"}
 # Calibration has no header: a button near a corner would catch the touch meant for the corner's target.
 HEADLESS = {"calibrate"}
 
@@ -40,18 +40,20 @@ def test_texts_fit_widgets_and_screen(ui: KioskUi, name: str, language: str) -> 
     infos = ui.widgets()
     assert infos, name
     placed = []
+    layer = 0  # a modal prompt is drawn over the screen on a scrim: its texts cover, never collide
     for info in infos:
+        layer += info.extra["kind"] == "scrim"
         assert inside(info.rect, screen), f"{info.id} {info.rect} leaves the screen"
         for text_rect in info.extra["text_rects"]:
             assert text_rect[2] > 0 and text_rect[3] > 0
             assert inside(text_rect, info.rect), f"{info.id}: text {text_rect} overflows {info.rect}"
-            placed.append((info.id, pygame.Rect(text_rect)))
+            placed.append((info.id, layer, pygame.Rect(text_rect)))
         if info.extra["kind"] in INTERACTIVE:
             assert info.rect[2] >= MIN_TOUCH and info.rect[3] >= MIN_TOUCH, f"{info.id} is too small to touch"
     # No two widgets' texts are drawn over each other.
-    for i, (id_a, a) in enumerate(placed):
-        for id_b, b in placed[i + 1 :]:
-            assert id_a == id_b or not a.colliderect(b), f"texts of {id_a} and {id_b} overlap"
+    for i, (id_a, layer_a, a) in enumerate(placed):
+        for id_b, layer_b, b in placed[i + 1 :]:
+            assert id_a == id_b or layer_a != layer_b or not a.colliderect(b), f"texts of {id_a} and {id_b} overlap"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -213,7 +213,7 @@ async def test_ticket_is_shown_large_and_as_a_qr_code(running_ui: RunningUi, tmp
         ("devices", ServiceScreen(devices=(("lock", "broken", ""),))),  # type: ignore[arg-type]
         ("selftest", ServiceScreen(selftest="done")),  # type: ignore[arg-type]
         ("sync", ServiceScreen(sync=SyncView(pending=-1))),
-        ("errors", ServiceScreen(errors=("ok", 3))),  # type: ignore[arg-type]
+        ("alarms", ServiceScreen(alarms=(("ok", 3),))),  # type: ignore[arg-type]
     ],
 )
 def test_bad_new_fields_are_refused_by_name(

@@ -108,7 +108,7 @@ async def test_a_refresh_of_the_same_screen_keeps_a_hold_but_a_new_screen_drops_
 
 async def test_a_finger_that_slides_off_the_brand_does_not_hold(running_ui: RunningUi) -> None:
     ui = running_ui.ui
-    ui.set_state(with_chrome(VIEWS["thanks"], staff_hold_s=0.5))
+    ui.set_state(with_chrome(VIEWS["door_opened"], staff_hold_s=0.5))
     x, y = pygame.Rect(widget(ui, "brand").rect).center
     await ui.swipe(x, y, x + 200, y + 200, duration_s=0.7)
     assert said(running_ui) == []

@@ -15,7 +15,9 @@ from kiosk_ui.intents import (
     Buy,
     Cancel,
     Done,
+    Home,
     Intent,
+    OpenHelp,
     Pay,
     SelectProduct,
     Start,
@@ -46,6 +48,15 @@ DOCUMENTED = [
     ("door_unlock_again", "unlock_again", UnlockAgain()),
     ("door_unlocked", "lang", ToggleLanguage()),
     ("thanks", "done", Done()),
+    # Never stuck: the header's way out on every shopper's screen, and the answer to "still there?"
+    ("catalog", "back", Back()),
+    ("checkout_present_card", "back", Cancel()),  # back while a payment waits cancels it
+    ("thanks", "home", Done()),
+    ("error", "home", Home()),
+    ("door_unlocked", "help", OpenHelp()),
+    ("checkout_present_card", "help", OpenHelp()),
+    ("checkout_still_there", "continue", Activity()),
+    ("checkout_still_there", "still_there:backdrop", Activity()),  # a touch anywhere answers, presses nothing
 ]
 
 
