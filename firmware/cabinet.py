@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import InitVar, dataclass, field
+from dataclasses import InitVar, dataclass, field, replace
 from pathlib import Path
 from typing import Any, get_args
 
+from firmware.accessibility import AccessibilitySession
 from firmware.catalog import Catalog
 from firmware.clock import Clock, LoopClock
 from firmware.config import Config
@@ -42,7 +43,7 @@ from firmware.storage import StorageGuard
 from firmware.storage_watch import StorageWatch
 from firmware.supervisor import Supervisor
 from kiosk_ui.i18n import LANGUAGES
-from kiosk_ui.intents import Activity, AdShown, Intent, ToggleLanguage
+from kiosk_ui.intents import Activity, AdShown, Intent, ToggleAccessibility, ToggleLanguage
 from kiosk_ui.view import Chrome, DoorAlarm, ErrorScreen, Language, SyncView, View, member, one_of
 from sync_client.cabinet_config import CabinetConfig
 from sync_client.outbox import Outbox
@@ -130,6 +131,7 @@ class Cabinet:
             clock=self.clock,
         )
         self.remote = RemoteUnlock(self.restock, may_unlock=self.idle)
+        self.accessibility = AccessibilitySession(self.outbox)
         self.router = self._presenters()
 
     def _presenters(self) -> Router:
@@ -224,11 +226,16 @@ class Cabinet:
             self.help.shown = False
             self.refresh()
         self.journeys.idle_timeout()
+        self.accessibility.end()
+        self.refresh()
 
     # --- the screen ------------------------------------------------------------
     def view_state(self) -> View:
         chrome = Chrome(language=self.language, cabinet_id=self.config.cabinet.id, online=self.is_online())
-        return self.router.view(chrome)
+        view = self.router.view(chrome)
+        if self.accessibility.showing(view.screen):
+            view = replace(view, chrome=replace(chrome, accessible=True))
+        return view
 
     def refresh(self) -> None:
         try:
@@ -238,7 +245,8 @@ class Cabinet:
             # runs inside state changes that move money and doors): the safe screen, and a named fault.
             log.exception("the view could not be built")
             self.screen_fault(str(exc))
-            view = ErrorScreen(chrome=Chrome(language=self.language, cabinet_id=self.config.cabinet.id))
+            chrome = Chrome(language=self.language, cabinet_id=self.config.cabinet.id, accessible=self.accessibility.on)
+            view = ErrorScreen(chrome=chrome)
         self.on_view(view)
 
     def screen_fault(self, detail: str | None) -> None:
@@ -253,6 +261,9 @@ class Cabinet:
                 self.idle_watch.activity()
             case ToggleLanguage():
                 self.language = "zh" if self.language == "en" else "en"
+                self.refresh()
+            case ToggleAccessibility():
+                self.accessibility.toggle()
                 self.refresh()
             case AdShown(ad_id=ad_id):
                 shown_s = self.in_force.ad_duration_s(ad_id)

@@ -110,6 +110,7 @@ class Chrome:
     cabinet_id: str = ""
     online: bool = True  # False: the footer says "offline"
     staff_hold_s: float = STAFF_HOLD_S  # the brand: how long a press emits OpenStaff
+    accessible: bool = False  # accessibility mode: larger text, higher contrast, every control within reach
 
 
 @dataclass(frozen=True, kw_only=True)
