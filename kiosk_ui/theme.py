@@ -168,7 +168,7 @@ class Theme:
         self.reach = pygame.Rect(0, reach_top, width, reach_bottom - reach_top)  # the rows within wheelchair reach
         self.bar_h = 0  # accessibility mode: the chrome's buttons, in a bar at the bottom of the reach zone
         if accessible:
-            self.footer_h = self.px(30) if reach_bottom >= height else height - reach_bottom + self.px(4)
+            self.footer_h = self.px(40) if reach_bottom >= height else height - reach_bottom + self.px(4)
             self.bar_h = self.touch(72) + self.px(10)
             self.header_h = max(self.px(56), reach_top)
 

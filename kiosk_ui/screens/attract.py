@@ -117,7 +117,8 @@ def _showcase(kit: Kit, area: pygame.Rect, product: ProductView | None, text_par
 def build(view: AttractScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
     top, content = chrome(view.chrome, kit, help_button=True, pickup=True, repair=True)
-    start = TouchArea("start", (0, 0, theme.width, theme.height), kit.t("attract.start"), Start())
+    anywhere = theme.content if theme.accessible else (0, 0, theme.width, theme.height)  # accessible: within reach
+    start = TouchArea("start", anywhere, kit.t("attract.start"), Start())
 
     # The shared half of every showcase: title, subtitle, the call to action.
     text_col = pygame.Rect(content.x, content.y, content.w * 44 // 100, content.h)

@@ -24,6 +24,7 @@ from kiosk_ui.intents import (
     ToggleLanguage,
 )
 from kiosk_ui.kit import Kit
+from kiosk_ui.theme import MIN_TOUCH
 from kiosk_ui.view import Chrome
 from kiosk_ui.widgets import Button, HoldArea, Label, Panel, SymbolButton, Widget, accessibility_symbol
 
@@ -153,10 +154,8 @@ def _accessible_header(view: Chrome, kit: Kit, title: str) -> list[Widget]:
     width = theme.width - 2 * theme.margin
     brand_w = width * (40 if title else 100) // 100
     brand = Label(kit, "brand", (theme.margin, top, brand_w, line_h), kit.t("brand"), "heading", palette.text, hug=True)
-    widgets: list[Widget] = [
-        brand,
-        HoldArea("staff", brand.rect.inflate(0, max(0, 64 - brand.rect.h)), view.staff_hold_s, OpenStaff()),
-    ]
+    hold = pygame.Rect(brand.rect.x, 0, max(MIN_TOUCH, brand.rect.w), max(MIN_TOUCH, theme.header_h))
+    widgets: list[Widget] = [brand, HoldArea("staff", hold, view.staff_hold_s, OpenStaff())]
     if title:
         x = brand.rect.right + theme.gap
         widgets.append(
