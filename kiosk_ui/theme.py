@@ -45,6 +45,7 @@ class Palette:
     on_accent: Colour = (8, 22, 16)
     info: Colour = (110, 176, 255)  # online-only products
     danger: Colour = (240, 82, 82)
+    on_danger: Colour = (245, 247, 250)  # text on a danger background (banners, badges)
     warning: Colour = (255, 184, 64)
     warning_pressed: Colour = (214, 150, 40)
     on_warning: Colour = (38, 24, 0)
@@ -67,6 +68,7 @@ ACCESSIBLE_PALETTE = Palette(
     on_accent=(0, 0, 0),
     info=(150, 200, 255),
     danger=(255, 150, 150),
+    on_danger=(0, 0, 0),
     warning=(255, 200, 90),
     warning_pressed=(255, 225, 160),
     on_warning=(0, 0, 0),

@@ -130,7 +130,7 @@ def _accessible_bar(kit: Kit, *, back: bool, help_button: bool, pickup: bool, re
     bar = theme.bar.inflate(0, -theme.px(10))
     bar.bottom = theme.bar.bottom
     wanted = {"help": help_button, "pickup": pickup, "repair": repair}
-    buttons = [("back", "nav.back", Back())] if back else []
+    buttons: list[tuple[str, str, Intent]] = [("back", "nav.back", Back())] if back else []
     buttons += [(widget_id, key, intent) for widget_id, key, intent, _ in reversed(_RIGHT_BUTTONS) if wanted[widget_id]]
     buttons += [("lang", "lang.toggle", ToggleLanguage())]
     gap = theme.px(10)

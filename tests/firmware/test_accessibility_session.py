@@ -1,8 +1,8 @@
 """The accessibility session: on until the shopper's session ends; its use recorded without personal data."""
 
-from firmware.accessibility import AccessibilitySession
 import pytest
 
+from firmware.accessibility import AccessibilitySession
 from firmware.config import ConfigError, parse_config
 from sync_client.outbox import Outbox
 

@@ -63,6 +63,7 @@ def test_accessible_text_colours_reach_aaa_contrast() -> None:
         "warning": (p.warning, (p.background, p.surface)),
         "on_accent": (p.on_accent, (p.accent, p.accent_pressed)),
         "on_warning": (p.on_warning, (p.warning, p.warning_pressed)),
+        "on_danger": (p.on_danger, (p.danger,)),
         "on_disabled": (p.on_disabled, (p.disabled,)),
     }
     for role, (fg, backgrounds) in pairs.items():
