@@ -53,8 +53,8 @@ def chrome(
     hit, on top.
     """
     if kit.theme.accessible:
-        widgets = _accessible_bar(kit, back=back, help_button=help_button, pickup=pickup, repair=repair)
-        return _accessible_header(view, kit, title) + widgets + _footer(view, kit), kit.theme.content
+        bar = _accessible_bar(kit, back=back, help_button=help_button, pickup=pickup, repair=repair)
+        return _accessible_header(view, kit, title) + bar + _footer(view, kit), kit.theme.content
     theme, palette = kit.theme, kit.theme.palette
     button_h = theme.touch(64)
     top = (theme.header_h - button_h) // 2
