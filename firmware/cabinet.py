@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import InitVar, dataclass, field
+from dataclasses import InitVar, dataclass, field, replace
 from pathlib import Path
 from typing import Any, get_args
 
+from firmware.accessibility import AccessibilitySession
 from firmware.catalog import Catalog
 from firmware.clock import Clock, LoopClock
 from firmware.cloud_config import MEDIA_DIR
@@ -48,7 +49,7 @@ from firmware.storage_watch import StorageWatch
 from firmware.supervisor import Supervisor
 from kiosk_ui.audio import MixerAudio
 from kiosk_ui.i18n import LANGUAGES
-from kiosk_ui.intents import Activity, AdShown, Home, Intent, Listen, ToggleLanguage
+from kiosk_ui.intents import Activity, AdShown, Home, Intent, Listen, ToggleAccessibility, ToggleLanguage
 from kiosk_ui.view import Chrome, DoorAlarm, ErrorScreen, Language, NetworkView, SyncView, View, member, one_of
 from sync_client.cabinet_config import CabinetConfig
 from sync_client.outbox import Outbox
@@ -151,6 +152,7 @@ class Cabinet:
             ask_s=config.screen.still_there_s,
         )
         self.remote = RemoteUnlock(self.restock, may_unlock=self.idle)
+        self.accessibility = AccessibilitySession(self.outbox)
         self.router = self._presenters()
 
     def _presenters(self) -> Router:
@@ -270,6 +272,8 @@ class Cabinet:
             self.help.close()
             self.refresh()
         self.journeys.idle_timeout()
+        self.accessibility.end()
+        self.refresh()
 
     def _under_help(self) -> tuple[str, str]:
         """The screen under the help overlay, and its moment (a door's state): when either moves, help goes."""
@@ -299,7 +303,10 @@ class Cabinet:
             online=self.is_online(),
             still_there_until=self.idle_watch.asking_until,
         )
-        return self.narration.present(self.router.view(chrome))
+        view = self.router.view(chrome)
+        if self.accessibility.showing(view.screen):
+            view = replace(view, chrome=replace(chrome, accessible=True))
+        return self.narration.present(view)
 
     def refresh(self) -> None:
         try:
@@ -309,7 +316,8 @@ class Cabinet:
             # runs inside state changes that move money and doors): the safe screen, and a named fault.
             log.exception("the view could not be built")
             self.screen_fault(str(exc))
-            view = ErrorScreen(chrome=Chrome(language=self.language, cabinet_id=self.config.cabinet.id))
+            chrome = Chrome(language=self.language, cabinet_id=self.config.cabinet.id, accessible=self.accessibility.on)
+            view = ErrorScreen(chrome=chrome)
         self.on_view(view)
 
     def screen_fault(self, detail: str | None) -> None:
@@ -329,6 +337,9 @@ class Cabinet:
                 self.refresh()
             case Listen():
                 self.narration.listen(self.view_state())
+                self.refresh()
+            case ToggleAccessibility():
+                self.accessibility.toggle()
                 self.refresh()
             case AdShown(ad_id=ad_id):
                 shown_s = self.in_force.ad_duration_s(ad_id)

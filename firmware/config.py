@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from hal.lock import HARD_MAX_UNLOCK_S
+from kiosk_ui.reach import Mounting
 from sync_client.cabinet_config import HHMM_RE, MAX_PRICE_CENTS, scrypt_problem
 from sync_client.schema import Range, ranged
 
@@ -64,6 +65,14 @@ class ScreenSection:
     still_there_s: Interval = 20.0  # "still there?" waits this long for a touch before leaving a checkout
     thanks_s: Annotated[float, Range(gt=0, le=600)] = 8.0
     language: Literal["en", "zh"] = "en"
+    # How the screen is mounted: where accessibility mode puts its controls (within wheelchair reach,
+    # 380-1220 mm above the floor). Defaults: the 10.1" panel, its bottom edge at 1100 mm (an assumption).
+    bottom_mm: Annotated[float, Range(ge=0, le=2500)] = Mounting.bottom_mm  # the visible area's bottom edge
+    height_mm: Annotated[float, Range(ge=40, le=2000)] = Mounting.height_mm  # the visible area's height
+
+    @property
+    def mounting(self) -> Mounting:
+        return Mounting(bottom_mm=self.bottom_mm, height_mm=self.height_mm)
 
 
 @dataclass
@@ -353,6 +362,8 @@ def _check_values(config: Config, where: str) -> list[str]:
         for key in ("start", "end"):
             if not HHMM_RE.fullmatch(getattr(window, key)):
                 problems.append(f"{where}: audio.schedule[{i}].{key}: expected HH:MM, got {getattr(window, key)!r}")
+    if problem := config.screen.mounting.problem():
+        problems.append(f"{where}: screen.bottom_mm, screen.height_mm: {problem}")
     problems += _ca_file_problems(config.sync.ca_file, where)
     return problems
 

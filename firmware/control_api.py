@@ -129,6 +129,8 @@ def state_of(cabinet: Cabinet, ui: KioskUi) -> dict[str, Any]:
         "frame": ui.frame_count,
         "journey": cabinet.sale.state.value,
         "language": cabinet.language,
+        "accessible": view.chrome.accessible,  # accessibility mode on for this session
+        "reach_rows": [ui.accessible_theme.reach.top, ui.accessible_theme.reach.bottom],  # within wheelchair reach
         "widgets": [{"id": w.id, "rect": list(w.rect), "label": w.label, "enabled": w.enabled} for w in ui.widgets()],
         "lock": {"energized": cabinet.devices.lock.energized},
         "door": {"open": cabinet.devices.door.is_open},

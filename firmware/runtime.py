@@ -325,6 +325,7 @@ def _open_ui(
             bench_panel=options.sim and os.environ.get("SDL_VIDEODRIVER") != "dummy",
             fullscreen=config.screen.fullscreen,
             fps=config.screen.fps,
+            mounting=config.screen.mounting,
         )
 
     ui = make_ui()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kiosk_ui.i18n import LANGUAGES
 from kiosk_ui.intents import Intent
-from kiosk_ui.samples import GALLERY, sample_views
+from kiosk_ui.samples import GALLERY, GALLERY_ACCESSIBLE, accessible_views, sample_views
 from kiosk_ui.view import View
 
 
@@ -38,10 +38,13 @@ def shots(out: Path, size: tuple[int, int], every_state: bool = False) -> list[P
     try:
         for language in LANGUAGES:
             views = sample_views(language)
+            accessible = accessible_views(language)
             chosen = (
                 {f"{name}-{language}-{size[0]}x{size[1]}": view for name, view in views.items()}
+                | {f"accessible-{name}-{language}-{size[0]}x{size[1]}": view for name, view in accessible.items()}
                 if every_state
                 else {f"{stem}-{language}": views[name] for stem, name in GALLERY.items()}
+                | {f"{stem}-{language}": accessible[name] for stem, name in GALLERY_ACCESSIBLE.items()}
             )
             for stem, view in chosen.items():
                 ui.set_state(view, fresh=True)  # each picture as a person first sees it

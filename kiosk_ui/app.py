@@ -31,6 +31,7 @@ from kiosk_ui.context import BuildContext, ScreenMemory
 from kiosk_ui.i18n import LANGUAGES
 from kiosk_ui.intents import Activity, Intent
 from kiosk_ui.kit import Kit
+from kiosk_ui.reach import DEFAULT_MOUNTING, Mounting
 from kiosk_ui.screens import build_screen, validate_view
 from kiosk_ui.text import TextRenderer
 from kiosk_ui.theme import Fonts, Theme
@@ -73,10 +74,13 @@ class KioskUi:
         bench_panel: bool = False,
         fullscreen: bool = False,
         fps: int = 30,
+        mounting: Mounting = DEFAULT_MOUNTING,
     ) -> None:
         if fps <= 0:
             raise ValueError(f"fps must be positive, got {fps!r}")
         self.theme = Theme(size)
+        # Accessibility mode (Chrome.accessible): the same screen, its accessible theme (reach from the mounting).
+        self.accessible_theme = Theme(size, accessible=True, mounting=mounting)
         self.size = (self.theme.width, self.theme.height)
         self._on_intent = on_intent
         self._on_fault = on_fault  # what could not be rendered (None: a view renders again)
@@ -86,7 +90,7 @@ class KioskUi:
         self.fps = fps
         self._view: View | None = None
         self._widgets: list[Widget] = []
-        self._kits: dict[str, Kit] = {}
+        self._kits: dict[tuple[str, bool], Kit] = {}  # by (language, accessibility mode)
         self._screen: pygame.Surface | None = None
         self._bench_surface: pygame.Surface | None = None
         self._bench: BenchPanel | None = None  # (the parameter bench_panel hides the module here)
@@ -123,11 +127,12 @@ class KioskUi:
         self._screen = window.subsurface((0, 0, width, height))
         self._loader = AssetLoader()
         fonts = Fonts()
-        renderer = TextRenderer(self.theme, fonts)
-        self._kits = {lang: Kit(self.theme, renderer, lang) for lang in LANGUAGES}
+        for theme in (self.theme, self.accessible_theme):
+            renderer = TextRenderer(theme, fonts)
+            self._kits |= {(lang, theme.accessible): Kit(theme, renderer, lang) for lang in LANGUAGES}
         if self._bench_enabled:
             self._bench_surface = window.subsurface((width, 0, bench_w, height))
-            self._bench = BenchPanel(self._kits["en"], height)
+            self._bench = BenchPanel(self._kits["en", False], height)
             self._bench.set_status(self._bench_lines)
         if self._view is not None:
             self._build()
@@ -207,14 +212,21 @@ class KioskUi:
         assert self._loader is not None
         validate_view(view)  # first: the kit is chosen by the view's language
         context = BuildContext(self._loader, self._memory, self._emit_later, self._request_rebuild)
-        return build_screen(view, self._kits[view.chrome.language], context)
+        return build_screen(view, self._kits[view.chrome.language, view.chrome.accessible is True], context)
+
+    @property
+    def shown_theme(self) -> Theme:
+        """The theme of the screen shown: the accessible one while the view asks for accessibility mode."""
+        accessible = self._view is not None and self._view.chrome.accessible is True
+        return self.accessible_theme if accessible else self.theme
 
     @staticmethod
     def _error_screen(view: View) -> ErrorScreen:
         """The safe page, keeping what of the chrome is sound (its language, the cabinet id)."""
         chrome = view.chrome if isinstance(view.chrome, Chrome) else Chrome()
         language = chrome.language if chrome.language in LANGUAGES else "en"
-        return ErrorScreen(chrome=Chrome(language=language, cabinet_id=str(chrome.cabinet_id)))
+        accessible = chrome.accessible is True
+        return ErrorScreen(chrome=Chrome(language=language, cabinet_id=str(chrome.cabinet_id), accessible=accessible))
 
     def _report(self, view: View, exc: Exception) -> None:
         detail = f"{view.screen} screen: {exc}"
@@ -530,7 +542,7 @@ class KioskUi:
         for widget in changed:
             rect = widget.redraw_rect().clip(self._screen.get_rect())
             self._screen.set_clip(rect)
-            self._screen.fill(self.theme.palette.background, rect)
+            self._screen.fill(self.shown_theme.palette.background, rect)
             for other in self._widgets:
                 if other.rect.colliderect(rect):
                     other.draw(self._screen, pressed)
@@ -542,7 +554,7 @@ class KioskUi:
 
     def _draw_frame(self) -> None:
         assert self._screen is not None
-        self._screen.fill(self.theme.palette.background)
+        self._screen.fill(self.shown_theme.palette.background)
         self._draw_widgets(self._screen)
         if self._bench is not None and self._bench_surface is not None:
             pressed = self._touch.pressed if self._touch is not None and self._touch.area == BENCH else None

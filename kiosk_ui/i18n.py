@@ -19,6 +19,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "footer.cabinet": {"en": "Cabinet {id}", "zh": "售货柜 {id}"},
     "offline": {"en": "Offline", "zh": "离线"},
     "nav.help": {"en": "Help", "zh": "帮助"},
+    "nav.accessible": {"en": "Accessible", "zh": "无障碍"},  # the accessibility mode's button, mode off
+    "nav.accessible_on": {"en": "Accessible: on", "zh": "无障碍：已开"},  # ... mode on (a tap turns it off)
     "nav.pickup": {"en": "Pick up an order", "zh": "提取订单"},
     "nav.repair": {"en": "Drop off for repair", "zh": "车辆送修"},
     "key.space": {"en": "Space", "zh": "空格"},

@@ -49,6 +49,13 @@ class ToggleLanguage(Intent):
 
 
 @dataclass(frozen=True, repr=False)
+class ToggleAccessibility(Intent):
+    """The accessibility button: the mode on (or off again) for this shopper's session."""
+
+    name: ClassVar[str] = "accessibility"
+
+
+@dataclass(frozen=True, repr=False)
 class Back(Intent):
     name: ClassVar[str] = "back"
 

@@ -280,6 +280,14 @@ def sample_views(
     }
 
 
+def accessible_views(language: Language = "en", cabinet_id: str = "CAB-0042") -> dict[str, View]:
+    """Every sample view in accessibility mode."""
+    return {
+        name: replace(view, chrome=replace(view.chrome, accessible=True))
+        for name, view in sample_views(language, cabinet_id).items()
+    }
+
+
 def _restock_views(chrome: Chrome, later: float, released: float) -> dict[str, View]:
     stock = {"SC-URBAN-S2": 3, "EB-CITY-7": 1, "SC-KIDS-1": 0}
     counts = tuple(stock.items())
@@ -358,4 +366,15 @@ GALLERY = {
     "repair-ticket": "repair_ticket",
     "service": "service",
     "calibrate": "calibrate",
+}
+# ... and in accessibility mode (file stem -> sample view of accessible_views).
+GALLERY_ACCESSIBLE = {
+    "accessible-attract": "attract",
+    "accessible-catalog": "catalog",
+    "accessible-product": "product",
+    "accessible-checkout": "checkout",
+    "accessible-door": "door_unlocked",
+    "accessible-pickup": "pickup_wrong_code",
+    "accessible-repair-contact": "repair_contact_errors",
+    "accessible-pin-pad": "pin_pad_wrong",
 }

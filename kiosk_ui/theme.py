@@ -3,6 +3,15 @@
 Layouts are designed on a 600 px high screen; ``Theme.px`` scales a design
 value to the real screen, so 1024x600 and 1920x1080 keep their proportions.
 Fonts are loaded once per (weight, size) and kept.
+
+Accessibility mode is a second theme of the same screen (``Theme(size, accessible=True, mounting=...)``):
+larger type that never shrinks below ``min_text_px``, a palette whose text has a contrast of at least
+7:1 against what it is drawn on (WCAG 2.x success criterion 1.4.6, level AAA), thicker outlines, and a
+reach zone: the rows of the screen a person in a wheelchair can reach (ADA 2010 Standards 308.2.1
+and 308.3.1, forward and side reach 15-48 in / 380-1220 mm above the floor; EN 301 549 V3.2.1 clauses
+8.3.2.1-8.3.3.2 use the same figures) for the screen as it is mounted in the cabinet. In that mode the
+header holds no controls and reaches down to the zone: every screen lays its content and controls
+out in ``content``, which lies inside the zone, and the chrome's buttons sit in a bar at its bottom.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ from pathlib import Path
 import pygame
 
 from kiosk_ui.assets import note_load
+from kiosk_ui.reach import DEFAULT_MOUNTING, Mounting
 
 DESIGN_HEIGHT = 600
 MIN_TOUCH = 64  # smallest touch target edge in real pixels, whatever the screen
@@ -35,6 +45,7 @@ class Palette:
     on_accent: Colour = (8, 22, 16)
     info: Colour = (110, 176, 255)  # online-only products
     danger: Colour = (240, 82, 82)
+    on_danger: Colour = (245, 247, 250)  # text on a danger background (banners, badges)
     warning: Colour = (255, 184, 64)
     warning_pressed: Colour = (214, 150, 40)
     on_warning: Colour = (38, 24, 0)
@@ -43,6 +54,44 @@ class Palette:
 
 
 PALETTE = Palette()
+# Accessibility mode: every text colour has >= 7:1 against the backgrounds it is drawn on (tests check
+# every pair a widget uses, and the rendered screens); disabled controls stay readable too.
+ACCESSIBLE_PALETTE = Palette(
+    background=(0, 0, 0),
+    surface=(18, 20, 24),
+    surface_high=(40, 44, 52),
+    line=(235, 235, 235),  # outlines of controls: white on black, drawn thick
+    text=(255, 255, 255),
+    text_muted=(215, 220, 228),
+    accent=(60, 235, 175),
+    accent_pressed=(150, 250, 210),
+    on_accent=(0, 0, 0),
+    info=(150, 200, 255),
+    danger=(255, 150, 150),
+    on_danger=(0, 0, 0),
+    warning=(255, 200, 90),
+    warning_pressed=(255, 225, 160),
+    on_warning=(0, 0, 0),
+    disabled=(30, 32, 36),
+    on_disabled=(185, 185, 185),
+)
+
+
+def luminance(colour: Colour) -> float:
+    """WCAG 2.x relative luminance of an sRGB colour."""
+
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = colour
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast_ratio(a: Colour, b: Colour) -> float:
+    """WCAG 2.x contrast ratio, 1..21."""
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
 
 
 def parse_colour(text: str) -> Colour | None:
@@ -73,6 +122,8 @@ TEXT_STYLES = {
     "countdown": TextStyle(72, "bold"),
 }
 MIN_TEXT_PX = 11  # text never shrinks below this, whatever the screen; then it is cut with "…"
+ACCESSIBLE_TYPE_SCALE = 1.2  # accessibility mode: every text role this much larger
+ACCESSIBLE_MIN_TEXT = 17  # design px: no text of accessibility mode is smaller (see README: EN 301 549 5.1.4)
 
 
 class Fonts:
@@ -95,20 +146,33 @@ class Fonts:
 
 
 class Theme:
-    """Metrics for one screen size."""
+    """Metrics for one screen size, in normal or accessibility mode."""
 
-    def __init__(self, size: tuple[int, int]) -> None:
+    def __init__(
+        self, size: tuple[int, int], *, accessible: bool = False, mounting: Mounting = DEFAULT_MOUNTING
+    ) -> None:
         width, height = size
         if width < 320 or height < 240:
             raise ValueError(f"screen size {size} is too small; need at least 320x240")
         self.width, self.height = width, height
         self.scale = height / DESIGN_HEIGHT
-        self.palette = PALETTE
+        self.accessible = accessible
+        self.palette = ACCESSIBLE_PALETTE if accessible else PALETTE
         self.margin = self.px(28)
         self.gap = self.px(16)
         self.radius = self.px(16)
+        self.outline = max(2, self.px(4)) if accessible else 2  # borders of controls, the focused field, the choice
+        self.type_scale = ACCESSIBLE_TYPE_SCALE if accessible else 1.0
+        self.min_text_px = max(MIN_TEXT_PX, self.px(ACCESSIBLE_MIN_TEXT)) if accessible else MIN_TEXT_PX
         self.header_h = max(MIN_TOUCH + 2 * self.px(8), self.px(84))
         self.footer_h = self.px(34)
+        reach_top, reach_bottom = mounting.reach_rows(height)
+        self.reach = pygame.Rect(0, reach_top, width, reach_bottom - reach_top)  # the rows within wheelchair reach
+        self.bar_h = 0  # accessibility mode: the chrome's buttons, in a bar at the bottom of the reach zone
+        if accessible:
+            self.footer_h = self.px(40) if reach_bottom >= height else height - reach_bottom + self.px(4)
+            self.bar_h = self.touch(72) + self.px(10)
+            self.header_h = max(self.px(56), reach_top)
 
     def px(self, design_px: float) -> int:
         return round(design_px * self.scale)
@@ -123,11 +187,19 @@ class Theme:
             style = TEXT_STYLES[role]
         except KeyError:
             raise ValueError(f"unknown text role {role!r}; expected one of {sorted(TEXT_STYLES)}") from None
-        size = max(MIN_TEXT_PX, self.px(style.size))
-        return size, max(MIN_TEXT_PX, round(size * 0.6)), style.weight
+        size = max(self.min_text_px, self.px(style.size * self.type_scale))
+        return size, max(self.min_text_px, round(size * 0.6)), style.weight
 
     @property
     def content(self) -> pygame.Rect:
-        """The area between header and footer, inside the side margins."""
+        """The area between header and footer (accessibility mode: and the button bar), inside the side margins."""
         top = self.header_h
-        return pygame.Rect(self.margin, top, self.width - 2 * self.margin, self.height - top - self.footer_h)
+        bottom = self.height - self.footer_h - self.bar_h
+        return pygame.Rect(self.margin, top, self.width - 2 * self.margin, bottom - top)
+
+    @property
+    def bar(self) -> pygame.Rect:
+        """Accessibility mode: where the chrome's buttons are (empty otherwise)."""
+        return pygame.Rect(
+            self.margin, self.height - self.footer_h - self.bar_h, self.width - 2 * self.margin, self.bar_h
+        )

@@ -134,6 +134,7 @@ class Chrome:
     # The idle timeout asks "still there?" before it leaves a journey the shopper put work into (paying,
     # typing): until then (time.monotonic()) a prompt covers the screen; any touch answers it.
     still_there_until: float | None = None
+    accessible: bool = False  # accessibility mode: larger text, higher contrast, every control within reach
 
 
 @dataclass(frozen=True, kw_only=True)

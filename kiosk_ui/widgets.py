@@ -232,6 +232,7 @@ class Button(Widget):
         fg_colour = getattr(palette, fg)
         if not enabled:
             self.background, self.border, fg_colour = palette.disabled, None, palette.on_disabled
+        self.foreground, self.outline = fg_colour, kit.theme.outline
         inner = self.rect.inflate(-2 * kit.theme.px(18), -2 * kit.theme.px(8))
         if sublabel:
             sub_colour = fg_colour if style == "primary" or not enabled else palette.text_muted
@@ -258,8 +259,65 @@ class Button(Widget):
         if background is not None:
             pygame.draw.rect(surface, background, self.rect, border_radius=self.radius)
         if self.border is not None:
-            pygame.draw.rect(surface, self.border, self.rect, width=2, border_radius=self.radius)
+            pygame.draw.rect(surface, self.border, self.rect, width=self.outline, border_radius=self.radius)
         super().draw(surface)
+
+
+class SymbolButton(Button):
+    """A button with a symbol left of its label (the accessibility button: the accessibility figure)."""
+
+    def __init__(
+        self,
+        kit: Kit,
+        widget_id: str,
+        rect: pygame.Rect | tuple[int, int, int, int],
+        label: str,
+        intent: Intent | None,
+        symbol: Callable[[pygame.Surface, pygame.Rect, Colour, Colour], None],
+        *,
+        style: str = "ghost",
+        role: str = "body",
+        selected: bool = False,
+    ) -> None:
+        super().__init__(kit, widget_id, rect, label, intent, style=style, role=role)
+        theme = kit.theme
+        inner = self.rect.inflate(-2 * theme.px(10), -2 * theme.px(6))
+        d = min(inner.h, theme.px(40))
+        self.symbol_rect = pygame.Rect(inner.x, inner.centery - d // 2, d, d)
+        box = pygame.Rect(
+            self.symbol_rect.right + theme.px(8), inner.y, inner.right - self.symbol_rect.right - theme.px(8), inner.h
+        )
+        self.texts = [place(kit.text(label, role, self.foreground, box.w, box.h, 2, "center"), box)]
+        self._symbol, self.selected = symbol, selected
+        self.backdrop = kit.theme.palette.background
+        if selected:  # a toggle that is on shows it (EN 301 549 5.6.2): the accent outline
+            self.border = kit.theme.palette.accent
+
+    def info_extra(self) -> dict[str, Any]:
+        return {"selected": self.selected}
+
+    def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
+        super().draw(surface, pressed_id)
+        background = self.pressed_background if pressed_id == self.id else (self.background or self.backdrop)
+        self._symbol(surface, self.symbol_rect, self.foreground, background)
+
+
+def accessibility_symbol(surface: pygame.Surface, box: pygame.Rect, colour: Colour, background: Colour) -> None:
+    """The United Nations accessibility logo (2015): a figure with open arms in a circle."""
+    r = box.w // 2
+    cx, cy = box.center
+    pygame.draw.circle(surface, colour, (cx, cy), r)
+    pygame.draw.circle(surface, background, (cx, cy), max(1, r - max(2, r // 7)))
+    unit = r / 10
+    pygame.draw.circle(surface, colour, (cx, round(cy - 5.2 * unit)), max(1, round(1.5 * unit)))
+    arm_w, body_w = max(2, round(1.3 * unit)), max(2, round(1.8 * unit))
+    shoulder = round(cy - 2.6 * unit)
+    pygame.draw.line(surface, colour, (round(cx - 5.8 * unit), shoulder), (round(cx + 5.8 * unit), shoulder), arm_w)
+    hip = round(cy + 1.6 * unit)
+    pygame.draw.line(surface, colour, (cx, shoulder), (cx, hip), body_w)
+    for side in (-1, 1):
+        foot = (round(cx + side * 3.4 * unit), round(cy + 6.6 * unit))
+        pygame.draw.line(surface, colour, (cx, hip), foot, arm_w)
 
 
 class TouchArea(Widget):
@@ -541,7 +599,7 @@ class ColourChip(Widget):
             )
         theme, palette = kit.theme, kit.theme.palette
         self.label, self.chosen, self._on_tap = option.name, chosen, on_tap
-        self.palette, self.radius = palette, self.rect.h // 2
+        self.palette, self.radius, self.outline = palette, self.rect.h // 2, theme.outline
         self.swatch = parse_colour(option.hex) or palette.accent
         d = self.rect.h - 2 * theme.px(12)
         self.dot = pygame.Rect(self.rect.x + theme.px(12), self.rect.centery - d // 2, d, d)
@@ -566,7 +624,7 @@ class ColourChip(Widget):
         background = self.palette.surface_high if pressed_id == self.id or self.chosen else self.palette.surface
         pygame.draw.rect(surface, background, self.rect, border_radius=self.radius)
         if self.chosen:
-            pygame.draw.rect(surface, self.palette.accent, self.rect, width=2, border_radius=self.radius)
+            pygame.draw.rect(surface, self.palette.accent, self.rect, width=self.outline, border_radius=self.radius)
         pygame.draw.ellipse(surface, self.swatch, self.dot)
         pygame.draw.ellipse(surface, self.palette.line, self.dot, width=1)
         super().draw(surface)

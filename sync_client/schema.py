@@ -128,6 +128,7 @@ EVENT_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
     "device.fault": {"device": str, "detail": str},
     "heartbeat": {},
     "ad.impression": {"ad_id": str, "shown_s": _NUMBER},
+    "accessibility.used": {"screen": str},  # a shopper turned accessibility mode on (where); nothing personal
     # what the cabinet did with what the cloud sent down
     "config.applied": {"version": int, "etag": str},
     "config.rejected": {"version": (int, type(None)), "etag": str, "reason": str},
@@ -141,7 +142,7 @@ MONEY_EVENTS = frozenset(
     {"payment.approved", "payment.reversed", "sale.completed", "sale.unclaimed", "pickup.completed"}
 )
 # Events a full outbox may refuse (OutboxFull) so that money and alarms keep their room.
-SHEDDABLE_EVENTS = frozenset({"heartbeat", "ad.impression", "card.read", "code.scanned"})
+SHEDDABLE_EVENTS = frozenset({"heartbeat", "ad.impression", "card.read", "code.scanned", "accessibility.used"})
 
 
 # Commands the cloud queues for a cabinet (GET /v1/commands): kind -> required args.

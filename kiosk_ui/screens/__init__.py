@@ -124,6 +124,8 @@ def validate_view(view: View) -> None:
     hold = chrome.staff_hold_s
     if isinstance(hold, bool) or not isinstance(hold, (int, float)) or not 0.5 <= hold <= 30:
         raise ValueError(f"Chrome.staff_hold_s must be 0.5..30 seconds, got {hold!r}")
+    if not isinstance(chrome.accessible, bool):
+        raise ValueError(f"Chrome.accessible must be True or False, got {chrome.accessible!r}")
     check = _CHECKS.get(type(view))
     if check is not None:
         check(view)

@@ -121,7 +121,8 @@ def build(view: AttractScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     subtitles = subtitle_band(kit, content, view.subtitle)
     if subtitles:  # the showcase makes room for the narration's subtitles under it
         content = pygame.Rect(content.x, content.y, content.w, subtitles[0].rect.y - theme.gap - content.y)
-    start = TouchArea("start", (0, 0, theme.width, theme.height), kit.t("attract.start"), Start())
+    anywhere = theme.content if theme.accessible else (0, 0, theme.width, theme.height)  # accessible: within reach
+    start = TouchArea("start", anywhere, kit.t("attract.start"), Start())
 
     # The shared half of every showcase: title, subtitle, the call to action.
     text_col = pygame.Rect(content.x, content.y, content.w * 44 // 100, content.h)

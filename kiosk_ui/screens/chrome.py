@@ -1,11 +1,15 @@
-"""What every screen has: header (brand, back or home, a title, help, language), footer (cabinet id,
-offline), and the idle timeout's "still there?" prompt over everything while Chrome.still_there_until.
+"""What every screen has: header (brand, back or home, a title, help, language, accessibility), footer (cabinet
+id, offline), and the idle timeout's "still there?" prompt over everything while Chrome.still_there_until.
 
 Every screen a shopper reaches has help and a way back or home: back (or cancel, while a payment waits)
 or home on the left of the header, help on the right. The exceptions are the screens that are home
 (attract) and the door, where a paid sale goes on by itself. The brand doubles as the hidden staff
 entry: pressed for Chrome.staff_hold_s it emits OpenStaff(); a tap on it does nothing, so shoppers never
 stumble into it.
+
+In accessibility mode (Chrome.accessible, the kit's theme is the accessible one) the header keeps only the
+brand and the title, large, and reaches down to the reach zone; every button of the header moves to a bar
+at the bottom of the zone, and the screen's own content area (returned) lies between the two.
 """
 
 from __future__ import annotations
@@ -21,11 +25,23 @@ from kiosk_ui.intents import (
     OpenPickup,
     OpenRepair,
     OpenStaff,
+    ToggleAccessibility,
     ToggleLanguage,
 )
 from kiosk_ui.kit import Kit
+from kiosk_ui.theme import MIN_TOUCH
 from kiosk_ui.view import Chrome
-from kiosk_ui.widgets import Button, Countdown, HoldArea, Label, Panel, TouchArea, Widget
+from kiosk_ui.widgets import (
+    Button,
+    Countdown,
+    HoldArea,
+    Label,
+    Panel,
+    SymbolButton,
+    TouchArea,
+    Widget,
+    accessibility_symbol,
+)
 
 # Header buttons on the right, from the right edge: id, text key, intent, design width.
 _RIGHT_BUTTONS: tuple[tuple[str, str, Intent, int], ...] = (
@@ -49,10 +65,15 @@ def chrome(
 ) -> tuple[list[Widget], pygame.Rect]:
     """The header and footer widgets, and the content area left between them.
 
-    Header: back or home (their intent nav_intent; Back() and Home() unless given) (or the brand) on the left, then
-    the title; pick-up, repair, help and the language switch on the right. Screens put these after their
-    own widgets so they are drawn, and hit, on top.
+    Header: back or home (their intent nav_intent; Back() and Home() unless given) (or the brand) on the left,
+    then the title; pick-up, repair, help, the accessibility button
+    and the language switch on the right. Screens put these after their own widgets so they are drawn, and
+    hit, on top.
     """
+    if kit.theme.accessible:
+        nav = _nav(back, home, nav_intent)
+        bar = _accessible_bar(kit, nav=nav, help_button=help_button, pickup=pickup, repair=repair)
+        return _accessible_header(view, kit, title) + bar + _footer(view, kit), kit.theme.content
     theme, palette = kit.theme, kit.theme.palette
     button_h = theme.touch(64)
     top = (theme.header_h - button_h) // 2
@@ -60,25 +81,25 @@ def chrome(
     right = theme.width - theme.margin
     wanted = {"help": help_button, "pickup": pickup, "repair": repair}
     buttons: list[tuple[str, str, Intent, int]] = [("lang", "lang.toggle", ToggleLanguage(), 132)]
+    buttons += [("accessibility", "nav.accessible", ToggleAccessibility(), 176)]
     buttons += [button for button in _RIGHT_BUTTONS if wanted[button[0]]]
     for widget_id, key, intent, width in buttons:
+        if widget_id == "accessibility":
+            w = theme.touch(width)
+            widgets.append(_accessibility_button(kit, (right - w, top, w, button_h), on=False))
+            right -= w + theme.px(12)
+            continue
         w = theme.touch(width)
         widgets.append(
             Button(kit, widget_id, (right - w, top, w, button_h), kit.t(key), intent, style="ghost", role="body")
         )
         right -= w + theme.px(12)
-    if back or home:
+    if nav := _nav(back, home, nav_intent):
         back_w = theme.touch(150)
-        widget_id, intent = ("back", nav_intent or Back()) if back else ("home", nav_intent or Home())
+        widget_id, key, intent = nav
         widgets.append(
             Button(
-                kit,
-                widget_id,
-                (theme.margin, top, back_w, button_h),
-                kit.t(f"nav.{widget_id}"),
-                intent,
-                style="ghost",
-                role="body",
+                kit, widget_id, (theme.margin, top, back_w, button_h), kit.t(key), intent, style="ghost", role="body"
             )
         )
         left = theme.margin + back_w + theme.gap
@@ -107,7 +128,78 @@ def chrome(
                 align="center",
             )
         )
+    return widgets + _footer(view, kit), theme.content
 
+
+def _nav(back: bool, home: bool, nav_intent: Intent | None) -> tuple[str, str, Intent] | None:
+    """The header's way out, if the screen has one: (widget id, text key, intent)."""
+    if back:
+        return "back", "nav.back", nav_intent or Back()
+    if home:
+        return "home", "nav.home", nav_intent or Home()
+    return None
+
+
+def _accessibility_button(kit: Kit, rect: tuple[int, int, int, int], *, on: bool) -> Widget:
+    label = kit.t("nav.accessible_on" if on else "nav.accessible")
+    return SymbolButton(
+        kit, "accessibility", rect, label, ToggleAccessibility(), accessibility_symbol, selected=on, role="label"
+    )
+
+
+def _accessible_bar(
+    kit: Kit, *, nav: tuple[str, str, Intent] | None, help_button: bool, pickup: bool, repair: bool
+) -> list[Widget]:
+    """Every button of the header, in one row at the bottom of the reach zone (accessibility mode)."""
+    theme = kit.theme
+    bar = theme.bar.inflate(0, -theme.px(10))
+    bar.bottom = theme.bar.bottom
+    wanted = {"help": help_button, "pickup": pickup, "repair": repair}
+    buttons: list[tuple[str, str, Intent]] = [nav] if nav else []
+    buttons += [(widget_id, key, intent) for widget_id, key, intent, _ in reversed(_RIGHT_BUTTONS) if wanted[widget_id]]
+    buttons += [("lang", "lang.toggle", ToggleLanguage())]
+    gap = theme.px(10)
+    slots = len(buttons) + 2  # the accessibility button takes two slots: symbol and label
+    unit = (bar.w - gap * len(buttons)) / slots
+    widgets: list[Widget] = []
+    x = float(bar.x)
+    for widget_id, key, intent in buttons:
+        rect = (round(x), bar.y, round(unit), bar.h)
+        widgets.append(Button(kit, widget_id, rect, kit.t(key), intent, style="ghost", role="label"))
+        x += unit + gap
+    widgets.append(_accessibility_button(kit, (round(x), bar.y, bar.right - round(x), bar.h), on=True))
+    return widgets
+
+
+def _accessible_header(view: Chrome, kit: Kit, title: str) -> list[Widget]:
+    """Brand and title, large, above the reach zone; the brand keeps the staff hold."""
+    theme, palette = kit.theme, kit.theme.palette
+    line_h = min(theme.header_h - theme.px(8), theme.px(64))
+    top = theme.header_h - line_h - theme.px(4)  # the text sits just above the zone, near the content
+    width = theme.width - 2 * theme.margin
+    brand_w = width * (40 if title else 100) // 100
+    brand = Label(kit, "brand", (theme.margin, top, brand_w, line_h), kit.t("brand"), "heading", palette.text, hug=True)
+    hold = pygame.Rect(brand.rect.x, 0, max(MIN_TOUCH, brand.rect.w), max(MIN_TOUCH, theme.header_h))
+    widgets: list[Widget] = [brand, HoldArea("staff", hold, view.staff_hold_s, OpenStaff())]
+    if title:
+        x = brand.rect.right + theme.gap
+        widgets.append(
+            Label(
+                kit,
+                "header_title",
+                (x, top, theme.width - theme.margin - x, line_h),
+                title,
+                "heading",
+                palette.text_muted,
+                align="right",
+            )
+        )
+    return widgets
+
+
+def _footer(view: Chrome, kit: Kit) -> list[Widget]:
+    theme, palette = kit.theme, kit.theme.palette
+    widgets: list[Widget] = []
     footer = pygame.Rect(theme.margin, theme.height - theme.footer_h, theme.width - 2 * theme.margin, theme.footer_h)
     if view.cabinet_id:
         widgets.append(
@@ -138,7 +230,7 @@ def chrome(
         )
     if view.still_there_until is not None:
         widgets += still_there(kit, view.still_there_until)
-    return widgets, theme.content
+    return widgets
 
 
 class Scrim(TouchArea):
@@ -160,9 +252,10 @@ def still_there(kit: Kit, until: float) -> list[Widget]:
     nothing under it is pressed by mistake) or the button says yes; at ``until`` the journey is left."""
     theme, palette = kit.theme, kit.theme.palette
     screen = pygame.Rect(0, 0, theme.width, theme.height)
+    area = pygame.Rect(theme.content) if theme.accessible else screen  # accessible: the answer within reach
     box_w, box_h = min(theme.width - 2 * theme.margin, theme.px(640)), theme.px(330)
     box = pygame.Rect(0, 0, box_w, box_h)
-    box.center = screen.center
+    box.center = area.center
     pad = theme.px(28)
     inner = box.inflate(-2 * pad, -2 * pad)
     button_h = theme.touch(76)

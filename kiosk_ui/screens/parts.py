@@ -76,7 +76,7 @@ def banner(kit: Kit, widget_id: str, area: pygame.Rect, text: str, alarming: boo
         (area.x, area.y, area.w, theme.px(height)),
         text,
         "heading",
-        palette.text if alarming else palette.on_warning,
+        palette.on_danger if alarming else palette.on_warning,
         background=palette.danger if alarming else palette.warning,
         padding=(theme.px(20), theme.px(6)),
         max_lines=2,

@@ -129,7 +129,7 @@ def _row(
             (lower.right - theme.px(90), lower.y, theme.px(90), lower.h),
             f"{added:+d}".replace("-", "−"),
             "label",
-            palette.on_accent if added > 0 else palette.text,
+            palette.on_accent if added > 0 else palette.on_danger,
             align="right",
             background=palette.accent if added > 0 else palette.danger,
             padding=(theme.px(12), 0),

@@ -27,7 +27,7 @@ def _status_colours(kit: Kit, status: str) -> tuple[tuple[int, int, int], tuple[
     palette = kit.theme.palette
     return {
         "ok": (palette.accent, palette.on_accent),
-        "fault": (palette.danger, palette.text),
+        "fault": (palette.danger, palette.on_danger),
         "unknown": (palette.line, palette.text),
     }[status]
 

@@ -1,0 +1,134 @@
+"""Accessibility mode on every screen, both languages, both sizes, two mountings: every control within
+wheelchair reach, no text below the mode's minimum size or outside its widget, text contrast >= 7:1."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pygame
+import pytest
+
+from kiosk_ui.app import KioskUi
+from kiosk_ui.i18n import LANGUAGES
+from kiosk_ui.reach import MIN_REACH_FRACTION, REACH_HIGH_MM, REACH_LOW_MM, Mounting
+from kiosk_ui.samples import accessible_views, sample_views
+from kiosk_ui.theme import ACCESSIBLE_PALETTE, MIN_TOUCH, Theme, contrast_ratio
+from tests.ui.test_layout import INTERACTIVE, SIZES, inside
+
+AAA = 7.0  # WCAG 2.x 1.4.6 Contrast (Enhanced), level AAA
+# The tightest mounting the configuration accepts: exactly MIN_REACH_FRACTION of the screen within reach.
+TIGHTEST = Mounting(bottom_mm=REACH_HIGH_MM - 125.0 * MIN_REACH_FRACTION, height_mm=125.0)
+MOUNTINGS = {"default": Mounting(), "tightest": TIGHTEST}
+# Calibration is a technician's: its four targets must sit near the screen's corners, whatever the mode.
+CORNERS = {"calibrate"}
+STAFF_HOLD = "staff"  # the hidden staff entry (a press on the brand), not a shopper's control; staff cards work too
+VIEW_NAMES = list(sample_views())
+
+
+@pytest.fixture(
+    scope="module", params=[(s, m) for s in SIZES for m in MOUNTINGS], ids=lambda p: f"{p[0][0]}x{p[0][1]}-{p[1]}"
+)
+def ui(request: pytest.FixtureRequest):
+    size, mounting = request.param
+    ui = KioskUi(size, on_intent=lambda intent: None, mounting=MOUNTINGS[mounting])
+    ui.start()
+    yield ui
+    ui.close()
+
+
+def test_the_reach_zone_follows_the_mounting() -> None:
+    # The whole 125 mm screen within 380-1220 mm: every row reachable.
+    assert Mounting(bottom_mm=1000, height_mm=125).reach_rows(600) == (0, 600)
+    # Top edge 1250 mm: the top 30 mm (144 of 600 rows) are out of reach.
+    assert Mounting(bottom_mm=1125, height_mm=125).reach_rows(600) == (144, 600)
+    # A screen reaching below the low reach: its bottom rows are out of reach too.
+    top, bottom = Mounting(bottom_mm=330, height_mm=1000).reach_rows(1000)
+    assert (top, bottom) == (110, 950)  # 1330 mm at the top, 330 mm at the bottom
+    assert TIGHTEST.problem() is None
+    lower = Mounting(bottom_mm=TIGHTEST.bottom_mm + 10, height_mm=125)
+    assert lower.problem() is not None and "mount the screen lower" in lower.problem()
+    reach = Theme((1024, 600), accessible=True, mounting=TIGHTEST).reach
+    assert reach.top == 150 and reach.bottom == 600
+    assert REACH_LOW_MM == 380 and REACH_HIGH_MM == 1220  # ADA 2010 308.2.1 / 308.3.1
+
+
+def test_accessible_text_colours_reach_aaa_contrast() -> None:
+    p = ACCESSIBLE_PALETTE
+    pairs = {
+        "text": (p.text, (p.background, p.surface, p.surface_high)),
+        "text_muted": (p.text_muted, (p.background, p.surface, p.surface_high)),
+        "accent": (p.accent, (p.background, p.surface)),
+        "info": (p.info, (p.background, p.surface)),
+        "danger": (p.danger, (p.background, p.surface)),
+        "warning": (p.warning, (p.background, p.surface)),
+        "on_accent": (p.on_accent, (p.accent, p.accent_pressed)),
+        "on_warning": (p.on_warning, (p.warning, p.warning_pressed)),
+        "on_danger": (p.on_danger, (p.danger,)),
+        "on_disabled": (p.on_disabled, (p.disabled,)),
+    }
+    for role, (fg, backgrounds) in pairs.items():
+        for bg in backgrounds:
+            assert contrast_ratio(fg, bg) >= AAA, (role, bg, round(contrast_ratio(fg, bg), 2))
+    assert contrast_ratio((0, 0, 0), (255, 255, 255)) == pytest.approx(21.0)
+
+
+def _shown(ui: KioskUi, name: str, language: str):
+    view = accessible_views(language)[name]
+    ui.set_state(view, fresh=True)
+    return view, ui.widgets()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("name", VIEW_NAMES)
+def test_every_control_within_reach_and_text_readable(ui: KioskUi, name: str, language: str) -> None:
+    view, infos = _shown(ui, name, language)
+    theme = ui.accessible_theme
+    assert theme.reach.h >= ui.size[1] * MIN_REACH_FRACTION - 1
+    screen = (0, 0, *ui.size)
+    placed = []
+    for info in infos:
+        kind = info.extra["kind"]
+        assert inside(info.rect, screen), f"{info.id} {info.rect} leaves the screen"
+        if kind in INTERACTIVE | {"chip"} and info.id != STAFF_HOLD and view.screen not in CORNERS:
+            assert inside(info.rect, theme.reach), f"{info.id} {info.rect} is out of reach ({theme.reach})"
+        if kind in INTERACTIVE:
+            assert info.rect[2] >= MIN_TOUCH and info.rect[3] >= MIN_TOUCH, f"{info.id} is too small to touch"
+        for text_rect in info.extra["text_rects"]:
+            assert inside(text_rect, info.rect), f"{info.id}: text {text_rect} overflows {info.rect}"
+            # A line's box is as tall as its font's size or taller (clipped any shorter: unreadable).
+            assert text_rect[3] >= theme.min_text_px, f"{info.id}: text {text_rect} is below {theme.min_text_px} px"
+            placed.append((info.id, pygame.Rect(text_rect)))
+    for i, (id_a, a) in enumerate(placed):
+        for id_b, b in placed[i + 1 :]:
+            assert id_a == id_b or not a.colliderect(b), f"texts of {id_a} and {id_b} overlap"
+    if view.screen not in CORNERS:
+        button = next(w for w in infos if w.id == "accessibility")
+        assert button.extra["selected"] is True and inside(button.rect, theme.reach)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("name", VIEW_NAMES)
+def test_rendered_text_contrast_is_aaa(ui: KioskUi, name: str, language: str, tmp_path) -> None:
+    """Measured on the rendered screen: in each text's box, the commonest colour is the background and the
+    strongest glyph pixel the text; their contrast is at least 7:1."""
+    _, infos = _shown(ui, name, language)
+    path = tmp_path / "shot.png"
+    ui.screenshot(path)
+    image = pygame.image.load(path)
+    for info in infos:
+        if info.extra["kind"] in {"picture", "stage", "qr", "spinner"}:
+            continue
+        for x, y, w, h in info.extra["text_rects"]:
+            pixels = Counter(tuple(image.get_at((px, py)))[:3] for px in range(x, x + w) for py in range(y, y + h))
+            background = pixels.most_common(1)[0][0]
+            best = max(contrast_ratio(colour, background) for colour in pixels)
+            assert best >= AAA, f"{info.id} {info.label!r}: {best:.2f}:1 on {background}"
+
+
+def test_normal_mode_keeps_its_look_and_offers_the_button(static_ui: KioskUi) -> None:
+    for name, view in sample_views("zh").items():
+        static_ui.set_state(view)
+        if view.screen in CORNERS:
+            continue
+        button = next(w for w in static_ui.widgets() if w.id == "accessibility")
+        assert button.label == "无障碍" and button.extra["selected"] is False, name
