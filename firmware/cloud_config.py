@@ -6,6 +6,7 @@ document a simulated cabinet gives its local cloud so that the whole flow
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +56,9 @@ def playable_ads(config: CabinetConfig | None) -> tuple[tuple[Ad, AdView], ...]:
     return tuple(playable)
 
 
-def ads_due(playable: tuple[tuple[Ad, AdView], ...], now: dt.datetime) -> tuple[AdView, ...]:
-    """The ads to play now: those inside one of their schedule windows."""
-    return tuple(view for ad, view in playable if ad_is_due(ad, now))
+def ads_due(playable: tuple[tuple[Ad, AdView], ...], now: dt.datetime, language: str = "en") -> tuple[AdView, ...]:
+    """The ads to play now: those inside one of their schedule windows, their text in that language."""
+    return tuple(replace(view, text=ad.text.in_(language)) for ad, view in playable if ad_is_due(ad, now))
 
 
 def sim_document(config: Config) -> dict[str, Any]:

@@ -30,7 +30,9 @@ class ConfigInForce:
         self.cloud = config
         self._ads = playable_ads(config)
         if config.products:
-            self.catalog.replace_products([product_from_cloud(p, str(MEDIA_DIR)) for p in config.products])
+            self.catalog.replace_products(
+                [product_from_cloud(p, str(MEDIA_DIR), config.languages) for p in config.products]
+            )
         log.info(
             "configuration in force",
             extra={
@@ -59,8 +61,8 @@ class ConfigInForce:
     def pickup_orders(self) -> tuple[PickupOrder, ...]:
         return self.cloud.pickup_orders if self.cloud else ()
 
-    def ads_due(self) -> tuple[AdView, ...]:
-        return ads_due(self._ads, self.now())
+    def ads_due(self, language: str = "en") -> tuple[AdView, ...]:
+        return ads_due(self._ads, self.now(), language)
 
     def ad_duration_s(self, ad_id: str) -> float:
         """How long the ad is shown (0 for one the configuration does not know)."""
