@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from firmware.catalog import Catalog, product_from_cloud
-from firmware.cloud_config import MEDIA_DIR, ads_due, playable_ads
+from firmware.cloud_config import MEDIA_DIR, ads_due, content_report, playable_ads
 from firmware.config import RetailerSection
 from kiosk_ui.view import AdView
 from sync_client.cabinet_config import Ad, CabinetConfig, PickupOrder
@@ -42,6 +42,8 @@ class ConfigInForce:
                 "orders": len(config.pickup_orders),
             },
         )
+        for warning in content_report(config):
+            log.warning("configuration content: %s", warning)
 
     def version(self) -> str:
         return str(self.cloud.version) if self.cloud else "local file"
