@@ -12,8 +12,8 @@ from typing import Any
 
 from firmware.catalog import toml_specs
 from firmware.config import Config
-from kiosk_ui.view import AdView
 from kiosk_ui.theme import undrawable
+from kiosk_ui.view import AdView
 from sync_client.cabinet_config import Ad, CabinetConfig, content_texts, content_warnings, hash_secret
 
 # kiosk_ui's bundled media: where relative media paths in a configuration point.

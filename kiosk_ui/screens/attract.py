@@ -180,7 +180,7 @@ def build(view: AttractScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     )
 
     # The ad's own words (the retailer's, in the shopper's language) in a band across its top.
-    ad_overlay = {
+    ad_overlay: dict[str, list[Widget]] = {
         ad.id: [
             *(
                 [

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from sync_client.cabinet_config import (
     MAX_PIN_HASHES,
-    content_warnings,
     ConfigInvalid,
+    content_warnings,
     hash_secret,
     parse_config,
     verify_secret,
