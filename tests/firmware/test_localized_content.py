@@ -5,6 +5,7 @@ what is missing or cannot be drawn."""
 from __future__ import annotations
 
 import copy
+import json
 import logging
 
 import pytest
@@ -15,6 +16,7 @@ from kiosk_ui.intents import SelectProduct, Start, ToggleLanguage
 from kiosk_ui.view import AttractScreen, CatalogScreen, ProductScreen
 from sync_client.cabinet_config import parse_config
 from tests.firmware.cabinet_rig import Cabinets, cabinets  # noqa: F401  (fixture)
+from tests.firmware.test_config import run_kiosk
 
 
 async def test_every_screen_shows_the_products_and_ads_in_the_shoppers_language(cabinets: Cabinets) -> None:  # noqa: F811
@@ -78,3 +80,21 @@ def test_characters_no_font_here_can_draw_are_named_with_product_and_field() -> 
     assert report == [
         "products[0] (SCOOT-S1).name.zh: no font on this cabinet draws '\U00030000' (shown as empty boxes)"
     ]
+
+
+def test_kiosk_config_check_reads_a_configuration_document_and_lists_what_the_shopper_would_miss(tmp_path):
+    document = sim_document(Config())
+    document["products"][0]["summary"] = "Foldable"  # no Chinese
+    document["products"][1]["name"]["zh"] = "Cruiser \U00030000"  # a character no font here has
+    path = tmp_path / "cabinet.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    result = run_kiosk("config", "check", str(path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"{path}: ok, 2 warnings" in result.stdout
+    assert "warning: products[0] (SCOOT-S1).summary: no zh text; the en text is shown instead" in result.stderr
+    assert "warning: products[1] (BIKE-C7).name.zh: no font on this cabinet draws" in result.stderr
+    document["products"][0]["name"] = {"en": "Volt", "de": "Roller"}
+    path.write_text(json.dumps(document), encoding="utf-8")
+    result = run_kiosk("config", "check", str(path), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "products[0].name.de: language not declared in languages (declared: en, zh)" in result.stderr
