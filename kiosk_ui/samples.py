@@ -166,13 +166,16 @@ def _content_in(view: View, language: Language) -> View:
     if language == "en":
         return view
     changes: dict[str, Any] = {}
-    if isinstance(getattr(view, "product", None), ProductView):
-        changes["product"] = in_chinese(view.product)  # type: ignore[union-attr]
-    if getattr(view, "products", None):
-        changes["products"] = tuple(in_chinese(p) for p in view.products)  # type: ignore[union-attr]
-    if getattr(view, "ads", None):
-        changes["ads"] = tuple(replace(a, text=AD_TEXT_ZH.get(a.id, a.text)) for a in view.ads)  # type: ignore[union-attr]
-    return replace(view, **changes) if changes else view  # type: ignore[type-var]
+    product: ProductView | None = getattr(view, "product", None)
+    products: tuple[ProductView, ...] = getattr(view, "products", ())
+    ads: tuple[AdView, ...] = getattr(view, "ads", ())
+    if product is not None:
+        changes["product"] = in_chinese(product)
+    if products:
+        changes["products"] = tuple(in_chinese(p) for p in products)
+    if ads:
+        changes["ads"] = tuple(replace(a, text=AD_TEXT_ZH.get(a.id, a.text)) for a in ads)
+    return replace(view, **changes)
 
 
 # Accessories the retailer counts in too: with them the restock list needs a second page.

@@ -1,4 +1,4 @@
-"""Text fitted to a box: shrink the font down to a minimum, wrap, then cut with "…".
+"""Text fitted to a box: shrink the font down to the readable minimum, wrap, then cut with "…".
 
 Rendered surfaces are cached by everything that decides their pixels, so a
 screen built again for the same state renders no text at all.

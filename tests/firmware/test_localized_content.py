@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -82,7 +83,9 @@ def test_characters_no_font_here_can_draw_are_named_with_product_and_field() -> 
     ]
 
 
-def test_kiosk_config_check_reads_a_configuration_document_and_lists_what_the_shopper_would_miss(tmp_path):
+def test_kiosk_config_check_reads_a_configuration_document_and_lists_what_the_shopper_would_miss(
+    tmp_path: Path,
+) -> None:
     document = sim_document(Config())
     document["products"][0]["summary"] = "Foldable"  # no Chinese
     document["products"][1]["name"]["zh"] = "Cruiser \U00030000"  # a character no font here has

@@ -3,6 +3,7 @@ screen sizes however long it is: it wraps and scrolls, never shrinks below the m
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -102,7 +103,7 @@ def long_views(language: str) -> list[View]:
 
 
 @pytest.fixture(scope="module", params=SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def sized_ui(request: pytest.FixtureRequest):
+def sized_ui(request: pytest.FixtureRequest) -> Iterator[KioskUi]:
     ui = KioskUi(request.param, on_intent=lambda intent: None)
     ui.start()
     yield ui
