@@ -350,18 +350,26 @@ _localized = st.one_of(
 )
 
 
-@given(name=_localized, summary=_localized, colours=st.lists(_localized, max_size=3), fallback=_language)
+@given(name=_localized, summary=_localized, colours=st.lists(_localized, max_size=3), ad=_localized, fallback=_language)
 @settings(max_examples=300, deadline=None)
-def test_any_localized_text_is_parsed_or_refused_by_name(name, summary, colours, fallback):
+def test_any_localized_text_is_parsed_or_refused_by_name(name, summary, colours, ad, fallback):
     product = {**GOOD_CONFIG["products"][0], "name": name, "summary": summary, "colours": colours}
     document = {**GOOD_CONFIG, "version": 1, "fallback_language": fallback, "languages": ["en", "zh"]}
     document["products"] = [product]
+    document["ads"] = [{**AD, "text": ad}]
     try:
         config = parse_config(document)
     except ConfigInvalid as refused:
         assert refused.problems and all(
             p.split(":")[0].startswith(
-                ("products[0].name", "products[0].summary", "products[0].colours", "fallback_language", "languages")
+                (
+                    "ads[0].text",
+                    "products[0].name",
+                    "products[0].summary",
+                    "products[0].colours",
+                    "fallback_language",
+                    "languages",
+                )
             )
             for p in refused.problems
         ), refused.problems
@@ -370,4 +378,6 @@ def test_any_localized_text_is_parsed_or_refused_by_name(name, summary, colours,
     for lang in ("en", "zh"):  # every language shows something, the fallback's where no translation is
         expected = name.get(lang, name[fallback]) if isinstance(name, dict) else name
         assert parsed.name.in_(lang) == expected
+        shown = ad.get(lang, ad[fallback]) if isinstance(ad, dict) else ad
+        assert config.ads[0].text.in_(lang) == shown
     assert parse_config(config.to_json()) == config
