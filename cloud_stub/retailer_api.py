@@ -20,7 +20,18 @@ from sync_client.schema import COMMAND_TTL_S, SchemaError, utc_iso, validate_com
 
 DEFAULT_ORDER_TTL_S = 7 * 24 * 3600
 # The fields of a configuration the retailer edits; version and pickup orders are the cloud's.
-EDITABLE = ("config_schema", "currency", "products", "ads", "retailer", "scan_to_pay", "store_base_url", "receipt_url")
+EDITABLE = (
+    "config_schema",
+    "currency",
+    "products",
+    "ads",
+    "retailer",
+    "scan_to_pay",
+    "store_base_url",
+    "receipt_url",
+    "fallback_language",
+    "languages",
+)
 SALE_EVENTS = ("payment.approved", "sale.completed", "sale.unclaimed")
 MAX_SNAPSHOT_LIST = 1000
 

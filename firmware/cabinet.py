@@ -109,6 +109,7 @@ class Cabinet:
         self.shop = ShopWindow(
             self.catalog, config.cabinet, self.in_force, self.devices.terminals, self.faults,
             unsettled_methods=lambda: self.sale.unsettled_methods(), is_online=self.is_online,
+            language=lambda: self.language,
         )  # fmt: skip
         parts = Parts(
             config, self.outbox, self.catalog, self.devices, self.clock, self.door_cycle, self.in_force, self.storage,

@@ -8,10 +8,10 @@ written with a ``stock.changed`` event in the same transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from firmware.config import ProductSection
-from sync_client.cabinet_config import ConfigProduct
+from sync_client.cabinet_config import ConfigProduct, Text
 from sync_client.outbox import Outbox, Transaction
 from sync_client.store.stock import StockRepo
 
@@ -36,6 +36,17 @@ COLOUR_NAMES = {
 
 
 @dataclass(frozen=True)
+class ProductText:
+    """A product's shopper-facing words in one language (the configuration's translation)."""
+
+    name: str
+    summary: str
+    materials: str
+    design_notes: str
+    colour_names: tuple[str, ...]  # in the order of Product.colours
+
+
+@dataclass(frozen=True)
 class Product:
     sku: str
     name: str
@@ -48,6 +59,23 @@ class Product:
     colours: tuple[tuple[str, str], ...] = ()  # (name, #hex) options
     images: tuple[str, ...] = ()  # the 360° sequence, when the catalog has one
     online_only: bool = False
+    # The texts above are in the configuration's fallback language; these are the other languages'.
+    translations: tuple[tuple[str, ProductText], ...] = ()
+
+    def in_language(self, language: str) -> Product:
+        """This product with its texts in that language (the fallback's where none is given)."""
+        text = next((t for lang, t in self.translations if lang == language), None)
+        if text is None:
+            return self
+        colours = tuple((name, hex_value) for name, (_, hex_value) in zip(text.colour_names, self.colours, strict=True))
+        return replace(
+            self,
+            name=text.name,
+            summary=text.summary,
+            materials=text.materials,
+            design_notes=text.design_notes,
+            colours=colours,
+        )
 
 
 def toml_specs(p: ProductSection) -> tuple[tuple[str, str], ...]:
@@ -73,8 +101,24 @@ def _colour_option(text: str) -> tuple[str, str]:
     return name, hex_value if hex_value.startswith("#") else COLOUR_NAMES.get(name.lower(), "#8b95a5")
 
 
-def product_from_cloud(p: ConfigProduct, media_dir: str) -> Product:
-    colours = tuple(_colour_option(c) for c in p.colours)
+def _product_text(p: ConfigProduct, language: str) -> ProductText:
+    return ProductText(
+        name=p.name.in_(language),
+        summary=p.summary.in_(language),
+        materials=_materials(p.materials, language),
+        design_notes=p.design_notes.in_(language),
+        # a translation names the colour; its shade is the fallback text's ("Mint:#2ee59d")
+        colour_names=tuple(c.in_(language).partition(":")[0] for c in p.colours),
+    )
+
+
+def _materials(materials: tuple[Text, ...], language: str) -> str:
+    return ("、" if language == "zh" else ", ").join(m.in_(language) for m in materials)
+
+
+def product_from_cloud(p: ConfigProduct, media_dir: str, languages: tuple[str, ...] = ("en",)) -> Product:
+    """The configuration's product; its texts in languages[0] (the fallback), the others as translations."""
+    colours = tuple(_colour_option(c.fallback) for c in p.colours)
     images = tuple(
         m.url if "://" in m.url or m.url.startswith("/") else f"{media_dir}/{m.url}"
         for m in p.media
@@ -82,16 +126,17 @@ def product_from_cloud(p: ConfigProduct, media_dir: str) -> Product:
     )
     return Product(
         sku=p.sku,
-        name=p.name,
+        name=p.name.fallback,
         price_cents=p.price_cents,
-        summary=p.summary,
+        summary=p.summary.fallback,
         colour=colours[0][1] if colours else "#3a7bd5",
         specs=p.specs,
-        materials=", ".join(p.materials),
-        design_notes=p.design_notes,
+        materials=_materials(p.materials, languages[0]),
+        design_notes=p.design_notes.fallback,
         colours=colours,
         images=images,
         online_only=p.online_only,
+        translations=tuple((lang, _product_text(p, lang)) for lang in languages[1:]),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 import time
@@ -55,7 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = sub.add_parser("config", help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", required=True)
-    check = config_sub.add_parser("check", help="validate a configuration file and explain every error")
+    check = config_sub.add_parser(
+        "check",
+        help="validate a configuration file (TOML), or the cloud's configuration document (.json), and explain "
+        "every error",
+    )
     check.add_argument("path", type=Path)
     check.add_argument("--sim", action="store_true", help="check for simulation (skip production requirements)")
 
@@ -152,10 +157,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_config_check(args: argparse.Namespace) -> int:
     warnings: list[str] = []
-    try:
-        config, problems, warnings = _load(args.path, args.sim)
-    except ConfigError as exc:
-        problems = exc.problems
+    if args.path.suffix == ".json":  # the cloud's configuration document, as a retailer uploads it
+        problems, warnings = _check_document(args.path)
+    else:
+        try:
+            config, problems, warnings = _load(args.path, args.sim)
+        except ConfigError as exc:
+            problems = exc.problems
     for warning in warnings:
         print(f"  warning: {warning}", file=sys.stderr)
     if problems:
@@ -165,6 +173,22 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         return 1
     print(f"{args.path}: ok" + (f", {len(warnings)} warning{'s' if len(warnings) > 1 else ''}" if warnings else ""))
     return 0
+
+
+def _check_document(path: Path) -> tuple[list[str], list[str]]:
+    """(problems, warnings) of a cabinet configuration document: what refuses it, what the shopper would
+    miss (texts not translated, characters no font here draws)."""
+    from firmware.cloud_config import content_report
+    from sync_client.cabinet_config import ConfigInvalid, parse_config
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return [f"cannot read it as JSON: {exc}"], []
+    try:
+        return [], content_report(parse_config(document))
+    except ConfigInvalid as exc:
+        return exc.problems, []
 
 
 def cmd_selftest(args: argparse.Namespace) -> int:

@@ -6,13 +6,15 @@ document a simulated cabinet gives its local cloud so that the whole flow
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from firmware.catalog import toml_specs
 from firmware.config import Config
+from kiosk_ui.theme import undrawable
 from kiosk_ui.view import AdView
-from sync_client.cabinet_config import Ad, CabinetConfig, hash_secret
+from sync_client.cabinet_config import Ad, CabinetConfig, content_texts, content_warnings, hash_secret
 
 # kiosk_ui's bundled media: where relative media paths in a configuration point.
 MEDIA_DIR = Path(__file__).resolve().parent.parent / "kiosk_ui" / "assets"
@@ -27,6 +29,17 @@ SIM_NARRATION_ZH = {
     "SCOOT-S1": "可折叠城市电动滑板车，铝合金车架。续航三十五公里，重十三点五公斤。",
     "BIKE-C7": "低跨式电动自行车，七速变速，皮带传动。续航八十公里。",
 }
+
+
+def content_report(config: CabinetConfig) -> list[str]:
+    """What the shopper would miss in this configuration: texts missing in a declared language, and
+    characters no font on this cabinet draws (the bundled subset, the system's CJK font)."""
+    report = content_warnings(config)
+    for where, text in content_texts(config):
+        for language, value in text.texts:
+            if missing := undrawable(value):
+                report.append(f"{where}.{language}: no font on this cabinet draws {missing!r} (shown as empty boxes)")
+    return report
 
 
 def ad_is_due(ad: Ad, now: dt.datetime) -> bool:
@@ -60,26 +73,46 @@ def playable_ads(config: CabinetConfig | None) -> tuple[tuple[Ad, AdView], ...]:
     return tuple(playable)
 
 
-def ads_due(playable: tuple[tuple[Ad, AdView], ...], now: dt.datetime) -> tuple[AdView, ...]:
-    """The ads to play now: those inside one of their schedule windows."""
-    return tuple(view for ad, view in playable if ad_is_due(ad, now))
+def ads_due(playable: tuple[tuple[Ad, AdView], ...], now: dt.datetime, language: str = "en") -> tuple[AdView, ...]:
+    """The ads to play now: those inside one of their schedule windows, their text in that language."""
+    return tuple(replace(view, text=ad.text.in_(language)) for ad, view in playable if ad_is_due(ad, now))
+
+
+# The demo products' Chinese texts, by SKU (a product the simulation's TOML adds shows its English ones,
+# and the configuration's warnings say so).
+SIM_CHINESE = {
+    "SCOOT-S1": ("Volt S1 电动滑板车", "可折叠城市滑板车，铝合金车架"),
+    "BIKE-C7": ("Cruiser C7 电助力自行车", "低跨式电助力自行车，7 速，皮带传动"),
+}
+
+
+def _zh(en: str, zh: str | None) -> str | dict[str, str]:
+    return {"en": en, "zh": zh} if zh else en
 
 
 def sim_document(config: Config) -> dict[str, Any]:
-    """The simulated cabinet's configuration in the cloud: its TOML products, the demo ads,
-    the demo PIN and staff card, scan-to-pay on."""
+    """The simulated cabinet's configuration in the cloud: its TOML products with Chinese texts, the demo
+    ads, the demo PIN and staff card, scan-to-pay on."""
     products = []
     for p in config.products:
         specs = dict(toml_specs(p))
+        name_zh, summary_zh = SIM_CHINESE.get(p.sku, (None, None))
         products.append(
             {
                 "sku": p.sku,
-                "name": p.name,
+                "name": _zh(p.name, name_zh),
                 "price_cents": p.price_cents,
-                "summary": p.summary,
-                "materials": ["aluminium frame", "recycled rubber grips"],
-                "design_notes": "Designed to fold or lock in seconds; lights built into the frame.",
-                "colours": [f"Signature:{p.colour}", "Graphite", "Silver"],
+                "summary": _zh(p.summary, summary_zh),
+                "materials": [_zh("aluminium frame", "铝合金车架"), _zh("recycled rubber grips", "再生橡胶握把")],
+                "design_notes": _zh(
+                    "Designed to fold or lock in seconds; lights built into the frame.",
+                    "数秒即可折叠或上锁；车灯嵌入车架。",
+                ),
+                "colours": [
+                    _zh(f"Signature:{p.colour}", "经典色"),
+                    _zh("Graphite", "石墨灰"),
+                    _zh("Silver", "银色"),
+                ],
                 "specs": specs,
                 **({"narration": {"zh": {"text": SIM_NARRATION_ZH[p.sku]}}} if p.sku in SIM_NARRATION_ZH else {}),
             }
@@ -89,10 +122,24 @@ def sim_document(config: Config) -> dict[str, Any]:
         "version": 1,
         "currency": config.cabinet.currency,
         "store_base_url": config.cabinet.store_base_url,
+        "fallback_language": "en",
+        "languages": ["en", "zh"],
         "products": products,
         "ads": [
-            {"id": "ad-urban-glide", "kind": "image", "url": "ads/urban-glide.png", "duration_s": 6},
-            {"id": "ad-city-cruiser", "kind": "image", "url": "ads/city-cruiser.png", "duration_s": 6},
+            {
+                "id": "ad-urban-glide",
+                "kind": "image",
+                "url": "ads/urban-glide.png",
+                "duration_s": 6,
+                "text": _zh("Glide through the city", "轻松穿行城市"),
+            },
+            {
+                "id": "ad-city-cruiser",
+                "kind": "image",
+                "url": "ads/city-cruiser.png",
+                "duration_s": 6,
+                "text": _zh("Your cruiser is waiting", "您的座驾已就绪"),
+            },
         ],
         "retailer": {
             "pin_hashes": [hash_secret(SIM_PIN)],

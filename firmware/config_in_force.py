@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from firmware.catalog import Catalog, product_from_cloud
-from firmware.cloud_config import MEDIA_DIR, ads_due, playable_ads
+from firmware.cloud_config import MEDIA_DIR, ads_due, content_report, playable_ads
 from firmware.config import RetailerSection
 from kiosk_ui.view import AdView
 from sync_client.cabinet_config import Ad, CabinetConfig, PickupOrder
@@ -30,7 +30,9 @@ class ConfigInForce:
         self.cloud = config
         self._ads = playable_ads(config)
         if config.products:
-            self.catalog.replace_products([product_from_cloud(p, str(MEDIA_DIR)) for p in config.products])
+            self.catalog.replace_products(
+                [product_from_cloud(p, str(MEDIA_DIR), config.languages) for p in config.products]
+            )
         log.info(
             "configuration in force",
             extra={
@@ -40,6 +42,8 @@ class ConfigInForce:
                 "orders": len(config.pickup_orders),
             },
         )
+        for warning in content_report(config):
+            log.warning("configuration content: %s", warning)
 
     def version(self) -> str:
         return str(self.cloud.version) if self.cloud else "local file"
@@ -59,8 +63,8 @@ class ConfigInForce:
     def pickup_orders(self) -> tuple[PickupOrder, ...]:
         return self.cloud.pickup_orders if self.cloud else ()
 
-    def ads_due(self) -> tuple[AdView, ...]:
-        return ads_due(self._ads, self.now())
+    def ads_due(self, language: str = "en") -> tuple[AdView, ...]:
+        return ads_due(self._ads, self.now(), language)
 
     def ad_duration_s(self, ad_id: str) -> float:
         """How long the ad is shown (0 for one the configuration does not know)."""

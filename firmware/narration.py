@@ -157,10 +157,10 @@ class SpeechCache:
 
 def narration_text(product: ConfigProduct, source: NarrationSource | None, language: str) -> str:
     """What is said (and subtitled) in language: the narration's own text, else the product's summary
-    when it is written in that language (today: English)."""
+    when the retailer wrote it in that language (never another language's text read in the wrong voice)."""
     if source is not None and source.text:
         return source.text
-    return product.summary.strip() if language == "en" else ""
+    return product.summary.in_(language).strip() if product.summary.has(language) else ""
 
 
 @dataclass

@@ -23,6 +23,7 @@ class ShopWindow:
     faults: Mapping[str, str]  # the cabinet's named faults: a faulty terminal is not offered
     unsettled_methods: Callable[[], Collection[str]]  # held back until an interrupted payment is settled
     is_online: Callable[[], bool] = lambda: True
+    language: Callable[[], str] = lambda: "en"  # the shopper's: the products' and ads' texts are in it
 
     def products(self) -> tuple[ProductView, ...]:
         """The cabinet's products as the screens show them (stock included)."""
@@ -43,7 +44,7 @@ class ShopWindow:
         return (cloud.receipt_address(sale_id) if cloud else None) or reference
 
     def ads_due(self) -> tuple[AdView, ...]:
-        return self.in_force.ads_due()
+        return self.in_force.ads_due(self.language())
 
     def payment_methods(self) -> tuple[str, ...]:
         """The ways to pay right now: a faulted device is not offered, nor one whose authorization a
@@ -65,7 +66,7 @@ class ShopWindow:
         return terminal.qr_text if isinstance(terminal, ScanToPayTerminal) else None
 
     def _view(self, sku: str) -> ProductView:
-        p = self.catalog.products[sku]
+        p = self.catalog.products[sku].in_language(self.language())
         return ProductView(
             sku=p.sku,
             name=p.name,

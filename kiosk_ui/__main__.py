@@ -11,12 +11,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk_ui.i18n import LANGUAGES
 from kiosk_ui.intents import Intent
-from kiosk_ui.samples import GALLERY, GALLERY_ACCESSIBLE, accessible_views, sample_views
+from kiosk_ui.samples import GALLERY, GALLERY_ACCESSIBLE, SHOT_TAPS, accessible_views, sample_views
 from kiosk_ui.view import View
+
+if TYPE_CHECKING:
+    from kiosk_ui.app import KioskUi
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -25,6 +30,16 @@ def parse_size(text: str) -> tuple[int, int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"size must look like 1024x600, got {text!r}") from None
     return width, height
+
+
+def touch(ui: KioskUi, widget_id: str) -> None:
+    """A finger down and up on the widget, handled at once (no frame loop runs here)."""
+    import pygame
+
+    centre = pygame.Rect(next(w.rect for w in ui.widgets() if w.id == widget_id)).center
+    for kind in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP):
+        pygame.event.post(pygame.event.Event(kind, pos=centre, button=1, touch=False, t=time.monotonic()))
+    ui.step()
 
 
 def shots(out: Path, size: tuple[int, int], every_state: bool = False) -> list[Path]:
@@ -49,6 +64,8 @@ def shots(out: Path, size: tuple[int, int], every_state: bool = False) -> list[P
             for stem, view in chosen.items():
                 ui.set_state(view, fresh=True)  # each picture as a person first sees it
                 ui.settle()  # images, 360° frames and the first video frame are in
+                for widget_id in SHOT_TAPS.get(stem.rsplit("-", 1)[0], ()):
+                    touch(ui, widget_id)
                 path = out / f"{stem}.png"
                 ui.screenshot(path)
                 written.append(path)

@@ -255,6 +255,11 @@ class KioskUi:
     def screen_id(self) -> str:
         return self._view.screen if self._view else ""
 
+    @property
+    def text_renderer(self) -> TextRenderer:
+        """What draws every text (one for both languages), once started."""
+        return self._kits[("en", False)].text_renderer
+
     def widgets(self) -> list[WidgetInfo]:
         """The touchscreen's widgets in drawing order (bench widgets are not included).
 

@@ -16,6 +16,7 @@ import pygame
 
 from kiosk_ui.ads import AttractShow
 from kiosk_ui.assets import AssetLoader
+from kiosk_ui.entry import KeyboardState
 from kiosk_ui.intents import Intent
 from kiosk_ui.motion import Glide
 from kiosk_ui.view import FieldErrors
@@ -26,6 +27,7 @@ class ScreenMemory:
     screen: str
     carousel: Glide = field(default_factory=Glide)
     spin: Glide = field(default_factory=Glide)
+    details: Glide = field(default_factory=Glide)  # product: how far its description is scrolled
     spin_touched: float = float("-inf")  # last time a finger turned the product
     spin_auto_at: float | None = None  # when auto-rotation last advanced the angle
     spin_frames: list[pygame.Surface] | None = None  # the frames last shown: shown while a new colour loads
@@ -34,6 +36,7 @@ class ScreenMemory:
     fields: dict[str, str] = field(default_factory=dict)  # repair: text typed per field, and the category
     sent: dict[str, str] = field(default_factory=dict)  # repair: the firmware's values last applied
     focus: str | None = None  # repair: the field the keyboard types into
+    keyboard: KeyboardState = field(default_factory=KeyboardState)  # repair: the text keyboard's layer, shift
     errors_seen: FieldErrors = ()  # repair: the field_errors last focused
     page: int = 0  # restock: the page of product rows
     armed_until: float = 0.0  # service: restart asks again until then

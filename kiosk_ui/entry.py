@@ -8,6 +8,7 @@ one frame both count.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -18,7 +19,8 @@ from kiosk_ui.text import tail, wrap
 from kiosk_ui.theme import MIN_TOUCH
 from kiosk_ui.widgets import Button, Taps, Widget, place
 
-BACK, SPACE = "back", "space"
+BACK, SPACE, SHIFT = "back", "space", "shift"
+LETTERS, ACCENTS, SYMBOLS = "letters", "accents", "symbols"  # the layers of a text keyboard
 Layout = tuple[tuple[tuple[str, int], ...], ...]  # rows of (key, width in key units)
 
 
@@ -33,9 +35,121 @@ def layout(*rows: str | tuple[str | tuple[str, int], ...]) -> Layout:
 
 DIGIT_ROWS = ("123", "456", "789")
 VEHICLE = layout("1234567890", "QWERTYUIOP", "ASDFGHJKL", (*"ZXCVBNM", (BACK, 2)))
-NAME = layout("QWERTYUIOP", "ASDFGHJKL", (*"ZXCVBNM-", (BACK, 2)), ((SPACE, 6),))
-TEXT = layout("1234567890", "QWERTYUIOP", (*"ASDFGHJKL", (BACK, 2)), (*"ZXCVBNM,.", (SPACE, 2)))
 PHONE = layout(*DIGIT_ROWS, ("+", "0", BACK))
+# Names, addresses and free text: lower case with a one-shot shift, a layer of accented letters and one of
+# digits and the punctuation of names and addresses; a key naming a layer switches to it.
+_LAYER_ROW = ((SPACE, 4), ".", ",")
+TEXT_LAYERS: dict[str, Layout] = {
+    LETTERS: layout(
+        "qwertyuiop",
+        (*"asdfghjkl", "'"),
+        ((SHIFT, 1), *"zxcvbnm", "-", (BACK, 1)),
+        ((SYMBOLS, 2), (ACCENTS, 2), *_LAYER_ROW),
+    ),
+    ACCENTS: layout(
+        "äöüéèàçñ",
+        "ßâêîôûëï",
+        ((SHIFT, 1), *"øåæáíóú", (BACK, 2)),
+        ((SYMBOLS, 2), (LETTERS, 2), *_LAYER_ROW),
+    ),
+    SYMBOLS: layout(
+        "1234567890",
+        "-'./&()#",
+        (*"!?:;@", (BACK, 2)),
+        ((LETTERS, 2), (ACCENTS, 2), *_LAYER_ROW),
+    ),
+}
+LAYER_LABELS = {LETTERS: "abc", ACCENTS: "àé", SYMBOLS: "123"}
+
+
+@dataclass
+class KeyboardState:
+    """Which layer a text keyboard shows, and whether the next letter is upper case."""
+
+    layer: str = LETTERS
+    shift: bool = False
+
+
+def shifted(key: str, shift: bool) -> str:
+    """The character a letter key types ("ß" has no single upper-case letter: it stays)."""
+    upper = key.upper()
+    return upper if shift and len(upper) == 1 else key
+
+
+# Every character the text keyboard types: the bundled font must hold them.
+TEXT_KEY_CHARACTERS = "".join(
+    sorted(
+        {
+            c
+            for rows in TEXT_LAYERS.values()
+            for row in rows
+            for key, _ in row
+            if len(key) == 1
+            for c in (key, shifted(key, True))
+        }
+    )
+)
+
+
+def text_keyboard(
+    kit: Kit,
+    area: pygame.Rect,
+    state: KeyboardState,
+    get: Callable[[], str],
+    put: Callable[[str], None],
+    max_len: int,
+    rebuild: Callable[[], None],
+) -> list[Widget]:
+    """The layered text keyboard: the current layer's keys (shifted when shift is on), then shift and the
+    layer keys. A letter typed with shift on turns it off again."""
+
+    def after_typing(text: str) -> None:
+        if state.shift and text:
+            state.shift = False
+        put(text)
+
+    rows = tuple(tuple((shifted(key, state.shift), span) for key, span in row) for row in TEXT_LAYERS[state.layer])
+    widgets = keyboard(kit, area, rows, get, after_typing, max_len, special=(SHIFT, *LAYER_LABELS))
+    for key, rect in key_rects(area, rows, kit.theme.px(8), kit.theme.touch(76)):
+        if key == SHIFT:
+            widgets.append(
+                Button(
+                    kit,
+                    "kbd:shift",
+                    rect,
+                    "⇧",
+                    None,
+                    style="primary" if state.shift else "secondary",
+                    role="heading",
+                    on_tap=partial(_toggle_shift, state, rebuild),
+                )
+            )
+        elif key in LAYER_LABELS:
+            widgets.append(
+                Button(
+                    kit,
+                    f"kbd:{key}",
+                    rect,
+                    LAYER_LABELS[key],
+                    None,
+                    style="secondary",
+                    role="body",
+                    on_tap=partial(_switch_layer, state, key, rebuild),
+                )
+            )
+    return widgets
+
+
+def _toggle_shift(state: KeyboardState, rebuild: Callable[[], None]) -> Taps:
+    state.shift = not state.shift
+    rebuild()
+    return None
+
+
+def _switch_layer(state: KeyboardState, layer: str, rebuild: Callable[[], None]) -> Taps:
+    state.layer, state.shift = layer, False
+    rebuild()
+    return None
 
 
 def key_rects(area: pygame.Rect, rows: Layout, gap: int, max_key_h: int) -> list[tuple[str, pygame.Rect]]:
@@ -62,9 +176,11 @@ def keyboard(
     max_len: int,
     *,
     prefix: str = "kbd",
+    special: tuple[str, ...] = (),
 ) -> list[Widget]:
     """Keys that type into a text: characters (f"{prefix}:{char}"), back and space. They tell the firmware
-    nothing; the screen sends the text when the person moves on. "+" is typed only first (phone numbers)."""
+    nothing; the screen sends the text when the person moves on. "+" is typed only first (phone numbers).
+    Keys named in special are left out: the caller places them."""
     theme = kit.theme
     value = get()
 
@@ -78,6 +194,8 @@ def keyboard(
 
     widgets: list[Widget] = []
     for key, rect in key_rects(area, rows, theme.px(8), theme.touch(76)):
+        if key in special:
+            continue
         if key == BACK:
             widgets.append(
                 Button(

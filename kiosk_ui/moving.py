@@ -20,7 +20,7 @@ from kiosk_ui.kit import Kit
 from kiosk_ui.motion import Glide
 from kiosk_ui.spin import frame_index
 from kiosk_ui.view import ProductView
-from kiosk_ui.widgets import ProductTile, Widget, place
+from kiosk_ui.widgets import PlacedText, ProductTile, Widget, place
 
 AUTO_AFTER_S = 2.5  # the 360° view starts turning by itself this long after the last touch
 AUTO_DEG_S = 30.0  # one turn in 12 s: calm enough to read the specs beside it
@@ -237,3 +237,69 @@ class Spinner(Widget):
         elif self.placeholder is not None:
             surface.blit(self.placeholder, self.placeholder.get_rect(center=self.frame_rect.center))
         super().draw(surface)
+
+
+class ScrollText(Widget):
+    """Text taller than its box (a long product description in any language): it wraps at its readable size
+    and is dragged up and down, with inertia; a bar at the right edge shows there is more, and where."""
+
+    kind = "scroll"
+    interactive = True
+    draggable = True
+
+    def __init__(
+        self, kit: Kit, widget_id: str, rect: pygame.Rect, parts: list[PlacedText], label: str, glide: Glide
+    ) -> None:
+        """parts: the texts placed as if the box were as tall as they need (from rect's top)."""
+        super().__init__(widget_id, rect)
+        self.parts, self.label, self.glide = parts, label, glide
+        self.bar_colour, self.bar_w = kit.theme.palette.line, max(3, kit.theme.px(4))
+        self.content_h = max((p.rect.bottom for p in parts), default=self.rect.y) - self.rect.y
+        self.room = max(0, self.content_h - self.rect.h)  # how far it scrolls
+        glide.set_bounds(-self.room, 0.0, None)
+
+    @property
+    def offset(self) -> int:
+        return round(self.glide.position)
+
+    def current_texts(self) -> list[PlacedText]:
+        """The parts in view, each cut to the box."""
+        shown = []
+        for part in self.parts:
+            moved = part.rect.move(0, self.offset)
+            if moved.colliderect(self.rect):
+                shown.append(PlacedText(part.surface, moved.clip(self.rect)))
+        return shown
+
+    def info_extra(self) -> dict[str, Any]:
+        return {"scroll": -self.offset, "room": self.room}
+
+    def press(self, pos: tuple[int, int], now: float) -> bool:
+        coasting = self.glide.moving
+        self.glide.grab(pos[1], now)
+        return coasting
+
+    def drag(self, pos: tuple[int, int], now: float) -> None:
+        self.glide.drag(pos[1], now)
+
+    def release(self, pos: tuple[int, int], now: float) -> None:
+        self.glide.release(pos[1], now)
+
+    def next_redraw(self, now: float) -> float | None:
+        return now if self.glide.moving and not self.glide.dragging else None
+
+    def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
+        self.glide.step(time.monotonic())
+        clip = surface.get_clip()
+        surface.set_clip(self.rect.clip(clip) if clip else self.rect)
+        for part in self.parts:
+            moved = part.rect.move(0, self.offset)
+            if moved.colliderect(self.rect):
+                surface.blit(part.surface, moved)
+        surface.set_clip(clip)
+        if self.room:
+            bar_h = max(self.bar_w * 4, self.rect.h * self.rect.h // self.content_h)
+            y = self.rect.y + (self.rect.h - bar_h) * -self.offset // self.room
+            pygame.draw.rect(
+                surface, self.bar_colour, (self.rect.right - self.bar_w, y, self.bar_w, bar_h), border_radius=self.bar_w
+            )

@@ -115,9 +115,71 @@ PRODUCTS = (
 )
 ADS = (
     AdView("ad-ride-electric", "video", str(ADS_DIR / "ride-electric.mp4"), 8.0),
-    AdView("ad-urban-glide", "image", str(ADS_DIR / "urban-glide.png"), 6.0),
+    AdView("ad-urban-glide", "image", str(ADS_DIR / "urban-glide.png"), 6.0, "Glide through the city"),
     AdView("ad-city-cruiser", "image", str(ADS_DIR / "city-cruiser.png"), 6.0),
 )
+# The retailer's Chinese content (as the configuration's translations give it): name, summary, materials,
+# design notes, colour names. The scooter's design notes are long: they wrap and scroll.
+CONTENT_ZH: dict[str, tuple[str, str, str, str, tuple[str, ...]]] = {
+    "SC-URBAN-S2": (
+        "城市滑翔 S2 电动滑板车",
+        "可折叠通勤滑板车，双刹车、前避震和明亮的 LED 显示屏。",
+        "航空级 6061 铝合金踏板、10 英寸充气轮胎、硅胶握把。",
+        "单扣三秒折叠；立管可锁在后挡泥板上，方便提携。车架内置前后灯，夜间骑行更安心；"
+        "踏板加宽防滑，长途通勤也不累脚。折叠后可放进汽车后备箱或办公桌下，地铁换乘轻松自如。",
+        ("薄荷绿", "石墨灰", "珊瑚红"),
+    ),
+    "EB-CITY-7": (
+        "城市巡航 7 电助力自行车",
+        "低跨式电助力自行车，电池可拆卸，七速变速，液压碟刹。",
+        "液压成型铝合金车架、纯素皮革坐垫、防刺轮胎。",
+        "低跨车架，穿裙子或西装也方便上下车；电池藏在下管里。",
+        ("琥珀色", "海洋蓝"),
+    ),
+    "SC-KIDS-1": ("小飞侠儿童滑板车", "适合小骑手的轻便入门滑板车，带限速器。", "", "", ()),
+    "SC-TRAIL-X": (
+        "越野 X 电动滑板车",
+        "双电机、全避震、越野胎，砂石路也能畅行。",
+        "锻钢摇臂、IPX5 密封电池。",
+        "宽踏板配踢板；前灯和转向灯内置于立管。",
+        (),
+    ),
+    "EB-FOLD-3": ("折叠 3 紧凑电助力自行车", "折叠后可放在桌下；20 英寸车轮，力矩传感器。", "", "", ()),
+}
+AD_TEXT_ZH = {"ad-urban-glide": "轻松穿行城市"}
+
+
+def in_chinese(product: ProductView) -> ProductView:
+    """The sample product with the retailer's Chinese texts (the English ones where none are given)."""
+    name, summary, materials, design_notes, colours = CONTENT_ZH.get(product.sku, (product.name, "", "", "", ()))
+    return replace(
+        product,
+        name=name,
+        summary=summary or product.summary,
+        materials=materials or product.materials,
+        design_notes=design_notes or product.design_notes,
+        colours=tuple(replace(c, name=zh) for c, zh in zip(product.colours, colours, strict=False))
+        + product.colours[len(colours) :],
+    )
+
+
+def _content_in(view: View, language: Language) -> View:
+    """The view with its products and ads in the language (the samples are written in English)."""
+    if language == "en":
+        return view
+    changes: dict[str, Any] = {}
+    product: ProductView | None = getattr(view, "product", None)
+    products: tuple[ProductView, ...] = getattr(view, "products", ())
+    ads: tuple[AdView, ...] = getattr(view, "ads", ())
+    if product is not None:
+        changes["product"] = in_chinese(product)
+    if products:
+        changes["products"] = tuple(in_chinese(p) for p in products)
+    if ads:
+        changes["ads"] = tuple(replace(a, text=AD_TEXT_ZH.get(a.id, a.text)) for a in ads)
+    return replace(view, **changes)
+
+
 # Accessories the retailer counts in too: with them the restock list needs a second page.
 ACCESSORIES = tuple(
     ProductView(sku, name, price, "EUR", 4)
@@ -172,7 +234,7 @@ def sample_views(
     def door(**fields: Any) -> DoorScreen:
         return DoorScreen(**{"chrome": chrome, "product": bike, **fields})
 
-    return {
+    views: dict[str, View] = {
         "attract": AttractScreen(chrome=chrome, products=PRODUCTS),
         "attract_ad": AttractScreen(chrome=chrome, products=PRODUCTS, ads=ADS[1:2]),
         "attract_video": AttractScreen(chrome=chrome, products=PRODUCTS, ads=ADS[:1]),
@@ -278,6 +340,7 @@ def sample_views(
             chrome=chrome, support_phone=SUPPORT_PHONE, support_url=SUPPORT_URL, context="checkout"
         ),
     }
+    return {name: _content_in(view, language) for name, view in views.items()}
 
 
 def accessible_views(language: Language = "en", cabinet_id: str = "CAB-0042") -> dict[str, View]:
@@ -366,6 +429,15 @@ GALLERY = {
     "repair-ticket": "repair_ticket",
     "service": "service",
     "calibrate": "calibrate",
+    "repair-keyboard-shift": "repair_contact",
+    "repair-keyboard-accents": "repair_contact",
+    "repair-keyboard-symbols": "repair_fault",
+}
+# Gallery pictures taken after these taps (widget ids): the text keyboard's layers.
+SHOT_TAPS = {
+    "repair-keyboard-shift": ("kbd:shift",),
+    "repair-keyboard-accents": ("kbd:accents", "kbd:shift"),
+    "repair-keyboard-symbols": ("kbd:symbols",),
 }
 # ... and in accessibility mode (file stem -> sample view of accessible_views).
 GALLERY_ACCESSIBLE = {

@@ -1,4 +1,4 @@
-"""Text fitted to a box: shrink the font down to a minimum, wrap, then cut with "…".
+"""Text fitted to a box: shrink the font down to the readable minimum, wrap, then cut with "…".
 
 Rendered surfaces are cached by everything that decides their pixels, so a
 screen built again for the same state renders no text at all.
@@ -7,7 +7,7 @@ screen built again for the same state renders no text at all.
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
+from collections import OrderedDict, deque
 
 import pygame
 
@@ -79,7 +79,11 @@ class TextRenderer:
     def __init__(self, theme: Theme, fonts: Fonts) -> None:
         self.theme = theme
         self.fonts = fonts
-        self._cache: OrderedDict[tuple[str, str, Colour, int, int, int, str], pygame.Surface] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, Colour, int, int, int, str], tuple[pygame.Surface, int]] = (
+            OrderedDict()
+        )
+        # (text, pixel size) of the latest texts asked for: what the layout tests hold to the readable minimum
+        self.drawn: deque[tuple[str, int]] = deque(maxlen=4096)
 
     def render(
         self, text: str, role: str, colour: Colour, max_w: int, max_h: int, max_lines: int = 1, align: str = "left"
@@ -89,14 +93,17 @@ class TextRenderer:
             raise ValueError(f"unknown text alignment {align!r}")
         r, g, b = colour  # a plain tuple in the key, whatever sequence was passed
         key = (text, role, (r, g, b), max_w, max_h, max_lines, align)
-        surface = self._cache.get(key)
-        if surface is not None:
+        cached = self._cache.get(key)
+        if cached is not None:
             self._cache.move_to_end(key)
-            return surface
-        surface = self._render(text, role, (r, g, b), max(1, max_w), max(1, max_h), max(1, max_lines), align)
-        self._cache[key] = surface
-        if len(self._cache) > self.CACHE_SIZE:
-            self._cache.popitem(last=False)
+        else:
+            cached = self._cache[key] = self._render(
+                text, role, (r, g, b), max(1, max_w), max(1, max_h), max(1, max_lines), align
+            )
+            if len(self._cache) > self.CACHE_SIZE:
+                self._cache.popitem(last=False)
+        surface, size = cached
+        self.drawn.append((text, size))
         return surface
 
     def font(self, role: str) -> pygame.font.Font:
@@ -104,10 +111,14 @@ class TextRenderer:
         size, _, weight = self.theme.text_px(role)
         return self.fonts.get(weight, size)
 
-    def _fit(self, text: str, role: str, max_w: int, max_h: int, max_lines: int) -> tuple[pygame.font.Font, list[str]]:
+    def _fit(
+        self, text: str, role: str, max_w: int, max_h: int, max_lines: int
+    ) -> tuple[pygame.font.Font, list[str], int]:
+        """The font (and its pixel size) and lines of text: the role's size, smaller down to the readable
+        minimum while it does not fit, then the lines that fit, the last one cut."""
         size, min_size, weight = self.theme.text_px(role)
         while True:
-            font = self.fonts.get(weight, size)
+            font = self.fonts.get(weight, size, text)
             lines = wrap(text, font, max_w) if max_lines > 1 else [text]
             fits = (
                 len(lines) <= max_lines
@@ -115,7 +126,7 @@ class TextRenderer:
                 and len(lines) * font.get_linesize() <= max_h
             )
             if fits:
-                return font, lines
+                return font, lines, size
             if size <= min_size:
                 break
             size = max(min_size, size - max(1, size // 12))
@@ -124,12 +135,12 @@ class TextRenderer:
         if len(lines) > room:
             lines = lines[: room - 1] + [" ".join(lines[room - 1 :])]
         lines = [ellipsize(line, font, max_w) for line in lines]
-        return font, lines
+        return font, lines, size
 
     def _render(
         self, text: str, role: str, colour: Colour, max_w: int, max_h: int, max_lines: int, align: str
-    ) -> pygame.Surface:
-        font, lines = self._fit(text, role, max_w, max_h, max_lines)
+    ) -> tuple[pygame.Surface, int]:
+        font, lines, size = self._fit(text, role, max_w, max_h, max_lines)
         rendered = [font.render(line, True, colour) for line in lines]
         step = font.get_linesize()
         width = min(max_w, max(r.get_width() for r in rendered))
@@ -138,4 +149,4 @@ class TextRenderer:
         for i, line in enumerate(rendered):
             x = {"left": 0, "center": (width - line.get_width()) // 2, "right": width - line.get_width()}[align]
             surface.blit(line, (x, i * step))
-        return surface.convert_alpha() if pygame.display.get_surface() else surface
+        return (surface.convert_alpha() if pygame.display.get_surface() else surface), size

@@ -2,7 +2,9 @@
 
 Layouts are designed on a 600 px high screen; ``Theme.px`` scales a design
 value to the real screen, so 1024x600 and 1920x1080 keep their proportions.
-Fonts are loaded once per (weight, size) and kept.
+Fonts are loaded once per (weight, size) and kept. The bundled font is a subset holding the screen's own
+texts; a retailer's text with characters beyond it (Chinese product names the subset never saw) is drawn
+with the system's full Noto Sans CJK (Debian fonts-noto-cjk), opened only when such a text comes.
 
 Accessibility mode is a second theme of the same screen (``Theme(size, accessible=True, mounting=...)``):
 larger type that never shrinks below ``min_text_px``, a palette whose text has a contrast of at least
@@ -17,9 +19,11 @@ out in ``content``, which lies inside the zone, and the chrome's buttons sit in 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from pathlib import Path
 
 import pygame
+import pygame.freetype
 
 from kiosk_ui.assets import note_load
 from kiosk_ui.reach import DEFAULT_MOUNTING, Mounting
@@ -28,6 +32,8 @@ DESIGN_HEIGHT = 600
 MIN_TOUCH = 64  # smallest touch target edge in real pixels, whatever the screen
 FONT_DIR = Path(__file__).parent / "assets" / "fonts"
 FONT_FILES = {"regular": FONT_DIR / "NotoSansSC-subset.otf", "bold": FONT_DIR / "NotoSansSC-Bold-subset.otf"}
+SYSTEM_CJK_DIR = Path("/usr/share/fonts/opentype/noto")  # Debian's fonts-noto-cjk
+SYSTEM_FONT_FILES = {"regular": "NotoSansCJK-Regular.ttc", "bold": "NotoSansCJK-Bold.ttc"}
 
 Colour = tuple[int, int, int]
 
@@ -121,25 +127,60 @@ TEXT_STYLES = {
     "caption": TextStyle(13, "regular"),
     "countdown": TextStyle(72, "bold"),
 }
-MIN_TEXT_PX = 11  # text never shrinks below this, whatever the screen; then it is cut with "…"
+# The readable minimum: no text is drawn smaller than this many design px (18 px at 1024x600, 32 px at
+# 1920x1080); a text that does not fit at it wraps, and only then is cut with "…".
+MIN_TEXT_DESIGN_PX = 18
 ACCESSIBLE_TYPE_SCALE = 1.2  # accessibility mode: every text role this much larger
-ACCESSIBLE_MIN_TEXT = 17  # design px: no text of accessibility mode is smaller (see README: EN 301 549 5.1.4)
+ACCESSIBLE_MIN_TEXT = 22  # design px: no text of accessibility mode is smaller (see README: EN 301 549 5.1.4)
+
+
+@lru_cache(maxsize=4096)
+def _has_glyphs(path: Path, text: str) -> bool:
+    """Whether the font file maps every character of text to a glyph of its own (not the empty box)."""
+    return all(m is not None for m in _coverage_font(path).get_metrics(text))
+
+
+@cache
+def _coverage_font(path: Path) -> pygame.freetype.Font:
+    if not pygame.freetype.get_init():
+        pygame.freetype.init()
+    return pygame.freetype.Font(path, 16)
+
+
+def system_font(weight: str, cjk_dir: Path = SYSTEM_CJK_DIR) -> Path | None:
+    path = cjk_dir / SYSTEM_FONT_FILES[weight]
+    return path if path.is_file() else None
+
+
+def undrawable(text: str, cjk_dir: Path = SYSTEM_CJK_DIR) -> str:
+    """The characters of text that neither the bundled font nor the system's CJK font can draw."""
+    chars = "".join(dict.fromkeys(c for c in text if c.isprintable() and not c.isspace()))
+    if not chars or _has_glyphs(FONT_FILES["regular"], chars):
+        return ""
+    full = system_font("regular", cjk_dir)
+    return "".join(
+        c for c in chars if not _has_glyphs(FONT_FILES["regular"], c) and not (full and _has_glyphs(full, c))
+    )
 
 
 class Fonts:
-    """Font objects by (weight, pixel size), each loaded once."""
+    """Font objects by (file, pixel size), each loaded once: the bundled subset, or the system's full CJK
+    font for a text the subset cannot draw."""
 
-    def __init__(self) -> None:
-        self._fonts: dict[tuple[str, int], pygame.font.Font] = {}
+    def __init__(self, cjk_dir: Path = SYSTEM_CJK_DIR) -> None:
+        self._fonts: dict[tuple[Path, int], pygame.font.Font] = {}
+        self._cjk_dir = cjk_dir
 
-    def get(self, weight: str, size: int) -> pygame.font.Font:
-        key = (weight, size)
+    def get(self, weight: str, size: int, text: str = "") -> pygame.font.Font:
+        try:
+            path = FONT_FILES[weight]
+        except KeyError:
+            raise ValueError(f"unknown font weight {weight!r}; expected one of {sorted(FONT_FILES)}") from None
+        if text and not text.isascii() and not _has_glyphs(path, text):
+            path = system_font(weight, self._cjk_dir) or path  # none: the subset draws what it has
+        key = (path, size)
         font = self._fonts.get(key)
         if font is None:
-            try:
-                path = FONT_FILES[weight]
-            except KeyError:
-                raise ValueError(f"unknown font weight {weight!r}; expected one of {sorted(FONT_FILES)}") from None
             note_load(path)
             font = self._fonts[key] = pygame.font.Font(path, size)
         return font
@@ -163,7 +204,8 @@ class Theme:
         self.radius = self.px(16)
         self.outline = max(2, self.px(4)) if accessible else 2  # borders of controls, the focused field, the choice
         self.type_scale = ACCESSIBLE_TYPE_SCALE if accessible else 1.0
-        self.min_text_px = max(MIN_TEXT_PX, self.px(ACCESSIBLE_MIN_TEXT)) if accessible else MIN_TEXT_PX
+        # The readable minimum on this screen, in pixels (accessibility mode: larger)
+        self.min_text_px = self.px(ACCESSIBLE_MIN_TEXT if accessible else MIN_TEXT_DESIGN_PX)
         self.header_h = max(MIN_TOUCH + 2 * self.px(8), self.px(84))
         self.footer_h = self.px(34)
         reach_top, reach_bottom = mounting.reach_rows(height)
@@ -188,7 +230,7 @@ class Theme:
         except KeyError:
             raise ValueError(f"unknown text role {role!r}; expected one of {sorted(TEXT_STYLES)}") from None
         size = max(self.min_text_px, self.px(style.size * self.type_scale))
-        return size, max(self.min_text_px, round(size * 0.6)), style.weight
+        return size, self.min_text_px, style.weight
 
     @property
     def content(self) -> pygame.Rect:

@@ -73,6 +73,7 @@ class AdView:
     kind: AdKind
     path: str  # file on the cabinet (PNG/JPEG; MP4/AVI for videos)
     duration_s: float  # how long the ad stays; a shorter video loops
+    text: str = ""  # the retailer's words over the ad, in the shopper's language; "" = none
 
 
 @dataclass(frozen=True)

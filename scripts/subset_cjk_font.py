@@ -2,7 +2,8 @@
 """Regenerate the touchscreen's CJK font subset from Debian's fonts-noto-cjk.
 
 The cabinet ships only the glyphs its texts use (printable ASCII, every
-string in kiosk_ui/i18n.py, currency signs), cut from Noto Sans CJK SC:
+string in kiosk_ui/i18n.py, currency signs, every key of the text keyboard),
+cut from Noto Sans CJK SC:
 a few hundred kilobytes instead of tens of megabytes. Run it after changing
 a text:
 
@@ -11,6 +12,10 @@ a text:
 
 It writes kiosk_ui/assets/fonts/NotoSansSC-subset.otf (Regular),
 NotoSansSC-Bold-subset.otf and OFL.txt (the font's licence).
+
+A retailer's content is not known here: the screen draws text the subset lacks
+with the full font of fonts-noto-cjk on the cabinet (kiosk_ui/theme.py), and
+`kiosk config check` names what no font there can draw.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from fontTools.ttLib import TTCollection
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from kiosk_ui.entry import TEXT_KEY_CHARACTERS  # noqa: E402
 from kiosk_ui.i18n import font_characters  # noqa: E402
 
 DEBIAN_FONTS = Path("/usr/share/fonts/opentype/noto")
@@ -79,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fonts", type=Path, default=DEBIAN_FONTS, help="folder with the Noto CJK .ttc files")
     parser.add_argument("--out", type=Path, default=OUT_DIR)
     args = parser.parse_args(argv)
-    text = font_characters()
+    text = "".join(sorted(set(font_characters() + TEXT_KEY_CHARACTERS)))
     args.out.mkdir(parents=True, exist_ok=True)
     notice = ""
     for source, target in WEIGHTS:

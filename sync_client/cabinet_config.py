@@ -5,15 +5,22 @@ cabinet validates what it downloads (a cloud on a newer schema, or a bug, must n
 a cabinet), and a document that fails is refused whole with every problem named.
 
     {"config_schema": 1, "version": 7, "currency": "EUR", "store_base_url": "https://…",
+     "fallback_language": "en", "languages": ["en", "zh"],
      "products": [{"sku", "name", "price_cents", "currency", "summary", "materials": [..],
                    "design_notes", "colours": [..], "specs": {label: value}, "media": [{"kind", "url"}],
                    "narration": {"en"|"zh": {"text", "audio_url"}}, "online_only"}],
-     "ads": [{"id", "kind": "image"|"video", "url", "duration_s",
+     "ads": [{"id", "kind": "image"|"video", "url", "duration_s", "text",
               "windows": [{"days": [0..6], "start": "HH:MM", "end": "HH:MM"}]}],
      "retailer": {"pin_hashes": ["scrypt$…"], "staff_cards": [{"uid": HEX, "role": "retailer"|"technician"}]},
      "pickup_orders": [{"order_id", "sku", "code_hash": "scrypt$…", "expires_at": ISO}],
      "scan_to_pay": {"enabled": bool, "provider": str},
      "receipt_url": "https://…/r/{sale_id}"}   (optional: where a sale's receipt is served; the thanks QR)
+
+Shopper-facing text (a product's name, summary, materials, design notes and colours, an ad's text) is
+localized: a plain string is the text in the fallback language (so documents from before languages load
+as they were), an object gives it per language, {"en": "City scooter", "zh": "城市滑板车"}. The screen
+shows the shopper's language, or the fallback's text where a translation is missing; ``content_warnings``
+lists what is missing, for the retailer.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import hmac
 import json
 import re
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import quote
 
@@ -54,6 +61,8 @@ WEEKDAY = Annotated[int, Range(ge=0, le=6)]  # 0 = Monday
 VERSION = Annotated[int, Range(ge=1, le=MAX_SEQ)]
 PICKUP_CODE_DIGITS = 8  # the cloud issues them; the cabinet's keypad asks for exactly this many
 RECEIPT_PLACEHOLDER = "{sale_id}"  # in receipt_url: where the sale's id goes
+CONTENT_LANGUAGES = ("en", "zh")  # the languages the cabinet's screen speaks
+LOCALIZED = (str, dict)  # a localized text's JSON: the fallback language's string, or {language: text}
 
 
 def scrypt_problem(hashed: str) -> str | None:
@@ -80,12 +89,41 @@ class ConfigInvalid(ValueError):
 
 
 @dataclass(frozen=True)
+class Text:
+    """A retailer's text in one or more languages, the fallback language's first (always there)."""
+
+    texts: tuple[tuple[str, str], ...]  # (language, text)
+
+    @classmethod
+    def plain(cls, text: str, language: str = "en") -> Text:
+        return cls(((language, text),))
+
+    @property
+    def fallback(self) -> str:
+        return self.texts[0][1]
+
+    def has(self, language: str) -> bool:
+        return any(lang == language for lang, _ in self.texts)
+
+    def in_(self, language: str) -> str:
+        """The text in that language, else in the fallback language."""
+        return next((text for lang, text in self.texts if lang == language), self.fallback)
+
+    def to_json(self) -> str | dict[str, str]:
+        """The document form: a plain string when there is only the fallback language's text."""
+        return self.texts[0][1] if len(self.texts) == 1 else dict(self.texts)
+
+
+NO_TEXT = Text.plain("")
+
+
+@dataclass(frozen=True)
 class Media:
     kind: MediaKind
     url: str  # https:// URL, or a path relative to the cabinet's media directory
 
 
-NARRATION_LANGUAGES = ("en", "zh")
+NARRATION_LANGUAGES = CONTENT_LANGUAGES
 MAX_NARRATION_CHARS = 2000  # about two minutes of speech
 
 
@@ -102,13 +140,13 @@ class NarrationSource:
 @dataclass(frozen=True)
 class ConfigProduct:
     sku: str
-    name: str
+    name: Text
     price_cents: int
     currency: str
-    summary: str = ""
-    materials: tuple[str, ...] = ()
-    design_notes: str = ""
-    colours: tuple[str, ...] = ()
+    summary: Text = NO_TEXT
+    materials: tuple[Text, ...] = ()
+    design_notes: Text = NO_TEXT
+    colours: tuple[Text, ...] = ()  # "Name" or "Name:#rrggbb" in the fallback language; translations name it
     specs: tuple[tuple[str, str], ...] = ()
     media: tuple[Media, ...] = ()
     online_only: bool = False  # listed for pickup orders, never sold from the screen
@@ -129,6 +167,7 @@ class Ad:
     url: str
     duration_s: float
     windows: tuple[AdWindow, ...] = ()  # empty: always
+    text: Text = NO_TEXT  # shown over the ad; empty: none
 
 
 @dataclass(frozen=True)
@@ -178,6 +217,8 @@ class CabinetConfig:
     store_base_url: str = ""
     config_schema: int = CONFIG_SCHEMA
     receipt_url: str = ""  # template with {sale_id}: the sale's receipt in the cloud ("": none served)
+    fallback_language: str = "en"  # shown where a text has no translation into the shopper's language
+    languages: tuple[str, ...] = ("en",)  # the languages the retailer writes content in; the fallback's first
 
     def product(self, sku: str) -> ConfigProduct | None:
         return next((p for p in self.products if p.sku == sku), None)
@@ -192,12 +233,49 @@ class CabinetConfig:
 
     def to_json(self) -> dict[str, Any]:
         """The document form (lists, objects), which parse_config reads back to an equal config."""
-        data = asdict(self)
+        data = _document(self)
         for product in data["products"]:
             product["specs"] = dict(product["specs"])
             product["narration"] = {n.pop("language"): n for n in product["narration"]}
         document: dict[str, Any] = json.loads(json.dumps(data))  # tuples become lists, as in the document
         return document
+
+
+def _document(value: Any) -> Any:
+    """asdict(), with each Text in its document form."""
+    if isinstance(value, Text):
+        return value.to_json()
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _document(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple | list):
+        return [_document(v) for v in value]
+    return value
+
+
+def content_warnings(config: CabinetConfig) -> list[str]:
+    """What the retailer should translate: every text missing in a declared language (the fallback's is
+    shown instead), by product or ad, field and language."""
+    warnings = []
+    for where, text in content_texts(config):
+        missing = [lang for lang in config.languages if text.fallback.strip() and not text.has(lang)]
+        if missing:
+            warnings.append(
+                f"{where}: no {', '.join(missing)} text; the {config.fallback_language} text is shown instead"
+            )
+    return warnings
+
+
+def content_texts(config: CabinetConfig) -> list[tuple[str, Text]]:
+    """Every shopper-facing text of the configuration, with where it is ("products[0] (SKU).name")."""
+    found: list[tuple[str, Text]] = []
+    for i, product in enumerate(config.products):
+        w = f"products[{i}] ({product.sku})"
+        found += [(f"{w}.name", product.name), (f"{w}.summary", product.summary)]
+        found += [(f"{w}.materials[{j}]", t) for j, t in enumerate(product.materials)]
+        found.append((f"{w}.design_notes", product.design_notes))
+        found += [(f"{w}.colours[{j}]", t) for j, t in enumerate(product.colours)]
+    found += [(f"ads[{i}] ({ad.id}).text", ad.text) for i, ad in enumerate(config.ads)]
+    return found
 
 
 # --- parsing -------------------------------------------------------------------------
@@ -279,7 +357,34 @@ def _url_ok(p: _Problems, url: str, where: str) -> None:
         p.append(f"{where}: expected an http(s) URL or a relative media path, got {url[:80]!r}")
 
 
-def _products(p: _Problems, raw: Any, currency: str) -> tuple[ConfigProduct, ...]:
+def _text(p: _Problems, value: Any, where: str, languages: tuple[str, ...]) -> Text | None:
+    """A localized text: a plain string (the fallback language's) or {language: text}, the fallback's
+    included; every key a language the document declares. None when it is not one (reported)."""
+    if isinstance(value, str):
+        return Text(((languages[0], value),))
+    if not isinstance(value, dict):
+        p.expect(value, LOCALIZED, where)
+        return None
+    before = len(p)
+    for lang in value:
+        if lang not in languages:
+            p.append(f"{where}.{str(lang)[:20]}: language not declared in languages (declared: {', '.join(languages)})")
+        else:
+            p.expect(value[lang], str, f"{where}.{lang}")
+    if languages[0] not in value:
+        p.append(f"{where}: no text in the fallback language {languages[0]!r}")
+    if len(p) > before:
+        return None
+    return Text(tuple((lang, value[lang]) for lang in languages if lang in value))
+
+
+def _texts(p: _Problems, value: Any, where: str, languages: tuple[str, ...]) -> tuple[Text, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(_text(p, v, f"{where}[{i}]", languages) or NO_TEXT for i, v in enumerate(value))
+
+
+def _products(p: _Problems, raw: Any, currency: str, languages: tuple[str, ...]) -> tuple[ConfigProduct, ...]:
     out: list[ConfigProduct] = []
     seen: set[str] = set()
     for i, item in enumerate(raw if isinstance(raw, list) else []):
@@ -287,12 +392,12 @@ def _products(p: _Problems, raw: Any, currency: str) -> tuple[ConfigProduct, ...
         d = p.fields(
             item,
             w,
-            {"sku": str, "name": str, "price_cents": PRICE_CENTS},
+            {"sku": str, "name": LOCALIZED, "price_cents": PRICE_CENTS},
             {
                 "currency": str,
-                "summary": str,
+                "summary": LOCALIZED,
                 "materials": list,
-                "design_notes": str,
+                "design_notes": LOCALIZED,
                 "colours": list,
                 "specs": dict,
                 "media": list,
@@ -302,7 +407,7 @@ def _products(p: _Problems, raw: Any, currency: str) -> tuple[ConfigProduct, ...
         )
         if d is None or not all(
             isinstance(d.get(k), t) and not isinstance(d.get(k), bool)
-            for k, t in (("sku", str), ("name", str), ("price_cents", int))
+            for k, t in (("sku", str), ("name", (str, dict)), ("price_cents", int))
         ):
             continue
         before = len(p)
@@ -311,8 +416,10 @@ def _products(p: _Problems, raw: Any, currency: str) -> tuple[ConfigProduct, ...
         elif d["sku"] in seen:
             p.append(f"{w}.sku: {d['sku']!r} appears twice")
         seen.add(d["sku"])
-        if not d["name"].strip():
-            p.append(f"{w}.name: must not be empty")
+        name = _text(p, d["name"], f"{w}.name", languages) or NO_TEXT
+        for lang, text in () if name is NO_TEXT else name.texts:
+            if not text.strip():
+                p.append(f"{w}.name{'' if isinstance(d['name'], str) else '.' + lang}: must not be empty")
         product_currency = d.get("currency", currency)
         if isinstance(product_currency, str) and product_currency != currency:
             p.append(f"{w}.currency: {product_currency!r} differs from the cabinet's currency {currency!r}")
@@ -332,18 +439,20 @@ def _products(p: _Problems, raw: Any, currency: str) -> tuple[ConfigProduct, ...
             _url_ok(p, md["url"], f"{w}.media[{j}].url")
             media.append(Media(md["kind"], md["url"]))
         narration = _narration(p, d.get("narration", {}), f"{w}.narration")
-        materials = _strings(p, d.get("materials", []), f"{w}.materials")
-        colours = _strings(p, d.get("colours", []), f"{w}.colours")
+        summary = _text(p, d.get("summary", ""), f"{w}.summary", languages) or NO_TEXT
+        design_notes = _text(p, d.get("design_notes", ""), f"{w}.design_notes", languages) or NO_TEXT
+        materials = _texts(p, d.get("materials", []), f"{w}.materials", languages)
+        colours = _texts(p, d.get("colours", []), f"{w}.colours", languages)
         if len(p) == before:
             out.append(
                 ConfigProduct(
                     sku=d["sku"],
-                    name=d["name"],
+                    name=name,
                     price_cents=d["price_cents"],
                     currency=currency,
-                    summary=d.get("summary", ""),
+                    summary=summary,
                     materials=materials,
-                    design_notes=d.get("design_notes", ""),
+                    design_notes=design_notes,
                     colours=colours,
                     specs=spec_pairs,
                     media=tuple(media),
@@ -375,11 +484,16 @@ def _narration(p: _Problems, raw: Any, where: str) -> tuple[NarrationSource, ...
     return tuple(out)
 
 
-def _ads(p: _Problems, raw: Any) -> tuple[Ad, ...]:
+def _ads(p: _Problems, raw: Any, languages: tuple[str, ...]) -> tuple[Ad, ...]:
     out: list[Ad] = []
     for i, item in enumerate(raw if isinstance(raw, list) else []):
         w = f"ads[{i}]"
-        d = p.fields(item, w, {"id": str, "kind": str, "url": str, "duration_s": AD_DURATION_S}, {"windows": list})
+        d = p.fields(
+            item,
+            w,
+            {"id": str, "kind": str, "url": str, "duration_s": AD_DURATION_S},
+            {"windows": list, "text": LOCALIZED},
+        )
         if d is None:
             continue
         before = len(p)
@@ -403,8 +517,9 @@ def _ads(p: _Problems, raw: Any) -> tuple[Ad, ...]:
                     p.append(f"{ww}.{key}: expected HH:MM, got {wd[key][:20]!r}")
             if len(p) == before:
                 windows.append(AdWindow(tuple(days), wd["start"], wd["end"]))
+        text = _text(p, d.get("text", ""), f"{w}.text", languages) or NO_TEXT
         if len(p) == before:
-            out.append(Ad(d["id"], d["kind"], d["url"], float(d["duration_s"]), tuple(windows)))
+            out.append(Ad(d["id"], d["kind"], d["url"], float(d["duration_s"]), tuple(windows), text))
     return tuple(out)
 
 
@@ -463,10 +578,13 @@ def parse_config(data: Any) -> CabinetConfig:
             "scan_to_pay": dict,
             "store_base_url": str,
             "receipt_url": str,
+            "fallback_language": str,
+            "languages": list,
         },
     )
     if d is None:
         raise ConfigInvalid(p)
+    languages = _languages(p, d)
     schema = d.get("config_schema", CONFIG_SCHEMA)
     if isinstance(schema, int) and schema != CONFIG_SCHEMA:
         p.append(f"config_schema: {schema} not supported by this cabinet (it reads {CONFIG_SCHEMA})")
@@ -474,8 +592,8 @@ def parse_config(data: Any) -> CabinetConfig:
     currency = raw_currency if isinstance(raw_currency, str) else ""
     if isinstance(raw_currency, str) and not CURRENCY_RE.fullmatch(currency):
         p.append(f"currency: expected an ISO 4217 code like EUR, got {currency[:10]!r}")
-    products = _products(p, d.get("products", []), currency)
-    ads = _ads(p, d.get("ads", []))
+    products = _products(p, d.get("products", []), currency, languages)
+    ads = _ads(p, d.get("ads", []), languages)
     retailer = _retailer(p, d["retailer"] if isinstance(d.get("retailer"), dict) else {})
     orders = _orders(p, d.get("pickup_orders", []), {prod.sku for prod in products})
     scan = (
@@ -506,6 +624,8 @@ def parse_config(data: Any) -> CabinetConfig:
         store_base_url=store_url,
         config_schema=schema,
         receipt_url=receipt_url if isinstance(receipt_url, str) else "",
+        fallback_language=languages[0],
+        languages=languages,
     )
 
 
@@ -519,6 +639,21 @@ def _receipt_url_problem(template: str) -> str | None:
     if "{" in rest or "}" in rest or any(c.isspace() for c in rest):
         return f"expected no braces or spaces besides {RECEIPT_PLACEHOLDER}"
     return None
+
+
+def _languages(p: _Problems, d: dict[str, Any]) -> tuple[str, ...]:
+    """The document's content languages, its fallback language first (en when it declares none)."""
+    fallback = d.get("fallback_language", "en")
+    fallback = fallback if isinstance(fallback, str) else "en"
+    declared = _strings(p, d.get("languages", [fallback]), "languages")
+    for lang in dict.fromkeys((fallback, *declared)):
+        if lang not in CONTENT_LANGUAGES:
+            p.append(f"languages: {lang[:20]!r} is not a language the screen speaks ({', '.join(CONTENT_LANGUAGES)})")
+    if fallback not in declared:
+        p.append(f"fallback_language: {fallback[:20]!r} is not in languages ({', '.join(declared)})")
+    if len(set(declared)) != len(declared):
+        p.append("languages: a language appears twice")
+    return (fallback, *(lang for lang in dict.fromkeys(declared) if lang != fallback))
 
 
 # --- salted secrets (PINs, pickup codes) ------------------------------------------------

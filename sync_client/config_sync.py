@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sync_client.backoff import Sleep
-from sync_client.cabinet_config import CabinetConfig, ConfigInvalid, parse_config
+from sync_client.cabinet_config import CabinetConfig, ConfigInvalid, content_warnings, parse_config
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
 from sync_client.cloud_poll import CloudPoller
 from sync_client.outbox import Outbox
@@ -25,6 +25,7 @@ from sync_client.store.config_cache import ConfigCacheRepo
 
 log = logging.getLogger(__name__)
 CONFIG_PATH = "v1/config"
+MAX_REPORTED_WARNINGS = 50
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,9 @@ class ConfigSync(CloudPoller):
             return self._refuse(etag, reply.body, exc)
         with self.outbox.transaction() as tx:
             self.cache.apply(tx, config.version, etag, json.dumps(reply.body, sort_keys=True))
-            tx.append("config.applied", {"version": config.version, "etag": etag})
+            # what the retailer has yet to translate travels with the acceptance (bounded)
+            warnings = [w[:300] for w in content_warnings(config)[:MAX_REPORTED_WARNINGS]]
+            tx.append("config.applied", {"version": config.version, "etag": etag, "warnings": warnings})
         log.info("configuration applied", extra={"version": config.version, "etag": etag})
         for callback in self._listeners:
             callback(config)

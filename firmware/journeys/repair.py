@@ -46,7 +46,9 @@ DESCRIPTION_INVALID, CATEGORY_MISSING = "required", "category_required"
 
 _FRAME_RE = re.compile(r"[A-Z0-9]{6,20}")
 _PHONE_RE = re.compile(r"(\+?)([0-9]{7,15})")
-_NAME_MARKS = frozenset(" -'’·")  # · separates given and family names in Chinese transliterations
+# The punctuation of names and addresses ("Müller & Söhne", "J. O'Brien-Smith"); · separates given and
+# family names in Chinese transliterations
+_NAME_MARKS = frozenset(" -'’·.,/&")
 _VEHICLE_PREFIXES = ("VIN:", "FRAME:", "VEHICLE:")
 _VEHICLE_QUERY_KEYS = ("vin", "frame", "vehicle", "id")
 
@@ -111,7 +113,8 @@ def vehicle_from_scan(text: str) -> str | None:
 
 
 def normalise_name(text: str) -> str | None:
-    """1-60 characters: letters of any script (CJK too), spaces, hyphens, apostrophes."""
+    """1-60 characters: letters of any script (CJK too, as typed: "Müller" stays "Müller"), spaces and the
+    punctuation of names (- ' . , / &)."""
     name = " ".join(unicodedata.normalize("NFC", text).split())
     if not 1 <= len(name) <= MAX_NAME or not any(c.isalpha() for c in name):
         return None

@@ -29,7 +29,7 @@ class AttractStage(Widget):
         rect: pygame.Rect,
         show: AttractShow,
         showcases: list[list[Widget]],
-        ad_overlay: list[Widget],
+        ad_overlay: dict[str, list[Widget]],  # by ad id: what is drawn over that ad
         backdrop: tuple[int, int, int],
         radius: int,
     ) -> None:
@@ -39,7 +39,9 @@ class AttractStage(Widget):
 
     def _parts(self) -> list[Widget]:
         slot = self.show.slot
-        return self.ad_overlay if slot.ad is not None else self.showcases[slot.product % len(self.showcases)]
+        if slot.ad is not None:
+            return self.ad_overlay.get(slot.ad.id, [])
+        return self.showcases[slot.product % len(self.showcases)]
 
     def children(self) -> list[Widget]:
         return self._parts()
@@ -182,9 +184,33 @@ def build(view: AttractScreen, kit: Kit, context: BuildContext) -> list[Widget]:
         hug=True,
     )
 
+    # The ad's own words (the retailer's, in the shopper's language) in a band across its top.
+    ad_overlay: dict[str, list[Widget]] = {
+        ad.id: [
+            *(
+                [
+                    Label(
+                        kit,
+                        "ad_text",
+                        (content.x, content.y, content.w, theme.px(96)),
+                        ad.text,
+                        "heading",
+                        background=palette.surface,
+                        padding=(theme.px(24), theme.px(10)),
+                        align="center",
+                        max_lines=2,
+                    )
+                ]
+                if ad.text
+                else []
+            ),
+            ad_hint,
+        ]
+        for ad in view.ads
+    }
     memory = context.memory
     if memory.attract is None:
         memory.attract = AttractShow(context.loader, context.emit)
     memory.attract.configure(view.ads, len(shown), content.size)
-    stage = AttractStage(content, memory.attract, showcases, [ad_hint], palette.surface, theme.radius)
+    stage = AttractStage(content, memory.attract, showcases, ad_overlay, palette.surface, theme.radius)
     return [start, stage, *subtitles, *top]

@@ -15,13 +15,13 @@ from kiosk_ui.i18n import format_price, spec_label
 from kiosk_ui.illustration import illustration
 from kiosk_ui.intents import Buy, ChooseColour, Intent
 from kiosk_ui.kit import Kit
-from kiosk_ui.moving import Spinner
+from kiosk_ui.moving import ScrollText, Spinner
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.narration import product_narration
 from kiosk_ui.screens.parts import message_banner, split
 from kiosk_ui.spin import drawn_frames, photo_frames
 from kiosk_ui.view import ColourOption, ProductScreen, ProductView
-from kiosk_ui.widgets import Button, ColourChip, Label, QrCode, Widget, stock_colour, stock_text
+from kiosk_ui.widgets import Button, ColourChip, Label, PlacedText, QrCode, Widget, stock_colour, stock_text
 
 SPEC_ORDER = ("range", "top_speed", "battery", "weight")  # the four the shopper compares first
 QR_MODULES = 41  # a store URL with the cabinet id is a version-4 code: 33 modules + quiet zone
@@ -110,54 +110,37 @@ def _specs(kit: Kit, product: ProductView, box: pygame.Rect) -> list[Widget]:
     return widgets
 
 
-def _details(kit: Kit, product: ProductView, box: pygame.Rect) -> list[Widget]:
-    """Summary, materials and design notes sharing the room left, each cut to what fits."""
+def _details(kit: Kit, product: ProductView, box: pygame.Rect, context: BuildContext) -> list[Widget]:
+    """Summary, materials and design notes, wrapped at their readable size and scrolled when they need
+    more room than there is (a long description in German or Chinese)."""
     theme, palette = kit.theme, kit.theme.palette
     blocks = [
-        (key, title, text)
-        for key, title, text in (
-            ("summary", None, product.summary),
-            ("materials", kit.t("product.materials"), product.materials),
-            ("design", kit.t("product.design"), product.design_notes),
+        (title, text)
+        for title, text in (
+            (None, product.summary),
+            (kit.t("product.materials"), product.materials),
+            (kit.t("product.design"), product.design_notes),
         )
         if text
     ]
     if not blocks or box.h <= 0:
         return []
-    gap = theme.px(8)
-    each = (box.h - gap * (len(blocks) - 1)) // len(blocks)
-    label_w = theme.px(96)
-    widgets: list[Widget] = []
+    gap, label_w, bar = theme.px(8), theme.px(96), theme.px(12)  # bar: room for the scroll bar
+    tall = 100 * box.h  # as tall as any text needs: it wraps, never shrinks below its size or is cut
+    parts: list[PlacedText] = []
     y = box.y
-    for key, title, text in blocks:
-        x, w = box.x, box.w
+    for title, text in blocks:
+        x, w = box.x, box.w - bar
         if title is not None:
-            widgets.append(
-                Label(
-                    kit,
-                    f"{key}_label",
-                    (x, y, label_w - theme.px(8), min(each, theme.px(24))),
-                    title,
-                    "label",
-                    palette.accent,
-                    valign="top",
-                )
-            )
+            surface = kit.text(title, "label", palette.accent, label_w - theme.px(8), tall, 2)
+            parts.append(PlacedText(surface, surface.get_rect(topleft=(x, y))))
             x, w = x + label_w, w - label_w
-        widgets.append(
-            Label(
-                kit,
-                key,
-                (x, y, w, each),
-                text,
-                "body" if title is None else "label",
-                palette.text_muted if title is None else palette.text,
-                max_lines=3,
-                valign="top",
-            )
-        )
-        y += each + gap
-    return widgets
+        role, colour = ("body", palette.text_muted) if title is None else ("label", palette.text)
+        surface = kit.text(text, role, colour, w, tall, 200)
+        parts.append(PlacedText(surface, surface.get_rect(topleft=(x, y))))
+        y = max(p.rect.bottom for p in parts) + gap
+    label = "\n".join(text if title is None else f"{title}: {text}" for title, text in blocks)
+    return [ScrollText(kit, "details", box, parts, label, context.memory.details)]
 
 
 def build(view: ProductScreen, kit: Kit, context: BuildContext) -> list[Widget]:
@@ -286,5 +269,5 @@ def build(view: ProductScreen, kit: Kit, context: BuildContext) -> list[Widget]:
                 enabled=product.in_stock and not view.no_payment_method,
             )
         )
-    widgets += _details(kit, product, pygame.Rect(right.x, y, right.w, row.y - theme.gap - y))
+    widgets += _details(kit, product, pygame.Rect(right.x, y, right.w, row.y - theme.gap - y), context)
     return [*widgets, *top]

@@ -15,7 +15,7 @@ from typing import get_args
 import pygame
 
 from kiosk_ui.context import BuildContext, ScreenMemory
-from kiosk_ui.entry import NAME, PHONE, TEXT, VEHICLE, Layout, TextField, keyboard
+from kiosk_ui.entry import PHONE, VEHICLE, Layout, TextField, keyboard, text_keyboard
 from kiosk_ui.illustration import scan_icon, tick_badge
 from kiosk_ui.intents import Agree, Cancel, ChooseFaultCategory, Done, Next, SetField
 from kiosk_ui.kit import Kit
@@ -120,13 +120,18 @@ class _Step:
 
         return Button(self.kit, "next", rect, self.kit.t("repair.next"), None, enabled=ready, on_tap=go)
 
-    def keyboard(self, name: str, rows: Layout, top: int, width: int | None = None) -> list[Widget]:
+    def keyboard(self, name: str, rows: Layout | None, top: int, width: int | None = None) -> list[Widget]:
+        """The keys that type into the field: rows, or the layered text keyboard when None."""
         theme = self.kit.theme
         w = min(self.content.w, width or theme.px(KEYBOARD_W))
         area = pygame.Rect(self.content.centerx - w // 2, top, w, self.content.bottom - top)
-        return keyboard(
-            self.kit, area, rows, lambda: self.value(name), lambda text: self.put(name, text), FIELD_LIMITS[name]
-        )
+        get, limit = (lambda: self.value(name)), FIELD_LIMITS[name]
+        if rows is None:
+            state = self.memory.keyboard
+            return text_keyboard(
+                self.kit, area, state, get, lambda text: self.put(name, text), limit, self.context.rebuild
+            )
+        return keyboard(self.kit, area, rows, get, lambda text: self.put(name, text), limit)
 
 
 def _vehicle(step: _Step) -> list[Widget]:
@@ -181,7 +186,7 @@ def _contact(step: _Step) -> list[Widget]:
     widgets.append(step.next_button(pygame.Rect(content.right - next_w, y, next_w, row_h), ("name", "phone"), ready))
     top = y + row_h + step.error_h + theme.px(6)
     if focus == "name":
-        widgets += step.keyboard("name", NAME, top)
+        widgets += step.keyboard("name", None, top)
     else:
         widgets += step.keyboard("phone", PHONE, top, theme.px(480))
     return widgets
@@ -228,7 +233,7 @@ def _fault(step: _Step) -> list[Widget]:
     widgets.append(
         step.next_button(pygame.Rect(content.right - next_w, y, next_w, row_h), ("description",), bool(chosen))
     )
-    widgets += step.keyboard("description", TEXT, y + row_h + step.error_h + theme.px(4))
+    widgets += step.keyboard("description", None, y + row_h + step.error_h + theme.px(4))
     return widgets
 
 

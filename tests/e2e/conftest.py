@@ -116,13 +116,14 @@ def retailer_document() -> dict:
     return {
         "currency": "EUR",
         "store_base_url": "https://velo-mall.example",
+        "languages": ["en", "zh"],  # the scooter's texts in Chinese too; the others show their English ones
         "products": [
             {
                 "sku": "SCOOT-S1",
-                "name": "Volt S1 e-scooter",
+                "name": {"en": "Volt S1 e-scooter", "zh": "Volt S1 电动滑板车"},
                 "price_cents": 49900,
                 "specs": {"range": "35 km"},
-                "colours": ["Mint", "Graphite"],
+                "colours": [{"en": "Mint", "zh": "薄荷绿"}, {"en": "Graphite", "zh": "石墨灰"}],
             },
             {"sku": "BIKE-C7", "name": "Cruiser C7 e-bike", "price_cents": 129900, "specs": {"range": "80 km"}},
             {"sku": "KIDS-K1", "name": "Kids K1 scooter", "price_cents": 19900, "online_only": True},

@@ -6,6 +6,7 @@ from collections import Counter
 
 from firmware.control_client import export_events
 from tests.e2e.conftest import CABINET_ID, PIN, STAFF_CARD, TECHNICIAN_CARD
+from tests.ui.keys import text_key_taps
 
 SKU = "SCOOT-S1"
 
@@ -196,8 +197,9 @@ def test_remote_unlock_from_the_retailer_is_applied_once(retail, cloud):
 
 
 def type_text(client, text):
-    for char in text:
-        client.tap("kbd:space" if char == " " else f"kbd:{char}")
+    """Digits on the phone's keys; a name or description on the layered text keyboard."""
+    for key in [f"kbd:{c}" for c in text] if text.isdigit() else text_key_taps(text):
+        client.tap(key)
 
 
 def test_repair_drop_off_gives_a_ticket_the_retailer_sees(retail, cloud):
@@ -214,7 +216,7 @@ def test_repair_drop_off_gives_a_ticket_the_retailer_sees(retail, cloud):
     client.tap("next")
     client.wait_for(lambda s: "field:name" in {w["id"] for w in s["widgets"]}, what="contact step")
     client.tap("field:name")
-    type_text(client, "LI WEI")
+    type_text(client, "Jörg O'Brien-Müller")  # shift, the accents layer and the punctuation
     client.tap("field:phone")
     type_text(client, "12")  # too short: the form says so
     client.tap("next")
@@ -224,7 +226,7 @@ def test_repair_drop_off_gives_a_ticket_the_retailer_sees(retail, cloud):
     client.wait_for(lambda s: "fault:brakes" in {w["id"] for w in s["widgets"]}, what="fault step")
     client.tap("fault:brakes")
     client.tap("field:description")
-    type_text(client, "REAR BRAKE SQUEAKS")
+    type_text(client, "Rear brake squeaks, 2x/day")
     client.tap("next")
     client.wait_for(lambda s: "agree" in {w["id"] for w in s["widgets"]}, what="data notice")
     client.tap("agree")
@@ -236,8 +238,10 @@ def test_repair_drop_off_gives_a_ticket_the_retailer_sees(retail, cloud):
     tickets = api.call("GET", f"/v1/retailer/cabinets/{CABINET_ID}/repair-tickets")["tickets"]
     assert len(tickets) == 1 and tickets[0]["ticket_id"] in ticket
     assert tickets[0]["device"] == "WBAPK7C55BA123456" and tickets[0]["phone"].endswith("123456789")
+    assert tickets[0]["name"] == "Jörg O'Brien-Müller", "stored as typed, not MUELLER"
+    assert tickets[0]["detail"] == "brakes: Rear brake squeaks, 2x/day"
     log = (workdir / "kiosk.log").read_text()
-    assert "123456789" not in log and "LI WEI" not in log, "personal data stays out of the logs"
+    assert "123456789" not in log and "Müller" not in log, "personal data stays out of the logs"
 
 
 def test_technician_card_opens_the_service_menu_self_test_and_lock_test(retail, cloud):

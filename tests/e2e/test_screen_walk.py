@@ -8,6 +8,8 @@ import pytest
 from tests.e2e.conftest import CABINET_ID
 
 LABELS = {"en": "Buy now", "zh": "立即购买"}
+NAMES = {"en": "Volt S1 e-scooter", "zh": "Volt S1 电动滑板车"}  # the configuration's name in each language
+GRAPHITE = {"en": "Graphite", "zh": "石墨灰"}
 
 
 def rect(state, widget_id):
@@ -56,6 +58,7 @@ def test_walk_every_screen(retail, cloud, language):
     client.tap("back")
     client.tap("start")
     state = at("catalog")
+    assert next(w["label"] for w in state["widgets"] if w["id"] == "product:SCOOT-S1") == NAMES[language]
     x, y, w, h = rect(state, "carousel")
     client.swipe(x + w - 40, y + h // 2, x + 40, y + h // 2)  # swipe the carousel along
     client.swipe(x + 40, y + h // 2, x + w - 40, y + h // 2)  # and back
@@ -65,7 +68,8 @@ def test_walk_every_screen(retail, cloud, language):
     x, y, w, h = rect(state, "spinner")
     client.swipe(x + w // 4, y + h // 2, x + 3 * w // 4, y + h // 2)  # turn the 360° view
     assert "store_qr" in {w["id"] for w in state["widgets"]}
-    client.tap("colour:Graphite")
+    assert next(w["label"] for w in state["widgets"] if w["id"] == "name") == NAMES[language]  # the retailer's
+    client.tap(f"colour:{GRAPHITE[language]}")
     assert client.state()["widgets"] and any(
         w["label"] == LABELS[language] for w in client.state()["widgets"] if w["id"] == "buy"
     )

@@ -26,6 +26,7 @@ from sync_client.cabinet_config import (
     ConfigInvalid,
     ConfigProduct,
     NarrationSource,
+    Text,
 )
 from sync_client.cabinet_config import (
     parse_config as parse_cloud,
@@ -38,7 +39,9 @@ ZH = "可折叠城市电动滑板车。续航三十五公里！三秒折叠。"
 
 
 def product(summary: str = EN, zh: str = ZH, sku: str = "SCOOT-S1") -> ConfigProduct:
-    return ConfigProduct(sku, "Volt S1", 49900, "EUR", summary=summary, narration=(NarrationSource("zh", zh),))
+    return ConfigProduct(
+        sku, Text.plain("Volt S1"), 49900, "EUR", summary=Text.plain(summary), narration=(NarrationSource("zh", zh),)
+    )
 
 
 @pytest.fixture

@@ -125,6 +125,11 @@ def test_a_scanned_code_gives_the_vehicle_id_it_carries(text, expected):
         ("李伟", "李伟"),
         ("O'Brien-Smith", "O'Brien-Smith"),
         ("José Müller", "José Müller"),
+        ("Müller", "Müller"),  # as typed, never MUELLER
+        ("J. O'Brien-Smith", "J. O'Brien-Smith"),
+        ("Müller & Söhne, Haus 2/Hof", None),  # digits are no part of a name
+        ("Müller & Söhne, Hof/Garten", "Müller & Söhne, Hof/Garten"),
+        ("Ærø Çelik-Ñúñez", "Ærø Çelik-Ñúñez"),
         ("阿依古丽·买买提", "阿依古丽·买买提"),
         ("A" * 60, "A" * 60),
         ("", None),

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from sync_client.cabinet_config import (
     MAX_PIN_HASHES,
     ConfigInvalid,
+    content_warnings,
     hash_secret,
     parse_config,
     verify_secret,
@@ -80,7 +81,7 @@ def test_a_bad_document_names_every_problem():
     assert refused.value.problems == [
         (
             "colour: unknown key (known: version, currency, products, config_schema, ads, retailer, pickup_orders, "
-            "scan_to_pay, store_base_url, receipt_url)"
+            "scan_to_pay, store_base_url, receipt_url, fallback_language, languages)"
         ),
         "version: expected an integer >= 1 and <= 9223372036854775807, got 0",
         "currency: expected an ISO 4217 code like EUR, got 'euro'",
@@ -280,3 +281,103 @@ def test_any_number_and_any_hash_is_either_in_bounds_or_refused_by_name(duration
     scheme, n, r, p, salt, digest = parts
     assert scheme == "scrypt" and n & (n - 1) == 0 and 2 <= n <= 2**15 and 1 <= r <= 8 and 1 <= p <= 2
     assert 32 <= len(salt) <= 128 and 32 <= len(digest) <= 128 and salt == salt.lower()
+
+
+def test_texts_are_plain_strings_or_per_language_and_round_trip():
+    old = parse_config({**GOOD_CONFIG, "version": 1})  # a document from before languages
+    assert old.languages == ("en",) and old.product("SCOOT-S1").name.in_("zh") == old.product("SCOOT-S1").name.fallback
+    document = {
+        **GOOD_CONFIG,
+        "version": 2,
+        "fallback_language": "en",
+        "languages": ["en", "zh"],
+        "products": [
+            {
+                **GOOD_CONFIG["products"][0],
+                "name": {"zh": "滑板车", "en": "Scooter"},
+                "colours": [{"en": "Mint:#2ee59d", "zh": "薄荷绿"}, "Graphite"],
+            }
+        ],
+        "ads": [{"id": "a", "kind": "image", "url": "a.png", "duration_s": 5, "text": {"en": "Ride", "zh": "骑行"}}],
+    }
+    config = parse_config(document)
+    name = config.products[0].name
+    assert name.in_("zh") == "滑板车" and name.in_("en") == "Scooter" and name.fallback == "Scooter"
+    assert config.ads[0].text.in_("zh") == "骑行"
+    missing = content_warnings(config)
+    assert "products[0] (SCOOT-S1).colours[1]: no zh text; the en text is shown instead" in missing
+    assert not [m for m in missing if ".name" in m or "colours[0]" in m or m.startswith("ads")]
+    assert parse_config(config.to_json()) == config
+    assert config.to_json()["products"][0]["name"] == {"en": "Scooter", "zh": "滑板车"}
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        ({"languages": ["en", "fr"]}, "languages: 'fr' is not a language the screen speaks (en, zh)"),
+        ({"fallback_language": "zh", "languages": ["en"]}, "fallback_language: 'zh' is not in languages (en)"),
+        (
+            {"products": [{**GOOD_CONFIG["products"][0], "name": {"en": "S", "zh": "滑板车"}}]},
+            "products[0].name.zh: language not declared in languages (declared: en)",
+        ),
+        (
+            {"languages": ["en", "zh"], "products": [{**GOOD_CONFIG["products"][0], "summary": {"zh": "城市"}}]},
+            "products[0].summary: no text in the fallback language 'en'",
+        ),
+        (
+            {"languages": ["en", "zh"], "products": [{**GOOD_CONFIG["products"][0], "name": {"en": "S", "zh": 7}}]},
+            "products[0].name.zh: expected string, got integer",
+        ),
+        (
+            {"languages": ["en", "zh"], "products": [{**GOOD_CONFIG["products"][0], "name": {"en": "S", "zh": " "}}]},
+            "products[0].name.zh: must not be empty",
+        ),
+        (
+            {"ads": [{"id": "a", "kind": "image", "url": "a.png", "duration_s": 5, "text": ["x"]}]},
+            "ads[0].text: expected string or object, got array",
+        ),
+    ],
+)
+def test_a_bad_localized_text_is_refused_naming_the_field_and_language(change, problem):
+    with pytest.raises(ConfigInvalid) as refused:
+        parse_config({**GOOD_CONFIG, "version": 1, **change})
+    assert problem in refused.value.problems
+
+
+_language = st.sampled_from(["en", "zh", "fr", "", "EN"])
+_localized = st.one_of(
+    st.text(max_size=20), st.dictionaries(_language, st.one_of(st.text(max_size=20), st.integers(), st.none()))
+)
+
+
+@given(name=_localized, summary=_localized, colours=st.lists(_localized, max_size=3), ad=_localized, fallback=_language)
+@settings(max_examples=300, deadline=None)
+def test_any_localized_text_is_parsed_or_refused_by_name(name, summary, colours, ad, fallback):
+    product = {**GOOD_CONFIG["products"][0], "name": name, "summary": summary, "colours": colours}
+    document = {**GOOD_CONFIG, "version": 1, "fallback_language": fallback, "languages": ["en", "zh"]}
+    document["products"] = [product]
+    document["ads"] = [{**AD, "text": ad}]
+    try:
+        config = parse_config(document)
+    except ConfigInvalid as refused:
+        assert refused.problems and all(
+            p.split(":")[0].startswith(
+                (
+                    "ads[0].text",
+                    "products[0].name",
+                    "products[0].summary",
+                    "products[0].colours",
+                    "fallback_language",
+                    "languages",
+                )
+            )
+            for p in refused.problems
+        ), refused.problems
+        return
+    parsed = config.products[0]
+    for lang in ("en", "zh"):  # every language shows something, the fallback's where no translation is
+        expected = name.get(lang, name[fallback]) if isinstance(name, dict) else name
+        assert parsed.name.in_(lang) == expected
+        shown = ad.get(lang, ad[fallback]) if isinstance(ad, dict) else ad
+        assert config.ads[0].text.in_(lang) == shown
+    assert parse_config(config.to_json()) == config

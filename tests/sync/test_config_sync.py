@@ -136,3 +136,23 @@ async def test_the_etag_covers_pickup_orders_and_a_collected_order_leaves_the_do
     await Uploader(site.outbox, site.url, site.key).upload_pending()
     after = await sync.pull()
     assert after.outcome == "applied" and after.config.pickup_orders == ()
+
+
+async def test_a_localized_configuration_is_applied_and_its_missing_translations_reported(site: Site) -> None:
+    sync = ConfigSync(site.outbox, site.client)
+    scooter = {
+        **GOOD_CONFIG["products"][0],
+        "name": {"en": "Volt S1", "zh": "电动滑板车"},
+        "summary": "Foldable",
+        "materials": [{"en": "aluminium", "zh": "铝合金"}],
+        "colours": [],
+    }
+    document = {**GOOD_CONFIG, "languages": ["en", "zh"], "products": [scooter]}
+    assert (await site.retailer("PUT", f"/v1/retailer/cabinets/{CAB}/config", document))[0] == 200
+    pulled = await sync.pull()
+    assert pulled.outcome == "applied" and pulled.config.product("SCOOT-S1").name.in_("zh") == "电动滑板车"
+    [applied] = site.outbox.events("config.applied")
+    assert applied.payload["warnings"] == ["products[0] (SCOOT-S1).summary: no zh text; the en text is shown instead"]
+    bad = {**document, "products": [{**scooter, "name": {"en": "Volt S1", "fr": "Trottinette"}}]}
+    status, answer = await site.retailer("PUT", f"/v1/retailer/cabinets/{CAB}/config", bad)
+    assert status == 422 and "products[0].name.fr: language not declared in languages" in json.dumps(answer)

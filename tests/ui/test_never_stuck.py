@@ -10,7 +10,7 @@ import pytest
 
 from kiosk_ui.app import KioskUi
 from kiosk_ui.samples import sample_views
-from kiosk_ui.theme import MIN_TEXT_PX
+from kiosk_ui.theme import MIN_TEXT_DESIGN_PX
 from kiosk_ui.view import SCREENS, Language, ProductScreen
 
 STAFF = {"pin_pad", "restock", "service", "calibrate"}  # reached with a card or a hidden hold, not a shopper's
@@ -18,7 +18,7 @@ STAFF = {"pin_pad", "restock", "service", "calibrate"}  # reached with a card or
 # itself; out of service offers nothing to go back to (and the support phone when money is owed).
 NO_WAY_BACK = {"attract", "door", "out_of_service"}
 NO_HELP = {"help", "out_of_service"}  # help itself; out of service shows the phone where it matters
-PRODUCT_TEXT = ("name", "price", "stock", "summary", "materials", "design")
+PRODUCT_TEXT = {"name", "price", "stock", "details"}  # details: summary, materials, design notes (scrolled)
 
 
 @pytest.fixture(scope="module", params=[(1024, 600), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
@@ -58,7 +58,7 @@ def test_a_message_on_the_product_leaves_its_text_at_its_size(ui: KioskUi, langu
     assert set(without) == set(PRODUCT_TEXT)
     assert with_message == without, "the banner took its own room, not the text's"
     banner = next(w for w in ui.widgets() if w.id == "message")
-    assert all(h >= MIN_TEXT_PX for h in (r[3] for r in banner.extra["text_rects"]))
+    assert all(h >= MIN_TEXT_DESIGN_PX for h in (r[3] for r in banner.extra["text_rects"]))
 
 
 def test_the_payment_wait_shows_the_time_left(ui: KioskUi) -> None:

@@ -37,6 +37,7 @@ from kiosk_ui.view import (
     View,
 )
 from tests.ui.conftest import RunningUi, assert_refused, with_chrome
+from tests.ui.keys import text_key_taps
 from tests.ui.test_media_and_touch import decode_qr_codes
 
 VIEWS = sample_views("en")
@@ -55,8 +56,13 @@ def ids(ui: KioskUi) -> set[str]:
 
 
 async def type_text(ui: KioskUi, text: str) -> None:
-    for char in text:
-        await ui.tap_widget("kbd:space" if char == " " else f"kbd:{char}")
+    """On the frame number's keys (upper case and digits), or the layered text keyboard."""
+    if "kbd:shift" not in ids(ui):
+        for char in text:
+            await ui.tap_widget(f"kbd:{char}")
+        return
+    for key in text_key_taps(text):
+        await ui.tap_widget(key)
 
 
 async def test_attract_offers_the_repair_drop_off(running_ui: RunningUi) -> None:
@@ -99,10 +105,10 @@ async def test_contact_fields_take_the_keyboard_they_need(running_ui: RunningUi)
     ui.set_state(VIEWS["repair_vehicle"])
     await type_text(ui, "WB1")
     ui.set_state(replace(VIEWS["repair_vehicle"], step="contact"))  # the typed vehicle stays with the visit
-    assert widget(ui, "field:name").extra["focused"] and "kbd:Q" in ids(ui) and "kbd:+" not in ids(ui)
+    assert widget(ui, "field:name").extra["focused"] and "kbd:q" in ids(ui) and "kbd:+" not in ids(ui)
     await type_text(ui, "LI WEI")
     await ui.tap_widget("field:phone")
-    assert widget(ui, "field:phone").extra["focused"] and "kbd:+" in ids(ui) and "kbd:Q" not in ids(ui)
+    assert widget(ui, "field:phone").extra["focused"] and "kbd:+" in ids(ui) and "kbd:q" not in ids(ui)
     await type_text(ui, "+49")
     assert not widget(ui, "kbd:+").enabled  # "+" only first
     await type_text(ui, "1701")
@@ -147,10 +153,10 @@ async def test_description_stops_at_200_characters_and_shows_its_end(running_ui:
     ui = running_ui.ui
     long = "BRAKE " * 33  # 198 characters
     ui.set_state(replace(VIEWS["repair_fault"], fields=(("description", long),)))
-    await type_text(ui, "XYZ")
+    await type_text(ui, "xyz")
     field = widget(ui, "field:description")
-    assert field.label == long + "XY" and len(field.label) == 200
-    assert not widget(ui, "kbd:Q").enabled and widget(ui, "kbd:back").enabled
+    assert field.label == long + "xy" and len(field.label) == 200
+    assert not widget(ui, "kbd:q").enabled and widget(ui, "kbd:back").enabled
     texts = field.extra["text_rects"]
     assert len(texts) == 3 and all(pygame.Rect(field.rect).contains(pygame.Rect(t)) for t in texts)
 
@@ -227,3 +233,31 @@ def test_new_fields_default_so_existing_states_stay_valid(static_ui: KioskUi) ->
     assert "alarm" not in ids(static_ui)
     static_ui.set_state(RestockScreen())
     assert widget(static_ui, "empty").label == "This cabinet has no products to count."
+
+
+async def test_the_name_keyboard_types_case_accents_and_punctuation(running_ui: RunningUi) -> None:
+    ui = running_ui.ui
+    ui.set_state(replace(VIEWS["repair_contact"], fields=()))
+    assert {"kbd:m", "kbd:shift", "kbd:accents", "kbd:symbols", "kbd:'", "kbd:-"} <= ids(ui)
+    await ui.tap_widget("kbd:shift")
+    assert "kbd:M" in ids(ui) and "kbd:m" not in ids(ui)  # shift shows the capitals
+    await ui.tap_widget("kbd:M")
+    assert "kbd:u" in ids(ui)  # one letter, then lower case again
+    await ui.tap_widget("kbd:accents")
+    assert {"kbd:ä", "kbd:ö", "kbd:ü", "kbd:é", "kbd:è", "kbd:à", "kbd:ç", "kbd:ñ", "kbd:ß"} <= ids(ui)
+    await ui.tap_widget("kbd:ü")
+    await ui.tap_widget("kbd:letters")
+    for key in "ller":
+        await ui.tap_widget(f"kbd:{key}")
+    assert widget(ui, "field:name").label == "Müller"
+    await ui.tap_widget("kbd:space")
+    await type_text(ui, "O'Brien-Smith & Co./Ltd.")
+    assert widget(ui, "field:name").label == "Müller O'Brien-Smith & Co./Ltd."
+    await ui.tap_widget("field:phone")
+    await type_text(ui, "01701234567")
+    await ui.tap_widget("next")
+    assert said(running_ui)[-3:] == [
+        SetField("name", "Müller O'Brien-Smith & Co./Ltd."),
+        SetField("phone", "01701234567"),
+        Next(),
+    ]
