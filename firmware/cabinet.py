@@ -166,7 +166,7 @@ class Cabinet:
                 ),
                 self.help,
                 sale,
-                BrowsePresenter(self.sale, shop, self.shop.ads_due, on_select=sale.forget_colour),
+                BrowsePresenter(self.sale, shop, self.shop.ads_due, ad_product=self.shop.ad_product),
             )
         )
 

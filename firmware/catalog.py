@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from firmware.config import ProductSection
-from sync_client.cabinet_config import ConfigProduct
+from sync_client.cabinet_config import ConfigProduct, ConfigVariant
 from sync_client.outbox import Outbox, Transaction
 from sync_client.store.stock import StockRepo
 
@@ -36,6 +36,15 @@ COLOUR_NAMES = {
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One way a product comes (a colour, a frame size): what the shopper chooses, pays for and takes."""
+
+    sku: str  # its own stock count is kept under this
+    name: str  # as the product's name
+    colour: str = ""  # the swatch, #rrggbb; "" for an option that is no colour
+
+
+@dataclass(frozen=True)
 class Product:
     sku: str
     name: str
@@ -48,6 +57,14 @@ class Product:
     colours: tuple[tuple[str, str], ...] = ()  # (name, #hex) options
     images: tuple[str, ...] = ()  # the 360° sequence, when the catalog has one
     online_only: bool = False
+    variants: tuple[Variant, ...] = ()  # none: the product is one thing, counted under its own SKU
+
+    def stock_skus(self) -> tuple[str, ...]:
+        """The SKUs its stock is counted under: each variant's, or its own."""
+        return tuple(v.sku for v in self.variants) or (self.sku,)
+
+    def variant(self, sku: str | None) -> Variant | None:
+        return next((v for v in self.variants if v.sku == sku), None)
 
 
 def toml_specs(p: ProductSection) -> tuple[tuple[str, str], ...]:
@@ -68,13 +85,18 @@ def product_from_toml(p: ProductSection) -> Product:
     return Product(p.sku, p.name, p.price_cents, p.summary, p.colour, toml_specs(p))
 
 
-def _colour_option(text: str) -> tuple[str, str]:
-    name, _, hex_value = text.partition(":")
-    return name, hex_value if hex_value.startswith("#") else COLOUR_NAMES.get(name.lower(), "#8b95a5")
+def swatch(colour: str) -> str:
+    """A variant's colour as #rrggbb: as written, or the catalog's own name for it (grey if unknown)."""
+    return colour if colour.startswith("#") else COLOUR_NAMES.get(colour.lower(), "#8b95a5")
+
+
+def variant_from_cloud(v: ConfigVariant) -> Variant:
+    return Variant(v.sku, v.name, swatch(v.colour) if v.colour else "")
 
 
 def product_from_cloud(p: ConfigProduct, media_dir: str) -> Product:
-    colours = tuple(_colour_option(c) for c in p.colours)
+    variants = tuple(variant_from_cloud(v) for v in p.sold_variants())
+    colours = tuple((v.name, v.colour) for v in variants if v.colour)
     images = tuple(
         m.url if "://" in m.url or m.url.startswith("/") else f"{media_dir}/{m.url}"
         for m in p.media
@@ -92,6 +114,7 @@ def product_from_cloud(p: ConfigProduct, media_dir: str) -> Product:
         colours=colours,
         images=images,
         online_only=p.online_only,
+        variants=variants,
     )
 
 
@@ -110,12 +133,38 @@ class Catalog:
         """A new configuration: its products, in its order. New SKUs start with no stock until counted in."""
         with self._outbox.transaction() as tx:
             for p in products:
-                self._stock.seed(tx, p.sku, 0)
+                self._carry_over(tx, p)
+                for sku in p.stock_skus():
+                    self._stock.seed(tx, sku, 0)
         self.products = {p.sku: p for p in products}
 
+    def _carry_over(self, tx: Transaction, p: Product) -> None:
+        """A product that was counted as a whole (a release before variants, or a configuration without
+        them) and now comes in variants none of which is counted yet: its units go to the first variant
+        (the one its page shows first) rather than vanish, until the next restock counts each variant."""
+        whole = self._stock.count(p.sku)
+        if not p.variants or not whole or any(self._stock.count(sku) is not None for sku in p.stock_skus()):
+            return
+        self._stock.seed(tx, p.variants[0].sku, 0)
+        self.set_count(tx, p.variants[0].sku, whole, "variants")
+        self.set_count(tx, p.sku, 0, "variants")
+
     def stock(self, sku: str) -> int:
+        """The count under one stock SKU (a variant's, or a product's without variants)."""
         count = self._stock.count(sku)
         return 0 if count is None else count
+
+    def product_stock(self, product: Product) -> int:
+        """All of a product in the cabinet, every variant together."""
+        return sum(self.stock(sku) for sku in product.stock_skus())
+
+    def stock_sku(self, sku: str) -> str | None:
+        """Where a unit of ``sku`` (a product or a variant) is counted; None for a product that comes in
+        variants (which one left is not known: the next restock counts it) or one not carried."""
+        for product in self.products.values():
+            if sku in product.stock_skus() and not product.online_only:
+                return sku
+        return None
 
     def set_count(self, tx: Transaction, sku: str, count: int, reason: str) -> None:
         self._stock.put(tx, sku, count)

@@ -47,6 +47,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "product.materials": {"en": "Materials", "zh": "材质"},
     "product.design": {"en": "Design", "zh": "设计"},
     "product.colour": {"en": "Colour", "zh": "颜色"},
+    "product.variant_sold_out": {"en": "{name} · sold out", "zh": "{name} · 已售罄"},
     "product.qr": {"en": "Scan to see it in our online store", "zh": "扫码在网店查看"},
     "product.online_only": {"en": "Available in our online store", "zh": "网店有售"},
     "product.online_hint": {

@@ -6,9 +6,9 @@ a cabinet), and a document that fails is refused whole with every problem named.
 
     {"config_schema": 1, "version": 7, "currency": "EUR", "store_base_url": "https://…",
      "products": [{"sku", "name", "price_cents", "currency", "summary", "materials": [..],
-                   "design_notes", "colours": [..], "specs": {label: value}, "media": [{"kind", "url"}],
-                   "online_only"}],
-     "ads": [{"id", "kind": "image"|"video", "url", "duration_s",
+                   "design_notes", "variants": [{"sku", "name", "colour"}], "specs": {label: value},
+                   "media": [{"kind", "url"}], "online_only"}],
+     "ads": [{"id", "kind": "image"|"video", "url", "duration_s", "product", "variant",
               "windows": [{"days": [0..6], "start": "HH:MM", "end": "HH:MM"}]}],
      "retailer": {"pin_hashes": ["scrypt$…"], "staff_cards": [{"uid": HEX, "role": "retailer"|"technician"}]},
      "pickup_orders": [{"order_id", "sku", "code_hash": "scrypt$…", "expires_at": ISO}],
@@ -32,6 +32,7 @@ SKU_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 CURRENCY_RE = re.compile(r"[A-Z]{3}")
 UID_RE = re.compile(r"(?:[0-9a-f]{2}){4,10}")
 HHMM_RE = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+HEX_COLOUR_RE = re.compile(r"#[0-9a-fA-F]{6}")
 # scrypt$n$r$p$salt_hex$hash_hex: salt and hash of 16 to 64 whole bytes
 SCRYPT_RE = re.compile(r"scrypt\$(\d{1,10})\$(\d{1,3})\$(\d{1,3})\$((?:[0-9a-f]{2}){16,64})\$((?:[0-9a-f]{2}){16,64})")
 SCRYPT_FORMAT = "scrypt$n$r$p$salt_hex$hash_hex"
@@ -68,6 +69,22 @@ def scrypt_problem(hashed: str) -> str | None:
     return None
 
 
+def derived_variants(sku: str, colours: tuple[str, ...]) -> tuple[ConfigVariant, ...]:
+    """Plain colours ("Mint", "Signature:#1f8a70") as variants: SKU "<sku>-<colour>" (made unique),
+    the name before the colon, the swatch after it (or the name, for a colour named in the catalog)."""
+    out: list[ConfigVariant] = []
+    taken: set[str] = set()
+    for i, text in enumerate(colours):
+        name, _, hex_value = text.partition(":")
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or str(i + 1)
+        variant_sku = f"{sku}-{slug}"[:64]
+        if variant_sku in taken:
+            variant_sku = f"{sku}-{slug}"[:60] + f"-{i + 1}"
+        taken.add(variant_sku)
+        out.append(ConfigVariant(variant_sku, name.strip() or variant_sku, hex_value if hex_value else name.strip()))
+    return tuple(out)
+
+
 class ConfigInvalid(ValueError):
     """A configuration document that cannot be applied; ``problems`` names every one of them."""
 
@@ -83,6 +100,15 @@ class Media:
 
 
 @dataclass(frozen=True)
+class ConfigVariant:
+    """One way the product comes (a colour, a frame size, or both): its own SKU and its own stock."""
+
+    sku: str
+    name: str  # as the shopper reads it, e.g. "Mint" or "Mint, M frame"
+    colour: str = ""  # the swatch: "#rrggbb" or a colour name; "" for an option that is no colour
+
+
+@dataclass(frozen=True)
 class ConfigProduct:
     sku: str
     name: str
@@ -95,6 +121,14 @@ class ConfigProduct:
     specs: tuple[tuple[str, str], ...] = ()
     media: tuple[Media, ...] = ()
     online_only: bool = False  # listed for pickup orders, never sold from the screen
+    variants: tuple[ConfigVariant, ...] = ()  # as the document gives them (see sold_variants)
+
+    def sold_variants(self) -> tuple[ConfigVariant, ...]:
+        """The variants the cabinet sells and counts. A document from before variants lists plain
+        ``colours`` instead: each becomes a variant with a SKU derived from the product's, so a
+        configuration a cabinet cached under an older release still loads and sells. Neither: no
+        variants (the product is counted under its own SKU)."""
+        return self.variants or derived_variants(self.sku, self.colours)
 
 
 @dataclass(frozen=True)
@@ -111,6 +145,8 @@ class Ad:
     url: str
     duration_s: float
     windows: tuple[AdWindow, ...] = ()  # empty: always
+    product: str = ""  # the SKU of the product it advertises (a tap opens its page); "": the catalog
+    variant: str = ""  # optionally, which of its variants the page shows first
 
 
 @dataclass(frozen=True)
@@ -273,6 +309,7 @@ def _products(p: _Problems, raw: Any, currency: str) -> tuple[ConfigProduct, ...
                 "specs": dict,
                 "media": list,
                 "online_only": bool,
+                "variants": list,
             },
         )
         if d is None or not all(
@@ -308,6 +345,9 @@ def _products(p: _Problems, raw: Any, currency: str) -> tuple[ConfigProduct, ...
             media.append(Media(md["kind"], md["url"]))
         materials = _strings(p, d.get("materials", []), f"{w}.materials")
         colours = _strings(p, d.get("colours", []), f"{w}.colours")
+        variants = _variants(p, d.get("variants", []), w)
+        if variants and colours:
+            p.append(f"{w}.colours: give the colours as variants (each with its SKU), not beside them")
         if len(p) == before:
             out.append(
                 ConfigProduct(
@@ -322,16 +362,54 @@ def _products(p: _Problems, raw: Any, currency: str) -> tuple[ConfigProduct, ...
                     specs=spec_pairs,
                     media=tuple(media),
                     online_only=d.get("online_only", False),
+                    variants=variants,
                 )
             )
+    _variant_skus_unique(p, out)
     return tuple(out)
 
 
-def _ads(p: _Problems, raw: Any) -> tuple[Ad, ...]:
+def _variants(p: _Problems, raw: Any, w: str) -> tuple[ConfigVariant, ...]:
+    out: list[ConfigVariant] = []
+    for j, item in enumerate(raw if isinstance(raw, list) else []):
+        wv = f"{w}.variants[{j}]"
+        d = p.fields(item, wv, {"sku": str, "name": str}, {"colour": str})
+        if d is None or not all(isinstance(d.get(k), str) for k in ("sku", "name")):
+            continue
+        before = len(p)
+        if not SKU_RE.fullmatch(d["sku"]):
+            p.append(f"{wv}.sku: {d['sku'][:70]!r} is not 1-64 characters from A-Z a-z 0-9 . _ -")
+        if not d["name"].strip():
+            p.append(f"{wv}.name: must not be empty")
+        colour = d.get("colour", "")
+        if isinstance(colour, str) and colour.startswith("#") and not HEX_COLOUR_RE.fullmatch(colour):
+            p.append(f"{wv}.colour: expected #rrggbb or a colour name, got {colour[:20]!r}")
+        if len(p) == before:
+            out.append(ConfigVariant(d["sku"], d["name"], colour if isinstance(colour, str) else ""))
+    return tuple(out)
+
+
+def _variant_skus_unique(p: _Problems, products: list[ConfigProduct]) -> None:
+    """A variant's SKU names one stock count: no other product or variant of the cabinet may have it."""
+    owner = {product.sku: f"product {product.sku!r}" for product in products}
+    for i, product in enumerate(products):
+        for j, variant in enumerate(product.sold_variants()):
+            if variant.sku in owner:
+                p.append(f"products[{i}].variants[{j}].sku: {variant.sku!r} is already the SKU of {owner[variant.sku]}")
+            owner[variant.sku] = f"a variant of {product.sku!r}"
+
+
+def _ads(p: _Problems, raw: Any, products: tuple[ConfigProduct, ...]) -> tuple[Ad, ...]:
     out: list[Ad] = []
+    carried = {product.sku: product for product in products}
     for i, item in enumerate(raw if isinstance(raw, list) else []):
         w = f"ads[{i}]"
-        d = p.fields(item, w, {"id": str, "kind": str, "url": str, "duration_s": AD_DURATION_S}, {"windows": list})
+        d = p.fields(
+            item,
+            w,
+            {"id": str, "kind": str, "url": str, "duration_s": AD_DURATION_S},
+            {"windows": list, "product": str, "variant": str},
+        )
         if d is None:
             continue
         before = len(p)
@@ -355,9 +433,25 @@ def _ads(p: _Problems, raw: Any) -> tuple[Ad, ...]:
                     p.append(f"{ww}.{key}: expected HH:MM, got {wd[key][:20]!r}")
             if len(p) == before:
                 windows.append(AdWindow(tuple(days), wd["start"], wd["end"]))
+        product, variant = _ad_product(p, d, w, carried)
         if len(p) == before:
-            out.append(Ad(d["id"], d["kind"], d["url"], float(d["duration_s"]), tuple(windows)))
+            out.append(Ad(d["id"], d["kind"], d["url"], float(d["duration_s"]), tuple(windows), product, variant))
     return tuple(out)
+
+
+def _ad_product(p: _Problems, d: dict[str, Any], w: str, carried: dict[str, ConfigProduct]) -> tuple[str, str]:
+    """The product (and variant) an ad advertises: one this cabinet carries, or the ad is refused."""
+    product, variant = d.get("product", ""), d.get("variant", "")
+    if not isinstance(product, str) or not isinstance(variant, str):
+        return "", ""
+    ad_id = str(d.get("id", ""))[:64]
+    if variant and not product:
+        p.append(f"{w}.variant: ad {ad_id!r} names variant {variant[:70]!r} without its product")
+    elif product and product not in carried:
+        p.append(f"{w}.product: ad {ad_id!r} advertises {product[:70]!r}, which this cabinet does not carry")
+    elif variant and variant not in {v.sku for v in carried[product].sold_variants()}:
+        p.append(f"{w}.variant: ad {ad_id!r} names {variant[:70]!r}, which is not a variant of {product!r}")
+    return product, variant
 
 
 def _retailer(p: _Problems, raw: Any) -> RetailerAccess:
@@ -426,9 +520,10 @@ def parse_config(data: Any) -> CabinetConfig:
     if isinstance(raw_currency, str) and not CURRENCY_RE.fullmatch(currency):
         p.append(f"currency: expected an ISO 4217 code like EUR, got {currency[:10]!r}")
     products = _products(p, d.get("products", []), currency)
-    ads = _ads(p, d.get("ads", []))
+    ads = _ads(p, d.get("ads", []), products)
     retailer = _retailer(p, d["retailer"] if isinstance(d.get("retailer"), dict) else {})
-    orders = _orders(p, d.get("pickup_orders", []), {prod.sku for prod in products})
+    skus = {prod.sku for prod in products} | {v.sku for prod in products for v in prod.sold_variants()}
+    orders = _orders(p, d.get("pickup_orders", []), skus)  # an order names a product or one of its variants
     scan = (
         p.fields(
             d["scan_to_pay"] if isinstance(d.get("scan_to_pay"), dict) else {},

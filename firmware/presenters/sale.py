@@ -8,7 +8,7 @@ from typing import get_args
 
 from firmware.journeys.sale import S, SaleJourney
 from firmware.presenters import Passive, Shop
-from kiosk_ui.intents import Back, Buy, Cancel, ChooseColour, Done, Intent, Pay, UnlockAgain
+from kiosk_ui.intents import Back, Buy, Cancel, ChooseVariant, Done, Intent, Pay, UnlockAgain
 from kiosk_ui.view import (
     CheckoutScreen,
     Chrome,
@@ -38,19 +38,15 @@ class SalePresenter(Passive):
     payment_methods: Callable[[], tuple[str, ...]]
     payment_qr: Callable[[], str | None]  # the scan-to-pay QR being shown
     store_url: Callable[[str], str]  # the product's page in the online store
-    colour: str | None = None  # the shopper's colour choice on the product screen
     name: str = "sale"
 
     def active(self) -> bool:
         return self.sale.state not in (S.IDLE, S.BROWSE)
 
-    def forget_colour(self) -> None:
-        self.colour = None
-
     def handles(self, intent: Intent) -> bool:
         state = self.sale.state
         match intent:
-            case ChooseColour() | Buy():
+            case ChooseVariant() | Buy():
                 return state is S.PRODUCT
             case Pay() | Cancel():
                 return state is S.PAY
@@ -64,9 +60,8 @@ class SalePresenter(Passive):
 
     def handle(self, intent: Intent) -> None:
         match intent:
-            case ChooseColour(colour=colour):
-                self.colour = colour
-                self.sale.on_change()
+            case ChooseVariant(sku=sku):
+                self.sale.choose_variant(sku)
             case Buy():
                 self.sale.buy()
             case Pay(method=method):
@@ -104,7 +99,7 @@ class SalePresenter(Passive):
                 product=product,
                 message=message,
                 store_url=self.store_url(product.sku),
-                selected_colour=self.colour,
+                selected_variant=sale.variant_sku,
             )
         status = one_of(PAYMENT_STATUSES, sale.payment_status, "payment status")
         return CheckoutScreen(
@@ -114,6 +109,7 @@ class SalePresenter(Passive):
             payment_status=status,
             payment_qr=self.payment_qr() if status == "scan_to_pay" else None,
             message=message,
+            variant=next((v for v in product.variants if v.sku == sale.variant_sku), None),
         )
 
     def offered(self) -> tuple[PaymentMethod, ...]:

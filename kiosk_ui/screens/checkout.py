@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import get_args
 
 import pygame
@@ -12,7 +13,7 @@ from kiosk_ui.intents import Cancel, Pay
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.parts import message_banner, product_summary_card, split
-from kiosk_ui.view import CheckoutScreen, PaymentMethod
+from kiosk_ui.view import CheckoutScreen, PaymentMethod, ProductView
 from kiosk_ui.widgets import Button, Label, Picture, QrCode, Widget
 
 PAYMENT_METHODS: tuple[PaymentMethod, ...] = get_args(PaymentMethod)  # in the order offered
@@ -107,6 +108,11 @@ def _status(view: CheckoutScreen, kit: Kit, right: pygame.Rect) -> list[Widget]:
     return widgets
 
 
+def _as_chosen(view: CheckoutScreen) -> ProductView:
+    """The product drawn in the chosen variant's colour."""
+    return replace(view.product, colour=view.variant.hex) if view.variant else view.product
+
+
 def build(view: CheckoutScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme = kit.theme
     assert view.product is not None  # checked by validate_view
@@ -115,6 +121,18 @@ def build(view: CheckoutScreen, kit: Kit, context: BuildContext) -> list[Widget]
     body = content.inflate(0, -theme.gap)
     body.top = content.top
     left, right = split(kit, body)
-    widgets: list[Widget] = product_summary_card(kit, view.product, left)
+    widgets: list[Widget] = product_summary_card(kit, _as_chosen(view), left)
+    if view.variant is not None:  # what is paid for: the colour or option chosen on the product page
+        pad = theme.px(20)
+        widgets.append(
+            Label(
+                kit,
+                "variant",
+                (left.x + pad, left.bottom - theme.px(120) - theme.px(30), left.w - 2 * pad, theme.px(34)),
+                view.variant.name,
+                "body",
+                theme.palette.text_muted,
+            )
+        )
     widgets += _choices(view, kit, right) if choosing else _status(view, kit, right)
     return [*widgets, *top]
