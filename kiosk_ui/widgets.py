@@ -551,6 +551,7 @@ class ColourChip(Widget):
             self.dot.right + theme.px(10), self.rect.y, self.rect.right - self.dot.right - theme.px(22), self.rect.h
         )
         words = option.name if option.in_stock else kit.t("product.variant_sold_out", name=option.name)
+        self.label = words
         colour = palette.text if chosen else palette.text_muted if option.in_stock else palette.danger
         self.texts = [place(kit.text(words, "label", colour, text_box.w, text_box.h, 2), text_box, "left")]
 
