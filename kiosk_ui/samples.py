@@ -30,8 +30,8 @@ from kiosk_ui.view import (
     RestockScreen,
     ServiceScreen,
     SyncView,
-    VariantView,
     ThanksScreen,
+    VariantView,
     View,
 )
 
