@@ -60,9 +60,14 @@ def ads_due(playable: tuple[tuple[Ad, AdView], ...], now: dt.datetime) -> tuple[
     return tuple(view for ad, view in playable if ad_is_due(ad, now))
 
 
+# The demo posters, each advertising one of the default products (by SKU) and naming no price.
+DEMO_POSTERS = {"SCOOT-S1": "ads/volt-s1.png", "BIKE-C7": "ads/cruiser-c7.png"}
+
+
 def sim_document(config: Config) -> dict[str, Any]:
-    """The simulated cabinet's configuration in the cloud: its TOML products, the demo ads,
-    the demo PIN and staff card, scan-to-pay on."""
+    """The simulated cabinet's configuration in the cloud: its TOML products in three colours each
+    (each a variant with its own SKU), the demo ads of those of them that have a poster (a tap opens
+    the product), the demo PIN and staff card, scan-to-pay on."""
     products = []
     for p in config.products:
         specs = dict(toml_specs(p))
@@ -74,7 +79,11 @@ def sim_document(config: Config) -> dict[str, Any]:
                 "summary": p.summary,
                 "materials": ["aluminium frame", "recycled rubber grips"],
                 "design_notes": "Designed to fold or lock in seconds; lights built into the frame.",
-                "colours": [f"Signature:{p.colour}", "Graphite", "Silver"],
+                "variants": [
+                    {"sku": f"{p.sku}-SIG", "name": "Signature", "colour": p.colour},
+                    {"sku": f"{p.sku}-GRA", "name": "Graphite", "colour": "graphite"},
+                    {"sku": f"{p.sku}-SIL", "name": "Silver", "colour": "silver"},
+                ],
                 "specs": specs,
             }
         )
@@ -85,8 +94,15 @@ def sim_document(config: Config) -> dict[str, Any]:
         "store_base_url": config.cabinet.store_base_url,
         "products": products,
         "ads": [
-            {"id": "ad-urban-glide", "kind": "image", "url": "ads/urban-glide.png", "duration_s": 6},
-            {"id": "ad-city-cruiser", "kind": "image", "url": "ads/city-cruiser.png", "duration_s": 6},
+            {
+                "id": f"ad-{p.sku.lower()}",
+                "kind": "image",
+                "url": DEMO_POSTERS[p.sku],
+                "duration_s": 6,
+                "product": p.sku,
+            }
+            for p in config.products
+            if p.sku in DEMO_POSTERS
         ],
         "retailer": {
             "pin_hashes": [hash_secret(SIM_PIN)],
