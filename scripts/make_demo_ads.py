@@ -106,8 +106,12 @@ def main(argv: list[str] | None = None) -> int:
             "bike", (240, 160, 48), "City Cruiser 7", "90 km on one charge. Seven gears.", "€2,499"
         ),
         "urban-glide.png": poster("scooter", (46, 222, 160), "Urban Glide S2", "Folds in 3 s. Rides 45 km.", "€1,299"),
-        "volt-s1.png": poster("scooter", (31, 138, 112), "Volt S1 e-scooter", "Folds in seconds. Rides 35 km.", "Touch to see it"),
-        "cruiser-c7.png": poster("bike", (211, 84, 0), "Cruiser C7 e-bike", "80 km on one charge. 7 gears.", "Touch to see it"),
+        "volt-s1.png": poster(
+            "scooter", (31, 138, 112), "Volt S1 e-scooter", "Folds in seconds. Rides 35 km.", "Touch to see it"
+        ),
+        "cruiser-c7.png": poster(
+            "bike", (211, 84, 0), "Cruiser C7 e-bike", "80 km on one charge. 7 gears.", "Touch to see it"
+        ),
     }
     for name, surface in posters.items():
         path = args.out / name
