@@ -3,8 +3,8 @@
 
 They stand in for a retailer's ads in simulation, screenshots and the UI
 benchmark. The simulation's posters (volt-s1, cruiser-c7) advertise its default
-products and name no price: the price on the screen is the catalog's. Drawn with the UI's own vehicle illustrations and bundled font,
-kept small (well under 300 KB together):
+products and name no price: the price on the screen is the catalog's. Drawn with
+the UI's own vehicle illustrations and bundled font, kept small (well under 300 KB together):
 
     .venv/bin/python scripts/make_demo_ads.py
 """
