@@ -6,6 +6,7 @@ counted before (as a whole) are the first colour's."""
 
 import json
 import urllib.error
+from typing import Any
 
 from firmware.control_client import export_events
 
@@ -15,11 +16,12 @@ MINT, GRAPHITE = "SCOOT-S1-mint", "SCOOT-S1-graphite"
 CONFIG_PATH = f"/v1/retailer/cabinets/{CABINET_ID}/config"
 
 
-def widget(state, widget_id):
-    return next(w for w in state["widgets"] if w["id"] == widget_id)
+def widget(state: dict[str, Any], widget_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(w for w in state["widgets"] if w["id"] == widget_id)
+    return found
 
 
-def restock_graphite(client, added):
+def restock_graphite(client: Any, added: int) -> None:
     client.sim("nfc/present", {"uid": STAFF_CARD.upper()})
     client.wait_for(lambda s: s["screen"] == "restock" and s["lock"]["energized"], what="restock unlocked")
     client.sim("door/open")
@@ -33,7 +35,9 @@ def restock_graphite(client, added):
     client.wait_screen("attract")
 
 
-def test_the_variant_chosen_is_paid_for_recorded_and_counted_and_one_out_of_stock_is_not_sold(retail, cloud):
+def test_the_variant_chosen_is_paid_for_recorded_and_counted_and_one_out_of_stock_is_not_sold(
+    retail: Any, cloud: Any
+) -> None:
     workdir, _ = cloud
     api, start = retail
     client = start()
@@ -93,7 +97,7 @@ def test_the_variant_chosen_is_paid_for_recorded_and_counted_and_one_out_of_stoc
     assert widget(state, "variant")["label"] == "Mint", "what is paid for is one that is there"
 
 
-def test_an_ad_opens_the_product_it_advertises_and_one_for_a_product_not_carried_is_refused(retail):
+def test_an_ad_opens_the_product_it_advertises_and_one_for_a_product_not_carried_is_refused(retail: Any) -> None:
     api, start = retail
     client = start("[screen]\nidle_timeout_s = 2.0\n")  # back to the ads soon after a visit
     document = retailer_document()

@@ -1,6 +1,8 @@
 """The sale of a variant with real parts (the rig of test_sale_journey: the ZVT emulator over a PTY, mock pins, the
 store on disk): the variant chosen is paid for, recorded and counted, also across a power cut."""
 
+from typing import Any
+
 import pytest
 
 from firmware.catalog import product_from_cloud
@@ -9,7 +11,7 @@ from firmware.door_cycle import DoorCycle
 from firmware.journeys.sale import IllegalTransition, S, SaleJourney
 from sync_client.cabinet_config import parse_config
 from sync_client.store.sales import SalesRepo
-from tests.firmware.test_sale_journey import rig, until  # noqa: F401  (rig is a fixture)
+from tests.firmware.test_sale_journey import rig, until  # noqa: F401  (rig: a fixture)
 
 MINT, GRAPHITE, CORAL = "SCOOT-S1-MINT", "SCOOT-S1-GRAPHITE", "SCOOT-S1-CORAL"
 DOCUMENT = {
@@ -31,14 +33,14 @@ DOCUMENT = {
 }
 
 
-def with_variants(rig):  # noqa: F811
+def with_variants(rig: Any) -> None:  # noqa: F811
     """The configuration's products replace the file's: the scooters counted as a whole (3) become the
     first variant's, until a restock counts each."""
     config = parse_config(DOCUMENT)
     rig.catalog.replace_products([product_from_cloud(p, "media") for p in config.products])
 
 
-def test_a_product_counted_as_a_whole_hands_its_count_to_its_first_variant(rig):  # noqa: F811
+def test_a_product_counted_as_a_whole_hands_its_count_to_its_first_variant(rig: Any) -> None:  # noqa: F811
     with_variants(rig)
     counts = {sku: rig.catalog.stock(sku) for sku in ("SCOOT-S1", CORAL, MINT, GRAPHITE, "BIKE-C7")}
     assert counts == {"SCOOT-S1": 0, CORAL: 3, MINT: 0, GRAPHITE: 0, "BIKE-C7": 2}
@@ -48,7 +50,7 @@ def test_a_product_counted_as_a_whole_hands_its_count_to_its_first_variant(rig):
     assert rig.catalog.stock(CORAL) == 3 and len(rig.outbox.events("stock.changed")) == 2
 
 
-async def test_the_variant_chosen_is_the_one_paid_for_recorded_and_given_back_when_unclaimed(rig):  # noqa: F811
+async def test_the_variant_chosen_is_the_one_paid_for_recorded_and_given_back_when_unclaimed(rig: Any) -> None:  # noqa: F811
     with_variants(rig)
     with rig.outbox.transaction() as tx:
         rig.catalog.set_count(tx, CORAL, 0, "restock")
@@ -68,12 +70,13 @@ async def test_the_variant_chosen_is_the_one_paid_for_recorded_and_given_back_wh
     journey.pay("terminal")
     await rig.emulator.wait_for_card_prompt()
     rig.emulator.approve()
-    await until(lambda: journey.state is S.DOOR_UNLOCKED)
+    await until(lambda: journey.state is S.DOOR_UNLOCKED)  # type: ignore[no-untyped-call]
     sale_id = journey.sale.sale_id
     [approved] = [e.payload for e in rig.outbox.events("payment.approved")]
     assert (approved["sku"], approved["variant_sku"]) == ("SCOOT-S1", MINT)
     assert (rig.catalog.stock(MINT), rig.catalog.stock(GRAPHITE)) == (0, 2)
-    assert SalesRepo(rig.outbox).get(sale_id).variant_sku == MINT
+    record = SalesRepo(rig.outbox).get(sale_id)
+    assert record is not None and record.variant_sku == MINT
 
     # Power cut before the door opened: the next boot gives the money and the mint scooter back.
     rig.lock.lock()
@@ -92,7 +95,7 @@ async def test_the_variant_chosen_is_the_one_paid_for_recorded_and_given_back_wh
     assert (rig.catalog.stock(MINT), rig.catalog.stock(GRAPHITE)) == (1, 2)
 
 
-async def test_a_variant_sold_out_since_the_page_opened_is_not_sold(rig):  # noqa: F811
+async def test_a_variant_sold_out_since_the_page_opened_is_not_sold(rig: Any) -> None:  # noqa: F811
     with_variants(rig)
     rig.journey.start()
     rig.journey.select("SCOOT-S1")
@@ -103,7 +106,7 @@ async def test_a_variant_sold_out_since_the_page_opened_is_not_sold(rig):  # noq
     assert rig.journey.state is S.PRODUCT and rig.journey.message == "sold_out"
 
 
-def test_a_pickup_order_for_a_variant_takes_that_variant(rig):  # noqa: F811
+def test_a_pickup_order_for_a_variant_takes_that_variant(rig: Any) -> None:  # noqa: F811
     with_variants(rig)
     assert rig.catalog.stock_sku(MINT) == MINT
     assert rig.catalog.stock_sku("BIKE-C7") == "BIKE-C7"

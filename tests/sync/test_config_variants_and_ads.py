@@ -36,14 +36,14 @@ def refusal(doc: dict[str, Any]) -> list[str]:
 
 def test_variants_each_have_their_sku_name_and_swatch_and_survive_the_round_trip() -> None:
     config = parse_config(document())
-    scooter = config.product("SCOOT-S1")
-    assert scooter is not None
+    scooter, bike = config.product("SCOOT-S1"), config.product("BIKE-C7")
+    assert scooter is not None and bike is not None
     assert scooter.sold_variants() == (
         ConfigVariant("SCOOT-S1-MINT", "Mint", "#2ede9f"),
         ConfigVariant("SCOOT-S1-GRAPHITE", "Graphite", "graphite"),
         ConfigVariant("SCOOT-S1-XL", "XL frame", ""),
     )
-    assert config.product("BIKE-C7").sold_variants() == ()  # counted under its own SKU
+    assert bike.sold_variants() == ()  # counted under its own SKU
     assert parse_config(config.to_json()) == config
 
 
@@ -51,7 +51,9 @@ def test_a_configuration_from_before_variants_still_loads_its_colours_as_variant
     old = {**SCOOTER, "colours": ["Mint", "Signature:#1f8a70", "Graphite", "mint"]}
     del old["variants"]
     config = parse_config(document(products=[old, BIKE]))
-    variants = config.product("SCOOT-S1").sold_variants()
+    scooter = config.product("SCOOT-S1")
+    assert scooter is not None
+    variants = scooter.sold_variants()
     assert [(v.sku, v.name, v.colour) for v in variants] == [
         ("SCOOT-S1-mint", "Mint", "Mint"),
         ("SCOOT-S1-signature", "Signature", "#1f8a70"),
@@ -110,6 +112,7 @@ def test_a_pickup_order_may_name_a_variant() -> None:
 async def test_an_ad_for_a_product_not_carried_is_refused_by_the_cloud_and_by_the_cabinet(site: Site) -> None:
     bad = {**GOOD_CONFIG, "ads": [{**AD, "id": "ad-trike", "product": "TRIKE-T3"}]}
     status, body = await site.retailer("PUT", f"/v1/retailer/cabinets/{CAB}/config", bad)
+    assert isinstance(body, dict)
     assert (status, body["error"]) == (
         422,
         "ads[0].product: ad 'ad-trike' advertises 'TRIKE-T3', which this cabinet does not carry",
@@ -124,7 +127,9 @@ async def test_an_ad_for_a_product_not_carried_is_refused_by_the_cloud_and_by_th
     result = await sync.pull()
     assert result.outcome == "rejected"
     assert result.reason == "ads[0].product: ad 'ad-trike' advertises 'TRIKE-T3', which this cabinet does not carry"
-    assert sync.current_etag() == good_etag and sync.current().ads[0].product == "BIKE-C7"  # the last good one
+    current = sync.current()
+    assert sync.current_etag() == good_etag and current is not None
+    assert current.ads[0].product == "BIKE-C7"  # the last good one stays
     [rejected] = site.outbox.events("config.rejected")
     assert "ad-trike" in rejected.payload["reason"] and "TRIKE-T3" in rejected.payload["reason"]
 
@@ -160,5 +165,5 @@ def test_any_variants_and_ad_products_load_consistently_or_are_refused_by_field(
     for ad in config.ads:
         product = config.product(ad.product)
         assert ad.product == "" or product is not None, "an ad advertises only what the cabinet carries"
-        assert ad.variant == "" or ad.variant in {v.sku for v in product.sold_variants()}
+        assert ad.variant == "" or product is not None and ad.variant in {v.sku for v in product.sold_variants()}
     assert parse_config(config.to_json()) == config
