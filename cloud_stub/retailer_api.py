@@ -104,6 +104,7 @@ class RetailerApi:
                 {
                     "sale_id": p["sale_id"],
                     "sku": p["sku"],
+                    "variant_sku": p.get("variant_sku", p["sku"]),  # the unit paid for
                     "amount_cents": p["amount_cents"],
                     "currency": p["currency"],
                     "method": p.get("method"),

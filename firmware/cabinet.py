@@ -202,7 +202,7 @@ class Cabinet:
                     reference=lambda: self.sale.ending.reference if self.sale.ending else "",
                 ),
                 sale,
-                BrowsePresenter(self.sale, shop, self.shop.ads_due, on_select=sale.forget_colour),
+                BrowsePresenter(self.sale, shop, self.shop.ads_due, ad_product=self.shop.ad_product),
             )
         )
 

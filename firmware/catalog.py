@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from firmware.config import ProductSection
-from sync_client.cabinet_config import ConfigProduct, Text
+from sync_client.cabinet_config import ConfigProduct, ConfigVariant, Text
 from sync_client.outbox import Outbox, Transaction
 from sync_client.store.stock import StockRepo
 
@@ -43,7 +43,16 @@ class ProductText:
     summary: str
     materials: str
     design_notes: str
-    colour_names: tuple[str, ...]  # in the order of Product.colours
+    variant_names: tuple[str, ...]  # in the order of Product.variants
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way a product comes (a colour, a frame size): what the shopper chooses, pays for and takes."""
+
+    sku: str  # its own stock count is kept under this
+    name: str  # as the product's name
+    colour: str = ""  # the swatch, #rrggbb; "" for an option that is no colour
 
 
 @dataclass(frozen=True)
@@ -61,21 +70,30 @@ class Product:
     online_only: bool = False
     # The texts above are in the configuration's fallback language; these are the other languages'.
     translations: tuple[tuple[str, ProductText], ...] = ()
+    variants: tuple[Variant, ...] = ()  # none: the product is one thing, counted under its own SKU
 
     def in_language(self, language: str) -> Product:
         """This product with its texts in that language (the fallback's where none is given)."""
         text = next((t for lang, t in self.translations if lang == language), None)
         if text is None:
             return self
-        colours = tuple((name, hex_value) for name, (_, hex_value) in zip(text.colour_names, self.colours, strict=True))
+        variants = tuple(replace(v, name=name) for v, name in zip(self.variants, text.variant_names, strict=True))
         return replace(
             self,
             name=text.name,
             summary=text.summary,
             materials=text.materials,
             design_notes=text.design_notes,
-            colours=colours,
+            variants=variants,
+            colours=tuple((v.name, v.colour) for v in variants if v.colour),
         )
+
+    def stock_skus(self) -> tuple[str, ...]:
+        """The SKUs its stock is counted under: each variant's, or its own."""
+        return tuple(v.sku for v in self.variants) or (self.sku,)
+
+    def variant(self, sku: str | None) -> Variant | None:
+        return next((v for v in self.variants if v.sku == sku), None)
 
 
 def toml_specs(p: ProductSection) -> tuple[tuple[str, str], ...]:
@@ -96,9 +114,13 @@ def product_from_toml(p: ProductSection) -> Product:
     return Product(p.sku, p.name, p.price_cents, p.summary, p.colour, toml_specs(p))
 
 
-def _colour_option(text: str) -> tuple[str, str]:
-    name, _, hex_value = text.partition(":")
-    return name, hex_value if hex_value.startswith("#") else COLOUR_NAMES.get(name.lower(), "#8b95a5")
+def swatch(colour: str) -> str:
+    """A variant's colour as #rrggbb: as written, or the catalog's own name for it (grey if unknown)."""
+    return colour if colour.startswith("#") else COLOUR_NAMES.get(colour.lower(), "#8b95a5")
+
+
+def variant_from_cloud(v: ConfigVariant) -> Variant:
+    return Variant(v.sku, v.name.fallback, swatch(v.colour) if v.colour else "")
 
 
 def _product_text(p: ConfigProduct, language: str) -> ProductText:
@@ -107,8 +129,7 @@ def _product_text(p: ConfigProduct, language: str) -> ProductText:
         summary=p.summary.in_(language),
         materials=_materials(p.materials, language),
         design_notes=p.design_notes.in_(language),
-        # a translation names the colour; its shade is the fallback text's ("Mint:#2ee59d")
-        colour_names=tuple(c.in_(language).partition(":")[0] for c in p.colours),
+        variant_names=tuple(v.name.in_(language) for v in p.sold_variants()),
     )
 
 
@@ -118,7 +139,8 @@ def _materials(materials: tuple[Text, ...], language: str) -> str:
 
 def product_from_cloud(p: ConfigProduct, media_dir: str, languages: tuple[str, ...] = ("en",)) -> Product:
     """The configuration's product; its texts in languages[0] (the fallback), the others as translations."""
-    colours = tuple(_colour_option(c.fallback) for c in p.colours)
+    variants = tuple(variant_from_cloud(v) for v in p.sold_variants())
+    colours = tuple((v.name, v.colour) for v in variants if v.colour)
     images = tuple(
         m.url if "://" in m.url or m.url.startswith("/") else f"{media_dir}/{m.url}"
         for m in p.media
@@ -137,6 +159,7 @@ def product_from_cloud(p: ConfigProduct, media_dir: str, languages: tuple[str, .
         images=images,
         online_only=p.online_only,
         translations=tuple((lang, _product_text(p, lang)) for lang in languages[1:]),
+        variants=variants,
     )
 
 
@@ -155,12 +178,38 @@ class Catalog:
         """A new configuration: its products, in its order. New SKUs start with no stock until counted in."""
         with self._outbox.transaction() as tx:
             for p in products:
-                self._stock.seed(tx, p.sku, 0)
+                self._carry_over(tx, p)
+                for sku in p.stock_skus():
+                    self._stock.seed(tx, sku, 0)
         self.products = {p.sku: p for p in products}
 
+    def _carry_over(self, tx: Transaction, p: Product) -> None:
+        """A product that was counted as a whole (a release before variants, or a configuration without
+        them) and now comes in variants none of which is counted yet: its units go to the first variant
+        (the one its page shows first) rather than vanish, until the next restock counts each variant."""
+        whole = self._stock.count(p.sku)
+        if not p.variants or not whole or any(self._stock.count(sku) is not None for sku in p.stock_skus()):
+            return
+        self._stock.seed(tx, p.variants[0].sku, 0)
+        self.set_count(tx, p.variants[0].sku, whole, "variants")
+        self.set_count(tx, p.sku, 0, "variants")
+
     def stock(self, sku: str) -> int:
+        """The count under one stock SKU (a variant's, or a product's without variants)."""
         count = self._stock.count(sku)
         return 0 if count is None else count
+
+    def product_stock(self, product: Product) -> int:
+        """All of a product in the cabinet, every variant together."""
+        return sum(self.stock(sku) for sku in product.stock_skus())
+
+    def stock_sku(self, sku: str) -> str | None:
+        """Where a unit of ``sku`` (a product or a variant) is counted; None for a product that comes in
+        variants (which one left is not known: the next restock counts it) or one not carried."""
+        for product in self.products.values():
+            if sku in product.stock_skus() and not product.online_only:
+                return sku
+        return None
 
     def set_count(self, tx: Transaction, sku: str, count: int, reason: str) -> None:
         self._stock.put(tx, sku, count)

@@ -12,7 +12,6 @@ from typing import Any
 
 from firmware.catalog import toml_specs
 from firmware.config import Config
-from kiosk_ui.theme import undrawable
 from kiosk_ui.view import AdView
 from sync_client.cabinet_config import Ad, CabinetConfig, content_texts, content_warnings, hash_secret
 
@@ -34,6 +33,8 @@ SIM_NARRATION_ZH = {
 def content_report(config: CabinetConfig) -> list[str]:
     """What the shopper would miss in this configuration: texts missing in a declared language, and
     characters no font on this cabinet draws (the bundled subset, the system's CJK font)."""
+    from kiosk_ui.theme import undrawable  # here: the fonts load pygame, which `kiosk selftest` never needs
+
     report = content_warnings(config)
     for where, text in content_texts(config):
         for language, value in text.texts:
@@ -90,9 +91,18 @@ def _zh(en: str, zh: str | None) -> str | dict[str, str]:
     return {"en": en, "zh": zh} if zh else en
 
 
+# The demo posters, each advertising one of the default products (by SKU) and naming no price: the
+# picture, and the line shown over it in English and Chinese.
+DEMO_POSTERS = {
+    "SCOOT-S1": ("ads/volt-s1.png", "Glide through the city", "轻松穿行城市"),
+    "BIKE-C7": ("ads/cruiser-c7.png", "Your cruiser is waiting", "您的座驾已就绪"),
+}
+
+
 def sim_document(config: Config) -> dict[str, Any]:
-    """The simulated cabinet's configuration in the cloud: its TOML products with Chinese texts, the demo
-    ads, the demo PIN and staff card, scan-to-pay on."""
+    """The simulated cabinet's configuration in the cloud: its TOML products with Chinese texts, in three
+    colours each (each a variant with its own SKU), the demo ads of those of them that have a poster (a tap
+    opens the product), the demo PIN and staff card, scan-to-pay on."""
     products = []
     for p in config.products:
         specs = dict(toml_specs(p))
@@ -108,10 +118,10 @@ def sim_document(config: Config) -> dict[str, Any]:
                     "Designed to fold or lock in seconds; lights built into the frame.",
                     "数秒即可折叠或上锁；车灯嵌入车架。",
                 ),
-                "colours": [
-                    _zh(f"Signature:{p.colour}", "经典色"),
-                    _zh("Graphite", "石墨灰"),
-                    _zh("Silver", "银色"),
+                "variants": [
+                    {"sku": f"{p.sku}-SIG", "name": _zh("Signature", "经典色"), "colour": p.colour},
+                    {"sku": f"{p.sku}-GRA", "name": _zh("Graphite", "石墨灰"), "colour": "graphite"},
+                    {"sku": f"{p.sku}-SIL", "name": _zh("Silver", "银色"), "colour": "silver"},
                 ],
                 "specs": specs,
                 **({"narration": {"zh": {"text": SIM_NARRATION_ZH[p.sku]}}} if p.sku in SIM_NARRATION_ZH else {}),
@@ -127,19 +137,15 @@ def sim_document(config: Config) -> dict[str, Any]:
         "products": products,
         "ads": [
             {
-                "id": "ad-urban-glide",
+                "id": f"ad-{p.sku.lower()}",
                 "kind": "image",
-                "url": "ads/urban-glide.png",
+                "url": DEMO_POSTERS[p.sku][0],
                 "duration_s": 6,
-                "text": _zh("Glide through the city", "轻松穿行城市"),
-            },
-            {
-                "id": "ad-city-cruiser",
-                "kind": "image",
-                "url": "ads/city-cruiser.png",
-                "duration_s": 6,
-                "text": _zh("Your cruiser is waiting", "您的座驾已就绪"),
-            },
+                "text": _zh(*DEMO_POSTERS[p.sku][1:]),
+                "product": p.sku,
+            }
+            for p in config.products
+            if p.sku in DEMO_POSTERS
         ],
         "retailer": {
             "pin_hashes": [hash_secret(SIM_PIN)],

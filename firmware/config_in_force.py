@@ -66,6 +66,11 @@ class ConfigInForce:
     def ads_due(self, language: str = "en") -> tuple[AdView, ...]:
         return ads_due(self._ads, self.now(), language)
 
+    def ad_product(self, ad_id: str) -> tuple[str, str] | None:
+        """(product SKU, variant SKU or "") the ad advertises; None for an ad that names no product."""
+        ad = next((a for a in (self.cloud.ads if self.cloud else ()) if a.id == ad_id), None)
+        return (ad.product, ad.variant) if ad and ad.product else None
+
     def ad_duration_s(self, ad_id: str) -> float:
         """How long the ad is shown (0 for one the configuration does not know)."""
         ad = next((a for a in (self.cloud.ads if self.cloud else ()) if a.id == ad_id), None)

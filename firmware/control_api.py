@@ -140,6 +140,7 @@ def state_of(cabinet: Cabinet, ui: KioskUi) -> dict[str, Any]:
         "message": message,
         "product": product.sku if product else None,
         "stock": {p.sku: p.stock for p in cabinet.shop.products()},
+        "variant_stock": {v.sku: v.stock for p in cabinet.shop.products() for v in p.variants},
         "faults": dict(cabinet.faults),
         "payment_methods": list(cabinet.shop.payment_methods()),
         "config_version": cabinet.cloud.version if cabinet.cloud else None,

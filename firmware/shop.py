@@ -11,7 +11,7 @@ from firmware.config import CabinetSection
 from firmware.config_in_force import ConfigInForce
 from firmware.scan_to_pay_terminal import ScanToPayTerminal
 from hal.payment import PaymentTerminal
-from kiosk_ui.view import AdView, ColourOption, ProductView
+from kiosk_ui.view import AdView, ProductView, VariantView
 
 
 @dataclass
@@ -46,6 +46,11 @@ class ShopWindow:
     def ads_due(self) -> tuple[AdView, ...]:
         return self.in_force.ads_due(self.language())
 
+    def ad_product(self, ad_id: str) -> tuple[str, str] | None:
+        """The product (and variant) an ad advertises, when this cabinet carries it."""
+        advertised = self.in_force.ad_product(ad_id)
+        return advertised if advertised and advertised[0] in self.catalog.products else None
+
     def payment_methods(self) -> tuple[str, ...]:
         """The ways to pay right now: a faulted device is not offered, nor one whose authorization a
         restart interrupted until that is settled; scan-to-pay only when the configuration turns it on
@@ -72,13 +77,15 @@ class ShopWindow:
             name=p.name,
             price_cents=p.price_cents,
             currency=self.cabinet.currency,
-            stock=self.catalog.stock(sku),
+            stock=self.catalog.product_stock(p),
             summary=p.summary,
             specs=p.specs,
             colour=p.colour,
             materials=p.materials,
             design_notes=p.design_notes,
-            colours=tuple(ColourOption(name, hex_value) for name, hex_value in p.colours),
+            variants=tuple(
+                VariantView(v.sku, v.name, v.colour or p.colour, self.catalog.stock(v.sku)) for v in p.variants
+            ),
             images=p.images,
             online_only=p.online_only,
         )

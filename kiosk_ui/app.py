@@ -264,7 +264,7 @@ class KioskUi:
         """The touchscreen's widgets in drawing order (bench widgets are not included).
 
         extra["kind"] is "button" (a restart button: extra["armed"]), "tile", "area", "label", "picture", "panel",
-        "countdown", "qr" (extra["text"]: what it encodes), "chip" (a colour option), "field" (a text field:
+        "countdown", "qr" (extra["text"]: what it encodes), "chip" (a variant: colour or option), "field" (a text field:
         extra value, focused), "dots" (the PIN: extra["filled"]), "target" (calibration: extra state, centre),
         "carousel" (extra: page, pages, moving; its cards wholly in view follow it as "tile"s), "spinner"
         (extra: angle, frames, frame) or "stage"

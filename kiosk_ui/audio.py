@@ -8,8 +8,10 @@ False, so the caller shows subtitles only; the missing device is logged once, ne
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-import pygame
+if TYPE_CHECKING:
+    import pygame
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +22,8 @@ class MixerAudio:
         self._sound: pygame.mixer.Sound | None = None
 
     def _ready(self) -> bool:
+        import pygame  # here, not at import: the kiosk's commands (selftest, status) build no screen
+
         if self.problem is not None:
             return False
         if pygame.mixer.get_init():
@@ -37,6 +41,8 @@ class MixerAudio:
         self.stop()
         if not self._ready():
             return False
+        import pygame
+
         try:
             sound = pygame.mixer.Sound(path)
         except (pygame.error, FileNotFoundError) as exc:
@@ -50,6 +56,8 @@ class MixerAudio:
     @property
     def busy(self) -> bool:
         """A sound is playing (on the device, or into SDL's dummy driver)."""
+        import pygame
+
         return bool(pygame.mixer.get_init()) and pygame.mixer.get_busy()
 
     def stop(self) -> None:

@@ -31,7 +31,7 @@ class ScreenMemory:
     spin_touched: float = float("-inf")  # last time a finger turned the product
     spin_auto_at: float | None = None  # when auto-rotation last advanced the angle
     spin_frames: list[pygame.Surface] | None = None  # the frames last shown: shown while a new colour loads
-    colour: str | None = None  # colour chosen on this visit of the product screen
+    colour: str | None = None  # the variant (its SKU) chosen on this visit of the product screen
     code: str = ""  # pickup code or PIN typed so far (cleared when submitted)
     fields: dict[str, str] = field(default_factory=dict)  # repair: text typed per field, and the category
     sent: dict[str, str] = field(default_factory=dict)  # repair: the firmware's values last applied

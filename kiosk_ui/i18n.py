@@ -81,6 +81,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "product.materials": {"en": "Materials", "zh": "材质"},
     "product.design": {"en": "Design", "zh": "设计"},
     "product.colour": {"en": "Colour", "zh": "颜色"},
+    "product.variant_sold_out": {"en": "{name} · sold out", "zh": "{name} · 已售罄"},
     "product.qr": {"en": "Scan to see it in our online store", "zh": "扫码在网店查看"},
     "narration.listen": {"en": "Listen", "zh": "收听介绍"},
     "narration.stop": {"en": "Stop", "zh": "停止"},

@@ -111,9 +111,19 @@ class SelectProduct(Intent):
 
 
 @dataclass(frozen=True, repr=False)
-class ChooseColour(Intent):
-    name: ClassVar[str] = "colour"
-    colour: str  # a ColourOption.name
+class ChooseVariant(Intent):
+    """The product page: a colour or other option chosen (a VariantView.sku)."""
+
+    name: ClassVar[str] = "variant"
+    sku: str
+
+
+@dataclass(frozen=True, repr=False)
+class OpenAd(Intent):
+    """The attract screen touched while an ad shows: its product's page, or the catalog."""
+
+    name: ClassVar[str] = "open_ad"
+    ad_id: str
 
 
 @dataclass(frozen=True, repr=False)

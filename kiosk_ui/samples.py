@@ -14,7 +14,6 @@ from kiosk_ui.view import (
     CatalogScreen,
     CheckoutScreen,
     Chrome,
-    ColourOption,
     DeviceStatus,
     DoorScreen,
     ErrorScreen,
@@ -34,6 +33,7 @@ from kiosk_ui.view import (
     ServiceScreen,
     SyncView,
     ThanksScreen,
+    VariantView,
     View,
 )
 
@@ -52,10 +52,10 @@ PRODUCTS = (
         "#2ede9f",
         materials="Aircraft-grade 6061 aluminium deck, 10-inch pneumatic tyres, silicone grips.",
         design_notes="Folds in three seconds with one latch; the stem locks to the rear fender to carry.",
-        colours=(
-            ColourOption("Mint", "#2ede9f"),
-            ColourOption("Graphite", "#8a94a6"),
-            ColourOption("Coral", "#ff7a6b"),
+        variants=(
+            VariantView("SC-URBAN-S2-MINT", "Mint", "#2ede9f", 2),
+            VariantView("SC-URBAN-S2-GRAPHITE", "Graphite", "#8a94a6", 1),
+            VariantView("SC-URBAN-S2-CORAL", "Coral", "#ff7a6b", 0),  # out of stock: shown as such
         ),
     ),
     ProductView(
@@ -76,7 +76,10 @@ PRODUCTS = (
         "#f0a030",
         materials="Hydroformed aluminium frame, vegan leather saddle, puncture-resistant tyres.",
         design_notes="A low step-through frame for skirts and suits; the battery hides in the down tube.",
-        colours=(ColourOption("Amber", "#f0a030"), ColourOption("Ocean", "#3a7bd5")),
+        variants=(
+            VariantView("EB-CITY-7-AMBER", "Amber", "#f0a030", 1),
+            VariantView("EB-CITY-7-OCEAN", "Ocean", "#3a7bd5", 0),
+        ),
     ),
     ProductView(
         "SC-KIDS-1",
@@ -119,7 +122,7 @@ ADS = (
     AdView("ad-city-cruiser", "image", str(ADS_DIR / "city-cruiser.png"), 6.0),
 )
 # The retailer's Chinese content (as the configuration's translations give it): name, summary, materials,
-# design notes, colour names. The scooter's design notes are long: they wrap and scroll.
+# design notes, variant names. The scooter's design notes are long: they wrap and scroll.
 CONTENT_ZH: dict[str, tuple[str, str, str, str, tuple[str, ...]]] = {
     "SC-URBAN-S2": (
         "城市滑翔 S2 电动滑板车",
@@ -158,8 +161,8 @@ def in_chinese(product: ProductView) -> ProductView:
         summary=summary or product.summary,
         materials=materials or product.materials,
         design_notes=design_notes or product.design_notes,
-        colours=tuple(replace(c, name=zh) for c, zh in zip(product.colours, colours, strict=False))
-        + product.colours[len(colours) :],
+        variants=tuple(replace(v, name=zh) for v, zh in zip(product.variants, colours, strict=False))
+        + product.variants[len(colours) :],
     )
 
 
@@ -248,12 +251,16 @@ def sample_views(
             narration=NarrationView(playing=True, subtitle=NARRATION[language], sound=True),
         ),
         "attract_narration": AttractScreen(chrome=chrome, products=PRODUCTS, subtitle=NARRATION[language]),
+        "product_variant_chosen": ProductScreen(
+            chrome=chrome, product=scooter, store_url=url[scooter.sku], selected_variant="SC-URBAN-S2-GRAPHITE"
+        ),
         "product_sold_out": ProductScreen(chrome=chrome, product=sold_out, store_url=url[sold_out.sku]),
         "product_online": ProductScreen(chrome=chrome, product=online, store_url=url[online.sku]),
         "product_declined": ProductScreen(chrome=chrome, product=bike, message="declined", store_url=url[bike.sku]),
         "product_timed_out": ProductScreen(chrome=chrome, product=scooter, message="timed_out"),
         "checkout": checkout(),
         "checkout_offline": checkout(chrome=offline),
+        "checkout_variant": checkout(product=scooter, variant=scooter.variants[1]),
         "checkout_terminal_only": checkout(payment_methods=("terminal",)),
         "checkout_fault": checkout(message="fault"),
         "checkout_present_card": checkout(payment_status="present_card"),
@@ -352,10 +359,11 @@ def accessible_views(language: Language = "en", cabinet_id: str = "CAB-0042") ->
 
 
 def _restock_views(chrome: Chrome, later: float, released: float) -> dict[str, View]:
-    stock = {"SC-URBAN-S2": 3, "EB-CITY-7": 1, "SC-KIDS-1": 0}
+    # Counted per variant (a product without variants: under its own SKU)
+    stock = {"SC-URBAN-S2-MINT": 2, "SC-URBAN-S2-GRAPHITE": 1, "SC-URBAN-S2-CORAL": 0, "EB-CITY-7-AMBER": 1}
     counts = tuple(stock.items())
-    counted = (("SC-URBAN-S2", 5), ("EB-CITY-7", 1), ("SC-KIDS-1", 2))
-    changes = (("SC-URBAN-S2", 2), ("SC-KIDS-1", 2))
+    counted = (("SC-URBAN-S2-MINT", 2), ("SC-URBAN-S2-CORAL", 2), ("EB-CITY-7-AMBER", 1), ("SC-KIDS-1", 2))
+    changes = (("SC-URBAN-S2-CORAL", 2), ("SC-KIDS-1", 2))
     every = counted + tuple((p.sku, p.stock) for p in ACCESSORIES)
 
     def restock(**fields: Any) -> RestockScreen:
@@ -404,6 +412,8 @@ GALLERY = {
     "product-online": "product_online",
     "product-narration": "product_narration",
     "attract-narration": "attract_narration",
+    "product-variants": "product_variant_chosen",  # a variant chosen, one out of stock
+    "checkout-variant": "checkout_variant",
     "checkout": "checkout",
     "checkout-status": "checkout_scan_to_pay",
     "door": "door_unlocked",

@@ -60,9 +60,17 @@ CALIBRATION_INSET = 0.1  # calibrate: target centres at this fraction of width/h
 
 
 @dataclass(frozen=True)
-class ColourOption:
+class VariantView:
+    """One way the product comes (a colour, a frame size), with its own SKU and stock."""
+
+    sku: str
     name: str  # shown as written, e.g. "Mint" (the catalog's own name)
-    hex: str  # "#2ede9f"
+    hex: str  # the swatch, "#2ede9f"
+    stock: int = 1
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
 
 
 @dataclass(frozen=True)
@@ -88,7 +96,7 @@ class ProductView:
     colour: str = "#3a7bd5"  # accent used for the product illustration
     materials: str = ""  # e.g. "6061 aluminium frame, vegan leather grips"
     design_notes: str = ""
-    colours: tuple[ColourOption, ...] = ()  # colour options; the first is the default
+    variants: tuple[VariantView, ...] = ()  # colours and other options, each with its stock
     images: tuple[str, ...] = ()  # the 360° sequence, frame files in turning order; empty: drawn
     online_only: bool = False  # sold in the online store, not in this cabinet
 
@@ -162,7 +170,7 @@ class ProductScreen:
     message: SaleMessage | None = None
     store_url: str = ""  # the QR: f"{store_base}/p/{sku}?cabinet={cabinet_id}"
     no_payment_method: bool = False  # no way to pay right now (terminal faulty, network down): buy is off
-    selected_colour: str | None = None  # a ColourOption.name; None shows the first
+    selected_variant: str | None = None  # the VariantView.sku chosen; None shows the first in stock
     narration: NarrationView | None = None  # None: this product has no narration in this language
 
 
@@ -179,6 +187,7 @@ class CheckoutScreen:
     payment_qr: str | None = None  # the text of the scan-to-pay QR, needed with "scan_to_pay"
     message: SaleMessage | None = None
     deadline: float | None = None  # time.monotonic(): while paying, the end of the payment's time limit
+    variant: VariantView | None = None  # the colour or option being paid for
 
 
 @dataclass(frozen=True, kw_only=True)

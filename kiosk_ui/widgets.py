@@ -24,7 +24,7 @@ from kiosk_ui.illustration import illustration
 from kiosk_ui.intents import Intent, SelectProduct
 from kiosk_ui.kit import Kit
 from kiosk_ui.theme import MIN_TOUCH, Colour, parse_colour
-from kiosk_ui.view import ColourOption, ProductView, WidgetInfo
+from kiosk_ui.view import ProductView, VariantView, WidgetInfo
 
 
 @dataclass
@@ -578,7 +578,8 @@ class QrCode(Widget):
 
 
 class ColourChip(Widget):
-    """A colour option: a swatch and its name; the chosen one is ringed."""
+    """A variant (colour or option): a swatch and its name; the chosen one is ringed. One out of stock
+    says so, its swatch struck through, and a tap on it does nothing."""
 
     kind = "chip"
     interactive = True
@@ -587,11 +588,11 @@ class ColourChip(Widget):
         self,
         kit: Kit,
         rect: pygame.Rect | tuple[int, int, int, int],
-        option: ColourOption,
+        option: VariantView,
         chosen: bool,
         on_tap: Callable[[], Taps],
     ) -> None:
-        super().__init__(f"colour:{option.name}", rect)
+        super().__init__(f"variant:{option.sku}", rect)
         if self.rect.w < MIN_TOUCH or self.rect.h < MIN_TOUCH:
             raise ValueError(
                 f"colour chip {option.name!r} is {self.rect.w}x{self.rect.h}; "
@@ -599,6 +600,7 @@ class ColourChip(Widget):
             )
         theme, palette = kit.theme, kit.theme.palette
         self.label, self.chosen, self._on_tap = option.name, chosen, on_tap
+        self.enabled = option.in_stock
         self.palette, self.radius, self.outline = palette, self.rect.h // 2, theme.outline
         self.swatch = parse_colour(option.hex) or palette.accent
         d = self.rect.h - 2 * theme.px(12)
@@ -606,19 +608,16 @@ class ColourChip(Widget):
         text_box = pygame.Rect(
             self.dot.right + theme.px(10), self.rect.y, self.rect.right - self.dot.right - theme.px(22), self.rect.h
         )
-        self.texts = [
-            place(
-                kit.text(option.name, "label", palette.text if chosen else palette.text_muted, text_box.w, text_box.h),
-                text_box,
-                "left",
-            )
-        ]
+        words = option.name if option.in_stock else kit.t("product.variant_sold_out", name=option.name)
+        self.label = words
+        colour = palette.text if chosen else palette.text_muted if option.in_stock else palette.danger
+        self.texts = [place(kit.text(words, "label", colour, text_box.w, text_box.h, 2), text_box, "left")]
 
     def tap(self) -> Taps:
-        return self._on_tap()
+        return self._on_tap() if self.enabled else None
 
     def info_extra(self) -> dict[str, Any]:
-        return {"chosen": self.chosen}
+        return {"chosen": self.chosen, "in_stock": self.enabled}
 
     def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
         background = self.palette.surface_high if pressed_id == self.id or self.chosen else self.palette.surface
@@ -627,6 +626,8 @@ class ColourChip(Widget):
             pygame.draw.rect(surface, self.palette.accent, self.rect, width=self.outline, border_radius=self.radius)
         pygame.draw.ellipse(surface, self.swatch, self.dot)
         pygame.draw.ellipse(surface, self.palette.line, self.dot, width=1)
+        if not self.enabled:  # out of stock: struck through
+            pygame.draw.line(surface, self.palette.danger, self.dot.bottomleft, self.dot.topright, 3)
         super().draw(surface)
 
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Regenerate the demo ads in kiosk_ui/assets/ads/: two posters (PNG) and a short video (MP4).
+"""Regenerate the demo ads in kiosk_ui/assets/ads/: posters (PNG) and a short video (MP4).
 
 They stand in for a retailer's ads in simulation, screenshots and the UI
-benchmark. Drawn with the UI's own vehicle illustrations and bundled font,
-kept small (well under 300 KB together):
+benchmark. The simulation's posters (volt-s1, cruiser-c7) advertise its default
+products and name no price: the price on the screen is the catalog's. Drawn with
+the UI's own vehicle illustrations and bundled font, kept small (well under 300 KB together):
 
     .venv/bin/python scripts/make_demo_ads.py
 """
@@ -54,7 +55,7 @@ def text(
     surface.blit(font.render(words, True, colour), pos)
 
 
-def poster(kind: str, colour: tuple[int, int, int], headline: str, line: str, price: str) -> pygame.Surface:
+def poster(kind: str, colour: tuple[int, int, int], headline: str, line: str, pill_text: str) -> pygame.Surface:
     w, h = SIZE
     surface = gradient(SIZE, (16, 22, 34), (6, 8, 12))
     pygame.draw.circle(surface, tuple(c // 4 for c in colour), (int(w * 0.72), int(h * 0.52)), int(h * 0.46))
@@ -62,9 +63,10 @@ def poster(kind: str, colour: tuple[int, int, int], headline: str, line: str, pr
     surface.blit(art, art.get_rect(center=(int(w * 0.72), int(h * 0.52))))
     text(surface, headline, 54, (245, 247, 250), (48, 110))
     text(surface, line, 26, (170, 180, 194), (50, 186), bold=False)
-    pill = pygame.Rect(48, 260, 230, 64)
+    width = pygame.font.Font(FONT_FILES["bold"], 30).size(pill_text)[0]
+    pill = pygame.Rect(48, 260, width + 56, 64)
     pygame.draw.rect(surface, colour, pill, border_radius=32)
-    text(surface, price, 30, (8, 22, 16), (pill.x + 28, pill.y + 10))
+    text(surface, pill_text, 30, (8, 22, 16), (pill.x + 28, pill.y + 10))
     return surface
 
 
@@ -104,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
             "bike", (240, 160, 48), "City Cruiser 7", "90 km on one charge. Seven gears.", "€2,499"
         ),
         "urban-glide.png": poster("scooter", (46, 222, 160), "Urban Glide S2", "Folds in 3 s. Rides 45 km.", "€1,299"),
+        "volt-s1.png": poster(
+            "scooter", (31, 138, 112), "Volt S1 e-scooter", "Folds in seconds. Rides 35 km.", "Touch to see it"
+        ),
+        "cruiser-c7.png": poster(
+            "bike", (211, 84, 0), "Cruiser C7 e-bike", "80 km on one charge. 7 gears.", "Touch to see it"
+        ),
     }
     for name, surface in posters.items():
         path = args.out / name

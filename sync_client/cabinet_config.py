@@ -7,9 +7,9 @@ a cabinet), and a document that fails is refused whole with every problem named.
     {"config_schema": 1, "version": 7, "currency": "EUR", "store_base_url": "https://…",
      "fallback_language": "en", "languages": ["en", "zh"],
      "products": [{"sku", "name", "price_cents", "currency", "summary", "materials": [..],
-                   "design_notes", "colours": [..], "specs": {label: value}, "media": [{"kind", "url"}],
-                   "narration": {"en"|"zh": {"text", "audio_url"}}, "online_only"}],
-     "ads": [{"id", "kind": "image"|"video", "url", "duration_s", "text",
+                   "design_notes", "variants": [{"sku", "name", "colour"}], "specs": {label: value},
+                   "media": [{"kind", "url"}], "narration": {"en"|"zh": {"text", "audio_url"}}, "online_only"}],
+     "ads": [{"id", "kind": "image"|"video", "url", "duration_s", "text", "product", "variant",
               "windows": [{"days": [0..6], "start": "HH:MM", "end": "HH:MM"}]}],
      "retailer": {"pin_hashes": ["scrypt$…"], "staff_cards": [{"uid": HEX, "role": "retailer"|"technician"}]},
      "pickup_orders": [{"order_id", "sku", "code_hash": "scrypt$…", "expires_at": ISO}],
@@ -41,6 +41,7 @@ SKU_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 CURRENCY_RE = re.compile(r"[A-Z]{3}")
 UID_RE = re.compile(r"(?:[0-9a-f]{2}){4,10}")
 HHMM_RE = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+HEX_COLOUR_RE = re.compile(r"#[0-9a-fA-F]{6}")
 # scrypt$n$r$p$salt_hex$hash_hex: salt and hash of 16 to 64 whole bytes
 SCRYPT_RE = re.compile(r"scrypt\$(\d{1,10})\$(\d{1,3})\$(\d{1,3})\$((?:[0-9a-f]{2}){16,64})\$((?:[0-9a-f]{2}){16,64})")
 SCRYPT_FORMAT = "scrypt$n$r$p$salt_hex$hash_hex"
@@ -78,6 +79,24 @@ def scrypt_problem(hashed: str) -> str | None:
     if not 1 <= p <= MAX_SCRYPT_P:
         return f"p must be 1 to {MAX_SCRYPT_P}, got {p}"
     return None
+
+
+def derived_variants(sku: str, colours: tuple[Text, ...]) -> tuple[ConfigVariant, ...]:
+    """Plain colours ("Mint", "Signature:#1f8a70", per language) as variants: SKU "<sku>-<colour>" (made
+    unique, from the fallback language's name), the name before the colon in every language, the swatch
+    after it (or the name, for a colour named in the catalog)."""
+    out: list[ConfigVariant] = []
+    taken: set[str] = set()
+    for i, colour in enumerate(colours):
+        name, _, hex_value = colour.fallback.partition(":")
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or str(i + 1)
+        variant_sku = f"{sku}-{slug}"[:64]
+        if variant_sku in taken:
+            variant_sku = f"{sku}-{slug}"[:60] + f"-{i + 1}"
+        taken.add(variant_sku)
+        names = Text(tuple((lang, text.partition(":")[0].strip() or variant_sku) for lang, text in colour.texts))
+        out.append(ConfigVariant(variant_sku, names, hex_value if hex_value else name.strip()))
+    return tuple(out)
 
 
 class ConfigInvalid(ValueError):
@@ -138,6 +157,15 @@ class NarrationSource:
 
 
 @dataclass(frozen=True)
+class ConfigVariant:
+    """One way the product comes (a colour, a frame size, or both): its own SKU and its own stock."""
+
+    sku: str
+    name: Text  # as the shopper reads it, e.g. "Mint" or "Mint, M frame", per language
+    colour: str = ""  # the swatch: "#rrggbb" or a colour name; "" for an option that is no colour
+
+
+@dataclass(frozen=True)
 class ConfigProduct:
     sku: str
     name: Text
@@ -151,6 +179,14 @@ class ConfigProduct:
     media: tuple[Media, ...] = ()
     online_only: bool = False  # listed for pickup orders, never sold from the screen
     narration: tuple[NarrationSource, ...] = ()
+    variants: tuple[ConfigVariant, ...] = ()  # as the document gives them (see sold_variants)
+
+    def sold_variants(self) -> tuple[ConfigVariant, ...]:
+        """The variants the cabinet sells and counts. A document from before variants lists plain
+        ``colours`` instead: each becomes a variant with a SKU derived from the product's, so a
+        configuration a cabinet cached under an older release still loads and sells. Neither: no
+        variants (the product is counted under its own SKU)."""
+        return self.variants or derived_variants(self.sku, self.colours)
 
 
 @dataclass(frozen=True)
@@ -168,6 +204,8 @@ class Ad:
     duration_s: float
     windows: tuple[AdWindow, ...] = ()  # empty: always
     text: Text = NO_TEXT  # shown over the ad; empty: none
+    product: str = ""  # the SKU of the product it advertises (a tap opens its page); "": the catalog
+    variant: str = ""  # optionally, which of its variants the page shows first
 
 
 @dataclass(frozen=True)
@@ -403,6 +441,7 @@ def _products(p: _Problems, raw: Any, currency: str, languages: tuple[str, ...])
                 "media": list,
                 "online_only": bool,
                 "narration": dict,
+                "variants": list,
             },
         )
         if d is None or not all(
@@ -443,6 +482,9 @@ def _products(p: _Problems, raw: Any, currency: str, languages: tuple[str, ...])
         design_notes = _text(p, d.get("design_notes", ""), f"{w}.design_notes", languages) or NO_TEXT
         materials = _texts(p, d.get("materials", []), f"{w}.materials", languages)
         colours = _texts(p, d.get("colours", []), f"{w}.colours", languages)
+        variants = _variants(p, d.get("variants", []), w, languages)
+        if variants and colours:
+            p.append(f"{w}.colours: give the colours as variants (each with its SKU), not beside them")
         if len(p) == before:
             out.append(
                 ConfigProduct(
@@ -458,8 +500,10 @@ def _products(p: _Problems, raw: Any, currency: str, languages: tuple[str, ...])
                     media=tuple(media),
                     online_only=d.get("online_only", False),
                     narration=narration,
+                    variants=variants,
                 )
             )
+    _variant_skus_unique(p, out)
     return tuple(out)
 
 
@@ -484,15 +528,47 @@ def _narration(p: _Problems, raw: Any, where: str) -> tuple[NarrationSource, ...
     return tuple(out)
 
 
-def _ads(p: _Problems, raw: Any, languages: tuple[str, ...]) -> tuple[Ad, ...]:
+def _variants(p: _Problems, raw: Any, w: str, languages: tuple[str, ...]) -> tuple[ConfigVariant, ...]:
+    out: list[ConfigVariant] = []
+    for j, item in enumerate(raw if isinstance(raw, list) else []):
+        wv = f"{w}.variants[{j}]"
+        d = p.fields(item, wv, {"sku": str, "name": LOCALIZED}, {"colour": str})
+        if d is None or not isinstance(d.get("sku"), str):
+            continue
+        before = len(p)
+        name = _text(p, d["name"], f"{wv}.name", languages)
+        if not SKU_RE.fullmatch(d["sku"]):
+            p.append(f"{wv}.sku: {d['sku'][:70]!r} is not 1-64 characters from A-Z a-z 0-9 . _ -")
+        if name is not None and not name.fallback.strip():
+            p.append(f"{wv}.name: must not be empty")
+        colour = d.get("colour", "")
+        if isinstance(colour, str) and colour.startswith("#") and not HEX_COLOUR_RE.fullmatch(colour):
+            p.append(f"{wv}.colour: expected #rrggbb or a colour name, got {colour[:20]!r}")
+        if len(p) == before:
+            out.append(ConfigVariant(d["sku"], name or NO_TEXT, colour if isinstance(colour, str) else ""))
+    return tuple(out)
+
+
+def _variant_skus_unique(p: _Problems, products: list[ConfigProduct]) -> None:
+    """A variant's SKU names one stock count: no other product or variant of the cabinet may have it."""
+    owner = {product.sku: f"product {product.sku!r}" for product in products}
+    for i, product in enumerate(products):
+        for j, variant in enumerate(product.sold_variants()):
+            if variant.sku in owner:
+                p.append(f"products[{i}].variants[{j}].sku: {variant.sku!r} is already the SKU of {owner[variant.sku]}")
+            owner[variant.sku] = f"a variant of {product.sku!r}"
+
+
+def _ads(p: _Problems, raw: Any, products: tuple[ConfigProduct, ...], languages: tuple[str, ...]) -> tuple[Ad, ...]:
     out: list[Ad] = []
+    carried = {product.sku: product for product in products}
     for i, item in enumerate(raw if isinstance(raw, list) else []):
         w = f"ads[{i}]"
         d = p.fields(
             item,
             w,
             {"id": str, "kind": str, "url": str, "duration_s": AD_DURATION_S},
-            {"windows": list, "text": LOCALIZED},
+            {"windows": list, "text": LOCALIZED, "product": str, "variant": str},
         )
         if d is None:
             continue
@@ -518,9 +594,25 @@ def _ads(p: _Problems, raw: Any, languages: tuple[str, ...]) -> tuple[Ad, ...]:
             if len(p) == before:
                 windows.append(AdWindow(tuple(days), wd["start"], wd["end"]))
         text = _text(p, d.get("text", ""), f"{w}.text", languages) or NO_TEXT
+        product, variant = _ad_product(p, d, w, carried)
         if len(p) == before:
-            out.append(Ad(d["id"], d["kind"], d["url"], float(d["duration_s"]), tuple(windows), text))
+            out.append(Ad(d["id"], d["kind"], d["url"], float(d["duration_s"]), tuple(windows), text, product, variant))
     return tuple(out)
+
+
+def _ad_product(p: _Problems, d: dict[str, Any], w: str, carried: dict[str, ConfigProduct]) -> tuple[str, str]:
+    """The product (and variant) an ad advertises: one this cabinet carries, or the ad is refused."""
+    product, variant = d.get("product", ""), d.get("variant", "")
+    if not isinstance(product, str) or not isinstance(variant, str):
+        return "", ""
+    ad_id = str(d.get("id", ""))[:64]
+    if variant and not product:
+        p.append(f"{w}.variant: ad {ad_id!r} names variant {variant[:70]!r} without its product")
+    elif product and product not in carried:
+        p.append(f"{w}.product: ad {ad_id!r} advertises {product[:70]!r}, which this cabinet does not carry")
+    elif variant and variant not in {v.sku for v in carried[product].sold_variants()}:
+        p.append(f"{w}.variant: ad {ad_id!r} names {variant[:70]!r}, which is not a variant of {product!r}")
+    return product, variant
 
 
 def _retailer(p: _Problems, raw: Any) -> RetailerAccess:
@@ -593,9 +685,10 @@ def parse_config(data: Any) -> CabinetConfig:
     if isinstance(raw_currency, str) and not CURRENCY_RE.fullmatch(currency):
         p.append(f"currency: expected an ISO 4217 code like EUR, got {currency[:10]!r}")
     products = _products(p, d.get("products", []), currency, languages)
-    ads = _ads(p, d.get("ads", []), languages)
+    ads = _ads(p, d.get("ads", []), products, languages)
     retailer = _retailer(p, d["retailer"] if isinstance(d.get("retailer"), dict) else {})
-    orders = _orders(p, d.get("pickup_orders", []), {prod.sku for prod in products})
+    skus = {prod.sku for prod in products} | {v.sku for prod in products for v in prod.sold_variants()}
+    orders = _orders(p, d.get("pickup_orders", []), skus)  # an order names a product or one of its variants
     scan = (
         p.fields(
             d["scan_to_pay"] if isinstance(d.get("scan_to_pay"), dict) else {},

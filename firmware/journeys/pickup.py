@@ -267,8 +267,8 @@ class PickupJourney:
     def _collect(self, tx: Transaction, order_id: str, sku: str, **extra: object) -> None:
         tx.append("pickup.completed", {"order_id": order_id, "sku": sku, **extra})
         self.pickups.set_state(tx, order_id, "collected")
-        if sku in self.catalog.products and not self.catalog.products[sku].online_only:
-            self.catalog.adjust(tx, sku, -1, "pickup")
+        if (counted := self.catalog.stock_sku(sku)) is not None:  # a product, or one of its variants
+            self.catalog.adjust(tx, counted, -1, "pickup")
 
     def recover_after_restart(self) -> list[str]:
         """Pickups a power cut interrupted (the order ids). The door had opened: the order is collected. It

@@ -232,8 +232,11 @@ class RestockJourney:
 
     def _energize(self, reason: str, pulse: float) -> None:
         """The unlock is on disk: the counts to start from, then the relay."""
-        self.counts = {
-            sku: self.catalog.stock(sku) for sku in self.catalog.products if not self.catalog.products[sku].online_only
+        self.counts = {  # one count per variant (a product without variants: its own)
+            sku: self.catalog.stock(sku)
+            for product in self.catalog.products.values()
+            if not product.online_only
+            for sku in product.stock_skus()
         }
         self._opening = Opening(
             reason,
@@ -310,11 +313,15 @@ class RestockJourney:
                             if self.who and self.who.startswith("card:")
                             else None,
                             "who": self.who,
+                            "product_sku": self._product_of(sku),
                         },
                     )
         self._opening = None
         self._go("door_closed")
         later(self, 3.0, self.finish)
+
+    def _product_of(self, stock_sku: str) -> str:
+        return next((p.sku for p in self.catalog.products.values() if stock_sku in p.stock_skus()), stock_sku)
 
     def finish(self) -> None:
         if self.state is R.RECORDED:

@@ -149,10 +149,16 @@ class Sale:
     trace_no: str | None = None
     unlocks: int = 0
     door_opened_at: str | None = None
+    variant_sku: str | None = None  # the variant paid for (None: the product has none)
 
     @property
     def sku(self) -> str:
         return self.product.sku
+
+    @property
+    def stock_sku(self) -> str:
+        """Where the unit paid for is counted."""
+        return self.variant_sku or self.product.sku
 
     @classmethod
     def resumed(cls, row: SaleRecord, product: Product, max_unlocks: int) -> Sale:
@@ -166,6 +172,7 @@ class Sale:
             receipt_no=row.receipt_no,
             trace_no=row.trace_no,
             unlocks=min(row.unlocks, max_unlocks - 1),
+            variant_sku=row.variant_sku,
         )
 
 
@@ -181,6 +188,7 @@ class SaleView:
     can_unlock_again: bool = False
     sale_id: str | None = None
     ending: Ending | None = None
+    variant_sku: str | None = None  # the variant chosen (or paid for)
 
 
 @dataclass
@@ -199,6 +207,7 @@ class SaleJourney:
     on_storage_failed: Callable[[str, str], None] = lambda detail, kind: None  # a commit failed: stop selling
     state: S = S.IDLE
     product: Product | None = None
+    variant_sku: str | None = None  # the shopper's choice on the product page, paid for at checkout
     sale: Sale | None = None
     payment_status: str | None = None
     message: str | None = None
@@ -252,6 +261,7 @@ class SaleJourney:
             can_unlock_again=self.state is S.DOOR_UNLOCKED and self._serving and self.door.can_unlock_again,
             sale_id=sale.sale_id if sale else None,
             ending=self.ending,
+            variant_sku=sale.variant_sku if sale else self.variant_sku,
         )
 
     @property
@@ -275,13 +285,28 @@ class SaleJourney:
         if sku not in self.catalog.products:
             raise IllegalTransition(f"unknown product {sku!r}")
         self.product, self.message = self.catalog.products[sku], None
+        self.variant_sku = self._first_variant(self.product)
         self._go("select")
+
+    def _first_variant(self, product: Product) -> str | None:
+        """The variant a product's page shows first: the first in stock, else the first."""
+        skus = [v.sku for v in product.variants]
+        return next((sku for sku in skus if self.catalog.stock(sku) > 0), skus[0] if skus else None)
+
+    def choose_variant(self, sku: str) -> None:
+        """The shopper's choice of colour or option; one out of stock cannot be chosen."""
+        if self.state is not S.PRODUCT or self.product is None or self.product.variant(sku) is None:
+            raise IllegalTransition(f"no variant {sku!r} to choose here")
+        if self.catalog.stock(sku) <= 0:
+            raise IllegalTransition(f"variant {sku!r} is out of stock")
+        self.variant_sku, self.message = sku, None
+        self.on_change()
 
     def buy(self) -> None:
         assert self.product is not None
         if self.product.online_only:
             raise IllegalTransition(f"{self.product.sku} is sold online only")
-        if self.catalog.stock(self.product.sku) <= 0:
+        if self.catalog.stock(self.variant_sku or self.product.sku) <= 0:
             self.message = "sold_out"
             self.on_change()
             return
@@ -304,7 +329,7 @@ class SaleJourney:
 
     def idle_timeout(self) -> None:
         if self.state in IDLE_STATES and not self.paying:
-            self.product, self.message, self.ending = None, None, None
+            self.product, self.variant_sku, self.message, self.ending = None, None, None, None
             self._go("idle")
 
     def pay(self, method: str) -> None:
@@ -325,6 +350,7 @@ class SaleJourney:
             amount_cents=self.product.price_cents,
             currency=self.currency,
             method=method,
+            variant_sku=self.variant_sku,
         )
         self.payment_status = "processing"  # until the terminal itself asks for the card
         self.on_change()
@@ -345,6 +371,7 @@ class SaleJourney:
     def finish(self) -> None:
         if self.state is S.DONE:
             self.sale, self.product, self.message, self._opening, self.ending = None, None, None, None, None
+            self.variant_sku = None
             self._go("finish")
 
     # --- payment -----------------------------------------------------------------
@@ -395,9 +422,9 @@ class SaleJourney:
         """The money rule: durable commit of the approval before anything physical happens."""
         sale.receipt_no, sale.trace_no = result.receipt_no, result.trace_no
         with self.outbox.transaction(durable=True) as tx:
-            tx.append("payment.approved", Approval(sale.sale_id, sale.sku, sale.method, result).event())
+            tx.append("payment.approved", self._approval(sale, result).event())
             self._update_sale(tx, sale, "approved")
-            self.catalog.adjust(tx, sale.sku, -1, "sale")
+            self.catalog.adjust(tx, sale.stock_sku, -1, "sale")
         self.payment_status = None
         self._go("approved")
 
@@ -406,7 +433,7 @@ class SaleJourney:
     ) -> None:
         """No door without a record: the relay stays off, the money goes back at once (the follow-ups
         record it once the store takes writes again), and the cabinet stops selling."""
-        approval = Approval(sale.sale_id, sale.sku, sale.method, result)
+        approval = self._approval(sale, result)
         reversed_ = await self.follow_ups.give_back_unrecorded(terminal, approval, exc)
         self.on_storage_failed(
             f"sale {sale.sale_id} ({result.amount_cents} {result.currency}, {sale.method}, receipt "
@@ -417,6 +444,10 @@ class SaleJourney:
         self.sale, self.payment_status = None, None
         self.message = "not_charged" if reversed_ else "refund_pending"
         self._go("fault")
+
+    @staticmethod
+    def _approval(sale: Sale, result: PaymentResult) -> Approval:
+        return Approval(sale.sale_id, sale.sku, sale.method, result, sale.stock_sku)
 
     # --- the door (the door cycle's: these are the sale's records at each step) --------------
     def _door_opening(self, sale: Sale) -> Opening:
@@ -491,7 +522,7 @@ class SaleJourney:
             detail = f"paid sale {sale.sale_id}: the door was not opened after {sale.unlocks} unlock(s); "
             tx.append("alarm", {"kind": "door_not_opened", "detail": detail + "stuck latch or a shopper who left"})
             self._update_sale(tx, sale, "unclaimed")
-            self.catalog.adjust(tx, sale.sku, +1, "unclaimed")
+            self.catalog.adjust(tx, sale.stock_sku, +1, "unclaimed")
             self.follow_ups.reverse_later(
                 tx, sale.sale_id, sale.method, sale.amount_cents, sale.currency, sale.receipt_no
             )
@@ -526,7 +557,15 @@ class SaleJourney:
         try:
             with self.outbox.transaction(durable=True) as tx:
                 self.sales.insert(
-                    tx, sale.sale_id, sale.sku, sale.amount_cents, sale.currency, sale.method, "paying", mark
+                    tx,
+                    sale.sale_id,
+                    sale.sku,
+                    sale.amount_cents,
+                    sale.currency,
+                    sale.method,
+                    "paying",
+                    mark,
+                    sale.variant_sku,
                 )
         except STORAGE_ERRORS as exc:
             self.on_storage_failed(f"sale {sale.sale_id} could not be recorded before payment: {exc}", STORAGE)
@@ -571,7 +610,7 @@ class SaleJourney:
                 new_state = "completed"
             else:
                 tx.append("sale.unclaimed", unclaimed_event(**_facts(row), receipt_no=row.receipt_no, recovered=True))
-                self.catalog.adjust(tx, row.sku, +1, "unclaimed")
+                self.catalog.adjust(tx, row.stock_sku, +1, "unclaimed")
                 self.follow_ups.reverse_later(
                     tx, row.sale_id, row.method, row.amount_cents, row.currency, row.receipt_no
                 )
@@ -606,6 +645,7 @@ def _facts(sale: Sale | SaleRecord) -> dict[str, Any]:
         "amount_cents": sale.amount_cents,
         "currency": sale.currency,
         "method": sale.method,
+        "variant_sku": sale.stock_sku,  # the unit paid for: a variant's SKU (the product's when it has none)
     }
 
 

@@ -69,6 +69,7 @@ class Approval:
     sku: str
     method: str
     result: PaymentResult
+    variant_sku: str  # the unit paid for: a variant's SKU (the product's when it has none)
 
     def event(self, **extra: Any) -> dict[str, Any]:
         """The payload of ``payment.approved``."""
@@ -76,6 +77,7 @@ class Approval:
         return {
             "sale_id": self.sale_id,
             "sku": self.sku,
+            "variant_sku": self.variant_sku,
             "amount_cents": result.amount_cents,
             "currency": result.currency,
             "method": self.method,
@@ -231,13 +233,14 @@ class SaleFollowUps:
         approved = result is not None and result.approved
         with self.outbox.transaction(durable=True) as tx:
             if result is not None and result.approved:
-                self._record_settled_approval(tx, action, record.sku, result)
+                self._record_settled_approval(tx, action, record.sku, record.stock_sku, result)
             else:
                 tx.append(
                     "payment.failed",
                     {
                         "sale_id": action.sale_id,
                         "sku": record.sku,
+                        "variant_sku": record.stock_sku,
                         "amount_cents": action.amount_cents,
                         "currency": action.currency,
                         "method": action.method,
@@ -252,7 +255,9 @@ class SaleFollowUps:
             self.kick()
         return True
 
-    def _record_settled_approval(self, tx: Transaction, action: PendingAction, sku: str, result: PaymentResult) -> None:
+    def _record_settled_approval(
+        self, tx: Transaction, action: PendingAction, sku: str, variant_sku: str, result: PaymentResult
+    ) -> None:
         """The approval the terminal reports, and in the same transaction the sale unclaimed with its reversal."""
         sale_id, method, amount, currency = action.sale_id, action.method, action.amount_cents, action.currency
         tx.append(
@@ -260,6 +265,7 @@ class SaleFollowUps:
             {
                 "sale_id": sale_id,
                 "sku": sku,
+                "variant_sku": variant_sku,
                 "amount_cents": amount,
                 "currency": currency,
                 "method": method,
@@ -268,9 +274,8 @@ class SaleFollowUps:
                 "recovered": True,
             },
         )
-        tx.append(
-            "sale.unclaimed", unclaimed_event(sale_id, sku, amount, currency, method, result.receipt_no, recovered=True)
-        )
+        unclaimed = unclaimed_event(sale_id, sku, amount, currency, method, result.receipt_no, variant_sku=variant_sku)
+        tx.append("sale.unclaimed", {**unclaimed, "recovered": True})
         self.sales.settled(tx, sale_id, "unclaimed", result.receipt_no, result.trace_no)
         self.reverse_later(tx, sale_id, method, amount, currency, result.receipt_no)
 
@@ -303,7 +308,9 @@ class SaleFollowUps:
         is now the reversal. A reversal that failed becomes a pending one, retried like any other."""
         sale_id, method, result = approval.sale_id, approval.method, approval.result
         amount, currency, receipt_no = result.amount_cents, result.currency, result.receipt_no
-        unclaimed = unclaimed_event(sale_id, approval.sku, amount, currency, method, receipt_no)
+        unclaimed = unclaimed_event(
+            sale_id, approval.sku, amount, currency, method, receipt_no, variant_sku=approval.variant_sku
+        )
         reversal = {"sale_id": sale_id, "amount_cents": amount, "currency": currency, "method": method}
         while True:
             await self.clock.sleep(STORE_RETRY_S)

@@ -8,7 +8,7 @@ from typing import get_args
 
 from firmware.journeys.sale import Ending, S, SaleJourney
 from firmware.presenters import Passive, Shop
-from kiosk_ui.intents import Back, Buy, Cancel, ChooseColour, Done, Intent, Pay, UnlockAgain
+from kiosk_ui.intents import Back, Buy, Cancel, ChooseVariant, Done, Intent, Pay, UnlockAgain
 from kiosk_ui.view import (
     CheckoutScreen,
     Chrome,
@@ -47,20 +47,16 @@ class SalePresenter(Passive):
     support_phone: str = ""  # from the configuration: whom to call when money is owed
     now: Callable[[], float] = lambda: 0.0  # the cabinet's clock (monotonic): when a payment started
     payment_time_s: float | None = None  # a payment's time limit (the terminal's own); None: not shown
-    colour: str | None = None  # the shopper's colour choice on the product screen
     paying_since: float | None = None  # when the payment under way started, on the clock
     name: str = "sale"
 
     def active(self) -> bool:
         return self.sale.state not in (S.IDLE, S.BROWSE)
 
-    def forget_colour(self) -> None:
-        self.colour = None
-
     def handles(self, intent: Intent) -> bool:
         state = self.sale.state
         match intent:
-            case ChooseColour() | Buy():
+            case ChooseVariant() | Buy():
                 return state is S.PRODUCT
             case Pay() | Cancel():
                 return state is S.PAY
@@ -74,9 +70,8 @@ class SalePresenter(Passive):
 
     def handle(self, intent: Intent) -> None:
         match intent:
-            case ChooseColour(colour=colour):
-                self.colour = colour
-                self.sale.on_change()
+            case ChooseVariant(sku=sku):
+                self.sale.choose_variant(sku)
             case Buy():
                 self.sale.buy()
             case Pay(method=method):
@@ -115,7 +110,7 @@ class SalePresenter(Passive):
                 product=product,
                 message=message,
                 store_url=self.store_url(product.sku),
-                selected_colour=self.colour,
+                selected_variant=sale.variant_sku,
                 no_payment_method=not self.offered(),
             )
         status = one_of(PAYMENT_STATUSES, sale.payment_status, "payment status")
@@ -127,6 +122,7 @@ class SalePresenter(Passive):
             payment_qr=self.payment_qr() if status == "scan_to_pay" else None,
             message=message,
             deadline=self._payment_deadline(),
+            variant=next((v for v in product.variants if v.sku == sale.variant_sku), None),
         )
 
     def _ending(self, chrome: Chrome, product: ProductView | None, ending: Ending | None) -> ThanksScreen:

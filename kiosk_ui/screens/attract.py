@@ -11,7 +11,7 @@ from kiosk_ui.ads import AttractShow
 from kiosk_ui.context import BuildContext
 from kiosk_ui.i18n import format_price
 from kiosk_ui.illustration import illustration, vehicle_drawing
-from kiosk_ui.intents import Start
+from kiosk_ui.intents import Intent, OpenAd, Start
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.narration import subtitle_band
@@ -83,6 +83,20 @@ class AttractStage(Widget):
             self.show.drawn(now)
 
 
+class AttractTouch(TouchArea):
+    """The whole screen: a touch over an ad opens what it advertises (the firmware knows which product),
+    over a showcase it starts a visit."""
+
+    def __init__(self, rect: tuple[int, int, int, int] | pygame.Rect, label: str, show: AttractShow) -> None:
+        super().__init__("start", rect, label, Start())
+        self.show = show
+
+    @property
+    def intent(self) -> Intent | None:
+        ad = self.show.slot.ad
+        return OpenAd(ad.id) if ad is not None else Start()
+
+
 def _showcase(kit: Kit, area: pygame.Rect, product: ProductView | None, text_parts: list[Widget]) -> list[Widget]:
     """One product in the spotlight beside the shared title and call to action."""
     theme, palette = kit.theme, kit.theme.palette
@@ -123,8 +137,6 @@ def build(view: AttractScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     subtitles = subtitle_band(kit, content, view.subtitle)
     if subtitles:  # the showcase makes room for the narration's subtitles under it
         content = pygame.Rect(content.x, content.y, content.w, subtitles[0].rect.y - theme.gap - content.y)
-    anywhere = theme.content if theme.accessible else (0, 0, theme.width, theme.height)  # accessible: within reach
-    start = TouchArea("start", anywhere, kit.t("attract.start"), Start())
 
     # The shared half of every showcase: title, subtitle, the call to action.
     text_col = pygame.Rect(content.x, content.y, content.w * 44 // 100, content.h)
@@ -213,4 +225,6 @@ def build(view: AttractScreen, kit: Kit, context: BuildContext) -> list[Widget]:
         memory.attract = AttractShow(context.loader, context.emit)
     memory.attract.configure(view.ads, len(shown), content.size)
     stage = AttractStage(content, memory.attract, showcases, ad_overlay, palette.surface, theme.radius)
+    anywhere = theme.content if theme.accessible else (0, 0, theme.width, theme.height)  # accessible: within reach
+    start = AttractTouch(anywhere, kit.t("attract.start"), memory.attract)
     return [start, stage, *subtitles, *top]

@@ -3,6 +3,7 @@ time left to pay. While a payment waits the header's back cancels it (the termin
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import get_args
 
 import pygame
@@ -13,7 +14,7 @@ from kiosk_ui.intents import Cancel, Pay
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.parts import message_banner, product_summary_card, split
-from kiosk_ui.view import CheckoutScreen, PaymentMethod
+from kiosk_ui.view import CheckoutScreen, PaymentMethod, ProductView
 from kiosk_ui.widgets import Button, Countdown, Label, Picture, QrCode, Widget
 
 PAYMENT_METHODS: tuple[PaymentMethod, ...] = get_args(PaymentMethod)  # in the order offered
@@ -126,6 +127,11 @@ def _status(view: CheckoutScreen, kit: Kit, right: pygame.Rect) -> list[Widget]:
     return widgets
 
 
+def _as_chosen(view: CheckoutScreen) -> ProductView:
+    """The product drawn in the chosen variant's colour."""
+    return replace(view.product, colour=view.variant.hex) if view.variant else view.product
+
+
 def build(view: CheckoutScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme = kit.theme
     assert view.product is not None  # checked by validate_view
@@ -134,6 +140,18 @@ def build(view: CheckoutScreen, kit: Kit, context: BuildContext) -> list[Widget]
     body = content.inflate(0, -theme.gap)
     body.top = content.top
     left, right = split(kit, body)
-    widgets: list[Widget] = product_summary_card(kit, view.product, left)
+    widgets: list[Widget] = product_summary_card(kit, _as_chosen(view), left)
+    if view.variant is not None:  # what is paid for: the colour or option chosen on the product page
+        pad = theme.px(20)
+        widgets.append(
+            Label(
+                kit,
+                "variant",
+                (left.x + pad, left.bottom - theme.px(120) - theme.px(30), left.w - 2 * pad, theme.px(34)),
+                view.variant.name,
+                "body",
+                theme.palette.text_muted,
+            )
+        )
     widgets += _choices(view, kit, right) if choosing else _status(view, kit, right)
     return [*widgets, *top]

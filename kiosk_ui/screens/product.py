@@ -13,14 +13,14 @@ import pygame
 from kiosk_ui.context import BuildContext
 from kiosk_ui.i18n import format_price, spec_label
 from kiosk_ui.illustration import illustration
-from kiosk_ui.intents import Buy, ChooseColour, Intent
+from kiosk_ui.intents import Buy, ChooseVariant, Intent
 from kiosk_ui.kit import Kit
 from kiosk_ui.moving import ScrollText, Spinner
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.narration import product_narration
 from kiosk_ui.screens.parts import message_banner, split
 from kiosk_ui.spin import drawn_frames, photo_frames
-from kiosk_ui.view import ColourOption, ProductScreen, ProductView
+from kiosk_ui.view import ProductScreen, ProductView, VariantView
 from kiosk_ui.widgets import Button, ColourChip, Label, PlacedText, QrCode, Widget, stock_colour, stock_text
 
 SPEC_ORDER = ("range", "top_speed", "battery", "weight")  # the four the shopper compares first
@@ -28,14 +28,14 @@ QR_MODULES = 41  # a store URL with the cabinet id is a version-4 code: 33 modul
 QR_MODULE_PX = 3  # the smallest module a phone (and the test's decoder) reads from the screen
 
 
-def chosen_colour(view: ProductScreen, memory_colour: str | None) -> ColourOption | None:
-    product = view.product
-    assert product is not None
-    names = [option.name for option in product.colours]
-    for name in (memory_colour, view.selected_colour):
-        if name in names:
-            return product.colours[names.index(name)]
-    return product.colours[0] if product.colours else None
+def chosen_variant(view: ProductScreen, memory_variant: str | None) -> VariantView | None:
+    """The variant shown: the one just tapped, else the journey's choice, else the first in stock."""
+    variants = view.product.variants
+    for sku in (memory_variant, view.selected_variant):
+        found = next((v for v in variants if v.sku == sku and v.in_stock), None)
+        if found is not None:
+            return found
+    return next((v for v in variants if v.in_stock), variants[0] if variants else None)
 
 
 def _spinner(kit: Kit, rect: pygame.Rect, product: ProductView, colour_hex: str, context: BuildContext) -> Spinner:
@@ -60,18 +60,17 @@ def _spinner(kit: Kit, rect: pygame.Rect, product: ProductView, colour_hex: str,
     return Spinner(kit, rect, context.memory, frames_for, placeholder_for)
 
 
-def _colour_chips(
-    kit: Kit, row: pygame.Rect, view: ProductScreen, chosen: ColourOption, context: BuildContext
+def _variant_chips(
+    kit: Kit, row: pygame.Rect, view: ProductScreen, chosen: VariantView, context: BuildContext
 ) -> list[Widget]:
-    assert view.product is not None
-    options = view.product.colours[:4]
+    options = view.product.variants[:4]
     gap = kit.theme.px(10)
     chip_w = (row.w - gap * (len(options) - 1)) // len(options)
 
-    def choose(name: str) -> Intent:
-        context.memory.colour = name
+    def choose(sku: str) -> Intent:
+        context.memory.colour = sku
         context.rebuild()  # the 360° view turns in the new colour
-        return ChooseColour(name)
+        return ChooseVariant(sku)
 
     return [
         ColourChip(
@@ -79,7 +78,7 @@ def _colour_chips(
             (row.x + i * (chip_w + gap), row.y, chip_w, row.h),
             option,
             option == chosen,
-            partial(choose, option.name),
+            partial(choose, option.sku),
         )
         for i, option in enumerate(options)
     ]
@@ -157,17 +156,18 @@ def build(view: ProductScreen, kit: Kit, context: BuildContext) -> list[Widget]:
         widgets.append(banner)
         left = pygame.Rect(left.x, banner.rect.bottom + theme.gap, left.w, left.bottom - banner.rect.bottom - theme.gap)
 
-    chosen = chosen_colour(view, context.memory.colour)
+    chosen = chosen_variant(view, context.memory.colour)
     chip_h = theme.touch(64)
     spin_box = pygame.Rect(left.x, left.y, left.w, left.h - (chip_h + theme.gap if chosen else 0))
     narration, turning = product_narration(kit, spin_box, view.narration)  # listen and the subtitles
     widgets.append(_spinner(kit, turning, product, chosen.hex if chosen else product.colour, context))
     widgets += narration
     if chosen is not None:
-        widgets += _colour_chips(
+        widgets += _variant_chips(
             kit, pygame.Rect(left.x, spin_box.bottom + theme.gap, left.w, chip_h), view, chosen, context
         )
 
+    shown = replace(product, stock=chosen.stock) if chosen else product  # the stock of what would be bought
     y = right.y
     widgets.append(Label(kit, "name", (right.x, y, right.w, theme.px(46)), product.name, "title"))
     y += theme.px(46)
@@ -186,9 +186,9 @@ def build(view: ProductScreen, kit: Kit, context: BuildContext) -> list[Widget]:
             kit,
             "stock",
             (right.x + right.w * 11 // 20, y, right.w * 9 // 20, theme.px(50)),
-            stock_text(kit, product),
+            stock_text(kit, shown),
             "heading",
-            stock_colour(kit, product),
+            stock_colour(kit, shown),
             align="right",
         )
     )
@@ -266,7 +266,7 @@ def build(view: ProductScreen, kit: Kit, context: BuildContext) -> list[Widget]:
                 (row.x, row.bottom - button_h, action_w, button_h),
                 kit.t("product.buy"),
                 Buy(),
-                enabled=product.in_stock and not view.no_payment_method,
+                enabled=shown.in_stock and not view.no_payment_method,
             )
         )
     widgets += _details(kit, product, pygame.Rect(right.x, y, right.w, row.y - theme.gap - y), context)

@@ -267,6 +267,7 @@ def build(view: RestockScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     else:
         page = 0
     names = {product.sku: product.name for product in view.products}
+    names |= {v.sku: f"{p.name} · {v.name}" for p in view.products for v in p.variants}  # counted per variant
     changes = dict(view.changes)
     col_w = (content.w - theme.gap * (columns - 1)) // columns
     for i, (sku, count) in enumerate(counts[page * per_page : (page + 1) * per_page]):

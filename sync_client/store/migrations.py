@@ -198,7 +198,15 @@ def _v1(conn: sqlite3.Connection) -> None:
                 conn.execute(f'ALTER TABLE "{table}" ADD COLUMN {column} TEXT')
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "the schema as the code before versions created it", _v1),)
+def _sale_variants(conn: sqlite3.Connection) -> None:
+    # NULL in the rows of earlier releases: a product without variants, its stock under its own SKU.
+    conn.execute("ALTER TABLE sales ADD COLUMN variant_sku TEXT")  # the variant paid for: its stock SKU
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "the schema as the code before versions created it", _v1),
+    Migration(2, "sales record the variant paid for", _sale_variants),
+)
 LATEST = MIGRATIONS[-1].version
 
 

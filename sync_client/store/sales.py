@@ -11,7 +11,7 @@ from sync_client.schema import utc_now_iso
 INTERRUPTED_STATES = ("paying", "approved", "door_unlocked", "door_opened")
 _COLUMNS = (
     "sale_id, sku, amount_cents, currency, method, state, receipt_no, trace_no, unlocks, door_opened_at, "
-    "created_at, updated_at, terminal_mark"
+    "created_at, updated_at, terminal_mark, variant_sku"
 )
 
 
@@ -30,6 +30,12 @@ class SaleRecord:
     created_at: str
     updated_at: str
     terminal_mark: str | None  # the terminal's mark before authorizing (PaymentTerminal.mark)
+    variant_sku: str | None = None  # None in rows from before variants: the product's own SKU
+
+    @property
+    def stock_sku(self) -> str:
+        """Where the unit paid for is counted."""
+        return self.variant_sku or self.sku
 
 
 class SalesRepo:
@@ -46,12 +52,13 @@ class SalesRepo:
         method: str,
         state: str,
         terminal_mark: str | None,
+        variant_sku: str | None = None,
     ) -> None:
         now = utc_now_iso()
         tx.execute(
             "INSERT INTO sales (sale_id, sku, amount_cents, currency, method, state, created_at, "
-            "updated_at, terminal_mark) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (sale_id, sku, amount_cents, currency, method, state, now, now, terminal_mark),
+            "updated_at, terminal_mark, variant_sku) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (sale_id, sku, amount_cents, currency, method, state, now, now, terminal_mark, variant_sku),
         )
 
     @staticmethod

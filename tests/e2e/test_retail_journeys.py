@@ -116,26 +116,26 @@ def test_staff_card_restock_records_the_counts_the_retailer_set(retail, cloud):
     workdir, _ = cloud
     api, start = retail
     client = start()
-    before = counts(client)["SCOOT-S1"]
+    before = counts(client)["BIKE-C7"]  # a product without variants: counted under its own SKU
     client.sim("nfc/present", {"uid": STAFF_CARD.upper()})
     state = client.wait_for(lambda s: s["screen"] == "restock" and s["lock"]["energized"], what="restock unlocked")
     assert state["journeys"]["restock"] == "unlocked"
     client.sim("door/open")
     client.wait_for(lambda s: s["journeys"]["restock"] == "counting", what="counting")
     for _ in range(3):
-        client.tap("count:SCOOT-S1:plus")
+        client.tap("count:BIKE-C7:plus")
     client.sim("door/close")
     client.wait_for(lambda s: s["journeys"]["restock"] == "recorded", what="restock recorded")
     client.tap("done")
     client.wait_screen("attract")
-    assert counts(client)["SCOOT-S1"] == before + 3
+    assert counts(client)["BIKE-C7"] == before + 3
     client.wait_for(lambda s: s["outbox"]["pending"] == 0, what="outbox drained")
     events = export_events(workdir)
     recorded = [e["payload"] for e in events if e["type"] == "restock.recorded"]
-    assert [(r["sku"], r["added"], r["count"]) for r in recorded] == [("SCOOT-S1", 3, before + 3)]
+    assert [(r["sku"], r["added"], r["count"]) for r in recorded] == [("BIKE-C7", 3, before + 3)]
     assert any(e["type"] == "auth.attempt" and e["payload"]["ok"] and e["payload"]["method"] == "card" for e in events)
     stock = {row["sku"]: row["count"] for row in api.call("GET", f"/v1/retailer/cabinets/{CABINET_ID}/stock")["stock"]}
-    assert stock["SCOOT-S1"] == before + 3, "the retailer sees the new count"
+    assert stock["BIKE-C7"] == before + 3, "the retailer sees the new count"
 
 
 def test_pin_pad_opens_by_long_press_and_locks_after_five_wrong_pins_across_a_restart(retail):

@@ -27,6 +27,24 @@ def test_only_ads_with_local_media_play_and_the_simulation_document_is_valid():
     ]
     config = parse_config(document)
     playable = playable_ads(config)
-    assert [view.id for _, view in playable] == ["ad-urban-glide", "ad-city-cruiser"]
-    assert [view.id for view in ads_due(playable, MONDAY_10)] == ["ad-urban-glide", "ad-city-cruiser"]
+    assert [view.id for _, view in playable] == ["ad-scoot-s1", "ad-bike-c7"]
+    assert [view.id for view in ads_due(playable, MONDAY_10)] == ["ad-scoot-s1", "ad-bike-c7"]
     assert dict(config.products[0].specs)["range"] == "35 km"
+
+
+def test_the_simulation_advertises_only_what_it_sells_in_variants_it_counts():
+    config = Config()
+    document = parse_config(sim_document(config))
+    sold = {p.sku for p in config.products}
+    assert [(ad.id, ad.product) for ad in document.ads] == [("ad-scoot-s1", "SCOOT-S1"), ("ad-bike-c7", "BIKE-C7")]
+    assert {p.sku for p in document.products} == sold
+    assert [v.name.in_(lang) for lang in ("en", "zh") for v in document.product("SCOOT-S1").sold_variants()] == [
+        "Signature",
+        "Graphite",
+        "Silver",
+        "经典色",
+        "石墨灰",
+        "银色",
+    ]
+    config.products = config.products[1:]  # a cabinet that does not sell the scooter shows no ad for it
+    assert [ad.product for ad in parse_config(sim_document(config)).ads] == ["BIKE-C7"]

@@ -39,14 +39,14 @@ async def test_every_screen_shows_the_products_and_ads_in_the_shoppers_language(
     assert isinstance(product, ProductScreen)
     assert product.product.materials == "铝合金车架、再生橡胶握把"
     assert product.product.design_notes == "数秒即可折叠或上锁；车灯嵌入车架。"
-    assert [(c.name, c.hex) for c in product.product.colours] == [
-        ("经典色", "#1f8a70"),  # the shade comes from the fallback text "Signature:#1f8a70"
-        ("石墨灰", "#4a4f57"),
-        ("银色", "#c0c6cf"),
+    assert [(v.sku, v.name, v.hex) for v in product.product.variants] == [
+        ("SCOOT-S1-SIG", "经典色", "#1f8a70"),  # each variant named in Chinese, its swatch as the fallback's
+        ("SCOOT-S1-GRA", "石墨灰", "#4a4f57"),
+        ("SCOOT-S1-SIL", "银色", "#c0c6cf"),
     ]
     cabinet.handle_intent(ToggleLanguage())  # back to English on the same screen
     product = cabinet.view_state()
-    assert isinstance(product, ProductScreen) and product.product.colours[1].name == "Graphite"
+    assert isinstance(product, ProductScreen) and product.product.variants[1].name == "Graphite"
 
 
 async def test_a_missing_translation_shows_the_fallback_and_is_reported(
@@ -59,7 +59,7 @@ async def test_a_missing_translation_shows_the_fallback_and_is_reported(
     config = parse_config(document)
     assert content_report(config) == [
         "products[1] (BIKE-C7).summary: no zh text; the en text is shown instead",
-        "ads[0] (ad-urban-glide).text: no zh text; the en text is shown instead",
+        "ads[0] (ad-scoot-s1).text: no zh text; the en text is shown instead",
     ]
     cabinet = await cabinets.boot()
     with caplog.at_level(logging.WARNING):

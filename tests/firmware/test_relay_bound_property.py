@@ -204,7 +204,9 @@ async def one_sale(
             if door.is_open:  # opened in time (or just after the journey gave up): closed again
                 await until(lambda: journey.state is not S.DOOR_UNLOCKED)
                 door.close()
-            await until(lambda: journey.state is S.IDLE and not lock.energized)
+            await until(lambda: journey.state in (S.DONE, S.IDLE) and not lock.energized)
+            if journey.state is S.DONE:  # an ending about money stays until the shopper taps done
+                journey.finish()
             if outbox.events("sale.unclaimed"):  # the shared terminal finishes the reversal first
                 await until(lambda: bool(outbox.events("payment.reversed")))
             bound = min(config.lock.max_unlock_s, HARD_MAX_UNLOCK_S)

@@ -56,12 +56,16 @@ def test_catalog_product_attract_and_restock_show_the_chinese_content(static_ui:
     static_ui.set_state(views["product"])
     shown = labels(static_ui)
     assert shown["name"] == "城市滑翔 S2 电动滑板车"
-    assert {"colour:薄荷绿", "colour:石墨灰", "colour:珊瑚红"} <= set(shown)
+    assert [shown[f"variant:{v.sku}"].split(" ·")[0] for v in views["product"].product.variants] == [  # type: ignore[attr-defined]
+        "薄荷绿",
+        "石墨灰",
+        "珊瑚红",
+    ]
     assert "可折叠通勤滑板车" in shown["details"] and "材质: 航空级 6061 铝合金踏板" in shown["details"]
     static_ui.set_state(views["attract_ad"])
     assert labels(static_ui)["ad_text"] == "轻松穿行城市"
     static_ui.set_state(views["restock_opened"])
-    assert labels(static_ui)["name:EB-CITY-7"] == "城市巡航 7 电助力自行车"
+    assert labels(static_ui)["name:EB-CITY-7-AMBER"] == "城市巡航 7 电助力自行车 · 琥珀色"  # a row per variant
     static_ui.set_state(views["checkout"])
     assert labels(static_ui)["name"] == "城市巡航 7 电助力自行车"
     static_ui.set_state(sample_views("en")["attract_ad"])

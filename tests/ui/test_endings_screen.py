@@ -68,11 +68,12 @@ def test_a_prepaid_order_shows_no_total_on_its_door_and_thanks_screens(static_ui
 
 
 def test_restock_says_locked_again_once_the_latch_holds_and_offers_unlock_again(static_ui: KioskUi) -> None:
-    static_ui.set_state(VIEWS["restock_unlocked"])
+    views = sample_views("en")  # made now: the samples' latch is released 4.5 s after they are made
+    static_ui.set_state(views["restock_unlocked"])
     shown = labels(static_ui)
     assert shown["title"] == "Open the door" and "unlock_again" not in shown
-    static_ui.set_state(VIEWS["restock_relocked"])
+    static_ui.set_state(views["restock_relocked"])
     shown = labels(static_ui)
     assert shown["title"] == "The door locked again" and shown["unlock_again"] == "Unlock the door again"
-    left = int(VIEWS["restock_relocked"].deadline - time.monotonic() + 0.999)  # type: ignore[union-attr]
+    left = int(views["restock_relocked"].deadline - time.monotonic() + 0.999)  # type: ignore[union-attr]
     assert shown["countdown_text"] in {f"Unlock it again within {s} s" for s in (left - 1, left)}

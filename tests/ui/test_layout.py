@@ -84,8 +84,8 @@ def test_screens_have_their_documented_widgets(static_ui: KioskUi) -> None:
         "thanks": {"done"},
         "door_stuck": {"alarm", "unlock_again", "staff"},
         "pin_pad": {"pin_dots", "pin:submit", "cancel", "key:back"} | {f"key:{d}" for d in "0123456789"},
-        "restock_opened": {"title", "count:SC-URBAN-S2", "count:SC-URBAN-S2:minus", "count:SC-URBAN-S2:plus"},
-        "restock_recorded": {"done", "change:SC-URBAN-S2"},
+        "restock_opened": {"title", "count:SC-URBAN-S2-MINT", "count:SC-KIDS-1:minus", "count:SC-KIDS-1:plus"},
+        "restock_recorded": {"done", "change:SC-URBAN-S2-CORAL"},
         "repair_vehicle": {"back", "next", "field:vehicle", "kbd:back", "kbd:A", "kbd:0"},
         "repair_contact": {"field:name", "field:phone", "next", "kbd:space"},
         "repair_fault": {"field:description", "next"}

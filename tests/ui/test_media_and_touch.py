@@ -14,7 +14,7 @@ import zxingcpp
 from kiosk_ui import ads as ads_module
 from kiosk_ui import assets, moving
 from kiosk_ui.app import KioskUi
-from kiosk_ui.intents import Activity, AdShown, Buy, ChooseColour, Intent, SelectProduct, Start
+from kiosk_ui.intents import Activity, AdShown, Buy, ChooseVariant, Intent, OpenAd, SelectProduct
 from kiosk_ui.samples import ADS, PRODUCTS, sample_views, store_url
 from kiosk_ui.view import AdView, AttractScreen, CatalogScreen, ProductScreen
 from tests.ui.conftest import RunningUi
@@ -194,13 +194,29 @@ def test_drawn_turntable_squashes_and_mirrors(static_ui: KioskUi) -> None:
     assert np.abs(mirrored.astype(int) - pygame.surfarray.array3d(frames[18]).astype(int)).mean() < 2
 
 
-async def test_colour_choice_is_shown_at_once_and_reported(running_ui: RunningUi) -> None:
+async def test_variant_choice_is_shown_at_once_and_reported(running_ui: RunningUi) -> None:
     ui = running_ui.ui
     ui.set_state(VIEWS["product"])
-    await ui.tap_widget("colour:Coral")
-    assert not_activity(running_ui.intents) == [ChooseColour("Coral")]
-    chips = {w.id: w.extra["chosen"] for w in ui.widgets() if w.id.startswith("colour:")}
-    assert chips == {"colour:Mint": False, "colour:Graphite": False, "colour:Coral": True}
+    await ui.tap_widget("variant:SC-URBAN-S2-GRAPHITE")
+    assert not_activity(running_ui.intents) == [ChooseVariant("SC-URBAN-S2-GRAPHITE")]
+    chips = {w.id: w.extra["chosen"] for w in ui.widgets() if w.id.startswith("variant:")}
+    assert chips == {
+        "variant:SC-URBAN-S2-MINT": False,
+        "variant:SC-URBAN-S2-GRAPHITE": True,
+        "variant:SC-URBAN-S2-CORAL": False,
+    }
+
+
+async def test_a_variant_out_of_stock_says_so_and_cannot_be_chosen(running_ui: RunningUi) -> None:
+    ui = running_ui.ui
+    ui.set_state(VIEWS["product"])
+    coral = next(w for w in ui.widgets() if w.id == "variant:SC-URBAN-S2-CORAL")
+    assert not coral.enabled and not coral.extra["in_stock"]
+    assert coral.label == "Coral · sold out"
+    await ui.tap_widget("variant:SC-URBAN-S2-CORAL")
+    assert not_activity(running_ui.intents) == [], "no choice of a variant that is not there"
+    chosen = [w.id for w in ui.widgets() if w.id.startswith("variant:") and w.extra["chosen"]]
+    assert chosen == ["variant:SC-URBAN-S2-MINT"]
 
 
 async def test_animation_frames_never_load_from_disk(running_ui: RunningUi) -> None:
@@ -231,8 +247,8 @@ async def test_image_ad_reports_its_impression_once_it_is_on_screen(running_ui: 
     assert (stage["showing"], stage["ad"]) == ("ad", ADS[1].id)
     await asyncio.sleep(0.2)
     assert running_ui.intents.count(AdShown(ADS[1].id)) == 1  # once per showing
-    await ui.tap(ui.size[0] // 2, ui.size[1] // 2)  # touch anywhere starts
-    assert running_ui.intents[-2:] == [ACTIVITY, Start()]
+    await ui.tap(ui.size[0] // 2, ui.size[1] // 2)  # touch anywhere over the ad: what it advertises
+    assert running_ui.intents[-2:] == [ACTIVITY, OpenAd(ADS[1].id)]
 
 
 async def test_video_ad_plays_at_its_frame_rate(running_ui: RunningUi) -> None:

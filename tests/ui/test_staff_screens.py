@@ -178,10 +178,11 @@ def test_restock_shows_what_to_do_with_the_door(static_ui: KioskUi) -> None:
     assert widget(static_ui, "title").label == "Open the door"
     assert widget(static_ui, "countdown_text").label.startswith("The lock is open for")
     assert not [i for i in ids(static_ui) if i.endswith((":plus", ":minus"))]  # counted once it is open
-    assert widget(static_ui, "count:SC-URBAN-S2").label == "3"
+    assert widget(static_ui, "count:SC-URBAN-S2-MINT").label == "2"  # each variant counted on its own
     static_ui.set_state(VIEWS["restock_opened"])
     assert widget(static_ui, "title").label == "Count the stock, then close the door"
-    assert widget(static_ui, "name:EB-CITY-7").label == "City Cruiser 7 E-Bike"
+    assert widget(static_ui, "name:SC-URBAN-S2-CORAL").label == "Urban Glide S2 Scooter · Coral"
+    assert widget(static_ui, "name:SC-KIDS-1").label == "Junior Dash Scooter"
     static_ui.set_state(with_chrome(VIEWS["restock_opened"], language="zh"))
     assert widget(static_ui, "title").label == "请清点库存，然后关好柜门"
 
@@ -205,9 +206,9 @@ async def test_minus_and_plus_ask_the_firmware_for_the_new_count(running_ui: Run
 
 async def test_recorded_restock_lists_the_changes_and_finishes(running_ui: RunningUi) -> None:
     ui = running_ui.ui
-    ui.set_state(replace(VIEWS["restock_recorded"], changes=(("SC-URBAN-S2", 2), ("EB-CITY-7", -1))))
+    ui.set_state(replace(VIEWS["restock_recorded"], changes=(("SC-URBAN-S2-MINT", 2), ("EB-CITY-7-AMBER", -1))))
     assert widget(ui, "title").label == "Stock recorded"
-    assert widget(ui, "change:SC-URBAN-S2").label == "+2" and widget(ui, "change:EB-CITY-7").label == "−1"
+    assert widget(ui, "change:SC-URBAN-S2-MINT").label == "+2" and widget(ui, "change:EB-CITY-7-AMBER").label == "−1"
     assert "change:SC-KIDS-1" not in ids(ui)
     assert not [i for i in ids(ui) if i.endswith((":plus", ":minus"))]
     await ui.tap_widget("done")
