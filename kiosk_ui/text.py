@@ -71,15 +71,22 @@ def tail(text: str, font: pygame.font.Font, max_w: int, max_lines: int = 1) -> s
     return ELLIPSIS + text[len(text) - lo :].lstrip()
 
 
+def _size(surface: pygame.Surface) -> int:
+    return surface.get_pitch() * surface.get_height()
+
+
 class TextRenderer:
     """Renders text fitted to a box, caching each result."""
 
-    CACHE_SIZE = 1024
+    # Bounded by pixels' bytes, not entries: texts that change with every sale (stock counts, amounts) keep
+    # coming, and a count bound let up to 1024 surfaces (tens of MB) pile up. Several screens' texts fit.
+    CACHE_BYTES = 8 * 1024 * 1024
 
     def __init__(self, theme: Theme, fonts: Fonts) -> None:
         self.theme = theme
         self.fonts = fonts
         self._cache: OrderedDict[tuple[str, str, Colour, int, int, int, str], pygame.Surface] = OrderedDict()
+        self.cached_bytes = 0
 
     def render(
         self, text: str, role: str, colour: Colour, max_w: int, max_h: int, max_lines: int = 1, align: str = "left"
@@ -95,8 +102,9 @@ class TextRenderer:
             return surface
         surface = self._render(text, role, (r, g, b), max(1, max_w), max(1, max_h), max(1, max_lines), align)
         self._cache[key] = surface
-        if len(self._cache) > self.CACHE_SIZE:
-            self._cache.popitem(last=False)
+        self.cached_bytes += _size(surface)
+        while self.cached_bytes > self.CACHE_BYTES and len(self._cache) > 1:
+            self.cached_bytes -= _size(self._cache.popitem(last=False)[1])
         return surface
 
     def font(self, role: str) -> pygame.font.Font:
