@@ -34,6 +34,7 @@ if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_cabinet import sell  # noqa: E402
+from cloud_stub.retailer_api import EDITABLE  # noqa: E402
 from firmware.cloud_config import sim_document  # noqa: E402
 from firmware.config import load_config  # noqa: E402
 from firmware.control_client import (  # noqa: E402
@@ -78,10 +79,11 @@ def provision(workdir: Path, cloud_url: str) -> Path:
         f'[cabinet]\nid = "{CABINET_ID}"\nkey_file = "{key_file}"\n[screen]\nthanks_s = 60.0\n'
         + "".join(f'[[products]]\nsku = "{sku}"\nname = "{sku}"\nprice_cents = 49900\nstock = 999\n' for sku in SKUS)
     )
+    document = {k: v for k, v in sim_document(load_config(config)).items() if k in EDITABLE}
     request = urllib.request.Request(
         f"{cloud_url}/v1/retailer/cabinets/{CABINET_ID}/config",
         method="PUT",
-        data=json.dumps(sim_document(load_config(config))).encode(),
+        data=json.dumps(document).encode(),
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10):
