@@ -4,7 +4,8 @@ Each stub appends one JSON line (command, arguments) to $STUB_LOG and keeps just
 enough state to answer the queries install.sh makes, so a second run sees what
 the first one did: apt-get records installed packages for dpkg-query, useradd
 and friends edit the fake root's passwd and group files, systemctl enable makes
-that unit's is-enabled true (disable false again; `Stubs.enable` for what the OS enabled), and `python3 -m venv` makes a venv whose pip is a stub too.
+that unit's is-enabled true (disable false again; `Stubs.enable` for what the OS
+enabled), and `python3 -m venv` makes a venv whose pip is a stub too.
 $STUB_FAIL names commands that exit 1 (to test failure handling).
 """
 
