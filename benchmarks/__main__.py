@@ -10,6 +10,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = {
     "cabinet": ["bench_cabinet.py"],
+    "footprint": ["bench_footprint.py"],
     "zvt": ["bench_zvt.py", "--fuzz-seconds", "10"],
     "qr": ["bench_qr.py", "--frames", "400"],
     "fuzz_serial": ["fuzz_parsers_serial.py", "--seconds", "10"],

@@ -28,7 +28,7 @@ from pathlib import Path
 if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from firmware.control_client import _bin, start_sim_cabinet  # noqa: E402
+from firmware.control_client import ControlClient, _bin, start_sim_cabinet  # noqa: E402
 
 GOALS = {"cold_start_s": 1.5, "approval_to_relay_p99_ms": 20.0, "rss_mb": 150.0}
 
@@ -74,19 +74,7 @@ def sales(count: int) -> dict:
         proc, client = start_sim_cabinet(workdir, config_text=config)
         t0 = time.monotonic()
         for i in range(count):
-            client.tap("start")
-            client.wait_screen("catalog")
-            client.tap("product:SCOOT-S1" if i % 2 else "product:BIKE-C7")
-            client.tap("buy")
-            client.tap("pay:terminal")
-            client.sim("pos/approve")
-            client.wait_for(lambda s: s["lock"]["energized"], what="relay energized")
-            client.sim("door/open")
-            client.wait_for(lambda s: s["journey"] == "door_opened", what="door opened")
-            client.sim("door/close")
-            client.wait_screen("thanks")
-            client.tap("done")
-            client.wait_screen("attract")
+            sell(client, "SCOOT-S1" if i % 2 else "BIKE-C7")
         elapsed = time.monotonic() - t0
         taps = tap_latencies(client, 100)
         client.wait_for(lambda s: s["outbox"]["pending"] == 0, timeout=60, what="outbox drained")
@@ -106,6 +94,23 @@ def sales(count: int) -> dict:
         "rss_mb": rss_kb / 1024,
         "peak_rss_mb": hwm_kb / 1024,
     }
+
+
+def sell(client: ControlClient, sku: str) -> None:
+    """One card sale from the attract screen back to it, as the shopper and the bench do it."""
+    client.tap("start")
+    client.wait_screen("catalog")
+    client.tap(f"product:{sku}")
+    client.tap("buy")
+    client.tap("pay:terminal")
+    client.sim("pos/approve")
+    client.wait_for(lambda s: s["lock"]["energized"], what="relay energized")
+    client.sim("door/open")
+    client.wait_for(lambda s: s["journey"] == "door_opened", what="door opened")
+    client.sim("door/close")
+    client.wait_screen("thanks")
+    client.tap("done")
+    client.wait_screen("attract")
 
 
 def tap_latencies(client, rounds: int) -> list[float]:

@@ -20,6 +20,7 @@ import io
 import json
 import logging
 import re
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +95,7 @@ def create_control_app(cabinet: Cabinet, ui: KioskUi, bench: SimBench | None) ->
     app.router.add_post("/swipe", post_swipe)
     app.router.add_get("/screenshot", get_screenshot)
     app.router.add_get("/sim/pins", get_pins)
+    app.router.add_get("/modules", get_modules)
     app.router.add_post("/sim/{action:.+}", post_sim)
     return app
 
@@ -224,6 +226,11 @@ async def get_screenshot(request: web.Request) -> web.Response:
     buffer = io.BytesIO()
     request.app[UI].screenshot(buffer, window=request.query.get("window") in ("1", "true"))
     return web.Response(body=buffer.getvalue(), content_type="image/png")
+
+
+async def get_modules(request: web.Request) -> web.Response:
+    """The top-level packages this process has imported: what the configuration made it load."""
+    return web.json_response({"modules": sorted({name.partition(".")[0] for name in sys.modules})})
 
 
 async def get_pins(request: web.Request) -> web.Response:

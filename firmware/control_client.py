@@ -87,6 +87,10 @@ class ControlClient:
     def pins(self) -> dict[str, Any]:
         return self._request("GET", "/sim/pins")
 
+    def modules(self) -> list[str]:
+        """The top-level packages the cabinet process has imported."""
+        return list(self._request("GET", "/modules")["modules"])
+
     def wait_for(
         self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 15.0, what: str = ""
     ) -> dict[str, Any]:

@@ -29,7 +29,6 @@ from firmware.scan_to_pay_terminal import ScanToPayTerminal
 from firmware.sim_network import NetworkSwitch
 from hal.pn532.reader import Pn532Reader
 from hal.scanner.reader import SerialScanner
-from hal.sim.camera_sim import SimCamera
 from hal.sim.door import DoorLocked, MockDoor
 from hal.sim.pn532_emulator import Pn532Emulator
 from hal.sim.scanner_emulator import ScannerEmulator
@@ -42,6 +41,7 @@ from sync_client.schema import utc_iso
 
 if TYPE_CHECKING:
     from firmware.cabinet import Cabinet
+    from hal.sim.camera_sim import SimCamera
     from kiosk_ui.app import KioskUi
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class SimBench:
     terminal: ZvtEmulator
     nfc: Pn532Emulator
     scanner: ScannerEmulator
-    camera: SimCamera
+    camera: SimCamera | None  # None when the configuration has no camera (camera.backend = "none")
     network: NetworkSwitch | None = None
     on_network_up: Callable[[], None] = lambda: None
     cloud_url: str = ""  # the cloud the simulated phone pays through
@@ -110,6 +110,11 @@ def build_sim(config: Config, data_dir: Path | None = None) -> tuple[Devices, Si
     )
     if config.lock.tamper_pin:
         factory.pin(config.lock.tamper_pin).drive_low()  # the casing is closed
+    camera = None
+    if config.camera.backend != "none":
+        from hal.sim.camera_sim import SimCamera  # numpy and segno: only when a camera is configured
+
+        camera = SimCamera()
     bench = SimBench(
         door=door,
         factory=factory,
@@ -119,7 +124,7 @@ def build_sim(config: Config, data_dir: Path | None = None) -> tuple[Devices, Si
         ),
         nfc=Pn532Emulator(),
         scanner=ScannerEmulator(),
-        camera=SimCamera(),
+        camera=camera,
     )
     devices = Devices(
         lock=lock,

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pygame
 
 from kiosk_ui.assets import AssetLoader, fit, load_image, note_load
@@ -27,6 +26,7 @@ from kiosk_ui.view import AdView
 
 if TYPE_CHECKING:
     import cv2 as cv2_types
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ def _frame_surface(frame: np.ndarray, cv2: ModuleType) -> pygame.Surface:  # cv2
     """A decoded BGR frame as an opaque 32-bit surface, converted by OpenCV straight into the
     surface's memory (no GIL held, no extra copy). That layout is the usual display format, so
     the frame loop's blit is a plain copy."""
+    import numpy as np  # with OpenCV, only when a video ad plays
+
     h, w = frame.shape[:2]
     surface = pygame.Surface((w, h), 0, 32, _BGRX_MASKS)
     buffer = surface.get_buffer()

@@ -16,9 +16,7 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
 import pygame
-import segno
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -120,11 +118,16 @@ def qr_surface(
     """A QR code for text with its quiet zone, whole pixels per module, at most max_px square."""
     if not text:
         raise ValueError("a QR code needs a non-empty text")
-    code = segno.make(text, error="m", micro=False)
-    modules = np.array([list(row) for row in code.matrix_iter(scale=1, border=4)], dtype=bool)
-    n = modules.shape[0]
+    import segno  # only screens with a QR code need it
+
+    rows = list(segno.make(text, error="m", micro=False).matrix_iter(scale=1, border=4))
+    n = len(rows)
     scale = max(1, max_px // n)
-    pixels = np.where(modules.T[:, :, None], np.array(dark, np.uint8), np.array(light, np.uint8))
-    surface = pygame.surfarray.make_surface(np.ascontiguousarray(pixels))
+    surface = pygame.Surface((n, n))
+    surface.fill(light)
+    for y, row in enumerate(rows):
+        for x, dark_module in enumerate(row):
+            if dark_module:
+                surface.set_at((x, y), dark)
     surface = pygame.transform.scale(surface, (n * scale, n * scale))
     return surface.convert() if pygame.display.get_surface() else surface

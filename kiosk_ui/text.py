@@ -71,10 +71,16 @@ def tail(text: str, font: pygame.font.Font, max_w: int, max_lines: int = 1) -> s
     return ELLIPSIS + text[len(text) - lo :].lstrip()
 
 
+def _size(surface: pygame.Surface) -> int:
+    return surface.get_pitch() * surface.get_height()
+
+
 class TextRenderer:
     """Renders text fitted to a box, caching each result."""
 
-    CACHE_SIZE = 1024
+    # Bounded by pixels' bytes, not entries: texts that change with every sale (stock counts, amounts) keep
+    # coming, and a count bound let up to 1024 surfaces (tens of MB) pile up. Several screens' texts fit.
+    CACHE_BYTES = 8 * 1024 * 1024
 
     def __init__(self, theme: Theme, fonts: Fonts) -> None:
         self.theme = theme
@@ -82,6 +88,7 @@ class TextRenderer:
         self._cache: OrderedDict[tuple[str, str, Colour, int, int, int, str], tuple[pygame.Surface, int]] = (
             OrderedDict()
         )
+        self.cached_bytes = 0
         # (text, pixel size) of the latest texts asked for: what the layout tests hold to the readable minimum
         self.drawn: deque[tuple[str, int]] = deque(maxlen=4096)
 
@@ -100,8 +107,9 @@ class TextRenderer:
             cached = self._cache[key] = self._render(
                 text, role, (r, g, b), max(1, max_w), max(1, max_h), max(1, max_lines), align
             )
-            if len(self._cache) > self.CACHE_SIZE:
-                self._cache.popitem(last=False)
+            self.cached_bytes += _size(cached[0])
+            while self.cached_bytes > self.CACHE_BYTES and len(self._cache) > 1:
+                self.cached_bytes -= _size(self._cache.popitem(last=False)[1][0])
         surface, size = cached
         self.drawn.append((text, size))
         return surface

@@ -33,8 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from sync_client.schema import (
     MONEY_EVENTS,
     SCHEMA_VERSION,
@@ -113,9 +111,16 @@ class OutboxStatus:
         return self.pending >= self.alarm_pending
 
 
+@dataclass(frozen=True)
+class Database:
+    """The store's one connection (the standard sqlite3 module: sqlite_utils would pull numpy into the cabinet)."""
+
+    conn: sqlite3.Connection
+
+
 @dataclass
 class Transaction:
-    db: sqlite_utils.Database
+    db: Database
     cabinet_id: str
     durable: bool
     outbox: Outbox | None = None
@@ -167,7 +172,7 @@ class Outbox:
         # Half the limit by default: at a few hundred events a day that is months of warning.
         self.alarm_pending = alarm_pending if alarm_pending is not None else max_pending // 2
         conn = self._open()
-        self.db = sqlite_utils.Database(conn)
+        self.db = Database(conn)
         self._listeners: list[Callable[[], None]] = []
         self._alarm_raised = False
 

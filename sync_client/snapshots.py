@@ -19,9 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-import simplejpeg
+from typing import TYPE_CHECKING
 
 from sync_client.backoff import Sleep, poll_forever
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
@@ -34,6 +32,9 @@ from sync_client.schema import SnapshotNameError as SnapshotNameError
 from sync_client.schema import parse_snapshot_name as parse_snapshot_name
 from sync_client.schema import snapshot_name as snapshot_name
 from sync_client.schema import utc_iso as utc_iso
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SNAPSHOTS_PATH = "v1/snapshots/"
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
@@ -109,6 +110,9 @@ class SnapshotStore:
 def make_thumbnail(jpeg: bytes, width: int, quality: int = THUMB_QUALITY) -> bytes:
     """The JPEG scaled down to ``width`` pixels wide (aspect kept; never scaled up), re-encoded.
     Raises ValueError for data that does not decode."""
+    import numpy as np  # numpy and simplejpeg load with the first snapshot: a cabinet without a camera never does
+    import simplejpeg
+
     header = simplejpeg.decode_jpeg_header(jpeg)  # (height, width, colorspace, subsampling)
     src_h, src_w = header[0], header[1]
     # libjpeg scales by 1/2, 1/4, 1/8 while decoding (cheap); the rest is a bilinear step.
@@ -122,6 +126,8 @@ def make_thumbnail(jpeg: bytes, width: int, quality: int = THUMB_QUALITY) -> byt
 
 def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     """Bilinear resampling (pixel centres aligned), enough for a downscale of at most 2x after libjpeg's."""
+    import numpy as np
+
     src_h, src_w = image.shape[:2]
     ys = np.clip((np.arange(height) + 0.5) * src_h / height - 0.5, 0, src_h - 1)
     xs = np.clip((np.arange(width) + 0.5) * src_w / width - 0.5, 0, src_w - 1)

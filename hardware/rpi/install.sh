@@ -21,6 +21,8 @@ CONF=$CONF_DIR/kiosk.toml
 DATA_DIR=/var/lib/kiosk
 UNIT_DST=/etc/systemd/system/$SERVICE
 RULES_DST=/etc/udev/rules.d/99-kiosk.rules
+JOURNALD_DST=/etc/systemd/journald.conf.d/90-kiosk.conf
+SWAP_SERVICE=dphys-swapfile.service
 RELAY_GPIO=${RELAY_GPIO:-17}    # lock.relay_pin in kiosk.toml; set RELAY_GPIO=N when it differs
 
 # What the Pi needs beyond hardware/system-packages.txt. The pygame-ce wheel
@@ -224,6 +226,66 @@ boot_settings() {
   REBOOT_NEEDED=1
 }
 
+# --- the SD card: fewer writes, so that it lasts (README: "SD-card life") ----------
+sd_card() {
+  journal_in_ram
+  root_noatime
+  no_swap_on_card
+}
+
+journal_in_ram() {  # the journal in RAM, bounded: no log line written to the card
+  if install_file "$HARDWARE/systemd/journald-kiosk.conf" "$ROOT$JOURNALD_DST" 0644 && [[ -z $ROOT ]]; then
+    act systemctl restart systemd-journald
+  fi
+}
+
+# fstab with noatime on the root file system's entry (relatime and friends dropped); other lines kept as they are.
+fstab_noatime() {  # FSTAB
+  awk '
+    /^[[:space:]]*#/ || NF < 4 || $2 != "/" { print; next }
+    {
+      n = split($4, opts, ","); kept = ""; has = 0
+      for (i = 1; i <= n; i++) {
+        if (opts[i] == "noatime") has = 1
+        else if (opts[i] ~ /^(atime|relatime|strictatime|norelatime)$/) continue
+        kept = kept (kept == "" ? "" : ",") opts[i]
+      }
+      if (has && kept == $4) { print; next }
+      $4 = kept (kept == "" ? "" : ",") "noatime"
+      print
+    }' "$1"
+}
+
+root_noatime() {  # no write to the card for reading a file
+  local fstab=$ROOT/etc/fstab new
+  if [[ ! -f $fstab ]]; then
+    warn "no $fstab: mount the root file system with noatime yourself"
+    return
+  fi
+  new=$(fstab_noatime "$fstab")
+  if [[ $new == "$(<"$fstab")" ]]; then
+    say "$fstab: / is mounted noatime"
+    return
+  fi
+  write_text "$fstab" "noatime on /" "$new"
+  if [[ -z $ROOT ]]; then act mount -o remount,noatime /; fi
+}
+
+no_swap_on_card() {  # Raspberry Pi OS swaps to a file on the card; the cabinet fits in RAM without it
+  local opts=()
+  mapfile -t opts < <(root_opt)
+  if systemctl "${opts[@]}" is-enabled --quiet "$SWAP_SERVICE" 2>/dev/null; then
+    if [[ -z $ROOT ]]; then act dphys-swapfile swapoff; fi
+    act systemctl "${opts[@]}" disable "$SWAP_SERVICE"
+  else
+    say "no swap file on the card ($SWAP_SERVICE is not enabled)"
+  fi
+  # the file is removed once no swap uses it (in a --root install, the live system's /proc/swaps is not its own)
+  if [[ -f $ROOT/var/swap ]] && { [[ -n $ROOT ]] || ! grep -qs '^/var/swap[[:space:]]' /proc/swaps; }; then
+    act rm -f "$ROOT/var/swap"
+  fi
+}
+
 # --- udev rules and the systemd unit ------------------------------------------
 udev_rules() {
   if install_file "$HARDWARE/udev/99-kiosk.rules" "$ROOT$RULES_DST" 0644; then
@@ -255,6 +317,7 @@ service_user
 program
 configuration
 boot_settings
+sd_card
 udev_rules
 service
 

@@ -4,7 +4,8 @@ Each stub appends one JSON line (command, arguments) to $STUB_LOG and keeps just
 enough state to answer the queries install.sh makes, so a second run sees what
 the first one did: apt-get records installed packages for dpkg-query, useradd
 and friends edit the fake root's passwd and group files, systemctl enable makes
-is-enabled true, and `python3 -m venv` makes a venv whose pip is a stub too.
+that unit's is-enabled true (disable false again; `Stubs.enable` for what the OS
+enabled), and `python3 -m venv` makes a venv whose pip is a stub too.
 $STUB_FAIL names commands that exit 1 (to test failure handling).
 """
 
@@ -86,10 +87,13 @@ for group in option("--groups").split(","):
 edit_group(root() / "etc/group", option("--groups"), member=ARGS[-1])
 """,
     "systemctl": r"""
+unit = STATE / f"enabled-{ARGS[-1]}"
 if "is-enabled" in ARGS:
-    sys.exit(0 if (STATE / "enabled").exists() else 1)
+    sys.exit(0 if unit.exists() else 1)
 if "enable" in ARGS:
-    (STATE / "enabled").write_text(ARGS[-1])
+    unit.touch()
+if "disable" in ARGS:
+    unit.unlink(missing_ok=True)
 """,
     "udevadm": "",
     "pip": r"""
@@ -137,6 +141,10 @@ class Stubs:
         if not self.log.exists():
             return []
         return [json.loads(line) for line in self.log.read_text().splitlines()]
+
+    def enable(self, unit: str) -> None:
+        """A unit the system came with enabled (e.g. Raspberry Pi OS's swap file service)."""
+        (self.state / f"enabled-{unit}").touch()
 
     def clear(self) -> None:
         self.log.unlink(missing_ok=True)

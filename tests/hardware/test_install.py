@@ -15,6 +15,12 @@ REPO = Path(__file__).resolve().parents[2]
 INSTALL = REPO / "hardware" / "rpi" / "install.sh"
 CMDLINE = "console=serial0,115200 console=tty1 root=PARTUUID=3d2b5c1a-02 rootfstype=ext4 fsck.repair=yes rootwait"
 CONFIG_TXT = "dtparam=audio=on\ncamera_auto_detect=1\n[all]\narm_64bit=1\n[cm4]\notg_mode=1\n"
+FSTAB = (
+    "proc            /proc           proc    defaults          0       0\n"
+    "PARTUUID=3d2b5c1a-01  /boot/firmware  vfat    defaults          0       2\n"
+    "# the root file system\n"
+    "PARTUUID=3d2b5c1a-02  /               ext4    defaults,relatime,commit=60  0       1\n"
+)
 
 
 @pytest.fixture
@@ -28,12 +34,17 @@ def root(tmp_path: Path) -> Path:
     (root / "boot/firmware").mkdir(parents=True)
     (root / "boot/firmware/cmdline.txt").write_text(CMDLINE + "\n")
     (root / "boot/firmware/config.txt").write_text(CONFIG_TXT)
+    (root / "etc/fstab").write_text(FSTAB)
+    (root / "var").mkdir()
+    (root / "var/swap").write_bytes(b"\0" * 4096)  # Raspberry Pi OS's swap file on the card
     return root
 
 
 @pytest.fixture
 def stubs(tmp_path: Path) -> Stubs:
-    return make_stubs(tmp_path / "stubs")
+    stubs = make_stubs(tmp_path / "stubs")
+    stubs.enable("dphys-swapfile.service")  # enabled on a fresh Raspberry Pi OS
+    return stubs
 
 
 @pytest.fixture
@@ -83,6 +94,12 @@ def test_dry_run_lists_every_action_and_writes_nothing(root: Path, stubs: Stubs)
     unit = f"{root}/etc/systemd/system/kiosk.service"
     assert f"install -D -m 0644 {REPO}/hardware/systemd/kiosk.service {unit}" in actions
     assert f"systemctl --root {root} enable kiosk.service" in actions
+    # the SD card: the journal in RAM, noatime, no swap file
+    journald = f"{root}/etc/systemd/journald.conf.d/90-kiosk.conf"
+    assert f"install -D -m 0644 {REPO}/hardware/systemd/journald-kiosk.conf {journald}" in actions
+    assert f"edit {root}/etc/fstab: noatime on /" in actions
+    assert f"systemctl --root {root} disable dphys-swapfile.service" in actions
+    assert f"rm -f {root}/var/swap" in actions
     assert f"dry run: {len(actions)} action(s) would be taken" in result.stdout
 
 
@@ -113,6 +130,16 @@ def test_install_then_again_changes_nothing_and_keeps_the_config(root: Path, stu
     assert cmdline == "console=tty1 root=PARTUUID=3d2b5c1a-02 rootfstype=ext4 fsck.repair=yes rootwait consoleblank=0\n"
     assert (root / "boot/firmware/cmdline.txt.kiosk-orig").read_text() == CMDLINE + "\n"
     assert (root / "boot/firmware/config.txt").read_text() == CONFIG_TXT + "[all]\nenable_uart=1\ngpio=17=op,dh\n"
+
+    # the SD card: the journal in RAM (bounded), the root mounted noatime (only its line changed), no swap file
+    fstab = (root / "etc/fstab").read_text().splitlines()
+    assert fstab[3].split() == ["PARTUUID=3d2b5c1a-02", "/", "ext4", "defaults,commit=60,noatime", "0", "1"]
+    assert fstab[:3] == FSTAB.splitlines()[:3]
+    assert (root / "etc/fstab.kiosk-orig").read_text() == FSTAB
+    journald = (root / "etc/systemd/journald.conf.d/90-kiosk.conf").read_text()
+    assert "Storage=volatile" in journald.splitlines() and "RuntimeMaxUse=48M" in journald.splitlines()
+    assert ["systemctl", "--root", str(root), "disable", "dphys-swapfile.service"] in stubs.calls()
+    assert not (root / "var/swap").exists()
 
     # unit and rules installed byte for byte; venv made with the system site-packages (picamera2)
     for installed, shipped in (
@@ -157,6 +184,19 @@ def test_an_upgrade_reinstalls_what_changed_and_nothing_else(root: Path, stubs: 
     assert result.returncode == 0, result.stderr
     assert mutating(stubs.calls()) == [["pip", "install", "--quiet", "--upgrade", f"{source}[pi]"]]
     assert "done: 1 change(s)" in result.stdout
+
+
+def test_a_root_already_mounted_noatime_and_no_swap_is_left_alone(root: Path, stubs: Stubs, source: Path) -> None:
+    rpi_os = FSTAB.replace("defaults,relatime,commit=60", "defaults,noatime")  # Raspberry Pi OS's own fstab
+    (root / "etc/fstab").write_text(rpi_os)
+    (root / "var/swap").unlink()
+    (stubs.state / "enabled-dphys-swapfile.service").unlink()
+    result = run_install(INSTALL, root, stubs, "--source", str(source))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (root / "etc/fstab").read_text() == rpi_os and not (root / "etc/fstab.kiosk-orig").exists()
+    assert f"{root}/etc/fstab: / is mounted noatime" in result.stdout
+    assert "no swap file on the card (dphys-swapfile.service is not enabled)" in result.stdout
+    assert not any(call[:1] == ["systemctl"] and "disable" in call for call in stubs.calls())
 
 
 def test_older_boot_layout_without_config_txt(root: Path, stubs: Stubs, source: Path) -> None:

@@ -35,3 +35,18 @@ def test_only_the_last_spin_sequence_is_kept_and_small_assets_stay():
         assert loads.count("font") == 1, "small assets are never evicted"
     finally:
         loader.close()
+
+
+def test_texts_that_change_with_every_sale_keep_the_text_cache_within_its_budget(static_ui):
+    """Stock counts and prices change with every sale: after thousands of them the text surfaces held stay
+    within a few MB (a cache bounded by entries held 1024 of them, tens of MB), and texts still render."""
+    from kiosk_ui.text import TextRenderer
+    from kiosk_ui.theme import Fonts, Theme
+
+    renderer = TextRenderer(Theme((1024, 600)), Fonts())
+    for n in range(3000):
+        renderer.render(f"{n} in stock", "body", (20, 20, 20), 600, 80)
+        renderer.render(f"Total €{n},00 for the Cruiser C7 e-bike", "heading", (20, 20, 20), 900, 80)
+    held = sum(surface.get_pitch() * surface.get_height() for surface in renderer._cache.values())
+    assert held <= 8 * 1024 * 1024, f"{held / 2**20:.1f} MB of rendered text held"
+    assert renderer.render("12 in stock", "body", (20, 20, 20), 600, 80).get_width() > 0

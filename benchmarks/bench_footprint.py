@@ -1,0 +1,210 @@
+"""The cabinet's footprint against a Raspberry Pi's budget, measured on real processes.
+
+    python benchmarks/bench_footprint.py [--sales 50,200] [--starts 7] [--idle-s 60] [--json PATH]
+
+The cabinet alone: `kiosk run --sim --headless --cloud URL` syncing to a separate `kiosk-cloud serve`
+that holds the demo configuration (catalog and ads), so none of the cloud's memory or writes count.
+- resident memory (VmRSS) after 0 sales and after each count in --sales (card sales driven through
+  the control API as in bench_cabinet.py, the outbox drained before each reading);
+- bytes it writes (/proc/PID/io write_bytes: what reaches the block layer; here that includes its log,
+  which on a Pi goes to journald instead) per minute idle on the attract screen with ads playing, and
+  per sale;
+- cold start on one core (`taskset -c 0`): process spawn to the cabinet's `ready` log line, written
+  once the first attract frame is drawn; median of --starts starts on a provisioned data dir.
+Goals (issue 13): at most 80 MB resident after 200 sales; cold start under 1.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+if not __package__:  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.bench_cabinet import sell  # noqa: E402
+from cloud_stub.retailer_api import EDITABLE  # noqa: E402
+from firmware.cloud_config import sim_document  # noqa: E402
+from firmware.config import load_config  # noqa: E402
+from firmware.control_client import (  # noqa: E402
+    ControlClient,
+    _bin,
+    add_cabinet,
+    add_retailer,
+    start_cloud,
+    start_sim_cabinet,
+)
+
+GOALS = {"rss_mb_after_200_sales": 80.0, "cold_start_s": 1.5}
+CABINET_ID = "footprint-1"
+SKUS = ("SCOOT-S1", "BIKE-C7")
+
+
+def proc_field(pid: int, name: str, field: str) -> int:
+    """One number from /proc/PID/<name> ("status": kB values, "io": bytes)."""
+    match = re.search(rf"^{field}:\s+(\d+)", Path(f"/proc/{pid}/{name}").read_text(), re.M)
+    if match is None:
+        raise RuntimeError(f"/proc/{pid}/{name} has no {field}")
+    return int(match.group(1))
+
+
+def rss_mb(pid: int) -> float:
+    return proc_field(pid, "status", "VmRSS") / 1024
+
+
+def written(pid: int) -> int:
+    return proc_field(pid, "io", "write_bytes")
+
+
+def provision(workdir: Path, cloud_url: str) -> Path:
+    """A cabinet registered with the cloud under a retailer, the demo configuration (ads included) put
+    on it by the retailer; returns the cabinet's configuration file."""
+    token = add_retailer(workdir, "footprint")
+    key_file = workdir / "cabinet.key"
+    key_file.write_text(add_cabinet(workdir, CABINET_ID, "footprint") + "\n")
+    key_file.chmod(0o600)
+    config = workdir / "kiosk.toml"
+    config.write_text(
+        f'[cabinet]\nid = "{CABINET_ID}"\nkey_file = "{key_file}"\n[screen]\nthanks_s = 60.0\n'
+        + "".join(f'[[products]]\nsku = "{sku}"\nname = "{sku}"\nprice_cents = 49900\nstock = 999\n' for sku in SKUS)
+    )
+    document = {k: v for k, v in sim_document(load_config(config)).items() if k in EDITABLE}
+    request = urllib.request.Request(
+        f"{cloud_url}/v1/retailer/cabinets/{CABINET_ID}/config",
+        method="PUT",
+        data=json.dumps(document).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+    return config
+
+
+def settle(client: ControlClient) -> None:
+    client.wait_for(lambda s: s["outbox"]["pending"] == 0, timeout=60, what="outbox drained")
+
+
+def run_sales(workdir: Path, cloud_url: str, config: Path, marks: list[int], idle_s: float) -> dict[str, Any]:
+    proc, client = start_sim_cabinet(workdir, config_text=config.read_text(), cloud_url=cloud_url)
+    assert proc.proc is not None
+    pid = proc.proc.pid
+    try:
+        client.wait_for(lambda s: s["config_version"] is not None, timeout=30, what="the demo configuration")
+        settle(client)
+        rss = {0: rss_mb(pid)}
+        before = written(pid)
+        time.sleep(idle_s)  # the attract screen with the demo ads, as a cabinet spends most of its day
+        idle_bytes = written(pid) - before
+        done, sale_bytes, sale_count = 0, 0, 0
+        for mark in marks:
+            before = written(pid)
+            while done < mark:
+                sell(client, SKUS[done % 2])
+                done += 1
+            settle(client)
+            sale_bytes += written(pid) - before
+            sale_count = done
+            rss[mark] = rss_mb(pid)
+        peak = proc_field(pid, "status", "VmHWM") / 1024
+    finally:
+        proc.stop()
+    return {
+        "rss_mb": rss,
+        "peak_rss_mb": peak,
+        "idle_bytes_per_minute": idle_bytes * 60 / idle_s,
+        "bytes_per_sale": sale_bytes / sale_count if sale_count else None,
+    }
+
+
+def cold_starts(workdir: Path, cloud_url: str, config: Path, runs: int) -> list[float]:
+    """Seconds from spawning `kiosk run` on CPU 0 alone to its `ready` line (first attract frame drawn).
+    The data dir is the one the sales run provisioned: a cabinet restarting, its store and ads in place."""
+    argv = ["taskset", "-c", "0", *_bin("kiosk"), "run", "--sim", "--headless", "--config", str(config)]
+    argv += ["--data-dir", str(workdir / "data"), "--cloud", cloud_url, "--control-port", "0"]
+    times = []
+    for _ in range(runs):
+        t0 = time.monotonic()
+        proc = subprocess.Popen(
+            argv,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            env={**os.environ, "SDL_VIDEODRIVER": "dummy"},
+            text=True,
+        )
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if " msg=ready " in line:
+                if "screen=attract" not in line:
+                    raise RuntimeError(f"ready on another screen: {line}")
+                times.append(time.monotonic() - t0)
+                break
+        else:
+            raise RuntimeError("kiosk exited before it was ready")
+        proc.terminate()
+        proc.wait(10)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sales", default="50,200", help="RSS after these many sales (ascending, comma-separated)")
+    parser.add_argument("--starts", type=int, default=7)
+    parser.add_argument("--idle-s", type=float, default=60.0, help="seconds idle on the attract screen")
+    parser.add_argument("--json", type=Path, help="write the results here as JSON")
+    args = parser.parse_args()
+    marks = sorted(int(n) for n in args.sales.split(","))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        cloud, url = start_cloud(workdir)
+        try:
+            config = provision(workdir, url)
+            run = run_sales(workdir, url, config, marks, args.idle_s)
+            starts = cold_starts(workdir, url, config, args.starts)
+        finally:
+            cloud.stop()
+    cold = {"median": statistics.median(starts), "min": min(starts), "max": max(starts), "runs": len(starts)}
+    results = {**run, "cold_start_one_core_s": cold}
+    rows = [(f"RSS after {n} sales (MB)", f"{mb:.1f}", "") for n, mb in run["rss_mb"].items()]
+    rows.append(("peak RSS (MB)", f"{run['peak_rss_mb']:.1f}", ""))
+    rows[-2] = (*rows[-2][:2], f"<= {GOALS['rss_mb_after_200_sales']:.0f} at 200")
+    rows.append(("written idle, attract with ads (KB/min)", f"{run['idle_bytes_per_minute'] / 1024:.1f}", ""))
+    if run["bytes_per_sale"] is not None:
+        rows.append(("written per sale (KB)", f"{run['bytes_per_sale'] / 1024:.1f}", ""))
+    rows.append(
+        (
+            f"cold start, taskset -c 0, median of {len(starts)} (s)",
+            f"{cold['median']:.3f} (min {cold['min']:.3f}, max {cold['max']:.3f})",
+            f"< {GOALS['cold_start_s']}",
+        )
+    )
+    header = ("measure", "value", "goal")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    document = {
+        "benchmark": "footprint",
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "results": results,
+        "goals": GOALS,
+    }
+    print(json.dumps(document, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(document, indent=2))
+
+
+if __name__ == "__main__":
+    main()
