@@ -1,9 +1,17 @@
 """The cabinet's local store: a durable SQLite outbox of events, plus the
 tables the firmware keeps beside it, written in the same transactions.
 
-WAL mode. Ordinary commits use synchronous=NORMAL; a transaction that records
-money is opened ``durable=True`` and commits with synchronous=FULL, so the
-WAL is on disk before the caller goes on to energize a relay.
+WAL mode. Ordinary commits use synchronous=NORMAL (no fsync); a transaction that
+records money is opened ``durable=True`` and commits with synchronous=FULL, so the
+WAL is on disk before the caller goes on to energize a relay: exactly one fsync.
+
+Checkpoints (copying the WAL back into the database: two fsyncs and every page
+rewritten) never happen inside a commit: automatic checkpoints are off, and the
+firmware calls ``checkpoint()`` when the cabinet is idle (or the WAL passed a hard
+limit), from a worker thread on its own connection. That connection also makes the
+first write after a complete checkpoint, which restarts the WAL and syncs its new
+header, so no commit on the event loop pays for that fsync either. New stores use
+1 KiB pages: a small commit appends a few 1 KiB frames to the WAL instead of 4 KiB ones.
 
 Retention: events the cloud acknowledged are pruned after a configurable age;
 events it refused for good move to ``dead_letters``. Unsent events are never
@@ -49,6 +57,8 @@ from sync_client.store import store_meta
 from sync_client.store.migrations import SchemaTooNew, migrate
 
 DEFAULT_MAX_PENDING = 500_000
+PAGE_SIZE = 1024  # new stores only: an existing store keeps the page size it was made with
+WAL_SIZE_LIMIT = 4 * 2**20  # the WAL file is cut back to this after a checkpoint restarted it
 _ENVELOPE = "SELECT seq, id, type, schema_version, wall_time, mono_time, payload FROM events "
 
 
@@ -113,6 +123,17 @@ class OutboxStatus:
         return self.pending >= self.alarm_pending
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """What one ``checkpoint()`` did: the WAL's frames, how many are now in the database, and whether the
+    WAL was restarted (every frame copied, the next write begins it again from the start)."""
+
+    wal_frames: int
+    copied_frames: int
+    restarted: bool
+    wal_bytes_before: int
+
+
 @dataclass
 class Transaction:
     db: sqlite_utils.Database
@@ -170,6 +191,7 @@ class Outbox:
         self.db = sqlite_utils.Database(conn)
         self._listeners: list[Callable[[], None]] = []
         self._alarm_raised = False
+        self._checkpointer: sqlite3.Connection | None = None  # opened by the first checkpoint()
 
     def _open(self) -> sqlite3.Connection:
         """Open (or create) the store at the schema's latest version (sync_client/store/migrations.py); a
@@ -179,9 +201,11 @@ class Outbox:
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing commits behind our back.
             conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # takes effect only in a new, empty file
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=5000")
+            conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoint() runs them, never a commit
             migrate(conn, self.path)
             self.store_id = store_meta.ensure_store_id(conn)
             # Counted once here, then kept in step by append/mark_sent: pending_count() is on every status poll.
@@ -298,6 +322,46 @@ class Outbox:
         with self.transaction(durable=event_type in MONEY_EVENTS) as tx:
             return tx.append(event_type, payload)
 
+    def wal_bytes(self) -> int:
+        """The size of the write-ahead log now (0 when there is none)."""
+        try:
+            return os.stat(f"{self.path}-wal").st_size
+        except FileNotFoundError:
+            return 0
+
+    def checkpoint(self) -> Checkpoint:
+        """Copy the WAL into the database (PASSIVE: never waits for a reader or the writer) and, when all of
+        it was copied, restart the WAL with a small write, so its header's fsync is paid here. Blocking:
+        the firmware calls it from a worker thread, when no money is being committed. The write is the
+        ``checkpointed_at`` fact; it is committed on this thread's own connection."""
+        conn = self._checkpoint_connection()
+        size = self.wal_bytes()
+        busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        restarted = not busy and frames >= 0 and copied == frames
+        if restarted and frames > 0:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(
+                    "INSERT OR REPLACE INTO store_meta (key, value) VALUES (?, ?)",
+                    (store_meta.CHECKPOINTED_AT, utc_now_iso()),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        return Checkpoint(max(frames, 0), max(copied, 0), restarted, size)
+
+    def _checkpoint_connection(self) -> sqlite3.Connection:
+        if self._checkpointer is None:
+            conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=5000")
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+            conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
+            self._checkpointer = conn
+        return self._checkpointer
+
     def _event(self, row: tuple[Any, ...]) -> Event:
         return Event(
             id=row[1],
@@ -401,6 +465,8 @@ class Outbox:
         return self._select("ORDER BY seq", ())
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self.db.conn.close()
 
 
