@@ -11,6 +11,7 @@ from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
+from firmware.ad_plays import AdPlays
 from firmware.catalog import Catalog
 from firmware.clock import Clock, LoopClock
 from firmware.config import Config
@@ -24,7 +25,6 @@ from firmware.door_snapshots import DoorSnapshots
 from firmware.faults import Faults
 from firmware.idle_watch import IdleWatch
 from firmware.journey_set import STALE, Parts, build_journeys, checked
-from firmware.optional_events import append_optional
 from firmware.presenters import Router, Shop
 from firmware.presenters.browse import BrowsePresenter
 from firmware.presenters.help import HelpPresenter
@@ -40,6 +40,7 @@ from firmware.selftest import run_checks
 from firmware.shop import ShopWindow
 from firmware.storage import StorageGuard
 from firmware.storage_watch import StorageWatch
+from firmware.store_checkpoints import StoreCheckpoints
 from firmware.supervisor import Supervisor
 from kiosk_ui.i18n import LANGUAGES
 from kiosk_ui.intents import Activity, AdShown, Intent, ToggleLanguage
@@ -80,7 +81,7 @@ class Cabinet:
         self.storage = storage_guard if storage_guard is not None else StorageGuard(self.outbox, reserve)
         self.fault_list = Faults(self.outbox, on_change=self.refresh)
         self.supervisor.on_failure = self.fault_list.task_failed
-        self.storage_watch = StorageWatch(self.storage, self.fault_list, config.storage.check_s)
+        self.storage_watch = StorageWatch(self.storage, self.fault_list, config.storage.check_s, config.storage.probe_s)
         self.snapshot_dir = self.data_dir / "snapshots"
         self.snapshots = DoorSnapshots(
             self.devices.camera,
@@ -130,6 +131,12 @@ class Cabinet:
             clock=self.clock,
         )
         self.remote = RemoteUnlock(self.restock, may_unlock=self.idle)
+        self.ad_plays = AdPlays(self.outbox, self.clock, config.screen.ad_plays_commit_s, self.in_force.ad_duration_s)
+        store = config.storage
+        self.checkpoints = StoreCheckpoints(
+            self.outbox, self.clock, lambda: self.idle() and not self.devices.door.is_open, lambda: self.sale.paying,
+            store.checkpoint_kb * 1024, store.checkpoint_hard_kb * 1024, store.checkpoint_max_age_s,
+        )  # fmt: skip
         self.router = self._presenters()
 
     def _presenters(self) -> Router:
@@ -190,11 +197,14 @@ class Cabinet:
         self._tasks.append(run("heartbeat-and-idle", self.idle_watch.run()))
         self._tasks.append(run("terminal-check", watch.check_terminals()))
         self._tasks.append(run("storage-check", self.storage_watch.run()))
+        self._tasks.append(run("ad-plays", self.ad_plays.run()))
+        self._tasks.append(run("store-checkpoints", self.checkpoints.run()))
         self.storage_watch.changed()  # a store found replaced at start-up is a fault from the first frame
         self.refresh()
 
     async def stop(self) -> None:
         await self.supervisor.cancel(list(self._tasks))
+        self.ad_plays.commit()  # the plays counted since the last commit
         await self.devices.close_all()
 
     def apply_cloud_config(self, config: CabinetConfig) -> None:
@@ -255,8 +265,7 @@ class Cabinet:
                 self.language = "zh" if self.language == "en" else "en"
                 self.refresh()
             case AdShown(ad_id=ad_id):
-                shown_s = self.in_force.ad_duration_s(ad_id)
-                append_optional(self.outbox, "ad.impression", {"ad_id": ad_id, "shown_s": shown_s})
+                self.ad_plays.shown(ad_id)  # counted; committed with the others every ad_plays_commit_s
             case _:
                 self._route(intent)
 

@@ -63,6 +63,8 @@ class ScreenSection:
     idle_timeout_s: Interval = 60.0
     thanks_s: Annotated[float, Range(gt=0, le=600)] = 8.0
     language: Literal["en", "zh"] = "en"
+    # ad plays are counted in memory and committed as one ad.plays event this often (a power cut loses them)
+    ad_plays_commit_s: Annotated[float, Range(ge=1, le=DAY_S)] = 600.0
 
 
 @dataclass
@@ -140,6 +142,14 @@ class StorageSection:
     # free space below this for the store: payment is not offered
     reserve_mb: Annotated[float, Range(gt=0, le=1_000_000)] = 50.0
     check_s: Interval = 30.0  # how often the store is checked (every 2 s while out of service)
+    # a check with a real small commit (a write to the card): this often, before every payment, and every
+    # check while out of service; the other checks only read (the file, free space)
+    probe_s: Interval = 1800.0
+    # the WAL is checkpointed at the next idle moment past this size, or this long after the last checkpoint,
+    checkpoint_kb: Annotated[int, Range(ge=16, le=1_048_576)] = 512
+    checkpoint_max_age_s: Interval = 3600.0
+    # and at once past this size, idle or not (never while a payment is under way)
+    checkpoint_hard_kb: Annotated[int, Range(ge=16, le=4_194_304)] = 8192
 
 
 @dataclass
@@ -335,6 +345,12 @@ def _ordered_pairs(config: Config) -> list[tuple[str, float, str, float]]:
         ("lock.door_reminder_s", lock.door_reminder_s, "lock.door_alarm_s", lock.door_alarm_s),
         ("sync.backoff_initial_s", sync.backoff_initial_s, "sync.backoff_max_s", sync.backoff_max_s),
         ("sync.outbox_alarm_pending", sync.outbox_alarm_pending, "sync.outbox_max_pending", sync.outbox_max_pending),
+        (
+            "storage.checkpoint_kb",
+            config.storage.checkpoint_kb,
+            "storage.checkpoint_hard_kb",
+            config.storage.checkpoint_hard_kb,
+        ),
     ]
 
 

@@ -58,7 +58,6 @@ from sync_client.store.migrations import SchemaTooNew, migrate
 
 DEFAULT_MAX_PENDING = 500_000
 PAGE_SIZE = 1024  # new stores only: an existing store keeps the page size it was made with
-WAL_SIZE_LIMIT = 4 * 2**20  # the WAL file is cut back to this after a checkpoint restarted it
 _ENVELOPE = "SELECT seq, id, type, schema_version, wall_time, mono_time, payload FROM events "
 
 
@@ -263,15 +262,17 @@ class Outbox:
         row = self.db.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
         return int(row[0]) if row else 0
 
-    def health(self, reserve_bytes: int) -> StoreHealth:
-        """Can a sale be recorded now? The file is still the one we opened, a small write commits, and
-        at least ``reserve_bytes`` are free on the filesystem and under the database's page limit."""
+    def health(self, reserve_bytes: int, *, probe: bool = True) -> StoreHealth:
+        """Can a sale be recorded now? The file is still the one we opened, a small write commits (only with
+        ``probe``: it is a write to the card), and at least ``reserve_bytes`` are free on the filesystem and
+        under the database's page limit."""
         free = 0
         try:
             self._check_file()
             free = self._free_bytes()
-            with self.transaction() as tx:  # a real commit of one small row: read-only and I/O errors show
-                store_meta.put(tx, store_meta.PROBED_AT, utc_now_iso())
+            if probe:  # a real commit of one small row: read-only and I/O errors show
+                with self.transaction() as tx:
+                    store_meta.put(tx, store_meta.PROBED_AT, utc_now_iso())
         except STORAGE_ERRORS as exc:
             return StoreHealth(self.path, free, f"cannot write {self.path}: {exc}")
         if free < reserve_bytes:
@@ -358,7 +359,8 @@ class Outbox:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=5000")
             conn.execute("PRAGMA wal_autocheckpoint=0")
-            conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
+            # The restarting write cuts the WAL file back to what it holds: wal_bytes() is the WAL not yet copied.
+            conn.execute("PRAGMA journal_size_limit=0")
             self._checkpointer = conn
         return self._checkpointer
 
