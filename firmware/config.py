@@ -128,6 +128,8 @@ class SyncSection:
     backoff_max_s: Interval = 60.0
     request_timeout_s: Annotated[float, Range(gt=0, le=600)] = 10.0
     heartbeat_s: Interval = 300.0  # also how soon an idle cabinet notices it is offline
+    # new events wait this long for the rest of the moment's events: one upload, one commit marking them sent
+    upload_linger_s: Annotated[float, Range(ge=0, le=60)] = 3.0
     # unsent events kept before heartbeats and scans are shed
     outbox_max_pending: Annotated[int, Range(ge=1, le=100_000_000)] = 500_000
     outbox_alarm_pending: Annotated[int, Range(ge=1, le=100_000_000)] = 250_000  # an "outbox_filling" alarm this early

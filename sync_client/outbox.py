@@ -57,6 +57,7 @@ from sync_client.store import store_meta
 from sync_client.store.migrations import SchemaTooNew, migrate
 
 DEFAULT_MAX_PENDING = 500_000
+RECENT_COMMIT_S = 60.0  # health(): a commit this recent stands for the probe's
 PAGE_SIZE = 1024  # new stores only: an existing store keeps the page size it was made with
 _ENVELOPE = "SELECT seq, id, type, schema_version, wall_time, mono_time, payload FROM events "
 
@@ -191,6 +192,7 @@ class Outbox:
         self._listeners: list[Callable[[], None]] = []
         self._alarm_raised = False
         self._checkpointer: sqlite3.Connection | None = None  # opened by the first checkpoint()
+        self._committed_at = float("-inf")  # time.monotonic() of the last commit that succeeded
 
     def _open(self) -> sqlite3.Connection:
         """Open (or create) the store at the schema's latest version (sync_client/store/migrations.py); a
@@ -248,6 +250,7 @@ class Outbox:
         finally:
             if durable:
                 conn.execute("PRAGMA synchronous=NORMAL")
+        self._committed_at = time.monotonic()
         if tx.appended:
             self._pending += tx.appended
             for callback in self._listeners:
@@ -270,7 +273,9 @@ class Outbox:
         try:
             self._check_file()
             free = self._free_bytes()
-            if probe:  # a real commit of one small row: read-only and I/O errors show
+            # A real commit of one small row: read-only and I/O errors show. One that succeeded a moment
+            # ago shows the same (the check at "buy" and again at "pay" is one write, not two).
+            if probe and time.monotonic() - self._committed_at > RECENT_COMMIT_S:
                 with self.transaction() as tx:
                     store_meta.put(tx, store_meta.PROBED_AT, utc_now_iso())
         except STORAGE_ERRORS as exc:

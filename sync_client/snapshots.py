@@ -188,6 +188,8 @@ class SnapshotUploader:
             str(state_path or store.dir / ".uploads.sqlite3"), isolation_level=None, check_same_thread=False
         )
         self._db.execute("PRAGMA journal_mode=WAL")
+        # No fsync per upload: a record lost in a power cut only sends that thumbnail again (the cloud keeps one).
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_STATE_DDL)
 
     def poke(self) -> None:

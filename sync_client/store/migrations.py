@@ -198,7 +198,15 @@ def _v1(conn: sqlite3.Connection) -> None:
                 conn.execute(f'ALTER TABLE "{table}" ADD COLUMN {column} TEXT')
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "the schema as the code before versions created it", _v1),)
+def _v2(conn: sqlite3.Connection) -> None:
+    # Every event marked sent wrote a page of this index too; pruning (hourly) and `kiosk status` scan instead.
+    conn.execute("DROP INDEX IF EXISTS events_sent_at")
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "the schema as the code before versions created it", _v1),
+    Migration(2, "no index on events.sent_at: one page less written per event sent", _v2),
+)
 LATEST = MIGRATIONS[-1].version
 
 

@@ -19,7 +19,7 @@ from sync_client.store import store_meta
 from sync_client.store.attempt_guards import AttemptGuardsRepo
 from sync_client.store.commands import CommandsRepo
 from sync_client.store.config_cache import ConfigCacheRepo
-from sync_client.store.migrations import LATEST
+from sync_client.store.migrations import LATEST, MIGRATIONS
 from sync_client.store.pickups import PickupsRepo
 from sync_client.store.repair_tickets import RepairTicketsRepo
 from sync_client.store.restocks import RestocksRepo
@@ -171,8 +171,19 @@ def test_a_fresh_store_gets_the_same_schema_as_a_migrated_one(old_store: Path, t
 def test_the_schema_before_versions_is_migration_one_word_for_word(old_store: Path, tmp_path: Path) -> None:
     before = schema(old_store)
     fresh = tmp_path / "fresh.db"
-    Outbox(fresh, CAB).close()
+    with closing(sqlite3.connect(fresh)) as conn:
+        MIGRATIONS[0].apply(conn)
     assert schema(fresh) == before, "migration 1 creates exactly the tables the code before versions did"
+
+
+def test_migration_two_drops_the_index_that_cost_a_page_per_event_sent(old_store: Path) -> None:
+    outbox = Outbox(old_store, CAB)
+    try:
+        indexes = {row[0] for row in outbox.db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "events_sent_at" not in indexes and "events_unsent" in indexes
+        assert outbox.prune_sent(0.0, now=4e9) >= 0  # pruning works without it
+    finally:
+        outbox.close()
 
 
 def test_reopening_a_current_store_changes_nothing(tmp_path: Path) -> None:
