@@ -23,12 +23,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,7 +119,7 @@ class Rig:
         self.cloud.stop()
 
 
-def start_rig(workdir: Path, sales: int, *, thanks_s: float = 60.0) -> Rig:
+def start_rig(workdir: Path, sales: int, extra_config: str = "") -> Rig:
     cloud, url = start_cloud(workdir)
     key = add_cabinet(workdir, CABINET_ID)
     key_file = workdir / "cabinet.key"
@@ -125,10 +128,10 @@ def start_rig(workdir: Path, sales: int, *, thanks_s: float = 60.0) -> Rig:
     products = "".join(
         f'[[products]]\nsku = "{sku}"\nname = "{sku}"\nprice_cents = 49900\nstock = {sales + 5}\n' for sku in SKUS
     )
-    config = f'[cabinet]\nid = "{CABINET_ID}"\nkey_file = "{key_file}"\n[screen]\nthanks_s = {thanks_s}\n' + products
+    config = f'[cabinet]\nid = "{CABINET_ID}"\nkey_file = "{key_file}"\n{extra_config}\n' + products
     # The demo ads and catalog, as the in-process cloud of `--sim` would give them.
     store = SqliteCloudStore(workdir / "cloud.db")
-    store.put_config(CABINET_ID, sim_document(parse_config(_toml(config))))
+    store.put_config(CABINET_ID, sim_document(parse_config(tomllib.loads(config))))
     store.close()
     log = LogPipe(workdir / "kiosk.log")
     cabinet, client = start_sim_cabinet(workdir, config_text=config, cloud_url=url)
@@ -136,15 +139,41 @@ def start_rig(workdir: Path, sales: int, *, thanks_s: float = 60.0) -> Rig:
     return Rig(workdir, cloud, cabinet, client, log)
 
 
-def _toml(text: str) -> dict[str, Any]:
-    import tomllib
+def attach_strace(rig: Rig, out: Path, delay_ms: float | None, calls: str) -> subprocess.Popen[bytes]:
+    """strace on the running cabinet (every thread): ``calls`` traced with the thread and the time each
+    took; with ``delay_ms``, every fsync and fdatasync returns that much later (an SD card's flush)."""
+    argv = ["strace", "-f", "-qq", "-T", "-y", "-e", f"trace={calls}", "-o", str(out), "-p", str(rig.pid)]
+    if delay_ms is not None:
+        us = int(delay_ms * 1000)
+        argv[1:1] = ["-e", f"inject=fsync:delay_exit={us}", "-e", f"inject=fdatasync:delay_exit={us}"]
+    proc = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not out.exists() or not _attached(rig.pid):  # strace is tracing once the threads have a tracer
+        if time.monotonic() > deadline:
+            raise RuntimeError("strace did not attach")
+        time.sleep(0.05)
+    rig.strace = proc
+    return proc
 
-    return tomllib.loads(text)
+
+def _attached(pid: int) -> bool:
+    return all(
+        int(re.search(r"TracerPid:\s+(\d+)", (task / "status").read_text())[1]) != 0  # type: ignore[index]
+        for task in Path(f"/proc/{pid}/task").iterdir()
+    )
+
+
+def detach(rig: Rig) -> None:
+    if rig.strace is not None:
+        rig.strace.terminate()
+        rig.strace.wait(10)
+        rig.strace = None
 
 
 def one_sale(client: ControlClient, i: int) -> None:
-    client.tap("start")
-    client.wait_screen("catalog")
+    if client.state()["screen"] != "catalog":
+        client.tap("start")
+        client.wait_screen("catalog")
     client.tap(f"product:{SKUS[i % 2]}")
     client.tap("buy")
     client.tap("pay:terminal")
@@ -164,88 +193,260 @@ def settle(rig: Rig) -> None:
     time.sleep(3.0)  # the snapshot uploader waits for a file to settle (2 s) before sending it
 
 
-def snapshot_bytes(rig: Rig) -> tuple[int, int]:
-    files = list((rig.workdir / "data" / "snapshots").glob("*.jpg"))
-    return len(files), sum(f.stat().st_size for f in files)
+def file_writes(trace: Path) -> dict[str, dict[str, int]]:
+    """Bytes and calls of write/pwrite64 per file (the data directory's files by name) from a trace."""
+    out: dict[str, dict[str, int]] = {}
+    for line in trace.read_text().splitlines():
+        m = re.search(r"(?:pwrite64|write)\(\d+<([^>]*)>.*= (\d+) <", line)
+        if m and "/data/" in m[1]:
+            name = m[1].split("/data/", 1)[1]
+            name = "snapshots/*.jpg" if name.endswith(".jpg.part") else name
+            entry = out.setdefault(name, {"bytes": 0, "calls": 0})
+            entry["bytes"] += int(m[2])
+            entry["calls"] += 1
+    return out
 
 
 def measure_sales(count: int) -> dict[str, Any]:
+    """Bytes written per sale, the sales one at a time (each sent and acknowledged before the next: it pays
+    for its own marks), with a trace of the writes per file to tell the store from the snapshots and the
+    simulator's terminal journal (which a real cabinet does not write)."""
     with tempfile.TemporaryDirectory(prefix="bench-writes-") as tmp:
-        rig = start_rig(Path(tmp), count)
+        rig = start_rig(Path(tmp), count, "[screen]\nthanks_s = 60.0")
         try:
             one_sale(rig.client, 0)  # the first sale's one-off costs (tables' first pages) aside
             settle(rig)
-            shots_before, shot_bytes_before = snapshot_bytes(rig)
             events_before = len(export_events(rig.workdir))
-            before, log_before = write_bytes(rig.pid), rig.log.bytes
+            trace = rig.workdir / "writes.trace"
+            attach_strace(rig, trace, None, "write,pwrite64,fsync,fdatasync")
+            before = write_bytes(rig.pid)
             for i in range(count):
                 one_sale(rig.client, i + 1)
-            settle(rig)
-            written, log_written = write_bytes(rig.pid) - before, rig.log.bytes - log_before
-            shots, shot_bytes = snapshot_bytes(rig)
+                settle(rig)
+            written = write_bytes(rig.pid) - before
+            detach(rig)
             events = export_events(rig.workdir)[events_before:]
+            files = file_writes(trace)
+            syncs = _syncs(trace.read_text(), rig.pid)
         finally:
             rig.stop()
     event_bytes = sum(len(json.dumps(e, separators=(",", ":"))) for e in events)
-    snapshots = shot_bytes - shot_bytes_before
-    store_bytes = written - _pages(snapshots, shots - shots_before)
+    shots = files.get("snapshots/*.jpg", {"bytes": 0, "calls": 0})
+    journal = files.get("zvt-emulator.json.part", {"bytes": 0, "calls": 0})
+    # As /proc/PID/io counts them: whole 4 KiB pages of each file written once.
+    snapshot_pages = sum(_pages(b) for b in _sizes(shots)) if shots["calls"] else 0
+    journal_pages = journal["calls"] * _pages(journal["bytes"] // max(1, journal["calls"]))
+    store_bytes = written - snapshot_pages - journal_pages
     return {
         "sales": count,
-        "written_bytes": written,
-        "snapshots": shots - shots_before,
-        "snapshot_bytes": snapshots,
+        "written_bytes_per_sale": written / count,
+        "snapshots_per_sale": shots["calls"] / count,
+        "snapshot_bytes_each": shots["bytes"] / max(1, shots["calls"]),
+        "snapshot_pages_per_sale": snapshot_pages / count,
+        "sim_terminal_journal_per_sale": journal_pages / count,
         "written_without_snapshots_per_sale": store_bytes / count,
         "event_bytes_per_sale": event_bytes / count,
         "events_per_sale": len(events) / count,
-        "event_types": sorted({e["type"] for e in events}),
         "ratio": store_bytes / event_bytes,
-        "log_bytes_per_sale": log_written / count,
+        "fsyncs_per_sale": syncs["total"] / count,
+        "fsyncs_on_event_loop_per_sale": syncs["loop"] / count,
+        "syscall_bytes_per_file_per_sale": {k: v["bytes"] / count for k, v in sorted(files.items())},
+        "commits_per_sale_wal_writes": files.get("cabinet.db-wal", {}).get("calls", 0) / count,
     }
 
 
-def _pages(size: int, files: int) -> int:
-    """The snapshots' bytes as /proc/PID/io counts them: whole 4 KiB pages of each file (about half a page
-    of rounding per file)."""
-    return size + files * 2048
+def _sizes(entry: dict[str, int]) -> list[int]:
+    """Each snapshot is one write of its whole file: the mean size for each (close enough for page rounding)."""
+    return [entry["bytes"] // entry["calls"]] * entry["calls"]
+
+
+def _pages(size: int) -> int:
+    return -(-size // 4096) * 4096
+
+
+def _syncs(trace: str, pid: int) -> dict[str, int]:
+    """fsync/fdatasync calls, and those made on the main thread (the event loop that draws the screen)."""
+    calls = re.findall(r"^(\d+)\s+f(?:data)?sync\(", trace, re.M)
+    return {"total": len(calls), "loop": sum(1 for tid in calls if int(tid) == pid)}
+
+
+SPEED_UP = 10  # idle: every periodic commit 10x as often as configured by default (still >= 30 s apart)
+IDLE_CONFIG = f"""
+[screen]
+ad_plays_commit_s = {600 / SPEED_UP}
+[sync]
+heartbeat_s = {300 / SPEED_UP}
+[storage]
+probe_s = {1800 / SPEED_UP}
+checkpoint_max_age_s = {3600 / SPEED_UP}
+"""
 
 
 def measure_idle(window_s: float) -> dict[str, Any]:
+    """The attract screen with the demo ads (two images, 6 s each) playing in real time, and every periodic
+    commit (heartbeat, ad plays, store probe, checkpoint by age) SPEED_UP times as often as by default: the
+    window stands for SPEED_UP times as long, and is extrapolated to a day. Commits stay at least 30 s apart
+    (the kernel's writeback age), so each still costs its own pages as it would at the real pace. The
+    cloud's polls keep their real pace while the uploads come SPEED_UP times as often: its figure is an
+    upper bound."""
     with tempfile.TemporaryDirectory(prefix="bench-idle-") as tmp:
-        rig = start_rig(Path(tmp), 1)
+        rig = start_rig(Path(tmp), 1, IDLE_CONFIG)
         try:
             rig.client.wait_screen("attract")
-            time.sleep(10.0)  # start-up writes (configuration, first heartbeat) aside
+            time.sleep(10.0)  # start-up writes (configuration, first heartbeat, first checkpoint) aside
+            trace = rig.workdir / "idle.trace"
+            attach_strace(rig, trace, None, "fsync,fdatasync")
             before, cloud_before, log_before = write_bytes(rig.pid), write_bytes(rig.cloud_pid), rig.log.bytes
-            shown_before = len(rig.log.grep(r"msg=\"?ad shown"))
             time.sleep(window_s)
             written, cloud_written = write_bytes(rig.pid) - before, write_bytes(rig.cloud_pid) - cloud_before
             log_written = rig.log.bytes - log_before
-            events = export_events(rig.workdir)
+            detach(rig)
+            syncs = _syncs(trace.read_text(), rig.pid)
+            rig.cabinet.stop()  # SIGTERM: the plays counted since the last commit are committed
+            plays = [e for e in export_events(rig.workdir) if e["type"] == "ad.plays"]
         finally:
             rig.stop()
-    per_day = 24 * 3600 / window_s
+    per_day = 24 * 3600 / (window_s * SPEED_UP)
     return {
         "window_s": window_s,
+        "speed_up": SPEED_UP,
         "written_bytes": written,
         "mb_per_day": written * per_day / 1e6,
         "cloud_written_bytes": cloud_written,
-        "cloud_mb_per_day": cloud_written * per_day / 1e6,
-        "log_bytes_per_day": log_written * per_day,
-        "event_types": sorted({e["type"] for e in events}),
-        "ads_shown_logged": len(rig.log.grep(r"msg=\"?ad shown")) - shown_before,
+        "cloud_mb_per_day_upper_bound": cloud_written * per_day / 1e6,
+        "log_bytes_per_day_to_journald": log_written * 24 * 3600 / window_s,
+        "fsyncs_on_event_loop": syncs["loop"],
+        "fsyncs_total": syncs["total"],
+        "ad_plays_events": len(plays),
+        "plays_counted": sum(p["count"] for e in plays for p in e["payload"]["plays"]),
     }
+
+
+def measure_relay(delays_ms: tuple[int, ...], sales: int) -> dict[str, Any]:
+    """Approval -> relay (the cabinet's own figure, logged at every sale) with the card's flush delayed, and
+    tap -> next frame (the control API answers a tap once the next frame is drawn) while ad plays and
+    heartbeats commit every second, with the same delay."""
+    out: dict[str, Any] = {}
+    busy = "[screen]\nthanks_s = 60.0\nad_plays_commit_s = 1.0\n[sync]\nheartbeat_s = 1.0"
+    with tempfile.TemporaryDirectory(prefix="bench-relay-") as tmp:
+        rig = start_rig(Path(tmp), sales * len(delays_ms) + 1, busy)
+        try:
+            one_sale(rig.client, 0)
+            for delay in delays_ms:
+                trace = rig.workdir / f"relay-{delay}.trace"
+                attach_strace(rig, trace, delay, "fsync,fdatasync")
+                seen = len(rig.log.grep(r"approval to relay.* ms=([\d.]+)"))
+                for i in range(sales):
+                    one_sale(rig.client, i)
+                taps = tap_latencies(rig.client, 30)
+                detach(rig)
+                relay = [float(v) for v in rig.log.grep(r"approval to relay.* ms=([\d.]+)")[seen:]]
+                syncs = re.findall(r"^(\d+)\s+f(?:data)?sync\(.*<([\d.]+)>$", trace.read_text(), re.M)
+                out[str(delay)] = {
+                    "relay_ms": {"p50": percentile(relay, 50), "p99": percentile(relay, 99), "max": max(relay)},
+                    "sales": len(relay),
+                    "tap_to_frame_ms": {"p50": percentile(taps, 50), "p99": percentile(taps, 99), "max": max(taps)},
+                    "taps": len(taps),
+                    "fsyncs_on_event_loop": sum(1 for tid, _ in syncs if int(tid) == rig.pid),
+                    "fsyncs_elsewhere": sum(1 for tid, _ in syncs if int(tid) != rig.pid),
+                    "goal_p99_ms": delay + GOALS["relay_p99_over_delay_ms"],
+                }
+        finally:
+            rig.stop()
+    return out
+
+
+def tap_latencies(client: ControlClient, rounds: int) -> list[float]:
+    """Catalog <-> help, as bench_cabinet measures it; leaves the catalog on screen."""
+    client.tap("start")
+    client.wait_screen("catalog")
+    times = []
+    for _ in range(rounds):
+        for widget in ("help", "back"):
+            t0 = time.perf_counter()
+            client.tap(widget)
+            times.append((time.perf_counter() - t0) * 1000)
+            time.sleep(0.05)  # let the once-a-second commits fall between and during taps
+    return times
+
+
+def table(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    sales, idle, relay = results["sales"], results["idle"], results["relay"]
+    rows = [
+        (
+            "bytes written per sale, snapshots aside",
+            f"{sales['written_without_snapshots_per_sale'] / 1024:.1f} KiB = {sales['ratio']:.1f}x the events "
+            f"({sales['event_bytes_per_sale']:.0f} B)",
+            f"<= {GOALS['sale_write_ratio']:.0f}x (issue 13 on main: ~{ISSUE_RATIO_BEFORE}x)",
+        ),
+        (
+            "door snapshots per sale",
+            f"{sales['snapshots_per_sale']:.0f} x {sales['snapshot_bytes_each'] / 1024:.1f} KiB",
+            "evidence at the door",
+        ),
+        (
+            "fsyncs per sale (on the event loop)",
+            f"{sales['fsyncs_per_sale']:.1f} ({sales['fsyncs_on_event_loop_per_sale']:.1f})",
+            "money and door only",
+        ),
+        (
+            "idle writes, ads playing (extrapolated)",
+            f"{idle['mb_per_day']:.2f} MB/day ({idle['written_bytes'] / 1024:.0f} KiB in {idle['window_s']:.0f} s "
+            f"standing for {idle['window_s'] * idle['speed_up'] / 60:.0f} min)",
+            f"<= {GOALS['idle_mb_per_day']:.0f} MB/day",
+        ),
+        ("cloud writes for that idle cabinet", f"{idle['cloud_mb_per_day_upper_bound']:.1f} MB/day", "upper bound"),
+        ("idle fsyncs on the event loop", str(idle["fsyncs_on_event_loop"]), "0"),
+    ]
+    for delay, r in relay.items():
+        rows.append(
+            (
+                f"approval -> relay, fsync +{delay} ms: p50 / p99 / max",
+                f"{r['relay_ms']['p50']:.2f} / {r['relay_ms']['p99']:.2f} / {r['relay_ms']['max']:.2f} ms",
+                f"p99 <= {r['goal_p99_ms']:.0f} ms",
+            )
+        )
+        rows.append(
+            (
+                f"tap -> frame, commits every 1 s, fsync +{delay} ms",
+                f"{r['tap_to_frame_ms']['p50']:.1f} / {r['tap_to_frame_ms']['p99']:.1f} / "
+                f"{r['tap_to_frame_ms']['max']:.1f} ms",
+                f"loop fsyncs {r['fsyncs_on_event_loop']}, other threads {r['fsyncs_elsewhere']}",
+            )
+        )
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sales", type=int, default=20)
-    parser.add_argument("--idle-s", type=float, default=60.0)
+    parser.add_argument("--idle-s", type=float, default=120.0)
+    parser.add_argument("--relay-sales", type=int, default=25, help="sales at each fsync delay")
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
     args = parser.parse_args()
-    results = {"sales": measure_sales(args.sales), "idle": measure_idle(args.idle_s)}
-    print(json.dumps(results, indent=2))
+    if shutil.which("strace") is None:
+        sys.exit("bench_writes needs strace (hardware/system-packages.txt)")
+    results = {
+        "sales": measure_sales(args.sales),
+        "idle": measure_idle(args.idle_s),
+        "relay": measure_relay(DELAYS_MS, args.relay_sales),
+    }
+    rows = table(results)
+    head = ("measure", "value", "goal")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(3)]
+    for row in [head, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    document = {
+        "benchmark": "writes",
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "results": results,
+        "goals": GOALS,
+    }
+    print(json.dumps(document, indent=2))
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        args.json.write_text(json.dumps(document, indent=2))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,9 @@ loop (a worker thread, on the store's own checkpoint connection):
   has not been checkpointed for ``max_age_s`` (so the database file never lags far behind);
 - when the WAL passes ``hard_bytes`` with no idle moment, at once, unless a payment is under way (the
   money commit keeps the card to itself).
+
+The same tick writes the cloud's acknowledgements the store keeps in memory (they ride along with the next
+ordinary commit) once the oldest has waited ACKS_WAIT_S, and before every checkpoint.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sync_client.outbox import STORAGE_ERRORS, Checkpoint, Outbox
 
 log = logging.getLogger(__name__)
 TICK_S = 5.0
+ACKS_WAIT_S = 600.0  # an idle cabinet commits more often than this (heartbeats): its acks never commit alone
 
 
 @dataclass
@@ -46,6 +50,7 @@ class StoreCheckpoints:
 
     async def checkpoint(self) -> Checkpoint | None:
         try:
+            self.outbox.flush_acks()  # an ordinary commit (no fsync), on the loop that owns the connection
             done = await asyncio.to_thread(self.outbox.checkpoint)
         except STORAGE_ERRORS as exc:  # the storage check reports a failing store; try again later
             log.warning("checkpoint failed", extra={"error": str(exc)})
@@ -63,3 +68,11 @@ class StoreCheckpoints:
             await self.clock.sleep(TICK_S)
             if self.due():
                 await self.checkpoint()
+            elif self.outbox.acks_waiting_s() >= ACKS_WAIT_S:
+                self._flush_acks()
+
+    def _flush_acks(self) -> None:
+        try:
+            self.outbox.flush_acks()
+        except STORAGE_ERRORS as exc:
+            log.warning("acknowledgements not recorded yet", extra={"error": str(exc)})

@@ -31,6 +31,7 @@ vanished or was replaced is noticed at the next start.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -56,10 +57,12 @@ from sync_client.schema import (
 from sync_client.store import store_meta
 from sync_client.store.migrations import SchemaTooNew, migrate
 
+log = logging.getLogger(__name__)
 DEFAULT_MAX_PENDING = 500_000
 RECENT_COMMIT_S = 60.0  # health(): a commit this recent stands for the probe's
-PAGE_SIZE = 1024  # new stores only: an existing store keeps the page size it was made with
+PAGE_SIZE = 512  # new stores only: an existing store keeps the page size it was made with
 _ENVELOPE = "SELECT seq, id, type, schema_version, wall_time, mono_time, payload FROM events "
+_NOT_ACKED = " AND seq NOT IN (SELECT value FROM json_each(?))"  # acknowledged, the mark not on disk yet
 
 
 class NotDurable(RuntimeError):
@@ -193,6 +196,8 @@ class Outbox:
         self._alarm_raised = False
         self._checkpointer: sqlite3.Connection | None = None  # opened by the first checkpoint()
         self._committed_at = float("-inf")  # time.monotonic() of the last commit that succeeded
+        self._acked: dict[int, None] = {}  # seqs the cloud acknowledged, not yet marked sent on disk
+        self._acked_at: float | None = None  # time.monotonic() of the oldest of them
 
     def _open(self) -> sqlite3.Connection:
         """Open (or create) the store at the schema's latest version (sync_client/store/migrations.py); a
@@ -211,6 +216,10 @@ class Outbox:
             self.store_id = store_meta.ensure_store_id(conn)
             # Counted once here, then kept in step by append/mark_sent: pending_count() is on every status poll.
             self._pending: int = conn.execute("SELECT count(*) FROM events WHERE sent_at IS NULL").fetchone()[0]
+            # No index on sent_at (each one was a page written per event appended and again per event sent):
+            # every unsent event's seq is at least this, so the uploader's queries scan only from here.
+            first = conn.execute("SELECT min(seq) FROM events WHERE sent_at IS NULL").fetchone()[0]
+            self._unsent_from: int = first if first is not None else _last_seq(conn) + 1
         except (sqlite3.Error, SchemaTooNew) as exc:
             if conn is not None:
                 conn.close()
@@ -233,6 +242,9 @@ class Outbox:
             conn.execute("BEGIN IMMEDIATE")
             tx = Transaction(self.db, self.cabinet_id, durable, self)
             try:
+                # Acknowledgements ride along with an ordinary commit (never a money commit: their bytes must
+                # not be what a nearly full disk refuses a sale for).
+                flushed = [] if durable else self._write_acks(tx)
                 yield tx
                 if durable:  # a stat, no fsync: money is never committed into a deleted file
                     self._check_file()
@@ -251,6 +263,11 @@ class Outbox:
             if durable:
                 conn.execute("PRAGMA synchronous=NORMAL")
         self._committed_at = time.monotonic()
+        if flushed:
+            for seq in flushed:
+                del self._acked[seq]
+            self._acked_at = time.monotonic() if self._acked else None
+            self._advance_unsent_from()
         if tx.appended:
             self._pending += tx.appended
             for callback in self._listeners:
@@ -262,8 +279,14 @@ class Outbox:
 
     def last_seq(self) -> int:
         """The highest sequence number this store ever gave an event (0 for none); pruning never lowers it."""
-        row = self.db.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
-        return int(row[0]) if row else 0
+        return _last_seq(self.db.conn)
+
+    def _advance_unsent_from(self) -> None:
+        """After events left the backlog: the lowest unsent seq (found from the old bound on, by rowid)."""
+        row = self.db.conn.execute(
+            "SELECT seq FROM events WHERE seq >= ? AND sent_at IS NULL ORDER BY seq LIMIT 1", (self._unsent_from,)
+        ).fetchone()
+        self._unsent_from = int(row[0]) if row else self.last_seq() + 1
 
     def health(self, reserve_bytes: int, *, probe: bool = True) -> StoreHealth:
         """Can a sale be recorded now? The file is still the one we opened, a small write commits (only with
@@ -385,7 +408,10 @@ class Outbox:
         return [self._event(r) for r in self.db.conn.execute(_ENVELOPE + where, params).fetchall()]
 
     def pending(self, limit: int) -> list[Event]:
-        return self._select("WHERE sent_at IS NULL ORDER BY seq LIMIT ?", (limit,))
+        return self._select(
+            f"WHERE seq >= ? AND sent_at IS NULL{_NOT_ACKED} ORDER BY seq LIMIT ?",
+            (self._unsent_from, json.dumps(list(self._acked)), limit),
+        )
 
     def pending_json(
         self, limit: int, max_bytes: int, *, after_seq: int = 0, event_type: str | None = None
@@ -394,9 +420,10 @@ class Outbox:
         without re-encoding their payloads: what the uploader sends. At most ``limit`` events and
         ``max_bytes`` of JSON, but at least one."""
         only_type = " AND type = ?" if event_type else ""
+        start = max(after_seq, self._unsent_from - 1)
         rows = self.db.conn.execute(
-            _ENVELOPE + f"WHERE sent_at IS NULL AND seq > ?{only_type} ORDER BY seq LIMIT ?",
-            (after_seq, event_type, limit) if event_type else (after_seq, limit),
+            _ENVELOPE + f"WHERE seq > ? AND sent_at IS NULL{_NOT_ACKED}{only_type} ORDER BY seq LIMIT ?",
+            (start, json.dumps(list(self._acked)), *((event_type,) if event_type else ()), limit),
         ).fetchall()
         cabinet = json.dumps(self.cabinet_id)
         out: list[tuple[int, str, bytes]] = []
@@ -414,16 +441,45 @@ class Outbox:
         return out
 
     def mark_sent(self, event_ids: list[str]) -> int:
-        """Record the cloud's acknowledgement; only unsent events change. Returns how many did."""
+        """Record the cloud's acknowledgement; only unsent events change. Returns how many did.
+
+        In memory at once (they leave the backlog and are not sent again), on disk with the next ordinary
+        commit or ``flush_acks()``: a commit of their own would be one more write to the card per upload.
+        A power cut may lose the record of an acknowledgement; the events are then sent again, and the
+        cloud, which stores each event id once, answers with the same acknowledgement."""
         if not event_ids:
             return 0
-        with self.transaction() as tx:
-            cursor = tx.execute(
-                "UPDATE events SET sent_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND sent_at IS NULL",
-                (utc_now_iso(), json.dumps(event_ids)),
+        rows = self.db.conn.execute(
+            "SELECT seq FROM events WHERE id IN (SELECT value FROM json_each(?)) AND sent_at IS NULL",
+            (json.dumps(event_ids),),
+        ).fetchall()
+        new = [seq for (seq,) in rows if seq not in self._acked]
+        self._acked.update(dict.fromkeys(new))
+        if new and self._acked_at is None:
+            self._acked_at = time.monotonic()
+        self._pending -= len(new)
+        return len(new)
+
+    def acks_waiting_s(self) -> float:
+        """How long the oldest acknowledgement not yet on disk has waited (0 for none)."""
+        return 0.0 if self._acked_at is None else time.monotonic() - self._acked_at
+
+    def flush_acks(self) -> int:
+        """Write the acknowledgements kept in memory now (one commit); returns how many."""
+        count = len(self._acked)
+        if count:
+            with self.transaction():
+                pass  # the transaction writes them
+        return count
+
+    def _write_acks(self, tx: Transaction) -> list[int]:
+        flushed = list(self._acked)
+        if flushed:
+            tx.execute(
+                "UPDATE events SET sent_at = ? WHERE seq IN (SELECT value FROM json_each(?)) AND sent_at IS NULL",
+                (utc_now_iso(), json.dumps(flushed)),
             )
-        self._pending -= cursor.rowcount
-        return cursor.rowcount
+        return flushed
 
     def dead_letter(self, rejections: dict[str, str]) -> int:
         """Move unsent events the cloud refused for good (id -> reason) to ``dead_letters``."""
@@ -441,6 +497,7 @@ class Outbox:
                 ).rowcount
                 tx.execute("DELETE FROM events WHERE id = ? AND sent_at IS NULL", (event_id,))
         self._pending -= moved
+        self._advance_unsent_from()
         return moved
 
     def dead_letters(self) -> list[DeadLetter]:
@@ -472,9 +529,18 @@ class Outbox:
         return self._select("ORDER BY seq", ())
 
     def close(self) -> None:
+        try:
+            self.flush_acks()
+        except STORAGE_ERRORS as exc:  # sent again at the next start; the cloud keeps each event once
+            log.warning("acknowledgements not recorded", extra={"count": len(self._acked), "error": str(exc)})
         if self._checkpointer is not None:
             self._checkpointer.close()
         self.db.conn.close()
+
+
+def _last_seq(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+    return int(row[0]) if row else 0
 
 
 def _file_id(path: Path) -> tuple[int, int] | None:

@@ -103,7 +103,8 @@ async def test_the_cloud_takes_an_ad_plays_event_as_the_cabinet_writes_it(idle):
     assert parsed.type == "ad.plays" and parsed.payload == event.payload
 
 
-async def test_the_store_is_probed_with_a_commit_only_every_probe_s_while_it_works(tmp_path):
+async def test_the_store_is_probed_with_a_commit_only_every_probe_s_while_it_works(tmp_path, monkeypatch):
+    monkeypatch.setattr("sync_client.outbox.RECENT_COMMIT_S", 0.0)  # the fake half hour is real milliseconds
     outbox = Outbox(tmp_path / "cabinet.db", "cab-1")
     guard = StorageGuard(outbox, reserve_bytes=0)
     clock = FakeClock()
