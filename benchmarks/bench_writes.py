@@ -1,21 +1,23 @@
 """What the cabinet writes to its SD card, and what a slow card does to the money path: real processes.
 
-    python benchmarks/bench_writes.py [--sales N] [--idle-s S] [--relay-sales N] [--json PATH]
+    python benchmarks/bench_writes.py [--sales N] [--idle-s S] [--relay-sales N] [--json PATH]   (about 5 minutes)
 
 The cabinet (`kiosk run --sim --headless --cloud URL`) and its cloud (`kiosk-cloud serve`) run as separate
 processes, so each one's ``/proc/PID/io`` ``write_bytes`` (what it sent to the storage layer, counted in
 the page cache's 4 KiB pages) is its own. The cabinet's log goes to a pipe (on the Pi, to journald), so
 log lines are counted apart from the store.
 
-(a) bytes written per sale, excluding the door snapshots, against the bytes of the events the sale
-    produced (their JSON as the cloud exports it); the snapshots' bytes are stated apart.
-(b) idle writes on the attract screen with the demo ads playing: a measured window (``--idle-s``),
-    extrapolated to a day; the cloud's writes for that idle cabinet over the same window.
-(c) approval -> relay with every fsync/fdatasync of the cabinet delayed by 0, 2, 10 and 20 ms
-    (``strace -f -e inject=fsync:delay_exit=US -e inject=fdatasync:delay_exit=US`` attached to the
-    cabinet): a card's slow flush, for real. Goal: p99 at most the delay plus 5 ms (one fsync, no checkpoint).
-(d) frame times (the UI's own frame-time log) while those sales and the ad plays are written, delayed
-    fsync included: no frame is late because of a commit.
+(a) bytes written per sale, excluding the door snapshots (and the simulator's own terminal journal, which a
+    real cabinet does not write), against the bytes of the events the sale produced (their JSON as the cloud
+    exports it); the snapshots' bytes stated apart. A syscall trace gives the bytes per file.
+(b) idle writes on the attract screen with the demo ads playing: a measured window (``--idle-s``) with the
+    periodic commits sped up (SPEED_UP), extrapolated to a day; the cloud's writes over the same window.
+(c) approval -> relay with every fsync/fdatasync of the cabinet delayed by 0, 2, 10 and 20 ms: the cabinet
+    started under ``strace -f --seccomp-bpf -e inject=fsync:delay_exit=US -e inject=fdatasync:delay_exit=US``,
+    a card's slow flush for real. Goal: p99 at most the delay plus 5 ms (one fsync, no checkpoint).
+(d) tap -> next frame (the control API answers a tap once the next frame is drawn) while ad plays and
+    heartbeats commit every second, with the same delayed fsync, and which thread made each fsync: a commit
+    that fsyncs on the event loop would show as a late frame.
 """
 
 from __future__ import annotations
@@ -437,9 +439,9 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sales", type=int, default=20)
-    parser.add_argument("--idle-s", type=float, default=120.0)
-    parser.add_argument("--relay-sales", type=int, default=25, help="sales at each fsync delay")
+    parser.add_argument("--sales", type=int, default=12)
+    parser.add_argument("--idle-s", type=float, default=90.0)
+    parser.add_argument("--relay-sales", type=int, default=20, help="sales at each fsync delay")
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
     args = parser.parse_args()
     if shutil.which("strace") is None:

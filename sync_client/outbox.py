@@ -11,7 +11,11 @@ firmware calls ``checkpoint()`` when the cabinet is idle (or the WAL passed a ha
 limit), from a worker thread on its own connection. That connection also makes the
 first write after a complete checkpoint, which restarts the WAL and syncs its new
 header, so no commit on the event loop pays for that fsync either. New stores use
-1 KiB pages: a small commit appends a few 1 KiB frames to the WAL instead of 4 KiB ones.
+512-byte pages: a small commit appends a few small frames to the WAL instead of 4 KiB ones.
+
+What the card is spared: the events table has no index on ``sent_at`` (the unsent events are found from
+a lower bound on their seq kept in memory), and the cloud's acknowledgements are kept in memory and
+written with the next ordinary commit (never a money commit) instead of a commit of their own.
 
 Retention: events the cloud acknowledged are pruned after a configurable age;
 events it refused for good move to ``dead_letters``. Unsent events are never
