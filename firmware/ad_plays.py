@@ -28,6 +28,7 @@ class AdPlays:
     commit_s: float
     duration_s: Callable[[str], float]  # how long one play of the ad lasts, from the configuration
     tallies: dict[str, Tally] = field(default_factory=dict)  # ad id -> plays not yet committed
+    due_at: float | None = None  # the next commit, on the clock (None: not running)
 
     def shown(self, ad_id: str) -> None:
         now = self.clock.time()
@@ -57,5 +58,6 @@ class AdPlays:
 
     async def run(self) -> None:
         while True:
+            self.due_at = self.clock.monotonic() + self.commit_s
             await self.clock.sleep(self.commit_s)
             self.commit()

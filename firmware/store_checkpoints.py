@@ -36,6 +36,7 @@ class StoreCheckpoints:
     hard_bytes: int
     max_age_s: float
     last_at: float | None = None  # on the clock; None: not yet since the start
+    tick_at: float | None = None  # the next look, on the clock (None: not running)
 
     def due(self) -> bool:
         wal = self.outbox.wal_bytes()
@@ -65,6 +66,7 @@ class StoreCheckpoints:
 
     async def run(self) -> None:
         while True:
+            self.tick_at = self.clock.monotonic() + TICK_S
             await self.clock.sleep(TICK_S)
             if self.due():
                 await self.checkpoint()

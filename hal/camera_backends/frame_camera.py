@@ -44,9 +44,7 @@ class FrameCamera(Camera):
     camera's grab thread.
     """
 
-    # Door snapshots are evidence: at 640x480, quality 75 keeps a face and a hand at the door readable (about
-    # 25 KiB a photo, two a sale); more only wears the SD card faster.
-    jpeg_quality: int = 75
+    jpeg_quality: int = 85
 
     def __init__(self) -> None:
         self._grabber: ThreadPoolExecutor | None = None
