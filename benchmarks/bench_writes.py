@@ -28,6 +28,7 @@ import os
 import platform
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -308,8 +309,8 @@ def measure_idle(window_s: float) -> dict[str, Any]:
             log_written = rig.log.bytes - log_before
             detach(rig)
             syncs = _syncs(trace.read_text(), rig.pid)
-            rig.cabinet.stop()  # SIGTERM: the plays counted since the last commit are committed
-            plays = [e for e in export_events(rig.workdir) if e["type"] == "ad.plays"]
+            rig.cabinet.stop()  # SIGTERM: the plays counted since the last commit are committed (not uploaded)
+            plays = stored_plays(rig.workdir / "data" / "cabinet.db")
         finally:
             rig.stop()
     per_day = 24 * 3600 / (window_s * SPEED_UP)
@@ -324,7 +325,7 @@ def measure_idle(window_s: float) -> dict[str, Any]:
         "fsyncs_on_event_loop": syncs["loop"],
         "fsyncs_total": syncs["total"],
         "ad_plays_events": len(plays),
-        "plays_counted": sum(p["count"] for e in plays for p in e["payload"]["plays"]),
+        "plays_counted": sum(p["count"] for e in plays for p in e["plays"]),
     }
 
 
@@ -337,6 +338,15 @@ def delayed_fsync(delay_ms: int, trace: Path) -> tuple[str, ...]:
         "strace", "-f", "-qq", "--seccomp-bpf", "-T", "-y", "-o", str(trace), "-e", "trace=fsync,fdatasync",
         "-e", f"inject=fsync:delay_exit={us}", "-e", f"inject=fdatasync:delay_exit={us}",
     )  # fmt: skip
+
+
+def stored_plays(db: Path) -> list[dict[str, Any]]:
+    """The ad.plays payloads in the cabinet's store (read after it stopped)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return [json.loads(row[0]) for row in conn.execute("SELECT payload FROM events WHERE type = 'ad.plays'")]
+    finally:
+        conn.close()
 
 
 def measure_relay(delays_ms: tuple[int, ...], sales: int) -> dict[str, Any]:
