@@ -120,6 +120,7 @@ class Cabinet:
             self.outbox, self.in_force.staff_cards, self.idle, self.service, self.restock, self.repair, self.pickup,
             self._spawn, checked,
         )  # fmt: skip
+        self.ad_plays = AdPlays(self.outbox, self.clock, config.screen.ad_plays_commit_s, self.in_force.ad_duration_s)
         self.idle_watch = IdleWatch(
             self.outbox,
             lambda: self.faults,
@@ -129,9 +130,10 @@ class Cabinet:
             is_online=self.is_online,
             on_online_changed=self.refresh,
             clock=self.clock,
+            rider=self.ad_plays.due,
+            rider_committed=self.ad_plays.committed,
         )
         self.remote = RemoteUnlock(self.restock, may_unlock=self.idle)
-        self.ad_plays = AdPlays(self.outbox, self.clock, config.screen.ad_plays_commit_s, self.in_force.ad_duration_s)
         store = config.storage
         self.checkpoints = StoreCheckpoints(
             self.outbox, self.clock, lambda: self.idle() and not self.devices.door.is_open, lambda: self.sale.paying,
@@ -197,7 +199,6 @@ class Cabinet:
         self._tasks.append(run("heartbeat-and-idle", self.idle_watch.run()))
         self._tasks.append(run("terminal-check", watch.check_terminals()))
         self._tasks.append(run("storage-check", self.storage_watch.run()))
-        self._tasks.append(run("ad-plays", self.ad_plays.run()))
         self._tasks.append(run("store-checkpoints", self.checkpoints.run()))
         self.storage_watch.changed()  # a store found replaced at start-up is a fault from the first frame
         self.refresh()
@@ -265,7 +266,7 @@ class Cabinet:
                 self.language = "zh" if self.language == "en" else "en"
                 self.refresh()
             case AdShown(ad_id=ad_id):
-                self.ad_plays.shown(ad_id)  # counted; committed with the others every ad_plays_commit_s
+                self.ad_plays.shown(ad_id)  # counted; committed with a heartbeat every ad_plays_commit_s
             case _:
                 self._route(intent)
 

@@ -63,7 +63,8 @@ class ScreenSection:
     idle_timeout_s: Interval = 60.0
     thanks_s: Annotated[float, Range(gt=0, le=600)] = 8.0
     language: Literal["en", "zh"] = "en"
-    # ad plays are counted in memory and committed as one ad.plays event this often (a power cut loses them)
+    # ad plays are counted in memory and committed as one ad.plays event with the first heartbeat this long
+    # after the last (a power cut loses what was counted since)
     ad_plays_commit_s: Annotated[float, Range(ge=1, le=DAY_S)] = 600.0
 
 
