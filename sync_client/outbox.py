@@ -63,6 +63,7 @@ from sync_client.store.migrations import SchemaTooNew, migrate
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_PENDING = 500_000
+MAX_ACKS_IN_MEMORY = 500  # acknowledgements kept off the disk at most (the uploader's queries skip them)
 RECENT_COMMIT_S = 60.0  # health(): a commit this recent stands for the probe's
 PAGE_SIZE = 512  # new stores only: an existing store keeps the page size it was made with
 _ENVELOPE = "SELECT seq, id, type, schema_version, wall_time, mono_time, payload FROM events "
@@ -462,6 +463,8 @@ class Outbox:
         if new and self._acked_at is None:
             self._acked_at = time.monotonic()
         self._pending -= len(new)
+        if len(self._acked) >= MAX_ACKS_IN_MEMORY:  # a backlog draining: one commit per batch, as it was
+            self.flush_acks()
         return len(new)
 
     def acks_waiting_s(self) -> float:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from sync_client.outbox import PAGE_SIZE, Outbox
+from sync_client.outbox import MAX_ACKS_IN_MEMORY, PAGE_SIZE, Outbox
 
 needs_strace = pytest.mark.skipif(
     shutil.which("strace") is None,
@@ -39,7 +39,7 @@ SALE = {
 CHILD = textwrap.dedent(
     """
     import json, os, sys
-    from sync_client.outbox import PAGE_SIZE, Outbox
+    from sync_client.outbox import MAX_ACKS_IN_MEMORY, PAGE_SIZE, Outbox
     path, mode, sale = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     outbox = Outbox(path, "cab-1")
     for i in range(300):  # a WAL past SQLite's automatic checkpoint threshold (1000 pages) had it been on
@@ -179,3 +179,15 @@ def test_an_acknowledgement_costs_no_commit_of_its_own_and_never_rides_in_a_mone
     reopened = Outbox(path, "cab-1")
     assert [e.id for e in reopened.pending(10)] == [approved.id]
     reopened.close()
+
+
+def test_a_draining_backlog_writes_its_acknowledgements_batch_by_batch(tmp_path):
+    outbox = Outbox(tmp_path / "cabinet.db", "cab-1")
+    with outbox.transaction() as tx:
+        events = [tx.append("heartbeat", {}) for _ in range(MAX_ACKS_IN_MEMORY + 10)]
+    outbox.mark_sent([e.id for e in events[:10]])
+    assert outbox.acks_waiting_s() > 0, "a few: kept in memory"
+    outbox.mark_sent([e.id for e in events[10:]])
+    assert outbox.acks_waiting_s() == 0, "past the bound: written at once"
+    assert outbox.pending(10) == [] and outbox.pending_count() == 0
+    outbox.close()
