@@ -16,6 +16,7 @@ BENCHMARKS = {
     "fuzz_serial": ["fuzz_parsers_serial.py", "--seconds", "10"],
     "ui": ["bench_ui.py"],
     "sync": ["bench_sync.py"],
+    "writes": ["bench_writes.py"],
 }
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from firmware.accessibility import AccessibilitySession
+from firmware.ad_plays import AdPlays
 from firmware.catalog import Catalog
 from firmware.clock import Clock, LoopClock
 from firmware.cloud_config import MEDIA_DIR
@@ -30,7 +31,6 @@ from firmware.journeys.sale import S
 from firmware.journeys.service import LiveFacts, live_devices, open_alarms, software_version
 from firmware.narration import AudioOut, NarrationLibrary, NarrationPlayer, Narrator, SpeechCache
 from firmware.network_state import default_route
-from firmware.optional_events import append_optional
 from firmware.presenters import Router, Shop
 from firmware.presenters.browse import BrowsePresenter
 from firmware.presenters.help import HelpPresenter
@@ -46,6 +46,7 @@ from firmware.selftest import run_checks
 from firmware.shop import ShopWindow
 from firmware.storage import StorageGuard
 from firmware.storage_watch import StorageWatch
+from firmware.store_checkpoints import StoreCheckpoints
 from firmware.supervisor import Supervisor
 from kiosk_ui.audio import MixerAudio
 from kiosk_ui.i18n import LANGUAGES
@@ -94,7 +95,7 @@ class Cabinet:
         self.storage = storage_guard if storage_guard is not None else StorageGuard(self.outbox, reserve)
         self.fault_list = Faults(self.outbox, on_change=self.refresh)
         self.supervisor.on_failure = self.fault_list.task_failed
-        self.storage_watch = StorageWatch(self.storage, self.fault_list, config.storage.check_s)
+        self.storage_watch = StorageWatch(self.storage, self.fault_list, config.storage.check_s, config.storage.probe_s)
         self.snapshot_dir = self.data_dir / "snapshots"
         self.snapshots = DoorSnapshots(
             self.devices.camera,
@@ -138,6 +139,7 @@ class Cabinet:
             self.outbox, self.in_force.staff_cards, self.idle, self.service, self.restock, self.repair, self.pickup,
             self._spawn, checked,
         )  # fmt: skip
+        self.ad_plays = AdPlays(self.outbox, self.clock, config.screen.ad_plays_commit_s, self.in_force.ad_duration_s)
         self.idle_watch = IdleWatch(
             self.outbox,
             lambda: self.faults,
@@ -151,9 +153,16 @@ class Cabinet:
             holding=lambda: self.sale.paying,
             on_ask=self.refresh,
             ask_s=config.screen.still_there_s,
+            rider=self.ad_plays.due,
+            rider_committed=self.ad_plays.committed,
         )
         self.remote = RemoteUnlock(self.restock, may_unlock=self.idle)
         self.accessibility = AccessibilitySession(self.outbox)
+        store = config.storage
+        self.checkpoints = StoreCheckpoints(
+            self.outbox, self.clock, lambda: self.idle() and not self.devices.door.is_open, lambda: self.sale.paying,
+            store.checkpoint_kb * 1024, store.checkpoint_hard_kb * 1024, store.checkpoint_max_age_s,
+        )  # fmt: skip
         self.router = self._presenters()
 
     def _presenters(self) -> Router:
@@ -227,12 +236,14 @@ class Cabinet:
         self._tasks.append(run("terminal-check", watch.check_terminals()))
         self._tasks.append(run("terminal-links", watch.watch_links()))
         self._tasks.append(run("storage-check", self.storage_watch.run()))
+        self._tasks.append(run("store-checkpoints", self.checkpoints.run()))
         self.storage_watch.changed()  # a store found replaced at start-up is a fault from the first frame
         self.refresh()
 
     async def stop(self) -> None:
         await self.supervisor.cancel(list(self._tasks))
         self.narration.player.stop()
+        self.ad_plays.commit()  # the plays counted since the last commit
         await self.devices.close_all()
 
     def apply_cloud_config(self, config: CabinetConfig) -> None:
@@ -343,8 +354,7 @@ class Cabinet:
                 self.accessibility.toggle()
                 self.refresh()
             case AdShown(ad_id=ad_id):
-                shown_s = self.in_force.ad_duration_s(ad_id)
-                append_optional(self.outbox, "ad.impression", {"ad_id": ad_id, "shown_s": shown_s})
+                self.ad_plays.shown(ad_id)  # counted; committed with a heartbeat every ad_plays_commit_s
             case _:
                 self._route(intent)
 

@@ -74,6 +74,10 @@ class ScreenSection:
     def mounting(self) -> Mounting:
         return Mounting(bottom_mm=self.bottom_mm, height_mm=self.height_mm)
 
+    # ad plays are counted in memory and committed as one ad.plays event with the first heartbeat this long
+    # after the last (a power cut loses what was counted since)
+    ad_plays_commit_s: Annotated[float, Range(ge=1, le=DAY_S)] = 600.0
+
 
 @dataclass
 class LockSection:
@@ -136,6 +140,8 @@ class SyncSection:
     backoff_max_s: Interval = 60.0
     request_timeout_s: Annotated[float, Range(gt=0, le=600)] = 10.0
     heartbeat_s: Interval = 300.0  # also how soon an idle cabinet notices it is offline
+    # new events wait this long for the rest of the moment's events: one upload, one commit marking them sent
+    upload_linger_s: Annotated[float, Range(ge=0, le=60)] = 3.0
     # unsent events kept before heartbeats and scans are shed
     outbox_max_pending: Annotated[int, Range(ge=1, le=100_000_000)] = 500_000
     outbox_alarm_pending: Annotated[int, Range(ge=1, le=100_000_000)] = 250_000  # an "outbox_filling" alarm this early
@@ -150,6 +156,14 @@ class StorageSection:
     # free space below this for the store: payment is not offered
     reserve_mb: Annotated[float, Range(gt=0, le=1_000_000)] = 50.0
     check_s: Interval = 30.0  # how often the store is checked (every 2 s while out of service)
+    # a check with a real small commit (a write to the card): this often, before every payment, and every
+    # check while out of service; the other checks only read (the file, free space)
+    probe_s: Interval = 1800.0
+    # the WAL is checkpointed at the next idle moment past this size, or this long after the last checkpoint,
+    checkpoint_kb: Annotated[int, Range(ge=16, le=1_048_576)] = 512
+    checkpoint_max_age_s: Interval = 3600.0
+    # and at once past this size, idle or not (never while a payment is under way)
+    checkpoint_hard_kb: Annotated[int, Range(ge=16, le=4_194_304)] = 8192
 
 
 Volume = Annotated[float, Range(ge=0, le=1)]  # of the narration: 0 silent, 1 full
@@ -376,6 +390,12 @@ def _ordered_pairs(config: Config) -> list[tuple[str, float, str, float]]:
         ("lock.door_reminder_s", lock.door_reminder_s, "lock.door_alarm_s", lock.door_alarm_s),
         ("sync.backoff_initial_s", sync.backoff_initial_s, "sync.backoff_max_s", sync.backoff_max_s),
         ("sync.outbox_alarm_pending", sync.outbox_alarm_pending, "sync.outbox_max_pending", sync.outbox_max_pending),
+        (
+            "storage.checkpoint_kb",
+            config.storage.checkpoint_kb,
+            "storage.checkpoint_hard_kb",
+            config.storage.checkpoint_hard_kb,
+        ),
     ]
 
 

@@ -213,10 +213,13 @@ def start_sim_cabinet(
     cloud_url: str | None = None,
     extra_args: tuple[str, ...] = (),
     ready_timeout: float = 30.0,
+    wrapper: tuple[str, ...] = (),
 ) -> tuple[Process, ControlClient]:
-    """`kiosk run --sim --headless` as a real process, waited on until its control API answers."""
+    """`kiosk run --sim --headless` as a real process, waited on until its control API answers. ``wrapper``:
+    a command it runs under (e.g. strace)."""
     port = free_port()
     argv = [
+        *wrapper,
         *_bin("kiosk"),
         "run",
         "--sim",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from firmware.clock import Clock, TimerHandle
 from firmware.optional_events import append_optional
@@ -36,6 +37,10 @@ class IdleWatch:
     on_ask: Callable[[], None] = lambda: None  # the question appeared or went: the screen changes
     ask_s: float = ASK_S
     next_heartbeat: float | None = None  # None: at the first tick
+    # An optional event that rides in the heartbeat's commit when it has one (the ad plays), and what to tell
+    # once it is committed: an idle cabinet commits once a heartbeat, whatever else it has to say.
+    rider: Callable[[], tuple[str, dict[str, Any]] | None] = lambda: None
+    rider_committed: Callable[[], None] = lambda: None
     shown_online: bool | None = None  # what the screen shows; None: read at the first tick
     idle_at: float | None = None  # when the idle timeout fires (on the clock), unless someone touches first
     asking_until: float | None = None  # "still there?" is on screen until then
@@ -76,7 +81,10 @@ class IdleWatch:
         if self.shown_online is None:
             self.shown_online = self.is_online()
         if self.next_heartbeat is None or now >= self.next_heartbeat:
-            append_optional(self.outbox, "heartbeat", {"faults": sorted(self.faults())})
+            rider = self.rider()
+            heartbeat = {"faults": sorted(self.faults())}
+            if append_optional(self.outbox, "heartbeat", heartbeat, *([rider] if rider else [])) and rider:
+                self.rider_committed()
             self.next_heartbeat = now + self.heartbeat_s
         if self.is_online() != self.shown_online:
             self.shown_online = self.is_online()

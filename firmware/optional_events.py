@@ -1,4 +1,4 @@
-"""Events the cabinet can do without (heartbeats, card reads, scanned codes, ad impressions)."""
+"""Events the cabinet can do without (heartbeats, card reads, scanned codes, ad plays)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,20 @@ from sync_client.outbox import STORAGE_ERRORS, Outbox, OutboxFull
 log = logging.getLogger(__name__)
 
 
-def append_optional(outbox: Outbox, event_type: str, payload: dict[str, Any]) -> None:
+def append_optional(
+    outbox: Outbox, event_type: str, payload: dict[str, Any], *riders: tuple[str, dict[str, Any]]
+) -> bool:
     """Dropped with a warning when the outbox is full (money and alarms keep their room) or the store fails
-    (the storage check reports that)."""
+    (the storage check reports that). ``riders``: more optional events in the same commit (one write to the
+    card for all). Returns whether the events were committed."""
     try:
-        outbox.append(event_type, payload)
+        with outbox.transaction() as tx:
+            for kind, body in ((event_type, payload), *riders):
+                tx.append(kind, body)
     except OutboxFull:
         log.warning("outbox full: event dropped", extra={"type": event_type})
+        return False
     except STORAGE_ERRORS as exc:
         log.warning("store failing: event dropped", extra={"type": event_type, "error": str(exc)})
+        return False
+    return True

@@ -289,6 +289,7 @@ def _open_store_and_sync(
         monotonic=clock.monotonic,
         wall=clock.time,
         sleep=clock.sleep,
+        linger_s=sync.upload_linger_s,
     )
     storage = StorageGuard(
         outbox,

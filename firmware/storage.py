@@ -46,9 +46,9 @@ class StorageGuard:
     held_alarms: list[dict[str, Any]] = field(default_factory=list)  # alarms the store could not take (yet)
     _saved: StoreMarker | None = None
 
-    def check(self) -> bool:
-        """Re-check the store now; True when a sale can be recorded."""
-        self._set(self.identity_fault or self.outbox.health(self.reserve_bytes).problem)
+    def check(self, probe: bool = True) -> bool:
+        """Re-check the store now; True when a sale can be recorded. ``probe``: with a real small commit."""
+        self._set(self.identity_fault or self.outbox.health(self.reserve_bytes, probe=probe).problem)
         return self.problem is None
 
     def failed(self, detail: str, kind: str = "storage_unavailable") -> None:

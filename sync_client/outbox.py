@@ -1,9 +1,21 @@
 """The cabinet's local store: a durable SQLite outbox of events, plus the
 tables the firmware keeps beside it, written in the same transactions.
 
-WAL mode. Ordinary commits use synchronous=NORMAL; a transaction that records
-money is opened ``durable=True`` and commits with synchronous=FULL, so the
-WAL is on disk before the caller goes on to energize a relay.
+WAL mode. Ordinary commits use synchronous=NORMAL (no fsync); a transaction that
+records money is opened ``durable=True`` and commits with synchronous=FULL, so the
+WAL is on disk before the caller goes on to energize a relay: exactly one fsync.
+
+Checkpoints (copying the WAL back into the database: two fsyncs and every page
+rewritten) never happen inside a commit: automatic checkpoints are off, and the
+firmware calls ``checkpoint()`` when the cabinet is idle (or the WAL passed a hard
+limit), from a worker thread on its own connection. That connection also makes the
+first write after a complete checkpoint, which restarts the WAL and syncs its new
+header, so no commit on the event loop pays for that fsync either. New stores use
+512-byte pages: a small commit appends a few small frames to the WAL instead of 4 KiB ones.
+
+What the card is spared: the events table has no index on ``sent_at`` (the unsent events are found from
+a lower bound on their seq kept in memory), and the cloud's acknowledgements are kept in memory and
+written with the next ordinary commit (never a money commit) instead of a commit of their own.
 
 Retention: events the cloud acknowledged are pruned after a configurable age;
 events it refused for good move to ``dead_letters``. Unsent events are never
@@ -23,6 +35,7 @@ vanished or was replaced is noticed at the next start.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -46,8 +59,13 @@ from sync_client.schema import (
 from sync_client.store import store_meta
 from sync_client.store.migrations import SchemaTooNew, migrate
 
+log = logging.getLogger(__name__)
 DEFAULT_MAX_PENDING = 500_000
+MAX_ACKS_IN_MEMORY = 500  # acknowledgements kept off the disk at most (the uploader's queries skip them)
+RECENT_COMMIT_S = 60.0  # health(): a commit this recent stands for the probe's
+PAGE_SIZE = 512  # new stores only: an existing store keeps the page size it was made with
 _ENVELOPE = "SELECT seq, id, type, schema_version, wall_time, mono_time, payload FROM events "
+_NOT_ACKED = " AND seq NOT IN (SELECT value FROM json_each(?))"  # acknowledged, the mark not on disk yet
 
 
 class NotDurable(RuntimeError):
@@ -118,6 +136,17 @@ class Database:
     conn: sqlite3.Connection
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """What one ``checkpoint()`` did: the WAL's frames, how many are now in the database, and whether the
+    WAL was restarted (every frame copied, the next write begins it again from the start)."""
+
+    wal_frames: int
+    copied_frames: int
+    restarted: bool
+    wal_bytes_before: int
+
+
 @dataclass
 class Transaction:
     db: Database
@@ -175,6 +204,10 @@ class Outbox:
         self.db = Database(conn)
         self._listeners: list[Callable[[], None]] = []
         self._alarm_raised = False
+        self._checkpointer: sqlite3.Connection | None = None  # opened by the first checkpoint()
+        self._committed_at = float("-inf")  # time.monotonic() of the last commit that succeeded
+        self._acked: dict[int, None] = {}  # seqs the cloud acknowledged, not yet marked sent on disk
+        self._acked_at: float | None = None  # time.monotonic() of the oldest of them
 
     def _open(self) -> sqlite3.Connection:
         """Open (or create) the store at the schema's latest version (sync_client/store/migrations.py); a
@@ -184,13 +217,19 @@ class Outbox:
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing commits behind our back.
             conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # takes effect only in a new, empty file
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=5000")
+            conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoint() runs them, never a commit
             migrate(conn, self.path)
             self.store_id = store_meta.ensure_store_id(conn)
             # Counted once here, then kept in step by append/mark_sent: pending_count() is on every status poll.
             self._pending: int = conn.execute("SELECT count(*) FROM events WHERE sent_at IS NULL").fetchone()[0]
+            # No index on sent_at (each one was a page written per event appended and again per event sent):
+            # every unsent event's seq is at least this, so the uploader's queries scan only from here.
+            first = conn.execute("SELECT min(seq) FROM events WHERE sent_at IS NULL").fetchone()[0]
+            self._unsent_from: int = first if first is not None else _last_seq(conn) + 1
         except (sqlite3.Error, SchemaTooNew) as exc:
             if conn is not None:
                 conn.close()
@@ -213,6 +252,9 @@ class Outbox:
             conn.execute("BEGIN IMMEDIATE")
             tx = Transaction(self.db, self.cabinet_id, durable, self)
             try:
+                # Acknowledgements ride along with an ordinary commit (never a money commit: their bytes must
+                # not be what a nearly full disk refuses a sale for).
+                flushed = [] if durable else self._write_acks(tx)
                 yield tx
                 if durable:  # a stat, no fsync: money is never committed into a deleted file
                     self._check_file()
@@ -230,6 +272,12 @@ class Outbox:
         finally:
             if durable:
                 conn.execute("PRAGMA synchronous=NORMAL")
+        self._committed_at = time.monotonic()
+        if flushed:
+            for seq in flushed:
+                del self._acked[seq]
+            self._acked_at = time.monotonic() if self._acked else None
+            self._advance_unsent_from()
         if tx.appended:
             self._pending += tx.appended
             for callback in self._listeners:
@@ -241,18 +289,28 @@ class Outbox:
 
     def last_seq(self) -> int:
         """The highest sequence number this store ever gave an event (0 for none); pruning never lowers it."""
-        row = self.db.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
-        return int(row[0]) if row else 0
+        return _last_seq(self.db.conn)
 
-    def health(self, reserve_bytes: int) -> StoreHealth:
-        """Can a sale be recorded now? The file is still the one we opened, a small write commits, and
-        at least ``reserve_bytes`` are free on the filesystem and under the database's page limit."""
+    def _advance_unsent_from(self) -> None:
+        """After events left the backlog: the lowest unsent seq (found from the old bound on, by rowid)."""
+        row = self.db.conn.execute(
+            "SELECT seq FROM events WHERE seq >= ? AND sent_at IS NULL ORDER BY seq LIMIT 1", (self._unsent_from,)
+        ).fetchone()
+        self._unsent_from = int(row[0]) if row else self.last_seq() + 1
+
+    def health(self, reserve_bytes: int, *, probe: bool = True) -> StoreHealth:
+        """Can a sale be recorded now? The file is still the one we opened, a small write commits (only with
+        ``probe``: it is a write to the card), and at least ``reserve_bytes`` are free on the filesystem and
+        under the database's page limit."""
         free = 0
         try:
             self._check_file()
             free = self._free_bytes()
-            with self.transaction() as tx:  # a real commit of one small row: read-only and I/O errors show
-                store_meta.put(tx, store_meta.PROBED_AT, utc_now_iso())
+            # A real commit of one small row: read-only and I/O errors show. One that succeeded a moment
+            # ago shows the same (the check at "buy" and again at "pay" is one write, not two).
+            if probe and time.monotonic() - self._committed_at > RECENT_COMMIT_S:
+                with self.transaction() as tx:
+                    store_meta.put(tx, store_meta.PROBED_AT, utc_now_iso())
         except STORAGE_ERRORS as exc:
             return StoreHealth(self.path, free, f"cannot write {self.path}: {exc}")
         if free < reserve_bytes:
@@ -303,6 +361,47 @@ class Outbox:
         with self.transaction(durable=event_type in MONEY_EVENTS) as tx:
             return tx.append(event_type, payload)
 
+    def wal_bytes(self) -> int:
+        """The size of the write-ahead log now (0 when there is none)."""
+        try:
+            return os.stat(f"{self.path}-wal").st_size
+        except FileNotFoundError:
+            return 0
+
+    def checkpoint(self) -> Checkpoint:
+        """Copy the WAL into the database (PASSIVE: never waits for a reader or the writer) and, when all of
+        it was copied, restart the WAL with a small write, so its header's fsync is paid here. Blocking:
+        the firmware calls it from a worker thread, when no money is being committed. The write is the
+        ``checkpointed_at`` fact; it is committed on this thread's own connection."""
+        conn = self._checkpoint_connection()
+        size = self.wal_bytes()
+        busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        restarted = not busy and frames >= 0 and copied == frames
+        if restarted and frames > 0:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(
+                    "INSERT OR REPLACE INTO store_meta (key, value) VALUES (?, ?)",
+                    (store_meta.CHECKPOINTED_AT, utc_now_iso()),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        return Checkpoint(max(frames, 0), max(copied, 0), restarted, size)
+
+    def _checkpoint_connection(self) -> sqlite3.Connection:
+        if self._checkpointer is None:
+            conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=5000")
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+            # The restarting write cuts the WAL file back to what it holds: wal_bytes() is the WAL not yet copied.
+            conn.execute("PRAGMA journal_size_limit=0")
+            self._checkpointer = conn
+        return self._checkpointer
+
     def _event(self, row: tuple[Any, ...]) -> Event:
         return Event(
             id=row[1],
@@ -319,7 +418,10 @@ class Outbox:
         return [self._event(r) for r in self.db.conn.execute(_ENVELOPE + where, params).fetchall()]
 
     def pending(self, limit: int) -> list[Event]:
-        return self._select("WHERE sent_at IS NULL ORDER BY seq LIMIT ?", (limit,))
+        return self._select(
+            f"WHERE seq >= ? AND sent_at IS NULL{_NOT_ACKED} ORDER BY seq LIMIT ?",
+            (self._unsent_from, json.dumps(list(self._acked)), limit),
+        )
 
     def pending_json(
         self, limit: int, max_bytes: int, *, after_seq: int = 0, event_type: str | None = None
@@ -328,9 +430,10 @@ class Outbox:
         without re-encoding their payloads: what the uploader sends. At most ``limit`` events and
         ``max_bytes`` of JSON, but at least one."""
         only_type = " AND type = ?" if event_type else ""
+        start = max(after_seq, self._unsent_from - 1)
         rows = self.db.conn.execute(
-            _ENVELOPE + f"WHERE sent_at IS NULL AND seq > ?{only_type} ORDER BY seq LIMIT ?",
-            (after_seq, event_type, limit) if event_type else (after_seq, limit),
+            _ENVELOPE + f"WHERE seq > ? AND sent_at IS NULL{_NOT_ACKED}{only_type} ORDER BY seq LIMIT ?",
+            (start, json.dumps(list(self._acked)), *((event_type,) if event_type else ()), limit),
         ).fetchall()
         cabinet = json.dumps(self.cabinet_id)
         out: list[tuple[int, str, bytes]] = []
@@ -348,16 +451,47 @@ class Outbox:
         return out
 
     def mark_sent(self, event_ids: list[str]) -> int:
-        """Record the cloud's acknowledgement; only unsent events change. Returns how many did."""
+        """Record the cloud's acknowledgement; only unsent events change. Returns how many did.
+
+        In memory at once (they leave the backlog and are not sent again), on disk with the next ordinary
+        commit or ``flush_acks()``: a commit of their own would be one more write to the card per upload.
+        A power cut may lose the record of an acknowledgement; the events are then sent again, and the
+        cloud, which stores each event id once, answers with the same acknowledgement."""
         if not event_ids:
             return 0
-        with self.transaction() as tx:
-            cursor = tx.execute(
-                "UPDATE events SET sent_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND sent_at IS NULL",
-                (utc_now_iso(), json.dumps(event_ids)),
+        rows = self.db.conn.execute(
+            "SELECT seq FROM events WHERE id IN (SELECT value FROM json_each(?)) AND sent_at IS NULL",
+            (json.dumps(event_ids),),
+        ).fetchall()
+        new = [seq for (seq,) in rows if seq not in self._acked]
+        self._acked.update(dict.fromkeys(new))
+        if new and self._acked_at is None:
+            self._acked_at = time.monotonic()
+        self._pending -= len(new)
+        if len(self._acked) >= MAX_ACKS_IN_MEMORY:  # a backlog draining: one commit per batch, as it was
+            self.flush_acks()
+        return len(new)
+
+    def acks_waiting_s(self) -> float:
+        """How long the oldest acknowledgement not yet on disk has waited (0 for none)."""
+        return 0.0 if self._acked_at is None else time.monotonic() - self._acked_at
+
+    def flush_acks(self) -> int:
+        """Write the acknowledgements kept in memory now (one commit); returns how many."""
+        count = len(self._acked)
+        if count:
+            with self.transaction():
+                pass  # the transaction writes them
+        return count
+
+    def _write_acks(self, tx: Transaction) -> list[int]:
+        flushed = list(self._acked)
+        if flushed:
+            tx.execute(
+                "UPDATE events SET sent_at = ? WHERE seq IN (SELECT value FROM json_each(?)) AND sent_at IS NULL",
+                (utc_now_iso(), json.dumps(flushed)),
             )
-        self._pending -= cursor.rowcount
-        return cursor.rowcount
+        return flushed
 
     def dead_letter(self, rejections: dict[str, str]) -> int:
         """Move unsent events the cloud refused for good (id -> reason) to ``dead_letters``."""
@@ -375,6 +509,7 @@ class Outbox:
                 ).rowcount
                 tx.execute("DELETE FROM events WHERE id = ? AND sent_at IS NULL", (event_id,))
         self._pending -= moved
+        self._advance_unsent_from()
         return moved
 
     def dead_letters(self) -> list[DeadLetter]:
@@ -406,7 +541,18 @@ class Outbox:
         return self._select("ORDER BY seq", ())
 
     def close(self) -> None:
+        try:
+            self.flush_acks()
+        except STORAGE_ERRORS as exc:  # sent again at the next start; the cloud keeps each event once
+            log.warning("acknowledgements not recorded", extra={"count": len(self._acked), "error": str(exc)})
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self.db.conn.close()
+
+
+def _last_seq(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+    return int(row[0]) if row else 0
 
 
 def _file_id(path: Path) -> tuple[int, int] | None:

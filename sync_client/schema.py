@@ -127,7 +127,8 @@ EVENT_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
     "alarm": {"kind": str, "detail": str},
     "device.fault": {"device": str, "detail": str},
     "heartbeat": {},
-    "ad.impression": {"ad_id": str, "shown_s": _NUMBER},
+    "ad.impression": {"ad_id": str, "shown_s": _NUMBER},  # one play (cabinets before ad.plays)
+    "ad.plays": {"plays": list},  # plays counted on the cabinet: [{ad_id, count, shown_s, first_at, last_at}]
     "accessibility.used": {"screen": str},  # a shopper turned accessibility mode on (where); nothing personal
     # what the cabinet did with what the cloud sent down
     "config.applied": {"version": int, "etag": str},
@@ -142,7 +143,9 @@ MONEY_EVENTS = frozenset(
     {"payment.approved", "payment.reversed", "sale.completed", "sale.unclaimed", "pickup.completed"}
 )
 # Events a full outbox may refuse (OutboxFull) so that money and alarms keep their room.
-SHEDDABLE_EVENTS = frozenset({"heartbeat", "ad.impression", "card.read", "code.scanned", "accessibility.used"})
+SHEDDABLE_EVENTS = frozenset(
+    {"heartbeat", "ad.impression", "ad.plays", "card.read", "code.scanned", "accessibility.used"}
+)
 
 
 # Commands the cloud queues for a cabinet (GET /v1/commands): kind -> required args.
@@ -247,7 +250,36 @@ def validate_payload(event_type: str, payload: Any, where: str = "payload") -> N
             _in_range(value, 1, MAX_AMOUNT_CENTS, f"{where}.{key}", "the cap")
         elif key in DURATION_FIELDS and type(value) in (int, float):
             _in_range(value, 0, MAX_DURATION_S, f"{where}.{key}", "the longest duration")
+    if event_type == "ad.plays":
+        _check_plays(payload["plays"], f"{where}.plays")
     _check_bounds(payload, where, 0)
+
+
+_PLAY_FIELDS: dict[str, Any] = {
+    "ad_id": str,
+    "count": Annotated[int, Range(ge=1, le=MAX_SEQ)],
+    "shown_s": Annotated[float, Range(ge=0, le=MAX_DURATION_S)],
+    "first_at": str,
+    "last_at": str,
+}
+
+
+def _check_plays(plays: list[Any], where: str) -> None:
+    """Each ad's entry in an ``ad.plays`` event: its id once, a count of at least 1, the first and last play."""
+    seen: set[str] = set()
+    for index, entry in enumerate(plays):
+        at = f"{where}[{index}]"
+        if not isinstance(entry, dict):
+            raise SchemaError(f"{at}: expected object, got {type(entry).__name__}")
+        for key, spec in _PLAY_FIELDS.items():
+            if key not in entry:
+                raise SchemaError(f"{at}.{key}: required")
+            _check(entry[key], spec, f"{at}.{key}")
+        if entry["ad_id"] in seen:
+            raise SchemaError(f"{at}.ad_id: {entry['ad_id'][:40]!r} listed twice")
+        seen.add(entry["ad_id"])
+        if parse_utc_iso(entry["first_at"], f"{at}.first_at") > parse_utc_iso(entry["last_at"], f"{at}.last_at"):
+            raise SchemaError(f"{at}.last_at: before first_at")
 
 
 def _check_bounds(value: Any, where: str, depth: int) -> None:

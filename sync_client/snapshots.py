@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from sync_client.backoff import Sleep, poll_forever
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
-from sync_client.outbox import STORAGE_ERRORS
+from sync_client.outbox import PAGE_SIZE, STORAGE_ERRORS
 
 # The snapshot name is part of the wire contract (the cloud parses it too), so it lives in the schema;
 # the cabinet's code and tests keep importing it from here (re-exported: "x as x").
@@ -193,7 +193,13 @@ class SnapshotUploader:
         self._db = sqlite3.connect(
             str(state_path or store.dir / ".uploads.sqlite3"), isolation_level=None, check_same_thread=False
         )
+        self._db.execute(f"PRAGMA page_size={PAGE_SIZE}")  # a new file: a record is a small frame in the WAL
+        # Only this connection uses the file: the WAL index lives in its memory, not in a -shm file whose pages
+        # the kernel would write back to the card after every record.
+        self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
         self._db.execute("PRAGMA journal_mode=WAL")
+        # No fsync per upload: a record lost in a power cut only sends that thumbnail again (the cloud keeps one).
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_STATE_DDL)
 
     def poke(self) -> None:

@@ -69,6 +69,7 @@ class Uploader:
         wall: Callable[[], float] = time.time,
         sleep: Sleep = asyncio.sleep,
         rng: Callable[[], float] = random.random,  # the backoff's jitter
+        linger_s: float = 0.0,
     ) -> None:
         if batch_size < 1 or max_batch_bytes < 1 or max_in_flight < 1:
             raise ValueError("batch_size, max_batch_bytes and max_in_flight must be at least 1")
@@ -86,6 +87,10 @@ class Uploader:
         self._stop: asyncio.Event | None = None
         # Acknowledged events stay this long (for the status screen and investigations), then go.
         self.retain_sent_s = retain_sent_s
+        # After new events wake it, the uploader waits this long for the rest of the moment's events (a
+        # sale's approval and unlock, its door closing and completion): one request and one commit
+        # marking them sent, instead of one per event. Every commit is a write to the SD card.
+        self.linger_s = linger_s
         self._pruned_at = float("-inf")
         self.status = UploadStatus(dead_letters=outbox.status().dead_letters)
         self._limit = batch_size  # shrinks while a refused batch is narrowed down to its culprit
@@ -115,7 +120,9 @@ class Uploader:
                     continue
                 if sent == 0:
                     self._prune()
-                    await wait_any(stop, self._work, timeout=PRUNE_EVERY_S, sleep=self._sleep)
+                    woken = await wait_any(stop, self._work, timeout=PRUNE_EVERY_S, sleep=self._sleep)
+                    if woken and self.linger_s > 0 and not stop.is_set():
+                        await wait_any(stop, self._retry_now, timeout=self.linger_s, sleep=self._sleep)
         finally:
             await self.client.close()
 

@@ -203,9 +203,18 @@ def _sale_variants(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE sales ADD COLUMN variant_sku TEXT")  # the variant paid for: its stock SKU
 
 
+def _sent_at_indexes(conn: sqlite3.Connection) -> None:
+    # Each index was a page written to the SD card per event appended and again per event sent. The outbox
+    # finds the unsent events by seq from the lowest one it keeps in memory; pruning (hourly) and
+    # `kiosk status` scan the table.
+    conn.execute("DROP INDEX IF EXISTS events_sent_at")
+    conn.execute("DROP INDEX IF EXISTS events_unsent")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the schema as the code before versions created it", _v1),
     Migration(2, "sales record the variant paid for", _sale_variants),
+    Migration(3, "no indexes on events.sent_at: fewer pages written per event", _sent_at_indexes),
 )
 LATEST = MIGRATIONS[-1].version
 

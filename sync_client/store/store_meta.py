@@ -1,4 +1,4 @@
-"""``store_meta``: small facts about the store itself, by key (its random identity, the last probe)."""
+"""``store_meta``: small facts about the store itself, by key (its identity, the last probe and checkpoint)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # the outbox opens the store through this module
 
 STORE_ID = "store_id"
 PROBED_AT = "probed_at"
+CHECKPOINTED_AT = "checkpointed_at"  # written by the checkpoint that restarts the WAL
 
 
 def ensure_store_id(conn: sqlite3.Connection) -> str:

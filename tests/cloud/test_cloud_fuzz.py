@@ -183,3 +183,25 @@ def test_any_body_at_the_other_device_routes_gets_an_answer_below_500(tmp_path: 
         loop.run_until_complete(runner.cleanup())
         loop.close()
         store.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    plays=json_values
+    | st.lists(
+        st.dictionaries(
+            st.sampled_from(["ad_id", "count", "shown_s", "first_at", "last_at", "x"]),
+            json_values | extremes | wall_times,
+            max_size=6,
+        ),
+        max_size=3,
+    )
+)
+def test_any_ad_plays_payload_is_taken_or_refused_with_a_schema_error(plays: Any) -> None:
+    """The one check of an ``ad.plays`` payload (on the cabinet and at ingest) never raises anything else."""
+    from sync_client.schema import SchemaError, validate_payload
+
+    try:
+        validate_payload("ad.plays", {"plays": plays})
+    except SchemaError as exc:
+        assert str(exc).startswith("payload.plays")

@@ -198,3 +198,52 @@ async def test_an_oversized_body_gets_413_with_a_clear_error(cloud: Cloud) -> No
     assert reply.status == 413
     assert "limit" in reply.body["error"]
     assert cloud.store.count_events() == 0
+
+
+PLAYS = {
+    "plays": [
+        {
+            "ad_id": "ad-a",
+            "count": 50,
+            "shown_s": 6,
+            "first_at": "2026-11-25T16:00:00.000Z",
+            "last_at": "2026-11-25T16:09:54.000Z",
+        },
+        {
+            "ad_id": "ad-b",
+            "count": 50,
+            "shown_s": 6,
+            "first_at": "2026-11-25T16:00:06.000Z",
+            "last_at": "2026-11-25T16:10:00.000Z",
+        },
+    ]
+}
+
+
+async def test_ad_plays_counted_on_the_cabinet_are_stored_and_older_cabinets_impressions_still_are(
+    cloud: Cloud,
+) -> None:
+    events = [
+        make_event(1, type_="ad.plays", payload=PLAYS),
+        make_event(2, type_="ad.impression", payload={"ad_id": "ad-a", "shown_s": 6}),  # a cabinet before ad.plays
+    ]
+    reply = await cloud.post(events)
+    assert reply.status == 200 and reply.body == {"acked": [e["id"] for e in events], "rejected": []}
+    stored = cloud.store.events_of(CAB, ["ad.plays"])
+    assert [sum(p["count"] for p in e["payload"]["plays"]) for e in stored] == [100]
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"count": 0}, "payload.plays[0].count"),
+        ({"count": True}, "payload.plays[0].count"),
+        ({"last_at": "2026-11-25T15:00:00.000Z"}, "payload.plays[0].last_at"),
+        ({"ad_id": "ad-b"}, "payload.plays[1].ad_id"),  # the same ad twice
+    ],
+)
+async def test_an_ad_plays_event_that_miscounts_is_rejected_naming_the_field(cloud: Cloud, change, named) -> None:
+    bad = {"plays": [{**PLAYS["plays"][0], **change}, PLAYS["plays"][1]]}
+    reply = await cloud.post([make_event(1, type_="ad.plays", payload=bad)])
+    assert reply.status == 200 and reply.body["acked"] == []
+    assert reply.body["rejected"][0]["reason"].startswith(named), reply.body

@@ -56,9 +56,11 @@ async def door_seen(cabinets: Cabinets, is_open: bool) -> None:
 
 
 def journey_timers(cabinet: Cabinet, clock: FakeClock) -> list[float]:
-    """The clock's timers but the idle watch's own: its next tick (within TICK_S) and its idle timeout."""
+    """The clock's timers but the idle watch's own (its next tick, within TICK_S, and its idle timeout) and
+    the store's upkeep (the next look at the WAL)."""
     idle_watch = cabinet.idle_watch
-    return [t for t in clock.pending() if t > clock.now + TICK_S and t != idle_watch.idle_at]
+    upkeep = (idle_watch.idle_at, cabinet.checkpoints.tick_at)
+    return [t for t in clock.pending() if t > clock.now + TICK_S and t not in upkeep]
 
 
 # --- pickup ---------------------------------------------------------------------------------------

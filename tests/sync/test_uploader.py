@@ -119,6 +119,30 @@ async def scripted(tmp_path):
         await runner.cleanup()
 
 
+async def test_events_of_one_moment_go_up_in_one_request_marked_sent_in_one_commit(site: Site) -> None:
+    """A sale's completion, stock change and door closing arrive together: the uploader lingers for them,
+    so the card takes one commit marking them sent, not one per event."""
+    clock = FakeClock()
+    uploader = Uploader(site.outbox, site.url, site.key, linger_s=3.0, sleep=clock.sleep, monotonic=clock.monotonic)
+    marks = []
+    real_mark = site.outbox.mark_sent
+    site.outbox.mark_sent = lambda ids: (marks.append(len(ids)), real_mark(ids))[1]  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    task = asyncio.create_task(uploader.run(stop))
+    await clock.run(0)  # the first pass: nothing to send, then it waits for events
+    site.outbox.append("door.closed", {"open_s": 12.0})
+    await clock.run(1.0)
+    site.outbox.append("stock.changed", {"sku": "A", "count": 3, "reason": "sale"})
+    site.outbox.append("heartbeat", {})
+    assert marks == [], "nothing is sent while it lingers"
+    await clock.run(2.0)
+    await poll(lambda: site.outbox.pending_count() == 0)
+    stop.set()
+    await task
+    assert marks == [3]
+    assert len(cloud_ids(site)) == 3
+
+
 async def test_retry_after_is_honoured_and_nothing_is_marked_before_the_ack(tmp_path, scripted) -> None:
     cloud, url = await scripted(
         [

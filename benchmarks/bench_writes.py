@@ -1,0 +1,483 @@
+"""What the cabinet writes to its SD card, and what a slow card does to the money path: real processes.
+
+    python benchmarks/bench_writes.py [--sales N] [--idle-s S] [--relay-sales N] [--json PATH]   (about 5 minutes)
+
+The cabinet (`kiosk run --sim --headless --cloud URL`) and its cloud (`kiosk-cloud serve`) run as separate
+processes, so each one's ``/proc/PID/io`` ``write_bytes`` (what it sent to the storage layer, counted in
+the page cache's 4 KiB pages) is its own. The cabinet's log goes to a pipe (on the Pi, to journald), so
+log lines are counted apart from the store.
+
+(a) bytes written per sale, excluding the door snapshots (and the simulator's own terminal journal, which a
+    real cabinet does not write), against the bytes of the events the sale produced (their JSON as the cloud
+    exports it); the snapshots' bytes stated apart. A syscall trace gives the bytes per file.
+(b) idle writes on the attract screen with the demo ads playing: a measured window (``--idle-s``) with the
+    periodic commits sped up (SPEED_UP), extrapolated to a day; the cloud's writes over the same window.
+(c) approval -> relay with every fsync/fdatasync of the cabinet delayed by 0, 2, 10 and 20 ms: the cabinet
+    started under ``strace -f --seccomp-bpf -e inject=fsync:delay_exit=US -e inject=fdatasync:delay_exit=US``,
+    a card's slow flush for real. Goal: p99 at most the delay plus 5 ms (one fsync, no checkpoint).
+(d) tap -> next frame (the control API answers a tap once the next frame is drawn) while ad plays and
+    heartbeats commit every second, with the same delayed fsync, and which thread made each fsync: a commit
+    that fsyncs on the event loop would show as a late frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if not __package__:  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cloud_stub.store import SqliteCloudStore  # noqa: E402
+from firmware.cloud_config import sim_document  # noqa: E402
+from firmware.config import parse_config  # noqa: E402
+from firmware.control_client import (  # noqa: E402
+    ControlClient,
+    Process,
+    add_cabinet,
+    export_events,
+    start_cloud,
+    start_sim_cabinet,
+)
+
+CABINET_ID = "bench-writes-1"
+DELAYS_MS = (0, 2, 10, 20)
+GOALS = {"sale_write_ratio": 10.0, "idle_mb_per_day": 5.0, "relay_p99_over_delay_ms": 5.0}
+SKUS = ("SCOOT-S1", "BIKE-C7")
+ISSUE_RATIO_BEFORE = 90  # issue 13, measured on main before this work: ~90x the event bytes, snapshots aside
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def write_bytes(pid: int) -> int:
+    text = Path(f"/proc/{pid}/io").read_text()
+    match = re.search(r"^write_bytes: (\d+)", text, re.M)
+    assert match is not None
+    return int(match[1])
+
+
+class LogPipe:
+    """The cabinet's stderr through a FIFO: read here (kept in memory, counted) instead of written to disk."""
+
+    def __init__(self, path: Path) -> None:
+        os.mkfifo(path)
+        self.path = path
+        self.lines: list[str] = []
+        self.bytes = 0
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        with open(self.path, "rb") as fh:
+            for raw in fh:
+                self.bytes += len(raw)
+                self.lines.append(raw.decode(errors="replace"))
+
+    def grep(self, pattern: str) -> list[str]:
+        return [m[1] for line in list(self.lines) if (m := re.search(pattern, line))]
+
+
+@dataclass
+class Rig:
+    workdir: Path
+    cloud: Process
+    cabinet: Process
+    client: ControlClient
+    log: LogPipe
+    strace: subprocess.Popen[bytes] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pid(self) -> int:
+        """The cabinet's own process (under a wrapper such as strace: the wrapper's child)."""
+        assert self.cabinet.proc is not None
+        pid = self.cabinet.proc.pid
+        if self.extra.get("wrapped"):
+            pid = int(Path(f"/proc/{pid}/task/{pid}/children").read_text().split()[0])
+        return pid
+
+    @property
+    def cloud_pid(self) -> int:
+        assert self.cloud.proc is not None
+        return self.cloud.proc.pid
+
+    def stop(self) -> None:
+        if self.strace is not None:
+            self.strace.terminate()
+            self.strace.wait(10)
+        self.cabinet.stop()
+        self.cloud.stop()
+
+
+def start_rig(workdir: Path, sales: int, extra_config: str = "", wrapper: tuple[str, ...] = ()) -> Rig:
+    cloud, url = start_cloud(workdir)
+    key = add_cabinet(workdir, CABINET_ID)
+    key_file = workdir / "cabinet.key"
+    key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
+    products = "".join(
+        f'[[products]]\nsku = "{sku}"\nname = "{sku}"\nprice_cents = 49900\nstock = {sales + 5}\n' for sku in SKUS
+    )
+    config = f'[cabinet]\nid = "{CABINET_ID}"\nkey_file = "{key_file}"\n{extra_config}\n' + products
+    # The demo ads and catalog, as the in-process cloud of `--sim` would give them.
+    store = SqliteCloudStore(workdir / "cloud.db")
+    store.put_config(CABINET_ID, sim_document(parse_config(tomllib.loads(config))))
+    store.close()
+    log = LogPipe(workdir / "kiosk.log")
+    cabinet, client = start_sim_cabinet(workdir, config_text=config, cloud_url=url, wrapper=wrapper)
+    client.wait_for(lambda s: s["config_version"] is not None, timeout=30, what="configuration from the cloud")
+    return Rig(workdir, cloud, cabinet, client, log, extra={"wrapped": bool(wrapper)})
+
+
+def attach_strace(rig: Rig, out: Path, delay_ms: float | None, calls: str) -> subprocess.Popen[bytes]:
+    """strace on the running cabinet (every thread): ``calls`` traced with the thread and the time each
+    took; with ``delay_ms``, every fsync and fdatasync returns that much later (an SD card's flush)."""
+    argv = ["strace", "-f", "-qq", "-T", "-y", "-e", f"trace={calls}", "-o", str(out), "-p", str(rig.pid)]
+    if delay_ms is not None:
+        us = int(delay_ms * 1000)
+        argv[1:1] = ["-e", f"inject=fsync:delay_exit={us}", "-e", f"inject=fdatasync:delay_exit={us}"]
+    proc = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not out.exists() or not _attached(rig.pid):  # strace is tracing once the threads have a tracer
+        if time.monotonic() > deadline:
+            raise RuntimeError("strace did not attach")
+        time.sleep(0.05)
+    rig.strace = proc
+    return proc
+
+
+def _attached(pid: int) -> bool:
+    return all(
+        int(re.search(r"TracerPid:\s+(\d+)", (task / "status").read_text())[1]) != 0  # type: ignore[index]
+        for task in Path(f"/proc/{pid}/task").iterdir()
+    )
+
+
+def detach(rig: Rig) -> None:
+    if rig.strace is not None:
+        rig.strace.terminate()
+        rig.strace.wait(10)
+        rig.strace = None
+
+
+def one_sale(client: ControlClient, i: int) -> None:
+    if client.state()["screen"] != "catalog":
+        client.tap("start")
+        client.wait_screen("catalog")
+    client.tap(f"product:{SKUS[i % 2]}")
+    client.tap("buy")
+    client.tap("pay:terminal")
+    client.sim("pos/approve")
+    client.wait_for(lambda s: s["lock"]["energized"], what="relay energized")
+    client.sim("door/open")
+    client.wait_for(lambda s: s["journey"] == "door_opened", what="door opened")
+    client.sim("door/close")
+    client.wait_screen("thanks")
+    client.tap("done")
+    client.wait_screen("attract")
+
+
+def settle(rig: Rig) -> None:
+    """Everything sent and acknowledged, and the snapshots uploaded."""
+    rig.client.wait_for(lambda s: s["outbox"]["pending"] == 0, timeout=60, what="outbox drained")
+    time.sleep(3.0)  # the snapshot uploader waits for a file to settle (2 s) before sending it
+
+
+def file_writes(trace: Path) -> dict[str, dict[str, int]]:
+    """Bytes and calls of write/pwrite64 per file (the data directory's files by name) from a trace."""
+    out: dict[str, dict[str, int]] = {}
+    for line in trace.read_text().splitlines():
+        m = re.search(r"(?:pwrite64|write)\(\d+<([^>]*)>.*= (\d+) <", line)
+        if m and "/data/" in m[1]:
+            name = m[1].split("/data/", 1)[1]
+            name = "snapshots/*.jpg" if name.endswith(".jpg.part") else name
+            entry = out.setdefault(name, {"bytes": 0, "calls": 0})
+            entry["bytes"] += int(m[2])
+            entry["calls"] += 1
+    return out
+
+
+def measure_sales(count: int) -> dict[str, Any]:
+    """Bytes written per sale, the sales one at a time (each sent and acknowledged before the next: it pays
+    for its own marks), with a trace of the writes per file to tell the store from the snapshots and the
+    simulator's terminal journal (which a real cabinet does not write)."""
+    with tempfile.TemporaryDirectory(prefix="bench-writes-") as tmp:
+        rig = start_rig(Path(tmp), count, "[screen]\nthanks_s = 60.0")
+        try:
+            one_sale(rig.client, 0)  # the first sale's one-off costs (tables' first pages) aside
+            settle(rig)
+            events_before = len(export_events(rig.workdir))
+            trace = rig.workdir / "writes.trace"
+            attach_strace(rig, trace, None, "write,pwrite64,fsync,fdatasync")
+            before = write_bytes(rig.pid)
+            for i in range(count):
+                one_sale(rig.client, i + 1)
+                settle(rig)
+            written = write_bytes(rig.pid) - before
+            detach(rig)
+            events = export_events(rig.workdir)[events_before:]
+            files = file_writes(trace)
+            syncs = _syncs(trace.read_text(), rig.pid)
+        finally:
+            rig.stop()
+    event_bytes = sum(len(json.dumps(e, separators=(",", ":"))) for e in events)
+    shots = files.get("snapshots/*.jpg", {"bytes": 0, "calls": 0})
+    journal = files.get("zvt-emulator.json.part", {"bytes": 0, "calls": 0})
+    # As /proc/PID/io counts them: whole 4 KiB pages of each file written once.
+    snapshot_pages = sum(_pages(b) for b in _sizes(shots)) if shots["calls"] else 0
+    journal_pages = journal["calls"] * _pages(journal["bytes"] // max(1, journal["calls"]))
+    store_bytes = written - snapshot_pages - journal_pages
+    return {
+        "sales": count,
+        "written_bytes_per_sale": written / count,
+        "snapshots_per_sale": shots["calls"] / count,
+        "snapshot_bytes_each": shots["bytes"] / max(1, shots["calls"]),
+        "snapshot_pages_per_sale": snapshot_pages / count,
+        "sim_terminal_journal_per_sale": journal_pages / count,
+        "written_without_snapshots_per_sale": store_bytes / count,
+        "event_bytes_per_sale": event_bytes / count,
+        "events_per_sale": len(events) / count,
+        "ratio": store_bytes / event_bytes,
+        "fsyncs_per_sale": syncs["total"] / count,
+        "fsyncs_on_event_loop_per_sale": syncs["loop"] / count,
+        "syscall_bytes_per_file_per_sale": {k: v["bytes"] / count for k, v in sorted(files.items())},
+        "commits_per_sale_wal_writes": files.get("cabinet.db-wal", {}).get("calls", 0) / count,
+    }
+
+
+def _sizes(entry: dict[str, int]) -> list[int]:
+    """Each snapshot is one write of its whole file: the mean size for each (close enough for page rounding)."""
+    return [entry["bytes"] // entry["calls"]] * entry["calls"]
+
+
+def _pages(size: int) -> int:
+    return -(-size // 4096) * 4096
+
+
+def _syncs(trace: str, pid: int) -> dict[str, int]:
+    """fsync/fdatasync calls, and those made on the main thread (the event loop that draws the screen)."""
+    calls = re.findall(r"^(\d+)\s+f(?:data)?sync\(", trace, re.M)
+    return {"total": len(calls), "loop": sum(1 for tid in calls if int(tid) == pid)}
+
+
+SPEED_UP = 10  # idle: every periodic commit 10x as often as configured by default (still >= 30 s apart)
+IDLE_CONFIG = f"""
+[screen]
+ad_plays_commit_s = {600 / SPEED_UP}
+[sync]
+heartbeat_s = {300 / SPEED_UP}
+[storage]
+probe_s = {1800 / SPEED_UP}
+checkpoint_max_age_s = {3600 / SPEED_UP}
+"""
+
+
+def measure_idle(window_s: float) -> dict[str, Any]:
+    """The attract screen with the demo ads (two images, 6 s each) playing in real time, and every periodic
+    commit (heartbeat, ad plays, store probe, checkpoint by age) SPEED_UP times as often as by default: the
+    window stands for SPEED_UP times as long, and is extrapolated to a day. Commits stay at least 30 s apart
+    (the kernel's writeback age), so each still costs its own pages as it would at the real pace. The
+    cloud's polls keep their real pace while the uploads come SPEED_UP times as often: its figure is an
+    upper bound."""
+    with tempfile.TemporaryDirectory(prefix="bench-idle-") as tmp:
+        rig = start_rig(Path(tmp), 1, IDLE_CONFIG)
+        try:
+            rig.client.wait_screen("attract")
+            time.sleep(10.0)  # start-up writes (configuration, first heartbeat, first checkpoint) aside
+            trace = rig.workdir / "idle.trace"
+            attach_strace(rig, trace, None, "fsync,fdatasync")
+            before, cloud_before, log_before = write_bytes(rig.pid), write_bytes(rig.cloud_pid), rig.log.bytes
+            time.sleep(window_s)
+            written, cloud_written = write_bytes(rig.pid) - before, write_bytes(rig.cloud_pid) - cloud_before
+            log_written = rig.log.bytes - log_before
+            detach(rig)
+            syncs = _syncs(trace.read_text(), rig.pid)
+            rig.cabinet.stop()  # SIGTERM: the plays counted since the last commit are committed (not uploaded)
+            plays = stored_plays(rig.workdir / "data" / "cabinet.db")
+        finally:
+            rig.stop()
+    per_day = 24 * 3600 / (window_s * SPEED_UP)
+    return {
+        "window_s": window_s,
+        "speed_up": SPEED_UP,
+        "written_bytes": written,
+        "mb_per_day": written * per_day / 1e6,
+        "cloud_written_bytes": cloud_written,
+        "cloud_mb_per_day_upper_bound": cloud_written * per_day / 1e6,
+        "log_bytes_per_day_to_journald": log_written * 24 * 3600 / window_s,
+        "fsyncs_on_event_loop": syncs["loop"],
+        "fsyncs_total": syncs["total"],
+        "ad_plays_events": len(plays),
+        "plays_counted": sum(p["count"] for e in plays for p in e["plays"]),
+    }
+
+
+def delayed_fsync(delay_ms: int, trace: Path) -> tuple[str, ...]:
+    """The cabinet started under strace: every fsync and fdatasync of every thread returns ``delay_ms`` later
+    (an SD card's flush), each logged with its thread. --seccomp-bpf stops the process only at those two calls,
+    so strace costs nothing elsewhere."""
+    us = delay_ms * 1000
+    return (
+        "strace", "-f", "-qq", "--seccomp-bpf", "-T", "-y", "-o", str(trace), "-e", "trace=fsync,fdatasync",
+        "-e", f"inject=fsync:delay_exit={us}", "-e", f"inject=fdatasync:delay_exit={us}",
+    )  # fmt: skip
+
+
+def stored_plays(db: Path) -> list[dict[str, Any]]:
+    """The ad.plays payloads in the cabinet's store (read after it stopped)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return [json.loads(row[0]) for row in conn.execute("SELECT payload FROM events WHERE type = 'ad.plays'")]
+    finally:
+        conn.close()
+
+
+def measure_relay(delays_ms: tuple[int, ...], sales: int) -> dict[str, Any]:
+    """Approval -> relay (the cabinet's own figure, logged at every sale) with the card's flush delayed, and
+    tap -> next frame (the control API answers a tap once the next frame is drawn) while ad plays and
+    heartbeats commit every second, with the same delay. One cabinet per delay, started under strace."""
+    out: dict[str, Any] = {}
+    busy = "[screen]\nthanks_s = 60.0\nad_plays_commit_s = 1.0\n[sync]\nheartbeat_s = 1.0"
+    for delay in delays_ms:
+        with tempfile.TemporaryDirectory(prefix="bench-relay-") as tmp:
+            trace = Path(tmp) / "fsyncs.trace"
+            rig = start_rig(Path(tmp), sales + 1, busy, wrapper=delayed_fsync(delay, trace))
+            try:
+                one_sale(rig.client, 0)  # the first sale's one-off costs aside
+                seen = len(rig.log.grep(r"approval to relay.* ms=([\d.]+)"))
+                traced_before = len(trace.read_text().splitlines())  # start-up's fsyncs aside
+                for i in range(sales):
+                    one_sale(rig.client, i + 1)
+                taps = tap_latencies(rig.client, 30)
+                relay = [float(v) for v in rig.log.grep(r"approval to relay.* ms=([\d.]+)")[seen:]]
+                pid = rig.pid
+            finally:
+                rig.stop()
+            window = "\n".join(trace.read_text().splitlines()[traced_before:])
+            syncs = re.findall(r"^(\d+)\s+f(?:data)?sync\(\d+<([^>]*)>", window, re.M)
+        loop_files = sorted({Path(path).name for tid, path in syncs if int(tid) == pid})
+        out[str(delay)] = {
+            "relay_ms": {"p50": percentile(relay, 50), "p99": percentile(relay, 99), "max": max(relay)},
+            "sales": len(relay),
+            "tap_to_frame_ms": {"p50": percentile(taps, 50), "p99": percentile(taps, 99), "max": max(taps)},
+            "taps": len(taps),
+            "fsyncs_on_event_loop": sum(1 for tid, _ in syncs if int(tid) == pid),
+            "fsyncs_on_event_loop_files": loop_files,
+            "fsyncs_elsewhere": sum(1 for tid, _ in syncs if int(tid) != pid),
+            "goal_p99_ms": delay + GOALS["relay_p99_over_delay_ms"],
+        }
+    return out
+
+
+def tap_latencies(client: ControlClient, rounds: int) -> list[float]:
+    """Catalog <-> help, as bench_cabinet measures it; leaves the catalog on screen."""
+    client.tap("start")
+    client.wait_screen("catalog")
+    times = []
+    for _ in range(rounds):
+        for widget in ("help", "back"):
+            t0 = time.perf_counter()
+            client.tap(widget)
+            times.append((time.perf_counter() - t0) * 1000)
+            time.sleep(0.05)  # let the once-a-second commits fall between and during taps
+    return times
+
+
+def table(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    sales, idle, relay = results["sales"], results["idle"], results["relay"]
+    rows = [
+        (
+            "bytes written per sale, snapshots aside",
+            f"{sales['written_without_snapshots_per_sale'] / 1024:.1f} KiB = {sales['ratio']:.1f}x the events "
+            f"({sales['event_bytes_per_sale']:.0f} B)",
+            f"<= {GOALS['sale_write_ratio']:.0f}x (issue 13 on main: ~{ISSUE_RATIO_BEFORE}x)",
+        ),
+        (
+            "door snapshots per sale",
+            f"{sales['snapshots_per_sale']:.0f} x {sales['snapshot_bytes_each'] / 1024:.1f} KiB",
+            "evidence at the door",
+        ),
+        (
+            "fsyncs per sale (on the event loop)",
+            f"{sales['fsyncs_per_sale']:.1f} ({sales['fsyncs_on_event_loop_per_sale']:.1f})",
+            "money and door only",
+        ),
+        (
+            "idle writes, ads playing (extrapolated)",
+            f"{idle['mb_per_day']:.2f} MB/day ({idle['written_bytes'] / 1024:.0f} KiB in {idle['window_s']:.0f} s "
+            f"standing for {idle['window_s'] * idle['speed_up'] / 60:.0f} min)",
+            f"<= {GOALS['idle_mb_per_day']:.0f} MB/day",
+        ),
+        ("cloud writes for that idle cabinet", f"{idle['cloud_mb_per_day_upper_bound']:.1f} MB/day", "upper bound"),
+        ("idle fsyncs on the event loop", str(idle["fsyncs_on_event_loop"]), "0"),
+    ]
+    for delay, r in relay.items():
+        rows.append(
+            (
+                f"approval -> relay, fsync +{delay} ms: p50 / p99 / max",
+                f"{r['relay_ms']['p50']:.2f} / {r['relay_ms']['p99']:.2f} / {r['relay_ms']['max']:.2f} ms",
+                f"p99 <= {r['goal_p99_ms']:.0f} ms",
+            )
+        )
+        rows.append(
+            (
+                f"tap -> frame, commits every 1 s, fsync +{delay} ms",
+                f"{r['tap_to_frame_ms']['p50']:.1f} / {r['tap_to_frame_ms']['p99']:.1f} / "
+                f"{r['tap_to_frame_ms']['max']:.1f} ms",
+                f"loop fsyncs {r['fsyncs_on_event_loop']}, other threads {r['fsyncs_elsewhere']}",
+            )
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sales", type=int, default=12)
+    parser.add_argument("--idle-s", type=float, default=90.0)
+    parser.add_argument("--relay-sales", type=int, default=20, help="sales at each fsync delay")
+    parser.add_argument("--json", type=Path, help="write the results here as JSON")
+    args = parser.parse_args()
+    if shutil.which("strace") is None:
+        sys.exit("bench_writes needs strace (hardware/system-packages.txt)")
+    results = {
+        "sales": measure_sales(args.sales),
+        "idle": measure_idle(args.idle_s),
+        "relay": measure_relay(DELAYS_MS, args.relay_sales),
+    }
+    rows = table(results)
+    head = ("measure", "value", "goal")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(3)]
+    for row in [head, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    document = {
+        "benchmark": "writes",
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "results": results,
+        "goals": GOALS,
+    }
+    print(json.dumps(document, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(document, indent=2))
+
+
+if __name__ == "__main__":
+    main()
