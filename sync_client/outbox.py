@@ -39,6 +39,7 @@ import logging
 import os
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -205,6 +206,10 @@ class Outbox:
         self._listeners: list[Callable[[], None]] = []
         self._alarm_raised = False
         self._checkpointer: sqlite3.Connection | None = None  # opened by the first checkpoint()
+        # Held while a checkpoint runs on its worker thread: close() waits for it rather than closing the
+        # connection under it (SQLite crashes the process when a connection in use is closed from elsewhere).
+        self._checkpointing = threading.Lock()
+        self._closed = False
         self._committed_at = float("-inf")  # time.monotonic() of the last commit that succeeded
         self._acked: dict[int, None] = {}  # seqs the cloud acknowledged, not yet marked sent on disk
         self._acked_at: float | None = None  # time.monotonic() of the oldest of them
@@ -373,7 +378,12 @@ class Outbox:
         it was copied, restart the WAL with a small write, so its header's fsync is paid here. Blocking:
         the firmware calls it from a worker thread, when no money is being committed. The write is the
         ``checkpointed_at`` fact; it is committed on this thread's own connection."""
-        conn = self._checkpoint_connection()
+        with self._checkpointing:
+            if self._closed:
+                raise sqlite3.ProgrammingError("the outbox is closed")
+            return self._checkpoint(self._checkpoint_connection())
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> Checkpoint:
         size = self.wal_bytes()
         busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         restarted = not busy and frames >= 0 and copied == frames
@@ -545,8 +555,10 @@ class Outbox:
             self.flush_acks()
         except STORAGE_ERRORS as exc:  # sent again at the next start; the cloud keeps each event once
             log.warning("acknowledgements not recorded", extra={"count": len(self._acked), "error": str(exc)})
-        if self._checkpointer is not None:
-            self._checkpointer.close()
+        with self._checkpointing:  # a checkpoint under way on its worker thread finishes first
+            self._closed = True
+            if self._checkpointer is not None:
+                self._checkpointer.close()
         self.db.conn.close()
 
 

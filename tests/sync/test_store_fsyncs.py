@@ -191,3 +191,38 @@ def test_a_draining_backlog_writes_its_acknowledgements_batch_by_batch(tmp_path)
     assert outbox.acks_waiting_s() == 0, "past the bound: written at once"
     assert outbox.pending(10) == [] and outbox.pending_count() == 0
     outbox.close()
+
+
+CLOSE_DURING_CHECKPOINTS = """
+import sys, threading
+from pathlib import Path
+from sync_client.outbox import Outbox
+for round in range(30):
+    outbox = Outbox(Path(sys.argv[1]) / f"cabinet-{round}.db", "cab-1")
+    outbox.checkpoint()  # its own connection is open
+    with outbox.transaction() as tx:
+        for i in range(3000):
+            tx.append("heartbeat", {"pad": "x" * 200})
+    started = threading.Event()
+    def checkpoints():
+        started.set()
+        try:
+            while True:
+                outbox.checkpoint()
+        except Exception:  # closed under it: refused, not a crash
+            pass
+    worker = threading.Thread(target=checkpoints)
+    worker.start()
+    started.wait()
+    outbox.close()  # the cabinet stopping while a checkpoint runs on its worker thread
+    worker.join()
+print("ok")
+"""
+
+
+def test_closing_the_store_while_a_checkpoint_runs_waits_for_it_instead_of_crashing(tmp_path):
+    # In a child process: closing a connection SQLite is using on another thread kills the process.
+    run = subprocess.run(
+        [sys.executable, "-c", CLOSE_DURING_CHECKPOINTS, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0 and run.stdout.strip() == "ok", (run.returncode, run.stderr[-2000:])
