@@ -72,7 +72,7 @@ class _Step:
         self.context.rebuild()
 
     def field(
-        self, name: str, rect: pygame.Rect, *, focused: bool, tappable: bool = False, note: str = ""
+        self, name: str, rect: pygame.Rect, *, focused: bool, tappable: bool = False, note: str = "", lines: int = 1
     ) -> list[Widget]:
         """The field and, under it (in error_h), the firmware's complaint about it."""
         kit = self.kit
@@ -92,6 +92,7 @@ class _Step:
                 focused=focused,
                 error=name in self.errors,
                 note=note,
+                max_lines=lines,
                 on_tap=take_focus if tappable else None,
             )
         ]
@@ -332,9 +333,10 @@ def _fault_beside_keys(step: _Step, choose: Callable[[FaultCategory], Taps]) -> 
     ]
     left = FIELD_LIMITS["description"] - len(step.value("description"))
     y = form.y + row_h + theme.px(6)
-    note = kit.t("field.left", count=left)
-    widgets += step.field("description", pygame.Rect(form.x, y, form.w, row_h), focused=True, note=note)
     next_rect = pygame.Rect(form.x, form.bottom - row_h, form.w, row_h)
+    field = pygame.Rect(form.x, y, form.w, max(row_h, next_rect.y - theme.px(6) - step.error_h - y))
+    note = kit.t("field.left", count=left)
+    widgets += step.field("description", field, focused=True, note=note, lines=4)
     widgets.append(step.next_button(next_rect, ("description",), True))
     return widgets + step.keyboard("description", None, form.y, within=keys)
 
