@@ -11,7 +11,6 @@ from typing import Any, get_args
 
 from kiosk_ui.context import BuildContext
 from kiosk_ui.kit import Kit
-from kiosk_ui.screens.chrome import alone_with_question
 from kiosk_ui.screens import (
     attract,
     calibrate,
@@ -29,6 +28,7 @@ from kiosk_ui.screens import (
     service,
     thanks,
 )
+from kiosk_ui.screens.chrome import alone_with_question
 from kiosk_ui.view import (
     SCREENS,
     VIEW_TYPES,
