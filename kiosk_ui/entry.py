@@ -274,10 +274,10 @@ class TextField(Widget):
         self.radius = theme.radius
         self.background = palette.surface_high if focused else palette.surface
         self.edge = palette.danger if error else palette.accent if focused else palette.line
-        self.caret_colour = palette.accent
+        self.caret_colour, self.outline = palette.accent, theme.outline if focused else 2  # the mode's thicker edge
         pad_x, pad_y = theme.px(16), theme.px(6)
         inner = self.rect.inflate(-2 * pad_x, -2 * pad_y)
-        caption_h = theme.px(22)
+        caption_h = kit.line_h(22)
         caption_box = pygame.Rect(inner.x, inner.y, inner.w, caption_h)
         self.texts = []
         if note:
@@ -314,7 +314,7 @@ class TextField(Widget):
 
     def draw(self, surface: pygame.Surface, pressed_id: str | None = None) -> None:
         pygame.draw.rect(surface, self.background, self.rect, border_radius=self.radius)
-        pygame.draw.rect(surface, self.edge, self.rect, width=2, border_radius=self.radius)
+        pygame.draw.rect(surface, self.edge, self.rect, width=self.outline, border_radius=self.radius)
         super().draw(surface)
         if self.focused:
             pygame.draw.rect(surface, self.caret_colour, self.caret)

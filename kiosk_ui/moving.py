@@ -254,6 +254,11 @@ class ScrollText(Widget):
         super().__init__(widget_id, rect)
         self.parts, self.label, self.glide = parts, label, glide
         self.bar_colour, self.bar_w = kit.theme.palette.line, max(3, kit.theme.px(4))
+        if kit.theme.accessible:  # at rest the box ends above a part it would show less than a line of
+            line = kit.line_h(0)
+            for part in sorted(parts, key=lambda p: -p.rect.top):
+                if self.rect.top < part.rect.top < self.rect.bottom < part.rect.top + line:
+                    self.rect.h = part.rect.top - self.rect.top
         self.content_h = max((p.rect.bottom for p in parts), default=self.rect.y) - self.rect.y
         self.room = max(0, self.content_h - self.rect.h)  # how far it scrolls
         glide.set_bounds(-self.room, 0.0, None)

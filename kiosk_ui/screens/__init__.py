@@ -28,6 +28,7 @@ from kiosk_ui.screens import (
     service,
     thanks,
 )
+from kiosk_ui.screens.chrome import alone_with_question
 from kiosk_ui.view import (
     SCREENS,
     VIEW_TYPES,
@@ -239,4 +240,7 @@ _CHECKS: dict[type, Callable[[Any], None]] = {
 
 def build_screen(view: View, kit: Kit, context: BuildContext) -> list[Widget]:
     validate_view(view)
-    return BUILDERS[type(view)](view, kit, context)
+    widgets = BUILDERS[type(view)](view, kit, context)
+    if kit.theme.accessible and view.chrome.still_there_until is not None:
+        return alone_with_question(widgets, kit, view.chrome.still_there_until)
+    return widgets

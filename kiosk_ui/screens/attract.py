@@ -142,6 +142,9 @@ def build(view: AttractScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     text_col = pygame.Rect(content.x, content.y, content.w * 44 // 100, content.h)
     title_h, subtitle_h, pill_h = theme.px(150), theme.px(96), theme.touch(64)
     block_h = title_h + theme.gap + subtitle_h + theme.px(36) + pill_h
+    if theme.accessible and block_h > text_col.h:  # a short content area (in reach, over subtitles): the title gives
+        title_h = max(kit.line_h(0), title_h - (block_h - text_col.h))  # way, its type smaller down to the minimum
+        block_h = title_h + theme.gap + subtitle_h + theme.px(36) + pill_h
     y = text_col.y + (text_col.h - block_h) // 2
     title = Label(
         kit,

@@ -228,9 +228,17 @@ def _footer(view: Chrome, kit: Kit) -> list[Widget]:
                 hug=True,
             )
         )
-    if view.still_there_until is not None:
+    if view.still_there_until is not None and not theme.accessible:  # accessible: see alone_with_question
         widgets += still_there(kit, view.still_there_until)
     return widgets
+
+
+def alone_with_question(widgets: list[Widget], kit: Kit, until: float) -> list[Widget]:
+    """Accessibility mode: the "still there?" question takes the content area, within reach, in place of what
+    the screen showed there (dimmed under a scrim it would be below 7:1, and its controls out of play); the
+    header, the button bar and the footer stay, and a touch on any of them answers it too."""
+    content = kit.theme.content
+    return [w for w in widgets if not content.colliderect(w.rect)] + still_there(kit, until)
 
 
 class Scrim(TouchArea):
@@ -253,14 +261,14 @@ def still_there(kit: Kit, until: float) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
     screen = pygame.Rect(0, 0, theme.width, theme.height)
     area = pygame.Rect(theme.content) if theme.accessible else screen  # accessible: the answer within reach
-    box_w, box_h = min(theme.width - 2 * theme.margin, theme.px(640)), theme.px(330)
+    box_w, box_h = min(theme.width - 2 * theme.margin, theme.px(640)), min(area.h, theme.px(330))
     box = pygame.Rect(0, 0, box_w, box_h)
     box.center = area.center
     pad = theme.px(28)
     inner = box.inflate(-2 * pad, -2 * pad)
     button_h = theme.touch(76)
     return [
-        Scrim("still_there:backdrop", screen, kit.t("still_there.continue"), Activity()),
+        Scrim("still_there:backdrop", area, kit.t("still_there.continue"), Activity()),
         Panel("still_there", box, palette.surface_high, theme.radius, border=palette.accent),
         Label(kit, "still_there:title", (inner.x, inner.y, inner.w, theme.px(56)), kit.t("still_there.title"), "title"),
         Countdown(

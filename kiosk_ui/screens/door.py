@@ -46,6 +46,9 @@ def build(view: DoorScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     show_countdown = countdown is not None
     number_h, caption_h = theme.px(96), theme.px(34)
     title_h = min(theme.px(150), bottom - column.y - (theme.gap + number_h + caption_h if show_countdown else 0))
+    if theme.accessible and show_countdown and title_h < 2 * kit.line_h(0):  # short of room: the number gives way
+        number_h = max(kit.line_h(0), number_h - (2 * kit.line_h(0) - title_h))
+        title_h = min(theme.px(150), bottom - column.y - (theme.gap + number_h + caption_h))
     block_h = title_h + (theme.gap + number_h + caption_h if show_countdown else 0)
     y = column.y + max(0, (bottom - column.y - block_h) // 2)
     widgets.append(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from kiosk_ui.context import BuildContext
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
-from kiosk_ui.screens.parts import banner, centred_heading
+from kiosk_ui.screens.parts import banner, centred_heading, split
 from kiosk_ui.view import OutOfServiceScreen
 from kiosk_ui.widgets import Label, Panel, Widget
 
@@ -20,11 +20,14 @@ def build(view: OutOfServiceScreen, kit: Kit, context: BuildContext) -> list[Wid
     top, content = chrome(view.chrome, kit)
     widgets: list[Widget] = []
     y = content.y
+    heading_area = content
+    if theme.accessible and view.message == "refund_pending":  # what to do beside what happened, within reach
+        heading_area, content = split(kit, content, 50)
     if view.message:
         notice = banner(
             kit,
             "message",
-            content,
+            heading_area,
             kit.t(f"message.{view.message}"),
             alarming=view.message == "refund_pending",
             height=88,
@@ -32,8 +35,8 @@ def build(view: OutOfServiceScreen, kit: Kit, context: BuildContext) -> list[Wid
         widgets.append(notice)
         y = notice.rect.bottom + theme.gap
     title_h, subtitle_h = theme.px(70), theme.px(64)
-    widgets += centred_heading(kit, content, y, kit.t("oos.title"), kit.t("oos.subtitle"), subtitle_h, 2)
-    y += title_h + subtitle_h + theme.gap
+    widgets += centred_heading(kit, heading_area, y, kit.t("oos.title"), kit.t("oos.subtitle"), subtitle_h, 2)
+    y = content.y if heading_area is not content else y + title_h + subtitle_h + theme.gap
     if view.message == "refund_pending":
         panel_w = min(content.w, theme.px(640))
         pad = theme.px(20)

@@ -90,7 +90,7 @@ def _specs(kit: Kit, product: ProductView, box: pygame.Rect) -> list[Widget]:
     specs = sorted(product.specs, key=lambda kv: SPEC_ORDER.index(kv[0]) if kv[0] in SPEC_ORDER else 99)[:4]
     if not specs:
         return []
-    gap = theme.px(10)
+    gap, label_h = theme.px(10), kit.line_h(22)
     cell_w = (box.w - gap * (len(specs) - 1)) // len(specs)
     widgets: list[Widget] = []
     for i, (key, value) in enumerate(specs):
@@ -99,13 +99,13 @@ def _specs(kit: Kit, product: ProductView, box: pygame.Rect) -> list[Widget]:
             Label(
                 kit,
                 f"spec:{key}:label",
-                (x, box.y, cell_w, theme.px(22)),
+                (x, box.y, cell_w, label_h),
                 spec_label(key, kit.language),
                 "label",
                 palette.text_muted,
             )
         )
-        widgets.append(Label(kit, f"spec:{key}", (x, box.y + theme.px(22), cell_w, theme.px(32)), value, "heading"))
+        widgets.append(Label(kit, f"spec:{key}", (x, box.y + label_h, cell_w, kit.line_h(32)), value, "heading"))
     return widgets
 
 
@@ -193,10 +193,11 @@ def build(view: ProductScreen, kit: Kit, context: BuildContext) -> list[Widget]:
         )
     )
     y += theme.px(50) + theme.px(8)
-    specs = _specs(kit, product, pygame.Rect(right.x, y, right.w, theme.px(54)))
+    specs_h = max(theme.px(54), kit.line_h(22) + kit.line_h(32))
+    specs = _specs(kit, product, pygame.Rect(right.x, y, right.w, specs_h))
     widgets += specs
     if specs:
-        y += theme.px(54) + theme.px(14)
+        y += specs_h + theme.px(14)
 
     # Bottom row: buy (or "available online") with the store QR beside it.
     qr_px = max(theme.px(128), QR_MODULES * QR_MODULE_PX)

@@ -9,6 +9,7 @@ camera read) replace what is typed when they change. Keys themselves tell the fi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import get_args
 
@@ -29,6 +30,7 @@ NUMBERED = REPAIR_STEPS[:-1]  # the ticket is the outcome, not a step
 FAULT_CATEGORIES: tuple[FaultCategory, ...] = get_args(FaultCategory)
 FIELD_LIMITS = {"vehicle": 24, "name": 40, "phone": 20, "description": 200}  # characters
 KEYBOARD_W = 940  # design px: wider keys than this only make the hand travel
+FORM_W = 240  # design px: accessibility mode's column of fields beside the keys
 
 
 def _take_firmware_values(view: RepairScreen, memory: ScreenMemory) -> None:
@@ -70,7 +72,7 @@ class _Step:
         self.context.rebuild()
 
     def field(
-        self, name: str, rect: pygame.Rect, *, focused: bool, tappable: bool = False, note: str = ""
+        self, name: str, rect: pygame.Rect, *, focused: bool, tappable: bool = False, note: str = "", lines: int = 1
     ) -> list[Widget]:
         """The field and, under it (in error_h), the firmware's complaint about it."""
         kit = self.kit
@@ -90,6 +92,7 @@ class _Step:
                 focused=focused,
                 error=name in self.errors,
                 note=note,
+                max_lines=lines,
                 on_tap=take_focus if tappable else None,
             )
         ]
@@ -98,7 +101,21 @@ class _Step:
 
     @property
     def error_h(self) -> int:
-        return self.kit.theme.px(26)
+        return self.kit.line_h(26)
+
+    @property
+    def row_h(self) -> int:
+        """A field's height (and the next button's): its caption and one line of text."""
+        theme = self.kit.theme
+        return max(theme.touch(72), theme.px(12) + 2 * self.kit.line_h(22)) if theme.accessible else theme.touch(72)
+
+    def form_and_keys(self) -> tuple[pygame.Rect, pygame.Rect]:
+        """Accessibility mode: the fields and next in a column on the left, the keys beside them on the right,
+        both as tall as the content area (four rows of keys under the fields would leave the reach zone)."""
+        theme, content = self.kit.theme, self.content
+        form_w = max(theme.px(FORM_W), content.w - theme.px(KEYBOARD_W) - theme.gap)
+        form = pygame.Rect(content.x, content.y, form_w, content.h)
+        return form, pygame.Rect(form.right + theme.gap, content.y, content.right - form.right - theme.gap, content.h)
 
     def error(self, name: str, rect: pygame.Rect) -> list[Widget]:
         if name not in self.errors:
@@ -120,11 +137,18 @@ class _Step:
 
         return Button(self.kit, "next", rect, self.kit.t("repair.next"), None, enabled=ready, on_tap=go)
 
-    def keyboard(self, name: str, rows: Layout | None, top: int, width: int | None = None) -> list[Widget]:
-        """The keys that type into the field: rows, or the layered text keyboard when None."""
+    def keyboard(
+        self, name: str, rows: Layout | None, top: int, width: int | None = None, within: pygame.Rect | None = None
+    ) -> list[Widget]:
+        """The keys that type into the field: rows, or the layered text keyboard when None; across the content
+        from top down, or at the bottom of within (accessibility mode: beside the fields)."""
         theme = self.kit.theme
-        w = min(self.content.w, width or theme.px(KEYBOARD_W))
-        area = pygame.Rect(self.content.centerx - w // 2, top, w, self.content.bottom - top)
+        box = within or pygame.Rect(self.content.x, top, self.content.w, self.content.bottom - top)
+        w = min(box.w, width or theme.px(KEYBOARD_W))
+        h = box.h
+        if within is not None:  # no taller than four rows of the largest keys, as near the bottom as can be
+            h = min(h, 4 * theme.touch(76) + 3 * theme.px(8))
+        area = pygame.Rect(box.centerx - w // 2, box.bottom - h, w, h)
         get, limit = (lambda: self.value(name)), FIELD_LIMITS[name]
         if rows is None:
             state = self.memory.keyboard
@@ -137,6 +161,8 @@ class _Step:
 def _vehicle(step: _Step) -> list[Widget]:
     kit, content = step.kit, step.content
     theme, palette = kit.theme, kit.theme.palette
+    if theme.accessible:
+        return _vehicle_beside_keys(step)
     y = content.y
     icon = scan_icon(theme.px(56), palette.accent)
     widgets: list[Widget] = [Picture("scan_icon", (content.x, y, icon.get_width(), theme.px(60)), icon)]
@@ -163,10 +189,28 @@ def _vehicle(step: _Step) -> list[Widget]:
     return widgets
 
 
+def _vehicle_beside_keys(step: _Step) -> list[Widget]:
+    """Accessibility mode: what to do (as much as fits), the field and next on the left, the keys on the right."""
+    kit, (form, keys) = step.kit, step.form_and_keys()
+    theme, row_h = kit.theme, step.row_h
+    next_y = form.bottom - row_h
+    field_y = next_y - theme.px(6) - step.error_h - row_h
+    widgets = step.field("vehicle", pygame.Rect(form.x, field_y, form.w, row_h), focused=True)
+    ready = bool(step.value("vehicle").strip())
+    widgets.append(step.next_button(pygame.Rect(form.x, next_y, form.w, row_h), ("vehicle",), ready))
+    room = field_y - theme.px(6) - form.y
+    if room >= kit.line_h(0):
+        text = kit.t("repair.vehicle")
+        widgets.append(Label(kit, "instructions", (form.x, form.y, form.w, room), text, "body", max_lines=4))
+    return widgets + step.keyboard("vehicle", VEHICLE, form.y, within=keys)
+
+
 def _contact(step: _Step) -> list[Widget]:
     kit, content, view, memory = step.kit, step.content, step.view, step.memory
     theme = kit.theme
     focus = _focus(view, memory, ("name", "phone"))
+    if theme.accessible:
+        return _contact_beside_keys(step, focus)
     y = content.y
     widgets: list[Widget] = [
         Label(kit, "instructions", (content.x, y, content.w, theme.px(44)), kit.t("repair.contact"), "heading")
@@ -192,6 +236,22 @@ def _contact(step: _Step) -> list[Widget]:
     return widgets
 
 
+def _contact_beside_keys(step: _Step, focus: str) -> list[Widget]:
+    """Accessibility mode: both fields and next in a column on the left, the focused field's keys on the right."""
+    kit, (form, keys) = step.kit, step.form_and_keys()
+    theme, row_h = kit.theme, step.row_h
+    widgets: list[Widget] = []
+    y = form.y
+    for name in ("name", "phone"):
+        widgets += step.field(name, pygame.Rect(form.x, y, form.w, row_h), focused=focus == name, tappable=True)
+        y += row_h + step.error_h + theme.px(6)
+    ready = bool(step.value("name").strip()) and bool(step.value("phone"))
+    widgets.append(step.next_button(pygame.Rect(form.x, form.bottom - row_h, form.w, row_h), ("name", "phone"), ready))
+    if focus == "name":
+        return widgets + step.keyboard("name", None, form.y, within=keys)
+    return widgets + step.keyboard("phone", PHONE, form.y, theme.px(480), within=keys)
+
+
 def _fault(step: _Step) -> list[Widget]:
     kit, content, memory, context = step.kit, step.content, step.memory, step.context
     theme = kit.theme
@@ -202,6 +262,8 @@ def _fault(step: _Step) -> list[Widget]:
         context.rebuild()
         return ChooseFaultCategory(category)
 
+    if theme.accessible:
+        return _fault_beside_keys(step, choose)
     gap = theme.px(10)
     button_h = theme.touch(64)
     button_w = (content.w - gap * (len(FAULT_CATEGORIES) - 1)) // len(FAULT_CATEGORIES)
@@ -235,6 +297,48 @@ def _fault(step: _Step) -> list[Widget]:
     )
     widgets += step.keyboard("description", None, y + row_h + step.error_h + theme.px(4))
     return widgets
+
+
+def _fault_beside_keys(step: _Step, choose: Callable[[FaultCategory], Taps]) -> list[Widget]:
+    """Accessibility mode: first the categories, large, on their own (with the keys there is no room for them
+    within reach); once one is chosen, it heads the column of the description field and next, a tap on it
+    shows the categories again, and the keys are beside the column."""
+    kit, memory, context = step.kit, step.memory, step.context
+    theme, row_h, chosen = kit.theme, step.row_h, step.value("category")
+    if chosen not in FAULT_CATEGORIES:
+        content, gap = step.content, theme.px(10)
+        widgets = step.error("category", pygame.Rect(content.x, content.y, content.w, step.error_h))
+        grid = pygame.Rect(content.x, content.y + step.error_h + gap, content.w, content.h - step.error_h - gap)
+        cols, rows = 3, 2
+        w, h = (grid.w - gap * (cols - 1)) // cols, min(theme.touch(96), (grid.h - gap * (rows - 1)) // rows)
+        for i, category in enumerate(FAULT_CATEGORIES):
+            rect = (grid.x + i % cols * (w + gap), grid.y + i // cols * (h + gap), w, h)
+            text = kit.t(f"fault.{category}")
+            widgets.append(
+                Button(kit, f"fault:{category}", rect, text, None, style="secondary", on_tap=partial(choose, category))
+            )
+        return widgets
+
+    def choose_again() -> Taps:
+        memory.fields["category"] = ""
+        context.rebuild()
+        return None
+
+    form, keys = step.form_and_keys()
+    label, caption = kit.t(f"fault.{chosen}"), kit.t("consent.fault")
+    widgets = [
+        Button(
+            kit, f"fault:{chosen}", (form.x, form.y, form.w, row_h), label, None, sublabel=caption, on_tap=choose_again
+        )
+    ]
+    left = FIELD_LIMITS["description"] - len(step.value("description"))
+    y = form.y + row_h + theme.px(6)
+    next_rect = pygame.Rect(form.x, form.bottom - row_h, form.w, row_h)
+    field = pygame.Rect(form.x, y, form.w, max(row_h, next_rect.y - theme.px(6) - step.error_h - y))
+    note = kit.t("field.left", count=left)
+    widgets += step.field("description", field, focused=True, note=note, lines=4)
+    widgets.append(step.next_button(next_rect, ("description",), True))
+    return widgets + step.keyboard("description", None, form.y, within=keys)
 
 
 def _consent(step: _Step) -> list[Widget]:

@@ -82,6 +82,7 @@ def _shown(ui: KioskUi, name: str, language: str):
 @pytest.mark.parametrize("name", VIEW_NAMES)
 def test_every_control_within_reach_and_text_readable(ui: KioskUi, name: str, language: str) -> None:
     view, infos = _shown(ui, name, language)
+    assert ui.screen_id == view.screen, f"{name}: the error page stands in for a screen that could not be built"
     theme = ui.accessible_theme
     assert theme.reach.h >= ui.size[1] * MIN_REACH_FRACTION - 1
     screen = (0, 0, *ui.size)
