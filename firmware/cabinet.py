@@ -155,6 +155,7 @@ class Cabinet:
             ask_s=config.screen.still_there_s,
             rider=self.ad_plays.due,
             rider_committed=self.ad_plays.committed,
+            status=lambda: {"software": software_version(), "backlog": self.outbox.pending_count()},
         )
         self.remote = RemoteUnlock(self.restock, may_unlock=self.idle)
         self.accessibility = AccessibilitySession(self.outbox)
