@@ -22,10 +22,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Response, sync_playwright
 
 from firmware.control_client import _bin, start_cloud
-from tests.e2e.conftest import CABINET_ID, RETAILER, retail, sim_cabinet  # noqa: F401  (fixtures reused here)
+
+# The cabinet and retailer of tests/e2e, and its fixtures that start a simulated cabinet (reused on this cloud).
+from tests.e2e.conftest import CABINET_ID as CABINET_ID
+from tests.e2e.conftest import RETAILER as RETAILER
+from tests.e2e.conftest import retail as retail
+from tests.e2e.conftest import sim_cabinet as sim_cabinet
 
 CHROMIUM = os.environ.get("KIOSK_CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "correct horse battery staple"
@@ -84,7 +89,9 @@ def owner(console: Console) -> Console:
     return console
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in the thread while it is
+# started, and a worker's next async test (of another directory) must find none.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(
@@ -128,6 +135,12 @@ def sign_in(page: Page, email: str, password: str = PASSWORD, path: str = "/cons
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+
+
+def status(response: Response | None) -> int:
+    """The status of what ``page.goto`` loaded."""
+    assert response is not None, "no response (the same URL again?)"
+    return response.status
 
 
 def csrf_token(page: Page) -> str:

@@ -4,11 +4,12 @@ and a phone: no serious or critical violation."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import CABINET_ID, OWNER, Console, axe_violations, sign_in
+from .conftest import CABINET_ID, OWNER, Console, axe_violations, sign_in, status
 
 
 @pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
@@ -16,7 +17,7 @@ def test_no_serious_accessibility_violations_on_any_page(
     owner: Console, new_page: Callable[..., Page], phone: bool
 ) -> None:
     page = new_page(bypass_csp=True, phone=phone)  # bypass_csp: only so that axe can be injected
-    found: dict[str, list[dict]] = {}
+    found: dict[str, list[dict[str, Any]]] = {}
 
     def language(lang: str) -> None:
         page.context.add_cookies([{"name": "console_lang", "value": lang, "url": f"{owner.url}/console/"}])
@@ -38,7 +39,7 @@ def test_no_serious_accessibility_violations_on_any_page(
     scan("users")
     page.goto("/console/tokens")
     scan("tokens")
-    assert page.goto("/console/cabinets/nope").status == 404
+    assert status(page.goto("/console/cabinets/nope")) == 404
     scan("404")
     # The invited user's page and the pages that show a secret once (no reload: that would post again).
     page.goto("/console/users")

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Cookie, Page, expect
 
-from .conftest import CABINET_ID, OWNER, RETAILER, Console, csrf_token, sign_in
+from .conftest import CABINET_ID, OWNER, RETAILER, Console, csrf_token, sign_in, status
 
 
-def cookie(page: Page, name: str = "console_session") -> dict | None:
+def cookie(page: Page, name: str = "console_session") -> Cookie | None:
     return next((c for c in page.context.cookies() if c["name"] == name), None)
 
 
@@ -87,7 +88,7 @@ def test_a_post_without_the_csrf_token_is_refused(owner: Console, page: Page) ->
 
 def test_a_redirect_after_sign_in_never_leaves_the_console(owner: Console, page: Page) -> None:
     for target in ("https://evil.example/", "//evil.example/console/", "/\\evil.example", "javascript:alert(1)"):
-        sign_in(page, OWNER, path=f"/console/sign-in?next={urllib.request.quote(target)}")
+        sign_in(page, OWNER, path=f"/console/sign-in?next={urllib.parse.quote(target)}")
         expect(page).to_have_url(f"{owner.url}/console/fleet")
         page.get_by_role("button", name="Sign out").click()
     sign_in(page, OWNER, path="/console/sign-in?next=/console/tokens")
@@ -102,16 +103,14 @@ def test_one_retailer_never_sees_anothers_cabinets(owner: Console, page: Page) -
     sign_in(page, "boss@rival.example")
     expect(page.get_by_role("link", name="rival-cab")).to_be_visible()
     expect(page.get_by_text(CABINET_ID)).to_have_count(0)
-    not_theirs = page.goto(f"/console/cabinets/{CABINET_ID}")
-    assert not_theirs is not None and not_theirs.status == 404
-    missing = page.goto("/console/cabinets/no-such-cabinet")
-    assert missing is not None and missing.status == 404
+    assert status(page.goto(f"/console/cabinets/{CABINET_ID}")) == 404
+    assert status(page.goto("/console/cabinets/no-such-cabinet")) == 404
     # ...and the owner of the first sees theirs and not the rival's.
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, OWNER)
     expect(page.get_by_role("link", name=CABINET_ID)).to_be_visible()
     expect(page.get_by_text("rival-cab")).to_have_count(0)
-    assert page.goto("/console/cabinets/rival-cab").status == 404
+    assert status(page.goto("/console/cabinets/rival-cab")) == 404
 
 
 def test_the_owner_invites_a_user_who_signs_in_with_the_invited_account(
@@ -139,7 +138,7 @@ def test_the_owner_invites_a_user_who_signs_in_with_the_invited_account(
     expect(staff).to_have_url(f"{owner.url}/console/fleet")
     expect(staff.get_by_text("Signed in as mia@velo-mall.example (staff)")).to_be_visible()
     # The link was for once.
-    assert staff.goto(link).status == 404
+    assert status(staff.goto(link)) == 404
 
     staff.get_by_role("button", name="Sign out").click()
     sign_in(staff, "mia@velo-mall.example", "mias own long password")
@@ -161,8 +160,7 @@ def test_staff_cannot_manage_users_or_tokens(owner: Console, page: Page) -> None
     sign_in(page, "tom@velo-mall.example")
     expect(page.get_by_role("link", name="Users")).to_have_count(0)
     for path in ("/console/users", "/console/tokens"):
-        answer = page.goto(path)
-        assert answer is not None and answer.status == 403
+        assert status(page.goto(path)) == 403
     page.goto("/console/fleet")
     token = csrf_token(page)
     forged = page.request.post(

@@ -11,12 +11,13 @@ from importlib.metadata import version
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import retailer_document
+from firmware.control_client import ControlClient
+from tests.e2e.conftest import RetailerApi, retailer_document
 from tests.e2e.test_sale import take_the_product, walk_to_checkout
 
 from .conftest import CABINET_ID, OWNER, RETAILER, Console, sign_in
 
-PLACE = {"address": "Velo Mall, Level 2, Alexanderplatz 1, Berlin", "lat": 52.521918, "lon": 13.413215}
+ADDRESS, LAT, LON = "Velo Mall, Level 2, Alexanderplatz 1, Berlin", 52.521918, 13.413215
 
 
 def reload_until(page: Page, ready: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
@@ -29,18 +30,20 @@ def reload_until(page: Page, ready: Callable[[], bool], what: str, timeout_s: fl
 
 
 def test_the_fleet_shows_a_running_cabinet_with_its_versions_todays_sale_and_place(
-    console: Console, retail, page: Page
+    console: Console, retail: tuple[RetailerApi, Callable[..., ControlClient]], page: Page
 ) -> None:
     api, start = retail
     client = start()
     console.add_user(RETAILER, OWNER)
     version_now = api.call(
-        "PUT", f"/v1/retailer/cabinets/{CABINET_ID}/config", {**retailer_document(), "place": PLACE}
+        "PUT",
+        f"/v1/retailer/cabinets/{CABINET_ID}/config",
+        {**retailer_document(), "place": {"address": ADDRESS, "lat": LAT, "lon": LON}},
     )["version"]
     client.wait_for(lambda s: s["config_version"] == version_now, what="the configuration with the place applied")
 
-    walk_to_checkout(client, "SCOOT-S1")
-    take_the_product(client)
+    walk_to_checkout(client, "SCOOT-S1")  # type: ignore[no-untyped-call]
+    take_the_product(client)  # type: ignore[no-untyped-call]
 
     sign_in(page, OWNER)
     row = page.locator(f"tr[data-cabinet='{CABINET_ID}']")
@@ -49,8 +52,8 @@ def test_the_fleet_shows_a_running_cabinet_with_its_versions_todays_sale_and_pla
     expect(row.get_by_test_id("state")).to_have_text("online")
     expect(row.get_by_test_id("software")).to_have_text(version("smart-cabinet"))
     reload_until(page, lambda: f"v{version_now} applied" in row.get_by_test_id("config").inner_text(), "config")
-    expect(row).to_contain_text(PLACE["address"])
-    expect(row.get_by_role("link", name=f"Map ({PLACE['lat']:.5f}, {PLACE['lon']:.5f})")).to_have_attribute(
+    expect(row).to_contain_text(ADDRESS)
+    expect(row.get_by_role("link", name=f"Map ({LAT:.5f}, {LON:.5f})")).to_have_attribute(
         "href", "https://www.openstreetmap.org/?mlat=52.521918&mlon=13.413215#map=17/52.521918/13.413215"
     )
     expect(row.get_by_test_id("backlog")).to_have_text(re.compile(r"^\d+$"))  # unsent events at the heartbeat
