@@ -168,6 +168,8 @@ async def end_session(request: web.Request, response: web.StreamResponse) -> Non
 @web.middleware
 async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Loads the session for every console request and refuses an unsafe one without its CSRF token (403)."""
+    if request.match_info.route.name == "static":  # the stylesheet and htmx: no session to look up
+        return await handler(request)
     session = await load_session(request)
     if session is not None:
         request[SESSION] = session

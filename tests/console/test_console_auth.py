@@ -5,12 +5,16 @@ roles, and the API tokens managed from the console."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
 
 from playwright.sync_api import Cookie, Page, expect
+
+from cloud_stub.store import SqliteCloudStore
+from sync_client.schema import Event, new_event_id, utc_iso
 
 from .conftest import CABINET_ID, OWNER, RETAILER, Console, csrf_token, sign_in, status
 
@@ -20,6 +24,8 @@ def cookie(page: Page, name: str = "console_session") -> Cookie | None:
 
 
 def test_sign_in_and_out_as_a_person(owner: Console, page: Page) -> None:
+    errors: list[str] = []  # e.g. a script or style the page's Content-Security-Policy refused
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.goto("/console/fleet")
     expect(page).to_have_url(f"{owner.url}/console/sign-in?next=/console/fleet")
     sign_in(page, OWNER, path=page.url)
@@ -28,6 +34,9 @@ def test_sign_in_and_out_as_a_person(owner: Console, page: Page) -> None:
     expect(page.get_by_text(f"Signed in as {OWNER} (owner)")).to_be_visible()
     session = cookie(page)
     assert session is not None and session["httpOnly"] and session["sameSite"] == "Lax", session
+
+    assert page.evaluate("() => typeof htmx") == "object"  # the vendored htmx loaded under the policy
+    assert not errors, errors
 
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(f"{owner.url}/console/sign-in")
@@ -209,3 +218,22 @@ def test_api_tokens_created_used_rotated_and_revoked_from_the_console(owner: Con
     page.get_by_role("button", name="Revoke initial").click()
     expect(page.get_by_role("status")).to_have_text("The token initial was revoked.")
     assert api_status(owner.url, initial) == 401
+
+
+def test_html_a_cabinet_sent_is_shown_as_text(owner: Console, page: Page) -> None:
+    """What cabinets send (an alarm's detail) reaches the page escaped, and the page's policy runs no
+    script that is not one of the console's files."""
+    store = SqliteCloudStore(owner.workdir / "cloud.db")  # the same file the running server uses (WAL)
+    try:
+        payload = {"kind": "door_forced", "detail": "<img src=x onerror=\"document.title='owned'\"><b>bold</b>"}
+        at = utc_iso(time.time())
+        store.store_events(CABINET_ID, [Event(new_event_id(), CABINET_ID, 1, "alarm", at, 1.0, payload)])
+    finally:
+        store.close()
+    sign_in(page, OWNER)
+    page.goto(f"/console/cabinets/{CABINET_ID}")
+    expect(page.get_by_role("cell", name=payload["detail"])).to_be_visible()
+    assert page.locator("main img, main b").count() == 0
+    assert page.title() != "owned"
+    policy = page.evaluate("() => fetch(location.href).then(r => r.headers.get('content-security-policy'))")
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy

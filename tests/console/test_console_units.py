@@ -16,8 +16,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cloud_stub import cli
-from cloud_stub.console.auth import FIRST_WAIT_S, MAX_WAIT_S, local_path, verify_password, wait_after
+from cloud_stub.console.auth import (
+    FIRST_WAIT_S,
+    FREE_TRIES,
+    MAX_WAIT_S,
+    local_path,
+    record_failure,
+    sign_in_wait,
+    verify_password,
+    wait_after,
+)
 from cloud_stub.console.i18n import EN, ZH, money, placeholders
+from cloud_stub.core import Core
+from cloud_stub.limits import DEFAULT_LIMITS
 from cloud_stub.store import Conflict, NotFound, SqliteCloudStore
 from sync_client.cabinet_config import ConfigInvalid, Place, parse_config
 
@@ -150,3 +161,29 @@ def test_a_cabinets_place_is_validated_in_its_configuration() -> None:
         with pytest.raises(ConfigInvalid) as refused:
             parse_config({**base, "place": bad})
         assert problem in refused.value.problems
+
+
+def test_sign_ins_from_one_address_are_limited_across_accounts(store: SqliteCloudStore) -> None:
+    """Guessing many accounts' passwords from one address is held back too (more free tries: a shop's staff
+    share one router), while another address is not."""
+    clock = [1000.0]
+    core = Core(store, lambda: clock[0], DEFAULT_LIMITS)
+
+    async def attempts() -> tuple[float, float, float, float]:
+        for n in range(FREE_TRIES["ip"]):
+            await record_failure(core, f"user{n}@shop.example", "203.0.113.7")
+        waits = (
+            await sign_in_wait(core, "fresh@shop.example", "203.0.113.7"),
+            await sign_in_wait(core, "fresh@shop.example", "198.51.100.1"),
+            await sign_in_wait(core, "user1@shop.example", "198.51.100.1"),
+        )
+        clock[0] += FIRST_WAIT_S
+        return (*waits, await sign_in_wait(core, "fresh@shop.example", "203.0.113.7"))
+
+    try:
+        same_address, other_address, one_failure, later = asyncio.run(attempts())
+    finally:
+        core._executor.shutdown()
+    assert same_address == FIRST_WAIT_S
+    assert other_address == 0 and one_failure == 0
+    assert later == 0
