@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Any
 
@@ -71,7 +72,7 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         return await _sign_in_page(request, context, status=401)
     await core.db(core.store.clear_login_failures, f"account:{email}")
     if stored is not None and needs_rehash(stored):
-        await core.db(core.store.set_password_hash, record["id"], hash_password(password))
+        await core.db(core.store.set_password_hash, record["id"], await asyncio.to_thread(hash_password, password))
     user = User(record["id"], record["retailer"], record["email"], record["role"])
     session_id = await start_session(request, user)  # a new id: the one from before sign-in is gone
     response = web.HTTPSeeOther(context["next"])
@@ -112,7 +113,7 @@ async def accept_invite(request: web.Request) -> web.StreamResponse:
     if password != again:
         return await _invite_page(request, "passwords_differ", 400)
     try:
-        password_hash = hash_password(password)
+        password_hash = await asyncio.to_thread(hash_password, password)  # 64 MiB of work: off the event loop
     except PasswordRefused as refused:
         return await _invite_page(request, str(refused), 400)
     record = await core.db(core.store.accept_invite, invite_hash(request.match_info["token"]), password_hash)
