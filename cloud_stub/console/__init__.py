@@ -2,8 +2,20 @@
 
 ``setup_console`` builds a sub-application with its own middlewares (error pages, then sessions and
 CSRF), the Jinja2 environment (autoescaped templates in ``templates/``), the static files (CSS and the
-vendored htmx) and every page group's routes, listed once in ``PAGE_GROUPS``. A page group is a module
-with ``routes = web.RouteTableDef()``; see ``fleet.py`` for the pattern.
+vendored htmx) and every page group's routes and header links, listed once in ``PAGE_GROUPS``.
+
+A page group (``fleet.py`` is the pattern) is a module with
+- ``routes = web.RouteTableDef()`` and handlers ``@routes.get("/path", name="x")``, then ``@requires()``
+  (any role) or ``@requires("owner")``, then ``@aiohttp_jinja2.template("x.html")`` returning the context
+  (or ``aiohttp_jinja2.render_template(..., status=...)`` for another status);
+- ``nav = (NavItem("x", "nav_x", roles), ...)``: its links in the header (optional);
+- data through the store only: ``await core.db(core.store.method, current_user(request).retailer, ...)``
+  with ``core = request.app[CORE]``; a record of another retailer is ``web.HTTPNotFound()`` (a store
+  ``NotFound`` is turned into the same 404 page, a ``Conflict`` into a 409 page).
+Templates ``{% extends "base.html" %}`` and fill ``title`` and ``content``; they see ``t`` (i18n.py: add
+every key to EN and ZH), ``user``, ``csrf_token``, ``request``, ``lang`` and the filters ``money`` and
+``when``. Every POST form holds ``<input type="hidden" name="csrf_token" value="{{ csrf_token }}">``;
+requests htmx makes send it as a header by themselves.
 """
 
 from __future__ import annotations
@@ -18,15 +30,16 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from cloud_stub.console import account, fleet, tokens, users
-from cloud_stub.console.auth import CORE, SESSION, sessions
+from cloud_stub.console.auth import CORE, SESSION, NavItem, sessions
 from cloud_stub.console.i18n import EN, LANGUAGES, language, money, translator, when
 from cloud_stub.core import Core
 from cloud_stub.store import Conflict, NotFound
 
 PREFIX = "/console"
 HERE = Path(__file__).parent
-# Every page group of the console; a new one is a module with ``routes`` added here.
+# Every page group of the console; a new one is a module with ``routes`` (and ``nav``) added here.
 PAGE_GROUPS = (account, fleet, users, tokens)
+NAV: tuple[NavItem, ...] = tuple(item for group in PAGE_GROUPS for item in getattr(group, "nav", ()))
 FILTERS: dict[str, Callable[..., str]] = {"money": money, "when": when}
 SECURITY_HEADERS = {
     # Scripts and styles only from files of this console: a stored text cannot run as script.
@@ -63,18 +76,32 @@ async def _to_console(_request: web.Request) -> web.StreamResponse:
 
 
 async def page_context(request: web.Request) -> dict[str, Any]:
-    """What every template sees: ``request``, ``t`` (the words in the page's language), ``lang``, ``user`` (None when
-    signed out), ``csrf_token`` (put it in every form), ``languages``."""
+    """What every template sees: ``nav`` (the header's links for the user's role), ``request``, ``t`` (the
+    words in the page's language), ``lang``, ``user`` (None when signed out), ``csrf_token`` (put it in every
+    form), ``languages``."""
     lang = language(request)
     session = request.get(SESSION)
+    user = session.user if session else None
     return {
+        "nav": _nav(request, user.role) if user else [],
         "request": request,
         "t": translator(lang),
         "lang": lang,
         "languages": LANGUAGES,
-        "user": session.user if session else None,
+        "user": user,
         "csrf_token": session.csrf_token if session else "",
     }
+
+
+def _nav(request: web.Request, role: str) -> list[dict[str, Any]]:
+    """The header's links for ``role``: href, label (an i18n key) and whether it is the page shown."""
+    links = []
+    for item in NAV:
+        if role in item.roles:
+            href = str(request.app.router[item.route].url_for())
+            current = request.path.startswith(item.paths) if item.paths else request.path == href
+            links.append({"href": href, "label": item.label, "current": current})
+    return links
 
 
 @web.middleware

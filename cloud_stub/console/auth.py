@@ -67,6 +67,16 @@ class Session:
 SESSION = web.RequestKey("console_session", Session)
 
 
+@dataclass(frozen=True)
+class NavItem:
+    """A link in the console's header: a page group lists its own in ``nav`` (shown to ``roles`` only)."""
+
+    route: str  # the route's name
+    label: str  # its i18n key
+    roles: tuple[str, ...] = ROLES
+    paths: tuple[str, ...] = ()  # path prefixes where it is the current page (default: the route's own path)
+
+
 class PasswordRefused(ValueError):
     """A new password that does not meet the rules; the message says which (an i18n key)."""
 

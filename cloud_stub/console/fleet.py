@@ -16,11 +16,12 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from cloud_stub.console.auth import CORE, current_user, requires
+from cloud_stub.console.auth import CORE, NavItem, current_user, requires
 from cloud_stub.console.i18n import money
 from sync_client.schema import utc_iso
 
 routes = web.RouteTableDef()
+nav = (NavItem("fleet", "nav_fleet", paths=("/console/fleet", "/console/cabinets/")),)
 
 # A cabinet polls for commands every 30 s and for its configuration every 60 s (firmware defaults), each a
 # signed request: three minutes without one is offline.

@@ -7,9 +7,10 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from cloud_stub.console.auth import CORE, current_user, requires
+from cloud_stub.console.auth import CORE, NavItem, current_user, requires
 
 routes = web.RouteTableDef()
+nav = (NavItem("tokens", "nav_tokens", ("owner",)),)
 MAX_LABEL_CHARS = 64
 
 

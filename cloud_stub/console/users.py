@@ -7,10 +7,11 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from cloud_stub.console.auth import CORE, ROLES, check_email, current_user, new_invite_token, requires
+from cloud_stub.console.auth import CORE, ROLES, NavItem, check_email, current_user, new_invite_token, requires
 from cloud_stub.store import CloudStoreError
 
 routes = web.RouteTableDef()
+nav = (NavItem("users", "nav_users", ("owner",)),)
 INVITE_TTL_S = 7 * 24 * 3600.0
 
 

@@ -32,6 +32,8 @@ def test_sign_in_and_out_as_a_person(owner: Console, page: Page) -> None:
     expect(page).to_have_url(f"{owner.url}/console/fleet")
     expect(page.get_by_role("heading", name="Fleet")).to_be_visible()
     expect(page.get_by_text(f"Signed in as {OWNER} (owner)")).to_be_visible()
+    expect(page.get_by_role("link", name="Fleet")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("link", name="API tokens")).not_to_have_attribute("aria-current", "page")
     session = cookie(page)
     assert session is not None and session["httpOnly"] and session["sameSite"] == "Lax", session
 
