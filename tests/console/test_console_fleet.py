@@ -47,7 +47,7 @@ def test_the_fleet_shows_a_running_cabinet_with_its_versions_todays_sale_and_pla
 
     sign_in(page, OWNER)
     row = page.locator(f"tr[data-cabinet='{CABINET_ID}']")
-    reload_until(page, lambda: "1 sales" in row.get_by_test_id("sales").inner_text(), "today's sale")
+    reload_until(page, lambda: "1 sold" in row.get_by_test_id("sales").inner_text(), "today's sale")
     expect(row.get_by_test_id("sales")).to_contain_text("499.00 EUR")
     expect(row.get_by_test_id("state")).to_have_text("online")
     expect(row.get_by_test_id("software")).to_have_text(version("smart-cabinet"))
