@@ -66,7 +66,9 @@ async def remove(request: web.Request) -> web.StreamResponse:
     user_id = request.match_info["user_id"]
     if user_id == owner.id:
         return await _page(request, 409, error="cannot_remove_self")
-    removed = await core.db(core.store.user, user_id)
-    # NotFound (a 404 page) unless the user is the owner's retailer's: ids of other retailers reveal nothing.
+    # Only among the owner's retailer's users: another retailer's user id is a 404, like one that does not exist.
+    removed = next((u for u in await core.db(core.store.users_of, owner.retailer) if u["id"] == user_id), None)
+    if removed is None:
+        raise web.HTTPNotFound()
     await core.db(core.store.remove_user, owner.retailer, user_id)
-    return await _page(request, notice=("user_removed", {"email": removed["email"] if removed else ""}))
+    return await _page(request, notice=("user_removed", {"email": removed["email"]}))

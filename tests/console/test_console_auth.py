@@ -116,6 +116,19 @@ def test_one_retailer_never_sees_anothers_cabinets(owner: Console, page: Page) -
     expect(page.get_by_text(CABINET_ID)).to_have_count(0)
     assert status(page.goto(f"/console/cabinets/{CABINET_ID}")) == 404
     assert status(page.goto("/console/cabinets/no-such-cabinet")) == 404
+    # Nor can the rival act on the first retailer's users or tokens by their ids.
+    store = SqliteCloudStore(owner.workdir / "cloud.db")
+    try:
+        owner_record = store.user_by_email(OWNER)
+        assert owner_record is not None
+    finally:
+        store.close()
+    page.goto("/console/users")
+    form = {"csrf_token": csrf_token(page)}
+    assert page.request.post(f"{owner.url}/console/users/{owner_record['id']}/remove", form=form).status == 404
+    assert page.request.post(f"{owner.url}/console/tokens/initial:{RETAILER}/revoke", form=form).status == 404
+    assert page.request.post(f"{owner.url}/console/tokens/initial:{RETAILER}/rotate", form=form).status == 404
+    assert api_status(owner.url, owner.tokens[RETAILER]) == 200
     # ...and the owner of the first sees theirs and not the rival's.
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, OWNER)

@@ -12,6 +12,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,8 +22,13 @@ from cloud_stub.console.auth import (
     FIRST_WAIT_S,
     FREE_TRIES,
     MAX_WAIT_S,
+    SESSION,
+    Session,
+    User,
+    check_email,
     local_path,
     record_failure,
+    set_session_cookie,
     sign_in_wait,
     verify_password,
     wait_after,
@@ -187,3 +194,25 @@ def test_sign_ins_from_one_address_are_limited_across_accounts(store: SqliteClou
     assert same_address == FIRST_WAIT_S
     assert other_address == 0 and one_failure == 0
     assert later == 0
+
+
+@given(st.text(max_size=300))
+def test_an_email_is_checked_whatever_was_typed(typed: str) -> None:
+    try:
+        email = check_email(typed)
+    except ValueError as refused:
+        assert str(refused).startswith("email: ")
+        return
+    local, _, domain = email.partition("@")
+    assert email == email.lower() and local and "." in domain and not any(c.isspace() for c in email)
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_the_session_cookie_is_httponly_lax_and_secure_over_https(scheme: str) -> None:
+    request = make_mocked_request("POST", "/console/sign-in").clone(scheme=scheme)
+    request[SESSION] = Session("id-hash", "csrf", User("u1", "shop-a", "a@shop.example", "owner"))
+    response = web.Response()
+    set_session_cookie(request, response, "the-session-id")
+    cookie = response.cookies["console_session"]
+    assert cookie.value == "the-session-id" and cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert cookie["path"] == "/console" and bool(cookie["secure"]) == (scheme == "https")
