@@ -124,7 +124,7 @@ def test_one_retailer_never_sees_anothers_cabinets(owner: Console, page: Page) -
     finally:
         store.close()
     page.goto("/console/users")
-    form = {"csrf_token": csrf_token(page)}
+    form: dict[str, str | float | bool] = {"csrf_token": csrf_token(page)}
     assert page.request.post(f"{owner.url}/console/users/{owner_record['id']}/remove", form=form).status == 404
     assert page.request.post(f"{owner.url}/console/tokens/initial:{RETAILER}/revoke", form=form).status == 404
     assert page.request.post(f"{owner.url}/console/tokens/initial:{RETAILER}/rotate", form=form).status == 404
