@@ -1,5 +1,5 @@
 """The cloud's HTTP application (aiohttp): the device API for cabinets, the retailer API,
-and a health check."""
+the retailer console (web pages under /console/) and a health check."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from cloud_stub.answer_signing import answer_signer
+from cloud_stub.console import setup_console
 from cloud_stub.core import MAX_BODY_BYTES, Core, refusals
 from cloud_stub.device_api import DeviceApi
 from cloud_stub.limits import DEFAULT_LIMITS, ServeLimits
@@ -41,5 +42,6 @@ def create_app(
     app.add_routes(
         [web.get("/healthz", healthz), *DeviceApi(core, simulate_payments).routes(), *RetailerApi(core).routes()]
     )
+    setup_console(app, core)
     app.on_cleanup.append(core.close)
     return app

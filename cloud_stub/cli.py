@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import os
@@ -14,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+from cloud_stub.console.auth import ROLES, PasswordRefused, check_email, hash_password
+from cloud_stub.console.i18n import translator
 from cloud_stub.server import start_cloud
 from cloud_stub.store import CloudStoreError, SqliteCloudStore
 
@@ -69,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     enroll.add_argument("--retailer", required=True, help="retailer the new cabinet will belong to")
     enroll.add_argument("--ttl-s", type=int, default=24 * 3600, help="seconds the token stays valid (default: a day)")
 
+    user = commands.add_parser("user", help="manage the people who sign in to the retailer console")
+    user_commands = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    add_user = user_commands.add_parser(
+        "add", parents=[db], help="add a console user (the first owner); the password is asked for, or read from stdin"
+    )
+    add_user.add_argument("--retailer", required=True, help="the retailer the user works for")
+    add_user.add_argument("--email", required=True, help="the user's email: their sign-in name")
+    add_user.add_argument("--role", required=True, choices=ROLES, help="owner, staff or technician")
+
     commands.add_parser("export", parents=[db], help="print every stored event as one JSON object a line")
     return parser
 
@@ -85,10 +97,12 @@ def main(argv: list[str] | None = None) -> int:
             return _retailer_add(args.db, args.name)
         if args.command == "cabinet":
             return _cabinet_add(args.db, args.cabinet_id, args.retailer)
+        if args.command == "user":
+            return _user_add(args.db, args.retailer, args.email, args.role)
         if args.command == "enroll-token":
             return _with_store(args.db, lambda store: store.add_enroll_token(args.retailer, args.ttl_s))
         return _export(args.db)
-    except (CloudStoreError, ValueError, OSError) as exc:
+    except (CloudStoreError, ValueError, OSError, PasswordRefused) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
     except sqlite3.Error as exc:  # e.g. a read-only or locked database file
@@ -135,6 +149,33 @@ def _retailer_add(db: Path, name: str) -> int:
 
 def _cabinet_add(db: Path, cabinet_id: str, retailer: str | None) -> int:
     return _with_store(db, lambda store: store.add_cabinet(cabinet_id, retailer).hex())
+
+
+def _user_add(db: Path, retailer: str, email: str, role: str) -> int:
+    email = check_email(email)
+    password = _read_password()
+    try:
+        password_hash = hash_password(password)
+    except PasswordRefused as refused:
+        raise ValueError(f"password: {translator('en')(str(refused))}") from None
+
+    def add(store: SqliteCloudStore) -> str:
+        if not store.has_retailer(retailer):
+            raise CloudStoreError(f"no retailer {retailer!r}; add it first with `{PROG} retailer add {retailer}`")
+        store.add_user(retailer, email, role, password_hash=password_hash)
+        return f"{email} ({role}) can now sign in to {retailer}'s console at /console/"
+
+    return _with_store(db, add)
+
+
+def _read_password() -> str:
+    """Asked twice on a terminal; otherwise the first line of stdin (scripts, tests)."""
+    if sys.stdin.isatty():
+        first, second = getpass.getpass("Password: "), getpass.getpass("Password again: ")
+        if first != second:
+            raise ValueError("password: the two entries differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 def _export(db: Path) -> int:

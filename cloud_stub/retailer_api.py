@@ -31,6 +31,7 @@ EDITABLE = (
     "receipt_url",
     "fallback_language",
     "languages",
+    "place",
 )
 SALE_EVENTS = ("payment.approved", "sale.completed", "sale.unclaimed")
 MAX_SNAPSHOT_LIST = 1000

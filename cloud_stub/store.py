@@ -145,6 +145,45 @@ class CloudStore(Protocol):
     ) -> bool: ...
     def snapshots_of(self, cabinet_id: str, *, limit: int = 100, before: str | None = None) -> list[dict[str, Any]]: ...
     def snapshot(self, cabinet_id: str, name: str) -> bytes | None: ...
+    # the retailer console (cloud_stub/console)
+    def has_retailer(self, name: str) -> bool: ...
+    def fleet_of(self, retailer: str, *, since: str, cabinet_id: str | None = None) -> list[dict[str, Any]]: ...
+    def add_user(
+        self,
+        retailer: str,
+        email: str,
+        role: str,
+        *,
+        password_hash: str | None = None,
+        invite_sha256: str | None = None,
+        invite_expires_at: float | None = None,
+        created_by: str | None = None,
+        now: float | None = None,
+    ) -> dict[str, Any]: ...
+    def user(self, user_id: str) -> dict[str, Any] | None: ...
+    def user_by_email(self, email: str) -> dict[str, Any] | None: ...
+    def users_of(self, retailer: str) -> list[dict[str, Any]]: ...
+    def remove_user(self, retailer: str, user_id: str) -> None: ...
+    def user_for_invite(self, invite_sha256: str, *, now: float | None = None) -> dict[str, Any] | None: ...
+    def accept_invite(self, invite_sha256: str, password_hash: str, *, now: float | None = None) -> dict[str, Any]: ...
+    def set_password_hash(self, user_id: str, password_hash: str) -> None: ...
+    def password_hash(self, user_id: str) -> str | None: ...
+    def add_session(
+        self, id_sha256: str, user_id: str | None, csrf_token: str, ttl_s: float, *, now: float | None = None
+    ) -> None: ...
+    def session(self, id_sha256: str, *, now: float | None = None) -> dict[str, Any] | None: ...
+    def delete_session(self, id_sha256: str) -> None: ...
+    def add_login_failure(self, subjects: Sequence[str], *, keep_s: float, now: float | None = None) -> None: ...
+    def login_failures(self, subject: str, *, since: float) -> list[float]: ...
+    def clear_login_failures(self, subject: str) -> None: ...
+    def add_api_token(
+        self, retailer: str, label: str, *, created_by: str | None = None, now: float | None = None
+    ) -> tuple[dict[str, Any], str]: ...
+    def api_tokens_of(self, retailer: str) -> list[dict[str, Any]]: ...
+    def revoke_api_token(self, retailer: str, token_id: str, *, now: float | None = None) -> dict[str, Any]: ...
+    def rotate_api_token(
+        self, retailer: str, token_id: str, *, created_by: str | None = None, now: float | None = None
+    ) -> tuple[dict[str, Any], str]: ...
     def close(self) -> None: ...
 
 
@@ -290,9 +329,51 @@ CREATE TABLE IF NOT EXISTS snapshots (
     received_at TEXT NOT NULL,
     PRIMARY KEY (cabinet_id, name)
 );
+-- The retailer console (cloud_stub/console): people who sign in, their sessions, the API tokens they manage.
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    retailer TEXT NOT NULL REFERENCES retailers(name),
+    email TEXT NOT NULL UNIQUE,          -- lower-cased: the sign-in name across all retailers
+    role TEXT NOT NULL CHECK (role IN ('owner', 'staff', 'technician')),
+    password_hash TEXT,                  -- argon2id; NULL until an invited user has chosen a password
+    invite_sha256 TEXT UNIQUE,           -- the one-time invitation link's token (shown once, never stored)
+    invite_expires_at REAL,
+    created_at TEXT NOT NULL,
+    created_by TEXT
+);
+CREATE INDEX IF NOT EXISTS users_by_retailer ON users(retailer, email);
+CREATE TABLE IF NOT EXISTS sessions (
+    id_sha256 TEXT PRIMARY KEY,          -- the cookie holds the id; a copy of the database does not sign anyone in
+    user_id TEXT REFERENCES users(id) ON DELETE CASCADE,  -- NULL: not signed in yet (holds the sign-in form's token)
+    csrf_token TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions(expires_at);
+CREATE TABLE IF NOT EXISTS login_failures (
+    subject TEXT NOT NULL,               -- "account:<email>" or "ip:<address>"
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_failures_by_subject ON login_failures(subject, at);
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id TEXT PRIMARY KEY,
+    retailer TEXT NOT NULL REFERENCES retailers(name),
+    label TEXT NOT NULL,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    created_by TEXT,                     -- the user's email, or NULL for the token `retailer add` printed
+    revoked_at TEXT
+);
+-- The token each retailer got from `kiosk-cloud retailer add` is its first API token (revocable like any other).
+INSERT INTO api_tokens (id, retailer, label, token_sha256, created_at)
+    SELECT 'initial:' || name, name, 'initial', token_sha256, created_at FROM retailers WHERE true
+    ON CONFLICT DO NOTHING;
 """
 # (table, column, definition): commands queued before expiries existed count as long expired.
-_ADDED_COLUMNS = (("commands", "expires_at", "TEXT NOT NULL DEFAULT '1970-01-01T00:00:00.000Z'"),)
+_ADDED_COLUMNS = (
+    ("commands", "expires_at", "TEXT NOT NULL DEFAULT '1970-01-01T00:00:00.000Z'"),
+    ("cabinets", "last_seen_at", "TEXT"),  # the last signed request of any kind (a poll too): is it online
+)
 _TICKET_FIELDS = (
     "ticket_id",
     "cabinet_id",
@@ -376,23 +457,33 @@ class SqliteCloudStore:
         """Register a retailer and return its API token (shown once: only its hash is kept)."""
         if not isinstance(name, str) or not RETAILER_RE.fullmatch(name):
             raise ValueError(f"retailer name {name!r}: use 1-64 characters from A-Z a-z 0-9 . _ - and spaces")
-        token = secrets.token_hex(32)  # hex: read out and typed by people, never taken for an option ("-...")
+        token = new_api_token()
+        at = utc_iso(_now(now))
         try:
             with self._write() as conn:
                 conn.execute(
                     "INSERT INTO retailers (name, token_sha256, created_at) VALUES (?, ?, ?)",
-                    (name, _token_hash(token), utc_iso(_now(now))),
+                    (name, _token_hash(token), at),
+                )
+                conn.execute(
+                    "INSERT INTO api_tokens (id, retailer, label, token_sha256, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (f"initial:{name}", name, "initial", _token_hash(token), at),
                 )
         except sqlite3.IntegrityError:
             raise CloudStoreError(f"retailer {name!r} is already registered") from None
         return token
 
     def retailer_for_token(self, token: str) -> str | None:
+        """The retailer whose API token this is, unless it was revoked (or rotated)."""
         with self._lock:
             row = self._conn.execute(
-                "SELECT name FROM retailers WHERE token_sha256 = ?", (_token_hash(token),)
+                "SELECT retailer FROM api_tokens WHERE token_sha256 = ? AND revoked_at IS NULL", (_token_hash(token),)
             ).fetchone()
-        return row["name"] if row else None
+        return row["retailer"] if row else None
+
+    def has_retailer(self, name: str) -> bool:
+        with self._lock:
+            return self._conn.execute("SELECT 1 FROM retailers WHERE name = ?", (name,)).fetchone() is not None
 
     def _check_retailer(self, conn: sqlite3.Connection, retailer: str | None) -> None:
         if (
@@ -648,6 +739,8 @@ class SqliteCloudStore:
                 "INSERT INTO nonces (cabinet_id, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (cabinet_id, nonce, seen_at),
             )
+            # Every signed request (a poll too) is a sign of life: the console's online state reads it.
+            conn.execute("UPDATE cabinets SET last_seen_at = ? WHERE id = ?", (utc_iso(seen_at), cabinet_id))
         return cursor.rowcount == 1
 
     def export_events(self) -> Iterator[dict[str, Any]]:
@@ -922,6 +1015,268 @@ class SqliteCloudStore:
             ).fetchone()
         return bytes(row["jpeg"]) if row else None
 
+    # --- the console: the fleet at a glance ---------------------------------------------------------
+    def fleet_of(self, retailer: str, *, since: str, cabinet_id: str | None = None) -> list[dict[str, Any]]:
+        """The retailer's cabinets (only ``cabinet_id`` if given) as the console's fleet view reads them: the
+        record with ``last_seen_at`` (the last signed request) and the configuration in force (``config_version``,
+        ``document``); ``latest`` (type -> the newest heartbeat, config.applied and config.rejected event);
+        ``alarms`` and ``sales`` (sale.completed) with a wall time from ``since`` on, newest first; ``stock``
+        (sku -> the newest count from stock.changed or restock.recorded)."""
+        with self._lock:
+            cabinets = {
+                r["id"]: {**dict(r), "latest": {}, "alarms": [], "sales": [], "stock": {}}
+                for r in self._conn.execute(
+                    "SELECT c.id, c.created_at, c.last_sync_at, c.last_seen_at, g.version AS config_version, "
+                    "g.document FROM cabinets c LEFT JOIN configs g ON g.cabinet_id = c.id "
+                    "WHERE c.retailer = ? AND (? IS NULL OR c.id = ?) ORDER BY c.id",
+                    (retailer, cabinet_id, cabinet_id),
+                )
+            }
+            ids = json.dumps(list(cabinets))
+            latest = self._conn.execute(
+                "SELECT e.cabinet_id, e.type, e.wall_time, e.payload FROM events e "
+                "WHERE e.cabinet_id IN (SELECT value FROM json_each(?)) "
+                "AND e.type IN ('heartbeat', 'config.applied', 'config.rejected') AND e.seq = "
+                "(SELECT MAX(x.seq) FROM events x WHERE x.cabinet_id = e.cabinet_id AND x.type = e.type)",
+                (ids,),
+            ).fetchall()
+            recent = self._conn.execute(
+                "SELECT cabinet_id, type, wall_time, payload FROM events WHERE cabinet_id IN "
+                "(SELECT value FROM json_each(?)) AND type IN ('alarm', 'sale.completed') AND wall_time >= ? "
+                "ORDER BY seq DESC",
+                (ids, since),
+            ).fetchall()
+            counts = self._conn.execute(
+                "SELECT cabinet_id, wall_time, payload FROM events WHERE cabinet_id IN "
+                "(SELECT value FROM json_each(?)) AND type IN ('stock.changed', 'restock.recorded') ORDER BY seq",
+                (ids,),
+            ).fetchall()
+        for cabinet in cabinets.values():
+            cabinet["document"] = json.loads(cabinet["document"]) if cabinet["document"] else None
+        for row in latest:
+            cabinets[row["cabinet_id"]]["latest"][row["type"]] = {
+                "at": row["wall_time"],
+                "payload": json.loads(row["payload"]),
+            }
+        for row in recent:
+            kind = "alarms" if row["type"] == "alarm" else "sales"
+            cabinets[row["cabinet_id"]][kind].append({**json.loads(row["payload"]), "at": row["wall_time"]})
+        for row in counts:  # oldest first: the newest count of each sku stays
+            payload = json.loads(row["payload"])
+            cabinets[row["cabinet_id"]]["stock"][payload["sku"]] = {
+                "count": payload["count"],
+                "as_of": row["wall_time"],
+            }
+        return list(cabinets.values())
+
+    # --- the console: users, sessions, sign-in failures, API tokens ---------------------------------
+    def add_user(
+        self,
+        retailer: str,
+        email: str,
+        role: str,
+        *,
+        password_hash: str | None = None,
+        invite_sha256: str | None = None,
+        invite_expires_at: float | None = None,
+        created_by: str | None = None,
+        now: float | None = None,
+    ) -> dict[str, Any]:
+        """A user of the retailer's console: with a password (the first owner), or invited (a one-time token's
+        hash, the password chosen when the link is opened). CloudStoreError if the email is taken."""
+        user_id = str(uuid.uuid4())
+        try:
+            with self._write() as conn:
+                self._check_retailer(conn, retailer)
+                conn.execute(
+                    "INSERT INTO users (id, retailer, email, role, password_hash, invite_sha256, invite_expires_at,"
+                    " created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        user_id,
+                        retailer,
+                        email,
+                        role,
+                        password_hash,
+                        invite_sha256,
+                        invite_expires_at,
+                        utc_iso(_now(now)),
+                        created_by,
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            raise CloudStoreError(f"email {email!r} already has an account") from None
+        user = self.user(user_id)
+        assert user is not None
+        return user
+
+    def user(self, user_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone()
+        return dict(row) if row else None
+
+    def user_by_email(self, email: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE email = ?", (email,)).fetchone()
+        return dict(row) if row else None
+
+    def users_of(self, retailer: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_USER_COLUMNS} FROM users WHERE retailer = ? ORDER BY email", (retailer,)
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def remove_user(self, retailer: str, user_id: str) -> None:
+        """Delete the retailer's user and every session of theirs; NotFound if not the retailer's."""
+        with self._write() as conn:
+            if not conn.execute("DELETE FROM users WHERE id = ? AND retailer = ?", (user_id, retailer)).rowcount:
+                raise NotFound(f"no user {user_id!r} at retailer {retailer!r}")
+
+    def user_for_invite(self, invite_sha256: str, *, now: float | None = None) -> dict[str, Any] | None:
+        """The invited user whose link this is, while it is unused and not expired."""
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_USER_COLUMNS} FROM users WHERE invite_sha256 = ? AND invite_expires_at > ?",
+                (invite_sha256, _now(now)),
+            ).fetchone()
+        return dict(row) if row else None
+
+    def accept_invite(self, invite_sha256: str, password_hash: str, *, now: float | None = None) -> dict[str, Any]:
+        """Set the invited user's password and spend the link; NotFound for a wrong, used or expired link."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT id FROM users WHERE invite_sha256 = ? AND invite_expires_at > ?", (invite_sha256, _now(now))
+            ).fetchone()
+            if row is None:
+                raise NotFound("the invitation link is wrong, already used or expired")
+            conn.execute(
+                "UPDATE users SET password_hash = ?, invite_sha256 = NULL, invite_expires_at = NULL WHERE id = ?",
+                (password_hash, row["id"]),
+            )
+        user = self.user(row["id"])
+        assert user is not None
+        return user
+
+    def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        """Replace a user's hash (a rehash with stronger parameters at sign-in)."""
+        with self._write() as conn:
+            conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+
+    def password_hash(self, user_id: str) -> str | None:
+        with self._lock:
+            row = self._conn.execute("SELECT password_hash FROM users WHERE id = ?", (user_id,)).fetchone()
+        return row["password_hash"] if row else None
+
+    def add_session(
+        self, id_sha256: str, user_id: str | None, csrf_token: str, ttl_s: float, *, now: float | None = None
+    ) -> None:
+        """Store a session (by its id's hash) and forget the expired ones."""
+        at = _now(now)
+        with self._write() as conn:
+            conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (at,))
+            conn.execute(
+                "INSERT INTO sessions (id_sha256, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                (id_sha256, user_id, csrf_token, at, at + ttl_s),
+            )
+
+    def session(self, id_sha256: str, *, now: float | None = None) -> dict[str, Any] | None:
+        """The live session with this id's hash and its user's record (user None before sign-in)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT s.user_id, s.csrf_token, s.expires_at, u.retailer, u.email, u.role FROM sessions s "
+                "LEFT JOIN users u ON u.id = s.user_id WHERE s.id_sha256 = ? AND s.expires_at > ?",
+                (id_sha256, _now(now)),
+            ).fetchone()
+        return dict(row) if row else None
+
+    def delete_session(self, id_sha256: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM sessions WHERE id_sha256 = ?", (id_sha256,))
+
+    def add_login_failure(self, subjects: Sequence[str], *, keep_s: float, now: float | None = None) -> None:
+        """Record a failed sign-in against each subject; failures older than ``keep_s`` are forgotten."""
+        at = _now(now)
+        with self._write() as conn:
+            conn.execute("DELETE FROM login_failures WHERE at < ?", (at - keep_s,))
+            conn.executemany("INSERT INTO login_failures (subject, at) VALUES (?, ?)", [(s, at) for s in subjects])
+
+    def login_failures(self, subject: str, *, since: float) -> list[float]:
+        """When the subject's failed sign-ins since ``since`` happened, oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT at FROM login_failures WHERE subject = ? AND at >= ? ORDER BY at", (subject, since)
+            ).fetchall()
+        return [float(r["at"]) for r in rows]
+
+    def clear_login_failures(self, subject: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM login_failures WHERE subject = ?", (subject,))
+
+    def add_api_token(
+        self, retailer: str, label: str, *, created_by: str | None = None, now: float | None = None
+    ) -> tuple[dict[str, Any], str]:
+        """A new API token for the retailer: its record and the token itself (shown once, only its hash kept)."""
+        token, token_id = new_api_token(), str(uuid.uuid4())
+        with self._write() as conn:
+            self._check_retailer(conn, retailer)
+            conn.execute(
+                "INSERT INTO api_tokens (id, retailer, label, token_sha256, created_at, created_by) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (token_id, retailer, label, _token_hash(token), utc_iso(_now(now)), created_by),
+            )
+        return self._api_token(retailer, token_id), token
+
+    def api_tokens_of(self, retailer: str) -> list[dict[str, Any]]:
+        """The retailer's tokens, live ones first, newest first (never the tokens themselves)."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_API_TOKEN_COLUMNS} FROM api_tokens WHERE retailer = ? "
+                "ORDER BY revoked_at IS NOT NULL, created_at DESC, id",
+                (retailer,),
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def revoke_api_token(self, retailer: str, token_id: str, *, now: float | None = None) -> dict[str, Any]:
+        """Revoke the retailer's token (again: no change); NotFound if it is not the retailer's."""
+        with self._write() as conn:
+            self._revoke(conn, retailer, token_id, utc_iso(_now(now)))
+        return self._api_token(retailer, token_id)
+
+    def rotate_api_token(
+        self, retailer: str, token_id: str, *, created_by: str | None = None, now: float | None = None
+    ) -> tuple[dict[str, Any], str]:
+        """Revoke a live token and issue its replacement under the same label, in one transaction."""
+        token, new_id, at = new_api_token(), str(uuid.uuid4()), utc_iso(_now(now))
+        with self._write() as conn:
+            label = self._revoke(conn, retailer, token_id, at, live_only=True)
+            conn.execute(
+                "INSERT INTO api_tokens (id, retailer, label, token_sha256, created_at, created_by) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (new_id, retailer, label, _token_hash(token), at, created_by),
+            )
+        return self._api_token(retailer, new_id), token
+
+    @staticmethod
+    def _revoke(conn: sqlite3.Connection, retailer: str, token_id: str, at: str, *, live_only: bool = False) -> str:
+        row = conn.execute(
+            "SELECT label, revoked_at FROM api_tokens WHERE id = ? AND retailer = ?", (token_id, retailer)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no API token {token_id!r} at retailer {retailer!r}")
+        if live_only and row["revoked_at"] is not None:
+            raise Conflict(f"API token {row['label']!r} is revoked; create a new one instead")
+        conn.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (at, token_id))
+        return str(row["label"])
+
+    def _api_token(self, retailer: str, token_id: str) -> dict[str, Any]:
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_API_TOKEN_COLUMNS} FROM api_tokens WHERE id = ? AND retailer = ?", (token_id, retailer)
+            ).fetchone()
+        if row is None:
+            raise NotFound(f"no API token {token_id!r} at retailer {retailer!r}")
+        return dict(row)
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
@@ -948,6 +1303,14 @@ def _event_content(event: Event) -> dict[str, Any]:
 
 def _command(row: sqlite3.Row) -> dict[str, Any]:
     return {**dict(row), "args": json.loads(row["args"])}
+
+
+_USER_COLUMNS = "id, retailer, email, role, created_at, created_by, password_hash IS NOT NULL AS active"
+_API_TOKEN_COLUMNS = "id, retailer, label, created_at, created_by, revoked_at"
+
+
+def new_api_token() -> str:
+    return secrets.token_hex(32)  # hex: read out and typed by people, never taken for an option ("-...")
 
 
 def _token_hash(token: str) -> str:

@@ -140,6 +140,7 @@ class Cabinet:
             self._spawn, checked,
         )  # fmt: skip
         self.ad_plays = AdPlays(self.outbox, self.clock, config.screen.ad_plays_commit_s, self.in_force.ad_duration_s)
+        software = software_version()  # read once: looking it up scans the installed packages
         self.idle_watch = IdleWatch(
             self.outbox,
             lambda: self.faults,
@@ -155,6 +156,7 @@ class Cabinet:
             ask_s=config.screen.still_there_s,
             rider=self.ad_plays.due,
             rider_committed=self.ad_plays.committed,
+            status=lambda: {"software": software, "backlog": self.outbox.pending_count()},
         )
         self.remote = RemoteUnlock(self.restock, may_unlock=self.idle)
         self.accessibility = AccessibilitySession(self.outbox)

@@ -41,6 +41,8 @@ class IdleWatch:
     # once it is committed: an idle cabinet commits once a heartbeat, whatever else it has to say.
     rider: Callable[[], tuple[str, dict[str, Any]] | None] = lambda: None
     rider_committed: Callable[[], None] = lambda: None
+    # What else every heartbeat reports for the retailer's fleet view (the software version, the unsent backlog).
+    status: Callable[[], dict[str, Any]] = lambda: {}
     shown_online: bool | None = None  # what the screen shows; None: read at the first tick
     idle_at: float | None = None  # when the idle timeout fires (on the clock), unless someone touches first
     asking_until: float | None = None  # "still there?" is on screen until then
@@ -82,7 +84,7 @@ class IdleWatch:
             self.shown_online = self.is_online()
         if self.next_heartbeat is None or now >= self.next_heartbeat:
             rider = self.rider()
-            heartbeat = {"faults": sorted(self.faults())}
+            heartbeat = {**self.status(), "faults": sorted(self.faults())}
             if append_optional(self.outbox, "heartbeat", heartbeat, *([rider] if rider else [])) and rider:
                 self.rider_committed()
             self.next_heartbeat = now + self.heartbeat_s

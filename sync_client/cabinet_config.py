@@ -14,7 +14,8 @@ a cabinet), and a document that fails is refused whole with every problem named.
      "retailer": {"pin_hashes": ["scrypt$…"], "staff_cards": [{"uid": HEX, "role": "retailer"|"technician"}]},
      "pickup_orders": [{"order_id", "sku", "code_hash": "scrypt$…", "expires_at": ISO}],
      "scan_to_pay": {"enabled": bool, "provider": str},
-     "receipt_url": "https://…/r/{sale_id}"}   (optional: where a sale's receipt is served; the thanks QR)
+     "receipt_url": "https://…/r/{sale_id}",   (optional: where a sale's receipt is served; the thanks QR)
+     "place": {"address": str, "lat": -90..90, "lon": -180..180}}   (optional: where the cabinet stands)
 
 Shopper-facing text (a product's name, summary, materials, design notes and colours, an ad's text) is
 localized: a plain string is the text in the fallback language (so documents from before languages load
@@ -243,6 +244,20 @@ class ScanToPay:
     provider: str = ""
 
 
+MAX_ADDRESS_CHARS = 200
+LATITUDE = Annotated[float, Range(ge=-90, le=90)]
+LONGITUDE = Annotated[float, Range(ge=-180, le=180)]
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the cabinet stands: for the retailer's fleet view and a map (WGS 84 degrees)."""
+
+    address: str
+    lat: float
+    lon: float
+
+
 @dataclass(frozen=True)
 class CabinetConfig:
     version: int
@@ -257,6 +272,7 @@ class CabinetConfig:
     receipt_url: str = ""  # template with {sale_id}: the sale's receipt in the cloud ("": none served)
     fallback_language: str = "en"  # shown where a text has no translation into the shopper's language
     languages: tuple[str, ...] = ("en",)  # the languages the retailer writes content in; the fallback's first
+    place: Place | None = None
 
     def product(self, sku: str) -> ConfigProduct | None:
         return next((p for p in self.products if p.sku == sku), None)
@@ -275,6 +291,8 @@ class CabinetConfig:
         for product in data["products"]:
             product["specs"] = dict(product["specs"])
             product["narration"] = {n.pop("language"): n for n in product["narration"]}
+        if data["place"] is None:
+            del data["place"]  # optional in the document: absent, never null
         document: dict[str, Any] = json.loads(json.dumps(data))  # tuples become lists, as in the document
         return document
 
@@ -672,6 +690,7 @@ def parse_config(data: Any) -> CabinetConfig:
             "receipt_url": str,
             "fallback_language": str,
             "languages": list,
+            "place": dict,
         },
     )
     if d is None:
@@ -704,6 +723,7 @@ def parse_config(data: Any) -> CabinetConfig:
     receipt_url = d.get("receipt_url", "")
     if isinstance(receipt_url, str) and receipt_url and (problem := _receipt_url_problem(receipt_url)):
         p.append(f"receipt_url: {problem}, got {receipt_url[:80]!r}")
+    place = _place(p, d["place"]) if isinstance(d.get("place"), dict) else None
     if p:
         raise ConfigInvalid(p)
     return CabinetConfig(
@@ -719,7 +739,19 @@ def parse_config(data: Any) -> CabinetConfig:
         receipt_url=receipt_url if isinstance(receipt_url, str) else "",
         fallback_language=languages[0],
         languages=languages,
+        place=place,
     )
+
+
+def _place(p: _Problems, raw: dict[str, Any]) -> Place | None:
+    problems = len(p)
+    d = p.fields(raw, "place", {"address": str, "lat": LATITUDE, "lon": LONGITUDE}, {})
+    if d is None or len(p) > problems:
+        return None
+    if not 1 <= len(d["address"].strip()) <= MAX_ADDRESS_CHARS:
+        p.append(f"place.address: expected 1 to {MAX_ADDRESS_CHARS} characters, got {len(d['address'].strip())}")
+        return None
+    return Place(d["address"].strip(), float(d["lat"]), float(d["lon"]))
 
 
 def _receipt_url_problem(template: str) -> str | None:
