@@ -1161,7 +1161,12 @@ class SqliteCloudStore:
         week: its Monday), ``cabinets`` and ``products`` (per sku and variant_sku)."""
         if period not in ("day", "week"):
             raise ValueError(f"period: expected day or week, got {period!r}")
-        groups = {"periods": f"{period} AS period", "cabinets": "cabinet_id", "products": "sku, variant_sku"}
+        # name -> (the columns selected, the expressions grouped by)
+        groups = {
+            "periods": (f"{period} AS period", period),
+            "cabinets": ("cabinet_id", "cabinet_id"),
+            "products": (f"sku, {_VARIANT} AS variant_sku", f"sku, {_VARIANT}"),
+        }
         where, params = _sales_filter(retailer, since_day, until_day, cabinet_id, sku)
         with self._lock:
             return {
@@ -1169,11 +1174,11 @@ class SqliteCloudStore:
                     dict(r)
                     for r in self._conn.execute(
                         f"SELECT {columns}, currency, COUNT(*) AS count, SUM(amount_cents) AS cents FROM sales "
-                        f"WHERE {where} GROUP BY {columns.split(' AS ')[0]}, currency ORDER BY 1, 2, 3",
+                        f"WHERE {where} GROUP BY {grouped}, currency ORDER BY 1, 2, 3",
                         params,
                     )
                 ]
-                for name, columns in groups.items()
+                for name, (columns, grouped) in groups.items()
             }
 
     def sales_list(
@@ -1183,7 +1188,8 @@ class SqliteCloudStore:
         where, params = _sales_filter(retailer, since_day, until_day, cabinet_id, sku)
         with self._lock:
             rows = self._conn.execute(
-                "SELECT completed_at, cabinet_id, sale_id, sku, variant_sku, amount_cents, currency, method "
+                f"SELECT completed_at, cabinet_id, sale_id, sku, {_VARIANT} AS variant_sku, amount_cents, currency, "
+                "method "
                 f"FROM sales WHERE {where} ORDER BY completed_at, cabinet_id, sale_id",
                 params,
             ).fetchall()
@@ -1482,6 +1488,8 @@ def _event_content(event: Event) -> dict[str, Any]:
 # The events the sales read model is kept from; an alarm only when it is refund_needed.
 _SALE_EVENTS = frozenset({"payment.approved", "sale.completed", "sale.unclaimed", "payment.reversed", "alarm"})
 _SALE_FACTS = ("sku", "variant_sku", "amount_cents", "currency", "method", "receipt_no")
+# The unit sold: a product without variants (or a sale from before them) names none, and is its own.
+_VARIANT = "COALESCE(variant_sku, sku)"
 
 
 def _apply_sale_event(conn: sqlite3.Connection, cabinet_id: str, kind: str, at: str, payload: dict[str, Any]) -> None:
@@ -1489,9 +1497,7 @@ def _apply_sale_event(conn: sqlite3.Connection, cabinet_id: str, kind: str, at: 
     sale_id = payload.get("sale_id")
     if not isinstance(sale_id, str) or kind == "alarm" and payload.get("kind") != "refund_needed":
         return
-    row: dict[str, Any] = {k: payload.get(k) for k in _SALE_FACTS}
-    if row["variant_sku"] is None:
-        row["variant_sku"] = row["sku"]  # a product without variants (or a cabinet from before them)
+    row: dict[str, Any] = {k: payload.get(k) for k in _SALE_FACTS}  # an event without a fact leaves it as it is
     if kind == "payment.approved":
         row.update(approved_at=at, recorded_late=int(payload.get("recorded_late") is True))
     elif kind == "sale.completed":

@@ -3,7 +3,10 @@ refused (flagged ``refund_needed``) is tried again and, once the terminal takes 
 ``payment.reversed``. Real parts as in test_follow_up_actions: the ZVT driver against its emulator over a
 PTY, the SQLite store on disk, gpiozero mock pins."""
 
+# mypy: allow-untyped-calls
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
@@ -14,16 +17,16 @@ from tests.firmware.test_follow_up_actions import lapse_now, paid_and_waiting_at
 __all__ = ["site"]
 
 
-def refund(cabinet, sale_id: str) -> str:
+def refund(cabinet: Any, sale_id: str) -> str:
     """What the command's handler does: the decision in the command's transaction, then the follow-ups run."""
     follow_ups = cabinet.journey.follow_ups
     with cabinet.outbox.transaction(durable=True) as tx:
-        result = follow_ups.give_back_again(tx, sale_id)
+        result: str = follow_ups.give_back_again(tx, sale_id)
     follow_ups.kick()
     return result
 
 
-async def test_a_refused_reversal_is_given_back_when_the_owner_refunds_it(site) -> None:
+async def test_a_refused_reversal_is_given_back_when_the_owner_refunds_it(site: Any) -> None:
     cabinet = await site.boot()
     sale = await paid_and_waiting_at_the_door(cabinet, site.emulator)
     site.emulator.refuse_reversals = True  # the terminal's host says "not possible"
@@ -44,7 +47,7 @@ async def test_a_refused_reversal_is_given_back_when_the_owner_refunds_it(site) 
     assert len(reversals_sent(site.emulator)) == 2
 
 
-async def test_a_refund_refused_again_is_flagged_again(site) -> None:
+async def test_a_refund_refused_again_is_flagged_again(site: Any) -> None:
     cabinet = await site.boot()
     sale = await paid_and_waiting_at_the_door(cabinet, site.emulator)
     site.emulator.refuse_reversals = True
@@ -56,7 +59,7 @@ async def test_a_refund_refused_again_is_flagged_again(site) -> None:
     assert [a.state for a in PendingActions(cabinet.outbox).all()] == ["flagged"]
 
 
-async def test_a_refund_of_a_sale_the_cabinet_does_not_hold_is_refused_naming_it(site) -> None:
+async def test_a_refund_of_a_sale_the_cabinet_does_not_hold_is_refused_naming_it(site: Any) -> None:
     cabinet = await site.boot()
     with pytest.raises(SchemaError, match="args.sale_id: no unclaimed sale 'nope'"):
         refund(cabinet, "nope")
