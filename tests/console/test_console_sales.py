@@ -78,7 +78,7 @@ def test_sales_per_day_with_totals_filters_and_csv_and_none_for_another_retailer
 
     # One product, by week: the filter is kept in the form and in the CSV link.
     page.get_by_label("Product").select_option("BIKE-C7")
-    page.get_by_label("Per").select_option("week")
+    page.get_by_label("Group by").select_option("week")
     page.get_by_role("button", name="Show").click()
     expect(total).to_have_text("1 sales, 1299.00 EUR")
     expect(page.get_by_test_id("by-period").get_by_role("caption")).to_have_text("By week (from Monday)")
