@@ -17,6 +17,7 @@ BENCHMARKS = {
     "ui": ["bench_ui.py"],
     "sync": ["bench_sync.py"],
     "writes": ["bench_writes.py"],
+    "console": ["bench_console.py"],
 }
 
 

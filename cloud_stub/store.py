@@ -11,6 +11,7 @@ PostgreSQL store is the same statements with ``%s`` placeholders and a connectio
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import logging
@@ -148,6 +149,26 @@ class CloudStore(Protocol):
     # the retailer console (cloud_stub/console)
     def has_retailer(self, name: str) -> bool: ...
     def fleet_of(self, retailer: str, *, since: str, cabinet_id: str | None = None) -> list[dict[str, Any]]: ...
+    def sales_summary(
+        self,
+        retailer: str,
+        *,
+        since_day: str,
+        until_day: str,
+        period: str = "day",
+        cabinet_id: str | None = None,
+        sku: str | None = None,
+    ) -> dict[str, list[dict[str, Any]]]: ...
+    def sales_list(
+        self, retailer: str, *, since_day: str, until_day: str, cabinet_id: str | None = None, sku: str | None = None
+    ) -> list[dict[str, Any]]: ...
+    def sale_skus(self, retailer: str) -> list[str]: ...
+    def refund_cases(
+        self, retailer: str, *, cabinet_id: str | None = None, sale_id: str | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]: ...
+    def request_refund(
+        self, retailer: str, cabinet_id: str, sale_id: str, *, requested_by: str, now: float | None = None
+    ) -> dict[str, Any]: ...
     def add_user(
         self,
         retailer: str,
@@ -364,6 +385,35 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     created_by TEXT,                     -- the user's email, or NULL for the token `retailer add` printed
     revoked_at TEXT
 );
+-- The console's sales read model: one row per sale, kept by store_events from the money events and the
+-- refund_needed alarm (in any order: alarms are uploaded first), so the sales and refunds pages read this
+-- table and never scan raw events. Days are UTC (the fleet spans time zones), weeks start on Monday.
+CREATE TABLE IF NOT EXISTS sales (
+    cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
+    sale_id TEXT NOT NULL,
+    sku TEXT,
+    variant_sku TEXT,                    -- the unit paid for (the product's own SKU when it has no variants)
+    amount_cents INTEGER,
+    currency TEXT,
+    method TEXT,                         -- terminal (ZVT) or qr (scan-to-pay)
+    receipt_no TEXT,                     -- the terminal's receipt, or the scan-to-pay payment id
+    approved_at TEXT,
+    completed_at TEXT,                   -- the door opened and closed: the money is kept
+    day TEXT,                            -- completed_at's UTC day, YYYY-MM-DD
+    week TEXT,                           -- the Monday of that day's week, YYYY-MM-DD
+    unclaimed_at TEXT,                   -- paid, the door never opened: the money goes back
+    recorded_late INTEGER NOT NULL DEFAULT 0,  -- an approval the cabinet's failing store wrote late
+    reversed_at TEXT,                    -- payment.reversed: the money is back (settled)
+    refund_flagged_at TEXT,              -- the newest refund_needed alarm: the cabinet could not give it back
+    refund_detail TEXT,
+    refund_command_id TEXT,              -- the newest refund an owner asked for from the console
+    refund_requested_by TEXT,
+    PRIMARY KEY (cabinet_id, sale_id)
+);
+CREATE INDEX IF NOT EXISTS sales_by_day ON sales(cabinet_id, day, sku, variant_sku, currency, amount_cents)
+    WHERE completed_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS sales_to_give_back ON sales(cabinet_id, unclaimed_at)
+    WHERE unclaimed_at IS NOT NULL OR recorded_late = 1;
 -- The token each retailer got from `kiosk-cloud retailer add` is its first API token (revocable like any other).
 INSERT INTO api_tokens (id, retailer, label, token_sha256, created_at)
     SELECT 'initial:' || name, name, 'initial', token_sha256, created_at FROM retailers WHERE true
@@ -412,8 +462,11 @@ class SqliteCloudStore:
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: the id index of a big fleet stays hot
+            had_sales = self._has_table("sales")
             self._conn.executescript(_SCHEMA)
             self._add_missing_columns()
+            if not had_sales:
+                self._backfill_sales()
         except sqlite3.Error as exc:
             raise CloudStoreError(f"cannot open database {self.path}: {exc}") from None
         finally:
@@ -432,6 +485,21 @@ class SqliteCloudStore:
                 continue
             except PermissionError:
                 log.warning("database file %s is readable by others and not ours to change", path)
+
+    def _has_table(self, name: str) -> bool:
+        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        return self._conn.execute(query, (name,)).fetchone() is not None
+
+    def _backfill_sales(self) -> None:
+        """The sales read model of a database from before it: built once from the stored events."""
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT cabinet_id, type, wall_time, payload FROM events WHERE type IN (SELECT value FROM json_each(?))"
+                " ORDER BY cabinet_id, seq",
+                (json.dumps(sorted(_SALE_EVENTS)),),
+            ).fetchall()
+            for row in rows:
+                _apply_sale_event(conn, row["cabinet_id"], row["type"], row["wall_time"], json.loads(row["payload"]))
 
     def _add_missing_columns(self) -> None:
         """Columns added since a table was first created; old rows get the default."""
@@ -642,6 +710,8 @@ class SqliteCloudStore:
                     self._collect_order(conn, cabinet_id, event.payload["order_id"], received_at)
                 elif event.type == "repair.ticket":
                     self._apply_ticket_event(conn, cabinet_id, event)
+                elif event.type in _SALE_EVENTS:
+                    _apply_sale_event(conn, cabinet_id, event.type, event.wall_time, event.payload)
             conn.execute("UPDATE cabinets SET last_sync_at = ? WHERE id = ?", (received_at, cabinet_id))
         return StoreResult(acked=acked, stored=len(new), conflicts=conflicts)
 
@@ -827,13 +897,19 @@ class SqliteCloudStore:
         self, cabinet_id: str, kind: str, args: dict[str, Any], *, ttl_s: float | None = None, now: float | None = None
     ) -> str:
         """Queue a command valid for ``ttl_s`` (default: its kind's, COMMAND_TTL_S)."""
-        command_id, created = str(uuid.uuid4()), _now(now)
-        expires = created + (COMMAND_TTL_S[kind][0] if ttl_s is None else ttl_s)
         with self._write() as conn:
-            conn.execute(
-                "INSERT INTO commands (id, cabinet_id, kind, args, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (command_id, cabinet_id, kind, dumps(args).decode(), utc_iso(created), utc_iso(expires)),
-            )
+            return self._insert_command(conn, cabinet_id, kind, args, ttl_s, _now(now))
+
+    @staticmethod
+    def _insert_command(
+        conn: sqlite3.Connection, cabinet_id: str, kind: str, args: dict[str, Any], ttl_s: float | None, created: float
+    ) -> str:
+        command_id = str(uuid.uuid4())
+        expires = created + (COMMAND_TTL_S[kind][0] if ttl_s is None else ttl_s)
+        conn.execute(
+            "INSERT INTO commands (id, cabinet_id, kind, args, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (command_id, cabinet_id, kind, dumps(args).decode(), utc_iso(created), utc_iso(expires)),
+        )
         return command_id
 
     def command(self, command_id: str) -> dict[str, Any] | None:
@@ -1069,6 +1145,114 @@ class SqliteCloudStore:
             }
         return list(cabinets.values())
 
+    # --- the console: sales and refunds (the ``sales`` read model) ------------------------------------
+    def sales_summary(
+        self,
+        retailer: str,
+        *,
+        since_day: str,
+        until_day: str,
+        period: str = "day",
+        cabinet_id: str | None = None,
+        sku: str | None = None,
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The retailer's completed sales from ``since_day`` to ``until_day`` (UTC days, both included; only
+        ``cabinet_id``'s and ``sku``'s if given), counted and summed per currency: ``periods`` (per day or per
+        week: its Monday), ``cabinets`` and ``products`` (per sku and variant_sku)."""
+        if period not in ("day", "week"):
+            raise ValueError(f"period: expected day or week, got {period!r}")
+        # name -> (the columns selected, the expressions grouped by)
+        groups = {
+            "periods": (f"{period} AS period", period),
+            "cabinets": ("cabinet_id", "cabinet_id"),
+            "products": (f"sku, {_VARIANT} AS variant_sku", f"sku, {_VARIANT}"),
+        }
+        where, params = _sales_filter(retailer, since_day, until_day, cabinet_id, sku)
+        with self._lock:
+            return {
+                name: [
+                    dict(r)
+                    for r in self._conn.execute(
+                        f"SELECT {columns}, currency, COUNT(*) AS count, SUM(amount_cents) AS cents FROM sales "
+                        f"WHERE {where} GROUP BY {grouped}, currency ORDER BY 1, 2, 3",
+                        params,
+                    )
+                ]
+                for name, (columns, grouped) in groups.items()
+            }
+
+    def sales_list(
+        self, retailer: str, *, since_day: str, until_day: str, cabinet_id: str | None = None, sku: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Each completed sale the summary with the same filters counts, oldest first (the CSV export)."""
+        where, params = _sales_filter(retailer, since_day, until_day, cabinet_id, sku)
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT completed_at, cabinet_id, sale_id, sku, {_VARIANT} AS variant_sku, amount_cents, currency, "
+                "method "
+                f"FROM sales WHERE {where} ORDER BY completed_at, cabinet_id, sale_id",
+                params,
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def sale_skus(self, retailer: str) -> list[str]:
+        """The products the retailer's cabinets ever sold (the sales page's product filter)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT DISTINCT sku FROM sales WHERE completed_at IS NOT NULL AND cabinet_id IN "
+                "(SELECT id FROM cabinets WHERE retailer = ?) ORDER BY sku",
+                (retailer,),
+            ).fetchall()
+        return [str(r["sku"]) for r in rows]
+
+    def refund_cases(
+        self, retailer: str, *, cabinet_id: str | None = None, sale_id: str | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """The retailer's payments that go back (unclaimed sales, approvals recorded late), newest first, with
+        what became of them: ``reversed_at``, ``refund_flagged_at``, the console's refund command (requested,
+        acknowledged with its result, or expired) and the scan-to-pay payment's status."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_REFUND_COLUMNS}, c.created_at AS refund_requested_at, c.acked_at AS refund_acked_at, "
+                "c.result AS refund_result, c.expires_at AS refund_expires_at, p.status AS payment_status "
+                "FROM sales s LEFT JOIN commands c ON c.id = s.refund_command_id "
+                "LEFT JOIN payments p ON p.cabinet_id = s.cabinet_id AND p.sale_id = s.sale_id "
+                "WHERE (s.unclaimed_at IS NOT NULL OR s.recorded_late = 1) "
+                "AND s.cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ?) "
+                "AND (? IS NULL OR s.cabinet_id = ?) AND (? IS NULL OR s.sale_id = ?) "
+                "ORDER BY COALESCE(s.unclaimed_at, s.approved_at) DESC, s.sale_id LIMIT ?",
+                (retailer, cabinet_id, cabinet_id, sale_id, sale_id, limit),
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def request_refund(
+        self, retailer: str, cabinet_id: str, sale_id: str, *, requested_by: str, now: float | None = None
+    ) -> dict[str, Any]:
+        """Queue a ``refund`` command for the retailer's unclaimed sale and note who asked; NotFound if it is not
+        theirs, Conflict when it is already settled or a refund is still waiting for the cabinet."""
+        at = _now(now)
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT s.reversed_at, c.acked_at, c.expires_at FROM sales s "
+                "JOIN cabinets k ON k.id = s.cabinet_id AND k.retailer = ? "
+                "LEFT JOIN commands c ON c.id = s.refund_command_id "
+                "WHERE s.cabinet_id = ? AND s.sale_id = ? AND (s.unclaimed_at IS NOT NULL OR s.recorded_late = 1)",
+                (retailer, cabinet_id, sale_id),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no unclaimed sale {sale_id!r} on cabinet {cabinet_id!r} of retailer {retailer!r}")
+            if row["reversed_at"] is not None:
+                raise Conflict(f"sale {sale_id!r} is already settled")
+            if row["expires_at"] is not None and row["acked_at"] is None and row["expires_at"] > utc_iso(at):
+                raise Conflict(f"a refund of sale {sale_id!r} is already waiting for cabinet {cabinet_id!r}")
+            command_id = self._insert_command(conn, cabinet_id, "refund", {"sale_id": sale_id}, None, at)
+            conn.execute(
+                "UPDATE sales SET refund_command_id = ?, refund_requested_by = ? WHERE cabinet_id = ? AND sale_id = ?",
+                (command_id, requested_by, cabinet_id, sale_id),
+            )
+        [case] = self.refund_cases(retailer, cabinet_id=cabinet_id, sale_id=sale_id)
+        return case
+
     # --- the console: users, sessions, sign-in failures, API tokens ---------------------------------
     def add_user(
         self,
@@ -1299,6 +1483,77 @@ def _event_content(event: Event) -> dict[str, Any]:
         "mono_time": event.mono_time,
         "payload": event.payload,
     }
+
+
+# The events the sales read model is kept from; an alarm only when it is refund_needed.
+_SALE_EVENTS = frozenset({"payment.approved", "sale.completed", "sale.unclaimed", "payment.reversed", "alarm"})
+_SALE_FACTS = ("sku", "variant_sku", "amount_cents", "currency", "method", "receipt_no")
+# The unit sold: a product without variants (or a sale from before them) names none, and is its own.
+_VARIANT = "COALESCE(variant_sku, sku)"
+
+
+def _apply_sale_event(conn: sqlite3.Connection, cabinet_id: str, kind: str, at: str, payload: dict[str, Any]) -> None:
+    """Fold one event into its sale's row of the read model (created by whichever event comes first)."""
+    sale_id = payload.get("sale_id")
+    if not isinstance(sale_id, str) or kind == "alarm" and payload.get("kind") != "refund_needed":
+        return
+    row: dict[str, Any] = {k: payload.get(k) for k in _SALE_FACTS}  # an event without a fact leaves it as it is
+    if kind == "payment.approved":
+        row.update(approved_at=at, recorded_late=int(payload.get("recorded_late") is True))
+    elif kind == "sale.completed":
+        row.update(completed_at=at, day=at[:10], week=week_of(at[:10]))
+    elif kind == "sale.unclaimed":
+        row["unclaimed_at"] = at
+    elif kind == "payment.reversed":
+        row["reversed_at"] = at
+    else:
+        row.update(refund_flagged_at=at, refund_detail=str(payload.get("detail", "")))
+    columns = ", ".join(row)
+    # What an event says wins over nothing, never over what another event said (they agree on the facts).
+    updates = ", ".join(
+        f"{c} = MAX(sales.{c}, excluded.{c})" if c == "recorded_late" else f"{c} = COALESCE(excluded.{c}, sales.{c})"
+        for c in row
+    )
+    conn.execute(
+        f"INSERT INTO sales (cabinet_id, sale_id, {columns}) VALUES (?, ?, {', '.join('?' * len(row))}) "
+        f"ON CONFLICT (cabinet_id, sale_id) DO UPDATE SET {updates}",
+        (cabinet_id, sale_id, *row.values()),
+    )
+
+
+_REFUND_COLUMNS = ", ".join(
+    "s." + c
+    for c in (
+        "cabinet_id",
+        "sale_id",
+        *_SALE_FACTS,
+        "approved_at",
+        "unclaimed_at",
+        "recorded_late",
+        "reversed_at",
+        "refund_flagged_at",
+        "refund_detail",
+        "refund_command_id",
+        "refund_requested_by",
+    )
+)
+
+
+def _sales_filter(
+    retailer: str, since_day: str, until_day: str, cabinet_id: str | None, sku: str | None
+) -> tuple[str, tuple[Any, ...]]:
+    """The WHERE clause of the completed sales the sales pages read, and its parameters."""
+    return (
+        "completed_at IS NOT NULL AND cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ?) "
+        "AND day >= ? AND day <= ? AND (? IS NULL OR cabinet_id = ?) AND (? IS NULL OR sku = ?)",
+        (retailer, since_day, until_day, cabinet_id, cabinet_id, sku, sku),
+    )
+
+
+def week_of(day: str) -> str:
+    """The Monday of the week ``day`` (YYYY-MM-DD) is in."""
+    date = datetime.date.fromisoformat(day)
+    return (date - datetime.timedelta(days=date.weekday())).isoformat()
 
 
 def _command(row: sqlite3.Row) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from firmware.journeys.sale_follow_ups import SaleFollowUps
 from firmware.remote_unlock import RemoteUnlock
 from sync_client.commands import Command, CommandInbox
 from sync_client.config_sync import ConfigSync
@@ -25,6 +26,7 @@ def register_commands(
     idle: Callable[[], bool],  # no one is using the cabinet: a restart may happen
     config_sync: ConfigSync,
     stop: asyncio.Event,
+    follow_ups: SaleFollowUps,
 ) -> None:
     def apply_unlock(command: Command, tx: Transaction) -> str:
         # The unlock is recorded here, in the (durable) transaction that marks the command applied; the
@@ -46,3 +48,9 @@ def register_commands(
     inbox.register("unlock", apply_unlock, unlock)
     inbox.register("refresh_config", lambda command, tx: "pulling", lambda command: config_sync.poke())
     inbox.register("restart", lambda command, tx: "restarting when idle", restart)
+    # The owner's refund: the flagged reversal is opened again in the command's transaction, then carried out.
+    inbox.register(
+        "refund",
+        lambda command, tx: follow_ups.give_back_again(tx, str(command.args["sale_id"])),
+        lambda command: follow_ups.kick(),
+    )

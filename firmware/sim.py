@@ -239,6 +239,15 @@ async def _pos_decline(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
     return {"pos": "declined"}
 
 
+async def _pos_reversals(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
+    """The terminal's host refuses reversals (06 1E) or takes them again: a refund for the retailer to do."""
+    refuse = body.get("refuse")
+    if not isinstance(refuse, bool):
+        raise BenchError(400, "refuse: expected true or false")
+    bench.terminal.refuse_reversals = refuse
+    return {"pos": "refusing reversals" if refuse else "taking reversals"}
+
+
 async def _phone_pay(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
     """The shopper scans the payment QR and pays on the phone (the cloud's payment simulator)."""
     payment_id = bench.scan_to_pay.pending_payment_id if bench.scan_to_pay else None
@@ -355,6 +364,7 @@ def _plug(device: str, plugged: bool) -> Action:
 BENCH_ACTIONS: dict[str, Action] = {
     "pos/approve": _pos_approve,
     "pos/decline": _pos_decline,
+    "pos/reversals": _pos_reversals,
     "phone/pay": _phone_pay,
     "nfc/present": _nfc_present,
     "qr/show": _qr_show,

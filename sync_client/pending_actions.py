@@ -96,6 +96,19 @@ class PendingActions:
             )
 
     @staticmethod
+    def reopen(tx: Transaction, kind: str, sale_id: str) -> str | None:
+        """Open the sale's action of ``kind`` again if it was flagged (the retailer asks for another try);
+        returns its state before (None: the sale has no such action)."""
+        row = tx.execute("SELECT state FROM pending_actions WHERE kind = ? AND sale_id = ?", (kind, sale_id)).fetchone()
+        if row is not None and row[0] == FLAGGED:
+            tx.execute(
+                "UPDATE pending_actions SET state = 'open', closed_at = NULL, last_error = NULL "
+                "WHERE kind = ? AND sale_id = ?",
+                (kind, sale_id),
+            )
+        return str(row[0]) if row is not None else None
+
+    @staticmethod
     def close(tx: Transaction, action: PendingAction, outcome: str) -> None:
         """Close the action in the caller's transaction, with the event that records its outcome."""
         if outcome not in (DONE, FLAGGED):

@@ -121,6 +121,61 @@ EN: dict[str, str] = {
     "token_revoked": "The token {label} was revoked.",
     "label_required": "Give the token a label (1 to 64 characters).",
     "actions": "Actions",
+    # sales and refunds
+    "nav_sales": "Sales",
+    "nav_refunds": "Refunds",
+    "sales_title": "Sales",
+    "sales_intro": "Completed sales (the door opened and closed). Days are UTC days.",
+    "filter_from": "From",
+    "filter_to": "To",
+    "filter_period": "Group by",
+    "period_day": "day",
+    "period_week": "week",
+    "filter_cabinet": "Cabinet",
+    "filter_product": "Product",
+    "filter_all": "all",
+    "filter_apply": "Show",
+    "filter_bad_date": "{field}: enter a date as YYYY-MM-DD.",
+    "filter_from_after_to": "{field}: the first day is after the last.",
+    "filter_too_long": "{field}: at most 366 days at once.",
+    "filter_bad_period": "{field}: choose day or week.",
+    "sales_total": "{count} sales, {totals}",
+    "sales_none": "No sales in this range.",
+    "download_csv": "Download CSV",
+    "chart_label": "Sales in {currency} per {period}, {first} to {last}; the highest is {top}",
+    "by_period_day": "By day",
+    "by_period_week": "By week (from Monday)",
+    "by_cabinet": "By cabinet",
+    "by_product": "By product and variant",
+    "period": "Period",
+    "variant": "Variant",
+    "sales_n": "Sales",
+    "total": "Total",
+    "refunds_title": "Refunds",
+    "refunds_intro": "Payments that go back to the shopper: sales whose door never opened, and approvals the cabinet "
+    "could record only late. A cabinet reverses them by itself; one it could not give back is flagged for your refund.",
+    "refunds_none": "No payments to give back.",
+    "refund_kind": "Why",
+    "refund_kind_unclaimed": "door never opened",
+    "refund_kind_late": "recorded late",
+    "sale": "Sale",
+    "amount": "Amount",
+    "method": "Paid by",
+    "method_terminal": "card terminal",
+    "method_qr": "scan-to-pay",
+    "receipt": "Receipt",
+    "refund_state_reversing": "reversal under way at the cabinet",
+    "refund_state_refund_needed": "refund needed",
+    "refund_state_refund_requested": "refund sent to the cabinet",
+    "refund_state_refund_acknowledged": "the cabinet took the refund",
+    "refund_state_refund_refused": "the cabinet refused the refund",
+    "refund_state_refund_expired": "the refund expired before the cabinet came online",
+    "refund_state_refunded_by_provider": "refunded by the payment provider; the cabinet's record to follow",
+    "refund_state_settled": "settled: the money is back",
+    "refund_by": "asked by {email}",
+    "refund": "Refund",
+    "refund_requested": "The refund of sale {sale} was sent; its state follows below.",
+    "refund_not_needed": "This payment needs no refund now (settled, or a refund is under way).",
 }
 
 ZH: dict[str, str] = {
@@ -226,6 +281,61 @@ ZH: dict[str, str] = {
     "token_revoked": "令牌 {label} 已撤销。",
     "label_required": "请为令牌命名（1 到 64 个字符）。",
     "actions": "操作",
+    # sales and refunds
+    "nav_sales": "销售",
+    "nav_refunds": "退款",
+    "sales_title": "销售",
+    "sales_intro": "已完成的销售（柜门已打开并关闭）。日期按 UTC 计。",
+    "filter_from": "从",
+    "filter_to": "到",
+    "filter_period": "分组方式",
+    "period_day": "天",
+    "period_week": "周",
+    "filter_cabinet": "柜机",
+    "filter_product": "商品",
+    "filter_all": "全部",
+    "filter_apply": "显示",
+    "filter_bad_date": "{field}：请按 YYYY-MM-DD 输入日期。",
+    "filter_from_after_to": "{field}：开始日期晚于结束日期。",
+    "filter_too_long": "{field}：一次最多 366 天。",
+    "filter_bad_period": "{field}：请选择天或周。",
+    "sales_total": "{count} 笔销售，{totals}",
+    "sales_none": "此时间段内没有销售。",
+    "download_csv": "下载 CSV",
+    "chart_label": "{currency} 销售额（每{period}），{first} 至 {last}；最高 {top}",
+    "by_period_day": "按天",
+    "by_period_week": "按周（自周一起）",
+    "by_cabinet": "按柜机",
+    "by_product": "按商品和款式",
+    "period": "时段",
+    "variant": "款式",
+    "sales_n": "销售笔数",
+    "total": "合计",
+    "refunds_title": "退款",
+    "refunds_intro": "需退还给顾客的付款：柜门从未打开的销售，以及柜机延迟记录的授权。"
+    "柜机会自动撤销；无法退还的会标记为需要您退款。",
+    "refunds_none": "没有需要退还的付款。",
+    "refund_kind": "原因",
+    "refund_kind_unclaimed": "柜门未打开",
+    "refund_kind_late": "延迟记录",
+    "sale": "销售",
+    "amount": "金额",
+    "method": "支付方式",
+    "method_terminal": "刷卡终端",
+    "method_qr": "扫码支付",
+    "receipt": "凭条",
+    "refund_state_reversing": "柜机正在撤销",
+    "refund_state_refund_needed": "需要退款",
+    "refund_state_refund_requested": "退款已发送给柜机",
+    "refund_state_refund_acknowledged": "柜机已接受退款",
+    "refund_state_refund_refused": "柜机拒绝了退款",
+    "refund_state_refund_expired": "柜机上线前退款已过期",
+    "refund_state_refunded_by_provider": "支付服务商已退款，等待柜机记录",
+    "refund_state_settled": "已结清：款项已退回",
+    "refund_by": "由 {email} 发起",
+    "refund": "退款",
+    "refund_requested": "销售 {sale} 的退款已发送，状态见下方。",
+    "refund_not_needed": "此付款现在无需退款（已结清或退款进行中）。",
 }
 
 STRINGS = {"en": EN, "zh": ZH}
@@ -261,11 +371,16 @@ def translator(lang: str) -> Callable[..., str]:
 
 def money(amount_cents: int, currency: str) -> str:
     """An amount in the currency's units: 49900 EUR -> "499.00 EUR"."""
+    return f"{units(amount_cents, currency)} {currency}"
+
+
+def units(amount_cents: int, currency: str) -> str:
+    """An amount in the currency's units without the currency: 49900 EUR -> "499.00", 500 JPY -> "500"."""
     digits = _MINOR_DIGITS.get(currency, 2)
     if digits == 0:
-        return f"{amount_cents} {currency}"
+        return str(amount_cents)
     whole, minor = divmod(abs(amount_cents), 10**digits)
-    return f"{'-' if amount_cents < 0 else ''}{whole}.{minor:0{digits}d} {currency}"
+    return f"{'-' if amount_cents < 0 else ''}{whole}.{minor:0{digits}d}"
 
 
 def when(iso: str | None) -> str:

@@ -26,6 +26,7 @@ from hal.errors import DeviceFault
 from hal.payment import PaymentOutcome, PaymentResult, PaymentTerminal
 from sync_client.outbox import STORAGE_ERRORS, Outbox, Transaction
 from sync_client.pending_actions import DONE, FLAGGED, REVERSE, SETTLE, PendingAction, PendingActions
+from sync_client.schema import SchemaError
 from sync_client.store.sales import SalesRepo
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,16 @@ class SaleFollowUps:
         self, tx: Transaction, sale_id: str, method: str, amount_cents: int, currency: str, mark: str | None
     ) -> None:
         self.pending.add(tx, SETTLE, sale_id, method, amount_cents, currency, mark=mark)
+
+    def give_back_again(self, tx: Transaction, sale_id: str) -> str:
+        """The owner's refund from the console (a ``refund`` command, applied in ``tx``): a reversal or refund
+        that was flagged ``refund_needed`` is opened again, and ``kick`` after the commit carries it out (its
+        ``payment.reversed``, or another flag, follows); one still under way is left to run, one done is not
+        repeated. SchemaError for a sale this cabinet has nothing to give back for."""
+        state = self.pending.reopen(tx, REVERSE, sale_id)
+        if state is None:
+            raise SchemaError(f"args.sale_id: no unclaimed sale {sale_id!r} on this cabinet")
+        return {FLAGGED: "giving it back again", DONE: "already given back"}.get(state, "already under way")
 
     # --- the runner -------------------------------------------------------------------------------
     def kick(self) -> None:

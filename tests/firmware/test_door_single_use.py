@@ -104,7 +104,14 @@ async def test_an_interrupted_restock_is_recorded_and_not_repeated(cabinets):
 
 async def inbox_for(cabinet: Cabinet, site: Site, client: CloudClient) -> CommandInbox:  # noqa: F811
     inbox = CommandInbox(cabinet.outbox, client)
-    register_commands(inbox, cabinet.remote, cabinet.idle, ConfigSync(cabinet.outbox, client), asyncio.Event())
+    register_commands(
+        inbox,
+        cabinet.remote,
+        cabinet.idle,
+        ConfigSync(cabinet.outbox, client),
+        asyncio.Event(),
+        cabinet.sale.follow_ups,
+    )
     return inbox
 
 

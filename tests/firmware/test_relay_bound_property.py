@@ -291,7 +291,7 @@ async def one_remote_unlock(site: Site, seconds: float, max_unlock_s: float) -> 
     )
     inbox = CommandInbox(site.outbox, site.client)
     remote = RemoteUnlock(restock, may_unlock=lambda: not restock.active)
-    register_commands(inbox, remote, lambda: True, config_sync=None, stop=asyncio.Event())  # type: ignore[arg-type]
+    register_commands(inbox, remote, lambda: True, config_sync=None, stop=asyncio.Event(), follow_ups=None)  # type: ignore[arg-type]
     try:
         command_id = site.store.add_command("cab-prop", "unlock", {"seconds": seconds, "reason": "prop"})
         await inbox.poll()

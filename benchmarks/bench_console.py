@@ -1,0 +1,212 @@
+"""The retailer console's server time with a big fleet: every page over real HTTP as a signed-in owner.
+
+    python benchmarks/bench_console.py [--cabinets 500] [--events 1000000] [--days 30] [--requests 20]
+                                       [--json PATH]
+
+The cloud's store is filled directly through its ingest path (``store_events``, in batches of 1000, so the
+read models are kept as a cabinet's uploads keep them): per cabinet over ``--days`` days a heartbeat an hour,
+ad plays every two hours, about 5 sales a day (payment approved, the door unlocked, opened and closed, the
+sale completed, the stock count), 1 sale in 50 unclaimed (every other one flagged refund_needed) and a few
+alarms. Then `kiosk-cloud serve` runs on that database as a real process, an owner signs in, and each page is
+fetched ``--requests`` times in turn; the time is from sending the request to the last byte of the answer on
+loopback (the server's time plus a fraction of a millisecond). Goal: p99 under 100 ms per page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cloud_stub.store import SqliteCloudStore
+from firmware.control_client import _bin, start_cloud
+from sync_client.schema import Event, utc_iso
+
+RETAILER, OWNER, PASSWORD = "bench-shop", "owner@bench-shop.example", "bench password 1234"
+GOAL_MS = 100.0
+BATCH = 1000
+SKUS = (("SCOOT-S1", "SCOOT-S1-mint", 49900), ("SCOOT-S1", "SCOOT-S1-coal", 49900), ("BIKE-C7", "BIKE-C7", 129900))
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def cabinet_events(cabinet_id: str, per_cabinet: int, days: int, end: float, index: int) -> Iterator[Event]:
+    """``per_cabinet`` events of one cabinet in time order over ``days`` days ending at ``end``."""
+    span = days * 86400.0
+    # Per day: 24 heartbeats, 12 ad plays, 5 sales of 6 events: 66; alarms now and then.
+    step = span / per_cabinet
+    seq, sale_no = 0, 0
+    t = end - span
+    while seq < per_cabinet:
+        slot = seq % 66
+        at = utc_iso(t)
+        facts: list[tuple[str, dict[str, Any]]]
+        if slot < 30 and slot % 6 == 0:  # a sale: its six events
+            sku, variant, cents = SKUS[(sale_no + index) % len(SKUS)]
+            sale_id = f"{cabinet_id}-{sale_no}"
+            sale = {"sale_id": sale_id, "sku": sku, "variant_sku": variant, "amount_cents": cents, "currency": "EUR"}
+            unclaimed = sale_no % 50 == 49
+            facts = [
+                ("payment.approved", {**sale, "method": "terminal", "receipt_no": f"{sale_no:04d}", "trace_no": "1"}),
+                ("door.unlocked", {"reason": "sale", "seconds": 3, "sale_id": sale_id}),
+            ]
+            if unclaimed:
+                facts += [
+                    ("sale.unclaimed", {**sale, "action": "reversal", "receipt_no": f"{sale_no:04d}"}),
+                    ("alarm", {"kind": "refund_needed", "sale_id": sale_id, "detail": "host refused"})
+                    if sale_no % 100 == 99
+                    else ("payment.reversed", {**sale, "receipt_no": f"{sale_no:04d}"}),
+                    ("heartbeat", {"faults": [], "backlog": 0, "software": "1.0"}),
+                    ("heartbeat", {"faults": [], "backlog": 0, "software": "1.0"}),
+                ]
+            else:
+                facts += [
+                    ("door.opened", {"authorized": True}),
+                    ("door.closed", {"open_s": 12.5}),
+                    ("sale.completed", {**sale, "door_opened_at": at, "door_closed_at": at}),
+                    ("stock.changed", {"sku": variant, "count": 3 - sale_no % 4, "reason": "sale"}),
+                ]
+            sale_no += 1
+        elif slot % 5 == 0:
+            facts = [("ad.plays", {"plays": [{"ad_id": "ad-1", "count": 40, "shown_s": 320.0}]})]
+        elif slot == 65 and seq % 660 == 65:
+            facts = [("alarm", {"kind": "door_left_open", "detail": "door open for 120 s"})]
+        else:
+            facts = [("heartbeat", {"faults": [], "backlog": 0, "software": "1.0"})]
+        for kind, payload in facts:
+            if seq >= per_cabinet:
+                return
+            seq += 1
+            yield Event(str(uuid.uuid4()), cabinet_id, seq, kind, utc_iso(t), t, payload)
+            t += step
+
+
+def fill(db: Path, cabinets: int, events: int, days: int) -> dict[str, Any]:
+    store = SqliteCloudStore(db)
+    store.add_retailer(RETAILER)
+    end = time.time() - 60
+    started = time.perf_counter()
+    for i in range(cabinets):
+        cabinet_id = f"cab-{i:04d}"
+        store.add_cabinet(cabinet_id, RETAILER)
+        store.put_config(cabinet_id, {"currency": "EUR", "place": {"address": f"Mall {i}", "lat": 52.5, "lon": 13.4}})
+        batch: list[Event] = []
+        for event in cabinet_events(cabinet_id, events // cabinets, days, end, i):
+            batch.append(event)
+            if len(batch) == BATCH:
+                store.store_events(cabinet_id, batch, now=end)
+                batch = []
+        if batch:
+            store.store_events(cabinet_id, batch, now=end)
+        store.remember_nonce(cabinet_id, uuid.uuid4().hex, keep_s=600)  # seen just now: online
+    stored = store.count_events()
+    store.close()
+    return {"cabinets": cabinets, "events": stored, "days": days, "fill_s": round(time.perf_counter() - started, 1)}
+
+
+async def sign_in(session: aiohttp.ClientSession, url: str) -> None:
+    async with session.get(f"{url}/console/sign-in") as response:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', await response.text())
+    assert token, "no CSRF token on the sign-in page"
+    form = {"email": OWNER, "password": PASSWORD, "csrf_token": token.group(1)}
+    async with session.post(f"{url}/console/sign-in", data=form) as response:
+        if not str(response.url).endswith("/console/fleet"):
+            raise RuntimeError(f"sign-in failed: {response.status} {response.url}")
+
+
+async def measure(url: str, pages: dict[str, str], requests: int) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+    # unsafe: the jar keeps cookies of an IP address (the server's 127.0.0.1) too
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        await sign_in(session, url)
+        for name, path in pages.items():
+            times, size = [], 0
+            for _ in range(requests + 2):  # the first two warm the caches; not counted
+                started = time.perf_counter()
+                async with session.get(url + path, allow_redirects=False) as response:
+                    body = await response.read()
+                    if response.status != 200:
+                        raise RuntimeError(f"{path}: {response.status} {body[:300]!r}")
+                times.append((time.perf_counter() - started) * 1000)
+                size = len(body)
+            counted = times[2:]
+            results[name] = {
+                "path": path,
+                "p50_ms": round(percentile(counted, 0.5), 1),
+                "p99_ms": round(percentile(counted, 0.99), 1),
+                "bytes": size,
+                "ok": percentile(counted, 0.99) < GOAL_MS,
+            }
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cabinets", type=int, default=500)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        filled = fill(workdir / "cloud.db", args.cabinets, args.events, args.days)
+        subprocess.run(
+            [*_bin("kiosk-cloud"), "user", "add", "--retailer", RETAILER, "--email", OWNER, "--role", "owner"]
+            + ["--db", str(workdir / "cloud.db")],
+            input=PASSWORD + "\n",
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        proc, url = start_cloud(workdir)
+        try:
+            pages = {
+                "fleet": "/console/fleet",
+                "cabinet": "/console/cabinets/cab-0000",
+                "sales by day (30 days)": "/console/sales",
+                "sales by week (30 days)": "/console/sales?period=week",
+                "sales of one cabinet": "/console/sales?cabinet=cab-0000",
+                "sales CSV (1 day)": "/console/sales.csv?from={d}&to={d}".format(d=utc_iso(time.time())[:10]),
+                "sales CSV (30 days)": "/console/sales.csv",
+                "refunds": "/console/refunds",
+                "users": "/console/users",
+                "tokens": "/console/tokens",
+            }
+            results = asyncio.run(measure(url, pages, args.requests))
+        finally:
+            proc.stop()
+    print(
+        f"\nConsole pages, {filled['cabinets']} cabinets, {filled['events']:,} events over {filled['days']} days "
+        f"(filled in {filled['fill_s']} s), {args.requests} requests each\n"
+    )
+    print("| page | p50 ms | p99 ms | bytes | goal p99 < 100 ms |")
+    print("|---|---|---|---|---|")
+    for name, r in results.items():
+        print(f"| {name} | {r['p50_ms']} | {r['p99_ms']} | {r['bytes']:,} | {'met' if r['ok'] else 'MISSED'} |")
+    report = {"fill": filled, "pages": results}
+    print("\n" + json.dumps(report, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

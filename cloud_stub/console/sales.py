@@ -1,0 +1,354 @@
+"""The sales pages: completed sales by day or week, per cabinet, product and variant, with a chart drawn
+here as SVG and a CSV export under the same filters; and the refunds list: every payment that goes back
+(an unclaimed sale, an approval recorded late), what became of it, and the owner's refund.
+
+Everything is read from the store's ``sales`` read model (kept at ingest), scoped to the signed-in user's
+retailer. Days are UTC days, as on the fleet page: a fleet can span time zones.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from cloud_stub.console.auth import CORE, NavItem, current_user, requires
+from cloud_stub.console.i18n import money, units
+from cloud_stub.store import week_of
+from sync_client.schema import utc_iso
+
+routes = web.RouteTableDef()
+nav = (NavItem("sales", "nav_sales"), NavItem("refunds", "nav_refunds"))
+
+DEFAULT_DAYS = 30  # the sales page opens on the last 30 days, today included
+MAX_DAYS = 366
+PERIODS = ("day", "week")
+CHART_W, CHART_H, CHART_TOP = 720, 220, 10  # the SVG's user units: it scales to its box
+REFUNDABLE = frozenset({"refund_needed", "refund_refused", "refund_expired"})
+
+
+class FilterError(ValueError):
+    """A filter the sales page cannot use: ``field`` is the form field, ``key`` the i18n message."""
+
+    def __init__(self, field: str, key: str) -> None:
+        super().__init__(f"{field}: {key}")
+        self.field, self.key = field, key
+
+
+@dataclass(frozen=True)
+class SalesFilter:
+    since: date
+    until: date
+    period: str = "day"
+    cabinet: str | None = None
+    sku: str | None = None
+
+    def query(self) -> dict[str, str]:
+        """The filter as the form's query (the CSV link carries the same)."""
+        chosen = {"from": self.since.isoformat(), "to": self.until.isoformat(), "period": self.period}
+        return {
+            **chosen,
+            **({"cabinet": self.cabinet} if self.cabinet else {}),
+            **({"sku": self.sku} if self.sku else {}),
+        }
+
+    def store_args(self) -> dict[str, Any]:
+        return {
+            "since_day": self.since.isoformat(),
+            "until_day": self.until.isoformat(),
+            "cabinet_id": self.cabinet,
+            "sku": self.sku,
+        }
+
+
+def parse_filter(query: Any, today: date) -> SalesFilter:
+    """The filter from the page's query (defaults: the last DEFAULT_DAYS days, by day, everything);
+    FilterError naming the first bad field."""
+
+    def day(name: str, default: date) -> date:
+        text = str(query.get(name, "")).strip()
+        if not text:
+            return default
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise FilterError(name, "filter_bad_date") from None
+
+    until = day("to", today)
+    since = day("from", until - timedelta(days=DEFAULT_DAYS - 1))
+    if since > until:
+        raise FilterError("from", "filter_from_after_to")
+    if (until - since).days >= MAX_DAYS:
+        raise FilterError("from", "filter_too_long")
+    period = str(query.get("period", "day"))
+    if period not in PERIODS:
+        raise FilterError("period", "filter_bad_period")
+    cabinet, sku = (str(query.get(k, "")).strip() or None for k in ("cabinet", "sku"))
+    return SalesFilter(since, until, period, cabinet, sku)
+
+
+@dataclass(frozen=True)
+class Total:
+    """One line of a sales table: its key cells, the count and the totals in the currencies' units."""
+
+    keys: tuple[str, ...]
+    count: int
+    totals: list[str]
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str  # the period
+    value: str  # its total
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A bar chart of one currency's totals per period, in SVG user units."""
+
+    currency: str
+    bars: list[Bar]
+    top: str  # the tallest bar's total: the scale
+    first: str
+    last: str
+    width: int = CHART_W
+    height: int = CHART_H
+
+
+@dataclass
+class SalesView:
+    filter: SalesFilter
+    periods: list[Total] = field(default_factory=list)
+    cabinets: list[Total] = field(default_factory=list)
+    products: list[Total] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    count: int = 0
+    totals: list[str] = field(default_factory=list)
+
+
+def _totals(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[Total]:
+    """Rows of (keys..., currency, count, cents) folded to one line per key, a total per currency."""
+    counts: dict[tuple[str, ...], int] = defaultdict(int)
+    cents: dict[tuple[str, ...], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in rows:
+        key = tuple(str(row[k]) for k in keys)
+        counts[key] += row["count"]
+        cents[key][row["currency"]] += row["cents"]
+    return [Total(key, counts[key], [money(c, cur) for cur, c in sorted(cents[key].items())]) for key in sorted(counts)]
+
+
+def _periods(flt: SalesFilter) -> list[str]:
+    """Every period of the range, those without a sale too (the chart's axis has no gaps)."""
+    if flt.period == "day":
+        return [(flt.since + timedelta(days=i)).isoformat() for i in range((flt.until - flt.since).days + 1)]
+    first = date.fromisoformat(week_of(flt.since.isoformat()))
+    return [(first + timedelta(weeks=i)).isoformat() for i in range((flt.until - first).days // 7 + 1)]
+
+
+def charts(flt: SalesFilter, rows: list[dict[str, Any]]) -> list[Chart]:
+    """One bar chart per currency sold in, totals per period (an empty period is a bar of no height)."""
+    periods = _periods(flt)
+    by_currency: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in rows:
+        by_currency[row["currency"]][row["period"]] = row["cents"]
+    slot = CHART_W / len(periods)
+    made = []
+    for currency, cents in sorted(by_currency.items()):
+        top = max(cents.values())
+        scale = (CHART_H - CHART_TOP) / top if top > 0 else 0.0
+        bars = []
+        for i, period in enumerate(periods):
+            height = round(max(cents.get(period, 0), 0) * scale, 2)
+            bars.append(
+                Bar(
+                    round(i * slot + slot * 0.1, 2),
+                    round(CHART_H - height, 2),
+                    round(slot * 0.8, 2),
+                    height,
+                    period,
+                    money(cents.get(period, 0), currency),
+                )
+            )
+        made.append(Chart(currency, bars, money(top, currency), periods[0], periods[-1]))
+    return made
+
+
+def sales_view(flt: SalesFilter, summary: dict[str, list[dict[str, Any]]]) -> SalesView:
+    overall = _totals([{**r, "all": ""} for r in summary["periods"]], ("all",))
+    return SalesView(
+        filter=flt,
+        periods=_totals(summary["periods"], ("period",)),
+        cabinets=_totals(summary["cabinets"], ("cabinet_id",)),
+        products=_totals(summary["products"], ("sku", "variant_sku")),
+        charts=charts(flt, summary["periods"]),
+        count=overall[0].count if overall else 0,
+        totals=overall[0].totals if overall else [],
+    )
+
+
+def _today(request: web.Request) -> date:
+    return datetime.fromtimestamp(request.app[CORE].now(), UTC).date()
+
+
+async def _choices(request: web.Request) -> dict[str, list[str]]:
+    core, retailer = request.app[CORE], current_user(request).retailer
+    cabinets = await core.db(core.store.cabinets_of, retailer)
+    return {"cabinet_ids": [c["id"] for c in cabinets], "skus": await core.db(core.store.sale_skus, retailer)}
+
+
+@routes.get("/sales", name="sales")
+@requires()
+async def sales(request: web.Request) -> web.StreamResponse:
+    return await _sales_page(request)
+
+
+async def _sales_page(request: web.Request) -> web.StreamResponse:
+    """The page for the query's filter; a filter it cannot use is shown in the form with its error (400)."""
+    core = request.app[CORE]
+    context: dict[str, Any] = {**await _choices(request), "error": None, "view": None, "query": request.query}
+    try:
+        flt = parse_filter(request.query, _today(request))
+    except FilterError as exc:
+        return aiohttp_jinja2.render_template("sales.html", request, {**context, "error": exc}, status=400)
+    summary = await core.db(
+        core.store.sales_summary, current_user(request).retailer, period=flt.period, **flt.store_args()
+    )
+    return aiohttp_jinja2.render_template("sales.html", request, {**context, "view": sales_view(flt, summary)})
+
+
+CSV_HEADER = ("completed_at_utc", "cabinet", "sale_id", "sku", "variant_sku", "amount", "currency", "method")
+
+
+def _cell(value: Any) -> str:
+    """A text cell a spreadsheet shows as text: one starting like a formula gets a leading apostrophe."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def sales_csv(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180: CRLF, quotes where a cell needs them
+    writer.writerow(CSV_HEADER)
+    writer.writerows(
+        (
+            r["completed_at"],
+            _cell(r["cabinet_id"]),
+            _cell(r["sale_id"]),
+            _cell(r["sku"]),
+            _cell(r["variant_sku"]),
+            units(r["amount_cents"], r["currency"]),
+            _cell(r["currency"]),
+            _cell(r["method"]),
+        )
+        for r in rows
+    )
+    return out.getvalue()
+
+
+@routes.get("/sales.csv", name="sales_csv")
+@requires()
+async def sales_export(request: web.Request) -> web.StreamResponse:
+    core = request.app[CORE]
+    try:
+        flt = parse_filter(request.query, _today(request))
+    except FilterError:
+        return await _sales_page(request)  # the form, saying what is wrong
+    rows = await core.db(core.store.sales_list, current_user(request).retailer, **flt.store_args())
+    name = f"sales-{flt.since.isoformat()}-{flt.until.isoformat()}.csv"
+    return web.Response(
+        text=sales_csv(rows),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# --- refunds ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefundCase:
+    """A payment that goes back, as the refunds list shows it."""
+
+    record: dict[str, Any]
+    state: str  # an i18n key: refund_state_<state>
+    since: str | None  # when it reached that state
+
+    @property
+    def settled(self) -> bool:
+        return self.state == "settled"
+
+    @property
+    def refundable(self) -> bool:
+        return self.state in REFUNDABLE
+
+
+def refund_state(case: dict[str, Any], now_iso: str) -> tuple[str, str | None]:
+    """Where a payment that goes back stands, newest fact first: settled (``payment.reversed`` came), refunded
+    by the scan-to-pay provider (the cabinet's record to follow), flagged again after the owner's refund,
+    the owner's refund waiting for the cabinet / acknowledged / refused / expired, flagged for a refund, or
+    the cabinet's own reversal still under way."""
+    requested, flagged = case["refund_requested_at"], case["refund_flagged_at"]
+    if case["reversed_at"]:
+        return "settled", case["reversed_at"]
+    if case["payment_status"] == "refunded":
+        return "refunded_by_provider", requested
+    if requested and flagged and flagged > requested:
+        return "refund_needed", flagged
+    if requested:
+        if case["refund_acked_at"] is None:
+            expired = case["refund_expires_at"] <= now_iso
+            return ("refund_expired", case["refund_expires_at"]) if expired else ("refund_requested", requested)
+        ok = str(case["refund_result"]).startswith("ok")
+        return ("refund_acknowledged" if ok else "refund_refused"), case["refund_acked_at"]
+    if flagged:
+        return "refund_needed", flagged
+    return "reversing", case["unclaimed_at"] or case["approved_at"]
+
+
+async def refund_cases(request: web.Request, **only: str) -> list[RefundCase]:
+    core = request.app[CORE]
+    now_iso = utc_iso(core.now())
+    cases = await core.db(core.store.refund_cases, current_user(request).retailer, **only)
+    return [RefundCase(c, *refund_state(c, now_iso)) for c in cases]
+
+
+@routes.get("/refunds", name="refunds")
+@requires()
+@aiohttp_jinja2.template("refunds.html")
+async def refunds(request: web.Request) -> dict[str, Any]:
+    # htmx refreshes the list in place while a refund waits for its cabinet (hx-get ... hx-select).
+    return {"cases": await refund_cases(request), "notice": request.query.get("requested")}
+
+
+@routes.post("/refunds/{cabinet_id}/{sale_id}", name="refund")
+@requires("owner")
+async def refund(request: web.Request) -> web.StreamResponse:
+    """The owner gives the money back: a scan-to-pay payment is refunded by the cloud's payment provider at
+    once; either way the cabinet gets a ``refund`` command (a flagged reversal is tried again, and the
+    cabinet's ``payment.reversed`` settles it)."""
+    core, owner = request.app[CORE], current_user(request)
+    cabinet_id, sale_id = request.match_info["cabinet_id"], request.match_info["sale_id"]
+    found = await refund_cases(request, cabinet_id=cabinet_id, sale_id=sale_id)
+    if not found:
+        raise web.HTTPNotFound()
+    if not found[0].refundable:
+        raise web.HTTPConflict(reason="refund_not_needed")
+    if found[0].record["method"] == "qr":
+        payment = await core.db(core.store.payment_for_sale, cabinet_id, sale_id, now=core.now())
+        if payment is not None and payment["status"] == "paid":
+            await core.db(core.store.move_payment, payment["id"], "paid", "refunded", now=core.now())
+    await core.db(
+        core.store.request_refund, owner.retailer, cabinet_id, sale_id, requested_by=owner.email, now=core.now()
+    )
+    raise web.HTTPSeeOther(request.app.router["refunds"].url_for().with_query(requested=sale_id))
