@@ -38,10 +38,9 @@ SALE_EVENTS = ("payment.approved", "sale.completed", "sale.unclaimed")
 MAX_SNAPSHOT_LIST = 1000
 
 
-async def save_config(core: Core, retailer: str, cabinet_id: str, document: dict[str, Any]) -> int:
-    """Validate a configuration with the cabinet's own rules (with the open orders it will get, and the media
-    it names among the retailer's uploads), then store it as the cabinet's next version. ConfigInvalid lists
-    every problem; the console shows each next to its field, the API answers 422."""
+async def config_problems(core: Core, retailer: str, cabinet_id: str, document: dict[str, Any]) -> list[str]:
+    """Every problem of a configuration by the cabinet's own rules (with the open orders it will get), and the
+    media it names that the retailer never uploaded; [] when it can be saved."""
     editable = {k: v for k, v in document.items() if k in EDITABLE}
     orders = await core.db(core.store.open_orders, cabinet_id)
     problems: list[str] = []
@@ -49,9 +48,16 @@ async def save_config(core: Core, retailer: str, cabinet_id: str, document: dict
         parse_config({**editable, "version": 1, "pickup_orders": orders})
     except ConfigInvalid as exc:
         problems = exc.problems
-    problems += await missing_media(core, retailer, editable)
+    return problems + await missing_media(core, retailer, editable)
+
+
+async def save_config(core: Core, retailer: str, cabinet_id: str, document: dict[str, Any]) -> int:
+    """Store a configuration as the cabinet's next version once ``config_problems`` finds none (ConfigInvalid
+    lists them: the console shows each next to its field, the API answers 422)."""
+    problems = await config_problems(core, retailer, cabinet_id, document)
     if problems:
         raise ConfigInvalid(problems)
+    editable = {k: v for k, v in document.items() if k in EDITABLE}
     return await core.db(core.store.put_config, cabinet_id, editable, now=core.now())
 
 
