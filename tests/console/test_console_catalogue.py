@@ -68,10 +68,13 @@ def test_a_new_price_and_an_uploaded_ad_reach_the_cabinets_screen(
     )
     assert state["screen"] == "attract" and state["ads"][0]["id"] == "ad-1"
     assert hashlib.sha256(cached.read_bytes()).hexdigest() == digest
-    client.tap("start")
+    client.tap("start")  # a tap on the ad opens the product it advertises
+    state = client.wait_screen("product")
+    assert state["product"] == "BIKE-C7" and state["price"] == "€1,299.00"
+    client.tap("back")
     client.wait_screen("catalog")
     client.tap("product:SCOOT-S1")
-    state = client.wait_screen("product")
+    state = client.wait_for(lambda s: s["product"] == "SCOOT-S1", what="the scooter's page")
     assert state["price"] == "€459.50"
 
 
