@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from firmware.catalog import Catalog, product_from_cloud
 from firmware.cloud_config import MEDIA_DIR, ads_due, content_report, playable_ads
 from firmware.config import RetailerSection
 from kiosk_ui.view import AdView
-from sync_client.cabinet_config import Ad, CabinetConfig, PickupOrder
+from sync_client.cabinet_config import Ad, CabinetConfig, ConfigProduct, PickupOrder, media_hash
 from sync_client.media_fetch import MediaCache
 
 log = logging.getLogger(__name__)
@@ -35,11 +35,8 @@ class ConfigInForce:
         """A configuration the cloud sent (or the cached one at boot): products, ads, access, orders. Products,
         prices and access apply at once; its ads once their media are in (``media_arrived``)."""
         self.cloud = config
-        self.media_arrived()
-        if config.products:
-            self.catalog.replace_products(
-                [product_from_cloud(p, str(MEDIA_DIR), config.languages) for p in config.products]
-            )
+        self._ads_in_force()
+        self._products_in_force()
         log.info(
             "configuration in force",
             extra={
@@ -53,9 +50,35 @@ class ConfigInForce:
             log.warning("configuration content: %s", warning)
 
     def media_arrived(self) -> None:
-        """Media were downloaded: switch to the configuration's ads when all are here. With some still missing
-        the last good set keeps playing; with nothing playing yet, or the set already the configuration's,
-        the ads that are here play meanwhile."""
+        """Media were downloaded: the ads and the products' pictures that were waiting for them."""
+        self._ads_in_force()
+        if self.cloud and any(media_hash(m.url) for p in self.cloud.products for m in p.media):
+            self._products_in_force()
+
+    def _products_in_force(self) -> None:
+        config = self.cloud
+        if config is None or not config.products:
+            return
+        self.catalog.replace_products(
+            [product_from_cloud(self._cached_media(p), str(MEDIA_DIR), config.languages) for p in config.products]
+        )
+
+    def _cached_media(self, product: ConfigProduct) -> ConfigProduct:
+        """The product with its uploaded pictures as the cached files (those not downloaded yet left out)."""
+        media = []
+        for item in product.media:
+            if media_hash(item.url):
+                path = self.media.resolve(item.url) if self.media else None
+                if path is None:
+                    continue
+                item = replace(item, url=str(path))
+            media.append(item)
+        return replace(product, media=tuple(media))
+
+    def _ads_in_force(self) -> None:
+        """The configuration's ads when all their media are here. With some still missing the last good set
+        keeps playing; with nothing playing yet, or the set already the configuration's, the ads that are
+        here play meanwhile."""
         resolve = self.media.resolve if self.media else (lambda url: None)
         playable, missing = playable_ads(self.cloud, resolve)
         version = self.cloud.version if self.cloud else None

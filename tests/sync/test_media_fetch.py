@@ -150,3 +150,19 @@ def test_files_no_configuration_needs_are_pruned_and_part_files_with_them(cache)
     (cache.directory / "x.123.part").write_bytes(b"half")
     cache.prune([keep.name])
     assert keep.exists() and not gone.exists() and not (cache.directory / "x.123.part").exists()
+
+
+async def test_a_products_uploaded_picture_shows_once_downloaded(site, cache) -> None:
+    content = picture(b"frame")
+    digest = upload(site, content)
+    doc = document(1)
+    doc["products"][0]["media"] = [{"kind": "image", "url": media_ref(digest)}]
+    catalog = Catalog(site.outbox, Config().products)
+    in_force = ConfigInForce(catalog, Config().retailer, media=cache)
+    fetcher = MediaFetcher(site.client, cache, on_fetched=in_force.media_arrived)
+    config = parse_config(doc)
+    in_force.apply(config)
+    assert catalog.products["BIKE-C7"].images == (), "not downloaded yet: no broken picture"
+    fetcher.want(needed_media(config))
+    await fetcher.fetch()
+    assert catalog.products["BIKE-C7"].images == (str(cache.path(digest)),)
