@@ -65,7 +65,11 @@ class Core:
             raise Refused(413, f"body: {declared} bytes, over the {max_bytes} byte limit here{hint}")
         try:
             async with asyncio.timeout(self.limits.body_timeout_s):
+                if max_bytes > MAX_BODY_BYTES:  # beyond the app's client_max_size (a media upload): read it here
+                    return await request.content.readexactly(declared)
                 return await request.read()
+        except asyncio.IncompleteReadError:
+            raise Refused(400, "body: shorter than its Content-Length") from None
         except TimeoutError:
             raise Refused(408, f"body: not received within {self.limits.body_timeout_s:g} s") from None
 

@@ -34,6 +34,7 @@ from cloud_stub.core import (
     read_json,
 )
 from cloud_stub.jpeg_header import JpegHeaderError, check_frame, read_jpeg_header
+from cloud_stub.media import media_for_cabinet
 from cloud_stub.store import TICKET_STATUSES, CabinetExistsError, InvalidToken, NotFound
 from sync_client.schema import (
     HDR_CABINET,
@@ -95,6 +96,7 @@ class DeviceApi:
             web.get("/v1/payments/by-sale/{sale_id}", self.payment_for_sale),
             web.get("/pay/{payment_id}", self.pay_page),
             web.put("/v1/snapshots/{name}", self.put_snapshot),
+            web.get("/v1/media/{sha256}", self.media),
             web.post("/v1/enroll", self.enroll),
         ]
         if self.simulate_payments:
@@ -205,6 +207,13 @@ class DeviceApi:
         return web.json_response(
             {"name": name, "taken_at": taken_at, "bytes": len(body), "stored": created}, status=201 if created else 200
         )
+
+    # --- media -------------------------------------------------------------------------------
+    async def media(self, request: web.Request) -> web.Response:
+        """An uploaded file of the cabinet's retailer, by the hash its configuration names (404 for others)."""
+        cabinet_id, _, _ = await self.authenticate(request)
+        record, content = await media_for_cabinet(self.core, cabinet_id, request.match_info["sha256"])
+        return web.Response(body=content, content_type=record["content_type"])
 
     # --- configuration and pickup orders -------------------------------------------------------
     async def get_config(self, request: web.Request) -> web.Response:

@@ -14,8 +14,9 @@ from typing import Any
 from aiohttp import web
 
 from cloud_stub.core import CALLER, Core, Refused, object_fields, read_json
+from cloud_stub.media import MediaProblem, add_media, missing_media
 from cloud_stub.store import TICKET_STATUSES
-from sync_client.cabinet_config import PICKUP_CODE_DIGITS, ConfigInvalid, hash_secret, parse_config
+from sync_client.cabinet_config import MAX_MEDIA_BYTES, PICKUP_CODE_DIGITS, ConfigInvalid, hash_secret, parse_config
 from sync_client.schema import COMMAND_TTL_S, SchemaError, utc_iso, validate_command
 
 DEFAULT_ORDER_TTL_S = 7 * 24 * 3600
@@ -35,6 +36,29 @@ EDITABLE = (
 )
 SALE_EVENTS = ("payment.approved", "sale.completed", "sale.unclaimed")
 MAX_SNAPSHOT_LIST = 1000
+
+
+async def config_problems(core: Core, retailer: str, cabinet_id: str, document: dict[str, Any]) -> list[str]:
+    """Every problem of a configuration by the cabinet's own rules (with the open orders it will get), and the
+    media it names that the retailer never uploaded; [] when it can be saved."""
+    editable = {k: v for k, v in document.items() if k in EDITABLE}
+    orders = await core.db(core.store.open_orders, cabinet_id)
+    problems: list[str] = []
+    try:
+        parse_config({**editable, "version": 1, "pickup_orders": orders})
+    except ConfigInvalid as exc:
+        problems = exc.problems
+    return problems + await missing_media(core, retailer, editable)
+
+
+async def save_config(core: Core, retailer: str, cabinet_id: str, document: dict[str, Any]) -> int:
+    """Store a configuration as the cabinet's next version once ``config_problems`` finds none (ConfigInvalid
+    lists them: the console shows each next to its field, the API answers 422)."""
+    problems = await config_problems(core, retailer, cabinet_id, document)
+    if problems:
+        raise ConfigInvalid(problems)
+    editable = {k: v for k, v in document.items() if k in EDITABLE}
+    return await core.db(core.store.put_config, cabinet_id, editable, now=core.now())
 
 
 class RetailerApi:
@@ -60,6 +84,8 @@ class RetailerApi:
             web.post(base + "/commands", self.add_command),
             web.get("/v1/retailer/commands/{command_id}", self.get_command),
             web.post("/v1/retailer/orders", self.add_order),
+            web.post("/v1/retailer/media", self.add_media),
+            web.get("/v1/retailer/media", self.media),
         ]
 
     async def retailer(self, request: web.Request) -> str:
@@ -215,17 +241,13 @@ class RetailerApi:
         unknown = sorted(set(document) - set(EDITABLE) - {"version"})
         if unknown:
             raise Refused(400, f"{unknown[0]}: not editable here (editable: {', '.join(EDITABLE)})")
-        return web.json_response({"version": await self._store_config(cabinet_id, document)})
+        return web.json_response({"version": await self._store_config(request, cabinet_id, document)})
 
-    async def _store_config(self, cabinet_id: str, document: dict[str, Any]) -> int:
-        """Validate with the cabinet's own rules (with the open orders it will get), then store."""
-        editable = {k: v for k, v in document.items() if k in EDITABLE}
-        orders = await self.core.db(self.store.open_orders, cabinet_id)
+    async def _store_config(self, request: web.Request, cabinet_id: str, document: dict[str, Any]) -> int:
         try:
-            parse_config({**editable, "version": 1, "pickup_orders": orders})
+            return await save_config(self.core, await self.retailer(request), cabinet_id, document)
         except ConfigInvalid as exc:
             raise Refused(422, "; ".join(exc.problems)) from None
-        return await self.core.db(self.store.put_config, cabinet_id, editable, now=self.core.now())
 
     async def patch_product(self, request: web.Request) -> web.Response:
         cabinet_id = await self.own_cabinet(request)
@@ -240,7 +262,26 @@ class RetailerApi:
         if found is None or not any(p.get("sku") == sku for p in products):
             raise Refused(404, f"sku: no product {sku!r} in cabinet {cabinet_id!r}'s catalog")
         edited = {**found[1], "products": [{**p, **changes} if p.get("sku") == sku else p for p in products]}
-        return web.json_response({"version": await self._store_config(cabinet_id, edited)})
+        return web.json_response({"version": await self._store_config(request, cabinet_id, edited)})
+
+    # --- media ---------------------------------------------------------------------------------
+    async def add_media(self, request: web.Request) -> web.Response:
+        """Upload one file (the body, ?kind=image|video|audio&name=...); 201 with its sha256, 200 if it was there."""
+        retailer = await self.retailer(request)
+        kind = request.query.get("kind", "")
+        if kind not in MAX_MEDIA_BYTES:
+            raise Refused(400, f"kind: expected one of {', '.join(MAX_MEDIA_BYTES)}, got {kind[:20]!r}")
+        limit = MAX_MEDIA_BYTES[kind]
+        body = await self.core.read_body(request, limit, f" for {kind}")
+        try:
+            record = await add_media(self.core, retailer, kind, request.query.get("name", ""), body, None)
+        except MediaProblem as exc:
+            raise Refused(413 if exc.key == "media_too_large" else 400, str(exc)) from None
+        return web.json_response(record, status=201 if record["created"] else 200)
+
+    async def media(self, request: web.Request) -> web.Response:
+        retailer = await self.retailer(request)
+        return web.json_response({"media": await self.core.db(self.store.media_of, retailer)})
 
     # --- orders and commands ----------------------------------------------------------------------
     async def add_order(self, request: web.Request) -> web.Response:

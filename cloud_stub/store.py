@@ -205,6 +205,19 @@ class CloudStore(Protocol):
     def rotate_api_token(
         self, retailer: str, token_id: str, *, created_by: str | None = None, now: float | None = None
     ) -> tuple[dict[str, Any], str]: ...
+    def put_media(
+        self,
+        retailer: str,
+        kind: str,
+        content_type: str,
+        name: str,
+        content: bytes,
+        *,
+        created_by: str | None = None,
+        now: float | None = None,
+    ) -> tuple[dict[str, Any], bool]: ...
+    def media_of(self, retailer: str) -> list[dict[str, Any]]: ...
+    def media_content(self, retailer: str, sha256: str) -> tuple[dict[str, Any], bytes] | None: ...
     def close(self) -> None: ...
 
 
@@ -414,6 +427,19 @@ CREATE INDEX IF NOT EXISTS sales_by_day ON sales(cabinet_id, day, sku, variant_s
     WHERE completed_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS sales_to_give_back ON sales(cabinet_id, unclaimed_at)
     WHERE unclaimed_at IS NOT NULL OR recorded_late = 1;
+-- Media a retailer uploaded (ads, product pictures, narrations), named by content; its cabinets download them.
+CREATE TABLE IF NOT EXISTS media (
+    retailer TEXT NOT NULL REFERENCES retailers(name),
+    sha256 TEXT NOT NULL,                -- of the content: what a configuration names ("sha256:<hex>")
+    kind TEXT NOT NULL CHECK (kind IN ('image', 'video', 'audio')),
+    content_type TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    name TEXT NOT NULL,                  -- the uploaded file's name, for people
+    content BLOB NOT NULL,               -- bounded by kind (sync_client.cabinet_config.MAX_MEDIA_BYTES)
+    created_at TEXT NOT NULL,
+    created_by TEXT,
+    PRIMARY KEY (retailer, sha256)
+);
 -- The token each retailer got from `kiosk-cloud retailer add` is its first API token (revocable like any other).
 INSERT INTO api_tokens (id, retailer, label, token_sha256, created_at)
     SELECT 'initial:' || name, name, 'initial', token_sha256, created_at FROM retailers WHERE true
@@ -1461,6 +1487,55 @@ class SqliteCloudStore:
             raise NotFound(f"no API token {token_id!r} at retailer {retailer!r}")
         return dict(row)
 
+    # --- media ---------------------------------------------------------------------------------
+    def put_media(
+        self,
+        retailer: str,
+        kind: str,
+        content_type: str,
+        name: str,
+        content: bytes,
+        *,
+        created_by: str | None = None,
+        now: float | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """Store the retailer's media file under its SHA-256 (validation is the caller's); the record and
+        whether it is new (the same content again keeps the first upload's record)."""
+        digest = hashlib.sha256(content).hexdigest()
+        with self._write() as conn:
+            self._check_retailer(conn, retailer)
+            created = (
+                conn.execute(
+                    "INSERT INTO media (retailer, sha256, kind, content_type, bytes, name, content, created_at, "
+                    "created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(retailer, sha256) DO NOTHING",
+                    (retailer, digest, kind, content_type, len(content), name, content, utc_iso(_now(now)), created_by),
+                ).rowcount
+                == 1
+            )
+            row = conn.execute(
+                f"SELECT {_MEDIA_COLUMNS} FROM media WHERE retailer = ? AND sha256 = ?", (retailer, digest)
+            ).fetchone()
+        return dict(row), created
+
+    def media_of(self, retailer: str) -> list[dict[str, Any]]:
+        """The retailer's media (without their content), newest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_MEDIA_COLUMNS} FROM media WHERE retailer = ? ORDER BY created_at DESC, sha256", (retailer,)
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def media_content(self, retailer: str, sha256: str) -> tuple[dict[str, Any], bytes] | None:
+        """One of the retailer's media and its bytes; None when the retailer has none with this hash."""
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_MEDIA_COLUMNS}, content FROM media WHERE retailer = ? AND sha256 = ?", (retailer, sha256)
+            ).fetchone()
+        if row is None:
+            return None
+        record = dict(row)
+        return record, bytes(record.pop("content"))
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
@@ -1561,6 +1636,7 @@ def _command(row: sqlite3.Row) -> dict[str, Any]:
 
 
 _USER_COLUMNS = "id, retailer, email, role, created_at, created_by, password_hash IS NOT NULL AS active"
+_MEDIA_COLUMNS = "retailer, sha256, kind, content_type, bytes, name, created_at, created_by"
 _API_TOKEN_COLUMNS = "id, retailer, label, created_at, created_by, revoked_at"
 
 

@@ -53,6 +53,7 @@ from kiosk_ui.i18n import LANGUAGES
 from kiosk_ui.intents import Activity, AdShown, Home, Intent, Listen, ToggleAccessibility, ToggleLanguage
 from kiosk_ui.view import Chrome, DoorAlarm, ErrorScreen, Language, NetworkView, SyncView, View, member, one_of
 from sync_client.cabinet_config import CabinetConfig
+from sync_client.media_fetch import MediaCache
 from sync_client.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -85,9 +86,12 @@ class Cabinet:
         config = self.config
         self.language = member(LANGUAGES, config.screen.language, "screen.language")
         self.catalog = Catalog(self.outbox, config.products)
-        self.in_force = ConfigInForce(self.catalog, config.retailer)
+        self.media = MediaCache(self.data_dir / "media")  # uploads the configuration names, once downloaded
+        self.in_force = ConfigInForce(self.catalog, config.retailer, media=self.media)
         self.narration = Narrator(
-            NarrationLibrary(SpeechCache(self.data_dir / "narration", config.audio.espeak), MEDIA_DIR, self.refresh),
+            NarrationLibrary(
+                SpeechCache(self.data_dir / "narration", config.audio.espeak), MEDIA_DIR, self.refresh, media=self.media
+            ),
             NarrationPlayer(self.audio, self.clock, config.audio, on_change=self.refresh),
             attract=config.audio.attract_narration,
         )
@@ -253,6 +257,23 @@ class Cabinet:
         self.in_force.apply(config)
         self._spawn(self.narration.library.prepare(config.products), "narration")  # voices made off the loop
         self.refresh()
+
+    def media_arrived(self) -> None:
+        """The media fetcher downloaded files: the ads switch to the new set once it is whole, narrations
+        take their recordings."""
+        self.in_force.media_arrived()
+        if self.in_force.cloud is not None:
+            self._spawn(self.narration.library.prepare(self.in_force.cloud.products), "narration")
+        self.refresh()
+
+    def media_failures(self, failures: dict[str, str]) -> None:
+        """What the media fetcher could not download (sha256 -> why): the "media" fault while there is any."""
+        if not failures:
+            self.fault_list.recovered("media")
+            return
+        detail = f"{len(failures)} media file(s) not downloaded: " + "; ".join(sorted(failures.values()))[:300]
+        if self.fault_list.active.get("media") != detail:
+            self.fault_list.raise_fault("media", detail, "media_unavailable")
 
     @property
     def cloud(self) -> CabinetConfig | None:

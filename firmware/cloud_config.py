@@ -6,6 +6,7 @@ document a simulated cabinet gives its local cloud so that the whole flow
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from firmware.catalog import toml_specs
 from firmware.config import Config
 from kiosk_ui.view import AdView
-from sync_client.cabinet_config import Ad, CabinetConfig, content_texts, content_warnings, hash_secret
+from sync_client.cabinet_config import Ad, CabinetConfig, content_texts, content_warnings, hash_secret, media_hash
 
 # kiosk_ui's bundled media: where relative media paths in a configuration point.
 MEDIA_DIR = Path(__file__).resolve().parent.parent / "kiosk_ui" / "assets"
@@ -61,17 +62,26 @@ def ad_is_due(ad: Ad, now: dt.datetime) -> bool:
     return False
 
 
-def playable_ads(config: CabinetConfig | None) -> tuple[tuple[Ad, AdView], ...]:
-    """The configuration's ads whose media are here, resolved once when it is applied: remote media are
-    not fetched by this release, and a redraw must not touch the disk."""
-    playable = []
+def playable_ads(
+    config: CabinetConfig | None, resolve: Callable[[str], Path | None] = lambda url: None
+) -> tuple[tuple[tuple[Ad, AdView], ...], tuple[str, ...]]:
+    """The configuration's ads whose media are here, resolved once when it is applied (a redraw must not touch
+    the disk), and the ids of those whose uploaded media (``sha256:``, looked up with ``resolve``) are not
+    downloaded yet. Remote URLs are not fetched by the cabinet: the retailer uploads media instead."""
+    playable, missing = [], []
     for ad in config.ads if config else ():
-        if "://" in ad.url:
+        if media_hash(ad.url):
+            path = resolve(ad.url)
+            if path is None:
+                missing.append(ad.id)
+                continue
+        elif "://" in ad.url:
             continue
-        path = Path(ad.url) if ad.url.startswith("/") else MEDIA_DIR / ad.url
+        else:
+            path = Path(ad.url) if ad.url.startswith("/") else MEDIA_DIR / ad.url
         if path.is_file():
             playable.append((ad, AdView(ad.id, ad.kind, str(path), ad.duration_s)))
-    return tuple(playable)
+    return tuple(playable), tuple(missing)
 
 
 def ads_due(playable: tuple[tuple[Ad, AdView], ...], now: dt.datetime, language: str = "en") -> tuple[AdView, ...]:

@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from firmware.sim import BENCH_ACTIONS, BenchError, SimBench
+from kiosk_ui.i18n import format_price
 from kiosk_ui.view import (
+    AttractScreen,
     CheckoutScreen,
     DoorScreen,
     OutOfServiceScreen,
@@ -141,6 +143,10 @@ def state_of(cabinet: Cabinet, ui: KioskUi) -> dict[str, Any]:
         "payment_status": payment_status,
         "message": message,
         "product": product.sku if product else None,
+        "price": format_price(product.price_cents, product.currency) if product else None,  # as the screen prints it
+        "ads": [{"id": ad.id, "kind": ad.kind, "path": ad.path} for ad in view.ads]  # the attract loop's, in order
+        if isinstance(view, AttractScreen)
+        else [],
         "stock": {p.sku: p.stock for p in cabinet.shop.products()},
         "variant_stock": {v.sku: v.stock for p in cabinet.shop.products() for v in p.variants},
         "faults": dict(cabinet.faults),

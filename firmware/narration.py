@@ -1,7 +1,8 @@
 """Voice that explains the product: a narration per product and language, played with subtitles.
 
 Where a narration comes from: the retailer's recording (a WAV given as a media path in the cloud's
-configuration, its text the subtitles) or, when there is none, speech synthesized offline with espeak-ng
+configuration, or an upload named ``sha256:<hex>`` that the media fetcher downloads; its text the
+subtitles) or, when there is none, speech synthesized offline with espeak-ng
 from the product's text when the configuration arrives. Synthesis runs in a subprocess awaited on the
 event loop (never blocking the screen) and is cached on disk under a hash of voice and text: a text that
 did not change is never spoken again, a changed one is. Subtitles are the text cut into sentences, timed
@@ -29,7 +30,8 @@ from typing import Protocol
 from firmware.clock import Clock, TimerHandle
 from firmware.config import AudioSection
 from kiosk_ui.view import AttractScreen, NarrationView, ProductScreen, View
-from sync_client.cabinet_config import NARRATION_LANGUAGES, ConfigProduct, NarrationSource
+from sync_client.cabinet_config import NARRATION_LANGUAGES, ConfigProduct, NarrationSource, media_hash
+from sync_client.media_fetch import MediaCache
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +173,7 @@ class NarrationLibrary:
     media_dir: Path  # where relative media paths point
     on_ready: Callable[[], None] = lambda: None
     ready: dict[Key, Narration] = field(default_factory=dict)
+    media: MediaCache | None = None  # uploaded recordings (``sha256:`` audio_url) downloaded so far
     _generation: int = 0
 
     def get(self, sku: str, language: str) -> Narration | None:
@@ -196,12 +199,22 @@ class NarrationLibrary:
         self.cache.prune(n.path for n in made.values())
         self.on_ready()
 
+    def _recording(self, audio_url: str) -> Path | None:
+        """Where the retailer's recording is: an upload (``sha256:``) once downloaded, a media path."""
+        if media_hash(audio_url):
+            return self.media.resolve(audio_url) if self.media else None
+        if "://" in audio_url:  # the cabinet fetches uploads only: a URL elsewhere is not downloaded
+            raise NarrationError(f"{audio_url}: remote recordings are not fetched (upload it to the cloud)")
+        return Path(audio_url) if audio_url.startswith("/") else self.media_dir / audio_url
+
     async def _make(self, product: ConfigProduct, source: NarrationSource | None, language: str) -> Narration | None:
         text = narration_text(product, source, language)
         if source is not None and source.audio_url:
-            if "://" in source.audio_url:  # remote media are not fetched by this release (as for ads)
-                raise NarrationError(f"{source.audio_url}: remote recordings are not fetched")
-            path = Path(source.audio_url) if source.audio_url.startswith("/") else self.media_dir / source.audio_url
+            path = self._recording(source.audio_url)
+            if path is None and text:  # an uploaded recording not downloaded yet: the text spoken meanwhile
+                return await self.cache.speak(text, language)
+            if path is None:
+                raise NarrationError(f"{source.audio_url[:20]}…: the recording is not downloaded yet")
             duration = await asyncio.to_thread(wav_duration, path)
             return Narration(path, duration, timed_segments(text, duration) if text else ())
         if not text:

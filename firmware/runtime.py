@@ -31,10 +31,12 @@ from firmware.supervisor import Supervisor
 from firmware.technician import sd_notify
 from kiosk_ui.intents import Bench, Intent
 from kiosk_ui.view import SyncView
+from sync_client.cabinet_config import CabinetConfig
 from sync_client.cloud_client import CloudClient, UntrustedAnswerAlarm
 from sync_client.commands import CommandInbox
 from sync_client.config_sync import ConfigSync
 from sync_client.keyfile import load_key
+from sync_client.media_fetch import MediaFetcher, needed_media
 from sync_client.outbox import Outbox
 from sync_client.scan_to_pay import ScanToPayClient
 from sync_client.snapshots import SnapshotStore, SnapshotUploader
@@ -187,10 +189,20 @@ async def _serve(
             dead_letters=uploader.status.dead_letters,
         ),
     )
+    # Uploaded media the configuration names, downloaded beside the configuration sync into the data dir.
+    media = MediaFetcher(
+        client, cabinet.media, cabinet.media_arrived, cabinet.media_failures, interval_s=sync.config_poll_s,
+        sleep=clock.sleep,
+    )  # fmt: skip
+
+    def apply_config(applied: CabinetConfig) -> None:
+        cabinet.apply_cloud_config(applied)  # products and prices at once; ads once their media are in
+        media.want(needed_media(applied))
+
     cached = config_sync.current()  # works offline: the last good configuration
     if cached is not None:
-        cabinet.apply_cloud_config(cached)
-    config_sync.on_applied(cabinet.apply_cloud_config)
+        apply_config(cached)
+    config_sync.on_applied(apply_config)
     register_commands(commands, cabinet.remote, cabinet.idle, config_sync, stop, cabinet.sale.follow_ups)
     snapshots = SnapshotUploader(SnapshotStore(cabinet.snapshot_dir), client, clock=clock.time, sleep=clock.sleep)
     stack.callback(snapshots.close)
@@ -206,6 +218,7 @@ async def _serve(
         ui_task,
         run("uploader", uploader.run(stop)),
         run("config", config_sync.run(stop, interval_s=sync.config_poll_s)),
+        run("media", media.run(stop)),
         run("commands", commands.run(stop, interval_s=sync.commands_poll_s)),
         run("snapshots", snapshots.run(stop)),
     ]

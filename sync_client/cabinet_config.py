@@ -56,6 +56,12 @@ ROLES = ("retailer", "technician")
 MediaKind = Literal["image", "video"]
 MEDIA_KINDS: tuple[MediaKind, ...] = get_args(MediaKind)
 MAX_PRICE_CENTS = 10_000_000
+# A media file the retailer uploaded to the cloud, named by its content: "sha256:" and 64 lower-case hex digits
+# in place of a URL (an ad's url, a product's media url, a narration's audio_url). The cabinet downloads it.
+MEDIA_REF_PREFIX = "sha256:"
+MEDIA_REF_RE = re.compile(r"sha256:([0-9a-f]{64})")
+# The largest uploaded media file the cloud takes and a cabinet downloads, by kind (narrations are "audio").
+MAX_MEDIA_BYTES = {"image": 5 * 2**20, "audio": 10 * 2**20, "video": 40 * 2**20}
 # The numbers of the document, each with its range (Range: always finite, then these bounds)
 PRICE_CENTS = Annotated[int, Range(ge=1, le=MAX_PRICE_CENTS)]
 AD_DURATION_S = Annotated[float, Range(gt=0, le=600)]
@@ -406,8 +412,25 @@ def _strings(p: _Problems, value: Any, where: str) -> tuple[str, ...]:
     return tuple(v for i, v in enumerate(value) if p.expect(v, str, f"{where}[{i}]"))
 
 
+def media_ref(sha256: str) -> str:
+    """The reference to an uploaded media file, as a configuration names it."""
+    return MEDIA_REF_PREFIX + sha256
+
+
+def media_hash(url: str) -> str | None:
+    """The SHA-256 (hex) an uploaded media reference names; None for a URL or a local path."""
+    match = MEDIA_REF_RE.fullmatch(url)
+    return match[1] if match else None
+
+
 def _url_ok(p: _Problems, url: str, where: str) -> None:
     if url.startswith(("https://", "http://")):
+        return
+    if url.startswith(MEDIA_REF_PREFIX):
+        if not MEDIA_REF_RE.fullmatch(url):
+            p.append(
+                f"{where}: expected sha256: and the 64 lower-case hex digits of an uploaded file, got {url[:80]!r}"
+            )
         return
     if not url or url.startswith("/") or ".." in url.split("/") or "://" in url:
         p.append(f"{where}: expected an http(s) URL or a relative media path, got {url[:80]!r}")

@@ -106,22 +106,8 @@ class CloudClient:
         CloudUntrusted for an answer not signed for this request, and CloudUnavailable for
         everything that may go better later.
         """
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self.timeout)
         data = raw if raw is not None else (dumps(body) if body is not None else b"")
-        url = self.url(path)
-        signed = sign_request(self.key, self.cabinet_id, method, url.path, data)
-        if data:
-            signed["Content-Type"] = "application/json"
-        try:
-            async with self._session.request(
-                method, url, data=data, headers={**signed, **(headers or {})}, ssl=self.ssl
-            ) as resp:
-                raw_answer = await resp.read()
-                status, reply_headers = resp.status, CIMultiDict(resp.headers)
-        except (TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
-            raise CloudUnavailable(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
-        cloud_time = self._verify(method, url.path, signed[HDR_NONCE], status, reply_headers, raw_answer)
+        status, reply_headers, raw_answer, cloud_time = await self._exchange(method, path, data, headers)
         try:
             text = raw_answer.decode()
         except UnicodeDecodeError as exc:
@@ -133,13 +119,36 @@ class CloudClient:
                     f"cloud answered {status} with a body that is not JSON: {text[:120]!r}", status=status
                 )
             return Reply(status, None if parsed is _GARBLED else parsed, cloud_time, reply_headers)
-        error = parsed.get("error") if isinstance(parsed, dict) else None
-        reason = error if isinstance(error, str) else text
-        if status in RETRYABLE or status >= 500 or status < 400:
-            raise CloudUnavailable(
-                f"cloud answered {status}: {reason[:200]}", parse_retry_after(reply_headers.get("Retry-After")), status
-            )
-        raise CloudRefused(status, reason[:500] or f"HTTP {status}")
+        raise _failure(status, reply_headers, text)
+
+    async def download(self, path: str, max_bytes: int) -> bytes:
+        """A signed GET of a file (not JSON) of at most ``max_bytes``: its bytes when the cloud answers 200.
+        A longer answer is cut off and refused (CloudRefused 413: the same request will not get shorter)."""
+        status, headers, answer, _ = await self._exchange("GET", path, b"", None, max_bytes)
+        if status == 200:
+            return answer
+        raise _failure(status, headers, answer.decode(errors="replace"))
+
+    async def _exchange(
+        self, method: str, path: str, data: bytes, headers: dict[str, str] | None, max_bytes: int | None = None
+    ) -> tuple[int, CIMultiDict[str], bytes, float]:
+        """Send one signed request; the answer's status, headers, body and the cloud's signed clock."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+        url = self.url(path)
+        signed = sign_request(self.key, self.cabinet_id, method, url.path, data)
+        if data:
+            signed["Content-Type"] = "application/json"
+        try:
+            async with self._session.request(
+                method, url, data=data, headers={**signed, **(headers or {})}, ssl=self.ssl
+            ) as resp:
+                raw_answer = await resp.read() if max_bytes is None else await _read_bounded(resp, max_bytes)
+                status, reply_headers = resp.status, CIMultiDict(resp.headers)
+        except (TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
+            raise CloudUnavailable(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
+        cloud_time = self._verify(method, url.path, signed[HDR_NONCE], status, reply_headers, raw_answer)
+        return status, reply_headers, raw_answer, cloud_time
 
     def _verify(self, method: str, path: str, nonce: str, status: int, headers: CIMultiDict[str], body: bytes) -> float:
         """The cloud's signed clock; CloudUntrusted (reported to ``on_untrusted``) when the answer is not the
@@ -195,6 +204,30 @@ class UntrustedAnswerAlarm:
 
 
 _GARBLED = object()
+
+
+async def _read_bounded(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    """The answer's body, refused (CloudRefused 413) as soon as it is longer than ``max_bytes``."""
+    if (resp.content_length or 0) > max_bytes:
+        raise CloudRefused(413, f"the answer is {resp.content_length} bytes, over the {max_bytes} byte limit")
+    body = bytearray()
+    async for chunk in resp.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > max_bytes:
+            raise CloudRefused(413, f"the answer is over the {max_bytes} byte limit")
+    return bytes(body)
+
+
+def _failure(status: int, headers: CIMultiDict[str], text: str) -> CloudUnavailable | CloudRefused:
+    """What an answer with a status the caller did not expect means: try again later, or the cloud said no."""
+    parsed = _parse(text)
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    reason = error if isinstance(error, str) else text
+    if status in RETRYABLE or status >= 500 or status < 400:
+        return CloudUnavailable(
+            f"cloud answered {status}: {reason[:200]}", parse_retry_after(headers.get("Retry-After")), status
+        )
+    return CloudRefused(status, reason[:500] or f"HTTP {status}")
 
 
 def _parse(text: str) -> Any:

@@ -3,6 +3,7 @@ draws from the app validates against the documented schema for its route and sta
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -266,6 +267,18 @@ async def test_real_answers_match_the_documented_schemas(tmp_path: Path) -> None
                 url + "/v1/retailer/cabinets/cab-1/snapshots/20261125T174005-opened-none.jpg", headers=retailer
             ) as resp:
                 assert resp.status == 200 and resp.content_type == "image/jpeg"
+            png = b"\x89PNG\r\n\x1a\n" + bytes(64)
+            for body in (png, png, b"GIF89a"):  # 201, 200 (the same content), 400 (not a PNG or JPEG)
+                async with session.post(url + "/v1/retailer/media?kind=image", data=body, headers=retailer) as resp:
+                    await resp.json()
+            async with session.post(
+                url + "/v1/retailer/media?kind=image", data=png + bytes(5 * 2**20), headers=retailer
+            ) as resp:
+                assert resp.status == 413
+            await shop("GET", "/v1/retailer/media")
+            digest = hashlib.sha256(png).hexdigest()
+            assert await device("GET", f"/v1/media/{digest}") is None  # the file itself
+            await device("GET", f"/v1/media/{'0' * 64}")  # 404
             await shop("GET", "/v1/retailer/cabinets")
             command = await shop(
                 "POST",

@@ -26,7 +26,7 @@ def test_only_ads_with_local_media_play_and_the_simulation_document_is_valid():
         {"id": "missing", "kind": "image", "url": "ads/nope.png", "duration_s": 5},
     ]
     config = parse_config(document)
-    playable = playable_ads(config)
+    playable, _ = playable_ads(config)
     assert [view.id for _, view in playable] == ["ad-scoot-s1", "ad-bike-c7"]
     assert [view.id for view in ads_due(playable, MONDAY_10)] == ["ad-scoot-s1", "ad-bike-c7"]
     assert dict(config.products[0].specs)["range"] == "35 km"

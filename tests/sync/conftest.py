@@ -9,6 +9,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from cloud_stub.server import start_cloud
 from cloud_stub.store import SqliteCloudStore
@@ -52,6 +53,7 @@ class Site:
     client: CloudClient
     session: aiohttp.ClientSession
     cloud_clock: CloudClock
+    runner: web.AppRunner | None = None  # the cloud's server: a test may stop it and start another in its place
 
     async def retailer(self, method: str, path: str, body: object = None) -> tuple[int, object]:
         async with self.session.request(
@@ -70,9 +72,10 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
     outbox = Outbox(tmp_path / "cabinet.db", CAB)
     client = CloudClient(url, CAB, key, request_timeout_s=5)
     async with aiohttp.ClientSession() as session:
-        site = Site(url, store, key, token, outbox, client, session, cloud_clock)
+        site = Site(url, store, key, token, outbox, client, session, cloud_clock, runner)
         yield site
     await client.close()
-    await runner.cleanup()
+    if site.runner is not None:
+        await site.runner.cleanup()
     site.outbox.close()
     store.close()
