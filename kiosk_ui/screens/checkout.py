@@ -20,7 +20,21 @@ from kiosk_ui.widgets import Button, Countdown, Label, Picture, QrCode, Widget
 PAYMENT_METHODS: tuple[PaymentMethod, ...] = get_args(PaymentMethod)  # in the order offered
 
 
-def _choices(view: CheckoutScreen, kit: Kit, right: pygame.Rect) -> list[Widget]:
+def _methods(view: CheckoutScreen) -> list[PaymentMethod]:
+    return [m for m in PAYMENT_METHODS if m in view.payment_methods]
+
+
+def _title_in_header(view: CheckoutScreen, kit: Kit, body_h: int) -> bool:
+    """Accessibility mode: the choices' title goes up to the header when the banner, the title and the methods
+    are taller than the content area."""
+    theme = kit.theme
+    if not theme.accessible or view.payment_status is not None:
+        return False
+    needed = theme.px(64) + len(_methods(view)) * (theme.touch(104) + theme.gap)
+    return needed + (theme.px(60) + theme.gap if view.message else 0) > body_h
+
+
+def _choices(view: CheckoutScreen, kit: Kit, right: pygame.Rect, titled: bool = True) -> list[Widget]:
     theme = kit.theme
     widgets: list[Widget] = []
     y = right.y
@@ -28,11 +42,13 @@ def _choices(view: CheckoutScreen, kit: Kit, right: pygame.Rect) -> list[Widget]
         banner = message_banner(kit, view.message, right)
         widgets.append(banner)
         y = banner.rect.bottom + theme.gap
-    title_h = theme.px(64)
-    widgets.append(Label(kit, "title", (right.x, y, right.w, title_h), kit.t("checkout.title"), "title", max_lines=2))
+    if titled:
+        title_h = theme.px(64)
+        title = kit.t("checkout.title")
+        widgets.append(Label(kit, "title", (right.x, y, right.w, title_h), title, "title", max_lines=2))
+        y += title_h + theme.gap
     button_h = theme.touch(104)
-    y += title_h + theme.gap
-    for method in (m for m in PAYMENT_METHODS if m in view.payment_methods):
+    for method in _methods(view):
         usable = method != "qr" or view.chrome.online  # scan-to-pay needs the cloud
         hint = kit.t(f"pay.{method}.hint") if usable else kit.t("pay.qr.offline")
         widgets.append(
@@ -136,7 +152,10 @@ def build(view: CheckoutScreen, kit: Kit, context: BuildContext) -> list[Widget]
     theme = kit.theme
     assert view.product is not None  # checked by validate_view
     choosing = view.payment_status is None
-    top, content = chrome(view.chrome, kit, back=True, nav_intent=None if choosing else Cancel(), help_button=True)
+    in_header = _title_in_header(view, kit, theme.content.h - theme.gap)
+    title = kit.t("checkout.title") if in_header else ""
+    nav = None if choosing else Cancel()
+    top, content = chrome(view.chrome, kit, back=True, nav_intent=nav, help_button=True, title=title)
     body = content.inflate(0, -theme.gap)
     body.top = content.top
     left, right = split(kit, body)
@@ -153,5 +172,5 @@ def build(view: CheckoutScreen, kit: Kit, context: BuildContext) -> list[Widget]
                 theme.palette.text_muted,
             )
         )
-    widgets += _choices(view, kit, right) if choosing else _status(view, kit, right)
+    widgets += _choices(view, kit, right, not in_header) if choosing else _status(view, kit, right)
     return [*widgets, *top]
