@@ -151,7 +151,7 @@ class Spinner(Widget):
         self.memory = memory
         self.background, self.radius = palette.surface, theme.radius
         pad = theme.px(12)
-        hint_h = theme.px(30)
+        hint_h = kit.line_h(30)
         self.frame_rect = pygame.Rect(
             self.rect.x + pad, self.rect.y + pad, self.rect.w - 2 * pad, self.rect.h - 2 * pad - hint_h
         )

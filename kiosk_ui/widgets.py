@@ -471,7 +471,7 @@ class ProductTile(Widget):
         self.label, self.product = product.name, product
         pad = theme.px(16)
         inner = self.rect.inflate(-2 * pad, -2 * pad)
-        text_h = min(inner.h // 2, theme.px(88))
+        text_h = max(min(inner.h // 2, theme.px(88)), 2 * kit.line_h(0))  # accessibility mode: two whole lines
         art_box = pygame.Rect(inner.x, inner.y, inner.w, inner.h - text_h)
         art = illustration(product, art_box.size)
         if not product.in_stock and not product.online_only:  # dimmed, on a copy: the drawing is shared
@@ -499,7 +499,7 @@ class ProductTile(Widget):
         ]
         badge = None
         if product.online_only:
-            badge = kit.text(kit.t("catalog.online_badge"), "caption", palette.on_accent, inner.w // 2, theme.px(22))
+            badge = kit.text(kit.t("catalog.online_badge"), "caption", palette.on_accent, inner.w // 2, kit.line_h(22))
         self._cards = {
             pressed: self._render(kit, art, art.get_rect(center=art_box.center), badge, pressed, backdrop)
             for pressed in (False, True)

@@ -74,6 +74,7 @@ def test_accessible_text_colours_reach_aaa_contrast() -> None:
 
 def _shown(ui: KioskUi, name: str, language: str):
     view = accessible_views(language)[name]
+    ui.accessible_text_renderer.cut.clear()
     ui.set_state(view, fresh=True)
     return view, ui.widgets()
 
@@ -99,6 +100,9 @@ def test_every_control_within_reach_and_text_readable(ui: KioskUi, name: str, la
             # A line's box is as tall as its font's size or taller (clipped any shorter: unreadable).
             assert text_rect[3] >= theme.min_text_px, f"{info.id}: text {text_rect} is below {theme.min_text_px} px"
             placed.append((info.id, pygame.Rect(text_rect)))
+    # A box shorter than a line of its text's font cuts the letters' feet off, whatever its height in px.
+    cut = list(ui.accessible_text_renderer.cut)
+    assert not cut, f"texts in a box shorter than a line of their font (text, box height): {cut}"
     for i, (id_a, a) in enumerate(placed):
         for id_b, b in placed[i + 1 :]:
             assert id_a == id_b or not a.colliderect(b), f"texts of {id_a} and {id_b} overlap"
