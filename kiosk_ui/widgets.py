@@ -236,8 +236,9 @@ class Button(Widget):
         inner = self.rect.inflate(-2 * kit.theme.px(18), -2 * kit.theme.px(8))
         if sublabel:
             sub_colour = fg_colour if style == "primary" or not enabled else palette.text_muted
-            title = kit.text(label, role, fg_colour, inner.w, inner.h * 55 // 100, 1, "center")
-            sub = kit.text(sublabel, sub_role, sub_colour, inner.w, inner.h * 45 // 100, 2, "center")
+            sub_h = max(inner.h * 45 // 100, kit.line_h(0))  # accessibility mode: a whole line at least
+            title = kit.text(label, role, fg_colour, inner.w, min(inner.h * 55 // 100, inner.h - sub_h), 1, "center")
+            sub = kit.text(sublabel, sub_role, sub_colour, inner.w, sub_h, 2, "center")
             gap = kit.theme.px(4)
             block = pygame.Rect(0, 0, inner.w, title.get_height() + gap + sub.get_height())
             block.center = inner.center
