@@ -75,8 +75,11 @@ def _status(view: CheckoutScreen, kit: Kit, right: pygame.Rect) -> list[Widget]:
     cancel_h = theme.touch(72)
     area = pygame.Rect(right.x, right.y, right.w, right.h - cancel_h - theme.gap)
     widgets: list[Widget] = []
+    time_h = theme.px(40) if view.deadline is not None else 0
+    # Accessibility mode: the QR code or the icon leave the hint two lines of the mode's type
+    hint_room = area.h - theme.px(4) - time_h - 2 * kit.line_h(0) if theme.accessible else area.h
     if view.payment_status == "scan_to_pay":
-        qr_px = min(area.h * 62 // 100, area.w)
+        qr_px = min(area.h * 62 // 100, area.w, hint_room - theme.px(10 + 44))
         assert view.payment_qr  # checked by validate_view
         widgets.append(
             QrCode("payment_qr", (right.centerx - qr_px // 2, area.y, qr_px, qr_px), view.payment_qr, theme.px(12))
@@ -84,7 +87,7 @@ def _status(view: CheckoutScreen, kit: Kit, right: pygame.Rect) -> list[Widget]:
         text_y = area.y + qr_px + theme.px(10)
         title_h = theme.px(44)
     else:
-        icon_h = area.h * 40 // 100
+        icon_h = min(area.h * 40 // 100, hint_room - area.h * 30 // 100)
         widgets.append(
             Picture("status_icon", (right.x, area.y, icon_h, icon_h), terminal_icon(icon_h * 9 // 10, palette.accent))
         )
@@ -104,7 +107,6 @@ def _status(view: CheckoutScreen, kit: Kit, right: pygame.Rect) -> list[Widget]:
     hint_y = text_y + title_h + theme.px(4)
     hint_bottom = area.bottom
     if view.deadline is not None:
-        time_h = theme.px(40)
         hint_bottom -= time_h
         widgets.append(
             Countdown(

@@ -327,6 +327,8 @@ def _fault_beside_keys(step: _Step, choose: Callable[[FaultCategory], Taps]) -> 
 
     form, keys = step.form_and_keys()
     label, caption = kit.t(f"fault.{chosen}"), kit.t("consent.fault")
+    if row_h - 2 * theme.px(8) < 2 * kit.line_h(0):  # no room for two lines of the mode's type: one says both
+        label, caption = f"{caption}: {label}", ""
     widgets = [
         Button(
             kit, f"fault:{chosen}", (form.x, form.y, form.w, row_h), label, None, sublabel=caption, on_tap=choose_again
