@@ -333,6 +333,20 @@ class Paragraph:
     space: int = 0  # design px above it
 
 
+def lines(kit: Kit, paragraph: Paragraph, box: pygame.Rect) -> list[PlacedText]:
+    """The paragraph wrapped into box's width at its role's size, a part a line, from box's top down."""
+    font = kit.text_renderer.font(paragraph.role)
+    parts: list[PlacedText] = []
+    y = box.y
+    for line in wrap(paragraph.text, font, box.w):
+        surface = kit.text(line, paragraph.role, paragraph.colour, box.w, 4 * font.get_linesize())
+        rect = surface.get_rect(top=y)
+        rect.x = {"left": box.x, "center": box.centerx - rect.w // 2, "right": box.right - rect.w}[paragraph.align]
+        parts.append(PlacedText(surface, rect))
+        y += font.get_linesize()
+    return parts
+
+
 def flow(kit: Kit, box: pygame.Rect, paragraphs: list[Paragraph]) -> list[PlacedText]:
     """The paragraphs wrapped into box's width, top down from its top, as tall as they need (a ScrollText
     shows what box's height holds). One part per line, so the column at rest ends between two lines."""
@@ -342,14 +356,9 @@ def flow(kit: Kit, box: pygame.Rect, paragraphs: list[Paragraph]) -> list[Placed
     for paragraph in paragraphs:
         y += kit.theme.px(paragraph.space)
         font = kit.text_renderer.font(paragraph.role)
-        for line in wrap(paragraph.text, font, box.w - bar):
-            surface = kit.text(line, paragraph.role, paragraph.colour, box.w - bar, 4 * font.get_linesize())
-            rect = surface.get_rect(top=y)
-            rect.x = {"left": box.x, "center": box.centerx - rect.w // 2, "right": box.right - bar - rect.w}[
-                paragraph.align
-            ]
-            parts.append(PlacedText(surface, rect))
-            y += font.get_linesize()
+        shown = lines(kit, paragraph, pygame.Rect(box.x, y, box.w - bar, 0))
+        parts += shown
+        y += font.get_linesize() * len(shown)
     return parts
 
 
