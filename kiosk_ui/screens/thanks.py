@@ -14,7 +14,7 @@ from kiosk_ui.context import BuildContext
 from kiosk_ui.illustration import tick_badge
 from kiosk_ui.intents import Done
 from kiosk_ui.kit import Kit
-from kiosk_ui.moving import Paragraph, scrolled_column
+from kiosk_ui.moving import Paragraph, flow, scrolled_column
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.parts import banner, centred_heading
 from kiosk_ui.view import ThanksScreen
@@ -51,11 +51,12 @@ def _title(view: ThanksScreen, kit: Kit) -> tuple[str, str]:
 
 
 def _short(view: ThanksScreen, kit: Kit, context: BuildContext) -> list[Widget]:
-    """Accessibility mode in a content area shorter than the block: the title in the header, done under the
-    QR code, the notice at the top and under it the subtitle and the facts, scrolled when they need to."""
+    """Accessibility mode in a content area shorter than the block: no tick, done under the QR code, the notice
+    at the top and under it the title, the subtitle and the facts, centred; when they do not fit, the title goes
+    up to the header and the rest scrolls."""
     theme, palette = kit.theme, kit.theme.palette
     title, subtitle = _title(view, kit)
-    top, content = chrome(view.chrome, kit, home=True, nav_intent=Done(), help_button=True, title=title)
+    content = theme.content  # the chrome's, in accessibility mode
     widgets: list[Widget] = []
     button_h, done_w = theme.touch(76), theme.touch(280)
     column = pygame.Rect(content.x, content.y, content.w, content.h - button_h - theme.gap)
@@ -82,7 +83,14 @@ def _short(view: ThanksScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     for widget_id, text in _facts(view, kit):
         role = "heading" if widget_id in ("reference", "support_phone") else "body"
         paragraphs.append(Paragraph(text, role, palette.text, "center", space=12 if len(paragraphs) == 1 else 0))
+    titled = [Paragraph(title, "display", palette.text, "center"), *paragraphs]
+    needed = flow(kit, column, titled)[-1].rect.bottom - column.y
+    if needed <= column.h:
+        paragraphs = titled
+        column = pygame.Rect(column.x, column.y + (column.h - needed) // 2, column.w, needed)
     widgets.append(scrolled_column(kit, "facts", column, paragraphs, context.memory.scroll))
+    in_header = "" if paragraphs is titled else title
+    top, _ = chrome(view.chrome, kit, home=True, nav_intent=Done(), help_button=True, title=in_header)
     return [*widgets, *top]
 
 
