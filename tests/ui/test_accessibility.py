@@ -137,3 +137,23 @@ def test_normal_mode_keeps_its_look_and_offers_the_button(static_ui: KioskUi) ->
             continue
         button = next(w for w in static_ui.widgets() if w.id == "accessibility")
         assert button.label == "无障碍" and button.extra["selected"] is False, name
+
+
+@pytest.mark.parametrize("name", ["help", "help_from_checkout", "repair_consent", "service"])
+def test_what_does_not_fit_the_tightest_mounting_scrolls_whole_lines(name: str) -> None:
+    """On the tightest mounting these screens' texts need more room than the content area has: they scroll in
+    a column within reach, and at rest the column ends between two lines (no line shown in part)."""
+    ui = KioskUi((1024, 600), on_intent=lambda intent: None, mounting=TIGHTEST)
+    ui.start()
+    try:
+        _, infos = _shown(ui, name, "en")
+        theme = ui.accessible_theme
+        columns = [w for w in infos if w.extra["kind"] == "scroll"]
+        assert columns and all(inside(w.rect, theme.content) for w in columns), [w.rect for w in columns]
+        line = ui.accessible_text_renderer.fonts.get("regular", theme.min_text_px).get_height()
+        for column in columns:
+            for *_, h in column.extra["text_rects"]:
+                assert h >= line, f"{column.id}: a line shown {h} of at least {line} px tall"
+        assert any(w.extra["room"] > 0 for w in columns), "nothing scrolls: the screen did not need its column"
+    finally:
+        ui.close()
