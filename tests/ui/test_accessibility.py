@@ -149,7 +149,7 @@ def test_what_does_not_fit_the_tightest_mounting_scrolls_whole_lines(name: str) 
         _, infos = _shown(ui, name, "en")
         theme = ui.accessible_theme
         columns = [w for w in infos if w.extra["kind"] == "scroll"]
-        assert columns and all(inside(w.rect, theme.content) for w in columns), [w.rect for w in columns]
+        assert columns and all(theme.content.contains(pygame.Rect(w.rect)) for w in columns), [w.rect for w in columns]
         line = ui.accessible_text_renderer.fonts.get("regular", theme.min_text_px).get_height()
         for column in columns:
             for *_, h in column.extra["text_rects"]:
