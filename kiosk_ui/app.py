@@ -260,6 +260,11 @@ class KioskUi:
         """What draws every text (one for both languages), once started."""
         return self._kits[("en", False)].text_renderer
 
+    @property
+    def accessible_text_renderer(self) -> TextRenderer:
+        """What draws every text of accessibility mode (its own type sizes), once started."""
+        return self._kits[("en", True)].text_renderer
+
     def widgets(self) -> list[WidgetInfo]:
         """The touchscreen's widgets in drawing order (bench widgets are not included).
 

@@ -27,7 +27,8 @@ class ScreenMemory:
     screen: str
     carousel: Glide = field(default_factory=Glide)
     spin: Glide = field(default_factory=Glide)
-    details: Glide = field(default_factory=Glide)  # product: how far its description is scrolled
+    details: Glide = field(default_factory=Glide)  # product: how far its description is scrolled (repair: the details)
+    scroll: Glide = field(default_factory=Glide)  # a content column taller than its area: how far it is scrolled
     spin_touched: float = float("-inf")  # last time a finger turned the product
     spin_auto_at: float | None = None  # when auto-rotation last advanced the angle
     spin_frames: list[pygame.Surface] | None = None  # the frames last shown: shown while a new colour loads

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pygame
@@ -19,6 +20,8 @@ from kiosk_ui.context import ScreenMemory
 from kiosk_ui.kit import Kit
 from kiosk_ui.motion import Glide
 from kiosk_ui.spin import frame_index
+from kiosk_ui.text import wrap
+from kiosk_ui.theme import Colour
 from kiosk_ui.view import ProductView
 from kiosk_ui.widgets import PlacedText, ProductTile, Widget, place
 
@@ -148,7 +151,7 @@ class Spinner(Widget):
         self.memory = memory
         self.background, self.radius = palette.surface, theme.radius
         pad = theme.px(12)
-        hint_h = theme.px(30)
+        hint_h = kit.line_h(30)
         self.frame_rect = pygame.Rect(
             self.rect.x + pad, self.rect.y + pad, self.rect.w - 2 * pad, self.rect.h - 2 * pad - hint_h
         )
@@ -248,15 +251,24 @@ class ScrollText(Widget):
     draggable = True
 
     def __init__(
-        self, kit: Kit, widget_id: str, rect: pygame.Rect, parts: list[PlacedText], label: str, glide: Glide
+        self,
+        kit: Kit,
+        widget_id: str,
+        rect: pygame.Rect,
+        parts: list[PlacedText],
+        label: str,
+        glide: Glide,
+        *,
+        lines: bool = False,
     ) -> None:
-        """parts: the texts placed as if the box were as tall as they need (from rect's top)."""
+        """parts: the texts placed as if the box were as tall as they need (from rect's top); lines: each part
+        is one line of text (see flow), so the box at rest ends above any line it would cut."""
         super().__init__(widget_id, rect)
         self.parts, self.label, self.glide = parts, label, glide
         self.bar_colour, self.bar_w = kit.theme.palette.line, max(3, kit.theme.px(4))
         if kit.theme.accessible:  # at rest the box ends above a part it would show less than a line of
-            line = kit.line_h(0)
             for part in sorted(parts, key=lambda p: -p.rect.top):
+                line = part.rect.h if lines else kit.line_h(0)
                 if self.rect.top < part.rect.top < self.rect.bottom < part.rect.top + line:
                     self.rect.h = part.rect.top - self.rect.top
         self.content_h = max((p.rect.bottom for p in parts), default=self.rect.y) - self.rect.y
@@ -308,3 +320,51 @@ class ScrollText(Widget):
             pygame.draw.rect(
                 surface, self.bar_colour, (self.rect.right - self.bar_w, y, self.bar_w, bar_h), border_radius=self.bar_w
             )
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A text of a scrolled column: wrapped at its role's size, one part a line."""
+
+    text: str
+    role: str
+    colour: Colour
+    align: str = "left"
+    space: int = 0  # design px above it
+
+
+def lines(kit: Kit, paragraph: Paragraph, box: pygame.Rect) -> list[PlacedText]:
+    """The paragraph wrapped into box's width at its role's size, a part a line, from box's top down."""
+    font = kit.text_renderer.font(paragraph.role)
+    parts: list[PlacedText] = []
+    y = box.y
+    for line in wrap(paragraph.text, font, box.w):
+        surface = kit.text(line, paragraph.role, paragraph.colour, box.w, 4 * font.get_linesize())
+        rect = surface.get_rect(top=y)
+        rect.x = {"left": box.x, "center": box.centerx - rect.w // 2, "right": box.right - rect.w}[paragraph.align]
+        parts.append(PlacedText(surface, rect))
+        y += font.get_linesize()
+    return parts
+
+
+def flow(kit: Kit, box: pygame.Rect, paragraphs: list[Paragraph]) -> list[PlacedText]:
+    """The paragraphs wrapped into box's width, top down from its top, as tall as they need (a ScrollText
+    shows what box's height holds). One part per line, so the column at rest ends between two lines."""
+    parts: list[PlacedText] = []
+    y = box.y
+    bar = kit.theme.px(12)  # room for the scroll bar
+    for paragraph in paragraphs:
+        y += kit.theme.px(paragraph.space)
+        font = kit.text_renderer.font(paragraph.role)
+        shown = lines(kit, paragraph, pygame.Rect(box.x, y, box.w - bar, 0))
+        parts += shown
+        y += font.get_linesize() * len(shown)
+    return parts
+
+
+def scrolled_column(
+    kit: Kit, widget_id: str, box: pygame.Rect, paragraphs: list[Paragraph], glide: Glide
+) -> ScrollText:
+    """Paragraphs in box, dragged up and down when they need more room than box has."""
+    label = "\n".join(p.text for p in paragraphs)
+    return ScrollText(kit, widget_id, pygame.Rect(box), flow(kit, box, paragraphs), label, glide, lines=True)

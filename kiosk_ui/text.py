@@ -85,12 +85,14 @@ class TextRenderer:
     def __init__(self, theme: Theme, fonts: Fonts) -> None:
         self.theme = theme
         self.fonts = fonts
-        self._cache: OrderedDict[tuple[str, str, Colour, int, int, int, str], tuple[pygame.Surface, int]] = (
+        self._cache: OrderedDict[tuple[str, str, Colour, int, int, int, str], tuple[pygame.Surface, int, bool]] = (
             OrderedDict()
         )
         self.cached_bytes = 0
         # (text, pixel size) of the latest texts asked for: what the layout tests hold to the readable minimum
         self.drawn: deque[tuple[str, int]] = deque(maxlen=4096)
+        # (text, box height) of the latest texts whose box was shorter than their lines: glyphs cut off at the bottom
+        self.cut: deque[tuple[str, int]] = deque(maxlen=4096)
 
     def render(
         self, text: str, role: str, colour: Colour, max_w: int, max_h: int, max_lines: int = 1, align: str = "left"
@@ -110,8 +112,10 @@ class TextRenderer:
             self.cached_bytes += _size(cached[0])
             while self.cached_bytes > self.CACHE_BYTES and len(self._cache) > 1:
                 self.cached_bytes -= _size(self._cache.popitem(last=False)[1][0])
-        surface, size = cached
+        surface, size, cut = cached
         self.drawn.append((text, size))
+        if cut:
+            self.cut.append((text, max_h))
         return surface
 
     def font(self, role: str) -> pygame.font.Font:
@@ -147,14 +151,16 @@ class TextRenderer:
 
     def _render(
         self, text: str, role: str, colour: Colour, max_w: int, max_h: int, max_lines: int, align: str
-    ) -> tuple[pygame.Surface, int]:
+    ) -> tuple[pygame.Surface, int, bool]:
+        """The text's surface, its font's pixel size, and whether the box cut the lines off at the bottom."""
         font, lines, size = self._fit(text, role, max_w, max_h, max_lines)
         rendered = [font.render(line, True, colour) for line in lines]
         step = font.get_linesize()
         width = min(max_w, max(r.get_width() for r in rendered))
-        height = min(max_h, step * (len(rendered) - 1) + rendered[-1].get_height())
+        needed = step * (len(rendered) - 1) + rendered[-1].get_height()
+        height = min(max_h, needed)
         surface = pygame.Surface((max(1, width), max(1, height)), pygame.SRCALPHA)
         for i, line in enumerate(rendered):
             x = {"left": 0, "center": (width - line.get_width()) // 2, "right": width - line.get_width()}[align]
             surface.blit(line, (x, i * step))
-        return (surface.convert_alpha() if pygame.display.get_surface() else surface), size
+        return (surface.convert_alpha() if pygame.display.get_surface() else surface), size, needed > max_h

@@ -236,8 +236,9 @@ class Button(Widget):
         inner = self.rect.inflate(-2 * kit.theme.px(18), -2 * kit.theme.px(8))
         if sublabel:
             sub_colour = fg_colour if style == "primary" or not enabled else palette.text_muted
-            title = kit.text(label, role, fg_colour, inner.w, inner.h * 55 // 100, 1, "center")
-            sub = kit.text(sublabel, sub_role, sub_colour, inner.w, inner.h * 45 // 100, 2, "center")
+            sub_h = max(inner.h * 45 // 100, kit.line_h(0))  # accessibility mode: a whole line at least
+            title = kit.text(label, role, fg_colour, inner.w, min(inner.h * 55 // 100, inner.h - sub_h), 1, "center")
+            sub = kit.text(sublabel, sub_role, sub_colour, inner.w, sub_h, 2, "center")
             gap = kit.theme.px(4)
             block = pygame.Rect(0, 0, inner.w, title.get_height() + gap + sub.get_height())
             block.center = inner.center
@@ -471,7 +472,7 @@ class ProductTile(Widget):
         self.label, self.product = product.name, product
         pad = theme.px(16)
         inner = self.rect.inflate(-2 * pad, -2 * pad)
-        text_h = min(inner.h // 2, theme.px(88))
+        text_h = max(min(inner.h // 2, theme.px(88)), 2 * kit.line_h(0))  # accessibility mode: two whole lines
         art_box = pygame.Rect(inner.x, inner.y, inner.w, inner.h - text_h)
         art = illustration(product, art_box.size)
         if not product.in_stock and not product.online_only:  # dimmed, on a copy: the drawing is shared
@@ -499,7 +500,7 @@ class ProductTile(Widget):
         ]
         badge = None
         if product.online_only:
-            badge = kit.text(kit.t("catalog.online_badge"), "caption", palette.on_accent, inner.w // 2, theme.px(22))
+            badge = kit.text(kit.t("catalog.online_badge"), "caption", palette.on_accent, inner.w // 2, kit.line_h(22))
         self._cards = {
             pressed: self._render(kit, art, art.get_rect(center=art_box.center), badge, pressed, backdrop)
             for pressed in (False, True)

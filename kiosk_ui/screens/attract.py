@@ -114,7 +114,7 @@ def _showcase(kit: Kit, area: pygame.Rect, product: ProductView | None, text_par
         Label(
             kit,
             "hero_price",
-            (art_box.x, caption_y + theme.px(32), half - theme.px(8), theme.px(30)),
+            (art_box.x, caption_y + theme.px(32), half - theme.px(8), kit.line_h(30)),
             format_price(product.price_cents, product.currency),
             "heading",
             palette.accent,
@@ -123,7 +123,7 @@ def _showcase(kit: Kit, area: pygame.Rect, product: ProductView | None, text_par
         Label(
             kit,
             "hero_stock",
-            (art_box.x + half + theme.px(8), caption_y + theme.px(32), half - theme.px(8), theme.px(30)),
+            (art_box.x + half + theme.px(8), caption_y + theme.px(32), half - theme.px(8), kit.line_h(30)),
             stock_text(kit, product),
             "body",
             stock_colour(kit, product),

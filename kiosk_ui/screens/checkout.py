@@ -20,7 +20,21 @@ from kiosk_ui.widgets import Button, Countdown, Label, Picture, QrCode, Widget
 PAYMENT_METHODS: tuple[PaymentMethod, ...] = get_args(PaymentMethod)  # in the order offered
 
 
-def _choices(view: CheckoutScreen, kit: Kit, right: pygame.Rect) -> list[Widget]:
+def _methods(view: CheckoutScreen) -> list[PaymentMethod]:
+    return [m for m in PAYMENT_METHODS if m in view.payment_methods]
+
+
+def _title_in_header(view: CheckoutScreen, kit: Kit, body_h: int) -> bool:
+    """Accessibility mode: the choices' title goes up to the header when the banner, the title and the methods
+    are taller than the content area."""
+    theme = kit.theme
+    if not theme.accessible or view.payment_status is not None:
+        return False
+    needed = theme.px(64) + len(_methods(view)) * (theme.touch(104) + theme.gap)
+    return needed + (theme.px(60) + theme.gap if view.message else 0) > body_h
+
+
+def _choices(view: CheckoutScreen, kit: Kit, right: pygame.Rect, titled: bool = True) -> list[Widget]:
     theme = kit.theme
     widgets: list[Widget] = []
     y = right.y
@@ -28,11 +42,13 @@ def _choices(view: CheckoutScreen, kit: Kit, right: pygame.Rect) -> list[Widget]
         banner = message_banner(kit, view.message, right)
         widgets.append(banner)
         y = banner.rect.bottom + theme.gap
-    title_h = theme.px(64)
-    widgets.append(Label(kit, "title", (right.x, y, right.w, title_h), kit.t("checkout.title"), "title", max_lines=2))
+    if titled:
+        title_h = theme.px(64)
+        title = kit.t("checkout.title")
+        widgets.append(Label(kit, "title", (right.x, y, right.w, title_h), title, "title", max_lines=2))
+        y += title_h + theme.gap
     button_h = theme.touch(104)
-    y += title_h + theme.gap
-    for method in (m for m in PAYMENT_METHODS if m in view.payment_methods):
+    for method in _methods(view):
         usable = method != "qr" or view.chrome.online  # scan-to-pay needs the cloud
         hint = kit.t(f"pay.{method}.hint") if usable else kit.t("pay.qr.offline")
         widgets.append(
@@ -59,8 +75,11 @@ def _status(view: CheckoutScreen, kit: Kit, right: pygame.Rect) -> list[Widget]:
     cancel_h = theme.touch(72)
     area = pygame.Rect(right.x, right.y, right.w, right.h - cancel_h - theme.gap)
     widgets: list[Widget] = []
+    time_h = theme.px(40) if view.deadline is not None else 0
+    # Accessibility mode: the QR code or the icon leave the hint two lines of the mode's type
+    hint_room = area.h - theme.px(4) - time_h - 2 * kit.line_h(0) if theme.accessible else area.h
     if view.payment_status == "scan_to_pay":
-        qr_px = min(area.h * 62 // 100, area.w)
+        qr_px = min(area.h * 62 // 100, area.w, hint_room - theme.px(10 + 44))
         assert view.payment_qr  # checked by validate_view
         widgets.append(
             QrCode("payment_qr", (right.centerx - qr_px // 2, area.y, qr_px, qr_px), view.payment_qr, theme.px(12))
@@ -68,7 +87,7 @@ def _status(view: CheckoutScreen, kit: Kit, right: pygame.Rect) -> list[Widget]:
         text_y = area.y + qr_px + theme.px(10)
         title_h = theme.px(44)
     else:
-        icon_h = area.h * 40 // 100
+        icon_h = min(area.h * 40 // 100, hint_room - area.h * 30 // 100)
         widgets.append(
             Picture("status_icon", (right.x, area.y, icon_h, icon_h), terminal_icon(icon_h * 9 // 10, palette.accent))
         )
@@ -88,7 +107,6 @@ def _status(view: CheckoutScreen, kit: Kit, right: pygame.Rect) -> list[Widget]:
     hint_y = text_y + title_h + theme.px(4)
     hint_bottom = area.bottom
     if view.deadline is not None:
-        time_h = theme.px(40)
         hint_bottom -= time_h
         widgets.append(
             Countdown(
@@ -136,7 +154,10 @@ def build(view: CheckoutScreen, kit: Kit, context: BuildContext) -> list[Widget]
     theme = kit.theme
     assert view.product is not None  # checked by validate_view
     choosing = view.payment_status is None
-    top, content = chrome(view.chrome, kit, back=True, nav_intent=None if choosing else Cancel(), help_button=True)
+    in_header = _title_in_header(view, kit, theme.content.h - theme.gap)
+    title = kit.t("checkout.title") if in_header else ""
+    nav = None if choosing else Cancel()
+    top, content = chrome(view.chrome, kit, back=True, nav_intent=nav, help_button=True, title=title)
     body = content.inflate(0, -theme.gap)
     body.top = content.top
     left, right = split(kit, body)
@@ -153,5 +174,5 @@ def build(view: CheckoutScreen, kit: Kit, context: BuildContext) -> list[Widget]
                 theme.palette.text_muted,
             )
         )
-    widgets += _choices(view, kit, right) if choosing else _status(view, kit, right)
+    widgets += _choices(view, kit, right, not in_header) if choosing else _status(view, kit, right)
     return [*widgets, *top]

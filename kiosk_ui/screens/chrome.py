@@ -213,7 +213,7 @@ def _footer(view: Chrome, kit: Kit) -> list[Widget]:
             )
         )
     if not view.online:
-        pill = footer.inflate(0, -theme.px(10))
+        pill = footer.inflate(0, -min(theme.px(10), footer.h - kit.line_h(0) - 2 * theme.px(2)))  # a line of text
         widgets.append(
             Label(
                 kit,

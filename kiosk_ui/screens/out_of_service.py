@@ -49,7 +49,7 @@ def build(view: OutOfServiceScreen, kit: Kit, context: BuildContext) -> list[Wid
             Label(
                 kit,
                 "call_label",
-                (inner.x, inner.y, inner.w, theme.px(28)),
+                (inner.x, inner.y, inner.w, kit.line_h(28)),
                 kit.t("help.call"),
                 "body",
                 palette.text_muted,
@@ -57,7 +57,7 @@ def build(view: OutOfServiceScreen, kit: Kit, context: BuildContext) -> list[Wid
             Label(
                 kit,
                 "support_phone",
-                (inner.x, inner.y + theme.px(30), inner.w, theme.px(56)),
+                (inner.x, inner.y + max(theme.px(30), kit.line_h(28)), inner.w, theme.px(56)),
                 view.support_phone or kit.t("help.no_phone"),
                 "heading",
                 palette.accent,

@@ -20,6 +20,7 @@ from kiosk_ui.entry import PHONE, VEHICLE, Layout, TextField, keyboard, text_key
 from kiosk_ui.illustration import scan_icon, tick_badge
 from kiosk_ui.intents import Agree, Cancel, ChooseFaultCategory, Done, Next, SetField
 from kiosk_ui.kit import Kit
+from kiosk_ui.moving import Paragraph, scrolled_column
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.parts import split
 from kiosk_ui.view import FaultCategory, RepairScreen, RepairStep
@@ -326,6 +327,8 @@ def _fault_beside_keys(step: _Step, choose: Callable[[FaultCategory], Taps]) -> 
 
     form, keys = step.form_and_keys()
     label, caption = kit.t(f"fault.{chosen}"), kit.t("consent.fault")
+    if row_h - 2 * theme.px(8) < 2 * kit.line_h(0):  # no room for two lines of the mode's type: one says both
+        label, caption = f"{caption}: {label}", ""
     widgets = [
         Button(
             kit, f"fault:{chosen}", (form.x, form.y, form.w, row_h), label, None, sublabel=caption, on_tap=choose_again
@@ -356,6 +359,11 @@ def _consent(step: _Step) -> list[Widget]:
     pad = theme.px(22)
     widgets.append(Panel("notice_panel", notice, palette.surface, theme.radius))
     inner = notice.inflate(-2 * pad, -2 * theme.px(16))
+    detail_rows = details.inflate(-2 * pad, -2 * theme.px(16)).h // 4
+    if theme.accessible and detail_rows < kit.line_h(0) * 2:  # a caption and a value do not fit: both scroll
+        widgets.append(Panel("details_panel", details, palette.surface, theme.radius))
+        widgets += _consent_scrolled(step, inner, details.inflate(-2 * pad, -2 * theme.px(16)))
+        return widgets + _consent_buttons(step)
     each = inner.h // 3
     dot = theme.px(10)
     for i, key in enumerate(("stored", "kept", "who")):
@@ -375,17 +383,10 @@ def _consent(step: _Step) -> list[Widget]:
 
     widgets.append(Panel("details_panel", details, palette.surface, theme.radius))
     inner = details.inflate(-2 * pad, -2 * theme.px(16))
-    category = step.value("category")
-    shown = [
-        ("vehicle", step.value("vehicle")),
-        ("name", step.value("name")),
-        ("phone", step.value("phone")),
-        ("category", kit.t(f"fault.{category}") if category in FAULT_CATEGORIES else ""),
-    ]
+    shown = _consent_shown(step)
     each = inner.h // len(shown)
-    for i, (name, value) in enumerate(shown):
+    for i, (name, caption, value) in enumerate(shown):
         y = inner.y + i * each
-        caption = kit.t("consent.fault") if name == "category" else kit.t(f"field.{name}")
         widgets.append(
             Label(
                 kit,
@@ -407,9 +408,40 @@ def _consent(step: _Step) -> list[Widget]:
                 valign="top",
             )
         )
+    return widgets + _consent_buttons(step)
+
+
+def _consent_shown(step: _Step) -> list[tuple[str, str, str]]:
+    """(name, caption, value) of what the person entered."""
+    kit = step.kit
+    category = step.value("category")
+    fault = kit.t(f"fault.{category}") if category in FAULT_CATEGORIES else ""
+    shown = [(name, kit.t(f"field.{name}"), step.value(name)) for name in ("vehicle", "name", "phone")]
+    return [*shown, ("category", kit.t("consent.fault"), fault)]
+
+
+def _consent_scrolled(step: _Step, notice: pygame.Rect, details: pygame.Rect) -> list[Widget]:
+    """Accessibility mode in a short content area: the notice and the entered details, each scrolled."""
+    kit, memory = step.kit, step.memory
+    palette = kit.theme.palette
+    points = [Paragraph(f"• {kit.t(f'consent.{key}')}", "body", palette.text) for key in ("stored", "kept", "who")]
+    entered: list[Paragraph] = []
+    for _, caption, value in _consent_shown(step):
+        entered.append(Paragraph(caption, "label", palette.text_muted, space=8 if entered else 0))
+        entered.append(Paragraph(value or "—", "heading", palette.text))
+    return [
+        scrolled_column(kit, "notice", notice, points, memory.scroll),
+        scrolled_column(kit, "details", details, entered, memory.details),
+    ]
+
+
+def _consent_buttons(step: _Step) -> list[Widget]:
+    kit, content = step.kit, step.content
+    theme = kit.theme
+    button_h = theme.touch(76)
     button_w = (content.w - theme.gap) // 2
     buttons_y = content.bottom - theme.px(8) - button_h
-    widgets.append(
+    return [
         Button(
             kit,
             "cancel",
@@ -417,18 +449,23 @@ def _consent(step: _Step) -> list[Widget]:
             kit.t("nav.cancel"),
             Cancel(),
             style="secondary",
-        )
-    )
-    widgets.append(
+        ),
         Button(
             kit,
             "agree",
             (content.right - button_w, buttons_y, button_w, button_h),
             kit.t("consent.agree"),
             Agree(),
-        )
-    )
-    return widgets
+        ),
+    ]
+
+
+def _ticket_short(kit: Kit, content: pygame.Rect) -> bool:
+    """Accessibility mode: whether the ticket's column is too short for its title row and three lines of what
+    to do (then the title goes up to the header, and what to do scrolls)."""
+    theme = kit.theme
+    column = theme.px(64 + 96 + 8) + kit.line_h(30) + 3 * theme.gap + theme.touch(76) + 3 * kit.line_h(0)
+    return theme.accessible and content.h - theme.gap < column
 
 
 def _ticket(step: _Step) -> list[Widget]:
@@ -439,40 +476,28 @@ def _ticket(step: _Step) -> list[Widget]:
     body.top = content.top
     left, right = split(kit, body, 58)
     badge = theme.px(64)
-    widgets: list[Widget] = [
-        Picture("tick", (left.x, left.y, badge, badge), tick_badge(badge, palette.accent, palette.on_accent))
-    ]
-    widgets.append(
-        Label(
-            kit,
-            "title",
-            (left.x + badge + theme.gap, left.y, left.w - badge - theme.gap, badge),
-            kit.t("ticket.title"),
-            "title",
-            max_lines=2,
-        )
-    )
-    y = left.y + badge + theme.gap
-    widgets.append(
-        Label(
-            kit, "ticket_label", (left.x, y, left.w, theme.px(30)), kit.t("ticket.number"), "body", palette.text_muted
-        )
-    )
-    y += theme.px(30)
+    widgets: list[Widget] = []
+    y = left.y
+    short = _ticket_short(kit, content)
+    if not short:  # short: the title is in the header
+        tick = tick_badge(badge, palette.accent, palette.on_accent)
+        widgets.append(Picture("tick", (left.x, left.y, badge, badge), tick))
+        title_rect = (left.x + badge + theme.gap, left.y, left.w - badge - theme.gap, badge)
+        widgets.append(Label(kit, "title", title_rect, kit.t("ticket.title"), "title", max_lines=2))
+        y += badge + theme.gap
+    label_h = kit.line_h(30)
+    number = kit.t("ticket.number")
+    widgets.append(Label(kit, "ticket_label", (left.x, y, left.w, label_h), number, "body", palette.text_muted))
+    y += label_h
     widgets.append(Label(kit, "ticket", (left.x, y, left.w, theme.px(96)), view.ticket, "countdown", palette.accent))
     y += theme.px(96) + theme.px(8)
     button_h = theme.touch(76)
-    widgets.append(
-        Label(
-            kit,
-            "leave",
-            (left.x, y, left.w, left.bottom - button_h - theme.gap - y),
-            kit.t("ticket.leave"),
-            "body",
-            max_lines=3,
-            valign="top",
-        )
-    )
+    leave = pygame.Rect(left.x, y, left.w, left.bottom - button_h - theme.gap - y)
+    if short:
+        paragraphs = [Paragraph(kit.t("ticket.leave"), "body", palette.text)]
+        widgets.append(scrolled_column(kit, "leave", leave, paragraphs, step.memory.scroll))
+    else:
+        widgets.append(Label(kit, "leave", leave, kit.t("ticket.leave"), "body", max_lines=3, valign="top"))
     widgets.append(
         Button(
             kit,
@@ -525,6 +550,8 @@ def build(view: RepairScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     title = (
         kit.t("repair.step", step=NUMBERED.index(view.step) + 1, steps=len(NUMBERED))
         if numbered
+        else kit.t("ticket.title")
+        if _ticket_short(kit, kit.theme.content)
         else kit.t("repair.booked")
     )
     top, content = chrome(

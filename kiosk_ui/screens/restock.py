@@ -76,13 +76,18 @@ def _status(view: RestockScreen, kit: Kit, box: pygame.Rect) -> list[Widget]:
     return widgets
 
 
+def _row_pad(kit: Kit) -> int:
+    """A row's padding: thinner in accessibility mode, whose two lines of text take more of the row."""
+    return kit.theme.px(4 if kit.theme.accessible else 10)
+
+
 def _row(
     view: RestockScreen, kit: Kit, rect: pygame.Rect, sku: str, count: int, names: dict[str, str], added: int | None
 ) -> list[Widget]:
     """One product: its name and SKU, what changed, and its count between big − and + buttons."""
     theme, palette = kit.theme, kit.theme.palette
     editable = view.door == "opened"
-    pad = theme.px(10)
+    pad = _row_pad(kit)
     button = theme.touch(64)
     count_w = theme.px(64)
     widgets: list[Widget] = [Panel(f"row:{sku}", rect, palette.surface, theme.radius)]
@@ -119,7 +124,7 @@ def _row(
         )
     text = pygame.Rect(rect.x + theme.px(16), rect.y + pad, x - rect.x - theme.px(16) - 2 * pad, rect.h - 2 * pad)
     name = names.get(sku, sku)
-    upper = text.h * 56 // 100
+    upper = min(text.h * 56 // 100, text.h - theme.px(2) - kit.line_h(0))  # the mode: the SKU a whole line
     widgets.append(Label(kit, f"name:{sku}", (text.x, text.y, text.w, upper), name, "heading", valign="bottom"))
     lower = pygame.Rect(text.x, text.y + upper + theme.px(2), text.w, text.h - upper - theme.px(2))
     if added:
@@ -252,7 +257,8 @@ def build(view: RestockScreen, kit: Kit, context: BuildContext) -> list[Widget]:
         )
         return [*widgets, *top]
 
-    row_h, gap = theme.touch(64) + 2 * theme.px(10), theme.px(10)
+    # Accessibility mode: a row holds two whole lines of the mode's type (the name, the SKU)
+    row_h, gap = max(theme.touch(64), 2 * kit.line_h(0) + theme.px(2)) + 2 * _row_pad(kit), theme.px(10)
     area_bottom = bottom - (button_h + theme.gap if view.door == "closed" else 0)
     rows = max(1, (area_bottom - y + gap) // (row_h + gap))
     columns = 1 if len(counts) <= rows else COLUMNS

@@ -14,6 +14,7 @@ from kiosk_ui.context import BuildContext
 from kiosk_ui.i18n import known
 from kiosk_ui.intents import ExitService, Intent, LockTest, OpenCalibration, Restart, RunSelfTest
 from kiosk_ui.kit import Kit
+from kiosk_ui.moving import Paragraph, scrolled_column
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.parts import split
 from kiosk_ui.theme import Colour
@@ -48,6 +49,7 @@ def _devices(view: ServiceScreen, kit: Kit, box: pygame.Rect) -> list[Widget]:
     fits = max(1, (box.bottom - y) // row_h)
     shown = view.devices if len(view.devices) <= fits else view.devices[: fits - 1]
     name_w, pill_w = box.w * 30 // 100, theme.px(96)
+    pill_h = max(row_h - theme.px(8), kit.line_h(0))  # accessibility mode: at least a line of its type
     for name, status, detail in shown:
         background, text = _status_colours(kit, status)
         shown_name = known(f"service.device.{name}", name, kit.language)
@@ -56,7 +58,7 @@ def _devices(view: ServiceScreen, kit: Kit, box: pygame.Rect) -> list[Widget]:
             Label(
                 kit,
                 f"device:{name}:status",
-                (box.x + name_w, y + theme.px(4), pill_w, row_h - theme.px(8)),
+                (box.x + name_w, y + min(theme.px(4), (row_h - pill_h) // 2), pill_w, pill_h),
                 kit.t(f"service.status.{status}"),
                 "label",
                 text,
@@ -137,26 +139,53 @@ def _facts(view: ServiceScreen, kit: Kit, box: pygame.Rect) -> list[Widget]:
         )
         y += line_h
 
+    for key, label, value, colour in _fact_lines(view, kit):
+        fact(key, label, value, colour)
+    return widgets
+
+
+def _fact_lines(view: ServiceScreen, kit: Kit) -> list[tuple[str, str, str, Colour | None]]:
+    """(id, label, value, colour or None) of network, cloud, uploader and versions."""
+    palette = kit.theme.palette
     network, sync = view.network, view.sync
     where = " ".join(part for part in (network.interface, network.address) if part)
-    fact("network", kit.t("service.network"), where or kit.t("service.no_network"), None if where else palette.danger)
-    fact(
-        "cloud",
-        kit.t("service.cloud"),
-        kit.t("service.online" if network.online else "service.offline"),
-        palette.accent if network.online else palette.danger,
-    )
-    fact("last_success", kit.t("service.last_success"), sync.last_success or kit.t("service.never"))
-    fact("pending", kit.t("service.pending"), str(sync.pending))
-    fact(
-        "dead_letters",
-        kit.t("service.dead_letters"),
-        str(sync.dead_letters),
-        palette.warning if sync.dead_letters else None,
-    )
-    fact("version", kit.t("service.version"), view.version or "—")
-    fact("config_version", kit.t("service.config"), view.config_version or "—")
-    return widgets
+    online = "service.online" if network.online else "service.offline"
+    return [
+        ("network", kit.t("service.network"), where or kit.t("service.no_network"), None if where else palette.danger),
+        ("cloud", kit.t("service.cloud"), kit.t(online), palette.accent if network.online else palette.danger),
+        ("last_success", kit.t("service.last_success"), sync.last_success or kit.t("service.never"), None),
+        ("pending", kit.t("service.pending"), str(sync.pending), None),
+        (
+            "dead_letters",
+            kit.t("service.dead_letters"),
+            str(sync.dead_letters),
+            palette.warning if sync.dead_letters else None,
+        ),
+        ("version", kit.t("service.version"), view.version or "—", None),
+        ("config_version", kit.t("service.config"), view.config_version or "—", None),
+    ]
+
+
+def _alarm_lines(view: ServiceScreen, kit: Kit) -> list[tuple[str, str]]:
+    """(device name, "device: state") of the open alarms, in the screen's language."""
+    lines = []
+    for name, detail in view.alarms:
+        device = known(f"service.device.{name}", name, kit.language)
+        lines.append((name, f"{device}: {known(f'service.state.{detail}', detail, kit.language)}"))
+    return lines
+
+
+def _paragraphs(view: ServiceScreen, kit: Kit) -> list[Paragraph]:
+    """Accessibility mode: the alarms, then each fact as "label: value", one scrolled column."""
+    palette = kit.theme.palette
+    paragraphs = [Paragraph(kit.t("service.alarms"), "heading", palette.text)]
+    alarms = _alarm_lines(view, kit)
+    paragraphs += [Paragraph(text, "label", palette.danger) for _, text in alarms]
+    if not alarms:
+        paragraphs.append(Paragraph(kit.t("service.no_alarms"), "label", palette.accent))
+    for i, (_, label, value, colour) in enumerate(_fact_lines(view, kit)):
+        paragraphs.append(Paragraph(f"{label}: {value}", "label", colour or palette.text, space=12 if i == 0 else 0))
+    return paragraphs
 
 
 def _alarms(view: ServiceScreen, kit: Kit, box: pygame.Rect) -> list[Widget]:
@@ -174,9 +203,7 @@ def _alarms(view: ServiceScreen, kit: Kit, box: pygame.Rect) -> list[Widget]:
         ]
     fits = max(1, (box.bottom - y) // line_h)
     shown = view.alarms if len(view.alarms) <= fits else view.alarms[: fits - 1]
-    for name, detail in shown:
-        device = known(f"service.device.{name}", name, kit.language)
-        text = f"{device}: {known(f'service.state.{detail}', detail, kit.language)}"
+    for name, text in _alarm_lines(view, kit)[: len(shown)]:
         widgets.append(Label(kit, f"alarm:{name}", (box.x, y, box.w, line_h), text, "label", palette.danger))
         y += line_h
     if len(shown) < len(view.alarms):
@@ -246,6 +273,11 @@ def build(view: ServiceScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     widgets += _selftest(view, kit, pygame.Rect(inner.x, inner.bottom - button_h, inner.w, button_h))
 
     actions_h = 2 * button_h + theme.px(10)
+    if theme.accessible:  # the alarms and the facts at the mode's type need more room: they scroll above the actions
+        column = pygame.Rect(right.x, right.y, right.w, right.h - actions_h - theme.gap)
+        widgets.append(scrolled_column(kit, "facts", column, _paragraphs(view, kit), context.memory.scroll))
+        widgets += _actions(kit, pygame.Rect(right.x, right.bottom - actions_h, right.w, actions_h), context)
+        return [*widgets, *top]
     facts_h = FACT_ROWS * theme.px(26)
     facts_top = right.bottom - actions_h - theme.gap - facts_h
     widgets += _alarms(view, kit, pygame.Rect(right.x, right.y, right.w, facts_top - theme.px(8) - right.y))

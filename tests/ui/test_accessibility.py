@@ -74,6 +74,7 @@ def test_accessible_text_colours_reach_aaa_contrast() -> None:
 
 def _shown(ui: KioskUi, name: str, language: str):
     view = accessible_views(language)[name]
+    ui.accessible_text_renderer.cut.clear()
     ui.set_state(view, fresh=True)
     return view, ui.widgets()
 
@@ -99,6 +100,9 @@ def test_every_control_within_reach_and_text_readable(ui: KioskUi, name: str, la
             # A line's box is as tall as its font's size or taller (clipped any shorter: unreadable).
             assert text_rect[3] >= theme.min_text_px, f"{info.id}: text {text_rect} is below {theme.min_text_px} px"
             placed.append((info.id, pygame.Rect(text_rect)))
+    # A box shorter than a line of its text's font cuts the letters' feet off, whatever its height in px.
+    cut = list(ui.accessible_text_renderer.cut)
+    assert not cut, f"texts in a box shorter than a line of their font (text, box height): {cut}"
     for i, (id_a, a) in enumerate(placed):
         for id_b, b in placed[i + 1 :]:
             assert id_a == id_b or not a.colliderect(b), f"texts of {id_a} and {id_b} overlap"
@@ -133,3 +137,23 @@ def test_normal_mode_keeps_its_look_and_offers_the_button(static_ui: KioskUi) ->
             continue
         button = next(w for w in static_ui.widgets() if w.id == "accessibility")
         assert button.label == "无障碍" and button.extra["selected"] is False, name
+
+
+@pytest.mark.parametrize("name", ["help", "help_from_checkout", "repair_consent", "service"])
+def test_what_does_not_fit_the_tightest_mounting_scrolls_whole_lines(name: str) -> None:
+    """On the tightest mounting these screens' texts need more room than the content area has: they scroll in
+    a column within reach, and at rest the column ends between two lines (no line shown in part)."""
+    ui = KioskUi((1024, 600), on_intent=lambda intent: None, mounting=TIGHTEST)
+    ui.start()
+    try:
+        _, infos = _shown(ui, name, "en")
+        theme = ui.accessible_theme
+        columns = [w for w in infos if w.extra["kind"] == "scroll"]
+        assert columns and all(theme.content.contains(pygame.Rect(w.rect)) for w in columns), [w.rect for w in columns]
+        line = ui.accessible_text_renderer.fonts.get("regular", theme.min_text_px).get_height()
+        for column in columns:
+            for *_, h in column.extra["text_rects"]:
+                assert h >= line, f"{column.id}: a line shown {h} of at least {line} px tall"
+        assert any(w.extra["room"] > 0 for w in columns), "nothing scrolls: the screen did not need its column"
+    finally:
+        ui.close()
