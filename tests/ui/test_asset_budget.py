@@ -1,6 +1,8 @@
 """The 360° sequences are big: only the one last shown stays in memory."""
 
+import gc
 import time
+import weakref
 
 from kiosk_ui.assets import AssetLoader
 
@@ -50,3 +52,32 @@ def test_texts_that_change_with_every_sale_keep_the_text_cache_within_its_budget
     held = sum(surface.get_pitch() * surface.get_height() for surface, _ in renderer._cache.values())
     assert held <= 8 * 1024 * 1024, f"{held / 2**20:.1f} MB of rendered text held"
     assert renderer.render("12 in stock", "body", (20, 20, 20), 600, 80).get_width() > 0
+
+
+def test_the_360_frames_of_each_product_visited_are_let_go_once_its_page_is_left(static_ui):
+    """A shopper looks at five products and walks away: while a product is shown its frames are held,
+    one product's at a time; on the catalog none of the five is held any more (MBs each on a Pi)."""
+    from dataclasses import replace
+
+    from kiosk_ui.samples import sample_views
+
+    views = sample_views("en")
+    shown = views["product"]
+    held: list[list[weakref.ref]] = []
+    for i, colour in enumerate(("#d03030", "#30a0d0", "#e0c020", "#40c060", "#a040c0")):
+        product = replace(shown.product, sku=f"P{i}", name=f"Model {i}", colour=colour, variants=())
+        static_ui.set_state(replace(shown, product=product))
+        static_ui.settle()
+        spinner = next(w for w in static_ui._widgets if w.id == "spinner")
+        frames = spinner.frames()
+        assert frames is not None and len(frames) == 36
+        held.append([weakref.ref(frame) for frame in frames])
+        del spinner, frames
+        gc.collect()
+        alive = [n for n, refs in enumerate(held) if any(ref() is not None for ref in refs)]
+        assert alive == [i], f"on product {i}, the frames of products {alive} are held"
+    static_ui.set_state(views["catalog"])
+    static_ui.settle()
+    gc.collect()
+    alive = [n for n, refs in enumerate(held) if any(ref() is not None for ref in refs)]
+    assert alive == [], f"back on the catalog, the frames of products {alive} are still held"
