@@ -98,8 +98,11 @@ def sales(count: int) -> dict:
 
 def sell(client: ControlClient, sku: str) -> None:
     """One card sale from the attract screen back to it, as the shopper and the bench do it."""
-    client.tap("start")
-    client.wait_screen("catalog")
+    client.tap("start")  # over an ad, the touch opens the product it advertises: back to the catalog then
+    state = client.wait_for(lambda s: s["screen"] in ("catalog", "product"), what="the catalog or an ad's product")
+    if state["screen"] == "product":
+        client.tap("back")
+        client.wait_screen("catalog")
     client.tap(f"product:{sku}")
     client.tap("buy")
     client.tap("pay:terminal")

@@ -87,23 +87,35 @@ def _load(path: Path | None, sim: bool) -> tuple[Config, list[str], list[str]]:
     return config, production_problems(config, where), production_warnings(config, where)
 
 
-def limit_malloc_arenas(arenas: int = 2) -> None:
-    """glibc gives each thread that allocates its own 64 MB heap arena; the cabinet's few helper
-    threads (assets, camera, database, serial) would each keep one. Two are plenty for a kiosk
-    and keep its resident memory down on a Pi (M_ARENA_MAX, before any thread starts)."""
+M_MMAP_THRESHOLD = -3  # mallopt parameters (glibc's malloc.h)
+M_ARENA_MAX = -8
+
+
+def tune_malloc(arenas: int = 2, mmap_threshold: int = 128 * 1024) -> None:
+    """Keep a long-running cabinet's heap from holding memory it has freed (before any thread starts).
+
+    M_ARENA_MAX: glibc gives each thread that allocates its own 64 MB heap arena; the cabinet's few helper
+    threads (assets, camera, database, serial) would each keep one. Two are plenty for a kiosk.
+    M_MMAP_THRESHOLD fixed: glibc raises the threshold to the size of each large block freed (up to 32 MB),
+    after which decoded images, the 360° view's frames and camera frames come from the heap, and the pages
+    they leave there stay resident. Fixed at 128 KiB every such block is a mapping of its own, returned to
+    the system when it is freed (measured with bench_footprint: about 20 MB less resident at start and
+    30 MB less after sales)."""
     import ctypes
     import ctypes.util
 
     name = ctypes.util.find_library("c")
     if name and sys.platform.startswith("linux"):
         try:
-            ctypes.CDLL(name).mallopt(-8, arenas)  # M_ARENA_MAX
+            libc = ctypes.CDLL(name)
+            libc.mallopt(M_ARENA_MAX, arenas)
+            libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold)
         except (OSError, AttributeError):
             pass  # not glibc (musl): nothing to tune
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    limit_malloc_arenas()
+    tune_malloc()
     from firmware.logs import setup_logging
     from firmware.runtime import RunOptions, choose_video_driver, run
 

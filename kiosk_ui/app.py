@@ -161,6 +161,8 @@ class KioskUi:
         if not same_screen:
             self._memory.close()
             self._memory = ScreenMemory(view.screen)
+            if self._loader is not None:
+                self._loader.let_go_of_big()  # the 360° frames of a product page left (MBs each)
         pressed = self._touch.pressed if self._touch is not None else None
         pressed_rect = next((w.rect for w in self._flat() if w.id == pressed), None) if pressed else None
         self._view = view

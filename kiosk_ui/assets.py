@@ -46,7 +46,8 @@ def _log_failure(key: Hashable, done: Future[Any]) -> None:
 class AssetLoader:
     """Runs loads on one worker thread; each key is loaded once and kept, except the big ones:
     a 360° sequence is tens of MB, so only the one on screen stays (the next is drawn off the loop
-    while the still picture shows; a Pi with a large catalog must not keep them all)."""
+    while the still picture shows; a Pi with a large catalog must not keep them all), and none once
+    the screen showing it is left (``let_go_of_big``)."""
 
     # key[0] -> how many of that kind stay loaded
     KEEP = {"drawn": 1, "photos": 1}
@@ -76,6 +77,12 @@ class AssetLoader:
         same = [k for k in self._jobs if isinstance(k, tuple) and k and k[0] == kind]
         for old in same[:-keep]:  # oldest first; a load still running finishes unkept
             del self._jobs[old]
+
+    def let_go_of_big(self) -> None:
+        """Drop every big asset (the kinds in KEEP): the screen that showed them is gone. Coming back
+        makes them again off the loop (tens of ms), the still picture showing meanwhile."""
+        for key in [k for k in self._jobs if isinstance(k, tuple) and k and k[0] in self.KEEP]:
+            del self._jobs[key]
 
     def failed(self, key: Hashable) -> bool:
         job = self._jobs.get(key)

@@ -79,8 +79,10 @@ class TextRenderer:
     """Renders text fitted to a box, caching each result."""
 
     # Bounded by pixels' bytes, not entries: texts that change with every sale (stock counts, amounts) keep
-    # coming, and a count bound let up to 1024 surfaces (tens of MB) pile up. Several screens' texts fit.
-    CACHE_BYTES = 8 * 1024 * 1024
+    # coming, and a count bound let up to 1024 surfaces (tens of MB) pile up. The budget is a number of whole
+    # screens' pixels, as texts grow with the screen: a sale's screens (attract to thanks) hold about 1.1
+    # screens of text in English, 1.9 with a switch to Chinese on the way (measured at 1024x600 and 1920x1080).
+    CACHE_SCREENS = 2
 
     def __init__(self, theme: Theme, fonts: Fonts) -> None:
         self.theme = theme
@@ -89,6 +91,7 @@ class TextRenderer:
             OrderedDict()
         )
         self.cached_bytes = 0
+        self.cache_budget = self.CACHE_SCREENS * theme.width * theme.height * 4  # 32-bit pixels
         # (text, pixel size) of the latest texts asked for: what the layout tests hold to the readable minimum
         self.drawn: deque[tuple[str, int]] = deque(maxlen=4096)
         # (text, box height) of the latest texts whose box was shorter than their lines: glyphs cut off at the bottom
@@ -110,7 +113,7 @@ class TextRenderer:
                 text, role, (r, g, b), max(1, max_w), max(1, max_h), max(1, max_lines), align
             )
             self.cached_bytes += _size(cached[0])
-            while self.cached_bytes > self.CACHE_BYTES and len(self._cache) > 1:
+            while self.cached_bytes > self.cache_budget and len(self._cache) > 1:
                 self.cached_bytes -= _size(self._cache.popitem(last=False)[1][0])
         surface, size, cut = cached
         self.drawn.append((text, size))

@@ -1,6 +1,10 @@
 """The 360° sequences are big: only the one last shown stays in memory."""
 
+import gc
 import time
+import weakref
+
+import pytest
 
 from kiosk_ui.assets import AssetLoader
 
@@ -48,5 +52,68 @@ def test_texts_that_change_with_every_sale_keep_the_text_cache_within_its_budget
         renderer.render(f"{n} in stock", "body", (20, 20, 20), 600, 80)
         renderer.render(f"Total €{n},00 for the Cruiser C7 e-bike", "heading", (20, 20, 20), 900, 80)
     held = sum(surface.get_pitch() * surface.get_height() for surface, *_ in renderer._cache.values())
-    assert held <= 8 * 1024 * 1024, f"{held / 2**20:.1f} MB of rendered text held"
+    assert held <= 2 * 1024 * 600 * 4, f"{held / 2**20:.1f} MB of rendered text held: more than two screens"
     assert renderer.render("12 in stock", "body", (20, 20, 20), 600, 80).get_width() > 0
+
+
+def test_the_360_frames_of_each_product_visited_are_let_go_once_its_page_is_left(static_ui):
+    """A shopper looks at five products and walks away: while a product is shown its frames are held,
+    one product's at a time; on the catalog none of the five is held any more (MBs each on a Pi)."""
+    from dataclasses import replace
+
+    from kiosk_ui.samples import sample_views
+
+    views = sample_views("en")
+    shown = views["product"]
+    held: list[list[weakref.ref]] = []
+    for i, colour in enumerate(("#d03030", "#30a0d0", "#e0c020", "#40c060", "#a040c0")):
+        product = replace(shown.product, sku=f"P{i}", name=f"Model {i}", colour=colour, variants=())
+        static_ui.set_state(replace(shown, product=product))
+        static_ui.settle()
+        spinner = next(w for w in static_ui._widgets if w.id == "spinner")
+        frames = spinner.frames()
+        assert frames is not None and len(frames) == 36
+        held.append([weakref.ref(frame) for frame in frames])
+        del spinner, frames
+        gc.collect()
+        alive = [n for n, refs in enumerate(held) if any(ref() is not None for ref in refs)]
+        assert alive == [i], f"on product {i}, the frames of products {alive} are held"
+    static_ui.set_state(views["catalog"])
+    static_ui.settle()
+    gc.collect()
+    alive = [n for n, refs in enumerate(held) if any(ref() is not None for ref in refs)]
+    assert alive == [], f"back on the catalog, the frames of products {alive} are still held"
+
+
+SALE = ("attract", "catalog", "product", "checkout", "checkout_present_card", "checkout_processing")
+SALE += ("door_opened", "thanks")  # (door_unlocked counts seconds down: its text changes)
+
+
+@pytest.mark.parametrize("size", [(1024, 600), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_a_sale_in_two_languages_fits_the_text_cache_so_the_next_sale_renders_no_text(size, monkeypatch):
+    """The text cache is small, but not so small that a sale's screens render their texts again: after a
+    sale whose shopper switched to Chinese half-way, the next such sale finds every text in the cache."""
+    from kiosk_ui.app import KioskUi
+    from kiosk_ui.samples import sample_views
+    from kiosk_ui.text import TextRenderer
+
+    views = {language: sample_views(language) for language in ("en", "zh")}
+    ui = KioskUi(size, on_intent=lambda intent: None)
+    ui.start()
+    try:
+
+        def sale() -> None:
+            for n, name in enumerate(SALE):
+                ui.set_state(views["en" if n < 3 else "zh"][name])
+                ui.settle()
+
+        sale()
+        rendered: list[str] = []
+        render = TextRenderer._render
+        monkeypatch.setattr(
+            TextRenderer, "_render", lambda self, text, *a: rendered.append(text) or render(self, text, *a)
+        )
+        sale()
+        assert rendered == [], f"rendered again: {rendered[:5]}"
+    finally:
+        ui.close()
