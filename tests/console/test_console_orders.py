@@ -54,9 +54,9 @@ def test_an_order_made_in_the_console_is_picked_up_at_the_cabinet_and_shows_coll
     assert not axe_violations(page)
 
     synced_after(client, version, "the order's code reached the cabinet")
-    enter_pickup_code(client, code)
+    enter_pickup_code(client, code)  # type: ignore[no-untyped-call]
     client.wait_screen("door")
-    door_open_and_close(client, "pickup", "door_opened")
+    door_open_and_close(client, "pickup", "door_opened")  # type: ignore[no-untyped-call]
     client.wait_screen("thanks")
     client.wait_for(lambda s: s["outbox"]["pending"] == 0, what="pickup.completed uploaded")
 
@@ -101,7 +101,7 @@ def test_a_cancelled_orders_code_is_refused_at_the_cabinet_after_the_sync(
     expect(row.get_by_test_id("order-state")).to_contain_text("cancelled")
     synced_after(client, version, "the configuration without the cancelled order")
 
-    enter_pickup_code(client, code)
+    enter_pickup_code(client, code)  # type: ignore[no-untyped-call]
     state = client.wait_for(lambda s: s["message"] == "pickup_wrong_code", what="the cancelled code refused")
     assert not state["lock"]["energized"]
 
