@@ -8,6 +8,7 @@ does not exist, so ids cannot be probed.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any
 
@@ -34,6 +35,7 @@ EDITABLE = (
     "languages",
     "place",
 )
+MIN_ORDER_TTL_S, MAX_ORDER_TTL_S = 60, 90 * 24 * 3600
 SALE_EVENTS = ("payment.approved", "sale.completed", "sale.unclaimed")
 MAX_SNAPSHOT_LIST = 1000
 
@@ -187,7 +189,12 @@ class RetailerApi:
             )
         return web.json_response(
             await self.core.db(
-                self.store.move_ticket, found[0]["cabinet_id"], ticket_id, data["status"], now=self.core.now()
+                self.store.move_ticket,
+                found[0]["cabinet_id"],
+                ticket_id,
+                data["status"],
+                by=f"api ({retailer})",
+                now=self.core.now(),
             )
         )
 
@@ -289,29 +296,11 @@ class RetailerApi:
             read_json(await self.core.read_body(request)), {"cabinet_id": str, "sku": str}, {"expires_in_s": int}
         )
         cabinet_id = await self.own_cabinet(request, data["cabinet_id"])
-        found = await self.core.db(self.store.config, cabinet_id)
-        if found is None or not any(p.get("sku") == data["sku"] for p in found[1].get("products", [])):
-            raise Refused(422, f"sku: {data['sku']!r} is not in cabinet {cabinet_id!r}'s catalog")
         ttl = data.get("expires_in_s", DEFAULT_ORDER_TTL_S)
-        if not 60 <= ttl <= 90 * 24 * 3600:
+        if not MIN_ORDER_TTL_S <= ttl <= MAX_ORDER_TTL_S:
             raise Refused(400, "expires_in_s: expected 60 s to 90 days")
-        code = "".join(secrets.choice("0123456789") for _ in range(PICKUP_CODE_DIGITS))
-        expires_at = utc_iso(self.core.now() + ttl)
-        # A cheaper scrypt than for PINs: the cabinet tries it against every open order at each entry.
-        code_hash = hash_secret(code, n=2**12)
-        order_id = await self.core.db(
-            self.store.add_order, cabinet_id, data["sku"], code_hash, expires_at, now=self.core.now()
-        )
-        return web.json_response(
-            {
-                "order_id": order_id,
-                "cabinet_id": cabinet_id,
-                "sku": data["sku"],
-                "pickup_code": code,
-                "expires_at": expires_at,
-            },
-            status=201,
-        )
+        order = await add_order(self.core, cabinet_id, data["sku"], ttl)
+        return web.json_response(order, status=201)
 
     async def add_command(self, request: web.Request) -> web.Response:
         cabinet_id = await self.own_cabinet(request)
@@ -345,3 +334,39 @@ class RetailerApi:
         if command is None or cabinet is None or cabinet["retailer"] != retailer:
             raise Refused(404, f"command_id: no command {command_id!r} for retailer {retailer!r}'s cabinets")
         return web.json_response(command)
+
+
+def orderable_skus(document: dict[str, Any] | None) -> list[str]:
+    """What an order may name in this configuration: a product or one of its variants (the cabinet's rule)."""
+    if not document:
+        return []
+    try:
+        config = parse_config({**document, "version": 1, "pickup_orders": []})
+    except ConfigInvalid:
+        return []
+    return [sku for p in config.products for sku in (p.sku, *(v.sku for v in p.sold_variants()))]
+
+
+async def add_order(
+    core: Core, cabinet_id: str, sku: str, ttl_s: int, *, created_by: str | None = None, reference: str | None = None
+) -> dict[str, Any]:
+    """Create a pickup order for a product or variant of the cabinet's catalog; its code is in the answer only
+    (the cloud keeps its hash, which reaches the cabinet with the next configuration)."""
+    found = await core.db(core.store.config, cabinet_id)
+    if sku not in orderable_skus(found[1] if found else None):
+        raise Refused(422, f"sku: {sku!r} is not in cabinet {cabinet_id!r}'s catalog")
+    code = "".join(secrets.choice("0123456789") for _ in range(PICKUP_CODE_DIGITS))
+    expires_at = utc_iso(core.now() + ttl_s)
+    # A cheaper scrypt than for PINs: the cabinet tries it against every open order at each entry.
+    code_hash = await asyncio.to_thread(hash_secret, code, n=2**12)
+    order_id = await core.db(
+        core.store.add_order,
+        cabinet_id,
+        sku,
+        code_hash,
+        expires_at,
+        created_by=created_by,
+        reference=reference,
+        now=core.now(),
+    )
+    return {"order_id": order_id, "cabinet_id": cabinet_id, "sku": sku, "pickup_code": code, "expires_at": expires_at}

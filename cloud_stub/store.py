@@ -40,9 +40,11 @@ CABINET_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 RETAILER_RE = re.compile(r"[A-Za-z0-9._ -]{1,64}")
 _EXPORT_PAGE = 500
 log = logging.getLogger("cloud_stub")
-# A repair ticket's life, in order: the cabinet reports the drop-off, the retailer collects the vehicle
-# from the cabinet, then returns it to its owner. A status only ever moves forward.
-TICKET_STATUSES = ("dropped_off", "collected", "returned")
+# A repair ticket's life, in order: the cabinet reports the drop-off, the store collects the vehicle from
+# the cabinet, repairs it, returns it to the cabinet, and the owner takes it back. A status only moves forward.
+TICKET_STATUSES = ("dropped_off", "collected", "in_repair", "returned", "handed_back")
+# An online order ends collected (the cabinet's pickup.completed), or by the retailer's hand: cancelled or expired.
+ORDER_ENDINGS = ("cancelled", "expired")
 
 
 class CloudStoreError(Exception):
@@ -108,9 +110,19 @@ class CloudStore(Protocol):
     def config(self, cabinet_id: str) -> tuple[int, dict[str, Any]] | None: ...
     def put_config(self, cabinet_id: str, document: dict[str, Any], *, now: float | None = None) -> int: ...
     def add_order(
-        self, cabinet_id: str, sku: str, code_hash: str, expires_at: str, *, now: float | None = None
+        self,
+        cabinet_id: str,
+        sku: str,
+        code_hash: str,
+        expires_at: str,
+        *,
+        created_by: str | None = None,
+        reference: str | None = None,
+        now: float | None = None,
     ) -> str: ...
     def open_orders(self, cabinet_id: str) -> list[dict[str, Any]]: ...
+    def orders_of(self, retailer: str, *, cabinet_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]: ...
+    def end_order(self, retailer: str, order_id: str, ending: str, by: str, *, now: float | None = None) -> None: ...
     # commands
     def add_command(
         self, cabinet_id: str, kind: str, args: dict[str, Any], *, ttl_s: float | None = None, now: float | None = None
@@ -138,8 +150,29 @@ class CloudStore(Protocol):
     def repair_tickets(self, cabinet_id: str, status: str | None = None) -> list[dict[str, Any]]: ...
     def find_ticket(self, retailer: str, ticket_id: str) -> list[dict[str, Any]]: ...
     def move_ticket(
-        self, cabinet_id: str, ticket_id: str, to_status: str, *, now: float | None = None
+        self, cabinet_id: str, ticket_id: str, to_status: str, *, by: str = "api", now: float | None = None
     ) -> dict[str, Any]: ...
+    def tickets_of(self, retailer: str) -> list[dict[str, Any]]: ...
+    def notifications_of(self, retailer: str) -> list[dict[str, Any]]: ...
+    # storefronts, stock levels and restock lines (the console's stock pages)
+    def add_storefront(self, retailer: str, name: str, address: str, *, now: float | None = None) -> str: ...
+    def storefronts_of(self, retailer: str) -> list[dict[str, Any]]: ...
+    def set_cabinet_storefront(self, retailer: str, cabinet_id: str, storefront_id: str | None) -> None: ...
+    def cabinet_storefronts(self, retailer: str) -> dict[str, str | None]: ...
+    def stock_levels_of(self, retailer: str) -> dict[str, dict[str, Any]]: ...
+    def set_stock_level(
+        self, retailer: str, sku: str, threshold: int, target: int, by: str, *, now: float | None = None
+    ) -> None: ...
+    def add_restock_line(
+        self, retailer: str, cabinet_id: str, items: Sequence[dict[str, Any]], by: str, *, now: float | None = None
+    ) -> str: ...
+    def restock_lines_of(self, retailer: str, *, closed_since: str) -> list[dict[str, Any]]: ...
+    def events_after(
+        self, cabinet_id: str, seq: int, types: Sequence[str], *, limit: int = 1000
+    ) -> list[dict[str, Any]]: ...
+    def close_restock_line(
+        self, retailer: str, line_id: str, closed_at: str, closed_by: str | None, result: Sequence[dict[str, Any]]
+    ) -> None: ...
     # door snapshots (thumbnails)
     def put_snapshot(
         self, cabinet_id: str, name: str, taken_at: str, jpeg: bytes, *, now: float | None = None
@@ -345,11 +378,13 @@ CREATE TABLE IF NOT EXISTS repair_tickets (
     name TEXT,
     phone TEXT,
     category TEXT,
-    status TEXT NOT NULL CHECK (status IN ('dropped_off', 'collected', 'returned')),
+    status TEXT NOT NULL,            -- one of TICKET_STATUSES (checked by the callers; the list grew)
     -- when each status was reached: the cabinet's clock for its events, the cloud's for a retailer's update
     dropped_off_at TEXT,
     collected_at TEXT,
     returned_at TEXT,
+    in_repair_at TEXT,
+    handed_back_at TEXT,
     updated_at TEXT NOT NULL,
     PRIMARY KEY (cabinet_id, ticket_id)
 );
@@ -439,6 +474,54 @@ CREATE TABLE IF NOT EXISTS media (
     created_at TEXT NOT NULL,
     created_by TEXT,
     PRIMARY KEY (retailer, sha256)
+-- Stock and restock (the console's stock pages): the retailer's storefronts (each cabinet is restocked from
+-- one), the low-stock threshold and target level per product, and the day's restock lines per cabinet.
+CREATE TABLE IF NOT EXISTS storefronts (
+    id TEXT PRIMARY KEY,
+    retailer TEXT NOT NULL REFERENCES retailers(name),
+    name TEXT NOT NULL,
+    address TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stock_levels (
+    retailer TEXT NOT NULL REFERENCES retailers(name),
+    sku TEXT NOT NULL,                   -- a product's SKU: its variants share its threshold and target
+    threshold INTEGER NOT NULL,          -- fewer than this left is low
+    target INTEGER NOT NULL,             -- a restock brings each variant up to this
+    updated_at TEXT NOT NULL,
+    updated_by TEXT,
+    PRIMARY KEY (retailer, sku)
+);
+CREATE TABLE IF NOT EXISTS restock_lines (
+    id TEXT PRIMARY KEY,
+    retailer TEXT NOT NULL REFERENCES retailers(name),
+    cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
+    storefront_id TEXT,                  -- who brings it (NULL: the cabinet has no storefront yet)
+    items TEXT NOT NULL,                 -- JSON [{sku, product_sku, count, bring, expected}]
+    planned_at TEXT NOT NULL,
+    planned_by TEXT,
+    planned_seq INTEGER NOT NULL,        -- the cabinet's newest event then: the restock after it closes the line
+    closed_at TEXT,                      -- the cabinet's time of the restock
+    closed_by TEXT,                      -- who restocked ("card:…", "pin"), as the cabinet recorded it
+    result TEXT                          -- JSON [{sku, expected, recorded, difference}]
+);
+CREATE INDEX IF NOT EXISTS open_restock_lines ON restock_lines(retailer, cabinet_id) WHERE closed_at IS NULL;
+-- Repairs: each status change with who made it, and the customer messages waiting for a notification provider.
+CREATE TABLE IF NOT EXISTS ticket_changes (
+    cabinet_id TEXT NOT NULL,
+    ticket_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    at TEXT NOT NULL,
+    by TEXT NOT NULL                     -- "cabinet" for the drop-off, else the console user's email or "api"
+);
+CREATE INDEX IF NOT EXISTS ticket_changes_by_ticket ON ticket_changes(cabinet_id, ticket_id, at);
+CREATE TABLE IF NOT EXISTS notification_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    cabinet_id TEXT NOT NULL,
+    ticket_id TEXT NOT NULL,
+    status TEXT NOT NULL,                -- the change to tell the customer about
+    created_at TEXT NOT NULL,
+    sent_at TEXT                         -- NULL: to notify (no provider sends them yet)
 );
 -- The token each retailer got from `kiosk-cloud retailer add` is its first API token (revocable like any other).
 INSERT INTO api_tokens (id, retailer, label, token_sha256, created_at)
@@ -449,6 +532,14 @@ INSERT INTO api_tokens (id, retailer, label, token_sha256, created_at)
 _ADDED_COLUMNS = (
     ("commands", "expires_at", "TEXT NOT NULL DEFAULT '1970-01-01T00:00:00.000Z'"),
     ("cabinets", "last_seen_at", "TEXT"),  # the last signed request of any kind (a poll too): is it online
+    ("cabinets", "storefront_id", "TEXT"),  # the storefront that restocks it
+    ("pickup_orders", "created_by", "TEXT"),  # the console user's email (NULL: through the API)
+    ("pickup_orders", "reference", "TEXT"),  # the retailer's own note: the customer, the web shop's order number
+    ("pickup_orders", "ended_at", "TEXT"),  # cancelled or expired by the retailer: its code leaves the config
+    ("pickup_orders", "ended_as", "TEXT"),  # one of ORDER_ENDINGS
+    ("pickup_orders", "ended_by", "TEXT"),
+    ("repair_tickets", "in_repair_at", "TEXT"),
+    ("repair_tickets", "handed_back_at", "TEXT"),
 )
 _TICKET_FIELDS = (
     "ticket_id",
@@ -462,6 +553,8 @@ _TICKET_FIELDS = (
     "dropped_off_at",
     "collected_at",
     "returned_at",
+    "in_repair_at",
+    "handed_back_at",
     "updated_at",
 )
 _TICKET_COLUMNS = ", ".join(_TICKET_FIELDS)
@@ -493,6 +586,7 @@ class SqliteCloudStore:
             self._add_missing_columns()
             if not had_sales:
                 self._backfill_sales()
+            self._widen_ticket_statuses()
         except sqlite3.Error as exc:
             raise CloudStoreError(f"cannot open database {self.path}: {exc}") from None
         finally:
@@ -532,6 +626,23 @@ class SqliteCloudStore:
         for table, column, definition in _ADDED_COLUMNS:
             if column not in {row["name"] for row in self._conn.execute(f"PRAGMA table_info({table})")}:
                 self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
+    def _widen_ticket_statuses(self) -> None:
+        """A database from before the repair board checked three ticket statuses in the table itself: rebuild
+        the table without that check (the rows are copied as they are)."""
+        row = self._conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'repair_tickets'"
+        ).fetchone()
+        if "CHECK (status IN" not in row["sql"]:
+            return
+        create = re.search(r"CREATE TABLE IF NOT EXISTS repair_tickets \(.*?\n\);", _SCHEMA, re.S)
+        assert create is not None  # the statement is in this file
+        self._conn.executescript(
+            "BEGIN IMMEDIATE; ALTER TABLE repair_tickets RENAME TO repair_tickets_v1; "
+            f"{create.group(0)} INSERT INTO repair_tickets ({_TICKET_COLUMNS}) "
+            f"SELECT {_TICKET_COLUMNS} FROM repair_tickets_v1; "
+            "DROP TABLE repair_tickets_v1; COMMIT;"
+        )
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -821,6 +932,9 @@ class SqliteCloudStore:
                 "WHERE cabinet_id = ? AND ticket_id = ?",
                 (status, event.wall_time, event.wall_time, cabinet_id, p["ticket_id"]),
             )
+        else:
+            return
+        _ticket_changed(conn, cabinet_id, p["ticket_id"], status, event.wall_time, "cabinet")
 
     @staticmethod
     def _bump_config(conn: sqlite3.Connection, cabinet_id: str, at: str) -> None:
@@ -897,14 +1011,24 @@ class SqliteCloudStore:
             )
             return int(conn.execute("SELECT version FROM configs WHERE cabinet_id = ?", (cabinet_id,)).fetchone()[0])
 
-    def add_order(self, cabinet_id: str, sku: str, code_hash: str, expires_at: str, *, now: float | None = None) -> str:
+    def add_order(
+        self,
+        cabinet_id: str,
+        sku: str,
+        code_hash: str,
+        expires_at: str,
+        *,
+        created_by: str | None = None,
+        reference: str | None = None,
+        now: float | None = None,
+    ) -> str:
         order_id = str(uuid.uuid4())
         at = utc_iso(_now(now))
         with self._write() as conn:
             conn.execute(
-                "INSERT INTO pickup_orders (order_id, cabinet_id, sku, code_hash, expires_at, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (order_id, cabinet_id, sku, code_hash, expires_at, at),
+                "INSERT INTO pickup_orders (order_id, cabinet_id, sku, code_hash, expires_at, created_at, created_by,"
+                " reference) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (order_id, cabinet_id, sku, code_hash, expires_at, at, created_by, reference),
             )
             self._bump_config(conn, cabinet_id, at)
         return order_id
@@ -913,7 +1037,7 @@ class SqliteCloudStore:
         with self._lock:
             rows = self._conn.execute(
                 "SELECT order_id, sku, code_hash, expires_at FROM pickup_orders "
-                "WHERE cabinet_id = ? AND collected_at IS NULL ORDER BY created_at, order_id",
+                "WHERE cabinet_id = ? AND collected_at IS NULL AND ended_at IS NULL ORDER BY created_at, order_id",
                 (cabinet_id,),
             ).fetchall()
         return [dict(r) for r in rows]
@@ -1048,7 +1172,7 @@ class SqliteCloudStore:
         return [dict(r) for r in rows]
 
     def move_ticket(
-        self, cabinet_id: str, ticket_id: str, to_status: str, *, now: float | None = None
+        self, cabinet_id: str, ticket_id: str, to_status: str, *, by: str = "api", now: float | None = None
     ) -> dict[str, Any]:
         """Move the ticket one step forward to ``to_status``; Conflict from any other status, NotFound if none."""
         stage = TICKET_STATUSES.index(to_status)  # ValueError for a status that is not in the lifecycle
@@ -1063,6 +1187,8 @@ class SqliteCloudStore:
                 ).rowcount
                 == 1
             )
+            if moved:
+                _ticket_changed(conn, cabinet_id, ticket_id, to_status, at, by)
             row = conn.execute(
                 f"SELECT {_TICKET_COLUMNS} FROM repair_tickets WHERE cabinet_id = ? AND ticket_id = ?",
                 (cabinet_id, ticket_id),
@@ -1278,6 +1404,215 @@ class SqliteCloudStore:
             )
         [case] = self.refund_cases(retailer, cabinet_id=cabinet_id, sale_id=sale_id)
         return case
+
+    # --- the console: online orders ---------------------------------------------------------------
+    def orders_of(self, retailer: str, *, cabinet_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+        """The retailer's pickup orders (only ``cabinet_id``'s if given), newest first, without code hashes."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT o.order_id, o.cabinet_id, o.sku, o.expires_at, o.created_at, o.created_by, o.reference, "
+                "o.collected_at, o.ended_at, o.ended_as, o.ended_by FROM pickup_orders o "
+                "JOIN cabinets c ON c.id = o.cabinet_id WHERE c.retailer = ? AND (? IS NULL OR o.cabinet_id = ?) "
+                "ORDER BY o.created_at DESC, o.order_id LIMIT ?",
+                (retailer, cabinet_id, cabinet_id, limit),
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def end_order(self, retailer: str, order_id: str, ending: str, by: str, *, now: float | None = None) -> None:
+        """Cancel or expire an open order of the retailer: its code leaves the configuration (a new version).
+        NotFound for another retailer's order; Conflict if it was collected or ended already."""
+        if ending not in ORDER_ENDINGS:
+            raise ValueError(f"ending: expected one of {', '.join(ORDER_ENDINGS)}, got {ending!r}")
+        at = utc_iso(_now(now))
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT o.cabinet_id FROM pickup_orders o JOIN cabinets c ON c.id = o.cabinet_id "
+                "WHERE o.order_id = ? AND c.retailer = ?",
+                (order_id, retailer),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"order_id: no order {order_id!r} of retailer {retailer!r}")
+            if not conn.execute(
+                "UPDATE pickup_orders SET ended_at = ?, ended_as = ?, ended_by = ? "
+                "WHERE order_id = ? AND collected_at IS NULL AND ended_at IS NULL",
+                (at, ending, by, order_id),
+            ).rowcount:
+                raise Conflict(f"order_id: order {order_id!r} was already collected or ended")
+            self._bump_config(conn, row["cabinet_id"], at)
+
+    # --- the console: storefronts, stock levels, restock lines ---------------------------------------
+    def add_storefront(self, retailer: str, name: str, address: str, *, now: float | None = None) -> str:
+        storefront_id = str(uuid.uuid4())
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO storefronts (id, retailer, name, address, created_at) VALUES (?, ?, ?, ?, ?)",
+                (storefront_id, retailer, name, address, utc_iso(_now(now))),
+            )
+        return storefront_id
+
+    def storefronts_of(self, retailer: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, name, address FROM storefronts WHERE retailer = ? ORDER BY name, id", (retailer,)
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def set_cabinet_storefront(self, retailer: str, cabinet_id: str, storefront_id: str | None) -> None:
+        """The storefront that restocks the cabinet (None: none). NotFound unless both are the retailer's."""
+        with self._write() as conn:
+            if (
+                storefront_id is not None
+                and not conn.execute(
+                    "SELECT 1 FROM storefronts WHERE id = ? AND retailer = ?", (storefront_id, retailer)
+                ).fetchone()
+            ):
+                raise NotFound(f"storefront_id: no storefront {storefront_id!r} of retailer {retailer!r}")
+            if not conn.execute(
+                "UPDATE cabinets SET storefront_id = ? WHERE id = ? AND retailer = ?",
+                (storefront_id, cabinet_id, retailer),
+            ).rowcount:
+                raise NotFound(f"cabinet_id: no cabinet {cabinet_id!r} of retailer {retailer!r}")
+
+    def cabinet_storefronts(self, retailer: str) -> dict[str, str | None]:
+        """cabinet id -> its storefront's id (None: not set), for the retailer's cabinets."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, storefront_id FROM cabinets WHERE retailer = ? ORDER BY id", (retailer,)
+            ).fetchall()
+        return {r["id"]: r["storefront_id"] for r in rows}
+
+    def stock_levels_of(self, retailer: str) -> dict[str, dict[str, Any]]:
+        """product sku -> {threshold, target, updated_at, updated_by} as the retailer set them."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT sku, threshold, target, updated_at, updated_by FROM stock_levels WHERE retailer = ?",
+                (retailer,),
+            ).fetchall()
+        return {r["sku"]: dict(r) for r in rows}
+
+    def set_stock_level(
+        self, retailer: str, sku: str, threshold: int, target: int, by: str, *, now: float | None = None
+    ) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO stock_levels (retailer, sku, threshold, target, updated_at, updated_by) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(retailer, sku) DO UPDATE SET threshold = excluded.threshold, "
+                "target = excluded.target, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                (retailer, sku, threshold, target, utc_iso(_now(now)), by),
+            )
+
+    def add_restock_line(
+        self,
+        retailer: str,
+        cabinet_id: str,
+        items: Sequence[dict[str, Any]],
+        by: str,
+        *,
+        now: float | None = None,
+    ) -> str:
+        """Plan a restock of the retailer's cabinet (from its storefront); Conflict if one is open already.
+        The line remembers the cabinet's newest event: the first restock after it closes the line."""
+        line_id = str(uuid.uuid4())
+        with self._write() as conn:
+            cabinet = conn.execute(
+                "SELECT storefront_id FROM cabinets WHERE id = ? AND retailer = ?", (cabinet_id, retailer)
+            ).fetchone()
+            if cabinet is None:
+                raise NotFound(f"cabinet_id: no cabinet {cabinet_id!r} of retailer {retailer!r}")
+            if conn.execute(
+                "SELECT 1 FROM restock_lines WHERE retailer = ? AND cabinet_id = ? AND closed_at IS NULL",
+                (retailer, cabinet_id),
+            ).fetchone():
+                raise Conflict(f"cabinet_id: cabinet {cabinet_id!r} already has an open restock line")
+            seq = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE cabinet_id = ?", (cabinet_id,)
+            ).fetchone()
+            conn.execute(
+                "INSERT INTO restock_lines (id, retailer, cabinet_id, storefront_id, items, planned_at, planned_by, "
+                "planned_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    line_id,
+                    retailer,
+                    cabinet_id,
+                    cabinet["storefront_id"],
+                    json.dumps(list(items)),
+                    utc_iso(_now(now)),
+                    by,
+                    seq[0],
+                ),
+            )
+        return line_id
+
+    def restock_lines_of(self, retailer: str, *, closed_since: str) -> list[dict[str, Any]]:
+        """The retailer's open restock lines and those closed from ``closed_since`` on (cabinet time), oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT * FROM restock_lines WHERE retailer = ? AND (closed_at IS NULL OR closed_at >= ?) "
+                "ORDER BY planned_at, id",
+                (retailer, closed_since),
+            ).fetchall()
+        return [
+            {**dict(r), "items": json.loads(r["items"]), "result": json.loads(r["result"]) if r["result"] else None}
+            for r in rows
+        ]
+
+    def events_after(
+        self, cabinet_id: str, seq: int, types: Sequence[str], *, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        """The cabinet's events of these types after ``seq``, oldest first, at most ``limit``."""
+        marks = ", ".join("?" * len(types))
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT * FROM events WHERE cabinet_id = ? AND seq > ? AND type IN ({marks}) ORDER BY seq LIMIT ?",
+                (cabinet_id, seq, *types, limit),
+            ).fetchall()
+        return [{**dict(r), "payload": json.loads(r["payload"])} for r in rows]
+
+    def close_restock_line(
+        self, retailer: str, line_id: str, closed_at: str, closed_by: str | None, result: Sequence[dict[str, Any]]
+    ) -> None:
+        """Close an open line with what the restock recorded (a line closes once: a second call changes nothing)."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE restock_lines SET closed_at = ?, closed_by = ?, result = ? "
+                "WHERE id = ? AND retailer = ? AND closed_at IS NULL",
+                (closed_at, closed_by, json.dumps(list(result)), line_id, retailer),
+            )
+
+    # --- the console: the repair board ----------------------------------------------------------------
+    def tickets_of(self, retailer: str) -> list[dict[str, Any]]:
+        """The retailer's repair tickets, oldest drop-off first, each with its ``changes`` (oldest first)."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {', '.join('t.' + f for f in _TICKET_FIELDS)} FROM repair_tickets t "
+                "JOIN cabinets c ON c.id = t.cabinet_id WHERE c.retailer = ? "
+                "ORDER BY COALESCE(t.dropped_off_at, t.updated_at), t.cabinet_id, t.ticket_id",
+                (retailer,),
+            ).fetchall()
+            changes = self._conn.execute(
+                "SELECT h.cabinet_id, h.ticket_id, h.status, h.at, h.by FROM ticket_changes h "
+                "JOIN cabinets c ON c.id = h.cabinet_id WHERE c.retailer = ? ORDER BY h.at, h.rowid",
+                (retailer,),
+            ).fetchall()
+        tickets = {(r["cabinet_id"], r["ticket_id"]): {**dict(r), "changes": []} for r in rows}
+        for change in changes:
+            ticket = tickets.get((change["cabinet_id"], change["ticket_id"]))
+            if ticket is not None:
+                ticket["changes"].append({k: change[k] for k in ("status", "at", "by")})
+        return list(tickets.values())
+
+    def notifications_of(self, retailer: str) -> list[dict[str, Any]]:
+        """Messages to the customers of the retailer's repair tickets not sent yet (no provider exists yet):
+        the ticket, the change to tell, the customer's name and phone."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT n.id, n.cabinet_id, n.ticket_id, n.status, n.created_at, t.name, t.phone "
+                "FROM notification_outbox n JOIN cabinets c ON c.id = n.cabinet_id "
+                "JOIN repair_tickets t ON t.cabinet_id = n.cabinet_id AND t.ticket_id = n.ticket_id "
+                "WHERE c.retailer = ? AND n.sent_at IS NULL ORDER BY n.id",
+                (retailer,),
+            ).fetchall()
+        return [dict(r) for r in rows]
 
     # --- the console: users, sessions, sign-in failures, API tokens ---------------------------------
     def add_user(
@@ -1629,6 +1964,18 @@ def week_of(day: str) -> str:
     """The Monday of the week ``day`` (YYYY-MM-DD) is in."""
     date = datetime.date.fromisoformat(day)
     return (date - datetime.timedelta(days=date.weekday())).isoformat()
+
+
+def _ticket_changed(conn: sqlite3.Connection, cabinet_id: str, ticket_id: str, status: str, at: str, by: str) -> None:
+    """Record who moved the ticket, and the message its customer is owed about it."""
+    conn.execute(
+        "INSERT INTO ticket_changes (cabinet_id, ticket_id, status, at, by) VALUES (?, ?, ?, ?, ?)",
+        (cabinet_id, ticket_id, status, at, by),
+    )
+    conn.execute(
+        "INSERT INTO notification_outbox (cabinet_id, ticket_id, status, created_at) VALUES (?, ?, ?, ?)",
+        (cabinet_id, ticket_id, status, at),
+    )
 
 
 def _command(row: sqlite3.Row) -> dict[str, Any]:

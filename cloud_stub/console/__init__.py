@@ -29,7 +29,7 @@ import jinja2
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from cloud_stub.console import account, catalogue, fleet, media, sales, tokens, users
+from cloud_stub.console import account, catalogue, fleet, media, orders, repairs, sales, stock, tokens, users
 from cloud_stub.console.auth import CORE, SESSION, NavItem, sessions
 from cloud_stub.console.i18n import EN, LANGUAGES, language, money, translator, when
 from cloud_stub.core import Core
@@ -38,7 +38,7 @@ from cloud_stub.store import Conflict, NotFound
 PREFIX = "/console"
 HERE = Path(__file__).parent
 # Every page group of the console; a new one is a module with ``routes`` (and ``nav``) added here.
-PAGE_GROUPS = (account, fleet, users, tokens, sales, catalogue, media)
+PAGE_GROUPS = (account, fleet, stock, orders, repairs, sales, catalogue, media, users, tokens)
 NAV: tuple[NavItem, ...] = tuple(item for group in PAGE_GROUPS for item in getattr(group, "nav", ()))
 FILTERS: dict[str, Callable[..., str]] = {"money": money, "when": when}
 SECURITY_HEADERS = {

@@ -95,21 +95,41 @@ async def test_a_ticket_only_moves_forward_one_step_at_a_time(cloud: Cloud) -> N
     assert collected.status == 200
     assert collected.body["status"] == "collected" and collected.body["collected_at"] == "2027-01-15T09:00:00.000Z"
     again = await patch(cloud, "R-0001", {"status": "collected"})
-    assert again.status == 409 and "it can only move to returned" in again.body["error"]
+    assert again.status == 409 and "it can only move to in_repair" in again.body["error"]
+    assert (await patch(cloud, "R-0001", {"status": "returned"})).status == 409  # not repaired yet
 
+    assert (await patch(cloud, "R-0001", {"status": "in_repair"})).body["in_repair_at"] is not None
     returned = await patch(cloud, "R-0001", {"status": "returned"})
     assert returned.status == 200 and returned.body["returned_at"] is not None
+    handed = await patch(cloud, "R-0001", {"status": "handed_back"})
+    assert handed.status == 200 and handed.body["handed_back_at"] is not None
     back = await patch(cloud, "R-0001", {"status": "collected"})
-    assert back.status == 409 and back.body["error"] == "status: ticket 'R-0001' is returned; that is its last status"
+    assert (
+        back.status == 409 and back.body["error"] == "status: ticket 'R-0001' is handed_back; that is its last status"
+    )
     assert (await patch(cloud, "R-0001", {"status": "dropped_off"})).status == 400
     assert (await patch(cloud, "R-0001", {"status": "returned", "note": "x"})).status == 400
 
     # A late event from the cabinet does not undo the retailer's update either.
     await cloud.post([ticket_event(3, "R-0001", "collected")])
     assert [(t["ticket_id"], t["status"]) for t in (await tickets(cloud)).body["tickets"]] == [
-        ("R-0001", "returned"),
+        ("R-0001", "handed_back"),
         ("R-0002", "dropped_off"),
     ]
+    # Each change is recorded with who made it, and each owes the customer a message (none is sent yet).
+    changes = {t["ticket_id"]: t["changes"] for t in cloud.store.tickets_of("shop-a")}
+    assert [(c["status"], c["by"]) for c in changes["R-0001"]] == [
+        ("dropped_off", "cabinet"),
+        ("collected", "api (shop-a)"),
+        ("in_repair", "api (shop-a)"),
+        ("returned", "api (shop-a)"),
+        ("handed_back", "api (shop-a)"),
+    ]
+    to_notify = [(n["ticket_id"], n["status"]) for n in cloud.store.notifications_of("shop-a")]
+    assert to_notify == [("R-0001", "dropped_off"), ("R-0002", "dropped_off")] + [
+        ("R-0001", s) for s in ("collected", "in_repair", "returned", "handed_back")
+    ]
+    assert cloud.store.notifications_of("shop-b") == []
 
 
 async def test_a_retailer_sees_and_moves_only_the_tickets_of_its_own_cabinets(cloud: Cloud) -> None:
