@@ -474,6 +474,7 @@ CREATE TABLE IF NOT EXISTS media (
     created_at TEXT NOT NULL,
     created_by TEXT,
     PRIMARY KEY (retailer, sha256)
+);
 -- Stock and restock (the console's stock pages): the retailer's storefronts (each cabinet is restocked from
 -- one), the low-stock threshold and target level per product, and the day's restock lines per cabinet.
 CREATE TABLE IF NOT EXISTS storefronts (
