@@ -177,10 +177,18 @@ def detach(rig: Rig) -> None:
         rig.strace = None
 
 
+def open_catalog(client: ControlClient) -> None:
+    """From the attract screen: a tap over an ad that names a product opens that product, then back."""
+    client.tap("start")
+    state = client.wait_for(lambda s: s["screen"] in ("catalog", "product"), what="the catalog or an ad's product")
+    if state["screen"] == "product":
+        client.tap("back")
+        client.wait_screen("catalog")
+
+
 def one_sale(client: ControlClient, i: int) -> None:
     if client.state()["screen"] != "catalog":
-        client.tap("start")
-        client.wait_screen("catalog")
+        open_catalog(client)
     client.tap(f"product:{SKUS[i % 2]}")
     client.tap("buy")
     client.tap("pay:terminal")
@@ -388,8 +396,7 @@ def measure_relay(delays_ms: tuple[int, ...], sales: int) -> dict[str, Any]:
 
 def tap_latencies(client: ControlClient, rounds: int) -> list[float]:
     """Catalog <-> help, as bench_cabinet measures it; leaves the catalog on screen."""
-    client.tap("start")
-    client.wait_screen("catalog")
+    open_catalog(client)
     times = []
     for _ in range(rounds):
         for widget in ("help", "back"):

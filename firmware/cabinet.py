@@ -155,6 +155,7 @@ class Cabinet:
             ask_s=config.screen.still_there_s,
             rider=self.ad_plays.due,
             rider_committed=self.ad_plays.committed,
+            heartbeat_store_s=config.sync.heartbeat_store_s,
         )
         self.remote = RemoteUnlock(self.restock, may_unlock=self.idle)
         self.accessibility = AccessibilitySession(self.outbox)
