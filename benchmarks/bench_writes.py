@@ -458,7 +458,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sales", type=int, default=12)
     parser.add_argument("--idle-s", type=float, default=90.0)
-    parser.add_argument("--relay-sales", type=int, default=20, help="sales at each fsync delay")
+    parser.add_argument("--relay-sales", type=int, default=50, help="sales at each fsync delay")
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
     args = parser.parse_args()
     if shutil.which("strace") is None:

@@ -425,8 +425,6 @@ class SaleJourney:
             tx.append("payment.approved", self._approval(sale, result).event())
             self._update_sale(tx, sale, "approved")
             self.catalog.adjust(tx, sale.stock_sku, -1, "sale")
-        self.payment_status = None
-        self._go("approved")
 
     async def _approval_not_recorded(
         self, terminal: PaymentTerminal, sale: Sale, result: PaymentResult, exc: BaseException
@@ -464,11 +462,14 @@ class SaleJourney:
         return self._opening
 
     def _unlock(self) -> None:
-        """The approval is committed: now the relay, then the record of what it did."""
+        """The approval is committed: now the relay, then the screen, the log and the record of what it did
+        (nothing but the approval's commit stands between the terminal's answer and the relay)."""
         sale = self.sale
         assert sale is not None
         pulse = self.door.unlock(self._door_opening(sale))
         self._relay_at = self.clock.monotonic()
+        self.payment_status = None
+        self._go("approved")
         self._record_unlock(sale, pulse)
         self._go("unlocked")
 

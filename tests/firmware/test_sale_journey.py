@@ -116,6 +116,21 @@ async def test_a_sale_commits_the_approval_before_the_relay_and_completes_on_doo
     assert rig.journey.state is S.IDLE
 
 
+async def test_nothing_but_the_approval_commit_stands_between_the_terminal_and_the_relay(rig):
+    """The screen (a view built and handed to the UI at every change) and the journey's log line come after
+    the relay: on a slow card approval -> relay is the one fsync and nothing else."""
+    seen = []
+    rig.journey.on_change = lambda: seen.append(("screen", rig.lock.energized, len(rig.outbox.events())))
+    await to_payment(rig)
+    await until(lambda: rig.journey.payment_status == "present_card")
+    seen.clear()
+    committed = len(rig.outbox.events())
+    rig.emulator.approve()
+    await until(lambda: rig.journey.state is S.DOOR_UNLOCKED)
+    after_commit = [energized for _, energized, events in seen if events > committed]
+    assert after_commit and after_commit[0], "the first redraw after the approval's commit is after the relay"
+
+
 @pytest.mark.parametrize("shopper, outcome", [("decline", "declined"), ("time_out", "timed_out")])
 async def test_failed_payments_go_back_to_the_product_and_never_touch_the_relay(rig, shopper, outcome):
     await to_payment(rig)
