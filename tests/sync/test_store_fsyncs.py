@@ -191,3 +191,19 @@ def test_a_draining_backlog_writes_its_acknowledgements_batch_by_batch(tmp_path)
     assert outbox.acks_waiting_s() == 0, "past the bound: written at once"
     assert outbox.pending(10) == [] and outbox.pending_count() == 0
     outbox.close()
+
+
+def test_an_event_in_its_own_commit_writes_three_pages_to_the_wal_at_most(tmp_path):
+    """The events table, its sequence and the database header: no page of an index on the event's random id
+    (that index made it five and a half)."""
+    outbox = Outbox(tmp_path / "cabinet.db", "cab-1")
+    for i in range(200):  # a table several levels deep, as a cabinet's is
+        outbox.append("door.opened", {"authorized": True, "sale_id": f"{i:036d}"})
+    outbox.checkpoint()
+    outbox.append("door.opened", {"authorized": True, "sale_id": "x" * 36})  # restarts the WAL
+    before = outbox.wal_bytes()
+    for i in range(100):
+        outbox.append("door.opened", {"authorized": True, "sale_id": f"{i:036d}"})
+    frames = (outbox.wal_bytes() - before) / (24 + PAGE_SIZE)
+    assert frames / 100 <= 3.0, frames / 100
+    outbox.close()
