@@ -28,6 +28,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -122,8 +123,32 @@ class Rig:
         if self.strace is not None:
             self.strace.terminate()
             self.strace.wait(10)
+        if self.extra.get("wrapped"):
+            self._stop_wrapped()
         self.cabinet.stop()
         self.cloud.stop()
+
+    def _stop_wrapped(self) -> None:
+        """The cabinet under strace is strace's child: stopped itself first (a SIGTERM to strace detaches it and
+        leaves it running, its ads and commits loading the machine for the next measurement)."""
+        try:
+            pid = self.pid
+        except (OSError, IndexError, ValueError):  # already gone
+            return
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while _alive(pid):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                break
+            time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def start_rig(workdir: Path, sales: int, extra_config: str = "", wrapper: tuple[str, ...] = ()) -> Rig:
