@@ -161,6 +161,7 @@ class Cabinet:
             rider=self.ad_plays.due,
             rider_committed=self.ad_plays.committed,
             status=lambda: {"software": software, "backlog": self.outbox.pending_count()},
+            heartbeat_store_s=config.sync.heartbeat_store_s,
         )
         self.remote = RemoteUnlock(self.restock, may_unlock=self.idle)
         self.accessibility = AccessibilitySession(self.outbox)

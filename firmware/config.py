@@ -139,7 +139,10 @@ class SyncSection:
     backoff_initial_s: Interval = 0.5
     backoff_max_s: Interval = 60.0
     request_timeout_s: Annotated[float, Range(gt=0, le=600)] = 10.0
-    heartbeat_s: Interval = 300.0  # also how soon an idle cabinet notices it is offline
+    heartbeat_s: Interval = 300.0  # how often the fault list is looked at for the heartbeat
+    # a heartbeat with nothing new (same faults, no ad plays due) is stored and sent only this often: an idle
+    # cabinet's commits; also how soon an idle cabinet notices it is offline
+    heartbeat_store_s: Interval = 600.0
     # new events wait this long for the rest of the moment's events: one upload, one commit marking them sent
     upload_linger_s: Annotated[float, Range(ge=0, le=60)] = 3.0
     # unsent events kept before heartbeats and scans are shed

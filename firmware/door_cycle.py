@@ -105,6 +105,7 @@ class DoorCycle:
     unlocks: int = 0  # latch releases so far in this opening
     pulse_s: float = 0.0  # the last pulse the lock gave
     released_until: float | None = None
+    released_at: float | None = None  # clock.monotonic() when the lock last took a pulse (before the redraw)
     open_by: float | None = None
     opened_at: float | None = None
     _window_s: float = 0.0
@@ -177,6 +178,7 @@ class DoorCycle:
 
     def _release(self, opening: Opening) -> float:
         pulse = self.lock.unlock(opening.pulse_s)  # when the relay fails (raises), nothing has changed
+        self.released_at = self.clock.monotonic()
         if self.state is D.IDLE:
             self._begin(opening, opening.open_within_s, 0)
         self.pulse_s = pulse

@@ -1,6 +1,10 @@
 """The idle timeout (journeys back to where they wait), and twice a second the online indicator and the
 heartbeat when it is due. All of it on the cabinet's clock.
 
+A heartbeat is a commit (a write to the card) and an upload: it is stored only when it has news (the fault
+list changed, or the ad plays are due to ride in it) or ``heartbeat_store_s`` went by since the last one
+stored; otherwise the beat is skipped. The cloud still hears from an idle cabinet every ``heartbeat_store_s``.
+
 Before the idle timeout leaves a journey the shopper put work into (``should_ask``: a checkout, a payment
 that just ended, a form being typed) it asks "still there?" for ``ask_s`` (``asking_until``, on screen with
 a countdown); any touch answers it. While a payment waits (``holding``) nobody needs to touch the screen:
@@ -36,7 +40,9 @@ class IdleWatch:
     holding: Callable[[], bool] = lambda: False  # a payment waits: the idle timeout does not run
     on_ask: Callable[[], None] = lambda: None  # the question appeared or went: the screen changes
     ask_s: float = ASK_S
+    heartbeat_store_s: float = 0.0  # a heartbeat with nothing new is stored at most this often (0: every beat)
     next_heartbeat: float | None = None  # None: at the first tick
+    stored_heartbeat: tuple[float, list[str]] | None = None  # when the last one was stored (clock), its faults
     # An optional event that rides in the heartbeat's commit when it has one (the ad plays), and what to tell
     # once it is committed: an idle cabinet commits once a heartbeat, whatever else it has to say.
     rider: Callable[[], tuple[str, dict[str, Any]] | None] = lambda: None
@@ -83,14 +89,23 @@ class IdleWatch:
         if self.shown_online is None:
             self.shown_online = self.is_online()
         if self.next_heartbeat is None or now >= self.next_heartbeat:
-            rider = self.rider()
-            heartbeat = {**self.status(), "faults": sorted(self.faults())}
-            if append_optional(self.outbox, "heartbeat", heartbeat, *([rider] if rider else [])) and rider:
-                self.rider_committed()
+            self._beat(now)
             self.next_heartbeat = now + self.heartbeat_s
         if self.is_online() != self.shown_online:
             self.shown_online = self.is_online()
             self.on_online_changed()
+
+    def _beat(self, now: float) -> None:
+        rider = self.rider()
+        faults = sorted(self.faults())
+        last = self.stored_heartbeat
+        if last is not None and not rider and faults == last[1] and now - last[0] < self.heartbeat_store_s:
+            return  # nothing new: no commit, no upload
+        heartbeat = {**self.status(), "faults": faults}  # the software and backlog ride along; no news of their own
+        if append_optional(self.outbox, "heartbeat", heartbeat, *([rider] if rider else [])):
+            self.stored_heartbeat = (now, faults)
+            if rider:
+                self.rider_committed()
 
     def stop(self) -> None:
         if self._idle_timer is not None:

@@ -41,7 +41,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +63,7 @@ from sync_client.store.migrations import SchemaTooNew, migrate
 log = logging.getLogger(__name__)
 DEFAULT_MAX_PENDING = 500_000
 MAX_ACKS_IN_MEMORY = 500  # acknowledgements kept off the disk at most (the uploader's queries skip them)
+MAX_HANDED_OUT = 100_000  # ids of events sent and not answered yet, kept to find them by seq
 RECENT_COMMIT_S = 60.0  # health(): a commit this recent stands for the probe's
 PAGE_SIZE = 512  # new stores only: an existing store keeps the page size it was made with
 _ENVELOPE = "SELECT seq, id, type, schema_version, wall_time, mono_time, payload FROM events "
@@ -213,6 +214,9 @@ class Outbox:
         self._committed_at = float("-inf")  # time.monotonic() of the last commit that succeeded
         self._acked: dict[int, None] = {}  # seqs the cloud acknowledged, not yet marked sent on disk
         self._acked_at: float | None = None  # time.monotonic() of the oldest of them
+        # id -> seq of the unsent events handed out to be sent: the cloud answers by id, and events.id has no
+        # index (a random page written per event), so an acknowledged id is found by its seq
+        self._handed_out: dict[str, int] = {}
 
     def _open(self) -> sqlite3.Connection:
         """Open (or create) the store at the schema's latest version (sync_client/store/migrations.py); a
@@ -428,10 +432,30 @@ class Outbox:
         return [self._event(r) for r in self.db.conn.execute(_ENVELOPE + where, params).fetchall()]
 
     def pending(self, limit: int) -> list[Event]:
-        return self._select(
+        events = self._select(
             f"WHERE seq >= ? AND sent_at IS NULL{_NOT_ACKED} ORDER BY seq LIMIT ?",
             (self._unsent_from, json.dumps(list(self._acked)), limit),
         )
+        self._hand_out((e.id, e.seq) for e in events)
+        return events
+
+    def _hand_out(self, sent: Iterable[tuple[str, int]]) -> None:
+        if len(self._handed_out) > MAX_HANDED_OUT:  # batches sent and never answered: found by a scan instead
+            self._handed_out.clear()
+        self._handed_out.update(sent)
+
+    def _unsent_seqs(self, event_ids: Iterable[str]) -> dict[str, int]:
+        """The seqs of those of ``event_ids`` still unsent: those handed out by their seq, any other by a scan
+        of the unsent events (no index on events.id)."""
+        ids = set(event_ids)
+        found = {i: self._handed_out[i] for i in ids if i in self._handed_out}
+        if len(found) < len(ids):
+            rows = self.db.conn.execute(
+                "SELECT id, seq FROM events WHERE seq >= ? AND id IN (SELECT value FROM json_each(?))",
+                (self._unsent_from, json.dumps(sorted(ids - found.keys()))),
+            ).fetchall()
+            found.update(dict(rows))
+        return found
 
     def pending_json(
         self, limit: int, max_bytes: int, *, after_seq: int = 0, event_type: str | None = None
@@ -458,6 +482,7 @@ class Outbox:
             if out and size > max_bytes:
                 break
             out.append((seq, event_id, text))
+        self._hand_out((event_id, seq) for seq, event_id, _ in out)
         return out
 
     def mark_sent(self, event_ids: list[str]) -> int:
@@ -469,9 +494,12 @@ class Outbox:
         cloud, which stores each event id once, answers with the same acknowledgement."""
         if not event_ids:
             return 0
+        seqs = self._unsent_seqs(event_ids)
+        for event_id in seqs:
+            self._handed_out.pop(event_id, None)
         rows = self.db.conn.execute(
-            "SELECT seq FROM events WHERE id IN (SELECT value FROM json_each(?)) AND sent_at IS NULL",
-            (json.dumps(event_ids),),
+            "SELECT seq FROM events WHERE seq IN (SELECT value FROM json_each(?)) AND sent_at IS NULL",
+            (json.dumps(list(seqs.values())),),
         ).fetchall()
         new = [seq for (seq,) in rows if seq not in self._acked]
         self._acked.update(dict.fromkeys(new))
@@ -509,15 +537,21 @@ class Outbox:
             return 0
         now = utc_now_iso()
         moved = 0
+        seqs = self._unsent_seqs(rejections)
         with self.transaction() as tx:
             for event_id, reason in rejections.items():
+                seq = seqs.get(event_id)
+                if seq is None:
+                    continue
                 moved += tx.execute(
                     "INSERT INTO dead_letters (seq, id, type, schema_version, wall_time, mono_time, payload, reason,"
                     " rejected_at) SELECT seq, id, type, schema_version, wall_time, mono_time, payload, ?, ? "
-                    "FROM events WHERE id = ? AND sent_at IS NULL",
-                    (reason, now, event_id),
+                    "FROM events WHERE seq = ? AND sent_at IS NULL",
+                    (reason, now, seq),
                 ).rowcount
-                tx.execute("DELETE FROM events WHERE id = ? AND sent_at IS NULL", (event_id,))
+                tx.execute("DELETE FROM events WHERE seq = ? AND sent_at IS NULL", (seq,))
+        for event_id in seqs:
+            self._handed_out.pop(event_id, None)
         self._pending -= moved
         self._advance_unsent_from()
         return moved

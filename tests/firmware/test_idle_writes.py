@@ -66,8 +66,9 @@ async def test_an_idle_hour_of_ads_is_a_handful_of_commits_and_every_play_is_cou
     cabinet = await boot_with_ads(idle)
     plays, commits = await play_ads(idle, 3600.0)
     assert plays == 600
-    # 12 heartbeats (every 5 minutes), the ad plays riding in every other one: not 600 impressions.
-    assert commits <= 12 + 1, commits
+    # 6 heartbeats (one every sync.heartbeat_store_s, 10 minutes), the ad plays riding in each: not 600
+    # impressions, and not the 12 heartbeats of every 5-minute beat.
+    assert commits <= 6 + 1, commits
     assert cabinet.outbox.events("ad.impression") == []
     await cabinet.stop()  # the plays counted since the last commit are committed at the stop
     events = cabinet.outbox.events("ad.plays")
@@ -80,6 +81,29 @@ async def test_an_idle_hour_of_ads_is_a_handful_of_commits_and_every_play_is_cou
         assert parse_utc_iso(entry["first_at"], "first") <= parse_utc_iso(entry["last_at"], "last")
     idle.cabinet = None
     cabinet.outbox.close()
+
+
+async def test_a_heartbeat_is_stored_only_with_news_or_every_heartbeat_store_s(idle):
+    cabinet = await idle.boot()
+    assert (cabinet.idle_watch.heartbeat_s, cabinet.idle_watch.heartbeat_store_s) == (300.0, 600.0)
+    clock = idle.clock
+    assert isinstance(clock, FakeClock)
+
+    def heartbeats() -> list[list[str]]:
+        return [event.payload["faults"] for event in cabinet.outbox.events("heartbeat")]
+
+    await clock.run(1.0)
+    assert heartbeats() == [[]], "the first beat after the start is stored"
+    await clock.run(3600.0)
+    assert heartbeats() == [[]] * 7, "nothing new: one every 10 minutes, not one every 5"
+    # A fault is news: the next beat (5 minutes at most) stores it, and its recovery the beat after.
+    cabinet.fault_list.raise_fault("nfc", "no answer", "device_offline")
+    await clock.run(300.0)
+    assert heartbeats()[-1] == ["nfc"]
+    cabinet.fault_list.recovered("nfc")
+    await clock.run(300.0)
+    assert heartbeats()[-1] == []
+    assert len(heartbeats()) == 9
 
 
 async def test_plays_the_store_refused_are_kept_and_committed_with_the_next(idle):

@@ -116,6 +116,52 @@ async def test_a_sale_commits_the_approval_before_the_relay_and_completes_on_doo
     assert rig.journey.state is S.IDLE
 
 
+async def test_nothing_but_the_approval_commit_stands_between_the_terminal_and_the_relay(rig):
+    """The screen (a view built and handed to the UI at every change) and the journey's log line come after
+    the relay: on a slow card approval -> relay is the one fsync and nothing else."""
+    seen = []
+    rig.journey.on_change = lambda: seen.append(("screen", rig.lock.energized, len(rig.outbox.events())))
+    await to_payment(rig)
+    await until(lambda: rig.journey.payment_status == "present_card")
+    seen.clear()
+    committed = len(rig.outbox.events())
+    rig.emulator.approve()
+    await until(lambda: rig.journey.state is S.DOOR_UNLOCKED)
+    after_commit = [energized for _, energized, events in seen if events > committed]
+    assert after_commit and after_commit[0], "the first redraw after the approval's commit is after the relay"
+
+
+async def test_a_sale_is_three_durable_commits_and_two_ordinary_ones(rig):
+    """Counted in SQLite's own statement stream: the sale row before the terminal is asked (its mark, so a
+    power cut during authorization can be settled), the approval, and the door closed with the sale
+    completed commit with an fsync; the unlock and the door opening without one."""
+    commits: list[tuple[bool, str]] = []
+    durable = False
+
+    def statement(sql: str) -> None:
+        nonlocal durable
+        if sql.startswith("PRAGMA synchronous="):
+            durable = sql.endswith("FULL")
+        elif sql == "COMMIT":
+            commits.append((durable, rig.journey.state.value))
+
+    rig.outbox.db.conn.set_trace_callback(statement)
+    await to_payment(rig)
+    rig.emulator.approve()
+    await until(lambda: rig.journey.state is S.DOOR_UNLOCKED)
+    rig.door.open()
+    await until(lambda: rig.journey.state is S.DOOR_OPENED)
+    rig.door.close()
+    await until(lambda: rig.journey.state is S.DONE)
+    rig.outbox.db.conn.set_trace_callback(None)
+    assert commits == [
+        (True, "pay"), (True, "pay"), (False, "approved"), (False, "door_unlocked"), (True, "door_opened")
+    ]  # fmt: skip
+    assert [e.type for e in rig.outbox.events()][-6:] == [
+        "payment.approved", "stock.changed", "door.unlocked", "door.opened", "door.closed", "sale.completed"
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize("shopper, outcome", [("decline", "declined"), ("time_out", "timed_out")])
 async def test_failed_payments_go_back_to_the_product_and_never_touch_the_relay(rig, shopper, outcome):
     await to_payment(rig)

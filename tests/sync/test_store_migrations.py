@@ -189,6 +189,27 @@ def test_migration_two_drops_the_indexes_that_cost_pages_per_event(old_store: Pa
         outbox.close()
 
 
+def test_migration_four_drops_the_index_on_event_ids_and_acknowledgements_still_find_their_events(
+    old_store: Path,
+) -> None:
+    outbox = Outbox(old_store, CAB)
+    try:
+        indexed = {row[0] for row in outbox.db.conn.execute("SELECT tbl_name FROM sqlite_master WHERE type = 'index'")}
+        assert "events" not in indexed, "no index on the events table: no random page written per event"
+        pending = outbox.pending_count()
+        sent = outbox.pending_json(2, 100_000)  # handed out to the uploader: found again by their seq
+        other = outbox.pending(3)[2]  # an id the cloud names that was not in a batch: found by a scan
+        assert outbox.mark_sent([sent[0][1], other.id]) == 2
+        assert outbox.dead_letter({sent[1][1]: "schema: refused"}) == 1
+        assert outbox.mark_sent(["no-such-event"]) == 0
+        assert outbox.pending_count() == pending - 3
+        left = {e.id for e in outbox.pending(100)}
+        assert not left & {sent[0][1], sent[1][1], other.id}
+        assert sent[1][1] in {d.event.id for d in outbox.dead_letters()}
+    finally:
+        outbox.close()
+
+
 def test_reopening_a_current_store_changes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "cabinet.db"
     outbox = Outbox(path, CAB)
