@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Any
 
+from firmware.door_snapshots import DoorSnapshots
 from firmware.remote_unlock import RemoteUnlock
 from sync_client.commands import Command, CommandInbox
 from sync_client.config_sync import ConfigSync
@@ -25,6 +27,9 @@ def register_commands(
     idle: Callable[[], bool],  # no one is using the cabinet: a restart may happen
     config_sync: ConfigSync,
     stop: asyncio.Event,
+    *,
+    selftest: Callable[[str], Any],  # run the device checks for this command (selftest.completed names it)
+    snapshot: DoorSnapshots,
 ) -> None:
     def apply_unlock(command: Command, tx: Transaction) -> str:
         # The unlock is recorded here, in the (durable) transaction that marks the command applied; the
@@ -45,4 +50,13 @@ def register_commands(
 
     inbox.register("unlock", apply_unlock, unlock)
     inbox.register("refresh_config", lambda command, tx: "pulling", lambda command: config_sync.poke())
+
+    def apply_snapshot(command: Command, tx: Transaction) -> str:
+        if snapshot.camera is None:
+            return "refused: this cabinet has no camera"
+        return "taking a photo"
+
     inbox.register("restart", lambda command, tx: "restarting when idle", restart)
+    inbox.register("selftest", lambda command, tx: "running the self-test", lambda command: selftest(command.id))
+    # The photo is named "remote" and uploaded like the door's own (only this cabinet's retailer sees it).
+    inbox.register("snapshot", apply_snapshot, lambda command: snapshot.take("remote", None))

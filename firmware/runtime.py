@@ -191,7 +191,15 @@ async def _serve(
     if cached is not None:
         cabinet.apply_cloud_config(cached)
     config_sync.on_applied(cabinet.apply_cloud_config)
-    register_commands(commands, cabinet.remote, cabinet.idle, config_sync, stop)
+    register_commands(
+        commands,
+        cabinet.remote,
+        cabinet.idle,
+        config_sync,
+        stop,
+        selftest=cabinet.service.remote_selftest,
+        snapshot=cabinet.snapshots,
+    )
     snapshots = SnapshotUploader(SnapshotStore(cabinet.snapshot_dir), client, clock=clock.time, sleep=clock.sleep)
     stack.callback(snapshots.close)
     cabinet.on_snapshot = snapshots.poke

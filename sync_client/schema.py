@@ -155,6 +155,8 @@ COMMAND_KINDS: dict[str, dict[str, Any]] = {
     "unlock": {"seconds": Annotated[float, Range(gt=0, le=MAX_UNLOCK_COMMAND_S)], "reason": str},
     "refresh_config": {},  # pull the configuration now
     "restart": {},  # restart the cabinet service when idle
+    "selftest": {},  # run every device check now; the results go up as selftest.completed
+    "snapshot": {},  # take a photo of the door now; it is uploaded like the door's own
 }
 # How long a queued command stays valid: kind -> (default, longest a retailer may ask for), in seconds.
 # A remote unlock is for someone standing at the cabinet now; a late one would open it for no one.
@@ -162,6 +164,8 @@ COMMAND_TTL_S: dict[str, tuple[int, int]] = {
     "unlock": (120, 120),
     "refresh_config": (3600, 24 * 3600),
     "restart": (3600, 24 * 3600),
+    "selftest": (600, 3600),
+    "snapshot": (300, 3600),
 }
 
 

@@ -104,7 +104,15 @@ async def test_an_interrupted_restock_is_recorded_and_not_repeated(cabinets):
 
 async def inbox_for(cabinet: Cabinet, site: Site, client: CloudClient) -> CommandInbox:  # noqa: F811
     inbox = CommandInbox(cabinet.outbox, client)
-    register_commands(inbox, cabinet.remote, cabinet.idle, ConfigSync(cabinet.outbox, client), asyncio.Event())
+    register_commands(
+        inbox,
+        cabinet.remote,
+        cabinet.idle,
+        ConfigSync(cabinet.outbox, client),
+        asyncio.Event(),
+        selftest=cabinet.service.remote_selftest,
+        snapshot=cabinet.snapshots,
+    )
     return inbox
 
 
