@@ -59,7 +59,8 @@ def command_state(command: dict[str, Any], now: float) -> str:
     if command["acked_at"]:
         if result == "expired":
             return "expired"
-        return "refused" if (result or "").startswith("refused") else "applied"
+        # A handler refuses with "ok: refused: ..." (applied as a refusal); a malformed command is "refused: ..."
+        return "refused" if (result or "").removeprefix("ok: ").startswith("refused") else "applied"
     if utc_iso(now) >= command["expires_at"]:
         return "expired"
     return "delivered" if command["delivered_at"] else "queued"

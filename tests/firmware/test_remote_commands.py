@@ -1,0 +1,79 @@
+"""The cloud's self-test and snapshot commands, end to end: queued through the retailer API of the cloud stub
+(on 127.0.0.1), fetched by the cabinet's command inbox, applied by the Cabinet (its journeys, the SQLite store,
+mock pins; the simulated camera) and acknowledged, with the results the console shows: ``selftest.completed``
+naming the command, and a photo named ``remote`` for the uploader."""
+
+from __future__ import annotations
+
+import asyncio
+
+from firmware.cabinet import Cabinet
+from firmware.commands import register_commands
+from hal.sim.camera_sim import SimCamera
+from sync_client.commands import CommandInbox
+from sync_client.config_sync import ConfigSync
+from sync_client.schema import parse_snapshot_name
+from tests.firmware.cabinet_rig import Cabinets, until
+from tests.sync.conftest import CAB, Site
+
+
+def inbox_for(cabinet: Cabinet, site: Site) -> CommandInbox:
+    inbox = CommandInbox(cabinet.outbox, site.client)
+    register_commands(
+        inbox,
+        cabinet.remote,
+        cabinet.idle,
+        ConfigSync(cabinet.outbox, site.client),
+        asyncio.Event(),
+        selftest=cabinet.service.remote_selftest,
+        snapshot=cabinet.snapshots,
+    )
+    return inbox
+
+
+async def queue(site: Site, kind: str) -> str:
+    status, body = await site.retailer("POST", f"/v1/retailer/cabinets/{CAB}/commands", {"kind": kind})
+    assert status == 201, body
+    assert isinstance(body, dict)
+    return str(body["id"])
+
+
+async def test_a_self_test_command_runs_the_checks_and_reports_them_under_its_id(
+    cabinets: Cabinets, site: Site
+) -> None:
+    cabinet = await cabinets.boot()
+    command_id = await queue(site, "selftest")
+    assert site.store.command(command_id)["delivered_at"] is None  # type: ignore[index]
+    await inbox_for(cabinet, site).poll()
+    command = site.store.command(command_id)
+    assert command is not None and command["delivered_at"] is not None
+    assert command["result"] == "ok: running the self-test"
+    await until(lambda: cabinets.events("selftest.completed"), what="the self-test's record")
+    [report] = cabinets.events("selftest.completed")
+    assert report["command_id"] == command_id
+    assert "lock" in {r["device"] for r in report["results"]}  # the cabinet's own devices, checked
+    assert cabinet.service.state.value == "idle", "the screen stays as it was"
+    assert [a.action for a in cabinet.service.actions()] == ["selftest"]
+
+
+async def test_a_snapshot_command_takes_a_photo_named_remote_or_is_refused_without_a_camera(
+    cabinets: Cabinets, site: Site
+) -> None:
+    cabinet = await cabinets.boot()
+    command_id = await queue(site, "snapshot")
+    await inbox_for(cabinet, site).poll()
+    assert site.store.command(command_id)["result"] == "ok: refused: this cabinet has no camera"  # type: ignore[index]
+
+    camera = SimCamera(size=(160, 120))
+    await camera.open()
+    try:
+        cabinet.snapshots.camera = camera
+        command_id = await queue(site, "snapshot")
+        await inbox_for(cabinet, site).poll()
+        assert site.store.command(command_id)["result"] == "ok: taking a photo"  # type: ignore[index]
+        await until(lambda: list(cabinet.snapshot_dir.glob("*.jpg")), what="the photo")
+    finally:
+        await camera.close()
+    [photo] = cabinet.snapshot_dir.glob("*.jpg")
+    assert parse_snapshot_name(photo.name).kind == "remote"
+    assert photo.read_bytes()[:2] == b"\xff\xd8"  # a JPEG
