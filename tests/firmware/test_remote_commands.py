@@ -48,7 +48,7 @@ async def test_a_self_test_command_runs_the_checks_and_reports_them_under_its_id
     command = site.store.command(command_id)
     assert command is not None and command["delivered_at"] is not None
     assert command["result"] == "ok: running the self-test"
-    await until(lambda: cabinets.events("selftest.completed"), what="the self-test's record")
+    await until(lambda: cabinets.events("selftest.completed"), what="the self-test's record")  # type: ignore[no-untyped-call]
     [report] = cabinets.events("selftest.completed")
     assert report["command_id"] == command_id
     assert "lock" in {r["device"] for r in report["results"]}  # the cabinet's own devices, checked
@@ -71,7 +71,7 @@ async def test_a_snapshot_command_takes_a_photo_named_remote_or_is_refused_witho
         command_id = await queue(site, "snapshot")
         await inbox_for(cabinet, site).poll()
         assert site.store.command(command_id)["result"] == "ok: taking a photo"  # type: ignore[index]
-        await until(lambda: list(cabinet.snapshot_dir.glob("*.jpg")), what="the photo")
+        await until(lambda: list(cabinet.snapshot_dir.glob("*.jpg")), what="the photo")  # type: ignore[no-untyped-call]
     finally:
         await camera.close()
     [photo] = cabinet.snapshot_dir.glob("*.jpg")
