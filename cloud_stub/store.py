@@ -1119,15 +1119,17 @@ class SqliteCloudStore:
         return alarms
 
     def alarms_mark(self, retailer: str) -> str:
-        """Changes when any of the retailer's alarms arrives or is handled (what the live alarms page watches)."""
+        """Changes when one of the retailer's alarms arrives or is handled, or a snapshot arrives (an alarm's photo
+        comes after it): what the live alarms page watches."""
         with self._lock:
             row = self._conn.execute(
                 "SELECT (SELECT COUNT(*) FROM events e JOIN cabinets c ON c.id = e.cabinet_id "
                 "WHERE c.retailer = ? AND e.type = 'alarm'), (SELECT MAX(h.updated_at) || ':' || COUNT(*) "
-                "FROM alarm_handling h JOIN cabinets c ON c.id = h.cabinet_id WHERE c.retailer = ?)",
-                (retailer, retailer),
+                "FROM alarm_handling h JOIN cabinets c ON c.id = h.cabinet_id WHERE c.retailer = ?), "
+                "(SELECT COUNT(*) FROM snapshots s JOIN cabinets c ON c.id = s.cabinet_id WHERE c.retailer = ?)",
+                (retailer, retailer, retailer),
             ).fetchone()
-        return f"{row[0]}/{row[1]}"
+        return f"{row[0]}/{row[1]}/{row[2]}"
 
     def handle_alarm(
         self, retailer: str, event_id: str, action: str, by: str, *, now: float | None = None
