@@ -71,9 +71,7 @@ def test_a_forced_door_appears_live_and_is_acknowledged_then_resolved_by_name(
     owner.goto("/console/alarms?state=resolved")
     owner.get_by_role("link", name="中文").click()
     expect(owner.get_by_role("heading", name="警报")).to_be_visible()
-    expect(owner.locator("tr[data-kind='door_forced']").get_by_test_id("alarm-state")).to_contain_text(
-        f"{OWNER} 于"
-    )
+    expect(owner.locator("tr[data-kind='door_forced']").get_by_test_id("alarm-state")).to_contain_text(f"{OWNER} 于")
     expect(owner.locator("tr[data-kind='door_forced']")).to_contain_text("柜门被强行打开")
 
     # Another retailer: no alarm listed, none to acknowledge, no snapshot to see, not even by its address.
