@@ -137,6 +137,7 @@ async def _page(
         "max_pin": MAX_PIN_DIGITS,
         "notice": None,
         "errors": [],
+        "page_url": str(request.app.router["access"].url_for().with_query(cabinet=scope)),
         **context,
     }
     return aiohttp_jinja2.render_template("access.html", request, context, status=status)

@@ -123,6 +123,7 @@ async def _page(request: web.Request, cabinet_id: str | None, status: int = 200,
         "max_reason": MAX_REASON_CHARS,
         "error": None,
         "confirm": None,
+        "page_url": _cabinet_url(request, cabinet_id) if cabinet_id else str(request.app.router["actions"].url_for()),
         **context,
     }
     return aiohttp_jinja2.render_template("actions.html", request, context, status=status)
