@@ -28,7 +28,7 @@ def register_commands(
     config_sync: ConfigSync,
     stop: asyncio.Event,
     *,
-    selftest: Callable[[str], Any],  # run the device checks for this command (selftest.completed names it)
+    selftest: Callable[[str], Any],  # run the device checks from afar (the latch unpulsed); the record names the id
     snapshot: DoorSnapshots,
 ) -> None:
     def apply_unlock(command: Command, tx: Transaction) -> str:
@@ -56,7 +56,21 @@ def register_commands(
             return "refused: this cabinet has no camera"
         return "taking a photo"
 
+    accepted: set[str] = set()  # self-tests applied (not refused): their checks start after the commit
+
+    def apply_selftest(command: Command, tx: Transaction) -> str:
+        # A terminal's check in the middle of someone's payment would disturb it: only while no one is here.
+        if not idle():
+            return "refused: the cabinet is busy with a shopper"
+        accepted.add(command.id)
+        return "running the self-test"
+
+    def run_selftest(command: Command) -> None:
+        if command.id in accepted:
+            accepted.discard(command.id)
+            selftest(command.id)
+
     inbox.register("restart", lambda command, tx: "restarting when idle", restart)
-    inbox.register("selftest", lambda command, tx: "running the self-test", lambda command: selftest(command.id))
+    inbox.register("selftest", apply_selftest, run_selftest)
     # The photo is named "remote" and uploaded like the door's own (only this cabinet's retailer sees it).
     inbox.register("snapshot", apply_snapshot, lambda command: snapshot.take("remote", None))

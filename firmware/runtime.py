@@ -197,7 +197,7 @@ async def _serve(
         cabinet.idle,
         config_sync,
         stop,
-        selftest=cabinet.service.remote_selftest,
+        selftest=cabinet.remote_selftest,
         snapshot=cabinet.snapshots,
     )
     snapshots = SnapshotUploader(SnapshotStore(cabinet.snapshot_dir), client, clock=clock.time, sleep=clock.sleep)

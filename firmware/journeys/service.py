@@ -342,20 +342,20 @@ class ServiceJourney:
         return task
 
     async def _selftest(self) -> None:
-        await self._checked_and_recorded()
+        await self._checked_and_recorded(self.selftest_checks)
         self._go("selftest_done")
 
-    def remote_selftest(self, command_id: str) -> asyncio.Task[None]:
-        """The cloud's self-test command: the menu's checks and records, whatever the screen shows (the checks
-        read the devices without exercising them); ``selftest.completed`` names the command."""
-        task = asyncio.get_running_loop().create_task(self._checked_and_recorded(command_id))
+    def remote_selftest(self, command_id: str, checks: SelfTest) -> asyncio.Task[None]:
+        """The cloud's self-test command, run with ``checks`` in the background while the cabinet is idle (the
+        command's handler makes sure): recorded like the menu's, ``selftest.completed`` naming the command."""
+        task = asyncio.get_running_loop().create_task(self._checked_and_recorded(checks, command_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _checked_and_recorded(self, command_id: str | None = None) -> None:
+    async def _checked_and_recorded(self, checks: SelfTest, command_id: str | None = None) -> None:
         try:
-            raw = await self.clock.wait_for(self.selftest_checks(), self.selftest_timeout_s)
+            raw = await self.clock.wait_for(checks(), self.selftest_timeout_s)
             results = tuple(SelfTestResult(device, bool(ok), detail) for device, ok, detail in raw)
         except TimeoutError:
             results = (SelfTestResult("selftest", False, f"did not finish within {self.selftest_timeout_s:g} s"),)

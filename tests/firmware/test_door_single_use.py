@@ -110,7 +110,7 @@ async def inbox_for(cabinet: Cabinet, site: Site, client: CloudClient) -> Comman
         cabinet.idle,
         ConfigSync(cabinet.outbox, client),
         asyncio.Event(),
-        selftest=cabinet.service.remote_selftest,
+        selftest=cabinet.remote_selftest,
         snapshot=cabinet.snapshots,
     )
     return inbox

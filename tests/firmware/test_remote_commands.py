@@ -10,6 +10,7 @@ import asyncio
 from firmware.cabinet import Cabinet
 from firmware.commands import register_commands
 from hal.sim.camera_sim import SimCamera
+from kiosk_ui.intents import OpenPickup
 from sync_client.commands import CommandInbox
 from sync_client.config_sync import ConfigSync
 from sync_client.schema import parse_snapshot_name
@@ -25,7 +26,7 @@ def inbox_for(cabinet: Cabinet, site: Site) -> CommandInbox:
         cabinet.idle,
         ConfigSync(cabinet.outbox, site.client),
         asyncio.Event(),
-        selftest=cabinet.service.remote_selftest,
+        selftest=cabinet.remote_selftest,
         snapshot=cabinet.snapshots,
     )
     return inbox
@@ -51,9 +52,21 @@ async def test_a_self_test_command_runs_the_checks_and_reports_them_under_its_id
     await until(lambda: cabinets.events("selftest.completed"), what="the self-test's record")  # type: ignore[no-untyped-call]
     [report] = cabinets.events("selftest.completed")
     assert report["command_id"] == command_id
-    assert "lock" in {r["device"] for r in report["results"]}  # the cabinet's own devices, checked
+    lock = next(r for r in report["results"] if r["device"] == "lock")
+    assert lock["ok"] and "not pulsed" in lock["detail"]
+    assert cabinets.pulses() == 0, "a self-test from afar never releases the latch"
     assert cabinet.service.state.value == "idle", "the screen stays as it was"
     assert [a.action for a in cabinet.service.actions()] == ["selftest"]
+
+
+async def test_a_self_test_command_is_refused_while_someone_uses_the_cabinet(cabinets: Cabinets, site: Site) -> None:
+    cabinet = await cabinets.boot()
+    cabinet.handle_intent(OpenPickup())  # a customer typing a pickup code
+    assert not cabinet.idle()
+    command_id = await queue(site, "selftest")
+    await inbox_for(cabinet, site).poll()
+    assert site.store.command(command_id)["result"] == "ok: refused: the cabinet is busy with a shopper"  # type: ignore[index]
+    assert [e["kind"] for e in cabinets.events("command.applied")] == ["selftest"]  # recorded as refused
 
 
 async def test_a_snapshot_command_takes_a_photo_named_remote_or_is_refused_without_a_camera(
