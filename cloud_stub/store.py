@@ -1104,11 +1104,11 @@ class SqliteCloudStore:
         where = _ALARM_STATE_SQL[state] if state else "1 = 1"
         with self._lock:
             rows = self._conn.execute(
+                # The retailer's cabinets as a list, so that each is one look-up in events_by_cabinet_type.
                 "SELECT e.id, e.cabinet_id, e.wall_time AS at, e.payload, h.acknowledged_at, h.acknowledged_by, "
-                "h.resolved_at, h.resolved_by FROM cabinets c "
-                "JOIN events e ON e.cabinet_id = c.id AND e.type = 'alarm' "
-                f"LEFT JOIN alarm_handling h ON h.event_id = e.id WHERE c.retailer = ? AND (? IS NULL OR c.id = ?) "
-                f"AND {where} ORDER BY e.wall_time DESC, e.id LIMIT ?",
+                "h.resolved_at, h.resolved_by FROM events e LEFT JOIN alarm_handling h ON h.event_id = e.id "
+                "WHERE e.cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ? AND (? IS NULL OR id = ?)) "
+                f"AND e.type = 'alarm' AND {where} ORDER BY e.wall_time DESC, e.id LIMIT ?",
                 (retailer, cabinet_id, cabinet_id, limit),
             ).fetchall()
         alarms = []
@@ -1123,10 +1123,10 @@ class SqliteCloudStore:
         comes after it): what the live alarms page watches."""
         with self._lock:
             row = self._conn.execute(
-                "SELECT (SELECT COUNT(*) FROM events e JOIN cabinets c ON c.id = e.cabinet_id "
-                "WHERE c.retailer = ? AND e.type = 'alarm'), (SELECT MAX(h.updated_at) || ':' || COUNT(*) "
-                "FROM alarm_handling h JOIN cabinets c ON c.id = h.cabinet_id WHERE c.retailer = ?), "
-                "(SELECT COUNT(*) FROM snapshots s JOIN cabinets c ON c.id = s.cabinet_id WHERE c.retailer = ?)",
+                "SELECT (SELECT COUNT(*) FROM events WHERE type = 'alarm' AND cabinet_id IN "
+                "(SELECT id FROM cabinets WHERE retailer = ?)), (SELECT MAX(updated_at) || ':' || COUNT(*) "
+                "FROM alarm_handling WHERE cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ?)), "
+                "(SELECT COUNT(*) FROM snapshots WHERE cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ?))",
                 (retailer, retailer, retailer),
             ).fetchone()
         return f"{row[0]}/{row[1]}/{row[2]}"
