@@ -10,7 +10,7 @@ import asyncio
 from firmware.cabinet import Cabinet
 from firmware.commands import register_commands
 from hal.sim.camera_sim import SimCamera
-from kiosk_ui.intents import OpenPickup
+from kiosk_ui.intents import Home, OpenPickup
 from sync_client.commands import CommandInbox
 from sync_client.config_sync import ConfigSync
 from sync_client.schema import parse_snapshot_name
@@ -18,14 +18,14 @@ from tests.firmware.cabinet_rig import Cabinets, until
 from tests.sync.conftest import CAB, Site
 
 
-def inbox_for(cabinet: Cabinet, site: Site) -> CommandInbox:
+def inbox_for(cabinet: Cabinet, site: Site, stop: asyncio.Event | None = None) -> CommandInbox:
     inbox = CommandInbox(cabinet.outbox, site.client)
     register_commands(
         inbox,
         cabinet.remote,
         cabinet.idle,
         ConfigSync(cabinet.outbox, site.client),
-        asyncio.Event(),
+        stop or asyncio.Event(),
         selftest=cabinet.remote_selftest,
         snapshot=cabinet.snapshots,
     )
@@ -90,3 +90,18 @@ async def test_a_snapshot_command_takes_a_photo_named_remote_or_is_refused_witho
     [photo] = cabinet.snapshot_dir.glob("*.jpg")
     assert parse_snapshot_name(photo.name).kind == "remote"
     assert photo.read_bytes()[:2] == b"\xff\xd8"  # a JPEG
+
+
+async def test_a_restart_command_stops_the_service_once_no_one_uses_the_cabinet(cabinets: Cabinets, site: Site) -> None:
+    cabinet = await cabinets.boot()
+    cabinet.handle_intent(OpenPickup())  # someone is typing a pickup code
+    stop = asyncio.Event()  # what the runtime waits on: set, the service exits and systemd starts it again
+    command_id = await queue(site, "restart")
+    await inbox_for(cabinet, site, stop).poll()
+    assert site.store.command(command_id)["result"] == "ok: restarting when idle"  # type: ignore[index]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not stop.is_set(), "not in the middle of someone's pickup"
+    cabinet.handle_intent(Home())  # they leave
+    assert cabinet.idle()
+    await until(stop.is_set, what="the service stopping to restart")  # type: ignore[no-untyped-call]
