@@ -4,16 +4,21 @@ snapshots, each scoped by retailer."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cloud_stub.console.access import MAX_PIN_DIGITS, MIN_PIN_DIGITS, PinRefused, card_uid, hash_pin, pin_problems
 from cloud_stub.console.actions import command_state
+from cloud_stub.console.auth import hash_password
 from cloud_stub.console.i18n import EN
+from cloud_stub.server import start_cloud
 from cloud_stub.store import Conflict, NotFound, SqliteCloudStore
 from sync_client.cabinet_config import UID_RE, ConfigInvalid, parse_config, scrypt_problem, verify_secret
 from sync_client.schema import Event, utc_iso
@@ -168,3 +173,34 @@ def test_the_snapshots_around_an_alarm_are_found_by_when_they_were_taken(store: 
     assert [s["name"] for s in near] == ["20260530T000000-forced-none.jpg"]
     assert near[0]["bytes"] == len(jpeg)
     assert store.snapshots_taken("cab-b", since=utc_iso(T0 - 10), until=utc_iso(T0 + 120)) == []
+
+
+# --- the live stream -------------------------------------------------------------------------------------
+async def test_the_alarm_stream_announces_a_new_alarm_and_ends_when_the_server_stops(tmp_path: Path) -> None:
+    store = SqliteCloudStore(tmp_path / "live.db")
+    store.add_retailer("shop-a")
+    store.add_cabinet("cab-a", "shop-a")
+    store.add_user("shop-a", "o@a.example", "owner", password_hash=hash_password("correct horse battery"))
+    runner, url = await start_cloud(store)
+    try:
+        # unsafe: the jar keeps cookies of an address like 127.0.0.1 (a browser does)
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+            async with session.get(url + "/console/sign-in") as answer:
+                token = re.search(r'name="csrf_token" value="([^"]+)"', await answer.text())[1]  # type: ignore[index]
+            form = {"csrf_token": token, "email": "o@a.example", "password": "correct horse battery"}
+            async with session.post(url + "/console/sign-in", data=form) as answer:
+                assert answer.status == 200 and "/console/fleet" in str(answer.url)
+            async with session.get(url + "/console/alarms/stream") as stream:
+                assert stream.headers["Content-Type"] == "text/event-stream"
+                assert await stream.content.readline() == b"retry: 3000\n"
+                _alarm(store, "cab-a", 1, T0)
+                async with asyncio.timeout(10):
+                    while (line := await stream.content.readline()) != b"event: alarms\n":
+                        assert line in (b"\n", b": still here\n"), line
+                # The server stops with the stream still open: at once, not after waiting for it.
+                started = asyncio.get_running_loop().time()
+                await runner.cleanup()
+                assert asyncio.get_running_loop().time() - started < 5.0
+    finally:
+        await runner.cleanup()
+        store.close()
