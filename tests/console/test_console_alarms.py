@@ -48,6 +48,7 @@ def test_a_forced_door_appears_live_and_is_acknowledged_then_resolved_by_name(
     # A staff member acknowledges it on their phone; the owner's open page shows who, live.
     staff = new_page(phone=True, bypass_csp=True)  # bypass_csp: only so that axe can be injected
     sign_in(staff, STAFF)
+    assert status(staff.goto("/console/access")) == 403, "PINs and cards are the owner's"
     staff.goto("/console/alarms")
     assert not axe_violations(staff), axe_violations(staff)
     staff.locator("tr[data-kind='door_forced']").get_by_role("button", name="Acknowledge").click()
