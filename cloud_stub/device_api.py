@@ -236,7 +236,7 @@ class DeviceApi:
     # --- commands ----------------------------------------------------------------------------
     async def commands(self, request: web.Request) -> web.Response:
         cabinet_id, _, _ = await self.authenticate(request)
-        pending = await self.core.db(self.store.pending_commands, cabinet_id)
+        pending = await self.core.db(self.store.deliver_commands, cabinet_id, now=self.core.now())
         return web.json_response({"commands": [_command_for_cabinet(c) for c in pending]})
 
     async def ack_command(self, request: web.Request) -> web.Response:

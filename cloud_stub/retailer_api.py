@@ -307,21 +307,9 @@ class RetailerApi:
         data = object_fields(
             read_json(await self.core.read_body(request)), {"kind": str}, {"args": dict, "expires_in_s": int}
         )
-        args = data.get("args", {})
-        try:
-            validate_command(data["kind"], args)
-        except SchemaError as exc:
-            raise Refused(400, str(exc)) from None
-        default_ttl, max_ttl = COMMAND_TTL_S[data["kind"]]
-        ttl = data.get("expires_in_s", default_ttl)
-        if not 1 <= ttl <= max_ttl:
-            raise Refused(400, f"expires_in_s: expected 1 to {max_ttl} s for {data['kind']}, got {ttl}")
-        command_id = await self.core.db(
-            self.store.add_command, cabinet_id, data["kind"], args, ttl_s=ttl, now=self.core.now()
+        command = await queue_command(
+            self.core, cabinet_id, data["kind"], data.get("args", {}), data.get("expires_in_s")
         )
-        command = await self.core.db(self.store.command, command_id)
-        if command is None:  # commands are never deleted: the store lost the one it has just added
-            raise RuntimeError(f"command {command_id} is missing from the store right after it was added")
         return web.json_response(
             {k: command[k] for k in ("id", "cabinet_id", "kind", "args", "expires_at")}, status=201
         )
@@ -370,3 +358,30 @@ async def add_order(
         now=core.now(),
     )
     return {"order_id": order_id, "cabinet_id": cabinet_id, "sku": sku, "pickup_code": code, "expires_at": expires_at}
+
+
+async def queue_command(
+    core: Core,
+    cabinet_id: str,
+    kind: str,
+    args: dict[str, Any],
+    expires_in_s: int | None = None,
+    created_by: str | None = None,
+) -> dict[str, Any]:
+    """Check a command (its kind, args and lifetime: COMMAND_TTL_S) and queue it for the cabinet; the stored
+    command. Refused(400) names what is wrong. ``created_by``: the console user who sent it."""
+    try:
+        validate_command(kind, args)
+    except SchemaError as exc:
+        raise Refused(400, str(exc)) from None
+    default_ttl, max_ttl = COMMAND_TTL_S[kind]
+    ttl = default_ttl if expires_in_s is None else expires_in_s
+    if not 1 <= ttl <= max_ttl:
+        raise Refused(400, f"expires_in_s: expected 1 to {max_ttl} s for {kind}, got {ttl}")
+    command_id = await core.db(
+        core.store.add_command, cabinet_id, kind, args, ttl_s=ttl, now=core.now(), created_by=created_by
+    )
+    command = await core.db(core.store.command, command_id)
+    if command is None:  # commands are never deleted: the store lost the one it has just added
+        raise RuntimeError(f"command {command_id} is missing from the store right after it was added")
+    return command

@@ -125,10 +125,19 @@ class CloudStore(Protocol):
     def end_order(self, retailer: str, order_id: str, ending: str, by: str, *, now: float | None = None) -> None: ...
     # commands
     def add_command(
-        self, cabinet_id: str, kind: str, args: dict[str, Any], *, ttl_s: float | None = None, now: float | None = None
+        self,
+        cabinet_id: str,
+        kind: str,
+        args: dict[str, Any],
+        *,
+        ttl_s: float | None = None,
+        now: float | None = None,
+        created_by: str | None = None,
     ) -> str: ...
     def command(self, command_id: str) -> dict[str, Any] | None: ...
     def pending_commands(self, cabinet_id: str) -> list[dict[str, Any]]: ...
+    def deliver_commands(self, cabinet_id: str, *, now: float | None = None) -> list[dict[str, Any]]: ...
+    def commands_of(self, retailer: str, *, cabinet_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]: ...
     def ack_command(self, command_id: str, result: str, *, now: float | None = None) -> dict[str, Any]: ...
     # scan-to-pay
     def create_payment(
@@ -179,6 +188,15 @@ class CloudStore(Protocol):
     ) -> bool: ...
     def snapshots_of(self, cabinet_id: str, *, limit: int = 100, before: str | None = None) -> list[dict[str, Any]]: ...
     def snapshot(self, cabinet_id: str, name: str) -> bytes | None: ...
+    def snapshots_taken(self, cabinet_id: str, *, since: str, until: str, limit: int = 12) -> list[dict[str, Any]]: ...
+    # the console's alarms
+    def alarms_of(
+        self, retailer: str, *, state: str | None = None, cabinet_id: str | None = None, limit: int = 200
+    ) -> list[dict[str, Any]]: ...
+    def alarms_mark(self, retailer: str) -> str: ...
+    def handle_alarm(
+        self, retailer: str, event_id: str, action: str, by: str, *, now: float | None = None
+    ) -> dict[str, Any]: ...
     # the retailer console (cloud_stub/console)
     def has_retailer(self, name: str) -> bool: ...
     def fleet_of(self, retailer: str, *, since: str, cabinet_id: str | None = None) -> list[dict[str, Any]]: ...
@@ -524,6 +542,17 @@ CREATE TABLE IF NOT EXISTS notification_outbox (
     created_at TEXT NOT NULL,
     sent_at TEXT                         -- NULL: to notify (no provider sends them yet)
 );
+-- Alarms (events of type 'alarm') as the retailer's people handle them: acknowledged, then resolved, by whom.
+CREATE TABLE IF NOT EXISTS alarm_handling (
+    event_id TEXT PRIMARY KEY REFERENCES events(id),
+    cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
+    acknowledged_at TEXT,
+    acknowledged_by TEXT,                -- the user's email
+    resolved_at TEXT,
+    resolved_by TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alarm_handling_by_cabinet ON alarm_handling(cabinet_id, updated_at);
 -- The token each retailer got from `kiosk-cloud retailer add` is its first API token (revocable like any other).
 INSERT INTO api_tokens (id, retailer, label, token_sha256, created_at)
     SELECT 'initial:' || name, name, 'initial', token_sha256, created_at FROM retailers WHERE true
@@ -541,7 +570,16 @@ _ADDED_COLUMNS = (
     ("pickup_orders", "ended_by", "TEXT"),
     ("repair_tickets", "in_repair_at", "TEXT"),
     ("repair_tickets", "handed_back_at", "TEXT"),
+    ("commands", "delivered_at", "TEXT"),  # first handed to the cabinet by its command poll
+    ("commands", "created_by", "TEXT"),  # the console user's email (NULL: through the API)
 )
+# An alarm's state in the console: open until acknowledged, then resolved.
+ALARM_STATES = ("open", "acknowledged", "resolved")
+_ALARM_STATE_SQL = {
+    "open": "h.acknowledged_at IS NULL",
+    "acknowledged": "h.acknowledged_at IS NOT NULL AND h.resolved_at IS NULL",
+    "resolved": "h.resolved_at IS NOT NULL",
+}
 _TICKET_FIELDS = (
     "ticket_id",
     "cabinet_id",
@@ -1045,21 +1083,35 @@ class SqliteCloudStore:
 
     # --- commands -----------------------------------------------------------------------
     def add_command(
-        self, cabinet_id: str, kind: str, args: dict[str, Any], *, ttl_s: float | None = None, now: float | None = None
+        self,
+        cabinet_id: str,
+        kind: str,
+        args: dict[str, Any],
+        *,
+        ttl_s: float | None = None,
+        now: float | None = None,
+        created_by: str | None = None,
     ) -> str:
         """Queue a command valid for ``ttl_s`` (default: its kind's, COMMAND_TTL_S)."""
         with self._write() as conn:
-            return self._insert_command(conn, cabinet_id, kind, args, ttl_s, _now(now))
+            return self._insert_command(conn, cabinet_id, kind, args, ttl_s, _now(now), created_by)
 
     @staticmethod
     def _insert_command(
-        conn: sqlite3.Connection, cabinet_id: str, kind: str, args: dict[str, Any], ttl_s: float | None, created: float
+        conn: sqlite3.Connection,
+        cabinet_id: str,
+        kind: str,
+        args: dict[str, Any],
+        ttl_s: float | None,
+        created: float,
+        created_by: str | None = None,  # the console user's email (None: through the API)
     ) -> str:
         command_id = str(uuid.uuid4())
         expires = created + (COMMAND_TTL_S[kind][0] if ttl_s is None else ttl_s)
         conn.execute(
-            "INSERT INTO commands (id, cabinet_id, kind, args, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (command_id, cabinet_id, kind, dumps(args).decode(), utc_iso(created), utc_iso(expires)),
+            "INSERT INTO commands (id, cabinet_id, kind, args, created_at, expires_at, created_by) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (command_id, cabinet_id, kind, dumps(args).decode(), utc_iso(created), utc_iso(expires), created_by),
         )
         return command_id
 
@@ -1073,6 +1125,30 @@ class SqliteCloudStore:
             rows = self._conn.execute(
                 "SELECT * FROM commands WHERE cabinet_id = ? AND acked_at IS NULL ORDER BY created_at, id",
                 (cabinet_id,),
+            ).fetchall()
+        return [_command(r) for r in rows]
+
+    def deliver_commands(self, cabinet_id: str, *, now: float | None = None) -> list[dict[str, Any]]:
+        """The cabinet's pending commands as its poll takes them; the first hand-over is noted (delivered_at)."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE commands SET delivered_at = ? "
+                "WHERE cabinet_id = ? AND acked_at IS NULL AND delivered_at IS NULL",
+                (utc_iso(_now(now)), cabinet_id),
+            )
+            rows = conn.execute(
+                "SELECT * FROM commands WHERE cabinet_id = ? AND acked_at IS NULL ORDER BY created_at, id",
+                (cabinet_id,),
+            ).fetchall()
+        return [_command(r) for r in rows]
+
+    def commands_of(self, retailer: str, *, cabinet_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """The retailer's newest commands (only ``cabinet_id``'s if given), newest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT m.* FROM commands m JOIN cabinets c ON c.id = m.cabinet_id WHERE c.retailer = ? "
+                "AND (? IS NULL OR m.cabinet_id = ?) ORDER BY m.created_at DESC, m.id LIMIT ?",
+                (retailer, cabinet_id, cabinet_id, limit),
             ).fetchall()
         return [_command(r) for r in rows]
 
@@ -1243,6 +1319,87 @@ class SqliteCloudStore:
                 "SELECT jpeg FROM snapshots WHERE cabinet_id = ? AND name = ?", (cabinet_id, name)
             ).fetchone()
         return bytes(row["jpeg"]) if row else None
+
+    def snapshots_taken(self, cabinet_id: str, *, since: str, until: str, limit: int = 12) -> list[dict[str, Any]]:
+        """The cabinet's snapshots taken from ``since`` to ``until`` (ISO UTC), oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT name, taken_at, bytes FROM snapshots WHERE cabinet_id = ? AND taken_at >= ? AND taken_at <= ? "
+                "ORDER BY taken_at, name LIMIT ?",
+                (cabinet_id, since, until, limit),
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    # --- the console: alarms and their handling -------------------------------------------------------
+    def alarms_of(
+        self, retailer: str, *, state: str | None = None, cabinet_id: str | None = None, limit: int = 200
+    ) -> list[dict[str, Any]]:
+        """The retailer's alarms (in ``state``, of ``cabinet_id`` if given), newest first: the event's id,
+        cabinet, kind, detail and wall time (``at``), who acknowledged and resolved it and when."""
+        where = _ALARM_STATE_SQL[state] if state else "1 = 1"
+        with self._lock:
+            rows = self._conn.execute(
+                # The retailer's cabinets as a list, so that each is one look-up in events_by_cabinet_type.
+                "SELECT e.id, e.cabinet_id, e.wall_time AS at, e.payload, h.acknowledged_at, h.acknowledged_by, "
+                "h.resolved_at, h.resolved_by FROM events e LEFT JOIN alarm_handling h ON h.event_id = e.id "
+                "WHERE e.cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ? AND (? IS NULL OR id = ?)) "
+                f"AND e.type = 'alarm' AND {where} ORDER BY e.wall_time DESC, e.id LIMIT ?",
+                (retailer, cabinet_id, cabinet_id, limit),
+            ).fetchall()
+        alarms = []
+        for row in rows:
+            payload = json.loads(row["payload"])
+            alarm = {k: row[k] for k in row.keys() if k != "payload"}
+            alarms.append({**alarm, "kind": payload.get("kind", ""), "detail": payload.get("detail", "")})
+        return alarms
+
+    def alarms_mark(self, retailer: str) -> str:
+        """Changes when one of the retailer's alarms arrives or is handled, or a snapshot arrives (an alarm's photo
+        comes after it): what the live alarms page watches."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT (SELECT COUNT(*) FROM events WHERE type = 'alarm' AND cabinet_id IN "
+                "(SELECT id FROM cabinets WHERE retailer = ?)), (SELECT MAX(updated_at) || ':' || COUNT(*) "
+                "FROM alarm_handling WHERE cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ?)), "
+                "(SELECT COUNT(*) FROM snapshots WHERE cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ?))",
+                (retailer, retailer, retailer),
+            ).fetchone()
+        return f"{row[0]}/{row[1]}/{row[2]}"
+
+    def handle_alarm(
+        self, retailer: str, event_id: str, action: str, by: str, *, now: float | None = None
+    ) -> dict[str, Any]:
+        """``action`` "acknowledge" (an open alarm) or "resolve" (an acknowledged one) by user ``by``. NotFound
+        for an alarm not among the retailer's; Conflict when its state does not allow it."""
+        at = utc_iso(_now(now))
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT e.cabinet_id, h.acknowledged_by, h.resolved_by FROM events e JOIN cabinets c "
+                "ON c.id = e.cabinet_id LEFT JOIN alarm_handling h ON h.event_id = e.id "
+                "WHERE e.id = ? AND e.type = 'alarm' AND c.retailer = ?",
+                (event_id, retailer),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no alarm {event_id!r}")
+            if action == "acknowledge":
+                if row["acknowledged_by"] is not None:
+                    raise Conflict(f"alarm {event_id!r} was already acknowledged by {row['acknowledged_by']}")
+                conn.execute(
+                    "INSERT INTO alarm_handling (event_id, cabinet_id, acknowledged_at, acknowledged_by, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (event_id, row["cabinet_id"], at, by, at),
+                )
+            elif action == "resolve":
+                if row["acknowledged_by"] is None or row["resolved_by"] is not None:
+                    state = "still open" if row["acknowledged_by"] is None else f"resolved by {row['resolved_by']}"
+                    raise Conflict(f"alarm {event_id!r} is {state}")
+                conn.execute(
+                    "UPDATE alarm_handling SET resolved_at = ?, resolved_by = ?, updated_at = ? WHERE event_id = ?",
+                    (at, by, at, event_id),
+                )
+            else:
+                raise ValueError(f"action: expected acknowledge or resolve, got {action!r}")
+        return {"event_id": event_id, "action": action, "by": by, "at": at}
 
     # --- the console: the fleet at a glance ---------------------------------------------------------
     def fleet_of(self, retailer: str, *, since: str, cabinet_id: str | None = None) -> list[dict[str, Any]]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Any
 
+from firmware.door_snapshots import DoorSnapshots
 from firmware.journeys.sale_follow_ups import SaleFollowUps
 from firmware.remote_unlock import RemoteUnlock
 from sync_client.commands import Command, CommandInbox
@@ -27,6 +29,9 @@ def register_commands(
     config_sync: ConfigSync,
     stop: asyncio.Event,
     follow_ups: SaleFollowUps,
+    *,
+    selftest: Callable[[str], Any],  # run the device checks from afar (the latch unpulsed); the record names the id
+    snapshot: DoorSnapshots,
 ) -> None:
     def apply_unlock(command: Command, tx: Transaction) -> str:
         # The unlock is recorded here, in the (durable) transaction that marks the command applied; the
@@ -47,6 +52,26 @@ def register_commands(
 
     inbox.register("unlock", apply_unlock, unlock)
     inbox.register("refresh_config", lambda command, tx: "pulling", lambda command: config_sync.poke())
+
+    def apply_snapshot(command: Command, tx: Transaction) -> str:
+        if snapshot.camera is None:
+            return "refused: this cabinet has no camera"
+        return "taking a photo"
+
+    accepted: set[str] = set()  # self-tests applied (not refused): their checks start after the commit
+
+    def apply_selftest(command: Command, tx: Transaction) -> str:
+        # A terminal's check in the middle of someone's payment would disturb it: only while no one is here.
+        if not idle():
+            return "refused: the cabinet is busy with a shopper"
+        accepted.add(command.id)
+        return "running the self-test"
+
+    def run_selftest(command: Command) -> None:
+        if command.id in accepted:
+            accepted.discard(command.id)
+            selftest(command.id)
+
     inbox.register("restart", lambda command, tx: "restarting when idle", restart)
     # The owner's refund: the flagged reversal is opened again in the command's transaction, then carried out.
     inbox.register(
@@ -54,3 +79,6 @@ def register_commands(
         lambda command, tx: follow_ups.give_back_again(tx, str(command.args["sale_id"])),
         lambda command: follow_ups.kick(),
     )
+    inbox.register("selftest", apply_selftest, run_selftest)
+    # The photo is named "remote" and uploaded like the door's own (only this cabinet's retailer sees it).
+    inbox.register("snapshot", apply_snapshot, lambda command: snapshot.take("remote", None))

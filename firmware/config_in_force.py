@@ -97,7 +97,9 @@ class ConfigInForce:
         return hashes + ([self.local.pin_hash] if self.local.pin_hash else [])
 
     def technician_pin_hashes(self) -> list[str]:
-        return [self.local.technician_pin_hash] if self.local.technician_pin_hash else []
+        """The technicians' PINs: the cloud's (set in the retailer's console), and the configuration file's."""
+        hashes = list(self.cloud.retailer.technician_pin_hashes) if self.cloud else []
+        return hashes + ([self.local.technician_pin_hash] if self.local.technician_pin_hash else [])
 
     def staff_cards(self) -> dict[str, str]:
         """Card UID (upper-case hex) -> role ("retailer" or "technician")."""

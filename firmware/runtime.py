@@ -203,7 +203,16 @@ async def _serve(
     if cached is not None:
         apply_config(cached)
     config_sync.on_applied(apply_config)
-    register_commands(commands, cabinet.remote, cabinet.idle, config_sync, stop, cabinet.sale.follow_ups)
+    register_commands(
+        commands,
+        cabinet.remote,
+        cabinet.idle,
+        config_sync,
+        stop,
+        cabinet.sale.follow_ups,
+        selftest=cabinet.remote_selftest,
+        snapshot=cabinet.snapshots,
+    )
     snapshots = SnapshotUploader(SnapshotStore(cabinet.snapshot_dir), client, clock=clock.time, sleep=clock.sleep)
     stack.callback(snapshots.close)
     cabinet.on_snapshot = snapshots.poke

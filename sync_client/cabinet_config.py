@@ -11,7 +11,8 @@ a cabinet), and a document that fails is refused whole with every problem named.
                    "media": [{"kind", "url"}], "narration": {"en"|"zh": {"text", "audio_url"}}, "online_only"}],
      "ads": [{"id", "kind": "image"|"video", "url", "duration_s", "text", "product", "variant",
               "windows": [{"days": [0..6], "start": "HH:MM", "end": "HH:MM"}]}],
-     "retailer": {"pin_hashes": ["scrypt$…"], "staff_cards": [{"uid": HEX, "role": "retailer"|"technician"}]},
+     "retailer": {"pin_hashes": ["scrypt$…"], "technician_pin_hashes": ["scrypt$…"],
+                  "staff_cards": [{"uid": HEX, "role": "retailer"|"technician"}]},
      "pickup_orders": [{"order_id", "sku", "code_hash": "scrypt$…", "expires_at": ISO}],
      "scan_to_pay": {"enabled": bool, "provider": str},
      "receipt_url": "https://…/r/{sale_id}",   (optional: where a sale's receipt is served; the thanks QR)
@@ -225,6 +226,7 @@ class StaffCard:
 class RetailerAccess:
     pin_hashes: tuple[str, ...] = ()
     staff_cards: tuple[StaffCard, ...] = ()
+    technician_pin_hashes: tuple[str, ...] = ()  # open the service menu from the PIN pad
 
     def role_of_card(self, uid_hex: str) -> str | None:
         return next((c.role for c in self.staff_cards if c.uid == uid_hex.lower()), None)
@@ -657,14 +659,10 @@ def _ad_product(p: _Problems, d: dict[str, Any], w: str, carried: dict[str, Conf
 
 
 def _retailer(p: _Problems, raw: Any) -> RetailerAccess:
-    d = p.fields(raw, "retailer", {}, {"pin_hashes": list, "staff_cards": list})
+    d = p.fields(raw, "retailer", {}, {"pin_hashes": list, "staff_cards": list, "technician_pin_hashes": list})
     if d is None:
         return RetailerAccess()
-    hashes = _strings(p, d.get("pin_hashes", []), "retailer.pin_hashes")
-    if len(hashes) > MAX_PIN_HASHES:
-        p.append(f"retailer.pin_hashes: at most {MAX_PIN_HASHES} PIN hashes, got {len(hashes)}")
-    for i, h in enumerate(hashes):
-        p.secret(h, f"retailer.pin_hashes[{i}]")
+    hashes, technician_hashes = (_pin_hashes(p, d, key) for key in ("pin_hashes", "technician_pin_hashes"))
     cards: list[StaffCard] = []
     for i, c in enumerate(d.get("staff_cards", []) if isinstance(d.get("staff_cards", []), list) else []):
         cd = p.fields(c, f"retailer.staff_cards[{i}]", {"uid": str, "role": str}, {})
@@ -675,7 +673,16 @@ def _retailer(p: _Problems, raw: Any) -> RetailerAccess:
         if cd["role"] not in ROLES:
             p.append(f"retailer.staff_cards[{i}].role: expected one of {', '.join(ROLES)}, got {cd['role']!r}")
         cards.append(StaffCard(cd["uid"], cd["role"]))
-    return RetailerAccess(hashes, tuple(cards))
+    return RetailerAccess(hashes, tuple(cards), technician_hashes)
+
+
+def _pin_hashes(p: _Problems, d: dict[str, Any], key: str) -> tuple[str, ...]:
+    hashes = _strings(p, d.get(key, []), f"retailer.{key}")
+    if len(hashes) > MAX_PIN_HASHES:
+        p.append(f"retailer.{key}: at most {MAX_PIN_HASHES} PIN hashes, got {len(hashes)}")
+    for i, h in enumerate(hashes):
+        p.secret(h, f"retailer.{key}[{i}]")
+    return hashes
 
 
 def _orders(p: _Problems, raw: Any, skus: set[str]) -> tuple[PickupOrder, ...]:

@@ -157,6 +157,8 @@ COMMAND_KINDS: dict[str, dict[str, Any]] = {
     "restart": {},  # restart the cabinet service when idle
     # give an unclaimed sale's payment back again (a reversal or refund flagged refund_needed): the owner's refund
     "refund": {"sale_id": str},
+    "selftest": {},  # run every device check now; the results go up as selftest.completed
+    "snapshot": {},  # take a photo of the door now; it is uploaded like the door's own
 }
 # How long a queued command stays valid: kind -> (default, longest a retailer may ask for), in seconds.
 # A remote unlock is for someone standing at the cabinet now; a late one would open it for no one.
@@ -165,6 +167,8 @@ COMMAND_TTL_S: dict[str, tuple[int, int]] = {
     "refresh_config": (3600, 24 * 3600),
     "restart": (3600, 24 * 3600),
     "refund": (24 * 3600, 7 * 24 * 3600),  # a cabinet offline for a day still gets it
+    "selftest": (600, 3600),
+    "snapshot": (300, 3600),
 }
 
 

@@ -190,6 +190,8 @@ class SnapshotUploader:
         self._sleep = sleep  # the interval and the backoff wait on it (the firmware passes its clock's)
         self.status = SnapshotUploadStatus()
         self._poke = asyncio.Event()
+        self._unsettled = 0  # fresh files the last pass left for later
+        self._recheck: asyncio.Task[None] | None = None
         self._db = sqlite3.connect(
             str(state_path or store.dir / ".uploads.sqlite3"), isolation_level=None, check_same_thread=False
         )
@@ -215,6 +217,8 @@ class SnapshotUploader:
         async def step() -> None:
             await asyncio.to_thread(self.store.prune)
             await self.upload_pending()
+            if self._unsettled:  # a photo just taken: send it once it has settled, not at the next interval
+                self._recheck = self._recheck or asyncio.get_running_loop().create_task(self._poke_when_settled())
 
         def on_result(exc: Exception | None) -> None:
             if exc is None:
@@ -240,6 +244,11 @@ class SnapshotUploader:
             sleep=self._sleep,
         )
 
+    async def _poke_when_settled(self) -> None:
+        await self._sleep(self.settle_s)
+        self._recheck = None
+        self._poke.set()
+
     def close(self) -> None:
         """Close the record of what was sent (the client is the caller's: it is shared with the rest)."""
         self._db.close()
@@ -252,6 +261,7 @@ class SnapshotUploader:
         done = self.done_names()
         cutoff = self.clock() - self.settle_s
         sent = 0
+        self._unsettled = sum(1 for f in files if f.name not in done and f.mtime > cutoff)
         for f in files:
             if f.name in done or f.mtime > cutoff:
                 continue

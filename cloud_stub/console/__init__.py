@@ -9,6 +9,7 @@ A page group (``fleet.py`` is the pattern) is a module with
   (any role) or ``@requires("owner")``, then ``@aiohttp_jinja2.template("x.html")`` returning the context
   (or ``aiohttp_jinja2.render_template(..., status=...)`` for another status);
 - ``nav = (NavItem("x", "nav_x", roles), ...)``: its links in the header (optional);
+- ``setup(console_app)``: state of its own on the console's app, e.g. a shutdown hook (optional);
 - data through the store only: ``await core.db(core.store.method, current_user(request).retailer, ...)``
   with ``core = request.app[CORE]``; a record of another retailer is ``web.HTTPNotFound()`` (a store
   ``NotFound`` is turned into the same 404 page, a ``Conflict`` into a 409 page).
@@ -29,7 +30,21 @@ import jinja2
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from cloud_stub.console import account, catalogue, fleet, media, orders, repairs, sales, stock, tokens, users
+from cloud_stub.console import (
+    access,
+    account,
+    actions,
+    alarms,
+    catalogue,
+    fleet,
+    media,
+    orders,
+    repairs,
+    sales,
+    stock,
+    tokens,
+    users,
+)
 from cloud_stub.console.auth import CORE, SESSION, NavItem, sessions
 from cloud_stub.console.i18n import EN, LANGUAGES, language, money, translator, when
 from cloud_stub.core import Core
@@ -38,7 +53,7 @@ from cloud_stub.store import Conflict, NotFound
 PREFIX = "/console"
 HERE = Path(__file__).parent
 # Every page group of the console; a new one is a module with ``routes`` (and ``nav``) added here.
-PAGE_GROUPS = (account, fleet, stock, orders, repairs, sales, catalogue, media, users, tokens)
+PAGE_GROUPS = (account, fleet, alarms, actions, stock, orders, repairs, sales, catalogue, media, access, users, tokens)
 NAV: tuple[NavItem, ...] = tuple(item for group in PAGE_GROUPS for item in getattr(group, "nav", ()))
 FILTERS: dict[str, Callable[..., str]] = {"money": money, "when": when}
 SECURITY_HEADERS = {
@@ -66,6 +81,8 @@ def setup_console(app: web.Application, core: Core) -> None:
     console.router.add_static("/static/", HERE / "static", name="static", append_version=True)
     for group in PAGE_GROUPS:
         console.add_routes(group.routes)
+        if hasattr(group, "setup"):  # a group with state of its own on the app (the alarms' live streams)
+            group.setup(console)
     console.on_response_prepare.append(_security_headers)
     app.add_subapp(PREFIX, console)
     app.router.add_get("/", _to_console)

@@ -342,8 +342,20 @@ class ServiceJourney:
         return task
 
     async def _selftest(self) -> None:
+        await self._checked_and_recorded(self.selftest_checks)
+        self._go("selftest_done")
+
+    def remote_selftest(self, command_id: str, checks: SelfTest) -> asyncio.Task[None]:
+        """The cloud's self-test command, run with ``checks`` in the background while the cabinet is idle (the
+        command's handler makes sure): recorded like the menu's, ``selftest.completed`` naming the command."""
+        task = asyncio.get_running_loop().create_task(self._checked_and_recorded(checks, command_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _checked_and_recorded(self, checks: SelfTest, command_id: str | None = None) -> None:
         try:
-            raw = await self.clock.wait_for(self.selftest_checks(), self.selftest_timeout_s)
+            raw = await self.clock.wait_for(checks(), self.selftest_timeout_s)
             results = tuple(SelfTestResult(device, bool(ok), detail) for device, ok, detail in raw)
         except TimeoutError:
             results = (SelfTestResult("selftest", False, f"did not finish within {self.selftest_timeout_s:g} s"),)
@@ -352,17 +364,19 @@ class ServiceJourney:
             results = (SelfTestResult("selftest", False, f"could not run: {exc}"),)
         passed = bool(results) and all(r.ok for r in results)
         run_at = utc_now_iso()
+        payload: dict[str, object] = {
+            "passed": passed,
+            "results": [{"device": r.device, "ok": r.ok, "detail": r.detail} for r in results],
+        }
+        if command_id is not None:
+            payload["command_id"] = command_id
         with self.outbox.transaction() as tx:
             self.records.replace_selftest(tx, [(r.device, r.ok, r.detail) for r in results], run_at)
-            tx.append(
-                SELFTEST_EVENT,
-                {"passed": passed, "results": [{"device": r.device, "ok": r.ok, "detail": r.detail} for r in results]},
-            )
+            tx.append(SELFTEST_EVENT, payload)
             self._audit(
                 tx, "selftest", "passed" if passed else "failed: " + ", ".join(r.device for r in results if not r.ok)
             )
         self.results, self.selftest_status = results, "passed" if passed else "failed"
-        self._go("selftest_done")
 
     def lock_test(self) -> float:
         """Pulse the relay once, bounded; afterwards check it dropped. Returns the pulse used (s)."""

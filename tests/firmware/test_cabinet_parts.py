@@ -87,10 +87,13 @@ def test_the_staffs_pins_come_from_the_cloud_and_the_file_and_cards_match_whatev
         Catalog(outbox, config.products), RetailerSection(pin_hash="file", technician_pin_hash="t")
     )
     assert (in_force.pin_hashes(), in_force.staff_cards(), in_force.version()) == (["file"], {}, "local file")
-    retailer = RetailerAccess(pin_hashes=("cloud",), staff_cards=(StaffCard("04a1b2", "technician"),))
+    assert in_force.technician_pin_hashes() == ["t"]
+    retailer = RetailerAccess(
+        pin_hashes=("cloud",), staff_cards=(StaffCard("04a1b2", "technician"),), technician_pin_hashes=("cloud-t",)
+    )
     in_force.apply(CabinetConfig(7, "EUR", (), retailer=retailer))
     assert in_force.pin_hashes() == ["cloud", "file"]
-    assert in_force.technician_pin_hashes() == ["t"]
+    assert in_force.technician_pin_hashes() == ["cloud-t", "t"]  # the console's technician PIN, and the file's
     assert in_force.staff_cards() == {"04A1B2": "technician"}  # the reader reports upper-case hex
     assert in_force.version() == "7"
 

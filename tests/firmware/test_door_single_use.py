@@ -111,6 +111,8 @@ async def inbox_for(cabinet: Cabinet, site: Site, client: CloudClient) -> Comman
         ConfigSync(cabinet.outbox, client),
         asyncio.Event(),
         cabinet.sale.follow_ups,
+        selftest=cabinet.remote_selftest,
+        snapshot=cabinet.snapshots,
     )
     return inbox
 

@@ -291,7 +291,16 @@ async def one_remote_unlock(site: Site, seconds: float, max_unlock_s: float) -> 
     )
     inbox = CommandInbox(site.outbox, site.client)
     remote = RemoteUnlock(restock, may_unlock=lambda: not restock.active)
-    register_commands(inbox, remote, lambda: True, config_sync=None, stop=asyncio.Event(), follow_ups=None)  # type: ignore[arg-type]
+    register_commands(  # only the unlock is used here
+        inbox,
+        remote,
+        lambda: True,
+        config_sync=None,  # type: ignore[arg-type]
+        stop=asyncio.Event(),
+        follow_ups=None,  # type: ignore[arg-type]
+        selftest=lambda command_id: None,
+        snapshot=None,  # type: ignore[arg-type]
+    )
     try:
         command_id = site.store.add_command("cab-prop", "unlock", {"seconds": seconds, "reason": "prop"})
         await inbox.poll()

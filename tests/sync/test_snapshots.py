@@ -201,3 +201,16 @@ async def test_run_uploads_when_poked_and_backs_off_while_the_cloud_is_away(site
     assert uploader.status.consecutive_failures == 0 and uploader.status.last_error is None
     assert later.name in {s["name"] for s in site.store.snapshots_of(CAB)}
     assert len(site.store.snapshots_of(CAB)) == 2
+
+
+async def test_a_fresh_photo_goes_up_once_it_has_settled_not_at_the_next_interval(site: Site, tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path / "snapshots")
+    uploader = SnapshotUploader(store, site.client, settle_s=0.2)
+    stop = asyncio.Event()
+    task = asyncio.create_task(uploader.run(stop, interval_s=600))
+    save(store, snapshot_name("forced", None, time.time()), picture(), time.time())
+    uploader.poke()  # as the firmware does right after saving it: too fresh for this pass
+    await until(lambda: uploader.status.uploaded_total == 1, timeout=10.0)  # not 600 s later
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    uploader.close()
