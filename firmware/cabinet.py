@@ -331,9 +331,12 @@ class Cabinet:
 
     def _go_home(self) -> None:
         """The header's home: help closes and every journey goes back to where it waits, where it may (the
-        idle timeout's rules: never a payment under way, a paid door or a staff task)."""
+        idle timeout's rules: never a payment under way, a paid door or a staff task). Out of service, home
+        looks at the store again: the start screen if it works by now, else the same screen and its reason."""
         self.help.close()
         self.journeys.idle_timeout()
+        if self.storage.problem is not None:
+            self.storage.check()
         self.refresh()
 
     # --- the screen ------------------------------------------------------------

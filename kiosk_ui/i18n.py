@@ -72,6 +72,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Something wrong with your vehicle? Call us with this cabinet's number.",
         "zh": "车辆有问题？请致电并告知本售货柜编号。",
     },
+    "help.tip.out_of_service": {
+        "en": "The cabinet cannot record anything right now, so it takes no payments, pickups or repairs. "
+        "Call us, or come back later.",
+        "zh": "售货柜暂时无法记录，因此不能付款、取货或报修。请致电我们，或稍后再来。",
+    },
     "help.tip.pickup": {
         "en": "The pickup code is in your order confirmation e-mail or text message.",
         "zh": "取货码在您的订单确认邮件或短信中。",

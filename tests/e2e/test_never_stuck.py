@@ -179,3 +179,23 @@ def test_a_way_to_pay_leaves_the_screen_within_a_second_of_an_unplug_or_a_cut_ca
     client.sim("pos/replug")
     state = client.wait_for(lambda s: s["payment_methods"] == ["terminal", "qr"], timeout=10, what="both back")
     assert widget(state, "buy")["enabled"] and "buy_reason" not in ids(state)
+
+
+def test_out_of_service_has_help_and_a_home_that_looks_at_the_store_again(sim_cabinet):
+    """The store cannot record a sale: nothing a shopper starts could be kept, so the screen offers help and
+    home only. Home shows the same screen and its reason while the store fails, the start screen once it works."""
+    client = sim_cabinet("\n[storage]\ncheck_s = 0.2\nprobe_s = 0.2\n")
+    client.wait_screen("attract")
+    client.sim("storage/full")
+    state = client.wait_screen("out_of_service", timeout=10)
+    assert nav(state) == {"help", "home"}
+    assert not ids(state) & {"start", "pickup", "repair", "buy"}, "nothing offered that needs the store"
+    state = help_returns(client, "out_of_service")
+    client.tap("home")
+    state = client.wait_screen("out_of_service")
+    assert "storage" in state["faults"] and widget(state, "subtitle")["label"].startswith("This cabinet cannot")
+    client.sim("storage/ok")
+    client.tap("home")
+    client.wait_screen("attract", timeout=5)
+    client.tap("start")
+    client.wait_screen("catalog")
