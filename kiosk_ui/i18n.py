@@ -291,6 +291,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "service.no_alarms": {"en": "None", "zh": "无"},
     "service.network": {"en": "Network", "zh": "网络"},
     "service.no_network": {"en": "No network", "zh": "无网络"},
+    "service.link_down": {"en": "Link down", "zh": "链路断开"},
     "service.cloud": {"en": "Cloud", "zh": "云端"},
     "service.online": {"en": "Online", "zh": "在线"},
     "service.offline": {"en": "Offline", "zh": "离线"},
