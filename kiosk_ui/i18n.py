@@ -307,6 +307,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "service.device.tamper": {"en": "Tamper switch", "zh": "防拆开关"},
     "service.device.storage": {"en": "Storage", "zh": "存储"},
     "service.device.screen": {"en": "Screen", "zh": "屏幕"},
+    "service.device.network": {"en": "Network link", "zh": "网络链路"},
     "service.state.locked": {"en": "Locked", "zh": "已上锁"},
     "service.state.released": {"en": "Released", "zh": "已开锁"},
     "service.state.open": {"en": "Open", "zh": "打开"},
