@@ -24,11 +24,12 @@ from firmware.door_alarms import DoorAlarms
 from firmware.door_cycle import DoorCycle
 from firmware.door_events import DoorEvents
 from firmware.door_snapshots import DoorSnapshots
-from firmware.faults import Faults
+from firmware.faults import NETWORK, Faults
 from firmware.idle_watch import IdleWatch
 from firmware.journey_set import STALE, Parts, build_journeys, checked
 from firmware.journeys.sale import S
 from firmware.journeys.service import LiveFacts, live_devices, open_alarms, software_version
+from firmware.link_watch import KernelLink
 from firmware.narration import AudioOut, NarrationLibrary, NarrationPlayer, Narrator, SpeechCache
 from firmware.network_state import default_route
 from firmware.presenters import Router, Shop
@@ -80,6 +81,8 @@ class Cabinet:
     # Every background task starts through it (the runtime's, shared with the uploader and the others).
     supervisor: Supervisor = field(default_factory=Supervisor)
     audio: AudioOut = field(default_factory=MixerAudio)  # the loudspeaker of the product narrations
+    link: KernelLink | None = None  # the kernel's network link, watched with the terminals; None: not watched
+    on_network: Callable[[bool], None] = lambda up: None  # that link lost or back: the cloud's client is told
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)  # the cabinet's own, cancelled by stop()
 
     def __post_init__(self, storage_guard: StorageGuard | None) -> None:
@@ -113,7 +116,7 @@ class Cabinet:
         self.door_cycle = DoorCycle(self.devices.lock, self.clock, on_change=self.refresh, snapshot=self.snapshots.take)
         self.shop = ShopWindow(
             self.catalog, config.cabinet, self.in_force, self.devices.terminals, self.faults,
-            unsettled_methods=lambda: self.sale.unsettled_methods(), is_online=self.is_online,
+            unsettled_methods=lambda: self.sale.unsettled_methods(), is_online=self.online,
             language=lambda: self.language,
         )  # fmt: skip
         parts = Parts(
@@ -138,6 +141,8 @@ class Cabinet:
             lambda: self.sale.paying,
             config.payment.check_s,
             link_sleep=self.clock.sleep,
+            network=self.link,
+            on_network=lambda up: self.on_network(up),
         )
         self.reader_input = ReaderInput(
             self.outbox, self.in_force.staff_cards, self.idle, self.service, self.restock, self.repair, self.pickup,
@@ -151,7 +156,7 @@ class Cabinet:
             config.sync.heartbeat_s,
             config.screen.idle_timeout_s,
             on_idle=self._idle_timeout,
-            is_online=self.is_online,
+            is_online=self.online,
             on_online_changed=self.refresh,
             clock=self.clock,
             should_ask=self._worth_asking,
@@ -286,6 +291,11 @@ class Cabinet:
         """The named faults now (name -> detail): in /state, the heartbeat and `kiosk status`."""
         return self.fault_list.active
 
+    def online(self) -> bool:
+        """The cloud answers, and the kernel has not seen the link go since (a pulled cable counts at once;
+        when it is back, the cloud's next answer counts: the runtime's on_network marks it offline till then)."""
+        return self.is_online() and NETWORK not in self.faults
+
     def idle(self) -> bool:
         """No one is using the cabinet: no journey beyond the attract or catalog screens."""
         return self.journeys.idle()
@@ -296,7 +306,7 @@ class Cabinet:
         return LiveFacts(
             live_devices(self.devices, self.faults),
             open_alarms(self.faults, self.alarms.reminder, tamper is not None and tamper.is_open),
-            NetworkView(interface, address, self.is_online()),
+            NetworkView(interface, address, self.online(), self.faults.get(NETWORK, "")),
             software_version(),
         )
 
@@ -331,9 +341,12 @@ class Cabinet:
 
     def _go_home(self) -> None:
         """The header's home: help closes and every journey goes back to where it waits, where it may (the
-        idle timeout's rules: never a payment under way, a paid door or a staff task)."""
+        idle timeout's rules: never a payment under way, a paid door or a staff task). Out of service, home
+        looks at the store again: the start screen if it works by now, else the same screen and its reason."""
         self.help.close()
         self.journeys.idle_timeout()
+        if self.storage.problem is not None:
+            self.storage.check()
         self.refresh()
 
     # --- the screen ------------------------------------------------------------
@@ -341,7 +354,7 @@ class Cabinet:
         chrome = Chrome(
             language=self.language,
             cabinet_id=self.config.cabinet.id,
-            online=self.is_online(),
+            online=self.online(),
             still_there_until=self.idle_watch.asking_until,
         )
         view = self.router.view(chrome)

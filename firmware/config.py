@@ -169,6 +169,16 @@ class StorageSection:
     checkpoint_hard_kb: Annotated[int, Range(ge=16, le=4_194_304)] = 8192
 
 
+@dataclass
+class NetworkSection:
+    """Where the link watch (firmware/link_watch.py) reads the kernel's view of the network link. Empty: the
+    kernel's own (/proc/net/route, /sys/class/net) on a cabinet; not watched in simulation unless named
+    (a test points a simulated cabinet at a fake tree)."""
+
+    route_table: str = ""
+    sys_class_net: str = ""
+
+
 Volume = Annotated[float, Range(ge=0, le=1)]  # of the narration: 0 silent, 1 full
 
 
@@ -257,6 +267,7 @@ class Config:
     camera: CameraSection = field(default_factory=CameraSection)
     sync: SyncSection = field(default_factory=SyncSection)
     storage: StorageSection = field(default_factory=StorageSection)
+    network: NetworkSection = field(default_factory=NetworkSection)
     bench: BenchSection = field(default_factory=BenchSection)
     audio: AudioSection = field(default_factory=AudioSection)
     products: list[ProductSection] = field(default_factory=_default_products)

@@ -16,6 +16,7 @@ from hal.errors import DeviceFault
 from sync_client.outbox import STORAGE_ERRORS, Outbox
 
 log = logging.getLogger(__name__)
+NETWORK = "network"  # the kernel's network link is down (firmware/link_watch.py)
 
 
 @dataclass
@@ -65,5 +66,6 @@ class Faults:
             self.on_change()
 
     def devices_faulty(self) -> bool:
-        """A device (not the store, which has its own watch) is faulty: its checks come round sooner."""
-        return bool(self.active.keys() - {"storage"})
+        """A device (not the store, which has its own watch, nor the network link) is faulty: its checks come
+        round sooner."""
+        return bool(self.active.keys() - {"storage", NETWORK})

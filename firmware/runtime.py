@@ -24,6 +24,7 @@ from firmware.commands import register_commands
 from firmware.config import Config
 from firmware.control_api import create_control_app
 from firmware.devices import Devices
+from firmware.link_watch import kernel_link
 from firmware.scan_to_pay_terminal import ScanToPayTerminal
 from firmware.sim import SimBench, show_bench_status, sim_key
 from firmware.storage import DB_NAME, StorageGuard
@@ -144,14 +145,14 @@ async def _serve(
     config_sync, commands, sync = store.config_sync, store.commands, config.sync
     scan_to_pay = ScanToPayTerminal(ScanToPayClient(client), timeout_s=config.payment.timeout_s)
     devices.terminals["qr"] = scan_to_pay
+
+    def network_up() -> None:  # the link is back: skip the backoffs, ask the cloud now
+        uploader.retry_now()
+        config_sync.poke()
+        commands.poke()
+
     if bench is not None:
         bench.scan_to_pay, bench.store = scan_to_pay, outbox
-
-        def network_up() -> None:
-            uploader.retry_now()
-            config_sync.poke()
-            commands.poke()
-
         bench.on_network_up = network_up
 
     cabinet: Cabinet | None = None
@@ -183,6 +184,10 @@ async def _serve(
         storage_guard=store.storage,
         supervisor=supervisor,
         clock=clock,
+        # The kernel's link (a cabinet's cable or Wi-Fi): lost, offline at once; back, online at the cloud's
+        # next answer, which is asked for at once.
+        link=kernel_link(config.network, sim=bench is not None),
+        on_network=lambda up: network_up() if up else uploader.link_lost(),
         sync_status=lambda: SyncView(
             pending=outbox.pending_count(),
             last_success=_ago(uploader.status.last_success_at),

@@ -72,6 +72,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Something wrong with your vehicle? Call us with this cabinet's number.",
         "zh": "车辆有问题？请致电并告知本售货柜编号。",
     },
+    "help.tip.out_of_service": {
+        "en": "The cabinet cannot record anything right now, so it takes no payments, pickups or repairs. "
+        "Call us, or come back later.",
+        "zh": "售货柜暂时无法记录，因此不能付款、取货或报修。请致电我们，或稍后再来。",
+    },
     "help.tip.pickup": {
         "en": "The pickup code is in your order confirmation e-mail or text message.",
         "zh": "取货码在您的订单确认邮件或短信中。",
@@ -286,6 +291,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "service.no_alarms": {"en": "None", "zh": "无"},
     "service.network": {"en": "Network", "zh": "网络"},
     "service.no_network": {"en": "No network", "zh": "无网络"},
+    "service.link_down": {"en": "Link down", "zh": "链路断开"},
     "service.cloud": {"en": "Cloud", "zh": "云端"},
     "service.online": {"en": "Online", "zh": "在线"},
     "service.offline": {"en": "Offline", "zh": "离线"},
@@ -301,6 +307,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "service.device.tamper": {"en": "Tamper switch", "zh": "防拆开关"},
     "service.device.storage": {"en": "Storage", "zh": "存储"},
     "service.device.screen": {"en": "Screen", "zh": "屏幕"},
+    "service.device.network": {"en": "Network link", "zh": "网络链路"},
     "service.state.locked": {"en": "Locked", "zh": "已上锁"},
     "service.state.released": {"en": "Released", "zh": "已开锁"},
     "service.state.open": {"en": "Open", "zh": "打开"},

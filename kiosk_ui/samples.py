@@ -327,6 +327,13 @@ def sample_views(
             version="0.1.0",
         ),
         "service_running": ServiceScreen(chrome=chrome, devices=DEVICES[:3], selftest="running"),
+        "service_link_down": ServiceScreen(  # the cable pulled: the kernel's link watch says why
+            chrome=replace(chrome, online=False),
+            devices=DEVICES[:3],
+            alarms=(("network", "eth0: no carrier"),),
+            network=NetworkView("eth0", "", online=False, link_down="eth0: no carrier"),
+            version="0.1.0",
+        ),
         "calibrate": CalibrateScreen(chrome=chrome),
         "out_of_service": OutOfServiceScreen(chrome=chrome, support_phone=SUPPORT_PHONE),
         "out_of_service_not_charged": OutOfServiceScreen(

@@ -130,6 +130,7 @@ class NetworkView:
     interface: str = ""  # of the default route; "" = none
     address: str = ""  # its IPv4 address; "" = none
     online: bool = False  # the cloud answered the last upload
+    link_down: str = ""  # why the kernel says the link is down ("eth0: no carrier"); "" = up or not watched
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,11 @@ class Uploader:
         self._retry_now = asyncio.Event()  # the network came back: skip the rest of a backoff
         outbox.on_append(self._work.set)
 
+    def link_lost(self) -> None:
+        """The cabinet's network link is gone (the kernel says so): offline now, not at the next failed
+        upload, and until the cloud answers again."""
+        self.status.online = False
+
     def retry_now(self) -> None:
         self._retry_now.set()
         self._work.set()

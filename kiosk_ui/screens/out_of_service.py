@@ -1,5 +1,10 @@
 """Out of service: the cabinet cannot record a sale, so it offers no payment.
 
+Nothing a shopper starts here could be kept (a sale, a pickup's used code, a repair ticket all live in the
+store), so the screen offers only help (the support phone) and home, which looks at the store again: the
+same honest screen while it still fails, the start screen once it works. The staff's hidden hold moves
+from the brand (home takes its place) to the title, so a technician with a PIN still gets in.
+
 After a payment the cabinet could not record, the last buyer also reads what
 happened to their money (view.message "not_charged" or "refund_pending"),
 and, for a refund, how to reach the retailer and the cabinet's number.
@@ -8,16 +13,17 @@ and, for a refund, how to reach the retailer and the cabinet's number.
 from __future__ import annotations
 
 from kiosk_ui.context import BuildContext
+from kiosk_ui.intents import OpenStaff
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.parts import banner, centred_heading, split
 from kiosk_ui.view import OutOfServiceScreen
-from kiosk_ui.widgets import Label, Panel, Widget
+from kiosk_ui.widgets import HoldArea, Label, Panel, Widget
 
 
 def build(view: OutOfServiceScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme, palette = kit.theme, kit.theme.palette
-    top, content = chrome(view.chrome, kit)
+    top, content = chrome(view.chrome, kit, home=True, help_button=True)
     widgets: list[Widget] = []
     y = content.y
     heading_area = content
@@ -35,7 +41,10 @@ def build(view: OutOfServiceScreen, kit: Kit, context: BuildContext) -> list[Wid
         widgets.append(notice)
         y = notice.rect.bottom + theme.gap
     title_h, subtitle_h = theme.px(70), theme.px(64)
-    widgets += centred_heading(kit, heading_area, y, kit.t("oos.title"), kit.t("oos.subtitle"), subtitle_h, 2)
+    heading = centred_heading(kit, heading_area, y, kit.t("oos.title"), kit.t("oos.subtitle"), subtitle_h, 2)
+    widgets += heading
+    if not theme.accessible:  # accessible: the header's brand keeps the hold
+        widgets.append(HoldArea("staff", heading[0].rect, view.chrome.staff_hold_s, OpenStaff()))
     y = content.y if heading_area is not content else y + title_h + subtitle_h + theme.gap
     if view.message == "refund_pending":
         panel_w = min(content.w, theme.px(640))

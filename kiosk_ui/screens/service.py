@@ -150,8 +150,15 @@ def _fact_lines(view: ServiceScreen, kit: Kit) -> list[tuple[str, str, str, Colo
     network, sync = view.network, view.sync
     where = " ".join(part for part in (network.interface, network.address) if part)
     online = "service.online" if network.online else "service.offline"
+    if network.link_down:
+        where = f"{kit.t('service.link_down')}: {network.link_down}"
     return [
-        ("network", kit.t("service.network"), where or kit.t("service.no_network"), None if where else palette.danger),
+        (
+            "network",
+            kit.t("service.network"),
+            where or kit.t("service.no_network"),
+            None if where and not network.link_down else palette.danger,
+        ),
         ("cloud", kit.t("service.cloud"), kit.t(online), palette.accent if network.online else palette.danger),
         ("last_success", kit.t("service.last_success"), sync.last_success or kit.t("service.never"), None),
         ("pending", kit.t("service.pending"), str(sync.pending), None),

@@ -179,3 +179,57 @@ def test_a_way_to_pay_leaves_the_screen_within_a_second_of_an_unplug_or_a_cut_ca
     client.sim("pos/replug")
     state = client.wait_for(lambda s: s["payment_methods"] == ["terminal", "qr"], timeout=10, what="both back")
     assert widget(state, "buy")["enabled"] and "buy_reason" not in ids(state)
+
+
+def test_out_of_service_has_help_and_a_home_that_looks_at_the_store_again(sim_cabinet):
+    """The store cannot record a sale: nothing a shopper starts could be kept, so the screen offers help and
+    home only. Home shows the same screen and its reason while the store fails, the start screen once it works."""
+    client = sim_cabinet("\n[storage]\ncheck_s = 0.2\nprobe_s = 0.2\n")
+    client.wait_screen("attract")
+    client.sim("storage/full")
+    state = client.wait_screen("out_of_service", timeout=10)
+    assert nav(state) == {"help", "home"}
+    assert not ids(state) & {"start", "pickup", "repair", "buy"}, "nothing offered that needs the store"
+    state = help_returns(client, "out_of_service")
+    client.tap("home")
+    state = client.wait_screen("out_of_service")
+    assert "storage" in state["faults"] and widget(state, "subtitle")["label"].startswith("This cabinet cannot")
+    client.sim("storage/ok")
+    client.tap("home")
+    client.wait_screen("attract", timeout=5)
+    client.tap("start")
+    client.wait_screen("catalog")
+
+
+def test_scan_to_pay_leaves_within_a_second_when_the_kernel_says_the_link_is_down(retail, tmp_path):
+    """A cabinet's cable, as the kernel reports it (a fake /proc/net/route and /sys/class/net named in the
+    configuration): unplugged, scan-to-pay is withdrawn within a second, not at the next failed request;
+    plugged back, it is offered again once the cloud answers."""
+    api, start = retail
+    kernel = tmp_path / "kernel"
+    (kernel / "net" / "eth0").mkdir(parents=True)
+    route = kernel / "route"
+    route.write_text(
+        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+        "eth0\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n"
+    )
+
+    def cable(plugged: bool) -> None:
+        (kernel / "net" / "eth0" / "operstate").write_text("up\n" if plugged else "down\n")
+        (kernel / "net" / "eth0" / "carrier").write_text("1\n" if plugged else "0\n")
+
+    cable(True)
+    client = start(f'\n[network]\nroute_table = "{route}"\nsys_class_net = "{kernel / "net"}"\n')
+    client.wait_for(lambda s: s["payment_methods"] == ["terminal", "qr"], what="both ways to pay offered")
+    client.tap("start")
+    client.tap("product:SCOOT-S1")
+    client.sim("pos/unplug")
+    client.wait_for(lambda s: s["payment_methods"] == ["qr"], timeout=1.0, what="the card terminal withdrawn")
+    cable(False)
+    state = client.wait_for(lambda s: s["payment_methods"] == [], timeout=1.0, what="scan-to-pay withdrawn")
+    assert state["faults"]["network"] == "eth0: down" and not state["online"]
+    assert not widget(state, "buy")["enabled"] and "unavailable" in widget(state, "buy_reason")["label"]
+    cable(True)
+    client.sim("pos/replug")
+    state = client.wait_for(lambda s: s["payment_methods"] == ["terminal", "qr"], timeout=10, what="both back")
+    assert "network" not in state["faults"] and state["online"] and widget(state, "buy")["enabled"]

@@ -9,15 +9,15 @@ from collections.abc import Iterator
 import pytest
 
 from kiosk_ui.app import KioskUi
-from kiosk_ui.samples import sample_views
+from kiosk_ui.samples import accessible_views, sample_views
 from kiosk_ui.theme import MIN_TEXT_DESIGN_PX
 from kiosk_ui.view import SCREENS, Language, ProductScreen
 
 STAFF = {"pin_pad", "restock", "service", "calibrate"}  # reached with a card or a hidden hold, not a shopper's
 # The screens without a way back or home, and why: attract is home; at the door a paid sale goes on by
-# itself; out of service offers nothing to go back to (and the support phone when money is owed).
-NO_WAY_BACK = {"attract", "door", "out_of_service"}
-NO_HELP = {"help", "out_of_service"}  # help itself; out of service shows the phone where it matters
+# itself.
+NO_WAY_BACK = {"attract", "door"}
+NO_HELP = {"help"}  # help itself
 PRODUCT_TEXT = {"name", "price", "stock", "details"}  # details: summary, materials, design notes (scrolled)
 
 
@@ -29,10 +29,14 @@ def ui(request: pytest.FixtureRequest) -> Iterator[KioskUi]:
     ui.close()
 
 
+@pytest.mark.parametrize("accessible", [False, True], ids=["standard", "accessible"])
 @pytest.mark.parametrize("language", ["en", "zh"])
-def test_every_shopper_screen_has_help_and_a_way_back_or_home(ui: KioskUi, language: Language) -> None:
+def test_every_shopper_screen_has_help_and_a_way_back_or_home(
+    ui: KioskUi, language: Language, accessible: bool
+) -> None:
     seen = set()
-    for name, view in sample_views(language).items():
+    views = accessible_views(language) if accessible else sample_views(language)
+    for name, view in views.items():
         if view.screen in STAFF:
             continue
         ui.set_state(view)

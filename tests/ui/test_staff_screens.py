@@ -30,7 +30,7 @@ from kiosk_ui.intents import (
 from kiosk_ui.samples import ACCESSORIES, PRODUCTS, sample_views
 from kiosk_ui.screens import service
 from kiosk_ui.screens.calibrate import target_centres
-from kiosk_ui.view import STAFF_HOLD_S, Chrome, PinPadScreen, RestockScreen, ServiceScreen, SyncView
+from kiosk_ui.view import STAFF_HOLD_S, Chrome, Language, PinPadScreen, RestockScreen, ServiceScreen, SyncView
 from tests.ui.conftest import RunningUi, with_chrome
 
 ACTIVITY = Activity()
@@ -280,6 +280,15 @@ def test_service_shows_alarms_network_version_and_each_devices_state_first(stati
     labels = {w.id: w.label for w in static_ui.widgets()}
     assert labels["last_success"] == "从未" and labels["no_devices"] == "尚无设备状态。"
     assert labels["no_alarms"] == "无" and labels["network"] == "无网络" and "selftest_result" not in labels
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_service_says_the_link_is_down_and_why(static_ui: KioskUi, language: Language) -> None:
+    static_ui.set_state(sample_views(language)["service_link_down"])
+    labels = {w.id: w.label for w in static_ui.widgets()}
+    down, link = ("Link down", "Network link") if language == "en" else ("链路断开", "网络链路")
+    assert labels["network"] == f"{down}: eth0: no carrier"
+    assert labels["alarm:network"] == f"{link}: eth0: no carrier"
 
 
 async def test_service_actions_and_a_running_selftest(running_ui: RunningUi) -> None:
