@@ -239,8 +239,12 @@ class NarrationLibrary:
     def _played(self, path: Path, text: str, video: bool) -> Narration:
         """A recording as played: a WAV as it is, anything else probed and its sound transcoded. Blocking."""
         if not video and is_wav(path):
-            duration = wav_duration(path)
-            return Narration(path, duration, timed_segments(text, duration) if text else ())
+            try:
+                duration = wav_duration(path)
+            except NarrationError:
+                pass  # a WAV the wave module does not read (32-bit float, ADPCM): FFmpeg does
+            else:
+                return Narration(path, duration, timed_segments(text, duration) if text else ())
         try:
             decoded = decode_recording(path, self.cache.directory, want_video=video)
         except DecodeError as exc:

@@ -103,6 +103,18 @@ async def test_compressed_audio_is_transcoded_once_and_subtitled_over_its_real_l
     assert again is not None and again.path == narration.path and narration.path.stat().st_mtime_ns == made
 
 
+async def test_a_wav_the_wave_module_cannot_read_is_transcoded_too(tmp_path):
+    media = MediaCache(tmp_path / "media")
+    ref = uploaded(media, write_media(tmp_path / "float.wav", audio="pcm_f32le", seconds=1.0))
+    library = NarrationLibrary(SpeechCache(tmp_path / "speech", "no-espeak"), tmp_path / "assets", media=media)
+    await library.prepare([scooter(NarrationSource("en", TEXT, ref))])
+    narration = library.get("SCOOT-S1", "en")
+    assert narration is not None and narration.path is not None and narration.path.parent == tmp_path / "speech"
+    with wave.open(str(narration.path)) as wav:
+        assert wav.getsampwidth() == 2, "16-bit, as the mixer plays it"
+    assert narration.duration_s == pytest.approx(1.0, abs=0.05)
+
+
 async def test_the_product_page_shows_the_video_with_its_sound_and_subtitles_over_its_length(rig, screen):
     cabinet = await rig.boot()
     video = write_media(rig.tmp_path / "film.mp4", video="libx264", audio="aac", seconds=1.2, colour=RED)
