@@ -275,7 +275,8 @@ class KioskUi:
         extra value, focused), "dots" (the PIN: extra["filled"]), "target" (calibration: extra state, centre),
         "carousel" (extra: page, pages, moving; its cards wholly in view follow it as "tile"s), "spinner"
         (extra: angle, frames, frame) or "stage"
-        (attract; extra: showing "ad"/"showcase", ad id); extra["text_rects"] the rects of the rendered
+        (attract; extra: showing "ad"/"showcase", ad id), "video" (a narration's video; extra: path, error);
+        extra["text_rects"] the rects of the rendered
         texts, in touchscreen pixels.
         """
         return [widget.info() for widget in self._flat()]
