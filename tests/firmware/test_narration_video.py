@@ -56,6 +56,8 @@ def screen(rig):
     ui.start()
     yield ui
     ui.close()
+    for thread in decoders():  # closed with the screen: each ends after the picture it is decoding
+        thread.join(timeout=5)
 
 
 def decoders() -> list[threading.Thread]:
