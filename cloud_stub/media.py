@@ -3,8 +3,9 @@ uploads a configuration names.
 
 A file is stored under the SHA-256 of its content, for its retailer only, at most
 ``MAX_MEDIA_BYTES[kind]`` (image 5 MiB, audio 10 MiB, video 40 MiB), and only when its first bytes are
-what its kind says (PNG or JPEG; MP4 or WebM; WAV): the cabinet plays these. A configuration names an
-upload as ``sha256:<hex>``; the cabinets of that retailer download it (``GET /v1/media/{sha256}``).
+what its kind says (PNG or JPEG; MP4, WebM or MKV; WAV, OGG, MP3 or M4A): the cabinet plays these. A
+configuration names an upload as ``sha256:<hex>``; the cabinets of that retailer download it
+(``GET /v1/media/{sha256}``).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def content_type(kind: str, data: bytes) -> str:
     return found
 
 
-_PLAYED = {"image": "PNG or JPEG", "video": "MP4 or WebM", "audio": "WAV"}
+_PLAYED = {"image": "PNG or JPEG", "video": "MP4, WebM or MKV", "audio": "WAV, OGG, MP3 or M4A"}
 
 
 def _sniff(data: bytes) -> str | None:
@@ -55,11 +56,15 @@ def _sniff(data: bytes) -> str | None:
     if data.startswith(b"\xff\xd8\xff"):
         return "image/jpeg"
     if data[4:8] == b"ftyp":
-        return "video/mp4"
+        return "audio/mp4" if data[8:12] == b"M4A " else "video/mp4"
     if data.startswith(b"\x1a\x45\xdf\xa3"):
         return "video/webm"
     if data.startswith(b"RIFF") and data[8:12] == b"WAVE":
         return "audio/wav"
+    if data.startswith(b"OggS"):
+        return "audio/ogg"
+    if data.startswith(b"ID3") or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+        return "audio/mpeg"  # MP3: a tag first, or straight a frame's sync bits
     return None
 
 
@@ -96,7 +101,8 @@ def media_references(document: dict[str, Any]) -> list[tuple[str, str]]:
         narration = product.get("narration")
         for language, source in narration.items() if isinstance(narration, dict) else ():
             if isinstance(source, dict):
-                note(f"products[{i}].narration.{language}.audio_url", source.get("audio_url"))
+                for key in ("audio_url", "video_url"):
+                    note(f"products[{i}].narration.{language}.{key}", source.get(key))
     return found
 
 

@@ -155,8 +155,10 @@ def state_of(cabinet: Cabinet, ui: KioskUi) -> dict[str, Any]:
         "narration": {  # what plays now (sku and language), heard or subtitles only
             "playing": list(playing.key) if playing else None,
             "sound": bool(playing and playing.sound),
+            "video": bool(playing and playing.narration.video),  # the retailer's video shown with it
             "subtitle": cabinet.narration.player.subtitle(),
             "ready": sorted("/".join(key) for key in cabinet.narration.library.ready),
+            "videos": sorted("/".join(key) for key, n in cabinet.narration.library.ready.items() if n.video),
         },
         "journeys": {
             "sale": cabinet.sale.state.value,

@@ -1,16 +1,20 @@
 """Voice that explains the product: a narration per product and language, played with subtitles.
 
-Where a narration comes from: the retailer's recording (a WAV given as a media path in the cloud's
-configuration, or an upload named ``sha256:<hex>`` that the media fetcher downloads; its text the
-subtitles) or, when there is none, speech synthesized offline with espeak-ng
+Where a narration comes from: the retailer's recording (``audio_url``: a WAV, or compressed audio; or
+``video_url``: a video, shown on the product page while its sound track speaks), given as a media path in
+the cloud's configuration or an upload named ``sha256:<hex>`` that the media fetcher downloads, its text
+the subtitles; or, when there is none, speech synthesized offline with espeak-ng
 from the product's text when the configuration arrives. Synthesis runs in a subprocess awaited on the
 event loop (never blocking the screen) and is cached on disk under a hash of voice and text: a text that
 did not change is never spoken again, a changed one is. Subtitles are the text cut into sentences, timed
-over the audio's length in proportion to their characters.
+over the audio's length in proportion to their characters. A recording other than a WAV is probed and
+its sound transcoded to a cached WAV on a worker thread (firmware/narration_media.py, PyAV); one that will
+not decode is logged with its product, language and the decoder's reason, and the text is spoken instead.
 
 Playing: the "listen" control on the product page starts it at the volume the schedule gives for the
 local time (``[audio]`` of the cabinet's TOML: quiet hours); leaving the product page stops it; the attract
-loop may play the narrations muted, subtitles only. With no audio device the subtitles still run.
+loop may play the narrations muted, subtitles only (a video too, silent). With no audio device the
+subtitles still run. The touchscreen decodes a video's pictures itself, on its own thread, while it shows it.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from typing import Protocol
 
 from firmware.clock import Clock, TimerHandle
 from firmware.config import AudioSection
-from kiosk_ui.view import AttractScreen, NarrationView, ProductScreen, View
+from firmware.narration_media import DecodeError, decode_recording, is_wav
+from kiosk_ui.view import AttractScreen, NarrationView, ProductScreen, VideoClip, View
 from sync_client.cabinet_config import NARRATION_LANGUAGES, ConfigProduct, NarrationSource, media_hash
 from sync_client.media_fetch import MediaCache
 
@@ -55,9 +60,10 @@ class Segment:
 
 @dataclass(frozen=True)
 class Narration:
-    path: Path  # a WAV on the cabinet
+    path: Path | None  # a WAV on the cabinet (None: a video without sound)
     duration_s: float
     segments: tuple[Segment, ...]
+    video: Path | None = None  # the retailer's video, shown while it plays
 
     def subtitle_at(self, elapsed_s: float) -> str:
         """The sentence being spoken elapsed_s after the start ("" before the start and after the end)."""
@@ -196,7 +202,7 @@ class NarrationLibrary:
         if generation != self._generation:
             return
         self.ready = made
-        self.cache.prune(n.path for n in made.values())
+        self.cache.prune(n.path for n in made.values() if n.path is not None)
         self.on_ready()
 
     def _recording(self, audio_url: str) -> Path | None:
@@ -209,17 +215,42 @@ class NarrationLibrary:
 
     async def _make(self, product: ConfigProduct, source: NarrationSource | None, language: str) -> Narration | None:
         text = narration_text(product, source, language)
-        if source is not None and source.audio_url:
-            path = self._recording(source.audio_url)
+        video = source is not None and bool(source.video_url)
+        url = (source.video_url or source.audio_url) if source is not None else ""
+        if url:
+            path = self._recording(url)
             if path is None and text:  # an uploaded recording not downloaded yet: the text spoken meanwhile
                 return await self.cache.speak(text, language)
             if path is None:
-                raise NarrationError(f"{source.audio_url[:20]}…: the recording is not downloaded yet")
-            duration = await asyncio.to_thread(wav_duration, path)
-            return Narration(path, duration, timed_segments(text, duration) if text else ())
+                raise NarrationError(f"{url[:20]}…: the recording is not downloaded yet")
+            try:
+                return await asyncio.to_thread(self._played, path, text, video)
+            except NarrationError as exc:
+                if not text:
+                    raise
+                log.error(
+                    "narration recording not played: its text is spoken instead",
+                    extra={"sku": product.sku, "language": language, "error": str(exc)},
+                )
         if not text:
             return None
         return await self.cache.speak(text, language)
+
+    def _played(self, path: Path, text: str, video: bool) -> Narration:
+        """A recording as played: a WAV as it is, anything else probed and its sound transcoded. Blocking."""
+        if not video and is_wav(path):
+            try:
+                duration = wav_duration(path)
+            except NarrationError:
+                pass  # a WAV the wave module does not read (32-bit float, ADPCM): FFmpeg does
+            else:
+                return Narration(path, duration, timed_segments(text, duration) if text else ())
+        try:
+            decoded = decode_recording(path, self.cache.directory, want_video=video)
+        except DecodeError as exc:
+            raise NarrationError(str(exc)) from None
+        segments = timed_segments(text, decoded.duration_s) if text else ()
+        return Narration(decoded.wav, decoded.duration_s, segments, path if decoded.video else None)
 
 
 # --- playing ----------------------------------------------------------------------------------------
@@ -238,6 +269,11 @@ class Playing:
     started_at: float  # the clock's monotonic time
     muted: bool  # the attract loop's: subtitles only
     sound: bool  # the device is playing it (False: muted, a volume of 0, or no device)
+    take: int = 0  # which start this is: a video shown again starts again from its first picture
+
+    def video(self) -> VideoClip | None:
+        video = self.narration.video
+        return VideoClip(str(video), self.take) if video is not None else None
 
 
 @dataclass
@@ -248,13 +284,15 @@ class NarrationPlayer:
     on_change: Callable[[], None] = lambda: None  # a new subtitle is due, or the narration ended
     playing: Playing | None = None
     _timers: list[TimerHandle] = field(default_factory=list)
+    _takes: int = 0
 
     def start(self, key: Key, narration: Narration, *, muted: bool) -> None:
         self.stop()
         now = dt.datetime.fromtimestamp(self.clock.time())  # local time: quiet hours are the site's
         volume = 0.0 if muted else volume_at(self.settings, now)
-        sound = volume > 0 and self.audio.play(str(narration.path), volume)
-        self.playing = Playing(key, narration, self.clock.monotonic(), muted, sound)
+        sound = volume > 0 and narration.path is not None and self.audio.play(str(narration.path), volume)
+        self._takes += 1
+        self.playing = Playing(key, narration, self.clock.monotonic(), muted, sound, self._takes)
         self._timers = [self.clock.call_later(s.start_s, self.on_change) for s in narration.segments[1:]]
         self._timers.append(self.clock.call_later(narration.duration_s, self._ended))
 
@@ -311,9 +349,9 @@ class Narrator:
                 return view
             if playing is None or playing.key != key:
                 return replace(view, narration=NarrationView())
-            return replace(view, narration=NarrationView(True, self.player.subtitle(), playing.sound))
+            return replace(view, narration=NarrationView(True, self.player.subtitle(), playing.sound, playing.video()))
         if isinstance(view, AttractScreen) and playing is not None:
-            return replace(view, subtitle=self.player.subtitle())
+            return replace(view, subtitle=self.player.subtitle(), video=playing.video())
         return view
 
     def _follow(self, view: View) -> None:

@@ -274,8 +274,9 @@ class KioskUi:
         "countdown", "qr" (extra["text"]: what it encodes), "chip" (a variant: colour or option), "field" (a text field:
         extra value, focused), "dots" (the PIN: extra["filled"]), "target" (calibration: extra state, centre),
         "carousel" (extra: page, pages, moving; its cards wholly in view follow it as "tile"s), "spinner"
-        (extra: angle, frames, frame) or "stage"
-        (attract; extra: showing "ad"/"showcase", ad id); extra["text_rects"] the rects of the rendered
+        (extra: angle, frames, frame), "stage"
+        (attract; extra: showing "ad"/"showcase", ad id) or "video" (a narration's video; extra: path, error);
+        extra["text_rects"] the rects of the rendered
         texts, in touchscreen pixels.
         """
         return [widget.info() for widget in self._flat()]

@@ -19,6 +19,7 @@ from kiosk_ui.assets import AssetLoader
 from kiosk_ui.entry import KeyboardState
 from kiosk_ui.intents import Intent
 from kiosk_ui.motion import Glide
+from kiosk_ui.narration_video import VideoPlayback
 from kiosk_ui.view import FieldErrors
 
 
@@ -43,10 +44,13 @@ class ScreenMemory:
     armed_until: float = 0.0  # service: restart asks again until then
     taps: list[tuple[int, int]] = field(default_factory=list)  # calibrate: where the targets were touched
     attract: AttractShow | None = None
+    video: VideoPlayback | None = None  # a narration's video playing (its decoder thread)
 
     def close(self) -> None:
         if self.attract is not None:
             self.attract.close()
+        if self.video is not None:
+            self.video.close()
 
 
 @dataclass

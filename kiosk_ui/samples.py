@@ -34,6 +34,7 @@ from kiosk_ui.view import (
     SyncView,
     ThanksScreen,
     VariantView,
+    VideoClip,
     View,
 )
 
@@ -251,6 +252,19 @@ def sample_views(
             narration=NarrationView(playing=True, subtitle=NARRATION[language], sound=True),
         ),
         "attract_narration": AttractScreen(chrome=chrome, products=PRODUCTS, subtitle=NARRATION[language]),
+        "attract_narration_video": AttractScreen(
+            chrome=chrome,
+            products=PRODUCTS,
+            subtitle=NARRATION[language],
+            video=VideoClip(str(ADS_DIR / "ride-electric.mp4")),
+        ),
+        # The retailer's narration as a video: its pictures in the 360° view's place, the subtitles over them.
+        "product_narration_video": ProductScreen(
+            chrome=chrome,
+            product=scooter,
+            store_url=url[scooter.sku],
+            narration=NarrationView(True, NARRATION[language], True, VideoClip(str(ADS_DIR / "ride-electric.mp4"))),
+        ),
         "product_variant_chosen": ProductScreen(
             chrome=chrome, product=scooter, store_url=url[scooter.sku], selected_variant="SC-URBAN-S2-GRAPHITE"
         ),
@@ -418,6 +432,8 @@ GALLERY = {
     "product": "product",
     "product-online": "product_online",
     "product-narration": "product_narration",
+    "product-narration-video": "product_narration_video",
+    "attract-narration-video": "attract_narration_video",
     "attract-narration": "attract_narration",
     "product-variants": "product_variant_chosen",  # a variant chosen, one out of stock
     "checkout-variant": "checkout_variant",

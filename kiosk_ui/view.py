@@ -106,12 +106,22 @@ class ProductView:
 
 
 @dataclass(frozen=True)
+class VideoClip:
+    """A narration's video while it plays (its sound comes from the firmware): the file, and which start of
+    it (a new take starts from its first picture)."""
+
+    path: str
+    take: int = 0
+
+
+@dataclass(frozen=True)
 class NarrationView:
     """A product's narration (firmware/narration.py): the listen control, and the subtitle due now."""
 
     playing: bool = False
     subtitle: str = ""  # the sentence being spoken ("" between and after)
     sound: bool = False  # heard; False while playing: subtitles only (quiet hours, no audio device)
+    video: VideoClip | None = None  # the retailer's video, shown in place of the 360° view while it plays
 
 
 @dataclass(frozen=True)
@@ -154,6 +164,7 @@ class AttractScreen:
     products: tuple[ProductView, ...] = ()  # the cabinet's products, then the online-only ones
     ads: tuple[AdView, ...] = ()  # the ads due now, in playing order
     subtitle: str = ""  # a product's narration, played muted: the sentence due now
+    video: VideoClip | None = None  # that narration's video, shown (silent) in place of the ads meanwhile
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,7 +8,8 @@ a cabinet), and a document that fails is refused whole with every problem named.
      "fallback_language": "en", "languages": ["en", "zh"],
      "products": [{"sku", "name", "price_cents", "currency", "summary", "materials": [..],
                    "design_notes", "variants": [{"sku", "name", "colour"}], "specs": {label: value},
-                   "media": [{"kind", "url"}], "narration": {"en"|"zh": {"text", "audio_url"}}, "online_only"}],
+                   "media": [{"kind", "url"}], "online_only",
+                   "narration": {"en"|"zh": {"text", "audio_url" | "video_url"}}}],
      "ads": [{"id", "kind": "image"|"video", "url", "duration_s", "text", "product", "variant",
               "windows": [{"days": [0..6], "start": "HH:MM", "end": "HH:MM"}]}],
      "retailer": {"pin_hashes": ["scrypt$…"], "technician_pin_hashes": ["scrypt$…"],
@@ -58,7 +59,8 @@ MediaKind = Literal["image", "video"]
 MEDIA_KINDS: tuple[MediaKind, ...] = get_args(MediaKind)
 MAX_PRICE_CENTS = 10_000_000
 # A media file the retailer uploaded to the cloud, named by its content: "sha256:" and 64 lower-case hex digits
-# in place of a URL (an ad's url, a product's media url, a narration's audio_url). The cabinet downloads it.
+# in place of a URL (an ad's url, a product's media url, a narration's audio_url or video_url). The cabinet
+# downloads it.
 MEDIA_REF_PREFIX = "sha256:"
 MEDIA_REF_RE = re.compile(r"sha256:([0-9a-f]{64})")
 # The largest uploaded media file the cloud takes and a cabinet downloads, by kind (narrations are "audio").
@@ -156,12 +158,14 @@ MAX_NARRATION_CHARS = 2000  # about two minutes of speech
 
 @dataclass(frozen=True)
 class NarrationSource:
-    """A product's narration in one language: the retailer's recording (a WAV, as a media path), or the
-    text the cabinet speaks itself; with both, the text is the recording's subtitles."""
+    """A product's narration in one language: the retailer's recording (audio: WAV, OGG/Opus/Vorbis, MP3,
+    M4A; or a video: MP4, WebM, MKV, with or without sound), as a media path or an upload, or the text the
+    cabinet speaks itself; with a recording, the text is its subtitles."""
 
     language: str
     text: str = ""
     audio_url: str = ""
+    video_url: str = ""  # the retailer's video: shown on the product page, its sound track the narration
 
 
 @dataclass(frozen=True)
@@ -299,6 +303,9 @@ class CabinetConfig:
         for product in data["products"]:
             product["specs"] = dict(product["specs"])
             product["narration"] = {n.pop("language"): n for n in product["narration"]}
+            for narration in product["narration"].values():
+                if not narration["video_url"]:  # absent, as a cabinet from before videos expects it
+                    del narration["video_url"]
         if data["place"] is None:
             del data["place"]  # optional in the document: absent, never null
         document: dict[str, Any] = json.loads(json.dumps(data))  # tuples become lists, as in the document
@@ -552,22 +559,26 @@ def _products(p: _Problems, raw: Any, currency: str, languages: tuple[str, ...])
 
 def _narration(p: _Problems, raw: Any, where: str) -> tuple[NarrationSource, ...]:
     out: list[NarrationSource] = []
+    urls = ("audio_url", "video_url")
     for language, item in raw.items() if isinstance(raw, dict) else ():
         w = f"{where}.{language}"
         if language not in NARRATION_LANGUAGES:
             p.append(f"{w}: unknown language (known: {', '.join(NARRATION_LANGUAGES)})")
             continue
-        d = p.fields(item, w, {}, {"text": str, "audio_url": str})
-        if d is None or not all(isinstance(d.get(k, ""), str) for k in ("text", "audio_url")):
+        d = p.fields(item, w, {}, {"text": str, "audio_url": str, "video_url": str})
+        if d is None or not all(isinstance(d.get(k, ""), str) for k in ("text", *urls)):
             continue
-        text, audio = d.get("text", "").strip(), d.get("audio_url", "")
-        if not text and not audio:
-            p.append(f"{w}: expected a text, an audio_url or both")
+        text, audio, video = d.get("text", "").strip(), d.get("audio_url", ""), d.get("video_url", "")
+        if not text and not audio and not video:
+            p.append(f"{w}: expected a text, an audio_url or a video_url")
+        if audio and video:
+            p.append(f"{w}: expected an audio_url or a video_url, not both (a video's sound is its narration)")
         if len(text) > MAX_NARRATION_CHARS:
             p.append(f"{w}.text: {len(text)} characters, above {MAX_NARRATION_CHARS}")
-        if audio:
-            _url_ok(p, audio, f"{w}.audio_url")
-        out.append(NarrationSource(language, text, audio))
+        for key, url in zip(urls, (audio, video), strict=True):
+            if url:
+                _url_ok(p, url, f"{w}.{key}")
+        out.append(NarrationSource(language, text, audio, video))
     return tuple(out)
 
 

@@ -49,6 +49,7 @@ def needed_media(config: CabinetConfig) -> tuple[MediaNeed, ...]:
     for product in config.products:
         named += [(m.url, m.kind) for m in product.media]
         named += [(n.audio_url, "audio") for n in product.narration if n.audio_url]
+        named += [(n.video_url, "video") for n in product.narration if n.video_url]
     needs = {digest: MediaNeed(digest, kind) for url, kind in named if (digest := media_hash(url))}
     return tuple(needs.values())
 

@@ -13,6 +13,7 @@ from kiosk_ui.i18n import format_price
 from kiosk_ui.illustration import illustration, vehicle_drawing
 from kiosk_ui.intents import Intent, OpenAd, Start
 from kiosk_ui.kit import Kit
+from kiosk_ui.narration_video import narration_video
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.narration import subtitle_band
 from kiosk_ui.view import AttractScreen, ProductView
@@ -229,5 +230,10 @@ def build(view: AttractScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     memory.attract.configure(view.ads, len(shown), content.size)
     stage = AttractStage(content, memory.attract, showcases, ad_overlay, palette.surface, theme.radius)
     anywhere = theme.content if theme.accessible else (0, 0, theme.width, theme.height)  # accessible: within reach
-    start = AttractTouch(anywhere, kit.t("attract.start"), memory.attract)
-    return [start, stage, *subtitles, *top]
+    video = narration_video(content, view.video, memory, palette.surface)  # a narration's video: the ads wait
+    start: Widget = (
+        TouchArea("start", anywhere, kit.t("attract.start"), Start())
+        if video
+        else AttractTouch(anywhere, kit.t("attract.start"), memory.attract)
+    )
+    return [start, *(video or [stage]), *subtitles, *top]

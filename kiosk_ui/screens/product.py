@@ -16,6 +16,7 @@ from kiosk_ui.illustration import illustration
 from kiosk_ui.intents import Buy, ChooseVariant, Intent
 from kiosk_ui.kit import Kit
 from kiosk_ui.moving import ScrollText, Spinner
+from kiosk_ui.narration_video import narration_video
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.narration import product_narration
 from kiosk_ui.screens.parts import message_banner, split
@@ -160,7 +161,10 @@ def build(view: ProductScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     chip_h = theme.touch(64)
     spin_box = pygame.Rect(left.x, left.y, left.w, left.h - (chip_h + theme.gap if chosen else 0))
     narration, turning = product_narration(kit, spin_box, view.narration)  # listen and the subtitles
-    widgets.append(_spinner(kit, turning, product, chosen.hex if chosen else product.colour, context))
+    clip = view.narration.video if view.narration else None  # a narration video takes the 360° view's place
+    widgets += narration_video(spin_box, clip, context.memory, palette.surface) or [
+        _spinner(kit, turning, product, chosen.hex if chosen else product.colour, context)
+    ]
     widgets += narration
     if chosen is not None:
         widgets += _variant_chips(

@@ -8,10 +8,11 @@ import hashlib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cloud_stub.media import MediaProblem, content_type
+from cloud_stub.media import MediaProblem, content_type, media_references
 from sync_client.cabinet_config import MAX_MEDIA_BYTES, ConfigInvalid, parse_config
 from sync_client.schema import sign_request
 from tests.cloud.cloud_helpers import CAB, OTHER
+from tests.media_files import write_media
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(40)
 WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(40)
@@ -111,3 +112,26 @@ def test_any_bytes_are_accepted_as_their_kind_or_refused_with_a_reason(kind: str
         assert str(exc) and exc.key.startswith("media_")
     else:
         assert found.startswith(kind + "/")
+
+
+def test_narration_recordings_in_the_formats_the_cabinet_plays_are_taken_as_their_kind(tmp_path) -> None:
+    made = {
+        "voice.ogg": ("audio", "audio/ogg", {"audio": "libopus"}),
+        "voice.mp3": ("audio", "audio/mpeg", {"audio": "libmp3lame"}),
+        "voice.m4a": ("audio", "audio/mp4", {"audio": "aac"}),
+        "film.mkv": ("video", "video/webm", {"video": "libvpx", "audio": "libopus"}),  # Matroska: WebM's header
+        "film.mp4": ("video", "video/mp4", {"video": "libx264", "audio": "aac"}),
+    }
+    for name, (kind, found, codecs) in made.items():
+        data = write_media(tmp_path / name, seconds=0.3, **codecs).read_bytes()
+        assert content_type(kind, data) == found, name
+    m4a = (tmp_path / "voice.m4a").read_bytes()
+    try:
+        content_type("video", m4a)
+    except MediaProblem as exc:
+        assert exc.key == "media_not_kind", "a sound file is not a video"
+    else:
+        raise AssertionError("an M4A taken as a video")
+    ref = "sha256:" + "cd" * 32
+    document = {"products": [{"narration": {"zh": {"video_url": ref}}}]}
+    assert media_references(document) == [("products[0].narration.zh.video_url", "cd" * 32)]

@@ -12,7 +12,7 @@ def test_a_cabinet_without_camera_sells_without_numpy_or_sqlite_utils_loaded(sim
     take_the_product(client)  # a whole sale: the door cycle's snapshots find no camera
     modules = client.modules()
     assert {"pygame", "aiohttp", "sqlite3"} <= set(modules)  # what a cabinet does need is listed
-    loaded = sorted(set(modules) & {*CAMERA_ONLY, "sqlite_utils", "PIL", "hypothesis"})
+    loaded = sorted(set(modules) & {*CAMERA_ONLY, "sqlite_utils", "PIL", "hypothesis", "av"})
     assert loaded == [], f"loaded without a camera: {loaded}"
 
 

@@ -4,7 +4,11 @@ reads the subtitles (heard too where there is a sound device), and leaving the p
 
 from __future__ import annotations
 
+import json
+import urllib.request
+
 from tests.e2e.conftest import CABINET_ID, retailer_document
+from tests.media_files import BLUE, write_media
 
 EN = ("Volt S1, the scooter that folds in three seconds.", "It weighs thirteen kilos.")
 ZH = ("三秒折叠的滑板车。", "重十三公斤。")
@@ -44,3 +48,33 @@ def test_listen_plays_the_narration_with_subtitles_and_leaving_stops_it(retail):
     client.tap("listen")
     state = client.wait_for(lambda s: "subtitles" in labels(s), what="Chinese subtitles")
     assert state["narration"]["playing"] == ["SCOOT-S1", "zh"] and labels(state)["subtitles"] in ZH
+
+
+def test_a_retailers_video_narration_is_shown_with_its_sound_and_leaving_stops_it(retail, tmp_path):
+    """The retailer uploads a video (made here with PyAV: a blue picture, a tone) and names it as the
+    scooter's English narration; the cabinet downloads it, probes it and shows it when the shopper listens."""
+    api, start = retail
+    client = start()
+    film = write_media(tmp_path / "film.webm", video="libvpx", audio="libopus", seconds=8, colour=BLUE)
+    request = urllib.request.Request(
+        api.base_url + "/v1/retailer/media?kind=video&name=film.webm",
+        data=film.read_bytes(),
+        method="POST",
+        headers={"Authorization": f"Bearer {api.token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        digest = json.loads(response.read())["sha256"]
+    document = retailer_document()
+    document["products"][0]["narration"] = {"en": {"text": " ".join(EN), "video_url": f"sha256:{digest}"}}
+    api.call("PUT", f"/v1/retailer/cabinets/{CABINET_ID}/config", document)
+    client.wait_for(lambda s: "SCOOT-S1/en" in s["narration"]["videos"], timeout=30, what="the video downloaded")
+    client.tap("start")
+    client.tap("product:SCOOT-S1")
+    client.wait_screen("product")
+    client.tap("listen")
+    state = client.wait_for(lambda s: "narration_video" in labels(s), what="the video on the product page")
+    assert state["narration"]["playing"] == ["SCOOT-S1", "en"] and state["narration"]["video"]
+    assert "spinner" not in labels(state) and labels(state)["subtitles"] in EN
+    client.tap("back")
+    state = client.wait_for(lambda s: s["screen"] != "product", what="left the product")
+    assert state["narration"]["playing"] is None and "narration_video" not in labels(state)

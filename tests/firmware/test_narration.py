@@ -151,7 +151,7 @@ def test_a_narration_in_the_cloud_document_is_checked() -> None:
         parse_cloud({**base, "products": [bad]})
     assert set(error.value.problems) >= {
         "products[0].narration.fr: unknown language (known: en, zh)",
-        "products[0].narration.en: expected a text, an audio_url or both",
+        "products[0].narration.en: expected a text, an audio_url or a video_url",
     }
     assert any(p.startswith("products[0].narration.zh.audio_url: ") for p in error.value.problems)
 
