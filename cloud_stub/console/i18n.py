@@ -228,7 +228,7 @@ EN: dict[str, str] = {
     "duration_invalid": "Type the seconds as a number, e.g. 8.",
     "media_title": "Media",
     "media_intro": (
-        "Pictures and videos for ads and WAV recordings for narrations. Each is stored under the SHA-256 of its "
+        "Pictures and videos for ads, and recordings (WAV, OGG, MP3, M4A) or videos for narrations. Each is stored under the SHA-256 of its "
         "content; your cabinets download what their catalogue names and check it."
     ),
     "media_stored": "Stored {name} as sha256:{sha}….",
@@ -245,7 +245,7 @@ EN: dict[str, str] = {
     "media_kind_unknown": "Choose image, video or audio.",
     "media_too_large": "The file is larger than {mib} MiB, the limit for its kind.",
     "media_empty": "The file is empty.",
-    "media_not_kind": "The file is not of the kind chosen (images: PNG or JPEG; videos: MP4 or WebM; audio: WAV).",
+    "media_not_kind": "The file is not of the kind chosen (images: PNG or JPEG; videos: MP4, WebM or MKV; audio: WAV, OGG, MP3 or M4A).",
     "error_413": "The file is too large for the console (8 MiB); upload larger videos through the API.",
     # stock, restock and storefronts (c14c)
     "nav_stock": "Stock",
@@ -673,7 +673,7 @@ ZH: dict[str, str] = {
     "duration_invalid": "请用数字输入秒数，例如 8。",
     "media_title": "媒体",
     "media_intro": (
-        "用于广告的图片和视频，以及用于讲解的 WAV 录音。每个文件按其内容的 SHA-256 存储；"
+        "用于广告的图片和视频，以及用于讲解的录音（WAV、OGG、MP3、M4A）或视频。每个文件按其内容的 SHA-256 存储；"
         "柜机下载目录中引用的文件并校验。"
     ),
     "media_stored": "已存储 {name}，引用为 sha256:{sha}…。",
@@ -690,7 +690,7 @@ ZH: dict[str, str] = {
     "media_kind_unknown": "请选择图片、视频或音频。",
     "media_too_large": "文件超过该类型的上限 {mib} MiB。",
     "media_empty": "文件为空。",
-    "media_not_kind": "文件与所选类型不符（图片：PNG 或 JPEG；视频：MP4 或 WebM；音频：WAV）。",
+    "media_not_kind": "文件与所选类型不符（图片：PNG 或 JPEG；视频：MP4、WebM 或 MKV；音频：WAV、OGG、MP3 或 M4A）。",
     "error_413": "文件对控制台来说太大（8 MiB）；较大的视频请通过 API 上传。",
     # stock, restock and storefronts (c14c)
     "nav_stock": "库存",
