@@ -37,11 +37,11 @@ class ShopWindow:
         store = self.in_force.store_base_url() or self.cabinet.store_base_url
         return f"{store.rstrip('/')}/p/{sku}?cabinet={self.cabinet.id}"
 
-    def receipt_qr(self, sale_id: str, reference: str) -> str:
+    def receipt_qr(self, receipt_token: str | None, reference: str) -> str:
         """What the QR the shopper keeps after a sale carries: the receipt's address in the cloud when the
-        configuration names one, else the sale's reference itself."""
+        configuration names the consumer pages (link_base) and the sale has a token, else its reference."""
         cloud = self.in_force.cloud
-        return (cloud.receipt_address(sale_id) if cloud else None) or reference
+        return (cloud.receipt_address(receipt_token) if cloud and receipt_token else None) or reference
 
     def ads_due(self) -> tuple[AdView, ...]:
         return self.in_force.ads_due(self.language())
