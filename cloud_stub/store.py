@@ -270,132 +270,6 @@ class CloudStore(Protocol):
     ) -> tuple[dict[str, Any], bool]: ...
     def media_of(self, retailer: str) -> list[dict[str, Any]]: ...
     def media_content(self, retailer: str, sha256: str) -> tuple[dict[str, Any], bytes] | None: ...
-    # --- the consumer pages (cloud_stub/consumer): QR hand-off, receipts, repair status, locator, notifications
-    def link(self, code: str) -> dict[str, Any] | None:
-        """The hand-off a QR code names: cabinet_id, kind, sku, variant_sku, target."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT code, cabinet_id, kind, sku, variant_sku, target FROM link_codes WHERE code = ?", (code,)
-            ).fetchone()
-        return dict(row) if row else None
-
-    def links_of(self, cabinet_id: str) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT code, cabinet_id, kind, sku, variant_sku, target FROM link_codes WHERE cabinet_id = ?"
-                " ORDER BY kind, sku, variant_sku",
-                (cabinet_id,),
-            ).fetchall()
-        return [dict(r) for r in rows]
-
-    def record_scan(
-        self, cabinet_id: str, code: str, kind: str, sku: str, variant_sku: str, *, now: float | None = None
-    ) -> None:
-        """One scan: its row (no personal data: no address, no agent) and its day's count, in one transaction."""
-        at = utc_iso(_now(now))
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO qr_scans (cabinet_id, code, kind, sku, variant_sku, at) VALUES (?, ?, ?, ?, ?, ?)",
-                (cabinet_id, code, kind, sku, variant_sku, at),
-            )
-            conn.execute(
-                "INSERT INTO qr_scan_days (cabinet_id, day, code, kind, sku, variant_sku, scans)"
-                " VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (cabinet_id, day, code) DO UPDATE SET scans = scans + 1",
-                (cabinet_id, at[:10], code, kind, sku, variant_sku),
-            )
-
-    def scan_counts(self, cabinet_id: str) -> list[dict[str, Any]]:
-        """The cabinet's scans per UTC day and code (the funnel's QR figures)."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT day, code, kind, sku, variant_sku, scans FROM qr_scan_days WHERE cabinet_id = ?"
-                " ORDER BY day, code",
-                (cabinet_id,),
-            ).fetchall()
-        return [dict(r) for r in rows]
-
-    def receipt(self, token: str) -> dict[str, Any] | None:
-        """The sale a receipt token names, as the sales read model has it (None until its approval arrived),
-        with whether a refund the owner asked for was carried out."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT s.*, c.result AS refund_result, c.acked_at AS refund_acked_at FROM receipts r"
-                " JOIN sales s ON s.cabinet_id = r.cabinet_id AND s.sale_id = r.sale_id"
-                " LEFT JOIN commands c ON c.id = s.refund_command_id WHERE r.token = ?",
-                (token,),
-            ).fetchone()
-        return dict(row) if row else None
-
-    def ticket_status(self, ticket_id: str, phone_end: str) -> list[dict[str, Any]]:
-        """The tickets numbered ``ticket_id`` whose phone's digits end in ``phone_end``, each with its changes
-        (status and time, oldest first; never who made them)."""
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {_TICKET_COLUMNS} FROM repair_tickets WHERE ticket_id = ? ORDER BY cabinet_id", (ticket_id,)
-            ).fetchall()
-            found = [dict(r) for r in rows if re.sub(r"\D", "", r["phone"] or "").endswith(phone_end)]
-            for ticket in found:
-                ticket["changes"] = [
-                    dict(c)
-                    for c in self._conn.execute(
-                        "SELECT status, at FROM ticket_changes WHERE cabinet_id = ? AND ticket_id = ?"
-                        " ORDER BY at, rowid",
-                        (ticket["cabinet_id"], ticket_id),
-                    )
-                ]
-        return found
-
-    def listed_cabinets(self) -> list[dict[str, Any]]:
-        """Every cabinet with a configuration (the locator lists those whose configuration has a place):
-        id, retailer, last_seen_at and the document."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT c.id, c.retailer, c.last_seen_at, g.version, g.document FROM cabinets c"
-                " JOIN configs g ON g.cabinet_id = c.id WHERE json_extract(g.document, '$.place') IS NOT NULL"
-                " ORDER BY c.id"
-            ).fetchall()
-        return [{**dict(r), "document": json.loads(r["document"])} for r in rows]
-
-    def due_notifications(self, *, now: float | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """Messages pending delivery whose next attempt is due: the ticket's change and its customer's phone."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT n.id, n.cabinet_id, n.ticket_id, n.status, n.created_at, n.attempts, t.name, t.phone"
-                " FROM notification_outbox n JOIN repair_tickets t"
-                " ON t.cabinet_id = n.cabinet_id AND t.ticket_id = n.ticket_id"
-                " WHERE n.delivery = 'pending' AND n.next_attempt_at <= ? ORDER BY n.id LIMIT ?",
-                (_now(now), limit),
-            ).fetchall()
-        return [dict(r) for r in rows]
-
-    def notification_tried(
-        self,
-        notification_id: int,
-        *,
-        delivered: bool,
-        error: str | None,
-        retry_at: float | None,
-        now: float | None = None,
-    ) -> None:
-        """Record an attempt: delivered (sent_at set), to retry at ``retry_at``, or failed for good (None)."""
-        delivery = "delivered" if delivered else "pending" if retry_at is not None else "failed"
-        with self._write() as conn:
-            conn.execute(
-                "UPDATE notification_outbox SET attempts = attempts + 1, delivery = ?, last_error = ?,"
-                " next_attempt_at = COALESCE(?, next_attempt_at), sent_at = CASE WHEN ? THEN ? ELSE sent_at END"
-                " WHERE id = ?",
-                (delivery, error, retry_at, delivered, utc_iso(_now(now)), notification_id),
-            )
-
-    def notification(self, notification_id: int) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT id, cabinet_id, ticket_id, status, delivery, attempts, last_error, sent_at"
-                " FROM notification_outbox WHERE id = ?",
-                (notification_id,),
-            ).fetchone()
-        return dict(row) if row else None
-
     # the consumer pages (cloud_stub/consumer)
     def link(self, code: str) -> dict[str, Any] | None: ...
     def links_of(self, cabinet_id: str) -> list[dict[str, Any]]: ...
@@ -2186,6 +2060,132 @@ class SqliteCloudStore:
             return None
         record = dict(row)
         return record, bytes(record.pop("content"))
+
+    # --- the consumer pages (cloud_stub/consumer): QR hand-off, receipts, repair status, locator, notifications
+    def link(self, code: str) -> dict[str, Any] | None:
+        """The hand-off a QR code names: cabinet_id, kind, sku, variant_sku, target."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT code, cabinet_id, kind, sku, variant_sku, target FROM link_codes WHERE code = ?", (code,)
+            ).fetchone()
+        return dict(row) if row else None
+
+    def links_of(self, cabinet_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT code, cabinet_id, kind, sku, variant_sku, target FROM link_codes WHERE cabinet_id = ?"
+                " ORDER BY kind, sku, variant_sku",
+                (cabinet_id,),
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def record_scan(
+        self, cabinet_id: str, code: str, kind: str, sku: str, variant_sku: str, *, now: float | None = None
+    ) -> None:
+        """One scan: its row (no personal data: no address, no agent) and its day's count, in one transaction."""
+        at = utc_iso(_now(now))
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO qr_scans (cabinet_id, code, kind, sku, variant_sku, at) VALUES (?, ?, ?, ?, ?, ?)",
+                (cabinet_id, code, kind, sku, variant_sku, at),
+            )
+            conn.execute(
+                "INSERT INTO qr_scan_days (cabinet_id, day, code, kind, sku, variant_sku, scans)"
+                " VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (cabinet_id, day, code) DO UPDATE SET scans = scans + 1",
+                (cabinet_id, at[:10], code, kind, sku, variant_sku),
+            )
+
+    def scan_counts(self, cabinet_id: str) -> list[dict[str, Any]]:
+        """The cabinet's scans per UTC day and code (the funnel's QR figures)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT day, code, kind, sku, variant_sku, scans FROM qr_scan_days WHERE cabinet_id = ?"
+                " ORDER BY day, code",
+                (cabinet_id,),
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def receipt(self, token: str) -> dict[str, Any] | None:
+        """The sale a receipt token names, as the sales read model has it (None until its approval arrived),
+        with whether a refund the owner asked for was carried out."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT s.*, c.result AS refund_result, c.acked_at AS refund_acked_at FROM receipts r"
+                " JOIN sales s ON s.cabinet_id = r.cabinet_id AND s.sale_id = r.sale_id"
+                " LEFT JOIN commands c ON c.id = s.refund_command_id WHERE r.token = ?",
+                (token,),
+            ).fetchone()
+        return dict(row) if row else None
+
+    def ticket_status(self, ticket_id: str, phone_end: str) -> list[dict[str, Any]]:
+        """The tickets numbered ``ticket_id`` whose phone's digits end in ``phone_end``, each with its changes
+        (status and time, oldest first; never who made them)."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_TICKET_COLUMNS} FROM repair_tickets WHERE ticket_id = ? ORDER BY cabinet_id", (ticket_id,)
+            ).fetchall()
+            found = [dict(r) for r in rows if re.sub(r"\D", "", r["phone"] or "").endswith(phone_end)]
+            for ticket in found:
+                ticket["changes"] = [
+                    dict(c)
+                    for c in self._conn.execute(
+                        "SELECT status, at FROM ticket_changes WHERE cabinet_id = ? AND ticket_id = ?"
+                        " ORDER BY at, rowid",
+                        (ticket["cabinet_id"], ticket_id),
+                    )
+                ]
+        return found
+
+    def listed_cabinets(self) -> list[dict[str, Any]]:
+        """Every cabinet with a configuration (the locator lists those whose configuration has a place):
+        id, retailer, last_seen_at and the document."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT c.id, c.retailer, c.last_seen_at, g.version, g.document FROM cabinets c"
+                " JOIN configs g ON g.cabinet_id = c.id WHERE json_extract(g.document, '$.place') IS NOT NULL"
+                " ORDER BY c.id"
+            ).fetchall()
+        return [{**dict(r), "document": json.loads(r["document"])} for r in rows]
+
+    def due_notifications(self, *, now: float | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Messages pending delivery whose next attempt is due: the ticket's change and its customer's phone."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT n.id, n.cabinet_id, n.ticket_id, n.status, n.created_at, n.attempts, t.name, t.phone"
+                " FROM notification_outbox n JOIN repair_tickets t"
+                " ON t.cabinet_id = n.cabinet_id AND t.ticket_id = n.ticket_id"
+                " WHERE n.delivery = 'pending' AND n.next_attempt_at <= ? ORDER BY n.id LIMIT ?",
+                (_now(now), limit),
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def notification_tried(
+        self,
+        notification_id: int,
+        *,
+        delivered: bool,
+        error: str | None,
+        retry_at: float | None,
+        now: float | None = None,
+    ) -> None:
+        """Record an attempt: delivered (sent_at set), to retry at ``retry_at``, or failed for good (None)."""
+        delivery = "delivered" if delivered else "pending" if retry_at is not None else "failed"
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE notification_outbox SET attempts = attempts + 1, delivery = ?, last_error = ?,"
+                " next_attempt_at = COALESCE(?, next_attempt_at), sent_at = CASE WHEN ? THEN ? ELSE sent_at END"
+                " WHERE id = ?",
+                (delivery, error, retry_at, delivered, utc_iso(_now(now)), notification_id),
+            )
+
+    def notification(self, notification_id: int) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT id, cabinet_id, ticket_id, status, delivery, attempts, last_error, sent_at"
+                " FROM notification_outbox WHERE id = ?",
+                (notification_id,),
+            ).fetchone()
+        return dict(row) if row else None
 
     def close(self) -> None:
         with self._lock:
