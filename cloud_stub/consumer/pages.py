@@ -26,7 +26,7 @@ from sync_client.schema import receipt_token_reference, sale_reference
 CORE = web.AppKey("consumer_core", Core)
 GEOCODER = web.AppKey("consumer_geocoder", Geocoder)  # absent: no address search
 TEMPLATES = web.AppKey("consumer_templates", jinja2.Environment)
-PATHS = ("/q/", "/r/", "/repair", "/near", "/consumer-static/")
+PATHS = ("/q/", "/r/", "/repair", "/near", "/consumer-static")
 routes = web.RouteTableDef()
 
 # The repair look-up: per address and per ticket a few free wrong tries, then the console's doubling wait.
