@@ -4,8 +4,10 @@ message's delivery state."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,7 @@ from cloud_stub.consumer.notify import Backoff, HttpProvider, LogProvider, Notif
 from cloud_stub.core import Core
 from cloud_stub.limits import DEFAULT_LIMITS
 from cloud_stub.store import SqliteCloudStore
+from firmware.control_client import _bin
 from tests.consumer.conftest import PHONE, seed_cloud
 
 SECRET = b"s" * 32
@@ -153,3 +156,36 @@ def test_the_http_provider_refuses_a_bad_address_or_a_short_secret():
         HttpProvider("ftp://gateway", SECRET)
     with pytest.raises(ValueError, match="secret"):
         HttpProvider("https://gateway.example", b"short")
+
+
+async def test_kiosk_cloud_serve_delivers_the_outbox_to_the_configured_gateway(tmp_path: Path, start_receiver):
+    receiver = await start_receiver()
+    seed_cloud(tmp_path / "cloud.db").store.close()
+    secret_file = tmp_path / "notify.secret"
+    secret_file.write_bytes(SECRET + b"\n")
+    proc = await asyncio.create_subprocess_exec(
+        *_bin("kiosk-cloud"), "serve", "--port", "0", "--db", str(tmp_path / "cloud.db"),
+        "--notify-url", receiver.url, "--notify-secret-file", str(secret_file),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        assert b"listening on" in await asyncio.wait_for(proc.stdout.readline(), 30)
+        deadline = asyncio.get_running_loop().time() + 20
+        while len(receiver.received) < 2 and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)  # polling the receiver: the deliveries run in the other process
+        assert [m["status"] for m in receiver.received] == ["dropped_off", "collected"]
+    finally:
+        proc.terminate()
+        await proc.wait()
+    store = SqliteCloudStore(tmp_path / "cloud.db")
+    assert _states(store) == [("dropped_off", "delivered", 1), ("collected", "delivered", 1)]
+    store.close()
+
+
+def test_kiosk_cloud_serve_refuses_a_gateway_without_its_secret(tmp_path: Path):
+    result = subprocess.run(
+        [*_bin("kiosk-cloud"), "serve", "--db", str(tmp_path / "c.db"), "--notify-url", "https://sms.example"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 1 and "--notify-url: needs --notify-secret-file" in result.stderr
