@@ -183,6 +183,7 @@ async def _serve(
         storage_guard=store.storage,
         supervisor=supervisor,
         clock=clock,
+        link_key=key,
         sync_status=lambda: SyncView(
             pending=outbox.pending_count(),
             last_success=_ago(uploader.status.last_success_at),
