@@ -6,6 +6,7 @@ the device API has checked them)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,7 @@ def approve(seeded: Seeded) -> None:
 
 
 @pytest.fixture
-def seeded(console: Console) -> Seeded:
+def seeded(console: Console) -> Iterator[Seeded]:
     seeded = seed_cloud(console.workdir / "cloud.db")
     yield seeded
     seeded.store.close()

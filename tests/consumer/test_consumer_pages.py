@@ -17,7 +17,7 @@ def _no_horizontal_scroll(page: Page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page overflows a phone"
 
 
-def test_a_scan_is_counted_and_sent_to_the_variants_store_page(seeded: Seeded, new_page: Callable[..., Page]):
+def test_a_scan_is_counted_and_sent_to_the_variants_store_page(seeded: Seeded, new_page: Callable[..., Page]) -> None:
     code = link_code(seeded.key, CABINET, "product", "SC-1", "SC-1-MINT")  # what the cabinet prints offline
     page = new_page(phone=True)
     for _ in range(2):  # the phone's browser follows the answer to the shop (not reachable from this test)
@@ -29,7 +29,7 @@ def test_a_scan_is_counted_and_sent_to_the_variants_store_page(seeded: Seeded, n
     ]
 
 
-def test_an_unknown_code_is_a_friendly_404_in_both_languages(seeded: Seeded, new_page: Callable[..., Page]):
+def test_an_unknown_code_is_a_friendly_404_in_both_languages(seeded: Seeded, new_page: Callable[..., Page]) -> None:
     page = new_page(phone=True)
     assert status(page.goto("/q/aaaaaaaaaa")) == 404
     assert page.get_by_role("heading", name="Link not found").is_visible()
@@ -39,7 +39,7 @@ def test_an_unknown_code_is_a_friendly_404_in_both_languages(seeded: Seeded, new
     assert SqliteCloudStore(seeded.store.path).scan_counts(CABINET) == [], "an unknown code counts nothing"
 
 
-def test_the_receipt_says_it_is_coming_then_shows_the_sale(seeded: Seeded, new_page: Callable[..., Page]):
+def test_the_receipt_says_it_is_coming_then_shows_the_sale(seeded: Seeded, new_page: Callable[..., Page]) -> None:
     page = new_page(phone=True, locale="zh-CN")
     assert status(page.goto(f"/r/{seeded.receipt_token}")) == 200
     reference = "S-" + seeded.receipt_token[:8]
@@ -59,7 +59,7 @@ def test_the_receipt_says_it_is_coming_then_shows_the_sale(seeded: Seeded, new_p
     assert status(page.goto("/r/not-a-token")) == 404
 
 
-def test_the_receipt_shows_a_reversed_payment(seeded: Seeded, new_page: Callable[..., Page]):
+def test_the_receipt_shows_a_reversed_payment(seeded: Seeded, new_page: Callable[..., Page]) -> None:
     approve(seeded)
     seeded.event(
         "payment.reversed", {"sale_id": seeded.sale_id, "receipt_no": "0042", "amount_cents": 49900, "currency": "EUR"}
@@ -69,7 +69,9 @@ def test_the_receipt_shows_a_reversed_payment(seeded: Seeded, new_page: Callable
     assert page.locator(".payment").inner_text() == "Reversed: you were not charged"
 
 
-def test_repair_status_by_ticket_and_phone_digits_and_no_enumeration(seeded: Seeded, new_page: Callable[..., Page]):
+def test_repair_status_by_ticket_and_phone_digits_and_no_enumeration(
+    seeded: Seeded, new_page: Callable[..., Page]
+) -> None:
     page = new_page(phone=True)
     page.goto("/repair")
     _no_horizontal_scroll(page)
@@ -93,7 +95,7 @@ def _look_up(page: Page, ticket: str, digits: str) -> tuple[int, str]:
     return answer.value.status, page.get_by_role("alert").inner_text()
 
 
-def test_repair_look_ups_are_rate_limited_per_ticket(seeded: Seeded, new_page: Callable[..., Page]):
+def test_repair_look_ups_are_rate_limited_per_ticket(seeded: Seeded, new_page: Callable[..., Page]) -> None:
     page = new_page(phone=True)
     for _ in range(5):
         assert _look_up(page, seeded.ticket, "0000")[0] == 404
@@ -101,7 +103,9 @@ def test_repair_look_ups_are_rate_limited_per_ticket(seeded: Seeded, new_page: C
     assert code == 429 and text.startswith("Too many tries")
 
 
-def test_the_locator_lists_the_nearest_cabinet_from_the_phones_position(seeded: Seeded, new_page: Callable[..., Page]):
+def test_the_locator_lists_the_nearest_cabinet_from_the_phones_position(
+    seeded: Seeded, new_page: Callable[..., Page]
+) -> None:
     seeded.store.remember_nonce(CABINET, "a poll", keep_s=60)  # the cabinet was just in touch: online
     page = new_page(phone=True)
     page.context.grant_permissions(["geolocation"])
@@ -127,7 +131,7 @@ def test_the_locator_lists_the_nearest_cabinet_from_the_phones_position(seeded: 
     assert status(page.goto("/near?lat=91&lon=0")) == 400
 
 
-def test_the_consumer_pages_pass_axe(seeded: Seeded, new_page: Callable[..., Page]):
+def test_the_consumer_pages_pass_axe(seeded: Seeded, new_page: Callable[..., Page]) -> None:
     approve(seeded)
     page = new_page(phone=True, bypass_csp=True)
     for path in ("/q/aaaaaaaaaa", f"/r/{seeded.receipt_token}", "/repair", "/near?lat=52.5&lon=13.4"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import string
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -37,47 +38,47 @@ TEXT = st.text(max_size=80) | st.text(alphabet=string.ascii_letters + string.dig
 
 
 @given(TEXT)
-def test_a_link_code_is_ten_base32_characters_or_nothing(text):
+def test_a_link_code_is_ten_base32_characters_or_nothing(text: str) -> None:
     code = parse.link_code(text)
     assert code is None or (code == text and LINK_CODE_RE.fullmatch(code))
 
 
 @given(TEXT)
-def test_a_receipt_token_is_accepted_only_whole(text):
+def test_a_receipt_token_is_accepted_only_whole(text: str) -> None:
     token = parse.receipt_token(text)
     assert token is None or (len(token) == 30 and receipt_token_reference(token) == "S-" + token[:8])
 
 
 @given(TEXT)
-def test_a_ticket_number_is_normalised_or_refused(text):
+def test_a_ticket_number_is_normalised_or_refused(text: str) -> None:
     ticket = parse.ticket_number(text)
     assert ticket is None or (parse.TICKET_RE.fullmatch(ticket) and ticket[2:] in text.upper().replace(" ", ""))
 
 
-def test_a_ticket_number_as_people_type_it():
+def test_a_ticket_number_as_people_type_it() -> None:
     assert parse.ticket_number(" r-k7qx 2m ") == parse.ticket_number("K7QX2M") == "R-K7QX2M"
     assert parse.ticket_number("R-") is None and parse.ticket_number("'; DROP TABLE") is None
 
 
 @given(TEXT)
-def test_phone_digits_are_exactly_four(text):
+def test_phone_digits_are_exactly_four(text: str) -> None:
     digits = parse.phone_end(text)
     assert digits is None or (len(digits) == 4 and digits.isascii() and digits.isdigit())
 
 
 @given(TEXT, TEXT)
-def test_a_position_is_on_earth_or_nothing(lat, lon):
+def test_a_position_is_on_earth_or_nothing(lat: str, lon: str) -> None:
     at = parse.position(lat, lon)
     assert at is None or (-90 <= at[0] <= 90 and -180 <= at[1] <= 180 and all(map(math.isfinite, at)))
 
 
 @given(st.floats(), st.floats())
-def test_any_number_pair_is_a_position_exactly_when_it_is_on_earth(lat, lon):
+def test_any_number_pair_is_a_position_exactly_when_it_is_on_earth(lat: float, lon: float) -> None:
     on_earth = math.isfinite(lat) and math.isfinite(lon) and abs(lat) <= 90 and abs(lon) <= 180
     assert (parse.position(repr(lat), repr(lon)) is not None) == on_earth
 
 
-def test_distances_are_great_circle_kilometres():
+def test_distances_are_great_circle_kilometres() -> None:
     berlin, paris = (52.5200, 13.4050), (48.8566, 2.3522)
     assert 876 < distance_km(berlin, paris) < 880
     assert distance_km(berlin, berlin) == 0
@@ -88,7 +89,7 @@ DOC = {**CONFIG, "version": 1}
 
 
 @given(st.text(max_size=60))
-def test_a_store_url_is_https_or_refused_by_name(url):
+def test_a_store_url_is_https_or_refused_by_name(url: str) -> None:
     document = {**DOC, "products": [{**CONFIG["products"][0], "store_url": url}]}
     try:
         config = parse_config(document)
@@ -116,20 +117,20 @@ def test_a_store_url_is_https_or_refused_by_name(url):
         ),
     ],
 )
-def test_the_consumer_fields_of_a_configuration_are_validated_by_name(field, value, problem):
+def test_the_consumer_fields_of_a_configuration_are_validated_by_name(field: str, value: Any, problem: str) -> None:
     with pytest.raises(ConfigInvalid) as refused:
         parse_config({**DOC, field: value})
     assert any(p.startswith(problem) for p in refused.value.problems), refused.value.problems
 
 
-def test_the_consumer_fields_round_trip_through_the_document():
+def test_the_consumer_fields_round_trip_through_the_document() -> None:
     config = parse_config(DOC)
     assert parse_config({**config.to_json()}) == config
     assert config.place is not None and config.place.timezone == "Europe/Berlin"
     assert config.receipt_address("ABCDEF12" + "x" * 22) == "https://cloud.example.com/r/ABCDEF12" + "x" * 22
 
 
-def test_the_hand_off_links_of_a_configuration_and_their_codes():
+def test_the_hand_off_links_of_a_configuration_and_their_codes() -> None:
     config = parse_config(DOC)
     links = {(h.kind, h.sku, h.variant_sku): h.target for h in hand_off_links(config)}
     assert links == {
@@ -146,7 +147,7 @@ def test_the_hand_off_links_of_a_configuration_and_their_codes():
     assert code != link_code(key, "cab-2", "product", "SC-1", "SC-1-MINT")
 
 
-def test_saving_a_configuration_derives_the_cabinets_code_table(tmp_path: Path):
+def test_saving_a_configuration_derives_the_cabinets_code_table(tmp_path: Path) -> None:
     seeded = seed_cloud(tmp_path / "cloud.db")
     codes = {(row["kind"], row["sku"], row["variant_sku"]): row["code"] for row in seeded.store.links_of(CABINET)}
     assert codes[("product", "SC-1", "SC-1-MINT")] == link_code(seeded.key, CABINET, "product", "SC-1", "SC-1-MINT")
@@ -156,7 +157,7 @@ def test_saving_a_configuration_derives_the_cabinets_code_table(tmp_path: Path):
 
 
 # --- receipts -------------------------------------------------------------------------------------
-def test_a_receipt_token_carries_the_sales_reference_and_128_random_bits():
+def test_a_receipt_token_carries_the_sales_reference_and_128_random_bits() -> None:
     sale_id = "3f2a91c4-0000-4000-8000-000000000000"
     token = new_receipt_token(sale_id)
     assert receipt_token_reference(token) == sale_reference(sale_id) == "S-3F2A91C4"
@@ -166,7 +167,7 @@ def test_a_receipt_token_carries_the_sales_reference_and_128_random_bits():
 
 
 @given(st.text(max_size=40) | st.integers())
-def test_payment_approved_takes_only_its_own_sales_token(token):
+def test_payment_approved_takes_only_its_own_sales_token(token: str | int) -> None:
     payload = {
         "sale_id": "3f2a91c4-0000-4000-8000-000000000000",
         "sku": "SC-1",
@@ -181,7 +182,7 @@ def test_payment_approved_takes_only_its_own_sales_token(token):
         validate_payload("payment.approved", payload)
 
 
-def test_the_payment_state_a_receipt_shows():
+def test_the_payment_state_a_receipt_shows() -> None:
     base = {
         "reversed_at": None,
         "refund_acked_at": None,
@@ -196,7 +197,7 @@ def test_the_payment_state_a_receipt_shows():
     assert payment_state({**base, "unclaimed_at": "t", "reversed_at": "t"}) == "reversed"
 
 
-def test_both_languages_have_the_same_words():
+def test_both_languages_have_the_same_words() -> None:
     assert set(EN) == set(ZH)
 
 
@@ -208,7 +209,7 @@ class TableGeocoder:
         return {"berlin hbf": (52.5251, 13.3694)}.get(address.strip().lower())
 
 
-async def test_near_json_lists_opted_in_cabinets_nearest_first(tmp_path: Path):
+async def test_near_json_lists_opted_in_cabinets_nearest_first(tmp_path: Path) -> None:
     seeded = seed_cloud(tmp_path / "cloud.db")
     far = "cab-munich"
     seeded.store.add_cabinet(far, "velo-consumer")
@@ -240,7 +241,7 @@ async def test_near_json_lists_opted_in_cabinets_nearest_first(tmp_path: Path):
     seeded.store.close()
 
 
-async def test_without_a_geocoder_an_address_is_not_searched(tmp_path: Path):
+async def test_without_a_geocoder_an_address_is_not_searched(tmp_path: Path) -> None:
     store = SqliteCloudStore(tmp_path / "cloud.db")
     async with TestClient(TestServer(create_app(store))) as client:
         page = await client.get("/near", params={"address": "Berlin Hbf"})

@@ -8,9 +8,10 @@ import asyncio
 import hmac
 import json
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -18,11 +19,12 @@ from aiohttp import web
 from cloud_stub.consumer.notify import Backoff, HttpProvider, LogProvider, Notifier, signature
 from cloud_stub.core import Core
 from cloud_stub.limits import DEFAULT_LIMITS
-from cloud_stub.store import SqliteCloudStore
+from cloud_stub.store import CloudStore, SqliteCloudStore
 from firmware.control_client import _bin
 from tests.consumer.conftest import PHONE, seed_cloud
 
 SECRET = b"s" * 32
+StartReceiver = Callable[..., Awaitable["Receiver"]]
 
 
 class Clock:
@@ -39,7 +41,7 @@ class Receiver:
 
     secret: bytes
     fail: int = 0
-    received: list[dict] = field(default_factory=list)
+    received: list[dict[str, Any]] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
     url: str = ""
 
@@ -59,7 +61,7 @@ class Receiver:
 
 
 @pytest.fixture
-async def start_receiver() -> AsyncIterator[Callable[..., Awaitable[Receiver]]]:
+async def start_receiver() -> AsyncIterator[StartReceiver]:
     runners: list[web.AppRunner] = []
 
     async def start(secret: bytes = SECRET, fail: int = 0) -> Receiver:
@@ -81,20 +83,20 @@ async def start_receiver() -> AsyncIterator[Callable[..., Awaitable[Receiver]]]:
 
 
 @pytest.fixture
-def core(tmp_path: Path) -> AsyncIterator[Core]:
+def core(tmp_path: Path) -> Iterator[Core]:
     seeded = seed_cloud(tmp_path / "cloud.db")  # a ticket dropped off, then collected: two messages owed
     core = Core(seeded.store, Clock(), DEFAULT_LIMITS)
     yield core
     seeded.store.close()
 
 
-def _states(store: SqliteCloudStore) -> list[tuple[str, str, int]]:
+def _states(store: CloudStore) -> list[tuple[str, str, int]]:
     return [
         (n["status"], n["delivery"], n["attempts"]) for n in (store.notification(i) for i in (1, 2)) if n is not None
     ]
 
 
-async def test_repair_updates_are_delivered_signed_to_the_gateway(core: Core, start_receiver):
+async def test_repair_updates_are_delivered_signed_to_the_gateway(core: Core, start_receiver: StartReceiver) -> None:
     receiver = await start_receiver()
     notifier = Notifier(core, HttpProvider(receiver.url, SECRET, now=core.now))
     assert await notifier.run_once() == 2
@@ -107,7 +109,9 @@ async def test_repair_updates_are_delivered_signed_to_the_gateway(core: Core, st
     assert await notifier.run_once() == 0, "a delivered message is never sent again"
 
 
-async def test_a_gateway_failing_twice_gets_the_message_on_the_third_try_after_backing_off(core: Core, start_receiver):
+async def test_a_gateway_failing_twice_gets_the_message_on_the_third_try_after_backing_off(
+    core: Core, start_receiver: StartReceiver
+) -> None:
     receiver = await start_receiver(fail=4)  # two messages, each refused twice
     clock = core.now
     assert isinstance(clock, Clock)
@@ -125,7 +129,9 @@ async def test_a_gateway_failing_twice_gets_the_message_on_the_third_try_after_b
     assert _states(core.store) == [("dropped_off", "delivered", 3), ("collected", "delivered", 3)]
 
 
-async def test_a_wrong_secret_is_refused_by_the_receiver_and_the_message_fails_for_good(core: Core, start_receiver):
+async def test_a_wrong_secret_is_refused_by_the_receiver_and_the_message_fails_for_good(
+    core: Core, start_receiver: StartReceiver
+) -> None:
     receiver = await start_receiver(secret=b"another secret, not ours")
     notifier = Notifier(core, HttpProvider(receiver.url, SECRET, now=core.now))
     assert await notifier.run_once() == 0
@@ -134,7 +140,9 @@ async def test_a_wrong_secret_is_refused_by_the_receiver_and_the_message_fails_f
     assert failed is not None and (failed["delivery"], failed["last_error"]) == ("failed", "HTTP 401")
 
 
-async def test_an_unreachable_gateway_is_retried_then_given_up_after_the_last_attempt(core: Core, tmp_path: Path):
+async def test_an_unreachable_gateway_is_retried_then_given_up_after_the_last_attempt(
+    core: Core, tmp_path: Path
+) -> None:
     clock = core.now
     assert isinstance(clock, Clock)
     notifier = Notifier(core, HttpProvider("http://127.0.0.1:9/sms", SECRET, timeout_s=2), Backoff(1, 1, 3))
@@ -145,20 +153,22 @@ async def test_an_unreachable_gateway_is_retried_then_given_up_after_the_last_at
     assert states == [("dropped_off", "failed", 3), ("collected", "failed", 3)]
 
 
-async def test_the_log_provider_delivers_to_the_log(core: Core, caplog):
+async def test_the_log_provider_delivers_to_the_log(core: Core, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("INFO", logger="cloud_stub.notify")
     assert await Notifier(core, LogProvider()).run_once() == 2
     assert '"to": "+49 170 555 4321"' in caplog.text and '"status": "collected"' in caplog.text
 
 
-def test_the_http_provider_refuses_a_bad_address_or_a_short_secret():
+def test_the_http_provider_refuses_a_bad_address_or_a_short_secret() -> None:
     with pytest.raises(ValueError, match="notification url"):
         HttpProvider("ftp://gateway", SECRET)
     with pytest.raises(ValueError, match="secret"):
         HttpProvider("https://gateway.example", b"short")
 
 
-async def test_kiosk_cloud_serve_delivers_the_outbox_to_the_configured_gateway(tmp_path: Path, start_receiver):
+async def test_kiosk_cloud_serve_delivers_the_outbox_to_the_configured_gateway(
+    tmp_path: Path, start_receiver: StartReceiver
+) -> None:
     receiver = await start_receiver()
     seed_cloud(tmp_path / "cloud.db").store.close()
     secret_file = tmp_path / "notify.secret"
@@ -183,7 +193,7 @@ async def test_kiosk_cloud_serve_delivers_the_outbox_to_the_configured_gateway(t
     store.close()
 
 
-def test_kiosk_cloud_serve_refuses_a_gateway_without_its_secret(tmp_path: Path):
+def test_kiosk_cloud_serve_refuses_a_gateway_without_its_secret(tmp_path: Path) -> None:
     result = subprocess.run(
         [*_bin("kiosk-cloud"), "serve", "--db", str(tmp_path / "c.db"), "--notify-url", "https://sms.example"],
         capture_output=True, text=True, timeout=30,
