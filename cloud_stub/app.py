@@ -10,6 +10,9 @@ from aiohttp import web
 
 from cloud_stub.answer_signing import answer_signer
 from cloud_stub.console import setup_console
+from cloud_stub.consumer import setup_consumer
+from cloud_stub.consumer.geocode import Geocoder
+from cloud_stub.consumer.notify import Provider
 from cloud_stub.core import MAX_BODY_BYTES, Core, refusals
 from cloud_stub.device_api import DeviceApi
 from cloud_stub.limits import DEFAULT_LIMITS, ServeLimits
@@ -25,10 +28,13 @@ def create_app(
     now: Callable[[], float] = time.time,
     simulate_payments: bool = False,
     limits: ServeLimits = DEFAULT_LIMITS,
+    geocoder: Geocoder | None = None,
+    notifier: Provider | None = None,
 ) -> web.Application:
     """The cloud application on ``store``; ``now`` is the clock for signature windows and receipt times.
     ``simulate_payments`` adds the payment-provider simulator route (tests, `kiosk run --sim`);
-    ``limits`` bounds how long a body may take to arrive.
+    ``limits`` bounds how long a body may take to arrive; ``geocoder`` lets the locator search by address;
+    ``notifier`` delivers the notification outbox (none: the messages wait, listed on the repair board).
 
     The caller owns ``store`` and closes it after the app has been cleaned up.
     """
@@ -43,5 +49,6 @@ def create_app(
         [web.get("/healthz", healthz), *DeviceApi(core, simulate_payments).routes(), *RetailerApi(core).routes()]
     )
     setup_console(app, core)
+    setup_consumer(app, core, geocoder=geocoder, notifier=notifier)
     app.on_cleanup.append(core.close)
     return app

@@ -17,6 +17,7 @@ from typing import NoReturn
 
 from cloud_stub.console.auth import ROLES, PasswordRefused, check_email, hash_password
 from cloud_stub.console.i18n import translator
+from cloud_stub.consumer.notify import HttpProvider, LogProvider, Provider
 from cloud_stub.server import start_cloud
 from cloud_stub.store import CloudStoreError, SqliteCloudStore
 
@@ -53,6 +54,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--simulate-payments",
         action="store_true",
         help="enable POST /sim/payments/{id}/pay, the payment provider's simulator (never in production)",
+    )
+    serve.add_argument(
+        "--notify-url",
+        metavar="URL",
+        help="deliver customer notifications (repair updates) as signed JSON POSTs to this SMS gateway or webhook",
+    )
+    serve.add_argument(
+        "--notify-secret-file",
+        type=Path,
+        metavar="FILE",
+        help="the shared secret the notifications are signed with (HMAC-SHA256; at least 16 bytes)",
+    )
+    serve.add_argument(
+        "--notify-log", action="store_true", help="development: write customer notifications to the log instead"
     )
 
     retailer = commands.add_parser("retailer", help="manage retailers")
@@ -92,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(exit_.code or 0)
     try:
         if args.command == "serve":
-            return asyncio.run(_serve(args.db, args.host, args.port, args.simulate_payments))
+            notifier = _notifier(args.notify_url, args.notify_secret_file, args.notify_log)
+            return asyncio.run(_serve(args.db, args.host, args.port, args.simulate_payments, notifier))
         if args.command == "retailer":
             return _retailer_add(args.db, args.name)
         if args.command == "cabinet":
@@ -110,12 +126,27 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-async def _serve(db: Path, host: str, port: int, simulate_payments: bool) -> int:
+def _notifier(url: str | None, secret_file: Path | None, to_log: bool) -> Provider | None:
+    """The notification provider the options name (ValueError naming the option when they do not fit)."""
+    if url and to_log:
+        raise ValueError("--notify-url and --notify-log: choose one")
+    if to_log:
+        return LogProvider()
+    if not url:
+        if secret_file:
+            raise ValueError("--notify-secret-file: given without --notify-url")
+        return None
+    if secret_file is None:
+        raise ValueError("--notify-url: needs --notify-secret-file (the secret the messages are signed with)")
+    return HttpProvider(url, secret_file.read_bytes().strip())
+
+
+async def _serve(db: Path, host: str, port: int, simulate_payments: bool, notifier: Provider | None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     store = SqliteCloudStore(db)
     try:
         try:
-            runner, url = await start_cloud(store, host, port, simulate_payments=simulate_payments)
+            runner, url = await start_cloud(store, host, port, simulate_payments=simulate_payments, notifier=notifier)
         except OSError as exc:
             raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         stop = asyncio.Event()

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from sync_client.cabinet_config import ConfigInvalid, hand_off_links, link_code, parse_config
 from sync_client.schema import COMMAND_TTL_S, Event, dumps, utc_iso
 
 KEY_BYTES = 32
@@ -269,6 +270,27 @@ class CloudStore(Protocol):
     ) -> tuple[dict[str, Any], bool]: ...
     def media_of(self, retailer: str) -> list[dict[str, Any]]: ...
     def media_content(self, retailer: str, sha256: str) -> tuple[dict[str, Any], bytes] | None: ...
+    # the consumer pages (cloud_stub/consumer)
+    def link(self, code: str) -> dict[str, Any] | None: ...
+    def links_of(self, cabinet_id: str) -> list[dict[str, Any]]: ...
+    def record_scan(
+        self, cabinet_id: str, code: str, kind: str, sku: str, variant_sku: str, *, now: float | None = None
+    ) -> None: ...
+    def scan_counts(self, cabinet_id: str) -> list[dict[str, Any]]: ...
+    def receipt(self, token: str) -> dict[str, Any] | None: ...
+    def ticket_status(self, ticket_id: str, phone_end: str) -> list[dict[str, Any]]: ...
+    def listed_cabinets(self) -> list[dict[str, Any]]: ...
+    def due_notifications(self, *, now: float | None = None, limit: int = 50) -> list[dict[str, Any]]: ...
+    def notification_tried(
+        self,
+        notification_id: int,
+        *,
+        delivered: bool,
+        error: str | None,
+        retry_at: float | None,
+        now: float | None = None,
+    ) -> None: ...
+    def notification(self, notification_id: int) -> dict[str, Any] | None: ...
     def close(self) -> None: ...
 
 
@@ -572,6 +594,11 @@ _ADDED_COLUMNS = (
     ("repair_tickets", "handed_back_at", "TEXT"),
     ("commands", "delivered_at", "TEXT"),  # first handed to the cabinet by its command poll
     ("commands", "created_by", "TEXT"),  # the console user's email (NULL: through the API)
+    # the consumer side's notification provider (cloud_stub/consumer/notify.py): its delivery state
+    ("notification_outbox", "delivery", "TEXT NOT NULL DEFAULT 'pending'"),  # pending, delivered or failed
+    ("notification_outbox", "attempts", "INTEGER NOT NULL DEFAULT 0"),
+    ("notification_outbox", "next_attempt_at", "REAL NOT NULL DEFAULT 0"),  # unix seconds
+    ("notification_outbox", "last_error", "TEXT"),
 )
 # An alarm's state in the console: open until acknowledged, then resolved.
 ALARM_STATES = ("open", "acknowledged", "resolved")
@@ -622,6 +649,7 @@ class SqliteCloudStore:
             self._conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: the id index of a big fleet stays hot
             had_sales = self._has_table("sales")
             self._conn.executescript(_SCHEMA)
+            self._conn.executescript(_CONSUMER_SCHEMA)
             self._add_missing_columns()
             if not had_sales:
                 self._backfill_sales()
@@ -888,6 +916,8 @@ class SqliteCloudStore:
                     self._apply_ticket_event(conn, cabinet_id, event)
                 elif event.type in _SALE_EVENTS:
                     _apply_sale_event(conn, cabinet_id, event.type, event.wall_time, event.payload)
+                if event.type == "payment.approved" and "receipt_token" in event.payload:
+                    _add_receipt(conn, cabinet_id, event.payload)
             conn.execute("UPDATE cabinets SET last_sync_at = ? WHERE id = ?", (received_at, cabinet_id))
         return StoreResult(acked=acked, stored=len(new), conflicts=conflicts)
 
@@ -1048,7 +1078,9 @@ class SqliteCloudStore:
                 "updated_at = excluded.updated_at",
                 (cabinet_id, dumps(document).decode(), at),
             )
-            return int(conn.execute("SELECT version FROM configs WHERE cabinet_id = ?", (cabinet_id,)).fetchone()[0])
+            version = int(conn.execute("SELECT version FROM configs WHERE cabinet_id = ?", (cabinet_id,)).fetchone()[0])
+            _derive_link_codes(conn, cabinet_id, version, document)
+            return version
 
     def add_order(
         self,
@@ -2029,9 +2061,208 @@ class SqliteCloudStore:
         record = dict(row)
         return record, bytes(record.pop("content"))
 
+    # --- the consumer pages (cloud_stub/consumer): QR hand-off, receipts, repair status, locator, notifications
+    def link(self, code: str) -> dict[str, Any] | None:
+        """The hand-off a QR code names: cabinet_id, kind, sku, variant_sku, target."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT code, cabinet_id, kind, sku, variant_sku, target FROM link_codes WHERE code = ?", (code,)
+            ).fetchone()
+        return dict(row) if row else None
+
+    def links_of(self, cabinet_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT code, cabinet_id, kind, sku, variant_sku, target FROM link_codes WHERE cabinet_id = ?"
+                " ORDER BY kind, sku, variant_sku",
+                (cabinet_id,),
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def record_scan(
+        self, cabinet_id: str, code: str, kind: str, sku: str, variant_sku: str, *, now: float | None = None
+    ) -> None:
+        """One scan: its row (no personal data: no address, no agent) and its day's count, in one transaction."""
+        at = utc_iso(_now(now))
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO qr_scans (cabinet_id, code, kind, sku, variant_sku, at) VALUES (?, ?, ?, ?, ?, ?)",
+                (cabinet_id, code, kind, sku, variant_sku, at),
+            )
+            conn.execute(
+                "INSERT INTO qr_scan_days (cabinet_id, day, code, kind, sku, variant_sku, scans)"
+                " VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (cabinet_id, day, code) DO UPDATE SET scans = scans + 1",
+                (cabinet_id, at[:10], code, kind, sku, variant_sku),
+            )
+
+    def scan_counts(self, cabinet_id: str) -> list[dict[str, Any]]:
+        """The cabinet's scans per UTC day and code (the funnel's QR figures)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT day, code, kind, sku, variant_sku, scans FROM qr_scan_days WHERE cabinet_id = ?"
+                " ORDER BY day, code",
+                (cabinet_id,),
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def receipt(self, token: str) -> dict[str, Any] | None:
+        """The sale a receipt token names, as the sales read model has it (None until its approval arrived),
+        with whether a refund the owner asked for was carried out."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT s.*, c.result AS refund_result, c.acked_at AS refund_acked_at FROM receipts r"
+                " JOIN sales s ON s.cabinet_id = r.cabinet_id AND s.sale_id = r.sale_id"
+                " LEFT JOIN commands c ON c.id = s.refund_command_id WHERE r.token = ?",
+                (token,),
+            ).fetchone()
+        return dict(row) if row else None
+
+    def ticket_status(self, ticket_id: str, phone_end: str) -> list[dict[str, Any]]:
+        """The tickets numbered ``ticket_id`` whose phone's digits end in ``phone_end``, each with its changes
+        (status and time, oldest first; never who made them)."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_TICKET_COLUMNS} FROM repair_tickets WHERE ticket_id = ? ORDER BY cabinet_id", (ticket_id,)
+            ).fetchall()
+            found = [dict(r) for r in rows if re.sub(r"\D", "", r["phone"] or "").endswith(phone_end)]
+            for ticket in found:
+                ticket["changes"] = [
+                    dict(c)
+                    for c in self._conn.execute(
+                        "SELECT status, at FROM ticket_changes WHERE cabinet_id = ? AND ticket_id = ?"
+                        " ORDER BY at, rowid",
+                        (ticket["cabinet_id"], ticket_id),
+                    )
+                ]
+        return found
+
+    def listed_cabinets(self) -> list[dict[str, Any]]:
+        """Every cabinet with a configuration (the locator lists those whose configuration has a place):
+        id, retailer, last_seen_at and the document."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT c.id, c.retailer, c.last_seen_at, g.version, g.document FROM cabinets c"
+                " JOIN configs g ON g.cabinet_id = c.id WHERE json_extract(g.document, '$.place') IS NOT NULL"
+                " ORDER BY c.id"
+            ).fetchall()
+        return [{**dict(r), "document": json.loads(r["document"])} for r in rows]
+
+    def due_notifications(self, *, now: float | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Messages pending delivery whose next attempt is due: the ticket's change and its customer's phone."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT n.id, n.cabinet_id, n.ticket_id, n.status, n.created_at, n.attempts, t.name, t.phone"
+                " FROM notification_outbox n JOIN repair_tickets t"
+                " ON t.cabinet_id = n.cabinet_id AND t.ticket_id = n.ticket_id"
+                " WHERE n.delivery = 'pending' AND n.next_attempt_at <= ? ORDER BY n.id LIMIT ?",
+                (_now(now), limit),
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def notification_tried(
+        self,
+        notification_id: int,
+        *,
+        delivered: bool,
+        error: str | None,
+        retry_at: float | None,
+        now: float | None = None,
+    ) -> None:
+        """Record an attempt: delivered (sent_at set), to retry at ``retry_at``, or failed for good (None)."""
+        delivery = "delivered" if delivered else "pending" if retry_at is not None else "failed"
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE notification_outbox SET attempts = attempts + 1, delivery = ?, last_error = ?,"
+                " next_attempt_at = COALESCE(?, next_attempt_at), sent_at = CASE WHEN ? THEN ? ELSE sent_at END"
+                " WHERE id = ?",
+                (delivery, error, retry_at, delivered, utc_iso(_now(now)), notification_id),
+            )
+
+    def notification(self, notification_id: int) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT id, cabinet_id, ticket_id, status, delivery, attempts, last_error, sent_at"
+                " FROM notification_outbox WHERE id = ?",
+                (notification_id,),
+            ).fetchone()
+        return dict(row) if row else None
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+# The consumer pages' tables: QR hand-off codes derived from each saved configuration, every scan and its
+# day's count (the funnel reads the counts), and receipt tokens the cabinets put in payment.approved.
+_CONSUMER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS link_codes (
+    code TEXT PRIMARY KEY,               -- sync_client.cabinet_config.link_code: an HMAC under the cabinet's key
+    cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
+    kind TEXT NOT NULL,                  -- product, store or repair
+    sku TEXT NOT NULL,                   -- '' when not about a product
+    variant_sku TEXT NOT NULL,
+    target TEXT NOT NULL                 -- where a scan is sent
+);
+CREATE INDEX IF NOT EXISTS link_codes_by_cabinet ON link_codes(cabinet_id);
+CREATE TABLE IF NOT EXISTS qr_scans (
+    cabinet_id TEXT NOT NULL,
+    code TEXT NOT NULL,                  -- the link's code, or 'receipt' for a receipt opened
+    kind TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    variant_sku TEXT NOT NULL,
+    at TEXT NOT NULL                     -- nothing about who scanned: no address, no browser
+);
+CREATE TABLE IF NOT EXISTS qr_scan_days (
+    cabinet_id TEXT NOT NULL,
+    day TEXT NOT NULL,                   -- UTC, YYYY-MM-DD
+    code TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    variant_sku TEXT NOT NULL,
+    scans INTEGER NOT NULL,
+    PRIMARY KEY (cabinet_id, day, code)
+);
+CREATE TABLE IF NOT EXISTS receipts (
+    token TEXT PRIMARY KEY,              -- sync_client.schema.RECEIPT_TOKEN_RE: 128 random bits
+    cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
+    sale_id TEXT NOT NULL,
+    UNIQUE (cabinet_id, sale_id)
+);
+"""
+
+
+def _derive_link_codes(conn: sqlite3.Connection, cabinet_id: str, version: int, document: dict[str, Any]) -> None:
+    """The cabinet's QR hand-off code table, rebuilt from its configuration (which the caller validated)."""
+    key = conn.execute("SELECT key FROM cabinets WHERE id = ?", (cabinet_id,)).fetchone()["key"]
+    try:
+        config = parse_config({**document, "version": version, "pickup_orders": []})
+    except ConfigInvalid as exc:  # a caller that skipped validation: no links rather than wrong ones
+        log.warning("cabinet %s: configuration v%d gives no QR links: %s", cabinet_id, version, exc)
+        config = None
+    conn.execute("DELETE FROM link_codes WHERE cabinet_id = ?", (cabinet_id,))
+    conn.executemany(
+        "INSERT INTO link_codes (code, cabinet_id, kind, sku, variant_sku, target) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (code) DO NOTHING",
+        [
+            (
+                link_code(bytes.fromhex(key), cabinet_id, h.kind, h.sku, h.variant_sku),
+                cabinet_id,
+                h.kind,
+                h.sku,
+                h.variant_sku,
+                h.target,
+            )
+            for h in (hand_off_links(config) if config else ())
+        ],
+    )
+
+
+def _add_receipt(conn: sqlite3.Connection, cabinet_id: str, payload: dict[str, Any]) -> None:
+    """A receipt token (validated with its event) names its sale from now on."""
+    conn.execute(
+        "INSERT INTO receipts (token, cabinet_id, sale_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        (payload["receipt_token"], cabinet_id, payload["sale_id"]),
+    )
 
 
 # What makes an event's content: a resend under the same id must match these exactly.

@@ -83,6 +83,7 @@ class Cabinet:
     audio: AudioOut = field(default_factory=MixerAudio)  # the loudspeaker of the product narrations
     link: KernelLink | None = None  # the kernel's network link, watched with the terminals; None: not watched
     on_network: Callable[[bool], None] = lambda up: None  # that link lost or back: the cloud's client is told
+    link_key: bytes = b""  # the cabinet's key, from which its QR hand-off codes are derived (b"": no codes)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)  # the cabinet's own, cancelled by stop()
 
     def __post_init__(self, storage_guard: StorageGuard | None) -> None:
@@ -117,7 +118,7 @@ class Cabinet:
         self.shop = ShopWindow(
             self.catalog, config.cabinet, self.in_force, self.devices.terminals, self.faults,
             unsettled_methods=lambda: self.sale.unsettled_methods(), is_online=self.online,
-            language=lambda: self.language,
+            language=lambda: self.language, link_key=self.link_key,
         )  # fmt: skip
         parts = Parts(
             config, self.outbox, self.catalog, self.devices, self.clock, self.door_cycle, self.in_force, self.storage,

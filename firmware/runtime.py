@@ -188,6 +188,7 @@ async def _serve(
         # next answer, which is asked for at once.
         link=kernel_link(config.network, sim=bench is not None),
         on_network=lambda up: network_up() if up else uploader.link_lost(),
+        link_key=key,
         sync_status=lambda: SyncView(
             pending=outbox.pending_count(),
             last_success=_ago(uploader.status.last_success_at),

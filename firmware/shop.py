@@ -12,6 +12,7 @@ from firmware.config_in_force import ConfigInForce
 from firmware.scan_to_pay_terminal import ScanToPayTerminal
 from hal.payment import PaymentTerminal
 from kiosk_ui.view import AdView, ProductView, VariantView
+from sync_client.cabinet_config import link_code
 
 
 @dataclass
@@ -24,6 +25,7 @@ class ShopWindow:
     unsettled_methods: Callable[[], Collection[str]]  # held back until an interrupted payment is settled
     is_online: Callable[[], bool] = lambda: True
     language: Callable[[], str] = lambda: "en"  # the shopper's: the products' and ads' texts are in it
+    link_key: bytes = b""  # the cabinet's key: the QR hand-off codes are derived from it (link_code)
 
     def products(self) -> tuple[ProductView, ...]:
         """The cabinet's products as the screens show them (stock included)."""
@@ -33,15 +35,20 @@ class ShopWindow:
         return self._view(sku) if sku in self.catalog.products else None
 
     def store_url(self, sku: str) -> str:
-        """The product's page in the online store, carrying the cabinet: its QR on the product screen."""
+        """The product's QR on the product screen: the cloud's hand-off link when the configuration names the
+        consumer pages (the cloud counts the scan and sends the phone on to the product's store page), else
+        the product's page in the online store, carrying the cabinet."""
+        cloud = self.in_force.cloud
+        if cloud and cloud.link_base and self.link_key:
+            return f"{cloud.link_base}/q/{link_code(self.link_key, self.cabinet.id, 'product', sku)}"
         store = self.in_force.store_base_url() or self.cabinet.store_base_url
         return f"{store.rstrip('/')}/p/{sku}?cabinet={self.cabinet.id}"
 
-    def receipt_qr(self, sale_id: str, reference: str) -> str:
+    def receipt_qr(self, receipt_token: str | None, reference: str) -> str:
         """What the QR the shopper keeps after a sale carries: the receipt's address in the cloud when the
-        configuration names one, else the sale's reference itself."""
+        configuration names the consumer pages (link_base) and the sale has a token, else its reference."""
         cloud = self.in_force.cloud
-        return (cloud.receipt_address(sale_id) if cloud else None) or reference
+        return (cloud.receipt_address(receipt_token) if cloud and receipt_token else None) or reference
 
     def ads_due(self) -> tuple[AdView, ...]:
         return self.in_force.ads_due(self.language())

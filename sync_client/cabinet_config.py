@@ -16,8 +16,11 @@ a cabinet), and a document that fails is refused whole with every problem named.
                   "staff_cards": [{"uid": HEX, "role": "retailer"|"technician"}]},
      "pickup_orders": [{"order_id", "sku", "code_hash": "scrypt$…", "expires_at": ISO}],
      "scan_to_pay": {"enabled": bool, "provider": str},
-     "receipt_url": "https://…/r/{sale_id}",   (optional: where a sale's receipt is served; the thanks QR)
-     "place": {"address": str, "lat": -90..90, "lon": -180..180}}   (optional: where the cabinet stands)
+     "link_base": "https://…",   (optional: the cloud's consumer pages; the thanks QR is <link_base>/r/<token>)
+     "support_phone": "+49 …",   (optional: shown on the receipt page as how to get help)
+     "place": {"address": str, "lat": -90..90, "lon": -180..180, (optional: where the cabinet stands; listed
+               "timezone": "Europe/Berlin", "opening_hours": [{"days", "start", "end"}]}}   by the locator)
+    A product or variant may carry "store_url": "https://…" (its page in the online store: the QR hand-off's target).
 
 Shopper-facing text (a product's name, summary, materials, design notes and colours, an ad's text) is
 localized: a plain string is the text in the fallback language (so documents from before languages load
@@ -28,6 +31,7 @@ lists what is missing, for the retailer.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -35,7 +39,8 @@ import re
 import secrets
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Annotated, Any, Literal, get_args
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sync_client.schema import MAX_SEQ, WALL_TIME_RE, Range, ranged
 
@@ -71,7 +76,12 @@ AD_DURATION_S = Annotated[float, Range(gt=0, le=600)]
 WEEKDAY = Annotated[int, Range(ge=0, le=6)]  # 0 = Monday
 VERSION = Annotated[int, Range(ge=1, le=MAX_SEQ)]
 PICKUP_CODE_DIGITS = 8  # the cloud issues them; the cabinet's keypad asks for exactly this many
-RECEIPT_PLACEHOLDER = "{sale_id}"  # in receipt_url: where the sale's id goes
+MAX_PHONE_CHARS = 32
+PHONE_RE = re.compile(r"\+?[0-9][0-9 ()/-]{2,30}")
+# The kinds of QR hand-off codes a cabinet shows (a receipt has its own token), and a code's length: 10
+# base32 characters (50 bits of an HMAC) are unguessable enough for a link to a public page that counts scans.
+LINK_KINDS = ("product", "store", "repair")
+LINK_CODE_RE = re.compile(r"[a-z2-7]{10}")
 CONTENT_LANGUAGES = ("en", "zh")  # the languages the cabinet's screen speaks
 LOCALIZED = (str, dict)  # a localized text's JSON: the fallback language's string, or {language: text}
 
@@ -175,6 +185,7 @@ class ConfigVariant:
     sku: str
     name: Text  # as the shopper reads it, e.g. "Mint" or "Mint, M frame", per language
     colour: str = ""  # the swatch: "#rrggbb" or a colour name; "" for an option that is no colour
+    store_url: str = ""  # its page in the online store ("": the product's)
 
 
 @dataclass(frozen=True)
@@ -192,6 +203,7 @@ class ConfigProduct:
     online_only: bool = False  # listed for pickup orders, never sold from the screen
     narration: tuple[NarrationSource, ...] = ()
     variants: tuple[ConfigVariant, ...] = ()  # as the document gives them (see sold_variants)
+    store_url: str = ""  # its page in the online store ("": the store's address with /p/<sku>)
 
     def sold_variants(self) -> tuple[ConfigVariant, ...]:
         """The variants the cabinet sells and counts. A document from before variants lists plain
@@ -262,12 +274,22 @@ LONGITUDE = Annotated[float, Range(ge=-180, le=180)]
 
 
 @dataclass(frozen=True)
+class OpeningHours:
+    days: tuple[int, ...]  # 0 = Monday
+    start: str  # HH:MM local time
+    end: str
+
+
+@dataclass(frozen=True)
 class Place:
-    """Where the cabinet stands: for the retailer's fleet view and a map (WGS 84 degrees)."""
+    """Where the cabinet stands: for the retailer's fleet view, a map and the consumer locator (WGS 84
+    degrees); a cabinet with a place is listed by the locator."""
 
     address: str
     lat: float
     lon: float
+    timezone: str = ""  # IANA name; "" : UTC
+    opening_hours: tuple[OpeningHours, ...] = ()  # () : not stated
 
 
 @dataclass(frozen=True)
@@ -281,7 +303,8 @@ class CabinetConfig:
     scan_to_pay: ScanToPay = field(default_factory=ScanToPay)
     store_base_url: str = ""
     config_schema: int = CONFIG_SCHEMA
-    receipt_url: str = ""  # template with {sale_id}: the sale's receipt in the cloud ("": none served)
+    link_base: str = ""  # the cloud's consumer pages (https): receipts and QR hand-off links ("": none)
+    support_phone: str = ""  # whom a shopper calls (the receipt page)
     fallback_language: str = "en"  # shown where a text has no translation into the shopper's language
     languages: tuple[str, ...] = ("en",)  # the languages the retailer writes content in; the fallback's first
     place: Place | None = None
@@ -293,9 +316,9 @@ class CabinetConfig:
         """The pickup order this code opens, if any (expiry is the caller's to check against its clock)."""
         return next((o for o in self.pickup_orders if o.code_ok(code)), None)
 
-    def receipt_address(self, sale_id: str) -> str | None:
-        """The address of a sale's receipt in the cloud, when the configuration names where receipts are."""
-        return self.receipt_url.replace(RECEIPT_PLACEHOLDER, quote(sale_id, safe="")) if self.receipt_url else None
+    def receipt_address(self, receipt_token: str) -> str | None:
+        """The address of a sale's receipt in the cloud, when the configuration names the consumer pages."""
+        return f"{self.link_base}/r/{receipt_token}" if self.link_base else None
 
     def to_json(self) -> dict[str, Any]:
         """The document form (lists, objects), which parse_config reads back to an equal config."""
@@ -492,6 +515,7 @@ def _products(p: _Problems, raw: Any, currency: str, languages: tuple[str, ...])
                 "online_only": bool,
                 "narration": dict,
                 "variants": list,
+                "store_url": str,
             },
         )
         if d is None or not all(
@@ -535,6 +559,7 @@ def _products(p: _Problems, raw: Any, currency: str, languages: tuple[str, ...])
         variants = _variants(p, d.get("variants", []), w, languages)
         if variants and colours:
             p.append(f"{w}.colours: give the colours as variants (each with its SKU), not beside them")
+        store_url = _https_url(p, d.get("store_url", ""), f"{w}.store_url")
         if len(p) == before:
             out.append(
                 ConfigProduct(
@@ -551,6 +576,7 @@ def _products(p: _Problems, raw: Any, currency: str, languages: tuple[str, ...])
                     online_only=d.get("online_only", False),
                     narration=narration,
                     variants=variants,
+                    store_url=store_url,
                 )
             )
     _variant_skus_unique(p, out)
@@ -586,7 +612,7 @@ def _variants(p: _Problems, raw: Any, w: str, languages: tuple[str, ...]) -> tup
     out: list[ConfigVariant] = []
     for j, item in enumerate(raw if isinstance(raw, list) else []):
         wv = f"{w}.variants[{j}]"
-        d = p.fields(item, wv, {"sku": str, "name": LOCALIZED}, {"colour": str})
+        d = p.fields(item, wv, {"sku": str, "name": LOCALIZED}, {"colour": str, "store_url": str})
         if d is None or not isinstance(d.get("sku"), str):
             continue
         before = len(p)
@@ -598,8 +624,9 @@ def _variants(p: _Problems, raw: Any, w: str, languages: tuple[str, ...]) -> tup
         colour = d.get("colour", "")
         if isinstance(colour, str) and colour.startswith("#") and not HEX_COLOUR_RE.fullmatch(colour):
             p.append(f"{wv}.colour: expected #rrggbb or a colour name, got {colour[:20]!r}")
+        store_url = _https_url(p, d.get("store_url", ""), f"{wv}.store_url")
         if len(p) == before:
-            out.append(ConfigVariant(d["sku"], name or NO_TEXT, colour if isinstance(colour, str) else ""))
+            out.append(ConfigVariant(d["sku"], name or NO_TEXT, colour if isinstance(colour, str) else "", store_url))
     return tuple(out)
 
 
@@ -728,7 +755,8 @@ def parse_config(data: Any) -> CabinetConfig:
             "pickup_orders": list,
             "scan_to_pay": dict,
             "store_base_url": str,
-            "receipt_url": str,
+            "link_base": str,
+            "support_phone": str,
             "fallback_language": str,
             "languages": list,
             "place": dict,
@@ -761,9 +789,10 @@ def parse_config(data: Any) -> CabinetConfig:
     store_url = d.get("store_base_url", "")
     if isinstance(store_url, str) and store_url and not store_url.startswith(("https://", "http://")):
         p.append(f"store_base_url: expected an http(s) URL, got {store_url[:80]!r}")
-    receipt_url = d.get("receipt_url", "")
-    if isinstance(receipt_url, str) and receipt_url and (problem := _receipt_url_problem(receipt_url)):
-        p.append(f"receipt_url: {problem}, got {receipt_url[:80]!r}")
+    link_base = _https_url(p, d.get("link_base", ""), "link_base").rstrip("/")
+    support_phone = d.get("support_phone", "")
+    if isinstance(support_phone, str) and support_phone and not PHONE_RE.fullmatch(support_phone):
+        p.append(f"support_phone: expected digits with an optional + and spaces, got {support_phone[:40]!r}")
     place = _place(p, d["place"]) if isinstance(d.get("place"), dict) else None
     if p:
         raise ConfigInvalid(p)
@@ -777,7 +806,8 @@ def parse_config(data: Any) -> CabinetConfig:
         scan_to_pay=ScanToPay(bool(scan.get("enabled", False)), str(scan.get("provider", ""))),
         store_base_url=store_url,
         config_schema=schema,
-        receipt_url=receipt_url if isinstance(receipt_url, str) else "",
+        link_base=link_base,
+        support_phone=support_phone if isinstance(support_phone, str) else "",
         fallback_language=languages[0],
         languages=languages,
         place=place,
@@ -786,25 +816,105 @@ def parse_config(data: Any) -> CabinetConfig:
 
 def _place(p: _Problems, raw: dict[str, Any]) -> Place | None:
     problems = len(p)
-    d = p.fields(raw, "place", {"address": str, "lat": LATITUDE, "lon": LONGITUDE}, {})
+    d = p.fields(
+        raw, "place", {"address": str, "lat": LATITUDE, "lon": LONGITUDE}, {"timezone": str, "opening_hours": list}
+    )
     if d is None or len(p) > problems:
         return None
     if not 1 <= len(d["address"].strip()) <= MAX_ADDRESS_CHARS:
         p.append(f"place.address: expected 1 to {MAX_ADDRESS_CHARS} characters, got {len(d['address'].strip())}")
         return None
-    return Place(d["address"].strip(), float(d["lat"]), float(d["lon"]))
+    timezone = d.get("timezone", "")
+    if timezone and not _timezone_ok(timezone):
+        p.append(f"place.timezone: expected an IANA time zone like Europe/Berlin, got {timezone[:40]!r}")
+        return None
+    hours = _opening_hours(p, d.get("opening_hours", []))
+    if len(p) > problems:
+        return None
+    return Place(d["address"].strip(), float(d["lat"]), float(d["lon"]), timezone, hours)
 
 
-def _receipt_url_problem(template: str) -> str | None:
-    """None for an http(s) address holding {sale_id} once and no other placeholder."""
-    if not template.startswith(("https://", "http://")):
-        return "expected an http(s) URL"
-    if template.count(RECEIPT_PLACEHOLDER) != 1:
-        return f"expected {RECEIPT_PLACEHOLDER} exactly once"
-    rest = template.replace(RECEIPT_PLACEHOLDER, "")
-    if "{" in rest or "}" in rest or any(c.isspace() for c in rest):
-        return f"expected no braces or spaces besides {RECEIPT_PLACEHOLDER}"
-    return None
+def _timezone_ok(name: str) -> bool:
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}", name):
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _opening_hours(p: _Problems, raw: list[Any]) -> tuple[OpeningHours, ...]:
+    out: list[OpeningHours] = []
+    for i, item in enumerate(raw):
+        w = f"place.opening_hours[{i}]"
+        d = p.fields(item, w, {"days": list, "start": str, "end": str}, {})
+        if d is None or not all(isinstance(d.get(k), t) for k, t in (("days", list), ("start", str), ("end", str))):
+            continue
+        days = [day for j, day in enumerate(d["days"]) if p.expect(day, WEEKDAY, f"{w}.days[{j}]")]
+        if not d["days"] or len(set(days)) != len(d["days"]):
+            p.append(f"{w}.days: expected distinct weekdays 0 (Monday) to 6")
+        bad = [k for k in ("start", "end") if not HHMM_RE.fullmatch(d[k])]
+        for k in bad:
+            p.append(f"{w}.{k}: expected HH:MM, got {d[k][:10]!r}")
+        if not bad and d["start"] >= d["end"]:
+            p.append(f"{w}: start {d['start']} is not before end {d['end']}")
+        out.append(OpeningHours(tuple(days), d["start"], d["end"]))
+    return tuple(out)
+
+
+def _https_url(p: _Problems, value: Any, where: str) -> str:
+    """An https address without spaces or fragments ("" when absent); a problem named otherwise."""
+    if not isinstance(value, str) or not value:
+        return ""
+    parts = urlsplit(value) if value.isprintable() else None
+    if (
+        parts is None
+        or parts.scheme != "https"
+        or not parts.hostname
+        or parts.fragment
+        or " " in value
+        or len(value) > 500
+    ):
+        p.append(f"{where}: expected an https:// address (no spaces, at most 500 characters), got {value[:80]!r}")
+        return ""
+    return value
+
+
+@dataclass(frozen=True)
+class HandOffLink:
+    """A QR hand-off the cabinet may show: what it is about and where a scan is sent."""
+
+    kind: str  # one of LINK_KINDS
+    sku: str
+    variant_sku: str
+    target: str  # an https address, or a path on the consumer pages ("/repair")
+
+
+def hand_off_links(config: CabinetConfig) -> tuple[HandOffLink, ...]:
+    """Every hand-off a configuration gives: the repair form, the store, each product and each of its variants
+    (the variant's store page, else the product's, else the store's /p/<sku>)."""
+    store = config.store_base_url.rstrip("/")
+    links = [HandOffLink("repair", "", "", "/repair")]
+    if store:
+        links.append(HandOffLink("store", "", "", store))
+    for product in config.products:
+        page = product.store_url or (f"{store}/p/{quote(product.sku)}" if store else "")
+        if page:
+            links.append(HandOffLink("product", product.sku, "", page))
+        for variant in product.sold_variants():
+            if variant.store_url or page:
+                links.append(HandOffLink("product", product.sku, variant.sku, variant.store_url or page))
+    return tuple(links)
+
+
+def link_code(key: bytes, cabinet_id: str, kind: str, sku: str = "", variant_sku: str = "") -> str:
+    """A QR hand-off code: 10 base32 characters of an HMAC-SHA256 under the cabinet's own key, so the cabinet
+    prints it offline and the cloud (which holds the same key) derives the same code table when a
+    configuration is saved; nobody else can guess a code, and it carries no personal data."""
+    message = "\x1f".join(("kiosk-link-v1", cabinet_id, kind, sku, variant_sku)).encode()
+    digest = hmac.new(key, message, hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().lower()[:10]
 
 
 def _languages(p: _Problems, d: dict[str, Any]) -> tuple[str, ...]:

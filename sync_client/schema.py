@@ -12,6 +12,7 @@ import hmac
 import json
 import math
 import re
+import secrets
 import time
 import typing
 import uuid
@@ -259,7 +260,35 @@ def validate_payload(event_type: str, payload: Any, where: str = "payload") -> N
             _in_range(value, 0, MAX_DURATION_S, f"{where}.{key}", "the longest duration")
     if event_type == "ad.plays":
         _check_plays(payload["plays"], f"{where}.plays")
+    if event_type == "payment.approved" and "receipt_token" in payload:
+        _check_receipt_token(payload["receipt_token"], payload["sale_id"], f"{where}.receipt_token")
     _check_bounds(payload, where, 0)
+
+
+# A sale's receipt token (optional in payment.approved): the sale's reference digits (S- and these, as the
+# thanks screen shows them) and 128 random bits (22 URL-safe base64 characters). The cabinet makes it at the
+# sale, so the thanks screen's QR works offline and the receipt appears once the approval is uploaded.
+RECEIPT_TOKEN_RE = re.compile(r"([0-9A-F]{8})([A-Za-z0-9_-]{22})")
+
+
+def sale_reference(sale_id: str) -> str:
+    """The short reference a shopper reads out and the retailer finds the sale by (its id's first 8 digits)."""
+    return "S-" + sale_id.replace("-", "")[:8].upper()
+
+
+def new_receipt_token(sale_id: str) -> str:
+    return sale_reference(sale_id)[2:] + secrets.token_urlsafe(16)
+
+
+def receipt_token_reference(token: str) -> str | None:
+    """The reference a receipt token carries (S-XXXXXXXX); None when ``token`` is no receipt token."""
+    match = RECEIPT_TOKEN_RE.fullmatch(token)
+    return "S-" + match[1] if match else None
+
+
+def _check_receipt_token(token: Any, sale_id: str, where: str) -> None:
+    if not isinstance(token, str) or receipt_token_reference(token) != sale_reference(sale_id):
+        raise SchemaError(f"{where}: expected the sale's reference digits and 22 URL-safe characters")
 
 
 _PLAY_FIELDS: dict[str, Any] = {

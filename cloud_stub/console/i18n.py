@@ -228,7 +228,8 @@ EN: dict[str, str] = {
     "duration_invalid": "Type the seconds as a number, e.g. 8.",
     "media_title": "Media",
     "media_intro": (
-        "Pictures and videos for ads, and recordings (WAV, OGG, MP3, M4A) or videos for narrations. Each is stored under the SHA-256 of its "
+        "Pictures and videos for ads, and recordings (WAV, OGG, MP3, M4A) or videos for narrations. "
+        "Each is stored under the SHA-256 of its "
         "content; your cabinets download what their catalogue names and check it."
     ),
     "media_stored": "Stored {name} as sha256:{sha}….",
@@ -245,7 +246,10 @@ EN: dict[str, str] = {
     "media_kind_unknown": "Choose image, video or audio.",
     "media_too_large": "The file is larger than {mib} MiB, the limit for its kind.",
     "media_empty": "The file is empty.",
-    "media_not_kind": "The file is not of the kind chosen (images: PNG or JPEG; videos: MP4, WebM or MKV; audio: WAV, OGG, MP3 or M4A).",
+    "media_not_kind": (
+        "The file is not of the kind chosen (images: PNG or JPEG; videos: MP4, WebM or MKV; "
+        "audio: WAV, OGG, MP3 or M4A)."
+    ),
     "error_413": "The file is too large for the console (8 MiB); upload larger videos through the API.",
     # stock, restock and storefronts (c14c)
     "nav_stock": "Stock",

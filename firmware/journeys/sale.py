@@ -56,7 +56,7 @@ from hal.errors import DeviceFault
 from hal.lock import Lock
 from hal.payment import PaymentOutcome, PaymentResult, PaymentTerminal
 from sync_client.outbox import STORAGE_ERRORS, Outbox, Transaction
-from sync_client.schema import utc_now_iso
+from sync_client.schema import new_receipt_token, sale_reference, utc_now_iso
 from sync_client.store.sales import SaleRecord, SalesRepo
 
 log = logging.getLogger(__name__)
@@ -114,11 +114,6 @@ class IllegalTransition(Exception):
     pass
 
 
-def sale_reference(sale_id: str) -> str:
-    """The short reference a shopper reads out and the retailer finds the sale by (its id's first 8 digits)."""
-    return "S-" + sale_id.replace("-", "")[:8].upper()
-
-
 @dataclass(frozen=True)
 class Ending:
     """How a paid sale ended for the shopper's money (the ending screen's facts)."""
@@ -128,6 +123,7 @@ class Ending:
     receipt_no: str | None  # the terminal's receipt number (scan-to-pay: its payment id)
     money: Money
     recorded: bool = True  # False: the store failed at the approval (the log line is the record for now)
+    receipt_token: str | None = None  # the receipt's link (None: a sale resumed after a restart has none)
 
     @property
     def reference(self) -> str:
@@ -135,7 +131,7 @@ class Ending:
 
     @classmethod
     def of(cls, sale: Sale, money: Money, recorded: bool = True) -> Ending:
-        return cls(sale.sale_id, sale.method, sale.receipt_no, money, recorded)
+        return cls(sale.sale_id, sale.method, sale.receipt_no, money, recorded, sale.receipt_token)
 
 
 @dataclass
@@ -150,6 +146,7 @@ class Sale:
     unlocks: int = 0
     door_opened_at: str | None = None
     variant_sku: str | None = None  # the variant paid for (None: the product has none)
+    receipt_token: str | None = None  # in payment.approved: the receipt's unguessable link (schema.py)
 
     @property
     def sku(self) -> str:
@@ -344,13 +341,15 @@ class SaleJourney:
             self._go("back")
             return
         self.ending = None
+        sale_id = str(uuid.uuid4())
         self.sale = Sale(
-            sale_id=str(uuid.uuid4()),
+            sale_id=sale_id,
             product=self.product,
             amount_cents=self.product.price_cents,
             currency=self.currency,
             method=method,
             variant_sku=self.variant_sku,
+            receipt_token=new_receipt_token(sale_id),
         )
         self.payment_status = "processing"  # until the terminal itself asks for the card
         self.on_change()
@@ -427,7 +426,8 @@ class SaleJourney:
         """The money rule: durable commit of the approval before anything physical happens."""
         sale.receipt_no, sale.trace_no = result.receipt_no, result.trace_no
         with self.outbox.transaction(durable=True) as tx:
-            tx.append("payment.approved", self._approval(sale, result).event())
+            token = {"receipt_token": sale.receipt_token} if sale.receipt_token else {}
+            tx.append("payment.approved", self._approval(sale, result).event(**token))
             self._update_sale(tx, sale, "approved")
             self.catalog.adjust(tx, sale.stock_sku, -1, "sale")
 

@@ -42,8 +42,8 @@ class SalePresenter(Passive):
     payment_methods: Callable[[], tuple[str, ...]]
     payment_qr: Callable[[], str | None]  # the scan-to-pay QR being shown
     store_url: Callable[[str], str]  # the product's page in the online store
-    # The QR the shopper keeps at the end, from (sale id, reference): the receipt's address, or the reference
-    receipt_qr: Callable[[str, str], str] = lambda sale_id, reference: reference
+    # The QR the shopper keeps at the end, from (receipt token, reference): the receipt's address, or the reference
+    receipt_qr: Callable[[str | None, str], str] = lambda receipt_token, reference: reference
     support_phone: str = ""  # from the configuration: whom to call when money is owed
     now: Callable[[], float] = lambda: 0.0  # the cabinet's clock (monotonic): when a payment started
     payment_time_s: float | None = None  # a payment's time limit (the terminal's own); None: not shown
@@ -135,7 +135,7 @@ class SalePresenter(Passive):
             money=member(MONEY_OUTCOMES, ending.money, "money outcome"),
             reference=ending.reference,
             receipt_no=ending.receipt_no if ending.method == "terminal" else None,
-            receipt_qr=self.receipt_qr(ending.sale_id, ending.reference),
+            receipt_qr=self.receipt_qr(ending.receipt_token, ending.reference),
             support_phone=self.support_phone if ending.money != "collected" else "",
         )
 

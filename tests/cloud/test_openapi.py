@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from cloud_stub.app import create_app
+from cloud_stub.consumer.pages import PATHS as CONSUMER_HTML
 from cloud_stub.store import SqliteCloudStore
 from sync_client.cabinet_config import hash_secret
 from sync_client.schema import (
@@ -63,11 +64,15 @@ def documented_routes() -> set[tuple[str, str]]:
 
 
 def app_routes(app: web.Application) -> set[tuple[str, str]]:
-    """The JSON API's routes: not the retailer console's web pages (under /console, and / sending there)."""
+    """The JSON API's routes: not the retailer console's web pages (under /console, and / sending there), nor
+    the consumer pages' HTML (their JSON, /near.json, is documented)."""
     return {
         (r.method, r.resource.canonical)
         for r in app.router.routes()
-        if r.method != "HEAD" and r.resource.canonical != "/" and not r.resource.canonical.startswith("/console/")
+        if r.method != "HEAD"
+        and r.resource.canonical != "/"
+        and not r.resource.canonical.startswith("/console/")
+        and (r.resource.canonical == "/near.json" or not r.resource.canonical.startswith(CONSUMER_HTML))
     }
 
 
@@ -308,6 +313,9 @@ async def test_real_answers_match_the_documented_schemas(tmp_path: Path) -> None
             await device("POST", f"/v1/payments/{unpaid['payment_id']}/refund")  # 409
             async with session.get(url + "/healthz") as resp:
                 assert resp.status == 200
+            for query, expected in (("?lat=52.5&lon=13.4", 200), ("?lat=100&lon=0", 400)):  # the consumer locator
+                async with session.get(url + "/near.json" + query) as resp:
+                    assert resp.status == expected
             async with session.get(url + "/v1/retailer/cabinets") as resp:
                 assert resp.status == 401
     finally:

@@ -34,7 +34,7 @@ from hal.camera import Camera
 from hal.card_reader import CardRead, CardReader
 from hal.errors import DeviceFault
 from hal.payment import PaymentResult, PaymentTerminal
-from sync_client.cabinet_config import Ad, AdWindow, CabinetConfig, RetailerAccess, ScanToPay, StaffCard
+from sync_client.cabinet_config import Ad, AdWindow, CabinetConfig, RetailerAccess, ScanToPay, StaffCard, link_code
 from sync_client.outbox import Outbox
 from sync_client.schema import SnapshotName, parse_snapshot_name
 from tests.firmware.test_storage_at_the_money_point import fill_to_the_page_limit
@@ -146,6 +146,14 @@ def test_a_products_store_page_carries_the_cabinet_on_the_clouds_store_when_it_n
     assert product is not None and product.stock == shop.catalog.stock("SCOOT-S1")
     assert [p.sku for p in shop.products()] == list(shop.catalog.products)
     assert shop.product("NO-SUCH-SKU") is None
+
+
+def test_with_the_clouds_consumer_pages_a_products_qr_is_the_hand_off_link_the_cloud_derives(outbox) -> None:
+    shop, in_force = shop_window(outbox, {}, [True], set())
+    shop.link_key = b"k" * 32
+    in_force.apply(CabinetConfig(2, "EUR", (), store_base_url="https://cloud.example", link_base="https://c.example"))
+    code = link_code(b"k" * 32, "cab-9", "product", "SCOOT-S1")
+    assert shop.store_url("SCOOT-S1") == f"https://c.example/q/{code}", "a scan the cloud counts, then the store"
 
 
 # --- the faults -----------------------------------------------------------------------------------------------

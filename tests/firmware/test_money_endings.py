@@ -10,6 +10,7 @@ from firmware.presenters.sale import SalePresenter
 from kiosk_ui.intents import UnlockAgain
 from kiosk_ui.view import Chrome, DoorScreen, ThanksScreen, View
 from sync_client.cabinet_config import CabinetConfig, parse_config
+from sync_client.schema import receipt_token_reference
 from tests.firmware.test_follow_up_actions import lapse_now, paid_and_waiting_at_the_door, site, until
 from tests.sync.conftest import GOOD_CONFIG
 
@@ -73,21 +74,24 @@ async def test_the_unclaimed_ending_stays_long_enough_to_read(site):
     )
 
 
-async def test_a_sale_collected_thanks_with_the_reference_and_the_receipt_address_as_qr(site):
+async def test_a_sale_collected_thanks_with_the_reference_and_the_receipt_link_as_qr(site):
     cabinet = await site.boot()
     sale = await paid_and_waiting_at_the_door(cabinet, site.emulator)
     cabinet.journey.door.door_changed(True)  # the debounced sensor: opened, then closed (this rig wires no sensor)
     cabinet.journey.door.door_changed(False)
     assert cabinet.journey.state is S.DONE
-    config = parse_config({**GOOD_CONFIG, "version": 1, "receipt_url": "https://shop.example.com/r/{sale_id}"})
+    config = parse_config({**GOOD_CONFIG, "version": 1, "link_base": "https://cloud.example.com"})
     shown = presenter(cabinet.journey)
-    shown.receipt_qr = lambda sale_id, reference: config.receipt_address(sale_id) or reference
+    shown.receipt_qr = lambda token, reference: (config.receipt_address(token) if token else None) or reference
     ending = shown.view(Chrome())
     assert isinstance(ending, ThanksScreen)
     assert (ending.money, ending.support_phone) == ("collected", "")
-    assert ending.receipt_qr == f"https://shop.example.com/r/{sale.sale_id}"
+    (approved,) = cabinet.events("payment.approved")
+    token = approved["receipt_token"]
+    assert receipt_token_reference(token) == sale_reference(sale.sale_id), "the token made at the sale, uploaded"
+    assert ending.receipt_qr == f"https://cloud.example.com/r/{token}", "the thanks QR opens the receipt"
     assert ending.reference == sale_reference(sale.sale_id) and ending.receipt_no == sale.receipt_no
-    assert CabinetConfig(1, "EUR", ()).receipt_address(sale.sale_id) is None, "no address: the QR is the reference"
+    assert CabinetConfig(1, "EUR", ()).receipt_address(token) is None, "no link base: the QR is the reference"
 
 
 async def test_the_latch_holding_again_is_no_alarm_and_unlock_again_releases_it(site):

@@ -81,7 +81,7 @@ def test_a_bad_document_names_every_problem():
     assert refused.value.problems == [
         (
             "colour: unknown key (known: version, currency, products, config_schema, ads, retailer, pickup_orders, "
-            "scan_to_pay, store_base_url, receipt_url, fallback_language, languages, place)"
+            "scan_to_pay, store_base_url, link_base, support_phone, fallback_language, languages, place)"
         ),
         "version: expected an integer >= 1 and <= 9223372036854775807, got 0",
         "currency: expected an ISO 4217 code like EUR, got 'euro'",
