@@ -26,17 +26,17 @@ print(before - rss_mb())
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc and /proc are Linux's")
-def test_freed_blocks_below_one_still_in_use_go_back_to_the_system_when_trimmed():
+def test_freed_blocks_below_one_still_in_use_go_back_to_the_system_when_trimmed() -> None:
     result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True)
     assert float(result.stdout) >= 20, f"only {result.stdout.strip()} MB of 29 MB freed went back"
 
 
-def test_the_heap_is_trimmed_once_each_time_the_cabinet_is_idle_again_and_never_while_in_use():
+def test_the_heap_is_trimmed_once_each_time_the_cabinet_is_idle_again_and_never_while_in_use() -> None:
     idle = [True]
-    trims = []
+    trims: list[int] = []
     watch = HeapTrim(lambda: idle[0], FakeClock(), trim=lambda: trims.append(1))
 
-    async def ticks(states):
+    async def ticks(states: list[bool]) -> None:
         for state in states:
             idle[0] = state
             await watch.tick()
