@@ -37,9 +37,11 @@ class HeapTrim:
     clock: Clock
     trim: Callable[[], object] = malloc_trim
     used: bool = False  # someone used the cabinet since the last trim
+    tick_at: float | None = None  # the next look, on the clock (None: not running)
 
     async def run(self) -> None:
         while True:
+            self.tick_at = self.clock.monotonic() + TICK_S
             await self.clock.sleep(TICK_S)
             await self.tick()
 
