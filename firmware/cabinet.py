@@ -25,6 +25,7 @@ from firmware.door_cycle import DoorCycle
 from firmware.door_events import DoorEvents
 from firmware.door_snapshots import DoorSnapshots
 from firmware.faults import NETWORK, Faults
+from firmware.heap_trim import HeapTrim
 from firmware.idle_watch import IdleWatch
 from firmware.journey_set import STALE, Parts, build_journeys, checked
 from firmware.journeys.sale import S
@@ -176,6 +177,7 @@ class Cabinet:
             self.outbox, self.clock, lambda: self.idle() and not self.devices.door.is_open, lambda: self.sale.paying,
             store.checkpoint_kb * 1024, store.checkpoint_hard_kb * 1024, store.checkpoint_max_age_s,
         )  # fmt: skip
+        self.heap_trim = HeapTrim(self.idle, self.clock)
         self.router = self._presenters()
 
     def _presenters(self) -> Router:
@@ -250,6 +252,7 @@ class Cabinet:
         self._tasks.append(run("terminal-links", watch.watch_links()))
         self._tasks.append(run("storage-check", self.storage_watch.run()))
         self._tasks.append(run("store-checkpoints", self.checkpoints.run()))
+        self._tasks.append(run("heap-trim", self.heap_trim.run()))
         self.storage_watch.changed()  # a store found replaced at start-up is a fault from the first frame
         self.refresh()
 

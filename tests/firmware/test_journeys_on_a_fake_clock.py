@@ -57,9 +57,9 @@ async def door_seen(cabinets: Cabinets, is_open: bool) -> None:
 
 def journey_timers(cabinet: Cabinet, clock: FakeClock) -> list[float]:
     """The clock's timers but the idle watch's own (its next tick, within TICK_S, and its idle timeout) and
-    the store's upkeep (the next look at the WAL)."""
+    the store's and the heap's upkeep (the next look at the WAL, at whether to trim the heap)."""
     idle_watch = cabinet.idle_watch
-    upkeep = (idle_watch.idle_at, cabinet.checkpoints.tick_at)
+    upkeep = (idle_watch.idle_at, cabinet.checkpoints.tick_at, cabinet.heap_trim.tick_at)
     return [t for t in clock.pending() if t > clock.now + TICK_S and t not in upkeep]
 
 

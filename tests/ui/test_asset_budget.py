@@ -117,3 +117,16 @@ def test_a_sale_in_two_languages_fits_the_text_cache_so_the_next_sale_renders_no
         assert rendered == [], f"rendered again: {rendered[:5]}"
     finally:
         ui.close()
+
+
+def test_a_receipt_code_per_sale_keeps_only_a_few_qr_surfaces(static_ui):
+    """Each sale's receipt has its own QR code: after 50 sales the codes held are the store's and the last
+    receipt's, not the last 16 sales' (2.6 MB at 1024x600), and the store's code is not drawn again."""
+    from kiosk_ui.assets import QR_CACHE, qr_surface
+
+    qr_surface.cache_clear()
+    store = qr_surface("https://shop.example/store", 203)
+    for sale in range(50):  # each sale: the product page's store code, then the receipt's
+        assert qr_surface("https://shop.example/store", 203) is store, "the store's code drawn again"
+        qr_surface(f"https://shop.example/r/{sale:08d}", 203)
+    assert qr_surface.cache_info().currsize <= 2 == QR_CACHE
