@@ -18,6 +18,7 @@ from aiohttp import web
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
 from cloud_stub.console.i18n import language
+from cloud_stub.store import DEFAULT_STOCK_THRESHOLD
 from sync_client.cabinet_config import ConfigInvalid, parse_config
 from sync_client.schema import utc_iso
 
@@ -37,8 +38,8 @@ class Level:
     target: int  # a restock brings a variant up to this
 
 
-# Unset: fewer than 2 is low (the fleet page's "at most 1 left"), a restock brings it to 3.
-DEFAULT_LEVEL = Level(threshold=2, target=3)
+# Unset: fewer than 2 is low (the store judges the fleet's low stock by the same threshold), a restock brings it to 3.
+DEFAULT_LEVEL = Level(threshold=DEFAULT_STOCK_THRESHOLD, target=3)
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def level_of(levels: dict[str, dict[str, Any]], product_sku: str) -> Level:
 
 
 def stock_rows(records: list[dict[str, Any]], levels: dict[str, dict[str, Any]], lang: str) -> list[StockRow]:
-    """Every unit of every cabinet (from ``fleet_of``'s records) with its count and its product's level."""
+    """Every unit of every cabinet (from ``stock_of``'s records) with its count and its product's level."""
     rows = []
     for record in records:
         for unit in stock_units(record["document"], lang):
@@ -180,7 +181,7 @@ def _midnight(now: float) -> str:
 
 async def _records(request: web.Request) -> list[dict[str, Any]]:
     core = request.app[CORE]
-    return await core.db(core.store.fleet_of, current_user(request).retailer, since=utc_iso(core.now()))
+    return await core.db(core.store.stock_of, current_user(request).retailer)
 
 
 async def _rows(request: web.Request) -> list[StockRow]:
