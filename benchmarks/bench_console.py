@@ -119,7 +119,9 @@ def fill(db: Path, cabinets: int, events: int, days: int) -> dict[str, Any]:
         cabinet_id = f"cab-{i:04d}"
         store.add_cabinet(cabinet_id, RETAILER)
         place = {"address": f"Mall {i}", "lat": 52.5, "lon": 13.4}
-        store.put_config(cabinet_id, {"currency": "EUR", "products": PRODUCTS, "place": place})
+        store.put_config(
+            cabinet_id, {"currency": "EUR", "languages": ["en", "zh"], "products": PRODUCTS, "place": place}
+        )
         store.set_cabinet_storefront(RETAILER, cabinet_id, fronts[i % STOREFRONTS])
         for n in range(2):  # online orders: one to pick up, one collected or not
             store.add_order(cabinet_id, "BIKE-C7", "scrypt$bench", utc_iso(end + 86400 * (n + 1)), reference=f"web {n}")

@@ -1525,13 +1525,19 @@ class SqliteCloudStore:
         return [_status_record(r) for r in rows], total
 
     def stock_of(self, retailer: str, *, cabinet_id: str | None = None) -> list[dict[str, Any]]:
-        """The retailer's cabinets (only ``cabinet_id`` if given) by id: ``id``, ``document`` (the configuration
-        in force, None without one) and ``stock`` (sku -> {count, as_of}: the newest count of each unit)."""
+        """The retailer's cabinets (only ``cabinet_id`` if given) by id: ``id``, ``config_version`` and ``document``
+        (the configuration in force, None without one) and ``stock`` (sku -> {count, as_of}: the newest count of
+        each unit)."""
         with self._lock:
             cabinets = {
-                r["id"]: {"id": r["id"], "document": json.loads(r["document"]) if r["document"] else None, "stock": {}}
+                r["id"]: {
+                    "id": r["id"],
+                    "config_version": r["version"],
+                    "document": json.loads(r["document"]) if r["document"] else None,
+                    "stock": {},
+                }
                 for r in self._conn.execute(
-                    "SELECT c.id, g.document FROM cabinets c LEFT JOIN configs g ON g.cabinet_id = c.id "
+                    "SELECT c.id, g.version, g.document FROM cabinets c LEFT JOIN configs g ON g.cabinet_id = c.id "
                     "WHERE c.retailer = ? AND (? IS NULL OR c.id = ?) ORDER BY c.id",
                     (retailer, cabinet_id, cabinet_id),
                 )

@@ -95,16 +95,39 @@ def stock_units(document: dict[str, Any] | None, lang: str) -> list[StockUnit]:
     return units
 
 
+# (cabinet, configuration version, language) -> its units: a configuration is parsed once, not on every page.
+UNITS_CACHE = web.AppKey("stock_units_cache", dict)
+MAX_CACHED_UNITS = 8192
+
+
+def setup(app: web.Application) -> None:
+    app[UNITS_CACHE] = {}
+
+
+def cabinet_units(request: web.Request, record: dict[str, Any]) -> list[StockUnit]:
+    """``stock_units`` of a ``stock_of`` record, parsed once per configuration version and language."""
+    cache: dict[tuple[str, int | None, str], list[StockUnit]] = request.app[UNITS_CACHE]
+    key = (record["id"], record["config_version"], language(request))
+    units = cache.get(key)
+    if units is None:
+        if len(cache) >= MAX_CACHED_UNITS:  # older versions are never asked for again
+            cache.clear()
+        units = cache[key] = stock_units(record["document"], key[2])
+    return units
+
+
 def level_of(levels: dict[str, dict[str, Any]], product_sku: str) -> Level:
     found = levels.get(product_sku)
     return Level(found["threshold"], found["target"]) if found else DEFAULT_LEVEL
 
 
-def stock_rows(records: list[dict[str, Any]], levels: dict[str, dict[str, Any]], lang: str) -> list[StockRow]:
+def stock_rows(
+    records: list[dict[str, Any]], levels: dict[str, dict[str, Any]], request: web.Request
+) -> list[StockRow]:
     """Every unit of every cabinet (from ``stock_of``'s records) with its count and its product's level."""
     rows = []
     for record in records:
-        for unit in stock_units(record["document"], lang):
+        for unit in cabinet_units(request, record):
             counted = record["stock"].get(unit.sku)
             rows.append(
                 StockRow(
@@ -187,7 +210,7 @@ async def _records(request: web.Request) -> list[dict[str, Any]]:
 async def _rows(request: web.Request) -> list[StockRow]:
     core = request.app[CORE]
     levels = await core.db(core.store.stock_levels_of, current_user(request).retailer)
-    return stock_rows(await _records(request), levels, language(request))
+    return stock_rows(await _records(request), levels, request)
 
 
 @routes.get("/stock", name="stock")
