@@ -8,7 +8,6 @@ turned into dataclasses for the template, rendered with ``@aiohttp_jinja2.templa
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +17,7 @@ from aiohttp import web
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
 from cloud_stub.console.i18n import money
+from cloud_stub.console.paging import PAGE_SIZE, Pager, pager, requested_page
 from cloud_stub.store import FLEET_STATES
 from sync_client.schema import utc_iso
 
@@ -27,7 +27,6 @@ nav = (NavItem("fleet", "nav_fleet", paths=("/console/fleet", "/console/cabinets
 # A cabinet polls for commands every 30 s and for its configuration every 60 s (firmware defaults), each a
 # signed request: three minutes without one is offline.
 ONLINE_WINDOW_S = 180.0
-PAGE_SIZE = 50  # cabinets on a page of the fleet
 MAX_SEARCH = 64
 RECENT_ALARMS = 10  # on a cabinet's page
 
@@ -71,20 +70,13 @@ class FleetQuery:
     search: str = ""
     page: int = 1
 
-    def link(self, request: web.Request, **change: Any) -> str:
-        """The fleet page's URL with this query, changed by ``change`` (page=2)."""
-        values = {"state": self.state or "", "q": self.search, "page": self.page, **change}
-        query = {k: str(v) for k, v in values.items() if v and not (k == "page" and v == 1)}
-        return str(request.app.router["fleet"].url_for().with_query(query))
-
 
 def fleet_query(request: web.Request) -> FleetQuery:
     """The page's query; an unknown state is a 400 naming it, a page that is not a number is the first."""
     state = request.query.get("state") or None
     if state is not None and state not in FLEET_STATES:
         raise web.HTTPBadRequest(reason="fleet_state_invalid")
-    page = request.query.get("page", "1")
-    return FleetQuery(state, request.query.get("q", "").strip()[:MAX_SEARCH], int(page) if page.isdigit() else 1)
+    return FleetQuery(state, request.query.get("q", "").strip()[:MAX_SEARCH], requested_page(request))
 
 
 def _day(now: float) -> str:
@@ -129,9 +121,7 @@ def cabinet_view(record: dict[str, Any], now: float) -> CabinetView:
 @dataclass(frozen=True)
 class FleetPage:
     cabinets: list[CabinetView]
-    total: int  # cabinets matching the query, on all pages
-    page: int
-    pages: int
+    pager: Pager
 
 
 async def fleet_page(request: web.Request, query: FleetQuery) -> FleetPage:
@@ -150,14 +140,11 @@ async def fleet_page(request: web.Request, query: FleetQuery) -> FleetPage:
             offset=(page - 1) * PAGE_SIZE,
         )
 
-    page = max(1, query.page)
-    records, total = await read(page)
-    if not records and page > 1:  # past the end: the count comes with the first page
+    records, total = await read(query.page)
+    if not records and query.page > 1:  # past the end: the count comes with the first page
         _, total = await read(1)
-        page = max(1, math.ceil(total / PAGE_SIZE))
-        records, total = await read(page)
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    return FleetPage([cabinet_view(r, now) for r in records], total, page, pages)
+        records, total = await read(pager(total, query.page).page)
+    return FleetPage([cabinet_view(r, now) for r in records], pager(total, query.page))
 
 
 @routes.get("/fleet", name="fleet")

@@ -12,6 +12,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
+from cloud_stub.console.paging import pager, requested_page
 from cloud_stub.console.stock import StockUnit, cabinet_units
 from cloud_stub.core import Refused
 from cloud_stub.retailer_api import add_order
@@ -84,8 +85,11 @@ async def _page(request: web.Request, status: int = 200, **context: Any) -> web.
         )
         for o in await core.db(core.store.orders_of, current_user(request).retailer, cabinet_id=cabinet or None)
     ]
+    listed = [o for o in orders if not state or o.state == state]
+    pages = pager(len(listed), requested_page(request))
     context = {
-        "orders": [o for o in orders if not state or o.state == state],
+        "orders": listed[pages.offset : pages.offset + pages.size],
+        "pager": pages,
         "catalogs": catalogs,
         "states": STATES,
         "state": state,

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
 from cloud_stub.console.i18n import language
+from cloud_stub.console.paging import pager, requested_page
 from cloud_stub.store import DEFAULT_STOCK_THRESHOLD
 from sync_client.cabinet_config import ConfigInvalid, parse_config
 from sync_client.schema import utc_iso
@@ -217,12 +218,15 @@ async def _rows(request: web.Request) -> list[StockRow]:
 @requires()
 @aiohttp_jinja2.template("stock.html")
 async def stock(request: web.Request) -> dict[str, Any]:
-    rows = await _rows(request)
     core = request.app[CORE]
+    records = [r for r in await _records(request) if cabinet_units(request, r)]
     levels = await core.db(core.store.stock_levels_of, current_user(request).retailer)
-    products = sorted({(r.unit.product_sku, r.unit.product_name) for r in rows})
+    products = sorted({(u.product_sku, u.product_name) for r in records for u in cabinet_units(request, r)})
+    # A page of cabinets (every unit of each): a fleet of hundreds is thousands of rows.
+    pages = pager(len(records), requested_page(request))
     return {
-        "rows": rows,
+        "rows": stock_rows(records[pages.offset : pages.offset + pages.size], levels, request),
+        "pager": pages,
         "products": [(sku, name, level_of(levels, sku)) for sku, name in products],
         "can_edit": current_user(request).role in EDITORS,
         "max_level": MAX_LEVEL,
