@@ -212,6 +212,7 @@ class CloudStore(Protocol):
         offset: int = 0,
     ) -> tuple[list[dict[str, Any]], int]: ...
     def stock_of(self, retailer: str, *, cabinet_id: str | None = None) -> list[dict[str, Any]]: ...
+    def configs_of(self, retailer: str) -> dict[str, tuple[int, dict[str, Any]] | None]: ...
     def sales_summary(
         self,
         retailer: str,
@@ -1523,6 +1524,17 @@ class SqliteCloudStore:
             ).fetchall()
         total = rows[0]["total"] if rows else 0
         return [_status_record(r) for r in rows], total
+
+    def configs_of(self, retailer: str) -> dict[str, tuple[int, dict[str, Any]] | None]:
+        """cabinet id -> its configuration (version, document) as ``config`` gives it, for every cabinet of the
+        retailer in one query (None: none yet), by id."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT c.id, g.version, g.document FROM cabinets c LEFT JOIN configs g ON g.cabinet_id = c.id "
+                "WHERE c.retailer = ? ORDER BY c.id",
+                (retailer,),
+            ).fetchall()
+        return {r["id"]: (r["version"], json.loads(r["document"])) if r["document"] else None for r in rows}
 
     def stock_of(self, retailer: str, *, cabinet_id: str | None = None) -> list[dict[str, Any]]:
         """The retailer's cabinets (only ``cabinet_id`` if given) by id: ``id``, ``config_version`` and ``document``

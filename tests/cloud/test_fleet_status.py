@@ -239,3 +239,10 @@ def test_a_threshold_change_moves_the_cabinets_in_and_out_of_low_stock(fleet: Sq
     assert cabinet_id in ids(fleet, state="low_stock")[0]
     fleet.set_stock_level(RETAILER, "SCOOT-mint", 3, 6, "owner@shop-a.example")
     assert cabinet_id not in ids(fleet, state="low_stock")[0]
+
+
+def test_every_configuration_of_a_retailer_in_one_read(fleet: SqliteCloudStore) -> None:
+    fleet.add_cabinet("a-new", RETAILER)
+    configs = fleet.configs_of(RETAILER)
+    assert len(configs) == 121 and configs["a-new"] is None and not any(c.startswith("b-") for c in configs)
+    assert configs["a-007"] == fleet.config("a-007")
