@@ -292,8 +292,10 @@ async def restock(request: web.Request) -> dict[str, Any]:
         for cabinet_id, rows in sorted(by_cabinet.items())
         if cabinet_id not in planned and (items := restock_items(rows))
     ]
+    pages = pager(len(proposals), requested_page(request))  # a fleet short of stock is hundreds of cabinets
     return {
-        "proposals": proposals,
+        "proposals": proposals[pages.offset : pages.offset + pages.size],
+        "pager": pages,
         "open_lines": [line for line in lines if not line["closed_at"]],
         "closed_lines": [line for line in lines if line["closed_at"]],
         "storefronts": storefronts,
@@ -320,9 +322,12 @@ async def plan(request: web.Request) -> web.StreamResponse:
 async def storefronts(request: web.Request) -> dict[str, Any]:
     core, retailer = request.app[CORE], current_user(request).retailer
     error = request.query.get("error")
+    homes = sorted((await core.db(core.store.cabinet_storefronts, retailer)).items())
+    pages = pager(len(homes), requested_page(request))  # 50 cabinets a page, each with its own form
     return {
         "storefronts": await core.db(core.store.storefronts_of, retailer),
-        "homes": await core.db(core.store.cabinet_storefronts, retailer),
+        "homes": dict(homes[pages.offset : pages.offset + pages.size]),
+        "pager": pages,
         "can_edit": current_user(request).role == "owner",
         "error": error if error == "storefront_invalid" else None,
     }
