@@ -1,7 +1,7 @@
 """The retailer console's server time with a big fleet: every page over real HTTP as a signed-in owner.
 
     python benchmarks/bench_console.py [--cabinets 500] [--events 1000000] [--days 30] [--requests 20]
-                                       [--json PATH]
+                                       [--json PATH] [--db PATH] [--only NAME]
 
 The cloud's store is filled directly through its ingest path (``store_events``, in batches of 1000, so the
 read models are kept as a cabinet's uploads keep them): per cabinet over ``--days`` days a heartbeat an hour,
@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,17 @@ RETAILER, OWNER, PASSWORD = "bench-shop", "owner@bench-shop.example", "bench pas
 GOAL_MS = 100.0
 BATCH = 1000
 SKUS = (("SCOOT-S1", "SCOOT-S1-mint", 49900), ("SCOOT-S1", "SCOOT-S1-coal", 49900), ("BIKE-C7", "BIKE-C7", 129900))
+# Every cabinet's catalogue: the units the sales above count (a scooter in two variants, an e-bike).
+PRODUCTS = [
+    {
+        "sku": "SCOOT-S1",
+        "name": {"en": "Volt S1 e-scooter", "zh": "Volt S1 电动滑板车"},
+        "price_cents": 49900,
+        "variants": [{"sku": "SCOOT-S1-mint", "name": "Mint"}, {"sku": "SCOOT-S1-coal", "name": "Coal"}],
+    },
+    {"sku": "BIKE-C7", "name": "Cruiser C7 e-bike", "price_cents": 129900},
+]
+STOREFRONTS = 5
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -102,16 +114,28 @@ def fill(db: Path, cabinets: int, events: int, days: int) -> dict[str, Any]:
     store.add_retailer(RETAILER)
     end = time.time() - 60
     started = time.perf_counter()
+    fronts = [store.add_storefront(RETAILER, f"Shop {n}", f"High Street {n}") for n in range(STOREFRONTS)]
     for i in range(cabinets):
         cabinet_id = f"cab-{i:04d}"
         store.add_cabinet(cabinet_id, RETAILER)
-        store.put_config(cabinet_id, {"currency": "EUR", "place": {"address": f"Mall {i}", "lat": 52.5, "lon": 13.4}})
+        place = {"address": f"Mall {i}", "lat": 52.5, "lon": 13.4}
+        store.put_config(
+            cabinet_id, {"currency": "EUR", "languages": ["en", "zh"], "products": PRODUCTS, "place": place}
+        )
+        store.set_cabinet_storefront(RETAILER, cabinet_id, fronts[i % STOREFRONTS])
+        for n in range(2):  # online orders: one to pick up, one collected or not
+            store.add_order(cabinet_id, "BIKE-C7", "scrypt$bench", utc_iso(end + 86400 * (n + 1)), reference=f"web {n}")
         batch: list[Event] = []
         for event in cabinet_events(cabinet_id, events // cabinets, days, end, i):
             batch.append(event)
             if len(batch) == BATCH:
                 store.store_events(cabinet_id, batch, now=end)
                 batch = []
+        if i % 10 == 0:  # a repair ticket at every tenth cabinet
+            ticket = {"ticket_id": f"T{i}", "device": "scooter", "detail": "brakes squeak", "status": "dropped_off"}
+            ticket |= {"name": "Mia Chen", "phone": "+49 170 1234567"}
+            seq = events // cabinets + 1
+            batch.append(Event(str(uuid.uuid4()), cabinet_id, seq, "repair.ticket", utc_iso(end), end, ticket))
         if batch:
             store.store_events(cabinet_id, batch, now=end)
         store.remember_nonce(cabinet_id, uuid.uuid4().hex, keep_s=600)  # seen just now: online
@@ -163,10 +187,20 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--db", type=Path, help="keep the filled database here; a later run measures it again")
+    parser.add_argument("--only", help="measure only the pages whose name holds this")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        filled = fill(workdir / "cloud.db", args.cabinets, args.events, args.days)
+        if args.db and args.db.exists():  # filled by an earlier run: measure the same data again
+            shutil.copy(args.db, workdir / "cloud.db")
+            store = SqliteCloudStore(workdir / "cloud.db")  # a read model added since is backfilled here
+            filled = {"cabinets": args.cabinets, "events": store.count_events(), "days": args.days, "fill_s": 0}
+            store.close()
+        else:
+            filled = fill(workdir / "cloud.db", args.cabinets, args.events, args.days)
+            if args.db:
+                shutil.copy(workdir / "cloud.db", args.db)
         subprocess.run(
             [*_bin("kiosk-cloud"), "user", "add", "--retailer", RETAILER, "--email", OWNER, "--role", "owner"]
             + ["--db", str(workdir / "cloud.db")],
@@ -178,9 +212,23 @@ def main() -> int:
         )
         proc, url = start_cloud(workdir)
         try:
+            last_page = max(1, -(-args.cabinets // 50))
             pages = {
-                "fleet": "/console/fleet",
+                "fleet, page 1": "/console/fleet",
+                f"fleet, page {last_page} (the last)": f"/console/fleet?page={last_page}",
+                "fleet, low stock": "/console/fleet?state=low_stock",
+                "fleet, search": "/console/fleet?q=mall+42",
                 "cabinet": "/console/cabinets/cab-0000",
+                "stock": "/console/stock",
+                "restock": "/console/restock",
+                "storefronts": "/console/storefronts",
+                "orders": "/console/orders",
+                "repairs": "/console/repairs",
+                "alarms": "/console/alarms",
+                "catalogue": "/console/catalogue",
+                "catalogue of a cabinet": "/console/catalogue/cab-0000",
+                "access": "/console/access",
+                "actions": "/console/actions",
                 "sales by day (30 days)": "/console/sales",
                 "sales by week (30 days)": "/console/sales?period=week",
                 "sales of one cabinet": "/console/sales?cabinet=cab-0000",
@@ -190,6 +238,8 @@ def main() -> int:
                 "users": "/console/users",
                 "tokens": "/console/tokens",
             }
+            if args.only:
+                pages = {k: v for k, v in pages.items() if args.only in k}
             results = asyncio.run(measure(url, pages, args.requests))
         finally:
             proc.stop()

@@ -200,7 +200,19 @@ class CloudStore(Protocol):
     ) -> dict[str, Any]: ...
     # the retailer console (cloud_stub/console)
     def has_retailer(self, name: str) -> bool: ...
-    def fleet_of(self, retailer: str, *, since: str, cabinet_id: str | None = None) -> list[dict[str, Any]]: ...
+    def fleet_page(
+        self,
+        retailer: str,
+        *,
+        online_since: str,
+        state: str | None = None,
+        search: str | None = None,
+        cabinet_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]: ...
+    def stock_of(self, retailer: str, *, cabinet_id: str | None = None) -> list[dict[str, Any]]: ...
+    def configs_of(self, retailer: str) -> dict[str, tuple[int, dict[str, Any]] | None]: ...
     def sales_summary(
         self,
         retailer: str,
@@ -575,6 +587,49 @@ CREATE TABLE IF NOT EXISTS alarm_handling (
     updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alarm_handling_by_cabinet ON alarm_handling(cabinet_id, updated_at);
+-- The fleet page's read model: one row per cabinet, kept in the transaction that stores its events (and by
+-- put_config, set_stock_level, handle_alarm), so the fleet page reads a page of rows and never scans events.
+CREATE TABLE IF NOT EXISTS cabinet_status (
+    cabinet_id TEXT PRIMARY KEY REFERENCES cabinets(id),
+    heartbeat_seq INTEGER,               -- the newest heartbeat (by the cabinet's seq): what it reported then
+    heartbeat_at TEXT,
+    backlog INTEGER,                     -- unsent events then (NULL: the cabinet does not report it)
+    software TEXT,
+    faults TEXT NOT NULL DEFAULT '[]',   -- JSON list
+    applied_seq INTEGER,                 -- the newest config.applied
+    applied_at TEXT,
+    applied_version INTEGER,
+    rejected_seq INTEGER,                -- the newest config.rejected
+    rejected_at TEXT,
+    rejected TEXT,                       -- JSON: its payload
+    open_alarms INTEGER NOT NULL DEFAULT 0,  -- alarms nobody acknowledged yet
+    sales_day TEXT,                      -- the newest UTC day (YYYY-MM-DD) with a completed sale
+    sales_count INTEGER NOT NULL DEFAULT 0,  -- that day's sales
+    sales_totals TEXT NOT NULL DEFAULT '{}', -- JSON {currency: cents} of that day
+    stock_low INTEGER NOT NULL DEFAULT 0,    -- units with fewer left than their product's threshold (not out)
+    stock_out INTEGER NOT NULL DEFAULT 0,    -- units with none left
+    stock_short TEXT NOT NULL DEFAULT '[]',  -- JSON [[sku, count]] of those, by sku
+    place_address TEXT,                  -- the configuration's place
+    place_lat REAL,
+    place_lon REAL
+);
+-- The newest count of each unit a cabinet reported (stock.changed, restock.recorded), and the units of its
+-- configuration (a variant's product, whose threshold applies).
+CREATE TABLE IF NOT EXISTS stock_counts (
+    cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
+    sku TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    as_of TEXT NOT NULL,                 -- the cabinet's time of the count
+    seq INTEGER NOT NULL,                -- of the event that set it: an older event arriving late changes nothing
+    PRIMARY KEY (cabinet_id, sku)
+);
+CREATE TABLE IF NOT EXISTS cabinet_units (
+    cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
+    sku TEXT NOT NULL,                   -- a variant's, or a product's without variants
+    product_sku TEXT NOT NULL,
+    PRIMARY KEY (cabinet_id, sku)
+);
+CREATE INDEX IF NOT EXISTS cabinets_by_retailer ON cabinets(retailer, id);
 -- The token each retailer got from `kiosk-cloud retailer add` is its first API token (revocable like any other).
 INSERT INTO api_tokens (id, retailer, label, token_sha256, created_at)
     SELECT 'initial:' || name, name, 'initial', token_sha256, created_at FROM retailers WHERE true
@@ -648,11 +703,14 @@ class SqliteCloudStore:
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: the id index of a big fleet stays hot
             had_sales = self._has_table("sales")
+            had_status = self._has_table("cabinet_status")
             self._conn.executescript(_SCHEMA)
             self._conn.executescript(_CONSUMER_SCHEMA)
             self._add_missing_columns()
             if not had_sales:
                 self._backfill_sales()
+            if not had_status:
+                self._backfill_status()
             self._widen_ticket_statuses()
         except sqlite3.Error as exc:
             raise CloudStoreError(f"cannot open database {self.path}: {exc}") from None
@@ -687,6 +745,25 @@ class SqliteCloudStore:
             ).fetchall()
             for row in rows:
                 _apply_sale_event(conn, row["cabinet_id"], row["type"], row["wall_time"], json.loads(row["payload"]))
+
+    def _backfill_status(self) -> None:
+        """The fleet's read model of a database from before it: built once from the configurations and the
+        stored events (of the heartbeats and configuration reports only the newest count)."""
+        with self._write() as conn:
+            for row in conn.execute("SELECT cabinet_id, document FROM configs").fetchall():
+                _set_config_facts(conn, row["cabinet_id"], json.loads(row["document"]))
+            cabinet_ids = [r["id"] for r in conn.execute("SELECT id FROM cabinets ORDER BY id").fetchall()]
+            for cabinet_id in cabinet_ids:
+                rows = conn.execute(
+                    "SELECT seq, type, wall_time, payload FROM events e WHERE cabinet_id = ? AND (type IN "
+                    "('sale.completed', 'stock.changed', 'restock.recorded') OR type IN "
+                    "('heartbeat', 'config.applied', 'config.rejected') AND seq = (SELECT MAX(x.seq) FROM events x "
+                    "WHERE x.cabinet_id = e.cabinet_id AND x.type = e.type)) ORDER BY seq",
+                    (cabinet_id,),
+                ).fetchall()
+                facts = [(r["seq"], r["type"], r["wall_time"], json.loads(r["payload"])) for r in rows]
+                _apply_status_events(conn, cabinet_id, facts)
+            _recount_open_alarms(conn, cabinet_ids)
 
     def _add_missing_columns(self) -> None:
         """Columns added since a table was first created; old rows get the default."""
@@ -918,6 +995,11 @@ class SqliteCloudStore:
                     _apply_sale_event(conn, cabinet_id, event.type, event.wall_time, event.payload)
                 if event.type == "payment.approved" and "receipt_token" in event.payload:
                     _add_receipt(conn, cabinet_id, event.payload)
+            _apply_status_events(
+                conn,
+                cabinet_id,
+                [(e.seq, e.type, e.wall_time, e.payload) for e in new.values() if e.type in _STATUS_EVENTS],
+            )
             conn.execute("UPDATE cabinets SET last_sync_at = ? WHERE id = ?", (received_at, cabinet_id))
         return StoreResult(acked=acked, stored=len(new), conflicts=conflicts)
 
@@ -1078,6 +1160,7 @@ class SqliteCloudStore:
                 "updated_at = excluded.updated_at",
                 (cabinet_id, dumps(document).decode(), at),
             )
+            _set_config_facts(conn, cabinet_id, document)
             version = int(conn.execute("SELECT version FROM configs WHERE cabinet_id = ?", (cabinet_id,)).fetchone()[0])
             _derive_link_codes(conn, cabinet_id, version, document)
             return version
@@ -1421,6 +1504,7 @@ class SqliteCloudStore:
                     "VALUES (?, ?, ?, ?, ?)",
                     (event_id, row["cabinet_id"], at, by, at),
                 )
+                _recount_open_alarms(conn, [row["cabinet_id"]])
             elif action == "resolve":
                 if row["acknowledged_by"] is None or row["resolved_by"] is not None:
                     state = "still open" if row["acknowledged_by"] is None else f"resolved by {row['resolved_by']}"
@@ -1434,57 +1518,80 @@ class SqliteCloudStore:
         return {"event_id": event_id, "action": action, "by": by, "at": at}
 
     # --- the console: the fleet at a glance ---------------------------------------------------------
-    def fleet_of(self, retailer: str, *, since: str, cabinet_id: str | None = None) -> list[dict[str, Any]]:
-        """The retailer's cabinets (only ``cabinet_id`` if given) as the console's fleet view reads them: the
-        record with ``last_seen_at`` (the last signed request) and the configuration in force (``config_version``,
-        ``document``); ``latest`` (type -> the newest heartbeat, config.applied and config.rejected event);
-        ``alarms`` and ``sales`` (sale.completed) with a wall time from ``since`` on, newest first; ``stock``
-        (sku -> the newest count from stock.changed or restock.recorded)."""
+    def fleet_page(
+        self,
+        retailer: str,
+        *,
+        online_since: str,
+        state: str | None = None,
+        search: str | None = None,
+        cabinet_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of the retailer's cabinets by id from the fleet's read model, and how many there are in all:
+        only those in ``state`` (FLEET_STATES; offline: no signed request since ``online_since``), whose id or
+        address holds ``search`` (any case), or ``cabinet_id``. Each is the cabinet's record (``last_seen_at``,
+        ``config_version``) with its ``cabinet_status`` row (JSON columns decoded, defaults when it has none)."""
+        if state not in (None, *FLEET_STATES):
+            raise ValueError(f"state: expected one of {', '.join(FLEET_STATES)}, got {state!r}")
+        where = _FLEET_STATE_SQL[state] if state else "1 = 1"
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT c.id, c.created_at, c.last_seen_at, g.version AS config_version, {_STATUS_READ}, "
+                "COUNT(*) OVER () AS total FROM cabinets c LEFT JOIN cabinet_status s ON s.cabinet_id = c.id "
+                "LEFT JOIN configs g ON g.cabinet_id = c.id WHERE c.retailer = :retailer "
+                "AND (:cabinet_id IS NULL OR c.id = :cabinet_id) AND (:search IS NULL OR instr(lower(c.id), :search) "
+                f"OR instr(lower(COALESCE(s.place_address, '')), :search)) AND {where} "
+                "ORDER BY c.id LIMIT :limit OFFSET :offset",
+                {
+                    "retailer": retailer,
+                    "cabinet_id": cabinet_id,
+                    "search": search.lower() if search else None,
+                    "online_since": online_since,
+                    "limit": limit,
+                    "offset": offset,
+                },
+            ).fetchall()
+        total = rows[0]["total"] if rows else 0
+        return [_status_record(r) for r in rows], total
+
+    def configs_of(self, retailer: str) -> dict[str, tuple[int, dict[str, Any]] | None]:
+        """cabinet id -> its configuration (version, document) as ``config`` gives it, for every cabinet of the
+        retailer in one query (None: none yet), by id."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT c.id, g.version, g.document FROM cabinets c LEFT JOIN configs g ON g.cabinet_id = c.id "
+                "WHERE c.retailer = ? ORDER BY c.id",
+                (retailer,),
+            ).fetchall()
+        return {r["id"]: (r["version"], json.loads(r["document"])) if r["document"] else None for r in rows}
+
+    def stock_of(self, retailer: str, *, cabinet_id: str | None = None) -> list[dict[str, Any]]:
+        """The retailer's cabinets (only ``cabinet_id`` if given) by id: ``id``, ``config_version`` and ``document``
+        (the configuration in force, None without one) and ``stock`` (sku -> {count, as_of}: the newest count of
+        each unit)."""
         with self._lock:
             cabinets = {
-                r["id"]: {**dict(r), "latest": {}, "alarms": [], "sales": [], "stock": {}}
+                r["id"]: {
+                    "id": r["id"],
+                    "config_version": r["version"],
+                    "document": json.loads(r["document"]) if r["document"] else None,
+                    "stock": {},
+                }
                 for r in self._conn.execute(
-                    "SELECT c.id, c.created_at, c.last_sync_at, c.last_seen_at, g.version AS config_version, "
-                    "g.document FROM cabinets c LEFT JOIN configs g ON g.cabinet_id = c.id "
+                    "SELECT c.id, g.version, g.document FROM cabinets c LEFT JOIN configs g ON g.cabinet_id = c.id "
                     "WHERE c.retailer = ? AND (? IS NULL OR c.id = ?) ORDER BY c.id",
                     (retailer, cabinet_id, cabinet_id),
                 )
             }
-            ids = json.dumps(list(cabinets))
-            latest = self._conn.execute(
-                "SELECT e.cabinet_id, e.type, e.wall_time, e.payload FROM events e "
-                "WHERE e.cabinet_id IN (SELECT value FROM json_each(?)) "
-                "AND e.type IN ('heartbeat', 'config.applied', 'config.rejected') AND e.seq = "
-                "(SELECT MAX(x.seq) FROM events x WHERE x.cabinet_id = e.cabinet_id AND x.type = e.type)",
-                (ids,),
-            ).fetchall()
-            recent = self._conn.execute(
-                "SELECT cabinet_id, type, wall_time, payload FROM events WHERE cabinet_id IN "
-                "(SELECT value FROM json_each(?)) AND type IN ('alarm', 'sale.completed') AND wall_time >= ? "
-                "ORDER BY seq DESC",
-                (ids, since),
-            ).fetchall()
             counts = self._conn.execute(
-                "SELECT cabinet_id, wall_time, payload FROM events WHERE cabinet_id IN "
-                "(SELECT value FROM json_each(?)) AND type IN ('stock.changed', 'restock.recorded') ORDER BY seq",
-                (ids,),
+                "SELECT s.cabinet_id, s.sku, s.count, s.as_of FROM stock_counts s "
+                "JOIN cabinets c ON c.id = s.cabinet_id WHERE c.retailer = ? AND (? IS NULL OR c.id = ?)",
+                (retailer, cabinet_id, cabinet_id),
             ).fetchall()
-        for cabinet in cabinets.values():
-            cabinet["document"] = json.loads(cabinet["document"]) if cabinet["document"] else None
-        for row in latest:
-            cabinets[row["cabinet_id"]]["latest"][row["type"]] = {
-                "at": row["wall_time"],
-                "payload": json.loads(row["payload"]),
-            }
-        for row in recent:
-            kind = "alarms" if row["type"] == "alarm" else "sales"
-            cabinets[row["cabinet_id"]][kind].append({**json.loads(row["payload"]), "at": row["wall_time"]})
-        for row in counts:  # oldest first: the newest count of each sku stays
-            payload = json.loads(row["payload"])
-            cabinets[row["cabinet_id"]]["stock"][payload["sku"]] = {
-                "count": payload["count"],
-                "as_of": row["wall_time"],
-            }
+        for row in counts:
+            cabinets[row["cabinet_id"]]["stock"][row["sku"]] = {"count": row["count"], "as_of": row["as_of"]}
         return list(cabinets.values())
 
     # --- the console: sales and refunds (the ``sales`` read model) ------------------------------------
@@ -1690,6 +1797,8 @@ class SqliteCloudStore:
                 "target = excluded.target, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
                 (retailer, sku, threshold, target, utc_iso(_now(now)), by),
             )
+            cabinet_ids = [r["id"] for r in conn.execute("SELECT id FROM cabinets WHERE retailer = ?", (retailer,))]
+            _refresh_stock_status(conn, cabinet_ids)  # the fleet's low-stock figures follow the new threshold
 
     def add_restock_line(
         self,
@@ -2318,6 +2427,182 @@ def _apply_sale_event(conn: sqlite3.Connection, cabinet_id: str, kind: str, at: 
         f"ON CONFLICT (cabinet_id, sale_id) DO UPDATE SET {updates}",
         (cabinet_id, sale_id, *row.values()),
     )
+
+
+# The fleet's read model (cabinet_status, stock_counts, cabinet_units): what each event changes in it.
+_COUNT_EVENTS = ("stock.changed", "restock.recorded")
+_STATUS_EVENTS = frozenset(
+    {"heartbeat", "config.applied", "config.rejected", "alarm", "sale.completed", *_COUNT_EVENTS}
+)
+DEFAULT_STOCK_THRESHOLD = 2  # fewer than this left is low, for a product without a threshold of its own
+FLEET_STATES = ("offline", "alarms", "low_stock")
+_FLEET_STATE_SQL = {
+    "offline": "(c.last_seen_at IS NULL OR c.last_seen_at < :online_since)",
+    "alarms": "s.open_alarms > 0",
+    "low_stock": "s.stock_low + s.stock_out > 0",
+}
+_FOLDED = (
+    "heartbeat_seq",
+    "heartbeat_at",
+    "backlog",
+    "software",
+    "faults",
+    "applied_seq",
+    "applied_at",
+    "applied_version",
+    "rejected_seq",
+    "rejected_at",
+    "rejected",
+    "open_alarms",
+    "sales_day",
+    "sales_count",
+    "sales_totals",
+)
+_STATUS_COLUMNS = (*_FOLDED, "stock_low", "stock_out", "stock_short", "place_address", "place_lat", "place_lon")
+_STATUS_READ = ", ".join(f"s.{c}" for c in _STATUS_COLUMNS)
+# A cabinet without a status row yet (no event, no configuration) reads as these.
+_STATUS_DEFAULTS = {"faults": "[]", "open_alarms": 0, "sales_count": 0, "sales_totals": "{}", "stock_low": 0}
+_STATUS_DEFAULTS |= {"stock_out": 0, "stock_short": "[]"}
+
+
+def _newer(seq: int, than: int | None) -> bool:
+    return than is None or seq > than
+
+
+def _apply_status_events(
+    conn: sqlite3.Connection, cabinet_id: str, events: Sequence[tuple[int, str, str, dict[str, Any]]]
+) -> None:
+    """Fold the cabinet's new events (seq, type, wall time, payload) into its status row and stock counts. The
+    newest event by seq wins (a late upload of an older one changes nothing); the day's sales are those of the
+    newest UTC day with a sale (the cabinet's clock)."""
+    if not events:
+        return
+    conn.execute("INSERT INTO cabinet_status (cabinet_id) VALUES (?) ON CONFLICT DO NOTHING", (cabinet_id,))
+    row = dict(
+        conn.execute(f"SELECT {', '.join(_FOLDED)} FROM cabinet_status WHERE cabinet_id = ?", (cabinet_id,)).fetchone()
+    )
+    totals: dict[str, int] = json.loads(row["sales_totals"])
+    counts: dict[str, tuple[int, int, str]] = {}  # sku -> (seq, count, at)
+    for seq, kind, at, payload in events:
+        if kind == "heartbeat" and _newer(seq, row["heartbeat_seq"]):
+            backlog, software = payload.get("backlog"), payload.get("software")
+            row.update(
+                heartbeat_seq=seq,
+                heartbeat_at=at,
+                backlog=backlog if isinstance(backlog, int) else None,
+                software=software if isinstance(software, str) else None,
+                faults=json.dumps([str(f) for f in payload.get("faults", [])]),
+            )
+        elif kind == "config.applied" and _newer(seq, row["applied_seq"]):
+            row.update(applied_seq=seq, applied_at=at, applied_version=payload.get("version"))
+        elif kind == "config.rejected" and _newer(seq, row["rejected_seq"]):
+            row.update(rejected_seq=seq, rejected_at=at, rejected=dumps(payload).decode())
+        elif kind == "alarm":
+            row["open_alarms"] += 1  # a new alarm is never acknowledged yet
+        elif kind == "sale.completed" and at[:10] >= (row["sales_day"] or ""):
+            if at[:10] != row["sales_day"]:
+                row.update(sales_day=at[:10], sales_count=0)
+                totals = {}
+            row["sales_count"] += 1
+            currency, cents = payload.get("currency"), payload.get("amount_cents")
+            if isinstance(currency, str) and isinstance(cents, int):
+                totals[currency] = totals.get(currency, 0) + cents
+        elif kind in _COUNT_EVENTS and isinstance(payload.get("sku"), str) and isinstance(payload.get("count"), int):
+            if _newer(seq, counts.get(payload["sku"], (None,))[0]):
+                counts[payload["sku"]] = (seq, payload["count"], at)
+    row["sales_totals"] = json.dumps(totals, sort_keys=True)
+    conn.execute(
+        f"UPDATE cabinet_status SET {', '.join(f'{c} = :{c}' for c in _FOLDED)} WHERE cabinet_id = :cabinet_id",
+        {**row, "cabinet_id": cabinet_id},
+    )
+    if counts:
+        conn.executemany(
+            "INSERT INTO stock_counts (cabinet_id, sku, count, as_of, seq) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (cabinet_id, sku) DO UPDATE SET count = excluded.count, as_of = excluded.as_of, "
+            "seq = excluded.seq WHERE excluded.seq > stock_counts.seq",
+            [(cabinet_id, sku, count, at, seq) for sku, (seq, count, at) in counts.items()],
+        )
+        _refresh_stock_status(conn, [cabinet_id])
+
+
+def _refresh_stock_status(conn: sqlite3.Connection, cabinet_ids: Sequence[str]) -> None:
+    """Recount the cabinets' low and out units: a unit is judged by its product's threshold (the retailer's
+    stock level, else DEFAULT_STOCK_THRESHOLD); a unit its configuration does not list is its own product."""
+    rows = conn.execute(
+        "SELECT s.cabinet_id, s.sku, s.count, COALESCE(l.threshold, ?) AS threshold FROM stock_counts s "
+        "JOIN cabinets c ON c.id = s.cabinet_id LEFT JOIN cabinet_units u ON u.cabinet_id = s.cabinet_id "
+        "AND u.sku = s.sku LEFT JOIN stock_levels l ON l.retailer = c.retailer "
+        "AND l.sku = COALESCE(u.product_sku, s.sku) WHERE s.cabinet_id IN (SELECT value FROM json_each(?)) "
+        "ORDER BY s.cabinet_id, s.sku",
+        (DEFAULT_STOCK_THRESHOLD, json.dumps(list(cabinet_ids))),
+    ).fetchall()
+    short: dict[str, list[tuple[str, int]]] = {cabinet_id: [] for cabinet_id in cabinet_ids}
+    for row in rows:
+        if row["count"] <= 0 or row["count"] < row["threshold"]:
+            short[row["cabinet_id"]].append((row["sku"], row["count"]))
+    conn.executemany(
+        "INSERT INTO cabinet_status (cabinet_id, stock_low, stock_out, stock_short) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (cabinet_id) DO UPDATE SET stock_low = excluded.stock_low, stock_out = excluded.stock_out, "
+        "stock_short = excluded.stock_short",
+        [
+            (cabinet_id, sum(c > 0 for _, c in units), sum(c <= 0 for _, c in units), json.dumps(units))
+            for cabinet_id, units in short.items()
+        ],
+    )
+
+
+def _recount_open_alarms(conn: sqlite3.Connection, cabinet_ids: Sequence[str]) -> None:
+    conn.execute(
+        "INSERT INTO cabinet_status (cabinet_id, open_alarms) SELECT j.value, (SELECT COUNT(*) FROM events e "
+        "LEFT JOIN alarm_handling h ON h.event_id = e.id WHERE e.cabinet_id = j.value AND e.type = 'alarm' "
+        "AND h.acknowledged_at IS NULL) FROM json_each(?) j WHERE true "
+        "ON CONFLICT (cabinet_id) DO UPDATE SET open_alarms = excluded.open_alarms",
+        (json.dumps(list(cabinet_ids)),),
+    )
+
+
+def _config_units(document: dict[str, Any]) -> list[tuple[str, str]]:
+    """(unit sku, product sku) of each unit the configuration counts, as the cabinet's own parser reads it."""
+    try:
+        config = parse_config({**document, "version": 1, "pickup_orders": []})
+    except ConfigInvalid:  # stored documents were validated; one that no longer parses counts no units
+        return []
+    units = []
+    for product in config.products:
+        variants = product.sold_variants()
+        units += [(v.sku, product.sku) for v in variants] if variants else [(product.sku, product.sku)]
+    return units
+
+
+def _set_config_facts(conn: sqlite3.Connection, cabinet_id: str, document: dict[str, Any]) -> None:
+    """What the fleet's read model takes from a configuration: its units (whose product's threshold applies)
+    and its place."""
+    conn.execute("DELETE FROM cabinet_units WHERE cabinet_id = ?", (cabinet_id,))
+    conn.executemany(
+        "INSERT INTO cabinet_units (cabinet_id, sku, product_sku) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        [(cabinet_id, sku, product_sku) for sku, product_sku in _config_units(document)],
+    )
+    place: dict[str, Any] = document["place"] if isinstance(document.get("place"), dict) else {}
+    conn.execute(
+        "INSERT INTO cabinet_status (cabinet_id, place_address, place_lat, place_lon) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (cabinet_id) DO UPDATE SET place_address = excluded.place_address, "
+        "place_lat = excluded.place_lat, place_lon = excluded.place_lon",
+        (cabinet_id, place.get("address"), place.get("lat"), place.get("lon")),
+    )
+    _refresh_stock_status(conn, [cabinet_id])
+
+
+def _status_record(row: sqlite3.Row) -> dict[str, Any]:
+    """A fleet page row: the JSON columns decoded, a cabinet without a status row given the defaults."""
+    record = {k: row[k] for k in row.keys() if k != "total"}
+    for column, default in _STATUS_DEFAULTS.items():
+        if record[column] is None:
+            record[column] = default
+    for column in ("faults", "sales_totals", "stock_short"):
+        record[column] = json.loads(record[column])
+    record["stock_short"] = [tuple(unit) for unit in record["stock_short"]]
+    record["rejected"] = json.loads(record["rejected"]) if record["rejected"] else None
+    return record
 
 
 _REFUND_COLUMNS = ", ".join(

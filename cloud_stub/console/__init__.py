@@ -15,8 +15,9 @@ A page group (``fleet.py`` is the pattern) is a module with
   ``NotFound`` is turned into the same 404 page, a ``Conflict`` into a 409 page).
 Templates ``{% extends "base.html" %}`` and fill ``title`` and ``content``; they see ``t`` (i18n.py: add
 every key to EN and ZH), ``user``, ``csrf_token``, ``request``, ``lang`` and the filters ``money`` and
-``when``. Every POST form holds ``<input type="hidden" name="csrf_token" value="{{ csrf_token }}">``;
-requests htmx makes send it as a header by themselves.
+``when`` (and ``page_url``: a long list's pages, with ``_pager.html``). Every POST form holds
+``<input type="hidden" name="csrf_token" value="{{ csrf_token }}">``; requests htmx makes send it as a header
+by themselves.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from cloud_stub.console import (
 )
 from cloud_stub.console.auth import CORE, SESSION, NavItem, sessions
 from cloud_stub.console.i18n import EN, LANGUAGES, language, money, translator, when
+from cloud_stub.console.paging import page_url
 from cloud_stub.core import Core
 from cloud_stub.store import Conflict, NotFound
 
@@ -55,7 +57,7 @@ HERE = Path(__file__).parent
 # Every page group of the console; a new one is a module with ``routes`` (and ``nav``) added here.
 PAGE_GROUPS = (account, fleet, alarms, actions, stock, orders, repairs, sales, catalogue, media, access, users, tokens)
 NAV: tuple[NavItem, ...] = tuple(item for group in PAGE_GROUPS for item in getattr(group, "nav", ()))
-FILTERS: dict[str, Callable[..., str]] = {"money": money, "when": when}
+FILTERS: dict[str, Callable[..., str]] = {"money": money, "when": when, "page_url": page_url}
 SECURITY_HEADERS = {
     # Scripts and styles only from files of this console: a stored text cannot run as script.
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

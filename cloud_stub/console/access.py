@@ -104,10 +104,10 @@ def _access_of(cabinet_id: str, found: tuple[int, dict[str, Any]] | None) -> Cab
 
 
 async def _cabinets(core: Core, retailer: str) -> list[CabinetAccess]:
-    out = []
-    for cabinet in await core.db(core.store.cabinets_of, retailer):
-        out.append(_access_of(cabinet["id"], await core.db(core.store.config, cabinet["id"])))
-    return out
+    # One query for the whole fleet: a request per cabinet is hundreds of trips to the store's thread.
+    return [
+        _access_of(cabinet_id, found) for cabinet_id, found in (await core.db(core.store.configs_of, retailer)).items()
+    ]
 
 
 def _scope(value: str, cabinets: list[CabinetAccess]) -> list[CabinetAccess]:

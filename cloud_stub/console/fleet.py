@@ -8,8 +8,7 @@ turned into dataclasses for the template, rendered with ``@aiohttp_jinja2.templa
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +17,8 @@ from aiohttp import web
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
 from cloud_stub.console.i18n import money
+from cloud_stub.console.paging import PAGE_SIZE, Pager, pager, requested_page
+from cloud_stub.store import FLEET_STATES
 from sync_client.schema import utc_iso
 
 routes = web.RouteTableDef()
@@ -26,8 +27,8 @@ nav = (NavItem("fleet", "nav_fleet", paths=("/console/fleet", "/console/cabinets
 # A cabinet polls for commands every 30 s and for its configuration every 60 s (firmware defaults), each a
 # signed request: three minutes without one is offline.
 ONLINE_WINDOW_S = 180.0
-LOW_STOCK_COUNT = 1  # at most this many left is "low" (until products carry their own threshold)
-ALARM_WINDOW_S = 24 * 3600.0
+MAX_SEARCH = 64
+RECENT_ALARMS = 10  # on a cabinet's page
 
 
 @dataclass(frozen=True)
@@ -39,31 +40,47 @@ class ConfigState:
 
 @dataclass(frozen=True)
 class CabinetView:
-    """One cabinet as the fleet page shows it."""
+    """One cabinet as the fleet page shows it (from the fleet's read model, ``fleet_page``)."""
 
     id: str
     online: bool
     last_seen_at: str | None
-    alarms: list[dict[str, Any]]
+    open_alarms: int
     faults: list[str]
     backlog: int | None  # unsent events at the last heartbeat (None: the cabinet does not report it)
     software: str | None
     config: ConfigState
-    sales_count: int
+    sales_count: int  # today's (UTC)
     sales_totals: list[str]  # one per currency, in its units ("998.00 EUR")
-    stock: dict[str, dict[str, Any]]
-    stock_short: list[tuple[str, int]] = field(default_factory=list)  # (sku, count) at or under LOW_STOCK_COUNT
+    stock_short: list[tuple[str, int]]  # (sku, count) under its product's threshold, or out
     place: dict[str, Any] | None = None
-    sales: list[dict[str, Any]] = field(default_factory=list)
+    alarms: list[dict[str, Any]] = field(default_factory=list)  # the cabinet's page: its newest alarms
+    stock: dict[str, dict[str, Any]] = field(default_factory=dict)  # the cabinet's page: sku -> count, as_of
 
     @property
     def short_skus(self) -> set[str]:
         return {sku for sku, _ in self.stock_short}
 
 
-def _since_midnight(now: float) -> str:
-    day = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return utc_iso(day.timestamp())
+@dataclass(frozen=True)
+class FleetQuery:
+    """What the fleet page shows: a state (FLEET_STATES, None: all), a search and a page (from 1)."""
+
+    state: str | None = None
+    search: str = ""
+    page: int = 1
+
+
+def fleet_query(request: web.Request) -> FleetQuery:
+    """The page's query; an unknown state is a 400 naming it, a page that is not a number is the first."""
+    state = request.query.get("state") or None
+    if state is not None and state not in FLEET_STATES:
+        raise web.HTTPBadRequest(reason="fleet_state_invalid")
+    return FleetQuery(state, request.query.get("q", "").strip()[:MAX_SEARCH], requested_page(request))
+
+
+def _day(now: float) -> str:
+    return datetime.fromtimestamp(now, UTC).date().isoformat()
 
 
 def _seen_within(iso: str | None, now: float, window_s: float) -> bool:
@@ -73,47 +90,61 @@ def _seen_within(iso: str | None, now: float, window_s: float) -> bool:
 
 
 def cabinet_view(record: dict[str, Any], now: float) -> CabinetView:
-    latest = record["latest"]
-    heartbeat = latest.get("heartbeat", {}).get("payload", {})
-    applied, rejected = latest.get("config.applied"), latest.get("config.rejected")
-    newer_rejection = rejected if rejected and (not applied or rejected["at"] > applied["at"]) else None
-    totals: dict[str, int] = defaultdict(int)
-    for sale in record["sales"]:
-        totals[sale["currency"]] += sale["amount_cents"]
-    day_alarms = [a for a in record["alarms"] if _seen_within(a["at"], now, ALARM_WINDOW_S)]
+    """A ``fleet_page`` record as the page shows it at ``now``: today's sales only if its sales day is today."""
+    rejected, applied_at = record["rejected"], record["applied_at"]
+    newer_rejection = rejected if rejected and (not applied_at or record["rejected_at"] > applied_at) else None
+    today = record["sales_day"] == _day(now)
     return CabinetView(
         id=record["id"],
         online=_seen_within(record["last_seen_at"], now, ONLINE_WINDOW_S),
         last_seen_at=record["last_seen_at"],
-        alarms=day_alarms,
-        faults=list(heartbeat.get("faults", [])),
-        backlog=heartbeat.get("backlog"),
-        software=heartbeat.get("software"),
+        open_alarms=record["open_alarms"],
+        faults=record["faults"],
+        backlog=record["backlog"],
+        software=record["software"],
         config=ConfigState(
             current=record["config_version"],
-            applied=applied["payload"]["version"] if applied else None,
-            rejected={**newer_rejection["payload"], "at": newer_rejection["at"]} if newer_rejection else None,
+            applied=record["applied_version"],
+            rejected={**newer_rejection, "at": record["rejected_at"]} if newer_rejection else None,
         ),
-        sales_count=len(record["sales"]),
-        sales_totals=[money(cents, currency) for currency, cents in sorted(totals.items())],
-        stock=record["stock"],
-        stock_short=sorted((sku, s["count"]) for sku, s in record["stock"].items() if s["count"] <= LOW_STOCK_COUNT),
-        place=(record["document"] or {}).get("place"),
-        sales=record["sales"],
+        sales_count=record["sales_count"] if today else 0,
+        sales_totals=[money(c, currency) for currency, c in sorted(record["sales_totals"].items())] if today else [],
+        stock_short=record["stock_short"],
+        place=(
+            {"address": record["place_address"], "lat": record["place_lat"], "lon": record["place_lon"]}
+            if record["place_address"]
+            else None
+        ),
     )
 
 
-async def fleet_views(request: web.Request, cabinet_id: str | None = None) -> list[CabinetView]:
-    """The signed-in user's retailer's cabinets (only ``cabinet_id``'s if given: none when not theirs)."""
+@dataclass(frozen=True)
+class FleetPage:
+    cabinets: list[CabinetView]
+    pager: Pager
+
+
+async def fleet_page(request: web.Request, query: FleetQuery) -> FleetPage:
+    """One page of the signed-in user's retailer's cabinets (a page past the last shows the last)."""
     core = request.app[CORE]
-    now = core.now()
-    # Sales since midnight UTC: a fleet can span time zones; per-retailer time zones are for the sales pages.
-    since = min(_since_midnight(now), utc_iso(now - ALARM_WINDOW_S))
-    records = await core.db(core.store.fleet_of, current_user(request).retailer, since=since, cabinet_id=cabinet_id)
-    midnight = _since_midnight(now)
-    for record in records:
-        record["sales"] = [s for s in record["sales"] if s["at"] >= midnight]
-    return [cabinet_view(r, now) for r in records]
+    now, retailer = core.now(), current_user(request).retailer
+
+    async def read(page: int) -> tuple[list[dict[str, Any]], int]:
+        return await core.db(
+            core.store.fleet_page,
+            retailer,
+            online_since=utc_iso(now - ONLINE_WINDOW_S),
+            state=query.state,
+            search=query.search or None,
+            limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE,
+        )
+
+    records, total = await read(query.page)
+    if not records and query.page > 1:  # past the end: the count comes with the first page
+        _, total = await read(1)
+        records, total = await read(pager(total, query.page).page)
+    return FleetPage([cabinet_view(r, now) for r in records], pager(total, query.page))
 
 
 @routes.get("/fleet", name="fleet")
@@ -121,14 +152,21 @@ async def fleet_views(request: web.Request, cabinet_id: str | None = None) -> li
 @aiohttp_jinja2.template("fleet.html")
 async def fleet(request: web.Request) -> dict[str, Any]:
     # htmx refreshes the table in place (hx-get ... hx-select): the same page, the same query.
-    return {"cabinets": await fleet_views(request)}
+    query = fleet_query(request)
+    return {"fleet": await fleet_page(request, query), "query": query, "states": FLEET_STATES}
 
 
 @routes.get("/cabinets/{cabinet_id}", name="cabinet")
 @requires()
 @aiohttp_jinja2.template("cabinet.html")
 async def cabinet(request: web.Request) -> dict[str, Any]:
-    views = await fleet_views(request, request.match_info["cabinet_id"])
-    if not views:  # another retailer's cabinet is exactly as absent as one that does not exist
+    core, retailer, cabinet_id = request.app[CORE], current_user(request).retailer, request.match_info["cabinet_id"]
+    records, _ = await core.db(
+        core.store.fleet_page, retailer, online_since=utc_iso(core.now() - ONLINE_WINDOW_S), cabinet_id=cabinet_id
+    )
+    if not records:  # another retailer's cabinet is exactly as absent as one that does not exist
         raise web.HTTPNotFound()
-    return {"cabinet": views[0]}
+    alarms = await core.db(core.store.alarms_of, retailer, cabinet_id=cabinet_id, limit=RECENT_ALARMS)
+    (stock,) = await core.db(core.store.stock_of, retailer, cabinet_id=cabinet_id)
+    view = cabinet_view(records[0], core.now())
+    return {"cabinet": replace(view, alarms=alarms, stock=stock["stock"])}

@@ -12,8 +12,8 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
-from cloud_stub.console.i18n import language
-from cloud_stub.console.stock import StockUnit, stock_units
+from cloud_stub.console.paging import pager, requested_page
+from cloud_stub.console.stock import StockUnit, cabinet_units
 from cloud_stub.core import Refused
 from cloud_stub.retailer_api import add_order
 from cloud_stub.store import ORDER_ENDINGS
@@ -56,12 +56,7 @@ def order_state(order: dict[str, Any], now_iso: str) -> str:
 async def _catalogs(request: web.Request) -> dict[str, list[StockUnit]]:
     """cabinet id -> what can be ordered there (each variant, or a product without variants)."""
     core, retailer = request.app[CORE], current_user(request).retailer
-    lang = language(request)
-    catalogs = {}
-    for cabinet in await core.db(core.store.cabinets_of, retailer):
-        found = await core.db(core.store.config, cabinet["id"])
-        catalogs[cabinet["id"]] = stock_units(found[1] if found else None, lang)
-    return catalogs
+    return {record["id"]: cabinet_units(request, record) for record in await core.db(core.store.stock_of, retailer)}
 
 
 async def _page(request: web.Request, status: int = 200, **context: Any) -> web.StreamResponse:
@@ -90,8 +85,11 @@ async def _page(request: web.Request, status: int = 200, **context: Any) -> web.
         )
         for o in await core.db(core.store.orders_of, current_user(request).retailer, cabinet_id=cabinet or None)
     ]
+    listed = [o for o in orders if not state or o.state == state]
+    pages = pager(len(listed), requested_page(request))
     context = {
-        "orders": [o for o in orders if not state or o.state == state],
+        "orders": listed[pages.offset : pages.offset + pages.size],
+        "pager": pages,
         "catalogs": catalogs,
         "states": STATES,
         "state": state,

@@ -18,6 +18,8 @@ from aiohttp import web
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
 from cloud_stub.console.i18n import language
+from cloud_stub.console.paging import pager, requested_page
+from cloud_stub.store import DEFAULT_STOCK_THRESHOLD
 from sync_client.cabinet_config import ConfigInvalid, parse_config
 from sync_client.schema import utc_iso
 
@@ -37,8 +39,8 @@ class Level:
     target: int  # a restock brings a variant up to this
 
 
-# Unset: fewer than 2 is low (the fleet page's "at most 1 left"), a restock brings it to 3.
-DEFAULT_LEVEL = Level(threshold=2, target=3)
+# Unset: fewer than 2 is low (the store judges the fleet's low stock by the same threshold), a restock brings it to 3.
+DEFAULT_LEVEL = Level(threshold=DEFAULT_STOCK_THRESHOLD, target=3)
 
 
 @dataclass(frozen=True)
@@ -94,16 +96,39 @@ def stock_units(document: dict[str, Any] | None, lang: str) -> list[StockUnit]:
     return units
 
 
+# (cabinet, configuration version, language) -> its units: a configuration is parsed once, not on every page.
+UNITS_CACHE = web.AppKey("stock_units_cache", dict)
+MAX_CACHED_UNITS = 8192
+
+
+def setup(app: web.Application) -> None:
+    app[UNITS_CACHE] = {}
+
+
+def cabinet_units(request: web.Request, record: dict[str, Any]) -> list[StockUnit]:
+    """``stock_units`` of a ``stock_of`` record, parsed once per configuration version and language."""
+    cache: dict[tuple[str, int | None, str], list[StockUnit]] = request.app[UNITS_CACHE]
+    key = (record["id"], record["config_version"], language(request))
+    units = cache.get(key)
+    if units is None:
+        if len(cache) >= MAX_CACHED_UNITS:  # older versions are never asked for again
+            cache.clear()
+        units = cache[key] = stock_units(record["document"], key[2])
+    return units
+
+
 def level_of(levels: dict[str, dict[str, Any]], product_sku: str) -> Level:
     found = levels.get(product_sku)
     return Level(found["threshold"], found["target"]) if found else DEFAULT_LEVEL
 
 
-def stock_rows(records: list[dict[str, Any]], levels: dict[str, dict[str, Any]], lang: str) -> list[StockRow]:
-    """Every unit of every cabinet (from ``fleet_of``'s records) with its count and its product's level."""
+def stock_rows(
+    records: list[dict[str, Any]], levels: dict[str, dict[str, Any]], request: web.Request
+) -> list[StockRow]:
+    """Every unit of every cabinet (from ``stock_of``'s records) with its count and its product's level."""
     rows = []
     for record in records:
-        for unit in stock_units(record["document"], lang):
+        for unit in cabinet_units(request, record):
             counted = record["stock"].get(unit.sku)
             rows.append(
                 StockRow(
@@ -180,25 +205,28 @@ def _midnight(now: float) -> str:
 
 async def _records(request: web.Request) -> list[dict[str, Any]]:
     core = request.app[CORE]
-    return await core.db(core.store.fleet_of, current_user(request).retailer, since=utc_iso(core.now()))
+    return await core.db(core.store.stock_of, current_user(request).retailer)
 
 
 async def _rows(request: web.Request) -> list[StockRow]:
     core = request.app[CORE]
     levels = await core.db(core.store.stock_levels_of, current_user(request).retailer)
-    return stock_rows(await _records(request), levels, language(request))
+    return stock_rows(await _records(request), levels, request)
 
 
 @routes.get("/stock", name="stock")
 @requires()
 @aiohttp_jinja2.template("stock.html")
 async def stock(request: web.Request) -> dict[str, Any]:
-    rows = await _rows(request)
     core = request.app[CORE]
+    records = [r for r in await _records(request) if cabinet_units(request, r)]
     levels = await core.db(core.store.stock_levels_of, current_user(request).retailer)
-    products = sorted({(r.unit.product_sku, r.unit.product_name) for r in rows})
+    products = sorted({(u.product_sku, u.product_name) for r in records for u in cabinet_units(request, r)})
+    # A page of cabinets (every unit of each): a fleet of hundreds is thousands of rows.
+    pages = pager(len(records), requested_page(request))
     return {
-        "rows": rows,
+        "rows": stock_rows(records[pages.offset : pages.offset + pages.size], levels, request),
+        "pager": pages,
         "products": [(sku, name, level_of(levels, sku)) for sku, name in products],
         "can_edit": current_user(request).role in EDITORS,
         "max_level": MAX_LEVEL,
@@ -264,8 +292,10 @@ async def restock(request: web.Request) -> dict[str, Any]:
         for cabinet_id, rows in sorted(by_cabinet.items())
         if cabinet_id not in planned and (items := restock_items(rows))
     ]
+    pages = pager(len(proposals), requested_page(request))  # a fleet short of stock is hundreds of cabinets
     return {
-        "proposals": proposals,
+        "proposals": proposals[pages.offset : pages.offset + pages.size],
+        "pager": pages,
         "open_lines": [line for line in lines if not line["closed_at"]],
         "closed_lines": [line for line in lines if line["closed_at"]],
         "storefronts": storefronts,
@@ -292,9 +322,12 @@ async def plan(request: web.Request) -> web.StreamResponse:
 async def storefronts(request: web.Request) -> dict[str, Any]:
     core, retailer = request.app[CORE], current_user(request).retailer
     error = request.query.get("error")
+    homes = sorted((await core.db(core.store.cabinet_storefronts, retailer)).items())
+    pages = pager(len(homes), requested_page(request))  # 50 cabinets a page, each with its own form
     return {
         "storefronts": await core.db(core.store.storefronts_of, retailer),
-        "homes": await core.db(core.store.cabinet_storefronts, retailer),
+        "homes": dict(homes[pages.offset : pages.offset + pages.size]),
+        "pager": pages,
         "can_edit": current_user(request).role == "owner",
         "error": error if error == "storefront_invalid" else None,
     }
