@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -227,6 +228,7 @@ async def _sales_page(request: web.Request) -> web.StreamResponse:
 
 
 CSV_HEADER = ("completed_at_utc", "cabinet", "sale_id", "sku", "variant_sku", "amount", "currency", "method")
+CSV_CHUNK = 2000  # sales read from the store per step of the export (keyset pages: each as fast as the first)
 
 
 def _cell(value: Any) -> str:
@@ -235,11 +237,15 @@ def _cell(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def sales_csv(rows: list[dict[str, Any]]) -> str:
+def csv_lines(rows: Iterable[Sequence[Any]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180: CRLF, quotes where a cell needs them
-    writer.writerow(CSV_HEADER)
-    writer.writerows(
+    csv.writer(out, lineterminator="\r\n").writerows(rows)  # RFC 4180: CRLF, quotes where a cell needs them
+    return out.getvalue()
+
+
+def csv_rows(sales: list[dict[str, Any]]) -> str:
+    """The CSV lines of some sales (the export writes them page by page after its header)."""
+    return csv_lines(
         (
             r["completed_at"],
             _cell(r["cabinet_id"]),
@@ -250,27 +256,41 @@ def sales_csv(rows: list[dict[str, Any]]) -> str:
             _cell(r["currency"]),
             _cell(r["method"]),
         )
-        for r in rows
+        for r in sales
     )
-    return out.getvalue()
+
+
+def sales_csv(sales: list[dict[str, Any]]) -> str:
+    return csv_lines([CSV_HEADER]) + csv_rows(sales)
 
 
 @routes.get("/sales.csv", name="sales_csv")
 @requires()
 async def sales_export(request: web.Request) -> web.StreamResponse:
+    """The filter's sales as CSV, streamed: the header goes out at once, then each page of sales as the store
+    hands it over, so the memory stays flat however long the range."""
     core = request.app[CORE]
     try:
         flt = parse_filter(request.query, _today(request))
     except FilterError:
         return await _sales_page(request)  # the form, saying what is wrong
-    rows = await core.db(core.store.sales_list, current_user(request).retailer, **flt.store_args())
     name = f"sales-{flt.since.isoformat()}-{flt.until.isoformat()}.csv"
-    return web.Response(
-        text=sales_csv(rows),
-        content_type="text/csv",
-        charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    response = web.StreamResponse(headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    response.content_type, response.charset = "text/csv", "utf-8"
+    await response.prepare(request)
+    await response.write(csv_lines([CSV_HEADER]).encode())
+    after: tuple[str, str, str] | None = None
+    while True:
+        sales = await core.db(
+            core.store.sales_page, current_user(request).retailer, **flt.store_args(), after=after, limit=CSV_CHUNK
+        )
+        if sales:
+            await response.write(csv_rows(sales).encode())
+        if len(sales) < CSV_CHUNK:
+            break
+        after = (sales[-1]["completed_at"], sales[-1]["cabinet_id"], sales[-1]["sale_id"])
+    await response.write_eof()
+    return response
 
 
 # --- refunds ----------------------------------------------------------------------------------------
@@ -316,11 +336,41 @@ def refund_state(case: dict[str, Any], now_iso: str) -> tuple[str, str | None]:
     return "reversing", case["unclaimed_at"] or case["approved_at"]
 
 
-async def refund_cases(request: web.Request, **only: str) -> list[RefundCase]:
+async def refund_cases(request: web.Request, **only: Any) -> list[RefundCase]:
     core = request.app[CORE]
     now_iso = utc_iso(core.now())
     cases = await core.db(core.store.refund_cases, current_user(request).retailer, **only)
     return [RefundCase(c, *refund_state(c, now_iso)) for c in cases]
+
+
+REFUNDS_PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class RefundPage:
+    """Which page of the refunds list is shown (pages count from 1; newest cases first)."""
+
+    number: int
+    total: int  # cases in the whole list
+    per_page: int = REFUNDS_PER_PAGE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.per_page
+
+
+def refund_page(query: Any, total: int) -> RefundPage:
+    """The page the query asks for (default the first; one past the end shows the last: the list may have
+    been shorter when its link was made); ValueError for a page that is not a number from 1."""
+    text = str(query.get("page", "1")).strip()
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise ValueError(f"page: expected a page number from 1, got {text!r}")
+    last = RefundPage(1, total).pages
+    return RefundPage(min(int(text), last), total)
 
 
 @routes.get("/refunds", name="refunds")
@@ -328,7 +378,14 @@ async def refund_cases(request: web.Request, **only: str) -> list[RefundCase]:
 @aiohttp_jinja2.template("refunds.html")
 async def refunds(request: web.Request) -> dict[str, Any]:
     # htmx refreshes the list in place while a refund waits for its cabinet (hx-get ... hx-select).
-    return {"cases": await refund_cases(request), "notice": request.query.get("requested")}
+    core = request.app[CORE]
+    total = await core.db(core.store.refund_count, current_user(request).retailer)
+    try:
+        page = refund_page(request.query, total)
+    except ValueError:
+        raise web.HTTPBadRequest(reason="refunds_bad_page") from None
+    cases = await refund_cases(request, limit=page.per_page, offset=page.offset)
+    return {"cases": cases, "page": page, "notice": request.query.get("requested")}
 
 
 @routes.post("/refunds/{cabinet_id}/{sale_id}", name="refund")

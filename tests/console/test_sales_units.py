@@ -122,14 +122,14 @@ def test_sales_are_totalled_per_day_week_cabinet_and_variant_for_the_retailer_on
     only = summary(store, cabinet_id="cab-1", sku="SCOOT-S1", since_day="2026-11-23", until_day="2026-11-23")
     assert [(r["period"], r["count"]) for r in only["periods"]] == [("2026-11-23", 2)]
     assert summary(store, cabinet_id="cab-x")["periods"] == [], "another retailer's cabinet by name: nothing"
-    assert [r["sale_id"] for r in store.sales_list(SHOP, since_day="2026-11-01", until_day="2026-11-30")] == [
+    assert [r["sale_id"] for r in store.sales_page(SHOP, since_day="2026-11-01", until_day="2026-11-30")] == [
         "s1",
         "s2",
         "s3",
         "s4",
     ]
     assert store.sale_skus(SHOP) == ["EBIKE-1", "HELMET", "SCOOT-S1"]
-    assert [r["sale_id"] for r in store.sales_list(OTHER, since_day="2026-11-01", until_day="2026-11-30")] == ["x1"]
+    assert [r["sale_id"] for r in store.sales_page(OTHER, since_day="2026-11-01", until_day="2026-11-30")] == ["x1"]
 
 
 def test_weeks_start_on_monday() -> None:
