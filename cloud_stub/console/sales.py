@@ -352,7 +352,7 @@ class RefundPage:
 
     number: int
     total: int  # cases in the whole list
-    per_page: int = REFUNDS_PER_PAGE
+    per_page: int
 
     @property
     def pages(self) -> int:
@@ -363,14 +363,14 @@ class RefundPage:
         return (self.number - 1) * self.per_page
 
 
-def refund_page(query: Any, total: int) -> RefundPage:
+def refund_page(query: Any, total: int, per_page: int) -> RefundPage:
     """The page the query asks for (default the first; one past the end shows the last: the list may have
     been shorter when its link was made); ValueError for a page that is not a number from 1."""
     text = str(query.get("page", "1")).strip()
     if not text.isascii() or not text.isdigit() or int(text) < 1:
         raise ValueError(f"page: expected a page number from 1, got {text!r}")
-    last = RefundPage(1, total).pages
-    return RefundPage(min(int(text), last), total)
+    last = RefundPage(1, total, per_page).pages
+    return RefundPage(min(int(text), last), total, per_page)
 
 
 @routes.get("/refunds", name="refunds")
@@ -381,7 +381,7 @@ async def refunds(request: web.Request) -> dict[str, Any]:
     core = request.app[CORE]
     total = await core.db(core.store.refund_count, current_user(request).retailer)
     try:
-        page = refund_page(request.query, total)
+        page = refund_page(request.query, total, REFUNDS_PER_PAGE)
     except ValueError:
         raise web.HTTPBadRequest(reason="refunds_bad_page") from None
     cases = await refund_cases(request, limit=page.per_page, offset=page.offset)
