@@ -102,6 +102,10 @@ class Total:
     count: int
     totals: list[str]
 
+    @property
+    def total(self) -> str:
+        return ", ".join(self.totals)
+
 
 @dataclass(frozen=True)
 class Bar:
@@ -231,10 +235,13 @@ CSV_HEADER = ("completed_at_utc", "cabinet", "sale_id", "sku", "variant_sku", "a
 CSV_CHUNK = 2000  # sales read from the store per step of the export (keyset pages: each as fast as the first)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> str:
     """A text cell a spreadsheet shows as text: one starting like a formula gets a leading apostrophe."""
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def csv_lines(rows: Iterable[Sequence[Any]]) -> str:
