@@ -2,8 +2,9 @@
 here as SVG and a CSV export under the same filters; and the refunds list: every payment that goes back
 (an unclaimed sale, an approval recorded late), what became of it, and the owner's refund.
 
-Everything is read from the store's ``sales`` read model (kept at ingest), scoped to the signed-in user's
-retailer. Days are UTC days, as on the fleet page: a fleet can span time zones.
+Everything is read through the store, scoped to the signed-in user's retailer: the totals and the chart from
+its daily rollup of the sales, the CSV from its ``sales`` read model page by page (streamed), the refunds a page
+at a time (both kept at ingest). Days are UTC days, as on the fleet page: a fleet can span time zones.
 """
 
 from __future__ import annotations
