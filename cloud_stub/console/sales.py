@@ -416,4 +416,7 @@ async def refund(request: web.Request) -> web.StreamResponse:
     await core.db(
         core.store.request_refund, owner.retailer, cabinet_id, sale_id, requested_by=owner.email, now=core.now()
     )
-    raise web.HTTPSeeOther(request.app.router["refunds"].url_for().with_query(requested=sale_id))
+    # Back to the page of the list the owner was on (a page number it cannot use: the first).
+    page = str((await request.post()).get("page", "1"))
+    back = {"page": page} if page.isascii() and page.isdigit() and page != "1" else {}
+    raise web.HTTPSeeOther(request.app.router["refunds"].url_for().with_query(**back, requested=sale_id))

@@ -169,6 +169,8 @@ def test_the_refunds_list_pages_through_many_payments_and_another_retailer_sees_
         ):
             seq += 1
             events.append(Event(str(uuid.uuid4()), CABINET_ID, seq, kind, at, float(seq), payload))
+    flagged = {"kind": "refund_needed", "sale_id": "u05", "detail": "host refused"}  # on the second page
+    events.append(Event(str(uuid.uuid4()), CABINET_ID, seq + 1, "alarm", "2026-11-03T00:00:00.000Z", 0.0, flagged))
     store = SqliteCloudStore(owner.workdir / "cloud.db")
     try:
         store.store_events(CABINET_ID, events)
@@ -190,6 +192,10 @@ def test_the_refunds_list_pages_through_many_payments_and_another_retailer_sees_
     expect(rows.last).to_have_attribute("data-sale", "u00")
     expect(pages.get_by_role("link", name="Older")).to_have_count(0)
     no_serious_violations(page, "refunds, page 2")
+    page.get_by_role("button", name="Refund u05").click()  # the owner stays on the page they were on
+    expect(page.get_by_role("status")).to_have_text("The refund of sale u05 was sent; its state follows below.")
+    expect(page.locator('tr[data-sale="u05"]').get_by_test_id("refund-state")).to_contain_text(f"asked by {OWNER}")
+    expect(pages).to_contain_text("Page 2 of 2")
     page.get_by_role("link", name="中文").click()
     expect(page.get_by_test_id("refunds-shown")).to_have_text("第 51-60 笔，共 60 笔付款，最新的在前。")
     page.get_by_role("navigation", name="退款列表的分页").get_by_role("link", name="较新").click()
