@@ -2237,7 +2237,7 @@ def _apply_sale_event(conn: sqlite3.Connection, cabinet_id: str, kind: str, at: 
     _roll_up(conn, cabinet_id, _sale_counted(before), _sale_counted(after))
 
 
-# --- the daily rollup of the completed sales (sales_daily, sales_fleet_daily) ---------------------------
+# --- the daily rollup of the completed sales (sales_daily, sales_cabinet_daily, sales_fleet_daily) -------
 _ROLLED = "completed_at, day, sku, variant_sku, currency, amount_cents"
 _ROLLED_KEY = ("retailer", "cabinet_id", "day", "sku", "variant_sku", "currency")
 # Each rollup table and the part of the key it keeps, finest first.
