@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -154,17 +155,26 @@ async def sign_in(session: aiohttp.ClientSession, url: str) -> None:
             raise RuntimeError(f"sign-in failed: {response.status} {response.url}")
 
 
-async def measure(url: str, pages: dict[str, str], requests: int) -> dict[str, dict[str, Any]]:
+def peak_rss_mb(pid: int) -> float:
+    """The server's peak resident memory so far (VmHWM): a streamed export keeps it flat."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    found = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return round(int(found.group(1)) / 1024, 1) if found else float("nan")
+
+
+async def measure(url: str, pages: dict[str, str], requests: int, server_pid: int) -> dict[str, dict[str, Any]]:
     results: dict[str, dict[str, Any]] = {}
     # unsafe: the jar keeps cookies of an IP address (the server's 127.0.0.1) too
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         await sign_in(session, url)
         for name, path in pages.items():
-            times, size = [], 0
+            times, firsts, size = [], [], 0
             for _ in range(requests + 2):  # the first two warm the caches; not counted
                 started = time.perf_counter()
                 async with session.get(url + path, allow_redirects=False) as response:
-                    body = await response.read()
+                    first = await response.content.readany()  # the first byte of the body (a streamed one too)
+                    firsts.append((time.perf_counter() - started) * 1000)
+                    body = first + await response.content.read()
                     if response.status != 200:
                         raise RuntimeError(f"{path}: {response.status} {body[:300]!r}")
                 times.append((time.perf_counter() - started) * 1000)
@@ -174,7 +184,10 @@ async def measure(url: str, pages: dict[str, str], requests: int) -> dict[str, d
                 "path": path,
                 "p50_ms": round(percentile(counted, 0.5), 1),
                 "p99_ms": round(percentile(counted, 0.99), 1),
+                "first_byte_p50_ms": round(percentile(firsts[2:], 0.5), 1),
+                "first_byte_p99_ms": round(percentile(firsts[2:], 0.99), 1),
                 "bytes": size,
+                "server_peak_rss_mb": peak_rss_mb(server_pid),
                 "ok": percentile(counted, 0.99) < GOAL_MS,
             }
     return results
@@ -234,24 +247,30 @@ def main() -> int:
                 "sales of one cabinet": "/console/sales?cabinet=cab-0000",
                 "sales CSV (1 day)": "/console/sales.csv?from={d}&to={d}".format(d=utc_iso(time.time())[:10]),
                 "sales CSV (30 days)": "/console/sales.csv",
-                "refunds": "/console/refunds",
+                "refunds (page 1 of 30)": "/console/refunds",
+                "refunds (page 20 of 30)": "/console/refunds?page=20",
                 "users": "/console/users",
                 "tokens": "/console/tokens",
             }
             if args.only:
                 pages = {k: v for k, v in pages.items() if args.only in k}
-            results = asyncio.run(measure(url, pages, args.requests))
+            assert proc.proc is not None
+            results = asyncio.run(measure(url, pages, args.requests, proc.proc.pid))
         finally:
             proc.stop()
     print(
         f"\nConsole pages, {filled['cabinets']} cabinets, {filled['events']:,} events over {filled['days']} days "
         f"(filled in {filled['fill_s']} s), {args.requests} requests each\n"
     )
-    print("| page | p50 ms | p99 ms | bytes | goal p99 < 100 ms |")
-    print("|---|---|---|---|---|")
+    print("| page | p50 ms | p99 ms | first byte p50/p99 ms | bytes | server peak RSS MB | goal p99 < 100 ms |")
+    print("|---|---|---|---|---|---|---|")
     for name, r in results.items():
-        print(f"| {name} | {r['p50_ms']} | {r['p99_ms']} | {r['bytes']:,} | {'met' if r['ok'] else 'MISSED'} |")
-    report = {"fill": filled, "pages": results}
+        print(
+            f"| {name} | {r['p50_ms']} | {r['p99_ms']} | {r['first_byte_p50_ms']}/{r['first_byte_p99_ms']} "
+            f"| {r['bytes']:,} | {r['server_peak_rss_mb']} | {'met' if r['ok'] else 'MISSED'} |"
+        )
+    print(f"\nload average (1, 5, 15 min) at the end: {os.getloadavg()}")
+    report = {"fill": filled, "pages": results, "load_average": os.getloadavg()}
     print("\n" + json.dumps(report, indent=2))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")

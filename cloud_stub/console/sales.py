@@ -2,8 +2,9 @@
 here as SVG and a CSV export under the same filters; and the refunds list: every payment that goes back
 (an unclaimed sale, an approval recorded late), what became of it, and the owner's refund.
 
-Everything is read from the store's ``sales`` read model (kept at ingest), scoped to the signed-in user's
-retailer. Days are UTC days, as on the fleet page: a fleet can span time zones.
+Everything is read through the store, scoped to the signed-in user's retailer: the totals and the chart from
+its daily rollup of the sales, the CSV from its ``sales`` read model page by page (streamed), the refunds a page
+at a time (both kept at ingest). Days are UTC days, as on the fleet page: a fleet can span time zones.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -100,6 +102,10 @@ class Total:
     keys: tuple[str, ...]
     count: int
     totals: list[str]
+
+    @property
+    def total(self) -> str:
+        return ", ".join(self.totals)
 
 
 @dataclass(frozen=True)
@@ -227,19 +233,27 @@ async def _sales_page(request: web.Request) -> web.StreamResponse:
 
 
 CSV_HEADER = ("completed_at_utc", "cabinet", "sale_id", "sku", "variant_sku", "amount", "currency", "method")
+CSV_CHUNK = 2000  # sales read from the store per step of the export (keyset pages: each as fast as the first)
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: Any) -> str:
     """A text cell a spreadsheet shows as text: one starting like a formula gets a leading apostrophe."""
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def sales_csv(rows: list[dict[str, Any]]) -> str:
+def csv_lines(rows: Iterable[Sequence[Any]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180: CRLF, quotes where a cell needs them
-    writer.writerow(CSV_HEADER)
-    writer.writerows(
+    csv.writer(out, lineterminator="\r\n").writerows(rows)  # RFC 4180: CRLF, quotes where a cell needs them
+    return out.getvalue()
+
+
+def csv_rows(sales: list[dict[str, Any]]) -> str:
+    """The CSV lines of some sales (the export writes them page by page after its header)."""
+    return csv_lines(
         (
             r["completed_at"],
             _cell(r["cabinet_id"]),
@@ -250,27 +264,41 @@ def sales_csv(rows: list[dict[str, Any]]) -> str:
             _cell(r["currency"]),
             _cell(r["method"]),
         )
-        for r in rows
+        for r in sales
     )
-    return out.getvalue()
+
+
+def sales_csv(sales: list[dict[str, Any]]) -> str:
+    return csv_lines([CSV_HEADER]) + csv_rows(sales)
 
 
 @routes.get("/sales.csv", name="sales_csv")
 @requires()
 async def sales_export(request: web.Request) -> web.StreamResponse:
+    """The filter's sales as CSV, streamed: the header goes out at once, then each page of sales as the store
+    hands it over, so the memory stays flat however long the range."""
     core = request.app[CORE]
     try:
         flt = parse_filter(request.query, _today(request))
     except FilterError:
         return await _sales_page(request)  # the form, saying what is wrong
-    rows = await core.db(core.store.sales_list, current_user(request).retailer, **flt.store_args())
     name = f"sales-{flt.since.isoformat()}-{flt.until.isoformat()}.csv"
-    return web.Response(
-        text=sales_csv(rows),
-        content_type="text/csv",
-        charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    response = web.StreamResponse(headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    response.content_type, response.charset = "text/csv", "utf-8"
+    await response.prepare(request)
+    await response.write(csv_lines([CSV_HEADER]).encode())
+    after: tuple[str, str, str] | None = None
+    while True:
+        sales = await core.db(
+            core.store.sales_page, current_user(request).retailer, **flt.store_args(), after=after, limit=CSV_CHUNK
+        )
+        if sales:
+            await response.write(csv_rows(sales).encode())
+        if len(sales) < CSV_CHUNK:
+            break
+        after = (sales[-1]["completed_at"], sales[-1]["cabinet_id"], sales[-1]["sale_id"])
+    await response.write_eof()
+    return response
 
 
 # --- refunds ----------------------------------------------------------------------------------------
@@ -316,11 +344,41 @@ def refund_state(case: dict[str, Any], now_iso: str) -> tuple[str, str | None]:
     return "reversing", case["unclaimed_at"] or case["approved_at"]
 
 
-async def refund_cases(request: web.Request, **only: str) -> list[RefundCase]:
+async def refund_cases(request: web.Request, **only: Any) -> list[RefundCase]:
     core = request.app[CORE]
     now_iso = utc_iso(core.now())
     cases = await core.db(core.store.refund_cases, current_user(request).retailer, **only)
     return [RefundCase(c, *refund_state(c, now_iso)) for c in cases]
+
+
+REFUNDS_PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class RefundPage:
+    """Which page of the refunds list is shown (pages count from 1; newest cases first)."""
+
+    number: int
+    total: int  # cases in the whole list
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.per_page
+
+
+def refund_page(query: Any, total: int, per_page: int) -> RefundPage:
+    """The page the query asks for (default the first; one past the end shows the last: the list may have
+    been shorter when its link was made); ValueError for a page that is not a number from 1."""
+    text = str(query.get("page", "1")).strip()
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise ValueError(f"page: expected a page number from 1, got {text!r}")
+    last = RefundPage(1, total, per_page).pages
+    return RefundPage(min(int(text), last), total, per_page)
 
 
 @routes.get("/refunds", name="refunds")
@@ -328,7 +386,14 @@ async def refund_cases(request: web.Request, **only: str) -> list[RefundCase]:
 @aiohttp_jinja2.template("refunds.html")
 async def refunds(request: web.Request) -> dict[str, Any]:
     # htmx refreshes the list in place while a refund waits for its cabinet (hx-get ... hx-select).
-    return {"cases": await refund_cases(request), "notice": request.query.get("requested")}
+    core = request.app[CORE]
+    total = await core.db(core.store.refund_count, current_user(request).retailer)
+    try:
+        page = refund_page(request.query, total, REFUNDS_PER_PAGE)
+    except ValueError:
+        raise web.HTTPBadRequest(reason="refunds_bad_page") from None
+    cases = await refund_cases(request, limit=page.per_page, offset=page.offset)
+    return {"cases": cases, "page": page, "notice": request.query.get("requested")}
 
 
 @routes.post("/refunds/{cabinet_id}/{sale_id}", name="refund")
@@ -351,4 +416,7 @@ async def refund(request: web.Request) -> web.StreamResponse:
     await core.db(
         core.store.request_refund, owner.retailer, cabinet_id, sale_id, requested_by=owner.email, now=core.now()
     )
-    raise web.HTTPSeeOther(request.app.router["refunds"].url_for().with_query(requested=sale_id))
+    # Back to the page of the list the owner was on (a page number it cannot use: the first).
+    page = str((await request.post()).get("page", "1"))
+    back = {"page": page} if page.isascii() and page.isdigit() and page != "1" else {}
+    raise web.HTTPSeeOther(request.app.router["refunds"].url_for().with_query(**back, requested=sale_id))

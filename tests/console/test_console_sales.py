@@ -1,19 +1,23 @@
 """The sales and refunds pages in Chromium, with a simulated cabinet running as a real process against the real
 cloud: its sales show per day with the right total, filtered, and download as CSV; a sale whose door never
 opened and whose reversal the terminal refused is listed, refunded by the owner from the console and followed
-until it is settled; another retailer sees none of it. axe-core on each page, in English and Chinese."""
+until it is settled; a long refunds list is paged; another retailer sees none of it. axe-core on each page, in
+English and Chinese."""
 
 from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from cloud_stub.store import SqliteCloudStore
 from firmware.control_client import ControlClient
+from sync_client.schema import Event
 from tests.e2e.conftest import RetailerApi
 from tests.e2e.test_sale import take_the_product, walk_to_checkout
 
@@ -149,3 +153,59 @@ def test_an_unclaimed_sale_is_refunded_from_the_console_until_settled(
     assert status(page.goto("/console/refunds")) == 200
     page.get_by_role("link", name="中文").click()
     expect(row.get_by_test_id("refund-state")).to_contain_text("已结清")
+
+
+def test_the_refunds_list_pages_through_many_payments_and_another_retailer_sees_none(
+    owner: Console, new_page: Callable[..., Page]
+) -> None:
+    # 60 sales whose door never opened, uploaded through the cloud's ingest path (as the device API stores them)
+    events, seq = [], 0
+    for n in range(60):
+        at = f"2026-11-{1 + n // 24:02d}T{n % 24:02d}:00:00.000Z"
+        sale = {"sale_id": f"u{n:02d}", "sku": "SCOOT-S1", "amount_cents": 49900, "currency": "EUR"}
+        for kind, payload in (
+            ("payment.approved", {**sale, "method": "terminal", "receipt_no": f"{n:04d}", "trace_no": "1"}),
+            ("sale.unclaimed", {**sale, "action": "reversal"}),
+        ):
+            seq += 1
+            events.append(Event(str(uuid.uuid4()), CABINET_ID, seq, kind, at, float(seq), payload))
+    flagged = {"kind": "refund_needed", "sale_id": "u05", "detail": "host refused"}  # on the second page
+    events.append(Event(str(uuid.uuid4()), CABINET_ID, seq + 1, "alarm", "2026-11-03T00:00:00.000Z", 0.0, flagged))
+    store = SqliteCloudStore(owner.workdir / "cloud.db")
+    try:
+        store.store_events(CABINET_ID, events)
+    finally:
+        store.close()
+
+    page = new_page(bypass_csp=True)
+    sign_in(page, OWNER)
+    page.get_by_role("link", name="Refunds").click()
+    rows = page.locator("tr[data-sale]")
+    expect(page.get_by_test_id("refunds-shown")).to_have_text("Payments 1-50 of 60, newest first.")
+    expect(rows).to_have_count(50)
+    expect(rows.first).to_have_attribute("data-sale", "u59")
+    pages = page.get_by_role("navigation", name="Pages of the refunds list")
+    expect(pages).to_contain_text("Page 1 of 2")
+    pages.get_by_role("link", name="Older").click()
+    expect(page.get_by_test_id("refunds-shown")).to_have_text("Payments 51-60 of 60, newest first.")
+    expect(rows).to_have_count(10)
+    expect(rows.last).to_have_attribute("data-sale", "u00")
+    expect(pages.get_by_role("link", name="Older")).to_have_count(0)
+    no_serious_violations(page, "refunds, page 2")
+    page.get_by_role("button", name="Refund u05").click()  # the owner stays on the page they were on
+    expect(page.get_by_role("status")).to_have_text("The refund of sale u05 was sent; its state follows below.")
+    expect(page.locator('tr[data-sale="u05"]').get_by_test_id("refund-state")).to_contain_text(f"asked by {OWNER}")
+    expect(pages).to_contain_text("Page 2 of 2")
+    page.get_by_role("link", name="中文").click()
+    expect(page.get_by_test_id("refunds-shown")).to_have_text("第 51-60 笔，共 60 笔付款，最新的在前。")
+    page.get_by_role("navigation", name="退款列表的分页").get_by_role("link", name="较新").click()
+    expect(rows).to_have_count(50)
+    expect(rows.first).to_have_attribute("data-sale", "u59")
+
+    owner.add_retailer(OTHER)
+    owner.add_user(OTHER, OTHER_OWNER)
+    other = new_page()
+    sign_in(other, OTHER_OWNER)
+    other.goto("/console/refunds?page=2")
+    expect(other.locator("main")).to_contain_text("No payments to give back.")
+    expect(other.locator("tr[data-sale]")).to_have_count(0)

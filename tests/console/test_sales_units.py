@@ -24,6 +24,7 @@ from cloud_stub.console.sales import (
     SalesFilter,
     charts,
     parse_filter,
+    refund_page,
     refund_state,
     sales_csv,
     sales_view,
@@ -122,14 +123,14 @@ def test_sales_are_totalled_per_day_week_cabinet_and_variant_for_the_retailer_on
     only = summary(store, cabinet_id="cab-1", sku="SCOOT-S1", since_day="2026-11-23", until_day="2026-11-23")
     assert [(r["period"], r["count"]) for r in only["periods"]] == [("2026-11-23", 2)]
     assert summary(store, cabinet_id="cab-x")["periods"] == [], "another retailer's cabinet by name: nothing"
-    assert [r["sale_id"] for r in store.sales_list(SHOP, since_day="2026-11-01", until_day="2026-11-30")] == [
+    assert [r["sale_id"] for r in store.sales_page(SHOP, since_day="2026-11-01", until_day="2026-11-30")] == [
         "s1",
         "s2",
         "s3",
         "s4",
     ]
     assert store.sale_skus(SHOP) == ["EBIKE-1", "HELMET", "SCOOT-S1"]
-    assert [r["sale_id"] for r in store.sales_list(OTHER, since_day="2026-11-01", until_day="2026-11-30")] == ["x1"]
+    assert [r["sale_id"] for r in store.sales_page(OTHER, since_day="2026-11-01", until_day="2026-11-30")] == ["x1"]
 
 
 def test_weeks_start_on_monday() -> None:
@@ -326,3 +327,19 @@ def test_the_chart_has_a_bar_for_every_day_scaled_to_the_best() -> None:
     assert (chart.top, chart.bars[2].value) == ("10.00 EUR", "5.00 EUR")
     view = sales_view(flt, {"periods": rows, "cabinets": [], "products": []})
     assert (view.count, view.totals) == (3, ["15.00 EUR"])
+
+
+@given(st.dictionaries(st.sampled_from(["page", "x"]), st.text(max_size=30)), st.integers(0, 10_000))
+def test_any_refunds_page_query_is_a_page_of_the_list_or_a_named_refusal(query: dict[str, str], total: int) -> None:
+    try:
+        page = refund_page(query, total, 50)
+    except ValueError as exc:
+        assert str(exc).startswith("page: ")
+    else:
+        assert 1 <= page.number <= page.pages and 0 <= page.offset <= max(0, total - 1)
+        assert page.pages == max(1, (total + 49) // 50)
+
+
+def test_a_page_past_the_end_shows_the_last_one() -> None:
+    assert refund_page({"page": "7"}, 120, 50) == refund_page({"page": "3"}, 120, 50)
+    assert refund_page({}, 0, 50).number == 1
