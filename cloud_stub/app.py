@@ -10,6 +10,7 @@ from aiohttp import web
 
 from cloud_stub.answer_signing import answer_signer
 from cloud_stub.console import setup_console
+from cloud_stub.console.proxy import Network
 from cloud_stub.core import MAX_BODY_BYTES, Core, refusals
 from cloud_stub.device_api import DeviceApi
 from cloud_stub.limits import DEFAULT_LIMITS, ServeLimits
@@ -25,10 +26,12 @@ def create_app(
     now: Callable[[], float] = time.time,
     simulate_payments: bool = False,
     limits: ServeLimits = DEFAULT_LIMITS,
+    trusted_proxies: tuple[Network, ...] = (),
 ) -> web.Application:
     """The cloud application on ``store``; ``now`` is the clock for signature windows and receipt times.
     ``simulate_payments`` adds the payment-provider simulator route (tests, `kiosk run --sim`);
-    ``limits`` bounds how long a body may take to arrive.
+    ``limits`` bounds how long a body may take to arrive; ``trusted_proxies``: the reverse proxies whose
+    Forwarded headers the console believes (cloud_stub/console/proxy.py).
 
     The caller owns ``store`` and closes it after the app has been cleaned up.
     """
@@ -42,6 +45,6 @@ def create_app(
     app.add_routes(
         [web.get("/healthz", healthz), *DeviceApi(core, simulate_payments).routes(), *RetailerApi(core).routes()]
     )
-    setup_console(app, core)
+    setup_console(app, core, trusted_proxies)
     app.on_cleanup.append(core.close)
     return app

@@ -17,6 +17,7 @@ from typing import NoReturn
 
 from cloud_stub.console.auth import ROLES, PasswordRefused, check_email, hash_password
 from cloud_stub.console.i18n import translator
+from cloud_stub.console.proxy import Network, parse_networks
 from cloud_stub.server import start_cloud
 from cloud_stub.store import CloudStoreError, SqliteCloudStore
 
@@ -53,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--simulate-payments",
         action="store_true",
         help="enable POST /sim/payments/{id}/pay, the payment provider's simulator (never in production)",
+    )
+    serve.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a reverse proxy (address or network, repeatable) whose Forwarded/X-Forwarded-Proto/-For headers "
+        "the console believes: https there gives Secure cookies (default: none, the headers are ignored)",
     )
 
     retailer = commands.add_parser("retailer", help="manage retailers")
@@ -92,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(exit_.code or 0)
     try:
         if args.command == "serve":
-            return asyncio.run(_serve(args.db, args.host, args.port, args.simulate_payments))
+            proxies = parse_networks(args.trusted_proxy)
+            return asyncio.run(_serve(args.db, args.host, args.port, args.simulate_payments, proxies))
         if args.command == "retailer":
             return _retailer_add(args.db, args.name)
         if args.command == "cabinet":
@@ -110,12 +120,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-async def _serve(db: Path, host: str, port: int, simulate_payments: bool) -> int:
+async def _serve(
+    db: Path, host: str, port: int, simulate_payments: bool, trusted_proxies: tuple[Network, ...] = ()
+) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     store = SqliteCloudStore(db)
     try:
         try:
-            runner, url = await start_cloud(store, host, port, simulate_payments=simulate_payments)
+            runner, url = await start_cloud(
+                store, host, port, simulate_payments=simulate_payments, trusted_proxies=trusted_proxies
+            )
         except OSError as exc:
             raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         stop = asyncio.Event()

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from cloud_stub.app import create_app
+from cloud_stub.console.proxy import Network
 from cloud_stub.limits import DEFAULT_LIMITS, GatedSite, ServeLimits
 from cloud_stub.store import CloudStore
 
@@ -20,16 +21,18 @@ async def start_cloud(
     now: Callable[[], float] = time.time,
     simulate_payments: bool = False,
     limits: ServeLimits = DEFAULT_LIMITS,
+    trusted_proxies: tuple[Network, ...] = (),
 ) -> tuple[web.AppRunner, str]:
     """Serve the cloud on host:port (0 picks a free port); return the runner and the base URL.
     ``simulate_payments`` adds POST /sim/payments/{id}/pay (the shopper paying on the phone);
-    ``limits`` are the timeouts and the connection bound.
+    ``limits`` are the timeouts and the connection bound; ``trusted_proxies`` the reverse proxies whose
+    Forwarded headers the console believes.
 
     Stop it with ``await runner.cleanup()``; the store stays open and is the caller's to close.
     """
     # access_log=None: the app logs one line per ingest with what it stored; aiohttp's line would repeat it.
     runner = web.AppRunner(
-        create_app(store, now=now, simulate_payments=simulate_payments, limits=limits),
+        create_app(store, now=now, simulate_payments=simulate_payments, limits=limits, trusted_proxies=trusted_proxies),
         access_log=None,
         keepalive_timeout=limits.header_timeout_s,
         lingering_time=limits.linger_s,
