@@ -38,6 +38,7 @@ from cloud_stub.console import (
     catalogue,
     fleet,
     media,
+    once,
     orders,
     repairs,
     sales,
@@ -81,6 +82,7 @@ def setup_console(app: web.Application, core: Core, trusted_proxies: tuple[Netwo
         filters=FILTERS,
     )
     console.router.add_static("/static/", HERE / "static", name="static", append_version=True)
+    once.setup(console)
     for group in PAGE_GROUPS:
         console.add_routes(group.routes)
         if hasattr(group, "setup"):  # a group with state of its own on the app (the alarms' live streams)
