@@ -310,7 +310,8 @@ def seed_console(page: Page, url: str, token: str) -> None:
             api(url, token, "PATCH", f"/v1/retailer/repair-tickets/{ticket['ticket_id']}", {"status": status})
 
 
-def shoot(browser: Browser, url: str, out: Path, cabinet_id: str) -> list[tuple[str, str, str]]:
+def shoot(browser: Browser, url: str, out: Path, cabinet_id: str, overflows: list[str]) -> list[tuple[str, str, str]]:
+    """Every page in each language and on each device; a page wider than its screen is added to ``overflows``."""
     taken = []
     for lang in ("en", "zh"):
         for device, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
@@ -328,6 +329,9 @@ def shoot(browser: Browser, url: str, out: Path, cabinet_id: str) -> list[tuple[
                     context.add_cookies([{"name": "console_lang", "value": lang, "url": f"{url}/console/"}])
                 page.goto(path.format(cabinet=cabinet_id))
                 page.wait_for_load_state("networkidle")
+                wider = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                if wider > 0:
+                    overflows.append(f"{path} ({lang}, {device}): {wider} px wider than the screen")
                 file = f"{name}-{lang}-{device}.png"
                 page.screenshot(path=str(out / file), full_page=True)
                 taken.append((name, lang, device))
@@ -360,6 +364,7 @@ def index(out: Path) -> None:
 def main() -> int:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/console")
     out.mkdir(parents=True, exist_ok=True)
+    overflows: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         db = workdir / "cloud.db"
@@ -387,13 +392,15 @@ def main() -> int:
                 asyncio.run(apply_config(url, cabinet_id, keys[cabinet_id], sent[cabinet_id] + 1))
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM)
-                taken = shoot(browser, url, out, CABINETS[0][0])
+                taken = shoot(browser, url, out, CABINETS[0][0], overflows)
                 browser.close()
         finally:
             proc.stop()
     index(out)
     print(f"{len(taken)} pictures of the console in {out}")
-    return 0
+    for overflow in overflows:
+        print(f"overflow: {overflow}", file=sys.stderr)
+    return 1 if overflows else 0
 
 
 if __name__ == "__main__":
