@@ -347,13 +347,13 @@ def index(out: Path) -> None:
         "",
         "Every page of the console (`/console/`), in English and Chinese, on a desktop (1366 px wide) and a phone",
         "(390 px), with a demo retailer: three cabinets with a week of sales, stock running low, orders, repairs and",
-        "alarms. Made by `make screenshots` (`scripts/console_screenshots.py`): do not edit the pictures by hand.",
+        "alarms. English first, then Chinese. Made by `make screenshots` (`scripts/console_screenshots.py`): do not",
+        "edit the pictures by hand.",
         "",
     ]
     for name, _, what in PAGES:
         lines += [f"## {what}", ""]
-        lines += [f"| {lang} desktop | {lang} phone |" if lang == "en" else "" for lang in ("en",)]
-        lines += ["| --- | --- |"]
+        lines += ["| Desktop | Phone |", "| --- | --- |"]
         for lang in ("en", "zh"):
             desktop, phone = f"{name}-{lang}-desktop.png", f"{name}-{lang}-phone.png"
             lines.append(f"| ![{name} ({lang}, desktop)]({desktop}) | ![{name} ({lang}, phone)]({phone}) |")
