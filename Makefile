@@ -36,6 +36,7 @@ bench: setup
 
 screenshots: setup
 	SDL_VIDEODRIVER=dummy $(BIN)/python -m kiosk_ui --shots docs/screens
+	$(BIN)/python scripts/console_screenshots.py docs/console
 
 clean:
 	rm -rf $(VENV) build *.egg-info

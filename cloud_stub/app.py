@@ -10,6 +10,7 @@ from aiohttp import web
 
 from cloud_stub.answer_signing import answer_signer
 from cloud_stub.console import setup_console
+from cloud_stub.console.proxy import Network
 from cloud_stub.consumer import setup_consumer
 from cloud_stub.consumer.geocode import Geocoder
 from cloud_stub.consumer.notify import Provider
@@ -30,11 +31,14 @@ def create_app(
     limits: ServeLimits = DEFAULT_LIMITS,
     geocoder: Geocoder | None = None,
     notifier: Provider | None = None,
+    trusted_proxies: tuple[Network, ...] = (),
 ) -> web.Application:
     """The cloud application on ``store``; ``now`` is the clock for signature windows and receipt times.
     ``simulate_payments`` adds the payment-provider simulator route (tests, `kiosk run --sim`);
     ``limits`` bounds how long a body may take to arrive; ``geocoder`` lets the locator search by address;
-    ``notifier`` delivers the notification outbox (none: the messages wait, listed on the repair board).
+    ``notifier`` delivers the notification outbox (none: the messages wait, listed on the repair board);
+    ``trusted_proxies``: the reverse proxies whose Forwarded headers the console believes
+    (cloud_stub/console/proxy.py).
 
     The caller owns ``store`` and closes it after the app has been cleaned up.
     """
@@ -48,7 +52,7 @@ def create_app(
     app.add_routes(
         [web.get("/healthz", healthz), *DeviceApi(core, simulate_payments).routes(), *RetailerApi(core).routes()]
     )
-    setup_console(app, core)
+    setup_console(app, core, trusted_proxies)
     setup_consumer(app, core, geocoder=geocoder, notifier=notifier)
     app.on_cleanup.append(core.close)
     return app

@@ -17,6 +17,7 @@ from typing import NoReturn
 
 from cloud_stub.console.auth import ROLES, PasswordRefused, check_email, hash_password
 from cloud_stub.console.i18n import translator
+from cloud_stub.console.proxy import Network, parse_networks
 from cloud_stub.consumer.notify import HttpProvider, LogProvider, Provider
 from cloud_stub.server import start_cloud
 from cloud_stub.store import CloudStoreError, SqliteCloudStore
@@ -69,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--notify-log", action="store_true", help="development: write customer notifications to the log instead"
     )
+    serve.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a reverse proxy (address or network, repeatable) whose Forwarded/X-Forwarded-Proto/-For headers "
+        "the console believes: https there gives Secure cookies (default: none, the headers are ignored)",
+    )
 
     retailer = commands.add_parser("retailer", help="manage retailers")
     retailer_commands = retailer.add_subparsers(dest="retailer_command", required=True, metavar="ACTION")
@@ -108,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "serve":
             notifier = _notifier(args.notify_url, args.notify_secret_file, args.notify_log)
-            return asyncio.run(_serve(args.db, args.host, args.port, args.simulate_payments, notifier))
+            proxies = parse_networks(args.trusted_proxy)
+            return asyncio.run(_serve(args.db, args.host, args.port, args.simulate_payments, notifier, proxies))
         if args.command == "retailer":
             return _retailer_add(args.db, args.name)
         if args.command == "cabinet":
@@ -141,12 +151,26 @@ def _notifier(url: str | None, secret_file: Path | None, to_log: bool) -> Provid
     return HttpProvider(url, secret_file.read_bytes().strip())
 
 
-async def _serve(db: Path, host: str, port: int, simulate_payments: bool, notifier: Provider | None) -> int:
+async def _serve(
+    db: Path,
+    host: str,
+    port: int,
+    simulate_payments: bool,
+    notifier: Provider | None,
+    trusted_proxies: tuple[Network, ...] = (),
+) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     store = SqliteCloudStore(db)
     try:
         try:
-            runner, url = await start_cloud(store, host, port, simulate_payments=simulate_payments, notifier=notifier)
+            runner, url = await start_cloud(
+                store,
+                host,
+                port,
+                simulate_payments=simulate_payments,
+                notifier=notifier,
+                trusted_proxies=trusted_proxies,
+            )
         except OSError as exc:
             raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         stop = asyncio.Event()

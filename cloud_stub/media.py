@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from cloud_stub.core import Core, Refused
-from sync_client.cabinet_config import MAX_MEDIA_BYTES, media_hash
+from sync_client.cabinet_config import MAX_MEDIA_BYTES, Problem, media_hash
 
 MEDIA_KINDS = tuple(MAX_MEDIA_BYTES)
 MAX_NAME_CHARS = 120
@@ -110,16 +110,14 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
-async def missing_media(core: Core, retailer: str, document: dict[str, Any]) -> list[str]:
-    """Problems (in parse_config's form) for media the document names that the retailer never uploaded."""
+async def missing_media(core: Core, retailer: str, document: dict[str, Any]) -> list[Problem]:
+    """Problems (as parse_config's) for media the document names that the retailer never uploaded."""
     references = media_references(document)
     if not references:
         return []
     known = {m["sha256"] for m in await core.db(core.store.media_of, retailer)}
     return [
-        f"{where}: no uploaded media file sha256:{digest[:12]}… (upload it first)"
-        for where, digest in references
-        if digest not in known
+        Problem.of(where, "media_missing", digest=digest[:12]) for where, digest in references if digest not in known
     ]
 
 

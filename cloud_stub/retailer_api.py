@@ -17,7 +17,14 @@ from aiohttp import web
 from cloud_stub.core import CALLER, Core, Refused, object_fields, read_json
 from cloud_stub.media import MediaProblem, add_media, missing_media
 from cloud_stub.store import TICKET_STATUSES
-from sync_client.cabinet_config import MAX_MEDIA_BYTES, PICKUP_CODE_DIGITS, ConfigInvalid, hash_secret, parse_config
+from sync_client.cabinet_config import (
+    MAX_MEDIA_BYTES,
+    PICKUP_CODE_DIGITS,
+    ConfigInvalid,
+    Problem,
+    hash_secret,
+    parse_config,
+)
 from sync_client.schema import COMMAND_TTL_S, SchemaError, utc_iso, validate_command
 
 DEFAULT_ORDER_TTL_S = 7 * 24 * 3600
@@ -41,16 +48,17 @@ SALE_EVENTS = ("payment.approved", "sale.completed", "sale.unclaimed")
 MAX_SNAPSHOT_LIST = 1000
 
 
-async def config_problems(core: Core, retailer: str, cabinet_id: str, document: dict[str, Any]) -> list[str]:
+async def config_problems(core: Core, retailer: str, cabinet_id: str, document: dict[str, Any]) -> list[Problem]:
     """Every problem of a configuration by the cabinet's own rules (with the open orders it will get), and the
-    media it names that the retailer never uploaded; [] when it can be saved."""
+    media it names that the retailer never uploaded; [] when it can be saved. Each has its English ``text``
+    (what the API answers) and a code with parameters (what the console translates)."""
     editable = {k: v for k, v in document.items() if k in EDITABLE}
     orders = await core.db(core.store.open_orders, cabinet_id)
-    problems: list[str] = []
+    problems: list[Problem] = []
     try:
         parse_config({**editable, "version": 1, "pickup_orders": orders})
     except ConfigInvalid as exc:
-        problems = exc.problems
+        problems = exc.details
     return problems + await missing_media(core, retailer, editable)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from cloud_stub.app import create_app
+from cloud_stub.console.proxy import Network
 from cloud_stub.consumer.notify import Provider
 from cloud_stub.limits import DEFAULT_LIMITS, GatedSite, ServeLimits
 from cloud_stub.store import CloudStore
@@ -22,16 +23,25 @@ async def start_cloud(
     simulate_payments: bool = False,
     limits: ServeLimits = DEFAULT_LIMITS,
     notifier: Provider | None = None,
+    trusted_proxies: tuple[Network, ...] = (),
 ) -> tuple[web.AppRunner, str]:
     """Serve the cloud on host:port (0 picks a free port); return the runner and the base URL.
     ``simulate_payments`` adds POST /sim/payments/{id}/pay (the shopper paying on the phone);
-    ``limits`` are the timeouts and the connection bound; ``notifier`` delivers customer notifications.
+    ``limits`` are the timeouts and the connection bound; ``notifier`` delivers customer notifications;
+    ``trusted_proxies`` the reverse proxies whose Forwarded headers the console believes.
 
     Stop it with ``await runner.cleanup()``; the store stays open and is the caller's to close.
     """
     # access_log=None: the app logs one line per ingest with what it stored; aiohttp's line would repeat it.
     runner = web.AppRunner(
-        create_app(store, now=now, simulate_payments=simulate_payments, limits=limits, notifier=notifier),
+        create_app(
+            store,
+            now=now,
+            simulate_payments=simulate_payments,
+            limits=limits,
+            notifier=notifier,
+            trusted_proxies=trusted_proxies,
+        ),
         access_log=None,
         keepalive_timeout=limits.header_timeout_s,
         lingering_time=limits.linger_s,

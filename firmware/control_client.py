@@ -166,10 +166,12 @@ class Process:
         self.stop(signal.SIGKILL)
 
 
-def start_cloud(workdir: Path, port: int = 0, *, simulate_payments: bool = True) -> tuple[Process, str]:
-    """`kiosk-cloud serve` as a real process; returns it and its base URL."""
+def start_cloud(
+    workdir: Path, port: int = 0, *, simulate_payments: bool = True, args: tuple[str, ...] = ()
+) -> tuple[Process, str]:
+    """`kiosk-cloud serve` as a real process (with more ``args``); returns it and its base URL."""
     db = workdir / "cloud.db"
-    argv = [*_bin("kiosk-cloud"), "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(db)]
+    argv = [*_bin("kiosk-cloud"), "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(db), *args]
     proc = Process(argv + (["--simulate-payments"] if simulate_payments else []), workdir / "cloud.log").start()
     line = proc.read_line()
     return proc, line.rsplit(" ", 1)[-1]

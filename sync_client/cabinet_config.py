@@ -119,12 +119,96 @@ def derived_variants(sku: str, colours: tuple[Text, ...]) -> tuple[ConfigVariant
     return tuple(out)
 
 
-class ConfigInvalid(ValueError):
-    """A configuration document that cannot be applied; ``problems`` names every one of them."""
+# What each problem code says in English, with its parameters: the cabinet's logs and the APIs show the
+# English text, the console translates the code (cloud_stub/console/i18n.py, "problem_" + code).
+PROBLEM_TEXTS = {
+    "text": "{text}",  # a problem without a code of its own: its English text only
+    "type": "expected {expected}, got {got}",
+    "range_integer": "expected an integer{bounds}, got {got}",
+    "range_number": "expected a finite number{bounds}, got {got}",
+    "unknown_key": "unknown key (known: {known})",
+    "required": "required",
+    "media_ref_invalid": "expected sha256: and the 64 lower-case hex digits of an uploaded file, got {got}",
+    "url_or_path_invalid": "expected an http(s) URL or a relative media path, got {got}",
+    "url_invalid": "expected an http(s) URL, got {got}",
+    "language_undeclared": "language not declared in languages (declared: {declared})",
+    "no_fallback_text": "no text in the fallback language {language}",
+    "sku_invalid": "{sku} is not 1-64 characters from A-Z a-z 0-9 . _ -",
+    "sku_twice": "{sku} appears twice",
+    "sku_taken": "{sku} is already the SKU of {owner}",
+    "empty": "must not be empty",
+    "currency_differs": "{currency} differs from the cabinet's currency {cabinet_currency}",
+    "currency_invalid": "expected an ISO 4217 code like EUR, got {got}",
+    "one_of": "expected one of {choices}, got {got}",
+    "colours_beside_variants": "give the colours as variants (each with its SKU), not beside them",
+    "language_unknown": "unknown language (known: {known})",
+    "narration_empty": "expected a text, an audio_url or a video_url",
+    "narration_both": "expected an audio_url or a video_url, not both (a video's sound is its narration)",
+    "phone_invalid": "expected digits with an optional + and spaces, got {got}",
+    "timezone_invalid": "expected an IANA time zone like Europe/Berlin, got {got}",
+    "weekdays_distinct": "expected distinct weekdays 0 (Monday) to 6",
+    "start_not_before_end": "start {start} is not before end {end}",
+    "https_invalid": "expected an https:// address (no spaces, at most 500 characters), got {got}",
+    "too_long": "{length} characters, above {max}",
+    "colour_invalid": "expected #rrggbb or a colour name, got {got}",
+    "weekdays_invalid": "expected a non-empty array of weekdays 0 (Monday) to 6",
+    "time_invalid": "expected HH:MM, got {got}",
+    "ad_variant_alone": "ad {ad} names variant {variant} without its product",
+    "ad_product_unknown": "ad {ad} advertises {product}, which this cabinet does not carry",
+    "ad_variant_unknown": "ad {ad} names {variant}, which is not a variant of {product}",
+    "uid_invalid": "expected 4 to 10 bytes of lower-case hex, got {got}",
+    "too_many_pins": "at most {max} PIN hashes, got {count}",
+    "order_sku_unknown": "{sku} is not in products",
+    "utc_time_invalid": "expected ISO 8601 UTC like 2026-11-25T16:39:53.123Z",
+    "schema_unsupported": "{schema} not supported by this cabinet (it reads {supported})",
+    "address_length": "expected 1 to {max} characters, got {length}",
+    "language_unspoken": "{language} is not a language the screen speaks ({known})",
+    "fallback_undeclared": "{language} is not in languages ({declared})",
+    "language_twice": "a language appears twice",
+    "media_missing": "no uploaded media file sha256:{digest}… (upload it first)",  # found by the cloud
+}
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of a configuration: the field it is about (``products[0].sku``), its code (a key of
+    PROBLEM_TEXTS) and the values the text names, so that it can be said in another language."""
+
+    where: str
+    code: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, where: str, code: str, **params: str) -> Problem:
+        return cls(where, code, tuple(params.items()))
+
+    @classmethod
+    def of_text(cls, text: str) -> Problem:
+        """A problem known only by its English text ("where: what")."""
+        where, _, what = text.partition(": ")
+        return cls.of(where, "text", text=what) if what else cls.of("", "text", text=text)
+
+    @property
+    def message(self) -> str:
+        """What is wrong, in English, without the field."""
+        return PROBLEM_TEXTS[self.code].format(**dict(self.params))
+
+    @property
+    def text(self) -> str:
+        """The English problem as the API answers it: "products[0].sku: required"."""
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class ConfigInvalid(ValueError):
+    """A configuration document that cannot be applied; ``problems`` names every one of them in English,
+    ``details`` holds them as Problems (the same order)."""
+
+    def __init__(self, problems: list[str] | list[Problem]) -> None:
+        self.details = [
+            p if isinstance(p, Problem) else Problem.of_text(p) for p in getattr(problems, "details", problems)
+        ]
+        self.problems = [p.text for p in self.details]
+        super().__init__("; ".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -376,6 +460,21 @@ def content_texts(config: CabinetConfig) -> list[tuple[str, Text]]:
 
 
 class _Problems(list[str]):
+    """The English texts (a list, as ConfigInvalid takes it) and, beside them, the Problems they say."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.details: list[Problem] = []
+
+    def add(self, where: str, code: str, **params: str) -> None:
+        problem = Problem.of(where, code, **params)
+        self.details.append(problem)
+        super().append(problem.text)
+
+    def append(self, text: str) -> None:
+        self.details.append(Problem.of_text(text))
+        super().append(text)
+
     def expect(self, value: Any, spec: Any, where: str) -> bool:
         """Check a value's JSON type (float: any number) and, when its spec declares one, its Range."""
         types, bounds = ranged(spec)
@@ -392,10 +491,12 @@ class _Problems(list[str]):
                 }[t.__name__]
                 for t in types_t
             )
-            self.append(f"{where}: expected {names}, got {_json_type(value)}")
+            self.add(where, "type", expected=names, got=_json_type(value))
             return False
-        if bounds is not None and (problem := bounds.problem(value, integer=types is int)):
-            self.append(f"{where}: {problem}")
+        if bounds is not None and bounds.problem(value, integer=types is int):
+            self.add(
+                where, "range_integer" if types is int else "range_number", bounds=bounds.bounds(), got=repr(value)
+            )
             return False
         return True
 
@@ -412,10 +513,10 @@ class _Problems(list[str]):
             return None
         prefix = f"{where}." if where else ""
         for key in sorted(set(data) - set(required) - set(optional)):
-            self.append(f"{prefix}{key}: unknown key (known: {', '.join([*required, *optional])})")
+            self.add(prefix + key, "unknown_key", known=", ".join([*required, *optional]))
         for key, types in required.items():
             if key not in data:
-                self.append(f"{prefix}{key}: required")
+                self.add(prefix + key, "required")
             else:
                 self.expect(data[key], types, prefix + key)
         for key, types in optional.items():
@@ -460,12 +561,10 @@ def _url_ok(p: _Problems, url: str, where: str) -> None:
         return
     if url.startswith(MEDIA_REF_PREFIX):
         if not MEDIA_REF_RE.fullmatch(url):
-            p.append(
-                f"{where}: expected sha256: and the 64 lower-case hex digits of an uploaded file, got {url[:80]!r}"
-            )
+            p.add(where, "media_ref_invalid", got=repr(url[:80]))
         return
     if not url or url.startswith("/") or ".." in url.split("/") or "://" in url:
-        p.append(f"{where}: expected an http(s) URL or a relative media path, got {url[:80]!r}")
+        p.add(where, "url_or_path_invalid", got=repr(url[:80]))
 
 
 def _text(p: _Problems, value: Any, where: str, languages: tuple[str, ...]) -> Text | None:
@@ -479,11 +578,11 @@ def _text(p: _Problems, value: Any, where: str, languages: tuple[str, ...]) -> T
     before = len(p)
     for lang in value:
         if lang not in languages:
-            p.append(f"{where}.{str(lang)[:20]}: language not declared in languages (declared: {', '.join(languages)})")
+            p.add(f"{where}.{str(lang)[:20]}", "language_undeclared", declared=", ".join(languages))
         else:
             p.expect(value[lang], str, f"{where}.{lang}")
     if languages[0] not in value:
-        p.append(f"{where}: no text in the fallback language {languages[0]!r}")
+        p.add(where, "no_fallback_text", language=repr(languages[0]))
     if len(p) > before:
         return None
     return Text(tuple((lang, value[lang]) for lang in languages if lang in value))
@@ -525,17 +624,17 @@ def _products(p: _Problems, raw: Any, currency: str, languages: tuple[str, ...])
             continue
         before = len(p)
         if not SKU_RE.fullmatch(d["sku"]):
-            p.append(f"{w}.sku: {d['sku'][:70]!r} is not 1-64 characters from A-Z a-z 0-9 . _ -")
+            p.add(f"{w}.sku", "sku_invalid", sku=repr(d["sku"][:70]))
         elif d["sku"] in seen:
-            p.append(f"{w}.sku: {d['sku']!r} appears twice")
+            p.add(f"{w}.sku", "sku_twice", sku=repr(d["sku"]))
         seen.add(d["sku"])
         name = _text(p, d["name"], f"{w}.name", languages) or NO_TEXT
         for lang, text in () if name is NO_TEXT else name.texts:
             if not text.strip():
-                p.append(f"{w}.name{'' if isinstance(d['name'], str) else '.' + lang}: must not be empty")
+                p.add(f"{w}.name{'' if isinstance(d['name'], str) else '.' + lang}", "empty")
         product_currency = d.get("currency", currency)
         if isinstance(product_currency, str) and product_currency != currency:
-            p.append(f"{w}.currency: {product_currency!r} differs from the cabinet's currency {currency!r}")
+            p.add(f"{w}.currency", "currency_differs", currency=repr(product_currency), cabinet_currency=repr(currency))
         specs = d.get("specs", {})
         spec_pairs = (
             tuple((str(k), v) for k, v in specs.items() if p.expect(v, str, f"{w}.specs.{k}"))
@@ -548,7 +647,7 @@ def _products(p: _Problems, raw: Any, currency: str, languages: tuple[str, ...])
             if md is None or not isinstance(md.get("kind"), str) or not isinstance(md.get("url"), str):
                 continue
             if md["kind"] not in MEDIA_KINDS:
-                p.append(f"{w}.media[{j}].kind: expected one of {', '.join(MEDIA_KINDS)}, got {md['kind']!r}")
+                p.add(f"{w}.media[{j}].kind", "one_of", choices=", ".join(MEDIA_KINDS), got=repr(md["kind"]))
             _url_ok(p, md["url"], f"{w}.media[{j}].url")
             media.append(Media(md["kind"], md["url"]))
         narration = _narration(p, d.get("narration", {}), f"{w}.narration")
@@ -558,7 +657,7 @@ def _products(p: _Problems, raw: Any, currency: str, languages: tuple[str, ...])
         colours = _texts(p, d.get("colours", []), f"{w}.colours", languages)
         variants = _variants(p, d.get("variants", []), w, languages)
         if variants and colours:
-            p.append(f"{w}.colours: give the colours as variants (each with its SKU), not beside them")
+            p.add(f"{w}.colours", "colours_beside_variants")
         store_url = _https_url(p, d.get("store_url", ""), f"{w}.store_url")
         if len(p) == before:
             out.append(
@@ -589,18 +688,18 @@ def _narration(p: _Problems, raw: Any, where: str) -> tuple[NarrationSource, ...
     for language, item in raw.items() if isinstance(raw, dict) else ():
         w = f"{where}.{language}"
         if language not in NARRATION_LANGUAGES:
-            p.append(f"{w}: unknown language (known: {', '.join(NARRATION_LANGUAGES)})")
+            p.add(w, "language_unknown", known=", ".join(NARRATION_LANGUAGES))
             continue
         d = p.fields(item, w, {}, {"text": str, "audio_url": str, "video_url": str})
         if d is None or not all(isinstance(d.get(k, ""), str) for k in ("text", *urls)):
             continue
         text, audio, video = d.get("text", "").strip(), d.get("audio_url", ""), d.get("video_url", "")
         if not text and not audio and not video:
-            p.append(f"{w}: expected a text, an audio_url or a video_url")
+            p.add(w, "narration_empty")
         if audio and video:
-            p.append(f"{w}: expected an audio_url or a video_url, not both (a video's sound is its narration)")
+            p.add(w, "narration_both")
         if len(text) > MAX_NARRATION_CHARS:
-            p.append(f"{w}.text: {len(text)} characters, above {MAX_NARRATION_CHARS}")
+            p.add(f"{w}.text", "too_long", length=str(len(text)), max=str(MAX_NARRATION_CHARS))
         for key, url in zip(urls, (audio, video), strict=True):
             if url:
                 _url_ok(p, url, f"{w}.{key}")
@@ -618,12 +717,12 @@ def _variants(p: _Problems, raw: Any, w: str, languages: tuple[str, ...]) -> tup
         before = len(p)
         name = _text(p, d["name"], f"{wv}.name", languages)
         if not SKU_RE.fullmatch(d["sku"]):
-            p.append(f"{wv}.sku: {d['sku'][:70]!r} is not 1-64 characters from A-Z a-z 0-9 . _ -")
+            p.add(f"{wv}.sku", "sku_invalid", sku=repr(d["sku"][:70]))
         if name is not None and not name.fallback.strip():
-            p.append(f"{wv}.name: must not be empty")
+            p.add(f"{wv}.name", "empty")
         colour = d.get("colour", "")
         if isinstance(colour, str) and colour.startswith("#") and not HEX_COLOUR_RE.fullmatch(colour):
-            p.append(f"{wv}.colour: expected #rrggbb or a colour name, got {colour[:20]!r}")
+            p.add(f"{wv}.colour", "colour_invalid", got=repr(colour[:20]))
         store_url = _https_url(p, d.get("store_url", ""), f"{wv}.store_url")
         if len(p) == before:
             out.append(ConfigVariant(d["sku"], name or NO_TEXT, colour if isinstance(colour, str) else "", store_url))
@@ -636,7 +735,7 @@ def _variant_skus_unique(p: _Problems, products: list[ConfigProduct]) -> None:
     for i, product in enumerate(products):
         for j, variant in enumerate(product.sold_variants()):
             if variant.sku in owner:
-                p.append(f"products[{i}].variants[{j}].sku: {variant.sku!r} is already the SKU of {owner[variant.sku]}")
+                p.add(f"products[{i}].variants[{j}].sku", "sku_taken", sku=repr(variant.sku), owner=owner[variant.sku])
             owner[variant.sku] = f"a variant of {product.sku!r}"
 
 
@@ -655,7 +754,7 @@ def _ads(p: _Problems, raw: Any, products: tuple[ConfigProduct, ...], languages:
             continue
         before = len(p)
         if d.get("kind") not in MEDIA_KINDS and isinstance(d.get("kind"), str):
-            p.append(f"{w}.kind: expected one of {', '.join(MEDIA_KINDS)}, got {d['kind']!r}")
+            p.add(f"{w}.kind", "one_of", choices=", ".join(MEDIA_KINDS), got=repr(d["kind"]))
         if isinstance(d.get("url"), str):
             _url_ok(p, d["url"], f"{w}.url")
         windows: list[AdWindow] = []
@@ -666,12 +765,12 @@ def _ads(p: _Problems, raw: Any, products: tuple[ConfigProduct, ...], languages:
                 continue
             days = wd["days"] if isinstance(wd["days"], list) else []
             if not days:
-                p.append(f"{ww}.days: expected a non-empty array of weekdays 0 (Monday) to 6")
+                p.add(f"{ww}.days", "weekdays_invalid")
             for k, day in enumerate(days):
                 p.expect(day, WEEKDAY, f"{ww}.days[{k}]")
             for key in ("start", "end"):
                 if isinstance(wd[key], str) and not HHMM_RE.fullmatch(wd[key]):
-                    p.append(f"{ww}.{key}: expected HH:MM, got {wd[key][:20]!r}")
+                    p.add(f"{ww}.{key}", "time_invalid", got=repr(wd[key][:20]))
             if len(p) == before:
                 windows.append(AdWindow(tuple(days), wd["start"], wd["end"]))
         text = _text(p, d.get("text", ""), f"{w}.text", languages) or NO_TEXT
@@ -688,11 +787,11 @@ def _ad_product(p: _Problems, d: dict[str, Any], w: str, carried: dict[str, Conf
         return "", ""
     ad_id = str(d.get("id", ""))[:64]
     if variant and not product:
-        p.append(f"{w}.variant: ad {ad_id!r} names variant {variant[:70]!r} without its product")
+        p.add(f"{w}.variant", "ad_variant_alone", ad=repr(ad_id), variant=repr(variant[:70]))
     elif product and product not in carried:
-        p.append(f"{w}.product: ad {ad_id!r} advertises {product[:70]!r}, which this cabinet does not carry")
+        p.add(f"{w}.product", "ad_product_unknown", ad=repr(ad_id), product=repr(product[:70]))
     elif variant and variant not in {v.sku for v in carried[product].sold_variants()}:
-        p.append(f"{w}.variant: ad {ad_id!r} names {variant[:70]!r}, which is not a variant of {product!r}")
+        p.add(f"{w}.variant", "ad_variant_unknown", ad=repr(ad_id), variant=repr(variant[:70]), product=repr(product))
     return product, variant
 
 
@@ -707,9 +806,9 @@ def _retailer(p: _Problems, raw: Any) -> RetailerAccess:
         if cd is None or not isinstance(cd.get("uid"), str) or not isinstance(cd.get("role"), str):
             continue
         if not UID_RE.fullmatch(cd["uid"]):
-            p.append(f"retailer.staff_cards[{i}].uid: expected 4 to 10 bytes of lower-case hex, got {cd['uid']!r}")
+            p.add(f"retailer.staff_cards[{i}].uid", "uid_invalid", got=repr(cd["uid"]))
         if cd["role"] not in ROLES:
-            p.append(f"retailer.staff_cards[{i}].role: expected one of {', '.join(ROLES)}, got {cd['role']!r}")
+            p.add(f"retailer.staff_cards[{i}].role", "one_of", choices=", ".join(ROLES), got=repr(cd["role"]))
         cards.append(StaffCard(cd["uid"], cd["role"]))
     return RetailerAccess(hashes, tuple(cards), technician_hashes)
 
@@ -717,7 +816,7 @@ def _retailer(p: _Problems, raw: Any) -> RetailerAccess:
 def _pin_hashes(p: _Problems, d: dict[str, Any], key: str) -> tuple[str, ...]:
     hashes = _strings(p, d.get(key, []), f"retailer.{key}")
     if len(hashes) > MAX_PIN_HASHES:
-        p.append(f"retailer.{key}: at most {MAX_PIN_HASHES} PIN hashes, got {len(hashes)}")
+        p.add(f"retailer.{key}", "too_many_pins", max=str(MAX_PIN_HASHES), count=str(len(hashes)))
     for i, h in enumerate(hashes):
         p.secret(h, f"retailer.{key}[{i}]")
     return hashes
@@ -732,10 +831,10 @@ def _orders(p: _Problems, raw: Any, skus: set[str]) -> tuple[PickupOrder, ...]:
             continue
         before = len(p)
         if d["sku"] not in skus:
-            p.append(f"{w}.sku: {d['sku']!r} is not in products")
+            p.add(f"{w}.sku", "order_sku_unknown", sku=repr(d["sku"]))
         p.secret(d["code_hash"], f"{w}.code_hash")
         if not WALL_TIME_RE.fullmatch(d["expires_at"]):
-            p.append(f"{w}.expires_at: expected ISO 8601 UTC like 2026-11-25T16:39:53.123Z")
+            p.add(f"{w}.expires_at", "utc_time_invalid")
         if len(p) == before:
             out.append(PickupOrder(d["order_id"], d["sku"], d["code_hash"], d["expires_at"]))
     return tuple(out)
@@ -767,11 +866,11 @@ def parse_config(data: Any) -> CabinetConfig:
     languages = _languages(p, d)
     schema = d.get("config_schema", CONFIG_SCHEMA)
     if isinstance(schema, int) and schema != CONFIG_SCHEMA:
-        p.append(f"config_schema: {schema} not supported by this cabinet (it reads {CONFIG_SCHEMA})")
+        p.add("config_schema", "schema_unsupported", schema=str(schema), supported=str(CONFIG_SCHEMA))
     raw_currency = d.get("currency")
     currency = raw_currency if isinstance(raw_currency, str) else ""
     if isinstance(raw_currency, str) and not CURRENCY_RE.fullmatch(currency):
-        p.append(f"currency: expected an ISO 4217 code like EUR, got {currency[:10]!r}")
+        p.add("currency", "currency_invalid", got=repr(currency[:10]))
     products = _products(p, d.get("products", []), currency, languages)
     ads = _ads(p, d.get("ads", []), products, languages)
     retailer = _retailer(p, d["retailer"] if isinstance(d.get("retailer"), dict) else {})
@@ -788,11 +887,11 @@ def parse_config(data: Any) -> CabinetConfig:
     )
     store_url = d.get("store_base_url", "")
     if isinstance(store_url, str) and store_url and not store_url.startswith(("https://", "http://")):
-        p.append(f"store_base_url: expected an http(s) URL, got {store_url[:80]!r}")
+        p.add("store_base_url", "url_invalid", got=repr(store_url[:80]))
     link_base = _https_url(p, d.get("link_base", ""), "link_base").rstrip("/")
     support_phone = d.get("support_phone", "")
     if isinstance(support_phone, str) and support_phone and not PHONE_RE.fullmatch(support_phone):
-        p.append(f"support_phone: expected digits with an optional + and spaces, got {support_phone[:40]!r}")
+        p.add("support_phone", "phone_invalid", got=repr(support_phone[:40]))
     place = _place(p, d["place"]) if isinstance(d.get("place"), dict) else None
     if p:
         raise ConfigInvalid(p)
@@ -822,11 +921,11 @@ def _place(p: _Problems, raw: dict[str, Any]) -> Place | None:
     if d is None or len(p) > problems:
         return None
     if not 1 <= len(d["address"].strip()) <= MAX_ADDRESS_CHARS:
-        p.append(f"place.address: expected 1 to {MAX_ADDRESS_CHARS} characters, got {len(d['address'].strip())}")
+        p.add("place.address", "address_length", max=str(MAX_ADDRESS_CHARS), length=str(len(d["address"].strip())))
         return None
     timezone = d.get("timezone", "")
     if timezone and not _timezone_ok(timezone):
-        p.append(f"place.timezone: expected an IANA time zone like Europe/Berlin, got {timezone[:40]!r}")
+        p.add("place.timezone", "timezone_invalid", got=repr(timezone[:40]))
         return None
     hours = _opening_hours(p, d.get("opening_hours", []))
     if len(p) > problems:
@@ -853,12 +952,12 @@ def _opening_hours(p: _Problems, raw: list[Any]) -> tuple[OpeningHours, ...]:
             continue
         days = [day for j, day in enumerate(d["days"]) if p.expect(day, WEEKDAY, f"{w}.days[{j}]")]
         if not d["days"] or len(set(days)) != len(d["days"]):
-            p.append(f"{w}.days: expected distinct weekdays 0 (Monday) to 6")
+            p.add(f"{w}.days", "weekdays_distinct")
         bad = [k for k in ("start", "end") if not HHMM_RE.fullmatch(d[k])]
         for k in bad:
-            p.append(f"{w}.{k}: expected HH:MM, got {d[k][:10]!r}")
+            p.add(f"{w}.{k}", "time_invalid", got=repr(d[k][:10]))
         if not bad and d["start"] >= d["end"]:
-            p.append(f"{w}: start {d['start']} is not before end {d['end']}")
+            p.add(w, "start_not_before_end", start=d["start"], end=d["end"])
         out.append(OpeningHours(tuple(days), d["start"], d["end"]))
     return tuple(out)
 
@@ -876,7 +975,7 @@ def _https_url(p: _Problems, value: Any, where: str) -> str:
         or " " in value
         or len(value) > 500
     ):
-        p.append(f"{where}: expected an https:// address (no spaces, at most 500 characters), got {value[:80]!r}")
+        p.add(where, "https_invalid", got=repr(value[:80]))
         return ""
     return value
 
@@ -924,11 +1023,11 @@ def _languages(p: _Problems, d: dict[str, Any]) -> tuple[str, ...]:
     declared = _strings(p, d.get("languages", [fallback]), "languages")
     for lang in dict.fromkeys((fallback, *declared)):
         if lang not in CONTENT_LANGUAGES:
-            p.append(f"languages: {lang[:20]!r} is not a language the screen speaks ({', '.join(CONTENT_LANGUAGES)})")
+            p.add("languages", "language_unspoken", language=repr(lang[:20]), known=", ".join(CONTENT_LANGUAGES))
     if fallback not in declared:
-        p.append(f"fallback_language: {fallback[:20]!r} is not in languages ({', '.join(declared)})")
+        p.add("fallback_language", "fallback_undeclared", language=repr(fallback[:20]), declared=", ".join(declared))
     if len(set(declared)) != len(declared):
-        p.append("languages: a language appears twice")
+        p.add("languages", "language_twice")
     return (fallback, *(lang for lang in dict.fromkeys(declared) if lang != fallback))
 
 

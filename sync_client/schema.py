@@ -48,10 +48,13 @@ class Range:
     ge: float | None = None
     le: float | None = None
 
-    def describe(self, integer: bool) -> str:
+    def bounds(self) -> str:
+        """ " >= 1 and <= 10" (with its leading space), "" for a Range that only asks for a finite number."""
         bounds = [f"{op} {_fmt(b)}" for op, b in ((">", self.gt), (">=", self.ge), ("<=", self.le)) if b is not None]
-        kind = "an integer" if integer else "a finite number"
-        return f"{kind} {' and '.join(bounds)}" if bounds else kind
+        return " " + " and ".join(bounds) if bounds else ""
+
+    def describe(self, integer: bool) -> str:
+        return ("an integer" if integer else "a finite number") + self.bounds()
 
     def problem(self, value: float, integer: bool = False) -> str | None:
         """None when ``value`` is in range, else "expected a finite number > 0, got nan"."""

@@ -39,6 +39,7 @@ from cloud_stub.console import (
     catalogue,
     fleet,
     media,
+    once,
     orders,
     repairs,
     sales,
@@ -49,6 +50,7 @@ from cloud_stub.console import (
 from cloud_stub.console.auth import CORE, SESSION, NavItem, sessions
 from cloud_stub.console.i18n import EN, LANGUAGES, language, money, translator, when
 from cloud_stub.console.paging import page_url
+from cloud_stub.console.proxy import Network, trusted_proxies_middleware
 from cloud_stub.core import Core
 from cloud_stub.store import Conflict, NotFound
 
@@ -68,9 +70,10 @@ SECURITY_HEADERS = {
 }
 
 
-def setup_console(app: web.Application, core: Core) -> None:
-    """Mount the console on ``app`` at /console/ (and send / there)."""
-    console = web.Application(middlewares=[error_pages, sessions])
+def setup_console(app: web.Application, core: Core, trusted_proxies: tuple[Network, ...] = ()) -> None:
+    """Mount the console on ``app`` at /console/ (and send / there). Requests from ``trusted_proxies`` are
+    taken as arriving the way their Forwarded headers say (https: Secure cookies; proxy.py)."""
+    console = web.Application(middlewares=[trusted_proxies_middleware(trusted_proxies), error_pages, sessions])
     console[CORE] = core
     aiohttp_jinja2.setup(
         console,
@@ -81,6 +84,7 @@ def setup_console(app: web.Application, core: Core) -> None:
         filters=FILTERS,
     )
     console.router.add_static("/static/", HERE / "static", name="static", append_version=True)
+    once.setup(console)
     for group in PAGE_GROUPS:
         console.add_routes(group.routes)
         if hasattr(group, "setup"):  # a group with state of its own on the app (the alarms' live streams)

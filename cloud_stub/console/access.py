@@ -18,6 +18,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
+from cloud_stub.console.i18n import language, problem_text
 from cloud_stub.core import Core
 from cloud_stub.retailer_api import save_config
 from sync_client.cabinet_config import ROLES, UID_RE, ConfigInvalid, hash_secret, scrypt_problem
@@ -172,7 +173,8 @@ async def _apply(request: web.Request, form: MultiDictProxy[Any], change: Change
         try:
             saved.append(f"{cabinet.id} v{await save_config(core, retailer, cabinet.id, document)}")
         except ConfigInvalid as exc:
-            errors.append(("access_config_refused", {"cabinet": cabinet.id, "reason": "; ".join(exc.problems)}))
+            reason = "; ".join(problem_text(p, language(request)) for p in exc.details)
+            errors.append(("access_config_refused", {"cabinet": cabinet.id, "reason": reason}))
     notice = ("access_saved", {"saved": ", ".join(saved) or "—", "skipped": ", ".join(skipped) or "—"})
     scope = str(form.get("scope", ALL))
     return await _page(request, 422 if errors else 200, scope, notice=notice, errors=errors)

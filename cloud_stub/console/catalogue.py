@@ -21,9 +21,9 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
-from cloud_stub.console.i18n import language, minor_digits, translator
+from cloud_stub.console.i18n import language, minor_digits, problem_message, problem_text, translator
 from cloud_stub.retailer_api import config_problems, save_config
-from sync_client.cabinet_config import MAX_PRICE_CENTS, MEDIA_KINDS, ConfigInvalid, media_hash
+from sync_client.cabinet_config import MAX_PRICE_CENTS, MEDIA_KINDS, ConfigInvalid, Problem, media_hash
 
 routes = web.RouteTableDef()
 nav = (NavItem("catalogue", "nav_catalogue", ("owner", "staff"), paths=("/console/catalogue",)),)
@@ -341,18 +341,17 @@ def field_ids(form: CatalogueForm) -> set[str]:
     return ids
 
 
-def place_problems(problems: list[str], form: CatalogueForm) -> tuple[dict[str, list[str]], list[str]]:
-    """parse_config's problems by form field, and those no field holds."""
+def place_problems(problems: list[Problem], form: CatalogueForm, lang: str) -> tuple[dict[str, list[str]], list[str]]:
+    """parse_config's problems in ``lang`` by form field, and those no field holds (with their path)."""
     ids = field_ids(form)
     by_field: dict[str, list[str]] = {}
     general: list[str] = []
     for problem in problems:
-        path, _, message = problem.partition(": ")
-        target = field_for(path, ids, form.languages[0])
+        target = field_for(problem.where, ids, form.languages[0]) if problem.where else None
         if target is None:
-            general.append(problem)
+            general.append(problem_text(problem, lang))
         else:
-            by_field.setdefault(target, []).append(message or problem)
+            by_field.setdefault(target, []).append(problem_message(problem, lang))
     return by_field, general
 
 
@@ -430,16 +429,17 @@ async def save(request: web.Request) -> web.StreamResponse:
     if add:
         return await _page(request, cabinet_id, form)
     document, local = document_of(form, stored)
-    core, retailer, t = request.app[CORE], current_user(request).retailer, translator(language(request))
+    core, retailer, lang = request.app[CORE], current_user(request).retailer, language(request)
+    t = translator(lang)
     problems = await config_problems(core, retailer, cabinet_id, document)
     if local or problems:
-        errors, general = place_problems(problems, form)
+        errors, general = place_problems(problems, form, lang)
         for field_id, key in local.items():
             errors.setdefault(field_id, []).insert(0, t(key))
         return await _page(request, cabinet_id, form, status=422, errors=errors, general=general)
     try:
         version = await save_config(core, retailer, cabinet_id, document)
     except ConfigInvalid as exc:  # changed meanwhile (an order, a media file): shown above the form
-        return await _page(request, cabinet_id, form, status=422, general=exc.problems)
+        return await _page(request, cabinet_id, form, status=422, general=[problem_text(p, lang) for p in exc.details])
     url = request.app.router["cabinet_catalogue"].url_for(cabinet_id=cabinet_id).with_query(saved=str(version))
     raise web.HTTPSeeOther(url)

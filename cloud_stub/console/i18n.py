@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from sync_client.cabinet_config import Problem
+
 LANGUAGES = ("en", "zh")
 LANG_COOKIE = "console_lang"
 
@@ -407,6 +409,9 @@ EN: dict[str, str] = {
     "alarm_kind_tamper": "tamper switch",
     "alarm_kind_refund_needed": "refund needed",
     "alarm_kind_outbox_filling": "unsent events filling up",
+    "alarm_kind_media_unavailable": "ad media not downloaded",
+    "alarm_kind_device_offline": "device not answering",
+    "alarm_kind_task_failed": "cabinet task failed",
     "nav_access": "Access",
     "access_title": "Access: PINs and staff cards",
     "access_intro": "Changes go to the cabinets with their next configuration (a new version each).",
@@ -871,6 +876,9 @@ ZH: dict[str, str] = {
     "alarm_kind_tamper": "防拆开关",
     "alarm_kind_refund_needed": "需要退款",
     "alarm_kind_outbox_filling": "未发送事件积压",
+    "alarm_kind_media_unavailable": "广告媒体未能下载",
+    "alarm_kind_device_offline": "设备无响应",
+    "alarm_kind_task_failed": "柜机任务失败",
     "nav_access": "权限",
     "access_title": "权限：PIN 与员工卡",
     "access_intro": "更改随下一版配置发送到柜机（每次一个新版本）。",
@@ -949,6 +957,70 @@ ZH: dict[str, str] = {
 }
 
 STRINGS = {"en": EN, "zh": ZH}
+
+# A configuration's problems (sync_client/cabinet_config.py's codes, with the same placeholders) in the
+# languages other than English; English is the validator's own text (PROBLEM_TEXTS).
+PROBLEMS: dict[str, dict[str, str]] = {
+    "zh": {
+        "type": "应为 {expected}，实际为 {got}",
+        "range_integer": "应为整数{bounds}，实际为 {got}",
+        "range_number": "应为有限数值{bounds}，实际为 {got}",
+        "unknown_key": "未知字段（可用：{known}）",
+        "required": "必填",
+        "media_ref_invalid": "应为 sha256: 加上已上传文件的 64 位小写十六进制摘要，实际为 {got}",
+        "url_or_path_invalid": "应为 http(s) 网址或相对的媒体路径，实际为 {got}",
+        "url_invalid": "应为 http(s) 网址，实际为 {got}",
+        "language_undeclared": "该语言未在 languages 中声明（已声明：{declared}）",
+        "no_fallback_text": "缺少备用语言 {language} 的文字",
+        "sku_invalid": "{sku} 不是 1 到 64 个字符（A-Z a-z 0-9 . _ -）",
+        "sku_twice": "{sku} 重复出现",
+        "sku_taken": "{sku} 已是 {owner} 的 SKU",
+        "empty": "不能为空",
+        "currency_differs": "{currency} 与柜机的币种 {cabinet_currency} 不同",
+        "currency_invalid": "应为 ISO 4217 币种代码（如 EUR），实际为 {got}",
+        "one_of": "应为 {choices} 之一，实际为 {got}",
+        "colours_beside_variants": "请把颜色写成款式（各有 SKU），而不是与款式并列",
+        "language_unknown": "未知语言（可用：{known}）",
+        "narration_empty": "需要文字、audio_url 或 video_url",
+        "narration_both": "audio_url 和 video_url 只能给一个（视频的声音就是讲解）",
+        "phone_invalid": "应为数字，可带 + 和空格，实际为 {got}",
+        "timezone_invalid": "应为 IANA 时区，如 Asia/Shanghai，实际为 {got}",
+        "weekdays_distinct": "应为互不重复的星期，0（周一）到 6",
+        "start_not_before_end": "开始时间 {start} 不早于结束时间 {end}",
+        "https_invalid": "应为 https:// 地址（无空格，最多 500 个字符），实际为 {got}",
+        "too_long": "{length} 个字符，超过 {max}",
+        "colour_invalid": "应为 #rrggbb 或颜色名称，实际为 {got}",
+        "weekdays_invalid": "应为非空的星期列表，0（周一）到 6",
+        "time_invalid": "应为 HH:MM，实际为 {got}",
+        "ad_variant_alone": "广告 {ad} 指定了款式 {variant}，却没有指定其商品",
+        "ad_product_unknown": "广告 {ad} 推广 {product}，但此柜机不售卖该商品",
+        "ad_variant_unknown": "广告 {ad} 指定的 {variant} 不是 {product} 的款式",
+        "uid_invalid": "应为 4 到 10 字节的小写十六进制，实际为 {got}",
+        "too_many_pins": "最多 {max} 个 PIN 哈希，实际为 {count}",
+        "order_sku_unknown": "{sku} 不在商品中",
+        "utc_time_invalid": "应为 ISO 8601 UTC 时间，如 2026-11-25T16:39:53.123Z",
+        "schema_unsupported": "此柜机不支持 {schema}（它读取 {supported}）",
+        "address_length": "应为 1 到 {max} 个字符，实际为 {length}",
+        "language_unspoken": "{language} 不是屏幕支持的语言（{known}）",
+        "fallback_undeclared": "{language} 不在 languages 中（{declared}）",
+        "language_twice": "有语言重复出现",
+        "media_missing": "没有已上传的媒体文件 sha256:{digest}…（请先上传）",
+    },
+}
+
+
+def problem_message(problem: Problem, lang: str) -> str:
+    """What is wrong (without the field) in ``lang``; English, the validator's text, where no translation has it."""
+    text = PROBLEMS.get(lang, {}).get(problem.code)
+    return text.format(**dict(problem.params)) if text else problem.message
+
+
+def problem_text(problem: Problem, lang: str) -> str:
+    """The problem with its field ("products[0].sku: 必填"), for a list that is not next to the field."""
+    message = problem_message(problem, lang)
+    return f"{problem.where}: {message}" if problem.where else message
+
+
 # Digits after the decimal point where it is not 2 (ISO 4217).
 _MINOR_DIGITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
 

@@ -12,6 +12,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
+from cloud_stub.console.once import show_once, shown_once
 from cloud_stub.console.paging import pager, requested_page
 from cloud_stub.console.stock import StockUnit, cabinet_units
 from cloud_stub.core import Refused
@@ -96,7 +97,7 @@ async def _page(request: web.Request, status: int = 200, **context: Any) -> web.
         "cabinet": cabinet,
         "default_days": DEFAULT_DAYS,
         "max_days": MAX_DAYS,
-        "created": None,
+        "created": shown_once(request, "orders"),
         "error": None,
         "notice": None,
         **context,
@@ -113,7 +114,7 @@ async def orders(request: web.Request) -> web.StreamResponse:
 @routes.post("/orders", name="add_order")
 @requires(*ROLES)
 async def create(request: web.Request) -> web.StreamResponse:
-    """Create the order and show its pickup code on this answer only (the cloud keeps its hash)."""
+    """Create the order and show its pickup code once, on the GET this redirects to (the cloud keeps its hash)."""
     core, user = request.app[CORE], current_user(request)
     form = await request.post()
     cabinet_id, _, sku = str(form.get("item", "")).partition("/")
@@ -136,7 +137,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     except Refused:
         return await _page(request, 422, error=("order_item_invalid", {}))
     label = next((u.label for u in catalogs[cabinet_id] if u.sku == sku), sku)
-    return await _page(request, 201, created={**created, "label": label})
+    raise show_once(request, "orders", {**created, "label": label})
 
 
 @routes.post("/orders/{order_id}/{ending}", name="end_order")

@@ -1,4 +1,5 @@
-"""The owner's API tokens for integrations: list, create (shown once), rotate and revoke."""
+"""The owner's API tokens for integrations: list, create (shown once), rotate and revoke. A new or rotated
+token is shown on the GET that follows the POST (once.py): a reload makes no second token."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
+from cloud_stub.console.once import show_once, shown_once
 
 routes = web.RouteTableDef()
 nav = (NavItem("tokens", "nav_tokens", ("owner",)),)
@@ -17,7 +19,7 @@ MAX_LABEL_CHARS = 64
 async def _page(request: web.Request, status: int = 200, **context: Any) -> web.StreamResponse:
     core = request.app[CORE]
     listed = await core.db(core.store.api_tokens_of, current_user(request).retailer)
-    context = {"tokens": listed, "shown": None, "notice": None, "error": None, **context}
+    context = {"tokens": listed, "shown": shown_once(request, "tokens"), "notice": None, "error": None, **context}
     return aiohttp_jinja2.render_template("tokens.html", request, context, status=status)
 
 
@@ -37,7 +39,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     record, token = await core.db(
         core.store.add_api_token, owner.retailer, label, created_by=owner.email, now=core.now()
     )
-    return await _page(request, 201, shown={"label": record["label"], "token": token})
+    raise show_once(request, "tokens", {"label": record["label"], "token": token})
 
 
 @routes.post("/tokens/{token_id}/rotate", name="rotate_token")
@@ -51,7 +53,7 @@ async def rotate(request: web.Request) -> web.StreamResponse:
         created_by=owner.email,
         now=core.now(),
     )
-    return await _page(request, shown={"label": record["label"], "token": token})
+    raise show_once(request, "tokens", {"label": record["label"], "token": token})
 
 
 @routes.post("/tokens/{token_id}/revoke", name="revoke_token")

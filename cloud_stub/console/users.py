@@ -1,4 +1,5 @@
-"""The owner's page of users: invite one (a one-time link, shown once) and remove one."""
+"""The owner's page of users: invite one (a one-time link, shown once, on the GET after the POST: once.py)
+and remove one."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from cloud_stub.console.auth import CORE, ROLES, NavItem, check_email, current_user, new_invite_token, requires
+from cloud_stub.console.once import show_once, shown_once
 from cloud_stub.store import CloudStoreError
 
 routes = web.RouteTableDef()
@@ -18,7 +20,8 @@ INVITE_TTL_S = 7 * 24 * 3600.0
 async def _page(request: web.Request, status: int = 200, **context: Any) -> web.StreamResponse:
     core = request.app[CORE]
     listed = await core.db(core.store.users_of, current_user(request).retailer)
-    context = {"users": listed, "roles": ROLES, "invite_link": None, "notice": None, "error": None, **context}
+    invited = shown_once(request, "users")
+    context = {"users": listed, "roles": ROLES, "invited": invited, "notice": None, "error": None, **context}
     return aiohttp_jinja2.render_template("users.html", request, context, status=status)
 
 
@@ -56,7 +59,7 @@ async def invite(request: web.Request) -> web.StreamResponse:
     except CloudStoreError:
         return await _page(request, 409, error="email_taken")
     link = request.url.with_path(str(request.app.router["invite"].url_for(token=token))).with_query(None)
-    return await _page(request, 201, invite_link=str(link), invited_email=email)
+    raise show_once(request, "users", {"link": str(link), "email": email})
 
 
 @routes.post("/users/{user_id}/remove", name="remove_user")

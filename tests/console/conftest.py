@@ -9,6 +9,7 @@ Fixtures for console tests:
 - ``owner``: retailer ``RETAILER`` with one cabinet and an owner (``OWNER``, ``PASSWORD``).
 - ``retail`` and ``sim_cabinet`` (from tests/e2e): a simulated cabinet process against this cloud;
   ``retail`` registers ``RETAILER`` and configures the cabinet, so add the owner after it (``add_owner``).
+- ``cabinet_with_owner(console, retail)``: starts that cabinet and adds the owner; returns its control client.
 - ``sign_in(page, email)``, ``csrf_token(page)``, ``axe_violations(page)`` below.
 """
 
@@ -24,11 +25,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Response, sync_playwright
 
-from firmware.control_client import _bin, start_cloud
+from firmware.control_client import ControlClient, _bin, start_cloud
 
 # The cabinet and retailer of tests/e2e, and its fixtures that start a simulated cabinet (reused on this cloud).
 from tests.e2e.conftest import CABINET_ID as CABINET_ID
 from tests.e2e.conftest import RETAILER as RETAILER
+from tests.e2e.conftest import RetailerApi
 from tests.e2e.conftest import retail as retail
 from tests.e2e.conftest import sim_cabinet as sim_cabinet
 
@@ -37,6 +39,8 @@ PASSWORD = "correct horse battery staple"
 OWNER = "owner@velo-mall.example"
 AXE = Path(__file__).with_name("axe.min.js")
 TIMEOUT_MS = 10_000
+# What the ``retail`` fixture gives: the retailer's API and the function that starts its simulated cabinet.
+Retail = tuple[RetailerApi, Callable[..., ControlClient]]
 
 
 @dataclass
@@ -127,6 +131,15 @@ def new_page(browser: Browser, console: Console) -> Iterator[Callable[..., Page]
 @pytest.fixture
 def page(new_page: Callable[..., Page]) -> Page:
     return new_page()
+
+
+def cabinet_with_owner(console: Console, retail: Retail, *start_args: str) -> ControlClient:
+    """Start the simulated cabinet ``retail`` configured (``start_args``: extra TOML) and add the retailer's
+    owner (OWNER), who can then sign in; the cabinet's control client."""
+    _, start = retail
+    client = start(*start_args)
+    console.add_user(RETAILER, OWNER)
+    return client
 
 
 def sign_in(page: Page, email: str, password: str = PASSWORD, path: str = "/console/sign-in") -> None:

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from playwright.sync_api import Page, expect
 
 from firmware.control_client import ControlClient
-from tests.e2e.conftest import CABINET_ID, RetailerApi
+from tests.e2e.conftest import CABINET_ID
 
-from .conftest import OWNER, RETAILER, Console, axe_violations, csrf_token, sign_in, status
+from .conftest import OWNER, Console, Retail, axe_violations, cabinet_with_owner, csrf_token, sign_in, status
 
 GOOD_PIN, TECHNICIAN_PIN, CARD = "583920", "71930482", "04 11 22 33 44 55 66"
 
@@ -33,11 +33,9 @@ def enter_pin(client: ControlClient, pin: str) -> None:
 
 
 def test_pins_and_cards_set_in_the_console_open_the_cabinet(
-    console: Console, retail: tuple[RetailerApi, Callable[..., ControlClient]], new_page: Callable[..., Page]
+    console: Console, retail: Retail, new_page: Callable[..., Page]
 ) -> None:
-    _, start = retail
-    client = start()
-    console.add_user(RETAILER, OWNER)
+    client = cabinet_with_owner(console, retail)
     page = new_page(bypass_csp=True)  # bypass_csp: only so that axe can be injected
     sign_in(page, OWNER)
     page.get_by_role("link", name="Access").click()

@@ -9,21 +9,18 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from firmware.control_client import ControlClient
-from tests.e2e.conftest import CABINET_ID, RetailerApi
+from tests.e2e.conftest import CABINET_ID
 
-from .conftest import OWNER, RETAILER, Console, axe_violations, csrf_token, sign_in, status
+from .conftest import OWNER, Console, Retail, axe_violations, cabinet_with_owner, csrf_token, sign_in, status
 
 ANSWER_MS = 20_000  # the cabinet polls for commands every 0.3 s here; the page refreshes every 2 s
 REASON = "courier delivery for Mrs Chen"
 
 
 def test_remote_unlock_self_test_and_snapshot_reach_the_cabinet_and_their_answers_the_page(
-    console: Console, retail: tuple[RetailerApi, Callable[..., ControlClient]], new_page: Callable[..., Page]
+    console: Console, retail: Retail, new_page: Callable[..., Page]
 ) -> None:
-    _, start = retail
-    client = start()
-    console.add_user(RETAILER, OWNER)
+    client = cabinet_with_owner(console, retail)
     page = new_page(bypass_csp=True)  # bypass_csp: only so that axe can be injected
     sign_in(page, OWNER)
     page.get_by_role("link", name="Remote actions").click()

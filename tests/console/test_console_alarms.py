@@ -8,21 +8,16 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from firmware.control_client import ControlClient
-from tests.e2e.conftest import RetailerApi
-
-from .conftest import OWNER, RETAILER, Console, axe_violations, csrf_token, sign_in, status
+from .conftest import OWNER, RETAILER, Console, Retail, axe_violations, cabinet_with_owner, csrf_token, sign_in, status
 
 STAFF = "staff@velo-mall.example"
 LIVE_MS = 10_000  # well under the fallback poll (20 s): only the event stream brings it this soon
 
 
 def test_a_forced_door_appears_live_and_is_acknowledged_then_resolved_by_name(
-    console: Console, retail: tuple[RetailerApi, Callable[..., ControlClient]], new_page: Callable[..., Page]
+    console: Console, retail: Retail, new_page: Callable[..., Page]
 ) -> None:
-    _, start = retail
-    client = start()
-    console.add_user(RETAILER, OWNER)
+    client = cabinet_with_owner(console, retail)
     console.add_user(RETAILER, STAFF, role="staff")
 
     owner = new_page()  # the console's own CSP in force: the live page needs no inline script

@@ -1,7 +1,7 @@
 """The catalogue and media pages in a real browser against a real `kiosk-cloud serve`: a price changed and an
 image ad uploaded reach a simulated cabinet's screen (downloaded into its cache under the right hash, and
-played); a bad edit is refused with the message next to its field; stored HTML stays text; another
-retailer sees nothing; axe finds no serious violation, in English and Chinese."""
+played); a bad edit is refused with the message next to its field (in the user's language); stored HTML
+stays text; another retailer sees nothing; axe finds no serious violation, in English and Chinese."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from firmware.cloud_config import MEDIA_DIR
-from firmware.control_client import ControlClient
 from tests.e2e.conftest import RetailerApi, retailer_document
 
-from .conftest import CABINET_ID, OWNER, RETAILER, Console, axe_violations, sign_in, status
+from .conftest import CABINET_ID, OWNER, RETAILER, Console, Retail, axe_violations, cabinet_with_owner, sign_in, status
 
 POSTER = MEDIA_DIR / "ads" / "urban-glide.png"  # a real PNG the cabinet's screen can show
 
@@ -36,12 +35,8 @@ def upload(page: Page, path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_a_new_price_and_an_uploaded_ad_reach_the_cabinets_screen(
-    console: Console, retail: tuple[RetailerApi, Callable[..., ControlClient]], page: Page
-) -> None:
-    _, start = retail
-    client = start()
-    console.add_user(RETAILER, OWNER)
+def test_a_new_price_and_an_uploaded_ad_reach_the_cabinets_screen(console: Console, retail: Retail, page: Page) -> None:
+    client = cabinet_with_owner(console, retail)
     sign_in(page, OWNER)
     digest = upload(page, POSTER)
 
@@ -158,8 +153,12 @@ def test_the_pages_in_both_languages_pass_axe(owner: Console, new_page: Callable
     expect(page.get_by_role("heading", name=f"{CABINET_ID} 的商品目录")).to_be_visible()
     expect(page.get_by_test_id("product-0").get_by_label("名称 (中文)")).to_have_value("Volt S1 电动滑板车")
     page.get_by_test_id("product-0").get_by_label("价格（EUR）").fill("abc")
+    page.locator("#p0-name-en").fill("")  # the validator's problems, in Chinese next to their fields
+    page.locator("#p0-sku").fill("no spaces!")
     page.get_by_role("button", name="保存").first.click()
     expect(page.locator("#p0-price-error")).to_have_text("请按货币单位输入价格，例如 499.00。")
+    expect(page.locator("#p0-name-en-error")).to_have_text("不能为空")
+    expect(page.locator("#p0-sku-error")).to_have_text("'no spaces!' 不是 1 到 64 个字符（A-Z a-z 0-9 . _ -）")
     if violations := axe_violations(page):
         found["catalogue with errors (zh)"] = violations
     assert not found, found

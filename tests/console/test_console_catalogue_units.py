@@ -16,7 +16,8 @@ from cloud_stub.console.catalogue import (
     place_problems,
     price_cents,
 )
-from sync_client.cabinet_config import ConfigInvalid, parse_config
+from cloud_stub.console.i18n import PROBLEMS, placeholders, problem_text
+from sync_client.cabinet_config import PROBLEM_TEXTS, ConfigInvalid, parse_config
 
 STORED = {
     "currency": "EUR",
@@ -126,16 +127,42 @@ def test_every_problem_of_the_cabinets_rules_lands_next_to_its_field() -> None:
     try:
         parse_config({**bad, "version": 1})
     except ConfigInvalid as exc:
-        problems = exc.problems
+        problems = exc.details
     else:
         raise AssertionError("accepted")
-    by_field, general = place_problems(problems, form_of(bad))
+    by_field, general = place_problems(problems, form_of(bad), "en")
     assert general == []
     assert "is already the SKU of" in " ".join(
         by_field["p1-v0-sku"] if "p1-v0-sku" in by_field else by_field["p0-v1-sku"]
     )
     assert any("does not carry" in m for m in by_field["a0-product"])
     assert "a0-windows" in by_field and "p1-price" in by_field and "p1-name-en" in by_field
+    # The same problems for a Chinese-speaking user: each field's message in Chinese, values kept.
+    zh, _ = place_problems(problems, form_of(bad), "zh")
+    assert zh["p1-name-en"] == ["不能为空"]
+    assert any("此柜机不售卖该商品" in m and "'GONE'" in m for m in zh["a0-product"])
+
+
+def test_every_problem_code_has_chinese_with_the_same_placeholders() -> None:
+    """The validator's codes and the console's Chinese table cannot drift apart (a code without Chinese would
+    show English to a Chinese-speaking owner)."""
+    assert set(PROBLEMS["zh"]) == set(PROBLEM_TEXTS) - {"text"}
+    for code, text in PROBLEMS["zh"].items():
+        assert placeholders(text) == placeholders(PROBLEM_TEXTS[code]), code
+
+
+def test_a_problem_keeps_its_english_text_for_the_api() -> None:
+    try:
+        parse_config({"version": 1, "currency": "EURO", "products": [{"sku": "A", "name": "", "price_cents": 0}]})
+    except ConfigInvalid as exc:
+        assert exc.problems == [p.text for p in exc.details]
+        assert "currency: expected an ISO 4217 code like EUR, got 'EURO'" in exc.problems
+        assert any(p.startswith("products[0].price_cents: expected an integer >= 1 and <= ") for p in exc.problems)
+        assert problem_text(
+            exc.details[exc.problems.index("currency: expected an ISO 4217 code like EUR, got 'EURO'")], "zh"
+        ) == ("currency: 应为 ISO 4217 币种代码（如 EUR），实际为 'EURO'")
+    else:
+        raise AssertionError("accepted")
 
 
 def test_paths_to_fields() -> None:

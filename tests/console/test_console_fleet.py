@@ -17,12 +17,11 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from cloud_stub.store import SqliteCloudStore
-from firmware.control_client import ControlClient
 from sync_client.schema import Event, dumps, new_event_id, sign_request, utc_iso
-from tests.e2e.conftest import RetailerApi, retailer_document
+from tests.e2e.conftest import retailer_document
 from tests.e2e.test_sale import take_the_product, walk_to_checkout
 
-from .conftest import CABINET_ID, OWNER, RETAILER, Console, sign_in, status
+from .conftest import CABINET_ID, OWNER, RETAILER, Console, Retail, sign_in, status
 
 ADDRESS, LAT, LON = "Velo Mall, Level 2, Alexanderplatz 1, Berlin", 52.521918, 13.413215
 
@@ -37,7 +36,7 @@ def reload_until(page: Page, ready: Callable[[], bool], what: str, timeout_s: fl
 
 
 def test_the_fleet_shows_a_running_cabinet_with_its_versions_todays_sale_and_place(
-    console: Console, retail: tuple[RetailerApi, Callable[..., ControlClient]], page: Page
+    console: Console, retail: Retail, page: Page
 ) -> None:
     api, start = retail
     client = start()

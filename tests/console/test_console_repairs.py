@@ -9,13 +9,11 @@ from collections.abc import Callable
 from playwright.sync_api import Page, expect
 
 from firmware.control_client import ControlClient
-from tests.e2e.conftest import RetailerApi
 from tests.e2e.test_retail_journeys import type_text
 
-from .conftest import OWNER, RETAILER, Console, axe_violations, sign_in
+from .conftest import OWNER, Console, Retail, axe_violations, cabinet_with_owner, sign_in
 from .test_console_fleet import reload_until
 
-Retail = tuple[RetailerApi, Callable[..., ControlClient]]
 VIN = "WBAPK7C55BA123456"
 
 
@@ -50,10 +48,8 @@ def test_a_ticket_from_the_cabinet_moves_across_the_board_and_each_change_waits_
     console: Console, retail: Retail, new_page: Callable[..., Page]
 ) -> None:
     page = new_page(bypass_csp=True)  # for axe-core's script
-    _, start = retail
-    client = start()
+    client = cabinet_with_owner(console, retail)
     ticket = drop_off_for_repair(client)
-    console.add_user(RETAILER, OWNER)
     sign_in(page, OWNER)
     page.goto("/console/repairs")
     card = page.locator(f"article[data-ticket='{ticket}']")

@@ -16,12 +16,20 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from cloud_stub.store import SqliteCloudStore
-from firmware.control_client import ControlClient
 from sync_client.schema import Event
-from tests.e2e.conftest import RetailerApi
 from tests.e2e.test_sale import take_the_product, walk_to_checkout
 
-from .conftest import CABINET_ID, OWNER, RETAILER, Console, axe_violations, csrf_token, sign_in, status
+from .conftest import (
+    CABINET_ID,
+    OWNER,
+    Console,
+    Retail,
+    axe_violations,
+    cabinet_with_owner,
+    csrf_token,
+    sign_in,
+    status,
+)
 from .test_console_fleet import reload_until
 
 OTHER, OTHER_OWNER = "other-shop", "owner@other-shop.example"
@@ -48,11 +56,9 @@ def no_serious_violations(page: Page, name: str) -> None:
 
 
 def test_sales_per_day_with_totals_filters_and_csv_and_none_for_another_retailer(
-    console: Console, retail: tuple[RetailerApi, Callable[..., ControlClient]], new_page: Callable[..., Page]
+    console: Console, retail: Retail, new_page: Callable[..., Page]
 ) -> None:
-    _, start = retail
-    client = start()
-    console.add_user(RETAILER, OWNER)
+    client = cabinet_with_owner(console, retail)
     walk_to_checkout(client, "SCOOT-S1")  # type: ignore[no-untyped-call]
     take_the_product(client)  # type: ignore[no-untyped-call]
     client.tap("done")
@@ -110,11 +116,9 @@ def test_sales_per_day_with_totals_filters_and_csv_and_none_for_another_retailer
 
 
 def test_an_unclaimed_sale_is_refunded_from_the_console_until_settled(
-    console: Console, retail: tuple[RetailerApi, Callable[..., ControlClient]], new_page: Callable[..., Page]
+    console: Console, retail: Retail, new_page: Callable[..., Page]
 ) -> None:
-    _, start = retail
-    client = start(NEVER_OPENED)
-    console.add_user(RETAILER, OWNER)
+    client = cabinet_with_owner(console, retail, NEVER_OPENED)
     client.sim("pos/reversals", {"refuse": True})  # the terminal's host will refuse to give the money back
     walk_to_checkout(client, "SCOOT-S1")  # type: ignore[no-untyped-call]
     client.sim("pos/approve")

@@ -10,13 +10,12 @@ from collections.abc import Callable
 from playwright.sync_api import Page, expect
 
 from firmware.control_client import ControlClient
-from tests.e2e.conftest import STAFF_CARD, RetailerApi
+from tests.e2e.conftest import STAFF_CARD
 from tests.e2e.test_sale import take_the_product, walk_to_checkout
 
-from .conftest import CABINET_ID, OWNER, RETAILER, Console, axe_violations, sign_in
+from .conftest import CABINET_ID, OWNER, Console, Retail, axe_violations, cabinet_with_owner, sign_in
 from .test_console_fleet import reload_until
 
-Retail = tuple[RetailerApi, Callable[..., ControlClient]]
 MINT = "SCOOT-S1-mint"  # the scooter's first colour: a variant with its own SKU and count
 
 
@@ -40,10 +39,8 @@ def test_a_sale_puts_a_variant_on_the_restock_list_and_the_restock_closes_it_wit
     console: Console, retail: Retail, new_page: Callable[..., Page]
 ) -> None:
     page = new_page(bypass_csp=True)  # for axe-core's script
-    _, start = retail
-    client = start()
+    client = cabinet_with_owner(console, retail)
     client.wait_for(lambda s: s["outbox"]["pending"] == 0, what="the variants' first counts uploaded")
-    console.add_user(RETAILER, OWNER)
     sign_in(page, OWNER)
 
     # The owner names the storefront that restocks the cabinet.

@@ -216,3 +216,17 @@ def test_the_session_cookie_is_httponly_lax_and_secure_over_https(scheme: str) -
     cookie = response.cookies["console_session"]
     assert cookie.value == "the-session-id" and cookie["httponly"] and cookie["samesite"] == "Lax"
     assert cookie["path"] == "/console" and bool(cookie["secure"]) == (scheme == "https")
+
+
+def test_a_secret_held_for_the_next_get_is_shown_once_to_its_session_only_and_not_for_long() -> None:
+    from cloud_stub.console.once import KEEP_S, OnceBox
+
+    box = OnceBox()
+    box.put("session-a", "orders", {"pickup_code": "12345678"}, now=1000.0)
+    assert box.take("session-b", "orders", now=1001.0) is None  # another person's browser
+    assert box.take("session-a", "tokens", now=1001.0) is None  # another page
+    assert box.take("session-a", "orders", now=1001.0) == {"pickup_code": "12345678"}
+    assert box.take("session-a", "orders", now=1002.0) is None  # the reload: gone
+    box.put("session-a", "orders", {"pickup_code": "87654321"}, now=2000.0)
+    assert box.take("session-a", "orders", now=2000.0 + KEEP_S) is None  # nobody came for it in time
+    assert box.held == {}
