@@ -163,7 +163,7 @@ def test_a_cabinets_place_is_validated_in_its_configuration() -> None:
         ({**place, "lat": "52"}, "place.lat: expected integer or number, got string"),
         ({**place, "address": "  "}, "place.address: expected 1 to 200 characters, got 0"),
         ({"address": "x", "lat": 1}, "place.lon: required"),
-        ({**place, "floor": 2}, "place.floor: unknown key (known: address, lat, lon)"),
+        ({**place, "floor": 2}, "place.floor: unknown key (known: address, lat, lon, timezone, opening_hours)"),
     ]:
         with pytest.raises(ConfigInvalid) as refused:
             parse_config({**base, "place": bad})

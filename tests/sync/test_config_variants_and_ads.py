@@ -77,7 +77,7 @@ def test_variants_that_do_not_fit_are_named() -> None:
     ]
     bad = [{"sku": "no spaces", "name": " ", "colour": "#12", "size": "M"}]
     assert refusal(document(products=[{**SCOOTER, "variants": bad}, BIKE])) == [
-        "products[0].variants[0].size: unknown key (known: sku, name, colour)",
+        "products[0].variants[0].size: unknown key (known: sku, name, colour, store_url)",
         "products[0].variants[0].sku: 'no spaces' is not 1-64 characters from A-Z a-z 0-9 . _ -",
         "products[0].variants[0].name: must not be empty",
         "products[0].variants[0].colour: expected #rrggbb or a colour name, got '#12'",
