@@ -17,7 +17,6 @@ from typing import NoReturn
 
 from cloud_stub.console.auth import ROLES, PasswordRefused, check_email, hash_password
 from cloud_stub.console.i18n import translator
-from cloud_stub.server import start_cloud
 from cloud_stub.store import CloudStoreError, SqliteCloudStore
 
 PROG = "kiosk-cloud"
@@ -111,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _serve(db: Path, host: str, port: int, simulate_payments: bool) -> int:
+    # Here, not at the top: the server's imports (the image codecs among them) are half of a command's start.
+    from cloud_stub.server import start_cloud
+
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     store = SqliteCloudStore(db)
     try:

@@ -45,7 +45,7 @@ from cloud_stub.console import (
     tokens,
     users,
 )
-from cloud_stub.console.auth import CORE, SESSION, NavItem, sessions
+from cloud_stub.console.auth import CORE, SESSION, NavItem, dummy_hash, sessions
 from cloud_stub.console.i18n import EN, LANGUAGES, language, money, translator, when
 from cloud_stub.core import Core
 from cloud_stub.store import Conflict, NotFound
@@ -68,6 +68,7 @@ SECURITY_HEADERS = {
 
 def setup_console(app: web.Application, core: Core) -> None:
     """Mount the console on ``app`` at /console/ (and send / there)."""
+    dummy_hash()  # now, so that the first sign-in with an unknown email takes no longer than the others
     console = web.Application(middlewares=[error_pages, sessions])
     console[CORE] = core
     aiohttp_jinja2.setup(
