@@ -19,7 +19,6 @@ from cloud_stub.console.auth import ROLES, PasswordRefused, check_email, hash_pa
 from cloud_stub.console.i18n import translator
 from cloud_stub.console.proxy import Network, parse_networks
 from cloud_stub.consumer.notify import HttpProvider, LogProvider, Provider
-from cloud_stub.server import start_cloud
 from cloud_stub.store import CloudStoreError, SqliteCloudStore
 
 PROG = "kiosk-cloud"
@@ -159,6 +158,9 @@ async def _serve(
     notifier: Provider | None,
     trusted_proxies: tuple[Network, ...] = (),
 ) -> int:
+    # Here, not at the top: the server's imports (the image codecs among them) are half of a command's start.
+    from cloud_stub.server import start_cloud
+
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     store = SqliteCloudStore(db)
     try:

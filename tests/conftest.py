@@ -34,3 +34,16 @@ def bench_profile(request: pytest.FixtureRequest):
     from firmware.config import load_config
 
     return load_config(path)
+
+
+# The longest tests first (real processes: soak, crash loop, then the end-to-end and console tests), so
+# that the parallel workers finish together on the thousands of short ones instead of one waiting on the
+# other's minute-long soak at the end. Within each group the collected order stays.
+LONGEST_FIRST = ("tests/e2e/test_soak.py", "tests/e2e/test_crash_safety.py", "tests/e2e/", "tests/console/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)), len(LONGEST_FIRST))
+
+    items.sort(key=rank)

@@ -47,7 +47,7 @@ from cloud_stub.console import (
     tokens,
     users,
 )
-from cloud_stub.console.auth import CORE, SESSION, NavItem, sessions
+from cloud_stub.console.auth import CORE, SESSION, NavItem, dummy_hash, sessions
 from cloud_stub.console.i18n import EN, LANGUAGES, language, money, translator, when
 from cloud_stub.console.paging import page_url
 from cloud_stub.console.proxy import Network, trusted_proxies_middleware
@@ -73,6 +73,7 @@ SECURITY_HEADERS = {
 def setup_console(app: web.Application, core: Core, trusted_proxies: tuple[Network, ...] = ()) -> None:
     """Mount the console on ``app`` at /console/ (and send / there). Requests from ``trusted_proxies`` are
     taken as arriving the way their Forwarded headers say (https: Secure cookies; proxy.py)."""
+    dummy_hash()  # now, so that the first sign-in with an unknown email takes no longer than the others
     console = web.Application(middlewares=[trusted_proxies_middleware(trusted_proxies), error_pages, sessions])
     console[CORE] = core
     aiohttp_jinja2.setup(

@@ -43,8 +43,6 @@ MAX_WAIT_S = 15 * 60.0
 
 # argon2id with the library's defaults (RFC 9106's second recommendation: 64 MiB, 3 passes, 4 lanes).
 _hasher = argon2.PasswordHasher()
-# Checked when the email is unknown, so that an unknown account takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 MIN_PASSWORD_CHARS = 10
 MAX_PASSWORD_CHARS = 1024  # argon2 takes any length; this bounds the work an anonymous request can ask for
 
@@ -88,6 +86,13 @@ def check_new_password(password: str) -> None:
         raise PasswordRefused("password_too_long")
 
 
+@functools.cache
+def dummy_hash() -> str:
+    """Checked when the email is unknown, so that an unknown account takes as long as a wrong password. Made
+    when the console is mounted (setup_console), not on import: the CLI's commands need no 64 MiB hash."""
+    return _hasher.hash(secrets.token_hex(16))
+
+
 def hash_password(password: str) -> str:
     check_new_password(password)
     return _hasher.hash(password)
@@ -99,7 +104,7 @@ async def verify_password(stored_hash: str | None, password: str) -> bool:
 
     def verify() -> bool:
         try:
-            return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+            return _hasher.verify(stored_hash or dummy_hash(), password) and stored_hash is not None
         except (argon2.exceptions.VerifyMismatchError, argon2.exceptions.InvalidHashError):
             return False
 
