@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -291,6 +292,9 @@ class CloudStore(Protocol):
         now: float | None = None,
     ) -> None: ...
     def notification(self, notification_id: int) -> dict[str, Any] | None: ...
+    def funnel(
+        self, retailer: str, *, since_day: str, until_day: str, cabinet_id: str | None = None
+    ) -> dict[str, list[dict[str, Any]]]: ...
     def close(self) -> None: ...
 
 
@@ -650,6 +654,7 @@ class SqliteCloudStore:
             had_sales = self._has_table("sales")
             self._conn.executescript(_SCHEMA)
             self._conn.executescript(_CONSUMER_SCHEMA)
+            self._conn.executescript(_FUNNEL_SCHEMA)
             self._add_missing_columns()
             if not had_sales:
                 self._backfill_sales()
@@ -918,6 +923,8 @@ class SqliteCloudStore:
                     _apply_sale_event(conn, cabinet_id, event.type, event.wall_time, event.payload)
                 if event.type == "payment.approved" and "receipt_token" in event.payload:
                     _add_receipt(conn, cabinet_id, event.payload)
+                if event.type in _FUNNEL_EVENTS:
+                    _apply_funnel_event(conn, cabinet_id, event.type, event.wall_time, event.payload)
             conn.execute("UPDATE cabinets SET last_sync_at = ? WHERE id = ?", (received_at, cabinet_id))
         return StoreResult(acked=acked, stored=len(new), conflicts=conflicts)
 
@@ -2187,6 +2194,57 @@ class SqliteCloudStore:
             ).fetchone()
         return dict(row) if row else None
 
+    # --- the shopper funnel (the funnel_* read model, kept at ingest) ---------------------------------
+    def funnel(
+        self, retailer: str, *, since_day: str, until_day: str, cabinet_id: str | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The retailer's shopper funnel from ``since_day`` to ``until_day`` (UTC days, both included; only
+        ``cabinet_id``'s if given), read from the tables store_events keeps and the sales read model: ``days``
+        (sessions, those that viewed a product, started a checkout, paid; sales completed), ``products`` (the
+        same per product, with dwell, turns and narrations), ``exits`` (sessions per screen left from),
+        ``ads`` (impressions and touches) and ``qr`` (scans per code)."""
+        where = "cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ?) AND day >= ? AND day <= ?"
+        where += " AND (? IS NULL OR cabinet_id = ?)"
+        params = (retailer, since_day, until_day, cabinet_id, cabinet_id)
+        sold = f"SELECT day, sku, COUNT(*) AS sold FROM sales WHERE completed_at IS NOT NULL AND {where}"
+        queries = {
+            "days": (
+                "SELECT day, SUM(sessions) AS sessions, SUM(viewed) AS viewed, SUM(checkouts) AS checkouts,"
+                " SUM(paid) AS paid, 0 AS sold FROM funnel_days WHERE " + where + " GROUP BY day"
+                " UNION ALL SELECT day, 0, 0, 0, 0, SUM(sold) FROM (" + sold + " GROUP BY day, sku) GROUP BY day",
+                params * 2,
+            ),
+            "products": (
+                "SELECT sku, SUM(views) AS views, SUM(dwell_s) AS dwell_s, SUM(turns) AS turns,"
+                " SUM(narrations) AS narrations, SUM(variants) AS variants, SUM(checkouts) AS checkouts,"
+                " SUM(paid) AS paid, 0 AS sold FROM funnel_products WHERE " + where + " GROUP BY sku"
+                " UNION ALL SELECT sku, 0, 0, 0, 0, 0, 0, 0, SUM(sold) FROM (" + sold + " GROUP BY day, sku)"
+                " GROUP BY sku",
+                params * 2,
+            ),
+            "exits": (
+                f"SELECT left_at, SUM(sessions) AS sessions FROM funnel_exits WHERE {where} GROUP BY left_at",
+                params,
+            ),
+            "ads": (
+                "SELECT ad_id, SUM(impressions) AS impressions, SUM(touches) AS touches FROM funnel_ads"
+                f" WHERE {where} GROUP BY ad_id",
+                params,
+            ),
+            "qr": (
+                "SELECT code, kind, sku, variant_sku, SUM(scans) AS scans FROM qr_scan_days"
+                f" WHERE {where} GROUP BY code",
+                params,
+            ),
+        }
+        with self._lock:
+            found = {name: [dict(r) for r in self._conn.execute(sql, args)] for name, (sql, args) in queries.items()}
+        found["days"] = _merged(found["days"], "day")
+        found["products"] = _merged(found["products"], "sku")
+        for name, key in (("exits", "left_at"), ("ads", "ad_id"), ("qr", "code")):
+            found[name].sort(key=itemgetter(key))
+        return found
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
@@ -2387,3 +2445,116 @@ def _token_hash(token: str) -> str:
 
 def _now(now: float | None) -> float:
     return time.time() if now is None else now
+
+
+# The shopper funnel's read model: per cabinet and UTC day (a session's day is its start's; an ad's plays count
+# on the day of their last play), kept by store_events from session.ended, ad.plays and ad.impression, so the
+# funnel reads sums of a few rows per day and never scans events. Each event is counted once: only events new
+# to the store reach it, in the transaction that stores them.
+_FUNNEL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS funnel_days (
+    cabinet_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    sessions INTEGER NOT NULL DEFAULT 0,     -- a first touch to an idle timeout
+    viewed INTEGER NOT NULL DEFAULT 0,       -- sessions that opened a product's page
+    checkouts INTEGER NOT NULL DEFAULT 0,    -- sessions that pressed buy
+    paid INTEGER NOT NULL DEFAULT 0,         -- sessions whose payment was approved
+    PRIMARY KEY (cabinet_id, day)
+);
+CREATE TABLE IF NOT EXISTS funnel_products (
+    cabinet_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    views INTEGER NOT NULL DEFAULT 0,        -- sessions that opened its page
+    dwell_s REAL NOT NULL DEFAULT 0,         -- time on its page, all sessions
+    turns INTEGER NOT NULL DEFAULT 0,        -- drags of its 360° view
+    narrations INTEGER NOT NULL DEFAULT 0,   -- narrations started
+    variants INTEGER NOT NULL DEFAULT 0,     -- sessions that chose a variant
+    checkouts INTEGER NOT NULL DEFAULT 0,
+    paid INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (cabinet_id, day, sku)
+);
+CREATE TABLE IF NOT EXISTS funnel_exits (
+    cabinet_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    left_at TEXT NOT NULL,                   -- the screen on show when the session ended
+    sessions INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (cabinet_id, day, left_at)
+);
+CREATE TABLE IF NOT EXISTS funnel_ads (
+    cabinet_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    ad_id TEXT NOT NULL,
+    impressions INTEGER NOT NULL DEFAULT 0,  -- plays
+    touches INTEGER NOT NULL DEFAULT 0,      -- sessions whose first touch came while it showed
+    PRIMARY KEY (cabinet_id, day, ad_id)
+);
+"""
+_FUNNEL_EVENTS = frozenset({"session.ended", "ad.plays", "ad.impression"})
+_STEP_RANK = {"touch": 0, "product": 1, "checkout": 2, "paid": 3}
+
+
+def _apply_funnel_event(conn: sqlite3.Connection, cabinet_id: str, kind: str, at: str, payload: dict[str, Any]) -> None:
+    """One new event into the funnel's tables (validated already: its fields are there and typed)."""
+    if kind == "ad.impression":
+        _count_ad(conn, cabinet_id, at[:10], payload["ad_id"], 1, 0)
+    elif kind == "ad.plays":
+        for play in payload["plays"]:
+            _count_ad(conn, cabinet_id, play["last_at"][:10], play["ad_id"], play["count"], 0)
+    else:
+        day, rank = payload["started_at"][:10], _STEP_RANK[payload["step"]]
+        viewed = rank >= 1 or bool(payload["products"])
+        conn.execute(
+            "INSERT INTO funnel_days (cabinet_id, day, sessions, viewed, checkouts, paid) VALUES (?, ?, 1, ?, ?, ?)"
+            " ON CONFLICT (cabinet_id, day) DO UPDATE SET sessions = sessions + 1, viewed = viewed + excluded.viewed,"
+            " checkouts = checkouts + excluded.checkouts, paid = paid + excluded.paid",
+            (cabinet_id, day, int(viewed), int(rank >= 2), int(rank >= 3)),
+        )
+        conn.executemany(
+            "INSERT INTO funnel_products (cabinet_id, day, sku, views, dwell_s, turns, narrations, variants,"
+            " checkouts, paid) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?) ON CONFLICT (cabinet_id, day, sku) DO UPDATE"
+            " SET views = views + 1, dwell_s = dwell_s + excluded.dwell_s, turns = turns + excluded.turns,"
+            " narrations = narrations + excluded.narrations, variants = variants + excluded.variants,"
+            " checkouts = checkouts + excluded.checkouts, paid = paid + excluded.paid",
+            [
+                (
+                    cabinet_id,
+                    day,
+                    p["sku"],
+                    p["dwell_s"],
+                    p["turns"],
+                    p["narrations"],
+                    int(p["variant"] is not None),
+                    int(p["checkout"]),
+                    int(p["payment"] == "approved"),
+                )
+                for p in payload["products"]
+            ],
+        )
+        conn.execute(
+            "INSERT INTO funnel_exits (cabinet_id, day, left_at, sessions) VALUES (?, ?, ?, 1)"
+            " ON CONFLICT (cabinet_id, day, left_at) DO UPDATE SET sessions = sessions + 1",
+            (cabinet_id, day, payload["left_at"]),
+        )
+        if payload["ad_id"] is not None:
+            _count_ad(conn, cabinet_id, day, payload["ad_id"], 0, 1)
+
+
+def _count_ad(conn: sqlite3.Connection, cabinet_id: str, day: str, ad_id: str, impressions: int, touches: int) -> None:
+    conn.execute(
+        "INSERT INTO funnel_ads (cabinet_id, day, ad_id, impressions, touches) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (cabinet_id, day, ad_id) DO UPDATE SET impressions = impressions + excluded.impressions,"
+        " touches = touches + excluded.touches",
+        (cabinet_id, day, ad_id, impressions, touches),
+    )
+
+
+def _merged(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Rows of the same key (the funnel's counts, and the sales counted apart) summed into one, in key order."""
+    merged: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        into = merged.setdefault(row[key], dict.fromkeys(row, 0) | {key: row[key]})
+        for name, value in row.items():
+            if name != key:
+                into[name] += value or 0
+    return [merged[k] for k in sorted(merged)]
