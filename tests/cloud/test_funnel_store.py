@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 
 from cloud_stub.store import SqliteCloudStore
 from sync_client.schema import Event, event_from_json, new_event_id
-from tests.cloud.cloud_helpers import CAB, OTHER
+from tests.cloud.cloud_helpers import CAB, OTHER, Cloud
 from tests.sync.test_session_schema import sessions
 
 DAY = "2026-11-25"
@@ -159,3 +159,35 @@ def test_any_session_the_schema_takes_is_counted_once(shops: SqliteCloudStore, p
     after = shops.funnel("shop-a", since_day=day, until_day=day)["days"]
     sessions_before = before[0]["sessions"] if before else 0
     assert after[0]["sessions"] == sessions_before + 1
+
+
+async def test_the_retailer_api_gives_the_funnel_of_its_own_cabinets_only(cloud: Cloud) -> None:
+    events = [
+        e.to_json()
+        for e in (
+            event(
+                1,
+                "session.ended",
+                session("paid", [visit("SCOOT-S1", 8.0, checkout=True, payment="approved")], "thanks"),
+            ),
+            *sale(2, "22222222-2222-4222-8222-222222222222", "SCOOT-S1"),
+        )
+    ]
+    assert (await cloud.post(events)).status == 200
+    assert (await cloud.post(events)).status == 200  # resent: counted once
+    reply = await cloud.retailer("GET", f"/v1/retailer/funnel?from={DAY}&to={DAY}")
+    assert reply.status == 200, reply.body
+    assert [(s["name"], s["count"], s["conversion"]) for s in reply.body["steps"]] == [
+        ("sessions", 1, None),
+        ("viewed", 1, 1.0),
+        ("checkouts", 1, 1.0),
+        ("paid", 1, 1.0),
+        ("sold", 1, 1.0),
+    ]
+    assert reply.body["products"][0]["sku"] == "SCOOT-S1" and reply.body["products"][0]["conversion"] == 1.0
+    other = await cloud.retailer("GET", f"/v1/retailer/funnel?from={DAY}&to={DAY}", retailer="shop-b")
+    assert [s["count"] for s in other.body["steps"]] == [0, 0, 0, 0, 0]
+    refused = await cloud.retailer("GET", f"/v1/retailer/funnel?cabinet_id={CAB}", retailer="shop-b")
+    assert refused.status == 404 and "cabinet_id" in refused.body["error"]
+    bad = await cloud.retailer("GET", f"/v1/retailer/funnel?from={DAY}&to=2026-11-01")
+    assert bad.status == 400 and bad.body["error"] == "from: after to"
