@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from cloud_stub.store import SqliteCloudStore
 from sync_client.schema import Event, event_from_json, new_event_id
 
-from .conftest import CABINET_ID, OWNER, RETAILER, Console, axe_violations, sign_in, status
+from .conftest import CABINET_ID, OWNER, Console, axe_violations, sign_in, status
 
 OTHER, OTHER_OWNER, OTHER_CABINET = "other-shop", "owner@other-shop.example", "other-cab-1"
 
