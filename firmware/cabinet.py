@@ -330,13 +330,15 @@ class Cabinet:
         return self.service.remote_selftest(command_id, lambda: self._live_selftest(pulse_lock=False))
 
     def _idle_timeout(self) -> None:
+        left_at = self.sessions.screen  # where the shopper was when the idle timeout came
         if self.help.shown:  # the help overlay closes with the journey under it
             self.help.close()
             self.refresh()
-        self.sessions.idle()  # the shopper left from the screen on show
         self.journeys.idle_timeout()
         self.accessibility.end()
         self.refresh()
+        if self.idle():  # the journeys let go (a payment or a paid door never does): the session ends
+            self.sessions.idle(left_at)
 
     def _under_help(self) -> tuple[str, str]:
         """The screen under the help overlay, and its moment (a door's state): when either moves, help goes."""

@@ -127,9 +127,9 @@ class ShopperSessions:
         elif isinstance(view, ThanksScreen) and view.product is not None and not view.prepaid:
             self._paid(session, view.product.sku)
 
-    def idle(self) -> None:
-        """The idle timeout: the session (if any) ends where the shopper left it."""
-        self.end("idle")
+    def idle(self, left_at: str) -> None:
+        """The idle timeout took the journeys home: the session (if any) ends, left from ``left_at``."""
+        self.end("idle", left_at)
 
     # --- the session's record ----------------------------------------------------------------------------
     def _start(self) -> None:
@@ -173,7 +173,7 @@ class ShopperSessions:
             self._visit(self.sku).dwell_s += max(0.0, self.clock.monotonic() - self.shown_at)
         self.narrating = False
 
-    def end(self, how: str) -> None:
+    def end(self, how: str, left_at: str | None = None) -> None:
         session = self.session
         if session is None:
             return
@@ -182,7 +182,8 @@ class ShopperSessions:
         self.session = None
         if STAFF_SCREENS.intersection(session.screens):
             return  # a retailer or a technician, not a shopper
-        session.ended_at, session.ended_by, session.left_at = self.clock.time(), how, self.screen
+        session.ended_at, session.ended_by = self.clock.time(), how
+        session.left_at = left_at if left_at is not None else self.screen
         self.ended.append(session)
         if len(self.ended) > MAX_PENDING:
             del self.ended[0]
