@@ -175,7 +175,7 @@ def main() -> int:
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.events.split(","))
     runs: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-funnel-") as tmp:
         store = SqliteCloudStore(Path(tmp) / "cloud.db")
         filler = Filler(store, args.cabinets, args.days, sizes[-1])
         for size in sizes:

@@ -25,7 +25,6 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -920,6 +919,8 @@ class SqliteCloudStore:
                 elif event.type == "repair.ticket":
                     self._apply_ticket_event(conn, cabinet_id, event)
                 elif event.type in _SALE_EVENTS:
+                    if event.type == "sale.completed":  # before the sales row says so: a sale counts once
+                        _count_sold(conn, cabinet_id, event.wall_time, event.payload)
                     _apply_sale_event(conn, cabinet_id, event.type, event.wall_time, event.payload)
                 if event.type == "payment.approved" and "receipt_token" in event.payload:
                     _add_receipt(conn, cabinet_id, event.payload)
@@ -2206,44 +2207,36 @@ class SqliteCloudStore:
         where = "cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ?) AND day >= ? AND day <= ?"
         where += " AND (? IS NULL OR cabinet_id = ?)"
         params = (retailer, since_day, until_day, cabinet_id, cabinet_id)
-        sold = f"SELECT day, sku, COUNT(*) AS sold FROM sales WHERE completed_at IS NOT NULL AND {where}"
         queries = {
             "days": (
                 "SELECT day, SUM(sessions) AS sessions, SUM(viewed) AS viewed, SUM(checkouts) AS checkouts,"
-                " SUM(paid) AS paid, 0 AS sold FROM funnel_days WHERE " + where + " GROUP BY day"
-                " UNION ALL SELECT day, 0, 0, 0, 0, SUM(sold) FROM (" + sold + " GROUP BY day, sku) GROUP BY day",
-                params * 2,
+                f" SUM(paid) AS paid, SUM(sold) AS sold FROM funnel_days WHERE {where} GROUP BY day ORDER BY day",
+                params,
             ),
             "products": (
                 "SELECT sku, SUM(views) AS views, SUM(dwell_s) AS dwell_s, SUM(turns) AS turns,"
                 " SUM(narrations) AS narrations, SUM(variants) AS variants, SUM(checkouts) AS checkouts,"
-                " SUM(paid) AS paid, 0 AS sold FROM funnel_products WHERE " + where + " GROUP BY sku"
-                " UNION ALL SELECT sku, 0, 0, 0, 0, 0, 0, 0, SUM(sold) FROM (" + sold + " GROUP BY day, sku)"
-                " GROUP BY sku",
-                params * 2,
+                f" SUM(paid) AS paid, SUM(sold) AS sold FROM funnel_products WHERE {where} GROUP BY sku ORDER BY sku",
+                params,
             ),
             "exits": (
-                f"SELECT left_at, SUM(sessions) AS sessions FROM funnel_exits WHERE {where} GROUP BY left_at",
+                "SELECT left_at, SUM(sessions) AS sessions FROM funnel_exits"
+                f" WHERE {where} GROUP BY left_at ORDER BY left_at",
                 params,
             ),
             "ads": (
                 "SELECT ad_id, SUM(impressions) AS impressions, SUM(touches) AS touches FROM funnel_ads"
-                f" WHERE {where} GROUP BY ad_id",
+                f" WHERE {where} GROUP BY ad_id ORDER BY ad_id",
                 params,
             ),
             "qr": (
                 "SELECT code, kind, sku, variant_sku, SUM(scans) AS scans FROM qr_scan_days"
-                f" WHERE {where} GROUP BY code",
+                f" WHERE {where} GROUP BY code ORDER BY code",
                 params,
             ),
         }
         with self._lock:
-            found = {name: [dict(r) for r in self._conn.execute(sql, args)] for name, (sql, args) in queries.items()}
-        found["days"] = _merged(found["days"], "day")
-        found["products"] = _merged(found["products"], "sku")
-        for name, key in (("exits", "left_at"), ("ads", "ad_id"), ("qr", "code")):
-            found[name].sort(key=itemgetter(key))
-        return found
+            return {name: [dict(r) for r in self._conn.execute(sql, args)] for name, (sql, args) in queries.items()}
 
     def close(self) -> None:
         with self._lock:
@@ -2448,8 +2441,9 @@ def _now(now: float | None) -> float:
 
 
 # The shopper funnel's read model: per cabinet and UTC day (a session's day is its start's; an ad's plays count
-# on the day of their last play), kept by store_events from session.ended, ad.plays and ad.impression, so the
-# funnel reads sums of a few rows per day and never scans events. Each event is counted once: only events new
+# on the day of their last play; a sale on its completion's, as in the sales read model), kept by store_events
+# from session.ended, ad.plays, ad.impression and sale.completed, so the funnel reads sums of a few rows per
+# cabinet and day, never events or sales. Each event is counted once: only events new
 # to the store reach it, in the transaction that stores them.
 _FUNNEL_SCHEMA = """
 CREATE TABLE IF NOT EXISTS funnel_days (
@@ -2459,6 +2453,7 @@ CREATE TABLE IF NOT EXISTS funnel_days (
     viewed INTEGER NOT NULL DEFAULT 0,       -- sessions that opened a product's page
     checkouts INTEGER NOT NULL DEFAULT 0,    -- sessions that pressed buy
     paid INTEGER NOT NULL DEFAULT 0,         -- sessions whose payment was approved
+    sold INTEGER NOT NULL DEFAULT 0,         -- sales completed that day (the sales read model's, counted once)
     PRIMARY KEY (cabinet_id, day)
 );
 CREATE TABLE IF NOT EXISTS funnel_products (
@@ -2472,6 +2467,7 @@ CREATE TABLE IF NOT EXISTS funnel_products (
     variants INTEGER NOT NULL DEFAULT 0,     -- sessions that chose a variant
     checkouts INTEGER NOT NULL DEFAULT 0,
     paid INTEGER NOT NULL DEFAULT 0,
+    sold INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (cabinet_id, day, sku)
 );
 CREATE TABLE IF NOT EXISTS funnel_exits (
@@ -2540,6 +2536,26 @@ def _apply_funnel_event(conn: sqlite3.Connection, cabinet_id: str, kind: str, at
             _count_ad(conn, cabinet_id, day, payload["ad_id"], 0, 1)
 
 
+def _count_sold(conn: sqlite3.Connection, cabinet_id: str, at: str, payload: dict[str, Any]) -> None:
+    """A sale completed, unless the sales read model has it completed already (the same sale told twice)."""
+    row = conn.execute(
+        "SELECT completed_at FROM sales WHERE cabinet_id = ? AND sale_id = ?", (cabinet_id, payload["sale_id"])
+    ).fetchone()
+    if row is not None and row["completed_at"] is not None:
+        return
+    day = at[:10]
+    conn.execute(
+        "INSERT INTO funnel_days (cabinet_id, day, sold) VALUES (?, ?, 1)"
+        " ON CONFLICT (cabinet_id, day) DO UPDATE SET sold = sold + 1",
+        (cabinet_id, day),
+    )
+    conn.execute(
+        "INSERT INTO funnel_products (cabinet_id, day, sku, sold) VALUES (?, ?, ?, 1)"
+        " ON CONFLICT (cabinet_id, day, sku) DO UPDATE SET sold = sold + 1",
+        (cabinet_id, day, payload["sku"]),
+    )
+
+
 def _count_ad(conn: sqlite3.Connection, cabinet_id: str, day: str, ad_id: str, impressions: int, touches: int) -> None:
     conn.execute(
         "INSERT INTO funnel_ads (cabinet_id, day, ad_id, impressions, touches) VALUES (?, ?, ?, ?, ?)"
@@ -2547,14 +2563,3 @@ def _count_ad(conn: sqlite3.Connection, cabinet_id: str, day: str, ad_id: str, i
         " touches = touches + excluded.touches",
         (cabinet_id, day, ad_id, impressions, touches),
     )
-
-
-def _merged(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    """Rows of the same key (the funnel's counts, and the sales counted apart) summed into one, in key order."""
-    merged: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        into = merged.setdefault(row[key], dict.fromkeys(row, 0) | {key: row[key]})
-        for name, value in row.items():
-            if name != key:
-                into[name] += value or 0
-    return [merged[k] for k in sorted(merged)]

@@ -114,6 +114,8 @@ def test_the_funnel_counts_each_step_per_day_and_product_once(shops: SqliteCloud
     assert shops.store_events(CAB, events).stored == len(events)
     again = shops.store_events(CAB, events)  # the cabinet sends the batch again (its ack was lost)
     assert again.stored == 0 and len(again.acked) == len(events)
+    # the cabinet tells the same sale's completion again in another event (a resumed journey): one sale still
+    shops.store_events(CAB, sale(7, "11111111-1111-4111-8111-111111111111", "SCOOT-S1")[1:])
     # the other retailer's cabinet, on the same day: never in shop-a's figures
     shops.store_events(
         OTHER, [event(1, "session.ended", session("product", [visit("SCOOT-S1", 9.0)], "product"), OTHER)]
