@@ -913,6 +913,13 @@ class SqliteCloudStore:
                     for e in new.values()
                 ],
             )
+            keys: list[tuple[str, ...]] = []
+
+            def funnel_keys() -> tuple[str, ...]:  # the cabinet's, and its retailer's fleet's: looked up once
+                if not keys:
+                    keys.append((cabinet_id, *_fleet_keys(conn, cabinet_id)))
+                return keys[0]
+
             for event in new.values():
                 if event.type == "pickup.completed":
                     self._collect_order(conn, cabinet_id, event.payload["order_id"], received_at)
@@ -920,12 +927,13 @@ class SqliteCloudStore:
                     self._apply_ticket_event(conn, cabinet_id, event)
                 elif event.type in _SALE_EVENTS:
                     if event.type == "sale.completed":  # before the sales row says so: a sale counts once
-                        _count_sold(conn, cabinet_id, event.wall_time, event.payload)
+                        _count_sold(conn, cabinet_id, funnel_keys(), event.wall_time, event.payload)
                     _apply_sale_event(conn, cabinet_id, event.type, event.wall_time, event.payload)
                 if event.type == "payment.approved" and "receipt_token" in event.payload:
                     _add_receipt(conn, cabinet_id, event.payload)
                 if event.type in _FUNNEL_EVENTS:
-                    _apply_funnel_event(conn, cabinet_id, event.type, event.wall_time, event.payload)
+                    for key in funnel_keys():
+                        _apply_funnel_event(conn, key, event.type, event.wall_time, event.payload)
             conn.execute("UPDATE cabinets SET last_sync_at = ? WHERE id = ?", (received_at, cabinet_id))
         return StoreResult(acked=acked, stored=len(new), conflicts=conflicts)
 
@@ -2204,9 +2212,12 @@ class SqliteCloudStore:
         (sessions, those that viewed a product, started a checkout, paid; sales completed), ``products`` (the
         same per product, with dwell, turns and narrations), ``exits`` (sessions per screen left from),
         ``ads`` (impressions and touches) and ``qr`` (scans per code)."""
-        where = "cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ?) AND day >= ? AND day <= ?"
-        where += " AND (? IS NULL OR cabinet_id = ?)"
-        params = (retailer, since_day, until_day, cabinet_id, cabinet_id)
+        # The fleet's rows (kept under its own key) or the cabinet's, if it is the retailer's.
+        where = "cabinet_id = ? AND day >= ? AND day <= ?"
+        where += " AND (? IS NULL OR ? IN (SELECT id FROM cabinets WHERE retailer = ?))"
+        params = (cabinet_id or FLEET + retailer, since_day, until_day, cabinet_id, cabinet_id, retailer)
+        scans = "cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ?) AND day >= ? AND day <= ?"
+        scans += " AND (? IS NULL OR cabinet_id = ?)"
         queries = {
             "days": (
                 "SELECT day, SUM(sessions) AS sessions, SUM(viewed) AS viewed, SUM(checkouts) AS checkouts,"
@@ -2231,8 +2242,8 @@ class SqliteCloudStore:
             ),
             "qr": (
                 "SELECT code, kind, sku, variant_sku, SUM(scans) AS scans FROM qr_scan_days"
-                f" WHERE {where} GROUP BY code ORDER BY code",
-                params,
+                f" WHERE {scans} GROUP BY code ORDER BY code",
+                (retailer, since_day, until_day, cabinet_id, cabinet_id),
             ),
         }
         with self._lock:
@@ -2443,8 +2454,9 @@ def _now(now: float | None) -> float:
 # The shopper funnel's read model: per cabinet and UTC day (a session's day is its start's; an ad's plays count
 # on the day of their last play; a sale on its completion's, as in the sales read model), kept by store_events
 # from session.ended, ad.plays, ad.impression and sale.completed, so the funnel reads sums of a few rows per
-# cabinet and day, never events or sales. Each event is counted once: only events new
-# to the store reach it, in the transaction that stores them.
+# cabinet and day, never events or sales. The same rows are kept for the retailer's whole fleet under the key
+# "*<retailer>" in cabinet_id, so the fleet's funnel reads a few rows per day however many cabinets it has.
+# Each event is counted once: only events new to the store reach it, in the transaction that stores them.
 _FUNNEL_SCHEMA = """
 CREATE TABLE IF NOT EXISTS funnel_days (
     cabinet_id TEXT NOT NULL,
@@ -2487,6 +2499,15 @@ CREATE TABLE IF NOT EXISTS funnel_ads (
 );
 """
 _FUNNEL_EVENTS = frozenset({"session.ended", "ad.plays", "ad.impression"})
+FLEET = "*"  # a retailer's whole fleet is kept as one more set of rows, under "*<retailer>" (no cabinet id has "*")
+
+
+def _fleet_keys(conn: sqlite3.Connection, cabinet_id: str) -> tuple[str, ...]:
+    """The funnel key of the cabinet's retailer's fleet (none for a cabinet of no retailer)."""
+    row = conn.execute("SELECT retailer FROM cabinets WHERE id = ?", (cabinet_id,)).fetchone()
+    return (FLEET + row["retailer"],) if row is not None and row["retailer"] else ()
+
+
 _STEP_RANK = {"touch": 0, "product": 1, "checkout": 2, "paid": 3}
 
 
@@ -2536,24 +2557,28 @@ def _apply_funnel_event(conn: sqlite3.Connection, cabinet_id: str, kind: str, at
             _count_ad(conn, cabinet_id, day, payload["ad_id"], 0, 1)
 
 
-def _count_sold(conn: sqlite3.Connection, cabinet_id: str, at: str, payload: dict[str, Any]) -> None:
-    """A sale completed, unless the sales read model has it completed already (the same sale told twice)."""
+def _count_sold(
+    conn: sqlite3.Connection, cabinet_id: str, keys: tuple[str, ...], at: str, payload: dict[str, Any]
+) -> None:
+    """A sale completed, unless the sales read model has it completed already (the same sale told twice);
+    counted under each of ``keys`` (the cabinet's and its fleet's)."""
     row = conn.execute(
         "SELECT completed_at FROM sales WHERE cabinet_id = ? AND sale_id = ?", (cabinet_id, payload["sale_id"])
     ).fetchone()
     if row is not None and row["completed_at"] is not None:
         return
     day = at[:10]
-    conn.execute(
-        "INSERT INTO funnel_days (cabinet_id, day, sold) VALUES (?, ?, 1)"
-        " ON CONFLICT (cabinet_id, day) DO UPDATE SET sold = sold + 1",
-        (cabinet_id, day),
-    )
-    conn.execute(
-        "INSERT INTO funnel_products (cabinet_id, day, sku, sold) VALUES (?, ?, ?, 1)"
-        " ON CONFLICT (cabinet_id, day, sku) DO UPDATE SET sold = sold + 1",
-        (cabinet_id, day, payload["sku"]),
-    )
+    for key in keys:
+        conn.execute(
+            "INSERT INTO funnel_days (cabinet_id, day, sold) VALUES (?, ?, 1)"
+            " ON CONFLICT (cabinet_id, day) DO UPDATE SET sold = sold + 1",
+            (key, day),
+        )
+        conn.execute(
+            "INSERT INTO funnel_products (cabinet_id, day, sku, sold) VALUES (?, ?, ?, 1)"
+            " ON CONFLICT (cabinet_id, day, sku) DO UPDATE SET sold = sold + 1",
+            (key, day, payload["sku"]),
+        )
 
 
 def _count_ad(conn: sqlite3.Connection, cabinet_id: str, day: str, ad_id: str, impressions: int, touches: int) -> None:
