@@ -193,3 +193,20 @@ async def test_the_retailer_api_gives_the_funnel_of_its_own_cabinets_only(cloud:
     assert refused.status == 404 and "cabinet_id" in refused.body["error"]
     bad = await cloud.retailer("GET", f"/v1/retailer/funnel?from={DAY}&to=2026-11-01")
     assert bad.status == 400 and bad.body["error"] == "from: after to"
+
+
+def test_the_fleet_is_the_sum_of_its_cabinets_and_one_cabinet_is_its_own(shops: SqliteCloudStore) -> None:
+    shops.add_cabinet("cab-a2", "shop-a")
+    shops.store_events(CAB, [event(1, "session.ended", session("product", [visit("SCOOT-S1", 3.0)], "product"))])
+    shops.store_events("cab-a2", [event(1, "session.ended", session("touch", [], "attract"), "cab-a2")])
+    shops.store_events(
+        "cab-a2", [event(2, "session.ended", session("product", [visit("SCOOT-S1", 4.0)], "product"), "cab-a2")]
+    )
+
+    def figures(cabinet: str | None) -> tuple[int, int, float]:
+        found = shops.funnel("shop-a", since_day=DAY, until_day=DAY, cabinet_id=cabinet)
+        return found["days"][0]["sessions"], found["days"][0]["viewed"], found["products"][0]["dwell_s"]
+
+    assert figures(CAB) == (1, 1, 3.0)
+    assert figures("cab-a2") == (2, 1, 4.0)
+    assert figures(None) == (3, 2, 7.0)
