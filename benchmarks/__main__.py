@@ -18,6 +18,7 @@ BENCHMARKS = {
     "sync": ["bench_sync.py"],
     "writes": ["bench_writes.py"],
     "console": ["bench_console.py"],
+    "funnel": ["bench_funnel.py", "--events", "1000000,3000000"],  # 10 million: run it by hand (about an hour)
 }
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
+from cloud_stub.console.sales import FilterError, parse_filter
 from cloud_stub.core import CALLER, Core, Refused, object_fields, read_json
+from cloud_stub.funnel import funnel
 from cloud_stub.media import MediaProblem, add_media, missing_media
 from cloud_stub.store import TICKET_STATUSES
 from sync_client.cabinet_config import (
@@ -46,6 +49,11 @@ EDITABLE = (
 MIN_ORDER_TTL_S, MAX_ORDER_TTL_S = 60, 90 * 24 * 3600
 SALE_EVENTS = ("payment.approved", "sale.completed", "sale.unclaimed")
 MAX_SNAPSHOT_LIST = 1000
+FILTER_PROBLEMS = {  # the console's filter errors, as the API words them
+    "filter_bad_date": "expected a day as YYYY-MM-DD",
+    "filter_from_after_to": "after to",
+    "filter_too_long": "a range of at most 366 days",
+}
 
 
 async def config_problems(core: Core, retailer: str, cabinet_id: str, document: dict[str, Any]) -> list[Problem]:
@@ -97,6 +105,7 @@ class RetailerApi:
             web.post("/v1/retailer/orders", self.add_order),
             web.post("/v1/retailer/media", self.add_media),
             web.get("/v1/retailer/media", self.media),
+            web.get("/v1/retailer/funnel", self.funnel),
         ]
 
     async def retailer(self, request: web.Request) -> str:
@@ -157,6 +166,26 @@ class RetailerApi:
                 "sale.unclaimed": "unclaimed",
             }[event["type"]]
         return web.json_response({"sales": list(sales.values())})
+
+    async def funnel(self, request: web.Request) -> web.Response:
+        """The shopper funnel of the fleet, or of one cabinet (``cabinet_id``), over a range of UTC days."""
+        retailer = await self.retailer(request)
+        query = {"from": request.query.get("from", ""), "to": request.query.get("to", "")}
+        try:
+            flt = parse_filter(query, datetime.fromtimestamp(self.core.now(), UTC).date())
+        except FilterError as exc:
+            raise Refused(400, f"{exc.field}: {FILTER_PROBLEMS[exc.key]}") from None
+        cabinet_id = request.query.get("cabinet_id") or None
+        if cabinet_id is not None:
+            await self.own_cabinet(request, cabinet_id)
+        figures = await self.core.db(
+            self.store.funnel,
+            retailer,
+            since_day=flt.since.isoformat(),
+            until_day=flt.until.isoformat(),
+            cabinet_id=cabinet_id,
+        )
+        return web.json_response(funnel(flt.since, flt.until, cabinet_id, figures).to_json())
 
     async def stock(self, request: web.Request) -> web.Response:
         cabinet_id = await self.own_cabinet(request)

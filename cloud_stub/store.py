@@ -318,6 +318,9 @@ class CloudStore(Protocol):
         now: float | None = None,
     ) -> None: ...
     def notification(self, notification_id: int) -> dict[str, Any] | None: ...
+    def funnel(
+        self, retailer: str, *, since_day: str, until_day: str, cabinet_id: str | None = None
+    ) -> dict[str, list[dict[str, Any]]]: ...
     def close(self) -> None: ...
 
 
@@ -769,6 +772,7 @@ class SqliteCloudStore:
             had_rollup = self._has_table("sales_daily")
             self._conn.executescript(_SCHEMA)
             self._conn.executescript(_CONSUMER_SCHEMA)
+            self._conn.executescript(_FUNNEL_SCHEMA)
             self._add_missing_columns()
             if not had_sales:
                 self._backfill_sales()
@@ -1070,15 +1074,27 @@ class SqliteCloudStore:
                     for e in new.values()
                 ],
             )
+            keys: list[tuple[str, ...]] = []
+
+            def funnel_keys() -> tuple[str, ...]:  # the cabinet's, and its retailer's fleet's: looked up once
+                if not keys:
+                    keys.append((cabinet_id, *_fleet_keys(conn, cabinet_id)))
+                return keys[0]
+
             for event in new.values():
                 if event.type == "pickup.completed":
                     self._collect_order(conn, cabinet_id, event.payload["order_id"], received_at)
                 elif event.type == "repair.ticket":
                     self._apply_ticket_event(conn, cabinet_id, event)
                 elif event.type in _SALE_EVENTS:
+                    if event.type == "sale.completed":  # before the sales row says so: a sale counts once
+                        _count_sold(conn, cabinet_id, funnel_keys(), event.wall_time, event.payload)
                     _apply_sale_event(conn, cabinet_id, event.type, event.wall_time, event.payload)
                 if event.type == "payment.approved" and "receipt_token" in event.payload:
                     _add_receipt(conn, cabinet_id, event.payload)
+                if event.type in _FUNNEL_EVENTS:
+                    for key in funnel_keys():
+                        _apply_funnel_event(conn, key, event.type, event.wall_time, event.payload)
             _apply_status_events(
                 conn,
                 cabinet_id,
@@ -2440,6 +2456,52 @@ class SqliteCloudStore:
             ).fetchone()
         return dict(row) if row else None
 
+    # --- the shopper funnel (the funnel_* read model, kept at ingest) ---------------------------------
+    def funnel(
+        self, retailer: str, *, since_day: str, until_day: str, cabinet_id: str | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The retailer's shopper funnel from ``since_day`` to ``until_day`` (UTC days, both included; only
+        ``cabinet_id``'s if given), read from the tables store_events keeps and the sales read model: ``days``
+        (sessions, those that viewed a product, started a checkout, paid; sales completed), ``products`` (the
+        same per product, with dwell, turns and narrations), ``exits`` (sessions per screen left from),
+        ``ads`` (impressions and touches) and ``qr`` (scans per code)."""
+        # The fleet's rows (kept under its own key) or the cabinet's, if it is the retailer's.
+        where = "cabinet_id = ? AND day >= ? AND day <= ?"
+        where += " AND (? IS NULL OR ? IN (SELECT id FROM cabinets WHERE retailer = ?))"
+        params = (cabinet_id or FLEET + retailer, since_day, until_day, cabinet_id, cabinet_id, retailer)
+        scans = "cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ?) AND day >= ? AND day <= ?"
+        scans += " AND (? IS NULL OR cabinet_id = ?)"
+        queries = {
+            "days": (
+                "SELECT day, SUM(sessions) AS sessions, SUM(viewed) AS viewed, SUM(checkouts) AS checkouts,"
+                f" SUM(paid) AS paid, SUM(sold) AS sold FROM funnel_days WHERE {where} GROUP BY day ORDER BY day",
+                params,
+            ),
+            "products": (
+                "SELECT sku, SUM(views) AS views, SUM(dwell_s) AS dwell_s, SUM(turns) AS turns,"
+                " SUM(narrations) AS narrations, SUM(variants) AS variants, SUM(checkouts) AS checkouts,"
+                f" SUM(paid) AS paid, SUM(sold) AS sold FROM funnel_products WHERE {where} GROUP BY sku ORDER BY sku",
+                params,
+            ),
+            "exits": (
+                "SELECT left_at, SUM(sessions) AS sessions FROM funnel_exits"
+                f" WHERE {where} GROUP BY left_at ORDER BY left_at",
+                params,
+            ),
+            "ads": (
+                "SELECT ad_id, SUM(impressions) AS impressions, SUM(touches) AS touches FROM funnel_ads"
+                f" WHERE {where} GROUP BY ad_id ORDER BY ad_id",
+                params,
+            ),
+            "qr": (
+                "SELECT code, kind, sku, variant_sku, SUM(scans) AS scans FROM qr_scan_days"
+                f" WHERE {scans} GROUP BY code ORDER BY code",
+                (retailer, since_day, until_day, cabinet_id, cabinet_id),
+            ),
+        }
+        with self._lock:
+            return {name: [dict(r) for r in self._conn.execute(sql, args)] for name, (sql, args) in queries.items()}
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
@@ -2872,3 +2934,142 @@ def _token_hash(token: str) -> str:
 
 def _now(now: float | None) -> float:
     return time.time() if now is None else now
+
+
+# The shopper funnel's read model: per cabinet and UTC day (a session's day is its start's; an ad's plays count
+# on the day of their last play; a sale on its completion's, as in the sales read model), kept by store_events
+# from session.ended, ad.plays, ad.impression and sale.completed, so the funnel reads sums of a few rows per
+# cabinet and day, never events or sales. The same rows are kept for the retailer's whole fleet under the key
+# "*<retailer>" in cabinet_id, so the fleet's funnel reads a few rows per day however many cabinets it has.
+# Each event is counted once: only events new to the store reach it, in the transaction that stores them.
+_FUNNEL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS funnel_days (
+    cabinet_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    sessions INTEGER NOT NULL DEFAULT 0,     -- a first touch to an idle timeout
+    viewed INTEGER NOT NULL DEFAULT 0,       -- sessions that opened a product's page
+    checkouts INTEGER NOT NULL DEFAULT 0,    -- sessions that pressed buy
+    paid INTEGER NOT NULL DEFAULT 0,         -- sessions whose payment was approved
+    sold INTEGER NOT NULL DEFAULT 0,         -- sales completed that day (the sales read model's, counted once)
+    PRIMARY KEY (cabinet_id, day)
+);
+CREATE TABLE IF NOT EXISTS funnel_products (
+    cabinet_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    views INTEGER NOT NULL DEFAULT 0,        -- sessions that opened its page
+    dwell_s REAL NOT NULL DEFAULT 0,         -- time on its page, all sessions
+    turns INTEGER NOT NULL DEFAULT 0,        -- drags of its 360° view
+    narrations INTEGER NOT NULL DEFAULT 0,   -- narrations started
+    variants INTEGER NOT NULL DEFAULT 0,     -- sessions that chose a variant
+    checkouts INTEGER NOT NULL DEFAULT 0,
+    paid INTEGER NOT NULL DEFAULT 0,
+    sold INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (cabinet_id, day, sku)
+);
+CREATE TABLE IF NOT EXISTS funnel_exits (
+    cabinet_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    left_at TEXT NOT NULL,                   -- the screen on show when the session ended
+    sessions INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (cabinet_id, day, left_at)
+);
+CREATE TABLE IF NOT EXISTS funnel_ads (
+    cabinet_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    ad_id TEXT NOT NULL,
+    impressions INTEGER NOT NULL DEFAULT 0,  -- plays
+    touches INTEGER NOT NULL DEFAULT 0,      -- sessions whose first touch came while it showed
+    PRIMARY KEY (cabinet_id, day, ad_id)
+);
+"""
+_FUNNEL_EVENTS = frozenset({"session.ended", "ad.plays", "ad.impression"})
+FLEET = "*"  # a retailer's whole fleet is kept as one more set of rows, under "*<retailer>" (no cabinet id has "*")
+
+
+def _fleet_keys(conn: sqlite3.Connection, cabinet_id: str) -> tuple[str, ...]:
+    """The funnel key of the cabinet's retailer's fleet (none for a cabinet of no retailer)."""
+    row = conn.execute("SELECT retailer FROM cabinets WHERE id = ?", (cabinet_id,)).fetchone()
+    return (FLEET + row["retailer"],) if row is not None and row["retailer"] else ()
+
+
+_STEP_RANK = {"touch": 0, "product": 1, "checkout": 2, "paid": 3}
+
+
+def _apply_funnel_event(conn: sqlite3.Connection, cabinet_id: str, kind: str, at: str, payload: dict[str, Any]) -> None:
+    """One new event into the funnel's tables (validated already: its fields are there and typed)."""
+    if kind == "ad.impression":
+        _count_ad(conn, cabinet_id, at[:10], payload["ad_id"], 1, 0)
+    elif kind == "ad.plays":
+        for play in payload["plays"]:
+            _count_ad(conn, cabinet_id, play["last_at"][:10], play["ad_id"], play["count"], 0)
+    else:
+        day, rank = payload["started_at"][:10], _STEP_RANK[payload["step"]]
+        viewed = rank >= 1 or bool(payload["products"])
+        conn.execute(
+            "INSERT INTO funnel_days (cabinet_id, day, sessions, viewed, checkouts, paid) VALUES (?, ?, 1, ?, ?, ?)"
+            " ON CONFLICT (cabinet_id, day) DO UPDATE SET sessions = sessions + 1, viewed = viewed + excluded.viewed,"
+            " checkouts = checkouts + excluded.checkouts, paid = paid + excluded.paid",
+            (cabinet_id, day, int(viewed), int(rank >= 2), int(rank >= 3)),
+        )
+        conn.executemany(
+            "INSERT INTO funnel_products (cabinet_id, day, sku, views, dwell_s, turns, narrations, variants,"
+            " checkouts, paid) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?) ON CONFLICT (cabinet_id, day, sku) DO UPDATE"
+            " SET views = views + 1, dwell_s = dwell_s + excluded.dwell_s, turns = turns + excluded.turns,"
+            " narrations = narrations + excluded.narrations, variants = variants + excluded.variants,"
+            " checkouts = checkouts + excluded.checkouts, paid = paid + excluded.paid",
+            [
+                (
+                    cabinet_id,
+                    day,
+                    p["sku"],
+                    p["dwell_s"],
+                    p["turns"],
+                    p["narrations"],
+                    int(p["variant"] is not None),
+                    int(p["checkout"]),
+                    int(p["payment"] == "approved"),
+                )
+                for p in payload["products"]
+            ],
+        )
+        conn.execute(
+            "INSERT INTO funnel_exits (cabinet_id, day, left_at, sessions) VALUES (?, ?, ?, 1)"
+            " ON CONFLICT (cabinet_id, day, left_at) DO UPDATE SET sessions = sessions + 1",
+            (cabinet_id, day, payload["left_at"]),
+        )
+        if payload["ad_id"] is not None:
+            _count_ad(conn, cabinet_id, day, payload["ad_id"], 0, 1)
+
+
+def _count_sold(
+    conn: sqlite3.Connection, cabinet_id: str, keys: tuple[str, ...], at: str, payload: dict[str, Any]
+) -> None:
+    """A sale completed, unless the sales read model has it completed already (the same sale told twice);
+    counted under each of ``keys`` (the cabinet's and its fleet's)."""
+    row = conn.execute(
+        "SELECT completed_at FROM sales WHERE cabinet_id = ? AND sale_id = ?", (cabinet_id, payload["sale_id"])
+    ).fetchone()
+    if row is not None and row["completed_at"] is not None:
+        return
+    day = at[:10]
+    for key in keys:
+        conn.execute(
+            "INSERT INTO funnel_days (cabinet_id, day, sold) VALUES (?, ?, 1)"
+            " ON CONFLICT (cabinet_id, day) DO UPDATE SET sold = sold + 1",
+            (key, day),
+        )
+        conn.execute(
+            "INSERT INTO funnel_products (cabinet_id, day, sku, sold) VALUES (?, ?, ?, 1)"
+            " ON CONFLICT (cabinet_id, day, sku) DO UPDATE SET sold = sold + 1",
+            (key, day, payload["sku"]),
+        )
+
+
+def _count_ad(conn: sqlite3.Connection, cabinet_id: str, day: str, ad_id: str, impressions: int, touches: int) -> None:
+    conn.execute(
+        "INSERT INTO funnel_ads (cabinet_id, day, ad_id, impressions, touches) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (cabinet_id, day, ad_id) DO UPDATE SET impressions = impressions + excluded.impressions,"
+        " touches = touches + excluded.touches",
+        (cabinet_id, day, ad_id, impressions, touches),
+    )

@@ -44,12 +44,13 @@ class AdPlays:
             tally.count += 1
             tally.last_at = now
 
-    def due(self) -> tuple[str, dict[str, Any]] | None:
+    def due(self) -> list[tuple[str, dict[str, Any]]]:
         """The ``ad.plays`` event to commit now, if ``commit_s`` has passed since the last commit and an ad
         played: it rides with the heartbeat's commit (see IdleWatch), so an idle cabinet commits no more often."""
         if self.clock.monotonic() - self.committed_at < self.commit_s:
-            return None
-        return self.event()
+            return []
+        event = self.event()
+        return [event] if event is not None else []
 
     def event(self) -> tuple[str, dict[str, Any]] | None:
         """Every ad's plays since the last commit as one event; None when no ad played."""

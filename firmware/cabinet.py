@@ -33,6 +33,7 @@ from firmware.journeys.service import LiveFacts, live_devices, open_alarms, soft
 from firmware.link_watch import KernelLink
 from firmware.narration import AudioOut, NarrationLibrary, NarrationPlayer, Narrator, SpeechCache
 from firmware.network_state import default_route
+from firmware.optional_events import Riders, append_optional
 from firmware.presenters import Router, Shop
 from firmware.presenters.browse import BrowsePresenter
 from firmware.presenters.help import HelpPresenter
@@ -46,13 +47,14 @@ from firmware.reader_input import ReaderInput
 from firmware.remote_unlock import RemoteUnlock
 from firmware.selftest import run_checks
 from firmware.shop import ShopWindow
+from firmware.shopper_sessions import ShopperSessions
 from firmware.storage import StorageGuard
 from firmware.storage_watch import StorageWatch
 from firmware.store_checkpoints import StoreCheckpoints
 from firmware.supervisor import Supervisor
 from kiosk_ui.audio import MixerAudio
 from kiosk_ui.i18n import LANGUAGES
-from kiosk_ui.intents import Activity, AdShown, Home, Intent, Listen, ToggleAccessibility, ToggleLanguage
+from kiosk_ui.intents import Activity, AdShown, Home, Intent, Listen, ToggleAccessibility, ToggleLanguage, Turn
 from kiosk_ui.view import Chrome, DoorAlarm, ErrorScreen, Language, NetworkView, SyncView, View, member, one_of
 from sync_client.cabinet_config import CabinetConfig
 from sync_client.media_fetch import MediaCache
@@ -90,6 +92,12 @@ class Cabinet:
     def __post_init__(self, storage_guard: StorageGuard | None) -> None:
         config = self.config
         self.language = member(LANGUAGES, config.screen.language, "screen.language")
+        self.sessions = ShopperSessions(
+            self.clock,
+            config.screen.sessions_commit_s,
+            config.screen.ad_touch_s,
+            commit=lambda events: append_optional(self.outbox, *events[0], *events[1:]),
+        )
         self.catalog = Catalog(self.outbox, config.products)
         self.media = MediaCache(self.data_dir / "media")  # uploads the configuration names, once downloaded
         self.in_force = ConfigInForce(self.catalog, config.retailer, media=self.media)
@@ -151,6 +159,7 @@ class Cabinet:
             self._spawn, checked,
         )  # fmt: skip
         self.ad_plays = AdPlays(self.outbox, self.clock, config.screen.ad_plays_commit_s, self.in_force.ad_duration_s)
+        riders = Riders((self.ad_plays, self.sessions))
         software = software_version()  # read once: looking it up scans the installed packages
         self.idle_watch = IdleWatch(
             self.outbox,
@@ -165,8 +174,8 @@ class Cabinet:
             holding=lambda: self.sale.paying,
             on_ask=self.refresh,
             ask_s=config.screen.still_there_s,
-            rider=self.ad_plays.due,
-            rider_committed=self.ad_plays.committed,
+            rider=riders.due,
+            rider_committed=riders.committed,
             status=lambda: {"software": software, "backlog": self.outbox.pending_count()},
             heartbeat_store_s=config.sync.heartbeat_store_s,
         )
@@ -260,6 +269,7 @@ class Cabinet:
         await self.supervisor.cancel(list(self._tasks))
         self.narration.player.stop()
         self.ad_plays.commit()  # the plays counted since the last commit
+        self.sessions.stop()  # the session under way ends; the ended ones are committed
         await self.devices.close_all()
 
     def apply_cloud_config(self, config: CabinetConfig) -> None:
@@ -323,12 +333,15 @@ class Cabinet:
         return self.service.remote_selftest(command_id, lambda: self._live_selftest(pulse_lock=False))
 
     def _idle_timeout(self) -> None:
+        left_at = self.sessions.screen  # where the shopper was when the idle timeout came
         if self.help.shown:  # the help overlay closes with the journey under it
             self.help.close()
             self.refresh()
         self.journeys.idle_timeout()
         self.accessibility.end()
         self.refresh()
+        if self.idle():  # the journeys let go (a payment or a paid door never does): the session ends
+            self.sessions.idle(left_at)
 
     def _under_help(self) -> tuple[str, str]:
         """The screen under the help overlay, and its moment (a door's state): when either moves, help goes."""
@@ -376,6 +389,7 @@ class Cabinet:
             self.screen_fault(str(exc))
             chrome = Chrome(language=self.language, cabinet_id=self.config.cabinet.id, accessible=self.accessibility.on)
             view = ErrorScreen(chrome=chrome)
+        self.sessions.view(view)  # every view passes here: the shopper funnel follows the screens
         self.on_view(view)
 
     def screen_fault(self, detail: str | None) -> None:
@@ -385,6 +399,7 @@ class Cabinet:
     # --- intents from the touchscreen -------------------------------------------
     def handle_intent(self, intent: Intent) -> None:
         """The cabinet's own intents here; a journey's go to the first active presenter that handles them."""
+        self.sessions.intent(intent)  # every intent passes here: the shopper funnel counts what it needs
         match intent:
             case Activity():
                 self.idle_watch.activity()
@@ -401,6 +416,8 @@ class Cabinet:
                 self.refresh()
             case AdShown(ad_id=ad_id):
                 self.ad_plays.shown(ad_id)  # counted; committed with a heartbeat every ad_plays_commit_s
+            case Turn():
+                pass  # the 360° view turned by the shopper: only the funnel counts it (above)
             case _:
                 self._route(intent)
 

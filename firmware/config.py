@@ -77,6 +77,11 @@ class ScreenSection:
     # ad plays are counted in memory and committed as one ad.plays event with the first heartbeat this long
     # after the last (a power cut loses what was counted since)
     ad_plays_commit_s: Annotated[float, Range(ge=1, le=DAY_S)] = 600.0
+    # shopper sessions (the funnel): an ended session waits in memory and is committed, one session.ended event
+    # each, with the first heartbeat this long after the last commit; a touch within ad_touch_s of an ad's first
+    # frame is that ad's touch
+    sessions_commit_s: Annotated[float, Range(ge=1, le=DAY_S)] = 600.0
+    ad_touch_s: Annotated[float, Range(gt=0, le=600)] = 10.0
 
 
 @dataclass

@@ -43,9 +43,9 @@ class IdleWatch:
     heartbeat_store_s: float = 0.0  # a heartbeat with nothing new is stored at most this often (0: every beat)
     next_heartbeat: float | None = None  # None: at the first tick
     stored_heartbeat: tuple[float, list[str]] | None = None  # when the last one was stored (clock), its faults
-    # An optional event that rides in the heartbeat's commit when it has one (the ad plays), and what to tell
+    # Optional events that ride in the heartbeat's commit when it has some (ad plays, sessions), and what to tell
     # once it is committed: an idle cabinet commits once a heartbeat, whatever else it has to say.
-    rider: Callable[[], tuple[str, dict[str, Any]] | None] = lambda: None
+    rider: Callable[[], list[tuple[str, dict[str, Any]]]] = lambda: []
     rider_committed: Callable[[], None] = lambda: None
     # What else every heartbeat reports for the retailer's fleet view (the software version, the unsent backlog).
     status: Callable[[], dict[str, Any]] = lambda: {}
@@ -102,7 +102,7 @@ class IdleWatch:
         if last is not None and not rider and faults == last[1] and now - last[0] < self.heartbeat_store_s:
             return  # nothing new: no commit, no upload
         heartbeat = {**self.status(), "faults": faults}  # the software and backlog ride along; no news of their own
-        if append_optional(self.outbox, "heartbeat", heartbeat, *([rider] if rider else [])):
+        if append_optional(self.outbox, "heartbeat", heartbeat, *rider):
             self.stored_heartbeat = (now, faults)
             if rider:
                 self.rider_committed()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from sync_client.outbox import STORAGE_ERRORS, Outbox, OutboxFull
 
@@ -27,3 +29,35 @@ def append_optional(
         log.warning("store failing: event dropped", extra={"type": event_type, "error": str(exc)})
         return False
     return True
+
+
+Events = list[tuple[str, dict[str, Any]]]
+
+
+class Rider(Protocol):
+    """Optional events kept in memory that ride in the heartbeat's commit when due (ad plays, sessions)."""
+
+    def due(self) -> Events: ...
+
+    def committed(self) -> None: ...
+
+
+@dataclass
+class Riders:
+    """Several riders in one heartbeat: ``committed()`` tells only those whose events rode in it."""
+
+    riders: Sequence[Rider]
+    riding: list[Rider] = field(default_factory=list)
+
+    def due(self) -> Events:
+        self.riding, events = [], []
+        for rider in self.riders:
+            if due := rider.due():
+                self.riding.append(rider)
+                events.extend(due)
+        return events
+
+    def committed(self) -> None:
+        for rider in self.riding:
+            rider.committed()
+        self.riding = []

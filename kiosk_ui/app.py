@@ -482,6 +482,8 @@ class KioskUi:
         self._dirty = True  # released look
         if touch.target is not None:
             touch.target.release(pos, _event_time(event))
+            if touch.dragging:
+                self._emit_all(touch.target.dragged())
         if touch.dragging or touch.pressed is None or area != touch.area:
             return
         # A tap counts only when the finger goes up on the widget it went down on.

@@ -127,6 +127,13 @@ class OpenAd(Intent):
 
 
 @dataclass(frozen=True, repr=False)
+class Turn(Intent):
+    """The product's 360° view was turned by a finger (a drag let go): counted for the shopper funnel."""
+
+    name: ClassVar[str] = "turn"
+
+
+@dataclass(frozen=True, repr=False)
 class Listen(Intent):
     """The product page's listen control: play its narration, or stop it."""
 

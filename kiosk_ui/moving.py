@@ -17,13 +17,14 @@ from typing import Any
 import pygame
 
 from kiosk_ui.context import ScreenMemory
+from kiosk_ui.intents import Turn
 from kiosk_ui.kit import Kit
 from kiosk_ui.motion import Glide
 from kiosk_ui.spin import frame_index
 from kiosk_ui.text import wrap
 from kiosk_ui.theme import Colour
 from kiosk_ui.view import ProductView
-from kiosk_ui.widgets import PlacedText, ProductTile, Widget, place
+from kiosk_ui.widgets import PlacedText, ProductTile, Taps, Widget, place
 
 AUTO_AFTER_S = 2.5  # the 360° view starts turning by itself this long after the last touch
 AUTO_DEG_S = 30.0  # one turn in 12 s: calm enough to read the specs beside it
@@ -197,6 +198,9 @@ class Spinner(Widget):
     def release(self, pos: tuple[int, int], now: float) -> None:
         self.memory.spin_touched = now
         self.glide.release(pos[0] * self.degrees_per_px, now)
+
+    def dragged(self) -> Taps:
+        return Turn()  # the shopper turned the product: the funnel counts it
 
     def _advance(self, now: float) -> None:
         memory = self.memory

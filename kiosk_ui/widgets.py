@@ -96,6 +96,10 @@ class Widget:
     def release(self, pos: tuple[int, int], now: float) -> None:
         pass
 
+    def dragged(self) -> Taps:
+        """A drag of this widget let go: the Intent(s) to tell the firmware (None: nothing)."""
+        return None
+
     def current_texts(self) -> list[PlacedText]:
         """The texts shown now (a countdown's change with the clock)."""
         return self.texts

@@ -134,6 +134,17 @@ EVENT_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
     "ad.impression": {"ad_id": str, "shown_s": _NUMBER},  # one play (cabinets before ad.plays)
     "ad.plays": {"plays": list},  # plays counted on the cabinet: [{ad_id, count, shown_s, first_at, last_at}]
     "accessibility.used": {"screen": str},  # a shopper turned accessibility mode on (where); nothing personal
+    # one anonymous shopper session, from the first touch to the idle timeout (firmware/shopper_sessions.py)
+    "session.ended": {
+        "started_at": str,
+        "ended_at": str,
+        "ended_by": str,
+        "screens": list,
+        "products": list,
+        "step": str,
+        "left_at": str,
+        "ad_id": _STR_OR_NULL,
+    },  # a shopper turned accessibility mode on (where); nothing personal
     # what the cabinet did with what the cloud sent down
     "config.applied": {"version": int, "etag": str},
     "config.rejected": {"version": (int, type(None)), "etag": str, "reason": str},
@@ -148,7 +159,7 @@ MONEY_EVENTS = frozenset(
 )
 # Events a full outbox may refuse (OutboxFull) so that money and alarms keep their room.
 SHEDDABLE_EVENTS = frozenset(
-    {"heartbeat", "ad.impression", "ad.plays", "card.read", "code.scanned", "accessibility.used"}
+    {"heartbeat", "ad.impression", "ad.plays", "card.read", "code.scanned", "accessibility.used", "session.ended"}
 )
 
 
@@ -263,6 +274,8 @@ def validate_payload(event_type: str, payload: Any, where: str = "payload") -> N
             _in_range(value, 0, MAX_DURATION_S, f"{where}.{key}", "the longest duration")
     if event_type == "ad.plays":
         _check_plays(payload["plays"], f"{where}.plays")
+    if event_type == "session.ended":
+        _check_session(payload, where)
     if event_type == "payment.approved" and "receipt_token" in payload:
         _check_receipt_token(payload["receipt_token"], payload["sale_id"], f"{where}.receipt_token")
     _check_bounds(payload, where, 0)
@@ -319,6 +332,70 @@ def _check_plays(plays: list[Any], where: str) -> None:
         seen.add(entry["ad_id"])
         if parse_utc_iso(entry["first_at"], f"{at}.first_at") > parse_utc_iso(entry["last_at"], f"{at}.last_at"):
             raise SchemaError(f"{at}.last_at: before first_at")
+
+
+# A shopper session's steps, in funnel order: touched the screen, viewed a product, started a checkout, paid.
+SESSION_STEPS = ("touch", "product", "checkout", "paid")
+SESSION_ENDINGS = ("idle", "stop")
+PAYMENT_OUTCOMES = ("approved", "declined", "timed_out", "cancelled", "fault")
+MAX_SESSION_PRODUCTS = 50
+MAX_SESSION_SCREENS = 32
+MAX_NAME_CHARS = 64  # a screen id, a SKU or an ad id in a session
+_VISIT_FIELDS: dict[str, Any] = {
+    "sku": str,
+    "dwell_s": Annotated[float, Range(ge=0, le=MAX_DURATION_S)],
+    "turns": Annotated[int, Range(ge=0, le=MAX_SEQ)],
+    "narrations": Annotated[int, Range(ge=0, le=MAX_SEQ)],
+    "variant": _STR_OR_NULL,
+    "checkout": bool,
+    "payment": _STR_OR_NULL,
+}
+
+
+def _check_name(value: Any, where: str) -> None:
+    if isinstance(value, str) and not 0 < len(value) <= MAX_NAME_CHARS:
+        raise SchemaError(f"{where}: expected 1 to {MAX_NAME_CHARS} characters, got {len(value)}")
+
+
+def _one_of(value: str, allowed: tuple[str, ...], where: str) -> None:
+    if value not in allowed:
+        raise SchemaError(f"{where}: expected one of {', '.join(allowed)}, got {value[:40]!r}")
+
+
+def _check_session(payload: dict[str, Any], where: str) -> None:
+    """A ``session.ended`` event: its times in order, its step and ending known, its screens and products
+    bounded (each product once, its counts whole and its payment's end one the cabinet knows)."""
+    started = parse_utc_iso(payload["started_at"], f"{where}.started_at")
+    if parse_utc_iso(payload["ended_at"], f"{where}.ended_at") < started:
+        raise SchemaError(f"{where}.ended_at: before started_at")
+    _one_of(payload["ended_by"], SESSION_ENDINGS, f"{where}.ended_by")
+    _one_of(payload["step"], SESSION_STEPS, f"{where}.step")
+    _check_name(payload["left_at"], f"{where}.left_at")
+    _check_name(payload["ad_id"], f"{where}.ad_id")
+    screens = payload["screens"]
+    if len(screens) > MAX_SESSION_SCREENS:
+        raise SchemaError(f"{where}.screens: more than {MAX_SESSION_SCREENS}")
+    for index, screen in enumerate(screens):
+        _check(screen, str, f"{where}.screens[{index}]")
+        _check_name(screen, f"{where}.screens[{index}]")
+    products = payload["products"]
+    if len(products) > MAX_SESSION_PRODUCTS:
+        raise SchemaError(f"{where}.products: more than {MAX_SESSION_PRODUCTS}")
+    seen: set[str] = set()
+    for index, visit in enumerate(products):
+        at = f"{where}.products[{index}]"
+        if not isinstance(visit, dict):
+            raise SchemaError(f"{at}: expected object, got {type(visit).__name__}")
+        for key, spec in _VISIT_FIELDS.items():
+            if key not in visit:
+                raise SchemaError(f"{at}.{key}: required")
+            _check(visit[key], spec, f"{at}.{key}")
+        _check_name(visit["sku"], f"{at}.sku")
+        if visit["sku"] in seen:
+            raise SchemaError(f"{at}.sku: {visit['sku']!r} listed twice")
+        seen.add(visit["sku"])
+        if visit["payment"] is not None:
+            _one_of(visit["payment"], PAYMENT_OUTCOMES, f"{at}.payment")
 
 
 def _check_bounds(value: Any, where: str, depth: int) -> None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import aiohttp_jinja2
@@ -167,25 +168,33 @@ def charts(flt: SalesFilter, rows: list[dict[str, Any]]) -> list[Chart]:
     by_currency: dict[str, dict[str, int]] = defaultdict(dict)
     for row in rows:
         by_currency[row["currency"]][row["period"]] = row["cents"]
-    slot = CHART_W / len(periods)
     made = []
     for currency, cents in sorted(by_currency.items()):
-        top = max(cents.values())
-        scale = (CHART_H - CHART_TOP) / top if top > 0 else 0.0
-        bars = []
-        for i, period in enumerate(periods):
-            height = round(max(cents.get(period, 0), 0) * scale, 2)
-            bars.append(
-                Bar(
-                    round(i * slot + slot * 0.1, 2),
-                    round(CHART_H - height, 2),
-                    round(slot * 0.8, 2),
-                    height,
-                    period,
-                    money(cents.get(period, 0), currency),
-                )
+        values = [cents.get(period, 0) for period in periods]
+        shown = bars(periods, values, partial(money, currency=currency))
+        made.append(Chart(currency, shown, money(max(cents.values()), currency), periods[0], periods[-1]))
+    return made
+
+
+def bars(labels: list[str], values: list[int], shown: Callable[[int], str]) -> list[Bar]:
+    """One bar per label, side by side across CHART_W, the tallest value CHART_TOP below the top (a value of
+    0 or less is a bar of no height); ``shown`` writes a value for the bar's tooltip. The funnel page's too."""
+    slot = CHART_W / len(labels)
+    top = max(values, default=0)
+    scale = (CHART_H - CHART_TOP) / top if top > 0 else 0.0
+    made = []
+    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+        height = round(max(value, 0) * scale, 2)
+        made.append(
+            Bar(
+                round(i * slot + slot * 0.1, 2),
+                round(CHART_H - height, 2),
+                round(slot * 0.8, 2),
+                height,
+                label,
+                shown(value),
             )
-        made.append(Chart(currency, bars, money(top, currency), periods[0], periods[-1]))
+        )
     return made
 
 

@@ -235,6 +235,31 @@ async def test_real_answers_match_the_documented_schemas(tmp_path: Path) -> None
                     "repair.ticket",
                     {"ticket_id": "t", "device": "lock", "detail": "d", "status": "dropped_off"},
                 ),
+                make_event(
+                    6,
+                    "cab-1",
+                    "session.ended",
+                    {
+                        "started_at": "2026-11-25T16:30:00Z",
+                        "ended_at": "2026-11-25T16:32:00Z",
+                        "ended_by": "idle",
+                        "screens": ["attract", "product"],
+                        "products": [
+                            {
+                                "sku": "BIKE-C7",
+                                "dwell_s": 30.5,
+                                "turns": 1,
+                                "narrations": 0,
+                                "variant": None,
+                                "checkout": True,
+                                "payment": "declined",
+                            }
+                        ],
+                        "step": "checkout",
+                        "left_at": "product",
+                        "ad_id": "ad-1",
+                    },
+                ),
                 {"id": "nope"},
             ]
             await device("POST", "/v1/events", {"cabinet_id": "cab-1", "events": events})
@@ -252,6 +277,10 @@ async def test_real_answers_match_the_documented_schemas(tmp_path: Path) -> None
             for what in ("sales", "stock", "repair-tickets", "alarms", "event-conflicts"):
                 await shop("GET", f"/v1/retailer/cabinets/cab-1/{what}")
             await shop("GET", "/v1/retailer/cabinets/cab-9/sales")  # 404
+            await shop("GET", "/v1/retailer/funnel?from=2026-11-01&to=2026-11-30")
+            await shop("GET", "/v1/retailer/funnel?cabinet_id=cab-1")
+            await shop("GET", "/v1/retailer/funnel?from=2026-13-01")  # 400
+            await shop("GET", "/v1/retailer/funnel?cabinet_id=cab-9")  # 404
             await shop("GET", "/v1/retailer/cabinets/cab-1/repair-tickets?status=lost")  # 400
             await shop("PATCH", "/v1/retailer/repair-tickets/t", {"status": "collected"})
             await shop("PATCH", "/v1/retailer/repair-tickets/t", {"status": "collected"})  # 409

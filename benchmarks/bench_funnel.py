@@ -1,0 +1,209 @@
+"""The shopper funnel's query as events grow: it reads the funnel tables kept at ingest, so its time follows
+the days and products asked for, not the events stored.
+
+    python benchmarks/bench_funnel.py [--cabinets 200] [--events 1000000,10000000] [--days 30] [--requests 20]
+                                      [--json PATH]
+
+The cloud's store (SQLite on disk) is filled through its ingest path (``store_events``, batches of 1000 per
+cabinet, as an upload does) up to each size of ``--events`` in turn, the next size continuing the same fill
+(its new events spread over the same days: the funnel tables keep their size, only the events grow);
+per cabinet and day: anonymous shopper sessions (``session.ended``: 60 % of the events, a third viewing a
+product, some checking out and paying), their sales (``payment.approved``, ``sale.completed``), ad plays and
+heartbeats. At each size the funnel (``SqliteCloudStore.funnel``) is asked ``--requests`` times for the fleet
+over all the days, over one day, and for one cabinet over all the days; the time is the query's, in the
+process (the API and the console page add their rendering).
+Goal: p99 under 100 ms at every size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cloud_stub.store import SqliteCloudStore
+from sync_client.schema import Event, utc_iso
+
+RETAILER = "bench-shop"
+GOAL_MS = 100.0
+BATCH = 1000
+SKUS = ("SCOOT-S1", "BIKE-C7", "KIDS-K1", "TRIKE-T3")
+SCREENS = ("attract", "catalog", "product", "checkout", "door", "thanks")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def session(n: int, at: float) -> dict[str, Any]:
+    """The n-th session of a cabinet: one in three views a product, one in ten of those pays."""
+    views = [SKUS[(n + k) % len(SKUS)] for k in range(n % 3)]
+    paid = n % 30 == 1
+    step = "paid" if paid else "checkout" if n % 10 == 1 else "product" if views else "touch"
+    products = [
+        {
+            "sku": sku,
+            "dwell_s": 5.0 + n % 40,
+            "turns": n % 3,
+            "narrations": n % 2,
+            "variant": None,
+            "checkout": step in ("checkout", "paid") and k == 0,
+            "payment": "approved" if paid and k == 0 else None,
+        }
+        for k, sku in enumerate(views)
+    ]
+    return {
+        "started_at": utc_iso(at - 90),
+        "ended_at": utc_iso(at),
+        "ended_by": "idle",
+        "screens": list(SCREENS[: 2 + len(views)]),
+        "products": products,
+        "step": step,
+        "left_at": SCREENS[(n % 4) + 1],
+        "ad_id": "ad-1" if n % 7 == 0 else None,
+    }
+
+
+def cabinet_events(cabinet_id: str, count: int, first_seq: int, start: float, step: float) -> Iterator[Event]:
+    """``count`` events of one cabinet from sequence ``first_seq`` on, ``step`` seconds apart from ``start``."""
+    seq, t = first_seq, start
+    while seq < first_seq + count:
+        slot = seq % 10
+        facts: list[tuple[str, dict[str, Any]]]
+        if slot < 6:
+            payload = session(seq, t)
+            facts = [("session.ended", payload)]
+            if payload["step"] == "paid":
+                sale_id = f"{cabinet_id}-{seq}"
+                sale = {
+                    "sale_id": sale_id,
+                    "sku": payload["products"][0]["sku"],
+                    "amount_cents": 49900,
+                    "currency": "EUR",
+                }
+                facts += [
+                    ("payment.approved", {**sale, "method": "terminal", "receipt_no": "1", "trace_no": "1"}),
+                    ("sale.completed", {**sale, "door_opened_at": utc_iso(t), "door_closed_at": utc_iso(t)}),
+                ]
+        elif slot == 6:
+            plays = [
+                {"ad_id": "ad-1", "count": 40, "shown_s": 6.0, "first_at": utc_iso(t - 600), "last_at": utc_iso(t)}
+            ]
+            facts = [("ad.plays", {"plays": plays})]
+        else:
+            facts = [("heartbeat", {"faults": [], "backlog": 0, "software": "1.0"})]
+        for kind, body in facts:
+            seq += 1
+            yield Event(str(uuid.uuid4()), cabinet_id, seq, kind, utc_iso(t), t, body)
+        t += step
+
+
+class Filler:
+    """Fills one store up to a number of events, continuing where the last fill stopped: each fill spreads its
+    new events over the whole period, so every size covers the same cabinets, days and products (the funnel
+    tables keep the same number of rows) and only the events grow."""
+
+    def __init__(self, store: SqliteCloudStore, cabinets: int, days: int) -> None:
+        self.store, self.cabinets = store, cabinets
+        self.end = time.time() - 60
+        self.start = self.end - days * 86400.0
+        self.seqs = [0] * cabinets
+        self.fill_s = 0.0
+        store.add_retailer(RETAILER)
+        for i in range(cabinets):
+            store.add_cabinet(f"cab-{i:04d}", RETAILER)
+
+    def fill(self, events: int) -> None:
+        started = time.perf_counter()
+        per_cabinet = events // self.cabinets
+        for i in range(self.cabinets):
+            cabinet_id, have = f"cab-{i:04d}", self.seqs[i]
+            new = per_cabinet - have
+            if new <= 0:
+                continue
+            step = (self.end - self.start) / new
+            batch: list[Event] = []
+            for event in cabinet_events(cabinet_id, new, have, self.start + step / 2, step):
+                batch.append(event)
+                if len(batch) == BATCH:
+                    self.store.store_events(cabinet_id, batch, now=self.end)
+                    batch = []
+            if batch:
+                self.store.store_events(cabinet_id, batch, now=self.end)
+            self.seqs[i] = per_cabinet
+        self.fill_s += time.perf_counter() - started
+
+
+def measure(store: SqliteCloudStore, requests: int, days: int) -> dict[str, dict[str, Any]]:
+    today = utc_iso(time.time())[:10]
+    first = utc_iso(time.time() - (days - 1) * 86400)[:10]  # the first whole day
+    queries = {
+        f"fleet, {days} days": {"since_day": first, "until_day": today},
+        "fleet, 1 day": {"since_day": first, "until_day": first},
+        f"one cabinet, {days} days": {"since_day": first, "until_day": today, "cabinet_id": "cab-0000"},
+    }
+    results = {}
+    for name, args in queries.items():
+        times = []
+        sessions = 0
+        for _ in range(requests + 2):  # the first two warm the caches; not counted
+            started = time.perf_counter()
+            found = store.funnel(RETAILER, **args)
+            times.append((time.perf_counter() - started) * 1000)
+            sessions = sum(day["sessions"] for day in found["days"])
+        counted = times[2:]
+        results[name] = {
+            "p50_ms": round(percentile(counted, 0.5), 2),
+            "p99_ms": round(percentile(counted, 0.99), 2),
+            "sessions": sessions,
+            "ok": percentile(counted, 0.99) < GOAL_MS,
+        }
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cabinets", type=int, default=200)
+    parser.add_argument("--events", default="1000000,10000000", help="sizes to measure at, comma-separated")
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.events.split(","))
+    runs: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-funnel-") as tmp:
+        store = SqliteCloudStore(Path(tmp) / "cloud.db")
+        filler = Filler(store, args.cabinets, args.days)
+        for size in sizes:
+            filler.fill(size)
+            stored = store.count_events()
+            print(f"filled {stored:,} events in {filler.fill_s:.0f} s", flush=True)
+            queries = measure(store, args.requests, args.days)
+            runs.append({"events": stored, "fill_s": round(filler.fill_s, 1), "queries": queries})
+            print(json.dumps(runs[-1]), flush=True)  # each size as it is measured: a long run shows its progress
+        store.close()
+    print(f"\nShopper funnel query, {args.cabinets} cabinets, {args.days} days, {args.requests} requests each\n")
+    print("| events | query | p50 ms | p99 ms | sessions counted | goal p99 < 100 ms |")
+    print("|---|---|---|---|---|---|")
+    for run in runs:
+        for name, r in run["queries"].items():
+            goal = "met" if r["ok"] else "MISSED"
+            print(f"| {run['events']:,} | {name} | {r['p50_ms']} | {r['p99_ms']} | {r['sessions']:,} | {goal} |")
+    report = {"cabinets": args.cabinets, "days": args.days, "runs": runs}
+    print("\n" + json.dumps(report, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0 if all(r["ok"] for run in runs for r in run["queries"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
