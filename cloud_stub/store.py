@@ -119,6 +119,8 @@ class CloudStore(Protocol):
         *,
         created_by: str | None = None,
         reference: str | None = None,
+        phone: str | None = None,
+        pickup_code: str | None = None,
         now: float | None = None,
     ) -> str: ...
     def open_orders(self, cabinet_id: str) -> list[dict[str, Any]]: ...
@@ -599,6 +601,11 @@ _ADDED_COLUMNS = (
     ("notification_outbox", "attempts", "INTEGER NOT NULL DEFAULT 0"),
     ("notification_outbox", "next_attempt_at", "REAL NOT NULL DEFAULT 0"),  # unix seconds
     ("notification_outbox", "last_error", "TEXT"),
+    # pickup codes notified (issue 15): an order's optional phone, and its code in the outbox until delivered
+    ("pickup_orders", "phone", "TEXT"),  # normalised (sync_client.schema.normalise_phone); NULL: not notified
+    ("notification_outbox", "kind", "TEXT NOT NULL DEFAULT 'repair'"),  # repair (a ticket's change) or pickup
+    ("notification_outbox", "order_id", "TEXT"),  # kind pickup: the order (ticket_id is '' then)
+    ("notification_outbox", "pickup_code", "TEXT"),  # kind pickup: the code, cleared once delivered or failed
 )
 # An alarm's state in the console: open until acknowledged, then resolved.
 ALARM_STATES = ("open", "acknowledged", "resolved")
@@ -1091,16 +1098,26 @@ class SqliteCloudStore:
         *,
         created_by: str | None = None,
         reference: str | None = None,
+        phone: str | None = None,
+        pickup_code: str | None = None,
         now: float | None = None,
     ) -> str:
+        """The order, and with a ``phone`` its ``pickup_code`` queued for the notification provider (the
+        outbox keeps the code in clear only until it is delivered or given up)."""
         order_id = str(uuid.uuid4())
         at = utc_iso(_now(now))
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO pickup_orders (order_id, cabinet_id, sku, code_hash, expires_at, created_at, created_by,"
-                " reference) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (order_id, cabinet_id, sku, code_hash, expires_at, at, created_by, reference),
+                " reference, phone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (order_id, cabinet_id, sku, code_hash, expires_at, at, created_by, reference, phone),
             )
+            if phone and pickup_code:
+                conn.execute(
+                    "INSERT INTO notification_outbox (cabinet_id, ticket_id, status, created_at, kind, order_id,"
+                    " pickup_code) VALUES (?, '', 'pickup_code', ?, 'pickup', ?, ?)",
+                    (cabinet_id, at, order_id, pickup_code),
+                )
             self._bump_config(conn, cabinet_id, at)
         return order_id
 
@@ -2148,12 +2165,15 @@ class SqliteCloudStore:
         return [{**dict(r), "document": json.loads(r["document"])} for r in rows]
 
     def due_notifications(self, *, now: float | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """Messages pending delivery whose next attempt is due: the ticket's change and its customer's phone."""
+        """Messages pending delivery whose next attempt is due: a ticket's change or an order's pickup code,
+        with the customer's phone."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT n.id, n.cabinet_id, n.ticket_id, n.status, n.created_at, n.attempts, t.name, t.phone"
-                " FROM notification_outbox n JOIN repair_tickets t"
-                " ON t.cabinet_id = n.cabinet_id AND t.ticket_id = n.ticket_id"
+                "SELECT n.id, n.kind, n.cabinet_id, n.ticket_id, n.status, n.created_at, n.attempts, t.name,"
+                " COALESCE(t.phone, o.phone) AS phone, n.order_id, n.pickup_code, o.sku, o.expires_at"
+                " FROM notification_outbox n LEFT JOIN repair_tickets t"
+                " ON n.kind = 'repair' AND t.cabinet_id = n.cabinet_id AND t.ticket_id = n.ticket_id"
+                " LEFT JOIN pickup_orders o ON n.kind = 'pickup' AND o.order_id = n.order_id"
                 " WHERE n.delivery = 'pending' AND n.next_attempt_at <= ? ORDER BY n.id LIMIT ?",
                 (_now(now), limit),
             ).fetchall()
@@ -2168,21 +2188,22 @@ class SqliteCloudStore:
         retry_at: float | None,
         now: float | None = None,
     ) -> None:
-        """Record an attempt: delivered (sent_at set), to retry at ``retry_at``, or failed for good (None)."""
+        """Record an attempt: delivered (sent_at set), to retry at ``retry_at``, or failed for good (None). A
+        pickup code leaves the outbox once its message is delivered or failed."""
         delivery = "delivered" if delivered else "pending" if retry_at is not None else "failed"
         with self._write() as conn:
             conn.execute(
                 "UPDATE notification_outbox SET attempts = attempts + 1, delivery = ?, last_error = ?,"
-                " next_attempt_at = COALESCE(?, next_attempt_at), sent_at = CASE WHEN ? THEN ? ELSE sent_at END"
-                " WHERE id = ?",
-                (delivery, error, retry_at, delivered, utc_iso(_now(now)), notification_id),
+                " next_attempt_at = COALESCE(?, next_attempt_at), sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
+                " pickup_code = CASE WHEN ? = 'pending' THEN pickup_code END WHERE id = ?",
+                (delivery, error, retry_at, delivered, utc_iso(_now(now)), delivery, notification_id),
             )
 
     def notification(self, notification_id: int) -> dict[str, Any] | None:
         with self._lock:
             row = self._conn.execute(
-                "SELECT id, cabinet_id, ticket_id, status, delivery, attempts, last_error, sent_at"
-                " FROM notification_outbox WHERE id = ?",
+                "SELECT id, kind, cabinet_id, ticket_id, order_id, pickup_code, status, delivery, attempts,"
+                " last_error, sent_at FROM notification_outbox WHERE id = ?",
                 (notification_id,),
             ).fetchone()
         return dict(row) if row else None

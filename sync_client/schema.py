@@ -286,6 +286,16 @@ def receipt_token_reference(token: str) -> str | None:
     return "S-" + match[1] if match else None
 
 
+PHONE_RE = re.compile(r"(\+?)([0-9]{7,15})")
+
+
+def normalise_phone(text: str) -> str | None:
+    """A customer's phone number: optional +, then 7-15 digits; spaces and dashes are ignored. Returns
+    +<digits> or <digits> (the repair form, a call-back, an order's notification), None when it is not one."""
+    match = PHONE_RE.fullmatch(re.sub(r"[\s-]", "", text))
+    return match.group(1) + match.group(2) if match else None
+
+
 def _check_receipt_token(token: Any, sale_id: str, where: str) -> None:
     if not isinstance(token, str) or receipt_token_reference(token) != sale_reference(sale_id):
         raise SchemaError(f"{where}: expected the sale's reference digits and 22 URL-safe characters")
