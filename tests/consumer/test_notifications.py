@@ -19,9 +19,9 @@ from aiohttp import web
 from cloud_stub.consumer.notify import Backoff, HttpProvider, LogProvider, Notifier, signature
 from cloud_stub.core import Core
 from cloud_stub.limits import DEFAULT_LIMITS
+from cloud_stub.retailer_api import add_order
 from cloud_stub.store import CloudStore, SqliteCloudStore
 from firmware.control_client import _bin
-from cloud_stub.retailer_api import add_order
 from sync_client.schema import normalise_phone
 from tests.consumer.conftest import CABINET, PHONE, RETAILER, seed_cloud
 
