@@ -35,6 +35,7 @@ EDITABLE = (
     "fallback_language",
     "languages",
     "place",
+    "callback_retention_days",
 )
 MIN_ORDER_TTL_S, MAX_ORDER_TTL_S = 60, 90 * 24 * 3600
 SALE_EVENTS = ("payment.approved", "sale.completed", "sale.unclaimed")

@@ -13,7 +13,7 @@ import pygame
 from kiosk_ui.context import BuildContext
 from kiosk_ui.i18n import format_price, spec_label
 from kiosk_ui.illustration import illustration
-from kiosk_ui.intents import Buy, ChooseVariant, Intent
+from kiosk_ui.intents import Buy, ChooseVariant, Intent, OpenCallback
 from kiosk_ui.kit import Kit
 from kiosk_ui.moving import ScrollText, Spinner
 from kiosk_ui.narration_video import narration_video
@@ -274,5 +274,20 @@ def build(view: ProductScreen, kit: Kit, context: BuildContext) -> list[Widget]:
                 enabled=shown.in_stock and not view.no_payment_method,
             )
         )
-    widgets += _details(kit, product, pygame.Rect(right.x, y, right.w, row.y - theme.gap - y), context)
+    details_bottom = row.y - theme.gap
+    if view.callback:  # above the buy row, the details give way
+        callback_h = theme.touch(64)
+        details_bottom -= callback_h + theme.gap
+        widgets.append(
+            Button(
+                kit,
+                "callback",
+                (right.x, details_bottom + theme.gap, right.w, callback_h),
+                kit.t("product.callback"),
+                OpenCallback(),
+                style="secondary",
+                role="body",
+            )
+        )
+    widgets += _details(kit, product, pygame.Rect(right.x, y, right.w, details_bottom - y), context)
     return [*widgets, *top]
