@@ -14,6 +14,7 @@ from kiosk_ui.entry import PHONE, TextField, keyboard
 from kiosk_ui.i18n import CALLBACK_CONSENT_VERSION
 from kiosk_ui.intents import Done, RequestCallback
 from kiosk_ui.kit import Kit
+from kiosk_ui.moving import Paragraph, scrolled_column
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.screens.parts import split
 from kiosk_ui.view import CallbackScreen
@@ -27,44 +28,25 @@ def consent_text(view: CallbackScreen, kit: Kit) -> str:
     return kit.t("callback.consent", days=view.retention_days)
 
 
-def _explained(view: CallbackScreen, kit: Kit, left: pygame.Rect, send: Button) -> list[Widget]:
-    """The purpose, then the consent in its panel with its version, and under it the button that agrees to it."""
+def _explained(view: CallbackScreen, kit: Kit, context: BuildContext, left: pygame.Rect, send: Button) -> list[Widget]:
+    """The purpose and the consent in a panel with the consent's version (dragged when the mode's larger type
+    needs more room: nothing of what is agreed to is ever cut), and under it the button that agrees to it."""
     theme, palette = kit.theme, kit.theme.palette
-    y = left.y
     title_h = kit.line_h(48)
     widgets: list[Widget] = [
-        Label(kit, "title", (left.x, y, left.w, title_h), kit.t("callback.title"), "title", max_lines=1)
+        Label(kit, "title", (left.x, left.y, left.w, title_h), kit.t("callback.title"), "title", max_lines=1)
     ]
-    y += title_h + theme.px(8)
-    purpose_h = kit.line_h(30) * 2
-    widgets.append(
-        Label(
-            kit,
-            "purpose",
-            (left.x, y, left.w, purpose_h),
-            kit.t("callback.purpose", product=view.product.name),
-            "body",
-            palette.text_muted,
-            max_lines=2,
-            valign="top",
-        )
-    )
-    y += purpose_h + theme.px(8)
+    y = left.y + title_h + theme.px(8)
     panel = pygame.Rect(left.x, y, left.w, send.rect.y - theme.gap - y)
     widgets.append(Panel("consent_panel", panel, palette.surface, theme.radius))
     inner = panel.inflate(-2 * theme.px(16), -2 * theme.px(10))
     version_h = kit.line_h(26)
-    widgets.append(
-        Label(
-            kit,
-            "consent",
-            (inner.x, inner.y, inner.w, inner.h - version_h),
-            consent_text(view, kit),
-            "body",
-            max_lines=8,
-            valign="top",
-        )
-    )
+    paragraphs = [
+        Paragraph(kit.t("callback.purpose", product=view.product.name), "body", palette.text_muted),
+        Paragraph(consent_text(view, kit), "body", palette.text, space=10),
+    ]
+    text_box = pygame.Rect(inner.x, inner.y, inner.w, inner.h - version_h)
+    widgets.append(scrolled_column(kit, "consent", text_box, paragraphs, context.memory.scroll))
     widgets.append(
         Label(
             kit,
@@ -166,4 +148,4 @@ def build(view: CallbackScreen, kit: Kit, context: BuildContext) -> list[Widget]
     body.top = content.top
     left, right = split(kit, body, 50)
     send = _send(view, kit, context, left)
-    return [*_explained(view, kit, left, send), *_entry(view, kit, context, right), *top]
+    return [*_explained(view, kit, context, left, send), *_entry(view, kit, context, right), *top]
