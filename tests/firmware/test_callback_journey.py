@@ -4,6 +4,8 @@ request an ordinary event in the outbox, and the shopper back on the product aft
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from firmware.cabinet import Cabinet
@@ -78,7 +80,7 @@ async def test_back_and_the_idle_timeout_leave_the_call_back_without_a_trace(cab
     assert cabinet.view_state().screen == "attract" and cabinets.events("callback.requested") == []
 
 
-def test_the_journey_refuses_a_send_outside_its_entry(tmp_path) -> None:
+def test_the_journey_refuses_a_send_outside_its_entry(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path / "c.db", "cab-1")
     journey = CallbackJourney(outbox)
     with pytest.raises(CallbackRefused, match="'send' is not allowed in callback state idle"):
