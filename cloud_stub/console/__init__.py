@@ -35,6 +35,7 @@ from cloud_stub.console import (
     account,
     actions,
     alarms,
+    callbacks,
     catalogue,
     fleet,
     media,
@@ -53,7 +54,22 @@ from cloud_stub.store import Conflict, NotFound
 PREFIX = "/console"
 HERE = Path(__file__).parent
 # Every page group of the console; a new one is a module with ``routes`` (and ``nav``) added here.
-PAGE_GROUPS = (account, fleet, alarms, actions, stock, orders, repairs, sales, catalogue, media, access, users, tokens)
+PAGE_GROUPS = (
+    account,
+    fleet,
+    alarms,
+    actions,
+    stock,
+    orders,
+    repairs,
+    sales,
+    catalogue,
+    media,
+    access,
+    users,
+    tokens,
+    callbacks,
+)
 NAV: tuple[NavItem, ...] = tuple(item for group in PAGE_GROUPS for item in getattr(group, "nav", ()))
 FILTERS: dict[str, Callable[..., str]] = {"money": money, "when": when}
 SECURITY_HEADERS = {

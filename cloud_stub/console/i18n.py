@@ -469,6 +469,29 @@ EN: dict[str, str] = {
     "check_fault": "fault",
     "no_commands": "No commands sent to this cabinet yet.",
     "command_not_queued": "Not sent: {reason}",
+    # call-backs for customer service (h15b)
+    "nav_callbacks": "Call-backs",
+    "callbacks_title": "Call-back requests",
+    "callbacks_intro": "Shoppers who asked at a cabinet to be called back about a product. Each number is "
+    "deleted automatically when the cabinet's retention (callback_retention_days) ends.",
+    "callback_filters": "Filter call-back requests",
+    "callback_phone_search": "Phone number",
+    "callback_asked": "Asked",
+    "callback_phone": "Phone",
+    "callback_product": "Product",
+    "callback_consent": "Consent",
+    "callback_consent_version": "version {version} ({language})",
+    "callback_state_new": "new",
+    "callback_state_called": "called",
+    "callback_state_closed": "closed",
+    "callback_step": "{at} {who}: {state}",
+    "callback_new_state": "New state",
+    "callback_note": "Note",
+    "callback_save": "Save",
+    "callback_delete": "Delete (the shopper asked)",
+    "callback_deleted": "The request and its history were deleted.",
+    "callbacks_none": "No call-back requests here.",
+    "callback_update_invalid": "A call-back's state is new, called or closed; its note at most 500 characters.",
 }
 
 ZH: dict[str, str] = {
@@ -916,6 +939,28 @@ ZH: dict[str, str] = {
     "check_fault": "故障",
     "no_commands": "尚未向此柜机发送命令。",
     "command_not_queued": "未发送：{reason}",
+    # call-backs for customer service (h15b)
+    "nav_callbacks": "回电请求",
+    "callbacks_title": "回电请求",
+    "callbacks_intro": "在售货柜上请求就某商品回电的顾客。保留期（callback_retention_days）结束后号码自动删除。",
+    "callback_filters": "筛选回电请求",
+    "callback_phone_search": "电话号码",
+    "callback_asked": "请求时间",
+    "callback_phone": "电话",
+    "callback_product": "商品",
+    "callback_consent": "同意书",
+    "callback_consent_version": "版本 {version}（{language}）",
+    "callback_state_new": "新请求",
+    "callback_state_called": "已回电",
+    "callback_state_closed": "已结束",
+    "callback_step": "{at} {who}：{state}",
+    "callback_new_state": "新状态",
+    "callback_note": "备注",
+    "callback_save": "保存",
+    "callback_delete": "删除（顾客要求）",
+    "callback_deleted": "该请求及其记录已删除。",
+    "callbacks_none": "暂无回电请求。",
+    "callback_update_invalid": "回电状态须为新请求、已回电或已结束，备注最多 500 个字符。",
 }
 
 STRINGS = {"en": EN, "zh": ZH}
