@@ -28,16 +28,16 @@ def consent_text(view: CallbackScreen, kit: Kit) -> str:
     return kit.t("callback.consent", days=view.retention_days)
 
 
-def _explained(view: CallbackScreen, kit: Kit, context: BuildContext, left: pygame.Rect, send: Button) -> list[Widget]:
-    """The purpose and the consent in a panel with the consent's version (dragged when the mode's larger type
-    needs more room: nothing of what is agreed to is ever cut), and under it the button that agrees to it."""
+def _explained(view: CallbackScreen, kit: Kit, context: BuildContext, left: pygame.Rect, bottom: int) -> list[Widget]:
+    """The purpose and the consent in a panel down to ``bottom`` with the consent's version (dragged when the
+    mode's larger type needs more room: nothing of what is agreed to is ever cut)."""
     theme, palette = kit.theme, kit.theme.palette
     title_h = kit.line_h(48)
     widgets: list[Widget] = [
         Label(kit, "title", (left.x, left.y, left.w, title_h), kit.t("callback.title"), "title", max_lines=1)
     ]
     y = left.y + title_h + theme.px(8)
-    panel = pygame.Rect(left.x, y, left.w, send.rect.y - theme.gap - y)
+    panel = pygame.Rect(left.x, y, left.w, bottom - theme.gap - y)
     widgets.append(Panel("consent_panel", panel, palette.surface, theme.radius))
     inner = panel.inflate(-2 * theme.px(16), -2 * theme.px(10))
     version_h = kit.line_h(26)
@@ -57,7 +57,7 @@ def _explained(view: CallbackScreen, kit: Kit, context: BuildContext, left: pyga
             palette.text_muted,
         )
     )
-    return [*widgets, send]
+    return widgets
 
 
 def _send(view: CallbackScreen, kit: Kit, context: BuildContext, left: pygame.Rect) -> Button:
@@ -72,43 +72,47 @@ def _send(view: CallbackScreen, kit: Kit, context: BuildContext, left: pygame.Re
     return Button(kit, "callback:send", rect, kit.t("callback.send"), None, enabled=bool(typed), on_tap=send)
 
 
-def _entry(view: CallbackScreen, kit: Kit, context: BuildContext, right: pygame.Rect) -> list[Widget]:
+def _phone_h(kit: Kit) -> int:
+    """The number's field and a line for the firmware's complaint under it."""
+    return kit.theme.touch(72) + kit.line_h(26) + kit.theme.px(8)
+
+
+def _phone(view: CallbackScreen, kit: Kit, context: BuildContext, left: pygame.Rect, bottom: int) -> list[Widget]:
+    """The number typed, ending at ``bottom`` (above the send button or the keys), and the firmware's complaint
+    under it."""
     theme, palette = kit.theme, kit.theme.palette
+    row_h = theme.touch(72)
+    error_h = kit.line_h(26) if view.message is not None else 0
+    y = bottom - theme.px(8) - error_h - row_h
+    field = TextField(
+        kit,
+        "field:phone",
+        (left.x, y, left.w, row_h),
+        kit.t("callback.phone"),
+        context.memory.fields.get(FIELD, ""),
+        focused=True,
+        error=view.message is not None,
+    )
+    if view.message is None:
+        return [field]
+    complaint = kit.t(f"callback.{view.message}")
+    return [field, Label(kit, "error:phone", (left.x, y + row_h, left.w, error_h), complaint, "label", palette.danger)]
+
+
+def _keys_area(kit: Kit, right: pygame.Rect) -> pygame.Rect:
+    """At the bottom of the column, no taller than four rows of the largest keys."""
+    h = min(right.h, 4 * kit.theme.touch(76) + 3 * kit.theme.px(8))
+    return pygame.Rect(right.x, right.bottom - h, right.w, h)
+
+
+def _keys(kit: Kit, context: BuildContext, keys: pygame.Rect) -> list[Widget]:
     memory = context.memory
-    typed = memory.fields.get(FIELD, "")
 
     def put(text: str) -> None:
         memory.fields[FIELD] = text[:MAX_PHONE]
         context.rebuild()
 
-    row_h = theme.touch(72)
-    error_h = kit.line_h(26) if view.message is not None else 0  # the keys keep the rest of the column
-    widgets: list[Widget] = [
-        TextField(
-            kit,
-            "field:phone",
-            (right.x, right.y, right.w, row_h),
-            kit.t("callback.phone"),
-            typed,
-            focused=True,
-            error=view.message is not None,
-        )
-    ]
-    y = right.y + row_h
-    if view.message is not None:
-        widgets.append(
-            Label(
-                kit,
-                "error:phone",
-                (right.x, y, right.w, error_h),
-                kit.t(f"callback.{view.message}"),
-                "label",
-                palette.danger,
-            )
-        )
-    y += error_h + theme.px(8)
-    keys = pygame.Rect(right.x, y, right.w, right.bottom - y)
-    return widgets + keyboard(kit, keys, PHONE, lambda: memory.fields.get(FIELD, ""), put, MAX_PHONE)
+    return keyboard(kit, keys, PHONE, lambda: memory.fields.get(FIELD, ""), put, MAX_PHONE)
 
 
 def _sent(kit: Kit, content: pygame.Rect) -> list[Widget]:
@@ -141,11 +145,19 @@ def _sent(kit: Kit, content: pygame.Rect) -> list[Widget]:
 
 def build(view: CallbackScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     theme = kit.theme
-    top, content = chrome(view.chrome, kit, back=not view.sent, help_button=True)
+    nav = {"home": True, "nav_intent": Done()} if view.sent else {"back": True}  # sent: home finishes it
+    top, content = chrome(view.chrome, kit, help_button=True, **nav)
     if view.sent:
         return [*_sent(kit, content), *top]
     body = content.inflate(0, -theme.gap)
     body.top = content.top
     left, right = split(kit, body, 50)
     send = _send(view, kit, context, left)
-    return [*_explained(view, kit, context, left, send), *_entry(view, kit, context, right), *top]
+    keys = _keys_area(kit, right)
+    if keys.y - right.y >= _phone_h(kit) + theme.gap:  # the number above its keys; else above send (large type)
+        phone = _phone(view, kit, context, right, keys.y - theme.gap + theme.px(8))
+        explained = _explained(view, kit, context, left, send.rect.y)
+    else:
+        phone = _phone(view, kit, context, left, send.rect.y)
+        explained = _explained(view, kit, context, left, phone[0].rect.y)
+    return [*explained, *phone, send, *_keys(kit, context, keys), *top]
