@@ -20,6 +20,7 @@ from cloud_stub.console.i18n import translator
 from cloud_stub.console.proxy import Network, parse_networks
 from cloud_stub.consumer.notify import HttpProvider, LogProvider, Provider
 from cloud_stub.store import CloudStoreError, SqliteCloudStore
+from sync_client.schema import SchemaError, parse_utc_iso
 
 PROG = "kiosk-cloud"
 
@@ -105,6 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_user.add_argument("--role", required=True, choices=ROLES, help="owner, staff or technician")
 
     commands.add_parser("export", parents=[db], help="print every stored event as one JSON object a line")
+
+    callbacks = commands.add_parser("callbacks", help="call-back requests for customer service")
+    callbacks_commands = callbacks.add_subparsers(dest="callbacks_command", required=True, metavar="ACTION")
+    purge = callbacks_commands.add_parser(
+        "purge", parents=[db], help="delete the requests whose retention has ended (`serve` does it hourly)"
+    )
+    purge.add_argument(
+        "--as-of", metavar="TIME", help="judge the retention at this UTC time, e.g. 2026-12-31T00:00:00.000Z"
+    )
     return parser
 
 
@@ -126,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
             return _user_add(args.db, args.retailer, args.email, args.role)
         if args.command == "enroll-token":
             return _with_store(args.db, lambda store: store.add_enroll_token(args.retailer, args.ttl_s))
+        if args.command == "callbacks":
+            return _purge_callbacks(args.db, args.as_of)
         return _export(args.db)
     except (CloudStoreError, ValueError, OSError, PasswordRefused) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
@@ -133,6 +145,14 @@ def main(argv: list[str] | None = None) -> int:
     except sqlite3.Error as exc:  # e.g. a read-only or locked database file
         print(f"{PROG}: database {args.db}: {exc}", file=sys.stderr)
         return 1
+
+
+def _purge_callbacks(db: Path, as_of: str | None) -> int:
+    try:
+        now = parse_utc_iso(as_of, "--as-of") if as_of is not None else None
+    except SchemaError as exc:
+        raise ValueError(str(exc)) from None
+    return _with_store(db, lambda store: f"{store.purge_callbacks(now=now)} call-back requests deleted")
 
 
 def _notifier(url: str | None, secret_file: Path | None, to_log: bool) -> Provider | None:

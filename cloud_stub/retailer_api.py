@@ -28,7 +28,7 @@ from sync_client.cabinet_config import (
     hash_secret,
     parse_config,
 )
-from sync_client.schema import COMMAND_TTL_S, SchemaError, utc_iso, validate_command
+from sync_client.schema import COMMAND_TTL_S, SchemaError, normalise_phone, utc_iso, validate_command
 
 DEFAULT_ORDER_TTL_S = 7 * 24 * 3600
 # The fields of a configuration the retailer edits; version and pickup orders are the cloud's.
@@ -45,6 +45,7 @@ EDITABLE = (
     "fallback_language",
     "languages",
     "place",
+    "callback_retention_days",
 )
 MIN_ORDER_TTL_S, MAX_ORDER_TTL_S = 60, 90 * 24 * 3600
 SALE_EVENTS = ("payment.approved", "sale.completed", "sale.unclaimed")
@@ -331,13 +332,18 @@ class RetailerApi:
     # --- orders and commands ----------------------------------------------------------------------
     async def add_order(self, request: web.Request) -> web.Response:
         data = object_fields(
-            read_json(await self.core.read_body(request)), {"cabinet_id": str, "sku": str}, {"expires_in_s": int}
+            read_json(await self.core.read_body(request)),
+            {"cabinet_id": str, "sku": str},
+            {"expires_in_s": int, "phone": str},
         )
         cabinet_id = await self.own_cabinet(request, data["cabinet_id"])
         ttl = data.get("expires_in_s", DEFAULT_ORDER_TTL_S)
         if not MIN_ORDER_TTL_S <= ttl <= MAX_ORDER_TTL_S:
             raise Refused(400, "expires_in_s: expected 60 s to 90 days")
-        order = await add_order(self.core, cabinet_id, data["sku"], ttl)
+        phone = normalise_phone(data["phone"]) if "phone" in data else None
+        if "phone" in data and phone is None:
+            raise Refused(400, "phone: expected the customer's number, + and 7 to 15 digits")
+        order = await add_order(self.core, cabinet_id, data["sku"], ttl, phone=phone)
         return web.json_response(order, status=201)
 
     async def add_command(self, request: web.Request) -> web.Response:
@@ -374,10 +380,18 @@ def orderable_skus(document: dict[str, Any] | None) -> list[str]:
 
 
 async def add_order(
-    core: Core, cabinet_id: str, sku: str, ttl_s: int, *, created_by: str | None = None, reference: str | None = None
+    core: Core,
+    cabinet_id: str,
+    sku: str,
+    ttl_s: int,
+    *,
+    created_by: str | None = None,
+    reference: str | None = None,
+    phone: str | None = None,
 ) -> dict[str, Any]:
-    """Create a pickup order for a product or variant of the cabinet's catalog; its code is in the answer only
-    (the cloud keeps its hash, which reaches the cabinet with the next configuration)."""
+    """Create a pickup order for a product or variant of the cabinet's catalog; its code is in the answer (the
+    cloud keeps its hash, which reaches the cabinet with the next configuration) and, with the customer's
+    ``phone`` (normalised), in the notification outbox until the provider has delivered it."""
     found = await core.db(core.store.config, cabinet_id)
     if sku not in orderable_skus(found[1] if found else None):
         raise Refused(422, f"sku: {sku!r} is not in cabinet {cabinet_id!r}'s catalog")
@@ -393,9 +407,18 @@ async def add_order(
         expires_at,
         created_by=created_by,
         reference=reference,
+        phone=phone,
+        pickup_code=code if phone else None,
         now=core.now(),
     )
-    return {"order_id": order_id, "cabinet_id": cabinet_id, "sku": sku, "pickup_code": code, "expires_at": expires_at}
+    return {
+        "order_id": order_id,
+        "cabinet_id": cabinet_id,
+        "sku": sku,
+        "pickup_code": code,
+        "expires_at": expires_at,
+        "phone": phone,
+    }
 
 
 async def queue_command(

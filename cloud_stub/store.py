@@ -11,6 +11,7 @@ PostgreSQL store is the same statements with ``%s`` placeholders and a connectio
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sync_client.cabinet_config import ConfigInvalid, hand_off_links, link_code, parse_config
-from sync_client.schema import COMMAND_TTL_S, Event, dumps, utc_iso
+from sync_client.schema import COMMAND_TTL_S, Event, dumps, parse_utc_iso, utc_iso
 
 KEY_BYTES = 32
 MIN_KEY_BYTES = 32
@@ -119,6 +120,8 @@ class CloudStore(Protocol):
         *,
         created_by: str | None = None,
         reference: str | None = None,
+        phone: str | None = None,
+        pickup_code: str | None = None,
         now: float | None = None,
     ) -> str: ...
     def open_orders(self, cabinet_id: str) -> list[dict[str, Any]]: ...
@@ -321,6 +324,14 @@ class CloudStore(Protocol):
     def funnel(
         self, retailer: str, *, since_day: str, until_day: str, cabinet_id: str | None = None
     ) -> dict[str, list[dict[str, Any]]]: ...
+    # call-backs for the manufacturer's customer service (stored at ingest of callback.requested)
+    def callbacks_of(self, retailer: str, *, state: str | None = None) -> list[dict[str, Any]]: ...
+    def callback(self, retailer: str, request_id: str) -> dict[str, Any] | None: ...
+    def follow_up_callback(
+        self, retailer: str, request_id: str, state: str, note: str, by: str, *, now: float | None = None
+    ) -> bool: ...
+    def delete_callback(self, retailer: str, request_id: str) -> bool: ...
+    def purge_callbacks(self, *, now: float | None = None) -> int: ...
     def close(self) -> None: ...
 
 
@@ -719,6 +730,11 @@ _ADDED_COLUMNS = (
     ("notification_outbox", "attempts", "INTEGER NOT NULL DEFAULT 0"),
     ("notification_outbox", "next_attempt_at", "REAL NOT NULL DEFAULT 0"),  # unix seconds
     ("notification_outbox", "last_error", "TEXT"),
+    # pickup codes notified (issue 15): an order's optional phone, and its code in the outbox until delivered
+    ("pickup_orders", "phone", "TEXT"),  # normalised (sync_client.schema.normalise_phone); NULL: not notified
+    ("notification_outbox", "kind", "TEXT NOT NULL DEFAULT 'repair'"),  # repair (a ticket's change) or pickup
+    ("notification_outbox", "order_id", "TEXT"),  # kind pickup: the order (ticket_id is '' then)
+    ("notification_outbox", "pickup_code", "TEXT"),  # kind pickup: the code, cleared once delivered or failed
 )
 # An alarm's state in the console: open until acknowledged, then resolved.
 ALARM_STATES = ("open", "acknowledged", "resolved")
@@ -1023,6 +1039,8 @@ class SqliteCloudStore:
             if event.cabinet_id != cabinet_id:
                 raise ValueError(f"event {event.id} belongs to {event.cabinet_id!r}, not {cabinet_id!r}")
         received_at = utc_iso(_now(now))
+        callbacks = {e.id: e for e in events if e.type == "callback.requested"}
+        events = [_without_personal_data(e) for e in events]
         acked: list[str] = []
         conflicts: list[str] = []
         changed: dict[str, list[str]] = {}
@@ -1092,6 +1110,8 @@ class SqliteCloudStore:
                     _apply_sale_event(conn, cabinet_id, event.type, event.wall_time, event.payload)
                 if event.type == "payment.approved" and "receipt_token" in event.payload:
                     _add_receipt(conn, cabinet_id, event.payload)
+                if event.id in callbacks:
+                    _add_callback(conn, cabinet_id, callbacks[event.id], received_at)
                 if event.type in _FUNNEL_EVENTS:
                     for key in funnel_keys():
                         _apply_funnel_event(conn, key, event.type, event.wall_time, event.payload)
@@ -1274,16 +1294,26 @@ class SqliteCloudStore:
         *,
         created_by: str | None = None,
         reference: str | None = None,
+        phone: str | None = None,
+        pickup_code: str | None = None,
         now: float | None = None,
     ) -> str:
+        """The order, and with a ``phone`` its ``pickup_code`` queued for the notification provider (the
+        outbox keeps the code in clear only until it is delivered or given up)."""
         order_id = str(uuid.uuid4())
         at = utc_iso(_now(now))
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO pickup_orders (order_id, cabinet_id, sku, code_hash, expires_at, created_at, created_by,"
-                " reference) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (order_id, cabinet_id, sku, code_hash, expires_at, at, created_by, reference),
+                " reference, phone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (order_id, cabinet_id, sku, code_hash, expires_at, at, created_by, reference, phone),
             )
+            if phone and pickup_code:
+                conn.execute(
+                    "INSERT INTO notification_outbox (cabinet_id, ticket_id, status, created_at, kind, order_id,"
+                    " pickup_code) VALUES (?, '', 'pickup_code', ?, 'pickup', ?, ?)",
+                    (cabinet_id, at, order_id, pickup_code),
+                )
             self._bump_config(conn, cabinet_id, at)
         return order_id
 
@@ -2417,12 +2447,15 @@ class SqliteCloudStore:
         return [{**dict(r), "document": json.loads(r["document"])} for r in rows]
 
     def due_notifications(self, *, now: float | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """Messages pending delivery whose next attempt is due: the ticket's change and its customer's phone."""
+        """Messages pending delivery whose next attempt is due: a ticket's change or an order's pickup code,
+        with the customer's phone."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT n.id, n.cabinet_id, n.ticket_id, n.status, n.created_at, n.attempts, t.name, t.phone"
-                " FROM notification_outbox n JOIN repair_tickets t"
-                " ON t.cabinet_id = n.cabinet_id AND t.ticket_id = n.ticket_id"
+                "SELECT n.id, n.kind, n.cabinet_id, n.ticket_id, n.status, n.created_at, n.attempts, t.name,"
+                " COALESCE(t.phone, o.phone) AS phone, n.order_id, n.pickup_code, o.sku, o.expires_at"
+                " FROM notification_outbox n LEFT JOIN repair_tickets t"
+                " ON n.kind = 'repair' AND t.cabinet_id = n.cabinet_id AND t.ticket_id = n.ticket_id"
+                " LEFT JOIN pickup_orders o ON n.kind = 'pickup' AND o.order_id = n.order_id"
                 " WHERE n.delivery = 'pending' AND n.next_attempt_at <= ? ORDER BY n.id LIMIT ?",
                 (_now(now), limit),
             ).fetchall()
@@ -2437,21 +2470,22 @@ class SqliteCloudStore:
         retry_at: float | None,
         now: float | None = None,
     ) -> None:
-        """Record an attempt: delivered (sent_at set), to retry at ``retry_at``, or failed for good (None)."""
+        """Record an attempt: delivered (sent_at set), to retry at ``retry_at``, or failed for good (None). A
+        pickup code leaves the outbox once its message is delivered or failed."""
         delivery = "delivered" if delivered else "pending" if retry_at is not None else "failed"
         with self._write() as conn:
             conn.execute(
                 "UPDATE notification_outbox SET attempts = attempts + 1, delivery = ?, last_error = ?,"
-                " next_attempt_at = COALESCE(?, next_attempt_at), sent_at = CASE WHEN ? THEN ? ELSE sent_at END"
-                " WHERE id = ?",
-                (delivery, error, retry_at, delivered, utc_iso(_now(now)), notification_id),
+                " next_attempt_at = COALESCE(?, next_attempt_at), sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
+                " pickup_code = CASE WHEN ? = 'pending' THEN pickup_code END WHERE id = ?",
+                (delivery, error, retry_at, delivered, utc_iso(_now(now)), delivery, notification_id),
             )
 
     def notification(self, notification_id: int) -> dict[str, Any] | None:
         with self._lock:
             row = self._conn.execute(
-                "SELECT id, cabinet_id, ticket_id, status, delivery, attempts, last_error, sent_at"
-                " FROM notification_outbox WHERE id = ?",
+                "SELECT id, kind, cabinet_id, ticket_id, order_id, pickup_code, status, delivery, attempts,"
+                " last_error, sent_at FROM notification_outbox WHERE id = ?",
                 (notification_id,),
             ).fetchone()
         return dict(row) if row else None
@@ -2502,6 +2536,74 @@ class SqliteCloudStore:
         with self._lock:
             return {name: [dict(r) for r in self._conn.execute(sql, args)] for name, (sql, args) in queries.items()}
 
+    # --- call-backs: the follow-up queue (cloud_stub/console/callbacks.py) and their retention -------------
+    def callbacks_of(self, retailer: str, *, state: str | None = None) -> list[dict[str, Any]]:
+        """The retailer's call-back requests, newest first, each with its history (oldest first)."""
+        where, args = ("AND b.state = ?", (retailer, state)) if state else ("", (retailer,))
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT b.* FROM callbacks b JOIN cabinets c ON c.id = b.cabinet_id"
+                f" WHERE c.retailer = ? {where} ORDER BY b.requested_s DESC, b.request_id",
+                args,
+            ).fetchall()
+            history = self._conn.execute(
+                "SELECT h.request_id, h.at, h.by, h.state, h.note FROM callback_history h"
+                " JOIN callbacks b ON b.request_id = h.request_id JOIN cabinets c ON c.id = b.cabinet_id"
+                " WHERE c.retailer = ? ORDER BY h.at, h.rowid",
+                (retailer,),
+            ).fetchall()
+        found = {r["request_id"]: {**dict(r), "history": []} for r in rows}
+        for h in history:
+            if h["request_id"] in found:
+                found[h["request_id"]]["history"].append({k: h[k] for k in ("at", "by", "state", "note")})
+        return list(found.values())
+
+    def callback(self, retailer: str, request_id: str) -> dict[str, Any] | None:
+        return next((c for c in self.callbacks_of(retailer) if c["request_id"] == request_id), None)
+
+    def follow_up_callback(
+        self, retailer: str, request_id: str, state: str, note: str, by: str, *, now: float | None = None
+    ) -> bool:
+        """Move a request of the retailer's to ``state`` with a note, recording who and when; False when the
+        retailer has no such request."""
+        if state not in CALLBACK_STATES:
+            raise ValueError(f"state: expected one of {CALLBACK_STATES}, got {state!r}")
+        with self._write() as conn:
+            moved = conn.execute(
+                "UPDATE callbacks SET state = ? WHERE request_id = ?"
+                " AND cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ?)",
+                (state, request_id, retailer),
+            ).rowcount
+            if moved:
+                conn.execute(
+                    "INSERT INTO callback_history (request_id, at, by, state, note) VALUES (?, ?, ?, ?, ?)",
+                    (request_id, utc_iso(_now(now)), by, state, note),
+                )
+        return bool(moved)
+
+    def delete_callback(self, retailer: str, request_id: str) -> bool:
+        """Delete a request of the retailer's and its history (the shopper asked); False when there is none."""
+        with self._write() as conn:
+            return bool(
+                conn.execute(
+                    "DELETE FROM callbacks WHERE request_id = ?"
+                    " AND cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ?)",
+                    (request_id, retailer),
+                ).rowcount
+            )
+
+    def purge_callbacks(self, *, now: float | None = None) -> int:
+        """Delete every request older than its cabinet's ``callback_retention_days`` (the configuration in
+        force now; DEFAULT_CALLBACK_RETENTION_DAYS when it names none), with its history; returns how many."""
+        with self._write() as conn:
+            return conn.execute(
+                "DELETE FROM callbacks WHERE request_id IN (SELECT b.request_id FROM callbacks b"
+                " LEFT JOIN configs g ON g.cabinet_id = b.cabinet_id"
+                " WHERE b.requested_s <= ? - 86400.0 * coalesce(json_extract(g.document,"
+                " '$.callback_retention_days'), ?))",
+                (_now(now), DEFAULT_CALLBACK_RETENTION_DAYS),
+            ).rowcount
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
@@ -2543,7 +2645,64 @@ CREATE TABLE IF NOT EXISTS receipts (
     sale_id TEXT NOT NULL,
     UNIQUE (cabinet_id, sale_id)
 );
+-- Call-backs (callback.requested): the only copy of the shopper's number (the events table keeps the event
+-- without it), deleted with its history when its retention ends or on request.
+CREATE TABLE IF NOT EXISTS callbacks (
+    request_id TEXT PRIMARY KEY,
+    cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
+    sku TEXT NOT NULL,
+    phone TEXT NOT NULL,                 -- sync_client.schema.normalise_phone's form
+    consent_text TEXT NOT NULL,          -- as the cabinet's screen showed it
+    consent_version TEXT NOT NULL,
+    language TEXT NOT NULL,
+    requested_at TEXT NOT NULL,          -- the cabinet's wall time
+    requested_s REAL NOT NULL,           -- the same, unix seconds: the retention counts from it
+    received_at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'new'    -- one of CALLBACK_STATES
+);
+CREATE INDEX IF NOT EXISTS callbacks_by_cabinet ON callbacks(cabinet_id, requested_s);
+CREATE TABLE IF NOT EXISTS callback_history (
+    request_id TEXT NOT NULL REFERENCES callbacks(request_id) ON DELETE CASCADE,
+    at TEXT NOT NULL,
+    by TEXT NOT NULL,                    -- the console user's email
+    state TEXT NOT NULL,                 -- the state it was moved to (or kept)
+    note TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS callback_history_by_request ON callback_history(request_id, at);
 """
+CALLBACK_STATES = ("new", "called", "closed")
+DEFAULT_CALLBACK_RETENTION_DAYS = 30  # a cabinet whose configuration no longer names one
+# What of a callback.requested event the events table keeps: nothing personal.
+_CALLBACK_EVENT_KEPT = ("request_id", "sku", "consent_version", "language")
+
+
+def _without_personal_data(event: Event) -> Event:
+    """The event as the events table keeps it: a call-back's number and consent live only in ``callbacks``,
+    which deletes them (a resend is compared in this form too, so it is still recognised as the same event)."""
+    if event.type != "callback.requested":
+        return event
+    return dataclasses.replace(event, payload={k: event.payload[k] for k in _CALLBACK_EVENT_KEPT})
+
+
+def _add_callback(conn: sqlite3.Connection, cabinet_id: str, event: Event, received_at: str) -> None:
+    p = event.payload
+    conn.execute(
+        "INSERT INTO callbacks (request_id, cabinet_id, sku, phone, consent_text, consent_version, language,"
+        " requested_at, requested_s, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT(request_id) DO NOTHING",
+        (
+            p["request_id"],
+            cabinet_id,
+            p["sku"],
+            p["phone"],
+            p["consent_text"],
+            p["consent_version"],
+            p["language"],
+            event.wall_time,
+            parse_utc_iso(event.wall_time, "wall_time"),
+            received_at,
+        ),
+    )
 
 
 def _derive_link_codes(conn: sqlite3.Connection, cabinet_id: str, version: int, document: dict[str, Any]) -> None:

@@ -36,6 +36,7 @@ from firmware.network_state import default_route
 from firmware.optional_events import Riders, append_optional
 from firmware.presenters import Router, Shop
 from firmware.presenters.browse import BrowsePresenter
+from firmware.presenters.callback import CallbackPresenter
 from firmware.presenters.help import HelpPresenter
 from firmware.presenters.out_of_service import OutOfServicePresenter
 from firmware.presenters.pickup import PickupPresenter
@@ -205,6 +206,12 @@ class Cabinet:
             self.refresh,
             under=self._under_help,
         )
+        callback = CallbackPresenter(
+            journeys.callback,
+            self.sale,
+            shop,
+            lambda: self.in_force.cloud.callback_retention_days if self.in_force.cloud else None,
+        )
         sale = SalePresenter(
             self.sale,
             shop,
@@ -216,6 +223,7 @@ class Cabinet:
             support_phone=support.support_phone,
             now=self.clock.monotonic,
             payment_time_s=self.config.payment.timeout_s,
+            callback_offered=callback.offered,
         )
         return Router(
             (
@@ -234,6 +242,7 @@ class Cabinet:
                     support.support_phone,
                     reference=lambda: self.sale.ending.reference if self.sale.ending else "",
                 ),
+                callback,  # over the product screen it was opened from
                 sale,
                 BrowsePresenter(self.sale, shop, self.shop.ads_due, ad_product=self.shop.ad_product),
             )

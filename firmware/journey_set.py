@@ -14,6 +14,7 @@ from firmware.config import Config
 from firmware.config_in_force import ConfigInForce
 from firmware.devices import Devices
 from firmware.door_cycle import DoorCycle
+from firmware.journeys.callback import CallbackJourney, CallbackRefused
 from firmware.journeys.pickup import PickupJourney, PickupRefused
 from firmware.journeys.repair import RepairJourney, RepairRefused
 from firmware.journeys.restock import RestockJourney, RestockRefused
@@ -25,7 +26,7 @@ from sync_client.outbox import Outbox
 
 log = logging.getLogger(__name__)
 # A journey's refusal of a stale tap (the screen changed under the finger): a log line, never an error.
-STALE = (IllegalTransition, PickupRefused, RestockRefused, RepairRefused, ServiceRefused, ValueError)
+STALE = (IllegalTransition, PickupRefused, RestockRefused, RepairRefused, ServiceRefused, CallbackRefused, ValueError)
 
 
 async def checked(check: Awaitable[object]) -> None:
@@ -44,6 +45,7 @@ class Journeys:
     restock: RestockJourney
     repair: RepairJourney
     service: ServiceJourney
+    callback: CallbackJourney
 
     async def staff_pin(self, pin: str) -> None:
         """One PIN pad for the staff: a technician's PIN opens the service menu, any other is a retailer's
@@ -84,6 +86,7 @@ class Journeys:
         self.restock.cancel()
         self.repair.idle_timeout()
         self.service.idle_timeout()
+        self.callback.idle_timeout()
 
     def recover_after_restart(self, resume_window_s: float) -> None:
         """Every journey that can open the door settles what a power cut interrupted; none opens it again."""
@@ -168,4 +171,5 @@ def build_journeys(
         clock=clock,
     )
     repair = RepairJourney(parts.outbox, on_change=refresh, clock=clock)
-    return Journeys(sale, pickup, restock, repair, service)
+    callback = CallbackJourney(parts.outbox, on_change=refresh, sent_s=config.screen.thanks_s, clock=clock)
+    return Journeys(sale, pickup, restock, repair, service, callback)

@@ -264,6 +264,32 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "consent.fault": {"en": "Fault", "zh": "故障类型"},
     "consent.agree": {"en": "I agree", "zh": "我同意"},
+    # a call-back for the manufacturer's customer service (issue 15); the consent's version is CALLBACK_CONSENT_VERSION
+    "product.callback": {"en": "Call me back", "zh": "请回电给我"},
+    "callback.title": {"en": "Call me back about this product", "zh": "请就此商品回电给我"},
+    "callback.purpose": {
+        "en": "The manufacturer's customer service calls you once to answer your questions about {product}.",
+        "zh": "厂家客服将给您回电一次，解答您对{product}的疑问。",
+    },
+    "callback.consent": {
+        "en": "I agree that my phone number is stored with this request, seen only by this cabinet's retailer "
+        "and the manufacturer's customer service, used only to call me about this product, and deleted "
+        "after {days} days or sooner when I ask.",
+        "zh": "我同意：我的手机号码随本次请求保存，仅本柜零售商和厂家客服可见，仅用于就此商品给我回电，"
+        "{days} 天后删除，或在我要求时提前删除。",
+    },
+    "callback.version": {"en": "Consent version {version}", "zh": "同意书版本 {version}"},
+    "callback.phone": {"en": "Your phone number", "zh": "您的手机号码"},
+    "callback.send": {"en": "I agree, call me", "zh": "我同意，请回电"},
+    "callback.phone_invalid": {
+        "en": "Please enter a phone number of 7 to 15 digits.",
+        "zh": "请输入 7 到 15 位数字的手机号码。",
+    },
+    "callback.sent": {"en": "Thank you. We will call you.", "zh": "谢谢，我们会给您回电。"},
+    "callback.sent_hint": {
+        "en": "Your request is recorded and reaches customer service as soon as the cabinet is online.",
+        "zh": "您的请求已记录，售货柜联网后即送达客服。",
+    },
     "ticket.title": {"en": "Your vehicle is booked in", "zh": "您的车辆已登记送修"},
     "ticket.number": {"en": "Your ticket number", "zh": "您的送修单号"},
     "ticket.keep": {"en": "Keep this", "zh": "请妥善保存"},
@@ -399,6 +425,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "spec.frame": {"en": "Frame", "zh": "车架"},
     "spec.brakes": {"en": "Brakes", "zh": "刹车"},
 }
+
+CALLBACK_CONSENT_VERSION = "1"  # raise it whenever callback.consent changes in any language
 
 # Message keys the screens know (the views' message fields).
 MESSAGES = (

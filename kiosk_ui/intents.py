@@ -277,6 +277,29 @@ class Next(Intent):
     name: ClassVar[str] = "next"
 
 
+# --- a call-back for the manufacturer's customer service ---------------------------------------------------
+@dataclass(frozen=True, repr=False)
+class OpenCallback(Intent):
+    """ "Call me back" on a product's screen."""
+
+    name: ClassVar[str] = "callback"
+
+
+@dataclass(frozen=True, repr=False)
+class RequestCallback(Intent):
+    """The number typed and the consent agreed to, as the screen showed it (text, version, language)."""
+
+    name: ClassVar[str] = "callback_send"
+    phone: str
+    consent_text: str
+    consent_version: str
+    language: str
+
+    @property
+    def log_arg(self) -> str:
+        return f"{REDACTED},consent {self.consent_version}"
+
+
 @dataclass(frozen=True, repr=False)
 class Agree(Intent):
     name: ClassVar[str] = "agree"

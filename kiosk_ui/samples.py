@@ -11,6 +11,7 @@ from kiosk_ui.view import (
     AdView,
     AttractScreen,
     CalibrateScreen,
+    CallbackScreen,
     CatalogScreen,
     CheckoutScreen,
     Chrome,
@@ -367,6 +368,11 @@ def sample_views(
         "help_from_checkout": HelpScreen(
             chrome=chrome, support_phone=SUPPORT_PHONE, support_url=SUPPORT_URL, context="checkout"
         ),
+        # A call-back for the manufacturer's customer service: offered on the product, the number and consent.
+        "product_callback": ProductScreen(chrome=chrome, product=scooter, store_url=url[scooter.sku], callback=True),
+        "callback": CallbackScreen(chrome=chrome, product=scooter),
+        "callback_phone_invalid": CallbackScreen(chrome=chrome, product=scooter, message="phone_invalid"),
+        "callback_sent": CallbackScreen(chrome=chrome, product=scooter, sent=True),
     }
     return {name: _content_in(view, language) for name, view in views.items()}
 
@@ -465,6 +471,9 @@ GALLERY = {
     "repair-keyboard-shift": "repair_contact",
     "repair-keyboard-accents": "repair_contact",
     "repair-keyboard-symbols": "repair_fault",
+    "product-callback": "product_callback",
+    "callback": "callback_phone_invalid",
+    "callback-sent": "callback_sent",
 }
 # Gallery pictures taken after these taps (widget ids): the text keyboard's layers.
 SHOT_TAPS = {
@@ -482,4 +491,5 @@ GALLERY_ACCESSIBLE = {
     "accessible-pickup": "pickup_wrong_code",
     "accessible-repair-contact": "repair_contact_errors",
     "accessible-pin-pad": "pin_pad_wrong",
+    "accessible-callback": "callback",
 }

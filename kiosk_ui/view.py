@@ -52,6 +52,7 @@ SCREENS = (
     "service",
     "calibrate",
     "out_of_service",
+    "callback",
     "error",
 )
 STAFF_HOLD_S = 3.0  # a press on the brand this long emits OpenStaff; a tap there does nothing
@@ -184,6 +185,7 @@ class ProductScreen:
     no_payment_method: bool = False  # no way to pay right now (terminal faulty, network down): buy is off
     selected_variant: str | None = None  # the VariantView.sku chosen; None shows the first in stock
     narration: NarrationView | None = None  # None: this product has no narration in this language
+    callback: bool = False  # "Call me back" is offered (the manufacturer's customer service)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -323,6 +325,22 @@ class OutOfServiceScreen:
     reference: str = ""  # with a message: the last buyer's sale reference
 
 
+CallbackMessage = Literal["phone_invalid"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallbackScreen:
+    """A call-back for the manufacturer's customer service, asked from a product's screen: the purpose and
+    the consent are shown, the number typed on the digits keys; ``sent`` once it is recorded."""
+
+    screen: ClassVar[str] = "callback"
+    chrome: Chrome = Chrome()
+    product: ProductView
+    message: CallbackMessage | None = None  # the number typed is not one
+    sent: bool = False
+    retention_days: int = 30  # how long the number is kept, as the consent says
+
+
 @dataclass(frozen=True, kw_only=True)
 class ErrorScreen:
     """Shown by the UI itself when a view cannot be rendered: a safe page in both languages."""
@@ -346,6 +364,7 @@ View = (
     | ServiceScreen
     | CalibrateScreen
     | OutOfServiceScreen
+    | CallbackScreen
     | ErrorScreen
 )
 VIEW_TYPES: tuple[type[View], ...] = get_args(View)

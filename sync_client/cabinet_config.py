@@ -18,6 +18,8 @@ a cabinet), and a document that fails is refused whole with every problem named.
      "scan_to_pay": {"enabled": bool, "provider": str},
      "link_base": "https://…",   (optional: the cloud's consumer pages; the thanks QR is <link_base>/r/<token>)
      "support_phone": "+49 …",   (optional: shown on the receipt page as how to get help)
+     "callback_retention_days": 1..365,   (optional: "Call me back" is offered; the cloud deletes each
+                                           request this many days after it was made)
      "place": {"address": str, "lat": -90..90, "lon": -180..180, (optional: where the cabinet stands; listed
                "timezone": "Europe/Berlin", "opening_hours": [{"days", "start", "end"}]}}   by the locator)
     A product or variant may carry "store_url": "https://…" (its page in the online store: the QR hand-off's target).
@@ -354,6 +356,7 @@ class ScanToPay:
 
 MAX_ADDRESS_CHARS = 200
 LATITUDE = Annotated[float, Range(ge=-90, le=90)]
+RETENTION_DAYS = Annotated[int, Range(ge=1, le=365)]  # a call-back request's phone number, kept at most a year
 LONGITUDE = Annotated[float, Range(ge=-180, le=180)]
 
 
@@ -392,6 +395,7 @@ class CabinetConfig:
     fallback_language: str = "en"  # shown where a text has no translation into the shopper's language
     languages: tuple[str, ...] = ("en",)  # the languages the retailer writes content in; the fallback's first
     place: Place | None = None
+    callback_retention_days: int | None = None  # None: no call-backs offered
 
     def product(self, sku: str) -> ConfigProduct | None:
         return next((p for p in self.products if p.sku == sku), None)
@@ -413,8 +417,9 @@ class CabinetConfig:
             for narration in product["narration"].values():
                 if not narration["video_url"]:  # absent, as a cabinet from before videos expects it
                     del narration["video_url"]
-        if data["place"] is None:
-            del data["place"]  # optional in the document: absent, never null
+        for optional in ("place", "callback_retention_days"):
+            if data[optional] is None:
+                del data[optional]  # optional in the document: absent, never null
         document: dict[str, Any] = json.loads(json.dumps(data))  # tuples become lists, as in the document
         return document
 
@@ -859,6 +864,7 @@ def parse_config(data: Any) -> CabinetConfig:
             "fallback_language": str,
             "languages": list,
             "place": dict,
+            "callback_retention_days": RETENTION_DAYS,
         },
     )
     if d is None:
@@ -910,6 +916,7 @@ def parse_config(data: Any) -> CabinetConfig:
         fallback_language=languages[0],
         languages=languages,
         place=place,
+        callback_retention_days=d.get("callback_retention_days"),
     )
 
 

@@ -144,7 +144,16 @@ EVENT_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
         "step": str,
         "left_at": str,
         "ad_id": _STR_OR_NULL,
-    },  # a shopper turned accessibility mode on (where); nothing personal
+    },
+    # a shopper asked the manufacturer's customer service to call back, consenting to the text shown (issue 15)
+    "callback.requested": {
+        "request_id": str,
+        "sku": str,
+        "phone": str,
+        "consent_text": str,
+        "consent_version": str,
+        "language": str,
+    },
     # what the cabinet did with what the cloud sent down
     "config.applied": {"version": int, "etag": str},
     "config.rejected": {"version": (int, type(None)), "etag": str, "reason": str},
@@ -278,6 +287,8 @@ def validate_payload(event_type: str, payload: Any, where: str = "payload") -> N
         _check_session(payload, where)
     if event_type == "payment.approved" and "receipt_token" in payload:
         _check_receipt_token(payload["receipt_token"], payload["sale_id"], f"{where}.receipt_token")
+    if event_type == "callback.requested":
+        _check_callback(payload, where)
     _check_bounds(payload, where, 0)
 
 
@@ -300,6 +311,37 @@ def receipt_token_reference(token: str) -> str | None:
     """The reference a receipt token carries (S-XXXXXXXX); None when ``token`` is no receipt token."""
     match = RECEIPT_TOKEN_RE.fullmatch(token)
     return "S-" + match[1] if match else None
+
+
+PHONE_RE = re.compile(r"(\+?)([0-9]{7,15})")
+
+
+def normalise_phone(text: str) -> str | None:
+    """A customer's phone number: optional +, then 7-15 digits; spaces and dashes are ignored. Returns
+    +<digits> or <digits> (the repair form, a call-back, an order's notification), None when it is not one."""
+    match = PHONE_RE.fullmatch(re.sub(r"[\s-]", "", text))
+    return match.group(1) + match.group(2) if match else None
+
+
+# A call-back's consent: the version names the text the shopper agreed to (kiosk_ui's CALLBACK_CONSENT_VERSION).
+CONSENT_VERSION_RE = re.compile(r"[A-Za-z0-9._-]{1,16}")
+MAX_CONSENT_CHARS = 2000
+LANGUAGE_RE = re.compile(r"[a-z]{2}(-[A-Za-z0-9]{2,8})?")
+
+
+def _check_callback(payload: dict[str, Any], where: str) -> None:
+    """A call-back request carries an id, the phone as normalise_phone gives it, the consent text shown (not
+    empty, bounded) and its version, and the language it was shown in."""
+    if not UUID_RE.fullmatch(payload["request_id"]):
+        raise SchemaError(f"{where}.request_id: expected a UUID")
+    if normalise_phone(payload["phone"]) != payload["phone"]:
+        raise SchemaError(f"{where}.phone: expected an optional + and 7 to 15 digits")
+    if not payload["consent_text"].strip() or len(payload["consent_text"]) > MAX_CONSENT_CHARS:
+        raise SchemaError(f"{where}.consent_text: expected the consent shown, 1 to {MAX_CONSENT_CHARS} characters")
+    if not CONSENT_VERSION_RE.fullmatch(payload["consent_version"]):
+        raise SchemaError(f"{where}.consent_version: expected 1 to 16 letters, digits, '.', '_' or '-'")
+    if not LANGUAGE_RE.fullmatch(payload["language"]):
+        raise SchemaError(f"{where}.language: expected a language code such as 'en' or 'zh'")
 
 
 def _check_receipt_token(token: Any, sale_id: str, where: str) -> None:

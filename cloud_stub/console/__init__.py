@@ -36,6 +36,7 @@ from cloud_stub.console import (
     account,
     actions,
     alarms,
+    callbacks,
     catalogue,
     fleet,
     funnel,
@@ -73,6 +74,7 @@ PAGE_GROUPS = (
     access,
     users,
     tokens,
+    callbacks,
 )
 NAV: tuple[NavItem, ...] = tuple(item for group in PAGE_GROUPS for item in getattr(group, "nav", ()))
 FILTERS: dict[str, Callable[..., str]] = {"money": money, "when": when, "page_url": page_url}

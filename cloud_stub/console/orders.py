@@ -1,5 +1,5 @@
-"""Online orders for pickup at a cabinet: create one (its code shown once, to copy: no notification provider
-sends it to the customer yet), list and filter them, cancel or expire one (its code hash leaves the
+"""Online orders for pickup at a cabinet: create one (its code shown once, to copy; with the customer's phone it
+is also queued for the notification provider), list and filter them, cancel or expire one (its code hash leaves the
 configuration the cabinet downloads, so the code no longer opens the door once the cabinet has synced),
 and see when one was collected (the cabinet's ``pickup.completed``)."""
 
@@ -18,7 +18,7 @@ from cloud_stub.console.stock import StockUnit, cabinet_units
 from cloud_stub.core import Refused
 from cloud_stub.retailer_api import add_order
 from cloud_stub.store import ORDER_ENDINGS
-from sync_client.schema import utc_iso
+from sync_client.schema import normalise_phone, utc_iso
 
 routes = web.RouteTableDef()
 nav = (NavItem("orders", "nav_orders", ("owner", "staff")),)
@@ -130,9 +130,13 @@ async def create(request: web.Request) -> web.StreamResponse:
         return await _page(request, 400, error=("order_days_invalid", {"max": MAX_DAYS}))
     if len(reference) > MAX_REFERENCE:
         return await _page(request, 400, error=("order_reference_invalid", {"max": MAX_REFERENCE}))
+    typed_phone = str(form.get("phone", "")).strip()
+    phone = normalise_phone(typed_phone) if typed_phone else None
+    if typed_phone and phone is None:
+        return await _page(request, 400, error=("order_phone_invalid", {}))
     try:
         created = await add_order(
-            core, cabinet_id, sku, days * 24 * 3600, created_by=user.email, reference=reference or None
+            core, cabinet_id, sku, days * 24 * 3600, created_by=user.email, reference=reference or None, phone=phone
         )
     except Refused:
         return await _page(request, 422, error=("order_item_invalid", {}))

@@ -19,6 +19,7 @@ from cloud_stub.console import SECURITY_HEADERS
 from cloud_stub.consumer import pages
 from cloud_stub.consumer.geocode import Geocoder
 from cloud_stub.consumer.notify import Notifier, Provider
+from cloud_stub.consumer.retention import Retention
 from cloud_stub.core import Core
 
 HERE = Path(__file__).parent
@@ -40,12 +41,15 @@ def setup_consumer(app: web.Application, core: Core, *, geocoder: Geocoder | Non
     app.add_routes(pages.routes)
     app.on_response_prepare.append(_security_headers)
     if notifier is not None:
-        app.cleanup_ctx.append(_deliveries(Notifier(core, notifier)))
+        app.cleanup_ctx.append(_background(Notifier(core, notifier), "notifications"))
+    app.cleanup_ctx.append(_background(Retention(core), "callback-retention"))
 
 
-def _deliveries(notifier: Notifier) -> Callable[[web.Application], AsyncIterator[None]]:
+def _background(worker: Notifier | Retention, name: str) -> Callable[[web.Application], AsyncIterator[None]]:
+    """``worker.run()`` for as long as the app serves."""
+
     async def run(_app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(notifier.run(), name="notifications")
+        task = asyncio.create_task(worker.run(), name=name)
         yield
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

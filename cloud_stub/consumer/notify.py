@@ -1,4 +1,4 @@
-"""Notifications to customers (repair updates from the console's notification outbox) through a provider.
+"""Notifications to customers (repair updates and pickup codes from the notification outbox) through a provider.
 
 ``Provider.deliver`` sends one message or raises ``DeliveryFailed``. ``LogProvider`` only logs (development);
 ``HttpProvider`` POSTs JSON to an SMS gateway or webhook, signed: ``X-Signature: sha256=<hex>`` is the
@@ -29,21 +29,34 @@ log = logging.getLogger("cloud_stub.notify")
 @dataclass(frozen=True)
 class Notification:
     id: int
-    kind: str  # "repair" (a ticket's change)
+    kind: str  # "repair" (a ticket's change) or "pickup" (an online order's pickup code)
     phone: str
     ticket_id: str
     status: str
     cabinet_id: str
+    order_id: str | None = None  # kind pickup: the order, its code, what to collect and until when
+    pickup_code: str | None = None
+    sku: str | None = None
+    expires_at: str | None = None
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> Notification:
+        """From a row of ``Store.due_notifications``."""
+        fields = ("order_id", "pickup_code", "sku", "expires_at")
+        pickup = {k: row[k] for k in fields} if row["kind"] == "pickup" else {}
+        return cls(row["id"], row["kind"], row["phone"], row["ticket_id"], row["status"], row["cabinet_id"], **pickup)
 
     def body(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "to": self.phone,
-            "ticket_id": self.ticket_id,
-            "status": self.status,
-            "cabinet_id": self.cabinet_id,
-        }
+        body = {"id": self.id, "kind": self.kind, "to": self.phone, "cabinet_id": self.cabinet_id}
+        if self.kind == "pickup":
+            return {
+                **body,
+                "order_id": self.order_id,
+                "pickup_code": self.pickup_code,
+                "sku": self.sku,
+                "expires_at": self.expires_at,
+            }
+        return {**body, "ticket_id": self.ticket_id, "status": self.status}
 
 
 class DeliveryFailed(Exception):
@@ -131,7 +144,7 @@ class Notifier:
                     core.store.notification_tried, row["id"], delivered=False, error="no phone", retry_at=None
                 )
                 continue
-            note = Notification(row["id"], "repair", row["phone"], row["ticket_id"], row["status"], row["cabinet_id"])
+            note = Notification.of(row)
             try:
                 await self.provider.deliver(note)
             except DeliveryFailed as exc:

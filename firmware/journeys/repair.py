@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 from firmware.clock import Clock, LoopClock, TimerHandle
 from firmware.journeys.machine import later, transition
 from sync_client.outbox import Outbox, Transaction
+from sync_client.schema import normalise_phone
 from sync_client.store.repair_tickets import RepairTicketsRepo
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,6 @@ VEHICLE_INVALID, NAME_INVALID, PHONE_INVALID = "vehicle_invalid", "name_invalid"
 DESCRIPTION_INVALID, CATEGORY_MISSING = "required", "category_required"
 
 _FRAME_RE = re.compile(r"[A-Z0-9]{6,20}")
-_PHONE_RE = re.compile(r"(\+?)([0-9]{7,15})")
 # The punctuation of names and addresses ("Müller & Söhne", "J. O'Brien-Smith"); · separates given and
 # family names in Chinese transliterations
 _NAME_MARKS = frozenset(" -'’·.,/&")
@@ -119,12 +119,6 @@ def normalise_name(text: str) -> str | None:
     if not 1 <= len(name) <= MAX_NAME or not any(c.isalpha() for c in name):
         return None
     return name if all(c.isalpha() or c in _NAME_MARKS for c in name) else None
-
-
-def normalise_phone(text: str) -> str | None:
-    """Optional +, then 7-15 digits; spaces and dashes are ignored. Returns +<digits> or <digits>."""
-    match = _PHONE_RE.fullmatch(re.sub(r"[\s-]", "", text))
-    return match.group(1) + match.group(2) if match else None
 
 
 def normalise_description(text: str) -> str | None:

@@ -123,7 +123,7 @@ class Ending:
     receipt_no: str | None  # the terminal's receipt number (scan-to-pay: its payment id)
     money: Money
     recorded: bool = True  # False: the store failed at the approval (the log line is the record for now)
-    receipt_token: str | None = None  # the receipt's link (None: a sale resumed after a restart has none)
+    receipt_token: str | None = None  # the receipt's link (None: a sale from before tokens were kept)
 
     @property
     def reference(self) -> str:
@@ -170,6 +170,7 @@ class Sale:
             trace_no=row.trace_no,
             unlocks=min(row.unlocks, max_unlocks - 1),
             variant_sku=row.variant_sku,
+            receipt_token=row.receipt_token,
         )
 
 
@@ -582,7 +583,7 @@ class SaleJourney:
         return True
 
     def _update_sale(self, tx: Transaction, sale: Sale, state: str) -> None:
-        self.sales.update(tx, sale.sale_id, state, sale.receipt_no, sale.trace_no, sale.unlocks)
+        self.sales.update(tx, sale.sale_id, state, sale.receipt_no, sale.trace_no, sale.unlocks, sale.receipt_token)
 
     # --- after a restart: what each interrupted sale becomes ------------------------------------------
     def recover_after_restart(self, resume_window_s: float = 0.0) -> list[str]:

@@ -48,6 +48,7 @@ class SalePresenter(Passive):
     now: Callable[[], float] = lambda: 0.0  # the cabinet's clock (monotonic): when a payment started
     payment_time_s: float | None = None  # a payment's time limit (the terminal's own); None: not shown
     paying_since: float | None = None  # when the payment under way started, on the clock
+    callback_offered: Callable[[], bool] = lambda: False  # "Call me back" on the product screen
     name: str = "sale"
 
     def active(self) -> bool:
@@ -112,6 +113,7 @@ class SalePresenter(Passive):
                 store_url=self.store_url(product.sku),
                 selected_variant=sale.variant_sku,
                 no_payment_method=not self.offered(),
+                callback=self.callback_offered(),
             )
         status = one_of(PAYMENT_STATUSES, sale.payment_status, "payment status")
         return CheckoutScreen(

@@ -14,6 +14,7 @@ from kiosk_ui.kit import Kit
 from kiosk_ui.screens import (
     attract,
     calibrate,
+    callback,
     catalog,
     checkout,
     door,
@@ -34,6 +35,8 @@ from kiosk_ui.view import (
     VIEW_TYPES,
     AdKind,
     AttractScreen,
+    CallbackMessage,
+    CallbackScreen,
     CheckoutScreen,
     DeviceStatus,
     DoorAlarm,
@@ -81,6 +84,7 @@ _MODULES = {
     "service": service,
     "calibrate": calibrate,
     "out_of_service": out_of_service,
+    "callback": callback,
     "error": error,
 }
 BUILDERS: dict[type, Callable[[Any, Kit, BuildContext], list[Widget]]] = {
@@ -223,6 +227,11 @@ def _out_of_service(view: OutOfServiceScreen) -> None:
     _one_of(view.message, ShopperNotice, "OutOfServiceScreen.message")
 
 
+def _callback(view: CallbackScreen) -> None:
+    _one_of(view.message, CallbackMessage, "CallbackScreen.message")
+    _whole(view.retention_days, "CallbackScreen.retention_days", 1, 3650)
+
+
 _CHECKS: dict[type, Callable[[Any], None]] = {
     AttractScreen: _attract,
     ProductScreen: _product,
@@ -235,6 +244,7 @@ _CHECKS: dict[type, Callable[[Any], None]] = {
     RepairScreen: _repair,
     ServiceScreen: _service,
     OutOfServiceScreen: _out_of_service,
+    CallbackScreen: _callback,
 }
 
 

@@ -13,7 +13,7 @@ import pygame
 from kiosk_ui.context import BuildContext
 from kiosk_ui.i18n import format_price, spec_label
 from kiosk_ui.illustration import illustration
-from kiosk_ui.intents import Buy, ChooseVariant, Intent
+from kiosk_ui.intents import Buy, ChooseVariant, Intent, OpenCallback
 from kiosk_ui.kit import Kit
 from kiosk_ui.moving import ScrollText, Spinner
 from kiosk_ui.narration_video import narration_video
@@ -211,6 +211,12 @@ def build(view: ProductScreen, kit: Kit, context: BuildContext) -> list[Widget]:
         widgets.append(QrCode("store_qr", (row.right - qr_px, row.y, qr_px, qr_px), view.store_url, theme.px(10)))
     button_h = theme.touch(76)
     caption_box = (row.x, row.y, action_w, row.h - button_h - theme.px(8))
+    # "Call me back": above the buy row while the details keep two lines, else beside buy (large type).
+    callback_h = theme.touch(64)
+    callback_above = view.callback and (
+        product.online_only or row.y - 2 * theme.gap - callback_h - y >= 2 * kit.line_h(30)
+    )
+    buy_w = action_w * 3 // 5 if view.callback and not callback_above else action_w
     if product.online_only:
         widgets.append(
             Label(
@@ -268,11 +274,21 @@ def build(view: ProductScreen, kit: Kit, context: BuildContext) -> list[Widget]:
             Button(
                 kit,
                 "buy",
-                (row.x, row.bottom - button_h, action_w, button_h),
+                (row.x, row.bottom - button_h, buy_w, button_h),
                 kit.t("product.buy"),
                 Buy(),
                 enabled=shown.in_stock and not view.no_payment_method,
             )
         )
-    widgets += _details(kit, product, pygame.Rect(right.x, y, right.w, row.y - theme.gap - y), context)
+    details_bottom = row.y - theme.gap
+    if view.callback:
+        if callback_above:  # the details give way
+            details_bottom -= callback_h + theme.gap
+            place = (right.x, details_bottom + theme.gap, right.w, callback_h)
+        else:
+            place = (row.x + buy_w + theme.gap, row.bottom - button_h, action_w - buy_w - theme.gap, button_h)
+        widgets.append(
+            Button(kit, "callback", place, kit.t("product.callback"), OpenCallback(), style="secondary", role="body")
+        )
+    widgets += _details(kit, product, pygame.Rect(right.x, y, right.w, details_bottom - y), context)
     return [*widgets, *top]

@@ -241,11 +241,19 @@ def _events_without_id_index(conn: sqlite3.Connection) -> None:
         conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)", (max(last, kept),))
 
 
+def _sale_receipt_tokens(conn: sqlite3.Connection) -> None:
+    # NULL in the rows of earlier releases: such a sale, resumed, thanks with its reference alone.
+    conn.execute("ALTER TABLE sales ADD COLUMN receipt_token TEXT")  # the receipt's link, kept for a resumed sale
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the schema as the code before versions created it", _v1),
     Migration(2, "sales record the variant paid for", _sale_variants),
     Migration(3, "no indexes on events.sent_at: fewer pages written per event", _sent_at_indexes),
     Migration(4, "no index on events.id: a third fewer pages written per sale", _events_without_id_index),
+    Migration(
+        5, "sales keep their receipt link: a sale resumed after a power cut still shows it", _sale_receipt_tokens
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

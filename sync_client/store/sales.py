@@ -11,7 +11,7 @@ from sync_client.schema import utc_now_iso
 INTERRUPTED_STATES = ("paying", "approved", "door_unlocked", "door_opened")
 _COLUMNS = (
     "sale_id, sku, amount_cents, currency, method, state, receipt_no, trace_no, unlocks, door_opened_at, "
-    "created_at, updated_at, terminal_mark, variant_sku"
+    "created_at, updated_at, terminal_mark, variant_sku, receipt_token"
 )
 
 
@@ -31,6 +31,7 @@ class SaleRecord:
     updated_at: str
     terminal_mark: str | None  # the terminal's mark before authorizing (PaymentTerminal.mark)
     variant_sku: str | None = None  # None in rows from before variants: the product's own SKU
+    receipt_token: str | None = None  # the receipt's link (None in rows from before it was kept)
 
     @property
     def stock_sku(self) -> str:
@@ -63,12 +64,20 @@ class SalesRepo:
 
     @staticmethod
     def update(
-        tx: Transaction, sale_id: str, state: str, receipt_no: str | None, trace_no: str | None, unlocks: int
+        tx: Transaction,
+        sale_id: str,
+        state: str,
+        receipt_no: str | None,
+        trace_no: str | None,
+        unlocks: int,
+        receipt_token: str | None = None,
     ) -> None:
-        """The sale's state with what the journey knows of it now."""
+        """The sale's state with what the journey knows of it now (the receipt token in the approval's own
+        statement: no extra write in the money commit)."""
         tx.execute(
-            "UPDATE sales SET state = ?, receipt_no = ?, trace_no = ?, unlocks = ?, updated_at = ? WHERE sale_id = ?",
-            (state, receipt_no, trace_no, unlocks, utc_now_iso(), sale_id),
+            "UPDATE sales SET state = ?, receipt_no = ?, trace_no = ?, unlocks = ?, updated_at = ?, "
+            "receipt_token = coalesce(?, receipt_token) WHERE sale_id = ?",
+            (state, receipt_no, trace_no, unlocks, utc_now_iso(), receipt_token, sale_id),
         )
 
     @staticmethod

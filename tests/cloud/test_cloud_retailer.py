@@ -63,3 +63,16 @@ async def test_an_order_needs_a_product_of_that_cabinet(cloud: Cloud) -> None:
     served = await cloud.signed("GET", "/v1/pickup-orders")
     assert [o["order_id"] for o in served.body["orders"]] == [made.body["order_id"]]
     assert made.body["pickup_code"] not in str(served.body)
+
+
+async def test_an_order_may_carry_the_customers_phone_checked_and_normalised(cloud: Cloud) -> None:
+    config = {"currency": "EUR", "products": [{"sku": "BIKE-C7", "name": "Cruiser C7", "price_cents": 129900}]}
+    assert (await cloud.retailer("PUT", f"/v1/retailer/cabinets/{CAB}/config", config)).status == 200
+    bad = await cloud.retailer("POST", "/v1/retailer/orders", {"cabinet_id": CAB, "sku": "BIKE-C7", "phone": "call me"})
+    assert bad.status == 400 and bad.body["error"].startswith("phone:")
+    made = await cloud.retailer(
+        "POST", "/v1/retailer/orders", {"cabinet_id": CAB, "sku": "BIKE-C7", "phone": "+49 170 555-1234"}
+    )
+    assert made.status == 201 and made.body["phone"] == "+491705551234"
+    (due,) = cloud.store.due_notifications(now=9e9)
+    assert (due["kind"], due["phone"], due["pickup_code"]) == ("pickup", "+491705551234", made.body["pickup_code"])

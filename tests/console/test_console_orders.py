@@ -5,6 +5,7 @@ none of it; both languages; no serious accessibility violation."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
@@ -128,3 +129,26 @@ def test_the_orders_page_in_chinese_expires_an_order(
     expect(page.locator("tbody tr").first.get_by_test_id("order-state")).to_contain_text("已过期")
     assert not axe_violations(page)
     assert status(page.goto("/console/orders?state=nonsense")) == 200  # an unknown filter shows everything
+
+
+def test_an_order_with_the_customers_phone_queues_its_code_for_the_notification_provider(
+    console: Console, retail: Retail, new_page: Callable[..., Page]
+) -> None:
+    page = new_page()
+    console.add_cabinet(CABINET_ID, RETAILER)
+    retail[0].call("PUT", f"/v1/retailer/cabinets/{CABINET_ID}/config", retailer_document())
+    console.add_user(RETAILER, OWNER)
+    sign_in(page, OWNER)
+    page.goto("/console/orders")
+    page.get_by_label("Item").select_option(label=f"Cruiser C7 e-bike (BIKE-C7) · {CABINET_ID}")
+    page.get_by_label("Customer's phone (optional)").fill("12-ab")
+    page.get_by_role("button", name="Create order").click()
+    expect(page.get_by_role("alert")).to_contain_text("Customer's phone: give + and 7 to 15 digits")
+    page.get_by_label("Item").select_option(label=f"Cruiser C7 e-bike (BIKE-C7) · {CABINET_ID}")
+    page.get_by_label("Customer's phone (optional)").fill("+49 170 555 9876")
+    page.get_by_role("button", name="Create order").click()
+    code = page.get_by_test_id("pickup-code").inner_text().strip()
+    expect(page.get_by_test_id("created-order")).to_contain_text("sent to the customer's phone")
+    with sqlite3.connect(console.workdir / "cloud.db") as db:
+        queued = db.execute("SELECT kind, pickup_code, delivery FROM notification_outbox").fetchall()
+    assert queued == [("pickup", code, "pending")]

@@ -19,9 +19,11 @@ from aiohttp import web
 from cloud_stub.consumer.notify import Backoff, HttpProvider, LogProvider, Notifier, signature
 from cloud_stub.core import Core
 from cloud_stub.limits import DEFAULT_LIMITS
+from cloud_stub.retailer_api import add_order
 from cloud_stub.store import CloudStore, SqliteCloudStore
 from firmware.control_client import _bin
-from tests.consumer.conftest import PHONE, seed_cloud
+from sync_client.schema import normalise_phone
+from tests.consumer.conftest import CABINET, PHONE, RETAILER, seed_cloud
 
 SECRET = b"s" * 32
 StartReceiver = Callable[..., Awaitable["Receiver"]]
@@ -199,3 +201,28 @@ def test_kiosk_cloud_serve_refuses_a_gateway_without_its_secret(tmp_path: Path) 
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert result.returncode == 1 and "--notify-url: needs --notify-secret-file" in result.stderr
+
+
+async def test_an_order_with_the_customers_phone_gets_its_pickup_code_delivered_then_forgotten(
+    core: Core, start_receiver: StartReceiver
+) -> None:
+    receiver = await start_receiver()
+    notifier = Notifier(core, HttpProvider(receiver.url, SECRET, now=core.now))
+    without = await add_order(core, CABINET, "SC-1-MINT", 3600)
+    order = await add_order(core, CABINET, "SC-1-MINT", 3600, phone=normalise_phone("+49 170-555 0000"))
+    assert (without["phone"], order["phone"]) == (None, "+491705550000")
+    assert await notifier.run_once() == 3, "the ticket's two updates and the one order with a phone"
+    (sent,) = [m for m in receiver.received if m["kind"] == "pickup"]
+    assert (sent["to"], sent["pickup_code"], sent["order_id"]) == (
+        "+491705550000",
+        order["pickup_code"],
+        order["order_id"],
+    )
+    assert (sent["sku"], sent["expires_at"]) == ("SC-1-MINT", order["expires_at"])
+    kept = core.store.notification(3)
+    assert kept is not None and (kept["kind"], kept["delivery"], kept["pickup_code"]) == (
+        "pickup",
+        "delivered",
+        None,
+    ), "the code in clear leaves the outbox once delivered"
+    assert core.store.notifications_of(RETAILER) == [], "the repair board lists repair messages only"

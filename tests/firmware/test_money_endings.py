@@ -107,3 +107,23 @@ async def test_the_latch_holding_again_is_no_alarm_and_unlock_again_releases_it(
     door = screen(cabinet.journey)
     assert isinstance(door, DoorScreen) and door.latch_until is not None and not door.can_unlock_again
     assert [e["attempt"] for e in cabinet.events("door.unlocked")] == [1, 2]
+
+
+async def test_a_sale_resumed_after_a_power_cut_thanks_with_its_receipt_link(site):
+    cabinet = await site.boot()
+    sale = await paid_and_waiting_at_the_door(cabinet, site.emulator)
+    (approved,) = cabinet.events("payment.approved")
+    await cabinet.power_cut()  # after the approval's commit, before the door opened
+    again = await site.boot()
+    assert again.journey.recover_after_restart(resume_window_s=120.0) == [sale.sale_id]
+    again.journey.door.door_changed(True)
+    again.journey.door.door_changed(False)
+    assert again.journey.state is S.DONE
+    config = parse_config({**GOOD_CONFIG, "version": 1, "link_base": "https://cloud.example.com"})
+    shown = presenter(again.journey)
+    shown.receipt_qr = lambda token, reference: (config.receipt_address(token) if token else None) or reference
+    ending = shown.view(Chrome())
+    assert isinstance(ending, ThanksScreen) and ending.reference == sale_reference(sale.sale_id)
+    assert ending.receipt_qr == f"https://cloud.example.com/r/{approved['receipt_token']}", (
+        "the resumed sale's thanks QR opens the same receipt the cloud was sent"
+    )

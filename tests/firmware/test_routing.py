@@ -58,7 +58,17 @@ async def test_the_presenters_stand_in_one_priority_order_and_the_first_active_g
 ) -> None:
     cabinet = await cabinets.boot()
     names = [p.name for p in cabinet.router.presenters]
-    assert names == ["service", "help", "repair", "restock", "pickup", "out_of_service", "sale", "browse"]
+    assert names == [
+        "service",
+        "help",
+        "repair",
+        "restock",
+        "pickup",
+        "out_of_service",
+        "callback",
+        "sale",
+        "browse",
+    ]
     assert [p.name for p in cabinet.router.presenters if p.active()] == ["browse"]
     assert screen(cabinet) == "attract"
     assert taker(cabinet, OpenStaff()) == "restock"  # opened from the attract screen

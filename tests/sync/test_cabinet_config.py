@@ -81,7 +81,8 @@ def test_a_bad_document_names_every_problem():
     assert refused.value.problems == [
         (
             "colour: unknown key (known: version, currency, products, config_schema, ads, retailer, pickup_orders, "
-            "scan_to_pay, store_base_url, link_base, support_phone, fallback_language, languages, place)"
+            "scan_to_pay, store_base_url, link_base, support_phone, fallback_language, languages, place, "
+            "callback_retention_days)"
         ),
         "version: expected an integer >= 1 and <= 9223372036854775807, got 0",
         "currency: expected an ISO 4217 code like EUR, got 'euro'",
@@ -381,3 +382,21 @@ def test_any_localized_text_is_parsed_or_refused_by_name(name, summary, colours,
         shown = ad.get(lang, ad[fallback]) if isinstance(ad, dict) else ad
         assert config.ads[0].text.in_(lang) == shown
     assert parse_config(config.to_json()) == config
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        (0, "expected an integer >= 1 and <= 365, got 0"),
+        (366, "expected an integer >= 1 and <= 365, got 366"),
+        ("30", "expected integer, got string"),
+        (True, "expected integer, got boolean"),
+    ],
+)
+def test_the_call_back_retention_is_days_within_a_year_or_refused_by_name(value, says):
+    config = parse_config({**GOOD_CONFIG, "version": 1, "callback_retention_days": 30})
+    assert config.callback_retention_days == 30 and parse_config(config.to_json()) == config
+    assert parse_config({**GOOD_CONFIG, "version": 1}).callback_retention_days is None, "absent: not offered"
+    with pytest.raises(ConfigInvalid) as refused:
+        parse_config({**GOOD_CONFIG, "version": 1, "callback_retention_days": value})
+    assert refused.value.problems == [f"callback_retention_days: {says}"]

@@ -157,8 +157,9 @@ def test_a_store_written_before_versions_opens_with_every_row_readable(old_store
     after["sqlite_sequence"] = before["sqlite_sequence"]  # moved on by the heartbeat
     after["store_meta"] = [r for r in after["store_meta"] if r[0] != "probed_at"]
     before["store_meta"] = [r for r in before["store_meta"] if r[0] != "probed_at"]
-    assert all(r[-1] is None for r in after["sales"]), "migration 2: no variant recorded for an older sale"
-    after["sales"] = [r[:-1] for r in after["sales"]]
+    assert all(r[-2] is None for r in after["sales"]), "migration 2: no variant recorded for an older sale"
+    assert all(r[-1] is None for r in after["sales"]), "migration 5: no receipt link kept for an older sale"
+    after["sales"] = [r[:-2] for r in after["sales"]]
     assert after == before, "no row lost or changed"
 
 

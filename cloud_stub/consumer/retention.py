@@ -1,0 +1,34 @@
+"""Call-back requests are deleted when their retention ends: ``Retention.run_once`` deletes every request older
+than its cabinet's ``callback_retention_days`` (``Store.purge_callbacks``), ``run`` does so every ``period_s``
+while the server runs, on the server's clock (``core.now``, which tests inject)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from cloud_stub.core import Core
+
+log = logging.getLogger("cloud_stub.retention")
+PERIOD_S = 3600.0  # a request outlives its retention by at most this
+
+
+@dataclass
+class Retention:
+    core: Core
+    period_s: float = PERIOD_S
+
+    async def run_once(self) -> int:
+        deleted = await self.core.db(self.core.store.purge_callbacks, now=self.core.now())
+        if deleted:
+            log.info("call-back requests deleted at the end of their retention", extra={"count": deleted})
+        return deleted
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception:  # a store error must not end the deletions for good: the next round tries again
+                log.exception("call-back retention round failed")
+            await asyncio.sleep(self.period_s)
