@@ -49,10 +49,12 @@ def page_url(here: web.Request | str, page: int) -> str:
 async def fetch_page(
     request: web.Request, fetch: Callable[[int, int], Awaitable[tuple[list[T], int]]]
 ) -> tuple[list[T], Pager]:
-    """The requested page of a list the store pages: ``fetch(limit, offset)`` gives a page and the total. A page past
-    the end is the last (fetched again: the total was only known after the first fetch)."""
+    """The requested page of a list the store pages: ``fetch(limit, offset)`` gives a page and the total (which a
+    page past the end may not know: then a row of the first page tells it). A page past the end is the last."""
     wanted = requested_page(request)
     items, total = await fetch(PAGE_SIZE, (wanted - 1) * PAGE_SIZE)
+    if not items and wanted > 1:
+        _, total = await fetch(1, 0)
     pages = pager(total, wanted)
     if pages.page != wanted and total:
         items, _ = await fetch(PAGE_SIZE, pages.offset)
