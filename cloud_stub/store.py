@@ -444,6 +444,8 @@ CREATE TABLE IF NOT EXISTS pickup_orders (
     collected_at TEXT
 );
 CREATE INDEX IF NOT EXISTS open_orders ON pickup_orders(cabinet_id) WHERE collected_at IS NULL;
+-- The console's list of a retailer's orders: each cabinet's (a partial index cannot serve every order).
+CREATE INDEX IF NOT EXISTS orders_by_cabinet ON pickup_orders(cabinet_id, created_at);
 CREATE TABLE IF NOT EXISTS commands (
     id TEXT PRIMARY KEY,
     cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
