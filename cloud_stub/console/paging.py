@@ -47,15 +47,15 @@ def page_url(here: web.Request | str, page: int) -> str:
 
 
 async def fetch_page(
-    request: web.Request, fetch: Callable[[int, int], Awaitable[tuple[list[T], int]]]
+    request: web.Request, fetch: Callable[[int, int], Awaitable[tuple[list[T], int]]], size: int = PAGE_SIZE
 ) -> tuple[list[T], Pager]:
     """The requested page of a list the store pages: ``fetch(limit, offset)`` gives a page and the total (which a
     page past the end may not know: then a row of the first page tells it). A page past the end is the last."""
     wanted = requested_page(request)
-    items, total = await fetch(PAGE_SIZE, (wanted - 1) * PAGE_SIZE)
+    items, total = await fetch(size, (wanted - 1) * size)
     if not items and wanted > 1:
         _, total = await fetch(1, 0)
-    pages = pager(total, wanted)
+    pages = pager(total, wanted, size)
     if pages.page != wanted and total:
-        items, _ = await fetch(PAGE_SIZE, pages.offset)
+        items, _ = await fetch(size, pages.offset)
     return items, pages

@@ -31,6 +31,8 @@ MAX_STOREFRONT_TEXT = 200
 # The events that tell a restock and the counts around it (the rest is not needed to close a line).
 RESTOCK_EVENTS = ("door.closed", "stock.changed", "restock.recorded")
 COUNT_EVENTS = ("stock.changed", "restock.recorded")
+# The stock page's cabinets a page: each is a row per unit, so 20 cabinets of a few units are about 50 rows.
+STOCK_PAGE_CABINETS = 20
 
 
 @dataclass(frozen=True)
@@ -237,7 +239,9 @@ async def stock(request: web.Request) -> dict[str, Any]:
     levels = await core.db(core.store.stock_levels_of, retailer)
     # A page of the cabinets that count units (every unit of each), read from the store a page at a time.
     ids, pages = await fetch_page(
-        request, lambda limit, offset: core.db(core.store.counted_cabinets, retailer, limit=limit, offset=offset)
+        request,
+        lambda limit, offset: core.db(core.store.counted_cabinets, retailer, limit=limit, offset=offset),
+        STOCK_PAGE_CABINETS,
     )
     return {
         "rows": stock_rows(await _records(request, ids), levels, request),

@@ -116,8 +116,9 @@ def pager_links(page: str) -> list[str]:
 
 
 async def test_the_stock_page_shows_its_page_of_cabinets_and_every_product(owner: aiohttp.ClientSession) -> None:
-    second = await text(owner, "/console/stock?page=2")
-    assert attr(second, "data-cabinet") == CABINETS[50:100]
+    second = await text(owner, "/console/stock?page=2")  # 20 cabinets a page (each a row per unit)
+    assert attr(second, "data-cabinet") == CABINETS[20:40]
+    assert "Page 2 of 6 (120 cabinets)" in second
     assert attr(second, "data-product") == ["BIKE", "SCOOT"]  # the levels of the whole fleet's products
     last = await text(owner, "/console/stock?page=99")  # past the end: the last page
     assert attr(last, "data-cabinet") == CABINETS[100:]
