@@ -172,7 +172,7 @@ class CloudStore(Protocol):
     def move_ticket(
         self, cabinet_id: str, ticket_id: str, to_status: str, *, by: str = "api", now: float | None = None
     ) -> dict[str, Any]: ...
-    def tickets_of(self, retailer: str) -> list[dict[str, Any]]: ...
+    def tickets_of(self, retailer: str, *, handed_back_limit: int = -1) -> list[dict[str, Any]]: ...
     def notifications_of(self, retailer: str) -> list[dict[str, Any]]: ...
     # storefronts, stock levels and restock lines (the console's stock pages)
     def add_storefront(self, retailer: str, name: str, address: str, *, now: float | None = None) -> str: ...
@@ -2183,19 +2183,24 @@ class SqliteCloudStore:
             )
 
     # --- the console: the repair board ----------------------------------------------------------------
-    def tickets_of(self, retailer: str) -> list[dict[str, Any]]:
-        """The retailer's repair tickets, oldest drop-off first, each with its ``changes`` (oldest first)."""
+    def tickets_of(self, retailer: str, *, handed_back_limit: int = -1) -> list[dict[str, Any]]:
+        """The retailer's repair tickets, oldest drop-off first, each with its ``changes`` (oldest first): those
+        handed back only the ``handed_back_limit`` handed back last (all by default: -1), as the history grows."""
         with self._lock:
             rows = self._conn.execute(
                 f"SELECT {', '.join('t.' + f for f in _TICKET_FIELDS)} FROM repair_tickets t "
-                "JOIN cabinets c ON c.id = t.cabinet_id WHERE c.retailer = ? "
+                "JOIN cabinets c ON c.id = t.cabinet_id WHERE c.retailer = :retailer AND (t.status != 'handed_back' "
+                "OR t.rowid IN (SELECT b.rowid FROM repair_tickets b JOIN cabinets k ON k.id = b.cabinet_id "
+                "WHERE k.retailer = :retailer AND b.status = 'handed_back' "
+                "ORDER BY b.handed_back_at DESC, b.cabinet_id, b.ticket_id LIMIT :limit)) "
                 "ORDER BY COALESCE(t.dropped_off_at, t.updated_at), t.cabinet_id, t.ticket_id",
-                (retailer,),
+                {"retailer": retailer, "limit": handed_back_limit},
             ).fetchall()
             changes = self._conn.execute(
-                "SELECT h.cabinet_id, h.ticket_id, h.status, h.at, h.by FROM ticket_changes h "
-                "JOIN cabinets c ON c.id = h.cabinet_id WHERE c.retailer = ? ORDER BY h.at, h.rowid",
-                (retailer,),
+                "SELECT h.cabinet_id, h.ticket_id, h.status, h.at, h.by FROM json_each(?) j "
+                "JOIN ticket_changes h ON h.cabinet_id = json_extract(j.value, '$[0]') "
+                "AND h.ticket_id = json_extract(j.value, '$[1]') ORDER BY h.at, h.rowid",
+                (json.dumps([[r["cabinet_id"], r["ticket_id"]] for r in rows]),),
             ).fetchall()
         tickets = {(r["cabinet_id"], r["ticket_id"]): {**dict(r), "changes": []} for r in rows}
         for change in changes:

@@ -23,6 +23,7 @@ nav = (NavItem("repairs", "nav_repairs", paths=("/console/repairs",)),)
 # Door snapshots taken this close to the drop-off are the drop-off's photos (the journey itself opens no door).
 PHOTO_WINDOW_S = 15 * 60.0
 MAX_PHOTOS = 4
+HANDED_BACK_SHOWN = 50  # the tickets handed back last
 MAX_SNAPSHOTS = 100  # read around a drop-off, of which the first MAX_PHOTOS by name are shown
 
 
@@ -64,7 +65,8 @@ def _photo_window(ticket: dict[str, Any]) -> tuple[str, str, str]:
 @aiohttp_jinja2.template("repairs.html")
 async def repairs(request: web.Request) -> dict[str, Any]:
     core, retailer = request.app[CORE], current_user(request).retailer
-    tickets = await core.db(core.store.tickets_of, retailer)
+    # Handed back is history: the latest of it, so that the board costs what it shows however long the history.
+    tickets = await core.db(core.store.tickets_of, retailer, handed_back_limit=HANDED_BACK_SHOWN)
     # The snapshots around every drop-off in one query (not each cabinet's whole history, one trip per cabinet).
     windows = [_photo_window(t) for t in tickets]
     near = await core.db(core.store.snapshots_around, retailer, windows, limit=MAX_SNAPSHOTS)
@@ -74,6 +76,7 @@ async def repairs(request: web.Request) -> dict[str, Any]:
         board[ticket["status"]].append(TicketView(ticket, next_status(ticket["status"]), photos))
     return {
         "board": board,
+        "handed_back_shown": HANDED_BACK_SHOWN,
         "outbox": await core.db(core.store.notifications_of, retailer),
         "can_move": current_user(request).role in ("owner", "staff"),
     }

@@ -68,8 +68,22 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             store.put_config(cabinet, {"currency": "EUR", "languages": ["en"], "products": PRODUCTS})
             store.store_events(cabinet, events(cabinet), now=NOW)
             store.add_order(cabinet, "BIKE", "scrypt$test", utc_iso(NOW + 86400), reference=f"web {cabinet}", now=NOW)
+    tickets(store, CABINETS[1])
     store.close()
     yield path
+
+
+def tickets(store: SqliteCloudStore, cabinet: str) -> None:
+    """56 repair tickets dropped off at ``cabinet``: T0-T54 handed back one after the other, T55 still open."""
+    seq = len(events(cabinet))
+    for n in range(56):
+        seq += 1
+        ticket = {"ticket_id": f"T{n}", "device": "scooter", "detail": "brakes", "status": "dropped_off"}
+        store.store_events(
+            cabinet, [Event(str(uuid.uuid4()), cabinet, seq, "repair.ticket", utc_iso(NOW), NOW, ticket)]
+        )
+        for step, status in enumerate(("collected", "in_repair", "returned", "handed_back") if n < 55 else ()):
+            store.move_ticket(cabinet, f"T{n}", status, by="api", now=NOW + n * 10 + step)
 
 
 @pytest.fixture
@@ -194,6 +208,18 @@ async def test_another_retailer_sees_none_of_the_pages_rows(server: TestServer) 
             assert response.status == 404
         restock = await text(rival, "/console/restock")
         assert attr(restock, "data-proposal") == [] and not any(c in restock for c in CABINETS)
+
+
+async def test_the_repair_board_shows_the_latest_handed_back_and_every_open_ticket(
+    owner: aiohttp.ClientSession, server: TestServer
+) -> None:
+    board = await text(owner, "/console/repairs")
+    handed = re.search(r'data-status="handed_back".*?</section>', board, re.S)
+    assert handed and sorted(attr(handed.group(0), "data-ticket")) == sorted(f"T{n}" for n in range(5, 55))
+    assert "The 50 handed back last." in handed.group(0)
+    assert 'data-ticket="T55"' in board and 'data-ticket="T4"' not in board
+    async with await signed_in(server, RIVAL) as rival:
+        assert "data-ticket=" not in await text(rival, "/console/repairs")
 
 
 def test_the_snapshots_around_alarms_are_read_in_one_query_for_the_retailer_only(tmp_path: Path) -> None:
