@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import json
 import logging
@@ -195,6 +196,10 @@ async def _serve(
             )
         except OSError as exc:
             raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        # What the server built to start (its modules, the app) lives as long as the process: out of the
+        # collector's full passes, which otherwise stall a request now and then (30-60 ms measured on the
+        # console's pages at 500 cabinets: most of their p99).
+        gc.freeze()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

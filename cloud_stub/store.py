@@ -126,6 +126,16 @@ class CloudStore(Protocol):
     ) -> str: ...
     def open_orders(self, cabinet_id: str) -> list[dict[str, Any]]: ...
     def orders_of(self, retailer: str, *, cabinet_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]: ...
+    def orders_page(
+        self,
+        retailer: str,
+        *,
+        now_iso: str,
+        state: str | None = None,
+        cabinet_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]: ...
     def end_order(self, retailer: str, order_id: str, ending: str, by: str, *, now: float | None = None) -> None: ...
     # commands
     def add_command(
@@ -165,7 +175,7 @@ class CloudStore(Protocol):
     def move_ticket(
         self, cabinet_id: str, ticket_id: str, to_status: str, *, by: str = "api", now: float | None = None
     ) -> dict[str, Any]: ...
-    def tickets_of(self, retailer: str) -> list[dict[str, Any]]: ...
+    def tickets_of(self, retailer: str, *, handed_back_limit: int = -1) -> list[dict[str, Any]]: ...
     def notifications_of(self, retailer: str) -> list[dict[str, Any]]: ...
     # storefronts, stock levels and restock lines (the console's stock pages)
     def add_storefront(self, retailer: str, name: str, address: str, *, now: float | None = None) -> str: ...
@@ -195,8 +205,18 @@ class CloudStore(Protocol):
     def snapshots_taken(self, cabinet_id: str, *, since: str, until: str, limit: int = 12) -> list[dict[str, Any]]: ...
     # the console's alarms
     def alarms_of(
-        self, retailer: str, *, state: str | None = None, cabinet_id: str | None = None, limit: int = 200
+        self,
+        retailer: str,
+        *,
+        state: str | None = None,
+        cabinet_id: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
     ) -> list[dict[str, Any]]: ...
+    def alarm_count(self, retailer: str, *, state: str | None = None, cabinet_id: str | None = None) -> int: ...
+    def snapshots_around(
+        self, retailer: str, windows: Sequence[tuple[str, str, str]], *, limit: int = 12
+    ) -> list[list[dict[str, Any]]]: ...
     def alarms_mark(self, retailer: str) -> str: ...
     def handle_alarm(
         self, retailer: str, event_id: str, action: str, by: str, *, now: float | None = None
@@ -214,8 +234,18 @@ class CloudStore(Protocol):
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[dict[str, Any]], int]: ...
-    def stock_of(self, retailer: str, *, cabinet_id: str | None = None) -> list[dict[str, Any]]: ...
-    def configs_of(self, retailer: str) -> dict[str, tuple[int, dict[str, Any]] | None]: ...
+    def stock_of(
+        self, retailer: str, *, cabinet_id: str | None = None, cabinet_ids: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]: ...
+    def counted_cabinets(self, retailer: str, *, limit: int, offset: int = 0) -> tuple[list[str], int]: ...
+    def product_cabinets(self, retailer: str) -> dict[str, str]: ...
+    def short_cabinets(
+        self, retailer: str, *, default_threshold: int, limit: int, offset: int = 0
+    ) -> tuple[list[str], int]: ...
+    def cabinet_ids(self, retailer: str, *, limit: int = -1, offset: int = 0) -> tuple[list[str], int]: ...
+    def configs_of(
+        self, retailer: str, *, cabinet_ids: Sequence[str] | None = None
+    ) -> dict[str, tuple[int, dict[str, Any]] | None]: ...
     def sales_summary(
         self,
         retailer: str,
@@ -428,6 +458,8 @@ CREATE TABLE IF NOT EXISTS pickup_orders (
     collected_at TEXT
 );
 CREATE INDEX IF NOT EXISTS open_orders ON pickup_orders(cabinet_id) WHERE collected_at IS NULL;
+-- The console's list of a retailer's orders: each cabinet's (a partial index cannot serve every order).
+CREATE INDEX IF NOT EXISTS orders_by_cabinet ON pickup_orders(cabinet_id, created_at);
 CREATE TABLE IF NOT EXISTS commands (
     id TEXT PRIMARY KEY,
     cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
@@ -738,6 +770,16 @@ _ADDED_COLUMNS = (
 )
 # An alarm's state in the console: open until acknowledged, then resolved.
 ALARM_STATES = ("open", "acknowledged", "resolved")
+# An order's state as the console shows it: collected (a fact from the cabinet) wins over an ending.
+ORDER_STATES = ("open", "collected", "cancelled", "expired")
+_ORDER_STATE_SQL = {
+    "open": "o.collected_at IS NULL AND o.ended_as IS NULL AND o.expires_at > :now",
+    "collected": "o.collected_at IS NOT NULL",
+    "cancelled": "o.collected_at IS NULL AND o.ended_as = 'cancelled'",
+    "expired": "o.collected_at IS NULL AND (o.ended_as = 'expired' OR (o.ended_as IS NULL AND o.expires_at <= :now))",
+}
+# stock_of's choice of cabinets: one (?, ?) or a JSON list of ids (?, ?), or all.
+_ONLY_CABINETS = "(? IS NULL OR c.id = ?) AND (? IS NULL OR c.id IN (SELECT value FROM json_each(?)))"
 _ALARM_STATE_SQL = {
     "open": "h.acknowledged_at IS NULL",
     "acknowledged": "h.acknowledged_at IS NOT NULL AND h.resolved_at IS NULL",
@@ -1577,10 +1619,17 @@ class SqliteCloudStore:
 
     # --- the console: alarms and their handling -------------------------------------------------------
     def alarms_of(
-        self, retailer: str, *, state: str | None = None, cabinet_id: str | None = None, limit: int = 200
+        self,
+        retailer: str,
+        *,
+        state: str | None = None,
+        cabinet_id: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """The retailer's alarms (in ``state``, of ``cabinet_id`` if given), newest first: the event's id,
-        cabinet, kind, detail and wall time (``at``), who acknowledged and resolved it and when."""
+        """The retailer's alarms (in ``state``, of ``cabinet_id`` if given), newest first, ``limit`` from
+        ``offset``: the event's id, cabinet, kind, detail and wall time (``at``), who acknowledged and resolved it
+        and when."""
         where = _ALARM_STATE_SQL[state] if state else "1 = 1"
         with self._lock:
             rows = self._conn.execute(
@@ -1588,8 +1637,8 @@ class SqliteCloudStore:
                 "SELECT e.id, e.cabinet_id, e.wall_time AS at, e.payload, h.acknowledged_at, h.acknowledged_by, "
                 "h.resolved_at, h.resolved_by FROM events e LEFT JOIN alarm_handling h ON h.event_id = e.id "
                 "WHERE e.cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ? AND (? IS NULL OR id = ?)) "
-                f"AND e.type = 'alarm' AND {where} ORDER BY e.wall_time DESC, e.id LIMIT ?",
-                (retailer, cabinet_id, cabinet_id, limit),
+                f"AND e.type = 'alarm' AND {where} ORDER BY e.wall_time DESC, e.id LIMIT ? OFFSET ?",
+                (retailer, cabinet_id, cabinet_id, limit, offset),
             ).fetchall()
         alarms = []
         for row in rows:
@@ -1597,6 +1646,37 @@ class SqliteCloudStore:
             alarm = {k: row[k] for k in row.keys() if k != "payload"}
             alarms.append({**alarm, "kind": payload.get("kind", ""), "detail": payload.get("detail", "")})
         return alarms
+
+    def alarm_count(self, retailer: str, *, state: str | None = None, cabinet_id: str | None = None) -> int:
+        """How many alarms ``alarms_of`` lists on all its pages."""
+        where = _ALARM_STATE_SQL[state] if state else "1 = 1"
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT COUNT(*) FROM events e LEFT JOIN alarm_handling h ON h.event_id = e.id "
+                "WHERE e.cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ? AND (? IS NULL OR id = ?)) "
+                f"AND e.type = 'alarm' AND {where}",
+                (retailer, cabinet_id, cabinet_id),
+            ).fetchone()
+        return int(row[0])
+
+    def snapshots_around(
+        self, retailer: str, windows: Sequence[tuple[str, str, str]], *, limit: int = 12
+    ) -> list[list[dict[str, Any]]]:
+        """For each (cabinet id, since, until): the snapshots ``snapshots_taken`` gives, in one query (a page of
+        alarms); none for a cabinet that is not the retailer's."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT CAST(w.key AS INTEGER) AS i, s.name, s.taken_at, s.bytes FROM json_each(?) w "
+                "JOIN snapshots s ON s.cabinet_id = json_extract(w.value, '$[0]') "
+                "AND s.taken_at >= json_extract(w.value, '$[1]') AND s.taken_at <= json_extract(w.value, '$[2]') "
+                "JOIN cabinets c ON c.id = s.cabinet_id AND c.retailer = ? ORDER BY i, s.taken_at, s.name",
+                (json.dumps([list(w) for w in windows]), retailer),
+            ).fetchall()
+        found: list[list[dict[str, Any]]] = [[] for _ in windows]
+        for row in rows:
+            if len(found[row["i"]]) < limit:
+                found[row["i"]].append({"name": row["name"], "taken_at": row["taken_at"], "bytes": row["bytes"]})
+        return found
 
     def alarms_mark(self, retailer: str) -> str:
         """Changes when one of the retailer's alarms arrives or is handled, or a snapshot arrives (an alarm's photo
@@ -1686,21 +1766,27 @@ class SqliteCloudStore:
         total = rows[0]["total"] if rows else 0
         return [_status_record(r) for r in rows], total
 
-    def configs_of(self, retailer: str) -> dict[str, tuple[int, dict[str, Any]] | None]:
+    def configs_of(
+        self, retailer: str, *, cabinet_ids: Sequence[str] | None = None
+    ) -> dict[str, tuple[int, dict[str, Any]] | None]:
         """cabinet id -> its configuration (version, document) as ``config`` gives it, for every cabinet of the
-        retailer in one query (None: none yet), by id."""
+        retailer (only those of ``cabinet_ids`` if given) in one query (None: none yet), by id."""
+        only = json.dumps(list(cabinet_ids)) if cabinet_ids is not None else None
         with self._lock:
             rows = self._conn.execute(
                 "SELECT c.id, g.version, g.document FROM cabinets c LEFT JOIN configs g ON g.cabinet_id = c.id "
-                "WHERE c.retailer = ? ORDER BY c.id",
-                (retailer,),
+                f"WHERE c.retailer = ? AND {_ONLY_CABINETS} ORDER BY c.id",
+                (retailer, None, None, only, only),
             ).fetchall()
         return {r["id"]: (r["version"], json.loads(r["document"])) if r["document"] else None for r in rows}
 
-    def stock_of(self, retailer: str, *, cabinet_id: str | None = None) -> list[dict[str, Any]]:
-        """The retailer's cabinets (only ``cabinet_id`` if given) by id: ``id``, ``config_version`` and ``document``
-        (the configuration in force, None without one) and ``stock`` (sku -> {count, as_of}: the newest count of
-        each unit)."""
+    def stock_of(
+        self, retailer: str, *, cabinet_id: str | None = None, cabinet_ids: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The retailer's cabinets (only ``cabinet_id`` or those of ``cabinet_ids`` if given) by id: ``id``,
+        ``config_version`` and ``document`` (the configuration in force, None without one) and ``stock``
+        (sku -> {count, as_of}: the newest count of each unit)."""
+        only = json.dumps(list(cabinet_ids)) if cabinet_ids is not None else None
         with self._lock:
             cabinets = {
                 r["id"]: {
@@ -1711,18 +1797,67 @@ class SqliteCloudStore:
                 }
                 for r in self._conn.execute(
                     "SELECT c.id, g.version, g.document FROM cabinets c LEFT JOIN configs g ON g.cabinet_id = c.id "
-                    "WHERE c.retailer = ? AND (? IS NULL OR c.id = ?) ORDER BY c.id",
-                    (retailer, cabinet_id, cabinet_id),
+                    f"WHERE c.retailer = ? AND {_ONLY_CABINETS} ORDER BY c.id",
+                    (retailer, cabinet_id, cabinet_id, only, only),
                 )
             }
             counts = self._conn.execute(
                 "SELECT s.cabinet_id, s.sku, s.count, s.as_of FROM stock_counts s "
-                "JOIN cabinets c ON c.id = s.cabinet_id WHERE c.retailer = ? AND (? IS NULL OR c.id = ?)",
-                (retailer, cabinet_id, cabinet_id),
+                f"JOIN cabinets c ON c.id = s.cabinet_id WHERE c.retailer = ? AND {_ONLY_CABINETS}",
+                (retailer, cabinet_id, cabinet_id, only, only),
             ).fetchall()
         for row in counts:
             cabinets[row["cabinet_id"]]["stock"][row["sku"]] = {"count": row["count"], "as_of": row["as_of"]}
         return list(cabinets.values())
+
+    def counted_cabinets(self, retailer: str, *, limit: int, offset: int = 0) -> tuple[list[str], int]:
+        """A page of the retailer's cabinets whose configuration counts units (the stock page's), by id, and how
+        many there are in all."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT c.id, COUNT(*) OVER () AS total FROM cabinets c WHERE c.retailer = ? "
+                "AND EXISTS (SELECT 1 FROM cabinet_units u WHERE u.cabinet_id = c.id) ORDER BY c.id LIMIT ? OFFSET ?",
+                (retailer, limit, offset),
+            ).fetchall()
+        return [r["id"] for r in rows], rows[0]["total"] if rows else 0
+
+    def product_cabinets(self, retailer: str) -> dict[str, str]:
+        """product sku -> one cabinet whose configuration sells it (the first by id), for every product of the
+        retailer's configurations: where a product's name can be read."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT u.product_sku, MIN(u.cabinet_id) AS cabinet_id FROM cabinet_units u "
+                "JOIN cabinets c ON c.id = u.cabinet_id WHERE c.retailer = ? GROUP BY u.product_sku",
+                (retailer,),
+            ).fetchall()
+        return {r["product_sku"]: r["cabinet_id"] for r in rows}
+
+    def short_cabinets(
+        self, retailer: str, *, default_threshold: int, limit: int, offset: int = 0
+    ) -> tuple[list[str], int]:
+        """A page of the retailer's cabinets with a unit of their configuration out or under its product's
+        threshold (``default_threshold`` where none is set) and no open restock line, by id, and how many in all."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT c.id, COUNT(*) OVER () AS total FROM cabinets c WHERE c.retailer = :retailer "
+                "AND NOT EXISTS (SELECT 1 FROM restock_lines r WHERE r.retailer = c.retailer "
+                "AND r.cabinet_id = c.id AND r.closed_at IS NULL) "
+                "AND EXISTS (SELECT 1 FROM cabinet_units u JOIN stock_counts s ON s.cabinet_id = u.cabinet_id "
+                "AND s.sku = u.sku LEFT JOIN stock_levels l ON l.retailer = c.retailer AND l.sku = u.product_sku "
+                "WHERE u.cabinet_id = c.id AND (s.count <= 0 OR s.count < COALESCE(l.threshold, :threshold))) "
+                "ORDER BY c.id LIMIT :limit OFFSET :offset",
+                {"retailer": retailer, "threshold": default_threshold, "limit": limit, "offset": offset},
+            ).fetchall()
+        return [r["id"] for r in rows], rows[0]["total"] if rows else 0
+
+    def cabinet_ids(self, retailer: str, *, limit: int = -1, offset: int = 0) -> tuple[list[str], int]:
+        """A page of the retailer's cabinet ids in order (all of them by default), and how many there are."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, COUNT(*) OVER () AS total FROM cabinets WHERE retailer = ? ORDER BY id LIMIT ? OFFSET ?",
+                (retailer, limit, offset),
+            ).fetchall()
+        return [r["id"] for r in rows], rows[0]["total"] if rows else 0
 
     # --- the console: sales and refunds (the ``sales`` read model) ------------------------------------
     def sales_summary(
@@ -1905,6 +2040,31 @@ class SqliteCloudStore:
             ).fetchall()
         return [dict(r) for r in rows]
 
+    def orders_page(
+        self,
+        retailer: str,
+        *,
+        now_iso: str,
+        state: str | None = None,
+        cabinet_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page of ``orders_of``'s orders (only those in ``state`` at ``now_iso``: ORDER_STATES), and how many
+        there are in all."""
+        where = _ORDER_STATE_SQL[state] if state else "1 = 1"
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT o.order_id, o.cabinet_id, o.sku, o.expires_at, o.created_at, o.created_by, o.reference, "
+                "o.collected_at, o.ended_at, o.ended_as, o.ended_by, COUNT(*) OVER () AS total FROM pickup_orders o "
+                "JOIN cabinets c ON c.id = o.cabinet_id WHERE c.retailer = :retailer "
+                f"AND (:cabinet_id IS NULL OR o.cabinet_id = :cabinet_id) AND {where} "
+                "ORDER BY o.created_at DESC, o.order_id LIMIT :limit OFFSET :offset",
+                {"retailer": retailer, "cabinet_id": cabinet_id, "now": now_iso, "limit": limit, "offset": offset},
+            ).fetchall()
+        total = rows[0]["total"] if rows else 0
+        return [{k: r[k] for k in r.keys() if k != "total"} for r in rows], total
+
     def end_order(self, retailer: str, order_id: str, ending: str, by: str, *, now: float | None = None) -> None:
         """Cancel or expire an open order of the retailer: its code leaves the configuration (a new version).
         NotFound for another retailer's order; Conflict if it was collected or ended already."""
@@ -2069,19 +2229,24 @@ class SqliteCloudStore:
             )
 
     # --- the console: the repair board ----------------------------------------------------------------
-    def tickets_of(self, retailer: str) -> list[dict[str, Any]]:
-        """The retailer's repair tickets, oldest drop-off first, each with its ``changes`` (oldest first)."""
+    def tickets_of(self, retailer: str, *, handed_back_limit: int = -1) -> list[dict[str, Any]]:
+        """The retailer's repair tickets, oldest drop-off first, each with its ``changes`` (oldest first): those
+        handed back only the ``handed_back_limit`` handed back last (all by default: -1), as the history grows."""
         with self._lock:
             rows = self._conn.execute(
                 f"SELECT {', '.join('t.' + f for f in _TICKET_FIELDS)} FROM repair_tickets t "
-                "JOIN cabinets c ON c.id = t.cabinet_id WHERE c.retailer = ? "
+                "JOIN cabinets c ON c.id = t.cabinet_id WHERE c.retailer = :retailer AND (t.status != 'handed_back' "
+                "OR t.rowid IN (SELECT b.rowid FROM repair_tickets b JOIN cabinets k ON k.id = b.cabinet_id "
+                "WHERE k.retailer = :retailer AND b.status = 'handed_back' "
+                "ORDER BY b.handed_back_at DESC, b.cabinet_id, b.ticket_id LIMIT :limit)) "
                 "ORDER BY COALESCE(t.dropped_off_at, t.updated_at), t.cabinet_id, t.ticket_id",
-                (retailer,),
+                {"retailer": retailer, "limit": handed_back_limit},
             ).fetchall()
             changes = self._conn.execute(
-                "SELECT h.cabinet_id, h.ticket_id, h.status, h.at, h.by FROM ticket_changes h "
-                "JOIN cabinets c ON c.id = h.cabinet_id WHERE c.retailer = ? ORDER BY h.at, h.rowid",
-                (retailer,),
+                "SELECT h.cabinet_id, h.ticket_id, h.status, h.at, h.by FROM json_each(?) j "
+                "JOIN ticket_changes h ON h.cabinet_id = json_extract(j.value, '$[0]') "
+                "AND h.ticket_id = json_extract(j.value, '$[1]') ORDER BY h.at, h.rowid",
+                (json.dumps([[r["cabinet_id"], r["ticket_id"]] for r in rows]),),
             ).fetchall()
         tickets = {(r["cabinet_id"], r["ticket_id"]): {**dict(r), "changes": []} for r in rows}
         for change in changes:

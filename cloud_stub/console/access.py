@@ -19,6 +19,7 @@ from multidict import MultiDictProxy
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
 from cloud_stub.console.i18n import language, problem_text
+from cloud_stub.console.paging import pager, requested_page
 from cloud_stub.core import Core
 from cloud_stub.retailer_api import save_config
 from sync_client.cabinet_config import ROLES, UID_RE, ConfigInvalid, hash_secret, scrypt_problem
@@ -104,11 +105,10 @@ def _access_of(cabinet_id: str, found: tuple[int, dict[str, Any]] | None) -> Cab
     )
 
 
-async def _cabinets(core: Core, retailer: str) -> list[CabinetAccess]:
-    # One query for the whole fleet: a request per cabinet is hundreds of trips to the store's thread.
-    return [
-        _access_of(cabinet_id, found) for cabinet_id, found in (await core.db(core.store.configs_of, retailer)).items()
-    ]
+async def _cabinets(core: Core, retailer: str, cabinet_ids: list[str] | None = None) -> list[CabinetAccess]:
+    # One query for the cabinets (all, or those of ``cabinet_ids``): a request per cabinet is hundreds of trips.
+    found = await core.db(core.store.configs_of, retailer, cabinet_ids=cabinet_ids)
+    return [_access_of(cabinet_id, config) for cabinet_id, config in found.items()]
 
 
 def _scope(value: str, cabinets: list[CabinetAccess]) -> list[CabinetAccess]:
@@ -124,14 +124,20 @@ def _scope(value: str, cabinets: list[CabinetAccess]) -> list[CabinetAccess]:
 async def _page(
     request: web.Request, status: int = 200, scope: str | None = None, **context: Any
 ) -> web.StreamResponse:
-    """The page for ``scope`` (a cabinet's id or "all"; default: the query's ``cabinet``, else all)."""
-    core = request.app[CORE]
-    cabinets = await _cabinets(core, current_user(request).retailer)
+    """The page for ``scope`` (a cabinet's id or "all"; default: the query's ``cabinet``, else all): the
+    cabinets' access a page at a time (the query's ``page``)."""
+    core, retailer = request.app[CORE], current_user(request).retailer
+    ids, _ = await core.db(core.store.cabinet_ids, retailer)  # the scope's choices: ids only
     scope = scope or request.query.get("cabinet", ALL)
-    shown = _scope(scope, cabinets)
+    if scope != ALL and scope not in ids:  # another retailer's cabinet is as absent as one that does not exist
+        raise web.HTTPNotFound()
+    chosen = ids if scope == ALL else [scope]
+    pages = pager(len(chosen), requested_page(request))
+    shown = await _cabinets(core, retailer, chosen[pages.offset : pages.offset + pages.size])
     context = {
-        "cabinets": cabinets,
+        "cabinets": ids,
         "shown": shown,
+        "pager": pages,
         "scope": scope,
         "roles": ROLES,
         "min_pin": MIN_PIN_DIGITS,

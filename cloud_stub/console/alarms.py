@@ -18,6 +18,7 @@ from aiohttp import web
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, local_path, requires
 from cloud_stub.console.i18n import EN
+from cloud_stub.console.paging import Pager, fetch_page
 from cloud_stub.store import ALARM_STATES
 from sync_client.schema import utc_iso
 
@@ -58,21 +59,26 @@ def alarm_state(record: dict[str, Any]) -> str:
     return "acknowledged" if record["acknowledged_at"] else "open"
 
 
-async def _alarm_views(request: web.Request, state: str | None, cabinet_id: str | None) -> list[AlarmView]:
+async def _alarm_views(
+    request: web.Request, state: str | None, cabinet_id: str | None
+) -> tuple[list[AlarmView], Pager]:
+    """A page of the alarms, with the snapshots of all of them read in one query."""
     core, retailer = request.app[CORE], current_user(request).retailer
-    records = await core.db(core.store.alarms_of, retailer, state=state, cabinet_id=cabinet_id)
+
+    async def page(limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        found = core.db(core.store.alarms_of, retailer, state=state, cabinet_id=cabinet_id, limit=limit, offset=offset)
+        return await found, await core.db(core.store.alarm_count, retailer, state=state, cabinet_id=cabinet_id)
+
+    records, pages = await fetch_page(request, page)
+    windows = [
+        (r["cabinet_id"], _shifted(r["at"], -SNAPSHOTS_BEFORE_S), _shifted(r["at"], SNAPSHOTS_AFTER_S)) for r in records
+    ]
     views = []
-    for r in records:
-        snapshots = await core.db(
-            core.store.snapshots_taken,
-            r["cabinet_id"],
-            since=_shifted(r["at"], -SNAPSHOTS_BEFORE_S),
-            until=_shifted(r["at"], SNAPSHOTS_AFTER_S),
-        )
+    for r, snapshots in zip(records, await core.db(core.store.snapshots_around, retailer, windows), strict=True):
         fields = {k: r[k] for k in ("id", "cabinet_id", "kind", "detail", "at")}
         handled = {k: r[k] for k in ("acknowledged_at", "acknowledged_by", "resolved_at", "resolved_by")}
         views.append(AlarmView(**fields, state=alarm_state(r), **handled, snapshots=snapshots))
-    return views
+    return views, pages
 
 
 @routes.get("/alarms", name="alarms")
@@ -83,13 +89,14 @@ async def alarms(request: web.Request) -> dict[str, Any]:
     shown = request.query.get("state", "open")
     if shown not in FILTERS:
         raise web.HTTPBadRequest(reason="alarm_filter_invalid")
-    cabinets = [c["id"] for c in await core.db(core.store.cabinets_of, retailer)]
+    cabinets, _ = await core.db(core.store.cabinet_ids, retailer)  # the filter's suggestions
     cabinet_id = request.query.get("cabinet") or None
     if cabinet_id is not None and cabinet_id not in cabinets:  # another retailer's cabinet: as if none existed
         raise web.HTTPNotFound()
-    state = None if shown == "all" else shown
+    views, pages = await _alarm_views(request, None if shown == "all" else shown, cabinet_id)
     return {
-        "alarms": await _alarm_views(request, state, cabinet_id),
+        "alarms": views,
+        "pager": pages,
         "filters": FILTERS,
         "shown": shown,
         "cabinets": cabinets,

@@ -22,6 +22,7 @@ from multidict import MultiDictProxy
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
 from cloud_stub.console.i18n import language, minor_digits, problem_message, problem_text, translator
+from cloud_stub.console.paging import fetch_page
 from cloud_stub.retailer_api import config_problems, save_config
 from sync_client.cabinet_config import MAX_PRICE_CENTS, MEDIA_KINDS, ConfigInvalid, Problem, media_hash
 
@@ -399,8 +400,11 @@ async def _page(
 @requires(*EDITORS)
 @aiohttp_jinja2.template("catalogue_cabinets.html")
 async def cabinets(request: web.Request) -> dict[str, Any]:
-    core = request.app[CORE]
-    return {"cabinets": await core.db(core.store.cabinets_of, current_user(request).retailer)}
+    core, retailer = request.app[CORE], current_user(request).retailer
+    ids, pages = await fetch_page(
+        request, lambda limit, offset: core.db(core.store.cabinet_ids, retailer, limit=limit, offset=offset)
+    )
+    return {"cabinets": ids, "pager": pages}
 
 
 @routes.get("/catalogue/{cabinet_id}", name="cabinet_catalogue")

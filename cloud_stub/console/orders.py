@@ -13,17 +13,17 @@ from aiohttp import web
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
 from cloud_stub.console.once import show_once, shown_once
-from cloud_stub.console.paging import pager, requested_page
+from cloud_stub.console.paging import fetch_page
 from cloud_stub.console.stock import StockUnit, cabinet_units
 from cloud_stub.core import Refused
 from cloud_stub.retailer_api import add_order
-from cloud_stub.store import ORDER_ENDINGS
+from cloud_stub.store import ORDER_ENDINGS, ORDER_STATES
 from sync_client.schema import normalise_phone, utc_iso
 
 routes = web.RouteTableDef()
 nav = (NavItem("orders", "nav_orders", ("owner", "staff")),)
 ROLES = ("owner", "staff")
-STATES = ("open", "collected", "cancelled", "expired")
+STATES = ORDER_STATES
 MAX_DAYS = 90
 DEFAULT_DAYS = 7
 MAX_REFERENCE = 100
@@ -54,44 +54,56 @@ def order_state(order: dict[str, Any], now_iso: str) -> str:
     return "expired" if order["expires_at"] <= now_iso else "open"
 
 
-async def _catalogs(request: web.Request) -> dict[str, list[StockUnit]]:
-    """cabinet id -> what can be ordered there (each variant, or a product without variants)."""
+async def _units_of(request: web.Request, cabinet_ids: list[str]) -> dict[str, list[StockUnit]]:
+    """cabinet id -> what can be ordered there (each variant, or a product without variants), for those of
+    ``cabinet_ids`` that are the user's retailer's."""
     core, retailer = request.app[CORE], current_user(request).retailer
-    return {record["id"]: cabinet_units(request, record) for record in await core.db(core.store.stock_of, retailer)}
+    records = await core.db(core.store.stock_of, retailer, cabinet_ids=cabinet_ids)
+    return {record["id"]: cabinet_units(request, record) for record in records}
 
 
-async def _page(request: web.Request, status: int = 200, **context: Any) -> web.StreamResponse:
-    core = request.app[CORE]
-    catalogs = await _catalogs(request)
-    state = request.query.get("state", "")
-    cabinet = request.query.get("cabinet", "")
-    state = state if state in STATES else ""
-    cabinet = cabinet if cabinet in catalogs else ""
+def _view(order: dict[str, Any], label: str, now_iso: str) -> OrderView:
+    fields = ("order_id", "cabinet_id", "sku", "created_at", "created_by", "reference", "expires_at")
+    ended = ("collected_at", "ended_at", "ended_by")
+    return OrderView(**{k: order[k] for k in fields + ended}, label=label, state=order_state(order, now_iso))
+
+
+async def _page(
+    request: web.Request, status: int = 200, chosen: str | None = None, **context: Any
+) -> web.StreamResponse:
+    """The orders page: the new order's form for the ``chosen`` cabinet (default: the query's ``for``; a fleet of
+    one cabinet has it chosen), and a page of the orders in the query's state and cabinet."""
+    core, retailer = request.app[CORE], current_user(request).retailer
     now_iso = utc_iso(core.now())
-    labels = {(c, u.sku): u.label for c, units in catalogs.items() for u in units}
-    orders = [
-        OrderView(
-            order_id=o["order_id"],
-            cabinet_id=o["cabinet_id"],
-            sku=o["sku"],
-            label=labels.get((o["cabinet_id"], o["sku"]), o["sku"]),
-            state=order_state(o, now_iso),
-            created_at=o["created_at"],
-            created_by=o["created_by"],
-            reference=o["reference"],
-            expires_at=o["expires_at"],
-            collected_at=o["collected_at"],
-            ended_at=o["ended_at"],
-            ended_by=o["ended_by"],
-        )
-        for o in await core.db(core.store.orders_of, current_user(request).retailer, cabinet_id=cabinet or None)
-    ]
-    listed = [o for o in orders if not state or o.state == state]
-    pages = pager(len(listed), requested_page(request))
+    ids, _ = await core.db(core.store.cabinet_ids, retailer)  # the filter's suggestions
+    orderable, _ = await core.db(core.store.counted_cabinets, retailer, limit=-1)
+    state, cabinet = request.query.get("state", ""), request.query.get("cabinet", "")
+    state = state if state in STATES else ""
+    cabinet = cabinet if cabinet in ids else ""
+    chosen = chosen or request.query.get("for", "") or (orderable[0] if len(orderable) == 1 else "")
+    chosen = chosen if chosen in orderable else ""
+    listed, pages = await fetch_page(
+        request,
+        lambda limit, offset: core.db(
+            core.store.orders_page,
+            retailer,
+            now_iso=now_iso,
+            state=state or None,
+            cabinet_id=cabinet or None,
+            limit=limit,
+            offset=offset,
+        ),
+    )
+    # The units of the page's cabinets (for the labels) and of the chosen one (for the form), in one call.
+    units = await _units_of(request, sorted({o["cabinet_id"] for o in listed} | ({chosen} if chosen else set())))
+    labels = {(c, u.sku): u.label for c, found in units.items() for u in found}
     context = {
-        "orders": listed[pages.offset : pages.offset + pages.size],
+        "orders": [_view(o, labels.get((o["cabinet_id"], o["sku"]), o["sku"]), now_iso) for o in listed],
         "pager": pages,
-        "catalogs": catalogs,
+        "cabinets": ids,
+        "orderable": orderable,
+        "chosen": chosen,
+        "units": units.get(chosen, []),
         "states": STATES,
         "state": state,
         "cabinet": cabinet,
@@ -118,7 +130,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     core, user = request.app[CORE], current_user(request)
     form = await request.post()
     cabinet_id, _, sku = str(form.get("item", "")).partition("/")
-    catalogs = await _catalogs(request)
+    catalogs = await _units_of(request, [cabinet_id])
     if cabinet_id not in catalogs:  # another retailer's cabinet is as absent as one that does not exist
         raise web.HTTPNotFound()
     reference = str(form.get("reference", "")).strip()
@@ -127,19 +139,19 @@ async def create(request: web.Request) -> web.StreamResponse:
     except ValueError:
         days = 0
     if not 1 <= days <= MAX_DAYS:
-        return await _page(request, 400, error=("order_days_invalid", {"max": MAX_DAYS}))
+        return await _page(request, 400, cabinet_id, error=("order_days_invalid", {"max": MAX_DAYS}))
     if len(reference) > MAX_REFERENCE:
-        return await _page(request, 400, error=("order_reference_invalid", {"max": MAX_REFERENCE}))
+        return await _page(request, 400, cabinet_id, error=("order_reference_invalid", {"max": MAX_REFERENCE}))
     typed_phone = str(form.get("phone", "")).strip()
     phone = normalise_phone(typed_phone) if typed_phone else None
     if typed_phone and phone is None:
-        return await _page(request, 400, error=("order_phone_invalid", {}))
+        return await _page(request, 400, cabinet_id, error=("order_phone_invalid", {}))
     try:
         created = await add_order(
             core, cabinet_id, sku, days * 24 * 3600, created_by=user.email, reference=reference or None, phone=phone
         )
     except Refused:
-        return await _page(request, 422, error=("order_item_invalid", {}))
+        return await _page(request, 422, cabinet_id, error=("order_item_invalid", {}))
     label = next((u.label for u in catalogs[cabinet_id] if u.sku == sku), sku)
     raise show_once(request, "orders", {**created, "label": label})
 

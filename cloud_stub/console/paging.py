@@ -4,11 +4,15 @@ request asks for, and where the others are. A page is what the server renders, s
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from aiohttp import web
+from yarl import URL
 
 PAGE_SIZE = 50
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,23 @@ def pager(total: int, page: int, size: int = PAGE_SIZE) -> Pager:
     return Pager(min(page, pages), pages, total, size)
 
 
-def page_url(request: web.Request, page: int) -> str:
-    """This page's URL with the same query on another page (a template filter: ``request|page_url(2)``)."""
-    return str(request.rel_url.update_query(page=str(page)))
+def page_url(here: web.Request | str, page: int) -> str:
+    """This page's URL (the request's, or an address: a page rendered as the answer to a form names its own) with
+    the same query on another page (a template filter: ``request|page_url(2)``)."""
+    url = here.rel_url if isinstance(here, web.Request) else URL(here)
+    return str(url.update_query(page=str(page)))
+
+
+async def fetch_page(
+    request: web.Request, fetch: Callable[[int, int], Awaitable[tuple[list[T], int]]], size: int = PAGE_SIZE
+) -> tuple[list[T], Pager]:
+    """The requested page of a list the store pages: ``fetch(limit, offset)`` gives a page and the total (which a
+    page past the end may not know: then a row of the first page tells it). A page past the end is the last."""
+    wanted = requested_page(request)
+    items, total = await fetch(size, (wanted - 1) * size)
+    if not items and wanted > 1:
+        _, total = await fetch(1, 0)
+    pages = pager(total, wanted, size)
+    if pages.page != wanted and total:
+        items, _ = await fetch(size, pages.offset)
+    return items, pages

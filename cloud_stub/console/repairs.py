@@ -16,12 +16,15 @@ from aiohttp import web
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
 from cloud_stub.store import TICKET_STATUSES
+from sync_client.schema import utc_iso
 
 routes = web.RouteTableDef()
 nav = (NavItem("repairs", "nav_repairs", paths=("/console/repairs",)),)
 # Door snapshots taken this close to the drop-off are the drop-off's photos (the journey itself opens no door).
 PHOTO_WINDOW_S = 15 * 60.0
 MAX_PHOTOS = 4
+HANDED_BACK_SHOWN = 50  # the tickets handed back last
+MAX_SNAPSHOTS = 100  # read around a drop-off, of which the first MAX_PHOTOS by name are shown
 
 
 @dataclass(frozen=True)
@@ -49,21 +52,31 @@ def drop_off_photos(ticket: dict[str, Any], snapshots: list[dict[str, Any]]) -> 
     return sorted(s["name"] for s in near)[:MAX_PHOTOS]
 
 
+def _photo_window(ticket: dict[str, Any]) -> tuple[str, str, str]:
+    """(cabinet, since, until) of the snapshots that may be the drop-off's (none without a drop-off)."""
+    if not ticket["dropped_off_at"]:
+        return (ticket["cabinet_id"], "", "")
+    at = _seconds(ticket["dropped_off_at"])
+    return (ticket["cabinet_id"], utc_iso(at - PHOTO_WINDOW_S), utc_iso(at + PHOTO_WINDOW_S))
+
+
 @routes.get("/repairs", name="repairs")
 @requires()
 @aiohttp_jinja2.template("repairs.html")
 async def repairs(request: web.Request) -> dict[str, Any]:
     core, retailer = request.app[CORE], current_user(request).retailer
-    tickets = await core.db(core.store.tickets_of, retailer)
-    snapshots: dict[str, list[dict[str, Any]]] = {}
-    for cabinet_id in sorted({t["cabinet_id"] for t in tickets}):
-        snapshots[cabinet_id] = await core.db(core.store.snapshots_of, cabinet_id, limit=1000)
+    # Handed back is history: the latest of it, so that the board costs what it shows however long the history.
+    tickets = await core.db(core.store.tickets_of, retailer, handed_back_limit=HANDED_BACK_SHOWN)
+    # The snapshots around every drop-off in one query (not each cabinet's whole history, one trip per cabinet).
+    windows = [_photo_window(t) for t in tickets]
+    near = await core.db(core.store.snapshots_around, retailer, windows, limit=MAX_SNAPSHOTS)
     board: dict[str, list[TicketView]] = {status: [] for status in TICKET_STATUSES}
-    for ticket in tickets:
-        photos = drop_off_photos(ticket, snapshots[ticket["cabinet_id"]])
+    for ticket, snapshots in zip(tickets, near, strict=True):
+        photos = drop_off_photos(ticket, snapshots)
         board[ticket["status"]].append(TicketView(ticket, next_status(ticket["status"]), photos))
     return {
         "board": board,
+        "handed_back_shown": HANDED_BACK_SHOWN,
         "outbox": await core.db(core.store.notifications_of, retailer),
         "can_move": current_user(request).role in ("owner", "staff"),
     }

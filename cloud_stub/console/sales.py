@@ -13,7 +13,7 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -23,6 +23,7 @@ from aiohttp import web
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
 from cloud_stub.console.i18n import money, units
+from cloud_stub.console.paging import pager, requested_page
 from cloud_stub.store import week_of
 from sync_client.schema import utc_iso
 
@@ -217,8 +218,8 @@ def _today(request: web.Request) -> date:
 
 async def _choices(request: web.Request) -> dict[str, list[str]]:
     core, retailer = request.app[CORE], current_user(request).retailer
-    cabinets = await core.db(core.store.cabinets_of, retailer)
-    return {"cabinet_ids": [c["id"] for c in cabinets], "skus": await core.db(core.store.sale_skus, retailer)}
+    cabinet_ids, _ = await core.db(core.store.cabinet_ids, retailer)
+    return {"cabinet_ids": cabinet_ids, "skus": await core.db(core.store.sale_skus, retailer)}
 
 
 @routes.get("/sales", name="sales")
@@ -238,7 +239,11 @@ async def _sales_page(request: web.Request) -> web.StreamResponse:
     summary = await core.db(
         core.store.sales_summary, current_user(request).retailer, period=flt.period, **flt.store_args()
     )
-    return aiohttp_jinja2.render_template("sales.html", request, {**context, "view": sales_view(flt, summary)})
+    view = sales_view(flt, summary)
+    # The per-cabinet table a page at a time (a fleet is hundreds of rows); the totals above stay the range's.
+    pages = pager(len(view.cabinets), requested_page(request))
+    view = replace(view, cabinets=view.cabinets[pages.offset : pages.offset + pages.size])
+    return aiohttp_jinja2.render_template("sales.html", request, {**context, "view": view, "cabinet_pager": pages})
 
 
 CSV_HEADER = ("completed_at_utc", "cabinet", "sale_id", "sku", "variant_sku", "amount", "currency", "method")

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
 from cloud_stub.console.i18n import language
-from cloud_stub.console.paging import pager, requested_page
+from cloud_stub.console.paging import fetch_page, pager, requested_page
 from cloud_stub.store import DEFAULT_STOCK_THRESHOLD
 from sync_client.cabinet_config import ConfigInvalid, parse_config
 from sync_client.schema import utc_iso
@@ -31,6 +31,8 @@ MAX_STOREFRONT_TEXT = 200
 # The events that tell a restock and the counts around it (the rest is not needed to close a line).
 RESTOCK_EVENTS = ("door.closed", "stock.changed", "restock.recorded")
 COUNT_EVENTS = ("stock.changed", "restock.recorded")
+# The stock page's cabinets a page: each is a row per unit, so 20 cabinets of a few units are about 50 rows.
+STOCK_PAGE_CABINETS = 20
 
 
 @dataclass(frozen=True)
@@ -203,31 +205,48 @@ def _midnight(now: float) -> str:
     return utc_iso(datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
 
 
-async def _records(request: web.Request) -> list[dict[str, Any]]:
+async def _records(request: web.Request, cabinet_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """``stock_of``'s records of the user's retailer (only of ``cabinet_ids`` if given)."""
     core = request.app[CORE]
-    return await core.db(core.store.stock_of, current_user(request).retailer)
+    return await core.db(core.store.stock_of, current_user(request).retailer, cabinet_ids=cabinet_ids)
 
 
-async def _rows(request: web.Request) -> list[StockRow]:
+async def _rows(request: web.Request, cabinet_ids: list[str]) -> list[StockRow]:
     core = request.app[CORE]
     levels = await core.db(core.store.stock_levels_of, current_user(request).retailer)
-    return stock_rows(await _records(request), levels, request)
+    return stock_rows(await _records(request, cabinet_ids), levels, request)
+
+
+async def fleet_products(request: web.Request) -> list[tuple[str, str]]:
+    """(sku, name in the page's language) of every product the retailer's configurations sell, by sku: each
+    name read from one cabinet that sells it, not from the whole fleet."""
+    core = request.app[CORE]
+    where = await core.db(core.store.product_cabinets, current_user(request).retailer)
+    names = {
+        u.product_sku: u.product_name
+        for record in await _records(request, sorted(set(where.values())))
+        for u in cabinet_units(request, record)
+        if where.get(u.product_sku) == record["id"]
+    }
+    return sorted((sku, names.get(sku, sku)) for sku in where)
 
 
 @routes.get("/stock", name="stock")
 @requires()
 @aiohttp_jinja2.template("stock.html")
 async def stock(request: web.Request) -> dict[str, Any]:
-    core = request.app[CORE]
-    records = [r for r in await _records(request) if cabinet_units(request, r)]
-    levels = await core.db(core.store.stock_levels_of, current_user(request).retailer)
-    products = sorted({(u.product_sku, u.product_name) for r in records for u in cabinet_units(request, r)})
-    # A page of cabinets (every unit of each): a fleet of hundreds is thousands of rows.
-    pages = pager(len(records), requested_page(request))
+    core, retailer = request.app[CORE], current_user(request).retailer
+    levels = await core.db(core.store.stock_levels_of, retailer)
+    # A page of the cabinets that count units (every unit of each), read from the store a page at a time.
+    ids, pages = await fetch_page(
+        request,
+        lambda limit, offset: core.db(core.store.counted_cabinets, retailer, limit=limit, offset=offset),
+        STOCK_PAGE_CABINETS,
+    )
     return {
-        "rows": stock_rows(records[pages.offset : pages.offset + pages.size], levels, request),
+        "rows": stock_rows(await _records(request, ids), levels, request),
         "pager": pages,
-        "products": [(sku, name, level_of(levels, sku)) for sku, name in products],
+        "products": [(sku, name, level_of(levels, sku)) for sku, name in await fleet_products(request)],
         "can_edit": current_user(request).role in EDITORS,
         "max_level": MAX_LEVEL,
         "error": request.query.get("error") if request.query.get("error") == "level_invalid" else None,
@@ -240,7 +259,7 @@ async def set_level(request: web.Request) -> web.StreamResponse:
     core, user = request.app[CORE], current_user(request)
     form = await request.post()
     sku = str(form.get("sku", ""))
-    known = {r.unit.product_sku for r in await _rows(request)}
+    known = await core.db(core.store.product_cabinets, user.retailer)
     if sku not in known:  # only the products of the retailer's own catalogs
         raise web.HTTPNotFound()
     try:
@@ -280,21 +299,25 @@ async def _closed_lines(request: web.Request) -> list[dict[str, Any]]:
 @aiohttp_jinja2.template("restock.html")
 async def restock(request: web.Request) -> dict[str, Any]:
     core, retailer = request.app[CORE], current_user(request).retailer
-    lines = await _closed_lines(request)
-    planned = {line["cabinet_id"] for line in lines if not line["closed_at"]}
+    lines = await _closed_lines(request)  # first: a line its restock closed no longer holds its cabinet back
     homes = await core.db(core.store.cabinet_storefronts, retailer)
     storefronts = {s["id"]: s for s in await core.db(core.store.storefronts_of, retailer)}
-    by_cabinet: dict[str, list[StockRow]] = {}
-    for row in await _rows(request):
-        by_cabinet.setdefault(row.cabinet_id, []).append(row)
+    # A page of the cabinets short of stock without an open line (a fleet short of stock is hundreds of them).
+    threshold = DEFAULT_LEVEL.threshold
+    ids, pages = await fetch_page(
+        request,
+        lambda limit, offset: core.db(
+            core.store.short_cabinets, retailer, default_threshold=threshold, limit=limit, offset=offset
+        ),
+    )
+    by_cabinet: dict[str, list[StockRow]] = {cabinet_id: [] for cabinet_id in ids}
+    for row in await _rows(request, ids):
+        by_cabinet[row.cabinet_id].append(row)
     proposals = [
-        Proposal(cabinet_id, homes.get(cabinet_id), items)
-        for cabinet_id, rows in sorted(by_cabinet.items())
-        if cabinet_id not in planned and (items := restock_items(rows))
+        Proposal(cabinet_id, homes.get(cabinet_id), restock_items(rows)) for cabinet_id, rows in by_cabinet.items()
     ]
-    pages = pager(len(proposals), requested_page(request))  # a fleet short of stock is hundreds of cabinets
     return {
-        "proposals": proposals[pages.offset : pages.offset + pages.size],
+        "proposals": proposals,
         "pager": pages,
         "open_lines": [line for line in lines if not line["closed_at"]],
         "closed_lines": [line for line in lines if line["closed_at"]],
@@ -309,7 +332,7 @@ async def plan(request: web.Request) -> web.StreamResponse:
     """Put a cabinet's short units on today's list, with the counts as they are now."""
     core, user = request.app[CORE], current_user(request)
     cabinet_id = str((await request.post()).get("cabinet_id", ""))
-    items = restock_items([r for r in await _rows(request) if r.cabinet_id == cabinet_id])
+    items = restock_items(await _rows(request, [cabinet_id]))
     if not items:  # not the retailer's cabinet, or nothing is short any more
         raise web.HTTPNotFound()
     await core.db(core.store.add_restock_line, user.retailer, cabinet_id, items, user.email, now=core.now())
