@@ -22,9 +22,10 @@ from cloud_stub.app import create_app
 from cloud_stub.console.auth import hash_password
 from cloud_stub.store import SqliteCloudStore
 from sync_client.schema import Event, utc_iso
+from tests.console.http_sign_in import PASSWORD, signed_in
 
 SHOP, OTHER = "velo-mall", "other-shop"
-OWNER, RIVAL, PASSWORD = "owner@velo-mall.example", "owner@other.example", "correct horse battery"
+OWNER, RIVAL = "owner@velo-mall.example", "owner@other.example"
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC).timestamp()
 CABINETS = [f"cab-{n:03d}" for n in range(120)]
 RIVALS = ["zz-rival-1", "zz-rival-2"]
@@ -100,17 +101,6 @@ async def server(db: Path) -> AsyncIterator[TestServer]:
 async def owner(server: TestServer) -> AsyncIterator[aiohttp.ClientSession]:
     async with await signed_in(server, OWNER) as session:
         yield session
-
-
-async def signed_in(server: TestServer, email: str) -> aiohttp.ClientSession:
-    session = aiohttp.ClientSession(base_url=str(server.make_url("/")), cookie_jar=aiohttp.CookieJar(unsafe=True))
-    async with session.get("/console/sign-in") as response:
-        token = re.search(r'name="csrf_token" value="([^"]+)"', await response.text())
-    assert token
-    form = {"email": email, "password": PASSWORD, "csrf_token": token.group(1)}
-    async with session.post("/console/sign-in", data=form) as response:
-        assert response.url.path == "/console/fleet", await response.text()
-    return session
 
 
 async def text(session: aiohttp.ClientSession, path: str) -> str:

@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
@@ -27,9 +26,10 @@ from cloud_stub.console.auth import hash_password
 from cloud_stub.console.i18n import money
 from cloud_stub.store import SqliteCloudStore, week_of
 from sync_client.schema import Event
+from tests.console.http_sign_in import PASSWORD, signed_in
 
 SHOP, OTHER = "velo-mall", "other-shop"
-OWNER, OTHER_OWNER, PASSWORD = "owner@velo-mall.example", "owner@other.example", "correct horse battery"
+OWNER, OTHER_OWNER = "owner@velo-mall.example", "owner@other.example"
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC).timestamp()
 DAYS = [f"2026-11-{d:02d}" for d in range(20, 31)]
 PRODUCTS = [("SCOOT-S1", "SCOOT-S1-mint", 49900), ("BIKE-C7", None, 129900), ("=SUM(A1)", "@x", 250)]
@@ -72,17 +72,6 @@ async def server(db: Path) -> AsyncIterator[TestServer]:
     yield served
     await served.close()
     store.close()
-
-
-async def signed_in(server: TestServer, email: str) -> aiohttp.ClientSession:
-    session = aiohttp.ClientSession(base_url=str(server.make_url("/")), cookie_jar=aiohttp.CookieJar(unsafe=True))
-    async with session.get("/console/sign-in") as response:
-        token = re.search(r'name="csrf_token" value="([^"]+)"', await response.text())
-    assert token
-    form = {"email": email, "password": PASSWORD, "csrf_token": token.group(1)}
-    async with session.post("/console/sign-in", data=form) as response:
-        assert response.url.path == "/console/fleet", await response.text()
-    return session
 
 
 def completed_sales(db: Path, retailer: str, **only: str) -> list[sqlite3.Row]:
