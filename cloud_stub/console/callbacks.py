@@ -17,7 +17,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, local_path, requires
-from cloud_stub.console.sales import _cell
+from cloud_stub.console.sales import csv_cell
 from cloud_stub.store import CALLBACK_STATES
 from sync_client.schema import normalise_phone
 
@@ -75,15 +75,15 @@ def callbacks_csv(rows: list[dict[str, Any]]) -> str:
     writer.writerows(
         (
             r["requested_at"],
-            _cell(r["cabinet_id"]),
+            csv_cell(r["cabinet_id"]),
             r["request_id"],
-            _cell(r["sku"]),
+            csv_cell(r["sku"]),
             r["phone"],  # normalised: + and digits, a number to a spreadsheet, never a formula
             r["state"],
-            _cell(r["consent_version"]),
-            _cell(r["consent_text"]),
+            csv_cell(r["consent_version"]),
+            csv_cell(r["consent_text"]),
             r["language"],
-            _cell(" | ".join(f"{h['at']} {h['by']} {h['state']}: {h['note']}" for h in r["history"])),
+            csv_cell(" | ".join(f"{h['at']} {h['by']} {h['state']}: {h['note']}" for h in r["history"])),
         )
         for r in rows
     )

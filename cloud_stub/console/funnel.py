@@ -17,7 +17,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
-from cloud_stub.console.sales import CHART_H, CHART_W, FilterError, SalesFilter, _cell, _today, bars, parse_filter
+from cloud_stub.console.sales import CHART_H, CHART_W, FilterError, SalesFilter, bars, csv_cell, parse_filter, today_of
 from cloud_stub.funnel import Funnel, funnel
 
 routes = web.RouteTableDef()
@@ -49,7 +49,7 @@ async def funnel_page(request: web.Request) -> web.StreamResponse:
     """The page for the query's range and cabinet; a filter it cannot use is shown in the form (400)."""
     context: dict[str, Any] = {"cabinet_ids": await _cabinet_ids(request), "error": None, "query": request.query}
     try:
-        flt = parse_filter(request.query, _today(request))
+        flt = parse_filter(request.query, today_of(request))
     except FilterError as exc:
         return aiohttp_jinja2.render_template("funnel.html", request, {**context, "error": exc}, status=400)
     found = await _funnel(request, flt)
@@ -90,7 +90,7 @@ def funnel_csv(found: Funnel) -> str:
         writer.writerow(
             (
                 "product",
-                _cell(p["sku"]),
+                csv_cell(p["sku"]),
                 p["views"],
                 conversion,
                 p["views"],
@@ -104,11 +104,11 @@ def funnel_csv(found: Funnel) -> str:
             )
         )
     for e in found.figures["exits"]:
-        writer.writerow(("exit", _cell(e["left_at"]), e["sessions"]) + ("",) * 9)
+        writer.writerow(("exit", csv_cell(e["left_at"]), e["sessions"]) + ("",) * 9)
     for a in found.figures["ads"]:
-        writer.writerow(("ad", _cell(a["ad_id"]), a["impressions"]) + ("",) * 8 + (a["touches"],))
+        writer.writerow(("ad", csv_cell(a["ad_id"]), a["impressions"]) + ("",) * 8 + (a["touches"],))
     for q in found.figures["qr"]:
-        writer.writerow(("qr", _cell(q["code"]), q["scans"]) + ("",) * 9)
+        writer.writerow(("qr", csv_cell(q["code"]), q["scans"]) + ("",) * 9)
     return out.getvalue()
 
 
@@ -116,7 +116,7 @@ def funnel_csv(found: Funnel) -> str:
 @requires()
 async def funnel_export(request: web.Request) -> web.StreamResponse:
     try:
-        flt = parse_filter(request.query, _today(request))
+        flt = parse_filter(request.query, today_of(request))
     except FilterError:
         return await funnel_page(request)  # the form, saying what is wrong
     found = await _funnel(request, flt)

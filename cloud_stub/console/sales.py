@@ -212,7 +212,7 @@ def sales_view(flt: SalesFilter, summary: dict[str, list[dict[str, Any]]]) -> Sa
     )
 
 
-def _today(request: web.Request) -> date:
+def today_of(request: web.Request) -> date:
     return datetime.fromtimestamp(request.app[CORE].now(), UTC).date()
 
 
@@ -233,7 +233,7 @@ async def _sales_page(request: web.Request) -> web.StreamResponse:
     core = request.app[CORE]
     context: dict[str, Any] = {**await _choices(request), "error": None, "view": None, "query": request.query}
     try:
-        flt = parse_filter(request.query, _today(request))
+        flt = parse_filter(request.query, today_of(request))
     except FilterError as exc:
         return aiohttp_jinja2.render_template("sales.html", request, {**context, "error": exc}, status=400)
     summary = await core.db(
@@ -253,7 +253,7 @@ CSV_CHUNK = 2000  # sales read from the store per step of the export (keyset pag
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
     """A text cell a spreadsheet shows as text: one starting like a formula gets a leading apostrophe."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
@@ -270,13 +270,13 @@ def csv_rows(sales: list[dict[str, Any]]) -> str:
     return csv_lines(
         (
             r["completed_at"],
-            _cell(r["cabinet_id"]),
-            _cell(r["sale_id"]),
-            _cell(r["sku"]),
-            _cell(r["variant_sku"]),
+            csv_cell(r["cabinet_id"]),
+            csv_cell(r["sale_id"]),
+            csv_cell(r["sku"]),
+            csv_cell(r["variant_sku"]),
             units(r["amount_cents"], r["currency"]),
-            _cell(r["currency"]),
-            _cell(r["method"]),
+            csv_cell(r["currency"]),
+            csv_cell(r["method"]),
         )
         for r in sales
     )
@@ -293,7 +293,7 @@ async def sales_export(request: web.Request) -> web.StreamResponse:
     hands it over, so the memory stays flat however long the range."""
     core = request.app[CORE]
     try:
-        flt = parse_filter(request.query, _today(request))
+        flt = parse_filter(request.query, today_of(request))
     except FilterError:
         return await _sales_page(request)  # the form, saying what is wrong
     name = f"sales-{flt.since.isoformat()}-{flt.until.isoformat()}.csv"
