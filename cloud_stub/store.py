@@ -3372,10 +3372,13 @@ def _count_sold(
     """A sale completed, unless the sales read model has it completed already (the same sale told twice);
     counted under each of ``keys`` (the cabinet's and its fleet's)."""
     row = conn.execute(
-        "SELECT completed_at FROM sales WHERE cabinet_id = ? AND sale_id = ?", (cabinet_id, payload["sale_id"])
+        "SELECT completed_at, sku FROM sales WHERE cabinet_id = ? AND sale_id = ?", (cabinet_id, payload["sale_id"])
     ).fetchone()
     if row is not None and row["completed_at"] is not None:
         return
+    # The product is named by this event or by an earlier one of the sale (payment.approved); a sale whose
+    # product is not known yet counts for the day only.
+    sku = payload.get("sku") or (row["sku"] if row is not None else None)
     day = at[:10]
     for key in keys:
         conn.execute(
@@ -3383,11 +3386,12 @@ def _count_sold(
             " ON CONFLICT (cabinet_id, day) DO UPDATE SET sold = sold + 1",
             (key, day),
         )
-        conn.execute(
-            "INSERT INTO funnel_products (cabinet_id, day, sku, sold) VALUES (?, ?, ?, 1)"
-            " ON CONFLICT (cabinet_id, day, sku) DO UPDATE SET sold = sold + 1",
-            (key, day, payload["sku"]),
-        )
+        if isinstance(sku, str):
+            conn.execute(
+                "INSERT INTO funnel_products (cabinet_id, day, sku, sold) VALUES (?, ?, ?, 1)"
+                " ON CONFLICT (cabinet_id, day, sku) DO UPDATE SET sold = sold + 1",
+                (key, day, sku),
+            )
 
 
 def _count_ad(conn: sqlite3.Connection, cabinet_id: str, day: str, ad_id: str, impressions: int, touches: int) -> None:
