@@ -133,9 +133,10 @@ async def stream(request: web.Request) -> web.StreamResponse:
     core, retailer = request.app[CORE], current_user(request).retailer
     stop = request.app[STREAMS_STOP]
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
+    # The mark before the first byte: an alarm that arrives once the browser hears the stream is announced.
+    mark = await core.db(core.store.alarms_mark, retailer)
     await response.prepare(request)
     await response.write(b"retry: 3000\n\n")
-    mark = await core.db(core.store.alarms_mark, retailer)
     loop = asyncio.get_running_loop()
     started = quiet_since = loop.time()
     while not stop.is_set() and loop.time() - started < STREAM_MAX_S:
