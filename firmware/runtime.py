@@ -218,6 +218,7 @@ async def _serve(
         cabinet.sale.follow_ups,
         selftest=cabinet.remote_selftest,
         snapshot=cabinet.snapshots,
+        repair=cabinet.repair,
     )
     snapshots = SnapshotUploader(SnapshotStore(cabinet.snapshot_dir), client, clock=clock.time, sleep=clock.sleep)
     stack.callback(snapshots.close)
