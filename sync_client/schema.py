@@ -191,6 +191,8 @@ COMMAND_KINDS: dict[str, dict[str, Any]] = {
     "form_opened": {"token": str},
     "repair_form": {"token": str, "vehicle": str, "name": str, "phone": str, "category": str, "description": str},
 }
+# Commands only the cloud's consumer pages send (a shopper's phone), never a retailer's API call or console.
+CLOUD_ONLY_COMMANDS = frozenset({"form_opened", "repair_form"})
 # How long a queued command stays valid: kind -> (default, longest a retailer may ask for), in seconds.
 # A remote unlock is for someone standing at the cabinet now; a late one would open it for no one.
 COMMAND_TTL_S: dict[str, tuple[int, int]] = {
