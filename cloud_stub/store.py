@@ -1409,6 +1409,8 @@ class SqliteCloudStore:
                 "UPDATE commands SET acked_at = ?, result = ? WHERE id = ? AND acked_at IS NULL",
                 (utc_iso(_now(now)), result, command_id),
             )
+            # A phone's form leaves the queue once the cabinet has it: its ticket keeps what the retailer needs.
+            conn.execute("UPDATE commands SET args = '{}' WHERE id = ? AND kind = 'repair_form'", (command_id,))
             row = conn.execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
         if row is None:
             raise NotFound(f"no command {command_id!r}")

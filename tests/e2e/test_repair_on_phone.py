@@ -9,7 +9,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from tests.e2e.conftest import CABINET_ID, retailer_document
+from cloud_stub.store import SqliteCloudStore
+from tests.e2e.conftest import CABINET_ID, RETAILER, retailer_document
 
 LINK_BASE = "https://consumer.example"  # what the QR says; the test's phone talks to the local cloud instead
 
@@ -39,7 +40,7 @@ def widget(state: dict, widget_id: str) -> dict | None:
 
 
 def test_the_repair_form_sent_from_a_phone_finishes_the_ticket_on_the_cabinet(retail, cloud):
-    _, url = cloud
+    workdir, url = cloud
     api, start = retail
     client = start()
     version = client.state()["config_version"]
@@ -77,3 +78,15 @@ def test_the_repair_form_sent_from_a_phone_finishes_the_ticket_on_the_cabinet(re
     assert recorded["ticket_id"] == ticket and recorded["name"] == "李"
     assert recorded["device"] == "WBAPK7C55BA123456" and recorded["phone"] == "+8613800138000"
     assert recorded["detail"] == "tyre: 后轮爆胎，无法充气"
+    store = SqliteCloudStore(workdir / "cloud.db")
+    try:
+        deadline = time.monotonic() + 10.0
+        while True:  # the cabinet acknowledges right after applying: wait for the ack itself
+            sent = {c["kind"]: c for c in store.commands_of(RETAILER, cabinet_id=CABINET_ID)}
+            if all(c["acked_at"] for c in sent.values()) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+    finally:
+        store.close()
+    assert sent["repair_form"]["result"] == f"ok: ticket {ticket}" and sent["form_opened"]["result"] == "ok: opened"
+    assert sent["repair_form"]["args"] == {}, "the name and number leave the command queue once delivered"
