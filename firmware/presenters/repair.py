@@ -105,7 +105,5 @@ class RepairPresenter:
                 "phone": member(PHONE, repair.phone.status, "phone status"),
                 "phone_link": f"{base}/f/{repair.phone.token}",
             }
-        if repair.phone is not None:  # the consumer pages went from the configuration: nowhere to send the phone
-            repair.cancel_phone()
         offer = base and chrome.online and repair.step == "vehicle"  # offered before anything is typed here
         return {"phone": "offer"} if offer else {}
