@@ -8,6 +8,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from typing import Any
 
 from cloud_stub.store import SqliteCloudStore
 from tests.e2e.conftest import CABINET_ID, RETAILER, retailer_document
@@ -35,11 +36,12 @@ def until_page(url: str, status: int, timeout: float = 15.0) -> str:
         time.sleep(0.05)  # polling the real server for a condition, bounded by the deadline
 
 
-def widget(state: dict, widget_id: str) -> dict | None:
-    return next((w for w in state["widgets"] if w["id"] == widget_id), None)
+def widget(state: dict[str, Any], widget_id: str) -> dict[str, Any]:
+    """The widget on screen, or {} when there is none."""
+    return next((w for w in state["widgets"] if w["id"] == widget_id), {})
 
 
-def test_the_repair_form_sent_from_a_phone_finishes_the_ticket_on_the_cabinet(retail, cloud):
+def test_the_repair_form_sent_from_a_phone_finishes_the_ticket_on_the_cabinet(retail: Any, cloud: Any) -> None:
     workdir, url = cloud
     api, start = retail
     client = start()
@@ -47,9 +49,9 @@ def test_the_repair_form_sent_from_a_phone_finishes_the_ticket_on_the_cabinet(re
     api.call("PUT", f"/v1/retailer/cabinets/{CABINET_ID}/config", {**retailer_document(), "link_base": LINK_BASE})
     client.wait_for(lambda s: s["config_version"] != version, what="the consumer pages reached the cabinet")
     client.tap("repair")
-    client.wait_for(lambda s: widget(s, "phone_offer") is not None, what="the phone offered")
+    client.wait_for(lambda s: widget(s, "phone_offer"), what="the phone offered")
     client.tap("phone_offer")
-    state = client.wait_for(lambda s: widget(s, "phone_qr") is not None, what="the phone's QR")
+    state = client.wait_for(lambda s: widget(s, "phone_qr"), what="the phone's QR")
     link = widget(state, "phone_qr")["qr"]
     assert link.startswith(LINK_BASE + "/f/")
     form_url = url + link.removeprefix(LINK_BASE)
@@ -57,7 +59,7 @@ def test_the_repair_form_sent_from_a_phone_finishes_the_ticket_on_the_cabinet(re
     page = until_page(form_url + "?lang=zh", 200)
     assert "维修送件" in page and 'name="description"' in page
     client.wait_for(
-        lambda s: "Continuing on the phone" in (widget(s, "phone_status") or {}).get("label", ""),
+        lambda s: "Continuing on the phone" in widget(s, "phone_status").get("label", ""),
         what="the cabinet shows the phone has the form",
     )
     typed = {"vehicle": "wbapk7c55ba123456", "name": "李", "phone": "+86 138 0013 8000", "category": "tyre"}
@@ -66,7 +68,7 @@ def test_the_repair_form_sent_from_a_phone_finishes_the_ticket_on_the_cabinet(re
     status, page = fetch(form_url, {**typed, "description": "后轮爆胎，无法充气"})
     assert status == 200 and "Sent to the cabinet" in page
 
-    state = client.wait_for(lambda s: widget(s, "ticket") is not None, what="the ticket on the cabinet")
+    state = client.wait_for(lambda s: widget(s, "ticket"), what="the ticket on the cabinet")
     ticket = widget(state, "ticket")["label"]
     assert widget(state, "ticket_qr")["qr"] == ticket
     status, page = fetch(form_url)

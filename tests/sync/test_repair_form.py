@@ -18,7 +18,7 @@ GOOD = {
 }
 
 
-def test_a_form_typed_in_any_script_is_taken_normalised_as_the_cabinet_would():
+def test_a_form_typed_in_any_script_is_taken_normalised_as_the_cabinet_would() -> None:
     values, errors = parse_repair_form(GOOD)
     assert errors == []
     assert values == {
@@ -31,7 +31,7 @@ def test_a_form_typed_in_any_script_is_taken_normalised_as_the_cabinet_would():
     assert parse_repair_form({**GOOD, "name": "Zoë O'Brien-Li", "description": "Bremse quietscht"})[1] == []
 
 
-def test_each_wrong_field_is_named_with_the_key_the_screens_translate():
+def test_each_wrong_field_is_named_with_the_key_the_screens_translate() -> None:
     bad = {"vehicle": "AB-1", "name": "R2D2", "phone": "12", "category": "wings", "description": " \n "}
     values, errors = parse_repair_form(bad)
     assert values == {}
@@ -46,7 +46,7 @@ def test_each_wrong_field_is_named_with_the_key_the_screens_translate():
 
 
 @given(st.dictionaries(st.sampled_from([*GOOD, "token", ""]), st.text(max_size=300)))
-def test_the_form_parser_takes_anything_and_accepts_only_what_it_would_accept_again(fields):
+def test_the_form_parser_takes_anything_and_accepts_only_what_it_would_accept_again(fields: dict[str, str]) -> None:
     values, errors = parse_repair_form(fields)
     assert {*values, *(name for name, _ in errors)} == {"vehicle", "name", "phone", "category", "description"}
     assert not set(values) & {name for name, _ in errors}
@@ -56,11 +56,11 @@ def test_the_form_parser_takes_anything_and_accepts_only_what_it_would_accept_ag
 
 
 @given(st.text(max_size=80))
-def test_a_form_link_token_is_exactly_22_url_safe_characters(text):
+def test_a_form_link_token_is_exactly_22_url_safe_characters(text: str) -> None:
     taken = form_token(text)
     assert taken in (None, text)
     assert (taken is not None) == (len(text) == 22 and all(c.isalnum() and c.isascii() or c in "-_" for c in text))
 
 
-def test_the_cabinets_tokens_are_form_tokens():
+def test_the_cabinets_tokens_are_form_tokens() -> None:
     assert form_token(secrets.token_urlsafe(16))
