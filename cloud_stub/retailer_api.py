@@ -28,7 +28,14 @@ from sync_client.cabinet_config import (
     hash_secret,
     parse_config,
 )
-from sync_client.schema import COMMAND_TTL_S, SchemaError, normalise_phone, utc_iso, validate_command
+from sync_client.schema import (
+    CLOUD_ONLY_COMMANDS,
+    COMMAND_TTL_S,
+    SchemaError,
+    normalise_phone,
+    utc_iso,
+    validate_command,
+)
 
 DEFAULT_ORDER_TTL_S = 7 * 24 * 3600
 # The fields of a configuration the retailer edits; version and pickup orders are the cloud's.
@@ -435,6 +442,8 @@ async def queue_command(
         validate_command(kind, args)
     except SchemaError as exc:
         raise Refused(400, str(exc)) from None
+    if kind in CLOUD_ONLY_COMMANDS:
+        raise Refused(400, f"kind: {kind} is sent by the shopper's phone, not by a retailer")
     default_ttl, max_ttl = COMMAND_TTL_S[kind]
     ttl = default_ttl if expires_in_s is None else expires_in_s
     if not 1 <= ttl <= max_ttl:

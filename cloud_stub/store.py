@@ -338,6 +338,9 @@ class CloudStore(Protocol):
     ) -> None: ...
     def scan_counts(self, cabinet_id: str) -> list[dict[str, Any]]: ...
     def receipt(self, token: str) -> dict[str, Any] | None: ...
+    def phone_form(self, token: str, *, now: float | None = None) -> dict[str, Any] | None: ...
+    def open_phone_form(self, token: str, *, now: float | None = None) -> bool: ...
+    def submit_phone_form(self, token: str, args: dict[str, Any], *, now: float | None = None) -> bool: ...
     def ticket_status(self, ticket_id: str, phone_end: str) -> list[dict[str, Any]]: ...
     def listed_cabinets(self) -> list[dict[str, Any]]: ...
     def due_notifications(self, *, now: float | None = None, limit: int = 50) -> list[dict[str, Any]]: ...
@@ -1150,6 +1153,8 @@ class SqliteCloudStore:
                     if event.type == "sale.completed":  # before the sales row says so: a sale counts once
                         _count_sold(conn, cabinet_id, funnel_keys(), event.wall_time, event.payload)
                     _apply_sale_event(conn, cabinet_id, event.type, event.wall_time, event.payload)
+                if event.type in ("form.offered", "form.closed"):
+                    _apply_form_event(conn, cabinet_id, event, _now(now))
                 if event.type == "payment.approved" and "receipt_token" in event.payload:
                     _add_receipt(conn, cabinet_id, event.payload)
                 if event.id in callbacks:
@@ -1446,6 +1451,8 @@ class SqliteCloudStore:
                 "UPDATE commands SET acked_at = ?, result = ? WHERE id = ? AND acked_at IS NULL",
                 (utc_iso(_now(now)), result, command_id),
             )
+            # A phone's form leaves the queue once the cabinet has it: its ticket keeps what the retailer needs.
+            conn.execute("UPDATE commands SET args = '{}' WHERE id = ? AND kind = 'repair_form'", (command_id,))
             row = conn.execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
         if row is None:
             raise NotFound(f"no command {command_id!r}")
@@ -2559,6 +2566,45 @@ class SqliteCloudStore:
                 (cabinet_id, at[:10], code, kind, sku, variant_sku),
             )
 
+    def phone_form(self, token: str, *, now: float | None = None) -> dict[str, Any] | None:
+        """A form the cabinet offers on a phone (token, cabinet_id, form, opened), None when there is none
+        to fill in now: unknown, lapsed, withdrawn at the cabinet or already submitted."""
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT token, cabinet_id, form, opened_at IS NOT NULL AS opened FROM phone_forms WHERE {_FORM_OPEN}",
+                (token, _now(now)),
+            ).fetchone()
+        return dict(row) if row else None
+
+    def open_phone_form(self, token: str, *, now: float | None = None) -> bool:
+        """The phone shows the form: the first time, the cabinet is told (a form_opened command). False when
+        the form is not open to filling in."""
+        with self._write() as conn:
+            row = conn.execute(
+                f"SELECT cabinet_id, opened_at FROM phone_forms WHERE {_FORM_OPEN}", (token, _now(now))
+            ).fetchone()
+            if row is None:
+                return False
+            if row["opened_at"] is None:
+                conn.execute("UPDATE phone_forms SET opened_at = ? WHERE token = ?", (utc_iso(_now(now)), token))
+                self._insert_command(conn, row["cabinet_id"], "form_opened", {"token": token}, None, _now(now))
+            return True
+
+    def submit_phone_form(self, token: str, args: dict[str, Any], *, now: float | None = None) -> bool:
+        """The filled-in form goes down to the cabinet (a repair_form command) and the link is used up, in
+        one transaction: a second submission finds it used. False when the form is not open to filling in."""
+        with self._write() as conn:
+            row = conn.execute(
+                f"SELECT cabinet_id, form FROM phone_forms WHERE {_FORM_OPEN}", (token, _now(now))
+            ).fetchone()
+            if row is None:
+                return False
+            conn.execute("UPDATE phone_forms SET submitted_at = ? WHERE token = ?", (utc_iso(_now(now)), token))
+            self._insert_command(
+                conn, row["cabinet_id"], f"{row['form']}_form", {"token": token, **args}, None, _now(now)
+            )
+            return True
+
     def scan_counts(self, cabinet_id: str) -> list[dict[str, Any]]:
         """The cabinet's scans per UTC day and code (the funnel's QR figures)."""
         with self._lock:
@@ -2804,6 +2850,17 @@ CREATE TABLE IF NOT EXISTS qr_scan_days (
     scans INTEGER NOT NULL,
     PRIMARY KEY (cabinet_id, day, code)
 );
+-- "Continue on your phone": a form the cabinet offers (form.offered) until it lapses, is withdrawn at the
+-- cabinet (form.closed) or is submitted (then its values go down as a command).
+CREATE TABLE IF NOT EXISTS phone_forms (
+    token TEXT PRIMARY KEY,              -- sync_client.schema.FORM_TOKEN_RE: 128 random bits the cabinet made
+    cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
+    form TEXT NOT NULL,                  -- repair
+    expires_s REAL NOT NULL,             -- received + valid_s (at most PHONE_FORM_MAX_S), by the cloud's clock
+    opened_at TEXT,
+    submitted_at TEXT,
+    closed_at TEXT
+);
 CREATE TABLE IF NOT EXISTS receipts (
     token TEXT PRIMARY KEY,              -- sync_client.schema.RECEIPT_TOKEN_RE: 128 random bits
     cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
@@ -2847,6 +2904,27 @@ def _without_personal_data(event: Event) -> Event:
     if event.type != "callback.requested":
         return event
     return dataclasses.replace(event, payload={k: event.payload[k] for k in _CALLBACK_EVENT_KEPT})
+
+
+PHONE_FORMS = ("repair",)  # the forms a phone may fill in for a cabinet (each has a <form>_form command)
+PHONE_FORM_MAX_S = 600.0
+_FORM_OPEN = "token = ? AND expires_s > ? AND submitted_at IS NULL AND closed_at IS NULL"
+
+
+def _apply_form_event(conn: sqlite3.Connection, cabinet_id: str, event: Event, received_s: float) -> None:
+    p = event.payload
+    if event.type == "form.closed":
+        conn.execute(
+            "UPDATE phone_forms SET closed_at = ? WHERE token = ? AND cabinet_id = ?",
+            (utc_iso(received_s), p["token"], cabinet_id),
+        )
+    elif p["form"] in PHONE_FORMS:
+        valid_s = min(max(float(p["valid_s"]), 0.0), PHONE_FORM_MAX_S)
+        conn.execute(
+            "INSERT INTO phone_forms (token, cabinet_id, form, expires_s) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (token) DO NOTHING",
+            (p["token"], cabinet_id, p["form"], received_s + valid_s),
+        )
 
 
 def _add_callback(conn: sqlite3.Connection, cabinet_id: str, event: Event, received_at: str) -> None:

@@ -231,7 +231,7 @@ class Cabinet:
                     self.service, shop, self.sync_status, self.in_force.version, checked, self._service_facts
                 ),
                 self.help,  # over any shopper's screen (it steps aside when that screen moves on)
-                RepairPresenter(self.repair, may_open=self.idle),
+                RepairPresenter(self.repair, may_open=self.idle, phone_base=self.shop.link_base),
                 RestockPresenter(self.restock, shop, self.idle, reminder, self.journeys.staff_pin, checked),
                 PickupPresenter(self.pickup, shop, journeys.pickup_may_open, checked),
                 OutOfServicePresenter(

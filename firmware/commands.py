@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from firmware.door_snapshots import DoorSnapshots
+from firmware.journeys.repair import RepairJourney
 from firmware.journeys.sale_follow_ups import SaleFollowUps
 from firmware.remote_unlock import RemoteUnlock
 from sync_client.commands import Command, CommandInbox
@@ -32,6 +33,7 @@ def register_commands(
     *,
     selftest: Callable[[str], Any],  # run the device checks from afar (the latch unpulsed); the record names the id
     snapshot: DoorSnapshots,
+    repair: RepairJourney | None = None,  # None: no repair journey here (tests of other commands)
 ) -> None:
     def apply_unlock(command: Command, tx: Transaction) -> str:
         # The unlock is recorded here, in the (durable) transaction that marks the command applied; the
@@ -82,3 +84,13 @@ def register_commands(
     inbox.register("selftest", apply_selftest, run_selftest)
     # The photo is named "remote" and uploaded like the door's own (only this cabinet's retailer sees it).
     inbox.register("snapshot", apply_snapshot, lambda command: snapshot.take("remote", None))
+    if repair is None:
+        return
+    # The repair form filled in on the shopper's phone: its ticket is recorded with the command (exactly once).
+    inbox.register("form_opened", lambda command, tx: repair.phone_opened(str(command.args["token"])))
+    inbox.register(
+        "repair_form",
+        lambda command, tx: repair.phone_form(
+            tx, str(command.args["token"]), {k: str(v) for k, v in command.args.items() if k != "token"}
+        ),
+    )

@@ -135,7 +135,16 @@ def state_of(cabinet: Cabinet, ui: KioskUi) -> dict[str, Any]:
         "language": cabinet.language,
         "accessible": view.chrome.accessible,  # accessibility mode on for this session
         "reach_rows": [ui.accessible_theme.reach.top, ui.accessible_theme.reach.bottom],  # within wheelchair reach
-        "widgets": [{"id": w.id, "rect": list(w.rect), "label": w.label, "enabled": w.enabled} for w in ui.widgets()],
+        "widgets": [
+            {
+                "id": w.id,
+                "rect": list(w.rect),
+                "label": w.label,
+                "enabled": w.enabled,
+                **({"qr": w.extra["text"]} if w.extra.get("kind") == "qr" else {}),  # what a phone's camera reads
+            }
+            for w in ui.widgets()
+        ],
         "lock": {"energized": cabinet.devices.lock.energized},
         "door": {"open": cabinet.devices.door.is_open},
         "outbox": {"pending": cabinet.outbox.pending_count()},

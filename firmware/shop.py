@@ -44,6 +44,11 @@ class ShopWindow:
         store = self.in_force.store_base_url() or self.cabinet.store_base_url
         return f"{store.rstrip('/')}/p/{sku}?cabinet={self.cabinet.id}"
 
+    def link_base(self) -> str | None:
+        """The cloud's consumer pages the configuration names (a phone's form is served there), or None."""
+        cloud = self.in_force.cloud
+        return cloud.link_base if cloud and cloud.link_base else None
+
     def receipt_qr(self, receipt_token: str | None, reference: str) -> str:
         """What the QR the shopper keeps after a sale carries: the receipt's address in the cloud when the
         configuration names the consumer pages (link_base) and the sale has a token, else its reference."""

@@ -225,6 +225,16 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "repair.contact": {"en": "How can the workshop reach you?", "zh": "维修店如何联系您？"},
     "repair.next": {"en": "Next  ›", "zh": "下一步  ›"},
+    "repair.phone_offer": {"en": "Continue on your phone", "zh": "在手机上填写"},
+    "repair.phone_waiting": {
+        "en": "Scan the code with your phone and fill in the form there, in any language.",
+        "zh": "请用手机扫描二维码，在手机上填写表单，可使用任何语言。",
+    },
+    "repair.phone_opened": {
+        "en": "Continuing on the phone… Your ticket number appears here when you send the form.",
+        "zh": "正在手机上填写…… 提交表单后，工单号将显示在这里。",
+    },
+    "repair.phone_cancel": {"en": "Type here instead", "zh": "改为在此输入"},
     "field.vehicle": {"en": "Frame number", "zh": "车架号"},
     "field.name": {"en": "Your name", "zh": "您的姓名（可用拼音）"},
     "field.phone": {"en": "Phone number", "zh": "手机号码"},

@@ -303,3 +303,17 @@ class RequestCallback(Intent):
 @dataclass(frozen=True, repr=False)
 class Agree(Intent):
     name: ClassVar[str] = "agree"
+
+
+@dataclass(frozen=True, repr=False)
+class ContinueOnPhone(Intent):
+    """Show the repair form's QR: the shopper fills it in on their phone."""
+
+    name: ClassVar[str] = "continue_on_phone"
+
+
+@dataclass(frozen=True, repr=False)
+class CancelPhone(Intent):
+    """Back to typing at the cabinet: the phone's link stops working."""
+
+    name: ClassVar[str] = "cancel_phone"

@@ -416,6 +416,10 @@ def _repair_views(chrome: Chrome) -> dict[str, View]:
     described = (*contact, ("description", "FRONT BRAKE SQUEAKS AND THE LEVER GOES ALL THE WAY TO THE GRIP"))
     return {
         "repair_vehicle": RepairScreen(chrome=chrome, step="vehicle"),
+        "repair_vehicle_phone_offer": RepairScreen(chrome=chrome, step="vehicle", phone="offer"),
+        "repair_on_phone": RepairScreen(
+            chrome=chrome, step="vehicle", phone="opened", phone_link="https://shop.example/f/" + "x" * 22
+        ),
         "repair_vehicle_scanned": RepairScreen(chrome=chrome, step="vehicle", fields=contact[:1]),
         "repair_contact": RepairScreen(chrome=chrome, step="contact", fields=contact[:2]),
         "repair_contact_errors": RepairScreen(
@@ -462,6 +466,8 @@ GALLERY = {
     "restock-recorded": "restock_recorded",
     "restock-alarm": "restock_open_too_long",
     "repair-vehicle": "repair_vehicle_scanned",
+    "repair-phone-offer": "repair_vehicle_phone_offer",
+    "repair-on-phone": "repair_on_phone",
     "repair-contact": "repair_contact_errors",
     "repair-fault": "repair_fault",
     "repair-consent": "repair_consent",

@@ -26,6 +26,7 @@ ShopperNotice = Literal["not_charged", "refund_pending"]
 # (the door never opened); given back; could not be given back (flagged for the retailer to refund).
 MoneyOutcome = Literal["collected", "reversing", "reversed", "refund_flagged"]
 RepairStep = Literal["vehicle", "contact", "fault", "consent", "ticket"]
+PhoneStatus = Literal["offer", "waiting", "opened"]
 RepairField = Literal["vehicle", "name", "phone", "description"]
 FieldError = Literal[
     "required", "vehicle_invalid", "vehicle_unknown", "name_invalid", "phone_invalid", "too_long", "category_required"
@@ -292,6 +293,10 @@ class RepairScreen:
     field_errors: FieldErrors = ()
     fault_category: FaultCategory | None = None  # the category on record
     ticket: str | None = None  # step "ticket": the ticket number, shown large and as QR
+    # "Continue on your phone": "offer" (the button; the cabinet is online and has consumer pages), then
+    # "waiting" / "opened" while phone_link (<link_base>/f/<token>) is shown as a QR instead of the step
+    phone: PhoneStatus | None = None
+    phone_link: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,6 +15,7 @@ import re
 import secrets
 import time
 import typing
+import unicodedata
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -128,6 +129,9 @@ EVENT_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
     "service.action": {"action": str, "result": str},
     "selftest.completed": {"passed": bool, "results": list},
     "repair.ticket": {"ticket_id": str, "device": str, "detail": str, "status": str},
+    # the cabinet offers a form on the shopper's phone (<link_base>/f/<token>), then withdraws it (issue 15)
+    "form.offered": {"token": str, "form": str, "valid_s": _NUMBER},
+    "form.closed": {"token": str},
     "alarm": {"kind": str, "detail": str},
     "device.fault": {"device": str, "detail": str},
     "heartbeat": {},
@@ -183,7 +187,12 @@ COMMAND_KINDS: dict[str, dict[str, Any]] = {
     "refund": {"sale_id": str},
     "selftest": {},  # run every device check now; the results go up as selftest.completed
     "snapshot": {},  # take a photo of the door now; it is uploaded like the door's own
+    # "Continue on your phone" (issue 15): the phone opened the cabinet's form, then sent it filled in
+    "form_opened": {"token": str},
+    "repair_form": {"token": str, "vehicle": str, "name": str, "phone": str, "category": str, "description": str},
 }
+# Commands only the cloud's consumer pages send (a shopper's phone), never a retailer's API call or console.
+CLOUD_ONLY_COMMANDS = frozenset({"form_opened", "repair_form"})
 # How long a queued command stays valid: kind -> (default, longest a retailer may ask for), in seconds.
 # A remote unlock is for someone standing at the cabinet now; a late one would open it for no one.
 COMMAND_TTL_S: dict[str, tuple[int, int]] = {
@@ -193,6 +202,8 @@ COMMAND_TTL_S: dict[str, tuple[int, int]] = {
     "refund": (24 * 3600, 7 * 24 * 3600),  # a cabinet offline for a day still gets it
     "selftest": (600, 3600),
     "snapshot": (300, 3600),
+    "form_opened": (600, 600),  # a hand-off lives minutes: a late one finds the cabinet moved on
+    "repair_form": (600, 600),
 }
 
 
@@ -289,6 +300,8 @@ def validate_payload(event_type: str, payload: Any, where: str = "payload") -> N
         _check_receipt_token(payload["receipt_token"], payload["sale_id"], f"{where}.receipt_token")
     if event_type == "callback.requested":
         _check_callback(payload, where)
+    if event_type in ("form.offered", "form.closed") and not FORM_TOKEN_RE.fullmatch(payload["token"]):
+        raise SchemaError(f"{where}.token: expected 22 URL-safe base64 characters")
     _check_bounds(payload, where, 0)
 
 
@@ -321,6 +334,69 @@ def normalise_phone(text: str) -> str | None:
     +<digits> or <digits> (the repair form, a call-back, an order's notification), None when it is not one."""
     match = PHONE_RE.fullmatch(re.sub(r"[\s-]", "", text))
     return match.group(1) + match.group(2) if match else None
+
+
+# --- the repair form: one set of rules for the cabinet's keyboard and the phone's form -------------------
+FAULT_CATEGORIES = ("battery", "brakes", "tyre", "motor", "display", "other")
+MAX_NAME, MAX_DESCRIPTION = 60, 200
+_FRAME_RE = re.compile(r"[A-Z0-9]{6,20}")
+# The punctuation of names and addresses ("Müller & Söhne", "J. O'Brien-Smith"); · separates given and
+# family names in Chinese transliterations
+_NAME_MARKS = frozenset(" -'’·.,/&")
+# Error keys the screens translate (the cabinet's field_error.<key>, the phone form's form_error.<key>).
+VEHICLE_INVALID, NAME_INVALID, PHONE_INVALID = "vehicle_invalid", "name_invalid", "phone_invalid"
+DESCRIPTION_INVALID, CATEGORY_MISSING = "required", "category_required"
+
+
+def normalise_vehicle(text: str) -> str | None:
+    """A typed frame number: 6-20 letters and digits; spaces are ignored, letters made upper case."""
+    candidate = "".join(text.split()).upper()
+    return candidate if _FRAME_RE.fullmatch(candidate) else None
+
+
+def normalise_name(text: str) -> str | None:
+    """1-60 characters: letters of any script (CJK too, as typed: "Müller" stays "Müller"), spaces and the
+    punctuation of names (- ' . , / &)."""
+    name = " ".join(unicodedata.normalize("NFC", text).split())
+    if not 1 <= len(name) <= MAX_NAME or not any(c.isalpha() for c in name):
+        return None
+    return name if all(c.isalpha() or c in _NAME_MARKS for c in name) else None
+
+
+def normalise_description(text: str) -> str | None:
+    """1-200 characters of printable text; line breaks become spaces."""
+    description = " ".join(text.split())
+    if not 1 <= len(description) <= MAX_DESCRIPTION or not description.isprintable():
+        return None
+    return description
+
+
+REPAIR_FIELD_CHECKS: dict[str, tuple[typing.Callable[[str], str | None], str]] = {
+    "vehicle": (normalise_vehicle, VEHICLE_INVALID),
+    "name": (normalise_name, NAME_INVALID),
+    "phone": (normalise_phone, PHONE_INVALID),
+    "description": (normalise_description, DESCRIPTION_INVALID),
+}
+FORM_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{22}")  # 128 random bits, URL-safe base64 (secrets.token_urlsafe(16))
+
+
+def parse_repair_form(fields: Mapping[str, str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The whole repair form at once (the phone's, or a repair_form command): the normalised values, and
+    (field, error key) for each field that is not acceptable; the values are complete when there are none."""
+    values: dict[str, str] = {}
+    errors: list[tuple[str, str]] = []
+    category = fields.get("category", "")
+    if category in FAULT_CATEGORIES:
+        values["category"] = category
+    else:
+        errors.append(("category", CATEGORY_MISSING))
+    for name, (normalise, error) in REPAIR_FIELD_CHECKS.items():
+        value = normalise(str(fields.get(name, ""))[: 4 * MAX_DESCRIPTION])  # longer is wrong anyway: cap the work
+        if value is None:
+            errors.append((name, error))
+        else:
+            values[name] = value
+    return values, errors
 
 
 # A call-back's consent: the version names the text the shopper agreed to (kiosk_ui's CALLBACK_CONSENT_VERSION).

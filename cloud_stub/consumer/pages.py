@@ -21,12 +21,19 @@ from cloud_stub.consumer.geocode import Geocoder
 from cloud_stub.consumer.i18n import language, translator
 from cloud_stub.core import Core
 from sync_client.cabinet_config import CabinetConfig, ConfigInvalid, parse_config
-from sync_client.schema import receipt_token_reference, sale_reference
+from sync_client.schema import (
+    FAULT_CATEGORIES,
+    MAX_DESCRIPTION,
+    MAX_NAME,
+    parse_repair_form,
+    receipt_token_reference,
+    sale_reference,
+)
 
 CORE = web.AppKey("consumer_core", Core)
 GEOCODER = web.AppKey("consumer_geocoder", Geocoder)  # absent: no address search
 TEMPLATES = web.AppKey("consumer_templates", jinja2.Environment)
-PATHS = ("/q/", "/r/", "/repair", "/near", "/consumer-static")
+PATHS = ("/q/", "/r/", "/f/", "/repair", "/near", "/consumer-static")
 routes = web.RouteTableDef()
 
 # The repair look-up: per address and per ticket a few free wrong tries, then the console's doubling wait.
@@ -145,6 +152,52 @@ async def receipt(request: web.Request) -> web.StreamResponse:
         return render(request, "receipt_pending.html", {"reference": receipt_token_reference(token)})
     config = _config(sale["cabinet_id"], await core.db(core.store.config, sale["cabinet_id"]))
     return render(request, "receipt.html", {"receipt": receipt_view(sale, config, language(request))})
+
+
+# --- continue on your phone: the cabinet's repair form, filled in here -----------------------------------
+FORM_FIELDS = ("vehicle", "name", "phone", "category", "description")
+
+
+def _form_page(
+    request: web.Request, typed: dict[str, str], errors: list[tuple[str, str]], status: int = 200
+) -> web.Response:
+    context = {
+        "typed": typed,
+        "errors": dict(errors),
+        "categories": FAULT_CATEGORIES,
+        "max_name": MAX_NAME,
+        "max_description": MAX_DESCRIPTION,
+    }
+    return render(request, "form.html", context, status=status)
+
+
+def _form_gone(request: web.Request) -> web.Response:
+    return render(request, "form_gone.html", {}, status=410)
+
+
+@routes.get("/f/{token}")
+async def phone_form(request: web.Request) -> web.StreamResponse:
+    core = request.app[CORE]
+    token = parse.form_token(request.match_info["token"])
+    if token is None or not await core.db(core.store.open_phone_form, token, now=core.now()):
+        return _form_gone(request)
+    return _form_page(request, dict.fromkeys(FORM_FIELDS, ""), [])
+
+
+@routes.post("/f/{token}")
+async def phone_form_sent(request: web.Request) -> web.StreamResponse:
+    core = request.app[CORE]
+    token = parse.form_token(request.match_info["token"])
+    if token is None or await core.db(core.store.phone_form, token, now=core.now()) is None:
+        return _form_gone(request)
+    form = await request.post()
+    typed = {name: str(form.get(name, ""))[: parse.MAX_FORM_CHARS] for name in FORM_FIELDS}
+    values, errors = parse_repair_form(typed)  # the cabinet's own rules: what passes here passes there
+    if errors:
+        return _form_page(request, typed, errors, status=400)
+    if not await core.db(core.store.submit_phone_form, token, values, now=core.now()):
+        return _form_gone(request)  # used or withdrawn a moment ago
+    return render(request, "form_sent.html", {})
 
 
 # --- repair status -------------------------------------------------------------------------------------

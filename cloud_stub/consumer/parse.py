@@ -8,10 +8,11 @@ import math
 import re
 
 from sync_client.cabinet_config import LINK_CODE_RE
-from sync_client.schema import receipt_token_reference
+from sync_client.schema import FORM_TOKEN_RE, receipt_token_reference
 
 TICKET_RE = re.compile(r"R-[A-Z0-9]{4,12}")
 MAX_INPUT_CHARS = 64  # longer than any field here: refused before any work
+MAX_FORM_CHARS = 1000  # a phone form's field: longer than any accepted value, cut before the checks
 
 
 def link_code(text: str) -> str | None:
@@ -21,6 +22,11 @@ def link_code(text: str) -> str | None:
 
 def receipt_token(text: str) -> str | None:
     return text if len(text) <= MAX_INPUT_CHARS and receipt_token_reference(text) else None
+
+
+def form_token(text: str) -> str | None:
+    """The token of a form the cabinet offers on a phone (/f/<token>)."""
+    return text if FORM_TOKEN_RE.fullmatch(text) else None
 
 
 def ticket_number(text: str) -> str | None:

@@ -2,6 +2,7 @@
 
     idle ─open→ vehicle ─next→ contact ─next→ fault ─next→ consent ─agree→ ticket ─done | timeout→ idle
     contact, fault, consent ─back→ the step before (what was entered stays, to be corrected)
+    vehicle, contact, fault, consent ─phone→ ticket   (the form filled in on the shopper's phone)
     vehicle ─back→ idle;  any step ─cancel | idle→ idle   (everything entered is discarded)
 
 The UI sends a step's fields (``field``), then ``next``: the step is validated
@@ -12,6 +13,12 @@ retailer calls the owner) in the same durable transaction: the number on the
 screen is the promise that the drop-off was recorded. Name and phone never reach
 a log line, the local tables or an exception message; after the ticket they are
 dropped from memory too.
+
+"Continue on your phone": ``continue_on_phone`` makes a fresh token (128 random bits), announces it in
+``form.offered`` and shows <link_base>/f/<token> as a QR for PHONE_FORM_S seconds; the cloud serves the form
+there and sends ``form_opened`` then ``repair_form`` down as commands. Only the token on show is taken; the
+submitted form passes the same checks as typed values and issues the ticket in the command's transaction.
+While the hand-off is open the idle timeout waits (the shopper types on the phone, not on the screen).
 """
 
 from __future__ import annotations
@@ -19,9 +26,7 @@ from __future__ import annotations
 import enum
 import logging
 import random
-import re
 import secrets
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
@@ -29,26 +34,24 @@ from urllib.parse import parse_qs, urlsplit
 from firmware.clock import Clock, LoopClock, TimerHandle
 from firmware.journeys.machine import later, transition
 from sync_client.outbox import Outbox, Transaction
-from sync_client.schema import normalise_phone
+from sync_client.schema import (  # the rules the phone's form shares
+    CATEGORY_MISSING,
+    FAULT_CATEGORIES,
+    REPAIR_FIELD_CHECKS,
+    VEHICLE_INVALID,
+    SchemaError,
+    normalise_vehicle,
+    parse_repair_form,
+)
+from sync_client.schema import normalise_name as normalise_name  # re-exported: the journey's rules in one place
+from sync_client.schema import normalise_phone as normalise_phone
 from sync_client.store.repair_tickets import RepairTicketsRepo
 
 log = logging.getLogger(__name__)
 
-FAULT_CATEGORIES = ("battery", "brakes", "tyre", "motor", "display", "other")
 # Base32 without the look-alikes 0/O and 1/I (RFC 4648 has no 0 or 1 to begin with).
 TICKET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ234567"
 TICKET_PREFIX, TICKET_CHARS = "R-", 6
-MAX_NAME, MAX_DESCRIPTION = 60, 200
-
-# Error keys the screen translates (field_error.<key>).
-VEHICLE_INVALID, NAME_INVALID, PHONE_INVALID = "vehicle_invalid", "name_invalid", "phone_invalid"
-# The keys the repair screen knows how to say (kiosk_ui/i18n.py field_error.*).
-DESCRIPTION_INVALID, CATEGORY_MISSING = "required", "category_required"
-
-_FRAME_RE = re.compile(r"[A-Z0-9]{6,20}")
-# The punctuation of names and addresses ("Müller & Söhne", "J. O'Brien-Smith"); · separates given and
-# family names in Chinese transliterations
-_NAME_MARKS = frozenset(" -'’·.,/&")
 _VEHICLE_PREFIXES = ("VIN:", "FRAME:", "VEHICLE:")
 _VEHICLE_QUERY_KEYS = ("vin", "frame", "vehicle", "id")
 
@@ -80,17 +83,23 @@ STEP_FIELDS: dict[Step, tuple[str, ...]] = {
 FIELD_ORDER = ("vehicle", "name", "phone", "description")
 
 
+for _step in (Step.VEHICLE, Step.CONTACT, Step.FAULT, Step.CONSENT):
+    TRANSITIONS[_step]["phone"] = Step.TICKET
+
+PHONE_FORM_S = 300.0  # how long the phone's link is good for
+
+
 class RepairRefused(Exception):
     pass
 
 
+@dataclass
+class PhoneHandOff:
+    token: str
+    status: str  # "waiting" (the QR is shown), "opened" (the phone has the form)
+
+
 # --- validation: each returns the normalised value, or None when it is not acceptable --------------
-def normalise_vehicle(text: str) -> str | None:
-    """A typed frame number: 6-20 letters and digits; spaces are ignored, letters made upper case."""
-    candidate = "".join(text.split()).upper()
-    return candidate if _FRAME_RE.fullmatch(candidate) else None
-
-
 def vehicle_from_scan(text: str) -> str | None:
     """The vehicle id a scanned code carries: "VIN:…", a URL ending in /v/<id> (or with ?vin=, ?frame=,
     ?vehicle=, ?id=), or a bare frame number. None when the code carries none (a product QR, say)."""
@@ -112,29 +121,7 @@ def vehicle_from_scan(text: str) -> str | None:
     return normalise_vehicle(text)
 
 
-def normalise_name(text: str) -> str | None:
-    """1-60 characters: letters of any script (CJK too, as typed: "Müller" stays "Müller"), spaces and the
-    punctuation of names (- ' . , / &)."""
-    name = " ".join(unicodedata.normalize("NFC", text).split())
-    if not 1 <= len(name) <= MAX_NAME or not any(c.isalpha() for c in name):
-        return None
-    return name if all(c.isalpha() or c in _NAME_MARKS for c in name) else None
-
-
-def normalise_description(text: str) -> str | None:
-    """1-200 characters of printable text; line breaks become spaces."""
-    description = " ".join(text.split())
-    if not 1 <= len(description) <= MAX_DESCRIPTION or not description.isprintable():
-        return None
-    return description
-
-
-_VALIDATORS: dict[str, tuple[Callable[[str], str | None], str]] = {
-    "vehicle": (normalise_vehicle, VEHICLE_INVALID),
-    "name": (normalise_name, NAME_INVALID),
-    "phone": (normalise_phone, PHONE_INVALID),
-    "description": (normalise_description, DESCRIPTION_INVALID),
-}
+_VALIDATORS = REPAIR_FIELD_CHECKS
 
 
 @dataclass
@@ -150,6 +137,9 @@ class RepairJourney:
     _errors: list[tuple[str, str]] = field(default_factory=list)
     clock: Clock = field(default_factory=LoopClock)
     _timer: TimerHandle | None = None
+    phone: PhoneHandOff | None = None  # the form offered on the shopper's phone
+    phone_s: float = PHONE_FORM_S
+    _phone_timer: TimerHandle | None = None
 
     def __post_init__(self) -> None:
         self.tickets = RepairTicketsRepo(self.outbox)
@@ -160,6 +150,7 @@ class RepairJourney:
         return transition(self, TRANSITIONS, trigger, RepairRefused, "repair")
 
     def _discard(self) -> None:
+        self._close_phone()
         self._values.clear()
         self._errors.clear()
         self.fault_category = None
@@ -249,38 +240,106 @@ class RepairJourney:
             self._go("cancel")
 
     def idle_timeout(self) -> None:
-        """Nobody touched the screen for a while: whatever was entered goes."""
-        if self.active:
+        """Nobody touched the screen for a while: whatever was entered goes (unless typed on a phone now)."""
+        if self.active and self.phone is None:
             self._go("idle")
 
     def agree(self) -> str:
         """Consent given: issue the ticket and record the drop-off. Returns the ticket number."""
         if self.state is not Step.CONSENT:
             raise RepairRefused(f"'agree' is not allowed in repair step {self.state.value}")
+        with self.outbox.transaction(durable=True) as tx:
+            ticket = self._record(tx)
+        self._issued(ticket, "agree")
+        return ticket
+
+    def _record(self, tx: Transaction) -> str:
+        """The ticket and its repair.ticket event, in ``tx``, from the values held."""
         values, category = self._values, self.fault_category
         assert category is not None  # the fault step does not pass without one
-        with self.outbox.transaction(durable=True) as tx:
-            ticket = self._new_ticket_id(tx)
-            self.tickets.insert(tx, ticket, values["vehicle"], category, "dropped_off")
-            tx.append(
-                "repair.ticket",
-                {
-                    "ticket_id": ticket,
-                    "device": values["vehicle"],
-                    "status": "dropped_off",
-                    "detail": f"{category}: {values['description']}",
-                    "category": category,
-                    "description": values["description"],
-                    "name": values["name"],
-                    "phone": values["phone"],
-                },
-            )
+        ticket = self._new_ticket_id(tx)
+        self.tickets.insert(tx, ticket, values["vehicle"], category, "dropped_off")
+        tx.append(
+            "repair.ticket",
+            {
+                "ticket_id": ticket,
+                "device": values["vehicle"],
+                "status": "dropped_off",
+                "detail": f"{category}: {values['description']}",
+                "category": category,
+                "description": values["description"],
+                "name": values["name"],
+                "phone": values["phone"],
+            },
+        )
+        return ticket
+
+    def _issued(self, ticket: str, trigger: str) -> None:
         log.info("repair ticket issued", extra={"ticket_id": ticket})
         self._values.clear()  # recorded; the screen now needs only the ticket number
         self.ticket = ticket
-        self._go("agree")
+        self._go(trigger)
         later(self, self.ticket_s, self._ticket_timeout)
-        return ticket
+
+    # --- continue on the shopper's phone ------------------------------------------------
+    def continue_on_phone(self) -> str:
+        """Offer the form on the shopper's phone: a fresh token, announced to the cloud. Returns it."""
+        if "phone" not in TRANSITIONS[self.state]:
+            raise RepairRefused(f"the form is not offered on a phone in repair step {self.state.value}")
+        self._close_phone()
+        token = secrets.token_urlsafe(16)
+        with self.outbox.transaction() as tx:
+            tx.append("form.offered", {"token": token, "form": "repair", "valid_s": self.phone_s})
+        self.phone = PhoneHandOff(token, "waiting")
+        self._phone_timer = self.clock.call_later(self.phone_s, self.cancel_phone)
+        self.on_change()
+        return token
+
+    def cancel_phone(self) -> None:
+        """Back to typing at the cabinet (the shopper's choice, or the link lapsed): the link stops working."""
+        if self.phone is not None:
+            self._close_phone()
+            self.on_change()
+
+    def _close_phone(self) -> None:
+        if self.phone is None:
+            return
+        with self.outbox.transaction() as tx:
+            tx.append("form.closed", {"token": self.phone.token})
+        self._forget_phone()
+
+    def _forget_phone(self) -> None:
+        if self._phone_timer is not None:
+            self._phone_timer.cancel()
+            self._phone_timer = None
+        self.phone = None
+
+    def _offered(self, token: str) -> bool:
+        return self.phone is not None and secrets.compare_digest(self.phone.token, token)
+
+    def phone_opened(self, token: str) -> str:
+        """The phone has the form (the form_opened command): the screen says so."""
+        if not self._offered(token):
+            return "ignored: this cabinet no longer offers that form"
+        assert self.phone is not None
+        self.phone.status = "opened"
+        self.on_change()
+        return "opened"
+
+    def phone_form(self, tx: Transaction, token: str, fields: dict[str, str]) -> str:
+        """The form filled in on the phone (the repair_form command): the ticket is issued in ``tx``, exactly
+        as if the values had been typed here. Returns the command's result; SchemaError refuses it."""
+        if not self._offered(token):
+            raise SchemaError("token: this cabinet no longer offers that form")
+        values, errors = parse_repair_form(fields)
+        if errors:  # the cloud checked with the same rules: only a different version gets here
+            raise SchemaError(", ".join(f"{name}: {key}" for name, key in errors))
+        self.fault_category = values.pop("category")
+        self._values = values
+        ticket = self._record(tx)
+        self._forget_phone()  # submitted: the cloud has marked the link used
+        self._issued(ticket, "phone")
+        return f"ticket {ticket}"
 
     def done(self) -> None:
         if self.state is Step.TICKET:

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from firmware.journeys.repair import RepairJourney
-from kiosk_ui.intents import Agree, Back, Cancel, ChooseFaultCategory, Done, Intent, Next, OpenRepair, SetField
+from kiosk_ui.intents import (
+    Agree,
+    Back,
+    Cancel,
+    CancelPhone,
+    ChooseFaultCategory,
+    ContinueOnPhone,
+    Done,
+    Intent,
+    Next,
+    OpenRepair,
+    SetField,
+)
 from kiosk_ui.view import (
     Chrome,
     FaultCategory,
     FieldError,
+    PhoneStatus,
     RepairField,
     RepairScreen,
     RepairStep,
@@ -24,14 +37,17 @@ STEPS: tuple[RepairStep, ...] = get_args(RepairStep)
 FIELDS: tuple[RepairField, ...] = get_args(RepairField)
 ERROR_FIELDS: tuple[RepairField | Literal["category"], ...] = (*FIELDS, "category")
 ERRORS: tuple[FieldError, ...] = get_args(FieldError)
+PHONE: tuple[PhoneStatus, ...] = get_args(PhoneStatus)
 CATEGORIES: tuple[FaultCategory, ...] = get_args(FaultCategory)
-REPAIR_INTENTS = (SetField, ChooseFaultCategory, Next, Agree, Back, Cancel, Done)
+REPAIR_INTENTS = (SetField, ChooseFaultCategory, Next, Agree, Back, Cancel, Done, ContinueOnPhone, CancelPhone)
 
 
 @dataclass
 class RepairPresenter:
     repair: RepairJourney
     may_open: Callable[[], bool]  # nothing else under way
+    # the configuration's consumer pages (link_base) while the cabinet is online, else None: no phone hand-off
+    phone_base: Callable[[], str | None] = lambda: None
     name: str = "repair"
 
     def active(self) -> bool:
@@ -62,6 +78,10 @@ class RepairPresenter:
                 repair.cancel()
             case Done():
                 repair.done()
+            case ContinueOnPhone():
+                repair.continue_on_phone()
+            case CancelPhone():
+                repair.cancel_phone()
 
     def view(self, chrome: Chrome) -> View:
         repair = self.repair
@@ -75,4 +95,15 @@ class RepairPresenter:
             ),
             fault_category=one_of(CATEGORIES, repair.fault_category, "fault category"),
             ticket=repair.ticket,
+            **self._phone(chrome),
         )
+
+    def _phone(self, chrome: Chrome) -> dict[str, Any]:
+        repair, base = self.repair, self.phone_base()
+        if repair.phone is not None and base:
+            return {
+                "phone": member(PHONE, repair.phone.status, "phone status"),
+                "phone_link": f"{base}/f/{repair.phone.token}",
+            }
+        offer = base and chrome.online and repair.step == "vehicle"  # offered before anything is typed here
+        return {"phone": "offer"} if offer else {}

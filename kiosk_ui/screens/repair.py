@@ -18,7 +18,7 @@ import pygame
 from kiosk_ui.context import BuildContext, ScreenMemory
 from kiosk_ui.entry import PHONE, VEHICLE, Layout, TextField, keyboard, text_keyboard
 from kiosk_ui.illustration import scan_icon, tick_badge
-from kiosk_ui.intents import Agree, Cancel, ChooseFaultCategory, Done, Next, SetField
+from kiosk_ui.intents import Agree, Cancel, CancelPhone, ChooseFaultCategory, ContinueOnPhone, Done, Next, SetField
 from kiosk_ui.kit import Kit
 from kiosk_ui.moving import Paragraph, scrolled_column
 from kiosk_ui.screens.chrome import chrome
@@ -168,17 +168,23 @@ def _vehicle(step: _Step) -> list[Widget]:
     icon = scan_icon(theme.px(56), palette.accent)
     widgets: list[Widget] = [Picture("scan_icon", (content.x, y, icon.get_width(), theme.px(60)), icon)]
     text_x = content.x + icon.get_width() + theme.gap
+    text_right = content.right
+    if step.view.phone == "offer":  # the long form on the shopper's own phone, in their own script
+        phone_w = theme.touch(300)
+        text_right -= phone_w + theme.gap
+        phone = (content.right - phone_w, y, phone_w, theme.touch(64))
+        widgets.append(Button(kit, "phone_offer", phone, kit.t("repair.phone_offer"), ContinueOnPhone()))
     widgets.append(
         Label(
             kit,
             "instructions",
-            (text_x, y, content.right - text_x, theme.px(60)),
+            (text_x, y, text_right - text_x, theme.px(60)),
             kit.t("repair.vehicle"),
             "heading",
             max_lines=2,
         )
     )
-    y += theme.px(60) + theme.px(10)
+    y += max(theme.px(60), theme.touch(64) if step.view.phone == "offer" else 0) + theme.px(10)
     row_h, next_w = theme.touch(72), theme.touch(200)
     widgets += step.field("vehicle", pygame.Rect(content.x, y, content.w - next_w - theme.gap, row_h), focused=True)
     widgets.append(
@@ -563,4 +569,24 @@ def build(view: RepairScreen, kit: Kit, context: BuildContext) -> list[Widget]:
         help_button=True,
         title=title,
     )
-    return [*_STEPS[view.step](_Step(view, kit, context, content)), *top]
+    step = _Step(view, kit, context, content)
+    return [*(_on_phone(step) if view.phone_link else _STEPS[view.step](step)), *top]
+
+
+def _on_phone(step: _Step) -> list[Widget]:
+    """The form continues on the shopper's phone: its QR, how far the phone got, and the way back to typing."""
+    kit, content, view = step.kit, step.content, step.view
+    theme, palette = kit.theme, kit.theme.palette
+    assert view.phone_link is not None
+    left, right = split(kit, content, 55)
+    status = kit.t("repair.phone_opened" if view.phone == "opened" else "repair.phone_waiting")
+    button_h = theme.touch(76)
+    text = (left.x, left.y, left.w, left.h - button_h - theme.gap)
+    widgets: list[Widget] = [Label(kit, "phone_status", text, status, "heading", max_lines=5, valign="top")]
+    button = (left.x, left.bottom - button_h, min(left.w, theme.touch(320)), button_h)
+    widgets.append(Button(kit, "phone_cancel", button, kit.t("repair.phone_cancel"), CancelPhone()))
+    widgets.append(Panel("qr_panel", right, palette.surface, theme.radius))
+    qr_px = min(right.w, right.h) - 2 * theme.px(20)
+    qr = (right.centerx - qr_px // 2, right.centery - qr_px // 2, qr_px, qr_px)
+    widgets.append(QrCode("phone_qr", qr, view.phone_link, theme.px(10)))
+    return widgets

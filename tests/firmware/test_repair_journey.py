@@ -348,3 +348,53 @@ async def test_many_tickets_never_repeat_and_avoid_look_alikes(outbox):
         journey.done()
     assert len(issued) == 40
     assert not set("".join(issued)[2:]) & set("01OI")
+
+
+# --- continue on the phone ---------------------------------------------------------------
+PHONE_FORM = {"vehicle": FRAME, "name": "李伟", "phone": PHONE, "category": "tyre", "description": "爆胎"}
+
+
+async def test_the_phone_hand_off_takes_only_the_token_on_show_and_finishes_as_if_typed(outbox):
+    from sync_client.schema import SchemaError
+
+    clock = FakeClock()
+    journey = RepairJourney(outbox=outbox, clock=clock, phone_s=300.0)
+    journey.open()
+    first = journey.continue_on_phone()
+    token = journey.continue_on_phone()  # offered again: a fresh token, the first one withdrawn
+    assert first != token and len(token) == 22
+    offers = [(e.type, e.payload["token"]) for e in outbox.events() if e.type.startswith("form.")]
+    assert offers == [("form.offered", first), ("form.closed", first), ("form.offered", token)]
+
+    journey.idle_timeout()
+    assert journey.step == "vehicle", "nobody touches the screen while the phone types: the form waits"
+    assert journey.phone_opened(first).startswith("ignored") and journey.phone.status == "waiting"
+    assert journey.phone_opened(token) == "opened" and journey.phone.status == "opened"
+    with outbox.transaction() as tx, pytest.raises(SchemaError, match="no longer offers"):
+        journey.phone_form(tx, first, PHONE_FORM)
+    with outbox.transaction() as tx, pytest.raises(SchemaError, match="phone: phone_invalid"):
+        journey.phone_form(tx, token, {**PHONE_FORM, "phone": "12"})
+
+    with outbox.transaction() as tx:
+        result = journey.phone_form(tx, token, PHONE_FORM)
+    assert journey.step == "ticket" and result == f"ticket {journey.ticket}"
+    [event] = tickets(outbox)
+    assert event.payload["ticket_id"] == journey.ticket and event.payload["name"] == "李伟"
+    assert event.payload["device"] == "WBAEB71080C123456" and event.payload["phone"] == "+491701234567"
+    assert journey.phone is None and journey.fields() == ()
+    with outbox.transaction() as tx, pytest.raises(SchemaError):  # used: a second submission finds nothing
+        journey.phone_form(tx, token, PHONE_FORM)
+
+
+async def test_the_phone_link_lapses_and_can_be_withdrawn_at_the_cabinet(outbox):
+    clock = FakeClock()
+    journey = RepairJourney(outbox=outbox, clock=clock, phone_s=300.0)
+    journey.open()
+    token = journey.continue_on_phone()
+    clock.advance(300.0)
+    assert journey.phone is None and journey.step == "vehicle", "lapsed: back to typing here"
+    again = journey.continue_on_phone()
+    journey.cancel_phone()
+    closed = [e.payload["token"] for e in outbox.events() if e.type == "form.closed"]
+    assert closed == [token, again]
+    assert journey.phone_opened(again).startswith("ignored")
