@@ -57,11 +57,13 @@ PAGES = (
     ("cabinet", "/console/cabinets/{cabinet}", "One cabinet: its state, alarms and stock"),
     ("sales", "/console/sales", "Sales by day with the chart, per cabinet and product"),
     ("refunds", "/console/refunds", "Refunds: unclaimed sales and their state"),
+    ("funnel", "/console/funnel", "The shopper funnel: sessions, views, checkouts, paid, bought"),
     ("stock", "/console/stock", "Stock per cabinet and variant, low and out marked"),
     ("restock", "/console/restock", "Today's restock list by storefront"),
     ("storefronts", "/console/storefronts", "Storefronts and the cabinets each restocks"),
     ("orders", "/console/orders", "Online orders for pickup"),
     ("repairs", "/console/repairs", "The repair board"),
+    ("callbacks", "/console/callbacks", "Call-back requests for the customer service"),
     ("alarms", "/console/alarms?state=all", "Alarms, open and handled"),
     ("actions", "/console/actions", "Remote actions"),
     ("catalogue", "/console/catalogue/{cabinet}", "A cabinet's catalogue, prices and ads"),
@@ -143,6 +145,25 @@ class Week:
         ]
 
 
+def shopper(
+    at: float, sku: str, step: str, left_at: str, payment: str | None, *, ad_id: str | None = None
+) -> dict[str, Any]:
+    """An anonymous shopper session of about three minutes ending at ``at`` (the funnel's raw material)."""
+    viewed = step != "touch"
+    visit = {"sku": sku, "dwell_s": 45.0, "turns": 2, "narrations": 1, "variant": None}
+    visit |= {"checkout": step == "paid", "payment": payment}
+    return {
+        "started_at": utc_iso(at - 180),
+        "ended_at": utc_iso(at),
+        "ended_by": "idle",
+        "screens": ["attract", "catalog", "product"] if viewed else ["attract"],
+        "products": [visit] if viewed else [],
+        "step": step,
+        "left_at": left_at,
+        "ad_id": ad_id,
+    }
+
+
 def week_of(index: int, cabinet_id: str, per_day: int, now: float) -> Week:
     week = Week(cabinet_id, [])
     counts = {v: 0 for _, variants, _ in PRODUCTS for v in variants}
@@ -165,6 +186,7 @@ def week_of(index: int, cabinet_id: str, per_day: int, now: float) -> Week:
                 sale["variant_sku"] = variant
             method = "scan_to_pay" if sale_no % 3 == 0 else "terminal"
             receipt = {"receipt_no": f"{sale_no:04d}", "trace_no": f"{sale_no:06d}"}
+            week.add(at - 200, "session.ended", shopper(at - 200, sku, "paid", "thanks", "approved"))
             week.add(at, "payment.approved", {**sale, "method": method, **receipt})
             week.add(at + 2, "door.unlocked", {"reason": "sale", "seconds": 10, "sale_id": sale_id})
             if index == 1 and day == 1 and n == 0:  # the shopper walked away: the reversal failed, refund it
@@ -177,6 +199,10 @@ def week_of(index: int, cabinet_id: str, per_day: int, now: float) -> Week:
             week.add(at + 25, "sale.completed", {**sale, "door_opened_at": opened, "door_closed_at": closed})
             counts[variant] = max(0, counts[variant] - 1)
             week.add(at + 26, "stock.changed", {"sku": variant, "count": counts[variant], "reason": "sale"})
+        for n, (step, left_at) in enumerate((("touch", "attract"), ("product", "product"), ("product", "catalog"))):
+            if (at := start + 3600 * (n + 2) + 600) < now - 600:  # shoppers who looked and left
+                sku = PRODUCTS[(n + day) % len(PRODUCTS)][0]
+                week.add(at, "session.ended", shopper(at, sku, step, left_at, None, ad_id="spring" if n == 0 else None))
         played = {"ad_id": "spring", "count": 120, "shown_s": 960.0}
         first, last = utc_iso(start), utc_iso(start + 9 * 3600)
         week.add(start + 9.5 * 3600, "ad.plays", {"plays": [{**played, "first_at": first, "last_at": last}]})
