@@ -4,7 +4,6 @@ and when their retention ends (the server's periodic task, on an injected clock)
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from cloud_stub.core import Core
 from cloud_stub.limits import DEFAULT_LIMITS
 from sync_client.schema import Event, parse_utc_iso, validate_payload
 from tests.consumer.conftest import CABINET, CONFIG, RETAILER, Seeded, seed_cloud
+from tests.polling import until
 
 ASKED_AT = "2026-11-30T13:05:00.000Z"
 DAY = 86400.0
@@ -103,10 +103,8 @@ async def test_the_server_deletes_expired_requests_by_itself(tmp_path: Path) -> 
     runner = web.AppRunner(create_app(seeded.store, now=lambda: late))
     await runner.setup()  # the server's periodic task makes its first round as it starts
     try:
-        deadline = asyncio.get_running_loop().time() + 5
-        while seeded.store.callbacks_of(RETAILER) and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.01)  # the round runs on the store's worker thread
-        assert seeded.store.callbacks_of(RETAILER) == []
+        # the round runs on the store's worker thread
+        await until(lambda: seeded.store.callbacks_of(RETAILER) == [], what="the expired request deleted")
     finally:
         await runner.cleanup()
         seeded.store.close()

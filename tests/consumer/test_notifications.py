@@ -24,6 +24,7 @@ from cloud_stub.store import CloudStore, SqliteCloudStore
 from firmware.control_client import _bin
 from sync_client.schema import normalise_phone
 from tests.consumer.conftest import CABINET, PHONE, RETAILER, seed_cloud
+from tests.polling import until
 
 SECRET = b"s" * 32
 StartReceiver = Callable[..., Awaitable["Receiver"]]
@@ -46,6 +47,12 @@ class Receiver:
     received: list[dict[str, Any]] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
     url: str = ""
+    arrived: asyncio.Condition = field(default_factory=asyncio.Condition)  # told of each message taken
+
+    async def taken(self, count: int, timeout: float) -> None:
+        """Until ``count`` messages are taken (TimeoutError after ``timeout``)."""
+        async with asyncio.timeout(timeout), self.arrived:
+            await self.arrived.wait_for(lambda: len(self.received) >= count)
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
@@ -59,6 +66,8 @@ class Receiver:
             return web.Response(status=503)
         self.received.append(json.loads(body))
         self.statuses.append(200)
+        async with self.arrived:
+            self.arrived.notify_all()
         return web.Response(status=200)
 
 
@@ -183,16 +192,17 @@ async def test_kiosk_cloud_serve_delivers_the_outbox_to_the_configured_gateway(
     try:
         assert proc.stdout is not None
         assert b"listening on" in await asyncio.wait_for(proc.stdout.readline(), 30)
-        deadline = asyncio.get_running_loop().time() + 20
-        while len(receiver.received) < 2 and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.05)  # polling the receiver: the deliveries run in the other process
+        await receiver.taken(2, timeout=20)  # the deliveries come from the other process
         assert [m["status"] for m in receiver.received] == ["dropped_off", "collected"]
+        store = SqliteCloudStore(tmp_path / "cloud.db")
+        try:  # the server records a delivery once the gateway's answer reaches it
+            delivered = [("dropped_off", "delivered", 1), ("collected", "delivered", 1)]
+            await until(lambda: _states(store) == delivered, what="both messages recorded as delivered")
+        finally:
+            store.close()
     finally:
         proc.terminate()
         await proc.wait()
-    store = SqliteCloudStore(tmp_path / "cloud.db")
-    assert _states(store) == [("dropped_off", "delivered", 1), ("collected", "delivered", 1)]
-    store.close()
 
 
 def test_kiosk_cloud_serve_refuses_a_gateway_without_its_secret(tmp_path: Path) -> None:

@@ -1,8 +1,6 @@
 """What the cabinet process loads: only what its configuration uses (issue 13, memory on a Pi)."""
 
-import time
-
-from firmware.control_client import ControlClient
+from tests.polling import eventually
 
 from .test_sale import take_the_product, walk_to_checkout
 
@@ -24,14 +22,7 @@ def test_a_cabinet_with_a_camera_loads_the_jpeg_encoder_for_its_door_snapshots(s
     client = sim_cabinet()  # the simulation's camera
     walk_to_checkout(client)
     take_the_product(client)
-    modules = modules_once_loaded(client, {"numpy", "simplejpeg"})
-    assert {"numpy", "simplejpeg"} <= modules and "sqlite_utils" not in modules
-
-
-def modules_once_loaded(client: ControlClient, wanted: set[str], timeout: float = 15.0) -> set[str]:
-    """The cabinet's modules once ``wanted`` are among them (or the deadline passed): the door's photos are
-    taken off the sale's path, as tasks that may still be encoding when the sale's screen has moved on."""
-    deadline = time.monotonic() + timeout
-    while not wanted <= (modules := set(client.modules())) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return modules
+    # The door's photos are taken off the sale's path: they may still be encoding when the screen moved on.
+    wanted = {"numpy", "simplejpeg"}
+    modules = eventually(lambda: set(client.modules()), wanted.issubset, 15.0, "the JPEG encoder loaded")
+    assert "sqlite_utils" not in modules

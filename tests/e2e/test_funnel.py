@@ -5,12 +5,12 @@ one session that viewed, turned, chose a colour, checked out, paid and bought.""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from firmware.control_client import ControlClient
 from tests.e2e.conftest import RetailerApi
 from tests.e2e.test_sale import take_the_product
+from tests.polling import eventually
 
 FAST = """heartbeat_s = 0.5
 [screen]
@@ -29,14 +29,7 @@ def counts(found: dict[str, Any]) -> list[int]:
 
 
 def wait_for_funnel(api: RetailerApi, wanted: list[int], timeout: float = 45.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = funnel(api)
-        if counts(found) == wanted:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"funnel {counts(found)}, expected {wanted}")
-        time.sleep(0.2)  # polling a real process across the network: the condition, with a bounded deadline
+    return eventually(lambda: funnel(api), lambda found: counts(found) == wanted, timeout, f"the funnel {wanted}")
 
 
 def widget(client: ControlClient, prefix: str) -> list[dict[str, Any]]:

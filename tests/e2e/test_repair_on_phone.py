@@ -4,7 +4,6 @@ form is filled in over HTTP as a phone would (in Chinese), and the cabinet's scr
 
 from __future__ import annotations
 
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -12,6 +11,7 @@ from typing import Any
 
 from cloud_stub.store import SqliteCloudStore
 from tests.e2e.conftest import CABINET_ID, RETAILER, retailer_document
+from tests.polling import eventually
 
 LINK_BASE = "https://consumer.example"  # what the QR says; the test's phone talks to the local cloud instead
 
@@ -27,13 +27,7 @@ def fetch(url: str, form: dict[str, str] | None = None) -> tuple[int, str]:
 
 def until_page(url: str, status: int, timeout: float = 15.0) -> str:
     """The cabinet's offer reaches the cloud with its next upload: ask until the page answers ``status``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got, body = fetch(url)
-        if got == status or time.monotonic() > deadline:
-            assert got == status, f"{url} answered {got}"
-            return body
-        time.sleep(0.05)  # polling the real server for a condition, bounded by the deadline
+    return eventually(lambda: fetch(url), lambda answer: answer[0] == status, timeout, f"{url} answering {status}")[1]
 
 
 def widget(state: dict[str, Any], widget_id: str) -> dict[str, Any]:
@@ -82,12 +76,12 @@ def test_the_repair_form_sent_from_a_phone_finishes_the_ticket_on_the_cabinet(re
     assert recorded["detail"] == "tyre: 后轮爆胎，无法充气"
     store = SqliteCloudStore(workdir / "cloud.db")
     try:
-        deadline = time.monotonic() + 10.0
-        while True:  # the cabinet acknowledges right after applying: wait for the ack itself
-            sent = {c["kind"]: c for c in store.commands_of(RETAILER, cabinet_id=CABINET_ID)}
-            if all(c["acked_at"] for c in sent.values()) or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
+        sent = eventually(  # the cabinet acknowledges right after applying: wait for the ack itself
+            lambda: {c["kind"]: c for c in store.commands_of(RETAILER, cabinet_id=CABINET_ID)},
+            lambda sent: all(c["acked_at"] for c in sent.values()),
+            10.0,
+            "the commands acknowledged",
+        )
     finally:
         store.close()
     assert sent["repair_form"]["result"] == f"ok: ticket {ticket}" and sent["form_opened"]["result"] == "ok: opened"

@@ -5,7 +5,6 @@ file and pins, as the next boot would."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import sqlite3
 from pathlib import Path
@@ -21,6 +20,7 @@ from hal.sim.door import MockDoor
 from kiosk_ui.intents import OpenPickup, SubmitPickupCode
 from sync_client.cabinet_config import CabinetConfig, PickupOrder, RetailerAccess, StaffCard, hash_secret
 from sync_client.outbox import Outbox
+from tests.polling import until
 from tests.sync.conftest import CAB  # the cabinet the cloud stub knows, for the command tests
 
 CODE = "24681012"
@@ -30,14 +30,6 @@ STAFF_CARD = "04A1B2C3"
 
 class PowerCut(Exception):
     """The power went: nothing after this point ran."""
-
-
-async def until(predicate, timeout=5.0, what="condition"):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what} not reached")
-        await asyncio.sleep(0.01)
 
 
 class Cabinets:

@@ -20,16 +20,9 @@ from hal.zvt import apdu as zvt
 from hal.zvt.driver import ZvtTerminal
 from sync_client.outbox import Outbox
 from sync_client.pending_actions import PendingActions
+from tests.polling import until
 
 FAST_ZVT = {"ack_timeout": 0.3, "reply_timeout": 2.0, "auth_timeout": 10.0}
-
-
-async def until(predicate, timeout=8.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(0.01)
 
 
 @dataclasses.dataclass

@@ -38,6 +38,7 @@ from hal.zvt.driver import ZvtTerminal
 from sync_client.cloud_client import CloudClient
 from sync_client.commands import CommandInbox
 from sync_client.outbox import Outbox
+from tests.polling import until
 
 SLACK_S = 0.25  # timer threads on a loaded machine; the pulses themselves are 10-50 ms
 NAN, INF = math.nan, math.inf
@@ -102,14 +103,6 @@ def on_intervals(door: MockDoor, now_t: float | None = None) -> list[float]:
     if on is not None:
         out.append((now_t if now_t is not None else math.inf) - on)
     return out
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(0.005)
 
 
 def run_examples(

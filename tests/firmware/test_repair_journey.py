@@ -1,6 +1,5 @@
 """The repair drop-off state machine with the real SQLite outbox on disk and the real event loop."""
 
-import asyncio
 import logging
 import random
 import re
@@ -22,14 +21,6 @@ from firmware.journeys.repair import (
 from sync_client.outbox import Outbox
 
 NAME, PHONE, FRAME = "Zoë O'Brien-Li", "+49 170-123 4567", "wbaeb71080c123456"
-
-
-async def until(predicate, timeout=5.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture

@@ -18,14 +18,7 @@ from hal.sim.door import MockDoor
 from hal.sim.zvt_emulator import ZvtEmulator
 from hal.zvt.driver import ZvtTerminal
 from sync_client.outbox import Outbox
-
-
-async def until(predicate, timeout=5.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(0.01)
+from tests.polling import until
 
 
 @pytest.fixture

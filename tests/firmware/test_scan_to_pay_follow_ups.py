@@ -16,16 +16,9 @@ from firmware.scan_to_pay_terminal import ScanToPayTerminal
 from sync_client.outbox import Outbox
 from sync_client.pending_actions import PendingActions
 from sync_client.scan_to_pay import ScanToPayClient
+from tests.polling import until
 from tests.sync.conftest import Site
 from tests.sync.test_scan_to_pay import phone_pays
-
-
-async def until(predicate, timeout=8.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(0.01)
 
 
 def boot(site: Site, *, door_open_timeout_s: float = 30) -> SaleJourney:

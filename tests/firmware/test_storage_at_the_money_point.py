@@ -19,14 +19,7 @@ from firmware.sim import build_sim
 from kiosk_ui.intents import Buy, Intent, Pay, SelectProduct, Start
 from kiosk_ui.view import View
 from sync_client.outbox import Outbox, StorageFull
-
-
-async def until(predicate, timeout=5.0, what="condition"):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what} not reached")
-        await asyncio.sleep(0.01)
+from tests.polling import until
 
 
 @pytest.fixture

@@ -23,17 +23,10 @@ from sync_client.snapshots import (
     parse_snapshot_name,
     snapshot_name,
 )
+from tests.polling import until
 from tests.sync.conftest import CAB, Site
 
 T0 = 1_790_000_000.0  # 2026-09-21
-
-
-async def until(condition, timeout: float = 10.0) -> None:
-    """The cloud and the files are real: wait for the condition itself, bounded."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "not reached in time"
-        await asyncio.sleep(0.005)
 
 
 def picture(width: int = 1280, height: int = 960) -> bytes:

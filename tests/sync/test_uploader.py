@@ -17,6 +17,7 @@ from sync_client.backoff import backoff_delay
 from sync_client.cloud_client import parse_retry_after
 from sync_client.outbox import Outbox
 from sync_client.uploader import Uploader
+from tests.polling import until as poll
 from tests.sync.conftest import CAB, Site
 
 
@@ -182,14 +183,6 @@ async def test_retry_after_is_honoured_and_nothing_is_marked_before_the_ack(tmp_
     assert uploader.status.online and uploader.status.consecutive_failures == 0
     assert uploader.status.last_success_at == clock.time()
     outbox.close()
-
-
-async def poll(condition, timeout: float = 10.0) -> None:
-    """The cloud is real (aiohttp on 127.0.0.1): wait for what it answered, bounded."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "not reached in time"
-        await asyncio.sleep(0.005)
 
 
 async def test_a_413_narrows_the_batch_until_the_one_oversized_event_is_dead_lettered(tmp_path, scripted) -> None:
