@@ -66,7 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     pin = sub.add_parser("pin", help="retailer PIN tools")
     pin_sub = pin.add_subparsers(dest="pin_command", required=True)
-    pin_sub.add_parser("hash", help="read a PIN (not echoed) and print its scrypt hash for retailer.pin_hash")
+    pin_hash = pin_sub.add_parser(
+        "hash", help="read a PIN (not echoed) and print its scrypt hash for retailer.pin_hash"
+    )
+    pin_hash.add_argument(
+        "--force", action="store_true", help="accept a weak PIN (1111, 1234, 1212, a year...): a lab cabinet only"
+    )
 
     selftest = sub.add_parser("selftest", help="exercise every configured device and print a table")
     selftest.add_argument("--sim", action="store_true", help="against the emulators")
@@ -217,12 +222,21 @@ def cmd_selftest(args: argparse.Namespace) -> int:
 def cmd_pin_hash(args: argparse.Namespace) -> int:
     import getpass
 
+    from firmware.technician.pin_strength import weak_pin_reason
     from sync_client.cabinet_config import hash_secret
 
     read = getpass.getpass if sys.stdin.isatty() else (lambda prompt: sys.stdin.readline().rstrip("\n"))
     pin = read("PIN: ")
     if not (pin.isdigit() and 4 <= len(pin) <= 12):
         print("kiosk: a PIN is 4 to 12 digits", file=sys.stderr)
+        return 2
+    weak = weak_pin_reason(pin)
+    if weak and not args.force:
+        print(
+            f"kiosk: this PIN is {weak}, among the first a thief tries; choose another "
+            "(a lab cabinet may use it with: kiosk pin hash --force)",
+            file=sys.stderr,
+        )
         return 2
     if sys.stdin.isatty() and read("again: ") != pin:
         print("kiosk: the two PINs differ", file=sys.stderr)
