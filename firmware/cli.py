@@ -9,6 +9,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from firmware.config import (
     DEFAULT_CONFIG_PATH,
@@ -23,6 +24,9 @@ from firmware.config import (
 )
 from firmware.technician.cli import add_commands as add_technician_commands
 from firmware.technician.cli import dispatch as technician_dispatch
+
+if TYPE_CHECKING:
+    from firmware.runtime import RunOptions
 
 STARTED_AT = time.monotonic()
 DEFAULT_SIM_CONTROL_PORT = 8765
@@ -122,7 +126,7 @@ def tune_malloc(arenas: int = 2, mmap_threshold: int = 128 * 1024) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     tune_malloc()
     from firmware.logs import setup_logging
-    from firmware.runtime import RunOptions, choose_video_driver, run
+    from firmware.runtime import choose_video_driver, run
 
     setup_logging(args.log_level)
     if args.control_port is not None and not args.sim:
@@ -132,6 +136,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if not args.sim and (needed := _technician_needed(args)) is not None:
+        return needed
     try:
         config, problems, warnings = _load(args.config, args.sim)
     except ConfigError as exc:
@@ -154,14 +160,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         control_port = args.control_port if args.control_port is not None else DEFAULT_SIM_CONTROL_PORT
     else:  # only a bench profile opens the control API outside simulation
         control_port = config.bench.control_port or None
-    options = RunOptions(
-        sim=args.sim,
-        headless=args.headless,
-        data_dir=args.data_dir or (Path("data") if args.sim else DEFAULT_DATA_DIR),
-        cloud_url=args.cloud,
-        control_port=control_port,
-        started_at=STARTED_AT,
-    )
+    options = _run_options(args, control_port)
     from sync_client.keyfile import KeyFileError
     from sync_client.outbox import StoreUnusable
 
@@ -170,6 +169,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (OSError, KeyFileError, StoreUnusable) as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 1
+
+
+def _run_options(args: argparse.Namespace, control_port: int | None) -> RunOptions:
+    from firmware.runtime import RunOptions
+
+    return RunOptions(
+        sim=args.sim,
+        headless=args.headless,
+        data_dir=args.data_dir or (Path("data") if args.sim else DEFAULT_DATA_DIR),
+        cloud_url=args.cloud,
+        control_port=control_port,
+        started_at=STARTED_AT,
+    )
+
+
+def _technician_needed(args: argparse.Namespace) -> int | None:
+    """A real cabinet without its key, its enrolment or a usable configuration: the technician-needed screen
+    until SIGTERM or until its files change (then 0, and systemd starts it again); None when nothing lacks."""
+    from firmware.runtime import choose_video_driver, run_technician_needed
+    from firmware.setup_needs import check_setup, hardware_id
+
+    path = args.config or DEFAULT_CONFIG_PATH
+    check = check_setup(path, args.cloud)
+    if not check.needs:
+        return None
+    print(f"kiosk: {check.summary()}", file=sys.stderr)
+    message = choose_video_driver(args.headless)
+    if message:
+        print(f"kiosk: {message}", file=sys.stderr)
+    options = _run_options(args, None)
+    key_file = Path(check.config.cabinet.key_file or options.data_dir / "cabinet.key")
+    return asyncio.run(run_technician_needed(check, options, hardware_id(), (path, key_file)))
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
