@@ -109,7 +109,12 @@ def dispatch(args: argparse.Namespace) -> int | None:
             return 1
         return 0
     if args.command == "lockboard":
-        from firmware.technician.lockboard_flash import flash
+        from firmware.technician.lockboard_flash import FILES, flash
+        from firmware.technician.term import ProgressBar
 
-        return flash(args.port)
+        bar = ProgressBar(len(FILES) + 2, sys.stderr)
+        try:
+            return flash(args.port, progress=bar.show)
+        finally:
+            bar.close()
     return None
