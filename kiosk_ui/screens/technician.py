@@ -24,20 +24,31 @@ def build(view: TechnicianScreen, kit: Kit, context: BuildContext) -> list[Widge
     right = pygame.Rect(content.right - qr_w, content.y, qr_w, content.h)
     left = pygame.Rect(content.x, content.y, right.x - theme.margin - content.x, content.h)
     widgets: list[Widget] = []
-    subtitle_h, need_h, detail_h = theme.px(48), kit.line_h(30), 2 * kit.line_h(30)
+    line = kit.line_h(30)
+    subtitle_h, fix_h = theme.px(48), 2 * line
     y = left.y
     widgets.append(
         Label(kit, "subtitle", (left.x, y, left.w, subtitle_h), kit.t("tech.subtitle"), "body", palette.text_muted)
     )
     y += subtitle_h + theme.gap
+    # Each need, then its detail in two lines where they fit (a tight mounting: one, cut with "…").
+    per_need = (left.bottom - fix_h - y) // max(1, len(view.needs))
+    detail_lines = max(1, min(2, (per_need - line) // line))
     for need, detail in view.needs:
-        widgets.append(Label(kit, f"need:{need}", (left.x, y, left.w, need_h), kit.t(f"tech.{need}"), "heading"))
-        y += need_h
+        widgets.append(Label(kit, f"need:{need}", (left.x, y, left.w, line), kit.t(f"tech.{need}"), "heading"))
+        y += line
         widgets.append(
-            Label(kit, f"detail:{need}", (left.x, y, left.w, detail_h), detail, "body", palette.text_muted, max_lines=2)
+            Label(
+                kit,
+                f"detail:{need}",
+                (left.x, y, left.w, detail_lines * line),
+                detail,
+                "body",
+                palette.text_muted,
+                max_lines=detail_lines,
+            )
         )
-        y += detail_h + theme.px(6)
-    fix_h = 2 * kit.line_h(30)
+        y += detail_lines * line
     widgets.append(
         Label(kit, "fix", (left.x, max(y, left.bottom - fix_h), left.w, fix_h), kit.t("tech.fix"), "body", max_lines=2)
     )
