@@ -111,6 +111,9 @@ def test_run_refuses_a_production_config_without_pin_or_key(tmp_path):
         said = cabinet.stderr.readline()  # type: ignore[union-attr]
         assert said.startswith("kiosk: technician needed: no cabinet key (")
         assert "there is no default PIN" in said
+        while "screen=technician" not in said:  # logged once the screen is drawn: it is up and listening
+            said = cabinet.stderr.readline()  # type: ignore[union-attr]
+            assert said, "kiosk run ended"
         assert cabinet.poll() is None
     finally:
         cabinet.terminate()

@@ -92,6 +92,7 @@ def test_status_and_doctor_on_a_machine_with_nothing_installed_say_not_found_and
     assert f"FAIL  configuration  {config}: file not found" in doctor.stdout
     assert "no user 'kiosk-not-installed'" in doctor.stdout and f"{data} does not exist" in doctor.stdout
     assert "-> run hardware/rpi/install.sh" in doctor.stdout
+    assert "warn  key file       unknown without a configuration" in doctor.stdout
 
 
 def test_status_of_a_configured_cabinet_names_the_placeholder_and_exits_1(cabinet: Cabinet) -> None:
