@@ -9,6 +9,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from firmware.config import (
     DEFAULT_CONFIG_PATH,
@@ -23,6 +24,9 @@ from firmware.config import (
 )
 from firmware.technician.cli import add_commands as add_technician_commands
 from firmware.technician.cli import dispatch as technician_dispatch
+
+if TYPE_CHECKING:
+    from firmware.runtime import RunOptions
 
 STARTED_AT = time.monotonic()
 DEFAULT_SIM_CONTROL_PORT = 8765
@@ -66,7 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     pin = sub.add_parser("pin", help="retailer PIN tools")
     pin_sub = pin.add_subparsers(dest="pin_command", required=True)
-    pin_sub.add_parser("hash", help="read a PIN (not echoed) and print its scrypt hash for retailer.pin_hash")
+    pin_hash = pin_sub.add_parser(
+        "hash", help="read a PIN (not echoed) and print its scrypt hash for retailer.pin_hash"
+    )
+    pin_hash.add_argument(
+        "--force", action="store_true", help="accept a weak PIN (1111, 1234, 1212, a year...): a lab cabinet only"
+    )
 
     selftest = sub.add_parser("selftest", help="exercise every configured device and print a table")
     selftest.add_argument("--sim", action="store_true", help="against the emulators")
@@ -117,7 +126,7 @@ def tune_malloc(arenas: int = 2, mmap_threshold: int = 128 * 1024) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     tune_malloc()
     from firmware.logs import setup_logging
-    from firmware.runtime import RunOptions, choose_video_driver, run
+    from firmware.runtime import choose_video_driver, run
 
     setup_logging(args.log_level)
     if args.control_port is not None and not args.sim:
@@ -127,6 +136,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if not args.sim and (needed := _technician_needed(args)) is not None:
+        return needed
     try:
         config, problems, warnings = _load(args.config, args.sim)
     except ConfigError as exc:
@@ -149,14 +160,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         control_port = args.control_port if args.control_port is not None else DEFAULT_SIM_CONTROL_PORT
     else:  # only a bench profile opens the control API outside simulation
         control_port = config.bench.control_port or None
-    options = RunOptions(
-        sim=args.sim,
-        headless=args.headless,
-        data_dir=args.data_dir or (Path("data") if args.sim else DEFAULT_DATA_DIR),
-        cloud_url=args.cloud,
-        control_port=control_port,
-        started_at=STARTED_AT,
-    )
+    options = _run_options(args, control_port)
     from sync_client.keyfile import KeyFileError
     from sync_client.outbox import StoreUnusable
 
@@ -165,6 +169,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (OSError, KeyFileError, StoreUnusable) as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 1
+
+
+def _run_options(args: argparse.Namespace, control_port: int | None) -> RunOptions:
+    from firmware.runtime import RunOptions
+
+    return RunOptions(
+        sim=args.sim,
+        headless=args.headless,
+        data_dir=args.data_dir or (Path("data") if args.sim else DEFAULT_DATA_DIR),
+        cloud_url=args.cloud,
+        control_port=control_port,
+        started_at=STARTED_AT,
+    )
+
+
+def _technician_needed(args: argparse.Namespace) -> int | None:
+    """A real cabinet without its key, its enrolment or a usable configuration: the technician-needed screen
+    until SIGTERM or until its files change (then 0, and systemd starts it again); None when nothing lacks."""
+    from firmware.runtime import choose_video_driver, run_technician_needed
+    from firmware.setup_needs import check_setup, hardware_id
+
+    path = args.config or DEFAULT_CONFIG_PATH
+    check = check_setup(path, args.cloud)
+    if not check.needs:
+        return None
+    print(f"kiosk: {check.summary()}", file=sys.stderr)
+    message = choose_video_driver(args.headless)
+    if message:
+        print(f"kiosk: {message}", file=sys.stderr)
+    options = _run_options(args, None)
+    key_file = Path(check.config.cabinet.key_file or options.data_dir / "cabinet.key")
+    return asyncio.run(run_technician_needed(check, options, hardware_id(), (path, key_file)))
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
@@ -217,12 +253,21 @@ def cmd_selftest(args: argparse.Namespace) -> int:
 def cmd_pin_hash(args: argparse.Namespace) -> int:
     import getpass
 
+    from firmware.technician.pin_strength import weak_pin_reason
     from sync_client.cabinet_config import hash_secret
 
     read = getpass.getpass if sys.stdin.isatty() else (lambda prompt: sys.stdin.readline().rstrip("\n"))
     pin = read("PIN: ")
     if not (pin.isdigit() and 4 <= len(pin) <= 12):
         print("kiosk: a PIN is 4 to 12 digits", file=sys.stderr)
+        return 2
+    weak = weak_pin_reason(pin)
+    if weak and not args.force:
+        print(
+            f"kiosk: this PIN is {weak}, among the first a thief tries; choose another "
+            "(a lab cabinet may use it with: kiosk pin hash --force)",
+            file=sys.stderr,
+        )
         return 2
     if sys.stdin.isatty() and read("again: ") != pin:
         print("kiosk: the two PINs differ", file=sys.stderr)

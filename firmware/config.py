@@ -14,13 +14,14 @@ import os
 import ssl
 import tomllib
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from hal.lock import HARD_MAX_UNLOCK_S
 from kiosk_ui.reach import Mounting
-from sync_client.cabinet_config import HHMM_RE, MAX_PRICE_CENTS, scrypt_problem
+from sync_client.cabinet_config import HHMM_RE, MAX_PRICE_CENTS, Problem, scrypt_problem
 from sync_client.schema import Range, ranged
 
 if TYPE_CHECKING:
@@ -489,9 +490,34 @@ def production_warnings(config: Config, where: str) -> list[str]:
     return warnings
 
 
+# What hardware/rpi/kiosk.toml.template writes where the technician must put the cabinet's own value.
+PLACEHOLDER_MARKER = "CHANGE-ME"
+
+
+def _string_values(value: object, key: str) -> Iterator[tuple[str, str]]:
+    """(dotted key, text) for every string in a configuration, ``products[0].sku`` style."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _string_values(getattr(value, f.name), f"{key}.{f.name}" if key else f.name)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _string_values(item, f"{key}[{i}]")
+    elif isinstance(value, str):
+        yield key, value
+
+
+def placeholder_problems(config: Config, where: str) -> list[str]:
+    """Every value still carrying the template's CHANGE-ME, each naming its key."""
+    return [
+        Problem.of(f"{where}: {key}", "placeholder", got=repr(text)).text
+        for key, text in _string_values(config, "")
+        if PLACEHOLDER_MARKER in text.upper()
+    ]
+
+
 def production_problems(config: Config, where: str) -> list[str]:
     """What stops a configuration from running a real cabinet (outside simulation)."""
-    problems = []
+    problems = placeholder_problems(config, where)
     if not config.retailer.pin_hash:
         problems.append(
             f"{where}: retailer.pin_hash: required outside simulation; there is no default PIN "

@@ -12,7 +12,7 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,12 +27,13 @@ from firmware.devices import Devices
 from firmware.journeys.repair import RepairJourney
 from firmware.link_watch import kernel_link
 from firmware.scan_to_pay_terminal import ScanToPayTerminal
+from firmware.setup_needs import SetupCheck
 from firmware.sim import SimBench, show_bench_status, sim_key
 from firmware.storage import DB_NAME, StorageGuard
 from firmware.supervisor import Supervisor
 from firmware.technician import sd_notify
-from kiosk_ui.intents import Bench, Intent
-from kiosk_ui.view import SyncView
+from kiosk_ui.intents import Bench, Intent, ToggleAccessibility, ToggleLanguage
+from kiosk_ui.view import Chrome, SyncView, TechnicianScreen
 from sync_client.cabinet_config import CabinetConfig
 from sync_client.cloud_client import CloudClient, UntrustedAnswerAlarm
 from sync_client.commands import CommandInbox
@@ -274,6 +275,77 @@ async def _until_stopped(
     await asyncio.wait([stopped, ui_task], return_when=asyncio.FIRST_COMPLETED)
     stopped.cancel()
     sd_notify.stopping()
+
+
+async def run_technician_needed(
+    check: SetupCheck, options: RunOptions, hardware_id: str, watch: tuple[Path, ...], poll_s: float = 1.0
+) -> int:
+    """A cabinet that cannot start (firmware/setup_needs.py) stays up on the technician-needed screen, opening
+    no device, store or cloud connection: ready for systemd (its status says what is missing) and feeding its
+    watchdog, so the unit is not restarted every few seconds with a blank screen. Once a watched file changes
+    (kiosk provision wrote the key and configuration, a technician edited them) it exits; systemd's restart
+    reads them again."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    chrome = Chrome(language=check.config.screen.language)
+
+    def show() -> None:
+        needs = tuple((n.need, n.detail) for n in check.needs)
+        ui.set_state(TechnicianScreen(chrome=chrome, needs=needs, hardware_id=hardware_id))
+
+    def on_intent(intent: Intent) -> None:  # the header's buttons; nothing else here does anything
+        nonlocal chrome
+        if isinstance(intent, ToggleLanguage):
+            chrome = replace(chrome, language="zh" if chrome.language == "en" else "en")
+        elif isinstance(intent, ToggleAccessibility):
+            chrome = replace(chrome, accessible=not chrome.accessible)
+        show()
+
+    ui = _open_ui(check.config, options, on_intent, lambda detail: None)
+    show()
+    tasks = [
+        loop.create_task(ui.run(stop), name="ui"),
+        loop.create_task(sd_notify.keep_watchdog_fed(stop), name="watchdog"),
+        loop.create_task(_until_changed(watch, stop, poll_s), name="setup-watch"),
+    ]
+    try:
+        while ui.frame_count == 0 and not stop.is_set() and not tasks[0].done():
+            await asyncio.sleep(0.005)
+        log.warning(check.summary(), extra={"screen": ui.screen_id, "hardware_id": hardware_id})
+        sd_notify.ready(status=check.summary())
+        await asyncio.wait([tasks[0], loop.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        sd_notify.stopping()
+        await _set_and_wait(stop, tasks)
+        ui.close()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    return 0
+
+
+def _stamps(paths: tuple[Path, ...]) -> list[tuple[int, int] | None]:
+    stamps: list[tuple[int, int] | None] = []
+    for path in paths:
+        try:
+            info = path.stat()
+        except OSError:  # missing, or in a directory this user cannot read: unchanged while it stays so
+            stamps.append(None)
+        else:
+            stamps.append((info.st_mtime_ns, info.st_size))
+    return stamps
+
+
+async def _until_changed(paths: tuple[Path, ...], stop: asyncio.Event, poll_s: float) -> None:
+    """Set ``stop`` once any of ``paths`` appears, vanishes or changes."""
+    before = _stamps(paths)
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), poll_s)
+        if _stamps(paths) != before:
+            log.info("the configuration or key changed: starting again", extra={"files": [str(p) for p in paths]})
+            stop.set()
 
 
 @dataclass

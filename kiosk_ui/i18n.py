@@ -375,6 +375,20 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "This cabinet cannot take payments right now. Please come back later.",
         "zh": "本售货柜暂时不能付款，请稍后再来。",
     },
+    # Technician needed: the cabinet is not provisioned or not configured, so it cannot start selling.
+    "tech.title": {"en": "Technician needed", "zh": "需要技术人员"},
+    "tech.subtitle": {
+        "en": "This cabinet is not set up yet and is not selling.",
+        "zh": "本售货柜尚未设置完成，暂不销售。",
+    },
+    "tech.key": {"en": "No cabinet key", "zh": "没有柜机密钥"},
+    "tech.enrolment": {"en": "Not enrolled with the cloud", "zh": "未在云端注册"},
+    "tech.config": {"en": "The configuration has a problem", "zh": "配置有问题"},
+    "tech.fix": {
+        "en": "Run kiosk provision, then kiosk doctor (hardware/README.md).",
+        "zh": "请运行 kiosk provision，再运行 kiosk doctor（见 hardware/README.md）。",
+    },
+    "tech.hardware_id": {"en": "Hardware id", "zh": "硬件编号"},
     "message.out_of_service": {"en": "This cabinet cannot take payments right now.", "zh": "本售货柜暂时不能付款。"},
     "message.not_charged": {
         "en": "Your payment was cancelled. You have not been charged.",

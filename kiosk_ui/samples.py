@@ -33,6 +33,7 @@ from kiosk_ui.view import (
     RestockScreen,
     ServiceScreen,
     SyncView,
+    TechnicianScreen,
     ThanksScreen,
     VariantView,
     VideoClip,
@@ -351,6 +352,15 @@ def sample_views(
         ),
         "calibrate": CalibrateScreen(chrome=chrome),
         "out_of_service": OutOfServiceScreen(chrome=chrome, support_phone=SUPPORT_PHONE),
+        "technician": TechnicianScreen(
+            chrome=replace(chrome, cabinet_id=""),  # not provisioned: no cabinet id yet
+            needs=(
+                ("key", "/var/lib/kiosk/cabinet.key does not exist"),
+                ("enrolment", "sync.cloud_url: 'https://CHANGE-ME' is the template's placeholder"),
+                ("config", "/etc/kiosk/kiosk.toml: retailer.pin_hash: required outside simulation (kiosk pin hash)"),
+            ),
+            hardware_id="RPI-10000000a3c9e127",
+        ),
         "out_of_service_not_charged": OutOfServiceScreen(
             chrome=chrome, message="not_charged", support_phone=SUPPORT_PHONE
         ),
@@ -480,6 +490,7 @@ GALLERY = {
     "product-callback": "product_callback",
     "callback": "callback_phone_invalid",
     "callback-sent": "callback_sent",
+    "technician": "technician",
 }
 # Gallery pictures taken after these taps (widget ids): the text keyboard's layers.
 SHOT_TAPS = {

@@ -55,6 +55,7 @@ SCREENS = (
     "out_of_service",
     "callback",
     "error",
+    "technician",
 )
 STAFF_HOLD_S = 3.0  # a press on the brand this long emits OpenStaff; a tap there does nothing
 PIN_MIN, PIN_MAX = 4, 12  # digits of a staff PIN: submit is enabled from PIN_MIN, keys stop at PIN_MAX
@@ -330,6 +331,21 @@ class OutOfServiceScreen:
     reference: str = ""  # with a message: the last buyer's sale reference
 
 
+SetupNeed = Literal["key", "enrolment", "config"]  # what a cabinet lacks before it can start
+
+
+@dataclass(frozen=True, kw_only=True)
+class TechnicianScreen:
+    """The cabinet cannot start (not provisioned, not configured): what is missing, each with its detail as
+    the technician's tools say it (a path, the configuration's problem), and the hardware id (as a QR too)
+    the cabinet is provisioned with. Nothing here for a shopper: it sells nothing."""
+
+    screen: ClassVar[str] = "technician"
+    chrome: Chrome = Chrome()
+    needs: tuple[tuple[SetupNeed, str], ...] = ()
+    hardware_id: str = ""
+
+
 CallbackMessage = Literal["phone_invalid"]
 
 
@@ -371,6 +387,7 @@ View = (
     | OutOfServiceScreen
     | CallbackScreen
     | ErrorScreen
+    | TechnicianScreen
 )
 VIEW_TYPES: tuple[type[View], ...] = get_args(View)
 T = TypeVar("T", bound=str)

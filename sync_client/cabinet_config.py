@@ -168,6 +168,7 @@ PROBLEM_TEXTS = {
     "fallback_undeclared": "{language} is not in languages ({declared})",
     "language_twice": "a language appears twice",
     "media_missing": "no uploaded media file sha256:{digest}… (upload it first)",  # found by the cloud
+    "placeholder": "{got} is the template's placeholder: put this cabinet's own value here",
 }
 
 

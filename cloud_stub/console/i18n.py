@@ -1134,6 +1134,7 @@ PROBLEMS: dict[str, dict[str, str]] = {
         "fallback_undeclared": "{language} 不在 languages 中（{declared}）",
         "language_twice": "有语言重复出现",
         "media_missing": "没有已上传的媒体文件 sha256:{digest}…（请先上传）",
+        "placeholder": "{got} 是模板的占位值：请填入此柜机自己的值",
     },
 }
 

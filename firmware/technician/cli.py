@@ -24,7 +24,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    status = subparsers.add_parser("status", help="one screen: service, devices, sync, alarms")
+    status = subparsers.add_parser(
+        "status", help="one screen: service, devices, sync, alarms; exit 1 when something is missing or wrong"
+    )
     _common(status)
 
     doctor = subparsers.add_parser(
@@ -74,8 +76,9 @@ def dispatch(args: argparse.Namespace) -> int | None:
         from firmware.technician.status import collect_status, format_status
         from firmware.technician.term import use_colour
 
-        sys.stdout.write(format_status(collect_status(args.config, args.data_dir), use_colour(sys.stdout)))
-        return 0
+        report = collect_status(args.config, args.data_dir)
+        sys.stdout.write(format_status(report, use_colour(sys.stdout)))
+        return 1 if report.problems() else 0
     if args.command == "doctor":
         from firmware.technician.doctor import DoctorContext, doctor
 
@@ -106,7 +109,12 @@ def dispatch(args: argparse.Namespace) -> int | None:
             return 1
         return 0
     if args.command == "lockboard":
-        from firmware.technician.lockboard_flash import flash
+        from firmware.technician.lockboard_flash import FILES, flash
+        from firmware.technician.term import ProgressBar
 
-        return flash(args.port)
+        bar = ProgressBar(len(FILES) + 2, sys.stderr)
+        try:
+            return flash(args.port, progress=bar.show)
+        finally:
+            bar.close()
     return None

@@ -180,7 +180,9 @@ def check_data_dir(ctx: DoctorContext) -> list[Finding]:
 
 
 def check_key_file(ctx: DoctorContext) -> list[Finding]:
-    if ctx.config is None or not ctx.config.cabinet.key_file:
+    if ctx.config is None:  # the configuration's own line says why
+        return [Finding("key file", "warn", "unknown without a configuration", "fix the configuration first")]
+    if not ctx.config.cabinet.key_file:
         return [
             Finding(
                 "key file",

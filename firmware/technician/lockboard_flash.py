@@ -15,6 +15,7 @@ import firmware.lockboard
 from hal.errors import DeviceFault
 from hal.lockboard import BAUDRATE, LockBoardLink
 from hal.serial_link import SerialLink
+from sync_client.progress import Progress, ProgressSink
 
 FIRMWARE_DIR = Path(firmware.lockboard.__file__).parent
 FILES = ("protocol.py", "controller.py", "main.py")
@@ -30,12 +31,14 @@ def shipped_version() -> tuple[int, int, int]:
     raise RuntimeError("firmware/lockboard/controller.py has no VERSION")
 
 
-def mpremote_commands(port: str) -> list[list[str]]:
+def mpremote_commands(port: str) -> list[tuple[str, list[str]]]:
+    """(step, argv): one copy per file, so that the progress moves with each, then the restart."""
     mpremote = shutil.which("mpremote") or str(Path(sys.executable).with_name("mpremote"))
-    copy = [mpremote, "connect", port]
-    for name in FILES:
-        copy += ["fs", "cp", str(FIRMWARE_DIR / name), f":{name}", "+"]
-    return [copy[:-1], [mpremote, "connect", port, "reset"]]
+    copies = [
+        (f"copying {name}", [mpremote, "connect", port, "fs", "cp", str(FIRMWARE_DIR / name), f":{name}"])
+        for name in FILES
+    ]
+    return [*copies, ("restarting the board", [mpremote, "connect", port, "reset"])]
 
 
 async def board_version(port: str, timeout: float = 10.0) -> tuple[int, int, int]:
@@ -54,9 +57,18 @@ async def board_version(port: str, timeout: float = 10.0) -> tuple[int, int, int
             await asyncio.sleep(0.5)
 
 
-def flash(port: str, out: TextIO = sys.stdout) -> int:
-    for step, argv in zip(("copying the firmware", "restarting the board"), mpremote_commands(port), strict=True):
-        print(f"lockboard: {step} ({port})", file=out, flush=True)
+def flash(port: str, out: TextIO = sys.stdout, progress: ProgressSink | None = None) -> int:
+    """Copy, restart, check the version; a line on ``out`` for each step, and ``progress`` told of each."""
+    commands = mpremote_commands(port)
+    total = len(commands) + 1  # and the version check
+
+    def step(done: int, label: str) -> None:
+        print(f"lockboard: [{done + 1}/{total}] {label} ({port})", file=out, flush=True)
+        if progress is not None:
+            progress(Progress(label, done, total))
+
+    for done, (label, argv) in enumerate(commands):
+        step(done, label)
         try:
             result = subprocess.run(argv, capture_output=True, text=True, timeout=120)
         except FileNotFoundError:
@@ -71,6 +83,7 @@ def flash(port: str, out: TextIO = sys.stdout) -> int:
             )
             return 1
     want = shipped_version()
+    step(len(commands), "waiting for the board to report its version")
     try:
         got = asyncio.run(board_version(port))
     except DeviceFault as exc:
@@ -86,5 +99,7 @@ def flash(port: str, out: TextIO = sys.stdout) -> int:
             file=sys.stderr,
         )
         return 1
+    if progress is not None:
+        progress(Progress("done", total, total))
     print(f"lockboard: ok, firmware {'.'.join(map(str, got))} running on {port}", file=out)
     return 0

@@ -28,6 +28,7 @@ from firmware.logs import is_secret_name
 from firmware.technician.doctor import DoctorContext, format_findings, run_checks
 from firmware.technician.status import UNIT, collect_status, format_status
 from firmware.technician.term import ProgressBar
+from sync_client.progress import Progress, ProgressSink
 
 REDACTED = "<redacted>"
 MIN_SECRET_LEN = 6  # shorter values are too common to scrub from free text
@@ -175,6 +176,9 @@ class ExportResult:
     members: list[str] = field(default_factory=list)
 
 
+EXPORT_STEPS = ("journal", "status", "doctor", "configuration", "archive")
+
+
 def export_logs(
     dest: Path,
     config_path: Path,
@@ -182,17 +186,21 @@ def export_logs(
     *,
     since: str = "7 days ago",
     unit: str = UNIT,
-    progress: ProgressBar | None = None,
+    progress: ProgressSink | None = None,
 ) -> ExportResult:
-    """Write the tarball (gzip, mode 0600) to ``dest``; refuses to overwrite a file."""
+    """Write the tarball (gzip, mode 0600) to ``dest``; refuses to overwrite a file. ``progress`` is told each
+    step as it starts, and the end."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     top = f"kiosk-logs-{platform.node() or 'cabinet'}-{stamp}"
     secrets = find_secrets(config_path)
     members: dict[str, str] = {}
+    done = 0
 
     def step(label: str) -> None:
+        nonlocal done
         if progress is not None:
-            progress.step(label)
+            progress(Progress(label, done, len(EXPORT_STEPS)))
+        done += 1
 
     step("journal")
     name, text = journal(unit, since)
@@ -230,13 +238,17 @@ def export_logs(
             info.size, info.mode, info.mtime = len(data), 0o600, int(time.time())
             tar.addfile(info, io.BytesIO(data))
     if progress is not None:
-        progress.close()
+        progress(Progress("done", done, len(EXPORT_STEPS)))
     return ExportResult(dest, [f"{top}/{name}" for name in members])
 
 
 def main_export(dest: Path, config_path: Path, data_dir: Path, since: str) -> int:
     try:
-        result = export_logs(dest, config_path, data_dir, since=since, progress=ProgressBar(5, sys.stderr))
+        bar = ProgressBar(len(EXPORT_STEPS), sys.stderr)
+        try:
+            result = export_logs(dest, config_path, data_dir, since=since, progress=bar.show)
+        finally:
+            bar.close()
     except OSError as exc:
         print(f"kiosk: logs export: {exc}", file=sys.stderr)
         return 1

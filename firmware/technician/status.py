@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from firmware.config import Config, ConfigError, load_config
+from firmware.config import Config, ConfigError, load_config, production_problems
 from firmware.technician.term import paint
 from sync_client.store.readonly import (
     Alarm,
@@ -61,6 +61,17 @@ class StatusReport:
     network: list[str] | None = None
     disk_free: int | None = None
 
+    def problems(self) -> list[str]:
+        """What is missing or wrong, by the row that says it; empty when the cabinet looks fine."""
+        found = ["config"] if self.config_problem else []
+        found += [d.name for d in self.devices if d.present is False or d.fault]
+        found += [name for name in self.faults if name not in {d.name for d in self.devices}]
+        found += ["store"] if self.store_problem else []
+        found += ["database"] if self.db_problem else []
+        if self.service is not None and not self.service.startswith("active"):
+            found.append("service")
+        return found
+
 
 # --- the pieces ----------------------------------------------------------------
 def serial_ports(config: Config) -> list[tuple[str, str]]:
@@ -76,10 +87,13 @@ def serial_ports(config: Config) -> list[tuple[str, str]]:
 
 def configured_devices(config: Config) -> list[DeviceLine]:
     lock = config.lock
-    gpio_present = None if lock.pin_factory == "mock" else any(Path("/dev").glob("gpiochip*"))
-    lines = [
-        DeviceLine("lock", f"GPIO{lock.relay_pin} relay, GPIO{lock.door_pin} door ({lock.pin_factory})", gpio_present)
-    ]
+    if lock.backend == "lockboard":  # the board drives the relay and reads the door: no GPIO of the Pi's
+        lines = [DeviceLine("lock", f"lock board on {lock.board_port}", Path(lock.board_port).exists())]
+    else:
+        gpio_present = None if lock.pin_factory == "mock" else any(Path("/dev").glob("gpiochip*"))
+        tamper = f", GPIO{lock.tamper_pin} tamper" if lock.tamper_pin else ""
+        where = f"GPIO{lock.relay_pin} relay, GPIO{lock.door_pin} door{tamper} ({lock.pin_factory})"
+        lines = [DeviceLine("lock", where, gpio_present)]
     lines += [DeviceLine(name, port, Path(port).exists()) for name, port in serial_ports(config)]
     camera = config.camera.backend
     if camera == "picamera":
@@ -145,6 +159,11 @@ def collect_status(config_path: Path, data_dir: Path, now: float | None = None) 
             f" (and {len(exc.problems) - 1} more: kiosk config check)" if len(exc.problems) > 1 else ""
         )
     else:
+        problems = production_problems(config, str(config_path))
+        if problems:
+            report.config_problem = problems[0] + (
+                f" (and {len(problems) - 1} more: kiosk config check)" if len(problems) > 1 else ""
+            )
         report.cabinet_id = config.cabinet.id
         report.cloud_url = config.sync.cloud_url or "(local stub)"
         report.devices = configured_devices(config)
@@ -221,7 +240,7 @@ def format_status(report: StatusReport, colour: bool = False, now: float | None 
         config_text += "  " + paint(f"problem: {report.config_problem}", "FAIL", colour)
     row("config", config_text)
 
-    row("devices", "" if report.devices else "(configuration not readable)")
+    row("devices", "" if report.devices else "unknown without a configuration (see config)")
     width = max((len(d.name) for d in report.devices), default=0)
     where_width = max((len(d.where) for d in report.devices), default=0)
     for device in report.devices:
@@ -269,4 +288,9 @@ def format_status(report: StatusReport, colour: bool = False, now: float | None 
             )
             for alarm in report.alarms:
                 lines.append(f"  {alarm.wall_time}  {alarm.kind}: {alarm.detail}")
+    problems = report.problems()
+    if problems:
+        row("problems", paint(", ".join(problems), "FAIL", colour) + "  (kiosk doctor says how to fix each)")
+    else:
+        row("problems", paint("none", "ok", colour))
     return "\n".join(lines) + "\n"

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from typing import TextIO
 
+from sync_client.progress import Progress
+
 _COLOURS = {"ok": "32", "warn": "33", "FAIL": "31;1", "dim": "2", "bold": "1"}
 
 
@@ -35,13 +37,17 @@ class ProgressBar:
 
     def step(self, label: str) -> None:
         """Show that the step named ``label`` is starting."""
+        self.show(Progress(label, self.done, self.total))
+        self.done = min(self.done + 1, self.total)
+
+    def show(self, progress: Progress) -> None:
+        """Draw ``progress`` (a ProgressSink): steps or bytes, as an operation reports them."""
         if not self.enabled:
             return
-        filled = self.width * self.done // self.total
+        filled = int(self.width * progress.fraction)
         bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"\r\033[K[{bar}] {self.done}/{self.total} {label}")
+        self.stream.write(f"\r\033[K[{bar}] {progress.text}")
         self.stream.flush()
-        self.done = min(self.done + 1, self.total)
 
     def close(self) -> None:
         if self.enabled:

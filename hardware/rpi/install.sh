@@ -330,10 +330,8 @@ else
 fi
 ((REBOOT_NEEDED)) && say "reboot for the boot settings (cmdline.txt, config.txt) to take effect: sudo reboot"
 cat <<EOF
-install: next steps:
-  1. edit $CONF (cabinet id, cloud URL, ports, products) and provision the cabinet's key
-     into the key_file it names (owner $SERVICE_USER, mode 0600)
-  2. sudo -u $SERVICE_USER $VENV/bin/kiosk config check $CONF
-  3. sudo -u $SERVICE_USER $VENV/bin/kiosk selftest --config $CONF
-  4. sudo $VENV/bin/kiosk doctor, then: sudo systemctl start $SERVICE && $VENV/bin/kiosk status
+install: next: the checklist in hardware/README.md, "From a blank SD card to selling", from step 4
+  (wire, flash the lock board, provision, configure, self-test, first sale). Until the cabinet is
+  provisioned and configured, its screen says "Technician needed" and what is missing;
+  sudo $VENV/bin/kiosk doctor says it too.
 EOF

@@ -27,6 +27,7 @@ from kiosk_ui.screens import (
     repair,
     restock,
     service,
+    technician,
     thanks,
 )
 from kiosk_ui.screens.chrome import alone_with_question
@@ -62,8 +63,10 @@ from kiosk_ui.view import (
     SaleMessage,
     SelfTestState,
     ServiceScreen,
+    SetupNeed,
     ShopperNotice,
     SyncView,
+    TechnicianScreen,
     ThanksScreen,
     View,
 )
@@ -86,6 +89,7 @@ _MODULES = {
     "out_of_service": out_of_service,
     "callback": callback,
     "error": error,
+    "technician": technician,
 }
 BUILDERS: dict[type, Callable[[Any, Kit, BuildContext], list[Widget]]] = {
     view_type: _MODULES[view_type.screen].build for view_type in VIEW_TYPES
@@ -232,6 +236,13 @@ def _callback(view: CallbackScreen) -> None:
     _whole(view.retention_days, "CallbackScreen.retention_days", 1, 3650)
 
 
+def _technician(view: TechnicianScreen) -> None:
+    for need, _detail in _pairs("TechnicianScreen.needs", view.needs, (str, str)):
+        _one_of(need, SetupNeed, "TechnicianScreen.needs: need", optional=False)
+    if not view.needs:
+        raise ValueError("TechnicianScreen.needs is empty: a cabinet that lacks nothing starts")
+
+
 _CHECKS: dict[type, Callable[[Any], None]] = {
     AttractScreen: _attract,
     ProductScreen: _product,
@@ -245,6 +256,7 @@ _CHECKS: dict[type, Callable[[Any], None]] = {
     ServiceScreen: _service,
     OutOfServiceScreen: _out_of_service,
     CallbackScreen: _callback,
+    TechnicianScreen: _technician,
 }
 
 

@@ -31,10 +31,12 @@ class SyncState:
 
 def open_readonly(path: Path) -> sqlite3.Connection:
     """The cabinet's database, read-only; raises OSError naming the file when it cannot be read."""
+    if not path.parent.exists():  # said before access: a missing directory is no permission problem
+        raise FileNotFoundError(f"{path.parent}: not found (no data dir: hardware/rpi/install.sh makes it)")
     if not os.access(path.parent, os.R_OK | os.X_OK) or (path.exists() and not os.access(path, os.R_OK)):
         raise PermissionError(f"{path}: not readable by this user (run with sudo)")
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no database yet (the cabinet has not run with this data dir)")
+        raise FileNotFoundError(f"{path}: not found: no database yet (the cabinet has not run with this data dir)")
     # With the cabinet running, its -wal and -shm files exist and a read-only reader shares them.
     # Without them, a reader would create both, owned by whoever runs this (root under sudo),
     # and the service user could then not open its own database: read the file as immutable.

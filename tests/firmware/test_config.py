@@ -102,11 +102,23 @@ def test_config_check_passes_a_good_file(tmp_path):
 
 
 def test_run_refuses_a_production_config_without_pin_or_key(tmp_path):
+    """It does not sell: it stays up on the technician-needed screen, saying why (tests/firmware/
+    test_technician_needed.py follows it through systemd's eyes), until it is stopped."""
     path = write(tmp_path, '[cabinet]\nid = "mall-7"\n')
-    result = run_kiosk("run", "--config", str(path), "--headless", "--data-dir", str(tmp_path / "d"), cwd=tmp_path)
-    assert result.returncode == 2
-    assert "refusing to start a real cabinet" in result.stderr
-    assert "there is no default PIN" in result.stderr
+    argv = [sys.executable, "-m", "firmware.cli", "run", "--config", str(path), "--headless"]
+    cabinet = subprocess.Popen([*argv, "--data-dir", str(tmp_path / "d")], stderr=subprocess.PIPE, text=True)
+    try:
+        said = cabinet.stderr.readline()  # type: ignore[union-attr]
+        assert said.startswith("kiosk: technician needed: no cabinet key (")
+        assert "there is no default PIN" in said
+        while "screen=technician" not in said:  # logged once the screen is drawn: it is up and listening
+            said = cabinet.stderr.readline()  # type: ignore[union-attr]
+            assert said, "kiosk run ended"
+        assert cabinet.poll() is None
+    finally:
+        cabinet.terminate()
+        cabinet.communicate(timeout=30)
+    assert cabinet.returncode == 0
 
 
 # --- how the cabinet reaches its cloud: verified TLS, plain http only for a lab ---------------------
@@ -116,6 +128,7 @@ def production_config(tmp_path: Path, sync: str) -> Path:
 
     key = tmp_path / "cabinet.key"
     key.write_text("ab" * 32 + "\n")
+    key.chmod(0o600)  # as kiosk provision writes it
     return write(
         tmp_path,
         f"""
@@ -182,11 +195,13 @@ def test_run_refuses_a_plain_http_cloud_given_on_the_command_line(tmp_path):
 
 def test_a_lab_cabinet_on_plain_http_is_warned_at_every_start(tmp_path):
     path = production_config(tmp_path, 'cloud_url = "http://10.0.0.5:8080"\nallow_insecure_http = true')
-    # The key file is left readable by others, so the start stops right after the warning (no devices here).
-    result = run_kiosk("run", "--config", str(path), "--headless", "--data-dir", str(tmp_path / "d"), cwd=tmp_path)
+    # The data dir is a file, so the start stops right after the warning (no devices here).
+    not_a_dir = tmp_path / "d"
+    not_a_dir.write_text("")
+    result = run_kiosk("run", "--config", str(path), "--headless", "--data-dir", str(not_a_dir), cwd=tmp_path)
     warning = next(line for line in result.stderr.splitlines() if "level=warning" in line)
     assert "sync.allow_insecure_http: the cloud http://10.0.0.5:8080 is reached over plain http" in warning
-    assert result.returncode == 1 and "cabinet.key: readable or writable by others" in result.stderr
+    assert result.returncode == 1 and f"kiosk: [Errno 17] File exists: '{not_a_dir}'" in result.stderr
 
 
 def test_the_ca_file_must_be_a_readable_pem_file(tmp_path):

@@ -26,8 +26,11 @@ def test_status_doctor_and_logs_export(cabinet: Cabinet, tmp_path: Path, capsys:
     outbox.append("heartbeat", {"faults": []})
     outbox.close()
     where = ["--config", str(cabinet.config), "--data-dir", str(cabinet.data_dir)]
-    assert kiosk("status", *where) == 0
-    assert "1 pending" in capsys.readouterr().out
+    # the scanner is configured but not plugged in: status names it and exits 1
+    assert kiosk("status", *where) == 1
+    out = capsys.readouterr().out
+    problems = next(line for line in out.splitlines() if line.startswith("problems"))
+    assert "1 pending" in out and "scanner" in problems.replace(",", " ").split()
 
     # the scanner is configured but not plugged in: a FAIL, so exit status 1
     assert kiosk("doctor", *where, "--user", cabinet.user) == 1

@@ -2,6 +2,7 @@
 over the real serial protocol (here: the lock board emulator, which runs the same firmware)."""
 
 import asyncio
+import io
 import os
 import stat
 import subprocess
@@ -9,8 +10,9 @@ import sys
 import threading
 
 from firmware.lockboard.controller import LockController
-from firmware.technician.lockboard_flash import FILES, shipped_version
+from firmware.technician.lockboard_flash import FILES, flash, shipped_version
 from hal.sim.lockboard_emulator import LockBoardEmulator
+from sync_client.progress import Progress
 
 
 def stub_mpremote(tmp_path, exit_code=0):
@@ -60,9 +62,28 @@ def test_flash_copies_every_file_and_checks_the_reported_version(tmp_path):
     assert result.returncode == 0, result.stderr
     version = ".".join(map(str, shipped_version()))
     assert f"firmware {version} running" in result.stdout
-    copy, reset = calls.strip().splitlines()
-    assert all(f":{name}" in copy for name in FILES)
+    *copies, reset = calls.strip().splitlines()
+    assert [copy.split()[-1] for copy in copies] == [f":{name}" for name in FILES]  # one file per copy
     assert reset.endswith("reset")
+    # a progress line per step, as it starts: each file, the restart, the version check
+    steps = [line.split("] ", 1)[1].rsplit(" (", 1)[0] for line in result.stdout.splitlines() if "] " in line]
+    total = len(FILES) + 2
+    assert steps == [f"copying {name}" for name in FILES] + [
+        "restarting the board",
+        "waiting for the board to report its version",
+    ]
+    assert [line.split()[1] for line in result.stdout.splitlines() if "] " in line] == [
+        f"[{n}/{total}]" for n in range(1, total + 1)
+    ]
+
+
+def test_a_failed_flash_stops_its_progress_at_the_failing_step(tmp_path, monkeypatch):
+    """What a screen showing the flashing is given (the CLI draws the same records as a bar)."""
+    _, env = stub_mpremote(tmp_path, exit_code=1)
+    monkeypatch.setenv("PATH", env["PATH"])
+    seen = []
+    assert flash("/dev/null", out=io.StringIO(), progress=seen.append) == 1  # mpremote fails at the first copy
+    assert seen == [Progress(f"copying {FILES[0]}", 0, len(FILES) + 2)]
 
 
 def test_a_failing_mpremote_says_what_to_do(tmp_path):

@@ -103,7 +103,7 @@ def test_a_new_cabinet_without_database_or_with_a_broken_config(cabinet: Cabinet
     report = collect_status(cabinet.config, cabinet.data_dir)
     assert report.sync is None
     assert (
-        report.db_problem == f"{cabinet.data_dir / 'cabinet.db'}: no database yet (the cabinet has not run "
+        report.db_problem == f"{cabinet.data_dir / 'cabinet.db'}: not found: no database yet (the cabinet has not run "
         "with this data dir)"
     )
     assert "no database yet" in format_status(report)

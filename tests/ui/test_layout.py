@@ -96,6 +96,7 @@ def test_screens_have_their_documented_widgets(static_ui: KioskUi) -> None:
         "out_of_service": {"title", "subtitle", "staff"},
         "out_of_service_not_charged": {"title", "message"},
         "out_of_service_refund": {"title", "message", "support_phone", "cabinet"},
+        "technician": {"need:key", "need:enrolment", "need:config", "hardware_qr", "hardware_id", "fix"},
     }
     for name, wanted in expected.items():
         static_ui.set_state(views[name])

@@ -15,9 +15,9 @@ from kiosk_ui.view import SCREENS, Language, ProductScreen
 
 STAFF = {"pin_pad", "restock", "service", "calibrate"}  # reached with a card or a hidden hold, not a shopper's
 # The screens without a way back or home, and why: attract is home; at the door a paid sale goes on by
-# itself.
-NO_WAY_BACK = {"attract", "door"}
-NO_HELP = {"help"}  # help itself
+# itself; a cabinet that needs a technician has no other screen (it sells nothing, offers no help).
+NO_WAY_BACK = {"attract", "door", "technician"}
+NO_HELP = {"help", "technician"}  # help itself; the technician's screen
 PRODUCT_TEXT = {"name", "price", "stock", "details"}  # details: summary, materials, design notes (scrolled)
 
 
