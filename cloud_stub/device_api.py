@@ -276,7 +276,7 @@ class DeviceApi:
             # 503: the cabinet's client takes it as "not now" and withdraws scan-to-pay until Retry-After.
             raise Refused(503, f"{PROVIDER_UNREACHABLE}: {exc}", retry_after=PROVIDER_RETRY_AFTER_S) from None
         except ProviderError as exc:
-            raise Refused(502, f"the payment provider refused the payment: {exc}") from None
+            raise Refused(422, f"the payment provider refused the payment: {exc}") from None
         return web.json_response(self._payment_json(request, payment), status=201 if created else 200)
 
     async def _own_payment(self, request: web.Request) -> tuple[str, float, dict[str, Any]]:
@@ -307,7 +307,7 @@ class DeviceApi:
         except ProviderUnreachable as exc:
             raise Refused(503, f"{PROVIDER_UNREACHABLE}: {exc}", retry_after=PROVIDER_RETRY_AFTER_S) from None
         except ProviderError as exc:
-            raise Refused(502, f"the payment provider refused the refund: {exc}") from None
+            raise Refused(422, f"the payment provider refused the refund: {exc}") from None
         if moved["status"] != "refunded":
             raise Refused(409, f"payment is {moved['status']}; only a paid payment can be refunded")
         return web.json_response(self._payment_json(request, moved))

@@ -162,7 +162,7 @@ class RetailerApi:
         except ProviderUnreachable as exc:
             raise Refused(503, f"payment provider unreachable: {exc}", retry_after=60) from None
         except ProviderError as exc:
-            raise Refused(502, f"the payment provider refused the refund: {exc}") from None
+            raise Refused(422, f"the payment provider refused the refund: {exc}") from None
         if moved["status"] != "refunded":
             raise Refused(409, f"payment is {moved['status']}; only a paid payment can be refunded")
         return web.json_response(payment_summary(moved))
