@@ -84,6 +84,8 @@ class Payments:
         self.sealer = sealer
         self.public_url = public_url.rstrip("/") if public_url else None
         self.provider_timeout_s = provider_timeout_s
+        # The retailers' providers as built from their stored configuration, by retailer: (version, provider).
+        self._built: dict[str, tuple[tuple[bytes, str, str], PaymentProvider]] = {}
 
     # --- the retailer's provider ----------------------------------------------------------------
     async def configure(self, retailer: str, provider: str, given: dict[str, Any], by: str) -> ProviderView:
@@ -134,10 +136,15 @@ class Payments:
             return simulator.Simulator(origin)
         if record is None or self.sealer is None or (name is not None and record["provider"] != name):
             raise NotConfigured(f"retailer {retailer!r} has no {name or 'payment'} provider configured")
-        secrets_ = self.sealer.open(str(retailer), record["provider"], record["sealed_secrets"])
-        merchant = wechatpay.Merchant.parse(record["settings"], secrets_)
         notify = f"{self.public_url or origin}/v1/payments/notify/{wechatpay.NAME}/{quote(str(retailer), safe='')}"
-        return wechatpay.WeChatPay(merchant, notify, now=self.core.now, timeout_s=self.provider_timeout_s)
+        version = (record["sealed_secrets"], repr(sorted(record["settings"].items())), notify)  # nonce: always new
+        built = self._built.get(str(retailer))
+        if built is None or built[0] != version:  # parsing the keys takes milliseconds: once per configuration
+            secrets_ = self.sealer.open(str(retailer), record["provider"], record["sealed_secrets"])
+            merchant = wechatpay.Merchant.parse(record["settings"], secrets_)
+            built = version, wechatpay.WeChatPay(merchant, notify, now=self.core.now, timeout_s=self.provider_timeout_s)
+            self._built[str(retailer)] = built
+        return built[1]
 
     # --- what the cabinet asks ------------------------------------------------------------------------
     async def create(

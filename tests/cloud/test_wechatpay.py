@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -62,12 +63,14 @@ class Rig:
     clock: Clock
     payments: Payments
 
-    async def retailer(self, method: str, path: str, body: object = None, token: str | None = None) -> tuple[int, dict]:
+    async def retailer(
+        self, method: str, path: str, body: object = None, token: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
         headers = {"Authorization": f"Bearer {token or self.token}"}
         async with self.session.request(method, self.url + path, json=body, headers=headers) as resp:
             return resp.status, await resp.json()
 
-    async def phone_pays(self, code_url: str) -> tuple[int, dict]:
+    async def phone_pays(self, code_url: str) -> tuple[int, dict[str, Any]]:
         """The shopper scans the code with WeChat and pays."""
         async with self.session.post(self.wechat.url + "/emulator/pay", json={"code_url": code_url}) as resp:
             return resp.status, await resp.json()
@@ -143,7 +146,9 @@ async def test_a_shopper_who_walks_away_cancels_the_order_at_wechat_pay_too(rig:
     assert (status, refusal["code"]) == (400, "ORDER_CLOSED")
 
 
-async def test_a_payment_made_after_the_cancel_is_refunded_automatically(rig: Rig, caplog) -> None:
+async def test_a_payment_made_after_the_cancel_is_refunded_automatically(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
     created = await rig.pay.create("sale-4", PRICE_FEN, "CNY")
     rig.wechat.down = True  # the close cannot reach WeChat Pay: the order stays payable there
     with caplog.at_level(logging.WARNING, logger="cloud_stub.payments"):
@@ -196,7 +201,9 @@ async def test_a_duplicate_notification_is_acknowledged_and_changes_nothing(rig:
     assert sorted(r[0] for r in rows) == sorted([first_id, "another-notification-of-the-same-payment"])
 
 
-async def test_forged_notifications_are_refused_logged_and_move_nothing(rig: Rig, caplog) -> None:
+async def test_forged_notifications_are_refused_logged_and_move_nothing(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
     created = await rig.pay.create("sale-7", PRICE_FEN, "CNY")
     rig.wechat.notifying = False
     order = rig.wechat.pay(created.payment_id)

@@ -54,8 +54,6 @@ AUTH_PARAM_RE = re.compile(r'\s*([a-z_]+)="([^"]*)"\s*')
 AUTH_PARAMS = ("mchid", "nonce_str", "signature", "timestamp", "serial_no")
 
 
-MERCHANT = web.RequestKey("merchant", "MerchantAccount")
-BODY = web.RequestKey("body", dict[str, Any])
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -97,6 +95,10 @@ class MerchantAccount:
     serial_no: str  # of the merchant's API certificate
     public_key: RSAPublicKey  # the certificate's key: the merchant's signatures verify with it
     apiv3_key: bytes
+
+
+MERCHANT = web.RequestKey("merchant", MerchantAccount)
+BODY = web.RequestKey("body", dict)
 
 
 @dataclass
@@ -275,7 +277,9 @@ class WeChatPayEmulator:
         if not isinstance(notify_url, str) or not notify_url.startswith(("https://", "http://127.0.0.1")):
             raise Refusal(400, "PARAM_ERROR", "notify_url: an https URL (loopback http in the emulator)")
         amount = body.get("amount")
-        total = amount.get("total") if isinstance(amount, dict) else None
+        if not isinstance(amount, dict):
+            raise Refusal(400, "PARAM_ERROR", "amount: required object")
+        total = amount.get("total")
         if isinstance(total, bool) or not isinstance(total, int) or total <= 0:
             raise Refusal(400, "PARAM_ERROR", "amount.total: a positive integer of fen")
         if amount.get("currency", "CNY") != "CNY":
