@@ -6,102 +6,29 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import pytest
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from cloud_stub.app import PAYMENTS
-from cloud_stub.payments.credentials import Sealer
-from cloud_stub.payments.emulators.wechatpay import Refusal, WeChatPayEmulator
-from cloud_stub.payments.service import Payments
+from cloud_stub.payments.emulators.wechatpay import Refusal
 from cloud_stub.payments.wechatpay import sign
-from cloud_stub.server import start_cloud
-from cloud_stub.store import SqliteCloudStore
-from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
-from sync_client.scan_to_pay import ScanToPayClient
+from sync_client.cloud_client import CloudRefused, CloudUnavailable
 from tests.cloud.wechatpay_rig import (
     APIV3_KEY,
     MCHID,
     PLATFORM_SERIAL,
-    SECRET_KEY_HEX,
-    emulator,
+    Rig,
     keys,
     merchant_settings,
     private_pem,
     public_pem,
+    rig,
 )
 from tests.polling import until
 
-CAB = "cab-wx"
 PRICE_FEN = 49900
-
-
-class Clock:
-    """Real time, moved on by ``offset`` when a test needs the cloud and WeChat Pay to be later."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-
-@dataclass
-class Rig:
-    url: str
-    store: SqliteCloudStore
-    wechat: WeChatPayEmulator
-    pay: ScanToPayClient  # the cabinet's client
-    session: aiohttp.ClientSession
-    token: str
-    other_token: str
-    clock: Clock
-    payments: Payments
-
-    async def retailer(
-        self, method: str, path: str, body: object = None, token: str | None = None
-    ) -> tuple[int, dict[str, Any]]:
-        headers = {"Authorization": f"Bearer {token or self.token}"}
-        async with self.session.request(method, self.url + path, json=body, headers=headers) as resp:
-            return resp.status, await resp.json()
-
-    async def phone_pays(self, code_url: str) -> tuple[int, dict[str, Any]]:
-        """The shopper scans the code with WeChat and pays."""
-        async with self.session.post(self.wechat.url + "/emulator/pay", json={"code_url": code_url}) as resp:
-            return resp.status, await resp.json()
-
-    async def notify(self, headers: dict[str, str], body: bytes, retailer: str = "shop-a") -> int:
-        url = f"{self.url}/v1/payments/notify/wechatpay/{retailer}"
-        async with self.session.post(url, data=body, headers=headers) as resp:
-            return resp.status
-
-
-@pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    clock = Clock()
-    wechat = emulator(now=clock)
-    await wechat.start()
-    store = SqliteCloudStore(tmp_path / "cloud.db")
-    token, other = store.add_retailer("shop-a"), store.add_retailer("shop-b")
-    key = store.add_cabinet(CAB, "shop-a")
-    runner, url = await start_cloud(
-        store, now=clock, secret_key=Sealer.from_text(SECRET_KEY_HEX), payment_catch_up_s=3600
-    )
-    client = CloudClient(url, CAB, key, request_timeout_s=5)
-    async with aiohttp.ClientSession() as session:
-        made = Rig(url, store, wechat, ScanToPayClient(client), session, token, other, clock, runner.app[PAYMENTS])
-        status, _ = await made.retailer("PUT", "/v1/retailer/payment-provider", merchant_settings(wechat.url))
-        assert status == 200
-        yield made
-    await client.close()
-    await runner.cleanup()
-    await wechat.stop()
-    store.close()
+__all__ = ["rig"]  # the fixture
 
 
 def delivered(rig: Rig, out_trade_no: str) -> bool:
