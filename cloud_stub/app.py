@@ -20,12 +20,11 @@ from cloud_stub.core import MAX_BODY_BYTES, Core, refusals
 from cloud_stub.device_api import DeviceApi
 from cloud_stub.limits import DEFAULT_LIMITS, ServeLimits
 from cloud_stub.payments.credentials import Sealer
-from cloud_stub.payments.service import CATCH_UP_EVERY_S, Payments
+from cloud_stub.payments.service import CATCH_UP_EVERY_S, PAYMENTS, Payments
 from cloud_stub.retailer_api import RetailerApi
 from cloud_stub.store import CloudStore
 
 __all__ = ["MAX_BODY_BYTES", "PAYMENTS", "create_app"]
-PAYMENTS = web.AppKey("payments", Payments)
 
 
 def _catch_up(payments: Payments, origin: str, every_s: float) -> Callable[[web.Application], AsyncIterator[None]]:

@@ -96,7 +96,6 @@ class Field:
     name: str
     secret: bool
     required: bool = True
-    label: str = ""
 
 
 def split_fields(fields: tuple[Field, ...], given: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from aiohttp import web
+
 from cloud_stub.core import Core
 from cloud_stub.payments import simulator, wechatpay
 from cloud_stub.payments.credentials import CredentialsError, Field, Sealer, masked, split_fields
@@ -364,3 +366,6 @@ class Payments:
     async def _retailer(self, cabinet_id: str) -> str | None:
         cabinet = await self.core.db(self.store.cabinet, cabinet_id)
         return cabinet["retailer"] if cabinet else None
+
+
+PAYMENTS = web.AppKey("payments", Payments)  # on the cloud's app; the console reads it through config_dict

@@ -57,14 +57,14 @@ MAX_DESCRIPTION_BYTES = 127
 CHINA = timezone(timedelta(hours=8))  # the documentation's RFC 3339 examples are in +08:00
 # What the retailer enters: the public settings and the secrets (sealed at rest, never answered in clear).
 FIELDS = (
-    Field("mchid", secret=False, label="Merchant ID (mchid)"),
-    Field("appid", secret=False, label="App ID (appid)"),
-    Field("serial_no", secret=False, label="Merchant API certificate serial number"),
-    Field("platform_serial", secret=False, label="WeChat Pay public key ID or platform certificate serial"),
-    Field("platform_public_key", secret=False, label="WeChat Pay public key (PEM)"),
-    Field("base_url", secret=False, required=False, label="API base URL (default: " + GATEWAY + ")"),
-    Field("private_key", secret=True, label="Merchant API private key (PEM)"),
-    Field("apiv3_key", secret=True, label="APIv3 key (32 characters)"),
+    Field("mchid", secret=False),
+    Field("appid", secret=False),
+    Field("serial_no", secret=False),
+    Field("platform_serial", secret=False),
+    Field("platform_public_key", secret=False),
+    Field("base_url", secret=False, required=False),
+    Field("private_key", secret=True),
+    Field("apiv3_key", secret=True),
 )
 # trade_state -> our status (query and notification): NOTPAY and USERPAYING still wait for the shopper.
 TRADE_STATES = {
