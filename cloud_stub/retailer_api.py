@@ -203,6 +203,7 @@ class RetailerApi:
     async def sales(self, request: web.Request) -> web.Response:
         cabinet_id = await self.own_cabinet(request)
         sales: dict[str, dict[str, Any]] = {}
+        paid_by = await self.core.db(self.store.payment_methods, cabinet_id)
         for event in await self.core.db(self.store.events_of, cabinet_id, SALE_EVENTS, limit=10_000):
             p = event["payload"]
             sale = sales.setdefault(
@@ -219,6 +220,8 @@ class RetailerApi:
             )
             if event["type"] == "payment.approved":
                 sale["approved_at"] = event["wall_time"]
+                if p.get("method") == "qr":  # the scan-to-pay provider's word on how it was paid
+                    sale["method_detail"] = paid_by.get(p["sale_id"])
             sale["status"] = {
                 "payment.approved": "approved",
                 "sale.completed": "completed",

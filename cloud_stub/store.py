@@ -179,6 +179,7 @@ class CloudStore(Protocol):
     def note_payment(self, payment_id: str, details: dict[str, Any]) -> dict[str, Any]: ...
     def payments_to_catch_up(self, *, queried_before: float, now: float) -> list[dict[str, Any]]: ...
     def payments_of(self, retailer: str, *, limit: int = 100) -> list[dict[str, Any]]: ...
+    def payment_methods(self, cabinet_id: str) -> dict[str, str]: ...
     def record_notification(
         self, provider: str, notification_id: str, payment_id: str, status: str, *, now: float | None = None
     ) -> bool: ...
@@ -1616,6 +1617,16 @@ class SqliteCloudStore:
                 (now - PAYMENT_CATCH_UP_S, queried_before),
             ).fetchall()
         return [dict(r) for r in rows]
+
+    def payment_methods(self, cabinet_id: str) -> dict[str, str]:
+        """sale id -> how its scan-to-pay payment was paid (the provider's method detail, or the provider)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT sale_id, COALESCE(method_detail, provider) AS method FROM payments "
+                "WHERE cabinet_id = ? AND status IN ('paid', 'refunded')",
+                (cabinet_id,),
+            ).fetchall()
+        return {r["sale_id"]: r["method"] for r in rows}
 
     def payments_of(self, retailer: str, *, limit: int = 100) -> list[dict[str, Any]]:
         """The retailer's scan-to-pay payments, newest first."""
