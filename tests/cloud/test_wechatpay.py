@@ -184,6 +184,20 @@ async def test_a_late_notification_is_caught_up_by_the_cabinets_poll_and_by_the_
     assert record is not None and record["status"] == "paid" and record["method_detail"] == "wechatpay:OTHERS"
 
 
+@pytest.mark.parametrize("rig", [0.02], indirect=True)
+async def test_the_clouds_catch_up_loop_finds_a_payment_nobody_polls_and_whose_notification_is_lost(rig: Rig) -> None:
+    rig.wechat.notifying = False
+    created = await rig.pay.create("sale-17", 1000, "CNY")
+    await rig.phone_pays(created.qr_text)
+    rig.clock.offset = 10  # past the query interval, should the loop have asked before the shopper paid
+
+    def paid() -> bool:
+        record = rig.store.payment(created.payment_id)
+        return record is not None and record["status"] == "paid"
+
+    await until(paid, what="the loop asked WeChat Pay and found it paid")
+
+
 async def test_an_unreachable_provider_answers_503_and_the_payment_can_never_be_paid(rig: Rig) -> None:
     rig.wechat.down = True
     with pytest.raises(CloudUnavailable) as unavailable:

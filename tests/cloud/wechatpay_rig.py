@@ -116,7 +116,10 @@ class Rig:
 
 
 @pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+async def rig(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
+    """The cloud (its payment catch-up every ``request.param`` s when parametrized indirectly, else hourly), the
+    WeChat Pay emulator, and retailer shop-a's cabinet with WeChat Pay configured."""
+    catch_up_s = getattr(request, "param", 3600.0)
     clock = Clock()
     wechat = emulator(now=clock)
     await wechat.start()
@@ -124,7 +127,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     token, other = store.add_retailer("shop-a"), store.add_retailer("shop-b")
     key = store.add_cabinet(CAB, "shop-a")
     runner, url = await start_cloud(
-        store, now=clock, secret_key=Sealer.from_text(SECRET_KEY_HEX), payment_catch_up_s=3600
+        store, now=clock, secret_key=Sealer.from_text(SECRET_KEY_HEX), payment_catch_up_s=catch_up_s
     )
     client = CloudClient(url, CAB, key, request_timeout_s=5)
     async with aiohttp.ClientSession() as session:
