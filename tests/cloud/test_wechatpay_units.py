@@ -124,6 +124,15 @@ def test_an_event_this_cloud_does_not_act_on_is_not_a_forgery() -> None:
     assert not isinstance(raised.value, ForgedNotification)
 
 
+def test_a_refund_notification_says_refunded() -> None:
+    refund = {"mchid": MCHID, "out_trade_no": PAID["out_trade_no"], "refund_status": "SUCCESS", "refund_id": "50000"}
+    headers, body = notification(refund, event_type="REFUND.SUCCESS")
+    assert provider().verify_notification(headers, body).state.status is PaymentStatus.REFUNDED
+    headers, body = notification({**refund, "refund_status": "ABNORMAL"}, event_type="REFUND.SUCCESS")
+    with pytest.raises(ForgedNotification):
+        provider().verify_notification(headers, body)
+
+
 def test_the_answers_are_the_documented_ones() -> None:
     assert provider().answer(True).status in (200, 204)
     refused = provider().answer(False)
