@@ -88,7 +88,9 @@ class ScanToPayTerminal(PaymentTerminal):
         except (CloudUnavailable, CloudRefused) as exc:
             if isinstance(exc, CloudUnavailable) and exc.status == 503 and PROVIDER_UNREACHABLE in str(exc):
                 wait_s = exc.retry_after if exc.retry_after is not None else PROVIDER_RETRY_S
-                self._withdrawn = (self.monotonic() + wait_s, f"payment provider unreachable (cloud: {exc})")
+                why = f"payment provider unreachable (cloud: {exc})"  # the same detail: one fault, one alarm
+                self._withdrawn = (self.monotonic() + wait_s, why)
+                raise DeviceFault(self.name, why) from exc
             raise DeviceFault(self.name, f"cannot create the payment: {exc}") from exc
         payment_id, self._payment = payment.payment_id, payment
         if on_status:

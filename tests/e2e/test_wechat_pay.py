@@ -10,8 +10,9 @@ import asyncio
 import json
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -23,6 +24,7 @@ from tests.e2e.test_retail_journeys import door_open_and_close, to_checkout
 from tests.polling import eventually
 
 PRICE_FEN = 49900  # SCOOT-S1 at 499.00 CNY
+T = TypeVar("T")
 
 
 class EmulatorThread:
@@ -39,7 +41,7 @@ class EmulatorThread:
     async def _make() -> WeChatPayEmulator:
         return emulator()
 
-    def call(self, coroutine):  # type: ignore[no-untyped-def]
+    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=10)
 
     def stop(self) -> None:
@@ -88,15 +90,16 @@ backoff_max_s = 1.0
     assert code == 0, proc.log_tail()
 
 
-def payment_qr(state: dict) -> str:  # type: ignore[type-arg]
-    return next(w["qr"] for w in state["widgets"] if w["id"] == "payment_qr")
+def payment_qr(state: dict[str, Any]) -> str:
+    """What the payment QR on the screen encodes: what the shopper's phone reads."""
+    return str(next(w["qr"] for w in state["widgets"] if w["id"] == "payment_qr"))
 
 
 def test_a_sale_paid_with_a_wechat_pay_qr_code_reaches_the_retailers_sales_with_its_method(
     shop: tuple[RetailerApi, ControlClient], wechat: EmulatorThread
 ) -> None:
     api, client = shop
-    to_checkout(client)
+    to_checkout(client)  # type: ignore[no-untyped-call]
     client.tap("pay:qr")
     state = client.wait_for(lambda s: s["payment_status"] == "scan_to_pay", what="the WeChat Pay QR code shown")
     code_url = payment_qr(state)
@@ -133,7 +136,7 @@ def test_wechat_pay_unreachable_the_cabinet_says_so_and_withdraws_scan_to_pay(
 ) -> None:
     _, client = shop
     wechat.wechat.down = True
-    to_checkout(client)
+    to_checkout(client)  # type: ignore[no-untyped-call]
     client.tap("pay:qr")
     state = client.wait_for(lambda s: s["message"] == "qr_unavailable", what="the shopper told")
     assert state["screen"] == "product"
