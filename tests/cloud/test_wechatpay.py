@@ -170,6 +170,20 @@ async def test_a_notification_with_another_amount_is_refused(rig: Rig) -> None:
     assert record is not None and record["status"] == "pending"
 
 
+async def test_wechat_pay_sends_a_refused_notification_again_until_the_cloud_takes_it(rig: Rig) -> None:
+    created = await rig.pay.create("sale-18", 1000, "CNY")
+    rig.wechat.retries_s = (0.01, 0.3, 0.3, 0.3, 5.0)  # room for the test to act between two attempts
+    order = rig.wechat.pay(created.payment_id)
+    order.total = 1  # what it says does not match the payment: the cloud refuses it ...
+    await until(lambda: len(rig.wechat.deliveries) >= 2, what="two refused deliveries")
+    order.total = 1000  # ... until it does (as a fixed notification would)
+    await until(lambda: delivered(rig, created.payment_id), what="a later delivery accepted")
+    attempts = [d for d in rig.wechat.deliveries if d.out_trade_no == created.payment_id]
+    assert [d.status for d in attempts[:2]] == [400, 400] and attempts[-1].status == 204
+    assert len({d.notification_id for d in attempts}) == 1  # the same notification each time
+    assert (await rig.pay.status(created.payment_id)).status == "paid"
+
+
 async def test_a_late_notification_is_caught_up_by_the_cabinets_poll_and_by_the_catch_up(rig: Rig) -> None:
     rig.wechat.notifying = False  # WeChat Pay's notifications are late
     polled = await rig.pay.create("sale-9", 1000, "CNY")
