@@ -12,7 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from cloud_stub.payments.emulators.wechatpay import Refusal
-from cloud_stub.payments.wechatpay import sign
+from cloud_stub.payments.provider import PaymentRequest, ProviderUnreachable
+from cloud_stub.payments.wechatpay import Merchant, WeChatPay, sign
 from sync_client.cloud_client import CloudRefused, CloudUnavailable
 from tests.cloud.wechatpay_rig import (
     APIV3_KEY,
@@ -234,6 +235,17 @@ async def test_wechat_pay_refuses_what_it_cannot_take_and_the_cabinet_hears_why(
         await rig.pay.create("sale-13", 1000, "CNY")
     assert "SIGN_ERROR" in refused.value.reason
     assert rig.wechat.refused[-1][:2] == (401, "SIGN_ERROR")
+
+
+async def test_a_request_signed_ten_minutes_off_is_refused_by_wechat_pay(rig: Rig) -> None:
+    settings = merchant_settings(rig.wechat.url)
+    secrets_ = {k: settings.pop(k) for k in ("private_key", "apiv3_key")}
+    settings.pop("provider")
+    skewed = WeChatPay(Merchant.parse(settings, secrets_), rig.url + "/notify", now=lambda: time.time() - 600)
+    with pytest.raises(ProviderUnreachable):  # nor is WeChat Pay's answer believed by a clock that far off
+        await skewed.create(PaymentRequest("order-skewed-1", 1000, "CNY", "test", time.time() + 300))
+    status, code, message = rig.wechat.refused[-1]
+    assert (status, code) == (401, "SIGN_ERROR") and "timestamp" in message
 
 
 async def test_answers_not_signed_by_the_configured_platform_key_are_not_believed(rig: Rig) -> None:
