@@ -20,6 +20,7 @@ from cloud_stub.console.auth import ROLES, PasswordRefused, check_email, hash_pa
 from cloud_stub.console.i18n import translator
 from cloud_stub.console.proxy import Network, parse_networks
 from cloud_stub.consumer.notify import HttpProvider, LogProvider, Provider
+from cloud_stub.payments.credentials import SECRET_KEY_ENV, Sealer
 from cloud_stub.store import CloudStoreError, SqliteCloudStore
 from sync_client.schema import SchemaError, parse_utc_iso
 
@@ -79,6 +80,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="a reverse proxy (address or network, repeatable) whose Forwarded/X-Forwarded-Proto/-For headers "
         "the console believes: https there gives Secure cookies (default: none, the headers are ignored)",
     )
+    serve.add_argument(
+        "--secret-key-file",
+        type=Path,
+        metavar="FILE",
+        help="the key (32 bytes as 64 hex digits or base64) that seals the retailers' payment credentials in the "
+        f"database (default: the {SECRET_KEY_ENV} environment variable; neither: payments use the simulator only)",
+    )
+    serve.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="this server's address as the payment providers reach it, for their notifications "
+        "(default: the address each cabinet used)",
+    )
 
     retailer = commands.add_parser("retailer", help="manage retailers")
     retailer_commands = retailer.add_subparsers(dest="retailer_command", required=True, metavar="ACTION")
@@ -128,7 +142,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             notifier = _notifier(args.notify_url, args.notify_secret_file, args.notify_log)
             proxies = parse_networks(args.trusted_proxy)
-            return asyncio.run(_serve(args.db, args.host, args.port, args.simulate_payments, notifier, proxies))
+            sealer = Sealer.from_environment(args.secret_key_file)
+            return asyncio.run(
+                _serve(
+                    args.db,
+                    args.host,
+                    args.port,
+                    args.simulate_payments,
+                    notifier,
+                    proxies,
+                    sealer=sealer,
+                    public_url=args.public_url,
+                )
+            )
         if args.command == "retailer":
             return _retailer_add(args.db, args.name)
         if args.command == "cabinet":
@@ -178,6 +204,9 @@ async def _serve(
     simulate_payments: bool,
     notifier: Provider | None,
     trusted_proxies: tuple[Network, ...] = (),
+    *,
+    sealer: Sealer | None = None,
+    public_url: str | None = None,
 ) -> int:
     # Here, not at the top: the server's imports (the image codecs among them) are half of a command's start.
     from cloud_stub.server import start_cloud
@@ -193,6 +222,8 @@ async def _serve(
                 simulate_payments=simulate_payments,
                 notifier=notifier,
                 trusted_proxies=trusted_proxies,
+                secret_key=sealer,
+                public_url=public_url,
             )
         except OSError as exc:
             raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

@@ -30,10 +30,11 @@ T = TypeVar("T")
 class Refused(Exception):
     """A request the API turns down as a whole; nothing of it is stored."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_after = retry_after  # seconds, for a 503 that will pass
 
 
 class Core:
@@ -89,7 +90,8 @@ async def refusals(
         log.warning(
             "refused %s %s by %s status=%d: %s", request.method, request.path, who, refusal.status, refusal.message
         )
-        return web.json_response({"error": refusal.message}, status=refusal.status)
+        headers = {"Retry-After": str(refusal.retry_after)} if refusal.retry_after is not None else None
+        return web.json_response({"error": refusal.message}, status=refusal.status, headers=headers)
     except NotFound as exc:
         return web.json_response({"error": str(exc)}, status=404)
     except Conflict as exc:

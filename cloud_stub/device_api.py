@@ -35,6 +35,8 @@ from cloud_stub.core import (
 )
 from cloud_stub.jpeg_header import JpegHeaderError, check_frame, read_jpeg_header
 from cloud_stub.media import media_for_cabinet
+from cloud_stub.payments.provider import ProviderError, ProviderUnreachable
+from cloud_stub.payments.service import NotConfigured, Payments
 from cloud_stub.store import TICKET_STATUSES, CabinetExistsError, InvalidToken, NotFound
 from sync_client.schema import (
     HDR_CABINET,
@@ -61,6 +63,9 @@ from sync_client.schema import (
 NONCE_KEEP_S = 2 * SIGNATURE_WINDOW_S
 MAX_NONCE_CHARS = 128
 PAYMENT_TTL_S = 300
+# What a create or refund answers when the retailer's payment provider cannot be reached (503 with Retry-After).
+PROVIDER_UNREACHABLE = "payment provider unreachable"
+PROVIDER_RETRY_AFTER_S = 60
 CURRENCY_RE = re.compile(r"[A-Z]{3}")
 MAX_SNAPSHOT_BYTES = 200 * 1024  # a thumbnail; the cabinet keeps the full picture
 MAX_TICKET_ID_CHARS = 64
@@ -76,9 +81,10 @@ log = logging.getLogger("cloud_stub")
 
 
 class DeviceApi:
-    def __init__(self, core: Core, simulate_payments: bool = False) -> None:
+    def __init__(self, core: Core, payments: Payments, simulate_payments: bool = False) -> None:
         self.core = core
         self.store = core.store
+        self.payments = payments
         self.simulate_payments = simulate_payments
         self._decoding = asyncio.Lock()
 
@@ -95,6 +101,7 @@ class DeviceApi:
             web.post("/v1/payments/{payment_id}/refund", self.refund_payment),
             web.get("/v1/payments/by-sale/{sale_id}", self.payment_for_sale),
             web.get("/pay/{payment_id}", self.pay_page),
+            web.post("/v1/payments/notify/{provider}/{retailer}", self.payment_notification),
             web.put("/v1/snapshots/{name}", self.put_snapshot),
             web.get("/v1/media/{sha256}", self.media),
             web.post("/v1/enroll", self.enroll),
@@ -261,15 +268,15 @@ class DeviceApi:
             raise Refused(400, f"currency: expected an ISO 4217 code like EUR, got {data['currency'][:10]!r}")
         if not 0 < len(data["sale_id"]) <= 64:
             raise Refused(400, "sale_id: expected 1 to 64 characters")
-        payment, created = await self.core.db(
-            self.store.create_payment,
-            cabinet_id,
-            data["sale_id"],
-            data["amount_cents"],
-            data["currency"],
-            now + PAYMENT_TTL_S,
-            now=now,
-        )
+        try:
+            payment, created = await self.payments.create(
+                cabinet_id, data["sale_id"], data["amount_cents"], data["currency"], PAYMENT_TTL_S, _origin(request)
+            )
+        except ProviderUnreachable as exc:
+            # 503: the cabinet's client takes it as "not now" and withdraws scan-to-pay until Retry-After.
+            raise Refused(503, f"{PROVIDER_UNREACHABLE}: {exc}", retry_after=PROVIDER_RETRY_AFTER_S) from None
+        except ProviderError as exc:
+            raise Refused(422, f"the payment provider refused the payment: {exc}") from None
         return web.json_response(self._payment_json(request, payment), status=201 if created else 200)
 
     async def _own_payment(self, request: web.Request) -> tuple[str, float, dict[str, Any]]:
@@ -282,18 +289,25 @@ class DeviceApi:
         return cabinet_id, now, payment
 
     async def get_payment(self, request: web.Request) -> web.Response:
+        """The payment as it is; a pending one whose notification is late is asked about at its provider."""
         _, _, payment = await self._own_payment(request)
+        payment = await self.payments.refresh(payment, _origin(request))
         return web.json_response(self._payment_json(request, payment))
 
     async def cancel_payment(self, request: web.Request) -> web.Response:
-        _, now, payment = await self._own_payment(request)
-        moved, _ = await self.core.db(self.store.move_payment, payment["id"], "pending", "cancelled", now=now)
+        _, _, payment = await self._own_payment(request)
+        moved = await self.payments.cancel(payment, _origin(request))
         return web.json_response(self._payment_json(request, moved))
 
     async def refund_payment(self, request: web.Request) -> web.Response:
         """Give a paid payment back (the product was not taken); asked again, it answers the same."""
-        _, now, payment = await self._own_payment(request)
-        moved, _ = await self.core.db(self.store.move_payment, payment["id"], "paid", "refunded", now=now)
+        _, _, payment = await self._own_payment(request)
+        try:
+            moved, _ = await self.payments.refund(payment, "cabinet", _origin(request))
+        except ProviderUnreachable as exc:
+            raise Refused(503, f"{PROVIDER_UNREACHABLE}: {exc}", retry_after=PROVIDER_RETRY_AFTER_S) from None
+        except ProviderError as exc:
+            raise Refused(422, f"the payment provider refused the refund: {exc}") from None
         if moved["status"] != "refunded":
             raise Refused(409, f"payment is {moved['status']}; only a paid payment can be refunded")
         return web.json_response(self._payment_json(request, moved))
@@ -333,6 +347,17 @@ class DeviceApi:
             raise Refused(409, f"payment is {moved['status']}, not pending")
         return web.json_response(self._payment_json(request, moved))
 
+    async def payment_notification(self, request: web.Request) -> web.Response:
+        """A provider's asynchronous notification (not signed by a cabinet: the provider's own signature is
+        verified by its module); the answer is the one the provider's documentation asks for."""
+        body = await self.core.read_body(request)
+        provider, retailer = request.match_info["provider"], request.match_info["retailer"]
+        try:
+            answer = await self.payments.notify(provider, retailer, dict(request.headers), body, _origin(request))
+        except NotConfigured as exc:
+            raise NotFound(str(exc)) from None
+        return web.Response(status=answer.status, body=answer.body or None, content_type=answer.content_type)
+
     @staticmethod
     def _payment_json(request: web.Request, payment: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -341,9 +366,15 @@ class DeviceApi:
             "amount_cents": payment["amount_cents"],
             "currency": payment["currency"],
             "status": payment["status"],
-            "qr_text": f"{request.url.origin()}/pay/{payment['id']}",
+            "qr_text": payment["qr_text"] or f"{request.url.origin()}/pay/{payment['id']}",
             "expires_at": utc_iso(payment["expires_at"]),
+            "provider": payment["provider"],
+            "method_detail": payment["method_detail"],
         }
+
+
+def _origin(request: web.Request) -> str:
+    return str(request.url.origin())
 
 
 def config_etag(document: dict[str, Any]) -> str:

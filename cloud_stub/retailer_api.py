@@ -9,6 +9,7 @@ does not exist, so ids cannot be probed.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,9 @@ from cloud_stub.console.sales import FilterError, parse_filter
 from cloud_stub.core import CALLER, Core, Refused, object_fields, read_json
 from cloud_stub.funnel import funnel
 from cloud_stub.media import MediaProblem, add_media, missing_media
+from cloud_stub.payments.credentials import CredentialsError
+from cloud_stub.payments.provider import ProviderError, ProviderUnreachable
+from cloud_stub.payments.service import Payments, own_payment, payment_summary
 from cloud_stub.store import TICKET_STATUSES
 from sync_client.cabinet_config import (
     MAX_MEDIA_BYTES,
@@ -89,9 +93,10 @@ async def save_config(core: Core, retailer: str, cabinet_id: str, document: dict
 
 
 class RetailerApi:
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, payments: Payments) -> None:
         self.core = core
         self.store = core.store
+        self.payments = payments
 
     def routes(self) -> list[web.RouteDef]:
         base = "/v1/retailer/cabinets/{cabinet_id}"
@@ -114,7 +119,53 @@ class RetailerApi:
             web.post("/v1/retailer/media", self.add_media),
             web.get("/v1/retailer/media", self.media),
             web.get("/v1/retailer/funnel", self.funnel),
+            web.get("/v1/retailer/payment-provider", self.get_payment_provider),
+            web.put("/v1/retailer/payment-provider", self.put_payment_provider),
+            web.get("/v1/retailer/payments", self.list_payments),
+            web.post("/v1/retailer/payments/{payment_id}/refund", self.refund_payment),
         ]
+
+    # --- scan-to-pay: the retailer's provider and its payments -------------------------------------
+    async def get_payment_provider(self, request: web.Request) -> web.Response:
+        """The configured provider: its settings, and each secret masked (never the secret itself)."""
+        retailer = await self.retailer(request)
+        view = await self.payments.view(retailer)
+        if view is None:
+            raise Refused(404, "no payment provider configured: payments go to the simulator")
+        return web.json_response(dataclasses.asdict(view))
+
+    async def put_payment_provider(self, request: web.Request) -> web.Response:
+        """Configure the provider: ``{"provider": "wechatpay", "mchid": ..., "private_key": ...}``; a secret left
+        out keeps the stored one."""
+        retailer = await self.retailer(request)
+        data = read_json(await self.core.read_body(request))
+        if not isinstance(data, dict) or not isinstance(data.get("provider"), str):
+            raise Refused(400, "provider: required string")
+        fields = {k: v for k, v in data.items() if k != "provider"}
+        try:
+            view = await self.payments.configure(retailer, data["provider"], fields, "api")
+        except CredentialsError as exc:
+            raise Refused(422, str(exc)) from None
+        return web.json_response(dataclasses.asdict(view))
+
+    async def list_payments(self, request: web.Request) -> web.Response:
+        retailer = await self.retailer(request)
+        rows = await self.core.db(self.store.payments_of, retailer)
+        return web.json_response({"payments": [payment_summary(p) for p in rows]})
+
+    async def refund_payment(self, request: web.Request) -> web.Response:
+        """Refund a paid scan-to-pay payment through its provider (asked again: the same answer)."""
+        retailer = await self.retailer(request)
+        payment = await own_payment(self.core, retailer, request.match_info["payment_id"])
+        try:
+            moved, _ = await self.payments.refund(payment, "api", str(request.url.origin()))
+        except ProviderUnreachable as exc:
+            raise Refused(503, f"payment provider unreachable: {exc}", retry_after=60) from None
+        except ProviderError as exc:
+            raise Refused(422, f"the payment provider refused the refund: {exc}") from None
+        if moved["status"] != "refunded":
+            raise Refused(409, f"payment is {moved['status']}; only a paid payment can be refunded")
+        return web.json_response(payment_summary(moved))
 
     async def retailer(self, request: web.Request) -> str:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -152,6 +203,7 @@ class RetailerApi:
     async def sales(self, request: web.Request) -> web.Response:
         cabinet_id = await self.own_cabinet(request)
         sales: dict[str, dict[str, Any]] = {}
+        paid_by = await self.core.db(self.store.payment_methods, cabinet_id)
         for event in await self.core.db(self.store.events_of, cabinet_id, SALE_EVENTS, limit=10_000):
             p = event["payload"]
             sale = sales.setdefault(
@@ -168,6 +220,8 @@ class RetailerApi:
             )
             if event["type"] == "payment.approved":
                 sale["approved_at"] = event["wall_time"]
+                if p.get("method") == "qr":  # the scan-to-pay provider's word on how it was paid
+                    sale["method_detail"] = paid_by.get(p["sale_id"])
             sale["status"] = {
                 "payment.approved": "approved",
                 "sale.completed": "completed",

@@ -11,6 +11,8 @@ from cloud_stub.app import create_app
 from cloud_stub.console.proxy import Network
 from cloud_stub.consumer.notify import Provider
 from cloud_stub.limits import DEFAULT_LIMITS, GatedSite, ServeLimits
+from cloud_stub.payments.credentials import Sealer
+from cloud_stub.payments.service import CATCH_UP_EVERY_S
 from cloud_stub.store import CloudStore
 
 
@@ -24,11 +26,15 @@ async def start_cloud(
     limits: ServeLimits = DEFAULT_LIMITS,
     notifier: Provider | None = None,
     trusted_proxies: tuple[Network, ...] = (),
+    secret_key: Sealer | None = None,
+    public_url: str | None = None,
+    payment_catch_up_s: float = CATCH_UP_EVERY_S,
 ) -> tuple[web.AppRunner, str]:
     """Serve the cloud on host:port (0 picks a free port); return the runner and the base URL.
     ``simulate_payments`` adds POST /sim/payments/{id}/pay (the shopper paying on the phone);
     ``limits`` are the timeouts and the connection bound; ``notifier`` delivers customer notifications;
-    ``trusted_proxies`` the reverse proxies whose Forwarded headers the console believes.
+    ``trusted_proxies`` the reverse proxies whose Forwarded headers the console believes; ``secret_key``,
+    ``public_url`` and ``payment_catch_up_s``: the payment providers' (see ``create_app``).
 
     Stop it with ``await runner.cleanup()``; the store stays open and is the caller's to close.
     """
@@ -41,6 +47,9 @@ async def start_cloud(
             limits=limits,
             notifier=notifier,
             trusted_proxies=trusted_proxies,
+            secret_key=secret_key,
+            public_url=public_url,
+            payment_catch_up_s=payment_catch_up_s,
         ),
         access_log=None,
         keepalive_timeout=limits.header_timeout_s,

@@ -162,13 +162,31 @@ class CloudStore(Protocol):
         currency: str,
         expires_at: float,
         *,
+        provider: str = "simulator",
         now: float | None = None,
     ) -> tuple[dict[str, Any], bool]: ...
     def payment(self, payment_id: str, *, now: float | None = None) -> dict[str, Any] | None: ...
     def payment_for_sale(self, cabinet_id: str, sale_id: str, *, now: float | None = None) -> dict[str, Any] | None: ...
     def move_payment(
-        self, payment_id: str, from_status: str, to_status: str, *, now: float | None = None
+        self,
+        payment_id: str,
+        from_status: str,
+        to_status: str,
+        *,
+        details: dict[str, Any] | None = None,
+        now: float | None = None,
     ) -> tuple[dict[str, Any], bool]: ...
+    def note_payment(self, payment_id: str, details: dict[str, Any]) -> dict[str, Any]: ...
+    def payments_to_catch_up(self, *, queried_before: float, now: float) -> list[dict[str, Any]]: ...
+    def payments_of(self, retailer: str, *, limit: int = 100) -> list[dict[str, Any]]: ...
+    def payment_methods(self, cabinet_id: str) -> dict[str, str]: ...
+    def record_notification(
+        self, provider: str, notification_id: str, payment_id: str, status: str, *, now: float | None = None
+    ) -> bool: ...
+    def set_payment_provider(
+        self, retailer: str, provider: str, settings: dict[str, Any], sealed_secrets: bytes, by: str, *, now: float
+    ) -> None: ...
+    def payment_provider(self, retailer: str) -> dict[str, Any] | None: ...
     # repair tickets (created and moved forward by repair.ticket events in store_events)
     def repair_tickets(self, cabinet_id: str, status: str | None = None) -> list[dict[str, Any]]: ...
     def find_ticket(self, retailer: str, ticket_id: str) -> list[dict[str, Any]]: ...
@@ -486,6 +504,25 @@ CREATE TABLE IF NOT EXISTS payments (
     updated_at TEXT NOT NULL,
     UNIQUE (cabinet_id, sale_id)
 );
+-- Scan-to-pay providers (issue 17): a retailer's provider, its public settings, and its secrets sealed with the
+-- server's key (AES-GCM, cloud_stub/payments/credentials.py): never stored, answered or sent to a cabinet in clear.
+CREATE TABLE IF NOT EXISTS payment_providers (
+    retailer TEXT PRIMARY KEY REFERENCES retailers(name),
+    provider TEXT NOT NULL,              -- wechatpay (later alipay, btcpay); none configured: the simulator
+    settings TEXT NOT NULL,              -- JSON: the public settings (merchant and app ids, key serials, base URL)
+    sealed_secrets BLOB NOT NULL,        -- nonce + AES-GCM ciphertext of the JSON secrets
+    updated_at TEXT NOT NULL,
+    updated_by TEXT
+);
+-- Each verified notification of a provider once: a duplicate is acknowledged and changes nothing.
+CREATE TABLE IF NOT EXISTS payment_notifications (
+    provider TEXT NOT NULL,
+    notification_id TEXT NOT NULL,
+    payment_id TEXT NOT NULL,
+    status TEXT NOT NULL,                -- what it said happened: paid, closed, refunded
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (provider, notification_id)
+);
 CREATE TABLE IF NOT EXISTS repair_tickets (
     cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
     ticket_id TEXT NOT NULL,         -- chosen by the cabinet: unique per cabinet, not across the fleet
@@ -770,7 +807,32 @@ _ADDED_COLUMNS = (
     ("notification_outbox", "kind", "TEXT NOT NULL DEFAULT 'repair'"),  # repair (a ticket's change) or pickup
     ("notification_outbox", "order_id", "TEXT"),  # kind pickup: the order (ticket_id is '' then)
     ("notification_outbox", "pickup_code", "TEXT"),  # kind pickup: the code, cleared once delivered or failed
+    # scan-to-pay through real providers (issue 17)
+    ("payments", "provider", "TEXT NOT NULL DEFAULT 'simulator'"),  # who was asked for the QR code
+    ("payments", "provider_ref", "TEXT"),  # the provider's own id (WeChat Pay's transaction_id once paid)
+    ("payments", "qr_text", "TEXT"),  # what the cabinet draws (WeChat Pay's code_url); NULL: the simulator's page
+    ("payments", "method_detail", "TEXT"),  # how the shopper paid, as the provider says (e.g. wechatpay:BALANCE)
+    ("payments", "paid_late_at", "TEXT"),  # paid at the provider after it was cancelled or expired here: refunded
+    ("payments", "refunded_at", "TEXT"),
+    ("payments", "refunded_by", "TEXT"),  # the cabinet, a console user's email, "api" or "auto" (paid late)
+    ("payments", "queried_at", "REAL"),  # unix seconds: the provider was last asked (a late notification)
 )
+# What the provider may tell about a payment, besides its status (move_payment, note_payment).
+_PAYMENT_DETAILS = frozenset(
+    {"provider_ref", "qr_text", "method_detail", "paid_late_at", "refunded_at", "refunded_by", "queried_at"}
+)
+# A payment just expired is still asked about for this long: the shopper may have paid in its last second.
+PAYMENT_CATCH_UP_S = 600
+
+
+def _payment_details(details: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The ``col = ?, `` assignments (ending in a comma) and their values; an unknown column is a bug."""
+    unknown = set(details) - _PAYMENT_DETAILS
+    if unknown:
+        raise ValueError(f"not a payment detail: {sorted(unknown)}")
+    return "".join(f"{column} = ?, " for column in details), list(details.values())
+
+
 # An alarm's state in the console: open until acknowledged, then resolved.
 ALARM_STATES = ("open", "acknowledged", "resolved")
 # An order's state as the console shows it: collected (a fact from the cabinet) wins over an ending.
@@ -1467,15 +1529,19 @@ class SqliteCloudStore:
         currency: str,
         expires_at: float,
         *,
+        provider: str = "simulator",
         now: float | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """A pending payment for the sale; the same sale again returns the existing one (created=False)."""
+        """A pending payment for the sale at ``provider``; the same sale again returns the existing one
+        (created=False)."""
         at = utc_iso(_now(now))
+        # The id is the merchant's order number at the provider: WeChat Pay takes 6 to 32 letters and digits.
         with self._write() as conn:
             cursor = conn.execute(
                 "INSERT INTO payments (id, cabinet_id, sale_id, amount_cents, currency, status, created_at, expires_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT(cabinet_id, sale_id) DO NOTHING",
-                (str(uuid.uuid4()), cabinet_id, sale_id, amount_cents, currency, at, expires_at, at),
+                " updated_at, provider) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)"
+                " ON CONFLICT(cabinet_id, sale_id) DO NOTHING",
+                (uuid.uuid4().hex, cabinet_id, sale_id, amount_cents, currency, at, expires_at, at, provider),
             )
             row = conn.execute(
                 "SELECT * FROM payments WHERE cabinet_id = ? AND sale_id = ?", (cabinet_id, sale_id)
@@ -1504,22 +1570,108 @@ class SqliteCloudStore:
         return self.payment(row["id"], now=now) if row else None
 
     def move_payment(
-        self, payment_id: str, from_status: str, to_status: str, *, now: float | None = None
+        self,
+        payment_id: str,
+        from_status: str,
+        to_status: str,
+        *,
+        details: dict[str, Any] | None = None,
+        now: float | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """Change the status if it is ``from_status`` (and, if pending, not expired); returns the record as it
-        is afterwards and whether this call changed it."""
+        """Change the status if it is ``from_status`` (and, if pending, not expired), with ``details`` (other
+        columns of _PAYMENT_DETAILS) in the same update; returns the record as it is afterwards and whether this
+        call changed it."""
         current = self.payment(payment_id, now=now)
         if current is None:
             raise NotFound(f"no payment {payment_id!r}")
+        columns, values = _payment_details(details or {})
         with self._write() as conn:
             changed = (
                 conn.execute(
-                    "UPDATE payments SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
-                    (to_status, utc_iso(_now(now)), payment_id, from_status),
+                    f"UPDATE payments SET {columns}status = ?, updated_at = ? WHERE id = ? AND status = ?",
+                    (*values, to_status, utc_iso(_now(now)), payment_id, from_status),
                 ).rowcount
                 == 1
             )
             return dict(conn.execute("SELECT * FROM payments WHERE id = ?", (payment_id,)).fetchone()), changed
+
+    def note_payment(self, payment_id: str, details: dict[str, Any]) -> dict[str, Any]:
+        """Record what the provider said of a payment (columns of _PAYMENT_DETAILS) without moving its status."""
+        columns, values = _payment_details(details)
+        with self._write() as conn:
+            conn.execute(f"UPDATE payments SET {columns.rstrip(', ')} WHERE id = ?", (*values, payment_id))
+            row = conn.execute("SELECT * FROM payments WHERE id = ?", (payment_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no payment {payment_id!r}")
+        return dict(row)
+
+    def payments_to_catch_up(self, *, queried_before: float, now: float) -> list[dict[str, Any]]:
+        """Payments at a real provider to ask about: pending ones (or just expired: paid in the last moment)
+        not asked since ``queried_before``, and those paid after they were cancelled or expired whose automatic
+        refund is not done yet."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT * FROM payments WHERE provider <> 'simulator' AND ("
+                "(status IN ('pending', 'expired') AND expires_at > ? AND (queried_at IS NULL OR queried_at < ?))"
+                " OR (paid_late_at IS NOT NULL AND status <> 'refunded')) ORDER BY created_at LIMIT 100",
+                (now - PAYMENT_CATCH_UP_S, queried_before),
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def payment_methods(self, cabinet_id: str) -> dict[str, str]:
+        """sale id -> how its scan-to-pay payment was paid (the provider's method detail, or the provider)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT sale_id, COALESCE(method_detail, provider) AS method FROM payments "
+                "WHERE cabinet_id = ? AND status IN ('paid', 'refunded')",
+                (cabinet_id,),
+            ).fetchall()
+        return {r["sale_id"]: r["method"] for r in rows}
+
+    def payments_of(self, retailer: str, *, limit: int = 100) -> list[dict[str, Any]]:
+        """The retailer's scan-to-pay payments, newest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT p.* FROM payments p JOIN cabinets c ON c.id = p.cabinet_id WHERE c.retailer = ? "
+                "ORDER BY p.created_at DESC, p.id LIMIT ?",
+                (retailer, limit),
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def record_notification(
+        self, provider: str, notification_id: str, payment_id: str, status: str, *, now: float | None = None
+    ) -> bool:
+        """Remember a verified notification; False if it was seen before (a duplicate)."""
+        with self._write() as conn:
+            return (
+                conn.execute(
+                    "INSERT INTO payment_notifications (provider, notification_id, payment_id, status, received_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (provider, notification_id) DO NOTHING",
+                    (provider, notification_id, payment_id, status, utc_iso(_now(now))),
+                ).rowcount
+                == 1
+            )
+
+    def set_payment_provider(
+        self, retailer: str, provider: str, settings: dict[str, Any], sealed_secrets: bytes, by: str, *, now: float
+    ) -> None:
+        """The retailer's provider and credentials (the secrets already sealed by the caller)."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO payment_providers (retailer, provider, settings, sealed_secrets, updated_at, updated_by) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (retailer) DO UPDATE SET provider = excluded.provider, "
+                "settings = excluded.settings, sealed_secrets = excluded.sealed_secrets, "
+                "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                (retailer, provider, json.dumps(settings), sealed_secrets, utc_iso(now), by),
+            )
+
+    def payment_provider(self, retailer: str) -> dict[str, Any] | None:
+        """The retailer's provider record (settings parsed, secrets still sealed), or None: the simulator."""
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM payment_providers WHERE retailer = ?", (retailer,)).fetchone()
+        if row is None:
+            return None
+        return {**dict(row), "settings": json.loads(row["settings"]), "sealed_secrets": bytes(row["sealed_secrets"])}
 
     # --- repair tickets -------------------------------------------------------------------
     def repair_tickets(self, cabinet_id: str, status: str | None = None) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from hal.errors import DeviceFault
 from hal.payment import PaymentOutcome, PaymentResult, PaymentTerminal, StatusCallback
@@ -18,18 +19,32 @@ from sync_client.scan_to_pay import RemotePayment, ScanToPayClient
 
 log = logging.getLogger(__name__)
 STATUS_SCAN_TO_PAY = "scan_to_pay"
+# The cloud's 503 when the retailer's payment provider does not answer (cloud_stub.device_api.PROVIDER_UNREACHABLE):
+# scan-to-pay is withdrawn for its Retry-After, or this long without one.
+PROVIDER_UNREACHABLE = "payment provider unreachable"
+PROVIDER_RETRY_S = 60.0
 
 
 class ScanToPayTerminal(PaymentTerminal):
     method = "qr"
     name = "scan_to_pay"
 
-    def __init__(self, client: ScanToPayClient, *, poll_s: float = 1.0, timeout_s: float = 180.0) -> None:
+    def __init__(
+        self,
+        client: ScanToPayClient,
+        *,
+        poll_s: float = 1.0,
+        timeout_s: float = 180.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client = client
         self.poll_s = poll_s
         self.timeout_s = timeout_s
+        self.monotonic = monotonic
         self._payment: RemotePayment | None = None
         self._cancel = asyncio.Event()
+        # The cloud said its payment provider cannot be reached: withdrawn until then (monotonic), and why.
+        self._withdrawn: tuple[float, str] | None = None
 
     @property
     def where(self) -> str:
@@ -50,7 +65,14 @@ class ScanToPayTerminal(PaymentTerminal):
         return self._payment.payment_id if self._payment else None
 
     async def check(self) -> None:
-        """Nothing to ask between sales: the cabinet offers scan-to-pay only while it is online."""
+        """Between sales: a fault while the cloud's payment provider is known to be unreachable (until the
+        cloud's Retry-After has passed), so scan-to-pay stays off the screen that long; otherwise nothing to
+        ask (the cabinet offers scan-to-pay only while it is online)."""
+        if self._withdrawn is not None:
+            until, why = self._withdrawn
+            if self.monotonic() < until:
+                raise DeviceFault(self.name, why)
+            self._withdrawn = None
 
     async def authorize(
         self, amount_cents: int, currency: str, on_status: StatusCallback | None = None, reference: str | None = None
@@ -64,6 +86,11 @@ class ScanToPayTerminal(PaymentTerminal):
         try:
             payment = await self.client.create(reference or f"qr-{time.time_ns()}", amount_cents, currency)
         except (CloudUnavailable, CloudRefused) as exc:
+            if isinstance(exc, CloudUnavailable) and exc.status == 503 and PROVIDER_UNREACHABLE in str(exc):
+                wait_s = exc.retry_after if exc.retry_after is not None else PROVIDER_RETRY_S
+                why = f"payment provider unreachable (cloud: {exc})"  # the same detail: one fault, one alarm
+                self._withdrawn = (self.monotonic() + wait_s, why)
+                raise DeviceFault(self.name, why) from exc
             raise DeviceFault(self.name, f"cannot create the payment: {exc}") from exc
         payment_id, self._payment = payment.payment_id, payment
         if on_status:

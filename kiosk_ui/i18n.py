@@ -121,6 +121,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Payment is unavailable right now. Please try again later.",
         "zh": "付款功能暂时不可用，请稍后再试。",
     },
+    "message.qr_unavailable": {"en": "Scan-to-pay unavailable. Not charged.", "zh": "扫码支付暂不可用，未扣款。"},
     "message.sold_out": {"en": "Sorry, this vehicle has just sold out.", "zh": "抱歉，该车型刚刚售罄。"},
     "message.pickup_wrong_code": {
         "en": "That code is wrong. Check the digits and correct them.",
@@ -458,6 +459,7 @@ MESSAGES = (
     "timed_out",
     "cancelled",
     "fault",
+    "qr_unavailable",
     "sold_out",
     "pickup_wrong_code",
     "pickup_locked",

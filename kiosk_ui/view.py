@@ -17,7 +17,15 @@ PaymentStatus = Literal["present_card", "enter_pin", "processing", "scan_to_pay"
 DoorState = Literal["unlocked", "opened", "closed"]
 DoorAlarm = Literal["door_open_too_long", "door_stuck"]
 SaleMessage = Literal[
-    "declined", "timed_out", "cancelled", "fault", "sold_out", "out_of_service", "not_charged", "refund_pending"
+    "declined",
+    "timed_out",
+    "cancelled",
+    "fault",
+    "sold_out",
+    "out_of_service",
+    "not_charged",
+    "refund_pending",
+    "qr_unavailable",
 ]
 PickupMessage = Literal["pickup_wrong_code", "pickup_locked", "pickup_already_collected", "checking"]
 PinMessage = Literal["pin_wrong", "pin_locked", "checking"]

@@ -415,7 +415,9 @@ class SaleJourney:
                 tx.append("payment.failed", {**_facts(sale), **failure})
                 self._update_sale(tx, sale, "failed")
             self.sale, self.payment_status = None, None
-            self.message = result.outcome.value
+            # Scan-to-pay that could not start (the cloud or its payment provider unreachable) is withdrawn: say so.
+            qr_gone = result.outcome is PaymentOutcome.FAULT and sale.method == "qr"
+            self.message = "qr_unavailable" if qr_gone else result.outcome.value
             self._go(OUTCOME_TRIGGER[result.outcome])
 
     def _on_status(self, status: str) -> None:

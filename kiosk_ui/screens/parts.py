@@ -64,7 +64,7 @@ def product_summary_card(kit: Kit, product: ProductView, rect: pygame.Rect, prep
 
 
 # Failures are red; a stop the shopper chose or a timeout is amber.
-_ALARMING = ("declined", "fault", "pickup_wrong_code", "pin_wrong", "door_stuck")
+_ALARMING = ("declined", "fault", "qr_unavailable", "pickup_wrong_code", "pin_wrong", "door_stuck")
 
 
 def banner(kit: Kit, widget_id: str, area: pygame.Rect, text: str, alarming: bool, height: int = 60) -> Label:

@@ -340,6 +340,13 @@ async def test_real_answers_match_the_documented_schemas(tmp_path: Path) -> None
             await device("POST", f"/v1/payments/{payment['payment_id']}/refund")  # 200 again
             unpaid = await device("POST", "/v1/payments", {"sale_id": "u", "amount_cents": 500, "currency": "EUR"})
             await device("POST", f"/v1/payments/{unpaid['payment_id']}/refund")  # 409
+            await shop("GET", "/v1/retailer/payment-provider")  # 404: none, the simulator
+            await shop("PUT", "/v1/retailer/payment-provider", {"provider": "wechatpay"})  # 422: no server key
+            await shop("GET", "/v1/retailer/payments")
+            await shop("POST", f"/v1/retailer/payments/{payment['payment_id']}/refund")  # 200: refunded already
+            await shop("POST", f"/v1/retailer/payments/{unpaid['payment_id']}/refund")  # 409
+            async with session.post(url + "/v1/payments/notify/wechatpay/shop-a", json={}) as resp:
+                assert resp.status == 404  # shop-a has no WeChat Pay
             async with session.get(url + "/healthz") as resp:
                 assert resp.status == 200
             for query, expected in (("?lat=52.5&lon=13.4", 200), ("?lat=100&lon=0", 400)):  # the consumer locator

@@ -39,6 +39,8 @@ def test_no_serious_accessibility_violations_on_any_page(
     scan("users")
     page.goto("/console/tokens")
     scan("tokens")
+    page.goto("/console/payments")
+    scan("payments")
     assert status(page.goto("/console/cabinets/nope")) == 404
     scan("404")
     # The invited user's page and the pages that show a secret once (no reload: that would post again).

@@ -22,20 +22,31 @@ from tests.sync.test_scan_to_pay import phone_pays
 
 
 def boot(site: Site, *, door_open_timeout_s: float = 30) -> SaleJourney:
+    return sale_journey(
+        Outbox(site.outbox.path, site.outbox.cabinet_id),
+        ScanToPayClient(site.client),
+        "EUR",
+        door_open_timeout_s=door_open_timeout_s,
+    )
+
+
+def sale_journey(
+    outbox: Outbox, client: ScanToPayClient, currency: str, *, door_open_timeout_s: float = 30
+) -> SaleJourney:
+    """A sale journey that takes scan-to-pay only, through ``client``, selling in ``currency``."""
     config = Config()
     config.lock = dataclasses.replace(
         config.lock, max_unlock_s=0.5, unlock_s=0.2, door_open_timeout_s=door_open_timeout_s
     )
     lock, _, _ = build_lock_and_door(config, MockFactory())
-    outbox = Outbox(site.outbox.path, site.outbox.cabinet_id)
-    terminal = ScanToPayTerminal(ScanToPayClient(site.client), poll_s=0.02)
+    terminal = ScanToPayTerminal(client, poll_s=0.02)
     return SaleJourney(
         outbox=outbox,
         catalog=Catalog(outbox, config.products),
         lock=lock,
         terminals={"qr": terminal},
         lock_config=config.lock,
-        currency="EUR",
+        currency=currency,
         thanks_s=0.1,
         available_methods=lambda: ("qr",),
         retry_first_s=0.05,

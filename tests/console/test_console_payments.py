@@ -1,0 +1,111 @@
+"""The console's scan-to-pay page over HTTP, against the real cloud and the WeChat Pay emulator: the provider's
+secrets shown masked only, a paid payment refunded by an owner through WeChat Pay once (POST, redirect, the
+notice shown once), staff and other retailers kept out, and the credentials form."""
+
+from __future__ import annotations
+
+import re
+
+import aiohttp
+
+from cloud_stub.console.auth import hash_password
+from tests.cloud.wechatpay_rig import APIV3_KEY, MCHID, Rig, keys, merchant_settings, private_pem, rig
+from tests.polling import until
+
+__all__ = ["rig"]  # the fixture
+PASSWORD = "correct horse battery"
+OWNER, STAFF, OTHER_OWNER = "owner@shop-a.example", "staff@shop-a.example", "owner@shop-b.example"
+
+
+async def signed_in(rig: Rig, email: str) -> aiohttp.ClientSession:
+    session = aiohttp.ClientSession(base_url=rig.url, cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async with session.get("/console/sign-in") as response:
+        token = csrf(await response.text())
+    async with session.post("/console/sign-in", data={"email": email, "password": PASSWORD, "csrf_token": token}) as r:
+        assert r.url.path == "/console/fleet", await r.text()
+    return session
+
+
+def csrf(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found
+    return found.group(1)
+
+
+def add_users(rig: Rig) -> None:
+    hashed = hash_password(PASSWORD)
+    rig.store.add_user("shop-a", OWNER, "owner", password_hash=hashed)
+    rig.store.add_user("shop-a", STAFF, "staff", password_hash=hashed)
+    rig.store.add_user("shop-b", OTHER_OWNER, "owner", password_hash=hashed)
+
+
+async def paid_payment(rig: Rig, sale_id: str) -> str:
+    created = await rig.pay.create(sale_id, 49900, "CNY")
+    await rig.phone_pays(created.qr_text)
+    await until(lambda: rig.store.payment(created.payment_id)["status"] == "paid", what="paid")  # type: ignore[index]
+    return created.payment_id
+
+
+async def test_an_owner_refunds_a_paid_wechat_payment_once_from_the_payments_page(rig: Rig) -> None:
+    add_users(rig)
+    payment_id = await paid_payment(rig, "sale-c1")
+    owner = await signed_in(rig, OWNER)
+    try:
+        async with owner.get("/console/payments") as response:
+            page = await response.text()
+        row = re.search(rf'<tr data-payment="{payment_id}">(.*?)</tr>', page, re.S)
+        assert row and "WeChat Pay · wechatpay:OTHERS" in row.group(1) and ">paid<" in row.group(1)
+        assert f"/console/payments/{payment_id}/refund" in row.group(1)
+        async with owner.post(f"/console/payments/{payment_id}/refund", data={"csrf_token": csrf(page)}) as response:
+            assert response.history and response.history[0].status == 303  # POST, then the page by GET
+            page = await response.text()
+        assert f"Payment {payment_id} was refunded through the provider." in page
+        row = re.search(rf'<tr data-payment="{payment_id}">(.*?)</tr>', page, re.S)
+        assert row and "refunded" in row.group(1) and OWNER in row.group(1) and "/refund" not in row.group(1)
+        async with owner.get("/console/payments") as response:
+            assert "was refunded through the provider" not in await response.text()  # shown once
+        order = rig.wechat.orders[(MCHID, payment_id)]
+        assert [r.refund for r in order.refunds.values()] == [49900]
+        assert (await rig.pay.status(payment_id)).status == "refunded"
+    finally:
+        await owner.close()
+
+
+async def test_staff_see_payments_but_cannot_refund_and_another_retailer_finds_none(rig: Rig) -> None:
+    add_users(rig)
+    payment_id = await paid_payment(rig, "sale-c2")
+    for email, page_has_it, refund_status in ((STAFF, True, 403), (OTHER_OWNER, False, 404)):
+        session = await signed_in(rig, email)
+        try:
+            async with session.get("/console/payments") as response:
+                page = await response.text()
+            assert (payment_id in page) is page_has_it
+            assert f"/console/payments/{payment_id}/refund" not in page
+            async with session.post(f"/console/payments/{payment_id}/refund", data={"csrf_token": csrf(page)}) as r:
+                assert r.status == refund_status, email
+        finally:
+            await session.close()
+    assert rig.store.payment(payment_id)["status"] == "paid"  # type: ignore[index]
+    assert not rig.wechat.orders[(MCHID, payment_id)].refunds
+
+
+async def test_the_provider_form_shows_secrets_masked_and_keeps_them_when_left_empty(rig: Rig) -> None:
+    add_users(rig)
+    owner = await signed_in(rig, OWNER)
+    try:
+        async with owner.get("/console/payments") as response:
+            page = await response.text()
+        assert f"set (32 characters, ending {APIV3_KEY[-4:]})" in page and APIV3_KEY not in page
+        assert "PRIVATE KEY" not in page and private_pem(keys()[0]).splitlines()[2] not in page
+        form = {k: v for k, v in merchant_settings(rig.wechat.url).items() if k != "provider"}
+        form |= {"private_key": "", "apiv3_key": "", "appid": "wx0000000000000001", "csrf_token": csrf(page)}
+        async with owner.post("/console/payments/provider", data=form) as response:
+            page = await response.text()
+        assert "The payment provider was saved." in page and "wx0000000000000001" in page
+        assert f"ending {APIV3_KEY[-4:]}" in page  # the secret left empty was kept
+        async with owner.post(
+            "/console/payments/provider", data={**form, "apiv3_key": "short", "csrf_token": csrf(page)}
+        ) as r:
+            assert r.status == 422 and "Not saved: apiv3_key: expected 32 characters" in await r.text()
+    finally:
+        await owner.close()
