@@ -38,7 +38,8 @@ def to_decimal_text(amount_minor: int, currency: str) -> str:
     places = exponent(currency)
     if places == 0:
         return str(amount_minor)
-    whole, part = divmod(amount_minor, 10**places)
+    scale: int = 10**places
+    whole, part = divmod(amount_minor, scale)
     return f"{whole}.{part:0{places}d}"
 
 
@@ -52,4 +53,5 @@ def from_decimal_text(text: object, currency: str) -> int:
     whole, _, fraction = match.group(0).partition(".")
     if len(fraction.rstrip("0")) > places:
         raise AmountError(f"amount: {match.group(0)[:32]!r} has more than {places} decimals for {currency}")
-    return int(whole) * 10**places + int(fraction[:places].ljust(places, "0") or "0")
+    scale: int = 10**places
+    return int(whole) * scale + int(fraction[:places].ljust(places, "0") or "0")
