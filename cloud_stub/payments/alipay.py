@@ -250,8 +250,10 @@ class Alipay:
         try:
             await self._call("alipay.trade.close", {"out_trade_no": order_id})
         except AlipayError as exc:
+            if exc.sub_code == "ACQ.TRADE_STATUS_ERROR" and (await self.query(order_id)).status is PaymentStatus.CLOSED:
+                return  # closed already (idempotent)
             if exc.sub_code != "ACQ.TRADE_NOT_EXIST":
-                raise  # ACQ.TRADE_STATUS_ERROR: paid (or closed) already; the caller asks what happened
+                raise  # paid already: the caller asks what happened (the payment wins)
             # Never scanned: only a cancel stops the code from being paid later.
             answer = await self._call("alipay.trade.cancel", {"out_trade_no": order_id})
             if answer.get("action") == "refund":  # paid in between: the cancel gave the money back

@@ -1,0 +1,1 @@
+"""Emulators of the payment providers' APIs, written from their public documentation (tests and simulation)."""
