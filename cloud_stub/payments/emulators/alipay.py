@@ -400,14 +400,14 @@ class AlipayEmulator:
         return params
 
     def notify(self, order: Order) -> None:
-        params = self.notification(order)
+        params = self.notification(order)  # the same notification (and notify_id) at every attempt
+        body = urlencode(params).encode()
         self.notifier.send(
             order.notify_url,
             order.out_trade_no,
             params["notify_id"],
-            urlencode(params).encode(),
-            {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
-            lambda status, body: status == 200 and body.strip() == b"success",
+            lambda attempt: (body, {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}),
+            lambda status, answer: status == 200 and answer.strip() == b"success",
         )
 
 

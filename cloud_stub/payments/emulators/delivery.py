@@ -1,5 +1,6 @@
 """How a provider's emulator sends its notifications: POST to the merchant's URL, again on the provider's
-schedule until the merchant's answer says it took it, each attempt kept for the tests to read."""
+schedule until the merchant's answer says it took it, each attempt kept for the tests to read. Each attempt's
+body and headers are made anew (a BTCPay redelivery has its own delivery id and signature)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
+
+Attempt = Callable[[int], tuple[bytes, dict[str, str]]]  # attempt number -> (body, headers)
 
 
 @dataclass(frozen=True)
@@ -36,13 +39,10 @@ class Notifier:
         url: str,
         order: str,
         notification_id: str,
-        body: bytes,
-        headers: dict[str, str],
+        attempt_of: Attempt,
         accepted: Callable[[int, bytes], bool],
     ) -> None:
-        task = asyncio.get_running_loop().create_task(
-            self._deliver(url, order, notification_id, body, headers, accepted)
-        )
+        task = asyncio.get_running_loop().create_task(self._deliver(url, order, notification_id, attempt_of, accepted))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -51,14 +51,14 @@ class Notifier:
         url: str,
         order: str,
         notification_id: str,
-        body: bytes,
-        headers: dict[str, str],
+        attempt_of: Attempt,
         accepted: Callable[[int, bytes], bool],
     ) -> None:
         timeout = aiohttp.ClientTimeout(total=self.timeout_s)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             for attempt, wait_s in enumerate((0.0, *self.retries_s), start=1):
                 await asyncio.sleep(wait_s)  # the provider's own schedule (the tests shorten it)
+                body, headers = attempt_of(attempt)
                 try:
                     async with session.post(url, data=body, headers=headers) as reply:
                         status, answer = reply.status, await reply.read()
