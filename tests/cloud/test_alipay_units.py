@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from cloud_stub.payments.alipay import (
     Alipay,
     Merchant,
-    ProviderUnreachable,
     response_node_text,
     rsa2_sign,
     rsa2_verify,
@@ -22,7 +21,7 @@ from cloud_stub.payments.alipay import (
     signed_request,
 )
 from cloud_stub.payments.emulators.alipay import AlipayEmulator, AppAccount, Order
-from cloud_stub.payments.provider import ForgedNotification, Notification
+from cloud_stub.payments.provider import ForgedNotification, Notification, ProviderUnreachable
 from tests.cloud.provider_rig import private_pem, public_pem, rsa_keys
 
 APP_ID = "2021000000000001"
@@ -153,9 +152,9 @@ def test_any_bytes_are_a_notification_or_forged(body: bytes) -> None:
 
 
 @given(st.dictionaries(st.sampled_from(sorted(GENUINE)), st.text(max_size=30), max_size=8), st.booleans())
-def test_a_changed_genuine_notification_never_verifies(changes: dict[str, str], drop: bool) -> None:
+def test_a_changed_genuine_notification_never_verifies(changes: dict[str, str], drop_one: bool) -> None:
     params = {**GENUINE, **changes}
-    if drop and changes:
+    if drop_one and changes:
         params.pop(next(iter(changes)))
     notification = check(urlencode(params).encode())
     # It verifies exactly when the signed string, the sign and its type are as Alipay made them.
