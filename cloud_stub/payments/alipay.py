@@ -226,6 +226,7 @@ class Alipay:
             "out_trade_no": request.order_id,
             "total_amount": to_yuan(request.amount_minor, request.currency),
             "subject": request.description[:MAX_SUBJECT_CHARS] or "-",
+            "product_code": "FACE_TO_FACE_PAYMENT",
             "time_expire": beijing_time(request.expires_at),
         }
         answer = await self._call("alipay.trade.precreate", biz)

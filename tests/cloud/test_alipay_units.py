@@ -120,7 +120,7 @@ def genuine_notification() -> dict[str, str]:
     keys = rsa_keys()
     emulator = AlipayEmulator(keys[1])
     emulator.add_app(AppAccount(APP_ID, keys[0].public_key()))
-    order = Order(APP_ID, "pay-0001", "Cabinet 7", 1234, "", None, "https://qr.alipay.com/x", scanned=True)
+    order = Order(APP_ID, "pay_0001", "Cabinet 7", 1234, "", None, "https://qr.alipay.com/x", scanned=True)
     order.trade_no, order.trade_status, order.paid_at, order.fund_channel = (
         "2026113022001",
         "TRADE_SUCCESS",

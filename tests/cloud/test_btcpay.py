@@ -84,8 +84,10 @@ async def test_paid_by_lightning_is_notified_verified_and_queried(rig: Rig) -> N
 async def test_on_chain_waits_for_confirmations(rig: Rig) -> None:
     made = await rig.provider.create(rig.request())
     invoice = rig.btcpay.invoices[str(made.provider_ref)]
-    chain = next(m for m in rig.btcpay._method(invoice, "BTC-CHAIN").values() if str(m).startswith("bitcoin:"))
-    assert chain == f"bitcoin:{invoice.address}?amount=0.00025000"  # 12.50 EUR at 50,000.00 a bitcoin
+    url = f"{rig.btcpay.url}/api/v1/stores/{STORE_ID}/invoices/{invoice.id}/payment-methods"
+    async with rig.session.get(url, headers={"Authorization": f"token {API_KEY}"}) as reply:
+        links = {m["paymentMethodId"]: m["paymentLink"] for m in await reply.json()}
+    assert links["BTC-CHAIN"] == f"bitcoin:{invoice.address}?amount=0.00025000"  # 12.50 EUR at 50,000.00 a BTC
     rig.btcpay.pay(invoice, "BTC-CHAIN")
     assert (await rig.provider.query("pay-0001")).status is PaymentStatus.PENDING  # Processing
     rig.btcpay.confirm(invoice)

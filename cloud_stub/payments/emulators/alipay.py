@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
@@ -53,7 +53,8 @@ PUBLIC_REQUIRED = (
     ("version", "isv.missing-version"),
 )
 METHODS = ("alipay.trade.precreate", "alipay.trade.query", "alipay.trade.close", "alipay.trade.cancel")
-OUT_TRADE_NO_RE = re.compile(r"[0-9A-Za-z_\-]{1,64}")
+OUT_TRADE_NO_RE = re.compile(r"[0-9A-Za-z_]{1,64}")  # "only letters, digits and underscores"
+PRODUCT_CODES = ("FACE_TO_FACE_PAYMENT", "OFFLINE_PAYMENT")
 MAX_TOTAL_FEN = 100_000_000_00  # 100,000,000.00 yuan, the documented upper bound
 
 
@@ -155,7 +156,7 @@ class AlipayEmulator:
         node = (method if method in METHODS or method == "alipay.trade.refund" else "error").replace(".", "_")
         try:
             app = self._authenticate(params)
-            answer = {"code": "10000", "msg": "Success", **self._call(app, method, _biz(params))}
+            answer = {"code": "10000", "msg": "Success", **self._call(app, method, _biz(params), params)}
         except Refusal as refusal:
             self.refused.append((refusal.code, refusal.sub_code))
             answer = {"code": refusal.code, "msg": refusal.msg, "sub_code": refusal.sub_code}
@@ -189,9 +190,9 @@ class AlipayEmulator:
             raise invalid("isv.invalid-signature", "验签出错")
         return app
 
-    def _call(self, app: AppAccount, method: str, biz: dict[str, Any]) -> dict[str, Any]:
+    def _call(self, app: AppAccount, method: str, biz: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
         if method == "alipay.trade.precreate":
-            return self._precreate(app, biz)
+            return self._precreate(app, biz, params.get("notify_url", ""))
         order = self._order(app, biz)
         if method == "alipay.trade.query":
             return self._query(order)
@@ -202,12 +203,14 @@ class AlipayEmulator:
         return self._refund(order, biz)
 
     # --- the API -----------------------------------------------------------------------------------------
-    def _precreate(self, app: AppAccount, biz: dict[str, Any]) -> dict[str, Any]:
+    def _precreate(self, app: AppAccount, biz: dict[str, Any], notify_url: str) -> dict[str, Any]:
         out_trade_no, subject = biz.get("out_trade_no"), biz.get("subject")
         if not isinstance(out_trade_no, str) or not OUT_TRADE_NO_RE.fullmatch(out_trade_no):
             raise business("ACQ.INVALID_PARAMETER", "参数无效: out_trade_no")
         if not isinstance(subject, str) or not subject or len(subject) > 256:
             raise business("ACQ.INVALID_PARAMETER", "参数无效: subject")
+        if biz.get("product_code", PRODUCT_CODES[0]) not in PRODUCT_CODES:
+            raise business("ACQ.INVALID_PARAMETER", "参数无效: product_code")
         try:
             total = from_yuan(biz.get("total_amount"))
         except AmountError:
@@ -227,13 +230,9 @@ class AlipayEmulator:
             return {"out_trade_no": out_trade_no, "qr_code": order.qr_code}
         qr_code = f"https://qr.alipay.com/bax0{secrets.token_hex(10)}"
         self.orders[(app.app_id, out_trade_no)] = Order(
-            app.app_id, out_trade_no, subject, total, self._notify_url(biz), expire, qr_code
+            app.app_id, out_trade_no, subject, total, notify_url, expire, qr_code
         )
         return {"out_trade_no": out_trade_no, "qr_code": qr_code}
-
-    def _notify_url(self, biz: dict[str, Any]) -> str:
-        url = biz.get("_notify_url", "")
-        return url if isinstance(url, str) else ""
 
     def _order(self, app: AppAccount, biz: dict[str, Any]) -> Order:
         out_trade_no, trade_no = biz.get("out_trade_no"), biz.get("trade_no")
@@ -418,7 +417,6 @@ def _biz(params: dict[str, str]) -> dict[str, Any]:
         raise business("ACQ.INVALID_PARAMETER", "biz_content: not JSON") from None
     if not isinstance(biz, dict):
         raise business("ACQ.INVALID_PARAMETER", "biz_content: not an object")
-    biz["_notify_url"] = params.get("notify_url", "")  # a public parameter, kept with the order it was given for
     return biz
 
 
@@ -427,8 +425,3 @@ def _parse_beijing(text: object) -> float:
         return datetime.strptime(str(text), "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA).timestamp()
     except ValueError:
         raise business("ACQ.INVALID_PARAMETER", "参数无效: time_expire") from None
-
-
-def parse_notification(body: bytes) -> dict[str, str]:
-    """A notification's parameters as the merchant receives them (for tests that alter one)."""
-    return dict(parse_qsl(body.decode(), keep_blank_values=True))
