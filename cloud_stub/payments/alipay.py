@@ -23,8 +23,9 @@ Calls used: alipay.trade.precreate, alipay.trade.query, alipay.trade.close (and 
 whose code was never scanned: Alipay has no trade for it yet, so close answers ACQ.TRADE_NOT_EXIST), and
 alipay.trade.refund (``out_request_no`` makes a retry idempotent).
 
-Credentials (``Merchant.parse(settings, secrets)``): settings ``app_id``, ``alipay_public_key`` (PEM), optional
-``gateway`` (default the production gateway); secret ``app_private_key`` (PEM, PKCS#1 or PKCS#8).
+Credentials (``FIELDS``; ``Merchant.parse(settings, secrets)`` raises CredentialsError naming the field):
+settings ``app_id``, ``alipay_public_key`` (PEM), optional ``gateway`` (default the production gateway); secret
+``app_private_key`` (PEM, PKCS#1 or PKCS#8). ``Alipay(merchant, notify_url, now=, timeout_s=)`` is the provider.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
 from cloud_stub.payments.amounts import AmountError, from_decimal_text, to_decimal_text
+from cloud_stub.payments.credentials import CredentialsError, Field
 from cloud_stub.payments.provider import (
     CreatedPayment,
     ForgedNotification,
@@ -61,9 +63,13 @@ from cloud_stub.payments.provider import (
 
 NAME = "alipay"
 GATEWAY = "https://openapi.alipay.com/gateway.do"
-SETTINGS = ("app_id", "alipay_public_key")
-OPTIONAL_SETTINGS = ("gateway",)
-SECRETS = ("app_private_key",)
+# What the retailer enters: the public settings and the secret (sealed at rest, never answered in clear).
+FIELDS = (
+    Field("app_id", secret=False),
+    Field("alipay_public_key", secret=False),
+    Field("gateway", secret=False, required=False),
+    Field("app_private_key", secret=True),
+)
 CHINA = timezone(timedelta(hours=8))  # the gateway's timestamps and time_expire are Beijing time
 SUCCESS_CODE = "10000"
 MAX_SUBJECT_CHARS = 256
@@ -156,9 +162,9 @@ def load_private_key(pem: str) -> RSAPrivateKey:
     try:
         key = load_pem_private_key(pem.encode(), password=None)
     except (ValueError, TypeError):
-        raise ValueError("app_private_key: not a PEM private key without a password") from None
+        raise CredentialsError("app_private_key: not a PEM private key without a password") from None
     if not isinstance(key, RSAPrivateKey):
-        raise ValueError("app_private_key: expected an RSA key (RSA2 is SHA256withRSA)")
+        raise CredentialsError("app_private_key: expected an RSA key (RSA2 is SHA256withRSA)")
     return key
 
 
@@ -166,15 +172,15 @@ def load_public_key(pem: str) -> RSAPublicKey:
     try:
         key = load_pem_public_key(pem.encode())
     except ValueError:
-        raise ValueError("alipay_public_key: not a PEM public key") from None
+        raise CredentialsError("alipay_public_key: not a PEM public key") from None
     if not isinstance(key, RSAPublicKey):
-        raise ValueError("alipay_public_key: expected an RSA key")
+        raise CredentialsError("alipay_public_key: expected an RSA key")
     return key
 
 
 @dataclass(frozen=True)
 class Merchant:
-    """A retailer's Alipay application, parsed (``Merchant.parse`` raises ValueError naming the bad field)."""
+    """A retailer's Alipay application, parsed (check it with ``Merchant.parse`` before storing)."""
 
     app_id: str
     alipay_key: RSAPublicKey
@@ -183,17 +189,15 @@ class Merchant:
 
     @classmethod
     def parse(cls, settings: Mapping[str, str], secrets_: Mapping[str, str]) -> Merchant:
-        for name in SETTINGS:
-            if not settings.get(name):
-                raise ValueError(f"{name}: required")
-        if not secrets_.get("app_private_key"):
-            raise ValueError("app_private_key: required")
+        for f in FIELDS:
+            if f.required and not (secrets_ if f.secret else settings).get(f.name):
+                raise CredentialsError(f"{f.name}: required")
         app_id = settings["app_id"]
         if not app_id.isdigit() or len(app_id) > 32:
-            raise ValueError(f"app_id: expected Alipay's digits (like 2014072300007148), got {app_id[:40]!r}")
+            raise CredentialsError(f"app_id: expected Alipay's digits (like 2014072300007148), got {app_id[:40]!r}")
         gateway = settings.get("gateway") or GATEWAY
         if not gateway.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-            raise ValueError("gateway: expected an https:// URL")
+            raise CredentialsError("gateway: expected an https:// URL")
         return cls(
             app_id=app_id,
             alipay_key=load_public_key(settings["alipay_public_key"]),

@@ -23,8 +23,9 @@ Greenfield OpenAPI documents (``swagger.template.invoices.json``, ``swagger.temp
 - Amounts: the invoice currency's decimal string, exact from minor units by the currency's exponent
   (``amounts.py``: JPY 0, most 2, KWD 3).
 
-Credentials (``Merchant.parse(settings, secrets)``): settings ``server_url`` (the retailer's BTCPay Server,
-https) and ``store_id``; secrets ``api_key`` and ``webhook_secret``.
+Credentials (``FIELDS``; ``Merchant.parse(settings, secrets)`` raises CredentialsError naming the field):
+settings ``server_url`` (the retailer's BTCPay Server, https) and ``store_id``; secrets ``api_key`` and
+``webhook_secret``. ``BTCPay(merchant, notify_url, now=, timeout_s=)`` is the provider.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from urllib.parse import quote
 import aiohttp
 
 from cloud_stub.payments.amounts import AmountError, from_decimal_text, to_decimal_text
+from cloud_stub.payments.credentials import CredentialsError, Field
 from cloud_stub.payments.provider import (
     CreatedPayment,
     ForgedNotification,
@@ -54,8 +56,13 @@ from cloud_stub.payments.provider import (
 )
 
 NAME = "btcpay"
-SETTINGS = ("server_url", "store_id")
-SECRETS = ("api_key", "webhook_secret")
+# What the retailer enters: the public settings and the secrets (sealed at rest, never answered in clear).
+FIELDS = (
+    Field("server_url", secret=False),
+    Field("store_id", secret=False),
+    Field("api_key", secret=True),
+    Field("webhook_secret", secret=True),
+)
 SIGNATURE_HEADER = "btcpay-sig"
 STATUSES = {
     "New": PaymentStatus.PENDING,
@@ -101,7 +108,7 @@ def method_detail(payment_method_id: object) -> str:
 
 @dataclass(frozen=True)
 class Merchant:
-    """A retailer's BTCPay store, parsed (``Merchant.parse`` raises ValueError naming the bad field)."""
+    """A retailer's BTCPay store, parsed (check it with ``Merchant.parse`` before storing)."""
 
     server_url: str
     store_id: str
@@ -110,15 +117,15 @@ class Merchant:
 
     @classmethod
     def parse(cls, settings: Mapping[str, str], secrets_: Mapping[str, str]) -> Merchant:
-        for name, given in (*((n, settings.get(n)) for n in SETTINGS), *((n, secrets_.get(n)) for n in SECRETS)):
-            if not given:
-                raise ValueError(f"{name}: required")
+        for f in FIELDS:
+            if f.required and not (secrets_ if f.secret else settings).get(f.name):
+                raise CredentialsError(f"{f.name}: required")
         server_url = settings["server_url"].rstrip("/")
         if not server_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-            raise ValueError("server_url: expected an https:// URL")
+            raise CredentialsError("server_url: expected an https:// URL")
         store_id = settings["store_id"]
         if not store_id.isalnum() or len(store_id) > 64:
-            raise ValueError(f"store_id: expected the store's id (letters and digits), got {store_id[:40]!r}")
+            raise CredentialsError(f"store_id: expected the store's id (letters and digits), got {store_id[:40]!r}")
         return cls(server_url, store_id, secrets_["api_key"], secrets_["webhook_secret"].encode())
 
 

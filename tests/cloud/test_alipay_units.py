@@ -20,6 +20,7 @@ from cloud_stub.payments.alipay import (
     sign_content,
     signed_request,
 )
+from cloud_stub.payments.credentials import CredentialsError
 from cloud_stub.payments.emulators.alipay import AlipayEmulator, AppAccount, Order
 from cloud_stub.payments.provider import ForgedNotification, Notification, ProviderUnreachable
 from tests.cloud.provider_rig import private_pem, public_pem, rsa_keys
@@ -111,7 +112,7 @@ def test_credentials_name_what_is_wrong() -> None:
         ({**good, "gateway": "http://example.com/gateway.do"}, secret, "gateway: expected an https"),
     ]
     for settings, secrets_, message in cases:
-        with pytest.raises(ValueError, match=message):
+        with pytest.raises(CredentialsError, match=message):
             Merchant.parse(settings, secrets_)
     assert Merchant.parse(good, secret).gateway == "https://openapi.alipay.com/gateway.do"
 

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cloud_stub.payments.btcpay import BTCPay, Merchant, method_detail
+from cloud_stub.payments.credentials import CredentialsError
 from cloud_stub.payments.provider import ForgedNotification, Notification, PaymentStatus
 
 STORE_ID = "9CiNzKoANXxmk5ayZngSXrHTiVvvgCrwrpFQd4m2K776"
@@ -111,7 +112,7 @@ def test_credentials_name_what_is_wrong() -> None:
         (good, {"api_key": "k"}, "webhook_secret: required"),
     ]
     for settings, secrets_, message in cases:
-        with pytest.raises(ValueError, match=message):
+        with pytest.raises(CredentialsError, match=message):
             Merchant.parse(settings, secrets_)
     assert Merchant.parse(good, secret).server_url == "https://btcpay.example"
 
