@@ -22,7 +22,7 @@ from cloud_stub.payments.alipay import (
 )
 from cloud_stub.payments.credentials import CredentialsError
 from cloud_stub.payments.emulators.alipay import AlipayEmulator, AppAccount, Order
-from cloud_stub.payments.provider import ForgedNotification, Notification, ProviderUnreachable
+from cloud_stub.payments.provider import ForgedNotification, Notification, ProviderError, ProviderUnreachable
 from tests.cloud.provider_rig import private_pem, public_pem, rsa_keys
 
 APP_ID = "2021000000000001"
@@ -162,3 +162,27 @@ def test_a_changed_genuine_notification_never_verifies(changes: dict[str, str], 
     drop = ("sign", "sign_type")
     same = sign_content(params, drop=drop) == sign_content(GENUINE, drop=drop) and params.get("sign") == GENUINE["sign"]
     assert (notification is not None) == (same and params.get("sign_type") == "RSA2")
+
+
+NODE = "alipay_trade_query_response"
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@given(st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=4), st.booleans())
+def test_the_signed_text_is_found_in_any_answer(inner: dict[str, object], ascii_only: bool) -> None:
+    text = json.dumps(inner, ensure_ascii=ascii_only, separators=(",", ":"))
+    raw = json.dumps({"x": "{", NODE: "placeholder", "sign": "s"}, ensure_ascii=ascii_only)
+    raw = raw.replace('"placeholder"', text)
+    assert response_node_text(raw, NODE) == text
+
+
+@given(st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
+def test_any_answer_bytes_are_an_answer_or_a_provider_error(raw: bytes) -> None:
+    try:
+        provider()._verified_answer("alipay.trade.query", raw)
+    except ProviderError:
+        pass  # unreachable (unreadable, unsigned success, bad sign) or Alipay's refusal

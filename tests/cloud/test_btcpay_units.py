@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from cloud_stub.payments.btcpay import BTCPay, Merchant, method_detail
 from cloud_stub.payments.credentials import CredentialsError
-from cloud_stub.payments.provider import ForgedNotification, Notification, PaymentStatus
+from cloud_stub.payments.provider import ForgedNotification, Notification, PaymentStatus, ProviderError
 
 STORE_ID = "9CiNzKoANXxmk5ayZngSXrHTiVvvgCrwrpFQd4m2K776"
 SECRET = "whsec-3hT9kQ"
@@ -143,3 +143,37 @@ def test_any_correctly_signed_json_is_a_notification_or_forged(changes: Any) -> 
     if notification is not None:  # what verified is an invoice event of this store about an order
         assert isinstance(document, dict) and document["storeId"] == STORE_ID
         assert notification.state.order_id == document["metadata"]["orderId"]
+
+
+class Answering(BTCPay):
+    """The provider with BTCPay's answers given by the test (the HTTP part is tested against the emulator)."""
+
+    def __init__(self, answer: Any) -> None:
+        super().__init__(provider().merchant, provider().notify_url)
+        self.answer_ = answer
+
+    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        return self.answer_
+
+
+INVOICE = st.fixed_dictionaries(
+    {
+        "id": JSON,
+        "status": st.sampled_from(["New", "Processing", "Settled", "Expired", "Invalid", "Other"]) | JSON,
+        "additionalStatus": st.sampled_from(["None", "PaidLate"]) | JSON,
+        "amount": st.sampled_from(["12.50", "12.505", "-1", "1e3"]) | JSON,
+        "currency": st.sampled_from(["EUR", "JPY", "eur"]) | JSON,
+        "metadata": st.just({"orderId": "pay-0001"}) | JSON,
+        "payments": JSON,
+        "paymentMethodId": JSON,
+    }
+)
+
+
+@given(st.lists(INVOICE, max_size=2) | JSON)
+async def test_any_answer_to_a_query_is_a_state_or_a_provider_error(answer: Any) -> None:
+    try:
+        state = await Answering(answer).query("pay-0001")
+    except ProviderError:
+        return
+    assert state.order_id == "pay-0001" and isinstance(state.amount_minor, int)
