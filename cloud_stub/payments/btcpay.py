@@ -8,7 +8,7 @@ Greenfield OpenAPI documents (``swagger.template.invoices.json``, ``swagger.temp
 - ``Authorization: token <API key>`` on every call (a key with the store's invoice permissions).
 - ``POST /api/v1/stores/{storeId}/invoices`` with ``amount`` (a decimal string in the invoice's currency),
   ``currency``, ``metadata.orderId`` (the cloud's payment id) and ``checkout.expirationMinutes``; BTCPay has no
-  idempotent create, so an existing New invoice with the same orderId (``GET ...invoices?orderId=``) is reused.
+  idempotent create, so the order's invoice (``GET ...invoices?orderId=``) is reused unless expired or invalid.
 - The QR code is the invoice's Lightning payment link (BOLT11, ``lightning:...``) when it has one, else its
   on-chain BIP21 link (``bitcoin:...?amount=``), else its checkout page (``GET .../payment-methods``).
 - Status New/Processing -> pending, Settled -> paid, Expired/Invalid -> closed; an expired or invalid invoice
@@ -159,7 +159,7 @@ class BTCPay:
         except AmountError as exc:
             raise ProviderError(str(exc)) from None
         invoice = await self._invoice(request.order_id)
-        if invoice is None or invoice.get("status") != "New":
+        if invoice is None or invoice.get("status") in ("Expired", "Invalid"):  # else it may be paid: never twice
             body = {
                 "amount": amount,
                 "currency": request.currency,

@@ -95,11 +95,17 @@ async def test_on_chain_waits_for_confirmations(rig: Rig) -> None:
     assert (queried.status, queried.method_detail) == (PaymentStatus.PAID, "btc:onchain")
 
 
-async def test_the_same_order_again_reuses_its_new_invoice(rig: Rig) -> None:
+async def test_the_same_order_again_reuses_its_invoice_unless_it_ended(rig: Rig) -> None:
     first = await rig.provider.create(rig.request())
     again = await rig.provider.create(rig.request())
     assert (again.provider_ref, again.qr_text) == (first.provider_ref, first.qr_text)
+    await rig.phone_pays(first.qr_text)
+    assert (await rig.provider.create(rig.request())).provider_ref == first.provider_ref  # paid: never a second
     assert len(rig.btcpay.invoices) == 1
+    await rig.provider.create(rig.request("pay-0002"))
+    await rig.provider.close("pay-0002")
+    replaced = await rig.provider.create(rig.request("pay-0002"))  # cancelled there: a new invoice
+    assert rig.btcpay.invoices[str(replaced.provider_ref)].status == "New" and len(rig.btcpay.invoices) == 3
 
 
 async def test_expired_invoice_is_closed(rig: Rig) -> None:
