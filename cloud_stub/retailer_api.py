@@ -168,6 +168,8 @@ class RetailerApi:
             )
             if event["type"] == "payment.approved":
                 sale["approved_at"] = event["wall_time"]
+                # how the shopper paid, where the card terminal said (chip, contactless, wallet), and the card
+                sale.update(method_detail=p.get("method_detail"), card=p.get("card"))
             sale["status"] = {
                 "payment.approved": "approved",
                 "sale.completed": "completed",

@@ -32,7 +32,7 @@ from hal.scanner.reader import SerialScanner
 from hal.sim.door import DoorLocked, MockDoor
 from hal.sim.pn532_emulator import Pn532Emulator
 from hal.sim.scanner_emulator import ScannerEmulator
-from hal.sim.zvt_emulator import ZvtEmulator
+from hal.sim.zvt_emulator import CARDS, ZvtEmulator
 from hal.zvt.driver import ZvtTerminal
 from sync_client.cabinet_config import hash_secret
 from sync_client.keyfile import load_key
@@ -225,9 +225,12 @@ async def _shopper_at_terminal(bench: SimBench) -> None:
 
 
 async def _pos_approve(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
+    card = body.get("card", bench.terminal.presented)  # how the shopper pays: chip, contactless, wallet
+    if card not in CARDS:
+        raise BenchError(400, f"card: expected one of {', '.join(CARDS)}")
     await _shopper_at_terminal(bench)
-    bench.terminal.approve(pin=bool(body.get("pin", False)))
-    return {"pos": "approved"}
+    bench.terminal.approve(pin=bool(body.get("pin", False)), card=card)
+    return {"pos": "approved", "card": card}
 
 
 async def _pos_decline(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
