@@ -1139,6 +1139,7 @@ PROBLEMS: dict[str, dict[str, str]] = {
         "ad_product_unknown": "广告 {ad} 推广 {product}，但此柜机不售卖该商品",
         "ad_variant_unknown": "广告 {ad} 指定的 {variant} 不是 {product} 的款式",
         "uid_invalid": "应为 4 到 10 字节的小写十六进制，实际为 {got}",
+        "slot_twice": "槽位 {slot} 分配给了不止一名员工",
         "too_many_pins": "最多 {max} 个 PIN 哈希，实际为 {count}",
         "order_sku_unknown": "{sku} 不在商品中",
         "utc_time_invalid": "应为 ISO 8601 UTC 时间，如 2026-11-25T16:39:53.123Z",
