@@ -497,6 +497,14 @@ class ServiceJourney:
         self._enrol_task.add_done_callback(self._tasks.discard)
         return self._enrol_task
 
+    @property
+    def enrolment_ended(self) -> bool:
+        """An enrolment's result is on screen (until the technician goes back to the menu)."""
+        return self.state is V.MENU and self.enrol_step in ("done", "failed")
+
+    def close_enrolment(self) -> None:
+        self.enrol_step = None
+
     def _enrol_step(self, step: EnrolStep) -> None:
         self.enrol_step = step.value
         self.on_change()
@@ -563,7 +571,7 @@ class ServiceJourney:
         self._leave("idle")
 
     def _leave(self, trigger: str) -> None:
-        self.who, self.message, self.calibration_error = None, None, None
+        self.who, self.message, self.calibration_error, self.enrol_step = None, None, None, None
         self._go(trigger)
 
     # --- the door ---------------------------------------------------------------------
