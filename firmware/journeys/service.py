@@ -253,7 +253,7 @@ class ServiceJourney:
     _timer: TimerHandle | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _door_opened_at: float | None = None
-    _enrol_task: asyncio.Task[None] = field(init=False, repr=False)
+    _enrol_task: asyncio.Task[tuple[bool, str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.guard = AttemptGuard(self.outbox, "service_pin", clock=self.clock)
@@ -482,7 +482,7 @@ class ServiceJourney:
         return Calibration(stored.points, (stored.width, stored.height), stored.calibrated_at)
 
     # --- staff fingerprints ------------------------------------------------------------------
-    def enrol_fingerprint(self) -> asyncio.Task[None]:
+    def enrol_fingerprint(self) -> asyncio.Task[tuple[bool, str]]:
         """Enrol a staff finger at the first slot that is neither on the module nor in the configuration: the
         screen follows the module's steps; the result goes to the cloud as ``fingerprint.enrolled`` (the
         retailer then names the slot's owner in the configuration). Returns the running task."""
@@ -492,10 +492,10 @@ class ServiceJourney:
             )
         self.message, self.enrol_step, self.enrol_slot, self.enrol_error = None, "place", None, None
         self._go("enrol")
-        self._enrol_task = asyncio.get_running_loop().create_task(self._enrol(self.fingerprint))
-        self._tasks.add(self._enrol_task)
-        self._enrol_task.add_done_callback(self._tasks.discard)
-        return self._enrol_task
+        task = asyncio.get_running_loop().create_task(self._enrol(self.fingerprint))
+        task.add_done_callback(self._enrol_ended)
+        self._enrol_task = task
+        return task
 
     @property
     def enrolment_ended(self) -> bool:
@@ -504,26 +504,28 @@ class ServiceJourney:
 
     def close_enrolment(self) -> None:
         self.enrol_step = None
+        self.on_change()
 
     def _enrol_step(self, step: EnrolStep) -> None:
         self.enrol_step = step.value
         self.on_change()
 
-    async def _enrol(self, sensor: FingerprintSensor) -> None:
-        slot: int | None = None
+    async def _enrol(self, sensor: FingerprintSensor) -> tuple[bool, str]:
+        """(stored, what happened); a cancellation propagates (``_enrol_ended`` records it)."""
         try:
             taken = await sensor.used_slots() | set(self.staff_fingerprints())
-            slot = next((s for s in range(MAX_FINGERPRINT_SLOT + 1) if s not in taken), None)
-            self.enrol_slot = slot
-            if slot is None:
-                ok, detail = False, "no free slot on the module"
-            else:
-                await sensor.enrol(slot, self._enrol_step)
-                ok, detail = True, "stored"
-        except asyncio.CancelledError:
-            ok, detail = False, "cancelled"
+            self.enrol_slot = next((s for s in range(MAX_FINGERPRINT_SLOT + 1) if s not in taken), None)
+            if self.enrol_slot is None:
+                return False, "no free slot on the module"
+            await sensor.enrol(self.enrol_slot, self._enrol_step)
+            return True, "stored"
         except (DeviceFault, ProtocolError, ValueError, TimeoutError) as exc:
-            ok, detail = False, str(exc) or "timed out"
+            return False, str(exc) or "timed out"
+
+    def _enrol_ended(self, task: asyncio.Task[tuple[bool, str]]) -> None:
+        """Recorded and reported however it ended: stored, failed, or cancelled (even before it started)."""
+        ok, detail = (False, "cancelled") if task.cancelled() else task.result()
+        slot = self.enrol_slot
         with self.outbox.transaction() as tx:
             tx.append("fingerprint.enrolled", {"slot": slot, "ok": ok, "detail": detail, "who": self.who})
             self._audit(tx, "enrol_fingerprint", f"slot {slot}: {detail}")
