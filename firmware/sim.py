@@ -309,7 +309,7 @@ def _finger(place: bool) -> Action:
         finger = body.get("finger")
         if not isinstance(finger, str) or not 1 <= len(finger) <= 40:
             raise BenchError(400, 'finger: expected a name of 1 to 40 characters, e.g. "mei-right-thumb"')
-        bench.fingerprint.place(finger)
+        await bench.fingerprint.touch(finger)  # a finger already there is lifted first, as a hand would
         return {"finger": finger}
 
     return action

@@ -9,6 +9,8 @@ it was made from, so Search finds the slot enrolled from the same finger and not
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 from hal.errors import ProtocolError
@@ -39,6 +41,7 @@ class FingerprintEmulator(PtyEmulator):
         self.finger: str | None = None  # the finger on the sensor now
         self.commands: list[bytes] = []  # every command payload received, in order
         self.empty_polls = 0  # GenImg answered "no finger": the host has seen the sensor empty
+        self._polled = asyncio.Event()  # set at each of those answers
         self._messy_next = 0
         self._power_on()
 
@@ -56,6 +59,19 @@ class FingerprintEmulator(PtyEmulator):
 
     def lift(self) -> None:
         self.finger = None
+
+    async def touch(self, finger: str, timeout: float = 2.0) -> None:
+        """A new placement, as a hand makes it: off the sensor until the host has seen it empty (bounded by
+        ``timeout``: a host that is not polling sees the new finger at its next poll all the same), then on."""
+        if self.finger is not None:
+            self.lift()
+            seen = self.empty_polls
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    while self.empty_polls == seen:
+                        await self._polled.wait()
+                        self._polled.clear()
+        self.place(finger)
 
     def messy_next(self, count: int = 1) -> None:
         """The next ``count`` Img2Tz find the image too messy (a smudged or moved finger)."""
@@ -105,6 +121,7 @@ class FingerprintEmulator(PtyEmulator):
     def _gen_img(self, _: bytes) -> tuple[int, bytes]:
         if self.finger is None:
             self.empty_polls += 1
+            self._polled.set()
             return commands.NO_FINGER, b""
         self._image = self.finger
         return OK, b""

@@ -10,7 +10,7 @@ import urllib.request
 from cloud_stub.store import SqliteCloudStore
 from firmware.control_client import export_events
 
-from .conftest import RETAILER
+from .conftest import CABINET_ID, RETAILER
 from .test_sale import walk_to_checkout
 
 
@@ -28,7 +28,7 @@ def pay_and_take(client, card: str) -> None:
 
 def test_wallet_and_chip_payments_reach_the_receipt_and_the_sales_by_method(retail, cloud):
     workdir, url = cloud
-    _, start = retail
+    api, start = retail
     client = start()
     pay_and_take(client, "wallet")
     pay_and_take(client, "chip")
@@ -44,6 +44,9 @@ def test_wallet_and_chip_payments_reach_the_receipt_and_the_sales_by_method(reta
     assert '<dd class="paid-by">Phone wallet · VISA</dd>' in page
     with urllib.request.urlopen(f"{url}/r/{approvals[1]['receipt_token']}?lang=zh", timeout=10) as response:
         assert '<dd class="paid-by">芯片卡 · girocard</dd>' in response.read().decode()
+
+    listed = api.call("GET", f"/v1/retailer/cabinets/{CABINET_ID}/sales")["sales"]
+    assert sorted((s["method_detail"], s["card"]) for s in listed) == [("chip", "girocard"), ("wallet", "VISA")]
 
     today = datetime.datetime.now(datetime.UTC).date()
     summary = SqliteCloudStore(workdir / "cloud.db").sales_summary(

@@ -49,14 +49,6 @@ async def booted(cabinets: Cabinets) -> tuple[Cabinet, list[View]]:
     return cabinet, views
 
 
-async def touch(emulator: FingerprintEmulator, finger: str) -> None:
-    """A finger placed after the sensor has seen it empty (so that it is a new placement)."""
-    emulator.lift()
-    seen = emulator.empty_polls
-    await until(lambda: emulator.empty_polls > seen, what="the sensor seen empty")
-    emulator.place(finger)
-
-
 def finger_attempts(cabinets: Cabinets) -> list[tuple]:
     return [
         (a["purpose"], a["ok"], a["slot"], a["staff"])
@@ -67,10 +59,10 @@ def finger_attempts(cabinets: Cabinets) -> list[tuple]:
 
 async def test_a_retailers_finger_opens_the_restock_and_an_unknown_finger_does_not(rig, emulator):
     cabinet, views = await booted(rig)
-    await touch(emulator, "mallory")
+    await emulator.touch("mallory")
     await until(lambda: finger_attempts(rig), what="the unknown finger audited")
     assert cabinet.restock.state is R.IDLE and not rig.door.latch_released
-    await touch(emulator, "mei")
+    await emulator.touch("mei")
     await until(lambda: cabinet.restock.state is R.UNLOCKED, what="the restock unlocked")
     assert finger_attempts(rig) == [("restock", False, None, None), ("restock", True, 3, "Mei")]
     assert rig.events("door.unlocked")[-1]["reason"] == "restock_fingerprint"
@@ -94,7 +86,7 @@ async def test_wrong_fingers_lock_the_pad_as_wrong_pins_do_even_for_the_right_fi
 
 async def test_a_technicians_finger_opens_the_menu_where_a_new_finger_is_enrolled(rig, emulator):
     cabinet, views = await booted(rig)
-    await touch(emulator, "jo")
+    await emulator.touch("jo")
     await until(lambda: cabinet.service.state is V.MENU, what="the service menu")
     assert isinstance(views[-1], ServiceScreen) and views[-1].fingerprint
     assert finger_attempts(rig) == [("service", True, 4, "Jo")]
@@ -106,7 +98,7 @@ async def test_a_technicians_finger_opens_the_menu_where_a_new_finger_is_enrolle
         return shown.step if isinstance(shown, EnrolScreen) else None
 
     await until(lambda: step() == "place", what="asked to place the finger")
-    await touch(emulator, "kim")
+    await emulator.touch("kim")
     await until(lambda: step() == "lift", what="asked to lift it")
     emulator.lift()
     await until(lambda: step() == "place_again", what="asked to place it again")
