@@ -207,7 +207,14 @@ def sales_view(flt: SalesFilter, summary: dict[str, list[dict[str, Any]]]) -> Sa
         periods=_totals(summary["periods"], ("period",)),
         cabinets=_totals(summary["cabinets"], ("cabinet_id",)),
         products=_totals(summary["products"], ("sku", "variant_sku")),
-        methods=_totals(summary.get("methods", []), ("method", "method_detail")),
+        # '' for a method or detail no event named (its label says "not told")
+        methods=_totals(
+            [
+                {**r, "method": r["method"] or "", "method_detail": r["method_detail"] or ""}
+                for r in summary.get("methods", [])
+            ],
+            ("method", "method_detail"),
+        ),
         charts=charts(flt, summary["periods"]),
         count=overall[0].count if overall else 0,
         totals=overall[0].totals if overall else [],
