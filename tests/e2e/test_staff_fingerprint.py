@@ -57,10 +57,11 @@ def test_a_finger_enrolled_at_the_cabinet_opens_the_restock_until_its_owner_leav
     client.tap("exit")
     client.wait_screen("attract")
     client.wait_for(lambda s: s["outbox"]["pending"] == 0, what="outbox drained")
-    [enrolled] = events_of(workdir, "fingerprint.enrolled")
-    assert (enrolled["slot"], enrolled["ok"], enrolled["detail"]) == (0, True, "stored")
+    # The retailer reads the slot from the cloud and names its owner in the configuration.
+    [enrolled] = api.call("GET", f"/v1/retailer/cabinets/{CABINET_ID}/fingerprints")["changes"]
+    assert (enrolled["change"], enrolled["slot"], enrolled["ok"], enrolled["detail"]) == ("enrolled", 0, True, "stored")
 
-    put_fingerprints(api, client, [{"slot": 0, "staff": "Mei", "role": "retailer"}])
+    put_fingerprints(api, client, [{"slot": enrolled["slot"], "staff": "Mei", "role": "retailer"}])
     client.sim("finger/place", {"finger": "someone-else"})  # not enrolled: audited, nothing opens
     client.wait_for(
         lambda s: any(a["method"] == "fingerprint" for a in events_of(workdir, "auth.attempt")),
@@ -83,6 +84,8 @@ def test_a_finger_enrolled_at_the_cabinet_opens_the_restock_until_its_owner_leav
         lambda s: events_of(workdir, "fingerprint.deleted") == [{"slot": 0, "ok": True, "detail": "deleted"}],
         what="the template deleted and reported",
     )
+    listed = api.call("GET", f"/v1/retailer/cabinets/{CABINET_ID}/fingerprints")
+    assert [c["change"] for c in listed["changes"]] == ["deleted", "enrolled"] and listed["configured"] == []
     attempts = [
         (a["ok"], a["slot"], a["staff"]) for a in events_of(workdir, "auth.attempt") if a["method"] == "fingerprint"
     ]
