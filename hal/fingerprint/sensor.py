@@ -41,6 +41,7 @@ class ZfmSensor(FingerprintSensor):
         poll_interval: float = 0.2,
         response_timeout: float = 1.0,
         enrol_timeout: float = 20.0,
+        max_protocol_errors: int = 3,
     ) -> None:
         self.port = port
         self.address = address
@@ -49,6 +50,7 @@ class ZfmSensor(FingerprintSensor):
         self.poll_interval = poll_interval
         self.response_timeout = response_timeout
         self.enrol_timeout = enrol_timeout
+        self.max_protocol_errors = max_protocol_errors
         self._link = SerialLink(self.name, port, baudrate)
         self._decoder = PacketDecoder()
         self._io = asyncio.Lock()  # one command at a time
@@ -126,6 +128,9 @@ class ZfmSensor(FingerprintSensor):
         commands.check(commands.DELETE_CHAR, await self.command(commands.delete_char(slot)))
 
     async def read(self) -> FingerRead:
+        """A smudged or moved finger (the module's error code) is tried again at the next poll; answers that
+        break the protocol are too, until ``max_protocol_errors`` in a row make the module faulty."""
+        errors = 0
         while True:
             async with self._module:
                 try:
@@ -135,8 +140,16 @@ class ZfmSensor(FingerprintSensor):
                         commands.check(commands.IMG2TZ, await self.command(commands.img2tz(BUFFER_1)))
                         self._held = True
                         return self._read(await self.command(commands.search(0, self.capacity, BUFFER_1)))
-                except FingerprintError as exc:  # a smudged or moved finger: the next poll tries again
+                    errors = 0
+                except FingerprintError as exc:
                     log.info("fingerprint: %s", exc.reason)
+                except ProtocolError as exc:
+                    errors += 1
+                    if errors >= self.max_protocol_errors:
+                        raise DeviceFault(
+                            self.name, f"{self.port}: {errors} bad answers in a row: {exc.reason}"
+                        ) from exc
+                    log.warning("fingerprint: %s", exc.reason)
             await asyncio.sleep(self.poll_interval)
 
     @staticmethod

@@ -43,6 +43,7 @@ class FingerprintEmulator(PtyEmulator):
         self.empty_polls = 0  # GenImg answered "no finger": the host has seen the sensor empty
         self._polled = asyncio.Event()  # set at each of those answers
         self._messy_next = 0
+        self.garbled = False  # every acknowledgement carries a stray byte: answers the driver cannot read
         self._power_on()
 
     def _power_on(self) -> None:
@@ -96,7 +97,8 @@ class FingerprintEmulator(PtyEmulator):
                     await self._answer(link, *self._execute(packet.payload))
 
     async def _answer(self, link: PtyLink, code: int, results: bytes = b"") -> None:
-        await link.write(encode_packet(Pid.ACK, bytes([code]) + results, self.address))
+        stray = b"\xff" if self.garbled else b""
+        await link.write(encode_packet(Pid.ACK, bytes([code]) + results + stray, self.address))
 
     def _execute(self, payload: bytes) -> tuple[int, bytes]:
         code, params = payload[0], payload[1:]

@@ -137,3 +137,10 @@ async def test_unplugged_module_faults_the_read(emulator, sensor):
     await emulator.unplug()
     with pytest.raises(DeviceFault):
         await asyncio.wait_for(read, WAIT)
+
+
+async def test_a_module_that_keeps_breaking_the_protocol_is_a_fault(emulator, sensor):
+    emulator.garbled = True  # every acknowledgement with a stray byte
+    emulator.place("alice")
+    with pytest.raises(DeviceFault, match="3 bad answers in a row"):
+        await asyncio.wait_for(sensor.read(), WAIT)
