@@ -1,5 +1,6 @@
 """Long fuzz run of the serial device parsers (PN532 frames and responses,
-GM65 scanner output lines, replies and command frames).
+GM65 scanner output lines, replies and command frames, ZhianTec fingerprint
+packets and acknowledgements).
 
     python benchmarks/fuzz_parsers_serial.py --seconds S [--seed N] [--json PATH]
 
@@ -33,6 +34,8 @@ if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hal.errors import ProtocolError
+from hal.fingerprint import commands as fingerprint
+from hal.fingerprint.packets import PacketDecoder, Pid, encode_packet
 from hal.pn532 import commands
 from hal.pn532.commands import TargetA
 from hal.pn532.frames import (
@@ -155,7 +158,7 @@ class Target:
 def stream_target(
     name: str,
     seeds: list[bytes],
-    decoder: FrameDecoder | ScannerStreamDecoder | CommandDecoder,
+    decoder: FrameDecoder | ScannerStreamDecoder | CommandDecoder | PacketDecoder,
     next_item: Callable[[], object],
     buffered: Callable[[], int],
 ) -> Target:
@@ -184,6 +187,27 @@ def single_target(name: str, seeds: list[bytes], parse: Callable[[bytes], object
     return Target(name, seeds, run)
 
 
+FINGERPRINT_SEEDS = [
+    encode_packet(Pid.COMMAND, fingerprint.vfy_pwd()),
+    encode_packet(Pid.COMMAND, fingerprint.search(0, 1000)),
+    encode_packet(Pid.ACK, b"\x00"),
+    encode_packet(Pid.ACK, b"\x02"),
+    encode_packet(Pid.ACK, bytes.fromhex("00000700C8")),
+    encode_packet(Pid.ACK, b"\x00" + fingerprint.index_table_bytes({0, 7, 255}, 0)),
+    encode_packet(Pid.END_DATA, bytes(128), 0x12345678),
+]
+
+
+def parse_any_acknowledgement(data: bytes) -> object:
+    """A fingerprint acknowledgement's payload read as each answer the driver expects."""
+    for parse in (fingerprint.parse_match, fingerprint.parse_template_count):
+        try:
+            parse(data)
+        except ProtocolError:
+            pass
+    return fingerprint.parse_index_table(data, 0)
+
+
 def parse_any_response(data: bytes) -> object:
     if data[:1] == b"\x03":
         return commands.parse_firmware_version(data)
@@ -195,6 +219,7 @@ def parse_any_response(data: bytes) -> object:
 
 def targets() -> list[Target]:
     pn532, scanner, gm65_commands = FrameDecoder(), ScannerStreamDecoder(), CommandDecoder()
+    finger = PacketDecoder()
     return [
         stream_target("pn532 FrameDecoder", PN532_SEEDS, pn532, pn532.next_frame, lambda: pn532.buffered),
         single_target("pn532 response parsers", RESPONSE_SEEDS, parse_any_response),
@@ -209,6 +234,10 @@ def targets() -> list[Target]:
             gm65_commands.next_command,
             lambda: gm65_commands.buffered,
         ),
+        stream_target(
+            "fingerprint PacketDecoder", FINGERPRINT_SEEDS, finger, finger.next_packet, lambda: finger.buffered
+        ),
+        single_target("fingerprint acknowledgements", [p[9:-2] for p in FINGERPRINT_SEEDS], parse_any_acknowledgement),
     ]
 
 

@@ -107,6 +107,7 @@ class RetailerApi:
             web.get(base + "/repair-tickets", self.repair_tickets),
             web.patch("/v1/retailer/repair-tickets/{ticket_id}", self.patch_ticket),
             web.get(base + "/alarms", self.alarms),
+            web.get(base + "/fingerprints", self.fingerprints),
             web.get(base + "/event-conflicts", self.event_conflicts),
             web.get(base + "/snapshots", self.snapshots),
             web.get(base + "/snapshots/{name}", self.snapshot),
@@ -220,7 +221,10 @@ class RetailerApi:
             )
             if event["type"] == "payment.approved":
                 sale["approved_at"] = event["wall_time"]
-                if p.get("method") == "qr":  # the scan-to-pay provider's word on how it was paid
+                # how the shopper paid: the scan-to-pay provider's word, else what the card terminal said
+                # (chip, contactless, wallet) and the card
+                sale.update(method_detail=p.get("method_detail"), card=p.get("card"))
+                if p.get("method") == "qr":
                     sale["method_detail"] = paid_by.get(p["sale_id"])
             sale["status"] = {
                 "payment.approved": "approved",
@@ -303,6 +307,28 @@ class RetailerApi:
         events = await self.core.db(self.store.events_of, cabinet_id, ("alarm",), limit=100)
         return web.json_response(
             {"alarms": [{**e["payload"], "at": e["wall_time"], "seq": e["seq"]} for e in reversed(events)]}
+        )
+
+    async def fingerprints(self, request: web.Request) -> web.Response:
+        """Staff fingers enrolled at the cabinet (the slot to name in retailer.staff_fingerprints) and templates
+        deleted there, newest first, beside the slots the configuration names now."""
+        cabinet_id = await self.own_cabinet(request)
+        kinds = {"fingerprint.enrolled": "enrolled", "fingerprint.deleted": "deleted"}
+        events = await self.core.db(self.store.events_of, cabinet_id, tuple(kinds), limit=200)
+        found = await self.core.db(self.store.config, cabinet_id)
+        named = found[1].get("retailer", {}).get("staff_fingerprints", []) if found else []
+        return web.json_response(
+            {
+                "changes": [
+                    {
+                        "change": kinds[e["type"]],
+                        **{k: e["payload"].get(k) for k in ("slot", "ok", "detail")},
+                        "at": e["wall_time"],
+                    }
+                    for e in reversed(events)
+                ],
+                "configured": named,
+            }
         )
 
     async def event_conflicts(self, request: web.Request) -> web.Response:

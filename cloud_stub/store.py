@@ -597,6 +597,8 @@ CREATE TABLE IF NOT EXISTS sales (
     amount_cents INTEGER,
     currency TEXT,
     method TEXT,                         -- terminal (ZVT) or qr (scan-to-pay)
+    method_detail TEXT,                  -- how, where the terminal said: stripe, chip, contactless, wallet
+    card TEXT,                           -- the card's brand or name as the terminal named it
     receipt_no TEXT,                     -- the terminal's receipt, or the scan-to-pay payment id
     approved_at TEXT,
     completed_at TEXT,                   -- the door opened and closed: the money is kept
@@ -661,6 +663,20 @@ CREATE TABLE IF NOT EXISTS sales_fleet_daily (
     count INTEGER NOT NULL,
     cents INTEGER NOT NULL,
     PRIMARY KEY (retailer, day, sku, variant_sku, currency)
+) WITHOUT ROWID;
+-- The same per way to pay (method, and how where the terminal said: chip, contactless, wallet), per cabinet and
+-- product so that every filter of the sales page applies to it too.
+CREATE TABLE IF NOT EXISTS sales_method_daily (
+    retailer TEXT NOT NULL,
+    cabinet_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    method TEXT NOT NULL,
+    method_detail TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    cents INTEGER NOT NULL,
+    PRIMARY KEY (retailer, day, method, method_detail, cabinet_id, sku, currency)
 ) WITHOUT ROWID;
 -- Media a retailer uploaded (ads, product pictures, narrations), named by content; its cabinets download them.
 CREATE TABLE IF NOT EXISTS media (
@@ -816,6 +832,9 @@ _ADDED_COLUMNS = (
     ("payments", "refunded_at", "TEXT"),
     ("payments", "refunded_by", "TEXT"),  # the cabinet, a console user's email, "api" or "auto" (paid late)
     ("payments", "queried_at", "REAL"),  # unix seconds: the provider was last asked (a late notification)
+    # how the shopper paid, as the card terminal said (issue 17)
+    ("sales", "method_detail", "TEXT"),
+    ("sales", "card", "TEXT"),
 )
 # What the provider may tell about a payment, besides its status (move_payment, note_payment).
 _PAYMENT_DETAILS = frozenset(
@@ -892,7 +911,7 @@ class SqliteCloudStore:
             self._conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: the id index of a big fleet stays hot
             had_sales = self._has_table("sales")
             had_status = self._has_table("cabinet_status")
-            had_rollup = self._has_table("sales_daily")
+            had_rollup = self._has_table("sales_daily") and self._has_table("sales_method_daily")
             self._conn.executescript(_SCHEMA)
             self._conn.executescript(_CONSUMER_SCHEMA)
             self._conn.executescript(_FUNNEL_SCHEMA)
@@ -969,7 +988,14 @@ class SqliteCloudStore:
                 "SUM(COALESCE(s.amount_cents, 0)) FROM sales s JOIN cabinets k ON k.id = s.cabinet_id "
                 "WHERE s.completed_at IS NOT NULL AND k.retailer IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6"
             )
-            for table, key in _ROLLUPS[1:]:  # the coarser ones from the finest
+            conn.execute(
+                "INSERT INTO sales_method_daily (retailer, cabinet_id, day, sku, method, method_detail, currency, "
+                "count, cents) SELECT k.retailer, s.cabinet_id, s.day, COALESCE(s.sku, ''), COALESCE(s.method, ''), "
+                "COALESCE(s.method_detail, ''), COALESCE(s.currency, ''), COUNT(*), SUM(COALESCE(s.amount_cents, 0)) "
+                "FROM sales s JOIN cabinets k ON k.id = s.cabinet_id "
+                "WHERE s.completed_at IS NOT NULL AND k.retailer IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7"
+            )
+            for table, key in _ROLLUPS[1:3]:  # the coarser ones from the finest
                 columns = ", ".join(key)
                 conn.execute(
                     f"INSERT INTO {table} ({columns}, count, cents) SELECT {columns}, SUM(count), SUM(cents) "
@@ -2031,8 +2057,9 @@ class SqliteCloudStore:
     ) -> dict[str, list[dict[str, Any]]]:
         """The retailer's completed sales from ``since_day`` to ``until_day`` (UTC days, both included; only
         ``cabinet_id``'s and ``sku``'s if given), counted and summed per currency: ``periods`` (per day or per
-        week: its Monday), ``cabinets`` and ``products`` (per sku and variant_sku). Read from the daily
-        rollup: the whole fleet's days and products from its fleet-wide lines."""
+        week: its Monday), ``cabinets``, ``products`` (per sku and variant_sku) and ``methods`` (per method and
+        method_detail). Read from the daily rollup: the whole fleet's days and products from its fleet-wide
+        lines."""
         if period not in ("day", "week"):
             raise ValueError(f"period: expected day or week, got {period!r}")
         span = ("retailer = ? AND day >= ? AND day <= ?", (retailer, since_day, until_day))
@@ -2045,6 +2072,7 @@ class SqliteCloudStore:
             "periods": (fine, "day AS period", "day"),
             "cabinets": (per_cabinet, "cabinet_id", "cabinet_id"),
             "products": (fine, "sku, variant_sku", "sku, variant_sku"),
+            "methods": ("sales_method_daily", "method, method_detail", "method, method_detail"),
         }
         where = " AND ".join([span[0], *(w for w, _ in only)])
         params = (*span[1], *(v for _, v in only))
@@ -3155,7 +3183,7 @@ def _event_content(event: Event) -> dict[str, Any]:
 
 # The events the sales read model is kept from; an alarm only when it is refund_needed.
 _SALE_EVENTS = frozenset({"payment.approved", "sale.completed", "sale.unclaimed", "payment.reversed", "alarm"})
-_SALE_FACTS = ("sku", "variant_sku", "amount_cents", "currency", "method", "receipt_no")
+_SALE_FACTS = ("sku", "variant_sku", "amount_cents", "currency", "method", "method_detail", "card", "receipt_no")
 # The unit sold: a product without variants (or a sale from before them) names none, and is its own.
 _VARIANT = "COALESCE(variant_sku, sku)"
 
@@ -3370,30 +3398,34 @@ def _status_record(row: sqlite3.Row) -> dict[str, Any]:
 
 
 # --- the daily rollup of the completed sales (sales_daily, sales_cabinet_daily, sales_fleet_daily) -------
-_ROLLED = "completed_at, day, sku, variant_sku, currency, amount_cents"
+_ROLLED = "completed_at, day, sku, variant_sku, currency, amount_cents, method, method_detail"
 _ROLLED_KEY = ("retailer", "cabinet_id", "day", "sku", "variant_sku", "currency")
+_ROLLED_LINE = (*_ROLLED_KEY, "method", "method_detail")
 # Each rollup table and the part of the key it keeps, finest first.
 _ROLLUPS = (
     ("sales_daily", _ROLLED_KEY),
     ("sales_cabinet_daily", ("retailer", "cabinet_id", "day", "currency")),
     ("sales_fleet_daily", ("retailer", "day", "sku", "variant_sku", "currency")),
+    ("sales_method_daily", ("retailer", "cabinet_id", "day", "sku", "method", "method_detail", "currency")),
 )
+_SaleShare = tuple[tuple[str, str, str, str, str, str], int]
 
 
-def _sale_counted(row: sqlite3.Row | None) -> tuple[tuple[str, str, str, str], int] | None:
-    """What a sale's row adds to the rollup: its key (day, sku, variant, currency; '' for an unknown fact)
-    and its cents; None while it is not completed."""
+def _sale_counted(row: sqlite3.Row | None) -> _SaleShare | None:
+    """What a sale's row adds to the rollup: its key (day, sku, variant, currency, method, method detail; ''
+    for an unknown fact) and its cents; None while it is not completed."""
     if row is None or row["completed_at"] is None:
         return None
     sku = row["sku"] or ""
-    return (row["day"], sku, row["variant_sku"] or sku, row["currency"] or ""), row["amount_cents"] or 0
+    key = (row["day"], sku, row["variant_sku"] or sku, row["currency"] or "", row["method"] or "")
+    return (*key, row["method_detail"] or ""), row["amount_cents"] or 0
 
 
 def _roll_up(
     conn: sqlite3.Connection,
     cabinet_id: str,
-    before: tuple[tuple[str, str, str, str], int] | None,
-    after: tuple[tuple[str, str, str, str], int] | None,
+    before: _SaleShare | None,
+    after: _SaleShare | None,
 ) -> None:
     """Move a sale's share of the rollup from what it was to what it is (an event may complete a sale or
     name a fact it lacked); a line whose count drops to nothing is removed."""
@@ -3405,8 +3437,10 @@ def _roll_up(
     for share, sign in ((before, -1), (after, 1)):
         if share is None:
             continue
-        (day, sku, variant, currency), cents = share
-        line = dict(zip(_ROLLED_KEY, (found["retailer"], cabinet_id, day, sku, variant, currency), strict=True))
+        (day, sku, variant, currency, method, detail), cents = share
+        line = dict(
+            zip(_ROLLED_LINE, (found["retailer"], cabinet_id, day, sku, variant, currency, method, detail), strict=True)
+        )
         for table, key in _ROLLUPS:
             columns, values = ", ".join(key), tuple(line[k] for k in key)
             conn.execute(

@@ -157,8 +157,11 @@ class Cabinet:
         )
         self.reader_input = ReaderInput(
             self.outbox, self.in_force.staff_cards, self.idle, self.service, self.restock, self.repair, self.pickup,
-            self._spawn, checked,
+            self._spawn, checked, self.in_force.staff_fingerprints,
         )  # fmt: skip
+        self.in_force.on_fingerprints_removed = lambda slots: self._spawn(
+            self.service.delete_fingerprints(slots), "fingerprint-delete"
+        )
         self.ad_plays = AdPlays(self.outbox, self.clock, config.screen.ad_plays_commit_s, self.in_force.ad_duration_s)
         riders = Riders((self.ad_plays, self.sessions))
         software = software_version()  # read once: looking it up scans the installed packages
@@ -263,6 +266,9 @@ class Cabinet:
         run, watch = self.supervisor.run, self.device_watch
         if self.devices.card_reader is not None:
             self._tasks.append(run("card-reader", watch.read_forever(self.devices.card_reader, self.reader_input.card)))
+        if self.devices.fingerprint is not None:
+            reading = watch.read_forever(self.devices.fingerprint, self.reader_input.finger)
+            self._tasks.append(run("fingerprint", reading))
         if self.devices.code_reader is not None:
             self._tasks.append(run("code-reader", watch.read_forever(self.devices.code_reader, self.reader_input.code)))
         self._tasks.append(run("heartbeat-and-idle", self.idle_watch.run()))

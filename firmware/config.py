@@ -125,6 +125,16 @@ class NfcSection:
 
 
 @dataclass
+class FingerprintSection:
+    # "zfm": a ZhianTec-family module (R30x, ZFM-20, AS608) on a UART; staff open the cabinet with a finger
+    backend: Literal["sim", "zfm", "none"] = "none"
+    port: str = ""
+    baudrate: Annotated[int, Range(ge=9600, le=115200)] = 57600  # the module's default
+    password: Annotated[int, Range(ge=0, le=0xFFFFFFFF)] = 0  # the module's handshake password (default 0)
+    capacity: Annotated[int, Range(ge=1, le=1000)] = 1000  # templates the module holds (R307: 1000)
+
+
+@dataclass
 class ScannerSection:
     # "serial": a GM65-style module on a serial port; "camera": QR codes from the camera's frames
     backend: Literal["sim", "serial", "camera", "none"] = "sim"
@@ -269,6 +279,7 @@ class Config:
     lock: LockSection = field(default_factory=LockSection)
     payment: PaymentSection = field(default_factory=PaymentSection)
     nfc: NfcSection = field(default_factory=NfcSection)
+    fingerprint: FingerprintSection = field(default_factory=FingerprintSection)
     scanner: ScannerSection = field(default_factory=ScannerSection)
     camera: CameraSection = field(default_factory=CameraSection)
     sync: SyncSection = field(default_factory=SyncSection)
@@ -384,6 +395,7 @@ def _check_values(config: Config, where: str) -> list[str]:
     for key, section, needs_port in (
         ("payment", config.payment, "zvt"),
         ("nfc", config.nfc, "pn532"),
+        ("fingerprint", config.fingerprint, "zfm"),
         ("scanner", config.scanner, "serial"),
     ):
         if section.backend == needs_port and not section.port:
@@ -531,7 +543,7 @@ def production_problems(config: Config, where: str) -> list[str]:
         problems.append(f"{where}: lock.pin_factory: 'mock' drives no real relay; use 'rpigpio' or 'lgpio'")
     if config.payment.backend == "sim":
         problems.append(f"{where}: payment.backend: 'sim' takes no real money; use 'zvt'")
-    for key in ("nfc", "scanner", "camera"):
+    for key in ("nfc", "fingerprint", "scanner", "camera"):
         if getattr(config, key).backend == "sim":
             problems.append(f"{where}: {key}.backend: 'sim' is for simulation; name the real device or 'none'")
     if not config.sync.cloud_url:

@@ -12,7 +12,14 @@ from firmware.catalog import Catalog, product_from_cloud
 from firmware.cloud_config import MEDIA_DIR, ads_due, content_report, playable_ads
 from firmware.config import RetailerSection
 from kiosk_ui.view import AdView
-from sync_client.cabinet_config import Ad, CabinetConfig, ConfigProduct, PickupOrder, media_hash
+from sync_client.cabinet_config import (
+    Ad,
+    CabinetConfig,
+    ConfigProduct,
+    PickupOrder,
+    StaffFingerprint,
+    media_hash,
+)
 from sync_client.media_fetch import MediaCache
 
 log = logging.getLogger(__name__)
@@ -30,11 +37,16 @@ class ConfigInForce:
     _ads: tuple[tuple[Ad, AdView], ...] = field(default=(), repr=False)
     _ads_version: int | None = None  # the configuration version _ads belongs to
     missing_ads: tuple[str, ...] = ()  # ids of the configuration's ads whose media are not downloaded yet
+    # staff removed from the configuration: the slots of their fingers, to delete on the module
+    on_fingerprints_removed: Callable[[set[int]], None] = lambda slots: None
 
     def apply(self, config: CabinetConfig) -> None:
         """A configuration the cloud sent (or the cached one at boot): products, ads, access, orders. Products,
         prices and access apply at once; its ads once their media are in (``media_arrived``)."""
+        before = set(self.staff_fingerprints()) if self.cloud else set()
         self.cloud = config
+        if removed := before - set(self.staff_fingerprints()):
+            self.on_fingerprints_removed(removed)
         self._ads_in_force()
         self._products_in_force()
         log.info(
@@ -104,6 +116,10 @@ class ConfigInForce:
     def staff_cards(self) -> dict[str, str]:
         """Card UID (upper-case hex) -> role ("retailer" or "technician")."""
         return {c.uid.upper(): c.role for c in self.cloud.retailer.staff_cards} if self.cloud else {}
+
+    def staff_fingerprints(self) -> dict[int, StaffFingerprint]:
+        """Slot of the fingerprint module -> whose finger it holds (and their role)."""
+        return {f.slot: f for f in self.cloud.retailer.staff_fingerprints} if self.cloud else {}
 
     def pickup_orders(self) -> tuple[PickupOrder, ...]:
         return self.cloud.pickup_orders if self.cloud else ()

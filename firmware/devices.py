@@ -15,6 +15,7 @@ from hal.card_reader import CardReader
 from hal.code_reader import CodeReader
 from hal.device import AsyncDevice
 from hal.errors import DeviceFault
+from hal.fingerprint_sensor import FingerprintSensor
 from hal.lock import DoorSensor, GpioDoorSensor, GpioLock, Lock, make_pin_factory
 from hal.payment import PaymentTerminal
 
@@ -28,6 +29,7 @@ class Devices:
     door: DoorSensor
     terminals: dict[str, PaymentTerminal] = field(default_factory=dict)  # by payment method
     card_reader: CardReader | None = None
+    fingerprint: FingerprintSensor | None = None  # staff fingers (issue 17)
     code_reader: CodeReader | None = None
     camera: Camera | None = None
     links: list[AsyncDevice] = field(default_factory=list)  # shared links under a device (the lock board's)
@@ -38,7 +40,14 @@ class Devices:
         before a reader that shares it)."""
         return [
             d
-            for d in (*self.links, *self.terminals.values(), self.card_reader, self.camera, self.code_reader)
+            for d in (
+                *self.links,
+                *self.terminals.values(),
+                self.card_reader,
+                self.fingerprint,
+                self.camera,
+                self.code_reader,
+            )
             if d is not None
         ]
 
@@ -112,6 +121,13 @@ def build_devices(config: Config) -> Devices:
         from hal.pn532.reader import Pn532Reader
 
         devices.card_reader = Pn532Reader(config.nfc.port)
+    if config.fingerprint.backend == "zfm":
+        from hal.fingerprint.sensor import ZfmSensor
+
+        section = config.fingerprint
+        devices.fingerprint = ZfmSensor(
+            section.port, baudrate=section.baudrate, password=section.password, capacity=section.capacity
+        )
     camera: FrameCamera | None = None  # both backends hand out frames, which a camera code reader needs
     if config.camera.backend == "picamera":
         from hal.camera_backends.picamera import PiCamera

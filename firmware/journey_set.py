@@ -154,6 +154,7 @@ def build_journeys(
         lock_config=config.lock,
         pin_hashes=access.pin_hashes,
         staff_cards=access.staff_cards,
+        staff_fingerprints=access.staff_fingerprints,
         on_change=refresh,
         technician_pin_hashes=access.technician_pin_hashes,
         clock=clock,
@@ -169,6 +170,8 @@ def build_journeys(
         on_change=refresh,
         screen_size=(config.screen.width, config.screen.height),
         clock=clock,
+        fingerprint=parts.devices.fingerprint,
+        staff_fingerprints=access.staff_fingerprints,
     )
     repair = RepairJourney(parts.outbox, on_change=refresh, clock=clock)
     callback = CallbackJourney(parts.outbox, on_change=refresh, sent_s=config.screen.thanks_s, clock=clock)

@@ -4,6 +4,7 @@ only recorded."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,8 +17,11 @@ from firmware.optional_events import append_optional
 from firmware.presenters import Check, Spawn
 from hal.card_reader import CardRead
 from hal.code_reader import CodeRead
+from hal.fingerprint_sensor import FingerRead
+from sync_client.cabinet_config import StaffFingerprint
 from sync_client.outbox import Outbox
 
+log = logging.getLogger(__name__)
 PICKUP_QR = re.compile(r"(?:^|[?&/:=])(?:code=|PICKUP:)?(\d{4,12})$")
 
 
@@ -38,6 +42,8 @@ class ReaderInput:
     pickup: PickupJourney
     spawn: Spawn
     checked: Check  # a code check: a stale one only logged
+    # fingerprint module slot -> whose finger (from the configuration)
+    staff_fingerprints: Callable[[], Mapping[int, StaffFingerprint]] = dict
 
     def card(self, card: CardRead) -> None:
         role = self.staff_cards().get(card.uid_hex)
@@ -47,6 +53,18 @@ class ReaderInput:
             self.restock.staff_card(card.uid_hex)  # audited there, with the role
         else:
             append_optional(self.outbox, "card.read", {"uid": card.uid_hex})
+
+    def finger(self, read: FingerRead) -> None:
+        """A finger on the sensor while no one uses the cabinet: a technician's opens the service menu, any
+        other goes to the restock (which opens for a retailer's and counts the rest as wrong)."""
+        if not self.idle():
+            log.info("fingerprint: a finger while the cabinet is in use, ignored")
+            return
+        staff = self.staff_fingerprints().get(read.slot) if read.slot is not None else None
+        if staff is not None and staff.role == "technician" and read.slot is not None:
+            self.service.technician_finger(read.slot)  # audited there
+        else:
+            self.restock.staff_finger(read.slot)  # audited there
 
     def code(self, code: CodeRead) -> None:
         append_optional(self.outbox, "code.scanned", {"text": code.text, "source": code.source})

@@ -2,7 +2,8 @@
 
 Each check does what a technician would: pulse the lock and see the relay
 answer, read the door, register with the payment terminal, ask the NFC chip
-for its firmware, open the scanner, take a snapshot. Exit status 1 if any
+for its firmware, shake hands with the fingerprint module and count its
+templates, open the scanner, take a snapshot. Exit status 1 if any
 device failed.
 """
 
@@ -21,6 +22,7 @@ from firmware.devices import Devices
 from hal.camera import Camera
 from hal.device import AsyncDevice
 from hal.errors import DeviceFault
+from hal.fingerprint_sensor import FingerprintSensor
 from hal.payment import PaymentTerminal
 
 PULSE_S = 0.2
@@ -106,6 +108,8 @@ async def run_checks(
                     partial(_reading, reader, faults) if faults is not None else partial(_opened, reader),
                 )
             )
+    if devices.fingerprint is not None:
+        plan.append(("fingerprint", devices.fingerprint.where, partial(_fingerprint, devices.fingerprint, faults)))
     if devices.camera is not None:
         plan.append(("camera", config.camera.backend, partial(_camera, devices.camera)))
     checks = []
@@ -125,6 +129,14 @@ async def run_checks(
 async def _checked(terminal: PaymentTerminal) -> str:
     await terminal.check()
     return "ready"
+
+
+async def _fingerprint(sensor: FingerprintSensor, faults: dict[str, str] | None) -> str:
+    """The handshake (VfyPwd) when the cabinet is not running it, then the templates stored: the module
+    answers between two polls of a running reader too."""
+    if faults is None:
+        await sensor.open()
+    return f"handshake ok, {await sensor.template_count()} templates"
 
 
 async def _reading(reader: AsyncDevice, faults: dict[str, str]) -> str:

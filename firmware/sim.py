@@ -27,12 +27,15 @@ from firmware.config import Config
 from firmware.devices import Devices, build_lock_and_door
 from firmware.scan_to_pay_terminal import ScanToPayTerminal
 from firmware.sim_network import NetworkSwitch
+from hal.fingerprint.sensor import ZfmSensor
 from hal.pn532.reader import Pn532Reader
 from hal.scanner.reader import SerialScanner
 from hal.sim.door import DoorLocked, MockDoor
+from hal.sim.fingerprint_emulator import FingerprintEmulator
 from hal.sim.pn532_emulator import Pn532Emulator
+from hal.sim.pty_link import PtyEmulator
 from hal.sim.scanner_emulator import ScannerEmulator
-from hal.sim.zvt_emulator import ZvtEmulator
+from hal.sim.zvt_emulator import CARDS, ZvtEmulator
 from hal.zvt.driver import ZvtTerminal
 from sync_client.cabinet_config import hash_secret
 from sync_client.keyfile import load_key
@@ -72,6 +75,10 @@ class SimBench:
     cloud_url: str = ""  # the cloud the simulated phone pays through
     scan_to_pay: ScanToPayTerminal | None = None
     store: Outbox | None = None  # the cabinet's store, whose disk the bench can fill
+    fingerprint: FingerprintEmulator | None = None  # when the configuration has one (fingerprint.backend = "sim")
+
+    def _emulators(self) -> list[PtyEmulator | ZvtEmulator]:
+        return [self.terminal, self.nfc, self.scanner, *([self.fingerprint] if self.fingerprint else [])]
 
     def pins(self) -> dict[str, Any]:
         return {
@@ -80,7 +87,7 @@ class SimBench:
         }
 
     async def start(self) -> None:
-        for emulator in (self.terminal, self.nfc, self.scanner):
+        for emulator in self._emulators():
             await emulator.start()
 
     async def act(self, action: str) -> None:
@@ -91,7 +98,7 @@ class SimBench:
             log.warning("bench action refused", extra={"action": action, "reason": str(exc)})
 
     async def stop(self) -> None:
-        for emulator in (self.terminal, self.nfc, self.scanner):
+        for emulator in self._emulators():
             await emulator.stop()
         if self.network is not None:
             await self.network.stop()
@@ -125,6 +132,9 @@ def build_sim(config: Config, data_dir: Path | None = None) -> tuple[Devices, Si
         nfc=Pn532Emulator(),
         scanner=ScannerEmulator(),
         camera=camera,
+        fingerprint=FingerprintEmulator(capacity=config.fingerprint.capacity)
+        if config.fingerprint.backend == "sim"
+        else None,
     )
     devices = Devices(
         lock=lock,
@@ -141,6 +151,9 @@ def build_sim(config: Config, data_dir: Path | None = None) -> tuple[Devices, Si
         card_reader=Pn532Reader(bench.nfc.port),
         code_reader=SerialScanner(bench.scanner.port),
         camera=bench.camera,
+        fingerprint=ZfmSensor(bench.fingerprint.port, capacity=config.fingerprint.capacity)
+        if bench.fingerprint
+        else None,
     )
     return devices, bench
 
@@ -225,9 +238,12 @@ async def _shopper_at_terminal(bench: SimBench) -> None:
 
 
 async def _pos_approve(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
+    card = body.get("card", bench.terminal.presented)  # how the shopper pays: chip, contactless, wallet
+    if card not in CARDS:
+        raise BenchError(400, f"card: expected one of {', '.join(CARDS)}")
     await _shopper_at_terminal(bench)
-    bench.terminal.approve(pin=bool(body.get("pin", False)))
-    return {"pos": "approved"}
+    bench.terminal.approve(pin=bool(body.get("pin", False)), card=card)
+    return {"pos": "approved", "card": card}
 
 
 async def _pos_decline(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
@@ -278,6 +294,25 @@ async def _nfc_present(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
     bench.nfc.present(uid)
     asyncio.get_running_loop().call_later(hold_s, bench.nfc.remove)
     return {"uid": uid.hex().upper()}
+
+
+def _finger(place: bool) -> Action:
+    """A finger on the fingerprint sensor (named: the same name is the same finger; a name never enrolled is
+    an unknown finger), or lifted off it."""
+
+    async def action(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
+        if bench.fingerprint is None:
+            raise BenchError(409, 'finger: this cabinet has no fingerprint sensor (fingerprint.backend = "sim")')
+        if not place:
+            bench.fingerprint.lift()
+            return {"finger": None}
+        finger = body.get("finger")
+        if not isinstance(finger, str) or not 1 <= len(finger) <= 40:
+            raise BenchError(400, 'finger: expected a name of 1 to 40 characters, e.g. "mei-right-thumb"')
+        await bench.fingerprint.touch(finger)  # a finger already there is lifted first, as a hand would
+        return {"finger": finger}
+
+    return action
 
 
 async def _qr_show(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
@@ -368,6 +403,8 @@ BENCH_ACTIONS: dict[str, Action] = {
     "phone/pay": _phone_pay,
     "nfc/present": _nfc_present,
     "qr/show": _qr_show,
+    "finger/place": _finger(True),
+    "finger/lift": _finger(False),
     "door/open": _door_open,
     "door/close": _door_close,
     "door/force": _door_force,

@@ -33,6 +33,9 @@ class PaymentResult:
     receipt_no: str | None = None
     trace_no: str | None = None
     message: str = ""  # for logs and the technician, never shown raw to shoppers
+    # How the shopper paid, where the terminal says: stripe, chip, contactless, wallet (hal.zvt.card_info)
+    method_detail: str | None = None
+    card: str | None = None  # the card's brand or name as the terminal names it ("Mastercard")
 
     @property
     def approved(self) -> bool:

@@ -340,6 +340,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "service.device.scan_to_pay": {"en": "Scan to pay", "zh": "扫码支付"},
     "service.device.nfc": {"en": "Card reader", "zh": "读卡器"},
     "service.device.scanner": {"en": "Code scanner", "zh": "扫码器"},
+    "service.device.fingerprint": {"en": "Fingerprint", "zh": "指纹模块"},
     "service.device.camera": {"en": "Camera", "zh": "摄像头"},
     "service.device.tamper": {"en": "Tamper switch", "zh": "防拆开关"},
     "service.device.storage": {"en": "Storage", "zh": "存储"},
@@ -362,6 +363,20 @@ STRINGS: dict[str, dict[str, str]] = {
     "service.restart": {"en": "Restart", "zh": "重启服务"},
     "service.restart.confirm": {"en": "Tap again to restart", "zh": "再按一次确认重启"},
     "service.exit": {"en": "Exit", "zh": "退出"},
+    "service.enrol": {"en": "Enrol finger", "zh": "录入指纹"},
+    # Enrol: a staff finger stored on the fingerprint module (place, lift, place again), from the service menu
+    "enrol.header": {"en": "Enrol a staff finger", "zh": "录入员工指纹"},
+    "enrol.place": {"en": "Place the finger on the sensor", "zh": "请把手指放在传感器上"},
+    "enrol.lift": {"en": "Lift the finger", "zh": "请抬起手指"},
+    "enrol.place_again": {"en": "Place the same finger again", "zh": "请再次放上同一根手指"},
+    "enrol.progress": {"en": "Step {n} of {total}", "zh": "第 {n} 步，共 {total} 步"},
+    "enrol.done": {"en": "Finger stored in slot {slot}", "zh": "指纹已存入槽位 {slot}"},
+    "enrol.done_detail": {
+        "en": "The cloud has been told. Name who slot {slot} belongs to in the retailer's configuration.",
+        "zh": "已通知云端。请在零售商配置中注明槽位 {slot} 属于谁。",
+    },
+    "enrol.failed": {"en": "The finger was not stored", "zh": "指纹未能存入"},
+    "enrol.back": {"en": "Back to the menu", "zh": "返回菜单"},
     "calibrate.title": {"en": "Touch the centre of each target", "zh": "请依次点按每个目标的中心"},
     "calibrate.progress": {"en": "Target {n} of {total}", "zh": "第 {n} 个，共 {total} 个"},
     # Error: a view the screen could not show (the cabinet was told; the next screen replaces it).

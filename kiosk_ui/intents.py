@@ -222,6 +222,13 @@ class LockTest(Intent):
 
 
 @dataclass(frozen=True, repr=False)
+class EnrolFingerprint(Intent):
+    """Service: enrol a staff finger on the fingerprint module."""
+
+    name: ClassVar[str] = "enrol_fingerprint"
+
+
+@dataclass(frozen=True, repr=False)
 class OpenCalibration(Intent):
     name: ClassVar[str] = "calibrate"
 

@@ -17,6 +17,7 @@ from kiosk_ui.view import (
     Chrome,
     DeviceStatus,
     DoorScreen,
+    EnrolScreen,
     ErrorScreen,
     HelpScreen,
     Language,
@@ -352,6 +353,18 @@ def sample_views(
             version="0.1.0",
         ),
         "calibrate": CalibrateScreen(chrome=chrome),
+        # a cabinet with a fingerprint module: the menu offers to enrol a staff finger, step by step
+        "service_fingerprint": ServiceScreen(chrome=chrome, devices=DEVICES[:3], fingerprint=True, version="0.1.0"),
+        "enrol_place": EnrolScreen(chrome=chrome, step="place", slot=3),
+        "enrol_lift": EnrolScreen(chrome=chrome, step="lift", slot=3),
+        "enrol_place_again": EnrolScreen(chrome=chrome, step="place_again", slot=3),
+        "enrol_done": EnrolScreen(chrome=chrome, step="done", slot=3),
+        "enrol_failed": EnrolScreen(
+            chrome=chrome,
+            step="failed",
+            slot=3,
+            error="fingerprint: command 05 failed: the two captures could not be combined (not the same finger)",
+        ),
         "out_of_service": OutOfServiceScreen(chrome=chrome, support_phone=SUPPORT_PHONE),
         "technician": TechnicianScreen(
             chrome=replace(chrome, cabinet_id=""),  # not provisioned: no cabinet id yet
@@ -486,6 +499,9 @@ GALLERY = {
     "repair-ticket": "repair_ticket",
     "service": "service",
     "calibrate": "calibrate",
+    "enrol": "enrol_place_again",
+    "enrol-done": "enrol_done",
+    "service-fingerprint": "service_fingerprint",
     "repair-keyboard-shift": "repair_contact",
     "repair-keyboard-accents": "repair_contact",
     "repair-keyboard-symbols": "repair_fault",

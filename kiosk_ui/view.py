@@ -60,6 +60,7 @@ SCREENS = (
     "repair",
     "service",
     "calibrate",
+    "enrol",
     "out_of_service",
     "callback",
     "error",
@@ -322,6 +323,22 @@ class ServiceScreen:
     alarms: tuple[tuple[str, str], ...] = ()  # the open alarms: (device or "door"/"tamper", detail)
     network: NetworkView = NetworkView()
     version: str = ""  # the software's
+    fingerprint: bool = False  # the cabinet has a fingerprint module: the menu offers to enrol a finger
+
+
+# An enrolment's steps on screen: the module's (place, lift, place again), then its end.
+EnrolStepView = Literal["place", "lift", "place_again", "done", "failed"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnrolScreen:
+    """Service: a staff finger enrolled on the fingerprint module, step by step."""
+
+    screen: ClassVar[str] = "enrol"
+    chrome: Chrome = Chrome()
+    step: EnrolStepView = "place"
+    slot: int | None = None  # where the template is stored: the retailer names its owner in the configuration
+    error: str = ""  # failed: the module's own words
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -392,6 +409,7 @@ View = (
     | RepairScreen
     | ServiceScreen
     | CalibrateScreen
+    | EnrolScreen
     | OutOfServiceScreen
     | CallbackScreen
     | ErrorScreen

@@ -13,7 +13,10 @@ a cabinet), and a document that fails is refused whole with every problem named.
      "ads": [{"id", "kind": "image"|"video", "url", "duration_s", "text", "product", "variant",
               "windows": [{"days": [0..6], "start": "HH:MM", "end": "HH:MM"}]}],
      "retailer": {"pin_hashes": ["scrypt$…"], "technician_pin_hashes": ["scrypt$…"],
-                  "staff_cards": [{"uid": HEX, "role": "retailer"|"technician"}]},
+                  "staff_cards": [{"uid": HEX, "role": "retailer"|"technician"}],
+                  "staff_fingerprints": [{"slot": 0..MAX_FINGERPRINT_SLOT, "staff": str, "role": ...}]},
+                  (a slot is where the template enrolled at the cabinet stays on its fingerprint module: the
+                   cabinet reports it in fingerprint.enrolled; a slot left out of the list is deleted there)
      "pickup_orders": [{"order_id", "sku", "code_hash": "scrypt$…", "expires_at": ISO}],
      "scan_to_pay": {"enabled": bool, "provider": str},
      "link_base": "https://…",   (optional: the cloud's consumer pages; the thanks QR is <link_base>/r/<token>)
@@ -62,6 +65,8 @@ MAX_PIN_HASHES = 20
 # What OpenSSL needs for the costliest accepted hash (128·r·(n + 2 + p) bytes), with room to spare
 SCRYPT_MAXMEM = 2 * 128 * MAX_SCRYPT_R * (MAX_SCRYPT_N + 2 + MAX_SCRYPT_P)
 ROLES = ("retailer", "technician")
+MAX_FINGERPRINT_SLOT = 999  # the largest ZhianTec libraries (R307: 1000 templates)
+FINGERPRINT_SLOT = Annotated[int, Range(ge=0, le=MAX_FINGERPRINT_SLOT)]
 MediaKind = Literal["image", "video"]
 MEDIA_KINDS: tuple[MediaKind, ...] = get_args(MediaKind)
 MAX_PRICE_CENTS = 10_000_000
@@ -159,6 +164,7 @@ PROBLEM_TEXTS = {
     "ad_product_unknown": "ad {ad} advertises {product}, which this cabinet does not carry",
     "ad_variant_unknown": "ad {ad} names {variant}, which is not a variant of {product}",
     "uid_invalid": "expected 4 to 10 bytes of lower-case hex, got {got}",
+    "slot_twice": "slot {slot} is given to more than one staff member",
     "too_many_pins": "at most {max} PIN hashes, got {count}",
     "order_sku_unknown": "{sku} is not in products",
     "utc_time_invalid": "expected ISO 8601 UTC like 2026-11-25T16:39:53.123Z",
@@ -326,10 +332,21 @@ class StaffCard:
 
 
 @dataclass(frozen=True)
+class StaffFingerprint:
+    slot: int  # where its template is stored on the cabinet's fingerprint module
+    staff: str  # who, in the retailer's words (shown in the audit trail)
+    role: str
+
+
+@dataclass(frozen=True)
 class RetailerAccess:
     pin_hashes: tuple[str, ...] = ()
     staff_cards: tuple[StaffCard, ...] = ()
     technician_pin_hashes: tuple[str, ...] = ()  # open the service menu from the PIN pad
+    staff_fingerprints: tuple[StaffFingerprint, ...] = ()
+
+    def fingerprint(self, slot: int) -> StaffFingerprint | None:
+        return next((f for f in self.staff_fingerprints if f.slot == slot), None)
 
     def role_of_card(self, uid_hex: str) -> str | None:
         return next((c.role for c in self.staff_cards if c.uid == uid_hex.lower()), None)
@@ -802,7 +819,12 @@ def _ad_product(p: _Problems, d: dict[str, Any], w: str, carried: dict[str, Conf
 
 
 def _retailer(p: _Problems, raw: Any) -> RetailerAccess:
-    d = p.fields(raw, "retailer", {}, {"pin_hashes": list, "staff_cards": list, "technician_pin_hashes": list})
+    d = p.fields(
+        raw,
+        "retailer",
+        {},
+        {"pin_hashes": list, "staff_cards": list, "technician_pin_hashes": list, "staff_fingerprints": list},
+    )
     if d is None:
         return RetailerAccess()
     hashes, technician_hashes = (_pin_hashes(p, d, key) for key in ("pin_hashes", "technician_pin_hashes"))
@@ -816,7 +838,26 @@ def _retailer(p: _Problems, raw: Any) -> RetailerAccess:
         if cd["role"] not in ROLES:
             p.add(f"retailer.staff_cards[{i}].role", "one_of", choices=", ".join(ROLES), got=repr(cd["role"]))
         cards.append(StaffCard(cd["uid"], cd["role"]))
-    return RetailerAccess(hashes, tuple(cards), technician_hashes)
+    return RetailerAccess(hashes, tuple(cards), technician_hashes, _fingerprints(p, d.get("staff_fingerprints", [])))
+
+
+def _fingerprints(p: _Problems, raw: Any) -> tuple[StaffFingerprint, ...]:
+    found: list[StaffFingerprint] = []
+    for i, item in enumerate(raw if isinstance(raw, list) else []):
+        w = f"retailer.staff_fingerprints[{i}]"
+        d = p.fields(item, w, {"slot": FINGERPRINT_SLOT, "staff": str, "role": str}, {})
+        if d is None or not all(isinstance(d.get(k), t) for k, t in (("slot", int), ("staff", str), ("role", str))):
+            continue
+        if any(f.slot == d["slot"] for f in found):
+            p.add(f"{w}.slot", "slot_twice", slot=str(d["slot"]))
+        if not d["staff"].strip():
+            p.add(f"{w}.staff", "empty")
+        elif len(d["staff"]) > 80:
+            p.add(f"{w}.staff", "too_long", length=str(len(d["staff"])), max="80")
+        if d["role"] not in ROLES:
+            p.add(f"{w}.role", "one_of", choices=", ".join(ROLES), got=repr(d["role"]))
+        found.append(StaffFingerprint(d["slot"], d["staff"], d["role"]))
+    return tuple(found)
 
 
 def _pin_hashes(p: _Problems, d: dict[str, Any], key: str) -> tuple[str, ...]:

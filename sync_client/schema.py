@@ -125,6 +125,10 @@ EVENT_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
     "stock.changed": {"sku": str, "count": int, "reason": str},
     # access: every PIN and staff-card attempt (never the PIN itself)
     "auth.attempt": {"method": str, "purpose": str, "ok": bool},
+    # staff fingerprints (issue 17): a template enrolled at a slot of the cabinet's module (for the retailer to
+    # name in retailer.staff_fingerprints), or deleted there once the configuration no longer names its slot
+    "fingerprint.enrolled": {"slot": (int, type(None)), "ok": bool, "detail": str},
+    "fingerprint.deleted": {"slot": int, "ok": bool, "detail": str},
     # service
     "service.action": {"action": str, "result": str},
     "selftest.completed": {"passed": bool, "results": list},

@@ -22,7 +22,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
-from cloud_stub.console.i18n import money, units
+from cloud_stub.console.i18n import EN, language, money, translator, units
 from cloud_stub.console.paging import pager, requested_page
 from cloud_stub.store import week_of
 from sync_client.schema import utc_iso
@@ -139,6 +139,7 @@ class SalesView:
     periods: list[Total] = field(default_factory=list)
     cabinets: list[Total] = field(default_factory=list)
     products: list[Total] = field(default_factory=list)
+    methods: list[Total] = field(default_factory=list)  # per method and how (chip, contactless, wallet)
     charts: list[Chart] = field(default_factory=list)
     count: int = 0
     totals: list[str] = field(default_factory=list)
@@ -206,9 +207,27 @@ def sales_view(flt: SalesFilter, summary: dict[str, list[dict[str, Any]]]) -> Sa
         periods=_totals(summary["periods"], ("period",)),
         cabinets=_totals(summary["cabinets"], ("cabinet_id",)),
         products=_totals(summary["products"], ("sku", "variant_sku")),
+        # '' for a method or detail no event named (its label says "not told")
+        methods=_totals(
+            [
+                {**r, "method": r["method"] or "", "method_detail": r["method_detail"] or ""}
+                for r in summary.get("methods", [])
+            ],
+            ("method", "method_detail"),
+        ),
         charts=charts(flt, summary["periods"]),
         count=overall[0].count if overall else 0,
         totals=overall[0].totals if overall else [],
+    )
+
+
+def method_labels(keys: tuple[str, ...], request: web.Request) -> tuple[str, ...]:
+    """A method line's cells in the reader's language ("card terminal", "contactless card"); a way to pay
+    this console has no words for is shown as it is stored."""
+    t = translator(language(request))
+    return tuple(
+        t(f"{prefix}_{key}") if f"{prefix}_{key}" in EN else key
+        for prefix, key in zip(("method", "paid"), keys, strict=True)
     )
 
 
@@ -240,6 +259,7 @@ async def _sales_page(request: web.Request) -> web.StreamResponse:
         core.store.sales_summary, current_user(request).retailer, period=flt.period, **flt.store_args()
     )
     view = sales_view(flt, summary)
+    view = replace(view, methods=[replace(m, keys=method_labels(m.keys, request)) for m in view.methods])
     # The per-cabinet table a page at a time (a fleet is hundreds of rows); the totals above stay the range's.
     pages = pager(len(view.cabinets), requested_page(request))
     view = replace(view, cabinets=view.cabinets[pages.offset : pages.offset + pages.size])

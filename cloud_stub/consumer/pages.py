@@ -106,6 +106,11 @@ class ReceiptView:
     place: str
     payment: str  # collected, reversed, refund_due or refunded
     support_phone: str
+    paid_with: str = ""  # how, where the card terminal said: one of PAID_WITH; "": not said
+    card: str = ""  # the card's brand or name as the terminal named it
+
+
+PAID_WITH = ("chip", "contactless", "wallet", "stripe")
 
 
 def payment_state(sale: dict[str, Any]) -> str:
@@ -138,6 +143,8 @@ def receipt_view(sale: dict[str, Any], config: CabinetConfig | None, lang: str) 
         place=place.address if place else "",
         payment=payment_state(sale),
         support_phone=config.support_phone if config else "",
+        paid_with=sale["method_detail"] if sale["method_detail"] in PAID_WITH else "",
+        card=sale["card"] or "",
     )
 
 

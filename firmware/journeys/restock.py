@@ -3,6 +3,8 @@
     idle ─pin_pad→ pin_entry ─check→ pin_checking ─pin_ok→ unlocked   (a staff card skips the PIN pad)
     pin_checking ─pin_wrong→ pin_entry | ─technician→ idle   (a technician's PIN: the service menu takes over)
     idle ─staff_card→ unlocked                           (also: a remote unlock the cloud sent)
+    idle ─staff_finger→ unlocked                         (a finger enrolled for a retailer; wrong fingers count
+                                                          against the PIN pad's lock, which holds fingers too)
     pin_entry ─cancel→ idle                              (5 wrong PINs lock the pad, growing delays)
     unlocked ─door_opened→ counting ─door_closed→ recorded ─finish→ idle
     unlocked ─not_opened→ idle                           (the window passed; nothing changed)
@@ -28,7 +30,7 @@ from __future__ import annotations
 import enum
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from firmware.attempt_guard import AttemptGuard
@@ -39,6 +41,7 @@ from firmware.door_cycle import DoorCycle, Opening
 from firmware.journeys.machine import later, transition
 from firmware.secret_check import first_match
 from hal.lock import Lock
+from sync_client.cabinet_config import StaffFingerprint
 from sync_client.outbox import Outbox, Transaction
 from sync_client.store.restocks import RestocksRepo
 
@@ -55,7 +58,7 @@ class R(enum.StrEnum):
 
 
 TRANSITIONS: dict[R, dict[str, R]] = {
-    R.IDLE: {"pin_pad": R.PIN_ENTRY, "staff_card": R.UNLOCKED, "remote": R.UNLOCKED},
+    R.IDLE: {"pin_pad": R.PIN_ENTRY, "staff_card": R.UNLOCKED, "staff_finger": R.UNLOCKED, "remote": R.UNLOCKED},
     R.PIN_ENTRY: {"check": R.PIN_CHECKING, "cancel": R.IDLE},
     R.PIN_CHECKING: {"pin_ok": R.UNLOCKED, "pin_wrong": R.PIN_ENTRY, "technician": R.IDLE},
     R.UNLOCKED: {"door_opened": R.COUNTING, "not_opened": R.IDLE, "unlock_again": R.UNLOCKED},
@@ -85,12 +88,14 @@ class RestockJourney:
     lock_config: LockSection
     pin_hashes: Callable[[], list[str]]  # from the configuration, current at each attempt
     staff_cards: Callable[[], dict[str, str]]  # uid hex -> role ("retailer", "technician")
+    # fingerprint module slot -> whose finger (from the configuration)
+    staff_fingerprints: Callable[[], Mapping[int, StaffFingerprint]] = dict
     on_change: Callable[[], None] = lambda: None
     # The same pad takes a technician's PIN, which hands over to the service menu (not counted here).
     technician_pin_hashes: Callable[[], list[str]] = lambda: []
     window_s: float = 120.0  # the retailer's time to open the door after unlocking
     state: R = R.IDLE
-    who: str | None = None  # "pin", "card:<uid>", "remote:<command id>"
+    who: str | None = None  # "pin", "card:<uid>", "finger:<slot>", "remote:<command id>"
     restock_id: str | None = None  # the row in restocks of the restock under way
     counts: dict[str, int] = field(default_factory=dict)
     changes: dict[str, int] = field(default_factory=dict)  # what the last restock changed (sku -> added)
@@ -187,6 +192,40 @@ class RestockJourney:
         self._go("staff_card")
         self._unlock("restock_card")
         return True
+
+    def staff_finger(self, slot: int | None) -> str:
+        """A finger on the sensor (``slot``: the module's match; None: a finger it does not know): "unlocked"
+        for a retailer's, "wrong" for any other (counted like a wrong PIN), "locked" while wrong PINs or
+        fingers lock the pad (not even the right finger is checked then), "busy" while a restock is under way.
+        Every attempt is audited."""
+        if self.state is not R.IDLE:
+            return "busy"
+        locked = self.guard.locked_for()
+        staff = self.staff_fingerprints().get(slot) if slot is not None and not locked else None
+        ok = staff is not None and staff.role == "retailer"
+        with self.outbox.transaction() as tx:
+            delay = 0.0 if locked else self.guard.record(tx, ok)
+            tx.append(
+                "auth.attempt",
+                {
+                    "method": "fingerprint",
+                    "purpose": "restock",
+                    "ok": ok,
+                    "slot": slot,
+                    "staff": staff.staff if staff else None,
+                    "role": staff.role if staff else None,
+                    "failures": self.guard.failures,
+                    "locked_s": locked or delay,
+                },
+            )
+        if locked:
+            return "locked"
+        if not ok:
+            return "wrong"
+        self.who = f"finger:{slot}"
+        self._go("staff_finger")
+        self._unlock("restock_fingerprint")
+        return "unlocked"
 
     def record_remote_unlock(self, tx: Transaction, command_id: str, seconds: float) -> None:
         """The retailer asked the cloud to open the door: record the unlock in the transaction that marks the

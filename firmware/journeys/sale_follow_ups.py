@@ -84,6 +84,8 @@ class Approval:
             "method": self.method,
             "receipt_no": result.receipt_no,
             "trace_no": result.trace_no,
+            # how the shopper paid, where the terminal said (chip, contactless, wallet) and the card's name
+            **{k: v for k, v in (("method_detail", result.method_detail), ("card", result.card)) if v},
             **extra,
         }
 

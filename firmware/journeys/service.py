@@ -7,6 +7,9 @@
     menu ─lock_test→ lock_test ─lock_test_done→ menu          (one bounded relay pulse, checked released)
     menu ─calibrate→ calibrate ─calibrated | cancel→ menu;  calibrate ─calibration_rejected→ calibrate
     menu ─restart | exit | idle→ idle;  calibrate ─idle→ idle
+    idle ─technician_finger→ menu                             (a finger enrolled for a technician)
+    menu ─enrol→ enrol ─enrol_done→ menu                      (a staff finger placed twice, stored on the module
+                                                               at a free slot; cancel stops it)
 
 Every action is audited in ``service_actions`` in the same transaction as what
 it changed, and as a ``service.action`` event once the schema has that type;
@@ -22,7 +25,7 @@ import asyncio
 import enum
 import importlib.metadata
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from firmware.attempt_guard import AttemptGuard
@@ -31,8 +34,11 @@ from firmware.devices import Devices
 from firmware.journeys.machine import later, transition
 from firmware.logs import mask_card_uids
 from firmware.secret_check import matches_any
+from hal.errors import DeviceFault, ProtocolError
+from hal.fingerprint_sensor import EnrolStep, FingerprintSensor
 from hal.lock import Lock
 from kiosk_ui.view import CALIBRATION_INSET, NetworkView
+from sync_client.cabinet_config import MAX_FINGERPRINT_SLOT, StaffFingerprint
 from sync_client.outbox import Outbox, Transaction
 from sync_client.schema import utc_now_iso
 from sync_client.store.service_records import ServiceAction, ServiceRecords
@@ -57,16 +63,18 @@ class V(enum.StrEnum):
     SELFTEST_RUNNING = "selftest_running"
     LOCK_TEST = "lock_test"
     CALIBRATE = "calibrate"
+    ENROL = "enrol"
 
 
 TRANSITIONS: dict[V, dict[str, V]] = {
-    V.IDLE: {"pin_pad": V.PIN_ENTRY, "technician_card": V.MENU},
+    V.IDLE: {"pin_pad": V.PIN_ENTRY, "technician_card": V.MENU, "technician_finger": V.MENU},
     V.PIN_ENTRY: {"check": V.PIN_CHECKING, "technician_card": V.MENU, "cancel": V.IDLE, "idle": V.IDLE},
     V.PIN_CHECKING: {"pin_ok": V.MENU, "pin_wrong": V.PIN_ENTRY},
     V.MENU: {
         "selftest": V.SELFTEST_RUNNING,
         "lock_test": V.LOCK_TEST,
         "calibrate": V.CALIBRATE,
+        "enrol": V.ENROL,
         "restart": V.IDLE,
         "exit": V.IDLE,
         "idle": V.IDLE,
@@ -74,6 +82,7 @@ TRANSITIONS: dict[V, dict[str, V]] = {
     V.SELFTEST_RUNNING: {"selftest_done": V.MENU},
     V.LOCK_TEST: {"lock_test_done": V.MENU},
     V.CALIBRATE: {"calibrated": V.MENU, "calibration_rejected": V.CALIBRATE, "cancel": V.MENU, "idle": V.IDLE},
+    V.ENROL: {"enrol_done": V.MENU},
 }
 # Where a technician who walked away is logged out; a running test finishes first.
 IDLE_STATES = frozenset({V.PIN_ENTRY, V.MENU, V.CALIBRATE})
@@ -193,7 +202,11 @@ def live_devices(devices: Devices, faults: Mapping[str, str]) -> tuple[DeviceSta
         state("lock", "released" if devices.lock.energized else "locked"),
         state("door", "open" if devices.door.is_open else "closed"),
         *(state(terminal.name, "ready") for terminal in devices.terminals.values()),
-        *(state(reader.name, "reading") for reader in (devices.card_reader, devices.code_reader) if reader),
+        *(
+            state(reader.name, "reading")
+            for reader in (devices.card_reader, devices.fingerprint, devices.code_reader)
+            if reader
+        ),
     ]
     if devices.camera is not None:
         rows.append(state(devices.camera.name, "ready"))
@@ -219,6 +232,9 @@ class ServiceJourney:
     selftest_checks: SelfTest  # runs every device check: [(device, ok, detail)]
     restart_service: Callable[[], None]  # e.g. stop the runtime; systemd starts it again
     screen_size: tuple[int, int] = (1024, 600)  # the touchscreen, px
+    fingerprint: FingerprintSensor | None = None  # the staff fingerprint module, when the cabinet has one
+    # fingerprint module slot -> whose finger (from the configuration)
+    staff_fingerprints: Callable[[], Mapping[int, StaffFingerprint]] = dict
     on_change: Callable[[], None] = lambda: None
     lock_test_s: float = LOCK_TEST_S
     selftest_timeout_s: float = 120.0
@@ -229,10 +245,15 @@ class ServiceJourney:
     calibration_error: str | None = None  # why the last calibration was refused
     results: tuple[SelfTestResult, ...] = ()
     selftest_status: str | None = None  # None, "running", "passed", "failed"
+    # the enrolment on screen: place, lift, place_again, saving, done, failed (None: none yet)
+    enrol_step: str | None = None
+    enrol_slot: int | None = None  # where the template goes (is): for the retailer's configuration
+    enrol_error: str | None = None  # why it failed, in the module's words
     clock: Clock = field(default_factory=LoopClock)
     _timer: TimerHandle | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _door_opened_at: float | None = None
+    _enrol_task: asyncio.Task[tuple[bool, str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.guard = AttemptGuard(self.outbox, "service_pin", clock=self.clock)
@@ -323,9 +344,36 @@ class ServiceJourney:
         self._go("technician_card")
         return True
 
+    def technician_finger(self, slot: int) -> bool:
+        """A finger enrolled for a technician opens the menu (audited like a card); any other is refused."""
+        staff = self.staff_fingerprints().get(slot)
+        ok = staff is not None and staff.role == "technician" and self.state in (V.IDLE, V.PIN_ENTRY)
+        with self.outbox.transaction() as tx:
+            tx.append(
+                "auth.attempt",
+                {
+                    "method": "fingerprint",
+                    "purpose": "service",
+                    "ok": ok,
+                    "slot": slot,
+                    "staff": staff.staff if staff else None,
+                    "role": staff.role if staff else None,
+                },
+            )
+            if ok:
+                self.who = f"finger:{slot}"
+                self._audit(tx, "enter", "fingerprint")
+        if not ok:
+            return False
+        self.message = None
+        self._go("technician_finger")
+        return True
+
     def cancel(self) -> None:
-        """Cancel on the PIN pad (back to idle) or on the calibration screen (back to the menu)."""
-        if self.state in (V.PIN_ENTRY, V.CALIBRATE):
+        """Cancel on the PIN pad (back to idle), the calibration screen or an enrolment (back to the menu)."""
+        if self.state is V.ENROL:
+            self._enrol_task.cancel()  # its ending records the cancellation and goes back to the menu
+        elif self.state in (V.PIN_ENTRY, V.CALIBRATE):
             self.message, self.calibration_error = None, None
             self._go("cancel")
 
@@ -433,6 +481,72 @@ class ServiceJourney:
             return None
         return Calibration(stored.points, (stored.width, stored.height), stored.calibrated_at)
 
+    # --- staff fingerprints ------------------------------------------------------------------
+    def enrol_fingerprint(self) -> asyncio.Task[tuple[bool, str]]:
+        """Enrol a staff finger at the first slot that is neither on the module nor in the configuration: the
+        screen follows the module's steps; the result goes to the cloud as ``fingerprint.enrolled`` (the
+        retailer then names the slot's owner in the configuration). Returns the running task."""
+        if self.state is not V.MENU or self.fingerprint is None:
+            raise ServiceRefused(
+                f"fingerprints are enrolled from the service menu with a module, not {self.state.value}"
+            )
+        self.message, self.enrol_step, self.enrol_slot, self.enrol_error = None, "place", None, None
+        self._go("enrol")
+        task = asyncio.get_running_loop().create_task(self._enrol(self.fingerprint))
+        task.add_done_callback(self._enrol_ended)
+        self._enrol_task = task
+        return task
+
+    @property
+    def enrolment_ended(self) -> bool:
+        """An enrolment's result is on screen (until the technician goes back to the menu)."""
+        return self.state is V.MENU and self.enrol_step in ("done", "failed")
+
+    def close_enrolment(self) -> None:
+        self.enrol_step = None
+        self.on_change()
+
+    def _enrol_step(self, step: EnrolStep) -> None:
+        self.enrol_step = step.value
+        self.on_change()
+
+    async def _enrol(self, sensor: FingerprintSensor) -> tuple[bool, str]:
+        """(stored, what happened); a cancellation propagates (``_enrol_ended`` records it)."""
+        try:
+            taken = await sensor.used_slots() | set(self.staff_fingerprints())
+            self.enrol_slot = next((s for s in range(MAX_FINGERPRINT_SLOT + 1) if s not in taken), None)
+            if self.enrol_slot is None:
+                return False, "no free slot on the module"
+            await sensor.enrol(self.enrol_slot, self._enrol_step)
+            return True, "stored"
+        except (DeviceFault, ProtocolError, ValueError, TimeoutError) as exc:
+            return False, str(exc) or "timed out"
+
+    def _enrol_ended(self, task: asyncio.Task[tuple[bool, str]]) -> None:
+        """Recorded and reported however it ended: stored, failed, or cancelled (even before it started)."""
+        ok, detail = (False, "cancelled") if task.cancelled() else task.result()
+        slot = self.enrol_slot
+        with self.outbox.transaction() as tx:
+            tx.append("fingerprint.enrolled", {"slot": slot, "ok": ok, "detail": detail, "who": self.who})
+            self._audit(tx, "enrol_fingerprint", f"slot {slot}: {detail}")
+        self.enrol_step, self.enrol_error = ("done", None) if ok else ("failed", detail)
+        self._go("enrol_done")
+        self.on_change()
+
+    async def delete_fingerprints(self, slots: Iterable[int]) -> None:
+        """Templates whose slots the configuration no longer names (a staff member removed): deleted on the
+        module, each reported as ``fingerprint.deleted``."""
+        if self.fingerprint is None:
+            return
+        for slot in sorted(slots):
+            try:
+                await self.fingerprint.delete(slot)
+                ok, detail = True, "deleted"
+            except (DeviceFault, ProtocolError) as exc:
+                ok, detail = False, str(exc)
+            with self.outbox.transaction() as tx:
+                tx.append("fingerprint.deleted", {"slot": slot, "ok": ok, "detail": detail})
+
     def restart(self) -> None:
         """Leave the menu and ask the runtime to restart (the UI asked the technician to confirm)."""
         if self.state is not V.MENU:
@@ -459,7 +573,7 @@ class ServiceJourney:
         self._leave("idle")
 
     def _leave(self, trigger: str) -> None:
-        self.who, self.message, self.calibration_error = None, None, None
+        self.who, self.message, self.calibration_error, self.enrol_step = None, None, None, None
         self._go(trigger)
 
     # --- the door ---------------------------------------------------------------------

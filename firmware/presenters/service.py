@@ -1,5 +1,5 @@
 """Service: the technician's menu (open alarms, network, version, live devices, self-test, sync, lock test,
-calibration, restart)."""
+calibration, enrolling a staff finger, restart)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from firmware.presenters import Check, Passive, Shop
 from kiosk_ui.intents import (
     Back,
     Cancel,
+    EnrolFingerprint,
     ExitService,
     Intent,
     LockTest,
@@ -25,6 +26,8 @@ from kiosk_ui.view import (
     CalibrateScreen,
     Chrome,
     DeviceStatus,
+    EnrolScreen,
+    EnrolStepView,
     PinMessage,
     PinPadScreen,
     SelfTestState,
@@ -35,7 +38,18 @@ from kiosk_ui.view import (
     one_of,
 )
 
-SERVICE_INTENTS = (RunSelfTest, LockTest, OpenCalibration, SubmitCalibration, Restart, Cancel, ExitService, Back)
+SERVICE_INTENTS = (
+    RunSelfTest,
+    LockTest,
+    OpenCalibration,
+    SubmitCalibration,
+    EnrolFingerprint,
+    Restart,
+    Cancel,
+    ExitService,
+    Back,
+)
+ENROL_STEPS: tuple[EnrolStepView, ...] = get_args(EnrolStepView)
 PIN_MESSAGES: tuple[PinMessage, ...] = get_args(PinMessage)
 STATUSES: tuple[DeviceStatus, ...] = get_args(DeviceStatus)
 SELFTEST: tuple[SelfTestState, ...] = get_args(SelfTestState)
@@ -74,10 +88,14 @@ class ServicePresenter(Passive):
                 service.open_calibration()
             case SubmitCalibration(points=points):
                 service.submit_calibration(points)
+            case EnrolFingerprint():
+                service.enrol_fingerprint()
             case Restart():
                 service.restart()
             case Cancel():
                 service.cancel()
+            case Back() if service.enrolment_ended:
+                service.close_enrolment()
             case ExitService() | Back():
                 service.exit()
 
@@ -87,6 +105,13 @@ class ServicePresenter(Passive):
             return PinPadScreen(chrome=chrome, message=one_of(PIN_MESSAGES, service.message, "PIN pad message"))
         if service.state is V.CALIBRATE:
             return CalibrateScreen(chrome=chrome)
+        if service.state is V.ENROL or service.enrolment_ended:
+            return EnrolScreen(
+                chrome=chrome,
+                step=member(ENROL_STEPS, service.enrol_step or "place", "enrolment step"),
+                slot=service.enrol_slot,
+                error=service.enrol_error or "",
+            )
         facts = self.facts()
         return ServiceScreen(
             chrome=chrome,
@@ -101,4 +126,5 @@ class ServicePresenter(Passive):
             alarms=facts.alarms,
             network=facts.network,
             version=facts.version,
+            fingerprint=service.fingerprint is not None,
         )

@@ -31,6 +31,7 @@ from typing import ClassVar
 from hal.errors import DeviceFault, ProtocolError
 from hal.sim.pty_link import PluggablePty, PtyLink
 from hal.zvt import apdu as zvt
+from hal.zvt import card_info
 from hal.zvt.bcd import encode_bcd, encode_var_length
 from hal.zvt.bmp import BmpFields, encode_bmps, parse_bmps
 from hal.zvt.framing import DLE, STX
@@ -43,6 +44,12 @@ STATUS_INSERT_CARD = 0x0A
 STATUS_WATCH_PIN_PAD = 0x01
 STATUS_PLEASE_WAIT = 0x17
 CARD_TYPE_GIROCARD = 0x05
+# How a shopper may pay: the card technology, ZVT card type (8A), card name (8B), application name (60/44).
+CARDS = {
+    card_info.CHIP: (card_info.CHIP, CARD_TYPE_GIROCARD, "girocard", "girocard"),
+    card_info.CONTACTLESS: (card_info.CONTACTLESS, 0x06, "MASTERCARD", "Debit Mastercard"),
+    card_info.WALLET: (card_info.WALLET, 0x0A, "VISA", "Apple Pay"),
+}
 SOFTWARE_VERSION = "SIM-ZVT 1.0"
 
 
@@ -63,6 +70,7 @@ class Transaction:
     amount_cents: int
     trace_no: str
     receipt_no: str | None  # none for a declined payment
+    card: str = "chip"  # how the shopper paid (CARDS)
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,7 @@ class _ShopperAction:
     kind: str  # "approve", "decline", "time_out"
     result_code: int = zvt.RESULT_APPROVED
     pin: bool = False
+    card: str = "chip"
 
 
 class _Abandoned(Exception):
@@ -126,6 +135,7 @@ class ZvtEmulator:
         self.tries = tries
         # Automation and fault knobs, changeable at any time.
         self.auto_approve = auto_approve  # seconds after "present card", None = wait for a command
+        self.presented = card_info.CHIP  # how shoppers pay when a test does not say (one of CARDS)
         self.answer_delay = 0.0  # seconds before each frame the PT sends
         self.drop_fraction = 0.0  # fraction of bytes lost on the line, both ways
         self.line_noise = b""  # garbage sent before each frame
@@ -192,9 +202,13 @@ class ZvtEmulator:
 
     # --- shopper and bench actions ------------------------------------------------------
 
-    def approve(self, *, pin: bool = False) -> None:
-        """The shopper presents a card (and enters a PIN if ``pin``); the bank approves."""
-        self._actions.put_nowait(_ShopperAction("approve", pin=pin))
+    def approve(self, *, pin: bool = False, card: str | None = None) -> None:
+        """The shopper presents a card (and enters a PIN if ``pin``); the bank approves. ``card``: how they
+        pay, one of CARDS (chip, contactless, wallet); ``presented`` when not given."""
+        card = card or self.presented
+        if card not in CARDS:
+            raise ValueError(f"card must be one of {', '.join(CARDS)}, not {card!r}")
+        self._actions.put_nowait(_ShopperAction("approve", pin=pin, card=card))
 
     def decline(self, result_code: int = 0x05) -> None:
         """The shopper presents a card and the bank declines with ``result_code``."""
@@ -341,13 +355,16 @@ class ZvtEmulator:
         return f"{self._trace:06d}", f"{self._receipt:04d}"
 
     def _status_information(
-        self, result_code: int, amount_cents: int, trace_no: str, receipt_no: str | None
+        self, result_code: int, amount_cents: int, trace_no: str, receipt_no: str | None, card: str = "chip"
     ) -> zvt.Apdu:
         now = datetime.datetime.now()
         others = {0x0C: encode_bcd(now.strftime("%H%M%S"), 3), 0x0D: encode_bcd(now.strftime("%m%d"), 2)}
+        tlv = None
         if result_code == zvt.RESULT_APPROVED:
-            others |= {0x8A: bytes([CARD_TYPE_GIROCARD]), 0x8B: b"girocard"}
+            card_bmps, tlv = card_info.status_fields(*CARDS[card])
+            others |= card_bmps
         info = BmpFields(
+            tlv=tlv,
             amount_cents=amount_cents,
             trace_no=trace_no,
             result_code=result_code,
@@ -370,7 +387,7 @@ class ZvtEmulator:
             for task in waits:
                 task.cancel()
         if not done:
-            return _ShopperAction("approve")  # auto_approve delay passed
+            return _ShopperAction("approve", card=self.presented)  # auto_approve delay passed
         result = done.pop().result()
         if isinstance(result, _ShopperAction) and not self._ecr_abort.is_set():
             return result
@@ -403,9 +420,9 @@ class ZvtEmulator:
             await self._exchange(self._status_information(action.result_code, amount, trace_no, None))
             await self._exchange(zvt.Apdu(*zvt.ABORT, bytes([action.result_code])))
             return
-        await self._exchange(self._status_information(zvt.RESULT_APPROVED, amount, trace_no, receipt_no))
+        await self._exchange(self._status_information(zvt.RESULT_APPROVED, amount, trace_no, receipt_no, action.card))
         self.approved.append(ApprovedPayment(receipt_no, trace_no, amount, self.currency, decided_at))
-        self.last = Transaction(zvt.RESULT_APPROVED, amount, trace_no, receipt_no)
+        self.last = Transaction(zvt.RESULT_APPROVED, amount, trace_no, receipt_no, action.card)
         self._save_journal()
         await self._exchange(zvt.Apdu(*zvt.COMPLETION))
 
@@ -450,7 +467,7 @@ class ZvtEmulator:
             return
         if service & zvt.REPEAT_STATUS_INFORMATION:
             await self._exchange(
-                self._status_information(last.result_code, last.amount_cents, last.trace_no, last.receipt_no)
+                self._status_information(last.result_code, last.amount_cents, last.trace_no, last.receipt_no, last.card)
             )
         await self._exchange(zvt.Apdu(*zvt.COMPLETION))
 

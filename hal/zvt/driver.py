@@ -21,6 +21,7 @@ from hal.payment import (
 from hal.serial_link import SerialLink
 from hal.zvt import apdu as zvt
 from hal.zvt.bmp import BmpFields
+from hal.zvt.card_info import card_info
 from hal.zvt.link import ACK_TIMEOUT, SEND_TRIES, ZvtLink
 
 log = logging.getLogger(__name__)
@@ -330,6 +331,7 @@ class ZvtTerminal(PaymentTerminal):
         status: BmpFields | None = None,
     ) -> PaymentResult:
         status = status or BmpFields()
+        paid_by = card_info(status)
         return PaymentResult(
             outcome,
             status.amount_cents or amount_cents,
@@ -339,6 +341,8 @@ class ZvtTerminal(PaymentTerminal):
             receipt_no=status.receipt_no,
             trace_no=status.trace_no,
             message=message,
+            method_detail=paid_by.entry,
+            card=paid_by.card,
         )
 
     async def _transaction(

@@ -18,6 +18,7 @@ from kiosk_ui.screens import (
     catalog,
     checkout,
     door,
+    enrol,
     error,
     help,
     out_of_service,
@@ -43,6 +44,8 @@ from kiosk_ui.view import (
     DoorAlarm,
     DoorScreen,
     DoorState,
+    EnrolScreen,
+    EnrolStepView,
     FaultCategory,
     FieldError,
     Language,
@@ -86,6 +89,7 @@ _MODULES = {
     "repair": repair,
     "service": service,
     "calibrate": calibrate,
+    "enrol": enrol,
     "out_of_service": out_of_service,
     "callback": callback,
     "error": error,
@@ -231,6 +235,12 @@ def _out_of_service(view: OutOfServiceScreen) -> None:
     _one_of(view.message, ShopperNotice, "OutOfServiceScreen.message")
 
 
+def _enrol(view: EnrolScreen) -> None:
+    _one_of(view.step, EnrolStepView, "EnrolScreen.step", optional=False)
+    if view.slot is not None:
+        _whole(view.slot, "EnrolScreen.slot", 0)
+
+
 def _callback(view: CallbackScreen) -> None:
     _one_of(view.message, CallbackMessage, "CallbackScreen.message")
     _whole(view.retention_days, "CallbackScreen.retention_days", 1, 3650)
@@ -255,6 +265,7 @@ _CHECKS: dict[type, Callable[[Any], None]] = {
     RepairScreen: _repair,
     ServiceScreen: _service,
     OutOfServiceScreen: _out_of_service,
+    EnrolScreen: _enrol,
     CallbackScreen: _callback,
     TechnicianScreen: _technician,
 }

@@ -2,7 +2,8 @@
 
 What a technician needs first: on the left each device's live state and the self-test; on the right the
 open alarms, then the network (interface, address, cloud online), the uploader, the software and
-configuration versions; the actions under them. Restart asks again: the first tap arms it for
+configuration versions; the actions under them. With a fingerprint module, "Enrol finger" sits above the
+self-test. Restart asks again: the first tap arms it for
 RESTART_CONFIRM_S, a second tap meanwhile emits Restart().
 """
 
@@ -12,7 +13,7 @@ import pygame
 
 from kiosk_ui.context import BuildContext
 from kiosk_ui.i18n import known
-from kiosk_ui.intents import ExitService, Intent, LockTest, OpenCalibration, Restart, RunSelfTest
+from kiosk_ui.intents import EnrolFingerprint, ExitService, Intent, LockTest, OpenCalibration, Restart, RunSelfTest
 from kiosk_ui.kit import Kit
 from kiosk_ui.moving import Paragraph, scrolled_column
 from kiosk_ui.screens.chrome import chrome
@@ -276,7 +277,11 @@ def build(view: ServiceScreen, kit: Kit, context: BuildContext) -> list[Widget]:
     widgets: list[Widget] = [Panel("devices_panel", left, palette.surface, theme.radius)]
     inner = left.inflate(-2 * pad, -2 * pad)
     button_h = theme.touch(64)
-    widgets += _devices(view, kit, pygame.Rect(inner.x, inner.y, inner.w, inner.h - button_h - theme.gap))
+    buttons_h = (2 if view.fingerprint else 1) * (button_h + theme.gap)  # enrol a finger above the self-test
+    widgets += _devices(view, kit, pygame.Rect(inner.x, inner.y, inner.w, inner.h - buttons_h))
+    if view.fingerprint:
+        enrol = (inner.x, inner.bottom - 2 * button_h - theme.gap, theme.touch(220), button_h)
+        widgets.append(Button(kit, "enrol", enrol, kit.t("service.enrol"), EnrolFingerprint(), style="secondary"))
     widgets += _selftest(view, kit, pygame.Rect(inner.x, inner.bottom - button_h, inner.w, button_h))
 
     actions_h = 2 * button_h + theme.px(10)

@@ -260,6 +260,7 @@ async def test_real_answers_match_the_documented_schemas(tmp_path: Path) -> None
                         "ad_id": "ad-1",
                     },
                 ),
+                make_event(7, "cab-1", "fingerprint.enrolled", {"slot": 0, "ok": True, "detail": "stored"}),
                 {"id": "nope"},
             ]
             await device("POST", "/v1/events", {"cabinet_id": "cab-1", "events": events})
@@ -274,7 +275,7 @@ async def test_real_answers_match_the_documented_schemas(tmp_path: Path) -> None
                 url + "/v1/events", data=chunked(), headers=sign_request(key, "cab-1", "POST", "/v1/events", b"{}")
             ) as resp:
                 assert resp.status == 411, await resp.text()
-            for what in ("sales", "stock", "repair-tickets", "alarms", "event-conflicts"):
+            for what in ("sales", "stock", "repair-tickets", "alarms", "fingerprints", "event-conflicts"):
                 await shop("GET", f"/v1/retailer/cabinets/cab-1/{what}")
             await shop("GET", "/v1/retailer/cabinets/cab-9/sales")  # 404
             await shop("GET", "/v1/retailer/funnel?from=2026-11-01&to=2026-11-30")

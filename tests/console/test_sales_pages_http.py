@@ -50,7 +50,10 @@ def fill(store: SqliteCloudStore) -> None:
             kinds = ["payment.approved", "sale.unclaimed" if n % 9 == 4 else "sale.completed"]
             for kind in kinds:
                 seq += 1
-                events.append(Event(str(uuid.uuid4()), cabinet, seq, kind, at, float(seq), {**sale, "method": "qr"}))
+                # cab-1's shoppers pay at the card terminal, by chip or phone wallet; the others scan to pay
+                paid = {"method": "terminal", "method_detail": ("chip", "wallet")[n % 2]} if cabinet == "cab-1" else {}
+                payload = {**sale, "method": "qr", **paid}
+                events.append(Event(str(uuid.uuid4()), cabinet, seq, kind, at, float(seq), payload))
         store.store_events(cabinet, events)
     store.add_user(SHOP, OWNER, "owner", password_hash=hash_password(PASSWORD))
     store.add_user(OTHER, OTHER_OWNER, "owner", password_hash=hash_password(PASSWORD))
@@ -138,6 +141,30 @@ async def test_the_page_totals_and_chart_say_what_the_sales_add_up_to(
             sums = totals(mine, by_period(period))
             assert value == sums.get(period_key, money(0, currency)), (currency, period_key)
     assert table(page, "by-cabinet") == totals(shop, lambda r: r["cabinet_id"])
+
+
+async def test_the_page_counts_the_sales_by_way_to_pay(server: TestServer, db: Path) -> None:
+    session = await signed_in(server, OWNER)
+    async with session:
+        async with session.get("/console/sales", params={"from": DAYS[0], "to": DAYS[-1]}) as response:
+            page = await response.text()
+    body = re.search(r'data-testid="by-method">(.*?)</table>', page, re.S)
+    assert body
+    cells = r'<th scope="row"[^>]*>([^<]*)</th><td[^>]*>([^<]*)</td><td[^>]*data-testid="count">(\d+)</td>'
+    rows = re.findall(cells, body.group(1))
+    conn = sqlite3.connect(db)
+    query = (
+        "SELECT COALESCE(method_detail, '') || '/' || method, COUNT(*) FROM sales s JOIN cabinets k "
+        "ON k.id = s.cabinet_id WHERE k.retailer = ? AND completed_at IS NOT NULL GROUP BY 1"
+    )
+    counted = dict(conn.execute(query, (SHOP,)).fetchall())
+    conn.close()
+    expected = [
+        ("card terminal", "chip card", str(counted["chip/terminal"])),
+        ("card terminal", "phone wallet", str(counted["wallet/terminal"])),
+        ("scan-to-pay", "not told", str(counted["/qr"])),
+    ]
+    assert sorted(rows) == sorted(expected)
 
 
 async def test_the_csv_is_streamed_in_pages_with_the_rows_of_a_direct_query(

@@ -26,6 +26,7 @@ ROLLUPS = {
     "sales_daily": ("retailer", "cabinet_id", "day", "sku", "variant_sku", "currency"),
     "sales_cabinet_daily": ("retailer", "cabinet_id", "day", "currency"),
     "sales_fleet_daily": ("retailer", "day", "sku", "variant_sku", "currency"),
+    "sales_method_daily": ("retailer", "cabinet_id", "day", "sku", "method", "method_detail", "currency"),
 }
 
 upload = st.fixed_dictionaries(
@@ -38,6 +39,8 @@ upload = st.fixed_dictionaries(
         "variant": st.sampled_from([None, "SCOOT-S1-mint"]),
         "cents": st.sampled_from([None, 0, 1000, 49900]),
         "currency": st.sampled_from([None, "EUR", "JPY"]),
+        "method": st.sampled_from([None, "terminal", "qr"]),
+        "method_detail": st.sampled_from([None, "chip", "wallet"]),
         "again": st.booleans(),  # the same event sent once more (a retried upload)
         "batch_ends": st.booleans(),
     }
@@ -53,7 +56,13 @@ def events_of(uploads: list[dict[str, Any]]) -> list[tuple[str, list[Event]]]:
         cabinet = u["cabinet"]
         seqs[cabinet] += 1
         payload: dict[str, Any] = {"sale_id": f"s{u['sale']}"}
-        for key, value in (("sku", u["sku"]), ("variant_sku", u["variant"]), ("amount_cents", u["cents"])):
+        for key, value in (
+            ("sku", u["sku"]),
+            ("variant_sku", u["variant"]),
+            ("amount_cents", u["cents"]),
+            ("method", u["method"]),
+            ("method_detail", u["method_detail"]),
+        ):
             if value is not None:
                 payload[key] = value
         if u["currency"]:
@@ -83,6 +92,8 @@ def recount(conn: sqlite3.Connection, table: str) -> list[tuple[Any, ...]]:
         "sku": "COALESCE(s.sku, '')",
         "variant_sku": "COALESCE(s.variant_sku, s.sku, '')",
         "currency": "COALESCE(s.currency, '')",
+        "method": "COALESCE(s.method, '')",
+        "method_detail": "COALESCE(s.method_detail, '')",
     }
     columns = ", ".join(expr[k] for k in key)
     return conn.execute(
@@ -98,7 +109,7 @@ def rollup(conn: sqlite3.Connection, table: str) -> list[tuple[Any, ...]]:
 
 def summary_from_sales(conn: sqlite3.Connection, retailer: str, **only: str) -> dict[str, dict[Any, list[int]]]:
     """What the sales summary must say, added up here from each completed sale of the retailer."""
-    found: dict[str, dict[Any, list[int]]] = {"days": {}, "weeks": {}, "cabinets": {}, "products": {}}
+    found: dict[str, dict[Any, list[int]]] = {"days": {}, "weeks": {}, "cabinets": {}, "products": {}, "methods": {}}
     rows = conn.execute(
         "SELECT s.* FROM sales s JOIN cabinets k ON k.id = s.cabinet_id "
         "WHERE k.retailer = ? AND s.completed_at IS NOT NULL",
@@ -113,6 +124,7 @@ def summary_from_sales(conn: sqlite3.Connection, retailer: str, **only: str) -> 
             ("weeks", week_of(r["day"])),
             ("cabinets", r["cabinet_id"]),
             ("products", (r["sku"], r["variant_sku"] or r["sku"])),
+            ("methods", (r["method"], r["method_detail"])),
         ):
             line = found[name].setdefault((key, currency), [0, 0])
             line[0] += 1
@@ -138,6 +150,7 @@ def check_summary(store: SqliteCloudStore, conn: sqlite3.Connection) -> None:
             assert as_found(by_week["periods"], "period") == expected["weeks"], (retailer, only)
             assert as_found(by_day["cabinets"], "cabinet_id") == expected["cabinets"], (retailer, only)
             assert as_found(by_day["products"], "sku", "variant_sku") == expected["products"], (retailer, only)
+            assert as_found(by_day["methods"], "method", "method_detail") == expected["methods"], (retailer, only)
             if not only:
                 skus = {key[0] for key, _ in expected["products"] if key[0]}
                 assert store.sale_skus(retailer) == sorted(skus)

@@ -249,3 +249,28 @@ async def test_without_a_geocoder_an_address_is_not_searched(tmp_path: Path) -> 
         assert "Searching by address is not available here" in text and 'id="address"' not in text
         assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     store.close()
+
+
+def test_the_receipt_says_how_the_shopper_paid_only_as_the_terminal_said_it() -> None:
+    from cloud_stub.consumer.pages import receipt_view
+
+    sale = {
+        "sale_id": "0f1e2d3c-0000-4000-8000-000000000000",
+        "sku": "SC-1",
+        "variant_sku": "SC-1",
+        "amount_cents": 49900,
+        "currency": "EUR",
+        "approved_at": "2026-11-30T13:05:00.000Z",
+        "completed_at": None,
+        "cabinet_id": "cab-1",
+        "reversed_at": None,
+        "refund_acked_at": None,
+        "refund_result": None,
+        "unclaimed_at": None,
+        "refund_flagged_at": None,
+        "recorded_late": 0,
+    }
+    wallet = receipt_view({**sale, "method_detail": "wallet", "card": "VISA"}, None, "en")
+    assert (wallet.paid_with, wallet.card) == ("wallet", "VISA")
+    unknown = receipt_view({**sale, "method_detail": "<script>", "card": None}, None, "en")
+    assert (unknown.paid_with, unknown.card) == ("", "")  # an unknown word is not shown (nor looked up)

@@ -412,3 +412,15 @@ def test_storage_numbers_must_be_finite_and_above_zero(tmp_path, key, value):
     assert any(p.startswith(f"{path}: storage.{key}: expected a finite number > 0") for p in caught.value.problems)
     path.write_text(f"[storage]\n{key} = 25\n")
     assert getattr(load_config(path).storage, key) == 25.0
+
+
+def test_a_fingerprint_module_needs_its_port_and_sane_settings():
+    assert parse_config({}).fingerprint.backend == "none"  # optional: a cabinet without one reads no fingers
+    module = parse_config({"fingerprint": {"backend": "zfm", "port": "/dev/kiosk-fingerprint", "capacity": 300}})
+    assert (module.fingerprint.baudrate, module.fingerprint.capacity) == (57600, 300)
+    with pytest.raises(ConfigError, match=r"f.toml: fingerprint.capacity: expected an integer >= 1 and <= 1000, got 0"):
+        parse_config({"fingerprint": {"backend": "zfm", "port": "/dev/x", "capacity": 0}}, "f.toml")
+    with pytest.raises(ConfigError, match=r"f.toml: fingerprint.port: required when fingerprint.backend is 'zfm'"):
+        parse_config({"fingerprint": {"backend": "zfm"}}, "f.toml")
+    problems = production_problems(parse_config({"fingerprint": {"backend": "sim"}}), "kiosk.toml")
+    assert any(p.startswith("kiosk.toml: fingerprint.backend: 'sim' is for simulation") for p in problems)

@@ -10,6 +10,7 @@ from gpiozero.pins.mock import MockFactory
 
 from firmware.lockboard.controller import LockController
 from hal.camera_code_reader import CameraCodeReader
+from hal.fingerprint import ZfmSensor
 from hal.lock import GpioDoorSensor, GpioLock
 from hal.lockboard import BAUDRATE, LockBoardLink
 from hal.lockboard.backend import LockBoardDoorSensor, LockBoardLock
@@ -17,6 +18,7 @@ from hal.pn532.reader import Pn532Reader
 from hal.scanner.reader import SerialScanner
 from hal.serial_link import SerialLink
 from hal.sim.camera_sim import SimCamera
+from hal.sim.fingerprint_emulator import FingerprintEmulator
 from hal.sim.lockboard_emulator import LockBoardEmulator
 from hal.sim.pn532_emulator import Pn532Emulator
 from hal.sim.scanner_emulator import ScannerEmulator
@@ -119,3 +121,13 @@ async def test_lock_board_link_lock_and_door() -> None:
             assert repr(lock).endswith("relay 0: energized>")
             lock.close()
         assert repr(link) == f"<LockBoardLink lock on {emulator.port}: closed>" and port_is_free(emulator.port)
+
+
+async def test_fingerprint_module_on_its_serial_port() -> None:
+    async with FingerprintEmulator(templates={1: "mei"}) as emulator:
+        sensor = ZfmSensor(emulator.port)
+        async with sensor:
+            assert repr(sensor) == f"<ZfmSensor fingerprint on {emulator.port}: open>"
+            assert sensor.identity() == "1 templates"
+            assert not port_is_free(emulator.port)
+        assert repr(sensor) == f"<ZfmSensor fingerprint on {emulator.port}: closed>" and port_is_free(emulator.port)

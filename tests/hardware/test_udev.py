@@ -65,7 +65,7 @@ def test_every_rule_parses_and_the_goto_has_its_label() -> None:
 
 def test_stable_names_for_each_device_and_adapter() -> None:
     named = by_name(rules())
-    assert set(named) == {"kiosk-payment", "kiosk-nfc", "kiosk-scanner", "kiosk-lockboard"}
+    assert set(named) == {"kiosk-payment", "kiosk-nfc", "kiosk-scanner", "kiosk-fingerprint", "kiosk-lockboard"}
     for name, variants in named.items():
         for rule in variants:
             assert rule["GROUP="] == "dialout" and rule["MODE="] == "0660", name
@@ -75,7 +75,7 @@ def test_stable_names_for_each_device_and_adapter() -> None:
     def chips(name):
         return {(r["ATTRS{idVendor}=="], r["ATTRS{idProduct}=="]) for r in named[name]}
 
-    for name in ("kiosk-payment", "kiosk-nfc", "kiosk-scanner"):
+    for name in ("kiosk-payment", "kiosk-nfc", "kiosk-scanner", "kiosk-fingerprint"):
         assert {("0403", "6001"), ("10c4", "ea60")} <= chips(name)  # FTDI, CP210x
     assert chips("kiosk-lockboard") == {("2e8a", "0005")}  # Pico, MicroPython
     example = by_name(rules(commented=True))["kiosk-scanner"]

@@ -13,6 +13,7 @@ import pytest
 from firmware.config import Config
 from firmware.devices import build_devices
 from firmware.sim import build_sim
+from hal.fingerprint_sensor import EnrolStep
 from hal.payment import PaymentOutcome
 
 HANDS = "needs a person at the bench (set bench.hands = true in the profile)"
@@ -24,6 +25,7 @@ async def rig(bench_profile):
     if bench_profile is None:
         config = Config()
         config.lock = dataclasses.replace(config.lock, max_unlock_s=0.5, unlock_s=0.3)
+        config.fingerprint = dataclasses.replace(config.fingerprint, backend="sim")
         devices, bench = build_sim(config)
         await bench.start()
     else:
@@ -136,6 +138,45 @@ async def test_nfc_reader_reads_a_card(rig):
         print("\nbench: hold a card on the NFC reader")
     card = await asyncio.wait_for(reader.read(), 30)
     assert len(card.uid) in (4, 7, 10)
+
+
+async def test_fingerprint_module_shakes_hands_and_counts_its_templates(rig):
+    devices, _, _ = rig
+    sensor = devices.fingerprint
+    if sensor is None:
+        pytest.skip("no fingerprint module in this profile")
+    await sensor.open()  # VfyPwd with the profile's password, then TempleteNum
+    assert await sensor.template_count() == len(await sensor.used_slots())
+
+
+async def test_fingerprint_enrol_match_and_delete_at_the_last_slot(rig):
+    devices, bench, config = rig
+    sensor = devices.fingerprint
+    if sensor is None:
+        pytest.skip("no fingerprint module in this profile")
+    person_or_emulator(bench, config)
+    await sensor.open()
+    slot = config.fingerprint.capacity - 1  # a bench module's other templates are left alone
+    emulator = bench.fingerprint if bench is not None else None
+
+    def hand(step: EnrolStep) -> None:
+        if emulator is None:
+            print(f"\nbench: {step.value.replace('_', ' ')} (the same finger each time)")
+        elif step is EnrolStep.LIFT:
+            emulator.lift()
+        else:
+            emulator.place("bench-finger")
+
+    await sensor.enrol(slot, hand)
+    assert slot in await sensor.used_slots()
+    reading = asyncio.ensure_future(sensor.read())  # the finger still on the sensor is not read again
+    if emulator is not None:
+        await emulator.touch("bench-finger")
+    else:
+        print("\nbench: lift the finger, then place it once more")
+    assert (await asyncio.wait_for(reading, 30)).slot == slot
+    await sensor.delete(slot)
+    assert slot not in await sensor.used_slots()
 
 
 async def test_scanner_opens_and_reads_a_code(rig):

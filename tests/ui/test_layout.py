@@ -93,6 +93,9 @@ def test_screens_have_their_documented_widgets(static_ui: KioskUi) -> None:
         "repair_consent": {"agree", "cancel", "back"},
         "repair_ticket": {"ticket", "ticket_qr", "keep", "done"},
         "service": {"selftest", "lock_test", "calibrate", "restart", "exit", "pending", "config_version"},
+        "service_fingerprint": {"selftest", "lock_test", "calibrate", "enrol", "restart", "exit"},
+        "enrol_place": {"step", "detail", "cancel"},
+        "enrol_failed": {"step", "detail", "back"},
         "out_of_service": {"title", "subtitle", "staff"},
         "out_of_service_not_charged": {"title", "message"},
         "out_of_service_refund": {"title", "message", "support_phone", "cabinet"},
@@ -111,6 +114,8 @@ def test_screens_have_their_documented_widgets(static_ui: KioskUi) -> None:
     assert not {"pay:terminal", "pay:qr"} & ids(static_ui)
     static_ui.set_state(views["out_of_service"])
     assert not {"pay:terminal", "pay:qr", "buy", "start", "message", "support_phone"} & ids(static_ui)
+    static_ui.set_state(views["service"])
+    assert "enrol" not in ids(static_ui), "no fingerprint module: nothing to enrol"
     static_ui.set_state(views["calibrate"])
     assert {"calibration", "cancel", "target:0", "target:3"} <= ids(static_ui)
 

@@ -13,7 +13,7 @@ from kiosk_ui.samples import accessible_views, sample_views
 from kiosk_ui.theme import MIN_TEXT_DESIGN_PX
 from kiosk_ui.view import SCREENS, Language, ProductScreen
 
-STAFF = {"pin_pad", "restock", "service", "calibrate"}  # reached with a card or a hidden hold, not a shopper's
+STAFF = {"pin_pad", "restock", "service", "calibrate", "enrol"}  # reached with a card or a hidden hold, not a shopper's
 # The screens without a way back or home, and why: attract is home; at the door a paid sale goes on by
 # itself; a cabinet that needs a technician has no other screen (it sells nothing, offers no help).
 NO_WAY_BACK = {"attract", "door", "technician"}

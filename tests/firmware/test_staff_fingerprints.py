@@ -1,0 +1,149 @@
+"""Staff fingers on a whole Cabinet (SQLite on disk, mock pins and door, a fake clock), the fingerprint module
+a ZhianTec emulator over a PTY read by the real driver: a retailer's finger opens the restock as a staff card
+does, wrong fingers lock like wrong PINs, a technician's finger opens the service menu, where a new finger is
+enrolled through the screen's intents, and a staff member removed from the configuration loses their template
+on the module."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from firmware.cabinet import Cabinet
+from firmware.clock import FakeClock
+from firmware.journeys.restock import R
+from firmware.journeys.service import V
+from hal.fingerprint.sensor import ZfmSensor
+from hal.sim.fingerprint_emulator import FingerprintEmulator
+from kiosk_ui.intents import Back, Cancel, EnrolFingerprint
+from kiosk_ui.view import EnrolScreen, ServiceScreen, View
+from sync_client.cabinet_config import CabinetConfig, RetailerAccess, StaffFingerprint
+from tests.firmware.cabinet_rig import Cabinets, until
+
+MEI, JO = StaffFingerprint(3, "Mei", "retailer"), StaffFingerprint(4, "Jo", "technician")
+
+
+@pytest.fixture
+async def emulator():
+    async with FingerprintEmulator(templates={3: "mei", 4: "jo"}) as emu:
+        yield emu
+
+
+@pytest.fixture
+async def rig(tmp_path, emulator):
+    (tmp_path / "cabinet").mkdir()
+    cabinets = Cabinets(tmp_path / "cabinet", clock=FakeClock())
+    cabinets.config.lock = dataclasses.replace(cabinets.config.lock, max_unlock_s=5.0, door_open_timeout_s=45.0)
+    cabinets.retailer = RetailerAccess(staff_fingerprints=(MEI, JO))
+    cabinets.fingerprint = ZfmSensor(emulator.port, poll_interval=0.005, response_timeout=0.5, enrol_timeout=10)
+    yield cabinets
+    if cabinets.cabinet is not None:
+        await cabinets.cut()
+
+
+async def booted(cabinets: Cabinets) -> tuple[Cabinet, list[View]]:
+    cabinet = await cabinets.boot()
+    views: list[View] = []
+    cabinet.on_view = views.append
+    return cabinet, views
+
+
+def finger_attempts(cabinets: Cabinets) -> list[tuple]:
+    return [
+        (a["purpose"], a["ok"], a["slot"], a["staff"])
+        for a in cabinets.events("auth.attempt")
+        if a["method"] == "fingerprint"
+    ]
+
+
+async def test_a_retailers_finger_opens_the_restock_and_an_unknown_finger_does_not(rig, emulator):
+    cabinet, views = await booted(rig)
+    await emulator.touch("mallory")
+    await until(lambda: finger_attempts(rig), what="the unknown finger audited")
+    assert cabinet.restock.state is R.IDLE and not rig.door.latch_released
+    await emulator.touch("mei")
+    await until(lambda: cabinet.restock.state is R.UNLOCKED, what="the restock unlocked")
+    assert finger_attempts(rig) == [("restock", False, None, None), ("restock", True, 3, "Mei")]
+    assert rig.events("door.unlocked")[-1]["reason"] == "restock_fingerprint"
+    assert rig.events("door.unlocked")[-1]["who"] == "finger:3"
+    assert views[-1].screen == "restock" and rig.pulses() == 1
+
+
+async def test_wrong_fingers_lock_the_pad_as_wrong_pins_do_even_for_the_right_finger(rig):
+    cabinet, _ = await booted(rig)
+    clock = rig.clock
+    assert isinstance(clock, FakeClock)
+    for _ in range(4):
+        assert cabinet.restock.staff_finger(None) == "wrong"
+    assert cabinet.restock.staff_finger(4) == "wrong"  # a technician's finger does not open the restock
+    assert cabinet.restock.staff_finger(3) == "locked" and cabinet.restock.pin_lock_remaining() == 30
+    assert rig.events("auth.attempt")[-1]["locked_s"] == 30
+    clock.advance(30)
+    assert cabinet.restock.staff_finger(3) == "unlocked"
+    assert cabinet.restock.who == "finger:3" and rig.pulses() == 1
+
+
+async def test_a_technicians_finger_opens_the_menu_where_a_new_finger_is_enrolled(rig, emulator):
+    cabinet, views = await booted(rig)
+    await emulator.touch("jo")
+    await until(lambda: cabinet.service.state is V.MENU, what="the service menu")
+    assert isinstance(views[-1], ServiceScreen) and views[-1].fingerprint
+    assert finger_attempts(rig) == [("service", True, 4, "Jo")]
+
+    cabinet.handle_intent(EnrolFingerprint())
+
+    def step() -> str | None:
+        shown = views[-1]
+        return shown.step if isinstance(shown, EnrolScreen) else None
+
+    await until(lambda: step() == "place", what="asked to place the finger")
+    await emulator.touch("kim")
+    await until(lambda: step() == "lift", what="asked to lift it")
+    emulator.lift()
+    await until(lambda: step() == "place_again", what="asked to place it again")
+    emulator.place("kim")
+    await until(lambda: step() == "done", what="stored")
+    emulator.lift()
+    assert views[-1] == EnrolScreen(chrome=views[-1].chrome, step="done", slot=0)  # 3 and 4 were taken
+    assert emulator.library == {0: "kim", 3: "mei", 4: "jo"}
+    assert rig.events("fingerprint.enrolled") == [{"slot": 0, "ok": True, "detail": "stored", "who": "finger:4"}]
+    cabinet.handle_intent(Back())
+    assert isinstance(views[-1], ServiceScreen)
+
+
+async def test_an_enrolment_with_two_different_fingers_fails_and_says_why(rig, emulator):
+    cabinet, views = await booted(rig)
+    assert cabinet.service.technician_finger(4)
+    task = cabinet.service.enrol_fingerprint()
+    await until(lambda: cabinet.service.enrol_step == "place")
+    emulator.place("kim")
+    await until(lambda: cabinet.service.enrol_step == "lift")
+    emulator.lift()
+    await until(lambda: cabinet.service.enrol_step == "place_again")
+    emulator.place("lee")
+    await task
+    shown = views[-1]
+    assert isinstance(shown, EnrolScreen) and shown.step == "failed" and "not the same finger" in shown.error
+    assert emulator.library == {3: "mei", 4: "jo"}
+    [enrolled] = rig.events("fingerprint.enrolled")
+    assert (enrolled["slot"], enrolled["ok"]) == (0, False) and "not the same finger" in enrolled["detail"]
+
+
+async def test_an_enrolment_cancelled_stores_nothing(rig, emulator):
+    cabinet, views = await booted(rig)
+    assert cabinet.service.technician_finger(4)
+    cabinet.handle_intent(EnrolFingerprint())
+    await until(lambda: cabinet.service.enrol_step == "place")
+    cabinet.handle_intent(Cancel())
+    await until(lambda: cabinet.service.enrol_step == "failed", what="the enrolment ended")
+    assert rig.events("fingerprint.enrolled")[0]["detail"] == "cancelled" and emulator.library == {3: "mei", 4: "jo"}
+
+
+async def test_a_staff_member_removed_from_the_configuration_loses_their_template(rig, emulator):
+    cabinet, _ = await booted(rig)
+    cabinet.apply_cloud_config(CabinetConfig(2, "EUR", (), retailer=RetailerAccess(staff_fingerprints=(JO,))))
+    await until(lambda: rig.events("fingerprint.deleted"), what="the template deleted")
+    assert rig.events("fingerprint.deleted") == [{"slot": 3, "ok": True, "detail": "deleted"}]
+    assert emulator.library == {4: "jo"}
+    assert cabinet.restock.staff_finger(3) == "wrong"  # the configuration no longer names the slot
