@@ -6,7 +6,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from benchmarks.bench_fleet_ingest import ProcessCounters, check_stored, descendants, main, parse_args
+import pytest
+from aiohttp import web
+
+from benchmarks.bench_fleet_ingest import Pool, ProcessCounters, check_stored, descendants, main, parse_args
 from cloud_stub.store import SqliteCloudStore
 from sync_client.schema import Event, new_event_id, utc_now_iso
 
@@ -55,3 +58,32 @@ def test_bytes_written_and_cpu_are_read_from_proc_for_a_process_and_its_children
     after = ProcessCounters.of(descendants(me)) - before
     assert after.wchar >= 1_000_000 and after.write_bytes >= 1_000_000
     assert me in descendants(me)
+
+
+async def test_the_generators_connections_survive_a_node_restart_and_say_when_none_answers() -> None:
+    """The pool reuses keep-alive connections; one the node closed (restarted) is replaced, not an error."""
+    bodies: list[bytes] = []
+
+    async def echo(request: web.Request) -> web.Response:
+        bodies.append(await request.read())
+        return web.json_response({"n": len(bodies), "signed": request.headers["X-Signature"]})
+
+    app = web.Application()
+    app.router.add_post("/v1/events", echo)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    pool = Pool(f"http://127.0.0.1:{port}", 4)
+    assert await pool.post("/v1/events", b'{"a":1}', {"X-Signature": "s1"}) == (200, b'{"n": 1, "signed": "s1"}')
+    await runner.cleanup()  # the node restarts: the pool's idle connection is closed under it
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        assert await pool.post("/v1/events", b'{"b":2}', {"X-Signature": "s2"}) == (200, b'{"n": 2, "signed": "s2"}')
+        assert bodies == [b'{"a":1}', b'{"b":2}']
+    finally:
+        await runner.cleanup()
+    with pytest.raises(ConnectionError, match=f"127.0.0.1:{port}"):  # nobody listens any more
+        await pool.post("/v1/events", b"{}", {"X-Signature": "s3"})
