@@ -312,3 +312,30 @@ async def test_a_cabinet_keeps_syncing_through_the_proxy_while_a_node_is_killed_
         store.close()
     assert sorted(e["seq"] for e in events) == list(range(1, 31))
     assert len({e["id"] for e in events}) == 30
+
+
+async def test_a_streamed_answer_passes_whole_without_a_length() -> None:
+    """The sales CSV is streamed (chunked): the proxy relays it as it comes."""
+    chunk = bytes(range(256)) * 256  # 64 KiB
+
+    async def csv(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/csv"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for _ in range(32):
+            await response.write(chunk)
+        return response
+
+    app = web.Application()
+    app.router.add_get("/console/sales.csv", csv)
+    node = web.AppRunner(app)
+    await node.setup()
+    await web.TCPSite(node, "127.0.0.1", 0).start()
+    runner, _, url = await start_balancer([f"http://127.0.0.1:{node.addresses[0][1]}"])
+    try:
+        async with aiohttp.ClientSession() as session, session.get(url + "/console/sales.csv") as resp:
+            assert resp.headers["Content-Type"] == "text/csv" and "Content-Length" not in resp.headers
+            assert await resp.read() == chunk * 32
+    finally:
+        await runner.cleanup()
+        await node.cleanup()
