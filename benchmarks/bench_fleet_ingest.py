@@ -2,20 +2,23 @@
 
     python benchmarks/bench_fleet_ingest.py [--cabinets 500,2000,5000] [--seconds 30] [--interval 2]
                                             [--db PATH] [--nodes 1] [--balance proxy|client]
-                                            [--readers 0] [--db-server-pid PID] [--json PATH]
+                                            [--readers 0] [--connections 256] [--db-server-pid PID]
+                                            [--json PATH]
 
 For each fleet size, ``--nodes`` `kiosk-cloud serve` processes run on one store (``--db``: a SQLite file,
-by default a new one in a temporary directory). With several nodes the cabinets go through the loopback
-proxy (`cloud_stub/balancer.py`, one request to each node in turn), or with ``--balance client`` each
-cabinet talks to one node (cabinet i to node i mod N: what a proxy in C costs next to nothing).
+by default a new one in a temporary directory; each size registers its own cabinets in it). With several
+nodes the cabinets go through the loopback proxy (`cloud_stub/balancer.py`, one request to each node in
+turn), or with ``--balance client`` each cabinet talks to one node (cabinet i to node i mod N: what a
+proxy in C costs next to nothing).
 
 Each cabinet is registered with its own key and sends a signed ``POST /v1/events`` as `sync_client` does,
 every ``--interval`` seconds on average (jittered), with 1-20 events of a cabinet's realistic mix (sales
 with their door events and stock counts, ad plays, heartbeats, now and then an alarm: `bench_console`'s
-generator); every 10th batch is sent again (a lost acknowledgement). An answer other than 200 (a node
-down, the cloud busy) is retried after a second, as the uploader does; a request's latency runs from its
-first attempt to its acknowledgement. All cabinets run as coroutines in this one process (its CPU time is
-reported: the generator must not starve the server on 2 cores).
+generator); every 10th batch is sent again (a lost acknowledgement). At most ``--connections`` requests
+are open to a URL at once (below a node's 512), like a proxy's pool; a request waiting for one is late.
+An answer other than 200 (a node down, the cloud busy) is retried after a second, as the uploader does; a
+request's latency runs from its first attempt to its acknowledgement. All cabinets run as coroutines in
+this one process (its CPU time is reported: the generator must not starve the server on 2 cores).
 
 With ``--readers K`` the run has two halves of ``--seconds`` each: ingest alone, then ingest while K
 retailer loops read the sales and stock of random cabinets without pause (``GET
