@@ -16,6 +16,7 @@ BENCHMARKS = {
     "fuzz_serial": ["fuzz_parsers_serial.py", "--seconds", "10"],
     "ui": ["bench_ui.py"],
     "sync": ["bench_sync.py"],
+    "fleet_ingest_sqlite": ["bench_fleet_ingest.py", "--cabinets", "500,2000,5000", "--seconds", "30"],
     "writes": ["bench_writes.py"],
     "console": ["bench_console.py"],
     "funnel": ["bench_funnel.py", "--events", "1000000,3000000"],  # 10 million: run it by hand (about an hour)

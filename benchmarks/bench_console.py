@@ -97,7 +97,8 @@ def cabinet_events(cabinet_id: str, per_cabinet: int, days: int, end: float, ind
                 ]
             sale_no += 1
         elif slot % 5 == 0:
-            facts = [("ad.plays", {"plays": [{"ad_id": "ad-1", "count": 40, "shown_s": 320.0}]})]
+            play = {"ad_id": "ad-1", "count": 40, "shown_s": 320.0, "first_at": at, "last_at": at}
+            facts = [("ad.plays", {"plays": [play]})]  # as a cabinet sends them (the device API checks it)
         elif slot == 65 and seq % 660 == 65:
             facts = [("alarm", {"kind": "door_left_open", "detail": "door open for 120 s"})]
         else:

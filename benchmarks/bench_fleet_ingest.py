@@ -1,0 +1,523 @@
+"""Cloud ingest at fleet scale: N simulated cabinets syncing through the real device API.
+
+    python benchmarks/bench_fleet_ingest.py [--cabinets 500,2000,5000] [--seconds 30] [--interval 2]
+                                            [--db PATH] [--nodes 1] [--balance proxy|client]
+                                            [--readers 0] [--connections 256] [--db-server-pid PID]
+                                            [--json PATH]
+
+For each fleet size, ``--nodes`` `kiosk-cloud serve` processes run on one store (``--db``: a SQLite file,
+by default a new one in a temporary directory; each size registers its own cabinets in it). With several
+nodes the cabinets go through the loopback proxy (`cloud_stub/balancer.py`, one request to each node in
+turn), or with ``--balance client`` each cabinet talks to one node (cabinet i to node i mod N: what a
+proxy in C costs next to nothing).
+
+Each cabinet is registered with its own key and sends a signed ``POST /v1/events`` as `sync_client` does,
+every ``--interval`` seconds on average (jittered), with 1-20 events of a cabinet's realistic mix (sales
+with their door events and stock counts, ad plays, heartbeats, now and then an alarm: `bench_console`'s
+generator); every 10th batch is sent again (a lost acknowledgement). At most ``--connections`` requests
+are open to a URL at once (below a node's 512), like a proxy's pool; a request waiting for one is late.
+An answer other than 200 (a node down, the cloud busy) is retried after a second, as the uploader does; a
+request's latency runs from its first attempt to its acknowledgement. All cabinets run as coroutines in
+this one process (its CPU time is reported: the generator must not starve the server on 2 cores).
+
+With ``--readers K`` the run has two halves of ``--seconds`` each: ingest alone, then ingest while K
+retailer loops read the sales and stock of random cabinets without pause (``GET
+/v1/retailer/cabinets/{id}/sales`` and ``/stock``); the table gives ingest's p99 in each half.
+
+At the end, every event the cloud acknowledged must be stored once and each cabinet's sequence gap-free;
+the server's bytes written per event come from ``/proc/PID/io`` of the nodes (and of ``--db-server-pid``
+and its children: a database server's processes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.bench_console import cabinet_events, percentile
+from cloud_stub.store import CloudStore, SqliteCloudStore
+from firmware.control_client import Process, _bin
+from sync_client.schema import dumps, sign_request
+
+RETAILER = "bench-fleet"
+EVENT_STEP_S = 0.2  # of a cabinet's event time per event: ~10 events every 2 s keep pace with the clock
+RETRY_S = 1.0  # after an answer other than 200, as the uploader's first backoff
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def quantile(values: list[float], fraction: float) -> float:
+    return percentile(values, fraction) if values else 0.0
+
+
+def open_store(db: str) -> CloudStore:
+    """The store `kiosk-cloud serve --db DB` serves."""
+    if "://" in db:
+        raise SystemExit(f"--db {db}: this tree's kiosk-cloud serves SQLite files only")
+    return SqliteCloudStore(Path(db))
+
+
+# --- the server's processes: CPU and bytes written ---------------------------------------------------
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process under it (a database server's backends, writer and checkpointer)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+    return found
+
+
+@dataclass
+class ProcessCounters:
+    write_bytes: int = 0  # what reached the block layer (disk)
+    wchar: int = 0  # what went through write() and friends (the page cache included)
+    cpu_s: float = 0.0
+
+    @classmethod
+    def of(cls, pids: list[int]) -> ProcessCounters:
+        total = cls()
+        for pid in pids:
+            try:
+                io = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # gone, or not ours to read
+                continue
+            total.write_bytes += int(io["write_bytes"])
+            total.wchar += int(io["wchar"])
+            total.cpu_s += (int(stat[11]) + int(stat[12])) / CLK_TCK  # utime, stime
+        return total
+
+    def __sub__(self, other: ProcessCounters) -> ProcessCounters:
+        return ProcessCounters(self.write_bytes - other.write_bytes, self.wchar - other.wchar, self.cpu_s - other.cpu_s)
+
+
+def own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+# --- the fleet -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """What the simulated cabinets saw, shared by all of them."""
+
+    latencies: list[tuple[float, float]] = field(default_factory=list)  # (sent at, seconds to the ack)
+    acked: dict[str, set[str]] = field(default_factory=dict)
+    requests: int = 0
+    retries: int = 0
+    body_bytes: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)  # why a retry was needed
+
+
+def event_source(cabinet_id: str, index: int) -> Iterator[dict[str, Any]]:
+    """The cabinet's events from now on, as the JSON its uploader sends."""
+    per_cabinet = 432_000  # a day of events at EVENT_STEP_S
+    end = time.time() + per_cabinet * EVENT_STEP_S
+    # vars(), not to_json(): asdict() deep-copies each payload, a quarter of a millisecond an event
+    return (dict(vars(e)) for e in cabinet_events(cabinet_id, per_cabinet, 1, end, index))
+
+
+class Pool:
+    """Keep-alive HTTP/1.1 connections to one URL, shared by the cabinets, at most ``size`` open: the device
+    API's requests written and read by hand, lighter than aiohttp's client (with it and ``Event.to_json``
+    the generator took 1.2 ms of CPU a request, 10.6 % of a core at 86 requests/s; with this 0.8-0.9 ms,
+    most of it the kernel's loopback send), so the generator takes less of the server's 2 cores."""
+
+    def __init__(self, url: str, size: int) -> None:
+        parsed = URL(url)
+        self.host, self.port = parsed.host or "127.0.0.1", parsed.port or 80
+        self.authority = f"{self.host}:{self.port}"
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._slots = asyncio.Semaphore(size)
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        """(status, body) of the answer; ConnectionError when the connection failed."""
+        head = f"POST {path} HTTP/1.1\r\nHost: {self.authority}\r\nContent-Type: application/json\r\n"
+        head += f"Content-Length: {len(body)}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        request = head.encode() + b"\r\n" + body
+        async with self._slots:
+            reused = bool(self._idle)
+            try:
+                return await self._exchange(self._idle.pop() if reused else await self._connect(), request)
+            except ConnectionError:
+                if not reused:
+                    raise
+                # An idle connection the server had closed: once more on a new one (an event id is stored
+                # once, and the nonce is checked only for requests that arrived).
+                return await self._exchange(await self._connect(), request)
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        try:
+            return await asyncio.open_connection(self.host, self.port)
+        except OSError as exc:
+            raise ConnectionError(f"{self.authority}: {exc}") from exc
+
+    async def _exchange(
+        self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], request: bytes
+    ) -> tuple[int, bytes]:
+        reader, writer = conn
+        try:
+            writer.write(request)
+            await writer.drain()
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+            fields = dict(line.lower().split(": ", 1) for line in head[1:] if ": " in line)
+            answer = await reader.readexactly(int(fields["content-length"]))
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, KeyError, ValueError) as exc:
+            writer.close()
+            raise ConnectionError(f"{self.authority}: {type(exc).__name__}") from exc
+        if fields.get("connection") == "close":
+            writer.close()
+        else:
+            self._idle.append(conn)
+        return int(head[0].split(" ", 2)[1]), answer
+
+
+async def post_until_acked(
+    pool: Pool, cabinet_id: str, key: bytes, body: bytes, tally: Tally, deadline: float
+) -> list[str] | None:
+    """The batch's acknowledged ids; None when the run ended before the cloud took it."""
+    while time.monotonic() < deadline + 30:  # a batch in flight at the end still gets its answer
+        headers = sign_request(key, cabinet_id, "POST", "/v1/events", body)
+        try:
+            status, raw = await pool.post("/v1/events", body, headers)
+        except ConnectionError:
+            status, raw = 0, b""
+        if status == 200:
+            answer = json.loads(raw)
+            if answer["rejected"]:
+                raise RuntimeError(f"{cabinet_id}: events refused: {answer['rejected'][:3]}")
+            acked: list[str] = answer["acked"]
+            return acked
+        if 400 <= status < 500 and status not in (408, 429):
+            raise RuntimeError(f"{cabinet_id}: {status} {raw[:300]!r}")
+        reason = str(status or "connection")
+        tally.retries += 1
+        tally.statuses[reason] = tally.statuses.get(reason, 0) + 1
+        await asyncio.sleep(RETRY_S * (0.5 + random.random()))
+    return None
+
+
+async def one_cabinet(
+    pool: Pool,
+    cabinet_id: str,
+    key: bytes,
+    index: int,
+    deadline: float,
+    interval: float,
+    tally: Tally,
+    rng: random.Random,
+) -> None:
+    events = event_source(cabinet_id, index)
+    acked = tally.acked.setdefault(cabinet_id, set())
+    previous: list[dict[str, Any]] | None = None
+    sent = 0
+    await asyncio.sleep(rng.random() * interval)  # they do not all wake in the same millisecond
+    while time.monotonic() < deadline:
+        if previous is not None and sent % 10 == 9:
+            batch = previous  # a replay: the acknowledgement was "lost"
+        else:
+            batch = [next(events) for _ in range(rng.randint(1, 20))]
+        body = dumps({"cabinet_id": cabinet_id, "events": batch})
+        started = time.monotonic()
+        answer = await post_until_acked(pool, cabinet_id, key, body, tally, deadline)
+        if answer is None:
+            return
+        tally.latencies.append((started, time.monotonic() - started))
+        tally.requests += 1
+        tally.body_bytes += len(body)
+        if sorted(answer) != sorted(e["id"] for e in batch):
+            raise RuntimeError(f"{cabinet_id}: not everything acknowledged: {answer}")
+        acked.update(answer)
+        previous, sent = batch, sent + 1
+        await asyncio.sleep(interval * (0.5 + rng.random()))
+
+
+async def retailer_reader(
+    session: aiohttp.ClientSession, url: str, token: str, cabinets: list[str], deadline: float, reads: list[float]
+) -> None:
+    rng = random.Random(len(reads))
+    headers = {"Authorization": f"Bearer {token}"}
+    page = 0
+    while time.monotonic() < deadline:
+        path = f"/v1/retailer/cabinets/{rng.choice(cabinets)}/{('sales', 'stock')[page % 2]}"
+        started = time.monotonic()
+        async with session.get(url + path, headers=headers) as resp:
+            await resp.read()
+            if resp.status != 200:
+                raise RuntimeError(f"{path}: {resp.status}")
+        reads.append(time.monotonic() - started)
+        page += 1
+
+
+# --- one run -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    cabinets: int
+    nodes: int
+    balance: str
+    seconds: float
+    requests_per_s: float
+    events_per_s: float
+    p50_ms: float
+    p99_ms: float
+    events_sent: int
+    events_stored: int
+    lost: int
+    duplicated: int
+    cabinets_with_seq_gaps: int
+    retries: int
+    retry_reasons: dict[str, int]
+    server_cpu_percent: float  # of one core, all nodes together
+    server_cpu_ms_per_request: float  # what a request costs the nodes, whatever else the machine does
+    balancer_cpu_percent: float | None
+    generator_cpu_percent: float
+    server_disk_bytes_per_event: float
+    server_written_bytes_per_event: float
+    written_per_body_byte: float
+    reading: dict[str, Any] | None = None  # with --readers: ingest alone against ingest while retailers read
+
+
+def start_nodes(db: str, count: int, workdir: Path) -> list[tuple[Process, str]]:
+    nodes = []
+    for n in range(count):
+        argv = [*_bin("kiosk-cloud"), "serve", "--host", "127.0.0.1", "--port", "0", "--db", db]
+        proc = Process(argv, workdir / f"node-{n}.log").start()
+        nodes.append((proc, proc.read_line().rsplit(" ", 1)[-1]))
+    return nodes
+
+
+def start_balancer(node_urls: list[str], workdir: Path) -> tuple[Process, str]:
+    proc = Process([sys.executable, "-m", "cloud_stub.balancer", *node_urls], workdir / "balancer.log").start()
+    return proc, proc.read_line().rsplit(" ", 1)[-1]
+
+
+def check_stored(store: CloudStore, acked: dict[str, set[str]]) -> tuple[int, int, int, int]:
+    """(stored, lost, duplicated, cabinets with a sequence gap) of this run's cabinets."""
+    ids: set[str] = set()
+    seqs: dict[str, list[int]] = {}
+    duplicated = 0
+    for record in store.export_events():
+        if record["cabinet_id"] in acked:
+            duplicated += record["id"] in ids
+            ids.add(record["id"])
+            seqs.setdefault(record["cabinet_id"], []).append(record["seq"])
+    lost = len(set().union(*acked.values()) - ids)
+    gaps = sum(sorted(s) != list(range(1, len(s) + 1)) for s in seqs.values())
+    return len(ids), lost, duplicated, gaps
+
+
+async def drive(
+    urls: list[str], keys: dict[str, bytes], token: str, args: argparse.Namespace
+) -> tuple[Tally, list[float], float, float]:
+    """Runs the fleet (and the readers); returns the tally, read latencies, when reading began, elapsed."""
+    tally, reads = Tally(), list[float]()
+    rng = random.Random(7)
+    halves = 2 if args.readers else 1
+    pools = [Pool(url, args.connections) for url in urls]
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        started = time.monotonic()
+        deadline = started + args.seconds * halves
+        reading_from = started + args.seconds
+        cabinets = [
+            one_cabinet(pools[i % len(pools)], cab, key, i, deadline, args.interval, tally, rng)
+            for i, (cab, key) in enumerate(keys.items())
+        ]
+
+        async def readers() -> None:
+            await asyncio.sleep(args.seconds)
+            await asyncio.gather(
+                *(
+                    retailer_reader(session, urls[r % len(urls)], token, list(keys), deadline, reads)
+                    for r in range(args.readers)
+                )
+            )
+
+        await asyncio.gather(*cabinets, *([readers()] if args.readers else []))
+        return tally, reads, reading_from, time.monotonic() - started
+
+
+async def run_one(cabinets: int, args: argparse.Namespace, workdir: Path) -> Run:
+    store = open_store(args.db)
+    prefix = f"fleet{cabinets}-{int(time.time()) % 100000}"
+    try:
+        token = store.add_retailer(f"{RETAILER}-{prefix}")
+        ids = [f"{prefix}-{n:05d}" for n in range(cabinets)]
+        keys = {cabinet_id: store.add_cabinet(cabinet_id, f"{RETAILER}-{prefix}") for cabinet_id in ids}
+    finally:
+        store.close()
+    nodes = start_nodes(args.db, args.nodes, workdir)
+    balancer = start_balancer([u for _, u in nodes], workdir) if args.nodes > 1 and args.balance == "proxy" else None
+    urls = [balancer[1]] if balancer else [u for _, u in nodes]
+    server_pids = [p.proc.pid for p, _ in nodes if p.proc]
+    server_pids += descendants(args.db_server_pid) if args.db_server_pid else []
+    try:
+        before, balancer_before, own_before = ProcessCounters.of(server_pids), _balancer_cpu(balancer), own_cpu_s()
+        tally, reads, reading_from, elapsed = await drive(urls, keys, token, args)
+        own = own_cpu_s() - own_before
+        server = ProcessCounters.of(server_pids) - before
+        balancer_cpu = None if balancer is None else _balancer_cpu(balancer) - balancer_before
+    finally:
+        if balancer:
+            balancer[0].stop()
+        for proc, _ in nodes:
+            proc.stop()
+    store = open_store(args.db)
+    try:
+        stored, lost, duplicated, gaps = check_stored(store, tally.acked)
+    finally:
+        store.close()
+    sent = sum(len(ids) for ids in tally.acked.values())
+    alone = [s * 1000 for at, s in tally.latencies if at < reading_from]
+    ms = [s * 1000 for _, s in tally.latencies]
+    reading = None
+    if args.readers:
+        with_reads = [s * 1000 for at, s in tally.latencies if at >= reading_from]
+        reading = {
+            "readers": args.readers,
+            "ingest_alone_p50_ms": round(quantile(alone, 0.5), 1),
+            "ingest_alone_p99_ms": round(quantile(alone, 0.99), 1),
+            "ingest_reading_p50_ms": round(quantile(with_reads, 0.5), 1),
+            "ingest_reading_p99_ms": round(quantile(with_reads, 0.99), 1),
+            "p99_ratio": round(quantile(with_reads, 0.99) / max(quantile(alone, 0.99), 1e-9), 2),
+            "reads": len(reads),
+            "reads_per_s": round(len(reads) / args.seconds, 1),
+            "read_p50_ms": round(quantile([r * 1000 for r in reads], 0.5), 1),
+            "read_p99_ms": round(quantile([r * 1000 for r in reads], 0.99), 1),
+        }
+    return Run(
+        cabinets=cabinets,
+        nodes=args.nodes,
+        balance=args.balance if args.nodes > 1 else "-",
+        seconds=round(elapsed, 1),
+        requests_per_s=round(tally.requests / elapsed, 1),
+        events_per_s=round(sent / elapsed),
+        p50_ms=round(statistics.median(ms), 1) if ms else 0.0,
+        p99_ms=round(quantile(ms, 0.99), 1),
+        events_sent=sent,
+        events_stored=stored,
+        lost=lost,
+        duplicated=duplicated,
+        cabinets_with_seq_gaps=gaps,
+        retries=tally.retries,
+        retry_reasons=tally.statuses,
+        server_cpu_percent=round(100 * server.cpu_s / elapsed, 1),
+        server_cpu_ms_per_request=round(1000 * server.cpu_s / max(tally.requests, 1), 2),
+        balancer_cpu_percent=None if balancer_cpu is None else round(100 * balancer_cpu / elapsed, 1),
+        generator_cpu_percent=round(100 * own / elapsed, 1),
+        server_disk_bytes_per_event=round(server.write_bytes / max(sent, 1)),
+        server_written_bytes_per_event=round(server.wchar / max(sent, 1)),
+        written_per_body_byte=round(server.wchar / max(tally.body_bytes, 1), 1),
+        reading=reading,
+    )
+
+
+def _balancer_cpu(balancer: tuple[Process, str] | None) -> float:
+    return ProcessCounters.of([balancer[0].proc.pid]).cpu_s if balancer and balancer[0].proc else 0.0
+
+
+def table(runs: list[Run], store: str) -> str:
+    lines = [
+        f"Store: {store}",
+        "",
+        "| cabinets | nodes | requests/s | events/s | p50 ms | p99 ms | lost | duplicated | seq gaps | retries "
+        "| server CPU % (ms a request) | balancer CPU % | generator CPU % | disk bytes/event | written bytes/event |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in runs:
+        lines.append(
+            f"| {r.cabinets:,} | {r.nodes} ({r.balance}) | {r.requests_per_s:,} | {r.events_per_s:,} | {r.p50_ms} "
+            f"| {r.p99_ms} | {r.lost} | {r.duplicated} | {r.cabinets_with_seq_gaps} | {r.retries} "
+            f"| {r.server_cpu_percent} ({r.server_cpu_ms_per_request}) "
+            f"| {r.balancer_cpu_percent if r.balancer_cpu_percent is not None else '-'} "
+            f"| {r.generator_cpu_percent} | {r.server_disk_bytes_per_event:,} | {r.server_written_bytes_per_event:,} |"
+        )
+    reading = [r for r in runs if r.reading]
+    if reading:
+        lines += [
+            "",
+            "| cabinets | readers | ingest p50 / p99 alone | ingest p50 / p99 while reading | p99 ratio | reads/s "
+            "| read p50 / p99 ms |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in reading:
+            g = r.reading or {}
+            lines.append(
+                f"| {r.cabinets:,} | {g['readers']} | {g['ingest_alone_p50_ms']} / {g['ingest_alone_p99_ms']} "
+                f"| {g['ingest_reading_p50_ms']} / {g['ingest_reading_p99_ms']} | {g['p99_ratio']} "
+                f"| {g['reads_per_s']} | {g['read_p50_ms']} / {g['read_p99_ms']} |"
+            )
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--cabinets", default="500,2000,5000", help="fleet sizes, comma-separated")
+    parser.add_argument("--seconds", type=float, default=30.0, help="of ingest per fleet size (each half)")
+    parser.add_argument("--interval", type=float, default=2.0, help="mean seconds between a cabinet's syncs")
+    parser.add_argument("--db", help="the store every node serves (default: a new SQLite file)")
+    parser.add_argument("--nodes", type=int, default=1, help="kiosk-cloud serve processes (default: 1)")
+    parser.add_argument("--balance", choices=("proxy", "client"), default="proxy")
+    parser.add_argument("--readers", type=int, default=0, help="retailer loops reading sales and stock")
+    parser.add_argument("--connections", type=int, default=256, help="open connections to each URL at most")
+    parser.add_argument("--db-server-pid", type=int, help="a database server whose writes and CPU count too")
+    parser.add_argument("--json", type=Path, help="also write the JSON here, and the table beside it (.md)")
+    args = parser.parse_args(argv)
+    try:
+        args.sizes = [int(n) for n in args.cabinets.split(",")]
+    except ValueError:
+        parser.error(f"--cabinets: expected numbers separated by commas, got {args.cabinets!r}")
+    if args.nodes < 1 or any(n < 1 for n in args.sizes):
+        parser.error("--nodes and --cabinets: expected at least 1")
+    return args
+
+
+async def main(args: argparse.Namespace) -> list[Run]:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
+    args.db = args.db or str(workdir / "cloud.db")
+    return [await run_one(n, args, workdir) for n in args.sizes]
+
+
+if __name__ == "__main__":
+    arguments = parse_args()
+    store_name = "SQLite (a temporary file)" if arguments.db is None else arguments.db.split("@")[-1]
+    outcome = asyncio.run(main(arguments))
+    text = table(outcome, store_name)
+    print(text)
+    document = {
+        "store": store_name,
+        "interval_s": arguments.interval,
+        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],  # at the end: what else the machine did
+        "runs": [asdict(r) for r in outcome],
+    }
+    print(json.dumps(document, indent=2))
+    if arguments.json:
+        arguments.json.write_text(json.dumps(document, indent=2) + "\n")
+        arguments.json.with_suffix(".md").write_text(text + "\n")
+    sys.exit(0 if all(r.lost == r.duplicated == r.cabinets_with_seq_gaps == 0 for r in outcome) else 1)

@@ -1,0 +1,89 @@
+"""The fleet ingest benchmark's harness (benchmarks/bench_fleet_ingest.py) measures what it says: a small
+fleet through real `kiosk-cloud serve` nodes and the proxy, and the checks that would catch a lost event."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from benchmarks.bench_fleet_ingest import Pool, ProcessCounters, check_stored, descendants, main, parse_args
+from cloud_stub.store import SqliteCloudStore
+from sync_client.schema import Event, new_event_id, utc_now_iso
+
+
+async def test_a_small_fleet_through_two_nodes_and_the_proxy_is_stored_once_and_measured(tmp_path: Path) -> None:
+    db = tmp_path / "cloud.db"
+    args = parse_args(
+        ["--cabinets", "12", "--seconds", "1", "--interval", "0.1", "--nodes", "2", "--readers", "1", "--db", str(db)]
+    )
+    [run] = await main(args)
+    assert (run.cabinets, run.nodes, run.balance) == (12, 2, "proxy")
+    assert run.events_sent > 12 and run.events_stored == run.events_sent
+    assert (run.lost, run.duplicated, run.cabinets_with_seq_gaps) == (0, 0, 0)
+    store = SqliteCloudStore(db)
+    try:
+        assert store.count_events() == run.events_sent  # what the harness counted is what the store holds
+    finally:
+        store.close()
+    assert run.p99_ms >= run.p50_ms > 0
+    assert run.server_cpu_percent > 0 and run.balancer_cpu_percent and run.generator_cpu_percent > 0
+    assert run.server_written_bytes_per_event > 0  # the nodes wrote the events (SQLite's WAL)
+    assert run.reading is not None and run.reading["reads"] > 0 and run.reading["ingest_reading_p99_ms"] > 0
+
+
+def test_an_acknowledged_event_missing_from_the_store_is_counted_lost(tmp_path: Path) -> None:
+    store = SqliteCloudStore(tmp_path / "cloud.db")
+    try:
+        store.add_cabinet("cab-1")
+        stored = Event(new_event_id(), "cab-1", 1, "heartbeat", utc_now_iso(), 1.0, {"faults": []})
+        store.store_events("cab-1", [stored])
+        gap = Event(new_event_id(), "cab-1", 3, "heartbeat", utc_now_iso(), 3.0, {"faults": []})
+        store.store_events("cab-1", [gap])
+        acked = {"cab-1": {stored.id, gap.id, new_event_id()}}
+        assert check_stored(store, acked) == (2, 1, 0, 1)  # stored, lost, duplicated, cabinets with a gap
+    finally:
+        store.close()
+
+
+def test_bytes_written_and_cpu_are_read_from_proc_for_a_process_and_its_children(tmp_path: Path) -> None:
+    me = os.getpid()
+    before = ProcessCounters.of(descendants(me))
+    with open(tmp_path / "written", "wb") as f:
+        f.write(b"x" * 1_000_000)
+        f.flush()
+        os.fsync(f.fileno())
+    after = ProcessCounters.of(descendants(me)) - before
+    assert after.wchar >= 1_000_000 and after.write_bytes >= 1_000_000
+    assert me in descendants(me)
+
+
+async def test_the_generators_connections_survive_a_node_restart_and_say_when_none_answers() -> None:
+    """The pool reuses keep-alive connections; one the node closed (restarted) is replaced, not an error."""
+    bodies: list[bytes] = []
+
+    async def echo(request: web.Request) -> web.Response:
+        bodies.append(await request.read())
+        return web.json_response({"n": len(bodies), "signed": request.headers["X-Signature"]})
+
+    app = web.Application()
+    app.router.add_post("/v1/events", echo)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    pool = Pool(f"http://127.0.0.1:{port}", 4)
+    assert await pool.post("/v1/events", b'{"a":1}', {"X-Signature": "s1"}) == (200, b'{"n": 1, "signed": "s1"}')
+    await runner.cleanup()  # the node restarts: the pool's idle connection is closed under it
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        assert await pool.post("/v1/events", b'{"b":2}', {"X-Signature": "s2"}) == (200, b'{"n": 2, "signed": "s2"}')
+        assert bodies == [b'{"a":1}', b'{"b":2}']
+    finally:
+        await runner.cleanup()
+    with pytest.raises(ConnectionError, match=f"127.0.0.1:{port}"):  # nobody listens any more
+        await pool.post("/v1/events", b"{}", {"X-Signature": "s3"})
