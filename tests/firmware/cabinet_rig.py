@@ -16,6 +16,7 @@ from firmware.cabinet import Cabinet
 from firmware.clock import Clock
 from firmware.config import Config
 from firmware.devices import Devices, build_lock_and_door
+from hal.camera import Camera
 from hal.sim.door import MockDoor
 from kiosk_ui.intents import OpenPickup, SubmitPickupCode
 from sync_client.cabinet_config import CabinetConfig, PickupOrder, RetailerAccess, StaffCard, hash_secret
@@ -51,6 +52,7 @@ class Cabinets:
         self.cabinet: Cabinet | None = None
         self.orders: tuple[PickupOrder, ...] = (ORDER,)
         self.retailer = RetailerAccess(staff_cards=(StaffCard(STAFF_CARD.lower(), "retailer"),))
+        self.camera: Camera | None = None  # none unless a test gives one
 
     async def boot(self) -> Cabinet:
         door_open = self.cabinet is not None and self.door.is_open
@@ -64,7 +66,9 @@ class Cabinets:
             self.door.reed.drive_low()
         outbox = Outbox(self.tmp_path / "cabinet.db", CAB)
         clock = {"clock": self.clock} if self.clock is not None else {}
-        cabinet = Cabinet(self.config, Devices(lock=lock, door=sensor), outbox, self.tmp_path, **clock)
+        cabinet = Cabinet(
+            self.config, Devices(lock=lock, door=sensor, camera=self.camera), outbox, self.tmp_path, **clock
+        )
         cabinet.apply_cloud_config(CabinetConfig(1, "EUR", (), pickup_orders=self.orders, retailer=self.retailer))
         await cabinet.start()
         self.cabinet = cabinet
