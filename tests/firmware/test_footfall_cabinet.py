@@ -1,0 +1,122 @@
+"""Footfall on a whole Cabinet (real SQLite on disk, mock pins, a fake clock) with the simulated camera showing a
+generated scene (hal/sim/footfall_scene.py: three people walking past, one of them standing 6 s): off by default,
+and when turned on the counts ride a heartbeat as footfall.counted events holding integers and two times only,
+which the cloud's ingest turns into the funnel's passers-by and stoppers."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from cloud_stub.store import SqliteCloudStore
+from firmware.cabinet import Cabinet
+from firmware.clock import FakeClock
+from firmware.config import FootfallSection
+from hal.sim.camera_sim import SimCamera
+from hal.sim.footfall_scene import WARM_UP_S, Scene, Walker
+from sync_client.schema import validate_payload
+from tests.polling import until
+from tests.sync.conftest import CAB
+
+from .cabinet_rig import Cabinets
+
+FPS = 4.0
+
+
+def person(enter_s: float, from_left: bool, stop_s: float = 0.0) -> Walker:
+    return Walker(enter_s, from_left, 0.35, 0.7, (30, 60, 200), (210, 170, 140), 0.5, stop_s)
+
+
+SCENE = Scene((person(WARM_UP_S, True), person(WARM_UP_S + 6, False, stop_s=6.0), person(WARM_UP_S + 20, True)), 36.0)
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Cabinets]:
+    (tmp_path / "cabinet").mkdir()
+    clock = FakeClock()
+    cabinets = Cabinets(tmp_path / "cabinet", clock=clock)
+    # Frames as fast as they are asked for, and the scene timed by the cabinet's own (fake) clock.
+    cabinets.camera = SimCamera(size=(320, 240), fps=1000.0, clock=clock.monotonic)
+    cabinets.config.sync = dataclasses.replace(cabinets.config.sync, heartbeat_s=30.0)
+    yield cabinets
+    if cabinets.cabinet is not None:
+        await cabinets.cut()
+
+
+async def watch_the_scene(cabinet: Cabinet, clock: FakeClock, seconds: float) -> None:
+    """Let the counter see ``seconds`` of the scene, frame by frame: each frame is counted on the watch's own
+    thread before the clock moves on to the next."""
+    watch = cabinet.footfall_watch
+    assert watch is not None
+    for _ in range(int(seconds * FPS)):
+        wanted = watch.frames_counted + 1
+
+        def counted(at_least: int = wanted) -> bool:
+            return watch is not None and watch.frames_counted >= at_least
+
+        await clock.run(1 / FPS)
+        await until(counted, what="the frame counted")
+
+
+async def test_footfall_is_off_by_default_and_the_camera_is_not_watched(rig: Cabinets) -> None:
+    assert rig.config.footfall.enabled is False
+    cabinet = await rig.boot()
+    assert isinstance(rig.clock, FakeClock) and isinstance(rig.camera, SimCamera)
+    rig.camera.show_people(SCENE)
+    await rig.clock.run(SCENE.duration_s + 120.0)
+    assert cabinet.footfall_watch is None
+    assert rig.camera._frame_no == 0, "no frame was taken for counting"
+    assert cabinet.outbox.events("footfall.counted") == []
+
+
+async def test_people_passing_and_stopping_are_sent_as_counts_only_and_reach_the_funnel(
+    rig: Cabinets, tmp_path: Path
+) -> None:
+    rig.config.footfall = FootfallSection(enabled=True, fps=FPS, stop_s=3.0, commit_s=60.0)
+    cabinet = await rig.boot()
+    clock, camera = rig.clock, rig.camera
+    assert isinstance(clock, FakeClock) and isinstance(camera, SimCamera)
+    camera.show_people(SCENE)
+    await watch_the_scene(cabinet, clock, SCENE.duration_s)
+    assert cabinet.outbox.events("footfall.counted") == [], "counts wait for a heartbeat, no write per person"
+    await clock.run(60.0)  # commit_s after the start: the next heartbeat carries them
+    await until(lambda: bool(cabinet.outbox.events("footfall.counted")), what="the counts committed")
+
+    events = cabinet.outbox.events("footfall.counted")
+    assert sum(e.payload["passers"] for e in events) == 3
+    assert sum(e.payload["stoppers"] for e in events) == 1
+    for e in events:
+        validate_payload("footfall.counted", e.payload)
+        assert set(e.payload) == {"started_at", "ended_at", "passers", "stoppers"}
+        assert all(type(e.payload[k]) is int for k in ("passers", "stoppers"))
+        assert all(type(e.payload[k]) is str and len(e.payload[k]) <= 24 for k in ("started_at", "ended_at"))
+    assert not (cabinet.snapshot_dir.exists() and any(cabinet.snapshot_dir.iterdir())), "no picture was kept"
+
+    cloud = SqliteCloudStore(tmp_path / "cloud.db")
+    try:
+        cloud.add_retailer("shop-a")
+        cloud.add_cabinet(CAB, "shop-a")
+        cloud.store_events(CAB, cabinet.outbox.events())
+        day = events[0].payload["started_at"][:10]
+        (found,) = cloud.funnel("shop-a", since_day=day, until_day=day)["days"]
+        assert (found["passers"], found["stoppers"]) == (3, 1)
+    finally:
+        cloud.close()
+
+
+async def test_counts_wait_in_memory_until_the_stop_commits_them(rig: Cabinets) -> None:
+    rig.config.footfall = FootfallSection(enabled=True, fps=FPS, stop_s=3.0, commit_s=3600.0)
+    cabinet = await rig.boot()
+    clock, camera = rig.clock, rig.camera
+    assert isinstance(clock, FakeClock) and isinstance(camera, SimCamera)
+    camera.show_people(Scene((person(WARM_UP_S, True),), 20.0))
+    await watch_the_scene(cabinet, clock, 20.0)
+    assert cabinet.outbox.events("footfall.counted") == []
+    await cabinet.stop()
+    (event,) = cabinet.outbox.events("footfall.counted")
+    assert (event.payload["passers"], event.payload["stoppers"]) == (1, 0)
+    cabinet.outbox.close()
+    rig.cabinet = None
