@@ -120,3 +120,17 @@ async def test_counts_wait_in_memory_until_the_stop_commits_them(rig: Cabinets) 
     assert (event.payload["passers"], event.payload["stoppers"]) == (1, 0)
     cabinet.outbox.close()
     rig.cabinet = None
+
+
+async def test_the_door_snapshots_share_the_camera_while_people_are_counted(rig: Cabinets) -> None:
+    rig.config.footfall = FootfallSection(enabled=True, fps=FPS, stop_s=3.0, commit_s=60.0)
+    cabinet = await rig.boot()
+    clock, camera = rig.clock, rig.camera
+    assert isinstance(clock, FakeClock) and isinstance(camera, SimCamera)
+    camera.show_people(SCENE)
+    await watch_the_scene(cabinet, clock, 2.0)
+    cabinet.snapshots.take("opened", None)  # the door opened: a photo, between the counter's frames
+    await watch_the_scene(cabinet, clock, 2.0)
+    await until(lambda: any(cabinet.snapshot_dir.glob("*.jpg")), what="the door's photo saved")
+    (photo,) = cabinet.snapshot_dir.glob("*.jpg")
+    assert photo.read_bytes()[:2] == b"\xff\xd8"  # a JPEG
