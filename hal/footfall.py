@@ -32,6 +32,7 @@ import numpy as np
 
 Method = Literal["mog2", "diff"]
 GAP = 0.05  # of the width: parts of the foreground closer than this side by side are one person
+RELEARN = 0.6  # of the frame: foreground over this much is a change of the scene, not people
 EDGE = 0.12  # of the width: a track last seen this near the side it walked to has left
 
 
@@ -167,6 +168,11 @@ class FootfallCounter:
             rate = 1.0 if self._frames == 0 else 1.0 / self._history
             self._frames += 1
             mask: np.ndarray = self._mog2.apply(grey, learningRate=rate)
+            if cv2.countNonZero(mask) > RELEARN * mask.size:
+                # Most of the view changed at once (the lights, the camera moved): no crowd looks like that.
+                # The background is learnt afresh from this frame rather than over the next minutes.
+                self._mog2.apply(grey, learningRate=1.0)
+                return np.zeros_like(mask)
             return mask
         previous, self._previous = self._previous, cv2.GaussianBlur(grey, (3, 3), 0)
         if previous is None:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from hal.footfall import Counts, FootfallCounter, FootfallSettings
+from hal.sim.camera_sim import colour_bars
 from hal.sim.footfall_scene import WARM_UP_S, Scene, Walker, random_scene
 
 FPS = 4.0
@@ -91,3 +92,15 @@ def test_no_frame_is_kept_after_it_was_counted() -> None:
 def test_a_working_size_out_of_range_is_refused_by_name(size: tuple[int, int]) -> None:
     with pytest.raises(ValueError, match="size"):
         FootfallSettings(size=size)
+
+
+def test_a_sudden_change_of_the_whole_view_is_learnt_afresh_and_people_after_it_are_counted() -> None:
+    """The simulated camera's test card, then a street (as the lights going on): not a crowd, and the next
+    person is counted as usual."""
+    counter = FootfallCounter(fps=FPS)
+    card = colour_bars(SIZE)
+    for i in range(40):
+        counter.feed(card, i / FPS)
+    for t, frame in Scene((walker(WARM_UP_S),), 25.0, seed=2, drift=0.0).frames(SIZE, FPS):
+        counter.feed(frame, 10.0 + t)
+    assert counter.total == Counts(passers=1, stoppers=0)
