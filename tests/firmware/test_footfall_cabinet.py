@@ -15,8 +15,10 @@ from cloud_stub.store import SqliteCloudStore
 from firmware.cabinet import Cabinet
 from firmware.clock import FakeClock
 from firmware.config import FootfallSection
+from firmware.footfall import FootfallTally
 from hal.sim.camera_sim import SimCamera
 from hal.sim.footfall_scene import WARM_UP_S, Scene, Walker
+from sync_client.outbox import Outbox
 from sync_client.schema import validate_payload
 from tests.polling import until
 from tests.sync.conftest import CAB
@@ -134,3 +136,26 @@ async def test_the_door_snapshots_share_the_camera_while_people_are_counted(rig:
     await until(lambda: any(cabinet.snapshot_dir.glob("*.jpg")), what="the door's photo saved")
     (photo,) = cabinet.snapshot_dir.glob("*.jpg")
     assert photo.read_bytes()[:2] == b"\xff\xd8"  # a JPEG
+
+
+def test_counts_around_midnight_are_one_event_per_utc_day(tmp_path: Path) -> None:
+    midnight = 1_800_057_600.0  # a UTC midnight
+    clock = FakeClock(wall_at_start=midnight - 30.0)
+    tally = FootfallTally(Outbox(tmp_path / "tally.db", CAB), clock, 60.0)
+    tally.add(2, 1)
+    clock.advance(20.0)
+    tally.add(1, 0)
+    clock.advance(20.0)  # past midnight
+    tally.add(3, 0)
+    assert tally.due() == [], "not before commit_s"
+    clock.advance(60.0)
+    due = tally.due()
+    assert [(p["started_at"][:10], p["passers"], p["stoppers"]) for _, p in due] == [
+        ("2027-01-15", 3, 1),
+        ("2027-01-16", 3, 0),
+    ]
+    for kind, payload in due:
+        validate_payload(kind, payload)
+    tally.committed()
+    assert tally.due() == []
+    tally.outbox.close()
