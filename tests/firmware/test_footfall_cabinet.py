@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -16,6 +17,7 @@ from firmware.cabinet import Cabinet
 from firmware.clock import FakeClock
 from firmware.config import FootfallSection
 from firmware.footfall import FootfallTally
+from firmware.sim import BENCH_ACTIONS, BenchError
 from hal.sim.camera_sim import SimCamera
 from hal.sim.footfall_scene import WARM_UP_S, Scene, Walker
 from sync_client.outbox import Outbox
@@ -159,3 +161,36 @@ def test_counts_around_midnight_are_one_event_per_utc_day(tmp_path: Path) -> Non
     tally.committed()
     assert tally.due() == []
     tally.outbox.close()
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({"people": -1}, "people"),
+        ({"people": "3"}, "people"),
+        ({"people": 2, "stoppers": 3}, "stoppers"),
+        ({"stop_s": 0}, "stop_s"),
+        ({"seed": -5}, "seed"),
+    ],
+)
+async def test_the_bench_refuses_a_bad_crowd_naming_the_field(body: dict[str, object], named: str) -> None:
+    bench = SimpleNamespace(camera=SimCamera())
+    with pytest.raises(BenchError) as refused:
+        await BENCH_ACTIONS["people/walk"](bench, body)  # type: ignore[arg-type]
+    assert refused.value.status == 400 and str(refused.value).startswith(named)
+
+
+async def test_the_bench_shows_the_crowd_to_the_camera_or_says_there_is_none() -> None:
+    camera = SimCamera(size=(160, 120), fps=1000.0)
+    assert camera._people is None  # the test card
+    answer = await BENCH_ACTIONS["people/walk"](SimpleNamespace(camera=camera), {"people": 2, "stoppers": 1})  # type: ignore[arg-type]
+    assert answer["people"] == 2 and answer["seconds"] > 10
+    assert camera._people is not None and len(camera._people[0].scene.walkers) == 2
+    await camera.open()
+    try:
+        assert (await camera.frame()).shape == (120, 160, 3)
+    finally:
+        await camera.close()
+    with pytest.raises(BenchError) as refused:
+        await BENCH_ACTIONS["people/walk"](SimpleNamespace(camera=None), {})  # type: ignore[arg-type]
+    assert refused.value.status == 409 and "camera" in str(refused.value)
