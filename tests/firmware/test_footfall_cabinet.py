@@ -184,7 +184,7 @@ async def test_the_bench_shows_the_crowd_to_the_camera_or_says_there_is_none() -
     camera = SimCamera(size=(160, 120), fps=1000.0)
     assert camera._people is None  # the test card
     answer = await BENCH_ACTIONS["people/walk"](SimpleNamespace(camera=camera), {"people": 2, "stoppers": 1})  # type: ignore[arg-type]
-    assert answer["people"] == 2 and answer["seconds"] > 10
+    assert answer is not None and answer["people"] == 2 and answer["seconds"] > 10
     assert camera._people is not None and len(camera._people[0].scene.walkers) == 2
     await camera.open()
     try:
@@ -192,5 +192,5 @@ async def test_the_bench_shows_the_crowd_to_the_camera_or_says_there_is_none() -
     finally:
         await camera.close()
     with pytest.raises(BenchError) as refused:
-        await BENCH_ACTIONS["people/walk"](SimpleNamespace(camera=None), {})  # type: ignore[arg-type]
+        await BENCH_ACTIONS["people/walk"](SimpleNamespace(camera=None), {})  # type: ignore[arg-type,unused-ignore]
     assert refused.value.status == 409 and "camera" in str(refused.value)
