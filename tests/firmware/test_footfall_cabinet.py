@@ -5,6 +5,7 @@ which the cloud's ingest turns into the funnel's passers-by and stoppers."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,10 +15,12 @@ import pytest
 
 from cloud_stub.store import SqliteCloudStore
 from firmware.cabinet import Cabinet
-from firmware.clock import FakeClock
+from firmware.clock import FakeClock, LoopClock
 from firmware.config import FootfallSection
-from firmware.footfall import FootfallTally
+from firmware.footfall import FootfallTally, FootfallWatch
 from firmware.sim import BENCH_ACTIONS, BenchError
+from hal.camera_code_reader import CameraCodeReader
+from hal.footfall import FootfallSettings
 from hal.sim.camera_sim import SimCamera
 from hal.sim.footfall_scene import WARM_UP_S, Scene, Walker
 from sync_client.outbox import Outbox
@@ -194,3 +197,24 @@ async def test_the_bench_shows_the_crowd_to_the_camera_or_says_there_is_none() -
     with pytest.raises(BenchError) as refused:
         await BENCH_ACTIONS["people/walk"](SimpleNamespace(camera=None), {})  # type: ignore[arg-type,unused-ignore]
     assert refused.value.status == 409 and "camera" in str(refused.value)
+
+
+async def test_a_qr_code_is_still_read_from_the_camera_while_people_are_counted(tmp_path: Path) -> None:
+    camera = SimCamera(fps=60.0)
+    reader = CameraCodeReader(camera)
+    await reader.open()
+    clock = LoopClock()
+    outbox = Outbox(tmp_path / "qr.db", CAB)
+    watch = FootfallWatch(camera.frame, FootfallSettings(), 15.0, clock, FootfallTally(outbox, clock, 60.0))
+    counting = asyncio.create_task(watch.run())
+    try:
+        await until(lambda: watch.frames_counted >= 3, what="the counter taking frames")
+        camera.show_code("https://shop.example/p/SCOOT-S1")
+        read = await asyncio.wait_for(reader.read(), 20.0)
+        assert read.text == "https://shop.example/p/SCOOT-S1"
+        assert watch.frames_counted > 3, "the counter went on meanwhile"
+    finally:
+        counting.cancel()
+        await asyncio.gather(counting, return_exceptions=True)
+        await reader.close()
+        outbox.close()
