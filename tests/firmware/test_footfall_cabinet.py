@@ -1,7 +1,8 @@
 """Footfall on a whole Cabinet (real SQLite on disk, mock pins, a fake clock) with the simulated camera showing a
 generated scene (hal/sim/footfall_scene.py: three people walking past, one of them standing 6 s): off by default,
 and when turned on the counts ride a heartbeat as footfall.counted events holding integers and two times only,
-which the cloud's ingest turns into the funnel's passers-by and stoppers."""
+which the cloud's ingest turns into the funnel's passers-by and stoppers; the door snapshots and the QR reader
+still get their frames from the shared camera meanwhile; the bench action that shows people to the camera."""
 
 from __future__ import annotations
 
