@@ -20,6 +20,7 @@ BENCHMARKS = {
     "writes": ["bench_writes.py"],
     "console": ["bench_console.py"],
     "funnel": ["bench_funnel.py", "--events", "1000000,3000000"],  # 10 million: run it by hand (about an hour)
+    "footfall": ["bench_footfall.py"],
 }
 
 

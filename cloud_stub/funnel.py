@@ -1,9 +1,10 @@
 """The shopper funnel's figures, as the console page, its CSV export and the retailer API give them: the store's
 sums (``CloudStore.funnel``, kept at ingest) with each step's count and its conversion from the step before.
 
-Steps, in order: sessions (a first touch to an idle timeout), viewed (a product's page opened), checkouts (buy
-pressed), paid (the payment approved), sold (the sale completed: the door opened and closed, from the sales
-read model). Days are UTC days.
+Steps, in order: passers (people who passed in front of the cabinet, counted by its camera when footfall is
+on), stoppers (of them, those who stopped in front of it), sessions (a first touch to an idle timeout), viewed
+(a product's page opened), checkouts (buy pressed), paid (the payment approved), sold (the sale completed: the
+door opened and closed, from the sales read model). Days are UTC days.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-STEPS = ("sessions", "viewed", "checkouts", "paid", "sold")
+STEPS = ("passers", "stoppers", "sessions", "viewed", "checkouts", "paid", "sold")
 
 
 @dataclass(frozen=True)

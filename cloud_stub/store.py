@@ -835,6 +835,9 @@ _ADDED_COLUMNS = (
     # how the shopper paid, as the card terminal said (issue 17)
     ("sales", "method_detail", "TEXT"),
     ("sales", "card", "TEXT"),
+    # footfall (issue 15): people counted by the cabinet's camera, the funnel's first two steps
+    ("funnel_days", "passers", "BIGINT NOT NULL DEFAULT 0"),
+    ("funnel_days", "stoppers", "BIGINT NOT NULL DEFAULT 0"),
 )
 # What the provider may tell about a payment, besides its status (move_payment, note_payment).
 _PAYMENT_DETAILS = frozenset(
@@ -2887,9 +2890,10 @@ class SqliteCloudStore:
     ) -> dict[str, list[dict[str, Any]]]:
         """The retailer's shopper funnel from ``since_day`` to ``until_day`` (UTC days, both included; only
         ``cabinet_id``'s if given), read from the tables store_events keeps and the sales read model: ``days``
-        (sessions, those that viewed a product, started a checkout, paid; sales completed), ``products`` (the
-        same per product, with dwell, turns and narrations), ``exits`` (sessions per screen left from),
-        ``ads`` (impressions and touches) and ``qr`` (scans per code)."""
+        (people who passed the cabinet and who stopped, counted by its camera; sessions, those that viewed a
+        product, started a checkout, paid; sales completed), ``products`` (the same per product, with dwell,
+        turns and narrations), ``exits`` (sessions per screen left from), ``ads`` (impressions and touches) and
+        ``qr`` (scans per code)."""
         # The fleet's rows (kept under its own key) or the cabinet's, if it is the retailer's.
         where = "cabinet_id = ? AND day >= ? AND day <= ?"
         where += " AND (? IS NULL OR ? IN (SELECT id FROM cabinets WHERE retailer = ?))"
@@ -2898,7 +2902,8 @@ class SqliteCloudStore:
         scans += " AND (? IS NULL OR cabinet_id = ?)"
         queries = {
             "days": (
-                "SELECT day, SUM(sessions) AS sessions, SUM(viewed) AS viewed, SUM(checkouts) AS checkouts,"
+                "SELECT day, SUM(passers) AS passers, SUM(stoppers) AS stoppers,"
+                " SUM(sessions) AS sessions, SUM(viewed) AS viewed, SUM(checkouts) AS checkouts,"
                 f" SUM(paid) AS paid, SUM(sold) AS sold FROM funnel_days WHERE {where} GROUP BY day ORDER BY day",
                 params,
             ),
@@ -3539,6 +3544,8 @@ CREATE TABLE IF NOT EXISTS funnel_days (
     checkouts INTEGER NOT NULL DEFAULT 0,    -- sessions that pressed buy
     paid INTEGER NOT NULL DEFAULT 0,         -- sessions whose payment was approved
     sold INTEGER NOT NULL DEFAULT 0,         -- sales completed that day (the sales read model's, counted once)
+    passers BIGINT NOT NULL DEFAULT 0,       -- people who passed in front of the cabinet (footfall.counted)
+    stoppers BIGINT NOT NULL DEFAULT 0,      -- of them, people who stopped in front of it
     PRIMARY KEY (cabinet_id, day)
 );
 CREATE TABLE IF NOT EXISTS funnel_products (
@@ -3571,7 +3578,7 @@ CREATE TABLE IF NOT EXISTS funnel_ads (
     PRIMARY KEY (cabinet_id, day, ad_id)
 );
 """
-_FUNNEL_EVENTS = frozenset({"session.ended", "ad.plays", "ad.impression"})
+_FUNNEL_EVENTS = frozenset({"session.ended", "ad.plays", "ad.impression", "footfall.counted"})
 FLEET = "*"  # a retailer's whole fleet is kept as one more set of rows, under "*<retailer>" (no cabinet id has "*")
 
 
@@ -3591,6 +3598,13 @@ def _apply_funnel_event(conn: sqlite3.Connection, cabinet_id: str, kind: str, at
     elif kind == "ad.plays":
         for play in payload["plays"]:
             _count_ad(conn, cabinet_id, play["last_at"][:10], play["ad_id"], play["count"], 0)
+    elif kind == "footfall.counted":  # an interval within one UTC day (the schema's check)
+        conn.execute(
+            "INSERT INTO funnel_days (cabinet_id, day, passers, stoppers) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (cabinet_id, day) DO UPDATE SET passers = funnel_days.passers + excluded.passers,"
+            " stoppers = funnel_days.stoppers + excluded.stoppers",
+            (cabinet_id, payload["started_at"][:10], payload["passers"], payload["stoppers"]),
+        )
     else:
         day, rank = payload["started_at"][:10], _STEP_RANK[payload["step"]]
         viewed = rank >= 1 or bool(payload["products"])

@@ -25,6 +25,7 @@ from firmware.door_cycle import DoorCycle
 from firmware.door_events import DoorEvents
 from firmware.door_snapshots import DoorSnapshots
 from firmware.faults import NETWORK, Faults
+from firmware.footfall import FootfallTally, FootfallWatch
 from firmware.heap_trim import HeapTrim
 from firmware.idle_watch import IdleWatch
 from firmware.journey_set import STALE, Parts, build_journeys, checked
@@ -163,7 +164,10 @@ class Cabinet:
             self.service.delete_fingerprints(slots), "fingerprint-delete"
         )
         self.ad_plays = AdPlays(self.outbox, self.clock, config.screen.ad_plays_commit_s, self.in_force.ad_duration_s)
-        riders = Riders((self.ad_plays, self.sessions))
+        # People counted by the camera (off unless the configuration turns it on): counts ride like the ad plays.
+        self.footfall = FootfallTally(self.outbox, self.clock, config.footfall.commit_s)
+        self.footfall_watch: FootfallWatch | None = None  # made at start when footfall is on
+        riders = Riders((self.ad_plays, self.sessions, self.footfall))
         software = software_version()  # read once: looking it up scans the installed packages
         self.idle_watch = IdleWatch(
             self.outbox,
@@ -271,6 +275,8 @@ class Cabinet:
             self._tasks.append(run("fingerprint", reading))
         if self.devices.code_reader is not None:
             self._tasks.append(run("code-reader", watch.read_forever(self.devices.code_reader, self.reader_input.code)))
+        if (watch_footfall := self._footfall_watch()) is not None:
+            self._tasks.append(run("footfall", watch_footfall.run()))
         self._tasks.append(run("heartbeat-and-idle", self.idle_watch.run()))
         self._tasks.append(run("terminal-check", watch.check_terminals()))
         self._tasks.append(run("terminal-links", watch.watch_links()))
@@ -280,10 +286,29 @@ class Cabinet:
         self.storage_watch.changed()  # a store found replaced at start-up is a fault from the first frame
         self.refresh()
 
+    def _footfall_watch(self) -> FootfallWatch | None:
+        """The camera's people counter, when the configuration turns it on and the camera hands out frames."""
+        footfall, camera = self.config.footfall, self.devices.camera
+        if not footfall.enabled or camera is None:
+            return None
+        from hal.camera_backends.frame_camera import FrameCamera  # numpy: only with footfall on
+        from hal.footfall import FootfallSettings
+
+        if not isinstance(camera, FrameCamera):
+            log.warning("footfall: the camera hands out no frames; not counting")
+            return None
+        width, height = (int(n) for n in footfall.resolution.split("x"))
+        settings = FootfallSettings(size=(width, height), stop_s=footfall.stop_s)
+        self.footfall_watch = FootfallWatch(
+            camera.frame, settings, footfall.fps, self.clock, self.footfall, on_fault=self.fault_list.device
+        )
+        return self.footfall_watch
+
     async def stop(self) -> None:
         await self.supervisor.cancel(list(self._tasks))
         self.narration.player.stop()
         self.ad_plays.commit()  # the plays counted since the last commit
+        self.footfall.commit()  # and the people
         self.sessions.stop()  # the session under way ends; the ended ones are committed
         await self.devices.close_all()
 

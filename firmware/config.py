@@ -148,6 +148,19 @@ class CameraSection:
 
 
 @dataclass
+class FootfallSection:
+    """Counting the people who pass in front of the cabinet and those who stop (firmware/footfall.py), from the
+    camera's frames shrunk to grey: only the counts are kept and sent (footfall.counted events), never an image.
+    Off unless turned on here: whether a camera may watch passers-by is the site's decision."""
+
+    enabled: bool = False
+    fps: Annotated[float, Range(gt=0, le=15)] = 4.0  # frames looked at per second (low: a person takes seconds)
+    stop_s: Annotated[float, Range(ge=0.5, le=600)] = 3.0  # standing this long in front: a stopper
+    resolution: Literal["160x120", "320x240"] = "160x120"  # the frame the counter works on
+    commit_s: Annotated[float, Range(ge=10, le=DAY_S)] = 300.0  # counts ride with the first heartbeat this long after
+
+
+@dataclass
 class SyncSection:
     cloud_url: str = ""  # empty: a local cloud stub in simulation
     # the byte bound (1 MB) protects the cloud; big batches drain backlogs
@@ -282,6 +295,7 @@ class Config:
     fingerprint: FingerprintSection = field(default_factory=FingerprintSection)
     scanner: ScannerSection = field(default_factory=ScannerSection)
     camera: CameraSection = field(default_factory=CameraSection)
+    footfall: FootfallSection = field(default_factory=FootfallSection)
     sync: SyncSection = field(default_factory=SyncSection)
     storage: StorageSection = field(default_factory=StorageSection)
     network: NetworkSection = field(default_factory=NetworkSection)
@@ -404,6 +418,8 @@ def _check_values(config: Config, where: str) -> list[str]:
         problems.append(f"{where}: lock.board_port: required when lock.backend is 'lockboard'")
     if config.scanner.backend == "camera" and config.camera.backend == "none":
         problems.append(f"{where}: scanner.backend: 'camera' needs a camera (camera.backend is 'none')")
+    if config.footfall.enabled and config.camera.backend == "none":
+        problems.append(f"{where}: footfall.enabled: counting people needs a camera (camera.backend is 'none')")
     for i, window in enumerate(config.audio.schedule):
         for key in ("start", "end"):
             if not HHMM_RE.fullmatch(getattr(window, key)):

@@ -323,6 +323,32 @@ async def _qr_show(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
     return {"text": text}
 
 
+async def _people_walk(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
+    """People walk past the simulated camera (hal/sim/footfall_scene.py): ``people`` of them one after another,
+    ``stoppers`` of them standing ``stop_s`` seconds in front, drawn from ``seed``."""
+    if bench.camera is None:
+        raise BenchError(409, "camera: none configured (camera.backend is 'none')")
+    people, stoppers, seed = body.get("people", 3), body.get("stoppers", 1), body.get("seed", 0)
+    stop_s = body.get("stop_s", 5)
+    if not (type(people) is int and 0 <= people <= 50):
+        raise BenchError(400, "people: expected a whole number from 0 to 50")
+    if not (type(stoppers) is int and 0 <= stoppers <= people):
+        raise BenchError(400, "stoppers: expected a whole number from 0 to people")
+    if not (type(seed) is int and 0 <= seed < 2**32):
+        raise BenchError(400, "seed: expected a whole number from 0 to 2**32 - 1")
+    if not (type(stop_s) in (int, float) and 1 <= stop_s <= 120):
+        raise BenchError(400, "stop_s: expected seconds from 1 to 120")
+    from hal.sim.footfall_scene import Scene, random_scene  # OpenCV: only when people are shown
+
+    scene = (
+        random_scene(seed, people=people, stoppers=stoppers, stop_s=(stop_s, stop_s), gap_s=2.0)
+        if people
+        else Scene((), 0.0)
+    )
+    bench.camera.show_people(scene)
+    return {"people": people, "stoppers": stoppers, "seconds": round(scene.duration_s, 1)}
+
+
 async def _door_open(bench: SimBench, body: dict[str, Any]) -> dict[str, Any]:
     try:
         bench.door.open()
@@ -405,6 +431,7 @@ BENCH_ACTIONS: dict[str, Action] = {
     "qr/show": _qr_show,
     "finger/place": _finger(True),
     "finger/lift": _finger(False),
+    "people/walk": _people_walk,
     "door/open": _door_open,
     "door/close": _door_close,
     "door/force": _door_force,

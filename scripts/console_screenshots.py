@@ -206,6 +206,11 @@ def week_of(index: int, cabinet_id: str, per_day: int, now: float) -> Week:
         played = {"ad_id": "spring", "count": 120, "shown_s": 960.0}
         first, last = utc_iso(start), utc_iso(start + 9 * 3600)
         week.add(start + 9.5 * 3600, "ad.plays", {"plays": [{**played, "first_at": first, "last_at": last}]})
+        # people the camera counted passing and stopping that day (footfall), within the UTC day it began
+        until = min(start + 9 * 3600, (start // 86400 + 1) * 86400 - 1)
+        passers, stoppers = 140 + (day * 37 + index * 11) % 60, 18 + (day * 5 + index) % 9
+        counted = {"started_at": first, "ended_at": utc_iso(until), "passers": passers, "stoppers": stoppers}
+        week.add(until + 60, "footfall.counted", counted)
     software = "1.4.2" if index else "1.4.1"
     week.add(now - 60, "heartbeat", {"faults": [], "backlog": 3 * index, "software": software})
     if index == 0:

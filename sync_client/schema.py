@@ -86,8 +86,9 @@ def ranged(spec: Any) -> tuple[Any, Range | None]:
 # Optional fields may be present too; unknown event types are rejected.
 # Adding a type or an optional field keeps SCHEMA_VERSION; changing a required field bumps it.
 _STR_OR_NULL = (str, type(None))
+MAX_FOOTFALL = 1_000_000  # people counted in one footfall.counted interval
 _NUMBER = (int, float)
-EVENT_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
+EVENT_TYPES: dict[str, dict[str, Any]] = {  # a field's type, a tuple of types, or one with its Range
     # money and the sale
     "payment.approved": {
         "sale_id": str,
@@ -153,6 +154,14 @@ EVENT_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
         "left_at": str,
         "ad_id": _STR_OR_NULL,
     },
+    # people counted in front of the cabinet by its camera (firmware/footfall.py): counts only, no image; one
+    # event per UTC day of an interval, from its first count to its last (issue 15)
+    "footfall.counted": {
+        "started_at": str,
+        "ended_at": str,
+        "passers": Annotated[int, Range(ge=0, le=MAX_FOOTFALL)],
+        "stoppers": Annotated[int, Range(ge=0, le=MAX_FOOTFALL)],
+    },
     # a shopper asked the manufacturer's customer service to call back, consenting to the text shown (issue 15)
     "callback.requested": {
         "request_id": str,
@@ -176,7 +185,16 @@ MONEY_EVENTS = frozenset(
 )
 # Events a full outbox may refuse (OutboxFull) so that money and alarms keep their room.
 SHEDDABLE_EVENTS = frozenset(
-    {"heartbeat", "ad.impression", "ad.plays", "card.read", "code.scanned", "accessibility.used", "session.ended"}
+    {
+        "heartbeat",
+        "ad.impression",
+        "ad.plays",
+        "card.read",
+        "code.scanned",
+        "accessibility.used",
+        "session.ended",
+        "footfall.counted",
+    }
 )
 
 
@@ -300,6 +318,8 @@ def validate_payload(event_type: str, payload: Any, where: str = "payload") -> N
         _check_plays(payload["plays"], f"{where}.plays")
     if event_type == "session.ended":
         _check_session(payload, where)
+    if event_type == "footfall.counted":
+        _check_footfall(payload, where)
     if event_type == "payment.approved" and "receipt_token" in payload:
         _check_receipt_token(payload["receipt_token"], payload["sale_id"], f"{where}.receipt_token")
     if event_type == "callback.requested":
@@ -518,6 +538,16 @@ def _check_session(payload: dict[str, Any], where: str) -> None:
         seen.add(visit["sku"])
         if visit["payment"] is not None:
             _one_of(visit["payment"], PAYMENT_OUTCOMES, f"{at}.payment")
+
+
+def _check_footfall(payload: dict[str, Any], where: str) -> None:
+    """A ``footfall.counted`` event: its interval in order and within one UTC day (the day it is counted on)."""
+    started = parse_utc_iso(payload["started_at"], f"{where}.started_at")
+    ended = parse_utc_iso(payload["ended_at"], f"{where}.ended_at")
+    if ended < started:
+        raise SchemaError(f"{where}.ended_at: before started_at")
+    if payload["ended_at"][:10] != payload["started_at"][:10]:
+        raise SchemaError(f"{where}.ended_at: not on started_at's UTC day")
 
 
 def _check_bounds(value: Any, where: str, depth: int) -> None:

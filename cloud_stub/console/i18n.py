@@ -179,15 +179,20 @@ EN: dict[str, str] = {
     # the shopper funnel
     "nav_funnel": "Funnel",
     "funnel_title": "Shopper funnel",
-    "funnel_intro": "Anonymous shopper sessions at the cabinets (a first touch to the idle timeout), and how far "
-    "each went: a product viewed, a checkout started, paid, bought (the door opened and closed). Days are UTC days.",
+    "funnel_intro": "People who passed in front of the cabinets and who stopped (counted by the cabinet's camera "
+    "where footfall is turned on; counts only, no images), anonymous shopper sessions (a first touch to the idle "
+    "timeout), and how far each went: a product viewed, a checkout started, paid, bought (the door opened and "
+    "closed). Days are UTC days.",
     "funnel_fleet": "all cabinets",
-    "funnel_summary": "{sessions} sessions, {sold} bought",
-    "funnel_chart_label": "Shopper funnel, {first} to {last}: sessions, viewed, checkouts, paid, bought: {counts}",
+    "funnel_summary": "{passers} passed by, {sessions} sessions, {sold} bought",
+    "funnel_chart_label": "Shopper funnel, {first} to {last}: passed by, stopped, sessions, viewed, checkouts, paid, "
+    "bought: {counts}",
     "funnel_steps": "Steps",
     "funnel_step": "Step",
     "funnel_count": "Count",
     "funnel_conversion": "Of the step before",
+    "funnel_step_passers": "Passed by",
+    "funnel_step_stoppers": "Stopped",
     "funnel_step_sessions": "Sessions",
     "funnel_step_viewed": "Viewed a product",
     "funnel_step_checkouts": "Started a checkout",
@@ -760,15 +765,18 @@ ZH: dict[str, str] = {
     # the shopper funnel
     "nav_funnel": "转化漏斗",
     "funnel_title": "顾客转化漏斗",
-    "funnel_intro": "柜机前的匿名顾客会话（从第一次触摸到空闲超时），以及每次会话走到哪一步：查看商品、开始结账、"
+    "funnel_intro": "从柜机前经过和停下的人数（在开启客流统计的柜机上由摄像头计数；只有数字，没有图像），"
+    "柜机前的匿名顾客会话（从第一次触摸到空闲超时），以及每次会话走到哪一步：查看商品、开始结账、"
     "付款、购买（柜门打开又关上）。日期为 UTC 日期。",
     "funnel_fleet": "全部柜机",
-    "funnel_summary": "{sessions} 次会话，{sold} 次购买",
-    "funnel_chart_label": "顾客转化漏斗，{first} 至 {last}：会话、查看、结账、付款、购买：{counts}",
+    "funnel_summary": "{passers} 人经过，{sessions} 次会话，{sold} 次购买",
+    "funnel_chart_label": "顾客转化漏斗，{first} 至 {last}：经过、停下、会话、查看、结账、付款、购买：{counts}",
     "funnel_steps": "步骤",
     "funnel_step": "步骤",
     "funnel_count": "数量",
     "funnel_conversion": "占上一步",
+    "funnel_step_passers": "经过",
+    "funnel_step_stoppers": "停下",
     "funnel_step_sessions": "会话",
     "funnel_step_viewed": "查看商品",
     "funnel_step_checkouts": "开始结账",

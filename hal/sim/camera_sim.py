@@ -4,6 +4,9 @@
 and, on ``show_code(text)``, a QR code held up in front of it: rotated, a bit
 tilted and wobbling from frame to frame like a phone in a hand, with sensor
 noise, so the decoder works on a realistic frame rather than a clean render.
+On ``show_people(scene)`` it shows a generated street scene instead
+(``hal/sim/footfall_scene.py``: people walking past, some stopping), timed
+by its clock from that moment, for the footfall counter.
 """
 
 from __future__ import annotations
@@ -15,12 +18,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import segno
 
 from hal.camera_backends.frame_camera import FrameCamera
 from hal.errors import DeviceFault
+
+if TYPE_CHECKING:
+    from hal.sim.footfall_scene import Scene, SceneRenderer
 
 QUIET_ZONE = 4  # modules of white around a code, as the QR standard asks
 
@@ -195,6 +202,7 @@ class SimCamera(FrameCamera):
         self._next_due = 0.0
         self._lock = threading.Lock()
         self._code: HeldCode | None = None
+        self._people: tuple[SceneRenderer, float] | None = None  # the scene shown and when it started
 
     @property
     def where(self) -> str:
@@ -223,6 +231,13 @@ class SimCamera(FrameCamera):
         with self._lock:
             self._code = None
 
+    def show_people(self, scene: Scene | None) -> None:
+        """Show ``scene`` from now on the camera's clock (None: the test card again)."""
+        from hal.sim.footfall_scene import SceneRenderer  # OpenCV: only when people are shown
+
+        with self._lock:
+            self._people = None if scene is None else (SceneRenderer(scene, self.size), self._clock())
+
     def _open_device(self) -> None:
         backdrops = []
         if self._paths:
@@ -244,6 +259,12 @@ class SimCamera(FrameCamera):
         if delay > 0:
             time.sleep(delay)
         self._next_due = max(self._next_due + 1 / self.fps, time.monotonic())
+        with self._lock:
+            people = self._people
+        if people is not None:
+            self._frame_no += 1
+            renderer, shown_at = people
+            return renderer.frame(self._clock() - shown_at)  # the scene has its own light and noise
         frame = self._backdrops[self._frame_no % len(self._backdrops)].copy()
         self._frame_no += 1
         if not self._paths:

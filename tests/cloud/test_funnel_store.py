@@ -122,7 +122,9 @@ def test_the_funnel_counts_each_step_per_day_and_product_once(shops: SqliteCloud
     )
 
     funnel = shops.funnel("shop-a", since_day=DAY, until_day=DAY)
-    assert funnel["days"] == [{"day": DAY, "sessions": 3, "viewed": 2, "checkouts": 1, "paid": 1, "sold": 1}]
+    assert funnel["days"] == [
+        {"day": DAY, "passers": 0, "stoppers": 0, "sessions": 3, "viewed": 2, "checkouts": 1, "paid": 1, "sold": 1}
+    ]
     products = {p["sku"]: p for p in funnel["products"]}
     assert products["SCOOT-S1"] == {
         "sku": "SCOOT-S1",
@@ -180,6 +182,8 @@ async def test_the_retailer_api_gives_the_funnel_of_its_own_cabinets_only(cloud:
     reply = await cloud.retailer("GET", f"/v1/retailer/funnel?from={DAY}&to={DAY}")
     assert reply.status == 200, reply.body
     assert [(s["name"], s["count"], s["conversion"]) for s in reply.body["steps"]] == [
+        ("passers", 0, None),
+        ("stoppers", 0, None),
         ("sessions", 1, None),
         ("viewed", 1, 1.0),
         ("checkouts", 1, 1.0),
@@ -188,7 +192,7 @@ async def test_the_retailer_api_gives_the_funnel_of_its_own_cabinets_only(cloud:
     ]
     assert reply.body["products"][0]["sku"] == "SCOOT-S1" and reply.body["products"][0]["conversion"] == 1.0
     other = await cloud.retailer("GET", f"/v1/retailer/funnel?from={DAY}&to={DAY}", retailer="shop-b")
-    assert [s["count"] for s in other.body["steps"]] == [0, 0, 0, 0, 0]
+    assert [s["count"] for s in other.body["steps"]] == [0, 0, 0, 0, 0, 0, 0]
     refused = await cloud.retailer("GET", f"/v1/retailer/funnel?cabinet_id={CAB}", retailer="shop-b")
     assert refused.status == 404 and "cabinet_id" in refused.body["error"]
     bad = await cloud.retailer("GET", f"/v1/retailer/funnel?from={DAY}&to=2026-11-01")
@@ -210,3 +214,47 @@ def test_the_fleet_is_the_sum_of_its_cabinets_and_one_cabinet_is_its_own(shops: 
     assert figures(CAB) == (1, 1, 3.0)
     assert figures("cab-a2") == (2, 1, 4.0)
     assert figures(None) == (3, 2, 7.0)
+
+
+def footfall(
+    seq: int, passers: int, stoppers: int, at: str = f"{DAY}T09:00:00Z", end: str = f"{DAY}T09:05:00Z"
+) -> Event:
+    return event(seq, "footfall.counted", {"started_at": at, "ended_at": end, "passers": passers, "stoppers": stoppers})
+
+
+def test_footfall_counts_are_the_funnels_first_two_steps_per_cabinet_and_day_once(shops: SqliteCloudStore) -> None:
+    shops.add_cabinet("cab-a2", "shop-a")
+    counted = [
+        footfall(1, 30, 6),
+        footfall(2, 12, 2, f"{DAY}T18:00:00Z", f"{DAY}T18:04:00Z"),
+        footfall(3, 9, 1, "2026-11-26T08:00:00Z", "2026-11-26T08:05:00Z"),
+        event(4, "session.ended", session("product", [visit("SCOOT-S1", 3.0)], "product")),
+    ]
+    assert shops.store_events(CAB, counted).stored == 4
+    assert shops.store_events(CAB, counted).stored == 0  # resent: counted once
+    shops.store_events("cab-a2", [event(1, "footfall.counted", footfall(1, 8, 0).payload, "cab-a2")])
+    shops.store_events(OTHER, [event(1, "footfall.counted", footfall(1, 99, 99).payload, OTHER)])
+
+    def days(cabinet: str | None) -> list[tuple[str, int, int, int]]:
+        found = shops.funnel("shop-a", since_day=DAY, until_day="2026-11-26", cabinet_id=cabinet)
+        return [(d["day"], d["passers"], d["stoppers"], d["sessions"]) for d in found["days"]]
+
+    assert days(CAB) == [(DAY, 42, 8, 1), ("2026-11-26", 9, 1, 0)]
+    assert days(None) == [(DAY, 50, 8, 1), ("2026-11-26", 9, 1, 0)]  # the fleet: both cabinets, not shop-b's
+
+
+async def test_the_retailer_api_gives_passers_and_stoppers_with_conversion(cloud: Cloud) -> None:
+    sent = [
+        footfall(1, 40, 10).to_json(),
+        event(2, "session.ended", session("product", [visit("SCOOT-S1", 3.0)], "product")).to_json(),
+        event(3, "session.ended", session("touch", [], "attract")).to_json(),
+    ]
+    assert (await cloud.post(sent)).status == 200
+    reply = await cloud.retailer("GET", f"/v1/retailer/funnel?from={DAY}&to={DAY}")
+    assert [(s["name"], s["count"], s["conversion"]) for s in reply.body["steps"]][:4] == [
+        ("passers", 40, None),
+        ("stoppers", 10, 0.25),
+        ("sessions", 2, 0.2),
+        ("viewed", 1, 0.5),
+    ]
+    assert reply.body["days"][0]["passers"] == 40 and reply.body["days"][0]["stoppers"] == 10

@@ -1,6 +1,6 @@
-"""The funnel page in Chromium against a real `kiosk-cloud serve`: shopper sessions and a sale stored through
-the store's ingest (the same file the server reads) show as the funnel's steps, chart, product table and CSV;
-another retailer sees none of it and gets 404 for the cabinet; axe-core in English and Chinese."""
+"""The funnel page in Chromium against a real `kiosk-cloud serve`: footfall counts, shopper sessions and a sale
+stored through the store's ingest (the same file the server reads) show as the funnel's steps, chart, product
+table and CSV; another retailer sees none of it and gets 404 for the cabinet; axe-core in English and Chinese."""
 
 from __future__ import annotations
 
@@ -20,10 +20,14 @@ from .conftest import CABINET_ID, OWNER, Console, axe_violations, sign_in, statu
 OTHER, OTHER_OWNER, OTHER_CABINET = "other-shop", "owner@other-shop.example", "other-cab-1"
 
 
-def events(cabinet: str, sessions: int, bought: int) -> list[Event]:
-    """``sessions`` sessions today, each viewing SCOOT-S1; ``bought`` of them paid and took it."""
+def events(cabinet: str, sessions: int, bought: int, footfall: tuple[int, int] = (0, 0)) -> list[Event]:
+    """``sessions`` sessions today, each viewing SCOOT-S1; ``bought`` of them paid and took it; ``footfall``:
+    the people the camera counted passing and stopping (none: footfall off)."""
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     made: list[dict[str, Any]] = []
+    if any(footfall):
+        counted = {"started_at": now, "ended_at": now, "passers": footfall[0], "stoppers": footfall[1]}
+        made.append({"type": "footfall.counted", "payload": counted})
     for i in range(sessions):
         paid = i < bought
         visit = {
@@ -88,7 +92,7 @@ def test_the_funnel_page_shows_the_steps_chart_products_and_csv_to_its_retailer_
     owner.add_user(OTHER, OTHER_OWNER)
     store = SqliteCloudStore(owner.workdir / "cloud.db")
     try:
-        store.store_events(CABINET_ID, events(CABINET_ID, sessions=4, bought=1))
+        store.store_events(CABINET_ID, events(CABINET_ID, sessions=4, bought=1, footfall=(20, 5)))
         store.store_events(OTHER_CABINET, events(OTHER_CABINET, sessions=7, bought=0))
     finally:
         store.close()
@@ -97,13 +101,18 @@ def test_the_funnel_page_shows_the_steps_chart_products_and_csv_to_its_retailer_
     sign_in(page, OWNER)
     page.get_by_role("link", name="Funnel").click()
     expect(page.get_by_role("heading", name="Shopper funnel")).to_be_visible()
-    expect(page.get_by_test_id("funnel-summary")).to_have_text("4 sessions, 1 bought")
+    expect(page.get_by_test_id("funnel-summary")).to_have_text("20 passed by, 4 sessions, 1 bought")
     steps = page.get_by_test_id("funnel-steps")
-    expect(steps.get_by_test_id("count")).to_have_text(["4", "4", "1", "1", "1"])
-    expect(steps.get_by_test_id("conversion")).to_have_text(["–", "100.0 %", "25.0 %", "100.0 %", "100.0 %"])
+    expect(steps.locator("tbody th")).to_have_text(
+        ["Passed by", "Stopped", "Sessions", "Viewed a product", "Started a checkout", "Paid", "Bought"]
+    )
+    expect(steps.get_by_test_id("count")).to_have_text(["20", "5", "4", "4", "1", "1", "1"])
+    expect(steps.get_by_test_id("conversion")).to_have_text(
+        ["–", "25.0 %", "80.0 %", "100.0 %", "25.0 %", "100.0 %", "100.0 %"]
+    )
     chart = page.get_by_test_id("funnel-chart")
-    expect(chart.locator("rect")).to_have_count(5)
-    assert "4, 4, 1, 1, 1" in str(chart.get_attribute("aria-label"))
+    expect(chart.locator("rect")).to_have_count(7)
+    assert "20, 5, 4, 4, 1, 1, 1" in str(chart.get_attribute("aria-label"))
     cells = page.get_by_test_id("funnel-products").locator("tbody tr").first.locator("th, td")
     expect(cells).to_have_text(["SCOOT-S1", "4", "40", "4", "0", "1", "1", "1"])
     for lang in ("zh", "en"):  # English last
@@ -112,26 +121,31 @@ def test_the_funnel_page_shows_the_steps_chart_products_and_csv_to_its_retailer_
         assert not axe_violations(page), (lang, axe_violations(page))
         if lang == "zh":
             expect(page.get_by_role("heading", name="顾客转化漏斗")).to_be_visible()
+            expect(page.get_by_test_id("funnel-summary")).to_have_text("20 人经过，4 次会话，1 次购买")
+            expect(steps.locator("tbody th").first).to_have_text("经过")
+            expect(steps.locator("tbody th").nth(1)).to_have_text("停下")
 
     page.get_by_label("Cabinet").select_option(CABINET_ID)
     page.get_by_role("button", name="Show").click()
-    expect(page.get_by_test_id("funnel-summary")).to_have_text("4 sessions, 1 bought")
+    expect(page.get_by_test_id("funnel-summary")).to_have_text("20 passed by, 4 sessions, 1 bought")
     with page.expect_download() as downloaded:
         page.get_by_role("link", name="Download CSV").click()
     rows = list(csv.reader(io.StringIO(Path(downloaded.value.path()).read_text(encoding="utf-8"), newline="")))
     assert rows[0][:4] == ["section", "key", "count", "conversion"]
-    assert [r[:4] for r in rows[1:6]] == [
-        ["step", "sessions", "4", ""],
+    assert [r[:4] for r in rows[1:8]] == [
+        ["step", "passers", "20", ""],
+        ["step", "stoppers", "5", "0.25"],
+        ["step", "sessions", "4", "0.8"],
         ["step", "viewed", "4", "1.0"],
         ["step", "checkouts", "1", "0.25"],
         ["step", "paid", "1", "1.0"],
         ["step", "sold", "1", "1.0"],
     ]
-    assert rows[6][:3] == ["product", "SCOOT-S1", "4"]
+    assert rows[8][:3] == ["product", "SCOOT-S1", "4"]
 
     other = new_page()
     sign_in(other, OTHER_OWNER)
     other.goto("/console/funnel")
-    expect(other.get_by_test_id("funnel-summary")).to_have_text("7 sessions, 0 bought")
+    expect(other.get_by_test_id("funnel-summary")).to_have_text("0 passed by, 7 sessions, 0 bought")
     assert status(other.goto(f"/console/funnel?cabinet={CABINET_ID}")) == 404
     assert other.request.get(f"/console/funnel.csv?cabinet={CABINET_ID}").status == 404

@@ -16,6 +16,7 @@ from firmware.cabinet import Cabinet
 from firmware.clock import Clock
 from firmware.config import Config
 from firmware.devices import Devices, build_lock_and_door
+from hal.camera import Camera
 from hal.fingerprint_sensor import FingerprintSensor
 from hal.sim.door import MockDoor
 from kiosk_ui.intents import OpenPickup, SubmitPickupCode
@@ -53,6 +54,7 @@ class Cabinets:
         self.orders: tuple[PickupOrder, ...] = (ORDER,)
         self.retailer = RetailerAccess(staff_cards=(StaffCard(STAFF_CARD.lower(), "retailer"),))
         self.fingerprint: FingerprintSensor | None = None  # a sensor the cabinet reads, when a test gives one
+        self.camera: Camera | None = None  # none unless a test gives one
 
     async def boot(self) -> Cabinet:
         door_open = self.cabinet is not None and self.door.is_open
@@ -66,7 +68,7 @@ class Cabinets:
             self.door.reed.drive_low()
         outbox = Outbox(self.tmp_path / "cabinet.db", CAB)
         clock = {"clock": self.clock} if self.clock is not None else {}
-        devices = Devices(lock=lock, door=sensor, fingerprint=self.fingerprint)
+        devices = Devices(lock=lock, door=sensor, fingerprint=self.fingerprint, camera=self.camera)
         cabinet = Cabinet(self.config, devices, outbox, self.tmp_path, **clock)
         cabinet.apply_cloud_config(CabinetConfig(1, "EUR", (), pickup_orders=self.orders, retailer=self.retailer))
         await cabinet.start()
