@@ -139,6 +139,7 @@ class SalesView:
     periods: list[Total] = field(default_factory=list)
     cabinets: list[Total] = field(default_factory=list)
     products: list[Total] = field(default_factory=list)
+    methods: list[Total] = field(default_factory=list)  # per how the shopper paid (terminal, wechatpay:..., ...)
     charts: list[Chart] = field(default_factory=list)
     count: int = 0
     totals: list[str] = field(default_factory=list)
@@ -199,13 +200,17 @@ def bars(labels: list[str], values: list[int], shown: Callable[[int], str]) -> l
     return made
 
 
-def sales_view(flt: SalesFilter, summary: dict[str, list[dict[str, Any]]]) -> SalesView:
+def sales_view(
+    flt: SalesFilter, summary: dict[str, list[dict[str, Any]]], methods: Sequence[dict[str, Any]] = ()
+) -> SalesView:
+    """The page's tables; ``methods`` the store's sales_by_method rows (a method no event named is '')."""
     overall = _totals([{**r, "all": ""} for r in summary["periods"]], ("all",))
     return SalesView(
         filter=flt,
         periods=_totals(summary["periods"], ("period",)),
         cabinets=_totals(summary["cabinets"], ("cabinet_id",)),
         products=_totals(summary["products"], ("sku", "variant_sku")),
+        methods=_totals([{**r, "method": r["method"] or ""} for r in methods], ("method",)),
         charts=charts(flt, summary["periods"]),
         count=overall[0].count if overall else 0,
         totals=overall[0].totals if overall else [],
@@ -239,7 +244,8 @@ async def _sales_page(request: web.Request) -> web.StreamResponse:
     summary = await core.db(
         core.store.sales_summary, current_user(request).retailer, period=flt.period, **flt.store_args()
     )
-    view = sales_view(flt, summary)
+    methods = await core.db(core.store.sales_by_method, current_user(request).retailer, **flt.store_args())
+    view = sales_view(flt, summary, methods)
     # The per-cabinet table a page at a time (a fleet is hundreds of rows); the totals above stay the range's.
     pages = pager(len(view.cabinets), requested_page(request))
     view = replace(view, cabinets=view.cabinets[pages.offset : pages.offset + pages.size])
