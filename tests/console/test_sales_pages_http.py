@@ -32,6 +32,7 @@ SHOP, OTHER = "velo-mall", "other-shop"
 OWNER, OTHER_OWNER = "owner@velo-mall.example", "owner@other.example"
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC).timestamp()
 DAYS = [f"2026-11-{d:02d}" for d in range(20, 31)]
+PAID_BY = ("alipay:huabei", "btc:lightning", "btc:onchain", "wechatpay:OTHERS")
 PRODUCTS = [("SCOOT-S1", "SCOOT-S1-mint", 49900), ("BIKE-C7", None, 129900), ("=SUM(A1)", "@x", 250)]
 
 
@@ -52,6 +53,11 @@ def fill(store: SqliteCloudStore) -> None:
                 seq += 1
                 events.append(Event(str(uuid.uuid4()), cabinet, seq, kind, at, float(seq), {**sale, "method": "qr"}))
         store.store_events(cabinet, events)
+    for n, detail in enumerate(PAID_BY * 4):  # some of the shop's scan-to-pay sales paid at a real provider
+        cabinet, sale_id = ("cab-1", "cab-j")[n % 2], f"{('cab-1', 'cab-j')[n % 2]}-{n * 3}"
+        provider = detail.split(":")[0]
+        payment, _ = store.create_payment(cabinet, sale_id, 1, "EUR", NOW + 3600, provider=provider, now=NOW)
+        store.move_payment(payment["id"], "pending", "paid", details={"method_detail": detail}, now=NOW)
     store.add_user(SHOP, OWNER, "owner", password_hash=hash_password(PASSWORD))
     store.add_user(OTHER, OTHER_OWNER, "owner", password_hash=hash_password(PASSWORD))
 
@@ -138,6 +144,22 @@ async def test_the_page_totals_and_chart_say_what_the_sales_add_up_to(
             sums = totals(mine, by_period(period))
             assert value == sums.get(period_key, money(0, currency)), (currency, period_key)
     assert table(page, "by-cabinet") == totals(shop, lambda r: r["cabinet_id"])
+
+
+async def test_the_sales_by_method_say_how_each_completed_sale_was_paid(server: TestServer, db: Path) -> None:
+    conn = sqlite3.connect(db)
+    paid_by = dict(((c, s), d) for c, s, d in conn.execute("SELECT cabinet_id, sale_id, method_detail FROM payments"))
+    conn.close()
+    session = await signed_in(server, OWNER)
+    async with session:
+        for only in ({}, {"cabinet": "cab-1"}):
+            query = {"from": DAYS[0], "to": DAYS[-1], **only}
+            async with session.get("/console/sales", params=query) as response:
+                page = await response.text()
+            shop = completed_sales(db, SHOP, **({"cabinet_id": only["cabinet"]} if only else {}))
+            expected = totals(shop, lambda r: paid_by.get((r["cabinet_id"], r["sale_id"]), r["method"]))
+            assert table(page, "by-method") == expected
+            assert {"qr", *PAID_BY} >= set(expected) and len(expected) > 2, expected
 
 
 async def test_the_csv_is_streamed_in_pages_with_the_rows_of_a_direct_query(
