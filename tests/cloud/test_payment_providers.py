@@ -156,7 +156,7 @@ async def test_the_retailers_sales_count_completed_sales_by_how_they_were_paid(r
         ("sale-t2", "terminal", 700, "sale.completed"),
         ("sale-t3", "terminal", 900, "sale.unclaimed"),  # the money went back: not a sale
     ]
-    events = []
+    events: list[Event] = []
     for sale_id, method, cents, ending in sales:
         for kind in ("payment.approved", ending):
             payload = {**facts, "sale_id": sale_id, "method": method, "amount_cents": cents}
