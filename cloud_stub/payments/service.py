@@ -10,10 +10,9 @@ the catch-up loop until the provider takes it).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -326,7 +325,7 @@ class Payments:
             log.info("payment method not learned", extra={"payment_id": state.order_id, "error": str(exc)})
             return state
         if queried.status is PaymentStatus.PAID and ":" in (queried.method_detail or ""):
-            return dataclasses.replace(state, method_detail=queried.method_detail)
+            return replace(state, method_detail=queried.method_detail)
         return state
 
     async def apply(self, payment_id: str, state: PaymentState, origin: str) -> dict[str, Any]:
