@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,6 +91,21 @@ async def save_config(core: Core, retailer: str, cabinet_id: str, document: dict
         raise ConfigInvalid(problems)
     editable = {k: v for k, v in document.items() if k in EDITABLE}
     return await core.db(core.store.put_config, cabinet_id, editable, now=core.now())
+
+
+def by_method(sales: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The completed sales counted and summed per how the shopper paid (the provider's method detail, else the
+    cabinet's method) and currency, in that order."""
+    totals: dict[tuple[str, str], list[int]] = {}
+    for sale in sales:
+        if sale["status"] == "completed":
+            key = (sale.get("method_detail") or sale["method"] or "", sale["currency"])
+            count_cents = totals.setdefault(key, [0, 0])
+            count_cents[0], count_cents[1] = count_cents[0] + 1, count_cents[1] + sale["amount_cents"]
+    return [
+        {"method": method or None, "currency": currency, "count": count, "amount_cents": cents}
+        for (method, currency), (count, cents) in sorted(totals.items())
+    ]
 
 
 class RetailerApi:
@@ -231,7 +247,7 @@ class RetailerApi:
                 "sale.completed": "completed",
                 "sale.unclaimed": "unclaimed",
             }[event["type"]]
-        return web.json_response({"sales": list(sales.values())})
+        return web.json_response({"sales": list(sales.values()), "by_method": by_method(sales.values())})
 
     async def funnel(self, request: web.Request) -> web.Response:
         """The shopper funnel of the fleet, or of one cabinet (``cabinet_id``), over a range of UTC days."""

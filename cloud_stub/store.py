@@ -1622,7 +1622,9 @@ class SqliteCloudStore:
                 ).rowcount
                 == 1
             )
-            return dict(conn.execute("SELECT * FROM payments WHERE id = ?", (payment_id,)).fetchone()), changed
+            row = conn.execute("SELECT * FROM payments WHERE id = ?", (payment_id,)).fetchone()
+            _paid_by_provider(conn, row)
+            return dict(row), changed
 
     def note_payment(self, payment_id: str, details: dict[str, Any]) -> dict[str, Any]:
         """Record what the provider said of a payment (columns of _PAYMENT_DETAILS) without moving its status."""
@@ -1630,6 +1632,8 @@ class SqliteCloudStore:
         with self._write() as conn:
             conn.execute(f"UPDATE payments SET {columns.rstrip(', ')} WHERE id = ?", (*values, payment_id))
             row = conn.execute("SELECT * FROM payments WHERE id = ?", (payment_id,)).fetchone()
+            if row is not None:
+                _paid_by_provider(conn, row)
         if row is None:
             raise NotFound(f"no payment {payment_id!r}")
         return dict(row)
@@ -1651,7 +1655,7 @@ class SqliteCloudStore:
         """sale id -> how its scan-to-pay payment was paid (the provider's method detail, or the provider)."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT sale_id, COALESCE(method_detail, provider) AS method FROM payments "
+                f"SELECT sale_id, {_PAID_BY} AS method FROM payments "
                 "WHERE cabinet_id = ? AND status IN ('paid', 'refunded')",
                 (cabinet_id,),
             ).fetchall()
@@ -3209,6 +3213,12 @@ def _apply_sale_event(conn: sqlite3.Connection, cabinet_id: str, kind: str, at: 
         row["reversed_at"] = at
     else:
         row.update(refund_flagged_at=at, refund_detail=str(payload.get("detail", "")))
+    if row["method"] == "qr" and row["method_detail"] is None:  # the provider's word, if it was paid already
+        paid = conn.execute(
+            f"SELECT {_PAID_BY} FROM payments WHERE cabinet_id = ? AND sale_id = ? AND status IN ('paid', 'refunded')",
+            (cabinet_id, sale_id),
+        ).fetchone()
+        row["method_detail"] = paid[0] if paid else None
     columns = ", ".join(row)
     # What an event says wins over nothing, never over what another event said (they agree on the facts).
     updates = ", ".join(
@@ -3260,6 +3270,23 @@ _STATUS_READ = ", ".join(f"s.{c}" for c in _STATUS_COLUMNS)
 # A cabinet without a status row yet (no event, no configuration) reads as these.
 _STATUS_DEFAULTS = {"faults": "[]", "open_alarms": 0, "sales_count": 0, "sales_totals": "{}", "stock_low": 0}
 _STATUS_DEFAULTS |= {"stock_out": 0, "stock_short": "[]"}
+
+
+def _paid_by_provider(conn: sqlite3.Connection, payment: sqlite3.Row) -> None:
+    """A paid scan-to-pay payment names how it was paid (the provider's detail, else the provider) on its sale,
+    and moves the sale's share of the rollup with it: a provider may say so after the cabinet's events came."""
+    if payment["status"] not in ("paid", "refunded"):
+        return
+    paid_by = payment["method_detail"] or payment["provider"]
+    key = (payment["cabinet_id"], payment["sale_id"])
+    before = conn.execute(f"SELECT {_ROLLED} FROM sales WHERE cabinet_id = ? AND sale_id = ? AND method = 'qr'", key)
+    was = before.fetchone()
+    if was is None or was["method_detail"] == paid_by:
+        return
+    now = conn.execute(
+        f"UPDATE sales SET method_detail = ? WHERE cabinet_id = ? AND sale_id = ? RETURNING {_ROLLED}", (paid_by, *key)
+    ).fetchone()
+    _roll_up(conn, payment["cabinet_id"], _sale_counted(was), _sale_counted(now))
 
 
 def _newer(seq: int, than: int | None) -> bool:
@@ -3403,6 +3430,8 @@ def _status_record(row: sqlite3.Row) -> dict[str, Any]:
 
 
 # --- the daily rollup of the completed sales (sales_daily, sales_cabinet_daily, sales_fleet_daily) -------
+# How a scan-to-pay payment was paid: the provider's method detail, else the provider.
+_PAID_BY = "COALESCE(method_detail, provider)"
 _ROLLED = "completed_at, day, sku, variant_sku, currency, amount_cents, method, method_detail"
 _ROLLED_KEY = ("retailer", "cabinet_id", "day", "sku", "variant_sku", "currency")
 _ROLLED_LINE = (*_ROLLED_KEY, "method", "method_detail")

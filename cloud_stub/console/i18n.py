@@ -165,7 +165,7 @@ EN: dict[str, str] = {
     "by_period_week": "By week (from Monday)",
     "by_cabinet": "By cabinet",
     "by_product": "By product and variant",
-    "by_method": "By way to pay",
+    "by_method": "By payment method",
     "how_paid": "How",
     "paid_chip": "chip card",
     "paid_contactless": "contactless card",
@@ -573,11 +573,20 @@ EN: dict[str, str] = {
     "Without a provider, scan-to-pay uses the cloud's simulator.",
     "payment_provider": "Payment provider",
     "provider_wechatpay": "WeChat Pay",
+    "provider_alipay": "Alipay",
+    "provider_btcpay": "BTCPay Server",
     "provider_simulator": "Simulator",
     "updated": "Updated",
     "payment_provider_none": "No payment provider yet: scan-to-pay uses the simulator.",
-    "payment_provider_form_intro": "WeChat Pay (API v3, Native payment): your merchant's details from the WeChat "
-    "Pay merchant platform. The private key and the APIv3 key are stored encrypted and never shown again.",
+    "payment_provider_form_intro_wechatpay": "WeChat Pay (API v3, Native payment): your merchant's details from the "
+    "WeChat Pay merchant platform. The private key and the APIv3 key are stored encrypted and never shown again.",
+    "payment_provider_form_intro_alipay": "Alipay (face-to-face payment): your app's details from the Alipay open "
+    "platform (public-key mode, RSA2). The app private key is stored encrypted and never shown again.",
+    "payment_provider_form_intro_btcpay": "BTCPay Server (Greenfield API): your store and an API key with its invoice "
+    "permissions. In the store, add a webhook to the notification address shown above with the same secret. The API "
+    "key and the webhook secret are stored encrypted and never shown again.",
+    "payment_provider_choose": "Choose",
+    "payment_notify_url": "Notification address",
     "secret_kept_if_empty": "Leave empty to keep the stored one.",
     "payment_no_server_key": "This server has no secret key, so it cannot store merchant credentials encrypted; "
     "ask its operator to set one.",
@@ -604,6 +613,14 @@ EN: dict[str, str] = {
     "pp_field_base_url": "API address (empty: https://api.mch.weixin.qq.com)",
     "pp_field_private_key": "Merchant API private key (PEM)",
     "pp_field_apiv3_key": "APIv3 key (32 characters)",
+    "pp_field_app_id": "App ID (app_id)",
+    "pp_field_alipay_public_key": "Alipay public key (PEM)",
+    "pp_field_gateway": "Gateway (empty: https://openapi.alipay.com/gateway.do)",
+    "pp_field_app_private_key": "App private key (PEM)",
+    "pp_field_server_url": "BTCPay Server address (https://...)",
+    "pp_field_store_id": "Store ID",
+    "pp_field_api_key": "API key",
+    "pp_field_webhook_secret": "Webhook secret",
 }
 
 ZH: dict[str, str] = {
@@ -1149,11 +1166,19 @@ ZH: dict[str, str] = {
     "payments_intro": "柜机付款二维码所用的支付服务商，以及通过它完成的付款。未配置服务商时，扫码支付使用云端模拟器。",
     "payment_provider": "支付服务商",
     "provider_wechatpay": "微信支付",
+    "provider_alipay": "支付宝",
+    "provider_btcpay": "BTCPay Server",
     "provider_simulator": "模拟器",
     "updated": "更新时间",
     "payment_provider_none": "尚未配置支付服务商：扫码支付使用模拟器。",
-    "payment_provider_form_intro": "微信支付（APIv3，Native 支付）：请填写微信支付商户平台上的商户信息。"
+    "payment_provider_form_intro_wechatpay": "微信支付（APIv3，Native 支付）：请填写微信支付商户平台上的商户信息。"
     "商户私钥和 APIv3 密钥加密保存，之后不再显示。",
+    "payment_provider_form_intro_alipay": "支付宝（当面付）：请填写支付宝开放平台上的应用信息（公钥模式，RSA2）。"
+    "应用私钥加密保存，之后不再显示。",
+    "payment_provider_form_intro_btcpay": "BTCPay Server（Greenfield API）：请填写商店 ID 和具有发票权限的 API 密钥，"
+    "并在商店中添加指向上方通知地址、使用相同密钥的 Webhook。API 密钥和 Webhook 密钥加密保存，之后不再显示。",
+    "payment_provider_choose": "选择",
+    "payment_notify_url": "通知地址",
     "secret_kept_if_empty": "留空则保留已保存的值。",
     "payment_no_server_key": "本服务器未设置密钥，无法加密保存商户凭据；请联系服务器管理员设置。",
     "payment_provider_saved": "支付服务商已保存。",
@@ -1179,6 +1204,14 @@ ZH: dict[str, str] = {
     "pp_field_base_url": "API 地址（留空：https://api.mch.weixin.qq.com）",
     "pp_field_private_key": "商户 API 私钥（PEM）",
     "pp_field_apiv3_key": "APIv3 密钥（32 个字符）",
+    "pp_field_app_id": "应用 ID（app_id）",
+    "pp_field_alipay_public_key": "支付宝公钥（PEM）",
+    "pp_field_gateway": "网关地址（留空：https://openapi.alipay.com/gateway.do）",
+    "pp_field_app_private_key": "应用私钥（PEM）",
+    "pp_field_server_url": "BTCPay Server 地址（https://...）",
+    "pp_field_store_id": "商店 ID",
+    "pp_field_api_key": "API 密钥",
+    "pp_field_webhook_secret": "Webhook 密钥",
 }
 
 STRINGS = {"en": EN, "zh": ZH}

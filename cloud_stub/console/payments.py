@@ -1,7 +1,7 @@
-"""Scan-to-pay in the console: the retailer's payment provider and its merchant credentials (an owner enters
-them; the secrets are sealed at rest and shown masked, never in clear), and the scan-to-pay payments with how
-each was paid; a paid one can be refunded through its provider by an owner (POST, then a redirect: a reload
-refunds nothing again)."""
+"""Scan-to-pay in the console: the retailer's payment provider and its merchant credentials (an owner chooses
+the provider, then enters its fields; the secrets are sealed at rest and shown masked, never in clear), and the
+scan-to-pay payments with how each was paid; a paid one can be refunded through its provider by an owner (POST,
+then a redirect: a reload refunds nothing again)."""
 
 from __future__ import annotations
 
@@ -20,17 +20,29 @@ from cloud_stub.store import NotFound
 routes = web.RouteTableDef()
 nav = (NavItem("payments", "nav_payments", ("owner", "staff")),)
 LISTED = 100
+DEFAULT_CHOICE = "wechatpay"  # the form's provider before one is configured or chosen
 
 
-async def _page(request: web.Request, status: int = 200, **context: Any) -> web.StreamResponse:
+async def _page(
+    request: web.Request, status: int = 200, chosen: str | None = None, **context: Any
+) -> web.StreamResponse:
+    """The page; the form is ``chosen``'s (the query's ``provider``), else the configured provider's."""
     core, retailer = request.app[CORE], current_user(request).retailer
     payments = request.config_dict[PAYMENTS]
     rows = await core.db(core.store.payments_of, retailer, limit=LISTED)
     view = await payments.view(retailer)
+    asked = chosen or request.query.get("provider", "")
+    chosen = asked if asked in PROVIDER_FIELDS else view.provider if view else DEFAULT_CHOICE
+    origin = str(request.url.origin())
     context = {
         "payments": [payment_summary(p) for p in rows],
         "provider": view,
-        "fields": PROVIDER_FIELDS["wechatpay"],
+        "notify_url": payments.notify_url(retailer, view.provider, origin) if view else None,
+        "choices": sorted(PROVIDER_FIELDS),
+        "chosen": chosen,
+        "fields": PROVIDER_FIELDS[chosen],
+        # what the form shows of the settings: the stored ones when it is the configured provider's
+        "stored": view.settings if view and view.provider == chosen else {},
         "can_configure": payments.sealer is not None,
         "done": shown_once(request, "payments"),
         "error": None,
@@ -68,12 +80,13 @@ async def refund(request: web.Request) -> web.StreamResponse:
 @routes.post("/payments/provider", name="payment_provider")
 @requires("owner")
 async def configure(request: web.Request) -> web.StreamResponse:
-    """Store the provider's settings and credentials; a secret left empty keeps the stored one."""
+    """Store the chosen provider's settings and credentials; a secret left empty keeps the stored one."""
     user = current_user(request)
     form = await request.post()
-    given = {f.name: str(form.get(f.name, "")).strip() for f in PROVIDER_FIELDS["wechatpay"]}
+    provider = str(form.get("provider", ""))[:40]
+    given = {f.name: str(form.get(f.name, "")).strip() for f in PROVIDER_FIELDS.get(provider, ())}
     try:
-        await request.config_dict[PAYMENTS].configure(user.retailer, "wechatpay", given, user.email)
+        await request.config_dict[PAYMENTS].configure(user.retailer, provider, given, user.email)
     except CredentialsError as exc:
-        return await _page(request, 422, error=("payment_credentials_refused", {"reason": str(exc)}))
-    raise show_once(request, "payments", {"configured": "wechatpay"})
+        return await _page(request, 422, provider, error=("payment_credentials_refused", {"reason": str(exc)}))
+    raise show_once(request, "payments", {"configured": provider})

@@ -201,6 +201,7 @@ def bars(labels: list[str], values: list[int], shown: Callable[[int], str]) -> l
 
 
 def sales_view(flt: SalesFilter, summary: dict[str, list[dict[str, Any]]]) -> SalesView:
+    """The page's tables."""
     overall = _totals([{**r, "all": ""} for r in summary["periods"]], ("all",))
     return SalesView(
         filter=flt,

@@ -66,9 +66,9 @@ GATEWAY = "https://openapi.alipay.com/gateway.do"
 # What the retailer enters: the public settings and the secret (sealed at rest, never answered in clear).
 FIELDS = (
     Field("app_id", secret=False),
-    Field("alipay_public_key", secret=False),
+    Field("alipay_public_key", secret=False, multiline=True),
     Field("gateway", secret=False, required=False),
-    Field("app_private_key", secret=True),
+    Field("app_private_key", secret=True, multiline=True),
 )
 CHINA = timezone(timedelta(hours=8))  # the gateway's timestamps and time_expire are Beijing time
 SUCCESS_CODE = "10000"

@@ -96,6 +96,7 @@ class Field:
     name: str
     secret: bool
     required: bool = True
+    multiline: bool = False  # a PEM key: the console's form gives it a text area
 
 
 def split_fields(fields: tuple[Field, ...], given: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:

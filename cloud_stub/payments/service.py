@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
 
 from cloud_stub.core import Core
-from cloud_stub.payments import simulator, wechatpay
+from cloud_stub.payments import alipay, btcpay, simulator, wechatpay
 from cloud_stub.payments.credentials import CredentialsError, Field, Sealer, masked, split_fields
 from cloud_stub.payments.provider import (
     ForgedNotification,
@@ -35,8 +36,25 @@ from sync_client.schema import utc_iso
 
 QUERY_EVERY_S = 5.0  # a pending payment is asked about at most this often (the cabinet polls every second)
 CATCH_UP_EVERY_S = 30.0  # the loop that asks about payments nobody polls and retries refunds owed
-# The providers a retailer may configure, with what each needs (the simulator needs nothing).
-PROVIDER_FIELDS: dict[str, tuple[Field, ...]] = {wechatpay.NAME: wechatpay.FIELDS}
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A provider a retailer may configure: what it asks for, how its credentials parse (CredentialsError naming
+    the field), and its class, built as ``make(merchant, notify_url, now=, timeout_s=)``."""
+
+    fields: tuple[Field, ...]
+    parse: Callable[[Mapping[str, str], Mapping[str, str]], Any]
+    make: Callable[..., PaymentProvider]
+
+
+# The providers a retailer may configure (the simulator needs nothing, and is the default).
+PROVIDERS: dict[str, Registered] = {
+    wechatpay.NAME: Registered(wechatpay.FIELDS, wechatpay.Merchant.parse, wechatpay.WeChatPay),
+    alipay.NAME: Registered(alipay.FIELDS, alipay.Merchant.parse, alipay.Alipay),
+    btcpay.NAME: Registered(btcpay.FIELDS, btcpay.Merchant.parse, btcpay.BTCPay),
+}
+PROVIDER_FIELDS: dict[str, tuple[Field, ...]] = {name: kind.fields for name, kind in PROVIDERS.items()}
 
 log = logging.getLogger("cloud_stub.payments")
 
@@ -100,11 +118,11 @@ class Payments:
                 "this server has no secret key (KIOSK_CLOUD_SECRET_KEY or --secret-key-file): credentials cannot "
                 "be stored encrypted, so they are not stored"
             )
-        fields = PROVIDER_FIELDS[provider]
+        kind = PROVIDERS[provider]
         kept = await self._stored_secrets(retailer, provider)
         given = {**{k: v for k, v in kept.items() if not given.get(k)}, **{k: v for k, v in given.items() if v}}
-        public, hidden = split_fields(fields, given)
-        wechatpay.Merchant.parse(public, hidden)  # every key parses before anything is stored
+        public, hidden = split_fields(kind.fields, given)
+        kind.parse(public, hidden)  # every key parses before anything is stored
         sealed = self.sealer.seal(retailer, provider, hidden)
         await self.core.db(self.store.set_payment_provider, retailer, provider, public, sealed, by, now=self.core.now())
         log.info("payment provider configured", extra={"retailer": retailer, "provider": provider, "by": by})
@@ -138,15 +156,22 @@ class Payments:
             return simulator.Simulator(origin)
         if record is None or self.sealer is None or (name is not None and record["provider"] != name):
             raise NotConfigured(f"retailer {retailer!r} has no {name or 'payment'} provider configured")
-        notify = f"{self.public_url or origin}/v1/payments/notify/{wechatpay.NAME}/{quote(str(retailer), safe='')}"
+        kind = PROVIDERS.get(record["provider"])
+        if kind is None:  # a provider this server no longer offers
+            raise NotConfigured(f"retailer {retailer!r} has provider {record['provider']!r}, which is not offered")
+        notify = self.notify_url(str(retailer), record["provider"], origin)
         version = (record["sealed_secrets"], repr(sorted(record["settings"].items())), notify)  # nonce: always new
         built = self._built.get(str(retailer))
         if built is None or built[0] != version:  # parsing the keys takes milliseconds: once per configuration
             secrets_ = self.sealer.open(str(retailer), record["provider"], record["sealed_secrets"])
-            merchant = wechatpay.Merchant.parse(record["settings"], secrets_)
-            built = version, wechatpay.WeChatPay(merchant, notify, now=self.core.now, timeout_s=self.provider_timeout_s)
+            merchant = kind.parse(record["settings"], secrets_)
+            built = version, kind.make(merchant, notify, now=self.core.now, timeout_s=self.provider_timeout_s)
             self._built[str(retailer)] = built
         return built[1]
+
+    def notify_url(self, retailer: str, provider: str, origin: str) -> str:
+        """Where ``provider`` posts its notifications for ``retailer`` (BTCPay's webhook is entered in the store)."""
+        return f"{self.public_url or origin}/v1/payments/notify/{provider}/{quote(retailer, safe='')}"
 
     # --- what the cabinet asks ------------------------------------------------------------------------
     async def create(
@@ -284,8 +309,24 @@ class Payments:
         if not first:
             log.info("duplicate payment notification", extra={"notification_id": notification.notification_id})
             return provider.answer(True)
-        await self.apply(payment["id"], state, origin)
+        await self.apply(payment["id"], await self._how_paid(provider, state), origin)
         return provider.answer(True)
+
+    @staticmethod
+    async def _how_paid(provider: PaymentProvider, state: PaymentState) -> PaymentState:
+        """A paid notification that names only the provider's coin or wallet, not how it was paid (BTCPay's
+        InvoiceSettled says "btc", not lightning or on-chain): one query for the method, so sales by method are
+        right. A query that fails or says less leaves the notification's word."""
+        if state.status is not PaymentStatus.PAID or ":" in (state.method_detail or ""):
+            return state
+        try:
+            queried = await provider.query(state.order_id)
+        except ProviderError as exc:
+            log.info("payment method not learned", extra={"payment_id": state.order_id, "error": str(exc)})
+            return state
+        if queried.status is PaymentStatus.PAID and ":" in (queried.method_detail or ""):
+            return replace(state, method_detail=queried.method_detail)
+        return state
 
     async def apply(self, payment_id: str, state: PaymentState, origin: str) -> dict[str, Any]:
         """Move the payment by what the provider says; the record as it is then."""

@@ -61,9 +61,9 @@ FIELDS = (
     Field("appid", secret=False),
     Field("serial_no", secret=False),
     Field("platform_serial", secret=False),
-    Field("platform_public_key", secret=False),
+    Field("platform_public_key", secret=False, multiline=True),
     Field("base_url", secret=False, required=False),
-    Field("private_key", secret=True),
+    Field("private_key", secret=True, multiline=True),
     Field("apiv3_key", secret=True),
 )
 # trade_state -> our status (query and notification): NOTPAY and USERPAYING still wait for the shopper.

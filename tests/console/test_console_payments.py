@@ -9,6 +9,7 @@ import re
 import aiohttp
 
 from cloud_stub.console.auth import hash_password
+from tests.cloud.provider_rig import public_pem, rsa_keys
 from tests.cloud.wechatpay_rig import APIV3_KEY, MCHID, Rig, keys, merchant_settings, private_pem, rig
 from tests.polling import until
 
@@ -97,7 +98,8 @@ async def test_the_provider_form_shows_secrets_masked_and_keeps_them_when_left_e
             page = await response.text()
         assert f"set (32 characters, ending {APIV3_KEY[-4:]})" in page and APIV3_KEY not in page
         assert "PRIVATE KEY" not in page and private_pem(keys()[0]).splitlines()[2] not in page
-        form = {k: v for k, v in merchant_settings(rig.wechat.url).items() if k != "provider"}
+        form = merchant_settings(rig.wechat.url)  # the form's hidden provider is the configured one
+        assert '<input type="hidden" name="provider" value="wechatpay">' in page
         form |= {"private_key": "", "apiv3_key": "", "appid": "wx0000000000000001", "csrf_token": csrf(page)}
         async with owner.post("/console/payments/provider", data=form) as response:
             page = await response.text()
@@ -109,3 +111,70 @@ async def test_the_provider_form_shows_secrets_masked_and_keeps_them_when_left_e
             assert r.status == 422 and "Not saved: apiv3_key: expected 32 characters" in await r.text()
     finally:
         await owner.close()
+
+
+async def choose(session: aiohttp.ClientSession, provider: str) -> str:
+    """The owner picks a provider in the form's choice (a GET): the page with that provider's fields."""
+    async with session.get("/console/payments", params={"provider": provider}) as response:
+        assert response.status == 200
+        return await response.text()
+
+
+async def test_an_owner_switches_to_alipay_then_btcpay_entering_each_providers_fields(rig: Rig) -> None:
+    add_users(rig)
+    alipay_key, app_key, _ = rsa_keys()
+    owner = await signed_in(rig, OWNER)
+    try:
+        page = await choose(owner, "alipay")
+        assert '<input type="hidden" name="provider" value="alipay">' in page
+        assert 'name="app_id"' in page and '<textarea id="pp-alipay_public_key"' in page
+        assert re.search(r'<textarea id="pp-app_private_key" name="app_private_key"[^>]*></textarea>', page)  # empty
+        assert 'name="mchid"' not in page and "Leave empty to keep the stored one." not in page  # not WeChat's
+        form = {
+            "provider": "alipay",
+            "app_id": "2021000000000077",
+            "alipay_public_key": public_pem(alipay_key),
+            "gateway": "http://127.0.0.1:9/gateway.do",
+            "app_private_key": private_pem(app_key),
+            "csrf_token": csrf(page),
+        }
+        async with owner.post("/console/payments/provider", data=form) as response:
+            page = await response.text()
+        assert "The payment provider was saved." in page
+        shown = re.search(r'<dl data-testid="payment-provider">(.*?)</dl>', page, re.S)
+        assert shown and "<dd>Alipay</dd>" in shown.group(1) and "2021000000000077" in shown.group(1)
+        assert re.search(r'data-testid="secret-app_private_key">set \(\d+ characters, ending ', shown.group(1))
+        assert "PRIVATE KEY" not in page and "PUBLIC KEY" not in shown.group(1)
+        assert f"{rig.url}/v1/payments/notify/alipay/shop-a</code>" in shown.group(1)
+
+        page = await choose(owner, "btcpay")
+        form = {
+            "provider": "btcpay",
+            "server_url": "http://btcpay.example.com",  # not https: refused, naming the field
+            "store_id": "StoreA1",
+            "api_key": "api-key-0123456789abcdef",
+            "webhook_secret": "whsec-a",
+            "csrf_token": csrf(page),
+        }
+        async with owner.post("/console/payments/provider", data=form) as response:
+            assert response.status == 422
+            page = await response.text()
+        assert "Not saved: server_url: expected an https:// URL" in page
+        assert '<input type="hidden" name="provider" value="btcpay">' in page  # the form stays BTCPay's
+        form |= {"server_url": "https://btcpay.example.com", "csrf_token": csrf(page)}
+        async with owner.post("/console/payments/provider", data=form) as response:
+            page = await response.text()
+        shown = re.search(r'<dl data-testid="payment-provider">(.*?)</dl>', page, re.S)
+        assert shown and "<dd>BTCPay Server</dd>" in shown.group(1) and "StoreA1" in shown.group(1)
+        assert 'data-testid="secret-api_key">set (24 characters, ending cdef)' in shown.group(1)
+        assert 'data-testid="secret-webhook_secret">set (7 characters)' in shown.group(1)
+        assert "api-key-0123456789abcdef" not in page and "whsec-a" not in page
+        assert f"{rig.url}/v1/payments/notify/btcpay/shop-a</code>" in shown.group(1)
+        owner.cookie_jar.update_cookies({"console_lang": "zh"})
+        async with owner.get("/console/payments") as response:
+            page = await response.text()
+        assert "Webhook 密钥" in page and "通知地址" in page and "支付宝" in page  # the choice, in Chinese
+    finally:
+        await owner.close()
+    status, view = await rig.retailer("GET", "/v1/retailer/payment-provider")
+    assert status == 200 and view["provider"] == "btcpay" and view["settings"]["store_id"] == "StoreA1"

@@ -12,6 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -190,3 +191,39 @@ def test_the_rollup_is_a_recount_of_the_sales_after_any_uploads(uploads: list[di
             conn.close()
         finally:
             reopened.close()
+
+
+@pytest.mark.parametrize("paid_first", [True, False], ids=["provider-then-cabinet", "cabinet-then-provider"])
+def test_a_scan_to_pay_sale_counts_by_how_its_provider_says_it_was_paid(tmp_path: Path, paid_first: bool) -> None:
+    """The provider's word on how a scan-to-pay sale was paid reaches the rollup whether it comes before or after
+    the cabinet's events, and a later word (a query after the notification) moves the sale's share."""
+    store = SqliteCloudStore(tmp_path / "cloud.db")
+    try:
+        store.add_retailer(SHOP)
+        store.add_cabinet("cab-1", SHOP)
+        sale = {"sale_id": "s1", "sku": "SCOOT-S1", "amount_cents": 49900, "currency": "CNY", "method": "qr"}
+        at = f"{DAYS[1]}T10:00:00.000Z"
+        kinds = ("payment.approved", "sale.completed")
+        events = [Event(str(uuid.uuid4()), "cab-1", n, kind, at, float(n), sale) for n, kind in enumerate(kinds, 1)]
+
+        def pay() -> str:
+            payment, _ = store.create_payment("cab-1", "s1", 49900, "CNY", 2e9, provider="btcpay", now=1.8e9)
+            store.move_payment(payment["id"], "pending", "paid", details={"method_detail": "btc"}, now=1.8e9)
+            return str(payment["id"])
+
+        payment_id = pay() if paid_first else ""
+        store.store_events("cab-1", events)
+        payment_id = payment_id or pay()
+        span = {"since_day": DAYS[0], "until_day": DAYS[-1]}
+        methods = store.sales_summary(SHOP, **span)["methods"]
+        assert [(m["method"], m["method_detail"], m["count"]) for m in methods] == [("qr", "btc", 1)]
+        store.note_payment(payment_id, {"method_detail": "btc:lightning"})
+        methods = store.sales_summary(SHOP, **span)["methods"]
+        assert [(m["method"], m["method_detail"], m["count"]) for m in methods] == [("qr", "btc:lightning", 1)]
+        conn = sqlite3.connect(tmp_path / "cloud.db")
+        conn.row_factory = sqlite3.Row
+        table = "sales_method_daily"
+        assert [tuple(r) for r in rollup(conn, table)] == [tuple(r) for r in recount(conn, table)]
+        conn.close()
+    finally:
+        store.close()
