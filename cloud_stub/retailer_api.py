@@ -322,7 +322,7 @@ class RetailerApi:
                 "changes": [
                     {
                         "change": kinds[e["type"]],
-                        **{k: e["payload"].get(k) for k in ("slot", "ok", "detail")},
+                        **{k: e["payload"].get(k) for k in ("slot", "ok", "detail", "reason")},
                         "at": e["wall_time"],
                     }
                     for e in reversed(events)
