@@ -222,3 +222,35 @@ async def test_a_finger_named_in_time_stays(rig, emulator):
     await cabinet.fingerprint_slots.reconcile()
     assert rig.events("fingerprint.deleted") == [] and emulator.library == {0: "kim", 3: "mei", 4: "jo"}
     assert cabinet.restock.staff_finger(0) == "unlocked"
+
+
+async def test_a_deletion_the_module_refuses_is_tried_again_at_the_next_start(rig, emulator):
+    cabinet, _ = await booted(rig)
+    emulator.delete_fails = True
+    cabinet.apply_cloud_config(CabinetConfig(2, "EUR", (), retailer=RetailerAccess(staff_fingerprints=(JO,))))
+    await until(lambda: rig.events("fingerprint.deleted"), what="the deletion reported")
+    [refused] = rig.events("fingerprint.deleted")
+    assert (refused["slot"], refused["ok"], refused["reason"]) == (3, False, "removed") and 3 in emulator.library
+    assert cabinet.restock.staff_finger(3) == "wrong"  # still on the module, but no longer anyone's
+    await rig.cut()
+    emulator.delete_fails = False
+    rig.retailer = RetailerAccess(staff_fingerprints=(JO,))
+    await booted(rig)
+    await until(lambda: len(rig.events("fingerprint.deleted")) == 2, what="the deletion tried again")
+    assert rig.events("fingerprint.deleted")[-1] == {"slot": 3, "ok": True, "detail": "deleted", "reason": "removed"}
+    assert emulator.library == {4: "jo"}
+
+
+async def test_an_unnamed_finger_ages_out_without_a_new_configuration(rig, emulator):
+    clock = rig.clock
+    assert isinstance(clock, FakeClock)
+    rig.config.fingerprint = dataclasses.replace(rig.config.fingerprint, name_within_days=1)
+    emulator.library[9] = "left-by-someone"
+    cabinet, _ = await booted(rig)
+    check = round(clock.now + cabinet.fingerprint_slots.check_s, 9)
+    await until(lambda: check in clock.pending(), what="the hourly check waiting")
+    assert rig.events("fingerprint.deleted") == []
+    clock.advance(DAY)
+    await until(lambda: rig.events("fingerprint.deleted"), what="the unnamed finger deleted")
+    assert rig.events("fingerprint.deleted") == [{"slot": 9, "ok": True, "detail": "deleted", "reason": "never_named"}]
+    assert emulator.library == {3: "mei", 4: "jo"}
