@@ -52,6 +52,8 @@ class FingerprintSlots:
     def config_applied(self) -> None:
         """A configuration is in force: the slots it names are recorded at once (before any module I/O), so a
         later configuration that drops one deletes it even across a restart."""
+        if self.sensor is None:
+            return
         with self.outbox.transaction() as tx:
             self.repo.named(tx, self.staff_fingerprints(), self.clock.time())
 
