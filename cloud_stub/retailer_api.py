@@ -24,7 +24,7 @@ from cloud_stub.media import MediaProblem, add_media, missing_media
 from cloud_stub.payments.credentials import CredentialsError
 from cloud_stub.payments.provider import ProviderError, ProviderUnreachable
 from cloud_stub.payments.service import Payments, own_payment, payment_summary
-from cloud_stub.store import TICKET_STATUSES
+from cloud_stub.store import TICKET_STATUSES, CloudStore
 from sync_client.cabinet_config import (
     MAX_MEDIA_BYTES,
     PICKUP_CODE_DIGITS,
@@ -106,6 +106,26 @@ def by_method(sales: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         {"method": method or None, "currency": currency, "count": count, "amount_cents": cents}
         for (method, currency), (count, cents) in sorted(totals.items())
     ]
+
+
+FINGERPRINT_CHANGES = {"fingerprint.enrolled": "enrolled", "fingerprint.deleted": "deleted"}
+
+
+def fingerprints_of(store: CloudStore, cabinet_id: str) -> dict[str, Any]:
+    """A cabinet's staff fingers (the API's and the console's): the latest 200 enrolments and deletions, newest
+    first, and the slots its configuration names now."""
+    events = store.events_of(cabinet_id, tuple(FINGERPRINT_CHANGES), limit=200)
+    found = store.config(cabinet_id)
+    named = found[1].get("retailer", {}).get("staff_fingerprints", []) if found else []
+    changes = [
+        {
+            "change": FINGERPRINT_CHANGES[e["type"]],
+            **{k: e["payload"].get(k) for k in ("slot", "ok", "detail", "reason")},
+            "at": e["wall_time"],
+        }
+        for e in reversed(events)
+    ]
+    return {"changes": changes, "configured": named}
 
 
 class RetailerApi:
@@ -329,23 +349,7 @@ class RetailerApi:
         """Staff fingers enrolled at the cabinet (the slot to name in retailer.staff_fingerprints) and templates
         deleted there, newest first, beside the slots the configuration names now."""
         cabinet_id = await self.own_cabinet(request)
-        kinds = {"fingerprint.enrolled": "enrolled", "fingerprint.deleted": "deleted"}
-        events = await self.core.db(self.store.events_of, cabinet_id, tuple(kinds), limit=200)
-        found = await self.core.db(self.store.config, cabinet_id)
-        named = found[1].get("retailer", {}).get("staff_fingerprints", []) if found else []
-        return web.json_response(
-            {
-                "changes": [
-                    {
-                        "change": kinds[e["type"]],
-                        **{k: e["payload"].get(k) for k in ("slot", "ok", "detail")},
-                        "at": e["wall_time"],
-                    }
-                    for e in reversed(events)
-                ],
-                "configured": named,
-            }
-        )
+        return web.json_response(await self.core.db(fingerprints_of, self.store, cabinet_id))
 
     async def event_conflicts(self, request: web.Request) -> web.Response:
         """Events the cabinet sent again under a stored id with other content (refused with 409)."""

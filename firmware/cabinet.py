@@ -25,6 +25,7 @@ from firmware.door_cycle import DoorCycle
 from firmware.door_events import DoorEvents
 from firmware.door_snapshots import DoorSnapshots
 from firmware.faults import NETWORK, Faults
+from firmware.fingerprint_slots import FingerprintSlots
 from firmware.footfall import FootfallTally, FootfallWatch
 from firmware.heap_trim import HeapTrim
 from firmware.idle_watch import IdleWatch
@@ -160,9 +161,12 @@ class Cabinet:
             self.outbox, self.in_force.staff_cards, self.idle, self.service, self.restock, self.repair, self.pickup,
             self._spawn, checked, self.in_force.staff_fingerprints,
         )  # fmt: skip
-        self.in_force.on_fingerprints_removed = lambda slots: self._spawn(
-            self.service.delete_fingerprints(slots), "fingerprint-delete"
-        )
+        self.fingerprint_slots = FingerprintSlots(
+            self.outbox, self.devices.fingerprint, self.in_force.staff_fingerprints, self.clock,
+            lambda: self.in_force.cloud is not None, name_within_days=config.fingerprint.name_within_days,
+        )  # fmt: skip
+        self.service.on_enrolled = self.fingerprint_slots.enrolled
+        self.in_force.on_fingerprints = self._fingerprints_named
         self.ad_plays = AdPlays(self.outbox, self.clock, config.screen.ad_plays_commit_s, self.in_force.ad_duration_s)
         # People counted by the camera (off unless the configuration turns it on): counts ride like the ad plays.
         self.footfall = FootfallTally(self.outbox, self.clock, config.footfall.commit_s)
@@ -273,6 +277,7 @@ class Cabinet:
         if self.devices.fingerprint is not None:
             reading = watch.read_forever(self.devices.fingerprint, self.reader_input.finger)
             self._tasks.append(run("fingerprint", reading))
+            self._tasks.append(run("fingerprint-slots", self.fingerprint_slots.run()))
         if self.devices.code_reader is not None:
             self._tasks.append(run("code-reader", watch.read_forever(self.devices.code_reader, self.reader_input.code)))
         if (watch_footfall := self._footfall_watch()) is not None:
@@ -317,6 +322,12 @@ class Cabinet:
         self.in_force.apply(config)
         self._spawn(self.narration.library.prepare(config.products), "narration")  # voices made off the loop
         self.refresh()
+
+    def _fingerprints_named(self) -> None:
+        """A configuration in force: its fingerprint slots recorded, and the module reconciled once running."""
+        self.fingerprint_slots.config_applied()
+        if self.fingerprint_slots.running:
+            self._spawn(self.fingerprint_slots.reconcile(), "fingerprint-reconcile")
 
     def media_arrived(self) -> None:
         """The media fetcher downloaded files: the ads switch to the new set once it is whole, narrations

@@ -132,6 +132,8 @@ class FingerprintSection:
     baudrate: Annotated[int, Range(ge=9600, le=115200)] = 57600  # the module's default
     password: Annotated[int, Range(ge=0, le=0xFFFFFFFF)] = 0  # the module's handshake password (default 0)
     capacity: Annotated[int, Range(ge=1, le=1000)] = 1000  # templates the module holds (R307: 1000)
+    # days a retailer has to name a newly enrolled finger in the configuration; unnamed after that, it is deleted
+    name_within_days: Annotated[float, Range(ge=1, le=365)] = 7.0
 
 
 @dataclass

@@ -37,16 +37,14 @@ class ConfigInForce:
     _ads: tuple[tuple[Ad, AdView], ...] = field(default=(), repr=False)
     _ads_version: int | None = None  # the configuration version _ads belongs to
     missing_ads: tuple[str, ...] = ()  # ids of the configuration's ads whose media are not downloaded yet
-    # staff removed from the configuration: the slots of their fingers, to delete on the module
-    on_fingerprints_removed: Callable[[set[int]], None] = lambda slots: None
+    # after every configuration: its staff fingerprints are recorded and the module reconciled with them
+    on_fingerprints: Callable[[], None] = lambda: None
 
     def apply(self, config: CabinetConfig) -> None:
         """A configuration the cloud sent (or the cached one at boot): products, ads, access, orders. Products,
         prices and access apply at once; its ads once their media are in (``media_arrived``)."""
-        before = set(self.staff_fingerprints()) if self.cloud else set()
         self.cloud = config
-        if removed := before - set(self.staff_fingerprints()):
-            self.on_fingerprints_removed(removed)
+        self.on_fingerprints()
         self._ads_in_force()
         self._products_in_force()
         log.info(

@@ -127,9 +127,10 @@ EVENT_TYPES: dict[str, dict[str, Any]] = {  # a field's type, a tuple of types, 
     # access: every PIN and staff-card attempt (never the PIN itself)
     "auth.attempt": {"method": str, "purpose": str, "ok": bool},
     # staff fingerprints (issue 17): a template enrolled at a slot of the cabinet's module (for the retailer to
-    # name in retailer.staff_fingerprints), or deleted there once the configuration no longer names its slot
+    # name in retailer.staff_fingerprints), or deleted there: reason "removed" (a configuration named the slot,
+    # a later one no longer does) or "never_named" (not named within fingerprint.name_within_days)
     "fingerprint.enrolled": {"slot": (int, type(None)), "ok": bool, "detail": str},
-    "fingerprint.deleted": {"slot": int, "ok": bool, "detail": str},
+    "fingerprint.deleted": {"slot": int, "ok": bool, "detail": str, "reason": str},
     # service
     "service.action": {"action": str, "result": str},
     "selftest.completed": {"passed": bool, "results": list},

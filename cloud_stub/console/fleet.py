@@ -18,6 +18,7 @@ from aiohttp import web
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
 from cloud_stub.console.i18n import money
 from cloud_stub.console.paging import PAGE_SIZE, Pager, pager, requested_page
+from cloud_stub.retailer_api import fingerprints_of
 from cloud_stub.store import FLEET_STATES
 from sync_client.schema import utc_iso
 
@@ -156,6 +157,19 @@ async def fleet(request: web.Request) -> dict[str, Any]:
     return {"fleet": await fleet_page(request, query), "query": query, "states": FLEET_STATES}
 
 
+def unnamed_fingers(fingerprints: dict[str, Any]) -> list[dict[str, Any]]:
+    """Fingers enrolled at the cabinet that its configuration does not name yet (their enrolment, oldest first):
+    the slot's last change that happened (a failed one changed nothing on the module) is an enrolment."""
+    named = {f["slot"] for f in fingerprints["configured"]}
+    latest: dict[int, dict[str, Any]] = {}
+    for change in fingerprints["changes"]:  # newest first
+        if change["slot"] is not None and change["ok"]:
+            latest.setdefault(change["slot"], change)
+    return sorted(
+        (c for slot, c in latest.items() if slot not in named and c["change"] == "enrolled"), key=lambda c: c["at"]
+    )
+
+
 @routes.get("/cabinets/{cabinet_id}", name="cabinet")
 @requires()
 @aiohttp_jinja2.template("cabinet.html")
@@ -169,4 +183,9 @@ async def cabinet(request: web.Request) -> dict[str, Any]:
     alarms = await core.db(core.store.alarms_of, retailer, cabinet_id=cabinet_id, limit=RECENT_ALARMS)
     (stock,) = await core.db(core.store.stock_of, retailer, cabinet_id=cabinet_id)
     view = cabinet_view(records[0], core.now())
-    return {"cabinet": replace(view, alarms=alarms, stock=stock["stock"])}
+    fingerprints = await core.db(fingerprints_of, core.store, cabinet_id)
+    return {
+        "cabinet": replace(view, alarms=alarms, stock=stock["stock"]),
+        "fingerprints": fingerprints,
+        "unnamed_fingers": unnamed_fingers(fingerprints),
+    }

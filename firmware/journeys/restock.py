@@ -3,8 +3,8 @@
     idle ─pin_pad→ pin_entry ─check→ pin_checking ─pin_ok→ unlocked   (a staff card skips the PIN pad)
     pin_checking ─pin_wrong→ pin_entry | ─technician→ idle   (a technician's PIN: the service menu takes over)
     idle ─staff_card→ unlocked                           (also: a remote unlock the cloud sent)
-    idle ─staff_finger→ unlocked                         (a finger enrolled for a retailer; wrong fingers count
-                                                          against the PIN pad's lock, which holds fingers too)
+    idle ─staff_finger→ unlocked                         (a finger enrolled for a retailer; wrong fingers lock
+                                                          the finger sensor only, not the PIN pad or cards)
     pin_entry ─cancel→ idle                              (5 wrong PINs lock the pad, growing delays)
     unlocked ─door_opened→ counting ─door_closed→ recorded ─finish→ idle
     unlocked ─not_opened→ idle                           (the window passed; nothing changed)
@@ -46,6 +46,11 @@ from sync_client.outbox import Outbox, Transaction
 from sync_client.store.restocks import RestocksRepo
 
 log = logging.getLogger(__name__)
+
+
+# The finger sensor's lock: after 5 wrong fingers in a row, 30 s, doubling with each further one, at most
+# 15 minutes; a retailer's finger ends the streak.
+FINGER_FREE_ATTEMPTS, FINGER_FIRST_LOCK_S, FINGER_MAX_LOCK_S = 5, 30.0, 900.0
 
 
 class R(enum.StrEnum):
@@ -108,6 +113,11 @@ class RestockJourney:
 
     def __post_init__(self) -> None:
         self.guard = AttemptGuard(self.outbox, "pin_pad", clock=self.clock)
+        # Unknown fingers are mostly shoppers touching the sensor: they lock the sensor alone (their own count,
+        # growing delays, kept across reboots), so staff still get in by PIN or card meanwhile.
+        self.finger_guard = AttemptGuard(
+            self.outbox, "fingerprint", FINGER_FREE_ATTEMPTS, FINGER_FIRST_LOCK_S, FINGER_MAX_LOCK_S, self.clock
+        )
         self.restocks = RestocksRepo(self.outbox)
 
     def _go(self, trigger: str) -> R:
@@ -195,16 +205,16 @@ class RestockJourney:
 
     def staff_finger(self, slot: int | None) -> str:
         """A finger on the sensor (``slot``: the module's match; None: a finger it does not know): "unlocked"
-        for a retailer's, "wrong" for any other (counted like a wrong PIN), "locked" while wrong PINs or
-        fingers lock the pad (not even the right finger is checked then), "busy" while a restock is under way.
-        Every attempt is audited."""
+        for a retailer's, "wrong" for any other (counted by the finger sensor's own guard), "locked" while
+        wrong fingers lock the sensor (not even the right finger is checked then; PINs and cards still work),
+        "busy" while a restock is under way. Every attempt is audited."""
         if self.state is not R.IDLE:
             return "busy"
-        locked = self.guard.locked_for()
+        locked = self.finger_guard.locked_for()
         staff = self.staff_fingerprints().get(slot) if slot is not None and not locked else None
         ok = staff is not None and staff.role == "retailer"
         with self.outbox.transaction() as tx:
-            delay = 0.0 if locked else self.guard.record(tx, ok)
+            delay = 0.0 if locked else self.finger_guard.record(tx, ok)
             tx.append(
                 "auth.attempt",
                 {
@@ -214,7 +224,7 @@ class RestockJourney:
                     "slot": slot,
                     "staff": staff.staff if staff else None,
                     "role": staff.role if staff else None,
-                    "failures": self.guard.failures,
+                    "failures": self.finger_guard.failures,
                     "locked_s": locked or delay,
                 },
             )
@@ -382,3 +392,6 @@ class RestockJourney:
 
     def pin_lock_remaining(self) -> float:
         return self.guard.locked_for()
+
+    def finger_lock_remaining(self) -> float:
+        return self.finger_guard.locked_for()

@@ -25,7 +25,7 @@ import asyncio
 import enum
 import importlib.metadata
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from firmware.attempt_guard import AttemptGuard
@@ -235,6 +235,8 @@ class ServiceJourney:
     fingerprint: FingerprintSensor | None = None  # the staff fingerprint module, when the cabinet has one
     # fingerprint module slot -> whose finger (from the configuration)
     staff_fingerprints: Callable[[], Mapping[int, StaffFingerprint]] = dict
+    # a template stored at a slot, recorded in the enrolment's transaction (the slot's time to be named starts)
+    on_enrolled: Callable[[Transaction, int], None] = lambda tx, slot: None
     on_change: Callable[[], None] = lambda: None
     lock_test_s: float = LOCK_TEST_S
     selftest_timeout_s: float = 120.0
@@ -528,24 +530,12 @@ class ServiceJourney:
         slot = self.enrol_slot
         with self.outbox.transaction() as tx:
             tx.append("fingerprint.enrolled", {"slot": slot, "ok": ok, "detail": detail, "who": self.who})
+            if ok and slot is not None:
+                self.on_enrolled(tx, slot)
             self._audit(tx, "enrol_fingerprint", f"slot {slot}: {detail}")
         self.enrol_step, self.enrol_error = ("done", None) if ok else ("failed", detail)
         self._go("enrol_done")
         self.on_change()
-
-    async def delete_fingerprints(self, slots: Iterable[int]) -> None:
-        """Templates whose slots the configuration no longer names (a staff member removed): deleted on the
-        module, each reported as ``fingerprint.deleted``."""
-        if self.fingerprint is None:
-            return
-        for slot in sorted(slots):
-            try:
-                await self.fingerprint.delete(slot)
-                ok, detail = True, "deleted"
-            except (DeviceFault, ProtocolError) as exc:
-                ok, detail = False, str(exc)
-            with self.outbox.transaction() as tx:
-                tx.append("fingerprint.deleted", {"slot": slot, "ok": ok, "detail": detail})
 
     def restart(self) -> None:
         """Leave the menu and ask the runtime to restart (the UI asked the technician to confirm)."""

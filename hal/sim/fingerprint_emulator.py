@@ -44,6 +44,7 @@ class FingerprintEmulator(PtyEmulator):
         self._polled = asyncio.Event()  # set at each of those answers
         self._messy_next = 0
         self.garbled = False  # every acknowledgement carries a stray byte: answers the driver cannot read
+        self.delete_fails = False  # DeleteChar answers 0x10, "failed to delete the template" (the manual's code)
         self._power_on()
 
     def _power_on(self) -> None:
@@ -165,7 +166,7 @@ class FingerprintEmulator(PtyEmulator):
 
     def _delete(self, params: bytes) -> tuple[int, bytes]:
         start, count = int.from_bytes(params[:2], "big"), int.from_bytes(params[2:], "big")
-        if start + count > self.capacity:
+        if start + count > self.capacity or self.delete_fails:
             return 0x10, b""
         for slot in range(start, start + count):
             self.library.pop(slot, None)

@@ -11,6 +11,7 @@ the number of repositories it touches.
     pickups           online orders collected, their codes used up (pickup.py)
     restocks          every restock's door opening (restock.py)
     attempt_guards    wrong-guess counts and locks of the PIN pads and pickup codes
+    fingerprint_slots the fingerprint module's slots the cabinet enrolled and a configuration named
     stock             the count of each product
     repair_tickets    vehicles dropped off for repair
     service_records   the technician's audit trail, the last self-test, the touch calibration

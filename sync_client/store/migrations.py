@@ -246,6 +246,20 @@ def _sale_receipt_tokens(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE sales ADD COLUMN receipt_token TEXT")  # the receipt's link, kept for a resumed sale
 
 
+FINGERPRINT_SLOTS = """
+CREATE TABLE IF NOT EXISTS fingerprint_slots (
+    slot INTEGER PRIMARY KEY,           -- a template's page on the fingerprint module
+    named INTEGER NOT NULL DEFAULT 0,   -- 1 once a configuration named the slot (staff_fingerprints)
+    since REAL NOT NULL                 -- wall time it was enrolled or first found on the module
+)"""
+
+
+def _fingerprint_slots(conn: sqlite3.Connection) -> None:
+    # The slots a configuration named, kept on disk: a slot a later configuration no longer names is deleted
+    # from the module even when that configuration is first seen after a restart.
+    conn.execute(FINGERPRINT_SLOTS)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the schema as the code before versions created it", _v1),
     Migration(2, "sales record the variant paid for", _sale_variants),
@@ -253,6 +267,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "no index on events.id: a third fewer pages written per sale", _events_without_id_index),
     Migration(
         5, "sales keep their receipt link: a sale resumed after a power cut still shows it", _sale_receipt_tokens
+    ),
+    Migration(
+        6, "fingerprint slots enrolled and named: removals and unnamed fingers survive a restart", _fingerprint_slots
     ),
 )
 LATEST = MIGRATIONS[-1].version

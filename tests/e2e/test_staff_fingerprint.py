@@ -81,7 +81,10 @@ def test_a_finger_enrolled_at_the_cabinet_opens_the_restock_until_its_owner_leav
     put_fingerprints(api, client, [])  # Mei leaves: her template goes from the module
     client.wait_for(lambda s: s["outbox"]["pending"] == 0, what="outbox drained")
     client.wait_for(
-        lambda s: events_of(workdir, "fingerprint.deleted") == [{"slot": 0, "ok": True, "detail": "deleted"}],
+        lambda s: (
+            events_of(workdir, "fingerprint.deleted")
+            == [{"slot": 0, "ok": True, "detail": "deleted", "reason": "removed"}]
+        ),
         what="the template deleted and reported",
     )
     listed = api.call("GET", f"/v1/retailer/cabinets/{CABINET_ID}/fingerprints")

@@ -420,6 +420,9 @@ def test_a_fingerprint_module_needs_its_port_and_sane_settings():
     assert (module.fingerprint.baudrate, module.fingerprint.capacity) == (57600, 300)
     with pytest.raises(ConfigError, match=r"f.toml: fingerprint.capacity: expected an integer >= 1 and <= 1000, got 0"):
         parse_config({"fingerprint": {"backend": "zfm", "port": "/dev/x", "capacity": 0}}, "f.toml")
+    assert module.fingerprint.name_within_days == 7  # a retailer's days to name a new finger, then it is deleted
+    with pytest.raises(ConfigError, match=r"f.toml: fingerprint.name_within_days: expected a finite number >= 1"):
+        parse_config({"fingerprint": {"name_within_days": 0}}, "f.toml")
     with pytest.raises(ConfigError, match=r"f.toml: fingerprint.port: required when fingerprint.backend is 'zfm'"):
         parse_config({"fingerprint": {"backend": "zfm"}}, "f.toml")
     problems = production_problems(parse_config({"fingerprint": {"backend": "sim"}}), "kiosk.toml")

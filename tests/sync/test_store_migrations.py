@@ -160,6 +160,7 @@ def test_a_store_written_before_versions_opens_with_every_row_readable(old_store
     assert all(r[-2] is None for r in after["sales"]), "migration 2: no variant recorded for an older sale"
     assert all(r[-1] is None for r in after["sales"]), "migration 5: no receipt link kept for an older sale"
     after["sales"] = [r[:-2] for r in after["sales"]]
+    assert after.pop("fingerprint_slots") == [], "migration 6: no fingerprint slot known before it"
     assert after == before, "no row lost or changed"
 
 
