@@ -25,7 +25,7 @@ import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -89,7 +89,7 @@ class Repository:
         self._now = now
 
     def now(self) -> datetime:
-        return (self._now or datetime.now(timezone.utc)).replace(microsecond=0)
+        return (self._now or datetime.now(UTC)).replace(microsecond=0)
 
     # --- creating and rotating -------------------------------------------------------------
     def init(self, root_key: CryptoSigner, targets_key: CryptoSigner, online_key: CryptoSigner) -> None:
