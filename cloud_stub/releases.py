@@ -27,11 +27,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from packaging.version import InvalidVersion, Version
-from securesystemslib.signer import CryptoSigner
-from tuf.api.metadata import (
+from securesystemslib.signer import CryptoSigner  # type: ignore[attr-defined]
+from tuf.api.metadata import (  # type: ignore[attr-defined]
     Metadata,
     MetaFile,
     Root,
@@ -122,7 +123,7 @@ class Repository:
         root.expires = self.now() + self.expiry.root
         signers = [old_root_key, *([new_keys["root"]] if "root" in new_keys else [])]
         self._write(Metadata(root), signers)
-        return root.version
+        return int(root.version)
 
     # --- releasing -------------------------------------------------------------------------
     def add_release(
@@ -161,19 +162,20 @@ class Repository:
         targets.expires = self.now() + self.expiry.targets
         self._write(md, [targets_key])
         self._snapshot_and_timestamp(online_key)
-        return targets.version
+        return int(targets.version)
 
     def refresh(self, online_key: CryptoSigner) -> None:
         """New snapshot and timestamp (their expiry renewed) over the same targets: run it daily."""
         self._snapshot_and_timestamp(online_key)
 
-    def index(self) -> dict:
+    def index(self) -> dict[str, Any]:
         """The release index as last published ({"latest": None, "releases": {}} before the first)."""
         targets = self._load("targets", Targets).signed
         info = targets.targets.get(INDEX)
         if info is None:
             return {"latest": None, "releases": {}}
-        return json.loads(self._target_path(info).read_bytes())
+        index: dict[str, Any] = json.loads(self._target_path(info).read_bytes())
+        return index
 
     # --- files -----------------------------------------------------------------------------
     def _add_target(self, targets: Targets, name: str, data: bytes) -> str:
@@ -203,7 +205,7 @@ class Repository:
         stamp.expires = self.now() + self.expiry.timestamp
         self._write(Metadata(stamp), [online_key])
 
-    def _write(self, md: Metadata, signers: list[CryptoSigner]) -> None:
+    def _write(self, md: Metadata[Any], signers: list[CryptoSigner]) -> None:
         md.signatures.clear()
         for signer in signers:
             md.sign(signer, append=True)
@@ -216,13 +218,13 @@ class Repository:
         # the newest under its plain name too: what the release tool reads back next time
         _write_atomic(self.metadata_dir / f"{role}.json", data)
 
-    def _load(self, role: str, kind: type[Signed]) -> Metadata:
+    def _load(self, role: str, kind: type[Signed]) -> Metadata[Any]:
         md = self._load_optional(role, kind)
         if md is None:
             raise ReleaseError(f"{self.metadata_dir}/{role}.json: no repository here (run: kiosk-cloud release init)")
         return md
 
-    def _load_optional(self, role: str, kind: type[Signed]) -> Metadata | None:
+    def _load_optional(self, role: str, kind: type[Signed]) -> Metadata[Any] | None:
         path = self.metadata_dir / f"{role}.json"
         if not path.exists():
             return None

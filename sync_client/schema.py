@@ -162,6 +162,10 @@ EVENT_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
     "config.applied": {"version": int, "etag": str},
     "config.rejected": {"version": (int, type(None)), "etag": str, "reason": str},
     "command.applied": {"command_id": str, "kind": str, "result": str},
+    # signed updates (issue 18): a release refused by TUF, one that passed its health check, one rolled back
+    "update.refused": {"version": _STR_OR_NULL, "reason": str},
+    "update.installed": {"version": str, "previous": str},
+    "update.failed": {"version": str, "running": str, "reason": str},
     # a command that reached the cabinet after its expiry, judged by the cloud's signed clock
     "command.expired": {"command_id": str, "kind": str, "expires_at": str, "cloud_time": str},
 }
@@ -187,6 +191,7 @@ COMMAND_KINDS: dict[str, dict[str, Any]] = {
     "refund": {"sale_id": str},
     "selftest": {},  # run every device check now; the results go up as selftest.completed
     "snapshot": {},  # take a photo of the door now; it is uploaded like the door's own
+    "update_check": {},  # look for a signed release now (issue 18); it downloads only while idle
     # "Continue on your phone" (issue 15): the phone opened the cabinet's form, then sent it filled in
     "form_opened": {"token": str},
     "repair_form": {"token": str, "vehicle": str, "name": str, "phone": str, "category": str, "description": str},
