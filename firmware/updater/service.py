@@ -30,7 +30,7 @@ from tuf.ngclient import Updater as TufUpdater  # type: ignore[attr-defined]
 from firmware.clock import Clock
 from firmware.updater.fetch import LoopFetcher
 from firmware.updater.slots import Slots, Trial
-from sync_client.progress import Progress
+from sync_client.progress import Progress, ProgressSink
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,7 @@ class Updater:
     restart: Callable[[], None]  # stop the process; systemd starts ``current`` again
     clock: Clock
     idle_poll_s: float = 1.0
+    on_progress: ProgressSink | None = None  # told of each chunk too (the service menu redraws)
     progress: Progress | None = field(default=None, init=False)  # for the service menu
     last: Outcome | None = field(default=None, init=False)
     _poked: asyncio.Event = field(default_factory=asyncio.Event, init=False)
@@ -227,3 +228,5 @@ class Updater:
 
     def _show(self, progress: Progress) -> None:
         self.progress = progress
+        if self.on_progress is not None:
+            self.on_progress(progress)
