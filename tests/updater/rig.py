@@ -110,7 +110,7 @@ class Cabinet:
     provisioned from the repository's first root."""
 
     root: Path
-    releases: Releases
+    repo: Path  # the repository as published: its first root is provisioned
     running: str
     restarts: int = 0
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -122,7 +122,7 @@ class Cabinet:
         self.slots = Slots(self.root / "opt")
         self.trusted_root = self.root / "etc" / "update-root.json"
         self.trusted_root.parent.mkdir(parents=True)
-        shutil.copyfile(self.releases.served / "metadata" / "1.root.json", self.trusted_root)
+        shutil.copyfile(self.repo / "metadata" / "1.root.json", self.trusted_root)
 
     def updater(self, url: str, session: aiohttp.ClientSession, installer: SlotInstaller | None = None) -> Updater:
         updater = Updater(

@@ -30,7 +30,7 @@ def releases(tmp_path: Path) -> Releases:
 
 
 def running_1_0(tmp_path: Path, releases: Releases) -> Cabinet:
-    cabinet = Cabinet(tmp_path / "cabinet", releases, "1.0.0")
+    cabinet = Cabinet(tmp_path / "cabinet", releases.served, "1.0.0")
     install_running(cabinet.slots, next((releases.root / "dist").glob("*1.0.0*.whl")), "1.0.0")
     return cabinet
 

@@ -24,7 +24,7 @@ def releases(tmp_path: Path) -> Releases:
 
 
 def cabinet_running(tmp_path: Path, releases: Releases, version: str = "1.0.0") -> Cabinet:
-    cabinet = Cabinet(tmp_path / "cabinet", releases, version)
+    cabinet = Cabinet(tmp_path / "cabinet", releases.served, version)
     wheel = next((releases.root / "dist").glob(f"kiosk_probe-{version}-*.whl"))
     install_running(cabinet.slots, wheel, version)
     return cabinet
@@ -105,7 +105,7 @@ async def test_a_tampered_target_is_refused_and_the_old_version_stays(tmp_path: 
 
 
 async def test_metadata_older_than_seen_is_refused_rollback_attack(tmp_path: Path, releases: Releases) -> None:
-    cabinet = Cabinet(tmp_path / "cabinet", releases, "1.1.0")
+    cabinet = Cabinet(tmp_path / "cabinet", releases.served, "1.1.0")
     install_running(cabinet.slots, next((releases.root / "dist").glob("*1.0.0*.whl")), "1.1.0")
     old_metadata = tmp_path / "old-metadata"
     shutil.copytree(releases.served / "metadata", old_metadata)
@@ -123,7 +123,7 @@ async def test_metadata_older_than_seen_is_refused_rollback_attack(tmp_path: Pat
 
 async def test_an_older_release_is_never_installed(tmp_path: Path, releases: Releases) -> None:
     releases.release("1.1.0")
-    cabinet = Cabinet(tmp_path / "cabinet", releases, "2.0.0")
+    cabinet = Cabinet(tmp_path / "cabinet", releases.served, "2.0.0")
     install_running(cabinet.slots, next((releases.root / "dist").glob("*1.0.0*.whl")), "2.0.0")
     async with serve(releases.served) as server, aiohttp.ClientSession() as session:
         outcome = await cabinet.updater(server.url, session).check()
