@@ -32,6 +32,7 @@ from firmware.sim import SimBench, show_bench_status, sim_key
 from firmware.storage import DB_NAME, StorageGuard
 from firmware.supervisor import Supervisor
 from firmware.technician import sd_notify
+from firmware.updater.wiring import start_updates
 from kiosk_ui.intents import Bench, Intent, ToggleAccessibility, ToggleLanguage
 from kiosk_ui.view import Chrome, SyncView, TechnicianScreen
 from sync_client.cabinet_config import CabinetConfig
@@ -243,6 +244,10 @@ async def _serve(
     ]
     if bench is not None:
         tasks.append(run("bench-status", show_bench_status(ui, cabinet, stop)))
+    tasks += await start_updates(
+        stack, config.updates, parts.cloud_url, options.data_dir, cabinet, outbox, commands,
+        lambda: ui.frame_count, lambda: uploader.status.last_success_at, supervisor, clock, stop,
+    )  # fmt: skip
     stack.push_async_callback(_set_and_wait, stop, tasks)
     if options.control_port is not None:
         runner = web.AppRunner(create_control_app(cabinet, ui, bench), access_log=None)

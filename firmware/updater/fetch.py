@@ -32,7 +32,9 @@ class LoopFetcher(FetcherInterface):
         progress: ProgressSink | None = None,  # called on the loop
         idle_poll_s: float = 1.0,
         timeout_s: float = 60.0,
+        stopped: Callable[[], bool] = lambda: False,  # the cabinet is stopping: give up the download
     ) -> None:
+        self._stopped = stopped
         self._loop = loop
         self._session = session
         self._may_download = may_download
@@ -81,7 +83,11 @@ class LoopFetcher(FetcherInterface):
 
     async def _until_idle(self) -> None:
         while not self._may_download():
+            if self._stopped():
+                raise DownloadError("the cabinet is stopping")
             await asyncio.sleep(self._idle_poll_s)
+        if self._stopped():
+            raise DownloadError("the cabinet is stopping")
 
     def _tell(self, done: int) -> None:
         if self._progress is None or self.expect is None:

@@ -96,6 +96,38 @@ def _copy_lockboard(release: Release, slot: Path) -> None:
         shutil.copyfile(path, slot / "lockboard" / path.name)
 
 
+def newer_release(data: bytes, running: str) -> tuple[str, str, list[str]] | None:
+    """(version, wheel, lock board files) of the index's latest release when it is newer than ``running``;
+    ValueError naming the field at fault. The index is signed, but parsed as the outside bytes it is."""
+    try:
+        current = Version(running)
+    except InvalidVersion:
+        raise ValueError(f"the running version {running!r} is not a version number: not updated") from None
+    try:
+        index = json.loads(data)
+    except ValueError as exc:
+        raise ValueError(f"{INDEX}: not JSON ({exc})") from None
+    latest = index.get("latest") if isinstance(index, dict) else None
+    if latest is None:
+        return None
+    try:
+        newest = Version(latest) if isinstance(latest, str) else None
+    except InvalidVersion:
+        newest = None
+    if newest is None:
+        raise ValueError(f"{INDEX}: latest: {latest!r} is not a version number")
+    if newest <= current:
+        return None
+    releases = index.get("releases")
+    entry = releases.get(latest) if isinstance(releases, dict) else None
+    boards = entry.get("lockboard") if isinstance(entry, dict) else None
+    if not (isinstance(entry, dict) and isinstance(entry.get("wheel"), str) and isinstance(boards, list)) or not all(
+        isinstance(name, str) for name in boards
+    ):
+        raise ValueError(f"{INDEX}: releases.{latest}: expected {{wheel: name, lockboard: [names]}}")
+    return latest, entry["wheel"], list(boards)
+
+
 def refusal(exc: Exception) -> str:
     """What a TUF refusal means, for the technician and the cloud."""
     if isinstance(exc, tuf_errors.LengthOrHashMismatchError):
@@ -124,21 +156,35 @@ class Updater:
     on_progress: ProgressSink | None = None  # told of each chunk too (the service menu redraws)
     progress: Progress | None = field(default=None, init=False)  # for the service menu
     last: Outcome | None = field(default=None, init=False)
+    downloading: str | None = field(default=None, init=False)  # the release whose files are coming
     _poked: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    _stop: asyncio.Event | None = field(default=None, init=False)
+
+    def note(self) -> str:
+        """For the service menu's software row, after the running version: `` (1.1.0: 38%)`` while a release
+        downloads (digits only: the same in every language), else nothing."""
+        if self.downloading is None or self.progress is None:
+            return ""
+        return f" ({self.downloading}: {self.progress.fraction:.0%})"
 
     def poke(self) -> None:
         """Check now (the cloud's ``update_check`` command)."""
         self._poked.set()
 
     async def run(self, stop: asyncio.Event, every_s: float) -> None:
-        """Check at start, every ``every_s`` and when poked, until ``stop``."""
-        while not stop.is_set():
-            self._poked.clear()
-            outcome = await self.check()
-            if outcome.status == "switched":
-                return
-            await self.clock.wait(self._poked, every_s)
+        """Check at start, every ``every_s`` and when poked, until ``stop`` (which also ends a download)."""
+        self._stop = stop
+        stopping = asyncio.ensure_future(stop.wait())
+        stopping.add_done_callback(lambda _: self._poked.set())
+        try:
+            while not stop.is_set():
+                self._poked.clear()
+                if (await self.check()).status == "switched":
+                    return
+                await self.clock.wait(self._poked, every_s)
+        finally:
+            stopping.cancel()
 
     async def check(self) -> Outcome:
         async with self._lock:
@@ -159,7 +205,7 @@ class Updater:
             self.report("update.refused", {"version": None, "reason": reason})
             return Outcome("refused", reason)
         finally:
-            self.progress = None
+            self.progress, self.downloading = None, None
         if release is None:
             return Outcome("up to date", f"{self.running_version} is the newest release")
         slot = self.slots.other()
@@ -193,18 +239,15 @@ class Updater:
             bootstrap=bootstrap,
         )
         tuf.refresh()
-        index = json.loads(self._fetch(tuf, fetcher, INDEX, targets_dir).read_bytes())
-        latest = index.get("latest")
-        try:
-            if latest is None or Version(latest) <= Version(self.running_version):
-                return None
-        except InvalidVersion:
-            raise ValueError(f"{INDEX}: latest: {latest!r} is not a version number") from None
-        entry = index["releases"][latest]
+        newer = newer_release(self._fetch(tuf, fetcher, INDEX, targets_dir).read_bytes(), self.running_version)
+        if newer is None:
+            return None
+        version, wheel, boards = newer
+        self.downloading = version
         return Release(
-            latest,
-            self._fetch(tuf, fetcher, entry["wheel"], targets_dir),
-            [self._fetch(tuf, fetcher, name, targets_dir) for name in entry["lockboard"]],
+            version,
+            self._fetch(tuf, fetcher, wheel, targets_dir),
+            [self._fetch(tuf, fetcher, name, targets_dir) for name in boards],
         )
 
     @staticmethod
