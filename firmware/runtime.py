@@ -244,10 +244,11 @@ async def _serve(
     ]
     if bench is not None:
         tasks.append(run("bench-status", show_bench_status(ui, cabinet, stop)))
-    tasks += await start_updates(
+    updates = await start_updates(
         stack, config.updates, parts.cloud_url, options.data_dir, cabinet, outbox, commands,
         lambda: ui.frame_count, lambda: uploader.status.last_success_at, supervisor, clock, stop,
     )  # fmt: skip
+    tasks += updates.tasks
     stack.push_async_callback(_set_and_wait, stop, tasks)
     if options.control_port is not None:
         runner = web.AppRunner(create_control_app(cabinet, ui, bench), access_log=None)

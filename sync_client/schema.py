@@ -207,6 +207,7 @@ COMMAND_TTL_S: dict[str, tuple[int, int]] = {
     "refund": (24 * 3600, 7 * 24 * 3600),  # a cabinet offline for a day still gets it
     "selftest": (600, 3600),
     "snapshot": (300, 3600),
+    "update_check": (24 * 3600, 7 * 24 * 3600),  # a check asked for while offline still happens
     "form_opened": (600, 600),  # a hand-off lives minutes: a late one finds the cabinet moved on
     "repair_form": (600, 600),
 }

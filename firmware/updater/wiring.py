@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,19 @@ from firmware.selftest import run_checks
 from firmware.supervisor import Supervisor
 from firmware.technician.lockboard_flash import shipped_version
 from firmware.updater.health import HealthCheck
-from firmware.updater.service import Updater, UpdateSource, VenvInstaller
+from firmware.updater.service import SlotInstaller, Updater, UpdateSource, VenvInstaller
 from firmware.updater.slots import Slots
 from hal.lockboard.backend import LockBoardLock
 from sync_client.commands import CommandInbox
 from sync_client.outbox import Outbox
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Updates:
+    updater: Updater | None
+    tasks: list[asyncio.Task[Any]]
 
 
 async def start_updates(
@@ -47,12 +54,14 @@ async def start_updates(
     supervisor: Supervisor,
     clock: Clock,
     stop: asyncio.Event,
-) -> list[asyncio.Task[Any]]:
-    """Start checking for releases, and judging a version on trial; their tasks (none when updates are off:
-    no trusted root configured). They end when ``stop`` is set."""
+    installer: SlotInstaller | None = None,  # default: a venv with the wheel (tests: unpacked directories)
+    idle_poll_s: float = 1.0,  # how often a download waiting for the cabinet to be free asks again
+) -> Updates:
+    """Start checking for releases, and judging a version on trial (nothing when updates are off: no trusted
+    root configured). The tasks end when ``stop`` is set."""
     if not section.root:
         log.info("signed updates off: no [updates] root in the configuration")
-        return []
+        return Updates(None, [])
     slots = Slots(Path(section.slots))
     session = aiohttp.ClientSession()
     stack.push_async_callback(session.close)
@@ -65,13 +74,14 @@ async def start_updates(
     updater = Updater(
         UpdateSource(section.url or f"{cloud_url.rstrip('/')}/updates", Path(section.root), data_dir / "update"),
         slots,
-        VenvInstaller(),
+        installer or VenvInstaller(),
         software_version(),
         lambda: cabinet.idle() and not cabinet.devices.door.is_open,
         session,
         report,
         stop.set,
         clock,
+        idle_poll_s,
         on_progress=lambda progress: cabinet.refresh(),
     )
     cabinet.update_note = updater.note
@@ -81,7 +91,7 @@ async def start_updates(
     if trial is not None and trial.slot == slots.current():
         judging = _judge(health, cabinet, slots, frames, last_sync, clock.time(), clock, stop)
         tasks.append(supervisor.run("update-health", judging))
-    return tasks
+    return Updates(updater, tasks)
 
 
 async def _judge(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -70,13 +70,13 @@ class Served:
 
 
 @asynccontextmanager
-async def serve(directory: Path, busy: list[bool] | None = None) -> AsyncIterator[Served]:
-    """``directory`` as static files on 127.0.0.1, each request recorded (with ``busy[0]`` at that moment)."""
+async def serve(directory: Path, busy: Callable[[], bool] = lambda: False) -> AsyncIterator[Served]:
+    """``directory`` as static files on 127.0.0.1, each request recorded (with ``busy()`` at that moment)."""
     served = Served("")
 
     @web.middleware
     async def record(request: web.Request, handler: Any) -> web.StreamResponse:
-        served.requests.append((request.path, bool(busy and busy[0])))
+        served.requests.append((request.path, busy()))
         return await handler(request)  # type: ignore[no-any-return]
 
     app = web.Application(middlewares=[record])

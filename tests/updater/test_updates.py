@@ -82,7 +82,7 @@ async def test_the_download_waits_while_a_shopper_is_at_the_cabinet(tmp_path: Pa
             cabinet.busy[0] = False
         return not cabinet.busy[0]
 
-    async with serve(releases.served, cabinet.busy) as server, aiohttp.ClientSession() as session:
+    async with serve(releases.served, lambda: cabinet.busy[0]) as server, aiohttp.ClientSession() as session:
         updater = cabinet.updater(server.url, session)
         updater.may_download = may_download
         outcome = await updater.check()
