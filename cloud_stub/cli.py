@@ -14,7 +14,7 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from cloud_stub.console.auth import ROLES, PasswordRefused, check_email, hash_password
 from cloud_stub.console.i18n import translator
@@ -23,6 +23,9 @@ from cloud_stub.consumer.notify import HttpProvider, LogProvider, Provider
 from cloud_stub.payments.credentials import SECRET_KEY_ENV, Sealer
 from cloud_stub.store import CloudStoreError, SqliteCloudStore
 from sync_client.schema import SchemaError, parse_utc_iso
+
+if TYPE_CHECKING:
+    from securesystemslib.signer import CryptoSigner  # type: ignore[attr-defined]
 
 PROG = "kiosk-cloud"
 
@@ -141,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _release_parser(commands: argparse._SubParsersAction) -> None:
+def _release_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     repo = _Parser(add_help=False)
     repo.add_argument("--repo", type=Path, required=True, help="the release repository (metadata/ and targets/)")
     online = _Parser(add_help=False)
@@ -170,6 +173,7 @@ def _release_parser(commands: argparse._SubParsersAction) -> None:
     actions.add_parser("refresh", parents=[repo, online], help="renew the timestamp and snapshot (run daily)")
     rotate = actions.add_parser("rotate-root", parents=[repo], help="a new root naming new keys")
     rotate.add_argument("--root-key", type=Path, required=True, help="the current root key")
+    rotate.add_argument("--online-key", type=Path, help="the current online key (unless --new-online-key)")
     for role in ("root", "targets", "online"):
         rotate.add_argument(f"--new-{role}-key", type=Path, help=f"replace the {role} key (made if missing)")
 
@@ -188,12 +192,12 @@ def _release(args: argparse.Namespace) -> int:
 def _release_action(args: argparse.Namespace) -> int:
     from cloud_stub.releases import Repository, generate_key, load_key
 
-    def key(path: Path) -> object:
+    def key(path: Path) -> CryptoSigner:
         return load_key(path) if path.exists() else generate_key(path)
 
     repo = Repository(args.repo)
     if args.release_command == "init":
-        repo.init(key(args.root_key), key(args.targets_key), key(args.online_key))  # type: ignore[arg-type]
+        repo.init(key(args.root_key), key(args.targets_key), key(args.online_key))
         print(f"release repository made in {args.repo}; move {args.root_key} offline now")
     elif args.release_command == "add":
         files = [p for p in sorted(args.lockboard.glob("*.py")) if p.name != "__init__.py"]
@@ -209,7 +213,8 @@ def _release_action(args: argparse.Namespace) -> int:
         keys = {role: key(path) for role, path in new.items() if path is not None}
         if "timestamp" in keys:
             keys["snapshot"] = keys["timestamp"]
-        version = repo.rotate_root(load_key(args.root_key), keys)  # type: ignore[arg-type]
+        online = load_key(args.online_key) if args.online_key else None
+        version = repo.rotate_root(load_key(args.root_key), keys, online)
         print(f"root version {version} written; the cabinets take it at their next check")
     return 0
 

@@ -108,9 +108,16 @@ class Repository:
         self._write(Metadata(targets), [targets_key])
         self._snapshot_and_timestamp(online_key)
 
-    def rotate_root(self, old_root_key: CryptoSigner, new_keys: dict[str, CryptoSigner]) -> int:
+    def rotate_root(
+        self, old_root_key: CryptoSigner, new_keys: dict[str, CryptoSigner], online_key: CryptoSigner | None = None
+    ) -> int:
         """Root N+1 signed by the old and the new root key, replacing the keys of the roles in ``new_keys``
-        (``root``, ``targets``, ``timestamp``, ``snapshot``); cabinets walk the chain of roots. Returns N+1."""
+        (``root``, ``targets``, ``timestamp``, ``snapshot``); cabinets walk the chain of roots. The roles whose
+        key changed are signed again with it at once (targets, then snapshot and timestamp with the new online
+        key or ``online_key``), so that the repository never serves metadata the new root refuses. Returns N+1."""
+        online = new_keys.get("timestamp") or online_key
+        if online is None:
+            raise ReleaseError("rotate-root: the online key (current or new) is needed to sign the new snapshot")
         current = self._load("root", Root)
         root = current.signed
         for role, key in new_keys.items():
@@ -123,6 +130,11 @@ class Repository:
         root.expires = self.now() + self.expiry.root
         signers = [old_root_key, *([new_keys["root"]] if "root" in new_keys else [])]
         self._write(Metadata(root), signers)
+        if "targets" in new_keys:
+            targets = self._load("targets", Targets)
+            targets.signed.version += 1
+            self._write(targets, [new_keys["targets"]])
+        self._snapshot_and_timestamp(online)
         return int(root.version)
 
     # --- releasing -------------------------------------------------------------------------

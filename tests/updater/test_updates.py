@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from cloud_stub.releases import Expiry
+from cloud_stub.releases import Expiry, generate_key
 from tests.updater.rig import Cabinet, Releases, install_running, serve
 
 
@@ -170,3 +170,25 @@ async def test_an_unreachable_server_is_a_failure_not_a_refusal(tmp_path: Path, 
     assert outcome.status == "failed" and "not reachable" in outcome.detail
     assert cabinet.events == []
     assert_still_running_the_old(cabinet)
+
+
+async def test_a_rotated_online_key_is_followed_and_the_old_one_is_refused_afterwards(
+    tmp_path: Path, releases: Releases
+) -> None:
+    cabinet = cabinet_running(tmp_path, releases)
+    async with serve(releases.served) as server, aiohttp.ClientSession() as session:
+        assert (await cabinet.updater(server.url, session).check()).status == "up to date"
+        old_online = releases.online_key
+        releases.online_key = generate_key(releases.root / "keys" / "online-2.pem")
+        new_online = {"timestamp": releases.online_key, "snapshot": releases.online_key}
+        assert releases.repo.rotate_root(releases.root_key, new_online) == 2  # offline root signs root v2
+        releases.release("1.1.0")
+        outcome = await cabinet.updater(server.url, session).check()
+        assert outcome.status == "switched", outcome
+        assert json.loads((tmp_path / "cabinet/data/update/metadata/root.json").read_text())["signed"]["version"] == 2
+        # the old online key, stolen, signs a timestamp: the cabinet trusts root v2 now and refuses it
+        releases.repo.refresh(old_online)
+        cabinet.slots.commit()
+        cabinet.running = "1.1.0"
+        outcome = await cabinet.updater(server.url, session).check()
+    assert outcome.status == "refused" and "not signed by the trusted keys" in outcome.detail
