@@ -115,6 +115,7 @@ class Cabinet:
     restarts: int = 0
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     progress: list[Progress] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the service menu's software row at each chunk
     busy: list[bool] = field(default_factory=lambda: [False])
     clock: FakeClock = field(default_factory=FakeClock)
 
@@ -136,8 +137,13 @@ class Cabinet:
             self._restart,
             self.clock,
             idle_poll_s=0.001,
-            on_progress=self.progress.append,
         )
+
+        def shown(progress: Progress) -> None:
+            self.progress.append(progress)
+            self.notes.append(updater.note())
+
+        updater.on_progress = shown
         return updater
 
     def _restart(self) -> None:

@@ -43,7 +43,8 @@ async def test_a_newer_release_is_verified_installed_into_the_other_slot_and_swi
     cabinet = cabinet_running(tmp_path, releases)
     releases.release("1.1.0")
     async with serve(releases.served) as server, aiohttp.ClientSession() as session:
-        outcome = await cabinet.updater(server.url, session).check()
+        updater = cabinet.updater(server.url, session)
+        outcome = await updater.check()
     assert outcome.status == "switched", outcome
     assert cabinet.slots.current() == "slot-b"
     assert cabinet.running_version() == "1.1.0"
@@ -58,6 +59,10 @@ async def test_a_newer_release_is_verified_installed_into_the_other_slot_and_swi
     # the download's progress, in bytes, reached the wheel's whole length
     wheel_steps = [p for p in cabinet.progress if p.step.startswith("download kiosk_probe-1.1.0")]
     assert wheel_steps and wheel_steps[-1].fraction == 1.0 and wheel_steps[-1].unit == "bytes"
+    # the service menu's software row said which release was coming and how far, then nothing more
+    assert " (1.1.0: 100%)" in cabinet.notes
+    assert all(note.startswith(" (1.1.0: ") for note in cabinet.notes if note)
+    assert updater.note() == ""
 
 
 async def test_nothing_newer_is_up_to_date_and_nothing_is_downloaded_twice(tmp_path: Path, releases: Releases) -> None:
