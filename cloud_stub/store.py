@@ -759,7 +759,11 @@ CREATE TABLE IF NOT EXISTS cabinet_status (
     stock_short TEXT NOT NULL DEFAULT '[]',  -- JSON [[sku, count]] of those, by sku
     place_address TEXT,                  -- the configuration's place
     place_lat REAL,
-    place_lon REAL
+    place_lon REAL,
+    update_seq BIGINT,                   -- the newest update.installed / update.failed / update.refused
+    update_state TEXT,                   -- installed, failed (rolled back) or refused (by TUF)
+    update_version TEXT,                 -- the version it was about (NULL: a refusal before one was known)
+    update_detail TEXT                   -- installed: the version before; failed, refused: the reason
 );
 -- The newest count of each unit a cabinet reported (stock.changed, restock.recorded), and the units of its
 -- configuration (a variant's product, whose threshold applies).
@@ -796,6 +800,10 @@ _ADDED_COLUMNS = (
     ("repair_tickets", "in_repair_at", "TEXT"),
     ("repair_tickets", "handed_back_at", "TEXT"),
     ("commands", "delivered_at", "TEXT"),  # first handed to the cabinet by its command poll
+    ("cabinet_status", "update_seq", "BIGINT"),  # signed updates (issue 18): the newest update.* event
+    ("cabinet_status", "update_state", "TEXT"),
+    ("cabinet_status", "update_version", "TEXT"),
+    ("cabinet_status", "update_detail", "TEXT"),
     ("commands", "created_by", "TEXT"),  # the console user's email (NULL: through the API)
     # the consumer side's notification provider (cloud_stub/consumer/notify.py): its delivery state
     ("notification_outbox", "delivery", "TEXT NOT NULL DEFAULT 'pending'"),  # pending, delivered or failed
@@ -3195,8 +3203,9 @@ def _apply_sale_event(conn: sqlite3.Connection, cabinet_id: str, kind: str, at: 
 
 # The fleet's read model (cabinet_status, stock_counts, cabinet_units): what each event changes in it.
 _COUNT_EVENTS = ("stock.changed", "restock.recorded")
+_UPDATE_EVENTS = {"update.installed": "installed", "update.failed": "failed", "update.refused": "refused"}
 _STATUS_EVENTS = frozenset(
-    {"heartbeat", "config.applied", "config.rejected", "alarm", "sale.completed", *_COUNT_EVENTS}
+    {"heartbeat", "config.applied", "config.rejected", "alarm", "sale.completed", *_COUNT_EVENTS, *_UPDATE_EVENTS}
 )
 DEFAULT_STOCK_THRESHOLD = 2  # fewer than this left is low, for a product without a threshold of its own
 FLEET_STATES = ("offline", "alarms", "low_stock")
@@ -3221,6 +3230,10 @@ _FOLDED = (
     "sales_day",
     "sales_count",
     "sales_totals",
+    "update_seq",
+    "update_state",
+    "update_version",
+    "update_detail",
 )
 _STATUS_COLUMNS = (*_FOLDED, "stock_low", "stock_out", "stock_short", "place_address", "place_lat", "place_lon")
 _STATUS_READ = ", ".join(f"s.{c}" for c in _STATUS_COLUMNS)
@@ -3271,6 +3284,10 @@ def _apply_status_events(
             currency, cents = payload.get("currency"), payload.get("amount_cents")
             if isinstance(currency, str) and isinstance(cents, int):
                 totals[currency] = totals.get(currency, 0) + cents
+        elif kind in _UPDATE_EVENTS and _newer(seq, row["update_seq"]):
+            detail = payload.get("previous") if kind == "update.installed" else payload.get("reason")
+            row.update(update_seq=seq, update_state=_UPDATE_EVENTS[kind], update_version=payload.get("version"))
+            row["update_detail"] = str(detail) if detail is not None else None
         elif kind in _COUNT_EVENTS and isinstance(payload.get("sku"), str) and isinstance(payload.get("count"), int):
             if _newer(seq, counts.get(payload["sku"], (None,))[0]):
                 counts[payload["sku"]] = (seq, payload["count"], at)
