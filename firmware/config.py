@@ -194,6 +194,9 @@ class UpdatesSection:
     url: str = ""  # the release repository (metadata/ and targets/ under it); empty: the cloud's /updates
     slots: str = "/opt/kiosk"  # slot-a, slot-b and the `current` link systemd runs
     check_s: Interval = 21600.0  # how often to look for a release (and at the cloud's update_check command)
+    # a scheduled check installs the latest release by itself; false (the default): only the version a rollout
+    # from the console names (the cloud's update_check command), so that a bad release reaches few cabinets
+    auto: bool = False
     health_s: Interval = 600.0  # a new version must self-test, draw and sync within this, or it is rolled back
 
 

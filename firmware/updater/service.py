@@ -35,6 +35,7 @@ from sync_client.progress import Progress, ProgressSink
 log = logging.getLogger(__name__)
 
 INDEX = "releases.json"
+LATEST = "latest"  # check(): install the newest release
 Report = Callable[[str, dict[str, Any]], None]  # (event type, payload): appended to the outbox
 Status = Literal["up to date", "switched", "refused", "failed"]
 
@@ -96,9 +97,10 @@ def _copy_lockboard(release: Release, slot: Path) -> None:
         shutil.copyfile(path, slot / "lockboard" / path.name)
 
 
-def newer_release(data: bytes, running: str) -> tuple[str, str, list[str]] | None:
-    """(version, wheel, lock board files) of the index's latest release when it is newer than ``running``;
-    ValueError naming the field at fault. The index is signed, but parsed as the outside bytes it is."""
+def newer_release(data: bytes, running: str, wanted: str | None = None) -> tuple[str, str, list[str]] | None:
+    """(version, wheel, lock board files) of the index's latest release (or of ``wanted``, the version a rollout
+    names) when it is newer than ``running``; ValueError naming the field at fault. The index is signed, but
+    parsed as the outside bytes it is."""
     try:
         current = Version(running)
     except InvalidVersion:
@@ -108,8 +110,10 @@ def newer_release(data: bytes, running: str) -> tuple[str, str, list[str]] | Non
     except ValueError as exc:
         raise ValueError(f"{INDEX}: not JSON ({exc})") from None
     latest = index.get("latest") if isinstance(index, dict) else None
-    if latest is None:
+    if latest is None and wanted is None:
         return None
+    if wanted is not None:
+        latest = wanted
     try:
         newest = Version(latest) if isinstance(latest, str) else None
     except InvalidVersion:
@@ -118,14 +122,14 @@ def newer_release(data: bytes, running: str) -> tuple[str, str, list[str]] | Non
         raise ValueError(f"{INDEX}: latest: {latest!r} is not a version number")
     if newest <= current:
         return None
-    releases = index.get("releases")
+    releases = index.get("releases") if isinstance(index, dict) else None
     entry = releases.get(latest) if isinstance(releases, dict) else None
     boards = entry.get("lockboard") if isinstance(entry, dict) else None
     if not (isinstance(entry, dict) and isinstance(entry.get("wheel"), str) and isinstance(boards, list)) or not all(
         isinstance(name, str) for name in boards
     ):
         raise ValueError(f"{INDEX}: releases.{latest}: expected {{wheel: name, lockboard: [names]}}")
-    return latest, entry["wheel"], list(boards)
+    return str(latest), entry["wheel"], list(boards)
 
 
 def refusal(exc: Exception) -> str:
@@ -152,6 +156,7 @@ class Updater:
     report: Report
     restart: Callable[[], None]  # stop the process; systemd starts ``current`` again
     clock: Clock
+    auto: bool = True  # a scheduled check installs the latest (False: only what a rollout names)
     idle_poll_s: float = 1.0
     on_progress: ProgressSink | None = None  # told of each chunk too (the service menu redraws)
     progress: Progress | None = field(default=None, init=False)  # for the service menu
@@ -160,6 +165,7 @@ class Updater:
     _poked: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     _stop: asyncio.Event | None = field(default=None, init=False)
+    _wanted: str | None = field(default=None, init=False)  # what the cloud asked for, until checked
 
     def note(self) -> str:
         """For the service menu's software row, after the running version: `` (1.1.0: 38%)`` while a release
@@ -168,8 +174,9 @@ class Updater:
             return ""
         return f" ({self.downloading}: {self.progress.fraction:.0%})"
 
-    def poke(self) -> None:
-        """Check now (the cloud's ``update_check`` command)."""
+    def poke(self, version: str | None = None) -> None:
+        """Check now and install ``version`` (a rollout's), or the latest (the cloud's ``update_check``)."""
+        self._wanted = version or LATEST
         self._poked.set()
 
     async def run(self, stop: asyncio.Event, every_s: float) -> None:
@@ -180,24 +187,29 @@ class Updater:
         try:
             while not stop.is_set():
                 self._poked.clear()
-                if (await self.check()).status == "switched":
+                wanted, self._wanted = self._wanted, None
+                # on schedule: the latest only when installing on its own is allowed, else just the metadata
+                install = wanted if wanted is not None else (LATEST if self.auto else None)
+                if (await self.check(install)).status == "switched":
                     return
                 await self.clock.wait(self._poked, every_s)
         finally:
             stopping.cancel()
 
-    async def check(self) -> Outcome:
+    async def check(self, install: str | None = LATEST) -> Outcome:
+        """Refresh the metadata; install ``install`` (a version, or LATEST) when newer than the running one
+        (None: only refresh, so that the trusted metadata keeps up with the repository)."""
         async with self._lock:
-            self.last = await self._check()
+            self.last = await self._check(install)
             log.info("update check: %s", self.last.detail, extra={"status": self.last.status})
             return self.last
 
-    async def _check(self) -> Outcome:
+    async def _check(self, install: str | None) -> Outcome:
         if self.slots.trial() is not None:
             return Outcome("up to date", "a version is on trial: no update until it is committed or rolled back")
         fetcher = LoopFetcher(asyncio.get_running_loop(), self.session, self.may_download, self._show, self.idle_poll_s)
         try:
-            release = await asyncio.to_thread(self._download, fetcher)
+            release = await asyncio.to_thread(self._download, fetcher, install)
         except tuf_errors.DownloadError as exc:
             return Outcome("failed", f"update server not reachable: {exc}")
         except (tuf_errors.RepositoryError, ValueError) as exc:
@@ -206,8 +218,10 @@ class Updater:
             return Outcome("refused", reason)
         finally:
             self.progress, self.downloading = None, None
+        if release is None and install is None:
+            return Outcome("up to date", "metadata refreshed; an install waits for a rollout (update_check)")
         if release is None:
-            return Outcome("up to date", f"{self.running_version} is the newest release")
+            return Outcome("up to date", f"{self.running_version} is the newest release asked for")
         slot = self.slots.other()
         try:
             await asyncio.to_thread(self._install, release, slot)
@@ -222,7 +236,7 @@ class Updater:
         return Outcome("switched", f"{release.version} installed in {slot}; restarting", release.version)
 
     # --- on the worker thread --------------------------------------------------------------
-    def _download(self, fetcher: LoopFetcher) -> Release | None:
+    def _download(self, fetcher: LoopFetcher, install: str | None) -> Release | None:
         """Refresh the metadata and fetch the newest release's files, verified; None when nothing is newer."""
         metadata_dir = self.source.cache_dir / "metadata"
         targets_dir = self.source.cache_dir / "targets"
@@ -239,7 +253,10 @@ class Updater:
             bootstrap=bootstrap,
         )
         tuf.refresh()
-        newer = newer_release(self._fetch(tuf, fetcher, INDEX, targets_dir).read_bytes(), self.running_version)
+        if install is None:
+            return None
+        index = self._fetch(tuf, fetcher, INDEX, targets_dir).read_bytes()
+        newer = newer_release(index, self.running_version, None if install == LATEST else install)
         if newer is None:
             return None
         version, wheel, boards = newer

@@ -81,11 +81,16 @@ async def start_updates(
         report,
         stop.set,
         clock,
-        idle_poll_s,
+        auto=section.auto,
+        idle_poll_s=idle_poll_s,
         on_progress=lambda progress: cabinet.refresh(),
     )
     cabinet.update_note = updater.note
-    commands.register("update_check", lambda command, tx: "checking for a release", lambda command: updater.poke())
+    commands.register(
+        "update_check",
+        lambda command, tx: f"checking for {command.args.get('version') or 'the latest release'}",
+        lambda command: updater.poke(str(command.args["version"]) if command.args.get("version") else None),
+    )
     tasks = [supervisor.run("updates", updater.run(stop, section.check_s))]
     trial = slots.trial()
     if trial is not None and trial.slot == slots.current():

@@ -70,7 +70,7 @@ async def test_the_update_check_command_downloads_once_the_shopper_has_left_then
         status, body = await site.retailer("POST", f"/v1/retailer/cabinets/{CAB}/commands", {"kind": "update_check"})
         assert status == 201, body
         await inbox.poll()
-        assert site.store.command(str(body["id"]))["result"] == "ok: checking for a release"  # type: ignore[index]
+        assert site.store.command(str(body["id"]))["result"] == "ok: checking for the latest release"  # type: ignore[index]
         for _ in range(50):
             await asyncio.sleep(0)
         assert not stop.is_set()

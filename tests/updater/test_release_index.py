@@ -67,3 +67,12 @@ def test_any_value_in_a_field_gives_a_release_none_or_a_value_error(key: str, va
         newer_release(json.dumps(document).encode(), "1.0.0")
     except ValueError as exc:
         assert str(exc)
+
+
+def test_a_rollout_names_its_version_which_must_be_published_and_newer() -> None:
+    two = {**GOOD, "releases": {**GOOD["releases"], "1.1.0": {"wheel": "1.1.0/k.whl", "lockboard": []}}}
+    data = json.dumps(two).encode()
+    assert newer_release(data, "1.0.0", "1.1.0") == ("1.1.0", "1.1.0/k.whl", [])  # not the latest: the one named
+    assert newer_release(data, "1.1.0", "1.1.0") is None
+    with pytest.raises(ValueError, match=re.escape("releases.json: releases.1.3.0: expected")):
+        newer_release(data, "1.0.0", "1.3.0")

@@ -197,3 +197,19 @@ async def test_a_rotated_online_key_is_followed_and_the_old_one_is_refused_after
         cabinet.running = "1.1.0"
         outcome = await cabinet.updater(server.url, session).check()
     assert outcome.status == "refused" and "not signed by the trusted keys" in outcome.detail
+
+
+async def test_without_auto_the_schedule_only_refreshes_and_a_rollout_installs_the_version_it_names(
+    tmp_path: Path, releases: Releases
+) -> None:
+    cabinet = cabinet_running(tmp_path, releases)
+    releases.release("1.1.0")
+    releases.release("1.2.0")
+    async with serve(releases.served) as server, aiohttp.ClientSession() as session:
+        updater = cabinet.updater(server.url, session)
+        outcome = await updater.check(None)  # what a scheduled check does with auto = false
+        assert outcome.status == "up to date" and "waits for a rollout" in outcome.detail
+        assert not any(path.endswith(".whl") for path, _ in server.requests)
+        assert cabinet.slots.trial() is None
+        outcome = await updater.check("1.1.0")  # the rollout's update_check names 1.1.0, not the latest
+    assert outcome.status == "switched" and cabinet.running_version() == "1.1.0"
