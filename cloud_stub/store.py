@@ -153,6 +153,20 @@ class CloudStore(Protocol):
     def deliver_commands(self, cabinet_id: str, *, now: float | None = None) -> list[dict[str, Any]]: ...
     def commands_of(self, retailer: str, *, cabinet_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]: ...
     def ack_command(self, command_id: str, result: str, *, now: float | None = None) -> dict[str, Any]: ...
+    # rollouts of signed releases
+    def start_rollout(
+        self,
+        retailer: str,
+        version: str,
+        cabinet_ids: Sequence[str],
+        failure_limit: int,
+        *,
+        now: float | None = None,
+        created_by: str | None = None,
+    ) -> str: ...
+    def rollouts_of(self, retailer: str) -> list[dict[str, Any]]: ...
+    def pause_rollout(self, retailer: str, rollout_id: str, reason: str, *, now: float | None = None) -> bool: ...
+    def resume_rollout(self, retailer: str, rollout_id: str, *, now: float | None = None) -> int: ...
     # scan-to-pay
     def create_payment(
         self,
@@ -492,6 +506,25 @@ CREATE TABLE IF NOT EXISTS commands (
     result TEXT
 );
 CREATE INDEX IF NOT EXISTS pending_commands ON commands(cabinet_id, created_at) WHERE acked_at IS NULL;
+-- A signed release rolled out to some of a retailer's cabinets (issue 18): each gets an update_check command
+-- naming the version; it pauses itself once failure_limit of them have reported update.failed.
+CREATE TABLE IF NOT EXISTS rollouts (
+    id TEXT PRIMARY KEY,
+    retailer TEXT NOT NULL REFERENCES retailers(name),
+    version TEXT NOT NULL,
+    failure_limit BIGINT NOT NULL,
+    state TEXT NOT NULL,             -- running or paused
+    paused_reason TEXT,
+    created_at TEXT NOT NULL,
+    created_by TEXT
+);
+CREATE TABLE IF NOT EXISTS rollout_cabinets (
+    rollout_id TEXT NOT NULL REFERENCES rollouts(id),
+    cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
+    command_id TEXT,                 -- the newest update_check queued for it
+    outcome TEXT,                    -- installed or failed (NULL: not reported yet)
+    PRIMARY KEY (rollout_id, cabinet_id)
+);
 CREATE TABLE IF NOT EXISTS payments (
     id TEXT PRIMARY KEY,
     cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
@@ -1237,6 +1270,7 @@ class SqliteCloudStore:
                 cabinet_id,
                 [(e.seq, e.type, e.wall_time, e.payload) for e in new.values() if e.type in _STATUS_EVENTS],
             )
+            _apply_rollout_events(conn, cabinet_id, [e for e in new.values() if e.type in _ROLLOUT_OUTCOMES], _now(now))
             conn.execute("UPDATE cabinets SET last_sync_at = ? WHERE id = ?", (received_at, cabinet_id))
         return StoreResult(acked=acked, stored=len(new), conflicts=conflicts)
 
@@ -1476,6 +1510,91 @@ class SqliteCloudStore:
             (command_id, cabinet_id, kind, dumps(args).decode(), utc_iso(created), utc_iso(expires), created_by),
         )
         return command_id
+
+    # --- rollouts of signed releases ----------------------------------------------------------
+    def start_rollout(
+        self,
+        retailer: str,
+        version: str,
+        cabinet_ids: Sequence[str],
+        failure_limit: int,
+        *,
+        now: float | None = None,
+        created_by: str | None = None,
+    ) -> str:
+        """A rollout of ``version`` to the retailer's ``cabinet_ids``: an update_check naming it queued for each,
+        in one transaction. ValueError names a cabinet that is not the retailer's, or a bad limit."""
+        if failure_limit < 1:
+            raise ValueError(f"failure_limit: expected at least 1, got {failure_limit}")
+        if not cabinet_ids:
+            raise ValueError("cabinets: the rollout names none")
+        rollout_id, created = str(uuid.uuid4()), _now(now)
+        with self._write() as conn:
+            own = {r["id"] for r in conn.execute("SELECT id FROM cabinets WHERE retailer = ?", (retailer,))}
+            strangers = sorted(set(cabinet_ids) - own)
+            if strangers:
+                raise ValueError(f"cabinets: not this retailer's: {', '.join(strangers)}")
+            conn.execute(
+                "INSERT INTO rollouts (id, retailer, version, failure_limit, state, created_at, created_by) "
+                "VALUES (?, ?, ?, ?, 'running', ?, ?)",
+                (rollout_id, retailer, version, failure_limit, utc_iso(created), created_by),
+            )
+            for cabinet_id in sorted(set(cabinet_ids)):
+                command_id = self._insert_command(
+                    conn, cabinet_id, "update_check", {"version": version}, None, created, created_by
+                )
+                conn.execute(
+                    "INSERT INTO rollout_cabinets (rollout_id, cabinet_id, command_id) VALUES (?, ?, ?)",
+                    (rollout_id, cabinet_id, command_id),
+                )
+        return rollout_id
+
+    def rollouts_of(self, retailer: str) -> list[dict[str, Any]]:
+        """The retailer's rollouts, newest first, each with its cabinets' counts (installed, failed, waiting)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT r.id, r.version, r.failure_limit, r.state, r.paused_reason, r.created_at, r.created_by, "
+                "COUNT(t.cabinet_id) AS cabinets, "
+                "SUM(CASE WHEN t.outcome = 'installed' THEN 1 ELSE 0 END) AS installed, "
+                "SUM(CASE WHEN t.outcome = 'failed' THEN 1 ELSE 0 END) AS failed "
+                "FROM rollouts r LEFT JOIN rollout_cabinets t ON t.rollout_id = r.id WHERE r.retailer = ? "
+                "GROUP BY r.id, r.version, r.failure_limit, r.state, r.paused_reason, r.created_at, r.created_by "
+                "ORDER BY r.created_at DESC, r.id",
+                (retailer,),
+            ).fetchall()
+        return [{**dict(r), "waiting": r["cabinets"] - r["installed"] - r["failed"]} for r in rows]
+
+    def pause_rollout(self, retailer: str, rollout_id: str, reason: str, *, now: float | None = None) -> bool:
+        """Pause a running rollout: its update_check commands not yet answered expire now (a cabinet that
+        gets one refuses it as expired). False when it is not the retailer's or not running."""
+        with self._write() as conn:
+            return _pause_rollout(conn, retailer, rollout_id, reason, _now(now))
+
+    def resume_rollout(self, retailer: str, rollout_id: str, *, now: float | None = None) -> int:
+        """Run a paused rollout again: a new update_check for each of its cabinets that has not reported; how
+        many were queued (0 also when it is not the retailer's or not paused)."""
+        created = _now(now)
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT version FROM rollouts WHERE id = ? AND retailer = ? AND state = 'paused'",
+                (rollout_id, retailer),
+            ).fetchone()
+            if row is None:
+                return 0
+            conn.execute("UPDATE rollouts SET state = 'running', paused_reason = NULL WHERE id = ?", (rollout_id,))
+            waiting = conn.execute(
+                "SELECT cabinet_id FROM rollout_cabinets WHERE rollout_id = ? AND outcome IS NULL ORDER BY cabinet_id",
+                (rollout_id,),
+            ).fetchall()
+            for target in waiting:
+                command_id = self._insert_command(
+                    conn, target["cabinet_id"], "update_check", {"version": row["version"]}, None, created
+                )
+                conn.execute(
+                    "UPDATE rollout_cabinets SET command_id = ? WHERE rollout_id = ? AND cabinet_id = ?",
+                    (command_id, rollout_id, target["cabinet_id"]),
+                )
+        return len(waiting)
 
     def command(self, command_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -3240,6 +3359,48 @@ _STATUS_READ = ", ".join(f"s.{c}" for c in _STATUS_COLUMNS)
 # A cabinet without a status row yet (no event, no configuration) reads as these.
 _STATUS_DEFAULTS = {"faults": "[]", "open_alarms": 0, "sales_count": 0, "sales_totals": "{}", "stock_low": 0}
 _STATUS_DEFAULTS |= {"stock_out": 0, "stock_short": "[]"}
+
+
+_ROLLOUT_OUTCOMES = {"update.installed": "installed", "update.failed": "failed"}
+
+
+def _apply_rollout_events(conn: sqlite3.Connection, cabinet_id: str, events: Sequence[Event], now: float) -> None:
+    """A cabinet's update outcomes into the running rollouts of that version; a rollout whose failures reach
+    its limit pauses itself."""
+    for event in events:
+        version = event.payload.get("version")
+        touched = conn.execute(
+            "SELECT t.rollout_id, r.retailer FROM rollout_cabinets t JOIN rollouts r ON r.id = t.rollout_id "
+            "WHERE t.cabinet_id = ? AND t.outcome IS NULL AND r.version = ?",
+            (cabinet_id, version),
+        ).fetchall()
+        for row in touched:
+            conn.execute(
+                "UPDATE rollout_cabinets SET outcome = ? WHERE rollout_id = ? AND cabinet_id = ?",
+                (_ROLLOUT_OUTCOMES[event.type], row["rollout_id"], cabinet_id),
+            )
+            failed, limit = conn.execute(
+                "SELECT (SELECT COUNT(*) FROM rollout_cabinets WHERE rollout_id = r.id AND outcome = 'failed'), "
+                "r.failure_limit FROM rollouts r WHERE r.id = ?",
+                (row["rollout_id"],),
+            ).fetchone()
+            if failed >= limit:
+                reason = f"{failed} failed updates (limit {limit})"
+                _pause_rollout(conn, row["retailer"], row["rollout_id"], reason, now)
+
+
+def _pause_rollout(conn: sqlite3.Connection, retailer: str, rollout_id: str, reason: str, now: float) -> bool:
+    paused = conn.execute(
+        "UPDATE rollouts SET state = 'paused', paused_reason = ? WHERE id = ? AND retailer = ? AND state = 'running'",
+        (reason, rollout_id, retailer),
+    ).rowcount
+    if paused:
+        conn.execute(
+            "UPDATE commands SET expires_at = ? WHERE acked_at IS NULL AND expires_at > ? AND id IN "
+            "(SELECT command_id FROM rollout_cabinets WHERE rollout_id = ? AND outcome IS NULL)",
+            (utc_iso(now), utc_iso(now), rollout_id),
+        )
+    return bool(paused)
 
 
 def _newer(seq: int, than: int | None) -> bool:
