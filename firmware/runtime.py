@@ -98,6 +98,10 @@ async def production_parts(stack: contextlib.AsyncExitStack, config: Config, opt
     cloud_url = options.cloud_url or config.sync.cloud_url
     if not cloud_url:
         raise ValueError("sync.cloud_url: required outside simulation")
+    if config.lock.backend == "lockboard" and config.updates.root:  # signed updates carry the board's firmware
+        from firmware.updater.board import board_follows_program
+
+        log.info(await board_follows_program(config.lock.board_port))
     return Parts(build_devices(config), cloud_url)
 
 
