@@ -35,6 +35,7 @@ from sync_client.progress import Progress, ProgressSink
 log = logging.getLogger(__name__)
 
 INDEX = "releases.json"
+SLOT_FILES = {".kiosk-release", ".kiosk-source", "lockboard"}  # a slot's own, beside its environment
 LATEST = "latest"  # check(): install the newest release
 Report = Callable[[str, dict[str, Any]], None]  # (event type, payload): appended to the outbox
 Status = Literal["up to date", "switched", "refused", "failed"]
@@ -77,17 +78,28 @@ class UnpackInstaller:
 
 
 class VenvInstaller:
-    """A virtual environment in ``slot`` with the wheel installed offline from the downloaded file. It sees
-    the system's site-packages (as install.sh's does) and takes no dependency from the network: a release
-    whose dependencies changed must ship them (``--find-links`` beside the wheel)."""
+    """A virtual environment in ``slot`` with the wheel installed offline from the downloaded file, nothing
+    taken from the network. The environment is a copy of the running slot's (``clone_from``: its dependencies,
+    which install.sh installed there), the wheel then installed over it, which also rewrites the commands'
+    interpreter lines to the new slot; without one, a new environment that sees the system's site-packages.
+    A release whose dependencies changed must ship them (not done: see docs/updates.md)."""
 
-    def __init__(self, python: str = sys.executable) -> None:
+    def __init__(self, clone_from: Path | None = None, python: str = sys.executable) -> None:
+        self.clone_from = clone_from
         self.python = python
 
     def install(self, release: Release, slot: Path) -> None:
-        subprocess.run([self.python, "-m", "venv", "--system-site-packages", str(slot)], check=True, timeout=300)
+        source = self.clone_from
+        if source is not None and (source / "pyvenv.cfg").exists():
+
+            def slot_own(directory: str, names: list[str]) -> set[str]:  # the slot's, not its environment's
+                return SLOT_FILES & set(names) if Path(directory) == source else set()
+
+            shutil.copytree(source, slot, symlinks=True, dirs_exist_ok=True, ignore=slot_own)
+        else:
+            subprocess.run([self.python, "-m", "venv", "--system-site-packages", str(slot)], check=True, timeout=300)
         pip = [str(slot / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-index", "--no-deps"]
-        subprocess.run([*pip, str(release.wheel)], check=True, timeout=600)
+        subprocess.run([*pip, "--force-reinstall", str(release.wheel)], check=True, timeout=600)
         _copy_lockboard(release, slot)
 
 

@@ -74,7 +74,7 @@ async def start_updates(
     updater = Updater(
         UpdateSource(section.url or f"{cloud_url.rstrip('/')}/updates", Path(section.root), data_dir / "update"),
         slots,
-        installer or VenvInstaller(),
+        installer or VenvInstaller(clone_from=slots.path(slots.current())),
         software_version(),
         lambda: cabinet.idle() and not cabinet.devices.door.is_open,
         session,

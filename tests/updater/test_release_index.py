@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -11,7 +12,10 @@ from hypothesis import strategies as st
 
 from firmware.updater.service import newer_release
 
-GOOD = {"latest": "1.2.0", "releases": {"1.2.0": {"wheel": "1.2.0/k.whl", "lockboard": ["1.2.0/lockboard/main.py"]}}}
+GOOD: dict[str, Any] = {
+    "latest": "1.2.0",
+    "releases": {"1.2.0": {"wheel": "1.2.0/k.whl", "lockboard": ["1.2.0/lockboard/main.py"]}},
+}
 
 
 def test_the_latest_release_when_newer_else_none() -> None:

@@ -117,4 +117,19 @@ def test_the_real_slot_installer_makes_a_venv_with_the_wheel_offline(tmp_path: P
     )
     assert said.stdout.strip() == "2.0.0"
     assert sorted(p.name for p in (slot / "lockboard").iterdir()) == ["controller.py", "main.py", "protocol.py"]
-    shutil.rmtree(slot)
+
+    # the next release goes into the other slot as a copy of this environment (its dependencies: here one
+    # module only this environment has) with the new wheel over it
+    (site,) = slot.glob("lib/python*/site-packages")
+    (site / "dependency_only_here.py").write_text("HERE = True\n")
+    (slot / ".kiosk-release").write_text('{"version": "2.0.0"}')
+    newer = make_wheel(tmp_path / "dist", "2.1.0", body="import dependency_only_here\n")
+    other = tmp_path / "slot-a"
+    VenvInstaller(clone_from=slot).install(Release("2.1.0", newer, LOCKBOARD), other)
+    shutil.rmtree(slot)  # nothing of the new slot may point into the old one
+    said = subprocess.run(
+        [str(other / "bin" / "python"), "-c", "import kiosk_probe, sys; print(kiosk_probe.VERSION, sys.prefix)"],
+        capture_output=True, text=True, timeout=30, check=True, cwd=tmp_path, env={},
+    )  # fmt: skip
+    assert said.stdout.split() == ["2.1.0", str(other)]
+    assert not (other / ".kiosk-release").exists()
