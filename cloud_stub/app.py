@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 from aiohttp import web
 
@@ -50,6 +51,7 @@ def create_app(
     secret_key: Sealer | None = None,
     public_url: str | None = None,
     payment_catch_up_s: float = CATCH_UP_EVERY_S,
+    updates_dir: Path | None = None,
 ) -> web.Application:
     """The cloud application on ``store``; ``now`` is the clock for signature windows and receipt times.
     ``simulate_payments`` adds the payment-provider simulator route (tests, `kiosk run --sim`);
@@ -58,7 +60,10 @@ def create_app(
     ``trusted_proxies``: the reverse proxies whose Forwarded headers the console believes
     (cloud_stub/console/proxy.py); ``secret_key`` seals the retailers' payment credentials (none: every payment
     goes to the simulator); ``public_url`` is where providers send their notifications (default: the request's
-    origin); ``payment_catch_up_s`` how often payments whose notification is late are asked about.
+    origin); ``payment_catch_up_s`` how often payments whose notification is late are asked about;
+    ``updates_dir``: a TUF repository of releases (cloud_stub/releases.py), served as static files under
+    ``/updates/metadata/`` and ``/updates/targets/`` (any static host would do as well: TUF's signatures, not
+    the server, are what a cabinet trusts).
 
     The caller owns ``store`` and closes it after the app has been cleaned up.
     """
@@ -77,6 +82,8 @@ def create_app(
             *RetailerApi(core, payments).routes(),
         ]
     )
+    if updates_dir is not None:
+        app.router.add_static("/updates/", updates_dir, follow_symlinks=False)
     app[PAYMENTS] = payments
     if secret_key is not None:  # without it no real provider is configured: nothing to catch up with
         app.cleanup_ctx.append(_catch_up(payments, public_url or "", payment_catch_up_s))

@@ -14,7 +14,7 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from cloud_stub.console.auth import ROLES, PasswordRefused, check_email, hash_password
 from cloud_stub.console.i18n import translator
@@ -23,6 +23,9 @@ from cloud_stub.consumer.notify import HttpProvider, LogProvider, Provider
 from cloud_stub.payments.credentials import SECRET_KEY_ENV, Sealer
 from cloud_stub.store import CloudStoreError, SqliteCloudStore
 from sync_client.schema import SchemaError, parse_utc_iso
+
+if TYPE_CHECKING:
+    from securesystemslib.signer import CryptoSigner  # type: ignore[attr-defined]
 
 PROG = "kiosk-cloud"
 
@@ -94,6 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the address each cabinet used)",
     )
 
+    serve.add_argument(
+        "--updates",
+        type=Path,
+        metavar="DIR",
+        help="a release repository (made by `kiosk-cloud release init`) to serve under /updates/",
+    )
+    _release_parser(commands)
+
     retailer = commands.add_parser("retailer", help="manage retailers")
     retailer_commands = retailer.add_subparsers(dest="retailer_command", required=True, metavar="ACTION")
     add_retailer = retailer_commands.add_parser("add", parents=[db], help="register a retailer and print its API token")
@@ -133,6 +144,81 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _release_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
+    repo = _Parser(add_help=False)
+    repo.add_argument("--repo", type=Path, required=True, help="the release repository (metadata/ and targets/)")
+    online = _Parser(add_help=False)
+    online.add_argument(
+        "--online-key", type=Path, required=True, help="the timestamp and snapshot key (lives with the cloud)"
+    )
+    targets = _Parser(add_help=False)
+    targets.add_argument(
+        "--targets-key", type=Path, required=True, help="the release key (on the machine that cuts releases)"
+    )
+    release = commands.add_parser("release", help="signed releases for the cabinets (TUF)")
+    actions = release.add_subparsers(dest="release_command", required=True, metavar="ACTION")
+    init = actions.add_parser(
+        "init", parents=[repo, targets, online], help="a new repository; key files that do not exist are made"
+    )
+    init.add_argument("--root-key", type=Path, required=True, help="the root key: keep it offline afterwards")
+    add = actions.add_parser("add", parents=[repo, targets, online], help="publish a version")
+    add.add_argument("version", metavar="VERSION")
+    add.add_argument("--wheel", type=Path, required=True, help="the project's wheel (pip wheel --no-deps -w dist .)")
+    add.add_argument(
+        "--lockboard",
+        type=Path,
+        default=Path("firmware/lockboard"),
+        help="the lock board's MicroPython files (default: firmware/lockboard)",
+    )
+    actions.add_parser("refresh", parents=[repo, online], help="renew the timestamp and snapshot (run daily)")
+    rotate = actions.add_parser("rotate-root", parents=[repo], help="a new root naming new keys")
+    rotate.add_argument("--root-key", type=Path, required=True, help="the current root key")
+    rotate.add_argument("--online-key", type=Path, help="the current online key (unless --new-online-key)")
+    for role in ("root", "targets", "online"):
+        rotate.add_argument(f"--new-{role}-key", type=Path, help=f"replace the {role} key (made if missing)")
+
+
+def _release(args: argparse.Namespace) -> int:
+    # Here, not at the top: python-tuf is needed by this command only.
+    from cloud_stub.releases import ReleaseError
+
+    try:
+        return _release_action(args)
+    except ReleaseError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _release_action(args: argparse.Namespace) -> int:
+    from cloud_stub.releases import Repository, generate_key, load_key
+
+    def key(path: Path) -> CryptoSigner:
+        return load_key(path) if path.exists() else generate_key(path)
+
+    repo = Repository(args.repo)
+    if args.release_command == "init":
+        repo.init(key(args.root_key), key(args.targets_key), key(args.online_key))
+        print(f"release repository made in {args.repo}; move {args.root_key} offline now")
+    elif args.release_command == "add":
+        files = [p for p in sorted(args.lockboard.glob("*.py")) if p.name != "__init__.py"]
+        version = repo.add_release(
+            args.version, args.wheel, files, load_key(args.targets_key), load_key(args.online_key)
+        )
+        print(f"released {args.version} (targets version {version})")
+    elif args.release_command == "refresh":
+        repo.refresh(load_key(args.online_key))
+        print("timestamp and snapshot renewed")
+    else:
+        new = {"root": args.new_root_key, "targets": args.new_targets_key, "timestamp": args.new_online_key}
+        keys = {role: key(path) for role, path in new.items() if path is not None}
+        if "timestamp" in keys:
+            keys["snapshot"] = keys["timestamp"]
+        online = load_key(args.online_key) if args.online_key else None
+        version = repo.rotate_root(load_key(args.root_key), keys, online)
+        print(f"root version {version} written; the cabinets take it at their next check")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -153,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                     proxies,
                     sealer=sealer,
                     public_url=args.public_url,
+                    updates_dir=args.updates,
                 )
             )
         if args.command == "retailer":
@@ -163,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
             return _user_add(args.db, args.retailer, args.email, args.role)
         if args.command == "enroll-token":
             return _with_store(args.db, lambda store: store.add_enroll_token(args.retailer, args.ttl_s))
+        if args.command == "release":
+            return _release(args)
         if args.command == "callbacks":
             return _purge_callbacks(args.db, args.as_of)
         return _export(args.db)
@@ -207,6 +296,7 @@ async def _serve(
     *,
     sealer: Sealer | None = None,
     public_url: str | None = None,
+    updates_dir: Path | None = None,
 ) -> int:
     # Here, not at the top: the server's imports (the image codecs among them) are half of a command's start.
     from cloud_stub.server import start_cloud
@@ -224,6 +314,7 @@ async def _serve(
                 trusted_proxies=trusted_proxies,
                 secret_key=sealer,
                 public_url=public_url,
+                updates_dir=updates_dir,
             )
         except OSError as exc:
             raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from aiohttp import web
 
@@ -29,6 +30,7 @@ async def start_cloud(
     secret_key: Sealer | None = None,
     public_url: str | None = None,
     payment_catch_up_s: float = CATCH_UP_EVERY_S,
+    updates_dir: Path | None = None,
 ) -> tuple[web.AppRunner, str]:
     """Serve the cloud on host:port (0 picks a free port); return the runner and the base URL.
     ``simulate_payments`` adds POST /sim/payments/{id}/pay (the shopper paying on the phone);
@@ -50,6 +52,7 @@ async def start_cloud(
             secret_key=secret_key,
             public_url=public_url,
             payment_catch_up_s=payment_catch_up_s,
+            updates_dir=updates_dir,
         ),
         access_log=None,
         keepalive_timeout=limits.header_timeout_s,

@@ -153,6 +153,20 @@ class CloudStore(Protocol):
     def deliver_commands(self, cabinet_id: str, *, now: float | None = None) -> list[dict[str, Any]]: ...
     def commands_of(self, retailer: str, *, cabinet_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]: ...
     def ack_command(self, command_id: str, result: str, *, now: float | None = None) -> dict[str, Any]: ...
+    # rollouts of signed releases
+    def start_rollout(
+        self,
+        retailer: str,
+        version: str,
+        cabinet_ids: Sequence[str],
+        failure_limit: int,
+        *,
+        now: float | None = None,
+        created_by: str | None = None,
+    ) -> str: ...
+    def rollouts_of(self, retailer: str) -> list[dict[str, Any]]: ...
+    def pause_rollout(self, retailer: str, rollout_id: str, reason: str, *, now: float | None = None) -> bool: ...
+    def resume_rollout(self, retailer: str, rollout_id: str, *, now: float | None = None) -> int: ...
     # scan-to-pay
     def create_payment(
         self,
@@ -492,6 +506,25 @@ CREATE TABLE IF NOT EXISTS commands (
     result TEXT
 );
 CREATE INDEX IF NOT EXISTS pending_commands ON commands(cabinet_id, created_at) WHERE acked_at IS NULL;
+-- A signed release rolled out to some of a retailer's cabinets (issue 18): each gets an update_check command
+-- naming the version; it pauses itself once failure_limit of them have reported update.failed.
+CREATE TABLE IF NOT EXISTS rollouts (
+    id TEXT PRIMARY KEY,
+    retailer TEXT NOT NULL REFERENCES retailers(name),
+    version TEXT NOT NULL,
+    failure_limit BIGINT NOT NULL,
+    state TEXT NOT NULL,             -- running or paused
+    paused_reason TEXT,
+    created_at TEXT NOT NULL,
+    created_by TEXT
+);
+CREATE TABLE IF NOT EXISTS rollout_cabinets (
+    rollout_id TEXT NOT NULL REFERENCES rollouts(id),
+    cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
+    command_id TEXT,                 -- the newest update_check queued for it
+    outcome TEXT,                    -- installed or failed (NULL: not reported yet)
+    PRIMARY KEY (rollout_id, cabinet_id)
+);
 CREATE TABLE IF NOT EXISTS payments (
     id TEXT PRIMARY KEY,
     cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
@@ -775,7 +808,11 @@ CREATE TABLE IF NOT EXISTS cabinet_status (
     stock_short TEXT NOT NULL DEFAULT '[]',  -- JSON [[sku, count]] of those, by sku
     place_address TEXT,                  -- the configuration's place
     place_lat REAL,
-    place_lon REAL
+    place_lon REAL,
+    update_seq BIGINT,                   -- the newest update.installed / update.failed / update.refused
+    update_state TEXT,                   -- installed, failed (rolled back) or refused (by TUF)
+    update_version TEXT,                 -- the version it was about (NULL: a refusal before one was known)
+    update_detail TEXT                   -- installed: the version before; failed, refused: the reason
 );
 -- The newest count of each unit a cabinet reported (stock.changed, restock.recorded), and the units of its
 -- configuration (a variant's product, whose threshold applies).
@@ -812,6 +849,10 @@ _ADDED_COLUMNS = (
     ("repair_tickets", "in_repair_at", "TEXT"),
     ("repair_tickets", "handed_back_at", "TEXT"),
     ("commands", "delivered_at", "TEXT"),  # first handed to the cabinet by its command poll
+    ("cabinet_status", "update_seq", "BIGINT"),  # signed updates (issue 18): the newest update.* event
+    ("cabinet_status", "update_state", "TEXT"),
+    ("cabinet_status", "update_version", "TEXT"),
+    ("cabinet_status", "update_detail", "TEXT"),
     ("commands", "created_by", "TEXT"),  # the console user's email (NULL: through the API)
     # the consumer side's notification provider (cloud_stub/consumer/notify.py): its delivery state
     ("notification_outbox", "delivery", "TEXT NOT NULL DEFAULT 'pending'"),  # pending, delivered or failed
@@ -1258,6 +1299,7 @@ class SqliteCloudStore:
                 cabinet_id,
                 [(e.seq, e.type, e.wall_time, e.payload) for e in new.values() if e.type in _STATUS_EVENTS],
             )
+            _apply_rollout_events(conn, cabinet_id, [e for e in new.values() if e.type in _ROLLOUT_OUTCOMES], _now(now))
             conn.execute("UPDATE cabinets SET last_sync_at = ? WHERE id = ?", (received_at, cabinet_id))
         return StoreResult(acked=acked, stored=len(new), conflicts=conflicts)
 
@@ -1497,6 +1539,91 @@ class SqliteCloudStore:
             (command_id, cabinet_id, kind, dumps(args).decode(), utc_iso(created), utc_iso(expires), created_by),
         )
         return command_id
+
+    # --- rollouts of signed releases ----------------------------------------------------------
+    def start_rollout(
+        self,
+        retailer: str,
+        version: str,
+        cabinet_ids: Sequence[str],
+        failure_limit: int,
+        *,
+        now: float | None = None,
+        created_by: str | None = None,
+    ) -> str:
+        """A rollout of ``version`` to the retailer's ``cabinet_ids``: an update_check naming it queued for each,
+        in one transaction. ValueError names a cabinet that is not the retailer's, or a bad limit."""
+        if failure_limit < 1:
+            raise ValueError(f"failure_limit: expected at least 1, got {failure_limit}")
+        if not cabinet_ids:
+            raise ValueError("cabinets: the rollout names none")
+        rollout_id, created = str(uuid.uuid4()), _now(now)
+        with self._write() as conn:
+            own = {r["id"] for r in conn.execute("SELECT id FROM cabinets WHERE retailer = ?", (retailer,))}
+            strangers = sorted(set(cabinet_ids) - own)
+            if strangers:
+                raise ValueError(f"cabinets: not this retailer's: {', '.join(strangers)}")
+            conn.execute(
+                "INSERT INTO rollouts (id, retailer, version, failure_limit, state, created_at, created_by) "
+                "VALUES (?, ?, ?, ?, 'running', ?, ?)",
+                (rollout_id, retailer, version, failure_limit, utc_iso(created), created_by),
+            )
+            for cabinet_id in sorted(set(cabinet_ids)):
+                command_id = self._insert_command(
+                    conn, cabinet_id, "update_check", {"version": version}, None, created, created_by
+                )
+                conn.execute(
+                    "INSERT INTO rollout_cabinets (rollout_id, cabinet_id, command_id) VALUES (?, ?, ?)",
+                    (rollout_id, cabinet_id, command_id),
+                )
+        return rollout_id
+
+    def rollouts_of(self, retailer: str) -> list[dict[str, Any]]:
+        """The retailer's rollouts, newest first, each with its cabinets' counts (installed, failed, waiting)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT r.id, r.version, r.failure_limit, r.state, r.paused_reason, r.created_at, r.created_by, "
+                "COUNT(t.cabinet_id) AS cabinets, "
+                "SUM(CASE WHEN t.outcome = 'installed' THEN 1 ELSE 0 END) AS installed, "
+                "SUM(CASE WHEN t.outcome = 'failed' THEN 1 ELSE 0 END) AS failed "
+                "FROM rollouts r LEFT JOIN rollout_cabinets t ON t.rollout_id = r.id WHERE r.retailer = ? "
+                "GROUP BY r.id, r.version, r.failure_limit, r.state, r.paused_reason, r.created_at, r.created_by "
+                "ORDER BY r.created_at DESC, r.id",
+                (retailer,),
+            ).fetchall()
+        return [{**dict(r), "waiting": r["cabinets"] - r["installed"] - r["failed"]} for r in rows]
+
+    def pause_rollout(self, retailer: str, rollout_id: str, reason: str, *, now: float | None = None) -> bool:
+        """Pause a running rollout: its update_check commands not yet answered expire now (a cabinet that
+        gets one refuses it as expired). False when it is not the retailer's or not running."""
+        with self._write() as conn:
+            return _pause_rollout(conn, retailer, rollout_id, reason, _now(now))
+
+    def resume_rollout(self, retailer: str, rollout_id: str, *, now: float | None = None) -> int:
+        """Run a paused rollout again: a new update_check for each of its cabinets that has not reported; how
+        many were queued (0 also when it is not the retailer's or not paused)."""
+        created = _now(now)
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT version FROM rollouts WHERE id = ? AND retailer = ? AND state = 'paused'",
+                (rollout_id, retailer),
+            ).fetchone()
+            if row is None:
+                return 0
+            conn.execute("UPDATE rollouts SET state = 'running', paused_reason = NULL WHERE id = ?", (rollout_id,))
+            waiting = conn.execute(
+                "SELECT cabinet_id FROM rollout_cabinets WHERE rollout_id = ? AND outcome IS NULL ORDER BY cabinet_id",
+                (rollout_id,),
+            ).fetchall()
+            for target in waiting:
+                command_id = self._insert_command(
+                    conn, target["cabinet_id"], "update_check", {"version": row["version"]}, None, created
+                )
+                conn.execute(
+                    "UPDATE rollout_cabinets SET command_id = ? WHERE rollout_id = ? AND cabinet_id = ?",
+                    (command_id, rollout_id, target["cabinet_id"]),
+                )
+        return len(waiting)
 
     def command(self, command_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -3238,8 +3365,9 @@ def _apply_sale_event(conn: sqlite3.Connection, cabinet_id: str, kind: str, at: 
 
 # The fleet's read model (cabinet_status, stock_counts, cabinet_units): what each event changes in it.
 _COUNT_EVENTS = ("stock.changed", "restock.recorded")
+_UPDATE_EVENTS = {"update.installed": "installed", "update.failed": "failed", "update.refused": "refused"}
 _STATUS_EVENTS = frozenset(
-    {"heartbeat", "config.applied", "config.rejected", "alarm", "sale.completed", *_COUNT_EVENTS}
+    {"heartbeat", "config.applied", "config.rejected", "alarm", "sale.completed", *_COUNT_EVENTS, *_UPDATE_EVENTS}
 )
 DEFAULT_STOCK_THRESHOLD = 2  # fewer than this left is low, for a product without a threshold of its own
 FLEET_STATES = ("offline", "alarms", "low_stock")
@@ -3264,6 +3392,10 @@ _FOLDED = (
     "sales_day",
     "sales_count",
     "sales_totals",
+    "update_seq",
+    "update_state",
+    "update_version",
+    "update_detail",
 )
 _STATUS_COLUMNS = (*_FOLDED, "stock_low", "stock_out", "stock_short", "place_address", "place_lat", "place_lon")
 _STATUS_READ = ", ".join(f"s.{c}" for c in _STATUS_COLUMNS)
@@ -3287,6 +3419,48 @@ def _paid_by_provider(conn: sqlite3.Connection, payment: sqlite3.Row) -> None:
         f"UPDATE sales SET method_detail = ? WHERE cabinet_id = ? AND sale_id = ? RETURNING {_ROLLED}", (paid_by, *key)
     ).fetchone()
     _roll_up(conn, payment["cabinet_id"], _sale_counted(was), _sale_counted(now))
+
+
+_ROLLOUT_OUTCOMES = {"update.installed": "installed", "update.failed": "failed"}
+
+
+def _apply_rollout_events(conn: sqlite3.Connection, cabinet_id: str, events: Sequence[Event], now: float) -> None:
+    """A cabinet's update outcomes into the running rollouts of that version; a rollout whose failures reach
+    its limit pauses itself."""
+    for event in events:
+        version = event.payload.get("version")
+        touched = conn.execute(
+            "SELECT t.rollout_id, r.retailer FROM rollout_cabinets t JOIN rollouts r ON r.id = t.rollout_id "
+            "WHERE t.cabinet_id = ? AND t.outcome IS NULL AND r.version = ?",
+            (cabinet_id, version),
+        ).fetchall()
+        for row in touched:
+            conn.execute(
+                "UPDATE rollout_cabinets SET outcome = ? WHERE rollout_id = ? AND cabinet_id = ?",
+                (_ROLLOUT_OUTCOMES[event.type], row["rollout_id"], cabinet_id),
+            )
+            failed, limit = conn.execute(
+                "SELECT (SELECT COUNT(*) FROM rollout_cabinets WHERE rollout_id = r.id AND outcome = 'failed'), "
+                "r.failure_limit FROM rollouts r WHERE r.id = ?",
+                (row["rollout_id"],),
+            ).fetchone()
+            if failed >= limit:
+                reason = f"{failed} failed updates (limit {limit})"
+                _pause_rollout(conn, row["retailer"], row["rollout_id"], reason, now)
+
+
+def _pause_rollout(conn: sqlite3.Connection, retailer: str, rollout_id: str, reason: str, now: float) -> bool:
+    paused = conn.execute(
+        "UPDATE rollouts SET state = 'paused', paused_reason = ? WHERE id = ? AND retailer = ? AND state = 'running'",
+        (reason, rollout_id, retailer),
+    ).rowcount
+    if paused:
+        conn.execute(
+            "UPDATE commands SET expires_at = ? WHERE acked_at IS NULL AND expires_at > ? AND id IN "
+            "(SELECT command_id FROM rollout_cabinets WHERE rollout_id = ? AND outcome IS NULL)",
+            (utc_iso(now), utc_iso(now), rollout_id),
+        )
+    return bool(paused)
 
 
 def _newer(seq: int, than: int | None) -> bool:
@@ -3331,6 +3505,10 @@ def _apply_status_events(
             currency, cents = payload.get("currency"), payload.get("amount_cents")
             if isinstance(currency, str) and isinstance(cents, int):
                 totals[currency] = totals.get(currency, 0) + cents
+        elif kind in _UPDATE_EVENTS and _newer(seq, row["update_seq"]):
+            detail = payload.get("previous") if kind == "update.installed" else payload.get("reason")
+            row.update(update_seq=seq, update_state=_UPDATE_EVENTS[kind], update_version=payload.get("version"))
+            row["update_detail"] = str(detail) if detail is not None else None
         elif kind in _COUNT_EVENTS and isinstance(payload.get("sku"), str) and isinstance(payload.get("count"), int):
             if _newer(seq, counts.get(payload["sku"], (None,))[0]):
                 counts[payload["sku"]] = (seq, payload["count"], at)

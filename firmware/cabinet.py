@@ -199,6 +199,8 @@ class Cabinet:
             store.checkpoint_kb * 1024, store.checkpoint_hard_kb * 1024, store.checkpoint_max_age_s,
         )  # fmt: skip
         self.heap_trim = HeapTrim(self.idle, self.clock)
+        # the service menu's software row: a release being downloaded and how far (firmware/updater/wiring.py)
+        self.update_note: Callable[[], str] = lambda: ""
         self.router = self._presenters()
 
     def _presenters(self) -> Router:
@@ -372,7 +374,7 @@ class Cabinet:
             live_devices(self.devices, self.faults),
             open_alarms(self.faults, self.alarms.reminder, tamper is not None and tamper.is_open),
             NetworkView(interface, address, self.online(), self.faults.get(NETWORK, "")),
-            software_version(),
+            software_version() + self.update_note(),
         )
 
     async def _live_selftest(self, pulse_lock: bool = True) -> list[tuple[str, bool, str]]:

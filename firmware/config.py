@@ -210,6 +210,21 @@ class NetworkSection:
     sys_class_net: str = ""
 
 
+@dataclass
+class UpdatesSection:
+    """Signed updates (firmware/updater/, docs/updates.md): off until ``root`` names the trusted root metadata
+    provisioned at install time."""
+
+    root: str = ""  # e.g. /etc/kiosk/update-root.json; empty: no updates
+    url: str = ""  # the release repository (metadata/ and targets/ under it); empty: the cloud's /updates
+    slots: str = "/opt/kiosk"  # slot-a, slot-b and the `current` link systemd runs
+    check_s: Interval = 21600.0  # how often to look for a release (and at the cloud's update_check command)
+    # a scheduled check installs the latest release by itself; false (the default): only the version a rollout
+    # from the console names (the cloud's update_check command), so that a bad release reaches few cabinets
+    auto: bool = False
+    health_s: Interval = 600.0  # a new version must self-test, draw and sync within this, or it is rolled back
+
+
 Volume = Annotated[float, Range(ge=0, le=1)]  # of the narration: 0 silent, 1 full
 
 
@@ -301,6 +316,7 @@ class Config:
     sync: SyncSection = field(default_factory=SyncSection)
     storage: StorageSection = field(default_factory=StorageSection)
     network: NetworkSection = field(default_factory=NetworkSection)
+    updates: UpdatesSection = field(default_factory=UpdatesSection)
     bench: BenchSection = field(default_factory=BenchSection)
     audio: AudioSection = field(default_factory=AudioSection)
     products: list[ProductSection] = field(default_factory=_default_products)

@@ -32,6 +32,7 @@ from firmware.sim import SimBench, show_bench_status, sim_key
 from firmware.storage import DB_NAME, StorageGuard
 from firmware.supervisor import Supervisor
 from firmware.technician import sd_notify
+from firmware.updater.wiring import start_updates
 from kiosk_ui.intents import Bench, Intent, ToggleAccessibility, ToggleLanguage
 from kiosk_ui.view import Chrome, SyncView, TechnicianScreen
 from sync_client.cabinet_config import CabinetConfig
@@ -97,6 +98,10 @@ async def production_parts(stack: contextlib.AsyncExitStack, config: Config, opt
     cloud_url = options.cloud_url or config.sync.cloud_url
     if not cloud_url:
         raise ValueError("sync.cloud_url: required outside simulation")
+    if config.lock.backend == "lockboard" and config.updates.root:  # signed updates carry the board's firmware
+        from firmware.updater.board import board_follows_program
+
+        log.info(await board_follows_program(config.lock.board_port))
     return Parts(build_devices(config), cloud_url)
 
 
@@ -243,6 +248,11 @@ async def _serve(
     ]
     if bench is not None:
         tasks.append(run("bench-status", show_bench_status(ui, cabinet, stop)))
+    updates = await start_updates(
+        stack, config.updates, parts.cloud_url, options.data_dir, cabinet, outbox, commands,
+        lambda: ui.frame_count, lambda: uploader.status.last_success_at, supervisor, clock, stop,
+    )  # fmt: skip
+    tasks += updates.tasks
     stack.push_async_callback(_set_and_wait, stop, tasks)
     if options.control_port is not None:
         runner = web.AppRunner(create_control_app(cabinet, ui, bench), access_log=None)

@@ -176,6 +176,10 @@ EVENT_TYPES: dict[str, dict[str, Any]] = {  # a field's type, a tuple of types, 
     "config.applied": {"version": int, "etag": str},
     "config.rejected": {"version": (int, type(None)), "etag": str, "reason": str},
     "command.applied": {"command_id": str, "kind": str, "result": str},
+    # signed updates (issue 18): a release refused by TUF, one that passed its health check, one rolled back
+    "update.refused": {"version": _STR_OR_NULL, "reason": str},
+    "update.installed": {"version": str, "previous": str},
+    "update.failed": {"version": str, "running": str, "reason": str},
     # a command that reached the cabinet after its expiry, judged by the cloud's signed clock
     "command.expired": {"command_id": str, "kind": str, "expires_at": str, "cloud_time": str},
 }
@@ -210,6 +214,7 @@ COMMAND_KINDS: dict[str, dict[str, Any]] = {
     "refund": {"sale_id": str},
     "selftest": {},  # run every device check now; the results go up as selftest.completed
     "snapshot": {},  # take a photo of the door now; it is uploaded like the door's own
+    "update_check": {},  # look for a signed release now (issue 18); it downloads only while idle
     # "Continue on your phone" (issue 15): the phone opened the cabinet's form, then sent it filled in
     "form_opened": {"token": str},
     "repair_form": {"token": str, "vehicle": str, "name": str, "phone": str, "category": str, "description": str},
@@ -225,6 +230,7 @@ COMMAND_TTL_S: dict[str, tuple[int, int]] = {
     "refund": (24 * 3600, 7 * 24 * 3600),  # a cabinet offline for a day still gets it
     "selftest": (600, 3600),
     "snapshot": (300, 3600),
+    "update_check": (24 * 3600, 7 * 24 * 3600),  # a check asked for while offline still happens
     "form_opened": (600, 600),  # a hand-off lives minutes: a late one finds the cabinet moved on
     "repair_form": (600, 600),
 }

@@ -55,6 +55,7 @@ class CabinetView:
     sales_totals: list[str]  # one per currency, in its units ("998.00 EUR")
     stock_short: list[tuple[str, int]]  # (sku, count) under its product's threshold, or out
     place: dict[str, Any] | None = None
+    update: dict[str, Any] | None = None  # the newest signed update's outcome: state, version, detail
     alarms: list[dict[str, Any]] = field(default_factory=list)  # the cabinet's page: its newest alarms
     stock: dict[str, dict[str, Any]] = field(default_factory=dict)  # the cabinet's page: sku -> count, as_of
 
@@ -114,6 +115,11 @@ def cabinet_view(record: dict[str, Any], now: float) -> CabinetView:
         place=(
             {"address": record["place_address"], "lat": record["place_lat"], "lon": record["place_lon"]}
             if record["place_address"]
+            else None
+        ),
+        update=(
+            {"state": record["update_state"], "version": record["update_version"], "detail": record["update_detail"]}
+            if record["update_state"]
             else None
         ),
     )

@@ -21,14 +21,14 @@ FIRMWARE_DIR = Path(firmware.lockboard.__file__).parent
 FILES = ("protocol.py", "controller.py", "main.py")
 
 
-def shipped_version() -> tuple[int, int, int]:
-    """VERSION as written in controller.py (read, not imported: it is MicroPython code)."""
-    tree = ast.parse((FIRMWARE_DIR / "controller.py").read_text())
+def shipped_version(directory: Path = FIRMWARE_DIR) -> tuple[int, int, int]:
+    """VERSION as written in ``directory``'s controller.py (read, not imported: it is MicroPython code)."""
+    tree = ast.parse((directory / "controller.py").read_text())
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "VERSION" for t in node.targets):
             major, minor, patch = (int(part) for part in ast.literal_eval(node.value))
             return major, minor, patch
-    raise RuntimeError("firmware/lockboard/controller.py has no VERSION")
+    raise RuntimeError(f"{directory / 'controller.py'} has no VERSION")
 
 
 def mpremote_commands(port: str) -> list[tuple[str, list[str]]]:

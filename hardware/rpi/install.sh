@@ -15,7 +15,8 @@ set -Eeuo pipefail
 SERVICE=kiosk.service
 SERVICE_USER=kiosk
 SERVICE_GROUPS=(gpio dialout video input render)   # relay/door, serial ports, camera+DRM, touch, GPU
-VENV=/opt/kiosk
+SLOTS=/opt/kiosk    # two installations, slot-a and slot-b (signed updates: docs/updates.md); the unit runs
+CURRENT=$SLOTS/current   # this link's slot. A fresh install goes into slot-a; a new run, into the current slot.
 CONF_DIR=/etc/kiosk
 CONF=$CONF_DIR/kiosk.toml
 DATA_DIR=/var/lib/kiosk
@@ -161,14 +162,31 @@ source_fingerprint() {  # changes whenever a file pip would install changes
      ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
 }
 
+current_slot() { if [[ -L $ROOT$CURRENT ]]; then readlink "$ROOT$CURRENT"; else printf 'slot-a'; fi; }
+
 program() {
-  local venv=$ROOT$VENV stamp=$ROOT$VENV/.kiosk-source fingerprint
+  local slot venv stamp fingerprint version
+  slot=$(current_slot)
+  venv=$ROOT$SLOTS/$slot stamp=$ROOT$SLOTS/$slot/.kiosk-source
   [[ -x $venv/bin/python ]] || act python3 -m venv --system-site-packages "$venv"
   fingerprint=$(source_fingerprint)
-  if [[ -f $stamp && $(<"$stamp") == "$fingerprint" ]]; then say "$VENV has this version of the program"; return; fi
-  act "$venv/bin/pip" install --quiet --upgrade "${SOURCE}[pi]"
-  ((DRY_RUN)) || printf '%s\n' "$fingerprint" >"$stamp"
-  PROGRAM_CHANGED=1
+  if [[ -f $stamp && $(<"$stamp") == "$fingerprint" ]]; then
+    say "$SLOTS/$slot has this version of the program"
+  else
+    act "$venv/bin/pip" install --quiet --upgrade "${SOURCE}[pi]"
+    version=$(sed -n 's/^version *= *//p' "$SOURCE/setup.cfg")
+    # the slot's release stamp, as the updater writes it: the version this slot holds whole
+    ((DRY_RUN)) || printf '{"version": "%s"}\n' "$version" >"$venv/.kiosk-release"
+    ((DRY_RUN)) || printf '%s\n' "$fingerprint" >"$stamp"
+    # the updater (the service user) clears this slot when it next installs into it
+    act chown -R "$(owner)" "$venv"
+    PROGRAM_CHANGED=1
+  fi
+  [[ -L $ROOT$CURRENT ]] || act ln -s "$slot" "$ROOT$CURRENT"
+  # the boot check (ExecStartPre): standard library only, run by the system's Python, outside the slots
+  install_file "$SOURCE/firmware/updater/slots.py" "$ROOT$SLOTS/boot-check.py" 0644 || true
+  # the updater (the service user) installs into the other slot and switches the link: the slots are its own
+  [[ $(stat -c '%u:%g' "$ROOT$SLOTS" 2>/dev/null) == "$(owner)" ]] || act chown "$(owner)" "$ROOT$SLOTS"
 }
 
 # --- configuration and data ---------------------------------------------------
@@ -333,5 +351,5 @@ cat <<EOF
 install: next: the checklist in hardware/README.md, "From a blank SD card to selling", from step 4
   (wire, flash the lock board, provision, configure, self-test, first sale). Until the cabinet is
   provisioned and configured, its screen says "Technician needed" and what is missing;
-  sudo $VENV/bin/kiosk doctor says it too.
+  sudo $CURRENT/bin/kiosk doctor says it too.
 EOF

@@ -41,6 +41,8 @@ def test_no_serious_accessibility_violations_on_any_page(
     scan("tokens")
     page.goto("/console/payments")
     scan("payments")
+    page.goto("/console/releases")
+    scan("releases")
     assert status(page.goto("/console/cabinets/nope")) == 404
     scan("404")
     # The invited user's page and the pages that show a secret once (no reload: that would post again).

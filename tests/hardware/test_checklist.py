@@ -39,7 +39,7 @@ def commands() -> list[list[str]]:
         argv = shlex.split(code)
         while argv and argv[0] == "sudo":
             argv = argv[3:] if argv[1:2] == ["-u"] else argv[1:]
-        if len(argv) > 1 and argv[0] in ("kiosk", "kiosk-cloud", "/opt/kiosk/bin/kiosk"):
+        if len(argv) > 1 and argv[0] in ("kiosk", "kiosk-cloud", "/opt/kiosk/current/bin/kiosk"):
             found.append([Path(argv[0]).name] + [PLACEHOLDERS.get(a, a) for a in argv[1:]])
     return found
 
@@ -113,8 +113,12 @@ def test_the_paths_and_the_unit_are_the_installed_ones() -> None:
     unit = (REPO / "hardware/systemd/kiosk.service").read_text()
     install = (REPO / "hardware/rpi/install.sh").read_text()
     assert str(DEFAULT_CONFIG_PATH) in text and str(DEFAULT_DATA_DIR) in text
-    assert f"ExecStart=/opt/kiosk/bin/kiosk run --config {DEFAULT_CONFIG_PATH} --data-dir {DEFAULT_DATA_DIR}" in unit
-    assert "VENV=/opt/kiosk" in install and "SERVICE=kiosk.service" in install
+    assert (
+        f"ExecStart=/opt/kiosk/current/bin/kiosk run --config {DEFAULT_CONFIG_PATH} --data-dir {DEFAULT_DATA_DIR}"
+        in unit
+    )
+    assert "SLOTS=/opt/kiosk" in install and "CURRENT=$SLOTS/current" in install
+    assert "SERVICE=kiosk.service" in install
     assert "sudo systemctl stop kiosk" in text and "sudo systemctl start kiosk" in text
     rules = (REPO / "hardware/udev/99-kiosk.rules").read_text()
     for name in set(re.findall(r"/dev/(kiosk-\w+)", text)):

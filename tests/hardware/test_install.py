@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from firmware.config import load_config
+from firmware.updater.slots import Slots
 from tests.hardware.stubs import Stubs, make_stubs, run_install, snapshot
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,9 +55,18 @@ def source(tmp_path: Path) -> Path:
     for package in ("firmware", "hal", "kiosk_ui", "sync_client", "cloud_stub"):
         (source / package).mkdir(parents=True)
         (source / package / "__init__.py").write_text(f'"""{package}"""\n')
-    for name in ("setup.cfg", "pyproject.toml"):
+    for name in ("setup.cfg", "pyproject.toml", "firmware/updater/slots.py"):  # slots.py: the boot check
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
         (source / name).write_text((REPO / name).read_text())
     return source
+
+
+def version_of_setup_cfg() -> str:
+    return next(
+        line.split("=")[1].strip()
+        for line in (REPO / "setup.cfg").read_text().splitlines()
+        if line.startswith("version")
+    )
 
 
 def mutating(calls: list[list[str]]) -> list[list[str]]:
@@ -83,8 +93,11 @@ def test_dry_run_lists_every_action_and_writes_nothing(root: Path, stubs: Stubs)
         a.startswith("useradd --system") and a.endswith(" kiosk") and "--groups gpio,dialout,video,input,render" in a
         for a in actions
     )
-    assert f"python3 -m venv --system-site-packages {root}/opt/kiosk" in actions
-    assert f"{root}/opt/kiosk/bin/pip install --quiet --upgrade {REPO}[pi]" in actions
+    assert f"python3 -m venv --system-site-packages {root}/opt/kiosk/slot-a" in actions
+    assert f"{root}/opt/kiosk/slot-a/bin/pip install --quiet --upgrade {REPO}[pi]" in actions
+    assert f"ln -s slot-a {root}/opt/kiosk/current" in actions  # the unit runs current/bin/kiosk
+    boot_check = f"install -D -m 0644 {REPO}/firmware/updater/slots.py {root}/opt/kiosk/boot-check.py"
+    assert boot_check in actions
     assert f"install -m 0640 {REPO}/hardware/rpi/kiosk.toml.template {root}/etc/kiosk/kiosk.toml" in actions
     assert f"mkdir -p {root}/var/lib/kiosk" in actions and f"chmod 0700 {root}/var/lib/kiosk" in actions
     assert f"edit {root}/boot/firmware/cmdline.txt: consoleblank=0, no serial console" in actions
@@ -147,8 +160,13 @@ def test_install_then_again_changes_nothing_and_keeps_the_config(root: Path, stu
         ("etc/udev/rules.d/99-kiosk.rules", "hardware/udev/99-kiosk.rules"),
     ):
         assert (root / installed).read_bytes() == (REPO / shipped).read_bytes()
-    assert (root / "opt/kiosk/pyvenv.cfg").read_text() == "include-system-site-packages = true\n"
-    assert os.access(root / "opt/kiosk/bin/kiosk", os.X_OK)
+    assert (root / "opt/kiosk/slot-a/pyvenv.cfg").read_text() == "include-system-site-packages = true\n"
+    assert os.access(root / "opt/kiosk/current/bin/kiosk", os.X_OK)
+    # the slots as the updater reads them: slot-a holds this version whole, the service user owns them
+    assert Slots(root / "opt/kiosk").version("slot-a") == version_of_setup_cfg()
+    assert Slots(root / "opt/kiosk").current() == "slot-a"
+    assert (root / "opt/kiosk").stat().st_uid == stubs.uid
+    assert (root / "opt/kiosk/boot-check.py").read_bytes() == (REPO / "firmware/updater/slots.py").read_bytes()
     calls = stubs.calls()
     assert ["pip", "install", "--quiet", "--upgrade", f"{source}[pi]"] in calls
     assert ["systemctl", "--root", str(root), "enable", "kiosk.service"] in calls
@@ -183,7 +201,8 @@ def test_an_upgrade_reinstalls_what_changed_and_nothing_else(root: Path, stubs: 
     result = run_install(INSTALL, root, stubs, "--source", str(source))
     assert result.returncode == 0, result.stderr
     assert mutating(stubs.calls()) == [["pip", "install", "--quiet", "--upgrade", f"{source}[pi]"]]
-    assert "done: 1 change(s)" in result.stdout
+    assert "done: 2 change(s)" in result.stdout  # and the slot's new files given to the service user (updater)
+    assert "chown -R" in result.stdout
 
 
 def test_a_root_already_mounted_noatime_and_no_swap_is_left_alone(root: Path, stubs: Stubs, source: Path) -> None:

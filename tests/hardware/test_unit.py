@@ -56,7 +56,11 @@ def test_notify_watchdog_restart_and_the_service_user() -> None:
 def test_exec_start_is_a_valid_kiosk_command_on_the_installed_paths() -> None:
     (command,) = directives(UNIT.read_text())["Service.ExecStart"]
     argv = shlex.split(command)
-    assert argv[0] == install_variable("VENV") + "/bin/kiosk"
+    slots = install_variable("SLOTS").split("#")[0].strip()
+    assert argv[0] == install_variable("CURRENT").split("#")[0].strip().replace("$SLOTS", slots) + "/bin/kiosk"
+    # before it, the boot check of the A/B slots (firmware/updater/slots.py, installed by install.sh)
+    (boot_check,) = directives(UNIT.read_text())["Service.ExecStartPre"]
+    assert shlex.split(boot_check)[-2:] == [f"{slots}/boot-check.py", slots]
     args = build_parser().parse_args(argv[1:])
     assert args.command == "run" and not args.sim
     assert str(args.config) == install_variable("CONF").replace("$CONF_DIR", install_variable("CONF_DIR"))
@@ -73,7 +77,8 @@ def test_hardening_confines_writes_and_devices() -> None:
         "ProtectKernelTunables": "yes",
         "ProtectControlGroups": "yes",
         "DevicePolicy": "closed",
-        "ReadWritePaths": install_variable("DATA_DIR"),
+        # the data, and the slots the updater installs into and switches between
+        "ReadWritePaths": f"{install_variable('DATA_DIR')} {install_variable('SLOTS').split('#')[0].strip()}",
     }.items():
         assert unit[f"Service.{key}"] == [value], key
     families = unit["Service.RestrictAddressFamilies"][0].split()
@@ -99,10 +104,16 @@ def fake_root(tmp: Path, unit_text: str) -> Path:
     shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
     (root / "etc/systemd/system").mkdir(parents=True)
     (root / "etc/systemd/system/kiosk.service").write_text(unit_text)
-    kiosk = root / "opt/kiosk/bin/kiosk"
+    kiosk = root / "opt/kiosk/slot-a/bin/kiosk"
     kiosk.parent.mkdir(parents=True)
     kiosk.write_text("#!/bin/sh\n")
     kiosk.chmod(0o755)
+    (root / "opt/kiosk/current").symlink_to("slot-a")
+    (root / "opt/kiosk/boot-check.py").write_text("")
+    python = root / "usr/bin/python3"  # the boot check's interpreter (ExecStartPre)
+    python.parent.mkdir(parents=True, exist_ok=True)
+    python.write_text("#!/bin/sh\n")
+    python.chmod(0o755)
     return root
 
 
