@@ -339,7 +339,7 @@ class CloudStore(Protocol):
     def scan_counts(self, cabinet_id: str) -> list[dict[str, Any]]: ...
     def receipt(self, token: str) -> dict[str, Any] | None: ...
     def phone_form(self, token: str, *, now: float | None = None) -> dict[str, Any] | None: ...
-    def open_phone_form(self, token: str, *, now: float | None = None) -> bool: ...
+    def open_phone_form(self, token: str, *, now: float | None = None) -> dict[str, Any] | None: ...
     def submit_phone_form(self, token: str, args: dict[str, Any], *, now: float | None = None) -> bool: ...
     def ticket_status(self, ticket_id: str, phone_end: str) -> list[dict[str, Any]]: ...
     def listed_cabinets(self) -> list[dict[str, Any]]: ...
@@ -770,6 +770,10 @@ _ADDED_COLUMNS = (
     ("notification_outbox", "kind", "TEXT NOT NULL DEFAULT 'repair'"),  # repair (a ticket's change) or pickup
     ("notification_outbox", "order_id", "TEXT"),  # kind pickup: the order (ticket_id is '' then)
     ("notification_outbox", "pickup_code", "TEXT"),  # kind pickup: the code, cleared once delivered or failed
+    # a call-back continued on the phone (issue 15): its product and the consent the cabinet shows
+    ("phone_forms", "sku", "TEXT NOT NULL DEFAULT ''"),
+    ("phone_forms", "consent_version", "TEXT NOT NULL DEFAULT ''"),
+    ("phone_forms", "consent", "TEXT NOT NULL DEFAULT '{}'"),
 )
 # An alarm's state in the console: open until acknowledged, then resolved.
 ALARM_STATES = ("open", "acknowledged", "resolved")
@@ -1452,7 +1456,10 @@ class SqliteCloudStore:
                 (utc_iso(_now(now)), result, command_id),
             )
             # A phone's form leaves the queue once the cabinet has it: its ticket keeps what the retailer needs.
-            conn.execute("UPDATE commands SET args = '{}' WHERE id = ? AND kind = 'repair_form'", (command_id,))
+            conn.execute(
+                "UPDATE commands SET args = '{}' WHERE id = ? AND kind IN ('repair_form', 'callback_form')",
+                (command_id,),
+            )
             row = conn.execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
         if row is None:
             raise NotFound(f"no command {command_id!r}")
@@ -2567,28 +2574,24 @@ class SqliteCloudStore:
             )
 
     def phone_form(self, token: str, *, now: float | None = None) -> dict[str, Any] | None:
-        """A form the cabinet offers on a phone (token, cabinet_id, form, opened), None when there is none
-        to fill in now: unknown, lapsed, withdrawn at the cabinet or already submitted."""
+        """A form the cabinet offers on a phone (token, cabinet_id, form, opened, sku, consent_version and
+        consent: {language: text} of a call-back), None when there is none to fill in now: unknown, lapsed,
+        withdrawn at the cabinet or already submitted."""
         with self._lock:
-            row = self._conn.execute(
-                f"SELECT token, cabinet_id, form, opened_at IS NOT NULL AS opened FROM phone_forms WHERE {_FORM_OPEN}",
-                (token, _now(now)),
-            ).fetchone()
-        return dict(row) if row else None
+            row = self._conn.execute(f"{_FORM_SELECT} WHERE {_FORM_OPEN}", (token, _now(now))).fetchone()
+        return _phone_form(row) if row else None
 
-    def open_phone_form(self, token: str, *, now: float | None = None) -> bool:
-        """The phone shows the form: the first time, the cabinet is told (a form_opened command). False when
-        the form is not open to filling in."""
+    def open_phone_form(self, token: str, *, now: float | None = None) -> dict[str, Any] | None:
+        """The phone shows the form: the first time, the cabinet is told (a form_opened command). The form as
+        ``phone_form`` gives it; None when it is not open to filling in."""
         with self._write() as conn:
-            row = conn.execute(
-                f"SELECT cabinet_id, opened_at FROM phone_forms WHERE {_FORM_OPEN}", (token, _now(now))
-            ).fetchone()
+            row = conn.execute(f"{_FORM_SELECT} WHERE {_FORM_OPEN}", (token, _now(now))).fetchone()
             if row is None:
-                return False
-            if row["opened_at"] is None:
+                return None
+            if not row["opened"]:
                 conn.execute("UPDATE phone_forms SET opened_at = ? WHERE token = ?", (utc_iso(_now(now)), token))
                 self._insert_command(conn, row["cabinet_id"], "form_opened", {"token": token}, None, _now(now))
-            return True
+            return _phone_form(row)
 
     def submit_phone_form(self, token: str, args: dict[str, Any], *, now: float | None = None) -> bool:
         """The filled-in form goes down to the cabinet (a repair_form command) and the link is used up, in
@@ -2855,11 +2858,14 @@ CREATE TABLE IF NOT EXISTS qr_scan_days (
 CREATE TABLE IF NOT EXISTS phone_forms (
     token TEXT PRIMARY KEY,              -- sync_client.schema.FORM_TOKEN_RE: 128 random bits the cabinet made
     cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
-    form TEXT NOT NULL,                  -- repair
+    form TEXT NOT NULL,                  -- one of PHONE_FORMS
     expires_s REAL NOT NULL,             -- received + valid_s (at most PHONE_FORM_MAX_S), by the cloud's clock
     opened_at TEXT,
     submitted_at TEXT,
-    closed_at TEXT
+    closed_at TEXT,
+    sku TEXT NOT NULL DEFAULT '',        -- a call-back's product
+    consent_version TEXT NOT NULL DEFAULT '',  -- a call-back's consent as the cabinet shows it
+    consent TEXT NOT NULL DEFAULT '{}'   -- JSON {language: text}
 );
 CREATE TABLE IF NOT EXISTS receipts (
     token TEXT PRIMARY KEY,              -- sync_client.schema.RECEIPT_TOKEN_RE: 128 random bits
@@ -2906,9 +2912,16 @@ def _without_personal_data(event: Event) -> Event:
     return dataclasses.replace(event, payload={k: event.payload[k] for k in _CALLBACK_EVENT_KEPT})
 
 
-PHONE_FORMS = ("repair",)  # the forms a phone may fill in for a cabinet (each has a <form>_form command)
+PHONE_FORMS = ("repair", "callback")  # the forms a phone may fill in for a cabinet (each has a <form>_form command)
 PHONE_FORM_MAX_S = 600.0
 _FORM_OPEN = "token = ? AND expires_s > ? AND submitted_at IS NULL AND closed_at IS NULL"
+_FORM_SELECT = (
+    "SELECT token, cabinet_id, form, opened_at IS NOT NULL AS opened, sku, consent_version, consent FROM phone_forms"
+)
+
+
+def _phone_form(row: sqlite3.Row) -> dict[str, Any]:
+    return {**dict(row), "opened": bool(row["opened"]), "consent": json.loads(row["consent"])}
 
 
 def _apply_form_event(conn: sqlite3.Connection, cabinet_id: str, event: Event, received_s: float) -> None:
@@ -2921,9 +2934,17 @@ def _apply_form_event(conn: sqlite3.Connection, cabinet_id: str, event: Event, r
     elif p["form"] in PHONE_FORMS:
         valid_s = min(max(float(p["valid_s"]), 0.0), PHONE_FORM_MAX_S)
         conn.execute(
-            "INSERT INTO phone_forms (token, cabinet_id, form, expires_s) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (token) DO NOTHING",
-            (p["token"], cabinet_id, p["form"], received_s + valid_s),
+            "INSERT INTO phone_forms (token, cabinet_id, form, expires_s, sku, consent_version, consent)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (token) DO NOTHING",
+            (
+                p["token"],
+                cabinet_id,
+                p["form"],
+                received_s + valid_s,
+                p.get("sku", ""),
+                p.get("consent_version", ""),
+                json.dumps(p.get("consent", {}), ensure_ascii=False),
+            ),
         )
 
 

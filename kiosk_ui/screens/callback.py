@@ -12,11 +12,11 @@ import pygame
 from kiosk_ui.context import BuildContext
 from kiosk_ui.entry import PHONE, TextField, keyboard
 from kiosk_ui.i18n import CALLBACK_CONSENT_VERSION
-from kiosk_ui.intents import Done, RequestCallback
+from kiosk_ui.intents import ContinueOnPhone, Done, RequestCallback
 from kiosk_ui.kit import Kit
 from kiosk_ui.moving import Paragraph, scrolled_column
 from kiosk_ui.screens.chrome import chrome
-from kiosk_ui.screens.parts import split
+from kiosk_ui.screens.parts import on_phone, split
 from kiosk_ui.view import CallbackScreen
 from kiosk_ui.widgets import Button, Label, Panel, Taps, Widget
 
@@ -149,15 +149,27 @@ def build(view: CallbackScreen, kit: Kit, context: BuildContext) -> list[Widget]
     top, content = chrome(view.chrome, kit, help_button=True, **nav)
     if view.sent:
         return [*_sent(kit, content), *top]
+    if view.phone_link:
+        return [*on_phone(kit, content, view.phone_link, view.phone, "callback"), *top]
     body = content.inflate(0, -theme.gap)
     body.top = content.top
     left, right = split(kit, body, 50)
     send = _send(view, kit, context, left)
     keys = _keys_area(kit, right)
-    if keys.y - right.y >= _phone_h(kit) + theme.gap:  # the number above its keys; else above send (large type)
+    offer = _offer(view, kit, right)
+    below_offer = offer[0].rect.bottom + theme.gap if offer else right.y
+    if keys.y - below_offer >= _phone_h(kit) + theme.gap:  # the number above its keys; else above send (large type)
         phone = _phone(view, kit, context, right, keys.y - theme.gap + theme.px(8))
         explained = _explained(view, kit, context, left, send.rect.y)
     else:
         phone = _phone(view, kit, context, left, send.rect.y)
         explained = _explained(view, kit, context, left, phone[0].rect.y)
-    return [*explained, *phone, send, *_keys(kit, context, keys), *top]
+    return [*explained, *phone, send, *offer, *_keys(kit, context, keys), *top]
+
+
+def _offer(view: CallbackScreen, kit: Kit, right: pygame.Rect) -> list[Widget]:
+    """ "Continue on your phone" at the top of the number's column (the cabinet is online, with consumer pages)."""
+    if view.phone != "offer":
+        return []
+    rect = (right.x, right.y, right.w, kit.theme.touch(64))
+    return [Button(kit, "phone_offer", rect, kit.t("callback.phone_offer"), ContinueOnPhone())]
