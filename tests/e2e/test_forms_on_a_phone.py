@@ -70,7 +70,7 @@ def open_on_phone(client: Any, page: Page, path_lang: str) -> str:
     cloud with the cabinet's next upload). Returns the link's path."""
     client.tap("phone_offer")
     state = client.wait_for(lambda s: widget(s, "phone_qr"), what="the phone's QR")
-    link = widget(state, "phone_qr")["qr"]
+    link = str(widget(state, "phone_qr")["qr"])
     assert link.startswith(LINK_BASE + "/f/")
     path = link.removeprefix(LINK_BASE)
     eventually(lambda: status(page.goto(f"{path}?lang={path_lang}")), lambda code: code == 200, 15.0, "the form")
