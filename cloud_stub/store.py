@@ -176,7 +176,8 @@ class CloudStore(Protocol):
         self, cabinet_id: str, ticket_id: str, to_status: str, *, by: str = "api", now: float | None = None
     ) -> dict[str, Any]: ...
     def tickets_of(self, retailer: str, *, handed_back_limit: int = -1) -> list[dict[str, Any]]: ...
-    def notifications_of(self, retailer: str) -> list[dict[str, Any]]: ...
+    def notifications_of(self, retailer: str, *, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]: ...
+    def notification_count(self, retailer: str) -> int: ...
     # storefronts, stock levels and restock lines (the console's stock pages)
     def add_storefront(self, retailer: str, name: str, address: str, *, now: float | None = None) -> str: ...
     def storefronts_of(self, retailer: str) -> list[dict[str, Any]]: ...
@@ -358,7 +359,16 @@ class CloudStore(Protocol):
         self, retailer: str, *, since_day: str, until_day: str, cabinet_id: str | None = None
     ) -> dict[str, list[dict[str, Any]]]: ...
     # call-backs for the manufacturer's customer service (stored at ingest of callback.requested)
-    def callbacks_of(self, retailer: str, *, state: str | None = None) -> list[dict[str, Any]]: ...
+    def callbacks_of(
+        self,
+        retailer: str,
+        *,
+        state: str | None = None,
+        phone: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]: ...
+    def callback_count(self, retailer: str, *, state: str | None = None, phone: str | None = None) -> int: ...
     def callback(self, retailer: str, request_id: str) -> dict[str, Any] | None: ...
     def follow_up_callback(
         self, retailer: str, request_id: str, state: str, note: str, by: str, *, now: float | None = None
@@ -2269,18 +2279,22 @@ class SqliteCloudStore:
                 ticket["changes"].append({k: change[k] for k in ("status", "at", "by")})
         return list(tickets.values())
 
-    def notifications_of(self, retailer: str) -> list[dict[str, Any]]:
-        """Messages to the customers of the retailer's repair tickets not sent yet (no provider exists yet):
-        the ticket, the change to tell, the customer's name and phone."""
+    def notifications_of(self, retailer: str, *, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """Messages to the customers of the retailer's repair tickets not sent yet, oldest first (a page of
+        ``limit`` from ``offset``): the ticket, the change to tell, the customer's name and phone."""
+        page, args = (" LIMIT ? OFFSET ?", (retailer, limit, offset)) if limit is not None else ("", (retailer,))
         with self._lock:
             rows = self._conn.execute(
                 "SELECT n.id, n.cabinet_id, n.ticket_id, n.status, n.created_at, t.name, t.phone "
-                "FROM notification_outbox n JOIN cabinets c ON c.id = n.cabinet_id "
-                "JOIN repair_tickets t ON t.cabinet_id = n.cabinet_id AND t.ticket_id = n.ticket_id "
-                "WHERE c.retailer = ? AND n.sent_at IS NULL ORDER BY n.id",
-                (retailer,),
+                f"{_TO_NOTIFY} ORDER BY n.id{page}",
+                args,
             ).fetchall()
         return [dict(r) for r in rows]
+
+    def notification_count(self, retailer: str) -> int:
+        """How many ``notifications_of`` lists."""
+        with self._lock:
+            return int(self._conn.execute(f"SELECT COUNT(*) {_TO_NOTIFY}", (retailer,)).fetchone()[0])
 
     # --- the console: users, sessions, sign-in failures, API tokens ---------------------------------
     def add_user(
@@ -2751,26 +2765,43 @@ class SqliteCloudStore:
             return {name: [dict(r) for r in self._conn.execute(sql, args)] for name, (sql, args) in queries.items()}
 
     # --- call-backs: the follow-up queue (cloud_stub/console/callbacks.py) and their retention -------------
-    def callbacks_of(self, retailer: str, *, state: str | None = None) -> list[dict[str, Any]]:
-        """The retailer's call-back requests, newest first, each with its history (oldest first)."""
-        where, args = ("AND b.state = ?", (retailer, state)) if state else ("", (retailer,))
+    def callbacks_of(
+        self,
+        retailer: str,
+        *,
+        state: str | None = None,
+        phone: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """The retailer's call-back requests (in ``state``, of ``phone``), newest first, each with its history
+        (oldest first); a page of ``limit`` from ``offset``."""
+        where, args = _callback_filter(retailer, state, phone)
+        page, paged = (" LIMIT ? OFFSET ?", (limit, offset)) if limit is not None else ("", ())
         with self._lock:
             rows = self._conn.execute(
-                "SELECT b.* FROM callbacks b JOIN cabinets c ON c.id = b.cabinet_id"
-                f" WHERE c.retailer = ? {where} ORDER BY b.requested_s DESC, b.request_id",
-                args,
+                f"SELECT b.* {where} ORDER BY b.requested_s DESC, b.request_id{page}", (*args, *paged)
             ).fetchall()
-            history = self._conn.execute(
-                "SELECT h.request_id, h.at, h.by, h.state, h.note FROM callback_history h"
-                " JOIN callbacks b ON b.request_id = h.request_id JOIN cabinets c ON c.id = b.cabinet_id"
-                " WHERE c.retailer = ? ORDER BY h.at, h.rowid",
-                (retailer,),
-            ).fetchall()
+            ids = [r["request_id"] for r in rows]
+            history = (
+                self._conn.execute(
+                    "SELECT request_id, at, by, state, note FROM callback_history"
+                    f" WHERE request_id IN ({', '.join('?' * len(ids))}) ORDER BY at, rowid",
+                    ids,
+                ).fetchall()
+                if ids
+                else []
+            )
         found = {r["request_id"]: {**dict(r), "history": []} for r in rows}
         for h in history:
-            if h["request_id"] in found:
-                found[h["request_id"]]["history"].append({k: h[k] for k in ("at", "by", "state", "note")})
+            found[h["request_id"]]["history"].append({k: h[k] for k in ("at", "by", "state", "note")})
         return list(found.values())
+
+    def callback_count(self, retailer: str, *, state: str | None = None, phone: str | None = None) -> int:
+        """How many ``callbacks_of`` lists (without a page)."""
+        where, args = _callback_filter(retailer, state, phone)
+        with self._lock:
+            return int(self._conn.execute(f"SELECT COUNT(*) {where}", args).fetchone()[0])
 
     def callback(self, retailer: str, request_id: str) -> dict[str, Any] | None:
         return next((c for c in self.callbacks_of(retailer) if c["request_id"] == request_id), None)
@@ -2899,6 +2930,24 @@ CREATE TABLE IF NOT EXISTS callback_history (
 CREATE INDEX IF NOT EXISTS callback_history_by_request ON callback_history(request_id, at);
 """
 CALLBACK_STATES = ("new", "called", "closed")
+# The repair messages of a retailer's tickets not sent yet (the repair board's "to notify").
+_TO_NOTIFY = (
+    "FROM notification_outbox n JOIN cabinets c ON c.id = n.cabinet_id "
+    "JOIN repair_tickets t ON t.cabinet_id = n.cabinet_id AND t.ticket_id = n.ticket_id "
+    "WHERE c.retailer = ? AND n.sent_at IS NULL"
+)
+
+
+def _callback_filter(retailer: str, state: str | None, phone: str | None) -> tuple[str, tuple[str, ...]]:
+    """FROM and WHERE of the retailer's call-backs, in ``state`` and of ``phone`` when given."""
+    sql = "FROM callbacks b JOIN cabinets c ON c.id = b.cabinet_id WHERE c.retailer = ?"
+    args: tuple[str, ...] = (retailer,)
+    for column, value in (("b.state", state), ("b.phone", phone)):
+        if value is not None:
+            sql, args = f"{sql} AND {column} = ?", (*args, value)
+    return sql, args
+
+
 DEFAULT_CALLBACK_RETENTION_DAYS = 30  # a cabinet whose configuration no longer names one
 # What of a callback.requested event the events table keeps: nothing personal.
 _CALLBACK_EVENT_KEPT = ("request_id", "sku", "consent_version", "language")
