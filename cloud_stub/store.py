@@ -845,9 +845,9 @@ class SqliteCloudStore:
             had_sales = self._has_table("sales")
             had_status = self._has_table("cabinet_status")
             had_rollup = self._has_table("sales_daily")
+            had_funnel = self._has_table("funnel_days")
             self._conn.executescript(_SCHEMA)
             self._conn.executescript(_CONSUMER_SCHEMA)
-            self._conn.executescript(_FUNNEL_SCHEMA)
             self._add_missing_columns()
             if not had_sales:
                 self._backfill_sales()
@@ -855,6 +855,7 @@ class SqliteCloudStore:
                 self._backfill_status()
             if not had_sales or not had_rollup:  # a rebuilt read model: its rollup summed afresh too
                 self._backfill_sales_rollup()
+            self._create_funnel(backfill=not had_funnel)  # after the sales read model: its sales count as sold
             self._widen_ticket_statuses()
         except sqlite3.Error as exc:
             raise CloudStoreError(f"cannot open database {self.path}: {exc}") from None
@@ -927,6 +928,15 @@ class SqliteCloudStore:
                     f"INSERT INTO {table} ({columns}, count, cents) SELECT {columns}, SUM(count), SUM(cents) "
                     f"FROM sales_daily GROUP BY {columns}"
                 )
+
+    def _create_funnel(self, *, backfill: bool) -> None:
+        """The funnel's tables; a database from before them gets their rows from its stored events in the same
+        transaction (a crash leaves neither, so the next open does it again: it happens exactly once)."""
+        with self._write() as conn:
+            for statement in filter(str.strip, _FUNNEL_SCHEMA.split(";")):
+                conn.execute(statement)
+            if backfill:
+                _backfill_funnel(conn)
 
     def _add_missing_columns(self) -> None:
         """Columns added since a table was first created; old rows get the default."""
@@ -3540,6 +3550,39 @@ def _count_sold(
                 " ON CONFLICT (cabinet_id, day, sku) DO UPDATE SET sold = sold + 1",
                 (key, day, sku),
             )
+
+
+def _backfill_funnel(conn: sqlite3.Connection) -> None:
+    """The funnel of a database from before it (its tables empty): the completed sales of the sales read model
+    as sold, then every stored session and ad play, as ingest would have counted them, under the cabinet's key
+    and its retailer's fleet's."""
+    for key, sold in (("s.cabinet_id", "s.cabinet_id, s.day"), ("? || k.retailer", "k.retailer, s.day")):
+        fleet = (FLEET,) if key.startswith("?") else ()
+        sales = "FROM sales s JOIN cabinets k ON k.id = s.cabinet_id WHERE s.completed_at IS NOT NULL"
+        if fleet:
+            sales += " AND k.retailer IS NOT NULL"
+        conn.execute(
+            f"INSERT INTO funnel_days (cabinet_id, day, sold) SELECT {key}, s.day, COUNT(*) {sales} GROUP BY {sold}",
+            fleet,
+        )
+        conn.execute(
+            f"INSERT INTO funnel_products (cabinet_id, day, sku, sold) SELECT {key}, s.day, s.sku, COUNT(*) {sales}"
+            f" AND s.sku IS NOT NULL GROUP BY {sold}, s.sku",
+            fleet,
+        )
+    keys: dict[str, tuple[str, ...]] = {}
+    types = ", ".join("?" * len(_FUNNEL_EVENTS))
+    rows = conn.execute(
+        f"SELECT cabinet_id, type, wall_time, payload FROM events WHERE type IN ({types}) ORDER BY cabinet_id, seq",
+        sorted(_FUNNEL_EVENTS),
+    )
+    for row in rows:  # read as written: a big store's events are never all in memory
+        cabinet_id = row["cabinet_id"]
+        if cabinet_id not in keys:
+            keys[cabinet_id] = (cabinet_id, *_fleet_keys(conn, cabinet_id))
+        payload = json.loads(row["payload"])
+        for key in keys[cabinet_id]:
+            _apply_funnel_event(conn, key, row["type"], row["wall_time"], payload)
 
 
 def _count_ad(conn: sqlite3.Connection, cabinet_id: str, day: str, ad_id: str, impressions: int, touches: int) -> None:
