@@ -134,6 +134,7 @@ async def test_the_call_back_continued_on_the_phone_is_recorded_with_the_consent
     journey = cabinet.journeys.callback
     cabinet.journeys.idle_timeout()
     assert journey.state is C.ENTRY, "nobody touches the screen while the phone types: the form waits"
+    assert cabinet.sale.state is S.PRODUCT, "and the product under it"
     assert journey.phone_opened(token) == "opened"
     view = cabinet.view_state()
     assert isinstance(view, CallbackScreen) and view.phone == "opened"
@@ -161,6 +162,8 @@ async def test_the_call_back_continued_on_the_phone_is_recorded_with_the_consent
     view = cabinet.view_state()
     assert isinstance(view, CallbackScreen) and view.sent and journey.phone is None
     assert cabinets.events("form.closed") == [], "submitted: the cloud marked the link used itself"
+    cabinet.router.route(Done())
+    assert cabinet.view_state().screen == "product", "back to the product the shopper asked about"
     with cabinet.outbox.transaction() as tx, pytest.raises(SchemaError):  # used: a second one finds nothing
         journey.phone_form(tx, token, {**sent, "consent_text": consent["zh"]})
 
