@@ -156,20 +156,31 @@ def build(view: CallbackScreen, kit: Kit, context: BuildContext) -> list[Widget]
     left, right = split(kit, body, 50)
     send = _send(view, kit, context, left)
     keys = _keys_area(kit, right)
-    offer = _offer(view, kit, right)
-    below_offer = offer[0].rect.bottom + theme.gap if offer else right.y
-    if keys.y - below_offer >= _phone_h(kit) + theme.gap:  # the number above its keys; else above send (large type)
+    if keys.y - right.y >= _phone_h(kit) + theme.gap:  # the number above its keys; else above send (large type)
         phone = _phone(view, kit, context, right, keys.y - theme.gap + theme.px(8))
-        explained = _explained(view, kit, context, left, send.rect.y)
+        above = send.rect.y
     else:
         phone = _phone(view, kit, context, left, send.rect.y)
-        explained = _explained(view, kit, context, left, phone[0].rect.y)
+        above = phone[0].rect.y
+    offer = _offer(view, kit, left, above) if _room_for_offer(kit, left, above) else []
+    explained = _explained(view, kit, context, left, offer[0].rect.y if offer else above)
     return [*explained, *phone, send, *offer, *_keys(kit, context, keys), *top]
 
 
-def _offer(view: CallbackScreen, kit: Kit, right: pygame.Rect) -> list[Widget]:
-    """ "Continue on your phone" at the top of the number's column (the cabinet is online, with consumer pages)."""
+def _room_for_offer(kit: Kit, left: pygame.Rect, bottom: int) -> bool:
+    """Whether the phone's button fits under the consent with three of its lines still in view: in the largest
+    type on the smallest screen it does not, and the shopper types here (the consent must stay readable)."""
+    theme = kit.theme
+    panel_top = left.y + kit.line_h(48) + theme.px(8)
+    needed = 3 * kit.line_h(30) + kit.line_h(26) + 2 * theme.px(10) + theme.gap
+    return bottom - theme.gap - theme.touch(64) - panel_top >= needed
+
+
+def _offer(view: CallbackScreen, kit: Kit, left: pygame.Rect, bottom: int) -> list[Widget]:
+    """The "Continue on your phone" button under the consent, ending at ``bottom`` (the cabinet is online, with
+    consumer pages); the consent's panel scrolls in the room left above it."""
     if view.phone != "offer":
         return []
-    rect = (right.x, right.y, right.w, kit.theme.touch(64))
+    h = kit.theme.touch(64)
+    rect = (left.x, bottom - kit.theme.gap - h, left.w, h)
     return [Button(kit, "phone_offer", rect, kit.t("callback.phone_offer"), ContinueOnPhone())]
