@@ -2788,20 +2788,14 @@ class SqliteCloudStore:
         (oldest first); a page of ``limit`` from ``offset``."""
         where, args = _callback_filter(retailer, state, phone)
         page, paged = (" LIMIT ? OFFSET ?", (limit, offset)) if limit is not None else ("", ())
+        listed = f"{where} ORDER BY b.requested_s DESC, b.request_id{page}"
         with self._lock:
-            rows = self._conn.execute(
-                f"SELECT b.* {where} ORDER BY b.requested_s DESC, b.request_id{page}", (*args, *paged)
+            rows = self._conn.execute(f"SELECT b.* {listed}", (*args, *paged)).fetchall()
+            history = self._conn.execute(  # of the requests listed only
+                "SELECT request_id, at, by, state, note FROM callback_history"
+                f" WHERE request_id IN (SELECT b.request_id {listed}) ORDER BY at, rowid",
+                (*args, *paged),
             ).fetchall()
-            ids = [r["request_id"] for r in rows]
-            history = (
-                self._conn.execute(
-                    "SELECT request_id, at, by, state, note FROM callback_history"
-                    f" WHERE request_id IN ({', '.join('?' * len(ids))}) ORDER BY at, rowid",
-                    ids,
-                ).fetchall()
-                if ids
-                else []
-            )
         found = {r["request_id"]: {**dict(r), "history": []} for r in rows}
         for h in history:
             found[h["request_id"]]["history"].append({k: h[k] for k in ("at", "by", "state", "note")})

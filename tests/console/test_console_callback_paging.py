@@ -86,6 +86,7 @@ def ids(numbers: range | list[int]) -> list[str]:
 async def test_the_call_back_queue_comes_50_a_page_newest_first(owner: aiohttp.ClientSession) -> None:
     first = await text(owner, "/console/callbacks")
     assert attr(first, "data-callback") == ids(range(119, 69, -1))
+    assert first.count("left a message") == 25, "each listed request with its own history (every other one called)"
     assert "/console/callbacks?page=3" in pager_links(first)
     last = await text(owner, "/console/callbacks?page=3")
     assert attr(last, "data-callback") == ids(range(19, -1, -1))
