@@ -6,10 +6,11 @@
 The cloud's store is filled directly through its ingest path (``store_events``, in batches of 1000, so the
 read models are kept as a cabinet's uploads keep them): per cabinet over ``--days`` days a heartbeat an hour,
 ad plays every two hours, about 5 sales a day (payment approved, the door unlocked, opened and closed, the
-sale completed, the stock count), 1 sale in 50 unclaimed (every other one flagged refund_needed) and a few
-alarms. Then `kiosk-cloud serve` runs on that database as a real process, an owner signs in, and each page is
-fetched ``--requests`` times in turn; the time is from sending the request to the last byte of the answer on
-loopback (the server's time plus a fraction of a millisecond). Goal: p99 under 100 ms per page.
+sale completed, the stock count), 1 sale in 50 unclaimed (every other one flagged refund_needed), a few
+alarms, shopper sessions (the funnel) and now and then a call-back request. Then `kiosk-cloud serve` runs
+on that database as a real process, an owner signs in, and each page is fetched ``--requests`` times in turn;
+the time is from sending the request to the last byte of the answer on loopback (the server's time plus a
+fraction of a millisecond). Goal: p99 under 100 ms per page.
 """
 
 from __future__ import annotations
@@ -59,6 +60,32 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+def session(sku: str, at: float) -> dict[str, Any]:
+    """A shopper who looked at one product for a while and left."""
+    visit = {"sku": sku, "dwell_s": 20.0, "turns": 1, "narrations": 0, "variant": None, "checkout": False}
+    return {
+        "started_at": utc_iso(at - 60),
+        "ended_at": utc_iso(at),
+        "ended_by": "idle",
+        "screens": ["attract", "catalog", "product"],
+        "products": [{**visit, "payment": None}],
+        "step": "product",
+        "left_at": "product",
+        "ad_id": None,
+    }
+
+
+def callback(seq: int) -> dict[str, Any]:
+    return {
+        "request_id": str(uuid.uuid4()),
+        "sku": "BIKE-C7",
+        "phone": f"+4917{seq:09d}",
+        "consent_text": "I agree that my phone number is kept 30 days to call me about this product.",
+        "consent_version": "1",
+        "language": "en",
+    }
+
+
 def cabinet_events(cabinet_id: str, per_cabinet: int, days: int, end: float, index: int) -> Iterator[Event]:
     """``per_cabinet`` events of one cabinet in time order over ``days`` days ending at ``end``."""
     span = days * 86400.0
@@ -97,10 +124,14 @@ def cabinet_events(cabinet_id: str, per_cabinet: int, days: int, end: float, ind
                 ]
             sale_no += 1
         elif slot % 5 == 0:
-            play = {"ad_id": "ad-1", "count": 40, "shown_s": 320.0, "first_at": at, "last_at": at}
-            facts = [("ad.plays", {"plays": [play]})]  # as a cabinet sends them (the device API checks it)
+            play = {"ad_id": "ad-1", "count": 40, "shown_s": 8.0, "first_at": utc_iso(t - 7200), "last_at": at}
+            facts = [("ad.plays", {"plays": [play]})]
         elif slot == 65 and seq % 660 == 65:
             facts = [("alarm", {"kind": "door_left_open", "detail": "door open for 120 s"})]
+        elif slot == 64 and seq % 660 == 64:
+            facts = [("callback.requested", callback(seq))]
+        elif slot % 5 == 2:
+            facts = [("session.ended", session(SKUS[(seq + index) % len(SKUS)][0], t))]
         else:
             facts = [("heartbeat", {"faults": [], "backlog": 0, "software": "1.0"})]
         for kind, payload in facts:
@@ -250,6 +281,12 @@ def main() -> int:
                 "sales CSV (30 days)": "/console/sales.csv",
                 "refunds (page 1 of 30)": "/console/refunds",
                 "refunds (page 20 of 30)": "/console/refunds?page=20",
+                "funnel (30 days)": "/console/funnel",
+                "funnel of one cabinet": "/console/funnel?cabinet=cab-0000",
+                "funnel CSV (30 days)": "/console/funnel.csv",
+                "call-backs (page 1)": "/console/callbacks",
+                "call-backs, new ones": "/console/callbacks?state=new",
+                "call-backs (page 10)": "/console/callbacks?page=10",
                 "users": "/console/users",
                 "tokens": "/console/tokens",
             }

@@ -208,7 +208,8 @@ class CloudStore(Protocol):
         self, cabinet_id: str, ticket_id: str, to_status: str, *, by: str = "api", now: float | None = None
     ) -> dict[str, Any]: ...
     def tickets_of(self, retailer: str, *, handed_back_limit: int = -1) -> list[dict[str, Any]]: ...
-    def notifications_of(self, retailer: str) -> list[dict[str, Any]]: ...
+    def notifications_of(self, retailer: str, *, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]: ...
+    def notification_count(self, retailer: str) -> int: ...
     # storefronts, stock levels and restock lines (the console's stock pages)
     def add_storefront(self, retailer: str, name: str, address: str, *, now: float | None = None) -> str: ...
     def storefronts_of(self, retailer: str) -> list[dict[str, Any]]: ...
@@ -371,7 +372,7 @@ class CloudStore(Protocol):
     def scan_counts(self, cabinet_id: str) -> list[dict[str, Any]]: ...
     def receipt(self, token: str) -> dict[str, Any] | None: ...
     def phone_form(self, token: str, *, now: float | None = None) -> dict[str, Any] | None: ...
-    def open_phone_form(self, token: str, *, now: float | None = None) -> bool: ...
+    def open_phone_form(self, token: str, *, now: float | None = None) -> dict[str, Any] | None: ...
     def submit_phone_form(self, token: str, args: dict[str, Any], *, now: float | None = None) -> bool: ...
     def ticket_status(self, ticket_id: str, phone_end: str) -> list[dict[str, Any]]: ...
     def listed_cabinets(self) -> list[dict[str, Any]]: ...
@@ -390,7 +391,16 @@ class CloudStore(Protocol):
         self, retailer: str, *, since_day: str, until_day: str, cabinet_id: str | None = None
     ) -> dict[str, list[dict[str, Any]]]: ...
     # call-backs for the manufacturer's customer service (stored at ingest of callback.requested)
-    def callbacks_of(self, retailer: str, *, state: str | None = None) -> list[dict[str, Any]]: ...
+    def callbacks_of(
+        self,
+        retailer: str,
+        *,
+        state: str | None = None,
+        phone: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]: ...
+    def callback_count(self, retailer: str, *, state: str | None = None, phone: str | None = None) -> int: ...
     def callback(self, retailer: str, request_id: str) -> dict[str, Any] | None: ...
     def follow_up_callback(
         self, retailer: str, request_id: str, state: str, note: str, by: str, *, now: float | None = None
@@ -879,6 +889,10 @@ _ADDED_COLUMNS = (
     # footfall (issue 15): people counted by the cabinet's camera, the funnel's first two steps
     ("funnel_days", "passers", "BIGINT NOT NULL DEFAULT 0"),
     ("funnel_days", "stoppers", "BIGINT NOT NULL DEFAULT 0"),
+    # a call-back continued on the phone (issue 15): its product and the consent the cabinet shows
+    ("phone_forms", "sku", "TEXT NOT NULL DEFAULT ''"),
+    ("phone_forms", "consent_version", "TEXT NOT NULL DEFAULT ''"),
+    ("phone_forms", "consent", "TEXT NOT NULL DEFAULT '{}'"),
 )
 # What the provider may tell about a payment, besides its status (move_payment, note_payment).
 _PAYMENT_DETAILS = frozenset(
@@ -956,9 +970,9 @@ class SqliteCloudStore:
             had_sales = self._has_table("sales")
             had_status = self._has_table("cabinet_status")
             had_rollup = self._has_table("sales_daily") and self._has_table("sales_method_daily")
+            had_funnel = self._has_table("funnel_days")
             self._conn.executescript(_SCHEMA)
             self._conn.executescript(_CONSUMER_SCHEMA)
-            self._conn.executescript(_FUNNEL_SCHEMA)
             self._add_missing_columns()
             if not had_sales:
                 self._backfill_sales()
@@ -966,6 +980,7 @@ class SqliteCloudStore:
                 self._backfill_status()
             if not had_sales or not had_rollup:  # a rebuilt read model: its rollup summed afresh too
                 self._backfill_sales_rollup()
+            self._create_funnel(backfill=not had_funnel)  # after the sales read model: its sales count as sold
             self._widen_ticket_statuses()
         except sqlite3.Error as exc:
             raise CloudStoreError(f"cannot open database {self.path}: {exc}") from None
@@ -1045,6 +1060,15 @@ class SqliteCloudStore:
                     f"INSERT INTO {table} ({columns}, count, cents) SELECT {columns}, SUM(count), SUM(cents) "
                     f"FROM sales_daily GROUP BY {columns}"
                 )
+
+    def _create_funnel(self, *, backfill: bool) -> None:
+        """The funnel's tables; a database from before them gets their rows from its stored events in the same
+        transaction (a crash leaves neither, so the next open does it again: it happens exactly once)."""
+        with self._write() as conn:
+            for statement in filter(str.strip, _FUNNEL_SCHEMA.split(";")):
+                conn.execute(statement)
+            if backfill:
+                _backfill_funnel(conn)
 
     def _add_missing_columns(self) -> None:
         """Columns added since a table was first created; old rows get the default."""
@@ -1670,7 +1694,10 @@ class SqliteCloudStore:
                 (utc_iso(_now(now)), result, command_id),
             )
             # A phone's form leaves the queue once the cabinet has it: its ticket keeps what the retailer needs.
-            conn.execute("UPDATE commands SET args = '{}' WHERE id = ? AND kind = 'repair_form'", (command_id,))
+            conn.execute(
+                "UPDATE commands SET args = '{}' WHERE id = ? AND kind IN ('repair_form', 'callback_form')",
+                (command_id,),
+            )
             row = conn.execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
         if row is None:
             raise NotFound(f"no command {command_id!r}")
@@ -2576,18 +2603,22 @@ class SqliteCloudStore:
                 ticket["changes"].append({k: change[k] for k in ("status", "at", "by")})
         return list(tickets.values())
 
-    def notifications_of(self, retailer: str) -> list[dict[str, Any]]:
-        """Messages to the customers of the retailer's repair tickets not sent yet (no provider exists yet):
-        the ticket, the change to tell, the customer's name and phone."""
+    def notifications_of(self, retailer: str, *, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """Messages to the customers of the retailer's repair tickets not sent yet, oldest first (a page of
+        ``limit`` from ``offset``): the ticket, the change to tell, the customer's name and phone."""
+        page, args = (" LIMIT ? OFFSET ?", (retailer, limit, offset)) if limit is not None else ("", (retailer,))
         with self._lock:
             rows = self._conn.execute(
                 "SELECT n.id, n.cabinet_id, n.ticket_id, n.status, n.created_at, t.name, t.phone "
-                "FROM notification_outbox n JOIN cabinets c ON c.id = n.cabinet_id "
-                "JOIN repair_tickets t ON t.cabinet_id = n.cabinet_id AND t.ticket_id = n.ticket_id "
-                "WHERE c.retailer = ? AND n.sent_at IS NULL ORDER BY n.id",
-                (retailer,),
+                f"{_TO_NOTIFY} ORDER BY n.id{page}",
+                args,
             ).fetchall()
         return [dict(r) for r in rows]
+
+    def notification_count(self, retailer: str) -> int:
+        """How many ``notifications_of`` lists."""
+        with self._lock:
+            return int(self._conn.execute(f"SELECT COUNT(*) {_TO_NOTIFY}", (retailer,)).fetchone()[0])
 
     # --- the console: users, sessions, sign-in failures, API tokens ---------------------------------
     def add_user(
@@ -2881,28 +2912,24 @@ class SqliteCloudStore:
             )
 
     def phone_form(self, token: str, *, now: float | None = None) -> dict[str, Any] | None:
-        """A form the cabinet offers on a phone (token, cabinet_id, form, opened), None when there is none
-        to fill in now: unknown, lapsed, withdrawn at the cabinet or already submitted."""
+        """A form the cabinet offers on a phone (token, cabinet_id, form, opened, sku, consent_version and
+        consent: {language: text} of a call-back), None when there is none to fill in now: unknown, lapsed,
+        withdrawn at the cabinet or already submitted."""
         with self._lock:
-            row = self._conn.execute(
-                f"SELECT token, cabinet_id, form, opened_at IS NOT NULL AS opened FROM phone_forms WHERE {_FORM_OPEN}",
-                (token, _now(now)),
-            ).fetchone()
-        return dict(row) if row else None
+            row = self._conn.execute(f"{_FORM_SELECT} WHERE {_FORM_OPEN}", (token, _now(now))).fetchone()
+        return _phone_form(row) if row else None
 
-    def open_phone_form(self, token: str, *, now: float | None = None) -> bool:
-        """The phone shows the form: the first time, the cabinet is told (a form_opened command). False when
-        the form is not open to filling in."""
+    def open_phone_form(self, token: str, *, now: float | None = None) -> dict[str, Any] | None:
+        """The phone shows the form: the first time, the cabinet is told (a form_opened command). The form as
+        ``phone_form`` gives it; None when it is not open to filling in."""
         with self._write() as conn:
-            row = conn.execute(
-                f"SELECT cabinet_id, opened_at FROM phone_forms WHERE {_FORM_OPEN}", (token, _now(now))
-            ).fetchone()
+            row = conn.execute(f"{_FORM_SELECT} WHERE {_FORM_OPEN}", (token, _now(now))).fetchone()
             if row is None:
-                return False
-            if row["opened_at"] is None:
+                return None
+            if not row["opened"]:
                 conn.execute("UPDATE phone_forms SET opened_at = ? WHERE token = ?", (utc_iso(_now(now)), token))
                 self._insert_command(conn, row["cabinet_id"], "form_opened", {"token": token}, None, _now(now))
-            return True
+            return _phone_form(row)
 
     def submit_phone_form(self, token: str, args: dict[str, Any], *, now: float | None = None) -> bool:
         """The filled-in form goes down to the cabinet (a repair_form command) and the link is used up, in
@@ -3064,26 +3091,37 @@ class SqliteCloudStore:
             return {name: [dict(r) for r in self._conn.execute(sql, args)] for name, (sql, args) in queries.items()}
 
     # --- call-backs: the follow-up queue (cloud_stub/console/callbacks.py) and their retention -------------
-    def callbacks_of(self, retailer: str, *, state: str | None = None) -> list[dict[str, Any]]:
-        """The retailer's call-back requests, newest first, each with its history (oldest first)."""
-        where, args = ("AND b.state = ?", (retailer, state)) if state else ("", (retailer,))
+    def callbacks_of(
+        self,
+        retailer: str,
+        *,
+        state: str | None = None,
+        phone: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """The retailer's call-back requests (in ``state``, of ``phone``), newest first, each with its history
+        (oldest first); a page of ``limit`` from ``offset``."""
+        where, args = _callback_filter(retailer, state, phone)
+        page, paged = (" LIMIT ? OFFSET ?", (limit, offset)) if limit is not None else ("", ())
+        listed = f"{where} ORDER BY b.requested_s DESC, b.request_id{page}"
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT b.* FROM callbacks b JOIN cabinets c ON c.id = b.cabinet_id"
-                f" WHERE c.retailer = ? {where} ORDER BY b.requested_s DESC, b.request_id",
-                args,
-            ).fetchall()
-            history = self._conn.execute(
-                "SELECT h.request_id, h.at, h.by, h.state, h.note FROM callback_history h"
-                " JOIN callbacks b ON b.request_id = h.request_id JOIN cabinets c ON c.id = b.cabinet_id"
-                " WHERE c.retailer = ? ORDER BY h.at, h.rowid",
-                (retailer,),
+            rows = self._conn.execute(f"SELECT b.* {listed}", (*args, *paged)).fetchall()
+            history = self._conn.execute(  # of the requests listed only
+                "SELECT request_id, at, by, state, note FROM callback_history"
+                f" WHERE request_id IN (SELECT b.request_id {listed}) ORDER BY at, rowid",
+                (*args, *paged),
             ).fetchall()
         found = {r["request_id"]: {**dict(r), "history": []} for r in rows}
         for h in history:
-            if h["request_id"] in found:
-                found[h["request_id"]]["history"].append({k: h[k] for k in ("at", "by", "state", "note")})
+            found[h["request_id"]]["history"].append({k: h[k] for k in ("at", "by", "state", "note")})
         return list(found.values())
+
+    def callback_count(self, retailer: str, *, state: str | None = None, phone: str | None = None) -> int:
+        """How many ``callbacks_of`` lists (without a page)."""
+        where, args = _callback_filter(retailer, state, phone)
+        with self._lock:
+            return int(self._conn.execute(f"SELECT COUNT(*) {where}", args).fetchone()[0])
 
     def callback(self, retailer: str, request_id: str) -> dict[str, Any] | None:
         return next((c for c in self.callbacks_of(retailer) if c["request_id"] == request_id), None)
@@ -3171,11 +3209,14 @@ CREATE TABLE IF NOT EXISTS qr_scan_days (
 CREATE TABLE IF NOT EXISTS phone_forms (
     token TEXT PRIMARY KEY,              -- sync_client.schema.FORM_TOKEN_RE: 128 random bits the cabinet made
     cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
-    form TEXT NOT NULL,                  -- repair
+    form TEXT NOT NULL,                  -- one of PHONE_FORMS
     expires_s REAL NOT NULL,             -- received + valid_s (at most PHONE_FORM_MAX_S), by the cloud's clock
     opened_at TEXT,
     submitted_at TEXT,
-    closed_at TEXT
+    closed_at TEXT,
+    sku TEXT NOT NULL DEFAULT '',        -- a call-back's product
+    consent_version TEXT NOT NULL DEFAULT '',  -- a call-back's consent as the cabinet shows it
+    consent TEXT NOT NULL DEFAULT '{}'   -- JSON {language: text}
 );
 CREATE TABLE IF NOT EXISTS receipts (
     token TEXT PRIMARY KEY,              -- sync_client.schema.RECEIPT_TOKEN_RE: 128 random bits
@@ -3209,6 +3250,24 @@ CREATE TABLE IF NOT EXISTS callback_history (
 CREATE INDEX IF NOT EXISTS callback_history_by_request ON callback_history(request_id, at);
 """
 CALLBACK_STATES = ("new", "called", "closed")
+# The repair messages of a retailer's tickets not sent yet (the repair board's "to notify").
+_TO_NOTIFY = (
+    "FROM notification_outbox n JOIN cabinets c ON c.id = n.cabinet_id "
+    "JOIN repair_tickets t ON t.cabinet_id = n.cabinet_id AND t.ticket_id = n.ticket_id "
+    "WHERE c.retailer = ? AND n.sent_at IS NULL"
+)
+
+
+def _callback_filter(retailer: str, state: str | None, phone: str | None) -> tuple[str, tuple[str, ...]]:
+    """FROM and WHERE of the retailer's call-backs, in ``state`` and of ``phone`` when given."""
+    sql = "FROM callbacks b JOIN cabinets c ON c.id = b.cabinet_id WHERE c.retailer = ?"
+    args: tuple[str, ...] = (retailer,)
+    for column, value in (("b.state", state), ("b.phone", phone)):
+        if value is not None:
+            sql, args = f"{sql} AND {column} = ?", (*args, value)
+    return sql, args
+
+
 DEFAULT_CALLBACK_RETENTION_DAYS = 30  # a cabinet whose configuration no longer names one
 # What of a callback.requested event the events table keeps: nothing personal.
 _CALLBACK_EVENT_KEPT = ("request_id", "sku", "consent_version", "language")
@@ -3222,9 +3281,16 @@ def _without_personal_data(event: Event) -> Event:
     return dataclasses.replace(event, payload={k: event.payload[k] for k in _CALLBACK_EVENT_KEPT})
 
 
-PHONE_FORMS = ("repair",)  # the forms a phone may fill in for a cabinet (each has a <form>_form command)
+PHONE_FORMS = ("repair", "callback")  # the forms a phone may fill in for a cabinet (each has a <form>_form command)
 PHONE_FORM_MAX_S = 600.0
 _FORM_OPEN = "token = ? AND expires_s > ? AND submitted_at IS NULL AND closed_at IS NULL"
+_FORM_SELECT = (
+    "SELECT token, cabinet_id, form, opened_at IS NOT NULL AS opened, sku, consent_version, consent FROM phone_forms"
+)
+
+
+def _phone_form(row: sqlite3.Row) -> dict[str, Any]:
+    return {**dict(row), "opened": bool(row["opened"]), "consent": json.loads(row["consent"])}
 
 
 def _apply_form_event(conn: sqlite3.Connection, cabinet_id: str, event: Event, received_s: float) -> None:
@@ -3237,9 +3303,17 @@ def _apply_form_event(conn: sqlite3.Connection, cabinet_id: str, event: Event, r
     elif p["form"] in PHONE_FORMS:
         valid_s = min(max(float(p["valid_s"]), 0.0), PHONE_FORM_MAX_S)
         conn.execute(
-            "INSERT INTO phone_forms (token, cabinet_id, form, expires_s) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (token) DO NOTHING",
-            (p["token"], cabinet_id, p["form"], received_s + valid_s),
+            "INSERT INTO phone_forms (token, cabinet_id, form, expires_s, sku, consent_version, consent)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (token) DO NOTHING",
+            (
+                p["token"],
+                cabinet_id,
+                p["form"],
+                received_s + valid_s,
+                p.get("sku", ""),
+                p.get("consent_version", ""),
+                json.dumps(p.get("consent", {}), ensure_ascii=False),
+            ),
         )
 
 
@@ -3877,6 +3951,39 @@ def _count_sold(
                 " ON CONFLICT (cabinet_id, day, sku) DO UPDATE SET sold = sold + 1",
                 (key, day, sku),
             )
+
+
+def _backfill_funnel(conn: sqlite3.Connection) -> None:
+    """The funnel of a database from before it (its tables empty): the completed sales of the sales read model
+    as sold, then every stored session and ad play, as ingest would have counted them, under the cabinet's key
+    and its retailer's fleet's."""
+    for key, sold in (("s.cabinet_id", "s.cabinet_id, s.day"), ("? || k.retailer", "k.retailer, s.day")):
+        fleet = (FLEET,) if key.startswith("?") else ()
+        sales = "FROM sales s JOIN cabinets k ON k.id = s.cabinet_id WHERE s.completed_at IS NOT NULL"
+        if fleet:
+            sales += " AND k.retailer IS NOT NULL"
+        conn.execute(
+            f"INSERT INTO funnel_days (cabinet_id, day, sold) SELECT {key}, s.day, COUNT(*) {sales} GROUP BY {sold}",
+            fleet,
+        )
+        conn.execute(
+            f"INSERT INTO funnel_products (cabinet_id, day, sku, sold) SELECT {key}, s.day, s.sku, COUNT(*) {sales}"
+            f" AND s.sku IS NOT NULL GROUP BY {sold}, s.sku",
+            fleet,
+        )
+    keys: dict[str, tuple[str, ...]] = {}
+    types = ", ".join("?" * len(_FUNNEL_EVENTS))
+    rows = conn.execute(
+        f"SELECT cabinet_id, type, wall_time, payload FROM events WHERE type IN ({types}) ORDER BY cabinet_id, seq",
+        sorted(_FUNNEL_EVENTS),
+    )
+    for row in rows:  # read as written: a big store's events are never all in memory
+        cabinet_id = row["cabinet_id"]
+        if cabinet_id not in keys:
+            keys[cabinet_id] = (cabinet_id, *_fleet_keys(conn, cabinet_id))
+        payload = json.loads(row["payload"])
+        for key in keys[cabinet_id]:
+            _apply_funnel_event(conn, key, row["type"], row["wall_time"], payload)
 
 
 def _count_ad(conn: sqlite3.Connection, cabinet_id: str, day: str, ad_id: str, impressions: int, touches: int) -> None:

@@ -224,6 +224,7 @@ class Cabinet:
             self.sale,
             shop,
             lambda: self.in_force.cloud.callback_retention_days if self.in_force.cloud else None,
+            phone_base=self.shop.link_base,
         )
         sale = SalePresenter(
             self.sale,

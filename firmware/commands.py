@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from firmware.door_snapshots import DoorSnapshots
+from firmware.journeys.callback import CallbackJourney
 from firmware.journeys.repair import RepairJourney
 from firmware.journeys.sale_follow_ups import SaleFollowUps
 from firmware.remote_unlock import RemoteUnlock
@@ -34,6 +35,7 @@ def register_commands(
     selftest: Callable[[str], Any],  # run the device checks from afar (the latch unpulsed); the record names the id
     snapshot: DoorSnapshots,
     repair: RepairJourney | None = None,  # None: no repair journey here (tests of other commands)
+    callback: CallbackJourney | None = None,  # None: no call-back journey here
 ) -> None:
     def apply_unlock(command: Command, tx: Transaction) -> str:
         # The unlock is recorded here, in the (durable) transaction that marks the command applied; the
@@ -84,13 +86,24 @@ def register_commands(
     inbox.register("selftest", apply_selftest, run_selftest)
     # The photo is named "remote" and uploaded like the door's own (only this cabinet's retailer sees it).
     inbox.register("snapshot", apply_snapshot, lambda command: snapshot.take("remote", None))
-    if repair is None:
-        return
-    # The repair form filled in on the shopper's phone: its ticket is recorded with the command (exactly once).
-    inbox.register("form_opened", lambda command, tx: repair.phone_opened(str(command.args["token"])))
-    inbox.register(
-        "repair_form",
-        lambda command, tx: repair.phone_form(
-            tx, str(command.args["token"]), {k: str(v) for k, v in command.args.items() if k != "token"}
-        ),
-    )
+    forms = [journey for journey in (repair, callback) if journey is not None]
+
+    def phone_opened(command: Command, tx: Transaction) -> str:
+        token = str(command.args["token"])
+        journey = next((j for j in forms if j.handoff.offers(token)), None)
+        return journey.phone_opened(token) if journey else "ignored: this cabinet no longer offers that form"
+
+    def fields(command: Command) -> dict[str, str]:
+        return {k: str(v) for k, v in command.args.items() if k != "token"}
+
+    # A form filled in on the shopper's phone: what it records is recorded with the command (exactly once).
+    if forms:
+        inbox.register("form_opened", phone_opened)
+    if repair is not None:
+        inbox.register(
+            "repair_form", lambda command, tx: repair.phone_form(tx, str(command.args["token"]), fields(command))
+        )
+    if callback is not None:
+        inbox.register(
+            "callback_form", lambda command, tx: callback.phone_form(tx, str(command.args["token"]), fields(command))
+        )

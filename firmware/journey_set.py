@@ -80,7 +80,11 @@ class Journeys:
         )
 
     def idle_timeout(self) -> None:
-        """No touch for the idle timeout: every journey goes back to where it waits for someone."""
+        """No touch for the idle timeout: every journey goes back to where it waits for someone. Not while a
+        call-back is typed on the shopper's phone: its product waits under it (the phone's link lapses in
+        minutes; then the next timeout applies)."""
+        if self.callback.phone is not None:
+            return
         self.sale.idle_timeout()
         self.pickup.idle_timeout()
         self.restock.cancel()

@@ -24,6 +24,7 @@ from firmware.commands import register_commands
 from firmware.config import Config
 from firmware.control_api import create_control_app
 from firmware.devices import Devices
+from firmware.journeys.callback import CallbackJourney
 from firmware.journeys.repair import RepairJourney
 from firmware.link_watch import kernel_link
 from firmware.scan_to_pay_terminal import ScanToPayTerminal
@@ -226,6 +227,7 @@ async def _serve(
         selftest=cabinet.remote_selftest,
         snapshot=cabinet.snapshots,
         repair=cabinet.repair,
+        callback=cabinet.journeys.callback,
     )
     snapshots = SnapshotUploader(SnapshotStore(cabinet.snapshot_dir), client, clock=clock.time, sleep=clock.sleep)
     stack.callback(snapshots.close)
@@ -244,7 +246,7 @@ async def _serve(
         run("media", media.run(stop)),
         run("commands", commands.run(stop, interval_s=sync.commands_poll_s)),
         run("snapshots", snapshots.run(stop)),
-        run("phone-forms", _follow_phone_forms(cabinet.repair, commands, stop)),
+        run("phone-forms", _follow_phone_forms((cabinet.repair, cabinet.journeys.callback), commands, stop)),
     ]
     if bench is not None:
         tasks.append(run("bench-status", show_bench_status(ui, cabinet, stop)))
@@ -371,10 +373,12 @@ class StoreAndSync:
 PHONE_POLL_S = 2.0  # someone types on their phone now: the command poll's interval is for remote unlocks
 
 
-async def _follow_phone_forms(repair: RepairJourney, commands: CommandInbox, stop: asyncio.Event) -> None:
-    """While the repair form is offered on a phone, ask the cloud for its progress every PHONE_POLL_S."""
+async def _follow_phone_forms(
+    journeys: tuple[RepairJourney | CallbackJourney, ...], commands: CommandInbox, stop: asyncio.Event
+) -> None:
+    """While a form is offered on a phone, ask the cloud for its progress every PHONE_POLL_S."""
     while not stop.is_set():
-        if repair.phone is not None:
+        if any(journey.phone is not None for journey in journeys):
             commands.poke()
         with contextlib.suppress(TimeoutError):  # the wait ends at once when the cabinet stops
             await asyncio.wait_for(stop.wait(), PHONE_POLL_S)

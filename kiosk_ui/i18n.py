@@ -296,6 +296,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Please enter a phone number of 7 to 15 digits.",
         "zh": "请输入 7 到 15 位数字的手机号码。",
     },
+    "callback.phone_offer": {"en": "Continue on your phone", "zh": "在手机上填写"},
+    "callback.phone_waiting": {
+        "en": "Scan the code with your phone and type your number there.",
+        "zh": "请用手机扫描二维码，在手机上输入您的号码。",
+    },
+    "callback.phone_opened": {
+        "en": "Continuing on the phone… This screen thanks you when you send the request.",
+        "zh": "正在手机上填写…… 提交请求后，本屏幕将显示确认。",
+    },
+    "callback.phone_cancel": {"en": "Type here instead", "zh": "改为在此输入"},
     "callback.sent": {"en": "Thank you. We will call you.", "zh": "谢谢，我们会给您回电。"},
     "callback.sent_hint": {
         "en": "Your request is recorded and reaches customer service as soon as the cabinet is online.",

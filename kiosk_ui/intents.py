@@ -314,7 +314,7 @@ class Agree(Intent):
 
 @dataclass(frozen=True, repr=False)
 class ContinueOnPhone(Intent):
-    """Show the repair form's QR: the shopper fills it in on their phone."""
+    """Show the form's QR (repair, call-back): the shopper fills it in on their phone."""
 
     name: ClassVar[str] = "continue_on_phone"
 

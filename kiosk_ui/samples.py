@@ -397,6 +397,10 @@ def sample_views(
         "callback": CallbackScreen(chrome=chrome, product=scooter),
         "callback_phone_invalid": CallbackScreen(chrome=chrome, product=scooter, message="phone_invalid"),
         "callback_sent": CallbackScreen(chrome=chrome, product=scooter, sent=True),
+        "callback_phone_offer": CallbackScreen(chrome=chrome, product=scooter, phone="offer"),
+        "callback_on_phone": CallbackScreen(
+            chrome=chrome, product=scooter, phone="opened", phone_link="https://shop.example/f/" + "x" * 22
+        ),
     }
     return {name: _content_in(view, language) for name, view in views.items()}
 
@@ -509,6 +513,8 @@ GALLERY = {
     "callback": "callback_phone_invalid",
     "callback-sent": "callback_sent",
     "technician": "technician",
+    "callback-phone-offer": "callback_phone_offer",
+    "callback-on-phone": "callback_on_phone",
 }
 # Gallery pictures taken after these taps (widget ids): the text keyboard's layers.
 SHOT_TAPS = {

@@ -385,6 +385,9 @@ class CallbackScreen:
     message: CallbackMessage | None = None  # the number typed is not one
     sent: bool = False
     retention_days: int = 30  # how long the number is kept, as the consent says
+    # "Continue on your phone", as on RepairScreen: "offer", then "waiting" / "opened" with phone_link's QR
+    phone: PhoneStatus | None = None
+    phone_link: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

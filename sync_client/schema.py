@@ -218,9 +218,11 @@ COMMAND_KINDS: dict[str, dict[str, Any]] = {
     # "Continue on your phone" (issue 15): the phone opened the cabinet's form, then sent it filled in
     "form_opened": {"token": str},
     "repair_form": {"token": str, "vehicle": str, "name": str, "phone": str, "category": str, "description": str},
+    # the call-back asked on the phone: the number and the consent the phone showed (one the cabinet offered)
+    "callback_form": {"token": str, "phone": str, "consent_text": str, "consent_version": str, "language": str},
 }
 # Commands only the cloud's consumer pages send (a shopper's phone), never a retailer's API call or console.
-CLOUD_ONLY_COMMANDS = frozenset({"form_opened", "repair_form"})
+CLOUD_ONLY_COMMANDS = frozenset({"form_opened", "repair_form", "callback_form"})
 # How long a queued command stays valid: kind -> (default, longest a retailer may ask for), in seconds.
 # A remote unlock is for someone standing at the cabinet now; a late one would open it for no one.
 COMMAND_TTL_S: dict[str, tuple[int, int]] = {
@@ -233,6 +235,7 @@ COMMAND_TTL_S: dict[str, tuple[int, int]] = {
     "update_check": (24 * 3600, 7 * 24 * 3600),  # a check asked for while offline still happens
     "form_opened": (600, 600),  # a hand-off lives minutes: a late one finds the cabinet moved on
     "repair_form": (600, 600),
+    "callback_form": (600, 600),
 }
 
 
@@ -333,6 +336,8 @@ def validate_payload(event_type: str, payload: Any, where: str = "payload") -> N
         _check_callback(payload, where)
     if event_type in ("form.offered", "form.closed") and not FORM_TOKEN_RE.fullmatch(payload["token"]):
         raise SchemaError(f"{where}.token: expected 22 URL-safe base64 characters")
+    if event_type == "form.offered" and payload["form"] == "callback":
+        _check_callback_offer(payload, where)
     _check_bounds(payload, where, 0)
 
 
@@ -434,6 +439,25 @@ def parse_repair_form(fields: Mapping[str, str]) -> tuple[dict[str, str], list[t
 CONSENT_VERSION_RE = re.compile(r"[A-Za-z0-9._-]{1,16}")
 MAX_CONSENT_CHARS = 2000
 LANGUAGE_RE = re.compile(r"[a-z]{2}(-[A-Za-z0-9]{2,8})?")
+
+
+def _check_callback_offer(payload: dict[str, Any], where: str) -> None:
+    """A call-back offered on a phone names its product and the consent the cabinet shows: its version and
+    its text per language ({language: text}), which the phone's page shows and sends back."""
+    if not isinstance(payload.get("sku"), str) or not payload["sku"]:
+        raise SchemaError(f"{where}.sku: required for a call-back's form")
+    if not isinstance(payload.get("consent_version"), str) or not CONSENT_VERSION_RE.fullmatch(
+        payload["consent_version"]
+    ):
+        raise SchemaError(f"{where}.consent_version: expected 1 to 16 letters, digits, '.', '_' or '-'")
+    consent = payload.get("consent")
+    if not isinstance(consent, dict) or not consent:
+        raise SchemaError(f"{where}.consent: expected the consent's text per language")
+    for language, text in consent.items():
+        if not LANGUAGE_RE.fullmatch(language):
+            raise SchemaError(f"{where}.consent: {language!r} is not a language code such as 'en' or 'zh'")
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_CONSENT_CHARS:
+            raise SchemaError(f"{where}.consent.{language}: expected 1 to {MAX_CONSENT_CHARS} characters")
 
 
 def _check_callback(payload: dict[str, Any], where: str) -> None:

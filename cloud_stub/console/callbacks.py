@@ -17,6 +17,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, local_path, requires
+from cloud_stub.console.paging import fetch_page
 from cloud_stub.console.sales import csv_cell
 from cloud_stub.store import CALLBACK_STATES
 from sync_client.schema import normalise_phone
@@ -47,19 +48,27 @@ def _filters(request: web.Request) -> tuple[str | None, str | None]:
 
 
 async def _queue(request: web.Request) -> list[dict[str, Any]]:
+    """The whole queue as filtered (the export)."""
     core = request.app[CORE]
     state, phone = _filters(request)
-    found = await core.db(core.store.callbacks_of, current_user(request).retailer, state=state)
-    return [c for c in found if phone is None or c["phone"] == phone]
+    return await core.db(core.store.callbacks_of, current_user(request).retailer, state=state, phone=phone)
 
 
 @routes.get("/callbacks", name="callbacks")
 @requires(*ROLES)
 @aiohttp_jinja2.template("callbacks.html")
 async def queue(request: web.Request) -> dict[str, Any]:
+    core, retailer = request.app[CORE], current_user(request).retailer
     state, phone = _filters(request)
+
+    async def page(limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        found = core.db(core.store.callbacks_of, retailer, state=state, phone=phone, limit=limit, offset=offset)
+        return await found, await core.db(core.store.callback_count, retailer, state=state, phone=phone)
+
+    callbacks, pages = await fetch_page(request, page)
     return {
-        "callbacks": await _queue(request),
+        "callbacks": callbacks,
+        "pager": pages,
         "states": CALLBACK_STATES,
         "state": state or "",
         "phone": request.query.get("phone", ""),

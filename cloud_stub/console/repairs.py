@@ -15,6 +15,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
+from cloud_stub.console.paging import fetch_page
 from cloud_stub.store import TICKET_STATUSES
 from sync_client.schema import utc_iso
 
@@ -74,10 +75,17 @@ async def repairs(request: web.Request) -> dict[str, Any]:
     for ticket, snapshots in zip(tickets, near, strict=True):
         photos = drop_off_photos(ticket, snapshots)
         board[ticket["status"]].append(TicketView(ticket, next_status(ticket["status"]), photos))
+
+    async def page(limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        found = core.db(core.store.notifications_of, retailer, limit=limit, offset=offset)
+        return await found, await core.db(core.store.notification_count, retailer)
+
+    outbox, pages = await fetch_page(request, page)  # the page's ``page`` is the "to notify" list's
     return {
         "board": board,
         "handed_back_shown": HANDED_BACK_SHOWN,
-        "outbox": await core.db(core.store.notifications_of, retailer),
+        "outbox": outbox,
+        "pager": pages,
         "can_move": current_user(request).role in ("owner", "staff"),
     }
 

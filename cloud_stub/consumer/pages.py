@@ -25,6 +25,7 @@ from sync_client.schema import (
     FAULT_CATEGORIES,
     MAX_DESCRIPTION,
     MAX_NAME,
+    normalise_phone,
     parse_repair_form,
     receipt_token_reference,
     sale_reference,
@@ -186,8 +187,11 @@ def _form_gone(request: web.Request) -> web.Response:
 async def phone_form(request: web.Request) -> web.StreamResponse:
     core = request.app[CORE]
     token = parse.form_token(request.match_info["token"])
-    if token is None or not await core.db(core.store.open_phone_form, token, now=core.now()):
+    offered = await core.db(core.store.open_phone_form, token, now=core.now()) if token else None
+    if offered is None:
         return _form_gone(request)
+    if offered["form"] == "callback":
+        return await _callback_page(request, offered, "", None)
     return _form_page(request, dict.fromkeys(FORM_FIELDS, ""), [])
 
 
@@ -195,9 +199,12 @@ async def phone_form(request: web.Request) -> web.StreamResponse:
 async def phone_form_sent(request: web.Request) -> web.StreamResponse:
     core = request.app[CORE]
     token = parse.form_token(request.match_info["token"])
-    if token is None or await core.db(core.store.phone_form, token, now=core.now()) is None:
+    offered = await core.db(core.store.phone_form, token, now=core.now()) if token else None
+    if token is None or offered is None:
         return _form_gone(request)
     form = await request.post()
+    if offered["form"] == "callback":
+        return await _callback_sent(request, token, offered, str(form.get("phone", ""))[: parse.MAX_FORM_CHARS])
     typed = {name: str(form.get(name, ""))[: parse.MAX_FORM_CHARS] for name in FORM_FIELDS}
     values, errors = parse_repair_form(typed)  # the cabinet's own rules: what passes here passes there
     if errors:
@@ -205,6 +212,47 @@ async def phone_form_sent(request: web.Request) -> web.StreamResponse:
     if not await core.db(core.store.submit_phone_form, token, values, now=core.now()):
         return _form_gone(request)  # used or withdrawn a moment ago
     return render(request, "form_sent.html", {})
+
+
+def _consent(request: web.Request, offered: dict[str, Any]) -> tuple[str, str]:
+    """The consent the cabinet shows, in the page's language when the cabinet has it (else its first): the
+    language and the text, exactly as the cabinet sent them."""
+    texts: dict[str, str] = offered["consent"]
+    lang = language(request) if language(request) in texts else next(iter(texts))
+    return lang, texts[lang]
+
+
+async def _callback_page(
+    request: web.Request, offered: dict[str, Any], typed: str, problem: str | None, status: int = 200
+) -> web.Response:
+    core = request.app[CORE]
+    config = _config(offered["cabinet_id"], await core.db(core.store.config, offered["cabinet_id"]))
+    found = next((p.name for p in config.products if p.sku == offered["sku"]), None) if config else None
+    product = found.in_(language(request)) if found else None
+    consent_lang, consent = _consent(request, offered)
+    context = {
+        "product": product or offered["sku"],
+        "consent": consent,
+        "consent_lang": consent_lang,
+        "version": offered["consent_version"],
+        "typed": typed,
+        "problem": problem,
+    }
+    return render(request, "callback_form.html", context, status=status)
+
+
+async def _callback_sent(request: web.Request, token: str, offered: dict[str, Any], typed: str) -> web.Response:
+    """The number (checked by the cabinet's own rule) and the consent shown on this page go down to the
+    cabinet, which records the call-back as if typed there."""
+    core = request.app[CORE]
+    phone = normalise_phone(typed)
+    if phone is None:
+        return await _callback_page(request, offered, typed, "form_error_phone_invalid", status=400)
+    consent_lang, consent = _consent(request, offered)
+    args = {"phone": phone, "consent_text": consent, "consent_version": offered["consent_version"]}
+    if not await core.db(core.store.submit_phone_form, token, {**args, "language": consent_lang}, now=core.now()):
+        return _form_gone(request)
+    return render(request, "callback_sent.html", {})
 
 
 # --- repair status -------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
     idle ─open→ entry ─send→ sent ─finish | timeout | idle→ idle
     entry ─refuse→ entry   (the number is not one: the screen says why, what was typed stays)
+    entry ─phone→ sent     (the request sent from the shopper's phone)
     entry ─back | idle→ idle
 
 Opened from a product's screen (the sale journey stays on that product underneath: back returns there). The
@@ -10,6 +11,12 @@ shopper types a phone number and taps the button that agrees to the consent show
 language. It is an ordinary event (not a money commit, never shed by a full outbox): it waits in the outbox
 while the cabinet is offline and is uploaded when the network returns. Nothing of it is kept on the cabinet
 beyond the outbox, which forgets an event once the cloud has acknowledged it.
+
+"Continue on your phone" (firmware/journeys/phone_handoff.py): ``continue_on_phone`` offers the same form on
+the shopper's phone with the consent the cabinet shows, in each of its languages, and its version; the
+``callback_form`` command brings the number and the consent the phone showed (one of those offered), and the
+request is recorded in the command's transaction exactly as if it had been typed here. While the form is on
+the phone the idle timeout waits.
 """
 
 from __future__ import annotations
@@ -22,8 +29,9 @@ from dataclasses import dataclass, field
 
 from firmware.clock import Clock, LoopClock, TimerHandle
 from firmware.journeys.machine import later, transition
-from sync_client.outbox import Outbox
-from sync_client.schema import normalise_phone
+from firmware.journeys.phone_handoff import PhoneHandOff, PhoneOffer
+from sync_client.outbox import Outbox, Transaction
+from sync_client.schema import SchemaError, normalise_phone
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +46,7 @@ class C(enum.StrEnum):
 
 TRANSITIONS: dict[C, dict[str, C]] = {
     C.IDLE: {"open": C.ENTRY},
-    C.ENTRY: {"send": C.SENT, "refuse": C.ENTRY, "back": C.IDLE, "idle": C.IDLE},
+    C.ENTRY: {"send": C.SENT, "phone": C.SENT, "refuse": C.ENTRY, "back": C.IDLE, "idle": C.IDLE},
     C.SENT: {"finish": C.IDLE, "timeout": C.IDLE, "idle": C.IDLE},
 }
 
@@ -66,12 +74,23 @@ class CallbackJourney:
     message: str | None = None  # PHONE_INVALID after a refused number
     clock: Clock = field(default_factory=LoopClock)
     _timer: TimerHandle | None = None
+    _phone_consents: tuple[Consent, ...] = ()  # what the phone's page shows, one per language
+
+    def __post_init__(self) -> None:
+        self.handoff = PhoneOffer(self.outbox, "callback")
+
+    @property
+    def phone(self) -> PhoneHandOff | None:
+        """The form offered on the shopper's phone."""
+        return self.handoff.current
 
     @property
     def active(self) -> bool:
         return self.state is not C.IDLE
 
     def _go(self, trigger: str) -> C:
+        if self.state is C.ENTRY and TRANSITIONS[self.state][trigger] is not C.ENTRY:
+            self.handoff.close()  # left the form (or sent it here): the phone's link stops working
         return transition(self, TRANSITIONS, trigger, CallbackRefused, "callback")
 
     def open(self, sku: str) -> None:
@@ -90,12 +109,18 @@ class CallbackJourney:
             self.message = PHONE_INVALID
             self._go("refuse")
             return None
+        with self.outbox.transaction() as tx:
+            request_id = self._record(tx, self.sku, phone, consent)
+        self._recorded("send")
+        return request_id
+
+    def _record(self, tx: Transaction, sku: str, phone: str, consent: Consent) -> str:
         request_id = str(uuid.uuid4())
-        self.outbox.append(
+        tx.append(
             "callback.requested",
             {
                 "request_id": request_id,
-                "sku": self.sku,
+                "sku": sku,
                 "phone": phone,
                 "consent_text": consent.text,
                 "consent_version": consent.version,
@@ -103,17 +128,68 @@ class CallbackJourney:
             },
         )
         log.info("call-back requested", extra={"request_id": request_id})
-        self.message = None
-        self._go("send")
-        later(self, self.sent_s, self._sent_timeout)
         return request_id
+
+    def _recorded(self, trigger: str) -> None:
+        self.message = None
+        self._go(trigger)
+        later(self, self.sent_s, self._sent_timeout)
+
+    # --- continue on the shopper's phone ------------------------------------------------
+    def continue_on_phone(self, consents: tuple[Consent, ...]) -> str:
+        """Offer the form on the shopper's phone with ``consents`` (the text shown here, per language, all of
+        one version): a fresh token, announced to the cloud. Returns it."""
+        if self.state is not C.ENTRY or self.sku is None:
+            raise CallbackRefused(f"the form is not offered on a phone in callback state {self.state.value}")
+        versions = {c.version for c in consents}
+        if len(versions) != 1:
+            raise ValueError(f"a phone's consent is one text per language of one version, not {sorted(versions)}")
+        self._phone_consents = consents
+        details = {
+            "sku": self.sku,
+            "consent_version": consents[0].version,
+            "consent": {c.language: c.text for c in consents},
+        }
+        token = self.handoff.offer(self.clock, self.cancel_phone, details)
+        self.on_change()
+        return token
+
+    def cancel_phone(self) -> None:
+        """Back to typing at the cabinet (the shopper's choice, or the link lapsed): the link stops working."""
+        if self.phone is not None:
+            self.handoff.close()
+            self.on_change()
+
+    def phone_opened(self, token: str) -> str:
+        """The phone has the form (the form_opened command): the screen says so."""
+        if not self.handoff.opened(token):
+            return "ignored: this cabinet no longer offers that form"
+        self.on_change()
+        return "opened"
+
+    def phone_form(self, tx: Transaction, token: str, fields: dict[str, str]) -> str:
+        """The form sent from the phone (the callback_form command): the request is recorded in ``tx`` as if
+        typed here, with the consent the phone showed, which must be one this cabinet offered. Returns the
+        command's result; SchemaError refuses it."""
+        if not self.handoff.offers(token) or self.sku is None:
+            raise SchemaError("token: this cabinet no longer offers that form")
+        phone = normalise_phone(fields.get("phone", ""))
+        if phone is None:
+            raise SchemaError("phone: expected an optional + and 7 to 15 digits")
+        consent = Consent(fields.get("consent_text", ""), fields.get("consent_version", ""), fields.get("language", ""))
+        if consent not in self._phone_consents:
+            raise SchemaError("consent_text: not the consent this cabinet offered")
+        request_id = self._record(tx, self.sku, phone, consent)
+        self.handoff.forget()  # submitted: the cloud has marked the link used
+        self._recorded("phone")
+        return f"call-back {request_id}"
 
     def finish(self) -> None:
         if self.state is C.SENT:
             self._go("finish")
 
     def idle_timeout(self) -> None:
-        if self.active:
+        if self.active and self.phone is None:  # unless the shopper types on their phone now
             self._go("idle")
 
     def _sent_timeout(self) -> None:

@@ -14,10 +14,10 @@ screen is the promise that the drop-off was recorded. Name and phone never reach
 a log line, the local tables or an exception message; after the ticket they are
 dropped from memory too.
 
-"Continue on your phone": ``continue_on_phone`` makes a fresh token (128 random bits), announces it in
-``form.offered`` and shows <link_base>/f/<token> as a QR for PHONE_FORM_S seconds; the cloud serves the form
-there and sends ``form_opened`` then ``repair_form`` down as commands. Only the token on show is taken; the
-submitted form passes the same checks as typed values and issues the ticket in the command's transaction.
+"Continue on your phone" (firmware/journeys/phone_handoff.py): ``continue_on_phone`` offers the form and shows
+<link_base>/f/<token> as a QR for PHONE_FORM_S seconds; the cloud sends ``form_opened`` then ``repair_form``
+down as commands. The submitted form passes the same checks as typed values and issues the ticket in the
+command's transaction.
 While the hand-off is open the idle timeout waits (the shopper types on the phone, not on the screen).
 """
 
@@ -33,6 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from firmware.clock import Clock, LoopClock, TimerHandle
 from firmware.journeys.machine import later, transition
+from firmware.journeys.phone_handoff import PHONE_FORM_S, PhoneHandOff, PhoneOffer
 from sync_client.outbox import Outbox, Transaction
 from sync_client.schema import (  # the rules the phone's form shares
     CATEGORY_MISSING,
@@ -86,17 +87,9 @@ FIELD_ORDER = ("vehicle", "name", "phone", "description")
 for _step in (Step.VEHICLE, Step.CONTACT, Step.FAULT, Step.CONSENT):
     TRANSITIONS[_step]["phone"] = Step.TICKET
 
-PHONE_FORM_S = 300.0  # how long the phone's link is good for
-
 
 class RepairRefused(Exception):
     pass
-
-
-@dataclass
-class PhoneHandOff:
-    token: str
-    status: str  # "waiting" (the QR is shown), "opened" (the phone has the form)
 
 
 # --- validation: each returns the normalised value, or None when it is not acceptable --------------
@@ -137,12 +130,16 @@ class RepairJourney:
     _errors: list[tuple[str, str]] = field(default_factory=list)
     clock: Clock = field(default_factory=LoopClock)
     _timer: TimerHandle | None = None
-    phone: PhoneHandOff | None = None  # the form offered on the shopper's phone
     phone_s: float = PHONE_FORM_S
-    _phone_timer: TimerHandle | None = None
 
     def __post_init__(self) -> None:
         self.tickets = RepairTicketsRepo(self.outbox)
+        self.handoff = PhoneOffer(self.outbox, "repair", self.phone_s)
+
+    @property
+    def phone(self) -> PhoneHandOff | None:
+        """The form offered on the shopper's phone."""
+        return self.handoff.current
 
     def _go(self, trigger: str) -> Step:
         if TRANSITIONS[self.state].get(trigger) is Step.IDLE:
@@ -150,7 +147,7 @@ class RepairJourney:
         return transition(self, TRANSITIONS, trigger, RepairRefused, "repair")
 
     def _discard(self) -> None:
-        self._close_phone()
+        self.handoff.close()
         self._values.clear()
         self._errors.clear()
         self.fault_category = None
@@ -286,50 +283,27 @@ class RepairJourney:
         """Offer the form on the shopper's phone: a fresh token, announced to the cloud. Returns it."""
         if "phone" not in TRANSITIONS[self.state]:
             raise RepairRefused(f"the form is not offered on a phone in repair step {self.state.value}")
-        self._close_phone()
-        token = secrets.token_urlsafe(16)
-        with self.outbox.transaction() as tx:
-            tx.append("form.offered", {"token": token, "form": "repair", "valid_s": self.phone_s})
-        self.phone = PhoneHandOff(token, "waiting")
-        self._phone_timer = self.clock.call_later(self.phone_s, self.cancel_phone)
+        token = self.handoff.offer(self.clock, self.cancel_phone)
         self.on_change()
         return token
 
     def cancel_phone(self) -> None:
         """Back to typing at the cabinet (the shopper's choice, or the link lapsed): the link stops working."""
         if self.phone is not None:
-            self._close_phone()
+            self.handoff.close()
             self.on_change()
-
-    def _close_phone(self) -> None:
-        if self.phone is None:
-            return
-        with self.outbox.transaction() as tx:
-            tx.append("form.closed", {"token": self.phone.token})
-        self._forget_phone()
-
-    def _forget_phone(self) -> None:
-        if self._phone_timer is not None:
-            self._phone_timer.cancel()
-            self._phone_timer = None
-        self.phone = None
-
-    def _offered(self, token: str) -> bool:
-        return self.phone is not None and secrets.compare_digest(self.phone.token, token)
 
     def phone_opened(self, token: str) -> str:
         """The phone has the form (the form_opened command): the screen says so."""
-        if not self._offered(token):
+        if not self.handoff.opened(token):
             return "ignored: this cabinet no longer offers that form"
-        assert self.phone is not None
-        self.phone.status = "opened"
         self.on_change()
         return "opened"
 
     def phone_form(self, tx: Transaction, token: str, fields: dict[str, str]) -> str:
         """The form filled in on the phone (the repair_form command): the ticket is issued in ``tx``, exactly
         as if the values had been typed here. Returns the command's result; SchemaError refuses it."""
-        if not self._offered(token):
+        if not self.handoff.offers(token):
             raise SchemaError("token: this cabinet no longer offers that form")
         values, errors = parse_repair_form(fields)
         if errors:  # the cloud checked with the same rules: only a different version gets here
@@ -337,7 +311,7 @@ class RepairJourney:
         self.fault_category = values.pop("category")
         self._values = values
         ticket = self._record(tx)
-        self._forget_phone()  # submitted: the cloud has marked the link used
+        self.handoff.forget()  # submitted: the cloud has marked the link used
         self._issued(ticket, "phone")
         return f"ticket {ticket}"
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from firmware.journeys.phone_handoff import PhoneHandOff
 from firmware.journeys.repair import RepairJourney
 from kiosk_ui.intents import (
     Agree,
@@ -99,11 +100,13 @@ class RepairPresenter:
         )
 
     def _phone(self, chrome: Chrome) -> dict[str, Any]:
-        repair, base = self.repair, self.phone_base()
-        if repair.phone is not None and base:
-            return {
-                "phone": member(PHONE, repair.phone.status, "phone status"),
-                "phone_link": f"{base}/f/{repair.phone.token}",
-            }
-        offer = base and chrome.online and repair.step == "vehicle"  # offered before anything is typed here
-        return {"phone": "offer"} if offer else {}
+        offer = chrome.online and self.repair.step == "vehicle"  # offered before anything is typed here
+        return phone_view(self.repair.phone, self.phone_base(), offer)
+
+
+def phone_view(handoff: PhoneHandOff | None, base: str | None, offer: bool) -> dict[str, Any]:
+    """A screen's "Continue on your phone" fields: the link's QR and status while a form is on offer, else the
+    button when ``offer`` (and the configuration has consumer pages)."""
+    if handoff is not None and base:
+        return {"phone": member(PHONE, handoff.status, "phone status"), "phone_link": f"{base}/f/{handoff.token}"}
+    return {"phone": "offer"} if base and offer else {}

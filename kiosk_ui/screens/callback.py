@@ -12,11 +12,11 @@ import pygame
 from kiosk_ui.context import BuildContext
 from kiosk_ui.entry import PHONE, TextField, keyboard
 from kiosk_ui.i18n import CALLBACK_CONSENT_VERSION
-from kiosk_ui.intents import Done, RequestCallback
+from kiosk_ui.intents import ContinueOnPhone, Done, RequestCallback
 from kiosk_ui.kit import Kit
 from kiosk_ui.moving import Paragraph, scrolled_column
 from kiosk_ui.screens.chrome import chrome
-from kiosk_ui.screens.parts import split
+from kiosk_ui.screens.parts import on_phone, split
 from kiosk_ui.view import CallbackScreen
 from kiosk_ui.widgets import Button, Label, Panel, Taps, Widget
 
@@ -149,6 +149,8 @@ def build(view: CallbackScreen, kit: Kit, context: BuildContext) -> list[Widget]
     top, content = chrome(view.chrome, kit, help_button=True, **nav)
     if view.sent:
         return [*_sent(kit, content), *top]
+    if view.phone_link:
+        return [*on_phone(kit, content, view.phone_link, view.phone, "callback"), *top]
     body = content.inflate(0, -theme.gap)
     body.top = content.top
     left, right = split(kit, body, 50)
@@ -156,8 +158,29 @@ def build(view: CallbackScreen, kit: Kit, context: BuildContext) -> list[Widget]
     keys = _keys_area(kit, right)
     if keys.y - right.y >= _phone_h(kit) + theme.gap:  # the number above its keys; else above send (large type)
         phone = _phone(view, kit, context, right, keys.y - theme.gap + theme.px(8))
-        explained = _explained(view, kit, context, left, send.rect.y)
+        above = send.rect.y
     else:
         phone = _phone(view, kit, context, left, send.rect.y)
-        explained = _explained(view, kit, context, left, phone[0].rect.y)
-    return [*explained, *phone, send, *_keys(kit, context, keys), *top]
+        above = phone[0].rect.y
+    offer = _offer(view, kit, left, above) if _room_for_offer(kit, left, above) else []
+    explained = _explained(view, kit, context, left, offer[0].rect.y if offer else above)
+    return [*explained, *phone, send, *offer, *_keys(kit, context, keys), *top]
+
+
+def _room_for_offer(kit: Kit, left: pygame.Rect, bottom: int) -> bool:
+    """Whether the phone's button fits under the consent with three of its lines still in view: in the largest
+    type on the smallest screen it does not, and the shopper types here (the consent must stay readable)."""
+    theme = kit.theme
+    panel_top = left.y + kit.line_h(48) + theme.px(8)
+    needed = 3 * kit.line_h(30) + kit.line_h(26) + 2 * theme.px(10) + theme.gap
+    return bottom - theme.gap - theme.touch(64) - panel_top >= needed
+
+
+def _offer(view: CallbackScreen, kit: Kit, left: pygame.Rect, bottom: int) -> list[Widget]:
+    """The "Continue on your phone" button under the consent, ending at ``bottom`` (the cabinet is online, with
+    consumer pages); the consent's panel scrolls in the room left above it."""
+    if view.phone != "offer":
+        return []
+    h = kit.theme.touch(64)
+    rect = (left.x, bottom - kit.theme.gap - h, left.w, h)
+    return [Button(kit, "phone_offer", rect, kit.t("callback.phone_offer"), ContinueOnPhone())]

@@ -9,9 +9,10 @@ import pygame
 
 from kiosk_ui.i18n import format_price
 from kiosk_ui.illustration import illustration
+from kiosk_ui.intents import CancelPhone
 from kiosk_ui.kit import Kit
-from kiosk_ui.view import DoorAlarm, ProductView
-from kiosk_ui.widgets import Countdown, Label, Panel, Picture, Widget
+from kiosk_ui.view import DoorAlarm, PhoneStatus, ProductView
+from kiosk_ui.widgets import Button, Countdown, Label, Panel, Picture, QrCode, Widget
 
 
 def split(kit: Kit, area: pygame.Rect, left_share: int = 44) -> tuple[pygame.Rect, pygame.Rect]:
@@ -129,3 +130,21 @@ def centred_heading(
             max_lines=subtitle_lines,
         ),
     ]
+
+
+def on_phone(kit: Kit, content: pygame.Rect, link: str, status: PhoneStatus | None, texts: str) -> list[Widget]:
+    """A form continued on the shopper's phone: its QR, how far the phone got (``<texts>.phone_waiting`` /
+    ``<texts>.phone_opened``), and the way back to typing here (``<texts>.phone_cancel``)."""
+    theme, palette = kit.theme, kit.theme.palette
+    left, right = split(kit, content, 55)
+    said = kit.t(f"{texts}.phone_opened" if status == "opened" else f"{texts}.phone_waiting")
+    button_h = theme.touch(76)
+    text = (left.x, left.y, left.w, left.h - button_h - theme.gap)
+    widgets: list[Widget] = [Label(kit, "phone_status", text, said, "heading", max_lines=5, valign="top")]
+    button = (left.x, left.bottom - button_h, min(left.w, theme.touch(320)), button_h)
+    widgets.append(Button(kit, "phone_cancel", button, kit.t(f"{texts}.phone_cancel"), CancelPhone()))
+    widgets.append(Panel("qr_panel", right, palette.surface, theme.radius))
+    qr_px = min(right.w, right.h) - 2 * theme.px(20)
+    qr = (right.centerx - qr_px // 2, right.centery - qr_px // 2, qr_px, qr_px)
+    widgets.append(QrCode("phone_qr", qr, link, theme.px(10)))
+    return widgets

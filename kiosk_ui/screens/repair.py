@@ -18,11 +18,11 @@ import pygame
 from kiosk_ui.context import BuildContext, ScreenMemory
 from kiosk_ui.entry import PHONE, VEHICLE, Layout, TextField, keyboard, text_keyboard
 from kiosk_ui.illustration import scan_icon, tick_badge
-from kiosk_ui.intents import Agree, Cancel, CancelPhone, ChooseFaultCategory, ContinueOnPhone, Done, Next, SetField
+from kiosk_ui.intents import Agree, Cancel, ChooseFaultCategory, ContinueOnPhone, Done, Next, SetField
 from kiosk_ui.kit import Kit
 from kiosk_ui.moving import Paragraph, scrolled_column
 from kiosk_ui.screens.chrome import chrome
-from kiosk_ui.screens.parts import split
+from kiosk_ui.screens.parts import on_phone, split
 from kiosk_ui.view import FaultCategory, RepairScreen, RepairStep
 from kiosk_ui.widgets import Button, Label, Panel, Picture, QrCode, Taps, Widget
 
@@ -575,18 +575,5 @@ def build(view: RepairScreen, kit: Kit, context: BuildContext) -> list[Widget]:
 
 def _on_phone(step: _Step) -> list[Widget]:
     """The form continues on the shopper's phone: its QR, how far the phone got, and the way back to typing."""
-    kit, content, view = step.kit, step.content, step.view
-    theme, palette = kit.theme, kit.theme.palette
-    assert view.phone_link is not None
-    left, right = split(kit, content, 55)
-    status = kit.t("repair.phone_opened" if view.phone == "opened" else "repair.phone_waiting")
-    button_h = theme.touch(76)
-    text = (left.x, left.y, left.w, left.h - button_h - theme.gap)
-    widgets: list[Widget] = [Label(kit, "phone_status", text, status, "heading", max_lines=5, valign="top")]
-    button = (left.x, left.bottom - button_h, min(left.w, theme.touch(320)), button_h)
-    widgets.append(Button(kit, "phone_cancel", button, kit.t("repair.phone_cancel"), CancelPhone()))
-    widgets.append(Panel("qr_panel", right, palette.surface, theme.radius))
-    qr_px = min(right.w, right.h) - 2 * theme.px(20)
-    qr = (right.centerx - qr_px // 2, right.centery - qr_px // 2, qr_px, qr_px)
-    widgets.append(QrCode("phone_qr", qr, view.phone_link, theme.px(10)))
-    return widgets
+    assert step.view.phone_link is not None
+    return on_phone(step.kit, step.content, step.view.phone_link, step.view.phone, "repair")

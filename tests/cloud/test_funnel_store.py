@@ -4,6 +4,7 @@ counted once however often it is sent; another retailer's cabinets never counted
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -258,3 +259,51 @@ async def test_the_retailer_api_gives_passers_and_stoppers_with_conversion(cloud
         ("viewed", 1, 0.5),
     ]
     assert reply.body["days"][0]["passers"] == 40 and reply.body["days"][0]["stoppers"] == 10
+
+
+def test_a_store_from_before_the_funnel_gets_it_from_its_events_once(shops: SqliteCloudStore) -> None:
+    """A database whose events came in before the funnel's tables existed (made here by storing them, then
+    dropping those tables and the columns added since, as an older version left it): opening it fills the
+    funnel from the stored events exactly as ingest would have, once; opening it again changes nothing."""
+    shops.add_cabinet("cab-a2", "shop-a")
+    shops.store_events(
+        CAB,
+        [
+            event(1, "session.ended", session("touch", [], "attract", ad_id="ad-1")),
+            event(
+                2, "session.ended", session("paid", [visit("SCOOT-S1", 8.0, checkout=True, payment="approved")], "x")
+            ),
+            *sale(3, "33333333-3333-4333-8333-333333333333", "SCOOT-S1"),
+            event(5, "ad.impression", {"ad_id": "ad-1", "shown_s": 6}),
+        ],
+    )
+    shops.store_events(
+        "cab-a2", [event(1, "session.ended", session("product", [visit("BIKE-C7", 2.0)], "p"), "cab-a2")]
+    )
+    shops.store_events(OTHER, [event(1, "session.ended", session("touch", [], "attract"), OTHER)])
+
+    def figures(store: SqliteCloudStore) -> list[dict[str, Any]]:
+        return [
+            store.funnel(retailer, since_day=DAY, until_day=DAY, cabinet_id=cabinet)
+            for retailer, cabinet in (("shop-a", None), ("shop-a", CAB), ("shop-a", "cab-a2"), ("shop-b", None))
+        ]
+
+    ingested = figures(shops)
+    assert ingested[0]["days"][0]["sessions"] == 3 and ingested[0]["days"][0]["sold"] == 1
+    path = shops.path
+    shops.close()
+    with sqlite3.connect(path) as old:
+        for table in ("funnel_days", "funnel_products", "funnel_exits", "funnel_ads"):
+            old.execute(f"DROP TABLE {table}")
+        for column in ("sku", "consent_version", "consent"):
+            old.execute(f"ALTER TABLE phone_forms DROP COLUMN {column}")
+    old.close()
+
+    for _ in range(2):  # migrated, then opened again
+        reopened = SqliteCloudStore(path)
+        try:
+            assert figures(reopened) == ingested
+            columns = {r[1] for r in reopened._conn.execute("PRAGMA table_info(phone_forms)")}
+            assert {"sku", "consent_version", "consent"} <= columns
+        finally:
+            reopened.close()

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from cloud_stub.store import SqliteCloudStore
 from sync_client.cabinet_config import link_code
 from tests.console.conftest import axe_violations, status
-from tests.consumer.conftest import CABINET, PHONE, Seeded, approve
+from tests.consumer.conftest import CABINET, PHONE, RETAILER, Seeded, approve
 
 
 def _no_horizontal_scroll(page: Page) -> None:
@@ -134,6 +134,51 @@ def test_the_locator_lists_the_nearest_cabinet_from_the_phones_position(
 def test_the_consumer_pages_pass_axe(seeded: Seeded, new_page: Callable[..., Page]) -> None:
     approve(seeded)
     page = new_page(phone=True, bypass_csp=True)
-    for path in ("/q/aaaaaaaaaa", f"/r/{seeded.receipt_token}", "/repair", "/near?lat=52.5&lon=13.4"):
+    for form in ("repair", "callback"):  # the forms a cabinet offers on a phone
+        seeded.event("form.offered", {"token": form.ljust(22, "x"), "form": form, "valid_s": 300, **CALLBACK_OFFER})
+    paths = ["/q/aaaaaaaaaa", f"/r/{seeded.receipt_token}", "/repair", "/near?lat=52.5&lon=13.4"]
+    for path in [*paths, "/f/" + "repair".ljust(22, "x"), "/f/" + "callback".ljust(22, "x") + "?lang=zh"]:
         page.goto(path)
         assert axe_violations(page) == [], path
+
+
+CALLBACK_OFFER = {
+    "sku": "SC-1",
+    "consent_version": "1",
+    "consent": {"en": "I agree that my number is kept 30 days.", "zh": "我同意号码保存 30 天。"},
+}
+
+
+def test_the_call_back_form_on_a_phone_shows_the_cabinets_consent_and_checks_the_number(
+    seeded: Seeded, new_page: Callable[..., Page]
+) -> None:
+    token = "c" * 22
+    seeded.event("form.offered", {"token": token, "form": "callback", "valid_s": 300, **CALLBACK_OFFER})
+    english_only = "e" * 22  # a cabinet whose consent is in English only
+    offer = {**CALLBACK_OFFER, "consent": {"en": "I agree that my number is kept 30 days."}}
+    seeded.event("form.offered", {"token": english_only, "form": "callback", "valid_s": 300, **offer})
+    page = new_page(phone=True)
+    assert status(page.goto(f"/f/{token}?lang=zh")) == 200
+    assert page.locator("#consent").inner_text() == "我同意号码保存 30 天。"
+    assert "城市滑板车" in page.locator("main").inner_text(), "the product by its name in the page's language"
+    _no_horizontal_scroll(page)
+    assert status(page.goto(f"/f/{english_only}?lang=zh")) == 200  # a language the cabinet has not: its first
+    assert page.locator("#consent").inner_text() == "I agree that my number is kept 30 days."
+    assert status(page.goto(f"/f/{token}?lang=en")) == 200
+    page.get_by_label("Your phone number").fill("0170 55")
+    page.get_by_role("button", name="I agree, call me").click()
+    expect(page.get_by_role("alert")).to_have_text("7 to 15 digits, with + in front for an international number.")
+    kinds = [c["kind"] for c in seeded.store.commands_of(RETAILER, cabinet_id=CABINET)]
+    assert "callback_form" not in kinds, "a refused number sends nothing to the cabinet"
+    page.get_by_label("Your phone number").fill("+49 170 555 0000")
+    page.get_by_role("button", name="I agree, call me").click()
+    expect(page.get_by_role("heading", name="Thank you. We will call you.")).to_be_visible()
+    sent = {c["kind"]: c for c in SqliteCloudStore(seeded.store.path).commands_of(RETAILER, cabinet_id=CABINET)}
+    assert sent["callback_form"]["args"] == {
+        "token": token,
+        "phone": "+491705550000",
+        "consent_text": "I agree that my number is kept 30 days.",
+        "consent_version": "1",
+        "language": "en",
+    }
+    assert status(page.goto(f"/f/{token}")) == 410, "used: the link is closed"

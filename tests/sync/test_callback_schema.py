@@ -74,3 +74,50 @@ def test_any_typed_phone_normalises_to_a_number_the_schema_accepts_or_to_none(ty
     phone = normalise_phone(typed)
     if phone is not None:
         validate_payload("callback.requested", {**GOOD, "phone": phone})
+
+
+# --- a call-back offered on a phone (form.offered with form "callback") -------------------------------------
+OFFER: dict[str, Any] = {
+    "token": "A" * 22,
+    "form": "callback",
+    "valid_s": 300.0,
+    "sku": "SC-1",
+    "consent_version": "1",
+    "consent": {"en": "I agree to be called.", "zh": "我同意回电。"},
+}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("sku", "", "payload.sku: required for a call-back's form"),
+        ("consent_version", "v 1", "payload.consent_version"),
+        ("consent", {}, "payload.consent: expected the consent's text per language"),
+        ("consent", {"English": "yes"}, "payload.consent: 'English' is not a language code"),
+        ("consent", {"en": " "}, "payload.consent.en: expected 1 to 2000 characters"),
+        ("consent", {"en": 3}, "payload.consent.en"),
+    ],
+)
+def test_a_call_back_offer_without_its_product_or_consent_is_refused_by_name(field: str, value: Any, says: str) -> None:
+    validate_payload("form.offered", OFFER)
+    with pytest.raises(SchemaError, match=says):
+        validate_payload("form.offered", {**OFFER, field: value})
+
+
+@settings(deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(sorted(OFFER)),
+        st.one_of(_VALUES, st.dictionaries(st.text(max_size=6), _VALUES, max_size=3)),
+        max_size=6,
+    )
+)
+def test_any_call_back_offer_is_either_valid_or_refused_by_field(fields: dict[str, Any]) -> None:
+    payload = {**OFFER, **fields}
+    try:
+        validate_payload("form.offered", payload)
+    except SchemaError as refused:
+        assert str(refused).startswith("payload."), refused
+        return
+    if payload["form"] == "callback":
+        assert payload["sku"] and all(text.strip() for text in payload["consent"].values())
