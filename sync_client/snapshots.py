@@ -11,6 +11,7 @@ each (cabinet, name) once, so a retry after a lost answer is harmless as well.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import os
@@ -19,7 +20,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sync_client.backoff import Sleep, poll_forever
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
@@ -33,13 +33,10 @@ from sync_client.schema import parse_snapshot_name as parse_snapshot_name
 from sync_client.schema import snapshot_name as snapshot_name
 from sync_client.schema import utc_iso as utc_iso
 
-if TYPE_CHECKING:
-    import numpy as np
-
 SNAPSHOTS_PATH = "v1/snapshots/"
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 DEFAULT_MAX_AGE_S = 30 * 24 * 3600.0
-THUMB_QUALITY = 70
+THUMB_QUALITY = 85  # pygame's JPEG encoder (SDL_image) has this one quality
 # The firmware writes a snapshot in place; a file this fresh may still be growing.
 SETTLE_S = 2.0
 
@@ -107,39 +104,31 @@ class SnapshotStore:
         return deleted
 
 
-def make_thumbnail(jpeg: bytes, width: int, quality: int = THUMB_QUALITY) -> bytes:
-    """The JPEG scaled down to ``width`` pixels wide (aspect kept; never scaled up), re-encoded.
-    Raises ValueError for data that does not decode."""
-    import numpy as np  # numpy and simplejpeg load with the first snapshot: a cabinet without a camera never does
-    import simplejpeg
+def make_thumbnail(jpeg: bytes, width: int) -> bytes:
+    """The JPEG scaled down to ``width`` pixels wide (aspect kept; never scaled up), re-encoded (quality
+    THUMB_QUALITY, 4:2:0). Raises ValueError for data that does not decode.
 
-    header = simplejpeg.decode_jpeg_header(jpeg)  # (height, width, colorspace, subsampling)
-    src_h, src_w = header[0], header[1]
-    # libjpeg scales by 1/2, 1/4, 1/8 while decoding (cheap); the rest is a bilinear step.
-    image = simplejpeg.decode_jpeg(
-        jpeg, colorspace="RGB", min_width=min(width, src_w), min_height=max(1, round(src_h * min(width, src_w) / src_w))
-    )
-    if image.shape[1] > width:
-        image = _resize(image, width, max(1, round(image.shape[0] * width / image.shape[1])))
-    return simplejpeg.encode_jpeg(np.ascontiguousarray(image), quality=quality, colorspace="RGB")
+    pygame (SDL_image's libjpeg), which the touchscreen has loaded anyway, rather than numpy and simplejpeg:
+    numpy alone would cost the cabinet about 12 MB resident for a thumbnail."""
+    import pygame
 
-
-def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Bilinear resampling (pixel centres aligned), enough for a downscale of at most 2x after libjpeg's."""
-    import numpy as np
-
-    src_h, src_w = image.shape[:2]
-    ys = np.clip((np.arange(height) + 0.5) * src_h / height - 0.5, 0, src_h - 1)
-    xs = np.clip((np.arange(width) + 0.5) * src_w / width - 0.5, 0, src_w - 1)
-    y0, x0 = ys.astype(int), xs.astype(int)
-    y1, x1 = np.minimum(y0 + 1, src_h - 1), np.minimum(x0 + 1, src_w - 1)
-    wy, wx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
-    img = image.astype(np.float32)
-    top = img[y0][:, x0] * (1 - wx) + img[y0][:, x1] * wx
-    bottom = img[y1][:, x0] * (1 - wx) + img[y1][:, x1] * wx
-    # astype is Any in numpy's stubs on an array of unknown dtype
-    out: np.ndarray = np.clip(top * (1 - wy) + bottom * wy + 0.5, 0, 255).astype(np.uint8)
-    return out
+    # libjpeg only warns about a file that stops short (and pads it with grey): a torn file is refused here.
+    if not jpeg.startswith(b"\xff\xd8") or not jpeg.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        raise ValueError("not a whole JPEG (no start or no end of image marker)")
+    try:
+        image = pygame.image.load(io.BytesIO(jpeg), "snapshot.jpg")
+    except (pygame.error, ValueError) as exc:
+        raise ValueError(f"not a readable JPEG: {exc}") from exc
+    if image.get_bitsize() < 24:  # a grey JPEG loads as 8-bit; the smooth scaler needs 24 or 32
+        rgb = pygame.Surface(image.get_size(), depth=24)
+        rgb.blit(image, (0, 0))
+        image = rgb
+    src_w, src_h = image.get_size()
+    if src_w > width:
+        image = pygame.transform.smoothscale(image, (width, max(1, round(src_h * width / src_w))))
+    out = io.BytesIO()
+    pygame.image.save(image, out, "thumbnail.jpg")
+    return out.getvalue()
 
 
 _STATE_DDL = """
