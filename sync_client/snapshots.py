@@ -16,10 +16,12 @@ import json
 import logging
 import os
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sync_client.backoff import Sleep, poll_forever
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
@@ -32,6 +34,9 @@ from sync_client.schema import SnapshotNameError as SnapshotNameError
 from sync_client.schema import parse_snapshot_name as parse_snapshot_name
 from sync_client.schema import snapshot_name as snapshot_name
 from sync_client.schema import utc_iso as utc_iso
+
+if TYPE_CHECKING:
+    import pygame
 
 SNAPSHOTS_PATH = "v1/snapshots/"
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
@@ -126,9 +131,27 @@ def make_thumbnail(jpeg: bytes, width: int) -> bytes:
     src_w, src_h = image.get_size()
     if src_w > width:
         image = pygame.transform.smoothscale(image, (width, max(1, round(src_h * width / src_w))))
-    out = io.BytesIO()
-    pygame.image.save(image, out, "thumbnail.jpg")
-    return out.getvalue()
+    return save_jpeg(image)
+
+
+# In RAM where the system has it (Linux: /dev/shm), so a thumbnail passing through costs the SD card nothing.
+RAM_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
+
+def save_jpeg(surface: pygame.Surface) -> bytes:
+    """pygame's JPEG of a surface, through a file in RAM: pygame-ce (2.5.8) keeps every file object it saved to
+    (and its bytes) for good, about 500 bytes even once closed; a path leaves nothing behind. (The same as
+    hal.sim.test_card.save_jpeg: sync_client and hal share no code.)"""
+    import pygame
+
+    fd, path = tempfile.mkstemp(suffix=".jpg", dir=RAM_DIR)
+    try:
+        os.close(fd)
+        pygame.image.save(surface, path)
+        with open(path, "rb") as fh:
+            return fh.read()
+    finally:
+        os.unlink(path)
 
 
 _STATE_DDL = """

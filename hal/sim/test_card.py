@@ -9,9 +9,10 @@ noise of the same sigma), encoded by SDL_image's libjpeg at quality 85 with 4:2:
 
 from __future__ import annotations
 
-import io
 import math
+import os
 import random
+import tempfile
 from functools import cache
 from statistics import NormalDist
 
@@ -106,6 +107,21 @@ def add_noise(surface: pygame.Surface, sigma: float, rng: random.Random) -> None
 
 def encode_jpeg(surface: pygame.Surface) -> bytes:
     """The surface as JPEG bytes (quality SNAPSHOT_JPEG_QUALITY, 4:2:0)."""
-    out = io.BytesIO()
-    pygame.image.save(surface, out, "snapshot.jpg")
-    return out.getvalue()
+    return save_jpeg(surface)
+
+
+# In RAM where the system has it (Linux: /dev/shm), so a picture passing through costs the SD card nothing.
+RAM_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
+
+def save_jpeg(surface: pygame.Surface) -> bytes:
+    """pygame's JPEG of a surface, through a file in RAM: pygame-ce (2.5.8) keeps every file object it saved to
+    (and its bytes) for good, about 500 bytes even once closed; a path leaves nothing behind."""
+    fd, path = tempfile.mkstemp(suffix=".jpg", dir=RAM_DIR)
+    try:
+        os.close(fd)
+        pygame.image.save(surface, path)
+        with open(path, "rb") as fh:
+            return fh.read()
+    finally:
+        os.unlink(path)

@@ -7,6 +7,7 @@ import asyncio
 import os
 import socket
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +91,20 @@ def test_a_thumbnail_is_scaled_down_with_its_aspect_and_never_up() -> None:
     assert simplejpeg.decode_jpeg(make_thumbnail(picture(200, 100), 320)).shape == (100, 200, 3)
     with pytest.raises(ValueError):
         make_thumbnail(b"\xff\xd8not a picture", 320)
+
+
+def test_thumbnails_made_one_after_another_do_not_keep_their_bytes() -> None:
+    photo = picture(640, 480)
+    size = len(make_thumbnail(photo, 320))
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(50):
+            make_thumbnail(photo, 320)
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept < size, f"{kept} bytes kept after 50 thumbnails of {size} bytes"
 
 
 @settings(max_examples=150, deadline=None)
