@@ -51,9 +51,15 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class SnapshotFile:
     name: str
-    path: Path
+    directory: Path
     bytes: int
     mtime: float
+
+    @property
+    def path(self) -> Path:
+        """Made when used (a file pruned or sent), not for every file at every look: pathlib interns each name
+        it parses, and the interpreter's table of interned strings grows with them and never shrinks."""
+        return self.directory / self.name
 
 
 class SnapshotStore:
@@ -85,7 +91,7 @@ class SnapshotStore:
                 except FileNotFoundError:  # pruned or replaced meanwhile
                     continue
                 if entry.is_file():
-                    found.append(SnapshotFile(entry.name, Path(entry.path), info.st_size, info.st_mtime))
+                    found.append(SnapshotFile(entry.name, self.dir, info.st_size, info.st_mtime))
         return sorted(found, key=lambda f: (f.mtime, f.name))
 
     def prune(self, *, now: float | None = None) -> list[str]:
