@@ -121,6 +121,7 @@ def make_thumbnail(jpeg: bytes, width: int) -> bytes:
 
     pygame (SDL_image's libjpeg), which the touchscreen has loaded anyway, rather than numpy and simplejpeg:
     numpy alone would cost the cabinet about 12 MB resident for a thumbnail."""
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # pygame greets on stdout when imported
     import pygame
 
     # libjpeg only warns about a file that stops short (and pads it with grey): a torn file is refused here.

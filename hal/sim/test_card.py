@@ -16,7 +16,9 @@ import tempfile
 from functools import cache
 from statistics import NormalDist
 
-import pygame
+# pygame greets on stdout when imported; `kiosk selftest` prints its table there.
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+import pygame  # noqa: E402
 
 BARS = (
     (255, 255, 255),
