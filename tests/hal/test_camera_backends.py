@@ -228,9 +228,10 @@ def test_snapshots_encoded_one_after_another_do_not_keep_their_bytes() -> None:
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
-        for _ in range(50):
+        for _ in range(100):
             test_card.encode_jpeg(card)
         kept = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
-    assert kept < size, f"{kept} bytes kept after 50 snapshots of {size} bytes"
+    # pygame-ce kept each file object it saved to: about 500 bytes each once closed, the whole JPEG if not
+    assert kept < 100 * 100, f"{kept} bytes kept after 100 snapshots of {size} bytes"

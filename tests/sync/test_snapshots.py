@@ -95,16 +95,17 @@ def test_a_thumbnail_is_scaled_down_with_its_aspect_and_never_up() -> None:
 
 def test_thumbnails_made_one_after_another_do_not_keep_their_bytes() -> None:
     photo = picture(640, 480)
-    size = len(make_thumbnail(photo, 320))
+    size = len(make_thumbnail(photo, 320))  # the first call imports and sets up
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
-        for _ in range(50):
+        for _ in range(100):
             make_thumbnail(photo, 320)
         kept = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
-    assert kept < size, f"{kept} bytes kept after 50 thumbnails of {size} bytes"
+    # pygame-ce kept each file object it saved to: about 500 bytes each once closed, the whole JPEG if not
+    assert kept < 100 * 100, f"{kept} bytes kept after 100 thumbnails of {size} bytes"
 
 
 @settings(max_examples=150, deadline=None)
