@@ -19,70 +19,49 @@ import os
 import platform
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from firmware.control_client import ControlClient, _bin, start_sim_cabinet  # noqa: E402
+from benchmarks.sim_rig import SKUS, first_attract_frame, percentile, products_toml, sell, start_alone, tap_latencies  # noqa: E402
+from firmware.control_client import _bin  # noqa: E402
 
 GOALS = {"cold_start_s": 1.5, "approval_to_relay_p99_ms": 20.0, "rss_mb": 150.0}
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
 def cold_start(runs: int) -> list[float]:
-    """Seconds from spawning the process to its 'ready' line (first frame of attract drawn)."""
+    """Seconds from spawning the process to its 'ready' line (first frame of attract drawn), each on a fresh
+    data dir."""
     times = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
-            t0 = time.monotonic()
-            proc = subprocess.Popen(
-                [*_bin("kiosk"), "run", "--sim", "--headless", "--data-dir", tmp, "--control-port", "0"],
-                stderr=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                env={**os.environ, "SDL_VIDEODRIVER": "dummy"},
-                text=True,
-            )
-            assert proc.stderr is not None
-            for line in proc.stderr:
-                if " msg=ready " in line:
-                    assert "screen=attract" in line, line
-                    times.append(time.monotonic() - t0)
-                    break
-            else:
-                raise RuntimeError("kiosk exited before it was ready")
-            proc.terminate()
-            proc.wait(10)
+            argv = [*_bin("kiosk"), "run", "--sim", "--headless", "--data-dir", tmp, "--control-port", "0"]
+            times.append(first_attract_frame(argv)[0])
     return times
 
 
-def sales(count: int) -> dict:
+def sales(count: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        config = "[screen]\nthanks_s = 60.0\n" + "".join(
-            f'[[products]]\nsku = "{sku}"\nname = "{sku}"\nprice_cents = 49900\nstock = {count}\n'
-            for sku in ("SCOOT-S1", "BIKE-C7")
-        )
-        proc, client = start_sim_cabinet(workdir, config_text=config)
-        t0 = time.monotonic()
-        for i in range(count):
-            sell(client, "SCOOT-S1" if i % 2 else "BIKE-C7")
-        elapsed = time.monotonic() - t0
-        taps = tap_latencies(client, 100)
-        client.wait_for(lambda s: s["outbox"]["pending"] == 0, timeout=60, what="outbox drained")
-        status = Path(f"/proc/{proc.proc.pid}/status").read_text()
-        rss_kb = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
-        hwm_kb = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))
-        proc.stop()
+        rig = start_alone(workdir, "[screen]\nthanks_s = 60.0\n" + products_toml(count))
+        try:
+            t0 = time.monotonic()
+            for i in range(count):
+                sell(rig.client, SKUS[(i + 1) % 2])
+            elapsed = time.monotonic() - t0
+            taps = tap_latencies(rig.client, 100)
+            rig.client.wait_for(lambda s: s["outbox"]["pending"] == 0, timeout=60, what="outbox drained")
+            status = Path(f"/proc/{rig.pid}/status").read_text()
+        finally:
+            rig.stop()
         log = (workdir / "kiosk.log").read_text()
+    rss_kb = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+    hwm_kb = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
     relay_ms = [float(m) for m in re.findall(r'msg="approval to relay" sale_id=\S+ ms=([\d.]+)', log)]
     if len(relay_ms) != count:
         raise RuntimeError(f"expected {count} approval-to-relay figures in the log, found {len(relay_ms)}")
@@ -94,40 +73,6 @@ def sales(count: int) -> dict:
         "rss_mb": rss_kb / 1024,
         "peak_rss_mb": hwm_kb / 1024,
     }
-
-
-def sell(client: ControlClient, sku: str) -> None:
-    """One card sale from the attract screen back to it, as the shopper and the bench do it."""
-    client.tap("start")  # over an ad, the touch opens the product it advertises: back to the catalog then
-    state = client.wait_for(lambda s: s["screen"] in ("catalog", "product"), what="the catalog or an ad's product")
-    if state["screen"] == "product":
-        client.tap("back")
-        client.wait_screen("catalog")
-    client.tap(f"product:{sku}")
-    client.tap("buy")
-    client.tap("pay:terminal")
-    client.sim("pos/approve")
-    client.wait_for(lambda s: s["lock"]["energized"], what="relay energized")
-    client.sim("door/open")
-    client.wait_for(lambda s: s["journey"] == "door_opened", what="door opened")
-    client.sim("door/close")
-    client.wait_screen("thanks")
-    client.tap("done")
-    client.wait_screen("attract")
-
-
-def tap_latencies(client, rounds: int) -> list[float]:
-    """POST /tap answers once the frame after the tap is drawn: the round trip is tap to first frame."""
-    client.tap("start")
-    client.wait_screen("catalog")
-    times = []
-    for _ in range(rounds):
-        for widget, screen in (("help", "help"), ("back", "catalog")):
-            t0 = time.perf_counter()
-            answer = client.tap(widget)
-            times.append((time.perf_counter() - t0) * 1000)
-            assert answer["screen"] == screen, answer
-    return times
 
 
 def main() -> None:

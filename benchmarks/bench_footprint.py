@@ -24,33 +24,20 @@ import os
 import platform
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.bench_cabinet import sell  # noqa: E402
-from cloud_stub.retailer_api import EDITABLE  # noqa: E402
-from firmware.cloud_config import sim_document  # noqa: E402
-from firmware.config import load_config  # noqa: E402
-from firmware.control_client import (  # noqa: E402
-    ControlClient,
-    _bin,
-    add_cabinet,
-    add_retailer,
-    start_cloud,
-    start_sim_cabinet,
-)
+from benchmarks.sim_rig import SKUS, SimCabinet, first_attract_frame, sell, start_with_cloud  # noqa: E402
+from firmware.control_client import ControlClient, _bin  # noqa: E402
 
 GOALS = {"rss_mb_after_200_sales": 80.0, "cold_start_s": 1.5}
 CABINET_ID = "footprint-1"
-SKUS = ("SCOOT-S1", "BIKE-C7")
 
 
 def proc_field(pid: int, name: str, field: str) -> int:
@@ -73,31 +60,6 @@ def written(pid: int) -> int:
     return proc_field(pid, "io", "write_bytes")
 
 
-def provision(workdir: Path, cloud_url: str, camera: bool = True) -> Path:
-    """A cabinet registered with the cloud under a retailer, the demo configuration (ads included) put
-    on it by the retailer; returns the cabinet's configuration file."""
-    token = add_retailer(workdir, "footprint")
-    key_file = workdir / "cabinet.key"
-    key_file.write_text(add_cabinet(workdir, CABINET_ID, "footprint") + "\n")
-    key_file.chmod(0o600)
-    config = workdir / "kiosk.toml"
-    config.write_text(
-        f'[cabinet]\nid = "{CABINET_ID}"\nkey_file = "{key_file}"\n[screen]\nthanks_s = 60.0\n'
-        + ("" if camera else '[camera]\nbackend = "none"\n')
-        + "".join(f'[[products]]\nsku = "{sku}"\nname = "{sku}"\nprice_cents = 49900\nstock = 999\n' for sku in SKUS)
-    )
-    document = {k: v for k, v in sim_document(load_config(config)).items() if k in EDITABLE}
-    request = urllib.request.Request(
-        f"{cloud_url}/v1/retailer/cabinets/{CABINET_ID}/config",
-        method="PUT",
-        data=json.dumps(document).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10):
-        pass
-    return config
-
-
 def settle(client: ControlClient) -> None:
     client.wait_for(lambda s: s["outbox"]["pending"] == 0, timeout=60, what="outbox drained")
 
@@ -112,75 +74,47 @@ def narrations_made(client: ControlClient) -> None:
         print("bench_footprint: narrations not all made (no espeak-ng?); measuring anyway", file=sys.stderr)
 
 
-def run_sales(workdir: Path, cloud_url: str, config: Path, marks: list[int], idle_s: float) -> dict[str, Any]:
-    proc, client = start_sim_cabinet(workdir, config_text=config.read_text(), cloud_url=cloud_url)
-    assert proc.proc is not None
-    pid = proc.proc.pid
-    try:
-        client.wait_for(lambda s: s["config_version"] is not None, timeout=30, what="the demo configuration")
-        narrations_made(client)
-        settle(client)
-        rss, files = {0: rss_mb(pid)}, {0: file_backed_mb(pid)}
+def run_sales(rig: SimCabinet, marks: list[int], idle_s: float) -> dict[str, Any]:
+    client, pid = rig.client, rig.pid
+    narrations_made(client)
+    settle(client)
+    rss, files = {0: rss_mb(pid)}, {0: file_backed_mb(pid)}
+    before = written(pid)
+    time.sleep(idle_s)  # the attract screen with the demo ads, as a cabinet spends most of its day
+    idle_bytes = written(pid) - before
+    done, sale_bytes, sale_count = 0, 0, 0
+    for mark in marks:
         before = written(pid)
-        time.sleep(idle_s)  # the attract screen with the demo ads, as a cabinet spends most of its day
-        idle_bytes = written(pid) - before
-        done, sale_bytes, sale_count = 0, 0, 0
-        for mark in marks:
-            before = written(pid)
-            while done < mark:
-                sell(client, SKUS[done % 2])
-                done += 1
-            settle(client)
-            sale_bytes += written(pid) - before
-            sale_count = done
-            rss[mark], files[mark] = rss_mb(pid), file_backed_mb(pid)
-        peak = proc_field(pid, "status", "VmHWM") / 1024
-    finally:
-        proc.stop()
+        while done < mark:
+            sell(client, SKUS[done % 2])
+            done += 1
+        settle(client)
+        sale_bytes += written(pid) - before
+        sale_count = done
+        rss[mark], files[mark] = rss_mb(pid), file_backed_mb(pid)
     return {
         "rss_mb": rss,
         "rss_file_backed_mb": files,
-        "peak_rss_mb": peak,
+        "peak_rss_mb": proc_field(pid, "status", "VmHWM") / 1024,
         "idle_bytes_per_minute": idle_bytes * 60 / idle_s,
         "bytes_per_sale": sale_bytes / sale_count if sale_count else None,
     }
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time the process has used so far (/proc/PID/stat, clock ticks)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def cold_starts(workdir: Path, cloud_url: str, config: Path, runs: int) -> tuple[list[float], list[float]]:
+def cold_starts(rig: SimCabinet, runs: int) -> tuple[list[float], list[float]]:
     """Seconds from spawning `kiosk run` on CPU 0 alone to its `ready` line (first attract frame drawn), and
     the CPU seconds it used by then (on a machine shared with other work the wall time varies with the load;
     the CPU time much less). The data dir is the one the sales run provisioned: a cabinet restarting, its
-    store and ads in place."""
-    argv = ["taskset", "-c", "0", *_bin("kiosk"), "run", "--sim", "--headless", "--config", str(config)]
-    argv += ["--data-dir", str(workdir / "data"), "--cloud", cloud_url, "--control-port", "0"]
+    store and ads in place (the cabinet of the sales run stopped first)."""
+    workdir = rig.workdir
+    argv = ["taskset", "-c", "0", *_bin("kiosk"), "run", "--sim", "--headless", "--config", str(workdir / "kiosk.toml")]
+    assert rig.cloud_url is not None
+    argv += ["--data-dir", str(workdir / "data"), "--cloud", rig.cloud_url, "--control-port", "0"]
     times, cpu = [], []
     for _ in range(runs):
-        t0 = time.monotonic()
-        proc = subprocess.Popen(
-            argv,
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            env={**os.environ, "SDL_VIDEODRIVER": "dummy"},
-            text=True,
-        )
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            if " msg=ready " in line:
-                if "screen=attract" not in line:
-                    raise RuntimeError(f"ready on another screen: {line}")
-                times.append(time.monotonic() - t0)
-                cpu.append(cpu_seconds(proc.pid))
-                break
-        else:
-            raise RuntimeError("kiosk exited before it was ready")
-        proc.terminate()
-        proc.wait(10)
+        wall, used = first_attract_frame(argv)
+        times.append(wall)
+        cpu.append(used)
     return times, cpu
 
 
@@ -198,15 +132,15 @@ def main() -> None:
     options = [f"--sales {args.sales}", f"--starts {args.starts}", f"--idle-s {args.idle_s:g}"]
     options += ["--no-camera"] if args.no_camera else []
 
+    extra = "[screen]\nthanks_s = 60.0\n" + ("" if not args.no_camera else '[camera]\nbackend = "none"\n')
     with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        cloud, url = start_cloud(workdir)
+        rig = start_with_cloud(Path(tmp), CABINET_ID, extra, stock=999)
         try:
-            config = provision(workdir, url, camera=not args.no_camera)
-            run = run_sales(workdir, url, config, marks, args.idle_s)
-            starts, cpu = cold_starts(workdir, url, config, args.starts)
+            run = run_sales(rig, marks, args.idle_s)
+            rig.cabinet.stop()
+            starts, cpu = cold_starts(rig, args.starts)
         finally:
-            cloud.stop()
+            rig.stop()
     cold = {
         "median": statistics.median(starts),
         "min": min(starts),

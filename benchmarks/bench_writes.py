@@ -1,6 +1,7 @@
 """What the cabinet writes to its SD card, and what a slow card does to the money path: real processes.
 
-    python benchmarks/bench_writes.py [--sales N] [--idle-s S] [--relay-sales N] [--json PATH]   (about 5 minutes)
+    python benchmarks/bench_writes.py [--sales N] [--idle-s S] [--relay-sales N] [--delays 0,2,10,20]
+        [--parts sales,idle,relay] [--variants disk,tmpfs] [--json PATH]   (about 12 minutes)
 
 The cabinet (`kiosk run --sim --headless --cloud URL`) and its cloud (`kiosk-cloud serve`) run as separate
 processes, so each one's ``/proc/PID/io`` ``write_bytes`` (what it sent to the storage layer, counted in
@@ -15,6 +16,9 @@ log lines are counted apart from the store.
 (c) approval -> relay with every fsync/fdatasync of the cabinet delayed by 0, 2, 10 and 20 ms: the cabinet
     started under ``strace -f --seccomp-bpf -e inject=fsync:delay_exit=US -e inject=fdatasync:delay_exit=US``,
     a card's slow flush for real. Goal: p99 at most the delay plus 5 ms (one fsync, no checkpoint).
+    Two variants: the cabinet's data on this machine's disk (its own fsync, about 1-5 ms here, plus the delay),
+    and on tmpfs (/dev/shm: fsync returns at once), where the injected delay alone stands for the card and
+    the disk's own jitter is out of the figure.
 (d) tap -> next frame (the control API answers a tap once the next frame is drawn) while ad plays and
     heartbeats commit every second, with the same delayed fsync, and which thread made each fsync: a commit
     that fsyncs on the event loop would show as a late frame.
@@ -28,43 +32,26 @@ import os
 import platform
 import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cloud_stub.store import SqliteCloudStore  # noqa: E402
-from firmware.cloud_config import sim_document  # noqa: E402
-from firmware.config import parse_config  # noqa: E402
-from firmware.control_client import (  # noqa: E402
-    ControlClient,
-    Process,
-    add_cabinet,
-    export_events,
-    start_cloud,
-    start_sim_cabinet,
-)
+from benchmarks.sim_rig import SKUS, SimCabinet, percentile, sell, start_with_cloud, tap_latencies  # noqa: E402
+from firmware.control_client import export_events  # noqa: E402
 
 CABINET_ID = "bench-writes-1"
 DELAYS_MS = (0, 2, 10, 20)
 GOALS = {"sale_write_ratio": 10.0, "idle_mb_per_day": 5.0, "relay_p99_over_delay_ms": 5.0}
-SKUS = ("SCOOT-S1", "BIKE-C7")
 ISSUE_RATIO_BEFORE = 90  # issue 13, measured on main before this work: ~90x the event bytes, snapshots aside
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def write_bytes(pid: int) -> int:
@@ -97,90 +84,33 @@ class LogPipe:
 
 @dataclass
 class Rig:
-    workdir: Path
-    cloud: Process
-    cabinet: Process
-    client: ControlClient
+    """The cabinet and its cloud (benchmarks/sim_rig.py), the cabinet's log read through a pipe, and strace
+    when one is attached."""
+
+    sim: SimCabinet
     log: LogPipe
     strace: subprocess.Popen[bytes] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def pid(self) -> int:
-        """The cabinet's own process (under a wrapper such as strace: the wrapper's child)."""
-        assert self.cabinet.proc is not None
-        pid = self.cabinet.proc.pid
-        if self.extra.get("wrapped"):
-            pid = int(Path(f"/proc/{pid}/task/{pid}/children").read_text().split()[0])
-        return pid
-
-    @property
-    def cloud_pid(self) -> int:
-        assert self.cloud.proc is not None
-        return self.cloud.proc.pid
 
     def stop(self) -> None:
-        if self.strace is not None:
-            self.strace.terminate()
-            self.strace.wait(10)
-        if self.extra.get("wrapped"):
-            self._stop_wrapped()
-        self.cabinet.stop()
-        self.cloud.stop()
-
-    def _stop_wrapped(self) -> None:
-        """The cabinet under strace is strace's child: stopped itself first (a SIGTERM to strace detaches it and
-        leaves it running, its ads and commits loading the machine for the next measurement)."""
-        try:
-            pid = self.pid
-        except (OSError, IndexError, ValueError):  # already gone
-            return
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while _alive(pid):
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                break
-            time.sleep(0.05)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+        detach(self)
+        self.sim.stop()
 
 
 def start_rig(workdir: Path, sales: int, extra_config: str = "", wrapper: tuple[str, ...] = ()) -> Rig:
-    cloud, url = start_cloud(workdir)
-    key = add_cabinet(workdir, CABINET_ID)
-    key_file = workdir / "cabinet.key"
-    key_file.write_text(key + "\n")
-    key_file.chmod(0o600)
-    products = "".join(
-        f'[[products]]\nsku = "{sku}"\nname = "{sku}"\nprice_cents = 49900\nstock = {sales + 5}\n' for sku in SKUS
-    )
-    config = f'[cabinet]\nid = "{CABINET_ID}"\nkey_file = "{key_file}"\n{extra_config}\n' + products
-    # The demo ads and catalog, as the in-process cloud of `--sim` would give them.
-    store = SqliteCloudStore(workdir / "cloud.db")
-    store.put_config(CABINET_ID, sim_document(parse_config(tomllib.loads(config))))
-    store.close()
     log = LogPipe(workdir / "kiosk.log")
-    cabinet, client = start_sim_cabinet(workdir, config_text=config, cloud_url=url, wrapper=wrapper)
-    client.wait_for(lambda s: s["config_version"] is not None, timeout=30, what="configuration from the cloud")
-    return Rig(workdir, cloud, cabinet, client, log, extra={"wrapped": bool(wrapper)})
+    return Rig(start_with_cloud(workdir, CABINET_ID, extra_config, sales + 5, wrapper), log)
 
 
 def attach_strace(rig: Rig, out: Path, delay_ms: float | None, calls: str) -> subprocess.Popen[bytes]:
     """strace on the running cabinet (every thread): ``calls`` traced with the thread and the time each
     took; with ``delay_ms``, every fsync and fdatasync returns that much later (an SD card's flush)."""
-    argv = ["strace", "-f", "-qq", "-T", "-y", "-e", f"trace={calls}", "-o", str(out), "-p", str(rig.pid)]
+    argv = ["strace", "-f", "-qq", "-T", "-y", "-e", f"trace={calls}", "-o", str(out), "-p", str(rig.sim.pid)]
     if delay_ms is not None:
         us = int(delay_ms * 1000)
         argv[1:1] = ["-e", f"inject=fsync:delay_exit={us}", "-e", f"inject=fdatasync:delay_exit={us}"]
     proc = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
-    while not out.exists() or not _attached(rig.pid):  # strace is tracing once the threads have a tracer
+    while not out.exists() or not _attached(rig.sim.pid):  # strace is tracing once the threads have a tracer
         if time.monotonic() > deadline:
             raise RuntimeError("strace did not attach")
         time.sleep(0.05)
@@ -202,34 +132,9 @@ def detach(rig: Rig) -> None:
         rig.strace = None
 
 
-def open_catalog(client: ControlClient) -> None:
-    """From the attract screen: a tap over an ad that names a product opens that product, then back."""
-    client.tap("start")
-    state = client.wait_for(lambda s: s["screen"] in ("catalog", "product"), what="the catalog or an ad's product")
-    if state["screen"] == "product":
-        client.tap("back")
-        client.wait_screen("catalog")
-
-
-def one_sale(client: ControlClient, i: int) -> None:
-    if client.state()["screen"] != "catalog":
-        open_catalog(client)
-    client.tap(f"product:{SKUS[i % 2]}")
-    client.tap("buy")
-    client.tap("pay:terminal")
-    client.sim("pos/approve")
-    client.wait_for(lambda s: s["lock"]["energized"], what="relay energized")
-    client.sim("door/open")
-    client.wait_for(lambda s: s["journey"] == "door_opened", what="door opened")
-    client.sim("door/close")
-    client.wait_screen("thanks")
-    client.tap("done")
-    client.wait_screen("attract")
-
-
 def settle(rig: Rig) -> None:
     """Everything sent and acknowledged, and the snapshots uploaded."""
-    rig.client.wait_for(lambda s: s["outbox"]["pending"] == 0, timeout=60, what="outbox drained")
+    rig.sim.client.wait_for(lambda s: s["outbox"]["pending"] == 0, timeout=60, what="outbox drained")
     time.sleep(3.0)  # the snapshot uploader waits for a file to settle (2 s) before sending it
 
 
@@ -254,20 +159,20 @@ def measure_sales(count: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-writes-") as tmp:
         rig = start_rig(Path(tmp), count, "[screen]\nthanks_s = 60.0")
         try:
-            one_sale(rig.client, 0)  # the first sale's one-off costs (tables' first pages) aside
+            sell(rig.sim.client, SKUS[0])  # the first sale's one-off costs (tables' first pages) aside
             settle(rig)
-            events_before = len(export_events(rig.workdir))
-            trace = rig.workdir / "writes.trace"
+            events_before = len(export_events(rig.sim.workdir))
+            trace = rig.sim.workdir / "writes.trace"
             attach_strace(rig, trace, None, "write,pwrite64,fsync,fdatasync")
-            before = write_bytes(rig.pid)
+            before = write_bytes(rig.sim.pid)
             for i in range(count):
-                one_sale(rig.client, i + 1)
+                sell(rig.sim.client, SKUS[(i + 1) % 2])
                 settle(rig)
-            written = write_bytes(rig.pid) - before
+            written = write_bytes(rig.sim.pid) - before
             detach(rig)
-            events = export_events(rig.workdir)[events_before:]
+            events = export_events(rig.sim.workdir)[events_before:]
             files = file_writes(trace)
-            syncs = _syncs(trace.read_text(), rig.pid)
+            syncs = _syncs(trace.read_text(), rig.sim.pid)
         finally:
             rig.stop()
     event_bytes = sum(len(json.dumps(e, separators=(",", ":"))) for e in events)
@@ -332,18 +237,18 @@ def measure_idle(window_s: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-idle-") as tmp:
         rig = start_rig(Path(tmp), 1, IDLE_CONFIG)
         try:
-            rig.client.wait_screen("attract")
+            rig.sim.client.wait_screen("attract")
             time.sleep(10.0)  # start-up writes (configuration, first heartbeat, first checkpoint) aside
-            trace = rig.workdir / "idle.trace"
+            trace = rig.sim.workdir / "idle.trace"
             attach_strace(rig, trace, None, "fsync,fdatasync")
-            before, cloud_before, log_before = write_bytes(rig.pid), write_bytes(rig.cloud_pid), rig.log.bytes
+            before, cloud_before, log_before = write_bytes(rig.sim.pid), write_bytes(rig.sim.cloud_pid), rig.log.bytes
             time.sleep(window_s)
-            written, cloud_written = write_bytes(rig.pid) - before, write_bytes(rig.cloud_pid) - cloud_before
+            written, cloud_written = write_bytes(rig.sim.pid) - before, write_bytes(rig.sim.cloud_pid) - cloud_before
             log_written = rig.log.bytes - log_before
             detach(rig)
-            syncs = _syncs(trace.read_text(), rig.pid)
-            rig.cabinet.stop()  # SIGTERM: the plays counted since the last commit are committed (not uploaded)
-            plays = stored_plays(rig.workdir / "data" / "cabinet.db")
+            syncs = _syncs(trace.read_text(), rig.sim.pid)
+            rig.sim.cabinet.stop()  # SIGTERM: the plays counted since the last commit are committed (not uploaded)
+            plays = stored_plays(rig.sim.workdir / "data" / "cabinet.db")
         finally:
             rig.stop()
     per_day = 24 * 3600 / (window_s * SPEED_UP)
@@ -382,26 +287,33 @@ def stored_plays(db: Path) -> list[dict[str, Any]]:
         conn.close()
 
 
-def measure_relay(delays_ms: tuple[int, ...], sales: int) -> dict[str, Any]:
+# Where the cabinet's data directory is (None: the temporary directory's disk), and the results' key.
+VARIANTS = {"disk": (None, "relay"), "tmpfs": ("/dev/shm", "relay_tmpfs")}
+
+
+def measure_relay(delays_ms: tuple[int, ...], sales: int, under: str | None = None) -> dict[str, Any]:
     """Approval -> relay (the cabinet's own figure, logged at every sale) with the card's flush delayed, and
     tap -> next frame (the control API answers a tap once the next frame is drawn) while ad plays and
-    heartbeats commit every second, with the same delay. One cabinet per delay, started under strace."""
+    heartbeats commit every second, with the same delay. One cabinet per delay, started under strace, its
+    data in a new directory ``under`` (tmpfs: the injected delay alone is the flush)."""
     out: dict[str, Any] = {}
     busy = "[screen]\nthanks_s = 60.0\nad_plays_commit_s = 1.0\n[sync]\nheartbeat_s = 1.0"
     for delay in delays_ms:
-        with tempfile.TemporaryDirectory(prefix="bench-relay-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="bench-relay-", dir=under) as tmp:
             trace = Path(tmp) / "fsyncs.trace"
             rig = start_rig(Path(tmp), sales + 1, busy, wrapper=delayed_fsync(delay, trace))
             try:
-                one_sale(rig.client, 0)  # the first sale's one-off costs aside
+                sell(rig.sim.client, SKUS[0])  # the first sale's one-off costs aside
                 seen = len(rig.log.grep(r"approval to relay.* ms=([\d.]+)"))
                 traced_before = len(trace.read_text().splitlines())  # start-up's fsyncs aside
                 for i in range(sales):
-                    one_sale(rig.client, i + 1)
-                taps = tap_latencies(rig.client, 30)
+                    sell(rig.sim.client, SKUS[(i + 1) % 2])
+                taps = tap_latencies(
+                    rig.sim.client, 30, pause_s=0.05
+                )  # the once-a-second commits fall between and during taps
                 relay = [float(v) for v in rig.log.grep(r"approval to relay.* ms=([\d.]+)")[seen:]]
                 commit = [float(v) for v in rig.log.grep(r"approval to relay.* commit_ms=([\d.]+)")[seen:]]
-                pid = rig.pid
+                pid = rig.sim.pid
             finally:
                 rig.stop()
             window = "\n".join(trace.read_text().splitlines()[traced_before:])
@@ -428,22 +340,16 @@ def measure_relay(delays_ms: tuple[int, ...], sales: int) -> dict[str, Any]:
     return out
 
 
-def tap_latencies(client: ControlClient, rounds: int) -> list[float]:
-    """Catalog <-> help, as bench_cabinet measures it; leaves the catalog on screen."""
-    open_catalog(client)
-    times = []
-    for _ in range(rounds):
-        for widget in ("help", "back"):
-            t0 = time.perf_counter()
-            client.tap(widget)
-            times.append((time.perf_counter() - t0) * 1000)
-            time.sleep(0.05)  # let the once-a-second commits fall between and during taps
-    return times
+def _four(ms: dict[str, float]) -> str:
+    return f"{ms['p50']:.2f} / {ms['p95']:.2f} / {ms['p99']:.2f} / {ms['max']:.2f}"
 
 
-def table(results: dict[str, Any]) -> list[tuple[str, str, str]]:
-    sales, idle, relay = results["sales"], results["idle"], results["relay"]
-    rows = [
+def _three(ms: dict[str, float]) -> str:
+    return f"{ms['p50']:.1f} / {ms['p99']:.1f} / {ms['max']:.1f}"
+
+
+def sale_rows(sales: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [
         (
             "bytes written per sale, snapshots aside",
             f"{sales['written_without_snapshots_per_sale'] / 1024:.1f} KiB = {sales['ratio']:.1f}x the events "
@@ -460,6 +366,11 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str]]:
             f"{sales['fsyncs_per_sale']:.1f} ({sales['fsyncs_on_event_loop_per_sale']:.1f})",
             "money and door only",
         ),
+    ]
+
+
+def idle_rows(idle: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [
         (
             "idle writes, ads playing (extrapolated)",
             f"{idle['mb_per_day']:.2f} MB/day ({idle['written_bytes'] / 1024:.0f} KiB in {idle['window_s']:.0f} s "
@@ -469,28 +380,45 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("cloud writes for that idle cabinet", f"{idle['cloud_mb_per_day_upper_bound']:.1f} MB/day", "upper bound"),
         ("idle fsyncs on the event loop", str(idle["fsyncs_on_event_loop"]), "0"),
     ]
-    for delay, r in relay.items():
+
+
+def table(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    if "sales" in results:
+        rows += sale_rows(results["sales"])
+    if "idle" in results:
+        rows += idle_rows(results["idle"])
+    variants = {name: results[key] for name, (_, key) in VARIANTS.items() if key in results}
+    delays = list(next(iter(variants.values()), {}))
+    for delay in delays:
+        runs = {name: relay[delay] for name, relay in variants.items() if delay in relay}
+        goal = next(iter(runs.values()))["goal_p99_ms"]
         rows.append(
             (
                 f"approval -> relay, fsync +{delay} ms: p50 / p95 / p99 / max",
-                f"{r['relay_ms']['p50']:.2f} / {r['relay_ms']['p95']:.2f} / {r['relay_ms']['p99']:.2f} / "
-                f"{r['relay_ms']['max']:.2f} ms",
-                f"p99 <= {r['goal_p99_ms']:.0f} ms",
+                "; ".join(f"{name} {_four(r['relay_ms'])}" for name, r in runs.items()) + " ms",
+                f"p99 <= {goal:.0f} ms",
             )
         )
         rows.append(
             (
                 "  of which the approval's commit: p50 / p99 (rest, max)",
-                f"{r['commit_ms']['p50']:.2f} / {r['commit_ms']['p99']:.2f} ms ({r['rest_ms_max']:.2f} ms)",
+                "; ".join(
+                    f"{name} {r['commit_ms']['p50']:.2f} / {r['commit_ms']['p99']:.2f} ({r['rest_ms_max']:.2f})"
+                    for name, r in runs.items()
+                )
+                + " ms",
                 "one fsync",
             )
         )
         rows.append(
             (
-                f"tap -> frame, commits every 1 s, fsync +{delay} ms",
-                f"{r['tap_to_frame_ms']['p50']:.1f} / {r['tap_to_frame_ms']['p99']:.1f} / "
-                f"{r['tap_to_frame_ms']['max']:.1f} ms",
-                f"loop fsyncs {r['fsyncs_on_event_loop']}, other threads {r['fsyncs_elsewhere']}",
+                f"tap -> frame, commits every 1 s, fsync +{delay} ms: p50 / p99 / max",
+                "; ".join(f"{name} {_three(r['tap_to_frame_ms'])}" for name, r in runs.items()) + " ms",
+                "; ".join(
+                    f"{name}: loop fsyncs {r['fsyncs_on_event_loop']}, other threads {r['fsyncs_elsewhere']}"
+                    for name, r in runs.items()
+                ),
             )
         )
     return rows
@@ -501,15 +429,23 @@ def main() -> None:
     parser.add_argument("--sales", type=int, default=12)
     parser.add_argument("--idle-s", type=float, default=90.0)
     parser.add_argument("--relay-sales", type=int, default=50, help="sales at each fsync delay")
+    parser.add_argument("--delays", default=",".join(map(str, DELAYS_MS)), help="fsync delays in ms, comma-separated")
+    parser.add_argument("--parts", default="sales,idle,relay", help="which measurements (sales, idle, relay)")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="where the relay runs keep the data")
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
     args = parser.parse_args()
     if shutil.which("strace") is None:
         sys.exit("bench_writes needs strace (hardware/system-packages.txt)")
-    results = {
-        "sales": measure_sales(args.sales),
-        "idle": measure_idle(args.idle_s),
-        "relay": measure_relay(DELAYS_MS, args.relay_sales),
-    }
+    parts, delays = args.parts.split(","), tuple(int(d) for d in args.delays.split(","))
+    results: dict[str, Any] = {}
+    if "sales" in parts:
+        results["sales"] = measure_sales(args.sales)
+    if "idle" in parts:
+        results["idle"] = measure_idle(args.idle_s)
+    if "relay" in parts:
+        for name in args.variants.split(","):
+            under, key = VARIANTS[name]
+            results[key] = measure_relay(delays, args.relay_sales, under)
     rows = table(results)
     head = ("measure", "value", "goal")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(3)]
@@ -520,6 +456,8 @@ def main() -> None:
         "machine": platform.machine(),
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
+        "command": " ".join(["python", "benchmarks/bench_writes.py", *sys.argv[1:]]),
+        "load_average_1min": os.getloadavg()[0],
         "results": results,
         "goals": GOALS,
     }

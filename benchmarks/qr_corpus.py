@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hal.sim.camera_sim import add_sensor_noise, code_quad, paint_code, qr_modules
+from hal.sim.scene import add_sensor_noise, code_quad, paint_code, qr_modules
 
 SIZE = (640, 480)
 CATEGORIES = ("clean", "rotated", "blur", "noise", "low_contrast", "small", "perspective", "empty")

@@ -116,9 +116,15 @@ class GpioLock(Lock):
         self.pin = pin
         self._relay = OutputDevice(pin, active_high=active_high, initial_value=False, pin_factory=pin_factory)
         self._guard = threading.Lock()
-        self._timer: threading.Timer | None = None
+        self._wake = threading.Condition(self._guard)
+        self._deadline: float | None = None  # time.monotonic() at which the pulse ends (None: off)
+        self._closing = False
         self.energized_at: float | None = None
         self._relay.off()
+        # One thread for the lock's life ends each pulse. A timer thread started per pulse made the caller (the
+        # event loop, right after the relay) wait until the new thread ran: up to milliseconds on a busy CPU.
+        self._watch_thread = threading.Thread(target=self._watch, name=f"lock-pulse-GPIO{pin}", daemon=True)
+        self._watch_thread.start()
         atexit.register(self.close)
 
     @property
@@ -136,35 +142,51 @@ class GpioLock(Lock):
     def unlock(self, seconds: float) -> float:
         pulse = min(check_seconds(seconds, "unlock pulse"), self.max_unlock_s)
         with self._guard:
-            if self._timer is not None:
-                self._timer.cancel()
             now = time.monotonic()
             if self.energized_at is None:
                 self.energized_at = now
             else:  # already on: a new pulse never stretches the latch past the bound
                 pulse = max(0.0, min(pulse, self.energized_at + self.max_unlock_s - now))
-            self._timer = threading.Timer(pulse, self.lock)
-            self._timer.daemon = True
+            self._deadline = now + pulse
             self._relay.on()
-            self._timer.start()
+            self._wake.notify()
         log.info("relay energized", extra={"pulse_s": pulse})
         return pulse
 
     def lock(self) -> None:
         with self._guard:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            was_on = self.energized
-            self._relay.off()
-            self.energized_at = None
+            was_on = self._off()
         if was_on:
             log.info("relay de-energized")
+
+    def _off(self) -> bool:
+        """Relay off (the guard held); whether it was on."""
+        was_on = self.energized
+        self._deadline = None
+        self._relay.off()
+        self.energized_at = None
+        self._wake.notify()
+        return was_on
+
+    def _watch(self) -> None:
+        """Until the lock is closed: the relay off when its pulse's time is up."""
+        while True:
+            with self._guard:
+                while not self._closing and (self._deadline is None or time.monotonic() < self._deadline):
+                    self._wake.wait(None if self._deadline is None else self._deadline - time.monotonic())
+                if self._closing:
+                    return
+                was_on = self._off()
+            if was_on:
+                log.info("relay de-energized")
 
     def close(self) -> None:
         if self._relay.closed:
             return
         self.lock()
+        with self._guard:
+            self._closing = True
+            self._wake.notify()
         self._relay.close()
 
 

@@ -11,10 +11,12 @@ each (cabinet, name) once, so a retry after a lost answer is harmless as well.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import os
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,12 +36,12 @@ from sync_client.schema import snapshot_name as snapshot_name
 from sync_client.schema import utc_iso as utc_iso
 
 if TYPE_CHECKING:
-    import numpy as np
+    import pygame
 
 SNAPSHOTS_PATH = "v1/snapshots/"
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 DEFAULT_MAX_AGE_S = 30 * 24 * 3600.0
-THUMB_QUALITY = 70
+THUMB_QUALITY = 85  # pygame's JPEG encoder (SDL_image) has this one quality
 # The firmware writes a snapshot in place; a file this fresh may still be growing.
 SETTLE_S = 2.0
 
@@ -49,9 +51,15 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class SnapshotFile:
     name: str
-    path: Path
+    directory: Path
     bytes: int
     mtime: float
+
+    @property
+    def path(self) -> Path:
+        """Made when used (a file pruned or sent), not for every file at every look: pathlib interns each name
+        it parses, and the interpreter's table of interned strings grows with them and never shrinks."""
+        return self.directory / self.name
 
 
 class SnapshotStore:
@@ -83,7 +91,7 @@ class SnapshotStore:
                 except FileNotFoundError:  # pruned or replaced meanwhile
                     continue
                 if entry.is_file():
-                    found.append(SnapshotFile(entry.name, Path(entry.path), info.st_size, info.st_mtime))
+                    found.append(SnapshotFile(entry.name, self.dir, info.st_size, info.st_mtime))
         return sorted(found, key=lambda f: (f.mtime, f.name))
 
     def prune(self, *, now: float | None = None) -> list[str]:
@@ -107,39 +115,50 @@ class SnapshotStore:
         return deleted
 
 
-def make_thumbnail(jpeg: bytes, width: int, quality: int = THUMB_QUALITY) -> bytes:
-    """The JPEG scaled down to ``width`` pixels wide (aspect kept; never scaled up), re-encoded.
-    Raises ValueError for data that does not decode."""
-    import numpy as np  # numpy and simplejpeg load with the first snapshot: a cabinet without a camera never does
-    import simplejpeg
+def make_thumbnail(jpeg: bytes, width: int) -> bytes:
+    """The JPEG scaled down to ``width`` pixels wide (aspect kept; never scaled up), re-encoded (quality
+    THUMB_QUALITY, 4:2:0). Raises ValueError for data that does not decode.
 
-    header = simplejpeg.decode_jpeg_header(jpeg)  # (height, width, colorspace, subsampling)
-    src_h, src_w = header[0], header[1]
-    # libjpeg scales by 1/2, 1/4, 1/8 while decoding (cheap); the rest is a bilinear step.
-    image = simplejpeg.decode_jpeg(
-        jpeg, colorspace="RGB", min_width=min(width, src_w), min_height=max(1, round(src_h * min(width, src_w) / src_w))
-    )
-    if image.shape[1] > width:
-        image = _resize(image, width, max(1, round(image.shape[0] * width / image.shape[1])))
-    return simplejpeg.encode_jpeg(np.ascontiguousarray(image), quality=quality, colorspace="RGB")
+    pygame (SDL_image's libjpeg), which the touchscreen has loaded anyway, rather than numpy and simplejpeg:
+    numpy alone would cost the cabinet about 12 MB resident for a thumbnail."""
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # pygame greets on stdout when imported
+    import pygame
+
+    # libjpeg only warns about a file that stops short (and pads it with grey): a torn file is refused here.
+    if not jpeg.startswith(b"\xff\xd8") or not jpeg.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        raise ValueError("not a whole JPEG (no start or no end of image marker)")
+    try:
+        image = pygame.image.load(io.BytesIO(jpeg), "snapshot.jpg")
+    except (pygame.error, ValueError) as exc:
+        raise ValueError(f"not a readable JPEG: {exc}") from exc
+    if image.get_bitsize() < 24:  # a grey JPEG loads as 8-bit; the smooth scaler needs 24 or 32
+        rgb = pygame.Surface(image.get_size(), depth=24)
+        rgb.blit(image, (0, 0))
+        image = rgb
+    src_w, src_h = image.get_size()
+    if src_w > width:
+        image = pygame.transform.smoothscale(image, (width, max(1, round(src_h * width / src_w))))
+    return save_jpeg(image)
 
 
-def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Bilinear resampling (pixel centres aligned), enough for a downscale of at most 2x after libjpeg's."""
-    import numpy as np
+# In RAM where the system has it (Linux: /dev/shm), so a thumbnail passing through costs the SD card nothing.
+RAM_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
-    src_h, src_w = image.shape[:2]
-    ys = np.clip((np.arange(height) + 0.5) * src_h / height - 0.5, 0, src_h - 1)
-    xs = np.clip((np.arange(width) + 0.5) * src_w / width - 0.5, 0, src_w - 1)
-    y0, x0 = ys.astype(int), xs.astype(int)
-    y1, x1 = np.minimum(y0 + 1, src_h - 1), np.minimum(x0 + 1, src_w - 1)
-    wy, wx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
-    img = image.astype(np.float32)
-    top = img[y0][:, x0] * (1 - wx) + img[y0][:, x1] * wx
-    bottom = img[y1][:, x0] * (1 - wx) + img[y1][:, x1] * wx
-    # astype is Any in numpy's stubs on an array of unknown dtype
-    out: np.ndarray = np.clip(top * (1 - wy) + bottom * wy + 0.5, 0, 255).astype(np.uint8)
-    return out
+
+def save_jpeg(surface: pygame.Surface) -> bytes:
+    """pygame's JPEG of a surface, through a file in RAM: pygame-ce (2.5.8) keeps every file object it saved to
+    (and its bytes) for good, about 500 bytes even once closed; a path leaves nothing behind. (The same as
+    hal.sim.test_card.save_jpeg: sync_client and hal share no code.)"""
+    import pygame
+
+    fd, path = tempfile.mkstemp(suffix=".jpg", dir=RAM_DIR)
+    try:
+        os.close(fd)
+        pygame.image.save(surface, path)
+        with open(path, "rb") as fh:
+            return fh.read()
+    finally:
+        os.unlink(path)
 
 
 _STATE_DDL = """

@@ -12,18 +12,21 @@ import abc
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
-
-import numpy as np
+from typing import TYPE_CHECKING, TypeVar
 
 from hal.camera import Camera
 from hal.errors import DeviceFault
+
+if TYPE_CHECKING:  # loaded with the first frame: a simulated camera that only takes snapshots never does
+    import numpy as np
 
 T = TypeVar("T")
 
 
 def encode_jpeg(frame: np.ndarray, quality: int = 85) -> bytes:
     """Encode an RGB (H, W, 3) or grey (H, W) uint8 frame as JPEG bytes."""
+    import numpy as np
+
     if frame.dtype != np.uint8 or frame.ndim not in (2, 3) or (frame.ndim == 3 and frame.shape[2] != 3):
         raise ValueError(f"frame must be uint8 (H, W) or (H, W, 3), got {frame.dtype} {frame.shape}")
     if not 1 <= quality <= 100:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from hal.camera_backends.frame_camera import FrameCamera
 from hal.errors import DeviceFault
+
+if TYPE_CHECKING:  # the frames are numpy arrays; numpy comes with the camera's own library
+    import numpy as np
 
 
 class PiCamera(FrameCamera):

@@ -13,6 +13,7 @@ until a card arrives; with a finite value it answers "no target" at once.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 
 from hal.errors import ProtocolError
@@ -52,7 +53,8 @@ class Pn532Emulator(PtyEmulator):
         self._error_next = 0
         self._corrupt_next = 0
         self._power_on()
-        self.commands: list[bytes] = []  # every command frame received, in order
+        # The command frames received, in order: the latest 1000 (the reader polls for a card all day long).
+        self.commands: collections.deque[bytes] = collections.deque(maxlen=1000)
 
     def _extra_tasks(self) -> list[asyncio.Task[None] | None]:
         waiting, self._waiting = self._waiting, None

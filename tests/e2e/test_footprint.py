@@ -1,7 +1,11 @@
 """What the cabinet process loads: only what its configuration uses (issue 13, memory on a Pi)."""
 
+import simplejpeg
+
+from cloud_stub.store import SqliteCloudStore
 from tests.polling import eventually
 
+from .conftest import CABINET_ID
 from .test_sale import take_the_product, walk_to_checkout
 
 # numpy alone is about 11 MB resident; sqlite_utils pulled it in for the outbox.
@@ -18,11 +22,25 @@ def test_a_cabinet_without_camera_sells_without_numpy_or_sqlite_utils_loaded(sim
     assert loaded == [], f"loaded without a camera: {loaded}"
 
 
-def test_a_cabinet_with_a_camera_loads_the_jpeg_encoder_for_its_door_snapshots(sim_cabinet):
+def test_the_simulated_camera_takes_the_door_snapshots_and_sends_their_thumbnails_without_numpy(sim_cabinet, cloud):
+    """Its door photos are drawn and encoded with pygame, their thumbnails made with it: numpy (about 12 MB
+    resident) is for raw frames (a camera code reader), which this cabinet does not have."""
+    workdir, _ = cloud
     client = sim_cabinet()  # the simulation's camera
     walk_to_checkout(client)
     take_the_product(client)
-    # The door's photos are taken off the sale's path: they may still be encoding when the screen moved on.
-    wanted = {"numpy", "simplejpeg"}
-    modules = eventually(lambda: set(client.modules()), wanted.issubset, 15.0, "the JPEG encoder loaded")
-    assert "sqlite_utils" not in modules
+    store = SqliteCloudStore(workdir / "cloud.db")
+    try:
+        # The door's photos are taken and uploaded off the sale's path, after the screen moved on.
+        sent = eventually(lambda: store.snapshots_of(CABINET_ID), lambda s: len(s) >= 2, 20.0, "two thumbnails")
+        thumbs = [store.snapshot(CABINET_ID, s["name"]) for s in sent]
+    finally:
+        store.close()
+    photos = sorted((workdir / "data" / "snapshots").glob("*.jpg"))
+    assert {p.name for p in photos} >= {s["name"] for s in sent}
+    assert {p.name.split("-")[1] for p in photos} >= {"opened", "closed"}
+    for photo in photos:  # the door's evidence at the camera's full size
+        assert simplejpeg.decode_jpeg(photo.read_bytes()).shape == (480, 640, 3)
+    assert all(simplejpeg.decode_jpeg(t).shape == (240, 320, 3) for t in thumbs if t is not None)
+    loaded = sorted(set(client.modules()) & {*CAMERA_ONLY, "sqlite_utils"})
+    assert loaded == [], f"loaded for door snapshots: {loaded}"

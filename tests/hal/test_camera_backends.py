@@ -3,8 +3,10 @@ camera through a stand-in picamera2, and JPEG snapshots."""
 
 from __future__ import annotations
 
+import random
 import sys
 import time
+import tracemalloc
 import types
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import pytest
 from hal.camera_backends import OpenCvCamera, PiCamera, encode_jpeg
 from hal.errors import DeviceFault
 from hal.qr_decode import default_decoder
+from hal.sim import test_card
 from hal.sim.camera_sim import SimCamera
 
 
@@ -199,3 +202,36 @@ def test_encode_jpeg_takes_grey_frames_and_rejects_others() -> None:
         encode_jpeg(np.zeros((64, 256, 2), np.uint8))
     with pytest.raises(ValueError, match="quality"):
         encode_jpeg(grey, quality=0)
+
+
+async def test_the_sim_cameras_door_snapshot_is_its_stamped_test_card_at_full_size_without_numpy() -> None:
+    """The door's photo of the test card: 640x480, drawn and encoded with pygame; raw frames stay numpy's."""
+    camera = SimCamera(clock=lambda: 1_790_000_000.0)
+    await camera.open()
+    try:
+        data = await camera.snapshot()
+        frame = await camera.frame()
+    finally:
+        await camera.close()
+    photo = decode_jpeg(data)[..., ::-1]  # OpenCV decodes to BGR
+    assert photo.shape == frame.shape == (480, 640, 3)
+    # The same picture as the frames: colour bars, grey ramp, the time stamp; within JPEG's and the noise's error.
+    assert np.abs(photo[:300].astype(int) - frame[:300].astype(int)).mean() < 6
+    assert np.abs(photo[340:420].astype(int) - frame[340:420].astype(int)).mean() < 6
+    assert (photo[455:470, 10:300] > 200).any() and (photo[455:470, 10:300] < 50).any()  # white glyphs on black
+
+
+def test_snapshots_encoded_one_after_another_do_not_keep_their_bytes() -> None:
+    card = test_card.card((640, 480))
+    test_card.add_noise(card, 3.0, random.Random(0))
+    size = len(test_card.encode_jpeg(card))
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(100):
+            test_card.encode_jpeg(card)
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    # pygame-ce kept each file object it saved to: about 500 bytes each once closed, the whole JPEG if not
+    assert kept < 100 * 100, f"{kept} bytes kept after 100 snapshots of {size} bytes"

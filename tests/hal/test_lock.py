@@ -1,6 +1,7 @@
 """Lock relay and door sensor on gpiozero mock pins, asserted on the pins' recorded history."""
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -144,3 +145,29 @@ def test_unlocking_again_while_energized_never_stretches_the_latch_past_the_boun
     wait_until(lambda: not lock.energized)
     assert max(on_intervals(door)) <= 0.2 + 0.15  # asked for 0.6 s in all
     lock.close()
+
+
+def test_a_pulse_starts_no_thread_so_the_caller_never_waits_for_one_to_be_scheduled(bench):
+    """The relay's caller is the event loop, right after the approval's commit: a thread started per pulse made
+    it wait until the new thread ran. One thread, started with the lock, ends every pulse."""
+    lock, _, door = bench
+    before = threading.active_count()
+    for _ in range(3):
+        lock.unlock(0.05)
+        assert threading.active_count() == before
+        wait_until(lambda: not lock.energized)
+    assert len(on_intervals(door)) == 3 and max(on_intervals(door)) <= 0.05 + 0.15
+
+
+def test_closing_the_lock_ends_its_pulse_thread_with_the_relay_off(bench):
+    lock, _, door = bench
+
+    def pulse_threads() -> int:
+        return sum(t.name == "lock-pulse-GPIO17" for t in threading.enumerate())
+
+    running = pulse_threads()
+    assert running >= 1
+    lock.unlock(5)
+    lock.close()
+    wait_until(lambda: pulse_threads() == running - 1)
+    assert door.relay.state is True  # active-low: high = coil off

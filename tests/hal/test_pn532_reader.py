@@ -12,6 +12,7 @@ from hal.errors import DeviceFault, ProtocolError
 from hal.pn532 import Pn532Reader, commands
 from hal.sim.pn532_emulator import Pn532Emulator
 from hal.sim.pty_link import PtyLink
+from tests.polling import until
 
 UID4 = bytes.fromhex("B0864D25")
 UID7 = bytes.fromhex("04A1B2C3D4E5F6")
@@ -102,7 +103,7 @@ async def test_nack_makes_driver_resend(emulator, reader):
     emulator.nack_next()
     emulator.present(UID7)
     assert (await read(reader)).uid == UID7
-    first, second = emulator.commands[before : before + 2]
+    first, second = list(emulator.commands)[before : before + 2]
     assert first == second == commands.in_list_passive_target()
 
 
@@ -184,3 +185,19 @@ async def test_emulator_waits_for_a_card_with_infinite_retries(emulator):
         assert (await asyncio.wait_for(poll, WAIT)).uid == UID4
     finally:
         await reader.close()
+
+
+async def test_the_emulator_keeps_only_the_latest_thousand_commands_of_a_reader_polling_all_day(emulator):
+    """The simulation's reader polls for a card every few hundred milliseconds for as long as the cabinet runs:
+    the emulator's record of what it received must not grow with it."""
+    poller = Pn532Reader(emulator.port, poll_interval=0.001, ack_timeout=0.3)
+    await poller.open()
+    waiting = asyncio.create_task(poller.read())  # polls until a card comes (none will)
+    try:
+        # the first command (SAMConfiguration) no longer kept: more than a thousand came
+        await until(lambda: emulator.commands[0][0] != commands.SAM_CONFIGURATION, 60.0, "a thousand polls")
+    finally:
+        waiting.cancel()
+        await poller.close()
+    assert len(emulator.commands) == 1000
+    assert emulator.commands[-1][0] == commands.IN_LIST_PASSIVE_TARGET

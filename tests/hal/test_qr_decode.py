@@ -19,7 +19,7 @@ from hal.qr_decode import (
     load_decoder,
     to_gray,
 )
-from hal.sim.camera_sim import add_sensor_noise, code_quad, colour_bars, paint_code, qr_modules
+from hal.sim.scene import add_sensor_noise, code_quad, colour_bars, paint_code, qr_modules
 
 TEXT = "https://shop.example/p/EB-2041?cab=C-0042"
 

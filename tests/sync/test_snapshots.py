@@ -7,11 +7,14 @@ import asyncio
 import os
 import socket
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
 import simplejpeg
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from firmware.clock import FakeClock
 from sync_client.cloud_client import CloudClient
@@ -88,6 +91,34 @@ def test_a_thumbnail_is_scaled_down_with_its_aspect_and_never_up() -> None:
     assert simplejpeg.decode_jpeg(make_thumbnail(picture(200, 100), 320)).shape == (100, 200, 3)
     with pytest.raises(ValueError):
         make_thumbnail(b"\xff\xd8not a picture", 320)
+
+
+def test_thumbnails_made_one_after_another_do_not_keep_their_bytes() -> None:
+    photo = picture(640, 480)
+    size = len(make_thumbnail(photo, 320))  # the first call imports and sets up
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(100):
+            make_thumbnail(photo, 320)
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    # pygame-ce kept each file object it saved to: about 500 bytes each once closed, the whole JPEG if not
+    assert kept < 100 * 100, f"{kept} bytes kept after 100 thumbnails of {size} bytes"
+
+
+@settings(max_examples=150, deadline=None)
+@given(cut=st.integers(0, 4000), junk=st.binary(max_size=64), at=st.integers(0, 4000))
+def test_a_thumbnail_of_damaged_bytes_is_a_picture_or_a_value_error(cut: int, junk: bytes, at: int) -> None:
+    """The decoder never crashes on a torn or scribbled file: it makes a thumbnail or says ValueError."""
+    whole = picture(320, 240)
+    damaged = whole[:at] + junk + whole[at + len(junk) :] if cut % 2 else whole[: len(whole) - cut]
+    try:
+        thumb = make_thumbnail(damaged, 160)
+    except ValueError:
+        return
+    assert simplejpeg.decode_jpeg(thumb).shape == (120, 160, 3)
 
 
 async def test_each_snapshot_goes_up_once_across_a_restart_and_a_lost_answer(site: Site, tmp_path: Path) -> None:
