@@ -1071,9 +1071,11 @@ class SqliteCloudStore:
                 _backfill_funnel(conn)
 
     def _add_missing_columns(self) -> None:
-        """Columns added since a table was first created; old rows get the default."""
+        """Columns added since a table was first created; old rows get the default. A table not there yet (the
+        funnel's, created after the read models) is made later with all its columns."""
         for table, column, definition in _ADDED_COLUMNS:
-            if column not in {row["name"] for row in self._conn.execute(f"PRAGMA table_info({table})")}:
+            columns = {row["name"] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            if columns and column not in columns:
                 self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     def _widen_ticket_statuses(self) -> None:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from hal.footfall import Counts, FootfallCounter, FootfallSettings
-from hal.sim.camera_sim import colour_bars
 from hal.sim.footfall_scene import WARM_UP_S, Scene, Walker, random_scene
+from hal.sim.scene import colour_bars
 
 FPS = 4.0
 SIZE = (160, 120)  # the frames given to the counter: its working size (the benchmark feeds 640x480)
