@@ -17,13 +17,13 @@ from typing import Any
 
 from aiohttp import web
 
-from cloud_stub.console.sales import FilterError, parse_filter
 from cloud_stub.core import CALLER, Core, Refused, object_fields, read_json
 from cloud_stub.funnel import funnel
 from cloud_stub.media import MediaProblem, add_media, missing_media
 from cloud_stub.payments.credentials import CredentialsError
 from cloud_stub.payments.provider import ProviderError, ProviderUnreachable
 from cloud_stub.payments.service import Payments, own_payment, payment_summary
+from cloud_stub.sales_filter import FilterError, parse_filter
 from cloud_stub.store import TICKET_STATUSES, CloudStore
 from sync_client.cabinet_config import (
     MAX_MEDIA_BYTES,

@@ -138,3 +138,19 @@ def test_a_clean_small_tree_passes(tmp_path: Path) -> None:
         },
     )
     assert check(root) == []
+
+
+def test_every_cloud_module_imports_first_in_a_fresh_interpreter() -> None:
+    """A circular import shows only when its module is the first imported (a tool or test that starts there):
+    each of the cloud's top-level modules is imported alone."""
+    import subprocess
+    import sys
+
+    modules = sorted(f"cloud_stub.{p.stem}" for p in (ROOT / "cloud_stub").glob("*.py") if p.stem != "__init__")
+    script = (
+        "import subprocess, sys\n"
+        "failed = [m for m in sys.argv[1:] if subprocess.run([sys.executable, '-c', 'import ' + m]).returncode]\n"
+        "sys.exit(', '.join(failed) or None)"
+    )
+    done = subprocess.run([sys.executable, "-c", script, *modules], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, f"fail when imported first: {done.stderr.strip().splitlines()[-1:]}"

@@ -17,8 +17,9 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
-from cloud_stub.console.sales import CHART_H, CHART_W, FilterError, SalesFilter, bars, csv_cell, parse_filter, today_of
+from cloud_stub.console.sales import CHART_H, CHART_W, bars, csv_cell, today_of
 from cloud_stub.funnel import Funnel, funnel
+from cloud_stub.sales_filter import FilterError, SalesFilter, parse_filter
 
 routes = web.RouteTableDef()
 nav = (NavItem("funnel", "nav_funnel"),)
