@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from cloud_stub.payments.emulators.wechatpay import Refusal
 from cloud_stub.payments.provider import PaymentRequest, ProviderUnreachable
-from cloud_stub.payments.wechatpay import Merchant, WeChatPay, sign
+from cloud_stub.payments.rsa import sign
+from cloud_stub.payments.wechatpay import Merchant, WeChatPay
 from sync_client.cloud_client import CloudRefused, CloudUnavailable
 from tests.cloud.wechatpay_rig import (
     APIV3_KEY,

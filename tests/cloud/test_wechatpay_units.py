@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from cloud_stub.payments.credentials import CredentialsError, Sealer, masked
 from cloud_stub.payments.emulators.wechatpay import AuthorizationError, parse_authorization
 from cloud_stub.payments.provider import ForgedNotification, PaymentStatus, ProviderError
+from cloud_stub.payments.rsa import sign, verify
 from cloud_stub.payments.wechatpay import (
     Merchant,
     WeChatPay,
@@ -21,9 +22,7 @@ from cloud_stub.payments.wechatpay import (
     authorization,
     from_fen,
     rfc3339,
-    sign,
     to_fen,
-    verify,
 )
 from tests.cloud.wechatpay_rig import APIV3_KEY, MCHID, PLATFORM_SERIAL, keys, merchant_settings
 

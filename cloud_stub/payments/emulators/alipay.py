@@ -39,9 +39,10 @@ from urllib.parse import urlencode
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
-from cloud_stub.payments.alipay import CHINA, beijing_time, from_yuan, rsa2_sign, rsa2_verify, sign_content
+from cloud_stub.payments.alipay import CHINA, beijing_time, from_yuan, sign_content
 from cloud_stub.payments.amounts import AmountError, to_decimal_text
 from cloud_stub.payments.emulators.delivery import Notifier
+from cloud_stub.payments.rsa import sign, verify
 
 DOCUMENTED_RETRIES_S = (240.0, 600.0, 600.0, 3600.0, 7200.0, 21600.0, 54000.0)
 PUBLIC_REQUIRED = (
@@ -168,7 +169,7 @@ class AlipayEmulator:
 
     def signed_answer(self, node: str, answer: dict[str, Any]) -> bytes:
         inner = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
-        signature = rsa2_sign(self.alipay_key, inner)
+        signature = sign(self.alipay_key, inner)
         return f'{{"{node}_response":{inner},"sign":"{signature}"}}'.encode()
 
     def _authenticate(self, params: dict[str, str]) -> AppAccount:
@@ -186,7 +187,7 @@ class AlipayEmulator:
             datetime.strptime(params["timestamp"], "%Y-%m-%d %H:%M:%S")
         except ValueError:
             raise invalid("isv.invalid-timestamp", "非法的时间戳参数") from None
-        if not rsa2_verify(app.public_key, sign_content(params, drop=("sign",)), params["sign"]):
+        if not verify(app.public_key, sign_content(params, drop=("sign",)), params["sign"]):
             raise invalid("isv.invalid-signature", "验签出错")
         return app
 
@@ -395,7 +396,7 @@ class AlipayEmulator:
         if order.refunds:
             params.update(refund_fee=to_decimal_text(order.refunded, "CNY"), gmt_refund=beijing_time(self.now()))
         params["sign_type"] = "RSA2"
-        params["sign"] = rsa2_sign(self.alipay_key, sign_content(params, drop=("sign", "sign_type")))
+        params["sign"] = sign(self.alipay_key, sign_content(params, drop=("sign", "sign_type")))
         return params
 
     def notify(self, order: Order) -> None:

@@ -37,14 +37,13 @@ import aiohttp
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
+from cloud_stub.payments.rsa import sign, verify
 from cloud_stub.payments.wechatpay import (
     CHINA,
     MAX_DESCRIPTION_BYTES,
     SCHEME,
     TIMESTAMP_WINDOW_S,
     aead_encrypt,
-    sign,
-    verify,
 )
 
 # The documented notification schedule after the first attempt: 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h.
