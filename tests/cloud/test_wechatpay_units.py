@@ -24,7 +24,8 @@ from cloud_stub.payments.wechatpay import (
     rfc3339,
     to_fen,
 )
-from tests.cloud.wechatpay_rig import APIV3_KEY, MCHID, PLATFORM_SERIAL, keys, merchant_settings
+from tests.cloud.provider_rig import rsa_keys
+from tests.cloud.wechatpay_rig import APIV3_KEY, MCHID, PLATFORM_SERIAL, merchant_settings
 
 NOW = 1_764_500_000.0
 
@@ -63,7 +64,7 @@ def notification(
         "Wechatpay-Serial": PLATFORM_SERIAL,
         "Wechatpay-Timestamp": timestamp,
         "Wechatpay-Nonce": header_nonce,
-        "Wechatpay-Signature": sign(keys()[1], f"{timestamp}\n{header_nonce}\n{body.decode()}\n"),
+        "Wechatpay-Signature": sign(rsa_keys()[1], f"{timestamp}\n{header_nonce}\n{body.decode()}\n"),
     }
     return headers, body
 
@@ -169,11 +170,11 @@ def test_the_emulators_authorization_parser_refuses_junk_by_name(header: str) ->
     except AuthorizationError as exc:
         assert str(exc).startswith("Authorization:")
     else:
-        assert {"mchid", "nonce_str", "signature", "timestamp", "serial_no"} <= params.keys()
+        assert {"mchid", "nonce_str", "signature", "timestamp", "serial_no"} <= params.rsa_keys()
 
 
 def test_the_merchants_authorization_header_parses_back_and_verifies() -> None:
-    merchant_key = keys()[0]
+    merchant_key = rsa_keys()[0]
     header = authorization(MCHID, "SERIAL1", merchant_key, "GET", "/v3/x?mchid=1", "", 1554208460, "NONCE1")
     params = parse_authorization(header)
     assert (params["mchid"], params["serial_no"], params["timestamp"], params["nonce_str"]) == (
