@@ -30,25 +30,18 @@ settings ``app_id``, ``alipay_public_key`` (PEM), optional ``gateway`` (default 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qsl
 
-import aiohttp
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
 from cloud_stub.payments.amounts import AmountError, from_decimal_text, to_decimal_text
 from cloud_stub.payments.credentials import CredentialsError, Field
+from cloud_stub.payments.http import HttpProvider
 from cloud_stub.payments.provider import (
     CreatedPayment,
     ForgedNotification,
@@ -60,6 +53,7 @@ from cloud_stub.payments.provider import (
     ProviderError,
     ProviderUnreachable,
 )
+from cloud_stub.payments.rsa import load_private_key, load_public_key, sign, verify
 
 NAME = "alipay"
 GATEWAY = "https://openapi.alipay.com/gateway.do"
@@ -111,21 +105,9 @@ def sign_content(params: Mapping[str, str], *, drop: tuple[str, ...]) -> str:
     return "&".join(f"{k}={params[k]}" for k in sorted(params) if k not in drop and params[k] != "")
 
 
-def rsa2_sign(private_key: RSAPrivateKey, content: str) -> str:
-    return base64.b64encode(private_key.sign(content.encode(), PKCS1v15(), SHA256())).decode()
-
-
-def rsa2_verify(public_key: RSAPublicKey, content: str, signature: str) -> bool:
-    try:
-        public_key.verify(base64.b64decode(signature, validate=True), content.encode(), PKCS1v15(), SHA256())
-    except (InvalidSignature, binascii.Error, ValueError):
-        return False
-    return True
-
-
 def signed_request(params: dict[str, str], private_key: RSAPrivateKey) -> dict[str, str]:
     """The request's parameters with ``sign`` (requests sign everything but ``sign``, ``sign_type`` included)."""
-    return {**params, "sign": rsa2_sign(private_key, sign_content(params, drop=("sign",)))}
+    return {**params, "sign": sign(private_key, sign_content(params, drop=("sign",)))}
 
 
 def response_node_text(raw: str, node: str) -> str | None:
@@ -158,26 +140,6 @@ def beijing_time(epoch_s: float) -> str:
     return datetime.fromtimestamp(int(epoch_s), CHINA).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def load_private_key(pem: str) -> RSAPrivateKey:
-    try:
-        key = load_pem_private_key(pem.encode(), password=None)
-    except (ValueError, TypeError):
-        raise CredentialsError("app_private_key: not a PEM private key without a password") from None
-    if not isinstance(key, RSAPrivateKey):
-        raise CredentialsError("app_private_key: expected an RSA key (RSA2 is SHA256withRSA)")
-    return key
-
-
-def load_public_key(pem: str) -> RSAPublicKey:
-    try:
-        key = load_pem_public_key(pem.encode())
-    except ValueError:
-        raise CredentialsError("alipay_public_key: not a PEM public key") from None
-    if not isinstance(key, RSAPublicKey):
-        raise CredentialsError("alipay_public_key: expected an RSA key")
-    return key
-
-
 @dataclass(frozen=True)
 class Merchant:
     """A retailer's Alipay application, parsed (check it with ``Merchant.parse`` before storing)."""
@@ -200,29 +162,16 @@ class Merchant:
             raise CredentialsError("gateway: expected an https:// URL")
         return cls(
             app_id=app_id,
-            alipay_key=load_public_key(settings["alipay_public_key"]),
-            private_key=load_private_key(secrets_["app_private_key"]),
+            alipay_key=load_public_key(settings["alipay_public_key"], "alipay_public_key"),
+            private_key=load_private_key(secrets_["app_private_key"], "app_private_key", " (RSA2 is SHA256withRSA)"),
             gateway=gateway,
         )
 
 
-class Alipay:
+class Alipay(HttpProvider[Merchant]):
     """The PaymentProvider for one Alipay application; ``notify_url`` is where Alipay posts its notifications."""
 
     name = NAME
-
-    def __init__(
-        self,
-        merchant: Merchant,
-        notify_url: str,
-        *,
-        now: Callable[[], float] = time.time,
-        timeout_s: float = 10.0,
-    ) -> None:
-        self.merchant = merchant
-        self.notify_url = notify_url
-        self.now = now
-        self.timeout_s = timeout_s
 
     # --- the calls --------------------------------------------------------------------------------
     async def create(self, request: PaymentRequest) -> CreatedPayment:
@@ -288,7 +237,7 @@ class Alipay:
         signature, sign_type = params.get("sign"), params.get("sign_type")
         if not signature or sign_type != "RSA2":
             raise ForgedNotification("sign and sign_type=RSA2 are required")
-        if not rsa2_verify(self.merchant.alipay_key, sign_content(params, drop=("sign", "sign_type")), signature):
+        if not verify(self.merchant.alipay_key, sign_content(params, drop=("sign", "sign_type")), signature):
             raise ForgedNotification("sign does not verify with Alipay's public key")
         if params.get("app_id") != self.merchant.app_id:
             raise ForgedNotification(f"app_id {params.get('app_id', '')[:32]!r} is not this application")
@@ -338,17 +287,11 @@ class Alipay:
         }
         if method == "alipay.trade.precreate":
             params["notify_url"] = self.notify_url
-        try:
-            async with (
-                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s)) as session,
-                session.post(self.merchant.gateway, data=signed_request(params, self.merchant.private_key)) as reply,
-            ):
-                raw, status = await reply.read(), reply.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise ProviderUnreachable(f"Alipay {method}: {exc or type(exc).__name__}") from None
-        if status != 200:
-            raise ProviderUnreachable(f"Alipay {method}: HTTP {status}")
-        return self._verified_answer(method, raw)
+        signed = signed_request(params, self.merchant.private_key)
+        reply = await self._send(f"Alipay {method}", "POST", self.merchant.gateway, data=signed)
+        if reply.status != 200:
+            raise ProviderUnreachable(f"Alipay {method}: HTTP {reply.status}")
+        return self._verified_answer(method, reply.body)
 
     def _verified_answer(self, method: str, raw: bytes) -> dict[str, Any]:
         node = method.replace(".", "_") + "_response"
@@ -366,7 +309,7 @@ class Alipay:
         code = str(answer.get("code", ""))
         signature = document.get("sign")
         if isinstance(signature, str):
-            if not rsa2_verify(self.merchant.alipay_key, str(signed), signature):
+            if not verify(self.merchant.alipay_key, str(signed), signature):
                 raise ProviderUnreachable(f"Alipay {method}: answer's sign does not verify with Alipay's public key")
         elif code == SUCCESS_CODE:
             raise ProviderUnreachable(f"Alipay {method}: a success answer without a sign")

@@ -33,16 +33,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import aiohttp
-
 from cloud_stub.payments.amounts import AmountError, from_decimal_text, to_decimal_text
 from cloud_stub.payments.credentials import CredentialsError, Field
+from cloud_stub.payments.http import HttpProvider
 from cloud_stub.payments.provider import (
     CreatedPayment,
     ForgedNotification,
@@ -129,24 +127,11 @@ class Merchant:
         return cls(server_url, store_id, secrets_["api_key"], secrets_["webhook_secret"].encode())
 
 
-class BTCPay:
+class BTCPay(HttpProvider[Merchant]):
     """The PaymentProvider for one BTCPay store. Webhooks are configured in the store (its URL and secret), so
     ``notify_url`` is only what the retailer is told to enter there."""
 
     name = NAME
-
-    def __init__(
-        self,
-        merchant: Merchant,
-        notify_url: str,
-        *,
-        now: Callable[[], float] = time.time,
-        timeout_s: float = 10.0,
-    ) -> None:
-        self.merchant = merchant
-        self.notify_url = notify_url
-        self.now = now
-        self.timeout_s = timeout_s
 
     @property
     def _store(self) -> str:
@@ -278,18 +263,10 @@ class BTCPay:
     async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         headers = {"Authorization": f"token {self.merchant.api_key}", "Accept": "application/json"}
         what = f"BTCPay {method} {path.split('?')[0]}"
+        reply = await self._send(what, method, self.merchant.server_url + path, json=body, headers=headers)
+        status = reply.status
         try:
-            async with (
-                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s)) as session,
-                session.request(method, self.merchant.server_url + path, json=body, headers=headers) as reply,
-            ):
-                raw, status = await reply.read(), reply.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise ProviderUnreachable(f"{what}: {exc or type(exc).__name__}") from None
-        if status >= 500:
-            raise ProviderUnreachable(f"{what}: HTTP {status}")
-        try:
-            data = json.loads(raw) if raw else None
+            data = json.loads(reply.body) if reply.body else None
         except ValueError:
             raise ProviderUnreachable(f"{what}: HTTP {status} without JSON") from None
         if status >= 400:

@@ -21,21 +21,17 @@ import binascii
 import json
 import logging
 import secrets
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import aiohttp
-from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
 from cloud_stub.payments.credentials import CredentialsError, Field
+from cloud_stub.payments.http import HttpProvider
 from cloud_stub.payments.provider import (
     CreatedPayment,
     ForgedNotification,
@@ -47,6 +43,7 @@ from cloud_stub.payments.provider import (
     ProviderError,
     ProviderUnreachable,
 )
+from cloud_stub.payments.rsa import load_private_key, load_public_key, sign, verify
 
 NAME = "wechatpay"
 GATEWAY = "https://api.mch.weixin.qq.com"
@@ -113,18 +110,6 @@ def rfc3339(epoch_s: float) -> str:
     return datetime.fromtimestamp(int(epoch_s), CHINA).isoformat()
 
 
-def sign(private_key: RSAPrivateKey, message: str) -> str:
-    return base64.b64encode(private_key.sign(message.encode(), PKCS1v15(), SHA256())).decode()
-
-
-def verify(public_key: RSAPublicKey, message: str, signature: str) -> bool:
-    try:
-        public_key.verify(base64.b64decode(signature, validate=True), message.encode(), PKCS1v15(), SHA256())
-    except (InvalidSignature, binascii.Error, ValueError):
-        return False
-    return True
-
-
 def authorization(
     mchid: str,
     serial_no: str,
@@ -153,26 +138,6 @@ def aead_encrypt(apiv3_key: bytes, nonce: str, plaintext: bytes, associated_data
     return base64.b64encode(AESGCM(apiv3_key).encrypt(nonce.encode(), plaintext, associated_data.encode())).decode()
 
 
-def load_private_key(pem: str) -> RSAPrivateKey:
-    try:
-        key = load_pem_private_key(pem.encode(), password=None)
-    except (ValueError, TypeError):
-        raise CredentialsError("private_key: not a PEM private key without a password") from None
-    if not isinstance(key, RSAPrivateKey):
-        raise CredentialsError("private_key: expected an RSA key")
-    return key
-
-
-def load_public_key(pem: str) -> RSAPublicKey:
-    try:
-        key = load_pem_public_key(pem.encode())
-    except ValueError:
-        raise CredentialsError("platform_public_key: not a PEM public key") from None
-    if not isinstance(key, RSAPublicKey):
-        raise CredentialsError("platform_public_key: expected an RSA key")
-    return key
-
-
 @dataclass(frozen=True)
 class Merchant:
     """A retailer's WeChat Pay credentials, parsed (check them with ``Merchant.parse`` before storing)."""
@@ -199,30 +164,17 @@ class Merchant:
             appid=settings["appid"],
             serial_no=settings["serial_no"],
             platform_serial=settings["platform_serial"],
-            platform_key=load_public_key(settings["platform_public_key"]),
-            private_key=load_private_key(secrets_["private_key"]),
+            platform_key=load_public_key(settings["platform_public_key"], "platform_public_key"),
+            private_key=load_private_key(secrets_["private_key"], "private_key"),
             apiv3_key=apiv3_key,
             base_url=base_url.rstrip("/"),
         )
 
 
-class WeChatPay:
+class WeChatPay(HttpProvider[Merchant]):
     """The PaymentProvider for one merchant; ``notify_url`` is where WeChat Pay posts its notifications."""
 
     name = NAME
-
-    def __init__(
-        self,
-        merchant: Merchant,
-        notify_url: str,
-        *,
-        now: Callable[[], float] = time.time,
-        timeout_s: float = 10.0,
-    ) -> None:
-        self.merchant = merchant
-        self.notify_url = notify_url
-        self.now = now
-        self.timeout_s = timeout_s
 
     # --- the calls --------------------------------------------------------------------------------
     async def create(self, request: PaymentRequest) -> CreatedPayment:
@@ -373,29 +325,18 @@ class WeChatPay:
         }
         if body is not None:
             headers["Content-Type"] = "application/json"
+        what = f"WeChat Pay {method} {path.split('?')[0]}"
+        reply = await self._send(what, method, self.merchant.base_url + path, data=text.encode(), headers=headers)
         try:
-            async with (
-                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s)) as session,
-                session.request(method, self.merchant.base_url + path, data=text.encode(), headers=headers) as reply,
-            ):
-                raw = await reply.read()
-                status, reply_headers = reply.status, dict(reply.headers)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise ProviderUnreachable(
-                f"WeChat Pay {method} {path.split('?')[0]}: {exc or type(exc).__name__}"
-            ) from None
-        if status >= 500:
-            raise ProviderUnreachable(f"WeChat Pay {method} {path.split('?')[0]}: HTTP {status}")
-        try:
-            answer_text = self._verified(reply_headers, raw, "answer")
+            answer_text = self._verified(reply.headers, reply.body, "answer")
         except ForgedNotification as exc:
             # An answer we cannot trust is no answer: the call may be repeated (every call here is idempotent).
             raise ProviderUnreachable(f"WeChat Pay {path.split('?')[0]}: {exc}") from None
         data: Any = json.loads(answer_text) if answer_text else {}
-        if status >= 400:
+        if reply.status >= 400:
             code = data.get("code", "") if isinstance(data, dict) else ""
             message = data.get("message", "") if isinstance(data, dict) else ""
-            raise WeChatPayError(status, str(code), str(message))
+            raise WeChatPayError(reply.status, str(code), str(message))
         return data if isinstance(data, dict) else {}
 
 

@@ -13,6 +13,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
+from cloud_stub.payments.emulators.serving import serve
 from cloud_stub.payments.provider import ForgedNotification, Notification, NotificationAnswer
 
 
@@ -57,11 +58,8 @@ class Receiver:
     async def start(self) -> str:
         app = web.Application()
         app.add_routes([web.post("/notify", self._notify)])
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}/notify"
+        self._runner, base = await serve(app)
+        self.url = f"{base}/notify"
         return self.url
 
     async def stop(self) -> None:

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 
-from cloud_stub.payments.alipay import Alipay, AlipayError, Merchant, rsa2_sign, sign_content
+from cloud_stub.payments.alipay import Alipay, AlipayError, Merchant, sign_content
 from cloud_stub.payments.emulators.alipay import AlipayEmulator, AppAccount
 from cloud_stub.payments.provider import (
     ForgedNotification,
@@ -19,6 +19,7 @@ from cloud_stub.payments.provider import (
     ProviderError,
     ProviderUnreachable,
 )
+from cloud_stub.payments.rsa import sign
 from tests.cloud.provider_rig import Clock, Receiver, private_pem, public_pem, rsa_keys
 from tests.polling import until
 
@@ -189,7 +190,7 @@ async def test_forged_notifications_are_refused(rig: Rig) -> None:
 
     def resigned(params: dict[str, str], key_of: int = 1) -> dict[str, str]:
         unsigned = {k: v for k, v in params.items() if k != "sign"}
-        return {**unsigned, "sign": rsa2_sign(keys[key_of], sign_content(unsigned, drop=("sign", "sign_type")))}
+        return {**unsigned, "sign": sign(keys[key_of], sign_content(unsigned, drop=("sign", "sign_type")))}
 
     forgeries = {
         "signed by a stranger": resigned(genuine, key_of=2),

@@ -15,14 +15,13 @@ from cloud_stub.payments.alipay import (
     Alipay,
     Merchant,
     response_node_text,
-    rsa2_sign,
-    rsa2_verify,
     sign_content,
     signed_request,
 )
 from cloud_stub.payments.credentials import CredentialsError
 from cloud_stub.payments.emulators.alipay import AlipayEmulator, AppAccount, Order
 from cloud_stub.payments.provider import ForgedNotification, Notification, ProviderError, ProviderUnreachable
+from cloud_stub.payments.rsa import sign, verify
 from tests.cloud.provider_rig import private_pem, public_pem, rsa_keys
 
 APP_ID = "2021000000000001"
@@ -69,10 +68,10 @@ def test_a_signed_request_verifies_with_the_apps_public_key_only() -> None:
     merchant_key, alipay_key, _ = rsa_keys()
     params = {k: v for k, v in DOCUMENTED_REQUEST.items() if k != "sign"}
     signed = signed_request(params, merchant_key)
-    assert rsa2_verify(merchant_key.public_key(), DOCUMENTED_STRING, signed["sign"])
-    assert not rsa2_verify(alipay_key.public_key(), DOCUMENTED_STRING, signed["sign"])
-    assert not rsa2_verify(merchant_key.public_key(), DOCUMENTED_STRING + "&x=1", signed["sign"])
-    assert not rsa2_verify(merchant_key.public_key(), DOCUMENTED_STRING, "not base64!")
+    assert verify(merchant_key.public_key(), DOCUMENTED_STRING, signed["sign"])
+    assert not verify(alipay_key.public_key(), DOCUMENTED_STRING, signed["sign"])
+    assert not verify(merchant_key.public_key(), DOCUMENTED_STRING + "&x=1", signed["sign"])
+    assert not verify(merchant_key.public_key(), DOCUMENTED_STRING, "not base64!")
 
 
 def test_the_signed_text_of_an_answer_is_found_exactly() -> None:
@@ -90,7 +89,7 @@ def test_an_answer_is_read_from_the_signed_text_not_a_second_copy() -> None:
     genuine = '{"code":"10000","msg":"Success","out_trade_no":"p1","qr_code":"https://qr.alipay.com/genuine"}'
     forged = '{"code":"10000","msg":"Success","out_trade_no":"p1","qr_code":"https://evil.example/"}'
     node = "alipay_trade_precreate_response"
-    raw = f'{{"{node}":{genuine},"sign":"{rsa2_sign(alipay_key, genuine)}","{node}":{forged}}}'
+    raw = f'{{"{node}":{genuine},"sign":"{sign(alipay_key, genuine)}","{node}":{forged}}}'
     answer = provider()._verified_answer("alipay.trade.precreate", raw.encode())
     assert answer["qr_code"] == "https://qr.alipay.com/genuine"
     with pytest.raises(ProviderUnreachable, match="does not verify"):

@@ -13,17 +13,16 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from cloud_stub.payments.emulators.wechatpay import Refusal
 from cloud_stub.payments.provider import PaymentRequest, ProviderUnreachable
-from cloud_stub.payments.wechatpay import Merchant, WeChatPay, sign
+from cloud_stub.payments.rsa import sign
+from cloud_stub.payments.wechatpay import Merchant, WeChatPay
 from sync_client.cloud_client import CloudRefused, CloudUnavailable
+from tests.cloud.provider_rig import private_pem, public_pem, rsa_keys
 from tests.cloud.wechatpay_rig import (
     APIV3_KEY,
     MCHID,
     PLATFORM_SERIAL,
     Rig,
-    keys,
     merchant_settings,
-    private_pem,
-    public_pem,
     rig,
 )
 from tests.polling import until
@@ -33,7 +32,7 @@ __all__ = ["rig"]  # the fixture
 
 
 def delivered(rig: Rig, out_trade_no: str) -> bool:
-    return any(d.accepted and d.out_trade_no == out_trade_no for d in rig.wechat.deliveries)
+    return any(d.accepted and d.order == out_trade_no for d in rig.wechat.notifier.deliveries)
 
 
 async def test_a_shopper_pays_the_wechat_qr_and_the_cabinet_sees_it_paid_with_its_method(rig: Rig) -> None:
@@ -120,7 +119,7 @@ async def test_a_duplicate_notification_is_acknowledged_and_changes_nothing(rig:
     await until(lambda: delivered(rig, created.payment_id), what="the first notification acknowledged")
     before = rig.store.payment(created.payment_id)
     order = rig.wechat.orders[(MCHID, created.payment_id)]
-    first_id = rig.wechat.deliveries[-1].notification_id
+    first_id = rig.wechat.notifier.deliveries[-1].notification_id
     for notification_id in (first_id, "another-notification-of-the-same-payment"):
         headers, body = rig.wechat.notification(order, notification_id)
         assert await rig.notify(headers, body) == 204  # acknowledged, so WeChat Pay stops sending it
@@ -136,7 +135,7 @@ async def test_forged_notifications_are_refused_logged_and_move_nothing(
     rig.wechat.notifying = False
     order = rig.wechat.pay(created.payment_id)
     headers, body = rig.wechat.notification(order)
-    stranger = keys()[2]
+    stranger = rsa_keys()[2]
     forged_signature = {**headers, "Wechatpay-Signature": _sign(stranger, headers, body)}
     stale = dict(headers, **{"Wechatpay-Timestamp": str(int(time.time()) - 600)})
     forgeries = {
@@ -173,13 +172,13 @@ async def test_a_notification_with_another_amount_is_refused(rig: Rig) -> None:
 
 async def test_wechat_pay_sends_a_refused_notification_again_until_the_cloud_takes_it(rig: Rig) -> None:
     created = await rig.pay.create("sale-18", 1000, "CNY")
-    rig.wechat.retries_s = (0.01, 0.3, 0.3, 0.3, 5.0)  # room for the test to act between two attempts
+    rig.wechat.notifier.retries_s = (0.01, 0.3, 0.3, 0.3, 5.0)  # room for the test to act between two attempts
     order = rig.wechat.pay(created.payment_id)
     order.total = 1  # what it says does not match the payment: the cloud refuses it ...
-    await until(lambda: len(rig.wechat.deliveries) >= 2, what="two refused deliveries")
+    await until(lambda: len(rig.wechat.notifier.deliveries) >= 2, what="two refused deliveries")
     order.total = 1000  # ... until it does (as a fixed notification would)
     await until(lambda: delivered(rig, created.payment_id), what="a later delivery accepted")
-    attempts = [d for d in rig.wechat.deliveries if d.out_trade_no == created.payment_id]
+    attempts = [d for d in rig.wechat.notifier.deliveries if d.order == created.payment_id]
     assert [d.status for d in attempts[:2]] == [400, 400] and attempts[-1].status == 204
     assert len({d.notification_id for d in attempts}) == 1  # the same notification each time
     assert (await rig.pay.status(created.payment_id)).status == "paid"
@@ -228,7 +227,7 @@ async def test_wechat_pay_refuses_what_it_cannot_take_and_the_cabinet_hears_why(
         await rig.pay.create("sale-12", 1000, "EUR")
     assert refused.value.status == 422 and "CNY only" in refused.value.reason
     # A merchant key that is not the registered one: WeChat Pay's SIGN_ERROR, passed on.
-    stranger = keys()[2]
+    stranger = rsa_keys()[2]
     changed = merchant_settings(rig.wechat.url, private_key=private_pem(stranger))
     assert (await rig.retailer("PUT", "/v1/retailer/payment-provider", changed))[0] == 200
     with pytest.raises(CloudRefused) as refused:
@@ -249,7 +248,7 @@ async def test_a_request_signed_ten_minutes_off_is_refused_by_wechat_pay(rig: Ri
 
 
 async def test_answers_not_signed_by_the_configured_platform_key_are_not_believed(rig: Rig) -> None:
-    stranger = keys()[2]
+    stranger = rsa_keys()[2]
     changed = merchant_settings(rig.wechat.url, platform_public_key=public_pem(stranger))
     assert (await rig.retailer("PUT", "/v1/retailer/payment-provider", changed))[0] == 200
     with pytest.raises(CloudUnavailable) as unavailable:
@@ -289,7 +288,7 @@ async def test_credentials_are_shown_masked_and_never_stored_in_clear(rig: Rig, 
     assert created.qr_text.startswith("weixin://")
     rig.store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     on_disk = b"".join(p.read_bytes() for p in tmp_path.glob("cloud.db*"))
-    merchant_key = private_pem(keys()[0])
+    merchant_key = private_pem(rsa_keys()[0])
     for secret in (APIV3_KEY, merchant_key.splitlines()[1], merchant_key.splitlines()[5]):
         assert secret.encode() not in on_disk
     assert MCHID.encode() in on_disk and PLATFORM_SERIAL.encode() in on_disk  # the public settings are there

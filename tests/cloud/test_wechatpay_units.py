@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from cloud_stub.payments.credentials import CredentialsError, Sealer, masked
 from cloud_stub.payments.emulators.wechatpay import AuthorizationError, parse_authorization
 from cloud_stub.payments.provider import ForgedNotification, PaymentStatus, ProviderError
+from cloud_stub.payments.rsa import sign, verify
 from cloud_stub.payments.wechatpay import (
     Merchant,
     WeChatPay,
@@ -21,11 +22,10 @@ from cloud_stub.payments.wechatpay import (
     authorization,
     from_fen,
     rfc3339,
-    sign,
     to_fen,
-    verify,
 )
-from tests.cloud.wechatpay_rig import APIV3_KEY, MCHID, PLATFORM_SERIAL, keys, merchant_settings
+from tests.cloud.provider_rig import rsa_keys
+from tests.cloud.wechatpay_rig import APIV3_KEY, MCHID, PLATFORM_SERIAL, merchant_settings
 
 NOW = 1_764_500_000.0
 
@@ -64,7 +64,7 @@ def notification(
         "Wechatpay-Serial": PLATFORM_SERIAL,
         "Wechatpay-Timestamp": timestamp,
         "Wechatpay-Nonce": header_nonce,
-        "Wechatpay-Signature": sign(keys()[1], f"{timestamp}\n{header_nonce}\n{body.decode()}\n"),
+        "Wechatpay-Signature": sign(rsa_keys()[1], f"{timestamp}\n{header_nonce}\n{body.decode()}\n"),
     }
     return headers, body
 
@@ -174,7 +174,7 @@ def test_the_emulators_authorization_parser_refuses_junk_by_name(header: str) ->
 
 
 def test_the_merchants_authorization_header_parses_back_and_verifies() -> None:
-    merchant_key = keys()[0]
+    merchant_key = rsa_keys()[0]
     header = authorization(MCHID, "SERIAL1", merchant_key, "GET", "/v3/x?mchid=1", "", 1554208460, "NONCE1")
     params = parse_authorization(header)
     assert (params["mchid"], params["serial_no"], params["timestamp"], params["nonce_str"]) == (

@@ -1,19 +1,15 @@
-"""A WeChat Pay merchant and platform for the tests: RSA keys made once, the emulator that knows the merchant,
-and the settings a retailer enters to use it."""
+"""A WeChat Pay merchant and platform for the tests: the emulator that knows the merchant (its keys and clock are
+``provider_rig``'s), and the settings a retailer enters to use it."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from cloud_stub.app import PAYMENTS
 from cloud_stub.payments.credentials import Sealer
@@ -23,6 +19,7 @@ from cloud_stub.server import start_cloud
 from cloud_stub.store import SqliteCloudStore
 from sync_client.cloud_client import CloudClient
 from sync_client.scan_to_pay import ScanToPayClient
+from tests.cloud.provider_rig import Clock, private_pem, public_pem, rsa_keys
 
 MCHID = "1900009191"
 APPID = "wxd678efh567hg6787"
@@ -35,24 +32,9 @@ CAB = "cab-wx"
 RETRIES_S = (0.01, 0.01, 0.02, 0.05, 0.1)
 
 
-@cache
-def keys() -> tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey, rsa.RSAPrivateKey]:
-    """The merchant's, the platform's and a stranger's RSA 2048 keys (made once per test run)."""
-    made = tuple(rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(3))
-    return made[0], made[1], made[2]
-
-
-def private_pem(key: rsa.RSAPrivateKey) -> str:
-    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
-
-
-def public_pem(key: rsa.RSAPrivateKey) -> str:
-    return key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
-
-
 def merchant_settings(base_url: str, **changes: str) -> dict[str, str]:
     """What the retailer enters on the console or PUTs to the API."""
-    merchant, platform, _ = keys()
+    merchant, platform, _ = rsa_keys()
     return {
         "provider": "wechatpay",
         "mchid": MCHID,
@@ -68,21 +50,11 @@ def merchant_settings(base_url: str, **changes: str) -> dict[str, str]:
 
 
 def emulator(now: Callable[[], float] | None = None) -> WeChatPayEmulator:
-    merchant, platform, _ = keys()
+    merchant, platform, _ = rsa_keys()
     kwargs = {"now": now} if now is not None else {}
     made = WeChatPayEmulator(platform, PLATFORM_SERIAL, retries_s=RETRIES_S, **kwargs)
     made.add_merchant(MerchantAccount(MCHID, APPID, SERIAL, merchant.public_key(), APIV3_KEY.encode()))
     return made
-
-
-class Clock:
-    """Real time, moved on by ``offset`` when a test needs the cloud and WeChat Pay to be later."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
 
 
 @dataclass

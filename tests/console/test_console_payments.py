@@ -9,8 +9,8 @@ import re
 import aiohttp
 
 from cloud_stub.console.auth import hash_password
-from tests.cloud.provider_rig import public_pem, rsa_keys
-from tests.cloud.wechatpay_rig import APIV3_KEY, MCHID, Rig, keys, merchant_settings, private_pem, rig
+from tests.cloud.provider_rig import private_pem, public_pem, rsa_keys
+from tests.cloud.wechatpay_rig import APIV3_KEY, MCHID, Rig, merchant_settings, rig
 from tests.polling import until
 
 __all__ = ["rig"]  # the fixture
@@ -97,7 +97,7 @@ async def test_the_provider_form_shows_secrets_masked_and_keeps_them_when_left_e
         async with owner.get("/console/payments") as response:
             page = await response.text()
         assert f"set (32 characters, ending {APIV3_KEY[-4:]})" in page and APIV3_KEY not in page
-        assert "PRIVATE KEY" not in page and private_pem(keys()[0]).splitlines()[2] not in page
+        assert "PRIVATE KEY" not in page and private_pem(rsa_keys()[0]).splitlines()[2] not in page
         form = merchant_settings(rig.wechat.url)  # the form's hidden provider is the configured one
         assert '<input type="hidden" name="provider" value="wechatpay">' in page
         form |= {"private_key": "", "apiv3_key": "", "appid": "wx0000000000000001", "csrf_token": csrf(page)}

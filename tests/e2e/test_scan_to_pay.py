@@ -197,11 +197,6 @@ backoff_max_s = 1.0
     assert code == 0, proc.log_tail()
 
 
-def deliveries(emulator: Emulator) -> list[Any]:
-    """Every attempt of the emulator to deliver a notification."""
-    return emulator.deliveries if isinstance(emulator, WeChatPayEmulator) else list(emulator.notifier.deliveries)
-
-
 def payment_qr(state: dict[str, Any]) -> str:
     """What the payment QR on the screen encodes: what the shopper's phone reads."""
     return str(next(w["qr"] for w in state["widgets"] if w["id"] == "payment_qr"))
@@ -243,7 +238,7 @@ def test_a_sale_paid_with_the_providers_qr_code_reaches_the_retailers_sales_with
     [payment] = api.call("GET", "/v1/retailer/payments")["payments"]
     assert (payment["provider"], payment["status"]) == (provider.name, "paid")
     assert payment["provider_ref"] == provider.provider_ref(emulator.emulator, payment["id"])
-    assert any(d.accepted for d in deliveries(emulator.emulator)), "the provider's notification acknowledged"
+    assert any(d.accepted for d in emulator.emulator.notifier.deliveries), "the provider's notification acknowledged"
 
 
 def test_provider_unreachable_the_cabinet_says_so_and_withdraws_scan_to_pay(

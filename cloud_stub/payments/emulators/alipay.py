@@ -39,9 +39,10 @@ from urllib.parse import urlencode
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
-from cloud_stub.payments.alipay import CHINA, beijing_time, from_yuan, rsa2_sign, rsa2_verify, sign_content
+from cloud_stub.payments.alipay import CHINA, beijing_time, from_yuan, sign_content
 from cloud_stub.payments.amounts import AmountError, to_decimal_text
-from cloud_stub.payments.emulators.delivery import Notifier
+from cloud_stub.payments.emulators.serving import ServedEmulator
+from cloud_stub.payments.rsa import sign, verify
 
 DOCUMENTED_RETRIES_S = (240.0, 600.0, 600.0, 3600.0, 7200.0, 21600.0, 54000.0)
 PUBLIC_REQUIRED = (
@@ -101,7 +102,7 @@ class Order:
         return sum(self.refunds.values())
 
 
-class AlipayEmulator:
+class AlipayEmulator(ServedEmulator):
     def __init__(
         self,
         alipay_key: RSAPrivateKey,
@@ -109,15 +110,12 @@ class AlipayEmulator:
         now: Callable[[], float] = time.time,
         retries_s: tuple[float, ...] = DOCUMENTED_RETRIES_S,
     ) -> None:
+        super().__init__(retries_s)
         self.alipay_key = alipay_key
         self.now = now
         self.apps: dict[str, AppAccount] = {}
         self.orders: dict[tuple[str, str], Order] = {}
-        self.notifier = Notifier(retries_s)
         self.refused: list[tuple[str, str]] = []  # (code, sub_code) of every refusal
-        self.down = False  # True: requests get no answer (the connection is dropped): "unreachable"
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
     @property
     def gateway(self) -> str:
@@ -132,24 +130,8 @@ class AlipayEmulator:
         app.add_routes([web.post("/gateway.do", self._gateway), web.post("/emulator/pay", self._phone_pays)])
         return app
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._runner = web.AppRunner(self.app(), access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        bound = self._runner.addresses[0]
-        self.url = f"http://{bound[0]}:{bound[1]}"
-        return self.url
-
-    async def stop(self) -> None:
-        await self.notifier.stop()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
     async def _gateway(self, request: web.Request) -> web.StreamResponse:
-        if self.down:
-            assert request.transport is not None
-            request.transport.abort()  # no answer at all, as when the network to Alipay is down
-            raise web.HTTPServiceUnavailable()
+        self._drop_if_down(request)
         form = await request.post()
         params = {**dict(request.query), **{k: v for k, v in form.items() if isinstance(v, str)}}
         method = params.get("method", "")
@@ -168,7 +150,7 @@ class AlipayEmulator:
 
     def signed_answer(self, node: str, answer: dict[str, Any]) -> bytes:
         inner = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
-        signature = rsa2_sign(self.alipay_key, inner)
+        signature = sign(self.alipay_key, inner)
         return f'{{"{node}_response":{inner},"sign":"{signature}"}}'.encode()
 
     def _authenticate(self, params: dict[str, str]) -> AppAccount:
@@ -186,7 +168,7 @@ class AlipayEmulator:
             datetime.strptime(params["timestamp"], "%Y-%m-%d %H:%M:%S")
         except ValueError:
             raise invalid("isv.invalid-timestamp", "非法的时间戳参数") from None
-        if not rsa2_verify(app.public_key, sign_content(params, drop=("sign",)), params["sign"]):
+        if not verify(app.public_key, sign_content(params, drop=("sign",)), params["sign"]):
             raise invalid("isv.invalid-signature", "验签出错")
         return app
 
@@ -395,7 +377,7 @@ class AlipayEmulator:
         if order.refunds:
             params.update(refund_fee=to_decimal_text(order.refunded, "CNY"), gmt_refund=beijing_time(self.now()))
         params["sign_type"] = "RSA2"
-        params["sign"] = rsa2_sign(self.alipay_key, sign_content(params, drop=("sign", "sign_type")))
+        params["sign"] = sign(self.alipay_key, sign_content(params, drop=("sign", "sign_type")))
         return params
 
     def notify(self, order: Order) -> None:

@@ -37,7 +37,7 @@ from typing import Any
 from aiohttp import web
 
 from cloud_stub.payments.amounts import AmountError, from_decimal_text, to_decimal_text
-from cloud_stub.payments.emulators.delivery import Notifier
+from cloud_stub.payments.emulators.serving import ServedEmulator
 
 DOCUMENTED_RETRIES_S = (10.0, 60.0, 600.0, 600.0, 600.0, 600.0, 600.0, 600.0)
 DEFAULT_EXPIRATION_MIN = 15
@@ -107,7 +107,7 @@ class Invoice:
 STORE = web.RequestKey("store", Store)
 
 
-class BTCPayEmulator:
+class BTCPayEmulator(ServedEmulator):
     def __init__(
         self,
         *,
@@ -115,15 +115,12 @@ class BTCPayEmulator:
         retries_s: tuple[float, ...] = DOCUMENTED_RETRIES_S,
         rate_minor_per_btc: int = 5_000_000,  # 50,000.00 of the invoice's currency for one bitcoin
     ) -> None:
+        super().__init__(retries_s)
         self.now = now
         self.rate_minor_per_btc = rate_minor_per_btc
         self.stores: dict[str, Store] = {}
         self.invoices: dict[str, Invoice] = {}
-        self.notifier = Notifier(retries_s)
         self.refused: list[tuple[int, Any]] = []
-        self.down = False  # True: requests get no answer (the connection is dropped): "unreachable"
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
     def add_store(self, store: Store) -> None:
         self.stores[store.store_id] = store
@@ -146,25 +143,9 @@ class BTCPayEmulator:
         )
         return app
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._runner = web.AppRunner(self.app(), access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        bound = self._runner.addresses[0]
-        self.url = f"http://{bound[0]}:{bound[1]}"
-        return self.url
-
-    async def stop(self) -> None:
-        await self.notifier.stop()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
     def _answered(self, handler: Callable[[web.Request], Awaitable[Any]]) -> Callable[..., Any]:
         async def route(request: web.Request) -> web.StreamResponse:
-            if self.down:
-                assert request.transport is not None
-                request.transport.abort()  # no answer at all, as when the retailer's server is down
-                raise web.HTTPServiceUnavailable()
+            self._drop_if_down(request)
             try:
                 request[STORE] = self._authenticate(request)
                 self.tick()

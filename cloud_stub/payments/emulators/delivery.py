@@ -17,7 +17,7 @@ Attempt = Callable[[int], tuple[bytes, dict[str, str]]]  # attempt number -> (bo
 class Delivery:
     """One attempt to deliver a notification: which, the how-many-th, and what came of it."""
 
-    order: str  # the merchant's order number (Alipay) or invoice id (BTCPay) it is about
+    order: str  # the merchant's order number (Alipay, WeChat Pay) or invoice id (BTCPay) it is about
     notification_id: str
     attempt: int
     status: int | None  # the merchant's HTTP status; None: no answer
@@ -42,33 +42,27 @@ class Notifier:
         attempt_of: Attempt,
         accepted: Callable[[int, bytes], bool],
     ) -> None:
-        task = asyncio.get_running_loop().create_task(self._deliver(url, order, notification_id, attempt_of, accepted))
+        async def deliver() -> None:
+            timeout = aiohttp.ClientTimeout(total=self.timeout_s)
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                for attempt, wait_s in enumerate((0.0, *self.retries_s), start=1):
+                    await asyncio.sleep(wait_s)  # the provider's own schedule (the tests shorten it)
+                    body, headers = attempt_of(attempt)
+                    try:
+                        async with session.post(url, data=body, headers=headers) as reply:
+                            status, answer = reply.status, await reply.read()
+                    except (aiohttp.ClientError, TimeoutError) as exc:
+                        error = str(exc) or type(exc).__name__
+                        self.deliveries.append(Delivery(order, notification_id, attempt, None, False, error))
+                        continue
+                    took = accepted(status, answer)
+                    self.deliveries.append(Delivery(order, notification_id, attempt, status, took))
+                    if took:
+                        return
+
+        task = asyncio.get_running_loop().create_task(deliver())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    async def _deliver(
-        self,
-        url: str,
-        order: str,
-        notification_id: str,
-        attempt_of: Attempt,
-        accepted: Callable[[int, bytes], bool],
-    ) -> None:
-        timeout = aiohttp.ClientTimeout(total=self.timeout_s)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            for attempt, wait_s in enumerate((0.0, *self.retries_s), start=1):
-                await asyncio.sleep(wait_s)  # the provider's own schedule (the tests shorten it)
-                body, headers = attempt_of(attempt)
-                try:
-                    async with session.post(url, data=body, headers=headers) as reply:
-                        status, answer = reply.status, await reply.read()
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    self.deliveries.append(Delivery(order, notification_id, attempt, None, False, str(exc)))
-                    continue
-                took = accepted(status, answer)
-                self.deliveries.append(Delivery(order, notification_id, attempt, status, took))
-                if took:
-                    return
 
     async def stop(self) -> None:
         for task in list(self._tasks):

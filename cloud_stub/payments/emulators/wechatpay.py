@@ -22,7 +22,6 @@ notifications, partial refunds beyond the amount's check, and rate limits.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import secrets
@@ -33,18 +32,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
+from cloud_stub.payments.emulators.serving import ServedEmulator
+from cloud_stub.payments.rsa import sign, verify
 from cloud_stub.payments.wechatpay import (
     CHINA,
     MAX_DESCRIPTION_BYTES,
     SCHEME,
     TIMESTAMP_WINDOW_S,
     aead_encrypt,
-    sign,
-    verify,
 )
 
 # The documented notification schedule after the first attempt: 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h.
@@ -130,22 +128,7 @@ class Order:
         return (body.get("description"), body.get("amount", {}).get("total")) == (self.description, self.total)
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """One attempt to deliver a notification: to where, and what came of it."""
-
-    out_trade_no: str
-    notification_id: str
-    attempt: int
-    status: int | None  # the merchant's HTTP status; None: no answer
-    error: str = ""
-
-    @property
-    def accepted(self) -> bool:
-        return self.status in (200, 204)
-
-
-class WeChatPayEmulator:
+class WeChatPayEmulator(ServedEmulator):
     def __init__(
         self,
         platform_key: RSAPrivateKey,
@@ -154,19 +137,14 @@ class WeChatPayEmulator:
         now: Callable[[], float] = time.time,
         retries_s: tuple[float, ...] = DOCUMENTED_RETRIES_S,
     ) -> None:
+        super().__init__(retries_s)
         self.platform_key = platform_key
         self.platform_serial = platform_serial
         self.now = now
-        self.retries_s = retries_s
         self.merchants: dict[str, MerchantAccount] = {}
         self.orders: dict[tuple[str, str], Order] = {}
-        self.deliveries: list[Delivery] = []
         self.refused: list[tuple[int, str, str]] = []  # (status, code, message) of every refusal
-        self.down = False  # True: requests get no answer (the connection is dropped): "unreachable"
         self.notifying = True  # False: payments are not notified (a notification that is late or lost)
-        self._runner: web.AppRunner | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.url = ""
 
     def add_merchant(self, merchant: MerchantAccount) -> None:
         self.merchants[merchant.mchid] = merchant
@@ -187,30 +165,12 @@ class WeChatPayEmulator:
         )
         return app
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._runner = web.AppRunner(self.app(), access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        bound = self._runner.addresses[0]
-        self.url = f"http://{bound[0]}:{bound[1]}"
-        return self.url
-
-    async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._runner is not None:
-            await self._runner.cleanup()
-
     def _answered(self, handler: Callable[[web.Request], Awaitable[tuple[int, Any]]]) -> Handler:
         """The route: the merchant authenticated (under /v3/), the body parsed, the answer or the documented
         error ``{"code", "message"}`` signed with the platform key."""
 
         async def route(request: web.Request) -> web.StreamResponse:
-            if self.down:
-                assert request.transport is not None
-                request.transport.abort()  # no answer at all, as when the network to WeChat Pay is down
-                raise web.HTTPServiceUnavailable()
+            self._drop_if_down(request)
             body = await request.read()
             try:
                 if request.path.startswith("/v3/"):
@@ -387,9 +347,13 @@ class WeChatPayEmulator:
         order.bank_type = bank_type
         order.success_time = datetime.fromtimestamp(int(self.now()), CHINA).isoformat()
         if self.notifying:
-            task = asyncio.get_running_loop().create_task(self._deliver(order))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            notification_id = str(uuid.uuid4())  # the same in every attempt; each is signed anew
+
+            def attempt_of(_: int) -> tuple[bytes, dict[str, str]]:
+                headers, body = self.notification(order, notification_id)
+                return body, headers
+
+            self.notifier.send(order.notify_url, order.out_trade_no, notification_id, attempt_of, _acknowledged)
         return order
 
     def transaction(self, order: Order) -> dict[str, Any]:
@@ -461,22 +425,10 @@ class WeChatPayEmulator:
         text = json.dumps(envelope, ensure_ascii=False)
         return {**self.signed_headers(text), "Content-Type": "application/json"}, text.encode()
 
-    async def _deliver(self, order: Order) -> None:
-        notification_id = str(uuid.uuid4())
-        for attempt, wait_s in enumerate((0.0, *self.retries_s), start=1):
-            await asyncio.sleep(wait_s)  # the provider's own schedule (the tests shorten it)
-            headers, body = self.notification(order, notification_id)
-            try:
-                async with (
-                    aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
-                    session.post(order.notify_url, data=body, headers=headers) as reply,
-                ):
-                    delivery = Delivery(order.out_trade_no, notification_id, attempt, reply.status)
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                delivery = Delivery(order.out_trade_no, notification_id, attempt, None, str(exc) or type(exc).__name__)
-            self.deliveries.append(delivery)
-            if delivery.accepted:
-                return
+
+def _acknowledged(status: int, _: bytes) -> bool:
+    """The merchant's documented acknowledgements (200, 204) stop the retries."""
+    return status in (200, 204)
 
 
 def _json(body: bytes) -> dict[str, Any]:
