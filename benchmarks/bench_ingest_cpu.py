@@ -11,6 +11,9 @@ event's schema validation, the store's ingest, the answer's JSON, its signature 
 formatted as ``kiosk-cloud serve`` formats it). What the whole request costs in a real node (HTTP parsing,
 aiohttp's request and response objects, the hand-off to the store's thread and back) is
 `bench_fleet_ingest`'s ``server_cpu_ms_per_request``; the difference is the HTTP server's share.
+
+With ``--statements`` the store's SQL is timed too, statement by statement (CPU and wall time a request, through
+a thin proxy around the store's connection): what the store's part is made of.
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ import json
 import logging
 import os
 import random
+import re
+import sqlite3
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -49,6 +55,32 @@ STEPS = (
     "sign_answer (HMAC-SHA256)",
     "log line",
 )
+
+
+@dataclass
+class TimedConnection:
+    """The store's connection, with each statement's CPU and wall time summed by its text (values elided)."""
+
+    conn: sqlite3.Connection
+    spent: dict[str, list[float]] = field(default_factory=dict)  # statement -> [count, CPU s, wall s]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        return self._timed(self.conn.execute, sql, *args)
+
+    def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        return self._timed(self.conn.executemany, sql, *args)
+
+    def _timed(self, run: Callable[..., sqlite3.Cursor], sql: str, *args: Any) -> sqlite3.Cursor:
+        cpu, wall = time.thread_time(), time.perf_counter()
+        cursor = run(sql, *args)
+        entry = self.spent.setdefault(re.sub(r"(SET|VALUES) .*", r"\1 …", " ".join(sql.split()))[:72], [0, 0.0, 0.0])
+        entry[0] += 1
+        entry[1] += time.thread_time() - cpu
+        entry[2] += time.perf_counter() - wall
+        return cursor
 
 
 def make_requests(store: SqliteCloudStore, cabinets: int, count: int) -> list[tuple[str, bytes, dict[str, str]]]:
@@ -103,6 +135,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--cabinets", type=int, default=200)
+    parser.add_argument("--statements", action="store_true", help="time the store's SQL statement by statement")
     parser.add_argument("--json", type=Path, help="also write the JSON here, and the table beside it (.md)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-ingest-cpu-"))
@@ -115,7 +148,11 @@ def main() -> None:
     try:
         requests = make_requests(store, args.cabinets, args.requests)
         events = sum(len(json.loads(body)["events"]) for _, body, _ in requests)
+        timed = TimedConnection(store._conn)
+        if args.statements:
+            store._conn = timed  # type: ignore[assignment]  # the same calls, timed
         spent = run(requests, store)
+        store._conn = timed.conn
     finally:
         store.close()
     per_request = {step: round(1000 * s / len(requests), 3) for step, s in spent.items()}
@@ -129,6 +166,22 @@ def main() -> None:
     lines = ["| step | CPU ms a request |", "|---|---|"]
     lines += [f"| {step} | {ms} |" for step, ms in per_request.items()]
     lines.append(f"| total of the steps | {document['total_cpu_ms_per_request']} |")
+    if args.statements:
+        count = len(requests)
+        statements: dict[str, dict[str, float]] = {
+            sql: {
+                "per_request": round(n / count, 2),
+                "cpu_us_per_request": round(1e6 * cpu / count),
+                "wall_us_per_request": round(1e6 * wall / count),
+            }
+            for sql, (n, cpu, wall) in sorted(timed.spent.items(), key=lambda item: -item[1][1])
+        }
+        document["statements"] = statements
+        lines += ["", "| statement | per request | CPU µs a request | wall µs a request |", "|---|---|---|---|"]
+        lines += [
+            f"| `{sql}` | {v['per_request']} | {v['cpu_us_per_request']} | {v['wall_us_per_request']} |"
+            for sql, v in statements.items()
+        ]
     text = "\n".join(lines)
     print(text)
     print(json.dumps(document, indent=2))
