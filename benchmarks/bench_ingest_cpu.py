@@ -131,13 +131,13 @@ def run(requests: list[tuple[str, bytes, dict[str, str]]], store: SqliteCloudSto
     return spent
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--cabinets", type=int, default=200)
     parser.add_argument("--statements", action="store_true", help="time the store's SQL statement by statement")
     parser.add_argument("--json", type=Path, help="also write the JSON here, and the table beside it (.md)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="bench-ingest-cpu-"))
     logging.basicConfig(
         level=logging.INFO,
@@ -156,7 +156,7 @@ def main() -> None:
     finally:
         store.close()
     per_request = {step: round(1000 * s / len(requests), 3) for step, s in spent.items()}
-    document = {
+    document: dict[str, Any] = {
         "requests": len(requests),
         "events_per_request": round(events / len(requests), 1),
         "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
@@ -188,6 +188,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(document, indent=2) + "\n")
         args.json.with_suffix(".md").write_text(text + "\n")
+    return document
 
 
 if __name__ == "__main__":
