@@ -584,7 +584,7 @@ def _check_bounds(value: Any, where: str, depth: int) -> None:
         # The common leaves (short ASCII text, booleans, null) pass here without a name made for them.
         items = value.items() if type(value) is dict else enumerate(value)
         for key, item in items:
-            if type(key) is str and not (len(key) <= MAX_TEXT_CHARS and key.isascii()):
+            if isinstance(key, str) and not (len(key) <= MAX_TEXT_CHARS and key.isascii()):
                 _check_text(key, f"{where} key")
             kind = type(item)
             if kind is str and len(item) <= MAX_TEXT_CHARS and item.isascii() or kind is bool or item is None:
