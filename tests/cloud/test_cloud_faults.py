@@ -41,6 +41,18 @@ def sale(seq: int, **changes: Any) -> dict:
         (sale(1, amount_cents=9e99), "payload.amount_cents: expected int, got float"),
         (sale(1, sku="x" * 9000), "payload.sku: 9000 characters, more than 8192"),
         (sale(1, sku="\ud800"), "payload.sku: not valid Unicode (a lone surrogate)"),
+        (
+            make_event(1, type_="heartbeat", payload={"extra": {"k" * 9000: 1}}),
+            "payload.extra key: 9000 characters, more than 8192",
+        ),
+        (
+            make_event(1, type_="heartbeat", payload={"\udc00": True}),
+            "payload key: not valid Unicode (a lone surrogate)",
+        ),
+        (
+            make_event(1, type_="heartbeat", payload={"faults": ["ok", "\ud800"]}),
+            "payload.faults[1]: not valid Unicode",
+        ),
         (make_event(1, type_="door.closed", payload={"open_s": 1e300}), "payload.open_s: 1e+300 exceeds the longest"),
         (
             make_event(1, type_="door.unlocked", payload={"reason": "x", "seconds": -1}),

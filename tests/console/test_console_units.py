@@ -190,7 +190,7 @@ def test_sign_ins_from_one_address_are_limited_across_accounts(store: SqliteClou
     try:
         same_address, other_address, one_failure, later = asyncio.run(attempts())
     finally:
-        core._executor.shutdown()
+        asyncio.run(core.close())
     assert same_address == FIRST_WAIT_S
     assert other_address == 0 and one_failure == 0
     assert later == 0
