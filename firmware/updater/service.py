@@ -29,7 +29,7 @@ from tuf.ngclient import Updater as TufUpdater  # type: ignore[attr-defined]
 
 from firmware.clock import Clock
 from firmware.updater.fetch import LoopFetcher
-from firmware.updater.slots import Slots, Trial
+from firmware.updater.slots import Slots
 from sync_client.progress import Progress, ProgressSink
 
 log = logging.getLogger(__name__)
@@ -160,13 +160,12 @@ def refusal(exc: Exception) -> str:
 @dataclass
 class Updater:
     source: UpdateSource
-    slots: Slots
-    installer: SlotInstaller
+    slots: Slots  # read only: the installer writes them
+    hand_off: Callable[[Release], None]  # a verified release to the installer (installer.Handoff.install)
     running_version: str
     may_download: Callable[[], bool]  # no journey under way, the door shut (read on the loop)
     session: aiohttp.ClientSession
     report: Report
-    restart: Callable[[], None]  # stop the process; systemd starts ``current`` again
     clock: Clock
     auto: bool = True  # a scheduled check installs the latest (False: only what a rollout names)
     idle_poll_s: float = 1.0
@@ -234,18 +233,19 @@ class Updater:
             return Outcome("up to date", "metadata refreshed; an install waits for a rollout (update_check)")
         if release is None:
             return Outcome("up to date", f"{self.running_version} is the newest release asked for")
-        slot = self.slots.other()
         try:
-            await asyncio.to_thread(self._install, release, slot)
-        except (OSError, subprocess.SubprocessError, zipfile.BadZipFile) as exc:
+            await asyncio.to_thread(self.hand_off, release)
+        except OSError as exc:
+            reason = f"handing to the installer: {exc}"
             self.report(
-                "update.failed",
-                {"version": release.version, "running": self.running_version, "reason": f"install: {exc}"},
+                "update.failed", {"version": release.version, "running": self.running_version, "reason": reason}
             )
-            return Outcome("failed", f"installing {release.version} into {slot}: {exc}", release.version)
-        log.warning("update %s installed in %s: restarting into it", release.version, slot)
-        self.restart()
-        return Outcome("switched", f"{release.version} installed in {slot}; restarting", release.version)
+            return Outcome("failed", f"{release.version}: {reason}", release.version)
+        # the installer checks the files again, installs, switches and restarts this process
+        log.warning("update %s verified and handed to the installer", release.version)
+        return Outcome(
+            "switched", f"{release.version} handed to the installer; it restarts the cabinet", release.version
+        )
 
     # --- on the worker thread --------------------------------------------------------------
     def _download(self, fetcher: LoopFetcher, install: str | None) -> Release | None:
@@ -291,12 +291,6 @@ class Updater:
             return Path(cached)
         fetcher.expect = (name.rpartition("/")[2], info.length)
         return Path(tuf.download_target(info, str(path)))
-
-    def _install(self, release: Release, slot: str) -> Trial:
-        path = self.slots.clear(slot)
-        self.installer.install(release, path)
-        self.slots.stamp(slot, release.version)
-        return self.slots.switch_to(slot, release.version)
 
     def _show(self, progress: Progress) -> None:
         self.progress = progress

@@ -17,7 +17,8 @@ from aiohttp import web
 
 from cloud_stub.releases import Expiry, Repository, generate_key
 from firmware.clock import FakeClock
-from firmware.updater.service import SlotInstaller, UnpackInstaller, Updater, UpdateSource
+from firmware.updater.installer import Handoff, Installer
+from firmware.updater.service import Release, SlotInstaller, UnpackInstaller, Updater, UpdateSource
 from firmware.updater.slots import Slots
 from sync_client.progress import Progress
 
@@ -104,6 +105,26 @@ def install_running(slots: Slots, wheel: Path, version: str) -> None:
     (slots.root / "current").symlink_to("slot-a")
 
 
+class InProcess(Handoff):
+    """The request written as in production, then the installer run at once, as kiosk-updater.path starts it
+    (here as the test's user, in the test's process: everything but systemd and root)."""
+
+    def __init__(self, installer: Installer) -> None:
+        super().__init__(installer.staging)
+        self.installer = installer
+        self.done: list[str] = []
+
+    def request(self, request: Any) -> None:
+        super().request(request)
+        self.done.append(self.installer.handle())
+
+
+def installer_for(
+    slots: Slots, data: Path, url: str, trusted_root: Path, restart: Callable[[], None], slot: SlotInstaller
+) -> Installer:
+    return Installer(slots, data / "update", data.parent / "installer", url, trusted_root, slot, restart)
+
+
 @dataclass
 class Cabinet:
     """The cabinet's side: its slots under ``root/opt``, its data under ``root/data``, the trusted root
@@ -125,16 +146,22 @@ class Cabinet:
         self.trusted_root.parent.mkdir(parents=True)
         shutil.copyfile(self.repo / "metadata" / "1.root.json", self.trusted_root)
 
+    def handoff(self, url: str, installer: SlotInstaller | None = None) -> InProcess:
+        data = self.root / "data"
+        return InProcess(
+            installer_for(self.slots, data, url, self.trusted_root, self._restart, installer or UnpackInstaller())
+        )
+
     def updater(self, url: str, session: aiohttp.ClientSession, installer: SlotInstaller | None = None) -> Updater:
+        self.installs = self.handoff(url, installer)
         updater = Updater(
             UpdateSource(url, self.trusted_root, self.root / "data" / "update"),
             self.slots,
-            installer or UnpackInstaller(),
+            self.installs.install,
             self.running,
             lambda: not self.busy[0],
             session,
             lambda kind, payload: self.events.append((kind, payload)),
-            self._restart,
             self.clock,
             idle_poll_s=0.001,
         )
