@@ -15,22 +15,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import stat
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal, cast
 
 from tuf.api import exceptions as tuf_errors
-from tuf.api.metadata import TargetFile
-from tuf.ngclient import FetcherInterface
+from tuf.api.metadata import TargetFile  # type: ignore[attr-defined]
+from tuf.ngclient import FetcherInterface  # type: ignore[attr-defined]
 from tuf.ngclient import Updater as TufUpdater  # type: ignore[attr-defined]
 
 from firmware.updater.service import INDEX, Release, SlotInstaller, VenvInstaller, newer_release, refusal
-from firmware.updater.slots import Failure, Slots, write_durably
+from firmware.updater.slots import SLOTS, Failure, Slots, write_durably
 
 REQUEST = "request.json"
 MAX_REQUEST = 4096  # bytes: a request is a few fields
@@ -104,6 +105,7 @@ class Installer:
     slot_installer: SlotInstaller
     restart: Callable[[], None]  # restart the cabinet's service
     fetcher: FetcherInterface | None = None
+    owner: int = field(default_factory=os.geteuid)  # who alone may write the slots: the installer's user
 
     def handle(self) -> str:
         """Carry out the request waiting in the staging directory, if any; returns what was done. A request
@@ -116,6 +118,7 @@ class Installer:
             return "no request"
         try:
             request = parse_request(data)
+            layout_check(self.slots, self.owner)
         except InstallRefused as exc:
             path.unlink(missing_ok=True)
             return f"refused: {exc}"
@@ -203,6 +206,22 @@ class Installer:
         return copy
 
 
+def layout_check(slots: Slots, owner: int) -> None:
+    """The slots, their directory and the link must be writable by ``owner`` alone: were the service user able
+    to write them, it could change the program after this installer verified it."""
+    paths = [slots.root, slots.current_link, *(slots.path(slot) for slot in SLOTS)]
+    for path in paths:
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            continue
+        if info.st_uid != owner or (not stat.S_ISLNK(info.st_mode) and info.st_mode & 0o022):
+            raise InstallRefused(
+                f"{path}: owned by uid {info.st_uid}, mode {stat.filemode(info.st_mode)}: the slots must be writable "
+                f"by uid {owner} alone (install.sh sets this up)"
+            )
+
+
 def _read_bounded(path: Path, limit: int) -> bytes:
     """At most ``limit + 1`` bytes (one more shows a file too long), never through a symlink: the directory
     is the service user's, who could point a name at any file or at an endless device."""
@@ -213,6 +232,10 @@ def _read_bounded(path: Path, limit: int) -> bytes:
         return file.read(limit + 1)
 
 
+def restart(command: str) -> None:
+    subprocess.run(shlex.split(command), check=True, timeout=60)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``kiosk-updater.service``: carry out the waiting request (as root)."""
     from firmware.config import load_config
@@ -221,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     args.add_argument("--config", type=Path, default=Path("/etc/kiosk/kiosk.toml"))
     args.add_argument("--data-dir", type=Path, default=Path("/var/lib/kiosk"))
     args.add_argument("--state-dir", type=Path, default=Path("/var/lib/kiosk-updater"))
-    args.add_argument("--service", default="kiosk.service")
+    args.add_argument(
+        "--restart", default="systemctl restart --no-block kiosk.service", help="command run after a switch"
+    )
     opts = args.parse_args(argv)
     config = load_config(opts.config)
     section = config.updates
@@ -236,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         section.url or f"{config.sync.cloud_url.rstrip('/')}/updates",
         Path(section.root),
         VenvInstaller(clone_from=slots.path(slots.current())),
-        lambda: subprocess.run(["systemctl", "restart", "--no-block", opts.service], check=True, timeout=60),
+        lambda: restart(opts.restart),
     )
     print(installer.handle())
     return 0

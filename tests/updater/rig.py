@@ -18,7 +18,7 @@ from aiohttp import web
 from cloud_stub.releases import Expiry, Repository, generate_key
 from firmware.clock import FakeClock
 from firmware.updater.installer import Handoff, Installer
-from firmware.updater.service import Release, SlotInstaller, UnpackInstaller, Updater, UpdateSource
+from firmware.updater.service import SlotInstaller, UnpackInstaller, Updater, UpdateSource
 from firmware.updater.slots import Slots
 from sync_client.progress import Progress
 

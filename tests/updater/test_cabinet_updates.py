@@ -39,10 +39,13 @@ async def wired(
     last_sync: Any = lambda: None,
 ) -> Updates:
     loop = asyncio.get_running_loop()
+
+    def restart() -> None:  # systemctl restart, from the installer's thread
+        loop.call_soon_threadsafe(stop.set)
+
     installer = installer_for(
-        Slots(Path(section.slots)), tmp_path / "data", section.url, Path(section.root),
-        lambda: loop.call_soon_threadsafe(stop.set), UnpackInstaller(),
-    )  # fmt: skip
+        Slots(Path(section.slots)), tmp_path / "data", section.url, Path(section.root), restart, UnpackInstaller()
+    )
     return await start_updates(
         stack, section, "", tmp_path / "data", cabinet, cabinet.outbox, inbox, lambda: 1, last_sync,
         Supervisor(), cabinet.clock, stop, InProcess(installer), idle_poll_s=0.001,
