@@ -236,18 +236,22 @@ def restart(command: str) -> None:
     subprocess.run(shlex.split(command), check=True, timeout=60)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``kiosk-updater.service``: carry out the waiting request (as root)."""
-    from firmware.config import load_config
-
-    args = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+def parser() -> argparse.ArgumentParser:
+    args = argparse.ArgumentParser(description="Install the update the cabinet's program asked for (as root).")
     args.add_argument("--config", type=Path, default=Path("/etc/kiosk/kiosk.toml"))
     args.add_argument("--data-dir", type=Path, default=Path("/var/lib/kiosk"))
     args.add_argument("--state-dir", type=Path, default=Path("/var/lib/kiosk-updater"))
     args.add_argument(
         "--restart", default="systemctl restart --no-block kiosk.service", help="command run after a switch"
     )
-    opts = args.parse_args(argv)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``kiosk-updater.service``: carry out the waiting request (as root)."""
+    from firmware.config import load_config
+
+    opts = parser().parse_args(argv)
     config = load_config(opts.config)
     section = config.updates
     if not section.root:
