@@ -184,8 +184,11 @@ class Installer:
         newer = newer_release(self._copy(tuf, INDEX, copies).read_bytes(), running, version)
         if newer is None:
             raise InstallRefused(f"{version} is not newer than the running {running}")
-        _, wheel, boards = newer
-        return Release(version, self._copy(tuf, wheel, copies), [self._copy(tuf, name, copies) for name in boards])
+
+        def copy(name: str) -> Path:
+            return self._copy(tuf, name, copies)
+
+        return Release(version, copy(newer.wheel), [copy(n) for n in newer.lockboard], [copy(n) for n in newer.wheels])
 
     def _copy(self, tuf: TufUpdater, name: str, copies: Path) -> Path:
         info: TargetFile | None = tuf.get_targetinfo(name)

@@ -20,7 +20,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import aiohttp
 from packaging.version import InvalidVersion, Version
@@ -53,6 +53,16 @@ class Release:
     version: str
     wheel: Path
     lockboard: list[Path]
+    wheels: list[Path] = field(default_factory=list)  # its dependencies' wheels (the release's wheelhouse)
+
+
+class Listed(NamedTuple):
+    """A release as the index lists it: target names."""
+
+    version: str
+    wheel: str
+    lockboard: list[str]
+    wheels: list[str]  # the dependencies' wheels, ``wheels/<file>``: shared by releases, so fetched once
 
 
 @dataclass(frozen=True)
@@ -72,8 +82,9 @@ class UnpackInstaller:
     ``slot/lockboard``: what the tests install, since a pip install into a venv takes seconds."""
 
     def install(self, release: Release, slot: Path) -> None:
-        with zipfile.ZipFile(release.wheel) as wheel:
-            wheel.extractall(slot / "site")
+        for path in [*release.wheels, release.wheel]:
+            with zipfile.ZipFile(path) as wheel:
+                wheel.extractall(slot / "site")
         _copy_lockboard(release, slot)
 
 
@@ -82,7 +93,8 @@ class VenvInstaller:
     taken from the network. The environment is a copy of the running slot's (``clone_from``: its dependencies,
     which install.sh installed there), the wheel then installed over it, which also rewrites the commands'
     interpreter lines to the new slot; without one, a new environment that sees the system's site-packages.
-    A release whose dependencies changed must ship them (not done: see docs/updates.md)."""
+    A release that brings new or newer dependencies ships their wheels (``release.wheels``): pip then resolves
+    the wheel's requirements offline against them and what the environment already has."""
 
     def __init__(self, clone_from: Path | None = None, python: str = sys.executable) -> None:
         self.clone_from = clone_from
@@ -98,8 +110,14 @@ class VenvInstaller:
             shutil.copytree(source, slot, symlinks=True, dirs_exist_ok=True, ignore=slot_own)
         else:
             subprocess.run([self.python, "-m", "venv", "--system-site-packages", str(slot)], check=True, timeout=300)
-        pip = [str(slot / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-index", "--no-deps"]
-        subprocess.run([*pip, "--force-reinstall", str(release.wheel)], check=True, timeout=600)
+        pip = [str(slot / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-index"]
+        if release.wheels:
+            links = sorted({str(path.parent) for path in release.wheels})
+            # the wheel's requirements from the wheelhouse; those the environment meets already are kept
+            finds = [arg for link in links for arg in ("--find-links", link)]
+            subprocess.run([*pip, *finds, str(release.wheel)], check=True, timeout=600)
+        else:
+            subprocess.run([*pip, "--no-deps", "--force-reinstall", str(release.wheel)], check=True, timeout=600)
         _copy_lockboard(release, slot)
 
 
@@ -109,8 +127,8 @@ def _copy_lockboard(release: Release, slot: Path) -> None:
         shutil.copyfile(path, slot / "lockboard" / path.name)
 
 
-def newer_release(data: bytes, running: str, wanted: str | None = None) -> tuple[str, str, list[str]] | None:
-    """(version, wheel, lock board files) of the index's latest release (or of ``wanted``, the version a rollout
+def newer_release(data: bytes, running: str, wanted: str | None = None) -> Listed | None:
+    """The files of the index's latest release (or of ``wanted``, the version a rollout
     names) when it is newer than ``running``; ValueError naming the field at fault. The index is signed, but
     parsed as the outside bytes it is."""
     try:
@@ -141,7 +159,10 @@ def newer_release(data: bytes, running: str, wanted: str | None = None) -> tuple
         isinstance(name, str) for name in boards
     ):
         raise ValueError(f"{INDEX}: releases.{latest}: expected {{wheel: name, lockboard: [names]}}")
-    return str(latest), entry["wheel"], list(boards)
+    wheels = entry.get("wheels", [])  # releases published before wheelhouses have none
+    if not isinstance(wheels, list) or not all(isinstance(name, str) for name in wheels):
+        raise ValueError(f"{INDEX}: releases.{latest}.wheels: expected a list of names, got {wheels!r}")
+    return Listed(str(latest), entry["wheel"], list(boards), list(wheels))
 
 
 def refusal(exc: Exception) -> str:
@@ -271,12 +292,13 @@ class Updater:
         newer = newer_release(index, self.running_version, None if install == LATEST else install)
         if newer is None:
             return None
-        version, wheel, boards = newer
-        self.downloading = version
+        self.downloading = newer.version
+
+        def fetch(name: str) -> Path:
+            return self._fetch(tuf, fetcher, name, targets_dir)
+
         return Release(
-            version,
-            self._fetch(tuf, fetcher, wheel, targets_dir),
-            [self._fetch(tuf, fetcher, name, targets_dir) for name in boards],
+            newer.version, fetch(newer.wheel), [fetch(n) for n in newer.lockboard], [fetch(n) for n in newer.wheels]
         )
 
     @staticmethod

@@ -26,14 +26,19 @@ REPO = Path(__file__).resolve().parents[2]
 LOCKBOARD = [REPO / "firmware" / "lockboard" / name for name in ("protocol.py", "controller.py", "main.py")]
 
 
-def make_wheel(directory: Path, version: str, body: str = "") -> Path:
-    """A real (tiny) wheel: the module ``kiosk_probe`` saying its version, with the dist-info pip wants."""
+def make_wheel(
+    directory: Path, version: str, body: str = "", name: str = "kiosk_probe", requires: tuple[str, ...] = ()
+) -> Path:
+    """A real (tiny) wheel: the module ``name`` (``kiosk_probe``) saying its version, with the dist-info pip
+    wants, requiring ``requires``."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"kiosk_probe-{version}-py3-none-any.whl"
-    info = f"kiosk_probe-{version}.dist-info"
+    path = directory / f"{name}-{version}-py3-none-any.whl"
+    info = f"{name}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: {version}\n"
+    metadata += "".join(f"Requires-Dist: {requirement}\n" for requirement in requires)
     with zipfile.ZipFile(path, "w") as wheel:
-        wheel.writestr("kiosk_probe.py", f"VERSION = {version!r}\n{body}")
-        wheel.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: kiosk-probe\nVersion: {version}\n")
+        wheel.writestr(f"{name}.py", f"VERSION = {version!r}\n{body}")
+        wheel.writestr(f"{info}/METADATA", metadata)
         wheel.writestr(
             f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
         )
