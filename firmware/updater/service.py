@@ -1,10 +1,12 @@
-"""The cabinet's updater: check, download through TUF, install into the other slot, switch, restart; and the
-health check that keeps the new version or switches back.
+"""The cabinet's updater: check, download through TUF into the staging directory, and hand the verified release
+to the installer (``installer.py``, root: it alone writes the slots, installs, switches and restarts); and the
+slot installers it uses.
 
 Trust comes from the root metadata provisioned at install time (``/etc/kiosk/update-root.json``); the client
 keeps the newest metadata it has verified in ``DATA_DIR/update/metadata`` so that older metadata is refused
 later (rollback) and expired metadata too (freeze). A release is the index ``releases.json`` (the newest
-version and its files), the wheel and the lock board's files, each a TUF target with a signed length and hash.
+version and its files), the wheel, its dependencies' wheels and the lock board's files, each a TUF target with
+a signed length and hash.
 A version not newer than the running one is never installed.
 """
 
