@@ -165,6 +165,13 @@ def _release_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     add.add_argument("version", metavar="VERSION")
     add.add_argument("--wheel", type=Path, required=True, help="the project's wheel (pip wheel --no-deps -w dist .)")
     add.add_argument(
+        "--wheelhouse",
+        type=Path,
+        help="the wheels of its dependencies for the cabinet's platform (e.g. pip download --only-binary=:all: "
+        "--platform manylinux_2_36_aarch64 --python-version 3.11 -d DIR WHEEL); "
+        "default: none, the cabinet keeps its own",
+    )
+    add.add_argument(
         "--lockboard",
         type=Path,
         default=Path("firmware/lockboard"),
@@ -190,7 +197,7 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _release_action(args: argparse.Namespace) -> int:
-    from cloud_stub.releases import Repository, generate_key, load_key
+    from cloud_stub.releases import ReleaseError, Repository, generate_key, load_key
 
     def key(path: Path) -> CryptoSigner:
         return load_key(path) if path.exists() else generate_key(path)
@@ -201,8 +208,11 @@ def _release_action(args: argparse.Namespace) -> int:
         print(f"release repository made in {args.repo}; move {args.root_key} offline now")
     elif args.release_command == "add":
         files = [p for p in sorted(args.lockboard.glob("*.py")) if p.name != "__init__.py"]
+        wheelhouse = sorted(args.wheelhouse.glob("*.whl")) if args.wheelhouse else []
+        if args.wheelhouse and not args.wheelhouse.is_dir():
+            raise ReleaseError(f"{args.wheelhouse}: --wheelhouse is not a directory")
         version = repo.add_release(
-            args.version, args.wheel, files, load_key(args.targets_key), load_key(args.online_key)
+            args.version, args.wheel, files, load_key(args.targets_key), load_key(args.online_key), wheelhouse
         )
         print(f"released {args.version} (targets version {version})")
     elif args.release_command == "refresh":

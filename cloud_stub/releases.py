@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 from securesystemslib.signer import CryptoSigner  # type: ignore[attr-defined]
 from tuf.api.metadata import (  # type: ignore[attr-defined]
@@ -45,6 +46,7 @@ from tuf.api.metadata import (  # type: ignore[attr-defined]
 from tuf.api.serialization.json import JSONSerializer
 
 INDEX = "releases.json"
+WHEELS = "wheels"  # the dependencies' wheels, shared by every release that needs the same file
 
 
 @dataclass(frozen=True)
@@ -145,9 +147,12 @@ class Repository:
         lockboard_files: Iterable[Path],
         targets_key: CryptoSigner,
         online_key: CryptoSigner,
+        wheelhouse: Iterable[Path] = (),
     ) -> int:
         """Publish ``version``: its files as targets, the index pointing at it; returns the targets' version.
-        A version not newer than every published one is refused (cabinets never go back)."""
+        A version not newer than every published one is refused (cabinets never go back). ``wheelhouse``: the
+        wheels of its dependencies (for the cabinet's platform), each the target ``wheels/<file>``, so a wheel
+        two releases share is one target, which a cabinet that has it already does not download again."""
         try:
             new = Version(version)
         except InvalidVersion:
@@ -167,6 +172,7 @@ class Repository:
         entry["lockboard"] = [
             self._add_target(targets, f"{version}/lockboard/{p.name}", p.read_bytes()) for p in boards
         ]
+        entry["wheels"] = [self._add_dependency(targets, p) for p in sorted(wheelhouse) if p.name != wheel.name]
         index["releases"][version] = entry
         index["latest"] = version
         self._add_target(targets, INDEX, json.dumps(index, sort_keys=True, indent=1).encode())
@@ -190,6 +196,21 @@ class Repository:
         return index
 
     # --- files -----------------------------------------------------------------------------
+    def _add_dependency(self, targets: Targets, wheel: Path) -> str:
+        try:
+            parse_wheel_filename(wheel.name)
+        except InvalidWheelFilename as exc:
+            raise ReleaseError(f"{wheel}: not a wheel ({exc})") from None
+        data = wheel.read_bytes()
+        name = f"{WHEELS}/{wheel.name}"
+        known = targets.targets.get(name)
+        if known is not None and known.hashes["sha256"] != hashlib.sha256(data).hexdigest():
+            raise ReleaseError(
+                f"{wheel}: a different file of this name was published before; a wheel's name must say what is in "
+                "it (give the rebuild a new version or build number)"
+            )
+        return self._add_target(targets, name, data)
+
     def _add_target(self, targets: Targets, name: str, data: bytes) -> str:
         info = TargetFile(length=len(data), hashes={"sha256": hashlib.sha256(data).hexdigest()}, path=name)
         path = self._target_path(info)

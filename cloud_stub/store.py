@@ -47,6 +47,8 @@ log = logging.getLogger("cloud_stub")
 TICKET_STATUSES = ("dropped_off", "collected", "in_repair", "returned", "handed_back")
 # An online order ends collected (the cabinet's pickup.completed), or by the retailer's hand: cancelled or expired.
 ORDER_ENDINGS = ("cancelled", "expired")
+# a rollout's cabinet that has not reported its update this long after its command counts as timed out
+ROLLOUT_REPORT_WITHIN_S = 24 * 3600
 
 
 class CloudStoreError(Exception):
@@ -163,8 +165,9 @@ class CloudStore(Protocol):
         *,
         now: float | None = None,
         created_by: str | None = None,
+        report_within_s: int = ROLLOUT_REPORT_WITHIN_S,
     ) -> str: ...
-    def rollouts_of(self, retailer: str) -> list[dict[str, Any]]: ...
+    def rollouts_of(self, retailer: str, *, now: float | None = None) -> list[dict[str, Any]]: ...
     def pause_rollout(self, retailer: str, rollout_id: str, reason: str, *, now: float | None = None) -> bool: ...
     def resume_rollout(self, retailer: str, rollout_id: str, *, now: float | None = None) -> int: ...
     # scan-to-pay
@@ -526,13 +529,15 @@ CREATE TABLE IF NOT EXISTS rollouts (
     state TEXT NOT NULL,             -- running or paused
     paused_reason TEXT,
     created_at TEXT NOT NULL,
-    created_by TEXT
+    created_by TEXT,
+    report_within_s BIGINT NOT NULL DEFAULT 86400  -- a cabinet silent this long after its command: timed out
 );
 CREATE TABLE IF NOT EXISTS rollout_cabinets (
     rollout_id TEXT NOT NULL REFERENCES rollouts(id),
     cabinet_id TEXT NOT NULL REFERENCES cabinets(id),
     command_id TEXT,                 -- the newest update_check queued for it
     outcome TEXT,                    -- installed or failed (NULL: not reported yet)
+    due_at TEXT,                     -- its report is due by then (the command queued + report_within_s)
     PRIMARY KEY (rollout_id, cabinet_id)
 );
 CREATE TABLE IF NOT EXISTS payments (
@@ -864,6 +869,8 @@ _ADDED_COLUMNS = (
     ("cabinet_status", "update_version", "TEXT"),
     ("cabinet_status", "update_detail", "TEXT"),
     ("commands", "created_by", "TEXT"),  # the console user's email (NULL: through the API)
+    ("rollouts", "report_within_s", "BIGINT NOT NULL DEFAULT 86400"),  # rollout timeouts (issue 18)
+    ("rollout_cabinets", "due_at", "TEXT"),
     # the consumer side's notification provider (cloud_stub/consumer/notify.py): its delivery state
     ("notification_outbox", "delivery", "TEXT NOT NULL DEFAULT 'pending'"),  # pending, delivered or failed
     ("notification_outbox", "attempts", "INTEGER NOT NULL DEFAULT 0"),
@@ -1576,11 +1583,15 @@ class SqliteCloudStore:
         *,
         now: float | None = None,
         created_by: str | None = None,
+        report_within_s: int = ROLLOUT_REPORT_WITHIN_S,
     ) -> str:
         """A rollout of ``version`` to the retailer's ``cabinet_ids``: an update_check naming it queued for each,
-        in one transaction. ValueError names a cabinet that is not the retailer's, or a bad limit."""
+        in one transaction; a cabinet that has not reported ``report_within_s`` later counts as timed out.
+        ValueError names a cabinet that is not the retailer's, or a bad limit."""
         if failure_limit < 1:
             raise ValueError(f"failure_limit: expected at least 1, got {failure_limit}")
+        if report_within_s < 1:
+            raise ValueError(f"report_within_s: expected at least 1, got {report_within_s}")
         if not cabinet_ids:
             raise ValueError("cabinets: the rollout names none")
         rollout_id, created = str(uuid.uuid4()), _now(now)
@@ -1590,34 +1601,52 @@ class SqliteCloudStore:
             if strangers:
                 raise ValueError(f"cabinets: not this retailer's: {', '.join(strangers)}")
             conn.execute(
-                "INSERT INTO rollouts (id, retailer, version, failure_limit, state, created_at, created_by) "
-                "VALUES (?, ?, ?, ?, 'running', ?, ?)",
-                (rollout_id, retailer, version, failure_limit, utc_iso(created), created_by),
+                "INSERT INTO rollouts (id, retailer, version, failure_limit, state, created_at, created_by, "
+                "report_within_s) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+                (rollout_id, retailer, version, failure_limit, utc_iso(created), created_by, report_within_s),
             )
+            due = utc_iso(created + report_within_s)
             for cabinet_id in sorted(set(cabinet_ids)):
                 command_id = self._insert_command(
                     conn, cabinet_id, "update_check", {"version": version}, None, created, created_by
                 )
                 conn.execute(
-                    "INSERT INTO rollout_cabinets (rollout_id, cabinet_id, command_id) VALUES (?, ?, ?)",
-                    (rollout_id, cabinet_id, command_id),
+                    "INSERT INTO rollout_cabinets (rollout_id, cabinet_id, command_id, due_at) VALUES (?, ?, ?, ?)",
+                    (rollout_id, cabinet_id, command_id, due),
                 )
         return rollout_id
 
-    def rollouts_of(self, retailer: str) -> list[dict[str, Any]]:
-        """The retailer's rollouts, newest first, each with its cabinets' counts (installed, failed, waiting)."""
+    def rollouts_of(self, retailer: str, *, now: float | None = None) -> list[dict[str, Any]]:
+        """The retailer's rollouts, newest first, each with its cabinets' counts (installed, failed, waiting,
+        timed out: not reported by its due time) and the ids of those timed out. A timed-out cabinet is not a
+        failure (silence is mostly a cabinet offline; a bad version reports its rollback), and a late report
+        still counts."""
+        at = utc_iso(_now(now))
         with self._lock:
             rows = self._conn.execute(
                 "SELECT r.id, r.version, r.failure_limit, r.state, r.paused_reason, r.created_at, r.created_by, "
-                "COUNT(t.cabinet_id) AS cabinets, "
+                "r.report_within_s, COUNT(t.cabinet_id) AS cabinets, "
                 "SUM(CASE WHEN t.outcome = 'installed' THEN 1 ELSE 0 END) AS installed, "
                 "SUM(CASE WHEN t.outcome = 'failed' THEN 1 ELSE 0 END) AS failed "
                 "FROM rollouts r LEFT JOIN rollout_cabinets t ON t.rollout_id = r.id WHERE r.retailer = ? "
-                "GROUP BY r.id, r.version, r.failure_limit, r.state, r.paused_reason, r.created_at, r.created_by "
-                "ORDER BY r.created_at DESC, r.id",
+                "GROUP BY r.id, r.version, r.failure_limit, r.state, r.paused_reason, r.created_at, r.created_by, "
+                "r.report_within_s ORDER BY r.created_at DESC, r.id",
                 (retailer,),
             ).fetchall()
-        return [{**dict(r), "waiting": r["cabinets"] - r["installed"] - r["failed"]} for r in rows]
+            silent = self._conn.execute(
+                "SELECT t.rollout_id, t.cabinet_id FROM rollout_cabinets t JOIN rollouts r ON r.id = t.rollout_id "
+                "WHERE r.retailer = ? AND t.outcome IS NULL AND t.due_at <= ? ORDER BY t.cabinet_id",
+                (retailer, at),
+            ).fetchall()
+        timed_out: dict[str, list[str]] = {}
+        for row in silent:
+            timed_out.setdefault(row["rollout_id"], []).append(row["cabinet_id"])
+        listed = []
+        for r in rows:
+            late = timed_out.get(r["id"], [])
+            waiting = r["cabinets"] - r["installed"] - r["failed"] - len(late)
+            listed.append({**dict(r), "waiting": waiting, "timed_out": len(late), "timed_out_cabinets": late})
+        return listed
 
     def pause_rollout(self, retailer: str, rollout_id: str, reason: str, *, now: float | None = None) -> bool:
         """Pause a running rollout: its update_check commands not yet answered expire now (a cabinet that
@@ -1631,7 +1660,7 @@ class SqliteCloudStore:
         created = _now(now)
         with self._write() as conn:
             row = conn.execute(
-                "SELECT version FROM rollouts WHERE id = ? AND retailer = ? AND state = 'paused'",
+                "SELECT version, report_within_s FROM rollouts WHERE id = ? AND retailer = ? AND state = 'paused'",
                 (rollout_id, retailer),
             ).fetchone()
             if row is None:
@@ -1645,9 +1674,9 @@ class SqliteCloudStore:
                 command_id = self._insert_command(
                     conn, target["cabinet_id"], "update_check", {"version": row["version"]}, None, created
                 )
-                conn.execute(
-                    "UPDATE rollout_cabinets SET command_id = ? WHERE rollout_id = ? AND cabinet_id = ?",
-                    (command_id, rollout_id, target["cabinet_id"]),
+                conn.execute(  # a new command, a new time to report by
+                    "UPDATE rollout_cabinets SET command_id = ?, due_at = ? WHERE rollout_id = ? AND cabinet_id = ?",
+                    (command_id, utc_iso(created + row["report_within_s"]), rollout_id, target["cabinet_id"]),
                 )
         return len(waiting)
 

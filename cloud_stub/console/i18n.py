@@ -573,6 +573,13 @@ EN: dict[str, str] = {
     "rollout_bad_limit": "The failure limit must be a whole number of at least 1.",
     "rollout_bad_percent": "Give a percentage from 1 to 100, or the cabinets' ids.",
     "rollout_unknown_cabinets": "Not your cabinets: {cabinets}.",
+    "rollout_report_within": "Count a cabinet as timed out when it has not reported within (hours)",
+    "rollout_report_within_hint": (
+        "A timed-out cabinet is shown apart and does not count towards the failure limit: it is usually offline "
+        "(a failed update reports itself once the old version is back). A late report still counts."
+    ),
+    "rollout_bad_report_within": "The time to report must be a whole number of hours from 1 to 720.",
+    "rollout_timed_out": "{count} timed out (no report within {hours} h): {cabinets}",
     "action_form_opened": "Repair form opened on a phone",
     "action_repair_form": "Repair form sent from a phone",
     "action_callback_form": "Call-back request sent from a phone",
@@ -1219,6 +1226,12 @@ ZH: dict[str, str] = {
     "rollout_bad_limit": "失败上限必须是不小于 1 的整数。",
     "rollout_bad_percent": "请填写 1 到 100 的百分比，或柜机编号。",
     "rollout_unknown_cabinets": "不是您的柜机：{cabinets}。",
+    "rollout_report_within": "柜机在多少小时内未报告即视为超时",
+    "rollout_report_within_hint": (
+        "超时的柜机单独显示，不计入失败上限：它通常只是离线（更新失败的柜机在回到旧版本后会自行报告）。迟到的报告仍会计入。"
+    ),
+    "rollout_bad_report_within": "报告时限必须是 1 到 720 之间的整数小时。",
+    "rollout_timed_out": "{count} 台超时（{hours} 小时内未报告）：{cabinets}",
     "action_form_opened": "已在手机上打开维修表单",
     "action_repair_form": "已从手机提交维修表单",
     "action_callback_form": "已从手机提交回电请求",

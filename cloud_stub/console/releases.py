@@ -1,6 +1,7 @@
 """Rollouts of a signed release (docs/updates.md): a version to a group of cabinets (their ids) or a percentage
 of the fleet, paused by itself once its failed updates reach a limit; each rollout's cabinets counted as
-installed, failed or waiting, with pause and resume. The release itself is published with `kiosk-cloud release`;
+installed, failed, waiting or timed out (not reported within the rollout's time, a day by default), with
+pause and resume. The release itself is published with `kiosk-cloud release`;
 the cabinets verify it through TUF whatever this page says, so the page decides only who installs it and when.
 """
 
@@ -20,6 +21,8 @@ from cloud_stub.console.auth import CORE, NavItem, current_user, requires
 routes = web.RouteTableDef()
 nav = (NavItem("releases", "nav_releases", ("owner",)),)
 DEFAULT_FAILURE_LIMIT = 2
+DEFAULT_REPORT_WITHIN_H = 24  # a day: a cabinet off for the night still reports in time
+MAX_REPORT_WITHIN_H = 720
 
 
 def chosen(cabinets: list[str], version: str, percent: int) -> list[str]:
@@ -34,6 +37,7 @@ class RolloutForm:
     version: str
     cabinets: list[str]
     failure_limit: int
+    report_within_h: int
 
 
 @dataclass(frozen=True)
@@ -55,25 +59,37 @@ def parse_rollout(form: Any, fleet: list[str]) -> RolloutForm | FormError:
         limit = 0
     if limit < 1:
         return FormError("rollout_bad_limit", {})
+    try:
+        hours = int(str(form.get("report_within_h", DEFAULT_REPORT_WITHIN_H)))
+    except ValueError:
+        hours = 0
+    if not 1 <= hours <= MAX_REPORT_WITHIN_H:
+        return FormError("rollout_bad_report_within", {})
     group = [c for c in str(form.get("cabinets", "")).replace(",", " ").split() if c]
     if group:
         strangers = sorted(set(group) - set(fleet))
         if strangers:
             return FormError("rollout_unknown_cabinets", {"cabinets": ", ".join(strangers)})
-        return RolloutForm(version, group, limit)
+        return RolloutForm(version, group, limit, hours)
     try:
         percent = int(str(form.get("percent", "")))
     except ValueError:
         percent = 0
     if not 1 <= percent <= 100 or not fleet:
         return FormError("rollout_bad_percent", {})
-    return RolloutForm(version, chosen(fleet, version, percent), limit)
+    return RolloutForm(version, chosen(fleet, version, percent), limit, hours)
 
 
 async def _page(request: web.Request, status: int = 200, error: FormError | None = None) -> web.StreamResponse:
     core, user = request.app[CORE], current_user(request)
-    rollouts = await core.db(core.store.rollouts_of, user.retailer)
-    context = {"rollouts": rollouts, "error": error, "default_limit": DEFAULT_FAILURE_LIMIT}
+    rollouts = await core.db(core.store.rollouts_of, user.retailer, now=core.now())
+    context = {
+        "rollouts": rollouts,
+        "error": error,
+        "default_limit": DEFAULT_FAILURE_LIMIT,
+        "default_report_within_h": DEFAULT_REPORT_WITHIN_H,
+        "max_report_within_h": MAX_REPORT_WITHIN_H,
+    }
     response: web.StreamResponse = aiohttp_jinja2.render_template("releases.html", request, context, status=status)
     return response
 
@@ -100,6 +116,7 @@ async def rollout(request: web.Request) -> web.StreamResponse:
         parsed.failure_limit,
         now=core.now(),
         created_by=user.email,
+        report_within_s=parsed.report_within_h * 3600,
     )
     raise web.HTTPSeeOther(str(request.app.router["releases"].url_for()))
 

@@ -8,24 +8,36 @@ A version that cannot even get this far (it crashes at start) is switched back b
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
 
 from firmware.clock import Clock
 from firmware.updater.service import Report
-from firmware.updater.slots import Slots
+from firmware.updater.slots import Slots, write_durably
 
 log = logging.getLogger(__name__)
 
 CHECKS = ("selftest", "frame", "sync")
 
 
+class Decisions(Protocol):
+    """Where the verdict goes: the cabinet's process cannot write the slots, it asks the installer
+    (``installer.Handoff``), which commits, or switches back and restarts the cabinet."""
+
+    def commit(self, version: str) -> None: ...
+
+    def roll_back(self, version: str, reason: str) -> None: ...
+
+
 @dataclass
 class HealthCheck:
-    slots: Slots
+    slots: Slots  # read only
     report: Report
-    restart: Callable[[], None]  # after a rollback: stop, so that systemd starts the old slot
+    decisions: Decisions
+    reported_file: Path  # DATA_DIR/update/reported.json: the last failure told to the cloud (the slots are not ours)
     clock: Clock
     within_s: float = 600.0
     passed: set[str] = field(default_factory=set, init=False)
@@ -35,11 +47,17 @@ class HealthCheck:
     def report_rollback(self) -> None:
         """At start: an update rolled back before this start is told to the cloud once."""
         failure = self.slots.failure()
-        if failure is not None:
-            self.report(
-                "update.failed", {"version": failure.version, "running": failure.running, "reason": failure.reason}
-            )
-            self.slots.reported()
+        if failure is None:
+            return
+        record = json.dumps(asdict(failure), sort_keys=True)
+        try:
+            if self.reported_file.read_text() == record:
+                return
+        except FileNotFoundError:
+            pass
+        self.report("update.failed", {"version": failure.version, "running": failure.running, "reason": failure.reason})
+        self.reported_file.parent.mkdir(parents=True, exist_ok=True)
+        write_durably(self.reported_file, record)
 
     def ok(self, check: str) -> None:
         """One of CHECKS succeeded."""
@@ -66,11 +84,10 @@ class HealthCheck:
             self._changed.clear()
             await self.clock.wait(self._changed, left)
         if self._failed is None:
-            self.slots.commit()
+            self.decisions.commit(trial.version)
             self.report("update.installed", {"version": trial.version, "previous": trial.previous_version})
             log.info("update %s passed its health check: committed", trial.version)
             return f"{trial.version} committed"
-        self.slots.roll_back(self._failed)
         log.error("update %s failed its health check (%s): switching back", trial.version, self._failed)
-        self.restart()
+        self.decisions.roll_back(trial.version, self._failed)
         return f"{trial.version} rolled back: {self._failed}"

@@ -1,10 +1,12 @@
-"""The cabinet's updater: check, download through TUF, install into the other slot, switch, restart; and the
-health check that keeps the new version or switches back.
+"""The cabinet's updater: check, download through TUF into the staging directory, and hand the verified release
+to the installer (``installer.py``, root: it alone writes the slots, installs, switches and restarts); and the
+slot installers it uses.
 
 Trust comes from the root metadata provisioned at install time (``/etc/kiosk/update-root.json``); the client
 keeps the newest metadata it has verified in ``DATA_DIR/update/metadata`` so that older metadata is refused
 later (rollback) and expired metadata too (freeze). A release is the index ``releases.json`` (the newest
-version and its files), the wheel and the lock board's files, each a TUF target with a signed length and hash.
+version and its files), the wheel, its dependencies' wheels and the lock board's files, each a TUF target with
+a signed length and hash.
 A version not newer than the running one is never installed.
 """
 
@@ -20,7 +22,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import aiohttp
 from packaging.version import InvalidVersion, Version
@@ -29,7 +31,7 @@ from tuf.ngclient import Updater as TufUpdater  # type: ignore[attr-defined]
 
 from firmware.clock import Clock
 from firmware.updater.fetch import LoopFetcher
-from firmware.updater.slots import Slots, Trial
+from firmware.updater.slots import Slots
 from sync_client.progress import Progress, ProgressSink
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,16 @@ class Release:
     version: str
     wheel: Path
     lockboard: list[Path]
+    wheels: list[Path] = field(default_factory=list)  # its dependencies' wheels (the release's wheelhouse)
+
+
+class Listed(NamedTuple):
+    """A release as the index lists it: target names."""
+
+    version: str
+    wheel: str
+    lockboard: list[str]
+    wheels: list[str]  # the dependencies' wheels, ``wheels/<file>``: shared by releases, so fetched once
 
 
 @dataclass(frozen=True)
@@ -72,8 +84,9 @@ class UnpackInstaller:
     ``slot/lockboard``: what the tests install, since a pip install into a venv takes seconds."""
 
     def install(self, release: Release, slot: Path) -> None:
-        with zipfile.ZipFile(release.wheel) as wheel:
-            wheel.extractall(slot / "site")
+        for path in [*release.wheels, release.wheel]:
+            with zipfile.ZipFile(path) as wheel:
+                wheel.extractall(slot / "site")
         _copy_lockboard(release, slot)
 
 
@@ -82,7 +95,8 @@ class VenvInstaller:
     taken from the network. The environment is a copy of the running slot's (``clone_from``: its dependencies,
     which install.sh installed there), the wheel then installed over it, which also rewrites the commands'
     interpreter lines to the new slot; without one, a new environment that sees the system's site-packages.
-    A release whose dependencies changed must ship them (not done: see docs/updates.md)."""
+    A release that brings new or newer dependencies ships their wheels (``release.wheels``): pip then resolves
+    the wheel's requirements offline against them and what the environment already has."""
 
     def __init__(self, clone_from: Path | None = None, python: str = sys.executable) -> None:
         self.clone_from = clone_from
@@ -98,8 +112,14 @@ class VenvInstaller:
             shutil.copytree(source, slot, symlinks=True, dirs_exist_ok=True, ignore=slot_own)
         else:
             subprocess.run([self.python, "-m", "venv", "--system-site-packages", str(slot)], check=True, timeout=300)
-        pip = [str(slot / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-index", "--no-deps"]
-        subprocess.run([*pip, "--force-reinstall", str(release.wheel)], check=True, timeout=600)
+        pip = [str(slot / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-index"]
+        if release.wheels:
+            links = sorted({str(path.parent) for path in release.wheels})
+            # the wheel's requirements from the wheelhouse; those the environment meets already are kept
+            finds = [arg for link in links for arg in ("--find-links", link)]
+            subprocess.run([*pip, *finds, str(release.wheel)], check=True, timeout=600)
+        else:
+            subprocess.run([*pip, "--no-deps", "--force-reinstall", str(release.wheel)], check=True, timeout=600)
         _copy_lockboard(release, slot)
 
 
@@ -109,8 +129,8 @@ def _copy_lockboard(release: Release, slot: Path) -> None:
         shutil.copyfile(path, slot / "lockboard" / path.name)
 
 
-def newer_release(data: bytes, running: str, wanted: str | None = None) -> tuple[str, str, list[str]] | None:
-    """(version, wheel, lock board files) of the index's latest release (or of ``wanted``, the version a rollout
+def newer_release(data: bytes, running: str, wanted: str | None = None) -> Listed | None:
+    """The files of the index's latest release (or of ``wanted``, the version a rollout
     names) when it is newer than ``running``; ValueError naming the field at fault. The index is signed, but
     parsed as the outside bytes it is."""
     try:
@@ -141,7 +161,10 @@ def newer_release(data: bytes, running: str, wanted: str | None = None) -> tuple
         isinstance(name, str) for name in boards
     ):
         raise ValueError(f"{INDEX}: releases.{latest}: expected {{wheel: name, lockboard: [names]}}")
-    return str(latest), entry["wheel"], list(boards)
+    wheels = entry.get("wheels", [])  # releases published before wheelhouses have none
+    if not isinstance(wheels, list) or not all(isinstance(name, str) for name in wheels):
+        raise ValueError(f"{INDEX}: releases.{latest}.wheels: expected a list of names, got {wheels!r}")
+    return Listed(str(latest), entry["wheel"], list(boards), list(wheels))
 
 
 def refusal(exc: Exception) -> str:
@@ -160,13 +183,12 @@ def refusal(exc: Exception) -> str:
 @dataclass
 class Updater:
     source: UpdateSource
-    slots: Slots
-    installer: SlotInstaller
+    slots: Slots  # read only: the installer writes them
+    hand_off: Callable[[Release], None]  # a verified release to the installer (installer.Handoff.install)
     running_version: str
     may_download: Callable[[], bool]  # no journey under way, the door shut (read on the loop)
     session: aiohttp.ClientSession
     report: Report
-    restart: Callable[[], None]  # stop the process; systemd starts ``current`` again
     clock: Clock
     auto: bool = True  # a scheduled check installs the latest (False: only what a rollout names)
     idle_poll_s: float = 1.0
@@ -234,18 +256,19 @@ class Updater:
             return Outcome("up to date", "metadata refreshed; an install waits for a rollout (update_check)")
         if release is None:
             return Outcome("up to date", f"{self.running_version} is the newest release asked for")
-        slot = self.slots.other()
         try:
-            await asyncio.to_thread(self._install, release, slot)
-        except (OSError, subprocess.SubprocessError, zipfile.BadZipFile) as exc:
+            await asyncio.to_thread(self.hand_off, release)
+        except OSError as exc:
+            reason = f"handing to the installer: {exc}"
             self.report(
-                "update.failed",
-                {"version": release.version, "running": self.running_version, "reason": f"install: {exc}"},
+                "update.failed", {"version": release.version, "running": self.running_version, "reason": reason}
             )
-            return Outcome("failed", f"installing {release.version} into {slot}: {exc}", release.version)
-        log.warning("update %s installed in %s: restarting into it", release.version, slot)
-        self.restart()
-        return Outcome("switched", f"{release.version} installed in {slot}; restarting", release.version)
+            return Outcome("failed", f"{release.version}: {reason}", release.version)
+        # the installer checks the files again, installs, switches and restarts this process
+        log.warning("update %s verified and handed to the installer", release.version)
+        return Outcome(
+            "switched", f"{release.version} handed to the installer; it restarts the cabinet", release.version
+        )
 
     # --- on the worker thread --------------------------------------------------------------
     def _download(self, fetcher: LoopFetcher, install: str | None) -> Release | None:
@@ -271,12 +294,13 @@ class Updater:
         newer = newer_release(index, self.running_version, None if install == LATEST else install)
         if newer is None:
             return None
-        version, wheel, boards = newer
-        self.downloading = version
+        self.downloading = newer.version
+
+        def fetch(name: str) -> Path:
+            return self._fetch(tuf, fetcher, name, targets_dir)
+
         return Release(
-            version,
-            self._fetch(tuf, fetcher, wheel, targets_dir),
-            [self._fetch(tuf, fetcher, name, targets_dir) for name in boards],
+            newer.version, fetch(newer.wheel), [fetch(n) for n in newer.lockboard], [fetch(n) for n in newer.wheels]
         )
 
     @staticmethod
@@ -291,12 +315,6 @@ class Updater:
             return Path(cached)
         fetcher.expect = (name.rpartition("/")[2], info.length)
         return Path(tuf.download_target(info, str(path)))
-
-    def _install(self, release: Release, slot: str) -> Trial:
-        path = self.slots.clear(slot)
-        self.installer.install(release, path)
-        self.slots.stamp(slot, release.version)
-        return self.slots.switch_to(slot, release.version)
 
     def _show(self, progress: Progress) -> None:
         self.progress = progress

@@ -103,7 +103,7 @@ class Slots:
 
     def stamp(self, slot: str, version: str) -> None:
         """Mark ``slot`` as holding ``version`` whole: the last step of an install."""
-        _write_durably(self.path(slot) / STAMP, json.dumps({"version": version}))
+        write_durably(self.path(slot) / STAMP, json.dumps({"version": version}))
 
     def switch_to(self, slot: str, version: str) -> Trial:
         """Put ``slot`` on trial: the record first, then the symlink. Returns the trial."""
@@ -111,7 +111,7 @@ class Slots:
             raise ValueError(f"{slot}: does not hold {version} whole (its stamp says {self.version(slot)})")
         running = self.current()
         trial = Trial(version, slot, running, self.version(running) or "unknown")
-        _write_durably(self.pending_file, json.dumps(asdict(trial)))
+        write_durably(self.pending_file, json.dumps(asdict(trial)))
         self._point_at(slot)
         return trial
 
@@ -130,14 +130,15 @@ class Slots:
         if trial is None:
             return None
         failure = Failure(trial.version, trial.previous_version, reason)
-        _write_durably(self.failed_file, json.dumps(asdict(failure)))
+        write_durably(self.failed_file, json.dumps(asdict(failure)))
         self._point_at(trial.previous)
         _remove_durably(self.pending_file)
         return failure
 
-    def reported(self) -> None:
-        """The failure reached the outbox: forget it."""
-        _remove_durably(self.failed_file)
+    def record_failure(self, failure: Failure) -> None:
+        """An update that never got as far as the switch (refused or failed by the installer), for the running
+        version to report."""
+        write_durably(self.failed_file, json.dumps(asdict(failure)))
 
     # --- the boot check --------------------------------------------------------------------
     def boot(self, max_boots: int = MAX_BOOTS) -> str:
@@ -153,7 +154,7 @@ class Slots:
             self.roll_back(f"did not pass its health check in {trial.boots} starts")
             return f"update to {trial.version} rolled back to {trial.previous} after {trial.boots} starts"
         counted = Trial(trial.version, trial.slot, trial.previous, trial.previous_version, trial.boots + 1)
-        _write_durably(self.pending_file, json.dumps(asdict(counted)))
+        write_durably(self.pending_file, json.dumps(asdict(counted)))
         return f"{trial.version} on trial in {trial.slot}: start {counted.boots} of {max_boots}"
 
     def _point_at(self, slot: str) -> None:
@@ -175,7 +176,7 @@ def _read(path: Path, kind: type[R]) -> R | None:
         return None
 
 
-def _write_durably(path: Path, text: str) -> None:
+def write_durably(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w") as out:
         out.write(text)

@@ -26,7 +26,8 @@ from firmware.selftest import run_checks
 from firmware.supervisor import Supervisor
 from firmware.technician.lockboard_flash import shipped_version
 from firmware.updater.health import HealthCheck
-from firmware.updater.service import SlotInstaller, Updater, UpdateSource, VenvInstaller
+from firmware.updater.installer import Handoff
+from firmware.updater.service import Updater, UpdateSource
 from firmware.updater.slots import Slots
 from hal.lockboard.backend import LockBoardLock
 from sync_client.commands import CommandInbox
@@ -54,7 +55,7 @@ async def start_updates(
     supervisor: Supervisor,
     clock: Clock,
     stop: asyncio.Event,
-    installer: SlotInstaller | None = None,  # default: a venv with the wheel (tests: unpacked directories)
+    handoff: Handoff | None = None,  # default: requests in DATA_DIR/update for kiosk-updater (tests: in process)
     idle_poll_s: float = 1.0,  # how often a download waiting for the cabinet to be free asks again
 ) -> Updates:
     """Start checking for releases, and judging a version on trial (nothing when updates are off: no trusted
@@ -69,17 +70,18 @@ async def start_updates(
     def report(kind: str, payload: dict[str, Any]) -> None:
         outbox.append(kind, payload)
 
-    health = HealthCheck(slots, report, stop.set, clock, section.health_s)
+    staging = data_dir / "update"
+    handoff = handoff or Handoff(staging)
+    health = HealthCheck(slots, report, handoff, staging / "reported.json", clock, section.health_s)
     health.report_rollback()
     updater = Updater(
-        UpdateSource(section.url or f"{cloud_url.rstrip('/')}/updates", Path(section.root), data_dir / "update"),
+        UpdateSource(section.url or f"{cloud_url.rstrip('/')}/updates", Path(section.root), staging),
         slots,
-        installer or VenvInstaller(clone_from=slots.path(slots.current())),
+        handoff.install,
         software_version(),
         lambda: cabinet.idle() and not cabinet.devices.door.is_open,
         session,
         report,
-        stop.set,
         clock,
         auto=section.auto,
         idle_poll_s=idle_poll_s,

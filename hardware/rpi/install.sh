@@ -20,7 +20,10 @@ CURRENT=$SLOTS/current   # this link's slot. A fresh install goes into slot-a; a
 CONF_DIR=/etc/kiosk
 CONF=$CONF_DIR/kiosk.toml
 DATA_DIR=/var/lib/kiosk
-UNIT_DST=/etc/systemd/system/$SERVICE
+UNIT_DIR=/etc/systemd/system
+UNIT_DST=$UNIT_DIR/$SERVICE
+UPDATER_SERVICE=kiosk-updater.service   # root: installs a verified update into the other slot
+UPDATER_PATH=kiosk-updater.path         # starts it when the program writes its request
 RULES_DST=/etc/udev/rules.d/99-kiosk.rules
 JOURNALD_DST=/etc/systemd/journald.conf.d/90-kiosk.conf
 SWAP_SERVICE=dphys-swapfile.service
@@ -178,15 +181,18 @@ program() {
     # the slot's release stamp, as the updater writes it: the version this slot holds whole
     ((DRY_RUN)) || printf '{"version": "%s"}\n' "$version" >"$venv/.kiosk-release"
     ((DRY_RUN)) || printf '%s\n' "$fingerprint" >"$stamp"
-    # the updater (the service user) clears this slot when it next installs into it
-    act chown -R "$(owner)" "$venv"
     PROGRAM_CHANGED=1
   fi
   [[ -L $ROOT$CURRENT ]] || act ln -s "$slot" "$ROOT$CURRENT"
   # the boot check (ExecStartPre): standard library only, run by the system's Python, outside the slots
   install_file "$SOURCE/firmware/updater/slots.py" "$ROOT$SLOTS/boot-check.py" 0644 || true
-  # the updater (the service user) installs into the other slot and switches the link: the slots are its own
-  [[ $(stat -c '%u:%g' "$ROOT$SLOTS" 2>/dev/null) == "$(owner)" ]] || act chown "$(owner)" "$ROOT$SLOTS"
+  # the slots are root's alone: the service user runs them and cannot change them; only kiosk-updater.service
+  # (root) installs into the other slot and switches the link (an earlier install gave them to the service user)
+  if [[ -n $(find "$ROOT$SLOTS" \( ! -user 0 -o -perm /022 \) ! -type l -print -quit 2>/dev/null) ]] ||
+     [[ $(stat -c '%u' "$ROOT$SLOTS" 2>/dev/null) != 0 ]]; then
+    act chown -R 0:0 "$ROOT$SLOTS"
+    act chmod -R go-w "$ROOT$SLOTS"
+  fi
 }
 
 # --- configuration and data ---------------------------------------------------
@@ -316,12 +322,17 @@ service() {
   local opts=() unit_changed=0
   mapfile -t opts < <(root_opt)
   install_file "$HARDWARE/systemd/kiosk.service" "$ROOT$UNIT_DST" 0644 && unit_changed=1
+  # the installer of signed updates (root), started when the program asks (docs/updates.md)
+  install_file "$HARDWARE/systemd/$UPDATER_SERVICE" "$ROOT$UNIT_DIR/$UPDATER_SERVICE" 0644 && unit_changed=1
+  install_file "$HARDWARE/systemd/$UPDATER_PATH" "$ROOT$UNIT_DIR/$UPDATER_PATH" 0644 && unit_changed=1
   if ((unit_changed)) && [[ -z $ROOT ]]; then act systemctl daemon-reload; fi
-  if systemctl "${opts[@]}" is-enabled --quiet "$SERVICE" 2>/dev/null; then
-    say "$SERVICE is enabled"
-  else
-    act systemctl "${opts[@]}" enable "$SERVICE"
-  fi
+  for unit in "$SERVICE" "$UPDATER_PATH"; do
+    if systemctl "${opts[@]}" is-enabled --quiet "$unit" 2>/dev/null; then
+      say "$unit is enabled"
+    else
+      act systemctl "${opts[@]}" enable "$unit"
+    fi
+  done
   # An upgrade of a running cabinet takes effect now; a new one starts after provisioning.
   if [[ -z $ROOT ]] && ((unit_changed || PROGRAM_CHANGED)) && systemctl is-active --quiet "$SERVICE" 2>/dev/null; then
     act systemctl restart "$SERVICE"

@@ -78,3 +78,36 @@ def test_failures_at_the_limit_pause_the_rollout_and_its_unanswered_commands_exp
     assert store.rollouts_of(SHOP)[0]["state"] == "running"
     assert store.pause_rollout(SHOP, rollout, "by hand", now=NOW + 120)
     assert store.rollouts_of(SHOP)[0]["paused_reason"] == "by hand"
+
+
+def counts(store: SqliteCloudStore, at: float) -> tuple[Any, ...]:
+    [listed] = store.rollouts_of(SHOP, now=at)
+    keys = ("state", "installed", "failed", "waiting", "timed_out", "timed_out_cabinets")
+    return tuple(listed[key] for key in keys)
+
+
+def test_a_cabinet_silent_past_the_rollouts_time_counts_as_timed_out_apart_from_failures(
+    store: SqliteCloudStore,
+) -> None:
+    store.start_rollout(SHOP, "1.1.0", ["cab-1", "cab-2", "cab-3", "cab-4"], 1, now=NOW, report_within_s=3600)
+    report(store, "cab-1", 1, "update.installed", {"version": "1.1.0", "previous": "1.0.0"})
+    assert counts(store, NOW + 3599) == ("running", 1, 0, 3, 0, [])
+    # an hour on, three have said nothing: timed out, shown by name; with a failure limit of 1 the rollout runs
+    # on, since silence is a cabinet offline far more often than a bad version (which reports its rollback)
+    assert counts(store, NOW + 3600) == ("running", 1, 0, 0, 3, ["cab-2", "cab-3", "cab-4"])
+    # a cabinet back online reports late: its outcome counts as any other
+    report(store, "cab-2", 1, "update.installed", {"version": "1.1.0", "previous": "1.0.0"})
+    assert counts(store, NOW + 7200) == ("running", 2, 0, 0, 2, ["cab-3", "cab-4"])
+
+
+def test_the_time_to_report_is_a_day_by_default_and_starts_again_when_resumed(store: SqliteCloudStore) -> None:
+    rollout = store.start_rollout(SHOP, "1.1.0", ["cab-1", "cab-2"], 1, now=NOW)
+    assert counts(store, NOW + 24 * 3600 - 1) == ("running", 0, 0, 2, 0, [])
+    assert counts(store, NOW + 24 * 3600) == ("running", 0, 0, 0, 2, ["cab-1", "cab-2"])
+    resumed_at = NOW + 30 * 3600
+    assert store.pause_rollout(SHOP, rollout, "by hand", now=resumed_at - 60)
+    assert store.resume_rollout(SHOP, rollout, now=resumed_at) == 2  # a new command each: a new day to report
+    assert counts(store, resumed_at + 24 * 3600 - 1) == ("running", 0, 0, 2, 0, [])
+    assert counts(store, resumed_at + 24 * 3600)[4] == 2
+    with pytest.raises(ValueError, match="report_within_s: expected at least 1, got 0"):
+        store.start_rollout(SHOP, "1.2.0", ["cab-1"], 1, now=NOW, report_within_s=0)

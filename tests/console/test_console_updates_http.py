@@ -153,3 +153,46 @@ def test_a_larger_percentage_of_the_same_version_keeps_the_cabinets_already_chos
     assert len(ten) == 20 and len(fifty) == 100 and set(ten) <= set(fifty)
     assert chosen(fleet, "1.3.0", 10) != ten  # another version starts with other cabinets
     assert len(chosen(fleet[:3], "1.2.0", 1)) == 1  # at least one
+
+
+async def test_cabinets_that_never_report_show_as_timed_out_after_the_rollouts_time(tmp_path: Path) -> None:
+    clock = [1_800_000_000.0]
+    store = SqliteCloudStore(tmp_path / "cloud.db")
+    store.add_retailer(SHOP)
+    for cabinet in ("cab-1", "cab-2"):
+        store.add_cabinet(cabinet, SHOP)
+    store.add_user(SHOP, OWNER, "owner", password_hash=hash_password(PASSWORD))
+    served = TestServer(create_app(store, now=lambda: clock[0]), host="127.0.0.1")
+    await served.start_server()
+    try:
+        session = await signed_in(served, OWNER)
+        async with session:
+            token = await csrf(session, "/console/releases")
+            form = {"csrf_token": token, "version": "1.2.0", "cabinets": "cab-1 cab-2", "failure_limit": "1"}
+            async with session.post("/console/releases", data={**form, "report_within_h": "0"}) as response:
+                assert response.status == 400
+                assert "whole number of hours from 1 to 720" in html.unescape(await response.text())
+            async with session.post("/console/releases", data={**form, "report_within_h": "2"}) as response:
+                assert response.status == 200
+            installed = {"version": "1.2.0", "previous": "1.1.0"}
+            store.store_events("cab-1", events("cab-1", ("update.installed", installed)))
+            clock[0] += 2 * 3600 - 1
+            async with session.get("/console/releases") as response:
+                before = await response.text()
+            clock[0] += 1
+            async with session.get("/console/releases") as response:
+                after = await response.text()
+            async with session.get("/console/releases", headers={"Accept-Language": "zh-CN"}) as response:
+                chinese = html.unescape(await response.text())
+    finally:
+        await served.close()
+        store.close()
+    assert rollout_rows(before) == [("1.2.0", "running", "2 cabinets: 1 installed, 0 failed (pauses at 1), 1 waiting")]
+    timed_out = re.findall(r'data-testid="rollout-timed-out">(.*?)</span>', after)
+    assert [html.unescape(text) for text in timed_out] == ["1 timed out (no report within 2 h): cab-2"]
+    [(version, state, counted)] = rollout_rows(after)
+    # not a failure: the rollout does not pause over a cabinet that is offline
+    assert (version, state) == ("1.2.0", "running")
+    assert counted.startswith("2 cabinets: 1 installed, 0 failed (pauses at 1), 0 waiting")
+    assert "rollout-timed-out" not in before
+    assert "1 台超时（2 小时内未报告）：cab-2" in chinese

@@ -1,8 +1,10 @@
 """A signed update in simulation, end to end with real processes: `kiosk-cloud release` publishes a version,
 `kiosk-cloud serve --updates` serves it, the simulated cabinet (`kiosk run --sim`, idle on its attract screen)
-finds it, verifies it through TUF, installs it into the other slot as a real virtual environment (pip, offline,
-from the downloaded wheel), switches `current` and stops so that systemd restarts it; started again as systemd
-would (the boot check, then the program in `current`), the new version runs on trial."""
+finds it, verifies it through TUF into its staging directory and asks for it; the installer (`python -m
+firmware.updater.installer`, as kiosk-updater.path starts it) verifies the staged files again against its own TUF
+metadata, installs them into the other slot as a real virtual environment (pip, offline), switches `current` and
+restarts the cabinet; started again as systemd would (the boot check, then the program in `current`), the new
+version runs on trial."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from firmware.control_client import add_cabinet, start_cloud, start_sim_cabinet
 from firmware.updater.slots import Slots
+from tests.polling import eventually
 from tests.updater.rig import Releases, install_running
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,16 +50,29 @@ key_file = "{key_file}"
 [updates]
 root = "{releases.served / "metadata" / "1.root.json"}"
 slots = "{slots.root}"
+url = "{url}/updates"
 auto = true
 """
         cabinet, _client = start_sim_cabinet(tmp_path, config_text=config, cloud_url=url)
         assert cabinet.proc is not None
-        code = cabinet.proc.wait(120)  # the updater stops the cabinet once the new slot is in place
+        request = tmp_path / "data" / "update" / "request.json"
+        eventually(request.exists, bool, 120, "the cabinet's request to the installer")
+        assert slots.current() == "slot-a"  # the cabinet's process asks; it installs nothing itself
+        installer = subprocess.run(
+            [sys.executable, "-m", "firmware.updater.installer", "--config", str(tmp_path / "kiosk.toml"),
+             "--data-dir", str(tmp_path / "data"), "--state-dir", str(tmp_path / "installer"),
+             "--restart", f"kill -TERM {cabinet.proc.pid}"],
+            capture_output=True, text=True, timeout=300, cwd=REPO,
+        )  # fmt: skip
+        code = cabinet.proc.wait(60)  # "restarted": stopped by the installer, systemd would start it again
         log = cabinet.log_tail()
     finally:
         cloud.stop()
+    assert installer.returncode == 0, installer.stderr
+    assert installer.stdout.strip() == "99.0.0 installed in slot-b; restarting", installer.stdout
+    assert "verified and handed to the installer" in log
     assert code == 0, log
-    assert "installed in slot-b: restarting into it" in log
+    assert not request.exists()
     assert slots.current() == "slot-b" and slots.version("slot-b") == "99.0.0"
     trial = slots.trial()
     assert trial is not None and (trial.version, trial.previous_version) == ("99.0.0", old)

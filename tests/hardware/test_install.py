@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from firmware.config import load_config
+from firmware.updater.installer import layout_check
 from firmware.updater.slots import Slots
 from tests.hardware.stubs import Stubs, make_stubs, run_install, snapshot
 
@@ -107,6 +108,10 @@ def test_dry_run_lists_every_action_and_writes_nothing(root: Path, stubs: Stubs)
     unit = f"{root}/etc/systemd/system/kiosk.service"
     assert f"install -D -m 0644 {REPO}/hardware/systemd/kiosk.service {unit}" in actions
     assert f"systemctl --root {root} enable kiosk.service" in actions
+    for updater in ("kiosk-updater.service", "kiosk-updater.path"):  # the installer of signed updates (root)
+        assert f"install -D -m 0644 {REPO}/hardware/systemd/{updater} {root}/etc/systemd/system/{updater}" in actions
+    assert f"systemctl --root {root} enable kiosk-updater.path" in actions
+    assert f"chown -R 0:0 {root}/opt/kiosk" in actions  # the slots are root's: the program cannot change itself
     # the SD card: the journal in RAM, noatime, no swap file
     journald = f"{root}/etc/systemd/journald.conf.d/90-kiosk.conf"
     assert f"install -D -m 0644 {REPO}/hardware/systemd/journald-kiosk.conf {journald}" in actions
@@ -162,14 +167,22 @@ def test_install_then_again_changes_nothing_and_keeps_the_config(root: Path, stu
         assert (root / installed).read_bytes() == (REPO / shipped).read_bytes()
     assert (root / "opt/kiosk/slot-a/pyvenv.cfg").read_text() == "include-system-site-packages = true\n"
     assert os.access(root / "opt/kiosk/current/bin/kiosk", os.X_OK)
-    # the slots as the updater reads them: slot-a holds this version whole, the service user owns them
+    # the slots as the updater reads them: slot-a holds this version whole, root alone may write them, as the
+    # installer checks before it touches them
     assert Slots(root / "opt/kiosk").version("slot-a") == version_of_setup_cfg()
     assert Slots(root / "opt/kiosk").current() == "slot-a"
-    assert (root / "opt/kiosk").stat().st_uid == stubs.uid
+    layout_check(Slots(root / "opt/kiosk"), 0)
+    assert all(p.lstat().st_uid == 0 and not p.lstat().st_mode & 0o022 for p in (root / "opt/kiosk").rglob("*")
+               if not p.is_symlink())  # fmt: skip
     assert (root / "opt/kiosk/boot-check.py").read_bytes() == (REPO / "firmware/updater/slots.py").read_bytes()
     calls = stubs.calls()
     assert ["pip", "install", "--quiet", "--upgrade", f"{source}[pi]"] in calls
     assert ["systemctl", "--root", str(root), "enable", "kiosk.service"] in calls
+    assert ["systemctl", "--root", str(root), "enable", "kiosk-updater.path"] in calls
+    for updater in ("kiosk-updater.service", "kiosk-updater.path"):
+        assert (root / "etc/systemd/system" / updater).read_bytes() == (
+            REPO / "hardware/systemd" / updater
+        ).read_bytes()
     assert ["udevadm", "control", "--reload"] in calls
     installed = next(c for c in calls if c[0] == "apt-get" and "install" in c)
     assert "libzbar0" in installed
@@ -201,8 +214,8 @@ def test_an_upgrade_reinstalls_what_changed_and_nothing_else(root: Path, stubs: 
     result = run_install(INSTALL, root, stubs, "--source", str(source))
     assert result.returncode == 0, result.stderr
     assert mutating(stubs.calls()) == [["pip", "install", "--quiet", "--upgrade", f"{source}[pi]"]]
-    assert "done: 2 change(s)" in result.stdout  # and the slot's new files given to the service user (updater)
-    assert "chown -R" in result.stdout
+    assert "done: 1 change(s)" in result.stdout  # pip, as root: the slot stays root's, nothing to hand over
+    assert "chown -R" not in result.stdout
 
 
 def test_a_root_already_mounted_noatime_and_no_swap_is_left_alone(root: Path, stubs: Stubs, source: Path) -> None:

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from cloud_stub.releases import Expiry, Repository, generate_key
 from firmware.clock import FakeClock
+from firmware.updater.installer import Handoff, Installer
 from firmware.updater.service import SlotInstaller, UnpackInstaller, Updater, UpdateSource
 from firmware.updater.slots import Slots
 from sync_client.progress import Progress
@@ -25,14 +26,19 @@ REPO = Path(__file__).resolve().parents[2]
 LOCKBOARD = [REPO / "firmware" / "lockboard" / name for name in ("protocol.py", "controller.py", "main.py")]
 
 
-def make_wheel(directory: Path, version: str, body: str = "") -> Path:
-    """A real (tiny) wheel: the module ``kiosk_probe`` saying its version, with the dist-info pip wants."""
+def make_wheel(
+    directory: Path, version: str, body: str = "", name: str = "kiosk_probe", requires: tuple[str, ...] = ()
+) -> Path:
+    """A real (tiny) wheel: the module ``name`` (``kiosk_probe``) saying its version, with the dist-info pip
+    wants, requiring ``requires``."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"kiosk_probe-{version}-py3-none-any.whl"
-    info = f"kiosk_probe-{version}.dist-info"
+    path = directory / f"{name}-{version}-py3-none-any.whl"
+    info = f"{name}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: {version}\n"
+    metadata += "".join(f"Requires-Dist: {requirement}\n" for requirement in requires)
     with zipfile.ZipFile(path, "w") as wheel:
-        wheel.writestr("kiosk_probe.py", f"VERSION = {version!r}\n{body}")
-        wheel.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: kiosk-probe\nVersion: {version}\n")
+        wheel.writestr(f"{name}.py", f"VERSION = {version!r}\n{body}")
+        wheel.writestr(f"{info}/METADATA", metadata)
         wheel.writestr(
             f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
         )
@@ -104,6 +110,26 @@ def install_running(slots: Slots, wheel: Path, version: str) -> None:
     (slots.root / "current").symlink_to("slot-a")
 
 
+class InProcess(Handoff):
+    """The request written as in production, then the installer run at once, as kiosk-updater.path starts it
+    (here as the test's user, in the test's process: everything but systemd and root)."""
+
+    def __init__(self, installer: Installer) -> None:
+        super().__init__(installer.staging)
+        self.installer = installer
+        self.done: list[str] = []
+
+    def request(self, request: Any) -> None:
+        super().request(request)
+        self.done.append(self.installer.handle())
+
+
+def installer_for(
+    slots: Slots, data: Path, url: str, trusted_root: Path, restart: Callable[[], None], slot: SlotInstaller
+) -> Installer:
+    return Installer(slots, data / "update", data.parent / "installer", url, trusted_root, slot, restart)
+
+
 @dataclass
 class Cabinet:
     """The cabinet's side: its slots under ``root/opt``, its data under ``root/data``, the trusted root
@@ -125,16 +151,22 @@ class Cabinet:
         self.trusted_root.parent.mkdir(parents=True)
         shutil.copyfile(self.repo / "metadata" / "1.root.json", self.trusted_root)
 
+    def handoff(self, url: str, installer: SlotInstaller | None = None) -> InProcess:
+        data = self.root / "data"
+        return InProcess(
+            installer_for(self.slots, data, url, self.trusted_root, self._restart, installer or UnpackInstaller())
+        )
+
     def updater(self, url: str, session: aiohttp.ClientSession, installer: SlotInstaller | None = None) -> Updater:
+        self.installs = self.handoff(url, installer)
         updater = Updater(
             UpdateSource(url, self.trusted_root, self.root / "data" / "update"),
             self.slots,
-            installer or UnpackInstaller(),
+            self.installs.install,
             self.running,
             lambda: not self.busy[0],
             session,
             lambda kind, payload: self.events.append((kind, payload)),
-            self._restart,
             self.clock,
             idle_poll_s=0.001,
         )

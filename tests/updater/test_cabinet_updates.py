@@ -22,7 +22,7 @@ from sync_client.commands import CommandInbox
 from tests.firmware.cabinet_rig import Cabinets
 from tests.polling import until
 from tests.sync.conftest import CAB, Site
-from tests.updater.rig import Releases, install_running, serve
+from tests.updater.rig import InProcess, Releases, install_running, installer_for, serve
 
 
 def running_now() -> str:
@@ -38,9 +38,17 @@ async def wired(
     stack: contextlib.AsyncExitStack,
     last_sync: Any = lambda: None,
 ) -> Updates:
+    loop = asyncio.get_running_loop()
+
+    def restart() -> None:  # systemctl restart, from the installer's thread
+        loop.call_soon_threadsafe(stop.set)
+
+    installer = installer_for(
+        Slots(Path(section.slots)), tmp_path / "data", section.url, Path(section.root), restart, UnpackInstaller()
+    )
     return await start_updates(
         stack, section, "", tmp_path / "data", cabinet, cabinet.outbox, inbox, lambda: 1, last_sync,
-        Supervisor(), cabinet.clock, stop, UnpackInstaller(), idle_poll_s=0.001,
+        Supervisor(), cabinet.clock, stop, InProcess(installer), idle_poll_s=0.001,
     )  # fmt: skip
 
 

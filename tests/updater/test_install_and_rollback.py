@@ -105,7 +105,7 @@ async def test_a_power_cut_after_the_switch_starts_the_new_version_on_trial(tmp_
 
     async with serve(releases.served) as server, aiohttp.ClientSession() as session:
         updater = cabinet.updater(server.url, session)
-        updater.restart = cut
+        cabinet.installs.installer.restart = cut
         with pytest.raises(PowerCut):
             await updater.check()
     assert "start 1 of" in cabinet.slots.boot()
@@ -126,7 +126,8 @@ def health(cabinet: Cabinet, within_s: float = 300.0) -> HealthCheck:
     return HealthCheck(
         cabinet.slots,
         lambda kind, payload: cabinet.events.append((kind, payload)),
-        cabinet._restart,
+        cabinet.handoff(""),  # a commit or a rollback needs no repository
+        cabinet.root / "data" / "update" / "reported.json",
         cabinet.clock,
         within_s,
     )

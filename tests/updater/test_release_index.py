@@ -20,7 +20,7 @@ GOOD: dict[str, Any] = {
 
 def test_the_latest_release_when_newer_else_none() -> None:
     data = json.dumps(GOOD).encode()
-    assert newer_release(data, "1.1.9") == ("1.2.0", "1.2.0/k.whl", ["1.2.0/lockboard/main.py"])
+    assert newer_release(data, "1.1.9") == ("1.2.0", "1.2.0/k.whl", ["1.2.0/lockboard/main.py"], [])
     assert newer_release(data, "1.2.0") is None
     assert newer_release(data, "1.10.0") is None  # versions compare as versions, not as text
     assert newer_release(b'{"latest": null, "releases": {}}', "1.0.0") is None
@@ -34,6 +34,10 @@ def test_the_latest_release_when_newer_else_none() -> None:
         (b'{"latest": "one"}', "releases.json: latest: 'one' is not a version number"),
         (b'{"latest": "2.0", "releases": {}}', "releases.json: releases.2.0: expected"),
         (b'{"latest": "2.0", "releases": {"2.0": {"wheel": "w", "lockboard": [3]}}}', "releases.json: releases.2.0"),
+        (
+            b'{"latest": "2.0", "releases": {"2.0": {"wheel": "w", "lockboard": [], "wheels": "x.whl"}}}',
+            "releases.json: releases.2.0.wheels: expected a list of names, got 'x.whl'",
+        ),
     ],
 )
 def test_a_bad_index_is_refused_naming_the_field(document: bytes, named: str) -> None:
@@ -73,10 +77,17 @@ def test_any_value_in_a_field_gives_a_release_none_or_a_value_error(key: str, va
         assert str(exc)
 
 
+def test_a_release_lists_its_dependencies_wheels() -> None:
+    entry = {"wheel": "1.2.0/k.whl", "lockboard": [], "wheels": ["wheels/dep-1.0-py3-none-any.whl"]}
+    data = json.dumps({"latest": "1.2.0", "releases": {"1.2.0": entry}}).encode()
+    found = newer_release(data, "1.0.0")
+    assert found is not None and found.wheels == ["wheels/dep-1.0-py3-none-any.whl"]
+
+
 def test_a_rollout_names_its_version_which_must_be_published_and_newer() -> None:
     two = {**GOOD, "releases": {**GOOD["releases"], "1.1.0": {"wheel": "1.1.0/k.whl", "lockboard": []}}}
     data = json.dumps(two).encode()
-    assert newer_release(data, "1.0.0", "1.1.0") == ("1.1.0", "1.1.0/k.whl", [])  # not the latest: the one named
+    assert newer_release(data, "1.0.0", "1.1.0") == ("1.1.0", "1.1.0/k.whl", [], [])  # not the latest: the one named
     assert newer_release(data, "1.1.0", "1.1.0") is None
     with pytest.raises(ValueError, match=re.escape("releases.json: releases.1.3.0: expected")):
         newer_release(data, "1.0.0", "1.3.0")

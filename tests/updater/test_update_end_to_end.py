@@ -93,7 +93,11 @@ async def test_a_release_cut_with_the_tool_reaches_the_cabinet_which_restarts_in
 
     assert start_cabinet(cabinet.slots) == "1.1.0"  # systemd starts `current` again: the new version
     check = HealthCheck(
-        cabinet.slots, lambda kind, payload: cabinet.events.append((kind, payload)), cabinet._restart, cabinet.clock
+        cabinet.slots,
+        lambda kind, payload: cabinet.events.append((kind, payload)),
+        cabinet.handoff(""),
+        cabinet.root / "data" / "update" / "reported.json",
+        cabinet.clock,
     )
     for what in ("selftest", "frame", "sync"):
         check.ok(what)
