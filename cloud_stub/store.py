@@ -20,19 +20,20 @@ import os
 import re
 import secrets
 import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from cloud_stub import sqldb
+from cloud_stub.sqldb import SQLITE, Conn, Database, Row
 from sync_client.cabinet_config import ConfigInvalid, hand_off_links, link_code, parse_config
 from sync_client.schema import COMMAND_TTL_S, Event, dumps, parse_utc_iso, utc_iso
 
 KEY_BYTES = 32
+_INTEGRITY = sqldb.integrity_errors()
 MIN_KEY_BYTES = 32
 # 32 random bytes hold about 30 different values (fewer than 20 is a chance below 1e-12); a key with
 # fewer was typed, patterned or left at zero.
@@ -807,148 +808,30 @@ _TICKET_FIELDS = (
 _TICKET_COLUMNS = ", ".join(_TICKET_FIELDS)
 
 
-class SqliteCloudStore:
-    """``CloudStore`` on one SQLite file (WAL, synchronous=FULL: an acknowledged event is on disk).
+class SqlCloudStore:
+    """``CloudStore`` on a ``Database``: SQLite (``SqliteCloudStore``) or PostgreSQL (``PostgresCloudStore``).
 
-    One connection guarded by a lock, so the object may be handed between threads; the CLI and
-    another process (e.g. ``kiosk-cloud cabinet add`` while ``serve`` runs) may share the file.
+    Every method is one transaction. What must happen once when several processes share one PostgreSQL
+    rests on the database: unique keys with ``ON CONFLICT``, updates conditioned on the state they change
+    (a token or ack spent once), and row locks taken first where a transaction reads before it writes (an
+    ingest holds its cabinet's row; see ``store_events``).
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        # The file holds every cabinet's key: readable by its owner only. SQLite gives the -wal and -shm
-        # files the database's own mode; the umask covers their creation here all the same.
-        umask = os.umask(0o077)
+    def __init__(self, db: Database, *, migrate: bool = True) -> None:
+        """``migrate``: apply pending migrations (a new, empty database is always created at the newest
+        version); without it a database that needs them is refused (``MigrationsPending``)."""
+        self._db = db
+        self.workers = db.workers
         try:
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so one batch is one transaction.
-            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: the id index of a big fleet stays hot
-            had_sales = self._has_table("sales")
-            had_status = self._has_table("cabinet_status")
-            had_rollup = self._has_table("sales_daily")
-            self._conn.executescript(_SCHEMA)
-            self._conn.executescript(_CONSUMER_SCHEMA)
-            self._conn.executescript(_FUNNEL_SCHEMA)
-            self._add_missing_columns()
-            if not had_sales:
-                self._backfill_sales()
-            if not had_status:
-                self._backfill_status()
-            if not had_sales or not had_rollup:  # a rebuilt read model: its rollup summed afresh too
-                self._backfill_sales_rollup()
-            self._widen_ticket_statuses()
-        except sqlite3.Error as exc:
-            raise CloudStoreError(f"cannot open database {self.path}: {exc}") from None
-        finally:
-            os.umask(umask)
-        self._owner_only()
-
-    def _owner_only(self) -> None:
-        """Tighten a database that an older version created readable by others."""
-        for path in (self.path, *(self.path.with_name(self.path.name + s) for s in ("-wal", "-shm"))):
-            try:
-                mode = path.stat().st_mode
-                if mode & 0o077:
-                    path.chmod(mode & 0o700)
-                    log.warning("database file %s was readable by others; now by its owner only", path)
-            except FileNotFoundError:
-                continue
-            except PermissionError:
-                log.warning("database file %s is readable by others and not ours to change", path)
-
-    def _has_table(self, name: str) -> bool:
-        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-        return self._conn.execute(query, (name,)).fetchone() is not None
-
-    def _backfill_sales(self) -> None:
-        """The sales read model of a database from before it: built once from the stored events."""
-        with self._write() as conn:
-            rows = conn.execute(
-                "SELECT cabinet_id, type, wall_time, payload FROM events WHERE type IN (SELECT value FROM json_each(?))"
-                " ORDER BY cabinet_id, seq",
-                (json.dumps(sorted(_SALE_EVENTS)),),
-            ).fetchall()
-            for row in rows:
-                _apply_sale_event(conn, row["cabinet_id"], row["type"], row["wall_time"], json.loads(row["payload"]))
-
-    def _backfill_status(self) -> None:
-        """The fleet's read model of a database from before it: built once from the configurations and the
-        stored events (of the heartbeats and configuration reports only the newest count)."""
-        with self._write() as conn:
-            for row in conn.execute("SELECT cabinet_id, document FROM configs").fetchall():
-                _set_config_facts(conn, row["cabinet_id"], json.loads(row["document"]))
-            cabinet_ids = [r["id"] for r in conn.execute("SELECT id FROM cabinets ORDER BY id").fetchall()]
-            for cabinet_id in cabinet_ids:
-                rows = conn.execute(
-                    "SELECT seq, type, wall_time, payload FROM events e WHERE cabinet_id = ? AND (type IN "
-                    "('sale.completed', 'stock.changed', 'restock.recorded') OR type IN "
-                    "('heartbeat', 'config.applied', 'config.rejected') AND seq = (SELECT MAX(x.seq) FROM events x "
-                    "WHERE x.cabinet_id = e.cabinet_id AND x.type = e.type)) ORDER BY seq",
-                    (cabinet_id,),
-                ).fetchall()
-                facts = [(r["seq"], r["type"], r["wall_time"], json.loads(r["payload"])) for r in rows]
-                _apply_status_events(conn, cabinet_id, facts)
-            _recount_open_alarms(conn, cabinet_ids)
-
-    def _backfill_sales_rollup(self) -> None:
-        """The daily rollup of a database from before it: summed once from the sales read model (which
-        ``_backfill_sales`` may just have built, keeping the rollup as it went: hence the fresh start)."""
-        with self._write() as conn:
-            for table, _ in _ROLLUPS:
-                conn.execute(f"DELETE FROM {table}")
-            conn.execute(
-                f"INSERT INTO sales_daily ({', '.join(_ROLLED_KEY)}, count, cents) SELECT k.retailer, s.cabinet_id, "
-                "s.day, COALESCE(s.sku, ''), COALESCE(s.variant_sku, s.sku, ''), COALESCE(s.currency, ''), COUNT(*), "
-                "SUM(COALESCE(s.amount_cents, 0)) FROM sales s JOIN cabinets k ON k.id = s.cabinet_id "
-                "WHERE s.completed_at IS NOT NULL AND k.retailer IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6"
-            )
-            for table, key in _ROLLUPS[1:]:  # the coarser ones from the finest
-                columns = ", ".join(key)
-                conn.execute(
-                    f"INSERT INTO {table} ({columns}, count, cents) SELECT {columns}, SUM(count), SUM(cents) "
-                    f"FROM sales_daily GROUP BY {columns}"
-                )
-
-    def _add_missing_columns(self) -> None:
-        """Columns added since a table was first created; old rows get the default."""
-        for table, column, definition in _ADDED_COLUMNS:
-            if column not in {row["name"] for row in self._conn.execute(f"PRAGMA table_info({table})")}:
-                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
-
-    def _widen_ticket_statuses(self) -> None:
-        """A database from before the repair board checked three ticket statuses in the table itself: rebuild
-        the table without that check (the rows are copied as they are)."""
-        row = self._conn.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'repair_tickets'"
-        ).fetchone()
-        if "CHECK (status IN" not in row["sql"]:
-            return
-        create = re.search(r"CREATE TABLE IF NOT EXISTS repair_tickets \(.*?\n\);", _SCHEMA, re.S)
-        assert create is not None  # the statement is in this file
-        self._conn.executescript(
-            "BEGIN IMMEDIATE; ALTER TABLE repair_tickets RENAME TO repair_tickets_v1; "
-            f"{create.group(0)} INSERT INTO repair_tickets ({_TICKET_COLUMNS}) "
-            f"SELECT {_TICKET_COLUMNS} FROM repair_tickets_v1; "
-            "DROP TABLE repair_tickets_v1; COMMIT;"
-        )
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            # IMMEDIATE takes the write lock up front, so a concurrent writer waits instead of failing mid-way.
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                if self._conn.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
-                    self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+            with db.read() as conn:
+                new = not sqldb.has_tables(conn)
+            todo = sqldb.pending(db, MIGRATIONS)
+            if todo and not (migrate or new):
+                raise MigrationsPending(todo)
+            self.migrated = sqldb.migrate(db, todo)
+        except BaseException:
+            db.close()
+            raise
 
     # --- retailers and cabinets ---------------------------------------------------------
     def add_retailer(self, name: str, *, now: float | None = None) -> str:
@@ -958,7 +841,7 @@ class SqliteCloudStore:
         token = new_api_token()
         at = utc_iso(_now(now))
         try:
-            with self._write() as conn:
+            with self._db.write() as conn:
                 conn.execute(
                     "INSERT INTO retailers (name, token_sha256, created_at) VALUES (?, ?, ?)",
                     (name, _token_hash(token), at),
@@ -967,23 +850,23 @@ class SqliteCloudStore:
                     "INSERT INTO api_tokens (id, retailer, label, token_sha256, created_at) VALUES (?, ?, ?, ?, ?)",
                     (f"initial:{name}", name, "initial", _token_hash(token), at),
                 )
-        except sqlite3.IntegrityError:
+        except _INTEGRITY:
             raise CloudStoreError(f"retailer {name!r} is already registered") from None
         return token
 
     def retailer_for_token(self, token: str) -> str | None:
         """The retailer whose API token this is, unless it was revoked (or rotated)."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 "SELECT retailer FROM api_tokens WHERE token_sha256 = ? AND revoked_at IS NULL", (_token_hash(token),)
             ).fetchone()
         return row["retailer"] if row else None
 
     def has_retailer(self, name: str) -> bool:
-        with self._lock:
-            return self._conn.execute("SELECT 1 FROM retailers WHERE name = ?", (name,)).fetchone() is not None
+        with self._db.read() as conn:
+            return conn.execute("SELECT 1 FROM retailers WHERE name = ?", (name,)).fetchone() is not None
 
-    def _check_retailer(self, conn: sqlite3.Connection, retailer: str | None) -> None:
+    def _check_retailer(self, conn: Conn, retailer: str | None) -> None:
         if (
             retailer is not None
             and conn.execute("SELECT 1 FROM retailers WHERE name = ?", (retailer,)).fetchone() is None
@@ -992,8 +875,8 @@ class SqliteCloudStore:
 
     def cabinets_of(self, retailer: str) -> list[dict[str, Any]]:
         """The retailer's cabinets with their last sync and the configuration version in force."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT c.id, c.created_at, c.last_sync_at, g.version AS config_version FROM cabinets c "
                 "LEFT JOIN configs g ON g.cabinet_id = c.id WHERE c.retailer = ? ORDER BY c.id",
                 (retailer,),
@@ -1005,13 +888,13 @@ class SqliteCloudStore:
         check_cabinet_id(cabinet_id)
         key = secrets.token_bytes(KEY_BYTES)
         try:
-            with self._write() as conn:
+            with self._db.write() as conn:
                 self._check_retailer(conn, retailer)
                 conn.execute(
                     "INSERT INTO cabinets (id, key, retailer, created_at) VALUES (?, ?, ?, ?)",
                     (cabinet_id, key.hex(), retailer, utc_iso(_now(now))),
                 )
-        except sqlite3.IntegrityError:
+        except _INTEGRITY:
             raise CabinetExistsError(f"cabinet {cabinet_id!r} is already registered") from None
         return key
 
@@ -1019,7 +902,7 @@ class SqliteCloudStore:
         """A one-time token with which a technician's `kiosk provision` registers a cabinet for ``retailer``."""
         token = secrets.token_hex(24)  # hex: typed after --enroll-token, so it must never start with "-"
         at = _now(now)
-        with self._write() as conn:
+        with self._db.write() as conn:
             self._check_retailer(conn, retailer)
             conn.execute(
                 "INSERT INTO enroll_tokens (token_sha256, retailer, created_at, expires_at) VALUES (?, ?, ?, ?)",
@@ -1033,7 +916,7 @@ class SqliteCloudStore:
         check_cabinet_id(cabinet_id)
         check_key(key)
         at = _now(now)
-        with self._write() as conn:
+        with self._db.write() as conn:
             row = conn.execute(
                 "SELECT retailer, expires_at, used_at FROM enroll_tokens WHERE token_sha256 = ?", (_token_hash(token),)
             ).fetchone()
@@ -1057,7 +940,7 @@ class SqliteCloudStore:
         """Register the cabinet with this key, or replace the key of a registered one (keeps its events)."""
         check_cabinet_id(cabinet_id)
         check_key(key)
-        with self._write() as conn:
+        with self._db.write() as conn:
             self._check_retailer(conn, retailer)
             conn.execute(
                 "INSERT INTO cabinets (id, key, retailer, created_at) VALUES (?, ?, ?, ?) "
@@ -1066,14 +949,14 @@ class SqliteCloudStore:
             )
 
     def cabinet_key(self, cabinet_id: str) -> bytes | None:
-        with self._lock:
-            row = self._conn.execute("SELECT key FROM cabinets WHERE id = ?", (cabinet_id,)).fetchone()
+        with self._db.read() as conn:
+            row = conn.execute("SELECT key FROM cabinets WHERE id = ?", (cabinet_id,)).fetchone()
         return bytes.fromhex(row["key"]) if row else None
 
     def cabinet(self, cabinet_id: str) -> dict[str, Any] | None:
         """The cabinet's record without its key (for status views and tests)."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 "SELECT id, retailer, created_at, last_sync_at FROM cabinets WHERE id = ?", (cabinet_id,)
             ).fetchone()
         return dict(row) if row else None
@@ -1090,7 +973,7 @@ class SqliteCloudStore:
         conflicts: list[str] = []
         changed: dict[str, list[str]] = {}
         new: dict[str, Event] = {}
-        with self._write() as conn:
+        with self._db.write() as conn:
             # One look-up for the whole batch, then one executemany: a batch of 1000 is one round of work.
             held = {
                 row["id"]: row
@@ -1172,7 +1055,7 @@ class SqliteCloudStore:
 
     @staticmethod
     def _record_conflict(
-        conn: sqlite3.Connection, cabinet_id: str, stored: dict[str, Any], event: Event, differs: list[str], at: str
+        conn: Conn, cabinet_id: str, stored: dict[str, Any], event: Event, differs: list[str], at: str
     ) -> None:
         received = _event_content(event)
         conn.execute(
@@ -1193,8 +1076,8 @@ class SqliteCloudStore:
 
     def event_conflicts(self, cabinet_id: str) -> list[dict[str, Any]]:
         """The cabinet's refused resends of stored events, newest first: what was stored, what came, and when."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT * FROM event_conflicts WHERE cabinet_id = ? ORDER BY last_at DESC, event_id", (cabinet_id,)
             ).fetchall()
         return [
@@ -1210,7 +1093,7 @@ class SqliteCloudStore:
             for r in rows
         ]
 
-    def _collect_order(self, conn: sqlite3.Connection, cabinet_id: str, order_id: str, at: str) -> None:
+    def _collect_order(self, conn: Conn, cabinet_id: str, order_id: str, at: str) -> None:
         """A collected order leaves the configuration the cabinets download."""
         if conn.execute(
             "UPDATE pickup_orders SET collected_at = ? WHERE order_id = ? AND cabinet_id = ? AND collected_at IS NULL",
@@ -1219,7 +1102,7 @@ class SqliteCloudStore:
             self._bump_config(conn, cabinet_id, at)
 
     @staticmethod
-    def _apply_ticket_event(conn: sqlite3.Connection, cabinet_id: str, event: Event) -> None:
+    def _apply_ticket_event(conn: Conn, cabinet_id: str, event: Event) -> None:
         """The first event of a ticket creates it; a later one moves it forward only (events may arrive late,
         after the retailer's own update). The status is checked by the API before storing."""
         p = event.payload
@@ -1255,13 +1138,13 @@ class SqliteCloudStore:
         _ticket_changed(conn, cabinet_id, p["ticket_id"], status, event.wall_time, "cabinet")
 
     @staticmethod
-    def _bump_config(conn: sqlite3.Connection, cabinet_id: str, at: str) -> None:
+    def _bump_config(conn: Conn, cabinet_id: str, at: str) -> None:
         conn.execute("UPDATE configs SET version = version + 1, updated_at = ? WHERE cabinet_id = ?", (at, cabinet_id))
 
     def remember_nonce(self, cabinet_id: str, nonce: str, *, keep_s: float, now: float | None = None) -> bool:
         """Record a request nonce; False if this cabinet already used it. Forgets nonces older than keep_s."""
         seen_at = _now(now)
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute("DELETE FROM nonces WHERE seen_at < ?", (seen_at - keep_s,))
             cursor = conn.execute(
                 "INSERT INTO nonces (cabinet_id, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
@@ -1278,8 +1161,8 @@ class SqliteCloudStore:
         """
         after: tuple[str, int, str] = ("", -1, "")
         while True:
-            with self._lock:
-                rows = self._conn.execute(
+            with self._db.read() as conn:
+                rows = conn.execute(
                     "SELECT * FROM events WHERE (cabinet_id, seq, id) > (?, ?, ?) ORDER BY cabinet_id, seq, id LIMIT ?",
                     (*after, _EXPORT_PAGE),
                 ).fetchall()
@@ -1295,8 +1178,8 @@ class SqliteCloudStore:
     def events_of(self, cabinet_id: str, types: Sequence[str], *, limit: int = 1000) -> list[dict[str, Any]]:
         """The cabinet's events of these types, oldest first, at most the newest ``limit``."""
         marks = ", ".join("?" * len(types))
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT * FROM (SELECT * FROM events WHERE cabinet_id = ? AND type IN ({marks}) "
                 f"ORDER BY seq DESC LIMIT ?) ORDER BY seq",
                 (cabinet_id, *types, limit),
@@ -1304,21 +1187,19 @@ class SqliteCloudStore:
         return [{**dict(r), "payload": json.loads(r["payload"])} for r in rows]
 
     def count_events(self) -> int:
-        with self._lock:
-            return int(self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+        with self._db.read() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
     # --- configuration and pickup orders ------------------------------------------------
     def config(self, cabinet_id: str) -> tuple[int, dict[str, Any]] | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT version, document FROM configs WHERE cabinet_id = ?", (cabinet_id,)
-            ).fetchone()
+        with self._db.read() as conn:
+            row = conn.execute("SELECT version, document FROM configs WHERE cabinet_id = ?", (cabinet_id,)).fetchone()
         return (row["version"], json.loads(row["document"])) if row else None
 
     def put_config(self, cabinet_id: str, document: dict[str, Any], *, now: float | None = None) -> int:
         """Store the cabinet's configuration (validation is the caller's); returns its new version."""
         at = utc_iso(_now(now))
-        with self._write() as conn:
+        with self._db.write() as conn:
             if conn.execute("SELECT 1 FROM cabinets WHERE id = ?", (cabinet_id,)).fetchone() is None:
                 raise NotFound(f"no cabinet {cabinet_id!r}")
             conn.execute(
@@ -1349,7 +1230,7 @@ class SqliteCloudStore:
         outbox keeps the code in clear only until it is delivered or given up)."""
         order_id = str(uuid.uuid4())
         at = utc_iso(_now(now))
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "INSERT INTO pickup_orders (order_id, cabinet_id, sku, code_hash, expires_at, created_at, created_by,"
                 " reference, phone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -1365,8 +1246,8 @@ class SqliteCloudStore:
         return order_id
 
     def open_orders(self, cabinet_id: str) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT order_id, sku, code_hash, expires_at FROM pickup_orders "
                 "WHERE cabinet_id = ? AND collected_at IS NULL AND ended_at IS NULL ORDER BY created_at, order_id",
                 (cabinet_id,),
@@ -1385,12 +1266,12 @@ class SqliteCloudStore:
         created_by: str | None = None,
     ) -> str:
         """Queue a command valid for ``ttl_s`` (default: its kind's, COMMAND_TTL_S)."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             return self._insert_command(conn, cabinet_id, kind, args, ttl_s, _now(now), created_by)
 
     @staticmethod
     def _insert_command(
-        conn: sqlite3.Connection,
+        conn: Conn,
         cabinet_id: str,
         kind: str,
         args: dict[str, Any],
@@ -1408,13 +1289,13 @@ class SqliteCloudStore:
         return command_id
 
     def command(self, command_id: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._conn.execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
+        with self._db.read() as conn:
+            row = conn.execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
         return _command(row) if row else None
 
     def pending_commands(self, cabinet_id: str) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT * FROM commands WHERE cabinet_id = ? AND acked_at IS NULL ORDER BY created_at, id",
                 (cabinet_id,),
             ).fetchall()
@@ -1422,7 +1303,7 @@ class SqliteCloudStore:
 
     def deliver_commands(self, cabinet_id: str, *, now: float | None = None) -> list[dict[str, Any]]:
         """The cabinet's pending commands as its poll takes them; the first hand-over is noted (delivered_at)."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "UPDATE commands SET delivered_at = ? "
                 "WHERE cabinet_id = ? AND acked_at IS NULL AND delivered_at IS NULL",
@@ -1436,8 +1317,8 @@ class SqliteCloudStore:
 
     def commands_of(self, retailer: str, *, cabinet_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """The retailer's newest commands (only ``cabinet_id``'s if given), newest first."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT m.* FROM commands m JOIN cabinets c ON c.id = m.cabinet_id WHERE c.retailer = ? "
                 "AND (? IS NULL OR m.cabinet_id = ?) ORDER BY m.created_at DESC, m.id LIMIT ?",
                 (retailer, cabinet_id, cabinet_id, limit),
@@ -1446,7 +1327,7 @@ class SqliteCloudStore:
 
     def ack_command(self, command_id: str, result: str, *, now: float | None = None) -> dict[str, Any]:
         """Record the cabinet's acknowledgement once; a repeated ack changes nothing and gets the same record."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "UPDATE commands SET acked_at = ?, result = ? WHERE id = ? AND acked_at IS NULL",
                 (utc_iso(_now(now)), result, command_id),
@@ -1471,7 +1352,7 @@ class SqliteCloudStore:
     ) -> tuple[dict[str, Any], bool]:
         """A pending payment for the sale; the same sale again returns the existing one (created=False)."""
         at = utc_iso(_now(now))
-        with self._write() as conn:
+        with self._db.write() as conn:
             cursor = conn.execute(
                 "INSERT INTO payments (id, cabinet_id, sale_id, amount_cents, currency, status, created_at, expires_at,"
                 " updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT(cabinet_id, sale_id) DO NOTHING",
@@ -1486,7 +1367,7 @@ class SqliteCloudStore:
 
     def payment(self, payment_id: str, *, now: float | None = None) -> dict[str, Any] | None:
         """The payment, moved to ``expired`` first if it is pending past its expiry."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "UPDATE payments SET status = 'expired', updated_at = ? WHERE id = ? AND status = 'pending' "
                 "AND expires_at < ?",
@@ -1497,8 +1378,8 @@ class SqliteCloudStore:
 
     def payment_for_sale(self, cabinet_id: str, sale_id: str, *, now: float | None = None) -> dict[str, Any] | None:
         """The cabinet's payment for the sale (expired first if due), or None if it never asked for one."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 "SELECT id FROM payments WHERE cabinet_id = ? AND sale_id = ?", (cabinet_id, sale_id)
             ).fetchone()
         return self.payment(row["id"], now=now) if row else None
@@ -1511,7 +1392,7 @@ class SqliteCloudStore:
         current = self.payment(payment_id, now=now)
         if current is None:
             raise NotFound(f"no payment {payment_id!r}")
-        with self._write() as conn:
+        with self._db.write() as conn:
             changed = (
                 conn.execute(
                     "UPDATE payments SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
@@ -1524,8 +1405,8 @@ class SqliteCloudStore:
     # --- repair tickets -------------------------------------------------------------------
     def repair_tickets(self, cabinet_id: str, status: str | None = None) -> list[dict[str, Any]]:
         """The cabinet's tickets (only those in ``status`` if given), oldest drop-off first."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT {_TICKET_COLUMNS} FROM repair_tickets WHERE cabinet_id = ? AND (? IS NULL OR status = ?) "
                 "ORDER BY COALESCE(dropped_off_at, updated_at), ticket_id",
                 (cabinet_id, status, status),
@@ -1534,8 +1415,8 @@ class SqliteCloudStore:
 
     def find_ticket(self, retailer: str, ticket_id: str) -> list[dict[str, Any]]:
         """The tickets with this id on the retailer's cabinets (ids are per cabinet, so maybe several)."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT {', '.join('t.' + f for f in _TICKET_FIELDS)} FROM repair_tickets t "
                 "JOIN cabinets c ON c.id = t.cabinet_id WHERE c.retailer = ? AND t.ticket_id = ? ORDER BY t.cabinet_id",
                 (retailer, ticket_id),
@@ -1548,7 +1429,7 @@ class SqliteCloudStore:
         """Move the ticket one step forward to ``to_status``; Conflict from any other status, NotFound if none."""
         stage = TICKET_STATUSES.index(to_status)  # ValueError for a status that is not in the lifecycle
         at = utc_iso(_now(now))
-        with self._write() as conn:
+        with self._db.write() as conn:
             moved = (
                 stage > 0
                 and conn.execute(
@@ -1581,7 +1462,7 @@ class SqliteCloudStore:
         """Store the cabinet's snapshot once; True if new. The same bytes again change nothing (a retry);
         other bytes under a stored name are a Conflict."""
         digest = hashlib.sha256(jpeg).hexdigest()
-        with self._write() as conn:
+        with self._db.write() as conn:
             created = (
                 conn.execute(
                     "INSERT INTO snapshots (cabinet_id, name, taken_at, bytes, sha256, jpeg, received_at) "
@@ -1599,8 +1480,8 @@ class SqliteCloudStore:
 
     def snapshots_of(self, cabinet_id: str, *, limit: int = 100, before: str | None = None) -> list[dict[str, Any]]:
         """The cabinet's snapshots, newest first (names sort by time), at most ``limit``, older than ``before``."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT name, taken_at, bytes, received_at FROM snapshots WHERE cabinet_id = ? AND (? IS NULL OR "
                 "name < ?) ORDER BY name DESC LIMIT ?",
                 (cabinet_id, before, before, limit),
@@ -1608,16 +1489,16 @@ class SqliteCloudStore:
         return [dict(r) for r in rows]
 
     def snapshot(self, cabinet_id: str, name: str) -> bytes | None:
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 "SELECT jpeg FROM snapshots WHERE cabinet_id = ? AND name = ?", (cabinet_id, name)
             ).fetchone()
         return bytes(row["jpeg"]) if row else None
 
     def snapshots_taken(self, cabinet_id: str, *, since: str, until: str, limit: int = 12) -> list[dict[str, Any]]:
         """The cabinet's snapshots taken from ``since`` to ``until`` (ISO UTC), oldest first."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT name, taken_at, bytes FROM snapshots WHERE cabinet_id = ? AND taken_at >= ? AND taken_at <= ? "
                 "ORDER BY taken_at, name LIMIT ?",
                 (cabinet_id, since, until, limit),
@@ -1638,8 +1519,8 @@ class SqliteCloudStore:
         ``offset``: the event's id, cabinet, kind, detail and wall time (``at``), who acknowledged and resolved it
         and when."""
         where = _ALARM_STATE_SQL[state] if state else "1 = 1"
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 # The retailer's cabinets as a list, so that each is one look-up in events_by_cabinet_type.
                 "SELECT e.id, e.cabinet_id, e.wall_time AS at, e.payload, h.acknowledged_at, h.acknowledged_by, "
                 "h.resolved_at, h.resolved_by FROM events e LEFT JOIN alarm_handling h ON h.event_id = e.id "
@@ -1657,8 +1538,8 @@ class SqliteCloudStore:
     def alarm_count(self, retailer: str, *, state: str | None = None, cabinet_id: str | None = None) -> int:
         """How many alarms ``alarms_of`` lists on all its pages."""
         where = _ALARM_STATE_SQL[state] if state else "1 = 1"
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 "SELECT COUNT(*) FROM events e LEFT JOIN alarm_handling h ON h.event_id = e.id "
                 "WHERE e.cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ? AND (? IS NULL OR id = ?)) "
                 f"AND e.type = 'alarm' AND {where}",
@@ -1671,8 +1552,8 @@ class SqliteCloudStore:
     ) -> list[list[dict[str, Any]]]:
         """For each (cabinet id, since, until): the snapshots ``snapshots_taken`` gives, in one query (a page of
         alarms); none for a cabinet that is not the retailer's."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT CAST(w.key AS INTEGER) AS i, s.name, s.taken_at, s.bytes FROM json_each(?) w "
                 "JOIN snapshots s ON s.cabinet_id = json_extract(w.value, '$[0]') "
                 "AND s.taken_at >= json_extract(w.value, '$[1]') AND s.taken_at <= json_extract(w.value, '$[2]') "
@@ -1688,8 +1569,8 @@ class SqliteCloudStore:
     def alarms_mark(self, retailer: str) -> str:
         """Changes when one of the retailer's alarms arrives or is handled, or a snapshot arrives (an alarm's photo
         comes after it): what the live alarms page watches."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 "SELECT (SELECT COUNT(*) FROM events WHERE type = 'alarm' AND cabinet_id IN "
                 "(SELECT id FROM cabinets WHERE retailer = ?)), (SELECT MAX(updated_at) || ':' || COUNT(*) "
                 "FROM alarm_handling WHERE cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ?)), "
@@ -1704,7 +1585,7 @@ class SqliteCloudStore:
         """``action`` "acknowledge" (an open alarm) or "resolve" (an acknowledged one) by user ``by``. NotFound
         for an alarm not among the retailer's; Conflict when its state does not allow it."""
         at = utc_iso(_now(now))
-        with self._write() as conn:
+        with self._db.write() as conn:
             row = conn.execute(
                 "SELECT e.cabinet_id, h.acknowledged_by, h.resolved_by FROM events e JOIN cabinets c "
                 "ON c.id = e.cabinet_id LEFT JOIN alarm_handling h ON h.event_id = e.id "
@@ -1753,8 +1634,8 @@ class SqliteCloudStore:
         if state not in (None, *FLEET_STATES):
             raise ValueError(f"state: expected one of {', '.join(FLEET_STATES)}, got {state!r}")
         where = _FLEET_STATE_SQL[state] if state else "1 = 1"
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT c.id, c.created_at, c.last_seen_at, g.version AS config_version, {_STATUS_READ}, "
                 "COUNT(*) OVER () AS total FROM cabinets c LEFT JOIN cabinet_status s ON s.cabinet_id = c.id "
                 "LEFT JOIN configs g ON g.cabinet_id = c.id WHERE c.retailer = :retailer "
@@ -1779,8 +1660,8 @@ class SqliteCloudStore:
         """cabinet id -> its configuration (version, document) as ``config`` gives it, for every cabinet of the
         retailer (only those of ``cabinet_ids`` if given) in one query (None: none yet), by id."""
         only = json.dumps(list(cabinet_ids)) if cabinet_ids is not None else None
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT c.id, g.version, g.document FROM cabinets c LEFT JOIN configs g ON g.cabinet_id = c.id "
                 f"WHERE c.retailer = ? AND {_ONLY_CABINETS} ORDER BY c.id",
                 (retailer, None, None, only, only),
@@ -1794,7 +1675,7 @@ class SqliteCloudStore:
         ``config_version`` and ``document`` (the configuration in force, None without one) and ``stock``
         (sku -> {count, as_of}: the newest count of each unit)."""
         only = json.dumps(list(cabinet_ids)) if cabinet_ids is not None else None
-        with self._lock:
+        with self._db.read() as conn:
             cabinets = {
                 r["id"]: {
                     "id": r["id"],
@@ -1802,13 +1683,13 @@ class SqliteCloudStore:
                     "document": json.loads(r["document"]) if r["document"] else None,
                     "stock": {},
                 }
-                for r in self._conn.execute(
+                for r in conn.execute(
                     "SELECT c.id, g.version, g.document FROM cabinets c LEFT JOIN configs g ON g.cabinet_id = c.id "
                     f"WHERE c.retailer = ? AND {_ONLY_CABINETS} ORDER BY c.id",
                     (retailer, cabinet_id, cabinet_id, only, only),
                 )
             }
-            counts = self._conn.execute(
+            counts = conn.execute(
                 "SELECT s.cabinet_id, s.sku, s.count, s.as_of FROM stock_counts s "
                 f"JOIN cabinets c ON c.id = s.cabinet_id WHERE c.retailer = ? AND {_ONLY_CABINETS}",
                 (retailer, cabinet_id, cabinet_id, only, only),
@@ -1820,8 +1701,8 @@ class SqliteCloudStore:
     def counted_cabinets(self, retailer: str, *, limit: int, offset: int = 0) -> tuple[list[str], int]:
         """A page of the retailer's cabinets whose configuration counts units (the stock page's), by id, and how
         many there are in all."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT c.id, COUNT(*) OVER () AS total FROM cabinets c WHERE c.retailer = ? "
                 "AND EXISTS (SELECT 1 FROM cabinet_units u WHERE u.cabinet_id = c.id) ORDER BY c.id LIMIT ? OFFSET ?",
                 (retailer, limit, offset),
@@ -1831,8 +1712,8 @@ class SqliteCloudStore:
     def product_cabinets(self, retailer: str) -> dict[str, str]:
         """product sku -> one cabinet whose configuration sells it (the first by id), for every product of the
         retailer's configurations: where a product's name can be read."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT u.product_sku, MIN(u.cabinet_id) AS cabinet_id FROM cabinet_units u "
                 "JOIN cabinets c ON c.id = u.cabinet_id WHERE c.retailer = ? GROUP BY u.product_sku",
                 (retailer,),
@@ -1844,8 +1725,8 @@ class SqliteCloudStore:
     ) -> tuple[list[str], int]:
         """A page of the retailer's cabinets with a unit of their configuration out or under its product's
         threshold (``default_threshold`` where none is set) and no open restock line, by id, and how many in all."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT c.id, COUNT(*) OVER () AS total FROM cabinets c WHERE c.retailer = :retailer "
                 "AND NOT EXISTS (SELECT 1 FROM restock_lines r WHERE r.retailer = c.retailer "
                 "AND r.cabinet_id = c.id AND r.closed_at IS NULL) "
@@ -1859,8 +1740,8 @@ class SqliteCloudStore:
 
     def cabinet_ids(self, retailer: str, *, limit: int = -1, offset: int = 0) -> tuple[list[str], int]:
         """A page of the retailer's cabinet ids in order (all of them by default), and how many there are."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT id, COUNT(*) OVER () AS total FROM cabinets WHERE retailer = ? ORDER BY id LIMIT ? OFFSET ?",
                 (retailer, limit, offset),
             ).fetchall()
@@ -1896,12 +1777,12 @@ class SqliteCloudStore:
         }
         where = " AND ".join([span[0], *(w for w, _ in only)])
         params = (*span[1], *(v for _, v in only))
-        with self._lock:
+        with self._db.read() as conn:
             found = {
                 name: [
                     # '' stands for a fact no event named (the rollup's key cannot hold NULL)
                     {k: (None if v == "" else v) for k, v in dict(r).items()}
-                    for r in self._conn.execute(
+                    for r in conn.execute(
                         f"SELECT {columns}, currency, SUM(count) AS count, SUM(cents) AS cents FROM {table} "
                         f"WHERE {where} GROUP BY {grouped}, currency ORDER BY {grouped}, currency",
                         params,
@@ -1945,8 +1826,8 @@ class SqliteCloudStore:
                 where, params = [*where, f"{column} = ?"], [*params, value]
         if after is not None:
             where, params = [*where, "(completed_at, cabinet_id, sale_id) > (?, ?, ?)"], [*params, *after]
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT completed_at, cabinet_id, sale_id, sku, {_VARIANT} AS variant_sku, amount_cents, currency, "
                 # CROSS JOIN: SQLite walks the sales in order and looks each cabinet up, rather than sorting
                 f"method FROM sales CROSS JOIN cabinets k WHERE {' AND '.join(where)} "
@@ -1957,8 +1838,8 @@ class SqliteCloudStore:
 
     def sale_skus(self, retailer: str) -> list[str]:
         """The products the retailer's cabinets ever sold (the sales page's product filter)."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT DISTINCT sku FROM sales_fleet_daily WHERE retailer = ? AND sku != '' ORDER BY sku",
                 (retailer,),
             ).fetchall()
@@ -1982,8 +1863,8 @@ class SqliteCloudStore:
         for column, value in (("cabinet_id", cabinet_id), ("sale_id", sale_id)):
             if value is not None:
                 where, params = [*where, f"{column} = ?"], [*params, value]
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT {_REFUND_COLUMNS}, c.created_at AS refund_requested_at, c.acked_at AS refund_acked_at, "
                 "c.result AS refund_result, c.expires_at AS refund_expires_at, p.status AS payment_status "
                 # CROSS JOIN: SQLite walks the cases in the index's order and looks each cabinet up
@@ -1998,8 +1879,8 @@ class SqliteCloudStore:
 
     def refund_count(self, retailer: str) -> int:
         """How many payments of the retailer's go back (the refunds list's length), counted in the index."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 f"SELECT COUNT(*) AS n FROM sales WHERE {_TO_GIVE_BACK} "
                 "AND cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ?)",
                 (retailer,),
@@ -2012,7 +1893,7 @@ class SqliteCloudStore:
         """Queue a ``refund`` command for the retailer's unclaimed sale and note who asked; NotFound if it is not
         theirs, Conflict when it is already settled or a refund is still waiting for the cabinet."""
         at = _now(now)
-        with self._write() as conn:
+        with self._db.write() as conn:
             row = conn.execute(
                 "SELECT s.reversed_at, c.acked_at, c.expires_at FROM sales s "
                 "JOIN cabinets k ON k.id = s.cabinet_id AND k.retailer = ? "
@@ -2037,8 +1918,8 @@ class SqliteCloudStore:
     # --- the console: online orders ---------------------------------------------------------------
     def orders_of(self, retailer: str, *, cabinet_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
         """The retailer's pickup orders (only ``cabinet_id``'s if given), newest first, without code hashes."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT o.order_id, o.cabinet_id, o.sku, o.expires_at, o.created_at, o.created_by, o.reference, "
                 "o.collected_at, o.ended_at, o.ended_as, o.ended_by FROM pickup_orders o "
                 "JOIN cabinets c ON c.id = o.cabinet_id WHERE c.retailer = ? AND (? IS NULL OR o.cabinet_id = ?) "
@@ -2060,8 +1941,8 @@ class SqliteCloudStore:
         """A page of ``orders_of``'s orders (only those in ``state`` at ``now_iso``: ORDER_STATES), and how many
         there are in all."""
         where = _ORDER_STATE_SQL[state] if state else "1 = 1"
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT o.order_id, o.cabinet_id, o.sku, o.expires_at, o.created_at, o.created_by, o.reference, "
                 "o.collected_at, o.ended_at, o.ended_as, o.ended_by, COUNT(*) OVER () AS total FROM pickup_orders o "
                 "JOIN cabinets c ON c.id = o.cabinet_id WHERE c.retailer = :retailer "
@@ -2078,7 +1959,7 @@ class SqliteCloudStore:
         if ending not in ORDER_ENDINGS:
             raise ValueError(f"ending: expected one of {', '.join(ORDER_ENDINGS)}, got {ending!r}")
         at = utc_iso(_now(now))
-        with self._write() as conn:
+        with self._db.write() as conn:
             row = conn.execute(
                 "SELECT o.cabinet_id FROM pickup_orders o JOIN cabinets c ON c.id = o.cabinet_id "
                 "WHERE o.order_id = ? AND c.retailer = ?",
@@ -2097,7 +1978,7 @@ class SqliteCloudStore:
     # --- the console: storefronts, stock levels, restock lines ---------------------------------------
     def add_storefront(self, retailer: str, name: str, address: str, *, now: float | None = None) -> str:
         storefront_id = str(uuid.uuid4())
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "INSERT INTO storefronts (id, retailer, name, address, created_at) VALUES (?, ?, ?, ?, ?)",
                 (storefront_id, retailer, name, address, utc_iso(_now(now))),
@@ -2105,15 +1986,15 @@ class SqliteCloudStore:
         return storefront_id
 
     def storefronts_of(self, retailer: str) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT id, name, address FROM storefronts WHERE retailer = ? ORDER BY name, id", (retailer,)
             ).fetchall()
         return [dict(r) for r in rows]
 
     def set_cabinet_storefront(self, retailer: str, cabinet_id: str, storefront_id: str | None) -> None:
         """The storefront that restocks the cabinet (None: none). NotFound unless both are the retailer's."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             if (
                 storefront_id is not None
                 and not conn.execute(
@@ -2129,16 +2010,16 @@ class SqliteCloudStore:
 
     def cabinet_storefronts(self, retailer: str) -> dict[str, str | None]:
         """cabinet id -> its storefront's id (None: not set), for the retailer's cabinets."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT id, storefront_id FROM cabinets WHERE retailer = ? ORDER BY id", (retailer,)
             ).fetchall()
         return {r["id"]: r["storefront_id"] for r in rows}
 
     def stock_levels_of(self, retailer: str) -> dict[str, dict[str, Any]]:
         """product sku -> {threshold, target, updated_at, updated_by} as the retailer set them."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT sku, threshold, target, updated_at, updated_by FROM stock_levels WHERE retailer = ?",
                 (retailer,),
             ).fetchall()
@@ -2147,7 +2028,7 @@ class SqliteCloudStore:
     def set_stock_level(
         self, retailer: str, sku: str, threshold: int, target: int, by: str, *, now: float | None = None
     ) -> None:
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "INSERT INTO stock_levels (retailer, sku, threshold, target, updated_at, updated_by) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(retailer, sku) DO UPDATE SET threshold = excluded.threshold, "
@@ -2169,7 +2050,7 @@ class SqliteCloudStore:
         """Plan a restock of the retailer's cabinet (from its storefront); Conflict if one is open already.
         The line remembers the cabinet's newest event: the first restock after it closes the line."""
         line_id = str(uuid.uuid4())
-        with self._write() as conn:
+        with self._db.write() as conn:
             cabinet = conn.execute(
                 "SELECT storefront_id FROM cabinets WHERE id = ? AND retailer = ?", (cabinet_id, retailer)
             ).fetchone()
@@ -2201,8 +2082,8 @@ class SqliteCloudStore:
 
     def restock_lines_of(self, retailer: str, *, closed_since: str) -> list[dict[str, Any]]:
         """The retailer's open restock lines and those closed from ``closed_since`` on (cabinet time), oldest first."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT * FROM restock_lines WHERE retailer = ? AND (closed_at IS NULL OR closed_at >= ?) "
                 "ORDER BY planned_at, id",
                 (retailer, closed_since),
@@ -2217,8 +2098,8 @@ class SqliteCloudStore:
     ) -> list[dict[str, Any]]:
         """The cabinet's events of these types after ``seq``, oldest first, at most ``limit``."""
         marks = ", ".join("?" * len(types))
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT * FROM events WHERE cabinet_id = ? AND seq > ? AND type IN ({marks}) ORDER BY seq LIMIT ?",
                 (cabinet_id, seq, *types, limit),
             ).fetchall()
@@ -2228,7 +2109,7 @@ class SqliteCloudStore:
         self, retailer: str, line_id: str, closed_at: str, closed_by: str | None, result: Sequence[dict[str, Any]]
     ) -> None:
         """Close an open line with what the restock recorded (a line closes once: a second call changes nothing)."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "UPDATE restock_lines SET closed_at = ?, closed_by = ?, result = ? "
                 "WHERE id = ? AND retailer = ? AND closed_at IS NULL",
@@ -2239,8 +2120,8 @@ class SqliteCloudStore:
     def tickets_of(self, retailer: str, *, handed_back_limit: int = -1) -> list[dict[str, Any]]:
         """The retailer's repair tickets, oldest drop-off first, each with its ``changes`` (oldest first): those
         handed back only the ``handed_back_limit`` handed back last (all by default: -1), as the history grows."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT {', '.join('t.' + f for f in _TICKET_FIELDS)} FROM repair_tickets t "
                 "JOIN cabinets c ON c.id = t.cabinet_id WHERE c.retailer = :retailer AND (t.status != 'handed_back' "
                 "OR t.rowid IN (SELECT b.rowid FROM repair_tickets b JOIN cabinets k ON k.id = b.cabinet_id "
@@ -2249,7 +2130,7 @@ class SqliteCloudStore:
                 "ORDER BY COALESCE(t.dropped_off_at, t.updated_at), t.cabinet_id, t.ticket_id",
                 {"retailer": retailer, "limit": handed_back_limit},
             ).fetchall()
-            changes = self._conn.execute(
+            changes = conn.execute(
                 "SELECT h.cabinet_id, h.ticket_id, h.status, h.at, h.by FROM json_each(?) j "
                 "JOIN ticket_changes h ON h.cabinet_id = json_extract(j.value, '$[0]') "
                 "AND h.ticket_id = json_extract(j.value, '$[1]') ORDER BY h.at, h.rowid",
@@ -2265,8 +2146,8 @@ class SqliteCloudStore:
     def notifications_of(self, retailer: str) -> list[dict[str, Any]]:
         """Messages to the customers of the retailer's repair tickets not sent yet (no provider exists yet):
         the ticket, the change to tell, the customer's name and phone."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT n.id, n.cabinet_id, n.ticket_id, n.status, n.created_at, t.name, t.phone "
                 "FROM notification_outbox n JOIN cabinets c ON c.id = n.cabinet_id "
                 "JOIN repair_tickets t ON t.cabinet_id = n.cabinet_id AND t.ticket_id = n.ticket_id "
@@ -2292,7 +2173,7 @@ class SqliteCloudStore:
         hash, the password chosen when the link is opened). CloudStoreError if the email is taken."""
         user_id = str(uuid.uuid4())
         try:
-            with self._write() as conn:
+            with self._db.write() as conn:
                 self._check_retailer(conn, retailer)
                 conn.execute(
                     "INSERT INTO users (id, retailer, email, role, password_hash, invite_sha256, invite_expires_at,"
@@ -2309,39 +2190,39 @@ class SqliteCloudStore:
                         created_by,
                     ),
                 )
-        except sqlite3.IntegrityError:
+        except _INTEGRITY:
             raise CloudStoreError(f"email {email!r} already has an account") from None
         user = self.user(user_id)
         assert user is not None
         return user
 
     def user(self, user_id: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone()
+        with self._db.read() as conn:
+            row = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone()
         return dict(row) if row else None
 
     def user_by_email(self, email: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE email = ?", (email,)).fetchone()
+        with self._db.read() as conn:
+            row = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE email = ?", (email,)).fetchone()
         return dict(row) if row else None
 
     def users_of(self, retailer: str) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT {_USER_COLUMNS} FROM users WHERE retailer = ? ORDER BY email", (retailer,)
             ).fetchall()
         return [dict(r) for r in rows]
 
     def remove_user(self, retailer: str, user_id: str) -> None:
         """Delete the retailer's user and every session of theirs; NotFound if not the retailer's."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             if not conn.execute("DELETE FROM users WHERE id = ? AND retailer = ?", (user_id, retailer)).rowcount:
                 raise NotFound(f"no user {user_id!r} at retailer {retailer!r}")
 
     def user_for_invite(self, invite_sha256: str, *, now: float | None = None) -> dict[str, Any] | None:
         """The invited user whose link this is, while it is unused and not expired."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 f"SELECT {_USER_COLUMNS} FROM users WHERE invite_sha256 = ? AND invite_expires_at > ?",
                 (invite_sha256, _now(now)),
             ).fetchone()
@@ -2349,7 +2230,7 @@ class SqliteCloudStore:
 
     def accept_invite(self, invite_sha256: str, password_hash: str, *, now: float | None = None) -> dict[str, Any]:
         """Set the invited user's password and spend the link; NotFound for a wrong, used or expired link."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             row = conn.execute(
                 "SELECT id FROM users WHERE invite_sha256 = ? AND invite_expires_at > ?", (invite_sha256, _now(now))
             ).fetchone()
@@ -2365,12 +2246,12 @@ class SqliteCloudStore:
 
     def set_password_hash(self, user_id: str, password_hash: str) -> None:
         """Replace a user's hash (a rehash with stronger parameters at sign-in)."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
 
     def password_hash(self, user_id: str) -> str | None:
-        with self._lock:
-            row = self._conn.execute("SELECT password_hash FROM users WHERE id = ?", (user_id,)).fetchone()
+        with self._db.read() as conn:
+            row = conn.execute("SELECT password_hash FROM users WHERE id = ?", (user_id,)).fetchone()
         return row["password_hash"] if row else None
 
     def add_session(
@@ -2378,7 +2259,7 @@ class SqliteCloudStore:
     ) -> None:
         """Store a session (by its id's hash) and forget the expired ones."""
         at = _now(now)
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (at,))
             conn.execute(
                 "INSERT INTO sessions (id_sha256, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
@@ -2387,8 +2268,8 @@ class SqliteCloudStore:
 
     def session(self, id_sha256: str, *, now: float | None = None) -> dict[str, Any] | None:
         """The live session with this id's hash and its user's record (user None before sign-in)."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 "SELECT s.user_id, s.csrf_token, s.expires_at, u.retailer, u.email, u.role FROM sessions s "
                 "LEFT JOIN users u ON u.id = s.user_id WHERE s.id_sha256 = ? AND s.expires_at > ?",
                 (id_sha256, _now(now)),
@@ -2396,26 +2277,26 @@ class SqliteCloudStore:
         return dict(row) if row else None
 
     def delete_session(self, id_sha256: str) -> None:
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute("DELETE FROM sessions WHERE id_sha256 = ?", (id_sha256,))
 
     def add_login_failure(self, subjects: Sequence[str], *, keep_s: float, now: float | None = None) -> None:
         """Record a failed sign-in against each subject; failures older than ``keep_s`` are forgotten."""
         at = _now(now)
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute("DELETE FROM login_failures WHERE at < ?", (at - keep_s,))
             conn.executemany("INSERT INTO login_failures (subject, at) VALUES (?, ?)", [(s, at) for s in subjects])
 
     def login_failures(self, subject: str, *, since: float) -> list[float]:
         """When the subject's failed sign-ins since ``since`` happened, oldest first."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT at FROM login_failures WHERE subject = ? AND at >= ? ORDER BY at", (subject, since)
             ).fetchall()
         return [float(r["at"]) for r in rows]
 
     def clear_login_failures(self, subject: str) -> None:
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute("DELETE FROM login_failures WHERE subject = ?", (subject,))
 
     def add_api_token(
@@ -2423,7 +2304,7 @@ class SqliteCloudStore:
     ) -> tuple[dict[str, Any], str]:
         """A new API token for the retailer: its record and the token itself (shown once, only its hash kept)."""
         token, token_id = new_api_token(), str(uuid.uuid4())
-        with self._write() as conn:
+        with self._db.write() as conn:
             self._check_retailer(conn, retailer)
             conn.execute(
                 "INSERT INTO api_tokens (id, retailer, label, token_sha256, created_at, created_by) "
@@ -2434,8 +2315,8 @@ class SqliteCloudStore:
 
     def api_tokens_of(self, retailer: str) -> list[dict[str, Any]]:
         """The retailer's tokens, live ones first, newest first (never the tokens themselves)."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT {_API_TOKEN_COLUMNS} FROM api_tokens WHERE retailer = ? "
                 "ORDER BY revoked_at IS NOT NULL, created_at DESC, id",
                 (retailer,),
@@ -2444,7 +2325,7 @@ class SqliteCloudStore:
 
     def revoke_api_token(self, retailer: str, token_id: str, *, now: float | None = None) -> dict[str, Any]:
         """Revoke the retailer's token (again: no change); NotFound if it is not the retailer's."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             self._revoke(conn, retailer, token_id, utc_iso(_now(now)))
         return self._api_token(retailer, token_id)
 
@@ -2453,7 +2334,7 @@ class SqliteCloudStore:
     ) -> tuple[dict[str, Any], str]:
         """Revoke a live token and issue its replacement under the same label, in one transaction."""
         token, new_id, at = new_api_token(), str(uuid.uuid4()), utc_iso(_now(now))
-        with self._write() as conn:
+        with self._db.write() as conn:
             label = self._revoke(conn, retailer, token_id, at, live_only=True)
             conn.execute(
                 "INSERT INTO api_tokens (id, retailer, label, token_sha256, created_at, created_by) "
@@ -2463,7 +2344,7 @@ class SqliteCloudStore:
         return self._api_token(retailer, new_id), token
 
     @staticmethod
-    def _revoke(conn: sqlite3.Connection, retailer: str, token_id: str, at: str, *, live_only: bool = False) -> str:
+    def _revoke(conn: Conn, retailer: str, token_id: str, at: str, *, live_only: bool = False) -> str:
         row = conn.execute(
             "SELECT label, revoked_at FROM api_tokens WHERE id = ? AND retailer = ?", (token_id, retailer)
         ).fetchone()
@@ -2475,8 +2356,8 @@ class SqliteCloudStore:
         return str(row["label"])
 
     def _api_token(self, retailer: str, token_id: str) -> dict[str, Any]:
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 f"SELECT {_API_TOKEN_COLUMNS} FROM api_tokens WHERE id = ? AND retailer = ?", (token_id, retailer)
             ).fetchone()
         if row is None:
@@ -2498,7 +2379,7 @@ class SqliteCloudStore:
         """Store the retailer's media file under its SHA-256 (validation is the caller's); the record and
         whether it is new (the same content again keeps the first upload's record)."""
         digest = hashlib.sha256(content).hexdigest()
-        with self._write() as conn:
+        with self._db.write() as conn:
             self._check_retailer(conn, retailer)
             created = (
                 conn.execute(
@@ -2515,16 +2396,16 @@ class SqliteCloudStore:
 
     def media_of(self, retailer: str) -> list[dict[str, Any]]:
         """The retailer's media (without their content), newest first."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT {_MEDIA_COLUMNS} FROM media WHERE retailer = ? ORDER BY created_at DESC, sha256", (retailer,)
             ).fetchall()
         return [dict(r) for r in rows]
 
     def media_content(self, retailer: str, sha256: str) -> tuple[dict[str, Any], bytes] | None:
         """One of the retailer's media and its bytes; None when the retailer has none with this hash."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 f"SELECT {_MEDIA_COLUMNS}, content FROM media WHERE retailer = ? AND sha256 = ?", (retailer, sha256)
             ).fetchone()
         if row is None:
@@ -2535,15 +2416,15 @@ class SqliteCloudStore:
     # --- the consumer pages (cloud_stub/consumer): QR hand-off, receipts, repair status, locator, notifications
     def link(self, code: str) -> dict[str, Any] | None:
         """The hand-off a QR code names: cabinet_id, kind, sku, variant_sku, target."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 "SELECT code, cabinet_id, kind, sku, variant_sku, target FROM link_codes WHERE code = ?", (code,)
             ).fetchone()
         return dict(row) if row else None
 
     def links_of(self, cabinet_id: str) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT code, cabinet_id, kind, sku, variant_sku, target FROM link_codes WHERE cabinet_id = ?"
                 " ORDER BY kind, sku, variant_sku",
                 (cabinet_id,),
@@ -2555,7 +2436,7 @@ class SqliteCloudStore:
     ) -> None:
         """One scan: its row (no personal data: no address, no agent) and its day's count, in one transaction."""
         at = utc_iso(_now(now))
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "INSERT INTO qr_scans (cabinet_id, code, kind, sku, variant_sku, at) VALUES (?, ?, ?, ?, ?, ?)",
                 (cabinet_id, code, kind, sku, variant_sku, at),
@@ -2569,8 +2450,8 @@ class SqliteCloudStore:
     def phone_form(self, token: str, *, now: float | None = None) -> dict[str, Any] | None:
         """A form the cabinet offers on a phone (token, cabinet_id, form, opened), None when there is none
         to fill in now: unknown, lapsed, withdrawn at the cabinet or already submitted."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 f"SELECT token, cabinet_id, form, opened_at IS NOT NULL AS opened FROM phone_forms WHERE {_FORM_OPEN}",
                 (token, _now(now)),
             ).fetchone()
@@ -2579,7 +2460,7 @@ class SqliteCloudStore:
     def open_phone_form(self, token: str, *, now: float | None = None) -> bool:
         """The phone shows the form: the first time, the cabinet is told (a form_opened command). False when
         the form is not open to filling in."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             row = conn.execute(
                 f"SELECT cabinet_id, opened_at FROM phone_forms WHERE {_FORM_OPEN}", (token, _now(now))
             ).fetchone()
@@ -2593,7 +2474,7 @@ class SqliteCloudStore:
     def submit_phone_form(self, token: str, args: dict[str, Any], *, now: float | None = None) -> bool:
         """The filled-in form goes down to the cabinet (a repair_form command) and the link is used up, in
         one transaction: a second submission finds it used. False when the form is not open to filling in."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             row = conn.execute(
                 f"SELECT cabinet_id, form FROM phone_forms WHERE {_FORM_OPEN}", (token, _now(now))
             ).fetchone()
@@ -2607,8 +2488,8 @@ class SqliteCloudStore:
 
     def scan_counts(self, cabinet_id: str) -> list[dict[str, Any]]:
         """The cabinet's scans per UTC day and code (the funnel's QR figures)."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT day, code, kind, sku, variant_sku, scans FROM qr_scan_days WHERE cabinet_id = ?"
                 " ORDER BY day, code",
                 (cabinet_id,),
@@ -2618,8 +2499,8 @@ class SqliteCloudStore:
     def receipt(self, token: str) -> dict[str, Any] | None:
         """The sale a receipt token names, as the sales read model has it (None until its approval arrived),
         with whether a refund the owner asked for was carried out."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 "SELECT s.*, c.result AS refund_result, c.acked_at AS refund_acked_at FROM receipts r"
                 " JOIN sales s ON s.cabinet_id = r.cabinet_id AND s.sale_id = r.sale_id"
                 " LEFT JOIN commands c ON c.id = s.refund_command_id WHERE r.token = ?",
@@ -2630,15 +2511,15 @@ class SqliteCloudStore:
     def ticket_status(self, ticket_id: str, phone_end: str) -> list[dict[str, Any]]:
         """The tickets numbered ``ticket_id`` whose phone's digits end in ``phone_end``, each with its changes
         (status and time, oldest first; never who made them)."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT {_TICKET_COLUMNS} FROM repair_tickets WHERE ticket_id = ? ORDER BY cabinet_id", (ticket_id,)
             ).fetchall()
             found = [dict(r) for r in rows if re.sub(r"\D", "", r["phone"] or "").endswith(phone_end)]
             for ticket in found:
                 ticket["changes"] = [
                     dict(c)
-                    for c in self._conn.execute(
+                    for c in conn.execute(
                         "SELECT status, at FROM ticket_changes WHERE cabinet_id = ? AND ticket_id = ?"
                         " ORDER BY at, rowid",
                         (ticket["cabinet_id"], ticket_id),
@@ -2649,8 +2530,8 @@ class SqliteCloudStore:
     def listed_cabinets(self) -> list[dict[str, Any]]:
         """Every cabinet with a configuration (the locator lists those whose configuration has a place):
         id, retailer, last_seen_at and the document."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT c.id, c.retailer, c.last_seen_at, g.version, g.document FROM cabinets c"
                 " JOIN configs g ON g.cabinet_id = c.id WHERE json_extract(g.document, '$.place') IS NOT NULL"
                 " ORDER BY c.id"
@@ -2660,8 +2541,8 @@ class SqliteCloudStore:
     def due_notifications(self, *, now: float | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Messages pending delivery whose next attempt is due: a ticket's change or an order's pickup code,
         with the customer's phone."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT n.id, n.kind, n.cabinet_id, n.ticket_id, n.status, n.created_at, n.attempts, t.name,"
                 " COALESCE(t.phone, o.phone) AS phone, n.order_id, n.pickup_code, o.sku, o.expires_at"
                 " FROM notification_outbox n LEFT JOIN repair_tickets t"
@@ -2684,7 +2565,7 @@ class SqliteCloudStore:
         """Record an attempt: delivered (sent_at set), to retry at ``retry_at``, or failed for good (None). A
         pickup code leaves the outbox once its message is delivered or failed."""
         delivery = "delivered" if delivered else "pending" if retry_at is not None else "failed"
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "UPDATE notification_outbox SET attempts = attempts + 1, delivery = ?, last_error = ?,"
                 " next_attempt_at = COALESCE(?, next_attempt_at), sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
@@ -2693,8 +2574,8 @@ class SqliteCloudStore:
             )
 
     def notification(self, notification_id: int) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 "SELECT id, kind, cabinet_id, ticket_id, order_id, pickup_code, status, delivery, attempts,"
                 " last_error, sent_at FROM notification_outbox WHERE id = ?",
                 (notification_id,),
@@ -2744,20 +2625,20 @@ class SqliteCloudStore:
                 (retailer, since_day, until_day, cabinet_id, cabinet_id),
             ),
         }
-        with self._lock:
-            return {name: [dict(r) for r in self._conn.execute(sql, args)] for name, (sql, args) in queries.items()}
+        with self._db.read() as conn:
+            return {name: [dict(r) for r in conn.execute(sql, args)] for name, (sql, args) in queries.items()}
 
     # --- call-backs: the follow-up queue (cloud_stub/console/callbacks.py) and their retention -------------
     def callbacks_of(self, retailer: str, *, state: str | None = None) -> list[dict[str, Any]]:
         """The retailer's call-back requests, newest first, each with its history (oldest first)."""
         where, args = ("AND b.state = ?", (retailer, state)) if state else ("", (retailer,))
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT b.* FROM callbacks b JOIN cabinets c ON c.id = b.cabinet_id"
                 f" WHERE c.retailer = ? {where} ORDER BY b.requested_s DESC, b.request_id",
                 args,
             ).fetchall()
-            history = self._conn.execute(
+            history = conn.execute(
                 "SELECT h.request_id, h.at, h.by, h.state, h.note FROM callback_history h"
                 " JOIN callbacks b ON b.request_id = h.request_id JOIN cabinets c ON c.id = b.cabinet_id"
                 " WHERE c.retailer = ? ORDER BY h.at, h.rowid",
@@ -2779,7 +2660,7 @@ class SqliteCloudStore:
         retailer has no such request."""
         if state not in CALLBACK_STATES:
             raise ValueError(f"state: expected one of {CALLBACK_STATES}, got {state!r}")
-        with self._write() as conn:
+        with self._db.write() as conn:
             moved = conn.execute(
                 "UPDATE callbacks SET state = ? WHERE request_id = ?"
                 " AND cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ?)",
@@ -2794,7 +2675,7 @@ class SqliteCloudStore:
 
     def delete_callback(self, retailer: str, request_id: str) -> bool:
         """Delete a request of the retailer's and its history (the shopper asked); False when there is none."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             return bool(
                 conn.execute(
                     "DELETE FROM callbacks WHERE request_id = ?"
@@ -2806,7 +2687,7 @@ class SqliteCloudStore:
     def purge_callbacks(self, *, now: float | None = None) -> int:
         """Delete every request older than its cabinet's ``callback_retention_days`` (the configuration in
         force now; DEFAULT_CALLBACK_RETENTION_DAYS when it names none), with its history; returns how many."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             return conn.execute(
                 "DELETE FROM callbacks WHERE request_id IN (SELECT b.request_id FROM callbacks b"
                 " LEFT JOIN configs g ON g.cabinet_id = b.cabinet_id"
@@ -2816,8 +2697,95 @@ class SqliteCloudStore:
             ).rowcount
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._db.close()
+
+
+class MigrationsPending(CloudStoreError):
+    def __init__(self, todo: Sequence[sqldb.Migration]) -> None:
+        names = ", ".join(f"{m.version} ({m.name})" for m in todo)
+        super().__init__(f"the database needs migrations {names}: run `kiosk-cloud migrate` (or serve --migrate)")
+        self.todo = list(todo)
+
+
+class SqliteCloudStore(SqlCloudStore):
+    """``CloudStore`` on one SQLite file (WAL, synchronous=FULL: an acknowledged event is on disk).
+
+    One connection guarded by a lock, so the object may be handed between threads; the CLI and
+    another process (e.g. ``kiosk-cloud cabinet add`` while ``serve`` runs) may share the file.
+    """
+
+    def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
+        self.path = Path(path)
+        # The file holds every cabinet's key: readable by its owner only. SQLite gives the -wal and -shm
+        # files the database's own mode; the umask covers their creation here all the same.
+        umask = os.umask(0o077)
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so one batch is one transaction.
+            raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+            raw.row_factory = sqlite3.Row
+            raw.execute("PRAGMA journal_mode=WAL")
+            raw.execute("PRAGMA synchronous=FULL")
+            raw.execute("PRAGMA foreign_keys=ON")
+            raw.execute("PRAGMA cache_size=-65536")  # 64 MiB: the id index of a big fleet stays hot
+            super().__init__(sqldb.SqliteDatabase(raw), migrate=migrate)
+        except sqlite3.Error as exc:
+            raise CloudStoreError(f"cannot open database {self.path}: {exc}") from None
+        finally:
+            os.umask(umask)
+        self._owner_only()
+
+    def _owner_only(self) -> None:
+        """Tighten a database that an older version created readable by others."""
+        for path in (self.path, *(self.path.with_name(self.path.name + s) for s in ("-wal", "-shm"))):
+            try:
+                mode = path.stat().st_mode
+                if mode & 0o077:
+                    path.chmod(mode & 0o700)
+                    log.warning("database file %s was readable by others; now by its owner only", path)
+            except FileNotFoundError:
+                continue
+            except PermissionError:
+                log.warning("database file %s is readable by others and not ours to change", path)
+
+
+class PostgresCloudStore(SqlCloudStore):
+    """``CloudStore`` on PostgreSQL (``postgresql://…``): a connection pool; several nodes may share it."""
+
+    def __init__(self, url: str, *, migrate: bool = True, pool_size: int = 8) -> None:
+        self.url = url
+        try:
+            super().__init__(sqldb.PostgresDatabase(url, max_size=pool_size), migrate=migrate)
+        except sqldb.database_errors() + (TimeoutError,) as exc:
+            raise CloudStoreError(f"cannot open database {_without_password(url)}: {exc}") from None
+
+
+def open_store(target: str | Path, *, migrate: bool = True) -> SqlCloudStore:
+    """The store at ``target``: a ``postgresql://`` URL, else a SQLite file's path."""
+    if sqldb.is_postgresql_url(str(target)):
+        return PostgresCloudStore(str(target), migrate=migrate)
+    return SqliteCloudStore(target, migrate=migrate)
+
+
+def pending_migrations(target: str | Path) -> tuple[list[sqldb.Migration], bool]:
+    """The migrations the database at ``target`` lacks, and whether it is new (holds no tables yet)."""
+    if sqldb.is_postgresql_url(str(target)):
+        db: Database = sqldb.PostgresDatabase(str(target), max_size=1)
+    else:
+        path = Path(target)
+        if not path.exists():
+            return list(MIGRATIONS), True
+        db = sqldb.SqliteDatabase(sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10))
+        db.raw.row_factory = sqlite3.Row
+    try:
+        with db.read() as conn:
+            new = not sqldb.has_tables(conn)
+        return sqldb.pending(db, MIGRATIONS), new
+    finally:
+        db.close()
+
+
+def _without_password(url: str) -> str:
+    return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)
 
 
 # The consumer pages' tables: QR hand-off codes derived from each saved configuration, every scan and its
@@ -2911,7 +2879,7 @@ PHONE_FORM_MAX_S = 600.0
 _FORM_OPEN = "token = ? AND expires_s > ? AND submitted_at IS NULL AND closed_at IS NULL"
 
 
-def _apply_form_event(conn: sqlite3.Connection, cabinet_id: str, event: Event, received_s: float) -> None:
+def _apply_form_event(conn: Conn, cabinet_id: str, event: Event, received_s: float) -> None:
     p = event.payload
     if event.type == "form.closed":
         conn.execute(
@@ -2927,7 +2895,7 @@ def _apply_form_event(conn: sqlite3.Connection, cabinet_id: str, event: Event, r
         )
 
 
-def _add_callback(conn: sqlite3.Connection, cabinet_id: str, event: Event, received_at: str) -> None:
+def _add_callback(conn: Conn, cabinet_id: str, event: Event, received_at: str) -> None:
     p = event.payload
     conn.execute(
         "INSERT INTO callbacks (request_id, cabinet_id, sku, phone, consent_text, consent_version, language,"
@@ -2948,7 +2916,7 @@ def _add_callback(conn: sqlite3.Connection, cabinet_id: str, event: Event, recei
     )
 
 
-def _derive_link_codes(conn: sqlite3.Connection, cabinet_id: str, version: int, document: dict[str, Any]) -> None:
+def _derive_link_codes(conn: Conn, cabinet_id: str, version: int, document: dict[str, Any]) -> None:
     """The cabinet's QR hand-off code table, rebuilt from its configuration (which the caller validated)."""
     key = conn.execute("SELECT key FROM cabinets WHERE id = ?", (cabinet_id,)).fetchone()["key"]
     try:
@@ -2974,7 +2942,7 @@ def _derive_link_codes(conn: sqlite3.Connection, cabinet_id: str, version: int, 
     )
 
 
-def _add_receipt(conn: sqlite3.Connection, cabinet_id: str, payload: dict[str, Any]) -> None:
+def _add_receipt(conn: Conn, cabinet_id: str, payload: dict[str, Any]) -> None:
     """A receipt token (validated with its event) names its sale from now on."""
     conn.execute(
         "INSERT INTO receipts (token, cabinet_id, sale_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
@@ -2986,7 +2954,7 @@ def _add_receipt(conn: sqlite3.Connection, cabinet_id: str, payload: dict[str, A
 _CONTENT = ("seq", "type", "schema_version", "wall_time", "mono_time", "payload")
 
 
-def _content(row: sqlite3.Row) -> dict[str, Any]:
+def _content(row: Row) -> dict[str, Any]:
     return {k: json.loads(row[k]) if k == "payload" else row[k] for k in _CONTENT}
 
 
@@ -3008,7 +2976,7 @@ _SALE_FACTS = ("sku", "variant_sku", "amount_cents", "currency", "method", "rece
 _VARIANT = "COALESCE(variant_sku, sku)"
 
 
-def _apply_sale_event(conn: sqlite3.Connection, cabinet_id: str, kind: str, at: str, payload: dict[str, Any]) -> None:
+def _apply_sale_event(conn: Conn, cabinet_id: str, kind: str, at: str, payload: dict[str, Any]) -> None:
     """Fold one event into its sale's row of the read model (created by whichever event comes first)."""
     sale_id = payload.get("sale_id")
     if not isinstance(sale_id, str) or kind == "alarm" and payload.get("kind") != "refund_needed":
@@ -3081,9 +3049,7 @@ def _newer(seq: int, than: int | None) -> bool:
     return than is None or seq > than
 
 
-def _apply_status_events(
-    conn: sqlite3.Connection, cabinet_id: str, events: Sequence[tuple[int, str, str, dict[str, Any]]]
-) -> None:
+def _apply_status_events(conn: Conn, cabinet_id: str, events: Sequence[tuple[int, str, str, dict[str, Any]]]) -> None:
     """Fold the cabinet's new events (seq, type, wall time, payload) into its status row and stock counts. The
     newest event by seq wins (a late upload of an older one changes nothing); the day's sales are those of the
     newest UTC day with a sale (the cabinet's clock)."""
@@ -3137,7 +3103,7 @@ def _apply_status_events(
         _refresh_stock_status(conn, [cabinet_id])
 
 
-def _refresh_stock_status(conn: sqlite3.Connection, cabinet_ids: Sequence[str]) -> None:
+def _refresh_stock_status(conn: Conn, cabinet_ids: Sequence[str]) -> None:
     """Recount the cabinets' low and out units: a unit is judged by its product's threshold (the retailer's
     stock level, else DEFAULT_STOCK_THRESHOLD); a unit its configuration does not list is its own product."""
     rows = conn.execute(
@@ -3163,7 +3129,7 @@ def _refresh_stock_status(conn: sqlite3.Connection, cabinet_ids: Sequence[str]) 
     )
 
 
-def _recount_open_alarms(conn: sqlite3.Connection, cabinet_ids: Sequence[str]) -> None:
+def _recount_open_alarms(conn: Conn, cabinet_ids: Sequence[str]) -> None:
     conn.execute(
         "INSERT INTO cabinet_status (cabinet_id, open_alarms) SELECT j.value, (SELECT COUNT(*) FROM events e "
         "LEFT JOIN alarm_handling h ON h.event_id = e.id WHERE e.cabinet_id = j.value AND e.type = 'alarm' "
@@ -3186,7 +3152,7 @@ def _config_units(document: dict[str, Any]) -> list[tuple[str, str]]:
     return units
 
 
-def _set_config_facts(conn: sqlite3.Connection, cabinet_id: str, document: dict[str, Any]) -> None:
+def _set_config_facts(conn: Conn, cabinet_id: str, document: dict[str, Any]) -> None:
     """What the fleet's read model takes from a configuration: its units (whose product's threshold applies)
     and its place."""
     conn.execute("DELETE FROM cabinet_units WHERE cabinet_id = ?", (cabinet_id,))
@@ -3204,7 +3170,7 @@ def _set_config_facts(conn: sqlite3.Connection, cabinet_id: str, document: dict[
     _refresh_stock_status(conn, [cabinet_id])
 
 
-def _status_record(row: sqlite3.Row) -> dict[str, Any]:
+def _status_record(row: Row) -> dict[str, Any]:
     """A fleet page row: the JSON columns decoded, a cabinet without a status row given the defaults."""
     record = {k: row[k] for k in row.keys() if k != "total"}
     for column, default in _STATUS_DEFAULTS.items():
@@ -3228,7 +3194,7 @@ _ROLLUPS = (
 )
 
 
-def _sale_counted(row: sqlite3.Row | None) -> tuple[tuple[str, str, str, str], int] | None:
+def _sale_counted(row: Row | None) -> tuple[tuple[str, str, str, str], int] | None:
     """What a sale's row adds to the rollup: its key (day, sku, variant, currency; '' for an unknown fact)
     and its cents; None while it is not completed."""
     if row is None or row["completed_at"] is None:
@@ -3238,7 +3204,7 @@ def _sale_counted(row: sqlite3.Row | None) -> tuple[tuple[str, str, str, str], i
 
 
 def _roll_up(
-    conn: sqlite3.Connection,
+    conn: Conn,
     cabinet_id: str,
     before: tuple[tuple[str, str, str, str], int] | None,
     after: tuple[tuple[str, str, str, str], int] | None,
@@ -3304,7 +3270,7 @@ def week_of(day: str) -> str:
     return (date - datetime.timedelta(days=date.weekday())).isoformat()
 
 
-def _ticket_changed(conn: sqlite3.Connection, cabinet_id: str, ticket_id: str, status: str, at: str, by: str) -> None:
+def _ticket_changed(conn: Conn, cabinet_id: str, ticket_id: str, status: str, at: str, by: str) -> None:
     """Record who moved the ticket, and the message its customer is owed about it."""
     conn.execute(
         "INSERT INTO ticket_changes (cabinet_id, ticket_id, status, at, by) VALUES (?, ?, ?, ?, ?)",
@@ -3316,7 +3282,7 @@ def _ticket_changed(conn: sqlite3.Connection, cabinet_id: str, ticket_id: str, s
     )
 
 
-def _command(row: sqlite3.Row) -> dict[str, Any]:
+def _command(row: Row) -> dict[str, Any]:
     return {**dict(row), "args": json.loads(row["args"])}
 
 
@@ -3389,7 +3355,7 @@ _FUNNEL_EVENTS = frozenset({"session.ended", "ad.plays", "ad.impression"})
 FLEET = "*"  # a retailer's whole fleet is kept as one more set of rows, under "*<retailer>" (no cabinet id has "*")
 
 
-def _fleet_keys(conn: sqlite3.Connection, cabinet_id: str) -> tuple[str, ...]:
+def _fleet_keys(conn: Conn, cabinet_id: str) -> tuple[str, ...]:
     """The funnel key of the cabinet's retailer's fleet (none for a cabinet of no retailer)."""
     row = conn.execute("SELECT retailer FROM cabinets WHERE id = ?", (cabinet_id,)).fetchone()
     return (FLEET + row["retailer"],) if row is not None and row["retailer"] else ()
@@ -3398,7 +3364,7 @@ def _fleet_keys(conn: sqlite3.Connection, cabinet_id: str) -> tuple[str, ...]:
 _STEP_RANK = {"touch": 0, "product": 1, "checkout": 2, "paid": 3}
 
 
-def _apply_funnel_event(conn: sqlite3.Connection, cabinet_id: str, kind: str, at: str, payload: dict[str, Any]) -> None:
+def _apply_funnel_event(conn: Conn, cabinet_id: str, kind: str, at: str, payload: dict[str, Any]) -> None:
     """One new event into the funnel's tables (validated already: its fields are there and typed)."""
     if kind == "ad.impression":
         _count_ad(conn, cabinet_id, at[:10], payload["ad_id"], 1, 0)
@@ -3444,9 +3410,7 @@ def _apply_funnel_event(conn: sqlite3.Connection, cabinet_id: str, kind: str, at
             _count_ad(conn, cabinet_id, day, payload["ad_id"], 0, 1)
 
 
-def _count_sold(
-    conn: sqlite3.Connection, cabinet_id: str, keys: tuple[str, ...], at: str, payload: dict[str, Any]
-) -> None:
+def _count_sold(conn: Conn, cabinet_id: str, keys: tuple[str, ...], at: str, payload: dict[str, Any]) -> None:
     """A sale completed, unless the sales read model has it completed already (the same sale told twice);
     counted under each of ``keys`` (the cabinet's and its fleet's)."""
     row = conn.execute(
@@ -3472,10 +3436,119 @@ def _count_sold(
             )
 
 
-def _count_ad(conn: sqlite3.Connection, cabinet_id: str, day: str, ad_id: str, impressions: int, touches: int) -> None:
+def _count_ad(conn: Conn, cabinet_id: str, day: str, ad_id: str, impressions: int, touches: int) -> None:
     conn.execute(
         "INSERT INTO funnel_ads (cabinet_id, day, ad_id, impressions, touches) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (cabinet_id, day, ad_id) DO UPDATE SET impressions = impressions + excluded.impressions,"
         " touches = touches + excluded.touches",
         (cabinet_id, day, ad_id, impressions, touches),
     )
+
+
+# --- versioned migrations (cloud_stub/sqldb.py runs them) -------------------------------------------------
+# A change of the schema from now on is a new Migration appended here, the same number on both databases
+# (branch on conn.dialect where their SQL differs); the schema texts above stay as migration 1 made them.
+def _has_table(conn: Conn, name: str) -> bool:
+    if conn.dialect == SQLITE:
+        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    else:
+        query = "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = ?"
+    return conn.execute(query, (name,)).fetchone() is not None
+
+
+def _baseline(conn: Conn) -> None:
+    """The schema as it stood when migrations began (issue 16). On SQLite it also upgrades a database an
+    earlier version made without them, as opening one always did: missing tables and columns added, the read
+    models built from the stored events, the ticket statuses' old check dropped; no row is lost."""
+    had_sales, had_status, had_rollup = (_has_table(conn, t) for t in ("sales", "cabinet_status", "sales_daily"))
+    for schema in (_SCHEMA, _CONSUMER_SCHEMA, _FUNNEL_SCHEMA):
+        conn.script(schema)
+    _add_missing_columns(conn)
+    if conn.dialect != SQLITE:  # the insertion order SQLite's rowid gives (Conn.insert_order)
+        for table in ("ticket_changes", "callback_history"):
+            conn.script(f"ALTER TABLE {table} ADD COLUMN row_no BIGINT GENERATED ALWAYS AS IDENTITY")
+        return
+    if not had_sales:
+        _backfill_sales(conn)
+    if not had_status:
+        _backfill_status(conn)
+    if not had_sales or not had_rollup:  # a rebuilt read model: its rollup summed afresh too
+        _backfill_sales_rollup(conn)
+    _widen_ticket_statuses(conn)
+
+
+def _add_missing_columns(conn: Conn) -> None:
+    """Columns added since a table was first created; old rows get the default."""
+    for table, column, definition in _ADDED_COLUMNS:
+        if conn.dialect != SQLITE:
+            conn.script(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}")
+        elif column not in {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
+
+def _backfill_sales(conn: Conn) -> None:
+    """The sales read model of a database from before it: built once from the stored events."""
+    rows = conn.execute(
+        "SELECT cabinet_id, type, wall_time, payload FROM events WHERE type IN (SELECT value FROM json_each(?))"
+        " ORDER BY cabinet_id, seq",
+        (json.dumps(sorted(_SALE_EVENTS)),),
+    ).fetchall()
+    for row in rows:
+        _apply_sale_event(conn, row["cabinet_id"], row["type"], row["wall_time"], json.loads(row["payload"]))
+
+
+def _backfill_status(conn: Conn) -> None:
+    """The fleet's read model of a database from before it: built once from the configurations and the
+    stored events (of the heartbeats and configuration reports only the newest count)."""
+    for row in conn.execute("SELECT cabinet_id, document FROM configs").fetchall():
+        _set_config_facts(conn, row["cabinet_id"], json.loads(row["document"]))
+    cabinet_ids = [r["id"] for r in conn.execute("SELECT id FROM cabinets ORDER BY id").fetchall()]
+    for cabinet_id in cabinet_ids:
+        rows = conn.execute(
+            "SELECT seq, type, wall_time, payload FROM events e WHERE cabinet_id = ? AND (type IN "
+            "('sale.completed', 'stock.changed', 'restock.recorded') OR type IN "
+            "('heartbeat', 'config.applied', 'config.rejected') AND seq = (SELECT MAX(x.seq) FROM events x "
+            "WHERE x.cabinet_id = e.cabinet_id AND x.type = e.type)) ORDER BY seq",
+            (cabinet_id,),
+        ).fetchall()
+        facts = [(r["seq"], r["type"], r["wall_time"], json.loads(r["payload"])) for r in rows]
+        _apply_status_events(conn, cabinet_id, facts)
+    _recount_open_alarms(conn, cabinet_ids)
+
+
+def _backfill_sales_rollup(conn: Conn) -> None:
+    """The daily rollup of a database from before it: summed once from the sales read model (which
+    ``_backfill_sales`` may just have built, keeping the rollup as it went: hence the fresh start)."""
+    for table, _ in _ROLLUPS:
+        conn.execute(f"DELETE FROM {table}")
+    conn.execute(
+        f"INSERT INTO sales_daily ({', '.join(_ROLLED_KEY)}, count, cents) SELECT k.retailer, s.cabinet_id, "
+        "s.day, COALESCE(s.sku, ''), COALESCE(s.variant_sku, s.sku, ''), COALESCE(s.currency, ''), COUNT(*), "
+        "SUM(COALESCE(s.amount_cents, 0)) FROM sales s JOIN cabinets k ON k.id = s.cabinet_id "
+        "WHERE s.completed_at IS NOT NULL AND k.retailer IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6"
+    )
+    for table, key in _ROLLUPS[1:]:  # the coarser ones from the finest
+        columns = ", ".join(key)
+        conn.execute(
+            f"INSERT INTO {table} ({columns}, count, cents) SELECT {columns}, SUM(count), SUM(cents) "
+            f"FROM sales_daily GROUP BY {columns}"
+        )
+
+
+def _widen_ticket_statuses(conn: Conn) -> None:
+    """A database from before the repair board checked three ticket statuses in the table itself: rebuild
+    the table without that check (the rows are copied as they are)."""
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'repair_tickets'").fetchone()
+    if "CHECK (status IN" not in row["sql"]:
+        return
+    create = re.search(r"CREATE TABLE IF NOT EXISTS repair_tickets \(.*?\n\);", _SCHEMA, re.S)
+    assert create is not None  # the statement is in this file
+    conn.script(
+        "ALTER TABLE repair_tickets RENAME TO repair_tickets_v1;\n"
+        f"{create.group(0)}\nINSERT INTO repair_tickets ({_TICKET_COLUMNS}) "
+        f"SELECT {_TICKET_COLUMNS} FROM repair_tickets_v1;\n"
+        "DROP TABLE repair_tickets_v1;\n"
+    )
+
+
+MIGRATIONS: tuple[sqldb.Migration, ...] = (sqldb.Migration(1, "baseline", _baseline),)

@@ -110,6 +110,7 @@ def test_a_database_from_before_the_console_keeps_its_retailers_token(tmp_path: 
     store.close()
     with sqlite3.connect(db) as conn:  # as written by a cloud without the console: no api_tokens rows
         conn.execute("DROP TABLE api_tokens")
+        conn.execute("DROP TABLE schema_migrations")  # nor versioned migrations
     reopened = SqliteCloudStore(db)
     try:
         assert reopened.retailer_for_token(token) == "shop-a"

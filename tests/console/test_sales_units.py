@@ -148,6 +148,7 @@ def test_a_database_from_before_the_read_model_gets_it_built_from_its_events(tmp
     old.close()
     with sqlite3.connect(path) as conn:  # as a release before the read model left it
         conn.execute("DROP TABLE sales")
+        conn.execute("DROP TABLE schema_migrations")
     reopened = SqliteCloudStore(path)
     try:
         assert [(r["period"], r["cents"]) for r in summary(reopened)["periods"]] == [("2026-11-23", 49900)]
