@@ -59,6 +59,17 @@ class Conn:
         # read in that order have a row_no identity column there (see the baseline migration).
         self.insert_order = "rowid" if dialect == SQLITE else "row_no"
 
+    def json_text(self, column: str, key: str) -> str:
+        """An expression: the JSON document's top-level ``key`` (NULL when absent or null)."""
+        return (
+            f"json_extract({column}, '$.{key}')" if self.dialect == SQLITE else f"(CAST({column} AS jsonb) ->> '{key}')"
+        )
+
+    def json_number(self, column: str, key: str) -> str:
+        if self.dialect == SQLITE:
+            return self.json_text(column, key)
+        return f"CAST({self.json_text(column, key)} AS DOUBLE PRECISION)"
+
     def execute(self, sql: str, params: Params = ()) -> Cursor:
         if self.dialect == SQLITE:
             return self.raw.execute(_for_sqlite(sql), params)  # type: ignore[no-any-return]

@@ -944,7 +944,8 @@ class SqlCloudStore:
             self._check_retailer(conn, retailer)
             conn.execute(
                 "INSERT INTO cabinets (id, key, retailer, created_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET key = excluded.key, retailer = COALESCE(excluded.retailer, retailer)",
+                "ON CONFLICT(id) DO UPDATE SET key = excluded.key, "
+                "retailer = COALESCE(excluded.retailer, cabinets.retailer)",
                 (cabinet_id, key.hex(), retailer, utc_iso(_now(now))),
             )
 
@@ -1061,7 +1062,7 @@ class SqlCloudStore:
         conn.execute(
             "INSERT INTO event_conflicts (cabinet_id, event_id, received_sha256, differs, stored, received, first_at,"
             " last_at, times) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT(cabinet_id, event_id, received_sha256)"
-            " DO UPDATE SET last_at = excluded.last_at, times = times + 1",
+            " DO UPDATE SET last_at = excluded.last_at, times = event_conflicts.times + 1",
             (
                 cabinet_id,
                 event.id,
@@ -1181,7 +1182,7 @@ class SqlCloudStore:
         with self._db.read() as conn:
             rows = conn.execute(
                 f"SELECT * FROM (SELECT * FROM events WHERE cabinet_id = ? AND type IN ({marks}) "
-                f"ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+                f"ORDER BY seq DESC LIMIT ?) newest ORDER BY seq",
                 (cabinet_id, *types, limit),
             ).fetchall()
         return [{**dict(r), "payload": json.loads(r["payload"])} for r in rows]
@@ -1204,7 +1205,7 @@ class SqlCloudStore:
                 raise NotFound(f"no cabinet {cabinet_id!r}")
             conn.execute(
                 "INSERT INTO configs (cabinet_id, version, document, updated_at) VALUES (?, 1, ?, ?) "
-                "ON CONFLICT(cabinet_id) DO UPDATE SET version = version + 1, document = excluded.document, "
+                "ON CONFLICT(cabinet_id) DO UPDATE SET version = configs.version + 1, document = excluded.document, "
                 "updated_at = excluded.updated_at",
                 (cabinet_id, dumps(document).decode(), at),
             )
@@ -1552,13 +1553,15 @@ class SqlCloudStore:
     ) -> list[list[dict[str, Any]]]:
         """For each (cabinet id, since, until): the snapshots ``snapshots_taken`` gives, in one query (a page of
         alarms); none for a cabinet that is not the retailer's."""
+        if not windows:
+            return []
+        table, params = _values("w", ("i", "cabinet_id", "since", "until"), [(i, *w) for i, w in enumerate(windows)])
         with self._db.read() as conn:
             rows = conn.execute(
-                "SELECT CAST(w.key AS INTEGER) AS i, s.name, s.taken_at, s.bytes FROM json_each(?) w "
-                "JOIN snapshots s ON s.cabinet_id = json_extract(w.value, '$[0]') "
-                "AND s.taken_at >= json_extract(w.value, '$[1]') AND s.taken_at <= json_extract(w.value, '$[2]') "
-                "JOIN cabinets c ON c.id = s.cabinet_id AND c.retailer = ? ORDER BY i, s.taken_at, s.name",
-                (json.dumps([list(w) for w in windows]), retailer),
+                f"WITH {table} SELECT w.i, s.name, s.taken_at, s.bytes FROM w "
+                "JOIN snapshots s ON s.cabinet_id = w.cabinet_id AND s.taken_at >= w.since AND s.taken_at <= w.until "
+                "JOIN cabinets c ON c.id = s.cabinet_id AND c.retailer = ? ORDER BY w.i, s.taken_at, s.name",
+                (*params, retailer),
             ).fetchall()
         found: list[list[dict[str, Any]]] = [[] for _ in windows]
         for row in rows:
@@ -1639,8 +1642,9 @@ class SqlCloudStore:
                 f"SELECT c.id, c.created_at, c.last_seen_at, g.version AS config_version, {_STATUS_READ}, "
                 "COUNT(*) OVER () AS total FROM cabinets c LEFT JOIN cabinet_status s ON s.cabinet_id = c.id "
                 "LEFT JOIN configs g ON g.cabinet_id = c.id WHERE c.retailer = :retailer "
-                "AND (:cabinet_id IS NULL OR c.id = :cabinet_id) AND (:search IS NULL OR instr(lower(c.id), :search) "
-                f"OR instr(lower(COALESCE(s.place_address, '')), :search)) AND {where} "
+                "AND (:cabinet_id IS NULL OR c.id = :cabinet_id) "
+                "AND (:search IS NULL OR instr(lower(c.id), :search) > 0 "
+                f"OR instr(lower(COALESCE(s.place_address, '')), :search) > 0) AND {where} "
                 "ORDER BY c.id LIMIT :limit OFFSET :offset",
                 {
                     "retailer": retailer,
@@ -1705,7 +1709,7 @@ class SqlCloudStore:
             rows = conn.execute(
                 "SELECT c.id, COUNT(*) OVER () AS total FROM cabinets c WHERE c.retailer = ? "
                 "AND EXISTS (SELECT 1 FROM cabinet_units u WHERE u.cabinet_id = c.id) ORDER BY c.id LIMIT ? OFFSET ?",
-                (retailer, limit, offset),
+                (retailer, _limit(limit), offset),
             ).fetchall()
         return [r["id"] for r in rows], rows[0]["total"] if rows else 0
 
@@ -1743,7 +1747,7 @@ class SqlCloudStore:
         with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT id, COUNT(*) OVER () AS total FROM cabinets WHERE retailer = ? ORDER BY id LIMIT ? OFFSET ?",
-                (retailer, limit, offset),
+                (retailer, _limit(limit), offset),
             ).fetchall()
         return [r["id"] for r in rows], rows[0]["total"] if rows else 0
 
@@ -2124,18 +2128,24 @@ class SqlCloudStore:
             rows = conn.execute(
                 f"SELECT {', '.join('t.' + f for f in _TICKET_FIELDS)} FROM repair_tickets t "
                 "JOIN cabinets c ON c.id = t.cabinet_id WHERE c.retailer = :retailer AND (t.status != 'handed_back' "
-                "OR t.rowid IN (SELECT b.rowid FROM repair_tickets b JOIN cabinets k ON k.id = b.cabinet_id "
+                "OR (t.cabinet_id, t.ticket_id) IN (SELECT b.cabinet_id, b.ticket_id FROM repair_tickets b "
+                "JOIN cabinets k ON k.id = b.cabinet_id "
                 "WHERE k.retailer = :retailer AND b.status = 'handed_back' "
                 "ORDER BY b.handed_back_at DESC, b.cabinet_id, b.ticket_id LIMIT :limit)) "
                 "ORDER BY COALESCE(t.dropped_off_at, t.updated_at), t.cabinet_id, t.ticket_id",
-                {"retailer": retailer, "limit": handed_back_limit},
+                {"retailer": retailer, "limit": _limit(handed_back_limit)},
             ).fetchall()
-            changes = conn.execute(
-                "SELECT h.cabinet_id, h.ticket_id, h.status, h.at, h.by FROM json_each(?) j "
-                "JOIN ticket_changes h ON h.cabinet_id = json_extract(j.value, '$[0]') "
-                "AND h.ticket_id = json_extract(j.value, '$[1]') ORDER BY h.at, h.rowid",
-                (json.dumps([[r["cabinet_id"], r["ticket_id"]] for r in rows]),),
-            ).fetchall()
+            table, params = _values("t", ("cabinet_id", "ticket_id"), [(r["cabinet_id"], r["ticket_id"]) for r in rows])
+            changes = (
+                conn.execute(
+                    f"WITH {table} SELECT h.cabinet_id, h.ticket_id, h.status, h.at, h.by FROM t "
+                    "JOIN ticket_changes h ON h.cabinet_id = t.cabinet_id AND h.ticket_id = t.ticket_id "
+                    f"ORDER BY h.at, h.{conn.insert_order}",
+                    params,
+                ).fetchall()
+                if rows
+                else []
+            )
         tickets = {(r["cabinet_id"], r["ticket_id"]): {**dict(r), "changes": []} for r in rows}
         for change in changes:
             ticket = tickets.get((change["cabinet_id"], change["ticket_id"]))
@@ -2443,7 +2453,8 @@ class SqlCloudStore:
             )
             conn.execute(
                 "INSERT INTO qr_scan_days (cabinet_id, day, code, kind, sku, variant_sku, scans)"
-                " VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (cabinet_id, day, code) DO UPDATE SET scans = scans + 1",
+                " VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (cabinet_id, day, code)"
+                " DO UPDATE SET scans = qr_scan_days.scans + 1",
                 (cabinet_id, at[:10], code, kind, sku, variant_sku),
             )
 
@@ -2521,7 +2532,7 @@ class SqlCloudStore:
                     dict(c)
                     for c in conn.execute(
                         "SELECT status, at FROM ticket_changes WHERE cabinet_id = ? AND ticket_id = ?"
-                        " ORDER BY at, rowid",
+                        f" ORDER BY at, {conn.insert_order}",
                         (ticket["cabinet_id"], ticket_id),
                     )
                 ]
@@ -2533,7 +2544,7 @@ class SqlCloudStore:
         with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT c.id, c.retailer, c.last_seen_at, g.version, g.document FROM cabinets c"
-                " JOIN configs g ON g.cabinet_id = c.id WHERE json_extract(g.document, '$.place') IS NOT NULL"
+                f" JOIN configs g ON g.cabinet_id = c.id WHERE {conn.json_text('g.document', 'place')} IS NOT NULL"
                 " ORDER BY c.id"
             ).fetchall()
         return [{**dict(r), "document": json.loads(r["document"])} for r in rows]
@@ -2621,7 +2632,7 @@ class SqlCloudStore:
             ),
             "qr": (
                 "SELECT code, kind, sku, variant_sku, SUM(scans) AS scans FROM qr_scan_days"
-                f" WHERE {scans} GROUP BY code ORDER BY code",
+                f" WHERE {scans} GROUP BY code, kind, sku, variant_sku ORDER BY code",
                 (retailer, since_day, until_day, cabinet_id, cabinet_id),
             ),
         }
@@ -2641,7 +2652,7 @@ class SqlCloudStore:
             history = conn.execute(
                 "SELECT h.request_id, h.at, h.by, h.state, h.note FROM callback_history h"
                 " JOIN callbacks b ON b.request_id = h.request_id JOIN cabinets c ON c.id = b.cabinet_id"
-                " WHERE c.retailer = ? ORDER BY h.at, h.rowid",
+                f" WHERE c.retailer = ? ORDER BY h.at, h.{conn.insert_order}",
                 (retailer,),
             ).fetchall()
         found = {r["request_id"]: {**dict(r), "history": []} for r in rows}
@@ -2691,8 +2702,8 @@ class SqlCloudStore:
             return conn.execute(
                 "DELETE FROM callbacks WHERE request_id IN (SELECT b.request_id FROM callbacks b"
                 " LEFT JOIN configs g ON g.cabinet_id = b.cabinet_id"
-                " WHERE b.requested_s <= ? - 86400.0 * coalesce(json_extract(g.document,"
-                " '$.callback_retention_days'), ?))",
+                " WHERE b.requested_s <= ? - 86400.0 * "
+                f"coalesce({conn.json_number('g.document', 'callback_retention_days')}, ?))",
                 (_now(now), DEFAULT_CALLBACK_RETENTION_DAYS),
             ).rowcount
 
@@ -2995,7 +3006,9 @@ def _apply_sale_event(conn: Conn, cabinet_id: str, kind: str, at: str, payload: 
     columns = ", ".join(row)
     # What an event says wins over nothing, never over what another event said (they agree on the facts).
     updates = ", ".join(
-        f"{c} = MAX(sales.{c}, excluded.{c})" if c == "recorded_late" else f"{c} = COALESCE(excluded.{c}, sales.{c})"
+        f"{c} = CASE WHEN excluded.{c} > sales.{c} THEN excluded.{c} ELSE sales.{c} END"
+        if c == "recorded_late"
+        else f"{c} = COALESCE(excluded.{c}, sales.{c})"
         for c in row
     )
     before = conn.execute(
@@ -3300,6 +3313,20 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _values(name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+    """A common table of literal rows, ``name(columns) AS (VALUES (?, …), …)``, and its parameters (for a
+    WITH clause: one query for a page of keys, on either database). ``rows`` must not be empty."""
+    row = f"({', '.join('?' * len(columns))})"
+    return f"{name}({', '.join(columns)}) AS (VALUES {', '.join([row] * len(rows))})", [v for r in rows for v in r]
+
+
+NO_LIMIT = 2**62  # LIMIT -1 is SQLite's "no limit"; PostgreSQL refuses a negative one
+
+
+def _limit(limit: int) -> int:
+    return NO_LIMIT if limit < 0 else limit
+
+
 def _now(now: float | None) -> float:
     return time.time() if now is None else now
 
@@ -3376,16 +3403,17 @@ def _apply_funnel_event(conn: Conn, cabinet_id: str, kind: str, at: str, payload
         viewed = rank >= 1 or bool(payload["products"])
         conn.execute(
             "INSERT INTO funnel_days (cabinet_id, day, sessions, viewed, checkouts, paid) VALUES (?, ?, 1, ?, ?, ?)"
-            " ON CONFLICT (cabinet_id, day) DO UPDATE SET sessions = sessions + 1, viewed = viewed + excluded.viewed,"
-            " checkouts = checkouts + excluded.checkouts, paid = paid + excluded.paid",
+            " ON CONFLICT (cabinet_id, day) DO UPDATE SET sessions = funnel_days.sessions + 1,"
+            " viewed = funnel_days.viewed + excluded.viewed, checkouts = funnel_days.checkouts + excluded.checkouts,"
+            " paid = funnel_days.paid + excluded.paid",
             (cabinet_id, day, int(viewed), int(rank >= 2), int(rank >= 3)),
         )
         conn.executemany(
-            "INSERT INTO funnel_products (cabinet_id, day, sku, views, dwell_s, turns, narrations, variants,"
+            "INSERT INTO funnel_products AS p (cabinet_id, day, sku, views, dwell_s, turns, narrations, variants,"
             " checkouts, paid) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?) ON CONFLICT (cabinet_id, day, sku) DO UPDATE"
-            " SET views = views + 1, dwell_s = dwell_s + excluded.dwell_s, turns = turns + excluded.turns,"
-            " narrations = narrations + excluded.narrations, variants = variants + excluded.variants,"
-            " checkouts = checkouts + excluded.checkouts, paid = paid + excluded.paid",
+            " SET views = p.views + 1, dwell_s = p.dwell_s + excluded.dwell_s, turns = p.turns + excluded.turns,"
+            " narrations = p.narrations + excluded.narrations, variants = p.variants + excluded.variants,"
+            " checkouts = p.checkouts + excluded.checkouts, paid = p.paid + excluded.paid",
             [
                 (
                     cabinet_id,
@@ -3403,7 +3431,7 @@ def _apply_funnel_event(conn: Conn, cabinet_id: str, kind: str, at: str, payload
         )
         conn.execute(
             "INSERT INTO funnel_exits (cabinet_id, day, left_at, sessions) VALUES (?, ?, ?, 1)"
-            " ON CONFLICT (cabinet_id, day, left_at) DO UPDATE SET sessions = sessions + 1",
+            " ON CONFLICT (cabinet_id, day, left_at) DO UPDATE SET sessions = funnel_exits.sessions + 1",
             (cabinet_id, day, payload["left_at"]),
         )
         if payload["ad_id"] is not None:
@@ -3425,13 +3453,13 @@ def _count_sold(conn: Conn, cabinet_id: str, keys: tuple[str, ...], at: str, pay
     for key in keys:
         conn.execute(
             "INSERT INTO funnel_days (cabinet_id, day, sold) VALUES (?, ?, 1)"
-            " ON CONFLICT (cabinet_id, day) DO UPDATE SET sold = sold + 1",
+            " ON CONFLICT (cabinet_id, day) DO UPDATE SET sold = funnel_days.sold + 1",
             (key, day),
         )
         if isinstance(sku, str):
             conn.execute(
                 "INSERT INTO funnel_products (cabinet_id, day, sku, sold) VALUES (?, ?, ?, 1)"
-                " ON CONFLICT (cabinet_id, day, sku) DO UPDATE SET sold = sold + 1",
+                " ON CONFLICT (cabinet_id, day, sku) DO UPDATE SET sold = funnel_products.sold + 1",
                 (key, day, sku),
             )
 
@@ -3439,8 +3467,8 @@ def _count_sold(conn: Conn, cabinet_id: str, keys: tuple[str, ...], at: str, pay
 def _count_ad(conn: Conn, cabinet_id: str, day: str, ad_id: str, impressions: int, touches: int) -> None:
     conn.execute(
         "INSERT INTO funnel_ads (cabinet_id, day, ad_id, impressions, touches) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (cabinet_id, day, ad_id) DO UPDATE SET impressions = impressions + excluded.impressions,"
-        " touches = touches + excluded.touches",
+        " ON CONFLICT (cabinet_id, day, ad_id) DO UPDATE SET impressions = funnel_ads.impressions"
+        " + excluded.impressions, touches = funnel_ads.touches + excluded.touches",
         (cabinet_id, day, ad_id, impressions, touches),
     )
 
