@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from cloud_stub.limits import ServeLimits
+from cloud_stub.sqldb import must_retry
 from cloud_stub.store import CloudStore, Conflict, NotFound
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a batch of events; the largest body any route takes
@@ -25,6 +26,7 @@ CALLER = web.RequestKey("caller", str)
 
 log = logging.getLogger("cloud_stub")
 T = TypeVar("T")
+_ATTEMPTS = 3
 
 
 class Refused(Exception):
@@ -43,13 +45,25 @@ class Core:
         self.store = store
         self.now = now
         self.limits = limits
-        # The store runs on one dedicated worker thread: SQLite has a single writer anyway, so one
+        # SQLite's store runs on one dedicated worker thread: SQLite has a single writer anyway, so one
         # thread means no lock contention or SQLITE_BUSY among requests, while the event loop keeps
         # serving other cabinets during each commit's fsync (synchronous=FULL; slow on SD cards).
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cloud-store")
+        # PostgreSQL's has a thread per pooled connection.
+        workers = getattr(store, "workers", 1)
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cloud-store")
 
     async def db(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+        """Run one store call (one transaction) on the store's threads. One that PostgreSQL rolled back to
+        break a deadlock between nodes is run again: it changed nothing."""
+        call = functools.partial(fn, *args, **kwargs)
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+            except Exception as exc:
+                if attempt == _ATTEMPTS or not must_retry(exc):
+                    raise
+                log.info("store call %s rolled back (%s); attempt %d", getattr(fn, "__name__", fn), exc, attempt + 1)
+        raise AssertionError("unreachable")
 
     async def read_body(self, request: web.Request, max_bytes: int = SMALL_BODY_BYTES, hint: str = "") -> bytes:
         """The body, bounded by its declared length and read within the body timeout.

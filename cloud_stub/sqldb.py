@@ -109,7 +109,7 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
-_FOR_UPDATE = re.compile(r"\s+FOR (?:NO KEY )?UPDATE\b")
+_FOR_UPDATE = re.compile(r"\s+FOR (?:NO KEY )?UPDATE(?: OF \w+)?\b")
 
 
 @lru_cache(maxsize=1024)
@@ -311,7 +311,7 @@ def must_retry(exc: BaseException) -> bool:
         import psycopg
     except ImportError:
         return False
-    return isinstance(exc, psycopg.errors.TransactionRollbackError)
+    return isinstance(exc, (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected))
 
 
 # --- versioned migrations -----------------------------------------------------------------------------

@@ -828,6 +828,7 @@ class SqlCloudStore:
             todo = sqldb.pending(db, MIGRATIONS)
             if todo and not (migrate or new):
                 raise MigrationsPending(todo)
+            self.created = new  # made here, at the newest version
             self.migrated = sqldb.migrate(db, todo)
         except BaseException:
             db.close()
@@ -917,8 +918,11 @@ class SqlCloudStore:
         check_key(key)
         at = _now(now)
         with self._db.write() as conn:
+            # The token's row stays locked until this commits: another node's enroll with it waits, then finds
+            # it used.
             row = conn.execute(
-                "SELECT retailer, expires_at, used_at FROM enroll_tokens WHERE token_sha256 = ?", (_token_hash(token),)
+                "SELECT retailer, expires_at, used_at FROM enroll_tokens WHERE token_sha256 = ? FOR UPDATE",
+                (_token_hash(token),),
             ).fetchone()
             if row is None or row["used_at"] is not None or row["expires_at"] <= at:
                 raise InvalidToken("the enrollment token is wrong, already used or expired")
@@ -975,6 +979,10 @@ class SqlCloudStore:
         changed: dict[str, list[str]] = {}
         new: dict[str, Event] = {}
         with self._db.write() as conn:
+            # The cabinet's row is held until this commits: another node storing a batch of the same cabinet
+            # (a retry through another node) waits, then finds these events stored. Its read models are
+            # the cabinet's own rows, so they are folded by one transaction at a time as well.
+            conn.execute("SELECT id FROM cabinets WHERE id = ? FOR NO KEY UPDATE", (cabinet_id,))
             # One look-up for the whole batch, then one executemany: a batch of 1000 is one round of work.
             held = {
                 row["id"]: row
@@ -1600,11 +1608,12 @@ class SqlCloudStore:
             if action == "acknowledge":
                 if row["acknowledged_by"] is not None:
                     raise Conflict(f"alarm {event_id!r} was already acknowledged by {row['acknowledged_by']}")
-                conn.execute(
+                if not conn.execute(
                     "INSERT INTO alarm_handling (event_id, cabinet_id, acknowledged_at, acknowledged_by, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
                     (event_id, row["cabinet_id"], at, by, at),
-                )
+                ).rowcount:  # another node's acknowledgement came first
+                    raise Conflict(f"alarm {event_id!r} was already acknowledged")
                 _recount_open_alarms(conn, [row["cabinet_id"]])
             elif action == "resolve":
                 if row["acknowledged_by"] is None or row["resolved_by"] is not None:
@@ -1902,7 +1911,8 @@ class SqlCloudStore:
                 "SELECT s.reversed_at, c.acked_at, c.expires_at FROM sales s "
                 "JOIN cabinets k ON k.id = s.cabinet_id AND k.retailer = ? "
                 "LEFT JOIN commands c ON c.id = s.refund_command_id "
-                "WHERE s.cabinet_id = ? AND s.sale_id = ? AND (s.unclaimed_at IS NOT NULL OR s.recorded_late = 1)",
+                "WHERE s.cabinet_id = ? AND s.sale_id = ? AND (s.unclaimed_at IS NOT NULL OR s.recorded_late = 1) "
+                "FOR UPDATE OF s",  # one refund at a time, whichever node the owners' requests reach
                 (retailer, cabinet_id, sale_id),
             ).fetchone()
             if row is None:
@@ -2246,10 +2256,12 @@ class SqlCloudStore:
             ).fetchone()
             if row is None:
                 raise NotFound("the invitation link is wrong, already used or expired")
-            conn.execute(
-                "UPDATE users SET password_hash = ?, invite_sha256 = NULL, invite_expires_at = NULL WHERE id = ?",
-                (password_hash, row["id"]),
-            )
+            if not conn.execute(
+                "UPDATE users SET password_hash = ?, invite_sha256 = NULL, invite_expires_at = NULL "
+                "WHERE id = ? AND invite_sha256 = ?",
+                (password_hash, row["id"], invite_sha256),
+            ).rowcount:  # spent meanwhile by another node
+                raise NotFound("the invitation link is wrong, already used or expired")
         user = self.user(row["id"])
         assert user is not None
         return user
@@ -2473,7 +2485,7 @@ class SqlCloudStore:
         the form is not open to filling in."""
         with self._db.write() as conn:
             row = conn.execute(
-                f"SELECT cabinet_id, opened_at FROM phone_forms WHERE {_FORM_OPEN}", (token, _now(now))
+                f"SELECT cabinet_id, opened_at FROM phone_forms WHERE {_FORM_OPEN} FOR UPDATE", (token, _now(now))
             ).fetchone()
             if row is None:
                 return False
@@ -2487,7 +2499,7 @@ class SqlCloudStore:
         one transaction: a second submission finds it used. False when the form is not open to filling in."""
         with self._db.write() as conn:
             row = conn.execute(
-                f"SELECT cabinet_id, form FROM phone_forms WHERE {_FORM_OPEN}", (token, _now(now))
+                f"SELECT cabinet_id, form FROM phone_forms WHERE {_FORM_OPEN} FOR UPDATE", (token, _now(now))
             ).fetchone()
             if row is None:
                 return False
@@ -2767,7 +2779,7 @@ class PostgresCloudStore(SqlCloudStore):
         try:
             super().__init__(sqldb.PostgresDatabase(url, max_size=pool_size), migrate=migrate)
         except sqldb.database_errors() + (TimeoutError,) as exc:
-            raise CloudStoreError(f"cannot open database {_without_password(url)}: {exc}") from None
+            raise CloudStoreError(f"cannot open database {printable(url)}: {exc}") from None
 
 
 def open_store(target: str | Path, *, migrate: bool = True) -> SqlCloudStore:
@@ -2795,8 +2807,9 @@ def pending_migrations(target: str | Path) -> tuple[list[sqldb.Migration], bool]
         db.close()
 
 
-def _without_password(url: str) -> str:
-    return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)
+def printable(target: str | Path) -> str:
+    """A database's name for messages and logs: a URL without its password."""
+    return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", str(target))
 
 
 # The consumer pages' tables: QR hand-off codes derived from each saved configuration, every scan and its
@@ -3070,7 +3083,9 @@ def _apply_status_events(conn: Conn, cabinet_id: str, events: Sequence[tuple[int
         return
     conn.execute("INSERT INTO cabinet_status (cabinet_id) VALUES (?) ON CONFLICT DO NOTHING", (cabinet_id,))
     row = dict(
-        conn.execute(f"SELECT {', '.join(_FOLDED)} FROM cabinet_status WHERE cabinet_id = ?", (cabinet_id,)).fetchone()
+        conn.execute(
+            f"SELECT {', '.join(_FOLDED)} FROM cabinet_status WHERE cabinet_id = ? FOR UPDATE", (cabinet_id,)
+        ).fetchone()
     )
     totals: dict[str, int] = json.loads(row["sales_totals"])
     counts: dict[str, tuple[int, int, str]] = {}  # sku -> (seq, count, at)
