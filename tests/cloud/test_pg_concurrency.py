@@ -1,0 +1,143 @@
+"""Two cloud nodes on one PostgreSQL: two store instances with a pool each, doing the same thing at the same
+moment (a cabinet's retry reaching the other node, two owners pressing the same button). Each thing happens
+once: that rests on the database's constraints and row locks, since the nodes share no memory."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import pytest
+
+from cloud_stub.store import InvalidToken, PostgresCloudStore
+from sync_client.schema import Event
+
+T = TypeVar("T")
+SHOP = "shop-a"
+DAY = "2026-11-30"
+ROUNDS = 12
+
+
+@pytest.fixture
+def nodes(pg_url: str) -> Iterator[tuple[PostgresCloudStore, PostgresCloudStore]]:
+    one, two = PostgresCloudStore(pg_url, pool_size=4), PostgresCloudStore(pg_url, pool_size=4)
+    yield one, two
+    one.close()
+    two.close()
+
+
+def at_once(*calls: Callable[[], T]) -> list[T | BaseException]:
+    """Run the calls on threads released together; each one's result or exception, in order."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], T]) -> T | BaseException:
+        barrier.wait(10)
+        try:
+            return call()
+        except Exception as exc:  # compared by the caller
+            return exc
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def sale_batch(cabinet_id: str, first_seq: int, sale_id: str) -> list[Event]:
+    facts: dict[str, Any] = {"sale_id": sale_id, "sku": "SCOOT-S1", "amount_cents": 100, "currency": "EUR"}
+    kinds = [
+        ("heartbeat", {"backlog": 0, "software": "1", "faults": []}),
+        ("payment.approved", {**facts, "method": "terminal", "receipt_no": "1"}),
+        ("sale.completed", facts),
+        ("stock.changed", {"sku": "SCOOT-S1", "count": 5}),
+    ]
+    return [
+        Event(str(uuid.uuid4()), cabinet_id, first_seq + i, kind, f"{DAY}T10:00:{i:02d}.000Z", float(i), payload)
+        for i, (kind, payload) in enumerate(kinds)
+    ]
+
+
+def test_the_same_batches_through_two_nodes_are_stored_and_counted_once(
+    nodes: tuple[PostgresCloudStore, PostgresCloudStore],
+) -> None:
+    one, two = nodes
+    one.add_retailer(SHOP)
+    cabinets = ["cab-1", "cab-2"]
+    for cabinet_id in cabinets:
+        one.add_cabinet(cabinet_id, SHOP)
+    for n in range(ROUNDS):
+        batches = {c: sale_batch(c, 1 + 4 * n, f"{c}-s{n}") for c in cabinets}
+        # Each cabinet's batch through both nodes at once, and the two cabinets (one retailer's fleet rows) too.
+        results = at_once(*(lambda s=s, c=c: s.store_events(c, batches[c]) for s in nodes for c in cabinets))
+        for result in results:
+            assert not isinstance(result, BaseException), result
+        for i, cabinet_id in enumerate(cabinets):
+            mine = [results[i], results[len(cabinets) + i]]  # this cabinet's two answers
+            ids = [e.id for e in batches[cabinet_id]]
+            assert [r.acked for r in mine] == [ids, ids]  # type: ignore[union-attr]
+            assert sorted(r.stored for r in mine) == [0, 4]  # type: ignore[union-attr]
+    assert one.count_events() == two.count_events() == ROUNDS * 4 * len(cabinets)
+    summary = two.sales_summary(SHOP, since_day=DAY, until_day=DAY)
+    assert [(p["count"], p["cents"]) for p in summary["periods"]] == [(ROUNDS * 2, ROUNDS * 2 * 100)]
+    page, total = one.fleet_page(SHOP, online_since="2000-01-01T00:00:00.000Z")
+    assert total == 2 and [r["sales_count"] for r in page] == [ROUNDS, ROUNDS]
+    funnel = one.funnel(SHOP, since_day=DAY, until_day=DAY)
+    assert sum(d["sold"] for d in funnel["days"]) == ROUNDS * 2
+
+
+def test_a_nonce_is_used_once_across_nodes(nodes: tuple[PostgresCloudStore, PostgresCloudStore]) -> None:
+    one, two = nodes
+    one.add_cabinet("cab-1")
+    for _ in range(ROUNDS):
+        nonce = uuid.uuid4().hex
+        answers = at_once(*(lambda s=s: s.remember_nonce("cab-1", nonce, keep_s=600) for s in nodes))
+        assert sorted(answers) == [False, True]  # type: ignore[type-var]
+
+
+def test_an_enrollment_token_registers_one_cabinet_across_nodes(
+    nodes: tuple[PostgresCloudStore, PostgresCloudStore],
+) -> None:
+    one, two = nodes
+    one.add_retailer(SHOP)
+    for n in range(ROUNDS):
+        token = one.add_enroll_token(SHOP, 3600)
+        keys = [bytes(range(k, k + 32)) for k in (n, n + 100)]
+        answers = at_once(
+            lambda: one.enroll(token, f"new-{n}-a", keys[0]), lambda: two.enroll(token, f"new-{n}-b", keys[1])
+        )
+        assert sorted(type(a).__name__ for a in answers) == ["InvalidToken", "str"], answers
+        assert answers.count(SHOP) == 1 and sum(isinstance(a, InvalidToken) for a in answers) == 1
+    assert len(one.cabinets_of(SHOP)) == ROUNDS
+
+
+def test_a_command_is_delivered_and_acknowledged_once_across_nodes(
+    nodes: tuple[PostgresCloudStore, PostgresCloudStore],
+) -> None:
+    one, two = nodes
+    one.add_cabinet("cab-1")
+    for n in range(ROUNDS):
+        command_id = one.add_command("cab-1", "refresh_config", {}, now=1_800_000_000.0 + n)
+        polls = at_once(
+            lambda: one.deliver_commands("cab-1", now=1_800_000_100.0 + n),
+            lambda: two.deliver_commands("cab-1", now=1_800_000_200.0 + n),
+        )
+        delivered = {c["delivered_at"] for poll in polls for c in poll if c["id"] == command_id}  # type: ignore[union-attr]
+        assert len(delivered) == 1, "the first hand-over is noted once"
+        acks = at_once(
+            lambda: one.ack_command(command_id, "applied-by-one"), lambda: two.ack_command(command_id, "applied-by-two")
+        )
+        assert acks[0] == acks[1], "both nodes answer with the one acknowledgement stored"
+        assert acks[0]["result"] in ("applied-by-one", "applied-by-two")  # type: ignore[index]
+    assert one.pending_commands("cab-1") == []
+
+
+def test_a_payment_moves_once_across_nodes(nodes: tuple[PostgresCloudStore, PostgresCloudStore]) -> None:
+    one, two = nodes
+    one.add_cabinet("cab-1")
+    for n in range(ROUNDS):
+        payment, created = one.create_payment("cab-1", f"s{n}", 500, "EUR", 4_000_000_000.0)
+        assert created
+        moves = at_once(*(lambda s=s: s.move_payment(payment["id"], "pending", "paid") for s in nodes))
+        assert sorted(changed for _, changed in moves) == [False, True]  # type: ignore[misc]
+        assert {record["status"] for record, _ in moves} == {"paid"}  # type: ignore[misc]
