@@ -259,7 +259,7 @@ class PostgresDatabase:
 
         def configure(conn: psycopg.Connection[Any]) -> None:
             conn.cursor_factory = psycopg.ClientCursor
-            conn.row_factory = _pg_rows  # type: ignore[assignment]
+            conn.row_factory = _pg_rows
 
         self.pool = ConnectionPool(
             url, min_size=1, max_size=max_size, configure=configure, open=False, name="kiosk-cloud"

@@ -8,6 +8,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, TypeVar
 
 import pytest
@@ -69,7 +70,7 @@ def test_the_same_batches_through_two_nodes_are_stored_and_counted_once(
     for n in range(ROUNDS):
         batches = {c: sale_batch(c, 1 + 4 * n, f"{c}-s{n}") for c in cabinets}
         # Each cabinet's batch through both nodes at once, and the two cabinets (one retailer's fleet rows) too.
-        results = at_once(*(lambda s=s, c=c: s.store_events(c, batches[c]) for s in nodes for c in cabinets))
+        results = at_once(*(partial(s.store_events, c, batches[c]) for s in nodes for c in cabinets))
         for result in results:
             assert not isinstance(result, BaseException), result
         for i, cabinet_id in enumerate(cabinets):
@@ -91,7 +92,7 @@ def test_a_nonce_is_used_once_across_nodes(nodes: tuple[PostgresCloudStore, Post
     one.add_cabinet("cab-1")
     for _ in range(ROUNDS):
         nonce = uuid.uuid4().hex
-        answers = at_once(*(lambda s=s: s.remember_nonce("cab-1", nonce, keep_s=600) for s in nodes))
+        answers = at_once(*(partial(s.remember_nonce, "cab-1", nonce, keep_s=600) for s in nodes))
         assert sorted(answers) == [False, True]  # type: ignore[type-var]
 
 
@@ -104,7 +105,7 @@ def test_an_enrollment_token_registers_one_cabinet_across_nodes(
         token = one.add_enroll_token(SHOP, 3600)
         keys = [bytes(range(k, k + 32)) for k in (n, n + 100)]
         answers = at_once(
-            lambda: one.enroll(token, f"new-{n}-a", keys[0]), lambda: two.enroll(token, f"new-{n}-b", keys[1])
+            partial(one.enroll, token, f"new-{n}-a", keys[0]), partial(two.enroll, token, f"new-{n}-b", keys[1])
         )
         assert sorted(type(a).__name__ for a in answers) == ["InvalidToken", "str"], answers
         assert answers.count(SHOP) == 1 and sum(isinstance(a, InvalidToken) for a in answers) == 1
@@ -119,13 +120,14 @@ def test_a_command_is_delivered_and_acknowledged_once_across_nodes(
     for n in range(ROUNDS):
         command_id = one.add_command("cab-1", "refresh_config", {}, now=1_800_000_000.0 + n)
         polls = at_once(
-            lambda: one.deliver_commands("cab-1", now=1_800_000_100.0 + n),
-            lambda: two.deliver_commands("cab-1", now=1_800_000_200.0 + n),
+            partial(one.deliver_commands, "cab-1", now=1_800_000_100.0 + n),
+            partial(two.deliver_commands, "cab-1", now=1_800_000_200.0 + n),
         )
         delivered = {c["delivered_at"] for poll in polls for c in poll if c["id"] == command_id}  # type: ignore[union-attr]
         assert len(delivered) == 1, "the first hand-over is noted once"
         acks = at_once(
-            lambda: one.ack_command(command_id, "applied-by-one"), lambda: two.ack_command(command_id, "applied-by-two")
+            partial(one.ack_command, command_id, "applied-by-one"),
+            partial(two.ack_command, command_id, "applied-by-two"),
         )
         assert acks[0] == acks[1], "both nodes answer with the one acknowledgement stored"
         assert acks[0]["result"] in ("applied-by-one", "applied-by-two")  # type: ignore[index]
@@ -138,6 +140,6 @@ def test_a_payment_moves_once_across_nodes(nodes: tuple[PostgresCloudStore, Post
     for n in range(ROUNDS):
         payment, created = one.create_payment("cab-1", f"s{n}", 500, "EUR", 4_000_000_000.0)
         assert created
-        moves = at_once(*(lambda s=s: s.move_payment(payment["id"], "pending", "paid") for s in nodes))
+        moves = at_once(*(partial(s.move_payment, payment["id"], "pending", "paid") for s in nodes))
         assert sorted(changed for _, changed in moves) == [False, True]  # type: ignore[misc]
         assert {record["status"] for record, _ in moves} == {"paid"}  # type: ignore[misc]
