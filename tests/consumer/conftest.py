@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from cloud_stub.store import SqliteCloudStore
+from cloud_stub.store import SqlCloudStore, open_store
 from sync_client.schema import Event, new_event_id, new_receipt_token, sale_reference
 from tests.console.conftest import Console
 from tests.console.conftest import browser as browser
@@ -58,7 +58,7 @@ CONFIG: dict[str, Any] = {
 
 @dataclass
 class Seeded:
-    store: SqliteCloudStore
+    store: SqlCloudStore
     key: bytes
     sale_id: str
     receipt_token: str
@@ -71,8 +71,9 @@ class Seeded:
         self.store.store_events(CABINET, [event])
 
 
-def seed_cloud(db: Path) -> Seeded:
-    store = SqliteCloudStore(db)
+def seed_cloud(db: Path | str) -> Seeded:
+    """The cloud at ``db`` (a SQLite file or a postgresql:// URL), seeded."""
+    store = open_store(db)
     store.add_retailer(RETAILER)
     key = store.add_cabinet(CABINET, RETAILER)
     store.put_config(CABINET, CONFIG)
