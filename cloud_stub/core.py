@@ -138,6 +138,8 @@ def object_fields(
         value = data[name]
         if isinstance(value, bool) and expected is not bool or not isinstance(value, expected):
             raise Refused(400, f"{name}: expected {_TYPE_NAMES[expected]}, got {json_type(value)}")
+        if isinstance(value, str) and "\x00" in value:  # no text column of PostgreSQL's can hold it
+            raise Refused(400, f"{name}: contains a NUL character (U+0000)")
         if isinstance(value, str) and not value.isascii():
             try:
                 value.encode("utf-8")  # what SQLite stores: a lone surrogate from a \ud800 escape is not
