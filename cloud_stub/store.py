@@ -2,11 +2,13 @@
 they used, configuration documents, pickup orders, queued commands, scan-to-pay payments,
 repair tickets (from the cabinets' events and the retailers' updates) and door snapshots.
 
-``CloudStore`` is the interface the web app uses, so that a fleet that outgrows one machine
-can run the same service on PostgreSQL; ``SqliteCloudStore`` is the default. The SQL sticks
-to what both engines share (ON CONFLICT, partial indexes); lists of ids travel as one JSON
-parameter read with ``json_each`` (``jsonb_array_elements_text`` in PostgreSQL), so a
-PostgreSQL store is the same statements with ``%s`` placeholders and a connection pool.
+``CloudStore`` is the interface the web app uses. ``SqlCloudStore`` implements it once, on either
+database through ``cloud_stub/sqldb.py``'s thin connection adapter: ``SqliteCloudStore`` (the default,
+one file, one writer thread) and ``PostgresCloudStore`` (``postgresql://…``, a connection pool; several
+``kiosk-cloud serve`` nodes may share it). The SQL sticks to what both engines share (``?`` placeholders,
+``INSERT … ON CONFLICT``, partial indexes, no rowid, no SQLite-only functions: times and days are computed
+in Python); lists of ids travel as one JSON parameter read with ``json_each`` (``jsonb_array_elements_text``
+in PostgreSQL). The schema's history is ``MIGRATIONS`` at the end of this file: a change is a new one.
 """
 
 from __future__ import annotations
