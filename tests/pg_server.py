@@ -56,7 +56,8 @@ class PgServer:
         """A fresh database at the newest migration; its URL. Dropped afterwards."""
         name = f"t{os.getpid()}_{next(_names)}"
         with self.admin() as conn:
-            conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+            # FILE_COPY: a copy of the small template's files, twice as fast here as the default WAL_LOG
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
         try:
             yield self.url(name)
         finally:
