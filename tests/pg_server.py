@@ -79,8 +79,10 @@ class PgServer:
 
 @contextmanager
 def running_server(binaries: Path) -> Iterator[PgServer]:
-    directory = Path(tempfile.mkdtemp(prefix="kiosk-pg-"))
-    if os.geteuid() == 0:
+    root = os.geteuid() == 0
+    # As root the server runs as nobody: in /tmp, which it can reach whatever TMPDIR says (e.g. under /root).
+    directory = Path(tempfile.mkdtemp(prefix="kiosk-pg-", dir="/tmp" if root else None))
+    if root:
         shutil.chown(directory, "nobody")
     data, log = directory / "data", directory / "server.log"
     run = {"check": True, "capture_output": True, "text": True, "cwd": "/", "timeout": 60}
