@@ -117,6 +117,6 @@ def approve(seeded: Seeded) -> None:
 
 @pytest.fixture
 def seeded(console: Console) -> Iterator[Seeded]:
-    seeded = seed_cloud(console.workdir / "cloud.db")
+    seeded = seed_cloud(console.db)
     yield seeded
     seeded.store.close()
