@@ -19,6 +19,7 @@ from tests.console.conftest import Console
 from tests.console.conftest import browser as browser
 from tests.console.conftest import cloud as cloud
 from tests.console.conftest import console as console
+from tests.console.conftest import console_db as console_db
 from tests.console.conftest import new_page as new_page
 
 CABINET = "cab-mall-1"
