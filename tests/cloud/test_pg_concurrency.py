@@ -4,6 +4,7 @@ once: that rests on the database's constraints and row locks, since the nodes sh
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -11,10 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
+import aiohttp
 import pytest
 
+from cloud_stub.server import start_cloud
 from cloud_stub.store import InvalidToken, PostgresCloudStore
-from sync_client.schema import Event
+from sync_client.schema import Event, dumps, sign_request
+from tests.cloud.cloud_helpers import CAB, Clock, make_event
 
 T = TypeVar("T")
 SHOP = "shop-a"
@@ -143,3 +147,35 @@ def test_a_payment_moves_once_across_nodes(nodes: tuple[PostgresCloudStore, Post
         moves = at_once(*(partial(s.move_payment, payment["id"], "pending", "paid") for s in nodes))
         assert sorted(changed for _, changed in moves) == [False, True]  # type: ignore[misc]
         assert {record["status"] for record, _ in moves} == {"paid"}  # type: ignore[misc]
+
+
+async def test_a_batch_sent_to_two_nodes_at_once_is_acknowledged_by_both_and_stored_once(
+    nodes: tuple[PostgresCloudStore, PostgresCloudStore],
+) -> None:
+    """Over HTTP: two servers on the one database, the cabinet's batch reaching both (a retry through the
+    other node while the first still works on it); a request replayed to the other node is refused."""
+    one, _ = nodes
+    one.add_retailer(SHOP)
+    key = one.add_cabinet(CAB, SHOP)
+    clock = Clock()
+    servers = [await start_cloud(store, now=clock) for store in nodes]
+    try:
+        async with aiohttp.ClientSession() as session:
+            for n in range(ROUNDS):
+                batch = [make_event(1 + 3 * n + i) for i in range(3)]
+                body = dumps({"cabinet_id": CAB, "events": batch})
+
+                async def post(url: str, headers: dict[str, str], body: bytes = body) -> tuple[int, Any]:
+                    async with session.post(url + "/v1/events", data=body, headers=headers) as resp:
+                        return resp.status, await resp.json()
+
+                signed = [sign_request(key, CAB, "POST", "/v1/events", body, now=clock.t) for _ in servers]
+                answers = await asyncio.gather(*(post(url, h) for (_, url), h in zip(servers, signed, strict=True)))
+                ids = [e["id"] for e in batch]
+                assert answers == [(200, {"acked": ids, "rejected": []})] * 2
+                replayed = await post(servers[1][1], signed[0])  # the first node's request, again at the second
+                assert replayed[0] == 401
+        assert one.count_events() == 3 * ROUNDS
+    finally:
+        for runner, _ in servers:
+            await runner.cleanup()
