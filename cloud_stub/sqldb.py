@@ -256,6 +256,9 @@ class PostgresDatabase:
 
         self.url = url
         self.workers = max_size
+        # One connection first: a wrong URL or a server that is down fails now with the server's own words,
+        # not after the pool's retries as a timeout.
+        psycopg.connect(url, connect_timeout=10).close()
 
         def configure(conn: psycopg.Connection[Any]) -> None:
             conn.cursor_factory = psycopg.ClientCursor
