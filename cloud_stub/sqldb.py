@@ -102,10 +102,8 @@ def _statements(script: str) -> list[str]:
         if sqlite3.complete_statement(current):
             statements.append(current)
             current = ""
-    if current.strip(" \n;") and not all(
-        part.strip().startswith("--") or not part.strip() for part in current.splitlines()
-    ):
-        statements.append(current)
+    if any(line.strip() and not line.strip().startswith("--") for line in current.splitlines()):
+        statements.append(current)  # a last statement without its ";" (comments after the last one are dropped)
     return statements
 
 
