@@ -13,8 +13,11 @@ from functools import partial
 from typing import Any, TypeVar
 
 import aiohttp
+import psycopg
 import pytest
 
+from cloud_stub.core import Core
+from cloud_stub.limits import DEFAULT_LIMITS
 from cloud_stub.server import start_cloud
 from cloud_stub.store import InvalidToken, PostgresCloudStore
 from sync_client.schema import Event, dumps, sign_request
@@ -179,3 +182,28 @@ async def test_a_batch_sent_to_two_nodes_at_once_is_acknowledged_by_both_and_sto
     finally:
         for runner, _ in servers:
             await runner.cleanup()
+
+
+async def test_a_call_postgresql_rolled_back_to_break_a_deadlock_is_run_again_and_other_errors_are_not(
+    nodes: tuple[PostgresCloudStore, PostgresCloudStore],
+) -> None:
+    core = Core(nodes[0], Clock(), DEFAULT_LIMITS)
+    calls: list[int] = []
+
+    def victim_once() -> str:  # as a store call whose transaction PostgreSQL chose as the deadlock's victim
+        calls.append(1)
+        if len(calls) == 1:
+            raise psycopg.errors.DeadlockDetected("deadlock detected")
+        return "stored"
+
+    assert await core.db(victim_once) == "stored" and len(calls) == 2
+
+    def always_conflicting() -> None:
+        calls.append(1)
+        raise psycopg.errors.UniqueViolation("duplicate key")
+
+    calls.clear()
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        await core.db(always_conflicting)
+    assert len(calls) == 1, "a broken constraint is an answer, not a reason to try again"
+    await core.close(aiohttp.web.Application())
