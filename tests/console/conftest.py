@@ -73,7 +73,7 @@ class Console:
 
 
 @pytest.fixture
-def console_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def cloud_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The database the console's `serve` uses: its workdir's SQLite file; with KIOSK_CONSOLE_DB=postgresql a
     fresh PostgreSQL database (the browser tests then run on PostgreSQL; not in the default suite, whose time
     they would double: their store calls run on both stores in the unit tests)."""
@@ -83,17 +83,17 @@ def console_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def cloud(tmp_path: Path, console_db: str) -> Iterator[tuple[Path, str]]:
+def cloud(tmp_path: Path, cloud_db: str) -> Iterator[tuple[Path, str]]:
     """The cloud as tests/e2e's fixtures expect it (workdir, url): their sim_cabinet and retail run on it."""
-    proc, url = start_cloud(tmp_path, args=("--db", console_db))  # the last --db given is the one
+    proc, url = start_cloud(tmp_path, args=("--db", cloud_db))  # the last --db given is the one
     yield tmp_path, url
     proc.stop()
 
 
 @pytest.fixture
-def console(cloud: tuple[Path, str], console_db: str) -> Console:
+def console(cloud: tuple[Path, str], cloud_db: str) -> Console:
     workdir, url = cloud
-    return Console(workdir, url, console_db)
+    return Console(workdir, url, cloud_db)
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from sync_client.schema import Event, new_event_id, new_receipt_token, sale_refe
 from tests.console.conftest import Console
 from tests.console.conftest import browser as browser
 from tests.console.conftest import cloud as cloud
+from tests.console.conftest import cloud_db as cloud_db
 from tests.console.conftest import console as console
-from tests.console.conftest import console_db as console_db
 from tests.console.conftest import new_page as new_page
 
 CABINET = "cab-mall-1"
