@@ -10,18 +10,18 @@ import json
 import logging
 import os
 import signal
-import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from cloud_stub import sqldb
 from cloud_stub.console.auth import ROLES, PasswordRefused, check_email, hash_password
 from cloud_stub.console.i18n import translator
 from cloud_stub.console.proxy import Network, parse_networks
 from cloud_stub.consumer.notify import HttpProvider, LogProvider, Provider
 from cloud_stub.payments.credentials import SECRET_KEY_ENV, Sealer
-from cloud_stub.store import CloudStoreError, SqliteCloudStore
+from cloud_stub.store import CloudStoreError, SqlCloudStore, open_store, pending_migrations, printable
 from sync_client.schema import SchemaError, parse_utc_iso
 
 if TYPE_CHECKING:
@@ -48,7 +48,11 @@ def _port(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     db = _Parser(add_help=False)
-    db.add_argument("--db", type=Path, default=Path("cloud.db"), help="SQLite database file (default: ./cloud.db)")
+    db.add_argument(
+        "--db",
+        default="cloud.db",
+        help="SQLite database file, or a postgresql://user@host/name URL (default: ./cloud.db)",
+    )
 
     parser = _Parser(prog=PROG, description="The smart-cabinet cloud stub.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -104,6 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="a release repository (made by `kiosk-cloud release init`) to serve under /updates/",
     )
     _release_parser(commands)
+
+    serve.add_argument(
+        "--migrate",
+        action="store_true",
+        help="apply the database's pending migrations first (without it, serve refuses a database that needs them)",
+    )
+    commands.add_parser(
+        "migrate", parents=[db], help="apply the database's pending schema migrations and print what was done"
+    )
 
     retailer = commands.add_parser("retailer", help="manage retailers")
     retailer_commands = retailer.add_subparsers(dest="retailer_command", required=True, metavar="ACTION")
@@ -250,8 +263,11 @@ def main(argv: list[str] | None = None) -> int:
                     sealer=sealer,
                     public_url=args.public_url,
                     updates_dir=args.updates,
+                    migrate=args.migrate,
                 )
             )
+        if args.command == "migrate":
+            return _migrate(args.db)
         if args.command == "retailer":
             return _retailer_add(args.db, args.name)
         if args.command == "cabinet":
@@ -268,12 +284,12 @@ def main(argv: list[str] | None = None) -> int:
     except (CloudStoreError, ValueError, OSError, PasswordRefused) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
-    except sqlite3.Error as exc:  # e.g. a read-only or locked database file
-        print(f"{PROG}: database {args.db}: {exc}", file=sys.stderr)
+    except sqldb.database_errors() as exc:  # e.g. a read-only or locked database file
+        print(f"{PROG}: database {printable(args.db)}: {exc}", file=sys.stderr)
         return 1
 
 
-def _purge_callbacks(db: Path, as_of: str | None) -> int:
+def _purge_callbacks(db: str, as_of: str | None) -> int:
     try:
         now = parse_utc_iso(as_of, "--as-of") if as_of is not None else None
     except SchemaError as exc:
@@ -297,7 +313,7 @@ def _notifier(url: str | None, secret_file: Path | None, to_log: bool) -> Provid
 
 
 async def _serve(
-    db: Path,
+    db: str,
     host: str,
     port: int,
     simulate_payments: bool,
@@ -307,12 +323,15 @@ async def _serve(
     sealer: Sealer | None = None,
     public_url: str | None = None,
     updates_dir: Path | None = None,
+    migrate: bool = False,
 ) -> int:
     # Here, not at the top: the server's imports (the image codecs among them) are half of a command's start.
     from cloud_stub.server import start_cloud
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    store = SqliteCloudStore(db)
+    store = open_store(db, migrate=migrate)
+    for migration in [] if store.created else store.migrated:
+        logging.getLogger("cloud_stub").info("migrated %s to %d (%s)", printable(db), migration.version, migration.name)
     try:
         try:
             runner, url = await start_cloud(
@@ -347,9 +366,25 @@ async def _serve(
         store.close()
 
 
-def _with_store(db: Path, act: Callable[[SqliteCloudStore], object]) -> int:
-    """Run one store action and print what it returns (a token or key: scripts capture the line)."""
-    store = SqliteCloudStore(db)
+def _migrate(db: str) -> int:
+    """Apply what is pending; one line per migration applied, or one saying there was nothing to do."""
+    todo, _new = pending_migrations(db)
+    if not todo:
+        print(f"{printable(db)}: up to date (no migration pending)")
+        return 0
+    store = open_store(db, migrate=True)
+    store.close()
+    for migration in store.migrated:
+        print(f"{printable(db)}: applied migration {migration.version} ({migration.name})")
+    if not store.migrated:  # another process applied them meanwhile
+        print(f"{printable(db)}: up to date (no migration pending)")
+    return 0
+
+
+def _with_store(db: str, act: Callable[[SqlCloudStore], object]) -> int:
+    """Run one store action and print what it returns (a token or key: scripts capture the line). A database
+    that needs migrations is refused (`kiosk-cloud migrate` applies them); a new one is created."""
+    store = open_store(db, migrate=False)
     try:
         print(act(store))
     finally:
@@ -357,15 +392,15 @@ def _with_store(db: Path, act: Callable[[SqliteCloudStore], object]) -> int:
     return 0
 
 
-def _retailer_add(db: Path, name: str) -> int:
+def _retailer_add(db: str, name: str) -> int:
     return _with_store(db, lambda store: store.add_retailer(name))
 
 
-def _cabinet_add(db: Path, cabinet_id: str, retailer: str | None) -> int:
+def _cabinet_add(db: str, cabinet_id: str, retailer: str | None) -> int:
     return _with_store(db, lambda store: store.add_cabinet(cabinet_id, retailer).hex())
 
 
-def _user_add(db: Path, retailer: str, email: str, role: str) -> int:
+def _user_add(db: str, retailer: str, email: str, role: str) -> int:
     email = check_email(email)
     password = _read_password()
     try:
@@ -373,7 +408,7 @@ def _user_add(db: Path, retailer: str, email: str, role: str) -> int:
     except PasswordRefused as refused:
         raise ValueError(f"password: {translator('en')(str(refused))}") from None
 
-    def add(store: SqliteCloudStore) -> str:
+    def add(store: SqlCloudStore) -> str:
         if not store.has_retailer(retailer):
             raise CloudStoreError(f"no retailer {retailer!r}; add it first with `{PROG} retailer add {retailer}`")
         store.add_user(retailer, email, role, password_hash=password_hash)
@@ -392,10 +427,10 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-def _export(db: Path) -> int:
-    if not db.is_file():
+def _export(db: str) -> int:
+    if not sqldb.is_postgresql_url(db) and not Path(db).is_file():
         raise CloudStoreError(f"no database at {db}")
-    store = SqliteCloudStore(db)
+    store = open_store(db, migrate=False)
     try:
         for record in store.export_events():
             sys.stdout.write(json.dumps(record, separators=(",", ":"), sort_keys=True) + "\n")

@@ -12,11 +12,13 @@ import math
 import queue
 import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from aiohttp import web
 
 from cloud_stub.limits import ServeLimits
+from cloud_stub.sqldb import must_retry
 from cloud_stub.store import CloudStore, Conflict, NotFound
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a batch of events; the largest body any route takes
@@ -26,6 +28,7 @@ CALLER = web.RequestKey("caller", str)
 
 log = logging.getLogger("cloud_stub")
 T = TypeVar("T")
+_ATTEMPTS = 3
 
 
 class Refused(Exception):
@@ -45,13 +48,28 @@ class Core:
         self.store = store
         self.now = now
         self.limits = limits
-        # The store runs on one dedicated worker thread: SQLite has a single writer anyway, so one
+        # SQLite's store runs on one dedicated worker thread: SQLite has a single writer anyway, so one
         # thread means no lock contention or SQLITE_BUSY among requests, while the event loop keeps
         # serving other cabinets during each commit's fsync (synchronous=FULL; slow on SD cards).
-        self._worker = StoreThread()
+        # PostgreSQL's store has a thread per pooled connection.
+        workers = getattr(store, "workers", 1)
+        self._worker = StoreThread() if workers == 1 else None
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="cloud-store") if workers > 1 else None
 
     async def db(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        return await self._worker.run(functools.partial(fn, *args, **kwargs))
+        """Run one store call (one transaction) on the store's threads. One that PostgreSQL rolled back to
+        break a deadlock between nodes is run again: it changed nothing."""
+        call = functools.partial(fn, *args, **kwargs)
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                if self._worker is not None:
+                    return await self._worker.run(call)
+                return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+            except Exception as exc:
+                if attempt == _ATTEMPTS or not must_retry(exc):
+                    raise
+                log.info("store call %s rolled back (%s); attempt %d", getattr(fn, "__name__", fn), exc, attempt + 1)
+        raise AssertionError("unreachable")
 
     async def read_body(self, request: web.Request, max_bytes: int = SMALL_BODY_BYTES, hint: str = "") -> bytes:
         """The body, bounded by its declared length and read within the body timeout.
@@ -76,8 +94,11 @@ class Core:
             raise Refused(408, f"body: not received within {self.limits.body_timeout_s:g} s") from None
 
     async def close(self, _app: web.Application | None = None) -> None:
-        # Runs after the server stopped taking requests, so the worker is idle and this returns at once.
-        self._worker.stop()
+        # Runs after the server stopped taking requests, so the workers are idle and this returns at once.
+        if self._worker is not None:
+            self._worker.stop()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
 
 class StoreThread:
@@ -187,6 +208,8 @@ def object_fields(
         value = data[name]
         if isinstance(value, bool) and expected is not bool or not isinstance(value, expected):
             raise Refused(400, f"{name}: expected {_TYPE_NAMES[expected]}, got {json_type(value)}")
+        if isinstance(value, str) and "\x00" in value:  # no text column of PostgreSQL's can hold it
+            raise Refused(400, f"{name}: contains a NUL character (U+0000)")
         if isinstance(value, str) and not value.isascii():
             try:
                 value.encode("utf-8")  # what SQLite stores: a lone surrogate from a \ud800 escape is not

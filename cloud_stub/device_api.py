@@ -433,6 +433,21 @@ def decode_jpeg(data: bytes) -> None:
         raise Refused(415, f"body: not a JPEG that decodes ({exc})") from None
 
 
+def check_no_nul(value: Any, where: str) -> None:
+    """SchemaError naming the first text with a NUL character: PostgreSQL's text columns cannot hold one (the
+    facts of a payload become columns: a ticket's device, a sale's sku), so neither store takes it."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise SchemaError(f"{where}: contains a NUL character (U+0000)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_no_nul(key, f"{where} key")
+            check_no_nul(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_no_nul(item, f"{where}[{index}]")
+
+
 def check_ticket(event: Event) -> None:
     """What the cloud needs of a repair.ticket beyond the schema's types: a known status, a usable id."""
     p = event.payload
@@ -455,6 +470,7 @@ def validate_events(raw_events: list[Any], now: float) -> tuple[list[tuple[int, 
     for index, raw in enumerate(raw_events):
         try:
             event = event_from_json(raw, now=now)
+            check_no_nul(event.payload, "payload")
             if event.type == "repair.ticket":
                 check_ticket(event)
         except SchemaError as exc:

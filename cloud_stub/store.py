@@ -2,11 +2,13 @@
 they used, configuration documents, pickup orders, queued commands, scan-to-pay payments,
 repair tickets (from the cabinets' events and the retailers' updates) and door snapshots.
 
-``CloudStore`` is the interface the web app uses, so that a fleet that outgrows one machine
-can run the same service on PostgreSQL; ``SqliteCloudStore`` is the default. The SQL sticks
-to what both engines share (ON CONFLICT, partial indexes); lists of ids travel as one JSON
-parameter read with ``json_each`` (``jsonb_array_elements_text`` in PostgreSQL), so a
-PostgreSQL store is the same statements with ``%s`` placeholders and a connection pool.
+``CloudStore`` is the interface the web app uses. ``SqlCloudStore`` implements it once, on either
+database through ``cloud_stub/sqldb.py``'s thin connection adapter: ``SqliteCloudStore`` (the default,
+one file, one writer thread) and ``PostgresCloudStore`` (``postgresql://…``, a connection pool; several
+``kiosk-cloud serve`` nodes may share it). The SQL sticks to what both engines share (``?`` placeholders,
+``INSERT … ON CONFLICT``, partial indexes, no rowid, no SQLite-only functions: times and days are computed
+in Python); lists of ids travel as one JSON parameter read with ``json_each`` (``jsonb_array_elements_text``
+in PostgreSQL). The schema's history is ``MIGRATIONS`` at the end of this file: a change is a new one.
 """
 
 from __future__ import annotations
@@ -20,19 +22,20 @@ import os
 import re
 import secrets
 import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from cloud_stub import sqldb
+from cloud_stub.sqldb import SQLITE, Conn, Database, Row
 from sync_client.cabinet_config import ConfigInvalid, hand_off_links, link_code, parse_config
 from sync_client.schema import COMMAND_TTL_S, Event, dumps, parse_utc_iso, utc_iso
 
 KEY_BYTES = 32
+_INTEGRITY = sqldb.integrity_errors()
 MIN_KEY_BYTES = 32
 # 32 random bytes hold about 30 different values (fewer than 20 is a chance below 1e-12); a key with
 # fewer was typed, patterned or left at zero.
@@ -953,167 +956,31 @@ _TICKET_FIELDS = (
 _TICKET_COLUMNS = ", ".join(_TICKET_FIELDS)
 
 
-class SqliteCloudStore:
-    """``CloudStore`` on one SQLite file (WAL, synchronous=FULL: an acknowledged event is on disk).
+class SqlCloudStore:
+    """``CloudStore`` on a ``Database``: SQLite (``SqliteCloudStore``) or PostgreSQL (``PostgresCloudStore``).
 
-    One connection guarded by a lock, so the object may be handed between threads; the CLI and
-    another process (e.g. ``kiosk-cloud cabinet add`` while ``serve`` runs) may share the file.
+    Every method is one transaction. What must happen once when several processes share one PostgreSQL
+    rests on the database: unique keys with ``ON CONFLICT``, updates conditioned on the state they change
+    (a token or ack spent once), and row locks taken first where a transaction reads before it writes (an
+    ingest holds its cabinet's row; see ``store_events``).
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        # The file holds every cabinet's key: readable by its owner only. SQLite gives the -wal and -shm
-        # files the database's own mode; the umask covers their creation here all the same.
-        umask = os.umask(0o077)
+    def __init__(self, db: Database, *, migrate: bool = True) -> None:
+        """``migrate``: apply pending migrations (a new, empty database is always created at the newest
+        version); without it a database that needs them is refused (``MigrationsPending``)."""
+        self._db = db
+        self.workers = db.workers
         try:
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so one batch is one transaction.
-            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: the id index of a big fleet stays hot
-            had_sales = self._has_table("sales")
-            had_status = self._has_table("cabinet_status")
-            had_rollup = self._has_table("sales_daily") and self._has_table("sales_method_daily")
-            had_funnel = self._has_table("funnel_days")
-            self._conn.executescript(_SCHEMA)
-            self._conn.executescript(_CONSUMER_SCHEMA)
-            self._add_missing_columns()
-            if not had_sales:
-                self._backfill_sales()
-            if not had_status:
-                self._backfill_status()
-            if not had_sales or not had_rollup:  # a rebuilt read model: its rollup summed afresh too
-                self._backfill_sales_rollup()
-            self._create_funnel(backfill=not had_funnel)  # after the sales read model: its sales count as sold
-            self._widen_ticket_statuses()
-        except sqlite3.Error as exc:
-            raise CloudStoreError(f"cannot open database {self.path}: {exc}") from None
-        finally:
-            os.umask(umask)
-        self._owner_only()
-
-    def _owner_only(self) -> None:
-        """Tighten a database that an older version created readable by others."""
-        for path in (self.path, *(self.path.with_name(self.path.name + s) for s in ("-wal", "-shm"))):
-            try:
-                mode = path.stat().st_mode
-                if mode & 0o077:
-                    path.chmod(mode & 0o700)
-                    log.warning("database file %s was readable by others; now by its owner only", path)
-            except FileNotFoundError:
-                continue
-            except PermissionError:
-                log.warning("database file %s is readable by others and not ours to change", path)
-
-    def _has_table(self, name: str) -> bool:
-        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-        return self._conn.execute(query, (name,)).fetchone() is not None
-
-    def _backfill_sales(self) -> None:
-        """The sales read model of a database from before it: built once from the stored events."""
-        with self._write() as conn:
-            rows = conn.execute(
-                "SELECT cabinet_id, type, wall_time, payload FROM events WHERE type IN (SELECT value FROM json_each(?))"
-                " ORDER BY cabinet_id, seq",
-                (json.dumps(sorted(_SALE_EVENTS)),),
-            ).fetchall()
-            for row in rows:
-                _apply_sale_event(conn, row["cabinet_id"], row["type"], row["wall_time"], json.loads(row["payload"]))
-
-    def _backfill_status(self) -> None:
-        """The fleet's read model of a database from before it: built once from the configurations and the
-        stored events (of the heartbeats and configuration reports only the newest count)."""
-        with self._write() as conn:
-            for row in conn.execute("SELECT cabinet_id, document FROM configs").fetchall():
-                _set_config_facts(conn, row["cabinet_id"], json.loads(row["document"]))
-            cabinet_ids = [r["id"] for r in conn.execute("SELECT id FROM cabinets ORDER BY id").fetchall()]
-            for cabinet_id in cabinet_ids:
-                rows = conn.execute(
-                    "SELECT seq, type, wall_time, payload FROM events e WHERE cabinet_id = ? AND (type IN "
-                    "('sale.completed', 'stock.changed', 'restock.recorded') OR type IN "
-                    "('heartbeat', 'config.applied', 'config.rejected') AND seq = (SELECT MAX(x.seq) FROM events x "
-                    "WHERE x.cabinet_id = e.cabinet_id AND x.type = e.type)) ORDER BY seq",
-                    (cabinet_id,),
-                ).fetchall()
-                facts = [(r["seq"], r["type"], r["wall_time"], json.loads(r["payload"])) for r in rows]
-                _apply_status_events(conn, cabinet_id, facts)
-            _recount_open_alarms(conn, cabinet_ids)
-
-    def _backfill_sales_rollup(self) -> None:
-        """The daily rollup of a database from before it: summed once from the sales read model (which
-        ``_backfill_sales`` may just have built, keeping the rollup as it went: hence the fresh start)."""
-        with self._write() as conn:
-            for table, _ in _ROLLUPS:
-                conn.execute(f"DELETE FROM {table}")
-            conn.execute(
-                f"INSERT INTO sales_daily ({', '.join(_ROLLED_KEY)}, count, cents) SELECT k.retailer, s.cabinet_id, "
-                "s.day, COALESCE(s.sku, ''), COALESCE(s.variant_sku, s.sku, ''), COALESCE(s.currency, ''), COUNT(*), "
-                "SUM(COALESCE(s.amount_cents, 0)) FROM sales s JOIN cabinets k ON k.id = s.cabinet_id "
-                "WHERE s.completed_at IS NOT NULL AND k.retailer IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6"
-            )
-            conn.execute(
-                "INSERT INTO sales_method_daily (retailer, cabinet_id, day, sku, method, method_detail, currency, "
-                "count, cents) SELECT k.retailer, s.cabinet_id, s.day, COALESCE(s.sku, ''), COALESCE(s.method, ''), "
-                "COALESCE(s.method_detail, ''), COALESCE(s.currency, ''), COUNT(*), SUM(COALESCE(s.amount_cents, 0)) "
-                "FROM sales s JOIN cabinets k ON k.id = s.cabinet_id "
-                "WHERE s.completed_at IS NOT NULL AND k.retailer IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7"
-            )
-            for table, key in _ROLLUPS[1:3]:  # the coarser ones from the finest
-                columns = ", ".join(key)
-                conn.execute(
-                    f"INSERT INTO {table} ({columns}, count, cents) SELECT {columns}, SUM(count), SUM(cents) "
-                    f"FROM sales_daily GROUP BY {columns}"
-                )
-
-    def _create_funnel(self, *, backfill: bool) -> None:
-        """The funnel's tables; a database from before them gets their rows from its stored events in the same
-        transaction (a crash leaves neither, so the next open does it again: it happens exactly once)."""
-        with self._write() as conn:
-            for statement in filter(str.strip, _FUNNEL_SCHEMA.split(";")):
-                conn.execute(statement)
-            if backfill:
-                _backfill_funnel(conn)
-
-    def _add_missing_columns(self) -> None:
-        """Columns added since a table was first created; old rows get the default. A table not there yet (the
-        funnel's, created after the read models) is made later with all its columns."""
-        for table, column, definition in _ADDED_COLUMNS:
-            columns = {row["name"] for row in self._conn.execute(f"PRAGMA table_info({table})")}
-            if columns and column not in columns:
-                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
-
-    def _widen_ticket_statuses(self) -> None:
-        """A database from before the repair board checked three ticket statuses in the table itself: rebuild
-        the table without that check (the rows are copied as they are)."""
-        row = self._conn.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'repair_tickets'"
-        ).fetchone()
-        if "CHECK (status IN" not in row["sql"]:
-            return
-        create = re.search(r"CREATE TABLE IF NOT EXISTS repair_tickets \(.*?\n\);", _SCHEMA, re.S)
-        assert create is not None  # the statement is in this file
-        self._conn.executescript(
-            "BEGIN IMMEDIATE; ALTER TABLE repair_tickets RENAME TO repair_tickets_v1; "
-            f"{create.group(0)} INSERT INTO repair_tickets ({_TICKET_COLUMNS}) "
-            f"SELECT {_TICKET_COLUMNS} FROM repair_tickets_v1; "
-            "DROP TABLE repair_tickets_v1; COMMIT;"
-        )
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            # IMMEDIATE takes the write lock up front, so a concurrent writer waits instead of failing mid-way.
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                if self._conn.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
-                    self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+            with db.read() as conn:
+                new = not sqldb.has_tables(conn)
+            todo = sqldb.pending(db, MIGRATIONS)
+            if todo and not (migrate or new):
+                raise MigrationsPending(todo)
+            self.created = new  # made here, at the newest version
+            self.migrated = sqldb.migrate(db, todo)
+        except BaseException:
+            db.close()
+            raise
 
     # --- retailers and cabinets ---------------------------------------------------------
     def add_retailer(self, name: str, *, now: float | None = None) -> str:
@@ -1123,7 +990,7 @@ class SqliteCloudStore:
         token = new_api_token()
         at = utc_iso(_now(now))
         try:
-            with self._write() as conn:
+            with self._db.write() as conn:
                 conn.execute(
                     "INSERT INTO retailers (name, token_sha256, created_at) VALUES (?, ?, ?)",
                     (name, _token_hash(token), at),
@@ -1132,23 +999,23 @@ class SqliteCloudStore:
                     "INSERT INTO api_tokens (id, retailer, label, token_sha256, created_at) VALUES (?, ?, ?, ?, ?)",
                     (f"initial:{name}", name, "initial", _token_hash(token), at),
                 )
-        except sqlite3.IntegrityError:
+        except _INTEGRITY:
             raise CloudStoreError(f"retailer {name!r} is already registered") from None
         return token
 
     def retailer_for_token(self, token: str) -> str | None:
         """The retailer whose API token this is, unless it was revoked (or rotated)."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 "SELECT retailer FROM api_tokens WHERE token_sha256 = ? AND revoked_at IS NULL", (_token_hash(token),)
             ).fetchone()
         return row["retailer"] if row else None
 
     def has_retailer(self, name: str) -> bool:
-        with self._lock:
-            return self._conn.execute("SELECT 1 FROM retailers WHERE name = ?", (name,)).fetchone() is not None
+        with self._db.read() as conn:
+            return conn.execute("SELECT 1 FROM retailers WHERE name = ?", (name,)).fetchone() is not None
 
-    def _check_retailer(self, conn: sqlite3.Connection, retailer: str | None) -> None:
+    def _check_retailer(self, conn: Conn, retailer: str | None) -> None:
         if (
             retailer is not None
             and conn.execute("SELECT 1 FROM retailers WHERE name = ?", (retailer,)).fetchone() is None
@@ -1157,8 +1024,8 @@ class SqliteCloudStore:
 
     def cabinets_of(self, retailer: str) -> list[dict[str, Any]]:
         """The retailer's cabinets with their last sync and the configuration version in force."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT c.id, c.created_at, c.last_sync_at, g.version AS config_version FROM cabinets c "
                 "LEFT JOIN configs g ON g.cabinet_id = c.id WHERE c.retailer = ? ORDER BY c.id",
                 (retailer,),
@@ -1170,13 +1037,13 @@ class SqliteCloudStore:
         check_cabinet_id(cabinet_id)
         key = secrets.token_bytes(KEY_BYTES)
         try:
-            with self._write() as conn:
+            with self._db.write() as conn:
                 self._check_retailer(conn, retailer)
                 conn.execute(
                     "INSERT INTO cabinets (id, key, retailer, created_at) VALUES (?, ?, ?, ?)",
                     (cabinet_id, key.hex(), retailer, utc_iso(_now(now))),
                 )
-        except sqlite3.IntegrityError:
+        except _INTEGRITY:
             raise CabinetExistsError(f"cabinet {cabinet_id!r} is already registered") from None
         return key
 
@@ -1184,7 +1051,7 @@ class SqliteCloudStore:
         """A one-time token with which a technician's `kiosk provision` registers a cabinet for ``retailer``."""
         token = secrets.token_hex(24)  # hex: typed after --enroll-token, so it must never start with "-"
         at = _now(now)
-        with self._write() as conn:
+        with self._db.write() as conn:
             self._check_retailer(conn, retailer)
             conn.execute(
                 "INSERT INTO enroll_tokens (token_sha256, retailer, created_at, expires_at) VALUES (?, ?, ?, ?)",
@@ -1198,9 +1065,12 @@ class SqliteCloudStore:
         check_cabinet_id(cabinet_id)
         check_key(key)
         at = _now(now)
-        with self._write() as conn:
+        with self._db.write() as conn:
+            # The token's row stays locked until this commits: another node's enroll with it waits, then finds
+            # it used.
             row = conn.execute(
-                "SELECT retailer, expires_at, used_at FROM enroll_tokens WHERE token_sha256 = ?", (_token_hash(token),)
+                "SELECT retailer, expires_at, used_at FROM enroll_tokens WHERE token_sha256 = ? FOR UPDATE",
+                (_token_hash(token),),
             ).fetchone()
             if row is None or row["used_at"] is not None or row["expires_at"] <= at:
                 raise InvalidToken("the enrollment token is wrong, already used or expired")
@@ -1222,23 +1092,24 @@ class SqliteCloudStore:
         """Register the cabinet with this key, or replace the key of a registered one (keeps its events)."""
         check_cabinet_id(cabinet_id)
         check_key(key)
-        with self._write() as conn:
+        with self._db.write() as conn:
             self._check_retailer(conn, retailer)
             conn.execute(
                 "INSERT INTO cabinets (id, key, retailer, created_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET key = excluded.key, retailer = COALESCE(excluded.retailer, retailer)",
+                "ON CONFLICT(id) DO UPDATE SET key = excluded.key, "
+                "retailer = COALESCE(excluded.retailer, cabinets.retailer)",
                 (cabinet_id, key.hex(), retailer, utc_iso(_now(now))),
             )
 
     def cabinet_key(self, cabinet_id: str) -> bytes | None:
-        with self._lock:
-            row = self._conn.execute("SELECT key FROM cabinets WHERE id = ?", (cabinet_id,)).fetchone()
+        with self._db.read() as conn:
+            row = conn.execute("SELECT key FROM cabinets WHERE id = ?", (cabinet_id,)).fetchone()
         return bytes.fromhex(row["key"]) if row else None
 
     def cabinet(self, cabinet_id: str) -> dict[str, Any] | None:
         """The cabinet's record without its key (for status views and tests)."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 "SELECT id, retailer, created_at, last_sync_at FROM cabinets WHERE id = ?", (cabinet_id,)
             ).fetchone()
         return dict(row) if row else None
@@ -1255,7 +1126,11 @@ class SqliteCloudStore:
         conflicts: list[str] = []
         changed: dict[str, list[str]] = {}
         new: dict[str, Event] = {}
-        with self._write() as conn:
+        with self._db.write() as conn:
+            # The cabinet's row is held until this commits: another node storing a batch of the same cabinet
+            # (a retry through another node) waits, then finds these events stored. Its read models are
+            # the cabinet's own rows, so they are folded by one transaction at a time as well.
+            conn.execute("SELECT id FROM cabinets WHERE id = ? FOR NO KEY UPDATE", (cabinet_id,))
             # One look-up for the whole batch, then one executemany: a batch of 1000 is one round of work.
             held = {
                 row["id"]: row
@@ -1338,13 +1213,13 @@ class SqliteCloudStore:
 
     @staticmethod
     def _record_conflict(
-        conn: sqlite3.Connection, cabinet_id: str, stored: dict[str, Any], event: Event, differs: list[str], at: str
+        conn: Conn, cabinet_id: str, stored: dict[str, Any], event: Event, differs: list[str], at: str
     ) -> None:
         received = _event_content(event)
         conn.execute(
             "INSERT INTO event_conflicts (cabinet_id, event_id, received_sha256, differs, stored, received, first_at,"
             " last_at, times) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT(cabinet_id, event_id, received_sha256)"
-            " DO UPDATE SET last_at = excluded.last_at, times = times + 1",
+            " DO UPDATE SET last_at = excluded.last_at, times = event_conflicts.times + 1",
             (
                 cabinet_id,
                 event.id,
@@ -1359,8 +1234,8 @@ class SqliteCloudStore:
 
     def event_conflicts(self, cabinet_id: str) -> list[dict[str, Any]]:
         """The cabinet's refused resends of stored events, newest first: what was stored, what came, and when."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT * FROM event_conflicts WHERE cabinet_id = ? ORDER BY last_at DESC, event_id", (cabinet_id,)
             ).fetchall()
         return [
@@ -1376,7 +1251,7 @@ class SqliteCloudStore:
             for r in rows
         ]
 
-    def _collect_order(self, conn: sqlite3.Connection, cabinet_id: str, order_id: str, at: str) -> None:
+    def _collect_order(self, conn: Conn, cabinet_id: str, order_id: str, at: str) -> None:
         """A collected order leaves the configuration the cabinets download."""
         if conn.execute(
             "UPDATE pickup_orders SET collected_at = ? WHERE order_id = ? AND cabinet_id = ? AND collected_at IS NULL",
@@ -1385,7 +1260,7 @@ class SqliteCloudStore:
             self._bump_config(conn, cabinet_id, at)
 
     @staticmethod
-    def _apply_ticket_event(conn: sqlite3.Connection, cabinet_id: str, event: Event) -> None:
+    def _apply_ticket_event(conn: Conn, cabinet_id: str, event: Event) -> None:
         """The first event of a ticket creates it; a later one moves it forward only (events may arrive late,
         after the retailer's own update). The status is checked by the API before storing."""
         p = event.payload
@@ -1421,13 +1296,13 @@ class SqliteCloudStore:
         _ticket_changed(conn, cabinet_id, p["ticket_id"], status, event.wall_time, "cabinet")
 
     @staticmethod
-    def _bump_config(conn: sqlite3.Connection, cabinet_id: str, at: str) -> None:
+    def _bump_config(conn: Conn, cabinet_id: str, at: str) -> None:
         conn.execute("UPDATE configs SET version = version + 1, updated_at = ? WHERE cabinet_id = ?", (at, cabinet_id))
 
     def remember_nonce(self, cabinet_id: str, nonce: str, *, keep_s: float, now: float | None = None) -> bool:
         """Record a request nonce; False if this cabinet already used it. Forgets nonces older than keep_s."""
         seen_at = _now(now)
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute("DELETE FROM nonces WHERE seen_at < ?", (seen_at - keep_s,))
             cursor = conn.execute(
                 "INSERT INTO nonces (cabinet_id, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
@@ -1444,8 +1319,8 @@ class SqliteCloudStore:
         """
         after: tuple[str, int, str] = ("", -1, "")
         while True:
-            with self._lock:
-                rows = self._conn.execute(
+            with self._db.read() as conn:
+                rows = conn.execute(
                     "SELECT * FROM events WHERE (cabinet_id, seq, id) > (?, ?, ?) ORDER BY cabinet_id, seq, id LIMIT ?",
                     (*after, _EXPORT_PAGE),
                 ).fetchall()
@@ -1461,35 +1336,33 @@ class SqliteCloudStore:
     def events_of(self, cabinet_id: str, types: Sequence[str], *, limit: int = 1000) -> list[dict[str, Any]]:
         """The cabinet's events of these types, oldest first, at most the newest ``limit``."""
         marks = ", ".join("?" * len(types))
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT * FROM (SELECT * FROM events WHERE cabinet_id = ? AND type IN ({marks}) "
-                f"ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+                f"ORDER BY seq DESC LIMIT ?) newest ORDER BY seq",
                 (cabinet_id, *types, limit),
             ).fetchall()
         return [{**dict(r), "payload": json.loads(r["payload"])} for r in rows]
 
     def count_events(self) -> int:
-        with self._lock:
-            return int(self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+        with self._db.read() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
     # --- configuration and pickup orders ------------------------------------------------
     def config(self, cabinet_id: str) -> tuple[int, dict[str, Any]] | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT version, document FROM configs WHERE cabinet_id = ?", (cabinet_id,)
-            ).fetchone()
+        with self._db.read() as conn:
+            row = conn.execute("SELECT version, document FROM configs WHERE cabinet_id = ?", (cabinet_id,)).fetchone()
         return (row["version"], json.loads(row["document"])) if row else None
 
     def put_config(self, cabinet_id: str, document: dict[str, Any], *, now: float | None = None) -> int:
         """Store the cabinet's configuration (validation is the caller's); returns its new version."""
         at = utc_iso(_now(now))
-        with self._write() as conn:
+        with self._db.write() as conn:
             if conn.execute("SELECT 1 FROM cabinets WHERE id = ?", (cabinet_id,)).fetchone() is None:
                 raise NotFound(f"no cabinet {cabinet_id!r}")
             conn.execute(
                 "INSERT INTO configs (cabinet_id, version, document, updated_at) VALUES (?, 1, ?, ?) "
-                "ON CONFLICT(cabinet_id) DO UPDATE SET version = version + 1, document = excluded.document, "
+                "ON CONFLICT(cabinet_id) DO UPDATE SET version = configs.version + 1, document = excluded.document, "
                 "updated_at = excluded.updated_at",
                 (cabinet_id, dumps(document).decode(), at),
             )
@@ -1515,7 +1388,7 @@ class SqliteCloudStore:
         outbox keeps the code in clear only until it is delivered or given up)."""
         order_id = str(uuid.uuid4())
         at = utc_iso(_now(now))
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "INSERT INTO pickup_orders (order_id, cabinet_id, sku, code_hash, expires_at, created_at, created_by,"
                 " reference, phone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -1531,8 +1404,8 @@ class SqliteCloudStore:
         return order_id
 
     def open_orders(self, cabinet_id: str) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT order_id, sku, code_hash, expires_at FROM pickup_orders "
                 "WHERE cabinet_id = ? AND collected_at IS NULL AND ended_at IS NULL ORDER BY created_at, order_id",
                 (cabinet_id,),
@@ -1551,12 +1424,12 @@ class SqliteCloudStore:
         created_by: str | None = None,
     ) -> str:
         """Queue a command valid for ``ttl_s`` (default: its kind's, COMMAND_TTL_S)."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             return self._insert_command(conn, cabinet_id, kind, args, ttl_s, _now(now), created_by)
 
     @staticmethod
     def _insert_command(
-        conn: sqlite3.Connection,
+        conn: Conn,
         cabinet_id: str,
         kind: str,
         args: dict[str, Any],
@@ -1595,7 +1468,7 @@ class SqliteCloudStore:
         if not cabinet_ids:
             raise ValueError("cabinets: the rollout names none")
         rollout_id, created = str(uuid.uuid4()), _now(now)
-        with self._write() as conn:
+        with self._db.write() as conn:
             own = {r["id"] for r in conn.execute("SELECT id FROM cabinets WHERE retailer = ?", (retailer,))}
             strangers = sorted(set(cabinet_ids) - own)
             if strangers:
@@ -1622,8 +1495,8 @@ class SqliteCloudStore:
         failure (silence is mostly a cabinet offline; a bad version reports its rollback), and a late report
         still counts."""
         at = utc_iso(_now(now))
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT r.id, r.version, r.failure_limit, r.state, r.paused_reason, r.created_at, r.created_by, "
                 "r.report_within_s, COUNT(t.cabinet_id) AS cabinets, "
                 "SUM(CASE WHEN t.outcome = 'installed' THEN 1 ELSE 0 END) AS installed, "
@@ -1633,7 +1506,7 @@ class SqliteCloudStore:
                 "r.report_within_s ORDER BY r.created_at DESC, r.id",
                 (retailer,),
             ).fetchall()
-            silent = self._conn.execute(
+            silent = conn.execute(
                 "SELECT t.rollout_id, t.cabinet_id FROM rollout_cabinets t JOIN rollouts r ON r.id = t.rollout_id "
                 "WHERE r.retailer = ? AND t.outcome IS NULL AND t.due_at <= ? ORDER BY t.cabinet_id",
                 (retailer, at),
@@ -1651,14 +1524,14 @@ class SqliteCloudStore:
     def pause_rollout(self, retailer: str, rollout_id: str, reason: str, *, now: float | None = None) -> bool:
         """Pause a running rollout: its update_check commands not yet answered expire now (a cabinet that
         gets one refuses it as expired). False when it is not the retailer's or not running."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             return _pause_rollout(conn, retailer, rollout_id, reason, _now(now))
 
     def resume_rollout(self, retailer: str, rollout_id: str, *, now: float | None = None) -> int:
         """Run a paused rollout again: a new update_check for each of its cabinets that has not reported; how
         many were queued (0 also when it is not the retailer's or not paused)."""
         created = _now(now)
-        with self._write() as conn:
+        with self._db.write() as conn:
             row = conn.execute(
                 "SELECT version, report_within_s FROM rollouts WHERE id = ? AND retailer = ? AND state = 'paused'",
                 (rollout_id, retailer),
@@ -1681,13 +1554,13 @@ class SqliteCloudStore:
         return len(waiting)
 
     def command(self, command_id: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._conn.execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
+        with self._db.read() as conn:
+            row = conn.execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
         return _command(row) if row else None
 
     def pending_commands(self, cabinet_id: str) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT * FROM commands WHERE cabinet_id = ? AND acked_at IS NULL ORDER BY created_at, id",
                 (cabinet_id,),
             ).fetchall()
@@ -1695,7 +1568,7 @@ class SqliteCloudStore:
 
     def deliver_commands(self, cabinet_id: str, *, now: float | None = None) -> list[dict[str, Any]]:
         """The cabinet's pending commands as its poll takes them; the first hand-over is noted (delivered_at)."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "UPDATE commands SET delivered_at = ? "
                 "WHERE cabinet_id = ? AND acked_at IS NULL AND delivered_at IS NULL",
@@ -1709,8 +1582,8 @@ class SqliteCloudStore:
 
     def commands_of(self, retailer: str, *, cabinet_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """The retailer's newest commands (only ``cabinet_id``'s if given), newest first."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT m.* FROM commands m JOIN cabinets c ON c.id = m.cabinet_id WHERE c.retailer = ? "
                 "AND (? IS NULL OR m.cabinet_id = ?) ORDER BY m.created_at DESC, m.id LIMIT ?",
                 (retailer, cabinet_id, cabinet_id, limit),
@@ -1719,7 +1592,7 @@ class SqliteCloudStore:
 
     def ack_command(self, command_id: str, result: str, *, now: float | None = None) -> dict[str, Any]:
         """Record the cabinet's acknowledgement once; a repeated ack changes nothing and gets the same record."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "UPDATE commands SET acked_at = ?, result = ? WHERE id = ? AND acked_at IS NULL",
                 (utc_iso(_now(now)), result, command_id),
@@ -1750,7 +1623,7 @@ class SqliteCloudStore:
         (created=False)."""
         at = utc_iso(_now(now))
         # The id is the merchant's order number at the provider: WeChat Pay takes 6 to 32 letters and digits.
-        with self._write() as conn:
+        with self._db.write() as conn:
             cursor = conn.execute(
                 "INSERT INTO payments (id, cabinet_id, sale_id, amount_cents, currency, status, created_at, expires_at,"
                 " updated_at, provider) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)"
@@ -1766,7 +1639,7 @@ class SqliteCloudStore:
 
     def payment(self, payment_id: str, *, now: float | None = None) -> dict[str, Any] | None:
         """The payment, moved to ``expired`` first if it is pending past its expiry."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "UPDATE payments SET status = 'expired', updated_at = ? WHERE id = ? AND status = 'pending' "
                 "AND expires_at < ?",
@@ -1777,8 +1650,8 @@ class SqliteCloudStore:
 
     def payment_for_sale(self, cabinet_id: str, sale_id: str, *, now: float | None = None) -> dict[str, Any] | None:
         """The cabinet's payment for the sale (expired first if due), or None if it never asked for one."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 "SELECT id FROM payments WHERE cabinet_id = ? AND sale_id = ?", (cabinet_id, sale_id)
             ).fetchone()
         return self.payment(row["id"], now=now) if row else None
@@ -1799,7 +1672,7 @@ class SqliteCloudStore:
         if current is None:
             raise NotFound(f"no payment {payment_id!r}")
         columns, values = _payment_details(details or {})
-        with self._write() as conn:
+        with self._db.write() as conn:
             changed = (
                 conn.execute(
                     f"UPDATE payments SET {columns}status = ?, updated_at = ? WHERE id = ? AND status = ?",
@@ -1814,7 +1687,7 @@ class SqliteCloudStore:
     def note_payment(self, payment_id: str, details: dict[str, Any]) -> dict[str, Any]:
         """Record what the provider said of a payment (columns of _PAYMENT_DETAILS) without moving its status."""
         columns, values = _payment_details(details)
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(f"UPDATE payments SET {columns.rstrip(', ')} WHERE id = ?", (*values, payment_id))
             row = conn.execute("SELECT * FROM payments WHERE id = ?", (payment_id,)).fetchone()
             if row is not None:
@@ -1827,8 +1700,8 @@ class SqliteCloudStore:
         """Payments at a real provider to ask about: pending ones (or just expired: paid in the last moment)
         not asked since ``queried_before``, and those paid after they were cancelled or expired whose automatic
         refund is not done yet."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT * FROM payments WHERE provider <> 'simulator' AND ("
                 "(status IN ('pending', 'expired') AND expires_at > ? AND (queried_at IS NULL OR queried_at < ?))"
                 " OR (paid_late_at IS NOT NULL AND status <> 'refunded')) ORDER BY created_at LIMIT 100",
@@ -1838,8 +1711,8 @@ class SqliteCloudStore:
 
     def payment_methods(self, cabinet_id: str) -> dict[str, str]:
         """sale id -> how its scan-to-pay payment was paid (the provider's method detail, or the provider)."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT sale_id, {_PAID_BY} AS method FROM payments "
                 "WHERE cabinet_id = ? AND status IN ('paid', 'refunded')",
                 (cabinet_id,),
@@ -1848,8 +1721,8 @@ class SqliteCloudStore:
 
     def payments_of(self, retailer: str, *, limit: int = 100) -> list[dict[str, Any]]:
         """The retailer's scan-to-pay payments, newest first."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT p.* FROM payments p JOIN cabinets c ON c.id = p.cabinet_id WHERE c.retailer = ? "
                 "ORDER BY p.created_at DESC, p.id LIMIT ?",
                 (retailer, limit),
@@ -1860,7 +1733,7 @@ class SqliteCloudStore:
         self, provider: str, notification_id: str, payment_id: str, status: str, *, now: float | None = None
     ) -> bool:
         """Remember a verified notification; False if it was seen before (a duplicate)."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             return (
                 conn.execute(
                     "INSERT INTO payment_notifications (provider, notification_id, payment_id, status, received_at) "
@@ -1874,7 +1747,7 @@ class SqliteCloudStore:
         self, retailer: str, provider: str, settings: dict[str, Any], sealed_secrets: bytes, by: str, *, now: float
     ) -> None:
         """The retailer's provider and credentials (the secrets already sealed by the caller)."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "INSERT INTO payment_providers (retailer, provider, settings, sealed_secrets, updated_at, updated_by) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (retailer) DO UPDATE SET provider = excluded.provider, "
@@ -1885,8 +1758,8 @@ class SqliteCloudStore:
 
     def payment_provider(self, retailer: str) -> dict[str, Any] | None:
         """The retailer's provider record (settings parsed, secrets still sealed), or None: the simulator."""
-        with self._lock:
-            row = self._conn.execute("SELECT * FROM payment_providers WHERE retailer = ?", (retailer,)).fetchone()
+        with self._db.read() as conn:
+            row = conn.execute("SELECT * FROM payment_providers WHERE retailer = ?", (retailer,)).fetchone()
         if row is None:
             return None
         return {**dict(row), "settings": json.loads(row["settings"]), "sealed_secrets": bytes(row["sealed_secrets"])}
@@ -1894,8 +1767,8 @@ class SqliteCloudStore:
     # --- repair tickets -------------------------------------------------------------------
     def repair_tickets(self, cabinet_id: str, status: str | None = None) -> list[dict[str, Any]]:
         """The cabinet's tickets (only those in ``status`` if given), oldest drop-off first."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT {_TICKET_COLUMNS} FROM repair_tickets WHERE cabinet_id = ? AND (? IS NULL OR status = ?) "
                 "ORDER BY COALESCE(dropped_off_at, updated_at), ticket_id",
                 (cabinet_id, status, status),
@@ -1904,8 +1777,8 @@ class SqliteCloudStore:
 
     def find_ticket(self, retailer: str, ticket_id: str) -> list[dict[str, Any]]:
         """The tickets with this id on the retailer's cabinets (ids are per cabinet, so maybe several)."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT {', '.join('t.' + f for f in _TICKET_FIELDS)} FROM repair_tickets t "
                 "JOIN cabinets c ON c.id = t.cabinet_id WHERE c.retailer = ? AND t.ticket_id = ? ORDER BY t.cabinet_id",
                 (retailer, ticket_id),
@@ -1918,7 +1791,7 @@ class SqliteCloudStore:
         """Move the ticket one step forward to ``to_status``; Conflict from any other status, NotFound if none."""
         stage = TICKET_STATUSES.index(to_status)  # ValueError for a status that is not in the lifecycle
         at = utc_iso(_now(now))
-        with self._write() as conn:
+        with self._db.write() as conn:
             moved = (
                 stage > 0
                 and conn.execute(
@@ -1951,7 +1824,7 @@ class SqliteCloudStore:
         """Store the cabinet's snapshot once; True if new. The same bytes again change nothing (a retry);
         other bytes under a stored name are a Conflict."""
         digest = hashlib.sha256(jpeg).hexdigest()
-        with self._write() as conn:
+        with self._db.write() as conn:
             created = (
                 conn.execute(
                     "INSERT INTO snapshots (cabinet_id, name, taken_at, bytes, sha256, jpeg, received_at) "
@@ -1969,8 +1842,8 @@ class SqliteCloudStore:
 
     def snapshots_of(self, cabinet_id: str, *, limit: int = 100, before: str | None = None) -> list[dict[str, Any]]:
         """The cabinet's snapshots, newest first (names sort by time), at most ``limit``, older than ``before``."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT name, taken_at, bytes, received_at FROM snapshots WHERE cabinet_id = ? AND (? IS NULL OR "
                 "name < ?) ORDER BY name DESC LIMIT ?",
                 (cabinet_id, before, before, limit),
@@ -1978,16 +1851,16 @@ class SqliteCloudStore:
         return [dict(r) for r in rows]
 
     def snapshot(self, cabinet_id: str, name: str) -> bytes | None:
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 "SELECT jpeg FROM snapshots WHERE cabinet_id = ? AND name = ?", (cabinet_id, name)
             ).fetchone()
         return bytes(row["jpeg"]) if row else None
 
     def snapshots_taken(self, cabinet_id: str, *, since: str, until: str, limit: int = 12) -> list[dict[str, Any]]:
         """The cabinet's snapshots taken from ``since`` to ``until`` (ISO UTC), oldest first."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT name, taken_at, bytes FROM snapshots WHERE cabinet_id = ? AND taken_at >= ? AND taken_at <= ? "
                 "ORDER BY taken_at, name LIMIT ?",
                 (cabinet_id, since, until, limit),
@@ -2008,8 +1881,8 @@ class SqliteCloudStore:
         ``offset``: the event's id, cabinet, kind, detail and wall time (``at``), who acknowledged and resolved it
         and when."""
         where = _ALARM_STATE_SQL[state] if state else "1 = 1"
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 # The retailer's cabinets as a list, so that each is one look-up in events_by_cabinet_type.
                 "SELECT e.id, e.cabinet_id, e.wall_time AS at, e.payload, h.acknowledged_at, h.acknowledged_by, "
                 "h.resolved_at, h.resolved_by FROM events e LEFT JOIN alarm_handling h ON h.event_id = e.id "
@@ -2027,8 +1900,8 @@ class SqliteCloudStore:
     def alarm_count(self, retailer: str, *, state: str | None = None, cabinet_id: str | None = None) -> int:
         """How many alarms ``alarms_of`` lists on all its pages."""
         where = _ALARM_STATE_SQL[state] if state else "1 = 1"
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 "SELECT COUNT(*) FROM events e LEFT JOIN alarm_handling h ON h.event_id = e.id "
                 "WHERE e.cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ? AND (? IS NULL OR id = ?)) "
                 f"AND e.type = 'alarm' AND {where}",
@@ -2041,13 +1914,15 @@ class SqliteCloudStore:
     ) -> list[list[dict[str, Any]]]:
         """For each (cabinet id, since, until): the snapshots ``snapshots_taken`` gives, in one query (a page of
         alarms); none for a cabinet that is not the retailer's."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT CAST(w.key AS INTEGER) AS i, s.name, s.taken_at, s.bytes FROM json_each(?) w "
-                "JOIN snapshots s ON s.cabinet_id = json_extract(w.value, '$[0]') "
-                "AND s.taken_at >= json_extract(w.value, '$[1]') AND s.taken_at <= json_extract(w.value, '$[2]') "
-                "JOIN cabinets c ON c.id = s.cabinet_id AND c.retailer = ? ORDER BY i, s.taken_at, s.name",
-                (json.dumps([list(w) for w in windows]), retailer),
+        if not windows:
+            return []
+        table, params = _values("w", ("i", "cabinet_id", "since", "until"), [(i, *w) for i, w in enumerate(windows)])
+        with self._db.read() as conn:
+            rows = conn.execute(
+                f"WITH {table} SELECT w.i, s.name, s.taken_at, s.bytes FROM w "
+                "JOIN snapshots s ON s.cabinet_id = w.cabinet_id AND s.taken_at >= w.since AND s.taken_at <= w.until "
+                "JOIN cabinets c ON c.id = s.cabinet_id AND c.retailer = ? ORDER BY w.i, s.taken_at, s.name",
+                (*params, retailer),
             ).fetchall()
         found: list[list[dict[str, Any]]] = [[] for _ in windows]
         for row in rows:
@@ -2058,8 +1933,8 @@ class SqliteCloudStore:
     def alarms_mark(self, retailer: str) -> str:
         """Changes when one of the retailer's alarms arrives or is handled, or a snapshot arrives (an alarm's photo
         comes after it): what the live alarms page watches."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 "SELECT (SELECT COUNT(*) FROM events WHERE type = 'alarm' AND cabinet_id IN "
                 "(SELECT id FROM cabinets WHERE retailer = ?)), (SELECT MAX(updated_at) || ':' || COUNT(*) "
                 "FROM alarm_handling WHERE cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ?)), "
@@ -2074,7 +1949,7 @@ class SqliteCloudStore:
         """``action`` "acknowledge" (an open alarm) or "resolve" (an acknowledged one) by user ``by``. NotFound
         for an alarm not among the retailer's; Conflict when its state does not allow it."""
         at = utc_iso(_now(now))
-        with self._write() as conn:
+        with self._db.write() as conn:
             row = conn.execute(
                 "SELECT e.cabinet_id, h.acknowledged_by, h.resolved_by FROM events e JOIN cabinets c "
                 "ON c.id = e.cabinet_id LEFT JOIN alarm_handling h ON h.event_id = e.id "
@@ -2086,11 +1961,12 @@ class SqliteCloudStore:
             if action == "acknowledge":
                 if row["acknowledged_by"] is not None:
                     raise Conflict(f"alarm {event_id!r} was already acknowledged by {row['acknowledged_by']}")
-                conn.execute(
+                if not conn.execute(
                     "INSERT INTO alarm_handling (event_id, cabinet_id, acknowledged_at, acknowledged_by, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
                     (event_id, row["cabinet_id"], at, by, at),
-                )
+                ).rowcount:  # another node's acknowledgement came first
+                    raise Conflict(f"alarm {event_id!r} was already acknowledged")
                 _recount_open_alarms(conn, [row["cabinet_id"]])
             elif action == "resolve":
                 if row["acknowledged_by"] is None or row["resolved_by"] is not None:
@@ -2123,13 +1999,14 @@ class SqliteCloudStore:
         if state not in (None, *FLEET_STATES):
             raise ValueError(f"state: expected one of {', '.join(FLEET_STATES)}, got {state!r}")
         where = _FLEET_STATE_SQL[state] if state else "1 = 1"
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT c.id, c.created_at, c.last_seen_at, g.version AS config_version, {_STATUS_READ}, "
                 "COUNT(*) OVER () AS total FROM cabinets c LEFT JOIN cabinet_status s ON s.cabinet_id = c.id "
                 "LEFT JOIN configs g ON g.cabinet_id = c.id WHERE c.retailer = :retailer "
-                "AND (:cabinet_id IS NULL OR c.id = :cabinet_id) AND (:search IS NULL OR instr(lower(c.id), :search) "
-                f"OR instr(lower(COALESCE(s.place_address, '')), :search)) AND {where} "
+                "AND (:cabinet_id IS NULL OR c.id = :cabinet_id) "
+                "AND (:search IS NULL OR instr(lower(c.id), :search) > 0 "
+                f"OR instr(lower(COALESCE(s.place_address, '')), :search) > 0) AND {where} "
                 "ORDER BY c.id LIMIT :limit OFFSET :offset",
                 {
                     "retailer": retailer,
@@ -2149,8 +2026,8 @@ class SqliteCloudStore:
         """cabinet id -> its configuration (version, document) as ``config`` gives it, for every cabinet of the
         retailer (only those of ``cabinet_ids`` if given) in one query (None: none yet), by id."""
         only = json.dumps(list(cabinet_ids)) if cabinet_ids is not None else None
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT c.id, g.version, g.document FROM cabinets c LEFT JOIN configs g ON g.cabinet_id = c.id "
                 f"WHERE c.retailer = ? AND {_ONLY_CABINETS} ORDER BY c.id",
                 (retailer, None, None, only, only),
@@ -2164,7 +2041,7 @@ class SqliteCloudStore:
         ``config_version`` and ``document`` (the configuration in force, None without one) and ``stock``
         (sku -> {count, as_of}: the newest count of each unit)."""
         only = json.dumps(list(cabinet_ids)) if cabinet_ids is not None else None
-        with self._lock:
+        with self._db.read() as conn:
             cabinets = {
                 r["id"]: {
                     "id": r["id"],
@@ -2172,13 +2049,13 @@ class SqliteCloudStore:
                     "document": json.loads(r["document"]) if r["document"] else None,
                     "stock": {},
                 }
-                for r in self._conn.execute(
+                for r in conn.execute(
                     "SELECT c.id, g.version, g.document FROM cabinets c LEFT JOIN configs g ON g.cabinet_id = c.id "
                     f"WHERE c.retailer = ? AND {_ONLY_CABINETS} ORDER BY c.id",
                     (retailer, cabinet_id, cabinet_id, only, only),
                 )
             }
-            counts = self._conn.execute(
+            counts = conn.execute(
                 "SELECT s.cabinet_id, s.sku, s.count, s.as_of FROM stock_counts s "
                 f"JOIN cabinets c ON c.id = s.cabinet_id WHERE c.retailer = ? AND {_ONLY_CABINETS}",
                 (retailer, cabinet_id, cabinet_id, only, only),
@@ -2190,19 +2067,19 @@ class SqliteCloudStore:
     def counted_cabinets(self, retailer: str, *, limit: int, offset: int = 0) -> tuple[list[str], int]:
         """A page of the retailer's cabinets whose configuration counts units (the stock page's), by id, and how
         many there are in all."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT c.id, COUNT(*) OVER () AS total FROM cabinets c WHERE c.retailer = ? "
                 "AND EXISTS (SELECT 1 FROM cabinet_units u WHERE u.cabinet_id = c.id) ORDER BY c.id LIMIT ? OFFSET ?",
-                (retailer, limit, offset),
+                (retailer, _limit(limit), offset),
             ).fetchall()
         return [r["id"] for r in rows], rows[0]["total"] if rows else 0
 
     def product_cabinets(self, retailer: str) -> dict[str, str]:
         """product sku -> one cabinet whose configuration sells it (the first by id), for every product of the
         retailer's configurations: where a product's name can be read."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT u.product_sku, MIN(u.cabinet_id) AS cabinet_id FROM cabinet_units u "
                 "JOIN cabinets c ON c.id = u.cabinet_id WHERE c.retailer = ? GROUP BY u.product_sku",
                 (retailer,),
@@ -2214,8 +2091,8 @@ class SqliteCloudStore:
     ) -> tuple[list[str], int]:
         """A page of the retailer's cabinets with a unit of their configuration out or under its product's
         threshold (``default_threshold`` where none is set) and no open restock line, by id, and how many in all."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT c.id, COUNT(*) OVER () AS total FROM cabinets c WHERE c.retailer = :retailer "
                 "AND NOT EXISTS (SELECT 1 FROM restock_lines r WHERE r.retailer = c.retailer "
                 "AND r.cabinet_id = c.id AND r.closed_at IS NULL) "
@@ -2229,10 +2106,10 @@ class SqliteCloudStore:
 
     def cabinet_ids(self, retailer: str, *, limit: int = -1, offset: int = 0) -> tuple[list[str], int]:
         """A page of the retailer's cabinet ids in order (all of them by default), and how many there are."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT id, COUNT(*) OVER () AS total FROM cabinets WHERE retailer = ? ORDER BY id LIMIT ? OFFSET ?",
-                (retailer, limit, offset),
+                (retailer, _limit(limit), offset),
             ).fetchall()
         return [r["id"] for r in rows], rows[0]["total"] if rows else 0
 
@@ -2268,12 +2145,12 @@ class SqliteCloudStore:
         }
         where = " AND ".join([span[0], *(w for w, _ in only)])
         params = (*span[1], *(v for _, v in only))
-        with self._lock:
+        with self._db.read() as conn:
             found = {
                 name: [
                     # '' stands for a fact no event named (the rollup's key cannot hold NULL)
                     {k: (None if v == "" else v) for k, v in dict(r).items()}
-                    for r in self._conn.execute(
+                    for r in conn.execute(
                         f"SELECT {columns}, currency, SUM(count) AS count, SUM(cents) AS cents FROM {table} "
                         f"WHERE {where} GROUP BY {grouped}, currency ORDER BY {grouped}, currency",
                         params,
@@ -2317,8 +2194,8 @@ class SqliteCloudStore:
                 where, params = [*where, f"{column} = ?"], [*params, value]
         if after is not None:
             where, params = [*where, "(completed_at, cabinet_id, sale_id) > (?, ?, ?)"], [*params, *after]
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT completed_at, cabinet_id, sale_id, sku, {_VARIANT} AS variant_sku, amount_cents, currency, "
                 # CROSS JOIN: SQLite walks the sales in order and looks each cabinet up, rather than sorting
                 f"method FROM sales CROSS JOIN cabinets k WHERE {' AND '.join(where)} "
@@ -2329,8 +2206,8 @@ class SqliteCloudStore:
 
     def sale_skus(self, retailer: str) -> list[str]:
         """The products the retailer's cabinets ever sold (the sales page's product filter)."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT DISTINCT sku FROM sales_fleet_daily WHERE retailer = ? AND sku != '' ORDER BY sku",
                 (retailer,),
             ).fetchall()
@@ -2354,8 +2231,8 @@ class SqliteCloudStore:
         for column, value in (("cabinet_id", cabinet_id), ("sale_id", sale_id)):
             if value is not None:
                 where, params = [*where, f"{column} = ?"], [*params, value]
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT {_REFUND_COLUMNS}, c.created_at AS refund_requested_at, c.acked_at AS refund_acked_at, "
                 "c.result AS refund_result, c.expires_at AS refund_expires_at, p.status AS payment_status "
                 # CROSS JOIN: SQLite walks the cases in the index's order and looks each cabinet up
@@ -2370,8 +2247,8 @@ class SqliteCloudStore:
 
     def refund_count(self, retailer: str) -> int:
         """How many payments of the retailer's go back (the refunds list's length), counted in the index."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 f"SELECT COUNT(*) AS n FROM sales WHERE {_TO_GIVE_BACK} "
                 "AND cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ?)",
                 (retailer,),
@@ -2384,12 +2261,13 @@ class SqliteCloudStore:
         """Queue a ``refund`` command for the retailer's unclaimed sale and note who asked; NotFound if it is not
         theirs, Conflict when it is already settled or a refund is still waiting for the cabinet."""
         at = _now(now)
-        with self._write() as conn:
+        with self._db.write() as conn:
             row = conn.execute(
                 "SELECT s.reversed_at, c.acked_at, c.expires_at FROM sales s "
                 "JOIN cabinets k ON k.id = s.cabinet_id AND k.retailer = ? "
                 "LEFT JOIN commands c ON c.id = s.refund_command_id "
-                "WHERE s.cabinet_id = ? AND s.sale_id = ? AND (s.unclaimed_at IS NOT NULL OR s.recorded_late = 1)",
+                "WHERE s.cabinet_id = ? AND s.sale_id = ? AND (s.unclaimed_at IS NOT NULL OR s.recorded_late = 1) "
+                "FOR UPDATE OF s",  # one refund at a time, whichever node the owners' requests reach
                 (retailer, cabinet_id, sale_id),
             ).fetchone()
             if row is None:
@@ -2409,8 +2287,8 @@ class SqliteCloudStore:
     # --- the console: online orders ---------------------------------------------------------------
     def orders_of(self, retailer: str, *, cabinet_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
         """The retailer's pickup orders (only ``cabinet_id``'s if given), newest first, without code hashes."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT o.order_id, o.cabinet_id, o.sku, o.expires_at, o.created_at, o.created_by, o.reference, "
                 "o.collected_at, o.ended_at, o.ended_as, o.ended_by FROM pickup_orders o "
                 "JOIN cabinets c ON c.id = o.cabinet_id WHERE c.retailer = ? AND (? IS NULL OR o.cabinet_id = ?) "
@@ -2432,8 +2310,8 @@ class SqliteCloudStore:
         """A page of ``orders_of``'s orders (only those in ``state`` at ``now_iso``: ORDER_STATES), and how many
         there are in all."""
         where = _ORDER_STATE_SQL[state] if state else "1 = 1"
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT o.order_id, o.cabinet_id, o.sku, o.expires_at, o.created_at, o.created_by, o.reference, "
                 "o.collected_at, o.ended_at, o.ended_as, o.ended_by, COUNT(*) OVER () AS total FROM pickup_orders o "
                 "JOIN cabinets c ON c.id = o.cabinet_id WHERE c.retailer = :retailer "
@@ -2450,7 +2328,7 @@ class SqliteCloudStore:
         if ending not in ORDER_ENDINGS:
             raise ValueError(f"ending: expected one of {', '.join(ORDER_ENDINGS)}, got {ending!r}")
         at = utc_iso(_now(now))
-        with self._write() as conn:
+        with self._db.write() as conn:
             row = conn.execute(
                 "SELECT o.cabinet_id FROM pickup_orders o JOIN cabinets c ON c.id = o.cabinet_id "
                 "WHERE o.order_id = ? AND c.retailer = ?",
@@ -2469,7 +2347,7 @@ class SqliteCloudStore:
     # --- the console: storefronts, stock levels, restock lines ---------------------------------------
     def add_storefront(self, retailer: str, name: str, address: str, *, now: float | None = None) -> str:
         storefront_id = str(uuid.uuid4())
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "INSERT INTO storefronts (id, retailer, name, address, created_at) VALUES (?, ?, ?, ?, ?)",
                 (storefront_id, retailer, name, address, utc_iso(_now(now))),
@@ -2477,15 +2355,15 @@ class SqliteCloudStore:
         return storefront_id
 
     def storefronts_of(self, retailer: str) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT id, name, address FROM storefronts WHERE retailer = ? ORDER BY name, id", (retailer,)
             ).fetchall()
         return [dict(r) for r in rows]
 
     def set_cabinet_storefront(self, retailer: str, cabinet_id: str, storefront_id: str | None) -> None:
         """The storefront that restocks the cabinet (None: none). NotFound unless both are the retailer's."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             if (
                 storefront_id is not None
                 and not conn.execute(
@@ -2501,16 +2379,16 @@ class SqliteCloudStore:
 
     def cabinet_storefronts(self, retailer: str) -> dict[str, str | None]:
         """cabinet id -> its storefront's id (None: not set), for the retailer's cabinets."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT id, storefront_id FROM cabinets WHERE retailer = ? ORDER BY id", (retailer,)
             ).fetchall()
         return {r["id"]: r["storefront_id"] for r in rows}
 
     def stock_levels_of(self, retailer: str) -> dict[str, dict[str, Any]]:
         """product sku -> {threshold, target, updated_at, updated_by} as the retailer set them."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT sku, threshold, target, updated_at, updated_by FROM stock_levels WHERE retailer = ?",
                 (retailer,),
             ).fetchall()
@@ -2519,7 +2397,7 @@ class SqliteCloudStore:
     def set_stock_level(
         self, retailer: str, sku: str, threshold: int, target: int, by: str, *, now: float | None = None
     ) -> None:
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "INSERT INTO stock_levels (retailer, sku, threshold, target, updated_at, updated_by) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(retailer, sku) DO UPDATE SET threshold = excluded.threshold, "
@@ -2541,7 +2419,7 @@ class SqliteCloudStore:
         """Plan a restock of the retailer's cabinet (from its storefront); Conflict if one is open already.
         The line remembers the cabinet's newest event: the first restock after it closes the line."""
         line_id = str(uuid.uuid4())
-        with self._write() as conn:
+        with self._db.write() as conn:
             cabinet = conn.execute(
                 "SELECT storefront_id FROM cabinets WHERE id = ? AND retailer = ?", (cabinet_id, retailer)
             ).fetchone()
@@ -2573,8 +2451,8 @@ class SqliteCloudStore:
 
     def restock_lines_of(self, retailer: str, *, closed_since: str) -> list[dict[str, Any]]:
         """The retailer's open restock lines and those closed from ``closed_since`` on (cabinet time), oldest first."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT * FROM restock_lines WHERE retailer = ? AND (closed_at IS NULL OR closed_at >= ?) "
                 "ORDER BY planned_at, id",
                 (retailer, closed_since),
@@ -2589,8 +2467,8 @@ class SqliteCloudStore:
     ) -> list[dict[str, Any]]:
         """The cabinet's events of these types after ``seq``, oldest first, at most ``limit``."""
         marks = ", ".join("?" * len(types))
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT * FROM events WHERE cabinet_id = ? AND seq > ? AND type IN ({marks}) ORDER BY seq LIMIT ?",
                 (cabinet_id, seq, *types, limit),
             ).fetchall()
@@ -2600,7 +2478,7 @@ class SqliteCloudStore:
         self, retailer: str, line_id: str, closed_at: str, closed_by: str | None, result: Sequence[dict[str, Any]]
     ) -> None:
         """Close an open line with what the restock recorded (a line closes once: a second call changes nothing)."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "UPDATE restock_lines SET closed_at = ?, closed_by = ?, result = ? "
                 "WHERE id = ? AND retailer = ? AND closed_at IS NULL",
@@ -2611,22 +2489,28 @@ class SqliteCloudStore:
     def tickets_of(self, retailer: str, *, handed_back_limit: int = -1) -> list[dict[str, Any]]:
         """The retailer's repair tickets, oldest drop-off first, each with its ``changes`` (oldest first): those
         handed back only the ``handed_back_limit`` handed back last (all by default: -1), as the history grows."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT {', '.join('t.' + f for f in _TICKET_FIELDS)} FROM repair_tickets t "
                 "JOIN cabinets c ON c.id = t.cabinet_id WHERE c.retailer = :retailer AND (t.status != 'handed_back' "
-                "OR t.rowid IN (SELECT b.rowid FROM repair_tickets b JOIN cabinets k ON k.id = b.cabinet_id "
+                "OR (t.cabinet_id, t.ticket_id) IN (SELECT b.cabinet_id, b.ticket_id FROM repair_tickets b "
+                "JOIN cabinets k ON k.id = b.cabinet_id "
                 "WHERE k.retailer = :retailer AND b.status = 'handed_back' "
                 "ORDER BY b.handed_back_at DESC, b.cabinet_id, b.ticket_id LIMIT :limit)) "
                 "ORDER BY COALESCE(t.dropped_off_at, t.updated_at), t.cabinet_id, t.ticket_id",
-                {"retailer": retailer, "limit": handed_back_limit},
+                {"retailer": retailer, "limit": _limit(handed_back_limit)},
             ).fetchall()
-            changes = self._conn.execute(
-                "SELECT h.cabinet_id, h.ticket_id, h.status, h.at, h.by FROM json_each(?) j "
-                "JOIN ticket_changes h ON h.cabinet_id = json_extract(j.value, '$[0]') "
-                "AND h.ticket_id = json_extract(j.value, '$[1]') ORDER BY h.at, h.rowid",
-                (json.dumps([[r["cabinet_id"], r["ticket_id"]] for r in rows]),),
-            ).fetchall()
+            table, params = _values("t", ("cabinet_id", "ticket_id"), [(r["cabinet_id"], r["ticket_id"]) for r in rows])
+            changes = (
+                conn.execute(
+                    f"WITH {table} SELECT h.cabinet_id, h.ticket_id, h.status, h.at, h.by FROM t "
+                    "JOIN ticket_changes h ON h.cabinet_id = t.cabinet_id AND h.ticket_id = t.ticket_id "
+                    f"ORDER BY h.at, h.{conn.insert_order}",
+                    params,
+                ).fetchall()
+                if rows
+                else []
+            )
         tickets = {(r["cabinet_id"], r["ticket_id"]): {**dict(r), "changes": []} for r in rows}
         for change in changes:
             ticket = tickets.get((change["cabinet_id"], change["ticket_id"]))
@@ -2638,8 +2522,8 @@ class SqliteCloudStore:
         """Messages to the customers of the retailer's repair tickets not sent yet, oldest first (a page of
         ``limit`` from ``offset``): the ticket, the change to tell, the customer's name and phone."""
         page, args = (" LIMIT ? OFFSET ?", (retailer, limit, offset)) if limit is not None else ("", (retailer,))
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT n.id, n.cabinet_id, n.ticket_id, n.status, n.created_at, t.name, t.phone "
                 f"{_TO_NOTIFY} ORDER BY n.id{page}",
                 args,
@@ -2648,8 +2532,8 @@ class SqliteCloudStore:
 
     def notification_count(self, retailer: str) -> int:
         """How many ``notifications_of`` lists."""
-        with self._lock:
-            return int(self._conn.execute(f"SELECT COUNT(*) {_TO_NOTIFY}", (retailer,)).fetchone()[0])
+        with self._db.read() as conn:
+            return int(conn.execute(f"SELECT COUNT(*) {_TO_NOTIFY}", (retailer,)).fetchone()[0])
 
     # --- the console: users, sessions, sign-in failures, API tokens ---------------------------------
     def add_user(
@@ -2668,7 +2552,7 @@ class SqliteCloudStore:
         hash, the password chosen when the link is opened). CloudStoreError if the email is taken."""
         user_id = str(uuid.uuid4())
         try:
-            with self._write() as conn:
+            with self._db.write() as conn:
                 self._check_retailer(conn, retailer)
                 conn.execute(
                     "INSERT INTO users (id, retailer, email, role, password_hash, invite_sha256, invite_expires_at,"
@@ -2685,39 +2569,39 @@ class SqliteCloudStore:
                         created_by,
                     ),
                 )
-        except sqlite3.IntegrityError:
+        except _INTEGRITY:
             raise CloudStoreError(f"email {email!r} already has an account") from None
         user = self.user(user_id)
         assert user is not None
         return user
 
     def user(self, user_id: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone()
+        with self._db.read() as conn:
+            row = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone()
         return dict(row) if row else None
 
     def user_by_email(self, email: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE email = ?", (email,)).fetchone()
+        with self._db.read() as conn:
+            row = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE email = ?", (email,)).fetchone()
         return dict(row) if row else None
 
     def users_of(self, retailer: str) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT {_USER_COLUMNS} FROM users WHERE retailer = ? ORDER BY email", (retailer,)
             ).fetchall()
         return [dict(r) for r in rows]
 
     def remove_user(self, retailer: str, user_id: str) -> None:
         """Delete the retailer's user and every session of theirs; NotFound if not the retailer's."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             if not conn.execute("DELETE FROM users WHERE id = ? AND retailer = ?", (user_id, retailer)).rowcount:
                 raise NotFound(f"no user {user_id!r} at retailer {retailer!r}")
 
     def user_for_invite(self, invite_sha256: str, *, now: float | None = None) -> dict[str, Any] | None:
         """The invited user whose link this is, while it is unused and not expired."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 f"SELECT {_USER_COLUMNS} FROM users WHERE invite_sha256 = ? AND invite_expires_at > ?",
                 (invite_sha256, _now(now)),
             ).fetchone()
@@ -2725,28 +2609,30 @@ class SqliteCloudStore:
 
     def accept_invite(self, invite_sha256: str, password_hash: str, *, now: float | None = None) -> dict[str, Any]:
         """Set the invited user's password and spend the link; NotFound for a wrong, used or expired link."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             row = conn.execute(
                 "SELECT id FROM users WHERE invite_sha256 = ? AND invite_expires_at > ?", (invite_sha256, _now(now))
             ).fetchone()
             if row is None:
                 raise NotFound("the invitation link is wrong, already used or expired")
-            conn.execute(
-                "UPDATE users SET password_hash = ?, invite_sha256 = NULL, invite_expires_at = NULL WHERE id = ?",
-                (password_hash, row["id"]),
-            )
+            if not conn.execute(
+                "UPDATE users SET password_hash = ?, invite_sha256 = NULL, invite_expires_at = NULL "
+                "WHERE id = ? AND invite_sha256 = ?",
+                (password_hash, row["id"], invite_sha256),
+            ).rowcount:  # spent meanwhile by another node
+                raise NotFound("the invitation link is wrong, already used or expired")
         user = self.user(row["id"])
         assert user is not None
         return user
 
     def set_password_hash(self, user_id: str, password_hash: str) -> None:
         """Replace a user's hash (a rehash with stronger parameters at sign-in)."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
 
     def password_hash(self, user_id: str) -> str | None:
-        with self._lock:
-            row = self._conn.execute("SELECT password_hash FROM users WHERE id = ?", (user_id,)).fetchone()
+        with self._db.read() as conn:
+            row = conn.execute("SELECT password_hash FROM users WHERE id = ?", (user_id,)).fetchone()
         return row["password_hash"] if row else None
 
     def add_session(
@@ -2754,7 +2640,7 @@ class SqliteCloudStore:
     ) -> None:
         """Store a session (by its id's hash) and forget the expired ones."""
         at = _now(now)
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (at,))
             conn.execute(
                 "INSERT INTO sessions (id_sha256, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
@@ -2763,8 +2649,8 @@ class SqliteCloudStore:
 
     def session(self, id_sha256: str, *, now: float | None = None) -> dict[str, Any] | None:
         """The live session with this id's hash and its user's record (user None before sign-in)."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 "SELECT s.user_id, s.csrf_token, s.expires_at, u.retailer, u.email, u.role FROM sessions s "
                 "LEFT JOIN users u ON u.id = s.user_id WHERE s.id_sha256 = ? AND s.expires_at > ?",
                 (id_sha256, _now(now)),
@@ -2772,26 +2658,26 @@ class SqliteCloudStore:
         return dict(row) if row else None
 
     def delete_session(self, id_sha256: str) -> None:
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute("DELETE FROM sessions WHERE id_sha256 = ?", (id_sha256,))
 
     def add_login_failure(self, subjects: Sequence[str], *, keep_s: float, now: float | None = None) -> None:
         """Record a failed sign-in against each subject; failures older than ``keep_s`` are forgotten."""
         at = _now(now)
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute("DELETE FROM login_failures WHERE at < ?", (at - keep_s,))
             conn.executemany("INSERT INTO login_failures (subject, at) VALUES (?, ?)", [(s, at) for s in subjects])
 
     def login_failures(self, subject: str, *, since: float) -> list[float]:
         """When the subject's failed sign-ins since ``since`` happened, oldest first."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT at FROM login_failures WHERE subject = ? AND at >= ? ORDER BY at", (subject, since)
             ).fetchall()
         return [float(r["at"]) for r in rows]
 
     def clear_login_failures(self, subject: str) -> None:
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute("DELETE FROM login_failures WHERE subject = ?", (subject,))
 
     def add_api_token(
@@ -2799,7 +2685,7 @@ class SqliteCloudStore:
     ) -> tuple[dict[str, Any], str]:
         """A new API token for the retailer: its record and the token itself (shown once, only its hash kept)."""
         token, token_id = new_api_token(), str(uuid.uuid4())
-        with self._write() as conn:
+        with self._db.write() as conn:
             self._check_retailer(conn, retailer)
             conn.execute(
                 "INSERT INTO api_tokens (id, retailer, label, token_sha256, created_at, created_by) "
@@ -2810,8 +2696,8 @@ class SqliteCloudStore:
 
     def api_tokens_of(self, retailer: str) -> list[dict[str, Any]]:
         """The retailer's tokens, live ones first, newest first (never the tokens themselves)."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT {_API_TOKEN_COLUMNS} FROM api_tokens WHERE retailer = ? "
                 "ORDER BY revoked_at IS NOT NULL, created_at DESC, id",
                 (retailer,),
@@ -2820,7 +2706,7 @@ class SqliteCloudStore:
 
     def revoke_api_token(self, retailer: str, token_id: str, *, now: float | None = None) -> dict[str, Any]:
         """Revoke the retailer's token (again: no change); NotFound if it is not the retailer's."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             self._revoke(conn, retailer, token_id, utc_iso(_now(now)))
         return self._api_token(retailer, token_id)
 
@@ -2829,7 +2715,7 @@ class SqliteCloudStore:
     ) -> tuple[dict[str, Any], str]:
         """Revoke a live token and issue its replacement under the same label, in one transaction."""
         token, new_id, at = new_api_token(), str(uuid.uuid4()), utc_iso(_now(now))
-        with self._write() as conn:
+        with self._db.write() as conn:
             label = self._revoke(conn, retailer, token_id, at, live_only=True)
             conn.execute(
                 "INSERT INTO api_tokens (id, retailer, label, token_sha256, created_at, created_by) "
@@ -2839,7 +2725,7 @@ class SqliteCloudStore:
         return self._api_token(retailer, new_id), token
 
     @staticmethod
-    def _revoke(conn: sqlite3.Connection, retailer: str, token_id: str, at: str, *, live_only: bool = False) -> str:
+    def _revoke(conn: Conn, retailer: str, token_id: str, at: str, *, live_only: bool = False) -> str:
         row = conn.execute(
             "SELECT label, revoked_at FROM api_tokens WHERE id = ? AND retailer = ?", (token_id, retailer)
         ).fetchone()
@@ -2851,8 +2737,8 @@ class SqliteCloudStore:
         return str(row["label"])
 
     def _api_token(self, retailer: str, token_id: str) -> dict[str, Any]:
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 f"SELECT {_API_TOKEN_COLUMNS} FROM api_tokens WHERE id = ? AND retailer = ?", (token_id, retailer)
             ).fetchone()
         if row is None:
@@ -2874,7 +2760,7 @@ class SqliteCloudStore:
         """Store the retailer's media file under its SHA-256 (validation is the caller's); the record and
         whether it is new (the same content again keeps the first upload's record)."""
         digest = hashlib.sha256(content).hexdigest()
-        with self._write() as conn:
+        with self._db.write() as conn:
             self._check_retailer(conn, retailer)
             created = (
                 conn.execute(
@@ -2891,16 +2777,16 @@ class SqliteCloudStore:
 
     def media_of(self, retailer: str) -> list[dict[str, Any]]:
         """The retailer's media (without their content), newest first."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT {_MEDIA_COLUMNS} FROM media WHERE retailer = ? ORDER BY created_at DESC, sha256", (retailer,)
             ).fetchall()
         return [dict(r) for r in rows]
 
     def media_content(self, retailer: str, sha256: str) -> tuple[dict[str, Any], bytes] | None:
         """One of the retailer's media and its bytes; None when the retailer has none with this hash."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 f"SELECT {_MEDIA_COLUMNS}, content FROM media WHERE retailer = ? AND sha256 = ?", (retailer, sha256)
             ).fetchone()
         if row is None:
@@ -2911,15 +2797,15 @@ class SqliteCloudStore:
     # --- the consumer pages (cloud_stub/consumer): QR hand-off, receipts, repair status, locator, notifications
     def link(self, code: str) -> dict[str, Any] | None:
         """The hand-off a QR code names: cabinet_id, kind, sku, variant_sku, target."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 "SELECT code, cabinet_id, kind, sku, variant_sku, target FROM link_codes WHERE code = ?", (code,)
             ).fetchone()
         return dict(row) if row else None
 
     def links_of(self, cabinet_id: str) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT code, cabinet_id, kind, sku, variant_sku, target FROM link_codes WHERE cabinet_id = ?"
                 " ORDER BY kind, sku, variant_sku",
                 (cabinet_id,),
@@ -2931,14 +2817,15 @@ class SqliteCloudStore:
     ) -> None:
         """One scan: its row (no personal data: no address, no agent) and its day's count, in one transaction."""
         at = utc_iso(_now(now))
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "INSERT INTO qr_scans (cabinet_id, code, kind, sku, variant_sku, at) VALUES (?, ?, ?, ?, ?, ?)",
                 (cabinet_id, code, kind, sku, variant_sku, at),
             )
             conn.execute(
                 "INSERT INTO qr_scan_days (cabinet_id, day, code, kind, sku, variant_sku, scans)"
-                " VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (cabinet_id, day, code) DO UPDATE SET scans = scans + 1",
+                " VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (cabinet_id, day, code)"
+                " DO UPDATE SET scans = qr_scan_days.scans + 1",
                 (cabinet_id, at[:10], code, kind, sku, variant_sku),
             )
 
@@ -2946,15 +2833,15 @@ class SqliteCloudStore:
         """A form the cabinet offers on a phone (token, cabinet_id, form, opened, sku, consent_version and
         consent: {language: text} of a call-back), None when there is none to fill in now: unknown, lapsed,
         withdrawn at the cabinet or already submitted."""
-        with self._lock:
-            row = self._conn.execute(f"{_FORM_SELECT} WHERE {_FORM_OPEN}", (token, _now(now))).fetchone()
+        with self._db.read() as conn:
+            row = conn.execute(f"{_FORM_SELECT} WHERE {_FORM_OPEN}", (token, _now(now))).fetchone()
         return _phone_form(row) if row else None
 
     def open_phone_form(self, token: str, *, now: float | None = None) -> dict[str, Any] | None:
         """The phone shows the form: the first time, the cabinet is told (a form_opened command). The form as
         ``phone_form`` gives it; None when it is not open to filling in."""
-        with self._write() as conn:
-            row = conn.execute(f"{_FORM_SELECT} WHERE {_FORM_OPEN}", (token, _now(now))).fetchone()
+        with self._db.write() as conn:
+            row = conn.execute(f"{_FORM_SELECT} WHERE {_FORM_OPEN} FOR UPDATE", (token, _now(now))).fetchone()
             if row is None:
                 return None
             if not row["opened"]:
@@ -2965,9 +2852,9 @@ class SqliteCloudStore:
     def submit_phone_form(self, token: str, args: dict[str, Any], *, now: float | None = None) -> bool:
         """The filled-in form goes down to the cabinet (a repair_form command) and the link is used up, in
         one transaction: a second submission finds it used. False when the form is not open to filling in."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             row = conn.execute(
-                f"SELECT cabinet_id, form FROM phone_forms WHERE {_FORM_OPEN}", (token, _now(now))
+                f"SELECT cabinet_id, form FROM phone_forms WHERE {_FORM_OPEN} FOR UPDATE", (token, _now(now))
             ).fetchone()
             if row is None:
                 return False
@@ -2979,8 +2866,8 @@ class SqliteCloudStore:
 
     def scan_counts(self, cabinet_id: str) -> list[dict[str, Any]]:
         """The cabinet's scans per UTC day and code (the funnel's QR figures)."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT day, code, kind, sku, variant_sku, scans FROM qr_scan_days WHERE cabinet_id = ?"
                 " ORDER BY day, code",
                 (cabinet_id,),
@@ -2990,8 +2877,8 @@ class SqliteCloudStore:
     def receipt(self, token: str) -> dict[str, Any] | None:
         """The sale a receipt token names, as the sales read model has it (None until its approval arrived),
         with whether a refund the owner asked for was carried out."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 "SELECT s.*, c.result AS refund_result, c.acked_at AS refund_acked_at FROM receipts r"
                 " JOIN sales s ON s.cabinet_id = r.cabinet_id AND s.sale_id = r.sale_id"
                 " LEFT JOIN commands c ON c.id = s.refund_command_id WHERE r.token = ?",
@@ -3002,17 +2889,17 @@ class SqliteCloudStore:
     def ticket_status(self, ticket_id: str, phone_end: str) -> list[dict[str, Any]]:
         """The tickets numbered ``ticket_id`` whose phone's digits end in ``phone_end``, each with its changes
         (status and time, oldest first; never who made them)."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT {_TICKET_COLUMNS} FROM repair_tickets WHERE ticket_id = ? ORDER BY cabinet_id", (ticket_id,)
             ).fetchall()
             found = [dict(r) for r in rows if re.sub(r"\D", "", r["phone"] or "").endswith(phone_end)]
             for ticket in found:
                 ticket["changes"] = [
                     dict(c)
-                    for c in self._conn.execute(
+                    for c in conn.execute(
                         "SELECT status, at FROM ticket_changes WHERE cabinet_id = ? AND ticket_id = ?"
-                        " ORDER BY at, rowid",
+                        f" ORDER BY at, {conn.insert_order}",
                         (ticket["cabinet_id"], ticket_id),
                     )
                 ]
@@ -3021,10 +2908,10 @@ class SqliteCloudStore:
     def listed_cabinets(self) -> list[dict[str, Any]]:
         """Every cabinet with a configuration (the locator lists those whose configuration has a place):
         id, retailer, last_seen_at and the document."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT c.id, c.retailer, c.last_seen_at, g.version, g.document FROM cabinets c"
-                " JOIN configs g ON g.cabinet_id = c.id WHERE json_extract(g.document, '$.place') IS NOT NULL"
+                f" JOIN configs g ON g.cabinet_id = c.id WHERE {conn.json_text('g.document', 'place')} IS NOT NULL"
                 " ORDER BY c.id"
             ).fetchall()
         return [{**dict(r), "document": json.loads(r["document"])} for r in rows]
@@ -3032,8 +2919,8 @@ class SqliteCloudStore:
     def due_notifications(self, *, now: float | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Messages pending delivery whose next attempt is due: a ticket's change or an order's pickup code,
         with the customer's phone."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT n.id, n.kind, n.cabinet_id, n.ticket_id, n.status, n.created_at, n.attempts, t.name,"
                 " COALESCE(t.phone, o.phone) AS phone, n.order_id, n.pickup_code, o.sku, o.expires_at"
                 " FROM notification_outbox n LEFT JOIN repair_tickets t"
@@ -3056,7 +2943,7 @@ class SqliteCloudStore:
         """Record an attempt: delivered (sent_at set), to retry at ``retry_at``, or failed for good (None). A
         pickup code leaves the outbox once its message is delivered or failed."""
         delivery = "delivered" if delivered else "pending" if retry_at is not None else "failed"
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "UPDATE notification_outbox SET attempts = attempts + 1, delivery = ?, last_error = ?,"
                 " next_attempt_at = COALESCE(?, next_attempt_at), sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
@@ -3065,8 +2952,8 @@ class SqliteCloudStore:
             )
 
     def notification(self, notification_id: int) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 "SELECT id, kind, cabinet_id, ticket_id, order_id, pickup_code, status, delivery, attempts,"
                 " last_error, sent_at FROM notification_outbox WHERE id = ?",
                 (notification_id,),
@@ -3114,12 +3001,12 @@ class SqliteCloudStore:
             ),
             "qr": (
                 "SELECT code, kind, sku, variant_sku, SUM(scans) AS scans FROM qr_scan_days"
-                f" WHERE {scans} GROUP BY code ORDER BY code",
+                f" WHERE {scans} GROUP BY code, kind, sku, variant_sku ORDER BY code",
                 (retailer, since_day, until_day, cabinet_id, cabinet_id),
             ),
         }
-        with self._lock:
-            return {name: [dict(r) for r in self._conn.execute(sql, args)] for name, (sql, args) in queries.items()}
+        with self._db.read() as conn:
+            return {name: [dict(r) for r in conn.execute(sql, args)] for name, (sql, args) in queries.items()}
 
     # --- call-backs: the follow-up queue (cloud_stub/console/callbacks.py) and their retention -------------
     def callbacks_of(
@@ -3136,11 +3023,11 @@ class SqliteCloudStore:
         where, args = _callback_filter(retailer, state, phone)
         page, paged = (" LIMIT ? OFFSET ?", (limit, offset)) if limit is not None else ("", ())
         listed = f"{where} ORDER BY b.requested_s DESC, b.request_id{page}"
-        with self._lock:
-            rows = self._conn.execute(f"SELECT b.* {listed}", (*args, *paged)).fetchall()
-            history = self._conn.execute(  # of the requests listed only
+        with self._db.read() as conn:
+            rows = conn.execute(f"SELECT b.* {listed}", (*args, *paged)).fetchall()
+            history = conn.execute(  # of the requests listed only
                 "SELECT request_id, at, by, state, note FROM callback_history"
-                f" WHERE request_id IN (SELECT b.request_id {listed}) ORDER BY at, rowid",
+                f" WHERE request_id IN (SELECT b.request_id {listed}) ORDER BY at, {conn.insert_order}",
                 (*args, *paged),
             ).fetchall()
         found = {r["request_id"]: {**dict(r), "history": []} for r in rows}
@@ -3151,8 +3038,8 @@ class SqliteCloudStore:
     def callback_count(self, retailer: str, *, state: str | None = None, phone: str | None = None) -> int:
         """How many ``callbacks_of`` lists (without a page)."""
         where, args = _callback_filter(retailer, state, phone)
-        with self._lock:
-            return int(self._conn.execute(f"SELECT COUNT(*) {where}", args).fetchone()[0])
+        with self._db.read() as conn:
+            return int(conn.execute(f"SELECT COUNT(*) {where}", args).fetchone()[0])
 
     def callback(self, retailer: str, request_id: str) -> dict[str, Any] | None:
         return next((c for c in self.callbacks_of(retailer) if c["request_id"] == request_id), None)
@@ -3164,7 +3051,7 @@ class SqliteCloudStore:
         retailer has no such request."""
         if state not in CALLBACK_STATES:
             raise ValueError(f"state: expected one of {CALLBACK_STATES}, got {state!r}")
-        with self._write() as conn:
+        with self._db.write() as conn:
             moved = conn.execute(
                 "UPDATE callbacks SET state = ? WHERE request_id = ?"
                 " AND cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ?)",
@@ -3179,7 +3066,7 @@ class SqliteCloudStore:
 
     def delete_callback(self, retailer: str, request_id: str) -> bool:
         """Delete a request of the retailer's and its history (the shopper asked); False when there is none."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             return bool(
                 conn.execute(
                     "DELETE FROM callbacks WHERE request_id = ?"
@@ -3191,18 +3078,106 @@ class SqliteCloudStore:
     def purge_callbacks(self, *, now: float | None = None) -> int:
         """Delete every request older than its cabinet's ``callback_retention_days`` (the configuration in
         force now; DEFAULT_CALLBACK_RETENTION_DAYS when it names none), with its history; returns how many."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             return conn.execute(
                 "DELETE FROM callbacks WHERE request_id IN (SELECT b.request_id FROM callbacks b"
                 " LEFT JOIN configs g ON g.cabinet_id = b.cabinet_id"
-                " WHERE b.requested_s <= ? - 86400.0 * coalesce(json_extract(g.document,"
-                " '$.callback_retention_days'), ?))",
+                " WHERE b.requested_s <= ? - 86400.0 * "
+                f"coalesce({conn.json_number('g.document', 'callback_retention_days')}, ?))",
                 (_now(now), DEFAULT_CALLBACK_RETENTION_DAYS),
             ).rowcount
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._db.close()
+
+
+class MigrationsPending(CloudStoreError):
+    def __init__(self, todo: Sequence[sqldb.Migration]) -> None:
+        names = ", ".join(f"{m.version} ({m.name})" for m in todo)
+        super().__init__(f"the database needs migrations {names}: run `kiosk-cloud migrate` (or serve --migrate)")
+        self.todo = list(todo)
+
+
+class SqliteCloudStore(SqlCloudStore):
+    """``CloudStore`` on one SQLite file (WAL, synchronous=FULL: an acknowledged event is on disk).
+
+    One connection guarded by a lock, so the object may be handed between threads; the CLI and
+    another process (e.g. ``kiosk-cloud cabinet add`` while ``serve`` runs) may share the file.
+    """
+
+    def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
+        self.path = Path(path)
+        # The file holds every cabinet's key: readable by its owner only. SQLite gives the -wal and -shm
+        # files the database's own mode; the umask covers their creation here all the same.
+        umask = os.umask(0o077)
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so one batch is one transaction.
+            raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+            raw.row_factory = sqlite3.Row
+            raw.execute("PRAGMA journal_mode=WAL")
+            raw.execute("PRAGMA synchronous=FULL")
+            raw.execute("PRAGMA foreign_keys=ON")
+            raw.execute("PRAGMA cache_size=-65536")  # 64 MiB: the id index of a big fleet stays hot
+            super().__init__(sqldb.SqliteDatabase(raw), migrate=migrate)
+        except sqlite3.Error as exc:
+            raise CloudStoreError(f"cannot open database {self.path}: {exc}") from None
+        finally:
+            os.umask(umask)
+        self._owner_only()
+
+    def _owner_only(self) -> None:
+        """Tighten a database that an older version created readable by others."""
+        for path in (self.path, *(self.path.with_name(self.path.name + s) for s in ("-wal", "-shm"))):
+            try:
+                mode = path.stat().st_mode
+                if mode & 0o077:
+                    path.chmod(mode & 0o700)
+                    log.warning("database file %s was readable by others; now by its owner only", path)
+            except FileNotFoundError:
+                continue
+            except PermissionError:
+                log.warning("database file %s is readable by others and not ours to change", path)
+
+
+class PostgresCloudStore(SqlCloudStore):
+    """``CloudStore`` on PostgreSQL (``postgresql://…``): a connection pool; several nodes may share it."""
+
+    def __init__(self, url: str, *, migrate: bool = True, pool_size: int = 8) -> None:
+        self.url = url
+        try:
+            super().__init__(sqldb.PostgresDatabase(url, max_size=pool_size), migrate=migrate)
+        except sqldb.database_errors() + (TimeoutError,) as exc:
+            raise CloudStoreError(f"cannot open database {printable(url)}: {exc}") from None
+
+
+def open_store(target: str | Path, *, migrate: bool = True) -> SqlCloudStore:
+    """The store at ``target``: a ``postgresql://`` URL, else a SQLite file's path."""
+    if sqldb.is_postgresql_url(str(target)):
+        return PostgresCloudStore(str(target), migrate=migrate)
+    return SqliteCloudStore(target, migrate=migrate)
+
+
+def pending_migrations(target: str | Path) -> tuple[list[sqldb.Migration], bool]:
+    """The migrations the database at ``target`` lacks, and whether it is new (holds no tables yet)."""
+    if sqldb.is_postgresql_url(str(target)):
+        db: Database = sqldb.PostgresDatabase(str(target), max_size=1)
+    else:
+        path = Path(target)
+        if not path.exists():
+            return list(MIGRATIONS), True
+        db = sqldb.SqliteDatabase(sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10))
+        db.raw.row_factory = sqlite3.Row
+    try:
+        with db.read() as conn:
+            new = not sqldb.has_tables(conn)
+        return sqldb.pending(db, MIGRATIONS), new
+    finally:
+        db.close()
+
+
+def printable(target: str | Path) -> str:
+    """A database's name for messages and logs: a URL without its password."""
+    return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", str(target))
 
 
 # The consumer pages' tables: QR hand-off codes derived from each saved configuration, every scan and its
@@ -3320,11 +3295,11 @@ _FORM_SELECT = (
 )
 
 
-def _phone_form(row: sqlite3.Row) -> dict[str, Any]:
+def _phone_form(row: Row) -> dict[str, Any]:
     return {**dict(row), "opened": bool(row["opened"]), "consent": json.loads(row["consent"])}
 
 
-def _apply_form_event(conn: sqlite3.Connection, cabinet_id: str, event: Event, received_s: float) -> None:
+def _apply_form_event(conn: Conn, cabinet_id: str, event: Event, received_s: float) -> None:
     p = event.payload
     if event.type == "form.closed":
         conn.execute(
@@ -3348,7 +3323,7 @@ def _apply_form_event(conn: sqlite3.Connection, cabinet_id: str, event: Event, r
         )
 
 
-def _add_callback(conn: sqlite3.Connection, cabinet_id: str, event: Event, received_at: str) -> None:
+def _add_callback(conn: Conn, cabinet_id: str, event: Event, received_at: str) -> None:
     p = event.payload
     conn.execute(
         "INSERT INTO callbacks (request_id, cabinet_id, sku, phone, consent_text, consent_version, language,"
@@ -3369,7 +3344,7 @@ def _add_callback(conn: sqlite3.Connection, cabinet_id: str, event: Event, recei
     )
 
 
-def _derive_link_codes(conn: sqlite3.Connection, cabinet_id: str, version: int, document: dict[str, Any]) -> None:
+def _derive_link_codes(conn: Conn, cabinet_id: str, version: int, document: dict[str, Any]) -> None:
     """The cabinet's QR hand-off code table, rebuilt from its configuration (which the caller validated)."""
     key = conn.execute("SELECT key FROM cabinets WHERE id = ?", (cabinet_id,)).fetchone()["key"]
     try:
@@ -3395,7 +3370,7 @@ def _derive_link_codes(conn: sqlite3.Connection, cabinet_id: str, version: int, 
     )
 
 
-def _add_receipt(conn: sqlite3.Connection, cabinet_id: str, payload: dict[str, Any]) -> None:
+def _add_receipt(conn: Conn, cabinet_id: str, payload: dict[str, Any]) -> None:
     """A receipt token (validated with its event) names its sale from now on."""
     conn.execute(
         "INSERT INTO receipts (token, cabinet_id, sale_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
@@ -3407,7 +3382,7 @@ def _add_receipt(conn: sqlite3.Connection, cabinet_id: str, payload: dict[str, A
 _CONTENT = ("seq", "type", "schema_version", "wall_time", "mono_time", "payload")
 
 
-def _content(row: sqlite3.Row) -> dict[str, Any]:
+def _content(row: Row) -> dict[str, Any]:
     return {k: json.loads(row[k]) if k == "payload" else row[k] for k in _CONTENT}
 
 
@@ -3429,7 +3404,7 @@ _SALE_FACTS = ("sku", "variant_sku", "amount_cents", "currency", "method", "meth
 _VARIANT = "COALESCE(variant_sku, sku)"
 
 
-def _apply_sale_event(conn: sqlite3.Connection, cabinet_id: str, kind: str, at: str, payload: dict[str, Any]) -> None:
+def _apply_sale_event(conn: Conn, cabinet_id: str, kind: str, at: str, payload: dict[str, Any]) -> None:
     """Fold one event into its sale's row of the read model (created by whichever event comes first)."""
     sale_id = payload.get("sale_id")
     if not isinstance(sale_id, str) or kind == "alarm" and payload.get("kind") != "refund_needed":
@@ -3454,7 +3429,9 @@ def _apply_sale_event(conn: sqlite3.Connection, cabinet_id: str, kind: str, at: 
     columns = ", ".join(row)
     # What an event says wins over nothing, never over what another event said (they agree on the facts).
     updates = ", ".join(
-        f"{c} = MAX(sales.{c}, excluded.{c})" if c == "recorded_late" else f"{c} = COALESCE(excluded.{c}, sales.{c})"
+        f"{c} = CASE WHEN excluded.{c} > sales.{c} THEN excluded.{c} ELSE sales.{c} END"
+        if c == "recorded_late"
+        else f"{c} = COALESCE(excluded.{c}, sales.{c})"
         for c in row
     )
     before = conn.execute(
@@ -3509,7 +3486,7 @@ _STATUS_DEFAULTS = {"faults": "[]", "open_alarms": 0, "sales_count": 0, "sales_t
 _STATUS_DEFAULTS |= {"stock_out": 0, "stock_short": "[]"}
 
 
-def _paid_by_provider(conn: sqlite3.Connection, payment: sqlite3.Row) -> None:
+def _paid_by_provider(conn: Conn, payment: Row) -> None:
     """A paid scan-to-pay payment names how it was paid (the provider's detail, else the provider) on its sale,
     and moves the sale's share of the rollup with it: a provider may say so after the cabinet's events came."""
     if payment["status"] not in ("paid", "refunded"):
@@ -3529,7 +3506,7 @@ def _paid_by_provider(conn: sqlite3.Connection, payment: sqlite3.Row) -> None:
 _ROLLOUT_OUTCOMES = {"update.installed": "installed", "update.failed": "failed"}
 
 
-def _apply_rollout_events(conn: sqlite3.Connection, cabinet_id: str, events: Sequence[Event], now: float) -> None:
+def _apply_rollout_events(conn: Conn, cabinet_id: str, events: Sequence[Event], now: float) -> None:
     """A cabinet's update outcomes into the running rollouts of that version; a rollout whose failures reach
     its limit pauses itself."""
     for event in events:
@@ -3554,7 +3531,7 @@ def _apply_rollout_events(conn: sqlite3.Connection, cabinet_id: str, events: Seq
                 _pause_rollout(conn, row["retailer"], row["rollout_id"], reason, now)
 
 
-def _pause_rollout(conn: sqlite3.Connection, retailer: str, rollout_id: str, reason: str, now: float) -> bool:
+def _pause_rollout(conn: Conn, retailer: str, rollout_id: str, reason: str, now: float) -> bool:
     paused = conn.execute(
         "UPDATE rollouts SET state = 'paused', paused_reason = ? WHERE id = ? AND retailer = ? AND state = 'running'",
         (reason, rollout_id, retailer),
@@ -3572,9 +3549,7 @@ def _newer(seq: int, than: int | None) -> bool:
     return than is None or seq > than
 
 
-def _apply_status_events(
-    conn: sqlite3.Connection, cabinet_id: str, events: Sequence[tuple[int, str, str, dict[str, Any]]]
-) -> None:
+def _apply_status_events(conn: Conn, cabinet_id: str, events: Sequence[tuple[int, str, str, dict[str, Any]]]) -> None:
     """Fold the cabinet's new events (seq, type, wall time, payload) into its status row and stock counts. The
     newest event by seq wins (a late upload of an older one changes nothing); the day's sales are those of the
     newest UTC day with a sale (the cabinet's clock)."""
@@ -3582,7 +3557,9 @@ def _apply_status_events(
         return
     conn.execute("INSERT INTO cabinet_status (cabinet_id) VALUES (?) ON CONFLICT DO NOTHING", (cabinet_id,))
     row = dict(
-        conn.execute(f"SELECT {', '.join(_FOLDED)} FROM cabinet_status WHERE cabinet_id = ?", (cabinet_id,)).fetchone()
+        conn.execute(
+            f"SELECT {', '.join(_FOLDED)} FROM cabinet_status WHERE cabinet_id = ? FOR UPDATE", (cabinet_id,)
+        ).fetchone()
     )
     totals: dict[str, int] = json.loads(row["sales_totals"])
     counts: dict[str, tuple[int, int, str]] = {}  # sku -> (seq, count, at)
@@ -3632,7 +3609,7 @@ def _apply_status_events(
         _refresh_stock_status(conn, [cabinet_id])
 
 
-def _refresh_stock_status(conn: sqlite3.Connection, cabinet_ids: Sequence[str]) -> None:
+def _refresh_stock_status(conn: Conn, cabinet_ids: Sequence[str]) -> None:
     """Recount the cabinets' low and out units: a unit is judged by its product's threshold (the retailer's
     stock level, else DEFAULT_STOCK_THRESHOLD); a unit its configuration does not list is its own product."""
     rows = conn.execute(
@@ -3658,7 +3635,7 @@ def _refresh_stock_status(conn: sqlite3.Connection, cabinet_ids: Sequence[str]) 
     )
 
 
-def _recount_open_alarms(conn: sqlite3.Connection, cabinet_ids: Sequence[str]) -> None:
+def _recount_open_alarms(conn: Conn, cabinet_ids: Sequence[str]) -> None:
     conn.execute(
         "INSERT INTO cabinet_status (cabinet_id, open_alarms) SELECT j.value, (SELECT COUNT(*) FROM events e "
         "LEFT JOIN alarm_handling h ON h.event_id = e.id WHERE e.cabinet_id = j.value AND e.type = 'alarm' "
@@ -3681,7 +3658,7 @@ def _config_units(document: dict[str, Any]) -> list[tuple[str, str]]:
     return units
 
 
-def _set_config_facts(conn: sqlite3.Connection, cabinet_id: str, document: dict[str, Any]) -> None:
+def _set_config_facts(conn: Conn, cabinet_id: str, document: dict[str, Any]) -> None:
     """What the fleet's read model takes from a configuration: its units (whose product's threshold applies)
     and its place."""
     conn.execute("DELETE FROM cabinet_units WHERE cabinet_id = ?", (cabinet_id,))
@@ -3699,7 +3676,7 @@ def _set_config_facts(conn: sqlite3.Connection, cabinet_id: str, document: dict[
     _refresh_stock_status(conn, [cabinet_id])
 
 
-def _status_record(row: sqlite3.Row) -> dict[str, Any]:
+def _status_record(row: Row) -> dict[str, Any]:
     """A fleet page row: the JSON columns decoded, a cabinet without a status row given the defaults."""
     record = {k: row[k] for k in row.keys() if k != "total"}
     for column, default in _STATUS_DEFAULTS.items():
@@ -3728,7 +3705,7 @@ _ROLLUPS = (
 _SaleShare = tuple[tuple[str, str, str, str, str, str], int]
 
 
-def _sale_counted(row: sqlite3.Row | None) -> _SaleShare | None:
+def _sale_counted(row: Row | None) -> _SaleShare | None:
     """What a sale's row adds to the rollup: its key (day, sku, variant, currency, method, method detail; ''
     for an unknown fact) and its cents; None while it is not completed."""
     if row is None or row["completed_at"] is None:
@@ -3739,7 +3716,7 @@ def _sale_counted(row: sqlite3.Row | None) -> _SaleShare | None:
 
 
 def _roll_up(
-    conn: sqlite3.Connection,
+    conn: Conn,
     cabinet_id: str,
     before: _SaleShare | None,
     after: _SaleShare | None,
@@ -3807,7 +3784,7 @@ def week_of(day: str) -> str:
     return (date - datetime.timedelta(days=date.weekday())).isoformat()
 
 
-def _ticket_changed(conn: sqlite3.Connection, cabinet_id: str, ticket_id: str, status: str, at: str, by: str) -> None:
+def _ticket_changed(conn: Conn, cabinet_id: str, ticket_id: str, status: str, at: str, by: str) -> None:
     """Record who moved the ticket, and the message its customer is owed about it."""
     conn.execute(
         "INSERT INTO ticket_changes (cabinet_id, ticket_id, status, at, by) VALUES (?, ?, ?, ?, ?)",
@@ -3819,7 +3796,7 @@ def _ticket_changed(conn: sqlite3.Connection, cabinet_id: str, ticket_id: str, s
     )
 
 
-def _command(row: sqlite3.Row) -> dict[str, Any]:
+def _command(row: Row) -> dict[str, Any]:
     return {**dict(row), "args": json.loads(row["args"])}
 
 
@@ -3835,6 +3812,20 @@ def new_api_token() -> str:
 def _token_hash(token: str) -> str:
     # Tokens are 256 random bits, so a plain hash is enough (no dictionary to attack).
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _values(name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+    """A common table of literal rows, ``name(columns) AS (VALUES (?, …), …)``, and its parameters (for a
+    WITH clause: one query for a page of keys, on either database). ``rows`` must not be empty."""
+    row = f"({', '.join('?' * len(columns))})"
+    return f"{name}({', '.join(columns)}) AS (VALUES {', '.join([row] * len(rows))})", [v for r in rows for v in r]
+
+
+NO_LIMIT = 2**62  # LIMIT -1 is SQLite's "no limit"; PostgreSQL refuses a negative one
+
+
+def _limit(limit: int) -> int:
+    return NO_LIMIT if limit < 0 else limit
 
 
 def _now(now: float | None) -> float:
@@ -3894,7 +3885,7 @@ _FUNNEL_EVENTS = frozenset({"session.ended", "ad.plays", "ad.impression", "footf
 FLEET = "*"  # a retailer's whole fleet is kept as one more set of rows, under "*<retailer>" (no cabinet id has "*")
 
 
-def _fleet_keys(conn: sqlite3.Connection, cabinet_id: str) -> tuple[str, ...]:
+def _fleet_keys(conn: Conn, cabinet_id: str) -> tuple[str, ...]:
     """The funnel key of the cabinet's retailer's fleet (none for a cabinet of no retailer)."""
     row = conn.execute("SELECT retailer FROM cabinets WHERE id = ?", (cabinet_id,)).fetchone()
     return (FLEET + row["retailer"],) if row is not None and row["retailer"] else ()
@@ -3903,7 +3894,7 @@ def _fleet_keys(conn: sqlite3.Connection, cabinet_id: str) -> tuple[str, ...]:
 _STEP_RANK = {"touch": 0, "product": 1, "checkout": 2, "paid": 3}
 
 
-def _apply_funnel_event(conn: sqlite3.Connection, cabinet_id: str, kind: str, at: str, payload: dict[str, Any]) -> None:
+def _apply_funnel_event(conn: Conn, cabinet_id: str, kind: str, at: str, payload: dict[str, Any]) -> None:
     """One new event into the funnel's tables (validated already: its fields are there and typed)."""
     if kind == "ad.impression":
         _count_ad(conn, cabinet_id, at[:10], payload["ad_id"], 1, 0)
@@ -3922,16 +3913,17 @@ def _apply_funnel_event(conn: sqlite3.Connection, cabinet_id: str, kind: str, at
         viewed = rank >= 1 or bool(payload["products"])
         conn.execute(
             "INSERT INTO funnel_days (cabinet_id, day, sessions, viewed, checkouts, paid) VALUES (?, ?, 1, ?, ?, ?)"
-            " ON CONFLICT (cabinet_id, day) DO UPDATE SET sessions = sessions + 1, viewed = viewed + excluded.viewed,"
-            " checkouts = checkouts + excluded.checkouts, paid = paid + excluded.paid",
+            " ON CONFLICT (cabinet_id, day) DO UPDATE SET sessions = funnel_days.sessions + 1,"
+            " viewed = funnel_days.viewed + excluded.viewed, checkouts = funnel_days.checkouts + excluded.checkouts,"
+            " paid = funnel_days.paid + excluded.paid",
             (cabinet_id, day, int(viewed), int(rank >= 2), int(rank >= 3)),
         )
         conn.executemany(
-            "INSERT INTO funnel_products (cabinet_id, day, sku, views, dwell_s, turns, narrations, variants,"
+            "INSERT INTO funnel_products AS p (cabinet_id, day, sku, views, dwell_s, turns, narrations, variants,"
             " checkouts, paid) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?) ON CONFLICT (cabinet_id, day, sku) DO UPDATE"
-            " SET views = views + 1, dwell_s = dwell_s + excluded.dwell_s, turns = turns + excluded.turns,"
-            " narrations = narrations + excluded.narrations, variants = variants + excluded.variants,"
-            " checkouts = checkouts + excluded.checkouts, paid = paid + excluded.paid",
+            " SET views = p.views + 1, dwell_s = p.dwell_s + excluded.dwell_s, turns = p.turns + excluded.turns,"
+            " narrations = p.narrations + excluded.narrations, variants = p.variants + excluded.variants,"
+            " checkouts = p.checkouts + excluded.checkouts, paid = p.paid + excluded.paid",
             [
                 (
                     cabinet_id,
@@ -3949,16 +3941,14 @@ def _apply_funnel_event(conn: sqlite3.Connection, cabinet_id: str, kind: str, at
         )
         conn.execute(
             "INSERT INTO funnel_exits (cabinet_id, day, left_at, sessions) VALUES (?, ?, ?, 1)"
-            " ON CONFLICT (cabinet_id, day, left_at) DO UPDATE SET sessions = sessions + 1",
+            " ON CONFLICT (cabinet_id, day, left_at) DO UPDATE SET sessions = funnel_exits.sessions + 1",
             (cabinet_id, day, payload["left_at"]),
         )
         if payload["ad_id"] is not None:
             _count_ad(conn, cabinet_id, day, payload["ad_id"], 0, 1)
 
 
-def _count_sold(
-    conn: sqlite3.Connection, cabinet_id: str, keys: tuple[str, ...], at: str, payload: dict[str, Any]
-) -> None:
+def _count_sold(conn: Conn, cabinet_id: str, keys: tuple[str, ...], at: str, payload: dict[str, Any]) -> None:
     """A sale completed, unless the sales read model has it completed already (the same sale told twice);
     counted under each of ``keys`` (the cabinet's and its fleet's)."""
     row = conn.execute(
@@ -3973,18 +3963,18 @@ def _count_sold(
     for key in keys:
         conn.execute(
             "INSERT INTO funnel_days (cabinet_id, day, sold) VALUES (?, ?, 1)"
-            " ON CONFLICT (cabinet_id, day) DO UPDATE SET sold = sold + 1",
+            " ON CONFLICT (cabinet_id, day) DO UPDATE SET sold = funnel_days.sold + 1",
             (key, day),
         )
         if isinstance(sku, str):
             conn.execute(
                 "INSERT INTO funnel_products (cabinet_id, day, sku, sold) VALUES (?, ?, ?, 1)"
-                " ON CONFLICT (cabinet_id, day, sku) DO UPDATE SET sold = sold + 1",
+                " ON CONFLICT (cabinet_id, day, sku) DO UPDATE SET sold = funnel_products.sold + 1",
                 (key, day, sku),
             )
 
 
-def _backfill_funnel(conn: sqlite3.Connection) -> None:
+def _backfill_funnel(conn: Conn) -> None:
     """The funnel of a database from before it (its tables empty): the completed sales of the sales read model
     as sold, then every stored session and ad play, as ingest would have counted them, under the cabinet's key
     and its retailer's fleet's."""
@@ -4017,10 +4007,130 @@ def _backfill_funnel(conn: sqlite3.Connection) -> None:
             _apply_funnel_event(conn, key, row["type"], row["wall_time"], payload)
 
 
-def _count_ad(conn: sqlite3.Connection, cabinet_id: str, day: str, ad_id: str, impressions: int, touches: int) -> None:
+def _count_ad(conn: Conn, cabinet_id: str, day: str, ad_id: str, impressions: int, touches: int) -> None:
     conn.execute(
         "INSERT INTO funnel_ads (cabinet_id, day, ad_id, impressions, touches) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (cabinet_id, day, ad_id) DO UPDATE SET impressions = impressions + excluded.impressions,"
-        " touches = touches + excluded.touches",
+        " ON CONFLICT (cabinet_id, day, ad_id) DO UPDATE SET impressions = funnel_ads.impressions"
+        " + excluded.impressions, touches = funnel_ads.touches + excluded.touches",
         (cabinet_id, day, ad_id, impressions, touches),
     )
+
+
+# --- versioned migrations (cloud_stub/sqldb.py runs them) -------------------------------------------------
+# A change of the schema from now on is a new Migration appended here, the same number on both databases
+# (branch on conn.dialect where their SQL differs); the schema texts above stay as migration 1 made them.
+def _has_table(conn: Conn, name: str) -> bool:
+    if conn.dialect == SQLITE:
+        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    else:
+        query = "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = ?"
+    return conn.execute(query, (name,)).fetchone() is not None
+
+
+def _baseline(conn: Conn) -> None:
+    """The schema as it stood when migrations began (issue 16). On SQLite it also upgrades a database an
+    earlier version made without them, as opening one always did: missing tables and columns added, the read
+    models built from the stored events, the ticket statuses' old check dropped; no row is lost."""
+    had_sales, had_status = (_has_table(conn, t) for t in ("sales", "cabinet_status"))
+    had_rollup = _has_table(conn, "sales_daily") and _has_table(conn, "sales_method_daily")
+    had_funnel = _has_table(conn, "funnel_days")
+    for schema in (_SCHEMA, _CONSUMER_SCHEMA, _FUNNEL_SCHEMA):
+        conn.script(schema)
+    _add_missing_columns(conn)
+    if conn.dialect != SQLITE:  # the insertion order SQLite's rowid gives (Conn.insert_order)
+        for table in ("ticket_changes", "callback_history"):
+            conn.script(f"ALTER TABLE {table} ADD COLUMN row_no BIGINT GENERATED ALWAYS AS IDENTITY")
+        return
+    if not had_sales:
+        _backfill_sales(conn)
+    if not had_status:
+        _backfill_status(conn)
+    if not had_sales or not had_rollup:  # a rebuilt read model: its rollup summed afresh too
+        _backfill_sales_rollup(conn)
+    if not had_funnel:  # after the sales read model: its completed sales count as sold
+        _backfill_funnel(conn)
+    _widen_ticket_statuses(conn)
+
+
+def _add_missing_columns(conn: Conn) -> None:
+    """Columns added since a table was first created; old rows get the default."""
+    for table, column, definition in _ADDED_COLUMNS:
+        if conn.dialect != SQLITE:
+            conn.script(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}")
+        elif column not in {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
+
+def _backfill_sales(conn: Conn) -> None:
+    """The sales read model of a database from before it: built once from the stored events."""
+    rows = conn.execute(
+        "SELECT cabinet_id, type, wall_time, payload FROM events WHERE type IN (SELECT value FROM json_each(?))"
+        " ORDER BY cabinet_id, seq",
+        (json.dumps(sorted(_SALE_EVENTS)),),
+    ).fetchall()
+    for row in rows:
+        _apply_sale_event(conn, row["cabinet_id"], row["type"], row["wall_time"], json.loads(row["payload"]))
+
+
+def _backfill_status(conn: Conn) -> None:
+    """The fleet's read model of a database from before it: built once from the configurations and the
+    stored events (of the heartbeats and configuration reports only the newest count)."""
+    for row in conn.execute("SELECT cabinet_id, document FROM configs").fetchall():
+        _set_config_facts(conn, row["cabinet_id"], json.loads(row["document"]))
+    cabinet_ids = [r["id"] for r in conn.execute("SELECT id FROM cabinets ORDER BY id").fetchall()]
+    for cabinet_id in cabinet_ids:
+        rows = conn.execute(
+            "SELECT seq, type, wall_time, payload FROM events e WHERE cabinet_id = ? AND (type IN "
+            "('sale.completed', 'stock.changed', 'restock.recorded') OR type IN "
+            "('heartbeat', 'config.applied', 'config.rejected') AND seq = (SELECT MAX(x.seq) FROM events x "
+            "WHERE x.cabinet_id = e.cabinet_id AND x.type = e.type)) ORDER BY seq",
+            (cabinet_id,),
+        ).fetchall()
+        facts = [(r["seq"], r["type"], r["wall_time"], json.loads(r["payload"])) for r in rows]
+        _apply_status_events(conn, cabinet_id, facts)
+    _recount_open_alarms(conn, cabinet_ids)
+
+
+def _backfill_sales_rollup(conn: Conn) -> None:
+    """The daily rollup of a database from before it: summed once from the sales read model (which
+    ``_backfill_sales`` may just have built, keeping the rollup as it went: hence the fresh start)."""
+    for table, _ in _ROLLUPS:
+        conn.execute(f"DELETE FROM {table}")
+    conn.execute(
+        f"INSERT INTO sales_daily ({', '.join(_ROLLED_KEY)}, count, cents) SELECT k.retailer, s.cabinet_id, "
+        "s.day, COALESCE(s.sku, ''), COALESCE(s.variant_sku, s.sku, ''), COALESCE(s.currency, ''), COUNT(*), "
+        "SUM(COALESCE(s.amount_cents, 0)) FROM sales s JOIN cabinets k ON k.id = s.cabinet_id "
+        "WHERE s.completed_at IS NOT NULL AND k.retailer IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6"
+    )
+    conn.execute(
+        "INSERT INTO sales_method_daily (retailer, cabinet_id, day, sku, method, method_detail, currency, "
+        "count, cents) SELECT k.retailer, s.cabinet_id, s.day, COALESCE(s.sku, ''), COALESCE(s.method, ''), "
+        "COALESCE(s.method_detail, ''), COALESCE(s.currency, ''), COUNT(*), SUM(COALESCE(s.amount_cents, 0)) "
+        "FROM sales s JOIN cabinets k ON k.id = s.cabinet_id "
+        "WHERE s.completed_at IS NOT NULL AND k.retailer IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7"
+    )
+    for table, key in _ROLLUPS[1:3]:  # the coarser ones from the finest
+        columns = ", ".join(key)
+        conn.execute(
+            f"INSERT INTO {table} ({columns}, count, cents) SELECT {columns}, SUM(count), SUM(cents) "
+            f"FROM sales_daily GROUP BY {columns}"
+        )
+
+
+def _widen_ticket_statuses(conn: Conn) -> None:
+    """A database from before the repair board checked three ticket statuses in the table itself: rebuild
+    the table without that check (the rows are copied as they are)."""
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'repair_tickets'").fetchone()
+    if "CHECK (status IN" not in row["sql"]:
+        return
+    create = re.search(r"CREATE TABLE IF NOT EXISTS repair_tickets \(.*?\n\);", _SCHEMA, re.S)
+    assert create is not None  # the statement is in this file
+    conn.script(
+        "ALTER TABLE repair_tickets RENAME TO repair_tickets_v1;\n"
+        f"{create.group(0)}\nINSERT INTO repair_tickets ({_TICKET_COLUMNS}) "
+        f"SELECT {_TICKET_COLUMNS} FROM repair_tickets_v1;\n"
+        "DROP TABLE repair_tickets_v1;\n"
+    )
+
+
+MIGRATIONS: tuple[sqldb.Migration, ...] = (sqldb.Migration(1, "baseline", _baseline),)

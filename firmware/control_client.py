@@ -177,18 +177,19 @@ def start_cloud(
     return proc, line.rsplit(" ", 1)[-1]
 
 
-def add_cabinet(workdir: Path, cabinet_id: str, retailer: str | None = None) -> str:
-    argv = [*_bin("kiosk-cloud"), "cabinet", "add", cabinet_id, "--db", str(workdir / "cloud.db")]
+def add_cabinet(workdir: Path, cabinet_id: str, retailer: str | None = None, *, db: str | None = None) -> str:
+    """Registers a cabinet in ``db`` (default: the workdir's cloud.db); returns its key (hex)."""
+    argv = [*_bin("kiosk-cloud"), "cabinet", "add", cabinet_id, "--db", db or str(workdir / "cloud.db")]
     result = subprocess.run(
         argv + (["--retailer", retailer] if retailer else []), capture_output=True, text=True, check=True, timeout=30
     )
     return result.stdout.strip()
 
 
-def add_retailer(workdir: Path, name: str) -> str:
-    """Registers a retailer; returns its API token."""
+def add_retailer(workdir: Path, name: str, *, db: str | None = None) -> str:
+    """Registers a retailer in ``db`` (default: the workdir's cloud.db); returns its API token."""
     result = subprocess.run(
-        [*_bin("kiosk-cloud"), "retailer", "add", name, "--db", str(workdir / "cloud.db")],
+        [*_bin("kiosk-cloud"), "retailer", "add", name, "--db", db or str(workdir / "cloud.db")],
         capture_output=True,
         text=True,
         check=True,

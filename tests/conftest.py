@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.pg_server import PgServer, running_server, server_binaries
 
 # Generated inputs are judged by what they find, never by how fast they came: on a loaded 2-core machine the
 # speed checks (a 200 ms deadline per example, "input generation is slow") fail tests that are correct.
@@ -53,3 +56,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return next((i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)), len(LONGEST_FIRST))
 
     items.sort(key=rank)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A PostgreSQL server of this session (per worker), started on first use (tests/pg_server.py)."""
+    binaries = server_binaries()
+    if binaries is None:
+        pytest.fail(
+            "PostgreSQL's server is missing: `make setup` installs Debian's postgresql "
+            "(hardware/system-packages.txt), or set KIOSK_PG_BIN to its bin directory"
+        )
+    with running_server(binaries) as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test: its ``postgresql://`` URL."""
+    with pg_server.database() as url:
+        yield url
+
+
+# The cloud's stores, for the fixtures that run a test on each (``cloud_target``, tests/cloud's ``store``).
+STORES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=STORES)
+def cloud_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the cloud keeps its data, once per store: a SQLite file's path or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "cloud.db")
+    return str(request.getfixturevalue("pg_url"))

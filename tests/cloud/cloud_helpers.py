@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from cloud_stub.store import SqliteCloudStore
+from cloud_stub.store import SqlCloudStore
 from sync_client.schema import Event, dumps, new_event_id, sign_request
 
 CAB = "cab-1"
@@ -45,7 +45,7 @@ class Reply:
 @dataclass
 class Cloud:
     url: str
-    store: SqliteCloudStore
+    store: SqlCloudStore
     clock: Clock
     session: aiohttp.ClientSession
     keys: dict[str, bytes]

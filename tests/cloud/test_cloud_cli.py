@@ -40,8 +40,9 @@ async def post(session: aiohttp.ClientSession, url: str, key: bytes, cabinet_id:
         return await resp.json()
 
 
-async def test_serve_add_ingest_and_export_end_to_end(tmp_path: Path) -> None:
-    db = tmp_path / "cloud.db"
+async def test_serve_add_ingest_and_export_end_to_end(cloud_target: str) -> None:
+    """On either store: a SQLite file, or a PostgreSQL database named by its URL."""
+    db = cloud_target
     server = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -15,7 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cloud_stub.server import start_cloud
-from cloud_stub.store import SqliteCloudStore
+from cloud_stub.store import open_store
 from sync_client.schema import sign_request
 from tests.cloud.cloud_helpers import CAB, OTHER, START, make_event
 
@@ -85,9 +84,9 @@ bodies = st.one_of(
 )
 
 
-def test_any_body_gets_a_4xx_or_200_and_refusals_store_nothing(tmp_path: Path) -> None:
+def test_any_body_gets_a_4xx_or_200_and_refusals_store_nothing(cloud_target: str) -> None:
     loop = asyncio.new_event_loop()
-    store = SqliteCloudStore(tmp_path / "cloud.db")
+    store = open_store(cloud_target)
     keys = {CAB: store.add_cabinet(CAB), OTHER: store.add_cabinet(OTHER)}
     runner, url = loop.run_until_complete(start_cloud(store, now=lambda: START))
     session: aiohttp.ClientSession = loop.run_until_complete(_session())
@@ -141,9 +140,9 @@ async def _session() -> aiohttp.ClientSession:
 ROUTES = [("POST", "/v1/payments"), ("POST", "/v1/commands/c-1/ack"), ("POST", "/v1/enroll")]
 
 
-def test_any_body_at_the_other_device_routes_gets_an_answer_below_500(tmp_path: Path) -> None:
+def test_any_body_at_the_other_device_routes_gets_an_answer_below_500(cloud_target: str) -> None:
     loop = asyncio.new_event_loop()
-    store = SqliteCloudStore(tmp_path / "cloud.db")
+    store = open_store(cloud_target)
     key = store.add_cabinet(CAB)
     runner, url = loop.run_until_complete(start_cloud(store, now=lambda: START))
     session: aiohttp.ClientSession = loop.run_until_complete(_session())

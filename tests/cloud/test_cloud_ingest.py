@@ -159,6 +159,18 @@ async def test_a_mixed_batch_stores_the_valid_events_and_names_what_is_wrong_wit
     assert sorted(r["id"] for r in cloud.store.export_events()) == sorted([events[0]["id"], events[3]["id"]])
 
 
+async def test_a_nul_character_in_an_event_is_rejected_naming_the_field(cloud: Cloud) -> None:
+    """PostgreSQL's text cannot hold U+0000: neither store takes it, and the cabinet is told where it is."""
+    ticket = {"ticket_id": "R-1", "device": "scoot\x00er", "detail": "brakes", "status": "dropped_off"}
+    events = [make_event(1, type_="repair.ticket", payload=ticket), make_event(2)]
+    reply = await cloud.post(events)
+    assert reply.status == 200 and reply.body["acked"] == [events[1]["id"]]
+    assert reply.body["rejected"] == [
+        {"id": events[0]["id"], "index": 0, "reason": "payload.device: contains a NUL character (U+0000)"}
+    ]
+    assert cloud.store.repair_tickets(CAB) == []
+
+
 async def test_an_event_id_held_by_another_cabinet_is_rejected_not_acked(cloud: Cloud) -> None:
     theirs = make_event(1, cabinet_id=OTHER)
     await cloud.post([theirs], cabinet_id=OTHER)

@@ -76,3 +76,10 @@ async def test_an_order_may_carry_the_customers_phone_checked_and_normalised(clo
     assert made.status == 201 and made.body["phone"] == "+491705551234"
     (due,) = cloud.store.due_notifications(now=9e9)
     assert (due["kind"], due["phone"], due["pickup_code"]) == ("pickup", "+491705551234", made.body["pickup_code"])
+
+
+async def test_a_nul_character_in_a_request_field_gets_400_naming_it(cloud: Cloud) -> None:
+    """U+0000 fits no PostgreSQL text column: refused on either store before anything is stored."""
+    bad = await cloud.retailer("POST", "/v1/retailer/orders", {"cabinet_id": CAB, "sku": "BIKE\x00C7"})
+    assert (bad.status, bad.body) == (400, {"error": "sku: contains a NUL character (U+0000)"})
+    assert cloud.store.orders_of("shop-a") == []

@@ -84,7 +84,8 @@ def test_a_database_from_before_the_repair_board_keeps_its_tickets_and_takes_the
     SqliteCloudStore(path).close()
     conn = sqlite3.connect(path)  # the table as the previous release created it
     conn.executescript(
-        "DROP TABLE repair_tickets; CREATE TABLE repair_tickets (cabinet_id TEXT NOT NULL REFERENCES cabinets(id),"
+        "DROP TABLE schema_migrations; DROP TABLE repair_tickets;"
+        " CREATE TABLE repair_tickets (cabinet_id TEXT NOT NULL REFERENCES cabinets(id),"
         " ticket_id TEXT NOT NULL, device TEXT NOT NULL, detail TEXT NOT NULL, name TEXT, phone TEXT, category TEXT,"
         " status TEXT NOT NULL CHECK (status IN ('dropped_off', 'collected', 'returned')), dropped_off_at TEXT,"
         " collected_at TEXT, returned_at TEXT, updated_at TEXT NOT NULL, PRIMARY KEY (cabinet_id, ticket_id));"

@@ -174,7 +174,10 @@ def test_the_read_model_equals_a_recomputation_from_the_events(steps: list[tuple
 
         # A database from before the read model: filled once when the store opens it.
         with sqlite3.connect(path) as conn:
-            conn.executescript("DROP TABLE cabinet_status; DROP TABLE stock_counts; DROP TABLE cabinet_units;")
+            conn.executescript(
+                "DROP TABLE schema_migrations; DROP TABLE cabinet_status; DROP TABLE stock_counts;"
+                " DROP TABLE cabinet_units;"
+            )
         reopened = SqliteCloudStore(path)
         assert read_model(reopened) == expected
         reopened.close()

@@ -5,13 +5,14 @@ counted once however often it is sent; another retailer's cabinets never counted
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from cloud_stub.store import SqliteCloudStore
+from cloud_stub.store import SqlCloudStore, SqliteCloudStore, open_store
 from sync_client.schema import Event, event_from_json, new_event_id
 from tests.cloud.cloud_helpers import CAB, OTHER, Cloud
 from tests.sync.test_session_schema import sessions
@@ -72,16 +73,18 @@ def sale(seq: int, sale_id: str, sku: str) -> list[Event]:
 
 
 @pytest.fixture
-def shops(tmp_path: Path) -> SqliteCloudStore:
-    store = SqliteCloudStore(tmp_path / "cloud.db")
+def shops(cloud_target: str) -> Iterator[SqlCloudStore]:
+    """On SQLite and on PostgreSQL."""
+    store = open_store(cloud_target)
     store.add_retailer("shop-a")
     store.add_retailer("shop-b")
     store.add_cabinet(CAB, "shop-a")
     store.add_cabinet(OTHER, "shop-b")
-    return store
+    yield store
+    store.close()
 
 
-def test_the_funnel_counts_each_step_per_day_and_product_once(shops: SqliteCloudStore) -> None:
+def test_the_funnel_counts_each_step_per_day_and_product_once(shops: SqlCloudStore) -> None:
     events = [
         event(1, "session.ended", session("touch", [], "attract", ad_id="ad-1")),
         event(2, "session.ended", session("product", [visit("SCOOT-S1", 30.0)], "product")),
@@ -147,7 +150,7 @@ def test_the_funnel_counts_each_step_per_day_and_product_once(shops: SqliteCloud
     assert shops.funnel("shop-b", since_day=DAY, until_day=DAY)["days"][0]["sessions"] == 1
 
 
-def test_qr_scans_by_code_are_in_the_funnel(shops: SqliteCloudStore) -> None:
+def test_qr_scans_by_code_are_in_the_funnel(shops: SqlCloudStore) -> None:
     shops.record_scan(CAB, "c0de1", "product", "SCOOT-S1", "", now=1764064800.0)  # 2025-11-25
     shops.record_scan(CAB, "c0de1", "product", "SCOOT-S1", "", now=1764064900.0)
     shops.record_scan(OTHER, "c0de2", "store", "", "", now=1764064900.0)
@@ -157,7 +160,7 @@ def test_qr_scans_by_code_are_in_the_funnel(shops: SqliteCloudStore) -> None:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payload=sessions())
-def test_any_session_the_schema_takes_is_counted_once(shops: SqliteCloudStore, payload: dict[str, Any]) -> None:
+def test_any_session_the_schema_takes_is_counted_once(shops: SqlCloudStore, payload: dict[str, Any]) -> None:
     day = payload["started_at"][:10]
     before = shops.funnel("shop-a", since_day=day, until_day=day)["days"]
     shops.store_events(CAB, [event(1, "session.ended", payload)])
@@ -200,7 +203,7 @@ async def test_the_retailer_api_gives_the_funnel_of_its_own_cabinets_only(cloud:
     assert bad.status == 400 and bad.body["error"] == "from: after to"
 
 
-def test_the_fleet_is_the_sum_of_its_cabinets_and_one_cabinet_is_its_own(shops: SqliteCloudStore) -> None:
+def test_the_fleet_is_the_sum_of_its_cabinets_and_one_cabinet_is_its_own(shops: SqlCloudStore) -> None:
     shops.add_cabinet("cab-a2", "shop-a")
     shops.store_events(CAB, [event(1, "session.ended", session("product", [visit("SCOOT-S1", 3.0)], "product"))])
     shops.store_events("cab-a2", [event(1, "session.ended", session("touch", [], "attract"), "cab-a2")])
@@ -223,7 +226,7 @@ def footfall(
     return event(seq, "footfall.counted", {"started_at": at, "ended_at": end, "passers": passers, "stoppers": stoppers})
 
 
-def test_footfall_counts_are_the_funnels_first_two_steps_per_cabinet_and_day_once(shops: SqliteCloudStore) -> None:
+def test_footfall_counts_are_the_funnels_first_two_steps_per_cabinet_and_day_once(shops: SqlCloudStore) -> None:
     shops.add_cabinet("cab-a2", "shop-a")
     counted = [
         footfall(1, 30, 6),
@@ -261,10 +264,15 @@ async def test_the_retailer_api_gives_passers_and_stoppers_with_conversion(cloud
     assert reply.body["days"][0]["passers"] == 40 and reply.body["days"][0]["stoppers"] == 10
 
 
-def test_a_store_from_before_the_funnel_gets_it_from_its_events_once(shops: SqliteCloudStore) -> None:
+def test_a_store_from_before_the_funnel_gets_it_from_its_events_once(tmp_path: Path) -> None:
     """A database whose events came in before the funnel's tables existed (made here by storing them, then
     dropping those tables and the columns added since, as an older version left it): opening it fills the
     funnel from the stored events exactly as ingest would have, once; opening it again changes nothing."""
+    shops = SqliteCloudStore(tmp_path / "cloud.db")  # a file an older version left: SQLite's story
+    shops.add_retailer("shop-a")
+    shops.add_retailer("shop-b")
+    shops.add_cabinet(CAB, "shop-a")
+    shops.add_cabinet(OTHER, "shop-b")
     shops.add_cabinet("cab-a2", "shop-a")
     shops.store_events(
         CAB,
@@ -297,13 +305,14 @@ def test_a_store_from_before_the_funnel_gets_it_from_its_events_once(shops: Sqli
             old.execute(f"DROP TABLE {table}")
         for column in ("sku", "consent_version", "consent"):
             old.execute(f"ALTER TABLE phone_forms DROP COLUMN {column}")
+        old.execute("DROP TABLE schema_migrations")  # from before versioned migrations too
     old.close()
 
     for _ in range(2):  # migrated, then opened again
         reopened = SqliteCloudStore(path)
         try:
             assert figures(reopened) == ingested
-            columns = {r[1] for r in reopened._conn.execute("PRAGMA table_info(phone_forms)")}
+            columns = {r[1] for r in sqlite3.connect(path).execute("PRAGMA table_info(phone_forms)")}
             assert {"sku", "consent_version", "consent"} <= columns
         finally:
             reopened.close()

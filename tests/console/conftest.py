@@ -47,11 +47,12 @@ Retail = tuple[RetailerApi, Callable[..., ControlClient]]
 class Console:
     workdir: Path
     url: str
+    db: str  # the served database: workdir's cloud.db, or a PostgreSQL URL (KIOSK_CONSOLE_DB, below)
     tokens: dict[str, str] = field(default_factory=dict)  # retailer -> the API token `retailer add` printed
 
     def cli(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*_bin("kiosk-cloud"), *args, "--db", str(self.workdir / "cloud.db")],
+            [*_bin("kiosk-cloud"), *args, "--db", self.db],
             input=stdin,
             capture_output=True,
             text=True,
@@ -72,17 +73,27 @@ class Console:
 
 
 @pytest.fixture
-def cloud(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+def cloud_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The database the console's `serve` uses: its workdir's SQLite file; with KIOSK_CONSOLE_DB=postgresql a
+    fresh PostgreSQL database (the browser tests then run on PostgreSQL; not in the default suite, whose time
+    they would double: their store calls run on both stores in the unit tests)."""
+    if os.environ.get("KIOSK_CONSOLE_DB") == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
+    return str(tmp_path / "cloud.db")
+
+
+@pytest.fixture
+def cloud(tmp_path: Path, cloud_db: str) -> Iterator[tuple[Path, str]]:
     """The cloud as tests/e2e's fixtures expect it (workdir, url): their sim_cabinet and retail run on it."""
-    proc, url = start_cloud(tmp_path)
+    proc, url = start_cloud(tmp_path, args=("--db", cloud_db))  # the last --db given is the one
     yield tmp_path, url
     proc.stop()
 
 
 @pytest.fixture
-def console(cloud: tuple[Path, str]) -> Console:
+def console(cloud: tuple[Path, str], cloud_db: str) -> Console:
     workdir, url = cloud
-    return Console(workdir, url)
+    return Console(workdir, url, cloud_db)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from cloud_stub.console.actions import command_state
 from cloud_stub.console.auth import hash_password
 from cloud_stub.console.i18n import EN
 from cloud_stub.server import start_cloud
-from cloud_stub.store import Conflict, NotFound, SqliteCloudStore
+from cloud_stub.store import Conflict, NotFound, SqlCloudStore, SqliteCloudStore, open_store
 from sync_client.cabinet_config import UID_RE, ConfigInvalid, parse_config, scrypt_problem, verify_secret
 from sync_client.schema import Event, utc_iso
 
@@ -27,8 +27,9 @@ T0 = 1_780_000_000.0
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteCloudStore]:
-    s = SqliteCloudStore(tmp_path / "cloud.db")
+def store(cloud_target: str) -> Iterator[SqlCloudStore]:
+    """On SQLite and on PostgreSQL."""
+    s = open_store(cloud_target)
     s.add_retailer("shop-a")
     s.add_retailer("shop-b")
     s.add_cabinet("cab-a", "shop-a")
@@ -118,7 +119,7 @@ def test_a_commands_state_follows_the_cabinet_until_its_answer() -> None:
     assert command_state(_command(acked_at=acked, result="expired"), T0) == "expired"
 
 
-def test_a_polled_command_is_marked_delivered_and_listed_for_its_retailer_only(store: SqliteCloudStore) -> None:
+def test_a_polled_command_is_marked_delivered_and_listed_for_its_retailer_only(store: SqlCloudStore) -> None:
     command_id = store.add_command("cab-a", "selftest", {}, now=T0, created_by="o@a.example")
     assert store.command(command_id)["delivered_at"] is None  # type: ignore[index]
     [delivered] = store.deliver_commands("cab-a", now=T0 + 5)
@@ -130,13 +131,13 @@ def test_a_polled_command_is_marked_delivered_and_listed_for_its_retailer_only(s
 
 
 # --- alarms ----------------------------------------------------------------------------------------------
-def _alarm(store: SqliteCloudStore, cabinet: str, seq: int, at: float, kind: str = "door_forced") -> str:
+def _alarm(store: SqlCloudStore, cabinet: str, seq: int, at: float, kind: str = "door_forced") -> str:
     event = Event(f"{cabinet}-{seq}", cabinet, seq, "alarm", utc_iso(at), float(seq), {"kind": kind, "detail": "x"})
     store.store_events(cabinet, [event], now=at)
     return event.id
 
 
-def test_an_alarm_is_acknowledged_then_resolved_by_name_and_filtered_by_state(store: SqliteCloudStore) -> None:
+def test_an_alarm_is_acknowledged_then_resolved_by_name_and_filtered_by_state(store: SqlCloudStore) -> None:
     first, second = _alarm(store, "cab-a", 1, T0), _alarm(store, "cab-a", 2, T0 + 60, "tamper")
     theirs = _alarm(store, "cab-b", 1, T0)
     mark = store.alarms_mark("shop-a")
@@ -165,7 +166,7 @@ def test_an_alarm_is_acknowledged_then_resolved_by_name_and_filtered_by_state(st
         store.handle_alarm("shop-a", "hb", "acknowledge", "o@a.example")
 
 
-def test_the_snapshots_around_an_alarm_are_found_by_when_they_were_taken(store: SqliteCloudStore) -> None:
+def test_the_snapshots_around_an_alarm_are_found_by_when_they_were_taken(store: SqlCloudStore) -> None:
     jpeg = b"\xff\xd8\xff\xe0" + b"0" * 64 + b"\xff\xd9"
     for name, at in (("20260530T000000-forced-none.jpg", T0), ("20260530T010000-closed-none.jpg", T0 + 3600)):
         store.put_snapshot("cab-a", name, utc_iso(at), jpeg)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import Cookie, Page, expect
 
-from cloud_stub.store import SqliteCloudStore
+from cloud_stub.store import open_store
 from sync_client.schema import Event, new_event_id, utc_iso
 
 from .conftest import CABINET_ID, OWNER, RETAILER, Console, csrf_token, sign_in, status
@@ -117,7 +117,7 @@ def test_one_retailer_never_sees_anothers_cabinets(owner: Console, page: Page) -
     assert status(page.goto(f"/console/cabinets/{CABINET_ID}")) == 404
     assert status(page.goto("/console/cabinets/no-such-cabinet")) == 404
     # Nor can the rival act on the first retailer's users or tokens by their ids.
-    store = SqliteCloudStore(owner.workdir / "cloud.db")
+    store = open_store(owner.db)
     try:
         owner_record = store.user_by_email(OWNER)
         assert owner_record is not None
@@ -242,7 +242,7 @@ def test_api_tokens_created_used_rotated_and_revoked_from_the_console(owner: Con
 def test_html_a_cabinet_sent_is_shown_as_text(owner: Console, page: Page) -> None:
     """What cabinets send (an alarm's detail) reaches the page escaped, and the page's policy runs no
     script that is not one of the console's files."""
-    store = SqliteCloudStore(owner.workdir / "cloud.db")  # the same file the running server uses (WAL)
+    store = open_store(owner.db)  # the same file the running server uses (WAL)
     try:
         payload = {"kind": "door_forced", "detail": "<img src=x onerror=\"document.title='owned'\"><b>bold</b>"}
         at = utc_iso(time.time())

@@ -20,7 +20,7 @@ OTHER = "clerk@other-shop.example"
 def test_a_request_is_called_back_exported_and_deleted_on_request(
     console: Console, new_page: Callable[..., Page]
 ) -> None:
-    seeded = seed_cloud(console.workdir / "cloud.db")
+    seeded = seed_cloud(console.db)
     asked = request(seeded)
     seeded.store.close()
     console.add_user(RETAILER, OWNER)
@@ -55,7 +55,7 @@ def test_a_request_is_called_back_exported_and_deleted_on_request(
 def test_another_retailer_sees_none_and_the_queue_reads_in_chinese(
     console: Console, new_page: Callable[..., Page]
 ) -> None:
-    seeded = seed_cloud(console.workdir / "cloud.db")
+    seeded = seed_cloud(console.db)
     asked = request(seeded)
     seeded.store.close()
     console.add_retailer("other-shop")

@@ -16,7 +16,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from cloud_stub.store import SqliteCloudStore
+from cloud_stub.store import open_store
 from sync_client.schema import Event, dumps, new_event_id, sign_request, utc_iso
 from tests.e2e.conftest import retailer_document
 from tests.e2e.test_sale import take_the_product, walk_to_checkout
@@ -114,7 +114,7 @@ def test_the_fleet_follows_the_events_in_pages_with_filters_that_another_retaile
     console.add_retailer("Other Shop")
     console.add_user(RETAILER, OWNER)
     console.add_user("Other Shop", "owner@other-shop.example")
-    store = SqliteCloudStore(console.workdir / "cloud.db")  # the same file `serve` uses (as the CLI would)
+    store = open_store(console.db)  # the same file `serve` uses (as the CLI would)
     try:
         keys = {f"fleet-{i:02d}": store.add_cabinet(f"fleet-{i:02d}", RETAILER) for i in range(FLEET)}
         for i, cabinet_id in enumerate(keys):

@@ -12,7 +12,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from cloud_stub.store import SqliteCloudStore
+from cloud_stub.store import open_store
 from sync_client.schema import Event, event_from_json, new_event_id
 
 from .conftest import CABINET_ID, OWNER, Console, axe_violations, sign_in, status
@@ -90,7 +90,7 @@ def test_the_funnel_page_shows_the_steps_chart_products_and_csv_to_its_retailer_
     owner.add_retailer(OTHER)
     owner.add_cabinet(OTHER_CABINET, OTHER)
     owner.add_user(OTHER, OTHER_OWNER)
-    store = SqliteCloudStore(owner.workdir / "cloud.db")
+    store = open_store(owner.db)
     try:
         store.store_events(CABINET_ID, events(CABINET_ID, sessions=4, bought=1, footfall=(20, 5)))
         store.store_events(OTHER_CABINET, events(OTHER_CABINET, sessions=7, bought=0))

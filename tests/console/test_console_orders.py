@@ -5,11 +5,11 @@ none of it; both languages; no serious accessibility violation."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
+from cloud_stub.store import open_store
 from firmware.control_client import ControlClient
 from tests.e2e.conftest import retailer_document
 from tests.e2e.test_retail_journeys import door_open_and_close, enter_pickup_code
@@ -149,6 +149,9 @@ def test_an_order_with_the_customers_phone_queues_its_code_for_the_notification_
     page.get_by_role("button", name="Create order").click()
     code = page.get_by_test_id("pickup-code").inner_text().strip()
     expect(page.get_by_test_id("created-order")).to_contain_text("sent to the customer's phone")
-    with sqlite3.connect(console.workdir / "cloud.db") as db:
-        queued = db.execute("SELECT kind, pickup_code, delivery FROM notification_outbox").fetchall()
-    assert queued == [("pickup", code, "pending")]
+    store = open_store(console.db)  # the served database, SQLite or PostgreSQL
+    try:  # waiting for delivery: due (no provider runs here)
+        queued = [(n["kind"], n["pickup_code"]) for n in store.due_notifications(now=9e9)]
+    finally:
+        store.close()
+    assert queued == [("pickup", code)]

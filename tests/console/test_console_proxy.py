@@ -24,7 +24,7 @@ from tests.console.conftest import Console
 def behind_proxy(tmp_path: Path) -> Iterator[Console]:
     """A cloud told that 127.0.0.1 (where the tests connect from) is its TLS-terminating proxy."""
     proc, url = start_cloud(tmp_path, args=("--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "127.0.0.1"))
-    yield Console(tmp_path, url)
+    yield Console(tmp_path, url, str(tmp_path / "cloud.db"))
     proc.stop()
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from cloud_stub.store import SqliteCloudStore
+from cloud_stub.store import open_store
 from sync_client.schema import Event
 from tests.e2e.test_sale import take_the_product, walk_to_checkout
 
@@ -175,7 +175,7 @@ def test_the_refunds_list_pages_through_many_payments_and_another_retailer_sees_
             events.append(Event(str(uuid.uuid4()), CABINET_ID, seq, kind, at, float(seq), payload))
     flagged = {"kind": "refund_needed", "sale_id": "u05", "detail": "host refused"}  # on the second page
     events.append(Event(str(uuid.uuid4()), CABINET_ID, seq + 1, "alarm", "2026-11-03T00:00:00.000Z", 0.0, flagged))
-    store = SqliteCloudStore(owner.workdir / "cloud.db")
+    store = open_store(owner.db)
     try:
         store.store_events(CABINET_ID, events)
     finally:

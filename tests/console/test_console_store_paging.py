@@ -11,7 +11,6 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -20,8 +19,9 @@ from aiohttp.test_utils import TestServer
 
 from cloud_stub.app import create_app
 from cloud_stub.console.auth import hash_password
-from cloud_stub.store import SqliteCloudStore
+from cloud_stub.store import SqlCloudStore, open_store
 from sync_client.schema import Event, utc_iso
+from tests.conftest import STORES
 from tests.console.http_sign_in import PASSWORD, signed_in
 
 SHOP, OTHER = "velo-mall", "other-shop"
@@ -57,10 +57,18 @@ def events(cabinet: str) -> list[Event]:
     ]
 
 
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    path = tmp_path_factory.mktemp("paging") / "cloud.db"
-    store = SqliteCloudStore(path)
+@pytest.fixture(scope="module", params=STORES)
+def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The module's fleet, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        yield from _filled(str(tmp_path_factory.mktemp("paging") / "cloud.db"))
+    else:
+        with request.getfixturevalue("pg_server").database() as target:
+            yield from _filled(target)
+
+
+def _filled(target: str) -> Iterator[str]:
+    store = open_store(target)
     for retailer, owner, cabinets in ((SHOP, OWNER, CABINETS), (OTHER, RIVAL, RIVALS)):
         store.add_retailer(retailer)
         store.add_user(retailer, owner, "owner", password_hash=hash_password(PASSWORD))
@@ -71,10 +79,10 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             store.add_order(cabinet, "BIKE", "scrypt$test", utc_iso(NOW + 86400), reference=f"web {cabinet}", now=NOW)
     tickets(store, CABINETS[1])
     store.close()
-    yield path
+    yield target
 
 
-def tickets(store: SqliteCloudStore, cabinet: str) -> None:
+def tickets(store: SqlCloudStore, cabinet: str) -> None:
     """56 repair tickets dropped off at ``cabinet``: T0-T54 handed back one after the other, T55 still open."""
     seq = len(events(cabinet))
     for n in range(56):
@@ -88,8 +96,8 @@ def tickets(store: SqliteCloudStore, cabinet: str) -> None:
 
 
 @pytest.fixture
-async def server(db: Path) -> AsyncIterator[TestServer]:
-    store = SqliteCloudStore(db)
+async def server(db: str) -> AsyncIterator[TestServer]:
+    store = open_store(db)
     served = TestServer(create_app(store, now=lambda: NOW), host="127.0.0.1")
     await served.start_server()
     yield served
@@ -212,8 +220,8 @@ async def test_the_repair_board_shows_the_latest_handed_back_and_every_open_tick
         assert "data-ticket=" not in await text(rival, "/console/repairs")
 
 
-def test_the_snapshots_around_alarms_are_read_in_one_query_for_the_retailer_only(tmp_path: Path) -> None:
-    store = SqliteCloudStore(tmp_path / "cloud.db")
+def test_the_snapshots_around_alarms_are_read_in_one_query_for_the_retailer_only(cloud_target: str) -> None:
+    store = open_store(cloud_target)
     for retailer, cabinet in ((SHOP, "cab-a"), (OTHER, "cab-b")):
         store.add_retailer(retailer)
         store.add_cabinet(cabinet, retailer)

@@ -36,7 +36,7 @@ from cloud_stub.console.auth import (
 from cloud_stub.console.i18n import EN, ZH, money, placeholders
 from cloud_stub.core import Core
 from cloud_stub.limits import DEFAULT_LIMITS
-from cloud_stub.store import Conflict, NotFound, SqliteCloudStore
+from cloud_stub.store import Conflict, NotFound, SqlCloudStore, SqliteCloudStore, open_store
 from sync_client.cabinet_config import ConfigInvalid, Place, parse_config
 
 
@@ -77,13 +77,14 @@ def test_local_targets_are_kept() -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteCloudStore]:
-    s = SqliteCloudStore(tmp_path / "cloud.db")
+def store(cloud_target: str) -> Iterator[SqlCloudStore]:
+    """On SQLite and on PostgreSQL."""
+    s = open_store(cloud_target)
     yield s
     s.close()
 
 
-def test_api_tokens_revoked_or_rotated_no_longer_authenticate(store: SqliteCloudStore) -> None:
+def test_api_tokens_revoked_or_rotated_no_longer_authenticate(store: SqlCloudStore) -> None:
     initial = store.add_retailer("shop-a")
     store.add_retailer("shop-b")
     record, token = store.add_api_token("shop-a", "erp", created_by="o@a.example")
@@ -110,6 +111,7 @@ def test_a_database_from_before_the_console_keeps_its_retailers_token(tmp_path: 
     store.close()
     with sqlite3.connect(db) as conn:  # as written by a cloud without the console: no api_tokens rows
         conn.execute("DROP TABLE api_tokens")
+        conn.execute("DROP TABLE schema_migrations")  # nor versioned migrations
     reopened = SqliteCloudStore(db)
     try:
         assert reopened.retailer_for_token(token) == "shop-a"
@@ -170,7 +172,7 @@ def test_a_cabinets_place_is_validated_in_its_configuration() -> None:
         assert problem in refused.value.problems
 
 
-def test_sign_ins_from_one_address_are_limited_across_accounts(store: SqliteCloudStore) -> None:
+def test_sign_ins_from_one_address_are_limited_across_accounts(store: SqlCloudStore) -> None:
     """Guessing many accounts' passwords from one address is held back too (more free tries: a shop's staff
     share one router), while another address is not."""
     clock = [1000.0]

@@ -178,7 +178,7 @@ def test_the_rollup_is_a_recount_of_the_sales_after_any_uploads(uploads: list[di
                 assert all(r["count"] > 0 for r in conn.execute("SELECT count FROM sales_daily")), "no empty lines"
                 check_summary(store, conn)
                 kept = {table: [tuple(r) for r in rollup(conn, table)] for table in ROLLUPS}
-                for table in ROLLUPS:  # as a release before the rollup left the database
+                for table in (*ROLLUPS, "schema_migrations"):  # as a release before the rollup left the database
                     conn.execute(f"DROP TABLE {table}")
             conn.close()
         finally:

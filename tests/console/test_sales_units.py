@@ -29,15 +29,16 @@ from cloud_stub.console.sales import (
     sales_csv,
     sales_view,
 )
-from cloud_stub.store import Conflict, NotFound, SqliteCloudStore, week_of
+from cloud_stub.store import Conflict, NotFound, SqlCloudStore, SqliteCloudStore, open_store, week_of
 from sync_client.schema import Event
 
 SHOP, OTHER = "velo-mall", "other-shop"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteCloudStore]:
-    opened = SqliteCloudStore(tmp_path / "cloud.db")
+def store(cloud_target: str) -> Iterator[SqlCloudStore]:
+    """On SQLite and on PostgreSQL."""
+    opened = open_store(cloud_target)
     opened.add_retailer(SHOP)
     opened.add_retailer(OTHER)
     opened.add_cabinet("cab-1", SHOP)
@@ -50,7 +51,7 @@ def store(tmp_path: Path) -> Iterator[SqliteCloudStore]:
 class Cabinet:
     """Events as a cabinet sends them, numbered in order."""
 
-    def __init__(self, store: SqliteCloudStore, cabinet_id: str) -> None:
+    def __init__(self, store: SqlCloudStore, cabinet_id: str) -> None:
         self.store, self.id, self.seq = store, cabinet_id, 0
 
     def send(self, event_type: str, at: str, **payload: Any) -> None:
@@ -66,12 +67,12 @@ class Cabinet:
         self.send("sale.completed", at, **facts, door_opened_at=at, door_closed_at=at)
 
 
-def summary(store: SqliteCloudStore, retailer: str = SHOP, **kw: Any) -> dict[str, list[dict[str, Any]]]:
+def summary(store: SqlCloudStore, retailer: str = SHOP, **kw: Any) -> dict[str, list[dict[str, Any]]]:
     args = {"since_day": "2026-11-01", "until_day": "2026-11-30", **kw}
     return store.sales_summary(retailer, **args)
 
 
-def test_sales_are_totalled_per_day_week_cabinet_and_variant_for_the_retailer_only(store: SqliteCloudStore) -> None:
+def test_sales_are_totalled_per_day_week_cabinet_and_variant_for_the_retailer_only(store: SqlCloudStore) -> None:
     one, two, theirs = Cabinet(store, "cab-1"), Cabinet(store, "cab-2"), Cabinet(store, "cab-x")
     one.sale("s1", "2026-11-23T10:00:00.000Z", 49900, variant="SCOOT-S1-mint")  # a Monday
     one.sale("s2", "2026-11-23T18:00:00.000Z", 49900, variant="SCOOT-S1-coal")
@@ -148,6 +149,7 @@ def test_a_database_from_before_the_read_model_gets_it_built_from_its_events(tmp
     old.close()
     with sqlite3.connect(path) as conn:  # as a release before the read model left it
         conn.execute("DROP TABLE sales")
+        conn.execute("DROP TABLE schema_migrations")
     reopened = SqliteCloudStore(path)
     try:
         assert [(r["period"], r["cents"]) for r in summary(reopened)["periods"]] == [("2026-11-23", 49900)]
@@ -155,7 +157,7 @@ def test_a_database_from_before_the_read_model_gets_it_built_from_its_events(tmp
         reopened.close()
 
 
-def case(store: SqliteCloudStore, sale_id: str = "u1") -> dict[str, Any]:
+def case(store: SqlCloudStore, sale_id: str = "u1") -> dict[str, Any]:
     [found] = store.refund_cases(SHOP, cabinet_id="cab-1", sale_id=sale_id)
     return found
 
@@ -164,7 +166,7 @@ NOW = "2026-11-25T12:00:00.000Z"
 
 
 def test_an_unclaimed_sale_goes_from_flagged_to_requested_to_settled_in_any_event_order(
-    store: SqliteCloudStore,
+    store: SqlCloudStore,
 ) -> None:
     cab = Cabinet(store, "cab-1")
     # The alarm is uploaded ahead of the money events: the row is made by whichever comes first.

@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
-from cloud_stub.store import SqliteCloudStore
+from cloud_stub.store import SqlCloudStore, open_store
 from sync_client.schema import Event, new_event_id, new_receipt_token, sale_reference
 from tests.console.conftest import Console
 from tests.console.conftest import browser as browser
 from tests.console.conftest import cloud as cloud
+from tests.console.conftest import cloud_db as cloud_db
 from tests.console.conftest import console as console
 from tests.console.conftest import new_page as new_page
 
@@ -58,7 +59,7 @@ CONFIG: dict[str, Any] = {
 
 @dataclass
 class Seeded:
-    store: SqliteCloudStore
+    store: SqlCloudStore
     key: bytes
     sale_id: str
     receipt_token: str
@@ -71,8 +72,9 @@ class Seeded:
         self.store.store_events(CABINET, [event])
 
 
-def seed_cloud(db: Path) -> Seeded:
-    store = SqliteCloudStore(db)
+def seed_cloud(db: Path | str) -> Seeded:
+    """The cloud at ``db`` (a SQLite file or a postgresql:// URL), seeded."""
+    store = open_store(db)
     store.add_retailer(RETAILER)
     key = store.add_cabinet(CABINET, RETAILER)
     store.put_config(CABINET, CONFIG)
@@ -116,6 +118,6 @@ def approve(seeded: Seeded) -> None:
 
 @pytest.fixture
 def seeded(console: Console) -> Iterator[Seeded]:
-    seeded = seed_cloud(console.workdir / "cloud.db")
+    seeded = seed_cloud(console.db)
     yield seeded
     seeded.store.close()

@@ -40,8 +40,9 @@ def request(seeded: Seeded) -> dict[str, Any]:
 
 
 @pytest.fixture
-def seeded(tmp_path: Path) -> Iterator[Seeded]:
-    seeded = seed_cloud(tmp_path / "cloud.db")
+def seeded(cloud_target: str) -> Iterator[Seeded]:
+    """On SQLite and on PostgreSQL."""
+    seeded = seed_cloud(cloud_target)
     seeded.store.put_config(CABINET, {**CONFIG, "callback_retention_days": 7})
     yield seeded
     seeded.store.close()
@@ -92,8 +93,8 @@ async def test_the_retention_deletes_a_request_once_its_days_are_over(seeded: Se
     clock["now"] += 1
     assert await retention.run_once() == 1, "seven days after the request, as the configuration says"
     assert seeded.store.callbacks_of(RETAILER) == []
-    with seeded.store._lock:  # the history (notes, who) goes with it
-        assert seeded.store._conn.execute("SELECT count(*) FROM callback_history").fetchone()[0] == 0
+    with seeded.store._db.read() as conn:  # the history (notes, who) goes with it
+        assert conn.execute("SELECT count(*) FROM callback_history").fetchone()[0] == 0
 
 
 async def test_the_server_deletes_expired_requests_by_itself(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ def test_a_scan_is_counted_and_sent_to_the_variants_store_page(seeded: Seeded, n
     for _ in range(2):  # the phone's browser follows the answer to the shop (not reachable from this test)
         answer = page.request.get(f"/q/{code}", max_redirects=0)
         assert answer.status == 303 and answer.headers["location"] == "https://shop.example.com/c?v=mint"
-    counts = SqliteCloudStore(seeded.store.path).scan_counts(CABINET)
+    counts = seeded.store.scan_counts(CABINET)
     assert [(c["code"], c["kind"], c["sku"], c["variant_sku"], c["scans"]) for c in counts] == [
         (code, "product", "SC-1", "SC-1-MINT", 2)
     ]
@@ -36,7 +36,7 @@ def test_an_unknown_code_is_a_friendly_404_in_both_languages(seeded: Seeded, new
     _no_horizontal_scroll(page)
     page.get_by_role("link", name="中文").click()
     assert page.get_by_role("heading", name="未找到链接").is_visible()
-    assert SqliteCloudStore(seeded.store.path).scan_counts(CABINET) == [], "an unknown code counts nothing"
+    assert seeded.store.scan_counts(CABINET) == [], "an unknown code counts nothing"
 
 
 def test_the_receipt_says_it_is_coming_then_shows_the_sale(seeded: Seeded, new_page: Callable[..., Page]) -> None:

@@ -210,8 +210,8 @@ class TableGeocoder:
         return {"berlin hbf": (52.5251, 13.3694)}.get(address.strip().lower())
 
 
-async def test_near_json_lists_opted_in_cabinets_nearest_first(tmp_path: Path) -> None:
-    seeded = seed_cloud(tmp_path / "cloud.db")
+async def test_near_json_lists_opted_in_cabinets_nearest_first(cloud_target: str) -> None:
+    seeded = seed_cloud(cloud_target)  # on SQLite and on PostgreSQL
     far = "cab-munich"
     seeded.store.add_cabinet(far, "velo-consumer")
     seeded.store.put_config(far, {**CONFIG, "place": {"address": "Marienplatz, München", "lat": 48.137, "lon": 11.575}})

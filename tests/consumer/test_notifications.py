@@ -94,8 +94,8 @@ async def start_receiver() -> AsyncIterator[StartReceiver]:
 
 
 @pytest.fixture
-def core(tmp_path: Path) -> Iterator[Core]:
-    seeded = seed_cloud(tmp_path / "cloud.db")  # a ticket dropped off, then collected: two messages owed
+def core(cloud_target: str) -> Iterator[Core]:
+    seeded = seed_cloud(cloud_target)  # a ticket dropped off, then collected: two messages owed
     core = Core(seeded.store, Clock(), DEFAULT_LIMITS)
     yield core
     seeded.store.close()

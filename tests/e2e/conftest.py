@@ -16,7 +16,13 @@ def cloud(tmp_path):
 
 
 @pytest.fixture
-def sim_cabinet(cloud):
+def cloud_db(tmp_path) -> str:
+    """The database `cloud` serves (tests/console's fixture of this name may make it a PostgreSQL URL)."""
+    return str(tmp_path / "cloud.db")
+
+
+@pytest.fixture
+def sim_cabinet(cloud, cloud_db):
     """Start a simulated cabinet as a real process, syncing to a real `kiosk-cloud serve`;
     extra TOML is appended to the test configuration."""
     workdir, url = cloud
@@ -24,7 +30,7 @@ def sim_cabinet(cloud):
 
     def start(extra_config: str = "", retailer: str | None = None, sync: str = "", extra_args: tuple[str, ...] = ()):
         key = (
-            add_cabinet(workdir, CABINET_ID, retailer)
+            add_cabinet(workdir, CABINET_ID, retailer, db=cloud_db)
             if not (workdir / "cabinet.key").exists()
             else (workdir / "cabinet.key").read_text().strip()
         )
@@ -86,11 +92,11 @@ class RetailerApi:
 
 
 @pytest.fixture
-def retail(cloud, sim_cabinet):
+def retail(cloud, cloud_db, sim_cabinet):
     """A retailer who owns the cabinet and has put a catalog (with PIN, staff card and scan-to-pay) on it;
     returns (RetailerApi, start) where start() runs the cabinet."""
     workdir, url = cloud
-    token = add_retailer(workdir, RETAILER)
+    token = add_retailer(workdir, RETAILER, db=cloud_db)
     api = RetailerApi(url, token)
     state = {}
 

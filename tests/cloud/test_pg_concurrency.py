@@ -1,0 +1,209 @@
+"""Two cloud nodes on one PostgreSQL: two store instances with a pool each, doing the same thing at the same
+moment (a cabinet's retry reaching the other node, two owners pressing the same button). Each thing happens
+once: that rests on the database's constraints and row locks, since the nodes share no memory."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVar
+
+import aiohttp
+import psycopg
+import pytest
+
+from cloud_stub.core import Core
+from cloud_stub.limits import DEFAULT_LIMITS
+from cloud_stub.server import start_cloud
+from cloud_stub.store import InvalidToken, PostgresCloudStore
+from sync_client.schema import Event, dumps, sign_request
+from tests.cloud.cloud_helpers import CAB, Clock, make_event
+
+T = TypeVar("T")
+SHOP = "shop-a"
+DAY = "2026-11-30"
+ROUNDS = 12
+
+
+@pytest.fixture
+def nodes(pg_url: str) -> Iterator[tuple[PostgresCloudStore, PostgresCloudStore]]:
+    one, two = PostgresCloudStore(pg_url, pool_size=4), PostgresCloudStore(pg_url, pool_size=4)
+    yield one, two
+    one.close()
+    two.close()
+
+
+def at_once(*calls: Callable[[], T]) -> list[T | BaseException]:
+    """Run the calls on threads released together; each one's result or exception, in order."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], T]) -> T | BaseException:
+        barrier.wait(10)
+        try:
+            return call()
+        except Exception as exc:  # compared by the caller
+            return exc
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def sale_batch(cabinet_id: str, first_seq: int, sale_id: str) -> list[Event]:
+    facts: dict[str, Any] = {"sale_id": sale_id, "sku": "SCOOT-S1", "amount_cents": 100, "currency": "EUR"}
+    kinds = [
+        ("heartbeat", {"backlog": 0, "software": "1", "faults": []}),
+        ("payment.approved", {**facts, "method": "terminal", "receipt_no": "1"}),
+        ("sale.completed", facts),
+        ("stock.changed", {"sku": "SCOOT-S1", "count": 5}),
+    ]
+    return [
+        Event(str(uuid.uuid4()), cabinet_id, first_seq + i, kind, f"{DAY}T10:00:{i:02d}.000Z", float(i), payload)
+        for i, (kind, payload) in enumerate(kinds)
+    ]
+
+
+def test_the_same_batches_through_two_nodes_are_stored_and_counted_once(
+    nodes: tuple[PostgresCloudStore, PostgresCloudStore],
+) -> None:
+    one, two = nodes
+    one.add_retailer(SHOP)
+    cabinets = ["cab-1", "cab-2"]
+    for cabinet_id in cabinets:
+        one.add_cabinet(cabinet_id, SHOP)
+    for n in range(ROUNDS):
+        batches = {c: sale_batch(c, 1 + 4 * n, f"{c}-s{n}") for c in cabinets}
+        # Each cabinet's batch through both nodes at once, and the two cabinets (one retailer's fleet rows) too.
+        results = at_once(*(partial(s.store_events, c, batches[c]) for s in nodes for c in cabinets))
+        for result in results:
+            assert not isinstance(result, BaseException), result
+        for i, cabinet_id in enumerate(cabinets):
+            mine = [results[i], results[len(cabinets) + i]]  # this cabinet's two answers
+            ids = [e.id for e in batches[cabinet_id]]
+            assert [r.acked for r in mine] == [ids, ids]  # type: ignore[union-attr]
+            assert sorted(r.stored for r in mine) == [0, 4]  # type: ignore[union-attr]
+    assert one.count_events() == two.count_events() == ROUNDS * 4 * len(cabinets)
+    summary = two.sales_summary(SHOP, since_day=DAY, until_day=DAY)
+    assert [(p["count"], p["cents"]) for p in summary["periods"]] == [(ROUNDS * 2, ROUNDS * 2 * 100)]
+    page, total = one.fleet_page(SHOP, online_since="2000-01-01T00:00:00.000Z")
+    assert total == 2 and [r["sales_count"] for r in page] == [ROUNDS, ROUNDS]
+    funnel = one.funnel(SHOP, since_day=DAY, until_day=DAY)
+    assert sum(d["sold"] for d in funnel["days"]) == ROUNDS * 2
+
+
+def test_a_nonce_is_used_once_across_nodes(nodes: tuple[PostgresCloudStore, PostgresCloudStore]) -> None:
+    one, two = nodes
+    one.add_cabinet("cab-1")
+    for _ in range(ROUNDS):
+        nonce = uuid.uuid4().hex
+        answers = at_once(*(partial(s.remember_nonce, "cab-1", nonce, keep_s=600) for s in nodes))
+        assert sorted(answers) == [False, True]  # type: ignore[type-var]
+
+
+def test_an_enrollment_token_registers_one_cabinet_across_nodes(
+    nodes: tuple[PostgresCloudStore, PostgresCloudStore],
+) -> None:
+    one, two = nodes
+    one.add_retailer(SHOP)
+    for n in range(ROUNDS):
+        token = one.add_enroll_token(SHOP, 3600)
+        keys = [bytes(range(k, k + 32)) for k in (n, n + 100)]
+        answers = at_once(
+            partial(one.enroll, token, f"new-{n}-a", keys[0]), partial(two.enroll, token, f"new-{n}-b", keys[1])
+        )
+        assert sorted(type(a).__name__ for a in answers) == ["InvalidToken", "str"], answers
+        assert answers.count(SHOP) == 1 and sum(isinstance(a, InvalidToken) for a in answers) == 1
+    assert len(one.cabinets_of(SHOP)) == ROUNDS
+
+
+def test_a_command_is_delivered_and_acknowledged_once_across_nodes(
+    nodes: tuple[PostgresCloudStore, PostgresCloudStore],
+) -> None:
+    one, two = nodes
+    one.add_cabinet("cab-1")
+    for n in range(ROUNDS):
+        command_id = one.add_command("cab-1", "refresh_config", {}, now=1_800_000_000.0 + n)
+        polls = at_once(
+            partial(one.deliver_commands, "cab-1", now=1_800_000_100.0 + n),
+            partial(two.deliver_commands, "cab-1", now=1_800_000_200.0 + n),
+        )
+        delivered = {c["delivered_at"] for poll in polls for c in poll if c["id"] == command_id}  # type: ignore[union-attr]
+        assert len(delivered) == 1, "the first hand-over is noted once"
+        acks = at_once(
+            partial(one.ack_command, command_id, "applied-by-one"),
+            partial(two.ack_command, command_id, "applied-by-two"),
+        )
+        assert acks[0] == acks[1], "both nodes answer with the one acknowledgement stored"
+        assert acks[0]["result"] in ("applied-by-one", "applied-by-two")  # type: ignore[index]
+    assert one.pending_commands("cab-1") == []
+
+
+def test_a_payment_moves_once_across_nodes(nodes: tuple[PostgresCloudStore, PostgresCloudStore]) -> None:
+    one, two = nodes
+    one.add_cabinet("cab-1")
+    for n in range(ROUNDS):
+        payment, created = one.create_payment("cab-1", f"s{n}", 500, "EUR", 4_000_000_000.0)
+        assert created
+        moves = at_once(*(partial(s.move_payment, payment["id"], "pending", "paid") for s in nodes))
+        assert sorted(changed for _, changed in moves) == [False, True]  # type: ignore[misc]
+        assert {record["status"] for record, _ in moves} == {"paid"}  # type: ignore[misc]
+
+
+async def test_a_batch_sent_to_two_nodes_at_once_is_acknowledged_by_both_and_stored_once(
+    nodes: tuple[PostgresCloudStore, PostgresCloudStore],
+) -> None:
+    """Over HTTP: two servers on the one database, the cabinet's batch reaching both (a retry through the
+    other node while the first still works on it); a request replayed to the other node is refused."""
+    one, _ = nodes
+    one.add_retailer(SHOP)
+    key = one.add_cabinet(CAB, SHOP)
+    clock = Clock()
+    servers = [await start_cloud(store, now=clock) for store in nodes]
+    try:
+        async with aiohttp.ClientSession() as session:
+            for n in range(ROUNDS):
+                batch = [make_event(1 + 3 * n + i) for i in range(3)]
+                body = dumps({"cabinet_id": CAB, "events": batch})
+
+                async def post(url: str, headers: dict[str, str], body: bytes = body) -> tuple[int, Any]:
+                    async with session.post(url + "/v1/events", data=body, headers=headers) as resp:
+                        return resp.status, await resp.json()
+
+                signed = [sign_request(key, CAB, "POST", "/v1/events", body, now=clock.t) for _ in servers]
+                answers = await asyncio.gather(*(post(url, h) for (_, url), h in zip(servers, signed, strict=True)))
+                ids = [e["id"] for e in batch]
+                assert answers == [(200, {"acked": ids, "rejected": []})] * 2
+                replayed = await post(servers[1][1], signed[0])  # the first node's request, again at the second
+                assert replayed[0] == 401
+        assert one.count_events() == 3 * ROUNDS
+    finally:
+        for runner, _ in servers:
+            await runner.cleanup()
+
+
+async def test_a_call_postgresql_rolled_back_to_break_a_deadlock_is_run_again_and_other_errors_are_not(
+    nodes: tuple[PostgresCloudStore, PostgresCloudStore],
+) -> None:
+    core = Core(nodes[0], Clock(), DEFAULT_LIMITS)
+    calls: list[int] = []
+
+    def victim_once() -> str:  # as a store call whose transaction PostgreSQL chose as the deadlock's victim
+        calls.append(1)
+        if len(calls) == 1:
+            raise psycopg.errors.DeadlockDetected("deadlock detected")
+        return "stored"
+
+    assert await core.db(victim_once) == "stored" and len(calls) == 2
+
+    def always_conflicting() -> None:
+        calls.append(1)
+        raise psycopg.errors.UniqueViolation("duplicate key")
+
+    calls.clear()
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        await core.db(always_conflicting)
+    assert len(calls) == 1, "a broken constraint is an answer, not a reason to try again"
+    await core.close(aiohttp.web.Application())

@@ -1,0 +1,122 @@
+"""A real PostgreSQL server for the cloud's tests: Debian's server binaries (the ``postgresql`` package of
+hardware/system-packages.txt), a cluster made by initdb in a temporary directory, reached over a unix socket
+there (no TCP port), stopped and deleted at the end of the session.
+
+initdb and the server refuse to run as root: as root (CI) they run as ``nobody``, in a directory it owns.
+Each test gets a fresh database copied from a migrated template (``CREATE DATABASE … TEMPLATE``: tens of ms).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from cloud_stub.store import PostgresCloudStore
+
+TEMPLATE = "kiosk_migrated"
+_names = itertools.count(1)
+
+
+def server_binaries() -> Path | None:
+    """The newest installed server's bin directory (KIOSK_PG_BIN overrides), or None."""
+    override = os.environ.get("KIOSK_PG_BIN")
+    if override:
+        return Path(override) if (Path(override) / "initdb").exists() else None
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name), reverse=True
+    )
+    return found[0].parent if found else None
+
+
+def _as_server_user(argv: list[str]) -> list[str]:
+    return ["runuser", "-u", "nobody", "--", *argv] if os.geteuid() == 0 else argv
+
+
+@dataclass
+class PgServer:
+    directory: Path  # the cluster (data/), the server's socket and its log
+
+    def url(self, database: str) -> str:
+        return f"postgresql://postgres@/{database}?host={self.directory}"
+
+    def admin(self) -> psycopg.Connection:
+        return psycopg.connect(self.url("postgres"), autocommit=True)
+
+    @contextmanager
+    def database(self) -> Iterator[str]:
+        """A fresh database at the newest migration; its URL. Dropped afterwards."""
+        name = f"t{os.getpid()}_{next(_names)}"
+        with self.admin() as conn:
+            # FILE_COPY: a copy of the small template's files, twice as fast here as the default WAL_LOG
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
+        try:
+            yield self.url(name)
+        finally:
+            with self.admin() as conn:
+                conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+    @contextmanager
+    def empty_database(self) -> Iterator[str]:
+        """A database with no tables at all (what `kiosk-cloud migrate` finds on a new server)."""
+        name = f"e{os.getpid()}_{next(_names)}"
+        with self.admin() as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        try:
+            yield self.url(name)
+        finally:
+            with self.admin() as conn:
+                conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@contextmanager
+def running_server(binaries: Path) -> Iterator[PgServer]:
+    root = os.geteuid() == 0
+    # As root the server runs as nobody: in /tmp, which it can reach whatever TMPDIR says (e.g. under /root).
+    directory = Path(tempfile.mkdtemp(prefix="kiosk-pg-", dir="/tmp" if root else None))
+    if root:
+        shutil.chown(directory, "nobody")
+    data, log = directory / "data", directory / "server.log"
+    run = {"check": True, "capture_output": True, "text": True, "cwd": "/", "timeout": 60}
+    try:
+        subprocess.run(
+            _as_server_user(
+                [str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+                + ["--locale=C", "--no-sync"]
+            ),
+            **run,  # type: ignore[call-overload]
+        )
+        # Durability is not under test here (fsync off): the tests measure behaviour, not the disk.
+        options = f"-k {directory} -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=200"
+        subprocess.run(
+            _as_server_user(
+                [str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "-t", "30", "start"]
+            ),
+            **run,  # type: ignore[call-overload]
+        )
+    except subprocess.CalledProcessError as exc:
+        text = log.read_text() if log.exists() else ""
+        shutil.rmtree(directory, ignore_errors=True)
+        raise RuntimeError(f"PostgreSQL did not start: {exc.stderr or exc.stdout}{text}") from None
+    server = PgServer(directory)
+    try:
+        with server.admin() as conn:
+            conn.execute(f"CREATE DATABASE {TEMPLATE}")
+        PostgresCloudStore(server.url(TEMPLATE)).close()  # migrated once; each test copies it
+        yield server
+    finally:
+        subprocess.run(
+            _as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
+            capture_output=True,
+            cwd="/",
+            timeout=60,
+        )
+        shutil.rmtree(directory, ignore_errors=True)
