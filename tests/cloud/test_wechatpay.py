@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -124,7 +126,8 @@ async def test_a_duplicate_notification_is_acknowledged_and_changes_nothing(rig:
         headers, body = rig.wechat.notification(order, notification_id)
         assert await rig.notify(headers, body) == 204  # acknowledged, so WeChat Pay stops sending it
     assert rig.store.payment(created.payment_id) == before
-    rows = rig.store._conn.execute("SELECT notification_id FROM payment_notifications").fetchall()
+    with closing(sqlite3.connect(rig.store.path)) as db:
+        rows = db.execute("SELECT notification_id FROM payment_notifications").fetchall()
     assert sorted(r[0] for r in rows) == sorted([first_id, "another-notification-of-the-same-payment"])
 
 
@@ -286,7 +289,8 @@ async def test_credentials_are_shown_masked_and_never_stored_in_clear(rig: Rig, 
     assert status == 422 and "provider" in refusal["error"]
     created = await rig.pay.create("sale-16", 1000, "CNY")  # the kept secrets still sign
     assert created.qr_text.startswith("weixin://")
-    rig.store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with closing(sqlite3.connect(rig.store.path)) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     on_disk = b"".join(p.read_bytes() for p in tmp_path.glob("cloud.db*"))
     merchant_key = private_pem(rsa_keys()[0])
     for secret in (APIV3_KEY, merchant_key.splitlines()[1], merchant_key.splitlines()[5]):
