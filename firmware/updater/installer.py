@@ -85,6 +85,10 @@ class Handoff:
     def pending(self) -> bool:
         return (self.staging / REQUEST).exists()
 
+    def withdraw(self) -> None:
+        """Take back a request the installer has not taken (the cabinet gave up waiting)."""
+        (self.staging / REQUEST).unlink(missing_ok=True)
+
     def install(self, release: Release) -> None:
         self.request(Request("install", release.version))
 
