@@ -29,7 +29,8 @@ async def test_a_request_the_installer_never_takes_is_withdrawn_reported_and_tri
         nobody = Handoff(cabinet.root / "data" / "update")  # the request is written; no path unit starts the installer
         updater.handoff = nobody
         running = asyncio.ensure_future(updater.run(stop, CHECK_S))
-        await until(nobody.pending, what="the request written by the check at start")
+        await until(lambda: bool(cabinet.clock.pending()), what="the updater waiting for the installer")
+        assert nobody.pending()
 
         await cabinet.clock.run(899)  # the installer still has time
         assert nobody.pending() and cabinet.events == []
@@ -70,11 +71,13 @@ async def test_a_scheduled_check_tries_again_after_a_request_was_withdrawn(tmp_p
         nobody = Handoff(cabinet.root / "data" / "update")
         updater.handoff = nobody
         running = asyncio.ensure_future(updater.run(stop, CHECK_S))
-        await until(nobody.pending, what="the request")
+        await until(lambda: bool(cabinet.clock.pending()), what="the updater waiting for the installer")
+        assert nobody.pending()
         await cabinet.clock.run(60)
         await until(lambda: bool(cabinet.events), what="the failure reported")
         assert "within 1 min" in cabinet.events[0][1]["reason"]
         assert not nobody.pending()
+        await until(lambda: cabinet.clock.pending() == [cabinet.clock.now + CHECK_S], what="the schedule")
         await cabinet.clock.run(CHECK_S - 1)
         assert not nobody.pending()  # not before the schedule says
         await cabinet.clock.run(1)
