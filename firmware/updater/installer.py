@@ -149,6 +149,8 @@ class Installer:
         if self.slots.trial() is not None:
             raise InstallRefused("a version is on trial: no install until it is committed or rolled back")
         release = self._verified_release(request.version)
+        if not (self.staging / REQUEST).exists():  # the cabinet gave up waiting while this verified, and said so
+            return f"{release.version}: withdrawn by the cabinet; nothing installed"
         slot = self.slots.other()
         path = self.slots.clear(slot)
         self.slot_installer.install(release, path)

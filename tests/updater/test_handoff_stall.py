@@ -11,6 +11,7 @@ from pathlib import Path
 import aiohttp
 
 from firmware.updater.installer import Handoff
+from firmware.updater.service import Release
 from tests.polling import until
 from tests.updater.rig import Cabinet, Releases, install_running, serve
 
@@ -84,3 +85,29 @@ async def test_a_scheduled_check_tries_again_after_a_request_was_withdrawn(tmp_p
         await until(nobody.pending, what="the request written again at the next scheduled check")
         stop.set()
         await running
+
+
+async def test_a_request_withdrawn_while_the_installer_verifies_it_installs_nothing(tmp_path: Path) -> None:
+    releases = Releases(tmp_path / "publisher")
+    releases.release("1.0.0")
+    releases.release("1.1.0")
+    cabinet = Cabinet(tmp_path / "cabinet", releases.served, "1.0.0")
+    install_running(cabinet.slots, next((releases.root / "dist").glob("*1.0.0*.whl")), "1.0.0")
+    async with serve(releases.served) as server, aiohttp.ClientSession() as session:
+        updater = cabinet.updater(server.url, session)
+        late = Handoff(cabinet.root / "data" / "update")
+        updater.handoff = late
+        assert (await updater.check()).status == "switched" and late.pending()
+        installer = cabinet.installs.installer  # started at last, as the cabinet gives up
+        verify = installer._verified_release
+
+        def verified_then_withdrawn(version: str) -> Release:
+            release = verify(version)
+            late.withdraw()  # the updater's handoff_s ran out meanwhile
+            return release
+
+        installer._verified_release = verified_then_withdrawn  # type: ignore[method-assign]
+        done = await asyncio.to_thread(installer.handle)
+    assert done == "1.1.0: withdrawn by the cabinet; nothing installed"
+    assert cabinet.slots.current() == "slot-a" and cabinet.slots.version("slot-b") is None
+    assert cabinet.restarts == 0 and cabinet.slots.trial() is None
