@@ -217,11 +217,12 @@ class Updater:
 
     def note(self) -> str:
         """For the service menu's software row, after the running version: `` (1.1.0: 38%)`` while a release
-        downloads (digits only: the same in every language), else nothing."""
+        downloads (digits only: the same in every language), `` (kiosk-updater?)`` after the
+        installer left it untaken, else nothing."""
         if self.downloading is not None and self.progress is not None:
             return f" ({self.downloading}: {self.progress.fraction:.0%})"
-        if self.untaken is not None:  # until a later hand-off: the technician has to see it
-            return f" ({self.untaken}: installer did not run)"
+        if self.untaken is not None:  # until a later hand-off; the unit to look at, a name in every language
+            return " (kiosk-updater?)"
         return ""
 
     def poke(self, version: str | None = None) -> None:

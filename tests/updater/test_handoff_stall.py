@@ -43,7 +43,7 @@ async def test_a_request_the_installer_never_takes_is_withdrawn_reported_and_tri
         assert not nobody.pending()
         assert cabinet.installs.installer.handle() == "no request"
         assert cabinet.slots.current() == "slot-a" and cabinet.restarts == 0
-        assert updater.note() == " (1.1.0: installer did not run)"  # the service menu's software row
+        assert updater.note() == " (kiosk-updater?)"  # the service menu's software row
         failed = updater.last  # the last check's outcome, as logged
         assert failed is not None and failed.status == "failed" and reason in failed.detail, failed
         assert not running.done()  # the schedule goes on
