@@ -223,6 +223,8 @@ class UpdatesSection:
     # from the console names (the cloud's update_check command), so that a bad release reaches few cabinets
     auto: bool = False
     health_s: Interval = 600.0  # a new version must self-test, draw and sync within this, or it is rolled back
+    # a release handed to the root installer and not taken within this is withdrawn and reported (update.failed)
+    handoff_s: Interval = 900.0
 
 
 Volume = Annotated[float, Range(ge=0, le=1)]  # of the narration: 0 silent, 1 full

@@ -352,6 +352,9 @@ def sample_views(
             network=NetworkView("eth0", "", online=False, link_down="eth0: no carrier"),
             version="0.1.0",
         ),
+        "service_update_untaken": ServiceScreen(  # a release the root installer never took (its path unit off)
+            chrome=chrome, devices=DEVICES[:3], version="1.0.0 (kiosk-updater?)"
+        ),
         "calibrate": CalibrateScreen(chrome=chrome),
         # a cabinet with a fingerprint module: the menu offers to enrol a staff finger, step by step
         "service_fingerprint": ServiceScreen(chrome=chrome, devices=DEVICES[:3], fingerprint=True, version="0.1.0"),

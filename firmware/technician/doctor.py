@@ -30,6 +30,7 @@ from firmware.config import (
 )
 from firmware.technician.status import serial_ports
 from firmware.technician.term import ProgressBar, paint, use_colour
+from firmware.updater.installer import REQUEST
 from sync_client.store.readonly import open_readonly
 
 SERVICE_USER = "kiosk"
@@ -454,22 +455,25 @@ def check_clock(
     return [Finding("clock", "ok", "synchronised with NTP")]
 
 
+def _systemctl(verb: str, unit: str) -> str:
+    """systemctl's one-word answer about ``unit``, or what it said instead (e.g. no systemd running)."""
+    try:
+        result = subprocess.run(["systemctl", verb, unit], capture_output=True, text=True, check=False, timeout=5)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"unknown ({exc})"
+    said = result.stderr.strip().splitlines()
+    return result.stdout.strip() or f"unknown ({said[0] if said else 'no answer'})"
+
+
+def _systemd_running() -> bool:
+    """Whether this machine runs systemd (sd_booted's test): a container may have systemctl without it."""
+    return shutil.which("systemctl") is not None and Path("/run/systemd/system").is_dir()
+
+
 def check_service(ctx: DoctorContext) -> list[Finding]:
     if not shutil.which("systemctl"):
         return [Finding("service", "warn", "no systemctl here", "run the cabinet under systemd on the Pi")]
-
-    def ask(verb: str) -> str:
-        """systemctl's one-word answer, or what it said instead (e.g. no systemd running)."""
-        try:
-            result = subprocess.run(
-                ["systemctl", verb, "kiosk.service"], capture_output=True, text=True, check=False, timeout=5
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"unknown ({exc})"
-        said = result.stderr.strip().splitlines()
-        return result.stdout.strip() or f"unknown ({said[0] if said else 'no answer'})"
-
-    enabled, active = ask("is-enabled"), ask("is-active")
+    enabled, active = _systemctl("is-enabled", "kiosk.service"), _systemctl("is-active", "kiosk.service")
     if enabled != "enabled":
         return [
             Finding(
@@ -491,6 +495,51 @@ def check_service(ctx: DoctorContext) -> list[Finding]:
     return [Finding("service", "ok", "kiosk.service is enabled and active")]
 
 
+def check_updates(ctx: DoctorContext, now: float | None = None) -> list[Finding]:
+    """Signed updates need the root installer, which kiosk-updater.path starts when the cabinet writes its
+    request: a disabled path unit, or a request waiting longer than the updater waits, means no update ever
+    installs (the updater withdraws the request and reports it; this says where to look)."""
+    section = ctx.config.updates if ctx.config is not None else None
+    if section is None or not section.root:
+        return [Finding("updates", "ok", "signed updates off (no [updates] root)")]
+    findings: list[Finding] = []
+    request = ctx.data_dir / "update" / REQUEST
+    try:
+        waited = (time.time() if now is None else now) - request.stat().st_mtime
+    except FileNotFoundError:
+        waited = None
+    if waited is not None and waited > section.handoff_s:
+        findings.append(
+            Finding(
+                "update request",
+                "FAIL",
+                f"{request} has waited {waited / 60:.0f} min for the installer (it takes it within seconds)",
+                "sudo systemctl enable --now kiosk-updater.path; then journalctl -u kiosk-updater -e",
+            )
+        )
+    if not _systemd_running():
+        findings.append(
+            Finding(
+                "updater unit",
+                "warn",
+                "no systemd running here: cannot tell whether kiosk-updater.path is enabled",
+                "on the Pi: systemctl is-enabled kiosk-updater.path",
+            )
+        )
+        return findings
+    enabled = _systemctl("is-enabled", "kiosk-updater.path")
+    if enabled != "enabled":
+        findings.append(
+            Finding(
+                "updater unit",
+                "FAIL",
+                f"kiosk-updater.path is {enabled}: updates download but are never installed",
+                "run hardware/rpi/install.sh, or: sudo systemctl enable --now kiosk-updater.path",
+            )
+        )
+    return findings or [Finding("updates", "ok", "kiosk-updater.path is enabled; no request waiting too long")]
+
+
 CHECKS: list[tuple[str, Callable[[DoctorContext], list[Finding]]]] = [
     ("service user", check_user),
     ("configuration", check_config),
@@ -502,6 +551,7 @@ CHECKS: list[tuple[str, Callable[[DoctorContext], list[Finding]]]] = [
     ("disk space", check_disk),
     ("clock", check_clock),
     ("service", check_service),
+    ("updates", check_updates),
 ]
 
 

@@ -85,6 +85,10 @@ class Handoff:
     def pending(self) -> bool:
         return (self.staging / REQUEST).exists()
 
+    def withdraw(self) -> None:
+        """Take back a request the installer has not taken (the cabinet gave up waiting)."""
+        (self.staging / REQUEST).unlink(missing_ok=True)
+
     def install(self, release: Release) -> None:
         self.request(Request("install", release.version))
 
@@ -145,6 +149,8 @@ class Installer:
         if self.slots.trial() is not None:
             raise InstallRefused("a version is on trial: no install until it is committed or rolled back")
         release = self._verified_release(request.version)
+        if not (self.staging / REQUEST).exists():  # the cabinet gave up waiting while this verified, and said so
+            return f"{release.version}: withdrawn by the cabinet; nothing installed"
         slot = self.slots.other()
         path = self.slots.clear(slot)
         self.slot_installer.install(release, path)

@@ -74,6 +74,16 @@ class UpdateSource:
     cache_dir: Path  # DATA_DIR/update: verified metadata and downloaded targets
 
 
+class Requests(Protocol):
+    """The hand-off to the root installer (``installer.Handoff``): a request file it takes and removes."""
+
+    def install(self, release: Release) -> None: ...
+
+    def pending(self) -> bool: ...
+
+    def withdraw(self) -> None: ...
+
+
 class SlotInstaller(Protocol):
     def install(self, release: Release, slot: Path) -> None:
         """Put ``release`` into the empty directory ``slot``; raise on any failure."""
@@ -184,7 +194,7 @@ def refusal(exc: Exception) -> str:
 class Updater:
     source: UpdateSource
     slots: Slots  # read only: the installer writes them
-    hand_off: Callable[[Release], None]  # a verified release to the installer (installer.Handoff.install)
+    handoff: Requests  # a verified release to the installer (installer.Handoff)
     running_version: str
     may_download: Callable[[], bool]  # no journey under way, the door shut (read on the loop)
     session: aiohttp.ClientSession
@@ -192,10 +202,14 @@ class Updater:
     clock: Clock
     auto: bool = True  # a scheduled check installs the latest (False: only what a rollout names)
     idle_poll_s: float = 1.0
+    # how long the installer may leave a hand-off untaken before the updater gives up on it, reports it and
+    # checks again on its schedule (the path unit starts the installer within seconds when enabled)
+    handoff_s: float = 900.0
     on_progress: ProgressSink | None = None  # told of each chunk too (the service menu redraws)
     progress: Progress | None = field(default=None, init=False)  # for the service menu
     last: Outcome | None = field(default=None, init=False)
     downloading: str | None = field(default=None, init=False)  # the release whose files are coming
+    untaken: str | None = field(default=None, init=False)  # the release the installer last left waiting
     _poked: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     _stop: asyncio.Event | None = field(default=None, init=False)
@@ -203,10 +217,13 @@ class Updater:
 
     def note(self) -> str:
         """For the service menu's software row, after the running version: `` (1.1.0: 38%)`` while a release
-        downloads (digits only: the same in every language), else nothing."""
-        if self.downloading is None or self.progress is None:
-            return ""
-        return f" ({self.downloading}: {self.progress.fraction:.0%})"
+        downloads (digits only: the same in every language), `` (kiosk-updater?)`` after the
+        installer left it untaken, else nothing."""
+        if self.downloading is not None and self.progress is not None:
+            return f" ({self.downloading}: {self.progress.fraction:.0%})"
+        if self.untaken is not None:  # until a later hand-off; the unit to look at, a name in every language
+            return " (kiosk-updater?)"
+        return ""
 
     def poke(self, version: str | None = None) -> None:
         """Check now and install ``version`` (a rollout's), or the latest (the cloud's ``update_check``)."""
@@ -224,11 +241,32 @@ class Updater:
                 wanted, self._wanted = self._wanted, None
                 # on schedule: the latest only when installing on its own is allowed, else just the metadata
                 install = wanted if wanted is not None else (LATEST if self.auto else None)
-                if (await self.check(install)).status == "switched":
+                outcome = await self.check(install)
+                if outcome.status == "switched" and await self._taken(outcome, stop):
                     return
                 await self.clock.wait(self._poked, every_s)
         finally:
             stopping.cancel()
+
+    async def _taken(self, handed: Outcome, stop: asyncio.Event) -> bool:
+        """Wait for the installer to restart the cabinet (``stop``) for at most ``handoff_s``; True when it did,
+        or took the request without restarting (it logs why). A request still untaken then is withdrawn, so that
+        an installer started later (the path unit enabled at last) cannot restart the cabinet at a moment the
+        cabinet did not choose (a shopper at it) for a release it has given up on; the failure is reported and
+        the schedule (or the cloud's update_check) tries again."""
+        if await self.clock.wait(stop, self.handoff_s):
+            return True
+        if not self.handoff.pending():
+            log.warning("the installer took %s but has not restarted the cabinet: checking again", handed.version)
+            return False
+        self.handoff.withdraw()
+        minutes = f"{self.handoff_s / 60:g} min"
+        reason = f"the installer did not take the request within {minutes}: is kiosk-updater.path enabled?"
+        self.report("update.failed", {"version": handed.version, "running": self.running_version, "reason": reason})
+        self.untaken = handed.version
+        self.last = Outcome("failed", f"{handed.version}: {reason}", handed.version)
+        log.error("update %s: %s", handed.version, reason)
+        return False
 
     async def check(self, install: str | None = LATEST) -> Outcome:
         """Refresh the metadata; install ``install`` (a version, or LATEST) when newer than the running one
@@ -256,8 +294,9 @@ class Updater:
             return Outcome("up to date", "metadata refreshed; an install waits for a rollout (update_check)")
         if release is None:
             return Outcome("up to date", f"{self.running_version} is the newest release asked for")
+        self.untaken = None
         try:
-            await asyncio.to_thread(self.hand_off, release)
+            await asyncio.to_thread(self.handoff.install, release)
         except OSError as exc:
             reason = f"handing to the installer: {exc}"
             self.report(

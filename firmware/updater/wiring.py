@@ -77,13 +77,14 @@ async def start_updates(
     updater = Updater(
         UpdateSource(section.url or f"{cloud_url.rstrip('/')}/updates", Path(section.root), staging),
         slots,
-        handoff.install,
+        handoff,
         software_version(),
         lambda: cabinet.idle() and not cabinet.devices.door.is_open,
         session,
         report,
         clock,
         auto=section.auto,
+        handoff_s=section.handoff_s,
         idle_poll_s=idle_poll_s,
         on_progress=lambda progress: cabinet.refresh(),
     )

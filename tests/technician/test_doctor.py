@@ -22,6 +22,7 @@ from firmware.technician.doctor import (
     check_disk,
     check_key_file,
     check_serial_ports,
+    check_updates,
     check_user,
     doctor,
     format_findings,
@@ -270,3 +271,53 @@ def test_the_store_check_fails_when_the_service_user_cannot_write_it(cabinet: Ca
     finding = only(check_store(ctx))
     assert finding.level == "FAIL" and "kiosk cannot write it" in finding.detail
     assert "chown" in finding.fix
+
+
+def updates_on(cabinet: Cabinet, monkeypatch: pytest.MonkeyPatch, answer: str | None) -> DoctorContext:
+    """The cabinet with signed updates configured; ``answer``: what a systemd's systemctl says of
+    kiosk-updater.path (a stand-in systemctl on PATH), None: no systemd on this machine."""
+    with cabinet.config.open("a") as toml:
+        toml.write('\n[updates]\nroot = "/etc/kiosk/update-root.json"\n')
+    if answer is not None:
+        bin_dir = cabinet.config.parent / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "systemctl").write_text(f'#!/bin/sh\n[ "$2" = kiosk-updater.path ] && echo {answer}\n')
+        (bin_dir / "systemctl").chmod(0o755)
+        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(doctor_module, "_systemd_running", lambda: answer is not None)
+    return context(cabinet)
+
+
+def test_updates_need_the_installers_path_unit_enabled(cabinet: Cabinet, monkeypatch: pytest.MonkeyPatch) -> None:
+    finding = only(check_updates(updates_on(cabinet, monkeypatch, "disabled")))
+    assert (finding.check, finding.level) == ("updater unit", "FAIL")
+    assert "kiosk-updater.path is disabled" in finding.detail
+    assert "systemctl enable --now kiosk-updater.path" in finding.fix
+
+
+def test_updates_with_the_path_unit_enabled_are_ok(cabinet: Cabinet, monkeypatch: pytest.MonkeyPatch) -> None:
+    finding = only(check_updates(updates_on(cabinet, monkeypatch, "enabled")))
+    assert (finding.check, finding.level) == ("updates", "ok")
+
+
+def test_a_request_the_installer_left_waiting_too_long_fails(cabinet: Cabinet, monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = updates_on(cabinet, monkeypatch, "enabled")
+    request = cabinet.data_dir / "update" / "request.json"
+    request.parent.mkdir()
+    request.write_text('{"action": "install", "version": "1.1.0"}')
+    written = request.stat().st_mtime
+    assert levels(check_updates(ctx, now=written + 60)) == {"updates": "ok"}  # the installer may still take it
+    finding = only(check_updates(ctx, now=written + 20 * 60))
+    assert (finding.check, finding.level) == ("update request", "FAIL")
+    assert "has waited 20 min for the installer" in finding.detail and "kiosk-updater" in finding.fix
+
+
+def test_without_systemd_the_unit_is_not_judged(cabinet: Cabinet, monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = updates_on(cabinet, monkeypatch, None)
+    finding = only(check_updates(ctx))
+    assert (finding.check, finding.level) == ("updater unit", "warn")
+    assert "no systemd running here" in finding.detail
+    out = io.StringIO()
+    monkeypatch.setattr(doctor_module, "_ntp_synchronised", lambda: True)
+    doctor(ctx, out)
+    assert "no systemd running here: cannot tell whether kiosk-updater.path is enabled" in out.getvalue()

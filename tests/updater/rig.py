@@ -162,7 +162,7 @@ class Cabinet:
         updater = Updater(
             UpdateSource(url, self.trusted_root, self.root / "data" / "update"),
             self.slots,
-            self.installs.install,
+            self.installs,
             self.running,
             lambda: not self.busy[0],
             session,

@@ -42,7 +42,7 @@ async def staged(cabinet: Cabinet, url: str) -> Handoff:
     handoff = Handoff(cabinet.root / "data" / "update")
     async with aiohttp.ClientSession() as session:
         updater = cabinet.updater(url, session)
-        updater.hand_off = handoff.install
+        updater.handoff = handoff
         outcome = await updater.check()
     assert outcome.status == "switched" and handoff.pending(), outcome
     return handoff
