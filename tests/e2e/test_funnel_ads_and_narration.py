@@ -13,6 +13,11 @@ from tests.e2e.conftest import CABINET_ID, retailer_document
 from tests.e2e.test_funnel import counts, funnel
 from tests.polling import eventually
 
+
+def sessions(found: dict[str, Any]) -> int:
+    return next(step["count"] for step in found["steps"] if step["name"] == "sessions")
+
+
 AD = {"id": "ad-volt", "kind": "image", "url": "ads/volt-s1.png", "duration_s": 60, "product": "SCOOT-S1"}
 FAST = """heartbeat_s = 0.5
 [screen]
@@ -43,10 +48,10 @@ def test_an_ads_touch_and_a_narration_reach_the_funnel_exactly_once(retail: Any,
     client.wait_for(lambda s: widget(s, "subtitles"), what="the narration playing")
     client.wait_screen("attract")  # the idle timeout ends the session
     client.wait_for(lambda s: s["outbox"]["pending"] > 0 and not s["online"], what="offline with events waiting")
-    assert counts(funnel(api)) == [0, 0, 0, 0, 0], "nothing reached the cloud while the network was cut"
+    assert not any(counts(funnel(api))), "nothing reached the cloud while the network was cut"
 
     client.sim("network/up")
-    found = eventually(lambda: funnel(api), lambda f: counts(f)[0] == 1, 45.0, "the session in the funnel")
+    found = eventually(lambda: funnel(api), lambda f: sessions(f) == 1, 45.0, "the session in the funnel")
     (product,) = found["products"]
     assert (product["sku"], product["views"], product["narrations"]) == ("SCOOT-S1", 1, 1)
     client.wait_for(lambda s: s["outbox"]["pending"] == 0, timeout=30.0, what="the outbox emptied")
@@ -64,4 +69,4 @@ def test_an_ads_touch_and_a_narration_reach_the_funnel_exactly_once(retail: Any,
     )
     assert counted >= 1
     again = funnel(api)
-    assert counts(again)[0] == 1 and again["products"][0]["narrations"] == 1 and again["ads"][0]["touches"] == 1
+    assert sessions(again) == 1 and again["products"][0]["narrations"] == 1 and again["ads"][0]["touches"] == 1

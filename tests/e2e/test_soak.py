@@ -143,7 +143,7 @@ def pickup_steps(soak: Soak) -> list[Step]:
     client = soak.client
     order = soak.api.call("POST", "/v1/retailer/orders", {"cabinet_id": CABINET_ID, "sku": "BIKE-C7"})
     version = client.state()["config_version"]
-    client.wait_for(lambda s: s["config_version"] > version, what="the order reached the cabinet")
+    client.wait_for(lambda s: s["config_version"] > version, timeout=45.0, what="the order reached the cabinet")
     steps: list[Step] = [lambda: client.tap("pickup"), lambda: client.wait_screen("pickup")]
     steps += [lambda digit=digit: client.tap(f"key:{digit}") for digit in order["pickup_code"]]
     return [
