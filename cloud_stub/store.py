@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from cloud_stub import sqldb
+from cloud_stub import event_partitions, sqldb
+from cloud_stub.event_partitions import RetentionPolicy, RetentionResult
 from cloud_stub.sqldb import SQLITE, Conn, Database, Row
 from sync_client.cabinet_config import ConfigInvalid, hand_off_links, link_code, parse_config
 from sync_client.schema import COMMAND_TTL_S, Event, dumps, parse_utc_iso, utc_iso
@@ -413,6 +414,11 @@ class CloudStore(Protocol):
     ) -> bool: ...
     def delete_callback(self, retailer: str, request_id: str) -> bool: ...
     def purge_callbacks(self, *, now: float | None = None) -> int: ...
+    # raw events' retention (cloud_stub/event_partitions.py)
+    def maintain_events(self, *, now: float | None = None) -> list[str]: ...
+    def purge_events(
+        self, policy: RetentionPolicy, *, now: float | None = None, dry_run: bool = False
+    ) -> RetentionResult: ...
     def close(self) -> None: ...
 
 
@@ -1159,6 +1165,7 @@ class SqlCloudStore:
                     acked.append(event.id)
             if changed:
                 return StoreResult(acked=[], stored=0, conflicts=[], changed=changed)
+            event_partitions.add_event_ids(conn, list(new))
             conn.executemany(
                 "INSERT INTO events (id, cabinet_id, seq, type, schema_version, wall_time, mono_time, payload,"
                 " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -3087,6 +3094,49 @@ class SqlCloudStore:
                 (_now(now), DEFAULT_CALLBACK_RETENTION_DAYS),
             ).rowcount
 
+    def maintain_events(self, *, now: float | None = None) -> list[str]:
+        """PostgreSQL: the coming months' partitions of ``events`` made (their names); SQLite: none needed."""
+        with self._db.write() as conn:
+            return event_partitions.ensure_partitions(conn, _now(now))
+
+    def purge_events(
+        self, policy: RetentionPolicy, *, now: float | None = None, dry_run: bool = False
+    ) -> RetentionResult:
+        """Raw events past ``policy``'s retention deleted (the read models folded them at ingest): on PostgreSQL
+        first the months' lists past it dropped whole, then the rest in batches, one transaction each (ingest
+        waits for one batch at most). ``dry_run``: only counted. The coming months' partitions are made too."""
+        at = _now(now)
+        analytics_before, money_before = policy.cutoffs(at)
+        result = RetentionResult()
+        if dry_run:
+            with self._db.read() as conn:
+                result.analytics = event_partitions.count_due(conn, analytics_before, analytics=True)
+                result.money = event_partitions.count_due(conn, money_before, analytics=False)
+                result.dropped = event_partitions.droppable(conn, analytics_before, money_before)
+            return result
+        result.created = self.maintain_events(now=at)
+        with self._db.read() as conn:
+            due = event_partitions.droppable(conn, analytics_before, money_before)
+        for table in due:
+            with self._db.write() as conn:
+                rows = event_partitions.drop_partition(conn, table)
+            result.dropped.append(table)
+            if table.endswith("_analytics"):
+                result.analytics += rows
+            else:
+                result.money += rows
+        for analytics, before in ((True, analytics_before), (False, money_before)):
+            while True:
+                with self._db.write() as conn:
+                    rows = event_partitions.delete_batch(conn, before, analytics=analytics)
+                if analytics:
+                    result.analytics += rows
+                else:
+                    result.money += rows
+                if rows < event_partitions.BATCH:
+                    break
+        return result
+
     def close(self) -> None:
         self._db.close()
 
@@ -4133,4 +4183,7 @@ def _widen_ticket_statuses(conn: Conn) -> None:
     )
 
 
-MIGRATIONS: tuple[sqldb.Migration, ...] = (sqldb.Migration(1, "baseline", _baseline),)
+MIGRATIONS: tuple[sqldb.Migration, ...] = (
+    sqldb.Migration(1, "baseline", _baseline),
+    sqldb.Migration(2, "events_by_month", lambda conn: event_partitions.partition_events(conn, time.time())),
+)
