@@ -132,7 +132,7 @@ def month_partitions(conn: Conn) -> list[str]:
 
 
 def _exists(conn: Conn, table: str) -> bool:
-    return conn.execute("SELECT to_regclass(?) IS NOT NULL", (table,)).fetchone()[0] == 1
+    return bool(conn.execute("SELECT to_regclass(?) IS NOT NULL", (table,)).fetchone()[0])
 
 
 def _create_month(conn: Conn, year: int, month: int) -> str:
