@@ -1143,7 +1143,7 @@ class SqlCloudStore:
                 for row in conn.execute(
                     f"SELECT id, cabinet_id, {', '.join(_CONTENT)} FROM events WHERE id IN "
                     "(SELECT value FROM json_each(?))",
-                    (json.dumps([e.id for e in events]),),
+                    (json.dumps(event_partitions.maybe_stored(conn, [e.id for e in events])),),
                 )
             }
             for event in events:
@@ -3117,24 +3117,18 @@ class SqlCloudStore:
         result.created = self.maintain_events(now=at)
         with self._db.read() as conn:
             due = event_partitions.droppable(conn, analytics_before, money_before)
+        deleted = {True: 0, False: 0}  # analytics or not: rows
         for table in due:
             with self._db.write() as conn:
-                rows = event_partitions.drop_partition(conn, table)
+                deleted[table.endswith("_analytics")] += event_partitions.drop_partition(conn, table)
             result.dropped.append(table)
-            if table.endswith("_analytics"):
-                result.analytics += rows
-            else:
-                result.money += rows
         for analytics, before in ((True, analytics_before), (False, money_before)):
-            while True:
+            rows = event_partitions.BATCH
+            while rows == event_partitions.BATCH:
                 with self._db.write() as conn:
                     rows = event_partitions.delete_batch(conn, before, analytics=analytics)
-                if analytics:
-                    result.analytics += rows
-                else:
-                    result.money += rows
-                if rows < event_partitions.BATCH:
-                    break
+                deleted[analytics] += rows
+        result.analytics, result.money = deleted[True], deleted[False]
         return result
 
     def close(self) -> None:
