@@ -172,7 +172,10 @@ def test_an_event_id_sent_again_months_later_is_stored_once(shop: SqlCloudStore)
             event_partitions.add_event_ids(conn, [sale.id])
 
 
-def test_retention_deletes_only_what_is_due_keeps_money_and_the_figures(shop: SqlCloudStore) -> None:
+def test_retention_deletes_only_what_is_due_keeps_money_and_the_figures(
+    shop: SqlCloudStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(event_partitions, "BATCH", 3)  # several batches of what no partition drop takes
     old, older, recent = NOW - 200 * DAY_S, NOW - 500 * DAY_S, NOW - 10 * DAY_S
     shop.maintain_events(now=old)  # PostgreSQL: old's month a partition of its own; older's rows in the default
     days = {at: a_day(1 + i * 10, at, new_event_id()) for i, at in enumerate((older, old, recent))}
