@@ -91,6 +91,12 @@ class RetentionResult:
     dropped: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)  # partitions made ahead by the same round
 
+    def add(self, step: RetentionResult) -> None:
+        self.analytics += step.analytics
+        self.money += step.money
+        self.dropped += step.dropped
+        self.created += step.created
+
 
 # --- months -------------------------------------------------------------------------------------------
 def _month_start(year: int, month: int) -> str:

@@ -22,7 +22,12 @@ class EventRetention:
     period_s: float = PERIOD_S
 
     async def run_once(self) -> RetentionResult:
-        result = await self.core.db(self.core.store.purge_events, self.policy, now=self.core.now())
+        """The coming months' partitions, then the retention step by step: each its own call on the store's
+        threads, so requests queued meanwhile (on SQLite's one worker) wait for one step, not the whole round."""
+        store, now = self.core.store, self.core.now()
+        result = RetentionResult(created=await self.core.db(store.maintain_events, now=now))
+        while (step := await self.core.db(store.purge_events_step, self.policy, now=now)) is not None:
+            result.add(step)
         if result.analytics or result.money or result.created:
             log.info("raw events' retention: %s", describe(result))
         return result

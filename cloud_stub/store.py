@@ -419,6 +419,7 @@ class CloudStore(Protocol):
     def purge_events(
         self, policy: RetentionPolicy, *, now: float | None = None, dry_run: bool = False
     ) -> RetentionResult: ...
+    def purge_events_step(self, policy: RetentionPolicy, *, now: float) -> RetentionResult | None: ...
     def close(self) -> None: ...
 
 
@@ -3102,34 +3103,39 @@ class SqlCloudStore:
     def purge_events(
         self, policy: RetentionPolicy, *, now: float | None = None, dry_run: bool = False
     ) -> RetentionResult:
-        """Raw events past ``policy``'s retention deleted (the read models folded them at ingest): on PostgreSQL
-        first the months' lists past it dropped whole, then the rest in batches, one transaction each (ingest
-        waits for one batch at most). ``dry_run``: only counted. The coming months' partitions are made too."""
+        """Raw events past ``policy``'s retention deleted (the read models folded them at ingest), step by step
+        (``purge_events_step``); the coming months' partitions made first. ``dry_run``: only counted."""
         at = _now(now)
-        analytics_before, money_before = policy.cutoffs(at)
-        result = RetentionResult()
         if dry_run:
+            analytics_before, money_before = policy.cutoffs(at)
             with self._db.read() as conn:
-                result.analytics = event_partitions.count_due(conn, analytics_before, analytics=True)
-                result.money = event_partitions.count_due(conn, money_before, analytics=False)
-                result.dropped = event_partitions.droppable(conn, analytics_before, money_before)
-            return result
-        result.created = self.maintain_events(now=at)
-        with self._db.read() as conn:
-            due = event_partitions.droppable(conn, analytics_before, money_before)
-        deleted = {True: 0, False: 0}  # analytics or not: rows
-        for table in due:
-            with self._db.write() as conn:
-                deleted[table.endswith("_analytics")] += event_partitions.drop_partition(conn, table)
-            result.dropped.append(table)
-        for analytics, before in ((True, analytics_before), (False, money_before)):
-            rows = event_partitions.BATCH
-            while rows == event_partitions.BATCH:
-                with self._db.write() as conn:
-                    rows = event_partitions.delete_batch(conn, before, analytics=analytics)
-                deleted[analytics] += rows
-        result.analytics, result.money = deleted[True], deleted[False]
+                return RetentionResult(
+                    analytics=event_partitions.count_due(conn, analytics_before, analytics=True),
+                    money=event_partitions.count_due(conn, money_before, analytics=False),
+                    dropped=event_partitions.droppable(conn, analytics_before, money_before),
+                )
+        result = RetentionResult(created=self.maintain_events(now=at))
+        while (step := self.purge_events_step(policy, now=at)) is not None:
+            result.add(step)
         return result
+
+    def purge_events_step(self, policy: RetentionPolicy, *, now: float) -> RetentionResult | None:
+        """One transaction of the retention (what ingest waits for at most, on SQLite's single worker too):
+        on PostgreSQL the oldest month's list past its class's retention dropped whole, else a batch of the
+        analytics past theirs, else of the other events past theirs. None: nothing was due."""
+        analytics_before, money_before = policy.cutoffs(now)
+        with self._db.write() as conn:
+            due = event_partitions.droppable(conn, analytics_before, money_before)
+            if due:
+                rows = event_partitions.drop_partition(conn, due[0])
+                if due[0].endswith("_analytics"):
+                    return RetentionResult(analytics=rows, dropped=due[:1])
+                return RetentionResult(money=rows, dropped=due[:1])
+            if rows := event_partitions.delete_batch(conn, analytics_before, analytics=True):
+                return RetentionResult(analytics=rows)
+            if rows := event_partitions.delete_batch(conn, money_before, analytics=False):
+                return RetentionResult(money=rows)
+        return None
 
     def close(self) -> None:
         self._db.close()

@@ -295,7 +295,10 @@ def test_the_retention_command_says_what_it_would_delete_then_deletes_it(
         assert (code, out) == (0, "no partition to make\n")
 
 
-async def test_serve_deletes_expired_analytics_while_it_runs(shop: SqlCloudStore) -> None:
+async def test_serve_deletes_expired_analytics_while_it_runs(
+    shop: SqlCloudStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(event_partitions, "BATCH", 1)  # one event a step, each its own call on the store's threads
     old = NOW - 100 * DAY_S
     day = a_day(1, old, new_event_id())
     store_at(shop, day, old)
