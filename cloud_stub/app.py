@@ -14,11 +14,13 @@ from aiohttp import web
 from cloud_stub.answer_signing import answer_signer
 from cloud_stub.console import setup_console
 from cloud_stub.console.proxy import Network
-from cloud_stub.consumer import setup_consumer
+from cloud_stub.consumer import background, setup_consumer
 from cloud_stub.consumer.geocode import Geocoder
 from cloud_stub.consumer.notify import Provider
 from cloud_stub.core import MAX_BODY_BYTES, Core, refusals
 from cloud_stub.device_api import DeviceApi
+from cloud_stub.event_partitions import RetentionPolicy
+from cloud_stub.event_retention import EventRetention
 from cloud_stub.limits import DEFAULT_LIMITS, ServeLimits
 from cloud_stub.payments.credentials import Sealer
 from cloud_stub.payments.service import CATCH_UP_EVERY_S, PAYMENTS, Payments
@@ -52,6 +54,7 @@ def create_app(
     public_url: str | None = None,
     payment_catch_up_s: float = CATCH_UP_EVERY_S,
     updates_dir: Path | None = None,
+    event_retention: RetentionPolicy | None = None,
 ) -> web.Application:
     """The cloud application on ``store``; ``now`` is the clock for signature windows and receipt times.
     ``simulate_payments`` adds the payment-provider simulator route (tests, `kiosk run --sim`);
@@ -63,7 +66,8 @@ def create_app(
     origin); ``payment_catch_up_s`` how often payments whose notification is late are asked about;
     ``updates_dir``: a TUF repository of releases (cloud_stub/releases.py), served as static files under
     ``/updates/metadata/`` and ``/updates/targets/`` (any static host would do as well: TUF's signatures, not
-    the server, are what a cabinet trusts).
+    the server, are what a cabinet trusts); ``event_retention``: delete raw events past it hourly and make
+    the coming months' partitions (cloud_stub/event_retention.py; none: neither, as in most tests).
 
     The caller owns ``store`` and closes it after the app has been cleaned up.
     """
@@ -89,5 +93,7 @@ def create_app(
         app.cleanup_ctx.append(_catch_up(payments, public_url or "", payment_catch_up_s))
     setup_console(app, core, trusted_proxies)
     setup_consumer(app, core, geocoder=geocoder, notifier=notifier)
+    if event_retention is not None:
+        app.cleanup_ctx.append(background(EventRetention(core, event_retention), "event-retention"))
     app.on_cleanup.append(core.close)
     return app

@@ -20,6 +20,8 @@ from cloud_stub.console.auth import ROLES, PasswordRefused, check_email, hash_pa
 from cloud_stub.console.i18n import translator
 from cloud_stub.console.proxy import Network, parse_networks
 from cloud_stub.consumer.notify import HttpProvider, LogProvider, Provider
+from cloud_stub.event_partitions import DEFAULT_KEEP_ANALYTICS_DAYS, DEFAULT_KEEP_MONEY_YEARS, RetentionPolicy
+from cloud_stub.event_retention import describe
 from cloud_stub.payments.credentials import SECRET_KEY_ENV, Sealer
 from cloud_stub.store import CloudStoreError, SqlCloudStore, open_store, pending_migrations, printable
 from sync_client.schema import SchemaError, parse_utc_iso
@@ -46,6 +48,16 @@ def _port(text: str) -> int:
     return port
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is below 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     db = _Parser(add_help=False)
     db.add_argument(
@@ -53,11 +65,32 @@ def build_parser() -> argparse.ArgumentParser:
         default="cloud.db",
         help="SQLite database file, or a postgresql://user@host/name URL (default: ./cloud.db)",
     )
+    keep = _Parser(add_help=False)
+    keep.add_argument(
+        "--keep-analytics-days",
+        type=_positive,
+        default=DEFAULT_KEEP_ANALYTICS_DAYS,
+        metavar="DAYS",
+        help="raw analytics events (heartbeats, ad plays, sessions, footfall, card reads, scans) are deleted after "
+        f"this many days; the figures they were counted into stay (default: {DEFAULT_KEEP_ANALYTICS_DAYS})",
+    )
+    keep.add_argument(
+        "--keep-money-years",
+        type=_positive,
+        default=DEFAULT_KEEP_MONEY_YEARS,
+        metavar="YEARS",
+        help="every other raw event (payments, sales, refunds, alarms, the door and stock records) is deleted after "
+        f"this many years, the legal retention of bookkeeping records (default: {DEFAULT_KEEP_MONEY_YEARS})",
+    )
+    as_of = _Parser(add_help=False)
+    as_of.add_argument(
+        "--as-of", metavar="TIME", help="judge the retention at this UTC time, e.g. 2026-12-31T00:00:00.000Z"
+    )
 
     parser = _Parser(prog=PROG, description="The smart-cabinet cloud stub.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", parents=[db], help="run the HTTP API until SIGTERM/SIGINT")
+    serve = commands.add_parser("serve", parents=[db, keep], help="run the HTTP API until SIGTERM/SIGINT")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8080, help="TCP port; 0 picks a free one (default: 8080)")
     serve.add_argument(
@@ -148,11 +181,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     callbacks = commands.add_parser("callbacks", help="call-back requests for customer service")
     callbacks_commands = callbacks.add_subparsers(dest="callbacks_command", required=True, metavar="ACTION")
-    purge = callbacks_commands.add_parser(
-        "purge", parents=[db], help="delete the requests whose retention has ended (`serve` does it hourly)"
+    callbacks_commands.add_parser(
+        "purge", parents=[db, as_of], help="delete the requests whose retention has ended (`serve` does it hourly)"
     )
-    purge.add_argument(
-        "--as-of", metavar="TIME", help="judge the retention at this UTC time, e.g. 2026-12-31T00:00:00.000Z"
+    retention = commands.add_parser(
+        "retention",
+        parents=[db, keep, as_of],
+        help="delete the raw events past their retention and make the coming months' partitions "
+        "(`serve` does it hourly)",
+    )
+    retention.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    commands.add_parser(
+        "maintain",
+        parents=[db, as_of],
+        help="make the coming months' partitions of the events (PostgreSQL; `serve` and `retention` do it too)",
     )
     return parser
 
@@ -264,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
                     public_url=args.public_url,
                     updates_dir=args.updates,
                     migrate=args.migrate,
+                    event_retention=RetentionPolicy(args.keep_analytics_days, args.keep_money_years),
                 )
             )
         if args.command == "migrate":
@@ -280,6 +323,11 @@ def main(argv: list[str] | None = None) -> int:
             return _release(args)
         if args.command == "callbacks":
             return _purge_callbacks(args.db, args.as_of)
+        if args.command == "retention":
+            policy = RetentionPolicy(args.keep_analytics_days, args.keep_money_years)
+            return _retention(args.db, policy, args.as_of, args.dry_run)
+        if args.command == "maintain":
+            return _maintain(args.db, args.as_of)
         return _export(args.db)
     except (CloudStoreError, ValueError, OSError, PasswordRefused) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
@@ -289,12 +337,33 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _purge_callbacks(db: str, as_of: str | None) -> int:
+def _as_of(text: str | None) -> float | None:
     try:
-        now = parse_utc_iso(as_of, "--as-of") if as_of is not None else None
+        return parse_utc_iso(text, "--as-of") if text is not None else None
     except SchemaError as exc:
         raise ValueError(str(exc)) from None
+
+
+def _purge_callbacks(db: str, as_of: str | None) -> int:
+    now = _as_of(as_of)
     return _with_store(db, lambda store: f"{store.purge_callbacks(now=now)} call-back requests deleted")
+
+
+def _retention(db: str, policy: RetentionPolicy, as_of: str | None, dry_run: bool) -> int:
+    now = _as_of(as_of)
+    return _with_store(
+        db, lambda store: describe(store.purge_events(policy, now=now, dry_run=dry_run), dry_run=dry_run)
+    )
+
+
+def _maintain(db: str, as_of: str | None) -> int:
+    now = _as_of(as_of)
+
+    def maintain(store: SqlCloudStore) -> str:
+        made = store.maintain_events(now=now)
+        return f"partitions made: {', '.join(made)}" if made else "no partition to make"
+
+    return _with_store(db, maintain)
 
 
 def _notifier(url: str | None, secret_file: Path | None, to_log: bool) -> Provider | None:
@@ -324,6 +393,7 @@ async def _serve(
     public_url: str | None = None,
     updates_dir: Path | None = None,
     migrate: bool = False,
+    event_retention: RetentionPolicy | None = None,
 ) -> int:
     # Here, not at the top: the server's imports (the image codecs among them) are half of a command's start.
     from cloud_stub.server import start_cloud
@@ -344,6 +414,7 @@ async def _serve(
                 secret_key=sealer,
                 public_url=public_url,
                 updates_dir=updates_dir,
+                event_retention=event_retention,
             )
         except OSError as exc:
             raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

@@ -11,6 +11,7 @@ from aiohttp import web
 from cloud_stub.app import create_app
 from cloud_stub.console.proxy import Network
 from cloud_stub.consumer.notify import Provider
+from cloud_stub.event_partitions import RetentionPolicy
 from cloud_stub.limits import DEFAULT_LIMITS, GatedSite, ServeLimits
 from cloud_stub.payments.credentials import Sealer
 from cloud_stub.payments.service import CATCH_UP_EVERY_S
@@ -31,12 +32,14 @@ async def start_cloud(
     public_url: str | None = None,
     payment_catch_up_s: float = CATCH_UP_EVERY_S,
     updates_dir: Path | None = None,
+    event_retention: RetentionPolicy | None = None,
 ) -> tuple[web.AppRunner, str]:
     """Serve the cloud on host:port (0 picks a free port); return the runner and the base URL.
     ``simulate_payments`` adds POST /sim/payments/{id}/pay (the shopper paying on the phone);
     ``limits`` are the timeouts and the connection bound; ``notifier`` delivers customer notifications;
     ``trusted_proxies`` the reverse proxies whose Forwarded headers the console believes; ``secret_key``,
-    ``public_url`` and ``payment_catch_up_s``: the payment providers' (see ``create_app``).
+    ``public_url`` and ``payment_catch_up_s``: the payment providers' (see ``create_app``); ``event_retention``:
+    the raw events' (see ``create_app``).
 
     Stop it with ``await runner.cleanup()``; the store stays open and is the caller's to close.
     """
@@ -53,6 +56,7 @@ async def start_cloud(
             public_url=public_url,
             payment_catch_up_s=payment_catch_up_s,
             updates_dir=updates_dir,
+            event_retention=event_retention,
         ),
         access_log=None,
         keepalive_timeout=limits.header_timeout_s,

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from cloud_stub import sqldb
+from cloud_stub import event_partitions, sqldb
+from cloud_stub.event_partitions import RetentionPolicy, RetentionResult
 from cloud_stub.sqldb import SQLITE, Conn, Database, Row
 from sync_client.cabinet_config import ConfigInvalid, hand_off_links, link_code, parse_config
 from sync_client.schema import COMMAND_TTL_S, Event, dumps, parse_utc_iso, utc_iso
@@ -413,6 +414,12 @@ class CloudStore(Protocol):
     ) -> bool: ...
     def delete_callback(self, retailer: str, request_id: str) -> bool: ...
     def purge_callbacks(self, *, now: float | None = None) -> int: ...
+    # raw events' retention (cloud_stub/event_partitions.py)
+    def maintain_events(self, *, now: float | None = None) -> list[str]: ...
+    def purge_events(
+        self, policy: RetentionPolicy, *, now: float | None = None, dry_run: bool = False
+    ) -> RetentionResult: ...
+    def purge_events_step(self, policy: RetentionPolicy, *, now: float) -> RetentionResult | None: ...
     def close(self) -> None: ...
 
 
@@ -1137,7 +1144,7 @@ class SqlCloudStore:
                 for row in conn.execute(
                     f"SELECT id, cabinet_id, {', '.join(_CONTENT)} FROM events WHERE id IN "
                     "(SELECT value FROM json_each(?))",
-                    (json.dumps([e.id for e in events]),),
+                    (json.dumps(event_partitions.maybe_stored(conn, [e.id for e in events])),),
                 )
             }
             for event in events:
@@ -1159,6 +1166,7 @@ class SqlCloudStore:
                     acked.append(event.id)
             if changed:
                 return StoreResult(acked=[], stored=0, conflicts=[], changed=changed)
+            event_partitions.add_event_ids(conn, list(new))
             conn.executemany(
                 "INSERT INTO events (id, cabinet_id, seq, type, schema_version, wall_time, mono_time, payload,"
                 " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -3087,6 +3095,48 @@ class SqlCloudStore:
                 (_now(now), DEFAULT_CALLBACK_RETENTION_DAYS),
             ).rowcount
 
+    def maintain_events(self, *, now: float | None = None) -> list[str]:
+        """PostgreSQL: the coming months' partitions of ``events`` made (their names); SQLite: none needed."""
+        with self._db.write() as conn:
+            return event_partitions.ensure_partitions(conn, _now(now))
+
+    def purge_events(
+        self, policy: RetentionPolicy, *, now: float | None = None, dry_run: bool = False
+    ) -> RetentionResult:
+        """Raw events past ``policy``'s retention deleted (the read models folded them at ingest), step by step
+        (``purge_events_step``); the coming months' partitions made first. ``dry_run``: only counted."""
+        at = _now(now)
+        if dry_run:
+            analytics_before, money_before = policy.cutoffs(at)
+            with self._db.read() as conn:
+                return RetentionResult(
+                    analytics=event_partitions.count_due(conn, analytics_before, analytics=True),
+                    money=event_partitions.count_due(conn, money_before, analytics=False),
+                    dropped=event_partitions.droppable(conn, analytics_before, money_before),
+                )
+        result = RetentionResult(created=self.maintain_events(now=at))
+        while (step := self.purge_events_step(policy, now=at)) is not None:
+            result.add(step)
+        return result
+
+    def purge_events_step(self, policy: RetentionPolicy, *, now: float) -> RetentionResult | None:
+        """One transaction of the retention (what ingest waits for at most, on SQLite's single worker too):
+        on PostgreSQL the oldest month's list past its class's retention dropped whole, else a batch of the
+        analytics past theirs, else of the other events past theirs. None: nothing was due."""
+        analytics_before, money_before = policy.cutoffs(now)
+        with self._db.write() as conn:
+            due = event_partitions.droppable(conn, analytics_before, money_before)
+            if due:
+                rows = event_partitions.drop_partition(conn, due[0])
+                if due[0].endswith("_analytics"):
+                    return RetentionResult(analytics=rows, dropped=due[:1])
+                return RetentionResult(money=rows, dropped=due[:1])
+            if rows := event_partitions.delete_batch(conn, analytics_before, analytics=True):
+                return RetentionResult(analytics=rows)
+            if rows := event_partitions.delete_batch(conn, money_before, analytics=False):
+                return RetentionResult(money=rows)
+        return None
+
     def close(self) -> None:
         self._db.close()
 
@@ -4133,4 +4183,7 @@ def _widen_ticket_statuses(conn: Conn) -> None:
     )
 
 
-MIGRATIONS: tuple[sqldb.Migration, ...] = (sqldb.Migration(1, "baseline", _baseline),)
+MIGRATIONS: tuple[sqldb.Migration, ...] = (
+    sqldb.Migration(1, "baseline", _baseline),
+    sqldb.Migration(2, "events_by_month", lambda conn: event_partitions.partition_events(conn, time.time())),
+)

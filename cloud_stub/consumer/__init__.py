@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Protocol
 
 import aiohttp_jinja2
 import jinja2
@@ -41,11 +42,15 @@ def setup_consumer(app: web.Application, core: Core, *, geocoder: Geocoder | Non
     app.add_routes(pages.routes)
     app.on_response_prepare.append(_security_headers)
     if notifier is not None:
-        app.cleanup_ctx.append(_background(Notifier(core, notifier), "notifications"))
-    app.cleanup_ctx.append(_background(Retention(core), "callback-retention"))
+        app.cleanup_ctx.append(background(Notifier(core, notifier), "notifications"))
+    app.cleanup_ctx.append(background(Retention(core), "callback-retention"))
 
 
-def _background(worker: Notifier | Retention, name: str) -> Callable[[web.Application], AsyncIterator[None]]:
+class Worker(Protocol):
+    async def run(self) -> None: ...
+
+
+def background(worker: Worker, name: str) -> Callable[[web.Application], AsyncIterator[None]]:
     """``worker.run()`` for as long as the app serves."""
 
     async def run(_app: web.Application) -> AsyncIterator[None]:
