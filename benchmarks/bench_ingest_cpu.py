@@ -39,6 +39,7 @@ from multidict import CIMultiDict
 
 from benchmarks.bench_fleet_ingest import event_source
 from cloud_stub.device_api import NONCE_KEEP_S, log, parse_batch, validate_events
+from cloud_stub.sqldb import SqliteDatabase
 from cloud_stub.store import SqliteCloudStore
 from sync_client.schema import HDR_NONCE, body_matches, dumps, sign_answer, sign_request, verify_signature
 
@@ -148,11 +149,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     try:
         requests = make_requests(store, args.cabinets, args.requests)
         events = sum(len(json.loads(body)["events"]) for _, body, _ in requests)
-        timed = TimedConnection(store._conn)
-        if args.statements:
-            store._conn = timed  # type: ignore[assignment]  # the same calls, timed
+        db = store._db
+        assert isinstance(db, SqliteDatabase)
+        timed = TimedConnection(db.raw)
+        if args.statements:  # the same calls, timed: the database's connection and its adapter's
+            db.raw = db._conn.raw = timed  # type: ignore[assignment]
         spent = run(requests, store)
-        store._conn = timed.conn
+        db.raw = db._conn.raw = timed.conn
     finally:
         store.close()
     per_request = {step: round(1000 * s / len(requests), 3) for step, s in spent.items()}

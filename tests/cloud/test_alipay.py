@@ -173,6 +173,8 @@ async def test_a_notification_not_taken_is_sent_again_with_the_same_notify_id(ri
     made = await rig.provider.create(rig.request())
     assert await rig.phone_pays(made.qr_text) == 200
     await until(lambda: len(rig.receiver.verified) == 2, what="the notification sent again")
+    # the emulator records a delivery once the cloud's answer is back, a moment after the cloud verified it
+    await until(lambda: len(rig.alipay.notifier.deliveries) == 2, what="the second delivery recorded")
     first, second = rig.receiver.verified
     assert first.notification_id == second.notification_id and first.state == second.state
     assert [(d.attempt, d.accepted) for d in rig.alipay.notifier.deliveries] == [(1, False), (2, True)]

@@ -20,6 +20,6 @@ def test_every_step_is_timed_and_the_store_commits_twice_a_request(tmp_path: Pat
     assert statements["COMMIT"]["per_request"] == 2.0  # remember_nonce's transaction, then store_events'
     assert statements["BEGIN IMMEDIATE"]["per_request"] == 2.0
     inserts = [v for sql, v in statements.items() if sql.startswith("INSERT INTO events ")]
-    assert inserts and inserts[0]["per_request"] == 1.0  # one executemany a batch
+    assert inserts and 0 < inserts[0]["per_request"] <= 1.0  # at most one executemany a batch (none when all stored)
     assert "| COMMIT |" not in out.with_suffix(".md").read_text()  # statements are shown as code
     assert "| `COMMIT` | 2.0 |" in out.with_suffix(".md").read_text()

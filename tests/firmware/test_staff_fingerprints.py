@@ -40,7 +40,9 @@ async def rig(tmp_path, emulator):
     cabinets.retailer = RetailerAccess(
         staff_cards=(StaffCard(STAFF_CARD.lower(), "retailer"),), staff_fingerprints=(MEI, JO)
     )
-    cabinets.fingerprint = ZfmSensor(emulator.port, poll_interval=0.005, response_timeout=0.5, enrol_timeout=10)
+    cabinets.fingerprint = ZfmSensor(
+        emulator.port, poll_interval=0.005, response_timeout=5.0, enrol_timeout=10
+    )  # a loaded machine answers late, a module never
     yield cabinets
     if cabinets.cabinet is not None:
         await cabinets.cut()
