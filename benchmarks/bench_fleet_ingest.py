@@ -1,12 +1,15 @@
 """Cloud ingest at fleet scale: N simulated cabinets syncing through the real device API.
 
     python benchmarks/bench_fleet_ingest.py [--cabinets 500,2000,5000] [--seconds 30] [--interval 2]
-                                            [--db PATH] [--nodes 1] [--balance proxy|client]
+                                            [--db PATH|URL | --pg] [--nodes 1] [--balance proxy|client]
                                             [--readers 0] [--connections 256] [--db-server-pid PID]
                                             [--json PATH]
 
-For each fleet size, ``--nodes`` `kiosk-cloud serve` processes run on one store (``--db``: a SQLite file,
-by default a new one in a temporary directory; each size registers its own cabinets in it). With several
+For each fleet size, ``--nodes`` `kiosk-cloud serve` processes run on one store (``--db``: a SQLite file or
+a ``postgresql://`` URL, by default a new SQLite file in a temporary directory; each size registers its own
+cabinets in it). ``--pg`` starts a private PostgreSQL server for the run (Debian's binaries, a new durable
+cluster in a temporary directory, made by the tests' own tests/pg_server.py) and counts its processes' CPU
+and writes as ``--db-server-pid`` would. With several
 nodes the cabinets go through the loopback proxy (`cloud_stub/balancer.py`, one request to each node in
 turn), or with ``--balance client`` each cabinet talks to one node (cabinet i to node i mod N: what a
 proxy in C costs next to nothing).
@@ -42,6 +45,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,9 +56,10 @@ from yarl import URL
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_console import cabinet_events, percentile
-from cloud_stub.store import CloudStore, SqliteCloudStore
+from cloud_stub.store import CloudStore, open_store
 from firmware.control_client import Process, _bin
 from sync_client.schema import dumps, sign_request
+from tests.pg_server import running_server, server_binaries
 
 RETAILER = "bench-fleet"
 EVENT_STEP_S = 0.2  # of a cabinet's event time per event: ~10 events every 2 s keep pace with the clock
@@ -64,13 +69,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 def quantile(values: list[float], fraction: float) -> float:
     return percentile(values, fraction) if values else 0.0
-
-
-def open_store(db: str) -> CloudStore:
-    """The store `kiosk-cloud serve --db DB` serves."""
-    if "://" in db:
-        raise SystemExit(f"--db {db}: this tree's kiosk-cloud serves SQLite files only")
-    return SqliteCloudStore(Path(db))
 
 
 # --- the server's processes: CPU and bytes written ---------------------------------------------------
@@ -481,7 +479,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cabinets", default="500,2000,5000", help="fleet sizes, comma-separated")
     parser.add_argument("--seconds", type=float, default=30.0, help="of ingest per fleet size (each half)")
     parser.add_argument("--interval", type=float, default=2.0, help="mean seconds between a cabinet's syncs")
-    parser.add_argument("--db", help="the store every node serves (default: a new SQLite file)")
+    store = parser.add_mutually_exclusive_group()
+    store.add_argument("--db", help="the store every node serves: a SQLite file or a postgresql:// URL")
+    store.add_argument("--pg", action="store_true", help="start a private PostgreSQL server and serve from it")
     parser.add_argument("--nodes", type=int, default=1, help="kiosk-cloud serve processes (default: 1)")
     parser.add_argument("--balance", choices=("proxy", "client"), default="proxy")
     parser.add_argument("--readers", type=int, default=0, help="retailer loops reading sales and stock")
@@ -500,20 +500,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 async def main(args: argparse.Namespace) -> list[Run]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
-    args.db = args.db or str(workdir / "cloud.db")
-    return [await run_one(n, args, workdir) for n in args.sizes]
+    with ExitStack() as stack:
+        if args.pg:
+            binaries = server_binaries()
+            if binaries is None:
+                raise SystemExit("--pg: PostgreSQL's server is missing (hardware/system-packages.txt; or KIOSK_PG_BIN)")
+            server = stack.enter_context(running_server(binaries, durable=True))
+            args.db = stack.enter_context(server.database())
+            args.db_server_pid = server.postmaster_pid()
+        args.db = args.db or str(workdir / "cloud.db")
+        return [await run_one(n, args, workdir) for n in args.sizes]
+
+
+def store_name(args: argparse.Namespace) -> str:
+    if args.pg:
+        binaries = server_binaries()
+        return f"PostgreSQL {binaries.parent.name if binaries else '?'} (a private cluster, fsync on, --pg)"
+    return "SQLite (a temporary file)" if args.db is None else args.db.split("@")[-1]
 
 
 if __name__ == "__main__":
     arguments = parse_args()
-    store_name = "SQLite (a temporary file)" if arguments.db is None else arguments.db.split("@")[-1]
+    name, load_at_start = store_name(arguments), os.getloadavg()
     outcome = asyncio.run(main(arguments))
-    text = table(outcome, store_name)
+    text = table(outcome, name)
     print(text)
     document = {
-        "store": store_name,
+        "store": name,
         "interval_s": arguments.interval,
-        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],  # at the end: what else the machine did
+        "load_average_1_5_15_at_start": [round(x, 2) for x in load_at_start],  # what else the machine did
+        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],  # at the end
         "runs": [asdict(r) for r in outcome],
     }
     print(json.dumps(document, indent=2))
