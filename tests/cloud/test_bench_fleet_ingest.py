@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import psycopg
 import pytest
 from aiohttp import web
 
@@ -87,3 +88,26 @@ async def test_the_generators_connections_survive_a_node_restart_and_say_when_no
         await runner.cleanup()
     with pytest.raises(ConnectionError, match=f"127.0.0.1:{port}"):  # nobody listens any more
         await pool.post("/v1/events", b"{}", {"X-Signature": "s3"})
+
+
+async def test_with_pg_a_private_postgresql_serves_two_nodes_and_its_writes_are_counted() -> None:
+    """--pg: a durable cluster of its own for the run; the nodes serve its URL; the events are checked in it,
+    and the server's processes (the postmaster and its children) count in the bytes written."""
+    args = parse_args(
+        ["--pg", "--cabinets", "8", "--seconds", "1", "--interval", "0.1", "--nodes", "2", "--balance", "client"]
+    )
+    [run] = await main(args)
+    assert args.db.startswith("postgresql://") and args.db_server_pid > 0
+    assert (run.cabinets, run.nodes, run.balance) == (8, 2, "client")
+    assert run.events_sent > 8 and run.events_stored == run.events_sent
+    assert (run.lost, run.duplicated, run.cabinets_with_seq_gaps) == (0, 0, 0)
+    # The nodes alone write a log line a request (~10 bytes an event): the WAL of PostgreSQL is far more.
+    assert run.server_written_bytes_per_event > 300
+    with pytest.raises(psycopg.OperationalError):  # the private server is gone with the run
+        psycopg.connect(args.db, connect_timeout=2).close()
+
+
+def test_db_and_pg_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--pg", "--db", "x.db"])
+    assert "not allowed with argument" in capsys.readouterr().err
