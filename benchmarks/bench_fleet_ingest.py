@@ -292,6 +292,8 @@ class Run:
     cabinets_with_seq_gaps: int
     retries: int
     retry_reasons: dict[str, int]
+    store_rollbacks: int  # transactions a node ran again after the database rolled them back (a deadlock)
+    server_errors: int  # requests a node answered with 500 (logged with their traceback)
     server_cpu_percent: float  # of one core, all nodes together
     server_cpu_ms_per_request: float  # what a request costs the nodes, whatever else the machine does
     balancer_cpu_percent: float | None
@@ -373,6 +375,7 @@ async def run_one(cabinets: int, args: argparse.Namespace, workdir: Path) -> Run
     nodes = start_nodes(args.db, args.nodes, workdir)
     balancer = start_balancer([u for _, u in nodes], workdir) if args.nodes > 1 and args.balance == "proxy" else None
     urls = [balancer[1]] if balancer else [u for _, u in nodes]
+    logs = {proc.log_path: proc.log_path.stat().st_size for proc, _ in nodes}
     server_pids = [p.proc.pid for p, _ in nodes if p.proc]
     server_pids += descendants(args.db_server_pid) if args.db_server_pid else []
     try:
@@ -386,6 +389,7 @@ async def run_one(cabinets: int, args: argparse.Namespace, workdir: Path) -> Run
             balancer[0].stop()
         for proc, _ in nodes:
             proc.stop()
+    rollbacks, errors = logged_since(logs, "rolled back"), logged_since(logs, "Error handling request")
     store = open_store(args.db)
     try:
         stored, lost, duplicated, gaps = check_stored(store, tally.acked)
@@ -425,6 +429,8 @@ async def run_one(cabinets: int, args: argparse.Namespace, workdir: Path) -> Run
         cabinets_with_seq_gaps=gaps,
         retries=tally.retries,
         retry_reasons=tally.statuses,
+        store_rollbacks=rollbacks,
+        server_errors=errors,
         server_cpu_percent=round(100 * server.cpu_s / elapsed, 1),
         server_cpu_ms_per_request=round(1000 * server.cpu_s / max(tally.requests, 1), 2),
         balancer_cpu_percent=None if balancer_cpu is None else round(100 * balancer_cpu / elapsed, 1),
@@ -436,6 +442,16 @@ async def run_one(cabinets: int, args: argparse.Namespace, workdir: Path) -> Run
     )
 
 
+def logged_since(logs: dict[Path, int], text: str) -> int:
+    """Lines with ``text`` the nodes logged after the given offsets of their logs."""
+    count = 0
+    for path, offset in logs.items():
+        with path.open("rb") as f:
+            f.seek(offset)
+            count += f.read().decode(errors="replace").count(text)
+    return count
+
+
 def _balancer_cpu(balancer: tuple[Process, str] | None) -> float:
     return ProcessCounters.of([balancer[0].proc.pid]).cpu_s if balancer and balancer[0].proc else 0.0
 
@@ -445,13 +461,15 @@ def table(runs: list[Run], store: str) -> str:
         f"Store: {store}",
         "",
         "| cabinets | nodes | requests/s | events/s | p50 ms | p99 ms | lost | duplicated | seq gaps | retries "
-        "| server CPU % (ms a request) | balancer CPU % | generator CPU % | disk bytes/event | written bytes/event |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| rollbacks / 500s | server CPU % (ms a request) | balancer CPU % | generator CPU % | disk bytes/event "
+        "| written bytes/event |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         lines.append(
             f"| {r.cabinets:,} | {r.nodes} ({r.balance}) | {r.requests_per_s:,} | {r.events_per_s:,} | {r.p50_ms} "
             f"| {r.p99_ms} | {r.lost} | {r.duplicated} | {r.cabinets_with_seq_gaps} | {r.retries} "
+            f"| {r.store_rollbacks} / {r.server_errors} "
             f"| {r.server_cpu_percent} ({r.server_cpu_ms_per_request}) "
             f"| {r.balancer_cpu_percent if r.balancer_cpu_percent is not None else '-'} "
             f"| {r.generator_cpu_percent} | {r.server_disk_bytes_per_event:,} | {r.server_written_bytes_per_event:,} |"

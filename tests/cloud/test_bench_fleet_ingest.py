@@ -10,7 +10,15 @@ import psycopg
 import pytest
 from aiohttp import web
 
-from benchmarks.bench_fleet_ingest import Pool, ProcessCounters, check_stored, descendants, main, parse_args
+from benchmarks.bench_fleet_ingest import (
+    Pool,
+    ProcessCounters,
+    check_stored,
+    descendants,
+    logged_since,
+    main,
+    parse_args,
+)
 from cloud_stub.store import SqliteCloudStore
 from sync_client.schema import Event, new_event_id, utc_now_iso
 
@@ -111,3 +119,12 @@ def test_db_and_pg_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         parse_args(["--pg", "--db", "x.db"])
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_what_the_nodes_logged_before_the_run_is_not_counted(tmp_path: Path) -> None:
+    log = tmp_path / "node-0.log"
+    log.write_text("store call store_events rolled back (deadlock detected); attempt 2\n")
+    offsets = {log: log.stat().st_size}
+    with log.open("a") as f:
+        f.write("store call store_events rolled back (deadlock detected); attempt 2\nERROR Error handling request\n")
+    assert (logged_since(offsets, "rolled back"), logged_since(offsets, "Error handling request")) == (1, 1)
