@@ -56,6 +56,7 @@ from yarl import URL
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_console import cabinet_events, percentile
+from cloud_stub.sqldb import is_postgresql_url
 from cloud_stub.store import CloudStore, open_store
 from firmware.control_client import Process, _bin
 from sync_client.schema import dumps, sign_request
@@ -513,6 +514,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--cabinets: expected numbers separated by commas, got {args.cabinets!r}")
     if args.nodes < 1 or any(n < 1 for n in args.sizes):
         parser.error("--nodes and --cabinets: expected at least 1")
+    if args.nodes > 1 and not (args.pg or (args.db and is_postgresql_url(args.db))):
+        parser.error(f"--nodes {args.nodes}: several nodes need PostgreSQL (--pg or --db postgresql://...)")
     return args
 
 
