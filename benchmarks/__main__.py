@@ -17,6 +17,11 @@ BENCHMARKS = {
     "ui": ["bench_ui.py"],
     "sync": ["bench_sync.py"],
     "fleet_ingest_sqlite": ["bench_fleet_ingest.py", "--cabinets", "500,2000,5000", "--seconds", "30"],
+    "fleet_ingest_pg_1node": ["bench_fleet_ingest.py", "--pg", "--cabinets", "500,2000,5000", "--seconds", "30"],
+    "fleet_ingest_pg_2nodes_proxy": ["bench_fleet_ingest.py", "--pg", "--nodes", "2", "--cabinets", "500,2000,5000"]
+    + ["--seconds", "30"],
+    "fleet_ingest_pg_2nodes_client": ["bench_fleet_ingest.py", "--pg", "--nodes", "2", "--balance", "client"]
+    + ["--cabinets", "500,2000,5000", "--seconds", "30"],
     "writes": ["bench_writes.py"],
     "console": ["bench_console.py"],
     "funnel": ["bench_funnel.py", "--events", "1000000,3000000"],  # 10 million: run it by hand (about an hour)

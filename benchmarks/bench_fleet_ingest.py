@@ -1,12 +1,15 @@
 """Cloud ingest at fleet scale: N simulated cabinets syncing through the real device API.
 
     python benchmarks/bench_fleet_ingest.py [--cabinets 500,2000,5000] [--seconds 30] [--interval 2]
-                                            [--db PATH] [--nodes 1] [--balance proxy|client]
+                                            [--db PATH|URL | --pg] [--nodes 1] [--balance proxy|client]
                                             [--readers 0] [--connections 256] [--db-server-pid PID]
                                             [--json PATH]
 
-For each fleet size, ``--nodes`` `kiosk-cloud serve` processes run on one store (``--db``: a SQLite file,
-by default a new one in a temporary directory; each size registers its own cabinets in it). With several
+For each fleet size, ``--nodes`` `kiosk-cloud serve` processes run on one store (``--db``: a SQLite file or
+a ``postgresql://`` URL, by default a new SQLite file in a temporary directory; each size registers its own
+cabinets in it). ``--pg`` starts a private PostgreSQL server for the run (Debian's binaries, a new durable
+cluster in a temporary directory, made by the tests' own tests/pg_server.py) and counts its processes' CPU
+and writes as ``--db-server-pid`` would. With several
 nodes the cabinets go through the loopback proxy (`cloud_stub/balancer.py`, one request to each node in
 turn), or with ``--balance client`` each cabinet talks to one node (cabinet i to node i mod N: what a
 proxy in C costs next to nothing).
@@ -42,6 +45,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,9 +56,11 @@ from yarl import URL
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_console import cabinet_events, percentile
-from cloud_stub.store import CloudStore, SqliteCloudStore
+from cloud_stub.sqldb import is_postgresql_url
+from cloud_stub.store import CloudStore, open_store
 from firmware.control_client import Process, _bin
 from sync_client.schema import dumps, sign_request
+from tests.pg_server import running_server, server_binaries
 
 RETAILER = "bench-fleet"
 EVENT_STEP_S = 0.2  # of a cabinet's event time per event: ~10 events every 2 s keep pace with the clock
@@ -64,13 +70,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 def quantile(values: list[float], fraction: float) -> float:
     return percentile(values, fraction) if values else 0.0
-
-
-def open_store(db: str) -> CloudStore:
-    """The store `kiosk-cloud serve --db DB` serves."""
-    if "://" in db:
-        raise SystemExit(f"--db {db}: this tree's kiosk-cloud serves SQLite files only")
-    return SqliteCloudStore(Path(db))
 
 
 # --- the server's processes: CPU and bytes written ---------------------------------------------------
@@ -294,6 +293,8 @@ class Run:
     cabinets_with_seq_gaps: int
     retries: int
     retry_reasons: dict[str, int]
+    store_rollbacks: int  # transactions a node ran again after the database rolled them back (a deadlock)
+    server_errors: int  # requests a node answered with 500 (logged with their traceback)
     server_cpu_percent: float  # of one core, all nodes together
     server_cpu_ms_per_request: float  # what a request costs the nodes, whatever else the machine does
     balancer_cpu_percent: float | None
@@ -375,6 +376,7 @@ async def run_one(cabinets: int, args: argparse.Namespace, workdir: Path) -> Run
     nodes = start_nodes(args.db, args.nodes, workdir)
     balancer = start_balancer([u for _, u in nodes], workdir) if args.nodes > 1 and args.balance == "proxy" else None
     urls = [balancer[1]] if balancer else [u for _, u in nodes]
+    logs = {proc.log_path: proc.log_path.stat().st_size for proc, _ in nodes}
     server_pids = [p.proc.pid for p, _ in nodes if p.proc]
     server_pids += descendants(args.db_server_pid) if args.db_server_pid else []
     try:
@@ -388,6 +390,7 @@ async def run_one(cabinets: int, args: argparse.Namespace, workdir: Path) -> Run
             balancer[0].stop()
         for proc, _ in nodes:
             proc.stop()
+    rollbacks, errors = logged_since(logs, "rolled back"), logged_since(logs, "Error handling request")
     store = open_store(args.db)
     try:
         stored, lost, duplicated, gaps = check_stored(store, tally.acked)
@@ -427,6 +430,8 @@ async def run_one(cabinets: int, args: argparse.Namespace, workdir: Path) -> Run
         cabinets_with_seq_gaps=gaps,
         retries=tally.retries,
         retry_reasons=tally.statuses,
+        store_rollbacks=rollbacks,
+        server_errors=errors,
         server_cpu_percent=round(100 * server.cpu_s / elapsed, 1),
         server_cpu_ms_per_request=round(1000 * server.cpu_s / max(tally.requests, 1), 2),
         balancer_cpu_percent=None if balancer_cpu is None else round(100 * balancer_cpu / elapsed, 1),
@@ -438,6 +443,16 @@ async def run_one(cabinets: int, args: argparse.Namespace, workdir: Path) -> Run
     )
 
 
+def logged_since(logs: dict[Path, int], text: str) -> int:
+    """Lines with ``text`` the nodes logged after the given offsets of their logs."""
+    count = 0
+    for path, offset in logs.items():
+        with path.open("rb") as f:
+            f.seek(offset)
+            count += f.read().decode(errors="replace").count(text)
+    return count
+
+
 def _balancer_cpu(balancer: tuple[Process, str] | None) -> float:
     return ProcessCounters.of([balancer[0].proc.pid]).cpu_s if balancer and balancer[0].proc else 0.0
 
@@ -447,13 +462,15 @@ def table(runs: list[Run], store: str) -> str:
         f"Store: {store}",
         "",
         "| cabinets | nodes | requests/s | events/s | p50 ms | p99 ms | lost | duplicated | seq gaps | retries "
-        "| server CPU % (ms a request) | balancer CPU % | generator CPU % | disk bytes/event | written bytes/event |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| rollbacks / 500s | server CPU % (ms a request) | balancer CPU % | generator CPU % | disk bytes/event "
+        "| written bytes/event |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         lines.append(
             f"| {r.cabinets:,} | {r.nodes} ({r.balance}) | {r.requests_per_s:,} | {r.events_per_s:,} | {r.p50_ms} "
             f"| {r.p99_ms} | {r.lost} | {r.duplicated} | {r.cabinets_with_seq_gaps} | {r.retries} "
+            f"| {r.store_rollbacks} / {r.server_errors} "
             f"| {r.server_cpu_percent} ({r.server_cpu_ms_per_request}) "
             f"| {r.balancer_cpu_percent if r.balancer_cpu_percent is not None else '-'} "
             f"| {r.generator_cpu_percent} | {r.server_disk_bytes_per_event:,} | {r.server_written_bytes_per_event:,} |"
@@ -481,7 +498,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cabinets", default="500,2000,5000", help="fleet sizes, comma-separated")
     parser.add_argument("--seconds", type=float, default=30.0, help="of ingest per fleet size (each half)")
     parser.add_argument("--interval", type=float, default=2.0, help="mean seconds between a cabinet's syncs")
-    parser.add_argument("--db", help="the store every node serves (default: a new SQLite file)")
+    store = parser.add_mutually_exclusive_group()
+    store.add_argument("--db", help="the store every node serves: a SQLite file or a postgresql:// URL")
+    store.add_argument("--pg", action="store_true", help="start a private PostgreSQL server and serve from it")
     parser.add_argument("--nodes", type=int, default=1, help="kiosk-cloud serve processes (default: 1)")
     parser.add_argument("--balance", choices=("proxy", "client"), default="proxy")
     parser.add_argument("--readers", type=int, default=0, help="retailer loops reading sales and stock")
@@ -495,25 +514,43 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--cabinets: expected numbers separated by commas, got {args.cabinets!r}")
     if args.nodes < 1 or any(n < 1 for n in args.sizes):
         parser.error("--nodes and --cabinets: expected at least 1")
+    if args.nodes > 1 and not (args.pg or (args.db and is_postgresql_url(args.db))):
+        parser.error(f"--nodes {args.nodes}: several nodes need PostgreSQL (--pg or --db postgresql://...)")
     return args
 
 
 async def main(args: argparse.Namespace) -> list[Run]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
-    args.db = args.db or str(workdir / "cloud.db")
-    return [await run_one(n, args, workdir) for n in args.sizes]
+    with ExitStack() as stack:
+        if args.pg:
+            binaries = server_binaries()
+            if binaries is None:
+                raise SystemExit("--pg: PostgreSQL's server is missing (hardware/system-packages.txt; or KIOSK_PG_BIN)")
+            server = stack.enter_context(running_server(binaries, durable=True))
+            args.db = stack.enter_context(server.database())
+            args.db_server_pid = server.postmaster_pid()
+        args.db = args.db or str(workdir / "cloud.db")
+        return [await run_one(n, args, workdir) for n in args.sizes]
+
+
+def store_name(args: argparse.Namespace) -> str:
+    if args.pg:
+        binaries = server_binaries()
+        return f"PostgreSQL {binaries.parent.name if binaries else '?'} (a private cluster, fsync on, --pg)"
+    return "SQLite (a temporary file)" if args.db is None else args.db.split("@")[-1]
 
 
 if __name__ == "__main__":
     arguments = parse_args()
-    store_name = "SQLite (a temporary file)" if arguments.db is None else arguments.db.split("@")[-1]
+    name, load_at_start = store_name(arguments), os.getloadavg()
     outcome = asyncio.run(main(arguments))
-    text = table(outcome, store_name)
+    text = table(outcome, name)
     print(text)
     document = {
-        "store": store_name,
+        "store": name,
         "interval_s": arguments.interval,
-        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],  # at the end: what else the machine did
+        "load_average_1_5_15_at_start": [round(x, 2) for x in load_at_start],  # what else the machine did
+        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],  # at the end
         "runs": [asdict(r) for r in outcome],
     }
     print(json.dumps(document, indent=2))

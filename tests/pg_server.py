@@ -4,6 +4,8 @@ there (no TCP port), stopped and deleted at the end of the session.
 
 initdb and the server refuse to run as root: as root (CI) they run as ``nobody``, in a directory it owns.
 Each test gets a fresh database copied from a migrated template (``CREATE DATABASE … TEMPLATE``: tens of ms).
+The fleet benchmark (benchmarks/bench_fleet_ingest.py --pg) starts its private server with the same code,
+durable (fsync on) since it measures the disk.
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ class PgServer:
     def url(self, database: str) -> str:
         return f"postgresql://postgres@/{database}?host={self.directory}"
 
+    def postmaster_pid(self) -> int:
+        """The server's main process (its backends, writer and checkpointer are its children)."""
+        return int((self.directory / "data" / "postmaster.pid").read_text().split()[0])
+
     def admin(self) -> psycopg.Connection:
         return psycopg.connect(self.url("postgres"), autocommit=True)
 
@@ -78,7 +84,8 @@ class PgServer:
 
 
 @contextmanager
-def running_server(binaries: Path) -> Iterator[PgServer]:
+def running_server(binaries: Path, *, durable: bool = False) -> Iterator[PgServer]:
+    """A new cluster, started; ``durable``: fsync and full-page writes on, as a production server."""
     root = os.geteuid() == 0
     # As root the server runs as nobody: in /tmp, which it can reach whatever TMPDIR says (e.g. under /root).
     directory = Path(tempfile.mkdtemp(prefix="kiosk-pg-", dir="/tmp" if root else None))
@@ -94,8 +101,9 @@ def running_server(binaries: Path) -> Iterator[PgServer]:
             ),
             **run,  # type: ignore[call-overload]
         )
-        # Durability is not under test here (fsync off): the tests measure behaviour, not the disk.
-        options = f"-k {directory} -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=200"
+        # Durability is not under test (fsync off): the tests measure behaviour, not the disk.
+        options = f"-k {directory} -c listen_addresses='' -c max_connections=200"
+        options += "" if durable else " -c fsync=off -c full_page_writes=off"
         subprocess.run(
             _as_server_user(
                 [str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "-t", "30", "start"]

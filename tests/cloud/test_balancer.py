@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +20,8 @@ from yarl import URL
 from cloud_stub.balancer import parse_nodes, start_balancer
 from cloud_stub.server import start_cloud
 from cloud_stub.store import SqliteCloudStore
-from firmware.control_client import Process, _bin
 from sync_client.cloud_client import CloudClient
-from sync_client.outbox import Outbox
 from sync_client.schema import Event, dumps, new_event_id, utc_now_iso
-from sync_client.uploader import Uploader, UploadError
 
 
 @dataclass
@@ -253,65 +248,6 @@ def test_the_command_line_prints_its_url_and_forwards_until_stopped(tmp_path: Pa
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
-
-
-async def test_a_cabinet_keeps_syncing_through_the_proxy_while_a_node_is_killed_and_restarted(tmp_path: Path) -> None:
-    """Real processes: two `kiosk-cloud serve` nodes on one store, the proxy's command, the cabinet's own
-    Uploader. Node 1 is SIGKILLed, then restarted on its port: every event stored once, gap-free, and the
-    restarted node takes requests again."""
-    db = tmp_path / "cloud.db"
-    store = SqliteCloudStore(db)
-    key = store.add_cabinet("cab-1")
-    store.close()
-    ports = [free_port(), free_port()]
-
-    def node(n: int) -> Process:
-        argv = [*_bin("kiosk-cloud"), "serve", "--port", str(ports[n]), "--db", str(db)]
-        proc = Process(argv, tmp_path / f"node-{n}.log").start()
-        proc.read_line()  # listening
-        return proc
-
-    nodes = [node(0), node(1)]
-    balancer = Process(
-        [sys.executable, "-m", "cloud_stub.balancer", *(f"http://127.0.0.1:{p}" for p in ports)],
-        tmp_path / "balancer.log",
-    ).start()
-    url = balancer.read_line().rsplit(" ", 1)[-1]
-    outbox = Outbox(tmp_path / "cabinet.db", "cab-1")
-    uploader = Uploader(outbox, url, key, batch_size=5, backoff_initial_s=0.01, backoff_max_s=0.02)
-
-    async def sync_round() -> None:
-        for _ in range(10):
-            outbox.append("heartbeat", {"faults": []})
-        deadline = time.monotonic() + 30
-        while outbox.pending_count():
-            try:
-                await uploader.upload_pending()
-            except UploadError:
-                assert time.monotonic() < deadline, "the cabinet could not upload through the proxy"
-                await asyncio.sleep(0)  # the uploader's own backoff is what a cabinet waits; here: again
-
-    try:
-        await sync_round()
-        nodes[0].kill()
-        await sync_round()  # node 1 refuses: everything through node 2
-        served_before = (tmp_path / "node-0.log").read_text().count("ingest cabinet=cab-1")
-        nodes[0] = node(0)
-        await sync_round()
-        assert (tmp_path / "node-0.log").read_text().count("ingest cabinet=cab-1") > served_before
-    finally:
-        await uploader.client.close()
-        outbox.close()
-        balancer.stop()
-        for proc in nodes:
-            proc.stop()
-    store = SqliteCloudStore(db)
-    try:
-        events = list(store.export_events())
-    finally:
-        store.close()
-    assert sorted(e["seq"] for e in events) == list(range(1, 31))
-    assert len({e["id"] for e in events}) == 30
 
 
 async def test_a_streamed_answer_passes_whole_without_a_length() -> None:
