@@ -83,3 +83,65 @@ async def test_a_nul_character_in_a_request_field_gets_400_naming_it(cloud: Clou
     bad = await cloud.retailer("POST", "/v1/retailer/orders", {"cabinet_id": CAB, "sku": "BIKE\x00C7"})
     assert (bad.status, bad.body) == (400, {"error": "sku: contains a NUL character (U+0000)"})
     assert cloud.store.orders_of("shop-a") == []
+
+
+async def test_the_sales_answer_comes_from_the_sales_kept_at_ingest_whatever_order_the_events_came_in(
+    cloud: Cloud,
+) -> None:
+    """Each sale once with what its events said (the approval's way to pay only when it came); a reversal alone is
+    no sale; a completion uploaded before its approval gives the same answer as the other way round."""
+    scooter = {**SALE, "sku": "SCOOT-S1", "variant_sku": "SCOOT-S1-mint", "amount_cents": 49900}
+    approved = {"receipt_no": "1", "trace_no": None, "method_detail": "contactless", "card": "VISA"}
+    door = {"door_opened_at": "x", "door_closed_at": "y"}
+    events = [
+        make_event(1, type_="sale.completed", payload={**scooter, "sale_id": "s-1", **door}),
+        make_event(2, type_="payment.approved", payload={**scooter, "sale_id": "s-1", **approved}),
+        make_event(3, type_="sale.completed", payload={**SALE, "sale_id": "s-2", **door}),
+        make_event(4, type_="payment.reversed", payload={"sale_id": "s-3", "receipt_no": "3", **SALE}),
+        make_event(
+            5, type_="payment.approved", payload={**SALE, "sale_id": "s-4", "receipt_no": "4", "trace_no": None}
+        ),
+    ]
+    assert (await cloud.post(events)).body["rejected"] == []
+    body = (await cloud.retailer("GET", f"/v1/retailer/cabinets/{CAB}/sales")).body
+    at = events[0]["wall_time"]
+    assert body["sales"] == [
+        {
+            "sale_id": "s-1",
+            "sku": "SCOOT-S1",
+            "variant_sku": "SCOOT-S1-mint",
+            "amount_cents": 49900,
+            "currency": "EUR",
+            "method": "terminal",
+            "approved_at": at,
+            "status": "completed",
+            "method_detail": "contactless",
+            "card": "VISA",
+        },
+        {
+            "sale_id": "s-2",
+            "sku": "BIKE-C7",
+            "variant_sku": "BIKE-C7",
+            "amount_cents": 129900,
+            "currency": "EUR",
+            "method": "terminal",
+            "approved_at": None,
+            "status": "completed",
+        },
+        {
+            "sale_id": "s-4",
+            "sku": "BIKE-C7",
+            "variant_sku": "BIKE-C7",
+            "amount_cents": 129900,
+            "currency": "EUR",
+            "method": "terminal",
+            "approved_at": at,
+            "status": "approved",
+            "method_detail": None,
+            "card": None,
+        },
+    ]
+    assert body["by_method"] == [
+        {"method": "contactless", "currency": "EUR", "count": 1, "amount_cents": 49900},
+        {"method": "terminal", "currency": "EUR", "count": 1, "amount_cents": 129900},
+    ]
