@@ -2,7 +2,7 @@
 
     python benchmarks/bench_store_reads.py [--days 30,90,365] [--per-day 66] [--requests 50]
                                            [--ingest-cabinets 10] [--interval 1] [--seconds 20] [--readers 2]
-                                           [--json PATH]
+                                           [--pg] [--json PATH]
 
 For each history length a new SQLite store gets one cabinet's ``--days`` days of realistic history through the
 store's ingest path (``store_events`` in batches of 1000, so the read models are kept as uploads keep them;
@@ -16,6 +16,9 @@ Then ingest: ``--ingest-cabinets`` other cabinets each send a signed ``POST /v1/
 mix every ``--interval`` seconds (jittered) for ``--seconds``, alone, then while ``--readers`` retailer loops
 fetch the big cabinet's sales, stock and alarms without pause; the table gives ingest's p50/p99 in each half and
 their ratio (goal: at most 2).
+
+``--pg``: the same on PostgreSQL, a server this run starts in a temporary directory (`tests/pg_server.py`: Debian's
+server binaries, fsync off as in the tests), a new database for each history length.
 """
 
 from __future__ import annotations
@@ -39,18 +42,19 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_console import BATCH, OWNER, PASSWORD, PRODUCTS, RETAILER, cabinet_events, percentile, sign_in
-from cloud_stub.store import SqliteCloudStore
+from cloud_stub.store import open_store
 from firmware.control_client import _bin, start_cloud
 from sync_client.schema import Event, dumps, sign_request
+from tests.pg_server import running_server, server_binaries
 
 BIG = "cab-history"
 GOAL_SALES_MS = 20.0  # the sales page at 365 days (issue 16)
 INGEST_BATCH = 10
 
 
-def fill(db: Path, days: int, per_day: int, ingest_cabinets: int) -> dict[str, Any]:
+def fill(db: str, days: int, per_day: int, ingest_cabinets: int) -> dict[str, Any]:
     """The big cabinet's history, and the ingest cabinets (their keys); the retailer's API token."""
-    store = SqliteCloudStore(db)
+    store = open_store(db)
     token = store.add_retailer(RETAILER)
     end = time.time() - 60
     started = time.perf_counter()
@@ -107,7 +111,7 @@ async def measure_pages(url: str, token: str, days: int, requests: int) -> dict[
     today = datetime.now(UTC).date()
     since = today - timedelta(days=min(days, 366) - 1)
     console = {
-        f"console sales of the cabinet ({min(days, 366)} days)": f"{url}/console/sales?cabinet={BIG}"
+        "console sales page of the cabinet": f"{url}/console/sales?cabinet={BIG}"
         f"&from={since.isoformat()}&to={today.isoformat()}"
     }
     results: dict[str, dict[str, Any]] = {}
@@ -192,23 +196,25 @@ async def ingest_with_and_without_readers(
     }
 
 
-def run_size(days: int, args: argparse.Namespace) -> dict[str, Any]:
+def run_size(days: int, args: argparse.Namespace, url: str | None = None) -> dict[str, Any]:
+    """One history length on a new SQLite file, or on the PostgreSQL database at ``url``."""
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        filled = fill(workdir / "cloud.db", days, args.per_day, args.ingest_cabinets)
+        db = url or str(workdir / "cloud.db")
+        filled = fill(db, days, args.per_day, args.ingest_cabinets)
         subprocess.run(
             [*_bin("kiosk-cloud"), "user", "add", "--retailer", RETAILER, "--email", OWNER, "--role", "owner"]
-            + ["--db", str(workdir / "cloud.db")],
+            + ["--db", db],
             input=PASSWORD + "\n",
             capture_output=True,
             text=True,
             check=True,
             timeout=60,
         )
-        proc, url = start_cloud(workdir)
+        proc, base = start_cloud(workdir, args=("--db", db))  # the last --db is the one served
         try:
-            pages = asyncio.run(measure_pages(url, filled["token"], days, args.requests))
-            ingest_figures = asyncio.run(ingest_with_and_without_readers(url, filled["token"], filled["keys"], args))
+            pages = asyncio.run(measure_pages(base, filled["token"], days, args.requests))
+            ingest_figures = asyncio.run(ingest_with_and_without_readers(base, filled["token"], filled["keys"], args))
         finally:
             proc.stop()
     facts = {k: v for k, v in filled.items() if k not in ("token", "keys")}
@@ -252,15 +258,31 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--readers", type=int, default=2)
+    parser.add_argument("--pg", action="store_true", help="on PostgreSQL: a server of this run (tests/pg_server.py)")
     parser.add_argument("--json", type=Path, help="also write the JSON here, and the table beside it (.md)")
     args = parser.parse_args()
-    results = [run_size(int(days), args) for days in args.days.split(",")]
+    sizes = [int(days) for days in args.days.split(",")]
+    if args.pg:
+        results = []
+        binaries = server_binaries()
+        if binaries is None:
+            raise SystemExit("--pg: PostgreSQL's server is not installed (hardware/system-packages.txt)")
+        with running_server(binaries) as server:
+            for days in sizes:
+                with server.database() as url:
+                    results.append(run_size(days, args, url))
+    else:
+        results = [run_size(days, args) for days in sizes]
     text = table(results, args)
     print(text)
     load = [round(x, 2) for x in os.getloadavg()]
     print(f"\nload average (1, 5, 15 min) at the end: {load}")
     if args.json:
-        document = {"store": "sqlite", "args": vars(args) | {"json": str(args.json)}, "load_average": load}
+        document = {
+            "store": "postgresql" if args.pg else "sqlite",
+            "args": vars(args) | {"json": str(args.json)},
+            "load_average": load,
+        }
         args.json.write_text(json.dumps({**document, "sizes": results}, indent=2) + "\n")
         args.json.with_suffix(".md").write_text(text + f"\n\nload average at the end: {load}\n")
     return 0
