@@ -131,10 +131,8 @@ class StoreThread:
         future: asyncio.Future[T] = loop.create_future()
         with self._starting:
             if not self._threads:
-                self._threads = [
-                    threading.Thread(target=self._serve, name=f"{self._name}-{i}", daemon=True)
-                    for i in range(self._count)
-                ]
+                names = [self._name] if self._count == 1 else [f"{self._name}-{i}" for i in range(self._count)]
+                self._threads = [threading.Thread(target=self._serve, name=name, daemon=True) for name in names]
                 for thread in self._threads:
                     thread.start()
         self._calls.put((loop, future, fn))
