@@ -9,7 +9,7 @@ store's ingest path (``store_events`` in batches of 1000, so the read models are
 `bench_console`'s generator: per day a heartbeat an hour, ad plays, shopper sessions, about 5 sales with their
 door events and stock counts, an alarm now and then: ``--per-day`` events). Then `kiosk-cloud serve` runs on it
 as a real process and each page is fetched ``--requests`` times (after two not counted): the retailer API's
-sales, stock and alarms of that cabinet, and the console's sales page of that cabinet over the whole history
+sales of that cabinet (all of them, and the last 30 days'), its stock and alarms, and the console's sales page of that cabinet over the whole history
 (at most 366 days). Time: from the request to the last byte, on loopback.
 
 Then ingest: ``--ingest-cabinets`` other cabinets each send a signed ``POST /v1/events`` of 10 events of the same
@@ -103,7 +103,14 @@ async def fetch(session: aiohttp.ClientSession, url: str, headers: dict[str, str
 
 def api_pages(url: str) -> dict[str, str]:
     base = f"{url}/v1/retailer/cabinets/{BIG}"
-    return {"API sales": base + "/sales", "API stock": base + "/stock", "API alarms": base + "/alarms"}
+    today = datetime.now(UTC).date()
+    month = f"from={(today - timedelta(days=29)).isoformat()}&to={today.isoformat()}"
+    return {
+        "API sales (all)": base + "/sales",
+        "API sales (30 days)": f"{base}/sales?{month}",
+        "API stock": base + "/stock",
+        "API alarms": base + "/alarms",
+    }
 
 
 async def measure_pages(url: str, token: str, days: int, requests: int) -> dict[str, dict[str, Any]]:

@@ -241,11 +241,19 @@ class RetailerApi:
         return web.json_response({"cabinets": cabinets})
 
     async def sales(self, request: web.Request) -> web.Response:
-        """The cabinet's sales (the newest 10,000), read from the sales read model kept at ingest: what it costs
-        is the sales it returns, not the cabinet's history of events."""
+        """The cabinet's sales (the newest 10,000; with ``from``/``to``, those begun on those UTC days), read from the
+        sales read model kept at ingest: what it costs is the sales it returns, not the cabinet's history."""
         cabinet_id = await self.own_cabinet(request)
+        days: dict[str, str] = {}
+        if "from" in request.query or "to" in request.query:
+            query = {"from": request.query.get("from", ""), "to": request.query.get("to", "")}
+            try:
+                flt = parse_filter(query, datetime.fromtimestamp(self.core.now(), UTC).date())
+            except FilterError as exc:
+                raise Refused(400, f"{exc.field}: {FILTER_PROBLEMS[exc.key]}") from None
+            days = {"since_day": flt.since.isoformat(), "until_day": flt.until.isoformat()}
         sales = []
-        for row in await self.core.db(self.store.sales_of, cabinet_id, limit=MAX_SALES_LISTED):
+        for row in await self.core.db(self.store.sales_of, cabinet_id, limit=MAX_SALES_LISTED, **days):
             sale = {k: row[k] for k in _SALE_FIELDS}
             if row["approved_at"] is not None:
                 # how the shopper paid: the scan-to-pay provider's word, else what the card terminal said

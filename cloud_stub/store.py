@@ -306,7 +306,9 @@ class CloudStore(Protocol):
         limit: int = 1000,
     ) -> list[dict[str, Any]]: ...
     def sale_skus(self, retailer: str) -> list[str]: ...
-    def sales_of(self, cabinet_id: str, *, limit: int = 10_000) -> list[dict[str, Any]]: ...
+    def sales_of(
+        self, cabinet_id: str, *, limit: int = 10_000, since_day: str = "", until_day: str | None = None
+    ) -> list[dict[str, Any]]: ...
     def stock_counts(self, cabinet_id: str) -> list[dict[str, Any]]: ...
     def refund_cases(
         self,
@@ -2233,17 +2235,22 @@ class SqlCloudStore:
         return [dict(r) for r in rows]
 
     @reads
-    def sales_of(self, cabinet_id: str, *, limit: int = 10_000) -> list[dict[str, Any]]:
+    def sales_of(
+        self, cabinet_id: str, *, limit: int = 10_000, since_day: str = "", until_day: str | None = None
+    ) -> list[dict[str, Any]]:
         """The cabinet's sales from the sales read model (approved, completed or unclaimed), oldest first, at most
         the newest ``limit``: each with its facts, its status and when it was approved (a row a reversal or a
-        refund alarm made alone is not a sale here)."""
+        refund alarm made alone is not a sale here). ``since_day``/``until_day`` (UTC, YYYY-MM-DD, included): only
+        the sales begun (approved, else completed or unclaimed) on those days."""
+        # "~" sorts after every timestamp (text in byte order on both databases): no end
+        until = (datetime.date.fromisoformat(until_day) + datetime.timedelta(days=1)).isoformat() if until_day else "~"
         with self._db.read() as conn:
             rows = conn.execute(
                 f"SELECT sale_id, sku, {_VARIANT} AS variant_sku, amount_cents, currency, method, method_detail, card,"
                 " approved_at, completed_at, unclaimed_at FROM sales WHERE cabinet_id = ?"
-                " AND (approved_at IS NOT NULL OR completed_at IS NOT NULL OR unclaimed_at IS NOT NULL)"
-                " ORDER BY COALESCE(approved_at, completed_at, unclaimed_at) DESC, sale_id DESC LIMIT ?",
-                (cabinet_id, limit),
+                f" AND {_SALE_BEGUN} >= ? AND {_SALE_BEGUN} < ?"
+                f" ORDER BY {_SALE_BEGUN} DESC, sale_id DESC LIMIT ?",
+                (cabinet_id, since_day, until, limit),
             ).fetchall()
         return [{**dict(r), "status": _sale_status(r)} for r in reversed(rows)]
 
@@ -3535,6 +3542,10 @@ def _apply_sale_event(conn: Conn, cabinet_id: str, kind: str, at: str, payload: 
         (cabinet_id, sale_id, *row.values()),
     ).fetchone()
     _roll_up(conn, cabinet_id, _sale_counted(before), _sale_counted(after))
+
+
+# When a sale began: its approval, else what became of it (a row a reversal or refund alarm made alone has neither).
+_SALE_BEGUN = "COALESCE(approved_at, completed_at, unclaimed_at)"
 
 
 def _sale_status(row: Row) -> str:

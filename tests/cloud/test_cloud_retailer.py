@@ -145,3 +145,21 @@ async def test_the_sales_answer_comes_from_the_sales_kept_at_ingest_whatever_ord
         {"method": "contactless", "currency": "EUR", "count": 1, "amount_cents": 49900},
         {"method": "terminal", "currency": "EUR", "count": 1, "amount_cents": 129900},
     ]
+
+
+async def test_the_sales_of_a_range_of_days_are_those_begun_on_those_days(cloud: Cloud) -> None:
+    def approval(seq: int, sale_id: str, at: str) -> dict:
+        event = make_event(seq, type_="payment.approved", payload={**SALE, "sale_id": sale_id, "receipt_no": sale_id})
+        return {**event, "payload": {**event["payload"], "trace_no": None}, "wall_time": at}
+
+    days = ["2026-11-01T23:59:59.999Z", "2026-11-02T00:00:00.000Z", "2026-11-03T12:00:00.000Z"]
+    assert (await cloud.post([approval(n, f"s-{n}", at) for n, at in enumerate(days, 1)])).body["rejected"] == []
+    path = f"/v1/retailer/cabinets/{CAB}/sales"
+    ranged = await cloud.retailer("GET", path + "?from=2026-11-02&to=2026-11-03")
+    assert [s["sale_id"] for s in ranged.body["sales"]] == ["s-2", "s-3"]
+    one_day = await cloud.retailer("GET", path + "?from=2026-11-01&to=2026-11-01")
+    assert [s["sale_id"] for s in one_day.body["sales"]] == ["s-1"]
+    every = await cloud.retailer("GET", path)
+    assert [s["sale_id"] for s in every.body["sales"]] == ["s-1", "s-2", "s-3"]
+    bad = await cloud.retailer("GET", path + "?from=2026-11-31")
+    assert (bad.status, bad.body["error"]) == (400, "from: expected a day as YYYY-MM-DD")
