@@ -9,8 +9,8 @@ store's ingest path (``store_events`` in batches of 1000, so the read models are
 `bench_console`'s generator: per day a heartbeat an hour, ad plays, shopper sessions, about 5 sales with their
 door events and stock counts, an alarm now and then: ``--per-day`` events). Then `kiosk-cloud serve` runs on it
 as a real process and each page is fetched ``--requests`` times (after two not counted): the retailer API's
-sales of that cabinet (all of them, and the last 30 days'), its stock and alarms, and the console's sales page of that cabinet over the whole history
-(at most 366 days). Time: from the request to the last byte, on loopback.
+sales of that cabinet (all of them, and the last 30 days'), its stock and alarms, and the console's sales page of
+that cabinet over the whole history (at most 366 days). Time: from the request to the last byte, on loopback.
 
 Then ingest: ``--ingest-cabinets`` other cabinets each send a signed ``POST /v1/events`` of 10 events of the same
 mix every ``--interval`` seconds (jittered) for ``--seconds``, alone, then while ``--readers`` retailer loops
