@@ -222,6 +222,9 @@ def run_size(days: int, args: argparse.Namespace, url: str | None = None) -> dic
         try:
             pages = asyncio.run(measure_pages(base, filled["token"], days, args.requests))
             ingest_figures = asyncio.run(ingest_with_and_without_readers(base, filled["token"], filled["keys"], args))
+        except Exception:
+            print("the server's log ends:\n" + "".join((workdir / "cloud.log").read_text().splitlines(True)[-60:]))
+            raise
         finally:
             proc.stop()
     facts = {k: v for k, v in filled.items() if k not in ("token", "keys")}
