@@ -261,7 +261,8 @@ class SqliteDatabase:
             try:
                 yield conn
             finally:
-                conn.raw.execute("ROLLBACK")  # nothing to keep: query_only
+                if conn.raw.in_transaction:  # nothing to keep (query_only); an error may have ended it already
+                    conn.raw.execute("ROLLBACK")
         finally:
             with self._free:
                 self._idle.append(conn)
