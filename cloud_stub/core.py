@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from cloud_stub.limits import ServeLimits
-from cloud_stub.sqldb import must_retry
+from cloud_stub.sqldb import must_retry, only_reads
 from cloud_stub.store import CloudStore, Conflict, NotFound
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a batch of events; the largest body any route takes
@@ -48,22 +48,28 @@ class Core:
         self.store = store
         self.now = now
         self.limits = limits
-        # SQLite's store runs on one dedicated worker thread: SQLite has a single writer anyway, so one
+        # SQLite's store writes on one dedicated worker thread: SQLite has a single writer anyway, so one
         # thread means no lock contention or SQLITE_BUSY among requests, while the event loop keeps
-        # serving other cabinets during each commit's fsync (synchronous=FULL; slow on SD cards).
-        # PostgreSQL's store has a thread per pooled connection.
+        # serving other cabinets during each commit's fsync (synchronous=FULL; slow on SD cards). Its calls
+        # marked ``reads`` run on reader threads of their own (one per read-only connection), so a retailer's
+        # page never waits in the writer's queue and an ingest never waits for a page.
+        # PostgreSQL's store has a thread per pooled connection, for reads and writes alike.
         workers = getattr(store, "workers", 1)
+        readers = getattr(store, "readers", 0)
         self._worker = StoreThread() if workers == 1 else None
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="cloud-store") if workers > 1 else None
+        self._readers = StoreThread("cloud-store-read", threads=readers) if readers else None
 
     async def db(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Run one store call (one transaction) on the store's threads. One that PostgreSQL rolled back to
-        break a deadlock between nodes is run again: it changed nothing."""
+        """Run one store call (one transaction) on the store's threads: a call marked ``reads`` on a reader
+        thread when the store has them, any other on the writer's (in the order they come). One that
+        PostgreSQL rolled back to break a deadlock between nodes is run again: it changed nothing."""
         call = functools.partial(fn, *args, **kwargs)
+        worker = self._readers if self._readers is not None and only_reads(fn) else self._worker
         for attempt in range(1, _ATTEMPTS + 1):
             try:
-                if self._worker is not None:
-                    return await self._worker.run(call)
+                if worker is not None:
+                    return await worker.run(call)
                 return await asyncio.get_running_loop().run_in_executor(self._pool, call)
             except Exception as exc:
                 if attempt == _ATTEMPTS or not must_retry(exc):
@@ -95,14 +101,16 @@ class Core:
 
     async def close(self, _app: web.Application | None = None) -> None:
         # Runs after the server stopped taking requests, so the workers are idle and this returns at once.
-        if self._worker is not None:
-            self._worker.stop()
+        for worker in (self._worker, self._readers):
+            if worker is not None:
+                worker.stop()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
 
 
 class StoreThread:
-    """One thread that runs the store's calls in the order they come, for any event loop's coroutines.
+    """Threads (one by default) that run the store's calls in the order they come, for any event loop's
+    coroutines; with one thread each call ends before the next begins.
 
     Lighter than ``run_in_executor`` on a one-thread pool (which makes a ``concurrent.futures.Future``, its
     condition variable and a chained asyncio future per call): 21 µs of CPU a call instead of 43 here, and the
@@ -110,27 +118,32 @@ class StoreThread:
     is not run. Started at the first call; ``stop`` lets the calls already queued finish.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "cloud-store", *, threads: int = 1) -> None:
         self._calls: queue.SimpleQueue[tuple[asyncio.AbstractEventLoop, asyncio.Future[Any], Callable[[], Any]] | None]
         self._calls = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._name = name
+        self._count = threads
+        self._threads: list[threading.Thread] = []
         self._starting = threading.Lock()
 
     async def run(self, fn: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         with self._starting:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._serve, name="cloud-store", daemon=True)
-                self._thread.start()
+            if not self._threads:
+                names = [self._name] if self._count == 1 else [f"{self._name}-{i}" for i in range(self._count)]
+                self._threads = [threading.Thread(target=self._serve, name=name, daemon=True) for name in names]
+                for thread in self._threads:
+                    thread.start()
         self._calls.put((loop, future, fn))
         return await future
 
     def stop(self) -> None:
         with self._starting:
-            thread, self._thread = self._thread, None
-        if thread is not None:
+            threads, self._threads = self._threads, []
+        for _ in threads:
             self._calls.put(None)
+        for thread in threads:
             thread.join()
 
     def _serve(self) -> None:

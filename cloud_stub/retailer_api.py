@@ -24,6 +24,7 @@ from cloud_stub.payments.credentials import CredentialsError
 from cloud_stub.payments.provider import ProviderError, ProviderUnreachable
 from cloud_stub.payments.service import Payments, own_payment, payment_summary
 from cloud_stub.sales_filter import FilterError, parse_filter
+from cloud_stub.sqldb import reads
 from cloud_stub.store import TICKET_STATUSES, CloudStore
 from sync_client.cabinet_config import (
     MAX_MEDIA_BYTES,
@@ -60,7 +61,8 @@ EDITABLE = (
     "callback_retention_days",
 )
 MIN_ORDER_TTL_S, MAX_ORDER_TTL_S = 60, 90 * 24 * 3600
-SALE_EVENTS = ("payment.approved", "sale.completed", "sale.unclaimed")
+MAX_SALES_LISTED = 10_000
+_SALE_FIELDS = ("sale_id", "sku", "variant_sku", "amount_cents", "currency", "method", "approved_at", "status")
 MAX_SNAPSHOT_LIST = 1000
 FILTER_PROBLEMS = {  # the console's filter errors, as the API words them
     "filter_bad_date": "expected a day as YYYY-MM-DD",
@@ -111,6 +113,7 @@ def by_method(sales: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 FINGERPRINT_CHANGES = {"fingerprint.enrolled": "enrolled", "fingerprint.deleted": "deleted"}
 
 
+@reads
 def fingerprints_of(store: CloudStore, cabinet_id: str) -> dict[str, Any]:
     """A cabinet's staff fingers (the API's and the console's): the latest 200 enrolments and deletions, newest
     first, and the slots its configuration names now."""
@@ -238,36 +241,26 @@ class RetailerApi:
         return web.json_response({"cabinets": cabinets})
 
     async def sales(self, request: web.Request) -> web.Response:
+        """The cabinet's sales (the newest 10,000; with ``from``/``to``, those begun on those UTC days), read from the
+        sales read model kept at ingest: what it costs is the sales it returns, not the cabinet's history."""
         cabinet_id = await self.own_cabinet(request)
-        sales: dict[str, dict[str, Any]] = {}
-        paid_by = await self.core.db(self.store.payment_methods, cabinet_id)
-        for event in await self.core.db(self.store.events_of, cabinet_id, SALE_EVENTS, limit=10_000):
-            p = event["payload"]
-            sale = sales.setdefault(
-                p["sale_id"],
-                {
-                    "sale_id": p["sale_id"],
-                    "sku": p["sku"],
-                    "variant_sku": p.get("variant_sku", p["sku"]),  # the unit paid for
-                    "amount_cents": p["amount_cents"],
-                    "currency": p["currency"],
-                    "method": p.get("method"),
-                    "approved_at": None,
-                },
-            )
-            if event["type"] == "payment.approved":
-                sale["approved_at"] = event["wall_time"]
+        days: dict[str, str] = {}
+        if "from" in request.query or "to" in request.query:
+            query = {"from": request.query.get("from", ""), "to": request.query.get("to", "")}
+            try:
+                flt = parse_filter(query, datetime.fromtimestamp(self.core.now(), UTC).date())
+            except FilterError as exc:
+                raise Refused(400, f"{exc.field}: {FILTER_PROBLEMS[exc.key]}") from None
+            days = {"since_day": flt.since.isoformat(), "until_day": flt.until.isoformat()}
+        sales = []
+        for row in await self.core.db(self.store.sales_of, cabinet_id, limit=MAX_SALES_LISTED, **days):
+            sale = {k: row[k] for k in _SALE_FIELDS}
+            if row["approved_at"] is not None:
                 # how the shopper paid: the scan-to-pay provider's word, else what the card terminal said
                 # (chip, contactless, wallet) and the card
-                sale.update(method_detail=p.get("method_detail"), card=p.get("card"))
-                if p.get("method") == "qr":
-                    sale["method_detail"] = paid_by.get(p["sale_id"])
-            sale["status"] = {
-                "payment.approved": "approved",
-                "sale.completed": "completed",
-                "sale.unclaimed": "unclaimed",
-            }[event["type"]]
-        return web.json_response({"sales": list(sales.values()), "by_method": by_method(sales.values())})
+                sale.update(method_detail=row["method_detail"], card=row["card"])
+            sales.append(sale)
+        return web.json_response({"sales": sales, "by_method": by_method(sales)})
 
     async def funnel(self, request: web.Request) -> web.Response:
         """The shopper funnel of the fleet, or of one cabinet (``cabinet_id``), over a range of UTC days."""
@@ -290,17 +283,9 @@ class RetailerApi:
         return web.json_response(funnel(flt.since, flt.until, cabinet_id, figures).to_json())
 
     async def stock(self, request: web.Request) -> web.Response:
+        """The newest count of each unit, from the read model kept at ingest."""
         cabinet_id = await self.own_cabinet(request)
-        counts: dict[str, dict[str, Any]] = {}
-        for event in await self.core.db(
-            self.store.events_of, cabinet_id, ("stock.changed", "restock.recorded"), limit=10_000
-        ):
-            counts[event["payload"]["sku"]] = {
-                "sku": event["payload"]["sku"],
-                "count": event["payload"]["count"],
-                "as_of": event["wall_time"],
-            }
-        return web.json_response({"stock": sorted(counts.values(), key=lambda s: s["sku"])})
+        return web.json_response({"stock": await self.core.db(self.store.stock_counts, cabinet_id)})
 
     async def repair_tickets(self, request: web.Request) -> web.Response:
         cabinet_id = await self.own_cabinet(request)

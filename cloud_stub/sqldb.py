@@ -5,7 +5,8 @@ placeholders, ``json_each(?)`` for a JSON list of values, ``FOR UPDATE`` on the 
 ``Conn`` runs it on either database; the few differences are spelled out here:
 
 - SQLite: one connection guarded by a lock (its single writer; ``BEGIN IMMEDIATE`` serialises writers, so
-  ``FOR UPDATE`` is dropped from the text: the whole database is the lock).
+  ``FOR UPDATE`` is dropped from the text: the whole database is the lock), and a few read-only connections
+  for reads (WAL: they never wait for the writer).
 - PostgreSQL (psycopg 3 and a pool): placeholders become ``%s`` / ``%(name)s``, ``json_each(?)`` becomes
   ``jsonb_array_elements_text``, ``instr`` becomes ``strpos``. Parameters are bound client-side
   (``ClientCursor``), so an untyped ``? IS NULL`` is typed by its literal as in SQLite. Rows are read by
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import os
 import re
 import sqlite3
 import threading
@@ -27,7 +29,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
@@ -202,27 +204,88 @@ class Database(Protocol):
 
     dialect: str
     workers: int  # how many threads may use it at once (the app's store executor)
+    readers: int  # how many more may read beside them (SQLite's WAL readers); 0: reads share the workers
 
     def read(self) -> AbstractContextManager[Conn]: ...
     def write(self) -> AbstractContextManager[Conn]: ...
     def close(self) -> None: ...
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+_READS = "_store_reads"
+
+
+def reads(fn: F) -> F:
+    """Mark a store call that only reads (one ``Database.read()``): the app runs it on a reader thread, beside
+    the writer, instead of in the writer's queue."""
+    setattr(fn, _READS, True)
+    return fn
+
+
+def only_reads(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` (a function, or a bound method) was marked with ``reads``."""
+    return bool(getattr(fn, _READS, False))
+
+
 class SqliteDatabase:
-    """One SQLite connection guarded by a lock: SQLite has one writer, so one thread uses it at a time."""
+    """SQLite's single writer: one connection guarded by a lock, so one thread writes at a time. With a ``path``
+    and ``readers``, reads take one of that many read-only connections of their own (WAL: a reader sees the
+    last commit and never waits for an open write transaction); without, they share the writer's."""
 
     dialect = SQLITE
     workers = 1
 
-    def __init__(self, raw: sqlite3.Connection) -> None:
+    def __init__(
+        self, raw: sqlite3.Connection, *, path: str | os.PathLike[str] | None = None, readers: int = 0
+    ) -> None:
         self.raw = raw
         self.lock = threading.Lock()
         self._conn = Conn(raw, SQLITE)
+        self.readers = readers if path is not None else 0
+        self._path = path
+        self._idle: list[Conn] = []  # reader connections not in use (opened on demand, at most ``readers``)
+        self._open = 0
+        self._free = threading.Condition()
 
     @contextmanager
     def read(self) -> Iterator[Conn]:
-        with self.lock:
-            yield self._conn
+        if not self.readers:
+            with self.lock:
+                yield self._conn
+            return
+        conn = self._take_reader()
+        try:
+            # One snapshot for the whole call: a read of several statements sees one commit, as it did under
+            # the writer's lock.
+            conn.raw.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                if conn.raw.in_transaction:  # nothing to keep (query_only); an error may have ended it already
+                    conn.raw.execute("ROLLBACK")
+        finally:
+            with self._free:
+                self._idle.append(conn)
+                self._free.notify()
+
+    def _take_reader(self) -> Conn:
+        with self._free:
+            while not self._idle and self._open >= self.readers:
+                self._free.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._open += 1
+        try:
+            raw = sqlite3.connect(self._path or "", isolation_level=None, check_same_thread=False, timeout=10)
+            raw.row_factory = self.raw.row_factory
+            raw.execute("PRAGMA query_only=ON")  # a write by mistake fails instead of racing the writer
+            raw.execute("PRAGMA cache_size=-16384")  # 16 MiB each: the read models' pages stay hot
+            return Conn(raw, SQLITE)
+        except BaseException:
+            with self._free:
+                self._open -= 1
+                self._free.notify()
+            raise
 
     @contextmanager
     def write(self) -> Iterator[Conn]:
@@ -238,6 +301,10 @@ class SqliteDatabase:
             self.raw.execute("COMMIT")
 
     def close(self) -> None:
+        with self._free:
+            for conn in self._idle:
+                conn.raw.close()
+            self._idle.clear()
         with self.lock:
             self.raw.close()
 
@@ -247,6 +314,7 @@ class PostgresDatabase:
     across several nodes rests on constraints, conditional updates and row locks (``FOR UPDATE``)."""
 
     dialect = POSTGRESQL
+    readers = 0  # reads take a pooled connection like writes: the pool is the readers
 
     def __init__(self, url: str, *, max_size: int = 8) -> None:
         import psycopg

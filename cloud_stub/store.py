@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 from cloud_stub import event_partitions, sqldb
 from cloud_stub.event_partitions import RetentionPolicy, RetentionResult
-from cloud_stub.sqldb import SQLITE, Conn, Database, Row
+from cloud_stub.sqldb import SQLITE, Conn, Database, Row, reads
 from sync_client.cabinet_config import ConfigInvalid, hand_off_links, link_code, parse_config
 from sync_client.schema import COMMAND_TTL_S, Event, dumps, parse_utc_iso, utc_iso
 
@@ -200,7 +200,6 @@ class CloudStore(Protocol):
     def note_payment(self, payment_id: str, details: dict[str, Any]) -> dict[str, Any]: ...
     def payments_to_catch_up(self, *, queried_before: float, now: float) -> list[dict[str, Any]]: ...
     def payments_of(self, retailer: str, *, limit: int = 100) -> list[dict[str, Any]]: ...
-    def payment_methods(self, cabinet_id: str) -> dict[str, str]: ...
     def record_notification(
         self, provider: str, notification_id: str, payment_id: str, status: str, *, now: float | None = None
     ) -> bool: ...
@@ -308,6 +307,10 @@ class CloudStore(Protocol):
         limit: int = 1000,
     ) -> list[dict[str, Any]]: ...
     def sale_skus(self, retailer: str) -> list[str]: ...
+    def sales_of(
+        self, cabinet_id: str, *, limit: int = 10_000, since_day: str = "", until_day: str | None = None
+    ) -> list[dict[str, Any]]: ...
+    def stock_counts(self, cabinet_id: str) -> list[dict[str, Any]]: ...
     def refund_cases(
         self,
         retailer: str,
@@ -977,6 +980,7 @@ class SqlCloudStore:
         version); without it a database that needs them is refused (``MigrationsPending``)."""
         self._db = db
         self.workers = db.workers
+        self.readers = db.readers
         try:
             with db.read() as conn:
                 new = not sqldb.has_tables(conn)
@@ -1010,6 +1014,7 @@ class SqlCloudStore:
             raise CloudStoreError(f"retailer {name!r} is already registered") from None
         return token
 
+    @reads
     def retailer_for_token(self, token: str) -> str | None:
         """The retailer whose API token this is, unless it was revoked (or rotated)."""
         with self._db.read() as conn:
@@ -1018,6 +1023,7 @@ class SqlCloudStore:
             ).fetchone()
         return row["retailer"] if row else None
 
+    @reads
     def has_retailer(self, name: str) -> bool:
         with self._db.read() as conn:
             return conn.execute("SELECT 1 FROM retailers WHERE name = ?", (name,)).fetchone() is not None
@@ -1029,6 +1035,7 @@ class SqlCloudStore:
         ):
             raise CloudStoreError(f"no retailer {retailer!r}; add it first with `kiosk-cloud retailer add {retailer}`")
 
+    @reads
     def cabinets_of(self, retailer: str) -> list[dict[str, Any]]:
         """The retailer's cabinets with their last sync and the configuration version in force."""
         with self._db.read() as conn:
@@ -1108,11 +1115,13 @@ class SqlCloudStore:
                 (cabinet_id, key.hex(), retailer, utc_iso(_now(now))),
             )
 
+    @reads
     def cabinet_key(self, cabinet_id: str) -> bytes | None:
         with self._db.read() as conn:
             row = conn.execute("SELECT key FROM cabinets WHERE id = ?", (cabinet_id,)).fetchone()
         return bytes.fromhex(row["key"]) if row else None
 
+    @reads
     def cabinet(self, cabinet_id: str) -> dict[str, Any] | None:
         """The cabinet's record without its key (for status views and tests)."""
         with self._db.read() as conn:
@@ -1240,6 +1249,7 @@ class SqlCloudStore:
             ),
         )
 
+    @reads
     def event_conflicts(self, cabinet_id: str) -> list[dict[str, Any]]:
         """The cabinet's refused resends of stored events, newest first: what was stored, what came, and when."""
         with self._db.read() as conn:
@@ -1341,6 +1351,7 @@ class SqlCloudStore:
             last = rows[-1]
             after = (last["cabinet_id"], last["seq"], last["id"])
 
+    @reads
     def events_of(self, cabinet_id: str, types: Sequence[str], *, limit: int = 1000) -> list[dict[str, Any]]:
         """The cabinet's events of these types, oldest first, at most the newest ``limit``."""
         marks = ", ".join("?" * len(types))
@@ -1352,11 +1363,13 @@ class SqlCloudStore:
             ).fetchall()
         return [{**dict(r), "payload": json.loads(r["payload"])} for r in rows]
 
+    @reads
     def count_events(self) -> int:
         with self._db.read() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
     # --- configuration and pickup orders ------------------------------------------------
+    @reads
     def config(self, cabinet_id: str) -> tuple[int, dict[str, Any]] | None:
         with self._db.read() as conn:
             row = conn.execute("SELECT version, document FROM configs WHERE cabinet_id = ?", (cabinet_id,)).fetchone()
@@ -1411,6 +1424,7 @@ class SqlCloudStore:
             self._bump_config(conn, cabinet_id, at)
         return order_id
 
+    @reads
     def open_orders(self, cabinet_id: str) -> list[dict[str, Any]]:
         with self._db.read() as conn:
             rows = conn.execute(
@@ -1497,6 +1511,7 @@ class SqlCloudStore:
                 )
         return rollout_id
 
+    @reads
     def rollouts_of(self, retailer: str, *, now: float | None = None) -> list[dict[str, Any]]:
         """The retailer's rollouts, newest first, each with its cabinets' counts (installed, failed, waiting,
         timed out: not reported by its due time) and the ids of those timed out. A timed-out cabinet is not a
@@ -1561,11 +1576,13 @@ class SqlCloudStore:
                 )
         return len(waiting)
 
+    @reads
     def command(self, command_id: str) -> dict[str, Any] | None:
         with self._db.read() as conn:
             row = conn.execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
         return _command(row) if row else None
 
+    @reads
     def pending_commands(self, cabinet_id: str) -> list[dict[str, Any]]:
         with self._db.read() as conn:
             rows = conn.execute(
@@ -1588,6 +1605,7 @@ class SqlCloudStore:
             ).fetchall()
         return [_command(r) for r in rows]
 
+    @reads
     def commands_of(self, retailer: str, *, cabinet_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """The retailer's newest commands (only ``cabinet_id``'s if given), newest first."""
         with self._db.read() as conn:
@@ -1656,6 +1674,7 @@ class SqlCloudStore:
             row = conn.execute("SELECT * FROM payments WHERE id = ?", (payment_id,)).fetchone()
         return dict(row) if row else None
 
+    @reads
     def payment_for_sale(self, cabinet_id: str, sale_id: str, *, now: float | None = None) -> dict[str, Any] | None:
         """The cabinet's payment for the sale (expired first if due), or None if it never asked for one."""
         with self._db.read() as conn:
@@ -1704,6 +1723,7 @@ class SqlCloudStore:
             raise NotFound(f"no payment {payment_id!r}")
         return dict(row)
 
+    @reads
     def payments_to_catch_up(self, *, queried_before: float, now: float) -> list[dict[str, Any]]:
         """Payments at a real provider to ask about: pending ones (or just expired: paid in the last moment)
         not asked since ``queried_before``, and those paid after they were cancelled or expired whose automatic
@@ -1717,16 +1737,7 @@ class SqlCloudStore:
             ).fetchall()
         return [dict(r) for r in rows]
 
-    def payment_methods(self, cabinet_id: str) -> dict[str, str]:
-        """sale id -> how its scan-to-pay payment was paid (the provider's method detail, or the provider)."""
-        with self._db.read() as conn:
-            rows = conn.execute(
-                f"SELECT sale_id, {_PAID_BY} AS method FROM payments "
-                "WHERE cabinet_id = ? AND status IN ('paid', 'refunded')",
-                (cabinet_id,),
-            ).fetchall()
-        return {r["sale_id"]: r["method"] for r in rows}
-
+    @reads
     def payments_of(self, retailer: str, *, limit: int = 100) -> list[dict[str, Any]]:
         """The retailer's scan-to-pay payments, newest first."""
         with self._db.read() as conn:
@@ -1764,6 +1775,7 @@ class SqlCloudStore:
                 (retailer, provider, json.dumps(settings), sealed_secrets, utc_iso(now), by),
             )
 
+    @reads
     def payment_provider(self, retailer: str) -> dict[str, Any] | None:
         """The retailer's provider record (settings parsed, secrets still sealed), or None: the simulator."""
         with self._db.read() as conn:
@@ -1773,6 +1785,7 @@ class SqlCloudStore:
         return {**dict(row), "settings": json.loads(row["settings"]), "sealed_secrets": bytes(row["sealed_secrets"])}
 
     # --- repair tickets -------------------------------------------------------------------
+    @reads
     def repair_tickets(self, cabinet_id: str, status: str | None = None) -> list[dict[str, Any]]:
         """The cabinet's tickets (only those in ``status`` if given), oldest drop-off first."""
         with self._db.read() as conn:
@@ -1783,6 +1796,7 @@ class SqlCloudStore:
             ).fetchall()
         return [dict(r) for r in rows]
 
+    @reads
     def find_ticket(self, retailer: str, ticket_id: str) -> list[dict[str, Any]]:
         """The tickets with this id on the retailer's cabinets (ids are per cabinet, so maybe several)."""
         with self._db.read() as conn:
@@ -1848,6 +1862,7 @@ class SqlCloudStore:
             raise Conflict(f"name: {name!r} is already stored with other content")
         return created
 
+    @reads
     def snapshots_of(self, cabinet_id: str, *, limit: int = 100, before: str | None = None) -> list[dict[str, Any]]:
         """The cabinet's snapshots, newest first (names sort by time), at most ``limit``, older than ``before``."""
         with self._db.read() as conn:
@@ -1858,6 +1873,7 @@ class SqlCloudStore:
             ).fetchall()
         return [dict(r) for r in rows]
 
+    @reads
     def snapshot(self, cabinet_id: str, name: str) -> bytes | None:
         with self._db.read() as conn:
             row = conn.execute(
@@ -1865,6 +1881,7 @@ class SqlCloudStore:
             ).fetchone()
         return bytes(row["jpeg"]) if row else None
 
+    @reads
     def snapshots_taken(self, cabinet_id: str, *, since: str, until: str, limit: int = 12) -> list[dict[str, Any]]:
         """The cabinet's snapshots taken from ``since`` to ``until`` (ISO UTC), oldest first."""
         with self._db.read() as conn:
@@ -1876,6 +1893,7 @@ class SqlCloudStore:
         return [dict(r) for r in rows]
 
     # --- the console: alarms and their handling -------------------------------------------------------
+    @reads
     def alarms_of(
         self,
         retailer: str,
@@ -1905,6 +1923,7 @@ class SqlCloudStore:
             alarms.append({**alarm, "kind": payload.get("kind", ""), "detail": payload.get("detail", "")})
         return alarms
 
+    @reads
     def alarm_count(self, retailer: str, *, state: str | None = None, cabinet_id: str | None = None) -> int:
         """How many alarms ``alarms_of`` lists on all its pages."""
         where = _ALARM_STATE_SQL[state] if state else "1 = 1"
@@ -1917,6 +1936,7 @@ class SqlCloudStore:
             ).fetchone()
         return int(row[0])
 
+    @reads
     def snapshots_around(
         self, retailer: str, windows: Sequence[tuple[str, str, str]], *, limit: int = 12
     ) -> list[list[dict[str, Any]]]:
@@ -1938,6 +1958,7 @@ class SqlCloudStore:
                 found[row["i"]].append({"name": row["name"], "taken_at": row["taken_at"], "bytes": row["bytes"]})
         return found
 
+    @reads
     def alarms_mark(self, retailer: str) -> str:
         """Changes when one of the retailer's alarms arrives or is handled, or a snapshot arrives (an alarm's photo
         comes after it): what the live alarms page watches."""
@@ -1989,6 +2010,7 @@ class SqlCloudStore:
         return {"event_id": event_id, "action": action, "by": by, "at": at}
 
     # --- the console: the fleet at a glance ---------------------------------------------------------
+    @reads
     def fleet_page(
         self,
         retailer: str,
@@ -2028,6 +2050,7 @@ class SqlCloudStore:
         total = rows[0]["total"] if rows else 0
         return [_status_record(r) for r in rows], total
 
+    @reads
     def configs_of(
         self, retailer: str, *, cabinet_ids: Sequence[str] | None = None
     ) -> dict[str, tuple[int, dict[str, Any]] | None]:
@@ -2042,6 +2065,7 @@ class SqlCloudStore:
             ).fetchall()
         return {r["id"]: (r["version"], json.loads(r["document"])) if r["document"] else None for r in rows}
 
+    @reads
     def stock_of(
         self, retailer: str, *, cabinet_id: str | None = None, cabinet_ids: Sequence[str] | None = None
     ) -> list[dict[str, Any]]:
@@ -2072,6 +2096,7 @@ class SqlCloudStore:
             cabinets[row["cabinet_id"]]["stock"][row["sku"]] = {"count": row["count"], "as_of": row["as_of"]}
         return list(cabinets.values())
 
+    @reads
     def counted_cabinets(self, retailer: str, *, limit: int, offset: int = 0) -> tuple[list[str], int]:
         """A page of the retailer's cabinets whose configuration counts units (the stock page's), by id, and how
         many there are in all."""
@@ -2083,6 +2108,7 @@ class SqlCloudStore:
             ).fetchall()
         return [r["id"] for r in rows], rows[0]["total"] if rows else 0
 
+    @reads
     def product_cabinets(self, retailer: str) -> dict[str, str]:
         """product sku -> one cabinet whose configuration sells it (the first by id), for every product of the
         retailer's configurations: where a product's name can be read."""
@@ -2094,6 +2120,7 @@ class SqlCloudStore:
             ).fetchall()
         return {r["product_sku"]: r["cabinet_id"] for r in rows}
 
+    @reads
     def short_cabinets(
         self, retailer: str, *, default_threshold: int, limit: int, offset: int = 0
     ) -> tuple[list[str], int]:
@@ -2112,6 +2139,7 @@ class SqlCloudStore:
             ).fetchall()
         return [r["id"] for r in rows], rows[0]["total"] if rows else 0
 
+    @reads
     def cabinet_ids(self, retailer: str, *, limit: int = -1, offset: int = 0) -> tuple[list[str], int]:
         """A page of the retailer's cabinet ids in order (all of them by default), and how many there are."""
         with self._db.read() as conn:
@@ -2122,6 +2150,7 @@ class SqlCloudStore:
         return [r["id"] for r in rows], rows[0]["total"] if rows else 0
 
     # --- the console: sales and refunds (the ``sales`` read model) ------------------------------------
+    @reads
     def sales_summary(
         self,
         retailer: str,
@@ -2170,6 +2199,7 @@ class SqlCloudStore:
             found["periods"] = _by_week(found["periods"])
         return found
 
+    @reads
     def sales_page(
         self,
         retailer: str,
@@ -2212,6 +2242,36 @@ class SqlCloudStore:
             ).fetchall()
         return [dict(r) for r in rows]
 
+    @reads
+    def sales_of(
+        self, cabinet_id: str, *, limit: int = 10_000, since_day: str = "", until_day: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The cabinet's sales from the sales read model (approved, completed or unclaimed), oldest first, at most
+        the newest ``limit``: each with its facts, its status and when it was approved (a row a reversal or a
+        refund alarm made alone is not a sale here). ``since_day``/``until_day`` (UTC, YYYY-MM-DD, included): only
+        the sales begun (approved, else completed or unclaimed) on those days."""
+        # "~" sorts after every timestamp (text in byte order on both databases): no end
+        until = (datetime.date.fromisoformat(until_day) + datetime.timedelta(days=1)).isoformat() if until_day else "~"
+        with self._db.read() as conn:
+            rows = conn.execute(
+                f"SELECT sale_id, sku, {_VARIANT} AS variant_sku, amount_cents, currency, method, method_detail, card,"
+                " approved_at, completed_at, unclaimed_at FROM sales WHERE cabinet_id = ?"
+                f" AND {_SALE_BEGUN} >= ? AND {_SALE_BEGUN} < ?"
+                f" ORDER BY {_SALE_BEGUN} DESC, sale_id DESC LIMIT ?",
+                (cabinet_id, since_day, until, limit),
+            ).fetchall()
+        return [{**dict(r), "status": _sale_status(r)} for r in reversed(rows)]
+
+    @reads
+    def stock_counts(self, cabinet_id: str) -> list[dict[str, Any]]:
+        """The newest count of each unit the cabinet reported (stock.changed, restock.recorded), by sku."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT sku, count, as_of FROM stock_counts WHERE cabinet_id = ? ORDER BY sku", (cabinet_id,)
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    @reads
     def sale_skus(self, retailer: str) -> list[str]:
         """The products the retailer's cabinets ever sold (the sales page's product filter)."""
         with self._db.read() as conn:
@@ -2221,6 +2281,7 @@ class SqlCloudStore:
             ).fetchall()
         return [str(r["sku"]) for r in rows]
 
+    @reads
     def refund_cases(
         self,
         retailer: str,
@@ -2253,6 +2314,7 @@ class SqlCloudStore:
             ).fetchall()
         return [dict(r) for r in rows]
 
+    @reads
     def refund_count(self, retailer: str) -> int:
         """How many payments of the retailer's go back (the refunds list's length), counted in the index."""
         with self._db.read() as conn:
@@ -2293,6 +2355,7 @@ class SqlCloudStore:
         return case
 
     # --- the console: online orders ---------------------------------------------------------------
+    @reads
     def orders_of(self, retailer: str, *, cabinet_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
         """The retailer's pickup orders (only ``cabinet_id``'s if given), newest first, without code hashes."""
         with self._db.read() as conn:
@@ -2305,6 +2368,7 @@ class SqlCloudStore:
             ).fetchall()
         return [dict(r) for r in rows]
 
+    @reads
     def orders_page(
         self,
         retailer: str,
@@ -2362,6 +2426,7 @@ class SqlCloudStore:
             )
         return storefront_id
 
+    @reads
     def storefronts_of(self, retailer: str) -> list[dict[str, Any]]:
         with self._db.read() as conn:
             rows = conn.execute(
@@ -2385,6 +2450,7 @@ class SqlCloudStore:
             ).rowcount:
                 raise NotFound(f"cabinet_id: no cabinet {cabinet_id!r} of retailer {retailer!r}")
 
+    @reads
     def cabinet_storefronts(self, retailer: str) -> dict[str, str | None]:
         """cabinet id -> its storefront's id (None: not set), for the retailer's cabinets."""
         with self._db.read() as conn:
@@ -2393,6 +2459,7 @@ class SqlCloudStore:
             ).fetchall()
         return {r["id"]: r["storefront_id"] for r in rows}
 
+    @reads
     def stock_levels_of(self, retailer: str) -> dict[str, dict[str, Any]]:
         """product sku -> {threshold, target, updated_at, updated_by} as the retailer set them."""
         with self._db.read() as conn:
@@ -2457,6 +2524,7 @@ class SqlCloudStore:
             )
         return line_id
 
+    @reads
     def restock_lines_of(self, retailer: str, *, closed_since: str) -> list[dict[str, Any]]:
         """The retailer's open restock lines and those closed from ``closed_since`` on (cabinet time), oldest first."""
         with self._db.read() as conn:
@@ -2470,6 +2538,7 @@ class SqlCloudStore:
             for r in rows
         ]
 
+    @reads
     def events_after(
         self, cabinet_id: str, seq: int, types: Sequence[str], *, limit: int = 1000
     ) -> list[dict[str, Any]]:
@@ -2494,6 +2563,7 @@ class SqlCloudStore:
             )
 
     # --- the console: the repair board ----------------------------------------------------------------
+    @reads
     def tickets_of(self, retailer: str, *, handed_back_limit: int = -1) -> list[dict[str, Any]]:
         """The retailer's repair tickets, oldest drop-off first, each with its ``changes`` (oldest first): those
         handed back only the ``handed_back_limit`` handed back last (all by default: -1), as the history grows."""
@@ -2526,6 +2596,7 @@ class SqlCloudStore:
                 ticket["changes"].append({k: change[k] for k in ("status", "at", "by")})
         return list(tickets.values())
 
+    @reads
     def notifications_of(self, retailer: str, *, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
         """Messages to the customers of the retailer's repair tickets not sent yet, oldest first (a page of
         ``limit`` from ``offset``): the ticket, the change to tell, the customer's name and phone."""
@@ -2538,6 +2609,7 @@ class SqlCloudStore:
             ).fetchall()
         return [dict(r) for r in rows]
 
+    @reads
     def notification_count(self, retailer: str) -> int:
         """How many ``notifications_of`` lists."""
         with self._db.read() as conn:
@@ -2583,16 +2655,19 @@ class SqlCloudStore:
         assert user is not None
         return user
 
+    @reads
     def user(self, user_id: str) -> dict[str, Any] | None:
         with self._db.read() as conn:
             row = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone()
         return dict(row) if row else None
 
+    @reads
     def user_by_email(self, email: str) -> dict[str, Any] | None:
         with self._db.read() as conn:
             row = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE email = ?", (email,)).fetchone()
         return dict(row) if row else None
 
+    @reads
     def users_of(self, retailer: str) -> list[dict[str, Any]]:
         with self._db.read() as conn:
             rows = conn.execute(
@@ -2606,6 +2681,7 @@ class SqlCloudStore:
             if not conn.execute("DELETE FROM users WHERE id = ? AND retailer = ?", (user_id, retailer)).rowcount:
                 raise NotFound(f"no user {user_id!r} at retailer {retailer!r}")
 
+    @reads
     def user_for_invite(self, invite_sha256: str, *, now: float | None = None) -> dict[str, Any] | None:
         """The invited user whose link this is, while it is unused and not expired."""
         with self._db.read() as conn:
@@ -2638,6 +2714,7 @@ class SqlCloudStore:
         with self._db.write() as conn:
             conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
 
+    @reads
     def password_hash(self, user_id: str) -> str | None:
         with self._db.read() as conn:
             row = conn.execute("SELECT password_hash FROM users WHERE id = ?", (user_id,)).fetchone()
@@ -2655,6 +2732,7 @@ class SqlCloudStore:
                 (id_sha256, user_id, csrf_token, at, at + ttl_s),
             )
 
+    @reads
     def session(self, id_sha256: str, *, now: float | None = None) -> dict[str, Any] | None:
         """The live session with this id's hash and its user's record (user None before sign-in)."""
         with self._db.read() as conn:
@@ -2676,6 +2754,7 @@ class SqlCloudStore:
             conn.execute("DELETE FROM login_failures WHERE at < ?", (at - keep_s,))
             conn.executemany("INSERT INTO login_failures (subject, at) VALUES (?, ?)", [(s, at) for s in subjects])
 
+    @reads
     def login_failures(self, subject: str, *, since: float) -> list[float]:
         """When the subject's failed sign-ins since ``since`` happened, oldest first."""
         with self._db.read() as conn:
@@ -2702,6 +2781,7 @@ class SqlCloudStore:
             )
         return self._api_token(retailer, token_id), token
 
+    @reads
     def api_tokens_of(self, retailer: str) -> list[dict[str, Any]]:
         """The retailer's tokens, live ones first, newest first (never the tokens themselves)."""
         with self._db.read() as conn:
@@ -2783,6 +2863,7 @@ class SqlCloudStore:
             ).fetchone()
         return dict(row), created
 
+    @reads
     def media_of(self, retailer: str) -> list[dict[str, Any]]:
         """The retailer's media (without their content), newest first."""
         with self._db.read() as conn:
@@ -2791,6 +2872,7 @@ class SqlCloudStore:
             ).fetchall()
         return [dict(r) for r in rows]
 
+    @reads
     def media_content(self, retailer: str, sha256: str) -> tuple[dict[str, Any], bytes] | None:
         """One of the retailer's media and its bytes; None when the retailer has none with this hash."""
         with self._db.read() as conn:
@@ -2803,6 +2885,7 @@ class SqlCloudStore:
         return record, bytes(record.pop("content"))
 
     # --- the consumer pages (cloud_stub/consumer): QR hand-off, receipts, repair status, locator, notifications
+    @reads
     def link(self, code: str) -> dict[str, Any] | None:
         """The hand-off a QR code names: cabinet_id, kind, sku, variant_sku, target."""
         with self._db.read() as conn:
@@ -2811,6 +2894,7 @@ class SqlCloudStore:
             ).fetchone()
         return dict(row) if row else None
 
+    @reads
     def links_of(self, cabinet_id: str) -> list[dict[str, Any]]:
         with self._db.read() as conn:
             rows = conn.execute(
@@ -2837,6 +2921,7 @@ class SqlCloudStore:
                 (cabinet_id, at[:10], code, kind, sku, variant_sku),
             )
 
+    @reads
     def phone_form(self, token: str, *, now: float | None = None) -> dict[str, Any] | None:
         """A form the cabinet offers on a phone (token, cabinet_id, form, opened, sku, consent_version and
         consent: {language: text} of a call-back), None when there is none to fill in now: unknown, lapsed,
@@ -2872,6 +2957,7 @@ class SqlCloudStore:
             )
             return True
 
+    @reads
     def scan_counts(self, cabinet_id: str) -> list[dict[str, Any]]:
         """The cabinet's scans per UTC day and code (the funnel's QR figures)."""
         with self._db.read() as conn:
@@ -2882,6 +2968,7 @@ class SqlCloudStore:
             ).fetchall()
         return [dict(r) for r in rows]
 
+    @reads
     def receipt(self, token: str) -> dict[str, Any] | None:
         """The sale a receipt token names, as the sales read model has it (None until its approval arrived),
         with whether a refund the owner asked for was carried out."""
@@ -2894,6 +2981,7 @@ class SqlCloudStore:
             ).fetchone()
         return dict(row) if row else None
 
+    @reads
     def ticket_status(self, ticket_id: str, phone_end: str) -> list[dict[str, Any]]:
         """The tickets numbered ``ticket_id`` whose phone's digits end in ``phone_end``, each with its changes
         (status and time, oldest first; never who made them)."""
@@ -2913,6 +3001,7 @@ class SqlCloudStore:
                 ]
         return found
 
+    @reads
     def listed_cabinets(self) -> list[dict[str, Any]]:
         """Every cabinet with a configuration (the locator lists those whose configuration has a place):
         id, retailer, last_seen_at and the document."""
@@ -2924,6 +3013,7 @@ class SqlCloudStore:
             ).fetchall()
         return [{**dict(r), "document": json.loads(r["document"])} for r in rows]
 
+    @reads
     def due_notifications(self, *, now: float | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Messages pending delivery whose next attempt is due: a ticket's change or an order's pickup code,
         with the customer's phone."""
@@ -2959,6 +3049,7 @@ class SqlCloudStore:
                 (delivery, error, retry_at, delivered, utc_iso(_now(now)), delivery, notification_id),
             )
 
+    @reads
     def notification(self, notification_id: int) -> dict[str, Any] | None:
         with self._db.read() as conn:
             row = conn.execute(
@@ -2969,6 +3060,7 @@ class SqlCloudStore:
         return dict(row) if row else None
 
     # --- the shopper funnel (the funnel_* read model, kept at ingest) ---------------------------------
+    @reads
     def funnel(
         self, retailer: str, *, since_day: str, until_day: str, cabinet_id: str | None = None
     ) -> dict[str, list[dict[str, Any]]]:
@@ -3017,6 +3109,7 @@ class SqlCloudStore:
             return {name: [dict(r) for r in conn.execute(sql, args)] for name, (sql, args) in queries.items()}
 
     # --- call-backs: the follow-up queue (cloud_stub/console/callbacks.py) and their retention -------------
+    @reads
     def callbacks_of(
         self,
         retailer: str,
@@ -3043,6 +3136,7 @@ class SqlCloudStore:
             found[h["request_id"]]["history"].append({k: h[k] for k in ("at", "by", "state", "note")})
         return list(found.values())
 
+    @reads
     def callback_count(self, retailer: str, *, state: str | None = None, phone: str | None = None) -> int:
         """How many ``callbacks_of`` lists (without a page)."""
         where, args = _callback_filter(retailer, state, phone)
@@ -3148,14 +3242,19 @@ class MigrationsPending(CloudStoreError):
         self.todo = list(todo)
 
 
+# Read-only connections beside the writer: the retailer's pages and the device API's look-ups read on them.
+SQLITE_READERS = 3
+
+
 class SqliteCloudStore(SqlCloudStore):
     """``CloudStore`` on one SQLite file (WAL, synchronous=FULL: an acknowledged event is on disk).
 
-    One connection guarded by a lock, so the object may be handed between threads; the CLI and
-    another process (e.g. ``kiosk-cloud cabinet add`` while ``serve`` runs) may share the file.
+    One writing connection guarded by a lock, so the object may be handed between threads, and ``readers``
+    read-only ones (calls marked ``reads``); the CLI and another process (e.g. ``kiosk-cloud cabinet add``
+    while ``serve`` runs) may share the file.
     """
 
-    def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
+    def __init__(self, path: str | Path, *, migrate: bool = True, readers: int = SQLITE_READERS) -> None:
         self.path = Path(path)
         # The file holds every cabinet's key: readable by its owner only. SQLite gives the -wal and -shm
         # files the database's own mode; the umask covers their creation here all the same.
@@ -3168,7 +3267,7 @@ class SqliteCloudStore(SqlCloudStore):
             raw.execute("PRAGMA synchronous=FULL")
             raw.execute("PRAGMA foreign_keys=ON")
             raw.execute("PRAGMA cache_size=-65536")  # 64 MiB: the id index of a big fleet stays hot
-            super().__init__(sqldb.SqliteDatabase(raw), migrate=migrate)
+            super().__init__(sqldb.SqliteDatabase(raw, path=self.path, readers=readers), migrate=migrate)
         except sqlite3.Error as exc:
             raise CloudStoreError(f"cannot open database {self.path}: {exc}") from None
         finally:
@@ -3493,6 +3592,18 @@ def _apply_sale_event(conn: Conn, cabinet_id: str, kind: str, at: str, payload: 
         (cabinet_id, sale_id, *row.values()),
     ).fetchone()
     _roll_up(conn, cabinet_id, _sale_counted(before), _sale_counted(after))
+
+
+# When a sale began: its approval, else what became of it (a row a reversal or refund alarm made alone has neither).
+_SALE_BEGUN = "COALESCE(approved_at, completed_at, unclaimed_at)"
+
+
+def _sale_status(row: Row) -> str:
+    """What became of a sale: the later of completed and unclaimed, else approved."""
+    ends = [
+        (at, status) for at, status in ((row["completed_at"], "completed"), (row["unclaimed_at"], "unclaimed")) if at
+    ]
+    return max(ends)[1] if ends else "approved"
 
 
 # The fleet's read model (cabinet_status, stock_counts, cabinet_units): what each event changes in it.

@@ -83,3 +83,83 @@ async def test_a_nul_character_in_a_request_field_gets_400_naming_it(cloud: Clou
     bad = await cloud.retailer("POST", "/v1/retailer/orders", {"cabinet_id": CAB, "sku": "BIKE\x00C7"})
     assert (bad.status, bad.body) == (400, {"error": "sku: contains a NUL character (U+0000)"})
     assert cloud.store.orders_of("shop-a") == []
+
+
+async def test_the_sales_answer_comes_from_the_sales_kept_at_ingest_whatever_order_the_events_came_in(
+    cloud: Cloud,
+) -> None:
+    """Each sale once with what its events said (the approval's way to pay only when it came); a reversal alone is
+    no sale; a completion uploaded before its approval gives the same answer as the other way round."""
+    scooter = {**SALE, "sku": "SCOOT-S1", "variant_sku": "SCOOT-S1-mint", "amount_cents": 49900}
+    approved = {"receipt_no": "1", "trace_no": None, "method_detail": "contactless", "card": "VISA"}
+    door = {"door_opened_at": "x", "door_closed_at": "y"}
+    events = [
+        make_event(1, type_="sale.completed", payload={**scooter, "sale_id": "s-1", **door}),
+        make_event(2, type_="payment.approved", payload={**scooter, "sale_id": "s-1", **approved}),
+        make_event(3, type_="sale.completed", payload={**SALE, "sale_id": "s-2", **door}),
+        make_event(4, type_="payment.reversed", payload={"sale_id": "s-3", "receipt_no": "3", **SALE}),
+        make_event(
+            5, type_="payment.approved", payload={**SALE, "sale_id": "s-4", "receipt_no": "4", "trace_no": None}
+        ),
+    ]
+    assert (await cloud.post(events)).body["rejected"] == []
+    body = (await cloud.retailer("GET", f"/v1/retailer/cabinets/{CAB}/sales")).body
+    at = events[0]["wall_time"]
+    assert body["sales"] == [
+        {
+            "sale_id": "s-1",
+            "sku": "SCOOT-S1",
+            "variant_sku": "SCOOT-S1-mint",
+            "amount_cents": 49900,
+            "currency": "EUR",
+            "method": "terminal",
+            "approved_at": at,
+            "status": "completed",
+            "method_detail": "contactless",
+            "card": "VISA",
+        },
+        {
+            "sale_id": "s-2",
+            "sku": "BIKE-C7",
+            "variant_sku": "BIKE-C7",
+            "amount_cents": 129900,
+            "currency": "EUR",
+            "method": "terminal",
+            "approved_at": None,
+            "status": "completed",
+        },
+        {
+            "sale_id": "s-4",
+            "sku": "BIKE-C7",
+            "variant_sku": "BIKE-C7",
+            "amount_cents": 129900,
+            "currency": "EUR",
+            "method": "terminal",
+            "approved_at": at,
+            "status": "approved",
+            "method_detail": None,
+            "card": None,
+        },
+    ]
+    assert body["by_method"] == [
+        {"method": "contactless", "currency": "EUR", "count": 1, "amount_cents": 49900},
+        {"method": "terminal", "currency": "EUR", "count": 1, "amount_cents": 129900},
+    ]
+
+
+async def test_the_sales_of_a_range_of_days_are_those_begun_on_those_days(cloud: Cloud) -> None:
+    def approval(seq: int, sale_id: str, at: str) -> dict:
+        event = make_event(seq, type_="payment.approved", payload={**SALE, "sale_id": sale_id, "receipt_no": sale_id})
+        return {**event, "payload": {**event["payload"], "trace_no": None}, "wall_time": at}
+
+    days = ["2026-11-01T23:59:59.999Z", "2026-11-02T00:00:00.000Z", "2026-11-03T12:00:00.000Z"]
+    assert (await cloud.post([approval(n, f"s-{n}", at) for n, at in enumerate(days, 1)])).body["rejected"] == []
+    path = f"/v1/retailer/cabinets/{CAB}/sales"
+    ranged = await cloud.retailer("GET", path + "?from=2026-11-02&to=2026-11-03")
+    assert [s["sale_id"] for s in ranged.body["sales"]] == ["s-2", "s-3"]
+    one_day = await cloud.retailer("GET", path + "?from=2026-11-01&to=2026-11-01")
+    assert [s["sale_id"] for s in one_day.body["sales"]] == ["s-1"]
+    every = await cloud.retailer("GET", path)
+    assert [s["sale_id"] for s in every.body["sales"]] == ["s-1", "s-2", "s-3"]
+    bad = await cloud.retailer("GET", path + "?from=2026-11-31")
+    assert (bad.status, bad.body["error"]) == (400, "from: expected a day as YYYY-MM-DD")

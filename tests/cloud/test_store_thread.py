@@ -50,3 +50,15 @@ async def test_a_call_cancelled_before_it_began_is_not_run() -> None:
     finally:
         worker.stop()
     assert ran == []
+
+
+async def test_readers_threads_run_a_call_while_another_is_still_running() -> None:
+    readers = StoreThread("cloud-store-read", threads=2)
+    second_ran = threading.Event()
+    try:
+        first = asyncio.ensure_future(readers.run(lambda: second_ran.wait(5)))  # waits for the second call
+        second = asyncio.ensure_future(readers.run(lambda: (second_ran.set(), threading.current_thread().name)[1]))
+        assert await asyncio.wait_for(first, 10) is True, "the second call ran beside the first"
+        assert (await second).startswith("cloud-store-read-")
+    finally:
+        readers.stop()
