@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from firmware.clock import Clock, LoopClock, TimerHandle
 from firmware.journeys.machine import later, transition
-from firmware.journeys.phone_handoff import PhoneHandOff, PhoneOffer
+from firmware.journeys.phone_handoff import OnPhone, PhoneOffer
 from sync_client.outbox import Outbox, Transaction
 from sync_client.schema import SchemaError, normalise_phone
 
@@ -65,7 +65,7 @@ class Consent:
 
 
 @dataclass
-class CallbackJourney:
+class CallbackJourney(OnPhone):
     outbox: Outbox
     on_change: Callable[[], None] = lambda: None
     sent_s: float = 8.0  # the confirmation stays this long
@@ -78,11 +78,6 @@ class CallbackJourney:
 
     def __post_init__(self) -> None:
         self.handoff = PhoneOffer(self.outbox, "callback")
-
-    @property
-    def phone(self) -> PhoneHandOff | None:
-        """The form offered on the shopper's phone."""
-        return self.handoff.current
 
     @property
     def active(self) -> bool:
@@ -153,19 +148,6 @@ class CallbackJourney:
         token = self.handoff.offer(self.clock, self.cancel_phone, details)
         self.on_change()
         return token
-
-    def cancel_phone(self) -> None:
-        """Back to typing at the cabinet (the shopper's choice, or the link lapsed): the link stops working."""
-        if self.phone is not None:
-            self.handoff.close()
-            self.on_change()
-
-    def phone_opened(self, token: str) -> str:
-        """The phone has the form (the form_opened command): the screen says so."""
-        if not self.handoff.opened(token):
-            return "ignored: this cabinet no longer offers that form"
-        self.on_change()
-        return "opened"
 
     def phone_form(self, tx: Transaction, token: str, fields: dict[str, str]) -> str:
         """The form sent from the phone (the callback_form command): the request is recorded in ``tx`` as if

@@ -70,3 +70,29 @@ class PhoneOffer:
         assert self.current is not None
         self.current.status = "opened"
         return True
+
+
+class OnPhone:
+    """What a journey that offers its form on a phone does the same way, whatever the form: ``handoff`` and
+    ``on_change`` are the journey's own."""
+
+    handoff: PhoneOffer
+    on_change: Callable[[], None]
+
+    @property
+    def phone(self) -> PhoneHandOff | None:
+        """The form offered on the shopper's phone."""
+        return self.handoff.current
+
+    def cancel_phone(self) -> None:
+        """Back to typing at the cabinet (the shopper's choice, or the link lapsed): the link stops working."""
+        if self.phone is not None:
+            self.handoff.close()
+            self.on_change()
+
+    def phone_opened(self, token: str) -> str:
+        """The phone has the form (the form_opened command): the screen says so."""
+        if not self.handoff.opened(token):
+            return "ignored: this cabinet no longer offers that form"
+        self.on_change()
+        return "opened"

@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from firmware.clock import Clock, LoopClock, TimerHandle
 from firmware.journeys.machine import later, transition
-from firmware.journeys.phone_handoff import PHONE_FORM_S, PhoneHandOff, PhoneOffer
+from firmware.journeys.phone_handoff import PHONE_FORM_S, OnPhone, PhoneOffer
 from sync_client.outbox import Outbox, Transaction
 from sync_client.schema import (  # the rules the phone's form shares
     CATEGORY_MISSING,
@@ -118,7 +118,7 @@ _VALIDATORS = REPAIR_FIELD_CHECKS
 
 
 @dataclass
-class RepairJourney:
+class RepairJourney(OnPhone):
     outbox: Outbox
     on_change: Callable[[], None] = lambda: None
     ticket_s: float = 60.0  # how long the ticket stays on screen
@@ -135,11 +135,6 @@ class RepairJourney:
     def __post_init__(self) -> None:
         self.tickets = RepairTicketsRepo(self.outbox)
         self.handoff = PhoneOffer(self.outbox, "repair", self.phone_s)
-
-    @property
-    def phone(self) -> PhoneHandOff | None:
-        """The form offered on the shopper's phone."""
-        return self.handoff.current
 
     def _go(self, trigger: str) -> Step:
         if TRANSITIONS[self.state].get(trigger) is Step.IDLE:
@@ -286,19 +281,6 @@ class RepairJourney:
         token = self.handoff.offer(self.clock, self.cancel_phone)
         self.on_change()
         return token
-
-    def cancel_phone(self) -> None:
-        """Back to typing at the cabinet (the shopper's choice, or the link lapsed): the link stops working."""
-        if self.phone is not None:
-            self.handoff.close()
-            self.on_change()
-
-    def phone_opened(self, token: str) -> str:
-        """The phone has the form (the form_opened command): the screen says so."""
-        if not self.handoff.opened(token):
-            return "ignored: this cabinet no longer offers that form"
-        self.on_change()
-        return "opened"
 
     def phone_form(self, tx: Transaction, token: str, fields: dict[str, str]) -> str:
         """The form filled in on the phone (the repair_form command): the ticket is issued in ``tx``, exactly
