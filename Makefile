@@ -13,8 +13,7 @@ $(STAMP): setup.cfg pyproject.toml hardware/system-packages.txt
 	bash scripts/install-system-packages.sh hardware/system-packages.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# compat: the project's folders on the path (a .pth), as before setuptools' meta-path finder, which warns
-	$(BIN)/python -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 run: setup
