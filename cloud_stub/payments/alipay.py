@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPubl
 
 from cloud_stub.payments.amounts import AmountError, from_decimal_text, to_decimal_text
 from cloud_stub.payments.credentials import CredentialsError, Field
-from cloud_stub.payments.http import HttpProvider
+from cloud_stub.payments.http import CHINA, HttpProvider
 from cloud_stub.payments.provider import (
     CreatedPayment,
     ForgedNotification,
@@ -64,7 +64,6 @@ FIELDS = (
     Field("gateway", secret=False, required=False),
     Field("app_private_key", secret=True, multiline=True),
 )
-CHINA = timezone(timedelta(hours=8))  # the gateway's timestamps and time_expire are Beijing time
 SUCCESS_CODE = "10000"
 MAX_SUBJECT_CHARS = 256
 # trade_status -> our status. TRADE_FINISHED: paid and no longer refundable (still paid).

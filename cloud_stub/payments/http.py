@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta, timezone
 from typing import Any, Generic, TypeVar
 
 import aiohttp
@@ -13,6 +14,8 @@ import aiohttp
 from cloud_stub.payments.provider import ProviderUnreachable
 
 MerchantT = TypeVar("MerchantT")
+# Beijing time: WeChat Pay's RFC 3339 examples are in +08:00, and Alipay's timestamps and time_expire are too
+CHINA = timezone(timedelta(hours=8))
 
 
 @dataclass(frozen=True)

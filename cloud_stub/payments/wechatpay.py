@@ -23,7 +23,7 @@ import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPubl
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from cloud_stub.payments.credentials import CredentialsError, Field
-from cloud_stub.payments.http import HttpProvider
+from cloud_stub.payments.http import CHINA, HttpProvider
 from cloud_stub.payments.provider import (
     CreatedPayment,
     ForgedNotification,
@@ -51,7 +51,6 @@ SCHEME = "WECHATPAY2-SHA256-RSA2048"
 TIMESTAMP_WINDOW_S = 300  # the documentation's 5 minutes, both for answers and notifications
 APIV3_KEY_BYTES = 32
 MAX_DESCRIPTION_BYTES = 127
-CHINA = timezone(timedelta(hours=8))  # the documentation's RFC 3339 examples are in +08:00
 # What the retailer enters: the public settings and the secrets (sealed at rest, never answered in clear).
 FIELDS = (
     Field("mchid", secret=False),

@@ -39,9 +39,10 @@ from urllib.parse import urlencode
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
-from cloud_stub.payments.alipay import CHINA, beijing_time, from_yuan, sign_content
+from cloud_stub.payments.alipay import beijing_time, from_yuan, sign_content
 from cloud_stub.payments.amounts import AmountError, to_decimal_text
 from cloud_stub.payments.emulators.serving import ServedEmulator
+from cloud_stub.payments.http import CHINA
 from cloud_stub.payments.rsa import sign, verify
 
 DOCUMENTED_RETRIES_S = (240.0, 600.0, 600.0, 3600.0, 7200.0, 21600.0, 54000.0)

@@ -36,9 +36,9 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
 from cloud_stub.payments.emulators.serving import ServedEmulator
+from cloud_stub.payments.http import CHINA
 from cloud_stub.payments.rsa import sign, verify
 from cloud_stub.payments.wechatpay import (
-    CHINA,
     MAX_DESCRIPTION_BYTES,
     SCHEME,
     TIMESTAMP_WINDOW_S,
