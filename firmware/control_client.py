@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,10 +28,18 @@ class ControlError(Exception):
         self.body = body
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])  # (host, port) for AF_INET
+_CONTROL_URL = re.compile(rb'msg="control API listening" .*url=(http://127\.0\.0\.1:\d+)')
+
+
+def _control_url(log_path: Path, start: int) -> str | None:
+    """The control API's URL from the line the cabinet logs once it listens (None: not yet)."""
+    try:
+        with open(log_path, "rb") as log:
+            log.seek(start)
+            found = _CONTROL_URL.search(log.read())
+    except FileNotFoundError:
+        return None
+    return found.group(1).decode() if found else None
 
 
 def _bin(name: str) -> list[str]:
@@ -219,8 +227,9 @@ def start_sim_cabinet(
     wrapper: tuple[str, ...] = (),
 ) -> tuple[Process, ControlClient]:
     """`kiosk run --sim --headless` as a real process, waited on until its control API answers. ``wrapper``:
-    a command it runs under (e.g. strace)."""
-    port = free_port()
+    a command it runs under (e.g. strace). The control API binds a port the kernel picks, read from the
+    cabinet's log: a port picked here and released could be taken by another process before the cabinet
+    binds it."""
     argv = [
         *wrapper,
         *_bin("kiosk"),
@@ -230,7 +239,7 @@ def start_sim_cabinet(
         "--data-dir",
         str(workdir / "data"),
         "--control-port",
-        str(port),
+        "0",
         *extra_args,
     ]
     if config_text:
@@ -239,14 +248,19 @@ def start_sim_cabinet(
         argv += ["--config", str(config_path)]
     if cloud_url:
         argv += ["--cloud", cloud_url]
-    proc = Process(argv, workdir / "kiosk.log", env={"SDL_VIDEODRIVER": "dummy"}).start()
-    client = ControlClient(f"http://127.0.0.1:{port}")
+    log_path = workdir / "kiosk.log"
+    start = log_path.stat().st_size if log_path.exists() else 0  # a restart appends to the same log
+    proc = Process(argv, log_path, env={"SDL_VIDEODRIVER": "dummy"}).start()
+    client: ControlClient | None = None
     deadline = time.monotonic() + ready_timeout
     while True:
         if proc.proc is not None and proc.proc.poll() is not None:
             raise RuntimeError(f"kiosk exited with {proc.proc.returncode}; log:\n{proc.log_tail()}")
+        if client is None:
+            url = _control_url(log_path, start)
+            client = ControlClient(url) if url else None
         try:
-            if client.state()["frame"] > 0:
+            if client is not None and client.state()["frame"] > 0:
                 return proc, client
         except (urllib.error.URLError, ConnectionError, OSError):
             pass
