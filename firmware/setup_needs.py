@@ -20,6 +20,7 @@ from firmware.config import (
     load_config,
     production_problem_details,
 )
+from kiosk_ui.i18n import setup_detail
 from kiosk_ui.view import SetupDetail, SetupNeed
 from sync_client.keyfile import KeyFileError, load_key
 
@@ -37,8 +38,8 @@ class Need:
 
     @property
     def detail(self) -> str:
-        """As the technician's tools say it, in English."""
-        return self.problem.text + (f" (and {self.more} more: kiosk config check)" if self.more else "")
+        """As the technician's tools say it, in English (the journal, systemctl status)."""
+        return setup_detail(self.view(), "en")
 
     def view(self) -> SetupDetail:
         """For the technician-needed screen, which says it in its language."""
