@@ -278,7 +278,8 @@ class Cabinet:
         if self.devices.card_reader is not None:
             self._tasks.append(run("card-reader", watch.read_forever(self.devices.card_reader, self.reader_input.card)))
         if self.devices.fingerprint is not None:
-            reading = watch.read_forever(self.devices.fingerprint, self.reader_input.finger)
+            # a module that failed its handshake at start is reconciled once it answers, not an hour later
+            reading = watch.read_forever(self.devices.fingerprint, self.reader_input.finger, self._reconcile_fingers)
             self._tasks.append(run("fingerprint", reading))
             self._tasks.append(run("fingerprint-slots", self.fingerprint_slots.run()))
         if self.devices.code_reader is not None:
@@ -329,6 +330,10 @@ class Cabinet:
     def _fingerprints_named(self) -> None:
         """A configuration in force: its fingerprint slots recorded, and the module reconciled once running."""
         self.fingerprint_slots.config_applied()
+        self._reconcile_fingers()
+
+    def _reconcile_fingers(self) -> None:
+        """The module's slots reconciled now, once the cabinet runs (a configuration, the module back)."""
         if self.fingerprint_slots.running:
             self._spawn(self.fingerprint_slots.reconcile(), "fingerprint-reconcile")
 

@@ -144,7 +144,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("kiosk: the configuration has errors:", *exc.problems, sep="\n  ", file=sys.stderr)
         return 2
     if args.cloud and not args.sim:
-        problems += cloud_url_problems(args.cloud, config.sync.allow_insecure_http, "--cloud")
+        problems += [p.text for p in cloud_url_problems(args.cloud, config.sync.allow_insecure_http, "--cloud")]
     if problems:
         print("kiosk: refusing to start a real cabinet:", *problems, sep="\n  ", file=sys.stderr)
         return 2

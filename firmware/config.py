@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from hal.lock import HARD_MAX_UNLOCK_S
+from kiosk_ui.i18n import problem_line
 from kiosk_ui.reach import Mounting
-from sync_client.cabinet_config import HHMM_RE, MAX_PRICE_CENTS, Problem, scrypt_problem
+from sync_client.cabinet_config import HHMM_RE, MAX_PRICE_CENTS, PROBLEM_TEXTS, scrypt_problem
 from sync_client.schema import Range, ranged
 
 if TYPE_CHECKING:
@@ -324,12 +325,73 @@ class Config:
     products: list[ProductSection] = field(default_factory=_default_products)
 
 
-class ConfigError(Exception):
-    """One or more problems in a configuration file; ``problems`` lists them all."""
+# What each of the checker's problem codes says in English (the logs, the CLI and the technician screen in English);
+# the screen says them in Chinese from the same codes and parameters (kiosk_ui/i18n.py, PROBLEMS). A text that
+# places {where} itself is the whole line; any other follows "<where>: <key>: ".
+CONFIG_PROBLEM_TEXTS = {
+    **{code: PROBLEM_TEXTS[code] for code in ("type", "range_integer", "range_number", "unknown_key", "placeholder")},
+    "table_expected": "expected a table, got {got}",
+    "time_invalid": "expected HH:MM, got {got}",
+    "required_missing": "required key missing (expected {expected})",
+    "above_limit": "{value} is above {limit_key} {limit}",
+    "pin_hash_invalid": "{problem}; make one with: kiosk pin hash",
+    "sku_repeated": "sku {sku} appears more than once",
+    "port_required": "required when {section}.backend is {backend}",
+    "scanner_camera_missing": "'camera' needs a camera (camera.backend is 'none')",
+    "footfall_camera_missing": "counting people needs a camera (camera.backend is 'none')",
+    "mounting": "{problem}",
+    "file_missing": "{file} does not exist (or is not a file)",
+    "file_unreadable": "{file} is not readable by this user",
+    "ca_unusable": "{file} holds no usable PEM certificate ({error})",
+    "plain_http": "{url} is plain http (anyone on the network can read and change what the cabinet is told); use "
+    "https, or for a lab set sync.allow_insecure_http = true",
+    "not_https": "{url} is not an https:// URL",
+    "config_missing": "file not found",
+    "config_unreadable": "not readable by this user",
+    "toml_invalid": "not valid TOML: {error}",
+    "pin_hash_required": "required outside simulation; there is no default PIN (make one with: kiosk pin hash)",
+    "key_file_required": "required outside simulation (kiosk provision creates it)",
+    "key_file_absent": "{file} does not exist",
+    "mock_pins": "'mock' drives no real relay; use 'rpigpio' or 'lgpio'",
+    "sim_payment": "'sim' takes no real money; use 'zvt'",
+    "sim_device": "'sim' is for simulation; name the real device or 'none'",
+    "cloud_url_required": "required outside simulation",
+    # what a cabinet lacks before it starts (firmware/setup_needs.py), as the technician's tools say it
+    "unset": "{where}: {key} is not set (kiosk provision sets it)",
+    "key_absent": "{file} does not exist (kiosk provision writes it)",
+    "key_unusable": "{error}",
+    "cloud_placeholder": "{where}: {key} is {cloud} (kiosk provision sets it)",
+}
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One problem the checker found: the file (``where``), the dotted key ("" for the whole file), what is
+    wrong as a code of CONFIG_PROBLEM_TEXTS and the values its text names, so that the technician screen can
+    say it in Chinese while ``text`` is the English line the logs and the CLI print."""
+
+    where: str
+    key: str
+    what: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, where: str, key: str, what: str, **params: object) -> ConfigProblem:
+        return cls(where, key, what, tuple((name, str(value)) for name, value in params.items()))
+
+    @property
+    def text(self) -> str:
+        """The English line: ``/etc/kiosk/kiosk.toml: sync.ca_file: /x.pem does not exist (or is not a file)``."""
+        return problem_line(CONFIG_PROBLEM_TEXTS[self.what], self.where, self.key, self.params)
+
+
+class ConfigError(Exception):
+    """One or more problems in a configuration file: ``details`` lists them all, ``problems`` in English."""
+
+    def __init__(self, details: list[ConfigProblem]) -> None:
+        self.details = details
+        self.problems = [p.text for p in details]
+        super().__init__("\n".join(self.problems))
 
 
 def _type_name(tp: Any) -> str:
@@ -353,47 +415,49 @@ def _describe(value: Any) -> str:
     return f"{kind} {shown}".strip()
 
 
-def _convert(tp: Any, value: Any, key: str, where: str, problems: list[str]) -> Any:
+def _convert(tp: Any, value: Any, key: str, where: str, problems: list[ConfigProblem]) -> Any:
     tp, bounds = ranged(tp)
     origin = typing.get_origin(tp)
+    wrong_type = ConfigProblem.of(where, key, "type", expected=_type_name(tp), got=_describe(value))
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
-            problems.append(f"{where}: {key}: expected a table, got {_describe(value)}")
+            problems.append(ConfigProblem.of(where, key, "table_expected", got=_describe(value)))
             return None
         return _build(tp, value, key, where, problems)
     if origin is list:
         (inner,) = typing.get_args(tp)
         if not isinstance(value, list):
-            problems.append(f"{where}: {key}: expected {_type_name(tp)}, got {_describe(value)}")
+            problems.append(wrong_type)
             return None
         return [_convert(inner, item, f"{key}[{i}]", where, problems) for i, item in enumerate(value)]
     if origin is Literal:
         if value not in typing.get_args(tp):
-            problems.append(f"{where}: {key}: expected {_type_name(tp)}, got {_describe(value)}")
+            problems.append(wrong_type)
         return value
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if isinstance(value, bool) != (tp is bool) or not isinstance(value, tp):
-        problems.append(f"{where}: {key}: expected {_type_name(tp)}, got {_describe(value)}")
-    elif bounds is not None and (problem := bounds.problem(value, integer=tp is int)):
-        problems.append(f"{where}: {key}: {problem}")
+        problems.append(wrong_type)
+    elif bounds is not None and bounds.problem(value, integer=tp is int):
+        code = "range_integer" if tp is int else "range_number"
+        problems.append(ConfigProblem.of(where, key, code, bounds=bounds.bounds(), got=repr(value)))
     return value
 
 
-def _build(cls: type[T], data: dict[str, Any], prefix: str, where: str, problems: list[str]) -> T | None:
+def _build(cls: type[T], data: dict[str, Any], prefix: str, where: str, problems: list[ConfigProblem]) -> T | None:
     hints = typing.get_type_hints(cls, include_extras=True)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in data:
         if key not in fields:
             dotted = f"{prefix}.{key}" if prefix else key
-            problems.append(f"{where}: {dotted}: unknown key (known: {', '.join(fields)})")
+            problems.append(ConfigProblem.of(where, dotted, "unknown_key", known=", ".join(fields)))
     kwargs: dict[str, Any] = {}
     for name, f in fields.items():
         dotted = f"{prefix}.{name}" if prefix else name
         if name in data:
             kwargs[name] = _convert(hints[name], data[name], dotted, where, problems)
         elif _required(f):
-            problems.append(f"{where}: {dotted}: required key missing (expected {_type_name(hints[name])})")
+            problems.append(ConfigProblem.of(where, dotted, "required_missing", expected=_type_name(hints[name])))
     if any(_required(f) and n not in kwargs for n, f in fields.items()):
         return None
     return cls(**kwargs)
@@ -404,7 +468,7 @@ def _required(f: dataclasses.Field[Any]) -> bool:
 
 
 def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
-    problems: list[str] = []
+    problems: list[ConfigProblem] = []
     config = _build(Config, data, "", where, problems)
     if config is not None and not problems:  # value checks need well-typed values
         problems = _check_values(config, where)
@@ -413,19 +477,19 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
     return config
 
 
-def _check_values(config: Config, where: str) -> list[str]:
+def _check_values(config: Config, where: str) -> list[ConfigProblem]:
     problems = [
-        f"{where}: {key}: {value} is above {limit_key} {limit}"
+        ConfigProblem.of(where, key, "above_limit", value=value, limit_key=limit_key, limit=limit)
         for key, value, limit_key, limit in _ordered_pairs(config)
         if value > limit
     ]
     for key in ("pin_hash", "technician_pin_hash"):
         hashed = getattr(config.retailer, key)
         if hashed and (problem := scrypt_problem(hashed)):  # the cloud's rule for PIN hashes
-            problems.append(f"{where}: retailer.{key}: {problem}; make one with: kiosk pin hash")
+            problems.append(ConfigProblem.of(where, f"retailer.{key}", "pin_hash_invalid", problem=problem))
     skus = [p.sku for p in config.products]
     for sku in sorted({s for s in skus if skus.count(s) > 1}):
-        problems.append(f"{where}: products: sku {sku!r} appears more than once")
+        problems.append(ConfigProblem.of(where, "products", "sku_repeated", sku=repr(sku)))
     for key, section, needs_port in (
         ("payment", config.payment, "zvt"),
         ("nfc", config.nfc, "pn532"),
@@ -433,20 +497,28 @@ def _check_values(config: Config, where: str) -> list[str]:
         ("scanner", config.scanner, "serial"),
     ):
         if section.backend == needs_port and not section.port:
-            problems.append(f"{where}: {key}.port: required when {key}.backend is {needs_port!r}")
+            problems.append(
+                ConfigProblem.of(where, f"{key}.port", "port_required", section=key, backend=repr(needs_port))
+            )
     if config.lock.backend == "lockboard" and not config.lock.board_port:
-        problems.append(f"{where}: lock.board_port: required when lock.backend is 'lockboard'")
+        problems.append(
+            ConfigProblem.of(where, "lock.board_port", "port_required", section="lock", backend="'lockboard'")
+        )
     if config.scanner.backend == "camera" and config.camera.backend == "none":
-        problems.append(f"{where}: scanner.backend: 'camera' needs a camera (camera.backend is 'none')")
+        problems.append(ConfigProblem.of(where, "scanner.backend", "scanner_camera_missing"))
     if config.footfall.enabled and config.camera.backend == "none":
-        problems.append(f"{where}: footfall.enabled: counting people needs a camera (camera.backend is 'none')")
+        problems.append(ConfigProblem.of(where, "footfall.enabled", "footfall_camera_missing"))
     for i, window in enumerate(config.audio.schedule):
         for key in ("start", "end"):
             if not HHMM_RE.fullmatch(getattr(window, key)):
-                problems.append(f"{where}: audio.schedule[{i}].{key}: expected HH:MM, got {getattr(window, key)!r}")
+                problems.append(
+                    ConfigProblem.of(
+                        where, f"audio.schedule[{i}].{key}", "time_invalid", got=repr(getattr(window, key))
+                    )
+                )
     if problem := config.screen.mounting.problem():
-        problems.append(f"{where}: screen.bottom_mm, screen.height_mm: {problem}")
-    problems += _ca_file_problems(config.sync.ca_file, where)
+        problems.append(ConfigProblem.of(where, "screen.bottom_mm, screen.height_mm", "mounting", problem=problem))
+    problems += ca_file_problems(config.sync.ca_file, where)
     return problems
 
 
@@ -467,32 +539,30 @@ def _ordered_pairs(config: Config) -> list[tuple[str, float, str, float]]:
     ]
 
 
-def _ca_file_problems(ca_file: str, where: str) -> list[str]:
+def ca_file_problems(ca_file: str, where: str) -> list[ConfigProblem]:
+    """What keeps ``sync.ca_file`` (a PEM bundle, "" for the system's CAs) from verifying the cloud's TLS."""
     if not ca_file:
         return []
     if not os.path.isfile(ca_file):
-        return [f"{where}: sync.ca_file: {ca_file} does not exist (or is not a file)"]
+        return [ConfigProblem.of(where, "sync.ca_file", "file_missing", file=ca_file)]
     try:
         ssl.create_default_context(cafile=ca_file)
     except PermissionError:
-        return [f"{where}: sync.ca_file: {ca_file} is not readable by this user"]
+        return [ConfigProblem.of(where, "sync.ca_file", "file_unreadable", file=ca_file)]
     except (ssl.SSLError, OSError, ValueError) as exc:
-        return [f"{where}: sync.ca_file: {ca_file} holds no usable PEM certificate ({exc})"]
+        return [ConfigProblem.of(where, "sync.ca_file", "ca_unusable", file=ca_file, error=exc)]
     return []
 
 
-def cloud_url_problems(url: str, allow_insecure_http: bool, name: str) -> list[str]:
+def cloud_url_problems(url: str, allow_insecure_http: bool, where: str, key: str = "") -> list[ConfigProblem]:
     """Outside simulation the cloud is reached over verified TLS; plain http only for a lab that says so.
-    ``name`` says where the URL came from (file and key, or a command-line option)."""
+    ``where`` and ``key`` say where the URL came from (file and key, or a command-line option)."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme == "https" or scheme == "http" and allow_insecure_http:
         return []
     if scheme == "http":
-        return [
-            f"{name}: {url} is plain http (anyone on the network can read and change what the cabinet "
-            "is told); use https, or for a lab set sync.allow_insecure_http = true"
-        ]
-    return [f"{name}: {url!r} is not an https:// URL"]
+        return [ConfigProblem.of(where, key, "plain_http", url=url)]
+    return [ConfigProblem.of(where, key, "not_https", url=repr(url))]
 
 
 def insecure_cloud_warning(url: str) -> str | None:
@@ -514,11 +584,11 @@ def load_config(path: Path | None) -> Config:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError([f"{where}: file not found"]) from None
+        raise ConfigError([ConfigProblem.of(where, "", "config_missing")]) from None
     except PermissionError:
-        raise ConfigError([f"{where}: not readable by this user"]) from None
+        raise ConfigError([ConfigProblem.of(where, "", "config_unreadable")]) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{where}: not valid TOML: {exc}"]) from None
+        raise ConfigError([ConfigProblem.of(where, "", "toml_invalid", error=exc)]) from None
     return parse_config(data, where)
 
 
@@ -554,38 +624,38 @@ def _string_values(value: object, key: str) -> Iterator[tuple[str, str]]:
         yield key, value
 
 
-def placeholder_problems(config: Config, where: str) -> list[str]:
+def placeholder_problems(config: Config, where: str) -> list[ConfigProblem]:
     """Every value still carrying the template's CHANGE-ME, each naming its key."""
     return [
-        Problem.of(f"{where}: {key}", "placeholder", got=repr(text)).text
+        ConfigProblem.of(where, key, "placeholder", got=repr(text))
         for key, text in _string_values(config, "")
         if PLACEHOLDER_MARKER in text.upper()
     ]
 
 
 def production_problems(config: Config, where: str) -> list[str]:
+    """What stops a configuration from running a real cabinet (outside simulation), in English."""
+    return [p.text for p in production_problem_details(config, where)]
+
+
+def production_problem_details(config: Config, where: str) -> list[ConfigProblem]:
     """What stops a configuration from running a real cabinet (outside simulation)."""
     problems = placeholder_problems(config, where)
     if not config.retailer.pin_hash:
-        problems.append(
-            f"{where}: retailer.pin_hash: required outside simulation; there is no default PIN "
-            "(make one with: kiosk pin hash)"
-        )
+        problems.append(ConfigProblem.of(where, "retailer.pin_hash", "pin_hash_required"))
     if not config.cabinet.key_file:
-        problems.append(f"{where}: cabinet.key_file: required outside simulation (kiosk provision creates it)")
+        problems.append(ConfigProblem.of(where, "cabinet.key_file", "key_file_required"))
     elif not os.path.exists(config.cabinet.key_file):
-        problems.append(f"{where}: cabinet.key_file: {config.cabinet.key_file} does not exist")
+        problems.append(ConfigProblem.of(where, "cabinet.key_file", "key_file_absent", file=config.cabinet.key_file))
     if config.lock.backend == "gpio" and config.lock.pin_factory == "mock":
-        problems.append(f"{where}: lock.pin_factory: 'mock' drives no real relay; use 'rpigpio' or 'lgpio'")
+        problems.append(ConfigProblem.of(where, "lock.pin_factory", "mock_pins"))
     if config.payment.backend == "sim":
-        problems.append(f"{where}: payment.backend: 'sim' takes no real money; use 'zvt'")
+        problems.append(ConfigProblem.of(where, "payment.backend", "sim_payment"))
     for key in ("nfc", "fingerprint", "scanner", "camera"):
         if getattr(config, key).backend == "sim":
-            problems.append(f"{where}: {key}.backend: 'sim' is for simulation; name the real device or 'none'")
+            problems.append(ConfigProblem.of(where, f"{key}.backend", "sim_device"))
     if not config.sync.cloud_url:
-        problems.append(f"{where}: sync.cloud_url: required outside simulation")
+        problems.append(ConfigProblem.of(where, "sync.cloud_url", "cloud_url_required"))
     else:
-        problems += cloud_url_problems(
-            config.sync.cloud_url, config.sync.allow_insecure_http, f"{where}: sync.cloud_url"
-        )
+        problems += cloud_url_problems(config.sync.cloud_url, config.sync.allow_insecure_http, where, "sync.cloud_url")
     return problems

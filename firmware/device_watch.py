@@ -48,8 +48,11 @@ class DeviceWatch:
     on_network: Callable[[bool], None] = lambda up: None  # the link lost (False) or back (True)
     _network_unknown_said: bool = False
 
-    async def read_forever(self, reader: Reader[R], record: Callable[[R], None]) -> None:
-        """Read a device until cancelled; a device that goes away is reported and reopened when back."""
+    async def read_forever(
+        self, reader: Reader[R], record: Callable[[R], None], reopened: Callable[[], None] = lambda: None
+    ) -> None:
+        """Read a device until cancelled; a device that goes away (or never opened) is reported and reopened
+        when back, and ``reopened`` is told (what was put off while it was away can be done now)."""
         while True:
             try:
                 record(await reader.read())
@@ -60,6 +63,7 @@ class DeviceWatch:
                     await reader.open()
                 except DeviceFault:
                     continue
+                reopened()
             self.faults.recovered(reader.name)
 
     async def check_terminals(self) -> None:

@@ -304,7 +304,7 @@ async def run_technician_needed(
     chrome = Chrome(language=check.config.screen.language)
 
     def show() -> None:
-        needs = tuple((n.need, n.detail) for n in check.needs)
+        needs = tuple((n.need, n.view()) for n in check.needs)
         ui.set_state(TechnicianScreen(chrome=chrome, needs=needs, hardware_id=hardware_id))
 
     def on_intent(intent: Intent) -> None:  # the header's buttons; nothing else here does anything

@@ -12,8 +12,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from firmware.config import PLACEHOLDER_MARKER, Config, ConfigError, load_config, production_problems
-from kiosk_ui.view import SetupNeed
+from firmware.config import (
+    PLACEHOLDER_MARKER,
+    Config,
+    ConfigError,
+    ConfigProblem,
+    load_config,
+    production_problem_details,
+)
+from kiosk_ui.i18n import setup_detail
+from kiosk_ui.view import SetupDetail, SetupNeed
 from sync_client.keyfile import KeyFileError, load_key
 
 # The Pi's board serial number (device tree; /proc/cpuinfo on older kernels), else the OS's machine id.
@@ -25,7 +33,18 @@ MACHINE_ID = Path("/etc/machine-id")
 @dataclass(frozen=True)
 class Need:
     need: SetupNeed
-    detail: str  # as the technician's tools say it: a path, the configuration's problem
+    problem: ConfigProblem  # the first (a path, the configuration's problem)
+    more: int = 0  # further problems, listed by kiosk config check
+
+    @property
+    def detail(self) -> str:
+        """As the technician's tools say it, in English (the journal, systemctl status)."""
+        return setup_detail(self.view(), "en")
+
+    def view(self) -> SetupDetail:
+        """For the technician-needed screen, which says it in its language."""
+        p = self.problem
+        return SetupDetail(p.text, p.where, p.key, p.what, p.params, self.more)
 
 
 @dataclass(frozen=True)
@@ -44,33 +63,34 @@ def check_setup(path: Path, cloud_override: str | None = None) -> SetupCheck:
     try:
         config = load_config(path)
     except ConfigError as exc:
-        return SetupCheck(Config(), (Need("config", _first(exc.problems)),))
+        return SetupCheck(Config(), (_first(exc.details),))
     where = str(path)
     needs = []
     key_file = config.cabinet.key_file
     if not key_file:
-        needs.append(Need("key", f"{where}: cabinet.key_file is not set (kiosk provision sets it)"))
+        needs.append(Need("key", ConfigProblem.of(where, "cabinet.key_file", "unset")))
     elif not Path(key_file).exists():
-        needs.append(Need("key", f"{key_file} does not exist (kiosk provision writes it)"))
+        needs.append(Need("key", ConfigProblem.of("", "", "key_absent", file=key_file)))
     else:
         try:
             load_key(key_file)
         except (KeyFileError, OSError) as exc:
-            needs.append(Need("key", str(exc)))
+            needs.append(Need("key", ConfigProblem.of("", "", "key_unusable", error=exc)))
     cloud = cloud_override or config.sync.cloud_url
-    if not cloud or PLACEHOLDER_MARKER in cloud.upper():
-        needs.append(Need("enrolment", f"{where}: sync.cloud_url is {cloud or 'not set'} (kiosk provision sets it)"))
-    said = {"key": f"{where}: cabinet.key_file", "enrolment": f"{where}: sync.cloud_url"}
-    covered = tuple(said[n.need] for n in needs)  # said above, in the technician's words
-    rest = [p for p in production_problems(config, where) if not (covered and p.startswith(covered))]
+    if not cloud:
+        needs.append(Need("enrolment", ConfigProblem.of(where, "sync.cloud_url", "unset")))
+    elif PLACEHOLDER_MARKER in cloud.upper():
+        needs.append(Need("enrolment", ConfigProblem.of(where, "sync.cloud_url", "cloud_placeholder", cloud=cloud)))
+    said = {"key": "cabinet.key_file", "enrolment": "sync.cloud_url"}
+    covered = {said[n.need] for n in needs}  # said above, in the technician's words
+    rest = [p for p in production_problem_details(config, where) if p.key not in covered]
     if rest:
-        needs.append(Need("config", _first(rest)))
+        needs.append(_first(rest))
     return SetupCheck(config, tuple(needs))
 
 
-def _first(problems: list[str]) -> str:
-    more = len(problems) - 1
-    return problems[0] + (f" (and {more} more: kiosk config check)" if more else "")
+def _first(problems: list[ConfigProblem]) -> Need:
+    return Need("config", problems[0], more=len(problems) - 1)
 
 
 def hardware_id(

@@ -36,6 +36,7 @@ from hal.sim.pn532_emulator import Pn532Emulator
 from hal.sim.pty_link import PtyEmulator
 from hal.sim.scanner_emulator import ScannerEmulator
 from hal.sim.zvt_emulator import CARDS, ZvtEmulator
+from hal.zvt.apdu import currency_code
 from hal.zvt.driver import ZvtTerminal
 from sync_client.cabinet_config import hash_secret
 from sync_client.keyfile import load_key
@@ -127,7 +128,9 @@ def build_sim(config: Config, data_dir: Path | None = None) -> tuple[Devices, Si
         factory=factory,
         tamper_pin=config.lock.tamper_pin,
         terminal=ZvtEmulator(
-            password=config.payment.password, journal=str(data_dir / "zvt-emulator.json") if data_dir else None
+            password=config.payment.password,
+            currency=currency_code(config.cabinet.currency),  # set up as the cabinet's terminal would be
+            journal=str(data_dir / "zvt-emulator.json") if data_dir else None,
         ),
         nfc=Pn532Emulator(),
         scanner=ScannerEmulator(),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import get_args
 
-from kiosk_ui.view import Language
+from kiosk_ui.view import Language, SetupDetail
 
 LANGUAGES: tuple[Language, ...] = get_args(Language)
 
@@ -415,6 +415,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "请运行 kiosk provision，再运行 kiosk doctor（见 hardware/README.md）。",
     },
     "tech.hardware_id": {"en": "Hardware id", "zh": "硬件编号"},
+    "tech.more": {"en": " (and {count} more: kiosk config check)", "zh": "（另有 {count} 项：kiosk config check）"},
     "message.out_of_service": {"en": "This cabinet cannot take payments right now.", "zh": "本售货柜暂时不能付款。"},
     "message.not_charged": {
         "en": "Your payment was cancelled. You have not been charged.",
@@ -476,6 +477,50 @@ STRINGS: dict[str, dict[str, str]] = {
     "spec.brakes": {"en": "Brakes", "zh": "刹车"},
 }
 
+# The configuration checker's problems (firmware/config.py's codes, with the same placeholders) in the screen's
+# languages other than English; English is the checker's own text, as the logs and the CLI print it. The file
+# and the key are never translated.
+PROBLEMS: dict[str, dict[str, str]] = {
+    "zh": {
+        "type": "应为 {expected}，实际为 {got}",
+        "range_integer": "应为整数{bounds}，实际为 {got}",
+        "range_number": "应为有限数值{bounds}，实际为 {got}",
+        "unknown_key": "未知的键（可用：{known}）",
+        "placeholder": "{got} 是模板的占位值：请填入此柜机自己的值",
+        "table_expected": "应为表（table），实际为 {got}",
+        "time_invalid": "应为 HH:MM，实际为 {got}",
+        "required_missing": "缺少必填的键（应为 {expected}）",
+        "above_limit": "{value} 大于 {limit_key} 的 {limit}",
+        "pin_hash_invalid": "{problem}；请用 kiosk pin hash 生成",
+        "sku_repeated": "sku {sku} 出现了不止一次",
+        "port_required": "{section}.backend 为 {backend} 时必填",
+        "scanner_camera_missing": "'camera' 需要摄像头（camera.backend 为 'none'）",
+        "footfall_camera_missing": "统计客流需要摄像头（camera.backend 为 'none'）",
+        "mounting": "屏幕的安装高度不在轮椅用户可触及的范围内（{problem}）",
+        "file_missing": "{file} 不存在（或不是文件）",
+        "file_unreadable": "当前用户无法读取 {file}",
+        "ca_unusable": "{file} 中没有可用的 PEM 证书（{error}）",
+        "plain_http": "{url} 是明文 http（网络上的任何人都能读取并篡改柜机收到的内容）；请使用 https，"
+        "实验环境可设置 sync.allow_insecure_http = true",
+        "not_https": "{url} 不是 https:// 网址",
+        "config_missing": "文件不存在",
+        "config_unreadable": "当前用户无法读取此文件",
+        "toml_invalid": "不是有效的 TOML：{error}",
+        "pin_hash_required": "正式运行时必填；没有默认 PIN（请用 kiosk pin hash 生成）",
+        "key_file_required": "正式运行时必填（kiosk provision 会生成）",
+        "key_file_absent": "{file} 不存在",
+        "mock_pins": "'mock' 不驱动真实的继电器；请用 'rpigpio' 或 'lgpio'",
+        "sim_payment": "'sim' 不收真实的钱；请用 'zvt'",
+        "sim_device": "'sim' 仅用于模拟；请填写真实设备或 'none'",
+        "cloud_url_required": "正式运行时必填",
+        "unset": "{where}：{key} 未设置（kiosk provision 会设置）",
+        "key_absent": "{file} 不存在（kiosk provision 会写入）",
+        "key_unusable": "柜机密钥不可用：{error}",
+        "cloud_placeholder": "{where}：{key} 为 {cloud}（kiosk provision 会设置）",
+    },
+}
+SEPARATORS = {"en": ": ", "zh": "："}  # between a problem's file, key and what is wrong
+
 CALLBACK_CONSENT_VERSION = "1"  # raise it whenever callback.consent changes in any language
 
 # Message keys the screens know (the views' message fields).
@@ -512,6 +557,29 @@ def t(key: str, language: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
+def problem_line(
+    template: str, where: str, key: str, params: tuple[tuple[str, str], ...], separator: str = ": "
+) -> str:
+    """A problem said by ``template`` (one language's text for its code), after its file and key unless the
+    template places them itself; the file and the key stay as they are in every language."""
+    values = dict(params)
+    if "{where}" in template:
+        return template.format(where=where, key=key, **values)
+    return separator.join(part for part in (where, key, template.format(**values)) if part)
+
+
+def setup_detail(detail: SetupDetail, language: str) -> str:
+    """What a cabinet lacks in ``language``: the checker's English text, or its code said in ``language``
+    (the English text where there is no translation); then how many more problems `kiosk config check` lists."""
+    template = PROBLEMS.get(language, {}).get(detail.what)
+    text = (
+        detail.text
+        if template is None
+        else problem_line(template, detail.where, detail.key, detail.params, SEPARATORS[language])
+    )
+    return text + (t("tech.more", language, count=detail.more) if detail.more else "")
+
+
 def known(key: str, fallback: str, language: str) -> str:
     """The text for key if there is one, else fallback as it is (a device or state the UI does not know)."""
     return t(key, language) if key in STRINGS else fallback
@@ -537,6 +605,9 @@ def font_characters() -> str:
     chars = {chr(c) for c in range(0x20, 0x7F)}
     for entry in STRINGS.values():
         for text in entry.values():
+            chars.update(text)
+    for templates in PROBLEMS.values():
+        for text in templates.values():
             chars.update(text)
     chars.update("".join(CURRENCY_SYMBOLS.values()))
     chars.update(SYMBOLS)  # "…" is also what a cut text ends with

@@ -33,6 +33,7 @@ from kiosk_ui.view import (
     RepairScreen,
     RestockScreen,
     ServiceScreen,
+    SetupDetail,
     SyncView,
     TechnicianScreen,
     ThanksScreen,
@@ -43,6 +44,7 @@ from kiosk_ui.view import (
 
 ADS_DIR = Path(__file__).parent / "assets" / "ads"
 STORE = "https://shop.e-ride.example"
+KEY, TOML = "/var/lib/kiosk/cabinet.key", "/etc/kiosk/kiosk.toml"  # a cabinet the technician has yet to provision
 
 PRODUCTS = (
     ProductView(
@@ -372,10 +374,34 @@ def sample_views(
         "technician": TechnicianScreen(
             chrome=replace(chrome, cabinet_id=""),  # not provisioned: no cabinet id yet
             needs=(
-                ("key", "/var/lib/kiosk/cabinet.key does not exist"),
-                ("enrolment", "sync.cloud_url: 'https://CHANGE-ME' is the template's placeholder"),
-                ("config", "/etc/kiosk/kiosk.toml: retailer.pin_hash: required outside simulation (kiosk pin hash)"),
-            ),
+                (
+                    "key",
+                    SetupDetail(
+                        f"{KEY} does not exist (kiosk provision writes it)", "", "", "key_absent", (("file", KEY),)
+                    ),
+                ),
+                (
+                    "enrolment",
+                    SetupDetail(
+                        f"{TOML}: sync.cloud_url is https://CHANGE-ME (kiosk provision sets it)",
+                        TOML,
+                        "sync.cloud_url",
+                        "cloud_placeholder",
+                        (("cloud", "https://CHANGE-ME"),),
+                    ),
+                ),
+                (
+                    "config",
+                    SetupDetail(
+                        f"{TOML}: sync.ca_file: /etc/kiosk/cloud-ca.pem does not exist (or is not a file)",
+                        TOML,
+                        "sync.ca_file",
+                        "file_missing",
+                        (("file", "/etc/kiosk/cloud-ca.pem"),),
+                        more=2,
+                    ),
+                ),
+            ),  # fmt: skip
             hardware_id="RPI-10000000a3c9e127",
         ),
         "out_of_service_not_charged": OutOfServiceScreen(

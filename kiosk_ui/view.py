@@ -359,6 +359,20 @@ class OutOfServiceScreen:
 SetupNeed = Literal["key", "enrolment", "config"]  # what a cabinet lacks before it can start
 
 
+@dataclass(frozen=True)
+class SetupDetail:
+    """What is wrong, as the technician's tools say it: ``text`` in English, as the logs and `kiosk config check`
+    print it; ``what`` (the checker's code) and ``params`` say it in another language (kiosk_ui/i18n.py, PROBLEMS)
+    with the file (``where``) and the ``key`` as they are; ``more``: the further problems config check lists."""
+
+    text: str
+    where: str = ""
+    key: str = ""
+    what: str = ""
+    params: tuple[tuple[str, str], ...] = ()
+    more: int = 0
+
+
 @dataclass(frozen=True, kw_only=True)
 class TechnicianScreen:
     """The cabinet cannot start (not provisioned, not configured): what is missing, each with its detail as
@@ -367,7 +381,7 @@ class TechnicianScreen:
 
     screen: ClassVar[str] = "technician"
     chrome: Chrome = Chrome()
-    needs: tuple[tuple[SetupNeed, str], ...] = ()
+    needs: tuple[tuple[SetupNeed, SetupDetail], ...] = ()
     hardware_id: str = ""
 
 

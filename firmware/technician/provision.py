@@ -10,13 +10,14 @@ import os
 import pwd
 import re
 import secrets
+import ssl
 import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from firmware.config import ConfigError, load_config
+from firmware.config import Config, ConfigError, load_config
 
 STEPS = 4
 
@@ -55,13 +56,43 @@ def _owner(user: str) -> tuple[int, int] | None:
     return entry.pw_uid, entry.pw_gid
 
 
-def _enroll(cloud: str, cabinet_id: str, token: str, key: bytes) -> str:
+def _loaded(config_path: Path) -> Config:
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        raise ProvisionError("the configuration has errors:\n  " + "\n  ".join(exc.problems)) from None
+
+
+def _cloud_ca_file(config_path: Path) -> str:
+    """What the cloud's TLS certificate is verified against: sync.ca_file of the configuration being provisioned
+    (the sync client's setting, checked as its loader checks it: a file that is missing or holds no certificate
+    is named before the token is used), so a cloud on a private CA is enrolled with as it is synced with; "":
+    the system's CAs."""
+    return _loaded(config_path).sync.ca_file if config_path.exists() else ""
+
+
+def _untrusted(cloud: str, exc: ssl.SSLCertVerificationError, ca_file: str, config_path: Path) -> ProvisionError:
+    """The cloud's certificate was not signed by a CA trusted here: say which CAs were tried and what to set."""
+    tried = f"sync.ca_file ({ca_file})" if ca_file else "the system's CAs"
+    advice = (
+        f"is {ca_file} the CA that signed the cloud's certificate?"
+        if ca_file
+        else f"a cloud on a private CA: set ca_file in [sync] of {config_path} to the CA's PEM file"
+    )
+    return ProvisionError(
+        f"the cloud's TLS certificate at {cloud} is not trusted by {tried}: {exc.verify_message or exc}\n  -> {advice}"
+    )
+
+
+def _enroll(cloud: str, cabinet_id: str, token: str, key: bytes, config_path: Path) -> str:
+    ca_file = _cloud_ca_file(config_path)
+    tls = ssl.create_default_context(cafile=ca_file) if ca_file else None
     body = json.dumps({"cabinet_id": cabinet_id, "key": key.hex(), "token": token}).encode()
     request = urllib.request.Request(
         cloud.rstrip("/") + "/v1/enroll", data=body, method="POST", headers={"Content-Type": "application/json"}
     )
     try:
-        with urllib.request.urlopen(request, timeout=20) as response:
+        with urllib.request.urlopen(request, timeout=20, context=tls) as response:
             answer = response.read()
     except urllib.error.HTTPError as exc:
         reason = _json_object(exc.read()).get("error", exc.reason)  # a proxy's error page is no JSON
@@ -71,9 +102,11 @@ def _enroll(cloud: str, cabinet_id: str, token: str, key: bytes) -> str:
         }.get(exc.code, "check the cloud URL")
         raise ProvisionError(f"the cloud refused the enrollment ({exc.code}: {reason})\n  -> {advice}") from None
     except (urllib.error.URLError, OSError) as exc:
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        if isinstance(reason, ssl.SSLCertVerificationError):
+            raise _untrusted(cloud, reason, ca_file, config_path) from None
         raise ProvisionError(
-            f"cannot reach the cloud at {cloud}: {getattr(exc, 'reason', exc)}\n"
-            f"  -> check the network and the URL (curl {cloud}/healthz)"
+            f"cannot reach the cloud at {cloud}: {reason}\n  -> check the network and the URL (curl {cloud}/healthz)"
         ) from None
     return _retailer_of(answer, cloud)
 
@@ -114,7 +147,7 @@ def provision(
     try:
         _step(1, f"registering cabinet {cabinet_id} with {cloud}")
         key = secrets.token_bytes(32)
-        retailer = _enroll(cloud, cabinet_id, token, key)
+        retailer = _enroll(cloud, cabinet_id, token, key, config_path)
         print(f"      registered for retailer {retailer}")
 
         _step(2, f"writing the cabinet's key to {data_dir / 'cabinet.key'} (mode 0600)")
@@ -136,10 +169,7 @@ def provision(
         text = set_toml_keys(text, "sync", {"cloud_url": cloud})
         config_path.parent.mkdir(parents=True, exist_ok=True)
         config_path.write_text(text)
-        try:
-            config = load_config(config_path)
-        except ConfigError as exc:
-            raise ProvisionError("the configuration has errors:\n  " + "\n  ".join(exc.problems)) from None
+        config = _loaded(config_path)
     except ProvisionError as exc:
         print(f"kiosk provision: {exc}", file=sys.stderr)
         return 1

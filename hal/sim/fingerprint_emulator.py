@@ -45,6 +45,7 @@ class FingerprintEmulator(PtyEmulator):
         self._messy_next = 0
         self.garbled = False  # every acknowledgement carries a stray byte: answers the driver cannot read
         self.delete_fails = False  # DeleteChar answers 0x10, "failed to delete the template" (the manual's code)
+        self.silent = False  # answers nothing: a module without power behind a live USB adapter
         self._power_on()
 
     def _power_on(self) -> None:
@@ -93,7 +94,7 @@ class FingerprintEmulator(PtyEmulator):
                     continue
                 if packet is None:
                     break
-                if packet.pid is Pid.COMMAND and packet.address == self.address:
+                if packet.pid is Pid.COMMAND and packet.address == self.address and not self.silent:
                     self.commands.append(packet.payload)
                     await self._answer(link, *self._execute(packet.payload))
 

@@ -32,7 +32,7 @@ from hal.errors import DeviceFault, ProtocolError
 from hal.sim.pty_link import PluggablePty, PtyLink
 from hal.zvt import apdu as zvt
 from hal.zvt import card_info
-from hal.zvt.bcd import encode_bcd, encode_var_length
+from hal.zvt.bcd import decode_bcd, encode_bcd, encode_var_length
 from hal.zvt.bmp import BmpFields, encode_bmps, parse_bmps
 from hal.zvt.framing import DLE, STX
 from hal.zvt.link import ZvtLink
@@ -119,7 +119,7 @@ class ZvtEmulator:
         *,
         password: str = "000000",
         terminal_id: str = "29001234",
-        currency: int = 978,
+        currency: int = 978,  # ISO 4217 numeric: the one currency this terminal is set up for
         ack_timeout: float = 5.0,
         reply_timeout: float = 5.0,
         tries: int = 3,
@@ -307,7 +307,7 @@ class ZvtEmulator:
             return
         if len(parts.rest) < 1:
             raise ProtocolError("registration without config byte", offset=parts.rest_offset)
-        if len(parts.rest) >= 3 and int(parts.rest[1:3].hex()) != self.currency:
+        if len(parts.rest) >= 3 and int(decode_bcd(parts.rest[1:3], parts.rest_offset + 1)) != self.currency:
             await self._send(zvt.negative(zvt.RESULT_WRONG_CURRENCY))
             return
         await self._send(zvt.acknowledge())

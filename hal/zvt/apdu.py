@@ -60,6 +60,13 @@ CURRENCY_CODES = {
 }
 
 
+def currency_code(currency: str) -> int:
+    """The ISO 4217 numeric code of ``currency`` (its letters, as a cabinet is configured)."""
+    if currency not in CURRENCY_CODES:
+        raise ValueError(f"unsupported currency {currency!r}; known: {', '.join(CURRENCY_CODES)}")
+    return CURRENCY_CODES[currency]
+
+
 @dataclass(frozen=True)
 class Apdu:
     cls: int

@@ -70,8 +70,7 @@ class ZvtTerminal(PaymentTerminal):
     ) -> None:
         if len(password) != 6 or not password.isdigit():
             raise ValueError(f"ZVT password must be 6 digits, got {password!r}")
-        if currency not in zvt.CURRENCY_CODES:
-            raise ValueError(f"unsupported currency {currency!r}; known: {', '.join(zvt.CURRENCY_CODES)}")
+        zvt.currency_code(currency)  # a currency no terminal knows: refused here, not at registration
         self.port = port
         self.password = password
         self.currency = currency

@@ -66,6 +66,7 @@ from kiosk_ui.view import (
     SaleMessage,
     SelfTestState,
     ServiceScreen,
+    SetupDetail,
     SetupNeed,
     ShopperNotice,
     SyncView,
@@ -247,7 +248,7 @@ def _callback(view: CallbackScreen) -> None:
 
 
 def _technician(view: TechnicianScreen) -> None:
-    for need, _detail in _pairs("TechnicianScreen.needs", view.needs, (str, str)):
+    for need, _detail in _pairs("TechnicianScreen.needs", view.needs, (str, SetupDetail)):
         _one_of(need, SetupNeed, "TechnicianScreen.needs: need", optional=False)
     if not view.needs:
         raise ValueError("TechnicianScreen.needs is empty: a cabinet that lacks nothing starts")

@@ -1,9 +1,10 @@
 """Technician needed: the cabinet is not provisioned or not configured, so it does not start selling.
 
 It says what is missing (no key, not enrolled with the cloud, the configuration's problem), each with the
-detail as the technician's tools say it, and shows the cabinet's hardware id, also as a QR code, which
-the technician provisions it with. No help and no home: nothing here is for a shopper, and there is no
-other screen to go to; the language button stays, for a technician who reads Chinese.
+detail as the technician's tools say it (in Chinese from the checker's codes, the file and key as they are), and
+shows the cabinet's hardware id, also as a QR code, which the technician provisions it with. No help and no
+home: nothing here is for a shopper, and there is no other screen to go to; the language button stays, for a
+technician who reads Chinese.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import pygame
 
 from kiosk_ui.context import BuildContext
+from kiosk_ui.i18n import setup_detail
 from kiosk_ui.kit import Kit
 from kiosk_ui.screens.chrome import chrome
 from kiosk_ui.view import TechnicianScreen
@@ -42,7 +44,7 @@ def build(view: TechnicianScreen, kit: Kit, context: BuildContext) -> list[Widge
                 kit,
                 f"detail:{need}",
                 (left.x, y, left.w, detail_lines * line),
-                detail,
+                setup_detail(detail, kit.language),
                 "body",
                 palette.text_muted,
                 max_lines=detail_lines,

@@ -252,3 +252,33 @@ def test_provider_unreachable_the_cabinet_says_so_and_withdraws_scan_to_pay(
     assert state["screen"] == "product"
     client.wait_for(lambda s: "qr" not in s["payment_methods"], what="scan-to-pay withdrawn")
     assert "scan_to_pay" in client.state()["faults"]  # named in /state and `kiosk status` for the technician
+
+
+@pytest.mark.parametrize("provider", PROVIDERS[:1], ids=[PROVIDERS[0].name], indirect=True)
+def test_a_card_sale_in_cny_is_paid_on_the_terminal_beside_scan_to_pay(
+    shop: tuple[RetailerApi, ControlClient], provider: Provider
+) -> None:
+    api, client = shop
+    # the simulated terminal is set up for the cabinet's currency: it registers in CNY, so cards are offered
+    state = client.wait_for(lambda s: "terminal" in s["payment_methods"], what="card payment offered in CNY")
+    assert "qr" in state["payment_methods"] and "terminal" not in state["faults"]
+    to_checkout(client)  # type: ignore[no-untyped-call]
+    client.tap("pay:terminal")
+    client.wait_for(lambda s: s["payment_status"] == "present_card", what="the terminal asks for a card")
+    client.sim("pos/approve", {"card": "chip"})
+    door_open_and_close(client, "sale", "door_opened")  # type: ignore[no-untyped-call]
+    client.wait_screen("thanks")
+    client.wait_for(lambda s: s["outbox"]["pending"] == 0, what="the sale uploaded")
+    sales = eventually(
+        lambda: api.call("GET", f"/v1/retailer/cabinets/{CABINET_ID}/sales"),
+        lambda found: any(s["status"] == "completed" for s in found["sales"]),
+        10,
+        "the card sale completed in the retailer's sales",
+    )
+    [sale] = sales["sales"]
+    assert (sale["method"], sale["method_detail"], sale["amount_cents"], sale["currency"]) == (
+        "terminal",
+        "chip",
+        PRICE_FEN,
+        "CNY",
+    )

@@ -40,9 +40,7 @@ async def rig(tmp_path, emulator):
     cabinets.retailer = RetailerAccess(
         staff_cards=(StaffCard(STAFF_CARD.lower(), "retailer"),), staff_fingerprints=(MEI, JO)
     )
-    cabinets.fingerprint = ZfmSensor(
-        emulator.port, poll_interval=0.005, response_timeout=5.0, enrol_timeout=10
-    )  # a loaded machine answers late, a module never
+    cabinets.fingerprint = ZfmSensor(emulator.port, poll_interval=0.005, response_timeout=0.5, enrol_timeout=10)
     yield cabinets
     if cabinets.cabinet is not None:
         await cabinets.cut()
@@ -178,6 +176,30 @@ async def test_a_staff_member_removed_while_the_cabinet_was_off_loses_their_temp
     await emulator.touch("mei")
     await until(lambda: finger_attempts(rig), what="the finger audited")
     assert finger_attempts(rig) == [("restock", False, None, None)] and cabinet.restock.state is R.IDLE
+
+
+@pytest.mark.parametrize("away", ["unplugged", "silent"])
+async def test_a_staff_member_removed_while_the_module_was_away_at_start_loses_their_template_once_it_is_back(
+    rig, emulator, away
+):
+    await booted(rig)  # the configuration names Mei (3) and Jo (4)
+    await rig.cut()
+    rig.retailer = RetailerAccess(staff_fingerprints=(JO,))  # Mei removed while the cabinet was off
+    if away == "unplugged":
+        await emulator.unplug()  # no port at start
+    else:
+        emulator.silent = True  # the port is there, the module does not answer its handshake
+    cabinet, _ = await booted(rig)
+    await until(lambda: "fingerprint" in cabinet.faults, what="the module a fault at start")
+    assert rig.events("fingerprint.deleted") == [] and 3 in emulator.library
+    if away == "unplugged":
+        await emulator.replug()
+    else:
+        emulator.silent = False
+    # back: reconciled when the watch reopens it, long before the hourly check (the fake clock stands still)
+    await until(lambda: rig.events("fingerprint.deleted"), what="the template deleted once the module is back")
+    assert rig.events("fingerprint.deleted") == [{"slot": 3, "ok": True, "detail": "deleted", "reason": "removed"}]
+    assert emulator.library == {4: "jo"} and "fingerprint" not in cabinet.faults
 
 
 async def test_a_finger_enrolled_and_never_named_is_deleted_once_the_days_to_name_it_have_passed(rig, emulator):

@@ -14,10 +14,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from string import Formatter
 
 import pytest
 
+from firmware.config import CONFIG_PROBLEM_TEXTS
 from firmware.setup_needs import check_setup, hardware_id
+from kiosk_ui.i18n import PROBLEMS, setup_detail
 from sync_client.cabinet_config import hash_secret
 
 REPO = Path(__file__).resolve().parents[2]
@@ -137,3 +140,35 @@ def test_the_hardware_id_is_the_boards_serial_else_the_machine_id(tmp_path: Path
     machine.write_text("3d1219c7c4c5404aaa1f6d2a48adfda4\n")
     assert hardware_id((tmp_path / "none",), cpuinfo, machine) == "MID-3d1219c7c4c5404aaa1f6d2a48adfda4"
     assert hardware_id((tmp_path / "none",), tmp_path / "none", tmp_path / "none") == "unknown"
+
+
+def test_the_screen_says_what_the_template_lacks_in_chinese_and_the_logs_keep_the_english(tmp_path: Path) -> None:
+    config, key = installed_template(tmp_path)
+    check = check_setup(config)
+    details = {n.need: n.detail for n in check.needs}
+    assert details == {  # the journal and systemctl status: the English as ever
+        "key": f"{key} does not exist (kiosk provision writes it)",
+        "enrolment": f"{config}: sync.cloud_url is https://CHANGE-ME (kiosk provision sets it)",
+        "config": f"{config}: cabinet.id: 'CHANGE-ME' is the template's placeholder: put this cabinet's own value "
+        "here (and 4 more: kiosk config check)",
+    }
+    assert {n.need: setup_detail(n.view(), "en") for n in check.needs} == details
+    assert {n.need: setup_detail(n.view(), "zh") for n in check.needs} == {  # the file and the key as they are
+        "key": f"{key} 不存在（kiosk provision 会写入）",
+        "enrolment": f"{config}：sync.cloud_url 为 https://CHANGE-ME（kiosk provision 会设置）",
+        "config": f"{config}：cabinet.id：'CHANGE-ME' 是模板的占位值：请填入此柜机自己的值"
+        "（另有 4 项：kiosk config check）",
+    }
+
+    text = config.read_text().replace("\n[sync]\n", f'\n[sync]\nca_file = "{tmp_path}/cloud-ca.pem"\n')
+    config.write_text(text)  # a file the checker cannot load: its problem alone
+    [need] = check_setup(config).needs
+    assert need.detail == f"{config}: sync.ca_file: {tmp_path}/cloud-ca.pem does not exist (or is not a file)"
+    assert setup_detail(need.view(), "zh") == f"{config}：sync.ca_file：{tmp_path}/cloud-ca.pem 不存在（或不是文件）"
+
+
+def test_every_problem_the_checker_can_name_has_chinese_words_with_the_same_placeholders() -> None:
+    fields = {code: {f for _, f, _, _ in Formatter().parse(text) if f} for code, text in CONFIG_PROBLEM_TEXTS.items()}
+    zh = PROBLEMS["zh"]
+    assert set(zh) == set(CONFIG_PROBLEM_TEXTS)
+    assert {code: {f for _, f, _, _ in Formatter().parse(zh[code]) if f} for code in zh} == fields

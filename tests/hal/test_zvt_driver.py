@@ -36,8 +36,12 @@ async def terminal(emulator):
 
 
 async def sale(terminal, emulator, act, amount=11000):
+    return await sale_in(terminal, emulator, act, "EUR", amount)
+
+
+async def sale_in(terminal, emulator, act, currency, amount=11000):
     statuses = []
-    task = asyncio.create_task(terminal.authorize(amount, "EUR", statuses.append))
+    task = asyncio.create_task(terminal.authorize(amount, currency, statuses.append))
     await emulator.wait_for_card_prompt()
     act()
     return await asyncio.wait_for(task, 15), statuses
@@ -179,6 +183,26 @@ async def test_wrong_password_is_refused(emulator):
     term = ZvtTerminal(emulator.port, password="000000", **FAST)
     with pytest.raises(DeviceFault, match="registration refused with code 83"):
         await term.open()
+
+
+async def test_a_terminal_set_up_for_cny_registers_and_sells_in_cny_and_refuses_another_currency():
+    emulator = ZvtEmulator(password="123456", currency=156, ack_timeout=0.4, reply_timeout=3.0)
+    await emulator.start()
+    cny = ZvtTerminal(emulator.port, password="123456", currency="CNY", **FAST)
+    eur = ZvtTerminal(emulator.port, password="123456", currency="EUR", **FAST)
+    try:
+        await cny.open()
+        assert emulator.received[0].encode() == bytes.fromhex("06 00 06 12 34 56 38 01 56")
+        result, _ = await sale_in(cny, emulator, emulator.approve, "CNY")
+        assert result.approved and (result.amount_cents, result.currency) == (11000, "CNY")
+        assert emulator.approved[0].currency == 156
+        await cny.close()
+        with pytest.raises(DeviceFault, match="registration refused with code 6f"):
+            await eur.open()  # a terminal refuses a currency it is not set up for
+    finally:
+        await cny.close()
+        await eur.close()
+        await emulator.stop()
 
 
 async def test_bad_arguments_are_rejected(terminal):
