@@ -5,7 +5,7 @@
 
 The cabinet (`kiosk run --sim --headless --cloud URL`) and its cloud (`kiosk-cloud serve`) run as separate
 processes, so each one's ``/proc/PID/io`` ``write_bytes`` (what it sent to the storage layer, counted in
-the page cache's 4 KiB pages) is its own. The cabinet's log goes to a pipe (on the Pi, to journald), so
+the page cache's 4 KiB pages) is its own. The cabinet's log goes to tmpfs (on the Pi, journald in RAM), so
 log lines are counted apart from the store.
 
 (a) bytes written per sale, excluding the door snapshots (and the simulator's own terminal journal, which a
@@ -36,7 +36,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,25 +60,27 @@ def write_bytes(pid: int) -> int:
     return int(match[1])
 
 
-class LogPipe:
-    """The cabinet's stderr through a FIFO: read here (kept in memory, counted) instead of written to disk."""
+class RamLog:
+    """The cabinet's stderr in a file on tmpfs (on the Pi, journald keeps it in RAM), reached through
+    ``path`` (a symlink): tmpfs pages are not counted in /proc/PID/io, so log lines stay apart from the store,
+    and the file can be read from any offset (start_sim_cabinet finds the control API's URL in it)."""
 
     def __init__(self, path: Path) -> None:
-        os.mkfifo(path)
-        self.path = path
-        self.lines: list[str] = []
-        self.bytes = 0
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
+        self._dir = tempfile.TemporaryDirectory(prefix="bench-writes-log-", dir="/dev/shm")
+        self.file = Path(self._dir.name) / path.name
+        self.file.touch()
+        path.symlink_to(self.file)
 
-    def _read(self) -> None:
-        with open(self.path, "rb") as fh:
-            for raw in fh:
-                self.bytes += len(raw)
-                self.lines.append(raw.decode(errors="replace"))
+    @property
+    def bytes(self) -> int:
+        return self.file.stat().st_size
 
     def grep(self, pattern: str) -> list[str]:
-        return [m[1] for line in list(self.lines) if (m := re.search(pattern, line))]
+        lines = self.file.read_text(errors="replace").splitlines()
+        return [m[1] for line in lines if (m := re.search(pattern, line))]
+
+    def remove(self) -> None:
+        self._dir.cleanup()
 
 
 @dataclass
@@ -88,17 +89,22 @@ class Rig:
     when one is attached."""
 
     sim: SimCabinet
-    log: LogPipe
+    log: RamLog
     strace: subprocess.Popen[bytes] | None = None
 
     def stop(self) -> None:
         detach(self)
         self.sim.stop()
+        self.log.remove()
 
 
 def start_rig(workdir: Path, sales: int, extra_config: str = "", wrapper: tuple[str, ...] = ()) -> Rig:
-    log = LogPipe(workdir / "kiosk.log")
-    return Rig(start_with_cloud(workdir, CABINET_ID, extra_config, sales + 5, wrapper), log)
+    log = RamLog(workdir / "kiosk.log")
+    try:
+        return Rig(start_with_cloud(workdir, CABINET_ID, extra_config, sales + 5, wrapper), log)
+    except BaseException:
+        log.remove()
+        raise
 
 
 def attach_strace(rig: Rig, out: Path, delay_ms: float | None, calls: str) -> subprocess.Popen[bytes]:
