@@ -158,6 +158,28 @@ def file_writes(trace: Path) -> dict[str, dict[str, int]]:
     return out
 
 
+def dirtied_pages(trace: Path) -> dict[str, int]:
+    """The 4 KiB page-cache pages each file's positioned writes (pwrite64: SQLite's) made dirty, as
+    /proc/PID/io counts them: a page counts again when written after an fsync of its file cleaned it (the
+    kernel's own writeback, every 30 s, is not seen here). What a sale writes beyond these and the files
+    written whole is in pages of memory-mapped files: SQLite's WAL index (``-shm``), dirtied by every commit
+    and cleaned by writeback."""
+    dirty: dict[str, set[int]] = {}
+    counted: dict[str, int] = {}
+    for line in trace.read_text().splitlines():
+        if m := re.search(r"pwrite64\(\d+<([^>]*)>, .*, (\d+), (\d+)\) = \d+", line):
+            if "/data/" not in m[1]:
+                continue
+            name, size, offset = m[1].split("/data/", 1)[1], int(m[2]), int(m[3])
+            pages = dirty.setdefault(name, set())
+            new = set(range(offset // 4096, (offset + size - 1) // 4096 + 1)) - pages
+            pages |= new
+            counted[name] = counted.get(name, 0) + len(new)
+        elif (m := re.search(r"f(?:data)?sync\(\d+<([^>]*)>", line)) and "/data/" in m[1]:
+            dirty.pop(m[1].split("/data/", 1)[1], None)
+    return counted
+
+
 def measure_sales(count: int) -> dict[str, Any]:
     """Bytes written per sale, the sales one at a time (each sent and acknowledged before the next: it pays
     for its own marks), with a trace of the writes per file to tell the store from the snapshots and the
@@ -178,6 +200,7 @@ def measure_sales(count: int) -> dict[str, Any]:
             detach(rig)
             events = export_events(rig.sim.workdir)[events_before:]
             files = file_writes(trace)
+            dirtied = dirtied_pages(trace)
             syncs = _syncs(trace.read_text(), rig.sim.pid)
         finally:
             rig.stop()
@@ -202,6 +225,9 @@ def measure_sales(count: int) -> dict[str, Any]:
         "fsyncs_per_sale": syncs["total"] / count,
         "fsyncs_on_event_loop_per_sale": syncs["loop"] / count,
         "syscall_bytes_per_file_per_sale": {k: v["bytes"] / count for k, v in sorted(files.items())},
+        "pages_dirtied_per_file_per_sale": {k: v / count for k, v in sorted(dirtied.items())},
+        # the store's bytes not in those pages: the WAL index (-shm, memory-mapped) and the kernel's writeback
+        "other_pages_per_sale": (store_bytes - 4096 * sum(dirtied.values())) / count / 4096,
         "commits_per_sale_wal_writes": files.get("cabinet.db-wal", {}).get("calls", 0) / count,
     }
 
@@ -361,6 +387,12 @@ def sale_rows(sales: dict[str, Any]) -> list[tuple[str, str, str]]:
             f"{sales['written_without_snapshots_per_sale'] / 1024:.1f} KiB = {sales['ratio']:.1f}x the events "
             f"({sales['event_bytes_per_sale']:.0f} B)",
             f"<= {GOALS['sale_write_ratio']:.0f}x (issue 13 on main: ~{ISSUE_RATIO_BEFORE}x)",
+        ),
+        (
+            "  of which 4 KiB pages: " + ", ".join(sales["pages_dirtied_per_file_per_sale"]) + ", other",
+            " / ".join(f"{v:.1f}" for v in sales["pages_dirtied_per_file_per_sale"].values())
+            + f" / {sales['other_pages_per_sale']:.1f}",
+            "a WAL page counts again after each fsync",
         ),
         (
             "door snapshots per sale",
