@@ -281,9 +281,9 @@ def _small_pages(conn: sqlite3.Connection) -> None:
     (synchronous,) = conn.execute("PRAGMA synchronous").fetchone()
     log.info("store: rebuilding with smaller pages", extra={"page_size": size, "new_page_size": PAGE_SIZE})
     try:
+        conn.execute("PRAGMA synchronous=FULL")  # the journal on disk before the file is overwritten
         if conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0] != "delete":
             raise sqlite3.OperationalError("the store is open in another process")
-        conn.execute("PRAGMA synchronous=FULL")  # the journal on disk before the file is overwritten
         conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
         conn.execute("VACUUM")
     except sqlite3.OperationalError as exc:
