@@ -10,7 +10,10 @@ log lines are counted apart from the store.
 
 (a) bytes written per sale, excluding the door snapshots (and the simulator's own terminal journal, which a
     real cabinet does not write), against the bytes of the events the sale produced (their JSON as the cloud
-    exports it); the snapshots' bytes stated apart. A syscall trace gives the bytes per file.
+    exports it); the snapshots' bytes stated apart. A syscall trace gives the bytes per file, and the 4 KiB
+    pages each store file's writes dirtied: a page of the WAL counts again when written after an fsync cleaned
+    it (three durable commits a sale: three pages at least), and what is left is the memory-mapped WAL index
+    (``-shm``), dirtied by every commit and cleaned by the kernel's writeback every 30 s.
 (b) idle writes on the attract screen with the demo ads playing: a measured window (``--idle-s``) with the
     periodic commits sped up (SPEED_UP), extrapolated to a day; the cloud's writes over the same window.
 (c) approval -> relay with every fsync/fdatasync of the cabinet delayed by 0, 2, 10 and 20 ms: the cabinet
