@@ -5,12 +5,15 @@
 
 The cabinet (`kiosk run --sim --headless --cloud URL`) and its cloud (`kiosk-cloud serve`) run as separate
 processes, so each one's ``/proc/PID/io`` ``write_bytes`` (what it sent to the storage layer, counted in
-the page cache's 4 KiB pages) is its own. The cabinet's log goes to a pipe (on the Pi, to journald), so
+the page cache's 4 KiB pages) is its own. The cabinet's log goes to tmpfs (on the Pi, journald in RAM), so
 log lines are counted apart from the store.
 
 (a) bytes written per sale, excluding the door snapshots (and the simulator's own terminal journal, which a
     real cabinet does not write), against the bytes of the events the sale produced (their JSON as the cloud
-    exports it); the snapshots' bytes stated apart. A syscall trace gives the bytes per file.
+    exports it); the snapshots' bytes stated apart. A syscall trace gives the bytes per file, and the 4 KiB
+    pages each store file's writes dirtied: a page of the WAL counts again when written after an fsync cleaned
+    it (three durable commits a sale: three pages at least), and what is left is the memory-mapped WAL index
+    (``-shm``), dirtied by every commit and cleaned by the kernel's writeback every 30 s.
 (b) idle writes on the attract screen with the demo ads playing: a measured window (``--idle-s``) with the
     periodic commits sped up (SPEED_UP), extrapolated to a day; the cloud's writes over the same window.
 (c) approval -> relay with every fsync/fdatasync of the cabinet delayed by 0, 2, 10 and 20 ms: the cabinet
@@ -36,7 +39,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,25 +63,27 @@ def write_bytes(pid: int) -> int:
     return int(match[1])
 
 
-class LogPipe:
-    """The cabinet's stderr through a FIFO: read here (kept in memory, counted) instead of written to disk."""
+class RamLog:
+    """The cabinet's stderr in a file on tmpfs (on the Pi, journald keeps it in RAM), reached through
+    ``path`` (a symlink): tmpfs pages are not counted in /proc/PID/io, so log lines stay apart from the store,
+    and the file can be read from any offset (start_sim_cabinet finds the control API's URL in it)."""
 
     def __init__(self, path: Path) -> None:
-        os.mkfifo(path)
-        self.path = path
-        self.lines: list[str] = []
-        self.bytes = 0
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
+        self._dir = tempfile.TemporaryDirectory(prefix="bench-writes-log-", dir="/dev/shm")
+        self.file = Path(self._dir.name) / path.name
+        self.file.touch()
+        path.symlink_to(self.file)
 
-    def _read(self) -> None:
-        with open(self.path, "rb") as fh:
-            for raw in fh:
-                self.bytes += len(raw)
-                self.lines.append(raw.decode(errors="replace"))
+    @property
+    def bytes(self) -> int:
+        return self.file.stat().st_size
 
     def grep(self, pattern: str) -> list[str]:
-        return [m[1] for line in list(self.lines) if (m := re.search(pattern, line))]
+        lines = self.file.read_text(errors="replace").splitlines()
+        return [m[1] for line in lines if (m := re.search(pattern, line))]
+
+    def remove(self) -> None:
+        self._dir.cleanup()
 
 
 @dataclass
@@ -88,17 +92,22 @@ class Rig:
     when one is attached."""
 
     sim: SimCabinet
-    log: LogPipe
+    log: RamLog
     strace: subprocess.Popen[bytes] | None = None
 
     def stop(self) -> None:
         detach(self)
         self.sim.stop()
+        self.log.remove()
 
 
 def start_rig(workdir: Path, sales: int, extra_config: str = "", wrapper: tuple[str, ...] = ()) -> Rig:
-    log = LogPipe(workdir / "kiosk.log")
-    return Rig(start_with_cloud(workdir, CABINET_ID, extra_config, sales + 5, wrapper), log)
+    log = RamLog(workdir / "kiosk.log")
+    try:
+        return Rig(start_with_cloud(workdir, CABINET_ID, extra_config, sales + 5, wrapper), log)
+    except BaseException:
+        log.remove()
+        raise
 
 
 def attach_strace(rig: Rig, out: Path, delay_ms: float | None, calls: str) -> subprocess.Popen[bytes]:
@@ -152,6 +161,28 @@ def file_writes(trace: Path) -> dict[str, dict[str, int]]:
     return out
 
 
+def dirtied_pages(trace: Path) -> dict[str, int]:
+    """The 4 KiB page-cache pages each file's positioned writes (pwrite64: SQLite's) made dirty, as
+    /proc/PID/io counts them: a page counts again when written after an fsync of its file cleaned it (the
+    kernel's own writeback, every 30 s, is not seen here). What a sale writes beyond these and the files
+    written whole is in pages of memory-mapped files: SQLite's WAL index (``-shm``), dirtied by every commit
+    and cleaned by writeback."""
+    dirty: dict[str, set[int]] = {}
+    counted: dict[str, int] = {}
+    for line in trace.read_text().splitlines():
+        if m := re.search(r"pwrite64\(\d+<([^>]*)>, .*, (\d+), (\d+)\) = \d+", line):
+            if "/data/" not in m[1]:
+                continue
+            name, size, offset = m[1].split("/data/", 1)[1], int(m[2]), int(m[3])
+            pages = dirty.setdefault(name, set())
+            new = set(range(offset // 4096, (offset + size - 1) // 4096 + 1)) - pages
+            pages |= new
+            counted[name] = counted.get(name, 0) + len(new)
+        elif (m := re.search(r"f(?:data)?sync\(\d+<([^>]*)>", line)) and "/data/" in m[1]:
+            dirty.pop(m[1].split("/data/", 1)[1], None)
+    return counted
+
+
 def measure_sales(count: int) -> dict[str, Any]:
     """Bytes written per sale, the sales one at a time (each sent and acknowledged before the next: it pays
     for its own marks), with a trace of the writes per file to tell the store from the snapshots and the
@@ -172,6 +203,7 @@ def measure_sales(count: int) -> dict[str, Any]:
             detach(rig)
             events = export_events(rig.sim.workdir)[events_before:]
             files = file_writes(trace)
+            dirtied = dirtied_pages(trace)
             syncs = _syncs(trace.read_text(), rig.sim.pid)
         finally:
             rig.stop()
@@ -196,6 +228,9 @@ def measure_sales(count: int) -> dict[str, Any]:
         "fsyncs_per_sale": syncs["total"] / count,
         "fsyncs_on_event_loop_per_sale": syncs["loop"] / count,
         "syscall_bytes_per_file_per_sale": {k: v["bytes"] / count for k, v in sorted(files.items())},
+        "pages_dirtied_per_file_per_sale": {k: v / count for k, v in sorted(dirtied.items())},
+        # the store's bytes not in those pages: the WAL index (-shm, memory-mapped) and the kernel's writeback
+        "other_pages_per_sale": (store_bytes - 4096 * sum(dirtied.values())) / count / 4096,
         "commits_per_sale_wal_writes": files.get("cabinet.db-wal", {}).get("calls", 0) / count,
     }
 
@@ -355,6 +390,12 @@ def sale_rows(sales: dict[str, Any]) -> list[tuple[str, str, str]]:
             f"{sales['written_without_snapshots_per_sale'] / 1024:.1f} KiB = {sales['ratio']:.1f}x the events "
             f"({sales['event_bytes_per_sale']:.0f} B)",
             f"<= {GOALS['sale_write_ratio']:.0f}x (issue 13 on main: ~{ISSUE_RATIO_BEFORE}x)",
+        ),
+        (
+            "  of which 4 KiB pages: " + ", ".join(sales["pages_dirtied_per_file_per_sale"]) + ", other",
+            " / ".join(f"{v:.1f}" for v in sales["pages_dirtied_per_file_per_sale"].values())
+            + f" / {sales['other_pages_per_sale']:.1f}",
+            "a WAL page counts again after each fsync",
         ),
         (
             "door snapshots per sale",

@@ -10,8 +10,9 @@ rewritten) never happen inside a commit: automatic checkpoints are off, and the
 firmware calls ``checkpoint()`` when the cabinet is idle (or the WAL passed a hard
 limit), from a worker thread on its own connection. That connection also makes the
 first write after a complete checkpoint, which restarts the WAL and syncs its new
-header, so no commit on the event loop pays for that fsync either. New stores use
-512-byte pages: a small commit appends a few small frames to the WAL instead of 4 KiB ones.
+header, so no commit on the event loop pays for that fsync either. Stores use 512-byte pages
+(new ones from the start, older ones rebuilt by migration 7): a small commit appends a few small frames
+to the WAL instead of 4 KiB ones.
 
 What the card is spared: the events table has no index on ``sent_at`` (the unsent events are found from
 a lower bound on their seq kept in memory), and the cloud's acknowledgements are kept in memory and
@@ -58,14 +59,13 @@ from sync_client.schema import (
     validate_payload,
 )
 from sync_client.store import store_meta
-from sync_client.store.migrations import SchemaTooNew, migrate
+from sync_client.store.migrations import PAGE_SIZE, SchemaTooNew, migrate
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_PENDING = 500_000
 MAX_ACKS_IN_MEMORY = 500  # acknowledgements kept off the disk at most (the uploader's queries skip them)
 MAX_HANDED_OUT = 100_000  # ids of events sent and not answered yet, kept to find them by seq
 RECENT_COMMIT_S = 60.0  # health(): a commit this recent stands for the probe's
-PAGE_SIZE = 512  # new stores only: an existing store keeps the page size it was made with
 _ENVELOPE = "SELECT seq, id, type, schema_version, wall_time, mono_time, payload FROM events "
 _NOT_ACKED = " AND seq NOT IN (SELECT value FROM json_each(?))"  # acknowledged, the mark not on disk yet
 

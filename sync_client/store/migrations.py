@@ -1,7 +1,10 @@
 """The cabinet database's schema as an ordered list of migrations, recorded in ``PRAGMA user_version``.
 
 Migration N brings a store at version N-1 to version N; a store opens at ``LATEST`` after the missing
-ones ran, all in one transaction (a power cut mid-way leaves the store as it was). Migration 1 is the
+ones ran, all in one transaction (a power cut mid-way leaves the store as it was). A migration that
+rebuilds the file (VACUUM, which cannot run in a transaction) runs alone after the ones before it
+committed; it is atomic by itself (VACUUM through its rollback journal), and the version is recorded
+after it, so a power cut in between only makes the next start run it again. Migration 1 is the
 schema as the code before versions created it, table by table and word for word, so a store written
 by that code (user_version 0, its tables already there) is recognised and only gets what it lacks.
 A store whose version is newer than this code knows is refused, never guessed at: it was written by
@@ -13,10 +16,16 @@ with DDL for the cabinet's database.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
+# A WAL frame is a whole page: with 512-byte pages a small commit appends a few small frames instead of
+# 4 KiB ones. New stores are made with it (sync_client/outbox.py); migration 7 rebuilds older ones.
+PAGE_SIZE = 512
 
 
 class SchemaTooNew(RuntimeError):
@@ -28,6 +37,7 @@ class Migration:
     version: int
     summary: str
     apply: Callable[[sqlite3.Connection], None]
+    rebuilds_file: bool = False  # runs outside any transaction, alone (VACUUM)
 
 
 # Migration 1: the tables as each owner created them before versions (comments included: SQLite keeps
@@ -260,6 +270,29 @@ def _fingerprint_slots(conn: sqlite3.Connection) -> None:
     conn.execute(FINGERPRINT_SLOTS)
 
 
+def _small_pages(conn: sqlite3.Connection) -> None:
+    # An existing store keeps the page size it was made with unless rebuilt: VACUUM, in a rollback journal
+    # (a WAL store cannot change its page size). VACUUM is atomic through that journal: a power cut mid-way
+    # leaves the store as it was, rolled back at the next open. Best effort: a store another process holds
+    # open, or a disk without room for the copy, keeps its pages (it works all the same) and says so.
+    (size,) = conn.execute("PRAGMA page_size").fetchone()
+    if size == PAGE_SIZE:
+        return
+    (synchronous,) = conn.execute("PRAGMA synchronous").fetchone()
+    log.info("store: rebuilding with smaller pages", extra={"page_size": size, "new_page_size": PAGE_SIZE})
+    try:
+        conn.execute("PRAGMA synchronous=FULL")  # the journal on disk before the file is overwritten
+        if conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0] != "delete":
+            raise sqlite3.OperationalError("the store is open in another process")
+        conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
+        conn.execute("VACUUM")
+    except sqlite3.OperationalError as exc:
+        log.warning("store: kept its pages", extra={"page_size": size, "error": str(exc)})
+    finally:
+        conn.execute(f"PRAGMA synchronous={int(synchronous)}")
+        conn.execute("PRAGMA journal_mode=WAL")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the schema as the code before versions created it", _v1),
     Migration(2, "sales record the variant paid for", _sale_variants),
@@ -271,6 +304,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         6, "fingerprint slots enrolled and named: removals and unnamed fingers survive a restart", _fingerprint_slots
     ),
+    Migration(7, "512-byte pages: a small commit writes small WAL frames", _small_pages, rebuilds_file=True),
 )
 LATEST = MIGRATIONS[-1].version
 
@@ -280,8 +314,9 @@ def version_of(conn: sqlite3.Connection) -> int:
 
 
 def migrate(conn: sqlite3.Connection, path: Path) -> int:
-    """Bring the store behind ``conn`` (autocommit mode) to ``LATEST`` in one transaction; returns the
-    version it had. Raises SchemaTooNew, naming ``path``, for a store newer than this code."""
+    """Bring the store behind ``conn`` (autocommit mode) to ``LATEST``: the missing migrations in one
+    transaction, but for one that rebuilds the file, which runs alone; returns the version it had. Raises
+    SchemaTooNew, naming ``path``, for a store newer than this code."""
     found = version_of(conn)
     if found > LATEST:
         raise SchemaTooNew(
@@ -289,16 +324,38 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
             "it was written by a newer release of the cabinet firmware: install that release again "
             "(a store is never migrated backwards)"
         )
-    if found == LATEST:
-        return found
+    for group in _groups(MIGRATIONS[found:]):
+        if group[0].rebuilds_file:
+            group[0].apply(conn)  # atomic by itself; run again if a power cut comes before the version below
+            conn.execute(f"PRAGMA user_version = {group[0].version}")
+        else:
+            _in_one_transaction(conn, group)
+    return found
+
+
+def _groups(migrations: tuple[Migration, ...]) -> Iterator[tuple[Migration, ...]]:
+    """Consecutive migrations that run in one transaction, and each one that rebuilds the file, alone."""
+    run: list[Migration] = []
+    for migration in migrations:
+        if migration.rebuilds_file:
+            if run:
+                yield tuple(run)
+                run = []
+            yield (migration,)
+        else:
+            run.append(migration)
+    if run:
+        yield tuple(run)
+
+
+def _in_one_transaction(conn: sqlite3.Connection, migrations: tuple[Migration, ...]) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for migration in MIGRATIONS[found:]:
+        for migration in migrations:
             migration.apply(conn)
-        conn.execute(f"PRAGMA user_version = {LATEST}")
+        conn.execute(f"PRAGMA user_version = {migrations[-1].version}")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    return found

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -250,3 +253,105 @@ def test_a_migration_that_fails_leaves_the_store_as_it_was(old_store: Path, monk
     with pytest.raises(Exception, match="disk I/O error"):
         Outbox(old_store, CAB)
     assert user_version(old_store) == 0 and schema(old_store) == layout and raw_tables(old_store) == before
+
+
+def page_size(path: Path) -> int:
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute("PRAGMA page_size").fetchone()[0]
+
+
+@pytest.fixture
+def store_with_big_pages(old_store: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A store at version 6 with SQLite's default 4 KiB pages (as every store made before 512-byte pages),
+    holding events sent and unsent."""
+    from sync_client.store import migrations
+
+    with monkeypatch.context() as patched:
+        patched.setattr(migrations, "MIGRATIONS", MIGRATIONS[:6])
+        outbox = Outbox(old_store, CAB)
+        try:
+            for i in range(40):
+                outbox.append("heartbeat", {"faults": [], "n": i})
+            outbox.mark_sent([e.id for e in outbox.pending(10)])
+            outbox.flush_acks()
+        finally:
+            outbox.close()
+    assert user_version(old_store) == 6 and page_size(old_store) == 4096
+    return old_store
+
+
+def test_a_store_with_big_pages_is_rebuilt_with_small_ones_keeping_every_row(store_with_big_pages: Path) -> None:
+    path = store_with_big_pages
+    before = raw_tables(path)
+    with closing(sqlite3.connect(path)) as conn:
+        unsent = conn.execute("SELECT seq FROM events WHERE sent_at IS NULL ORDER BY seq").fetchall()
+    assert len(unsent) > 30  # the store holds events not yet sent: they must survive the rebuild
+    outbox = Outbox(path, CAB)
+    try:
+        assert outbox.db.conn.execute("PRAGMA page_size").fetchone()[0] == 512
+        assert outbox.db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert [(e.seq,) for e in outbox.pending(1000)] == unsent
+        assert outbox.pending_count() == len(unsent)
+    finally:
+        outbox.close()
+    assert user_version(path) == LATEST and page_size(path) == 512
+    assert raw_tables(path) == before, "every row of every table kept, the events' sequence too"
+
+
+def test_a_new_store_is_made_with_small_pages_and_never_rebuilt(tmp_path: Path) -> None:
+    path = tmp_path / "cabinet.db"
+    Outbox(path, CAB).close()
+    assert page_size(path) == 512 and user_version(path) == LATEST
+
+
+def test_a_store_another_process_holds_open_keeps_its_pages_and_opens(store_with_big_pages: Path) -> None:
+    path = store_with_big_pages
+    before = raw_tables(path)
+    with closing(sqlite3.connect(path)) as reader:  # e.g. `kiosk status` reading it at that moment
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM events").fetchone()
+        outbox = Outbox(path, CAB)
+        try:
+            assert outbox.db.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+            assert outbox.db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            outbox.append("heartbeat", {"faults": []})  # it records as before
+        finally:
+            outbox.close()
+        reader.execute("ROLLBACK")
+    assert page_size(path) == 4096 and len(raw_tables(path)["events"]) == len(before["events"]) + 1
+
+
+REBUILD = "import sys; from sync_client.outbox import Outbox; Outbox(sys.argv[1], 'cab-fixture').close()"
+
+
+def test_a_rebuild_cut_short_leaves_the_store_whole_and_the_next_start_finishes_it(
+    store_with_big_pages: Path,
+) -> None:
+    """The cabinet killed while VACUUM rewrites the file (its rollback journal on disk): the next open rolls
+    the journal back, every row is there, and the rebuild runs again."""
+    path = store_with_big_pages
+    with closing(sqlite3.connect(path)) as conn:  # enough rows that the rewrite takes a while
+        conn.executemany(
+            "INSERT INTO events (id, type, schema_version, wall_time, mono_time, payload) VALUES (?, ?, 1, ?, 0, ?)",
+            ((f"bulk-{i}", "heartbeat", "2026-01-01T00:00:00Z", json.dumps({"pad": "x" * 400})) for i in range(60_000)),
+        )
+        conn.commit()
+    before = raw_tables(path)
+    journal = Path(f"{path}-journal")
+    child = subprocess.Popen([sys.executable, "-c", REBUILD, str(path)], cwd=Path(__file__).resolve().parents[2])
+    deadline = time.monotonic() + 60
+    while not journal.exists() and child.poll() is None and time.monotonic() < deadline:
+        pass  # wait for VACUUM to begin rewriting the file
+    killed_with_journal = journal.exists()
+    child.kill()
+    child.wait(10)
+    assert killed_with_journal, "the child was killed while the rebuild was under way"
+    with closing(sqlite3.connect(path)) as conn:  # the hot journal rolled back by the first reader
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert user_version(path) == 6 and raw_tables(path) == before
+    outbox = Outbox(path, CAB)
+    try:
+        assert outbox.db.conn.execute("PRAGMA page_size").fetchone()[0] == 512
+    finally:
+        outbox.close()
+    assert user_version(path) == LATEST and raw_tables(path) == before
