@@ -221,14 +221,54 @@ def object_fields(
         value = data[name]
         if isinstance(value, bool) and expected is not bool or not isinstance(value, expected):
             raise Refused(400, f"{name}: expected {_TYPE_NAMES[expected]}, got {json_type(value)}")
-        if isinstance(value, str) and "\x00" in value:  # no text column of PostgreSQL's can hold it
-            raise Refused(400, f"{name}: contains a NUL character (U+0000)")
-        if isinstance(value, str) and not value.isascii():
-            try:
-                value.encode("utf-8")  # what SQLite stores: a lone surrogate from a \ud800 escape is not
-            except UnicodeEncodeError:
-                raise Refused(400, f"{name}: not valid Unicode (a lone surrogate)") from None
+        problem = text_problem(value) if isinstance(value, str) else None
+        if problem:
+            raise Refused(400, f"{name}: {problem}")
     return data
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored as text on both stores, or None: a NUL (no text column of PostgreSQL's can
+    hold one) or a lone surrogate (from a \\ud800 escape: not UTF-8, which SQLite stores)."""
+    if "\x00" in text:
+        return "contains a NUL character (U+0000)"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "not valid Unicode (a lone surrogate)"
+    return None
+
+
+def unfit_url_text(request: web.Request) -> tuple[str, str] | None:
+    """The first path part or query parameter of the request that no store can hold (a cabinet id with %00):
+    its name and why, or None."""
+    for name, value in request.match_info.items():
+        problem = text_problem(value)
+        if problem:
+            return name, problem
+    for name, value in request.query.items():
+        problem = text_problem(name)
+        if problem:
+            return "query", f"a parameter's name {problem}"
+        problem = text_problem(value)
+        if problem:
+            return name, problem
+    return None
+
+
+@web.middleware
+async def plain_urls(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Refused(400) naming a path part or query parameter of the APIs that no store can hold, before any handler
+    looks it up (on PostgreSQL a NUL would be a database error, a 500). Routes of a sub-application (the
+    console) check their own, to answer with a page."""
+    if len(request.match_info.apps) == 1:
+        unfit = unfit_url_text(request)
+        if unfit:
+            raise Refused(400, f"{unfit[0]}: {unfit[1]}")
+    return await handler(request)
 
 
 _TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array", dict: "object"}

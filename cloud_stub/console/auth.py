@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 import argon2
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from multidict import MultiDictProxy
 
-from cloud_stub.core import Core
+from cloud_stub.core import Core, text_problem, unfit_url_text
 
 CORE = web.AppKey("console_core", Core)
 COOKIE = "console_session"
@@ -32,6 +33,7 @@ ANONYMOUS_TTL_S = 3600.0  # a sign-in form left open this long must be reloaded
 ROLES = ("owner", "staff", "technician")
 ANY_ROLE = ROLES
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 HOME = "/console/fleet"
 
 # Sign-in failures: per account a few free tries, then a doubling wait; per address more free tries
@@ -188,14 +190,43 @@ async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse
     session = await load_session(request)
     if session is not None:
         request[SESSION] = session
+    unfit = unfit_url_text(request)
+    if unfit:
+        raise UnfitText(unfit[0])
     if request.method not in SAFE_METHODS:
+        form = await read_form(request) if request.content_type in FORM_TYPES else None
         sent = request.headers.get(CSRF_HEADER)
-        if sent is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            field = (await request.post()).get(CSRF_FIELD)
+        if sent is None and form is not None:
+            field = form.get(CSRF_FIELD)
             sent = field if isinstance(field, str) else None
         if session is None or not sent or not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
             raise web.HTTPForbidden(reason="csrf")
     return await handler(request)
+
+
+class UnfitText(web.HTTPBadRequest):
+    """A form field, query parameter or path part that no store can hold (a NUL: PostgreSQL's text cannot), or a
+    form not in its charset ("form"): the console's 400 page names ``field``."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(reason="error_400_text")
+        self.field = field
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
+    """The request's form, read here once for the CSRF check and every handler after it (aiohttp keeps it):
+    UnfitText naming the first field whose name, value or file name no store can hold."""
+    try:
+        form = await request.post()
+    except (UnicodeDecodeError, LookupError):  # bytes not in the charset the request names, or no such charset
+        raise UnfitText("form") from None
+    for name, value in form.items():
+        if text_problem(name):
+            raise UnfitText("form")
+        text = value.filename if isinstance(value, web.FileField) else value
+        if isinstance(text, str) and text_problem(text):
+            raise UnfitText(name)
+    return form
 
 
 def current_user(request: web.Request) -> User:
