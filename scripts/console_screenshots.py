@@ -327,7 +327,8 @@ async def pay_by_qr(url: str, cabinet_id: str, key_hex: str, week: Week) -> None
             reply = await client.request("POST", "/v1/payments", asked, ok=(200, 201))
             if n < len(qr) - 1:
                 urllib.request.urlopen(
-                    urllib.request.Request(f"{url}/sim/payments/{reply.body['payment_id']}/pay", method="POST"), timeout=30
+                    urllib.request.Request(f"{url}/sim/payments/{reply.body['payment_id']}/pay", method="POST"),
+                    timeout=30,
                 ).close()
     finally:
         await client.close()
