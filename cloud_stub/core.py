@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from cloud_stub.limits import ServeLimits
 from cloud_stub.sqldb import must_retry, only_reads
@@ -240,21 +241,46 @@ def text_problem(text: str) -> str | None:
     return None
 
 
-def unfit_url_text(request: web.Request) -> tuple[str, str] | None:
-    """The first path part or query parameter of the request that no store can hold (a cabinet id with %00):
-    its name and why, or None."""
+class UnfitText(Refused):
+    """Text of a request that no store can hold, in ``field`` (a path part, query parameter or form field)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(400, f"{field}: {problem}")
+        self.field = field
+
+
+def check_url_text(request: web.Request) -> None:
+    """UnfitText for the first path part or query parameter of the request that no store can hold (a cabinet id
+    with %00)."""
     for name, value in request.match_info.items():
         problem = text_problem(value)
         if problem:
-            return name, problem
+            raise UnfitText(name, problem)
     for name, value in request.query.items():
         problem = text_problem(name)
         if problem:
-            return "query", f"a parameter's name {problem}"
+            raise UnfitText("query", f"a parameter's name {problem}")
         problem = text_problem(value)
         if problem:
-            return name, problem
-    return None
+            raise UnfitText(name, problem)
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
+    """The request's form (aiohttp keeps it for later reads); UnfitText for the first field whose name, value or
+    file name no store can hold, or for a body not in the charset it names ("form")."""
+    try:
+        form = await request.post()
+    except (UnicodeDecodeError, LookupError):  # bytes not in the charset the request names, or no such charset
+        raise UnfitText("form", "not text in the charset it names") from None
+    for name, value in form.items():
+        problem = text_problem(name)
+        if problem:
+            raise UnfitText("form", f"a field's name {problem}")
+        text = value.filename if isinstance(value, web.FileField) else value
+        problem = text_problem(text) if isinstance(text, str) else None
+        if problem:
+            raise UnfitText(name, problem)
+    return form
 
 
 @web.middleware
@@ -265,9 +291,7 @@ async def plain_urls(
     looks it up (on PostgreSQL a NUL would be a database error, a 500). Routes of a sub-application (the
     console) check their own, to answer with a page."""
     if len(request.match_info.apps) == 1:
-        unfit = unfit_url_text(request)
-        if unfit:
-            raise Refused(400, f"{unfit[0]}: {unfit[1]}")
+        check_url_text(request)
     return await handler(request)
 
 

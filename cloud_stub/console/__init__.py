@@ -51,11 +51,11 @@ from cloud_stub.console import (
     tokens,
     users,
 )
-from cloud_stub.console.auth import CORE, SESSION, NavItem, UnfitText, dummy_hash, sessions
+from cloud_stub.console.auth import CORE, SESSION, NavItem, dummy_hash, sessions
 from cloud_stub.console.i18n import EN, LANGUAGES, language, money, translator, when
 from cloud_stub.console.paging import page_url
 from cloud_stub.console.proxy import Network, trusted_proxies_middleware
-from cloud_stub.core import Core
+from cloud_stub.core import Core, UnfitText
 from cloud_stub.store import Conflict, NotFound
 
 PREFIX = "/console"

@@ -20,9 +20,8 @@ from urllib.parse import urlsplit
 import argon2
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from multidict import MultiDictProxy
 
-from cloud_stub.core import Core, text_problem, unfit_url_text
+from cloud_stub.core import Core, check_url_text, read_form
 
 CORE = web.AppKey("console_core", Core)
 COOKIE = "console_session"
@@ -190,9 +189,7 @@ async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse
     session = await load_session(request)
     if session is not None:
         request[SESSION] = session
-    unfit = unfit_url_text(request)
-    if unfit:
-        raise UnfitText(unfit[0])
+    check_url_text(request)  # and the form's fields in read_form: UnfitText, a 400 page naming the field
     if request.method not in SAFE_METHODS:
         form = await read_form(request) if request.content_type in FORM_TYPES else None
         sent = request.headers.get(CSRF_HEADER)
@@ -202,31 +199,6 @@ async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse
         if session is None or not sent or not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
             raise web.HTTPForbidden(reason="csrf")
     return await handler(request)
-
-
-class UnfitText(web.HTTPBadRequest):
-    """A form field, query parameter or path part that no store can hold (a NUL: PostgreSQL's text cannot), or a
-    form not in its charset ("form"): the console's 400 page names ``field``."""
-
-    def __init__(self, field: str) -> None:
-        super().__init__(reason="error_400_text")
-        self.field = field
-
-
-async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
-    """The request's form, read here once for the CSRF check and every handler after it (aiohttp keeps it):
-    UnfitText naming the first field whose name, value or file name no store can hold."""
-    try:
-        form = await request.post()
-    except (UnicodeDecodeError, LookupError):  # bytes not in the charset the request names, or no such charset
-        raise UnfitText("form") from None
-    for name, value in form.items():
-        if text_problem(name):
-            raise UnfitText("form")
-        text = value.filename if isinstance(value, web.FileField) else value
-        if isinstance(text, str) and text_problem(text):
-            raise UnfitText(name)
-    return form
 
 
 def current_user(request: web.Request) -> User:

@@ -179,3 +179,19 @@ def test_any_form_a_browser_sends_gets_an_answer_below_500(cloud_target: str) ->
         loop.run_until_complete(server.close())
         loop.close()
         store.close()
+
+
+async def test_a_shoppers_repair_status_form_with_a_nul_or_bytes_in_no_charset_is_a_400_naming_it(
+    server: TestServer,
+) -> None:
+    """The phone pages (not the console) read their forms the same way: a 400 naming the field, never a 500."""
+    form_type = {"Content-Type": "application/x-www-form-urlencoded"}
+    async with aiohttp.ClientSession(base_url=str(server.make_url("/"))) as session:
+        for body, refusal_text in [
+            (b"ticket=R-1041&phone_end=12%0034", "phone_end: contains a NUL character (U+0000)"),
+            (b"ticket=R-\xff1041&phone_end=1234", "form: not text in the charset it names"),
+        ]:
+            async with session.post("/repair", data=body, headers=form_type) as response:
+                assert (response.status, await response.json()) == (400, {"error": refusal_text})
+        async with session.post("/repair", data=b"ticket=R-1041&phone_end=1234", headers=form_type) as response:
+            assert response.status == 404  # the same form, readable: no such ticket
