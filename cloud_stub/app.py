@@ -17,7 +17,7 @@ from cloud_stub.console.proxy import Network
 from cloud_stub.consumer import background, setup_consumer
 from cloud_stub.consumer.geocode import Geocoder
 from cloud_stub.consumer.notify import Provider
-from cloud_stub.core import MAX_BODY_BYTES, Core, refusals
+from cloud_stub.core import MAX_BODY_BYTES, Core, plain_urls, refusals
 from cloud_stub.device_api import DeviceApi
 from cloud_stub.event_partitions import RetentionPolicy
 from cloud_stub.event_retention import EventRetention
@@ -73,7 +73,7 @@ def create_app(
     """
     core = Core(store, now, limits)
     # Signing wraps the refusals so that a cabinet can trust a "no" as much as a "yes".
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[answer_signer(core.now), refusals])
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[answer_signer(core.now), refusals, plain_urls])
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "events": await core.db(store.count_events)})

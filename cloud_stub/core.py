@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from cloud_stub.limits import ServeLimits
 from cloud_stub.sqldb import must_retry, only_reads
@@ -221,14 +222,77 @@ def object_fields(
         value = data[name]
         if isinstance(value, bool) and expected is not bool or not isinstance(value, expected):
             raise Refused(400, f"{name}: expected {_TYPE_NAMES[expected]}, got {json_type(value)}")
-        if isinstance(value, str) and "\x00" in value:  # no text column of PostgreSQL's can hold it
-            raise Refused(400, f"{name}: contains a NUL character (U+0000)")
-        if isinstance(value, str) and not value.isascii():
-            try:
-                value.encode("utf-8")  # what SQLite stores: a lone surrogate from a \ud800 escape is not
-            except UnicodeEncodeError:
-                raise Refused(400, f"{name}: not valid Unicode (a lone surrogate)") from None
+        problem = text_problem(value) if isinstance(value, str) else None
+        if problem:
+            raise Refused(400, f"{name}: {problem}")
     return data
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored as text on both stores, or None: a NUL (no text column of PostgreSQL's can
+    hold one) or a lone surrogate (from a \\ud800 escape: not UTF-8, which SQLite stores)."""
+    if "\x00" in text:
+        return "contains a NUL character (U+0000)"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "not valid Unicode (a lone surrogate)"
+    return None
+
+
+class UnfitText(Refused):
+    """Text of a request that no store can hold, in ``field`` (a path part, query parameter or form field)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(400, f"{field}: {problem}")
+        self.field = field
+
+
+def check_url_text(request: web.Request) -> None:
+    """UnfitText for the first path part or query parameter of the request that no store can hold (a cabinet id
+    with %00)."""
+    for name, value in request.match_info.items():
+        problem = text_problem(value)
+        if problem:
+            raise UnfitText(name, problem)
+    for name, value in request.query.items():
+        problem = text_problem(name)
+        if problem:
+            raise UnfitText("query", f"a parameter's name {problem}")
+        problem = text_problem(value)
+        if problem:
+            raise UnfitText(name, problem)
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
+    """The request's form (aiohttp keeps it for later reads); UnfitText for the first field whose name, value or
+    file name no store can hold, or for a body not in the charset it names ("form")."""
+    try:
+        form = await request.post()
+    except (UnicodeDecodeError, LookupError):  # bytes not in the charset the request names, or no such charset
+        raise UnfitText("form", "not text in the charset it names") from None
+    for name, value in form.items():
+        problem = text_problem(name)
+        if problem:
+            raise UnfitText("form", f"a field's name {problem}")
+        text = value.filename if isinstance(value, web.FileField) else value
+        problem = text_problem(text) if isinstance(text, str) else None
+        if problem:
+            raise UnfitText(name, problem)
+    return form
+
+
+@web.middleware
+async def plain_urls(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Refused(400) naming a path part or query parameter of the APIs that no store can hold, before any handler
+    looks it up (on PostgreSQL a NUL would be a database error, a 500). Routes of a sub-application (the
+    console) check their own, to answer with a page."""
+    if len(request.match_info.apps) == 1:
+        check_url_text(request)
+    return await handler(request)
 
 
 _TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array", dict: "object"}

@@ -1088,12 +1088,16 @@ class SqlCloudStore:
             ).fetchone()
             if row is None or row["used_at"] is not None or row["expires_at"] <= at:
                 raise InvalidToken("the enrollment token is wrong, already used or expired")
+            taken = CabinetExistsError(f"cabinet {cabinet_id!r} is already registered")
             if conn.execute("SELECT 1 FROM cabinets WHERE id = ?", (cabinet_id,)).fetchone():
-                raise CabinetExistsError(f"cabinet {cabinet_id!r} is already registered")
-            conn.execute(
-                "INSERT INTO cabinets (id, key, retailer, created_at) VALUES (?, ?, ?, ?)",
-                (cabinet_id, key.hex(), row["retailer"], utc_iso(at)),
-            )
+                raise taken
+            try:
+                conn.execute(
+                    "INSERT INTO cabinets (id, key, retailer, created_at) VALUES (?, ?, ?, ?)",
+                    (cabinet_id, key.hex(), row["retailer"], utc_iso(at)),
+                )
+            except _INTEGRITY:  # another node registered the id since the SELECT (it sees no uncommitted row)
+                raise taken from None  # rolled back: this token stays unspent
             conn.execute(
                 "UPDATE enroll_tokens SET used_at = ?, cabinet_id = ? WHERE token_sha256 = ?",
                 (utc_iso(at), cabinet_id, _token_hash(token)),

@@ -5,14 +5,18 @@
 A demo cloud is filled through the paths real use takes: `kiosk-cloud serve` as a process on a fresh
 database, the retailer, cabinets and users made with its CLI, configurations put through the retailer API,
 a week of each cabinet's events uploaded signed by that cabinet (CloudClient, as its uploader sends them),
-and the console's own forms for storefronts, restock plans, orders, tokens, an invitation and handled
-alarms. Then Debian's Chromium (Playwright, as tests/console drives it) signs in and photographs each page.
+scan-to-pay payments asked for by the cabinets (paid at the simulator), and the console's own forms for
+storefronts, restock plans, orders, tokens, an invitation, handled alarms, a refund, the WeChat Pay merchant
+account (stored sealed, shown masked) and two rollouts of signed releases (the cabinets' update outcomes
+uploaded as events). Then Debian's Chromium (Playwright, as tests/console drives it) signs in and
+photographs each page.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -25,6 +29,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
+from cryptography.hazmat.primitives.serialization import (  # noqa: E402
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright  # noqa: E402
 
 from firmware.control_client import _bin, start_cloud  # noqa: E402
@@ -50,6 +61,20 @@ PRODUCTS = (  # sku, variant SKUs (or the product itself), cents
     ("BIKE-C7", ("BIKE-C7",), 129900),
     ("HELMET-H2", ("HELMET-H2",), 5900),
 )
+PAID_BY_QR = 4  # scan-to-pay payments each cabinet asks for (the last one left unpaid)
+# The retailer's WeChat Pay merchant account as its merchant platform gives it (the keys made at each run).
+WECHAT_PAY = {
+    "mchid": "1900009191",
+    "appid": "wxd678efh567hg6787",
+    "serial_no": "5157F09EFDC096DE15EBE81A47057A7232F1B8E1",
+    "platform_serial": "PUB_KEY_ID_0119000091912025010100000001",
+    "apiv3_key": "k3Y9aV2mQ8zL5xR1tB7nC4wE6uH0jP2s",
+}
+# (version, cabinets, each one's outcome: installed, failed or None for still waiting); the current one last.
+ROLLOUTS = (
+    ("1.4.2", ("station-east-2", "campus-north-3"), ("installed", "installed")),
+    ("1.5.0", ("mall-atrium-1", "station-east-2", "campus-north-3"), (None, "installed", "failed")),
+)
 # (file, path, what it shows); {cabinet} is the first cabinet
 PAGES = (
     ("sign-in", "/console/sign-in", "Sign in"),
@@ -62,10 +87,12 @@ PAGES = (
     ("restock", "/console/restock", "Today's restock list by storefront"),
     ("storefronts", "/console/storefronts", "Storefronts and the cabinets each restocks"),
     ("orders", "/console/orders", "Online orders for pickup"),
+    ("payments", "/console/payments", "Scan-to-pay: the payment provider (credentials masked) and the payments"),
     ("repairs", "/console/repairs", "The repair board"),
     ("callbacks", "/console/callbacks", "Call-back requests for the customer service"),
     ("alarms", "/console/alarms?state=all", "Alarms, open and handled"),
     ("actions", "/console/actions", "Remote actions"),
+    ("releases", "/console/releases", "Rollouts of signed releases: cabinets updated, failed and waiting"),
     ("catalogue", "/console/catalogue/{cabinet}", "A cabinet's catalogue, prices and ads"),
     ("media", "/console/media", "Uploaded media"),
     ("access", "/console/access", "Access: PINs and staff cards"),
@@ -288,6 +315,49 @@ async def apply_config(url: str, cabinet_id: str, key_hex: str, seq: int) -> Non
         await client.close()
 
 
+async def pay_by_qr(url: str, cabinet_id: str, key_hex: str, week: Week) -> None:
+    """The cabinet asks for scan-to-pay payments for its last QR sales (POST /v1/payments, as its payment flow
+    does); the shoppers pay all but the newest at the provider's simulator."""
+    client = CloudClient(url, cabinet_id, bytes.fromhex(key_hex))
+    sales = [p for _, kind, p in sorted(week.facts, key=lambda f: f[0]) if kind == "payment.approved"]
+    try:
+        qr = [p for p in sales if p["method"] == "scan_to_pay"][-PAID_BY_QR:]
+        for n, sale in enumerate(qr):
+            asked = {k: sale[k] for k in ("sale_id", "amount_cents", "currency")}
+            reply = await client.request("POST", "/v1/payments", asked, ok=(200, 201))
+            if n < len(qr) - 1:
+                urllib.request.urlopen(
+                    urllib.request.Request(f"{url}/sim/payments/{reply.body['payment_id']}/pay", method="POST"),
+                    timeout=30,
+                ).close()
+    finally:
+        await client.close()
+
+
+async def report_updates(url: str, cabinet_id: str, key_hex: str, seq: int, version: str, outcome: str) -> None:
+    """The cabinet's update outcome as its updater reports it: installed, or failed and back on the old version."""
+    client = CloudClient(url, cabinet_id, bytes.fromhex(key_hex))
+    try:
+        at = time.time()
+        before = "1.4.1" if version == "1.4.2" else "1.4.2"
+        if outcome == "installed":
+            kind, payload = "update.installed", {"version": version, "previous": before}
+        else:
+            kind, payload = "update.failed", {"version": version, "running": before, "reason": "no sync within 600 s"}
+        event = Event(str(uuid.uuid4()), cabinet_id, seq, kind, utc_iso(at), at, payload)
+        await client.request("POST", "/v1/events", {"cabinet_id": cabinet_id, "events": [event.to_json()]})
+    finally:
+        await client.close()
+
+
+def wechat_pay_form() -> dict[str, str]:
+    """The merchant account as the owner enters it: its settings, its API key (private) and the platform's key."""
+    merchant, platform = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2))
+    private = merchant.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    public = platform.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+    return {"provider": "wechatpay", **WECHAT_PAY, "private_key": private, "platform_public_key": public}
+
+
 def sign_in(page: Page, email: str) -> None:
     page.goto("/console/sign-in")
     page.locator("input[name=email]").fill(email)  # by name: the labels are in the page's language
@@ -339,6 +409,14 @@ def seed_console(page: Page, url: str, token: str) -> None:
     for ticket, steps in zip(tickets["tickets"], (3, 2, 1, 0), strict=False):
         for status in ("collected", "in_repair", "returned")[:steps]:
             api(url, token, "PATCH", f"/v1/retailer/repair-tickets/{ticket['ticket_id']}", {"status": status})
+    page.goto("/console/payments")
+    refund = page.locator("form[action$='/refund']").last.get_attribute("action")  # the oldest paid one
+    if refund:
+        post(page, refund, {})
+    post(page, "/console/payments/provider", wechat_pay_form())
+    for version, cabinets, _ in ROLLOUTS:
+        page.goto("/console/releases")
+        post(page, "/console/releases", {"version": version, "cabinets": " ".join(cabinets), "failure_limit": "2"})
 
 
 def shoot(browser: Browser, url: str, out: Path, cabinet_id: str, overflows: list[str]) -> list[tuple[str, str, str]]:
@@ -399,7 +477,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         db = workdir / "cloud.db"
-        proc, url = start_cloud(workdir, simulate_payments=False)
+        key_file = workdir / "secret.key"  # seals the retailer's payment credentials in the database
+        key_file.write_text(secrets.token_hex(32))
+        proc, url = start_cloud(workdir, simulate_payments=True, args=("--secret-key-file", str(key_file)))
         try:
             token = cli(db, "retailer", "add", RETAILER)
             for email, role in ((OWNER, "owner"), (STAFF, "staff"), (TECHNICIAN, "technician")):
@@ -412,6 +492,7 @@ def main() -> int:
                 week = week_of(i, cabinet_id, per_day, now)
                 sent[cabinet_id] = len(week.facts)
                 asyncio.run(upload(url, cabinet_id, keys[cabinet_id], week))
+                asyncio.run(pay_by_qr(url, cabinet_id, keys[cabinet_id], week))
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM)
                 context = browser.new_context(base_url=url)
@@ -420,7 +501,15 @@ def main() -> int:
                 seed_console(page, url, token)
                 browser.close()
             for cabinet_id, _, _ in CABINETS[:2]:  # the third has not taken its new version yet
-                asyncio.run(apply_config(url, cabinet_id, keys[cabinet_id], sent[cabinet_id] + 1))
+                sent[cabinet_id] += 1
+                asyncio.run(apply_config(url, cabinet_id, keys[cabinet_id], sent[cabinet_id]))
+            for version, cabinets, outcomes in ROLLOUTS:
+                for cabinet_id, outcome in zip(cabinets, outcomes, strict=True):
+                    if outcome:
+                        sent[cabinet_id] += 1
+                        asyncio.run(
+                            report_updates(url, cabinet_id, keys[cabinet_id], sent[cabinet_id], version, outcome)
+                        )
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM)
                 taken = shoot(browser, url, out, CABINETS[0][0], overflows)

@@ -55,7 +55,7 @@ from cloud_stub.console.auth import CORE, SESSION, NavItem, dummy_hash, sessions
 from cloud_stub.console.i18n import EN, LANGUAGES, language, money, translator, when
 from cloud_stub.console.paging import page_url
 from cloud_stub.console.proxy import Network, trusted_proxies_middleware
-from cloud_stub.core import Core
+from cloud_stub.core import Core, UnfitText
 from cloud_stub.store import Conflict, NotFound
 
 PREFIX = "/console"
@@ -159,6 +159,8 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
         return await _error_page(request, 404, "error_404")
     except Conflict:
         return await _error_page(request, 409, "error_409")
+    except UnfitText as exc:
+        return await _error_page(request, 400, "error_400_text", field=exc.field[:60])
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -167,11 +169,11 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
         return await _error_page(request, exc.status, message)
 
 
-async def _error_page(request: web.Request, status: int, message: str) -> web.StreamResponse:
+async def _error_page(request: web.Request, status: int, message: str, **values: object) -> web.StreamResponse:
     # The full context here: a refusal by the session middleware comes before the context processor ran.
     context = await page_context(request)
     try:
-        text = context["t"](message)
+        text = context["t"](message, **values)
     except KeyError:
         text = str(status)
     return aiohttp_jinja2.render_template(

@@ -41,6 +41,8 @@ EN: dict[str, str] = {
     "role_staff": "staff",
     "role_technician": "technician",
     "error_title": "Error {status}",
+    "error_400_text": "“{field}” holds a character that cannot be stored (a NUL character, or text that is not "
+    "valid UTF-8). Remove it and try again.",
     "error_403": "You may not do this.",
     "error_403_csrf": "The form had expired or did not come from this console. Reload the page and try again.",
     "error_404": "Not found.",
@@ -706,6 +708,7 @@ ZH: dict[str, str] = {
     "role_staff": "店员",
     "role_technician": "技术员",
     "error_title": "错误 {status}",
+    "error_400_text": "“{field}”含有无法保存的字符（NUL 字符或无效的 UTF-8 文本）。请删除后重试。",
     "error_403": "您无权执行此操作。",
     "error_403_csrf": "表单已过期或并非来自本管理台。请刷新页面后重试。",
     "error_404": "未找到。",

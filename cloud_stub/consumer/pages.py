@@ -19,7 +19,7 @@ from cloud_stub.console.i18n import money
 from cloud_stub.consumer import parse
 from cloud_stub.consumer.geocode import Geocoder
 from cloud_stub.consumer.i18n import language, translator
-from cloud_stub.core import Core
+from cloud_stub.core import Core, read_form
 from sync_client.cabinet_config import CabinetConfig, ConfigInvalid, parse_config
 from sync_client.schema import (
     FAULT_CATEGORIES,
@@ -202,7 +202,7 @@ async def phone_form_sent(request: web.Request) -> web.StreamResponse:
     offered = await core.db(core.store.phone_form, token, now=core.now()) if token else None
     if token is None or offered is None:
         return _form_gone(request)
-    form = await request.post()
+    form = await read_form(request)  # a field no store can hold: a 400 naming it
     if offered["form"] == "callback":
         return await _callback_sent(request, token, offered, str(form.get("phone", ""))[: parse.MAX_FORM_CHARS])
     typed = {name: str(form.get(name, ""))[: parse.MAX_FORM_CHARS] for name in FORM_FIELDS}
@@ -278,7 +278,7 @@ async def repair_form(request: web.Request) -> web.StreamResponse:
 @routes.post("/repair")
 async def repair_status(request: web.Request) -> web.StreamResponse:
     core, t = request.app[CORE], translator(language(request))
-    form = await request.post()
+    form = await read_form(request)  # a field no store can hold: a 400 naming it
     typed = str(form.get("ticket", ""))
     ticket, phone_end = parse.ticket_number(typed), parse.phone_end(str(form.get("phone_end", "")))
     address = _address(request)

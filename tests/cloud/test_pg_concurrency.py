@@ -19,7 +19,7 @@ import pytest
 from cloud_stub.core import Core
 from cloud_stub.limits import DEFAULT_LIMITS
 from cloud_stub.server import start_cloud
-from cloud_stub.store import InvalidToken, PostgresCloudStore
+from cloud_stub.store import CabinetExistsError, InvalidToken, PostgresCloudStore
 from sync_client.schema import Event, dumps, sign_request
 from tests.cloud.cloud_helpers import CAB, Clock, make_event
 
@@ -207,3 +207,86 @@ async def test_a_call_postgresql_rolled_back_to_break_a_deadlock_is_run_again_an
         await core.db(always_conflicting)
     assert len(calls) == 1, "a broken constraint is an answer, not a reason to try again"
     await core.close(aiohttp.web.Application())
+
+
+def test_two_cabinets_enrolling_one_new_id_at_once_one_is_registered_the_other_told_it_is_taken(
+    nodes: tuple[PostgresCloudStore, PostgresCloudStore],
+) -> None:
+    """Two technicians' cabinets, each with a token of its own, enrolling the same new id through two nodes at
+    the same instant: one is registered, the other gets CabinetExistsError (the API's 409) and keeps its token."""
+    one, two = nodes
+    one.add_retailer(SHOP)
+    for n in range(ROUNDS):
+        tokens = [one.add_enroll_token(SHOP, 3600), two.add_enroll_token(SHOP, 3600)]
+        keys = [bytes(range(k, k + 32)) for k in (n, n + 100)]
+        answers = at_once(*(partial(s.enroll, t, f"new-{n}", k) for s, t, k in zip(nodes, tokens, keys, strict=True)))
+        assert sorted(type(a).__name__ for a in answers) == ["CabinetExistsError", "str"], answers
+        loser = tokens[[isinstance(a, CabinetExistsError) for a in answers].index(True)]
+        assert one.enroll(loser, f"other-{n}", keys[0]) == SHOP, "the refused cabinet's token is still unspent"
+    assert len(one.cabinets_of(SHOP)) == 2 * ROUNDS
+
+
+def test_a_cabinet_id_added_by_two_nodes_at_once_is_registered_once(
+    nodes: tuple[PostgresCloudStore, PostgresCloudStore],
+) -> None:
+    one, two = nodes
+    one.add_retailer(SHOP)
+    for n in range(ROUNDS):
+        answers = at_once(*(partial(s.add_cabinet, f"cab-{n}", SHOP) for s in nodes))
+        assert sorted(type(a).__name__ for a in answers) == ["CabinetExistsError", "bytes"], answers
+    assert len(one.cabinets_of(SHOP)) == ROUNDS
+
+
+def test_a_sales_payment_asked_for_through_two_nodes_at_once_is_created_once(
+    nodes: tuple[PostgresCloudStore, PostgresCloudStore],
+) -> None:
+    """A cabinet's retry of its scan-to-pay request reaching the other node while the first still works on it."""
+    one, _ = nodes
+    one.add_cabinet("cab-1")
+    for n in range(ROUNDS):
+        answers = at_once(*(partial(s.create_payment, "cab-1", f"s{n}", 500, "EUR", 4_000_000_000.0) for s in nodes))
+        assert sorted(created for _, created in answers) == [False, True], answers  # type: ignore[misc]
+        assert len({payment["id"] for payment, _ in answers}) == 1  # type: ignore[misc]
+
+
+def test_an_invitation_link_opened_on_two_nodes_at_once_sets_one_password(
+    nodes: tuple[PostgresCloudStore, PostgresCloudStore],
+) -> None:
+    one, _ = nodes
+    one.add_retailer(SHOP)
+    for n in range(ROUNDS):
+        invite = f"invite-{n}"
+        one.add_user(SHOP, f"u{n}@shop.example", "staff", invite_sha256=invite, invite_expires_at=4_000_000_000.0)
+        answers = at_once(*(partial(s.accept_invite, invite, f"hash-{i}") for i, s in enumerate(nodes)))
+        assert sorted(type(a).__name__ for a in answers) == ["NotFound", "dict"], answers
+        accepted = next(a for a in answers if isinstance(a, dict))
+        assert one.password_hash(accepted["id"]) in ("hash-0", "hash-1")
+
+
+async def test_two_cabinets_enrolling_one_id_through_two_nodes_get_201_and_409_never_a_500(
+    nodes: tuple[PostgresCloudStore, PostgresCloudStore],
+) -> None:
+    one, _ = nodes
+    one.add_retailer(SHOP)
+    clock = Clock()
+    servers = [await start_cloud(store, now=clock) for store in nodes]
+    try:
+        async with aiohttp.ClientSession() as session:
+
+            async def enroll(url: str, token: str, cabinet_id: str, key: bytes) -> tuple[int, Any]:
+                body = {"token": token, "cabinet_id": cabinet_id, "key": key.hex()}
+                async with session.post(url + "/v1/enroll", json=body) as resp:
+                    return resp.status, await resp.json()
+
+            for n in range(ROUNDS):
+                tokens = [one.add_enroll_token(SHOP, 3600, now=clock.t) for _ in servers]
+                keys = [bytes(range(k, k + 32)) for k in (n, n + 100)]
+                answers = await asyncio.gather(
+                    *(enroll(url, t, f"new-{n}", k) for (_, url), t, k in zip(servers, tokens, keys, strict=True))
+                )
+                assert sorted(status for status, _ in answers) == [201, 409], answers
+                refusal = next(body for status, body in answers if status == 409)
+                assert refusal == {"error": f"cabinet_id: cabinet 'new-{n}' is already registered"}
+    finally:
+        for runner, _ in servers:
+            await runner.cleanup()
