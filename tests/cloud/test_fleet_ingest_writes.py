@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from functools import partial
@@ -54,7 +54,7 @@ def fleet_batch(cabinet_id: str, round_no: int) -> list[Event]:
     seq = 1 + 10 * round_no
     money = {"sale_id": f"{cabinet_id}-{round_no}", "sku": "SCOOT-S1", "amount_cents": PRICE, "currency": "EUR"}
     visit = {"sku": "SCOOT-S1", "dwell_s": 4.0, "turns": 1, "narrations": 0, "variant": None, "checkout": True}
-    parts = [
+    parts: list[list[tuple[str, dict[str, Any]]]] = [
         [
             ("payment.approved", {**money, "method": "terminal", "receipt_no": "1", "trace_no": "1"}),
             ("sale.completed", {**money, "door_opened_at": f"{DAY}T10:02:00Z", "door_closed_at": f"{DAY}T10:02:30Z"}),
@@ -97,7 +97,7 @@ def fleet_batch(cabinet_id: str, round_no: int) -> list[Event]:
     return [event(cabinet_id, seq + i, kind, payload) for i, (kind, payload) in enumerate(kinds)]
 
 
-def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
+def at_once(calls: Sequence[Callable[[], Any]]) -> list[Any]:
     """The calls on threads released together: each one's result or exception."""
     barrier = threading.Barrier(len(calls))
 
