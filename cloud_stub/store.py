@@ -1213,6 +1213,8 @@ class SqlCloudStore:
                 elif event.id not in acked:  # the same id twice is acked once
                     acked.append(event.id)
             if changed:
+                if nonce is not None:  # a signed request: a sign of life (see remember_nonce)
+                    conn.execute("UPDATE cabinets SET last_seen_at = ? WHERE id = ?", (received_at, cabinet_id))
                 return StoreResult(acked=[], stored=0, conflicts=[], changed=changed)
             event_partitions.add_event_ids(conn, list(new))
             conn.executemany(
@@ -4120,8 +4122,9 @@ def _claim_nonce(conn: Conn, cabinet_id: str, nonce: str, seen_at: float, keep_s
 # The shopper funnel's read model: per cabinet and UTC day (a session's day is its start's; an ad's plays count
 # on the day of their last play; a sale on its completion's, as in the sales read model), kept by store_events
 # from session.ended, ad.plays, ad.impression and sale.completed, so the funnel reads sums of a few rows per
-# cabinet and day, never events or sales. The same rows are kept for the retailer's whole fleet under the key
-# "*<retailer>" in cabinet_id, so the fleet's funnel reads a few rows per day however many cabinets it has.
+# cabinet and day, never events or sales. The same rows are kept for the retailer's whole fleet under its shards'
+# keys (fleet_key: "*<retailer>", "*<retailer>#1"...) in cabinet_id, so the fleet's funnel reads a few rows per
+# day however many cabinets it has.
 # Each event is counted once: only events new to the store reach it, in the transaction that stores them.
 _FUNNEL_SCHEMA = """
 CREATE TABLE IF NOT EXISTS funnel_days (
