@@ -50,7 +50,8 @@ def event(cabinet_id: str, seq: int, kind: str, payload: dict[str, Any]) -> Even
 def fleet_batch(cabinet_id: str, round_no: int) -> list[Event]:
     """A sale of SCOOT-S1, ten plays of ad-1 and a session that began on it and bought: the rows every cabinet
     of the retailer shares (the day's, the product's, the ad's), touched in an order that differs by cabinet
-    and round (folded in event order, they were locked in opposite orders by two uploads: a deadlock)."""
+    and round (the sale's day row, then the ad's; or the ad's, then the day's): folded in event order, two
+    uploads locked them in opposite orders, a deadlock."""
     seq = 1 + 10 * round_no
     money = {"sale_id": f"{cabinet_id}-{round_no}", "sku": "SCOOT-S1", "amount_cents": PRICE, "currency": "EUR"}
     visit = {"sku": "SCOOT-S1", "dwell_s": 4.0, "turns": 1, "narrations": 0, "variant": None, "checkout": True}
@@ -91,8 +92,8 @@ def fleet_batch(cabinet_id: str, round_no: int) -> list[Event]:
             )
         ],
     ]
-    if (CABINETS.index(cabinet_id) + round_no) % 2:
-        parts.reverse()
+    if (CABINETS.index(cabinet_id) + round_no) % 2:  # the ad's row first, the day's after it
+        parts = [parts[1], parts[2], parts[0]]
     kinds = [kind for part in parts for kind in part]
     return [event(cabinet_id, seq + i, kind, payload) for i, (kind, payload) in enumerate(kinds)]
 
