@@ -3956,9 +3956,9 @@ class _Tally:
     """What a transaction adds to the counters of the read models (the funnel's and the sales rollup's), summed
     per row in memory while it folds its events and written at its end by ``write``: one upsert per row however
     many events added to it (ten plays of an ad are one statement), in one order (table, then key) for every
-    transaction. A transaction's rows shared with other cabinets' (its fleet shard's) are thus taken last (all
-    its other rows before them) and in the same order by all: two ingests never wait for each other in a cycle,
-    so PostgreSQL has no deadlock to break."""
+    transaction. The only rows two uploads both write are these (their fleet shard's: everything else is their
+    own cabinet's, under its row lock), taken after everything else and in that one order by both: they never
+    wait for each other in a cycle, so PostgreSQL has no deadlock to break."""
 
     rows: dict[str, dict[tuple[Any, ...], list[Any]]] = field(default_factory=dict)
 
