@@ -6,8 +6,9 @@ Batches are made as `bench_fleet_ingest` makes them (1-20 events of a cabinet's 
 the cabinet's key) and stored in a new SQLite file on disk. Each request then runs through the device API's
 own functions, step by step, in the order the handler calls them, each step timed with this thread's CPU
 clock (``time.thread_time``; the store's calls run on this thread here, not on its worker): the key's
-look-up, the signature, the nonce's claim, the body's hash, JSON decoding and the batch's checks, each
-event's schema validation, the store's ingest, the answer's JSON, its signature and the log line (to a file,
+look-up with the check that the nonce is new, the signature, the body's hash, JSON decoding and the batch's
+checks, each event's schema validation, the store's ingest (which claims the nonce in its transaction: one
+commit a request), the answer's JSON, its signature and the log line (to a file,
 formatted as ``kiosk-cloud serve`` formats it). What the whole request costs in a real node (HTTP parsing,
 aiohttp's request and response objects, the hand-off to the store's thread and back) is
 `bench_fleet_ingest`'s ``server_cpu_ms_per_request``; the difference is the HTTP server's share.
@@ -45,13 +46,12 @@ from sync_client.schema import HDR_NONCE, body_matches, dumps, sign_answer, sign
 
 T = TypeVar("T")
 STEPS = (
-    "cabinet_key (store)",
+    "admission (store: key, nonce unused)",
     "verify_signature (HMAC-SHA256)",
-    "remember_nonce (store, own commit)",
     "body_matches (SHA-256)",
     "parse_batch (JSON decode)",
     "validate_events (schema)",
-    "store_events (store, commit)",
+    "store_events (store, nonce claimed, commit)",
     "answer JSON",
     "sign_answer (HMAC-SHA256)",
     "log line",
@@ -118,17 +118,19 @@ def run(requests: list[tuple[str, bytes, dict[str, str]]], store: SqliteCloudSto
     for cabinet, body, raw_headers in requests:
         headers = CIMultiDict(raw_headers)
         nonce, now = headers[HDR_NONCE], time.time()
-        key = timed(STEPS[0], store.cabinet_key, cabinet)
-        assert key is not None and timed(STEPS[1], verify_signature, key, headers, "POST", "/v1/events")
-        assert timed(STEPS[2], store.remember_nonce, cabinet, nonce, keep_s=NONCE_KEEP_S, now=now)
-        assert timed(STEPS[3], body_matches, headers, body)
-        raw_events = timed(STEPS[4], parse_batch, body, cabinet)
-        events, rejected = timed(STEPS[5], validate_events, raw_events, now)
+        admission = timed(STEPS[0], store.admission, cabinet, nonce, keep_s=NONCE_KEEP_S, now=now)
+        assert admission is not None and not admission.nonce_used
+        key = admission.key
+        assert timed(STEPS[1], verify_signature, key, headers, "POST", "/v1/events")
+        assert timed(STEPS[2], body_matches, headers, body)
+        raw_events = timed(STEPS[3], parse_batch, body, cabinet)
+        events, rejected = timed(STEPS[4], validate_events, raw_events, now)
         assert not rejected, rejected
-        result = timed(STEPS[6], store.store_events, cabinet, [e for _, e in events], now=now)
-        answer = timed(STEPS[7], json.dumps, {"acked": result.acked, "rejected": rejected})
-        timed(STEPS[8], sign_answer, key, 200, nonce, {}, answer.encode(), now=now)
-        timed(STEPS[9], log.info, line, cabinet, len(raw_events), result.stored, len(result.acked), len(rejected))
+        batch = [e for _, e in events]
+        result = timed(STEPS[5], store.store_events, cabinet, batch, now=now, nonce=nonce, nonce_keep_s=NONCE_KEEP_S)
+        answer = timed(STEPS[6], json.dumps, {"acked": result.acked, "rejected": rejected})
+        timed(STEPS[7], sign_answer, key, 200, nonce, {}, answer.encode(), now=now)
+        timed(STEPS[8], log.info, line, cabinet, len(raw_events), result.stored, len(result.acked), len(rejected))
     return spent
 
 

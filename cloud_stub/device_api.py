@@ -3,6 +3,7 @@
 Every route authenticates the signed headers (the cabinet, the timestamp window, the signature
 over the body's declared hash, the nonce) before it reads a byte of the body, then reads the
 body within its declared length and the route's maximum and checks it against the signed hash.
+The nonce is claimed once: by its own write, or for an upload by the transaction that stores it.
 An unknown cabinet and a bad signature get the same 401 by the same path. A cabinet acts only
 as itself (403 for another cabinet's batch, command or payment). The payment-provider simulator
 route exists only when asked for.
@@ -37,7 +38,8 @@ from cloud_stub.jpeg_header import JpegHeaderError, check_frame, read_jpeg_heade
 from cloud_stub.media import media_for_cabinet
 from cloud_stub.payments.provider import ProviderError, ProviderUnreachable
 from cloud_stub.payments.service import NotConfigured, Payments
-from cloud_stub.store import TICKET_STATUSES, CabinetExistsError, InvalidToken, NotFound
+from cloud_stub.sqldb import reads
+from cloud_stub.store import TICKET_STATUSES, CabinetExistsError, InvalidToken, NonceUsed, NotFound
 from sync_client.schema import (
     HDR_CABINET,
     HDR_CONTENT_SHA256,
@@ -62,6 +64,7 @@ from sync_client.schema import (
 # nonce can be replayed for up to two windows after we first saw it: remember it that long.
 NONCE_KEEP_S = 2 * SIGNATURE_WINDOW_S
 MAX_NONCE_CHARS = 128
+NONCE_USED = f"{HDR_NONCE}: already used; sign each request with a new nonce"
 PAYMENT_TTL_S = 300
 # What a create or refund answers when the retailer's payment provider cannot be reached (503 with Retry-After).
 PROVIDER_UNREACHABLE = "payment provider unreachable"
@@ -135,10 +138,11 @@ class DeviceApi:
 
     # --- authentication -------------------------------------------------------------------
     async def authenticate(
-        self, request: web.Request, max_bytes: int = SMALL_BODY_BYTES, hint: str = ""
+        self, request: web.Request, max_bytes: int = SMALL_BODY_BYTES, hint: str = "", *, claim_nonce: bool = True
     ) -> tuple[str, float, bytes]:
-        """Check the signed headers and claim the nonce, then read the body (at most ``max_bytes``; ``hint``
-        ends the 413) and check it against its signed hash. Returns the cabinet, the server time and the body."""
+        """Check the signed headers and claim the nonce (with ``claim_nonce`` False only check that it is new:
+        the caller's write claims it), then read the body (at most ``max_bytes``; ``hint`` ends the 413) and
+        check it against its signed hash. Returns the cabinet, the server time and the body."""
         headers = request.headers
         for name in SIGNED_HEADERS:
             if not headers.get(name):
@@ -157,7 +161,8 @@ class DeviceApi:
         if len(headers[HDR_NONCE]) > MAX_NONCE_CHARS:
             raise Refused(401, f"{HDR_NONCE}: longer than {MAX_NONCE_CHARS} characters")
         cabinet_id = headers[HDR_CABINET]
-        request[SIGNING_KEY] = await self.core.db(self._admit, cabinet_id, headers, request.method, request.path, now)
+        admit = self._admit if claim_nonce else self._check
+        request[SIGNING_KEY] = await self.core.db(admit, cabinet_id, headers, request.method, request.path, now)
         request[CALLER] = f"cabinet {cabinet_id}"  # from here on every answer, refusals too, is signed
         body = await self.core.read_body(request, max_bytes, hint)
         if not body_matches(headers, body):
@@ -167,20 +172,39 @@ class DeviceApi:
     def _admit(self, cabinet_id: str, headers: Mapping[str, str], method: str, path: str, now: float) -> bytes:
         """On the store's thread: the signature, then the nonce, claimed once the headers are authentic.
         Returns the cabinet's key, which signs the answer."""
-        key = self.store.cabinet_key(cabinet_id)
-        valid = verify_signature(key or _UNKNOWN_CABINET_KEY, headers, method, path)
-        if key is None or not valid:
-            raise Refused(401, BAD_SIGNATURE)
+        key = self._check(cabinet_id, headers, method, path, now)
         if not self.store.remember_nonce(cabinet_id, headers[HDR_NONCE], keep_s=NONCE_KEEP_S, now=now):
-            raise Refused(401, f"{HDR_NONCE}: already used; sign each request with a new nonce")
+            raise Refused(401, NONCE_USED)
         return key
+
+    @reads
+    def _check(self, cabinet_id: str, headers: Mapping[str, str], method: str, path: str, now: float) -> bytes:
+        """The signature, then whether the nonce is new (one read: a reader's thread may run it). Returns the
+        cabinet's key."""
+        admission = self.store.admission(cabinet_id, headers[HDR_NONCE], keep_s=NONCE_KEEP_S, now=now)
+        valid = verify_signature(admission.key if admission else _UNKNOWN_CABINET_KEY, headers, method, path)
+        if admission is None or not valid:
+            raise Refused(401, BAD_SIGNATURE)
+        if admission.nonce_used:
+            raise Refused(401, NONCE_USED)
+        return admission.key
 
     # --- events -----------------------------------------------------------------------------
     async def ingest(self, request: web.Request) -> web.Response:
-        signer, now, body = await self.authenticate(request, MAX_BODY_BYTES, "; send smaller batches")
+        # The nonce is claimed by the transaction that stores the batch: one commit an upload.
+        signer, now, body = await self.authenticate(
+            request, MAX_BODY_BYTES, "; send smaller batches", claim_nonce=False
+        )
         raw_events = parse_batch(body, signer)
         events, rejected = validate_events(raw_events, now)
-        result = await self.core.db(self.store.store_events, signer, [event for _, event in events], now=now)
+        batch = [event for _, event in events]
+        nonce = request.headers[HDR_NONCE]
+        try:
+            result = await self.core.db(
+                self.store.store_events, signer, batch, now=now, nonce=nonce, nonce_keep_s=NONCE_KEEP_S
+            )
+        except NonceUsed:  # the same request at once through another node, which claimed it first
+            raise Refused(401, NONCE_USED) from None
         if result.changed:
             raise Refused(409, changed_refusal(events, result.changed))
         for index, event in events:

@@ -24,8 +24,10 @@ import secrets
 import sqlite3
 import time
 import uuid
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -79,6 +81,18 @@ class Conflict(CloudStoreError):
     """The request contradicts what is stored (e.g. the same sale id with another amount)."""
 
 
+class NonceUsed(CloudStoreError):
+    """``store_events`` with a request nonce the cabinet used already: a replay; nothing was stored."""
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What a signed request's check reads of its cabinet (``admission``)."""
+
+    key: bytes  # the cabinet's: checks the request's signature and signs the answer
+    nonce_used: bool  # the request's nonce was claimed already (within the time nonces are kept)
+
+
 @dataclass(frozen=True)
 class StoreResult:
     """What ``store_events`` did with one batch."""
@@ -108,8 +122,19 @@ class CloudStore(Protocol):
     def cabinet(self, cabinet_id: str) -> dict[str, Any] | None: ...
     def cabinets_of(self, retailer: str) -> list[dict[str, Any]]: ...
     # events and request nonces
-    def store_events(self, cabinet_id: str, events: Sequence[Event], *, now: float | None = None) -> StoreResult: ...
+    def store_events(
+        self,
+        cabinet_id: str,
+        events: Sequence[Event],
+        *,
+        now: float | None = None,
+        nonce: str | None = None,
+        nonce_keep_s: float = 0.0,
+    ) -> StoreResult: ...
     def remember_nonce(self, cabinet_id: str, nonce: str, *, keep_s: float, now: float | None = None) -> bool: ...
+    def admission(
+        self, cabinet_id: str, nonce: str, *, keep_s: float, now: float | None = None
+    ) -> Admission | None: ...
     def events_of(self, cabinet_id: str, types: Sequence[str], *, limit: int = 1000) -> list[dict[str, Any]]: ...
     def event_conflicts(self, cabinet_id: str) -> list[dict[str, Any]]: ...
     def export_events(self) -> Iterator[dict[str, Any]]: ...
@@ -1134,8 +1159,18 @@ class SqlCloudStore:
             ).fetchone()
         return dict(row) if row else None
 
-    def store_events(self, cabinet_id: str, events: Sequence[Event], *, now: float | None = None) -> StoreResult:
-        """Store each event id once, all in one transaction, and mark the cabinet as just synced."""
+    def store_events(
+        self,
+        cabinet_id: str,
+        events: Sequence[Event],
+        *,
+        now: float | None = None,
+        nonce: str | None = None,
+        nonce_keep_s: float = 0.0,
+    ) -> StoreResult:
+        """Store each event id once, all in one transaction, and mark the cabinet as just synced. With ``nonce``
+        (the upload's request nonce) the same transaction claims it as ``remember_nonce`` does, so that an upload
+        is one commit: NonceUsed, and nothing stored, if the cabinet used it within ``nonce_keep_s``."""
         for event in events:
             if event.cabinet_id != cabinet_id:
                 raise ValueError(f"event {event.id} belongs to {event.cabinet_id!r}, not {cabinet_id!r}")
@@ -1150,7 +1185,11 @@ class SqlCloudStore:
             # The cabinet's row is held until this commits: another node storing a batch of the same cabinet
             # (a retry through another node) waits, then finds these events stored. Its read models are
             # the cabinet's own rows, so they are folded by one transaction at a time as well.
-            conn.execute("SELECT id FROM cabinets WHERE id = ? FOR NO KEY UPDATE", (cabinet_id,))
+            found = conn.execute("SELECT retailer FROM cabinets WHERE id = ? FOR NO KEY UPDATE", (cabinet_id,))
+            cabinet = found.fetchone()
+            retailer = cabinet["retailer"] if cabinet is not None else None
+            if nonce is not None and not _claim_nonce(conn, cabinet_id, nonce, _now(now), nonce_keep_s):
+                raise NonceUsed(f"cabinet {cabinet_id!r} used nonce {nonce!r} already")
             # One look-up for the whole batch, then one executemany: a batch of 1000 is one round of work.
             held = {
                 row["id"]: row
@@ -1178,6 +1217,8 @@ class SqlCloudStore:
                 elif event.id not in acked:  # the same id twice is acked once
                     acked.append(event.id)
             if changed:
+                if nonce is not None:  # a signed request: a sign of life (see remember_nonce)
+                    conn.execute("UPDATE cabinets SET last_seen_at = ? WHERE id = ?", (received_at, cabinet_id))
                 return StoreResult(acked=[], stored=0, conflicts=[], changed=changed)
             event_partitions.add_event_ids(conn, list(new))
             conn.executemany(
@@ -1198,13 +1239,7 @@ class SqlCloudStore:
                     for e in new.values()
                 ],
             )
-            keys: list[tuple[str, ...]] = []
-
-            def funnel_keys() -> tuple[str, ...]:  # the cabinet's, and its retailer's fleet's: looked up once
-                if not keys:
-                    keys.append((cabinet_id, *_fleet_keys(conn, cabinet_id)))
-                return keys[0]
-
+            keys, tally = _funnel_keys(cabinet_id, retailer), _Tally()
             for event in new.values():
                 if event.type == "pickup.completed":
                     self._collect_order(conn, cabinet_id, event.payload["order_id"], received_at)
@@ -1212,8 +1247,8 @@ class SqlCloudStore:
                     self._apply_ticket_event(conn, cabinet_id, event)
                 elif event.type in _SALE_EVENTS:
                     if event.type == "sale.completed":  # before the sales row says so: a sale counts once
-                        _count_sold(conn, cabinet_id, funnel_keys(), event.wall_time, event.payload)
-                    _apply_sale_event(conn, cabinet_id, event.type, event.wall_time, event.payload)
+                        _count_sold(conn, tally, cabinet_id, keys, event.wall_time, event.payload)
+                    _apply_sale_event(conn, tally, retailer, cabinet_id, event.type, event.wall_time, event.payload)
                 if event.type in ("form.offered", "form.closed"):
                     _apply_form_event(conn, cabinet_id, event, _now(now))
                 if event.type == "payment.approved" and "receipt_token" in event.payload:
@@ -1221,15 +1256,22 @@ class SqlCloudStore:
                 if event.id in callbacks:
                     _add_callback(conn, cabinet_id, callbacks[event.id], received_at)
                 if event.type in _FUNNEL_EVENTS:
-                    for key in funnel_keys():
-                        _apply_funnel_event(conn, key, event.type, event.wall_time, event.payload)
+                    for key in keys:
+                        _apply_funnel_event(tally, key, event.type, event.wall_time, event.payload)
             _apply_status_events(
                 conn,
                 cabinet_id,
                 [(e.seq, e.type, e.wall_time, e.payload) for e in new.values() if e.type in _STATUS_EVENTS],
             )
             _apply_rollout_events(conn, cabinet_id, [e for e in new.values() if e.type in _ROLLOUT_OUTCOMES], _now(now))
-            conn.execute("UPDATE cabinets SET last_sync_at = ? WHERE id = ?", (received_at, cabinet_id))
+            tally.write(conn)  # last: the rows its fleet shares (see _Tally)
+            if nonce is None:
+                conn.execute("UPDATE cabinets SET last_sync_at = ? WHERE id = ?", (received_at, cabinet_id))
+            else:  # a signed request: a sign of life as well (see remember_nonce)
+                conn.execute(
+                    "UPDATE cabinets SET last_sync_at = ?, last_seen_at = ? WHERE id = ?",
+                    (received_at, received_at, cabinet_id),
+                )
         return StoreResult(acked=acked, stored=len(new), conflicts=conflicts)
 
     @staticmethod
@@ -1322,17 +1364,27 @@ class SqlCloudStore:
         conn.execute("UPDATE configs SET version = version + 1, updated_at = ? WHERE cabinet_id = ?", (at, cabinet_id))
 
     def remember_nonce(self, cabinet_id: str, nonce: str, *, keep_s: float, now: float | None = None) -> bool:
-        """Record a request nonce; False if this cabinet already used it. Forgets nonces older than keep_s."""
+        """Record a request nonce; False if this cabinet already used it. Forgets its nonces older than keep_s."""
         seen_at = _now(now)
         with self._db.write() as conn:
-            conn.execute("DELETE FROM nonces WHERE seen_at < ?", (seen_at - keep_s,))
-            cursor = conn.execute(
-                "INSERT INTO nonces (cabinet_id, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (cabinet_id, nonce, seen_at),
-            )
-            # Every signed request (a poll too) is a sign of life: the console's online state reads it.
+            # Every signed request (a poll too) is a sign of life: the console's online state reads it. The
+            # cabinet's row first, as an upload (store_events) takes it before the cabinet's nonces: a poll and
+            # an upload of one cabinet at once wait for each other in that one order.
             conn.execute("UPDATE cabinets SET last_seen_at = ? WHERE id = ?", (utc_iso(seen_at), cabinet_id))
-        return cursor.rowcount == 1
+            return _claim_nonce(conn, cabinet_id, nonce, seen_at, keep_s)
+
+    @reads
+    def admission(self, cabinet_id: str, nonce: str, *, keep_s: float, now: float | None = None) -> Admission | None:
+        """What a signed request's check reads, in one statement: the cabinet's key, and whether it used ``nonce``
+        within ``keep_s`` (a replay is refused before its body is read). None: no such cabinet. Only a look: the
+        nonce is claimed by the request's own write (store_events' ``nonce``, or remember_nonce)."""
+        with self._db.read() as conn:
+            row = conn.execute(
+                "SELECT key, EXISTS (SELECT 1 FROM nonces WHERE cabinet_id = ? AND nonce = ? AND seen_at >= ?) AS used"
+                " FROM cabinets WHERE id = ?",
+                (cabinet_id, nonce, _now(now) - keep_s, cabinet_id),
+            ).fetchone()
+        return Admission(bytes.fromhex(row["key"]), bool(row["used"])) if row else None
 
     def export_events(self) -> Iterator[dict[str, Any]]:
         """Every stored event (its fields plus received_at), ordered by cabinet then seq.
@@ -3074,10 +3126,11 @@ class SqlCloudStore:
         product, started a checkout, paid; sales completed), ``products`` (the same per product, with dwell,
         turns and narrations), ``exits`` (sessions per screen left from), ``ads`` (impressions and touches) and
         ``qr`` (scans per code)."""
-        # The fleet's rows (kept under its own key) or the cabinet's, if it is the retailer's.
-        where = "cabinet_id = ? AND day >= ? AND day <= ?"
+        # The fleet's rows (kept under its shards' keys, added up here) or the cabinet's, if it is the retailer's.
+        keys = [cabinet_id] if cabinet_id else [fleet_key(retailer, shard) for shard in range(FLEET_SHARDS)]
+        where = f"cabinet_id IN ({', '.join('?' * len(keys))}) AND day >= ? AND day <= ?"
         where += " AND (? IS NULL OR ? IN (SELECT id FROM cabinets WHERE retailer = ?))"
-        params = (cabinet_id or FLEET + retailer, since_day, until_day, cabinet_id, cabinet_id, retailer)
+        params = (*keys, since_day, until_day, cabinet_id, cabinet_id, retailer)
         scans = "cabinet_id IN (SELECT id FROM cabinets WHERE retailer = ?) AND day >= ? AND day <= ?"
         scans += " AND (? IS NULL OR cabinet_id = ?)"
         queries = {
@@ -3557,8 +3610,11 @@ _SALE_FACTS = ("sku", "variant_sku", "amount_cents", "currency", "method", "meth
 _VARIANT = "COALESCE(variant_sku, sku)"
 
 
-def _apply_sale_event(conn: Conn, cabinet_id: str, kind: str, at: str, payload: dict[str, Any]) -> None:
-    """Fold one event into its sale's row of the read model (created by whichever event comes first)."""
+def _apply_sale_event(
+    conn: Conn, tally: _Tally, retailer: str | None, cabinet_id: str, kind: str, at: str, payload: dict[str, Any]
+) -> None:
+    """Fold one event into its sale's row of the read model (created by whichever event comes first), and its
+    share of the rollup into ``tally`` (``retailer``: the cabinet's)."""
     sale_id = payload.get("sale_id")
     if not isinstance(sale_id, str) or kind == "alarm" and payload.get("kind") != "refund_needed":
         return
@@ -3595,7 +3651,7 @@ def _apply_sale_event(conn: Conn, cabinet_id: str, kind: str, at: str, payload: 
         f"ON CONFLICT (cabinet_id, sale_id) DO UPDATE SET {updates} RETURNING {_ROLLED}",
         (cabinet_id, sale_id, *row.values()),
     ).fetchone()
-    _roll_up(conn, cabinet_id, _sale_counted(before), _sale_counted(after))
+    _roll_up(tally, retailer, cabinet_id, _sale_counted(before), _sale_counted(after))
 
 
 # When a sale began: its approval, else what became of it (a row a reversal or refund alarm made alone has neither).
@@ -3665,7 +3721,12 @@ def _paid_by_provider(conn: Conn, payment: Row) -> None:
     now = conn.execute(
         f"UPDATE sales SET method_detail = ? WHERE cabinet_id = ? AND sale_id = ? RETURNING {_ROLLED}", (paid_by, *key)
     ).fetchone()
-    _roll_up(conn, payment["cabinet_id"], _sale_counted(was), _sale_counted(now))
+    cabinet = conn.execute("SELECT retailer FROM cabinets WHERE id = ?", (payment["cabinet_id"],)).fetchone()
+    tally = _Tally()
+    _roll_up(
+        tally, cabinet["retailer"] if cabinet else None, payment["cabinet_id"], _sale_counted(was), _sale_counted(now)
+    )
+    tally.write(conn)
 
 
 _ROLLOUT_OUTCOMES = {"update.installed": "installed", "update.failed": "failed"}
@@ -3854,6 +3915,74 @@ def _status_record(row: Row) -> dict[str, Any]:
     return record
 
 
+# --- the read models' counters, as an ingest adds to them ---------------------------------------------------
+# A retailer's whole fleet has rows of its own in the funnel (funnel_*: under a fleet key in cabinet_id) and in
+# the sales rollup (sales_fleet_daily), so that its pages read a few rows a day, not one per cabinet. Had the
+# fleet one row per day (and product, ad...), every ingest of every cabinet of the retailer would update it: one
+# row lock all of them queue on, on PostgreSQL with several nodes. So the fleet's rows are split in FLEET_SHARDS
+# shards, a cabinet always adding to the same one (a stable hash of its id), and the reads add the shards up: 16
+# rows where there was one, whatever the fleet's size (reading per-cabinet rows instead would cost the fleet's
+# size: 5,000 rows a day). Changing FLEET_SHARDS needs a migration that moves the rows (as _fleet_shards did).
+FLEET_SHARDS = 16
+
+
+def fleet_shard(cabinet_id: str) -> int:
+    """The shard of its fleet's rows a cabinet adds to (crc32: the same in every process and release)."""
+    return zlib.crc32(cabinet_id.encode()) % FLEET_SHARDS
+
+
+# Each counter table: its key and its counters (a row is created by the first addition to it).
+_COUNTERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "funnel_days": (("cabinet_id", "day"), ("sessions", "viewed", "checkouts", "paid", "sold", "passers", "stoppers")),
+    "funnel_products": (
+        ("cabinet_id", "day", "sku"),
+        ("views", "dwell_s", "turns", "narrations", "variants", "checkouts", "paid", "sold"),
+    ),
+    "funnel_exits": (("cabinet_id", "day", "left_at"), ("sessions",)),
+    "funnel_ads": (("cabinet_id", "day", "ad_id"), ("impressions", "touches")),
+}
+
+
+@cache
+def _counter_sql(table: str) -> tuple[str, str]:
+    """The counter table's upsert (its key, then its counters) and the delete of a rollup line left at 0."""
+    key, counters = _COUNTERS[table] if table in _COUNTERS else (dict(_ROLLUPS)[table], ("count", "cents"))
+    columns = (*key, *counters)
+    upsert = (
+        f"INSERT INTO {table} AS t ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET " + ", ".join(f"{c} = t.{c} + excluded.{c}" for c in counters)
+    )
+    return upsert, f"DELETE FROM {table} WHERE {' AND '.join(f'{k} = ?' for k in key)} AND count = 0"
+
+
+@dataclass
+class _Tally:
+    """What a transaction adds to the counters of the read models (the funnel's and the sales rollup's), summed
+    per row in memory while it folds its events and written at its end by ``write``: one upsert per row however
+    many events added to it (ten plays of an ad are one statement), in one order (table, then key) for every
+    transaction. The only rows two uploads both write are these (their fleet shard's: everything else is their
+    own cabinet's, under its row lock), taken after everything else and in that one order by both: they never
+    wait for each other in a cycle, so PostgreSQL has no deadlock to break."""
+
+    rows: dict[str, dict[tuple[Any, ...], list[Any]]] = field(default_factory=dict)
+
+    def add(self, table: str, key: tuple[Any, ...], **counts: float) -> None:
+        names = _COUNTERS[table][1] if table in _COUNTERS else ("count", "cents")
+        row = self.rows.setdefault(table, {}).setdefault(key, [0] * len(names))
+        for name, value in counts.items():
+            row[names.index(name)] += value
+
+    def write(self, conn: Conn) -> None:
+        for table in sorted(self.rows):
+            upsert, delete = _counter_sql(table)
+            funnel = table in _COUNTERS  # a funnel row is made even by nothing (a day); a rollup line is not
+            rows = [(key, counts) for key, counts in sorted(self.rows[table].items()) if funnel or any(counts)]
+            conn.executemany(upsert, [(*key, *counts) for key, counts in rows])
+            # A rollup line whose count dropped to nothing goes (a sale's share moved to another line).
+            conn.executemany(delete, [key for key, counts in rows if not funnel and counts[0] < 0])
+        self.rows.clear()
+
+
 # --- the daily rollup of the completed sales (sales_daily, sales_cabinet_daily, sales_fleet_daily) -------
 # How a scan-to-pay payment was paid: the provider's method detail, else the provider.
 _PAID_BY = "COALESCE(method_detail, provider)"
@@ -3864,7 +3993,7 @@ _ROLLED_LINE = (*_ROLLED_KEY, "method", "method_detail")
 _ROLLUPS = (
     ("sales_daily", _ROLLED_KEY),
     ("sales_cabinet_daily", ("retailer", "cabinet_id", "day", "currency")),
-    ("sales_fleet_daily", ("retailer", "day", "sku", "variant_sku", "currency")),
+    ("sales_fleet_daily", ("retailer", "day", "sku", "variant_sku", "currency", "shard")),
     ("sales_method_daily", ("retailer", "cabinet_id", "day", "sku", "method", "method_detail", "currency")),
 )
 _SaleShare = tuple[tuple[str, str, str, str, str, str], int]
@@ -3881,36 +4010,21 @@ def _sale_counted(row: Row | None) -> _SaleShare | None:
 
 
 def _roll_up(
-    conn: Conn,
-    cabinet_id: str,
-    before: _SaleShare | None,
-    after: _SaleShare | None,
+    tally: _Tally, retailer: str | None, cabinet_id: str, before: _SaleShare | None, after: _SaleShare | None
 ) -> None:
     """Move a sale's share of the rollup from what it was to what it is (an event may complete a sale or
-    name a fact it lacked); a line whose count drops to nothing is removed."""
-    if before == after:
+    name a fact it lacked); a line whose count drops to nothing is removed when the tally is written."""
+    if before == after or retailer is None:  # a cabinet of no retailer is on no page
         return
-    found = conn.execute("SELECT retailer FROM cabinets WHERE id = ?", (cabinet_id,)).fetchone()
-    if found is None or found["retailer"] is None:  # a cabinet of no retailer is on no page
-        return
+    shard = fleet_shard(cabinet_id)
     for share, sign in ((before, -1), (after, 1)):
         if share is None:
             continue
         (day, sku, variant, currency, method, detail), cents = share
-        line = dict(
-            zip(_ROLLED_LINE, (found["retailer"], cabinet_id, day, sku, variant, currency, method, detail), strict=True)
-        )
+        values = (retailer, cabinet_id, day, sku, variant, currency, method, detail, shard)
+        line: dict[str, Any] = dict(zip((*_ROLLED_LINE, "shard"), values, strict=True))
         for table, key in _ROLLUPS:
-            columns, values = ", ".join(key), tuple(line[k] for k in key)
-            conn.execute(
-                f"INSERT INTO {table} ({columns}, count, cents) VALUES ({', '.join('?' * len(key))}, ?, ?) "
-                f"ON CONFLICT ({columns}) DO UPDATE SET count = {table}.count + excluded.count, "
-                f"cents = {table}.cents + excluded.cents",
-                (*values, sign, sign * cents),
-            )
-            if sign < 0:
-                where = " AND ".join(f"{k} = ?" for k in key)
-                conn.execute(f"DELETE FROM {table} WHERE {where} AND count = 0", values)
+            tally.add(table, tuple(line[k] for k in key), count=sign, cents=sign * cents)
 
 
 _TO_GIVE_BACK = "(unclaimed_at IS NOT NULL OR recorded_late = 1)"  # the refunds list's rows
@@ -3997,11 +4111,24 @@ def _now(now: float | None) -> float:
     return time.time() if now is None else now
 
 
+def _claim_nonce(conn: Conn, cabinet_id: str, nonce: str, seen_at: float, keep_s: float) -> bool:
+    """Record the cabinet's request nonce; False if it used it already. Its own nonces older than ``keep_s`` are
+    forgotten first (by the index on cabinet and age): never the whole fleet's, which every request of every
+    cabinet would delete at once, each waiting for the others' locks on the same rows."""
+    conn.execute("DELETE FROM nonces WHERE cabinet_id = ? AND seen_at < ?", (cabinet_id, seen_at - keep_s))
+    cursor = conn.execute(
+        "INSERT INTO nonces (cabinet_id, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        (cabinet_id, nonce, seen_at),
+    )
+    return cursor.rowcount == 1
+
+
 # The shopper funnel's read model: per cabinet and UTC day (a session's day is its start's; an ad's plays count
 # on the day of their last play; a sale on its completion's, as in the sales read model), kept by store_events
 # from session.ended, ad.plays, ad.impression and sale.completed, so the funnel reads sums of a few rows per
-# cabinet and day, never events or sales. The same rows are kept for the retailer's whole fleet under the key
-# "*<retailer>" in cabinet_id, so the fleet's funnel reads a few rows per day however many cabinets it has.
+# cabinet and day, never events or sales. The same rows are kept for the retailer's whole fleet under its shards'
+# keys (fleet_key: "*<retailer>", "*<retailer>#1"...) in cabinet_id, so the fleet's funnel reads a few rows per
+# day however many cabinets it has.
 # Each event is counted once: only events new to the store reach it, in the transaction that stores them.
 _FUNNEL_SCHEMA = """
 CREATE TABLE IF NOT EXISTS funnel_days (
@@ -4047,75 +4174,62 @@ CREATE TABLE IF NOT EXISTS funnel_ads (
 );
 """
 _FUNNEL_EVENTS = frozenset({"session.ended", "ad.plays", "ad.impression", "footfall.counted"})
-FLEET = "*"  # a retailer's whole fleet is kept as one more set of rows, under "*<retailer>" (no cabinet id has "*")
+FLEET = "*"  # a retailer's whole fleet is kept as more sets of rows, under "*<retailer>..." (no cabinet id has "*")
 
 
-def _fleet_keys(conn: Conn, cabinet_id: str) -> tuple[str, ...]:
-    """The funnel key of the cabinet's retailer's fleet (none for a cabinet of no retailer)."""
-    row = conn.execute("SELECT retailer FROM cabinets WHERE id = ?", (cabinet_id,)).fetchone()
-    return (FLEET + row["retailer"],) if row is not None and row["retailer"] else ()
+def fleet_key(retailer: str, shard: int) -> str:
+    """The funnel key of a shard of the retailer's fleet (see FLEET_SHARDS): shard 0 keeps the key the fleet had
+    before it had shards ("*<retailer>"), so that its rows from then stay as they were; the others are
+    "*<retailer>#<shard>" ("#" is in no retailer's name)."""
+    return f"{FLEET}{retailer}#{shard}" if shard else FLEET + retailer
+
+
+def _funnel_keys(cabinet_id: str, retailer: str | None) -> tuple[str, ...]:
+    """The funnel keys an event of the cabinet counts under: its own and its shard of its retailer's fleet."""
+    return (cabinet_id, fleet_key(retailer, fleet_shard(cabinet_id))) if retailer else (cabinet_id,)
 
 
 _STEP_RANK = {"touch": 0, "product": 1, "checkout": 2, "paid": 3}
 
 
-def _apply_funnel_event(conn: Conn, cabinet_id: str, kind: str, at: str, payload: dict[str, Any]) -> None:
-    """One new event into the funnel's tables (validated already: its fields are there and typed)."""
+def _apply_funnel_event(tally: _Tally, key: str, kind: str, at: str, payload: dict[str, Any]) -> None:
+    """One new event into the funnel's counters under ``key`` (validated already: its fields are there and typed)."""
     if kind == "ad.impression":
-        _count_ad(conn, cabinet_id, at[:10], payload["ad_id"], 1, 0)
+        tally.add("funnel_ads", (key, at[:10], payload["ad_id"]), impressions=1)
     elif kind == "ad.plays":
         for play in payload["plays"]:
-            _count_ad(conn, cabinet_id, play["last_at"][:10], play["ad_id"], play["count"], 0)
+            tally.add("funnel_ads", (key, play["last_at"][:10], play["ad_id"]), impressions=play["count"])
     elif kind == "footfall.counted":  # an interval within one UTC day (the schema's check)
-        conn.execute(
-            "INSERT INTO funnel_days (cabinet_id, day, passers, stoppers) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (cabinet_id, day) DO UPDATE SET passers = funnel_days.passers + excluded.passers,"
-            " stoppers = funnel_days.stoppers + excluded.stoppers",
-            (cabinet_id, payload["started_at"][:10], payload["passers"], payload["stoppers"]),
-        )
+        day = payload["started_at"][:10]
+        tally.add("funnel_days", (key, day), passers=payload["passers"], stoppers=payload["stoppers"])
     else:
         day, rank = payload["started_at"][:10], _STEP_RANK[payload["step"]]
         viewed = rank >= 1 or bool(payload["products"])
-        conn.execute(
-            "INSERT INTO funnel_days (cabinet_id, day, sessions, viewed, checkouts, paid) VALUES (?, ?, 1, ?, ?, ?)"
-            " ON CONFLICT (cabinet_id, day) DO UPDATE SET sessions = funnel_days.sessions + 1,"
-            " viewed = funnel_days.viewed + excluded.viewed, checkouts = funnel_days.checkouts + excluded.checkouts,"
-            " paid = funnel_days.paid + excluded.paid",
-            (cabinet_id, day, int(viewed), int(rank >= 2), int(rank >= 3)),
+        tally.add(
+            "funnel_days", (key, day), sessions=1, viewed=int(viewed), checkouts=int(rank >= 2), paid=int(rank >= 3)
         )
-        conn.executemany(
-            "INSERT INTO funnel_products AS p (cabinet_id, day, sku, views, dwell_s, turns, narrations, variants,"
-            " checkouts, paid) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?) ON CONFLICT (cabinet_id, day, sku) DO UPDATE"
-            " SET views = p.views + 1, dwell_s = p.dwell_s + excluded.dwell_s, turns = p.turns + excluded.turns,"
-            " narrations = p.narrations + excluded.narrations, variants = p.variants + excluded.variants,"
-            " checkouts = p.checkouts + excluded.checkouts, paid = p.paid + excluded.paid",
-            [
-                (
-                    cabinet_id,
-                    day,
-                    p["sku"],
-                    p["dwell_s"],
-                    p["turns"],
-                    p["narrations"],
-                    int(p["variant"] is not None),
-                    int(p["checkout"]),
-                    int(p["payment"] == "approved"),
-                )
-                for p in payload["products"]
-            ],
-        )
-        conn.execute(
-            "INSERT INTO funnel_exits (cabinet_id, day, left_at, sessions) VALUES (?, ?, ?, 1)"
-            " ON CONFLICT (cabinet_id, day, left_at) DO UPDATE SET sessions = funnel_exits.sessions + 1",
-            (cabinet_id, day, payload["left_at"]),
-        )
+        for p in payload["products"]:
+            tally.add(
+                "funnel_products",
+                (key, day, p["sku"]),
+                views=1,
+                dwell_s=p["dwell_s"],
+                turns=p["turns"],
+                narrations=p["narrations"],
+                variants=int(p["variant"] is not None),
+                checkouts=int(p["checkout"]),
+                paid=int(p["payment"] == "approved"),
+            )
+        tally.add("funnel_exits", (key, day, payload["left_at"]), sessions=1)
         if payload["ad_id"] is not None:
-            _count_ad(conn, cabinet_id, day, payload["ad_id"], 0, 1)
+            tally.add("funnel_ads", (key, day, payload["ad_id"]), touches=1)
 
 
-def _count_sold(conn: Conn, cabinet_id: str, keys: tuple[str, ...], at: str, payload: dict[str, Any]) -> None:
+def _count_sold(
+    conn: Conn, tally: _Tally, cabinet_id: str, keys: tuple[str, ...], at: str, payload: dict[str, Any]
+) -> None:
     """A sale completed, unless the sales read model has it completed already (the same sale told twice);
-    counted under each of ``keys`` (the cabinet's and its fleet's)."""
+    counted under each of ``keys`` (the cabinet's and its fleet shard's)."""
     row = conn.execute(
         "SELECT completed_at, sku FROM sales WHERE cabinet_id = ? AND sale_id = ?", (cabinet_id, payload["sale_id"])
     ).fetchone()
@@ -4126,23 +4240,15 @@ def _count_sold(conn: Conn, cabinet_id: str, keys: tuple[str, ...], at: str, pay
     sku = payload.get("sku") or (row["sku"] if row is not None else None)
     day = at[:10]
     for key in keys:
-        conn.execute(
-            "INSERT INTO funnel_days (cabinet_id, day, sold) VALUES (?, ?, 1)"
-            " ON CONFLICT (cabinet_id, day) DO UPDATE SET sold = funnel_days.sold + 1",
-            (key, day),
-        )
+        tally.add("funnel_days", (key, day), sold=1)
         if isinstance(sku, str):
-            conn.execute(
-                "INSERT INTO funnel_products (cabinet_id, day, sku, sold) VALUES (?, ?, ?, 1)"
-                " ON CONFLICT (cabinet_id, day, sku) DO UPDATE SET sold = funnel_products.sold + 1",
-                (key, day, sku),
-            )
+            tally.add("funnel_products", (key, day, sku), sold=1)
 
 
 def _backfill_funnel(conn: Conn) -> None:
     """The funnel of a database from before it (its tables empty): the completed sales of the sales read model
     as sold, then every stored session and ad play, as ingest would have counted them, under the cabinet's key
-    and its retailer's fleet's."""
+    and its retailer's fleet's (as it was then: one key, shard 0's)."""
     for key, sold in (("s.cabinet_id", "s.cabinet_id, s.day"), ("? || k.retailer", "k.retailer, s.day")):
         fleet = (FLEET,) if key.startswith("?") else ()
         sales = "FROM sales s JOIN cabinets k ON k.id = s.cabinet_id WHERE s.completed_at IS NOT NULL"
@@ -4157,28 +4263,23 @@ def _backfill_funnel(conn: Conn) -> None:
             f" AND s.sku IS NOT NULL GROUP BY {sold}, s.sku",
             fleet,
         )
-    keys: dict[str, tuple[str, ...]] = {}
+    retailers = {r["id"]: r["retailer"] for r in conn.execute("SELECT id, retailer FROM cabinets")}
     types = ", ".join("?" * len(_FUNNEL_EVENTS))
     rows = conn.execute(
         f"SELECT cabinet_id, type, wall_time, payload FROM events WHERE type IN ({types}) ORDER BY cabinet_id, seq",
         sorted(_FUNNEL_EVENTS),
     )
-    for row in rows:  # read as written: a big store's events are never all in memory
-        cabinet_id = row["cabinet_id"]
-        if cabinet_id not in keys:
-            keys[cabinet_id] = (cabinet_id, *_fleet_keys(conn, cabinet_id))
+    tally = _Tally()
+    keys: tuple[str, ...] = ("",)
+    for row in rows:  # read as written: a big store's events are never all in memory, nor all their sums
+        if row["cabinet_id"] != keys[0]:  # each cabinet's sums written before the next's
+            tally.write(conn)
+            retailer = retailers.get(row["cabinet_id"])
+            keys = (row["cabinet_id"], fleet_key(retailer, 0)) if retailer else (row["cabinet_id"],)
         payload = json.loads(row["payload"])
-        for key in keys[cabinet_id]:
-            _apply_funnel_event(conn, key, row["type"], row["wall_time"], payload)
-
-
-def _count_ad(conn: Conn, cabinet_id: str, day: str, ad_id: str, impressions: int, touches: int) -> None:
-    conn.execute(
-        "INSERT INTO funnel_ads (cabinet_id, day, ad_id, impressions, touches) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (cabinet_id, day, ad_id) DO UPDATE SET impressions = funnel_ads.impressions"
-        " + excluded.impressions, touches = funnel_ads.touches + excluded.touches",
-        (cabinet_id, day, ad_id, impressions, touches),
-    )
+        for key in keys:
+            _apply_funnel_event(tally, key, row["type"], row["wall_time"], payload)
+    tally.write(conn)
 
 
 # --- versioned migrations (cloud_stub/sqldb.py runs them) -------------------------------------------------
@@ -4234,7 +4335,10 @@ def _backfill_sales(conn: Conn) -> None:
         (json.dumps(sorted(_SALE_EVENTS)),),
     ).fetchall()
     for row in rows:
-        _apply_sale_event(conn, row["cabinet_id"], row["type"], row["wall_time"], json.loads(row["payload"]))
+        # no retailer given: nothing rolled up, the rollup is summed afresh from the read model afterwards
+        _apply_sale_event(
+            conn, _Tally(), None, row["cabinet_id"], row["type"], row["wall_time"], json.loads(row["payload"])
+        )
 
 
 def _backfill_status(conn: Conn) -> None:
@@ -4274,8 +4378,8 @@ def _backfill_sales_rollup(conn: Conn) -> None:
         "FROM sales s JOIN cabinets k ON k.id = s.cabinet_id "
         "WHERE s.completed_at IS NOT NULL AND k.retailer IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7"
     )
-    for table, key in _ROLLUPS[1:3]:  # the coarser ones from the finest
-        columns = ", ".join(key)
+    for table, key in _ROLLUPS[1:3]:  # the coarser ones from the finest (the fleet's: shard 0, until migration 3)
+        columns = ", ".join(k for k in key if k != "shard")
         conn.execute(
             f"INSERT INTO {table} ({columns}, count, cents) SELECT {columns}, SUM(count), SUM(cents) "
             f"FROM sales_daily GROUP BY {columns}"
@@ -4298,7 +4402,49 @@ def _widen_ticket_statuses(conn: Conn) -> None:
     )
 
 
+# Migration 3: sales_fleet_daily remade with its shards, as sales_fleet_daily is declared from now on.
+_SHARDED_FLEET_SALES = """
+CREATE TABLE sales_fleet_daily (
+    retailer TEXT NOT NULL,
+    day TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    variant_sku TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    shard INTEGER NOT NULL DEFAULT 0,    -- fleet_shard() of the cabinets whose sales it counts
+    count INTEGER NOT NULL,
+    cents INTEGER NOT NULL,
+    PRIMARY KEY (retailer, day, sku, variant_sku, currency, shard)
+) WITHOUT ROWID;
+"""
+
+
+def _fleet_shards(conn: Conn) -> None:
+    """Rows no two cabinets' uploads both write (see FLEET_SHARDS), and nonces forgotten per cabinet:
+    - sales_fleet_daily gets a shard in its key, and its lines are summed again from sales_daily's (the same
+      lines per cabinet: each cabinet's go to its shard, as its later sales will);
+    - the funnel's fleet rows from before are shard 0's as they are (its key is the fleet's old one);
+    - nonces are found by cabinet and age (``_claim_nonce``), no longer by age alone."""
+    conn.script(
+        "DROP INDEX IF EXISTS nonces_by_age;\n"
+        "CREATE INDEX IF NOT EXISTS nonces_by_cabinet_age ON nonces(cabinet_id, seen_at);\n"
+        "DROP TABLE sales_fleet_daily;\n"
+        f"{_SHARDED_FLEET_SALES}"
+        "CREATE TEMP TABLE cabinet_shards (cabinet_id TEXT PRIMARY KEY, shard INTEGER NOT NULL);\n"
+    )
+    cabinets = [r["cabinet_id"] for r in conn.execute("SELECT DISTINCT cabinet_id FROM sales_daily")]
+    conn.executemany(
+        "INSERT INTO cabinet_shards (cabinet_id, shard) VALUES (?, ?)", [(c, fleet_shard(c)) for c in cabinets]
+    )
+    conn.execute(
+        "INSERT INTO sales_fleet_daily (retailer, day, sku, variant_sku, currency, shard, count, cents) "
+        "SELECT d.retailer, d.day, d.sku, d.variant_sku, d.currency, c.shard, SUM(d.count), SUM(d.cents) "
+        "FROM sales_daily d JOIN cabinet_shards c ON c.cabinet_id = d.cabinet_id GROUP BY 1, 2, 3, 4, 5, 6"
+    )
+    conn.script("DROP TABLE cabinet_shards;\n")
+
+
 MIGRATIONS: tuple[sqldb.Migration, ...] = (
     sqldb.Migration(1, "baseline", _baseline),
     sqldb.Migration(2, "events_by_month", lambda conn: event_partitions.partition_events(conn, time.time())),
+    sqldb.Migration(3, "fleet_shards", _fleet_shards),
 )
