@@ -1569,8 +1569,9 @@ class SqlCloudStore:
 
     @reads
     def rollouts_of(self, retailer: str, *, now: float | None = None) -> list[dict[str, Any]]:
-        """The retailer's rollouts, newest first, each with its cabinets' counts (installed, failed, waiting,
-        timed out: not reported by its due time) and the ids of those timed out. A timed-out cabinet is not a
+        """The retailer's rollouts, newest first, each with its state (running, paused, or finished: every cabinet
+        reported), its cabinets' counts (installed, failed, waiting, timed out: not reported by its due time) and
+        the ids of those timed out. A timed-out cabinet is not a
         failure (silence is mostly a cabinet offline; a bad version reports its rollback), and a late report
         still counts."""
         at = utc_iso(_now(now))
@@ -1597,7 +1598,11 @@ class SqlCloudStore:
         for r in rows:
             late = timed_out.get(r["id"], [])
             waiting = r["cabinets"] - r["installed"] - r["failed"] - len(late)
-            listed.append({**dict(r), "waiting": waiting, "timed_out": len(late), "timed_out_cabinets": late})
+            # every cabinet has reported: nothing is left to pause (a late report after a time-out still counts)
+            state = "finished" if r["state"] == "running" and waiting == 0 and not late else r["state"]
+            listed.append(
+                {**dict(r), "state": state, "waiting": waiting, "timed_out": len(late), "timed_out_cabinets": late}
+            )
         return listed
 
     def pause_rollout(self, retailer: str, rollout_id: str, reason: str, *, now: float | None = None) -> bool:

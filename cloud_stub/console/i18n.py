@@ -565,6 +565,7 @@ EN: dict[str, str] = {
     "rollout_state": "State",
     "rollout_counts": "Cabinets",
     "rollout_running": "running",
+    "rollout_finished": "finished: every cabinet reported",
     "rollout_paused": "paused: {reason}",
     "rollout_count_line": (
         "{cabinets} cabinets: {installed} installed, {failed} failed (pauses at {limit}), {waiting} waiting"
@@ -1219,6 +1220,7 @@ ZH: dict[str, str] = {
     "rollout_state": "状态",
     "rollout_counts": "柜机",
     "rollout_running": "进行中",
+    "rollout_finished": "已完成：所有柜机均已报告",
     "rollout_paused": "已暂停：{reason}",
     "rollout_count_line": (
         "{cabinets} 台柜机：{installed} 台已安装，{failed} 台失败（达到 {limit} 台时暂停），{waiting} 台等待中"

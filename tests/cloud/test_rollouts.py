@@ -111,3 +111,19 @@ def test_the_time_to_report_is_a_day_by_default_and_starts_again_when_resumed(st
     assert counts(store, resumed_at + 24 * 3600)[4] == 2
     with pytest.raises(ValueError, match="report_within_s: expected at least 1, got 0"):
         store.start_rollout(SHOP, "1.2.0", ["cab-1"], 1, now=NOW, report_within_s=0)
+
+
+def test_a_rollout_every_cabinet_reported_on_is_finished_and_a_silent_one_keeps_it_open(
+    store: SqliteCloudStore,
+) -> None:
+    store.start_rollout(SHOP, "1.1.0", ["cab-1", "cab-2", "cab-3"], 2, now=NOW)
+    report(store, "cab-1", 1, "update.installed", {"version": "1.1.0", "previous": "1.0.0"})
+    report(store, "cab-2", 1, "update.failed", failed("1.1.0"))  # one failure, under the limit
+    [listed] = store.rollouts_of(SHOP, now=NOW)
+    assert (listed["state"], listed["waiting"]) == ("running", 1)
+    [listed] = store.rollouts_of(SHOP, now=NOW + 10 * 86400)  # cab-3 silent past its time: still not finished
+    assert (listed["state"], listed["timed_out"]) == ("running", 1)
+
+    report(store, "cab-3", 1, "update.installed", {"version": "1.1.0", "previous": "1.0.0"})  # late, still counted
+    [listed] = store.rollouts_of(SHOP, now=NOW + 10 * 86400)
+    assert (listed["state"], listed["installed"], listed["failed"], listed["waiting"]) == ("finished", 2, 1, 0)

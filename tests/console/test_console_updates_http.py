@@ -184,9 +184,16 @@ async def test_cabinets_that_never_report_show_as_timed_out_after_the_rollouts_t
                 after = await response.text()
             async with session.get("/console/releases", headers={"Accept-Language": "zh-CN"}) as response:
                 chinese = html.unescape(await response.text())
+            store.store_events("cab-2", events("cab-2", ("update.installed", installed)))  # late: still counted
+            async with session.get("/console/releases") as response:
+                finished = await response.text()
     finally:
         await served.close()
         store.close()
+    assert rollout_rows(finished) == [
+        ("1.2.0", "finished: every cabinet reported", "2 cabinets: 2 installed, 0 failed (pauses at 1), 0 waiting")
+    ]
+    assert "/pause" not in finished, "nothing is left to pause"
     assert rollout_rows(before) == [("1.2.0", "running", "2 cabinets: 1 installed, 0 failed (pauses at 1), 1 waiting")]
     timed_out = re.findall(r'data-testid="rollout-timed-out">(.*?)</span>', after)
     assert [html.unescape(text) for text in timed_out] == ["1 timed out (no report within 2 h): cab-2"]
