@@ -130,3 +130,47 @@ def test_a_receipt_code_per_sale_keeps_only_a_few_qr_surfaces(static_ui):
         assert qr_surface("https://shop.example/store", 203) is store, "the store's code drawn again"
         qr_surface(f"https://shop.example/r/{sale:08d}", 203)
     assert qr_surface.cache_info().currsize <= 2 == QR_CACHE
+
+
+def test_the_texts_cached_are_run_length_encoded_once_drawn_and_the_screen_looks_the_same(monkeypatch):
+    """Most of a text's pixels are transparent: each cached text is kept run-length encoded once drawn (SDL
+    frees its plain pixels, about half the text cache's memory), and every screen of a sale looks as it
+    does with plain pixels (to a level of rounding)."""
+    import pygame
+
+    from kiosk_ui.app import KioskUi
+    from kiosk_ui.samples import sample_views
+    from kiosk_ui.text import TextRenderer
+
+    views = sample_views("en")
+
+    def sale_screens() -> tuple[list[bytes], list[pygame.Surface]]:
+        ui = KioskUi((1024, 600), on_intent=lambda intent: None)
+        ui.start()
+        try:
+            shots = []
+            for name in SALE:
+                ui.set_state(views[name])
+                ui.settle()
+                shots.append(pygame.image.tobytes(ui._screen, "RGB"))
+            return shots, [surface for surface, *_ in ui.text_renderer._cache.values()]
+        finally:
+            ui.close()
+
+    encoded, texts = sale_screens()
+    assert texts and all(text.get_flags() & (pygame.RLEACCELOK | pygame.RLEACCEL) for text in texts)
+    held = {text: text.get_pitch() * text.get_height() for text in texts}  # bytes of their plain pixels
+    drawn_encoded = sum(size for text, size in held.items() if text.get_flags() & pygame.RLEACCEL)
+    # (the rest are texts of widgets built but not drawn: they are encoded when first drawn)
+    assert drawn_encoded >= 0.75 * sum(held.values()), "most of the texts of a sale kept with plain pixels"
+    render = TextRenderer._render
+
+    def plain(self, *args):
+        surface, size, cut = render(self, *args)
+        surface.set_alpha(255)  # without RLEACCEL: plain pixels, as before
+        return surface, size, cut
+
+    monkeypatch.setattr(TextRenderer, "_render", plain)
+    for name, (shot, reference) in zip(SALE, zip(encoded, sale_screens()[0], strict=True), strict=True):
+        worst = max(abs(a - b) for a, b in zip(shot, reference, strict=True))
+        assert worst <= 1, f"{name}: a pixel differs by {worst} levels from the screen with plain texts"
