@@ -1,5 +1,6 @@
 """The 360° sequences are big: only the one last shown stays in memory."""
 
+import functools
 import gc
 import time
 import weakref
@@ -174,3 +175,46 @@ def test_the_texts_cached_are_run_length_encoded_once_drawn_and_the_screen_looks
     for name, (shot, reference) in zip(SALE, zip(encoded, sale_screens()[0], strict=True), strict=True):
         worst = max(abs(a - b) for a, b in zip(shot, reference, strict=True))
         assert worst <= 1, f"{name}: a pixel differs by {worst} levels from the screen with plain texts"
+
+
+@pytest.mark.parametrize("screen", ["catalog", "checkout"])
+def test_the_product_drawings_cached_are_run_length_encoded_once_drawn_and_look_the_same(screen, monkeypatch):
+    """A product's drawing is cached at the size of each screen that shows it (4.6 MB for two products):
+    once drawn, each is kept run-length encoded (SDL frees its plain pixels: 2.9 MB), and the screen looks as
+    it does with plain pixels (to 2 levels of rounding)."""
+    import pygame
+
+    from kiosk_ui import illustration
+    from kiosk_ui.app import KioskUi
+    from kiosk_ui.samples import sample_views
+
+    view = sample_views("en")[screen]
+    made: list[pygame.Surface] = []
+    draw = illustration.draw_vehicle
+    monkeypatch.setattr(illustration, "draw_vehicle", lambda *args: made.append(draw(*args)) or made[-1])
+
+    def shown() -> bytes:
+        illustration._draw.cache_clear()
+        ui = KioskUi((1024, 600), on_intent=lambda intent: None)
+        ui.start()
+        try:
+            ui.set_state(view)
+            ui.settle()
+            return pygame.image.tobytes(ui._screen, "RGB")
+        finally:
+            ui.close()
+
+    encoded = shown()
+    assert made and all(drawing.get_flags() & (pygame.RLEACCELOK | pygame.RLEACCEL) for drawing in made)
+    if screen == "checkout":  # (the catalog shows a product out of stock dimmed: a copy of its drawing)
+        assert all(drawing.get_flags() & pygame.RLEACCEL for drawing in made), "a drawing shown kept plain"
+    cached = illustration._draw
+
+    def plain(*args):
+        drawing = cached.__wrapped__(*args)
+        drawing.set_alpha(255)  # without RLEACCEL: plain pixels, as before
+        return drawing
+
+    monkeypatch.setattr(illustration, "_draw", functools.lru_cache(maxsize=64)(plain))
+    worst = max(abs(a - b) for a, b in zip(encoded, shown(), strict=True))
+    assert worst <= 2, f"a pixel differs by {worst} levels from the screen with plain drawings"
