@@ -30,7 +30,7 @@ from firmware.sim_network import NetworkSwitch
 from hal.fingerprint.sensor import ZfmSensor
 from hal.pn532.reader import Pn532Reader
 from hal.scanner.reader import SerialScanner
-from hal.sim.door import DoorLocked, MockDoor
+from hal.sim.door import DoorLocked, MockDoor, RecentStatesPin
 from hal.sim.fingerprint_emulator import FingerprintEmulator
 from hal.sim.pn532_emulator import Pn532Emulator
 from hal.sim.pty_link import PtyEmulator
@@ -108,7 +108,7 @@ class SimBench:
 def build_sim(config: Config, data_dir: Path | None = None) -> tuple[Devices, SimBench]:
     """Every device emulated: the same drivers as on a cabinet, talking to emulators over PTYs.
     With a data dir the terminal emulator keeps its journal there, as a real terminal survives a power cut."""
-    factory = MockFactory()
+    factory = MockFactory(pin_class=RecentStatesPin)  # bounded history: a simulated cabinet runs all day
     lock, door_sensor, tamper = build_lock_and_door(config, factory)
     door = MockDoor(
         factory,

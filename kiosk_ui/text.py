@@ -166,4 +166,10 @@ class TextRenderer:
         for i, line in enumerate(rendered):
             x = {"left": 0, "center": (width - line.get_width()) // 2, "right": width - line.get_width()}[align]
             surface.blit(line, (x, i * step))
-        return (surface.convert_alpha() if pygame.display.get_surface() else surface), size, needed > max_h
+        if pygame.display.get_surface():
+            surface = surface.convert_alpha()
+            # Run-length encoded when first drawn (SDL then frees the plain pixels): most of a text's pixels are
+            # transparent, so the cached texts take about half the memory (issue 13); drawn onto opaque
+            # surfaces only (the screen, cards), where the result is the same to a level of rounding.
+            surface.set_alpha(255, pygame.RLEACCEL)
+        return surface, size, needed > max_h

@@ -18,6 +18,7 @@ out in ``content``, which lies inside the zone, and the chrome's buttons sit in 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -164,11 +165,17 @@ def undrawable(text: str, cjk_dir: Path = SYSTEM_CJK_DIR) -> str:
 
 
 class Fonts:
-    """Font objects by (file, pixel size), each loaded once: the bundled subset, or the system's full CJK
-    font for a text the subset cannot draw."""
+    """Font objects by (file, pixel size): the bundled subset, or the system's full CJK font for a text the
+    subset cannot draw. The latest ``KEEP`` used stay open."""
+
+    # Each open face holds about 260 KB (SDL_ttf's glyph cache and FreeType's copy of the font's tables), and
+    # fitting texts tries sizes down to the readable minimum: a sale opened 13 faces, 14 with a switch to
+    # Chinese, kept for good. Rendered texts are cached (text.py), so a face is needed again only for a text
+    # not drawn before; one opened again costs about a millisecond (issue 13).
+    KEEP = 8
 
     def __init__(self, cjk_dir: Path = SYSTEM_CJK_DIR) -> None:
-        self._fonts: dict[tuple[Path, int], pygame.font.Font] = {}
+        self._fonts: OrderedDict[tuple[Path, int], pygame.font.Font] = OrderedDict()
         self._cjk_dir = cjk_dir
 
     def get(self, weight: str, size: int, text: str = "") -> pygame.font.Font:
@@ -183,6 +190,10 @@ class Fonts:
         if font is None:
             note_load(path)
             font = self._fonts[key] = pygame.font.Font(path, size)
+            while len(self._fonts) > self.KEEP:
+                self._fonts.popitem(last=False)
+        else:
+            self._fonts.move_to_end(key)
         return font
 
 

@@ -12,6 +12,28 @@ from typing import Any
 from gpiozero.pins.mock import MockFactory, MockPin
 
 
+class RecentStatesPin(MockPin):  # type: ignore[misc]  # gpiozero is untyped
+    """A mock pin that keeps its latest ``KEEP`` changes (gpiozero's keeps every one: a simulated cabinet grew
+    by each sale's relay and door changes, all day long), and how long the ones let go of lasted, so offsets
+    stay counted from the pin's creation. The first state, the pin's undriven level, is always kept."""
+
+    KEEP = 1000
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.dropped_s = 0.0  # the let-go changes' durations, in seconds
+        super().__init__(*args, **kwargs)
+
+    def _change_state(self, value: bool) -> bool:
+        changed = bool(super()._change_state(value))
+        while len(self.states) > self.KEEP + 1:
+            self.dropped_s += self.states.pop(1).timestamp
+        return changed
+
+    def clear_states(self) -> None:
+        self.dropped_s = 0.0
+        super().clear_states()
+
+
 class DoorLocked(Exception):
     """The shopper pulled the handle but the latch held."""
 
@@ -48,7 +70,7 @@ class MockDoor:
         The mock records the pin's undriven initial level first; that is not something the
         relay did, so it is left out.
         """
-        history, t = [], 0.0
+        history, t = [], getattr(self.relay, "dropped_s", 0.0)
         for state in self.relay.states[1:]:
             t += state.timestamp
             history.append({"t": round(t, 6), "energized": state.state == self._active_level})

@@ -44,3 +44,13 @@ def test_the_simulated_camera_takes_the_door_snapshots_and_sends_their_thumbnail
     assert all(simplejpeg.decode_jpeg(t).shape == (240, 320, 3) for t in thumbs if t is not None)
     loaded = sorted(set(client.modules()) & {*CAMERA_ONLY, "sqlite_utils"})
     assert loaded == [], f"loaded for door snapshots: {loaded}"
+
+
+def test_a_cabinet_without_signed_updates_loads_neither_tuf_nor_cryptography(sim_cabinet):
+    """TUF with cryptography, securesystemslib and urllib3 is about 11 MB resident: only a cabinet with an
+    `[updates] root` checks for releases."""
+    client = sim_cabinet('[camera]\nbackend = "none"\n')
+    walk_to_checkout(client)
+    take_the_product(client)
+    loaded = sorted(set(client.modules()) & {"tuf", "cryptography", "securesystemslib", "urllib3"})
+    assert loaded == [], f"loaded with updates off: {loaded}"

@@ -171,3 +171,24 @@ def test_closing_the_lock_ends_its_pulse_thread_with_the_relay_off(bench):
     lock.close()
     wait_until(lambda: pulse_threads() == running - 1)
     assert door.relay.state is True  # active-low: high = coil off
+
+
+def test_the_simulated_pins_keep_their_latest_thousand_changes_of_a_cabinet_selling_all_day(monkeypatch):
+    """gpiozero's mock pin records every change: a simulated cabinet's relay and door pins grew with each
+    sale. The simulation's pins keep their latest 1000, and the relay's history still counts its offsets
+    from the pin's creation (the same as the whole history's last 1000)."""
+    from hal.sim.door import RecentStatesPin
+
+    def relay_history(pin_class):
+        clock = iter(range(1, 10_000))
+        monkeypatch.setattr("gpiozero.pins.mock.monotonic", lambda: float(next(clock)))
+        door = MockDoor(MockFactory(pin_class=pin_class), relay_pin=17, relay_active_high=True, door_pin=27)
+        for _ in range(1500):  # 1500 sales' relay pulses, a second between changes
+            door.relay.drive_high()
+            door.relay.drive_low()
+        return door.relay.states, door.relay_history()
+
+    states, history = relay_history(RecentStatesPin)
+    _, whole = relay_history(None)
+    assert len(whole) == 3000 and len(states) == 1 + RecentStatesPin.KEEP
+    assert history == whole[-RecentStatesPin.KEEP :]

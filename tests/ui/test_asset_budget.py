@@ -1,5 +1,6 @@
 """The 360° sequences are big: only the one last shown stays in memory."""
 
+import functools
 import gc
 import time
 import weakref
@@ -130,3 +131,127 @@ def test_a_receipt_code_per_sale_keeps_only_a_few_qr_surfaces(static_ui):
         assert qr_surface("https://shop.example/store", 203) is store, "the store's code drawn again"
         qr_surface(f"https://shop.example/r/{sale:08d}", 203)
     assert qr_surface.cache_info().currsize <= 2 == QR_CACHE
+
+
+def test_the_texts_cached_are_run_length_encoded_once_drawn_and_the_screen_looks_the_same(monkeypatch):
+    """Most of a text's pixels are transparent: each cached text is kept run-length encoded once drawn (SDL
+    frees its plain pixels, about half the text cache's memory), and every screen of a sale looks as it
+    does with plain pixels (to a level of rounding)."""
+    import pygame
+
+    from kiosk_ui.app import KioskUi
+    from kiosk_ui.samples import sample_views
+    from kiosk_ui.text import TextRenderer
+
+    views = sample_views("en")
+
+    def sale_screens() -> tuple[list[bytes], list[pygame.Surface]]:
+        ui = KioskUi((1024, 600), on_intent=lambda intent: None)
+        ui.start()
+        try:
+            shots = []
+            for name in SALE:
+                ui.set_state(views[name])
+                ui.settle()
+                shots.append(pygame.image.tobytes(ui._screen, "RGB"))
+            return shots, [surface for surface, *_ in ui.text_renderer._cache.values()]
+        finally:
+            ui.close()
+
+    encoded, texts = sale_screens()
+    assert texts and all(text.get_flags() & (pygame.RLEACCELOK | pygame.RLEACCEL) for text in texts)
+    held = {text: text.get_pitch() * text.get_height() for text in texts}  # bytes of their plain pixels
+    drawn_encoded = sum(size for text, size in held.items() if text.get_flags() & pygame.RLEACCEL)
+    # (the rest are texts of widgets built but not drawn: they are encoded when first drawn)
+    assert drawn_encoded >= 0.75 * sum(held.values()), "most of the texts of a sale kept with plain pixels"
+    render = TextRenderer._render
+
+    def plain(self, *args):
+        surface, size, cut = render(self, *args)
+        surface.set_alpha(255)  # without RLEACCEL: plain pixels, as before
+        return surface, size, cut
+
+    monkeypatch.setattr(TextRenderer, "_render", plain)
+    for name, (shot, reference) in zip(SALE, zip(encoded, sale_screens()[0], strict=True), strict=True):
+        if name == "product":  # its 360° view turns by itself: compared on the other screens
+            continue
+        worst = max(abs(a - b) for a, b in zip(shot, reference, strict=True))
+        assert worst <= 1, f"{name}: a pixel differs by {worst} levels from the screen with plain texts"
+
+
+@pytest.mark.parametrize("screen", ["catalog", "checkout"])
+def test_the_product_drawings_cached_are_run_length_encoded_once_drawn_and_look_the_same(screen, monkeypatch):
+    """A product's drawing is cached at the size of each screen that shows it (4.6 MB for two products):
+    once drawn, each is kept run-length encoded (SDL frees its plain pixels: 2.9 MB), and the screen looks as
+    it does with plain pixels (to 2 levels of rounding)."""
+    import pygame
+
+    from kiosk_ui import illustration
+    from kiosk_ui.app import KioskUi
+    from kiosk_ui.samples import sample_views
+
+    view = sample_views("en")[screen]
+    made: list[pygame.Surface] = []
+    draw = illustration.draw_vehicle
+    monkeypatch.setattr(illustration, "draw_vehicle", lambda *args: made.append(draw(*args)) or made[-1])
+
+    def shown() -> bytes:
+        illustration._draw.cache_clear()
+        ui = KioskUi((1024, 600), on_intent=lambda intent: None)
+        ui.start()
+        try:
+            ui.set_state(view)
+            ui.settle()
+            return pygame.image.tobytes(ui._screen, "RGB")
+        finally:
+            ui.close()
+
+    encoded = shown()
+    assert made and all(drawing.get_flags() & (pygame.RLEACCELOK | pygame.RLEACCEL) for drawing in made)
+    if screen == "checkout":  # (the catalog shows a product out of stock dimmed: a copy of its drawing)
+        assert all(drawing.get_flags() & pygame.RLEACCEL for drawing in made), "a drawing shown kept plain"
+    cached = illustration._draw
+
+    def plain(*args):
+        drawing = cached.__wrapped__(*args)
+        drawing.set_alpha(255)  # without RLEACCEL: plain pixels, as before
+        return drawing
+
+    monkeypatch.setattr(illustration, "_draw", functools.lru_cache(maxsize=64)(plain))
+    worst = max(abs(a - b) for a, b in zip(encoded, shown(), strict=True))
+    assert worst <= 2, f"a pixel differs by {worst} levels from the screen with plain drawings"
+
+
+def test_a_sale_in_two_languages_keeps_at_most_eight_font_faces_open_and_its_texts_look_the_same(monkeypatch):
+    """Fitting texts tries font sizes down to the readable minimum: a sale opened 13 faces (14 with a switch
+    to Chinese), about 260 KB each, all kept. The latest 8 used stay open; every text of the sale is drawn
+    exactly as with every face kept."""
+    import pygame
+
+    from kiosk_ui.app import KioskUi
+    from kiosk_ui.samples import sample_views
+    from kiosk_ui.theme import Fonts
+
+    views = {language: sample_views(language) for language in ("en", "zh")}
+
+    def sale() -> tuple[dict[tuple, bytes], int]:
+        ui = KioskUi((1024, 600), on_intent=lambda intent: None)
+        ui.start()
+        try:
+            for n, name in enumerate(SALE):
+                ui.set_state(views["en" if n < 3 else "zh"][name])
+                ui.settle()
+            renderer = ui.text_renderer
+            texts = {key: pygame.image.tobytes(surface, "RGBA") for key, (surface, *_) in renderer._cache.items()}
+            return texts, len(renderer.fonts._fonts)
+        finally:
+            ui.close()
+
+    bounded, held = sale()
+    assert held <= Fonts.KEEP == 8
+    monkeypatch.setattr(Fonts, "KEEP", 1000)
+    every, held_all = sale()
+    assert held_all > 8, f"the sale opened only {held_all} faces: the bound is not exercised"
+    assert bounded.keys() == every.keys()
+    differ = [key[0] for key in bounded if bounded[key] != every[key]]
+    assert differ == [], f"drawn differently with 8 faces kept: {differ[:5]}"
