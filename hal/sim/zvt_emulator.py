@@ -51,6 +51,7 @@ CARDS = {
     card_info.WALLET: (card_info.WALLET, 0x0A, "VISA", "Apple Pay"),
 }
 SOFTWARE_VERSION = "SIM-ZVT 1.0"
+KEPT_PAYMENTS = 1000  # approved payments the terminal remembers (for reversals and its journal)
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ class ZvtEmulator:
         self.rng = random.Random(seed)
         # What the terminal has done.
         self.registered = False
+        # The latest payments, as a terminal's own journal keeps a bounded number (a cabinet sells all day).
         self.approved: list[ApprovedPayment] = []
         self.reversed: set[str] = set()
         self.last: Transaction | None = None
@@ -342,7 +344,7 @@ class ZvtEmulator:
                     "trace": self._trace,
                     "receipt": self._receipt,
                     "reversed": sorted(self.reversed),
-                    "approved": [dataclasses.asdict(p) for p in self.approved[-1000:]],
+                    "approved": [dataclasses.asdict(p) for p in self.approved],
                     "last": dataclasses.asdict(self.last) if self.last else None,
                 },
                 fh,
@@ -422,6 +424,7 @@ class ZvtEmulator:
             return
         await self._exchange(self._status_information(zvt.RESULT_APPROVED, amount, trace_no, receipt_no, action.card))
         self.approved.append(ApprovedPayment(receipt_no, trace_no, amount, self.currency, decided_at))
+        del self.approved[:-KEPT_PAYMENTS]
         self.last = Transaction(zvt.RESULT_APPROVED, amount, trace_no, receipt_no, action.card)
         self._save_journal()
         await self._exchange(zvt.Apdu(*zvt.COMPLETION))

@@ -11,7 +11,7 @@ from hal.payment import (
     STATUS_PROCESSING,
     PaymentOutcome,
 )
-from hal.sim.zvt_emulator import ZvtEmulator
+from hal.sim.zvt_emulator import KEPT_PAYMENTS, ApprovedPayment, ZvtEmulator
 from hal.zvt import ZvtTerminal
 from hal.zvt import apdu as zvt
 
@@ -283,3 +283,11 @@ async def test_a_task_cancelled_while_closing_the_port_ends_cancelled(terminal):
     closing.cancel()
     with pytest.raises(asyncio.CancelledError):
         await closing
+
+
+async def test_the_simulated_terminal_remembers_its_latest_payments_only(terminal, emulator):
+    """A cabinet selling all day: the emulator's memory (and its journal) keeps the newest payments only."""
+    emulator.approved = [ApprovedPayment(f"{n:04d}", f"{n:06d}", 100, 978, 0.0) for n in range(KEPT_PAYMENTS)]
+    result, _ = await sale(terminal, emulator, lambda: emulator.approve(pin=True))
+    assert result.approved and len(emulator.approved) == KEPT_PAYMENTS
+    assert (emulator.approved[0].receipt_no, emulator.approved[-1].receipt_no) == ("0001", result.receipt_no)
