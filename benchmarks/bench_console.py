@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cloud_stub.store import SqliteCloudStore
 from firmware.control_client import _bin, start_cloud
-from sync_client.schema import Event, utc_iso
+from sync_client.schema import Event, new_event_id, utc_iso
 
 RETAILER, OWNER, PASSWORD = "bench-shop", "owner@bench-shop.example", "bench password 1234"
 GOAL_MS = 100.0
@@ -138,7 +138,7 @@ def cabinet_events(cabinet_id: str, per_cabinet: int, days: int, end: float, ind
             if seq >= per_cabinet:
                 return
             seq += 1
-            yield Event(str(uuid.uuid4()), cabinet_id, seq, kind, utc_iso(t), t, payload)
+            yield Event(new_event_id(t), cabinet_id, seq, kind, utc_iso(t), t, payload)
             t += step
 
 
@@ -168,7 +168,7 @@ def fill(db: Path, cabinets: int, events: int, days: int) -> dict[str, Any]:
             ticket = {"ticket_id": f"T{i}", "device": "scooter", "detail": "brakes squeak", "status": "dropped_off"}
             ticket |= {"name": "Mia Chen", "phone": "+49 170 1234567"}
             seq = events // cabinets + 1
-            batch.append(Event(str(uuid.uuid4()), cabinet_id, seq, "repair.ticket", utc_iso(end), end, ticket))
+            batch.append(Event(new_event_id(end), cabinet_id, seq, "repair.ticket", utc_iso(end), end, ticket))
         if batch:
             store.store_events(cabinet_id, batch, now=end)
         store.remember_nonce(cabinet_id, uuid.uuid4().hex, keep_s=600)  # seen just now: online

@@ -30,7 +30,6 @@ import sqlite3
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cloud_stub.store import SqliteCloudStore
-from sync_client.schema import Event, utc_iso
+from sync_client.schema import Event, new_event_id, utc_iso
 
 RETAILER = "bench-shop"
 GOAL_MS = 100.0
@@ -111,7 +110,7 @@ def cabinet_events(cabinet_id: str, count: int, first_seq: int, start: float, st
             facts = [("heartbeat", {"faults": [], "backlog": 0, "software": "1.0"})]
         for kind, body in facts:
             seq += 1
-            yield Event(str(uuid.uuid4()), cabinet_id, seq, kind, utc_iso(t), t, body)
+            yield Event(new_event_id(t), cabinet_id, seq, kind, utc_iso(t), t, body)
         t += step
 
 

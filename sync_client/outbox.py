@@ -165,7 +165,8 @@ class Transaction:
             raise NotDurable(f"{event_type} must be appended in a durable transaction")
         if self.outbox is not None:
             self.outbox._admit(self, event_type)
-        event_id, wall, mono = new_event_id(), utc_now_iso(), time.monotonic()
+        now = time.time()  # one reading: the id carries the event's wall time
+        event_id, wall, mono = new_event_id(now), utc_iso(now), time.monotonic()
         cursor = self.db.conn.execute(
             "INSERT INTO events (id, type, schema_version, wall_time, mono_time, payload) VALUES (?, ?, ?, ?, ?, ?)",
             (event_id, event_type, SCHEMA_VERSION, wall, mono, json.dumps(payload, sort_keys=True)),

@@ -258,8 +258,15 @@ class Event:
         return asdict(self)
 
 
-def new_event_id() -> str:
-    return str(uuid.uuid4())
+def new_event_id(at: float | None = None) -> str:
+    """A UUID version 7 (RFC 9562): the event's time in milliseconds, then 74 random bits. Ids minted later sort
+    later, so the cloud's unique index on them grows at its end instead of dirtying a random page of it for
+    every event (a random UUID's cost in every store that keeps millions of them). ``at``: the event's Unix
+    time (now by default)."""
+    ms = int((time.time() if at is None else at) * 1000) & (1 << 48) - 1
+    rand = int.from_bytes(secrets.token_bytes(10))
+    value = ms << 80 | 0x7 << 76 | (rand >> 62 & 0xFFF) << 64 | 0b10 << 62 | rand & (1 << 62) - 1
+    return str(uuid.UUID(int=value))
 
 
 def utc_iso(ts: float) -> str:
