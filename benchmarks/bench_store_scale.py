@@ -35,7 +35,6 @@ import asyncio
 import dataclasses
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,11 +47,11 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.bench_console import PRODUCTS, RETAILER, cabinet_events, percentile
+from benchmarks.bench_console import PRODUCTS, RETAILER, cabinet_events
 from benchmarks.bench_store_reads import INGEST_BATCH, fetch, ingest, stats
 from cloud_stub.sqldb import is_postgresql_url
 from cloud_stub.store import _SALE_EVENTS, SqlCloudStore, _apply_sale_event, open_store
-from firmware.control_client import _bin, start_cloud
+from firmware.control_client import start_cloud
 from sync_client.schema import Event, dumps, utc_iso
 from tests.pg_server import running_server, server_binaries
 
@@ -200,11 +199,11 @@ def table(runs: list[dict[str, Any]], args: argparse.Namespace, store: str) -> s
         "|---|---|---|---|" + "---|" * len(names),
     ]
     for r in runs:
-        cells = " | ".join(f"{r['sales'][n]['p50_ms']} / {r['sales'][n]['p99_ms']} ({r['sales'][n]['sales']})" for n in names)
-        i = r["ingest"]
-        lines.append(
-            f"| {r['events']:,} | {r['cabinets']} | {r['fill_s']} | {i['p50_ms']} / {i['p99_ms']} | {cells} |"
+        cells = " | ".join(
+            f"{r['sales'][n]['p50_ms']} / {r['sales'][n]['p99_ms']} ({r['sales'][n]['sales']})" for n in names
         )
+        i = r["ingest"]
+        lines.append(f"| {r['events']:,} | {r['cabinets']} | {r['fill_s']} | {i['p50_ms']} / {i['p99_ms']} | {cells} |")
     lines += ["", "(n): the sales the answer listed"]
     return "\n".join(lines)
 

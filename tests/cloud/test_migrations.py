@@ -18,7 +18,10 @@ from cloud_stub.store import MigrationsPending, PostgresCloudStore, SqliteCloudS
 from tests.pg_server import PgServer
 
 BEFORE = Path(__file__).parents[1] / "fixtures" / "cloud_before_migrations.sql"
-APPLIED = "{0}: applied migration 1 (baseline)\n{0}: applied migration 2 (events_by_month)\n"
+# every migration of the store, in order (another may be appended: the tests follow the list)
+HISTORY = [(m.version, m.name) for m in store.MIGRATIONS]
+APPLIED = "".join(f"{{0}}: applied migration {v} ({name})\n" for v, name in HISTORY)
+NEEDED = ", ".join(f"{v} ({name})" for v, name in HISTORY)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -79,8 +82,7 @@ def test_a_database_of_the_previous_release_is_migrated_with_every_row_kept(
     assert run(capsys, "serve", "--port", "0", "--db", str(path)) == (
         1,
         "",
-        "kiosk-cloud: the database needs migrations 1 (baseline), 2 (events_by_month): run `kiosk-cloud migrate` "
-        "(or serve --migrate)\n",
+        f"kiosk-cloud: the database needs migrations {NEEDED}: run `kiosk-cloud migrate` (or serve --migrate)\n",
     )
     assert run(capsys, "retailer", "add", "shop-b", "--db", str(path))[0] == 1, "no command writes to it before"
     assert rows_of(path) == before, "refusing changed nothing"
@@ -88,7 +90,7 @@ def test_a_database_of_the_previous_release_is_migrated_with_every_row_kept(
     assert run(capsys, "migrate", "--db", str(path)) == (0, APPLIED.format(path), "")
     after = rows_of(path, columns_of_before)  # columns added since get their defaults: the old ones are kept
     assert {t: r for t, r in after.items() if t in before} == before, "every row as it was"
-    assert [r[:2] for r in after["schema_migrations"]] == [(1, "baseline"), (2, "events_by_month")]
+    assert [r[:2] for r in after["schema_migrations"]] == HISTORY
     assert run(capsys, "migrate", "--db", str(path)) == (0, f"{path}: up to date (no migration pending)\n", "")
 
     upgraded = SqliteCloudStore(path, migrate=False)
@@ -137,14 +139,15 @@ def test_a_pending_migration_stops_serve_and_is_applied_once_on_either_store(
     first = open_store(target)
     first.add_retailer("shop-a")
     first.close()
-    later = Migration(3, "cabinet_notes", _add_note_column)
+    n = len(HISTORY) + 1
+    later = Migration(n, "cabinet_notes", _add_note_column)
     monkeypatch.setattr(store, "MIGRATIONS", (*store.MIGRATIONS, later))
 
-    with pytest.raises(MigrationsPending, match=r"3 \(cabinet_notes\)"):
+    with pytest.raises(MigrationsPending, match=rf"{n} \(cabinet_notes\)"):
         open_store(target, migrate=False)
     code, _, err = run(capsys, "serve", "--port", "0", "--db", target)
-    assert code == 1 and "migrations 3 (cabinet_notes)" in err
-    assert run(capsys, "migrate", "--db", target) == (0, f"{target}: applied migration 3 (cabinet_notes)\n", "")
+    assert code == 1 and f"migrations {n} (cabinet_notes)" in err
+    assert run(capsys, "migrate", "--db", target) == (0, f"{target}: applied migration {n} (cabinet_notes)\n", "")
     upgraded = open_store(target, migrate=False)
     try:
         assert upgraded.has_retailer("shop-a")
@@ -152,7 +155,7 @@ def test_a_pending_migration_stops_serve_and_is_applied_once_on_either_store(
             conn.execute("UPDATE cabinets SET note = ?", ("kept",))  # the column is there
     finally:
         upgraded.close()
-    assert history(target) == [(1, "baseline"), (2, "events_by_month"), (3, "cabinet_notes")]
+    assert history(target) == [*HISTORY, (n, "cabinet_notes")]
 
 
 def test_nodes_migrating_one_postgresql_at_once_apply_each_migration_once(empty_pg: str) -> None:
