@@ -208,7 +208,8 @@ def table(runs: list[dict[str, Any]], args: argparse.Namespace, store: str) -> s
     return "\n".join(lines)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Runs the benchmark; returns its JSON document (also written to ``--json``)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", default="50000,200000", help="sizes, comma-separated (the issue's: 1e6,1e7)")
     parser.add_argument("--days", type=int, default=365)
@@ -219,7 +220,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--pg", action="store_true", help="on PostgreSQL: a server of this run (tests/pg_server.py)")
     parser.add_argument("--json", type=Path, help="also write the JSON here, and the table beside it (.md)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     sizes = sorted(int(float(s)) for s in args.events.split(","))
     runs = []
     with ExitStack() as stack:
@@ -242,12 +243,13 @@ def main() -> int:
     print(text)
     load = [round(x, 2) for x in os.getloadavg()]
     print(f"\nload average (1, 5, 15 min) at the end: {load}")
+    document = {"store": store, "args": vars(args) | {"json": str(args.json)}, "load_average": load, "sizes": runs}
     if args.json:
-        document = {"store": store, "args": vars(args) | {"json": str(args.json)}, "load_average": load}
-        args.json.write_text(json.dumps({**document, "sizes": runs}, indent=2) + "\n")
+        args.json.write_text(json.dumps(document, indent=2) + "\n")
         args.json.with_suffix(".md").write_text(text + f"\n\nload average at the end: {load}\n")
-    return 0
+    return document
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
+    sys.exit(0)
