@@ -207,6 +207,9 @@ def measure(fleet: Fleet, args: argparse.Namespace) -> dict[str, Any]:
             raise
         finally:
             proc.stop()
+        if failed:
+            errors = [line for line in (workdir / "cloud.log").read_text().splitlines() if " ERROR " in line]
+            print("the server's errors (a batch answered 500):\n" + "\n".join(errors[:20]), flush=True)
     return {"sales": queries, "ingest": {**stats(times), "answered_500": failed}}
 
 
