@@ -216,7 +216,7 @@ def measure(fleet: Fleet, args: argparse.Namespace) -> dict[str, Any]:
 def table(runs: list[dict[str, Any]], args: argparse.Namespace, store: str) -> str:
     names = list(runs[0]["sales"])
     lines = [
-        f"{store}: cabinets of {args.days} days, {args.per_day} events a day; ingest: {args.ingest_cabinets} of "
+        f"{store}: cabinets of {args.days} days, {args.per_day} events a day; ingest: up to {args.ingest_cabinets} of "
         f"them, a batch of {INGEST_BATCH} every {args.interval:g} s each for {args.seconds:g} s",
         "",
         "| events stored | cabinets | fill s | ingest p50 / p99 ms | "
