@@ -284,8 +284,9 @@ def run_size(
         finally:
             proc.stop()
         if ingest_figures["alone"]["answered_500"] or ingest_figures["while_reading"]["answered_500"]:
-            errors = [line for line in (workdir / "cloud.log").read_text().splitlines() if " ERROR " in line]
-            print("the server's errors (a batch answered 500):\n" + "\n".join(errors[:20]), flush=True)
+            log = (workdir / "cloud.log").read_text().splitlines()
+            first = next((n for n, line in enumerate(log) if " ERROR " in line), len(log))
+            print("the server's first error (a batch answered 500):\n" + "\n".join(log[first : first + 40]), flush=True)
     facts = {k: v for k, v in filled.items() if k not in ("token", "keys")}
     return {**facts, "pages": pages, "ingest": ingest_figures}
 

@@ -208,8 +208,9 @@ def measure(fleet: Fleet, args: argparse.Namespace) -> dict[str, Any]:
         finally:
             proc.stop()
         if failed:
-            errors = [line for line in (workdir / "cloud.log").read_text().splitlines() if " ERROR " in line]
-            print("the server's errors (a batch answered 500):\n" + "\n".join(errors[:20]), flush=True)
+            log = (workdir / "cloud.log").read_text().splitlines()
+            first = next((n for n, line in enumerate(log) if " ERROR " in line), len(log))
+            print("the server's first error (a batch answered 500):\n" + "\n".join(log[first : first + 40]), flush=True)
     return {"sales": queries, "ingest": {**stats(times), "answered_500": failed}}
 
 
