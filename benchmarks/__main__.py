@@ -24,6 +24,9 @@ BENCHMARKS = {
     + ["--cabinets", "500,2000,5000", "--seconds", "30"],
     "writes": ["bench_writes.py"],
     "console": ["bench_console.py"],
+    # about 15 minutes each for 10 million on a quiet machine (bulk fill, then ingest and the sales queries)
+    "store_scale_sqlite": ["bench_store_scale.py", "--events", "1000000,10000000"],
+    "store_scale_pg": ["bench_store_scale.py", "--pg", "--events", "1000000,10000000"],
     "funnel": ["bench_funnel.py", "--events", "1000000,3000000"],  # 10 million: run it by hand (about an hour)
     "footfall": ["bench_footfall.py"],
 }

@@ -2,20 +2,25 @@
 
     python benchmarks/bench_store_reads.py [--days 30,90,365] [--per-day 66] [--requests 50]
                                            [--ingest-cabinets 10] [--interval 1] [--seconds 20] [--readers 2]
-                                           [--pg] [--json PATH]
+                                           [--reader-page 100] [--pg] [--json PATH]
 
 For each history length a new SQLite store gets one cabinet's ``--days`` days of realistic history through the
 store's ingest path (``store_events`` in batches of 1000, so the read models are kept as uploads keep them;
 `bench_console`'s generator: per day a heartbeat an hour, ad plays, shopper sessions, about 5 sales with their
 door events and stock counts, an alarm now and then: ``--per-day`` events). Then `kiosk-cloud serve` runs on it
 as a real process and each page is fetched ``--requests`` times (after two not counted): the retailer API's
-sales of that cabinet (all of them, and the last 30 days'), its stock and alarms, and the console's sales page of
-that cabinet over the whole history (at most 366 days). Time: from the request to the last byte, on loopback.
+sales of that cabinet (all of them, the newest page of 100, and the last 30 days'), its stock and alarms, and the
+console's sales page of that cabinet over the whole history (at most 366 days). Time: from the request to the last
+byte, on loopback.
 
 Then ingest: ``--ingest-cabinets`` other cabinets each send a signed ``POST /v1/events`` of 10 events of the same
 mix every ``--interval`` seconds (jittered) for ``--seconds``, alone, then while ``--readers`` retailer loops
-fetch the big cabinet's sales, stock and alarms without pause; the table gives ingest's p50/p99 in each half and
-their ratio (goal: at most 2). A batch answered 500 is sent again after a second, as the uploader does, and counted.
+fetch the big cabinet's sales (the newest ``--reader-page`` of them, as an app pages them; 0: all of them, every
+sale of the history in one answer), its sales of the last 30 days, stock and alarms without pause; the table gives
+ingest's p50/p99 in each half and their ratio (goal: at most 2), and the CPU the node (its one process: the event
+loop and the store's threads share its GIL) and the database server (PostgreSQL's processes) spent per second in
+each half: where the time of a slower ingest went. A batch answered 500 is sent again after a second, as the
+uploader does, and counted.
 
 ``--pg``: the same on PostgreSQL, a server this run starts in a temporary directory (`tests/pg_server.py`: Debian's
 server binaries, fsync off as in the tests), a new database for each history length.
@@ -42,10 +47,11 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_console import BATCH, OWNER, PASSWORD, PRODUCTS, RETAILER, cabinet_events, percentile, sign_in
+from benchmarks.bench_fleet_ingest import ProcessCounters, descendants
 from cloud_stub.store import open_store
 from firmware.control_client import _bin, start_cloud
 from sync_client.schema import Event, dumps, sign_request
-from tests.pg_server import running_server, server_binaries
+from tests.pg_server import PgServer, running_server, server_binaries
 
 BIG = "cab-history"
 GOAL_SALES_MS = 20.0  # the sales page at 365 days (issue 16)
@@ -108,6 +114,7 @@ def api_pages(url: str) -> dict[str, str]:
     month = f"from={(today - timedelta(days=29)).isoformat()}&to={today.isoformat()}"
     return {
         "API sales (all)": base + "/sales",
+        "API sales (newest 100)": base + "/sales?limit=100",
         "API sales (30 days)": f"{base}/sales?{month}",
         "API stock": base + "/stock",
         "API alarms": base + "/alarms",
@@ -180,8 +187,16 @@ async def ingest(
     return times, failed[0]
 
 
-async def read_loop(url: str, token: str, stop: asyncio.Event, times: list[float]) -> None:
-    pages = list(api_pages(url).values())
+def reader_pages(url: str, page: int) -> list[str]:
+    """What a retailer loop reads: the sales as a page of ``page`` (0: all of them), the last 30 days', the stock
+    and the alarms."""
+    pages = api_pages(url)
+    sales = pages["API sales (all)"] + (f"?limit={page}" if page else "")
+    return [sales, pages["API sales (30 days)"], pages["API stock"], pages["API alarms"]]
+
+
+async def read_loop(url: str, token: str, page: int, stop: asyncio.Event, times: list[float]) -> None:
+    pages = reader_pages(url, page)
     async with aiohttp.ClientSession() as session:
         n = 0
         while not stop.is_set():
@@ -190,24 +205,47 @@ async def read_loop(url: str, token: str, stop: asyncio.Event, times: list[float
             n += 1
 
 
+class CpuMeter:
+    """CPU seconds per second of wall time the node and the database server (its processes) spent."""
+
+    def __init__(self, node_pid: int, db_pid: int | None) -> None:
+        self.node_pid, self.db_pid = node_pid, db_pid
+        self.started = time.perf_counter()
+        self.node, self.db = self._now()
+
+    def _now(self) -> tuple[ProcessCounters, ProcessCounters]:
+        db = ProcessCounters.of(descendants(self.db_pid)) if self.db_pid else ProcessCounters()
+        return ProcessCounters.of([self.node_pid]), db
+
+    def per_s(self) -> dict[str, float]:
+        node, db = self._now()
+        spent = time.perf_counter() - self.started
+        return {
+            "node_cpu_per_s": round((node - self.node).cpu_s / spent, 2),
+            "db_cpu_per_s": round((db - self.db).cpu_s / spent, 2),
+        }
+
+
 async def ingest_with_and_without_readers(
-    url: str, token: str, keys: dict[str, bytes], args: argparse.Namespace
+    url: str, token: str, keys: dict[str, bytes], args: argparse.Namespace, pids: tuple[int, int | None]
 ) -> dict[str, Any]:
     streams = {c: ingest_batches(c, i) for i, c in enumerate(keys)}
+    meter = CpuMeter(*pids)
     alone, failed_alone = await ingest(url, keys, args.seconds, args.interval, streams)
+    cpu_alone = meter.per_s()
     stop, reads = asyncio.Event(), list[float]()
-    readers = [asyncio.create_task(read_loop(url, token, stop, reads)) for _ in range(args.readers)]
-    started = time.perf_counter()
+    readers = [asyncio.create_task(read_loop(url, token, args.reader_page, stop, reads)) for _ in range(args.readers)]
+    started, meter = time.perf_counter(), CpuMeter(*pids)
     try:
         reading, failed_reading = await ingest(url, keys, args.seconds, args.interval, streams)
     finally:
         stop.set()
         await asyncio.gather(*readers)
-    spent = time.perf_counter() - started
+    spent, cpu_reading = time.perf_counter() - started, meter.per_s()
     ratio = percentile(reading, 0.99) / percentile(alone, 0.99)
     return {
-        "alone": {**stats(alone), "answered_500": failed_alone},
-        "while_reading": {**stats(reading), "answered_500": failed_reading},
+        "alone": {**stats(alone), "answered_500": failed_alone, **cpu_alone},
+        "while_reading": {**stats(reading), "answered_500": failed_reading, **cpu_reading},
         "p99_ratio": round(ratio, 2),
         "reads": stats(reads),
         "reads_per_s": round(len(reads) / spent, 1),
@@ -215,8 +253,10 @@ async def ingest_with_and_without_readers(
     }
 
 
-def run_size(days: int, args: argparse.Namespace, url: str | None = None) -> dict[str, Any]:
-    """One history length on a new SQLite file, or on the PostgreSQL database at ``url``."""
+def run_size(
+    days: int, args: argparse.Namespace, url: str | None = None, server: PgServer | None = None
+) -> dict[str, Any]:
+    """One history length on a new SQLite file, or on the PostgreSQL database at ``url`` (of ``server``)."""
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         db = url or str(workdir / "cloud.db")
@@ -233,12 +273,20 @@ def run_size(days: int, args: argparse.Namespace, url: str | None = None) -> dic
         proc, base = start_cloud(workdir, args=("--db", db))  # the last --db is the one served
         try:
             pages = asyncio.run(measure_pages(base, filled["token"], days, args.requests))
-            ingest_figures = asyncio.run(ingest_with_and_without_readers(base, filled["token"], filled["keys"], args))
+            assert proc.proc is not None  # started
+            pids = (proc.proc.pid, server.postmaster_pid() if server else None)
+            ingest_figures = asyncio.run(
+                ingest_with_and_without_readers(base, filled["token"], filled["keys"], args, pids)
+            )
         except Exception:
             print("the server's log ends:\n" + "".join((workdir / "cloud.log").read_text().splitlines(True)[-60:]))
             raise
         finally:
             proc.stop()
+        if ingest_figures["alone"]["answered_500"] or ingest_figures["while_reading"]["answered_500"]:
+            log = (workdir / "cloud.log").read_text().splitlines()
+            first = next((n for n, line in enumerate(log) if " ERROR " in line), len(log))
+            print("the server's first error (a batch answered 500):\n" + "\n".join(log[first : first + 40]), flush=True)
     facts = {k: v for k, v in filled.items() if k not in ("token", "keys")}
     return {**facts, "pages": pages, "ingest": ingest_figures}
 
@@ -255,18 +303,22 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines += [
         "",
         f"Ingest: {args.ingest_cabinets} cabinets, a batch of {INGEST_BATCH} events every {args.interval:g} s each, "
-        f"{args.seconds:g} s alone then {args.seconds:g} s with {args.readers} retailer loops reading",
+        f"{args.seconds:g} s alone then {args.seconds:g} s with {args.readers} retailer loops reading (sales: "
+        + (f"pages of {args.reader_page})" if args.reader_page else "all of them)"),
         "",
         "| days of history | ingest p50 / p99 ms alone | while reading | p99 ratio (goal <= 2) | reads/s "
-        "| read p50 / p99 ms | answers 500 (alone, reading) |",
-        "|---|---|---|---|---|---|---|",
+        "| read p50 / p99 ms | answers 500 (alone, reading) | node CPU s/s (alone, reading) "
+        "| database CPU s/s (alone, reading) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         i = r["ingest"]
         lines.append(
             f"| {r['days']} | {i['alone']['p50_ms']} / {i['alone']['p99_ms']} | {i['while_reading']['p50_ms']} / "
             f"{i['while_reading']['p99_ms']} | {i['p99_ratio']} | {i['reads_per_s']} | {i['reads']['p50_ms']} / "
-            f"{i['reads']['p99_ms']} | {i['alone']['answered_500']}, {i['while_reading']['answered_500']} |"
+            f"{i['reads']['p99_ms']} | {i['alone']['answered_500']}, {i['while_reading']['answered_500']} "
+            f"| {i['alone']['node_cpu_per_s']}, {i['while_reading']['node_cpu_per_s']} "
+            f"| {i['alone']['db_cpu_per_s']}, {i['while_reading']['db_cpu_per_s']} |"
         )
     return "\n".join(lines)
 
@@ -280,6 +332,7 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--readers", type=int, default=2)
+    parser.add_argument("--reader-page", type=int, default=100, help="the readers' page of sales (0: all of them)")
     parser.add_argument("--pg", action="store_true", help="on PostgreSQL: a server of this run (tests/pg_server.py)")
     parser.add_argument("--json", type=Path, help="also write the JSON here, and the table beside it (.md)")
     args = parser.parse_args()
@@ -292,7 +345,7 @@ def main() -> int:
         with running_server(binaries) as server:
             for days in sizes:
                 with server.database() as url:
-                    results.append(run_size(days, args, url))
+                    results.append(run_size(days, args, url, server))
     else:
         results = [run_size(days, args) for days in sizes]
     text = table(results, args)

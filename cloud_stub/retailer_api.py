@@ -9,7 +9,9 @@ does not exist, so ids cannot be probed.
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
+import json
 import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -93,6 +95,33 @@ async def save_config(core: Core, retailer: str, cabinet_id: str, document: dict
         raise ConfigInvalid(problems)
     editable = {k: v for k, v in document.items() if k in EDITABLE}
     return await core.db(core.store.put_config, cabinet_id, editable, now=core.now())
+
+
+def _limit(request: web.Request, default: int, most: int) -> int:
+    """The query's ``limit``: how many items a page of a list holds (1 to ``most``)."""
+    try:
+        limit = int(request.query.get("limit", str(default)))
+    except ValueError:
+        raise Refused(400, f"limit: not an integer: {request.query['limit'][:20]!r}") from None
+    if not 1 <= limit <= most:
+        raise Refused(400, f"limit: expected 1 to {most}, got {limit}")
+    return limit
+
+
+def _sales_cursor_of(sale: dict[str, Any]) -> str:
+    """Where the next (older) page of sales starts: the key of the oldest sale listed, opaque to the caller."""
+    return base64.urlsafe_b64encode(json.dumps([sale["began"], sale["sale_id"]]).encode()).decode()
+
+
+def _sales_cursor(text: str) -> tuple[str, str]:
+    """A ``before`` the sales answer gave as ``next``, read back (anything else is refused)."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(text.encode()))
+    except (ValueError, UnicodeError):
+        key = None
+    if not (isinstance(key, list) and len(key) == 2 and all(isinstance(k, str) for k in key)):
+        raise Refused(400, f"before: not a cursor this API gave (the next of a sales answer): {text[:40]!r}")
+    return key[0], key[1]
 
 
 def by_method(sales: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -242,7 +271,8 @@ class RetailerApi:
 
     async def sales(self, request: web.Request) -> web.Response:
         """The cabinet's sales (the newest 10,000; with ``from``/``to``, those begun on those UTC days), read from the
-        sales read model kept at ingest: what it costs is the sales it returns, not the cabinet's history."""
+        sales read model kept at ingest: what it costs is the sales it returns, not the cabinet's history. A page:
+        the newest ``limit`` of them, and ``next`` (else null) to pass as ``before`` for the older ones."""
         cabinet_id = await self.own_cabinet(request)
         days: dict[str, str] = {}
         if "from" in request.query or "to" in request.query:
@@ -252,15 +282,21 @@ class RetailerApi:
             except FilterError as exc:
                 raise Refused(400, f"{exc.field}: {FILTER_PROBLEMS[exc.key]}") from None
             days = {"since_day": flt.since.isoformat(), "until_day": flt.until.isoformat()}
+        limit = _limit(request, MAX_SALES_LISTED, MAX_SALES_LISTED)
+        before = _sales_cursor(request.query["before"]) if "before" in request.query else None
+        # one more than asked: whether an older page follows
+        rows = await self.core.db(self.store.sales_of, cabinet_id, limit=limit + 1, before=before, **days)
+        older, rows = rows[:-limit], rows[-limit:]
         sales = []
-        for row in await self.core.db(self.store.sales_of, cabinet_id, limit=MAX_SALES_LISTED, **days):
+        for row in rows:
             sale = {k: row[k] for k in _SALE_FIELDS}
             if row["approved_at"] is not None:
                 # how the shopper paid: the scan-to-pay provider's word, else what the card terminal said
                 # (chip, contactless, wallet) and the card
                 sale.update(method_detail=row["method_detail"], card=row["card"])
             sales.append(sale)
-        return web.json_response({"sales": sales, "by_method": by_method(sales)})
+        after = _sales_cursor_of(rows[0]) if older else None
+        return web.json_response({"sales": sales, "by_method": by_method(sales), "next": after})
 
     async def funnel(self, request: web.Request) -> web.Response:
         """The shopper funnel of the fleet, or of one cabinet (``cabinet_id``), over a range of UTC days."""
@@ -344,12 +380,7 @@ class RetailerApi:
     async def snapshots(self, request: web.Request) -> web.Response:
         """Door snapshots, newest first; page with ``before`` (the last name of the previous page)."""
         cabinet_id = await self.own_cabinet(request)
-        try:
-            limit = int(request.query.get("limit", "100"))
-        except ValueError:
-            raise Refused(400, f"limit: not an integer: {request.query['limit'][:20]!r}") from None
-        if not 1 <= limit <= MAX_SNAPSHOT_LIST:
-            raise Refused(400, f"limit: expected 1 to {MAX_SNAPSHOT_LIST}, got {limit}")
+        limit = _limit(request, 100, MAX_SNAPSHOT_LIST)
         listed = await self.core.db(
             self.store.snapshots_of, cabinet_id, limit=limit, before=request.query.get("before")
         )

@@ -189,9 +189,15 @@ def _as_sqlite(value: Any) -> Any:
     return value
 
 
+_PG_CONVERTED = frozenset({16, 1700})  # the type OIDs _as_sqlite changes: boolean, numeric
+
+
 def _pg_rows(cursor: Any) -> Callable[[Sequence[Any]], _PgRow]:
     description = cursor.description or ()
     index = {column.name: i for i, column in enumerate(description)}
+    if not any(column.type_code in _PG_CONVERTED for column in description):
+        # most reads (text, integers): the values as they come, without a Python call per value
+        return lambda values: _PgRow(index, tuple(values))
 
     def make(values: Sequence[Any]) -> _PgRow:
         return _PgRow(index, tuple(_as_sqlite(v) for v in values))

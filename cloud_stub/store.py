@@ -2305,21 +2305,32 @@ class SqlCloudStore:
 
     @reads
     def sales_of(
-        self, cabinet_id: str, *, limit: int = 10_000, since_day: str = "", until_day: str | None = None
+        self,
+        cabinet_id: str,
+        *,
+        limit: int = 10_000,
+        since_day: str = "",
+        until_day: str | None = None,
+        before: tuple[str, str] | None = None,
     ) -> list[dict[str, Any]]:
         """The cabinet's sales from the sales read model (approved, completed or unclaimed), oldest first, at most
-        the newest ``limit``: each with its facts, its status and when it was approved (a row a reversal or a
-        refund alarm made alone is not a sale here). ``since_day``/``until_day`` (UTC, YYYY-MM-DD, included): only
-        the sales begun (approved, else completed or unclaimed) on those days."""
+        the newest ``limit``: each with its facts, its status, when it was approved and when it ``began`` (a row a
+        reversal or a refund alarm made alone is not a sale here). ``since_day``/``until_day`` (UTC, YYYY-MM-DD,
+        included): only the sales begun (approved, else completed or unclaimed) on those days; ``before``: only
+        those before the key (began, sale_id) of a sale, the next older page (read from the index: each page costs
+        what it holds)."""
         # "~" sorts after every timestamp (text in byte order on both databases): no end
         until = (datetime.date.fromisoformat(until_day) + datetime.timedelta(days=1)).isoformat() if until_day else "~"
+        older, params = "", [cabinet_id, since_day, until]
+        if before is not None:
+            older, params = f" AND ({_SALE_BEGUN}, sale_id) < (?, ?)", [*params, *before]
         with self._db.read() as conn:
             rows = conn.execute(
                 f"SELECT sale_id, sku, {_VARIANT} AS variant_sku, amount_cents, currency, method, method_detail, card,"
-                " approved_at, completed_at, unclaimed_at FROM sales WHERE cabinet_id = ?"
-                f" AND {_SALE_BEGUN} >= ? AND {_SALE_BEGUN} < ?"
+                f" approved_at, completed_at, unclaimed_at, {_SALE_BEGUN} AS began FROM sales WHERE cabinet_id = ?"
+                f" AND {_SALE_BEGUN} >= ? AND {_SALE_BEGUN} < ?{older}"
                 f" ORDER BY {_SALE_BEGUN} DESC, sale_id DESC LIMIT ?",
-                (cabinet_id, since_day, until, limit),
+                (*params, limit),
             ).fetchall()
         return [{**dict(r), "status": _sale_status(r)} for r in reversed(rows)]
 
@@ -4448,8 +4459,15 @@ def _fleet_shards(conn: Conn) -> None:
     conn.script("DROP TABLE cabinet_shards;\n")
 
 
+# Migration 4: the retailer API's sales of a cabinet, newest first, a page at a time: the page read from the index in its
+# order, whatever the cabinet's history (sales_of; the expression as _SALE_BEGUN writes it).
+_SALES_BY_BEGUN = (
+    f"CREATE INDEX IF NOT EXISTS sales_of_cabinet_by_begun ON sales(cabinet_id, ({_SALE_BEGUN}), sale_id);"
+)
+
 MIGRATIONS: tuple[sqldb.Migration, ...] = (
     sqldb.Migration(1, "baseline", _baseline),
     sqldb.Migration(2, "events_by_month", lambda conn: event_partitions.partition_events(conn, time.time())),
     sqldb.Migration(3, "fleet_shards", _fleet_shards),
+    sqldb.Migration(4, "sales_of_cabinet_by_begun", lambda conn: conn.script(_SALES_BY_BEGUN)),
 )

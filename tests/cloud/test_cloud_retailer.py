@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.cloud.cloud_helpers import CAB, Cloud, make_event
 
 SALE = {"sku": "BIKE-C7", "amount_cents": 129900, "currency": "EUR", "method": "terminal"}
@@ -163,3 +165,49 @@ async def test_the_sales_of_a_range_of_days_are_those_begun_on_those_days(cloud:
     assert [s["sale_id"] for s in every.body["sales"]] == ["s-1", "s-2", "s-3"]
     bad = await cloud.retailer("GET", path + "?from=2026-11-31")
     assert (bad.status, bad.body["error"]) == (400, "from: expected a day as YYYY-MM-DD")
+
+
+async def test_the_sales_come_a_page_at_a_time_newest_first_each_sale_once(cloud: Cloud) -> None:
+    def approval(seq: int, sale_id: str, at: str) -> dict:
+        event = make_event(seq, type_="payment.approved", payload={**SALE, "sale_id": sale_id, "receipt_no": sale_id})
+        return {**event, "payload": {**event["payload"], "trace_no": None}, "wall_time": at}
+
+    # five sales, two of them begun in the same millisecond (the sale id orders them)
+    times = ["2026-11-01T10:00:00.000Z", "2026-11-02T10:00:00.000Z", "2026-11-02T10:00:00.000Z"]
+    times += ["2026-11-03T10:00:00.000Z", "2026-11-04T10:00:00.000Z"]
+    assert (await cloud.post([approval(n, f"s-{n}", at) for n, at in enumerate(times, 1)])).body["rejected"] == []
+    path = f"/v1/retailer/cabinets/{CAB}/sales"
+    pages, before = [], ""
+    while True:
+        answer = await cloud.retailer("GET", f"{path}?limit=2{before}")
+        assert answer.status == 200
+        pages.append([s["sale_id"] for s in answer.body["sales"]])
+        if answer.body["next"] is None:
+            break
+        before = f"&before={answer.body['next']}"
+    assert pages == [["s-4", "s-5"], ["s-2", "s-3"], ["s-1"]]
+    everything = await cloud.retailer("GET", path)
+    assert ([s["sale_id"] for s in everything.body["sales"]], everything.body["next"]) == (
+        ["s-1", "s-2", "s-3", "s-4", "s-5"],
+        None,
+    )
+    # with a range of days: the pages of those days only
+    ranged = await cloud.retailer("GET", f"{path}?from=2026-11-02&to=2026-11-03&limit=2")
+    assert [s["sale_id"] for s in ranged.body["sales"]] == ["s-3", "s-4"]
+    older = await cloud.retailer("GET", f"{path}?from=2026-11-02&to=2026-11-03&limit=2&before={ranged.body['next']}")
+    assert ([s["sale_id"] for s in older.body["sales"]], older.body["next"]) == (["s-2"], None)
+
+
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        ("limit=0", "limit: expected 1 to 10000, got 0"),
+        ("limit=10001", "limit: expected 1 to 10000, got 10001"),
+        ("limit=ten", "limit: not an integer: 'ten'"),
+        ("before=s-1", "before: not a cursor this API gave (the next of a sales answer): 's-1'"),
+        ("before=WzFd", "before: not a cursor this API gave (the next of a sales answer): 'WzFd'"),
+    ],
+)
+async def test_a_sales_page_asked_for_wrongly_is_refused_naming_the_field(cloud: Cloud, query: str, error: str) -> None:
+    answer = await cloud.retailer("GET", f"/v1/retailer/cabinets/{CAB}/sales?{query}")
+    assert (answer.status, answer.body["error"]) == (400, error)
