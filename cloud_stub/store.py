@@ -4459,8 +4459,8 @@ def _fleet_shards(conn: Conn) -> None:
     conn.script("DROP TABLE cabinet_shards;\n")
 
 
-# Migration 4: the retailer API's sales of a cabinet, newest first, a page at a time: the page read from the index in its
-# order, whatever the cabinet's history (sales_of; the expression as _SALE_BEGUN writes it).
+# Migration 4: the retailer API's sales of a cabinet, newest first, a page at a time: the page read from the
+# index in its order, whatever the cabinet's history (sales_of; the expression as _SALE_BEGUN writes it).
 _SALES_BY_BEGUN = (
     f"CREATE INDEX IF NOT EXISTS sales_of_cabinet_by_begun ON sales(cabinet_id, ({_SALE_BEGUN}), sale_id);"
 )
