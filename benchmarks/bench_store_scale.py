@@ -52,7 +52,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.bench_console import PRODUCTS, RETAILER, cabinet_events
 from benchmarks.bench_store_reads import INGEST_BATCH, fetch, ingest, stats
 from cloud_stub.sqldb import SQLITE, is_postgresql_url
-from cloud_stub.store import _SALE_EVENTS, SqlCloudStore, _apply_sale_event, _backfill_sales_rollup, open_store
+from cloud_stub.store import (
+    _SALE_EVENTS,
+    SqlCloudStore,
+    _apply_sale_event,
+    _backfill_sales_rollup,
+    _Tally,
+    open_store,
+)
 from firmware.control_client import start_cloud
 from sync_client.schema import Event, dumps, utc_iso
 from tests.pg_server import running_server, server_binaries
@@ -98,8 +105,10 @@ def add_history(store: SqlCloudStore, cabinet_id: str, fleet: Fleet, index: int,
                 sales.append(event)
         if conn.dialect == SQLITE:
             conn.executemany(f"INSERT INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            tally = _Tally()
             for event in sales:
-                _apply_sale_event(conn, cabinet_id, event.type, event.wall_time, event.payload)
+                _apply_sale_event(conn, tally, RETAILER, cabinet_id, event.type, event.wall_time, event.payload)
+            tally.write(conn)
             return len(rows)
         cursor = conn.raw.cursor()
         with cursor.copy(f"COPY events ({COLUMNS}) FROM STDIN") as copy:
@@ -110,8 +119,8 @@ def add_history(store: SqlCloudStore, cabinet_id: str, fleet: Fleet, index: int,
                 copy.write_row((row[0],))
         scratch.add_cabinet(cabinet_id)  # of no retailer: its folds leave the rollup alone
         with scratch._db.write() as folding:
-            for event in sales:
-                _apply_sale_event(folding, cabinet_id, event.type, event.wall_time, event.payload)
+            for event in sales:  # of no retailer: no rollup line is made (the tally stays empty)
+                _apply_sale_event(folding, _Tally(), None, cabinet_id, event.type, event.wall_time, event.payload)
             found = folding.raw.execute("SELECT * FROM sales WHERE cabinet_id = ?", (cabinet_id,))
             columns = ", ".join(d[0] for d in found.description)
             with cursor.copy(f"COPY sales ({columns}) FROM STDIN") as copy:
