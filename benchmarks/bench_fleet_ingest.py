@@ -60,7 +60,7 @@ from cloud_stub.sqldb import is_postgresql_url
 from cloud_stub.store import CloudStore, open_store
 from firmware.control_client import Process, _bin
 from sync_client.schema import dumps, sign_request
-from tests.pg_server import running_server, server_binaries
+from tests.pg_server import benchmark_server, server_binaries
 
 RETAILER = "bench-fleet"
 EVENT_STEP_S = 0.2  # of a cabinet's event time per event: ~10 events every 2 s keep pace with the clock
@@ -523,10 +523,7 @@ async def main(args: argparse.Namespace) -> list[Run]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
     with ExitStack() as stack:
         if args.pg:
-            binaries = server_binaries()
-            if binaries is None:
-                raise SystemExit("--pg: PostgreSQL's server is missing (hardware/system-packages.txt; or KIOSK_PG_BIN)")
-            server = stack.enter_context(running_server(binaries, durable=True))
+            server = stack.enter_context(benchmark_server())
             args.db = stack.enter_context(server.database())
             args.db_server_pid = server.postmaster_pid()
         args.db = args.db or str(workdir / "cloud.db")

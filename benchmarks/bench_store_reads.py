@@ -51,7 +51,7 @@ from benchmarks.bench_fleet_ingest import ProcessCounters, descendants
 from cloud_stub.store import open_store
 from firmware.control_client import _bin, start_cloud
 from sync_client.schema import Event, dumps, sign_request
-from tests.pg_server import PgServer, running_server, server_binaries
+from tests.pg_server import PgServer, benchmark_server
 
 BIG = "cab-history"
 GOAL_SALES_MS = 20.0  # the sales page at 365 days (issue 16)
@@ -339,10 +339,7 @@ def main() -> int:
     sizes = [int(days) for days in args.days.split(",")]
     if args.pg:
         results = []
-        binaries = server_binaries()
-        if binaries is None:
-            raise SystemExit("--pg: PostgreSQL's server is not installed (hardware/system-packages.txt)")
-        with running_server(binaries) as server:
+        with benchmark_server(durable=False) as server:
             for days in sizes:
                 with server.database() as url:
                     results.append(run_size(days, args, url, server))

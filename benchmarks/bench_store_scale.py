@@ -62,7 +62,7 @@ from cloud_stub.store import (
 )
 from firmware.control_client import start_cloud
 from sync_client.schema import Event, dumps, utc_iso
-from tests.pg_server import running_server, server_binaries
+from tests.pg_server import benchmark_server
 
 QUERIED = "cab-00000"  # the cabinet whose sales the retailer reads
 PAGE = 100  # the API page the retailer's app would ask for
@@ -265,10 +265,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     runs = []
     with ExitStack() as stack:
         if args.pg:
-            binaries = server_binaries()
-            if binaries is None:
-                raise SystemExit("--pg: PostgreSQL's server is not installed (hardware/system-packages.txt)")
-            server = stack.enter_context(running_server(binaries, durable=True))
+            server = stack.enter_context(benchmark_server())
             target = stack.enter_context(server.database())
         else:
             target = str(Path(stack.enter_context(tempfile.TemporaryDirectory())) / "cloud.db")

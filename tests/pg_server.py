@@ -77,6 +77,14 @@ class PgServer:
                 conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
+def benchmark_server(*, durable: bool = True) -> AbstractContextManager[PgServer]:
+    """A private server for a benchmark's ``--pg``; SystemExit naming what to install when there is none."""
+    binaries = server_binaries()
+    if binaries is None:
+        raise SystemExit("--pg: PostgreSQL's server is missing (hardware/system-packages.txt; or KIOSK_PG_BIN)")
+    return running_server(binaries, durable=durable)
+
+
 @contextmanager
 def running_server(binaries: Path, *, durable: bool = False) -> Iterator[PgServer]:
     """A new cluster, started; ``durable``: fsync and full-page writes on, as a production server."""

@@ -6,6 +6,7 @@ transaction (one commit a ``POST /v1/events``); a cabinet forgets only its own o
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from cloud_stub import store as cloud_store
 from cloud_stub.sqldb import SQLITE, Conn
 from cloud_stub.store import FLEET_SHARDS, NonceUsed, SqlCloudStore, fleet_key, fleet_shard, open_store
 from sync_client.schema import HDR_NONCE, Event, event_from_json, new_event_id
@@ -265,18 +267,10 @@ def test_a_cabinet_forgets_its_own_old_nonces_and_no_other_cabinet_s(store: SqlC
 
 
 # --- the migration: the fleet's rows from before the shards -----------------------------------------------
-_FLEET_SALES_V1 = """
-CREATE TABLE sales_fleet_daily (
-    retailer TEXT NOT NULL,
-    day TEXT NOT NULL,
-    sku TEXT NOT NULL,
-    variant_sku TEXT NOT NULL,
-    currency TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    cents INTEGER NOT NULL,
-    PRIMARY KEY (retailer, day, sku, variant_sku, currency)
-) WITHOUT ROWID;
-"""
+# as migration 1 made it: the baseline's schema text, which stays as it was
+_FLEET_SALES_V1 = re.search(
+    r"CREATE TABLE IF NOT EXISTS sales_fleet_daily \(.*?\n\) WITHOUT ROWID;", cloud_store._SCHEMA, re.S
+)[0]  # type: ignore[index]
 _FUNNEL_SUMS = {
     "funnel_days": (("day",), ("sessions", "viewed", "checkouts", "paid", "sold", "passers", "stoppers")),
     "funnel_products": (

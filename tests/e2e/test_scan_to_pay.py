@@ -216,22 +216,7 @@ def test_a_sale_paid_with_the_providers_qr_code_reaches_the_retailers_sales_with
     request.add_header("Content-Type", "application/json")
     with urllib.request.urlopen(request, timeout=10) as answer:
         assert answer.status == 200
-    door_open_and_close(client, "sale", "door_opened")  # type: ignore[no-untyped-call]
-    client.wait_screen("thanks")
-    client.wait_for(lambda s: s["outbox"]["pending"] == 0, what="the sale uploaded")
-    sales = eventually(
-        lambda: api.call("GET", f"/v1/retailer/cabinets/{CABINET_ID}/sales"),
-        lambda found: any(s["status"] == "completed" for s in found["sales"]),
-        10,
-        "the sale completed in the retailer's sales",
-    )
-    [sale] = sales["sales"]
-    assert (sale["method"], sale["method_detail"], sale["amount_cents"], sale["currency"]) == (
-        "qr",
-        provider.method_detail,
-        PRICE_FEN,
-        "CNY",
-    )
+    sales = take_it_and_find_the_sale(client, api, ("qr", provider.method_detail))
     assert sales["by_method"] == [
         {"method": provider.method_detail, "currency": "CNY", "count": 1, "amount_cents": PRICE_FEN}
     ]
@@ -266,19 +251,25 @@ def test_a_card_sale_in_cny_is_paid_on_the_terminal_beside_scan_to_pay(
     client.tap("pay:terminal")
     client.wait_for(lambda s: s["payment_status"] == "present_card", what="the terminal asks for a card")
     client.sim("pos/approve", {"card": "chip"})
+    take_it_and_find_the_sale(client, api, ("terminal", "chip"))
+
+
+def take_it_and_find_the_sale(client: ControlClient, api: RetailerApi, paid_by: tuple[str, str]) -> dict[str, Any]:
+    """The shopper takes the product; the retailer's sales then hold it, completed, paid ``paid_by`` (method,
+    detail) in CNY: the sales answer."""
     door_open_and_close(client, "sale", "door_opened")  # type: ignore[no-untyped-call]
     client.wait_screen("thanks")
     client.wait_for(lambda s: s["outbox"]["pending"] == 0, what="the sale uploaded")
-    sales = eventually(
+    sales: dict[str, Any] = eventually(
         lambda: api.call("GET", f"/v1/retailer/cabinets/{CABINET_ID}/sales"),
         lambda found: any(s["status"] == "completed" for s in found["sales"]),
         10,
-        "the card sale completed in the retailer's sales",
+        "the sale completed in the retailer's sales",
     )
     [sale] = sales["sales"]
     assert (sale["method"], sale["method_detail"], sale["amount_cents"], sale["currency"]) == (
-        "terminal",
-        "chip",
+        *paid_by,
         PRICE_FEN,
         "CNY",
     )
+    return sales
