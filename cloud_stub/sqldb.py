@@ -223,7 +223,7 @@ class Database(Protocol):
     workers: int  # how many threads may use it at once (the app's store executor)
     readers: int  # how many more may read beside them (SQLite's WAL readers); 0: reads share the workers
 
-    def read(self) -> AbstractContextManager[Conn]: ...
+    def read(self, *, prepared: bool = False) -> AbstractContextManager[Conn]: ...
     def write(self, *, prepared: bool = False) -> AbstractContextManager[Conn]: ...
     def close(self) -> None: ...
 
@@ -247,7 +247,8 @@ def only_reads(fn: Callable[..., Any]) -> bool:
 class SqliteDatabase:
     """SQLite's single writer: one connection guarded by a lock, so one thread writes at a time. With a ``path``
     and ``readers``, reads take one of that many read-only connections of their own (WAL: a reader sees the
-    last commit and never waits for an open write transaction); without, they share the writer's."""
+    last commit and never waits for an open write transaction); without, they share the writer's. ``prepared``
+    is PostgreSQL's alone (sqlite3 caches its statements already)."""
 
     dialect = SQLITE
     workers = 1
@@ -265,7 +266,7 @@ class SqliteDatabase:
         self._free = threading.Condition()
 
     @contextmanager
-    def read(self) -> Iterator[Conn]:
+    def read(self, *, prepared: bool = False) -> Iterator[Conn]:
         if not self.readers:
             with self.lock:
                 yield self._conn
@@ -306,7 +307,6 @@ class SqliteDatabase:
 
     @contextmanager
     def write(self, *, prepared: bool = False) -> Iterator[Conn]:
-        """``prepared`` matters to PostgreSQL only (sqlite3 caches its statements already)."""
         with self.lock:
             # IMMEDIATE takes the write lock up front, so a concurrent writer waits instead of failing mid-way.
             self.raw.execute("BEGIN IMMEDIATE")
@@ -358,9 +358,9 @@ class PostgresDatabase:
             raise
 
     @contextmanager
-    def read(self) -> Iterator[Conn]:
+    def read(self, *, prepared: bool = False) -> Iterator[Conn]:
         with self.pool.connection() as raw:  # commits at the end (nothing to commit), rolls back on error
-            yield Conn(raw, POSTGRESQL)
+            yield Conn(raw, POSTGRESQL, prepared=prepared)
 
     @contextmanager
     def write(self, *, prepared: bool = False) -> Iterator[Conn]:

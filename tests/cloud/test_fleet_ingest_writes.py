@@ -285,12 +285,17 @@ def test_on_postgresql_an_upload_s_statements_are_prepared_once_and_store_the_sa
         assert [store.store_events(CABINETS[0], fleet_batch(CABINETS[0], n)).stored for n in range(uploads)] == [
             BATCH
         ] * uploads
+        # every signed request's look (its cabinet's key, its nonce unused) before its body is read
+        assert [store.admission(CABINETS[0], f"n{n}", keep_s=60).nonce_used for n in range(uploads)] == [
+            False
+        ] * uploads
         with store._db.read() as conn:
             prepared = [
                 " ".join(r["statement"].split()) for r in conn.execute("SELECT statement FROM pg_prepared_statements")
             ]
         assert any(s.startswith("INSERT INTO events (id, cabinet_id, seq,") for s in prepared), prepared
         assert any(s.startswith("SELECT retailer FROM cabinets WHERE id = $1") for s in prepared), prepared
+        assert any(s.startswith("SELECT key, EXISTS (SELECT 1 FROM nonces") for s in prepared), prepared
         day = store.funnel(SHOP, since_day=DAY, until_day=DAY)["days"][0]
         assert (day["sessions"], day["paid"], day["sold"]) == (uploads, uploads, uploads)
     finally:
