@@ -286,9 +286,8 @@ def test_on_postgresql_an_upload_s_statements_are_prepared_once_and_store_the_sa
             BATCH
         ] * uploads
         # every signed request's look (its cabinet's key, its nonce unused) before its body is read
-        assert [store.admission(CABINETS[0], f"n{n}", keep_s=60).nonce_used for n in range(uploads)] == [
-            False
-        ] * uploads
+        looks = [store.admission(CABINETS[0], f"n{n}", keep_s=60) for n in range(uploads)]
+        assert [look is not None and not look.nonce_used for look in looks] == [True] * uploads
         with store._db.read() as conn:
             prepared = [
                 " ".join(r["statement"].split()) for r in conn.execute("SELECT statement FROM pg_prepared_statements")
