@@ -383,7 +383,9 @@ async def run_one(cabinets: int, args: argparse.Namespace, workdir: Path) -> Run
         before, balancer_before, own_before = ProcessCounters.of(server_pids), _balancer_cpu(balancer), own_cpu_s()
         tally, reads, reading_from, elapsed = await drive(urls, keys, token, args)
         own = own_cpu_s() - own_before
-        server = ProcessCounters.of(server_pids) - before
+        # The database's backends the nodes' pools opened during the run count too (all their time is the run's).
+        late = descendants(args.db_server_pid) if args.db_server_pid else []
+        server = ProcessCounters.of(server_pids + [p for p in late if p not in server_pids]) - before
         balancer_cpu = None if balancer is None else _balancer_cpu(balancer) - balancer_before
     finally:
         if balancer:

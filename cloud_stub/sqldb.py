@@ -54,9 +54,13 @@ class Cursor(Protocol):
 class Conn:
     """One connection of either database, inside a transaction the ``Database`` opened."""
 
-    def __init__(self, raw: Any, dialect: str) -> None:
+    def __init__(self, raw: Any, dialect: str, *, prepared: bool = False) -> None:
         self.raw = raw
         self.dialect = dialect
+        # PostgreSQL: bind parameters on the server, so psycopg prepares a statement the connection runs often
+        # (parsed and planned once, not per upload); only for SQL whose parameters all have a type from their
+        # context (an untyped ``? IS NULL`` fails there: see the module's docstring).
+        self.prepared = prepared and dialect == POSTGRESQL
         # What gives rows their insertion order: SQLite's implicit rowid; PostgreSQL has none, so the tables
         # read in that order have a row_no identity column there (see the baseline migration).
         self.insert_order = "rowid" if dialect == SQLITE else "row_no"
@@ -75,7 +79,7 @@ class Conn:
     def execute(self, sql: str, params: Params = ()) -> Cursor:
         if self.dialect == SQLITE:
             return self.raw.execute(_for_sqlite(sql), params)  # type: ignore[no-any-return]
-        cursor = self.raw.cursor()
+        cursor = self._pg_cursor()
         cursor.execute(_for_postgresql(sql, bool(params)), params or None)
         return cursor  # type: ignore[no-any-return]
 
@@ -85,7 +89,14 @@ class Conn:
         if self.dialect == SQLITE:
             self.raw.executemany(_for_sqlite(sql), rows)
         else:
-            self.raw.cursor().executemany(_for_postgresql(sql, True), rows)
+            self._pg_cursor().executemany(_for_postgresql(sql, True), rows)
+
+    def _pg_cursor(self) -> Any:
+        if self.prepared:
+            import psycopg
+
+            return psycopg.Cursor(self.raw)
+        return self.raw.cursor()
 
     def script(self, ddl: str) -> None:
         """Several statements without parameters (DDL), inside the caller's transaction."""
@@ -212,8 +223,8 @@ class Database(Protocol):
     workers: int  # how many threads may use it at once (the app's store executor)
     readers: int  # how many more may read beside them (SQLite's WAL readers); 0: reads share the workers
 
-    def read(self) -> AbstractContextManager[Conn]: ...
-    def write(self) -> AbstractContextManager[Conn]: ...
+    def read(self, *, prepared: bool = False) -> AbstractContextManager[Conn]: ...
+    def write(self, *, prepared: bool = False) -> AbstractContextManager[Conn]: ...
     def close(self) -> None: ...
 
 
@@ -236,7 +247,8 @@ def only_reads(fn: Callable[..., Any]) -> bool:
 class SqliteDatabase:
     """SQLite's single writer: one connection guarded by a lock, so one thread writes at a time. With a ``path``
     and ``readers``, reads take one of that many read-only connections of their own (WAL: a reader sees the
-    last commit and never waits for an open write transaction); without, they share the writer's."""
+    last commit and never waits for an open write transaction); without, they share the writer's. ``prepared``
+    is PostgreSQL's alone (sqlite3 caches its statements already)."""
 
     dialect = SQLITE
     workers = 1
@@ -254,7 +266,7 @@ class SqliteDatabase:
         self._free = threading.Condition()
 
     @contextmanager
-    def read(self) -> Iterator[Conn]:
+    def read(self, *, prepared: bool = False) -> Iterator[Conn]:
         if not self.readers:
             with self.lock:
                 yield self._conn
@@ -294,7 +306,7 @@ class SqliteDatabase:
             raise
 
     @contextmanager
-    def write(self) -> Iterator[Conn]:
+    def write(self, *, prepared: bool = False) -> Iterator[Conn]:
         with self.lock:
             # IMMEDIATE takes the write lock up front, so a concurrent writer waits instead of failing mid-way.
             self.raw.execute("BEGIN IMMEDIATE")
@@ -346,14 +358,15 @@ class PostgresDatabase:
             raise
 
     @contextmanager
-    def read(self) -> Iterator[Conn]:
+    def read(self, *, prepared: bool = False) -> Iterator[Conn]:
         with self.pool.connection() as raw:  # commits at the end (nothing to commit), rolls back on error
-            yield Conn(raw, POSTGRESQL)
+            yield Conn(raw, POSTGRESQL, prepared=prepared)
 
     @contextmanager
-    def write(self) -> Iterator[Conn]:
+    def write(self, *, prepared: bool = False) -> Iterator[Conn]:
+        """``prepared``: the transaction's statements are bound on the server (see ``Conn.prepared``)."""
         with self.pool.connection() as raw:
-            yield Conn(raw, POSTGRESQL)
+            yield Conn(raw, POSTGRESQL, prepared=prepared)
 
     def close(self) -> None:
         self.pool.close()

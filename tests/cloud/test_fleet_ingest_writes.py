@@ -21,7 +21,15 @@ import pytest
 
 from cloud_stub import store as cloud_store
 from cloud_stub.sqldb import SQLITE, Conn
-from cloud_stub.store import FLEET_SHARDS, NonceUsed, SqlCloudStore, fleet_key, fleet_shard, open_store
+from cloud_stub.store import (
+    FLEET_SHARDS,
+    NonceUsed,
+    PostgresCloudStore,
+    SqlCloudStore,
+    fleet_key,
+    fleet_shard,
+    open_store,
+)
 from sync_client.schema import HDR_NONCE, Event, event_from_json, new_event_id
 from tests.cloud.cloud_helpers import CAB, OTHER, Cloud
 
@@ -182,9 +190,9 @@ def counted_writes(store: SqlCloudStore) -> Iterator[dict[str, int]]:
     db: Any = store._db
     write = db.write
 
-    def counting_write() -> AbstractContextManager[Conn]:
+    def counting_write(**options: Any) -> AbstractContextManager[Conn]:
         counts["writes"] += 1
-        return write()  # type: ignore[no-any-return]
+        return write(**options)  # type: ignore[no-any-return]
 
     def trace(statement: str) -> None:
         counts["commits"] += statement.strip().upper() == "COMMIT"
@@ -264,6 +272,33 @@ def test_a_cabinet_forgets_its_own_old_nonces_and_no_other_cabinet_s(store: SqlC
     assert store.store_events(CAB, [], now=2000.0, nonce="next", nonce_keep_s=600).stored == 0  # an upload too
     with store._db.read() as conn:
         assert [r["nonce"] for r in conn.execute("SELECT nonce FROM nonces WHERE cabinet_id = ?", (CAB,))] == ["next"]
+
+
+def test_on_postgresql_an_upload_s_statements_are_prepared_once_and_store_the_same(pg_url: str) -> None:
+    """The server parses and plans the ingest's statements once per connection, not once per upload (with
+    literals bound into the text, each upload was new SQL to it): its largest CPU cost, measured."""
+    store = PostgresCloudStore(pg_url, pool_size=1)  # one connection: the one whose prepared statements we read
+    try:
+        store.add_retailer(SHOP)
+        store.add_cabinet(CABINETS[0], SHOP)
+        uploads = 6  # psycopg prepares a statement at its fifth run on a connection
+        assert [store.store_events(CABINETS[0], fleet_batch(CABINETS[0], n)).stored for n in range(uploads)] == [
+            BATCH
+        ] * uploads
+        # every signed request's look (its cabinet's key, its nonce unused) before its body is read
+        looks = [store.admission(CABINETS[0], f"n{n}", keep_s=60) for n in range(uploads)]
+        assert [look is not None and not look.nonce_used for look in looks] == [True] * uploads
+        with store._db.read() as conn:
+            prepared = [
+                " ".join(r["statement"].split()) for r in conn.execute("SELECT statement FROM pg_prepared_statements")
+            ]
+        assert any(s.startswith("INSERT INTO events (id, cabinet_id, seq,") for s in prepared), prepared
+        assert any(s.startswith("SELECT retailer FROM cabinets WHERE id = $1") for s in prepared), prepared
+        assert any(s.startswith("SELECT key, EXISTS (SELECT 1 FROM nonces") for s in prepared), prepared
+        day = store.funnel(SHOP, since_day=DAY, until_day=DAY)["days"][0]
+        assert (day["sessions"], day["paid"], day["sold"]) == (uploads, uploads, uploads)
+    finally:
+        store.close()
 
 
 # --- the migration: the fleet's rows from before the shards -----------------------------------------------
