@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from sync_client.backoff import Sleep, poll_forever
 from sync_client.cloud_client import CloudClient, CloudRefused, CloudUnavailable
-from sync_client.outbox import PAGE_SIZE, STORAGE_ERRORS
+from sync_client.outbox import STORAGE_ERRORS
 
 # The snapshot name is part of the wire contract (the cloud parses it too), so it lives in the schema;
 # the cabinet's code and tests keep importing it from here (re-exported: "x as x").
@@ -34,6 +34,7 @@ from sync_client.schema import SnapshotNameError as SnapshotNameError
 from sync_client.schema import parse_snapshot_name as parse_snapshot_name
 from sync_client.schema import snapshot_name as snapshot_name
 from sync_client.schema import utc_iso as utc_iso
+from sync_client.store.migrations import PAGE_SIZE
 
 if TYPE_CHECKING:
     import pygame
