@@ -329,7 +329,7 @@ async def plain_urls(
 ) -> web.StreamResponse:
     """Refused(400) naming a path part or query parameter of the APIs that no store can hold, before any handler
     looks it up (on PostgreSQL a NUL would be a database error, a 500). Routes of a sub-application (the
-    console) check their own, to answer with a page."""
+    console) check their own, to answer with a page; the phone pages' refusal_pages turns this one into a page."""
     if len(request.match_info.apps) == 1:
         check_url_text(request)
     return await handler(request)

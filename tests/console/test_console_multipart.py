@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 import aiohttp
 import pytest
@@ -170,7 +171,7 @@ async def test_a_malformed_multipart_form_is_a_400_naming_what_was_wrong_and_sto
 ) -> None:
     before = stored(store)
     for case in TOKEN_PAGE_CASES:
-        content_type, body, expected = case.values
+        content_type, body, expected = cast(tuple[str, bytes, str], case.values)
         status, page = await console.post("/console/tokens", body, content_type)
         assert status == 400, (case.id, page)
         assert refusal(page).startswith(expected), case.id
