@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cloud_stub.app import create_app
+from cloud_stub.core import MAX_BODY_BYTES
 from tests.console.test_console_multipart import (
     BOUNDARY,
     bodies,
@@ -134,6 +135,9 @@ async def test_a_phone_form_that_cannot_be_read_is_a_400_page_and_reaches_no_cab
             assert answer.status == 400
             assert refused(await answer.text())[1] == "“ticket” takes typed text, not a file."
         assert seeded.store.login_failures("repair-ip:127.0.0.1", since=0) == []
+        huge = multipart([field(b"ticket", b"R-K7QX2M"), field(b"phone_end", b"4" * (MAX_BODY_BYTES + 1))])
+        async with session.post("/repair", data=huge, headers={"Content-Type": form_type()}) as answer:
+            assert (answer.status, refused(await answer.text())[1]) == (413, "The form body is too large.")
     assert tracebacks(caplog) == []
 
 
