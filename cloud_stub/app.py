@@ -17,6 +17,7 @@ from cloud_stub.console.proxy import Network
 from cloud_stub.consumer import background, setup_consumer
 from cloud_stub.consumer.geocode import Geocoder
 from cloud_stub.consumer.notify import Provider
+from cloud_stub.consumer.pages import refusal_pages
 from cloud_stub.core import MAX_BODY_BYTES, Core, plain_urls, refusals
 from cloud_stub.device_api import DeviceApi
 from cloud_stub.event_partitions import RetentionPolicy
@@ -72,8 +73,10 @@ def create_app(
     The caller owns ``store`` and closes it after the app has been cleaned up.
     """
     core = Core(store, now, limits)
-    # Signing wraps the refusals so that a cabinet can trust a "no" as much as a "yes".
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[answer_signer(core.now), refusals, plain_urls])
+    # Signing wraps the refusals so that a cabinet can trust a "no" as much as a "yes". The phone pages answer their
+    # refusals (plain_urls' among them) with a page before ``refusals`` would with JSON.
+    middlewares = [answer_signer(core.now), refusals, refusal_pages, plain_urls]
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=middlewares)
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "events": await core.db(store.count_events)})

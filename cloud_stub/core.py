@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDictProxy
 
 from cloud_stub.limits import ServeLimits
@@ -265,17 +266,56 @@ def check_url_text(request: web.Request) -> None:
             raise UnfitText(name, problem)
 
 
+FORM_BODY = "form body"  # the field a refusal names when the body as a whole cannot be read
+FILE_FIELDS = "form_file_fields"  # a handler's attribute: the fields of its form that may be files (form_files)
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+class UnreadableForm(Refused):
+    """A form body that cannot be read as the form it claims to be (a multipart body without its boundary, cut
+    short, a part without a name, over the size limit), or a file sent where text was expected. ``field`` is the
+    field at fault or FORM_BODY; ``reason`` ("body", "file" or "size") lets a page say it in its reader's words."""
+
+    def __init__(self, field: str, reason: str, problem: str, status: int = 400) -> None:
+        super().__init__(status, f"{field}: {problem}")
+        self.field = field
+        self.reason = reason
+
+
+def form_files(*names: str) -> Callable[[Handler], Handler]:
+    """Mark a handler whose form may carry files in the fields ``names``; a file in any other field (and any file
+    sent to an unmarked handler) is refused by read_form. Put it above any wrapping decorator (``requires``)."""
+
+    def mark(handler: Handler) -> Handler:
+        setattr(handler, FILE_FIELDS, frozenset(names))
+        return handler
+
+    return mark
+
+
 async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
-    """The request's form (aiohttp keeps it for later reads); UnfitText for the first field whose name, value or
-    file name no store can hold, or for a body not in the charset it names ("form")."""
+    """The request's form (aiohttp keeps it for later reads). Refused, before any handler sees a field: with
+    UnreadableForm for a body that is not the form its Content-Type names (413 for one over the size or field
+    limit) or a file in a field its handler does not take as one (form_files); with UnfitText for the first field
+    whose name, value or file name no store can hold, or for a body not in the charset it names ("form")."""
     try:
         form = await request.post()
     except (UnicodeDecodeError, LookupError):  # bytes not in the charset the request names, or no such charset
         raise UnfitText("form", "not text in the charset it names") from None
+    except web.HTTPRequestEntityTooLarge as exc:  # over client_max_size or client_max_fields
+        raise UnreadableForm(FORM_BODY, "size", exc.text or "too large", status=413) from None
+    except (ValueError, RuntimeError, HttpProcessingError) as exc:
+        # aiohttp's multipart reader: no or a wrong boundary, cut short, a part without a name or with a header
+        # it refuses (a NUL, a line over 8 KiB, too many), an unknown Content-Transfer-Encoding, a nested multipart
+        said = exc.message if isinstance(exc, HttpProcessingError) else str(exc)
+        raise UnreadableForm(FORM_BODY, "body", f"not a readable form ({said.strip()[:120]})") from None
+    takes_files: frozenset[str] = getattr(request.match_info.handler, FILE_FIELDS, frozenset())
     for name, value in form.items():
         problem = text_problem(name)
         if problem:
             raise UnfitText("form", f"a field's name {problem}")
+        if isinstance(value, web.FileField) and name not in takes_files:
+            raise UnreadableForm(name, "file", "a file where text was expected")
         text = value.filename if isinstance(value, web.FileField) else value
         problem = text_problem(text) if isinstance(text, str) else None
         if problem:
@@ -289,7 +329,7 @@ async def plain_urls(
 ) -> web.StreamResponse:
     """Refused(400) naming a path part or query parameter of the APIs that no store can hold, before any handler
     looks it up (on PostgreSQL a NUL would be a database error, a 500). Routes of a sub-application (the
-    console) check their own, to answer with a page."""
+    console) check their own, to answer with a page; the phone pages' refusal_pages turns this one into a page."""
     if len(request.match_info.apps) == 1:
         check_url_text(request)
     return await handler(request)

@@ -55,7 +55,7 @@ from cloud_stub.console.auth import CORE, SESSION, NavItem, dummy_hash, sessions
 from cloud_stub.console.i18n import EN, LANGUAGES, language, money, translator, when
 from cloud_stub.console.paging import page_url
 from cloud_stub.console.proxy import Network, trusted_proxies_middleware
-from cloud_stub.core import Core, UnfitText
+from cloud_stub.core import Core, UnfitText, UnreadableForm
 from cloud_stub.store import Conflict, NotFound
 
 PREFIX = "/console"
@@ -161,6 +161,8 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
         return await _error_page(request, 409, "error_409")
     except UnfitText as exc:
         return await _error_page(request, 400, "error_400_text", field=exc.field[:60])
+    except UnreadableForm as exc:
+        return await _error_page(request, exc.status, f"error_{exc.status}_form_{exc.reason}", field=exc.field[:60])
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -32,7 +32,6 @@ ANONYMOUS_TTL_S = 3600.0  # a sign-in form left open this long must be reloaded
 ROLES = ("owner", "staff", "technician")
 ANY_ROLE = ROLES
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 HOME = "/console/fleet"
 
 # Sign-in failures: per account a few free tries, then a doubling wait; per address more free tries
@@ -189,11 +188,13 @@ async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse
     session = await load_session(request)
     if session is not None:
         request[SESSION] = session
-    check_url_text(request)  # and the form's fields in read_form: UnfitText, a 400 page naming the field
+    check_url_text(request)  # and the form in read_form: UnfitText or UnreadableForm, a 400 page naming the field
     if request.method not in SAFE_METHODS:
-        form = await read_form(request) if request.content_type in FORM_TYPES else None
+        # Every unsafe request's form is read and checked here, so no handler reads one unchecked (a body of
+        # another Content-Type is an empty form).
+        form = await read_form(request)
         sent = request.headers.get(CSRF_HEADER)
-        if sent is None and form is not None:
+        if sent is None:
             field = form.get(CSRF_FIELD)
             sent = field if isinstance(field, str) else None
         if session is None or not sent or not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):

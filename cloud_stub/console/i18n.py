@@ -43,6 +43,11 @@ EN: dict[str, str] = {
     "error_title": "Error {status}",
     "error_400_text": "“{field}” holds a character that cannot be stored (a NUL character, or text that is not "
     "valid UTF-8). Remove it and try again.",
+    "error_400_form_body": "The form body could not be read: it is malformed or was cut short. Reload the page and "
+    "try again.",
+    "error_400_form_file": "“{field}” takes typed text, not a file.",
+    "error_413_form_size": "The form body is too large for the console (at most 8 MiB and 1000 fields); upload "
+    "larger videos through the API.",
     "error_403": "You may not do this.",
     "error_403_csrf": "The form had expired or did not come from this console. Reload the page and try again.",
     "error_404": "Not found.",
@@ -710,6 +715,9 @@ ZH: dict[str, str] = {
     "role_technician": "技术员",
     "error_title": "错误 {status}",
     "error_400_text": "“{field}”含有无法保存的字符（NUL 字符或无效的 UTF-8 文本）。请删除后重试。",
+    "error_400_form_body": "无法读取表单内容：格式有误或不完整。请刷新页面后重试。",
+    "error_400_form_file": "“{field}”只接受输入的文字，不接受文件。",
+    "error_413_form_size": "表单内容对控制台来说太大（最多 8 MiB、1000 个字段）；较大的视频请通过 API 上传。",
     "error_403": "您无权执行此操作。",
     "error_403_csrf": "表单已过期或并非来自本管理台。请刷新页面后重试。",
     "error_404": "未找到。",

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from cloud_stub.console.auth import CORE, NavItem, current_user, requires
 from cloud_stub.console.i18n import language, translator
+from cloud_stub.core import form_files
 from cloud_stub.media import MEDIA_KINDS, SHA256_RE, MediaProblem, add_media
 from sync_client.cabinet_config import MAX_MEDIA_BYTES
 
@@ -43,6 +44,7 @@ async def media(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/media")
+@form_files("file")
 @requires(*EDITORS)
 async def upload(request: web.Request) -> web.StreamResponse:
     posted = await request.post()

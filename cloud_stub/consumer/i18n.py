@@ -14,6 +14,14 @@ EN: dict[str, str] = {
     "switch_language": "中文",
     "not_found_title": "Link not found",
     "not_found": "This code or link is not known. Check that the whole code was scanned, or ask at the cabinet.",
+    "refused_title": "This request cannot be read",
+    "refused_text": "“{field}” holds a character that cannot be read (a NUL character, or bytes that are not "
+    "UTF-8 text).",
+    "refused_form_body": "The form body could not be read: it is malformed or was cut short.",
+    "refused_form_file": "“{field}” takes typed text, not a file.",
+    "refused_form_size": "The form body is too large.",
+    "refused_help": "Check that the whole code was scanned or the link copied whole, or scan the code on the "
+    "cabinet again.",
     "receipt_title": "Receipt",
     "receipt_pending_title": "Receipt on its way",
     "receipt_pending": "Your receipt will appear here shortly, once the cabinet has sent the sale. Keep this page "
@@ -119,6 +127,12 @@ ZH: dict[str, str] = {
     "switch_language": "English",
     "not_found_title": "未找到链接",
     "not_found": "无法识别此代码或链接。请确认扫描了完整的代码，或在柜机处咨询。",
+    "refused_title": "无法读取此请求",
+    "refused_text": "“{field}”含有无法读取的字符（NUL 字符或不是 UTF-8 文本的字节）。",
+    "refused_form_body": "无法读取表单内容：格式有误或不完整。",
+    "refused_form_file": "“{field}”只接受输入的文字，不接受文件。",
+    "refused_form_size": "表单内容太大。",
+    "refused_help": "请确认扫描了完整的代码或复制了完整的链接，或重新扫描柜机上的二维码。",
     "receipt_title": "收据",
     "receipt_pending_title": "收据即将生成",
     "receipt_pending": "柜机上传这笔交易后，您的收据将很快显示在这里。请保留此页面，一分钟后刷新。",

@@ -4,6 +4,7 @@ address, and the repair look-up keeps only its failures' times (the rate limit) 
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +20,7 @@ from cloud_stub.console.i18n import money
 from cloud_stub.consumer import parse
 from cloud_stub.consumer.geocode import Geocoder
 from cloud_stub.consumer.i18n import language, translator
-from cloud_stub.core import Core, read_form
+from cloud_stub.core import Core, Refused, UnfitText, UnreadableForm, read_form
 from sync_client.cabinet_config import CabinetConfig, ConfigInvalid, parse_config
 from sync_client.schema import (
     FAULT_CATEGORIES,
@@ -35,6 +36,7 @@ CORE = web.AppKey("consumer_core", Core)
 GEOCODER = web.AppKey("consumer_geocoder", Geocoder)  # absent: no address search
 TEMPLATES = web.AppKey("consumer_templates", jinja2.Environment)
 PATHS = ("/q/", "/r/", "/f/", "/repair", "/near", "/consumer-static")
+JSON_PATHS = ("/near.json",)  # the locator's script reads it: its refusals stay the APIs' JSON
 routes = web.RouteTableDef()
 
 # The repair look-up: per address and per ticket a few free wrong tries, then the console's doubling wait.
@@ -60,6 +62,32 @@ def render(request: web.Request, template: str, context: dict[str, Any], status:
         status=status,
         app_key=TEMPLATES,
     )
+
+
+def refused_page(request: web.Request, refusal: Refused) -> web.Response:
+    """A refusal as a short page in the shopper's language: what could not be read, and what to do."""
+    t = translator(language(request))
+    if isinstance(refusal, UnreadableForm):
+        message = t(f"refused_form_{refusal.reason}", field=refusal.field[:60])
+    elif isinstance(refusal, UnfitText):
+        message = t("refused_text", field=refusal.field[:60])
+    else:
+        message = refusal.message
+    return render(request, "refused.html", {"message": message}, status=refusal.status)
+
+
+@web.middleware
+async def refusal_pages(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """The phone pages' refusals (a path part or query parameter no store can hold, found by plain_urls within
+    this; a form read_form refuses) as a page, not the APIs' JSON; other routes pass through as they are."""
+    if not request.path.startswith(PATHS) or request.path in JSON_PATHS:
+        return await handler(request)
+    try:
+        return await handler(request)
+    except Refused as refusal:
+        return refused_page(request, refusal)
 
 
 def not_found(request: web.Request) -> web.Response:

@@ -39,6 +39,19 @@ def test_an_unknown_code_is_a_friendly_404_in_both_languages(seeded: Seeded, new
     assert seeded.store.scan_counts(CABINET) == [], "an unknown code counts nothing"
 
 
+def test_a_garbage_link_is_a_short_400_page_in_both_languages(seeded: Seeded, new_page: Callable[..., Page]) -> None:
+    """A link with a NUL (a bad scan, a mangled copy) gets the phone pages' own page, not the APIs' JSON."""
+    page = new_page(phone=True)
+    assert status(page.goto("/q/abc%00defgh")) == 400
+    assert page.get_by_role("heading", name="This request cannot be read").is_visible()
+    expect(page.get_by_role("alert")).to_contain_text("“code” holds a character that cannot be read")
+    _no_horizontal_scroll(page)
+    page.get_by_role("link", name="中文").click()
+    assert page.get_by_role("heading", name="无法读取此请求").is_visible()
+    expect(page.get_by_role("alert")).to_contain_text("“code”含有无法读取的字符")
+    assert seeded.store.scan_counts(CABINET) == [], "a garbage link counts nothing"
+
+
 def test_the_receipt_says_it_is_coming_then_shows_the_sale(seeded: Seeded, new_page: Callable[..., Page]) -> None:
     page = new_page(phone=True, locale="zh-CN")
     assert status(page.goto(f"/r/{seeded.receipt_token}")) == 200
@@ -136,7 +149,7 @@ def test_the_consumer_pages_pass_axe(seeded: Seeded, new_page: Callable[..., Pag
     page = new_page(phone=True, bypass_csp=True)
     for form in ("repair", "callback"):  # the forms a cabinet offers on a phone
         seeded.event("form.offered", {"token": form.ljust(22, "x"), "form": form, "valid_s": 300, **CALLBACK_OFFER})
-    paths = ["/q/aaaaaaaaaa", f"/r/{seeded.receipt_token}", "/repair", "/near?lat=52.5&lon=13.4"]
+    paths = ["/q/aaaaaaaaaa", "/q/abc%00defgh", f"/r/{seeded.receipt_token}", "/repair", "/near?lat=52.5&lon=13.4"]
     for path in [*paths, "/f/" + "repair".ljust(22, "x"), "/f/" + "callback".ljust(22, "x") + "?lang=zh"]:
         page.goto(path)
         assert axe_violations(page) == [], path
