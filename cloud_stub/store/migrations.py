@@ -56,7 +56,7 @@ def _backfill_funnel(conn: Conn) -> None:
 
 # --- versioned migrations (cloud_stub/sqldb.py runs them) -------------------------------------------------
 # A change of the schema from now on is a new Migration appended here, the same number on both databases
-# (branch on conn.dialect where their SQL differs); the schema texts above stay as migration 1 made them.
+# (branch on conn.dialect where their SQL differs); the schema texts in schema.py stay as migration 1 made them.
 def _has_table(conn: Conn, name: str) -> bool:
     if conn.dialect == SQLITE:
         query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
@@ -165,7 +165,7 @@ def _widen_ticket_statuses(conn: Conn) -> None:
     if "CHECK (status IN" not in row["sql"]:
         return
     create = re.search(r"CREATE TABLE IF NOT EXISTS repair_tickets \(.*?\n\);", _SCHEMA, re.S)
-    assert create is not None  # the statement is in this file
+    assert create is not None  # the statement is in schema.py
     conn.script(
         "ALTER TABLE repair_tickets RENAME TO repair_tickets_v1;\n"
         f"{create.group(0)}\nINSERT INTO repair_tickets ({_TICKET_COLUMNS}) "
