@@ -52,14 +52,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.bench_console import PRODUCTS, RETAILER, cabinet_events
 from benchmarks.bench_store_reads import INGEST_BATCH, fetch, ingest, stats
 from cloud_stub.sqldb import SQLITE, is_postgresql_url
-from cloud_stub.store import (
-    _SALE_EVENTS,
-    SqlCloudStore,
-    _apply_sale_event,
-    _backfill_sales_rollup,
-    _Tally,
-    open_store,
-)
+from cloud_stub.store import SqlCloudStore, open_store
+from cloud_stub.store.counters import _Tally
+from cloud_stub.store.migrations import _backfill_sales_rollup
+from cloud_stub.store.sales import _SALE_EVENTS, _apply_sale_event
 from firmware.control_client import start_cloud
 from sync_client.schema import Event, dumps, utc_iso
 from tests.pg_server import benchmark_server

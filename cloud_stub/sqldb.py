@@ -1,6 +1,6 @@
 """The cloud store's two databases behind one small connection interface, and its versioned migrations.
 
-The store (``cloud_stub/store.py``) writes its SQL once, in SQLite's spelling: ``?`` and ``:name``
+The store (``cloud_stub/store/``) writes its SQL once, in SQLite's spelling: ``?`` and ``:name``
 placeholders, ``json_each(?)`` for a JSON list of values, ``FOR UPDATE`` on the rows a transaction must hold.
 ``Conn`` runs it on either database; the few differences are spelled out here:
 

@@ -133,7 +133,7 @@ def test_a_clean_small_tree_passes(tmp_path: Path) -> None:
         tmp_path,
         {
             "firmware/cabinet.py": "from hal.lock import Lock\nfrom kiosk_ui.view import Intent\nimport sync_client\n",
-            "cloud_stub/store.py": "from sync_client.schema import Event\nimport aiohttp\n",
+            "cloud_stub/store/ingest.py": "from sync_client.schema import Event\nimport aiohttp\n",
             "hal/lock.py": "from .errors import DeviceFault\n",
         },
     )
@@ -142,11 +142,13 @@ def test_a_clean_small_tree_passes(tmp_path: Path) -> None:
 
 def test_every_cloud_module_imports_first_in_a_fresh_interpreter() -> None:
     """A circular import shows only when its module is the first imported (a tool or test that starts there):
-    each of the cloud's top-level modules is imported alone."""
+    each of the cloud's top-level modules, and each module of its store, is imported alone."""
     import subprocess
     import sys
 
     modules = sorted(f"cloud_stub.{p.stem}" for p in (ROOT / "cloud_stub").glob("*.py") if p.stem != "__init__")
+    store = (ROOT / "cloud_stub" / "store").glob("*.py")
+    modules += ["cloud_stub.store", *sorted(f"cloud_stub.store.{p.stem}" for p in store if p.stem != "__init__")]
     script = (
         "import subprocess, sys\n"
         "failed = [m for m in sys.argv[1:] if subprocess.run([sys.executable, '-c', 'import ' + m]).returncode]\n"

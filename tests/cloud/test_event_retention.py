@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from cloud_stub import cli, event_partitions, sqldb, store
+from cloud_stub import cli, event_partitions, sqldb
 from cloud_stub.event_partitions import ANALYTICS_EVENTS, RetentionPolicy, month_partitions
 from cloud_stub.server import start_cloud
 from cloud_stub.sqldb import POSTGRESQL, SQLITE
-from cloud_stub.store import MIGRATIONS, SqlCloudStore, open_store
+from cloud_stub.store import MIGRATIONS, SqlCloudStore, migrations, open_store
 from sync_client.schema import Event, event_from_json, new_event_id, utc_iso
 from tests.cloud.test_funnel_store import session, visit
 from tests.pg_server import PgServer
@@ -227,7 +227,7 @@ def test_a_migrated_database_keeps_every_event_in_its_month(
 
 def _migrate_events(target: str, monkeypatch: pytest.MonkeyPatch) -> None:
     with monkeypatch.context() as before_partitions:
-        before_partitions.setattr(store, "MIGRATIONS", MIGRATIONS[:1])
+        before_partitions.setattr(migrations, "MIGRATIONS", MIGRATIONS[:1])
         baseline = open_store(target)
     baseline.add_retailer("shop-a")
     baseline.add_cabinet(CAB, "shop-a")

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from cloud_stub import store as cloud_store
 from cloud_stub.sqldb import SQLITE, Conn
 from cloud_stub.store import (
     FLEET_SHARDS,
@@ -30,6 +29,7 @@ from cloud_stub.store import (
     fleet_shard,
     open_store,
 )
+from cloud_stub.store import schema as cloud_schema
 from sync_client.schema import HDR_NONCE, Event, event_from_json, new_event_id
 from tests.cloud.cloud_helpers import CAB, OTHER, Cloud
 
@@ -304,7 +304,7 @@ def test_on_postgresql_an_upload_s_statements_are_prepared_once_and_store_the_sa
 # --- the migration: the fleet's rows from before the shards -----------------------------------------------
 # as migration 1 made it: the baseline's schema text, which stays as it was
 _FLEET_SALES_V1 = re.search(
-    r"CREATE TABLE IF NOT EXISTS sales_fleet_daily \(.*?\n\) WITHOUT ROWID;", cloud_store._SCHEMA, re.S
+    r"CREATE TABLE IF NOT EXISTS sales_fleet_daily \(.*?\n\) WITHOUT ROWID;", cloud_schema._SCHEMA, re.S
 )[0]  # type: ignore[index]
 _FUNNEL_SUMS = {
     "funnel_days": (("day",), ("sessions", "viewed", "checkouts", "paid", "sold", "passers", "stoppers")),

@@ -12,15 +12,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from cloud_stub import cli, store
+from cloud_stub import cli
 from cloud_stub.sqldb import SQLITE, Conn, Migration
-from cloud_stub.store import MigrationsPending, PostgresCloudStore, SqliteCloudStore, open_store
+from cloud_stub.store import MigrationsPending, PostgresCloudStore, SqliteCloudStore, migrations, open_store
 from tests.pg_server import PgServer
 
 BEFORE = Path(__file__).parents[1] / "fixtures" / "cloud_before_migrations.sql"
-APPLIED = "".join(f"{{0}}: applied migration {m.version} ({m.name})\n" for m in store.MIGRATIONS)
-NEEDED = ", ".join(f"{m.version} ({m.name})" for m in store.MIGRATIONS)
-LATER = len(store.MIGRATIONS) + 1  # a migration after the newest
+APPLIED = "".join(f"{{0}}: applied migration {m.version} ({m.name})\n" for m in migrations.MIGRATIONS)
+NEEDED = ", ".join(f"{m.version} ({m.name})" for m in migrations.MIGRATIONS)
+LATER = len(migrations.MIGRATIONS) + 1  # a migration after the newest
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -89,7 +89,7 @@ def test_a_database_of_the_previous_release_is_migrated_with_every_row_kept(
     assert run(capsys, "migrate", "--db", str(path)) == (0, APPLIED.format(path), "")
     after = rows_of(path, columns_of_before)  # columns added since get their defaults: the old ones are kept
     assert {t: r for t, r in after.items() if t in before} == before, "every row as it was"
-    assert [r[:2] for r in after["schema_migrations"]] == [(m.version, m.name) for m in store.MIGRATIONS]
+    assert [r[:2] for r in after["schema_migrations"]] == [(m.version, m.name) for m in migrations.MIGRATIONS]
     assert run(capsys, "migrate", "--db", str(path)) == (0, f"{path}: up to date (no migration pending)\n", "")
 
     upgraded = SqliteCloudStore(path, migrate=False)
@@ -111,7 +111,7 @@ def test_migrate_builds_the_same_history_on_a_new_sqlite_file_and_a_new_postgres
     for target in (path, empty_pg):
         assert run(capsys, "migrate", "--db", target) == (0, APPLIED.format(target), "")
         assert run(capsys, "migrate", "--db", target) == (0, f"{target}: up to date (no migration pending)\n", "")
-    assert history(path) == history(empty_pg) == [(m.version, m.name) for m in store.MIGRATIONS]
+    assert history(path) == history(empty_pg) == [(m.version, m.name) for m in migrations.MIGRATIONS]
 
 
 def test_a_password_in_the_url_is_never_printed(capsys: pytest.CaptureFixture[str], pg_server: PgServer) -> None:
@@ -138,9 +138,9 @@ def test_a_pending_migration_stops_serve_and_is_applied_once_on_either_store(
     first = open_store(target)
     first.add_retailer("shop-a")
     first.close()
-    before = [(m.version, m.name) for m in store.MIGRATIONS]
+    before = [(m.version, m.name) for m in migrations.MIGRATIONS]
     later = Migration(LATER, "cabinet_notes", _add_note_column)
-    monkeypatch.setattr(store, "MIGRATIONS", (*store.MIGRATIONS, later))
+    monkeypatch.setattr(migrations, "MIGRATIONS", (*migrations.MIGRATIONS, later))
 
     with pytest.raises(MigrationsPending, match=rf"{LATER} \(cabinet_notes\)"):
         open_store(target, migrate=False)
@@ -176,7 +176,7 @@ def test_nodes_migrating_one_postgresql_at_once_apply_each_migration_once(empty_
     for t in threads:
         t.join(60)
     assert errors == []
-    versions = [m.version for m in store.MIGRATIONS]
+    versions = [m.version for m in migrations.MIGRATIONS]
     assert sorted(v for applied in results for v in applied) == versions, "each applied by one of them"
     with psycopg.connect(empty_pg) as conn:
         assert conn.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall() == [(v,) for v in versions]
