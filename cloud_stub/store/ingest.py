@@ -85,7 +85,7 @@ class IngestMixin(StoreBase):
         new: dict[str, Event] = {}
         # Prepared: an upload's ~25 statements are the same texts every time (parsed and planned once by the
         # server, which parsing literals again per upload had made the cloud's largest CPU cost).
-        with self._db.write(prepared=True) as conn:
+        with self._db.write(prepared=True) as conn, conn.pipeline():
             # The cabinet's row is held until this commits: another node storing a batch of the same cabinet
             # (a retry through another node) waits, then finds these events stored. Its read models are
             # the cabinet's own rows, so they are folded by one transaction at a time as well.
