@@ -198,13 +198,13 @@ def partition_events(conn: Conn, now: float) -> None:
     )
 
 
-def maybe_stored(conn: Conn, ids: Sequence[str]) -> list[str]:
-    """Of ``ids``, those ``events`` may hold: on PostgreSQL the ones in ``event_ids`` (one index, where a look-up
-    in ``events`` by id would ask every month's), usually none; on SQLite all (its key is the id)."""
-    if conn.dialect == SQLITE or not ids:
-        return list(ids)
-    rows = conn.execute("SELECT id FROM event_ids WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))
-    return [r["id"] for r in rows]
+def maybe_stored(conn: Conn) -> str:
+    """A query of one parameter (a JSON list of ids) for those of them ``events`` may hold: on PostgreSQL the ones
+    in ``event_ids`` (one index, where a look-up in ``events`` by id would ask every month's), usually none; on
+    SQLite all (its key is the id). A subquery, so the upload's look-up is one statement on either database."""
+    if conn.dialect == SQLITE:
+        return "SELECT value FROM json_each(?)"
+    return "SELECT id FROM event_ids WHERE id IN (SELECT value FROM json_each(?))"
 
 
 def add_event_ids(conn: Conn, ids: Sequence[str]) -> None:

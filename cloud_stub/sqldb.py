@@ -44,7 +44,8 @@ class Row(Protocol):
 
 
 class Cursor(Protocol):
-    rowcount: int
+    @property
+    def rowcount(self) -> int: ...
 
     def fetchone(self) -> Any: ...
     def fetchall(self) -> list[Any]: ...
@@ -64,6 +65,22 @@ class Conn:
         # What gives rows their insertion order: SQLite's implicit rowid; PostgreSQL has none, so the tables
         # read in that order have a row_no identity column there (see the baseline migration).
         self.insert_order = "rowid" if dialect == SQLITE else "row_no"
+        self._pipeline: Any = None
+
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
+        """PostgreSQL: the statements inside go to the server without waiting for each answer (psycopg's
+        pipeline mode); the connection waits only where a result is read (``fetch*``, ``rowcount``), so a
+        transaction of many writes costs a few round trips, not one per statement. SQLite: as without it."""
+        if self.dialect == SQLITE or self._pipeline is not None:
+            yield
+            return
+        with self.raw.pipeline() as pipeline:
+            self._pipeline = pipeline
+            try:
+                yield
+            finally:
+                self._pipeline = None
 
     def json_text(self, column: str, key: str) -> str:
         """An expression: the JSON document's top-level ``key`` (NULL when absent or null)."""
@@ -81,15 +98,27 @@ class Conn:
             return self.raw.execute(_for_sqlite(sql), params)  # type: ignore[no-any-return]
         cursor = self._pg_cursor()
         cursor.execute(_for_postgresql(sql, bool(params)), params or None)
-        return cursor  # type: ignore[no-any-return]
+        return cursor if self._pipeline is None else _PipelinedCursor(cursor, self._pipeline)
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        """``sql`` once per row. On PostgreSQL an ``INSERT … VALUES (?, …)`` is sent as one statement of many
+        rows (its per-row cost in psycopg was most of an upload's CPU): the rows of one call must not repeat
+        the key of an ``ON CONFLICT … DO UPDATE`` (a statement may not update a row twice; no caller does)."""
         if not rows:
             return
         if self.dialect == SQLITE:
             self.raw.executemany(_for_sqlite(sql), rows)
-        else:
+            return
+        one_row = _INSERT_VALUES.match(sql)
+        if one_row is None or not isinstance(rows[0], Sequence):
             self._pg_cursor().executemany(_for_postgresql(sql, True), rows)
+            return
+        head, values, tail = one_row.groups()
+        per_statement = max(1, _MAX_PARAMS // values.count("?"))
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            many = f"{head}{', '.join([values] * len(chunk))}{tail}"
+            self._pg_cursor().execute(_for_postgresql(many, True), [v for row in chunk for v in row])
 
     def _pg_cursor(self) -> Any:
         if self.prepared:
@@ -105,6 +134,34 @@ class Conn:
                 self.raw.execute(statement)
         else:
             self.raw.execute(postgresql_ddl(ddl))
+
+
+# An INSERT of one row of positional parameters: the text before its row, the row, the rest (ON CONFLICT …).
+_INSERT_VALUES = re.compile(r"(INSERT INTO .*? VALUES )(\(\?(?:, \?)*\))(.*)", re.DOTALL)
+_MAX_PARAMS = 30000  # PostgreSQL takes at most 65535 parameters a statement
+
+
+class _PipelinedCursor:
+    """A cursor of a statement sent in pipeline mode: its row count is known once the server has answered
+    (``fetch*`` wait for that themselves)."""
+
+    def __init__(self, cursor: Any, pipeline: Any) -> None:
+        self._cursor = cursor
+        self._pipeline = pipeline
+
+    @property
+    def rowcount(self) -> int:
+        self._pipeline.sync()
+        return int(self._cursor.rowcount)
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return list(self._cursor.fetchall())
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor)
 
 
 def _statements(script: str) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloud_stub.sqldb import Conn, reads
+from cloud_stub.sqldb import Row, reads
 from cloud_stub.store.base import StoreBase
 from cloud_stub.store.counters import FLEET_SHARDS, _Tally, fleet_key, fleet_shard
 
@@ -52,14 +52,10 @@ def _apply_funnel_event(tally: _Tally, key: str, kind: str, at: str, payload: di
             tally.add("funnel_ads", (key, day, payload["ad_id"]), touches=1)
 
 
-def _count_sold(
-    conn: Conn, tally: _Tally, cabinet_id: str, keys: tuple[str, ...], at: str, payload: dict[str, Any]
-) -> None:
-    """A sale completed, unless the sales read model has it completed already (the same sale told twice);
-    counted under each of ``keys`` (the cabinet's and its fleet shard's)."""
-    row = conn.execute(
-        "SELECT completed_at, sku FROM sales WHERE cabinet_id = ? AND sale_id = ?", (cabinet_id, payload["sale_id"])
-    ).fetchone()
+def _count_sold(tally: _Tally, row: Row | None, keys: tuple[str, ...], at: str, payload: dict[str, Any]) -> None:
+    """A sale completed, unless its row of the sales read model (``row``, as the upload has it so far) says it
+    completed already (the same sale told twice); counted under each of ``keys`` (the cabinet's and its fleet
+    shard's)."""
     if row is not None and row["completed_at"] is not None:
         return
     # The product is named by this event or by an earlier one of the sale (payment.approved); a sale whose

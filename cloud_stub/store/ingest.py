@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from cloud_stub import event_partitions
-from cloud_stub.sqldb import Conn, Row, reads
+from cloud_stub.sqldb import Conn, Cursor, Row, reads
 from cloud_stub.store.base import StoreBase, _now
 from cloud_stub.store.callbacks import _add_callback, _without_personal_data
 from cloud_stub.store.commands import _ROLLOUT_OUTCOMES, _apply_rollout_events
@@ -19,7 +19,7 @@ from cloud_stub.store.fleet import _STATUS_EVENTS, _apply_status_events
 from cloud_stub.store.funnel import _FUNNEL_EVENTS, _apply_funnel_event, _count_sold, _funnel_keys
 from cloud_stub.store.phone import _add_receipt, _apply_form_event
 from cloud_stub.store.records import TICKET_STATUSES, Admission, StoreResult
-from cloud_stub.store.sales import _SALE_EVENTS, _apply_sale_event
+from cloud_stub.store.sales import _SALE_EVENTS, SaleRows, _apply_sale_event, sale_id_of
 from cloud_stub.store.tickets import _ticket_changed
 from sync_client.schema import Event, dumps, utc_iso
 
@@ -45,16 +45,16 @@ def _event_content(event: Event) -> dict[str, Any]:
     }
 
 
-def _claim_nonce(conn: Conn, cabinet_id: str, nonce: str, seen_at: float, keep_s: float) -> bool:
-    """Record the cabinet's request nonce; False if it used it already. Its own nonces older than ``keep_s`` are
-    forgotten first (by the index on cabinet and age): never the whole fleet's, which every request of every
-    cabinet would delete at once, each waiting for the others' locks on the same rows."""
+def _claim_nonce(conn: Conn, cabinet_id: str, nonce: str, seen_at: float, keep_s: float) -> Cursor:
+    """Record the cabinet's request nonce: the answer has a row if it was new, none if the cabinet used it
+    already. Its own nonces older than ``keep_s`` are forgotten first (by the index on cabinet and age): never
+    the whole fleet's, which every request of every cabinet would delete at once, each waiting for the others'
+    locks on the same rows."""
     conn.execute("DELETE FROM nonces WHERE cabinet_id = ? AND seen_at < ?", (cabinet_id, seen_at - keep_s))
-    cursor = conn.execute(
-        "INSERT INTO nonces (cabinet_id, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+    return conn.execute(
+        "INSERT INTO nonces (cabinet_id, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING nonce",
         (cabinet_id, nonce, seen_at),
     )
-    return cursor.rowcount == 1
 
 
 class IngestMixin(StoreBase):
@@ -85,24 +85,25 @@ class IngestMixin(StoreBase):
         new: dict[str, Event] = {}
         # Prepared: an upload's ~25 statements are the same texts every time (parsed and planned once by the
         # server, which parsing literals again per upload had made the cloud's largest CPU cost).
-        with self._db.write(prepared=True) as conn:
+        with self._db.write(prepared=True) as conn, conn.pipeline():
             # The cabinet's row is held until this commits: another node storing a batch of the same cabinet
             # (a retry through another node) waits, then finds these events stored. Its read models are
             # the cabinet's own rows, so they are folded by one transaction at a time as well.
+            # Everything the upload reads first goes out at once and is answered in one wait (PostgreSQL's
+            # pipeline): the cabinet's row, its nonce, which of the events are stored, and their sales' rows.
             found = conn.execute("SELECT retailer FROM cabinets WHERE id = ? FOR NO KEY UPDATE", (cabinet_id,))
+            claimed = _claim_nonce(conn, cabinet_id, nonce, _now(now), nonce_keep_s) if nonce is not None else None
+            stored = conn.execute(
+                f"SELECT id, cabinet_id, {', '.join(_CONTENT)} FROM events WHERE id IN "
+                f"({event_partitions.maybe_stored(conn)})",
+                (json.dumps([e.id for e in events]),),
+            )
+            sales = SaleRows(conn, cabinet_id, [i for e in events if (i := sale_id_of(e.type, e.payload))])
             cabinet = found.fetchone()
             retailer = cabinet["retailer"] if cabinet is not None else None
-            if nonce is not None and not _claim_nonce(conn, cabinet_id, nonce, _now(now), nonce_keep_s):
+            if claimed is not None and claimed.fetchone() is None:
                 raise NonceUsed(f"cabinet {cabinet_id!r} used nonce {nonce!r} already")
-            # One look-up for the whole batch, then one executemany: a batch of 1000 is one round of work.
-            held = {
-                row["id"]: row
-                for row in conn.execute(
-                    f"SELECT id, cabinet_id, {', '.join(_CONTENT)} FROM events WHERE id IN "
-                    "(SELECT value FROM json_each(?))",
-                    (json.dumps(event_partitions.maybe_stored(conn, [e.id for e in events])),),
-                )
-            }
+            held = {row["id"]: row for row in stored}
             for event in events:
                 row = held.get(event.id)
                 if row is None and event.id not in new:
@@ -151,8 +152,9 @@ class IngestMixin(StoreBase):
                     self._apply_ticket_event(conn, cabinet_id, event)
                 elif event.type in _SALE_EVENTS:
                     if event.type == "sale.completed":  # before the sales row says so: a sale counts once
-                        _count_sold(conn, tally, cabinet_id, keys, event.wall_time, event.payload)
-                    _apply_sale_event(conn, tally, retailer, cabinet_id, event.type, event.wall_time, event.payload)
+                        row = sales.current(event.payload["sale_id"])
+                        _count_sold(tally, row, keys, event.wall_time, event.payload)
+                    _apply_sale_event(conn, sales, event.type, event.wall_time, event.payload)
                 if event.type in ("form.offered", "form.closed"):
                     _apply_form_event(conn, cabinet_id, event, _now(now))
                 if event.type == "payment.approved" and "receipt_token" in event.payload:
@@ -168,6 +170,7 @@ class IngestMixin(StoreBase):
                 [(e.seq, e.type, e.wall_time, e.payload) for e in new.values() if e.type in _STATUS_EVENTS],
             )
             _apply_rollout_events(conn, cabinet_id, [e for e in new.values() if e.type in _ROLLOUT_OUTCOMES], _now(now))
+            sales.roll_up(tally, retailer)
             tally.write(conn)  # last: the rows its fleet shares (see _Tally)
             if nonce is None:
                 conn.execute("UPDATE cabinets SET last_sync_at = ? WHERE id = ?", (received_at, cabinet_id))
@@ -271,7 +274,7 @@ class IngestMixin(StoreBase):
             # cabinet's row first, as an upload (store_events) takes it before the cabinet's nonces: a poll and
             # an upload of one cabinet at once wait for each other in that one order.
             conn.execute("UPDATE cabinets SET last_seen_at = ? WHERE id = ?", (utc_iso(seen_at), cabinet_id))
-            return _claim_nonce(conn, cabinet_id, nonce, seen_at, keep_s)
+            return _claim_nonce(conn, cabinet_id, nonce, seen_at, keep_s).fetchone() is not None
 
     @reads
     def admission(self, cabinet_id: str, nonce: str, *, keep_s: float, now: float | None = None) -> Admission | None:

@@ -12,7 +12,7 @@ from cloud_stub.sqldb import SQLITE, Conn
 from cloud_stub.store.counters import _ROLLED_KEY, _ROLLUPS, FLEET, _Tally, fleet_key, fleet_shard
 from cloud_stub.store.fleet import _apply_status_events, _recount_open_alarms, _set_config_facts
 from cloud_stub.store.funnel import _FUNNEL_EVENTS, _apply_funnel_event
-from cloud_stub.store.sales import _SALE_BEGUN, _SALE_EVENTS, _apply_sale_event
+from cloud_stub.store.sales import _SALE_BEGUN, _SALE_EVENTS, SaleRows, _apply_sale_event, sale_id_of
 from cloud_stub.store.schema import _ADDED_COLUMNS, _CONSUMER_SCHEMA, _FUNNEL_SCHEMA, _SCHEMA
 from cloud_stub.store.tickets import _TICKET_COLUMNS
 
@@ -107,10 +107,12 @@ def _backfill_sales(conn: Conn) -> None:
         (json.dumps(sorted(_SALE_EVENTS)),),
     ).fetchall()
     for row in rows:
-        # no retailer given: nothing rolled up, the rollup is summed afresh from the read model afterwards
-        _apply_sale_event(
-            conn, _Tally(), None, row["cabinet_id"], row["type"], row["wall_time"], json.loads(row["payload"])
-        )
+        # nothing rolled up: the rollup is summed afresh from the read model afterwards
+        payload = json.loads(row["payload"])
+        sale_id = sale_id_of(row["type"], payload)
+        sales = SaleRows(conn, row["cabinet_id"], [sale_id] if sale_id else [])
+        _apply_sale_event(conn, sales, row["type"], row["wall_time"], payload)
+        sales.current(sale_id or "")
 
 
 def _backfill_status(conn: Conn) -> None:

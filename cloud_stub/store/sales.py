@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import json
+from collections.abc import Sequence
 from typing import Any
 
-from cloud_stub.sqldb import Conn, Row, reads
+from cloud_stub.sqldb import Conn, Cursor, Row, reads
 from cloud_stub.store.base import StoreBase, _now
 from cloud_stub.store.counters import _PAID_BY, _ROLLED, _roll_up, _sale_counted, _Tally
 from cloud_stub.store.errors import Conflict, NotFound
@@ -18,14 +20,56 @@ _SALE_FACTS = ("sku", "variant_sku", "amount_cents", "currency", "method", "meth
 _VARIANT = "COALESCE(variant_sku, sku)"
 
 
-def _apply_sale_event(
-    conn: Conn, tally: _Tally, retailer: str | None, cabinet_id: str, kind: str, at: str, payload: dict[str, Any]
-) -> None:
-    """Fold one event into its sale's row of the read model (created by whichever event comes first), and its
-    share of the rollup into ``tally`` (``retailer``: the cabinet's)."""
+class SaleRows:
+    """One cabinet's rows of the sales read model that an upload folds its events into: read in one query for
+    the whole batch, then each as its latest upsert returned it, read back only when something needs it (in
+    PostgreSQL's pipeline mode reading an answer is waiting for the server). ``roll_up`` moves each sale's share
+    of the daily rollup from what it was before the upload to what it is after: the same sum as a move per
+    event, since each event's "before" is the previous one's "after"."""
+
+    def __init__(self, conn: Conn, cabinet_id: str, sale_ids: Sequence[str]) -> None:
+        self.cabinet_id = cabinet_id
+        self._before: dict[str, Row] = {}
+        if sale_ids:
+            found = conn.execute(
+                f"SELECT sale_id, {_ROLLED} FROM sales WHERE cabinet_id = ? AND sale_id IN "
+                "(SELECT value FROM json_each(?))",
+                (cabinet_id, json.dumps(sorted(set(sale_ids)))),
+            )
+            self._before = {row["sale_id"]: row for row in found}
+        self._latest: dict[str, Row | None] = dict(self._before)
+        self._unread: dict[str, Cursor] = {}
+
+    def current(self, sale_id: str) -> Row | None:
+        if sale_id in self._unread:
+            self._latest[sale_id] = self._unread.pop(sale_id).fetchone()
+        return self._latest.get(sale_id)
+
+    def written(self, sale_id: str, upsert: Cursor) -> None:
+        self.current(sale_id)  # an earlier upsert's answer is read before the next (SQLite: no statement left open)
+        self._unread[sale_id] = upsert
+
+    def roll_up(self, tally: _Tally, retailer: str | None) -> None:
+        for sale_id in sorted({*self._latest, *self._unread}):
+            before = _sale_counted(self._before.get(sale_id))
+            _roll_up(tally, retailer, self.cabinet_id, before, _sale_counted(self.current(sale_id)))
+
+
+def sale_id_of(kind: str, payload: dict[str, Any]) -> str | None:
+    """The sale an event of the sales read model's kinds folds into, if it is one that does."""
     sale_id = payload.get("sale_id")
-    if not isinstance(sale_id, str) or kind == "alarm" and payload.get("kind") != "refund_needed":
+    if kind not in _SALE_EVENTS or not isinstance(sale_id, str):
+        return None
+    return None if kind == "alarm" and payload.get("kind") != "refund_needed" else sale_id
+
+
+def _apply_sale_event(conn: Conn, sales: SaleRows, kind: str, at: str, payload: dict[str, Any]) -> None:
+    """Fold one event into its sale's row of the read model (created by whichever event comes first); its share
+    of the rollup is moved by ``sales.roll_up``."""
+    sale_id = sale_id_of(kind, payload)
+    if sale_id is None:
         return
+    cabinet_id = sales.cabinet_id
     row: dict[str, Any] = {k: payload.get(k) for k in _SALE_FACTS}  # an event without a fact leaves it as it is
     if kind == "payment.approved":
         row.update(approved_at=at, recorded_late=int(payload.get("recorded_late") is True))
@@ -51,15 +95,12 @@ def _apply_sale_event(
         else f"{c} = COALESCE(excluded.{c}, sales.{c})"
         for c in row
     )
-    before = conn.execute(
-        f"SELECT {_ROLLED} FROM sales WHERE cabinet_id = ? AND sale_id = ?", (cabinet_id, sale_id)
-    ).fetchone()
-    after = conn.execute(
+    upsert = conn.execute(
         f"INSERT INTO sales (cabinet_id, sale_id, {columns}) VALUES (?, ?, {', '.join('?' * len(row))}) "
         f"ON CONFLICT (cabinet_id, sale_id) DO UPDATE SET {updates} RETURNING {_ROLLED}",
         (cabinet_id, sale_id, *row.values()),
-    ).fetchone()
-    _roll_up(tally, retailer, cabinet_id, _sale_counted(before), _sale_counted(after))
+    )
+    sales.written(sale_id, upsert)
 
 
 # When a sale began: its approval, else what became of it (a row a reversal or refund alarm made alone has neither).

@@ -4,11 +4,13 @@ read as SQLite gives it (on the real server)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cloud_stub import sqldb
 from cloud_stub.sqldb import PostgresDatabase, _for_postgresql, _for_sqlite, _statements, postgresql_ddl
 from cloud_stub.store import open_store
 
@@ -99,3 +101,49 @@ def test_json_fields_are_read_alike_on_both(cloud_target: str) -> None:
     finally:
         store.close()
     assert row["place"] is not None and row["days"] == 7 and row["none"] is None and row["absent"] is None
+
+
+def _counter_db(cloud_target: str) -> tuple[Any, Any]:
+    store = open_store(cloud_target)
+    with store._db.write() as conn:
+        conn.script("CREATE TABLE counters (k TEXT PRIMARY KEY, n INTEGER NOT NULL, note TEXT);")
+    return store, store._db
+
+
+@pytest.mark.parametrize("rows", [1, 7, 20_001])  # 20,001 rows of 3 values: more than one statement's parameters
+def test_executemany_of_an_upsert_adds_every_row_as_one_per_row_would(cloud_target: str, rows: int) -> None:
+    store, db = _counter_db(cloud_target)
+    upsert = (
+        "INSERT INTO counters AS t (k, n, note) VALUES (?, ?, ?) "
+        "ON CONFLICT (k) DO UPDATE SET n = t.n + excluded.n, note = COALESCE(excluded.note, t.note)"
+    )
+    try:
+        with db.write(prepared=True) as conn:
+            conn.executemany(upsert, [(f"k{i}", i, None if i % 2 else "even") for i in range(rows)])
+        with db.write(prepared=True) as conn:
+            conn.executemany(upsert, [(f"k{i}", 1, None) for i in range(rows)])
+        with db.read() as conn:
+            found = {r["k"]: (r["n"], r["note"]) for r in conn.execute("SELECT k, n, note FROM counters")}
+    finally:
+        store.close()
+    assert found == {f"k{i}": (i + 1, None if i % 2 else "even") for i in range(rows)}
+
+
+def test_statements_of_a_pipeline_answer_in_order_and_a_failure_undoes_the_transaction(cloud_target: str) -> None:
+    store, db = _counter_db(cloud_target)
+    try:
+        with db.write(prepared=True) as conn, conn.pipeline():
+            conn.executemany("INSERT INTO counters (k, n) VALUES (?, ?)", [("a", 1), ("b", 2)])
+            updated = conn.execute("UPDATE counters SET n = n + 10 WHERE k IN ('a', 'b', 'c')")
+            row = conn.execute("SELECT SUM(n) AS total FROM counters").fetchone()
+            assert (updated.rowcount, row["total"]) == (2, 23), "each answer is the one of its own statement"
+            conn.execute("INSERT INTO counters (k, n) VALUES (?, ?)", ("c", 3))
+        with pytest.raises(sqldb.integrity_errors()), db.write(prepared=True) as conn, conn.pipeline():
+            conn.execute("UPDATE counters SET n = 0")
+            conn.execute("INSERT INTO counters (k, n) VALUES (?, ?)", ("a", 1))  # a's key again
+            conn.execute("INSERT INTO counters (k, n) VALUES (?, ?)", ("d", 4))
+        with db.read() as conn:
+            found = {r["k"]: r["n"] for r in conn.execute("SELECT k, n FROM counters")}
+    finally:
+        store.close()
+    assert found == {"a": 11, "b": 12, "c": 3}, "the failed transaction left nothing behind"
