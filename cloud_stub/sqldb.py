@@ -11,6 +11,9 @@ placeholders, ``json_each(?)`` for a JSON list of values, ``FOR UPDATE`` on the 
   ``jsonb_array_elements_text``, ``instr`` becomes ``strpos``. Parameters are bound client-side
   (``ClientCursor``), so an untyped ``? IS NULL`` is typed by its literal as in SQLite. Rows are read by
   name or position as ``sqlite3.Row`` reads them; sums come back as int, booleans as 0/1, as in SQLite.
+  Where the statements are always the same (an upload's), ``prepared=True`` binds on the server instead, and
+  ``Conn.pipeline()`` sends them without waiting for each answer; ``executemany`` of an ``INSERT … VALUES`` is
+  one statement of many rows.
 - DDL: the schema's types (``INTEGER``, ``REAL``, ``BLOB``, ``TEXT``) become ``BIGINT``, ``DOUBLE PRECISION``,
   ``BYTEA`` and ``TEXT COLLATE "C"`` (byte order, as SQLite sorts); ``WITHOUT ROWID`` is dropped.
 
