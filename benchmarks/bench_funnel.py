@@ -16,9 +16,10 @@ process (the API and the console page add their rendering).
 ``--bulk-above N``: the events beyond the first N are not sent through ingest (at about 300 µs an event on a
 busy 2-core machine, 10 million take hours) but written straight into the events table (benchmark only: the
 same generated events, one transaction per cabinet, no journal, its secondary indexes built afterwards); then
-the funnel and sales tables are dropped and the store opened again, so its own migration (the indexes, the
-read models' backfill at open) builds them from all the stored events: the figures are those ingest would
-have kept, and the rebuild's time is reported.
+the funnel and sales tables are emptied and built again from all the stored events by the store's own backfills
+(those of migration 1, which upgraded stores from before the read models; the fleet's funnel and sales rows go
+to shard 0, which the reads sum with the others): the figures are those ingest would have kept, and the
+rebuild's time is reported.
 Goal: p99 under 100 ms at every size.
 """
 
@@ -37,6 +38,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cloud_stub.store import SqliteCloudStore
+from cloud_stub.store.migrations import _backfill_funnel, _backfill_sales, _backfill_sales_rollup
+from cloud_stub.store.schema import _SCHEMA
 from sync_client.schema import Event, new_event_id, utc_iso
 
 RETAILER = "bench-shop"
@@ -163,8 +166,8 @@ class Filler:
         self.store.close()
         with sqlite3.connect(path, isolation_level=None) as conn:
             # a throwaway database: no journal, no fsync, the id index in memory; the other indexes of the
-            # events table are dropped here and built once by the store's schema at open (CREATE INDEX IF NOT
-            # EXISTS), which is much faster than 9 million random insertions into them
+            # events table are dropped here and built once afterwards from the store's schema text, which is much
+            # faster than 9 million random insertions into them
             conn.execute("PRAGMA journal_mode=OFF")
             conn.execute("PRAGMA synchronous=OFF")
             conn.execute("PRAGMA cache_size=-2000000")
@@ -181,11 +184,17 @@ class Filler:
                     ),
                 )
                 conn.execute("COMMIT")
-            for table in ("funnel_days", "funnel_products", "funnel_exits", "funnel_ads", "sales"):
-                conn.execute(f"DROP TABLE {table}")
         conn.close()
         rebuilding = time.perf_counter()
-        self.store = SqliteCloudStore(path)  # a store from before its funnel and sales read models: built now
+        self.store = SqliteCloudStore(path)
+        with self.store._db.write() as store:
+            store.script(_SCHEMA)  # the dropped indexes (CREATE INDEX IF NOT EXISTS)
+            # the read models emptied and built afresh from every stored event by the store's own backfills
+            for table in ("funnel_days", "funnel_products", "funnel_exits", "funnel_ads", "sales"):
+                store.execute(f"DELETE FROM {table}")
+            _backfill_sales(store)
+            _backfill_sales_rollup(store)
+            _backfill_funnel(store)  # after the sales: their completed ones count as sold
         rebuild_s = time.perf_counter() - rebuilding
         self.fill_s += time.perf_counter() - started
         return rebuild_s
