@@ -2,7 +2,7 @@
 
     python benchmarks/bench_store_reads.py [--days 30,90,365] [--per-day 66] [--requests 50]
                                            [--ingest-cabinets 10] [--interval 1] [--seconds 20] [--readers 2]
-                                           [--reader-page 100] [--pg] [--json PATH]
+                                           [--rounds 4] [--reader-page 100] [--pg] [--json PATH]
 
 For each history length a new SQLite store gets one cabinet's ``--days`` days of realistic history through the
 store's ingest path (``store_events`` in batches of 1000, so the read models are kept as uploads keep them;
@@ -14,13 +14,14 @@ console's sales page of that cabinet over the whole history (at most 366 days). 
 byte, on loopback.
 
 Then ingest: ``--ingest-cabinets`` other cabinets each send a signed ``POST /v1/events`` of 10 events of the same
-mix every ``--interval`` seconds (jittered) for ``--seconds``, alone, then while ``--readers`` retailer loops
-fetch the big cabinet's sales (the newest ``--reader-page`` of them, as an app pages them; 0: all of them, every
-sale of the history in one answer), its sales of the last 30 days, stock and alarms without pause; the table gives
-ingest's p50/p99 in each half and their ratio (goal: at most 2), and the CPU the node (its one process: the event
-loop and the store's threads share its GIL) and the database server (PostgreSQL's processes) spent per second in
-each half: where the time of a slower ingest went. A batch answered 500 is sent again after a second, as the
-uploader does, and counted.
+mix every ``--interval`` seconds (jittered) for ``--seconds`` alone, and for ``--seconds`` while ``--readers``
+retailer loops fetch the big cabinet's sales (the newest ``--reader-page`` of them, as an app pages them; 0: all of
+them, every sale of the history in one answer), its sales of the last 30 days, stock and alarms without pause; the
+table gives ingest's p50/p99 in each half and their ratio (goal: at most 2), and the CPU the node (its one process:
+the event loop and the store's threads share its GIL) and the database server (PostgreSQL's processes) spent per
+second in each half: where the time of a slower ingest went. A batch answered 500 is sent again after a second, as
+the uploader does, and counted. The two halves alternate in ``--rounds`` spans (alone, reading, alone, ...), so that
+what the server does now and then (a checkpoint, autovacuum) falls in either half alike.
 
 ``--pg``: the same on PostgreSQL, a server this run starts in a temporary directory (`tests/pg_server.py`: Debian's
 server binaries, fsync off as in the tests), a new database for each history length.
@@ -206,49 +207,74 @@ async def read_loop(url: str, token: str, page: int, stop: asyncio.Event, times:
 
 
 class CpuMeter:
-    """CPU seconds per second of wall time the node and the database server (its processes) spent."""
+    """CPU seconds the node and the database server (its processes) spent, and the wall time, over the spans
+    between ``start`` and ``stop`` (a half of the ingest measurement is several such spans)."""
 
     def __init__(self, node_pid: int, db_pid: int | None) -> None:
         self.node_pid, self.db_pid = node_pid, db_pid
-        self.started = time.perf_counter()
-        self.node, self.db = self._now()
+        self.node_s = self.db_s = self.wall_s = 0.0
+        self._from: tuple[float, ProcessCounters, ProcessCounters] | None = None
 
-    def _now(self) -> tuple[ProcessCounters, ProcessCounters]:
+    def _now(self) -> tuple[float, ProcessCounters, ProcessCounters]:
         db = ProcessCounters.of(descendants(self.db_pid)) if self.db_pid else ProcessCounters()
-        return ProcessCounters.of([self.node_pid]), db
+        return time.perf_counter(), ProcessCounters.of([self.node_pid]), db
+
+    def start(self) -> None:
+        self._from = self._now()
+
+    def stop(self) -> None:
+        assert self._from is not None, "stop without start"
+        (then, node0, db0), (now, node1, db1) = self._from, self._now()
+        self.wall_s += now - then
+        self.node_s += (node1 - node0).cpu_s
+        self.db_s += (db1 - db0).cpu_s
+        self._from = None
 
     def per_s(self) -> dict[str, float]:
-        node, db = self._now()
-        spent = time.perf_counter() - self.started
         return {
-            "node_cpu_per_s": round((node - self.node).cpu_s / spent, 2),
-            "db_cpu_per_s": round((db - self.db).cpu_s / spent, 2),
+            "node_cpu_per_s": round(self.node_s / self.wall_s, 2),
+            "db_cpu_per_s": round(self.db_s / self.wall_s, 2),
         }
 
 
 async def ingest_with_and_without_readers(
     url: str, token: str, keys: dict[str, bytes], args: argparse.Namespace, pids: tuple[int, int | None]
 ) -> dict[str, Any]:
+    """Ingest alone and ingest while the readers read, in ``--rounds`` alternating spans of each (so that a
+    checkpoint or a vacuum of the server, which comes when it comes, lands in either with the same chance)."""
     streams = {c: ingest_batches(c, i) for i, c in enumerate(keys)}
-    meter = CpuMeter(*pids)
-    alone, failed_alone = await ingest(url, keys, args.seconds, args.interval, streams)
-    cpu_alone = meter.per_s()
-    stop, reads = asyncio.Event(), list[float]()
-    readers = [asyncio.create_task(read_loop(url, token, args.reader_page, stop, reads)) for _ in range(args.readers)]
-    started, meter = time.perf_counter(), CpuMeter(*pids)
-    try:
-        reading, failed_reading = await ingest(url, keys, args.seconds, args.interval, streams)
-    finally:
-        stop.set()
-        await asyncio.gather(*readers)
-    spent, cpu_reading = time.perf_counter() - started, meter.per_s()
+    span_s = args.seconds / args.rounds
+    alone: list[float] = []
+    reading: list[float] = []
+    reads: list[float] = []
+    failed = {"alone": 0, "reading": 0}
+    meters = {"alone": CpuMeter(*pids), "reading": CpuMeter(*pids)}
+    for _ in range(args.rounds):
+        meters["alone"].start()
+        times, failures = await ingest(url, keys, span_s, args.interval, streams)
+        meters["alone"].stop()
+        alone += times
+        failed["alone"] += failures
+        stop = asyncio.Event()
+        readers = [
+            asyncio.create_task(read_loop(url, token, args.reader_page, stop, reads)) for _ in range(args.readers)
+        ]
+        meters["reading"].start()
+        try:
+            times, failures = await ingest(url, keys, span_s, args.interval, streams)
+        finally:
+            stop.set()
+            await asyncio.gather(*readers)
+        meters["reading"].stop()
+        reading += times
+        failed["reading"] += failures
     ratio = percentile(reading, 0.99) / percentile(alone, 0.99)
     return {
-        "alone": {**stats(alone), "answered_500": failed_alone, **cpu_alone},
-        "while_reading": {**stats(reading), "answered_500": failed_reading, **cpu_reading},
+        "alone": {**stats(alone), "answered_500": failed["alone"], **meters["alone"].per_s()},
+        "while_reading": {**stats(reading), "answered_500": failed["reading"], **meters["reading"].per_s()},
         "p99_ratio": round(ratio, 2),
         "reads": stats(reads),
-        "reads_per_s": round(len(reads) / spent, 1),
+        "reads_per_s": round(len(reads) / meters["reading"].wall_s, 1),
         "ok": ratio <= 2.0,
     }
 
@@ -303,7 +329,8 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines += [
         "",
         f"Ingest: {args.ingest_cabinets} cabinets, a batch of {INGEST_BATCH} events every {args.interval:g} s each, "
-        f"{args.seconds:g} s alone then {args.seconds:g} s with {args.readers} retailer loops reading (sales: "
+        f"{args.seconds:g} s alone and {args.seconds:g} s with {args.readers} retailer loops reading, in "
+        f"{args.rounds} alternating spans of each (sales: "
         + (f"pages of {args.reader_page})" if args.reader_page else "all of them)"),
         "",
         "| days of history | ingest p50 / p99 ms alone | while reading | p99 ratio (goal <= 2) | reads/s "
@@ -332,6 +359,7 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--readers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=4, help="alternating spans of ingest alone and while reading")
     parser.add_argument("--reader-page", type=int, default=100, help="the readers' page of sales (0: all of them)")
     parser.add_argument("--pg", action="store_true", help="on PostgreSQL: a server of this run (tests/pg_server.py)")
     parser.add_argument("--json", type=Path, help="also write the JSON here, and the table beside it (.md)")
