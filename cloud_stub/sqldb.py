@@ -70,6 +70,11 @@ class Conn:
         self.insert_order = "rowid" if dialect == SQLITE else "row_no"
         self._pipeline: Any = None
 
+    @property
+    def pipelined(self) -> bool:
+        """Inside ``pipeline()`` on PostgreSQL: reading an answer waits for the server."""
+        return self._pipeline is not None
+
     @contextmanager
     def pipeline(self) -> Iterator[None]:
         """PostgreSQL: the statements inside go to the server without waiting for each answer (psycopg's

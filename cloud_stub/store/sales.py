@@ -29,6 +29,7 @@ class SaleRows:
 
     def __init__(self, conn: Conn, cabinet_id: str, sale_ids: Sequence[str]) -> None:
         self.cabinet_id = cabinet_id
+        self._conn = conn
         self._before: dict[str, Row] = {}
         if sale_ids:
             found = conn.execute(
@@ -46,8 +47,10 @@ class SaleRows:
         return self._latest.get(sale_id)
 
     def written(self, sale_id: str, upsert: Cursor) -> None:
-        self.current(sale_id)  # an earlier upsert's answer is read before the next (SQLite: no statement left open)
+        self.current(sale_id)  # an earlier upsert's answer is read before the next
         self._unread[sale_id] = upsert
+        if not self._conn.pipelined:  # SQLite: a statement left open makes every later write keep a journal of its own
+            self.current(sale_id)
 
     def roll_up(self, tally: _Tally, retailer: str | None) -> None:
         for sale_id in sorted({*self._latest, *self._unread}):
