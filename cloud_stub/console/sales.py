@@ -41,7 +41,7 @@ class Total(NamedTuple):
     (a tuple: the template unpacks its hundreds of rows without an attribute look-up per cell)."""
 
     keys: tuple[str, ...]
-    count: int
+    sold: int  # how many sales
     totals: list[str]
     total: str
 
@@ -116,9 +116,13 @@ def charts(flt: SalesFilter, rows: list[dict[str, Any]], shown: Callable[[int, s
     made = []
     for currency, cents in sorted(by_currency.items()):
         values = [cents.get(period, 0) for period in periods]
-        drawn = bars(periods, values, lambda value, currency=currency: shown(value, currency))
+        drawn = bars(periods, values, _in_currency(shown, currency))
         made.append(Chart(currency, drawn, shown(max(cents.values()), currency), periods[0], periods[-1]))
     return made
+
+
+def _in_currency(shown: Callable[[int, str], str], currency: str) -> Callable[[int], str]:
+    return lambda cents: shown(cents, currency)
 
 
 def bars(labels: list[str], values: list[int], shown: Callable[[int], str]) -> list[Bar]:
@@ -180,12 +184,6 @@ def today_of(request: web.Request) -> date:
     return datetime.fromtimestamp(request.app[CORE].now(), UTC).date()
 
 
-async def _choices(request: web.Request) -> dict[str, list[str]]:
-    core, retailer = request.app[CORE], current_user(request).retailer
-    cabinet_ids, _ = await core.db(core.store.cabinet_ids, retailer)
-    return {"cabinet_ids": cabinet_ids, "skus": await core.db(core.store.sale_skus, retailer)}
-
-
 @routes.get("/sales", name="sales")
 @requires()
 async def sales(request: web.Request) -> web.StreamResponse:
@@ -194,20 +192,22 @@ async def sales(request: web.Request) -> web.StreamResponse:
 
 async def _sales_page(request: web.Request) -> web.StreamResponse:
     """The page for the query's filter; a filter it cannot use is shown in the form with its error (400)."""
-    core = request.app[CORE]
-    context: dict[str, Any] = {**await _choices(request), "error": None, "view": None, "query": request.query}
+    core, retailer = request.app[CORE], current_user(request).retailer
     try:
         flt = parse_filter(request.query, today_of(request))
     except FilterError as exc:
-        return aiohttp_jinja2.render_template("sales.html", request, {**context, "error": exc}, status=400)
-    summary = await core.db(
-        core.store.sales_summary, current_user(request).retailer, period=flt.period, **flt.store_args()
-    )
-    view = sales_view(flt, summary)
+        read = await core.db(core.store.sales_overview, retailer)
+        context = {"cabinet_ids": read.cabinet_ids, "skus": read.skus, "error": exc, "view": None}
+        return aiohttp_jinja2.render_template("sales.html", request, {**context, "query": request.query}, status=400)
+    # The form's choices and the summary in one store call (one transaction; on PostgreSQL one round trip).
+    read = await core.db(core.store.sales_overview, retailer, {**flt.store_args(), "period": flt.period})
+    assert read.summary is not None  # asked for
+    view = sales_view(flt, read.summary)
     view = replace(view, methods=[m._replace(keys=method_labels(m.keys, request)) for m in view.methods])
     # The per-cabinet table a page at a time (a fleet is hundreds of rows); the totals above stay the range's.
     pages = pager(len(view.cabinets), requested_page(request))
     view = replace(view, cabinets=view.cabinets[pages.offset : pages.offset + pages.size])
+    context = {"cabinet_ids": read.cabinet_ids, "skus": read.skus, "error": None, "query": request.query}
     return aiohttp_jinja2.render_template("sales.html", request, {**context, "view": view, "cabinet_pager": pages})
 
 
