@@ -180,8 +180,9 @@ def _check_period(period: str) -> None:
         raise ValueError(f"period: expected day or week, got {period!r}")
 
 
-# ``sales_summary``'s tables and columns: per day and product one cabinet's from its finest lines, the fleet's
-# from the fleet's; per cabinet from the lines without the product unless one product is asked for.
+# ``sales_summary``'s tables: per product one cabinet's from its finest lines, the fleet's from the fleet's; per
+# cabinet, and per day of one cabinet, from the lines without the product (a line a day and currency: a year of
+# a cabinet is 365, not one per product too) unless one product is asked for.
 def _send_summary(
     conn: Conn,
     retailer: str,
@@ -196,7 +197,7 @@ def _send_summary(
     fine = "sales_daily" if cabinet_id is not None else "sales_fleet_daily"
     per_cabinet = "sales_daily" if sku is not None else "sales_cabinet_daily"
     queries = {
-        "periods": (fine, "day AS period", "day"),
+        "periods": (fine if cabinet_id is None else per_cabinet, "day AS period", "day"),
         "cabinets": (per_cabinet, "cabinet_id", "cabinet_id"),
         "products": (fine, "sku, variant_sku", "sku, variant_sku"),
         "methods": ("sales_method_daily", "method, method_detail", "method, method_detail"),
