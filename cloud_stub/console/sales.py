@@ -15,8 +15,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from functools import partial
-from typing import Any
+from functools import cache
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -35,21 +36,17 @@ CHART_W, CHART_H, CHART_TOP = 720, 220, 10  # the SVG's user units: it scales to
 REFUNDABLE = frozenset({"refund_needed", "refund_refused", "refund_expired"})
 
 
-@dataclass(frozen=True)
-class Total:
-    """One line of a sales table: its key cells, the count and the totals in the currencies' units."""
+class Total(NamedTuple):
+    """One line of a sales table: its key cells, the count, the totals in the currencies' units and those joined
+    (a tuple: the template unpacks its hundreds of rows without an attribute look-up per cell)."""
 
     keys: tuple[str, ...]
-    count: int
+    sold: int  # how many sales
     totals: list[str]
-
-    @property
-    def total(self) -> str:
-        return ", ".join(self.totals)
+    total: str
 
 
-@dataclass(frozen=True)
-class Bar:
+class Bar(NamedTuple):
     x: float
     y: float
     width: float
@@ -83,15 +80,23 @@ class SalesView:
     totals: list[str] = field(default_factory=list)
 
 
-def _totals(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[Total]:
-    """Rows of (keys..., currency, count, cents) folded to one line per key, a total per currency."""
-    counts: dict[tuple[str, ...], int] = defaultdict(int)
-    cents: dict[tuple[str, ...], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+def _totals(rows: list[dict[str, Any]], keys: tuple[str, ...], shown: Callable[[int, str], str] = money) -> list[Total]:
+    """Rows of (keys..., currency, count, cents) folded to one line per key, a total per currency (written by
+    ``shown``)."""
+    key_of = itemgetter(*keys)
+    counts: dict[tuple[str, ...], int] = {}
+    cents: dict[tuple[str, ...], dict[str, int]] = {}
     for row in rows:
-        key = tuple(str(row[k]) for k in keys)
-        counts[key] += row["count"]
-        cents[key][row["currency"]] += row["cents"]
-    return [Total(key, counts[key], [money(c, cur) for cur, c in sorted(cents[key].items())]) for key in sorted(counts)]
+        value = key_of(row)
+        key = (str(value),) if len(keys) == 1 else tuple(map(str, value))
+        counts[key] = counts.get(key, 0) + row["count"]
+        into = cents.setdefault(key, {})
+        into[row["currency"]] = into.get(row["currency"], 0) + row["cents"]
+    made = []
+    for key in sorted(counts):
+        totals = [shown(c, cur) for cur, c in sorted(cents[key].items())]
+        made.append(Total(key, counts[key], totals, ", ".join(totals)))
+    return made
 
 
 def _periods(flt: SalesFilter) -> list[str]:
@@ -102,7 +107,7 @@ def _periods(flt: SalesFilter) -> list[str]:
     return [(first + timedelta(weeks=i)).isoformat() for i in range((flt.until - first).days // 7 + 1)]
 
 
-def charts(flt: SalesFilter, rows: list[dict[str, Any]]) -> list[Chart]:
+def charts(flt: SalesFilter, rows: list[dict[str, Any]], shown: Callable[[int, str], str] = money) -> list[Chart]:
     """One bar chart per currency sold in, totals per period (an empty period is a bar of no height)."""
     periods = _periods(flt)
     by_currency: dict[str, dict[str, int]] = defaultdict(dict)
@@ -111,9 +116,13 @@ def charts(flt: SalesFilter, rows: list[dict[str, Any]]) -> list[Chart]:
     made = []
     for currency, cents in sorted(by_currency.items()):
         values = [cents.get(period, 0) for period in periods]
-        shown = bars(periods, values, partial(money, currency=currency))
-        made.append(Chart(currency, shown, money(max(cents.values()), currency), periods[0], periods[-1]))
+        drawn = bars(periods, values, _in_currency(shown, currency))
+        made.append(Chart(currency, drawn, shown(max(cents.values()), currency), periods[0], periods[-1]))
     return made
+
+
+def _in_currency(shown: Callable[[int, str], str], currency: str) -> Callable[[int], str]:
+    return lambda cents: shown(cents, currency)
 
 
 def bars(labels: list[str], values: list[int], shown: Callable[[int], str]) -> list[Bar]:
@@ -122,30 +131,30 @@ def bars(labels: list[str], values: list[int], shown: Callable[[int], str]) -> l
     slot = CHART_W / len(labels)
     top = max(values, default=0)
     scale = (CHART_H - CHART_TOP) / top if top > 0 else 0.0
+    width = round(slot * 0.8, 2)
+    drawn: dict[int, tuple[float, float, str]] = {}  # value -> its bar's y, height, text: a year repeats many
     made = []
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
-        height = round(max(value, 0) * scale, 2)
-        made.append(
-            Bar(
-                round(i * slot + slot * 0.1, 2),
-                round(CHART_H - height, 2),
-                round(slot * 0.8, 2),
-                height,
-                label,
-                shown(value),
-            )
-        )
+        if value not in drawn:
+            height = round(max(value, 0) * scale, 2)
+            drawn[value] = (round(CHART_H - height, 2), height, shown(value))
+        y, height, text = drawn[value]
+        made.append(Bar(round(i * slot + slot * 0.1, 2), y, width, height, label, text))
     return made
 
 
 def sales_view(flt: SalesFilter, summary: dict[str, list[dict[str, Any]]]) -> SalesView:
     """The page's tables."""
-    overall = _totals([{**r, "all": ""} for r in summary["periods"]], ("all",))
+    shown = cache(money)  # each amount written once: a day's total is its bar's too, and totals repeat
+    days = summary["periods"]
+    overall: dict[str, int] = {}
+    for row in days:
+        overall[row["currency"]] = overall.get(row["currency"], 0) + row["cents"]
     return SalesView(
         filter=flt,
-        periods=_totals(summary["periods"], ("period",)),
-        cabinets=_totals(summary["cabinets"], ("cabinet_id",)),
-        products=_totals(summary["products"], ("sku", "variant_sku")),
+        periods=_totals(days, ("period",), shown),
+        cabinets=_totals(summary["cabinets"], ("cabinet_id",), shown),
+        products=_totals(summary["products"], ("sku", "variant_sku"), shown),
         # '' for a method or detail no event named (its label says "not told")
         methods=_totals(
             [
@@ -153,10 +162,11 @@ def sales_view(flt: SalesFilter, summary: dict[str, list[dict[str, Any]]]) -> Sa
                 for r in summary.get("methods", [])
             ],
             ("method", "method_detail"),
+            shown,
         ),
-        charts=charts(flt, summary["periods"]),
-        count=overall[0].count if overall else 0,
-        totals=overall[0].totals if overall else [],
+        charts=charts(flt, days, shown),
+        count=sum(row["count"] for row in days),
+        totals=[shown(c, cur) for cur, c in sorted(overall.items())],
     )
 
 
@@ -174,12 +184,6 @@ def today_of(request: web.Request) -> date:
     return datetime.fromtimestamp(request.app[CORE].now(), UTC).date()
 
 
-async def _choices(request: web.Request) -> dict[str, list[str]]:
-    core, retailer = request.app[CORE], current_user(request).retailer
-    cabinet_ids, _ = await core.db(core.store.cabinet_ids, retailer)
-    return {"cabinet_ids": cabinet_ids, "skus": await core.db(core.store.sale_skus, retailer)}
-
-
 @routes.get("/sales", name="sales")
 @requires()
 async def sales(request: web.Request) -> web.StreamResponse:
@@ -188,20 +192,22 @@ async def sales(request: web.Request) -> web.StreamResponse:
 
 async def _sales_page(request: web.Request) -> web.StreamResponse:
     """The page for the query's filter; a filter it cannot use is shown in the form with its error (400)."""
-    core = request.app[CORE]
-    context: dict[str, Any] = {**await _choices(request), "error": None, "view": None, "query": request.query}
+    core, retailer = request.app[CORE], current_user(request).retailer
     try:
         flt = parse_filter(request.query, today_of(request))
     except FilterError as exc:
-        return aiohttp_jinja2.render_template("sales.html", request, {**context, "error": exc}, status=400)
-    summary = await core.db(
-        core.store.sales_summary, current_user(request).retailer, period=flt.period, **flt.store_args()
-    )
-    view = sales_view(flt, summary)
-    view = replace(view, methods=[replace(m, keys=method_labels(m.keys, request)) for m in view.methods])
+        read = await core.db(core.store.sales_overview, retailer)
+        context = {"cabinet_ids": read.cabinet_ids, "skus": read.skus, "error": exc, "view": None}
+        return aiohttp_jinja2.render_template("sales.html", request, {**context, "query": request.query}, status=400)
+    # The form's choices and the summary in one store call (one transaction; on PostgreSQL one round trip).
+    read = await core.db(core.store.sales_overview, retailer, {**flt.store_args(), "period": flt.period})
+    assert read.summary is not None  # asked for
+    view = sales_view(flt, read.summary)
+    view = replace(view, methods=[m._replace(keys=method_labels(m.keys, request)) for m in view.methods])
     # The per-cabinet table a page at a time (a fleet is hundreds of rows); the totals above stay the range's.
     pages = pager(len(view.cabinets), requested_page(request))
     view = replace(view, cabinets=view.cabinets[pages.offset : pages.offset + pages.size])
+    context = {"cabinet_ids": read.cabinet_ids, "skus": read.skus, "error": None, "query": request.query}
     return aiohttp_jinja2.render_template("sales.html", request, {**context, "view": view, "cabinet_pager": pages})
 
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from cloud_stub.sqldb import Conn, Row, reads
+from cloud_stub.sqldb import Conn, Cursor, Row, reads
 from cloud_stub.store.base import StoreBase, _limit
 from cloud_stub.store.records import DEFAULT_STOCK_THRESHOLD, FLEET_STATES
 from sync_client.cabinet_config import ConfigInvalid, parse_config
@@ -199,6 +199,20 @@ def _status_record(row: Row) -> dict[str, Any]:
     return record
 
 
+def _send_cabinet_ids(conn: Conn, retailer: str, limit: int = -1, offset: int = 0) -> Cursor:
+    """The query of a page of the retailer's cabinet ids in order (``_ids_and_count`` reads its answer: in a
+    pipeline, after the statements sent with it)."""
+    return conn.execute(
+        "SELECT id, COUNT(*) OVER () AS total FROM cabinets WHERE retailer = ? ORDER BY id LIMIT ? OFFSET ?",
+        (retailer, _limit(limit), offset),
+    )
+
+
+def _ids_and_count(cursor: Cursor) -> tuple[list[str], int]:
+    rows = cursor.fetchall()
+    return [r["id"] for r in rows], rows[0]["total"] if rows else 0
+
+
 class FleetMixin(StoreBase):
     """The console's fleet at a glance (the cabinet_status read model)."""
 
@@ -336,8 +350,4 @@ class FleetMixin(StoreBase):
     def cabinet_ids(self, retailer: str, *, limit: int = -1, offset: int = 0) -> tuple[list[str], int]:
         """A page of the retailer's cabinet ids in order (all of them by default), and how many there are."""
         with self._db.read() as conn:
-            rows = conn.execute(
-                "SELECT id, COUNT(*) OVER () AS total FROM cabinets WHERE retailer = ? ORDER BY id LIMIT ? OFFSET ?",
-                (retailer, _limit(limit), offset),
-            ).fetchall()
-        return [r["id"] for r in rows], rows[0]["total"] if rows else 0
+            return _ids_and_count(_send_cabinet_ids(conn, retailer, limit, offset))

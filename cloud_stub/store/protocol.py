@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from cloud_stub.event_partitions import RetentionPolicy, RetentionResult
-from cloud_stub.store.records import ROLLOUT_REPORT_WITHIN_S, Admission, StoreResult
+from cloud_stub.store.records import ROLLOUT_REPORT_WITHIN_S, Admission, SalesOverview, StoreResult
 from sync_client.schema import Event
 
 
@@ -237,6 +237,7 @@ class CloudStore(Protocol):
         limit: int = 1000,
     ) -> list[dict[str, Any]]: ...
     def sale_skus(self, retailer: str) -> list[str]: ...
+    def sales_overview(self, retailer: str, summary: dict[str, Any] | None = None) -> SalesOverview: ...
     def sales_of(
         self, cabinet_id: str, *, limit: int = 10_000, since_day: str = "", until_day: str | None = None
     ) -> list[dict[str, Any]]: ...

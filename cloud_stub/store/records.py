@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 # A repair ticket's life, in order: the cabinet reports the drop-off, the store collects the vehicle from
 # the cabinet, repairs it, returns it to the cabinet, and the owner takes it back. A status only moves forward.
@@ -31,6 +32,15 @@ class StoreResult:
     # ids this cabinet already sent with other content -> the fields that differ. When any, nothing of the
     # batch is stored (acked and stored are empty) and each is recorded in event_conflicts.
     changed: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SalesOverview:
+    """What the console's sales page reads (``sales_overview``): its filter's choices, the summary of its range."""
+
+    cabinet_ids: list[str]  # the retailer's, in order
+    skus: list[str]  # the products its cabinets ever sold
+    summary: dict[str, list[dict[str, Any]]] | None  # ``sales_summary``'s answer, when one was asked for
 
 
 # An alarm's state in the console: open until acknowledged, then resolved.

@@ -11,6 +11,8 @@ from cloud_stub.sqldb import Conn, Cursor, Row, reads
 from cloud_stub.store.base import StoreBase, _now
 from cloud_stub.store.counters import _PAID_BY, _ROLLED, _roll_up, _sale_counted, _Tally
 from cloud_stub.store.errors import Conflict, NotFound
+from cloud_stub.store.fleet import _ids_and_count, _send_cabinet_ids
+from cloud_stub.store.records import SalesOverview
 from sync_client.schema import utc_iso
 
 # The events the sales read model is kept from; an alarm only when it is refund_needed.
@@ -176,6 +178,65 @@ def week_of(day: str) -> str:
     return (date - datetime.timedelta(days=date.weekday())).isoformat()
 
 
+def _check_period(period: str) -> None:
+    if period not in ("day", "week"):
+        raise ValueError(f"period: expected day or week, got {period!r}")
+
+
+# ``sales_summary``'s tables: per product one cabinet's from its finest lines, the fleet's from the fleet's; per
+# cabinet, and per day of one cabinet, from the lines without the product (a line a day and currency: a year of
+# a cabinet is 365, not one per product too) unless one product is asked for.
+def _send_summary(
+    conn: Conn,
+    retailer: str,
+    since_day: str,
+    until_day: str,
+    cabinet_id: str | None = None,
+    sku: str | None = None,
+) -> dict[str, Cursor]:
+    """``sales_summary``'s queries, sent (``_summary`` reads their answers: in a pipeline, after all were sent)."""
+    span = ("retailer = ? AND day >= ? AND day <= ?", (retailer, since_day, until_day))
+    only = [(f"{c} = ?", v) for c, v in (("cabinet_id", cabinet_id), ("sku", sku)) if v is not None]
+    fine = "sales_daily" if cabinet_id is not None else "sales_fleet_daily"
+    per_cabinet = "sales_daily" if sku is not None else "sales_cabinet_daily"
+    queries = {
+        "periods": (fine if cabinet_id is None else per_cabinet, "day AS period", "day"),
+        "cabinets": (per_cabinet, "cabinet_id", "cabinet_id"),
+        "products": (fine, "sku, variant_sku", "sku, variant_sku"),
+        "methods": ("sales_method_daily", "method, method_detail", "method, method_detail"),
+    }
+    where = " AND ".join([span[0], *(w for w, _ in only)])
+    params = (*span[1], *(v for _, v in only))
+    return {
+        # the sums as BIGINT: PostgreSQL's SUM of a BIGINT is NUMERIC, each value of which would be converted
+        name: conn.execute(
+            f"SELECT {columns}, currency, CAST(SUM(count) AS BIGINT) AS count, CAST(SUM(cents) AS BIGINT) AS cents "
+            f"FROM {table} WHERE {where} GROUP BY {grouped}, currency ORDER BY {grouped}, currency",
+            params,
+        )
+        for name, (table, columns, grouped) in queries.items()
+    }
+
+
+def _summary(sent: dict[str, Cursor], period: str) -> dict[str, list[dict[str, Any]]]:
+    """The answers of ``_send_summary``'s queries as ``sales_summary`` gives them."""
+    found = {}
+    for name, cursor in sent.items():
+        rows = cursor.fetchall()
+        names = rows[0].keys() if rows else []
+        # '' stands for a fact no event named (the rollup's key cannot hold NULL)
+        found[name] = [dict(zip(names, [None if v == "" else v for v in row], strict=True)) for row in rows]
+    if period == "week":
+        found["periods"] = _by_week(found["periods"])
+    return found
+
+
+def _send_sale_skus(conn: Conn, retailer: str) -> Cursor:
+    return conn.execute(
+        "SELECT DISTINCT sku FROM sales_fleet_daily WHERE retailer = ? AND sku != '' ORDER BY sku", (retailer,)
+    )
+
+
 class SalesMixin(StoreBase):
     """The console's sales and refunds (the ``sales`` read model and its daily roll-ups)."""
 
@@ -196,38 +257,29 @@ class SalesMixin(StoreBase):
         week: its Monday), ``cabinets``, ``products`` (per sku and variant_sku) and ``methods`` (per method and
         method_detail). Read from the daily rollup: the whole fleet's days and products from its fleet-wide
         lines."""
-        if period not in ("day", "week"):
-            raise ValueError(f"period: expected day or week, got {period!r}")
-        span = ("retailer = ? AND day >= ? AND day <= ?", (retailer, since_day, until_day))
-        only = [(f"{c} = ?", v) for c, v in (("cabinet_id", cabinet_id), ("sku", sku)) if v is not None]
-        # Per day and product: one cabinet's from its finest lines, the fleet's from the fleet's; per cabinet:
-        # from the lines without the product unless one product is asked for.
-        fine = "sales_daily" if cabinet_id is not None else "sales_fleet_daily"
-        per_cabinet = "sales_daily" if sku is not None else "sales_cabinet_daily"
-        queries = {
-            "periods": (fine, "day AS period", "day"),
-            "cabinets": (per_cabinet, "cabinet_id", "cabinet_id"),
-            "products": (fine, "sku, variant_sku", "sku, variant_sku"),
-            "methods": ("sales_method_daily", "method, method_detail", "method, method_detail"),
-        }
-        where = " AND ".join([span[0], *(w for w, _ in only)])
-        params = (*span[1], *(v for _, v in only))
-        with self._db.read() as conn:
-            found = {
-                name: [
-                    # '' stands for a fact no event named (the rollup's key cannot hold NULL)
-                    {k: (None if v == "" else v) for k, v in dict(r).items()}
-                    for r in conn.execute(
-                        f"SELECT {columns}, currency, SUM(count) AS count, SUM(cents) AS cents FROM {table} "
-                        f"WHERE {where} GROUP BY {grouped}, currency ORDER BY {grouped}, currency",
-                        params,
-                    )
-                ]
-                for name, (table, columns, grouped) in queries.items()
-            }
-        if period == "week":
-            found["periods"] = _by_week(found["periods"])
-        return found
+        _check_period(period)
+        with self._db.read() as conn, conn.pipeline():
+            sent = _send_summary(conn, retailer, since_day, until_day, cabinet_id, sku)
+            return _summary(sent, period)
+
+    @reads
+    def sales_overview(self, retailer: str, summary: dict[str, Any] | None = None) -> SalesOverview:
+        """What the console's sales page shows, read at once (one transaction; on PostgreSQL its statements go
+        in one round trip): the retailer's cabinet ids and the products they sold (the filter's choices), and
+        given ``summary`` (``sales_summary``'s keyword arguments) that summary."""
+        period = (summary or {}).get("period", "day")
+        _check_period(period)
+        with self._db.read() as conn, conn.pipeline():
+            ids = _send_cabinet_ids(conn, retailer)
+            skus = _send_sale_skus(conn, retailer)
+            sent = None
+            if summary is not None:
+                sent = _send_summary(conn, retailer, **{k: v for k, v in summary.items() if k != "period"})
+            return SalesOverview(
+                _ids_and_count(ids)[0],
+                [str(r["sku"]) for r in skus.fetchall()],
+                None if sent is None else _summary(sent, period),
+            )
 
     @reads
     def sales_page(
@@ -316,11 +368,7 @@ class SalesMixin(StoreBase):
     def sale_skus(self, retailer: str) -> list[str]:
         """The products the retailer's cabinets ever sold (the sales page's product filter)."""
         with self._db.read() as conn:
-            rows = conn.execute(
-                "SELECT DISTINCT sku FROM sales_fleet_daily WHERE retailer = ? AND sku != '' ORDER BY sku",
-                (retailer,),
-            ).fetchall()
-        return [str(r["sku"]) for r in rows]
+            return [str(r["sku"]) for r in _send_sale_skus(conn, retailer).fetchall()]
 
     @reads
     def refund_cases(
