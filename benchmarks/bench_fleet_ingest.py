@@ -351,8 +351,11 @@ async def firmware_cabinet(
     feed = EventFeed(cabinet_id, index)
     applied = {"etag": etag}  # what the cabinet applied; a 200 brings a new one, as ConfigSync takes it
 
+    async def until(moment: float) -> None:  # no later than the end: a run lasts --seconds, not an interval more
+        await asyncio.sleep(max(0.0, min(moment, deadline) - time.monotonic()))
+
     async def poll(kind: str, path: str, every: float) -> None:
-        await asyncio.sleep(rng.random() * every)
+        await until(time.monotonic() + rng.random() * every)
         while time.monotonic() < deadline:
             headers = {"If-None-Match": applied["etag"]} if kind == "config" else {}
             ok = (200, 304) if kind == "config" else (200,)
@@ -363,7 +366,7 @@ async def firmware_cabinet(
             tally.answered(kind, started, answer[0])
             if kind == "config" and answer[0] == 200:
                 applied["etag"] = answer[1]["etag"]
-            await asyncio.sleep(every)  # as poll_forever: the interval runs from the answer
+            await until(time.monotonic() + every)  # as poll_forever: the interval runs from the answer
 
     async def uploads() -> None:
         now = time.monotonic()
@@ -371,7 +374,7 @@ async def firmware_cabinet(
         previous: list[dict[str, Any]] | None = None
         bursts = 0
         while min(next_burst, next_beat) < deadline:
-            await asyncio.sleep(max(0.0, min(next_burst, next_beat) - time.monotonic()))
+            await until(min(next_burst, next_beat))
             if next_burst <= next_beat:
                 # every 10th a replay: the acknowledgement was "lost"
                 batch = previous if previous is not None and bursts % 10 == 9 else feed.take(rng.randint(1, 20))
