@@ -1,6 +1,8 @@
 """Cloud ingest at fleet scale: N simulated cabinets syncing through the real device API.
 
-    python benchmarks/bench_fleet_ingest.py [--cabinets 500,2000,5000] [--seconds 30] [--interval 2]
+    python benchmarks/bench_fleet_ingest.py [--cabinets 500,2000,5000] [--seconds 30]
+                                            [--mix uploads|firmware] [--interval 2]
+                                            [--upload-every 60] [--poll-scale 1]
                                             [--db PATH|URL | --pg] [--nodes 1] [--balance proxy|client]
                                             [--readers 0] [--connections 256] [--db-server-pid PID]
                                             [--json PATH]
@@ -14,18 +16,52 @@ nodes the cabinets go through the loopback proxy (`cloud_stub/balancer.py`, one 
 turn), or with ``--balance client`` each cabinet talks to one node (cabinet i to node i mod N: what a
 proxy in C costs next to nothing).
 
-Each cabinet is registered with its own key and sends a signed ``POST /v1/events`` as `sync_client` does,
-every ``--interval`` seconds on average (jittered), with 1-20 events of a cabinet's realistic mix (sales
-with their door events and stock counts, ad plays, heartbeats, now and then an alarm: `bench_console`'s
-generator); every 10th batch is sent again (a lost acknowledgement). At most ``--connections`` requests
-are open to a URL at once (below a node's 512), like a proxy's pool; a request waiting for one is late.
-An answer other than 200 (a node down, the cloud busy) is retried after a second, as the uploader does; a
-request's latency runs from its first attempt to its acknowledgement. All cabinets run as coroutines in
-this one process (its CPU time is reported: the generator must not starve the server on 2 cores).
+Each cabinet is registered with its own key and signs its requests as `sync_client` does (each nonce claimed
+by the cloud: a commit a request, whatever the request). What it sends is the ``--mix``:
+
+- ``uploads`` (the default; the issue's stress): a ``POST /v1/events`` every ``--interval`` seconds on
+  average (jittered), with 1-20 events of a cabinet's realistic mix (sales with their door events and stock
+  counts, ad plays, heartbeats, now and then an alarm: `bench_console`'s generator); every 10th batch is
+  sent again (a lost acknowledgement). Nothing else. A real cabinet does not upload every 2 s: this is the
+  write path at its limit.
+- ``firmware``: what a running cabinet sends, each loop at the firmware's default interval read from
+  `firmware.config.SyncSection` (so they follow the firmware), its first request at a random moment of its
+  interval, the next an interval after the answer (as `sync_client.backoff.poll_forever` waits):
+  ``GET /v1/commands`` every ``commands_poll_s`` (30 s; nothing is queued, so each answers
+  ``{"commands": []}``); ``GET /v1/config`` every ``config_poll_s`` (60 s) with ``If-None-Match``: each
+  cabinet is given `bench_console`'s catalogue through the store and starts with the ETag ``GET /v1/config``
+  serves for it (`cloud_stub.device_api.served_config` and ``config_etag``: the one a running cabinet
+  applied), so the poll is answered 304 without a body; a 200 brings a new ETag, which the cabinet sends
+  from then on, as `sync_client.config_sync` does; an idle heartbeat uploaded on its own every
+  ``heartbeat_store_s`` (600 s: the cloud hears from every cabinet that often, busy or not); and the
+  shoppers' events: a burst every ``--upload-every`` seconds on average (0.5-1.5 times it; default 60 s, the
+  firmware's ``upload_linger_s`` making one upload of each shopper moment) of 1-20 events of the generator
+  above, every 10th burst replayed. A cabinet's uploads go one at a time and in order (the firmware's one
+  uploader). At the default 60 s that is ~1,440 uploads and ~15,000 events a cabinet a day, a very busy
+  mall: far busier than `bench_console`'s ~66 events a day. Per cabinet about 1/30 + 1/60 + 1/60 + 1/600
+  = 0.068 requests/s: ~340 requests/s for 5,000 cabinets, half of them command polls.
+  Not sent, because a running cabinet does not send them periodically: ``GET /v1/pickup-orders`` (the
+  firmware never asks for it: the open orders ride in the configuration), ``GET /v1/media/...`` (only for a
+  file the configuration names and the cabinet lacks), ``PUT /v1/snapshots/...`` (only after a photo),
+  payments (only during a scan-to-pay sale), the commands poll every 2 s while a repair or callback form
+  is open on a shopper's phone, and the release check (off by default: no ``[updates] root``; when on,
+  every ``check_s`` = 6 h, static files under ``/updates/``, not the device API). ``--poll-scale`` multiplies
+  the firmware's intervals (the tests shorten them to see every kind in a few seconds).
+
+At most ``--connections`` requests are open to a URL at once (below a node's 512), like a proxy's pool; a
+request waiting for one is late. An answer other than the expected ones (200; 304 too for the
+configuration) from a node down or a busy cloud is retried after a second, as the firmware's backoff does;
+a request's latency runs from its first attempt to its answer. All cabinets run as coroutines in this one
+process (its CPU time is reported: the generator must not starve the server on 2 cores).
+
+The table gives, per fleet size, requests/s, events/s, p50 and p99 over all requests (whatever their kind)
+and whether the issue's goal is met (p99 under 100 ms over all requests); with ``--mix firmware`` a second
+table gives each kind of request (events, heartbeat, commands, config) its requests/s, p50, p99 and answers
+by status. The JSON has the same (``kinds`` per run, and the mix's intervals).
 
 With ``--readers K`` the run has two halves of ``--seconds`` each: ingest alone, then ingest while K
 retailer loops read the sales and stock of random cabinets without pause (``GET
-/v1/retailer/cabinets/{id}/sales`` and ``/stock``); the table gives ingest's p99 in each half.
+/v1/retailer/cabinets/{id}/sales`` and ``/stock``); the table gives the devices' requests' p99 in each half.
 
 At the end, every event the cloud acknowledged must be stored once and each cabinet's sequence gap-free;
 the server's bytes written per event come from ``/proc/PID/io`` of the nodes (and of ``--db-server-pid``
