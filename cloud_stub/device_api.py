@@ -254,7 +254,7 @@ class DeviceApi:
             raise Refused(404, f"no configuration for cabinet {cabinet_id!r} yet")
         version, document = found
         orders = await self.core.db(self.store.open_orders, cabinet_id)
-        served = {**document, "version": version, "pickup_orders": orders}
+        served = served_config(version, document, orders)
         etag = config_etag(served)
         if etag in _etags(request.headers.get("If-None-Match", "")):
             return web.Response(status=304, headers={"ETag": etag})
@@ -399,6 +399,11 @@ class DeviceApi:
 
 def _origin(request: web.Request) -> str:
     return str(request.url.origin())
+
+
+def served_config(version: int, document: dict[str, Any], orders: list[dict[str, Any]]) -> dict[str, Any]:
+    """What ``GET /v1/config`` answers: the stored document, its version and the cabinet's open pickup orders."""
+    return {**document, "version": version, "pickup_orders": orders}
 
 
 def config_etag(document: dict[str, Any]) -> str:

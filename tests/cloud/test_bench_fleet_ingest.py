@@ -4,6 +4,7 @@ fleet through real `kiosk-cloud serve` nodes and the proxy, and the checks that 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import psycopg
@@ -13,13 +14,19 @@ from aiohttp import web
 from benchmarks.bench_fleet_ingest import (
     Pool,
     ProcessCounters,
+    Tally,
+    applied_etag,
     check_stored,
     descendants,
+    firmware_cabinet,
+    firmware_mix,
     logged_since,
     main,
     parse_args,
+    start_nodes,
 )
 from cloud_stub.store import SqliteCloudStore
+from firmware.config import SyncSection
 from sync_client.schema import Event, new_event_id, utc_now_iso
 
 
@@ -39,6 +46,86 @@ async def test_a_small_fleet_on_a_sqlite_node_is_stored_once_and_measured(tmp_pa
     assert run.server_cpu_percent > 0 and run.balancer_cpu_percent is None and run.generator_cpu_percent > 0
     assert run.server_written_bytes_per_event > 0  # the node wrote the events (SQLite's WAL)
     assert run.reading is not None and run.reading["reads"] > 0 and run.reading["ingest_reading_p99_ms"] > 0
+
+
+@pytest.mark.parametrize("store", ["sqlite", "pg-2-nodes"])
+async def test_the_firmware_mix_sends_each_kind_of_request_the_firmware_does_and_its_config_polls_get_304(
+    tmp_path: Path, store: str
+) -> None:
+    """--mix firmware: command polls, config polls with the applied ETag, idle heartbeats and shopper bursts, at
+    the firmware's own intervals (scaled down here); every acknowledged event stored once."""
+    db = tmp_path / "cloud.db"
+    argv = ["--mix", "firmware", "--cabinets", "5", "--seconds", "2", "--poll-scale", "0.003", "--upload-every", "0.4"]
+    args = parse_args([*argv, *(["--db", str(db)] if store == "sqlite" else ["--pg", "--nodes", "2"])])
+    sync = SyncSection()
+    assert args.mix_of.polls == (
+        ("commands", "/v1/commands", sync.commands_poll_s * 0.003),
+        ("config", "/v1/config", sync.config_poll_s * 0.003),
+    )
+    assert args.mix_of.heartbeat_s == sync.heartbeat_store_s * 0.003
+    [run] = await main(args)
+    assert set(run.kinds) == {"events", "heartbeat", "commands", "config"}
+    assert all(k["requests"] > 0 and k["p99_ms"] >= k["p50_ms"] > 0 for k in run.kinds.values())
+    # A cabinet that applied its configuration is told it is unchanged: 304, no body, every time.
+    assert run.kinds["config"]["answers"] == {"304": run.kinds["config"]["requests"]}
+    assert run.kinds["commands"]["answers"] == {"200": run.kinds["commands"]["requests"]}
+    # Commands are asked for twice as often as the configuration (30 s against 60 s in the firmware).
+    assert run.kinds["commands"]["requests"] > run.kinds["config"]["requests"]
+    assert sum(k["requests_per_s"] for k in run.kinds.values()) == pytest.approx(run.requests_per_s, abs=0.5)
+    assert run.p99_goal_met == (run.p99_ms < 100)
+    assert run.events_sent > 5 and run.events_stored == run.events_sent
+    assert (run.lost, run.duplicated, run.cabinets_with_seq_gaps, run.retries) == (0, 0, 0, 0)
+    if store == "sqlite":
+        stored = SqliteCloudStore(db)
+        try:
+            assert stored.count_events() == run.events_sent
+        finally:
+            stored.close()
+    else:
+        assert (run.nodes, run.balance) == (2, "proxy")
+
+
+async def test_a_cabinet_whose_configuration_changed_gets_it_once_then_304_for_the_new_etag(tmp_path: Path) -> None:
+    db = tmp_path / "cloud.db"
+    store = SqliteCloudStore(db)
+    try:
+        key = store.add_cabinet("cab-1")
+        current = applied_etag(store, "cab-1")
+    finally:
+        store.close()
+    [(node, url)] = start_nodes(str(db), 1, tmp_path)
+    tally = Tally()
+    try:
+        mix = firmware_mix(upload_every=100.0, poll_scale=0.002)  # config every 0.12 s; no burst in time
+        deadline = time.monotonic() + 1.0
+        await firmware_cabinet(Pool(url, 4), "cab-1", key, '"stale"', 0, deadline, mix, tally)
+    finally:
+        node.stop()
+    assert current.startswith('"') and tally.answers["config"][200] == 1 and tally.answers["config"][304] >= 2
+
+
+async def test_the_generators_pool_reads_a_304_without_a_body_and_keeps_the_connection() -> None:
+    seen: list[tuple[str, str | None, bytes, object]] = []
+
+    async def config(request: web.Request) -> web.Response:
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        seen.append((request.method, request.headers.get("If-None-Match"), await request.read(), peer))
+        return web.Response(status=304, headers={"ETag": '"abc"'})
+
+    app = web.Application()
+    app.router.add_get("/v1/config", config)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        pool = Pool(f"http://127.0.0.1:{runner.addresses[0][1]}", 1)
+        for _ in range(2):  # the second on the same keep-alive connection: nothing of the first left unread
+            status, headers, body = await pool.request("GET", "/v1/config", b"", {"If-None-Match": '"abc"'})
+            assert (status, headers["etag"], body) == (304, '"abc"', b"")
+        assert [s[:3] for s in seen] == [("GET", '"abc"', b"")] * 2
+        assert seen[0][3] == seen[1][3]  # one connection
+    finally:
+        await runner.cleanup()
 
 
 def test_an_acknowledged_event_missing_from_the_store_is_counted_lost(tmp_path: Path) -> None:
