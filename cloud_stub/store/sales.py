@@ -127,6 +127,11 @@ def _paid_by_provider(conn: Conn, payment: Row) -> None:
         return
     paid_by = payment["method_detail"] or payment["provider"]
     key = (payment["cabinet_id"], payment["sale_id"])
+    # The cabinet's row first, as an upload holds it while it folds the cabinet's sales (store_events): the sale's
+    # row read here is then not one an upload read before and moves the rollup from again after this commits.
+    cabinet = conn.execute(
+        "SELECT retailer FROM cabinets WHERE id = ? FOR NO KEY UPDATE", (payment["cabinet_id"],)
+    ).fetchone()
     before = conn.execute(f"SELECT {_ROLLED} FROM sales WHERE cabinet_id = ? AND sale_id = ? AND method = 'qr'", key)
     was = before.fetchone()
     if was is None or was["method_detail"] == paid_by:
@@ -134,7 +139,6 @@ def _paid_by_provider(conn: Conn, payment: Row) -> None:
     now = conn.execute(
         f"UPDATE sales SET method_detail = ? WHERE cabinet_id = ? AND sale_id = ? RETURNING {_ROLLED}", (paid_by, *key)
     ).fetchone()
-    cabinet = conn.execute("SELECT retailer FROM cabinets WHERE id = ?", (payment["cabinet_id"],)).fetchone()
     tally = _Tally()
     _roll_up(
         tally, cabinet["retailer"] if cabinet else None, payment["cabinet_id"], _sale_counted(was), _sale_counted(now)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -290,3 +291,41 @@ async def test_two_cabinets_enrolling_one_id_through_two_nodes_get_201_and_409_n
     finally:
         for runner, _ in servers:
             await runner.cleanup()
+
+
+def test_a_payment_naming_how_a_sale_was_paid_waits_for_an_upload_of_its_cabinet(
+    nodes: tuple[PostgresCloudStore, PostgresCloudStore], pg_url: str
+) -> None:
+    """An upload holds its cabinet's row while it folds the cabinet's sales and moves their share of the daily
+    rollup from the rows it read first; a provider's word on how a sale was paid moves the same share. Were it
+    to slip in between, the upload would move the share from a row that is no longer so, and the sales by
+    method would count the sale twice. So the payment takes the cabinet's row first and waits."""
+    one, two = nodes
+    one.add_retailer(SHOP)
+    one.add_cabinet("cab-1", SHOP)
+    facts: dict[str, Any] = {"sale_id": "s1", "sku": "SCOOT-S1", "amount_cents": 500, "currency": "EUR"}
+    sale = [
+        Event(
+            str(uuid.uuid4()), "cab-1", 1, "payment.approved", f"{DAY}T10:00:00.000Z", 0.0, {**facts, "method": "qr"}
+        ),
+        Event(str(uuid.uuid4()), "cab-1", 2, "sale.completed", f"{DAY}T10:00:30.000Z", 30.0, facts),
+    ]
+    one.store_events("cab-1", sale)
+    payment, _ = one.create_payment("cab-1", "s1", 500, "EUR", 4_000_000_000.0)
+    with psycopg.connect(pg_url) as upload:  # what an upload holds while it works
+        upload.execute("SELECT 1 FROM cabinets WHERE id = 'cab-1' FOR NO KEY UPDATE")
+        with ThreadPoolExecutor(1) as pool:
+            moved = pool.submit(two.move_payment, payment["id"], "pending", "paid", details={"method_detail": "alipay"})
+            with psycopg.connect(pg_url, autocommit=True) as watch:
+                waiting, deadline = False, time.monotonic() + 30
+                while not (waiting or moved.done()) and time.monotonic() < deadline:
+                    waiting = watch.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND query LIKE '%FROM cabinets%FOR NO KEY UPDATE%'"
+                    ).fetchone() == (1,)
+            assert waiting and not moved.done(), "the payment waits for the upload's lock on its cabinet"
+            upload.rollback()
+            record, changed = moved.result(timeout=30)
+    assert changed and record["status"] == "paid"
+    summary = one.sales_summary(SHOP, since_day=DAY, until_day=DAY)
+    assert [(m["method_detail"], m["count"], m["cents"]) for m in summary["methods"]] == [("alipay", 1, 500)]
