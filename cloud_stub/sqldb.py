@@ -118,7 +118,8 @@ class Conn:
             self.raw.executemany(_for_sqlite(sql), rows)
             return
         one_row = _INSERT_VALUES.match(sql)
-        if one_row is None or not isinstance(rows[0], Sequence):
+        # only where every parameter is the row's: one after it (ON CONFLICT … SET x = ?) is not repeated per row
+        if one_row is None or "?" in one_row[1] + one_row[3] or not isinstance(rows[0], Sequence):
             self._pg_cursor().executemany(_for_postgresql(sql, True), rows)
             return
         head, values, tail = one_row.groups()

@@ -147,3 +147,19 @@ def test_statements_of_a_pipeline_answer_in_order_and_a_failure_undoes_the_trans
     finally:
         store.close()
     assert found == {"a": 11, "b": 12, "c": 3}, "the failed transaction left nothing behind"
+
+
+def test_executemany_with_a_parameter_after_its_row_binds_each_rows_own(cloud_target: str) -> None:
+    store, db = _counter_db(cloud_target)
+    try:
+        with db.write(prepared=True) as conn:
+            conn.executemany("INSERT INTO counters (k, n) VALUES (?, ?)", [("a", 1), ("b", 1)])
+            conn.executemany(
+                "INSERT INTO counters (k, n) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET note = ?",
+                [("a", 5, "first"), ("b", 5, "second")],
+            )
+        with db.read() as conn:
+            found = {r["k"]: (r["n"], r["note"]) for r in conn.execute("SELECT k, n, note FROM counters")}
+    finally:
+        store.close()
+    assert found == {"a": (1, "first"), "b": (1, "second")}
