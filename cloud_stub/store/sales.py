@@ -236,8 +236,15 @@ def _summary(sent: dict[str, Cursor], period: str) -> dict[str, list[dict[str, A
 
 
 def _send_sale_skus(conn: Conn, retailer: str) -> Cursor:
+    """The retailer's products sold, in order: the next one after each found by a seek in the index on
+    (retailer, sku) (migration 5), so the cost follows the products, not the days of history ('' is no product)."""
     return conn.execute(
-        "SELECT DISTINCT sku FROM sales_fleet_daily WHERE retailer = ? AND sku != '' ORDER BY sku", (retailer,)
+        "WITH RECURSIVE found(sku) AS ("
+        "SELECT MIN(sku) FROM sales_fleet_daily WHERE retailer = ? AND sku > '' "
+        "UNION ALL SELECT (SELECT MIN(f.sku) FROM sales_fleet_daily f WHERE f.retailer = ? AND f.sku > found.sku) "
+        "FROM found WHERE found.sku IS NOT NULL"
+        ") SELECT sku FROM found WHERE sku IS NOT NULL",
+        (retailer, retailer),
     )
 
 
