@@ -6,10 +6,10 @@ multipart Content-Type, one over the size limit. Each is a 400 (413 when too lar
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from typing import cast
 
@@ -24,6 +24,7 @@ from cloud_stub.core import MAX_BODY_BYTES
 from cloud_stub.store import SqlCloudStore
 from tests.console.http_sign_in import signed_in
 from tests.console.test_console_unfit_text import OWNER, SHOP, csrf_of, refusal, shop_store
+from tests.own_loop import served_on_own_loop
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(40)
 BOUNDARY = "fuzz-7a1c"
@@ -247,36 +248,31 @@ def bodies(draw: st.DrawFn) -> tuple[str, bytes]:
 def test_fuzzed_multipart_forms_get_a_page_below_500_naming_what_was_wrong_and_store_nothing_refused(
     cloud_target: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    loop = asyncio.new_event_loop()
     store, _ = shop_store(cloud_target)
-    server = TestServer(create_app(store), host="127.0.0.1")
-    loop.run_until_complete(server.start_server())
-    session = loop.run_until_complete(signed_in(server, OWNER))
-    console = Console(session, loop.run_until_complete(csrf_of(session, "/console/tokens")))
+    with closing(store), served_on_own_loop(create_app(store)) as (loop, server):
+        session = loop.run_until_complete(signed_in(server, OWNER))
+        console = Console(session, loop.run_until_complete(csrf_of(session, "/console/tokens")))
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @example(path="/console/media", sent=(form_type(), multipart([field(b"file", b"x", filename=b"a\xff")])))
-    @example(path="/console/tokens", sent=(form_type(), multipart([field(b"label", b"x")])[:40]))
-    @given(path=st.sampled_from(["/console/tokens", "/console/media"]), sent=bodies())
-    def check(path: str, sent: tuple[str, bytes]) -> None:
-        caplog.clear()
-        before = stored(store)
-        status, page = loop.run_until_complete(console.post(path, sent[1], sent[0]))
-        assert status < 500, (status, page)
-        assert tracebacks(caplog) == []
-        if status in (400, 413):
-            said = alert(page)
-            assert said.startswith("“") or said.startswith(FORM_BODY) or said in PAGE_REFUSALS, said
-        if status >= 400:
-            assert stored(store) == before
+        @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @example(path="/console/media", sent=(form_type(), multipart([field(b"file", b"x", filename=b"a\xff")])))
+        @example(path="/console/tokens", sent=(form_type(), multipart([field(b"label", b"x")])[:40]))
+        @given(path=st.sampled_from(["/console/tokens", "/console/media"]), sent=bodies())
+        def check(path: str, sent: tuple[str, bytes]) -> None:
+            caplog.clear()
+            before = stored(store)
+            status, page = loop.run_until_complete(console.post(path, sent[1], sent[0]))
+            assert status < 500, (status, page)
+            assert tracebacks(caplog) == []
+            if status in (400, 413):
+                said = alert(page)
+                assert said.startswith("“") or said.startswith(FORM_BODY) or said in PAGE_REFUSALS, said
+            if status >= 400:
+                assert stored(store) == before
 
-    try:
-        check()
-    finally:
-        loop.run_until_complete(session.close())
-        loop.run_until_complete(server.close())
-        loop.close()
-        store.close()
+        try:
+            check()
+        finally:
+            loop.run_until_complete(session.close())
 
 
 def alert(page: str) -> str:

@@ -5,9 +5,9 @@ the field, never a 500; nothing of it is stored. Any form a browser could send g
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
+from contextlib import closing
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,6 +21,7 @@ from cloud_stub.app import create_app
 from cloud_stub.console.auth import hash_password
 from cloud_stub.store import SqlCloudStore, open_store
 from tests.console.http_sign_in import PASSWORD, signed_in
+from tests.own_loop import served_on_own_loop
 
 SHOP, OWNER, CAB = "velo-mall", "owner@velo-mall.example", "cab-1"
 NUL_PAGE = "holds a character that cannot be stored"
@@ -149,36 +150,31 @@ PAGES = ["/console/sign-in", "/console/orders", "/console/users", "/console/call
 
 
 def test_any_form_a_browser_sends_gets_an_answer_below_500(cloud_target: str) -> None:
-    loop = asyncio.new_event_loop()
     store, _ = shop_store(cloud_target)
-    server = TestServer(create_app(store), host="127.0.0.1")
-    loop.run_until_complete(server.start_server())
-    session = loop.run_until_complete(signed_in(server, OWNER))
-    token = loop.run_until_complete(csrf_of(session, "/console/orders"))
+    with closing(store), served_on_own_loop(create_app(store)) as (loop, server):
+        session = loop.run_until_complete(signed_in(server, OWNER))
+        token = loop.run_until_complete(csrf_of(session, "/console/orders"))
 
-    async def send(path: str, body: Any) -> tuple[int, str]:
-        headers = {"X-CSRF-Token": token, "Content-Type": "application/x-www-form-urlencoded"}
-        async with session.post(path, data=body, headers=headers, allow_redirects=False) as response:
-            return response.status, await response.text()
+        async def send(path: str, body: Any) -> tuple[int, str]:
+            headers = {"X-CSRF-Token": token, "Content-Type": "application/x-www-form-urlencoded"}
+            async with session.post(path, data=body, headers=headers, allow_redirects=False) as response:
+                return response.status, await response.text()
 
-    @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @example(path=PAGES[1], fields=[("item", "cab-1\x00/x")], raw=None)
-    @example(path=PAGES[0], fields=[], raw=b"email=\xc3&password=x")
-    @given(path=st.sampled_from(PAGES), fields=forms, raw=st.none() | st.binary(max_size=24))
-    def check(path: str, fields: list[tuple[str, str]], raw: bytes | None) -> None:
-        body = raw if raw is not None else urlencode(fields)
-        status, page = loop.run_until_complete(send(path, body))
-        assert status < 500, (status, page)
-        if raw is None and any("\x00" in name + value for name, value in fields):
-            assert status == 400 and NUL_PAGE in refusal(page)
+        @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @example(path=PAGES[1], fields=[("item", "cab-1\x00/x")], raw=None)
+        @example(path=PAGES[0], fields=[], raw=b"email=\xc3&password=x")
+        @given(path=st.sampled_from(PAGES), fields=forms, raw=st.none() | st.binary(max_size=24))
+        def check(path: str, fields: list[tuple[str, str]], raw: bytes | None) -> None:
+            body = raw if raw is not None else urlencode(fields)
+            status, page = loop.run_until_complete(send(path, body))
+            assert status < 500, (status, page)
+            if raw is None and any("\x00" in name + value for name, value in fields):
+                assert status == 400 and NUL_PAGE in refusal(page)
 
-    try:
-        check()
-    finally:
-        loop.run_until_complete(session.close())
-        loop.run_until_complete(server.close())
-        loop.close()
-        store.close()
+        try:
+            check()
+        finally:
+            loop.run_until_complete(session.close())
 
 
 async def test_a_shoppers_repair_status_form_with_a_nul_or_bytes_in_no_charset_is_a_400_naming_it(

@@ -6,9 +6,9 @@ traceback; nothing of it is stored or sent to the cabinet. The device and retail
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
+from contextlib import closing
 
 import aiohttp
 import pytest
@@ -27,6 +27,7 @@ from tests.console.test_console_multipart import (
     tracebacks,
 )
 from tests.consumer.conftest import CABINET, RETAILER, Seeded, seed_cloud
+from tests.own_loop import served_on_own_loop
 
 TITLE = {"en": "This request cannot be read", "zh": "无法读取此请求"}
 NUL_TEXT = {"en": "holds a character that cannot be read", "zh": "含有无法读取的字符"}
@@ -144,37 +145,32 @@ async def test_a_phone_form_that_cannot_be_read_is_a_400_page_and_reaches_no_cab
 def test_fuzzed_phone_forms_get_a_page_below_500_and_refused_ones_reach_no_cabinet(
     cloud_target: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    loop = asyncio.new_event_loop()
     seeded = seed_cloud(cloud_target)
     seeded.event("form.offered", {"token": FORM_TOKEN, "form": "repair", "valid_s": 3600})
-    server = TestServer(create_app(seeded.store), host="127.0.0.1")
-    loop.run_until_complete(server.start_server())
-    session = aiohttp.ClientSession(base_url=str(server.make_url("/")), loop=loop)
+    with closing(seeded.store), served_on_own_loop(create_app(seeded.store)) as (loop, server):
+        session = aiohttp.ClientSession(base_url=str(server.make_url("/")), loop=loop)
 
-    async def send(path: str, content_type: str, body: bytes) -> tuple[int, str, str]:
-        async with session.post(path, data=body, headers={"Content-Type": content_type}) as answer:
-            return answer.status, answer.content_type, await answer.text()
+        async def send(path: str, content_type: str, body: bytes) -> tuple[int, str, str]:
+            async with session.post(path, data=body, headers={"Content-Type": content_type}) as answer:
+                return answer.status, answer.content_type, await answer.text()
 
-    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @example(path=f"/f/{FORM_TOKEN}", sent=(form_type(), multipart([field(b"name", b"x")], BOUNDARY)[:30]))
-    @given(path=st.sampled_from([f"/f/{FORM_TOKEN}", "/repair"]), sent=bodies())
-    def check(path: str, sent: tuple[str, bytes]) -> None:
-        caplog.clear()
-        failures = len(seeded.store.login_failures("repair-ip:127.0.0.1", since=0))
-        status, content_type, page = loop.run_until_complete(send(path, *sent))
-        assert status < 500 and content_type == "text/html", (status, page)
-        assert tracebacks(caplog) == []
-        if TITLE["en"] in page:
-            assert status in (400, 413)
-            said = refused(page)[1]
-            assert said.startswith("“") or said.startswith("The form body"), said
-            assert len(seeded.store.login_failures("repair-ip:127.0.0.1", since=0)) == failures
-        assert sent_to_cabinet(seeded) == [], "no fuzzed form is a whole, valid repair form"
+        @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @example(path=f"/f/{FORM_TOKEN}", sent=(form_type(), multipart([field(b"name", b"x")], BOUNDARY)[:30]))
+        @given(path=st.sampled_from([f"/f/{FORM_TOKEN}", "/repair"]), sent=bodies())
+        def check(path: str, sent: tuple[str, bytes]) -> None:
+            caplog.clear()
+            failures = len(seeded.store.login_failures("repair-ip:127.0.0.1", since=0))
+            status, content_type, page = loop.run_until_complete(send(path, *sent))
+            assert status < 500 and content_type == "text/html", (status, page)
+            assert tracebacks(caplog) == []
+            if TITLE["en"] in page:
+                assert status in (400, 413)
+                said = refused(page)[1]
+                assert said.startswith("“") or said.startswith("The form body"), said
+                assert len(seeded.store.login_failures("repair-ip:127.0.0.1", since=0)) == failures
+            assert sent_to_cabinet(seeded) == [], "no fuzzed form is a whole, valid repair form"
 
-    try:
-        check()
-    finally:
-        loop.run_until_complete(session.close())
-        loop.run_until_complete(server.close())
-        loop.close()
-        seeded.store.close()
+        try:
+            check()
+        finally:
+            loop.run_until_complete(session.close())
