@@ -51,11 +51,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_console import PRODUCTS, RETAILER, cabinet_events
 from benchmarks.bench_store_reads import INGEST_BATCH, fetch, ingest, stats
-from cloud_stub.sqldb import SQLITE, Conn, is_postgresql_url
+from cloud_stub.sqldb import SQLITE, is_postgresql_url
 from cloud_stub.store import SqlCloudStore, open_store
 from cloud_stub.store.counters import _Tally
 from cloud_stub.store.migrations import _backfill_sales_rollup
-from cloud_stub.store.sales import _SALE_EVENTS, SaleRows, _apply_sale_event, sale_id_of
+from cloud_stub.store.sales import _SALE_EVENTS, SaleRows, _apply_sale_event
 from firmware.control_client import start_cloud
 from sync_client.schema import Event, dumps, utc_iso
 from tests.pg_server import benchmark_server
@@ -87,10 +87,6 @@ def rows_of(cabinet_id: str, per_cabinet: int, days: int, end: float, index: int
         yield e, (e.id, cabinet_id, e.seq, e.type, 1, e.wall_time, e.mono_time, dumps(e.payload).decode(), received)
 
 
-def _sale_rows(conn: Conn, cabinet_id: str, sales: list[Event]) -> SaleRows:
-    return SaleRows(conn, cabinet_id, [i for e in sales if (i := sale_id_of(e.type, e.payload))])
-
-
 def add_history(store: SqlCloudStore, cabinet_id: str, fleet: Fleet, index: int, scratch: SqlCloudStore) -> int:
     """One cabinet's history, bulk-written, its sales folded into the read model in the same transaction (on
     PostgreSQL folded on ``scratch``, a SQLite store of no retailer, and its sales rows copied: a fold there is
@@ -105,7 +101,7 @@ def add_history(store: SqlCloudStore, cabinet_id: str, fleet: Fleet, index: int,
                 sales.append(event)
         if conn.dialect == SQLITE:
             conn.executemany(f"INSERT INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            tally, folded = _Tally(), _sale_rows(conn, cabinet_id, sales)
+            tally, folded = _Tally(), SaleRows(conn, cabinet_id, [(e.type, e.payload) for e in sales])
             for event in sales:
                 _apply_sale_event(conn, folded, event.type, event.wall_time, event.payload)
             folded.roll_up(tally, RETAILER)
@@ -120,7 +116,7 @@ def add_history(store: SqlCloudStore, cabinet_id: str, fleet: Fleet, index: int,
                 copy.write_row((row[0],))
         scratch.add_cabinet(cabinet_id)  # of no retailer: its folds leave the rollup alone
         with scratch._db.write() as folding:
-            folded = _sale_rows(folding, cabinet_id, sales)
+            folded = SaleRows(folding, cabinet_id, [(e.type, e.payload) for e in sales])
             for event in sales:
                 _apply_sale_event(folding, folded, event.type, event.wall_time, event.payload)
             folded.roll_up(_Tally(), None)  # of no retailer: no rollup line is made (the tally stays empty)

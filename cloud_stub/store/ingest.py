@@ -19,7 +19,7 @@ from cloud_stub.store.fleet import _STATUS_EVENTS, _apply_status_events
 from cloud_stub.store.funnel import _FUNNEL_EVENTS, _apply_funnel_event, _count_sold, _funnel_keys
 from cloud_stub.store.phone import _add_receipt, _apply_form_event
 from cloud_stub.store.records import TICKET_STATUSES, Admission, StoreResult
-from cloud_stub.store.sales import _SALE_EVENTS, SaleRows, _apply_sale_event, sale_id_of
+from cloud_stub.store.sales import _SALE_EVENTS, SaleRows, _apply_sale_event
 from cloud_stub.store.tickets import _ticket_changed
 from sync_client.schema import Event, dumps, utc_iso
 
@@ -98,7 +98,7 @@ class IngestMixin(StoreBase):
                 f"({event_partitions.maybe_stored(conn)})",
                 (json.dumps([e.id for e in events]),),
             )
-            sales = SaleRows(conn, cabinet_id, [i for e in events if (i := sale_id_of(e.type, e.payload))])
+            sales = SaleRows(conn, cabinet_id, [(e.type, e.payload) for e in events])
             cabinet = found.fetchone()
             retailer = cabinet["retailer"] if cabinet is not None else None
             if claimed is not None and claimed.fetchone() is None:

@@ -3,6 +3,7 @@ change is a new migration appended to ``MIGRATIONS``."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
@@ -12,7 +13,7 @@ from cloud_stub.sqldb import SQLITE, Conn
 from cloud_stub.store.counters import _ROLLED_KEY, _ROLLUPS, FLEET, _Tally, fleet_key, fleet_shard
 from cloud_stub.store.fleet import _apply_status_events, _recount_open_alarms, _set_config_facts
 from cloud_stub.store.funnel import _FUNNEL_EVENTS, _apply_funnel_event
-from cloud_stub.store.sales import _SALE_BEGUN, _SALE_EVENTS, SaleRows, _apply_sale_event, sale_id_of
+from cloud_stub.store.sales import _SALE_BEGUN, _SALE_EVENTS, SaleRows, _apply_sale_event
 from cloud_stub.store.schema import _ADDED_COLUMNS, _CONSUMER_SCHEMA, _FUNNEL_SCHEMA, _SCHEMA
 from cloud_stub.store.tickets import _TICKET_COLUMNS
 
@@ -106,13 +107,12 @@ def _backfill_sales(conn: Conn) -> None:
         " ORDER BY cabinet_id, seq",
         (json.dumps(sorted(_SALE_EVENTS)),),
     ).fetchall()
-    for row in rows:
+    for cabinet_id, of_cabinet in itertools.groupby(rows, key=lambda row: row["cabinet_id"]):
+        events = [(row["type"], row["wall_time"], json.loads(row["payload"])) for row in of_cabinet]
         # nothing rolled up: the rollup is summed afresh from the read model afterwards
-        payload = json.loads(row["payload"])
-        sale_id = sale_id_of(row["type"], payload)
-        sales = SaleRows(conn, row["cabinet_id"], [sale_id] if sale_id else [])
-        _apply_sale_event(conn, sales, row["type"], row["wall_time"], payload)
-        sales.current(sale_id or "")
+        sales = SaleRows(conn, cabinet_id, [(kind, payload) for kind, _, payload in events])
+        for kind, at, payload in events:
+            _apply_sale_event(conn, sales, kind, at, payload)
 
 
 def _backfill_status(conn: Conn) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from cloud_stub.sqldb import Conn, Cursor, Row, reads
@@ -29,10 +29,12 @@ class SaleRows:
     of the daily rollup from what it was before the upload to what it is after: the same sum as a move per
     event, since each event's "before" is the previous one's "after"."""
 
-    def __init__(self, conn: Conn, cabinet_id: str, sale_ids: Sequence[str]) -> None:
+    def __init__(self, conn: Conn, cabinet_id: str, events: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """The rows of the sales that ``events`` (each its kind and payload) fold into."""
         self.cabinet_id = cabinet_id
         self._conn = conn
         self._before: dict[str, Row] = {}
+        sale_ids = [i for kind, payload in events if (i := sale_id_of(kind, payload))]
         if sale_ids:
             found = conn.execute(
                 f"SELECT sale_id, {_ROLLED} FROM sales WHERE cabinet_id = ? AND sale_id IN "
